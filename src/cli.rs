@@ -1,0 +1,66 @@
+//! The command line: global flags and one variant per command.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+
+#[derive(Parser)]
+#[command(
+    name = "atk",
+    version,
+    about = "A git-native plugin manager for AI coding tools: MCP servers, services and skills, pinned by commit.",
+    arg_required_else_help = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// The ATK Home to use [default: $ATK_HOME, else ~/.atk]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Print one JSON document on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print only errors and warnings
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more about what is done
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Answer yes to every confirmation; never prompt
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    Init(commands::init::Args),
+    Add(commands::add::Args),
+    Remove(commands::remove::Args),
+    Setup(commands::setup::Args),
+    List(commands::list::Args),
+    Validate(commands::validate::Args),
+    Git(commands::git::Args),
+    Completions(commands::completions::Args),
+}
+
+/// Runs the parsed command; the exit code on success, the error otherwise.
+pub fn run(cli: Cli) -> crate::Result<u8> {
+    let ctx = commands::Ctx { ui: crate::ui::Ui::new(cli.json, cli.quiet, cli.verbose, cli.yes), home_flag: cli.home };
+    let result = match cli.command {
+        Command::Init(a) => commands::init::run(&ctx, a),
+        Command::Add(a) => commands::add::run(&ctx, a),
+        Command::Remove(a) => commands::remove::run(&ctx, a),
+        Command::Setup(a) => commands::setup::run(&ctx, a),
+        Command::List(a) => commands::list::run(&ctx, a),
+        Command::Validate(a) => commands::validate::run(&ctx, a),
+        Command::Git(a) => commands::git::run(&ctx, a),
+        Command::Completions(a) => commands::completions::run(&ctx, a),
+    };
+    if let Err(e) = &result {
+        ctx.ui.error(e);
+    }
+    result
+}

@@ -1,0 +1,185 @@
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::{parse_sets, setup, Ctx};
+use crate::error::{Error, Result};
+use crate::home::{gitignore, manifest, Entry, Home, Manifest, Source, SourceKind, Transaction};
+use crate::lifecycle::Runner;
+use crate::plugin::{self, Maturity, Plugin};
+use crate::source::{self, Spec};
+
+/// Add a plugin: a registry name, a git URL, or a local folder or plugin.yaml file.
+#[derive(clap::Args)]
+pub struct Args {
+    /// `name` (registry), `https://…`/`git@host:org/repo` (git), or `./folder` (local)
+    pub source: String,
+    /// Set an environment variable without asking (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// A plugin ready to be installed: its files in a staging folder (or already in place).
+struct Staged {
+    plugin: Plugin,
+    directory: String,
+    /// Where the files are now; `None` when they are already at `plugins/<directory>`.
+    staged: Option<PathBuf>,
+    source: Source,
+    _guard: Option<tempfile::TempDir>,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+    let input = args.source.trim();
+    if input.is_empty() {
+        return Err(Error::usage("the source is empty", Some("for example: `atk add ./my-tool`".into())));
+    }
+    let sets = parse_sets(&args.set)?;
+    let (home, lock) = ctx.lock_home()?;
+    let mut manifest = home.manifest()?;
+    let cwd = std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
+
+    let staged = match source::resolve(input, &cwd) {
+        Spec::Local(path) => stage_local(&home, &manifest, &path)?,
+        Spec::Git { url, .. } => {
+            return Err(Error::refused(format!("'{url}' is a git URL; adding from git is not supported by this version"), vec![]))
+        }
+        Spec::Registry(name) => {
+            return Err(Error::refused(
+                format!("'{name}' is not a local path; adding from a registry is not supported by this version"),
+                vec!["a local plugin is added with a path: `atk add ./my-tool`".into()],
+            ))
+        }
+    };
+    let Staged { plugin, directory, staged, source, _guard } = staged;
+    let rel_dir = format!("plugins/{directory}");
+    let target = home.plugin_dir(&directory);
+
+    if !confirm_maturity(ctx, &plugin)? {
+        ctx.ui.line("Cancelled; nothing was changed.");
+        return Ok(0);
+    }
+    let files_now = staged.clone().unwrap_or_else(|| target.clone());
+    let env = setup::plan(ctx, &plugin, &files_now.join(".env"), &sets)?;
+
+    let kind = source.kind;
+    let entry = Entry::new(&plugin.name, &directory, source);
+    let commit = Transaction::run(&home, &lock, &format!("atk add {input}"), |tx| {
+        if let Some(staged) = &staged {
+            tx.place(staged, &rel_dir)?;
+        }
+        let mut paths = vec![manifest::FILE.to_string(), rel_dir.clone()];
+        if kind == SourceKind::Local {
+            let text = std::fs::read_to_string(home.root.join(gitignore::FILE)).unwrap_or_default();
+            let new = gitignore::add_exemption(&text, &directory);
+            if new != text {
+                tx.write(gitignore::FILE, new.as_bytes(), None)?;
+            }
+            paths.push(gitignore::FILE.into());
+        }
+        if env.changed {
+            tx.write(&format!("{rel_dir}/.env"), env.file.text().as_bytes(), Some(0o600))?;
+        }
+        if !env.missing.is_empty() && plugin.lifecycle.install.is_none() {
+            ctx.ui.warn(Error::EnvMissing { missing: vec![(directory.clone(), env.missing.clone())] }.to_string());
+        }
+        let runner = Runner { home: &home.root, plugin_dir: &target, directory: &directory, plugin: &plugin, stdout_to_stderr: ctx.ui.json };
+        if plugin.lifecycle.install.is_some() {
+            runner.check_required()?;
+            ctx.ui.note(format!("Running install for '{}' ...", plugin.name));
+            runner.run("install")?;
+        }
+        manifest.plugins.push(entry.clone());
+        home.write_manifest(tx, &manifest)?;
+        home.commit(tx, &manifest, &paths, &format!("Add plugin '{}'", plugin.name))
+    })?;
+    ctx.push_if_configured(&home, &manifest, commit.is_some());
+
+    ctx.ui.success(format!("Added '{}' to {}", plugin.name, target.display()));
+    ctx.ui.json(&json!({
+        "added": {
+            "name": entry.name,
+            "directory": entry.directory,
+            "source": { "type": entry.source.kind.as_str(), "ref": entry.source.commit, "url": entry.source.url },
+        },
+        "path": target,
+        "commit": commit,
+        "env_missing": env.missing,
+    }));
+    Ok(0)
+}
+
+/// The plugin at `path` (a folder, or a single `.yaml`/`.yml` file) copied to staging and validated.
+fn stage_local(home: &Home, manifest: &Manifest, path: &Path) -> Result<Staged> {
+    let shown = path.display().to_string();
+    if !path.exists() {
+        return Err(Error::refused(format!("{shown} does not exist"), vec!["give the path of a plugin folder or of its plugin.yaml".into()]));
+    }
+    let is_file = path.is_file();
+    if is_file && !matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+        return Err(Error::refused(format!("{shown} is not a .yaml or .yml file"), vec!["give a plugin folder or its plugin.yaml".into()]));
+    }
+    let plugin = if is_file { plugin::load_file(path)? } else { plugin::load(path)? };
+    let directory = plugin::directory_for(&plugin, path)?;
+    check_not_installed(manifest, &plugin, &directory)?;
+    let target = home.plugin_dir(&directory);
+    let in_place = !is_file && same_dir(path, &target);
+    if in_place {
+        return Ok(Staged { plugin, directory, staged: None, source: Source::default(), _guard: None });
+    }
+    check_target_free(&target, &directory)?;
+    let guard = home.staging()?;
+    let staged = guard.path().join("plugin");
+    if is_file {
+        std::fs::create_dir(&staged).map_err(|e| Error::io("cannot create the staging folder", e))?;
+        std::fs::copy(path, staged.join("plugin.yaml")).map_err(|e| Error::io(format!("cannot copy {shown}"), e))?;
+    } else {
+        crate::fs::copy_tree(path, &staged)?;
+    }
+    // Validate what will actually be installed (the copy, with its custom/overrides.yaml).
+    let plugin = plugin::load(&staged).map_err(|e| match e {
+        Error::PluginInvalid { problems, .. } => Error::PluginInvalid { what: shown.clone(), problems },
+        other => other,
+    })?;
+    Ok(Staged { plugin, directory, staged: Some(staged), source: Source::default(), _guard: Some(guard) })
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Refuses a plugin whose folder or display name is already in the manifest.
+fn check_not_installed(manifest: &Manifest, plugin: &Plugin, directory: &str) -> Result<()> {
+    match manifest.plugins.iter().find(|e| e.directory == directory || e.name == plugin.name) {
+        Some(e) => Err(Error::AlreadyInstalled { name: e.name.clone(), directory: e.directory.clone() }),
+        None => Ok(()),
+    }
+}
+
+/// Refuses to install over a folder that is there but not in the manifest.
+fn check_target_free(target: &Path, directory: &str) -> Result<()> {
+    if target.exists() || target.is_symlink() {
+        return Err(Error::refused(
+            format!("plugins/{directory} already exists but is not in the manifest"),
+            vec![
+                format!("to add the plugin that is there: `atk add {}`", target.display()),
+                format!("or move it away first: `mv {} /tmp/`", target.display()),
+            ],
+        ));
+    }
+    Ok(())
+}
+
+/// A plugin that is not `verified` is shown as such and installed only when the user agrees.
+fn confirm_maturity(ctx: &Ctx, plugin: &Plugin) -> Result<bool> {
+    let why = match plugin.maturity {
+        Maturity::Verified => return Ok(true),
+        Maturity::Community => "it is shared by the community and has not been reviewed by the registry's maintainers",
+        Maturity::AiGenerated => "it was generated by AI and has not been reviewed by a person",
+    };
+    ctx.ui.warn(format!("'{}' is {}: {why}; its commands run on this machine", plugin.name, plugin.maturity.as_str()));
+    ctx.ui.confirm(&format!("Install '{}' anyway?", plugin.name), "pass --yes to install it anyway")
+}

@@ -1,0 +1,81 @@
+//! One file per command: its arguments, and a `run` that calls the domain and renders the result.
+//! The only layer that talks to a person.
+
+pub mod add;
+pub mod completions;
+pub mod git;
+pub mod init;
+pub mod list;
+pub mod remove;
+pub mod setup;
+pub mod validate;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::Result;
+use crate::home::{self, Home, HomeLock, Manifest};
+use crate::ui::Ui;
+
+/// What every command gets: the printer and the global flags.
+pub struct Ctx {
+    pub ui: Ui,
+    pub home_flag: Option<PathBuf>,
+}
+
+const DEFAULT_LOCK_TIMEOUT: u64 = 120;
+
+impl Ctx {
+    pub fn home_path(&self) -> PathBuf {
+        home::locate(self.home_flag.as_deref())
+    }
+
+    /// Opens the home for reading, rolling back what a killed atk left unfinished.
+    pub fn open_home(&self) -> Result<Home> {
+        let home = Home::open(self.home_path())?;
+        if let Some(op) = home.recover_if_abandoned()? {
+            self.report_recovery(&op);
+        }
+        Ok(home)
+    }
+
+    /// Opens the home and takes its lock, for a command that changes it.
+    pub fn lock_home(&self) -> Result<(Home, HomeLock)> {
+        let home = Home::open(self.home_path())?;
+        let timeout = std::env::var("ATK_LOCK_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_LOCK_TIMEOUT);
+        let ui = &self.ui;
+        let (lock, recovered) = home.lock(Duration::from_secs(timeout), &mut || {
+            ui.note(format!("waiting for another atk to finish changing {} ...", home.root.display()))
+        })?;
+        if let Some(op) = recovered {
+            self.report_recovery(&op);
+        }
+        Ok((home, lock))
+    }
+
+    fn report_recovery(&self, operation: &str) {
+        self.ui.warn(format!("an earlier `{operation}` was interrupted; the home has been rolled back to how it was before it"));
+    }
+
+    /// After a committed change: `git push` when `auto_push` is on (best effort, a warning).
+    pub fn push_if_configured(&self, home: &Home, manifest: &Manifest, committed: bool) {
+        if committed && manifest.config.auto_commit && manifest.config.auto_push {
+            if let Err(why) = home::repo::push(&home.root) {
+                self.ui.warn(format!("auto-push: {why}"));
+            }
+        }
+    }
+}
+
+/// `KEY=VALUE` pairs of `--set`.
+pub fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>> {
+    sets.iter()
+        .map(|s| match s.split_once('=') {
+            Some((k, v)) if crate::plugin::schema::is_env_name(k) => Ok((k.to_string(), v.to_string())),
+            _ => Err(crate::Error::usage(
+                format!("--set '{s}' is not KEY=VALUE with an upper-case KEY"),
+                Some("for example: --set API_KEY=abc123".into()),
+            )),
+        })
+        .collect()
+}

@@ -1,0 +1,99 @@
+use serde_json::json;
+
+use super::Ctx;
+use crate::error::{Error, Result};
+use crate::home::{gitignore, manifest, Transaction};
+use crate::lifecycle::Runner;
+use crate::plugin::{self, name::is_valid_directory};
+
+/// Remove a plugin: run its stop and uninstall commands, delete its folder, drop it from the manifest.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The plugin (directory or name, as in `atk list`)
+    pub plugin: String,
+    /// Don't ask, and remove even when uninstall fails or plugin.yaml is broken
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+    let (home, lock) = ctx.lock_home()?;
+    let mut manifest = home.manifest()?;
+    let id = args.plugin.as_str();
+    let Some(index) = manifest.index_of(id) else {
+        // Only names of the manifest are accepted: nothing is ever derived from the argument.
+        let stray_dir = is_valid_directory(id) && home.plugin_dir(id).is_dir();
+        return Err(Error::PluginNotFound { id: id.to_string(), near: manifest.near(id), stray_dir });
+    };
+    let entry = manifest.plugins[index].clone();
+    let dir = home.plugin_dir(&entry.directory);
+    let rel_dir = format!("plugins/{}", entry.directory);
+
+    let loaded = if plugin::definition_file(&dir).is_some() { Some(plugin::load(&dir)) } else { None };
+    let plugin = match loaded {
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) if args.force => {
+            ctx.ui.warn(format!("{e}; removing without running its lifecycle commands"));
+            None
+        }
+        Some(Err(e)) => {
+            ctx.ui.warn(e.to_string());
+            for d in e.details() {
+                ctx.ui.note(format!("  - {d}"));
+            }
+            return Err(Error::refused(
+                format!("cannot run the stop and uninstall commands of '{}' because its plugin.yaml is broken", entry.name),
+                vec![format!("`atk remove {} --force` removes it without running them", entry.directory)],
+            ));
+        }
+        None => {
+            ctx.ui.detail(format!("{} has no plugin files here; nothing to stop or uninstall", dir.display()));
+            None
+        }
+    };
+
+    if let Some(p) = &plugin {
+        let runner = Runner { home: &home.root, plugin_dir: &dir, directory: &entry.directory, plugin: p, stdout_to_stderr: ctx.ui.json };
+        if let Some(cmd) = runner.command("uninstall") {
+            if !args.force {
+                ctx.ui.note(format!("Removing '{}' runs its uninstall command, which may delete data:\n    {cmd}", entry.name));
+                let hint = format!("pass --force (or --yes) to run it: `atk remove {} --force`", entry.directory);
+                if !ctx.ui.confirm("Continue?", &hint)? {
+                    ctx.ui.line("Cancelled; nothing was changed.");
+                    return Ok(0);
+                }
+            }
+        }
+        if let Err(e) = runner.run("stop") {
+            if matches!(e, Error::Interrupted) {
+                return Err(e);
+            }
+            ctx.ui.warn(format!("{e}; going on with uninstall"));
+        }
+        if let Err(e) = runner.run("uninstall") {
+            if !args.force || matches!(e, Error::Interrupted) {
+                return Err(e);
+            }
+            ctx.ui.warn(format!("{e}; removing anyway (--force)"));
+        }
+    }
+
+    let commit = Transaction::run(&home, &lock, &format!("atk remove {id}"), |tx| {
+        if dir.exists() || dir.is_symlink() {
+            tx.move_aside(&rel_dir)?;
+        }
+        let text = std::fs::read_to_string(home.root.join(gitignore::FILE)).unwrap_or_default();
+        let new = gitignore::remove_exemption(&text, &entry.directory);
+        if new != text {
+            tx.write(gitignore::FILE, new.as_bytes(), None)?;
+        }
+        manifest.plugins.remove(index);
+        home.write_manifest(tx, &manifest)?;
+        let paths = [manifest::FILE.to_string(), gitignore::FILE.to_string(), rel_dir.clone()];
+        home.commit(tx, &manifest, &paths, &format!("Remove plugin '{}'", entry.name))
+    })?;
+    ctx.push_if_configured(&home, &manifest, commit.is_some());
+    ctx.ui.success(format!("Removed '{}'", entry.name));
+    ctx.ui.json(&json!({"removed": {"name": entry.name, "directory": entry.directory}, "commit": commit}));
+    Ok(0)
+}

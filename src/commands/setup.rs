@@ -1,0 +1,150 @@
+use serde_json::json;
+
+use super::{parse_sets, Ctx};
+use crate::error::{Error, Result};
+use crate::home::Entry;
+use crate::plugin::env::{mask, EnvFile};
+use crate::plugin::{self, Plugin};
+
+/// Set a plugin's environment variables (written to plugins/<dir>/.env, never committed).
+#[derive(clap::Args)]
+pub struct Args {
+    /// The plugin (directory or name)
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub plugin: Option<String>,
+    /// Every plugin of the manifest
+    #[arg(long)]
+    pub all: bool,
+    /// Set a value without asking (repeatable); with --all, in every plugin that declares KEY
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// The values a plugin's `.env` gets, decided before anything is written.
+pub struct EnvPlan {
+    /// The file with the new values applied (not written yet).
+    pub file: EnvFile,
+    /// Whether anything differs from the file on disk.
+    pub changed: bool,
+    /// Required variables still without a value.
+    pub missing: Vec<String>,
+    /// How many declared variables have a value.
+    pub configured: usize,
+}
+
+/// Asks for (or takes from `--set`, the current file, the defaults) every declared variable.
+pub fn plan(ctx: &Ctx, plugin: &Plugin, env_path: &std::path::Path, sets: &[(String, String)]) -> Result<EnvPlan> {
+    let mut file = EnvFile::read(env_path)?;
+    let mut changed = false;
+    let mut missing = Vec::new();
+    let mut configured = 0;
+    if ctx.ui.interactive && !plugin.env_vars.is_empty() && sets.len() < plugin.env_vars.len() {
+        ctx.ui.note(format!("Environment for '{}':", plugin.name));
+    }
+    for var in &plugin.env_vars {
+        let current = file.get(&var.name).filter(|v| !v.is_empty()).map(str::to_string);
+        let default = var.default.clone().filter(|d| !d.is_empty());
+        let set = sets.iter().rev().find(|(k, _)| *k == var.name).map(|(_, v)| v.clone());
+        let value = match set {
+            Some(v) => Some(v),
+            None if ctx.ui.interactive => ask(ctx, var, current.as_deref(), default.as_deref())?,
+            None => current.clone().or(default),
+        };
+        match value.filter(|v| !v.is_empty()) {
+            Some(v) => {
+                configured += 1;
+                if file.get(&var.name) != Some(v.as_str()) {
+                    file.set(&var.name, &v, var.description.as_deref());
+                    changed = true;
+                }
+            }
+            None if var.required => missing.push(var.name.clone()),
+            None => {}
+        }
+    }
+    Ok(EnvPlan { file, changed, missing, configured })
+}
+
+fn ask(ctx: &Ctx, var: &plugin::EnvVar, current: Option<&str>, default: Option<&str>) -> Result<Option<String>> {
+    let mut prompt = var.name.clone();
+    if var.required {
+        prompt.push_str(" (required)");
+    }
+    if let Some(d) = &var.description {
+        prompt.push_str(&format!(" - {d}"));
+    }
+    loop {
+        let answer = if var.secret {
+            let keep = match (current, default) {
+                (Some(c), _) => format!(" [{} kept on Enter]", mask(c)),
+                (None, Some(d)) => format!(" [default {} on Enter]", mask(d)),
+                _ => String::new(),
+            };
+            let typed = ctx.ui.secret(&format!("{prompt}{keep}"))?;
+            if typed.is_empty() { current.or(default).map(str::to_string) } else { Some(typed) }
+        } else {
+            let typed = ctx.ui.input(&prompt, current.or(default))?;
+            Some(typed).filter(|t| !t.is_empty())
+        };
+        if answer.is_some() || !var.required {
+            return Ok(answer);
+        }
+        ctx.ui.note(format!("{} is required; please enter a value", var.name));
+    }
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+    let sets = parse_sets(&args.set)?;
+    let (home, _lock) = ctx.lock_home()?;
+    let manifest = home.manifest()?;
+    let entries: Vec<&Entry> = match &args.plugin {
+        Some(id) => vec![manifest.find(id).ok_or_else(|| Error::PluginNotFound {
+            id: id.clone(),
+            near: manifest.near(id),
+            stray_dir: false,
+        })?],
+        None => manifest.plugins.iter().collect(),
+    };
+    let mut reports = Vec::new();
+    let mut missing_all = Vec::new();
+    for entry in entries {
+        let dir = home.plugin_dir(&entry.directory);
+        let plugin = plugin::load(&dir)?;
+        if args.plugin.is_some() {
+            if let Some((k, _)) = sets.iter().find(|(k, _)| !plugin.env_vars.iter().any(|v| &v.name == k)) {
+                let declared: Vec<&str> = plugin.env_vars.iter().map(|v| v.name.as_str()).collect();
+                return Err(Error::usage(
+                    format!("plugin '{}' declares no variable {k}", plugin.name),
+                    Some(if declared.is_empty() { "it declares no variables".into() } else { format!("it declares: {}", declared.join(", ")) }),
+                ));
+            }
+        }
+        if plugin.env_vars.is_empty() {
+            if args.plugin.is_some() {
+                ctx.ui.line(format!("Plugin '{}' has no environment variables", plugin.name));
+            }
+            reports.push(json!({"plugin": entry.directory, "configured": 0, "missing": [], "written": false}));
+            continue;
+        }
+        let plan = plan(ctx, &plugin, &dir.join(".env"), &sets)?;
+        if plan.changed {
+            crate::fs::write_atomic(plan.file.path(), plan.file.text().as_bytes(), Some(0o600))?;
+        } else if plan.file.path().exists() {
+            // Secrets are 0600 even when nothing changed.
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(plan.file.path(), std::fs::Permissions::from_mode(0o600));
+        }
+        reports.push(json!({"plugin": entry.directory, "configured": plan.configured, "missing": plan.missing, "written": plan.changed}));
+        if plan.missing.is_empty() {
+            ctx.ui.success(format!("Configured {} for '{}'", crate::error::plural(plan.configured, "variable"), plugin.name));
+        } else {
+            missing_all.push((entry.directory.clone(), plan.missing));
+        }
+    }
+    ctx.ui.json(&json!({"plugins": reports}));
+    if missing_all.is_empty() {
+        Ok(0)
+    } else {
+        Err(Error::EnvMissing { missing: missing_all })
+    }
+}

@@ -1,0 +1,196 @@
+//! The one error type of atk. Every failure a user can see is a variant here, with its exit code
+//! and the hints that tell the user what to run next.
+
+use std::path::PathBuf;
+
+/// Exit codes, shared with the Python CLI (see the README's table).
+pub mod exit {
+    pub const SUCCESS: u8 = 0;
+    pub const GENERAL: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const NO_HOME: u8 = 3;
+    pub const PLUGIN_NOT_FOUND: u8 = 4;
+    pub const PLUGIN_INVALID: u8 = 5;
+    pub const LIFECYCLE: u8 = 6;
+    pub const GIT: u8 = 7;
+    pub const ENV_NOT_CONFIGURED: u8 = 8;
+    pub const PORT_CONFLICT: u8 = 9;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The command line asks for something that cannot be done as asked.
+    #[error("{message}")]
+    Usage { message: String, hint: Option<String> },
+
+    /// No ATK Home where one was expected.
+    #[error("no ATK Home at {}", path.display())]
+    NoHome { path: PathBuf },
+
+    /// `atk init` was pointed at something that is not, and cannot become, a home.
+    #[error("{} is not an ATK Home: {}", path.display(), problems.join("; "))]
+    NotAHome { path: PathBuf, problems: Vec<String> },
+
+    /// `manifest.yaml` could not be read or does not have the expected shape.
+    #[error("{}: {detail}", path.display())]
+    Manifest { path: PathBuf, detail: String },
+
+    /// The identifier names no plugin of the manifest.
+    #[error("no plugin named '{id}' in the manifest")]
+    PluginNotFound { id: String, near: Vec<String>, stray_dir: bool },
+
+    /// A plugin definition breaks the schema; `problems` lists every rule it breaks.
+    #[error("{what} is not a valid plugin")]
+    PluginInvalid { what: String, problems: Vec<String> },
+
+    /// The plugin (by directory or by name) is already in the manifest.
+    #[error("plugin '{name}' is already installed (directory plugins/{directory})")]
+    AlreadyInstalled { name: String, directory: String },
+
+    /// A request about a plugin that is refused for a reason given in the message.
+    #[error("{message}")]
+    Refused { message: String, hints: Vec<String> },
+
+    /// A lifecycle command exited non-zero.
+    #[error("{step} of plugin '{plugin}' failed ({status})")]
+    Lifecycle { plugin: String, step: String, status: String },
+
+    /// A git or fetch operation failed.
+    #[error("{message}")]
+    Git { message: String, hints: Vec<String> },
+
+    /// Required environment variables have no value: (plugin directory, variables) pairs.
+    #[error("required environment variables have no value: {}", describe_missing(missing))]
+    EnvMissing { missing: Vec<(String, Vec<String>)> },
+
+    /// Another atk holds the home lock for too long.
+    #[error("another atk is changing {} and did not finish within {seconds}s", home.display())]
+    Locked { home: PathBuf, seconds: u64 },
+
+    /// The user pressed Ctrl-C (or the process got SIGTERM).
+    #[error("interrupted")]
+    Interrupted,
+
+    /// A decision needs a person, and there is none at the terminal.
+    #[error("{message}")]
+    NeedsConfirmation { message: String, hint: String },
+
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{message}")]
+    Other { message: String, hints: Vec<String> },
+}
+
+fn describe_missing(missing: &[(String, Vec<String>)]) -> String {
+    missing.iter().map(|(dir, vars)| format!("{} in plugin '{dir}'", vars.join(", "))).collect::<Vec<_>>().join("; ")
+}
+
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage { .. } | Error::NeedsConfirmation { .. } => exit::USAGE,
+            Error::NoHome { .. } => exit::NO_HOME,
+            Error::PluginNotFound { .. } => exit::PLUGIN_NOT_FOUND,
+            Error::PluginInvalid { .. } | Error::AlreadyInstalled { .. } | Error::Refused { .. } => exit::PLUGIN_INVALID,
+            Error::Lifecycle { .. } => exit::LIFECYCLE,
+            Error::Git { .. } => exit::GIT,
+            Error::EnvMissing { .. } => exit::ENV_NOT_CONFIGURED,
+            Error::Interrupted => exit::INTERRUPTED,
+            Error::NotAHome { .. } | Error::Manifest { .. } | Error::Locked { .. } | Error::Io { .. } | Error::Other { .. } => {
+                exit::GENERAL
+            }
+        }
+    }
+
+    /// Lines printed under the error, each the next thing to try.
+    pub fn hints(&self) -> Vec<String> {
+        match self {
+            Error::Usage { hint, .. } => hint.iter().cloned().collect(),
+            Error::NeedsConfirmation { hint, .. } => vec![hint.clone()],
+            Error::NoHome { path } => vec![format!("create one with `atk init {}`", path.display())],
+            Error::NotAHome { .. } => vec!["choose an empty or new directory, e.g. `atk init ~/.atk`".into()],
+            Error::Manifest { .. } => vec![
+                "fix the file by hand; `atk git diff manifest.yaml` shows what changed since the last commit".into(),
+            ],
+            Error::PluginNotFound { id, near, stray_dir } => {
+                let mut h = Vec::new();
+                if !near.is_empty() {
+                    h.push(format!("did you mean {}?", near.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(" or ")));
+                }
+                if *stray_dir {
+                    h.push(format!("plugins/{id} exists but is not managed by atk; delete it by hand if it is not needed"));
+                }
+                h.push("`atk list` shows the installed plugins".into());
+                h
+            }
+            Error::PluginInvalid { .. } => vec!["fix the fields above; `atk validate <path>` checks a plugin folder".into()],
+            Error::AlreadyInstalled { directory, .. } => vec![
+                format!("to move it to a newer version: `atk upgrade {directory}`"),
+                format!("to replace it: `atk remove {directory}`, then add it again"),
+            ],
+            Error::Refused { hints, .. } | Error::Git { hints, .. } | Error::Other { hints, .. } => hints.clone(),
+            Error::Lifecycle { .. } => vec!["the command's output above says why; fix it and run the command again".into()],
+            Error::EnvMissing { missing } => match missing.as_slice() {
+                [(directory, _)] => vec![format!("set them with `atk setup {directory}` (or pass --set KEY=VALUE)")],
+                _ => vec!["set them with `atk setup --all` (or pass --set KEY=VALUE)".into()],
+            },
+            Error::Locked { .. } => vec!["wait for the other atk to finish; set ATK_LOCK_TIMEOUT (seconds) to wait longer".into()],
+            Error::Interrupted => vec![],
+            Error::Io { .. } => vec![],
+        }
+    }
+
+    /// Lines printed under the error before the hints (the problems of an invalid plugin).
+    pub fn details(&self) -> &[String] {
+        match self {
+            Error::PluginInvalid { problems, .. } => problems,
+            _ => &[],
+        }
+    }
+
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        if source.kind() == std::io::ErrorKind::Interrupted && crate::interrupt::is_set() {
+            return Error::Interrupted;
+        }
+        Error::Io { context: context.into(), source }
+    }
+
+    pub fn other(message: impl Into<String>) -> Self {
+        Error::Other { message: message.into(), hints: vec![] }
+    }
+
+    pub fn usage(message: impl Into<String>, hint: Option<String>) -> Self {
+        Error::Usage { message: message.into(), hint }
+    }
+
+    pub fn refused(message: impl Into<String>, hints: Vec<String>) -> Self {
+        Error::Refused { message: message.into(), hints }
+    }
+}
+
+/// Adds a context to I/O results: `fs::read(p).ctx(|| format!("cannot read {}", p.display()))`.
+pub trait IoContext<T> {
+    fn ctx(self, context: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn ctx(self, context: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| Error::io(context(), e))
+    }
+}

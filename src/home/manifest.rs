@@ -1,0 +1,231 @@
+//! `manifest.yaml`: what is installed, each remote plugin pinned to a commit. Read tolerantly
+//! (unknown keys anywhere are kept and written back), written atomically in the Python CLI's layout.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_yaml::Mapping;
+
+use crate::error::{Error, IoContext, Result};
+use crate::plugin::name::{is_valid_directory, DIRECTORY_RULE};
+
+pub const FILE: &str = "manifest.yaml";
+pub const SCHEMA_VERSION: &str = "2026-02-06";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub schema_version: String,
+    #[serde(default)]
+    pub config: Config,
+    #[serde(default)]
+    pub plugins: Vec<Entry>,
+    #[serde(flatten)]
+    pub extra: Mapping,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    #[serde(default = "yes")]
+    pub auto_commit: bool,
+    #[serde(default)]
+    pub auto_push: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
+    #[serde(flatten)]
+    pub extra: Mapping,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { auto_commit: true, auto_push: false, registry: None, extra: Mapping::new() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Entry {
+    pub name: String,
+    pub directory: String,
+    #[serde(default)]
+    pub source: Source,
+    #[serde(flatten)]
+    pub extra: Mapping,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Source {
+    #[serde(rename = "type", default)]
+    pub kind: SourceKind,
+    #[serde(rename = "ref", default)]
+    pub commit: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(flatten)]
+    pub extra: Mapping,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    #[default]
+    Local,
+    Registry,
+    Git,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Local => "local",
+            SourceKind::Registry => "registry",
+            SourceKind::Git => "git",
+        }
+    }
+}
+
+impl Entry {
+    pub fn new(name: &str, directory: &str, source: Source) -> Self {
+        Entry { name: name.into(), directory: directory.into(), source, extra: Mapping::new() }
+    }
+}
+
+impl Manifest {
+    pub fn new() -> Self {
+        Manifest { schema_version: SCHEMA_VERSION.into(), config: Config::default(), plugins: vec![], extra: Mapping::new() }
+    }
+
+    pub fn path(home: &Path) -> PathBuf {
+        home.join(FILE)
+    }
+
+    pub fn load(home: &Path) -> Result<Self> {
+        let path = Self::path(home);
+        let text = std::fs::read_to_string(&path).ctx(|| format!("cannot read {}", path.display()))?;
+        Self::parse(&text).map_err(|detail| Error::Manifest { path, detail })
+    }
+
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        if text.trim().is_empty() {
+            return Err("the file is empty".into());
+        }
+        let m: Manifest = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+        for (i, e) in m.plugins.iter().enumerate() {
+            if !is_valid_directory(&e.directory) {
+                return Err(format!("plugins[{i}].directory: '{}' is not a valid folder name ({DIRECTORY_RULE})", e.directory));
+            }
+            if let Some(j) = m.plugins[..i].iter().position(|o| o.directory == e.directory) {
+                return Err(format!("plugins[{i}] and plugins[{j}] both use the folder '{}'", e.directory));
+            }
+        }
+        Ok(m)
+    }
+
+    /// The manifest as the Python CLI writes it: keys in a fixed order, explicit nulls.
+    pub fn to_yaml(&self) -> String {
+        let value = serde_yaml::to_value(self).expect("a manifest always converts to YAML");
+        crate::yaml::to_string(&value)
+    }
+
+    /// The entry whose directory, else whose display name, is `id` (exact match).
+    pub fn find(&self, id: &str) -> Option<&Entry> {
+        self.plugins.iter().find(|e| e.directory == id).or_else(|| self.plugins.iter().find(|e| e.name == id))
+    }
+
+    pub fn find_mut(&mut self, id: &str) -> Option<&mut Entry> {
+        let i = self.index_of(id)?;
+        Some(&mut self.plugins[i])
+    }
+
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.plugins.iter().position(|e| e.directory == id).or_else(|| self.plugins.iter().position(|e| e.name == id))
+    }
+
+    /// Names close to `id`, for "did you mean" hints.
+    pub fn near(&self, id: &str) -> Vec<String> {
+        let id = id.to_lowercase();
+        self.plugins
+            .iter()
+            .filter(|e| {
+                let d = e.directory.to_lowercase();
+                let n = e.name.to_lowercase();
+                (!id.is_empty() && (d.contains(&id) || id.contains(&d) || n.contains(&id))) || edit_distance(&id, &d) <= 2
+            })
+            .map(|e| e.directory.clone())
+            .collect()
+    }
+}
+
+impl Default for Manifest {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Levenshtein distance, for suggestions.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UPSTREAM: &str = "schema_version: '2026-02-06'\nconfig:\n  auto_commit: true\n  auto_push: false\nplugins:\n\
+- name: Full Plugin\n  directory: full-plugin\n  source:\n    type: local\n    ref: null\n    url: null\n\
+- name: Echo Tool\n  directory: echo-tool\n  source:\n    type: git\n    ref: d2b223136458f8269e327e6380fa09d110ccafd5\n    url: file:///srv/gitplug\n";
+
+    #[test]
+    fn upstream_manifest_round_trips_byte_for_byte() {
+        assert_eq!(Manifest::parse(UPSTREAM).unwrap().to_yaml(), UPSTREAM);
+    }
+
+    #[test]
+    fn new_manifest_matches_init_output() {
+        assert_eq!(
+            Manifest::new().to_yaml(),
+            "schema_version: '2026-02-06'\nconfig:\n  auto_commit: true\n  auto_push: false\nplugins: []\n"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_survive_everywhere() {
+        let text = "schema_version: '2026-02-06'\nowner: me\nconfig:\n  auto_commit: false\n  theme: dark\nplugins:\n\
+- name: a\n  directory: ab\n  pinned_by: alice\n  source:\n    type: registry\n    ref: null\n    url: null\n    mirror: x\n";
+        let m = Manifest::parse(text).unwrap();
+        assert!(!m.config.auto_commit);
+        let out = m.to_yaml();
+        for key in ["owner: me", "theme: dark", "pinned_by: alice", "mirror: x"] {
+            assert!(out.contains(key), "{key} lost:\n{out}");
+        }
+        assert_eq!(Manifest::parse(&out).unwrap().to_yaml(), out);
+    }
+
+    #[test]
+    fn rejects_bad_directories_and_broken_yaml() {
+        let bad = "schema_version: '1'\nplugins:\n- name: x\n  directory: ../x\n";
+        assert!(Manifest::parse(bad).unwrap_err().contains("'../x' is not a valid folder name"));
+        assert!(Manifest::parse("plugins: [").unwrap_err().contains("line"));
+        assert!(Manifest::parse("").is_err());
+    }
+
+    #[test]
+    fn finds_by_directory_then_name() {
+        let m = Manifest::parse(UPSTREAM).unwrap();
+        assert_eq!(m.find("full-plugin").unwrap().name, "Full Plugin");
+        assert_eq!(m.find("Echo Tool").unwrap().directory, "echo-tool");
+        assert!(m.find("echo tool").is_none());
+        assert_eq!(m.near("echo-tol"), ["echo-tool"]);
+    }
+}

@@ -1,0 +1,183 @@
+//! The ATK Home: a git repository with `manifest.yaml`, `.gitignore` and `plugins/`. Locating,
+//! creating and validating it, its lock, and the transactions that change it.
+
+pub mod gitignore;
+pub mod lock;
+pub mod manifest;
+pub mod repo;
+pub mod transaction;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use lock::HomeLock;
+pub use manifest::{Entry, Manifest, Source, SourceKind};
+pub use transaction::Transaction;
+
+use crate::error::{Error, IoContext, Result};
+
+pub const INIT_MESSAGE: &str = "Initialize ATK Home";
+
+pub struct Home {
+    pub root: PathBuf,
+}
+
+/// Where the home is: the `--home` flag, else `$ATK_HOME`, else `~/.atk`.
+pub fn locate(flag: Option<&Path>) -> PathBuf {
+    if let Some(p) = flag {
+        return expand_tilde(p);
+    }
+    match std::env::var_os("ATK_HOME").filter(|v| !v.is_empty()) {
+        Some(v) => expand_tilde(Path::new(&v)),
+        None => home_dir().join(".atk"),
+    }
+}
+
+pub fn home_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()))
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
+/// `~` and `~/x` become paths under the user's home directory.
+pub fn expand_tilde(p: &Path) -> PathBuf {
+    match p.to_str() {
+        Some("~") => home_dir(),
+        Some(s) if s.starts_with("~/") => home_dir().join(&s[2..]),
+        _ => p.to_path_buf(),
+    }
+}
+
+/// What is missing for `path` to be a home (empty when it is one).
+pub fn problems(path: &Path) -> Vec<String> {
+    let mut p = Vec::new();
+    if !path.join(manifest::FILE).is_file() {
+        p.push("no manifest.yaml".to_string());
+    }
+    if !path.join(".git").is_dir() {
+        p.push("no .git directory".to_string());
+    }
+    p
+}
+
+impl Home {
+    /// Opens the home at `root`; `NoHome` when there is none.
+    pub fn open(root: PathBuf) -> Result<Home> {
+        if !root.is_dir() || !problems(&root).is_empty() {
+            return Err(Error::NoHome { path: root });
+        }
+        let home = Home { root };
+        // A fresh clone has no plugins/ when no plugin has tracked files: it is created on demand.
+        let plugins = home.root.join("plugins");
+        if !plugins.is_dir() {
+            std::fs::create_dir_all(&plugins).ctx(|| format!("cannot create {}", plugins.display()))?;
+        }
+        Ok(home)
+    }
+
+    /// Creates a home at `root` (an absent or empty directory). `Ok(false)` when it is one already.
+    pub fn init(root: &Path) -> Result<bool> {
+        if root.exists() {
+            if !root.is_dir() {
+                return Err(Error::NotAHome { path: root.into(), problems: vec!["it is a file, not a directory".into()] });
+            }
+            if problems(root).is_empty() {
+                return Ok(false);
+            }
+            let mut entries = std::fs::read_dir(root).ctx(|| format!("cannot read {}", root.display()))?;
+            if entries.next().is_some() {
+                let mut p = vec!["the directory is not empty".to_string()];
+                p.extend(problems(root));
+                return Err(Error::NotAHome { path: root.into(), problems: p });
+            }
+        }
+        let created_root = !root.exists();
+        let result = (|| {
+            std::fs::create_dir_all(root.join("plugins")).ctx(|| format!("cannot create {}", root.display()))?;
+            crate::fs::write_atomic(&root.join(manifest::FILE), Manifest::new().to_yaml().as_bytes(), None)?;
+            crate::fs::write_atomic(&root.join(gitignore::FILE), gitignore::TEMPLATE.as_bytes(), None)?;
+            repo::init(root)?;
+            repo::commit_paths(root, &[manifest::FILE.into(), gitignore::FILE.into()], INIT_MESSAGE)?;
+            Ok(())
+        })();
+        if let Err(e) = result {
+            // Leave the directory as it was: absent, or empty.
+            if created_root {
+                let _ = crate::fs::remove_any(root);
+            } else if let Ok(entries) = std::fs::read_dir(root) {
+                for e in entries.flatten() {
+                    let _ = crate::fs::remove_any(&e.path());
+                }
+            }
+            return Err(e);
+        }
+        Ok(true)
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join(".git/atk")
+    }
+    fn lock_path(&self) -> PathBuf {
+        self.state_dir().join("lock")
+    }
+    pub fn journal_path(&self) -> PathBuf {
+        self.state_dir().join("journal.json")
+    }
+    pub fn txn_dir(&self) -> PathBuf {
+        self.state_dir().join("txn")
+    }
+    pub fn staging_root(&self) -> PathBuf {
+        self.state_dir().join("staging")
+    }
+
+    pub fn plugin_dir(&self, directory: &str) -> PathBuf {
+        self.root.join("plugins").join(directory)
+    }
+
+    pub fn manifest(&self) -> Result<Manifest> {
+        Manifest::load(&self.root)
+    }
+
+    /// Takes the home lock (waiting up to `timeout`), then rolls back any unfinished operation.
+    /// Returns the lock and the description of what was rolled back.
+    pub fn lock(&self, timeout: Duration, on_wait: &mut dyn FnMut()) -> Result<(HomeLock, Option<String>)> {
+        let lock = lock::acquire(&self.lock_path(), &self.root, timeout, on_wait)?;
+        let recovered = transaction::recover(self, &lock)?;
+        Ok((lock, recovered))
+    }
+
+    /// For read-only commands: rolls back an unfinished operation if its process is gone.
+    pub fn recover_if_abandoned(&self) -> Result<Option<String>> {
+        if !self.journal_path().exists() {
+            return Ok(None);
+        }
+        match lock::try_acquire(&self.lock_path())? {
+            Some(lock) => transaction::recover(self, &lock),
+            None => Ok(None),
+        }
+    }
+
+    /// A new empty staging folder inside the home (same file system as `plugins/`, so the final
+    /// move is a rename). Removed when the guard drops.
+    pub fn staging(&self) -> Result<tempfile::TempDir> {
+        let root = self.staging_root();
+        std::fs::create_dir_all(&root).ctx(|| format!("cannot create {}", root.display()))?;
+        tempfile::Builder::new().prefix("stage-").tempdir_in(&root).ctx(|| format!("cannot create a folder in {}", root.display()))
+    }
+
+    /// Writes the manifest inside a transaction.
+    pub fn write_manifest(&self, tx: &mut Transaction, manifest: &Manifest) -> Result<()> {
+        tx.write(manifest::FILE, manifest.to_yaml().as_bytes(), None)
+    }
+
+    /// Commits `paths` when `auto_commit` is on; pushes after when `auto_push` is on too.
+    /// Returns the commit and, when the push failed, why.
+    pub fn commit(&self, tx: &mut Transaction, manifest: &Manifest, paths: &[String], message: &str) -> Result<Option<String>> {
+        if !manifest.config.auto_commit {
+            return Ok(None);
+        }
+        tx.commit(paths, message)
+    }
+}

@@ -1,0 +1,18 @@
+//! atk: a git-native plugin manager for AI coding tools.
+//!
+//! Layers, top to bottom: `cli` → `commands` → {`ui`, `home`, `source`, `lifecycle`} → `plugin` →
+//! `error`. Only `commands` talks to a person; the domain modules return values and errors.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod fs;
+pub mod home;
+pub mod interrupt;
+pub mod lifecycle;
+pub mod plugin;
+pub mod source;
+pub mod ui;
+pub mod yaml;
+
+pub use error::{Error, Result};

@@ -1,0 +1,97 @@
+//! A plugin on disk: finding and parsing its `plugin.yaml`, merging `custom/overrides.yaml`, and
+//! validating the result. Knows nothing of homes or fetching.
+
+pub mod env;
+pub mod name;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+
+use serde_yaml::Value;
+
+pub use schema::{EnvVar, Maturity, Plugin};
+
+use crate::error::{Error, IoContext, Result};
+
+pub const OVERRIDES: &str = "custom/overrides.yaml";
+
+/// `plugin.yaml`, else `plugin.yml`, inside `dir`.
+pub fn definition_file(dir: &Path) -> Option<PathBuf> {
+    ["plugin.yaml", "plugin.yml"].iter().map(|f| dir.join(f)).find(|p| p.is_file())
+}
+
+/// Loads the plugin of a folder, with its `custom/overrides.yaml` merged in, and validates it.
+pub fn load(dir: &Path) -> Result<Plugin> {
+    let file = definition_file(dir).ok_or_else(|| Error::PluginInvalid {
+        what: dir.display().to_string(),
+        problems: vec!["no plugin.yaml or plugin.yml in this folder".into()],
+    })?;
+    let mut doc = read_yaml(&file)?;
+    let overrides = dir.join(OVERRIDES);
+    if overrides.is_file() {
+        if let over @ Value::Mapping(_) = read_yaml(&overrides)? {
+            merge(&mut doc, over);
+        }
+    }
+    validate(&file, &doc)
+}
+
+/// The folder name under `plugins/` for a plugin: its sanitized display name.
+pub fn directory_for(plugin: &Plugin, what: &Path) -> Result<String> {
+    name::sanitize(&plugin.name)
+        .map_err(|why| Error::PluginInvalid { what: what.display().to_string(), problems: vec![format!("name: {why}")] })
+}
+
+/// Loads a single `plugin.yaml` file (no overrides).
+pub fn load_file(file: &Path) -> Result<Plugin> {
+    let doc = read_yaml(file)?;
+    validate(file, &doc)
+}
+
+fn validate(file: &Path, doc: &Value) -> Result<Plugin> {
+    schema::validate(doc).map_err(|problems| Error::PluginInvalid { what: file.display().to_string(), problems })
+}
+
+/// Parses a YAML file; a syntax error names the file, line and column.
+pub fn read_yaml(file: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(file).ctx(|| format!("cannot read {}", file.display()))?;
+    let doc: Value = serde_yaml::from_str(&text).map_err(|e| Error::PluginInvalid {
+        what: file.display().to_string(),
+        problems: vec![format!("not valid YAML: {e}")],
+    })?;
+    if doc.is_null() {
+        return Err(Error::PluginInvalid { what: file.display().to_string(), problems: vec!["the file is empty".into()] });
+    }
+    Ok(doc)
+}
+
+/// Deep merge: mappings merge key by key (the override wins), anything else is replaced whole.
+pub fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Mapping(b), Value::Mapping(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_maps_recursively_and_replaces_lists_and_scalars() {
+        let mut base: Value = serde_yaml::from_str("a: {x: 1, y: [1, 2]}\nb: 1\nc: keep").unwrap();
+        let over: Value = serde_yaml::from_str("a: {y: [3], z: new}\nb: {now: map}").unwrap();
+        merge(&mut base, over);
+        let want: Value = serde_yaml::from_str("a: {x: 1, y: [3], z: new}\nb: {now: map}\nc: keep").unwrap();
+        assert_eq!(base, want);
+    }
+}

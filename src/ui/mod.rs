@@ -1,0 +1,118 @@
+//! How atk talks to a person or a program. One printer decides what goes to stdout (results, or
+//! the one JSON document with `--json`) and stderr (warnings, errors, prompts, progress).
+
+mod prompt;
+
+use std::io::{IsTerminal, Write};
+
+use console::Style;
+
+use crate::error::Error;
+
+pub struct Ui {
+    pub json: bool,
+    pub quiet: bool,
+    pub verbose: bool,
+    /// Prompts are possible: a terminal on stdin, stdout and stderr, not CI, no `--yes`.
+    pub interactive: bool,
+    /// `--yes`: confirmations are taken as given.
+    pub yes: bool,
+    out_color: bool,
+    err_color: bool,
+}
+
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// CI is set to something other than an explicit "false"/"0".
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+impl Ui {
+    pub fn new(json: bool, quiet: bool, verbose: bool, yes: bool) -> Self {
+        let (out_tty, err_tty, in_tty) = (std::io::stdout().is_terminal(), std::io::stderr().is_terminal(), std::io::stdin().is_terminal());
+        Ui {
+            json,
+            quiet,
+            verbose,
+            yes,
+            interactive: in_tty && out_tty && err_tty && !in_ci() && !yes,
+            out_color: out_tty && !no_color(),
+            err_color: err_tty && !no_color(),
+        }
+    }
+
+    fn paint(&self, on: bool, style: Style, s: &str) -> String {
+        style.force_styling(on).apply_to(s).to_string()
+    }
+
+    /// Styles for text on stdout.
+    pub fn bold(&self, s: &str) -> String {
+        self.paint(self.out_color, Style::new().bold(), s)
+    }
+    pub fn dim(&self, s: &str) -> String {
+        self.paint(self.out_color, Style::new().dim(), s)
+    }
+    pub fn green(&self, s: &str) -> String {
+        self.paint(self.out_color, Style::new().green(), s)
+    }
+    pub fn yellow(&self, s: &str) -> String {
+        self.paint(self.out_color, Style::new().yellow(), s)
+    }
+    pub fn red(&self, s: &str) -> String {
+        self.paint(self.out_color, Style::new().red(), s)
+    }
+
+    /// A result line for a person (not with `--json` or `-q`).
+    pub fn line(&self, s: impl AsRef<str>) {
+        if !self.json && !self.quiet {
+            let _ = writeln!(std::io::stdout(), "{}", s.as_ref());
+        }
+    }
+
+    /// `✓ message`: an operation succeeded.
+    pub fn success(&self, s: impl AsRef<str>) {
+        self.line(format!("{} {}", self.green("✓"), s.as_ref()));
+    }
+
+    /// A line shown only with `-v`, on stderr.
+    pub fn detail(&self, s: impl AsRef<str>) {
+        if self.verbose {
+            let _ = writeln!(std::io::stderr(), "{}", s.as_ref());
+        }
+    }
+
+    /// A note on stderr, for a person (not with `-q`).
+    pub fn note(&self, s: impl AsRef<str>) {
+        if !self.quiet {
+            let _ = writeln!(std::io::stderr(), "{}", s.as_ref());
+        }
+    }
+
+    pub fn warn(&self, s: impl AsRef<str>) {
+        let label = self.paint(self.err_color, Style::new().yellow().bold(), "warning:");
+        let _ = writeln!(std::io::stderr(), "{label} {}", s.as_ref());
+    }
+
+    pub fn error(&self, e: &Error) {
+        let mut err = std::io::stderr().lock();
+        let label = self.paint(self.err_color, Style::new().red().bold(), "error:");
+        let _ = writeln!(err, "{label} {e}");
+        for d in e.details() {
+            let _ = writeln!(err, "  - {d}");
+        }
+        for h in e.hints() {
+            let _ = writeln!(err, "{} {h}", self.paint(self.err_color, Style::new().cyan(), "hint:"));
+        }
+    }
+
+    /// The JSON document of a command (only with `--json`).
+    pub fn json(&self, value: &serde_json::Value) {
+        if self.json {
+            let text = serde_json::to_string_pretty(value).expect("JSON values always serialize");
+            let _ = writeln!(std::io::stdout(), "{text}");
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! A block-style YAML writer whose output reads back the same under YAML 1.1 (PyYAML, which the
+//! Python CLI uses) and YAML 1.2: strings that 1.1 would take for a date, a number or a boolean
+//! (`2026-02-06`, `yes`, `0755`) are quoted, as PyYAML quotes them. serde_yaml's own writer
+//! follows 1.2 only and would let the Python CLI misread them.
+
+use serde_yaml::Value;
+
+pub fn to_string(v: &Value) -> String {
+    let mut out = String::new();
+    match v {
+        Value::Mapping(m) if !m.is_empty() => mapping(&mut out, m, 0),
+        Value::Sequence(s) if !s.is_empty() => sequence(&mut out, s, 0),
+        other => {
+            out.push_str(&scalar(other));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn mapping(out: &mut String, m: &serde_yaml::Mapping, indent: usize) {
+    for (k, v) in m {
+        out.push_str(&" ".repeat(indent));
+        out.push_str(&scalar(k));
+        out.push(':');
+        value_after_key(out, v, indent);
+    }
+}
+
+fn sequence(out: &mut String, s: &[Value], indent: usize) {
+    for item in s {
+        out.push_str(&" ".repeat(indent));
+        out.push('-');
+        match item {
+            Value::Mapping(m) if !m.is_empty() => {
+                // The first key goes on the dash's line, the others line up under it.
+                let mut first = String::new();
+                mapping(&mut first, m, indent + 2);
+                out.push(' ');
+                out.push_str(&first[indent + 2..]);
+            }
+            Value::Sequence(inner) if !inner.is_empty() => {
+                out.push('\n');
+                sequence(out, inner, indent + 2);
+            }
+            other => {
+                out.push(' ');
+                out.push_str(&scalar(other));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn value_after_key(out: &mut String, v: &Value, indent: usize) {
+    match v {
+        Value::Mapping(m) if !m.is_empty() => {
+            out.push('\n');
+            mapping(out, m, indent + 2);
+        }
+        // Lists sit at their key's indentation, as PyYAML writes them.
+        Value::Sequence(s) if !s.is_empty() => {
+            out.push('\n');
+            sequence(out, s, indent);
+        }
+        other => {
+            out.push(' ');
+            out.push_str(&scalar(other));
+            out.push('\n');
+        }
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => string(s),
+        Value::Mapping(_) => "{}".into(),
+        Value::Sequence(_) => "[]".into(),
+        Value::Tagged(t) => format!("{} {}", t.tag, scalar(&t.value)),
+    }
+}
+
+fn string(s: &str) -> String {
+    if s.chars().any(|c| c.is_control()) {
+        return double_quoted(s);
+    }
+    if needs_quotes(s) {
+        return format!("'{}'", s.replace('\'', "''"));
+    }
+    s.to_string()
+}
+
+fn double_quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn needs_quotes(s: &str) -> bool {
+    let Some(first) = s.chars().next() else { return true };
+    if s.starts_with(' ') || s.ends_with(' ') || s.ends_with(':') || s.contains(": ") || s.contains(" #") {
+        return true;
+    }
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first) && !(first == '-' && s.len() > 1 && !s[1..].starts_with(' ') && !looks_numeric(s)) {
+        return true;
+    }
+    let lower = s.to_ascii_lowercase();
+    matches!(lower.as_str(), "y" | "n" | "yes" | "no" | "true" | "false" | "on" | "off" | "null" | "~" | "<<" | "=")
+        || looks_numeric(s)
+        || looks_like_timestamp(s)
+}
+
+/// Integers and floats of YAML 1.1 and 1.2: decimal, octal, hex, binary, sexagesimal, `.inf`, `.nan`.
+fn looks_numeric(s: &str) -> bool {
+    let t = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let lower = t.to_ascii_lowercase();
+    if matches!(lower.as_str(), ".inf" | ".nan") || matches!(s.to_ascii_lowercase().as_str(), ".nan") {
+        return true;
+    }
+    let digits = |x: &str, ok: fn(char) -> bool| !x.is_empty() && x.chars().all(|c| ok(c) || c == '_');
+    if let Some(h) = lower.strip_prefix("0x") {
+        return digits(h, |c| c.is_ascii_hexdigit());
+    }
+    if let Some(b) = lower.strip_prefix("0b") {
+        return digits(b, |c| c == '0' || c == '1');
+    }
+    if let Some(o) = lower.strip_prefix("0o") {
+        return digits(o, |c| ('0'..='7').contains(&c));
+    }
+    // Sexagesimal (1:30, 1:30.5): digit groups separated by colons.
+    if t.contains(':') {
+        return t.split(':').all(|p| digits(p.split('.').next().unwrap_or(""), |c| c.is_ascii_digit()))
+            && t.chars().next().is_some_and(|c| c.is_ascii_digit());
+    }
+    // Decimal integer or float with an optional exponent.
+    let (mantissa, exponent) = match lower.find('e') {
+        Some(i) => (&lower[..i], Some(&lower[i + 1..])),
+        None => (lower.as_str(), None),
+    };
+    let mut parts = mantissa.splitn(2, '.');
+    let int = parts.next().unwrap_or("");
+    let frac = parts.next();
+    let int_ok = int.is_empty() || digits(int, |c| c.is_ascii_digit());
+    let frac_ok = frac.is_none_or(|f| f.is_empty() || digits(f, |c| c.is_ascii_digit()));
+    let has_digit = mantissa.chars().any(|c| c.is_ascii_digit());
+    let exp_ok = exponent.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e), |c| c.is_ascii_digit()));
+    int_ok && frac_ok && has_digit && exp_ok && !mantissa.ends_with('_')
+}
+
+/// `2026-02-06`, `2026-2-6`, and date-times that start that way.
+fn looks_like_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 8 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[5].is_ascii_digit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_the_manifest_the_way_pyyaml_does() {
+        let text = "schema_version: '2026-02-06'\nconfig:\n  auto_commit: true\n  auto_push: false\nplugins:\n\
+                    - name: Full Plugin\n  directory: full-plugin\n  source:\n    type: local\n    ref: null\n    url: null\n\
+                    - name: fetch\n  directory: fetch\n  source:\n    type: registry\n    ref: c9c150ef486b89b11cf59fc5c0ad9076544da0d6\n    url: null\n";
+        let v: Value = serde_yaml::from_str(text).unwrap();
+        assert_eq!(to_string(&v), text);
+        let empty: Value = serde_yaml::from_str("schema_version: '2026-02-06'\nplugins: []\n").unwrap();
+        assert_eq!(to_string(&empty), "schema_version: '2026-02-06'\nplugins: []\n");
+    }
+
+    #[test]
+    fn quotes_what_yaml_1_1_would_misread() {
+        for s in ["2026-02-06", "yes", "No", "on", "~", "null", "123", "0755", "0x1F", "1.5", "1e5", ".inf", "1:30", "", " a", "a: b", "#x", "- x", "'q'", "-5", "+1"] {
+            assert!(string(s).starts_with('\''), "{s:?} -> {}", string(s));
+        }
+        for s in ["c9c150ef486b89b11cf59fc5c0ad9076544da0d6", "24fea11b", "my-plugin", "http://x/y", "Piper TTS", "a-b", "-x"] {
+            assert_eq!(string(s), s);
+        }
+        assert_eq!(string("a\nb"), "\"a\\nb\"");
+    }
+
+    #[test]
+    fn output_parses_back_to_the_same_value() {
+        let text = "a:\n- [1, 2]\n- {x: 'it''s', y: []}\n- - nested\n  - 'yes'\nb: {}\nc: \"tab\\there\"\n";
+        let v: Value = serde_yaml::from_str(text).unwrap();
+        let back: Value = serde_yaml::from_str(&to_string(&v)).unwrap();
+        assert_eq!(v, back, "{}", to_string(&v));
+    }
+}
