@@ -48,7 +48,10 @@ pub enum Command {
 
 /// Runs the parsed command; the exit code on success, the error otherwise.
 pub fn run(cli: Cli) -> crate::Result<u8> {
-    let ctx = commands::Ctx { ui: crate::ui::Ui::new(cli.json, cli.quiet, cli.verbose, cli.yes), home_flag: cli.home };
+    let ctx = commands::Ctx {
+        ui: crate::ui::Ui::new(cli.json, cli.quiet, cli.verbose, cli.yes),
+        home_flag: cli.home,
+    };
     let result = match cli.command {
         Command::Init(a) => commands::init::run(&ctx, a),
         Command::Add(a) => commands::add::run(&ctx, a),

@@ -24,7 +24,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// The command line asks for something that cannot be done as asked.
     #[error("{message}")]
-    Usage { message: String, hint: Option<String> },
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
 
     /// No ATK Home where one was expected.
     #[error("no ATK Home at {}", path.display())]
@@ -32,7 +35,10 @@ pub enum Error {
 
     /// `atk init` was pointed at something that is not, and cannot become, a home.
     #[error("{} is not an ATK Home: {}", path.display(), problems.join("; "))]
-    NotAHome { path: PathBuf, problems: Vec<String> },
+    NotAHome {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
 
     /// `manifest.yaml` could not be read or does not have the expected shape.
     #[error("{}: {detail}", path.display())]
@@ -40,7 +46,11 @@ pub enum Error {
 
     /// The identifier names no plugin of the manifest.
     #[error("no plugin named '{id}' in the manifest")]
-    PluginNotFound { id: String, near: Vec<String>, stray_dir: bool },
+    PluginNotFound {
+        id: String,
+        near: Vec<String>,
+        stray_dir: bool,
+    },
 
     /// A plugin definition breaks the schema; `problems` lists every rule it breaks.
     #[error("{what} is not a valid plugin")]
@@ -56,14 +66,21 @@ pub enum Error {
 
     /// A lifecycle command exited non-zero.
     #[error("{step} of plugin '{plugin}' failed ({status})")]
-    Lifecycle { plugin: String, step: String, status: String },
+    Lifecycle {
+        plugin: String,
+        step: String,
+        status: String,
+    },
 
     /// A git or fetch operation failed.
     #[error("{message}")]
     Git { message: String, hints: Vec<String> },
 
     /// Required environment variables have no value: (plugin directory, variables) pairs.
-    #[error("required environment variables have no value: {}", describe_missing(missing))]
+    #[error(
+        "required environment variables have no value: {}",
+        describe_missing(missing)
+    )]
     EnvMissing { missing: Vec<(String, Vec<String>)> },
 
     /// Another atk holds the home lock for too long.
@@ -90,7 +107,11 @@ pub enum Error {
 }
 
 fn describe_missing(missing: &[(String, Vec<String>)]) -> String {
-    missing.iter().map(|(dir, vars)| format!("{} in plugin '{dir}'", vars.join(", "))).collect::<Vec<_>>().join("; ")
+    missing
+        .iter()
+        .map(|(dir, vars)| format!("{} in plugin '{dir}'", vars.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 pub fn plural(n: usize, word: &str) -> String {
@@ -107,14 +128,18 @@ impl Error {
             Error::Usage { .. } | Error::NeedsConfirmation { .. } => exit::USAGE,
             Error::NoHome { .. } => exit::NO_HOME,
             Error::PluginNotFound { .. } => exit::PLUGIN_NOT_FOUND,
-            Error::PluginInvalid { .. } | Error::AlreadyInstalled { .. } | Error::Refused { .. } => exit::PLUGIN_INVALID,
+            Error::PluginInvalid { .. }
+            | Error::AlreadyInstalled { .. }
+            | Error::Refused { .. } => exit::PLUGIN_INVALID,
             Error::Lifecycle { .. } => exit::LIFECYCLE,
             Error::Git { .. } => exit::GIT,
             Error::EnvMissing { .. } => exit::ENV_NOT_CONFIGURED,
             Error::Interrupted => exit::INTERRUPTED,
-            Error::NotAHome { .. } | Error::Manifest { .. } | Error::Locked { .. } | Error::Io { .. } | Error::Other { .. } => {
-                exit::GENERAL
-            }
+            Error::NotAHome { .. }
+            | Error::Manifest { .. }
+            | Error::Locked { .. }
+            | Error::Io { .. }
+            | Error::Other { .. } => exit::GENERAL,
         }
     }
 
@@ -168,19 +193,31 @@ impl Error {
         if source.kind() == std::io::ErrorKind::Interrupted && crate::interrupt::is_set() {
             return Error::Interrupted;
         }
-        Error::Io { context: context.into(), source }
+        Error::Io {
+            context: context.into(),
+            source,
+        }
     }
 
     pub fn other(message: impl Into<String>) -> Self {
-        Error::Other { message: message.into(), hints: vec![] }
+        Error::Other {
+            message: message.into(),
+            hints: vec![],
+        }
     }
 
     pub fn usage(message: impl Into<String>, hint: Option<String>) -> Self {
-        Error::Usage { message: message.into(), hint }
+        Error::Usage {
+            message: message.into(),
+            hint,
+        }
     }
 
     pub fn refused(message: impl Into<String>, hints: Vec<String>) -> Self {
-        Error::Refused { message: message.into(), hints }
+        Error::Refused {
+            message: message.into(),
+            hints,
+        }
     }
 }
 

@@ -32,12 +32,16 @@ struct Staged {
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let input = args.source.trim();
     if input.is_empty() {
-        return Err(Error::usage("the source is empty", Some("for example: `atk add ./my-tool`".into())));
+        return Err(Error::usage(
+            "the source is empty",
+            Some("for example: `atk add ./my-tool`".into()),
+        ));
     }
     let sets = parse_sets(&args.set)?;
     let (home, lock) = ctx.lock_home()?;
     let mut manifest = home.manifest()?;
-    let cwd = std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
 
     let staged = match source::resolve(input, &cwd) {
         Spec::Local(path) => stage_local(&home, &manifest, &path)?,
@@ -51,7 +55,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             ))
         }
     };
-    let Staged { plugin, directory, staged, source, _guard } = staged;
+    let Staged {
+        plugin,
+        directory,
+        staged,
+        source,
+        _guard,
+    } = staged;
     let rel_dir = format!("plugins/{directory}");
     let target = home.plugin_dir(&directory);
 
@@ -78,24 +88,46 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             paths.push(gitignore::FILE.into());
         }
         if env.changed {
-            tx.write(&format!("{rel_dir}/.env"), env.file.text().as_bytes(), Some(0o600))?;
+            tx.write(
+                &format!("{rel_dir}/.env"),
+                env.file.text().as_bytes(),
+                Some(0o600),
+            )?;
         }
         if !env.missing.is_empty() && plugin.lifecycle.install.is_none() {
-            ctx.ui.warn(Error::EnvMissing { missing: vec![(directory.clone(), env.missing.clone())] }.to_string());
+            ctx.ui.warn(
+                Error::EnvMissing {
+                    missing: vec![(directory.clone(), env.missing.clone())],
+                }
+                .to_string(),
+            );
         }
-        let runner = Runner { home: &home.root, plugin_dir: &target, directory: &directory, plugin: &plugin, stdout_to_stderr: ctx.ui.json };
+        let runner = Runner {
+            home: &home.root,
+            plugin_dir: &target,
+            directory: &directory,
+            plugin: &plugin,
+            stdout_to_stderr: ctx.ui.json,
+        };
         if plugin.lifecycle.install.is_some() {
             runner.check_required()?;
-            ctx.ui.note(format!("Running install for '{}' ...", plugin.name));
+            ctx.ui
+                .note(format!("Running install for '{}' ...", plugin.name));
             runner.run("install")?;
         }
         manifest.plugins.push(entry.clone());
         home.write_manifest(tx, &manifest)?;
-        home.commit(tx, &manifest, &paths, &format!("Add plugin '{}'", plugin.name))
+        home.commit(
+            tx,
+            &manifest,
+            &paths,
+            &format!("Add plugin '{}'", plugin.name),
+        )
     })?;
     ctx.push_if_configured(&home, &manifest, commit.is_some());
 
-    ctx.ui.success(format!("Added '{}' to {}", plugin.name, target.display()));
+    ctx.ui
+        .success(format!("Added '{}' to {}", plugin.name, target.display()));
     ctx.ui.json(&json!({
         "added": {
             "name": entry.name,
@@ -113,35 +145,67 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
 fn stage_local(home: &Home, manifest: &Manifest, path: &Path) -> Result<Staged> {
     let shown = path.display().to_string();
     if !path.exists() {
-        return Err(Error::refused(format!("{shown} does not exist"), vec!["give the path of a plugin folder or of its plugin.yaml".into()]));
+        return Err(Error::refused(
+            format!("{shown} does not exist"),
+            vec!["give the path of a plugin folder or of its plugin.yaml".into()],
+        ));
     }
     let is_file = path.is_file();
-    if is_file && !matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
-        return Err(Error::refused(format!("{shown} is not a .yaml or .yml file"), vec!["give a plugin folder or its plugin.yaml".into()]));
+    if is_file
+        && !matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        )
+    {
+        return Err(Error::refused(
+            format!("{shown} is not a .yaml or .yml file"),
+            vec!["give a plugin folder or its plugin.yaml".into()],
+        ));
     }
-    let plugin = if is_file { plugin::load_file(path)? } else { plugin::load(path)? };
+    let plugin = if is_file {
+        plugin::load_file(path)?
+    } else {
+        plugin::load(path)?
+    };
     let directory = plugin::directory_for(&plugin, path)?;
     check_not_installed(manifest, &plugin, &directory)?;
     let target = home.plugin_dir(&directory);
     let in_place = !is_file && same_dir(path, &target);
     if in_place {
-        return Ok(Staged { plugin, directory, staged: None, source: Source::default(), _guard: None });
+        return Ok(Staged {
+            plugin,
+            directory,
+            staged: None,
+            source: Source::default(),
+            _guard: None,
+        });
     }
     check_target_free(&target, &directory)?;
     let guard = home.staging()?;
     let staged = guard.path().join("plugin");
     if is_file {
-        std::fs::create_dir(&staged).map_err(|e| Error::io("cannot create the staging folder", e))?;
-        std::fs::copy(path, staged.join("plugin.yaml")).map_err(|e| Error::io(format!("cannot copy {shown}"), e))?;
+        std::fs::create_dir(&staged)
+            .map_err(|e| Error::io("cannot create the staging folder", e))?;
+        std::fs::copy(path, staged.join("plugin.yaml"))
+            .map_err(|e| Error::io(format!("cannot copy {shown}"), e))?;
     } else {
         crate::fs::copy_tree(path, &staged)?;
     }
     // Validate what will actually be installed (the copy, with its custom/overrides.yaml).
     let plugin = plugin::load(&staged).map_err(|e| match e {
-        Error::PluginInvalid { problems, .. } => Error::PluginInvalid { what: shown.clone(), problems },
+        Error::PluginInvalid { problems, .. } => Error::PluginInvalid {
+            what: shown.clone(),
+            problems,
+        },
         other => other,
     })?;
-    Ok(Staged { plugin, directory, staged: Some(staged), source: Source::default(), _guard: Some(guard) })
+    Ok(Staged {
+        plugin,
+        directory,
+        staged: Some(staged),
+        source: Source::default(),
+        _guard: Some(guard),
+    })
 }
 
 fn same_dir(a: &Path, b: &Path) -> bool {
@@ -153,8 +217,15 @@ fn same_dir(a: &Path, b: &Path) -> bool {
 
 /// Refuses a plugin whose folder or display name is already in the manifest.
 fn check_not_installed(manifest: &Manifest, plugin: &Plugin, directory: &str) -> Result<()> {
-    match manifest.plugins.iter().find(|e| e.directory == directory || e.name == plugin.name) {
-        Some(e) => Err(Error::AlreadyInstalled { name: e.name.clone(), directory: e.directory.clone() }),
+    match manifest
+        .plugins
+        .iter()
+        .find(|e| e.directory == directory || e.name == plugin.name)
+    {
+        Some(e) => Err(Error::AlreadyInstalled {
+            name: e.name.clone(),
+            directory: e.directory.clone(),
+        }),
         None => Ok(()),
     }
 }
@@ -165,7 +236,10 @@ fn check_target_free(target: &Path, directory: &str) -> Result<()> {
         return Err(Error::refused(
             format!("plugins/{directory} already exists but is not in the manifest"),
             vec![
-                format!("to add the plugin that is there: `atk add {}`", target.display()),
+                format!(
+                    "to add the plugin that is there: `atk add {}`",
+                    target.display()
+                ),
                 format!("or move it away first: `mv {} /tmp/`", target.display()),
             ],
         ));
@@ -177,9 +251,18 @@ fn check_target_free(target: &Path, directory: &str) -> Result<()> {
 fn confirm_maturity(ctx: &Ctx, plugin: &Plugin) -> Result<bool> {
     let why = match plugin.maturity {
         Maturity::Verified => return Ok(true),
-        Maturity::Community => "it is shared by the community and has not been reviewed by the registry's maintainers",
+        Maturity::Community => {
+            "it is shared by the community and has not been reviewed by the registry's maintainers"
+        }
         Maturity::AiGenerated => "it was generated by AI and has not been reviewed by a person",
     };
-    ctx.ui.warn(format!("'{}' is {}: {why}; its commands run on this machine", plugin.name, plugin.maturity.as_str()));
-    ctx.ui.confirm(&format!("Install '{}' anyway?", plugin.name), "pass --yes to install it anyway")
+    ctx.ui.warn(format!(
+        "'{}' is {}: {why}; its commands run on this machine",
+        plugin.name,
+        plugin.maturity.as_str()
+    ));
+    ctx.ui.confirm(
+        &format!("Install '{}' anyway?", plugin.name),
+        "pass --yes to install it anyway",
+    )
 }

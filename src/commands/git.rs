@@ -17,6 +17,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         .args(&args.args)
         .current_dir(&home.root)
         .status()
-        .map_err(|e| Error::Git { message: format!("cannot run git: {e}"), hints: vec!["install git to use `atk git`".into()] })?;
+        .map_err(|e| Error::Git {
+            message: format!("cannot run git: {e}"),
+            hints: vec!["install git to use `atk git`".into()],
+        })?;
     Ok(status.code().map_or(1, |c| c.clamp(0, 255) as u8))
 }

@@ -23,12 +23,20 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         } else if path.is_file() {
             plugin::load_file(path)
         } else {
-            Err(Error::PluginInvalid { what: path.display().to_string(), problems: vec!["no such file or folder".into()] })
+            Err(Error::PluginInvalid {
+                what: path.display().to_string(),
+                problems: vec!["no such file or folder".into()],
+            })
         };
         let result = result.and_then(|p| plugin::directory_for(&p, path).map(|dir| (p, dir)));
         match result {
             Ok((p, dir)) => {
-                ctx.ui.success(format!("{}: {} ({}, folder plugins/{dir})", path.display(), p.name, p.maturity.as_str()));
+                ctx.ui.success(format!(
+                    "{}: {} ({}, folder plugins/{dir})",
+                    path.display(),
+                    p.name,
+                    p.maturity.as_str()
+                ));
                 reports.push(json!({"path": path, "valid": true, "name": p.name, "directory": dir, "maturity": p.maturity.as_str(), "errors": []}));
             }
             Err(e) => {
@@ -37,7 +45,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                     Error::PluginInvalid { problems, .. } => problems.clone(),
                     other => vec![other.to_string()],
                 };
-                ctx.ui.line(format!("{} {}", ctx.ui.red("✗"), path.display()));
+                ctx.ui
+                    .line(format!("{} {}", ctx.ui.red("✗"), path.display()));
                 for p in &problems {
                     ctx.ui.line(format!("    {p}"));
                 }
@@ -46,9 +55,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
     }
     let valid = reports.len() - invalid;
-    ctx.ui.json(&json!({"plugins": reports, "valid": valid, "invalid": invalid}));
+    ctx.ui
+        .json(&json!({"plugins": reports, "valid": valid, "invalid": invalid}));
     if reports.len() > 1 {
         ctx.ui.line(format!("{valid} valid, {invalid} invalid"));
     }
-    Ok(if invalid > 0 { exit::PLUGIN_INVALID } else { exit::SUCCESS })
+    Ok(if invalid > 0 {
+        exit::PLUGIN_INVALID
+    } else {
+        exit::SUCCESS
+    })
 }

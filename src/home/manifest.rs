@@ -41,7 +41,12 @@ fn yes() -> bool {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { auto_commit: true, auto_push: false, registry: None, extra: Mapping::new() }
+        Config {
+            auto_commit: true,
+            auto_push: false,
+            registry: None,
+            extra: Mapping::new(),
+        }
     }
 }
 
@@ -88,13 +93,23 @@ impl SourceKind {
 
 impl Entry {
     pub fn new(name: &str, directory: &str, source: Source) -> Self {
-        Entry { name: name.into(), directory: directory.into(), source, extra: Mapping::new() }
+        Entry {
+            name: name.into(),
+            directory: directory.into(),
+            source,
+            extra: Mapping::new(),
+        }
     }
 }
 
 impl Manifest {
     pub fn new() -> Self {
-        Manifest { schema_version: SCHEMA_VERSION.into(), config: Config::default(), plugins: vec![], extra: Mapping::new() }
+        Manifest {
+            schema_version: SCHEMA_VERSION.into(),
+            config: Config::default(),
+            plugins: vec![],
+            extra: Mapping::new(),
+        }
     }
 
     pub fn path(home: &Path) -> PathBuf {
@@ -103,7 +118,8 @@ impl Manifest {
 
     pub fn load(home: &Path) -> Result<Self> {
         let path = Self::path(home);
-        let text = std::fs::read_to_string(&path).ctx(|| format!("cannot read {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).ctx(|| format!("cannot read {}", path.display()))?;
         Self::parse(&text).map_err(|detail| Error::Manifest { path, detail })
     }
 
@@ -114,10 +130,19 @@ impl Manifest {
         let m: Manifest = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
         for (i, e) in m.plugins.iter().enumerate() {
             if !is_valid_directory(&e.directory) {
-                return Err(format!("plugins[{i}].directory: '{}' is not a valid folder name ({DIRECTORY_RULE})", e.directory));
+                return Err(format!(
+                    "plugins[{i}].directory: '{}' is not a valid folder name ({DIRECTORY_RULE})",
+                    e.directory
+                ));
             }
-            if let Some(j) = m.plugins[..i].iter().position(|o| o.directory == e.directory) {
-                return Err(format!("plugins[{i}] and plugins[{j}] both use the folder '{}'", e.directory));
+            if let Some(j) = m.plugins[..i]
+                .iter()
+                .position(|o| o.directory == e.directory)
+            {
+                return Err(format!(
+                    "plugins[{i}] and plugins[{j}] both use the folder '{}'",
+                    e.directory
+                ));
             }
         }
         Ok(m)
@@ -131,7 +156,10 @@ impl Manifest {
 
     /// The entry whose directory, else whose display name, is `id` (exact match).
     pub fn find(&self, id: &str) -> Option<&Entry> {
-        self.plugins.iter().find(|e| e.directory == id).or_else(|| self.plugins.iter().find(|e| e.name == id))
+        self.plugins
+            .iter()
+            .find(|e| e.directory == id)
+            .or_else(|| self.plugins.iter().find(|e| e.name == id))
     }
 
     pub fn find_mut(&mut self, id: &str) -> Option<&mut Entry> {
@@ -140,7 +168,10 @@ impl Manifest {
     }
 
     pub fn index_of(&self, id: &str) -> Option<usize> {
-        self.plugins.iter().position(|e| e.directory == id).or_else(|| self.plugins.iter().position(|e| e.name == id))
+        self.plugins
+            .iter()
+            .position(|e| e.directory == id)
+            .or_else(|| self.plugins.iter().position(|e| e.name == id))
     }
 
     /// Names close to `id`, for "did you mean" hints.
@@ -151,7 +182,8 @@ impl Manifest {
             .filter(|e| {
                 let d = e.directory.to_lowercase();
                 let n = e.name.to_lowercase();
-                (!id.is_empty() && (d.contains(&id) || id.contains(&d) || n.contains(&id))) || edit_distance(&id, &d) <= 2
+                (!id.is_empty() && (d.contains(&id) || id.contains(&d) || n.contains(&id)))
+                    || edit_distance(&id, &d) <= 2
             })
             .map(|e| e.directory.clone())
             .collect()
@@ -171,7 +203,11 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
         }
         prev = cur;
     }
@@ -215,7 +251,9 @@ mod tests {
     #[test]
     fn rejects_bad_directories_and_broken_yaml() {
         let bad = "schema_version: '1'\nplugins:\n- name: x\n  directory: ../x\n";
-        assert!(Manifest::parse(bad).unwrap_err().contains("'../x' is not a valid folder name"));
+        assert!(Manifest::parse(bad)
+            .unwrap_err()
+            .contains("'../x' is not a valid folder name"));
         assert!(Manifest::parse("plugins: [").unwrap_err().contains("line"));
         assert!(Manifest::parse("").is_err());
     }

@@ -13,7 +13,10 @@ pub const IDENTITY_NAME: &str = "ATK";
 pub const IDENTITY_EMAIL: &str = "atk@localhost";
 
 fn git_err(context: &'static str) -> impl Fn(gix::Error) -> Error {
-    move |e| Error::Git { message: format!("{context}: {e}"), hints: vec![] }
+    move |e| Error::Git {
+        message: format!("{context}: {e}"),
+        hints: vec![],
+    }
 }
 
 fn open(root: &Path) -> Result<gix::Repository> {
@@ -22,26 +25,33 @@ fn open(root: &Path) -> Result<gix::Repository> {
         hints: vec![],
     })?;
     // The user's identity when git has one, else ATK's; set in memory only, never in .git/config.
-    let missing = |id: Option<std::result::Result<gix::actor::SignatureRef<'_>, gix::Error>>| !matches!(id, Some(Ok(_)));
+    let missing = |id: Option<std::result::Result<gix::actor::SignatureRef<'_>, gix::Error>>| {
+        !matches!(id, Some(Ok(_)))
+    };
     if missing(repo.author()) || missing(repo.committer()) {
         use gix::config::tree::gitoxide::{Author, Committer};
         let mut config = repo.config_snapshot_mut();
         let set = |c: &mut gix::config::SnapshotMut<'_>| -> std::result::Result<(), gix::Error> {
-            c.set_raw_value(&Author::NAME_FALLBACK, IDENTITY_NAME)?;
-            c.set_raw_value(&Author::EMAIL_FALLBACK, IDENTITY_EMAIL)?;
-            c.set_raw_value(&Committer::NAME_FALLBACK, IDENTITY_NAME)?;
-            c.set_raw_value(&Committer::EMAIL_FALLBACK, IDENTITY_EMAIL)?;
+            c.set_raw_value(Author::NAME_FALLBACK, IDENTITY_NAME)?;
+            c.set_raw_value(Author::EMAIL_FALLBACK, IDENTITY_EMAIL)?;
+            c.set_raw_value(Committer::NAME_FALLBACK, IDENTITY_NAME)?;
+            c.set_raw_value(Committer::EMAIL_FALLBACK, IDENTITY_EMAIL)?;
             Ok(())
         };
         set(&mut config).map_err(git_err("cannot set the commit identity"))?;
-        config.commit().map_err(git_err("cannot set the commit identity"))?;
+        config
+            .commit()
+            .map_err(git_err("cannot set the commit identity"))?;
     }
     Ok(repo)
 }
 
 /// Creates the repository with its branch `main`.
 pub fn init(root: &Path) -> Result<()> {
-    gix::init(root).map_err(|e| Error::Git { message: format!("cannot create a git repository in {}: {e}", root.display()), hints: vec![] })?;
+    gix::init(root).map_err(|e| Error::Git {
+        message: format!("cannot create a git repository in {}: {e}", root.display()),
+        hints: vec![],
+    })?;
     let head = root.join(".git/HEAD");
     crate::fs::write_atomic(&head, b"ref: refs/heads/main\n", None)
 }
@@ -66,8 +76,13 @@ pub fn head(root: &Path) -> Result<Head> {
 /// Points `reference` back at `id` (rollback of a commit).
 pub fn reset_ref(root: &Path, reference: &str, id: ObjectId) -> Result<()> {
     let repo = open(root)?;
-    repo.reference(reference, id, gix::refs::transaction::PreviousValue::Any, "atk: roll back an unfinished operation")
-        .map_err(git_err("cannot move the branch back"))?;
+    repo.reference(
+        reference,
+        id,
+        gix::refs::transaction::PreviousValue::Any,
+        "atk: roll back an unfinished operation",
+    )
+    .map_err(git_err("cannot move the branch back"))?;
     Ok(())
 }
 
@@ -82,11 +97,18 @@ fn is_under(path: &BStr, prefix: &str) -> bool {
 /// `None` when the paths are as in HEAD already.
 pub fn commit_paths(root: &Path, paths: &[String], message: &str) -> Result<Option<ObjectId>> {
     let repo = open(root)?;
-    let head_tree = repo.head_tree_id_or_empty().map_err(git_err("cannot read HEAD"))?.detach();
+    let head_tree = repo
+        .head_tree_id_or_empty()
+        .map_err(git_err("cannot read HEAD"))?
+        .detach();
     let mut index = if repo.index_path().exists() {
-        repo.open_index().map_err(git_err("cannot read the git index"))?
+        repo.open_index()
+            .map_err(git_err("cannot read the git index"))?
     } else {
-        gix::index::File::from_state(gix::index::State::new(repo.object_hash()), repo.index_path())
+        gix::index::File::from_state(
+            gix::index::State::new(repo.object_hash()),
+            repo.index_path(),
+        )
     };
 
     let options = repo
@@ -98,20 +120,35 @@ pub fn commit_paths(root: &Path, paths: &[String], message: &str) -> Result<Opti
         .emit_empty_directories(false)
         .recurse_repositories(false);
     let mut found = gix::dir::walk::delegate::Collect::default();
-    let specs: Vec<BString> = paths.iter().map(|p| BString::from(format!(":(literal){p}"))).collect();
-    repo.dirwalk(&index, specs, crate::interrupt::as_atomic(), options, &mut found)
-        .map_err(git_err("cannot walk the home"))?;
+    let specs: Vec<BString> = paths
+        .iter()
+        .map(|p| BString::from(format!(":(literal){p}")))
+        .collect();
+    repo.dirwalk(
+        &index,
+        specs,
+        crate::interrupt::as_atomic(),
+        options,
+        &mut found,
+    )
+    .map_err(git_err("cannot walk the home"))?;
     crate::interrupt::check()?;
 
-    let mut editor = repo.edit_tree(head_tree).map_err(git_err("cannot read HEAD's tree"))?;
+    let mut editor = repo
+        .edit_tree(head_tree)
+        .map_err(git_err("cannot read HEAD's tree"))?;
     for p in paths {
-        editor.remove(p.as_str()).map_err(git_err("cannot edit the tree"))?;
+        editor
+            .remove(p.as_str())
+            .map_err(git_err("cannot edit the tree"))?;
     }
     index.remove_entries(|_, path, _| paths.iter().any(|p| is_under(path, p)));
 
     for (entry, _) in found.into_entries_by_path() {
         use gix::dir::entry::{Kind, Status};
-        if !matches!(entry.status, Status::Tracked | Status::Untracked) || !paths.iter().any(|p| is_under(entry.rela_path.as_bstr(), p)) {
+        if !matches!(entry.status, Status::Tracked | Status::Untracked)
+            || !paths.iter().any(|p| is_under(entry.rela_path.as_bstr(), p))
+        {
             continue;
         }
         let rela = entry.rela_path.to_str_lossy().into_owned();
@@ -126,32 +163,64 @@ pub fn commit_paths(root: &Path, paths: &[String], message: &str) -> Result<Opti
         let (mode, id) = match entry.disk_kind {
             Some(Kind::File) => {
                 let data = std::fs::read(&abs).map_err(io)?;
-                let id = repo.write_blob(&data).map_err(git_err("cannot store a file"))?.detach();
-                let mode = if md.is_executable() { gix::object::tree::EntryKind::BlobExecutable } else { gix::object::tree::EntryKind::Blob };
+                let id = repo
+                    .write_blob(&data)
+                    .map_err(git_err("cannot store a file"))?
+                    .detach();
+                let mode = if md.is_executable() {
+                    gix::object::tree::EntryKind::BlobExecutable
+                } else {
+                    gix::object::tree::EntryKind::Blob
+                };
                 (mode, id)
             }
             Some(Kind::Symlink) => {
                 let target = std::fs::read_link(&abs).map_err(io)?;
-                let id = repo.write_blob(target.as_os_str().as_encoded_bytes()).map_err(git_err("cannot store a symlink"))?.detach();
+                let id = repo
+                    .write_blob(target.as_os_str().as_encoded_bytes())
+                    .map_err(git_err("cannot store a symlink"))?
+                    .detach();
                 (gix::object::tree::EntryKind::Link, id)
             }
             _ => continue,
         };
-        editor.upsert(rela.as_str(), mode, id).map_err(git_err("cannot edit the tree"))?;
-        let stat = gix::index::entry::Stat::from_fs(&md).map_err(|e| Error::other(format!("bad file time on {}: {e}", abs.display())))?;
-        index.dangerously_push_entry(stat, id, gix::index::entry::Flags::empty(), mode.into(), entry.rela_path.as_bstr());
+        editor
+            .upsert(rela.as_str(), mode, id)
+            .map_err(git_err("cannot edit the tree"))?;
+        let stat = gix::index::entry::Stat::from_fs(&md)
+            .map_err(|e| Error::other(format!("bad file time on {}: {e}", abs.display())))?;
+        index.dangerously_push_entry(
+            stat,
+            id,
+            gix::index::entry::Flags::empty(),
+            mode.into(),
+            entry.rela_path.as_bstr(),
+        );
     }
-    let tree = editor.write().map_err(git_err("cannot write the tree"))?.detach();
+    let tree = editor
+        .write()
+        .map_err(git_err("cannot write the tree"))?
+        .detach();
     if tree == head_tree && repo.head_id().is_ok() {
         return Ok(None);
     }
     crate::interrupt::check()?;
-    let parents: Vec<ObjectId> = repo.head_id().ok().map(|i| i.detach()).into_iter().collect();
-    let commit = repo.commit("HEAD", message, tree, parents).map_err(git_err("cannot commit"))?.detach();
+    let parents: Vec<ObjectId> = repo
+        .head_id()
+        .ok()
+        .map(|i| i.detach())
+        .into_iter()
+        .collect();
+    let commit = repo
+        .commit("HEAD", message, tree, parents)
+        .map_err(git_err("cannot commit"))?
+        .detach();
     index.sort_entries();
     index.remove_tree();
     index.remove_resolve_undo();
-    index.write(Default::default()).map_err(git_err("cannot write the git index"))?;
+    index
+        .write(Default::default())
+        .map_err(git_err("cannot write the git index"))?;
     Ok(Some(commit))
 }
 
@@ -164,7 +233,10 @@ pub fn push(root: &Path) -> std::result::Result<(), String> {
         return Err("auto_push is on but the home has no remote (add one with `atk git remote add origin <url>`)".into());
     };
     let branch = head(root).map_err(|e| e.to_string())?.reference;
-    let branch = branch.strip_prefix("refs/heads/").unwrap_or(&branch).to_string();
+    let branch = branch
+        .strip_prefix("refs/heads/")
+        .unwrap_or(&branch)
+        .to_string();
     let out = std::process::Command::new("git")
         .args(["push", "--quiet", "--set-upstream", remote, &branch])
         .current_dir(root)
@@ -174,6 +246,9 @@ pub fn push(root: &Path) -> std::result::Result<(), String> {
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("git push to '{remote}' failed: {}", String::from_utf8_lossy(&out.stderr).trim()))
+        Err(format!(
+            "git push to '{remote}' failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
     }
 }

@@ -17,7 +17,10 @@ pub const OVERRIDES: &str = "custom/overrides.yaml";
 
 /// `plugin.yaml`, else `plugin.yml`, inside `dir`.
 pub fn definition_file(dir: &Path) -> Option<PathBuf> {
-    ["plugin.yaml", "plugin.yml"].iter().map(|f| dir.join(f)).find(|p| p.is_file())
+    ["plugin.yaml", "plugin.yml"]
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file())
 }
 
 /// Loads the plugin of a folder, with its `custom/overrides.yaml` merged in, and validates it.
@@ -38,8 +41,10 @@ pub fn load(dir: &Path) -> Result<Plugin> {
 
 /// The folder name under `plugins/` for a plugin: its sanitized display name.
 pub fn directory_for(plugin: &Plugin, what: &Path) -> Result<String> {
-    name::sanitize(&plugin.name)
-        .map_err(|why| Error::PluginInvalid { what: what.display().to_string(), problems: vec![format!("name: {why}")] })
+    name::sanitize(&plugin.name).map_err(|why| Error::PluginInvalid {
+        what: what.display().to_string(),
+        problems: vec![format!("name: {why}")],
+    })
 }
 
 /// Loads a single `plugin.yaml` file (no overrides).
@@ -49,7 +54,10 @@ pub fn load_file(file: &Path) -> Result<Plugin> {
 }
 
 fn validate(file: &Path, doc: &Value) -> Result<Plugin> {
-    schema::validate(doc).map_err(|problems| Error::PluginInvalid { what: file.display().to_string(), problems })
+    schema::validate(doc).map_err(|problems| Error::PluginInvalid {
+        what: file.display().to_string(),
+        problems,
+    })
 }
 
 /// Parses a YAML file; a syntax error names the file, line and column.
@@ -60,7 +68,10 @@ pub fn read_yaml(file: &Path) -> Result<Value> {
         problems: vec![format!("not valid YAML: {e}")],
     })?;
     if doc.is_null() {
-        return Err(Error::PluginInvalid { what: file.display().to_string(), problems: vec!["the file is empty".into()] });
+        return Err(Error::PluginInvalid {
+            what: file.display().to_string(),
+            problems: vec!["the file is empty".into()],
+        });
     }
     Ok(doc)
 }
@@ -91,7 +102,8 @@ mod tests {
         let mut base: Value = serde_yaml::from_str("a: {x: 1, y: [1, 2]}\nb: 1\nc: keep").unwrap();
         let over: Value = serde_yaml::from_str("a: {y: [3], z: new}\nb: {now: map}").unwrap();
         merge(&mut base, over);
-        let want: Value = serde_yaml::from_str("a: {x: 1, y: [3], z: new}\nb: {now: map}\nc: keep").unwrap();
+        let want: Value =
+            serde_yaml::from_str("a: {x: 1, y: [3], z: new}\nb: {now: map}\nc: keep").unwrap();
         assert_eq!(base, want);
     }
 }

@@ -22,9 +22,16 @@ impl Ui {
             return Ok(true);
         }
         if !self.interactive {
-            return Err(Error::NeedsConfirmation { message: format!("{question} (no terminal to ask)"), hint: hint.into() });
+            return Err(Error::NeedsConfirmation {
+                message: format!("{question} (no terminal to ask)"),
+                hint: hint.into(),
+            });
         }
-        let answer = Confirm::new().with_prompt(question).default(false).interact().map_err(map)?;
+        let answer = Confirm::new()
+            .with_prompt(question)
+            .default(false)
+            .interact()
+            .map_err(map)?;
         crate::interrupt::check()?;
         Ok(answer)
     }
@@ -42,7 +49,11 @@ impl Ui {
 
     /// Hidden input; Enter gives the empty string.
     pub fn secret(&self, prompt: &str) -> Result<String> {
-        let value = Password::new().with_prompt(prompt).allow_empty_password(true).interact().map_err(map)?;
+        let value = Password::new()
+            .with_prompt(prompt)
+            .allow_empty_password(true)
+            .interact()
+            .map_err(map)?;
         crate::interrupt::check()?;
         Ok(value)
     }

@@ -1,0 +1,260 @@
+//! The test environment: a temporary HOME, ATK_HOME and ATK_CACHE_DIR, the real `atk` binary, and
+//! helpers to look at the home the way a user would (files, manifest, git log, git ls-files).
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use assert_cmd::cargo::CommandCargoExt;
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub home: PathBuf,
+    pub atk_home: PathBuf,
+    pub cache: PathBuf,
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+pub fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("atk")
+}
+
+impl Env {
+    /// A new environment with no ATK Home yet.
+    pub fn bare() -> Env {
+        let dir = tempfile::Builder::new()
+            .prefix("atk-it-")
+            .tempdir()
+            .unwrap();
+        let home = dir.path().join("user");
+        std::fs::create_dir_all(&home).unwrap();
+        Env {
+            atk_home: home.join(".atk"),
+            cache: dir.path().join("cache"),
+            home,
+            dir,
+        }
+    }
+
+    /// A new environment with an initialized home.
+    pub fn new() -> Env {
+        let env = Env::bare();
+        env.ok(&["init"]);
+        env
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// `atk` with this environment, no terminal, CI set.
+    pub fn cmd(&self) -> assert_cmd::Command {
+        assert_cmd::Command::from_std(self.std_cmd())
+    }
+
+    pub fn std_cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("atk").unwrap();
+        self.apply(&mut c);
+        c
+    }
+
+    pub fn apply(&self, c: &mut Command) {
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy().to_string();
+            if k.starts_with("GIT_") || k.starts_with("ATK_") || k == "NO_COLOR" || k == "CI" {
+                c.env_remove(&k);
+            }
+        }
+        c.env("HOME", &self.home)
+            .env("ATK_HOME", &self.atk_home)
+            .env("ATK_CACHE_DIR", &self.cache)
+            .env("CI", "true")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("NO_COLOR", "1")
+            .env("ATK_LOCK_TIMEOUT", "60")
+            .current_dir(self.dir.path());
+    }
+
+    /// Runs atk and asserts exit 0; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cmd().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "atk {args:?} failed with {:?}\nstdout:\n{}\nstderr:\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs atk and asserts the exit code; returns (stdout, stderr).
+    pub fn fails(&self, code: i32, args: &[&str]) -> (String, String) {
+        let out = self.cmd().args(args).output().unwrap();
+        let (o, e) = (
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "atk {args:?}\nstdout:\n{o}\nstderr:\n{e}"
+        );
+        (o, e)
+    }
+
+    pub fn manifest(&self) -> String {
+        std::fs::read_to_string(self.atk_home.join("manifest.yaml")).unwrap()
+    }
+
+    pub fn gitignore(&self) -> String {
+        std::fs::read_to_string(self.atk_home.join(".gitignore")).unwrap()
+    }
+
+    /// `git <args>` in the home.
+    pub fn git(&self, args: &[&str]) -> String {
+        git(&self.atk_home, args)
+    }
+
+    pub fn log(&self) -> Vec<String> {
+        self.git(&["log", "--format=%s"])
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    pub fn ls_files(&self) -> Vec<String> {
+        self.git(&["ls-files"]).lines().map(String::from).collect()
+    }
+
+    /// Every path ever committed, on any ref.
+    pub fn all_committed_paths(&self) -> String {
+        self.git(&["log", "--all", "--name-only", "--format="])
+    }
+
+    /// A copy of a fixture plugin under the test folder, to add from (and change freely).
+    pub fn fixture(&self, name: &str) -> PathBuf {
+        let to = self.path(&format!("src/{}", name.replace('/', "-")));
+        copy_dir(&fixtures().join("plugins").join(name), &to);
+        to
+    }
+
+    /// Writes a plugin folder with `plugin.yaml` and extra files (`(path, content, executable)`).
+    pub fn plugin(&self, rel: &str, yaml: &str, files: &[(&str, &str, bool)]) -> PathBuf {
+        let dir = self.path(rel);
+        write(&dir.join("plugin.yaml"), yaml, false);
+        for (p, content, exec) in files {
+            write(&dir.join(p), content, *exec);
+        }
+        dir
+    }
+
+    /// What a user would compare to know the home did not change: every file outside .git with
+    /// its mode and content, HEAD, and `git status`.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut files = BTreeMap::new();
+        walk(&self.atk_home, &self.atk_home, &mut files);
+        Snapshot {
+            files,
+            head: self.git(&["rev-parse", "HEAD"]),
+            status: self.git(&["status", "--porcelain", "--untracked-files=all"]),
+        }
+    }
+}
+
+#[derive(Debug, PartialEq)]
+pub struct Snapshot {
+    files: BTreeMap<String, (u32, Vec<u8>)>,
+    head: String,
+    status: String,
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, (u32, Vec<u8>)>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        let rel = p.strip_prefix(root).unwrap().to_string_lossy().to_string();
+        if rel == ".git" {
+            continue;
+        }
+        let md = std::fs::symlink_metadata(&p).unwrap();
+        if md.is_dir() {
+            out.insert(format!("{rel}/"), (md.permissions().mode(), vec![]));
+            walk(root, &p, out);
+        } else if md.is_symlink() {
+            out.insert(
+                rel,
+                (
+                    0o120000,
+                    std::fs::read_link(&p)
+                        .unwrap()
+                        .to_string_lossy()
+                        .as_bytes()
+                        .to_vec(),
+                ),
+            );
+        } else {
+            out.insert(rel, (md.permissions().mode(), std::fs::read(&p).unwrap()));
+        }
+    }
+}
+
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub fn write(path: &Path, content: &str, executable: bool) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, content).unwrap();
+    if executable {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let (s, d) = (e.path(), to.join(e.file_name()));
+        let ft = e.file_type().unwrap();
+        if ft.is_dir() {
+            copy_dir(&s, &d);
+        } else if ft.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&s).unwrap(), &d).unwrap();
+        } else {
+            std::fs::copy(&s, &d).unwrap();
+        }
+    }
+}
+
+pub fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// A minimal valid plugin.yaml with `name` and extra YAML appended.
+pub fn yaml(name: &str, extra: &str) -> String {
+    format!("schema_version: '2026-01-23'\nname: {name}\ndescription: test plugin {name}\nmaturity: verified\n{extra}")
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real `atk` binary against real git repositories on this machine.
+
+mod add_local;
+mod common;
+mod init;
+mod output;
+mod remove;
+mod safety;
+mod setup;
+mod validate;
