@@ -70,6 +70,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         return Ok(0);
     }
     let files_now = staged.clone().unwrap_or_else(|| target.clone());
+    ctx.ui.detail(format!(
+        "'{}' staged in {}",
+        plugin.name,
+        files_now.display()
+    ));
     let env = setup::plan(ctx, &plugin, &files_now.join(".env"), &sets)?;
 
     let kind = source.kind;

@@ -127,6 +127,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         )
     })?;
     ctx.push_if_configured(&home, &manifest, commit.is_some());
+    if let Some(c) = &commit {
+        ctx.ui.detail(format!("committed {c}"));
+    }
     ctx.ui.success(format!("Removed '{}'", entry.name));
     ctx.ui.json(
         &json!({"removed": {"name": entry.name, "directory": entry.directory}, "commit": commit}),

@@ -235,3 +235,47 @@ fn a_broken_manifest_is_reported_and_never_overwritten() {
         "{err}"
     );
 }
+
+fn on_terminal(env: &Env, args: &[&str]) -> rexpect::session::PtySession {
+    let mut cmd = std::process::Command::new(bin());
+    env.apply(&mut cmd);
+    cmd.env_remove("CI").env("TERM", "dumb").args(args);
+    rexpect::session::spawn_command(cmd, Some(20_000)).unwrap()
+}
+
+#[test]
+fn confirmations_on_a_terminal_can_decline_or_accept() {
+    let env = Env::new();
+    let before = env.snapshot();
+    let src = env.plugin(
+        "unreviewed",
+        &yaml(
+            "Unreviewed",
+            "lifecycle:\n  install: 'true'\n  uninstall: 'true'\n",
+        )
+        .replace("maturity: verified\n", ""),
+        &[],
+    );
+    let mut p = on_terminal(&env, &["add", src.to_str().unwrap()]);
+    p.exp_string("Install 'Unreviewed' anyway?").unwrap();
+    p.send("n").unwrap();
+    p.flush().unwrap();
+    p.exp_string("Cancelled; nothing was changed.").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(env.snapshot(), before);
+
+    let mut p = on_terminal(&env, &["add", src.to_str().unwrap()]);
+    p.exp_string("anyway?").unwrap();
+    p.send("y").unwrap();
+    p.flush().unwrap();
+    p.exp_string("Added 'Unreviewed'").unwrap();
+    p.exp_eof().unwrap();
+
+    let mut p = on_terminal(&env, &["remove", "unreviewed"]);
+    p.exp_string("Continue?").unwrap();
+    p.send("y").unwrap();
+    p.flush().unwrap();
+    p.exp_string("Removed 'Unreviewed'").unwrap();
+    p.exp_eof().unwrap();
+    assert!(!env.manifest().contains("unreviewed"));
+}
