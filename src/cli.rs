@@ -27,6 +27,9 @@ pub struct Cli {
     /// Print more about what is done
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// The registry to use [default: $ATK_REGISTRY, else config.registry, else the public one]
+    #[arg(long, global = true, value_name = "URL")]
+    pub registry: Option<String>,
     /// Answer yes to every confirmation; never prompt
     #[arg(short = 'y', long, global = true)]
     pub yes: bool,
@@ -37,6 +40,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     Init(commands::init::Args),
+    Search(commands::search::Args),
     Add(commands::add::Args),
     Remove(commands::remove::Args),
     Setup(commands::setup::Args),
@@ -51,9 +55,11 @@ pub fn run(cli: Cli) -> crate::Result<u8> {
     let ctx = commands::Ctx {
         ui: crate::ui::Ui::new(cli.json, cli.quiet, cli.verbose, cli.yes),
         home_flag: cli.home,
+        registry: cli.registry,
     };
     let result = match cli.command {
         Command::Init(a) => commands::init::run(&ctx, a),
+        Command::Search(a) => commands::search::run(&ctx, a),
         Command::Add(a) => commands::add::run(&ctx, a),
         Command::Remove(a) => commands::remove::run(&ctx, a),
         Command::Setup(a) => commands::setup::run(&ctx, a),

@@ -6,8 +6,14 @@ use super::{parse_sets, setup, Ctx};
 use crate::error::{Error, Result};
 use crate::home::{gitignore, manifest, Entry, Home, Manifest, Source, SourceKind, Transaction};
 use crate::lifecycle::Runner;
+use crate::plugin::name::is_valid_directory;
 use crate::plugin::{self, Maturity, Plugin};
+use crate::source::git::Repo as GitRepo;
+use crate::source::registry::{self, Registry};
 use crate::source::{self, Spec};
+
+/// The file in a remote plugin's folder that records the commit it came from.
+pub const ATK_REF: &str = ".atk-ref";
 
 /// Add a plugin: a registry name, a git URL, or a local folder or plugin.yaml file.
 #[derive(clap::Args)]
@@ -17,6 +23,9 @@ pub struct Args {
     /// Set an environment variable without asking (repeatable)
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Read the registry index now, not from the cache (it is kept for an hour)
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 /// A plugin ready to be installed: its files in a staging folder (or already in place).
@@ -44,16 +53,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
 
     let staged = match source::resolve(input, &cwd) {
+        // A local git repository with its plugin in .atk/ is a git source read in place.
+        Spec::Local(path) if is_git_source_checkout(&path) => {
+            let shown = path.to_string_lossy().to_string();
+            stage_git(ctx, &home, &manifest, &shown, &shown)?
+        }
         Spec::Local(path) => stage_local(&home, &manifest, &path)?,
-        Spec::Git { url, .. } => {
-            return Err(Error::refused(format!("'{url}' is a git URL; adding from git is not supported by this version"), vec![]))
-        }
-        Spec::Registry(name) => {
-            return Err(Error::refused(
-                format!("'{name}' is not a local path; adding from a registry is not supported by this version"),
-                vec!["a local plugin is added with a path: `atk add ./my-tool`".into()],
-            ))
-        }
+        Spec::Registry(name) => stage_registry(ctx, &home, &manifest, &name, args.refresh)?,
+        Spec::Git { url, fetch_url } => stage_git(ctx, &home, &manifest, &url, &fetch_url)?,
     };
     let Staged {
         plugin,
@@ -131,8 +138,20 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     })?;
     ctx.push_if_configured(&home, &manifest, commit.is_some());
 
-    ctx.ui
-        .success(format!("Added '{}' to {}", plugin.name, target.display()));
+    if let Some(c) = &commit {
+        ctx.ui.detail(format!("committed {c}"));
+    }
+    let pin = entry
+        .source
+        .commit
+        .as_deref()
+        .map(|c| format!(" at {}", &c[..c.len().min(12)]))
+        .unwrap_or_default();
+    ctx.ui.success(format!(
+        "Added '{}' to {}{pin}",
+        plugin.name,
+        target.display()
+    ));
     ctx.ui.json(&json!({
         "added": {
             "name": entry.name,
@@ -144,6 +163,186 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         "env_missing": env.missing,
     }));
     Ok(0)
+}
+
+/// The plugin `name` of the registry, at the commit of the registry's current index.
+fn stage_registry(
+    ctx: &Ctx,
+    home: &Home,
+    manifest: &Manifest,
+    name: &str,
+    refresh: bool,
+) -> Result<Staged> {
+    if !is_valid_directory(name) {
+        return Err(Error::refused(
+            format!("'{name}' is not a path, a git URL or a registry plugin name"),
+            vec!["a local folder is added with a path (`./{name}`), a registry plugin by its name (`atk search` lists them)".into()],
+        ));
+    }
+    if let Some(e) = manifest.plugins.iter().find(|e| e.directory == name) {
+        return Err(Error::AlreadyInstalled {
+            name: e.name.clone(),
+            directory: e.directory.clone(),
+        });
+    }
+    let url = registry::url(ctx.registry.as_deref(), manifest.config.registry.as_deref());
+    let registry = Registry::open(&url, &source::cache_dir())?;
+    let spinner = ctx.ui.spinner(format!("Fetching '{name}' from {url}"));
+    let snapshot = registry.snapshot(refresh, &[&format!("plugins/{name}")])?;
+    if let Some(why) = &snapshot.stale_because {
+        ctx.ui.warn(why);
+    }
+    let entry = snapshot.index.find(name).ok_or_else(|| {
+        let near = snapshot.index.near(name);
+        let mut hints = Vec::new();
+        if !near.is_empty() {
+            hints.push(format!(
+                "did you mean {}?",
+                near.iter()
+                    .map(|n| format!("'{n}'"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ));
+        }
+        hints.push("`atk search` lists the registry's plugins".into());
+        Error::refused(
+            format!("no plugin named '{name}' in the registry {url}"),
+            hints,
+        )
+    })?;
+    let guard = home.staging()?;
+    let staged = guard.path().join("plugin");
+    let skipped = registry.materialize(snapshot.commit, entry, &staged)?;
+    drop(spinner);
+    ctx.ui.detail(format!(
+        "received {} bytes from {url}",
+        registry.repo.received.get()
+    ));
+    warn_skipped(ctx, &skipped);
+    let commit = snapshot.commit.to_string();
+    finish_remote_stage(
+        home,
+        manifest,
+        guard,
+        staged,
+        &format!("{} of the registry {url}", entry.path),
+        Some(name),
+        Source {
+            kind: SourceKind::Registry,
+            commit: Some(commit),
+            ..Source::default()
+        },
+    )
+}
+
+/// The plugin in the `.atk/` folder of a git repository, at its HEAD commit.
+fn stage_git(
+    ctx: &Ctx,
+    home: &Home,
+    manifest: &Manifest,
+    url: &str,
+    fetch_url: &str,
+) -> Result<Staged> {
+    let repo = GitRepo::open(fetch_url, url, &source::cache_dir())?;
+    let spinner = ctx.ui.spinner(format!("Fetching {url}"));
+    let commit = repo.head()?;
+    repo.ensure_commit(commit)?;
+    let no_plugin = || {
+        Error::refused(
+            format!("{url} has no .atk/plugin.yaml at its HEAD commit {commit}"),
+            vec![
+                "a git source is a repository with its plugin in an .atk/ folder at the root"
+                    .into(),
+            ],
+        )
+    };
+    match repo.entry(commit, ".atk")? {
+        Some((_, true)) => {}
+        _ => return Err(no_plugin()),
+    }
+    if repo.entry(commit, ".atk/plugin.yaml")?.is_none()
+        && repo.entry(commit, ".atk/plugin.yml")?.is_none()
+    {
+        return Err(no_plugin());
+    }
+    repo.ensure_paths(commit, &[".atk"])?;
+    let guard = home.staging()?;
+    let staged = guard.path().join("plugin");
+    let skipped = repo.materialize(commit, ".atk", &staged)?;
+    drop(spinner);
+    ctx.ui
+        .detail(format!("received {} bytes from {url}", repo.received.get()));
+    warn_skipped(ctx, &skipped);
+    let source = Source {
+        kind: SourceKind::Git,
+        commit: Some(commit.to_string()),
+        url: Some(url.to_string()),
+        ..Source::default()
+    };
+    finish_remote_stage(
+        home,
+        manifest,
+        guard,
+        staged,
+        &format!(".atk/ of {url}"),
+        None,
+        source,
+    )
+}
+
+/// A folder without a plugin.yaml of its own that is a git repository with an `.atk/` folder.
+fn is_git_source_checkout(path: &Path) -> bool {
+    path.is_dir()
+        && plugin::definition_file(path).is_none()
+        && path.join(".atk").is_dir()
+        && (path.join(".git").exists() || path.join("HEAD").is_file())
+}
+
+fn warn_skipped(ctx: &Ctx, skipped: &[String]) {
+    for s in skipped {
+        ctx.ui.warn(format!(
+            "{s} is a git submodule; submodules are not installed"
+        ));
+    }
+}
+
+/// Validates a fetched plugin in staging, records its commit in `.atk-ref`, and checks that it can
+/// be installed. `directory` is the registry name; a git plugin's comes from its display name.
+fn finish_remote_stage(
+    home: &Home,
+    manifest: &Manifest,
+    guard: tempfile::TempDir,
+    staged: PathBuf,
+    what: &str,
+    directory: Option<&str>,
+    source: Source,
+) -> Result<Staged> {
+    let plugin = plugin::load(&staged).map_err(|e| match e {
+        Error::PluginInvalid { problems, .. } => Error::PluginInvalid {
+            what: what.to_string(),
+            problems,
+        },
+        other => other,
+    })?;
+    let directory = match directory {
+        Some(d) => d.to_string(),
+        None => plugin::directory_for(&plugin, Path::new(what))?,
+    };
+    check_not_installed(manifest, &plugin, &directory)?;
+    check_target_free(&home.plugin_dir(&directory), &directory)?;
+    let commit = source.commit.clone().unwrap_or_default();
+    crate::fs::write_atomic(
+        &staged.join(ATK_REF),
+        format!("{commit}\n").as_bytes(),
+        None,
+    )?;
+    Ok(Staged {
+        plugin,
+        directory,
+        staged: Some(staged),
+        source,
+        _guard: Some(guard),
+    })
 }
 
 /// The plugin at `path` (a folder, or a single `.yaml`/`.yml` file) copied to staging and validated.

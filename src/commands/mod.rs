@@ -7,6 +7,7 @@ pub mod git;
 pub mod init;
 pub mod list;
 pub mod remove;
+pub mod search;
 pub mod setup;
 pub mod validate;
 
@@ -21,6 +22,8 @@ use crate::ui::Ui;
 pub struct Ctx {
     pub ui: Ui,
     pub home_flag: Option<PathBuf>,
+    /// `--registry URL`
+    pub registry: Option<String>,
 }
 
 const DEFAULT_LOCK_TIMEOUT: u64 = 120;

@@ -9,6 +9,14 @@ use console::Style;
 
 use crate::error::Error;
 
+pub struct Spinner(indicatif::ProgressBar);
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
 pub struct Ui {
     pub json: bool,
     pub quiet: bool,
@@ -114,6 +122,16 @@ impl Ui {
                 self.paint(self.err_color, Style::new().cyan(), "hint:")
             );
         }
+    }
+
+    /// A spinner on stderr while something slow runs (only on a terminal); it goes away when dropped.
+    pub fn spinner(&self, message: String) -> Option<Spinner> {
+        if self.quiet || self.json || !self.err_color && !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = indicatif::ProgressBar::new_spinner().with_message(message);
+        bar.enable_steady_tick(std::time::Duration::from_millis(100));
+        Some(Spinner(bar))
     }
 
     /// The JSON document of a command (only with `--json`).

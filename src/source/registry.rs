@@ -1,0 +1,285 @@
+//! Registries: a git repository with `plugins/<name>/` folders and an `index.yaml` listing them.
+//! The index is read at the registry's HEAD commit and cached for an hour; plugins are taken from
+//! the same commit, so a plugin is always pinned to the commit its index entry came from.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use gix::ObjectId;
+use serde::{Deserialize, Serialize};
+
+use super::git::{cache_name, Repo};
+use crate::error::{Error, Result};
+
+pub const DEFAULT_URL: &str = "https://github.com/Svtoo/atk-registry";
+pub const INDEX_FILE: &str = "index.yaml";
+pub const INDEX_SCHEMA_VERSION: &str = "2026-01-23";
+const CACHE_SECONDS: u64 = 3600;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Index {
+    #[serde(default = "default_version")]
+    pub schema_version: String,
+    #[serde(default)]
+    pub plugins: Vec<IndexEntry>,
+}
+
+fn default_version() -> String {
+    INDEX_SCHEMA_VERSION.into()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IndexEntry {
+    pub name: String,
+    pub path: String,
+    pub description: String,
+}
+
+impl Index {
+    pub fn parse(text: &str) -> std::result::Result<Index, String> {
+        serde_yaml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    pub fn find(&self, name: &str) -> Option<&IndexEntry> {
+        self.plugins.iter().find(|p| p.name == name)
+    }
+
+    /// Names close to `name`, for "did you mean".
+    pub fn near(&self, name: &str) -> Vec<String> {
+        let lower = name.to_lowercase();
+        let mut scored: Vec<(usize, &str)> = self
+            .plugins
+            .iter()
+            .map(|p| {
+                let d = crate::home::manifest::edit_distance(&lower, &p.name.to_lowercase());
+                let contains =
+                    !lower.is_empty() && (p.name.contains(&lower) || lower.contains(&p.name));
+                (if contains { 0 } else { d }, p.name.as_str())
+            })
+            .filter(|(d, _)| *d <= 3)
+            .collect();
+        scored.sort();
+        scored
+            .into_iter()
+            .take(3)
+            .map(|(_, n)| n.to_string())
+            .collect()
+    }
+
+    /// Entries whose name or description contains `query` (any case).
+    pub fn search(&self, query: &str) -> Vec<&IndexEntry> {
+        let q = query.to_lowercase();
+        self.plugins
+            .iter()
+            .filter(|p| {
+                p.name.to_lowercase().contains(&q) || p.description.to_lowercase().contains(&q)
+            })
+            .collect()
+    }
+}
+
+/// Which registry: `--registry`, else `$ATK_REGISTRY`, else the manifest's `config.registry`, else
+/// the public one.
+pub fn url(flag: Option<&str>, configured: Option<&str>) -> String {
+    flag.map(str::to_string)
+        .or_else(|| std::env::var("ATK_REGISTRY").ok().filter(|s| !s.is_empty()))
+        .or_else(|| configured.map(str::to_string))
+        .unwrap_or_else(|| DEFAULT_URL.to_string())
+}
+
+/// A registry's index at one commit.
+pub struct Snapshot {
+    pub commit: ObjectId,
+    pub index: Index,
+    /// Set when the index comes from the cache because the registry could not be reached.
+    pub stale_because: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Cached {
+    url: String,
+    commit: String,
+    fetched_at: u64,
+    index: Index,
+}
+
+pub struct Registry {
+    pub url: String,
+    pub repo: Repo,
+    cache_file: PathBuf,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn inconsistent(url: &str, what: String) -> Error {
+    Error::Git {
+        message: format!("the registry {url} is inconsistent: {what}"),
+        hints: vec![
+            "tell the registry's maintainers; `atk registry index --check` finds this".into(),
+        ],
+    }
+}
+
+impl Registry {
+    pub fn open(url: &str, cache_root: &Path) -> Result<Registry> {
+        let fetch_url = super::git_url(url).unwrap_or_else(|| url.to_string());
+        let repo = Repo::open(&fetch_url, url, cache_root)?;
+        let cache_file = cache_root
+            .join("registry")
+            .join(format!("{}.json", cache_name(url)));
+        Ok(Registry {
+            url: url.to_string(),
+            repo,
+            cache_file,
+        })
+    }
+
+    fn cached(&self) -> Option<(Cached, u64)> {
+        let text = std::fs::read(&self.cache_file).ok()?;
+        let c: Cached = serde_json::from_slice(&text).ok()?;
+        (c.url == self.url).then(|| {
+            let age = now().saturating_sub(c.fetched_at);
+            (c, age)
+        })
+    }
+
+    /// The index at the registry's current HEAD (or the cached one when it is less than an hour old
+    /// and `refresh` is off). `also` names paths whose files are fetched together with the index.
+    pub fn snapshot(&self, refresh: bool, also: &[&str]) -> Result<Snapshot> {
+        if !self.repo.is_local() && !refresh {
+            if let Some((c, age)) = self.cached() {
+                if age < CACHE_SECONDS {
+                    if let Ok(commit) = ObjectId::from_hex(c.commit.as_bytes()) {
+                        return Ok(Snapshot {
+                            commit,
+                            index: c.index,
+                            stale_because: None,
+                        });
+                    }
+                }
+            }
+        }
+        let commit = match self.repo.head() {
+            Ok(c) => c,
+            Err(e @ Error::Interrupted) => return Err(e),
+            Err(e) => match self.cached() {
+                Some((c, age)) if !self.repo.is_local() => {
+                    let why = format!("{e}; using the index cached {} ago", human_age(age));
+                    let commit = ObjectId::from_hex(c.commit.as_bytes()).map_err(|_| e)?;
+                    return Ok(Snapshot {
+                        commit,
+                        index: c.index,
+                        stale_because: Some(why),
+                    });
+                }
+                _ => return Err(e),
+            },
+        };
+        self.repo.ensure_commit(commit)?;
+        let mut paths = vec![INDEX_FILE];
+        paths.extend_from_slice(also);
+        self.repo.ensure_paths(commit, &paths)?;
+        let text = self
+            .repo
+            .read_file(commit, INDEX_FILE)?
+            .ok_or_else(|| Error::Git {
+                message: format!(
+                    "{} has no {INDEX_FILE} at its HEAD commit {commit}",
+                    self.url
+                ),
+                hints: vec![
+                    "is this a registry? `--registry URL` or ATK_REGISTRY choose another one"
+                        .into(),
+                ],
+            })?;
+        let index = Index::parse(&String::from_utf8_lossy(&text))
+            .map_err(|e| inconsistent(&self.url, format!("{INDEX_FILE} cannot be read: {e}")))?;
+        if !self.repo.is_local() {
+            let cached = Cached {
+                url: self.url.clone(),
+                commit: commit.to_string(),
+                fetched_at: now(),
+                index: index.clone(),
+            };
+            if let Some(dir) = self.cache_file.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = crate::fs::write_atomic(
+                &self.cache_file,
+                &serde_json::to_vec(&cached).expect("serializes"),
+                None,
+            );
+        }
+        Ok(Snapshot {
+            commit,
+            index,
+            stale_because: None,
+        })
+    }
+
+    /// Writes the plugin `entry` of the registry at `commit` into the new folder `dest`.
+    /// Returns the paths of skipped submodules.
+    pub fn materialize(
+        &self,
+        commit: ObjectId,
+        entry: &IndexEntry,
+        dest: &Path,
+    ) -> Result<Vec<String>> {
+        let path = entry.path.trim_end_matches('/');
+        if !crate::fs::is_contained_relative(Path::new(path)) || path.is_empty() {
+            return Err(inconsistent(
+                &self.url,
+                format!("the index gives '{}' the path '{}'", entry.name, entry.path),
+            ));
+        }
+        self.repo.ensure_commit(commit)?;
+        self.repo.ensure_paths(commit, &[path])?;
+        match self.repo.entry(commit, path)? {
+            Some((_, true)) => self.repo.materialize(commit, path, dest),
+            _ => Err(inconsistent(
+                &self.url,
+                format!(
+                    "the index lists '{}' at {path}/, which does not exist at commit {commit}",
+                    entry.name
+                ),
+            )),
+        }
+    }
+}
+
+fn human_age(secs: u64) -> String {
+    match secs {
+        0..=119 => format!("{secs}s"),
+        120..=7199 => format!("{} minutes", secs / 60),
+        7200..=172_799 => format!("{} hours", secs / 3600),
+        _ => format!("{} days", secs / 86400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_published_index_format() {
+        let index = Index::parse("schema_version: '2026-01-23'\nplugins:\n- name: fetch\n  path: plugins/fetch\n  description: Web content\n    fetching\n").unwrap();
+        assert_eq!(index.plugins[0].description, "Web content fetching");
+        assert_eq!(index.find("fetch").unwrap().path, "plugins/fetch");
+        assert!(index.find("Fetch").is_none());
+        assert_eq!(index.near("fetc"), ["fetch"]);
+        assert_eq!(index.search("CONTENT").len(), 1);
+    }
+
+    #[test]
+    fn registry_url_precedence() {
+        assert_eq!(url(Some("a"), Some("b")), "a");
+        if std::env::var_os("ATK_REGISTRY").is_none() {
+            assert_eq!(url(None, Some("b")), "b");
+            assert_eq!(url(None, None), DEFAULT_URL);
+        }
+    }
+}

@@ -1,0 +1,539 @@
+use std::path::{Path, PathBuf};
+
+use crate::common::*;
+use crate::servers::*;
+
+/// A registry work tree (from registry-template/, plus a third plugin and a big file outside any
+/// plugin), committed on `main`.
+fn registry_work(env: &Env) -> PathBuf {
+    let work = env.path("registry-work");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("registry-template"),
+        &work,
+    );
+    write(
+        &work.join("plugins/third/plugin.yaml"),
+        &yaml("third", ""),
+        false,
+    );
+    write(
+        &work.join("plugins/third/data.txt"),
+        "third plugin data\n",
+        false,
+    );
+    let mut index = std::fs::read_to_string(work.join("index.yaml")).unwrap();
+    index.push_str("- name: third\n  path: plugins/third\n  description: A third plugin\n");
+    write(&work.join("index.yaml"), &index, false);
+    let big: String = (0..200_000)
+        .map(|i| format!("{:x}", (i * 2_654_435_761u64) % 1_000_003))
+        .collect();
+    write(&work.join("assets/big.bin"), &big, false);
+    git(
+        env.dir.path(),
+        &["init", "-q", "-b", "main", work.to_str().unwrap()],
+    );
+    commit_all(&work, "registry");
+    work
+}
+
+fn commit_all(work: &Path, msg: &str) -> String {
+    git(work, &["add", "-A"]);
+    git(work, &["commit", "-qm", msg]);
+    git(work, &["rev-parse", "HEAD"]).trim().to_string()
+}
+
+fn head(repo: &Path) -> String {
+    git(repo, &["rev-parse", "HEAD"]).trim().to_string()
+}
+
+/// A repository with its plugin in `.atk/` and other files beside it.
+fn git_source_work(env: &Env) -> PathBuf {
+    let work = env.path("tool-work");
+    write(
+        &work.join("src/main.c"),
+        "int main(void) { return 0; }\n",
+        false,
+    );
+    write(
+        &work.join(".atk/plugin.yaml"),
+        &yaml(
+            "Echo Tool",
+            "lifecycle:\n  install: ./setup.sh\n  uninstall: 'true'\n",
+        ),
+        false,
+    );
+    write(
+        &work.join(".atk/setup.sh"),
+        "#!/bin/sh\necho echo-tool installed\n",
+        true,
+    );
+    write(&work.join(".atk/docs/USAGE.md"), "usage\n", false);
+    git(
+        env.dir.path(),
+        &["init", "-q", "-b", "main", work.to_str().unwrap()],
+    );
+    commit_all(&work, "tool");
+    work
+}
+
+/// The cache repository atk made for a source (there is one per URL).
+fn cache_repo(env: &Env) -> PathBuf {
+    let dir = env.cache.join("git");
+    let repos: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "git"))
+        .collect();
+    assert_eq!(repos.len(), 1, "{repos:?}");
+    repos[0].clone()
+}
+
+fn has_object(repo: &Path, id: &str) -> bool {
+    std::process::Command::new("git")
+        .args(["cat-file", "-e", id])
+        .current_dir(repo)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .status()
+        .unwrap()
+        .success()
+}
+
+fn blob(work: &Path, path: &str) -> String {
+    git(work, &["rev-parse", &format!("HEAD:{path}")])
+        .trim()
+        .to_string()
+}
+
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    fn walk(root: &Path, d: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() && !p.is_symlink() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_string_lossy().to_string());
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+fn check_registry_add(env: &Env, url: &str, work: &Path) {
+    let out = env.ok(&["--registry", url, "add", "hello", "--set", "HELLO_NAME=Ada"]);
+    assert!(out.contains("Added 'hello'"), "{out}");
+    let pinned = head(work);
+    let m = env.manifest();
+    assert!(m.contains(&format!("- name: hello\n  directory: hello\n  source:\n    type: registry\n    ref: {pinned}\n    url: null\n")), "{m}");
+    let dir = env.atk_home.join("plugins/hello");
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".atk-ref")).unwrap(),
+        format!("{pinned}\n")
+    );
+    let mut expected: Vec<String> = git(
+        work,
+        &["ls-tree", "-r", "--name-only", "HEAD", "plugins/hello/"],
+    )
+    .lines()
+    .map(|l| l["plugins/hello/".len()..].to_string())
+    .collect();
+    expected.extend([
+        ".atk-ref".to_string(),
+        ".env".to_string(),
+        "runtime/greeting.txt".to_string(),
+    ]);
+    expected.sort();
+    assert_eq!(
+        files_under(&dir),
+        expected,
+        "only the plugin's files are materialized"
+    );
+    assert_eq!(mode(&dir.join("install.sh")), 0o755);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("runtime/greeting.txt")).unwrap(),
+        "Hello, Ada!\n"
+    );
+    assert_eq!(env.log()[0], "Add plugin 'hello'");
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
+fn registry_add_from_a_path_and_file_url_reads_in_place() {
+    let env = Env::new();
+    let work = registry_work(&env);
+    check_registry_add(&env, work.to_str().unwrap(), &work);
+    let env2 = Env::new();
+    check_registry_add(&env2, &format!("file://{}", work.display()), &work);
+    assert!(
+        !env.cache.join("git").exists() && !env2.cache.join("git").exists(),
+        "local sources are not copied into the cache"
+    );
+}
+
+#[test]
+fn registry_add_over_git_daemon_and_smart_http() {
+    let env = Env::new();
+    let work = registry_work(&env);
+    let root = env.path("served");
+    std::fs::create_dir_all(&root).unwrap();
+    publish(&work, &root, "registry.git", true);
+    let daemon = GitDaemon::start(&root);
+    check_registry_add(&env, &daemon.url("registry.git"), &work);
+
+    let env2 = Env::new();
+    let http = HttpServer::start(&root);
+    check_registry_add(&env2, &http.url("registry.git"), &work);
+}
+
+#[test]
+fn fetches_only_the_plugins_blobs_and_never_the_rest() {
+    let env = Env::new();
+    let work = registry_work(&env);
+    let root = env.path("served");
+    std::fs::create_dir_all(&root).unwrap();
+    publish(&work, &root, "registry.git", true);
+    let http = HttpServer::start(&root);
+    let url = http.url("registry.git");
+    env.ok(&["--registry", &url, "add", "hello", "--set", "HELLO_NAME=x"]);
+    let cache = cache_repo(&env);
+    let big = blob(&work, "assets/big.bin");
+    assert!(
+        !has_object(&cache, &big),
+        "the big file outside the plugin was downloaded"
+    );
+    assert!(
+        !has_object(&cache, &blob(&work, "plugins/notes/mcp.sh")),
+        "another plugin's blob was downloaded"
+    );
+    assert!(has_object(&cache, &blob(&work, "plugins/hello/install.sh")));
+    let cold = http.bytes_sent();
+    assert!(
+        cold < 100_000,
+        "a cold add sent {cold} bytes; the big file alone is over 1 MB"
+    );
+
+    // A second plugin from the same registry commit: one more fetch, of that plugin's blobs only.
+    http.clear();
+    env.ok(&["--registry", &url, "add", "notes"]);
+    assert!(has_object(&cache, &blob(&work, "plugins/notes/mcp.sh")));
+    assert!(!has_object(&cache, &blob(&work, "plugins/third/data.txt")));
+    assert!(!has_object(&cache, &big));
+    let posts: Vec<_> = http
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(
+        posts.len(),
+        1,
+        "the index is cached and the commit is in the cache: one fetch of blobs: {posts:?}"
+    );
+    let wants = String::from_utf8_lossy(&posts[0].request)
+        .matches("want ")
+        .count();
+    let notes_files = git(&work, &["ls-tree", "-r", "HEAD", "plugins/notes/"])
+        .lines()
+        .count();
+    assert_eq!(wants, notes_files, "one want per file of the plugin");
+    assert!(http.bytes_sent() < 20_000);
+}
+
+#[test]
+fn servers_without_filter_get_a_depth_1_fetch_of_the_whole_tree() {
+    let env = Env::new();
+    let work = registry_work(&env);
+    let root = env.path("served");
+    std::fs::create_dir_all(&root).unwrap();
+    publish(&work, &root, "registry.git", false);
+    let http = HttpServer::start(&root);
+    check_registry_add(&env, &http.url("registry.git"), &work);
+    let cache = cache_repo(&env);
+    assert!(
+        has_object(&cache, &blob(&work, "assets/big.bin")),
+        "without filter the whole tree comes"
+    );
+    assert_eq!(
+        git(&cache, &["rev-list", "--count", "--all"]).trim(),
+        "1",
+        "depth 1"
+    );
+}
+
+#[test]
+fn git_sources_over_every_transport() {
+    let env = Env::bare();
+    let work = git_source_work(&env);
+    commit_all(
+        &{
+            write(&work.join("later.txt"), "x", false);
+            work.clone()
+        },
+        "second commit",
+    );
+    let root = env.path("served");
+    std::fs::create_dir_all(&root).unwrap();
+    publish(&work, &root, "tool.git", true);
+    let daemon = GitDaemon::start(&root);
+    let http = HttpServer::start(&root);
+    let pinned = head(&work);
+    for url in [
+        work.to_str().unwrap().to_string(),
+        format!("file://{}", work.display()),
+        daemon.url("tool.git"),
+        http.url("tool.git"),
+    ] {
+        let e = Env::new();
+        let out = e.ok(&["add", &url]);
+        assert!(out.contains("Added 'Echo Tool'"), "{url}: {out}");
+        let m = e.manifest();
+        assert!(m.contains(&format!("- name: Echo Tool\n  directory: echo-tool\n  source:\n    type: git\n    ref: {pinned}\n    url: {url}\n")), "{m}");
+        let dir = e.atk_home.join("plugins/echo-tool");
+        assert_eq!(
+            files_under(&dir),
+            [".atk-ref", "docs/USAGE.md", "plugin.yaml", "setup.sh"],
+            "{url}"
+        );
+        assert_eq!(mode(&dir.join("setup.sh")), 0o755);
+        assert_eq!(
+            std::fs::read_to_string(dir.join(".atk-ref")).unwrap(),
+            format!("{pinned}\n")
+        );
+    }
+}
+
+#[test]
+fn failures_are_clean_and_clear() {
+    let env = Env::new();
+    let work = registry_work(&env);
+    let reg = work.to_str().unwrap();
+    env.ok(&["--registry", reg, "add", "notes"]);
+    let before = env.snapshot();
+
+    let (_, err) = env.fails(5, &["--registry", reg, "add", "helo"]);
+    assert!(
+        err.contains("no plugin named 'helo'") && err.contains("did you mean 'hello'"),
+        "{err}"
+    );
+    let (_, err) = env.fails(5, &["--registry", reg, "add", "notes"]);
+    assert!(
+        err.contains("already installed") && err.contains("atk upgrade notes"),
+        "{err}"
+    );
+
+    // Unreachable: a refused port, over HTTP and git://.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for url in [
+        format!("http://127.0.0.1:{port}/registry.git"),
+        format!("git://127.0.0.1:{port}/registry.git"),
+    ] {
+        let (_, err) = env.fails(7, &["--registry", &url, "add", "hello"]);
+        assert!(
+            err.contains(&url) && err.contains("hint: check the URL, your network connection"),
+            "{err}"
+        );
+        let (_, err) = env.fails(7, &["add", &url]);
+        assert!(err.contains(&url), "{err}");
+    }
+
+    // A repository without .atk/plugin.yaml.
+    let plain = env.path("plain");
+    write(&plain.join("README.md"), "no plugin here", false);
+    git(
+        env.dir.path(),
+        &["init", "-q", "-b", "main", plain.to_str().unwrap()],
+    );
+    commit_all(&plain, "plain");
+    let (_, err) = env.fails(5, &["add", &format!("file://{}", plain.display())]);
+    assert!(err.contains("has no .atk/plugin.yaml"), "{err}");
+
+    // An invalid plugin.yaml in the fetched tree.
+    write(
+        &plain.join(".atk/plugin.yaml"),
+        "schema_version: x\nname: Bad\ndescription: d\nports: [{port: 0}]\n",
+        false,
+    );
+    commit_all(&plain, "bad plugin");
+    let (_, err) = env.fails(5, &["add", plain.to_str().unwrap()]);
+    assert!(
+        err.contains(".atk/ of") && err.contains("ports[0].port") && err.contains("schema_version"),
+        "{err}"
+    );
+
+    // An index entry whose folder is missing.
+    let mut index = std::fs::read_to_string(work.join("index.yaml")).unwrap();
+    index.push_str("- name: ghost\n  path: plugins/ghost\n  description: not there\n");
+    write(&work.join("index.yaml"), &index, false);
+    commit_all(&work, "ghost entry");
+    let (_, err) = env.fails(7, &["--registry", reg, "add", "ghost"]);
+    assert!(
+        err.contains("inconsistent") && err.contains("plugins/ghost"),
+        "{err}"
+    );
+
+    // Names that are neither paths, URLs nor registry names.
+    let (_, err) = env.fails(5, &["--registry", reg, "add", "Open Memory"]);
+    assert!(
+        err.contains("not a path, a git URL or a registry plugin name"),
+        "{err}"
+    );
+    assert_eq!(env.snapshot(), before);
+}
+
+#[test]
+fn unsafe_trees_are_refused_and_submodules_skipped() {
+    let env = Env::new();
+    let work = git_source_work(&env);
+    std::os::unix::fs::symlink("../../etc/passwd", work.join(".atk/escape")).unwrap();
+    commit_all(&work, "escape");
+    let before = env.snapshot();
+    let (_, err) = env.fails(5, &["add", work.to_str().unwrap()]);
+    assert!(
+        err.contains(".atk/escape") && err.contains("outside the plugin folder"),
+        "{err}"
+    );
+    assert_eq!(env.snapshot(), before);
+
+    std::fs::remove_file(work.join(".atk/escape")).unwrap();
+    std::os::unix::fs::symlink("docs/USAGE.md", work.join(".atk/usage")).unwrap();
+    let sub = env.path("sub");
+    git(
+        env.dir.path(),
+        &["init", "-q", "-b", "main", sub.to_str().unwrap()],
+    );
+    write(&sub.join("f"), "x", false);
+    commit_all(&sub, "sub");
+    let sub_head = head(&sub);
+    git(&work, &["add", "-A"]);
+    git(
+        &work,
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{sub_head},.atk/vendor"),
+        ],
+    );
+    git(&work, &["commit", "-qm", "symlink and submodule"]);
+    let out = env
+        .cmd()
+        .args(["add", work.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("vendor is a git submodule"));
+    let dir = env.atk_home.join("plugins/echo-tool");
+    assert_eq!(
+        std::fs::read_link(dir.join("usage")).unwrap().to_str(),
+        Some("docs/USAGE.md")
+    );
+    assert!(!dir.join("vendor").exists());
+}
+
+#[test]
+fn search_lists_marks_and_caches_the_index() {
+    let env = Env::bare();
+    let work = registry_work(&env);
+    let root = env.path("served");
+    std::fs::create_dir_all(&root).unwrap();
+    let bare = publish(&work, &root, "registry.git", true);
+    let http = HttpServer::start(&root);
+    let url = http.url("registry.git");
+
+    let out = env.ok(&["--registry", &url, "search"]);
+    assert!(
+        out.contains("3 plugins")
+            && out.contains("hello")
+            && out.contains("notes")
+            && out.contains("third"),
+        "{out}"
+    );
+    let out = env.ok(&["--registry", &url, "search", "MCP"]);
+    assert!(
+        out.contains("1 plugin matching 'MCP'") && out.contains("notes") && !out.contains("hello"),
+        "{out}"
+    );
+    let out = env.ok(&["--registry", &url, "search", "zzz"]);
+    assert!(out.contains("No plugin matches 'zzz'"), "{out}");
+
+    env.ok(&["init"]);
+    env.ok(&["--registry", &url, "add", "third"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(&["--registry", &url, "search", "--json"])).unwrap();
+    let third = v["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "third")
+        .unwrap()
+        .clone();
+    assert_eq!(third["installed"], true);
+    assert_eq!(v["commit"], head(&work));
+
+    // Within the hour the cached index is used; a new registry commit is seen with --refresh.
+    write(
+        &work.join("plugins/fourth/plugin.yaml"),
+        &yaml("fourth", ""),
+        false,
+    );
+    let index = std::fs::read_to_string(work.join("index.yaml")).unwrap()
+        + "- name: fourth\n  path: plugins/fourth\n  description: d\n";
+    write(&work.join("index.yaml"), &index, false);
+    commit_all(&work, "fourth");
+    republish(&work, &bare);
+    http.clear();
+    assert!(!env.ok(&["--registry", &url, "search"]).contains("fourth"));
+    assert!(
+        http.requests().is_empty(),
+        "a fresh cached index needs no network"
+    );
+    assert!(env
+        .ok(&["--registry", &url, "search", "--refresh"])
+        .contains("fourth"));
+
+    // Unreachable with a cached index: the cache, with a warning.
+    drop(http);
+    let out = env
+        .cmd()
+        .args(["--registry", &url, "search", "--refresh"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("using the index cached"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("fourth"));
+}
+
+#[test]
+fn registry_url_comes_from_the_environment_or_the_manifest() {
+    let env = Env::new();
+    let work = registry_work(&env);
+    env.cmd()
+        .args(["add", "third"])
+        .env("ATK_REGISTRY", &work)
+        .assert()
+        .success();
+    let m = env.manifest().replace(
+        "  auto_push: false\n",
+        &format!("  auto_push: false\n  registry: {}\n", work.display()),
+    );
+    write(&env.atk_home.join("manifest.yaml"), &m, false);
+    env.ok(&["add", "notes"]);
+    assert!(
+        env.manifest()
+            .contains(&format!("registry: {}", work.display())),
+        "config.registry survives"
+    );
+}
