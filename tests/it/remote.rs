@@ -537,3 +537,81 @@ fn registry_url_comes_from_the_environment_or_the_manifest() {
         "config.registry survives"
     );
 }
+
+#[test]
+fn ctrl_c_during_a_fetch_exits_130_and_leaves_home_and_cache_usable() {
+    use std::os::unix::process::CommandExt;
+    let env = Env::new();
+    let work = registry_work(&env);
+    let root = env.path("served");
+    std::fs::create_dir_all(&root).unwrap();
+    publish(&work, &root, "registry.git", true);
+    let http = HttpServer::start(&root);
+    let url = http.url("registry.git");
+    let before = env.snapshot();
+    http.set_delay(std::time::Duration::from_secs(2));
+    let mut cmd = env.std_cmd();
+    cmd.args(["--registry", &url, "add", "hello", "--set", "HELLO_NAME=x"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0);
+    let child = cmd.spawn().unwrap();
+    let start = std::time::Instant::now();
+    while http.posts_received() == 0 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "no fetch started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(env.snapshot(), before);
+    let staging = env.atk_home.join(".git/atk/staging");
+    assert!(
+        !staging.exists() || std::fs::read_dir(&staging).unwrap().next().is_none(),
+        "staging removed"
+    );
+    http.set_delay(std::time::Duration::ZERO);
+    env.ok(&["--registry", &url, "add", "hello", "--set", "HELLO_NAME=x"]);
+}
+
+#[test]
+fn the_quickstart_demo_runs_end_to_end() {
+    let env = Env::bare();
+    let out = std::process::Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/demo.sh"))
+        .env("ATK_BIN", bin())
+        .env("TMPDIR", env.dir.path())
+        .env("HOME", &env.home)
+        .env_remove("ATK_HOME")
+        .env_remove("ATK_REGISTRY")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "2 plugins",
+        "Added 'hello'",
+        "Added 'Notes'",
+        "Added 'Word Count'",
+        "Add plugin 'Word Count'",
+        "type: git",
+    ] {
+        assert!(stdout.contains(needle), "{needle} missing:\n{stdout}");
+    }
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# atk end to end, offline: builds atk, turns registry-template/ into a git registry and a small
+# plugin into a git repository, then runs the main job in a temporary home: init, search, add from
+# the registry, add from a git URL, list, and the git history of it all. Touches nothing outside a
+# temporary folder (which it removes at the end; KEEP=1 keeps it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -n "${ATK_BIN:-}" ]; then
+  atk="$ATK_BIN"
+else
+  cargo build --locked --quiet
+  atk="$PWD/target/debug/atk"
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/atk-demo.XXXXXX")
+if [ "${KEEP:-}" = 1 ]; then echo "keeping $work"; else trap 'rm -rf "$work"' EXIT; fi
+
+export ATK_HOME="$work/home" ATK_CACHE_DIR="$work/cache" ATK_REGISTRY="$work/registry" NO_COLOR=1
+gitq() { git -c user.name=demo -c user.email=demo@localhost -c init.defaultBranch=main "$@" >/dev/null; }
+
+# The bundled example registry, as a git repository.
+cp -R registry-template "$work/registry"
+(cd "$work/registry" && gitq init && gitq add -A && gitq commit -m "Example registry")
+
+# A tool whose repository carries its atk plugin in .atk/.
+mkdir -p "$work/tool/.atk"
+cat > "$work/tool/.atk/plugin.yaml" <<'YAML'
+schema_version: "2026-01-23"
+name: Word Count
+description: Counts the words of a file (an example of a plugin shipped in its tool's own repository)
+maturity: verified
+lifecycle:
+  install: ./install.sh
+  uninstall: rm -f wc.txt
+YAML
+printf '#!/bin/sh\necho "atk plugin folder: $ATK_PLUGIN_DIR" > wc.txt\necho "word-count: installed"\n' > "$work/tool/.atk/install.sh"
+chmod +x "$work/tool/.atk/install.sh"
+echo 'int main(void) { return 0; }' > "$work/tool/main.c"
+(cd "$work/tool" && gitq init && gitq add -A && gitq commit -m "A tool with an .atk/ folder")
+
+step() { printf '\n$ %s\n' "$*"; "$@"; }
+
+step "$atk" init
+step "$atk" search
+step "$atk" add hello --set HELLO_NAME=Ada
+step "$atk" add notes
+step "$atk" add "file://$work/tool"
+step "$atk" list
+step "$atk" git log --oneline
+step cat "$ATK_HOME/manifest.yaml"
+printf '\nDone: three plugins installed in %s, each pinned to its commit.\n' "$ATK_HOME"

@@ -1,0 +1,227 @@
+//! A smart-HTTP git server for tests and benchmarks: `git http-backend` behind a small HTTP/1.1
+//! server on 127.0.0.1 that logs every request and the bytes it sent. Self-contained (std only),
+//! so that the tests and `examples/git_http_server.rs` share it.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One request served over HTTP.
+#[derive(Clone, Debug)]
+pub struct Logged {
+    pub method: String,
+    pub path: String,
+    pub request: Vec<u8>,
+    pub bytes_sent: u64,
+}
+
+pub struct HttpServer {
+    pub base: String,
+    log: Arc<Mutex<Vec<Logged>>>,
+    stop: Arc<AtomicBool>,
+    port: u16,
+    /// How long to wait before answering a POST (a slow server), and how many POSTs arrived.
+    delay: Arc<Mutex<Duration>>,
+    posts: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl HttpServer {
+    /// Serves the repositories under `root` at `http://127.0.0.1:<port>/<name>`.
+    pub fn start(root: &Path) -> HttpServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let delay = Arc::new(Mutex::new(Duration::ZERO));
+        let posts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (root, log2, stop2) = (root.to_path_buf(), Arc::clone(&log), Arc::clone(&stop));
+        let (delay2, posts2) = (Arc::clone(&delay), Arc::clone(&posts));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let (root, log) = (root.clone(), Arc::clone(&log2));
+                let (delay, posts) = (Arc::clone(&delay2), Arc::clone(&posts2));
+                std::thread::spawn(move || {
+                    if let Some(entry) = handle(stream, &root, &delay, &posts) {
+                        log.lock().unwrap().push(entry);
+                    }
+                });
+            }
+        });
+        HttpServer {
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+            stop,
+            port,
+            delay,
+            posts,
+        }
+    }
+
+    pub fn set_delay(&self, d: Duration) {
+        *self.delay.lock().unwrap() = d;
+    }
+
+    pub fn posts_received(&self) -> usize {
+        self.posts.load(Ordering::SeqCst)
+    }
+
+    pub fn url(&self, repo: &str) -> String {
+        format!("{}/{repo}", self.base)
+    }
+
+    pub fn requests(&self) -> Vec<Logged> {
+        self.log.lock().unwrap().clone()
+    }
+
+    pub fn bytes_sent(&self) -> u64 {
+        self.requests().iter().map(|r| r.bytes_sent).sum()
+    }
+
+    pub fn clear(&self) {
+        self.log.lock().unwrap().clear();
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn handle(
+    stream: TcpStream,
+    root: &Path,
+    delay: &Mutex<Duration>,
+    posts: &std::sync::atomic::AtomicUsize,
+) -> Option<Logged> {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let mut parts = line.split_whitespace();
+    let (method, target) = (parts.next()?.to_string(), parts.next()?.to_string());
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).ok()?;
+        let h = h.trim_end().to_string();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let mut body = Vec::new();
+    if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size).ok()?;
+            let n = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
+            let mut chunk = vec![0; n + 2];
+            reader.read_exact(&mut chunk).ok()?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+    } else if let Some(len) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        body.resize(len, 0);
+        reader.read_exact(&mut body).ok()?;
+    }
+    if method == "POST" {
+        posts.fetch_add(1, Ordering::SeqCst);
+        let d = *delay.lock().unwrap();
+        std::thread::sleep(d);
+    }
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let mut cgi = Command::new("git");
+    cgi.arg("http-backend")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GIT_PROJECT_ROOT", root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", root)
+        .env("REQUEST_METHOD", &method)
+        .env("PATH_INFO", path)
+        .env("QUERY_STRING", query)
+        .env("CONTENT_LENGTH", body.len().to_string())
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(ct) = header("content-type") {
+        cgi.env("CONTENT_TYPE", ct);
+    }
+    if let Some(p) = header("git-protocol") {
+        cgi.env("GIT_PROTOCOL", p);
+    }
+    if let Some(enc) = header("content-encoding") {
+        cgi.env("HTTP_CONTENT_ENCODING", enc);
+    }
+    let mut child = cgi.spawn().ok()?;
+    let mut stdin = child.stdin.take()?;
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&body);
+        body
+    });
+    let mut out = Vec::new();
+    child.stdout.take()?.read_to_end(&mut out).ok()?;
+    let request = writer.join().ok()?;
+    let _ = child.wait();
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, 4))
+        .or_else(|| out.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)))?;
+    let (head, rest) = (
+        String::from_utf8_lossy(&out[..split.0]).to_string(),
+        &out[split.0 + split.1..],
+    );
+    let mut status = "200 OK".to_string();
+    let mut response = Vec::new();
+    let mut extra = String::new();
+    for h in head.lines() {
+        match h.split_once(':') {
+            Some((k, v)) if k.eq_ignore_ascii_case("status") => status = v.trim().to_string(),
+            Some(_) => extra.push_str(&format!("{h}\r\n")),
+            None => {}
+        }
+    }
+    response.extend_from_slice(
+        format!(
+            "HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
+            rest.len()
+        )
+        .as_bytes(),
+    );
+    response.extend_from_slice(rest);
+    let mut stream = stream;
+    stream.write_all(&response).ok()?;
+    Some(Logged {
+        method,
+        path: target.clone(),
+        request,
+        bytes_sent: rest.len() as u64,
+    })
+}
