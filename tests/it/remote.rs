@@ -615,3 +615,50 @@ fn the_quickstart_demo_runs_end_to_end() {
         assert!(stdout.contains(needle), "{needle} missing:\n{stdout}");
     }
 }
+
+#[test]
+fn ssh_urls_in_both_forms() {
+    let env = Env::new();
+    let work = registry_work(&env);
+    let root = env.path("served");
+    std::fs::create_dir_all(&root).unwrap();
+    let bare = publish(&work, &root, "registry.git", true);
+    // A stand-in for ssh that runs the remote command here (gix runs `ssh`, never a network here).
+    let bin = env.path("fake-ssh");
+    let log = env.path("ssh.log");
+    write(
+        &bin.join("ssh"),
+        &format!(
+            "#!/bin/sh\necho \"$@\" >> {}\nfor a in \"$@\"; do [ \"$a\" = -G ] && exit 0; done\n\
+             while [ $# -gt 1 ]; do case \"$1\" in -o|-p|-l|-i) shift 2;; -*) shift;; *) shift; break;; esac; done\nexec sh -c \"$*\"\n",
+            log.display()
+        ),
+        true,
+    );
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    for (url, plugin) in [
+        (format!("ssh://git@localhost{}", bare.display()), "hello"),
+        (format!("git@localhost:{}", bare.display()), "notes"),
+    ] {
+        let out = env
+            .cmd()
+            .args(["--registry", &url, "add", plugin, "--set", "HELLO_NAME=x"])
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{url}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        calls.contains(&format!(
+            "git@localhost git-upload-pack '{}'",
+            bare.display()
+        )),
+        "{calls}"
+    );
+    assert!(env.manifest().contains("directory: notes"));
+}

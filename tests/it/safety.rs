@@ -77,7 +77,11 @@ fn kill_9_in_the_middle_of_add_is_rolled_back_by_the_next_run() {
     );
     assert_eq!(env.snapshot(), before);
     assert!(!env.atk_home.join(".git/atk/journal.json").exists());
-    env.ok(&["add", src.to_str().unwrap()]).contains("Added");
+    assert!(
+        env.ok(&["add", env.fixture("minimal").to_str().unwrap()])
+            .contains("Added"),
+        "the home works after the rollback"
+    );
 }
 
 #[test]
