@@ -35,12 +35,7 @@ fn add_a_local_folder_copies_tracks_and_commits() {
     ] {
         assert!(files.contains(&f.to_string()), "{f} not tracked: {files:?}");
     }
-    assert_eq!(
-        env.git(&["ls-files", "-s", "plugins/full-plugin/install.sh"])
-            .split(' ')
-            .next(),
-        Some("100755")
-    );
+    assert_eq!(env.tracked_mode("plugins/full-plugin/install.sh"), "100755");
     // Exemption lines sit above the secret patterns.
     let gi = env.gitignore();
     let pos = |l: &str| {
@@ -416,12 +411,7 @@ fn symlinks_inside_are_kept_and_outside_refused() {
             .to_str(),
         Some("data/real.txt")
     );
-    assert_eq!(
-        env.git(&["ls-files", "-s", "plugins/links/inside"])
-            .split(' ')
-            .next(),
-        Some("120000")
-    );
+    assert_eq!(env.tracked_mode("plugins/links/inside"), "120000");
 
     let before = env.snapshot();
     let bad = env.plugin("escape", &yaml("Escape", ""), &[]);

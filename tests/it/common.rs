@@ -81,6 +81,24 @@ impl Env {
             .current_dir(self.dir.path());
     }
 
+    /// atk on a pseudo-terminal (CI unset), to answer its prompts.
+    pub fn on_terminal(&self, args: &[&str]) -> rexpect::session::PtySession {
+        let mut cmd = Command::new(bin());
+        self.apply(&mut cmd);
+        cmd.env_remove("CI").env("TERM", "dumb").args(args);
+        rexpect::session::spawn_command(cmd, Some(20_000)).unwrap()
+    }
+
+    /// Starts atk in the background, its output discarded (stderr kept for the caller).
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.std_cmd()
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     /// Runs atk and asserts exit 0; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.cmd().args(args).output().unwrap();
@@ -120,6 +138,15 @@ impl Env {
     /// `git <args>` in the home.
     pub fn git(&self, args: &[&str]) -> String {
         git(&self.atk_home, args)
+    }
+
+    /// The mode git records for a tracked path (`100644`, `100755`, `120000`).
+    pub fn tracked_mode(&self, path: &str) -> String {
+        self.git(&["ls-files", "-s", path])
+            .split(' ')
+            .next()
+            .unwrap_or_default()
+            .to_string()
     }
 
     pub fn log(&self) -> Vec<String> {

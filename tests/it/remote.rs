@@ -36,6 +36,15 @@ fn registry_work(env: &Env) -> PathBuf {
     work
 }
 
+/// The registry work tree, and a bare copy of it under `served/` (with or without filter support).
+fn served_registry(env: &Env, allow_filter: bool) -> (PathBuf, PathBuf, PathBuf) {
+    let work = registry_work(env);
+    let root = env.path("served");
+    std::fs::create_dir_all(&root).unwrap();
+    let bare = publish(&work, &root, "registry.git", allow_filter);
+    (work, root, bare)
+}
+
 fn commit_all(work: &Path, msg: &str) -> String {
     git(work, &["add", "-A"]);
     git(work, &["commit", "-qm", msg]);
@@ -175,10 +184,7 @@ fn registry_add_from_a_path_and_file_url_reads_in_place() {
 #[test]
 fn registry_add_over_git_daemon_and_smart_http() {
     let env = Env::new();
-    let work = registry_work(&env);
-    let root = env.path("served");
-    std::fs::create_dir_all(&root).unwrap();
-    publish(&work, &root, "registry.git", true);
+    let (work, root, _) = served_registry(&env, true);
     let daemon = GitDaemon::start(&root);
     check_registry_add(&env, &daemon.url("registry.git"), &work);
 
@@ -190,10 +196,7 @@ fn registry_add_over_git_daemon_and_smart_http() {
 #[test]
 fn fetches_only_the_plugins_blobs_and_never_the_rest() {
     let env = Env::new();
-    let work = registry_work(&env);
-    let root = env.path("served");
-    std::fs::create_dir_all(&root).unwrap();
-    publish(&work, &root, "registry.git", true);
+    let (work, root, _) = served_registry(&env, true);
     let http = HttpServer::start(&root);
     let url = http.url("registry.git");
     env.ok(&["--registry", &url, "add", "hello", "--set", "HELLO_NAME=x"]);
@@ -243,10 +246,7 @@ fn fetches_only_the_plugins_blobs_and_never_the_rest() {
 #[test]
 fn servers_without_filter_get_a_depth_1_fetch_of_the_whole_tree() {
     let env = Env::new();
-    let work = registry_work(&env);
-    let root = env.path("served");
-    std::fs::create_dir_all(&root).unwrap();
-    publish(&work, &root, "registry.git", false);
+    let (work, root, _) = served_registry(&env, false);
     let http = HttpServer::start(&root);
     check_registry_add(&env, &http.url("registry.git"), &work);
     let cache = cache_repo(&env);
@@ -442,10 +442,7 @@ fn unsafe_trees_are_refused_and_submodules_skipped() {
 #[test]
 fn search_lists_marks_and_caches_the_index() {
     let env = Env::bare();
-    let work = registry_work(&env);
-    let root = env.path("served");
-    std::fs::create_dir_all(&root).unwrap();
-    let bare = publish(&work, &root, "registry.git", true);
+    let (work, root, bare) = served_registry(&env, true);
     let http = HttpServer::start(&root);
     let url = http.url("registry.git");
 
@@ -542,10 +539,7 @@ fn registry_url_comes_from_the_environment_or_the_manifest() {
 fn ctrl_c_during_a_fetch_exits_130_and_leaves_home_and_cache_usable() {
     use std::os::unix::process::CommandExt;
     let env = Env::new();
-    let work = registry_work(&env);
-    let root = env.path("served");
-    std::fs::create_dir_all(&root).unwrap();
-    publish(&work, &root, "registry.git", true);
+    let (work, root, _) = served_registry(&env, true);
     let http = HttpServer::start(&root);
     let url = http.url("registry.git");
     let before = env.snapshot();
@@ -619,10 +613,7 @@ fn the_quickstart_demo_runs_end_to_end() {
 #[test]
 fn ssh_urls_in_both_forms() {
     let env = Env::new();
-    let work = registry_work(&env);
-    let root = env.path("served");
-    std::fs::create_dir_all(&root).unwrap();
-    let bare = publish(&work, &root, "registry.git", true);
+    let (work, root, bare) = served_registry(&env, true);
     // A stand-in for ssh that runs the remote command here (gix runs `ssh`, never a network here).
     let bin = env.path("fake-ssh");
     let log = env.path("ssh.log");

@@ -51,13 +51,7 @@ fn kill_9_in_the_middle_of_add_is_rolled_back_by_the_next_run() {
     let env = Env::new();
     let before = env.snapshot();
     let src = slow_plugin(&env, "slowpoke");
-    let mut child = env
-        .std_cmd()
-        .args(["add", src.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = env.spawn(&["add", src.to_str().unwrap()]);
     let started = env.path("slowpoke.started");
     wait_for(&started);
     // Half-way: the files are in place, .gitignore is edited, the manifest is not yet.
@@ -128,21 +122,9 @@ fn two_concurrent_adds_both_succeed_one_after_the_other() {
         )],
     );
     let second = env.fixture("minimal");
-    let a = env
-        .std_cmd()
-        .args(["add", first.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let a = env.spawn(&["add", first.to_str().unwrap()]);
     wait_for(&env.path("first.started"));
-    let b = env
-        .std_cmd()
-        .args(["add", second.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let b = env.spawn(&["add", second.to_str().unwrap()]);
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
     assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
@@ -167,13 +149,7 @@ fn two_concurrent_adds_both_succeed_one_after_the_other() {
 fn a_lock_held_too_long_gives_a_clear_error() {
     let env = Env::new();
     let src = slow_plugin(&env, "holder");
-    let mut holder = env
-        .std_cmd()
-        .args(["add", src.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut holder = env.spawn(&["add", src.to_str().unwrap()]);
     wait_for(&env.path("holder.started"));
     let out = env
         .cmd()
@@ -240,13 +216,6 @@ fn a_broken_manifest_is_reported_and_never_overwritten() {
     );
 }
 
-fn on_terminal(env: &Env, args: &[&str]) -> rexpect::session::PtySession {
-    let mut cmd = std::process::Command::new(bin());
-    env.apply(&mut cmd);
-    cmd.env_remove("CI").env("TERM", "dumb").args(args);
-    rexpect::session::spawn_command(cmd, Some(20_000)).unwrap()
-}
-
 #[test]
 fn confirmations_on_a_terminal_can_decline_or_accept() {
     let env = Env::new();
@@ -260,7 +229,7 @@ fn confirmations_on_a_terminal_can_decline_or_accept() {
         .replace("maturity: verified\n", ""),
         &[],
     );
-    let mut p = on_terminal(&env, &["add", src.to_str().unwrap()]);
+    let mut p = env.on_terminal(&["add", src.to_str().unwrap()]);
     p.exp_string("Install 'Unreviewed' anyway?").unwrap();
     p.send("n").unwrap();
     p.flush().unwrap();
@@ -268,14 +237,14 @@ fn confirmations_on_a_terminal_can_decline_or_accept() {
     p.exp_eof().unwrap();
     assert_eq!(env.snapshot(), before);
 
-    let mut p = on_terminal(&env, &["add", src.to_str().unwrap()]);
+    let mut p = env.on_terminal(&["add", src.to_str().unwrap()]);
     p.exp_string("anyway?").unwrap();
     p.send("y").unwrap();
     p.flush().unwrap();
     p.exp_string("Added 'Unreviewed'").unwrap();
     p.exp_eof().unwrap();
 
-    let mut p = on_terminal(&env, &["remove", "unreviewed"]);
+    let mut p = env.on_terminal(&["remove", "unreviewed"]);
     p.exp_string("Continue?").unwrap();
     p.send("y").unwrap();
     p.flush().unwrap();

@@ -100,12 +100,7 @@ fn prompts_on_a_terminal_hide_secrets_and_insist_on_required_values() {
         &[],
     );
     env.ok(&["add", src.to_str().unwrap()]);
-    let mut cmd = std::process::Command::new(bin());
-    env.apply(&mut cmd);
-    cmd.env_remove("CI")
-        .env("TERM", "dumb")
-        .args(["setup", "asks"]);
-    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
+    let mut p = env.on_terminal(&["setup", "asks"]);
     p.exp_string("API_TOKEN (required) - the token").unwrap();
     p.send_line("").unwrap();
     p.exp_string("API_TOKEN is required").unwrap();
@@ -122,12 +117,7 @@ fn prompts_on_a_terminal_hide_secrets_and_insist_on_required_values() {
     );
 
     // Asked again, the current secret is shown masked and kept on Enter.
-    let mut cmd = std::process::Command::new(bin());
-    env.apply(&mut cmd);
-    cmd.env_remove("CI")
-        .env("TERM", "dumb")
-        .args(["setup", "asks"]);
-    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
+    let mut p = env.on_terminal(&["setup", "asks"]);
     p.exp_string("[***ter2 kept on Enter]").unwrap();
     p.send_line("").unwrap();
     p.exp_string("REGION").unwrap();
