@@ -200,8 +200,8 @@ impl Home {
         tx.write(manifest::FILE, manifest.to_yaml().as_bytes(), None)
     }
 
-    /// Commits `paths` when `auto_commit` is on; pushes after when `auto_push` is on too.
-    /// Returns the commit and, when the push failed, why.
+    /// Commits `paths` when `auto_commit` is on; returns the commit. (Pushing happens after the
+    /// transaction, since a push cannot be undone.)
     pub fn commit(
         &self,
         tx: &mut Transaction,

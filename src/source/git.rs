@@ -199,12 +199,7 @@ impl Repo {
         }
         let _lock = self.lock()?;
         if !self.has(&commit) {
-            let filtered = self.fetch(&[commit], true)?;
-            if !filtered {
-                // The whole tree came at once.
-                self.pin(commit)?;
-                return Ok(());
-            }
+            self.fetch(&[commit], true)?;
             self.pin(commit)?;
         }
         Ok(())
