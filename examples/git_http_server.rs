@@ -14,23 +14,14 @@ fn main() {
         std::process::exit(2);
     };
     let server = git_http::HttpServer::start(std::path::Path::new(root));
-    let port = server
-        .base
-        .rsplit(':')
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let port = server.base.rsplit(':').next().unwrap_or_default().to_string();
     std::fs::write(port_file, port).expect("port file");
     let mut written = 0;
     loop {
         std::thread::sleep(std::time::Duration::from_millis(50));
         let requests = server.requests();
         if requests.len() > written {
-            let mut log = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(log_file)
-                .expect("log file");
+            let mut log = std::fs::OpenOptions::new().create(true).append(true).open(log_file).expect("log file");
             for r in &requests[written..] {
                 let _ = writeln!(log, "{} {} {}", r.method, r.path, r.bytes_sent);
             }

@@ -24,10 +24,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// The command line asks for something that cannot be done as asked.
     #[error("{message}")]
-    Usage {
-        message: String,
-        hint: Option<String>,
-    },
+    Usage { message: String, hint: Option<String> },
 
     /// No ATK Home where one was expected.
     #[error("no ATK Home at {}", path.display())]
@@ -35,10 +32,7 @@ pub enum Error {
 
     /// `atk init` was pointed at something that is not, and cannot become, a home.
     #[error("{} is not an ATK Home: {}", path.display(), problems.join("; "))]
-    NotAHome {
-        path: PathBuf,
-        problems: Vec<String>,
-    },
+    NotAHome { path: PathBuf, problems: Vec<String> },
 
     /// `manifest.yaml` could not be read or does not have the expected shape.
     #[error("{}: {detail}", path.display())]
@@ -46,11 +40,7 @@ pub enum Error {
 
     /// The identifier names no plugin of the manifest.
     #[error("no plugin named '{id}' in the manifest")]
-    PluginNotFound {
-        id: String,
-        near: Vec<String>,
-        stray_dir: bool,
-    },
+    PluginNotFound { id: String, near: Vec<String>, stray_dir: bool },
 
     /// A plugin definition breaks the schema; `problems` lists every rule it breaks.
     #[error("{what} is not a valid plugin")]
@@ -66,21 +56,14 @@ pub enum Error {
 
     /// A lifecycle command exited non-zero.
     #[error("{step} of plugin '{plugin}' failed ({status})")]
-    Lifecycle {
-        plugin: String,
-        step: String,
-        status: String,
-    },
+    Lifecycle { plugin: String, step: String, status: String },
 
     /// A git or fetch operation failed.
     #[error("{message}")]
     Git { message: String, hints: Vec<String> },
 
     /// Required environment variables have no value: (plugin directory, variables) pairs.
-    #[error(
-        "required environment variables have no value: {}",
-        describe_missing(missing)
-    )]
+    #[error("required environment variables have no value: {}", describe_missing(missing))]
     EnvMissing { missing: Vec<(String, Vec<String>)> },
 
     /// Another atk holds the home lock for too long.
@@ -107,11 +90,7 @@ pub enum Error {
 }
 
 fn describe_missing(missing: &[(String, Vec<String>)]) -> String {
-    missing
-        .iter()
-        .map(|(dir, vars)| format!("{} in plugin '{dir}'", vars.join(", ")))
-        .collect::<Vec<_>>()
-        .join("; ")
+    missing.iter().map(|(dir, vars)| format!("{} in plugin '{dir}'", vars.join(", "))).collect::<Vec<_>>().join("; ")
 }
 
 pub fn plural(n: usize, word: &str) -> String {
@@ -128,9 +107,9 @@ impl Error {
             Error::Usage { .. } | Error::NeedsConfirmation { .. } => exit::USAGE,
             Error::NoHome { .. } => exit::NO_HOME,
             Error::PluginNotFound { .. } => exit::PLUGIN_NOT_FOUND,
-            Error::PluginInvalid { .. }
-            | Error::AlreadyInstalled { .. }
-            | Error::Refused { .. } => exit::PLUGIN_INVALID,
+            Error::PluginInvalid { .. } | Error::AlreadyInstalled { .. } | Error::Refused { .. } => {
+                exit::PLUGIN_INVALID
+            }
             Error::Lifecycle { .. } => exit::LIFECYCLE,
             Error::Git { .. } => exit::GIT,
             Error::EnvMissing { .. } => exit::ENV_NOT_CONFIGURED,
@@ -150,32 +129,44 @@ impl Error {
             Error::NeedsConfirmation { hint, .. } => vec![hint.clone()],
             Error::NoHome { path } => vec![format!("create one with `atk init {}`", path.display())],
             Error::NotAHome { .. } => vec!["choose an empty or new directory, e.g. `atk init ~/.atk`".into()],
-            Error::Manifest { .. } => vec![
-                "fix the file by hand; `atk git diff manifest.yaml` shows what changed since the last commit".into(),
-            ],
+            Error::Manifest { .. } => {
+                vec!["fix the file by hand; `atk git diff manifest.yaml` shows what changed since the last commit"
+                    .into()]
+            }
             Error::PluginNotFound { id, near, stray_dir } => {
                 let mut h = Vec::new();
                 if !near.is_empty() {
-                    h.push(format!("did you mean {}?", near.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(" or ")));
+                    h.push(format!(
+                        "did you mean {}?",
+                        near.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(" or ")
+                    ));
                 }
                 if *stray_dir {
-                    h.push(format!("plugins/{id} exists but is not managed by atk; delete it by hand if it is not needed"));
+                    h.push(format!(
+                        "plugins/{id} exists but is not managed by atk; delete it by hand if it is not needed"
+                    ));
                 }
                 h.push("`atk list` shows the installed plugins".into());
                 h
             }
-            Error::PluginInvalid { .. } => vec!["fix the fields above; `atk validate <path>` checks a plugin folder".into()],
+            Error::PluginInvalid { .. } => {
+                vec!["fix the fields above; `atk validate <path>` checks a plugin folder".into()]
+            }
             Error::AlreadyInstalled { directory, .. } => vec![
                 format!("to move it to a newer version: `atk upgrade {directory}`"),
                 format!("to replace it: `atk remove {directory}`, then add it again"),
             ],
             Error::Refused { hints, .. } | Error::Git { hints, .. } | Error::Other { hints, .. } => hints.clone(),
-            Error::Lifecycle { .. } => vec!["the command's output above says why; fix it and run the command again".into()],
+            Error::Lifecycle { .. } => {
+                vec!["the command's output above says why; fix it and run the command again".into()]
+            }
             Error::EnvMissing { missing } => match missing.as_slice() {
                 [(directory, _)] => vec![format!("set them with `atk setup {directory}` (or pass --set KEY=VALUE)")],
                 _ => vec!["set them with `atk setup --all` (or pass --set KEY=VALUE)".into()],
             },
-            Error::Locked { .. } => vec!["wait for the other atk to finish; set ATK_LOCK_TIMEOUT (seconds) to wait longer".into()],
+            Error::Locked { .. } => {
+                vec!["wait for the other atk to finish; set ATK_LOCK_TIMEOUT (seconds) to wait longer".into()]
+            }
             Error::Interrupted => vec![],
             Error::Io { .. } => vec![],
         }
@@ -193,31 +184,19 @@ impl Error {
         if source.kind() == std::io::ErrorKind::Interrupted && crate::interrupt::is_set() {
             return Error::Interrupted;
         }
-        Error::Io {
-            context: context.into(),
-            source,
-        }
+        Error::Io { context: context.into(), source }
     }
 
     pub fn other(message: impl Into<String>) -> Self {
-        Error::Other {
-            message: message.into(),
-            hints: vec![],
-        }
+        Error::Other { message: message.into(), hints: vec![] }
     }
 
     pub fn usage(message: impl Into<String>, hint: Option<String>) -> Self {
-        Error::Usage {
-            message: message.into(),
-            hint,
-        }
+        Error::Usage { message: message.into(), hint }
     }
 
     pub fn refused(message: impl Into<String>, hints: Vec<String>) -> Self {
-        Error::Refused {
-            message: message.into(),
-            hints,
-        }
+        Error::Refused { message: message.into(), hints }
     }
 }
 

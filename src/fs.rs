@@ -11,19 +11,11 @@ use crate::error::{Error, IoContext, Result};
 pub fn write_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let ctx = || format!("cannot write {}", path.display());
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".atk-tmp")
-        .tempfile_in(dir)
-        .ctx(ctx)?;
+    let mut tmp = tempfile::Builder::new().prefix(".atk-tmp").tempfile_in(dir).ctx(ctx)?;
     tmp.write_all(contents).ctx(ctx)?;
-    let mode = mode.unwrap_or_else(|| {
-        std::fs::metadata(path)
-            .map(|m| m.permissions().mode() & 0o7777)
-            .unwrap_or(0o644)
-    });
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))
-        .ctx(ctx)?;
+    let mode =
+        mode.unwrap_or_else(|| std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644));
+    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode)).ctx(ctx)?;
     tmp.as_file().sync_all().ctx(ctx)?;
     tmp.persist(path).map_err(|e| Error::io(ctx(), e.error))?;
     Ok(())
@@ -31,8 +23,7 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<(
 
 /// A relative path made only of normal components (no `..`, no root, no `.git`).
 pub fn is_contained_relative(p: &Path) -> bool {
-    p.components()
-        .all(|c| matches!(c, Component::Normal(n) if n != ".git"))
+    p.components().all(|c| matches!(c, Component::Normal(n) if n != ".git"))
 }
 
 /// Whether a symlink found at `link` (relative to the tree root) with target `target` stays inside
@@ -75,29 +66,20 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
             }
             let rel = rel.join(&name);
             let (s, d) = (root.join(&rel), to.join(&rel));
-            let kind = entry
-                .file_type()
-                .ctx(|| format!("cannot read {}", s.display()))?;
+            let kind = entry.file_type().ctx(|| format!("cannot read {}", s.display()))?;
             if kind.is_symlink() {
-                let target =
-                    std::fs::read_link(&s).ctx(|| format!("cannot read {}", s.display()))?;
+                let target = std::fs::read_link(&s).ctx(|| format!("cannot read {}", s.display()))?;
                 if !symlink_stays_inside(&rel, &target) {
                     return Err(Error::refused(
-                        format!(
-                            "{} is a symlink to {}, outside the plugin folder",
-                            s.display(),
-                            target.display()
-                        ),
+                        format!("{} is a symlink to {}, outside the plugin folder", s.display(), target.display()),
                         vec!["a plugin may only link to files inside its own folder".into()],
                     ));
                 }
-                std::os::unix::fs::symlink(&target, &d)
-                    .ctx(|| format!("cannot create {}", d.display()))?;
+                std::os::unix::fs::symlink(&target, &d).ctx(|| format!("cannot create {}", d.display()))?;
             } else if kind.is_dir() {
                 walk(root, &rel, to)?;
             } else if kind.is_file() {
-                std::fs::copy(&s, &d)
-                    .ctx(|| format!("cannot copy {} to {}", s.display(), d.display()))?;
+                std::fs::copy(&s, &d).ctx(|| format!("cannot copy {} to {}", s.display(), d.display()))?;
             }
         }
         Ok(())
@@ -125,18 +107,9 @@ mod tests {
         assert!(symlink_stays_inside(Path::new("a"), Path::new("b")));
         assert!(symlink_stays_inside(Path::new("d/a"), Path::new("../b")));
         assert!(!symlink_stays_inside(Path::new("a"), Path::new("../b")));
-        assert!(!symlink_stays_inside(
-            Path::new("d/a"),
-            Path::new("../../b")
-        ));
-        assert!(!symlink_stays_inside(
-            Path::new("a"),
-            Path::new("/etc/passwd")
-        ));
-        assert!(symlink_stays_inside(
-            Path::new("d/a"),
-            Path::new("./x/../y")
-        ));
+        assert!(!symlink_stays_inside(Path::new("d/a"), Path::new("../../b")));
+        assert!(!symlink_stays_inside(Path::new("a"), Path::new("/etc/passwd")));
+        assert!(symlink_stays_inside(Path::new("d/a"), Path::new("./x/../y")));
     }
 
     #[test]

@@ -114,12 +114,7 @@ fn needs_quotes(s: &str) -> bool {
     let Some(first) = s.chars().next() else {
         return true;
     };
-    if s.starts_with(' ')
-        || s.ends_with(' ')
-        || s.ends_with(':')
-        || s.contains(": ")
-        || s.contains(" #")
-    {
+    if s.starts_with(' ') || s.ends_with(' ') || s.ends_with(':') || s.contains(": ") || s.contains(" #") {
         return true;
     }
     // A leading indicator needs quotes, except a dash starting a plain word (`-x`).
@@ -128,10 +123,8 @@ fn needs_quotes(s: &str) -> bool {
         return true;
     }
     let lower = s.to_ascii_lowercase();
-    matches!(
-        lower.as_str(),
-        "y" | "n" | "yes" | "no" | "true" | "false" | "on" | "off" | "null" | "~" | "<<" | "="
-    ) || looks_numeric(s)
+    matches!(lower.as_str(), "y" | "n" | "yes" | "no" | "true" | "false" | "on" | "off" | "null" | "~" | "<<" | "=")
+        || looks_numeric(s)
         || looks_like_timestamp(s)
 }
 
@@ -139,13 +132,10 @@ fn needs_quotes(s: &str) -> bool {
 fn looks_numeric(s: &str) -> bool {
     let t = s.strip_prefix(['+', '-']).unwrap_or(s);
     let lower = t.to_ascii_lowercase();
-    if matches!(lower.as_str(), ".inf" | ".nan")
-        || matches!(s.to_ascii_lowercase().as_str(), ".nan")
-    {
+    if matches!(lower.as_str(), ".inf" | ".nan") || matches!(s.to_ascii_lowercase().as_str(), ".nan") {
         return true;
     }
-    let digits =
-        |x: &str, ok: fn(char) -> bool| !x.is_empty() && x.chars().all(|c| ok(c) || c == '_');
+    let digits = |x: &str, ok: fn(char) -> bool| !x.is_empty() && x.chars().all(|c| ok(c) || c == '_');
     if let Some(h) = lower.strip_prefix("0x") {
         return digits(h, |c| c.is_ascii_hexdigit());
     }
@@ -157,9 +147,7 @@ fn looks_numeric(s: &str) -> bool {
     }
     // Sexagesimal (1:30, 1:30.5): digit groups separated by colons.
     if t.contains(':') {
-        return t
-            .split(':')
-            .all(|p| digits(p.split('.').next().unwrap_or(""), |c| c.is_ascii_digit()))
+        return t.split(':').all(|p| digits(p.split('.').next().unwrap_or(""), |c| c.is_ascii_digit()))
             && t.chars().next().is_some_and(|c| c.is_ascii_digit());
     }
     // Decimal integer or float with an optional exponent.
@@ -173,11 +161,7 @@ fn looks_numeric(s: &str) -> bool {
     let int_ok = int.is_empty() || digits(int, |c| c.is_ascii_digit());
     let frac_ok = frac.is_none_or(|f| f.is_empty() || digits(f, |c| c.is_ascii_digit()));
     let has_digit = mantissa.chars().any(|c| c.is_ascii_digit());
-    let exp_ok = exponent.is_none_or(|e| {
-        digits(e.strip_prefix(['+', '-']).unwrap_or(e), |c| {
-            c.is_ascii_digit()
-        })
-    });
+    let exp_ok = exponent.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e), |c| c.is_ascii_digit()));
     int_ok && frac_ok && has_digit && exp_ok && !mantissa.ends_with('_')
 }
 
@@ -198,12 +182,8 @@ mod tests {
                     - name: fetch\n  directory: fetch\n  source:\n    type: registry\n    ref: c9c150ef486b89b11cf59fc5c0ad9076544da0d6\n    url: null\n";
         let v: Value = serde_yaml::from_str(text).unwrap();
         assert_eq!(to_string(&v), text);
-        let empty: Value =
-            serde_yaml::from_str("schema_version: '2026-02-06'\nplugins: []\n").unwrap();
-        assert_eq!(
-            to_string(&empty),
-            "schema_version: '2026-02-06'\nplugins: []\n"
-        );
+        let empty: Value = serde_yaml::from_str("schema_version: '2026-02-06'\nplugins: []\n").unwrap();
+        assert_eq!(to_string(&empty), "schema_version: '2026-02-06'\nplugins: []\n");
     }
 
     #[test]

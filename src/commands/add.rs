@@ -41,16 +41,12 @@ struct Staged {
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let input = args.source.trim();
     if input.is_empty() {
-        return Err(Error::usage(
-            "the source is empty",
-            Some("for example: `atk add ./my-tool`".into()),
-        ));
+        return Err(Error::usage("the source is empty", Some("for example: `atk add ./my-tool`".into())));
     }
     let sets = parse_sets(&args.set)?;
     let (home, lock) = ctx.lock_home()?;
     let mut manifest = home.manifest()?;
-    let cwd =
-        std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
+    let cwd = std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
 
     let staged = match source::resolve(input, &cwd) {
         // A local git repository with its plugin in .atk/ is a git source read in place.
@@ -62,13 +58,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         Spec::Registry(name) => stage_registry(ctx, &home, &manifest, &name, args.refresh)?,
         Spec::Git { url, fetch_url } => stage_git(ctx, &home, &manifest, &url, &fetch_url)?,
     };
-    let Staged {
-        plugin,
-        directory,
-        staged,
-        source,
-        _guard,
-    } = staged;
+    let Staged { plugin, directory, staged, source, _guard } = staged;
     let rel_dir = format!("plugins/{directory}");
     let target = home.plugin_dir(&directory);
 
@@ -77,11 +67,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         return Ok(0);
     }
     let files_now = staged.clone().unwrap_or_else(|| target.clone());
-    ctx.ui.detail(format!(
-        "'{}' staged in {}",
-        plugin.name,
-        files_now.display()
-    ));
+    ctx.ui.detail(format!("'{}' staged in {}", plugin.name, files_now.display()));
     let env = setup::plan(ctx, &plugin, &files_now.join(".env"), &sets)?;
 
     let kind = source.kind;
@@ -100,19 +86,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             paths.push(gitignore::FILE.into());
         }
         if env.changed {
-            tx.write(
-                &format!("{rel_dir}/.env"),
-                env.file.text().as_bytes(),
-                Some(0o600),
-            )?;
+            tx.write(&format!("{rel_dir}/.env"), env.file.text().as_bytes(), Some(0o600))?;
         }
         if !env.missing.is_empty() && plugin.lifecycle.install.is_none() {
-            ctx.ui.warn(
-                Error::EnvMissing {
-                    missing: vec![(directory.clone(), env.missing.clone())],
-                }
-                .to_string(),
-            );
+            ctx.ui.warn(Error::EnvMissing { missing: vec![(directory.clone(), env.missing.clone())] }.to_string());
         }
         let runner = Runner {
             home: &home.root,
@@ -123,35 +100,20 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         };
         if plugin.lifecycle.install.is_some() {
             runner.check_required()?;
-            ctx.ui
-                .note(format!("Running install for '{}' ...", plugin.name));
+            ctx.ui.note(format!("Running install for '{}' ...", plugin.name));
             runner.run("install")?;
         }
         manifest.plugins.push(entry.clone());
         home.write_manifest(tx, &manifest)?;
-        home.commit(
-            tx,
-            &manifest,
-            &paths,
-            &format!("Add plugin '{}'", plugin.name),
-        )
+        home.commit(tx, &manifest, &paths, &format!("Add plugin '{}'", plugin.name))
     })?;
     ctx.push_if_configured(&home, &manifest, commit.is_some());
 
     if let Some(c) = &commit {
         ctx.ui.detail(format!("committed {c}"));
     }
-    let pin = entry
-        .source
-        .commit
-        .as_deref()
-        .map(|c| format!(" at {}", &c[..c.len().min(12)]))
-        .unwrap_or_default();
-    ctx.ui.success(format!(
-        "Added '{}' to {}{pin}",
-        plugin.name,
-        target.display()
-    ));
+    let pin = entry.source.commit.as_deref().map(|c| format!(" at {}", &c[..c.len().min(12)])).unwrap_or_default();
+    ctx.ui.success(format!("Added '{}' to {}{pin}", plugin.name, target.display()));
     ctx.ui.json(&json!({
         "added": {
             "name": entry.name,
@@ -166,13 +128,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
 }
 
 /// The plugin `name` of the registry, at the commit of the registry's current index.
-fn stage_registry(
-    ctx: &Ctx,
-    home: &Home,
-    manifest: &Manifest,
-    name: &str,
-    refresh: bool,
-) -> Result<Staged> {
+fn stage_registry(ctx: &Ctx, home: &Home, manifest: &Manifest, name: &str, refresh: bool) -> Result<Staged> {
     if !is_valid_directory(name) {
         return Err(Error::refused(
             format!("'{name}' is not a path, a git URL or a registry plugin name"),
@@ -180,10 +136,7 @@ fn stage_registry(
         ));
     }
     if let Some(e) = manifest.plugins.iter().find(|e| e.directory == name) {
-        return Err(Error::AlreadyInstalled {
-            name: e.name.clone(),
-            directory: e.directory.clone(),
-        });
+        return Err(Error::AlreadyInstalled { name: e.name.clone(), directory: e.directory.clone() });
     }
     let url = registry::url(ctx.registry.as_deref(), manifest.config.registry.as_deref());
     let registry = Registry::open(&url, &source::cache_dir())?;
@@ -198,26 +151,17 @@ fn stage_registry(
         if !near.is_empty() {
             hints.push(format!(
                 "did you mean {}?",
-                near.iter()
-                    .map(|n| format!("'{n}'"))
-                    .collect::<Vec<_>>()
-                    .join(" or ")
+                near.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(" or ")
             ));
         }
         hints.push("`atk search` lists the registry's plugins".into());
-        Error::refused(
-            format!("no plugin named '{name}' in the registry {url}"),
-            hints,
-        )
+        Error::refused(format!("no plugin named '{name}' in the registry {url}"), hints)
     })?;
     let guard = home.staging()?;
     let staged = guard.path().join("plugin");
     let skipped = registry.materialize(snapshot.commit, entry, &staged)?;
     drop(spinner);
-    ctx.ui.detail(format!(
-        "received {} bytes from {url}",
-        registry.repo.received.get()
-    ));
+    ctx.ui.detail(format!("received {} bytes from {url}", registry.repo.received.get()));
     warn_skipped(ctx, &skipped);
     let commit = snapshot.commit.to_string();
     finish_remote_stage(
@@ -227,22 +171,12 @@ fn stage_registry(
         staged,
         &format!("{} of the registry {url}", entry.path),
         Some(name),
-        Source {
-            kind: SourceKind::Registry,
-            commit: Some(commit),
-            ..Source::default()
-        },
+        Source { kind: SourceKind::Registry, commit: Some(commit), ..Source::default() },
     )
 }
 
 /// The plugin in the `.atk/` folder of a git repository, at its HEAD commit.
-fn stage_git(
-    ctx: &Ctx,
-    home: &Home,
-    manifest: &Manifest,
-    url: &str,
-    fetch_url: &str,
-) -> Result<Staged> {
+fn stage_git(ctx: &Ctx, home: &Home, manifest: &Manifest, url: &str, fetch_url: &str) -> Result<Staged> {
     let repo = GitRepo::open(fetch_url, url, &source::cache_dir())?;
     let spinner = ctx.ui.spinner(format!("Fetching {url}"));
     let commit = repo.head()?;
@@ -250,19 +184,14 @@ fn stage_git(
     let no_plugin = || {
         Error::refused(
             format!("{url} has no .atk/plugin.yaml at its HEAD commit {commit}"),
-            vec![
-                "a git source is a repository with its plugin in an .atk/ folder at the root"
-                    .into(),
-            ],
+            vec!["a git source is a repository with its plugin in an .atk/ folder at the root".into()],
         )
     };
     match repo.entry(commit, ".atk")? {
         Some((_, true)) => {}
         _ => return Err(no_plugin()),
     }
-    if repo.entry(commit, ".atk/plugin.yaml")?.is_none()
-        && repo.entry(commit, ".atk/plugin.yml")?.is_none()
-    {
+    if repo.entry(commit, ".atk/plugin.yaml")?.is_none() && repo.entry(commit, ".atk/plugin.yml")?.is_none() {
         return Err(no_plugin());
     }
     repo.ensure_paths(commit, &[".atk"])?;
@@ -270,8 +199,7 @@ fn stage_git(
     let staged = guard.path().join("plugin");
     let skipped = repo.materialize(commit, ".atk", &staged)?;
     drop(spinner);
-    ctx.ui
-        .detail(format!("received {} bytes from {url}", repo.received.get()));
+    ctx.ui.detail(format!("received {} bytes from {url}", repo.received.get()));
     warn_skipped(ctx, &skipped);
     let source = Source {
         kind: SourceKind::Git,
@@ -279,15 +207,7 @@ fn stage_git(
         url: Some(url.to_string()),
         ..Source::default()
     };
-    finish_remote_stage(
-        home,
-        manifest,
-        guard,
-        staged,
-        &format!(".atk/ of {url}"),
-        None,
-        source,
-    )
+    finish_remote_stage(home, manifest, guard, staged, &format!(".atk/ of {url}"), None, source)
 }
 
 /// A folder without a plugin.yaml of its own that is a git repository with an `.atk/` folder.
@@ -300,9 +220,7 @@ fn is_git_source_checkout(path: &Path) -> bool {
 
 fn warn_skipped(ctx: &Ctx, skipped: &[String]) {
     for s in skipped {
-        ctx.ui.warn(format!(
-            "{s} is a git submodule; submodules are not installed"
-        ));
+        ctx.ui.warn(format!("{s} is a git submodule; submodules are not installed"));
     }
 }
 
@@ -318,10 +236,7 @@ fn finish_remote_stage(
     source: Source,
 ) -> Result<Staged> {
     let plugin = plugin::load(&staged).map_err(|e| match e {
-        Error::PluginInvalid { problems, .. } => Error::PluginInvalid {
-            what: what.to_string(),
-            problems,
-        },
+        Error::PluginInvalid { problems, .. } => Error::PluginInvalid { what: what.to_string(), problems },
         other => other,
     })?;
     let directory = match directory {
@@ -331,18 +246,8 @@ fn finish_remote_stage(
     check_not_installed(manifest, &plugin, &directory)?;
     check_target_free(&home.plugin_dir(&directory), &directory)?;
     let commit = source.commit.clone().unwrap_or_default();
-    crate::fs::write_atomic(
-        &staged.join(ATK_REF),
-        format!("{commit}\n").as_bytes(),
-        None,
-    )?;
-    Ok(Staged {
-        plugin,
-        directory,
-        staged: Some(staged),
-        source,
-        _guard: Some(guard),
-    })
+    crate::fs::write_atomic(&staged.join(ATK_REF), format!("{commit}\n").as_bytes(), None)?;
+    Ok(Staged { plugin, directory, staged: Some(staged), source, _guard: Some(guard) })
 }
 
 /// The plugin at `path` (a folder, or a single `.yaml`/`.yml` file) copied to staging and validated.
@@ -355,61 +260,35 @@ fn stage_local(home: &Home, manifest: &Manifest, path: &Path) -> Result<Staged> 
         ));
     }
     let is_file = path.is_file();
-    if is_file
-        && !matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        )
-    {
+    if is_file && !matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
         return Err(Error::refused(
             format!("{shown} is not a .yaml or .yml file"),
             vec!["give a plugin folder or its plugin.yaml".into()],
         ));
     }
-    let plugin = if is_file {
-        plugin::load_file(path)?
-    } else {
-        plugin::load(path)?
-    };
+    let plugin = if is_file { plugin::load_file(path)? } else { plugin::load(path)? };
     let directory = plugin::directory_for(&plugin, path)?;
     check_not_installed(manifest, &plugin, &directory)?;
     let target = home.plugin_dir(&directory);
     let in_place = !is_file && same_dir(path, &target);
     if in_place {
-        return Ok(Staged {
-            plugin,
-            directory,
-            staged: None,
-            source: Source::default(),
-            _guard: None,
-        });
+        return Ok(Staged { plugin, directory, staged: None, source: Source::default(), _guard: None });
     }
     check_target_free(&target, &directory)?;
     let guard = home.staging()?;
     let staged = guard.path().join("plugin");
     if is_file {
-        std::fs::create_dir(&staged)
-            .map_err(|e| Error::io("cannot create the staging folder", e))?;
-        std::fs::copy(path, staged.join("plugin.yaml"))
-            .map_err(|e| Error::io(format!("cannot copy {shown}"), e))?;
+        std::fs::create_dir(&staged).map_err(|e| Error::io("cannot create the staging folder", e))?;
+        std::fs::copy(path, staged.join("plugin.yaml")).map_err(|e| Error::io(format!("cannot copy {shown}"), e))?;
     } else {
         crate::fs::copy_tree(path, &staged)?;
     }
     // Validate what will actually be installed (the copy, with its custom/overrides.yaml).
     let plugin = plugin::load(&staged).map_err(|e| match e {
-        Error::PluginInvalid { problems, .. } => Error::PluginInvalid {
-            what: shown.clone(),
-            problems,
-        },
+        Error::PluginInvalid { problems, .. } => Error::PluginInvalid { what: shown.clone(), problems },
         other => other,
     })?;
-    Ok(Staged {
-        plugin,
-        directory,
-        staged: Some(staged),
-        source: Source::default(),
-        _guard: Some(guard),
-    })
+    Ok(Staged { plugin, directory, staged: Some(staged), source: Source::default(), _guard: Some(guard) })
 }
 
 fn same_dir(a: &Path, b: &Path) -> bool {
@@ -421,15 +300,8 @@ fn same_dir(a: &Path, b: &Path) -> bool {
 
 /// Refuses a plugin whose folder or display name is already in the manifest.
 fn check_not_installed(manifest: &Manifest, plugin: &Plugin, directory: &str) -> Result<()> {
-    match manifest
-        .plugins
-        .iter()
-        .find(|e| e.directory == directory || e.name == plugin.name)
-    {
-        Some(e) => Err(Error::AlreadyInstalled {
-            name: e.name.clone(),
-            directory: e.directory.clone(),
-        }),
+    match manifest.plugins.iter().find(|e| e.directory == directory || e.name == plugin.name) {
+        Some(e) => Err(Error::AlreadyInstalled { name: e.name.clone(), directory: e.directory.clone() }),
         None => Ok(()),
     }
 }
@@ -440,10 +312,7 @@ fn check_target_free(target: &Path, directory: &str) -> Result<()> {
         return Err(Error::refused(
             format!("plugins/{directory} already exists but is not in the manifest"),
             vec![
-                format!(
-                    "to add the plugin that is there: `atk add {}`",
-                    target.display()
-                ),
+                format!("to add the plugin that is there: `atk add {}`", target.display()),
                 format!("or move it away first: `mv {} /tmp/`", target.display()),
             ],
         ));
@@ -455,18 +324,9 @@ fn check_target_free(target: &Path, directory: &str) -> Result<()> {
 fn confirm_maturity(ctx: &Ctx, plugin: &Plugin) -> Result<bool> {
     let why = match plugin.maturity {
         Maturity::Verified => return Ok(true),
-        Maturity::Community => {
-            "it is shared by the community and has not been reviewed by the registry's maintainers"
-        }
+        Maturity::Community => "it is shared by the community and has not been reviewed by the registry's maintainers",
         Maturity::AiGenerated => "it was generated by AI and has not been reviewed by a person",
     };
-    ctx.ui.warn(format!(
-        "'{}' is {}: {why}; its commands run on this machine",
-        plugin.name,
-        plugin.maturity.as_str()
-    ));
-    ctx.ui.confirm(
-        &format!("Install '{}' anyway?", plugin.name),
-        "pass --yes to install it anyway",
-    )
+    ctx.ui.warn(format!("'{}' is {}: {why}; its commands run on this machine", plugin.name, plugin.maturity.as_str()));
+    ctx.ui.confirm(&format!("Install '{}' anyway?", plugin.name), "pass --yes to install it anyway")
 }

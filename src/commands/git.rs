@@ -13,13 +13,9 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let home = ctx.open_home()?;
-    let status = Command::new("git")
-        .args(&args.args)
-        .current_dir(&home.root)
-        .status()
-        .map_err(|e| Error::Git {
-            message: format!("cannot run git: {e}"),
-            hints: vec!["install git to use `atk git`".into()],
-        })?;
+    let status = Command::new("git").args(&args.args).current_dir(&home.root).status().map_err(|e| Error::Git {
+        message: format!("cannot run git: {e}"),
+        hints: vec!["install git to use `atk git`".into()],
+    })?;
     Ok(status.code().map_or(1, |c| c.clamp(0, 255) as u8))
 }

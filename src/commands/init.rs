@@ -20,19 +20,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     };
     let created = Home::init(&path)?;
     if created {
-        ctx.ui
-            .success(format!("Initialized ATK Home at {}", path.display()));
+        ctx.ui.success(format!("Initialized ATK Home at {}", path.display()));
         if args.dir.is_some() && path != ctx.home_path() {
-            ctx.ui.line(ctx.ui.dim(&format!(
-                "  use it with --home {0} or ATK_HOME={0}",
-                path.display()
-            )));
+            ctx.ui.line(ctx.ui.dim(&format!("  use it with --home {0} or ATK_HOME={0}", path.display())));
         }
     } else {
-        ctx.ui.line(format!(
-            "{} is already an ATK Home; nothing to do",
-            path.display()
-        ));
+        ctx.ui.line(format!("{} is already an ATK Home; nothing to do", path.display()));
     }
     ctx.ui.json(&json!({ "home": path, "created": created }));
     Ok(0)

@@ -29,10 +29,7 @@ pub fn run(ctx: &Ctx, _args: Args) -> Result<u8> {
     }));
     if rows.is_empty() {
         ctx.ui.line("No plugins installed.");
-        ctx.ui.line(
-            ctx.ui
-                .dim("Add one with `atk add <name | git URL | ./folder>`."),
-        );
+        ctx.ui.line(ctx.ui.dim("Add one with `atk add <name | git URL | ./folder>`."));
         return Ok(0);
     }
     let table: Vec<[String; 4]> = rows
@@ -42,36 +39,16 @@ pub fn run(ctx: &Ctx, _args: Args) -> Result<u8> {
                 (Some(url), _) => format!("{} {url}", e.source.kind.as_str()),
                 (None, k) => k.as_str().to_string(),
             };
-            let pin = e
-                .source
-                .commit
-                .as_deref()
-                .map_or("-".to_string(), |c| c.chars().take(12).collect());
-            let name = if *present {
-                e.name.clone()
-            } else {
-                format!("{} (not installed here)", e.name)
-            };
+            let pin = e.source.commit.as_deref().map_or("-".to_string(), |c| c.chars().take(12).collect());
+            let name = if *present { e.name.clone() } else { format!("{} (not installed here)", e.name) };
             [name, e.directory.clone(), source, pin]
         })
         .collect();
     let header = ["NAME", "DIRECTORY", "SOURCE", "PIN"].map(String::from);
-    let widths: Vec<usize> = (0..4)
-        .map(|i| {
-            table
-                .iter()
-                .chain([&header])
-                .map(|r| r[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    let widths: Vec<usize> =
+        (0..4).map(|i| table.iter().chain([&header]).map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
     let fmt = |r: &[String; 4]| {
-        let cells: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
+        let cells: Vec<String> = r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
         cells.join("  ").trim_end().to_string()
     };
     ctx.ui.line(ctx.ui.bold(&fmt(&header)));

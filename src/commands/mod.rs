@@ -45,16 +45,11 @@ impl Ctx {
     /// Opens the home and takes its lock, for a command that changes it.
     pub fn lock_home(&self) -> Result<(Home, HomeLock)> {
         let home = Home::open(self.home_path())?;
-        let timeout = std::env::var("ATK_LOCK_TIMEOUT")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(DEFAULT_LOCK_TIMEOUT);
+        let timeout =
+            std::env::var("ATK_LOCK_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_LOCK_TIMEOUT);
         let ui = &self.ui;
         let (lock, recovered) = home.lock(Duration::from_secs(timeout), &mut || {
-            ui.note(format!(
-                "waiting for another atk to finish changing {} ...",
-                home.root.display()
-            ))
+            ui.note(format!("waiting for another atk to finish changing {} ...", home.root.display()))
         })?;
         if let Some(op) = recovered {
             self.report_recovery(&op);
@@ -63,7 +58,9 @@ impl Ctx {
     }
 
     fn report_recovery(&self, operation: &str) {
-        self.ui.warn(format!("an earlier `{operation}` was interrupted; the home has been rolled back to how it was before it"));
+        self.ui.warn(format!(
+            "an earlier `{operation}` was interrupted; the home has been rolled back to how it was before it"
+        ));
     }
 
     /// After a committed change: `git push` when `auto_push` is on (best effort, a warning).
@@ -80,9 +77,7 @@ impl Ctx {
 pub fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>> {
     sets.iter()
         .map(|s| match s.split_once('=') {
-            Some((k, v)) if crate::plugin::schema::is_env_name(k) => {
-                Ok((k.to_string(), v.to_string()))
-            }
+            Some((k, v)) if crate::plugin::schema::is_env_name(k) => Ok((k.to_string(), v.to_string())),
             _ => Err(crate::Error::usage(
                 format!("--set '{s}' is not KEY=VALUE with an upper-case KEY"),
                 Some("for example: --set API_KEY=abc123".into()),

@@ -23,27 +23,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let Some(index) = manifest.index_of(id) else {
         // Only names of the manifest are accepted: nothing is ever derived from the argument.
         let stray_dir = is_valid_directory(id) && home.plugin_dir(id).is_dir();
-        return Err(Error::PluginNotFound {
-            id: id.to_string(),
-            near: manifest.near(id),
-            stray_dir,
-        });
+        return Err(Error::PluginNotFound { id: id.to_string(), near: manifest.near(id), stray_dir });
     };
     let entry = manifest.plugins[index].clone();
     let dir = home.plugin_dir(&entry.directory);
     let rel_dir = format!("plugins/{}", entry.directory);
 
-    let loaded = if plugin::definition_file(&dir).is_some() {
-        Some(plugin::load(&dir))
-    } else {
-        None
-    };
+    let loaded = if plugin::definition_file(&dir).is_some() { Some(plugin::load(&dir)) } else { None };
     let plugin = match loaded {
         Some(Ok(p)) => Some(p),
         Some(Err(e)) if args.force => {
-            ctx.ui.warn(format!(
-                "{e}; removing without running its lifecycle commands"
-            ));
+            ctx.ui.warn(format!("{e}; removing without running its lifecycle commands"));
             None
         }
         Some(Err(e)) => {
@@ -52,15 +42,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 ctx.ui.note(format!("  - {d}"));
             }
             return Err(Error::refused(
-                format!("cannot run the stop and uninstall commands of '{}' because its plugin.yaml is broken", entry.name),
+                format!(
+                    "cannot run the stop and uninstall commands of '{}' because its plugin.yaml is broken",
+                    entry.name
+                ),
                 vec![format!("`atk remove {} --force` removes it without running them", entry.directory)],
             ));
         }
         None => {
-            ctx.ui.detail(format!(
-                "{} has no plugin files here; nothing to stop or uninstall",
-                dir.display()
-            ));
+            ctx.ui.detail(format!("{} has no plugin files here; nothing to stop or uninstall", dir.display()));
             None
         }
     };
@@ -79,10 +69,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                     "Removing '{}' runs its uninstall command, which may delete data:\n    {cmd}",
                     entry.name
                 ));
-                let hint = format!(
-                    "pass --force (or --yes) to run it: `atk remove {} --force`",
-                    entry.directory
-                );
+                let hint = format!("pass --force (or --yes) to run it: `atk remove {} --force`", entry.directory);
                 if !ctx.ui.confirm("Continue?", &hint)? {
                     ctx.ui.line("Cancelled; nothing was changed.");
                     return Ok(0);
@@ -114,25 +101,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
         manifest.plugins.remove(index);
         home.write_manifest(tx, &manifest)?;
-        let paths = [
-            manifest::FILE.to_string(),
-            gitignore::FILE.to_string(),
-            rel_dir.clone(),
-        ];
-        home.commit(
-            tx,
-            &manifest,
-            &paths,
-            &format!("Remove plugin '{}'", entry.name),
-        )
+        let paths = [manifest::FILE.to_string(), gitignore::FILE.to_string(), rel_dir.clone()];
+        home.commit(tx, &manifest, &paths, &format!("Remove plugin '{}'", entry.name))
     })?;
     ctx.push_if_configured(&home, &manifest, commit.is_some());
     if let Some(c) = &commit {
         ctx.ui.detail(format!("committed {c}"));
     }
     ctx.ui.success(format!("Removed '{}'", entry.name));
-    ctx.ui.json(
-        &json!({"removed": {"name": entry.name, "directory": entry.directory}, "commit": commit}),
-    );
+    ctx.ui.json(&json!({"removed": {"name": entry.name, "directory": entry.directory}, "commit": commit}));
     Ok(0)
 }

@@ -21,10 +21,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         Ok(home) => Some(home.manifest()?),
         Err(_) => None,
     };
-    let url = registry::url(
-        ctx.registry.as_deref(),
-        manifest.as_ref().and_then(|m| m.config.registry.as_deref()),
-    );
+    let url = registry::url(ctx.registry.as_deref(), manifest.as_ref().and_then(|m| m.config.registry.as_deref()));
     let registry = Registry::open(&url, &crate::source::cache_dir())?;
     let spinner = ctx.ui.spinner(format!("Reading the index of {url}"));
     let snapshot = registry.snapshot(args.refresh, &[])?;
@@ -33,16 +30,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         ctx.ui.warn(why);
     }
     let query = args.query.as_deref().unwrap_or("").trim();
-    let found = if query.is_empty() {
-        snapshot.index.plugins.iter().collect()
-    } else {
-        snapshot.index.search(query)
-    };
-    let installed = |name: &str| {
-        manifest
-            .as_ref()
-            .is_some_and(|m| m.plugins.iter().any(|e| e.directory == name))
-    };
+    let found = if query.is_empty() { snapshot.index.plugins.iter().collect() } else { snapshot.index.search(query) };
+    let installed = |name: &str| manifest.as_ref().is_some_and(|m| m.plugins.iter().any(|e| e.directory == name));
     ctx.ui.json(&json!({
         "registry": url,
         "commit": snapshot.commit.to_string(),
@@ -55,37 +44,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             ctx.ui.line(format!("The registry {url} has no plugins."));
         } else {
             ctx.ui.line(format!("No plugin matches '{query}'."));
-            ctx.ui
-                .line(ctx.ui.dim("`atk search` with no words lists them all."));
+            ctx.ui.line(ctx.ui.dim("`atk search` with no words lists them all."));
         }
         return Ok(0);
     }
-    let matching = if query.is_empty() {
-        String::new()
-    } else {
-        format!(" matching '{query}'")
-    };
-    ctx.ui.line(ctx.ui.bold(&format!(
-        "{}{matching}",
-        crate::error::plural(found.len(), "plugin")
-    )));
-    let width = found
-        .iter()
-        .map(|p| p.name.chars().count())
-        .max()
-        .unwrap_or(0);
+    let matching = if query.is_empty() { String::new() } else { format!(" matching '{query}'") };
+    ctx.ui.line(ctx.ui.bold(&format!("{}{matching}", crate::error::plural(found.len(), "plugin"))));
+    let width = found.iter().map(|p| p.name.chars().count()).max().unwrap_or(0);
     for p in &found {
-        let mark = if installed(&p.name) {
-            ctx.ui.green("✓")
-        } else {
-            " ".into()
-        };
-        ctx.ui
-            .line(format!("{mark} {:<width$}  {}", p.name, p.description));
+        let mark = if installed(&p.name) { ctx.ui.green("✓") } else { " ".into() };
+        ctx.ui.line(format!("{mark} {:<width$}  {}", p.name, p.description));
     }
-    ctx.ui.line(
-        ctx.ui
-            .dim("Install one with `atk add <name>` (✓: installed)."),
-    );
+    ctx.ui.line(ctx.ui.dim("Install one with `atk add <name>` (✓: installed)."));
     Ok(0)
 }

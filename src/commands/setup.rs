@@ -33,12 +33,7 @@ pub struct EnvPlan {
 }
 
 /// Asks for (or takes from `--set`, the current file, the defaults) every declared variable.
-pub fn plan(
-    ctx: &Ctx,
-    plugin: &Plugin,
-    env_path: &std::path::Path,
-    sets: &[(String, String)],
-) -> Result<EnvPlan> {
+pub fn plan(ctx: &Ctx, plugin: &Plugin, env_path: &std::path::Path, sets: &[(String, String)]) -> Result<EnvPlan> {
     let mut file = EnvFile::read(env_path)?;
     let mut changed = false;
     let mut missing = Vec::new();
@@ -47,16 +42,9 @@ pub fn plan(
         ctx.ui.note(format!("Environment for '{}':", plugin.name));
     }
     for var in &plugin.env_vars {
-        let current = file
-            .get(&var.name)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string);
+        let current = file.get(&var.name).filter(|v| !v.is_empty()).map(str::to_string);
         let default = var.default.clone().filter(|d| !d.is_empty());
-        let set = sets
-            .iter()
-            .rev()
-            .find(|(k, _)| *k == var.name)
-            .map(|(_, v)| v.clone());
+        let set = sets.iter().rev().find(|(k, _)| *k == var.name).map(|(_, v)| v.clone());
         let value = match set {
             Some(v) => Some(v),
             None if ctx.ui.interactive => ask(ctx, var, current.as_deref(), default.as_deref())?,
@@ -74,20 +62,10 @@ pub fn plan(
             None => {}
         }
     }
-    Ok(EnvPlan {
-        file,
-        changed,
-        missing,
-        configured,
-    })
+    Ok(EnvPlan { file, changed, missing, configured })
 }
 
-fn ask(
-    ctx: &Ctx,
-    var: &plugin::EnvVar,
-    current: Option<&str>,
-    default: Option<&str>,
-) -> Result<Option<String>> {
+fn ask(ctx: &Ctx, var: &plugin::EnvVar, current: Option<&str>, default: Option<&str>) -> Result<Option<String>> {
     let mut prompt = var.name.clone();
     if var.required {
         prompt.push_str(" (required)");
@@ -115,8 +93,7 @@ fn ask(
         if answer.is_some() || !var.required {
             return Ok(answer);
         }
-        ctx.ui
-            .note(format!("{} is required; please enter a value", var.name));
+        ctx.ui.note(format!("{} is required; please enter a value", var.name));
     }
 }
 
@@ -138,10 +115,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let dir = home.plugin_dir(&entry.directory);
         let plugin = plugin::load(&dir)?;
         if args.plugin.is_some() {
-            if let Some((k, _)) = sets
-                .iter()
-                .find(|(k, _)| !plugin.env_vars.iter().any(|v| &v.name == k))
-            {
+            if let Some((k, _)) = sets.iter().find(|(k, _)| !plugin.env_vars.iter().any(|v| &v.name == k)) {
                 let declared: Vec<&str> = plugin.env_vars.iter().map(|v| v.name.as_str()).collect();
                 return Err(Error::usage(
                     format!("plugin '{}' declares no variable {k}", plugin.name),
@@ -155,10 +129,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
         if plugin.env_vars.is_empty() {
             if args.plugin.is_some() {
-                ctx.ui.line(format!(
-                    "Plugin '{}' has no environment variables",
-                    plugin.name
-                ));
+                ctx.ui.line(format!("Plugin '{}' has no environment variables", plugin.name));
             }
             reports.push(json!({"plugin": entry.directory, "configured": 0, "missing": [], "written": false}));
             continue;
@@ -169,8 +140,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         } else if plan.file.path().exists() {
             // Secrets are 0600 even when nothing changed.
             use std::os::unix::fs::PermissionsExt;
-            let _ =
-                std::fs::set_permissions(plan.file.path(), std::fs::Permissions::from_mode(0o600));
+            let _ = std::fs::set_permissions(plan.file.path(), std::fs::Permissions::from_mode(0o600));
         }
         reports.push(json!({"plugin": entry.directory, "configured": plan.configured, "missing": plan.missing, "written": plan.changed}));
         if plan.missing.is_empty() {
@@ -187,8 +157,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     if missing_all.is_empty() {
         Ok(0)
     } else {
-        Err(Error::EnvMissing {
-            missing: missing_all,
-        })
+        Err(Error::EnvMissing { missing: missing_all })
     }
 }

@@ -45,8 +45,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                     Error::PluginInvalid { problems, .. } => problems.clone(),
                     other => vec![other.to_string()],
                 };
-                ctx.ui
-                    .line(format!("{} {}", ctx.ui.red("✗"), path.display()));
+                ctx.ui.line(format!("{} {}", ctx.ui.red("✗"), path.display()));
                 for p in &problems {
                     ctx.ui.line(format!("    {p}"));
                 }
@@ -55,14 +54,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
     }
     let valid = reports.len() - invalid;
-    ctx.ui
-        .json(&json!({"plugins": reports, "valid": valid, "invalid": invalid}));
+    ctx.ui.json(&json!({"plugins": reports, "valid": valid, "invalid": invalid}));
     if reports.len() > 1 {
         ctx.ui.line(format!("{valid} valid, {invalid} invalid"));
     }
-    Ok(if invalid > 0 {
-        exit::PLUGIN_INVALID
-    } else {
-        exit::SUCCESS
-    })
+    Ok(if invalid > 0 { exit::PLUGIN_INVALID } else { exit::SUCCESS })
 }

@@ -25,10 +25,7 @@ plugins/*/*
 const SECRET_LINES: [&str; 2] = ["*.env", ".env.*"];
 
 fn exemption_lines(directory: &str) -> [String; 2] {
-    [
-        format!("!plugins/{directory}/"),
-        format!("!plugins/{directory}/**"),
-    ]
+    [format!("!plugins/{directory}/"), format!("!plugins/{directory}/**")]
 }
 
 /// The text with the plugin's two exemption lines, placed before the secret patterns. Unchanged
@@ -39,20 +36,12 @@ pub fn add_exemption(text: &str, directory: &str) -> String {
     if wanted.iter().all(|w| lines.contains(&w.as_str())) {
         return text.to_string();
     }
-    let missing: Vec<&str> = wanted
-        .iter()
-        .map(String::as_str)
-        .filter(|w| !lines.contains(w))
-        .collect();
+    let missing: Vec<&str> = wanted.iter().map(String::as_str).filter(|w| !lines.contains(w)).collect();
     let mut out: Vec<&str> = Vec::with_capacity(lines.len() + 3);
     match lines.iter().position(|l| SECRET_LINES.contains(&l.trim())) {
         Some(at) => {
             // Above the secrets block and its comment, if the line before it is one.
-            let at = if at > 0 && lines[at - 1].trim_start().starts_with('#') {
-                at - 1
-            } else {
-                at
-            };
+            let at = if at > 0 && lines[at - 1].trim_start().starts_with('#') { at - 1 } else { at };
             out.extend(&lines[..at]);
             out.extend(&missing);
             out.push("");
@@ -112,10 +101,7 @@ mod tests {
         assert_eq!(add_exemption(&once, "my-tool"), once, "idempotent");
         let twice = add_exemption(&once, "other");
         assert!(
-            twice
-                .lines()
-                .position(|x| x == "!plugins/other/**")
-                .unwrap()
+            twice.lines().position(|x| x == "!plugins/other/**").unwrap()
                 < twice.lines().position(|x| x == "*.env").unwrap()
         );
     }
@@ -134,10 +120,7 @@ mod tests {
     #[test]
     fn without_secret_patterns_they_are_added_after_the_exemptions() {
         let out = add_exemption("plugins/*/*\n", "ab");
-        assert_eq!(
-            out,
-            "plugins/*/*\n!plugins/ab/\n!plugins/ab/**\n*.env\n.env.*\n"
-        );
+        assert_eq!(out, "plugins/*/*\n!plugins/ab/\n!plugins/ab/**\n*.env\n.env.*\n");
     }
 
     #[test]

@@ -13,12 +13,7 @@ pub struct HomeLock {
 
 /// Takes the lock at `path`, waiting up to `timeout`. `on_wait` is called once, when the lock
 /// turns out to be held by another process.
-pub fn acquire(
-    path: &Path,
-    home: &Path,
-    timeout: Duration,
-    on_wait: &mut dyn FnMut(),
-) -> Result<HomeLock> {
+pub fn acquire(path: &Path, home: &Path, timeout: Duration, on_wait: &mut dyn FnMut()) -> Result<HomeLock> {
     let file = open(path)?;
     let started = Instant::now();
     let mut told = false;
@@ -31,17 +26,12 @@ pub fn acquire(
                     told = true;
                 }
                 if started.elapsed() >= timeout {
-                    return Err(Error::Locked {
-                        home: home.to_path_buf(),
-                        seconds: timeout.as_secs(),
-                    });
+                    return Err(Error::Locked { home: home.to_path_buf(), seconds: timeout.as_secs() });
                 }
                 crate::interrupt::check()?;
                 std::thread::sleep(Duration::from_millis(50));
             }
-            Err(TryLockError::Error(e)) => {
-                return Err(Error::io(format!("cannot lock {}", path.display()), e))
-            }
+            Err(TryLockError::Error(e)) => return Err(Error::io(format!("cannot lock {}", path.display()), e)),
         }
     }
 }

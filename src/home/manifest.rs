@@ -41,12 +41,7 @@ fn yes() -> bool {
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            auto_commit: true,
-            auto_push: false,
-            registry: None,
-            extra: Mapping::new(),
-        }
+        Config { auto_commit: true, auto_push: false, registry: None, extra: Mapping::new() }
     }
 }
 
@@ -93,12 +88,7 @@ impl SourceKind {
 
 impl Entry {
     pub fn new(name: &str, directory: &str, source: Source) -> Self {
-        Entry {
-            name: name.into(),
-            directory: directory.into(),
-            source,
-            extra: Mapping::new(),
-        }
+        Entry { name: name.into(), directory: directory.into(), source, extra: Mapping::new() }
     }
 }
 
@@ -118,8 +108,7 @@ impl Manifest {
 
     pub fn load(home: &Path) -> Result<Self> {
         let path = Self::path(home);
-        let text =
-            std::fs::read_to_string(&path).ctx(|| format!("cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(&path).ctx(|| format!("cannot read {}", path.display()))?;
         Self::parse(&text).map_err(|detail| Error::Manifest { path, detail })
     }
 
@@ -135,14 +124,8 @@ impl Manifest {
                     e.directory
                 ));
             }
-            if let Some(j) = m.plugins[..i]
-                .iter()
-                .position(|o| o.directory == e.directory)
-            {
-                return Err(format!(
-                    "plugins[{i}] and plugins[{j}] both use the folder '{}'",
-                    e.directory
-                ));
+            if let Some(j) = m.plugins[..i].iter().position(|o| o.directory == e.directory) {
+                return Err(format!("plugins[{i}] and plugins[{j}] both use the folder '{}'", e.directory));
             }
         }
         Ok(m)
@@ -156,10 +139,7 @@ impl Manifest {
 
     /// The entry whose directory, else whose display name, is `id` (exact match).
     pub fn find(&self, id: &str) -> Option<&Entry> {
-        self.plugins
-            .iter()
-            .find(|e| e.directory == id)
-            .or_else(|| self.plugins.iter().find(|e| e.name == id))
+        self.plugins.iter().find(|e| e.directory == id).or_else(|| self.plugins.iter().find(|e| e.name == id))
     }
 
     pub fn find_mut(&mut self, id: &str) -> Option<&mut Entry> {
@@ -168,10 +148,7 @@ impl Manifest {
     }
 
     pub fn index_of(&self, id: &str) -> Option<usize> {
-        self.plugins
-            .iter()
-            .position(|e| e.directory == id)
-            .or_else(|| self.plugins.iter().position(|e| e.name == id))
+        self.plugins.iter().position(|e| e.directory == id).or_else(|| self.plugins.iter().position(|e| e.name == id))
     }
 
     /// Names close to `id`, for "did you mean" hints.
@@ -203,11 +180,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(ca != *cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
         }
         prev = cur;
     }
@@ -251,9 +224,7 @@ mod tests {
     #[test]
     fn rejects_bad_directories_and_broken_yaml() {
         let bad = "schema_version: '1'\nplugins:\n- name: x\n  directory: ../x\n";
-        assert!(Manifest::parse(bad)
-            .unwrap_err()
-            .contains("'../x' is not a valid folder name"));
+        assert!(Manifest::parse(bad).unwrap_err().contains("'../x' is not a valid folder name"));
         assert!(Manifest::parse("plugins: [").unwrap_err().contains("line"));
         assert!(Manifest::parse("").is_err());
     }

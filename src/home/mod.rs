@@ -4,6 +4,7 @@
 pub mod gitignore;
 pub mod lock;
 pub mod manifest;
+pub mod replace;
 pub mod repo;
 pub mod transaction;
 
@@ -72,8 +73,7 @@ impl Home {
         // A fresh clone has no plugins/ when no plugin has tracked files: it is created on demand.
         let plugins = home.root.join("plugins");
         if !plugins.is_dir() {
-            std::fs::create_dir_all(&plugins)
-                .ctx(|| format!("cannot create {}", plugins.display()))?;
+            std::fs::create_dir_all(&plugins).ctx(|| format!("cannot create {}", plugins.display()))?;
         }
         Ok(home)
     }
@@ -90,37 +90,20 @@ impl Home {
             if problems(root).is_empty() {
                 return Ok(false);
             }
-            let mut entries =
-                std::fs::read_dir(root).ctx(|| format!("cannot read {}", root.display()))?;
+            let mut entries = std::fs::read_dir(root).ctx(|| format!("cannot read {}", root.display()))?;
             if entries.next().is_some() {
                 let mut p = vec!["the directory is not empty".to_string()];
                 p.extend(problems(root));
-                return Err(Error::NotAHome {
-                    path: root.into(),
-                    problems: p,
-                });
+                return Err(Error::NotAHome { path: root.into(), problems: p });
             }
         }
         let created_root = !root.exists();
         let result = (|| {
-            std::fs::create_dir_all(root.join("plugins"))
-                .ctx(|| format!("cannot create {}", root.display()))?;
-            crate::fs::write_atomic(
-                &root.join(manifest::FILE),
-                Manifest::new().to_yaml().as_bytes(),
-                None,
-            )?;
-            crate::fs::write_atomic(
-                &root.join(gitignore::FILE),
-                gitignore::TEMPLATE.as_bytes(),
-                None,
-            )?;
+            std::fs::create_dir_all(root.join("plugins")).ctx(|| format!("cannot create {}", root.display()))?;
+            crate::fs::write_atomic(&root.join(manifest::FILE), Manifest::new().to_yaml().as_bytes(), None)?;
+            crate::fs::write_atomic(&root.join(gitignore::FILE), gitignore::TEMPLATE.as_bytes(), None)?;
             repo::init(root)?;
-            repo::commit_paths(
-                root,
-                &[manifest::FILE.into(), gitignore::FILE.into()],
-                INIT_MESSAGE,
-            )?;
+            repo::commit_paths(root, &[manifest::FILE.into(), gitignore::FILE.into()], INIT_MESSAGE)?;
             Ok(())
         })();
         if let Err(e) = result {
@@ -163,11 +146,7 @@ impl Home {
 
     /// Takes the home lock (waiting up to `timeout`), then rolls back any unfinished operation.
     /// Returns the lock and the description of what was rolled back.
-    pub fn lock(
-        &self,
-        timeout: Duration,
-        on_wait: &mut dyn FnMut(),
-    ) -> Result<(HomeLock, Option<String>)> {
+    pub fn lock(&self, timeout: Duration, on_wait: &mut dyn FnMut()) -> Result<(HomeLock, Option<String>)> {
         let lock = lock::acquire(&self.lock_path(), &self.root, timeout, on_wait)?;
         let recovered = transaction::recover(self, &lock)?;
         Ok((lock, recovered))

@@ -13,10 +13,7 @@ pub const IDENTITY_NAME: &str = "ATK";
 pub const IDENTITY_EMAIL: &str = "atk@localhost";
 
 fn git_err(context: &'static str) -> impl Fn(gix::Error) -> Error {
-    move |e| Error::Git {
-        message: format!("{context}: {e}"),
-        hints: vec![],
-    }
+    move |e| Error::Git { message: format!("{context}: {e}"), hints: vec![] }
 }
 
 fn open(root: &Path) -> Result<gix::Repository> {
@@ -25,9 +22,8 @@ fn open(root: &Path) -> Result<gix::Repository> {
         hints: vec![],
     })?;
     // The user's identity when git has one, else ATK's; set in memory only, never in .git/config.
-    let missing = |id: Option<std::result::Result<gix::actor::SignatureRef<'_>, gix::Error>>| {
-        !matches!(id, Some(Ok(_)))
-    };
+    let missing =
+        |id: Option<std::result::Result<gix::actor::SignatureRef<'_>, gix::Error>>| !matches!(id, Some(Ok(_)));
     if missing(repo.author()) || missing(repo.committer()) {
         use gix::config::tree::gitoxide::{Author, Committer};
         let mut config = repo.config_snapshot_mut();
@@ -39,9 +35,7 @@ fn open(root: &Path) -> Result<gix::Repository> {
             Ok(())
         };
         set(&mut config).map_err(git_err("cannot set the commit identity"))?;
-        config
-            .commit()
-            .map_err(git_err("cannot set the commit identity"))?;
+        config.commit().map_err(git_err("cannot set the commit identity"))?;
     }
     Ok(repo)
 }
@@ -76,13 +70,8 @@ pub fn head(root: &Path) -> Result<Head> {
 /// Points `reference` back at `id` (rollback of a commit).
 pub fn reset_ref(root: &Path, reference: &str, id: ObjectId) -> Result<()> {
     let repo = open(root)?;
-    repo.reference(
-        reference,
-        id,
-        gix::refs::transaction::PreviousValue::Any,
-        "atk: roll back an unfinished operation",
-    )
-    .map_err(git_err("cannot move the branch back"))?;
+    repo.reference(reference, id, gix::refs::transaction::PreviousValue::Any, "atk: roll back an unfinished operation")
+        .map_err(git_err("cannot move the branch back"))?;
     Ok(())
 }
 
@@ -97,18 +86,11 @@ fn is_under(path: &BStr, prefix: &str) -> bool {
 /// `None` when the paths are as in HEAD already.
 pub fn commit_paths(root: &Path, paths: &[String], message: &str) -> Result<Option<ObjectId>> {
     let repo = open(root)?;
-    let head_tree = repo
-        .head_tree_id_or_empty()
-        .map_err(git_err("cannot read HEAD"))?
-        .detach();
+    let head_tree = repo.head_tree_id_or_empty().map_err(git_err("cannot read HEAD"))?.detach();
     let mut index = if repo.index_path().exists() {
-        repo.open_index()
-            .map_err(git_err("cannot read the git index"))?
+        repo.open_index().map_err(git_err("cannot read the git index"))?
     } else {
-        gix::index::File::from_state(
-            gix::index::State::new(repo.object_hash()),
-            repo.index_path(),
-        )
+        gix::index::File::from_state(gix::index::State::new(repo.object_hash()), repo.index_path())
     };
 
     let options = repo
@@ -120,27 +102,14 @@ pub fn commit_paths(root: &Path, paths: &[String], message: &str) -> Result<Opti
         .emit_empty_directories(false)
         .recurse_repositories(false);
     let mut found = gix::dir::walk::delegate::Collect::default();
-    let specs: Vec<BString> = paths
-        .iter()
-        .map(|p| BString::from(format!(":(literal){p}")))
-        .collect();
-    repo.dirwalk(
-        &index,
-        specs,
-        crate::interrupt::as_atomic(),
-        options,
-        &mut found,
-    )
-    .map_err(git_err("cannot walk the home"))?;
+    let specs: Vec<BString> = paths.iter().map(|p| BString::from(format!(":(literal){p}"))).collect();
+    repo.dirwalk(&index, specs, crate::interrupt::as_atomic(), options, &mut found)
+        .map_err(git_err("cannot walk the home"))?;
     crate::interrupt::check()?;
 
-    let mut editor = repo
-        .edit_tree(head_tree)
-        .map_err(git_err("cannot read HEAD's tree"))?;
+    let mut editor = repo.edit_tree(head_tree).map_err(git_err("cannot read HEAD's tree"))?;
     for p in paths {
-        editor
-            .remove(p.as_str())
-            .map_err(git_err("cannot edit the tree"))?;
+        editor.remove(p.as_str()).map_err(git_err("cannot edit the tree"))?;
     }
     index.remove_entries(|_, path, _| paths.iter().any(|p| is_under(path, p)));
 
@@ -163,10 +132,7 @@ pub fn commit_paths(root: &Path, paths: &[String], message: &str) -> Result<Opti
         let (mode, id) = match entry.disk_kind {
             Some(Kind::File) => {
                 let data = std::fs::read(&abs).map_err(io)?;
-                let id = repo
-                    .write_blob(&data)
-                    .map_err(git_err("cannot store a file"))?
-                    .detach();
+                let id = repo.write_blob(&data).map_err(git_err("cannot store a file"))?.detach();
                 let mode = if md.is_executable() {
                     gix::object::tree::EntryKind::BlobExecutable
                 } else {
@@ -184,9 +150,7 @@ pub fn commit_paths(root: &Path, paths: &[String], message: &str) -> Result<Opti
             }
             _ => continue,
         };
-        editor
-            .upsert(rela.as_str(), mode, id)
-            .map_err(git_err("cannot edit the tree"))?;
+        editor.upsert(rela.as_str(), mode, id).map_err(git_err("cannot edit the tree"))?;
         let stat = gix::index::entry::Stat::from_fs(&md)
             .map_err(|e| Error::other(format!("bad file time on {}: {e}", abs.display())))?;
         index.dangerously_push_entry(
@@ -197,30 +161,17 @@ pub fn commit_paths(root: &Path, paths: &[String], message: &str) -> Result<Opti
             entry.rela_path.as_bstr(),
         );
     }
-    let tree = editor
-        .write()
-        .map_err(git_err("cannot write the tree"))?
-        .detach();
+    let tree = editor.write().map_err(git_err("cannot write the tree"))?.detach();
     if tree == head_tree && repo.head_id().is_ok() {
         return Ok(None);
     }
     crate::interrupt::check()?;
-    let parents: Vec<ObjectId> = repo
-        .head_id()
-        .ok()
-        .map(|i| i.detach())
-        .into_iter()
-        .collect();
-    let commit = repo
-        .commit("HEAD", message, tree, parents)
-        .map_err(git_err("cannot commit"))?
-        .detach();
+    let parents: Vec<ObjectId> = repo.head_id().ok().map(|i| i.detach()).into_iter().collect();
+    let commit = repo.commit("HEAD", message, tree, parents).map_err(git_err("cannot commit"))?.detach();
     index.sort_entries();
     index.remove_tree();
     index.remove_resolve_undo();
-    index
-        .write(Default::default())
-        .map_err(git_err("cannot write the git index"))?;
+    index.write(Default::default()).map_err(git_err("cannot write the git index"))?;
     Ok(Some(commit))
 }
 
@@ -230,13 +181,12 @@ pub fn push(root: &Path) -> std::result::Result<(), String> {
     let repo = open(root).map_err(|e| e.to_string())?;
     let remotes: Vec<String> = repo.remote_names().iter().map(|n| n.to_string()).collect();
     let Some(remote) = remotes.iter().find(|r| *r == "origin").or(remotes.first()) else {
-        return Err("auto_push is on but the home has no remote (add one with `atk git remote add origin <url>`)".into());
+        return Err(
+            "auto_push is on but the home has no remote (add one with `atk git remote add origin <url>`)".into()
+        );
     };
     let branch = head(root).map_err(|e| e.to_string())?.reference;
-    let branch = branch
-        .strip_prefix("refs/heads/")
-        .unwrap_or(&branch)
-        .to_string();
+    let branch = branch.strip_prefix("refs/heads/").unwrap_or(&branch).to_string();
     let out = std::process::Command::new("git")
         .args(["push", "--quiet", "--set-upstream", remote, &branch])
         .current_dir(root)
@@ -246,9 +196,6 @@ pub fn push(root: &Path) -> std::result::Result<(), String> {
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "git push to '{remote}' failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
+        Err(format!("git push to '{remote}' failed: {}", String::from_utf8_lossy(&out.stderr).trim()))
     }
 }

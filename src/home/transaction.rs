@@ -14,10 +14,7 @@ use crate::error::{Error, IoContext, Result};
 #[serde(tag = "undo", rename_all = "snake_case")]
 enum Undo {
     /// Put back the saved copy of `path` (relative to the home), or delete it when it did not exist.
-    Restore {
-        path: String,
-        backup: Option<String>,
-    },
+    Restore { path: String, backup: Option<String> },
     /// Delete `path`, which the operation created.
     Remove { path: String },
     /// Move `to` (inside the transaction folder) back to `from`.
@@ -43,13 +40,7 @@ impl<'h> Transaction<'h> {
         let dir = home.txn_dir();
         crate::fs::remove_any(&dir)?;
         std::fs::create_dir_all(&dir).ctx(|| format!("cannot create {}", dir.display()))?;
-        let tx = Transaction {
-            home,
-            journal: Journal {
-                operation: operation.into(),
-                undo: vec![],
-            },
-        };
+        let tx = Transaction { home, journal: Journal { operation: operation.into(), undo: vec![] } };
         tx.save()?;
         Ok(tx)
     }
@@ -75,10 +66,7 @@ impl<'h> Transaction<'h> {
         } else {
             None
         };
-        self.record(Undo::Restore {
-            path: rel.into(),
-            backup,
-        })
+        self.record(Undo::Restore { path: rel.into(), backup })
     }
 
     /// Writes a file of the home (relative path), atomically, after saving its old content.
@@ -94,25 +82,26 @@ impl<'h> Transaction<'h> {
         crate::interrupt::check()?;
         let dst = self.home.root.join(rel);
         if let Some(parent) = dst.parent() {
-            std::fs::create_dir_all(parent)
-                .ctx(|| format!("cannot create {}", parent.display()))?;
+            std::fs::create_dir_all(parent).ctx(|| format!("cannot create {}", parent.display()))?;
         }
-        std::fs::rename(staged, &dst)
-            .ctx(|| format!("cannot move {} to {}", staged.display(), dst.display()))
+        std::fs::rename(staged, &dst).ctx(|| format!("cannot move {} to {}", staged.display(), dst.display()))
+    }
+
+    /// Creates the folder `rel` (its parent must exist); rollback removes it.
+    pub fn mkdir(&mut self, rel: &str) -> Result<()> {
+        self.record(Undo::Remove { path: rel.into() })?;
+        let dir = self.home.root.join(rel);
+        std::fs::create_dir(&dir).ctx(|| format!("cannot create {}", dir.display()))
     }
 
     /// Moves `rel` out of the way (into the transaction folder); rollback moves it back, finishing
     /// deletes it.
     pub fn move_aside(&mut self, rel: &str) -> Result<()> {
         let to = format!("aside-{}", self.journal.undo.len());
-        self.record(Undo::MoveBack {
-            from: rel.into(),
-            to: to.clone(),
-        })?;
+        self.record(Undo::MoveBack { from: rel.into(), to: to.clone() })?;
         crate::interrupt::check()?;
         let src = self.home.root.join(rel);
-        std::fs::rename(&src, self.home.txn_dir().join(&to))
-            .ctx(|| format!("cannot move {} aside", src.display()))
+        std::fs::rename(&src, self.home.txn_dir().join(&to)).ctx(|| format!("cannot move {} aside", src.display()))
     }
 
     /// Commits `paths` with `message` (see `repo::commit_paths`), undoable like every other step.
@@ -120,10 +109,7 @@ impl<'h> Transaction<'h> {
         let head = repo::head(&self.home.root)?;
         self.protect(".git/index")?;
         if let Some(id) = head.id {
-            self.record(Undo::ResetRef {
-                reference: head.reference,
-                id: id.to_string(),
-            })?;
+            self.record(Undo::ResetRef { reference: head.reference, id: id.to_string() })?;
         }
         crate::interrupt::check()?;
         Ok(repo::commit_paths(&self.home.root, paths, message)?.map(|id| id.to_string()))
@@ -131,8 +117,7 @@ impl<'h> Transaction<'h> {
 
     /// The operation is complete: the journal goes first (the commit point), then the saved copies.
     pub fn finish(self) -> Result<()> {
-        std::fs::remove_file(self.home.journal_path())
-            .ctx(|| "cannot remove the transaction journal".into())?;
+        std::fs::remove_file(self.home.journal_path()).ctx(|| "cannot remove the transaction journal".into())?;
         let _ = crate::fs::remove_any(&self.home.txn_dir());
         Ok(())
     }
@@ -178,8 +163,7 @@ fn undo_all(home: &Home, journal: Journal) -> Result<()> {
                     Some(b) => {
                         let src = txn.join(b);
                         if src.exists() {
-                            let data = std::fs::read(&src)
-                                .ctx(|| format!("cannot read {}", src.display()))?;
+                            let data = std::fs::read(&src).ctx(|| format!("cannot read {}", src.display()))?;
                             let mode = std::os::unix::fs::PermissionsExt::mode(
                                 &std::fs::metadata(&src)
                                     .ctx(|| format!("cannot read {}", src.display()))?
@@ -196,8 +180,10 @@ fn undo_all(home: &Home, journal: Journal) -> Result<()> {
                 let (src, dst) = (txn.join(&to), home.root.join(&from));
                 if src.exists() || src.is_symlink() {
                     crate::fs::remove_any(&dst)?;
-                    std::fs::rename(&src, &dst)
-                        .ctx(|| format!("cannot move {} back", dst.display()))?;
+                    if let Some(parent) = dst.parent() {
+                        std::fs::create_dir_all(parent).ctx(|| format!("cannot create {}", parent.display()))?;
+                    }
+                    std::fs::rename(&src, &dst).ctx(|| format!("cannot move {} back", dst.display()))?;
                 }
             }
             Undo::ResetRef { reference, id } => {
@@ -207,8 +193,7 @@ fn undo_all(home: &Home, journal: Journal) -> Result<()> {
             }
         }
     }
-    std::fs::remove_file(home.journal_path())
-        .ctx(|| "cannot remove the transaction journal".into())?;
+    std::fs::remove_file(home.journal_path()).ctx(|| "cannot remove the transaction journal".into())?;
     let _ = crate::fs::remove_any(&txn);
     Ok(())
 }
@@ -226,10 +211,7 @@ pub fn recover(home: &Home, _lock: &HomeLock) -> Result<Option<String>> {
     };
     let journal: Journal = serde_json::from_slice(&text).map_err(|e| Error::Other {
         message: format!("{} is damaged: {e}", path.display()),
-        hints: vec![format!(
-            "check the home with `atk git status`, then delete {}",
-            path.display()
-        )],
+        hints: vec![format!("check the home with `atk git status`, then delete {}", path.display())],
     })?;
     let operation = journal.operation.clone();
     undo_all(home, journal)?;

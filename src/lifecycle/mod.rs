@@ -27,10 +27,7 @@ pub fn missing_required(plugin: &Plugin, env: &EnvFile) -> Vec<String> {
         .env_vars
         .iter()
         .filter(|v| v.required)
-        .filter(|v| {
-            env.get(&v.name).is_none_or(str::is_empty)
-                && std::env::var(&v.name).map_or(true, |s| s.is_empty())
-        })
+        .filter(|v| env.get(&v.name).is_none_or(str::is_empty) && std::env::var(&v.name).map_or(true, |s| s.is_empty()))
         .map(|v| v.name.clone())
         .collect()
 }
@@ -38,11 +35,7 @@ pub fn missing_required(plugin: &Plugin, env: &EnvFile) -> Vec<String> {
 impl Runner<'_> {
     pub fn command(&self, step: &str) -> Option<String> {
         let cmd = self.plugin.lifecycle.get(step)?;
-        let compose_file = self
-            .plugin
-            .service
-            .as_ref()
-            .and_then(|s| s.compose_file.as_deref());
+        let compose_file = self.plugin.service.as_ref().and_then(|s| s.compose_file.as_deref());
         Some(if self.plugin_dir.join(COMPOSE_OVERRIDE).is_file() {
             with_compose_override(cmd, compose_file)
         } else {
@@ -57,9 +50,7 @@ impl Runner<'_> {
         if missing.is_empty() {
             Ok(())
         } else {
-            Err(Error::EnvMissing {
-                missing: vec![(self.directory.to_string(), missing)],
-            })
+            Err(Error::EnvMissing { missing: vec![(self.directory.to_string(), missing)] })
         }
     }
 
@@ -70,18 +61,14 @@ impl Runner<'_> {
         };
         crate::interrupt::check()?;
         let env = EnvFile::read(&self.plugin_dir.join(".env"))?;
-        let abs_dir = std::fs::canonicalize(self.plugin_dir)
-            .unwrap_or_else(|_| self.plugin_dir.to_path_buf());
+        let abs_dir = std::fs::canonicalize(self.plugin_dir).unwrap_or_else(|_| self.plugin_dir.to_path_buf());
         let mut command = Command::new("sh");
         command
             .arg("-c")
             .arg(&cmd)
             .current_dir(&abs_dir)
             .envs(env.values())
-            .env(
-                "ATK_HOME",
-                std::fs::canonicalize(self.home).unwrap_or_else(|_| self.home.to_path_buf()),
-            )
+            .env("ATK_HOME", std::fs::canonicalize(self.home).unwrap_or_else(|_| self.home.to_path_buf()))
             .env("ATK_PLUGIN_DIR", &abs_dir)
             .env("ATK_PLUGIN", self.directory);
         if self.stdout_to_stderr {
@@ -90,12 +77,9 @@ impl Runner<'_> {
                 command.stdout(Stdio::from(fd));
             }
         }
-        let status = command.status().map_err(|e| {
-            Error::io(
-                format!("cannot run sh for {step} of '{}'", self.plugin.name),
-                e,
-            )
-        })?;
+        let status = command
+            .status()
+            .map_err(|e| Error::io(format!("cannot run sh for {step} of '{}'", self.plugin.name), e))?;
         if status.success() {
             return Ok(true);
         }
@@ -108,11 +92,7 @@ impl Runner<'_> {
             (None, Some(sig)) => format!("killed by signal {sig}"),
             _ => "unknown status".into(),
         };
-        Err(Error::Lifecycle {
-            plugin: self.plugin.name.clone(),
-            step: step.into(),
-            status,
-        })
+        Err(Error::Lifecycle { plugin: self.plugin.name.clone(), step: step.into(), status })
     }
 }
 
@@ -121,22 +101,16 @@ impl Runner<'_> {
 /// files itself.
 pub fn with_compose_override(cmd: &str, compose_file: Option<&str>) -> String {
     const NEEDLE: &str = "docker compose";
-    let files = format!(
-        " -f {} -f {COMPOSE_OVERRIDE}",
-        compose_file.unwrap_or("docker-compose.yml")
-    );
+    let files = format!(" -f {} -f {COMPOSE_OVERRIDE}", compose_file.unwrap_or("docker-compose.yml"));
     let mut out = String::with_capacity(cmd.len() + 2 * files.len());
     let mut rest = cmd;
     while let Some(i) = rest.find(NEEDLE) {
         let before = rest[..i].trim_end();
         let whole_before = format!("{}{}", out, before);
-        let at_command_start = whole_before.trim_end().is_empty()
-            || whole_before.ends_with(['&', '|', ';', '(', '\n']);
+        let at_command_start = whole_before.trim_end().is_empty() || whole_before.ends_with(['&', '|', ';', '(', '\n']);
         let after = &rest[i + NEEDLE.len()..];
-        let word_ends =
-            after.is_empty() || after.starts_with([' ', '\t', '\n', ';', '&', '|', ')']);
-        let names_files =
-            after.trim_start().starts_with("-f ") || after.trim_start().starts_with("--file");
+        let word_ends = after.is_empty() || after.starts_with([' ', '\t', '\n', ';', '&', '|', ')']);
+        let names_files = after.trim_start().starts_with("-f ") || after.trim_start().starts_with("--file");
         out.push_str(&rest[..i + NEEDLE.len()]);
         if at_command_start && word_ends && !names_files {
             out.push_str(&files);
@@ -154,10 +128,7 @@ mod tests {
     #[test]
     fn compose_override_is_added_to_each_invocation() {
         let o = " -f docker-compose.yml -f custom/docker-compose.override.yml";
-        assert_eq!(
-            with_compose_override("docker compose up -d", None),
-            format!("docker compose{o} up -d")
-        );
+        assert_eq!(with_compose_override("docker compose up -d", None), format!("docker compose{o} up -d"));
         assert_eq!(
             with_compose_override("docker compose pull && docker compose up -d", None),
             format!("docker compose{o} pull && docker compose{o} up -d")
@@ -166,12 +137,7 @@ mod tests {
             with_compose_override("docker compose down", Some("compose.yaml")),
             "docker compose -f compose.yaml -f custom/docker-compose.override.yml down"
         );
-        for unchanged in [
-            "./install.sh",
-            "echo docker compose up",
-            "docker compose -f x.yml up",
-            "docker composer",
-        ] {
+        for unchanged in ["./install.sh", "echo docker compose up", "docker compose -f x.yml up", "docker composer"] {
             assert_eq!(with_compose_override(unchanged, None), unchanged);
         }
     }

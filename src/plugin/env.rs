@@ -24,17 +24,11 @@ impl EnvFile {
         for item in dotenvy::from_read_iter(text.as_bytes()) {
             let (k, v) = item.map_err(|e| Error::Other {
                 message: format!("{} cannot be parsed: {e}", path.display()),
-                hints: vec![
-                    "fix the line by hand, or delete the file and run `atk setup` again".into(),
-                ],
+                hints: vec!["fix the line by hand, or delete the file and run `atk setup` again".into()],
             })?;
             values.insert(k, v);
         }
-        Ok(EnvFile {
-            path: path.to_path_buf(),
-            text,
-            values,
-        })
+        Ok(EnvFile { path: path.to_path_buf(), text, values })
     }
 
     pub fn exists(&self) -> bool {
@@ -54,11 +48,7 @@ impl EnvFile {
     /// (after a `# description` comment when one is given).
     pub fn set(&mut self, key: &str, value: &str, description: Option<&str>) {
         let quoted = quote(value);
-        match assignments(&self.text)
-            .into_iter()
-            .rev()
-            .find(|a| a.key == key)
-        {
+        match assignments(&self.text).into_iter().rev().find(|a| a.key == key) {
             Some(a) => self.text.replace_range(a.value.clone(), &quoted),
             None => {
                 if !self.text.is_empty() && !self.text.ends_with('\n') {
@@ -137,10 +127,7 @@ fn assignments(text: &str) -> Vec<Assignment> {
             start += rest.len() - r.trim_start().len();
             rest = r.trim_start();
         }
-        let key_len = rest
-            .bytes()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'.')
-            .count();
+        let key_len = rest.bytes().take_while(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'.').count();
         let after_key = rest[key_len..].trim_start();
         if key_len == 0 || !after_key.starts_with('=') {
             i = line_end + 1;
@@ -170,14 +157,8 @@ fn assignments(text: &str) -> Vec<Assignment> {
             j += 1;
         }
         let value_end = j.min(b.len());
-        out.push(Assignment {
-            key,
-            value: value_start..value_end,
-        });
-        i = text[value_end..]
-            .find('\n')
-            .map_or(b.len(), |n| value_end + n)
-            + 1;
+        out.push(Assignment { key, value: value_start..value_end });
+        i = text[value_end..].find('\n').map_or(b.len(), |n| value_end + n) + 1;
     }
     out
 }
@@ -208,11 +189,7 @@ mod tests {
             .env_remove(key)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -237,16 +214,15 @@ mod tests {
     fn edits_in_place_and_keeps_comments_and_unknown_keys() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".env");
-        std::fs::write(
-            &path,
-            "# my notes\nOTHER=1\nexport TOKEN='old' # keep me\nLAST=x",
-        )
-        .unwrap();
+        std::fs::write(&path, "# my notes\nOTHER=1\nexport TOKEN='old' # keep me\nLAST=x").unwrap();
         let mut env = EnvFile::read(&path).unwrap();
         assert_eq!(env.get("TOKEN"), Some("old"));
         env.set("TOKEN", "new value", None);
         env.set("ADDED", "2", Some("what it is"));
-        assert_eq!(env.text(), "# my notes\nOTHER=1\nexport TOKEN='new value' # keep me\nLAST=x\n# what it is\nADDED=2\n");
+        assert_eq!(
+            env.text(),
+            "# my notes\nOTHER=1\nexport TOKEN='new value' # keep me\nLAST=x\n# what it is\nADDED=2\n"
+        );
     }
 
     #[test]

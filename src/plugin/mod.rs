@@ -17,10 +17,7 @@ pub const OVERRIDES: &str = "custom/overrides.yaml";
 
 /// `plugin.yaml`, else `plugin.yml`, inside `dir`.
 pub fn definition_file(dir: &Path) -> Option<PathBuf> {
-    ["plugin.yaml", "plugin.yml"]
-        .iter()
-        .map(|f| dir.join(f))
-        .find(|p| p.is_file())
+    ["plugin.yaml", "plugin.yml"].iter().map(|f| dir.join(f)).find(|p| p.is_file())
 }
 
 /// Loads the plugin of a folder, with its `custom/overrides.yaml` merged in, and validates it.
@@ -54,10 +51,7 @@ pub fn load_file(file: &Path) -> Result<Plugin> {
 }
 
 fn validate(file: &Path, doc: &Value) -> Result<Plugin> {
-    schema::validate(doc).map_err(|problems| Error::PluginInvalid {
-        what: file.display().to_string(),
-        problems,
-    })
+    schema::validate(doc).map_err(|problems| Error::PluginInvalid { what: file.display().to_string(), problems })
 }
 
 /// Parses a YAML file; a syntax error names the file, line and column.
@@ -102,8 +96,7 @@ mod tests {
         let mut base: Value = serde_yaml::from_str("a: {x: 1, y: [1, 2]}\nb: 1\nc: keep").unwrap();
         let over: Value = serde_yaml::from_str("a: {y: [3], z: new}\nb: {now: map}").unwrap();
         merge(&mut base, over);
-        let want: Value =
-            serde_yaml::from_str("a: {x: 1, y: [3], z: new}\nb: {now: map}\nc: keep").unwrap();
+        let want: Value = serde_yaml::from_str("a: {x: 1, y: [3], z: new}\nb: {now: map}\nc: keep").unwrap();
         assert_eq!(base, want);
     }
 }

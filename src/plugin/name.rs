@@ -49,9 +49,7 @@ pub fn sanitize(display: &str) -> Result<String, String> {
     let collapsed: Vec<&str> = out.split('-').filter(|p| !p.is_empty()).collect();
     let mut name = collapsed.join("-");
     if name.is_empty() {
-        return Err(format!(
-            "the name '{display}' has no letters or digits to make a folder name from"
-        ));
+        return Err(format!("the name '{display}' has no letters or digits to make a folder name from"));
     }
     if !name.as_bytes()[0].is_ascii_lowercase() {
         name.insert(0, 'a');
@@ -98,9 +96,7 @@ mod tests {
         for ok in ["ab", "my-plugin", "a1", "x-1-y"] {
             assert!(is_valid_directory(ok), "{ok}");
         }
-        for bad in [
-            "", "a", "1a", "-a", "a-", "a--b", "A", "a_b", "..", "a/b", "a b",
-        ] {
+        for bad in ["", "a", "1a", "-a", "a-", "a--b", "A", "a_b", "..", "a/b", "a b"] {
             assert!(!is_valid_directory(bad), "{bad}");
         }
     }

@@ -83,8 +83,7 @@ pub struct Lifecycle {
 }
 
 impl Lifecycle {
-    pub const STEPS: [&'static str; 6] =
-        ["install", "uninstall", "start", "stop", "logs", "status"];
+    pub const STEPS: [&'static str; 6] = ["install", "uninstall", "start", "stop", "logs", "status"];
 
     /// The command of a step by its name (`install`, `uninstall`, `start`, ...).
     pub fn get(&self, step: &str) -> Option<&str> {
@@ -113,9 +112,7 @@ pub struct Mcp {
 pub fn validate(doc: &Value) -> Result<Plugin, Vec<String>> {
     let mut errors = Vec::new();
     let plugin = {
-        let mut c = Checker {
-            errors: &mut errors,
-        };
+        let mut c = Checker { errors: &mut errors };
         c.plugin(doc)
     };
     match plugin {
@@ -172,20 +169,11 @@ impl Checker<'_> {
         for k in map.keys() {
             match k.as_str() {
                 Some(k) if keys.contains(&k) => {}
-                Some(k) => self.err(
-                    &join(path, k),
-                    format!("unknown field (allowed here: {})", keys.join(", ")),
-                ),
-                None => self.err(
-                    path,
-                    format!("field names must be strings, found {}", type_name(k)),
-                ),
+                Some(k) => self.err(&join(path, k), format!("unknown field (allowed here: {})", keys.join(", "))),
+                None => self.err(path, format!("field names must be strings, found {}", type_name(k))),
             }
         }
-        Some(Obj {
-            map,
-            path: path.to_string(),
-        })
+        Some(Obj { map, path: path.to_string() })
     }
 
     fn string(&mut self, o: &Obj, key: &str, required: bool) -> Option<String> {
@@ -199,10 +187,7 @@ impl Checker<'_> {
             }
             Some(Value::String(s)) => Some(s.clone()),
             Some(v) => {
-                self.err(
-                    &path,
-                    format!("expected a string, found {} (quote it)", type_name(v)),
-                );
+                self.err(&path, format!("expected a string, found {} (quote it)", type_name(v)));
                 None
             }
         }
@@ -237,10 +222,7 @@ impl Checker<'_> {
             None => &[],
             Some(Value::Sequence(s)) => s,
             Some(v) => {
-                self.err(
-                    &join(&o.path, key),
-                    format!("expected a list, found {}", type_name(v)),
-                );
+                self.err(&join(&o.path, key), format!("expected a list, found {}", type_name(v)));
                 &[]
             }
         }
@@ -263,35 +245,19 @@ impl Checker<'_> {
                 Some(out)
             }
             Some(v) => {
-                self.err(
-                    &join(&o.path, key),
-                    format!("expected a list of strings, found {}", type_name(v)),
-                );
+                self.err(&join(&o.path, key), format!("expected a list of strings, found {}", type_name(v)));
                 None
             }
         }
     }
 
-    fn one_of(
-        &mut self,
-        o: &Obj,
-        key: &str,
-        allowed: &[&str],
-        default: Option<&str>,
-    ) -> Option<String> {
+    fn one_of(&mut self, o: &Obj, key: &str, allowed: &[&str], default: Option<&str>) -> Option<String> {
         let value = self.string(o, key, default.is_none())?;
         if allowed.contains(&value.as_str()) {
             Some(value)
         } else {
-            let list = allowed
-                .iter()
-                .map(|a| format!("'{a}'"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            self.err(
-                &join(&o.path, key),
-                format!("'{value}' is not one of {list}"),
-            );
+            let list = allowed.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(", ");
+            self.err(&join(&o.path, key), format!("'{value}' is not one of {list}"));
             None
         }
     }
@@ -314,10 +280,7 @@ impl Checker<'_> {
         let schema_version = self.string(&o, "schema_version", true);
         if let Some(v) = &schema_version {
             if !is_date(v) {
-                self.err(
-                    "schema_version",
-                    format!("'{v}' is not a date in the form YYYY-MM-DD"),
-                );
+                self.err("schema_version", format!("'{v}' is not a date in the form YYYY-MM-DD"));
             }
         }
         let name = self.string(&o, "name", true);
@@ -328,12 +291,7 @@ impl Checker<'_> {
         }
         let description = self.string(&o, "description", true);
         let maturity = match self
-            .one_of(
-                &o,
-                "maturity",
-                &["ai-generated", "community", "verified"],
-                Some("ai-generated"),
-            )
+            .one_of(&o, "maturity", &["ai-generated", "community", "verified"], Some("ai-generated"))
             .as_deref()
         {
             Some("community") => Maturity::Community,
@@ -343,30 +301,21 @@ impl Checker<'_> {
 
         let service = match o.map.get("service") {
             None | Some(Value::Null) => None,
-            Some(v) => self
-                .obj(v, "service", &["type", "compose_file", "unit_name"])
-                .map(|s| Service {
-                    kind: self
-                        .one_of(
-                            &s,
-                            "type",
-                            &["docker-compose", "docker", "systemd", "script"],
-                            Some("docker-compose"),
-                        )
-                        .unwrap_or_else(|| "docker-compose".into()),
-                    compose_file: self.string(&s, "compose_file", false),
-                    unit_name: self.string(&s, "unit_name", false),
-                }),
+            Some(v) => self.obj(v, "service", &["type", "compose_file", "unit_name"]).map(|s| Service {
+                kind: self
+                    .one_of(&s, "type", &["docker-compose", "docker", "systemd", "script"], Some("docker-compose"))
+                    .unwrap_or_else(|| "docker-compose".into()),
+                compose_file: self.string(&s, "compose_file", false),
+                unit_name: self.string(&s, "unit_name", false),
+            }),
         };
         let vendor = match o.map.get("vendor") {
             None | Some(Value::Null) => None,
-            Some(v) => self
-                .obj(v, "vendor", &["name", "url", "docs"])
-                .map(|s| Vendor {
-                    name: self.string(&s, "name", true).unwrap_or_default(),
-                    url: self.string(&s, "url", false),
-                    docs: self.string(&s, "docs", false),
-                }),
+            Some(v) => self.obj(v, "vendor", &["name", "url", "docs"]).map(|s| Vendor {
+                name: self.string(&s, "name", true).unwrap_or_default(),
+                url: self.string(&s, "url", false),
+                docs: self.string(&s, "docs", false),
+            }),
         };
 
         let mut ports = Vec::new();
@@ -377,34 +326,26 @@ impl Checker<'_> {
             };
             let port = self.port(&p);
             let name = self.string(&p, "name", false);
-            let protocol = self
-                .string(&p, "protocol", false)
-                .unwrap_or_else(|| "http".into());
+            let protocol = self.string(&p, "protocol", false).unwrap_or_else(|| "http".into());
             let description = self.string(&p, "description", false);
             if let Some(port) = port {
-                ports.push(Port {
-                    port,
-                    name,
-                    protocol,
-                    description,
-                });
+                ports.push(Port { port, name, protocol, description });
             }
         }
 
         let mut env_vars: Vec<EnvVar> = Vec::new();
         for (i, v) in self.list(&o, "env_vars").iter().enumerate() {
             let path = format!("env_vars[{i}]");
-            let Some(e) = self.obj(
-                v,
-                &path,
-                &["name", "required", "secret", "default", "description"],
-            ) else {
+            let Some(e) = self.obj(v, &path, &["name", "required", "secret", "default", "description"]) else {
                 continue;
             };
             let name = self.string(&e, "name", true);
             if let Some(n) = &name {
                 if !is_env_name(n) {
-                    self.err(&join(&path, "name"), format!("'{n}' is not a valid variable name (use A-Z, 0-9 and _, not starting with a digit)"));
+                    self.err(
+                        &join(&path, "name"),
+                        format!("'{n}' is not a valid variable name (use A-Z, 0-9 and _, not starting with a digit)"),
+                    );
                 } else if env_vars.iter().any(|v| &v.name == n) {
                     self.err(&join(&path, "name"), format!("'{n}' is declared twice"));
                 }
@@ -422,15 +363,7 @@ impl Checker<'_> {
         let lifecycle = match o.map.get("lifecycle") {
             None | Some(Value::Null) => Lifecycle::default(),
             Some(v) => {
-                let keys = [
-                    "install",
-                    "uninstall",
-                    "start",
-                    "stop",
-                    "logs",
-                    "status",
-                    "health_endpoint",
-                ];
+                let keys = ["install", "uninstall", "start", "stop", "logs", "status", "health_endpoint"];
                 match self.obj(v, "lifecycle", &keys) {
                     Some(l) => {
                         let lc = Lifecycle {
@@ -443,7 +376,10 @@ impl Checker<'_> {
                             health_endpoint: self.string(&l, "health_endpoint", false),
                         };
                         if lc.install.is_some() && lc.uninstall.is_none() {
-                            self.err("lifecycle.uninstall", "required when 'install' is defined, so that what install sets up can be removed");
+                            self.err(
+                                "lifecycle.uninstall",
+                                "required when 'install' is defined, so that what install sets up can be removed",
+                            );
                         }
                         lc
                     }
@@ -478,9 +414,7 @@ impl Checker<'_> {
                 self.err(&path, "required field is missing");
                 return None;
             }
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+            Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
             Some(Value::String(s)) => s.trim().parse().ok(),
             Some(_) => None,
         };
@@ -498,11 +432,7 @@ impl Checker<'_> {
     }
 
     fn mcp(&mut self, v: &Value) -> Option<Mcp> {
-        let m = self.obj(
-            v,
-            "mcp",
-            &["transport", "command", "args", "endpoint", "env"],
-        )?;
+        let m = self.obj(v, "mcp", &["transport", "command", "args", "endpoint", "env"])?;
         let transport = self.one_of(&m, "transport", &["stdio", "sse"], None);
         let command = self.string(&m, "command", false);
         let args = self.string_list(&m, "args");
@@ -530,34 +460,20 @@ impl Checker<'_> {
             }
             _ => {}
         }
-        Some(Mcp {
-            transport: transport?,
-            command,
-            args,
-            endpoint,
-            env,
-        })
+        Some(Mcp { transport: transport?, command, args, endpoint, env })
     }
 }
 
 /// `^\d{4}-\d{2}-\d{2}$`
 fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                *c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        })
+    b.len() == 10 && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
 }
 
 /// `^[A-Z_][A-Z0-9_]*$`
 pub fn is_env_name(s: &str) -> bool {
     let mut chars = s.chars();
-    matches!(chars.next(), Some('A'..='Z' | '_'))
-        && chars.all(|c| matches!(c, 'A'..='Z' | '0'..='9' | '_'))
+    matches!(chars.next(), Some('A'..='Z' | '_')) && chars.all(|c| matches!(c, 'A'..='Z' | '0'..='9' | '_'))
 }
 
 #[cfg(test)]
@@ -607,24 +523,15 @@ mod tests {
     #[test]
     fn lax_forms_accepted_like_upstream() {
         let p = check(&format!("{MINIMAL}ports: [{{port: '8080'}}, {{port: 80.0}}]\nenv_vars: [{{name: A, required: yes, secret: 'true'}}]\n")).unwrap();
-        assert_eq!(
-            p.ports.iter().map(|p| p.port).collect::<Vec<_>>(),
-            [8080, 80]
-        );
+        assert_eq!(p.ports.iter().map(|p| p.port).collect::<Vec<_>>(), [8080, 80]);
         assert!(p.env_vars[0].required && p.env_vars[0].secret);
     }
 
     #[test]
     fn sse_rules() {
-        let errs = check(&format!(
-            "{MINIMAL}mcp: {{transport: sse, command: x, args: [a]}}\n"
-        ))
-        .unwrap_err();
+        let errs = check(&format!("{MINIMAL}mcp: {{transport: sse, command: x, args: [a]}}\n")).unwrap_err();
         assert_eq!(errs.len(), 3, "{errs:?}");
-        assert!(check(&format!(
-            "{MINIMAL}mcp: {{transport: sse, endpoint: 'http://h/sse'}}\n"
-        ))
-        .is_ok());
+        assert!(check(&format!("{MINIMAL}mcp: {{transport: sse, endpoint: 'http://h/sse'}}\n")).is_ok());
     }
 
     #[test]

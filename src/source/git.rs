@@ -24,15 +24,22 @@ pub struct Repo {
     pub received: std::cell::Cell<u64>,
 }
 
+/// A file of a plugin version, as recorded in git.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    pub path: String,
+    pub executable: bool,
+    pub link: bool,
+    pub id: ObjectId,
+}
+
 /// The local repository a URL or path names, when it names one on this machine.
 pub fn local_path(fetch_url: &str) -> Option<PathBuf> {
     if let Some(rest) = fetch_url.strip_prefix("file://") {
         return Some(PathBuf::from(rest));
     }
     let p = Path::new(fetch_url);
-    (p.is_absolute() || fetch_url.starts_with('.'))
-        .then(|| p.to_path_buf())
-        .filter(|p| p.exists())
+    (p.is_absolute() || fetch_url.starts_with('.')).then(|| p.to_path_buf()).filter(|p| p.exists())
 }
 
 /// The cache key of a URL: case of scheme and host, a trailing `/` or `.git` do not matter.
@@ -63,13 +70,7 @@ pub fn cache_name(url: &str) -> String {
         .find(|s| !s.is_empty())
         .unwrap_or("repo")
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
         .take(40)
         .collect();
     format!("{slug}-{hash:016x}")
@@ -81,17 +82,12 @@ fn fetch_error(shown: &str, e: impl std::fmt::Display) -> Error {
     }
     Error::Git {
         message: format!("cannot fetch from {shown}: {e}"),
-        hints: vec![
-            "check the URL, your network connection and your git credentials for this host".into(),
-        ],
+        hints: vec!["check the URL, your network connection and your git credentials for this host".into()],
     }
 }
 
 fn read_error(shown: &str, e: impl std::fmt::Display) -> Error {
-    Error::Git {
-        message: format!("cannot read the repository {shown}: {e}"),
-        hints: vec![],
-    }
+    Error::Git { message: format!("cannot read the repository {shown}: {e}"), hints: vec![] }
 }
 
 impl Repo {
@@ -103,27 +99,15 @@ impl Repo {
                 message: format!("{shown} is not a git repository: {e}"),
                 hints: vec!["a local source must be a git repository (bare or not)".into()],
             })?;
-            return Ok(Repo {
-                repo,
-                remote: None,
-                shown: shown.into(),
-                cache_lock: None,
-                received: 0.into(),
-            });
+            return Ok(Repo { repo, remote: None, shown: shown.into(), cache_lock: None, received: 0.into() });
         }
-        let dir = cache_root
-            .join("git")
-            .join(format!("{}.git", cache_name(fetch_url)));
+        let dir = cache_root.join("git").join(format!("{}.git", cache_name(fetch_url)));
         let repo = match gix::open(&dir) {
             Ok(r) => r,
             Err(_) => {
                 std::fs::create_dir_all(&dir).ctx(|| format!("cannot create {}", dir.display()))?;
-                gix::init_bare(&dir).map_err(|e| {
-                    Error::other(format!(
-                        "cannot create the cache repository {}: {e}",
-                        dir.display()
-                    ))
-                })?
+                gix::init_bare(&dir)
+                    .map_err(|e| Error::other(format!("cannot create the cache repository {}: {e}", dir.display())))?
             }
         };
         let lock = dir.with_extension("lock");
@@ -150,10 +134,7 @@ impl Repo {
                 .map_err(|e| read_error(&self.shown, format!("no HEAD commit ({e})")));
         };
         use gix::remote::Direction;
-        let remote = self
-            .repo
-            .remote_at(url.as_str())
-            .map_err(|e| fetch_error(&self.shown, e))?;
+        let remote = self.repo.remote_at(url.as_str()).map_err(|e| fetch_error(&self.shown, e))?;
         let spec = gix::refspec::parse("HEAD".into(), gix::refspec::parse::Operation::Fetch)
             .map_err(|e| fetch_error(&self.shown, e))?
             .to_owned();
@@ -162,10 +143,7 @@ impl Repo {
             .map_err(|e| fetch_error(&self.shown, e))?
             .ref_map(
                 gix::progress::Discard,
-                gix::remote::ref_map::Options {
-                    extra_refspecs: vec![spec],
-                    ..Default::default()
-                },
+                gix::remote::ref_map::Options { extra_refspecs: vec![spec], ..Default::default() },
             )
             .map_err(|e| fetch_error(&self.shown, e))?;
         for r in &ref_map.remote_refs {
@@ -257,9 +235,7 @@ impl Repo {
         if path.is_empty() {
             return Ok(Some((tree.id, true)));
         }
-        let entry = tree
-            .lookup_entry_by_path(path)
-            .map_err(|e| read_error(&self.shown, e))?;
+        let entry = tree.lookup_entry_by_path(path).map_err(|e| read_error(&self.shown, e))?;
         Ok(entry.map(|e| (e.object_id(), e.mode().is_tree())))
     }
 
@@ -267,10 +243,7 @@ impl Repo {
     pub fn read_file(&self, commit: ObjectId, path: &str) -> Result<Option<Vec<u8>>> {
         match self.entry(commit, path)? {
             Some((id, false)) => {
-                let blob = self
-                    .repo
-                    .find_blob(id)
-                    .map_err(|e| read_error(&self.shown, e))?;
+                let blob = self.repo.find_blob(id).map_err(|e| read_error(&self.shown, e))?;
                 Ok(Some(blob.data.clone()))
             }
             _ => Ok(None),
@@ -284,18 +257,11 @@ impl Repo {
         prefix: &str,
         f: &mut dyn FnMut(&str, gix::object::tree::EntryMode, ObjectId) -> Result<()>,
     ) -> Result<()> {
-        let tree = self
-            .repo
-            .find_tree(id)
-            .map_err(|e| read_error(&self.shown, e))?;
+        let tree = self.repo.find_tree(id).map_err(|e| read_error(&self.shown, e))?;
         for entry in tree.iter() {
             let entry = entry.map_err(|e| read_error(&self.shown, e))?;
             let name = entry.filename().to_string();
-            let rel = if prefix.is_empty() {
-                name
-            } else {
-                format!("{prefix}/{name}")
-            };
+            let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
             let (mode, oid) = (entry.mode(), entry.oid().to_owned());
             f(&rel, mode, oid)?;
             if mode.is_tree() {
@@ -305,16 +271,33 @@ impl Repo {
         Ok(())
     }
 
+    /// Every file (blob or symlink) below the folder `path` at `commit`: relative path, mode, id.
+    /// Needs only the trees. Submodules are left out.
+    pub fn list_files(&self, commit: ObjectId, path: &str) -> Result<Vec<FileEntry>> {
+        let mut out = Vec::new();
+        if let Some((tree, true)) = self.entry(commit, path)? {
+            self.walk(tree, "", &mut |rel, mode, id| {
+                if !mode.is_tree() && !mode.is_commit() {
+                    out.push(FileEntry {
+                        path: rel.to_string(),
+                        executable: mode.is_executable(),
+                        link: mode.is_link(),
+                        id,
+                    });
+                }
+                Ok(())
+            })?;
+        }
+        Ok(out)
+    }
+
     /// Writes the folder `path` of `commit` into the new folder `dest`: modes and symlinks kept.
     /// Refused, naming the entry: `..`, `.git`, and symlinks that are absolute or point outside.
     /// Submodules are skipped; their paths come back for a warning.
     pub fn materialize(&self, commit: ObjectId, path: &str, dest: &Path) -> Result<Vec<String>> {
         let Some((tree, true)) = self.entry(commit, path)? else {
             return Err(Error::Git {
-                message: format!(
-                    "{path}/ is not a folder at commit {commit} of {}",
-                    self.shown
-                ),
+                message: format!("{path}/ is not a folder at commit {commit} of {}", self.shown),
                 hints: vec![],
             });
         };
@@ -339,30 +322,22 @@ impl Repo {
             }
             let out = dest.join(rel);
             if mode.is_tree() {
-                return std::fs::create_dir_all(&out)
-                    .ctx(|| format!("cannot create {}", out.display()));
+                return std::fs::create_dir_all(&out).ctx(|| format!("cannot create {}", out.display()));
             }
             if mode.is_commit() {
                 skipped.push(rel.to_string());
                 return Ok(());
             }
-            let blob = self
-                .repo
-                .find_blob(id)
-                .map_err(|e| read_error(&self.shown, e))?;
+            let blob = self.repo.find_blob(id).map_err(|e| read_error(&self.shown, e))?;
             if mode.is_link() {
                 let target = PathBuf::from(String::from_utf8_lossy(&blob.data).to_string());
                 if !crate::fs::symlink_stays_inside(Path::new(rel), &target) {
                     return Err(refuse(
                         rel,
-                        &format!(
-                            "is a symlink to {}, outside the plugin folder",
-                            target.display()
-                        ),
+                        &format!("is a symlink to {}, outside the plugin folder", target.display()),
                     ));
                 }
-                return std::os::unix::fs::symlink(&target, &out)
-                    .ctx(|| format!("cannot create {}", out.display()));
+                return std::os::unix::fs::symlink(&target, &out).ctx(|| format!("cannot create {}", out.display()));
             }
             std::fs::write(&out, &blob.data).ctx(|| format!("cannot write {}", out.display()))?;
             if mode.is_executable() {
@@ -385,8 +360,7 @@ impl Repo {
             .write(true)
             .open(path)
             .ctx(|| format!("cannot open {}", path.display()))?;
-        file.lock()
-            .ctx(|| format!("cannot lock {}", path.display()))?;
+        file.lock().ctx(|| format!("cannot lock {}", path.display()))?;
         Ok(Some(file))
     }
 
@@ -410,22 +384,11 @@ impl Repo {
         use gix::protocol::fetch::{Arguments, Context, Negotiate, Options, Shallow, Tags};
         let url = self.remote.as_deref().expect("only remote sources fetch");
         let shown = self.shown.as_str();
-        let remote = self
-            .repo
-            .remote_at(url)
-            .map_err(|e| fetch_error(shown, e))?;
-        let mut con = remote
-            .connect(gix::remote::Direction::Fetch)
-            .map_err(|e| fetch_error(shown, e))?;
+        let remote = self.repo.remote_at(url).map_err(|e| fetch_error(shown, e))?;
+        let mut con = remote.connect(gix::remote::Direction::Fetch).map_err(|e| fetch_error(shown, e))?;
         let mut auth = con.configured_credentials_for_current_url();
-        if let Some(options) = self
-            .repo
-            .transport_options(url, None)
-            .map_err(|e| fetch_error(shown, e))?
-        {
-            con.transport_mut()
-                .configure(&*options)
-                .map_err(|e| fetch_error(shown, e))?;
+        if let Some(options) = self.repo.transport_options(url, None).map_err(|e| fetch_error(shown, e))? {
+            con.transport_mut().configure(&*options).map_err(|e| fetch_error(shown, e))?;
         }
         let mut handshake = gix::protocol::handshake(
             con.transport_mut(),
@@ -442,9 +405,7 @@ impl Repo {
             filtered: bool,
         }
         impl Negotiate for Wants<'_> {
-            fn mark_complete_and_common_ref(
-                &mut self,
-            ) -> gix::Result<gix::protocol::fetch::negotiate::Action> {
+            fn mark_complete_and_common_ref(&mut self) -> gix::Result<gix::protocol::fetch::negotiate::Action> {
                 Ok(gix::protocol::fetch::negotiate::Action::MustNegotiate {
                     remote_ref_target_known: vec![false; self.ids.len()],
                 })
@@ -476,20 +437,10 @@ impl Repo {
             }
         }
 
-        let mut negotiate = Wants {
-            ids: wants,
-            filter: commit_only,
-            filtered: false,
-        };
-        let shallow = if commit_only {
-            Shallow::DepthAtRemote(1.try_into().expect("1 is not 0"))
-        } else {
-            Shallow::NoChange
-        };
-        let shallow_file = self
-            .repo
-            .shallow_file()
-            .map_err(|e| fetch_error(shown, e))?;
+        let mut negotiate = Wants { ids: wants, filter: commit_only, filtered: false };
+        let shallow =
+            if commit_only { Shallow::DepthAtRemote(1.try_into().expect("1 is not 0")) } else { Shallow::NoChange };
+        let shallow_file = self.repo.shallow_file().map_err(|e| fetch_error(shown, e))?;
         let pack_dir = self.repo.objects.store_ref().path().join("pack");
         let objects = self.repo.objects.clone();
         let hash = self.repo.object_hash();
@@ -498,10 +449,7 @@ impl Repo {
         let result = gix::protocol::fetch(
             &mut negotiate,
             |reader, progress, should_interrupt| {
-                let mut counting = CountingRead {
-                    inner: reader,
-                    count: 0,
-                };
+                let mut counting = CountingRead { inner: reader, count: 0 };
                 let mut outcome = gix::odb::pack::Bundle::write_to_directory(
                     &mut counting,
                     Some(&pack_dir),
@@ -525,12 +473,7 @@ impl Repo {
                 user_agent: ("agent", Some(format!("atk/{}", env!("CARGO_PKG_VERSION")))),
                 trace_packetlines: false,
             },
-            Options {
-                shallow_file,
-                shallow: &shallow,
-                tags: Tags::None,
-                reject_shallow_remote: false,
-            },
+            Options { shallow_file, shallow: &shallow, tags: Tags::None, reject_shallow_remote: false },
         );
         if handshake.server_protocol_version == gix::protocol::transport::Protocol::V2 {
             let _ = gix::protocol::indicate_end_of_interaction(con.transport_mut(), false);
@@ -572,11 +515,7 @@ mod tests {
     fn cache_names_ignore_cosmetic_differences() {
         let a = cache_name("https://GitHub.com/Org/Tool.git");
         assert_eq!(a, cache_name("https://github.com/Org/Tool/"));
-        assert_ne!(
-            a,
-            cache_name("https://github.com/org/tool"),
-            "paths stay case-sensitive"
-        );
+        assert_ne!(a, cache_name("https://github.com/org/tool"), "paths stay case-sensitive");
         assert!(a.starts_with("Tool-"), "{a}");
         assert!(cache_name("git@host:org/x.git").starts_with("x-"));
     }

@@ -32,10 +32,8 @@ pub enum Spec {
 /// name. Relative paths are taken from `cwd`.
 pub fn resolve(input: &str, cwd: &Path) -> Spec {
     let input = input.trim();
-    let explicit_path = matches!(input, "." | ".." | "~")
-        || ["./", "../", "/", "~/"]
-            .iter()
-            .any(|p| input.starts_with(p));
+    let explicit_path =
+        matches!(input, "." | ".." | "~") || ["./", "../", "/", "~/"].iter().any(|p| input.starts_with(p));
     if explicit_path {
         return Spec::Local(absolute(&crate::home::expand_tilde(Path::new(input)), cwd));
     }
@@ -44,10 +42,7 @@ pub fn resolve(input: &str, cwd: &Path) -> Spec {
         return Spec::Local(as_path);
     }
     if let Some(fetch_url) = git_url(input) {
-        return Spec::Git {
-            url: input.to_string(),
-            fetch_url,
-        };
+        return Spec::Git { url: input.to_string(), fetch_url };
     }
     Spec::Registry(input.to_string())
 }
@@ -64,10 +59,7 @@ fn absolute(p: &Path, cwd: &Path) -> PathBuf {
 /// are, `host.tld/org/repo` shorthand as `https://`.
 pub fn git_url(input: &str) -> Option<String> {
     const SCHEMES: [&str; 5] = ["https://", "http://", "ssh://", "git://", "file://"];
-    if SCHEMES
-        .iter()
-        .any(|s| input.starts_with(s) && input.len() > s.len())
-    {
+    if SCHEMES.iter().any(|s| input.starts_with(s) && input.len() > s.len()) {
         return Some(input.to_string());
     }
     if input.contains(char::is_whitespace) {
@@ -96,10 +88,7 @@ mod tests {
     use super::*;
 
     fn git(url: &str, fetch: &str) -> Spec {
-        Spec::Git {
-            url: url.into(),
-            fetch_url: fetch.into(),
-        }
+        Spec::Git { url: url.into(), fetch_url: fetch.into() }
     }
 
     #[test]
@@ -110,19 +99,10 @@ mod tests {
         assert_eq!(resolve("./x", c), Spec::Local(c.join("./x")));
         assert_eq!(resolve("../x", c), Spec::Local(c.join("../x")));
         assert_eq!(resolve("/abs/x", c), Spec::Local("/abs/x".into()));
-        assert_eq!(
-            resolve("~/x", c),
-            Spec::Local(crate::home::home_dir().join("x"))
-        );
+        assert_eq!(resolve("~/x", c), Spec::Local(crate::home::home_dir().join("x")));
         assert_eq!(resolve("present", c), Spec::Local(c.join("present")));
-        assert_eq!(
-            resolve("openmemory", c),
-            Spec::Registry("openmemory".into())
-        );
-        assert_eq!(
-            resolve("Open Memory", c),
-            Spec::Registry("Open Memory".into())
-        );
+        assert_eq!(resolve("openmemory", c), Spec::Registry("openmemory".into()));
+        assert_eq!(resolve("Open Memory", c), Spec::Registry("Open Memory".into()));
         for url in [
             "https://github.com/org/tool",
             "http://127.0.0.1:8080/r.git",
@@ -136,23 +116,15 @@ mod tests {
         }
         assert_eq!(
             resolve("github.com/org/some-tool", c),
-            git(
-                "github.com/org/some-tool",
-                "https://github.com/org/some-tool"
-            )
+            git("github.com/org/some-tool", "https://github.com/org/some-tool")
         );
-        assert_eq!(
-            resolve("my.plugins/foo", c),
-            git("my.plugins/foo", "https://my.plugins/foo")
-        );
+        assert_eq!(resolve("my.plugins/foo", c), git("my.plugins/foo", "https://my.plugins/foo"));
     }
 
     #[test]
     fn near_misses_stay_registry_names() {
         let c = Path::new("/nonexistent-cwd");
-        for name in [
-            "fetch", "a:b", "@x:y", "x@:y", "org/repo", "https://", "v1.2",
-        ] {
+        for name in ["fetch", "a:b", "@x:y", "x@:y", "org/repo", "https://", "v1.2"] {
             assert_eq!(resolve(name, c), Spec::Registry(name.into()), "{name}");
         }
     }

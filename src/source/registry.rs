@@ -52,18 +52,13 @@ impl Index {
             .iter()
             .map(|p| {
                 let d = crate::home::manifest::edit_distance(&lower, &p.name.to_lowercase());
-                let contains =
-                    !lower.is_empty() && (p.name.contains(&lower) || lower.contains(&p.name));
+                let contains = !lower.is_empty() && (p.name.contains(&lower) || lower.contains(&p.name));
                 (if contains { 0 } else { d }, p.name.as_str())
             })
             .filter(|(d, _)| *d <= 3)
             .collect();
         scored.sort();
-        scored
-            .into_iter()
-            .take(3)
-            .map(|(_, n)| n.to_string())
-            .collect()
+        scored.into_iter().take(3).map(|(_, n)| n.to_string()).collect()
     }
 
     /// Entries whose name or description contains `query` (any case).
@@ -71,9 +66,7 @@ impl Index {
         let q = query.to_lowercase();
         self.plugins
             .iter()
-            .filter(|p| {
-                p.name.to_lowercase().contains(&q) || p.description.to_lowercase().contains(&q)
-            })
+            .filter(|p| p.name.to_lowercase().contains(&q) || p.description.to_lowercase().contains(&q))
             .collect()
     }
 }
@@ -110,17 +103,13 @@ pub struct Registry {
 }
 
 fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 fn inconsistent(url: &str, what: String) -> Error {
     Error::Git {
         message: format!("the registry {url} is inconsistent: {what}"),
-        hints: vec![
-            "tell the registry's maintainers; `atk registry index --check` finds this".into(),
-        ],
+        hints: vec!["tell the registry's maintainers; `atk registry index --check` finds this".into()],
     }
 }
 
@@ -128,14 +117,8 @@ impl Registry {
     pub fn open(url: &str, cache_root: &Path) -> Result<Registry> {
         let fetch_url = super::git_url(url).unwrap_or_else(|| url.to_string());
         let repo = Repo::open(&fetch_url, url, cache_root)?;
-        let cache_file = cache_root
-            .join("registry")
-            .join(format!("{}.json", cache_name(url)));
-        Ok(Registry {
-            url: url.to_string(),
-            repo,
-            cache_file,
-        })
+        let cache_file = cache_root.join("registry").join(format!("{}.json", cache_name(url)));
+        Ok(Registry { url: url.to_string(), repo, cache_file })
     }
 
     fn cached(&self) -> Option<(Cached, u64)> {
@@ -154,87 +137,74 @@ impl Registry {
             if let Some((c, age)) = self.cached() {
                 if age < CACHE_SECONDS {
                     if let Ok(commit) = ObjectId::from_hex(c.commit.as_bytes()) {
-                        return Ok(Snapshot {
-                            commit,
-                            index: c.index,
-                            stale_because: None,
-                        });
+                        return Ok(Snapshot { commit, index: c.index, stale_because: None });
                     }
                 }
             }
         }
-        let commit = match self.repo.head() {
-            Ok(c) => c,
-            Err(e @ Error::Interrupted) => return Err(e),
+        match self.latest(also) {
+            Ok(s) => Ok(s),
+            Err(e @ Error::Interrupted) => Err(e),
             Err(e) => match self.cached() {
                 Some((c, age)) if !self.repo.is_local() => {
                     let why = format!("{e}; using the index cached {} ago", human_age(age));
                     let commit = ObjectId::from_hex(c.commit.as_bytes()).map_err(|_| e)?;
-                    return Ok(Snapshot {
-                        commit,
-                        index: c.index,
-                        stale_because: Some(why),
-                    });
+                    Ok(Snapshot { commit, index: c.index, stale_because: Some(why) })
                 }
-                _ => return Err(e),
+                _ => Err(e),
             },
-        };
+        }
+    }
+
+    /// The index at the registry's HEAD now (no cache, no fallback); refreshes the cache.
+    pub fn latest(&self, also: &[&str]) -> Result<Snapshot> {
+        let commit = self.repo.head()?;
+        let index = self.index_at(commit, also)?;
+        if !self.repo.is_local() {
+            let cached = Cached { url: self.url.clone(), commit: commit.to_string(), fetched_at: now(), index: index.clone() };
+            if let Some(dir) = self.cache_file.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = crate::fs::write_atomic(&self.cache_file, &serde_json::to_vec(&cached).expect("serializes"), None);
+        }
+        Ok(Snapshot { commit, index, stale_because: None })
+    }
+
+    /// The index at `commit`, fetching it (and the files under `also`) when needed.
+    pub fn index_at(&self, commit: ObjectId, also: &[&str]) -> Result<Index> {
         self.repo.ensure_commit(commit)?;
         let mut paths = vec![INDEX_FILE];
         paths.extend_from_slice(also);
         self.repo.ensure_paths(commit, &paths)?;
-        let text = self
-            .repo
-            .read_file(commit, INDEX_FILE)?
-            .ok_or_else(|| Error::Git {
-                message: format!(
-                    "{} has no {INDEX_FILE} at its HEAD commit {commit}",
-                    self.url
-                ),
-                hints: vec![
-                    "is this a registry? `--registry URL` or ATK_REGISTRY choose another one"
-                        .into(),
-                ],
-            })?;
-        let index = Index::parse(&String::from_utf8_lossy(&text))
-            .map_err(|e| inconsistent(&self.url, format!("{INDEX_FILE} cannot be read: {e}")))?;
-        if !self.repo.is_local() {
-            let cached = Cached {
-                url: self.url.clone(),
-                commit: commit.to_string(),
-                fetched_at: now(),
-                index: index.clone(),
-            };
-            if let Some(dir) = self.cache_file.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
-            let _ = crate::fs::write_atomic(
-                &self.cache_file,
-                &serde_json::to_vec(&cached).expect("serializes"),
-                None,
-            );
+        let text = self.repo.read_file(commit, INDEX_FILE)?.ok_or_else(|| Error::Git {
+            message: format!("{} has no {INDEX_FILE} at commit {commit}", self.url),
+            hints: vec!["is this a registry? `--registry URL` or ATK_REGISTRY choose another one".into()],
+        })?;
+        Index::parse(&String::from_utf8_lossy(&text))
+            .map_err(|e| inconsistent(&self.url, format!("{INDEX_FILE} cannot be read: {e}")))
+    }
+
+    /// The folder of plugin `name` at `commit`: `plugins/<name>` when it is there, else what the
+    /// index of that commit says.
+    pub fn path_at(&self, commit: ObjectId, name: &str) -> Result<String> {
+        self.repo.ensure_commit(commit)?;
+        let conventional = format!("plugins/{name}");
+        if let Some((_, true)) = self.repo.entry(commit, &conventional)? {
+            return Ok(conventional);
         }
-        Ok(Snapshot {
-            commit,
-            index,
-            stale_because: None,
+        let index = self.index_at(commit, &[])?;
+        index.find(name).map(|e| e.path.trim_end_matches('/').to_string()).ok_or_else(|| Error::Git {
+            message: format!("the registry {} has no plugin '{name}' at commit {commit}", self.url),
+            hints: vec!["was it renamed or removed from the registry? `atk search` lists what it has now".into()],
         })
     }
 
     /// Writes the plugin `entry` of the registry at `commit` into the new folder `dest`.
     /// Returns the paths of skipped submodules.
-    pub fn materialize(
-        &self,
-        commit: ObjectId,
-        entry: &IndexEntry,
-        dest: &Path,
-    ) -> Result<Vec<String>> {
+    pub fn materialize(&self, commit: ObjectId, entry: &IndexEntry, dest: &Path) -> Result<Vec<String>> {
         let path = entry.path.trim_end_matches('/');
         if !crate::fs::is_contained_relative(Path::new(path)) || path.is_empty() {
-            return Err(inconsistent(
-                &self.url,
-                format!("the index gives '{}' the path '{}'", entry.name, entry.path),
-            ));
+            return Err(inconsistent(&self.url, format!("the index gives '{}' the path '{}'", entry.name, entry.path)));
         }
         self.repo.ensure_commit(commit)?;
         self.repo.ensure_paths(commit, &[path])?;
@@ -242,10 +212,7 @@ impl Registry {
             Some((_, true)) => self.repo.materialize(commit, path, dest),
             _ => Err(inconsistent(
                 &self.url,
-                format!(
-                    "the index lists '{}' at {path}/, which does not exist at commit {commit}",
-                    entry.name
-                ),
+                format!("the index lists '{}' at {path}/, which does not exist at commit {commit}", entry.name),
             )),
         }
     }

@@ -40,11 +40,8 @@ pub fn in_ci() -> bool {
 
 impl Ui {
     pub fn new(json: bool, quiet: bool, verbose: bool, yes: bool) -> Self {
-        let (out_tty, err_tty, in_tty) = (
-            std::io::stdout().is_terminal(),
-            std::io::stderr().is_terminal(),
-            std::io::stdin().is_terminal(),
-        );
+        let (out_tty, err_tty, in_tty) =
+            (std::io::stdout().is_terminal(), std::io::stderr().is_terminal(), std::io::stdin().is_terminal());
         Ui {
             json,
             quiet,
@@ -116,11 +113,7 @@ impl Ui {
             let _ = writeln!(err, "  - {d}");
         }
         for h in e.hints() {
-            let _ = writeln!(
-                err,
-                "{} {h}",
-                self.paint(self.err_color, Style::new().cyan(), "hint:")
-            );
+            let _ = writeln!(err, "{} {h}", self.paint(self.err_color, Style::new().cyan(), "hint:"));
         }
     }
 

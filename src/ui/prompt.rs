@@ -27,11 +27,7 @@ impl Ui {
                 hint: hint.into(),
             });
         }
-        let answer = Confirm::new()
-            .with_prompt(question)
-            .default(false)
-            .interact()
-            .map_err(map)?;
+        let answer = Confirm::new().with_prompt(question).default(false).interact().map_err(map)?;
         crate::interrupt::check()?;
         Ok(answer)
     }
@@ -49,11 +45,7 @@ impl Ui {
 
     /// Hidden input; Enter gives the empty string.
     pub fn secret(&self, prompt: &str) -> Result<String> {
-        let value = Password::new()
-            .with_prompt(prompt)
-            .allow_empty_password(true)
-            .interact()
-            .map_err(map)?;
+        let value = Password::new().with_prompt(prompt).allow_empty_password(true).interact().map_err(map)?;
         crate::interrupt::check()?;
         Ok(value)
     }

@@ -5,13 +5,7 @@ fn add_a_local_folder_copies_tracks_and_commits() {
     let env = Env::new();
     let src = env.fixture("full");
     std::fs::create_dir_all(src.join(".git/objects")).unwrap();
-    let out = env.ok(&[
-        "add",
-        src.to_str().unwrap(),
-        "--yes",
-        "--set",
-        "FULL_API_KEY=k-123",
-    ]);
+    let out = env.ok(&["add", src.to_str().unwrap(), "--yes", "--set", "FULL_API_KEY=k-123"]);
     assert!(out.contains("Added 'Full Plugin'"), "{out}");
 
     let dir = env.atk_home.join("plugins/full-plugin");
@@ -21,10 +15,7 @@ fn add_a_local_folder_copies_tracks_and_commits() {
     assert!(env.manifest().ends_with(
         "plugins:\n- name: Full Plugin\n  directory: full-plugin\n  source:\n    type: local\n    ref: null\n    url: null\n"
     ));
-    assert_eq!(
-        env.log(),
-        ["Add plugin 'Full Plugin'", "Initialize ATK Home"]
-    );
+    assert_eq!(env.log(), ["Add plugin 'Full Plugin'", "Initialize ATK Home"]);
     let files = env.ls_files();
     for f in [
         "manifest.yaml",
@@ -38,20 +29,9 @@ fn add_a_local_folder_copies_tracks_and_commits() {
     assert_eq!(env.tracked_mode("plugins/full-plugin/install.sh"), "100755");
     // Exemption lines sit above the secret patterns.
     let gi = env.gitignore();
-    let pos = |l: &str| {
-        gi.lines()
-            .position(|x| x == l)
-            .unwrap_or_else(|| panic!("{l} missing in\n{gi}"))
-    };
-    assert!(
-        pos("!plugins/full-plugin/") < pos("*.env")
-            && pos("!plugins/full-plugin/**") < pos("*.env")
-    );
-    assert_eq!(
-        env.git(&["status", "--porcelain"]),
-        "",
-        "the commit leaves the home clean"
-    );
+    let pos = |l: &str| gi.lines().position(|x| x == l).unwrap_or_else(|| panic!("{l} missing in\n{gi}"));
+    assert!(pos("!plugins/full-plugin/") < pos("*.env") && pos("!plugins/full-plugin/**") < pos("*.env"));
+    assert_eq!(env.git(&["status", "--porcelain"]), "", "the commit leaves the home clean");
     // The plugin's own .gitignore is honored: its runtime/ output stays out of git.
     assert!(dir.join("runtime/install.log").is_file());
     assert!(!files.iter().any(|f| f.contains("runtime/")), "{files:?}");
@@ -64,48 +44,23 @@ fn secrets_of_a_local_plugin_never_enter_git() {
     write(&src.join(".env"), "FULL_API_KEY=from-source\n", false);
     write(&src.join("prod.env"), "X=1\n", false);
     write(&src.join(".env.local"), "Y=2\n", false);
-    env.ok(&[
-        "add",
-        src.to_str().unwrap(),
-        "--yes",
-        "--set",
-        "FULL_API_KEY=top-secret",
-    ]);
+    env.ok(&["add", src.to_str().unwrap(), "--yes", "--set", "FULL_API_KEY=top-secret"]);
     let env_file = env.atk_home.join("plugins/full-plugin/.env");
     assert_eq!(mode(&env_file), 0o600);
-    assert!(std::fs::read_to_string(&env_file)
-        .unwrap()
-        .contains("FULL_API_KEY=top-secret"));
+    assert!(std::fs::read_to_string(&env_file).unwrap().contains("FULL_API_KEY=top-secret"));
     let everything = env.all_committed_paths();
     for secret in [".env", "prod.env", ".env.local"] {
-        assert!(
-            !everything
-                .lines()
-                .any(|p| p.ends_with(&format!("/{secret}"))),
-            "{secret} committed:\n{everything}"
-        );
+        assert!(!everything.lines().any(|p| p.ends_with(&format!("/{secret}"))), "{secret} committed:\n{everything}");
     }
     assert!(!env.git(&["log", "--all", "-p"]).contains("top-secret"));
     // Even with the secret patterns deleted from .gitignore by hand, a later commit leaves them out.
-    let gi = env
-        .gitignore()
-        .replace("*.env\n", "")
-        .replace(".env.*\n", "");
+    let gi = env.gitignore().replace("*.env\n", "").replace(".env.*\n", "");
     write(&env.atk_home.join(".gitignore"), &gi, false);
     env.git(&["commit", "-qam", "user edit"]);
     env.ok(&["remove", "full-plugin", "--yes"]);
-    env.ok(&[
-        "add",
-        src.to_str().unwrap(),
-        "--yes",
-        "--set",
-        "FULL_API_KEY=top-secret",
-    ]);
+    env.ok(&["add", src.to_str().unwrap(), "--yes", "--set", "FULL_API_KEY=top-secret"]);
     assert!(!env.git(&["log", "--all", "-p"]).contains("top-secret"));
-    assert!(!env
-        .ls_files()
-        .iter()
-        .any(|f| f.ends_with(".env") || f.contains(".env.")));
+    assert!(!env.ls_files().iter().any(|f| f.ends_with(".env") || f.contains(".env.")));
 }
 
 #[test]
@@ -115,10 +70,7 @@ fn add_a_single_plugin_yaml_file() {
     write(&file, &yaml("Single File", ""), false);
     env.ok(&["add", file.to_str().unwrap()]);
     let installed = env.atk_home.join("plugins/single-file/plugin.yaml");
-    assert_eq!(
-        std::fs::read_to_string(installed).unwrap(),
-        yaml("Single File", "")
-    );
+    assert_eq!(std::fs::read_to_string(installed).unwrap(), yaml("Single File", ""));
     let bad = env.path("one/tool.txt");
     write(&bad, &yaml("Text", ""), false);
     let (_, err) = env.fails(5, &["add", bad.to_str().unwrap()]);
@@ -134,10 +86,7 @@ fn relative_and_tilde_paths_are_local() {
     write(&p.join("plugin.yaml"), &yaml("Tilde", ""), false);
     env.ok(&["add", "~/tools/tilde"]);
     let m = env.manifest();
-    assert!(
-        m.contains("directory: rel") && m.contains("directory: tilde"),
-        "{m}"
-    );
+    assert!(m.contains("directory: rel") && m.contains("directory: tilde"), "{m}");
 }
 
 #[test]
@@ -147,10 +96,7 @@ fn refusals_exit_5_and_change_nothing() {
     let before = env.snapshot();
 
     let (_, err) = env.fails(5, &["add", env.fixture("minimal").to_str().unwrap()]);
-    assert!(
-        err.contains("already installed") && err.contains("atk upgrade minimal"),
-        "{err}"
-    );
+    assert!(err.contains("already installed") && err.contains("atk upgrade minimal"), "{err}");
     // Same display name under another folder content: still a duplicate.
     let dup = env.plugin("dup", &yaml("Minimal", ""), &[]);
     env.fails(5, &["add", dup.to_str().unwrap()]);
@@ -158,19 +104,8 @@ fn refusals_exit_5_and_change_nothing() {
     let (_, err) = env.fails(5, &["add", "./does-not-exist"]);
     assert!(err.contains("does not exist"), "{err}");
 
-    for bad in [
-        "unknown-key",
-        "bad-env-name",
-        "install-without-uninstall",
-        "not-yaml",
-    ] {
-        let (_, err) = env.fails(
-            5,
-            &[
-                "add",
-                env.fixture(&format!("invalid/{bad}")).to_str().unwrap(),
-            ],
-        );
+    for bad in ["unknown-key", "bad-env-name", "install-without-uninstall", "not-yaml"] {
+        let (_, err) = env.fails(5, &["add", env.fixture(&format!("invalid/{bad}")).to_str().unwrap()]);
         assert!(err.contains("is not a valid plugin"), "{bad}: {err}");
     }
     let empty = env.path("emptydir");
@@ -183,14 +118,13 @@ fn refusals_exit_5_and_change_nothing() {
 #[test]
 fn invalid_plugin_errors_name_every_field() {
     let env = Env::new();
-    let p = env.plugin("many", "schema_version: x\nname: Many\ndescription: d\nports: [{port: 0}]\nenv_vars: [{name: bad-name}]\nextra: 1\n", &[]);
+    let p = env.plugin(
+        "many",
+        "schema_version: x\nname: Many\ndescription: d\nports: [{port: 0}]\nenv_vars: [{name: bad-name}]\nextra: 1\n",
+        &[],
+    );
     let (_, err) = env.fails(5, &["add", p.to_str().unwrap()]);
-    for needle in [
-        "schema_version:",
-        "ports[0].port:",
-        "env_vars[0].name:",
-        "extra: unknown field",
-    ] {
+    for needle in ["schema_version:", "ports[0].port:", "env_vars[0].name:", "extra: unknown field"] {
         assert!(err.contains(needle), "{needle} missing: {err}");
     }
 }
@@ -199,16 +133,10 @@ fn invalid_plugin_errors_name_every_field() {
 fn unverified_plugins_need_a_yes_without_a_terminal() {
     let env = Env::new();
     let before = env.snapshot();
-    let src = env.plugin(
-        "gen",
-        &yaml("Generated", "maturity: ai-generated\n").replace("maturity: verified\n", ""),
-        &[],
-    );
+    let src =
+        env.plugin("gen", &yaml("Generated", "maturity: ai-generated\n").replace("maturity: verified\n", ""), &[]);
     let (_, err) = env.fails(2, &["add", src.to_str().unwrap()]);
-    assert!(
-        err.contains("ai-generated") && err.contains("--yes"),
-        "{err}"
-    );
+    assert!(err.contains("ai-generated") && err.contains("--yes"), "{err}");
     assert_eq!(env.snapshot(), before);
     env.ok(&["add", src.to_str().unwrap(), "-y"]);
 }
@@ -219,25 +147,12 @@ fn a_failed_install_leaves_nothing_behind() {
     let before = env.snapshot();
     let src = env.plugin(
         "failing",
-        &yaml(
-            "Failing",
-            "lifecycle:\n  install: ./install.sh\n  uninstall: 'true'\n",
-        ),
-        &[(
-            "install.sh",
-            "#!/bin/sh\necho half-done > marker\necho boom >&2\nexit 3\n",
-            true,
-        )],
+        &yaml("Failing", "lifecycle:\n  install: ./install.sh\n  uninstall: 'true'\n"),
+        &[("install.sh", "#!/bin/sh\necho half-done > marker\necho boom >&2\nexit 3\n", true)],
     );
     let (_, err) = env.fails(6, &["add", src.to_str().unwrap()]);
-    assert!(
-        err.contains("install of plugin 'Failing' failed (exit code 3)"),
-        "{err}"
-    );
-    assert!(
-        err.contains("boom"),
-        "the command's output is streamed: {err}"
-    );
+    assert!(err.contains("install of plugin 'Failing' failed (exit code 3)"), "{err}");
+    assert!(err.contains("boom"), "the command's output is streamed: {err}");
     assert_eq!(env.snapshot(), before);
     assert!(!env.atk_home.join("plugins/failing").exists());
     assert!(!env.gitignore().contains("failing"));
@@ -251,100 +166,54 @@ fn required_variables_gate_install_but_only_warn_without_one() {
     let vars = "env_vars:\n  - name: TOKEN\n    required: true\n";
     let with_install = env.plugin(
         "needs",
-        &yaml(
-            "Needs",
-            &format!("{vars}lifecycle:\n  install: 'true'\n  uninstall: 'true'\n"),
-        ),
+        &yaml("Needs", &format!("{vars}lifecycle:\n  install: 'true'\n  uninstall: 'true'\n")),
         &[],
     );
     let (_, err) = env.fails(8, &["add", with_install.to_str().unwrap()]);
-    assert!(
-        err.contains("TOKEN in plugin 'needs'") && err.contains("atk setup needs"),
-        "{err}"
-    );
+    assert!(err.contains("TOKEN in plugin 'needs'") && err.contains("atk setup needs"), "{err}");
     assert_eq!(env.snapshot(), before);
 
     let no_install = env.plugin("lazy", &yaml("Lazy", vars), &[]);
-    let out = env
-        .cmd()
-        .args(["add", no_install.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = env.cmd().args(["add", no_install.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("warning: required environment variables have no value: TOKEN"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("warning: required environment variables have no value: TOKEN")
+    );
     // A value from the process environment counts.
     let env_var = env.plugin(
         "fromenv",
-        &yaml(
-            "From Env",
-            &format!("{vars}lifecycle:\n  install: 'test \"$TOKEN\" = xyz'\n  uninstall: 'true'\n"),
-        ),
+        &yaml("From Env", &format!("{vars}lifecycle:\n  install: 'test \"$TOKEN\" = xyz'\n  uninstall: 'true'\n")),
         &[],
     );
-    env.cmd()
-        .args(["add", env_var.to_str().unwrap()])
-        .env("TOKEN", "xyz")
-        .assert()
-        .success();
+    env.cmd().args(["add", env_var.to_str().unwrap()]).env("TOKEN", "xyz").assert().success();
 }
 
 #[test]
 fn lifecycle_gets_env_file_and_atk_variables() {
     let env = Env::new();
     let src = env.fixture("full");
-    env.ok(&[
-        "add",
-        src.to_str().unwrap(),
-        "--yes",
-        "--set",
-        "FULL_API_KEY=abc def",
-    ]);
-    let log = std::fs::read_to_string(env.atk_home.join("plugins/full-plugin/runtime/install.log"))
-        .unwrap();
+    env.ok(&["add", src.to_str().unwrap(), "--yes", "--set", "FULL_API_KEY=abc def"]);
+    let log = std::fs::read_to_string(env.atk_home.join("plugins/full-plugin/runtime/install.log")).unwrap();
     let real_home = std::fs::canonicalize(&env.atk_home).unwrap();
     assert!(log.contains("key=abc def\n"), "{log}");
-    assert!(
-        log.contains("mode=fast\n"),
-        "defaults are written to .env: {log}"
-    );
+    assert!(log.contains("mode=fast\n"), "defaults are written to .env: {log}");
     assert!(log.contains("plugin=full-plugin\n"));
-    assert!(
-        log.contains(&format!(
-            "dir={}/plugins/full-plugin\n",
-            real_home.display()
-        )),
-        "{log}"
-    );
-    assert!(
-        log.contains(&format!("home={}\n", real_home.display())),
-        "{log}"
-    );
+    assert!(log.contains(&format!("dir={}/plugins/full-plugin\n", real_home.display())), "{log}");
+    assert!(log.contains(&format!("home={}\n", real_home.display())), "{log}");
 }
 
 #[test]
 fn compose_override_is_passed_to_docker_compose() {
     let env = Env::new();
     let bin = env.path("fakebin");
-    write(
-        &bin.join("docker"),
-        &format!(
-            "#!/bin/sh\necho \"$@\" >> {}\n",
-            env.path("docker.log").display()
-        ),
-        true,
-    );
+    write(&bin.join("docker"), &format!("#!/bin/sh\necho \"$@\" >> {}\n", env.path("docker.log").display()), true);
     let src = env.plugin(
         "composed",
         &yaml("Composed", "service:\n  type: docker-compose\n  compose_file: compose.yaml\nlifecycle:\n  install: docker compose pull && docker compose up -d\n  uninstall: docker compose down\n"),
         &[("custom/docker-compose.override.yml", "services: {}\n", false)],
     );
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    env.cmd()
-        .args(["add", src.to_str().unwrap()])
-        .env("PATH", path)
-        .assert()
-        .success();
+    env.cmd().args(["add", src.to_str().unwrap()]).env("PATH", path).assert().success();
     let log = std::fs::read_to_string(env.path("docker.log")).unwrap();
     assert_eq!(
         log,
@@ -358,59 +227,29 @@ fn a_plugin_already_in_place_is_used_as_is() {
     let dir = env.atk_home.join("plugins/in-place");
     write(&dir.join("plugin.yaml"), &yaml("In Place", ""), false);
     write(&dir.join("notes.md"), "keep me", false);
-    let out = env
-        .cmd()
-        .args(["add", "./plugins/in-place"])
-        .current_dir(&env.atk_home)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        std::fs::read_to_string(dir.join("notes.md")).unwrap(),
-        "keep me"
-    );
-    assert!(env
-        .ls_files()
-        .contains(&"plugins/in-place/notes.md".to_string()));
+    let out = env.cmd().args(["add", "./plugins/in-place"]).current_dir(&env.atk_home).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(dir.join("notes.md")).unwrap(), "keep me");
+    assert!(env.ls_files().contains(&"plugins/in-place/notes.md".to_string()));
 }
 
 #[test]
 fn an_unmanaged_folder_in_the_way_is_refused() {
     let env = Env::new();
-    write(
-        &env.atk_home.join("plugins/minimal/leftover.txt"),
-        "x",
-        false,
-    );
+    write(&env.atk_home.join("plugins/minimal/leftover.txt"), "x", false);
     let before = env.snapshot();
     let (_, err) = env.fails(5, &["add", env.fixture("minimal").to_str().unwrap()]);
-    assert!(
-        err.contains("plugins/minimal already exists but is not in the manifest"),
-        "{err}"
-    );
+    assert!(err.contains("plugins/minimal already exists but is not in the manifest"), "{err}");
     assert_eq!(env.snapshot(), before);
 }
 
 #[test]
 fn symlinks_inside_are_kept_and_outside_refused() {
     let env = Env::new();
-    let src = env.plugin(
-        "links",
-        &yaml("Links", ""),
-        &[("data/real.txt", "x", false)],
-    );
+    let src = env.plugin("links", &yaml("Links", ""), &[("data/real.txt", "x", false)]);
     std::os::unix::fs::symlink("data/real.txt", src.join("inside")).unwrap();
     env.ok(&["add", src.to_str().unwrap()]);
-    assert_eq!(
-        std::fs::read_link(env.atk_home.join("plugins/links/inside"))
-            .unwrap()
-            .to_str(),
-        Some("data/real.txt")
-    );
+    assert_eq!(std::fs::read_link(env.atk_home.join("plugins/links/inside")).unwrap().to_str(), Some("data/real.txt"));
     assert_eq!(env.tracked_mode("plugins/links/inside"), "120000");
 
     let before = env.snapshot();
@@ -424,9 +263,7 @@ fn symlinks_inside_are_kept_and_outside_refused() {
 #[test]
 fn auto_commit_off_makes_no_commit() {
     let env = Env::new();
-    let m = env
-        .manifest()
-        .replace("auto_commit: true", "auto_commit: false");
+    let m = env.manifest().replace("auto_commit: true", "auto_commit: false");
     write(&env.atk_home.join("manifest.yaml"), &m, false);
     env.git(&["commit", "-qam", "turn off auto_commit"]);
     env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
@@ -437,59 +274,31 @@ fn auto_commit_off_makes_no_commit() {
 #[test]
 fn auto_push_pushes_or_warns() {
     let env = Env::new();
-    let m = env
-        .manifest()
-        .replace("auto_push: false", "auto_push: true");
+    let m = env.manifest().replace("auto_push: false", "auto_push: true");
     write(&env.atk_home.join("manifest.yaml"), &m, false);
     env.git(&["commit", "-qam", "turn on auto_push"]);
-    let out = env
-        .cmd()
-        .args(["add", env.fixture("minimal").to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = env.cmd().args(["add", env.fixture("minimal").to_str().unwrap()]).output().unwrap();
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("warning: auto-push: auto_push is on but the home has no remote"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("warning: auto-push: auto_push is on but the home has no remote")
+    );
 
     let remote = env.path("remote.git");
-    git(
-        env.dir.path(),
-        &["init", "-q", "--bare", remote.to_str().unwrap()],
-    );
+    git(env.dir.path(), &["init", "-q", "--bare", remote.to_str().unwrap()]);
     env.git(&["remote", "add", "origin", remote.to_str().unwrap()]);
     env.ok(&["add", env.fixture("skill-only").to_str().unwrap()]);
-    assert_eq!(
-        git(&remote, &["log", "--format=%s", "-1", "main"]).trim(),
-        "Add plugin 'Skill Only'"
-    );
+    assert_eq!(git(&remote, &["log", "--format=%s", "-1", "main"]).trim(), "Add plugin 'Skill Only'");
 }
 
 #[test]
 fn unrelated_changes_are_not_swept_into_the_commit() {
     let env = Env::new();
-    env.ok(&[
-        "add",
-        env.fixture("full").to_str().unwrap(),
-        "-y",
-        "--set",
-        "FULL_API_KEY=x",
-    ]);
-    write(
-        &env.atk_home.join("plugins/full-plugin/custom/mine.txt"),
-        "work in progress",
-        false,
-    );
+    env.ok(&["add", env.fixture("full").to_str().unwrap(), "-y", "--set", "FULL_API_KEY=x"]);
+    write(&env.atk_home.join("plugins/full-plugin/custom/mine.txt"), "work in progress", false);
     write(&env.atk_home.join("notes.txt"), "personal", false);
     env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
     let last = env.git(&["show", "--name-only", "--format=", "HEAD"]);
-    assert_eq!(
-        last.lines().collect::<Vec<_>>(),
-        [".gitignore", "manifest.yaml", "plugins/minimal/plugin.yaml"]
-    );
+    assert_eq!(last.lines().collect::<Vec<_>>(), [".gitignore", "manifest.yaml", "plugins/minimal/plugin.yaml"]);
     let status = env.git(&["status", "--porcelain"]);
-    assert!(
-        status.contains("?? notes.txt")
-            && status.contains("?? plugins/full-plugin/custom/mine.txt"),
-        "{status}"
-    );
+    assert!(status.contains("?? notes.txt") && status.contains("?? plugins/full-plugin/custom/mine.txt"), "{status}");
 }

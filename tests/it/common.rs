@@ -28,18 +28,10 @@ pub fn bin() -> PathBuf {
 impl Env {
     /// A new environment with no ATK Home yet.
     pub fn bare() -> Env {
-        let dir = tempfile::Builder::new()
-            .prefix("atk-it-")
-            .tempdir()
-            .unwrap();
+        let dir = tempfile::Builder::new().prefix("atk-it-").tempdir().unwrap();
         let home = dir.path().join("user");
         std::fs::create_dir_all(&home).unwrap();
-        Env {
-            atk_home: home.join(".atk"),
-            cache: dir.path().join("cache"),
-            home,
-            dir,
-        }
+        Env { atk_home: home.join(".atk"), cache: dir.path().join("cache"), home, dir }
     }
 
     /// A new environment with an initialized home.
@@ -115,15 +107,9 @@ impl Env {
     /// Runs atk and asserts the exit code; returns (stdout, stderr).
     pub fn fails(&self, code: i32, args: &[&str]) -> (String, String) {
         let out = self.cmd().args(args).output().unwrap();
-        let (o, e) = (
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        );
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "atk {args:?}\nstdout:\n{o}\nstderr:\n{e}"
-        );
+        let (o, e) =
+            (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string());
+        assert_eq!(out.status.code(), Some(code), "atk {args:?}\nstdout:\n{o}\nstderr:\n{e}");
         (o, e)
     }
 
@@ -142,18 +128,11 @@ impl Env {
 
     /// The mode git records for a tracked path (`100644`, `100755`, `120000`).
     pub fn tracked_mode(&self, path: &str) -> String {
-        self.git(&["ls-files", "-s", path])
-            .split(' ')
-            .next()
-            .unwrap_or_default()
-            .to_string()
+        self.git(&["ls-files", "-s", path]).split(' ').next().unwrap_or_default().to_string()
     }
 
     pub fn log(&self) -> Vec<String> {
-        self.git(&["log", "--format=%s"])
-            .lines()
-            .map(String::from)
-            .collect()
+        self.git(&["log", "--format=%s"]).lines().map(String::from).collect()
     }
 
     pub fn ls_files(&self) -> Vec<String> {
@@ -215,17 +194,7 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, (u32, Vec<u8>)>) {
             out.insert(format!("{rel}/"), (md.permissions().mode(), vec![]));
             walk(root, &p, out);
         } else if md.is_symlink() {
-            out.insert(
-                rel,
-                (
-                    0o120000,
-                    std::fs::read_link(&p)
-                        .unwrap()
-                        .to_string_lossy()
-                        .as_bytes()
-                        .to_vec(),
-                ),
-            );
+            out.insert(rel, (0o120000, std::fs::read_link(&p).unwrap().to_string_lossy().as_bytes().to_vec()));
         } else {
             out.insert(rel, (md.permissions().mode(), std::fs::read(&p).unwrap()));
         }
@@ -244,12 +213,7 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?} in {}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "git {args:?} in {}: {}", dir.display(), String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 

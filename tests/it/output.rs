@@ -7,10 +7,7 @@ fn list_shows_plugins_and_json_is_one_document() {
     assert!(out.contains("No plugins installed"), "{out}");
     env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
     let out = env.ok(&["list"]);
-    assert!(
-        out.contains("Minimal") && out.contains("minimal") && out.contains("local"),
-        "{out}"
-    );
+    assert!(out.contains("Minimal") && out.contains("minimal") && out.contains("local"), "{out}");
     let v: serde_json::Value = serde_json::from_str(&env.ok(&["list", "--json"])).unwrap();
     assert_eq!(v["plugins"][0]["name"], "Minimal");
     assert_eq!(v["plugins"][0]["source"]["type"], "local");
@@ -20,16 +17,9 @@ fn list_shows_plugins_and_json_is_one_document() {
 #[test]
 fn mutations_report_json_and_keep_lifecycle_output_off_stdout() {
     let env = Env::new();
-    let out = env.ok(&[
-        "add",
-        env.fixture("full").to_str().unwrap(),
-        "-y",
-        "--set",
-        "FULL_API_KEY=x",
-        "--json",
-    ]);
-    let v: serde_json::Value = serde_json::from_str(&out)
-        .expect("stdout is one JSON document even though install printed");
+    let out = env.ok(&["add", env.fixture("full").to_str().unwrap(), "-y", "--set", "FULL_API_KEY=x", "--json"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&out).expect("stdout is one JSON document even though install printed");
     assert_eq!(v["added"]["directory"], "full-plugin");
     assert_eq!(v["commit"].as_str().unwrap().len(), 40);
     let out = env.ok(&["remove", "full-plugin", "--force", "--json"]);
@@ -42,26 +32,14 @@ fn mutations_report_json_and_keep_lifecycle_output_off_stdout() {
 #[test]
 fn quiet_version_completions_and_no_color() {
     let env = Env::new();
-    assert_eq!(
-        env.ok(&["-q", "add", env.fixture("minimal").to_str().unwrap()]),
-        ""
-    );
+    assert_eq!(env.ok(&["-q", "add", env.fixture("minimal").to_str().unwrap()]), "");
     let v = env.ok(&["--version"]);
-    assert!(
-        v.starts_with("atk ") && v.contains(env!("CARGO_PKG_VERSION")),
-        "{v}"
-    );
+    assert!(v.starts_with("atk ") && v.contains(env!("CARGO_PKG_VERSION")), "{v}");
     for shell in ["bash", "zsh", "fish"] {
-        assert!(
-            env.ok(&["completions", shell]).contains("remove"),
-            "{shell}"
-        );
+        assert!(env.ok(&["completions", shell]).contains("remove"), "{shell}");
     }
     let (_, err) = env.fails(4, &["remove", "nope"]);
-    assert!(
-        !err.contains('\u{1b}'),
-        "no color when not a terminal: {err:?}"
-    );
+    assert!(!err.contains('\u{1b}'), "no color when not a terminal: {err:?}");
     let (_, err) = env.fails(2, &["frobnicate"]);
     assert!(err.contains("unrecognized subcommand"), "{err}");
 }
@@ -69,23 +47,8 @@ fn quiet_version_completions_and_no_color() {
 #[test]
 fn atk_git_runs_git_in_the_home() {
     let env = Env::new();
-    let out = env
-        .cmd()
-        .args(["git", "log", "--format=%s"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        "Initialize ATK Home"
-    );
-    let out = env
-        .cmd()
-        .args(["git", "rev-parse", "--verify", "nope"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(128),
-        "git's exit code is passed through"
-    );
+    let out = env.cmd().args(["git", "log", "--format=%s"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "Initialize ATK Home");
+    let out = env.cmd().args(["git", "rev-parse", "--verify", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(128), "git's exit code is passed through");
 }

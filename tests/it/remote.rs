@@ -7,31 +7,15 @@ use crate::servers::*;
 /// plugin), committed on `main`.
 fn registry_work(env: &Env) -> PathBuf {
     let work = env.path("registry-work");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("registry-template"),
-        &work,
-    );
-    write(
-        &work.join("plugins/third/plugin.yaml"),
-        &yaml("third", ""),
-        false,
-    );
-    write(
-        &work.join("plugins/third/data.txt"),
-        "third plugin data\n",
-        false,
-    );
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("registry-template"), &work);
+    write(&work.join("plugins/third/plugin.yaml"), &yaml("third", ""), false);
+    write(&work.join("plugins/third/data.txt"), "third plugin data\n", false);
     let mut index = std::fs::read_to_string(work.join("index.yaml")).unwrap();
     index.push_str("- name: third\n  path: plugins/third\n  description: A third plugin\n");
     write(&work.join("index.yaml"), &index, false);
-    let big: String = (0..200_000)
-        .map(|i| format!("{:x}", (i * 2_654_435_761u64) % 1_000_003))
-        .collect();
+    let big: String = (0..200_000).map(|i| format!("{:x}", (i * 2_654_435_761u64) % 1_000_003)).collect();
     write(&work.join("assets/big.bin"), &big, false);
-    git(
-        env.dir.path(),
-        &["init", "-q", "-b", "main", work.to_str().unwrap()],
-    );
+    git(env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
     commit_all(&work, "registry");
     work
 }
@@ -58,29 +42,15 @@ fn head(repo: &Path) -> String {
 /// A repository with its plugin in `.atk/` and other files beside it.
 fn git_source_work(env: &Env) -> PathBuf {
     let work = env.path("tool-work");
-    write(
-        &work.join("src/main.c"),
-        "int main(void) { return 0; }\n",
-        false,
-    );
+    write(&work.join("src/main.c"), "int main(void) { return 0; }\n", false);
     write(
         &work.join(".atk/plugin.yaml"),
-        &yaml(
-            "Echo Tool",
-            "lifecycle:\n  install: ./setup.sh\n  uninstall: 'true'\n",
-        ),
+        &yaml("Echo Tool", "lifecycle:\n  install: ./setup.sh\n  uninstall: 'true'\n"),
         false,
     );
-    write(
-        &work.join(".atk/setup.sh"),
-        "#!/bin/sh\necho echo-tool installed\n",
-        true,
-    );
+    write(&work.join(".atk/setup.sh"), "#!/bin/sh\necho echo-tool installed\n", true);
     write(&work.join(".atk/docs/USAGE.md"), "usage\n", false);
-    git(
-        env.dir.path(),
-        &["init", "-q", "-b", "main", work.to_str().unwrap()],
-    );
+    git(env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
     commit_all(&work, "tool");
     work
 }
@@ -108,9 +78,7 @@ fn has_object(repo: &Path, id: &str) -> bool {
 }
 
 fn blob(work: &Path, path: &str) -> String {
-    git(work, &["rev-parse", &format!("HEAD:{path}")])
-        .trim()
-        .to_string()
+    git(work, &["rev-parse", &format!("HEAD:{path}")]).trim().to_string()
 }
 
 fn files_under(dir: &Path) -> Vec<String> {
@@ -135,35 +103,23 @@ fn check_registry_add(env: &Env, url: &str, work: &Path) {
     assert!(out.contains("Added 'hello'"), "{out}");
     let pinned = head(work);
     let m = env.manifest();
-    assert!(m.contains(&format!("- name: hello\n  directory: hello\n  source:\n    type: registry\n    ref: {pinned}\n    url: null\n")), "{m}");
+    assert!(
+        m.contains(&format!(
+            "- name: hello\n  directory: hello\n  source:\n    type: registry\n    ref: {pinned}\n    url: null\n"
+        )),
+        "{m}"
+    );
     let dir = env.atk_home.join("plugins/hello");
-    assert_eq!(
-        std::fs::read_to_string(dir.join(".atk-ref")).unwrap(),
-        format!("{pinned}\n")
-    );
-    let mut expected: Vec<String> = git(
-        work,
-        &["ls-tree", "-r", "--name-only", "HEAD", "plugins/hello/"],
-    )
-    .lines()
-    .map(|l| l["plugins/hello/".len()..].to_string())
-    .collect();
-    expected.extend([
-        ".atk-ref".to_string(),
-        ".env".to_string(),
-        "runtime/greeting.txt".to_string(),
-    ]);
+    assert_eq!(std::fs::read_to_string(dir.join(".atk-ref")).unwrap(), format!("{pinned}\n"));
+    let mut expected: Vec<String> = git(work, &["ls-tree", "-r", "--name-only", "HEAD", "plugins/hello/"])
+        .lines()
+        .map(|l| l["plugins/hello/".len()..].to_string())
+        .collect();
+    expected.extend([".atk-ref".to_string(), ".env".to_string(), "runtime/greeting.txt".to_string()]);
     expected.sort();
-    assert_eq!(
-        files_under(&dir),
-        expected,
-        "only the plugin's files are materialized"
-    );
+    assert_eq!(files_under(&dir), expected, "only the plugin's files are materialized");
     assert_eq!(mode(&dir.join("install.sh")), 0o755);
-    assert_eq!(
-        std::fs::read_to_string(dir.join("runtime/greeting.txt")).unwrap(),
-        "Hello, Ada!\n"
-    );
+    assert_eq!(std::fs::read_to_string(dir.join("runtime/greeting.txt")).unwrap(), "Hello, Ada!\n");
     assert_eq!(env.log()[0], "Add plugin 'hello'");
     assert_eq!(env.git(&["status", "--porcelain"]), "");
 }
@@ -202,20 +158,11 @@ fn fetches_only_the_plugins_blobs_and_never_the_rest() {
     env.ok(&["--registry", &url, "add", "hello", "--set", "HELLO_NAME=x"]);
     let cache = cache_repo(&env);
     let big = blob(&work, "assets/big.bin");
-    assert!(
-        !has_object(&cache, &big),
-        "the big file outside the plugin was downloaded"
-    );
-    assert!(
-        !has_object(&cache, &blob(&work, "plugins/notes/mcp.sh")),
-        "another plugin's blob was downloaded"
-    );
+    assert!(!has_object(&cache, &big), "the big file outside the plugin was downloaded");
+    assert!(!has_object(&cache, &blob(&work, "plugins/notes/mcp.sh")), "another plugin's blob was downloaded");
     assert!(has_object(&cache, &blob(&work, "plugins/hello/install.sh")));
     let cold = http.bytes_sent();
-    assert!(
-        cold < 100_000,
-        "a cold add sent {cold} bytes; the big file alone is over 1 MB"
-    );
+    assert!(cold < 100_000, "a cold add sent {cold} bytes; the big file alone is over 1 MB");
 
     // A second plugin from the same registry commit: one more fetch, of that plugin's blobs only.
     http.clear();
@@ -223,22 +170,10 @@ fn fetches_only_the_plugins_blobs_and_never_the_rest() {
     assert!(has_object(&cache, &blob(&work, "plugins/notes/mcp.sh")));
     assert!(!has_object(&cache, &blob(&work, "plugins/third/data.txt")));
     assert!(!has_object(&cache, &big));
-    let posts: Vec<_> = http
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST")
-        .collect();
-    assert_eq!(
-        posts.len(),
-        1,
-        "the index is cached and the commit is in the cache: one fetch of blobs: {posts:?}"
-    );
-    let wants = String::from_utf8_lossy(&posts[0].request)
-        .matches("want ")
-        .count();
-    let notes_files = git(&work, &["ls-tree", "-r", "HEAD", "plugins/notes/"])
-        .lines()
-        .count();
+    let posts: Vec<_> = http.requests().into_iter().filter(|r| r.method == "POST").collect();
+    assert_eq!(posts.len(), 1, "the index is cached and the commit is in the cache: one fetch of blobs: {posts:?}");
+    let wants = String::from_utf8_lossy(&posts[0].request).matches("want ").count();
+    let notes_files = git(&work, &["ls-tree", "-r", "HEAD", "plugins/notes/"]).lines().count();
     assert_eq!(wants, notes_files, "one want per file of the plugin");
     assert!(http.bytes_sent() < 20_000);
 }
@@ -250,15 +185,8 @@ fn servers_without_filter_get_a_depth_1_fetch_of_the_whole_tree() {
     let http = HttpServer::start(&root);
     check_registry_add(&env, &http.url("registry.git"), &work);
     let cache = cache_repo(&env);
-    assert!(
-        has_object(&cache, &blob(&work, "assets/big.bin")),
-        "without filter the whole tree comes"
-    );
-    assert_eq!(
-        git(&cache, &["rev-list", "--count", "--all"]).trim(),
-        "1",
-        "depth 1"
-    );
+    assert!(has_object(&cache, &blob(&work, "assets/big.bin")), "without filter the whole tree comes");
+    assert_eq!(git(&cache, &["rev-list", "--count", "--all"]).trim(), "1", "depth 1");
 }
 
 #[test]
@@ -290,16 +218,9 @@ fn git_sources_over_every_transport() {
         let m = e.manifest();
         assert!(m.contains(&format!("- name: Echo Tool\n  directory: echo-tool\n  source:\n    type: git\n    ref: {pinned}\n    url: {url}\n")), "{m}");
         let dir = e.atk_home.join("plugins/echo-tool");
-        assert_eq!(
-            files_under(&dir),
-            [".atk-ref", "docs/USAGE.md", "plugin.yaml", "setup.sh"],
-            "{url}"
-        );
+        assert_eq!(files_under(&dir), [".atk-ref", "docs/USAGE.md", "plugin.yaml", "setup.sh"], "{url}");
         assert_eq!(mode(&dir.join("setup.sh")), 0o755);
-        assert_eq!(
-            std::fs::read_to_string(dir.join(".atk-ref")).unwrap(),
-            format!("{pinned}\n")
-        );
+        assert_eq!(std::fs::read_to_string(dir.join(".atk-ref")).unwrap(), format!("{pinned}\n"));
     }
 }
 
@@ -312,31 +233,15 @@ fn failures_are_clean_and_clear() {
     let before = env.snapshot();
 
     let (_, err) = env.fails(5, &["--registry", reg, "add", "helo"]);
-    assert!(
-        err.contains("no plugin named 'helo'") && err.contains("did you mean 'hello'"),
-        "{err}"
-    );
+    assert!(err.contains("no plugin named 'helo'") && err.contains("did you mean 'hello'"), "{err}");
     let (_, err) = env.fails(5, &["--registry", reg, "add", "notes"]);
-    assert!(
-        err.contains("already installed") && err.contains("atk upgrade notes"),
-        "{err}"
-    );
+    assert!(err.contains("already installed") && err.contains("atk upgrade notes"), "{err}");
 
     // Unreachable: a refused port, over HTTP and git://.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    for url in [
-        format!("http://127.0.0.1:{port}/registry.git"),
-        format!("git://127.0.0.1:{port}/registry.git"),
-    ] {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    for url in [format!("http://127.0.0.1:{port}/registry.git"), format!("git://127.0.0.1:{port}/registry.git")] {
         let (_, err) = env.fails(7, &["--registry", &url, "add", "hello"]);
-        assert!(
-            err.contains(&url) && err.contains("hint: check the URL, your network connection"),
-            "{err}"
-        );
+        assert!(err.contains(&url) && err.contains("hint: check the URL, your network connection"), "{err}");
         let (_, err) = env.fails(7, &["add", &url]);
         assert!(err.contains(&url), "{err}");
     }
@@ -344,26 +249,16 @@ fn failures_are_clean_and_clear() {
     // A repository without .atk/plugin.yaml.
     let plain = env.path("plain");
     write(&plain.join("README.md"), "no plugin here", false);
-    git(
-        env.dir.path(),
-        &["init", "-q", "-b", "main", plain.to_str().unwrap()],
-    );
+    git(env.dir.path(), &["init", "-q", "-b", "main", plain.to_str().unwrap()]);
     commit_all(&plain, "plain");
     let (_, err) = env.fails(5, &["add", &format!("file://{}", plain.display())]);
     assert!(err.contains("has no .atk/plugin.yaml"), "{err}");
 
     // An invalid plugin.yaml in the fetched tree.
-    write(
-        &plain.join(".atk/plugin.yaml"),
-        "schema_version: x\nname: Bad\ndescription: d\nports: [{port: 0}]\n",
-        false,
-    );
+    write(&plain.join(".atk/plugin.yaml"), "schema_version: x\nname: Bad\ndescription: d\nports: [{port: 0}]\n", false);
     commit_all(&plain, "bad plugin");
     let (_, err) = env.fails(5, &["add", plain.to_str().unwrap()]);
-    assert!(
-        err.contains(".atk/ of") && err.contains("ports[0].port") && err.contains("schema_version"),
-        "{err}"
-    );
+    assert!(err.contains(".atk/ of") && err.contains("ports[0].port") && err.contains("schema_version"), "{err}");
 
     // An index entry whose folder is missing.
     let mut index = std::fs::read_to_string(work.join("index.yaml")).unwrap();
@@ -371,17 +266,11 @@ fn failures_are_clean_and_clear() {
     write(&work.join("index.yaml"), &index, false);
     commit_all(&work, "ghost entry");
     let (_, err) = env.fails(7, &["--registry", reg, "add", "ghost"]);
-    assert!(
-        err.contains("inconsistent") && err.contains("plugins/ghost"),
-        "{err}"
-    );
+    assert!(err.contains("inconsistent") && err.contains("plugins/ghost"), "{err}");
 
     // Names that are neither paths, URLs nor registry names.
     let (_, err) = env.fails(5, &["--registry", reg, "add", "Open Memory"]);
-    assert!(
-        err.contains("not a path, a git URL or a registry plugin name"),
-        "{err}"
-    );
+    assert!(err.contains("not a path, a git URL or a registry plugin name"), "{err}");
     assert_eq!(env.snapshot(), before);
 }
 
@@ -393,49 +282,24 @@ fn unsafe_trees_are_refused_and_submodules_skipped() {
     commit_all(&work, "escape");
     let before = env.snapshot();
     let (_, err) = env.fails(5, &["add", work.to_str().unwrap()]);
-    assert!(
-        err.contains(".atk/escape") && err.contains("outside the plugin folder"),
-        "{err}"
-    );
+    assert!(err.contains(".atk/escape") && err.contains("outside the plugin folder"), "{err}");
     assert_eq!(env.snapshot(), before);
 
     std::fs::remove_file(work.join(".atk/escape")).unwrap();
     std::os::unix::fs::symlink("docs/USAGE.md", work.join(".atk/usage")).unwrap();
     let sub = env.path("sub");
-    git(
-        env.dir.path(),
-        &["init", "-q", "-b", "main", sub.to_str().unwrap()],
-    );
+    git(env.dir.path(), &["init", "-q", "-b", "main", sub.to_str().unwrap()]);
     write(&sub.join("f"), "x", false);
     commit_all(&sub, "sub");
     let sub_head = head(&sub);
     git(&work, &["add", "-A"]);
-    git(
-        &work,
-        &[
-            "update-index",
-            "--add",
-            "--cacheinfo",
-            &format!("160000,{sub_head},.atk/vendor"),
-        ],
-    );
+    git(&work, &["update-index", "--add", "--cacheinfo", &format!("160000,{sub_head},.atk/vendor")]);
     git(&work, &["commit", "-qm", "symlink and submodule"]);
-    let out = env
-        .cmd()
-        .args(["add", work.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = env.cmd().args(["add", work.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("vendor is a git submodule"));
     let dir = env.atk_home.join("plugins/echo-tool");
-    assert_eq!(
-        std::fs::read_link(dir.join("usage")).unwrap().to_str(),
-        Some("docs/USAGE.md")
-    );
+    assert_eq!(std::fs::read_link(dir.join("usage")).unwrap().to_str(), Some("docs/USAGE.md"));
     assert!(!dir.join("vendor").exists());
 }
 
@@ -448,40 +312,23 @@ fn search_lists_marks_and_caches_the_index() {
 
     let out = env.ok(&["--registry", &url, "search"]);
     assert!(
-        out.contains("3 plugins")
-            && out.contains("hello")
-            && out.contains("notes")
-            && out.contains("third"),
+        out.contains("3 plugins") && out.contains("hello") && out.contains("notes") && out.contains("third"),
         "{out}"
     );
     let out = env.ok(&["--registry", &url, "search", "MCP"]);
-    assert!(
-        out.contains("1 plugin matching 'MCP'") && out.contains("notes") && !out.contains("hello"),
-        "{out}"
-    );
+    assert!(out.contains("1 plugin matching 'MCP'") && out.contains("notes") && !out.contains("hello"), "{out}");
     let out = env.ok(&["--registry", &url, "search", "zzz"]);
     assert!(out.contains("No plugin matches 'zzz'"), "{out}");
 
     env.ok(&["init"]);
     env.ok(&["--registry", &url, "add", "third"]);
-    let v: serde_json::Value =
-        serde_json::from_str(&env.ok(&["--registry", &url, "search", "--json"])).unwrap();
-    let third = v["plugins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "third")
-        .unwrap()
-        .clone();
+    let v: serde_json::Value = serde_json::from_str(&env.ok(&["--registry", &url, "search", "--json"])).unwrap();
+    let third = v["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "third").unwrap().clone();
     assert_eq!(third["installed"], true);
     assert_eq!(v["commit"], head(&work));
 
     // Within the hour the cached index is used; a new registry commit is seen with --refresh.
-    write(
-        &work.join("plugins/fourth/plugin.yaml"),
-        &yaml("fourth", ""),
-        false,
-    );
+    write(&work.join("plugins/fourth/plugin.yaml"), &yaml("fourth", ""), false);
     let index = std::fs::read_to_string(work.join("index.yaml")).unwrap()
         + "- name: fourth\n  path: plugins/fourth\n  description: d\n";
     write(&work.join("index.yaml"), &index, false);
@@ -489,21 +336,12 @@ fn search_lists_marks_and_caches_the_index() {
     republish(&work, &bare);
     http.clear();
     assert!(!env.ok(&["--registry", &url, "search"]).contains("fourth"));
-    assert!(
-        http.requests().is_empty(),
-        "a fresh cached index needs no network"
-    );
-    assert!(env
-        .ok(&["--registry", &url, "search", "--refresh"])
-        .contains("fourth"));
+    assert!(http.requests().is_empty(), "a fresh cached index needs no network");
+    assert!(env.ok(&["--registry", &url, "search", "--refresh"]).contains("fourth"));
 
     // Unreachable with a cached index: the cache, with a warning.
     drop(http);
-    let out = env
-        .cmd()
-        .args(["--registry", &url, "search", "--refresh"])
-        .output()
-        .unwrap();
+    let out = env.cmd().args(["--registry", &url, "search", "--refresh"]).output().unwrap();
     assert!(out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("using the index cached"),
@@ -517,22 +355,13 @@ fn search_lists_marks_and_caches_the_index() {
 fn registry_url_comes_from_the_environment_or_the_manifest() {
     let env = Env::new();
     let work = registry_work(&env);
-    env.cmd()
-        .args(["add", "third"])
-        .env("ATK_REGISTRY", &work)
-        .assert()
-        .success();
-    let m = env.manifest().replace(
-        "  auto_push: false\n",
-        &format!("  auto_push: false\n  registry: {}\n", work.display()),
-    );
+    env.cmd().args(["add", "third"]).env("ATK_REGISTRY", &work).assert().success();
+    let m = env
+        .manifest()
+        .replace("  auto_push: false\n", &format!("  auto_push: false\n  registry: {}\n", work.display()));
     write(&env.atk_home.join("manifest.yaml"), &m, false);
     env.ok(&["add", "notes"]);
-    assert!(
-        env.manifest()
-            .contains(&format!("registry: {}", work.display())),
-        "config.registry survives"
-    );
+    assert!(env.manifest().contains(&format!("registry: {}", work.display())), "config.registry survives");
 }
 
 #[test]
@@ -552,10 +381,7 @@ fn ctrl_c_during_a_fetch_exits_130_and_leaves_home_and_cache_usable() {
     let child = cmd.spawn().unwrap();
     let start = std::time::Instant::now();
     while http.posts_received() == 0 {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(20),
-            "no fetch started"
-        );
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "no fetch started");
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     assert!(std::process::Command::new("kill")
@@ -564,18 +390,10 @@ fn ctrl_c_during_a_fetch_exits_130_and_leaves_home_and_cache_usable() {
         .unwrap()
         .success());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(env.snapshot(), before);
     let staging = env.atk_home.join(".git/atk/staging");
-    assert!(
-        !staging.exists() || std::fs::read_dir(&staging).unwrap().next().is_none(),
-        "staging removed"
-    );
+    assert!(!staging.exists() || std::fs::read_dir(&staging).unwrap().next().is_none(), "staging removed");
     http.set_delay(std::time::Duration::ZERO);
     env.ok(&["--registry", &url, "add", "hello", "--set", "HELLO_NAME=x"]);
 }
@@ -593,19 +411,10 @@ fn the_quickstart_demo_runs_end_to_end() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for needle in [
-        "2 plugins",
-        "Added 'hello'",
-        "Added 'Notes'",
-        "Added 'Word Count'",
-        "Add plugin 'Word Count'",
-        "type: git",
-    ] {
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for needle in
+        ["2 plugins", "Added 'hello'", "Added 'Notes'", "Added 'Word Count'", "Add plugin 'Word Count'", "type: git"]
+    {
         assert!(stdout.contains(needle), "{needle} missing:\n{stdout}");
     }
 }
@@ -637,19 +446,9 @@ fn ssh_urls_in_both_forms() {
             .env("PATH", &path)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{url}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{url}: {}", String::from_utf8_lossy(&out.stderr));
     }
     let calls = std::fs::read_to_string(&log).unwrap();
-    assert!(
-        calls.contains(&format!(
-            "git@localhost git-upload-pack '{}'",
-            bare.display()
-        )),
-        "{calls}"
-    );
+    assert!(calls.contains(&format!("git@localhost git-upload-pack '{}'", bare.display())), "{calls}");
     assert!(env.manifest().contains("directory: notes"));
 }

@@ -1,13 +1,7 @@
 use crate::common::*;
 
 fn with_full(env: &Env) {
-    env.ok(&[
-        "add",
-        env.fixture("full").to_str().unwrap(),
-        "-y",
-        "--set",
-        "FULL_API_KEY=x",
-    ]);
+    env.ok(&["add", env.fixture("full").to_str().unwrap(), "-y", "--set", "FULL_API_KEY=x"]);
 }
 
 #[test]
@@ -19,28 +13,12 @@ fn path_like_and_unknown_names_exit_4_and_delete_nothing() {
     write(&env.atk_home.join("plugins/stray/file"), "x", false);
     let before = env.snapshot();
     let victim_arg = victim.to_str().unwrap();
-    for id in [
-        "..",
-        victim_arg,
-        "",
-        "a/../b",
-        "plugins/full-plugin",
-        "../.atk",
-        "full",
-        "stray",
-        "/",
-    ] {
+    for id in ["..", victim_arg, "", "a/../b", "plugins/full-plugin", "../.atk", "full", "stray", "/"] {
         let (_, err) = env.fails(4, &["remove", id, "--force"]);
-        assert!(
-            err.contains(&format!("no plugin named '{id}'")),
-            "{id}: {err}"
-        );
+        assert!(err.contains(&format!("no plugin named '{id}'")), "{id}: {err}");
     }
     let (_, err) = env.fails(4, &["remove", "stray"]);
-    assert!(
-        err.contains("plugins/stray exists but is not managed by atk"),
-        "{err}"
-    );
+    assert!(err.contains("plugins/stray exists but is not managed by atk"), "{err}");
     let (_, err) = env.fails(4, &["remove", "full"]);
     assert!(err.contains("did you mean 'full-plugin'"), "{err}");
     assert_eq!(env.snapshot(), before);
@@ -52,15 +30,8 @@ fn remove_runs_stop_then_uninstall_then_deletes_and_commits() {
     let env = Env::new();
     with_full(&env);
     let trace = env.path("trace");
-    env.cmd()
-        .args(["remove", "Full Plugin", "--force"])
-        .env("ATK_TEST_TRACE", &trace)
-        .assert()
-        .success();
-    assert_eq!(
-        std::fs::read_to_string(&trace).unwrap(),
-        "stop\nuninstall\n"
-    );
+    env.cmd().args(["remove", "Full Plugin", "--force"]).env("ATK_TEST_TRACE", &trace).assert().success();
+    assert_eq!(std::fs::read_to_string(&trace).unwrap(), "stop\nuninstall\n");
     assert!(!env.atk_home.join("plugins/full-plugin").exists());
     assert!(!env.gitignore().contains("full-plugin"));
     assert!(env.manifest().ends_with("plugins: []\n"));
@@ -75,10 +46,7 @@ fn uninstall_needs_confirmation_without_a_terminal() {
     with_full(&env);
     let before = env.snapshot();
     let (_, err) = env.fails(2, &["remove", "full-plugin"]);
-    assert!(
-        err.contains("./uninstall.sh") && err.contains("--force"),
-        "{err}"
-    );
+    assert!(err.contains("./uninstall.sh") && err.contains("--force"), "{err}");
     assert_eq!(env.snapshot(), before);
 }
 
@@ -87,25 +55,15 @@ fn a_failing_uninstall_stops_the_removal_unless_forced() {
     let env = Env::new();
     let src = env.plugin(
         "stubborn",
-        &yaml(
-            "Stubborn",
-            "lifecycle:\n  install: 'true'\n  uninstall: ./uninstall.sh\n",
-        ),
+        &yaml("Stubborn", "lifecycle:\n  install: 'true'\n  uninstall: ./uninstall.sh\n"),
         &[("uninstall.sh", "#!/bin/sh\nexit 4\n", true)],
     );
     env.ok(&["add", src.to_str().unwrap()]);
     let before = env.snapshot();
     let (_, err) = env.fails(6, &["remove", "stubborn", "--yes"]);
-    assert!(
-        err.contains("uninstall of plugin 'Stubborn' failed (exit code 4)"),
-        "{err}"
-    );
+    assert!(err.contains("uninstall of plugin 'Stubborn' failed (exit code 4)"), "{err}");
     assert_eq!(env.snapshot(), before);
-    let out = env
-        .cmd()
-        .args(["remove", "stubborn", "--force"])
-        .output()
-        .unwrap();
+    let out = env.cmd().args(["remove", "stubborn", "--force"]).output().unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("removing anyway"));
     assert!(!env.atk_home.join("plugins/stubborn").exists());
@@ -115,23 +73,11 @@ fn a_failing_uninstall_stops_the_removal_unless_forced() {
 fn a_broken_plugin_yaml_is_removed_only_with_force() {
     let env = Env::new();
     env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
-    write(
-        &env.atk_home.join("plugins/minimal/plugin.yaml"),
-        "name: [broken\n",
-        false,
-    );
+    write(&env.atk_home.join("plugins/minimal/plugin.yaml"), "name: [broken\n", false);
     let (_, err) = env.fails(5, &["remove", "minimal"]);
     assert!(err.contains("--force"), "{err}");
-    let out = env
-        .cmd()
-        .args(["remove", "minimal", "--force"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = env.cmd().args(["remove", "minimal", "--force"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("without running its lifecycle commands"));
     assert!(!env.manifest().contains("minimal"));
 }

@@ -8,21 +8,13 @@ use crate::common::*;
 fn wait_for(path: &Path) {
     let start = Instant::now();
     while !path.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {}",
-            path.display()
-        );
+        assert!(start.elapsed() < Duration::from_secs(30), "timed out waiting for {}", path.display());
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
 fn kill(signal: &str, target: &str) {
-    let ok = std::process::Command::new("kill")
-        .args([signal, "--", target])
-        .status()
-        .unwrap()
-        .success();
+    let ok = std::process::Command::new("kill").args([signal, "--", target]).status().unwrap().success();
     assert!(ok, "kill {signal} {target}");
 }
 
@@ -31,16 +23,10 @@ fn slow_plugin(env: &Env, name: &str) -> std::path::PathBuf {
     let started = env.path(&format!("{name}.started"));
     env.plugin(
         name,
-        &yaml(
-            name,
-            "lifecycle:\n  install: ./install.sh\n  uninstall: 'true'\n",
-        ),
+        &yaml(name, "lifecycle:\n  install: ./install.sh\n  uninstall: 'true'\n"),
         &[(
             "install.sh",
-            &format!(
-                "#!/bin/sh\necho $$ > {0}.pid\ntouch {0}\nexec sleep 30\n",
-                started.display()
-            ),
+            &format!("#!/bin/sh\necho $$ > {0}.pid\ntouch {0}\nexec sleep 30\n", started.display()),
             true,
         )],
     )
@@ -65,15 +51,11 @@ fn kill_9_in_the_middle_of_add_is_rolled_back_by_the_next_run() {
     let out = env.cmd().arg("list").output().unwrap();
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("`atk add") && err.contains("was interrupted") && err.contains("rolled back"),
-        "{err}"
-    );
+    assert!(err.contains("`atk add") && err.contains("was interrupted") && err.contains("rolled back"), "{err}");
     assert_eq!(env.snapshot(), before);
     assert!(!env.atk_home.join(".git/atk/journal.json").exists());
     assert!(
-        env.ok(&["add", env.fixture("minimal").to_str().unwrap()])
-            .contains("Added"),
+        env.ok(&["add", env.fixture("minimal").to_str().unwrap()]).contains("Added"),
         "the home works after the rollback"
     );
 }
@@ -84,21 +66,13 @@ fn ctrl_c_during_install_exits_130_and_rolls_back() {
     let before = env.snapshot();
     let src = slow_plugin(&env, "sigint");
     let mut cmd = env.std_cmd();
-    cmd.args(["add", src.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .process_group(0);
+    cmd.args(["add", src.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::piped()).process_group(0);
     let child = cmd.spawn().unwrap();
     wait_for(&env.path("sigint.started"));
     // A terminal's Ctrl-C reaches the whole foreground process group.
     kill("-INT", &format!("-{}", child.id()));
     let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
     assert_eq!(env.snapshot(), before);
 }
@@ -108,18 +82,8 @@ fn two_concurrent_adds_both_succeed_one_after_the_other() {
     let env = Env::new();
     let first = env.plugin(
         "first",
-        &yaml(
-            "First",
-            "lifecycle:\n  install: ./install.sh\n  uninstall: 'true'\n",
-        ),
-        &[(
-            "install.sh",
-            &format!(
-                "#!/bin/sh\ntouch {}\nsleep 1\n",
-                env.path("first.started").display()
-            ),
-            true,
-        )],
+        &yaml("First", "lifecycle:\n  install: ./install.sh\n  uninstall: 'true'\n"),
+        &[("install.sh", &format!("#!/bin/sh\ntouch {}\nsleep 1\n", env.path("first.started").display()), true)],
     );
     let second = env.fixture("minimal");
     let a = env.spawn(&["add", first.to_str().unwrap()]);
@@ -130,18 +94,8 @@ fn two_concurrent_adds_both_succeed_one_after_the_other() {
     assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
     assert!(String::from_utf8_lossy(&b.stderr).contains("waiting for another atk"));
     let m = env.manifest();
-    assert!(
-        m.contains("directory: first") && m.contains("directory: minimal"),
-        "{m}"
-    );
-    assert_eq!(
-        env.log(),
-        [
-            "Add plugin 'Minimal'",
-            "Add plugin 'First'",
-            "Initialize ATK Home"
-        ]
-    );
+    assert!(m.contains("directory: first") && m.contains("directory: minimal"), "{m}");
+    assert_eq!(env.log(), ["Add plugin 'Minimal'", "Add plugin 'First'", "Initialize ATK Home"]);
     assert_eq!(env.git(&["status", "--porcelain"]), "");
 }
 
@@ -161,26 +115,16 @@ fn a_lock_held_too_long_gives_a_clear_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("did not finish within 1s"));
     kill("-9", &holder.id().to_string());
     holder.wait().unwrap();
-    kill(
-        "-9",
-        std::fs::read_to_string(env.path("holder.started.pid"))
-            .unwrap()
-            .trim(),
-    );
+    kill("-9", std::fs::read_to_string(env.path("holder.started.pid")).unwrap().trim());
 }
 
 #[test]
 fn unknown_manifest_keys_survive_add_and_remove() {
     let env = Env::new();
-    let m = env
-        .manifest()
-        .replace("config:\n", "owner: team-a\nconfig:\n  theme: dark\n");
+    let m = env.manifest().replace("config:\n", "owner: team-a\nconfig:\n  theme: dark\n");
     write(&env.atk_home.join("manifest.yaml"), &m, false);
     env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
-    let m = env.manifest().replace(
-        "  directory: minimal\n",
-        "  directory: minimal\n  note: keep this\n",
-    );
+    let m = env.manifest().replace("  directory: minimal\n", "  directory: minimal\n  note: keep this\n");
     write(&env.atk_home.join("manifest.yaml"), &m, false);
     env.ok(&["add", env.fixture("skill-only").to_str().unwrap()]);
     env.ok(&["remove", "skill-only"]);
@@ -196,10 +140,7 @@ fn a_broken_manifest_is_reported_and_never_overwritten() {
     let broken = "schema_version: '2026-02-06'\nplugins:\n- name: x\n  directory: [oops\n";
     write(&env.atk_home.join("manifest.yaml"), broken, false);
     let (_, err) = env.fails(1, &["add", env.fixture("minimal").to_str().unwrap()]);
-    assert!(
-        err.contains("manifest.yaml") && err.contains("line"),
-        "{err}"
-    );
+    assert!(err.contains("manifest.yaml") && err.contains("line"), "{err}");
     assert_eq!(env.manifest(), broken);
     assert!(!env.atk_home.join("plugins/minimal").exists());
     let (_, err) = env.fails(1, &["list"]);
@@ -210,10 +151,7 @@ fn a_broken_manifest_is_reported_and_never_overwritten() {
         false,
     );
     let (_, err) = env.fails(1, &["remove", "x"]);
-    assert!(
-        err.contains("'../../etc' is not a valid folder name"),
-        "{err}"
-    );
+    assert!(err.contains("'../../etc' is not a valid folder name"), "{err}");
 }
 
 #[test]
@@ -222,11 +160,7 @@ fn confirmations_on_a_terminal_can_decline_or_accept() {
     let before = env.snapshot();
     let src = env.plugin(
         "unreviewed",
-        &yaml(
-            "Unreviewed",
-            "lifecycle:\n  install: 'true'\n  uninstall: 'true'\n",
-        )
-        .replace("maturity: verified\n", ""),
+        &yaml("Unreviewed", "lifecycle:\n  install: 'true'\n  uninstall: 'true'\n").replace("maturity: verified\n", ""),
         &[],
     );
     let mut p = env.on_terminal(&["add", src.to_str().unwrap()]);

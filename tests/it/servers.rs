@@ -20,19 +20,9 @@ pub struct GitDaemon {
 
 impl GitDaemon {
     pub fn start(root: &Path) -> GitDaemon {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new("git")
-            .args([
-                "daemon",
-                "--reuseaddr",
-                "--listen=127.0.0.1",
-                "--export-all",
-                "--informative-errors",
-            ])
+            .args(["daemon", "--reuseaddr", "--listen=127.0.0.1", "--export-all", "--informative-errors"])
             .arg(format!("--port={port}"))
             .arg(format!("--base-path={}", root.display()))
             .arg(root)
@@ -44,16 +34,10 @@ impl GitDaemon {
             .expect("git daemon starts");
         let start = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "git daemon did not start"
-            );
+            assert!(start.elapsed() < Duration::from_secs(10), "git daemon did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
-        GitDaemon {
-            child,
-            base: format!("git://127.0.0.1:{port}"),
-        }
+        GitDaemon { child, base: format!("git://127.0.0.1:{port}") }
     }
 
     pub fn url(&self, repo: &str) -> String {
@@ -71,24 +55,8 @@ impl Drop for GitDaemon {
 /// A bare copy of `work` under `root/<name>`, served with or without `filter` support.
 pub fn publish(work: &Path, root: &Path, name: &str, allow_filter: bool) -> PathBuf {
     let bare = root.join(name);
-    crate::common::git(
-        root,
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            work.to_str().unwrap(),
-            bare.to_str().unwrap(),
-        ],
-    );
-    crate::common::git(
-        &bare,
-        &[
-            "config",
-            "uploadpack.allowFilter",
-            if allow_filter { "true" } else { "false" },
-        ],
-    );
+    crate::common::git(root, &["clone", "-q", "--bare", work.to_str().unwrap(), bare.to_str().unwrap()]);
+    crate::common::git(&bare, &["config", "uploadpack.allowFilter", if allow_filter { "true" } else { "false" }]);
     crate::common::git(&bare, &["config", "uploadpack.allowAnySHA1InWant", "true"]);
     crate::common::git(&bare, &["config", "http.receivepack", "false"]);
     bare
@@ -96,8 +64,5 @@ pub fn publish(work: &Path, root: &Path, name: &str, allow_filter: bool) -> Path
 
 /// Pushes the work repository's main branch to its published copy.
 pub fn republish(work: &Path, bare: &Path) {
-    crate::common::git(
-        work,
-        &["push", "-q", "--force", bare.to_str().unwrap(), "main"],
-    );
+    crate::common::git(work, &["push", "-q", "--force", bare.to_str().unwrap(), "main"]);
 }

@@ -1,13 +1,7 @@
 use crate::common::*;
 
 fn with_full(env: &Env) {
-    env.ok(&[
-        "add",
-        env.fixture("full").to_str().unwrap(),
-        "-y",
-        "--set",
-        "FULL_API_KEY=first",
-    ]);
+    env.ok(&["add", env.fixture("full").to_str().unwrap(), "-y", "--set", "FULL_API_KEY=first"]);
 }
 
 #[test]
@@ -17,30 +11,18 @@ fn set_writes_values_keeping_comments_and_unknown_keys() {
     let path = env.atk_home.join("plugins/full-plugin/.env");
     let text = std::fs::read_to_string(&path).unwrap() + "# my own note\nEXTRA=keep\n";
     write(&path, &text, false);
-    env.ok(&[
-        "setup",
-        "full-plugin",
-        "--set",
-        "FULL_API_KEY=it's $ecret #1",
-    ]);
+    env.ok(&["setup", "full-plugin", "--set", "FULL_API_KEY=it's $ecret #1"]);
     let after = std::fs::read_to_string(&path).unwrap();
     assert!(after.contains("# my own note\nEXTRA=keep\n"), "{after}");
     assert_eq!(mode(&path), 0o600);
     // The value reads back identically through sh.
     let out = std::process::Command::new("sh")
         .arg("-c")
-        .arg(format!(
-            ". '{}'; printf %s \"$FULL_API_KEY\"",
-            path.display()
-        ))
+        .arg(format!(". '{}'; printf %s \"$FULL_API_KEY\"", path.display()))
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "it's $ecret #1");
-    assert_eq!(
-        env.git(&["status", "--porcelain"]),
-        "",
-        ".env is not tracked"
-    );
+    assert_eq!(env.git(&["status", "--porcelain"]), "", ".env is not tracked");
 }
 
 #[test]
@@ -48,24 +30,15 @@ fn missing_required_values_exit_8_without_a_terminal() {
     let env = Env::new();
     let src = env.plugin(
         "req",
-        &yaml(
-            "Req",
-            "env_vars:\n  - name: NEEDED\n    required: true\n  - name: OPT\n    default: d\n",
-        ),
+        &yaml("Req", "env_vars:\n  - name: NEEDED\n    required: true\n  - name: OPT\n    default: d\n"),
         &[],
     );
     env.ok(&["add", src.to_str().unwrap()]);
     let (_, err) = env.fails(8, &["setup", "req"]);
-    assert!(
-        err.contains("NEEDED in plugin 'req'") && err.contains("atk setup req"),
-        "{err}"
-    );
+    assert!(err.contains("NEEDED in plugin 'req'") && err.contains("atk setup req"), "{err}");
     env.ok(&["setup", "req", "--set", "NEEDED=1"]);
     let text = std::fs::read_to_string(env.atk_home.join("plugins/req/.env")).unwrap();
-    assert!(
-        text.contains("NEEDED=1") && text.contains("OPT=d"),
-        "{text}"
-    );
+    assert!(text.contains("NEEDED=1") && text.contains("OPT=d"), "{text}");
 }
 
 #[test]
@@ -76,16 +49,9 @@ fn setup_all_and_unknown_keys() {
     let out = env.ok(&["setup", "--all", "--set", "FULL_MODE=slow", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["plugins"].as_array().unwrap().len(), 2);
-    assert!(
-        std::fs::read_to_string(env.atk_home.join("plugins/full-plugin/.env"))
-            .unwrap()
-            .contains("FULL_MODE=slow")
-    );
+    assert!(std::fs::read_to_string(env.atk_home.join("plugins/full-plugin/.env")).unwrap().contains("FULL_MODE=slow"));
     let (_, err) = env.fails(2, &["setup", "full-plugin", "--set", "NOPE=1"]);
-    assert!(
-        err.contains("declares no variable NOPE") && err.contains("FULL_API_KEY"),
-        "{err}"
-    );
+    assert!(err.contains("declares no variable NOPE") && err.contains("FULL_API_KEY"), "{err}");
     env.fails(2, &["setup", "full-plugin", "--set", "lower=1"]);
     env.fails(4, &["setup", "nothing-here"]);
     env.fails(2, &["setup"]);
@@ -111,10 +77,7 @@ fn prompts_on_a_terminal_hide_secrets_and_insist_on_required_values() {
     let rest = p.exp_eof().unwrap();
     assert!(!rest.contains("hunter2"), "the secret was echoed: {rest}");
     let text = std::fs::read_to_string(env.atk_home.join("plugins/asks/.env")).unwrap();
-    assert!(
-        text.contains("API_TOKEN=hunter2") && text.contains("REGION=eu"),
-        "{text}"
-    );
+    assert!(text.contains("API_TOKEN=hunter2") && text.contains("REGION=eu"), "{text}");
 
     // Asked again, the current secret is shown masked and kept on Enter.
     let mut p = env.on_terminal(&["setup", "asks"]);
@@ -124,8 +87,5 @@ fn prompts_on_a_terminal_hide_secrets_and_insist_on_required_values() {
     p.send_line("us").unwrap();
     p.exp_eof().unwrap();
     let text = std::fs::read_to_string(env.atk_home.join("plugins/asks/.env")).unwrap();
-    assert!(
-        text.contains("API_TOKEN=hunter2") && text.contains("REGION=us"),
-        "{text}"
-    );
+    assert!(text.contains("API_TOKEN=hunter2") && text.contains("REGION=us"), "{text}");
 }

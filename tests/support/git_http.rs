@@ -57,14 +57,7 @@ impl HttpServer {
                 });
             }
         });
-        HttpServer {
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-            stop,
-            port,
-            delay,
-            posts,
-        }
+        HttpServer { base: format!("http://127.0.0.1:{port}"), log, stop, port, delay, posts }
     }
 
     pub fn set_delay(&self, d: Duration) {
@@ -105,9 +98,7 @@ fn handle(
     delay: &Mutex<Duration>,
     posts: &std::sync::atomic::AtomicUsize,
 ) -> Option<Logged> {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
@@ -125,12 +116,7 @@ fn handle(
             headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
         }
     }
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
+    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let mut body = Vec::new();
     if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
         loop {
@@ -194,10 +180,7 @@ fn handle(
         .position(|w| w == b"\r\n\r\n")
         .map(|i| (i, 4))
         .or_else(|| out.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)))?;
-    let (head, rest) = (
-        String::from_utf8_lossy(&out[..split.0]).to_string(),
-        &out[split.0 + split.1..],
-    );
+    let (head, rest) = (String::from_utf8_lossy(&out[..split.0]).to_string(), &out[split.0 + split.1..]);
     let mut status = "200 OK".to_string();
     let mut response = Vec::new();
     let mut extra = String::new();
@@ -209,19 +192,10 @@ fn handle(
         }
     }
     response.extend_from_slice(
-        format!(
-            "HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
-            rest.len()
-        )
-        .as_bytes(),
+        format!("HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n", rest.len()).as_bytes(),
     );
     response.extend_from_slice(rest);
     let mut stream = stream;
     stream.write_all(&response).ok()?;
-    Some(Logged {
-        method,
-        path: target.clone(),
-        request,
-        bytes_sent: rest.len() as u64,
-    })
+    Some(Logged { method, path: target.clone(), request, bytes_sent: rest.len() as u64 })
 }
