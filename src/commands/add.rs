@@ -2,6 +2,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
+use super::origin::{registry_url, ATK_REF};
 use super::{parse_sets, setup, Ctx};
 use crate::error::{Error, Result};
 use crate::home::{gitignore, manifest, Entry, Home, Manifest, Source, SourceKind, Transaction};
@@ -9,11 +10,8 @@ use crate::lifecycle::Runner;
 use crate::plugin::name::is_valid_directory;
 use crate::plugin::{self, Maturity, Plugin};
 use crate::source::git::Repo as GitRepo;
-use crate::source::registry::{self, Registry};
+use crate::source::registry::Registry;
 use crate::source::{self, Spec};
-
-/// The file in a remote plugin's folder that records the commit it came from.
-pub const ATK_REF: &str = ".atk-ref";
 
 /// Add a plugin: a registry name, a git URL, or a local folder or plugin.yaml file.
 #[derive(clap::Args)]
@@ -68,7 +66,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     }
     let files_now = staged.clone().unwrap_or_else(|| target.clone());
     ctx.ui.detail(format!("'{}' staged in {}", plugin.name, files_now.display()));
-    let env = setup::plan(ctx, &plugin, &files_now.join(".env"), &sets)?;
+    let env = setup::plan(ctx, &plugin, &files_now.join(".env"), &sets, None)?;
 
     let kind = source.kind;
     let entry = Entry::new(&plugin.name, &directory, source);
@@ -138,7 +136,7 @@ fn stage_registry(ctx: &Ctx, home: &Home, manifest: &Manifest, name: &str, refre
     if let Some(e) = manifest.plugins.iter().find(|e| e.directory == name) {
         return Err(Error::AlreadyInstalled { name: e.name.clone(), directory: e.directory.clone() });
     }
-    let url = registry::url(ctx.registry.as_deref(), manifest.config.registry.as_deref());
+    let url = registry_url(ctx, manifest);
     let registry = Registry::open(&url, &source::cache_dir())?;
     let spinner = ctx.ui.spinner(format!("Fetching '{name}' from {url}"));
     let snapshot = registry.snapshot(refresh, &[&format!("plugins/{name}")])?;

@@ -5,10 +5,14 @@ pub mod add;
 pub mod completions;
 pub mod git;
 pub mod init;
+pub mod install;
 pub mod list;
+pub mod origin;
 pub mod remove;
 pub mod search;
 pub mod setup;
+pub mod uninstall;
+pub mod upgrade;
 pub mod validate;
 
 use std::path::PathBuf;

@@ -1,8 +1,9 @@
 use serde_json::json;
 
+use super::origin::{ensure_files, FetchPolicy};
 use super::{parse_sets, Ctx};
 use crate::error::{Error, Result};
-use crate::home::Entry;
+use crate::home::{Entry, SourceKind};
 use crate::plugin::env::{mask, EnvFile};
 use crate::plugin::{self, Plugin};
 
@@ -32,8 +33,15 @@ pub struct EnvPlan {
     pub configured: usize,
 }
 
-/// Asks for (or takes from `--set`, the current file, the defaults) every declared variable.
-pub fn plan(ctx: &Ctx, plugin: &Plugin, env_path: &std::path::Path, sets: &[(String, String)]) -> Result<EnvPlan> {
+/// Asks for (or takes from `--set`, the current file, the defaults) every declared variable, or
+/// only those named in `only`.
+pub fn plan(
+    ctx: &Ctx,
+    plugin: &Plugin,
+    env_path: &std::path::Path,
+    sets: &[(String, String)],
+    only: Option<&[String]>,
+) -> Result<EnvPlan> {
     let mut file = EnvFile::read(env_path)?;
     let mut changed = false;
     let mut missing = Vec::new();
@@ -41,7 +49,7 @@ pub fn plan(ctx: &Ctx, plugin: &Plugin, env_path: &std::path::Path, sets: &[(Str
     if ctx.ui.interactive && !plugin.env_vars.is_empty() && sets.len() < plugin.env_vars.len() {
         ctx.ui.note(format!("Environment for '{}':", plugin.name));
     }
-    for var in &plugin.env_vars {
+    for var in plugin.env_vars.iter().filter(|v| only.is_none_or(|o| o.contains(&v.name))) {
         let current = file.get(&var.name).filter(|v| !v.is_empty()).map(str::to_string);
         let default = var.default.clone().filter(|d| !d.is_empty());
         let set = sets.iter().rev().find(|(k, _)| *k == var.name).map(|(_, v)| v.clone());
@@ -99,7 +107,7 @@ fn ask(ctx: &Ctx, var: &plugin::EnvVar, current: Option<&str>, default: Option<&
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let sets = parse_sets(&args.set)?;
-    let (home, _lock) = ctx.lock_home()?;
+    let (home, lock) = ctx.lock_home()?;
     let manifest = home.manifest()?;
     let entries: Vec<&Entry> = match &args.plugin {
         Some(id) => vec![manifest.find(id).ok_or_else(|| Error::PluginNotFound {
@@ -109,9 +117,32 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         })?],
         None => manifest.plugins.iter().collect(),
     };
+    // On a fresh clone, remote plugins' files are not there yet: put them in place at their pinned
+    // commits first (no lifecycle), since their plugin.yaml says what to ask for.
+    let absent: Vec<&Entry> = entries
+        .iter()
+        .copied()
+        .filter(|e| {
+            e.source.kind != SourceKind::Local && plugin::definition_file(&home.plugin_dir(&e.directory)).is_none()
+        })
+        .collect();
+    let mut unavailable = Vec::new();
+    if !absent.is_empty() {
+        let policy = FetchPolicy { jobs: super::install::jobs(None), ..FetchPolicy::default() };
+        for (entry, result) in absent.iter().zip(ensure_files(ctx, &home, &lock, &manifest, &absent, policy)?) {
+            match result {
+                Ok(_) => {}
+                Err(e) if args.plugin.is_some() || matches!(e, Error::Interrupted) => return Err(e),
+                Err(e) => {
+                    ctx.ui.warn(format!("{}: {e}", entry.directory));
+                    unavailable.push(entry.directory.clone());
+                }
+            }
+        }
+    }
     let mut reports = Vec::new();
     let mut missing_all = Vec::new();
-    for entry in entries {
+    for entry in entries.into_iter().filter(|e| !unavailable.contains(&e.directory)) {
         let dir = home.plugin_dir(&entry.directory);
         let plugin = plugin::load(&dir)?;
         if args.plugin.is_some() {
@@ -134,7 +165,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             reports.push(json!({"plugin": entry.directory, "configured": 0, "missing": [], "written": false}));
             continue;
         }
-        let plan = plan(ctx, &plugin, &dir.join(".env"), &sets)?;
+        let plan = plan(ctx, &plugin, &dir.join(".env"), &sets, None)?;
         if plan.changed {
             crate::fs::write_atomic(plan.file.path(), plan.file.text().as_bytes(), Some(0o600))?;
         } else if plan.file.path().exists() {
@@ -154,9 +185,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
     }
     ctx.ui.json(&json!({"plugins": reports}));
-    if missing_all.is_empty() {
-        Ok(0)
-    } else {
-        Err(Error::EnvMissing { missing: missing_all })
+    if !missing_all.is_empty() {
+        return Err(Error::EnvMissing { missing: missing_all });
     }
+    Ok(if unavailable.is_empty() { 0 } else { 1 })
 }

@@ -54,6 +54,13 @@ fn validate(file: &Path, doc: &Value) -> Result<Plugin> {
     schema::validate(doc).map_err(|problems| Error::PluginInvalid { what: file.display().to_string(), problems })
 }
 
+/// Parses and validates `plugin.yaml` content (as found in git, with no overrides).
+pub fn parse_bytes(bytes: &[u8], what: &str) -> Result<Plugin> {
+    let doc: Value = serde_yaml::from_slice(bytes)
+        .map_err(|e| Error::PluginInvalid { what: what.to_string(), problems: vec![format!("not valid YAML: {e}")] })?;
+    schema::validate(&doc).map_err(|problems| Error::PluginInvalid { what: what.to_string(), problems })
+}
+
 /// Parses a YAML file; a syntax error names the file, line and column.
 pub fn read_yaml(file: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(file).ctx(|| format!("cannot read {}", file.display()))?;

@@ -120,6 +120,11 @@ impl Repo {
         })
     }
 
+    /// The source as the user knows it.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
     pub fn is_local(&self) -> bool {
         self.remote.is_none()
     }
@@ -223,6 +228,25 @@ impl Repo {
             }
         }
         Ok(())
+    }
+
+    /// Whether everything below `path` at `commit` is here already (nothing to fetch).
+    pub fn is_complete(&self, commit: ObjectId, path: &str) -> bool {
+        if !self.has(&commit) {
+            return false;
+        }
+        let Ok(Some((id, is_tree))) = self.entry(commit, path) else { return false };
+        if !is_tree {
+            return self.has(&id);
+        }
+        let mut complete = true;
+        let walked = self.walk(id, "", &mut |_, mode, id| {
+            if !mode.is_commit() && !self.has(&id) {
+                complete = false;
+            }
+            Ok(())
+        });
+        walked.is_ok() && complete
     }
 
     /// The object at `path` in `commit` (and whether it is a folder), if there is one.

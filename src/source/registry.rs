@@ -161,7 +161,8 @@ impl Registry {
         let commit = self.repo.head()?;
         let index = self.index_at(commit, also)?;
         if !self.repo.is_local() {
-            let cached = Cached { url: self.url.clone(), commit: commit.to_string(), fetched_at: now(), index: index.clone() };
+            let cached =
+                Cached { url: self.url.clone(), commit: commit.to_string(), fetched_at: now(), index: index.clone() };
             if let Some(dir) = self.cache_file.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }

@@ -127,6 +127,19 @@ impl Ui {
         Some(Spinner(bar))
     }
 
+    /// A progress bar on stderr for `len` steps (only on a terminal).
+    pub fn progress(&self, len: u64, message: &str) -> Option<indicatif::ProgressBar> {
+        if self.quiet || self.json || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let style = indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}")
+            .expect("a valid template")
+            .progress_chars("=> ");
+        let bar = indicatif::ProgressBar::new(len).with_style(style).with_message(message.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(100));
+        Some(bar)
+    }
+
     /// The JSON document of a command (only with `--json`).
     pub fn json(&self, value: &serde_json::Value) {
         if self.json {

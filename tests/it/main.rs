@@ -1,6 +1,7 @@
 //! Integration tests: the real `atk` binary against real git repositories on this machine.
 
 mod add_local;
+mod bootstrap;
 mod common;
 mod init;
 mod output;
@@ -9,4 +10,7 @@ mod remove;
 mod safety;
 mod servers;
 mod setup;
+mod sources;
+mod uninstall;
+mod upgrade;
 mod validate;

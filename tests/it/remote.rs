@@ -1,102 +1,8 @@
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::common::*;
 use crate::servers::*;
-
-/// A registry work tree (from registry-template/, plus a third plugin and a big file outside any
-/// plugin), committed on `main`.
-fn registry_work(env: &Env) -> PathBuf {
-    let work = env.path("registry-work");
-    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("registry-template"), &work);
-    write(&work.join("plugins/third/plugin.yaml"), &yaml("third", ""), false);
-    write(&work.join("plugins/third/data.txt"), "third plugin data\n", false);
-    let mut index = std::fs::read_to_string(work.join("index.yaml")).unwrap();
-    index.push_str("- name: third\n  path: plugins/third\n  description: A third plugin\n");
-    write(&work.join("index.yaml"), &index, false);
-    let big: String = (0..200_000).map(|i| format!("{:x}", (i * 2_654_435_761u64) % 1_000_003)).collect();
-    write(&work.join("assets/big.bin"), &big, false);
-    git(env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
-    commit_all(&work, "registry");
-    work
-}
-
-/// The registry work tree, and a bare copy of it under `served/` (with or without filter support).
-fn served_registry(env: &Env, allow_filter: bool) -> (PathBuf, PathBuf, PathBuf) {
-    let work = registry_work(env);
-    let root = env.path("served");
-    std::fs::create_dir_all(&root).unwrap();
-    let bare = publish(&work, &root, "registry.git", allow_filter);
-    (work, root, bare)
-}
-
-fn commit_all(work: &Path, msg: &str) -> String {
-    git(work, &["add", "-A"]);
-    git(work, &["commit", "-qm", msg]);
-    git(work, &["rev-parse", "HEAD"]).trim().to_string()
-}
-
-fn head(repo: &Path) -> String {
-    git(repo, &["rev-parse", "HEAD"]).trim().to_string()
-}
-
-/// A repository with its plugin in `.atk/` and other files beside it.
-fn git_source_work(env: &Env) -> PathBuf {
-    let work = env.path("tool-work");
-    write(&work.join("src/main.c"), "int main(void) { return 0; }\n", false);
-    write(
-        &work.join(".atk/plugin.yaml"),
-        &yaml("Echo Tool", "lifecycle:\n  install: ./setup.sh\n  uninstall: 'true'\n"),
-        false,
-    );
-    write(&work.join(".atk/setup.sh"), "#!/bin/sh\necho echo-tool installed\n", true);
-    write(&work.join(".atk/docs/USAGE.md"), "usage\n", false);
-    git(env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
-    commit_all(&work, "tool");
-    work
-}
-
-/// The cache repository atk made for a source (there is one per URL).
-fn cache_repo(env: &Env) -> PathBuf {
-    let dir = env.cache.join("git");
-    let repos: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "git"))
-        .collect();
-    assert_eq!(repos.len(), 1, "{repos:?}");
-    repos[0].clone()
-}
-
-fn has_object(repo: &Path, id: &str) -> bool {
-    std::process::Command::new("git")
-        .args(["cat-file", "-e", id])
-        .current_dir(repo)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .status()
-        .unwrap()
-        .success()
-}
-
-fn blob(work: &Path, path: &str) -> String {
-    git(work, &["rev-parse", &format!("HEAD:{path}")]).trim().to_string()
-}
-
-fn files_under(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    fn walk(root: &Path, d: &Path, out: &mut Vec<String>) {
-        for e in std::fs::read_dir(d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() && !p.is_symlink() {
-                walk(root, &p, out);
-            } else {
-                out.push(p.strip_prefix(root).unwrap().to_string_lossy().to_string());
-            }
-        }
-    }
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
-}
+use crate::sources::*;
 
 fn check_registry_add(env: &Env, url: &str, work: &Path) {
     let out = env.ok(&["--registry", url, "add", "hello", "--set", "HELLO_NAME=Ada"]);
@@ -368,7 +274,7 @@ fn registry_url_comes_from_the_environment_or_the_manifest() {
 fn ctrl_c_during_a_fetch_exits_130_and_leaves_home_and_cache_usable() {
     use std::os::unix::process::CommandExt;
     let env = Env::new();
-    let (work, root, _) = served_registry(&env, true);
+    let (_, root, _) = served_registry(&env, true);
     let http = HttpServer::start(&root);
     let url = http.url("registry.git");
     let before = env.snapshot();
@@ -422,7 +328,7 @@ fn the_quickstart_demo_runs_end_to_end() {
 #[test]
 fn ssh_urls_in_both_forms() {
     let env = Env::new();
-    let (work, root, bare) = served_registry(&env, true);
+    let (_, _, bare) = served_registry(&env, true);
     // A stand-in for ssh that runs the remote command here (gix runs `ssh`, never a network here).
     let bin = env.path("fake-ssh");
     let log = env.path("ssh.log");

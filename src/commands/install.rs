@@ -1,0 +1,103 @@
+use serde_json::json;
+
+use super::origin::{ensure_files, FetchPolicy};
+use super::Ctx;
+use crate::error::{Error, Result};
+use crate::home::Entry;
+use crate::lifecycle::Runner;
+use crate::plugin;
+
+/// Bring plugins to their pinned commits and run their install commands (the manifest is the lock:
+/// it is never changed).
+#[derive(clap::Args)]
+pub struct Args {
+    /// The plugin (directory or name)
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub plugin: Option<String>,
+    /// Every plugin of the manifest, in manifest order
+    #[arg(long)]
+    pub all: bool,
+    /// Fetches to run at once [default: the number of CPUs]
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Fail if anything would need to be fetched
+    #[arg(long, conflicts_with = "offline")]
+    pub frozen: bool,
+    /// Use only what the cache has
+    #[arg(long)]
+    pub offline: bool,
+}
+
+pub fn jobs(requested: Option<usize>) -> usize {
+    requested.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1)
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+    let (home, lock) = ctx.lock_home()?;
+    let manifest = home.manifest()?;
+    let entries: Vec<&Entry> = match &args.plugin {
+        Some(id) => vec![manifest.find(id).ok_or_else(|| Error::PluginNotFound {
+            id: id.clone(),
+            near: manifest.near(id),
+            stray_dir: false,
+        })?],
+        None => manifest.plugins.iter().collect(),
+    };
+    let policy = FetchPolicy { jobs: jobs(args.jobs), frozen: args.frozen, offline: args.offline };
+    let files = ensure_files(ctx, &home, &lock, &manifest, &entries, policy)?;
+
+    let mut reports = Vec::new();
+    let mut failures: Vec<(String, Error)> = Vec::new();
+    for (entry, files) in entries.iter().zip(files) {
+        let result = files.and_then(|fetched| {
+            let dir = home.plugin_dir(&entry.directory);
+            let plugin = plugin::load(&dir)?;
+            let runner = Runner {
+                home: &home.root,
+                plugin_dir: &dir,
+                directory: &entry.directory,
+                plugin: &plugin,
+                stdout_to_stderr: ctx.ui.json,
+            };
+            runner.check_required()?;
+            let ran = if plugin.lifecycle.install.is_some() {
+                ctx.ui.note(format!("Running install for '{}' ...", plugin.name));
+                runner.run("install")?
+            } else {
+                false
+            };
+            Ok((fetched, ran))
+        });
+        match result {
+            Ok((fetched, ran)) => {
+                let what = match (fetched, ran) {
+                    (true, true) => "files put in place, install ran",
+                    (true, false) => "files put in place (no install command)",
+                    (false, true) => "install ran",
+                    (false, false) => "nothing to do (no install command)",
+                };
+                ctx.ui.success(format!("{}: {what}", entry.name));
+                reports
+                    .push(json!({"directory": entry.directory, "fetched": fetched, "installed": ran, "error": null}));
+            }
+            Err(Error::Interrupted) => return Err(Error::Interrupted),
+            Err(e) if !args.all => return Err(e),
+            Err(e) => {
+                ctx.ui.line(format!("{} {}: {e}", ctx.ui.red("✗"), entry.name));
+                for h in e.hints() {
+                    ctx.ui.line(format!("    hint: {h}"));
+                }
+                reports.push(
+                    json!({"directory": entry.directory, "fetched": false, "installed": false, "error": e.to_string()}),
+                );
+                failures.push((entry.directory.clone(), e));
+            }
+        }
+    }
+    if args.all {
+        let ok = entries.len() - failures.len();
+        ctx.ui.line(format!("{ok} installed, {} failed", failures.len()));
+    }
+    ctx.ui.json(&json!({"plugins": reports, "failed": failures.len()}));
+    Ok(if failures.is_empty() { 0 } else { 1 })
+}

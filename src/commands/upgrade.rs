@@ -1,0 +1,340 @@
+use gix::ObjectId;
+use serde_json::{json, Value};
+
+use super::origin::{installed_ref, pinned, put_version, registry_url, Origin};
+use super::{parse_sets, setup, Ctx};
+use crate::error::{plural, Error, Result};
+use crate::home::{manifest, Entry, Home, HomeLock, Manifest, SourceKind, Transaction};
+use crate::lifecycle::Runner;
+use crate::plugin::{self, EnvVar, Plugin};
+use crate::source::git::FileEntry;
+
+/// Move plugins to their source's latest commit, keeping custom/, .env and runtime data.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The plugin (directory or name)
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub plugin: Option<String>,
+    /// Every registry and git plugin (local ones are skipped)
+    #[arg(long)]
+    pub all: bool,
+    /// Show what would change, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Set a new environment variable without asking (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// What moving one plugin from its commit to the latest changes.
+struct Plan {
+    from: ObjectId,
+    to: ObjectId,
+    path: String,
+    old_files: Vec<FileEntry>,
+    added: Vec<String>,
+    changed: Vec<String>,
+    removed: Vec<String>,
+    /// Executable files added or changed.
+    executables: Vec<String>,
+    /// (step, old command, new command) for every lifecycle step that differs.
+    lifecycle: Vec<(String, Option<String>, Option<String>)>,
+    env_added: Vec<EnvVar>,
+    env_removed: Vec<String>,
+    new_plugin: Plugin,
+}
+
+enum Outcome {
+    UpToDate,
+    Upgraded(Plan, Option<String>),
+    WouldUpgrade(Plan),
+    Declined(Plan),
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+    let sets = parse_sets(&args.set)?;
+    let (home, lock) = ctx.lock_home()?;
+    let mut manifest = home.manifest()?;
+    let selected: Vec<Entry> = match &args.plugin {
+        Some(id) => {
+            let entry = manifest.find(id).cloned().ok_or_else(|| Error::PluginNotFound {
+                id: id.clone(),
+                near: manifest.near(id),
+                stray_dir: false,
+            })?;
+            if entry.source.kind == SourceKind::Local {
+                return Err(Error::refused(
+                    format!("'{}' is a local plugin: it has no source to upgrade from", entry.name),
+                    vec![format!("a local plugin changes by editing its files in plugins/{}", entry.directory)],
+                ));
+            }
+            vec![entry]
+        }
+        None => manifest.plugins.clone(),
+    };
+    let registry = registry_url(ctx, &manifest);
+
+    // One origin per source: its latest commit is looked up once, for all its plugins.
+    let mut latest: std::collections::HashMap<String, Result<(Origin, ObjectId)>> = Default::default();
+    let (mut upgraded, mut up_to_date, mut skipped, mut failed) = (0, 0, 0, 0);
+    let mut reports = Vec::new();
+    for entry in &selected {
+        if entry.source.kind == SourceKind::Local {
+            skipped += 1;
+            ctx.ui.line(ctx.ui.dim(&format!("- {}: local plugin, skipped", entry.name)));
+            reports.push(json!({"directory": entry.directory, "name": entry.name, "status": "skipped"}));
+            continue;
+        }
+        let key = Origin::key(&registry, &entry.source);
+        let source = latest.entry(key).or_insert_with(|| {
+            let spinner = ctx.ui.spinner(format!("Looking up {}", Origin::key(&registry, &entry.source)));
+            let r = Origin::open(&registry, &entry.source).and_then(|o| o.latest().map(|c| (o, c)));
+            drop(spinner);
+            r
+        });
+        let result = match source {
+            Ok((origin, to)) => upgrade_one(ctx, &home, &lock, &mut manifest, entry, origin, *to, &sets, args.dry_run),
+            Err(e) => Err(Error::Git { message: e.to_string(), hints: e.hints() }),
+        };
+        match result {
+            Ok(Outcome::UpToDate) => {
+                up_to_date += 1;
+                ctx.ui.line(format!("{} {}: already up to date", ctx.ui.green("✓"), entry.name));
+                reports.push(json!({"directory": entry.directory, "name": entry.name, "status": "up-to-date"}));
+            }
+            Ok(Outcome::Upgraded(plan, commit)) => {
+                upgraded += 1;
+                ctx.ui.success(format!("Upgraded '{}' to {}", entry.name, short(&plan.to)));
+                reports.push(report(entry, "upgraded", &plan, commit));
+            }
+            Ok(Outcome::WouldUpgrade(plan)) => reports.push(report(entry, "would-upgrade", &plan, None)),
+            Ok(Outcome::Declined(plan)) => {
+                skipped += 1;
+                ctx.ui.line(format!("- {}: not upgraded (declined)", entry.name));
+                reports.push(report(entry, "declined", &plan, None));
+            }
+            Err(e) if !args.all || matches!(e, Error::Interrupted) => return Err(e),
+            Err(e) => {
+                failed += 1;
+                ctx.ui.line(format!("{} {}: {e}", ctx.ui.red("✗"), entry.name));
+                reports.push(json!({"directory": entry.directory, "name": entry.name, "status": "failed", "error": e.to_string()}));
+            }
+        }
+    }
+    if args.all {
+        let verb = if args.dry_run { "would be upgraded" } else { "upgraded" };
+        ctx.ui.line(format!("{upgraded} {verb}, {up_to_date} up to date, {skipped} skipped, {failed} failed"));
+    }
+    ctx.ui.json(&json!({"dry_run": args.dry_run, "plugins": reports, "summary": {
+        "upgraded": upgraded, "up_to_date": up_to_date, "skipped": skipped, "failed": failed,
+    }}));
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+fn short(id: &ObjectId) -> String {
+    id.to_string()[..12].to_string()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn upgrade_one(
+    ctx: &Ctx,
+    home: &Home,
+    lock: &HomeLock,
+    manifest: &mut Manifest,
+    entry: &Entry,
+    origin: &Origin,
+    to: ObjectId,
+    sets: &[(String, String)],
+    dry_run: bool,
+) -> Result<Outcome> {
+    let Some(plan) = plan(home, entry, origin, to)? else { return Ok(Outcome::UpToDate) };
+    show(ctx, entry, &plan);
+    if dry_run {
+        return Ok(Outcome::WouldUpgrade(plan));
+    }
+    if !plan.lifecycle.is_empty() || !plan.executables.is_empty() {
+        let hint = format!("review the changes above, then pass --yes: `atk upgrade {} --yes`", entry.directory);
+        if !ctx.ui.confirm(
+            &format!("The new version of '{}' changes commands that run on this machine. Upgrade?", entry.name),
+            &hint,
+        )? {
+            return Ok(Outcome::Declined(plan));
+        }
+    }
+    let dir = home.plugin_dir(&entry.directory);
+    let new_names: Vec<String> = plan.env_added.iter().map(|v| v.name.clone()).collect();
+    let env = setup::plan(ctx, &plan.new_plugin, &dir.join(".env"), sets, Some(&new_names))?;
+    if !env.missing.is_empty() {
+        return Err(Error::EnvMissing { missing: vec![(entry.directory.clone(), env.missing)] });
+    }
+    let repo = origin.repo();
+    let paths: Vec<&str> = vec![plan.path.as_str()];
+    repo.ensure_paths(plan.to, &paths)?;
+    let rel_dir = format!("plugins/{}", entry.directory);
+    let old_files: Vec<String> = plan.old_files.iter().map(|f| f.path.clone()).collect();
+    let commit = Transaction::run(home, lock, &format!("atk upgrade {}", entry.directory), |tx| {
+        let skipped = put_version(tx, home, repo, plan.to, &plan.path, &entry.directory, &old_files)?;
+        for s in skipped {
+            ctx.ui.warn(format!("{s} is a git submodule; submodules are not installed"));
+        }
+        if env.changed {
+            tx.write(&format!("{rel_dir}/.env"), env.file.text().as_bytes(), Some(0o600))?;
+        }
+        let index = manifest.index_of(&entry.directory).expect("the entry is in the manifest");
+        manifest.plugins[index].source.commit = Some(plan.to.to_string());
+        home.write_manifest(tx, manifest)?;
+        // Install as the user has it: with custom/overrides.yaml applied.
+        let plugin = plugin::load(&dir)?;
+        let runner = Runner {
+            home: &home.root,
+            plugin_dir: &dir,
+            directory: &entry.directory,
+            plugin: &plugin,
+            stdout_to_stderr: ctx.ui.json,
+        };
+        if plugin.lifecycle.install.is_some() {
+            runner.check_required()?;
+            ctx.ui.note(format!("Running install for '{}' ...", plugin.name));
+            runner.run("install")?;
+        }
+        home.commit(
+            tx,
+            manifest,
+            &[manifest::FILE.to_string(), rel_dir.clone()],
+            &format!("Upgrade plugin '{}'", entry.name),
+        )
+    });
+    match commit {
+        Ok(commit) => {
+            ctx.push_if_configured(home, manifest, commit.is_some());
+            Ok(Outcome::Upgraded(plan, commit))
+        }
+        Err(e) => {
+            // The transaction put the old version back; the in-memory manifest follows it.
+            *manifest = home.manifest()?;
+            Err(e)
+        }
+    }
+}
+
+/// Compares the plugin's folder at its current commit with the one at `to`; `None` when the two
+/// trees are the same (a registry commit that does not touch this plugin).
+fn plan(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> Result<Option<Plan>> {
+    let from = match installed_ref(home, &entry.directory) {
+        Some(r) => r,
+        None => pinned(entry)?,
+    };
+    let repo = origin.repo();
+    let path = origin.path_at(to, &entry.directory)?;
+    let old_path =
+        if from == to { path.clone() } else { origin.path_at(from, &entry.directory).unwrap_or_else(|_| path.clone()) };
+    let new_tree = repo.entry(to, &path)?.map(|(id, _)| id);
+    let old_tree = repo.entry(from, &old_path)?.map(|(id, _)| id);
+    if new_tree.is_some() && new_tree == old_tree {
+        return Ok(None);
+    }
+    let old_files = repo.list_files(from, &old_path)?;
+    let new_files = repo.list_files(to, &path)?;
+    let find = |list: &[FileEntry], p: &str| list.iter().find(|f| f.path == p).cloned();
+    let mut added = Vec::new();
+    let mut changed = Vec::new();
+    let mut executables = Vec::new();
+    for f in &new_files {
+        match find(&old_files, &f.path) {
+            None => added.push(f.path.clone()),
+            Some(o) if o.id != f.id || o.executable != f.executable || o.link != f.link => changed.push(f.path.clone()),
+            Some(_) => continue,
+        }
+        if f.executable {
+            executables.push(f.path.clone());
+        }
+    }
+    let removed: Vec<String> =
+        old_files.iter().filter(|o| find(&new_files, &o.path).is_none()).map(|o| o.path.clone()).collect();
+
+    let definition = |commit: ObjectId, dir: &str| -> Result<Option<Plugin>> {
+        for name in ["plugin.yaml", "plugin.yml"] {
+            let p = format!("{dir}/{name}");
+            repo.ensure_paths(commit, &[&p])?;
+            if let Some(bytes) = repo.read_file(commit, &p)? {
+                return plugin::parse_bytes(&bytes, &format!("{p} at {}", &commit.to_string()[..12])).map(Some);
+            }
+        }
+        Ok(None)
+    };
+    let new_plugin = definition(to, &path)?
+        .ok_or_else(|| Error::refused(format!("the new version of '{}' has no plugin.yaml", entry.name), vec![]))?;
+    let old_plugin = definition(from, &old_path).ok().flatten();
+    let lifecycle = plugin::schema::Lifecycle::STEPS
+        .iter()
+        .filter_map(|step| {
+            let old = old_plugin.as_ref().and_then(|p| p.lifecycle.get(step)).map(str::to_string);
+            let new = new_plugin.lifecycle.get(step).map(str::to_string);
+            (old != new).then(|| (step.to_string(), old, new))
+        })
+        .collect();
+    let old_vars: Vec<&str> =
+        old_plugin.as_ref().map(|p| p.env_vars.iter().map(|v| v.name.as_str()).collect()).unwrap_or_default();
+    let env_added = new_plugin.env_vars.iter().filter(|v| !old_vars.contains(&v.name.as_str())).cloned().collect();
+    let env_removed =
+        old_vars.iter().filter(|n| !new_plugin.env_vars.iter().any(|v| v.name == **n)).map(|n| n.to_string()).collect();
+    Ok(Some(Plan {
+        from,
+        to,
+        path,
+        old_files,
+        added,
+        changed,
+        removed,
+        executables,
+        lifecycle,
+        env_added,
+        env_removed,
+        new_plugin,
+    }))
+}
+
+fn show(ctx: &Ctx, entry: &Entry, plan: &Plan) {
+    let ui = &ctx.ui;
+    ui.line(ui.bold(&format!("{} {} → {}", entry.name, short(&plan.from), short(&plan.to))));
+    for f in &plan.added {
+        ui.line(format!("  {} {f}", ui.green("+")));
+    }
+    for f in &plan.changed {
+        ui.line(format!("  {} {f}", ui.yellow("~")));
+    }
+    for f in &plan.removed {
+        ui.line(format!("  {} {f}", ui.red("-")));
+    }
+    for (step, old, new) in &plan.lifecycle {
+        let show = |c: &Option<String>| c.clone().unwrap_or_else(|| "(none)".into());
+        ui.line(format!("  lifecycle {step}: {} → {}", show(old), show(new)));
+    }
+    for v in &plan.env_added {
+        ui.line(format!("  new variable {}{}", v.name, if v.required { " (required)" } else { "" }));
+    }
+    for v in &plan.env_removed {
+        ui.line(format!("  variable no longer used: {v}"));
+    }
+    if plan.added.len() + plan.changed.len() + plan.removed.len() > 0 {
+        ui.detail(format!(
+            "  {} changed in {}",
+            plural(plan.added.len() + plan.changed.len() + plan.removed.len(), "file"),
+            plan.path
+        ));
+    }
+}
+
+fn report(entry: &Entry, status: &str, plan: &Plan, commit: Option<String>) -> Value {
+    json!({
+        "directory": entry.directory,
+        "name": entry.name,
+        "status": status,
+        "from": plan.from.to_string(),
+        "to": plan.to.to_string(),
+        "files": {"added": plan.added, "changed": plan.changed, "removed": plan.removed},
+        "lifecycle": plan.lifecycle.iter().map(|(s, o, n)| json!({"step": s, "old": o, "new": n})).collect::<Vec<_>>(),
+        "env": {"added": plan.env_added.iter().map(|v| json!({"name": v.name, "required": v.required})).collect::<Vec<_>>(), "removed": plan.env_removed},
+        "commit": commit,
+    })
+}

@@ -1,0 +1,193 @@
+use std::path::Path;
+
+use crate::common::*;
+use crate::sources::*;
+
+/// A home with `hello` from a registry at `work` (a path), customized: custom/ files, .env, and
+/// runtime data the plugin did not ship.
+fn customized(env: &Env, work: &Path) {
+    env.ok(&["--registry", work.to_str().unwrap(), "add", "hello", "--set", "HELLO_NAME=Ada"]);
+    let dir = env.atk_home.join("plugins/hello");
+    write(&dir.join("custom/notes.txt"), "my notes\n", false);
+    write(&dir.join("runtime/data.db"), "precious runtime data\n", false);
+    env.git(&["add", "plugins/hello/custom/notes.txt"]);
+    env.git(&["commit", "-qm", "my customization"]);
+}
+
+/// A registry commit changing hello: a file added, one changed, one removed, a new required
+/// variable and a changed install command.
+fn change_hello(work: &Path) -> String {
+    let p = work.join("plugins/hello");
+    write(&p.join("NEW.md"), "new in v2\n", false);
+    std::fs::remove_file(p.join("README.md")).unwrap();
+    let install =
+        std::fs::read_to_string(p.join("install.sh")).unwrap() + "echo \"color: $HELLO_COLOR\" > runtime/color.txt\n";
+    write(&p.join("install.sh"), &install, true);
+    let yaml = std::fs::read_to_string(p.join("plugin.yaml"))
+        .unwrap()
+        .replace("  - name: HELLO_GREETING", "  - name: HELLO_COLOR\n    required: true\n  - name: HELLO_GREETING")
+        .replace("install: ./install.sh", "install: ./install.sh --v2");
+    write(&p.join("plugin.yaml"), &yaml, false);
+    commit_all(work, "hello v2")
+}
+
+#[test]
+fn upgrade_replaces_what_the_plugin_shipped_and_keeps_the_rest() {
+    let env = Env::new();
+    let work = registry_work(&env);
+    let reg = work.to_str().unwrap();
+    customized(&env, &work);
+    let commits = env.log().len();
+    let v2 = change_hello(&work);
+    env.ok(&["--registry", reg, "upgrade", "hello", "--yes", "--set", "HELLO_COLOR=red"]);
+    let dir = env.atk_home.join("plugins/hello");
+    assert!(dir.join("NEW.md").is_file() && !dir.join("README.md").exists());
+    assert!(std::fs::read_to_string(dir.join("install.sh")).unwrap().contains("HELLO_COLOR"));
+    assert_eq!(mode(&dir.join("install.sh")), 0o755);
+    assert_eq!(std::fs::read_to_string(dir.join("custom/notes.txt")).unwrap(), "my notes\n");
+    assert_eq!(std::fs::read_to_string(dir.join("runtime/data.db")).unwrap(), "precious runtime data\n");
+    assert_eq!(std::fs::read_to_string(dir.join("runtime/color.txt")).unwrap(), "color: red\n", "install ran");
+    let dotenv = std::fs::read_to_string(dir.join(".env")).unwrap();
+    assert!(dotenv.contains("HELLO_NAME=Ada") && dotenv.contains("HELLO_COLOR=red"), "{dotenv}");
+    assert_eq!(std::fs::read_to_string(dir.join(".atk-ref")).unwrap(), format!("{v2}\n"));
+    assert!(env.manifest().contains(&format!("ref: {v2}")));
+    assert_eq!(env.log().len(), commits + 1);
+    assert_eq!(env.log()[0], "Upgrade plugin 'hello'");
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
+fn a_registry_commit_that_does_not_touch_the_plugin_changes_nothing() {
+    let env = Env::new();
+    let work = registry_work(&env);
+    customized(&env, &work);
+    write(&work.join("plugins/notes/README.md"), "only notes changed\n", false);
+    commit_all(&work, "notes only");
+    let before = env.snapshot();
+    let out = env.ok(&["--registry", work.to_str().unwrap(), "upgrade", "hello"]);
+    assert!(out.contains("already up to date"), "{out}");
+    assert_eq!(env.snapshot(), before);
+}
+
+#[test]
+fn a_failing_install_puts_the_old_version_back() {
+    let env = Env::new();
+    let work = registry_work(&env);
+    customized(&env, &work);
+    let before = env.snapshot();
+    let p = work.join("plugins/hello");
+    write(&p.join("install.sh"), "#!/bin/sh\necho broken > runtime/partial\nexit 9\n", true);
+    write(&p.join("ADDED.md"), "x", false);
+    commit_all(&work, "broken install");
+    let (_, err) = env.fails(6, &["--registry", work.to_str().unwrap(), "upgrade", "hello", "--yes"]);
+    assert!(err.contains("install of plugin 'hello' failed (exit code 9)"), "{err}");
+    std::fs::remove_file(env.atk_home.join("plugins/hello/runtime/partial")).unwrap();
+    assert_eq!(env.snapshot(), before);
+}
+
+#[test]
+fn kill_9_during_an_upgrade_is_rolled_back_by_the_next_run() {
+    let env = Env::new();
+    let work = registry_work(&env);
+    customized(&env, &work);
+    let before = env.snapshot();
+    let started = env.path("upgrade.started");
+    let p = work.join("plugins/hello");
+    write(
+        &p.join("install.sh"),
+        &format!("#!/bin/sh\necho $$ > {0}.pid\ntouch {0}\nexec sleep 30\n", started.display()),
+        true,
+    );
+    commit_all(&work, "slow install");
+    let mut child = env.spawn(&["--registry", work.to_str().unwrap(), "upgrade", "hello", "--yes"]);
+    while !started.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_ne!(env.snapshot(), before);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let sleeper = std::fs::read_to_string(env.path("upgrade.started.pid")).unwrap();
+    std::process::Command::new("kill").args(["-9", sleeper.trim()]).status().unwrap();
+    let out = env.cmd().arg("list").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`atk upgrade hello` was interrupted"));
+    assert_eq!(env.snapshot(), before);
+}
+
+#[test]
+fn dry_run_shows_the_plan_and_changes_nothing() {
+    let env = Env::new();
+    let work = registry_work(&env);
+    customized(&env, &work);
+    change_hello(&work);
+    let before = env.snapshot();
+    let out = env.ok(&["--registry", work.to_str().unwrap(), "upgrade", "hello", "--dry-run"]);
+    for needle in [
+        "+ NEW.md",
+        "~ install.sh",
+        "- README.md",
+        "lifecycle install: ./install.sh → ./install.sh --v2",
+        "new variable HELLO_COLOR (required)",
+    ] {
+        assert!(out.contains(needle), "{needle} missing:\n{out}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&env.ok(&[
+        "--registry",
+        work.to_str().unwrap(),
+        "upgrade",
+        "hello",
+        "--dry-run",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(v["plugins"][0]["status"], "would-upgrade");
+    assert_eq!(v["plugins"][0]["files"]["removed"][0], "README.md");
+    assert_eq!(env.snapshot(), before);
+}
+
+#[test]
+fn decisions_that_need_a_person_stop_before_anything_changes() {
+    let env = Env::new();
+    let work = registry_work(&env);
+    customized(&env, &work);
+    change_hello(&work);
+    let before = env.snapshot();
+    let reg = work.to_str().unwrap();
+    let (_, err) = env.fails(2, &["--registry", reg, "upgrade", "hello"]);
+    assert!(err.contains("--yes"), "{err}");
+    let (_, err) = env.fails(8, &["--registry", reg, "upgrade", "hello", "--yes"]);
+    assert!(err.contains("HELLO_COLOR in plugin 'hello'"), "{err}");
+    assert_eq!(env.snapshot(), before);
+}
+
+#[test]
+fn local_plugins_cannot_be_upgraded() {
+    let env = Env::new();
+    env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
+    let (_, err) = env.fails(5, &["upgrade", "minimal"]);
+    assert!(err.contains("local plugin") && err.contains("editing its files"), "{err}");
+    env.fails(4, &["upgrade", "nope"]);
+}
+
+#[test]
+fn upgrade_all_goes_on_past_a_failing_source() {
+    let env = Env::new();
+    let work = registry_work(&env);
+    let reg = work.to_str().unwrap();
+    env.ok(&["--registry", reg, "add", "hello", "--set", "HELLO_NAME=x"]);
+    env.ok(&["--registry", reg, "add", "notes"]);
+    let tool = git_source_work(&env);
+    env.ok(&["add", &format!("file://{}", tool.display())]);
+    env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
+    write(&work.join("plugins/notes/EXTRA.md"), "x", false);
+    let v2 = commit_all(&work, "notes v2");
+    std::fs::rename(&tool, env.path("tool-gone")).unwrap();
+    let out = env.cmd().args(["--registry", reg, "upgrade", "--all", "--yes"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("Upgraded 'Notes'") && stdout.contains("hello: already up to date"), "{stdout}");
+    assert!(stdout.contains("✗ Echo Tool") && stdout.contains("tool-work"), "{stdout}");
+    assert!(stdout.contains("Minimal: local plugin, skipped"), "{stdout}");
+    assert!(stdout.contains("1 upgraded, 1 up to date, 1 skipped, 1 failed"), "{stdout}");
+    assert!(env.manifest().contains(&format!("ref: {v2}")));
+    assert_eq!(env.log()[0], "Upgrade plugin 'Notes'");
+}
