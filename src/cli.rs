@@ -49,6 +49,8 @@ pub enum Command {
     Setup(commands::setup::Args),
     List(commands::list::Args),
     Validate(commands::validate::Args),
+    New(commands::new::Args),
+    Registry(commands::registry::Args),
     Git(commands::git::Args),
     Completions(commands::completions::Args),
 }
@@ -71,6 +73,8 @@ pub fn run(cli: Cli) -> crate::Result<u8> {
         Command::Setup(a) => commands::setup::run(&ctx, a),
         Command::List(a) => commands::list::run(&ctx, a),
         Command::Validate(a) => commands::validate::run(&ctx, a),
+        Command::New(a) => commands::new::run(&ctx, a),
+        Command::Registry(a) => commands::registry::run(&ctx, a),
         Command::Git(a) => commands::git::run(&ctx, a),
         Command::Completions(a) => commands::completions::run(&ctx, a),
     };

@@ -94,6 +94,54 @@ pub fn merge(base: &mut Value, over: Value) {
     }
 }
 
+/// Problems with the files a plugin's lifecycle commands run: a file run directly (`./install.sh`)
+/// must exist and be executable; a file given to an interpreter (`bash ./x.sh`, `python3 run.py`)
+/// must exist. Each problem names the step.
+pub fn check_lifecycle_files(dir: &Path, plugin: &Plugin) -> Vec<String> {
+    const INTERPRETERS: [&str; 9] = ["sh", "bash", "zsh", "python", "python3", "node", "ruby", "perl", "deno"];
+    let mut problems = Vec::new();
+    for step in schema::Lifecycle::STEPS {
+        let Some(cmd) = plugin.lifecycle.get(step) else { continue };
+        for simple in cmd.split(['&', '|', ';', '\n']).map(str::trim).filter(|c| !c.is_empty()) {
+            let words: Vec<&str> = simple
+                .split_whitespace()
+                .map(|w| w.trim_matches(['"', '\'']))
+                .skip_while(|w| w.contains('='))
+                .collect();
+            let Some(first) = words.first() else { continue };
+            let (file, direct) = if first.starts_with("./") {
+                (*first, true)
+            } else if INTERPRETERS.contains(first) {
+                match words.iter().skip(1).find(|w| !w.starts_with('-')) {
+                    Some(w) if w.starts_with("./") || (!w.contains('$') && !w.starts_with('/') && w.contains('.')) => {
+                        (*w, false)
+                    }
+                    _ => continue,
+                }
+            } else {
+                continue;
+            };
+            let rel = file.trim_start_matches("./");
+            if rel.is_empty() || !crate::fs::is_contained_relative(Path::new(rel)) {
+                continue;
+            }
+            let path = dir.join(rel);
+            if !path.is_file() {
+                problems.push(format!("lifecycle.{step}: runs {file}, which is not in the plugin folder"));
+            } else if direct {
+                use std::os::unix::fs::PermissionsExt;
+                let executable = std::fs::metadata(&path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+                if !executable {
+                    problems.push(format!(
+                        "lifecycle.{step}: runs {file} directly, but it is not executable (chmod +x {rel})"
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@ mod bootstrap;
 mod common;
 mod init;
 mod output;
+mod registry;
 mod remote;
 mod remove;
 mod safety;

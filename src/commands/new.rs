@@ -1,0 +1,153 @@
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::Ctx;
+use crate::error::{Error, IoContext, Result};
+use crate::plugin::name::{is_valid_directory, DIRECTORY_RULE};
+
+/// Scaffold a plugin folder that passes validation: plugin.yaml, working lifecycle scripts,
+/// README.md and SKILL.md to fill in.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The plugin's name (also its folder and registry name)
+    pub name: String,
+    /// Where to create NAME/ [default: ./plugins in a registry checkout, else .]
+    #[arg(long, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+    /// What runs the plugin's service
+    #[arg(long = "type", value_enum, default_value_t = Kind::Script)]
+    pub kind: Kind,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Kind {
+    Script,
+    DockerCompose,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+    let name = args.name.trim();
+    if !is_valid_directory(name) {
+        return Err(Error::usage(format!("'{name}' cannot be a plugin name"), Some(format!("use {DIRECTORY_RULE}"))));
+    }
+    let parent = args.dir.unwrap_or_else(|| {
+        if Path::new("plugins").is_dir() {
+            PathBuf::from("plugins")
+        } else {
+            PathBuf::from(".")
+        }
+    });
+    let dir = parent.join(name);
+    if dir.exists() {
+        return Err(Error::refused(
+            format!("{} already exists", dir.display()),
+            vec!["choose another name or --dir".into()],
+        ));
+    }
+    let files = match args.kind {
+        Kind::Script => script_files(name),
+        Kind::DockerCompose => compose_files(name),
+    };
+    let result = (|| {
+        for (rel, content, executable) in &files {
+            let path = dir.join(rel);
+            if let Some(p) = path.parent() {
+                std::fs::create_dir_all(p).ctx(|| format!("cannot create {}", p.display()))?;
+            }
+            crate::fs::write_atomic(&path, content.as_bytes(), Some(if *executable { 0o755 } else { 0o644 }))?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = crate::fs::remove_any(&dir);
+        return Err(e);
+    }
+    ctx.ui.success(format!("Created {}", dir.display()));
+    ctx.ui.line(ctx.ui.dim("Next: fill in README.md and SKILL.md, adjust plugin.yaml, then `atk validate` it."));
+    ctx.ui.json(&json!({"path": dir, "files": files.iter().map(|(f, _, _)| f).collect::<Vec<_>>()}));
+    Ok(0)
+}
+
+type File = (&'static str, String, bool);
+
+fn plugin_yaml(name: &str, service: &str, lifecycle: &str) -> String {
+    format!(
+        "schema_version: \"{}\"\nname: {name}\ndescription: One line on what {name} gives an AI agent\n\
+         # ai-generated until a person has reviewed it; registries accept only verified plugins.\n\
+         maturity: ai-generated\n\nservice:\n{service}\n\
+         # Variables the user is asked for by `atk setup`; they land in .env, never in git.\n\
+         env_vars:\n  - name: {var}_LOG_LEVEL\n    default: info\n    description: How much {name} logs\n\n\
+         lifecycle:\n{lifecycle}",
+        crate::plugin::schema::SCHEMA_VERSION,
+        var = name.to_uppercase().replace('-', "_"),
+    )
+}
+
+fn docs(name: &str) -> [File; 2] {
+    [
+        (
+            "README.md",
+            format!(
+                "# {name}\n\nOne paragraph: what {name} is and why an AI agent wants it.\n\n\
+                 ## Setup\n\n```sh\natk add {name}\natk setup {name}\n```\n\nThe variables it asks for, and where to get their values.\n\n\
+                 ## Usage\n\nWhat it provides once installed (commands, ports, MCP tools).\n\n\
+                 ## Uninstall\n\n`atk remove {name}` stops it and removes what its install set up.\n"
+            ),
+            false,
+        ),
+        (
+            "SKILL.md",
+            format!(
+                "# {name}\n\nInstructions for an AI agent that has {name}.\n\n\
+                 ## When to use it\n\nThe tasks it is the right tool for.\n\n\
+                 ## How to use it\n\nThe tools or commands, their arguments, and what they return.\n\n\
+                 ## Examples\n\nOne or two short examples of a good call.\n"
+            ),
+            false,
+        ),
+    ]
+}
+
+const PREAMBLE: &str =
+    "#!/bin/sh\n# Runs in the plugin folder; writes only inside it.\nset -eu\ncd \"$(dirname \"$0\")\"\n";
+
+fn script_files(name: &str) -> Vec<File> {
+    let lifecycle = "  install: ./install.sh\n  uninstall: ./uninstall.sh\n  start: ./start.sh\n  stop: ./stop.sh\n  status: ./status.sh\n  logs: cat runtime/service.log\n";
+    let mut files = vec![
+        ("plugin.yaml", plugin_yaml(name, "  type: script", lifecycle), false),
+        ("install.sh", format!("{PREAMBLE}mkdir -p runtime\necho \"{name}: installed\"\n"), true),
+        ("uninstall.sh", format!("{PREAMBLE}rm -rf runtime\necho \"{name}: uninstalled\"\n"), true),
+        (
+            "start.sh",
+            format!("{PREAMBLE}mkdir -p runtime\ntouch runtime/running\necho \"$(date -u) started\" >> runtime/service.log\necho \"{name}: started\"\n"),
+            true,
+        ),
+        (
+            "stop.sh",
+            format!("{PREAMBLE}rm -f runtime/running\n[ -d runtime ] && echo \"$(date -u) stopped\" >> runtime/service.log\necho \"{name}: stopped\"\n"),
+            true,
+        ),
+        ("status.sh", format!("{PREAMBLE}# Exit 0 when running.\ntest -f runtime/running\n"), true),
+    ];
+    files.extend(docs(name));
+    files
+}
+
+fn compose_files(name: &str) -> Vec<File> {
+    let lifecycle = "  install: ./install.sh\n  uninstall: ./uninstall.sh\n  start: docker compose up -d\n  stop: docker compose down\n  status: ./status.sh\n  logs: docker compose logs --tail 100\n";
+    let service = "  type: docker-compose\n  compose_file: docker-compose.yml";
+    let mut files = vec![
+        ("plugin.yaml", plugin_yaml(name, service, lifecycle), false),
+        (
+            "docker-compose.yml",
+            format!("services:\n  {name}:\n    image: busybox:stable\n    command: [\"sh\", \"-c\", \"echo {name} is running; sleep infinity\"]\n    restart: unless-stopped\n"),
+            false,
+        ),
+        ("install.sh", format!("{PREAMBLE}docker compose pull\necho \"{name}: images pulled\"\n"), true),
+        ("uninstall.sh", format!("{PREAMBLE}docker compose down --volumes --remove-orphans\necho \"{name}: containers and volumes removed\"\n"), true),
+        ("status.sh", format!("{PREAMBLE}# Exit 0 when the service is running.\ndocker compose ps --services --filter status=running | grep -qx {name}\n"), true),
+    ];
+    files.extend(docs(name));
+    files
+}

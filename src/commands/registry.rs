@@ -1,0 +1,156 @@
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::Ctx;
+use crate::error::{exit, plural, Error, Result};
+use crate::source::registry::{check_checkout, index_of, Checked, INDEX_FILE};
+
+/// Tools for registry maintainers: check every plugin, write the index.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Sub,
+}
+
+#[derive(clap::Subcommand)]
+pub enum Sub {
+    /// Check every plugin of a registry checkout against every rule
+    Validate(ValidateArgs),
+    /// Write index.yaml from the plugins (or, with --check, verify it is current)
+    Index(IndexArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ValidateArgs {
+    /// The registry checkout [default: the current directory]
+    pub dir: Option<PathBuf>,
+    /// Accept plugins whose maturity is not `verified` (a community registry)
+    #[arg(long)]
+    pub allow_unverified: bool,
+}
+
+#[derive(clap::Args)]
+pub struct IndexArgs {
+    /// The registry checkout [default: the current directory]
+    pub dir: Option<PathBuf>,
+    /// Write nothing; fail if index.yaml is not exactly what would be written
+    #[arg(long)]
+    pub check: bool,
+    /// Accept plugins whose maturity is not `verified` (a community registry)
+    #[arg(long)]
+    pub allow_unverified: bool,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+    match args.command {
+        Sub::Validate(a) => validate(ctx, a),
+        Sub::Index(a) => index(ctx, a),
+    }
+}
+
+fn dir_or_cwd(dir: Option<PathBuf>) -> PathBuf {
+    dir.unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Prints one line per plugin (and its problems); returns how many are invalid.
+fn report(ctx: &Ctx, checked: &[Checked]) -> usize {
+    let mut invalid = 0;
+    for c in checked {
+        if c.problems.is_empty() {
+            ctx.ui.success(&c.name);
+        } else {
+            invalid += 1;
+            ctx.ui.line(format!("{} {}", ctx.ui.red("✗"), c.name));
+            for p in &c.problems {
+                ctx.ui.line(format!("    {p}"));
+            }
+        }
+    }
+    ctx.ui.line(format!("{} valid, {invalid} invalid", checked.len() - invalid));
+    invalid
+}
+
+fn validate(ctx: &Ctx, args: ValidateArgs) -> Result<u8> {
+    let checked = check_checkout(&dir_or_cwd(args.dir), args.allow_unverified)?;
+    let invalid = report(ctx, &checked);
+    ctx.ui.json(&json!({
+        "plugins": checked.iter().map(|c| json!({"name": c.name, "valid": c.problems.is_empty(), "errors": c.problems})).collect::<Vec<_>>(),
+        "valid": checked.len() - invalid,
+        "invalid": invalid,
+    }));
+    Ok(if invalid > 0 { exit::PLUGIN_INVALID } else { exit::SUCCESS })
+}
+
+fn index(ctx: &Ctx, args: IndexArgs) -> Result<u8> {
+    let dir = dir_or_cwd(args.dir);
+    let checked = check_checkout(&dir, args.allow_unverified)?;
+    if checked.iter().any(|c| !c.problems.is_empty()) {
+        report(ctx, &checked);
+        return Err(Error::refused(
+            format!("{INDEX_FILE} was not written: the registry has invalid plugins"),
+            vec!["fix the plugins listed above; `atk registry validate` checks them again".into()],
+        ));
+    }
+    let text = index_of(&checked).to_yaml();
+    let path = dir.join(INDEX_FILE);
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    if args.check {
+        let up_to_date = current == text;
+        ctx.ui.json(&json!({"index": path, "up_to_date": up_to_date}));
+        if up_to_date {
+            ctx.ui.success(format!("{} is up to date ({})", path.display(), plural(checked.len(), "plugin")));
+            return Ok(0);
+        }
+        for line in diff(&current, &text) {
+            ctx.ui.line(line);
+        }
+        return Err(Error::Other {
+            message: format!(
+                "{} is not what `atk registry index` would write (the difference is above)",
+                path.display()
+            ),
+            hints: vec!["run `atk registry index` and commit index.yaml with your change".into()],
+        });
+    }
+    if current != text {
+        crate::fs::write_atomic(&path, text.as_bytes(), None)?;
+    }
+    ctx.ui.success(format!("Wrote {} ({})", path.display(), plural(checked.len(), "plugin")));
+    ctx.ui.json(&json!({"index": path, "plugins": checked.len(), "changed": current != text}));
+    Ok(0)
+}
+
+/// A line diff (`-` old, `+` new), from the longest common subsequence of lines.
+fn diff(old: &str, new: &str) -> Vec<String> {
+    let (a, b): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            i += 1;
+            j += 1;
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out.push(format!("+{}", b[j]));
+            j += 1;
+        } else {
+            out.push(format!("-{}", a[i]));
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn diff_marks_changed_lines() {
+        assert_eq!(super::diff("a\nb\nc\n", "a\nx\nc\nd\n"), ["+x", "-b", "+d"]);
+        assert!(super::diff("same\n", "same\n").is_empty());
+    }
+}
