@@ -3,10 +3,9 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::origin::{registry_url, ATK_REF};
-use super::{parse_sets, setup, Ctx};
+use super::{parse_sets, run_install, runner, setup, Ctx};
 use crate::error::{Error, Result};
 use crate::home::{gitignore, manifest, Entry, Home, Manifest, Source, SourceKind, Transaction};
-use crate::lifecycle::Runner;
 use crate::plugin::name::is_valid_directory;
 use crate::plugin::{self, Maturity, Plugin};
 use crate::source::git::Repo as GitRepo;
@@ -89,18 +88,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         if !env.missing.is_empty() && plugin.lifecycle.install.is_none() {
             ctx.ui.warn(Error::EnvMissing { missing: vec![(directory.clone(), env.missing.clone())] }.to_string());
         }
-        let runner = Runner {
-            home: &home.root,
-            plugin_dir: &target,
-            directory: &directory,
-            plugin: &plugin,
-            stdout_to_stderr: ctx.ui.json,
-        };
-        if plugin.lifecycle.install.is_some() {
-            runner.check_required()?;
-            ctx.ui.note(format!("Running install for '{}' ...", plugin.name));
-            runner.run("install")?;
-        }
+        run_install(ctx, &runner(ctx, &home, &target, &directory, &plugin))?;
         manifest.plugins.push(entry.clone());
         home.write_manifest(tx, &manifest)?;
         home.commit(tx, &manifest, &paths, &format!("Add plugin '{}'", plugin.name))

@@ -1,10 +1,8 @@
 use serde_json::json;
 
 use super::origin::{ensure_files, FetchPolicy};
-use super::Ctx;
+use super::{run_install, runner, select, Ctx};
 use crate::error::{Error, Result};
-use crate::home::Entry;
-use crate::lifecycle::Runner;
 use crate::plugin;
 
 /// Bring plugins to their pinned commits and run their install commands (the manifest is the lock:
@@ -35,14 +33,7 @@ pub fn jobs(requested: Option<usize>) -> usize {
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let (home, lock) = ctx.lock_home()?;
     let manifest = home.manifest()?;
-    let entries: Vec<&Entry> = match &args.plugin {
-        Some(id) => vec![manifest.find(id).ok_or_else(|| Error::PluginNotFound {
-            id: id.clone(),
-            near: manifest.near(id),
-            stray_dir: false,
-        })?],
-        None => manifest.plugins.iter().collect(),
-    };
+    let entries = select(&manifest, args.plugin.as_deref())?;
     let policy = FetchPolicy { jobs: jobs(args.jobs), frozen: args.frozen, offline: args.offline };
     let files = ensure_files(ctx, &home, &lock, &manifest, &entries, policy)?;
 
@@ -52,21 +43,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let result = files.and_then(|fetched| {
             let dir = home.plugin_dir(&entry.directory);
             let plugin = plugin::load(&dir)?;
-            let runner = Runner {
-                home: &home.root,
-                plugin_dir: &dir,
-                directory: &entry.directory,
-                plugin: &plugin,
-                stdout_to_stderr: ctx.ui.json,
-            };
+            let runner = runner(ctx, &home, &dir, &entry.directory, &plugin);
             runner.check_required()?;
-            let ran = if plugin.lifecycle.install.is_some() {
-                ctx.ui.note(format!("Running install for '{}' ...", plugin.name));
-                runner.run("install")?
-            } else {
-                false
-            };
-            Ok((fetched, ran))
+            Ok((fetched, run_install(ctx, &runner)?))
         });
         match result {
             Ok((fetched, ran)) => {

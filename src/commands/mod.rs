@@ -17,11 +17,13 @@ pub mod uninstall;
 pub mod upgrade;
 pub mod validate;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::Result;
-use crate::home::{self, Home, HomeLock, Manifest};
+use crate::home::{self, Entry, Home, HomeLock, Manifest};
+use crate::lifecycle::Runner;
+use crate::plugin::Plugin;
 use crate::ui::Ui;
 
 /// What every command gets: the printer and the global flags.
@@ -76,6 +78,65 @@ impl Ctx {
                 self.ui.warn(format!("auto-push: {why}"));
             }
         }
+    }
+}
+
+/// The manifest entry named `id` (directory, else display name), or a not-found error with hints.
+pub fn find<'m>(manifest: &'m Manifest, id: &str) -> Result<&'m Entry> {
+    manifest.find(id).ok_or_else(|| crate::Error::PluginNotFound {
+        id: id.to_string(),
+        near: manifest.near(id),
+        stray_dir: false,
+    })
+}
+
+/// The one plugin named, or every plugin of the manifest (in its order).
+pub fn select<'m>(manifest: &'m Manifest, id: Option<&str>) -> Result<Vec<&'m Entry>> {
+    match id {
+        Some(id) => Ok(vec![find(manifest, id)?]),
+        None => Ok(manifest.plugins.iter().collect()),
+    }
+}
+
+/// A lifecycle runner for a plugin of the home; with `--json`, commands' output goes to stderr.
+pub fn runner<'a>(ctx: &Ctx, home: &'a Home, dir: &'a Path, directory: &'a str, plugin: &'a Plugin) -> Runner<'a> {
+    Runner { home: &home.root, plugin_dir: dir, directory, plugin, stdout_to_stderr: ctx.ui.json }
+}
+
+/// Runs the plugin's `install` (after checking its required variables); whether it has one.
+pub fn run_install(ctx: &Ctx, runner: &Runner) -> Result<bool> {
+    if runner.plugin.lifecycle.install.is_none() {
+        return Ok(false);
+    }
+    runner.check_required()?;
+    ctx.ui.note(format!("Running install for '{}' ...", runner.plugin.name));
+    runner.run("install")
+}
+
+/// Shows the plugin's `uninstall` command and asks before it runs (`--force` and `--yes` skip the
+/// question). `Ok(false)`: the user declined.
+pub fn confirm_uninstall(ctx: &Ctx, runner: &Runner, command: &str, force: bool) -> Result<bool> {
+    let Some(cmd) = runner.command("uninstall") else { return Ok(true) };
+    if force {
+        return Ok(true);
+    }
+    ctx.ui.note(format!(
+        "This runs the uninstall command of '{}', which may delete data:\n    {cmd}",
+        runner.plugin.name
+    ));
+    let hint = format!("pass --force (or --yes) to run it: `atk {command} {} --force`", runner.directory);
+    ctx.ui.confirm("Continue?", &hint)
+}
+
+/// Runs `stop`; a failure is a warning (the caller goes on with uninstall).
+pub fn stop_before_uninstall(ctx: &Ctx, runner: &Runner) -> Result<()> {
+    match runner.run("stop") {
+        Err(crate::Error::Interrupted) => Err(crate::Error::Interrupted),
+        Err(e) => {
+            ctx.ui.warn(format!("{e}; going on with uninstall"));
+            Ok(())
+        }
+        Ok(_) => Ok(()),
     }
 }
 

@@ -1,9 +1,8 @@
 use serde_json::json;
 
-use super::Ctx;
+use super::{confirm_uninstall, runner, stop_before_uninstall, Ctx};
 use crate::error::{Error, Result};
 use crate::home::{gitignore, manifest, Transaction};
-use crate::lifecycle::Runner;
 use crate::plugin::{self, name::is_valid_directory};
 
 /// Remove a plugin: run its stop and uninstall commands, delete its folder, drop it from the manifest.
@@ -56,32 +55,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     };
 
     if let Some(p) = &plugin {
-        let runner = Runner {
-            home: &home.root,
-            plugin_dir: &dir,
-            directory: &entry.directory,
-            plugin: p,
-            stdout_to_stderr: ctx.ui.json,
-        };
-        if let Some(cmd) = runner.command("uninstall") {
-            if !args.force {
-                ctx.ui.note(format!(
-                    "Removing '{}' runs its uninstall command, which may delete data:\n    {cmd}",
-                    entry.name
-                ));
-                let hint = format!("pass --force (or --yes) to run it: `atk remove {} --force`", entry.directory);
-                if !ctx.ui.confirm("Continue?", &hint)? {
-                    ctx.ui.line("Cancelled; nothing was changed.");
-                    return Ok(0);
-                }
-            }
+        let runner = runner(ctx, &home, &dir, &entry.directory, p);
+        if !confirm_uninstall(ctx, &runner, "remove", args.force)? {
+            ctx.ui.line("Cancelled; nothing was changed.");
+            return Ok(0);
         }
-        if let Err(e) = runner.run("stop") {
-            if matches!(e, Error::Interrupted) {
-                return Err(e);
-            }
-            ctx.ui.warn(format!("{e}; going on with uninstall"));
-        }
+        stop_before_uninstall(ctx, &runner)?;
         if let Err(e) = runner.run("uninstall") {
             if !args.force || matches!(e, Error::Interrupted) {
                 return Err(e);

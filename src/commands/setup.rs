@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::origin::{ensure_files, FetchPolicy};
-use super::{parse_sets, Ctx};
+use super::{parse_sets, select, Ctx};
 use crate::error::{Error, Result};
 use crate::home::{Entry, SourceKind};
 use crate::plugin::env::{mask, EnvFile};
@@ -109,14 +109,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let sets = parse_sets(&args.set)?;
     let (home, lock) = ctx.lock_home()?;
     let manifest = home.manifest()?;
-    let entries: Vec<&Entry> = match &args.plugin {
-        Some(id) => vec![manifest.find(id).ok_or_else(|| Error::PluginNotFound {
-            id: id.clone(),
-            near: manifest.near(id),
-            stray_dir: false,
-        })?],
-        None => manifest.plugins.iter().collect(),
-    };
+    let entries = select(&manifest, args.plugin.as_deref())?;
     // On a fresh clone, remote plugins' files are not there yet: put them in place at their pinned
     // commits first (no lifecycle), since their plugin.yaml says what to ask for.
     let absent: Vec<&Entry> = entries

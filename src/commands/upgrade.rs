@@ -2,10 +2,9 @@ use gix::ObjectId;
 use serde_json::{json, Value};
 
 use super::origin::{installed_ref, pinned, put_version, registry_url, Origin};
-use super::{parse_sets, setup, Ctx};
+use super::{find, parse_sets, run_install, runner, setup, Ctx};
 use crate::error::{plural, Error, Result};
 use crate::home::{manifest, Entry, Home, HomeLock, Manifest, SourceKind, Transaction};
-use crate::lifecycle::Runner;
 use crate::plugin::{self, EnvVar, Plugin};
 use crate::source::git::FileEntry;
 
@@ -57,11 +56,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let mut manifest = home.manifest()?;
     let selected: Vec<Entry> = match &args.plugin {
         Some(id) => {
-            let entry = manifest.find(id).cloned().ok_or_else(|| Error::PluginNotFound {
-                id: id.clone(),
-                near: manifest.near(id),
-                stray_dir: false,
-            })?;
+            let entry = find(&manifest, id)?.clone();
             if entry.source.kind == SourceKind::Local {
                 return Err(Error::refused(
                     format!("'{}' is a local plugin: it has no source to upgrade from", entry.name),
@@ -185,18 +180,7 @@ fn upgrade_one(
         home.write_manifest(tx, manifest)?;
         // Install as the user has it: with custom/overrides.yaml applied.
         let plugin = plugin::load(&dir)?;
-        let runner = Runner {
-            home: &home.root,
-            plugin_dir: &dir,
-            directory: &entry.directory,
-            plugin: &plugin,
-            stdout_to_stderr: ctx.ui.json,
-        };
-        if plugin.lifecycle.install.is_some() {
-            runner.check_required()?;
-            ctx.ui.note(format!("Running install for '{}' ...", plugin.name));
-            runner.run("install")?;
-        }
+        run_install(ctx, &runner(ctx, home, &dir, &entry.directory, &plugin))?;
         home.commit(
             tx,
             manifest,
