@@ -1,6 +1,7 @@
 //! Replacing one version of a plugin's files with another, inside a transaction: exactly the files
 //! the old version shipped make way for the files of the new one. Everything else in the folder
-//! (`custom/`, `.env`, runtime data, logs, virtualenvs) stays where it is.
+//! (runtime data, logs, virtualenvs) stays where it is, and what belongs to the user (`custom/`,
+//! `.env`) is never replaced: a shipped file there is put in place only where the user has none.
 
 use std::path::Path;
 
@@ -11,13 +12,18 @@ use crate::error::{IoContext, Result};
 /// file of the folder `staged` into `rel_dir`. A file or folder of the user's that stands where a
 /// new file goes is moved aside too (and comes back on rollback). Folders the old version used
 /// that end up empty are removed.
+/// Whether a path of a plugin folder belongs to the user rather than to the plugin.
+pub fn is_users(rel: &str) -> bool {
+    rel == ".env" || rel == "custom" || rel.starts_with("custom/")
+}
+
 pub fn replace_shipped(tx: &mut Transaction, home: &Path, rel_dir: &str, old: &[String], staged: &Path) -> Result<()> {
     if !home.join(rel_dir).is_dir() {
         let parent = Path::new(rel_dir).parent().map(|p| p.to_string_lossy().to_string()).unwrap_or_default();
         std::fs::create_dir_all(home.join(&parent)).ctx(|| format!("cannot create {parent}"))?;
         tx.mkdir(rel_dir)?;
     }
-    for f in old {
+    for f in old.iter().filter(|f| !is_users(f)) {
         let rel = format!("{rel_dir}/{f}");
         let abs = home.join(&rel);
         if abs.is_symlink() || abs.is_file() {
@@ -28,6 +34,10 @@ pub fn replace_shipped(tx: &mut Transaction, home: &Path, rel_dir: &str, old: &[
     collect_files(staged, Path::new(""), &mut new_files)?;
     for f in &new_files {
         let rel = format!("{rel_dir}/{f}");
+        let taken = home.join(&rel).exists() || home.join(&rel).is_symlink();
+        if is_users(f) && taken {
+            continue;
+        }
         // Each missing folder on the way is created; a file in the way of a folder is moved aside.
         let mut dir = String::from(rel_dir);
         for part in Path::new(f).parent().into_iter().flat_map(|p| p.components()) {

@@ -191,3 +191,30 @@ fn upgrade_all_goes_on_past_a_failing_source() {
     assert!(env.manifest().contains(&format!("ref: {v2}")));
     assert_eq!(env.log()[0], "Upgrade plugin 'Notes'");
 }
+
+#[test]
+fn files_of_the_user_are_never_replaced_by_shipped_ones() {
+    let env = Env::new();
+    let work = registry_work(&env);
+    write(&work.join("plugins/hello/custom/settings.yml"), "shipped: 1\n", false);
+    write(&work.join("plugins/hello/custom/extra.yml"), "shipped: 1\n", false);
+    commit_all(&work, "hello ships custom/ files");
+    customized(&env, &work);
+    let dir = env.atk_home.join("plugins/hello");
+    assert_eq!(std::fs::read_to_string(dir.join("custom/settings.yml")).unwrap(), "shipped: 1\n", "copied on add");
+    write(&dir.join("custom/settings.yml"), "mine: 2\n", false);
+    std::fs::remove_file(dir.join("custom/extra.yml")).unwrap();
+    write(&work.join("plugins/hello/custom/settings.yml"), "shipped: 2\n", false);
+    write(&work.join("plugins/hello/.env"), "HELLO_NAME=shipped\n", false);
+    write(&work.join("plugins/hello/CHANGED.md"), "v2\n", false);
+    commit_all(&work, "v2");
+    env.ok(&["--registry", work.to_str().unwrap(), "upgrade", "hello", "--yes"]);
+    assert_eq!(std::fs::read_to_string(dir.join("custom/settings.yml")).unwrap(), "mine: 2\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("custom/extra.yml")).unwrap(),
+        "shipped: 1\n",
+        "placed where the user has none"
+    );
+    assert!(std::fs::read_to_string(dir.join(".env")).unwrap().contains("HELLO_NAME=Ada"));
+    assert!(dir.join("CHANGED.md").is_file());
+}
