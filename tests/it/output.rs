@@ -52,3 +52,27 @@ fn atk_git_runs_git_in_the_home() {
     let out = env.cmd().args(["git", "rev-parse", "--verify", "nope"]).output().unwrap();
     assert_eq!(out.status.code(), Some(128), "git's exit code is passed through");
 }
+
+#[test]
+fn json_reports_of_install_uninstall_new_and_registry_index() {
+    let env = Env::new();
+    env.ok(&["add", env.fixture("full").to_str().unwrap(), "-y", "--set", "FULL_API_KEY=x"]);
+    let v: serde_json::Value = serde_json::from_str(&env.ok(&["install", "--all", "--json"])).unwrap();
+    assert_eq!(v["plugins"][0]["directory"], "full-plugin");
+    assert_eq!(v["plugins"][0]["installed"], true);
+    assert_eq!(v["failed"], 0);
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(&["uninstall", "full-plugin", "--force", "--json"])).unwrap();
+    assert_eq!(v["uninstalled"], true);
+    let reg = env.path("reg");
+    std::fs::create_dir_all(reg.join("plugins")).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(&["new", "json-tool", "--dir", reg.join("plugins").to_str().unwrap(), "--json"]))
+            .unwrap();
+    assert!(v["files"].as_array().unwrap().iter().any(|f| f == "plugin.yaml"));
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(&["registry", "index", "--allow-unverified", reg.to_str().unwrap(), "--json"]))
+            .unwrap();
+    assert_eq!(v["plugins"], 1);
+    assert_eq!(v["changed"], true);
+}
