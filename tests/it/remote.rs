@@ -358,3 +358,43 @@ fn ssh_urls_in_both_forms() {
     assert!(calls.contains(&format!("git@localhost git-upload-pack '{}'", bare.display())), "{calls}");
     assert!(env.manifest().contains("directory: notes"));
 }
+
+#[test]
+fn trees_with_dot_git_or_dot_dot_entries_are_refused() {
+    let env = Env::new();
+    let before = env.snapshot();
+    for bad in [".git", ".."] {
+        let repo = env.path(&format!("crafted-{}", bad.len()));
+        git(env.dir.path(), &["init", "-q", "-b", "main", repo.to_str().unwrap()]);
+        let hash = |content: &str| -> String {
+            let path = repo.join("blob.tmp");
+            std::fs::write(&path, content).unwrap();
+            let id = git(&repo, &["hash-object", "-w", "blob.tmp"]).trim().to_string();
+            std::fs::remove_file(path).unwrap();
+            id
+        };
+        let (yaml_blob, other) = (hash(&yaml("Crafted", "")), hash("x"));
+        let mktree = |entries: &str| -> String {
+            let out = std::process::Command::new("git")
+                .arg("mktree")
+                .current_dir(&repo)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .and_then(|mut c| {
+                    use std::io::Write;
+                    c.stdin.take().unwrap().write_all(entries.as_bytes())?;
+                    c.wait_with_output()
+                })
+                .unwrap();
+            String::from_utf8(out.stdout).unwrap().trim().to_string()
+        };
+        let atk = mktree(&format!("100644 blob {yaml_blob}\tplugin.yaml\n100644 blob {other}\t{bad}\n"));
+        let root = mktree(&format!("040000 tree {atk}\t.atk\n"));
+        let commit = git(&repo, &["commit-tree", &root, "-m", "crafted"]).trim().to_string();
+        git(&repo, &["update-ref", "refs/heads/main", &commit]);
+        let (_, err) = env.fails(5, &["add", &format!("file://{}", repo.display())]);
+        assert!(err.contains(&format!(".atk/{bad}")) && err.contains("forbidden name"), "{bad}: {err}");
+    }
+    assert_eq!(env.snapshot(), before);
+}
