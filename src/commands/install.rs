@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::origin::{ensure_files, FetchPolicy};
-use super::{run_install, runner, select, Ctx};
+use super::{run_install, runner, select, Ctx, Target};
 use crate::error::{Error, Result};
 use crate::plugin;
 
@@ -9,12 +9,8 @@ use crate::plugin;
 /// it is never changed).
 #[derive(clap::Args)]
 pub struct Args {
-    /// The plugin (directory or name)
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
-    pub plugin: Option<String>,
-    /// Every plugin of the manifest, in manifest order
-    #[arg(long)]
-    pub all: bool,
+    #[command(flatten)]
+    pub target: Target,
     /// Fetches to run at once [default: the number of CPUs]
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -33,7 +29,7 @@ pub fn jobs(requested: Option<usize>) -> usize {
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let (home, lock) = ctx.lock_home()?;
     let manifest = home.manifest()?;
-    let entries = select(&manifest, args.plugin.as_deref())?;
+    let entries = select(&manifest, args.target.plugin.as_deref())?;
     let policy = FetchPolicy { jobs: jobs(args.jobs), frozen: args.frozen, offline: args.offline };
     let files = ensure_files(ctx, &home, &lock, &manifest, &entries, policy)?;
 
@@ -60,7 +56,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                     .push(json!({"directory": entry.directory, "fetched": fetched, "installed": ran, "error": null}));
             }
             Err(Error::Interrupted) => return Err(Error::Interrupted),
-            Err(e) if !args.all => return Err(e),
+            Err(e) if !args.target.all => return Err(e),
             Err(e) => {
                 ctx.ui.line(format!("{} {}: {e}", ctx.ui.red("✗"), entry.name));
                 for h in e.hints() {
@@ -73,7 +69,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             }
         }
     }
-    if args.all {
+    if args.target.all {
         let ok = entries.len() - failures.len();
         ctx.ui.line(format!("{ok} installed, {} failed", failures.len()));
     }

@@ -81,6 +81,17 @@ impl Ctx {
     }
 }
 
+/// `PLUGIN` or `--all`, for the commands that take either.
+#[derive(clap::Args)]
+pub struct Target {
+    /// The plugin (directory or name)
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub plugin: Option<String>,
+    /// Every plugin of the manifest, in its order
+    #[arg(long)]
+    pub all: bool,
+}
+
 /// The manifest entry named `id` (directory, else display name), or a not-found error with hints.
 pub fn find<'m>(manifest: &'m Manifest, id: &str) -> Result<&'m Entry> {
     manifest.find(id).ok_or_else(|| crate::Error::PluginNotFound {

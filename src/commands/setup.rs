@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::origin::{ensure_files, FetchPolicy};
-use super::{parse_sets, select, Ctx};
+use super::{parse_sets, select, Ctx, Target};
 use crate::error::{Error, Result};
 use crate::home::{Entry, SourceKind};
 use crate::plugin::env::{mask, EnvFile};
@@ -10,12 +10,8 @@ use crate::plugin::{self, Plugin};
 /// Set a plugin's environment variables (written to plugins/<dir>/.env, never committed).
 #[derive(clap::Args)]
 pub struct Args {
-    /// The plugin (directory or name)
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
-    pub plugin: Option<String>,
-    /// Every plugin of the manifest
-    #[arg(long)]
-    pub all: bool,
+    #[command(flatten)]
+    pub target: Target,
     /// Set a value without asking (repeatable); with --all, in every plugin that declares KEY
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -109,7 +105,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let sets = parse_sets(&args.set)?;
     let (home, lock) = ctx.lock_home()?;
     let manifest = home.manifest()?;
-    let entries = select(&manifest, args.plugin.as_deref())?;
+    let entries = select(&manifest, args.target.plugin.as_deref())?;
     // On a fresh clone, remote plugins' files are not there yet: put them in place at their pinned
     // commits first (no lifecycle), since their plugin.yaml says what to ask for.
     let absent: Vec<&Entry> = entries
@@ -125,7 +121,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         for (entry, result) in absent.iter().zip(ensure_files(ctx, &home, &lock, &manifest, &absent, policy)?) {
             match result {
                 Ok(_) => {}
-                Err(e) if args.plugin.is_some() || matches!(e, Error::Interrupted) => return Err(e),
+                Err(e) if args.target.plugin.is_some() || matches!(e, Error::Interrupted) => return Err(e),
                 Err(e) => {
                     ctx.ui.warn(format!("{}: {e}", entry.directory));
                     unavailable.push(entry.directory.clone());
@@ -138,7 +134,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     for entry in entries.into_iter().filter(|e| !unavailable.contains(&e.directory)) {
         let dir = home.plugin_dir(&entry.directory);
         let plugin = plugin::load(&dir)?;
-        if args.plugin.is_some() {
+        if args.target.plugin.is_some() {
             if let Some((k, _)) = sets.iter().find(|(k, _)| !plugin.env_vars.iter().any(|v| &v.name == k)) {
                 let declared: Vec<&str> = plugin.env_vars.iter().map(|v| v.name.as_str()).collect();
                 return Err(Error::usage(
@@ -152,7 +148,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             }
         }
         if plugin.env_vars.is_empty() {
-            if args.plugin.is_some() {
+            if args.target.plugin.is_some() {
                 ctx.ui.line(format!("Plugin '{}' has no environment variables", plugin.name));
             }
             reports.push(json!({"plugin": entry.directory, "configured": 0, "missing": [], "written": false}));

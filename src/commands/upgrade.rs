@@ -2,21 +2,18 @@ use gix::ObjectId;
 use serde_json::{json, Value};
 
 use super::origin::{installed_ref, pinned, put_version, registry_url, Origin};
-use super::{find, parse_sets, run_install, runner, setup, Ctx};
+use super::{find, parse_sets, run_install, runner, setup, Ctx, Target};
 use crate::error::{plural, Error, Result};
 use crate::home::{manifest, Entry, Home, HomeLock, Manifest, SourceKind, Transaction};
 use crate::plugin::{self, EnvVar, Plugin};
 use crate::source::git::FileEntry;
 
-/// Move plugins to their source's latest commit, keeping custom/, .env and runtime data.
+/// Move plugins to their source's latest commit, keeping custom/, .env and runtime data (local
+/// plugins are skipped by --all).
 #[derive(clap::Args)]
 pub struct Args {
-    /// The plugin (directory or name)
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
-    pub plugin: Option<String>,
-    /// Every registry and git plugin (local ones are skipped)
-    #[arg(long)]
-    pub all: bool,
+    #[command(flatten)]
+    pub target: Target,
     /// Show what would change, change nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -54,7 +51,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let sets = parse_sets(&args.set)?;
     let (home, lock) = ctx.lock_home()?;
     let mut manifest = home.manifest()?;
-    let selected: Vec<Entry> = match &args.plugin {
+    let selected: Vec<Entry> = match &args.target.plugin {
         Some(id) => {
             let entry = find(&manifest, id)?.clone();
             if entry.source.kind == SourceKind::Local {
@@ -108,7 +105,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 ctx.ui.line(format!("- {}: not upgraded (declined)", entry.name));
                 reports.push(report(entry, "declined", &plan, None));
             }
-            Err(e) if !args.all || matches!(e, Error::Interrupted) => return Err(e),
+            Err(e) if !args.target.all || matches!(e, Error::Interrupted) => return Err(e),
             Err(e) => {
                 failed += 1;
                 ctx.ui.line(format!("{} {}: {e}", ctx.ui.red("✗"), entry.name));
@@ -116,7 +113,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             }
         }
     }
-    if args.all {
+    if args.target.all {
         let verb = if args.dry_run { "would be upgraded" } else { "upgraded" };
         ctx.ui.line(format!("{upgraded} {verb}, {up_to_date} up to date, {skipped} skipped, {failed} failed"));
     }
