@@ -51,6 +51,7 @@ pub enum Command {
     Validate(commands::validate::Args),
     New(commands::new::Args),
     Registry(commands::registry::Args),
+    #[command(disable_help_flag = true)]
     Git(commands::git::Args),
     Completions(commands::completions::Args),
 }

@@ -51,6 +51,9 @@ fn atk_git_runs_git_in_the_home() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "Initialize ATK Home");
     let out = env.cmd().args(["git", "rev-parse", "--verify", "nope"]).output().unwrap();
     assert_eq!(out.status.code(), Some(128), "git's exit code is passed through");
+    let out = env.cmd().args(["git", "status", "-h"]).output().unwrap();
+    let both = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(both.contains("usage: git status"), "git's own help, not atk's: {both}");
 }
 
 #[test]
