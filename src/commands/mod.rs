@@ -156,8 +156,12 @@ pub fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>> {
     sets.iter()
         .map(|s| match s.split_once('=') {
             Some((k, v)) if crate::plugin::schema::is_env_name(k) => Ok((k.to_string(), v.to_string())),
+            // The value is never echoed: it may be a secret.
             _ => Err(crate::Error::usage(
-                format!("--set '{s}' is not KEY=VALUE with an upper-case KEY"),
+                format!(
+                    "--set '{}=…' is not KEY=VALUE with an upper-case KEY",
+                    s.split('=').next().unwrap_or_default()
+                ),
                 Some("for example: --set API_KEY=abc123".into()),
             )),
         })

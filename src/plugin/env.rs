@@ -22,9 +22,19 @@ impl EnvFile {
         };
         let mut values = BTreeMap::new();
         for item in dotenvy::from_read_iter(text.as_bytes()) {
-            let (k, v) = item.map_err(|e| Error::Other {
-                message: format!("{} cannot be parsed: {e}", path.display()),
-                hints: vec!["fix the line by hand, or delete the file and run `atk setup` again".into()],
+            let (k, v) = item.map_err(|e| {
+                // The parser's message quotes the line, which may hold a secret: name its number.
+                let at = match &e {
+                    dotenvy::Error::LineParse(line, _) => text
+                        .lines()
+                        .position(|l| !line.is_empty() && l.contains(line.as_str()))
+                        .map_or(String::new(), |n| format!(" at line {}", n + 1)),
+                    _ => String::new(),
+                };
+                Error::Other {
+                    message: format!("{} cannot be parsed{at}", path.display()),
+                    hints: vec!["fix the line by hand, or delete the file and run `atk setup` again".into()],
+                }
             })?;
             values.insert(k, v);
         }
@@ -234,6 +244,16 @@ mod tests {
         assert_eq!(env.get("A"), Some("one\ntwo"));
         env.set("A", "x", None);
         assert_eq!(env.text(), "A=x\nB=3\n");
+    }
+
+    #[test]
+    fn a_broken_line_is_named_by_number_without_its_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, "OK=1\nTOKEN=s3cret value\n").unwrap();
+        let err = EnvFile::read(&path).err().unwrap().to_string();
+        assert!(err.contains("cannot be parsed at line 2"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
     }
 
     #[test]

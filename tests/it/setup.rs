@@ -52,7 +52,8 @@ fn setup_all_and_unknown_keys() {
     assert!(std::fs::read_to_string(env.atk_home.join("plugins/full-plugin/.env")).unwrap().contains("FULL_MODE=slow"));
     let (_, err) = env.fails(2, &["setup", "full-plugin", "--set", "NOPE=1"]);
     assert!(err.contains("declares no variable NOPE") && err.contains("FULL_API_KEY"), "{err}");
-    env.fails(2, &["setup", "full-plugin", "--set", "lower=1"]);
+    let (_, err) = env.fails(2, &["setup", "full-plugin", "--set", "lower=hunter2"]);
+    assert!(err.contains("--set 'lower=…'") && !err.contains("hunter2"), "values are never echoed: {err}");
     env.fails(4, &["setup", "nothing-here"]);
     env.fails(2, &["setup"]);
 }
