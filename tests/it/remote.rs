@@ -174,6 +174,10 @@ fn failures_are_clean_and_clear() {
     let (_, err) = env.fails(7, &["--registry", reg, "add", "ghost"]);
     assert!(err.contains("inconsistent") && err.contains("plugins/ghost"), "{err}");
 
+    // A token in the URL would be committed with the manifest.
+    let (_, err) = env.fails(5, &["add", "https://me:ghp_s3cret@127.0.0.1:1/tool.git"]);
+    assert!(err.contains("holds a password or token") && !err.contains("ghp_s3cret"), "{err}");
+
     // Names that are neither paths, URLs nor registry names.
     let (_, err) = env.fails(5, &["--registry", reg, "add", "Open Memory"]);
     assert!(err.contains("not a path, a git URL or a registry plugin name"), "{err}");
