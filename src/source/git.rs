@@ -39,7 +39,7 @@ pub fn local_path(fetch_url: &str) -> Option<PathBuf> {
         return Some(PathBuf::from(rest));
     }
     let p = Path::new(fetch_url);
-    (p.is_absolute() || fetch_url.starts_with('.')).then(|| p.to_path_buf()).filter(|p| p.exists())
+    (!fetch_url.contains("://") && p.exists()).then(|| p.to_path_buf())
 }
 
 /// The cache key of a URL: case of scheme and host, a trailing `/` or `.git` do not matter.
@@ -102,15 +102,22 @@ impl Repo {
             return Ok(Repo { repo, remote: None, shown: shown.into(), cache_lock: None, received: 0.into() });
         }
         let dir = cache_root.join("git").join(format!("{}.git", cache_name(fetch_url)));
+        let lock = dir.with_extension("lock");
         let repo = match gix::open(&dir) {
             Ok(r) => r,
             Err(_) => {
-                std::fs::create_dir_all(&dir).ctx(|| format!("cannot create {}", dir.display()))?;
-                gix::init_bare(&dir)
-                    .map_err(|e| Error::other(format!("cannot create the cache repository {}: {e}", dir.display())))?
+                // Two atk (or two fetch threads) may create it at once: the lock decides who does.
+                std::fs::create_dir_all(cache_root.join("git"))
+                    .ctx(|| format!("cannot create {}", cache_root.display()))?;
+                let _held = lock_file(&lock)?;
+                match gix::open(&dir) {
+                    Ok(r) => r,
+                    Err(_) => gix::init_bare(&dir).map_err(|e| {
+                        Error::other(format!("cannot create the cache repository {}: {e}", dir.display()))
+                    })?,
+                }
             }
         };
-        let lock = dir.with_extension("lock");
         Ok(Repo {
             repo,
             remote: Some(fetch_url.into()),
@@ -375,17 +382,7 @@ impl Repo {
     }
 
     fn lock(&self) -> Result<Option<std::fs::File>> {
-        let Some(path) = &self.cache_lock else {
-            return Ok(None);
-        };
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .ctx(|| format!("cannot open {}", path.display()))?;
-        file.lock().ctx(|| format!("cannot lock {}", path.display()))?;
-        Ok(Some(file))
+        self.cache_lock.as_deref().map(lock_file).transpose()
     }
 
     /// Keeps a fetched commit from being garbage-collected, and records it.
@@ -505,6 +502,18 @@ impl Repo {
         result.map_err(|e| fetch_error(shown, e))?;
         Ok(negotiate.filtered)
     }
+}
+
+/// Waits for and takes the file lock at `path` (released when the file is dropped).
+fn lock_file(path: &Path) -> Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .ctx(|| format!("cannot open {}", path.display()))?;
+    file.lock().ctx(|| format!("cannot lock {}", path.display()))?;
+    Ok(file)
 }
 
 /// Counts the bytes of a pack as it is read.

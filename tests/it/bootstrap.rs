@@ -126,3 +126,39 @@ fn install_runs_again_when_files_match_the_pin() {
     let (_, err) = env.fails(8, &["install", "hello"]);
     assert!(err.contains("HELLO_NAME in plugin 'hello'") && err.contains("atk setup hello"), "{err}");
 }
+
+#[test]
+fn parallel_fetches_of_two_commits_of_one_source_share_the_cache() {
+    let a = Env::new();
+    let (work, root, bare) = served_registry(&a, true);
+    let http = HttpServer::start(&root);
+    let reg = http.url("registry.git");
+    a.ok(&["--registry", &reg, "add", "hello", "--set", "HELLO_NAME=x"]);
+    let first = head(&work);
+    write(&work.join("plugins/third/more.txt"), "v2", false);
+    commit_all(&work, "v2");
+    republish(&work, &bare);
+    a.ok(&["--registry", &reg, "add", "third", "--refresh"]);
+    let second = head(&work);
+    assert_ne!(first, second);
+    let remote = a.path("home.git");
+    git(a.dir.path(), &["clone", "-q", "--bare", a.atk_home.to_str().unwrap(), remote.to_str().unwrap()]);
+
+    let b = Env::bare();
+    git(b.dir.path(), &["clone", "-q", remote.to_str().unwrap(), b.atk_home.to_str().unwrap()]);
+    b.ok(&["--registry", &reg, "setup", "hello", "--set", "HELLO_NAME=y"]);
+    std::fs::remove_file(b.atk_home.join("plugins/hello/.atk-ref")).unwrap();
+    std::fs::remove_dir_all(&b.cache).unwrap();
+    b.ok(&["--registry", &reg, "install", "--all", "-j", "4"]);
+    for (dir, pin) in [("hello", &first), ("third", &second)] {
+        let got = std::fs::read_to_string(b.atk_home.join("plugins").join(dir).join(".atk-ref")).unwrap();
+        assert_eq!(got.trim(), pin.as_str(), "{dir}");
+    }
+    assert_eq!(
+        std::fs::read_dir(b.cache.join("git"))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "git"))
+            .count(),
+        1
+    );
+}
