@@ -45,7 +45,7 @@ fn sequence(out: &mut String, s: &[Value], indent: usize) {
             }
             other => {
                 out.push(' ');
-                out.push_str(&scalar(other));
+                push_scalar(out, other, indent + 2);
                 out.push('\n');
             }
         }
@@ -65,9 +65,46 @@ fn value_after_key(out: &mut String, v: &Value, indent: usize) {
         }
         other => {
             out.push(' ');
-            out.push_str(&scalar(other));
+            push_scalar(out, other, indent + 2);
             out.push('\n');
         }
+    }
+}
+
+/// PyYAML's line width: past it, a long string is folded at its next single space.
+const WIDTH: usize = 80;
+
+/// Writes a scalar on the current line of `out`, folding a long plain or single-quoted string the
+/// way PyYAML does (at a single space once the line is past 80 columns), continuation lines
+/// indented by `indent`. Folded or not, it reads back as the same string.
+fn push_scalar(out: &mut String, v: &Value, indent: usize) {
+    let text = scalar(v);
+    if !matches!(v, Value::String(_)) || text.starts_with('"') {
+        out.push_str(&text);
+        return;
+    }
+    let quoted = text.starts_with('\'');
+    let chars: Vec<char> = text.chars().collect();
+    let mut column = out.rsplit('\n').next().map_or(0, |line| line.chars().count());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != ' ' {
+            out.push(chars[i]);
+            column += 1;
+            i += 1;
+            continue;
+        }
+        let end = (i..chars.len()).find(|&j| chars[j] != ' ').unwrap_or(chars.len());
+        let inside = !quoted || (i > 1 && end < chars.len() - 1);
+        if end == i + 1 && column > WIDTH && end < chars.len() && inside {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            column = indent;
+        } else {
+            out.extend(&chars[i..end]);
+            column += end - i;
+        }
+        i = end;
     }
 }
 
@@ -225,6 +262,17 @@ mod tests {
             assert_eq!(string(s), s);
         }
         assert_eq!(string("a\nb"), "\"a\\nb\"");
+    }
+
+    #[test]
+    fn long_strings_fold_like_pyyaml() {
+        let long = "word ".repeat(30).trim_end().to_string();
+        let v: Value = serde_yaml::from_str(&format!("a:\n- k: '{long}'\n  q: 'x: {long}'\n")).unwrap();
+        let text = to_string(&v);
+        assert!(text.lines().all(|l| l.chars().count() <= 86), "{text}");
+        assert!(text.contains("\n    word"), "continuation lines are indented under the key: {text}");
+        let back: Value = serde_yaml::from_str(&text).unwrap();
+        assert_eq!(v, back);
     }
 
     #[test]
