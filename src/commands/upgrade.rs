@@ -66,8 +66,26 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     };
     let registry = registry_url(ctx, &manifest);
 
-    // One origin per source: its latest commit is looked up once, for all its plugins.
+    // One origin per source: its latest commit is looked up once, for all its plugins, and the
+    // files of every plugin that changed are fetched together.
     let mut latest: std::collections::HashMap<String, Result<(Origin, ObjectId)>> = Default::default();
+    for entry in selected.iter().filter(|e| e.source.kind != SourceKind::Local) {
+        latest.entry(Origin::key(&registry, &entry.source)).or_insert_with(|| {
+            let spinner = ctx.ui.spinner(format!("Looking up {}", Origin::key(&registry, &entry.source)));
+            let r = Origin::open(&registry, &entry.source).and_then(|o| o.latest().map(|c| (o, c)));
+            drop(spinner);
+            r
+        });
+    }
+    for (key, source) in &latest {
+        if let Ok((origin, to)) = source {
+            let members: Vec<&Entry> = selected
+                .iter()
+                .filter(|e| e.source.kind != SourceKind::Local && Origin::key(&registry, &e.source) == *key)
+                .collect();
+            prefetch(&home, origin, *to, &members);
+        }
+    }
     let (mut upgraded, mut up_to_date, mut skipped, mut failed) = (0, 0, 0, 0);
     let mut reports = Vec::new();
     for entry in &selected {
@@ -77,14 +95,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             reports.push(json!({"directory": entry.directory, "name": entry.name, "status": "skipped"}));
             continue;
         }
-        let key = Origin::key(&registry, &entry.source);
-        let source = latest.entry(key).or_insert_with(|| {
-            let spinner = ctx.ui.spinner(format!("Looking up {}", Origin::key(&registry, &entry.source)));
-            let r = Origin::open(&registry, &entry.source).and_then(|o| o.latest().map(|c| (o, c)));
-            drop(spinner);
-            r
-        });
-        let result = match source {
+        let result = match &latest[&Origin::key(&registry, &entry.source)] {
             Ok((origin, to)) => upgrade_one(ctx, &home, &lock, &mut manifest, entry, origin, *to, &sets, args.dry_run),
             Err(e) => Err(Error::Git { message: e.to_string(), hints: e.hints() }),
         };
@@ -195,6 +206,34 @@ fn upgrade_one(
             *manifest = home.manifest()?;
             Err(e)
         }
+    }
+}
+
+/// Fetches, in one go per commit, what planning and applying the upgrades of `entries` (all of one
+/// source) will read: the new files of every plugin whose folder changed, and the old definitions.
+/// Best effort: whatever fails here is fetched (and reported) plugin by plugin later.
+fn prefetch(home: &Home, origin: &Origin, to: ObjectId, entries: &[&Entry]) {
+    let repo = origin.repo();
+    let mut new_paths = Vec::new();
+    let mut old_paths: std::collections::BTreeMap<ObjectId, Vec<String>> = Default::default();
+    for entry in entries {
+        let Ok(from) = installed_ref(home, &entry.directory).map_or_else(|| pinned(entry), Ok) else { continue };
+        let (Ok(path), Ok(old_path)) = (origin.path_at(to, &entry.directory), origin.path_at(from, &entry.directory))
+        else {
+            continue;
+        };
+        let tree = |c: ObjectId, p: &str| repo.entry(c, p).ok().flatten().map(|(id, _)| id);
+        if tree(to, &path) != tree(from, &old_path) {
+            new_paths.push(path);
+            old_paths
+                .entry(from)
+                .or_default()
+                .extend([format!("{old_path}/plugin.yaml"), format!("{old_path}/plugin.yml")]);
+        }
+    }
+    let _ = repo.ensure_paths(to, &new_paths.iter().map(String::as_str).collect::<Vec<_>>());
+    for (from, paths) in &old_paths {
+        let _ = repo.ensure_paths(*from, &paths.iter().map(String::as_str).collect::<Vec<_>>());
     }
 }
 

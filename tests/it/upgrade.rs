@@ -218,3 +218,27 @@ fn files_of_the_user_are_never_replaced_by_shipped_ones() {
     assert!(std::fs::read_to_string(dir.join(".env")).unwrap().contains("HELLO_NAME=Ada"));
     assert!(dir.join("CHANGED.md").is_file());
 }
+
+#[test]
+fn upgrade_all_fetches_each_source_once_for_all_its_plugins() {
+    use crate::servers::*;
+    let env = Env::new();
+    let (work, root, bare) = served_registry(&env, true);
+    let http = HttpServer::start(&root);
+    let reg = http.url("registry.git");
+    for p in ["hello", "notes", "third"] {
+        env.ok(&["--registry", &reg, "add", p, "--set", "HELLO_NAME=x"]);
+    }
+    write(&work.join("plugins/notes/EXTRA.md"), "x", false);
+    write(&work.join("plugins/third/EXTRA.md"), "y", false);
+    commit_all(&work, "notes and third change");
+    republish(&work, &bare);
+    http.clear();
+    let out = env.ok(&["--registry", &reg, "upgrade", "--all", "--yes"]);
+    assert!(out.contains("2 upgraded, 1 up to date, 0 skipped, 0 failed"), "{out}");
+    let fetches =
+        http.requests().iter().filter(|r| String::from_utf8_lossy(&r.request).contains("command=fetch")).count();
+    // The new commit's trees, then the new files of both changed plugins together (the index did
+    // not change, so its blob is in the cache already): two fetches.
+    assert_eq!(fetches, 2, "{:#?}", http.requests().iter().map(|r| &r.path).collect::<Vec<_>>());
+}
