@@ -160,7 +160,7 @@ impl Manifest {
                 let d = e.directory.to_lowercase();
                 let n = e.name.to_lowercase();
                 (!id.is_empty() && (d.contains(&id) || id.contains(&d) || n.contains(&id)))
-                    || edit_distance(&id, &d) <= 2
+                    || crate::plugin::name::edit_distance(&id, &d) <= 2
             })
             .map(|e| e.directory.clone())
             .collect()
@@ -171,20 +171,6 @@ impl Default for Manifest {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// Levenshtein distance, for suggestions.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

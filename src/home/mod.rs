@@ -16,6 +16,7 @@ pub use manifest::{Entry, Manifest, Source, SourceKind};
 pub use transaction::Transaction;
 
 use crate::error::{Error, IoContext, Result};
+pub use crate::fs::{expand_tilde, home_dir};
 
 pub const INIT_MESSAGE: &str = "Initialize ATK Home";
 
@@ -31,23 +32,6 @@ pub fn locate(flag: Option<&Path>) -> PathBuf {
     match std::env::var_os("ATK_HOME").filter(|v| !v.is_empty()) {
         Some(v) => expand_tilde(Path::new(&v)),
         None => home_dir().join(".atk"),
-    }
-}
-
-pub fn home_dir() -> PathBuf {
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()))
-        .unwrap_or_else(|| PathBuf::from("/"))
-}
-
-/// `~` and `~/x` become paths under the user's home directory.
-pub fn expand_tilde(p: &Path) -> PathBuf {
-    match p.to_str() {
-        Some("~") => home_dir(),
-        Some(s) if s.starts_with("~/") => home_dir().join(&s[2..]),
-        _ => p.to_path_buf(),
     }
 }
 

@@ -14,7 +14,7 @@ pub fn cache_dir() -> PathBuf {
     }
     directories::ProjectDirs::from("", "", "atk")
         .map(|d| d.cache_dir().to_path_buf())
-        .unwrap_or_else(|| crate::home::home_dir().join(".cache/atk"))
+        .unwrap_or_else(|| crate::fs::home_dir().join(".cache/atk"))
 }
 
 /// What a source argument names.
@@ -35,7 +35,7 @@ pub fn resolve(input: &str, cwd: &Path) -> Spec {
     let explicit_path =
         matches!(input, "." | ".." | "~") || ["./", "../", "/", "~/"].iter().any(|p| input.starts_with(p));
     if explicit_path {
-        return Spec::Local(absolute(&crate::home::expand_tilde(Path::new(input)), cwd));
+        return Spec::Local(absolute(&crate::fs::expand_tilde(Path::new(input)), cwd));
     }
     let as_path = cwd.join(input);
     if !input.is_empty() && as_path.exists() {
@@ -99,7 +99,7 @@ mod tests {
         assert_eq!(resolve("./x", c), Spec::Local(c.join("./x")));
         assert_eq!(resolve("../x", c), Spec::Local(c.join("../x")));
         assert_eq!(resolve("/abs/x", c), Spec::Local("/abs/x".into()));
-        assert_eq!(resolve("~/x", c), Spec::Local(crate::home::home_dir().join("x")));
+        assert_eq!(resolve("~/x", c), Spec::Local(crate::fs::home_dir().join("x")));
         assert_eq!(resolve("present", c), Spec::Local(c.join("present")));
         assert_eq!(resolve("openmemory", c), Spec::Registry("openmemory".into()));
         assert_eq!(resolve("Open Memory", c), Spec::Registry("Open Memory".into()));

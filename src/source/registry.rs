@@ -51,7 +51,7 @@ impl Index {
             .plugins
             .iter()
             .map(|p| {
-                let d = crate::home::manifest::edit_distance(&lower, &p.name.to_lowercase());
+                let d = crate::plugin::name::edit_distance(&lower, &p.name.to_lowercase());
                 let contains = !lower.is_empty() && (p.name.contains(&lower) || lower.contains(&p.name));
                 (if contains { 0 } else { d }, p.name.as_str())
             })
