@@ -53,6 +53,15 @@ fn dir_or_cwd(dir: Option<PathBuf>) -> PathBuf {
     dir.unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// `dir/index.yaml`, shown without a leading `./`.
+fn index_path(dir: &std::path::Path) -> PathBuf {
+    if dir == std::path::Path::new(".") {
+        PathBuf::from(INDEX_FILE)
+    } else {
+        dir.join(INDEX_FILE)
+    }
+}
+
 /// Prints one line per plugin (and its problems); returns how many are invalid.
 fn report(ctx: &Ctx, checked: &[Checked]) -> usize {
     let mut invalid = 0;
@@ -93,7 +102,7 @@ fn index(ctx: &Ctx, args: IndexArgs) -> Result<u8> {
         ));
     }
     let text = index_of(&checked).to_yaml();
-    let path = dir.join(INDEX_FILE);
+    let path = index_path(&dir);
     let current = std::fs::read_to_string(&path).unwrap_or_default();
     if args.check {
         let up_to_date = current == text;
