@@ -293,7 +293,7 @@ fn auto_push_pushes_or_warns() {
 #[test]
 fn unrelated_changes_are_not_swept_into_the_commit() {
     let env = Env::new();
-    env.ok(&["add", env.fixture("full").to_str().unwrap(), "-y", "--set", "FULL_API_KEY=x"]);
+    env.add_full();
     write(&env.atk_home.join("plugins/full-plugin/custom/mine.txt"), "work in progress", false);
     write(&env.atk_home.join("notes.txt"), "personal", false);
     env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);

@@ -151,6 +151,11 @@ impl Env {
         to
     }
 
+    /// Adds the `full` fixture (every section of the schema), answering its required variable.
+    pub fn add_full(&self) {
+        self.ok(&["add", self.fixture("full").to_str().unwrap(), "-y", "--set", "FULL_API_KEY=first"]);
+    }
+
     /// Writes a plugin folder with `plugin.yaml` and extra files (`(path, content, executable)`).
     pub fn plugin(&self, rel: &str, yaml: &str, files: &[(&str, &str, bool)]) -> PathBuf {
         let dir = self.path(rel);

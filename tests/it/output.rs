@@ -59,7 +59,7 @@ fn atk_git_runs_git_in_the_home() {
 #[test]
 fn json_reports_of_install_uninstall_new_and_registry_index() {
     let env = Env::new();
-    env.ok(&["add", env.fixture("full").to_str().unwrap(), "-y", "--set", "FULL_API_KEY=x"]);
+    env.add_full();
     let v: serde_json::Value = serde_json::from_str(&env.ok(&["install", "--all", "--json"])).unwrap();
     assert_eq!(v["plugins"][0]["directory"], "full-plugin");
     assert_eq!(v["plugins"][0]["installed"], true);

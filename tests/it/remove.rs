@@ -1,13 +1,9 @@
 use crate::common::*;
 
-fn with_full(env: &Env) {
-    env.ok(&["add", env.fixture("full").to_str().unwrap(), "-y", "--set", "FULL_API_KEY=x"]);
-}
-
 #[test]
 fn path_like_and_unknown_names_exit_4_and_delete_nothing() {
     let env = Env::new();
-    with_full(&env);
+    env.add_full();
     let victim = env.path("victim");
     write(&victim.join("precious.txt"), "keep", false);
     write(&env.atk_home.join("plugins/stray/file"), "x", false);
@@ -28,7 +24,7 @@ fn path_like_and_unknown_names_exit_4_and_delete_nothing() {
 #[test]
 fn remove_runs_stop_then_uninstall_then_deletes_and_commits() {
     let env = Env::new();
-    with_full(&env);
+    env.add_full();
     let trace = env.path("trace");
     env.cmd().args(["remove", "Full Plugin", "--force"]).env("ATK_TEST_TRACE", &trace).assert().success();
     assert_eq!(std::fs::read_to_string(&trace).unwrap(), "stop\nuninstall\n");
@@ -43,7 +39,7 @@ fn remove_runs_stop_then_uninstall_then_deletes_and_commits() {
 #[test]
 fn uninstall_needs_confirmation_without_a_terminal() {
     let env = Env::new();
-    with_full(&env);
+    env.add_full();
     let before = env.snapshot();
     let (_, err) = env.fails(2, &["remove", "full-plugin"]);
     assert!(err.contains("./uninstall.sh") && err.contains("--force"), "{err}");

@@ -1,13 +1,9 @@
 use crate::common::*;
 
-fn with_full(env: &Env) {
-    env.ok(&["add", env.fixture("full").to_str().unwrap(), "-y", "--set", "FULL_API_KEY=first"]);
-}
-
 #[test]
 fn set_writes_values_keeping_comments_and_unknown_keys() {
     let env = Env::new();
-    with_full(&env);
+    env.add_full();
     let path = env.atk_home.join("plugins/full-plugin/.env");
     let text = std::fs::read_to_string(&path).unwrap() + "# my own note\nEXTRA=keep\n";
     write(&path, &text, false);
@@ -44,7 +40,7 @@ fn missing_required_values_exit_8_without_a_terminal() {
 #[test]
 fn setup_all_and_unknown_keys() {
     let env = Env::new();
-    with_full(&env);
+    env.add_full();
     env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
     let out = env.ok(&["setup", "--all", "--set", "FULL_MODE=slow", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();

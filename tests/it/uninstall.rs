@@ -3,7 +3,7 @@ use crate::common::*;
 #[test]
 fn uninstall_confirms_then_runs_stop_and_uninstall_and_keeps_everything_else() {
     let env = Env::new();
-    env.ok(&["add", env.fixture("full").to_str().unwrap(), "-y", "--set", "FULL_API_KEY=x"]);
+    env.add_full();
     let manifest = env.manifest();
     let commits = env.log().len();
     let (_, err) = env.fails(2, &["uninstall", "full-plugin"]);
