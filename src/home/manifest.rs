@@ -142,11 +142,6 @@ impl Manifest {
         self.plugins.iter().find(|e| e.directory == id).or_else(|| self.plugins.iter().find(|e| e.name == id))
     }
 
-    pub fn find_mut(&mut self, id: &str) -> Option<&mut Entry> {
-        let i = self.index_of(id)?;
-        Some(&mut self.plugins[i])
-    }
-
     pub fn index_of(&self, id: &str) -> Option<usize> {
         self.plugins.iter().position(|e| e.directory == id).or_else(|| self.plugins.iter().position(|e| e.name == id))
     }

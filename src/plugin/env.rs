@@ -41,10 +41,6 @@ impl EnvFile {
         Ok(EnvFile { path: path.to_path_buf(), text, values })
     }
 
-    pub fn exists(&self) -> bool {
-        !self.text.is_empty() || self.path.exists()
-    }
-
     pub fn get(&self, key: &str) -> Option<&str> {
         self.values.get(key).map(String::as_str)
     }
