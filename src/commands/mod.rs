@@ -65,10 +65,14 @@ impl Ctx {
         Ok((home, lock))
     }
 
-    fn report_recovery(&self, operation: &str) {
+    fn report_recovery(&self, recovered: &home::Recovered) {
         self.ui.warn(format!(
-            "an earlier `{operation}` was interrupted; the home has been rolled back to how it was before it"
+            "an earlier `{}` was interrupted; the home has been rolled back to how it was before it",
+            crate::text::escape(&recovered.operation)
         ));
+        for step in &recovered.skipped {
+            self.ui.warn(format!("the journal asked to {step}, which is outside the home; that step was skipped"));
+        }
     }
 
     /// After a committed change: `git push` when `auto_push` is on (best effort, a warning).

@@ -10,6 +10,7 @@ use std::sync::atomic::AtomicBool;
 use gix::ObjectId;
 
 use crate::error::{Error, IoContext, Result};
+use crate::fs::{name_problem, RelPath, Root};
 
 /// A source repository, ready to be read at any commit it has (or can fetch).
 pub struct Repo {
@@ -27,7 +28,7 @@ pub struct Repo {
 /// A file of a plugin version, as recorded in git.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileEntry {
-    pub path: String,
+    pub path: RelPath,
     pub executable: bool,
     pub link: bool,
     pub id: ObjectId,
@@ -303,18 +304,19 @@ impl Repo {
     }
 
     /// Every file (blob or symlink) below the folder `path` at `commit`: relative path, mode, id.
-    /// Needs only the trees. Submodules are left out.
+    /// Needs only the trees. Submodules are left out. An entry whose name could not be a file
+    /// name here (see [`name_problem`]) is refused, naming it.
     pub fn list_files(&self, commit: ObjectId, path: &str) -> Result<Vec<FileEntry>> {
         let mut out = Vec::new();
         if let Some((tree, true)) = self.entry(commit, path)? {
             self.walk(tree, "", &mut |rel, mode, id| {
+                let name = rel.rsplit('/').next().unwrap_or(rel);
+                let checked = match name_problem(name) {
+                    Some(why) => return Err(self.refuse_entry(path, rel, why)),
+                    None => RelPath::new(rel).map_err(|e| self.refuse_entry(path, rel, e.why))?,
+                };
                 if !mode.is_tree() && !mode.is_commit() {
-                    out.push(FileEntry {
-                        path: rel.to_string(),
-                        executable: mode.is_executable(),
-                        link: mode.is_link(),
-                        id,
-                    });
+                    out.push(FileEntry { path: checked, executable: mode.is_executable(), link: mode.is_link(), id });
                 }
                 Ok(())
             })?;
@@ -322,38 +324,41 @@ impl Repo {
         Ok(out)
     }
 
-    /// Writes the folder `path` of `commit` into the new folder `dest`: modes and symlinks kept.
-    /// Refused, naming the entry: `..`, `.git`, and symlinks that are absolute or point outside.
-    /// Submodules are skipped; their paths come back for a warning.
-    pub fn materialize(&self, commit: ObjectId, path: &str, dest: &Path) -> Result<Vec<String>> {
+    fn refuse_entry(&self, path: &str, rel: &str, why: &str) -> Error {
+        Error::refused(
+            format!("{path}/{} in {} has {why}", crate::text::escape(rel), self.shown),
+            vec!["the plugin cannot be installed safely; report it to its maintainers".into()],
+        )
+    }
+
+    /// Writes the folder `path` of `commit` into the empty folder `dest`: modes and symlinks kept.
+    /// Refused, naming the entry, before anything outside `dest` could change: a name that could
+    /// not be a file name (`..`, `.git`, `a/b`, `/x`), an entry that appears twice, and a link
+    /// that leads out of `dest` once every link is in place. Submodules are skipped; their paths
+    /// come back for a warning.
+    pub fn materialize(&self, commit: ObjectId, path: &str, dest: &Root) -> Result<Vec<String>> {
         let Some((tree, true)) = self.entry(commit, path)? else {
             return Err(Error::Git {
                 message: format!("{path}/ is not a folder at commit {commit} of {}", self.shown),
                 hints: vec![],
             });
         };
-        std::fs::create_dir_all(dest).ctx(|| format!("cannot create {}", dest.display()))?;
         let mut skipped = Vec::new();
-        let refuse = |rel: &str, why: &str| {
-            Error::refused(
-                format!("{path}/{rel} in {} {why}", self.shown),
-                vec!["the plugin cannot be installed safely; report it to its maintainers".into()],
-            )
+        let twice = |rel: &str, e: Error| match e {
+            Error::Io { ref source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {
+                self.refuse_entry(path, rel, "a name that appears twice")
+            }
+            e => e,
         };
         self.walk(tree, "", &mut |rel, mode, id| {
             crate::interrupt::check()?;
             let name = rel.rsplit('/').next().unwrap_or(rel);
-            if name.is_empty()
-                || name == "."
-                || name == ".."
-                || name.eq_ignore_ascii_case(".git")
-                || name.contains('\\')
-            {
-                return Err(refuse(rel, "has a forbidden name"));
+            if let Some(why) = name_problem(name) {
+                return Err(self.refuse_entry(path, rel, why));
             }
-            let out = dest.join(rel);
+            let out = RelPath::new(rel).map_err(|e| self.refuse_entry(path, rel, e.why))?;
             if mode.is_tree() {
-                return std::fs::create_dir_all(&out).ctx(|| format!("cannot create {}", out.display()));
+                return dest.create_dir(&out).map_err(|e| twice(rel, e));
             }
             if mode.is_commit() {
                 skipped.push(rel.to_string());
@@ -362,22 +367,29 @@ impl Repo {
             let blob = self.repo.find_blob(id).map_err(|e| read_error(&self.shown, e))?;
             if mode.is_link() {
                 let target = PathBuf::from(String::from_utf8_lossy(&blob.data).to_string());
-                if !crate::fs::symlink_stays_inside(Path::new(rel), &target) {
-                    return Err(refuse(
+                if blob.data.contains(&0) || dest.link_escapes(&out, &target) {
+                    return Err(self.refuse_entry(
+                        path,
                         rel,
-                        &format!("is a symlink to {}, outside the plugin folder", target.display()),
+                        &format!(
+                            "a link to {}, outside the plugin folder",
+                            crate::text::escape(&target.to_string_lossy())
+                        ),
                     ));
                 }
-                return std::os::unix::fs::symlink(&target, &out).ctx(|| format!("cannot create {}", out.display()));
+                return dest.symlink(&target, &out).map_err(|e| twice(rel, e));
             }
-            std::fs::write(&out, &blob.data).ctx(|| format!("cannot write {}", out.display()))?;
-            if mode.is_executable() {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755))
-                    .ctx(|| format!("cannot write {}", out.display()))?;
-            }
-            Ok(())
+            let mode = if mode.is_executable() { 0o755 } else { 0o644 };
+            dest.write_new(&out, &blob.data, mode).map_err(|e| twice(rel, e))
         })?;
+        // A link made later can change where an earlier one leads: check them all again.
+        if let Some((link, target)) = dest.first_escaping_link()? {
+            return Err(self.refuse_entry(
+                path,
+                link.as_str(),
+                &format!("a link to {}, outside the plugin folder", crate::text::escape(&target.to_string_lossy())),
+            ));
+        }
         Ok(skipped)
     }
 
