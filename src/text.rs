@@ -29,9 +29,47 @@ pub fn escape(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `s` as it may reach a terminal: line breaks and atk's own colors (SGR sequences, `ESC [ digits
+/// and semicolons m`) are kept, every other unsafe character is escaped. The last line of defence
+/// under every message atk prints; text from a source is escaped where it is put into a message.
+pub fn for_terminal(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| c != '\n' && is_unsafe(c)) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        if c == '\x1b' {
+            let sgr = rest[1..]
+                .strip_prefix('[')
+                .map(|r| r.find(|ch: char| !(ch.is_ascii_digit() || ch == ';')).map(|i| (i, r.as_bytes()[i])));
+            if let Some(Some((i, b'm'))) = sgr {
+                out.push_str(&rest[..i + 3]);
+                rest = &rest[i + 3..];
+                continue;
+            }
+        }
+        if c == '\n' {
+            out.push('\n');
+        } else {
+            out.push_str(&escape(&rest[..c.len_utf8()]));
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::{escape, for_terminal};
+
+    #[test]
+    fn terminal_text_keeps_colors_and_line_breaks_only() {
+        assert_eq!(for_terminal("\x1b[1;33mwarning:\x1b[0m two\nlines"), "\x1b[1;33mwarning:\x1b[0m two\nlines");
+        assert_eq!(for_terminal("x\x1b]0;title\x07 \x1b[2J \x1b[H"), "x\\x1b]0;title\\x07 \\x1b[2J \\x1b[H");
+        assert_eq!(for_terminal("tab\there\r"), "tab\\there\\r");
+        assert_eq!(for_terminal("ends with \x1b"), "ends with \\x1b");
+    }
 
     #[test]
     fn escapes_what_a_terminal_would_act_on() {

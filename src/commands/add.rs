@@ -18,8 +18,9 @@ use crate::source::{self, Spec};
 pub struct Args {
     /// `name` (registry), `https://…`/`git@host:org/repo` (git), or `./folder` (local)
     pub source: String,
-    /// Set an environment variable without asking (repeatable)
-    #[arg(long = "set", value_name = "KEY=VALUE")]
+    /// Set an environment variable without asking (repeatable); KEY alone takes $KEY
+    /// from the environment, keeping a secret off the command line
+    #[arg(long = "set", value_name = "KEY[=VALUE]")]
     pub set: Vec<String>,
     /// Read the registry index now, not from the cache (it is kept for an hour)
     #[arg(long)]
@@ -105,7 +106,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         ctx.ui.detail(format!("committed {c}"));
     }
     let pin = entry.source.commit.as_deref().map(|c| format!(" at {}", &c[..c.len().min(12)])).unwrap_or_default();
-    ctx.ui.success(format!("Added '{}' to {}{pin}", plugin.name, target.display()));
+    ctx.ui.success(format!("Added '{}' to {}{pin}", crate::text::escape(&plugin.name), target.display()));
     ctx.ui.json(&json!({
         "added": {
             "name": entry.name,

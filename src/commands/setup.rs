@@ -12,8 +12,9 @@ use crate::plugin::{self, Plugin};
 pub struct Args {
     #[command(flatten)]
     pub target: Target,
-    /// Set a value without asking (repeatable); with --all, in every plugin that declares KEY
-    #[arg(long = "set", value_name = "KEY=VALUE")]
+    /// Set a value without asking (repeatable); KEY alone takes $KEY from the environment;
+    /// with --all, in every plugin that declares KEY
+    #[arg(long = "set", value_name = "KEY[=VALUE]")]
     pub set: Vec<String>,
 }
 

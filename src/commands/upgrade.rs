@@ -18,8 +18,9 @@ pub struct Args {
     /// Show what would change, change nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// Set a new environment variable without asking (repeatable)
-    #[arg(long = "set", value_name = "KEY=VALUE")]
+    /// Set a new environment variable without asking (repeatable); KEY alone takes $KEY
+    /// from the environment
+    #[arg(long = "set", value_name = "KEY[=VALUE]")]
     pub set: Vec<String>,
 }
 
