@@ -393,3 +393,98 @@ pub fn recover(home: &Home, _lock: &HomeLock) -> Result<Option<Recovered>> {
     let _ = crate::fs::remove_any(&home.staging_root());
     Ok(Some(Recovered { operation, skipped }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::home::Staging;
+    use std::time::Duration;
+
+    fn home() -> (tempfile::TempDir, Home) {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("home");
+        Home::init(&root).unwrap();
+        (t, Home::open(root).unwrap())
+    }
+
+    fn rel(s: &str) -> RelPath {
+        RelPath::new(s).unwrap()
+    }
+
+    #[test]
+    fn a_failed_create_is_not_undone_as_a_removal() {
+        let (_t, home) = home();
+        let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+        home.files.create_dir(&rel("plugins/mine")).unwrap();
+        home.files.write_new(&rel("plugins/mine/data"), b"precious", 0o600).unwrap();
+        let staged = home.staging().unwrap();
+        staged.files.write_new(&rel("f"), b"new", 0o644).unwrap();
+        let result: Result<()> = Transaction::run(&home, &lock, "test", |tx| {
+            // Both steps find something there already: neither may be undone as "remove it".
+            assert!(tx.mkdir(&rel("plugins/mine")).is_err());
+            assert!(tx.place(&staged.outer, &Staging::name(), &rel("plugins/mine")).is_err());
+            Err(Error::other("give up"))
+        });
+        assert!(result.is_err());
+        assert_eq!(std::fs::read(home.root.join("plugins/mine/data")).unwrap(), b"precious");
+    }
+
+    #[test]
+    fn rollback_puts_back_what_was_changed_and_removes_what_was_made() {
+        let (_t, home) = home();
+        let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+        home.files.create_dir(&rel("plugins/p")).unwrap();
+        home.files.write_new(&rel("plugins/p/old"), b"old", 0o644).unwrap();
+        home.files.write_new(&rel("plugins/p/.env"), b"S=1\n", 0o600).unwrap();
+        let result: Result<()> = Transaction::run(&home, &lock, "test", |tx| {
+            tx.move_aside(&rel("plugins/p/old"))?;
+            tx.mkdir(&rel("plugins/p/new"))?;
+            tx.write(&rel("plugins/p/.env"), b"S=2\n", Some(0o600))?;
+            tx.write(&rel("plugins/p/made"), b"x", None)?;
+            Err(Error::other("give up"))
+        });
+        assert!(result.is_err());
+        let p = home.root.join("plugins/p");
+        assert_eq!(std::fs::read(p.join("old")).unwrap(), b"old");
+        assert_eq!(std::fs::read(p.join(".env")).unwrap(), b"S=1\n");
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p.join(".env")).unwrap().permissions()) & 0o777,
+            0o600
+        );
+        assert!(!p.join("new").exists() && !p.join("made").exists());
+        assert!(!home.journal_path().exists() && !home.txn_dir().exists());
+    }
+
+    #[test]
+    fn the_journal_grows_by_one_line_a_step() {
+        let (_t, home) = home();
+        let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+        let mut tx = Transaction::begin(&home, &lock, "test").unwrap();
+        let size = || std::fs::metadata(home.journal_path()).unwrap().len();
+        let mut sizes = vec![size()];
+        for i in 0..50 {
+            tx.mkdir(&rel(&format!("plugins/d{i}"))).unwrap();
+            sizes.push(size());
+        }
+        let steps: Vec<u64> = sizes.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(steps.iter().all(|s| *s < 60), "every step appends one short line: {steps:?}");
+        tx.rollback().unwrap();
+        assert!(!home.root.join("plugins/d0").exists());
+    }
+
+    #[test]
+    fn a_record_cut_short_by_a_kill_is_ignored() {
+        let (_t, home) = home();
+        let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+        let mut tx = Transaction::begin(&home, &lock, "atk test").unwrap();
+        tx.mkdir(&rel("plugins/made")).unwrap();
+        drop(tx);
+        let mut f = std::fs::OpenOptions::new().append(true).open(home.journal_path()).unwrap();
+        f.write_all(br#"{"undo":"remove","pa"#).unwrap();
+        drop(f);
+        let recovered = recover(&home, &lock).unwrap().unwrap();
+        assert_eq!(recovered.operation, "atk test");
+        assert!(recovered.skipped.is_empty());
+        assert!(!home.root.join("plugins/made").exists());
+    }
+}
