@@ -632,7 +632,7 @@ mod tests {
     fn random_tree(repo: &gix::Repository, rng: &mut Rng, depth: u32, abs: &str) -> ObjectId {
         let mut bytes = Vec::new();
         for _ in 0..1 + rng.next() % 6 {
-            let pool = if rng.next() % 12 == 0 { HOSTILE_NAMES } else { NAMES };
+            let pool = if rng.next().is_multiple_of(12) { HOSTILE_NAMES } else { NAMES };
             let name = rng.pick(pool).replace("/ABS", abs);
             let (mode, id) = match rng.next() % 4 {
                 0 if depth > 0 => ("40000", random_tree(repo, rng, depth - 1, abs)),
