@@ -26,7 +26,7 @@ ATK_HOME="$work/a" ATK_CACHE_DIR="$work/a-cache" "$atk" init -q
 for i in $(seq 0 29); do
   ATK_HOME="$work/a" ATK_CACHE_DIR="$work/a-cache" "$atk" --registry "$url" add "$(printf 'plugin-%03d' $((i * 16)))" -q
 done
-for t in 1 2 3 4 5; do ATK_HOME="$work/a" ATK_CACHE_DIR="$work/a-cache" "$atk" add "$base/tool$t.git" -q; done
+for t in 1 2 3 4 5; do ATK_HOME="$work/a" ATK_CACHE_DIR="$work/a-cache" "$atk" add -y "$base/tool$t.git" -q; done
 gitq clone --bare "$work/a" "$work/home.git"
 python3 - "$work/a/manifest.yaml" > "$work/pins" <<'PY'
 import sys, yaml

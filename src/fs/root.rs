@@ -1,18 +1,20 @@
 //! A folder that atk writes below, and the only way it does: every write, rename and delete under a
 //! plugin folder, a staging folder or the home goes through a [`Root`]. Paths are [`RelPath`]s, so
-//! they are made of checked names; each folder on the way is opened without following a symbolic
-//! link, and files are created exclusively, so a link can never carry a write out of the root,
-//! including a link that the same operation created a moment earlier. The folder handle comes from
-//! `cap-std`, which refuses any escape from the root by construction as a second line of defence.
+//! they are made of checked names, and they are walked one name at a time from an open folder
+//! (`openat` and friends, through `rustix`): each folder on the way is opened with `O_NOFOLLOW`,
+//! files are created with `O_EXCL`, and links are read or removed, never followed. A name can be
+//! neither `..` nor contain `/`, so no step can leave the folder it starts from, and no link, not
+//! even one the same operation created a moment earlier, can carry a write out of the root.
 
 use std::collections::VecDeque;
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
+use std::ffi::OsStr;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt};
-use cap_std::fs::{Dir, OpenOptions};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
 use super::name::{name_problem, RelPath};
 use crate::error::{Error, IoContext, Result};
@@ -20,9 +22,7 @@ use crate::error::{Error, IoContext, Result};
 /// What is at a path, without following a link there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    File {
-        executable: bool,
-    },
+    File { executable: bool },
     Dir,
     Link,
     /// A socket, a FIFO, a device.
@@ -30,24 +30,35 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn of(md: &cap_std::fs::Metadata) -> Kind {
-        let t = md.file_type();
-        if t.is_symlink() {
-            Kind::Link
-        } else if t.is_dir() {
-            Kind::Dir
-        } else if t.is_file() {
-            Kind::File { executable: cap_std::fs::PermissionsExt::mode(&md.permissions()) & 0o111 != 0 }
-        } else {
-            Kind::Other
+    fn of(st: &rustix::fs::Stat) -> Kind {
+        match FileType::from_raw_mode(st.st_mode as _) {
+            FileType::Symlink => Kind::Link,
+            FileType::Directory => Kind::Dir,
+            FileType::RegularFile => Kind::File { executable: st.st_mode & 0o111 != 0 },
+            _ => Kind::Other,
         }
     }
 }
 
 /// An open folder; everything below it is reached through it.
 pub struct Root {
-    dir: Dir,
+    fd: OwnedFd,
     path: PathBuf,
+}
+
+/// A folder below a root: the root itself, or one opened on the way.
+enum DirFd<'a> {
+    Root(BorrowedFd<'a>),
+    Owned(OwnedFd),
+}
+
+impl AsFd for DirFd<'_> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            DirFd::Root(fd) => *fd,
+            DirFd::Owned(fd) => fd.as_fd(),
+        }
+    }
 }
 
 /// Temporary files of [`Root::write_atomic`] get unique names within this process.
@@ -56,13 +67,56 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// The prefix of atk's temporary files; recovery removes what a killed run left.
 pub const TEMP_PREFIX: &str = ".atk-tmp";
 
+const DIR_FLAGS: OFlags = OFlags::RDONLY.union(OFlags::DIRECTORY).union(OFlags::NOFOLLOW).union(OFlags::CLOEXEC);
+const NEW_FILE: OFlags =
+    OFlags::WRONLY.union(OFlags::CREATE).union(OFlags::EXCL).union(OFlags::NOFOLLOW).union(OFlags::CLOEXEC);
+
+fn os(e: rustix::io::Errno) -> std::io::Error {
+    std::io::Error::from(e)
+}
+
+/// A name as the system calls take it.
+fn c(name: &str) -> &OsStr {
+    OsStr::new(name)
+}
+
+/// Creates `name` in `dir` for writing; fails when anything (a link included) is there.
+fn create_new(dir: &impl AsFd, name: &str) -> std::io::Result<std::fs::File> {
+    rustix::fs::openat(dir, c(name), NEW_FILE, Mode::from_raw_mode(0o600)).map(std::fs::File::from).map_err(os)
+}
+
+/// Removes the folder `name` of `dir` with everything in it; links inside are removed, never
+/// followed.
+fn remove_dir_all_at(dir: &impl AsFd, name: &OsStr) -> std::io::Result<()> {
+    let fd = rustix::fs::openat(dir, name, DIR_FLAGS, Mode::empty()).map_err(os)?;
+    let mut names = Vec::new();
+    for entry in rustix::fs::Dir::read_from(&fd).map_err(os)? {
+        let entry = entry.map_err(os)?;
+        let n = entry.file_name().to_bytes();
+        if n != b"." && n != b".." {
+            names.push(n.to_vec());
+        }
+    }
+    for n in names {
+        let n = OsStr::from_bytes(&n);
+        let st = rustix::fs::statat(&fd, n, AtFlags::SYMLINK_NOFOLLOW).map_err(os)?;
+        if FileType::from_raw_mode(st.st_mode as _) == FileType::Directory {
+            remove_dir_all_at(&fd, n)?;
+        } else {
+            rustix::fs::unlinkat(&fd, n, AtFlags::empty()).map_err(os)?;
+        }
+    }
+    rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR).map_err(os)
+}
+
 impl Root {
     /// Opens the existing folder `path` (the folder itself may be reached through a link; nothing
     /// below it is).
     pub fn open(path: &Path) -> Result<Root> {
-        let dir = Dir::open_ambient_dir(path, cap_std::ambient_authority())
+        let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+            .map_err(os)
             .ctx(|| format!("cannot open {}", path.display()))?;
-        Ok(Root { dir, path: path.to_path_buf() })
+        Ok(Root { fd, path: path.to_path_buf() })
     }
 
     /// Creates the folder `path` and its parents when missing (for folders atk owns, such as the
@@ -74,7 +128,11 @@ impl Root {
 
     /// The folder `rel` below this one, as a root of its own.
     pub fn sub(&self, rel: &RelPath) -> Result<Root> {
-        Ok(Root { dir: self.open_dir(rel)?, path: self.abs(rel) })
+        let fd = match self.open_dir(rel)? {
+            DirFd::Root(fd) => fd.try_clone_to_owned().ctx(|| format!("cannot open {}", self.path.display()))?,
+            DirFd::Owned(fd) => fd,
+        };
+        Ok(Root { fd, path: self.abs(rel) })
     }
 
     pub fn path(&self) -> &Path {
@@ -97,20 +155,20 @@ impl Root {
     }
 
     /// The folder `rel`, reached one name at a time without following links.
-    fn open_dir(&self, rel: &RelPath) -> Result<Dir> {
-        let mut dir = self.dir.try_clone().ctx(|| format!("cannot open {}", self.path.display()))?;
+    fn open_dir(&self, rel: &RelPath) -> Result<DirFd<'_>> {
+        let mut dir = DirFd::Root(self.fd.as_fd());
         let mut walked = RelPath::root();
         for name in rel.components() {
             walked = walked.join(name).expect("the components of a RelPath are names");
-            dir = match dir.open_dir_nofollow(name) {
-                Ok(d) => d,
+            dir = match rustix::fs::openat(&dir, c(name), DIR_FLAGS, Mode::empty()) {
+                Ok(fd) => DirFd::Owned(fd),
                 Err(e) => {
-                    if let Ok(md) = dir.symlink_metadata(name) {
-                        if md.file_type().is_symlink() {
+                    if let Ok(st) = rustix::fs::statat(&dir, c(name), AtFlags::SYMLINK_NOFOLLOW) {
+                        if Kind::of(&st) == Kind::Link {
                             return Err(self.link_in_the_way(&walked));
                         }
                     }
-                    return Err(Error::io(format!("cannot open {}", self.abs(&walked).display()), e));
+                    return Err(Error::io(format!("cannot open {}", self.abs(&walked).display()), os(e)));
                 }
             };
         }
@@ -125,7 +183,7 @@ impl Root {
     }
 
     /// The folder holding `rel`, and the last name of `rel`.
-    fn parent<'r>(&self, rel: &'r RelPath) -> Result<(Dir, &'r str)> {
+    fn parent<'r>(&self, rel: &'r RelPath) -> Result<(DirFd<'_>, &'r str)> {
         let parent = rel.parent().ok_or_else(|| Error::other("the root itself has no parent"))?;
         Ok((self.open_dir(&parent)?, rel.name()))
     }
@@ -146,10 +204,10 @@ impl Root {
             }
             Err(e) => return Err(e),
         };
-        match dir.symlink_metadata(rel.name()) {
-            Ok(md) => Ok(Some(Kind::of(&md))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io(format!("cannot read {}", self.abs(rel).display()), e)),
+        match rustix::fs::statat(&dir, c(rel.name()), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => Ok(Some(Kind::of(&st))),
+            Err(rustix::io::Errno::NOENT) => Ok(None),
+            Err(e) => Err(Error::io(format!("cannot read {}", self.abs(rel).display()), os(e))),
         }
     }
 
@@ -158,33 +216,40 @@ impl Root {
         !matches!(self.kind(rel), Ok(None))
     }
 
+    /// The mode bits of the file or folder at `rel` (a link is not followed).
+    pub fn mode(&self, rel: &RelPath) -> Result<u32> {
+        let (dir, name) = self.parent(rel)?;
+        let st = rustix::fs::statat(&dir, c(name), AtFlags::SYMLINK_NOFOLLOW).map_err(os).ctx(self.io("read", rel))?;
+        Ok(st.st_mode & 0o7777)
+    }
+
     /// The content of the regular file `rel` (a link there is refused).
     pub fn read(&self, rel: &RelPath) -> Result<Vec<u8>> {
         let (dir, name) = self.parent(rel)?;
-        let mut options = OpenOptions::new();
-        options.read(true).follow(FollowSymlinks::No);
-        let mut file = dir.open_with(name, &options).map_err(|e| {
-            if e.raw_os_error() == Some(40) {
-                self.link_in_the_way(rel)
-            } else {
-                Error::io(format!("cannot read {}", self.abs(rel).display()), e)
-            }
-        })?;
+        let fd = rustix::fs::openat(&dir, c(name), OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
+            .map_err(|e| {
+                if e == rustix::io::Errno::LOOP {
+                    self.link_in_the_way(rel)
+                } else {
+                    Error::io(format!("cannot read {}", self.abs(rel).display()), os(e))
+                }
+            })?;
         let mut data = Vec::new();
-        std::io::Read::read_to_end(&mut file, &mut data).ctx(self.io("read", rel))?;
+        std::fs::File::from(fd).read_to_end(&mut data).ctx(self.io("read", rel))?;
         Ok(data)
     }
 
     /// The target of the link `rel`, as written in it.
     pub fn read_link(&self, rel: &RelPath) -> Result<PathBuf> {
         let (dir, name) = self.parent(rel)?;
-        dir.read_link_contents(name).ctx(self.io("read the link", rel))
+        let target = rustix::fs::readlinkat(&dir, c(name), Vec::new()).map_err(os).ctx(self.io("read the link", rel))?;
+        Ok(PathBuf::from(OsStr::from_bytes(target.as_bytes())))
     }
 
     /// Creates the folder `rel`; its parent must exist, and nothing may be at `rel`.
     pub fn create_dir(&self, rel: &RelPath) -> Result<()> {
         let (dir, name) = self.parent(rel)?;
-        dir.create_dir(name).ctx(self.io("create", rel))
+        rustix::fs::mkdirat(&dir, c(name), Mode::from_raw_mode(0o777)).map_err(os).ctx(self.io("create", rel))
     }
 
     /// Creates the folder `rel` and its missing parents; a link or a file on the way is an error.
@@ -207,43 +272,43 @@ impl Root {
     /// Creates the file `rel` with `data` and `mode`; fails when anything is at `rel` already.
     pub fn write_new(&self, rel: &RelPath, data: &[u8], mode: u32) -> Result<()> {
         let (dir, name) = self.parent(rel)?;
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true).follow(FollowSymlinks::No);
-        let file = dir.open_with(name, &options).ctx(self.io("create", rel))?;
-        let mut file = file.into_std();
+        let mut file = create_new(&dir, name).ctx(self.io("create", rel))?;
         file.write_all(data).ctx(self.io("write", rel))?;
-        file.set_permissions(std::fs::Permissions::from_mode(mode)).ctx(self.io("write", rel))?;
-        Ok(())
+        rustix::fs::fchmod(&file, Mode::from_raw_mode(mode)).map_err(os).ctx(self.io("write", rel))
     }
 
     /// Writes `rel` through a temporary file beside it, renamed over it (a link at `rel` is
     /// replaced, never followed). The mode is `mode`, else the old file's, else 0644.
     pub fn write_atomic(&self, rel: &RelPath, data: &[u8], mode: Option<u32>) -> Result<()> {
         let (dir, name) = self.parent(rel)?;
-        let mode = mode.unwrap_or_else(|| match dir.symlink_metadata(name) {
-            Ok(md) if md.is_file() => cap_std::fs::PermissionsExt::mode(&md.permissions()) & 0o7777,
+        let mode = mode.unwrap_or_else(|| match rustix::fs::statat(&dir, c(name), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if Kind::of(&st) != Kind::Link => st.st_mode & 0o7777,
             _ => 0o644,
         });
         let tmp = format!("{TEMP_PREFIX}-{}-{}", std::process::id(), TEMP_COUNTER.fetch_add(1, Ordering::Relaxed));
         let written = (|| {
-            let mut options = OpenOptions::new();
-            options.write(true).create_new(true).follow(FollowSymlinks::No);
-            let mut file = dir.open_with(&tmp, &options)?.into_std();
+            let mut file = create_new(&dir, &tmp)?;
             file.write_all(data)?;
-            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+            rustix::fs::fchmod(&file, Mode::from_raw_mode(mode)).map_err(os)?;
             file.sync_all()?;
-            dir.rename(&tmp, &dir, name)
+            rustix::fs::renameat(&dir, c(&tmp), &dir, c(name)).map_err(os)
         })();
         if written.is_err() {
-            let _ = dir.remove_file(&tmp);
+            let _ = rustix::fs::unlinkat(&dir, c(&tmp), AtFlags::empty());
         }
         written.ctx(self.io("write", rel))
     }
 
-    /// Creates the link `rel` pointing at `target` (a relative target; see [`Root::link_escapes`]).
+    /// Creates the link `rel` pointing at `target`, a relative path (see [`Root::link_escapes`]).
     pub fn symlink(&self, target: &Path, rel: &RelPath) -> Result<()> {
+        if target.has_root() || target.as_os_str().is_empty() {
+            return Err(Error::refused(
+                format!("{} would link to {}, outside its folder", self.abs(rel).display(), target.display()),
+                vec![],
+            ));
+        }
         let (dir, name) = self.parent(rel)?;
-        dir.symlink(target, name).ctx(self.io("create the link", rel))
+        rustix::fs::symlinkat(target.as_os_str(), &dir, c(name)).map_err(os).ctx(self.io("create the link", rel))
     }
 
     /// Moves `from` to `to` below `to_root` (the same file system); nothing may be at `to`.
@@ -253,8 +318,8 @@ impl Root {
         }
         let (from_dir, from_name) = self.parent(from)?;
         let (to_dir, to_name) = to_root.parent(to)?;
-        from_dir
-            .rename(from_name, &to_dir, to_name)
+        rustix::fs::renameat(&from_dir, c(from_name), &to_dir, c(to_name))
+            .map_err(os)
             .ctx(|| format!("cannot move {} to {}", self.abs(from).display(), to_root.abs(to).display()))
     }
 
@@ -264,24 +329,24 @@ impl Root {
         let Some(kind) = self.kind(rel)? else { return Ok(()) };
         let (dir, name) = self.parent(rel)?;
         match kind {
-            Kind::Dir => dir.remove_dir_all(name),
-            _ => dir.remove_file_or_symlink(name),
+            Kind::Dir => remove_dir_all_at(&dir, c(name)),
+            _ => rustix::fs::unlinkat(&dir, c(name), AtFlags::empty()).map_err(os),
         }
         .ctx(self.io("remove", rel))
     }
 
     /// Removes the folder `rel` if it is empty; whether it did.
     pub fn remove_empty_dir(&self, rel: &RelPath) -> bool {
-        self.parent(rel).is_ok_and(|(dir, name)| dir.remove_dir(name).is_ok())
+        self.parent(rel).is_ok_and(|(dir, name)| rustix::fs::unlinkat(&dir, c(name), AtFlags::REMOVEDIR).is_ok())
     }
 
     /// Sets the mode of the regular file `rel`.
     pub fn set_mode(&self, rel: &RelPath, mode: u32) -> Result<()> {
         let (dir, name) = self.parent(rel)?;
-        let mut options = OpenOptions::new();
-        options.read(true).follow(FollowSymlinks::No);
-        let file = dir.open_with(name, &options).ctx(self.io("open", rel))?.into_std();
-        file.set_permissions(std::fs::Permissions::from_mode(mode)).ctx(self.io("change the mode of", rel))
+        let fd = rustix::fs::openat(&dir, c(name), OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
+            .map_err(os)
+            .ctx(self.io("open", rel))?;
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode)).map_err(os).ctx(self.io("change the mode of", rel))
     }
 
     /// The entries of the folder `rel`, sorted by name. A name that is not UTF-8 or could not be
@@ -289,11 +354,14 @@ impl Root {
     pub fn entries(&self, rel: &RelPath) -> Result<Vec<(String, Kind)>> {
         let dir = self.open_dir(rel)?;
         let mut out = Vec::new();
-        for entry in dir.entries().ctx(self.io("read", rel))? {
+        for entry in rustix::fs::Dir::read_from(&dir).map_err(os).ctx(self.io("read", rel))? {
             crate::interrupt::check()?;
-            let entry = entry.ctx(self.io("read", rel))?;
-            let raw = entry.file_name();
-            let Some(name) = raw.to_str() else {
+            let entry = entry.map_err(os).ctx(self.io("read", rel))?;
+            let raw = entry.file_name().to_bytes();
+            if raw == b"." || raw == b".." {
+                continue;
+            }
+            let Ok(name) = std::str::from_utf8(raw) else {
                 return Err(Error::refused(
                     format!("{} holds a file whose name is not UTF-8", self.abs(rel).display()),
                     vec!["rename it".into()],
@@ -308,8 +376,8 @@ impl Root {
                     vec!["rename it".into()],
                 ));
             }
-            let md = entry.metadata().ctx(self.io("read", rel))?;
-            out.push((name.to_string(), Kind::of(&md)));
+            let st = rustix::fs::statat(&dir, c(name), AtFlags::SYMLINK_NOFOLLOW).map_err(os).ctx(self.io("read", rel))?;
+            out.push((name.to_string(), Kind::of(&st)));
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
