@@ -6,13 +6,14 @@
 //! neither `..` nor contain `/`, so no step can leave the folder it starts from, and no link, not
 //! even one the same operation created a moment earlier, can carry a write out of the root.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
@@ -22,7 +23,9 @@ use crate::error::{Error, IoContext, Result};
 /// What is at a path, without following a link there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    File { executable: bool },
+    File {
+        executable: bool,
+    },
     Dir,
     Link,
     /// A socket, a FIFO, a device.
@@ -44,12 +47,16 @@ impl Kind {
 pub struct Root {
     fd: OwnedFd,
     path: PathBuf,
+    /// Folders opened on the way, kept while [`Root::batch`] runs (`None` otherwise): a batch of
+    /// thousands of files then opens each folder once. Every rename or removal through this root
+    /// forgets what it touches; nothing else runs during a batch.
+    opened: Mutex<Option<HashMap<RelPath, Arc<OwnedFd>>>>,
 }
 
 /// A folder below a root: the root itself, or one opened on the way.
 enum DirFd<'a> {
     Root(BorrowedFd<'a>),
-    Owned(OwnedFd),
+    Owned(Arc<OwnedFd>),
 }
 
 impl AsFd for DirFd<'_> {
@@ -81,8 +88,8 @@ fn c(name: &str) -> &OsStr {
 }
 
 /// Creates `name` in `dir` for writing; fails when anything (a link included) is there.
-fn create_new(dir: &impl AsFd, name: &str) -> std::io::Result<std::fs::File> {
-    rustix::fs::openat(dir, c(name), NEW_FILE, Mode::from_raw_mode(0o600)).map(std::fs::File::from).map_err(os)
+fn create_new(dir: &impl AsFd, name: &str, mode: u32) -> std::io::Result<std::fs::File> {
+    rustix::fs::openat(dir, c(name), NEW_FILE, Mode::from_raw_mode(mode)).map(std::fs::File::from).map_err(os)
 }
 
 /// Removes the folder `name` of `dir` with everything in it; links inside are removed, never
@@ -116,7 +123,23 @@ impl Root {
         let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
             .map_err(os)
             .ctx(|| format!("cannot open {}", path.display()))?;
-        Ok(Root { fd, path: path.to_path_buf() })
+        Ok(Root { fd, path: path.to_path_buf(), opened: Mutex::new(None) })
+    }
+
+    /// Runs `body` with the folders it opens kept open, for work on many files in a row (no
+    /// other process may rename folders under the root meanwhile: no lifecycle command runs).
+    pub fn batch<T>(&self, body: impl FnOnce() -> T) -> T {
+        *self.opened.lock().expect("not poisoned") = Some(HashMap::new());
+        let result = body();
+        *self.opened.lock().expect("not poisoned") = None;
+        result
+    }
+
+    /// Forgets the opened folders at or below `rel` (they were moved or removed).
+    fn forget(&self, rel: &RelPath) {
+        if let Some(map) = self.opened.lock().expect("not poisoned").as_mut() {
+            map.retain(|k, _| !k.starts_with(rel));
+        }
     }
 
     /// Creates the folder `path` and its parents when missing (for folders atk owns, such as the
@@ -128,11 +151,9 @@ impl Root {
 
     /// The folder `rel` below this one, as a root of its own.
     pub fn sub(&self, rel: &RelPath) -> Result<Root> {
-        let fd = match self.open_dir(rel)? {
-            DirFd::Root(fd) => fd.try_clone_to_owned().ctx(|| format!("cannot open {}", self.path.display()))?,
-            DirFd::Owned(fd) => fd,
-        };
-        Ok(Root { fd, path: self.abs(rel) })
+        let fd =
+            self.open_dir(rel)?.as_fd().try_clone_to_owned().ctx(|| format!("cannot open {}", self.path.display()))?;
+        Ok(Root { fd, path: self.abs(rel), opened: Mutex::new(None) })
     }
 
     pub fn path(&self) -> &Path {
@@ -154,14 +175,35 @@ impl Root {
         move || format!("cannot {what} {}", self.abs(&rel).display())
     }
 
-    /// The folder `rel`, reached one name at a time without following links.
+    /// The folder `rel`, reached one name at a time without following links (from the nearest
+    /// folder a batch has open).
     fn open_dir(&self, rel: &RelPath) -> Result<DirFd<'_>> {
+        let mut opened = self.opened.lock().expect("not poisoned");
+        let names: Vec<&str> = rel.components().collect();
         let mut dir = DirFd::Root(self.fd.as_fd());
-        let mut walked = RelPath::root();
-        for name in rel.components() {
+        let mut start = 0;
+        if let Some(map) = opened.as_ref() {
+            let mut prefix = rel.clone();
+            for depth in (1..=names.len()).rev() {
+                if let Some(fd) = map.get(&prefix) {
+                    dir = DirFd::Owned(Arc::clone(fd));
+                    start = depth;
+                    break;
+                }
+                prefix = prefix.parent().unwrap_or_default();
+            }
+        }
+        let mut walked = RelPath::new(&names[..start].join("/")).expect("components of a RelPath");
+        for name in &names[start..] {
             walked = walked.join(name).expect("the components of a RelPath are names");
             dir = match rustix::fs::openat(&dir, c(name), DIR_FLAGS, Mode::empty()) {
-                Ok(fd) => DirFd::Owned(fd),
+                Ok(fd) => {
+                    let fd = Arc::new(fd);
+                    if let Some(map) = opened.as_mut() {
+                        map.insert(walked.clone(), Arc::clone(&fd));
+                    }
+                    DirFd::Owned(fd)
+                }
                 Err(e) => {
                     if let Ok(st) = rustix::fs::statat(&dir, c(name), AtFlags::SYMLINK_NOFOLLOW) {
                         if Kind::of(&st) == Kind::Link {
@@ -242,7 +284,8 @@ impl Root {
     /// The target of the link `rel`, as written in it.
     pub fn read_link(&self, rel: &RelPath) -> Result<PathBuf> {
         let (dir, name) = self.parent(rel)?;
-        let target = rustix::fs::readlinkat(&dir, c(name), Vec::new()).map_err(os).ctx(self.io("read the link", rel))?;
+        let target =
+            rustix::fs::readlinkat(&dir, c(name), Vec::new()).map_err(os).ctx(self.io("read the link", rel))?;
         Ok(PathBuf::from(OsStr::from_bytes(target.as_bytes())))
     }
 
@@ -269,12 +312,12 @@ impl Root {
         Ok(())
     }
 
-    /// Creates the file `rel` with `data` and `mode`; fails when anything is at `rel` already.
+    /// Creates the file `rel` with `data` and `mode` (less the umask, as git checks files out);
+    /// fails when anything is at `rel` already.
     pub fn write_new(&self, rel: &RelPath, data: &[u8], mode: u32) -> Result<()> {
         let (dir, name) = self.parent(rel)?;
-        let mut file = create_new(&dir, name).ctx(self.io("create", rel))?;
-        file.write_all(data).ctx(self.io("write", rel))?;
-        rustix::fs::fchmod(&file, Mode::from_raw_mode(mode)).map_err(os).ctx(self.io("write", rel))
+        let mut file = create_new(&dir, name, mode).ctx(self.io("create", rel))?;
+        file.write_all(data).ctx(self.io("write", rel))
     }
 
     /// Writes `rel` through a temporary file beside it, renamed over it (a link at `rel` is
@@ -287,7 +330,7 @@ impl Root {
         });
         let tmp = format!("{TEMP_PREFIX}-{}-{}", std::process::id(), TEMP_COUNTER.fetch_add(1, Ordering::Relaxed));
         let written = (|| {
-            let mut file = create_new(&dir, &tmp)?;
+            let mut file = create_new(&dir, &tmp, 0o600)?;
             file.write_all(data)?;
             rustix::fs::fchmod(&file, Mode::from_raw_mode(mode)).map_err(os)?;
             file.sync_all()?;
@@ -316,6 +359,8 @@ impl Root {
         if to_root.exists(to) {
             return Err(Error::other(format!("cannot move to {}: it exists", to_root.abs(to).display())));
         }
+        self.forget(from);
+        to_root.forget(to);
         let (from_dir, from_name) = self.parent(from)?;
         let (to_dir, to_name) = to_root.parent(to)?;
         rustix::fs::renameat(&from_dir, c(from_name), &to_dir, c(to_name))
@@ -327,6 +372,7 @@ impl Root {
     /// followed); nothing there is fine.
     pub fn remove(&self, rel: &RelPath) -> Result<()> {
         let Some(kind) = self.kind(rel)? else { return Ok(()) };
+        self.forget(rel);
         let (dir, name) = self.parent(rel)?;
         match kind {
             Kind::Dir => remove_dir_all_at(&dir, c(name)),
@@ -337,6 +383,7 @@ impl Root {
 
     /// Removes the folder `rel` if it is empty; whether it did.
     pub fn remove_empty_dir(&self, rel: &RelPath) -> bool {
+        self.forget(rel);
         self.parent(rel).is_ok_and(|(dir, name)| rustix::fs::unlinkat(&dir, c(name), AtFlags::REMOVEDIR).is_ok())
     }
 
@@ -376,7 +423,8 @@ impl Root {
                     vec!["rename it".into()],
                 ));
             }
-            let st = rustix::fs::statat(&dir, c(name), AtFlags::SYMLINK_NOFOLLOW).map_err(os).ctx(self.io("read", rel))?;
+            let st =
+                rustix::fs::statat(&dir, c(name), AtFlags::SYMLINK_NOFOLLOW).map_err(os).ctx(self.io("read", rel))?;
             out.push((name.to_string(), Kind::of(&st)));
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -460,6 +508,10 @@ impl Root {
     /// Checks every link below this root against [`Root::link_escapes`], as things are now; the
     /// first that leads out comes back with its target.
     pub fn first_escaping_link(&self) -> Result<Option<(RelPath, PathBuf)>> {
+        self.batch(|| self.find_escaping_link())
+    }
+
+    fn find_escaping_link(&self) -> Result<Option<(RelPath, PathBuf)>> {
         for (rel, kind) in self.files(&RelPath::root())? {
             if kind == Kind::Link {
                 let target = self.read_link(&rel)?;
@@ -476,13 +528,17 @@ impl Root {
 /// `to`: files keep their executable bit, links are copied as links, `.git` is left out. Nothing
 /// is read through a link. The caller checks the links of the result.
 pub fn copy_tree(from: &Root, from_rel: &RelPath, to: &Root, to_rel: &RelPath) -> Result<()> {
+    from.batch(|| to.batch(|| copy_below(from, from_rel, to, to_rel)))
+}
+
+fn copy_below(from: &Root, from_rel: &RelPath, to: &Root, to_rel: &RelPath) -> Result<()> {
     for (name, kind) in from.entries(from_rel)? {
         crate::interrupt::check()?;
         let (src, dst) = (from_rel.join(&name).expect("checked"), to_rel.join(&name).expect("checked"));
         match kind {
             Kind::Dir => {
                 to.create_dir(&dst)?;
-                copy_tree(from, &src, to, &dst)?;
+                copy_below(from, &src, to, &dst)?;
             }
             Kind::File { executable } => {
                 to.write_new(&dst, &from.read(&src)?, if executable { 0o755 } else { 0o644 })?;

@@ -19,6 +19,11 @@ pub fn is_users(rel: &RelPath) -> bool {
 /// empty are removed. Every path is a [`RelPath`], so none of this can reach outside `rel_dir`;
 /// a link where a folder should be is moved aside, never written through.
 pub fn replace_shipped(tx: &mut Transaction, rel_dir: &RelPath, old: &[RelPath], staged: &Staging) -> Result<()> {
+    let home = tx.home();
+    home.files.batch(|| staged.files.batch(|| replace(tx, rel_dir, old, staged)))
+}
+
+fn replace(tx: &mut Transaction, rel_dir: &RelPath, old: &[RelPath], staged: &Staging) -> Result<()> {
     let home = &tx.home().files;
     if home.kind(rel_dir)? != Some(Kind::Dir) {
         if home.exists(rel_dir) {

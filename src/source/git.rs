@@ -350,37 +350,39 @@ impl Repo {
             }
             e => e,
         };
-        self.walk(tree, "", &mut |rel, mode, id| {
-            crate::interrupt::check()?;
-            let name = rel.rsplit('/').next().unwrap_or(rel);
-            if let Some(why) = name_problem(name) {
-                return Err(self.refuse_entry(path, rel, why));
-            }
-            let out = RelPath::new(rel).map_err(|e| self.refuse_entry(path, rel, e.why))?;
-            if mode.is_tree() {
-                return dest.create_dir(&out).map_err(|e| twice(rel, e));
-            }
-            if mode.is_commit() {
-                skipped.push(rel.to_string());
-                return Ok(());
-            }
-            let blob = self.repo.find_blob(id).map_err(|e| read_error(&self.shown, e))?;
-            if mode.is_link() {
-                let target = PathBuf::from(String::from_utf8_lossy(&blob.data).to_string());
-                if blob.data.contains(&0) || dest.link_escapes(&out, &target) {
-                    return Err(self.refuse_entry(
-                        path,
-                        rel,
-                        &format!(
-                            "a link to {}, outside the plugin folder",
-                            crate::text::escape(&target.to_string_lossy())
-                        ),
-                    ));
+        dest.batch(|| {
+            self.walk(tree, "", &mut |rel, mode, id| {
+                crate::interrupt::check()?;
+                let name = rel.rsplit('/').next().unwrap_or(rel);
+                if let Some(why) = name_problem(name) {
+                    return Err(self.refuse_entry(path, rel, why));
                 }
-                return dest.symlink(&target, &out).map_err(|e| twice(rel, e));
-            }
-            let mode = if mode.is_executable() { 0o755 } else { 0o644 };
-            dest.write_new(&out, &blob.data, mode).map_err(|e| twice(rel, e))
+                let out = RelPath::new(rel).map_err(|e| self.refuse_entry(path, rel, e.why))?;
+                if mode.is_tree() {
+                    return dest.create_dir(&out).map_err(|e| twice(rel, e));
+                }
+                if mode.is_commit() {
+                    skipped.push(rel.to_string());
+                    return Ok(());
+                }
+                let blob = self.repo.find_blob(id).map_err(|e| read_error(&self.shown, e))?;
+                if mode.is_link() {
+                    let target = PathBuf::from(String::from_utf8_lossy(&blob.data).to_string());
+                    if blob.data.contains(&0) || dest.link_escapes(&out, &target) {
+                        return Err(self.refuse_entry(
+                            path,
+                            rel,
+                            &format!(
+                                "a link to {}, outside the plugin folder",
+                                crate::text::escape(&target.to_string_lossy())
+                            ),
+                        ));
+                    }
+                    return dest.symlink(&target, &out).map_err(|e| twice(rel, e));
+                }
+                let mode = if mode.is_executable() { 0o755 } else { 0o644 };
+                dest.write_new(&out, &blob.data, mode).map_err(|e| twice(rel, e))
+            })
         })?;
         // A link made later can change where an earlier one leads: check them all again.
         if let Some((link, target)) = dest.first_escaping_link()? {
