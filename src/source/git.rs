@@ -101,6 +101,8 @@ impl Repo {
             })?;
             return Ok(Repo { repo, remote: None, shown: shown.into(), cache_lock: None, received: 0.into() });
         }
+        // Every remote URL (an added one, a registry, one read from a cloned home) comes here.
+        super::check_no_credentials(fetch_url)?;
         let dir = cache_root.join("git").join(format!("{}.git", cache_name(fetch_url)));
         let lock = dir.with_extension("lock");
         let repo = match gix::open(&dir) {
