@@ -205,6 +205,7 @@ pub fn recover(home: &Home, _lock: &HomeLock) -> Result<Option<String>> {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let _ = crate::fs::remove_any(&home.staging_root());
+            remove_stray_temp_files(home);
             return Ok(None);
         }
         Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
@@ -214,7 +215,71 @@ pub fn recover(home: &Home, _lock: &HomeLock) -> Result<Option<String>> {
         hints: vec![format!("check the home with `atk git status`, then delete {}", path.display())],
     })?;
     let operation = journal.operation.clone();
+    // The killed run may have held git's locks: they would block moving the branch back.
+    clear_stale_git_locks(home)?;
     undo_all(home, journal)?;
     let _ = crate::fs::remove_any(&home.staging_root());
+    remove_stray_temp_files(home);
     Ok(Some(operation))
+}
+
+/// The lock files git (and gix) take in a repository while changing it. A process holding the
+/// home lock that finds a journal knows the atk that took them was killed: they are stale.
+const GIT_LOCKS: [&str; 4] = ["HEAD.lock", "index.lock", "packed-refs.lock", "config.lock"];
+
+/// Removes the git lock files a killed atk left in the home's repository: `HEAD.lock`,
+/// `index.lock`, `packed-refs.lock`, `config.lock` and `refs/heads/**/*.lock`;
+/// nothing else, and nothing outside `.git`. Links are never followed.
+fn clear_stale_git_locks(home: &Home) -> Result<()> {
+    let git = home.root.join(".git");
+    for name in GIT_LOCKS {
+        remove_if_lock_file(&git.join(name))?;
+    }
+    remove_lock_files_below(&git.join("refs/heads"))
+}
+
+fn remove_lock_files_below(dir: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+    for entry in entries.flatten() {
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            remove_lock_files_below(&entry.path())?;
+        } else if entry.file_name().as_encoded_bytes().ends_with(b".lock") {
+            remove_if_lock_file(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes `path` when it is a plain file (a lock file is never a folder or a link).
+fn remove_if_lock_file(path: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(md) if md.is_file() => {
+            std::fs::remove_file(path).ctx(|| format!("cannot remove the stale lock file {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The prefix of the temporary files `fs::write_atomic` renames into place.
+const TEMP_PREFIX: &str = ".atk-tmp";
+
+/// Removes the temporary files a killed atk left where it writes files atomically: the home's
+/// root, `.git`, `.git/atk` and the top of every plugin folder. Only plain files named
+/// `.atk-tmp*`; best effort.
+fn remove_stray_temp_files(home: &Home) {
+    let mut dirs = vec![home.root.clone(), home.root.join(".git"), home.state_dir()];
+    if let Ok(entries) = std::fs::read_dir(home.root.join("plugins")) {
+        dirs.extend(entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()));
+    }
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            if entry.file_name().as_encoded_bytes().starts_with(TEMP_PREFIX.as_bytes())
+                && entry.file_type().is_ok_and(|t| t.is_file())
+            {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
 }

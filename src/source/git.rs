@@ -383,8 +383,14 @@ impl Repo {
         Ok(skipped)
     }
 
+    /// Takes the cache repository's lock. Whoever holds it is the only one changing the
+    /// repository, so what a killed fetch left there (git's lock files, temporary packs) is
+    /// stale, and cleared now: otherwise every later fetch of this source would fail.
     fn lock(&self) -> Result<Option<std::fs::File>> {
-        self.cache_lock.as_deref().map(lock_file).transpose()
+        let Some(path) = self.cache_lock.as_deref() else { return Ok(None) };
+        let file = lock_file(path)?;
+        clear_stale_cache_files(self.repo.path())?;
+        Ok(Some(file))
     }
 
     /// Keeps a fetched commit from being garbage-collected, and records it.
@@ -518,6 +524,45 @@ fn lock_file(path: &Path) -> Result<std::fs::File> {
     Ok(file)
 }
 
+/// Removes from the bare cache repository `git_dir` what a killed fetch leaves: `*.lock` files at
+/// its top (`shallow.lock`, `HEAD.lock`, `config.lock`, `packed-refs.lock`) and under `refs/`,
+/// and temporary or `.keep` files in `objects/pack/`. Call only while holding the cache lock.
+fn clear_stale_cache_files(git_dir: &Path) -> Result<()> {
+    fn remove(path: &Path) -> Result<()> {
+        match std::fs::symlink_metadata(path) {
+            Ok(md) if md.is_file() => {
+                std::fs::remove_file(path).ctx(|| format!("cannot remove the stale file {}", path.display()))
+            }
+            _ => Ok(()),
+        }
+    }
+    fn files(dir: &Path, recurse: bool, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            match entry.file_type() {
+                Ok(t) if t.is_dir() && recurse => files(&entry.path(), true, out),
+                Ok(t) if t.is_file() => out.push(entry.path()),
+                _ => {}
+            }
+        }
+    }
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut stale = Vec::new();
+    files(git_dir, false, &mut stale);
+    files(&git_dir.join("refs"), true, &mut stale);
+    stale.retain(|p| name(p).ends_with(".lock"));
+    let mut packs = Vec::new();
+    files(&git_dir.join("objects/pack"), false, &mut packs);
+    stale.extend(packs.into_iter().filter(|p| {
+        let n = name(p);
+        n.starts_with(".tmp") || n.starts_with("tmp_") || n.ends_with(".keep")
+    }));
+    for path in stale {
+        remove(&path)?;
+    }
+    Ok(())
+}
+
 /// Counts the bytes of a pack as it is read.
 struct CountingRead<'a> {
     inner: &'a mut dyn std::io::BufRead,
@@ -527,7 +572,7 @@ struct CountingRead<'a> {
 impl std::io::Read for CountingRead<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.count += n as u64;
+        self.saw(n);
         Ok(n)
     }
 }
@@ -537,8 +582,18 @@ impl std::io::BufRead for CountingRead<'_> {
         self.inner.fill_buf()
     }
     fn consume(&mut self, amt: usize) {
-        self.count += amt as u64;
+        self.saw(amt);
         self.inner.consume(amt)
+    }
+}
+
+impl CountingRead<'_> {
+    fn saw(&mut self, n: usize) {
+        self.count += n as u64;
+        if n > 0 {
+            // The shallow file is locked and a temporary pack is open: a kill here is the worst.
+            crate::failpoint::hit("fetch");
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! repositories; `registry` finds plugins by name.
 
 pub mod git;
+pub mod net;
 pub mod registry;
 
 use std::path::{Path, PathBuf};

@@ -3,6 +3,7 @@
 mod add_local;
 mod bootstrap;
 mod common;
+mod crash;
 mod credentials;
 mod init;
 mod output;
