@@ -5,7 +5,6 @@
 //! fetch of the whole tree instead.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use gix::ObjectId;
 
@@ -147,26 +146,32 @@ impl Repo {
                 .map(|id| id.detach())
                 .map_err(|e| read_error(&self.shown, format!("no HEAD commit ({e})")));
         };
-        use gix::remote::Direction;
-        let remote = self.repo.remote_at(url.as_str()).map_err(|e| fetch_error(&self.shown, e))?;
-        let spec = gix::refspec::parse("HEAD".into(), gix::refspec::parse::Operation::Fetch)
-            .map_err(|e| fetch_error(&self.shown, e))?
-            .to_owned();
-        let (ref_map, _) = remote
-            .connect(Direction::Fetch)
-            .map_err(|e| fetch_error(&self.shown, e))?
-            .ref_map(
-                gix::progress::Discard,
-                gix::remote::ref_map::Options { extra_refspecs: vec![spec], ..Default::default() },
-            )
-            .map_err(|e| fetch_error(&self.shown, e))?;
-        for r in &ref_map.remote_refs {
-            let (name, target, peeled) = r.unpack();
-            if name == "HEAD" {
-                if let Some(id) = peeled.or(target) {
-                    return Ok(id.to_owned());
+        let (repo, url, shown) = (self.repo.clone(), url.clone(), self.shown.clone());
+        let head = super::net::bounded(&self.shown, move |worker| {
+            let remote = repo.remote_at(url.as_str()).map_err(|e| fetch_error(&shown, e))?;
+            let con = connect(&repo, &remote, &shown)?;
+            worker.activity.bump();
+            let spec = gix::refspec::parse("HEAD".into(), gix::refspec::parse::Operation::Fetch)
+                .map_err(|e| fetch_error(&shown, e))?
+                .to_owned();
+            let (ref_map, _) = con
+                .ref_map(
+                    worker.progress(),
+                    gix::remote::ref_map::Options { extra_refspecs: vec![spec], ..Default::default() },
+                )
+                .map_err(|e| fetch_error(&shown, e))?;
+            for r in &ref_map.remote_refs {
+                let (name, target, peeled) = r.unpack();
+                if name == "HEAD" {
+                    if let Some(id) = peeled.or(target) {
+                        return Ok(Some(id.to_owned()));
+                    }
                 }
             }
+            Ok(None)
+        })?;
+        if let Some(id) = head {
+            return Ok(id);
         }
         Err(Error::Git {
             message: format!("{} has no HEAD commit", self.shown),
@@ -189,9 +194,9 @@ impl Repo {
                 hints: vec![],
             });
         }
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         if !self.has(&commit) {
-            self.fetch(&[commit], true)?;
+            self.fetch(lock.as_ref(), &[commit], true)?;
             self.pin(commit)?;
         }
         Ok(())
@@ -223,17 +228,17 @@ impl Repo {
                 hints: vec![],
             });
         }
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         missing.retain(|id| !self.has(id));
         missing.sort();
         missing.dedup();
         if !missing.is_empty() {
-            if let Err(e) = self.fetch(&missing, false) {
+            if let Err(e) = self.fetch(lock.as_ref(), &missing, false) {
                 // A server that refuses wants by blob id: take the whole tree of the commit instead.
-                if matches!(e, Error::Interrupted) {
+                if matches!(e, Error::Interrupted | Error::NetStalled { .. }) {
                     return Err(e);
                 }
-                self.fetch(&[commit], false)?;
+                self.fetch(lock.as_ref(), &[commit], false)?;
             }
         }
         Ok(())
@@ -408,108 +413,170 @@ impl Repo {
     }
 
     /// One fetch of `wants`. With `commit_only`, at depth 1 and with `filter blob:none` when the
-    /// server supports it; returns whether the filter was used.
-    fn fetch(&self, wants: &[ObjectId], commit_only: bool) -> Result<bool> {
-        use gix::protocol::fetch::{Arguments, Context, Negotiate, Options, Shallow, Tags};
-        let url = self.remote.as_deref().expect("only remote sources fetch");
-        let shown = self.shown.as_str();
-        let remote = self.repo.remote_at(url).map_err(|e| fetch_error(shown, e))?;
-        let mut con = remote.connect(gix::remote::Direction::Fetch).map_err(|e| fetch_error(shown, e))?;
-        let mut auth = con.configured_credentials_for_current_url();
-        if let Some(options) = self.repo.transport_options(url, None).map_err(|e| fetch_error(shown, e))? {
-            con.transport_mut().configure(&*options).map_err(|e| fetch_error(shown, e))?;
-        }
-        let mut handshake = gix::protocol::handshake(
-            con.transport_mut(),
-            gix::protocol::transport::Service::UploadPack,
-            &mut auth,
-            vec![],
-            &mut gix::progress::Discard,
-        )
-        .map_err(|e| fetch_error(shown, e))?;
-
-        struct Wants<'a> {
-            ids: &'a [ObjectId],
-            filter: bool,
-            filtered: bool,
-        }
-        impl Negotiate for Wants<'_> {
-            fn mark_complete_and_common_ref(&mut self) -> gix::Result<gix::protocol::fetch::negotiate::Action> {
-                Ok(gix::protocol::fetch::negotiate::Action::MustNegotiate {
-                    remote_ref_target_known: vec![false; self.ids.len()],
-                })
-            }
-            fn add_wants(&mut self, arguments: &mut Arguments, _known: &[bool]) -> bool {
-                for id in self.ids {
-                    arguments.want(id);
-                }
-                if self.filter && arguments.can_use_filter() {
-                    arguments.filter("blob:none");
-                    self.filtered = true;
-                }
-                !self.ids.is_empty()
-            }
-            fn one_round(
-                &mut self,
-                _state: &mut gix::protocol::fetch::negotiate::one_round::State,
-                _arguments: &mut Arguments,
-                _previous: Option<&gix::protocol::fetch::Response>,
-            ) -> gix::Result<(gix::protocol::fetch::negotiate::Round, bool)> {
-                // Nothing to negotiate: we want exact objects and say `done` at once.
-                let round = gix::protocol::fetch::negotiate::Round {
-                    haves_sent: 0,
-                    in_vain: 0,
-                    haves_to_send: 0,
-                    previous_response_had_at_least_one_in_common: false,
-                };
-                Ok((round, true))
-            }
-        }
-
-        let mut negotiate = Wants { ids: wants, filter: commit_only, filtered: false };
-        let shallow =
-            if commit_only { Shallow::DepthAtRemote(1.try_into().expect("1 is not 0")) } else { Shallow::NoChange };
-        let shallow_file = self.repo.shallow_file().map_err(|e| fetch_error(shown, e))?;
-        let pack_dir = self.repo.objects.store_ref().path().join("pack");
-        let objects = self.repo.objects.clone();
-        let hash = self.repo.object_hash();
-        let received = &self.received;
-        let interrupt: &AtomicBool = crate::interrupt::as_atomic();
-        let result = gix::protocol::fetch(
-            &mut negotiate,
-            |reader, progress, should_interrupt| {
-                let mut counting = CountingRead { inner: reader, count: 0 };
-                let mut outcome = gix::odb::pack::Bundle::write_to_directory(
-                    &mut counting,
-                    Some(&pack_dir),
-                    progress,
-                    should_interrupt,
-                    Some(objects),
-                    hash,
-                    Default::default(),
-                )?;
-                received.set(received.get() + counting.count);
-                if let Some(keep) = outcome.keep_path.take() {
-                    let _ = std::fs::remove_file(keep);
-                }
-                Ok(true)
-            },
-            gix::progress::Discard,
-            interrupt,
-            Context {
-                handshake: &mut handshake,
-                transport: con.transport_mut(),
-                user_agent: ("agent", Some(format!("atk/{}", env!("CARGO_PKG_VERSION")))),
-                trace_packetlines: false,
-            },
-            Options { shallow_file, shallow: &shallow, tags: Tags::None, reject_shallow_remote: false },
-        );
-        if handshake.server_protocol_version == gix::protocol::transport::Protocol::V2 {
-            let _ = gix::protocol::indicate_end_of_interaction(con.transport_mut(), false);
-        }
-        result.map_err(|e| fetch_error(shown, e))?;
-        Ok(negotiate.filtered)
+    /// server supports it; returns whether the filter was used. The network part runs on a worker
+    /// thread bounded by the stall timeout and Ctrl-C (see `net`); it holds a clone of the cache
+    /// `lock` for as long as it runs, even when given up on.
+    fn fetch(&self, lock: Option<&std::fs::File>, wants: &[ObjectId], commit_only: bool) -> Result<bool> {
+        let url = self.remote.clone().expect("only remote sources fetch");
+        let held = lock.map(|f| f.try_clone()).transpose().ctx(|| "cannot share the cache lock".into())?;
+        let (repo, shown, wants) = (self.repo.clone(), self.shown.clone(), wants.to_vec());
+        let (filtered, received) = super::net::bounded(&self.shown, move |worker| {
+            let _held = held;
+            fetch_now(&repo, &url, &shown, &wants, commit_only, worker)
+        })?;
+        self.received.set(self.received.get() + received);
+        Ok(filtered)
     }
+}
+
+/// Connects to the remote for fetching. For ssh, unless the user configured an ssh command
+/// (`core.sshCommand`, `GIT_SSH_COMMAND`, `GIT_SSH`), ssh itself gets a connect timeout and
+/// keep-alives from the stall timeout, so it never hangs for ever on its own either.
+fn connect<'r, 'repo>(
+    repo: &gix::Repository,
+    remote: &'r gix::Remote<'repo>,
+    shown: &str,
+) -> Result<
+    gix::remote::Connection<
+        'r,
+        'static,
+        'repo,
+        Box<dyn gix::protocol::transport::client::blocking_io::Transport + Send>,
+    >,
+> {
+    use gix::protocol::transport::client::blocking_io::{connect, ssh};
+    let (url, version) =
+        remote.sanitized_url_and_version(gix::remote::Direction::Fetch).map_err(|e| fetch_error(shown, e))?;
+    let mut ssh_options = ssh::connect::Options::default();
+    if url.scheme == gix::url::Scheme::Ssh {
+        ssh_options = repo.ssh_connect_options().map_err(|e| fetch_error(shown, e))?;
+        if ssh_options.command.is_none() && ssh_options.kind.is_none() {
+            let seconds = super::net::timeout().as_secs().max(1);
+            ssh_options.command = Some(
+                format!(
+                    "ssh -o ConnectTimeout={seconds} -o ServerAliveInterval={} -o ServerAliveCountMax=3",
+                    seconds.div_ceil(3)
+                )
+                .into(),
+            );
+            ssh_options.kind = Some(ssh::ProgramKind::Ssh);
+            ssh_options.disallow_shell = false; // the options need splitting: run it as git does
+        }
+    }
+    let transport = connect::connect(url, connect::Options { version, ssh: ssh_options, trace: false })
+        .map_err(|e| fetch_error(shown, e))?;
+    Ok(remote.to_connection_with_transport(transport))
+}
+
+/// The network part of `Repo::fetch`, on the worker thread: returns whether the filter was used
+/// and the bytes of pack received.
+fn fetch_now(
+    repo: &gix::Repository,
+    url: &str,
+    shown: &str,
+    wants: &[ObjectId],
+    commit_only: bool,
+    worker: &super::net::Worker,
+) -> Result<(bool, u64)> {
+    use gix::protocol::fetch::{Arguments, Context, Negotiate, Options, Shallow, Tags};
+    let remote = repo.remote_at(url).map_err(|e| fetch_error(shown, e))?;
+    let mut con = connect(repo, &remote, shown)?;
+    worker.activity.bump();
+    let mut auth = con.configured_credentials_for_current_url();
+    if let Some(options) = repo.transport_options(url, None).map_err(|e| fetch_error(shown, e))? {
+        con.transport_mut().configure(&*options).map_err(|e| fetch_error(shown, e))?;
+    }
+    let mut handshake = gix::protocol::handshake(
+        con.transport_mut(),
+        gix::protocol::transport::Service::UploadPack,
+        &mut auth,
+        vec![],
+        &mut worker.progress(),
+    )
+    .map_err(|e| fetch_error(shown, e))?;
+    worker.activity.bump();
+
+    struct Wants<'a> {
+        ids: &'a [ObjectId],
+        filter: bool,
+        filtered: bool,
+    }
+    impl Negotiate for Wants<'_> {
+        fn mark_complete_and_common_ref(&mut self) -> gix::Result<gix::protocol::fetch::negotiate::Action> {
+            Ok(gix::protocol::fetch::negotiate::Action::MustNegotiate {
+                remote_ref_target_known: vec![false; self.ids.len()],
+            })
+        }
+        fn add_wants(&mut self, arguments: &mut Arguments, _known: &[bool]) -> bool {
+            for id in self.ids {
+                arguments.want(id);
+            }
+            if self.filter && arguments.can_use_filter() {
+                arguments.filter("blob:none");
+                self.filtered = true;
+            }
+            !self.ids.is_empty()
+        }
+        fn one_round(
+            &mut self,
+            _state: &mut gix::protocol::fetch::negotiate::one_round::State,
+            _arguments: &mut Arguments,
+            _previous: Option<&gix::protocol::fetch::Response>,
+        ) -> gix::Result<(gix::protocol::fetch::negotiate::Round, bool)> {
+            // Nothing to negotiate: we want exact objects and say `done` at once.
+            let round = gix::protocol::fetch::negotiate::Round {
+                haves_sent: 0,
+                in_vain: 0,
+                haves_to_send: 0,
+                previous_response_had_at_least_one_in_common: false,
+            };
+            Ok((round, true))
+        }
+    }
+
+    let mut negotiate = Wants { ids: wants, filter: commit_only, filtered: false };
+    let shallow =
+        if commit_only { Shallow::DepthAtRemote(1.try_into().expect("1 is not 0")) } else { Shallow::NoChange };
+    let shallow_file = repo.shallow_file().map_err(|e| fetch_error(shown, e))?;
+    let pack_dir = repo.objects.store_ref().path().join("pack");
+    let objects = repo.objects.clone();
+    let hash = repo.object_hash();
+    let mut received = 0;
+    let activity = &worker.activity;
+    let result = gix::protocol::fetch(
+        &mut negotiate,
+        |reader, progress, should_interrupt| {
+            let mut counting = CountingRead { inner: reader, count: 0, activity };
+            let mut outcome = gix::odb::pack::Bundle::write_to_directory(
+                &mut counting,
+                Some(&pack_dir),
+                progress,
+                should_interrupt,
+                Some(objects),
+                hash,
+                Default::default(),
+            )?;
+            received = counting.count;
+            if let Some(keep) = outcome.keep_path.take() {
+                let _ = std::fs::remove_file(keep);
+            }
+            Ok(true)
+        },
+        worker.progress(),
+        &worker.cancel,
+        Context {
+            handshake: &mut handshake,
+            transport: con.transport_mut(),
+            user_agent: ("agent", Some(format!("atk/{}", env!("CARGO_PKG_VERSION")))),
+            trace_packetlines: false,
+        },
+        Options { shallow_file, shallow: &shallow, tags: Tags::None, reject_shallow_remote: false },
+    );
+    if handshake.server_protocol_version == gix::protocol::transport::Protocol::V2 {
+        let _ = gix::protocol::indicate_end_of_interaction(con.transport_mut(), false);
+    }
+    result.map_err(|e| fetch_error(shown, e))?;
+    Ok((negotiate.filtered, received))
 }
 
 /// Waits for and takes the file lock at `path` (released when the file is dropped).
@@ -567,6 +634,7 @@ fn clear_stale_cache_files(git_dir: &Path) -> Result<()> {
 struct CountingRead<'a> {
     inner: &'a mut dyn std::io::BufRead,
     count: u64,
+    activity: &'a super::net::Activity,
 }
 
 impl std::io::Read for CountingRead<'_> {
@@ -591,6 +659,7 @@ impl CountingRead<'_> {
     fn saw(&mut self, n: usize) {
         self.count += n as u64;
         if n > 0 {
+            self.activity.bump();
             // The shallow file is locked and a temporary pack is open: a kill here is the worst.
             crate::failpoint::hit("fetch");
         }

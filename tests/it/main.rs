@@ -6,6 +6,7 @@ mod common;
 mod crash;
 mod credentials;
 mod init;
+mod network;
 mod output;
 mod registry;
 mod remote;
