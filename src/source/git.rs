@@ -113,9 +113,16 @@ impl Repo {
                 let _held = lock_file(&lock)?;
                 match gix::open(&dir) {
                     Ok(r) => r,
-                    Err(_) => gix::init_bare(&dir).map_err(|e| {
-                        Error::other(format!("cannot create the cache repository {}: {e}", dir.display()))
-                    })?,
+                    Err(_) => {
+                        // Not a repository while we hold the lock: a killed atk's half-made one.
+                        if std::fs::symlink_metadata(&dir).is_ok() {
+                            std::fs::remove_dir_all(&dir)
+                                .ctx(|| format!("cannot remove the broken cache repository {}", dir.display()))?;
+                        }
+                        gix::init_bare(&dir).map_err(|e| {
+                            Error::other(format!("cannot create the cache repository {}: {e}", dir.display()))
+                        })?
+                    }
                 }
             }
         };

@@ -172,3 +172,20 @@ fn kill_9_in_the_middle_of_a_fetch_never_wedges_the_cache() {
     env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
     assert_eq!(env.git(&["status", "--porcelain"]), "");
 }
+
+#[test]
+fn a_half_made_cache_repository_is_made_again() {
+    let env = Env::new();
+    let (_, root, _) = served_registry(&env, true);
+    let daemon = GitDaemon::start(&root);
+    let url = daemon.url("registry.git");
+    env.ok(&["--registry", &url, "search"]);
+    // As a kill in the middle of creating it leaves it: a folder that is not a repository yet.
+    let cache = cache_repo(&env);
+    std::fs::remove_dir_all(&cache).unwrap();
+    std::fs::create_dir_all(cache.join("refs")).unwrap();
+    write(&cache.join("config"), "[core]\n", false);
+    let out = env.ok(&["--registry", &url, "add", "hello", "--set", "HELLO_NAME=x", "--refresh"]);
+    assert!(out.contains("Added 'hello'"), "{out}");
+    assert!(cache.join("HEAD").is_file());
+}
