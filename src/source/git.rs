@@ -586,7 +586,8 @@ fn fetch_now(
     Ok((negotiate.filtered, received))
 }
 
-/// Waits for and takes the file lock at `path` (released when the file is dropped).
+/// Waits for and takes the file lock at `path` (released when the file is dropped). Another atk
+/// holds it only while it fetches (bounded by the network timeout); Ctrl-C ends the wait.
 fn lock_file(path: &Path) -> Result<std::fs::File> {
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -594,8 +595,18 @@ fn lock_file(path: &Path) -> Result<std::fs::File> {
         .write(true)
         .open(path)
         .ctx(|| format!("cannot open {}", path.display()))?;
-    file.lock().ctx(|| format!("cannot lock {}", path.display()))?;
-    Ok(file)
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                crate::interrupt::check()?;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(Error::io(format!("cannot lock {}", path.display()), e))
+            }
+        }
+    }
 }
 
 /// Removes from the bare cache repository `git_dir` what a killed fetch leaves: `*.lock` files at

@@ -13,8 +13,20 @@ use crate::common::*;
 use crate::servers::*;
 use crate::sources::*;
 
+/// A process that is killed if the test ends (or fails) before it did.
+struct Running(Option<Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 /// Starts atk armed to stop at `failpoint`; returns once it is there.
-fn stop_at(env: &Env, failpoint: &str, args: &[&str]) -> Child {
+fn stop_at(env: &Env, failpoint: &str, args: &[&str]) -> Running {
     let ready = env.path(&format!("{failpoint}.ready"));
     let mut child = env
         .std_cmd()
@@ -37,10 +49,11 @@ fn stop_at(env: &Env, failpoint: &str, args: &[&str]) -> Child {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::fs::remove_file(&ready).unwrap();
-    child
+    Running(Some(child))
 }
 
-fn kill_9(mut child: Child) {
+fn kill_9(mut running: Running) {
+    let mut child = running.0.take().unwrap();
     child.kill().unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.signal(), Some(9), "{status}");
@@ -188,4 +201,41 @@ fn a_half_made_cache_repository_is_made_again() {
     let out = env.ok(&["--registry", &url, "add", "hello", "--set", "HELLO_NAME=x", "--refresh"]);
     assert!(out.contains("Added 'hello'"), "{out}");
     assert!(cache.join("HEAD").is_file());
+}
+
+#[test]
+fn ctrl_c_ends_the_wait_for_a_cache_lock_another_atk_holds() {
+    let env = Env::new();
+    let (_, root, _) = served_registry(&env, true);
+    let daemon = GitDaemon::start(&root);
+    let url = daemon.url("registry.git");
+    let add = ["--registry", url.as_str(), "add", "hello", "--set", "HELLO_NAME=x"];
+    // The first atk stops in the middle of its fetch, holding the cache lock.
+    let holder = stop_at(&env, "fetch", &add);
+    // A second one, for another home sharing the cache, waits for that lock.
+    let other = Env { cache: env.cache.clone(), ..Env::bare() };
+    other.ok(&["init"]);
+    let before = other.snapshot();
+    let mut cmd = other.std_cmd();
+    cmd.args(add).env("ATK_NET_TIMEOUT", "600").stdout(Stdio::null()).stderr(Stdio::piped());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut waiter = Running(Some(cmd.spawn().unwrap()));
+    let w = waiter.0.as_mut().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(w.try_wait().unwrap().is_none(), "the second atk waits for the lock");
+    let sent = Instant::now();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", w.id())])
+        .status()
+        .unwrap()
+        .success());
+    while w.try_wait().unwrap().is_none() {
+        assert!(sent.elapsed() < Duration::from_secs(20), "Ctrl-C did not end the wait");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = waiter.0.take().unwrap().wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(other.snapshot(), before);
+    kill_9(holder);
+    assert!(other.ok(&add).contains("Added 'hello'"));
 }

@@ -61,8 +61,27 @@ impl Drop for Silent {
     }
 }
 
-/// Waits for `child` (up to a generous bound: these tests are about not hanging for ever).
-fn finish(mut child: Child) -> Output {
+/// A process that is killed if the test ends (or fails) before it did.
+struct Running(Option<Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Running {
+    fn id(&self) -> u32 {
+        self.0.as_ref().unwrap().id()
+    }
+}
+
+/// Waits for atk (up to a generous bound: these tests are about not hanging for ever).
+fn finish(mut running: Running) -> Output {
+    let mut child = running.0.take().unwrap();
     let start = Instant::now();
     while child.try_wait().unwrap().is_none() {
         if start.elapsed() > Duration::from_secs(60) {
@@ -74,13 +93,13 @@ fn finish(mut child: Child) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn spawn(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> Child {
+fn spawn(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> Running {
     let mut cmd = env.std_cmd();
     cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     for (k, v) in vars {
         cmd.env(k, v);
     }
-    cmd.spawn().unwrap()
+    Running(Some(cmd.spawn().unwrap()))
 }
 
 /// A stand-in for ssh whose "connection" goes to the silent socket: it logs its arguments,
