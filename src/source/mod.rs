@@ -89,7 +89,14 @@ pub fn git_url(input: &str) -> Option<String> {
 /// `manifest.yaml`, committed and pushed. Decided by gix's URL parser; ssh user names
 /// (`git@host:org/repo`, `ssh://git@host/…`) are fine. The message shows the URL masked.
 pub fn check_no_credentials(url: &str) -> crate::Result<()> {
-    let Ok(parsed) = gix::url::parse(url.trim()) else { return Ok(()) };
+    // gix's error would quote the URL: say it without it.
+    let parsed = gix::url::parse(url.trim()).map_err(|_| {
+        crate::Error::refused(
+            format!("{} is not a URL git can fetch from", mask_credentials(url)),
+            vec!["check the URL: https://host/org/repo, ssh://host/org/repo, git@host:org/repo or git://host/repo"
+                .into()],
+        )
+    })?;
     let http = matches!(parsed.scheme, gix::url::Scheme::Http | gix::url::Scheme::Https);
     let user = parsed.user().is_some_and(|u| !u.is_empty());
     if parsed.password().is_none() && !(http && user) {
@@ -177,6 +184,8 @@ mod tests {
         ] {
             assert!(check_no_credentials(url).is_ok(), "{url}");
         }
+        let e = check_no_credentials("https://ghp_s3cret@:x:").expect_err("not a URL");
+        assert!(!e.to_string().contains("ghp_s3cret"), "{e}");
         assert_eq!(mask_credentials("https://a:b@h/x@y"), "https://***@h/x@y");
         assert_eq!(mask_credentials("https://h/x@y"), "https://h/x@y");
     }

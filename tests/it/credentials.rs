@@ -43,6 +43,9 @@ fn tokens_in_added_urls_are_refused_and_never_shown() {
         let (out, err) = env.fails(5, &["--json", "add", &url]);
         assert!(!out.contains(TOKEN) && !err.contains(TOKEN), "{out}{err}");
     }
+    // A URL gix cannot parse is refused without quoting it either.
+    let (_, err) = env.fails(5, &["add", &format!("https://{TOKEN}@")]);
+    assert!(err.contains("https://***@ is not a URL git can fetch from") && !err.contains(TOKEN), "{err}");
     assert_eq!(env.snapshot(), before);
     assert!(!env.all_committed_paths().contains("plugins/"));
     nothing_fetched(&env);
