@@ -266,13 +266,21 @@ const TEMP_PREFIX: &str = ".atk-tmp";
 
 /// Removes the temporary files a killed atk left where it writes files atomically: the home's
 /// root, `.git`, `.git/atk` and the top of every plugin folder. Only plain files named
-/// `.atk-tmp*`; best effort.
+/// `.atk-tmp*`, and only in real folders (a link may lead out of the home); best effort.
 fn remove_stray_temp_files(home: &Home) {
+    let real_dir = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
     let mut dirs = vec![home.root.clone(), home.root.join(".git"), home.state_dir()];
-    if let Ok(entries) = std::fs::read_dir(home.root.join("plugins")) {
-        dirs.extend(entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()));
+    let plugins = home.root.join("plugins");
+    if real_dir(&plugins) {
+        if let Ok(entries) = std::fs::read_dir(&plugins) {
+            dirs.extend(entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()));
+        }
     }
     for dir in dirs {
+        // The root is the user's choice (it may be a link, to a dotfiles checkout say).
+        if dir != home.root && !real_dir(&dir) {
+            continue;
+        }
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         for entry in entries.flatten() {
             if entry.file_name().as_encoded_bytes().starts_with(TEMP_PREFIX.as_bytes())

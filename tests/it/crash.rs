@@ -239,3 +239,17 @@ fn ctrl_c_ends_the_wait_for_a_cache_lock_another_atk_holds() {
     kill_9(holder);
     assert!(other.ok(&add).contains("Added 'hello'"));
 }
+
+#[test]
+fn temp_file_cleanup_never_follows_a_link_out_of_the_home() {
+    let env = Env::new();
+    let victim = env.path("victim");
+    write(&victim.join(".atk-tmpKEEP"), "not the home's\n", false);
+    std::os::unix::fs::symlink(&victim, env.atk_home.join("plugins/evil")).unwrap();
+    write(&env.atk_home.join("plugins/.atk-tmpX1"), "", false);
+    write(&env.atk_home.join(".atk-tmpX2"), "", false);
+    // Any mutating command cleans up first (here one that then fails: no such plugin).
+    env.fails(4, &["remove", "nothing-here"]);
+    assert!(victim.join(".atk-tmpKEEP").is_file(), "a file outside the home was removed");
+    assert!(!env.atk_home.join(".atk-tmpX2").exists(), "the home's own temp file is cleaned");
+}
