@@ -9,6 +9,10 @@
 //! blocked until the process exits: it only ever writes into a cache repository, under a lock it
 //! holds (a clone of the cache lock) for as long as it runs. What it leaves behind there (lock
 //! files, temporary packs) is cleared by the next fetch, under the same lock.
+//!
+//! Per transport, below this bound: git:// has gix's 5 s connect timeout; http(s) has reqwest's
+//! 20 s connect timeout; ssh gets `ConnectTimeout` and keep-alives (see `git::connect`). Local
+//! sources (a path or `file://`) are read in place and never reach a transport.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
@@ -24,7 +28,8 @@ static TIMEOUT_MS: AtomicU64 = AtomicU64::new(DEFAULT_TIMEOUT.as_millis() as u64
 /// Sets how long a network operation may go without receiving anything (and the connect timeout
 /// given to ssh). Called once, before any fetch.
 pub fn set_timeout(timeout: Duration) {
-    TIMEOUT_MS.store(timeout.as_millis().max(1) as u64, Ordering::SeqCst);
+    let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX).max(1);
+    TIMEOUT_MS.store(ms, Ordering::SeqCst);
 }
 
 pub fn timeout() -> Duration {
