@@ -45,7 +45,8 @@ step "$atk" init
 step "$atk" search
 step "$atk" add hello --set HELLO_NAME=Ada
 step "$atk" add notes
-step "$atk" add "file://$work/tool"
+# Only a registry vouches for a plugin: one from a git URL is confirmed first (--yes answers).
+step "$atk" add --yes "file://$work/tool"
 step "$atk" list
 step "$atk" git log --oneline
 step cat "$ATK_HOME/manifest.yaml"

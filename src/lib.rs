@@ -13,6 +13,7 @@ pub mod interrupt;
 pub mod lifecycle;
 pub mod plugin;
 pub mod source;
+pub mod text;
 pub mod ui;
 pub mod yaml;
 

@@ -1,11 +1,12 @@
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::json;
 
 use super::origin::{registry_url, ATK_REF};
 use super::{parse_sets, run_install, runner, setup, Ctx};
 use crate::error::{Error, Result};
-use crate::home::{gitignore, manifest, Entry, Home, Manifest, Source, SourceKind, Transaction};
+use crate::fs::{RelPath, Root};
+use crate::home::{gitignore, manifest, plugin_rel, Entry, Home, Manifest, Source, SourceKind, Staging, Transaction};
 use crate::plugin::name::is_valid_directory;
 use crate::plugin::{self, Maturity, Plugin};
 use crate::source::git::Repo as GitRepo;
@@ -17,8 +18,9 @@ use crate::source::{self, Spec};
 pub struct Args {
     /// `name` (registry), `https://…`/`git@host:org/repo` (git), or `./folder` (local)
     pub source: String,
-    /// Set an environment variable without asking (repeatable)
-    #[arg(long = "set", value_name = "KEY=VALUE")]
+    /// Set an environment variable without asking (repeatable); KEY alone takes $KEY
+    /// from the environment, keeping a secret off the command line
+    #[arg(long = "set", value_name = "KEY[=VALUE]")]
     pub set: Vec<String>,
     /// Read the registry index now, not from the cache (it is kept for an hour)
     #[arg(long)]
@@ -30,9 +32,8 @@ struct Staged {
     plugin: Plugin,
     directory: String,
     /// Where the files are now; `None` when they are already at `plugins/<directory>`.
-    staged: Option<PathBuf>,
+    staged: Option<Staging>,
     source: Source,
-    _guard: Option<tempfile::TempDir>,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
@@ -58,15 +59,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             stage_git(ctx, &home, &manifest, &url, &fetch_url)?
         }
     };
-    let Staged { plugin, directory, staged, source, _guard } = staged;
-    let rel_dir = format!("plugins/{directory}");
+    let Staged { plugin, directory, staged, source } = staged;
+    let rel_dir = plugin_rel(&directory)?;
     let target = home.plugin_dir(&directory);
 
-    if !confirm_maturity(ctx, &plugin)? {
+    if !confirm_maturity(ctx, &plugin, source.kind)? {
         ctx.ui.line("Cancelled; nothing was changed.");
         return Ok(0);
     }
-    let files_now = staged.clone().unwrap_or_else(|| target.clone());
+    let files_now = staged.as_ref().map(|s| s.path().to_path_buf()).unwrap_or_else(|| target.clone());
     ctx.ui.detail(format!("'{}' staged in {}", plugin.name, files_now.display()));
     let env = setup::plan(ctx, &plugin, &files_now.join(".env"), &sets, None)?;
 
@@ -74,19 +75,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let entry = Entry::new(&plugin.name, &directory, source);
     let commit = Transaction::run(&home, &lock, &format!("atk add {input}"), |tx| {
         if let Some(staged) = &staged {
-            tx.place(staged, &rel_dir)?;
+            tx.place(&staged.outer, &Staging::name(), &rel_dir)?;
         }
-        let mut paths = vec![manifest::FILE.to_string(), rel_dir.clone()];
+        let mut paths = vec![manifest::FILE.to_string(), rel_dir.as_str().to_string()];
         if kind == SourceKind::Local {
             let text = std::fs::read_to_string(home.root.join(gitignore::FILE)).unwrap_or_default();
             let new = gitignore::add_exemption(&text, &directory);
             if new != text {
-                tx.write(gitignore::FILE, new.as_bytes(), None)?;
+                tx.write(&RelPath::new(gitignore::FILE).expect("a plain name"), new.as_bytes(), None)?;
             }
             paths.push(gitignore::FILE.into());
         }
         if env.changed {
-            tx.write(&format!("{rel_dir}/.env"), env.file.text().as_bytes(), Some(0o600))?;
+            tx.write(&rel_dir.join(".env").expect("a plain name"), env.file.text().as_bytes(), Some(0o600))?;
         }
         if !env.missing.is_empty() && plugin.lifecycle.install.is_none() {
             ctx.ui.warn(Error::EnvMissing { missing: vec![(directory.clone(), env.missing.clone())] }.to_string());
@@ -102,7 +103,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         ctx.ui.detail(format!("committed {c}"));
     }
     let pin = entry.source.commit.as_deref().map(|c| format!(" at {}", &c[..c.len().min(12)])).unwrap_or_default();
-    ctx.ui.success(format!("Added '{}' to {}{pin}", plugin.name, target.display()));
+    ctx.ui.success(format!("Added '{}' to {}{pin}", crate::text::escape(&plugin.name), target.display()));
     ctx.ui.json(&json!({
         "added": {
             "name": entry.name,
@@ -146,9 +147,8 @@ fn stage_registry(ctx: &Ctx, home: &Home, manifest: &Manifest, name: &str, refre
         hints.push("`atk search` lists the registry's plugins".into());
         Error::refused(format!("no plugin named '{name}' in the registry {url}"), hints)
     })?;
-    let guard = home.staging()?;
-    let staged = guard.path().join("plugin");
-    let skipped = registry.materialize(snapshot.commit, entry, &staged)?;
+    let staged = home.staging()?;
+    let skipped = registry.materialize(snapshot.commit, entry, &staged.files)?;
     drop(spinner);
     ctx.ui.detail(format!("received {} bytes from {url}", registry.repo.received.get()));
     warn_skipped(ctx, &skipped);
@@ -156,7 +156,6 @@ fn stage_registry(ctx: &Ctx, home: &Home, manifest: &Manifest, name: &str, refre
     finish_remote_stage(
         home,
         manifest,
-        guard,
         staged,
         &format!("{} of the registry {url}", entry.path),
         Some(name),
@@ -184,9 +183,8 @@ fn stage_git(ctx: &Ctx, home: &Home, manifest: &Manifest, url: &str, fetch_url: 
         return Err(no_plugin());
     }
     repo.ensure_paths(commit, &[".atk"])?;
-    let guard = home.staging()?;
-    let staged = guard.path().join("plugin");
-    let skipped = repo.materialize(commit, ".atk", &staged)?;
+    let staged = home.staging()?;
+    let skipped = repo.materialize(commit, ".atk", &staged.files)?;
     drop(spinner);
     ctx.ui.detail(format!("received {} bytes from {url}", repo.received.get()));
     warn_skipped(ctx, &skipped);
@@ -196,7 +194,7 @@ fn stage_git(ctx: &Ctx, home: &Home, manifest: &Manifest, url: &str, fetch_url: 
         url: Some(url.to_string()),
         ..Source::default()
     };
-    finish_remote_stage(home, manifest, guard, staged, &format!(".atk/ of {url}"), None, source)
+    finish_remote_stage(home, manifest, staged, &format!(".atk/ of {url}"), None, source)
 }
 
 /// A folder without a plugin.yaml of its own that is a git repository with an `.atk/` folder.
@@ -218,13 +216,12 @@ fn warn_skipped(ctx: &Ctx, skipped: &[String]) {
 fn finish_remote_stage(
     home: &Home,
     manifest: &Manifest,
-    guard: tempfile::TempDir,
-    staged: PathBuf,
+    staged: Staging,
     what: &str,
     directory: Option<&str>,
     source: Source,
 ) -> Result<Staged> {
-    let plugin = plugin::load(&staged).map_err(|e| match e {
+    let plugin = plugin::load(staged.path()).map_err(|e| match e {
         Error::PluginInvalid { problems, .. } => Error::PluginInvalid { what: what.to_string(), problems },
         other => other,
     })?;
@@ -235,11 +232,13 @@ fn finish_remote_stage(
     check_not_installed(manifest, &plugin, &directory)?;
     check_target_free(&home.plugin_dir(&directory), &directory)?;
     let commit = source.commit.clone().unwrap_or_default();
-    crate::fs::write_atomic(&staged.join(ATK_REF), format!("{commit}\n").as_bytes(), None)?;
-    Ok(Staged { plugin, directory, staged: Some(staged), source, _guard: Some(guard) })
+    staged.files.write_atomic(&RelPath::new(ATK_REF).expect("a plain name"), format!("{commit}\n").as_bytes(), None)?;
+    Ok(Staged { plugin, directory, staged: Some(staged), source })
 }
 
 /// The plugin at `path` (a folder, or a single `.yaml`/`.yml` file) copied to staging and validated.
+/// The folder is read without following any link in it, and a link in it that leads out of it is
+/// refused: what is validated is exactly what will be installed.
 fn stage_local(home: &Home, manifest: &Manifest, path: &Path) -> Result<Staged> {
     let shown = path.display().to_string();
     if !path.exists() {
@@ -255,29 +254,52 @@ fn stage_local(home: &Home, manifest: &Manifest, path: &Path) -> Result<Staged> 
             vec!["give a plugin folder or its plugin.yaml".into()],
         ));
     }
-    let plugin = if is_file { plugin::load_file(path)? } else { plugin::load(path)? };
-    let directory = plugin::directory_for(&plugin, path)?;
-    check_not_installed(manifest, &plugin, &directory)?;
-    let target = home.plugin_dir(&directory);
-    let in_place = !is_file && same_dir(path, &target);
-    if in_place {
-        return Ok(Staged { plugin, directory, staged: None, source: Source::default(), _guard: None });
-    }
-    check_target_free(&target, &directory)?;
-    let guard = home.staging()?;
-    let staged = guard.path().join("plugin");
-    if is_file {
-        std::fs::create_dir(&staged).map_err(|e| Error::io("cannot create the staging folder", e))?;
-        std::fs::copy(path, staged.join("plugin.yaml")).map_err(|e| Error::io(format!("cannot copy {shown}"), e))?;
-    } else {
-        crate::fs::copy_tree(path, &staged)?;
-    }
-    // Validate what will actually be installed (the copy, with its custom/overrides.yaml).
-    let plugin = plugin::load(&staged).map_err(|e| match e {
+    let invalid = |e: Error| match e {
         Error::PluginInvalid { problems, .. } => Error::PluginInvalid { what: shown.clone(), problems },
         other => other,
-    })?;
-    Ok(Staged { plugin, directory, staged: Some(staged), source: Source::default(), _guard: Some(guard) })
+    };
+    if !is_file {
+        let source = Root::open(path)?;
+        if let Some((link, target)) = source.first_escaping_link()? {
+            return Err(link_outside(&source.abs(&link), &target));
+        }
+        let plugin = plugin::load(path).map_err(invalid)?;
+        let directory = plugin::directory_for(&plugin, path)?;
+        check_not_installed(manifest, &plugin, &directory)?;
+        let target = home.plugin_dir(&directory);
+        if same_dir(path, &target) {
+            return Ok(Staged { plugin, directory, staged: None, source: Source::default() });
+        }
+        check_target_free(&target, &directory)?;
+        let staged = home.staging()?;
+        crate::fs::copy_tree(&source, &RelPath::root(), &staged.files, &RelPath::root())?;
+        if let Some((link, target)) = staged.files.first_escaping_link()? {
+            return Err(link_outside(&source.abs(&link), &target));
+        }
+        // Validate what will actually be installed (the copy, with its custom/overrides.yaml).
+        let plugin = plugin::load(staged.path()).map_err(invalid)?;
+        return Ok(Staged { plugin, directory, staged: Some(staged), source: Source::default() });
+    }
+    let plugin = plugin::load_file(path)?;
+    let directory = plugin::directory_for(&plugin, path)?;
+    check_not_installed(manifest, &plugin, &directory)?;
+    check_target_free(&home.plugin_dir(&directory), &directory)?;
+    let data = std::fs::read(path).map_err(|e| Error::io(format!("cannot read {shown}"), e))?;
+    let staged = home.staging()?;
+    staged.files.write_new(&RelPath::new("plugin.yaml").expect("a plain name"), &data, 0o644)?;
+    let plugin = plugin::load(staged.path()).map_err(invalid)?;
+    Ok(Staged { plugin, directory, staged: Some(staged), source: Source::default() })
+}
+
+fn link_outside(link: &Path, target: &Path) -> Error {
+    Error::refused(
+        format!(
+            "{} is a symbolic link to {}, which leads out of the plugin folder",
+            link.display(),
+            crate::text::escape(&target.to_string_lossy())
+        ),
+        vec!["a plugin may only link to files inside its own folder".into()],
+    )
 }
 
 fn same_dir(a: &Path, b: &Path) -> bool {
@@ -309,13 +331,23 @@ fn check_target_free(target: &Path, directory: &str) -> Result<()> {
     Ok(())
 }
 
-/// A plugin that is not `verified` is shown as such and installed only when the user agrees.
-fn confirm_maturity(ctx: &Ctx, plugin: &Plugin) -> Result<bool> {
+/// A plugin that is not `verified` is shown as such and installed only when the user agrees. Only
+/// a registry can vouch for a plugin: one from a git URL or a folder that calls itself `verified`
+/// is asked about like a community plugin.
+fn confirm_maturity(ctx: &Ctx, plugin: &Plugin, kind: SourceKind) -> Result<bool> {
+    let name = crate::text::escape(&plugin.name);
     let why = match plugin.maturity {
-        Maturity::Verified => return Ok(true),
-        Maturity::Community => "it is shared by the community and has not been reviewed by the registry's maintainers",
-        Maturity::AiGenerated => "it was generated by AI and has not been reviewed by a person",
+        Maturity::Verified if kind == SourceKind::Registry => return Ok(true),
+        Maturity::Verified => format!(
+            "'{name}' says it is verified, but it does not come from a registry, so no registry has reviewed it"
+        ),
+        Maturity::Community => format!(
+            "'{name}' is community: it is shared by the community and has not been reviewed by the registry's maintainers"
+        ),
+        Maturity::AiGenerated => {
+            format!("'{name}' is ai-generated: it was generated by AI and has not been reviewed by a person")
+        }
     };
-    ctx.ui.warn(format!("'{}' is {}: {why}; its commands run on this machine", plugin.name, plugin.maturity.as_str()));
-    ctx.ui.confirm(&format!("Install '{}' anyway?", plugin.name), "pass --yes to install it anyway")
+    ctx.ui.warn(format!("{why}; its commands run on this machine"));
+    ctx.ui.confirm(&format!("Install '{name}' anyway?"), "pass --yes to install it anyway")
 }

@@ -35,12 +35,15 @@ pub fn run(ctx: &Ctx, _args: Args) -> Result<u8> {
     let table: Vec<[String; 4]> = rows
         .iter()
         .map(|(e, present)| {
+            // The manifest may come from a cloned home: its text is shown escaped.
+            let esc = |s: &str| crate::text::escape(s).into_owned();
             let source = match (&e.source.url, e.source.kind) {
-                (Some(url), _) => format!("{} {url}", e.source.kind.as_str()),
+                (Some(url), _) => format!("{} {}", e.source.kind.as_str(), esc(url)),
                 (None, k) => k.as_str().to_string(),
             };
-            let pin = e.source.commit.as_deref().map_or("-".to_string(), |c| c.chars().take(12).collect());
-            let name = if *present { e.name.clone() } else { format!("{} (not installed here)", e.name) };
+            let pin =
+                e.source.commit.as_deref().map_or("-".to_string(), |c| esc(&c.chars().take(12).collect::<String>()));
+            let name = if *present { esc(&e.name) } else { format!("{} (not installed here)", esc(&e.name)) };
             [name, e.directory.clone(), source, pin]
         })
         .collect();

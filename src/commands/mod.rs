@@ -65,10 +65,14 @@ impl Ctx {
         Ok((home, lock))
     }
 
-    fn report_recovery(&self, operation: &str) {
+    fn report_recovery(&self, recovered: &home::Recovered) {
         self.ui.warn(format!(
-            "an earlier `{operation}` was interrupted; the home has been rolled back to how it was before it"
+            "an earlier `{}` was interrupted; the home has been rolled back to how it was before it",
+            crate::text::escape(&recovered.operation)
         ));
+        for step in &recovered.skipped {
+            self.ui.warn(format!("the journal asked to {step}, which is outside the home; that step was skipped"));
+        }
     }
 
     /// After a committed change: `git push` when `auto_push` is on (best effort, a warning).
@@ -159,19 +163,36 @@ pub fn stop_before_uninstall(ctx: &Ctx, runner: &Runner) -> Result<()> {
     }
 }
 
-/// `KEY=VALUE` pairs of `--set`.
+/// The pairs of `--set`: `KEY=VALUE`, or `KEY` alone to take the value from the environment
+/// variable `KEY` (so that a secret need not be on the command line, where `ps` shows it). No
+/// error ever shows a value.
 pub fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>> {
     sets.iter()
-        .map(|s| match s.split_once('=') {
-            Some((k, v)) if crate::plugin::schema::is_env_name(k) => Ok((k.to_string(), v.to_string())),
-            // The value is never echoed: it may be a secret.
-            _ => Err(crate::Error::usage(
-                format!(
-                    "--set '{}=…' is not KEY=VALUE with an upper-case KEY",
-                    s.split('=').next().unwrap_or_default()
-                ),
-                Some("for example: --set API_KEY=abc123".into()),
-            )),
+        .map(|s| {
+            let (key, value) = match s.split_once('=') {
+                Some((k, v)) => (k, Some(v.to_string())),
+                None => (s.as_str(), None),
+            };
+            if !crate::plugin::schema::is_env_name(key) {
+                let shown = if value.is_some() { format!("{}=…", crate::text::escape(key)) } else { "…".into() };
+                return Err(crate::Error::usage(
+                    format!("--set '{shown}' is not KEY=VALUE or KEY with an upper-case KEY"),
+                    Some(
+                        "for example: --set API_KEY=abc123, or API_KEY=abc123 in the environment and --set API_KEY"
+                            .into(),
+                    ),
+                ));
+            }
+            match value {
+                Some(v) => Ok((key.to_string(), v)),
+                None => match std::env::var(key) {
+                    Ok(v) => Ok((key.to_string(), v)),
+                    Err(_) => Err(crate::Error::usage(
+                        format!("--set {key}: the environment variable {key} is not set"),
+                        Some(format!("export {key} first, or give the value: --set {key}=VALUE")),
+                    )),
+                },
+            }
         })
         .collect()
 }

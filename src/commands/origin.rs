@@ -7,8 +7,9 @@ use gix::ObjectId;
 
 use super::Ctx;
 use crate::error::{Error, Result};
+use crate::fs::RelPath;
 use crate::home::replace::replace_shipped;
-use crate::home::{Entry, Home, HomeLock, Manifest, Source, SourceKind, Transaction};
+use crate::home::{plugin_rel, Entry, Home, HomeLock, Manifest, Source, SourceKind, Transaction};
 use crate::source::git::Repo as GitRepo;
 use crate::source::registry::{self, Registry};
 use crate::source::{self, cache_dir};
@@ -116,16 +117,16 @@ pub fn put_version(
     commit: ObjectId,
     path: &str,
     directory: &str,
-    old_files: &[String],
+    old_files: &[RelPath],
 ) -> Result<Vec<String>> {
-    let guard = home.staging()?;
-    let staged = guard.path().join("plugin");
-    let skipped = repo.materialize(commit, path, &staged)?;
-    let rel_dir = format!("plugins/{directory}");
-    let mut old: Vec<String> = old_files.to_vec();
-    old.push(ATK_REF.into());
-    replace_shipped(tx, &home.root, &rel_dir, &old, &staged)?;
-    tx.write(&format!("{rel_dir}/{ATK_REF}"), format!("{commit}\n").as_bytes(), None)?;
+    let staged = home.staging()?;
+    let skipped = repo.materialize(commit, path, &staged.files)?;
+    let rel_dir = plugin_rel(directory)?;
+    let atk_ref = RelPath::new(ATK_REF).expect("a plain name");
+    let mut old: Vec<RelPath> = old_files.to_vec();
+    old.push(atk_ref.clone());
+    replace_shipped(tx, &rel_dir, &old, &staged)?;
+    tx.write(&rel_dir.concat(&atk_ref), format!("{commit}\n").as_bytes(), None)?;
     Ok(skipped)
 }
 
@@ -261,7 +262,7 @@ pub fn ensure_files(
         let entry = entries[i];
         let result = Origin::open(&registry_url, &entry.source).and_then(|origin| {
             let repo = origin.repo();
-            let old_files: Vec<String> = match installed_ref(home, &entry.directory) {
+            let old_files: Vec<RelPath> = match installed_ref(home, &entry.directory) {
                 Some(old) if repo.is_complete(old, &path) || repo.has(&old) => {
                     repo.list_files(old, &path).unwrap_or_default().into_iter().map(|f| f.path).collect()
                 }

@@ -2,7 +2,8 @@ use serde_json::json;
 
 use super::{confirm_uninstall, runner, stop_before_uninstall, Ctx};
 use crate::error::{Error, Result};
-use crate::home::{gitignore, manifest, Transaction};
+use crate::fs::RelPath;
+use crate::home::{gitignore, manifest, plugin_rel, Transaction};
 use crate::plugin::{self, name::is_valid_directory};
 
 /// Remove a plugin: run its stop and uninstall commands, delete its folder, drop it from the manifest.
@@ -26,7 +27,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     };
     let entry = manifest.plugins[index].clone();
     let dir = home.plugin_dir(&entry.directory);
-    let rel_dir = format!("plugins/{}", entry.directory);
+    let rel_dir = plugin_rel(&entry.directory)?;
 
     let loaded = if plugin::definition_file(&dir).is_some() { Some(plugin::load(&dir)) } else { None };
     let plugin = match loaded {
@@ -70,17 +71,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     }
 
     let commit = Transaction::run(&home, &lock, &format!("atk remove {id}"), |tx| {
-        if dir.exists() || dir.is_symlink() {
+        if home.files.exists(&rel_dir) {
             tx.move_aside(&rel_dir)?;
         }
         let text = std::fs::read_to_string(home.root.join(gitignore::FILE)).unwrap_or_default();
         let new = gitignore::remove_exemption(&text, &entry.directory);
         if new != text {
-            tx.write(gitignore::FILE, new.as_bytes(), None)?;
+            tx.write(&RelPath::new(gitignore::FILE).expect("a plain name"), new.as_bytes(), None)?;
         }
         manifest.plugins.remove(index);
         home.write_manifest(tx, &manifest)?;
-        let paths = [manifest::FILE.to_string(), gitignore::FILE.to_string(), rel_dir.clone()];
+        let paths = [manifest::FILE.to_string(), gitignore::FILE.to_string(), rel_dir.as_str().to_string()];
         home.commit(tx, &manifest, &paths, &format!("Remove plugin '{}'", entry.name))
     })?;
     ctx.push_if_configured(&home, &manifest, commit.is_some());

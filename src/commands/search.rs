@@ -1,5 +1,7 @@
 use serde_json::json;
 
+use crate::text::escape;
+
 use super::Ctx;
 use crate::error::Result;
 use crate::home::Home;
@@ -43,17 +45,18 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         if query.is_empty() {
             ctx.ui.line(format!("The registry {url} has no plugins."));
         } else {
-            ctx.ui.line(format!("No plugin matches '{query}'."));
+            ctx.ui.line(format!("No plugin matches '{}'.", escape(query)));
             ctx.ui.line(ctx.ui.dim("`atk search` with no words lists them all."));
         }
         return Ok(0);
     }
-    let matching = if query.is_empty() { String::new() } else { format!(" matching '{query}'") };
+    let matching = if query.is_empty() { String::new() } else { format!(" matching '{}'", escape(query)) };
     ctx.ui.line(ctx.ui.bold(&format!("{}{matching}", crate::error::plural(found.len(), "plugin"))));
-    let width = found.iter().map(|p| p.name.chars().count()).max().unwrap_or(0);
+    // Names and descriptions come from the registry: shown with control characters escaped.
+    let width = found.iter().map(|p| escape(&p.name).chars().count()).max().unwrap_or(0);
     for p in &found {
         let mark = if installed(&p.name) { ctx.ui.green("✓") } else { " ".into() };
-        ctx.ui.line(format!("{mark} {:<width$}  {}", p.name, p.description));
+        ctx.ui.line(format!("{mark} {:<width$}  {}", escape(&p.name), escape(&p.description)));
     }
     ctx.ui.line(ctx.ui.dim("Install one with `atk add <name>` (✓: installed)."));
     Ok(0)

@@ -3,7 +3,7 @@ use serde_json::json;
 use super::origin::{ensure_files, FetchPolicy};
 use super::{parse_sets, select, Ctx, Target};
 use crate::error::{Error, Result};
-use crate::home::{Entry, SourceKind};
+use crate::home::{plugin_rel, Entry, SourceKind};
 use crate::plugin::env::{mask, EnvFile};
 use crate::plugin::{self, Plugin};
 
@@ -12,8 +12,9 @@ use crate::plugin::{self, Plugin};
 pub struct Args {
     #[command(flatten)]
     pub target: Target,
-    /// Set a value without asking (repeatable); with --all, in every plugin that declares KEY
-    #[arg(long = "set", value_name = "KEY=VALUE")]
+    /// Set a value without asking (repeatable); KEY alone takes $KEY from the environment;
+    /// with --all, in every plugin that declares KEY
+    #[arg(long = "set", value_name = "KEY[=VALUE]")]
     pub set: Vec<String>,
 }
 
@@ -155,12 +156,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             continue;
         }
         let plan = plan(ctx, &plugin, &dir.join(".env"), &sets, None)?;
+        let env_rel = plugin_rel(&entry.directory)?.join(".env").expect("a plain name");
         if plan.changed {
-            crate::fs::write_atomic(plan.file.path(), plan.file.text().as_bytes(), Some(0o600))?;
-        } else if plan.file.path().exists() {
+            home.files.write_atomic(&env_rel, plan.file.text().as_bytes(), Some(0o600))?;
+        } else if matches!(home.files.kind(&env_rel), Ok(Some(crate::fs::Kind::File { .. }))) {
             // Secrets are 0600 even when nothing changed.
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(plan.file.path(), std::fs::Permissions::from_mode(0o600));
+            let _ = home.files.set_mode(&env_rel, 0o600);
         }
         reports.push(json!({"plugin": entry.directory, "configured": plan.configured, "missing": plan.missing, "written": plan.changed}));
         if plan.missing.is_empty() {

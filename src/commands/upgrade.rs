@@ -4,7 +4,8 @@ use serde_json::{json, Value};
 use super::origin::{installed_ref, pinned, put_version, registry_url, Origin};
 use super::{find, parse_sets, run_install, runner, setup, Ctx, Target};
 use crate::error::{plural, Error, Result};
-use crate::home::{manifest, Entry, Home, HomeLock, Manifest, SourceKind, Transaction};
+use crate::fs::RelPath;
+use crate::home::{manifest, plugin_rel, Entry, Home, HomeLock, Manifest, SourceKind, Transaction};
 use crate::plugin::{self, EnvVar, Plugin};
 use crate::source::git::FileEntry;
 
@@ -17,8 +18,9 @@ pub struct Args {
     /// Show what would change, change nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// Set a new environment variable without asking (repeatable)
-    #[arg(long = "set", value_name = "KEY=VALUE")]
+    /// Set a new environment variable without asking (repeatable); KEY alone takes $KEY
+    /// from the environment
+    #[arg(long = "set", value_name = "KEY[=VALUE]")]
     pub set: Vec<String>,
 }
 
@@ -173,15 +175,15 @@ fn upgrade_one(
     let repo = origin.repo();
     let paths: Vec<&str> = vec![plan.path.as_str()];
     repo.ensure_paths(plan.to, &paths)?;
-    let rel_dir = format!("plugins/{}", entry.directory);
-    let old_files: Vec<String> = plan.old_files.iter().map(|f| f.path.clone()).collect();
+    let rel_dir = plugin_rel(&entry.directory)?;
+    let old_files: Vec<RelPath> = plan.old_files.iter().map(|f| f.path.clone()).collect();
     let commit = Transaction::run(home, lock, &format!("atk upgrade {}", entry.directory), |tx| {
         let skipped = put_version(tx, home, repo, plan.to, &plan.path, &entry.directory, &old_files)?;
         for s in skipped {
             ctx.ui.warn(format!("{s} is a git submodule; submodules are not installed"));
         }
         if env.changed {
-            tx.write(&format!("{rel_dir}/.env"), env.file.text().as_bytes(), Some(0o600))?;
+            tx.write(&rel_dir.join(".env").expect("a plain name"), env.file.text().as_bytes(), Some(0o600))?;
         }
         let index = manifest.index_of(&entry.directory).expect("the entry is in the manifest");
         manifest.plugins[index].source.commit = Some(plan.to.to_string());
@@ -192,7 +194,7 @@ fn upgrade_one(
         home.commit(
             tx,
             manifest,
-            &[manifest::FILE.to_string(), rel_dir.clone()],
+            &[manifest::FILE.to_string(), rel_dir.as_str().to_string()],
             &format!("Upgrade plugin '{}'", entry.name),
         )
     });
@@ -253,24 +255,28 @@ fn plan(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> Result<Opt
     if new_tree.is_some() && new_tree == old_tree {
         return Ok(None);
     }
-    let old_files = repo.list_files(from, &old_path)?;
+    // The new version is refused if a name in it could not be a file here; names like that in the
+    // old version cannot be files of the plugin folder, so they have nothing to replace.
+    let old_files = repo.list_files(from, &old_path).unwrap_or_default();
     let new_files = repo.list_files(to, &path)?;
-    let find = |list: &[FileEntry], p: &str| list.iter().find(|f| f.path == p).cloned();
+    let find = |list: &[FileEntry], p: &RelPath| list.iter().find(|f| f.path == *p).cloned();
     let mut added = Vec::new();
     let mut changed = Vec::new();
     let mut executables = Vec::new();
     for f in &new_files {
         match find(&old_files, &f.path) {
-            None => added.push(f.path.clone()),
-            Some(o) if o.id != f.id || o.executable != f.executable || o.link != f.link => changed.push(f.path.clone()),
+            None => added.push(f.path.to_string()),
+            Some(o) if o.id != f.id || o.executable != f.executable || o.link != f.link => {
+                changed.push(f.path.to_string())
+            }
             Some(_) => continue,
         }
         if f.executable {
-            executables.push(f.path.clone());
+            executables.push(f.path.to_string());
         }
     }
     let removed: Vec<String> =
-        old_files.iter().filter(|o| find(&new_files, &o.path).is_none()).map(|o| o.path.clone()).collect();
+        old_files.iter().filter(|o| find(&new_files, &o.path).is_none()).map(|o| o.path.to_string()).collect();
 
     let definition = |commit: ObjectId, dir: &str| -> Result<Option<Plugin>> {
         for name in ["plugin.yaml", "plugin.yml"] {

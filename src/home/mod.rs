@@ -13,15 +13,76 @@ use std::time::Duration;
 
 pub use lock::HomeLock;
 pub use manifest::{Entry, Manifest, Source, SourceKind};
-pub use transaction::Transaction;
+pub use transaction::{Recovered, Transaction};
 
 use crate::error::{Error, IoContext, Result};
 pub use crate::fs::{expand_tilde, home_dir};
+use crate::fs::{RelPath, Root};
 
 pub const INIT_MESSAGE: &str = "Initialize ATK Home";
 
 pub struct Home {
     pub root: PathBuf,
+    /// The home's folder: every change to its files goes through it.
+    pub files: Root,
+}
+
+/// A folder in the staging area (inside the home's `.git/atk/`, on the same file system as
+/// `plugins/`, so the final move is a rename) that holds one plugin's files, in `plugin/`.
+/// Removed when dropped.
+pub struct Staging {
+    _guard: tempfile::TempDir,
+    /// The staging folder itself, which holds [`Staging::NAME`].
+    pub outer: Root,
+    /// The plugin's files.
+    pub files: Root,
+}
+
+impl Staging {
+    pub const NAME: &'static str = "plugin";
+
+    /// The plugin folder's name inside [`Staging::outer`].
+    pub fn name() -> RelPath {
+        RelPath::new(Self::NAME).expect("a plain name")
+    }
+
+    pub fn path(&self) -> &Path {
+        self.files.path()
+    }
+}
+
+/// `plugins/<directory>` as a path of the home.
+pub fn plugin_rel(directory: &str) -> Result<RelPath> {
+    RelPath::new("plugins")
+        .expect("a plain name")
+        .join(directory)
+        .map_err(|e| Error::Manifest { path: manifest::FILE.into(), detail: format!("the plugin folder {e}") })
+}
+
+/// Refuses a home whose `path` (relative to it) is a symbolic link or not a folder: atk would
+/// read or write through it.
+fn refuse_link(root: &Path, rel: &str) -> Result<()> {
+    let path = root.join(rel);
+    match std::fs::symlink_metadata(&path) {
+        Ok(md) if md.file_type().is_symlink() => Err(Error::Other {
+            message: format!(
+                "{} is a symbolic link (to {}); atk never writes through one",
+                path.display(),
+                std::fs::read_link(&path)
+                    .map(|t| crate::text::escape(&t.to_string_lossy()).into_owned())
+                    .unwrap_or_default()
+            ),
+            hints: vec![
+                format!("replace it with a real folder: `rm {0} && mkdir {0}`", path.display()),
+                "then `atk install --all` puts the plugins back from their pinned commits".into(),
+            ],
+        }),
+        Ok(md) if !md.is_dir() => Err(Error::Other {
+            message: format!("{} is not a folder", path.display()),
+            hints: vec![format!("move it away: `mv {} /tmp/`", path.display())],
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Where the home is: the `--home` flag, else `$ATK_HOME`, else `~/.atk`.
@@ -53,13 +114,14 @@ impl Home {
         if !root.is_dir() || !problems(&root).is_empty() {
             return Err(Error::NoHome { path: root });
         }
-        let home = Home { root };
+        refuse_link(&root, "plugins")?;
+        let files = Root::open(&root)?;
         // A fresh clone has no plugins/ when no plugin has tracked files: it is created on demand.
-        let plugins = home.root.join("plugins");
-        if !plugins.is_dir() {
-            std::fs::create_dir_all(&plugins).ctx(|| format!("cannot create {}", plugins.display()))?;
+        let plugins = RelPath::new("plugins").expect("a plain name");
+        if !files.exists(&plugins) {
+            files.create_dir(&plugins)?;
         }
-        Ok(home)
+        Ok(Home { root, files })
     }
 
     /// Creates a home at `root` (an absent or empty directory). `Ok(false)` when it is one already.
@@ -111,7 +173,7 @@ impl Home {
         self.state_dir().join("lock")
     }
     pub fn journal_path(&self) -> PathBuf {
-        self.state_dir().join("journal.json")
+        self.state_dir().join("journal.jsonl")
     }
     pub fn txn_dir(&self) -> PathBuf {
         self.state_dir().join("txn")
@@ -124,21 +186,27 @@ impl Home {
         self.root.join("plugins").join(directory)
     }
 
+    /// The manifest, once every plugin folder it names is checked: a cloned home may hold a
+    /// committed link where a plugin folder should be.
     pub fn manifest(&self) -> Result<Manifest> {
-        Manifest::load(&self.root)
+        let manifest = Manifest::load(&self.root)?;
+        for e in &manifest.plugins {
+            refuse_link(&self.root, plugin_rel(&e.directory)?.as_str())?;
+        }
+        Ok(manifest)
     }
 
     /// Takes the home lock (waiting up to `timeout`), then rolls back any unfinished operation.
     /// Returns the lock and the description of what was rolled back.
-    pub fn lock(&self, timeout: Duration, on_wait: &mut dyn FnMut()) -> Result<(HomeLock, Option<String>)> {
+    pub fn lock(&self, timeout: Duration, on_wait: &mut dyn FnMut()) -> Result<(HomeLock, Option<Recovered>)> {
         let lock = lock::acquire(&self.lock_path(), &self.root, timeout, on_wait)?;
         let recovered = transaction::recover(self, &lock)?;
         Ok((lock, recovered))
     }
 
     /// For read-only commands: rolls back an unfinished operation if its process is gone.
-    pub fn recover_if_abandoned(&self) -> Result<Option<String>> {
-        if !self.journal_path().exists() {
+    pub fn recover_if_abandoned(&self) -> Result<Option<Recovered>> {
+        if !self.journal_path().exists() && !self.state_dir().join("journal.json").exists() {
             return Ok(None);
         }
         match lock::try_acquire(&self.lock_path())? {
@@ -147,20 +215,23 @@ impl Home {
         }
     }
 
-    /// A new empty staging folder inside the home (same file system as `plugins/`, so the final
-    /// move is a rename). Removed when the guard drops.
-    pub fn staging(&self) -> Result<tempfile::TempDir> {
+    /// A new staging folder with an empty `plugin/` folder in it.
+    pub fn staging(&self) -> Result<Staging> {
         let root = self.staging_root();
         std::fs::create_dir_all(&root).ctx(|| format!("cannot create {}", root.display()))?;
-        tempfile::Builder::new()
+        let guard = tempfile::Builder::new()
             .prefix("stage-")
             .tempdir_in(&root)
-            .ctx(|| format!("cannot create a folder in {}", root.display()))
+            .ctx(|| format!("cannot create a folder in {}", root.display()))?;
+        let outer = Root::open(guard.path())?;
+        outer.create_dir(&Staging::name())?;
+        let files = outer.sub(&Staging::name())?;
+        Ok(Staging { _guard: guard, outer, files })
     }
 
     /// Writes the manifest inside a transaction.
     pub fn write_manifest(&self, tx: &mut Transaction, manifest: &Manifest) -> Result<()> {
-        tx.write(manifest::FILE, manifest.to_yaml().as_bytes(), None)
+        tx.write(&RelPath::new(manifest::FILE).expect("a plain name"), manifest.to_yaml().as_bytes(), None)
     }
 
     /// Commits `paths` when `auto_commit` is on; returns the commit. (Pushing happens after the

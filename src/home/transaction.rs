@@ -1,14 +1,26 @@
 //! All-or-nothing changes to the home. Before each step, the way to undo it is appended to a
-//! journal on disk (`.git/atk/journal.json`); finishing deletes the journal, rolling back replays
-//! it backwards. A process killed half-way leaves the journal, and the next atk rolls it back.
+//! journal on disk (`.git/atk/journal.jsonl`, one JSON record a line); finishing deletes the
+//! journal, rolling back replays it backwards. A process killed half-way leaves the journal, and
+//! the next atk rolls it back.
+//!
+//! Rules that keep a rollback from ever doing harm:
+//! * a step that creates something is recorded only once nothing is at its path, and is voided
+//!   when it fails, so rollback removes only what this operation created;
+//! * the journal is appended to, never rewritten (a step costs one small write; it is flushed to
+//!   the disk when the transaction begins and before the commit, and the kernel keeps every write
+//!   of a process killed in between);
+//! * a journal is data from disk: at replay every path must be a [`RelPath`] inside the home and
+//!   every saved copy a plain name in the transaction folder; anything else is skipped with a
+//!   warning, never acted on.
 
-use std::path::{Path, PathBuf};
+use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
 use super::lock::HomeLock;
 use super::{repo, Home};
 use crate::error::{Error, IoContext, Result};
+use crate::fs::{name_problem, Kind, RelPath, Root};
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "undo", rename_all = "snake_case")]
@@ -21,17 +33,36 @@ enum Undo {
     MoveBack { from: String, to: String },
     /// Point `reference` back at `id`.
     ResetRef { reference: String, id: String },
+    /// Step number `step` did not happen: skip it.
+    Void { step: usize },
 }
 
+/// The first line of a journal.
 #[derive(Debug, Serialize, Deserialize)]
-struct Journal {
+struct Header {
+    operation: String,
+}
+
+/// The journal format of atk before 0.2 (one JSON document, rewritten at every step).
+#[derive(Debug, Deserialize)]
+struct LegacyJournal {
     operation: String,
     undo: Vec<Undo>,
 }
 
 pub struct Transaction<'h> {
     home: &'h Home,
-    journal: Journal,
+    /// The transaction folder (`.git/atk/txn`): saved copies and what was moved aside.
+    txn: Root,
+    journal: std::fs::File,
+    steps: usize,
+}
+
+/// What recovery did: the operation rolled back, and the journal records it refused to act on.
+#[derive(Debug, Default)]
+pub struct Recovered {
+    pub operation: String,
+    pub skipped: Vec<String>,
 }
 
 impl<'h> Transaction<'h> {
@@ -39,80 +70,144 @@ impl<'h> Transaction<'h> {
     pub fn begin(home: &'h Home, _lock: &HomeLock, operation: &str) -> Result<Self> {
         let dir = home.txn_dir();
         crate::fs::remove_any(&dir)?;
-        std::fs::create_dir_all(&dir).ctx(|| format!("cannot create {}", dir.display()))?;
-        let tx = Transaction { home, journal: Journal { operation: operation.into(), undo: vec![] } };
-        tx.save()?;
-        Ok(tx)
+        let txn = Root::create(&dir)?;
+        let path = home.journal_path();
+        let mut journal = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(&path)
+            .ctx(|| format!("cannot create {}", path.display()))?;
+        let mut line = serde_json::to_vec(&Header { operation: operation.into() }).expect("the header serializes");
+        line.push(b'\n');
+        journal.write_all(&line).ctx(|| format!("cannot write {}", path.display()))?;
+        journal.sync_all().ctx(|| format!("cannot write {}", path.display()))?;
+        Ok(Transaction { home, txn, journal, steps: 0 })
     }
 
-    fn save(&self) -> Result<()> {
-        let json = serde_json::to_vec_pretty(&self.journal).expect("the journal serializes");
-        crate::fs::write_atomic(&self.home.journal_path(), &json, Some(0o600))
+    /// Appends one step; returns its number.
+    fn record(&mut self, undo: Undo) -> Result<usize> {
+        let mut line = serde_json::to_vec(&undo).expect("a step serializes");
+        line.push(b'\n');
+        self.journal.write_all(&line).ctx(|| "cannot write the transaction journal".into())?;
+        self.steps += 1;
+        Ok(self.steps - 1)
     }
 
-    fn record(&mut self, undo: Undo) -> Result<()> {
-        self.journal.undo.push(undo);
-        self.save()
+    /// Records that step `step` did not take place (its action failed).
+    fn void(&mut self, step: usize) {
+        let _ = self.record(Undo::Void { step });
     }
 
-    /// Saves a copy of `rel` (if it exists) so that rollback can put it back.
-    pub fn protect(&mut self, rel: &str) -> Result<()> {
-        let path = self.home.root.join(rel);
-        let backup = if path.exists() {
-            let name = format!("backup-{}", self.journal.undo.len());
-            let dst = self.home.txn_dir().join(&name);
-            std::fs::copy(&path, &dst).ctx(|| format!("cannot back up {}", path.display()))?;
-            Some(name)
-        } else {
-            None
+    fn files(&self) -> &Root {
+        &self.home.files
+    }
+
+    /// The home this transaction changes.
+    pub fn home(&self) -> &'h Home {
+        self.home
+    }
+
+    /// Saves a copy of the file or link `rel` (if there is one) so that rollback can put it back.
+    pub fn protect(&mut self, rel: &RelPath) -> Result<()> {
+        let backup = format!("backup-{}", self.steps);
+        let saved = match self.files().kind(rel)? {
+            None => None,
+            Some(Kind::File { .. }) => {
+                let abs = self.files().abs(rel);
+                let md = std::fs::symlink_metadata(&abs).ctx(|| format!("cannot read {}", abs.display()))?;
+                let mode = std::os::unix::fs::PermissionsExt::mode(&md.permissions()) & 0o7777;
+                self.txn.write_new(&RelPath::new(&backup).expect("a plain name"), &self.files().read(rel)?, mode)?;
+                Some(backup)
+            }
+            Some(Kind::Link) => {
+                self.txn.symlink(&self.files().read_link(rel)?, &RelPath::new(&backup).expect("a plain name"))?;
+                Some(backup)
+            }
+            Some(_) => {
+                return Err(Error::other(format!("{} is not a file", self.files().abs(rel).display())));
+            }
         };
-        self.record(Undo::Restore { path: rel.into(), backup })
+        self.record(Undo::Restore { path: rel.as_str().into(), backup: saved })?;
+        Ok(())
     }
 
-    /// Writes a file of the home (relative path), atomically, after saving its old content.
-    pub fn write(&mut self, rel: &str, contents: &[u8], mode: Option<u32>) -> Result<()> {
+    /// Writes a file of the home, atomically, after saving its old content.
+    pub fn write(&mut self, rel: &RelPath, contents: &[u8], mode: Option<u32>) -> Result<()> {
         self.protect(rel)?;
         crate::interrupt::check()?;
-        crate::fs::write_atomic(&self.home.root.join(rel), contents, mode)
+        self.files().write_atomic(rel, contents, mode)
     }
 
-    /// Moves a staged folder into the home at `rel` (a rename on the same file system).
-    pub fn place(&mut self, staged: &Path, rel: &str) -> Result<()> {
-        self.record(Undo::Remove { path: rel.into() })?;
-        crate::interrupt::check()?;
-        let dst = self.home.root.join(rel);
-        if let Some(parent) = dst.parent() {
-            std::fs::create_dir_all(parent).ctx(|| format!("cannot create {}", parent.display()))?;
+    /// Records that `rel` is about to be created; refuses when something is there already, so
+    /// that rollback never removes what the operation did not make.
+    fn will_create(&mut self, rel: &RelPath) -> Result<usize> {
+        if self.files().exists(rel) {
+            return Err(Error::other(format!("{} exists already", self.files().abs(rel).display())));
         }
-        std::fs::rename(staged, &dst).ctx(|| format!("cannot move {} to {}", staged.display(), dst.display()))
+        self.record(Undo::Remove { path: rel.as_str().into() })
     }
 
-    /// Creates the folder `rel` (its parent must exist); rollback removes it.
-    pub fn mkdir(&mut self, rel: &str) -> Result<()> {
-        self.record(Undo::Remove { path: rel.into() })?;
-        let dir = self.home.root.join(rel);
-        std::fs::create_dir(&dir).ctx(|| format!("cannot create {}", dir.display()))
+    /// Moves `from` (below `from_root`, a staging folder) into the home at `rel`, where nothing
+    /// may be (a rename on the same file system). The parent of `rel` must exist.
+    pub fn place(&mut self, from_root: &Root, from: &RelPath, rel: &RelPath) -> Result<()> {
+        let step = self.will_create(rel)?;
+        let moved = crate::interrupt::check().and_then(|_| from_root.rename(from, &self.home.files, rel));
+        if moved.is_err() {
+            self.void(step);
+        }
+        moved
+    }
+
+    /// Creates the folder `rel` (its parent must exist, nothing may be at `rel`); rollback removes it.
+    pub fn mkdir(&mut self, rel: &RelPath) -> Result<()> {
+        let step = self.will_create(rel)?;
+        let made = self.files().create_dir(rel);
+        if made.is_err() {
+            self.void(step);
+        }
+        made
     }
 
     /// Moves `rel` out of the way (into the transaction folder); rollback moves it back, finishing
     /// deletes it.
-    pub fn move_aside(&mut self, rel: &str) -> Result<()> {
-        let to = format!("aside-{}", self.journal.undo.len());
-        self.record(Undo::MoveBack { from: rel.into(), to: to.clone() })?;
-        crate::interrupt::check()?;
-        let src = self.home.root.join(rel);
-        std::fs::rename(&src, self.home.txn_dir().join(&to)).ctx(|| format!("cannot move {} aside", src.display()))
+    pub fn move_aside(&mut self, rel: &RelPath) -> Result<()> {
+        let to = format!("aside-{}", self.steps);
+        let step = self.record(Undo::MoveBack { from: rel.as_str().into(), to: to.clone() })?;
+        let moved = crate::interrupt::check()
+            .and_then(|_| self.home.files.rename(rel, &self.txn, &RelPath::new(&to).expect("a plain name")));
+        if moved.is_err() {
+            self.void(step);
+        }
+        moved
     }
 
     /// Commits `paths` with `message` (see `repo::commit_paths`), undoable like every other step.
     pub fn commit(&mut self, paths: &[String], message: &str) -> Result<Option<String>> {
         let head = repo::head(&self.home.root)?;
-        self.protect(".git/index")?;
+        self.protect_index()?;
         if let Some(id) = head.id {
             self.record(Undo::ResetRef { reference: head.reference, id: id.to_string() })?;
         }
+        self.journal.sync_all().ctx(|| "cannot write the transaction journal".into())?;
         crate::interrupt::check()?;
         Ok(repo::commit_paths(&self.home.root, paths, message)?.map(|id| id.to_string()))
+    }
+
+    /// Saves `.git/index` (which is outside the home's files) so that rollback can put it back.
+    fn protect_index(&mut self) -> Result<()> {
+        let index = self.home.root.join(".git/index");
+        let backup = format!("backup-{}", self.steps);
+        let saved = match std::fs::read(&index) {
+            Ok(data) => {
+                self.txn.write_new(&RelPath::new(&backup).expect("a plain name"), &data, 0o644)?;
+                Some(backup)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io(format!("cannot read {}", index.display()), e)),
+        };
+        self.record(Undo::Restore { path: INDEX.into(), backup: saved })?;
+        Ok(())
     }
 
     /// The operation is complete: the journal goes first (the commit point), then the saved copies.
@@ -124,7 +219,10 @@ impl<'h> Transaction<'h> {
 
     /// Undoes every step, newest first.
     pub fn rollback(self) -> Result<()> {
-        undo_all(self.home, self.journal)
+        let Transaction { home, journal, .. } = self;
+        drop(journal);
+        let (_, undo) = read_journal(home)?.expect("the journal of a running transaction exists");
+        undo_all(home, undo).map(|_| ())
     }
 
     /// Runs `body` in a transaction: finished when it returns `Ok`, rolled back otherwise.
@@ -153,74 +251,151 @@ impl<'h> Transaction<'h> {
     }
 }
 
-fn undo_all(home: &Home, journal: Journal) -> Result<()> {
-    let txn = home.txn_dir();
-    for step in journal.undo.into_iter().rev() {
-        match step {
-            Undo::Restore { path, backup } => {
-                let dst = home.root.join(&path);
-                match backup {
-                    Some(b) => {
-                        let src = txn.join(b);
-                        if src.exists() {
-                            let data = std::fs::read(&src).ctx(|| format!("cannot read {}", src.display()))?;
-                            let mode = std::os::unix::fs::PermissionsExt::mode(
-                                &std::fs::metadata(&src)
-                                    .ctx(|| format!("cannot read {}", src.display()))?
-                                    .permissions(),
-                            );
-                            crate::fs::write_atomic(&dst, &data, Some(mode & 0o7777))?;
-                        }
-                    }
-                    None => crate::fs::remove_any(&dst)?,
-                }
-            }
-            Undo::Remove { path } => crate::fs::remove_any(&home.root.join(path))?,
-            Undo::MoveBack { from, to } => {
-                let (src, dst) = (txn.join(&to), home.root.join(&from));
-                if src.exists() || src.is_symlink() {
-                    crate::fs::remove_any(&dst)?;
-                    if let Some(parent) = dst.parent() {
-                        std::fs::create_dir_all(parent).ctx(|| format!("cannot create {}", parent.display()))?;
-                    }
-                    std::fs::rename(&src, &dst).ctx(|| format!("cannot move {} back", dst.display()))?;
-                }
-            }
-            Undo::ResetRef { reference, id } => {
-                let id = gix::ObjectId::from_hex(id.as_bytes())
-                    .map_err(|e| Error::other(format!("bad commit id in the journal: {e}")))?;
-                repo::reset_ref(&home.root, &reference, id)?;
-            }
-        }
-    }
-    std::fs::remove_file(home.journal_path()).ctx(|| "cannot remove the transaction journal".into())?;
-    let _ = crate::fs::remove_any(&txn);
-    Ok(())
-}
+/// The journal's name for the git index, which lives outside the home's files.
+const INDEX: &str = ".git/index";
 
-/// Rolls back the operation a killed atk left unfinished; returns its description.
-pub fn recover(home: &Home, _lock: &HomeLock) -> Result<Option<String>> {
-    let path: PathBuf = home.journal_path();
+/// Reads the journal: the operation and its steps, voided ones removed.
+fn read_journal(home: &Home) -> Result<Option<(String, Vec<Undo>)>> {
+    let path = home.journal_path();
+    let damaged = |why: String| Error::Other {
+        message: format!("{} is damaged: {why}", path.display()),
+        hints: vec![format!("check the home with `atk git status`, then delete {}", path.display())],
+    };
     let text = match std::fs::read(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let _ = crate::fs::remove_any(&home.staging_root());
-            remove_stray_temp_files(home);
-            return Ok(None);
+            let legacy = home.state_dir().join("journal.json");
+            return match std::fs::read(&legacy) {
+                Ok(t) => {
+                    let j: LegacyJournal = serde_json::from_slice(&t).map_err(|e| damaged(e.to_string()))?;
+                    Ok(Some((j.operation, j.undo)))
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(Error::io(format!("cannot read {}", legacy.display()), e)),
+            };
         }
         Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
     };
-    let journal: Journal = serde_json::from_slice(&text).map_err(|e| Error::Other {
-        message: format!("{} is damaged: {e}", path.display()),
-        hints: vec![format!("check the home with `atk git status`, then delete {}", path.display())],
-    })?;
-    let operation = journal.operation.clone();
+    let mut lines = text.split(|b| *b == b'\n').peekable();
+    let header: Header = match lines.next().map(serde_json::from_slice) {
+        Some(Ok(h)) => h,
+        // Killed while writing the first line: nothing happened yet.
+        _ => return Ok(Some((String::from("(unknown operation)"), vec![]))),
+    };
+    let mut steps: Vec<Option<Undo>> = Vec::new();
+    while let Some(line) = lines.next() {
+        if line.is_empty() && lines.peek().is_none() {
+            break;
+        }
+        match serde_json::from_slice::<Undo>(line) {
+            Ok(Undo::Void { step }) => {
+                if let Some(s) = steps.get_mut(step) {
+                    *s = None;
+                }
+                steps.push(None);
+            }
+            Ok(undo) => steps.push(Some(undo)),
+            // Killed while writing the last record: that step had not started.
+            Err(_) if lines.peek().is_none_or(|l| l.is_empty()) => {}
+            Err(e) => return Err(damaged(format!("line {}: {e}", steps.len() + 2))),
+        }
+    }
+    Ok(Some((header.operation, steps.into_iter().flatten().collect())))
+}
+
+/// Undoes `steps`, newest first, then deletes the journal. Returns the steps it refused to act on.
+fn undo_all(home: &Home, steps: Vec<Undo>) -> Result<Vec<String>> {
+    let txn_path = home.txn_dir();
+    let txn = if txn_path.is_dir() { Some(Root::open(&txn_path)?) } else { None };
+    let files = &home.files;
+    let mut skipped = Vec::new();
+    let inside = |p: &str| RelPath::new(p).ok().filter(|r| !r.is_root());
+    let saved = |name: &str| {
+        txn.as_ref().filter(|_| name_problem(name).is_none()).map(|t| (t, RelPath::new(name).expect("a plain name")))
+    };
+    for step in steps.into_iter().rev() {
+        match step {
+            Undo::Restore { path, backup } if path == INDEX => match backup.as_deref().and_then(saved) {
+                Some((t, b)) if t.exists(&b) => {
+                    crate::fs::write_atomic(&home.root.join(INDEX), &t.read(&b)?, None)?;
+                }
+                Some(_) => {}
+                None => crate::fs::remove_any(&home.root.join(INDEX))?,
+            },
+            Undo::Restore { path, backup } => {
+                let Some(rel) = inside(&path) else {
+                    skipped.push(format!("restore {}", crate::text::escape(&path)));
+                    continue;
+                };
+                match backup {
+                    Some(b) => match saved(&b) {
+                        Some((t, b)) if t.exists(&b) => {
+                            files.remove(&rel)?;
+                            t.rename(&b, files, &rel)?;
+                        }
+                        Some(_) => {}
+                        None => skipped.push(format!("restore {} from {}", rel, crate::text::escape(&b))),
+                    },
+                    None => files.remove(&rel)?,
+                }
+            }
+            Undo::Remove { path } => match inside(&path) {
+                Some(rel) => files.remove(&rel)?,
+                None => skipped.push(format!("remove {}", crate::text::escape(&path))),
+            },
+            Undo::MoveBack { from, to } => match (inside(&from), saved(&to)) {
+                (Some(rel), Some((t, aside))) => {
+                    if t.exists(&aside) {
+                        files.remove(&rel)?;
+                        if let Some(parent) = rel.parent() {
+                            files.create_dir_all(&parent)?;
+                        }
+                        t.rename(&aside, files, &rel)?;
+                    }
+                }
+                (Some(_), None) if txn.is_none() => {}
+                _ => skipped.push(format!("move {} back to {}", crate::text::escape(&to), crate::text::escape(&from))),
+            },
+            Undo::ResetRef { reference, id } => {
+                let valid_ref = reference.starts_with("refs/heads/")
+                    && gix::refs::FullName::try_from(reference.as_str()).is_ok()
+                    && RelPath::new(&reference).is_ok();
+                match (valid_ref, gix::ObjectId::from_hex(id.as_bytes())) {
+                    (true, Ok(id)) => repo::reset_ref(&home.root, &reference, id)?,
+                    _ => skipped.push(format!(
+                        "move {} to {}",
+                        crate::text::escape(&reference),
+                        crate::text::escape(&id)
+                    )),
+                }
+            }
+            Undo::Void { .. } => {}
+        }
+    }
+    for journal in [home.journal_path(), home.state_dir().join("journal.json")] {
+        match std::fs::remove_file(&journal) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("cannot remove the transaction journal", e)),
+        }
+    }
+    let _ = crate::fs::remove_any(&txn_path);
+    Ok(skipped)
+}
+
+/// Rolls back the operation a killed atk left unfinished.
+pub fn recover(home: &Home, _lock: &HomeLock) -> Result<Option<Recovered>> {
+    let Some((operation, steps)) = read_journal(home)? else {
+        let _ = crate::fs::remove_any(&home.staging_root());
+        remove_stray_temp_files(home);
+        return Ok(None);
+    };
     // The killed run may have held git's locks: they would block moving the branch back.
-    clear_stale_git_locks(home)?;
-    undo_all(home, journal)?;
+    clear_stale_git_locks(home);
+    let skipped = undo_all(home, steps)?;
     let _ = crate::fs::remove_any(&home.staging_root());
     remove_stray_temp_files(home);
-    Ok(Some(operation))
+    Ok(Some(Recovered { operation, skipped }))
 }
 
 /// The lock files git (and gix) take in a repository while changing it. A process holding the
@@ -228,66 +403,144 @@ pub fn recover(home: &Home, _lock: &HomeLock) -> Result<Option<String>> {
 const GIT_LOCKS: [&str; 4] = ["HEAD.lock", "index.lock", "packed-refs.lock", "config.lock"];
 
 /// Removes the git lock files a killed atk left in the home's repository: `HEAD.lock`,
-/// `index.lock`, `packed-refs.lock`, `config.lock` and `refs/heads/**/*.lock`;
-/// nothing else, and nothing outside `.git`. Links are never followed.
-fn clear_stale_git_locks(home: &Home) -> Result<()> {
-    let git = home.root.join(".git");
+/// `index.lock`, `packed-refs.lock`, `config.lock` and `refs/heads/**/*.lock`, plain files only;
+/// nothing else, and nothing outside `.git` (no link is followed). Best effort: a lock that
+/// stays makes the rollback fail with git's own message.
+fn clear_stale_git_locks(home: &Home) {
+    let Ok(git) = Root::open(&home.root.join(".git")) else { return };
     for name in GIT_LOCKS {
-        remove_if_lock_file(&git.join(name))?;
-    }
-    remove_lock_files_below(&git.join("refs/heads"))
-}
-
-fn remove_lock_files_below(dir: &Path) -> Result<()> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
-    for entry in entries.flatten() {
-        let Ok(kind) = entry.file_type() else { continue };
-        if kind.is_dir() {
-            remove_lock_files_below(&entry.path())?;
-        } else if entry.file_name().as_encoded_bytes().ends_with(b".lock") {
-            remove_if_lock_file(&entry.path())?;
+        let rel = RelPath::new(name).expect("a plain name");
+        if matches!(git.kind(&rel), Ok(Some(Kind::File { .. }))) {
+            let _ = git.remove(&rel);
         }
     }
-    Ok(())
-}
-
-/// Removes `path` when it is a plain file (a lock file is never a folder or a link).
-fn remove_if_lock_file(path: &Path) -> Result<()> {
-    match std::fs::symlink_metadata(path) {
-        Ok(md) if md.is_file() => {
-            std::fs::remove_file(path).ctx(|| format!("cannot remove the stale lock file {}", path.display()))
+    let heads = RelPath::new("refs/heads").expect("a plain path");
+    for (rel, kind) in git.files(&heads).unwrap_or_default() {
+        if matches!(kind, Kind::File { .. }) && rel.name().ends_with(".lock") {
+            let _ = git.remove(&heads.concat(&rel));
         }
-        _ => Ok(()),
     }
 }
 
-/// The prefix of the temporary files `fs::write_atomic` renames into place.
-const TEMP_PREFIX: &str = ".atk-tmp";
-
-/// Removes the temporary files a killed atk left where it writes files atomically: the home's
-/// root, `.git`, `.git/atk` and the top of every plugin folder. Only plain files named
-/// `.atk-tmp*`, and only in real folders (a link may lead out of the home); best effort.
+/// Removes the temporary files of atomic writes a killed atk left: in the home's root, `.git`,
+/// `.git/atk` and the top of every plugin folder. Only plain files named `.atk-tmp*`, only in
+/// real folders (through a `Root`, so no link is followed); best effort.
 fn remove_stray_temp_files(home: &Home) {
-    let real_dir = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
-    let mut dirs = vec![home.root.clone(), home.root.join(".git"), home.state_dir()];
-    let plugins = home.root.join("plugins");
-    if real_dir(&plugins) {
-        if let Ok(entries) = std::fs::read_dir(&plugins) {
-            dirs.extend(entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()));
-        }
-    }
-    for dir in dirs {
-        // The root is the user's choice (it may be a link, to a dotfiles checkout say).
-        if dir != home.root && !real_dir(&dir) {
-            continue;
-        }
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for entry in entries.flatten() {
-            if entry.file_name().as_encoded_bytes().starts_with(TEMP_PREFIX.as_bytes())
-                && entry.file_type().is_ok_and(|t| t.is_file())
-            {
-                let _ = std::fs::remove_file(entry.path());
+    fn clean(root: &Root, dir: &RelPath) {
+        for (name, kind) in root.entries(dir).unwrap_or_default() {
+            if matches!(kind, Kind::File { .. }) && name.starts_with(crate::fs::TEMP_PREFIX) {
+                if let Ok(rel) = dir.join(&name) {
+                    let _ = root.remove(&rel);
+                }
             }
         }
+    }
+    let top = RelPath::root();
+    clean(&home.files, &top);
+    let plugins = RelPath::new("plugins").expect("a plain name");
+    for (name, kind) in home.files.entries(&plugins).unwrap_or_default() {
+        if let (Kind::Dir, Ok(dir)) = (kind, plugins.join(&name)) {
+            clean(&home.files, &dir);
+        }
+    }
+    for dir in [home.root.join(".git"), home.state_dir()] {
+        if let Ok(root) = Root::open(&dir) {
+            clean(&root, &top);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::home::Staging;
+    use std::time::Duration;
+
+    fn home() -> (tempfile::TempDir, Home) {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("home");
+        Home::init(&root).unwrap();
+        (t, Home::open(root).unwrap())
+    }
+
+    fn rel(s: &str) -> RelPath {
+        RelPath::new(s).unwrap()
+    }
+
+    #[test]
+    fn a_failed_create_is_not_undone_as_a_removal() {
+        let (_t, home) = home();
+        let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+        home.files.create_dir(&rel("plugins/mine")).unwrap();
+        home.files.write_new(&rel("plugins/mine/data"), b"precious", 0o600).unwrap();
+        let staged = home.staging().unwrap();
+        staged.files.write_new(&rel("f"), b"new", 0o644).unwrap();
+        let result: Result<()> = Transaction::run(&home, &lock, "test", |tx| {
+            // Both steps find something there already: neither may be undone as "remove it".
+            assert!(tx.mkdir(&rel("plugins/mine")).is_err());
+            assert!(tx.place(&staged.outer, &Staging::name(), &rel("plugins/mine")).is_err());
+            Err(Error::other("give up"))
+        });
+        assert!(result.is_err());
+        assert_eq!(std::fs::read(home.root.join("plugins/mine/data")).unwrap(), b"precious");
+    }
+
+    #[test]
+    fn rollback_puts_back_what_was_changed_and_removes_what_was_made() {
+        let (_t, home) = home();
+        let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+        home.files.create_dir(&rel("plugins/p")).unwrap();
+        home.files.write_new(&rel("plugins/p/old"), b"old", 0o644).unwrap();
+        home.files.write_new(&rel("plugins/p/.env"), b"S=1\n", 0o600).unwrap();
+        let result: Result<()> = Transaction::run(&home, &lock, "test", |tx| {
+            tx.move_aside(&rel("plugins/p/old"))?;
+            tx.mkdir(&rel("plugins/p/new"))?;
+            tx.write(&rel("plugins/p/.env"), b"S=2\n", Some(0o600))?;
+            tx.write(&rel("plugins/p/made"), b"x", None)?;
+            Err(Error::other("give up"))
+        });
+        assert!(result.is_err());
+        let p = home.root.join("plugins/p");
+        assert_eq!(std::fs::read(p.join("old")).unwrap(), b"old");
+        assert_eq!(std::fs::read(p.join(".env")).unwrap(), b"S=1\n");
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p.join(".env")).unwrap().permissions()) & 0o777,
+            0o600
+        );
+        assert!(!p.join("new").exists() && !p.join("made").exists());
+        assert!(!home.journal_path().exists() && !home.txn_dir().exists());
+    }
+
+    #[test]
+    fn the_journal_grows_by_one_line_a_step() {
+        let (_t, home) = home();
+        let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+        let mut tx = Transaction::begin(&home, &lock, "test").unwrap();
+        let size = || std::fs::metadata(home.journal_path()).unwrap().len();
+        let mut sizes = vec![size()];
+        for i in 0..50 {
+            tx.mkdir(&rel(&format!("plugins/d{i}"))).unwrap();
+            sizes.push(size());
+        }
+        let steps: Vec<u64> = sizes.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(steps.iter().all(|s| *s < 60), "every step appends one short line: {steps:?}");
+        tx.rollback().unwrap();
+        assert!(!home.root.join("plugins/d0").exists());
+    }
+
+    #[test]
+    fn a_record_cut_short_by_a_kill_is_ignored() {
+        let (_t, home) = home();
+        let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+        let mut tx = Transaction::begin(&home, &lock, "atk test").unwrap();
+        tx.mkdir(&rel("plugins/made")).unwrap();
+        drop(tx);
+        let mut f = std::fs::OpenOptions::new().append(true).open(home.journal_path()).unwrap();
+        f.write_all(br#"{"undo":"remove","pa"#).unwrap();
+        drop(f);
+        let recovered = recover(&home, &lock).unwrap().unwrap();
+        assert_eq!(recovered.operation, "atk test");
+        assert!(recovered.skipped.is_empty());
+        assert!(!home.root.join("plugins/made").exists());
     }
 }

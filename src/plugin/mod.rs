@@ -122,7 +122,7 @@ pub fn check_lifecycle_files(dir: &Path, plugin: &Plugin) -> Vec<String> {
                 continue;
             };
             let rel = file.trim_start_matches("./");
-            if rel.is_empty() || !crate::fs::is_contained_relative(Path::new(rel)) {
+            if rel.is_empty() || crate::fs::RelPath::new(rel).is_err() {
                 continue;
             }
             let path = dir.join(rel);

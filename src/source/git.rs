@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use gix::ObjectId;
 
 use crate::error::{Error, IoContext, Result};
+use crate::fs::{name_problem, RelPath, Root};
 
 /// A source repository, ready to be read at any commit it has (or can fetch).
 pub struct Repo {
@@ -26,7 +27,7 @@ pub struct Repo {
 /// A file of a plugin version, as recorded in git.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileEntry {
-    pub path: String,
+    pub path: RelPath,
     pub executable: bool,
     pub link: bool,
     pub id: ObjectId,
@@ -317,18 +318,19 @@ impl Repo {
     }
 
     /// Every file (blob or symlink) below the folder `path` at `commit`: relative path, mode, id.
-    /// Needs only the trees. Submodules are left out.
+    /// Needs only the trees. Submodules are left out. An entry whose name could not be a file
+    /// name here (see [`name_problem`]) is refused, naming it.
     pub fn list_files(&self, commit: ObjectId, path: &str) -> Result<Vec<FileEntry>> {
         let mut out = Vec::new();
         if let Some((tree, true)) = self.entry(commit, path)? {
             self.walk(tree, "", &mut |rel, mode, id| {
+                let name = rel.rsplit('/').next().unwrap_or(rel);
+                let checked = match name_problem(name) {
+                    Some(why) => return Err(self.refuse_entry(path, rel, why)),
+                    None => RelPath::new(rel).map_err(|e| self.refuse_entry(path, rel, e.why))?,
+                };
                 if !mode.is_tree() && !mode.is_commit() {
-                    out.push(FileEntry {
-                        path: rel.to_string(),
-                        executable: mode.is_executable(),
-                        link: mode.is_link(),
-                        id,
-                    });
+                    out.push(FileEntry { path: checked, executable: mode.is_executable(), link: mode.is_link(), id });
                 }
                 Ok(())
             })?;
@@ -336,38 +338,41 @@ impl Repo {
         Ok(out)
     }
 
-    /// Writes the folder `path` of `commit` into the new folder `dest`: modes and symlinks kept.
-    /// Refused, naming the entry: `..`, `.git`, and symlinks that are absolute or point outside.
-    /// Submodules are skipped; their paths come back for a warning.
-    pub fn materialize(&self, commit: ObjectId, path: &str, dest: &Path) -> Result<Vec<String>> {
+    fn refuse_entry(&self, path: &str, rel: &str, why: &str) -> Error {
+        Error::refused(
+            format!("{path}/{} in {} has {why}", crate::text::escape(rel), self.shown),
+            vec!["the plugin cannot be installed safely; report it to its maintainers".into()],
+        )
+    }
+
+    /// Writes the folder `path` of `commit` into the empty folder `dest`: modes and symlinks kept.
+    /// Refused, naming the entry, before anything outside `dest` could change: a name that could
+    /// not be a file name (`..`, `.git`, `a/b`, `/x`), an entry that appears twice, and a link
+    /// that leads out of `dest` once every link is in place. Submodules are skipped; their paths
+    /// come back for a warning.
+    pub fn materialize(&self, commit: ObjectId, path: &str, dest: &Root) -> Result<Vec<String>> {
         let Some((tree, true)) = self.entry(commit, path)? else {
             return Err(Error::Git {
                 message: format!("{path}/ is not a folder at commit {commit} of {}", self.shown),
                 hints: vec![],
             });
         };
-        std::fs::create_dir_all(dest).ctx(|| format!("cannot create {}", dest.display()))?;
         let mut skipped = Vec::new();
-        let refuse = |rel: &str, why: &str| {
-            Error::refused(
-                format!("{path}/{rel} in {} {why}", self.shown),
-                vec!["the plugin cannot be installed safely; report it to its maintainers".into()],
-            )
+        let twice = |rel: &str, e: Error| match e {
+            Error::Io { ref source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {
+                self.refuse_entry(path, rel, "a name that appears twice")
+            }
+            e => e,
         };
         self.walk(tree, "", &mut |rel, mode, id| {
             crate::interrupt::check()?;
             let name = rel.rsplit('/').next().unwrap_or(rel);
-            if name.is_empty()
-                || name == "."
-                || name == ".."
-                || name.eq_ignore_ascii_case(".git")
-                || name.contains('\\')
-            {
-                return Err(refuse(rel, "has a forbidden name"));
+            if let Some(why) = name_problem(name) {
+                return Err(self.refuse_entry(path, rel, why));
             }
-            let out = dest.join(rel);
+            let out = RelPath::new(rel).map_err(|e| self.refuse_entry(path, rel, e.why))?;
             if mode.is_tree() {
-                return std::fs::create_dir_all(&out).ctx(|| format!("cannot create {}", out.display()));
+                return dest.create_dir(&out).map_err(|e| twice(rel, e));
             }
             if mode.is_commit() {
                 skipped.push(rel.to_string());
@@ -376,22 +381,29 @@ impl Repo {
             let blob = self.repo.find_blob(id).map_err(|e| read_error(&self.shown, e))?;
             if mode.is_link() {
                 let target = PathBuf::from(String::from_utf8_lossy(&blob.data).to_string());
-                if !crate::fs::symlink_stays_inside(Path::new(rel), &target) {
-                    return Err(refuse(
+                if blob.data.contains(&0) || dest.link_escapes(&out, &target) {
+                    return Err(self.refuse_entry(
+                        path,
                         rel,
-                        &format!("is a symlink to {}, outside the plugin folder", target.display()),
+                        &format!(
+                            "a link to {}, outside the plugin folder",
+                            crate::text::escape(&target.to_string_lossy())
+                        ),
                     ));
                 }
-                return std::os::unix::fs::symlink(&target, &out).ctx(|| format!("cannot create {}", out.display()));
+                return dest.symlink(&target, &out).map_err(|e| twice(rel, e));
             }
-            std::fs::write(&out, &blob.data).ctx(|| format!("cannot write {}", out.display()))?;
-            if mode.is_executable() {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755))
-                    .ctx(|| format!("cannot write {}", out.display()))?;
-            }
-            Ok(())
+            let mode = if mode.is_executable() { 0o755 } else { 0o644 };
+            dest.write_new(&out, &blob.data, mode).map_err(|e| twice(rel, e))
         })?;
+        // A link made later can change where an earlier one leads: check them all again.
+        if let Some((link, target)) = dest.first_escaping_link()? {
+            return Err(self.refuse_entry(
+                path,
+                link.as_str(),
+                &format!("a link to {}, outside the plugin folder", crate::text::escape(&target.to_string_lossy())),
+            ));
+        }
         Ok(skipped)
     }
 
@@ -695,5 +707,188 @@ mod tests {
         assert_ne!(a, cache_name("https://github.com/org/tool"), "paths stay case-sensitive");
         assert!(a.starts_with("Tool-"), "{a}");
         assert!(cache_name("git@host:org/x.git").starts_with("x-"));
+    }
+
+    /// Raw object bytes, written as they are (names are not checked, as a forge would not).
+    struct Raw(gix::object::Kind, Vec<u8>);
+
+    impl gix::objs::WriteTo for Raw {
+        fn write_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+            out.write_all(&self.1)
+        }
+        fn kind(&self) -> gix::object::Kind {
+            self.0
+        }
+        fn size(&self) -> u64 {
+            self.1.len() as u64
+        }
+    }
+
+    /// A small deterministic random source (xorshift), so that a failing case can be replayed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+            &items[(self.next() % items.len() as u64) as usize]
+        }
+    }
+
+    const NAMES: &[&str] = &["a", "b", "c", "d", "ok", "sub"];
+    const HOSTILE_NAMES: &[&str] = &[
+        "..",
+        ".",
+        "",
+        ".git",
+        ".GIT",
+        "a/b",
+        "../x",
+        "../../../../escaped",
+        "x\\y",
+        "/ABS/escaped-abs",
+        "d/../../escaped",
+    ];
+    const TARGETS: &[&str] = &[
+        ".",
+        "..",
+        "../..",
+        "a",
+        "b",
+        "d",
+        "sub",
+        "b/b/b/b/../../../..",
+        "d/../..",
+        "/etc",
+        "missing/../..",
+        "a/../b",
+        "sub/../../..",
+        "ok/../../x",
+        "b/b",
+        "",
+    ];
+
+    /// A random tree (at most `depth` levels) written into `repo`; `abs` replaces `/ABS`.
+    fn random_tree(repo: &gix::Repository, rng: &mut Rng, depth: u32, abs: &str) -> ObjectId {
+        let mut bytes = Vec::new();
+        for _ in 0..1 + rng.next() % 6 {
+            let pool = if rng.next().is_multiple_of(12) { HOSTILE_NAMES } else { NAMES };
+            let name = rng.pick(pool).replace("/ABS", abs);
+            let (mode, id) = match rng.next() % 4 {
+                0 if depth > 0 => ("40000", random_tree(repo, rng, depth - 1, abs)),
+                1 => ("120000", repo.write_blob(rng.pick(TARGETS).as_bytes()).unwrap().detach()),
+                2 => ("100755", repo.write_blob(b"#!/bin/sh\n").unwrap().detach()),
+                _ => ("100644", repo.write_blob(b"data").unwrap().detach()),
+            };
+            bytes.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+            bytes.extend_from_slice(id.as_bytes());
+        }
+        repo.write_object(Raw(gix::object::Kind::Tree, bytes)).unwrap().detach()
+    }
+
+    /// Every path below `dir` with what it is (and a file's content, a link's target).
+    fn listing(dir: &Path, skip: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p == skip {
+                continue;
+            }
+            let md = std::fs::symlink_metadata(&p).unwrap();
+            if md.is_dir() {
+                out.push((p.clone(), b"dir".to_vec()));
+                listing(&p, skip, out);
+            } else if md.is_symlink() {
+                out.push((p.clone(), std::fs::read_link(&p).unwrap().as_os_str().as_encoded_bytes().to_vec()));
+            } else {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+        out.sort();
+    }
+
+    /// Property: whatever a tree holds (hostile names, links, chains, duplicates), materializing
+    /// it creates and removes nothing outside the destination, and every link that is left
+    /// resolves inside it.
+    #[test]
+    fn hostile_trees_never_reach_outside_the_destination() {
+        let base = tempfile::tempdir().unwrap();
+        let base = base.path().canonicalize().unwrap();
+        let objects = tempfile::tempdir().unwrap();
+        let src = objects.path().join("source.git");
+        let repo = gix::init_bare(&src).unwrap();
+        std::fs::create_dir_all(base.join("box/stage")).unwrap();
+        std::fs::write(base.join("sentinel"), b"keep").unwrap();
+        std::fs::write(base.join("box/sentinel"), b"keep").unwrap();
+        let source = Repo::open(src.to_str().unwrap(), "test source", &objects.path().join("cache")).unwrap();
+        let (mut refused, mut accepted) = (0, 0);
+        let abs = base.to_string_lossy().to_string();
+        // The attacks found by hand come first: a chain through `b -> .`, the same chain followed
+        // by a folder of the link's name, and a name that walks up.
+        let entry = |mode: &str, name: &str, id: ObjectId| {
+            let mut e = format!("{mode} {name}\0").into_bytes();
+            e.extend_from_slice(id.as_bytes());
+            e
+        };
+        let blob = |data: &str| repo.write_blob(data.as_bytes()).unwrap().detach();
+        let tree =
+            |entries: Vec<Vec<u8>>| repo.write_object(Raw(gix::object::Kind::Tree, entries.concat())).unwrap().detach();
+        let inner = tree(vec![entry("100644", "pwned", blob("x"))]);
+        let known = [
+            tree(vec![entry("120000", "b", blob(".")), entry("120000", "d", blob("b/b/b/b/../../../.."))]),
+            tree(vec![
+                entry("120000", "b", blob(".")),
+                entry("120000", "d", blob("b/b/b/b/../../../..")),
+                entry("40000", "d", inner),
+            ]),
+            tree(vec![entry("100644", "../../escaped", blob("x"))]),
+            tree(vec![entry("100644", &format!("{abs}/escaped"), blob("x"))]),
+        ];
+        for seed in 1..=300u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+            let plugin = match known.get(seed as usize - 1) {
+                Some(t) => *t,
+                None => random_tree(&repo, &mut rng, 2, &abs),
+            };
+            let mut root = Vec::from(b"40000 p\0".as_slice());
+            root.extend_from_slice(plugin.as_bytes());
+            let tree = repo.write_object(Raw(gix::object::Kind::Tree, root)).unwrap().detach();
+            let commit = format!("tree {tree}\nauthor t <t@t> 0 +0000\ncommitter t <t@t> 0 +0000\n\ncase {seed}\n");
+            let commit = repo.write_object(Raw(gix::object::Kind::Commit, commit.into_bytes())).unwrap().detach();
+
+            let stage = base.join("box/stage/plugin");
+            let mut before = Vec::new();
+            listing(&base, &stage, &mut before);
+            std::fs::create_dir(&stage).unwrap();
+            let result = source.materialize(commit, "p", &Root::open(&stage).unwrap());
+            let mut after = Vec::new();
+            listing(&base, &stage, &mut after);
+            assert_eq!(before, after, "case {seed} changed something outside the destination");
+            if result.is_ok() {
+                accepted += 1;
+                let mut inside = Vec::new();
+                listing(&stage, Path::new("/nonexistent"), &mut inside);
+                for (p, _) in inside {
+                    if std::fs::symlink_metadata(&p).unwrap().is_symlink() {
+                        if let Ok(real) = std::fs::canonicalize(&p) {
+                            assert!(
+                                real.starts_with(&stage),
+                                "case {seed}: {} leads to {}",
+                                p.display(),
+                                real.display()
+                            );
+                        }
+                    }
+                }
+            } else {
+                refused += 1;
+            }
+            std::fs::remove_dir_all(&stage).unwrap();
+        }
+        // The generator must exercise both outcomes, or the property says nothing.
+        assert!(refused > 50 && accepted > 20, "refused {refused}, accepted {accepted}");
     }
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::git::{cache_name, Repo};
 use crate::error::{Error, Result};
+use crate::fs::{RelPath, Root};
 
 pub const DEFAULT_URL: &str = "https://github.com/Svtoo/atk-registry";
 pub const INDEX_FILE: &str = "index.yaml";
@@ -200,12 +201,19 @@ impl Registry {
         })
     }
 
-    /// Writes the plugin `entry` of the registry at `commit` into the new folder `dest`.
+    /// Writes the plugin `entry` of the registry at `commit` into the empty folder `dest`.
     /// Returns the paths of skipped submodules.
-    pub fn materialize(&self, commit: ObjectId, entry: &IndexEntry, dest: &Path) -> Result<Vec<String>> {
+    pub fn materialize(&self, commit: ObjectId, entry: &IndexEntry, dest: &Root) -> Result<Vec<String>> {
         let path = entry.path.trim_end_matches('/');
-        if !crate::fs::is_contained_relative(Path::new(path)) || path.is_empty() {
-            return Err(inconsistent(&self.url, format!("the index gives '{}' the path '{}'", entry.name, entry.path)));
+        if path.is_empty() || RelPath::new(path).is_err() {
+            return Err(inconsistent(
+                &self.url,
+                format!(
+                    "the index gives '{}' the path '{}'",
+                    crate::text::escape(&entry.name),
+                    crate::text::escape(&entry.path)
+                ),
+            ));
         }
         self.repo.ensure_commit(commit)?;
         self.repo.ensure_paths(commit, &[path])?;

@@ -8,6 +8,7 @@ use std::io::{IsTerminal, Write};
 use console::Style;
 
 use crate::error::Error;
+use crate::text::for_terminal;
 
 pub struct Spinner(indicatif::ProgressBar);
 
@@ -77,7 +78,7 @@ impl Ui {
     /// A result line for a person (not with `--json` or `-q`).
     pub fn line(&self, s: impl AsRef<str>) {
         if !self.json && !self.quiet {
-            let _ = writeln!(std::io::stdout(), "{}", s.as_ref());
+            let _ = writeln!(std::io::stdout(), "{}", for_terminal(s.as_ref()));
         }
     }
 
@@ -89,31 +90,31 @@ impl Ui {
     /// A line shown only with `-v`, on stderr.
     pub fn detail(&self, s: impl AsRef<str>) {
         if self.verbose {
-            let _ = writeln!(std::io::stderr(), "{}", s.as_ref());
+            let _ = writeln!(std::io::stderr(), "{}", for_terminal(s.as_ref()));
         }
     }
 
     /// A note on stderr, for a person (not with `-q`).
     pub fn note(&self, s: impl AsRef<str>) {
         if !self.quiet {
-            let _ = writeln!(std::io::stderr(), "{}", s.as_ref());
+            let _ = writeln!(std::io::stderr(), "{}", for_terminal(s.as_ref()));
         }
     }
 
     pub fn warn(&self, s: impl AsRef<str>) {
         let label = self.paint(self.err_color, Style::new().yellow().bold(), "warning:");
-        let _ = writeln!(std::io::stderr(), "{label} {}", s.as_ref());
+        let _ = writeln!(std::io::stderr(), "{label} {}", for_terminal(s.as_ref()));
     }
 
     pub fn error(&self, e: &Error) {
         let mut err = std::io::stderr().lock();
         let label = self.paint(self.err_color, Style::new().red().bold(), "error:");
-        let _ = writeln!(err, "{label} {e}");
+        let _ = writeln!(err, "{label} {}", for_terminal(&e.to_string()));
         for d in e.details() {
-            let _ = writeln!(err, "  - {d}");
+            let _ = writeln!(err, "  - {}", for_terminal(d));
         }
         for h in e.hints() {
-            let _ = writeln!(err, "{} {h}", self.paint(self.err_color, Style::new().cyan(), "hint:"));
+            let _ = writeln!(err, "{} {}", self.paint(self.err_color, Style::new().cyan(), "hint:"), for_terminal(&h));
         }
     }
 

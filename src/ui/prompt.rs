@@ -27,14 +27,15 @@ impl Ui {
                 hint: hint.into(),
             });
         }
-        let answer = Confirm::new().with_prompt(question).default(false).interact().map_err(map)?;
+        let answer =
+            Confirm::new().with_prompt(crate::text::for_terminal(question)).default(false).interact().map_err(map)?;
         crate::interrupt::check()?;
         Ok(answer)
     }
 
     /// A line of text; Enter gives `default` when there is one.
     pub fn input(&self, prompt: &str, default: Option<&str>) -> Result<String> {
-        let mut input = Input::<String>::new().with_prompt(prompt).allow_empty(true);
+        let mut input = Input::<String>::new().with_prompt(crate::text::for_terminal(prompt)).allow_empty(true);
         if let Some(d) = default {
             input = input.default(d.to_string()).show_default(true);
         }
@@ -45,7 +46,11 @@ impl Ui {
 
     /// Hidden input; Enter gives the empty string.
     pub fn secret(&self, prompt: &str) -> Result<String> {
-        let value = Password::new().with_prompt(prompt).allow_empty_password(true).interact().map_err(map)?;
+        let value = Password::new()
+            .with_prompt(crate::text::for_terminal(prompt))
+            .allow_empty_password(true)
+            .interact()
+            .map_err(map)?;
         crate::interrupt::check()?;
         Ok(value)
     }

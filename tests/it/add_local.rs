@@ -68,12 +68,12 @@ fn add_a_single_plugin_yaml_file() {
     let env = Env::new();
     let file = env.path("one/tool.yml");
     write(&file, &yaml("Single File", ""), false);
-    env.ok(&["add", file.to_str().unwrap()]);
+    env.ok(&["add", "-y", file.to_str().unwrap()]);
     let installed = env.atk_home.join("plugins/single-file/plugin.yaml");
     assert_eq!(std::fs::read_to_string(installed).unwrap(), yaml("Single File", ""));
     let bad = env.path("one/tool.txt");
     write(&bad, &yaml("Text", ""), false);
-    let (_, err) = env.fails(5, &["add", bad.to_str().unwrap()]);
+    let (_, err) = env.fails(5, &["add", "-y", bad.to_str().unwrap()]);
     assert!(err.contains("not a .yaml or .yml file"), "{err}");
 }
 
@@ -81,10 +81,10 @@ fn add_a_single_plugin_yaml_file() {
 fn relative_and_tilde_paths_are_local() {
     let env = Env::new();
     env.plugin("rel-plugin", &yaml("Rel", ""), &[]);
-    env.ok(&["add", "./rel-plugin"]);
+    env.ok(&["add", "-y", "./rel-plugin"]);
     let p = env.home.join("tools/tilde");
     write(&p.join("plugin.yaml"), &yaml("Tilde", ""), false);
-    env.ok(&["add", "~/tools/tilde"]);
+    env.ok(&["add", "-y", "~/tools/tilde"]);
     let m = env.manifest();
     assert!(m.contains("directory: rel") && m.contains("directory: tilde"), "{m}");
 }
@@ -92,25 +92,25 @@ fn relative_and_tilde_paths_are_local() {
 #[test]
 fn refusals_exit_5_and_change_nothing() {
     let env = Env::new();
-    env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
+    env.ok(&["add", "-y", env.fixture("minimal").to_str().unwrap()]);
     let before = env.snapshot();
 
-    let (_, err) = env.fails(5, &["add", env.fixture("minimal").to_str().unwrap()]);
+    let (_, err) = env.fails(5, &["add", "-y", env.fixture("minimal").to_str().unwrap()]);
     assert!(err.contains("already installed") && err.contains("atk upgrade minimal"), "{err}");
     // Same display name under another folder content: still a duplicate.
     let dup = env.plugin("dup", &yaml("Minimal", ""), &[]);
-    env.fails(5, &["add", dup.to_str().unwrap()]);
+    env.fails(5, &["add", "-y", dup.to_str().unwrap()]);
 
-    let (_, err) = env.fails(5, &["add", "./does-not-exist"]);
+    let (_, err) = env.fails(5, &["add", "-y", "./does-not-exist"]);
     assert!(err.contains("does not exist"), "{err}");
 
     for bad in ["unknown-key", "bad-env-name", "install-without-uninstall", "not-yaml"] {
-        let (_, err) = env.fails(5, &["add", env.fixture(&format!("invalid/{bad}")).to_str().unwrap()]);
+        let (_, err) = env.fails(5, &["add", "-y", env.fixture(&format!("invalid/{bad}")).to_str().unwrap()]);
         assert!(err.contains("is not a valid plugin"), "{bad}: {err}");
     }
     let empty = env.path("emptydir");
     std::fs::create_dir_all(&empty).unwrap();
-    let (_, err) = env.fails(5, &["add", empty.to_str().unwrap()]);
+    let (_, err) = env.fails(5, &["add", "-y", empty.to_str().unwrap()]);
     assert!(err.contains("no plugin.yaml"), "{err}");
     assert_eq!(env.snapshot(), before);
 }
@@ -123,7 +123,7 @@ fn invalid_plugin_errors_name_every_field() {
         "schema_version: x\nname: Many\ndescription: d\nports: [{port: 0}]\nenv_vars: [{name: bad-name}]\nextra: 1\n",
         &[],
     );
-    let (_, err) = env.fails(5, &["add", p.to_str().unwrap()]);
+    let (_, err) = env.fails(5, &["add", "-y", p.to_str().unwrap()]);
     for needle in ["schema_version:", "ports[0].port:", "env_vars[0].name:", "extra: unknown field"] {
         assert!(err.contains(needle), "{needle} missing: {err}");
     }
@@ -150,7 +150,7 @@ fn a_failed_install_leaves_nothing_behind() {
         &yaml("Failing", "lifecycle:\n  install: ./install.sh\n  uninstall: 'true'\n"),
         &[("install.sh", "#!/bin/sh\necho half-done > marker\necho boom >&2\nexit 3\n", true)],
     );
-    let (_, err) = env.fails(6, &["add", src.to_str().unwrap()]);
+    let (_, err) = env.fails(6, &["add", "-y", src.to_str().unwrap()]);
     assert!(err.contains("install of plugin 'Failing' failed (exit code 3)"), "{err}");
     assert!(err.contains("boom"), "the command's output is streamed: {err}");
     assert_eq!(env.snapshot(), before);
@@ -169,12 +169,12 @@ fn required_variables_gate_install_but_only_warn_without_one() {
         &yaml("Needs", &format!("{vars}lifecycle:\n  install: 'true'\n  uninstall: 'true'\n")),
         &[],
     );
-    let (_, err) = env.fails(8, &["add", with_install.to_str().unwrap()]);
+    let (_, err) = env.fails(8, &["add", "-y", with_install.to_str().unwrap()]);
     assert!(err.contains("TOKEN in plugin 'needs'") && err.contains("atk setup needs"), "{err}");
     assert_eq!(env.snapshot(), before);
 
     let no_install = env.plugin("lazy", &yaml("Lazy", vars), &[]);
-    let out = env.cmd().args(["add", no_install.to_str().unwrap()]).output().unwrap();
+    let out = env.cmd().args(["add", "-y", no_install.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("warning: required environment variables have no value: TOKEN")
@@ -185,7 +185,7 @@ fn required_variables_gate_install_but_only_warn_without_one() {
         &yaml("From Env", &format!("{vars}lifecycle:\n  install: 'test \"$TOKEN\" = xyz'\n  uninstall: 'true'\n")),
         &[],
     );
-    env.cmd().args(["add", env_var.to_str().unwrap()]).env("TOKEN", "xyz").assert().success();
+    env.cmd().args(["add", "-y", env_var.to_str().unwrap()]).env("TOKEN", "xyz").assert().success();
 }
 
 #[test]
@@ -213,7 +213,7 @@ fn compose_override_is_passed_to_docker_compose() {
         &[("custom/docker-compose.override.yml", "services: {}\n", false)],
     );
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    env.cmd().args(["add", src.to_str().unwrap()]).env("PATH", path).assert().success();
+    env.cmd().args(["add", "-y", src.to_str().unwrap()]).env("PATH", path).assert().success();
     let log = std::fs::read_to_string(env.path("docker.log")).unwrap();
     assert_eq!(
         log,
@@ -227,7 +227,7 @@ fn a_plugin_already_in_place_is_used_as_is() {
     let dir = env.atk_home.join("plugins/in-place");
     write(&dir.join("plugin.yaml"), &yaml("In Place", ""), false);
     write(&dir.join("notes.md"), "keep me", false);
-    let out = env.cmd().args(["add", "./plugins/in-place"]).current_dir(&env.atk_home).output().unwrap();
+    let out = env.cmd().args(["add", "-y", "./plugins/in-place"]).current_dir(&env.atk_home).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(std::fs::read_to_string(dir.join("notes.md")).unwrap(), "keep me");
     assert!(env.ls_files().contains(&"plugins/in-place/notes.md".to_string()));
@@ -238,7 +238,7 @@ fn an_unmanaged_folder_in_the_way_is_refused() {
     let env = Env::new();
     write(&env.atk_home.join("plugins/minimal/leftover.txt"), "x", false);
     let before = env.snapshot();
-    let (_, err) = env.fails(5, &["add", env.fixture("minimal").to_str().unwrap()]);
+    let (_, err) = env.fails(5, &["add", "-y", env.fixture("minimal").to_str().unwrap()]);
     assert!(err.contains("plugins/minimal already exists but is not in the manifest"), "{err}");
     assert_eq!(env.snapshot(), before);
 }
@@ -248,15 +248,15 @@ fn symlinks_inside_are_kept_and_outside_refused() {
     let env = Env::new();
     let src = env.plugin("links", &yaml("Links", ""), &[("data/real.txt", "x", false)]);
     std::os::unix::fs::symlink("data/real.txt", src.join("inside")).unwrap();
-    env.ok(&["add", src.to_str().unwrap()]);
+    env.ok(&["add", "-y", src.to_str().unwrap()]);
     assert_eq!(std::fs::read_link(env.atk_home.join("plugins/links/inside")).unwrap().to_str(), Some("data/real.txt"));
     assert_eq!(env.tracked_mode("plugins/links/inside"), "120000");
 
     let before = env.snapshot();
     let bad = env.plugin("escape", &yaml("Escape", ""), &[]);
     std::os::unix::fs::symlink("../../outside", bad.join("out")).unwrap();
-    let (_, err) = env.fails(5, &["add", bad.to_str().unwrap()]);
-    assert!(err.contains("outside the plugin folder"), "{err}");
+    let (_, err) = env.fails(5, &["add", "-y", bad.to_str().unwrap()]);
+    assert!(err.contains("leads out of the plugin folder"), "{err}");
     assert_eq!(env.snapshot(), before);
 }
 
@@ -266,7 +266,7 @@ fn auto_commit_off_makes_no_commit() {
     let m = env.manifest().replace("auto_commit: true", "auto_commit: false");
     write(&env.atk_home.join("manifest.yaml"), &m, false);
     env.git(&["commit", "-qam", "turn off auto_commit"]);
-    env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
+    env.ok(&["add", "-y", env.fixture("minimal").to_str().unwrap()]);
     assert_eq!(env.log().len(), 2);
     assert!(env.manifest().contains("directory: minimal"));
 }
@@ -277,7 +277,7 @@ fn auto_push_pushes_or_warns() {
     let m = env.manifest().replace("auto_push: false", "auto_push: true");
     write(&env.atk_home.join("manifest.yaml"), &m, false);
     env.git(&["commit", "-qam", "turn on auto_push"]);
-    let out = env.cmd().args(["add", env.fixture("minimal").to_str().unwrap()]).output().unwrap();
+    let out = env.cmd().args(["add", "-y", env.fixture("minimal").to_str().unwrap()]).output().unwrap();
     assert!(out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("warning: auto-push: auto_push is on but the home has no remote")
@@ -286,7 +286,7 @@ fn auto_push_pushes_or_warns() {
     let remote = env.path("remote.git");
     git(env.dir.path(), &["init", "-q", "--bare", remote.to_str().unwrap()]);
     env.git(&["remote", "add", "origin", remote.to_str().unwrap()]);
-    env.ok(&["add", env.fixture("skill-only").to_str().unwrap()]);
+    env.ok(&["add", "-y", env.fixture("skill-only").to_str().unwrap()]);
     assert_eq!(git(&remote, &["log", "--format=%s", "-1", "main"]).trim(), "Add plugin 'Skill Only'");
 }
 
@@ -296,7 +296,7 @@ fn unrelated_changes_are_not_swept_into_the_commit() {
     env.add_full();
     write(&env.atk_home.join("plugins/full-plugin/custom/mine.txt"), "work in progress", false);
     write(&env.atk_home.join("notes.txt"), "personal", false);
-    env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
+    env.ok(&["add", "-y", env.fixture("minimal").to_str().unwrap()]);
     let last = env.git(&["show", "--name-only", "--format=", "HEAD"]);
     assert_eq!(last.lines().collect::<Vec<_>>(), [".gitignore", "manifest.yaml", "plugins/minimal/plugin.yaml"]);
     let status = env.git(&["status", "--porcelain"]);

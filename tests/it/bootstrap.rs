@@ -12,10 +12,10 @@ fn a_cloned_home_comes_back_at_the_same_pins() {
     publish(&tool, &root, "tool.git", true);
     let http = HttpServer::start(&root);
     let reg = http.url("registry.git");
-    a.ok(&["--registry", &reg, "add", "hello", "--set", "HELLO_NAME=Ada"]);
-    a.ok(&["--registry", &reg, "add", "notes"]);
-    a.ok(&["add", &http.url("tool.git")]);
-    a.ok(&["add", a.fixture("minimal").to_str().unwrap()]);
+    a.ok(&["--registry", &reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
+    a.ok(&["--registry", &reg, "add", "-y", "notes"]);
+    a.ok(&["add", "-y", &http.url("tool.git")]);
+    a.ok(&["add", "-y", a.fixture("minimal").to_str().unwrap()]);
     write(&a.atk_home.join("plugins/hello/custom/overrides.yaml"), "description: my hello\n", false);
     a.git(&["add", "-A"]);
     a.git(&["commit", "-qm", "customize hello"]);
@@ -69,8 +69,8 @@ fn frozen_offline_and_missing_sources() {
     let (work, root, _) = served_registry(&a, true);
     let http = HttpServer::start(&root);
     let reg = http.url("registry.git");
-    a.ok(&["--registry", &reg, "add", "notes"]);
-    a.ok(&["add", a.fixture("minimal").to_str().unwrap()]);
+    a.ok(&["--registry", &reg, "add", "-y", "notes"]);
+    a.ok(&["add", "-y", a.fixture("minimal").to_str().unwrap()]);
     let remote = a.path("home.git");
     git(a.dir.path(), &["clone", "-q", "--bare", a.atk_home.to_str().unwrap(), remote.to_str().unwrap()]);
 
@@ -97,7 +97,7 @@ fn a_pinned_commit_the_source_no_longer_has_is_named() {
     let (work, root, bare) = served_registry(&a, true);
     let http = HttpServer::start(&root);
     let reg = http.url("registry.git");
-    a.ok(&["--registry", &reg, "add", "notes"]);
+    a.ok(&["--registry", &reg, "add", "-y", "notes"]);
     let pinned = head(&work);
     let remote = a.path("home.git");
     git(a.dir.path(), &["clone", "-q", "--bare", a.atk_home.to_str().unwrap(), remote.to_str().unwrap()]);
@@ -117,7 +117,7 @@ fn a_pinned_commit_the_source_no_longer_has_is_named() {
 fn install_runs_again_when_files_match_the_pin() {
     let env = Env::new();
     let work = registry_work(&env);
-    env.ok(&["--registry", work.to_str().unwrap(), "add", "hello", "--set", "HELLO_NAME=x"]);
+    env.ok(&["--registry", work.to_str().unwrap(), "add", "-y", "hello", "--set", "HELLO_NAME=x"]);
     std::fs::remove_dir_all(env.atk_home.join("plugins/hello/runtime")).unwrap();
     let out = env.ok(&["--registry", work.to_str().unwrap(), "install", "hello"]);
     assert!(out.contains("hello: install ran"), "{out}");
@@ -133,12 +133,12 @@ fn parallel_fetches_of_two_commits_of_one_source_share_the_cache() {
     let (work, root, bare) = served_registry(&a, true);
     let http = HttpServer::start(&root);
     let reg = http.url("registry.git");
-    a.ok(&["--registry", &reg, "add", "hello", "--set", "HELLO_NAME=x"]);
+    a.ok(&["--registry", &reg, "add", "-y", "hello", "--set", "HELLO_NAME=x"]);
     let first = head(&work);
     write(&work.join("plugins/third/more.txt"), "v2", false);
     commit_all(&work, "v2");
     republish(&work, &bare);
-    a.ok(&["--registry", &reg, "add", "third", "--refresh"]);
+    a.ok(&["--registry", &reg, "add", "-y", "third", "--refresh"]);
     let second = head(&work);
     assert_ne!(first, second);
     let remote = a.path("home.git");

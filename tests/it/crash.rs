@@ -99,13 +99,13 @@ fn files_named(dir: &Path, pred: &dyn Fn(&str) -> bool) -> Vec<PathBuf> {
 #[test]
 fn kill_9_in_the_commit_window_never_wedges_the_home() {
     let env = Env::new();
-    env.ok(&["add", env.fixture("skill-only").to_str().unwrap()]);
+    env.ok(&["add", env.fixture("skill-only").to_str().unwrap(), "-y"]);
     let src = env.fixture("minimal");
     let before = env.snapshot();
     let log_before = env.log();
     let untouched = outside(&env);
 
-    let child = stop_at(&env, "commit", &["add", src.to_str().unwrap()]);
+    let child = stop_at(&env, "commit", &["add", src.to_str().unwrap(), "-y"]);
     // Stopped after the branch moved, with the index lock held (as git does).
     assert_eq!(env.log()[0], "Add plugin 'Minimal'");
     let git = env.atk_home.join(".git");
@@ -144,7 +144,7 @@ fn kill_9_in_the_commit_window_never_wedges_the_home() {
     assert_eq!(outside(&env), untouched, "nothing outside the home changed");
 
     // The home works: the same add, then another mutation.
-    assert!(env.ok(&["add", src.to_str().unwrap()]).contains("Added 'Minimal'"));
+    assert!(env.ok(&["add", src.to_str().unwrap(), "-y"]).contains("Added 'Minimal'"));
     env.ok(&["remove", "skill-only"]);
     assert_eq!(env.log()[..2], ["Remove plugin 'Skill Only'", "Add plugin 'Minimal'"], "{:?}", env.log());
     assert_eq!(env.git(&["status", "--porcelain"]), "");
@@ -182,7 +182,7 @@ fn kill_9_in_the_middle_of_a_fetch_never_wedges_the_cache() {
     let other = Env { cache: env.cache.clone(), ..other };
     other.ok(&["init"]);
     other.ok(&["--registry", &url, "add", "notes"]);
-    env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
+    env.ok(&["add", env.fixture("minimal").to_str().unwrap(), "-y"]);
     assert_eq!(env.git(&["status", "--porcelain"]), "");
 }
 

@@ -15,6 +15,7 @@ mod safety;
 mod servers;
 mod setup;
 mod sources;
+mod trust;
 mod uninstall;
 mod upgrade;
 mod validate;

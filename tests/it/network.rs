@@ -152,7 +152,7 @@ fn a_silent_server_times_out_over_git_ssh_and_http() {
     let calls = std::fs::read_to_string(&ssh_log).unwrap();
     assert!(calls.contains("-o ConnectTimeout=2 -o ServerAliveInterval=1"), "{calls}");
     // The home works: a mutation.
-    env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
+    env.ok(&["add", env.fixture("minimal").to_str().unwrap(), "-y"]);
 }
 
 #[test]
@@ -194,5 +194,5 @@ fn ctrl_c_or_sigterm_ends_a_blocked_fetch_at_once() {
         assert_eq!(env.snapshot(), before, "{signal} {transport}");
     }
     env.ok(&["list"]);
-    env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
+    env.ok(&["add", env.fixture("minimal").to_str().unwrap(), "-y"]);
 }

@@ -5,7 +5,7 @@ fn list_shows_plugins_and_json_is_one_document() {
     let env = Env::new();
     let out = env.ok(&["list"]);
     assert!(out.contains("No plugins installed"), "{out}");
-    env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
+    env.ok(&["add", "-y", env.fixture("minimal").to_str().unwrap()]);
     let out = env.ok(&["list"]);
     assert!(out.contains("Minimal") && out.contains("minimal") && out.contains("local"), "{out}");
     let v: serde_json::Value = serde_json::from_str(&env.ok(&["list", "--json"])).unwrap();
@@ -32,7 +32,7 @@ fn mutations_report_json_and_keep_lifecycle_output_off_stdout() {
 #[test]
 fn quiet_version_completions_and_no_color() {
     let env = Env::new();
-    assert_eq!(env.ok(&["-q", "add", env.fixture("minimal").to_str().unwrap()]), "");
+    assert_eq!(env.ok(&["-q", "add", "-y", env.fixture("minimal").to_str().unwrap()]), "");
     let v = env.ok(&["--version"]);
     assert!(v.starts_with("atk ") && v.contains(env!("CARGO_PKG_VERSION")), "{v}");
     for shell in ["bash", "zsh", "fish"] {

@@ -201,7 +201,7 @@ fn the_registry_template_passes_its_own_workflow_and_installs() {
         assert!(out.status.success(), "{c}: {}", String::from_utf8_lossy(&out.stdout));
     }
     for plugin in ["hello", "notes"] {
-        env.ok(&["--registry", repo.to_str().unwrap(), "add", plugin, "--set", "HELLO_NAME=x"]);
+        env.ok(&["--registry", repo.to_str().unwrap(), "add", "-y", plugin, "--set", "HELLO_NAME=x"]);
     }
     assert_eq!(env.log()[..2], ["Add plugin 'Notes'", "Add plugin 'hello'"]);
 }

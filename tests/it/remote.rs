@@ -5,7 +5,7 @@ use crate::servers::*;
 use crate::sources::*;
 
 fn check_registry_add(env: &Env, url: &str, work: &Path) {
-    let out = env.ok(&["--registry", url, "add", "hello", "--set", "HELLO_NAME=Ada"]);
+    let out = env.ok(&["--registry", url, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
     assert!(out.contains("Added 'hello'"), "{out}");
     let pinned = head(work);
     let m = env.manifest();
@@ -61,7 +61,7 @@ fn fetches_only_the_plugins_blobs_and_never_the_rest() {
     let (work, root, _) = served_registry(&env, true);
     let http = HttpServer::start(&root);
     let url = http.url("registry.git");
-    env.ok(&["--registry", &url, "add", "hello", "--set", "HELLO_NAME=x"]);
+    env.ok(&["--registry", &url, "add", "-y", "hello", "--set", "HELLO_NAME=x"]);
     let cache = cache_repo(&env);
     let big = blob(&work, "assets/big.bin");
     assert!(!has_object(&cache, &big), "the big file outside the plugin was downloaded");
@@ -72,7 +72,7 @@ fn fetches_only_the_plugins_blobs_and_never_the_rest() {
 
     // A second plugin from the same registry commit: one more fetch, of that plugin's blobs only.
     http.clear();
-    env.ok(&["--registry", &url, "add", "notes"]);
+    env.ok(&["--registry", &url, "add", "-y", "notes"]);
     assert!(has_object(&cache, &blob(&work, "plugins/notes/mcp.sh")));
     assert!(!has_object(&cache, &blob(&work, "plugins/third/data.txt")));
     assert!(!has_object(&cache, &big));
@@ -119,7 +119,7 @@ fn git_sources_over_every_transport() {
         http.url("tool.git"),
     ] {
         let e = Env::new();
-        let out = e.ok(&["add", &url]);
+        let out = e.ok(&["add", "-y", &url]);
         assert!(out.contains("Added 'Echo Tool'"), "{url}: {out}");
         let m = e.manifest();
         assert!(m.contains(&format!("- name: Echo Tool\n  directory: echo-tool\n  source:\n    type: git\n    ref: {pinned}\n    url: {url}\n")), "{m}");
@@ -135,20 +135,20 @@ fn failures_are_clean_and_clear() {
     let env = Env::new();
     let work = registry_work(&env);
     let reg = work.to_str().unwrap();
-    env.ok(&["--registry", reg, "add", "notes"]);
+    env.ok(&["--registry", reg, "add", "-y", "notes"]);
     let before = env.snapshot();
 
-    let (_, err) = env.fails(5, &["--registry", reg, "add", "helo"]);
+    let (_, err) = env.fails(5, &["--registry", reg, "add", "-y", "helo"]);
     assert!(err.contains("no plugin named 'helo'") && err.contains("did you mean 'hello'"), "{err}");
-    let (_, err) = env.fails(5, &["--registry", reg, "add", "notes"]);
+    let (_, err) = env.fails(5, &["--registry", reg, "add", "-y", "notes"]);
     assert!(err.contains("already installed") && err.contains("atk upgrade notes"), "{err}");
 
     // Unreachable: a refused port, over HTTP and git://.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     for url in [format!("http://127.0.0.1:{port}/registry.git"), format!("git://127.0.0.1:{port}/registry.git")] {
-        let (_, err) = env.fails(7, &["--registry", &url, "add", "hello"]);
+        let (_, err) = env.fails(7, &["--registry", &url, "add", "-y", "hello"]);
         assert!(err.contains(&url) && err.contains("hint: check the URL, your network connection"), "{err}");
-        let (_, err) = env.fails(7, &["add", &url]);
+        let (_, err) = env.fails(7, &["add", "-y", &url]);
         assert!(err.contains(&url), "{err}");
     }
 
@@ -157,13 +157,13 @@ fn failures_are_clean_and_clear() {
     write(&plain.join("README.md"), "no plugin here", false);
     git(env.dir.path(), &["init", "-q", "-b", "main", plain.to_str().unwrap()]);
     commit_all(&plain, "plain");
-    let (_, err) = env.fails(5, &["add", &format!("file://{}", plain.display())]);
+    let (_, err) = env.fails(5, &["add", "-y", &format!("file://{}", plain.display())]);
     assert!(err.contains("has no .atk/plugin.yaml"), "{err}");
 
     // An invalid plugin.yaml in the fetched tree.
     write(&plain.join(".atk/plugin.yaml"), "schema_version: x\nname: Bad\ndescription: d\nports: [{port: 0}]\n", false);
     commit_all(&plain, "bad plugin");
-    let (_, err) = env.fails(5, &["add", plain.to_str().unwrap()]);
+    let (_, err) = env.fails(5, &["add", "-y", plain.to_str().unwrap()]);
     assert!(err.contains(".atk/ of") && err.contains("ports[0].port") && err.contains("schema_version"), "{err}");
 
     // An index entry whose folder is missing.
@@ -171,15 +171,15 @@ fn failures_are_clean_and_clear() {
     index.push_str("- name: ghost\n  path: plugins/ghost\n  description: not there\n");
     write(&work.join("index.yaml"), &index, false);
     commit_all(&work, "ghost entry");
-    let (_, err) = env.fails(7, &["--registry", reg, "add", "ghost"]);
+    let (_, err) = env.fails(7, &["--registry", reg, "add", "-y", "ghost"]);
     assert!(err.contains("inconsistent") && err.contains("plugins/ghost"), "{err}");
 
     // A token in the URL would be committed with the manifest.
-    let (_, err) = env.fails(5, &["add", "https://me:ghp_s3cret@127.0.0.1:1/tool.git"]);
+    let (_, err) = env.fails(5, &["add", "-y", "https://me:ghp_s3cret@127.0.0.1:1/tool.git"]);
     assert!(err.contains("holds a password or token") && !err.contains("ghp_s3cret"), "{err}");
 
     // Names that are neither paths, URLs nor registry names.
-    let (_, err) = env.fails(5, &["--registry", reg, "add", "Open Memory"]);
+    let (_, err) = env.fails(5, &["--registry", reg, "add", "-y", "Open Memory"]);
     assert!(err.contains("not a path, a git URL or a registry plugin name"), "{err}");
     assert_eq!(env.snapshot(), before);
 }
@@ -191,7 +191,7 @@ fn unsafe_trees_are_refused_and_submodules_skipped() {
     std::os::unix::fs::symlink("../../etc/passwd", work.join(".atk/escape")).unwrap();
     commit_all(&work, "escape");
     let before = env.snapshot();
-    let (_, err) = env.fails(5, &["add", work.to_str().unwrap()]);
+    let (_, err) = env.fails(5, &["add", "-y", work.to_str().unwrap()]);
     assert!(err.contains(".atk/escape") && err.contains("outside the plugin folder"), "{err}");
     assert_eq!(env.snapshot(), before);
 
@@ -205,7 +205,7 @@ fn unsafe_trees_are_refused_and_submodules_skipped() {
     git(&work, &["add", "-A"]);
     git(&work, &["update-index", "--add", "--cacheinfo", &format!("160000,{sub_head},.atk/vendor")]);
     git(&work, &["commit", "-qm", "symlink and submodule"]);
-    let out = env.cmd().args(["add", work.to_str().unwrap()]).output().unwrap();
+    let out = env.cmd().args(["add", "-y", work.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("vendor is a git submodule"));
     let dir = env.atk_home.join("plugins/echo-tool");
@@ -231,7 +231,7 @@ fn search_lists_marks_and_caches_the_index() {
     assert!(out.contains("No plugin matches 'zzz'"), "{out}");
 
     env.ok(&["init"]);
-    env.ok(&["--registry", &url, "add", "third"]);
+    env.ok(&["--registry", &url, "add", "-y", "third"]);
     let v: serde_json::Value = serde_json::from_str(&env.ok(&["--registry", &url, "search", "--json"])).unwrap();
     let third = v["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "third").unwrap().clone();
     assert_eq!(third["installed"], true);
@@ -265,12 +265,12 @@ fn search_lists_marks_and_caches_the_index() {
 fn registry_url_comes_from_the_environment_or_the_manifest() {
     let env = Env::new();
     let work = registry_work(&env);
-    env.cmd().args(["add", "third"]).env("ATK_REGISTRY", &work).assert().success();
+    env.cmd().args(["add", "-y", "third"]).env("ATK_REGISTRY", &work).assert().success();
     let m = env
         .manifest()
         .replace("  auto_push: false\n", &format!("  auto_push: false\n  registry: {}\n", work.display()));
     write(&env.atk_home.join("manifest.yaml"), &m, false);
-    env.ok(&["add", "notes"]);
+    env.ok(&["add", "-y", "notes"]);
     assert!(env.manifest().contains(&format!("registry: {}", work.display())), "config.registry survives");
 }
 
@@ -284,7 +284,7 @@ fn ctrl_c_during_a_fetch_exits_130_and_leaves_home_and_cache_usable() {
     let before = env.snapshot();
     http.set_delay(std::time::Duration::from_secs(2));
     let mut cmd = env.std_cmd();
-    cmd.args(["--registry", &url, "add", "hello", "--set", "HELLO_NAME=x"])
+    cmd.args(["--registry", &url, "add", "-y", "hello", "--set", "HELLO_NAME=x"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .process_group(0);
@@ -305,7 +305,7 @@ fn ctrl_c_during_a_fetch_exits_130_and_leaves_home_and_cache_usable() {
     let staging = env.atk_home.join(".git/atk/staging");
     assert!(!staging.exists() || std::fs::read_dir(&staging).unwrap().next().is_none(), "staging removed");
     http.set_delay(std::time::Duration::ZERO);
-    env.ok(&["--registry", &url, "add", "hello", "--set", "HELLO_NAME=x"]);
+    env.ok(&["--registry", &url, "add", "-y", "hello", "--set", "HELLO_NAME=x"]);
 }
 
 #[test]
@@ -352,7 +352,7 @@ fn ssh_urls_in_both_forms() {
     ] {
         let out = env
             .cmd()
-            .args(["--registry", &url, "add", plugin, "--set", "HELLO_NAME=x"])
+            .args(["--registry", &url, "add", "-y", plugin, "--set", "HELLO_NAME=x"])
             .env("PATH", &path)
             .output()
             .unwrap();
@@ -397,8 +397,8 @@ fn trees_with_dot_git_or_dot_dot_entries_are_refused() {
         let root = mktree(&format!("040000 tree {atk}\t.atk\n"));
         let commit = git(&repo, &["commit-tree", &root, "-m", "crafted"]).trim().to_string();
         git(&repo, &["update-ref", "refs/heads/main", &commit]);
-        let (_, err) = env.fails(5, &["add", &format!("file://{}", repo.display())]);
-        assert!(err.contains(&format!(".atk/{bad}")) && err.contains("forbidden name"), "{bad}: {err}");
+        let (_, err) = env.fails(5, &["add", "-y", &format!("file://{}", repo.display())]);
+        assert!(err.contains(&format!(".atk/{bad}")) && err.contains(" has "), "{bad}: {err}");
     }
     assert_eq!(env.snapshot(), before);
 }

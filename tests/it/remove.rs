@@ -54,7 +54,7 @@ fn a_failing_uninstall_stops_the_removal_unless_forced() {
         &yaml("Stubborn", "lifecycle:\n  install: 'true'\n  uninstall: ./uninstall.sh\n"),
         &[("uninstall.sh", "#!/bin/sh\nexit 4\n", true)],
     );
-    env.ok(&["add", src.to_str().unwrap()]);
+    env.ok(&["add", "-y", src.to_str().unwrap()]);
     let before = env.snapshot();
     let (_, err) = env.fails(6, &["remove", "stubborn", "--yes"]);
     assert!(err.contains("uninstall of plugin 'Stubborn' failed (exit code 4)"), "{err}");
@@ -68,7 +68,7 @@ fn a_failing_uninstall_stops_the_removal_unless_forced() {
 #[test]
 fn a_broken_plugin_yaml_is_removed_only_with_force() {
     let env = Env::new();
-    env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
+    env.ok(&["add", "-y", env.fixture("minimal").to_str().unwrap()]);
     write(&env.atk_home.join("plugins/minimal/plugin.yaml"), "name: [broken\n", false);
     let (_, err) = env.fails(5, &["remove", "minimal"]);
     assert!(err.contains("--force"), "{err}");
@@ -81,7 +81,7 @@ fn a_broken_plugin_yaml_is_removed_only_with_force() {
 #[test]
 fn a_plugin_whose_files_are_missing_can_be_removed() {
     let env = Env::new();
-    env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
+    env.ok(&["add", "-y", env.fixture("minimal").to_str().unwrap()]);
     std::fs::remove_dir_all(env.atk_home.join("plugins/minimal")).unwrap();
     env.ok(&["remove", "minimal"]);
     assert!(env.manifest().ends_with("plugins: []\n"));

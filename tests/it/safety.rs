@@ -37,7 +37,7 @@ fn kill_9_in_the_middle_of_add_is_rolled_back_by_the_next_run() {
     let env = Env::new();
     let before = env.snapshot();
     let src = slow_plugin(&env, "slowpoke");
-    let mut child = env.spawn(&["add", src.to_str().unwrap()]);
+    let mut child = env.spawn(&["add", "-y", src.to_str().unwrap()]);
     let started = env.path("slowpoke.started");
     wait_for(&started);
     // Half-way: the files are in place, .gitignore is edited, the manifest is not yet.
@@ -55,7 +55,7 @@ fn kill_9_in_the_middle_of_add_is_rolled_back_by_the_next_run() {
     assert_eq!(env.snapshot(), before);
     assert!(!env.atk_home.join(".git/atk/journal.json").exists());
     assert!(
-        env.ok(&["add", env.fixture("minimal").to_str().unwrap()]).contains("Added"),
+        env.ok(&["add", "-y", env.fixture("minimal").to_str().unwrap()]).contains("Added"),
         "the home works after the rollback"
     );
 }
@@ -66,7 +66,7 @@ fn ctrl_c_during_install_exits_130_and_rolls_back() {
     let before = env.snapshot();
     let src = slow_plugin(&env, "sigint");
     let mut cmd = env.std_cmd();
-    cmd.args(["add", src.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::piped()).process_group(0);
+    cmd.args(["add", "-y", src.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::piped()).process_group(0);
     let child = cmd.spawn().unwrap();
     wait_for(&env.path("sigint.started"));
     // A terminal's Ctrl-C reaches the whole foreground process group.
@@ -86,9 +86,9 @@ fn two_concurrent_adds_both_succeed_one_after_the_other() {
         &[("install.sh", &format!("#!/bin/sh\ntouch {}\nsleep 1\n", env.path("first.started").display()), true)],
     );
     let second = env.fixture("minimal");
-    let a = env.spawn(&["add", first.to_str().unwrap()]);
+    let a = env.spawn(&["add", "-y", first.to_str().unwrap()]);
     wait_for(&env.path("first.started"));
-    let b = env.spawn(&["add", second.to_str().unwrap()]);
+    let b = env.spawn(&["add", "-y", second.to_str().unwrap()]);
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
     assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
@@ -103,11 +103,11 @@ fn two_concurrent_adds_both_succeed_one_after_the_other() {
 fn a_lock_held_too_long_gives_a_clear_error() {
     let env = Env::new();
     let src = slow_plugin(&env, "holder");
-    let mut holder = env.spawn(&["add", src.to_str().unwrap()]);
+    let mut holder = env.spawn(&["add", "-y", src.to_str().unwrap()]);
     wait_for(&env.path("holder.started"));
     let out = env
         .cmd()
-        .args(["add", env.fixture("minimal").to_str().unwrap()])
+        .args(["add", "-y", env.fixture("minimal").to_str().unwrap()])
         .env("ATK_LOCK_TIMEOUT", "1")
         .output()
         .unwrap();
@@ -123,10 +123,10 @@ fn unknown_manifest_keys_survive_add_and_remove() {
     let env = Env::new();
     let m = env.manifest().replace("config:\n", "owner: team-a\nconfig:\n  theme: dark\n");
     write(&env.atk_home.join("manifest.yaml"), &m, false);
-    env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
+    env.ok(&["add", "-y", env.fixture("minimal").to_str().unwrap()]);
     let m = env.manifest().replace("  directory: minimal\n", "  directory: minimal\n  note: keep this\n");
     write(&env.atk_home.join("manifest.yaml"), &m, false);
-    env.ok(&["add", env.fixture("skill-only").to_str().unwrap()]);
+    env.ok(&["add", "-y", env.fixture("skill-only").to_str().unwrap()]);
     env.ok(&["remove", "skill-only"]);
     let m = env.manifest();
     for key in ["owner: team-a", "theme: dark", "note: keep this"] {
@@ -139,7 +139,7 @@ fn a_broken_manifest_is_reported_and_never_overwritten() {
     let env = Env::new();
     let broken = "schema_version: '2026-02-06'\nplugins:\n- name: x\n  directory: [oops\n";
     write(&env.atk_home.join("manifest.yaml"), broken, false);
-    let (_, err) = env.fails(1, &["add", env.fixture("minimal").to_str().unwrap()]);
+    let (_, err) = env.fails(1, &["add", "-y", env.fixture("minimal").to_str().unwrap()]);
     assert!(err.contains("manifest.yaml") && err.contains("line"), "{err}");
     assert_eq!(env.manifest(), broken);
     assert!(!env.atk_home.join("plugins/minimal").exists());

@@ -29,7 +29,7 @@ fn missing_required_values_exit_8_without_a_terminal() {
         &yaml("Req", "env_vars:\n  - name: NEEDED\n    required: true\n  - name: OPT\n    default: d\n"),
         &[],
     );
-    env.ok(&["add", src.to_str().unwrap()]);
+    env.ok(&["add", "-y", src.to_str().unwrap()]);
     let (_, err) = env.fails(8, &["setup", "req"]);
     assert!(err.contains("NEEDED in plugin 'req'") && err.contains("atk setup req"), "{err}");
     env.ok(&["setup", "req", "--set", "NEEDED=1"]);
@@ -41,7 +41,7 @@ fn missing_required_values_exit_8_without_a_terminal() {
 fn setup_all_and_unknown_keys() {
     let env = Env::new();
     env.add_full();
-    env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
+    env.ok(&["add", "-y", env.fixture("minimal").to_str().unwrap()]);
     let out = env.ok(&["setup", "--all", "--set", "FULL_MODE=slow", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["plugins"].as_array().unwrap().len(), 2);
@@ -62,7 +62,7 @@ fn prompts_on_a_terminal_hide_secrets_and_insist_on_required_values() {
         &yaml("Asks", "env_vars:\n  - name: API_TOKEN\n    required: true\n    secret: true\n    description: the token\n  - name: REGION\n    default: eu\n"),
         &[],
     );
-    env.ok(&["add", src.to_str().unwrap()]);
+    env.ok(&["add", "-y", src.to_str().unwrap()]);
     let mut p = env.on_terminal(&["setup", "asks"]);
     p.exp_string("API_TOKEN (required) - the token").unwrap();
     p.send_line("").unwrap();

@@ -25,11 +25,11 @@ fn uninstall_failures_and_plugins_without_the_command() {
         &yaml("Fails", "lifecycle:\n  install: 'true'\n  stop: 'exit 3'\n  uninstall: 'exit 4'\n"),
         &[],
     );
-    env.ok(&["add", src.to_str().unwrap()]);
+    env.ok(&["add", "-y", src.to_str().unwrap()]);
     let (_, err) = env.fails(6, &["uninstall", "fails", "--yes"]);
     assert!(err.contains("stop of plugin 'Fails' failed (exit code 3)"), "a stop failure is a warning: {err}");
     assert!(err.contains("error: uninstall of plugin 'Fails' failed (exit code 4)"), "{err}");
-    env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
+    env.ok(&["add", "-y", env.fixture("minimal").to_str().unwrap()]);
     let out = env.ok(&["uninstall", "minimal"]);
     assert!(out.contains("has no uninstall command"), "{out}");
     env.fails(4, &["uninstall", "nope"]);

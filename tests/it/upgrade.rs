@@ -6,7 +6,7 @@ use crate::sources::*;
 /// A home with `hello` from a registry at `work` (a path), customized: custom/ files, .env, and
 /// runtime data the plugin did not ship.
 fn customized(env: &Env, work: &Path) {
-    env.ok(&["--registry", work.to_str().unwrap(), "add", "hello", "--set", "HELLO_NAME=Ada"]);
+    env.ok(&["--registry", work.to_str().unwrap(), "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
     let dir = env.atk_home.join("plugins/hello");
     write(&dir.join("custom/notes.txt"), "my notes\n", false);
     write(&dir.join("runtime/data.db"), "precious runtime data\n", false);
@@ -162,7 +162,7 @@ fn decisions_that_need_a_person_stop_before_anything_changes() {
 #[test]
 fn local_plugins_cannot_be_upgraded() {
     let env = Env::new();
-    env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
+    env.ok(&["add", "-y", env.fixture("minimal").to_str().unwrap()]);
     let (_, err) = env.fails(5, &["upgrade", "minimal"]);
     assert!(err.contains("local plugin") && err.contains("editing its files"), "{err}");
     env.fails(4, &["upgrade", "nope"]);
@@ -173,11 +173,11 @@ fn upgrade_all_goes_on_past_a_failing_source() {
     let env = Env::new();
     let work = registry_work(&env);
     let reg = work.to_str().unwrap();
-    env.ok(&["--registry", reg, "add", "hello", "--set", "HELLO_NAME=x"]);
-    env.ok(&["--registry", reg, "add", "notes"]);
+    env.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=x"]);
+    env.ok(&["--registry", reg, "add", "-y", "notes"]);
     let tool = git_source_work(&env);
-    env.ok(&["add", &format!("file://{}", tool.display())]);
-    env.ok(&["add", env.fixture("minimal").to_str().unwrap()]);
+    env.ok(&["add", "-y", &format!("file://{}", tool.display())]);
+    env.ok(&["add", "-y", env.fixture("minimal").to_str().unwrap()]);
     write(&work.join("plugins/notes/EXTRA.md"), "x", false);
     let v2 = commit_all(&work, "notes v2");
     std::fs::rename(&tool, env.path("tool-gone")).unwrap();
@@ -227,7 +227,7 @@ fn upgrade_all_fetches_each_source_once_for_all_its_plugins() {
     let http = HttpServer::start(&root);
     let reg = http.url("registry.git");
     for p in ["hello", "notes", "third"] {
-        env.ok(&["--registry", &reg, "add", p, "--set", "HELLO_NAME=x"]);
+        env.ok(&["--registry", &reg, "add", "-y", p, "--set", "HELLO_NAME=x"]);
     }
     write(&work.join("plugins/notes/EXTRA.md"), "x", false);
     write(&work.join("plugins/third/EXTRA.md"), "y", false);

@@ -1,0 +1,60 @@
+//! The file system. Below a plugin folder, a staging folder or the home, atk writes, renames and
+//! deletes only through a [`Root`] with [`RelPath`]s (see `root.rs` and `name.rs`). The helpers
+//! here are for paths the user gave or atk owns outright (the cache, a file named on the command
+//! line).
+
+mod name;
+mod root;
+
+pub use name::{name_problem, BadPath, RelPath};
+pub use root::{copy_tree, Kind, Root, TEMP_PREFIX};
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, IoContext, Result};
+
+/// The user's home directory: `$HOME`, else what the system says.
+pub fn home_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()))
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
+/// `~` and `~/x` become paths under the user's home directory.
+pub fn expand_tilde(p: &Path) -> PathBuf {
+    match p.to_str() {
+        Some("~") => home_dir(),
+        Some(s) if s.starts_with("~/") => home_dir().join(&s[2..]),
+        _ => p.to_path_buf(),
+    }
+}
+
+/// Writes `contents` to a temporary file beside `path` and renames it over `path`. The mode is
+/// `mode` when given, else the old file's mode, else 0644.
+pub fn write_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let ctx = || format!("cannot write {}", path.display());
+    let mut tmp = tempfile::Builder::new().prefix(TEMP_PREFIX).tempfile_in(dir).ctx(ctx)?;
+    tmp.write_all(contents).ctx(ctx)?;
+    let mode =
+        mode.unwrap_or_else(|| std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644));
+    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode)).ctx(ctx)?;
+    tmp.as_file().sync_all().ctx(ctx)?;
+    tmp.persist(path).map_err(|e| Error::io(ctx(), e.error))?;
+    Ok(())
+}
+
+/// Removes a file, a symlink or a whole folder; nothing there is fine.
+pub fn remove_any(path: &Path) -> Result<()> {
+    let res = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    };
+    res.ctx(|| format!("cannot remove {}", path.display()))
+}

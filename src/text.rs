@@ -1,0 +1,84 @@
+//! Text that came from outside (a registry's descriptions, a plugin's name, a path in a tree) is
+//! shown with its control characters escaped, so that it can never move the cursor, clear the
+//! screen, retitle the terminal or hide what follows it.
+
+use std::borrow::Cow;
+
+/// Characters that a terminal acts on or that reorder what is shown: C0 and C1 controls, DEL,
+/// and the Unicode bidirectional overrides and isolates.
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` with every unsafe character written as an escape (`\n`, `\t`, `\x1b`, `\u{202e}`).
+pub fn escape(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_unsafe) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_unsafe(c) && (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if is_unsafe(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `s` as it may reach a terminal: line breaks and atk's own colors (SGR sequences, `ESC [ digits
+/// and semicolons m`) are kept, every other unsafe character is escaped. The last line of defence
+/// under every message atk prints; text from a source is escaped where it is put into a message.
+pub fn for_terminal(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| c != '\n' && is_unsafe(c)) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        if c == '\x1b' {
+            let sgr = rest[1..]
+                .strip_prefix('[')
+                .map(|r| r.find(|ch: char| !(ch.is_ascii_digit() || ch == ';')).map(|i| (i, r.as_bytes()[i])));
+            if let Some(Some((i, b'm'))) = sgr {
+                out.push_str(&rest[..i + 3]);
+                rest = &rest[i + 3..];
+                continue;
+            }
+        }
+        if c == '\n' {
+            out.push('\n');
+        } else {
+            out.push_str(&escape(&rest[..c.len_utf8()]));
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{escape, for_terminal};
+
+    #[test]
+    fn terminal_text_keeps_colors_and_line_breaks_only() {
+        assert_eq!(for_terminal("\x1b[1;33mwarning:\x1b[0m two\nlines"), "\x1b[1;33mwarning:\x1b[0m two\nlines");
+        assert_eq!(for_terminal("x\x1b]0;title\x07 \x1b[2J \x1b[H"), "x\\x1b]0;title\\x07 \\x1b[2J \\x1b[H");
+        assert_eq!(for_terminal("tab\there\r"), "tab\\there\\r");
+        assert_eq!(for_terminal("ends with \x1b"), "ends with \\x1b");
+    }
+
+    #[test]
+    fn escapes_what_a_terminal_would_act_on() {
+        assert_eq!(escape("plain ünïcode"), "plain ünïcode");
+        assert_eq!(escape("a\x1b]0;owned\x07b"), "a\\x1b]0;owned\\x07b");
+        assert_eq!(escape("\x1b[2J"), "\\x1b[2J");
+        assert_eq!(escape("x\ny\tz\r"), "x\\ny\\tz\\r");
+        assert_eq!(escape("\u{9b}31m"), "\\x9b31m");
+        assert_eq!(escape("abc\u{202e}fdp.exe"), "abc\\u{202e}fdp.exe");
+        assert_eq!(escape("\x7f"), "\\x7f");
+    }
+}
