@@ -63,7 +63,7 @@ pub fn run(cli: Cli) -> crate::Result<u8> {
         home_flag: cli.home,
         registry: cli.registry,
     };
-    let result = match cli.command {
+    let result = commands::configure_network().and_then(|()| match cli.command {
         Command::Init(a) => commands::init::run(&ctx, a),
         Command::Search(a) => commands::search::run(&ctx, a),
         Command::Add(a) => commands::add::run(&ctx, a),
@@ -78,7 +78,7 @@ pub fn run(cli: Cli) -> crate::Result<u8> {
         Command::Registry(a) => commands::registry::run(&ctx, a),
         Command::Git(a) => commands::git::run(&ctx, a),
         Command::Completions(a) => commands::completions::run(&ctx, a),
-    };
+    });
     if let Err(e) = &result {
         ctx.ui.error(e);
     }

@@ -62,6 +62,10 @@ pub enum Error {
     #[error("{message}")]
     Git { message: String, hints: Vec<String> },
 
+    /// A git server stopped sending anything (or never answered) for `seconds`.
+    #[error("{url} did not answer for {seconds}s; gave up")]
+    NetStalled { url: String, seconds: u64 },
+
     /// Required environment variables have no value: (plugin directory, variables) pairs.
     #[error("required environment variables have no value: {}", describe_missing(missing))]
     EnvMissing { missing: Vec<(String, Vec<String>)> },
@@ -111,7 +115,7 @@ impl Error {
                 exit::PLUGIN_INVALID
             }
             Error::Lifecycle { .. } => exit::LIFECYCLE,
-            Error::Git { .. } => exit::GIT,
+            Error::Git { .. } | Error::NetStalled { .. } => exit::GIT,
             Error::EnvMissing { .. } => exit::ENV_NOT_CONFIGURED,
             Error::Interrupted => exit::INTERRUPTED,
             Error::NotAHome { .. }
@@ -167,6 +171,10 @@ impl Error {
             Error::Locked { .. } => {
                 vec!["wait for the other atk to finish; set ATK_LOCK_TIMEOUT (seconds) to wait longer".into()]
             }
+            Error::NetStalled { .. } => vec![
+                "check your network connection and that the server is up; set ATK_NET_TIMEOUT (seconds) to wait longer"
+                    .into(),
+            ],
             Error::Interrupted => vec![],
             Error::Io { .. } => vec![],
         }

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod failpoint;
 pub mod fs;
 pub mod home;
 pub mod interrupt;

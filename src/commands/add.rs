@@ -54,13 +54,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
         Spec::Local(path) => stage_local(&home, &manifest, &path)?,
         Spec::Registry(name) => stage_registry(ctx, &home, &manifest, &name, args.refresh)?,
-        Spec::Git { url, .. } if has_password(&url) => {
-            return Err(Error::refused(
-                "the URL holds a password or token, which would be committed to the home's manifest",
-                vec!["give the URL without it and let git's credential helper or ssh provide it".into()],
-            ))
+        Spec::Git { url, fetch_url } => {
+            source::check_no_credentials(&fetch_url)?;
+            stage_git(ctx, &home, &manifest, &url, &fetch_url)?
         }
-        Spec::Git { url, fetch_url } => stage_git(ctx, &home, &manifest, &url, &fetch_url)?,
     };
     let Staged { plugin, directory, staged, source } = staged;
     let rel_dir = plugin_rel(&directory)?;
@@ -198,13 +195,6 @@ fn stage_git(ctx: &Ctx, home: &Home, manifest: &Manifest, url: &str, fetch_url: 
         ..Source::default()
     };
     finish_remote_stage(home, manifest, staged, &format!(".atk/ of {url}"), None, source)
-}
-
-/// `scheme://user:password@host/...`
-fn has_password(url: &str) -> bool {
-    let Some((_, rest)) = url.split_once("://") else { return false };
-    let authority = rest.split('/').next().unwrap_or_default();
-    authority.rsplit_once('@').is_some_and(|(userinfo, _)| userinfo.contains(':'))
 }
 
 /// A folder without a plugin.yaml of its own that is a git repository with an `.atk/` folder.

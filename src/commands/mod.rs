@@ -85,6 +85,14 @@ impl Ctx {
     }
 }
 
+/// Reads `ATK_NET_TIMEOUT` (seconds; default 30) once, for every network operation of the run.
+pub fn configure_network() -> Result<()> {
+    if let Some(value) = std::env::var("ATK_NET_TIMEOUT").ok().filter(|v| !v.trim().is_empty()) {
+        crate::source::net::set_timeout(crate::source::net::parse_timeout(&value)?);
+    }
+    Ok(())
+}
+
 /// `PLUGIN` or `--all`, for the commands that take either.
 #[derive(clap::Args)]
 pub struct Target {

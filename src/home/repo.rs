@@ -166,12 +166,22 @@ pub fn commit_paths(root: &Path, paths: &[String], message: &str) -> Result<Opti
         return Ok(None);
     }
     crate::interrupt::check()?;
+    // Like git, hold the index lock from before the branch moves until the new index is in place.
+    let index_lock =
+        gix::lock::File::acquire_to_update_resource(repo.index_path(), gix::lock::acquire::Fail::Immediately, None, 0)
+            .map_err(git_err("cannot lock the git index"))?;
     let parents: Vec<ObjectId> = repo.head_id().ok().map(|i| i.detach()).into_iter().collect();
     let commit = repo.commit("HEAD", message, tree, parents).map_err(git_err("cannot commit"))?.detach();
+    crate::failpoint::hit("commit");
     index.sort_entries();
     index.remove_tree();
     index.remove_resolve_undo();
-    index.write(Default::default()).map_err(git_err("cannot write the git index"))?;
+    let mut out = std::io::BufWriter::new(index_lock);
+    index.write_to(&mut out, Default::default()).map_err(git_err("cannot write the git index"))?;
+    out.into_inner()
+        .map_err(|e| Error::io("cannot write the git index", e.into_error()))?
+        .commit()
+        .map_err(|e| Error::Git { message: format!("cannot write the git index: {e}"), hints: vec![] })?;
     Ok(Some(commit))
 }
 

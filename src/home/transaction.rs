@@ -387,11 +387,67 @@ fn undo_all(home: &Home, steps: Vec<Undo>) -> Result<Vec<String>> {
 pub fn recover(home: &Home, _lock: &HomeLock) -> Result<Option<Recovered>> {
     let Some((operation, steps)) = read_journal(home)? else {
         let _ = crate::fs::remove_any(&home.staging_root());
+        remove_stray_temp_files(home);
         return Ok(None);
     };
+    // The killed run may have held git's locks: they would block moving the branch back.
+    clear_stale_git_locks(home);
     let skipped = undo_all(home, steps)?;
     let _ = crate::fs::remove_any(&home.staging_root());
+    remove_stray_temp_files(home);
     Ok(Some(Recovered { operation, skipped }))
+}
+
+/// The lock files git (and gix) take in a repository while changing it. A process holding the
+/// home lock that finds a journal knows the atk that took them was killed: they are stale.
+const GIT_LOCKS: [&str; 4] = ["HEAD.lock", "index.lock", "packed-refs.lock", "config.lock"];
+
+/// Removes the git lock files a killed atk left in the home's repository: `HEAD.lock`,
+/// `index.lock`, `packed-refs.lock`, `config.lock` and `refs/heads/**/*.lock`, plain files only;
+/// nothing else, and nothing outside `.git` (no link is followed). Best effort: a lock that
+/// stays makes the rollback fail with git's own message.
+fn clear_stale_git_locks(home: &Home) {
+    let Ok(git) = Root::open(&home.root.join(".git")) else { return };
+    for name in GIT_LOCKS {
+        let rel = RelPath::new(name).expect("a plain name");
+        if matches!(git.kind(&rel), Ok(Some(Kind::File { .. }))) {
+            let _ = git.remove(&rel);
+        }
+    }
+    let heads = RelPath::new("refs/heads").expect("a plain path");
+    for (rel, kind) in git.files(&heads).unwrap_or_default() {
+        if matches!(kind, Kind::File { .. }) && rel.name().ends_with(".lock") {
+            let _ = git.remove(&heads.concat(&rel));
+        }
+    }
+}
+
+/// Removes the temporary files of atomic writes a killed atk left: in the home's root, `.git`,
+/// `.git/atk` and the top of every plugin folder. Only plain files named `.atk-tmp*`, only in
+/// real folders (through a `Root`, so no link is followed); best effort.
+fn remove_stray_temp_files(home: &Home) {
+    fn clean(root: &Root, dir: &RelPath) {
+        for (name, kind) in root.entries(dir).unwrap_or_default() {
+            if matches!(kind, Kind::File { .. }) && name.starts_with(crate::fs::TEMP_PREFIX) {
+                if let Ok(rel) = dir.join(&name) {
+                    let _ = root.remove(&rel);
+                }
+            }
+        }
+    }
+    let top = RelPath::root();
+    clean(&home.files, &top);
+    let plugins = RelPath::new("plugins").expect("a plain name");
+    for (name, kind) in home.files.entries(&plugins).unwrap_or_default() {
+        if let (Kind::Dir, Ok(dir)) = (kind, plugins.join(&name)) {
+            clean(&home.files, &dir);
+        }
+    }
+    for dir in [home.root.join(".git"), home.state_dir()] {
+        if let Ok(root) = Root::open(&dir) {
+            clean(&root, &top);
+        }
+    }
 }
 
 #[cfg(test)]

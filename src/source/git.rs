@@ -5,7 +5,6 @@
 //! fetch of the whole tree instead.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use gix::ObjectId;
 
@@ -102,6 +101,8 @@ impl Repo {
             })?;
             return Ok(Repo { repo, remote: None, shown: shown.into(), cache_lock: None, received: 0.into() });
         }
+        // Every remote URL (an added one, a registry, one read from a cloned home) comes here.
+        super::check_no_credentials(fetch_url)?;
         let dir = cache_root.join("git").join(format!("{}.git", cache_name(fetch_url)));
         let lock = dir.with_extension("lock");
         let repo = match gix::open(&dir) {
@@ -113,9 +114,16 @@ impl Repo {
                 let _held = lock_file(&lock)?;
                 match gix::open(&dir) {
                     Ok(r) => r,
-                    Err(_) => gix::init_bare(&dir).map_err(|e| {
-                        Error::other(format!("cannot create the cache repository {}: {e}", dir.display()))
-                    })?,
+                    Err(_) => {
+                        // Not a repository while we hold the lock: a killed atk's half-made one.
+                        if std::fs::symlink_metadata(&dir).is_ok() {
+                            std::fs::remove_dir_all(&dir)
+                                .ctx(|| format!("cannot remove the broken cache repository {}", dir.display()))?;
+                        }
+                        gix::init_bare(&dir).map_err(|e| {
+                            Error::other(format!("cannot create the cache repository {}: {e}", dir.display()))
+                        })?
+                    }
                 }
             }
         };
@@ -146,26 +154,32 @@ impl Repo {
                 .map(|id| id.detach())
                 .map_err(|e| read_error(&self.shown, format!("no HEAD commit ({e})")));
         };
-        use gix::remote::Direction;
-        let remote = self.repo.remote_at(url.as_str()).map_err(|e| fetch_error(&self.shown, e))?;
-        let spec = gix::refspec::parse("HEAD".into(), gix::refspec::parse::Operation::Fetch)
-            .map_err(|e| fetch_error(&self.shown, e))?
-            .to_owned();
-        let (ref_map, _) = remote
-            .connect(Direction::Fetch)
-            .map_err(|e| fetch_error(&self.shown, e))?
-            .ref_map(
-                gix::progress::Discard,
-                gix::remote::ref_map::Options { extra_refspecs: vec![spec], ..Default::default() },
-            )
-            .map_err(|e| fetch_error(&self.shown, e))?;
-        for r in &ref_map.remote_refs {
-            let (name, target, peeled) = r.unpack();
-            if name == "HEAD" {
-                if let Some(id) = peeled.or(target) {
-                    return Ok(id.to_owned());
+        let (repo, url, shown) = (self.repo.clone(), url.clone(), self.shown.clone());
+        let head = super::net::bounded(&self.shown, move |worker| {
+            let remote = repo.remote_at(url.as_str()).map_err(|e| fetch_error(&shown, e))?;
+            let con = connect(&repo, &remote, &shown)?;
+            worker.activity.bump();
+            let spec = gix::refspec::parse("HEAD".into(), gix::refspec::parse::Operation::Fetch)
+                .map_err(|e| fetch_error(&shown, e))?
+                .to_owned();
+            let (ref_map, _) = con
+                .ref_map(
+                    worker.progress(),
+                    gix::remote::ref_map::Options { extra_refspecs: vec![spec], ..Default::default() },
+                )
+                .map_err(|e| fetch_error(&shown, e))?;
+            for r in &ref_map.remote_refs {
+                let (name, target, peeled) = r.unpack();
+                if name == "HEAD" {
+                    if let Some(id) = peeled.or(target) {
+                        return Ok(Some(id.to_owned()));
+                    }
                 }
             }
+            Ok(None)
+        })?;
+        if let Some(id) = head {
+            return Ok(id);
         }
         Err(Error::Git {
             message: format!("{} has no HEAD commit", self.shown),
@@ -188,9 +202,9 @@ impl Repo {
                 hints: vec![],
             });
         }
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         if !self.has(&commit) {
-            self.fetch(&[commit], true)?;
+            self.fetch(lock.as_ref(), &[commit], true)?;
             self.pin(commit)?;
         }
         Ok(())
@@ -222,17 +236,17 @@ impl Repo {
                 hints: vec![],
             });
         }
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         missing.retain(|id| !self.has(id));
         missing.sort();
         missing.dedup();
         if !missing.is_empty() {
-            if let Err(e) = self.fetch(&missing, false) {
+            if let Err(e) = self.fetch(lock.as_ref(), &missing, false) {
                 // A server that refuses wants by blob id: take the whole tree of the commit instead.
-                if matches!(e, Error::Interrupted) {
+                if matches!(e, Error::Interrupted | Error::NetStalled { .. }) {
                     return Err(e);
                 }
-                self.fetch(&[commit], false)?;
+                self.fetch(lock.as_ref(), &[commit], false)?;
             }
         }
         Ok(())
@@ -395,8 +409,14 @@ impl Repo {
         Ok(skipped)
     }
 
+    /// Takes the cache repository's lock. Whoever holds it is the only one changing the
+    /// repository, so what a killed fetch left there (git's lock files, temporary packs) is
+    /// stale, and cleared now: otherwise every later fetch of this source would fail.
     fn lock(&self) -> Result<Option<std::fs::File>> {
-        self.cache_lock.as_deref().map(lock_file).transpose()
+        let Some(path) = self.cache_lock.as_deref() else { return Ok(None) };
+        let file = lock_file(path)?;
+        clear_stale_cache_files(self.repo.path())?;
+        Ok(Some(file))
     }
 
     /// Keeps a fetched commit from being garbage-collected, and records it.
@@ -414,111 +434,174 @@ impl Repo {
     }
 
     /// One fetch of `wants`. With `commit_only`, at depth 1 and with `filter blob:none` when the
-    /// server supports it; returns whether the filter was used.
-    fn fetch(&self, wants: &[ObjectId], commit_only: bool) -> Result<bool> {
-        use gix::protocol::fetch::{Arguments, Context, Negotiate, Options, Shallow, Tags};
-        let url = self.remote.as_deref().expect("only remote sources fetch");
-        let shown = self.shown.as_str();
-        let remote = self.repo.remote_at(url).map_err(|e| fetch_error(shown, e))?;
-        let mut con = remote.connect(gix::remote::Direction::Fetch).map_err(|e| fetch_error(shown, e))?;
-        let mut auth = con.configured_credentials_for_current_url();
-        if let Some(options) = self.repo.transport_options(url, None).map_err(|e| fetch_error(shown, e))? {
-            con.transport_mut().configure(&*options).map_err(|e| fetch_error(shown, e))?;
-        }
-        let mut handshake = gix::protocol::handshake(
-            con.transport_mut(),
-            gix::protocol::transport::Service::UploadPack,
-            &mut auth,
-            vec![],
-            &mut gix::progress::Discard,
-        )
-        .map_err(|e| fetch_error(shown, e))?;
-
-        struct Wants<'a> {
-            ids: &'a [ObjectId],
-            filter: bool,
-            filtered: bool,
-        }
-        impl Negotiate for Wants<'_> {
-            fn mark_complete_and_common_ref(&mut self) -> gix::Result<gix::protocol::fetch::negotiate::Action> {
-                Ok(gix::protocol::fetch::negotiate::Action::MustNegotiate {
-                    remote_ref_target_known: vec![false; self.ids.len()],
-                })
-            }
-            fn add_wants(&mut self, arguments: &mut Arguments, _known: &[bool]) -> bool {
-                for id in self.ids {
-                    arguments.want(id);
-                }
-                if self.filter && arguments.can_use_filter() {
-                    arguments.filter("blob:none");
-                    self.filtered = true;
-                }
-                !self.ids.is_empty()
-            }
-            fn one_round(
-                &mut self,
-                _state: &mut gix::protocol::fetch::negotiate::one_round::State,
-                _arguments: &mut Arguments,
-                _previous: Option<&gix::protocol::fetch::Response>,
-            ) -> gix::Result<(gix::protocol::fetch::negotiate::Round, bool)> {
-                // Nothing to negotiate: we want exact objects and say `done` at once.
-                let round = gix::protocol::fetch::negotiate::Round {
-                    haves_sent: 0,
-                    in_vain: 0,
-                    haves_to_send: 0,
-                    previous_response_had_at_least_one_in_common: false,
-                };
-                Ok((round, true))
-            }
-        }
-
-        let mut negotiate = Wants { ids: wants, filter: commit_only, filtered: false };
-        let shallow =
-            if commit_only { Shallow::DepthAtRemote(1.try_into().expect("1 is not 0")) } else { Shallow::NoChange };
-        let shallow_file = self.repo.shallow_file().map_err(|e| fetch_error(shown, e))?;
-        let pack_dir = self.repo.objects.store_ref().path().join("pack");
-        let objects = self.repo.objects.clone();
-        let hash = self.repo.object_hash();
-        let received = &self.received;
-        let interrupt: &AtomicBool = crate::interrupt::as_atomic();
-        let result = gix::protocol::fetch(
-            &mut negotiate,
-            |reader, progress, should_interrupt| {
-                let mut counting = CountingRead { inner: reader, count: 0 };
-                let mut outcome = gix::odb::pack::Bundle::write_to_directory(
-                    &mut counting,
-                    Some(&pack_dir),
-                    progress,
-                    should_interrupt,
-                    Some(objects),
-                    hash,
-                    Default::default(),
-                )?;
-                received.set(received.get() + counting.count);
-                if let Some(keep) = outcome.keep_path.take() {
-                    let _ = std::fs::remove_file(keep);
-                }
-                Ok(true)
-            },
-            gix::progress::Discard,
-            interrupt,
-            Context {
-                handshake: &mut handshake,
-                transport: con.transport_mut(),
-                user_agent: ("agent", Some(format!("atk/{}", env!("CARGO_PKG_VERSION")))),
-                trace_packetlines: false,
-            },
-            Options { shallow_file, shallow: &shallow, tags: Tags::None, reject_shallow_remote: false },
-        );
-        if handshake.server_protocol_version == gix::protocol::transport::Protocol::V2 {
-            let _ = gix::protocol::indicate_end_of_interaction(con.transport_mut(), false);
-        }
-        result.map_err(|e| fetch_error(shown, e))?;
-        Ok(negotiate.filtered)
+    /// server supports it; returns whether the filter was used. The network part runs on a worker
+    /// thread bounded by the stall timeout and Ctrl-C (see `net`); it holds a clone of the cache
+    /// `lock` for as long as it runs, even when given up on.
+    fn fetch(&self, lock: Option<&std::fs::File>, wants: &[ObjectId], commit_only: bool) -> Result<bool> {
+        let url = self.remote.clone().expect("only remote sources fetch");
+        let held = lock.map(|f| f.try_clone()).transpose().ctx(|| "cannot share the cache lock".into())?;
+        let (repo, shown, wants) = (self.repo.clone(), self.shown.clone(), wants.to_vec());
+        let (filtered, received) = super::net::bounded(&self.shown, move |worker| {
+            let _held = held;
+            fetch_now(&repo, &url, &shown, &wants, commit_only, worker)
+        })?;
+        self.received.set(self.received.get() + received);
+        Ok(filtered)
     }
 }
 
-/// Waits for and takes the file lock at `path` (released when the file is dropped).
+/// Connects to the remote for fetching. For ssh, unless the user configured an ssh command
+/// (`core.sshCommand`, `GIT_SSH_COMMAND`, `GIT_SSH`), ssh itself gets a connect timeout and
+/// keep-alives from the stall timeout, so it never hangs for ever on its own either.
+fn connect<'r, 'repo>(
+    repo: &gix::Repository,
+    remote: &'r gix::Remote<'repo>,
+    shown: &str,
+) -> Result<
+    gix::remote::Connection<
+        'r,
+        'static,
+        'repo,
+        Box<dyn gix::protocol::transport::client::blocking_io::Transport + Send>,
+    >,
+> {
+    use gix::protocol::transport::client::blocking_io::{connect, ssh};
+    let (url, version) =
+        remote.sanitized_url_and_version(gix::remote::Direction::Fetch).map_err(|e| fetch_error(shown, e))?;
+    let mut ssh_options = ssh::connect::Options::default();
+    if url.scheme == gix::url::Scheme::Ssh {
+        ssh_options = repo.ssh_connect_options().map_err(|e| fetch_error(shown, e))?;
+        if ssh_options.command.is_none() && ssh_options.kind.is_none() {
+            let seconds = super::net::timeout().as_secs().max(1);
+            ssh_options.command = Some(
+                format!(
+                    "ssh -o ConnectTimeout={seconds} -o ServerAliveInterval={} -o ServerAliveCountMax=3",
+                    seconds.div_ceil(3)
+                )
+                .into(),
+            );
+            ssh_options.kind = Some(ssh::ProgramKind::Ssh);
+            ssh_options.disallow_shell = false; // the options need splitting: run it as git does
+        }
+    }
+    let transport = connect::connect(url, connect::Options { version, ssh: ssh_options, trace: false })
+        .map_err(|e| fetch_error(shown, e))?;
+    Ok(remote.to_connection_with_transport(transport))
+}
+
+/// The network part of `Repo::fetch`, on the worker thread: returns whether the filter was used
+/// and the bytes of pack received.
+fn fetch_now(
+    repo: &gix::Repository,
+    url: &str,
+    shown: &str,
+    wants: &[ObjectId],
+    commit_only: bool,
+    worker: &super::net::Worker,
+) -> Result<(bool, u64)> {
+    use gix::protocol::fetch::{Arguments, Context, Negotiate, Options, Shallow, Tags};
+    let remote = repo.remote_at(url).map_err(|e| fetch_error(shown, e))?;
+    let mut con = connect(repo, &remote, shown)?;
+    worker.activity.bump();
+    let mut auth = con.configured_credentials_for_current_url();
+    if let Some(options) = repo.transport_options(url, None).map_err(|e| fetch_error(shown, e))? {
+        con.transport_mut().configure(&*options).map_err(|e| fetch_error(shown, e))?;
+    }
+    let mut handshake = gix::protocol::handshake(
+        con.transport_mut(),
+        gix::protocol::transport::Service::UploadPack,
+        &mut auth,
+        vec![],
+        &mut worker.progress(),
+    )
+    .map_err(|e| fetch_error(shown, e))?;
+    worker.activity.bump();
+
+    struct Wants<'a> {
+        ids: &'a [ObjectId],
+        filter: bool,
+        filtered: bool,
+    }
+    impl Negotiate for Wants<'_> {
+        fn mark_complete_and_common_ref(&mut self) -> gix::Result<gix::protocol::fetch::negotiate::Action> {
+            Ok(gix::protocol::fetch::negotiate::Action::MustNegotiate {
+                remote_ref_target_known: vec![false; self.ids.len()],
+            })
+        }
+        fn add_wants(&mut self, arguments: &mut Arguments, _known: &[bool]) -> bool {
+            for id in self.ids {
+                arguments.want(id);
+            }
+            if self.filter && arguments.can_use_filter() {
+                arguments.filter("blob:none");
+                self.filtered = true;
+            }
+            !self.ids.is_empty()
+        }
+        fn one_round(
+            &mut self,
+            _state: &mut gix::protocol::fetch::negotiate::one_round::State,
+            _arguments: &mut Arguments,
+            _previous: Option<&gix::protocol::fetch::Response>,
+        ) -> gix::Result<(gix::protocol::fetch::negotiate::Round, bool)> {
+            // Nothing to negotiate: we want exact objects and say `done` at once.
+            let round = gix::protocol::fetch::negotiate::Round {
+                haves_sent: 0,
+                in_vain: 0,
+                haves_to_send: 0,
+                previous_response_had_at_least_one_in_common: false,
+            };
+            Ok((round, true))
+        }
+    }
+
+    let mut negotiate = Wants { ids: wants, filter: commit_only, filtered: false };
+    let shallow =
+        if commit_only { Shallow::DepthAtRemote(1.try_into().expect("1 is not 0")) } else { Shallow::NoChange };
+    let shallow_file = repo.shallow_file().map_err(|e| fetch_error(shown, e))?;
+    let pack_dir = repo.objects.store_ref().path().join("pack");
+    let objects = repo.objects.clone();
+    let hash = repo.object_hash();
+    let mut received = 0;
+    let activity = &worker.activity;
+    let result = gix::protocol::fetch(
+        &mut negotiate,
+        |reader, progress, should_interrupt| {
+            let mut counting = CountingRead { inner: reader, count: 0, activity };
+            let mut outcome = gix::odb::pack::Bundle::write_to_directory(
+                &mut counting,
+                Some(&pack_dir),
+                progress,
+                should_interrupt,
+                Some(objects),
+                hash,
+                Default::default(),
+            )?;
+            received = counting.count;
+            if let Some(keep) = outcome.keep_path.take() {
+                let _ = std::fs::remove_file(keep);
+            }
+            Ok(true)
+        },
+        worker.progress(),
+        &worker.cancel,
+        Context {
+            handshake: &mut handshake,
+            transport: con.transport_mut(),
+            user_agent: ("agent", Some(format!("atk/{}", env!("CARGO_PKG_VERSION")))),
+            trace_packetlines: false,
+        },
+        Options { shallow_file, shallow: &shallow, tags: Tags::None, reject_shallow_remote: false },
+    );
+    if handshake.server_protocol_version == gix::protocol::transport::Protocol::V2 {
+        let _ = gix::protocol::indicate_end_of_interaction(con.transport_mut(), false);
+    }
+    result.map_err(|e| fetch_error(shown, e))?;
+    Ok((negotiate.filtered, received))
+}
+
+/// Waits for and takes the file lock at `path` (released when the file is dropped). Another atk
+/// holds it only while it fetches (bounded by the network timeout); Ctrl-C ends the wait.
 fn lock_file(path: &Path) -> Result<std::fs::File> {
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -526,20 +609,70 @@ fn lock_file(path: &Path) -> Result<std::fs::File> {
         .write(true)
         .open(path)
         .ctx(|| format!("cannot open {}", path.display()))?;
-    file.lock().ctx(|| format!("cannot lock {}", path.display()))?;
-    Ok(file)
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                crate::interrupt::check()?;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(Error::io(format!("cannot lock {}", path.display()), e))
+            }
+        }
+    }
+}
+
+/// Removes from the bare cache repository `git_dir` what a killed fetch leaves: `*.lock` files at
+/// its top (`shallow.lock`, `HEAD.lock`, `config.lock`, `packed-refs.lock`) and under `refs/`,
+/// and temporary or `.keep` files in `objects/pack/`. Call only while holding the cache lock.
+fn clear_stale_cache_files(git_dir: &Path) -> Result<()> {
+    fn remove(path: &Path) -> Result<()> {
+        match std::fs::symlink_metadata(path) {
+            Ok(md) if md.is_file() => {
+                std::fs::remove_file(path).ctx(|| format!("cannot remove the stale file {}", path.display()))
+            }
+            _ => Ok(()),
+        }
+    }
+    fn files(dir: &Path, recurse: bool, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            match entry.file_type() {
+                Ok(t) if t.is_dir() && recurse => files(&entry.path(), true, out),
+                Ok(t) if t.is_file() => out.push(entry.path()),
+                _ => {}
+            }
+        }
+    }
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut stale = Vec::new();
+    files(git_dir, false, &mut stale);
+    files(&git_dir.join("refs"), true, &mut stale);
+    stale.retain(|p| name(p).ends_with(".lock"));
+    let mut packs = Vec::new();
+    files(&git_dir.join("objects/pack"), false, &mut packs);
+    stale.extend(packs.into_iter().filter(|p| {
+        let n = name(p);
+        n.starts_with(".tmp") || n.starts_with("tmp_") || n.ends_with(".keep")
+    }));
+    for path in stale {
+        remove(&path)?;
+    }
+    Ok(())
 }
 
 /// Counts the bytes of a pack as it is read.
 struct CountingRead<'a> {
     inner: &'a mut dyn std::io::BufRead,
     count: u64,
+    activity: &'a super::net::Activity,
 }
 
 impl std::io::Read for CountingRead<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.count += n as u64;
+        self.saw(n);
         Ok(n)
     }
 }
@@ -549,8 +682,19 @@ impl std::io::BufRead for CountingRead<'_> {
         self.inner.fill_buf()
     }
     fn consume(&mut self, amt: usize) {
-        self.count += amt as u64;
+        self.saw(amt);
         self.inner.consume(amt)
+    }
+}
+
+impl CountingRead<'_> {
+    fn saw(&mut self, n: usize) {
+        self.count += n as u64;
+        if n > 0 {
+            self.activity.bump();
+            // The shallow file is locked and a temporary pack is open: a kill here is the worst.
+            crate::failpoint::hit("fetch");
+        }
     }
 }
 

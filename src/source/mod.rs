@@ -2,6 +2,7 @@
 //! repositories; `registry` finds plugins by name.
 
 pub mod git;
+pub mod net;
 pub mod registry;
 
 use std::path::{Path, PathBuf};
@@ -83,6 +84,46 @@ pub fn git_url(input: &str) -> Option<String> {
     None
 }
 
+/// Refuses a URL that carries credentials: any user info in an http(s) URL (`token@`,
+/// `user:password@`), and a password in any URL. A token there would be written into
+/// `manifest.yaml`, committed and pushed. Decided by gix's URL parser; ssh user names
+/// (`git@host:org/repo`, `ssh://git@host/…`) are fine. The message shows the URL masked.
+pub fn check_no_credentials(url: &str) -> crate::Result<()> {
+    // gix's error would quote the URL: say it without it.
+    let parsed = gix::url::parse(url.trim()).map_err(|_| {
+        crate::Error::refused(
+            format!("{} is not a URL git can fetch from", mask_credentials(url)),
+            vec!["check the URL: https://host/org/repo, ssh://host/org/repo, git@host:org/repo or git://host/repo"
+                .into()],
+        )
+    })?;
+    let http = matches!(parsed.scheme, gix::url::Scheme::Http | gix::url::Scheme::Https);
+    let user = parsed.user().is_some_and(|u| !u.is_empty());
+    if parsed.password().is_none() && !(http && user) {
+        return Ok(());
+    }
+    Err(crate::Error::refused(
+        format!(
+            "the URL {} holds a password or token, which would be committed to the home's \
+             manifest and pushed",
+            mask_credentials(url)
+        ),
+        vec!["give the URL without them (also where it is set: --registry, ATK_REGISTRY, or manifest.yaml's \
+             source.url / config.registry) and let a git credential helper or ssh provide them"
+            .into()],
+    ))
+}
+
+/// `url` with any user info between `://` and the host replaced by `***`, for messages.
+pub fn mask_credentials(url: &str) -> String {
+    let Some(start) = url.find("://").map(|i| i + 3) else { return url.to_string() };
+    let end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
+    match url[start..end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
+        None => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +160,34 @@ mod tests {
             git("github.com/org/some-tool", "https://github.com/org/some-tool")
         );
         assert_eq!(resolve("my.plugins/foo", c), git("my.plugins/foo", "https://my.plugins/foo"));
+    }
+
+    #[test]
+    fn credentials_in_urls_are_refused_and_masked() {
+        for url in [
+            "https://ghp_s3cret@github.com/org/tool",
+            "http://ghp_s3cret@127.0.0.1:8080/r.git",
+            "https://me:ghp_s3cret@github.com/org/tool",
+            "ssh://git:ghp_s3cret@host/r",
+        ] {
+            let e = check_no_credentials(url).expect_err(url);
+            assert_eq!(e.exit_code(), crate::error::exit::PLUGIN_INVALID);
+            assert!(!e.to_string().contains("ghp_s3cret") && e.to_string().contains("***@"), "{e}");
+        }
+        for url in [
+            "git@github.com:org/tool.git",
+            "ssh://git@github.com/org/tool",
+            "https://github.com/org/tool",
+            "git://host/r.git",
+            "/srv/registry",
+            "file:///srv/repo",
+        ] {
+            assert!(check_no_credentials(url).is_ok(), "{url}");
+        }
+        let e = check_no_credentials("https://ghp_s3cret@:x:").expect_err("not a URL");
+        assert!(!e.to_string().contains("ghp_s3cret"), "{e}");
+        assert_eq!(mask_credentials("https://a:b@h/x@y"), "https://***@h/x@y");
+        assert_eq!(mask_credentials("https://h/x@y"), "https://h/x@y");
     }
 
     #[test]

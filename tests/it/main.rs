@@ -3,7 +3,10 @@
 mod add_local;
 mod bootstrap;
 mod common;
+mod crash;
+mod credentials;
 mod init;
+mod network;
 mod output;
 mod registry;
 mod remote;

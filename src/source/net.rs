@@ -1,0 +1,211 @@
+//! Bounds on network operations. gix's transports cannot all be given a read timeout (git:// reads
+//! a `TcpStream` it keeps to itself, ssh reads the pipe of an `ssh` process), so the network part
+//! of an operation runs on a thread of its own, and the calling thread waits for it: it gives up
+//! when nothing arrived for the stall timeout (`Error::NetStalled`), or at once when the user pressed
+//! Ctrl-C or sent SIGTERM (`Error::Interrupted`). Everything the worker reports (bytes of a pack,
+//! the server's progress messages, the end of each step) counts as activity.
+//!
+//! A worker given up on is told to stop (its cancel flag, which gix checks), and is otherwise left
+//! blocked until the process exits: it only ever writes into a cache repository, under a lock it
+//! holds (a clone of the cache lock) for as long as it runs. What it leaves behind there (lock
+//! files, temporary packs) is cleared by the next fetch, under the same lock.
+//!
+//! Per transport, below this bound: git:// has gix's 5 s connect timeout; http(s) has reqwest's
+//! 20 s connect timeout; ssh gets `ConnectTimeout` and keep-alives (see `git::connect`). Local
+//! sources (a path or `file://`) are read in place and never reach a transport.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The stall timeout in milliseconds; set once by the command layer (from `ATK_NET_TIMEOUT`).
+static TIMEOUT_MS: AtomicU64 = AtomicU64::new(DEFAULT_TIMEOUT.as_millis() as u64);
+
+/// Sets how long a network operation may go without receiving anything (and the connect timeout
+/// given to ssh). Called once, before any fetch.
+pub fn set_timeout(timeout: Duration) {
+    let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX).max(1);
+    TIMEOUT_MS.store(ms, Ordering::SeqCst);
+}
+
+pub fn timeout() -> Duration {
+    Duration::from_millis(TIMEOUT_MS.load(Ordering::SeqCst))
+}
+
+/// Parses the value of `ATK_NET_TIMEOUT` (whole seconds, at least 1).
+pub fn parse_timeout(value: &str) -> Result<Duration> {
+    match value.trim().parse::<u64>() {
+        Ok(s) if s > 0 => Ok(Duration::from_secs(s)),
+        _ => Err(Error::usage(
+            format!("ATK_NET_TIMEOUT={value:?} is not a number of seconds"),
+            Some(format!(
+                "set it to a whole number of seconds, e.g. ATK_NET_TIMEOUT=60 (default {})",
+                DEFAULT_TIMEOUT.as_secs()
+            )),
+        )),
+    }
+}
+
+/// When the worker last showed a sign of life.
+pub struct Activity {
+    start: Instant,
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity { start: Instant::now(), last_ms: AtomicU64::new(0) }
+    }
+
+    /// Something arrived (or a step finished): the stall clock starts again.
+    pub fn bump(&self) {
+        self.last_ms.store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    fn idle(&self) -> Duration {
+        self.start.elapsed().saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Relaxed)))
+    }
+}
+
+/// What the worker gets: the activity clock to bump and the flag that tells it to stop.
+pub struct Worker {
+    pub activity: Arc<Activity>,
+    pub cancel: Arc<AtomicBool>,
+}
+
+impl Worker {
+    /// A gix progress that counts every call as activity (the server's progress messages arrive
+    /// through it while it prepares a pack).
+    pub fn progress(&self) -> ActivityProgress {
+        ActivityProgress(Arc::clone(&self.activity))
+    }
+}
+
+/// Runs `work` (the network part of an operation on `shown`) on a thread of its own and waits for
+/// it, within a second of Ctrl-C and at most the stall timeout without activity.
+pub fn bounded<T: Send + 'static>(shown: &str, work: impl FnOnce(&Worker) -> Result<T> + Send + 'static) -> Result<T> {
+    let limit = timeout();
+    let worker = Worker { activity: Arc::new(Activity::new()), cancel: Arc::new(AtomicBool::new(false)) };
+    let (activity, cancel) = (Arc::clone(&worker.activity), Arc::clone(&worker.cancel));
+    let (tx, rx) = mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("atk-net".into())
+        .spawn(move || {
+            let _ = tx.send(work(&worker));
+        })
+        .map_err(|e| Error::io("cannot start a thread for the network", e))?;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(result) => return result,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(Error::other(format!("the transfer from {shown} ended unexpectedly")))
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if crate::interrupt::is_set() {
+            cancel.store(true, Ordering::SeqCst);
+            return Err(Error::Interrupted);
+        }
+        if activity.idle() >= limit {
+            cancel.store(true, Ordering::SeqCst);
+            return Err(Error::NetStalled { url: shown.to_string(), seconds: limit.as_secs().max(1) });
+        }
+    }
+}
+
+/// See [`Worker::progress`].
+pub struct ActivityProgress(Arc<Activity>);
+
+impl gix::progress::Count for ActivityProgress {
+    fn set(&self, _step: gix::progress::Step) {
+        self.0.bump();
+    }
+    fn step(&self) -> gix::progress::Step {
+        0
+    }
+    fn inc_by(&self, _step: gix::progress::Step) {
+        self.0.bump();
+    }
+    fn counter(&self) -> gix::progress::StepShared {
+        Arc::default()
+    }
+}
+
+impl gix::progress::Progress for ActivityProgress {
+    fn init(&mut self, _max: Option<gix::progress::Step>, _unit: Option<gix::progress::Unit>) {
+        self.0.bump();
+    }
+    fn set_name(&mut self, _name: String) {
+        self.0.bump();
+    }
+    fn name(&self) -> Option<String> {
+        None
+    }
+    fn id(&self) -> gix::progress::Id {
+        gix::progress::UNKNOWN
+    }
+    fn message(&self, _level: gix::progress::MessageLevel, _message: String) {
+        self.0.bump();
+    }
+}
+
+impl gix::progress::NestedProgress for ActivityProgress {
+    type SubProgress = ActivityProgress;
+    fn add_child(&mut self, _name: impl Into<String>) -> Self::SubProgress {
+        ActivityProgress(Arc::clone(&self.0))
+    }
+    fn add_child_with_id(&mut self, _name: impl Into<String>, _id: gix::progress::Id) -> Self::SubProgress {
+        ActivityProgress(Arc::clone(&self.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stalled_worker_is_given_up_on_and_told_to_stop() {
+        set_timeout(Duration::from_millis(300));
+        let stopped = Arc::new(AtomicBool::new(false));
+        let seen = Arc::clone(&stopped);
+        let started = Instant::now();
+        let result: Result<()> = bounded("test://silent", move |w| {
+            while !w.cancel.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            seen.store(true, Ordering::SeqCst);
+            Ok(())
+        });
+        assert!(matches!(result, Err(Error::NetStalled { .. })), "{result:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let waited = Instant::now();
+        while !stopped.load(Ordering::SeqCst) {
+            assert!(waited.elapsed() < Duration::from_secs(5), "the worker was not told to stop");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+
+        // Activity keeps a slow worker alive past the timeout.
+        let result = bounded("test://slow", |w| {
+            for _ in 0..10 {
+                std::thread::sleep(Duration::from_millis(100));
+                w.activity.bump();
+            }
+            Ok(7)
+        });
+        assert_eq!(result.unwrap(), 7);
+        set_timeout(DEFAULT_TIMEOUT);
+    }
+
+    #[test]
+    fn timeouts_are_whole_seconds() {
+        assert_eq!(parse_timeout("2").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_timeout(" 45 ").unwrap(), Duration::from_secs(45));
+        for bad in ["0", "-1", "1.5", "soon", ""] {
+            assert_eq!(parse_timeout(bad).unwrap_err().exit_code(), crate::error::exit::USAGE, "{bad}");
+        }
+    }
+}

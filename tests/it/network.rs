@@ -1,0 +1,198 @@
+//! Network bounds (issue 8, item 6): a server that accepts a connection and never answers, over
+//! git://, ssh and http. atk gives up after ATK_NET_TIMEOUT seconds without a byte (exit 7, one
+//! clear line), and Ctrl-C or SIGTERM ends a blocked fetch at once (exit 130); the home is
+//! unchanged either way and the next command works.
+
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+
+/// Accepts connections on 127.0.0.1 and never sends a byte; the connections close when dropped.
+struct Silent {
+    port: u16,
+    accepted: Arc<AtomicUsize>,
+    open: Arc<Mutex<Vec<TcpStream>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Silent {
+    fn start() -> Silent {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let (accepted, open, stop) = (Arc::default(), Arc::<Mutex<Vec<TcpStream>>>::default(), Arc::default());
+        let (a, o, s): (Arc<AtomicUsize>, _, Arc<AtomicBool>) =
+            (Arc::clone(&accepted), Arc::clone(&open), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        o.lock().unwrap().push(stream);
+                        a.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Silent { port, accepted, open, stop }
+    }
+
+    fn wait_for_a_connection(&self) {
+        let start = Instant::now();
+        while self.accepted.load(Ordering::SeqCst) == 0 {
+            assert!(start.elapsed() < Duration::from_secs(30), "atk never connected");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Silent {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for s in self.open.lock().unwrap().drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// A process that is killed if the test ends (or fails) before it did.
+struct Running(Option<Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Running {
+    fn id(&self) -> u32 {
+        self.0.as_ref().unwrap().id()
+    }
+}
+
+/// Waits for atk (up to a generous bound: these tests are about not hanging for ever).
+fn finish(mut running: Running) -> Output {
+    let mut child = running.0.take().unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("atk still runs after 60s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn spawn(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> Running {
+    let mut cmd = env.std_cmd();
+    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    Running(Some(cmd.spawn().unwrap()))
+}
+
+/// A stand-in for ssh whose "connection" goes to the silent socket: it logs its arguments,
+/// answers the `-G` probe, then waits for the server's first byte for ever.
+fn silent_ssh(env: &Env, port: u16) -> (String, PathBuf) {
+    let bin = env.path("silent-ssh");
+    let log = env.path("silent-ssh.log");
+    write(
+        &bin.join("ssh"),
+        &format!(
+            "#!/bin/bash\necho \"$@\" >> {}\nfor a in \"$@\"; do [ \"$a\" = -G ] && exit 0; done\n\
+             exec 3<>/dev/tcp/127.0.0.1/{port}\nexec cat <&3\n",
+            log.display()
+        ),
+        true,
+    );
+    (format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()), log)
+}
+
+fn assert_stalled(out: &Output, url: &str, what: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{what}: {err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{what}: {err}");
+    assert!(errors[0].contains(url) && errors[0].contains("did not answer for 2s"), "{what}: {err}");
+    assert!(err.contains("hint:") && err.contains("ATK_NET_TIMEOUT"), "{what}: {err}");
+}
+
+#[test]
+fn a_silent_server_times_out_over_git_ssh_and_http() {
+    let env = Env::new();
+    let before = env.snapshot();
+    let silent = Silent::start();
+    let (ssh_path, ssh_log) = silent_ssh(&env, silent.port);
+    let timeout = [("ATK_NET_TIMEOUT", "2")];
+    for url in [
+        format!("git://127.0.0.1:{}/registry.git", silent.port),
+        format!("http://127.0.0.1:{}/registry.git", silent.port),
+        "ssh://git@silent.invalid/registry.git".to_string(),
+        "git@silent.invalid:org/registry.git".to_string(),
+    ] {
+        let vars = [timeout[0], ("PATH", ssh_path.as_str())];
+        let out = finish(spawn(&env, &["--registry", &url, "add", "hello"], &vars));
+        assert_stalled(&out, &url, &format!("registry {url}"));
+        let out = finish(spawn(&env, &["add", &url], &vars));
+        assert_stalled(&out, &url, &format!("git source {url}"));
+        assert_eq!(env.snapshot(), before, "{url}");
+    }
+    // ssh itself is told to time out too.
+    let calls = std::fs::read_to_string(&ssh_log).unwrap();
+    assert!(calls.contains("-o ConnectTimeout=2 -o ServerAliveInterval=1"), "{calls}");
+    // The home works: a mutation.
+    env.ok(&["add", env.fixture("minimal").to_str().unwrap(), "-y"]);
+}
+
+#[test]
+fn an_unusable_net_timeout_is_a_usage_error() {
+    let env = Env::new();
+    for bad in ["0", "soon", "-5"] {
+        let out = env.cmd().arg("list").env("ATK_NET_TIMEOUT", bad).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("ATK_NET_TIMEOUT"));
+    }
+}
+
+#[test]
+fn ctrl_c_or_sigterm_ends_a_blocked_fetch_at_once() {
+    let env = Env::new();
+    let before = env.snapshot();
+    for (signal, group, transport) in
+        [("-INT", true, "git"), ("-TERM", false, "git"), ("-INT", true, "ssh"), ("-INT", true, "http")]
+    {
+        let silent = Silent::start();
+        let (path, _) = silent_ssh(&env, silent.port);
+        let url = match transport {
+            "git" => format!("git://127.0.0.1:{}/registry.git", silent.port),
+            "http" => format!("http://127.0.0.1:{}/registry.git", silent.port),
+            _ => "ssh://git@silent.invalid/registry.git".to_string(),
+        };
+        // A timeout far beyond the test's bound: only the signal can end the wait.
+        let child = spawn(&env, &["--registry", &url, "add", "hello"], &[("ATK_NET_TIMEOUT", "600"), ("PATH", &path)]);
+        silent.wait_for_a_connection();
+        std::thread::sleep(Duration::from_millis(200));
+        let target = if group { format!("-{}", child.id()) } else { child.id().to_string() };
+        let sent = Instant::now();
+        assert!(std::process::Command::new("kill").args([signal, "--", &target]).status().unwrap().success());
+        let out = finish(child);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "{signal} {transport}: {err}");
+        assert!(err.contains("interrupted"), "{err}");
+        assert!(sent.elapsed() < Duration::from_secs(20), "{signal} {transport}: took {:?}", sent.elapsed());
+        assert_eq!(env.snapshot(), before, "{signal} {transport}");
+    }
+    env.ok(&["list"]);
+    env.ok(&["add", env.fixture("minimal").to_str().unwrap(), "-y"]);
+}
