@@ -1,6 +1,7 @@
 //! A plugin's `.env` file, in python-dotenv's dialect (the one atk-cli reads and writes with):
 //! parsed the way `dotenv_values` of python-dotenv 1.2 parses it (quotes, escapes, comments, an
-//! `export` prefix, `${VAR}` and `${VAR:-default}` interpolation, keys without `=`), edited in place
+//! `export` prefix, `${VAR}` and `${VAR:-default}` interpolation, keys without `=`; the newest
+//! 1.2 release, 1.2.4, which a fresh install of atk-cli 0.4.0 gets), edited in place
 //! so that comments, order and keys the plugin does not declare survive, written atomically with
 //! mode 0600 by the caller.
 //!
@@ -39,7 +40,7 @@ impl EnvFile {
     /// A file with `text` as its content (not read from disk).
     pub fn from_text(path: &Path, text: String, outer: Outer) -> Self {
         // Python reads text files with universal newlines: `\r\n` and `\r` are `\n` to it.
-        let text = if text.contains('\r') { text.replace("\r\n", "\n").replace('\r', "\n") } else { text };
+        let text = normalize(text);
         let parsed = parse(&text);
         let mut names = HashMap::new();
         for b in &parsed.bindings {
@@ -85,7 +86,11 @@ impl EnvFile {
         let quoted = quote(value);
         match self.parsed.bindings.iter().rev().find(|b| b.key == key) {
             Some(b) => match &b.value_span {
-                Some(span) => self.text.replace_range(span.clone(), &quoted),
+                Some(span) => {
+                    // An empty value before a comment (`KEY= # note`) keeps a blank before it.
+                    let gap = if self.text[span.end..].starts_with('#') { " " } else { "" };
+                    self.text.replace_range(span.clone(), &format!("{quoted}{gap}"))
+                }
                 None => self.text.insert_str(b.key_end, &format!("={quoted}")),
             },
             None => {
@@ -117,8 +122,22 @@ impl EnvFile {
 /// appears, with its last value (`None` for a key without `=`), `${…}` resolved against earlier
 /// keys and then `outer`.
 pub fn dotenv_values(text: &str, outer: Outer) -> Vec<(String, Option<String>)> {
-    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let text = normalize(text.to_string());
     last_wins(resolve(&parse(&text).bindings, outer))
+}
+
+/// What python-dotenv parses: a leading byte-order mark dropped, and (Python reads text files
+/// with universal newlines) `\r\n` and `\r` as `\n`.
+fn normalize(text: String) -> String {
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(t) => t.to_string(),
+        None => text,
+    };
+    if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        text
+    }
 }
 
 /// A Python dict built from pairs: a key keeps its first position and takes its last value.
@@ -301,9 +320,10 @@ fn statement(cur: &mut Cursor) -> std::result::Result<Option<Binding>, Broken> {
     cur.skip_while(blank);
     let (value_span, raw) = if cur.peek() == Some('=') {
         cur.at += 1;
-        cur.skip_while(blank);
+        let spaced = cur.skip_while(blank) > 0;
         let start = cur.at;
-        let raw = value(cur)?;
+        // `KEY= # note` is an empty value and a comment (`KEY=#x` is the value `#x`).
+        let raw = if spaced && cur.peek() == Some('#') { String::new() } else { value(cur)? };
         (Some(start..cur.at), Some(raw))
     } else {
         (None, None)
@@ -359,24 +379,19 @@ fn value(cur: &mut Cursor) -> std::result::Result<String, Broken> {
     }
 }
 
-/// Where the closing quote `q` of a quoted value starting at `body` is: the first `q` not preceded
-/// by a backslash; failing that (python's regular expression backtracks) the last escaped one.
+/// Where the closing quote `q` of a quoted value starting at `body` is: the first `q` that no
+/// backslash escapes (a backslash escapes whatever character follows it, a backslash included).
 fn closing_quote(body: &str, q: char) -> Option<usize> {
     let b = body.as_bytes();
-    let q = q as u8;
     let mut i = 0;
-    let mut last_escaped = None;
     while i < b.len() {
-        if b[i] == b'\\' && b.get(i + 1) == Some(&q) {
-            last_escaped = Some(i + 1);
-            i += 2;
-        } else if b[i] == q {
-            return Some(i);
-        } else {
-            i += 1;
+        match b[i] {
+            b'\\' => i += 2,
+            c if c == q as u8 => return Some(i),
+            _ => i += 1,
         }
     }
-    last_escaped
+    None
 }
 
 /// Decodes `\x` for every `x` in `escapes`, left to right, as python-dotenv does.
@@ -557,7 +572,9 @@ mod tests {
         assert_eq!(one("A=\"a\\nb\\tc\\\"d\""), Some("a\nb\tc\"d".into()));
         assert_eq!(one("A=\"say hi\" # comment"), Some("say hi".into()));
         assert_eq!(one("A=a#b #c"), Some("a#b".into()));
-        assert_eq!(one("A= #c"), Some("#c".into()));
+        assert_eq!(one("A= #c"), Some("".into()));
+        assert_eq!(one("A=#c"), Some("#c".into()));
+        assert_eq!(one("\u{feff}A=1"), Some("1".into()));
         assert_eq!(one("A=   "), Some("".into()));
         assert_eq!(one("export A=1"), Some("1".into()));
         assert_eq!(one("exportA=1"), None.or(Some("1".into())));
@@ -586,9 +603,9 @@ mod tests {
         assert_eq!(v, vec![("OK".into(), Some("1".into())), ("NEXT".into(), Some("2".into()))]);
         let env = EnvFile::from_text(Path::new(".env"), "OK=1\nBAD='a' b\nC=3\n".into(), &no_env);
         assert_eq!(env.broken_lines(), &[2]);
-        // Backtracking: the last escaped quote closes an otherwise unterminated value.
-        assert_eq!(one("A=\"x\\\""), Some("x\\".into()));
-        assert_eq!(values("A=\"x\\\" y"), vec![]);
+        // A backslash escapes the quote after it: the value has no closing quote.
+        assert_eq!(values("A=\"x\\\"\nB=1"), vec![("B".into(), Some("1".into()))]);
+        assert_eq!(one("A='a\\\\'"), Some("a\\".into()));
     }
 
     #[test]
@@ -616,6 +633,10 @@ mod tests {
         env.set("A", "x", None);
         env.set("B", "4", None);
         assert_eq!(env.text(), "A=x\nB=4 # c\n");
+        let mut env = EnvFile::from_text(Path::new(".env"), "A= # note\n".into(), &no_env);
+        assert_eq!(env.get("A").as_deref(), Some(""));
+        env.set("A", "v", None);
+        assert_eq!(env.text(), "A= v # note\n");
     }
 
     #[test]

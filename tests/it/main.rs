@@ -3,8 +3,10 @@
 mod add_local;
 mod bootstrap;
 mod common;
+mod dotenv;
 mod init;
 mod output;
+mod python;
 mod registry;
 mod remote;
 mod remove;
