@@ -80,12 +80,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             tx.place(staged, &rel_dir)?;
         }
         let mut paths = vec![manifest::FILE.to_string(), rel_dir.clone()];
-        if kind == SourceKind::Local {
-            let text = std::fs::read_to_string(home.root.join(gitignore::FILE)).unwrap_or_default();
-            let new = gitignore::add_exemption(&text, &directory);
-            if new != text {
-                tx.write(gitignore::FILE, new.as_bytes(), None)?;
-            }
+        // A local plugin's files are tracked; every add leaves the secret block last.
+        let text = std::fs::read_to_string(home.root.join(gitignore::FILE)).unwrap_or_default();
+        let new = match kind {
+            SourceKind::Local => gitignore::add_exemption(&text, &directory),
+            _ => gitignore::normalize(&text),
+        };
+        if new != text {
+            tx.write(gitignore::FILE, new.as_bytes(), None)?;
             paths.push(gitignore::FILE.into());
         }
         if env.changed {

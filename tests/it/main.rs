@@ -4,6 +4,7 @@ mod add_local;
 mod bootstrap;
 mod common;
 mod dotenv;
+mod gitignore;
 mod init;
 mod output;
 mod python;
