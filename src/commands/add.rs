@@ -23,6 +23,9 @@ pub struct Args {
     /// Read the registry index now, not from the cache (it is kept for an hour)
     #[arg(long)]
     pub refresh: bool,
+    /// The same as --yes (atk-cli's spelling for this command)
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// A plugin ready to be installed: its files in a staging folder (or already in place).
