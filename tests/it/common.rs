@@ -59,15 +59,19 @@ impl Env {
     pub fn apply(&self, c: &mut Command) {
         for (k, _) in std::env::vars_os() {
             let k = k.to_string_lossy().to_string();
-            if k.starts_with("GIT_") || k.starts_with("ATK_") || k == "NO_COLOR" || k == "CI" {
+            if k.starts_with("GIT_") || k.starts_with("ATK_") || k.starts_with("XDG_") || k == "NO_COLOR" || k == "CI" {
                 c.env_remove(&k);
             }
         }
+        // Hermetic: no configuration of the developer's (git's global and XDG files, the system
+        // file) reaches a run; a test that wants a user's git config writes $HOME/.gitconfig.
         c.env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join(".config"))
+            .env("GIT_CONFIG_GLOBAL", self.home.join(".gitconfig"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("ATK_HOME", &self.atk_home)
             .env("ATK_CACHE_DIR", &self.cache)
             .env("CI", "true")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("NO_COLOR", "1")
             .env("ATK_LOCK_TIMEOUT", "60")
             .current_dir(self.dir.path());
@@ -78,6 +82,17 @@ impl Env {
         let mut cmd = Command::new(bin());
         self.apply(&mut cmd);
         cmd.env_remove("CI").env("TERM", "dumb").args(args);
+        rexpect::session::spawn_command(cmd, Some(20_000)).unwrap()
+    }
+
+    /// Like [`Env::on_terminal`], with `NO_COLOR` unset or set as given.
+    pub fn on_terminal_with_no_color(&self, no_color: Option<&str>, args: &[&str]) -> rexpect::session::PtySession {
+        let mut cmd = Command::new(bin());
+        self.apply(&mut cmd);
+        cmd.env_remove("CI").env_remove("NO_COLOR").env("TERM", "dumb").args(args);
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
         rexpect::session::spawn_command(cmd, Some(20_000)).unwrap()
     }
 
@@ -210,7 +225,9 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args(args)
         .current_dir(dir)
+        .env_remove("XDG_CONFIG_HOME")
         .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("HOME", dir)
         .env("GIT_AUTHOR_NAME", "Test")
         .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
