@@ -271,3 +271,33 @@ pub fn mode(path: &Path) -> u32 {
 pub fn yaml(name: &str, extra: &str) -> String {
     format!("schema_version: '2026-01-23'\nname: {name}\ndescription: test plugin {name}\nmaturity: verified\n{extra}")
 }
+
+/// Waits for `child` at most `secs` seconds (killing it and failing the test past that), with its
+/// piped output collected meanwhile so that a full pipe cannot stall it.
+pub fn wait_with_timeout(mut child: std::process::Child, secs: u64) -> std::process::Output {
+    use std::io::Read;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let err = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("a child process did not finish within {secs}s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    std::process::Output { status, stdout: out.join().unwrap(), stderr: err.join().unwrap() }
+}

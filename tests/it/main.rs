@@ -2,6 +2,7 @@
 
 mod add_local;
 mod bootstrap;
+mod compat;
 mod common;
 mod dotenv;
 mod gitignore;
