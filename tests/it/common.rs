@@ -10,6 +10,9 @@ use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
 
+/// The longest any one process of a test may run, in seconds.
+pub const RUN_TIMEOUT: u64 = 300;
+
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub home: PathBuf,
@@ -47,7 +50,10 @@ impl Env {
 
     /// `atk` with this environment, no terminal, CI set.
     pub fn cmd(&self) -> assert_cmd::Command {
-        assert_cmd::Command::from_std(self.std_cmd())
+        let mut c = assert_cmd::Command::from_std(self.std_cmd());
+        // No run may hang the suite: past this, it is killed and the test fails.
+        c.timeout(std::time::Duration::from_secs(RUN_TIMEOUT));
+        c
     }
 
     pub fn std_cmd(&self) -> Command {
@@ -222,7 +228,7 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, (u32, Vec<u8>)>) {
 }
 
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
+    let child = Command::new("git")
         .args(args)
         .current_dir(dir)
         .env_remove("XDG_CONFIG_HOME")
@@ -233,8 +239,12 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
         .env("GIT_COMMITTER_NAME", "Test")
         .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
-        .output()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    let out = wait_with_timeout(child, RUN_TIMEOUT);
     assert!(out.status.success(), "git {args:?} in {}: {}", dir.display(), String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }

@@ -42,7 +42,7 @@ pub fn run(py: &Path, script: &str, args: &[&str], env: &[(&str, &str)], stdin: 
     }
     let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = crate::common::wait_with_timeout(child, crate::common::RUN_TIMEOUT);
     assert!(
         out.status.success(),
         "python failed ({:?}):\n{}\n{}",
