@@ -40,7 +40,10 @@ pub fn plan(
 ) -> Result<EnvPlan> {
     let mut file = EnvFile::read(env_path, &|name| std::env::var(name).ok())?;
     for line in file.broken_lines() {
-        ctx.ui.warn(format!("{} line {line}: cannot be parsed; it is ignored (as atk-cli ignores it)", env_path.display()));
+        ctx.ui.warn(format!(
+            "{} line {line}: cannot be parsed; it is ignored (as atk-cli ignores it)",
+            env_path.display()
+        ));
     }
     let mut changed = false;
     let mut missing = Vec::new();

@@ -95,13 +95,19 @@ mod tests {
     #[test]
     fn the_template_is_normalized() {
         assert_eq!(normalize(TEMPLATE), TEMPLATE);
-        assert!(TEMPLATE.ends_with("\n\n# Always ignore secrets — keep LAST (gitignore is last-match-wins)\n*.env\n.env.*\n"));
+        assert!(TEMPLATE
+            .ends_with("\n\n# Always ignore secrets — keep LAST (gitignore is last-match-wins)\n*.env\n.env.*\n"));
     }
 
     #[test]
     fn exemptions_go_above_the_secret_block() {
         let once = add_exemption(TEMPLATE, "my-tool");
-        assert!(once.ends_with(&format!(".DS_Store\n\n!plugins/my-tool/\n!plugins/my-tool/**\n\n{SECRETS_HEADER}\n*.env\n.env.*\n")), "{once}");
+        assert!(
+            once.ends_with(&format!(
+                ".DS_Store\n\n!plugins/my-tool/\n!plugins/my-tool/**\n\n{SECRETS_HEADER}\n*.env\n.env.*\n"
+            )),
+            "{once}"
+        );
         assert_eq!(add_exemption(&once, "my-tool"), once, "idempotent");
         let twice = add_exemption(&once, "other");
         // As atk-cli does it: appended after the blank line that ended the file before the block.

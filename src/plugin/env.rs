@@ -553,11 +553,8 @@ mod tests {
             if !shared {
                 continue;
             }
-            let out = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(format!("X={q}\nprintf %s \"$X\""))
-                .output()
-                .unwrap();
+            let out =
+                std::process::Command::new("sh").arg("-c").arg(format!("X={q}\nprintf %s \"$X\"")).output().unwrap();
             assert_eq!(String::from_utf8(out.stdout).unwrap(), v, "{q}");
         }
     }
@@ -584,10 +581,9 @@ mod tests {
         assert_eq!(one("A='one\ntwo'"), Some("one\ntwo".into()));
         assert_eq!(values("A=1\r\nB=2\r\n"), vec![("A".into(), Some("1".into())), ("B".into(), Some("2".into()))]);
         // Interpolation: earlier keys, then the outer environment, then the default.
-        let v = dotenv_values(
-            "A=x\nB=${A}-${HOME}-${NOPE:-d}-${A:-d}\nC\nD=${C:-d}\nE='${A}'\nF=$A",
-            &|k| (k == "HOME").then(|| "/h".into()),
-        );
+        let v = dotenv_values("A=x\nB=${A}-${HOME}-${NOPE:-d}-${A:-d}\nC\nD=${C:-d}\nE='${A}'\nF=$A", &|k| {
+            (k == "HOME").then(|| "/h".into())
+        });
         let get = |k: &str| v.iter().find(|(n, _)| n == k).unwrap().1.clone();
         assert_eq!(get("B").as_deref(), Some("x-/h-d-x"));
         assert_eq!(get("D").as_deref(), Some(""), "a key without value shadows, no default");

@@ -573,12 +573,15 @@ mod tests {
     #[test]
     fn http_and_timeout_of_schema_2026_08_20() {
         let newest = MINIMAL.replace("2026-01-23", SCHEMA_VERSION);
-        let p = check(&format!("{newest}mcp: {{transport: http, endpoint: 'https://h/mcp', timeout: 600000, env: [A]}}\n")).unwrap();
+        let p =
+            check(&format!("{newest}mcp: {{transport: http, endpoint: 'https://h/mcp', timeout: 600000, env: [A]}}\n"))
+                .unwrap();
         let mcp = p.mcp.unwrap();
         assert_eq!((mcp.transport.as_str(), mcp.timeout), ("http", Some(600000)));
         let p = check(&format!("{MINIMAL}mcp: {{transport: stdio, command: x, timeout: '5000'}}\n")).unwrap();
         assert_eq!(p.mcp.unwrap().timeout, Some(5000));
-        let errs = check(&format!("{newest}mcp: {{transport: http, command: x, args: [a], timeout: 0}}\n")).unwrap_err();
+        let errs =
+            check(&format!("{newest}mcp: {{transport: http, command: x, args: [a], timeout: 0}}\n")).unwrap_err();
         assert_eq!(
             errs,
             [

@@ -79,9 +79,7 @@ pub fn url(flag: Option<&str>, configured: Option<&str>) -> String {
 
 /// [`url`] with `$ATK_REGISTRY` given (an empty one counts as unset).
 fn choose_url(flag: Option<&str>, from_env: Option<&str>, configured: Option<&str>) -> String {
-    flag.or(from_env.filter(|s| !s.is_empty()))
-        .or(configured)
-        .map_or_else(|| DEFAULT_URL.to_string(), str::to_string)
+    flag.or(from_env.filter(|s| !s.is_empty())).or(configured).map_or_else(|| DEFAULT_URL.to_string(), str::to_string)
 }
 
 /// A registry's index at one commit.

@@ -59,13 +59,8 @@ impl Python {
     /// Runs the Python CLI, answering its prompts with `stdin`; asserts exit 0, returns its output.
     fn ok(&self, env: &Env, args: &[&str], stdin: &str) -> String {
         use std::io::Write;
-        let mut child = self
-            .cmd(env, args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child =
+            self.cmd(env, args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
         let out = wait_with_timeout(child, 120);
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -84,7 +79,11 @@ fn registry(env: &Env) -> (PathBuf, PathBuf, String) {
          lifecycle:\n  install: ./install.sh\n  uninstall: \"true\"\n",
         false,
     );
-    write(&work.join("plugins/plain/install.sh"), "#!/bin/sh\ncd \"$(dirname \"$0\")\"\nmkdir -p runtime\ncp VERSION runtime/installed\n", true);
+    write(
+        &work.join("plugins/plain/install.sh"),
+        "#!/bin/sh\ncd \"$(dirname \"$0\")\"\nmkdir -p runtime\ncp VERSION runtime/installed\n",
+        true,
+    );
     write(&work.join("plugins/plain/VERSION"), "1\n", false);
     write(
         &work.join("plugins/greet/plugin.yaml"),

@@ -66,7 +66,11 @@ fn key(i: usize) -> String {
 fn hostile_plugin(env: &Env) -> std::path::PathBuf {
     let mut vars = String::from("env_vars:\n");
     for i in 0..HOSTILE.len() {
-        vars.push_str(&format!("  - name: {}\n    description: hostile value {i}\n    secret: {}\n", key(i), i % 2 == 0));
+        vars.push_str(&format!(
+            "  - name: {}\n    description: hostile value {i}\n    secret: {}\n",
+            key(i),
+            i % 2 == 0
+        ));
     }
     vars.push_str("  - name: P\n  - name: Q\n  - name: W\n");
     vars.push_str("lifecycle:\n  install: ./dump.sh\n  uninstall: \"true\"\n");
@@ -81,7 +85,11 @@ from dotenv import dotenv_values
 print(json.dumps([list(dotenv_values(p).items()) for p in sys.argv[1:]]))
 ";
 
-fn python_reads(py: &std::path::Path, files: &[&std::path::Path], env: &[(&str, &str)]) -> Vec<Vec<(String, Option<String>)>> {
+fn python_reads(
+    py: &std::path::Path,
+    files: &[&std::path::Path],
+    env: &[(&str, &str)],
+) -> Vec<Vec<(String, Option<String>)>> {
     let args: Vec<&str> = files.iter().map(|f| f.to_str().unwrap()).collect();
     serde_json::from_str(&python::run(py, READ_WITH_PYTHON_DOTENV, &args, env, "")).unwrap()
 }
@@ -95,7 +103,8 @@ fn atk_reads(text: &str) -> Vec<(String, Option<String>)> {
 
 #[test]
 fn setup_writes_every_hostile_value_so_python_dotenv_reads_it_back() {
-    let Some(py) = python::python("setup_writes_every_hostile_value_so_python_dotenv_reads_it_back", &["dotenv"]) else {
+    let Some(py) = python::python("setup_writes_every_hostile_value_so_python_dotenv_reads_it_back", &["dotenv"])
+    else {
         return;
     };
     let env = Env::new();
@@ -136,7 +145,8 @@ fn setup_writes_every_hostile_value_so_python_dotenv_reads_it_back() {
 
 #[test]
 fn every_hostile_value_written_by_the_library_reads_back_in_python_dotenv() {
-    let Some(py) = python::python("every_hostile_value_written_by_the_library_reads_back_in_python_dotenv", &["dotenv"])
+    let Some(py) =
+        python::python("every_hostile_value_written_by_the_library_reads_back_in_python_dotenv", &["dotenv"])
     else {
         return;
     };

@@ -16,7 +16,13 @@ fn init_writes_the_template_of_atk_cli_0_4_0() {
     let Some(py) = crate::python::python("init_writes_the_template_of_atk_cli_0_4_0", &["atk.init"]) else {
         return;
     };
-    let theirs = crate::python::run(&py, "import sys; from atk.init import GITIGNORE_CONTENT as t; sys.stdout.write(t)", &[], &[], "");
+    let theirs = crate::python::run(
+        &py,
+        "import sys; from atk.init import GITIGNORE_CONTENT as t; sys.stdout.write(t)",
+        &[],
+        &[],
+        "",
+    );
     assert_eq!(env.gitignore(), theirs);
 }
 
@@ -51,7 +57,9 @@ fn every_add_and_remove_keeps_the_secret_block_last() {
     after.push(env.gitignore());
     let gi = env.gitignore();
     assert!(
-        gi.ends_with(&format!(".DS_Store\n\n!plugins/tool-a/\n!plugins/tool-a/**\n\n!plugins/tool-b/\n!plugins/tool-b/**{SECRET_BLOCK}")),
+        gi.ends_with(&format!(
+            ".DS_Store\n\n!plugins/tool-a/\n!plugins/tool-a/**\n\n!plugins/tool-b/\n!plugins/tool-b/**{SECRET_BLOCK}"
+        )),
         "{gi}"
     );
     // A plugin's .env stays ignored even though its folder is exempted.
@@ -84,7 +92,10 @@ fn an_older_home_is_normalized_inside_its_next_add_and_remove() {
         }
         // The old layout, with an exemption an older atk put above the secret patterns.
         let old = match step {
-            "remove" => OLD_GITIGNORE.replace("\n# Always ignore secrets", "!plugins/tool-p/\n!plugins/tool-p/**\n\n# Always ignore secrets"),
+            "remove" => OLD_GITIGNORE.replace(
+                "\n# Always ignore secrets",
+                "!plugins/tool-p/\n!plugins/tool-p/**\n\n# Always ignore secrets",
+            ),
             _ => OLD_GITIGNORE.to_string(),
         };
         write(&env.atk_home.join(".gitignore"), &old, false);
@@ -101,9 +112,15 @@ fn an_older_home_is_normalized_inside_its_next_add_and_remove() {
         assert_eq!(env.git(&["status", "--porcelain"]), "", "{step}");
         assert!(env.git(&["show", "--name-only", "--format=", "HEAD"]).lines().any(|l| l == ".gitignore"), "{step}");
         assert!(env.log()[0].starts_with(if step == "add" { "Add plugin" } else { "Remove plugin" }));
-        if let Some(py) = crate::python::python("an_older_home_is_normalized_inside_its_next_add_and_remove", &["atk.git"]) {
+        if let Some(py) =
+            crate::python::python("an_older_home_is_normalized_inside_its_next_add_and_remove", &["atk.git"])
+        {
             let op = if step == "add" { "+tool-p" } else { "-tool-p" };
-            assert_eq!(gi, crate::python::run(&py, REPLAY_WITH_ATK_CLI, &[op], &[], &old), "{step} as atk-cli 0.4.0 does it");
+            assert_eq!(
+                gi,
+                crate::python::run(&py, REPLAY_WITH_ATK_CLI, &[op], &[], &old),
+                "{step} as atk-cli 0.4.0 does it"
+            );
         }
     }
 }

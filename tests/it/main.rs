@@ -2,8 +2,8 @@
 
 mod add_local;
 mod bootstrap;
-mod compat;
 mod common;
+mod compat;
 mod dotenv;
 mod gitignore;
 mod init;

@@ -23,7 +23,11 @@ pub fn python(test: &str, modules: &[&str]) -> Option<PathBuf> {
     if works {
         return Some(py);
     }
-    let why = format!("{} cannot import {}; run .ci/run (or set ATK_TEST_PYTHON) to make the venv", py.display(), modules.join(", "));
+    let why = format!(
+        "{} cannot import {}; run .ci/run (or set ATK_TEST_PYTHON) to make the venv",
+        py.display(),
+        modules.join(", ")
+    );
     if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
         panic!("{test}: CI is set but {why}");
     }

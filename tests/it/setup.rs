@@ -90,3 +90,19 @@ fn prompts_on_a_terminal_hide_secrets_and_insist_on_required_values() {
     let text = std::fs::read_to_string(env.atk_home.join("plugins/asks/.env")).unwrap();
     assert!(text.contains("API_TOKEN=hunter2") && text.contains("REGION=us"), "{text}");
 }
+
+#[test]
+fn a_line_python_dotenv_cannot_parse_is_named_skipped_and_kept() {
+    let env = Env::new();
+    env.add_full();
+    let path = env.atk_home.join("plugins/full-plugin/.env");
+    write(&path, "OK=1\nBROKEN='s3cret' tail\nFULL_MODE=slow\n", false);
+    let out = env.cmd().args(["setup", "full-plugin", "--set", "FULL_API_KEY=k"]).output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(".env line 2: cannot be parsed; it is ignored"), "{err}");
+    assert!(!err.contains("s3cret"), "the line's content is never shown: {err}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("OK=1\nBROKEN='s3cret' tail\nFULL_MODE=slow\n"), "{text}");
+    assert!(text.contains("FULL_API_KEY=k\n"), "{text}");
+}

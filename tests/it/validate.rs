@@ -75,11 +75,13 @@ for path in sys.argv[1:]:
 
 #[test]
 fn fixtures_are_valid_or_invalid_as_for_atk_cli_0_4_0() {
-    let Some(py) = crate::python::python("fixtures_are_valid_or_invalid_as_for_atk_cli_0_4_0", &["atk.plugin_schema"]) else {
+    let Some(py) = crate::python::python("fixtures_are_valid_or_invalid_as_for_atk_cli_0_4_0", &["atk.plugin_schema"])
+    else {
         return;
     };
     let plugins = fixtures().join("plugins");
-    let mut dirs: Vec<PathBuf> = ["minimal", "full", "skill-only", "remote-http"].iter().map(|d| plugins.join(d)).collect();
+    let mut dirs: Vec<PathBuf> =
+        ["minimal", "full", "skill-only", "remote-http"].iter().map(|d| plugins.join(d)).collect();
     let mut invalid: Vec<PathBuf> =
         std::fs::read_dir(plugins.join("invalid")).unwrap().map(|e| e.unwrap().path()).collect();
     invalid.sort();
@@ -111,7 +113,10 @@ fn every_plugin_of_the_registry_template_and_the_public_registry_is_valid() {
     if corpus.is_dir() {
         sets.push(corpus);
     } else {
-        eprintln!("\n*** SKIPPED the public registry's corpus: {} is absent (reference data outside the project) ***\n", corpus.display());
+        eprintln!(
+            "\n*** SKIPPED the public registry's corpus: {} is absent (reference data outside the project) ***\n",
+            corpus.display()
+        );
     }
     let env = Env::bare();
     for set in sets {

@@ -105,12 +105,7 @@ impl Drop for HttpServer {
     }
 }
 
-fn handle(
-    stream: TcpStream,
-    root: &Path,
-    delay: &Gate,
-    posts: &std::sync::atomic::AtomicUsize,
-) -> Option<Logged> {
+fn handle(stream: TcpStream, root: &Path, delay: &Gate, posts: &std::sync::atomic::AtomicUsize) -> Option<Logged> {
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut line = String::new();
