@@ -58,8 +58,10 @@ pub enum Command {
 
 /// Runs the parsed command; the exit code on success, the error otherwise.
 pub fn run(cli: Cli) -> crate::Result<u8> {
+    // `atk add --force` is atk-cli's `-y` for that command.
+    let yes = cli.yes || matches!(&cli.command, Command::Add(a) if a.force);
     let ctx = commands::Ctx {
-        ui: crate::ui::Ui::new(cli.json, cli.quiet, cli.verbose, cli.yes),
+        ui: crate::ui::Ui::new(cli.json, cli.quiet, cli.verbose, yes),
         home_flag: cli.home,
         registry: cli.registry,
     };

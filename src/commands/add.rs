@@ -25,6 +25,9 @@ pub struct Args {
     /// Read the registry index now, not from the cache (it is kept for an hour)
     #[arg(long)]
     pub refresh: bool,
+    /// The same as --yes (atk-cli's spelling for this command)
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// A plugin ready to be installed: its files in a staging folder (or already in place).
@@ -78,12 +81,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             tx.place(&staged.outer, &Staging::name(), &rel_dir)?;
         }
         let mut paths = vec![manifest::FILE.to_string(), rel_dir.as_str().to_string()];
-        if kind == SourceKind::Local {
-            let text = std::fs::read_to_string(home.root.join(gitignore::FILE)).unwrap_or_default();
-            let new = gitignore::add_exemption(&text, &directory);
-            if new != text {
-                tx.write(&RelPath::new(gitignore::FILE).expect("a plain name"), new.as_bytes(), None)?;
-            }
+        // A local plugin's files are tracked; every add leaves the secret block last.
+        let text = std::fs::read_to_string(home.root.join(gitignore::FILE)).unwrap_or_default();
+        let new = match kind {
+            SourceKind::Local => gitignore::add_exemption(&text, &directory),
+            _ => gitignore::normalize(&text),
+        };
+        if new != text {
+            tx.write(&RelPath::new(gitignore::FILE).expect("a plain name"), new.as_bytes(), None)?;
             paths.push(gitignore::FILE.into());
         }
         if env.changed {

@@ -39,7 +39,13 @@ pub fn plan(
     sets: &[(String, String)],
     only: Option<&[String]>,
 ) -> Result<EnvPlan> {
-    let mut file = EnvFile::read(env_path)?;
+    let mut file = EnvFile::read(env_path, &|name| std::env::var(name).ok())?;
+    for line in file.broken_lines() {
+        ctx.ui.warn(format!(
+            "{} line {line}: cannot be parsed; it is ignored (as atk-cli ignores it)",
+            env_path.display()
+        ));
+    }
     let mut changed = false;
     let mut missing = Vec::new();
     let mut configured = 0;
@@ -47,7 +53,7 @@ pub fn plan(
         ctx.ui.note(format!("Environment for '{}':", plugin.name));
     }
     for var in plugin.env_vars.iter().filter(|v| only.is_none_or(|o| o.contains(&v.name))) {
-        let current = file.get(&var.name).filter(|v| !v.is_empty()).map(str::to_string);
+        let current = file.get(&var.name).filter(|v| !v.is_empty());
         let default = var.default.clone().filter(|d| !d.is_empty());
         let set = sets.iter().rev().find(|(k, _)| *k == var.name).map(|(_, v)| v.clone());
         let value = match set {
@@ -58,7 +64,7 @@ pub fn plan(
         match value.filter(|v| !v.is_empty()) {
             Some(v) => {
                 configured += 1;
-                if file.get(&var.name) != Some(v.as_str()) {
+                if file.get(&var.name).as_deref() != Some(v.as_str()) {
                     file.set(&var.name, &v, var.description.as_deref());
                     changed = true;
                 }

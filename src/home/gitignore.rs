@@ -1,9 +1,18 @@
-//! The home's `.gitignore`: the template written by `init`, and the exemption lines that make a
-//! local plugin's files tracked. Exemptions go above the secret patterns so that `.env` files stay
-//! ignored (the Python CLI appends them below, which re-includes secrets).
+//! The home's `.gitignore`, laid out as atk-cli 0.3.0 and later lay it out: the template written
+//! by `init`, the exemption lines that make a local plugin's files tracked, and the secret patterns
+//! always last under their own header (git applies the last matching pattern, so an exemption
+//! below `*.env` would re-include a plugin's `.env`). Every change re-normalizes the file exactly
+//! as atk-cli does, so that neither tool finds anything to change in a home the other wrote.
 
 pub const FILE: &str = ".gitignore";
 
+/// The header of the secret block.
+pub const SECRETS_HEADER: &str = "# Always ignore secrets — keep LAST (gitignore is last-match-wins)";
+/// The header older homes (atk-cli before 0.3.0, atk before this layout) have above the patterns.
+const OLD_SECRETS_HEADER: &str = "# Always ignore secrets";
+const SECRET_PATTERNS: [&str; 2] = ["*.env", ".env.*"];
+
+/// What `init` writes.
 pub const TEMPLATE: &str = "# Ignore all plugin contents
 plugins/*/*
 
@@ -11,76 +20,62 @@ plugins/*/*
 !plugins/*/custom/
 !plugins/*/custom/**
 
-# Always ignore secrets
-*.env
-.env.*
-
 # Update check cache
 .update-cache.yaml
 
 # Local development
 .DS_Store
-";
 
-const SECRET_LINES: [&str; 2] = ["*.env", ".env.*"];
+# Always ignore secrets — keep LAST (gitignore is last-match-wins)
+*.env
+.env.*
+";
 
 fn exemption_lines(directory: &str) -> [String; 2] {
     [format!("!plugins/{directory}/"), format!("!plugins/{directory}/**")]
 }
 
-/// The text with the plugin's two exemption lines, placed before the secret patterns. Unchanged
-/// when both lines are already there.
-pub fn add_exemption(text: &str, directory: &str) -> String {
-    let wanted = exemption_lines(directory);
-    let lines: Vec<&str> = text.lines().collect();
-    if wanted.iter().all(|w| lines.contains(&w.as_str())) {
-        return text.to_string();
+/// The text with the secret block last: every secret pattern and either header removed from
+/// where they stand, trailing blank lines dropped, then a blank line, the header and the patterns.
+pub fn normalize(text: &str) -> String {
+    let mut kept: Vec<&str> = text
+        .split('\n')
+        .filter(|l| {
+            let l = l.trim();
+            !SECRET_PATTERNS.contains(&l) && l != SECRETS_HEADER && l != OLD_SECRETS_HEADER
+        })
+        .collect();
+    while kept.last().is_some_and(|l| l.trim().is_empty()) {
+        kept.pop();
     }
-    let missing: Vec<&str> = wanted.iter().map(String::as_str).filter(|w| !lines.contains(w)).collect();
-    let mut out: Vec<&str> = Vec::with_capacity(lines.len() + 3);
-    match lines.iter().position(|l| SECRET_LINES.contains(&l.trim())) {
-        Some(at) => {
-            // Above the secrets block and its comment, if the line before it is one.
-            let at = if at > 0 && lines[at - 1].trim_start().starts_with('#') { at - 1 } else { at };
-            out.extend(&lines[..at]);
-            out.extend(&missing);
-            out.push("");
-            out.extend(&lines[at..]);
-        }
-        None => {
-            // No secret patterns at all: add the exemptions and then the patterns after them.
-            out.extend(&lines);
-            out.extend(&missing);
-            out.extend(SECRET_LINES);
-        }
-    }
-    let mut s = out.join("\n");
-    s.push('\n');
-    s
+    kept.extend(["", SECRETS_HEADER]);
+    kept.extend(SECRET_PATTERNS);
+    kept.join("\n") + "\n"
 }
 
-/// The text without the plugin's exemption lines (and the blank line `add_exemption` put after them).
+/// The text with the plugin's two exemption lines (appended when either is missing), normalized.
+pub fn add_exemption(text: &str, directory: &str) -> String {
+    let wanted = exemption_lines(directory);
+    let present = |w: &String| text.split('\n').any(|l| l == w);
+    if wanted.iter().all(present) {
+        return normalize(text);
+    }
+    let mut out = text.to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    for w in &wanted {
+        out.push_str(w);
+        out.push('\n');
+    }
+    normalize(&out)
+}
+
+/// The text without the plugin's exemption lines, normalized.
 pub fn remove_exemption(text: &str, directory: &str) -> String {
     let wanted = exemption_lines(directory);
-    let mut out: Vec<&str> = Vec::new();
-    let mut removed_at = None;
-    for line in text.lines() {
-        if wanted.iter().any(|w| w == line) {
-            removed_at.get_or_insert(out.len());
-        } else {
-            out.push(line);
-        }
-    }
-    if let Some(at) = removed_at {
-        if out.get(at).is_some_and(|l| l.is_empty()) && (at == 0 || out[at - 1].is_empty()) {
-            out.remove(at);
-        }
-    }
-    let mut s = out.join("\n");
-    if !s.is_empty() {
-        s.push('\n');
-    }
-    s
+    let kept: Vec<&str> = text.split('\n').filter(|l| !wanted.iter().any(|w| w == l)).collect();
+    normalize(&kept.join("\n"))
 }
 
 /// File names that are secrets whatever `.gitignore` says: never staged.
@@ -92,35 +87,48 @@ pub fn is_secret(file_name: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// What atk before this layout (and atk-cli 0.2) wrote.
+    const OLD_TEMPLATE: &str = "# Ignore all plugin contents\nplugins/*/*\n\n# But keep custom directories\n\
+        !plugins/*/custom/\n!plugins/*/custom/**\n\n# Always ignore secrets\n*.env\n.env.*\n\n\
+        # Update check cache\n.update-cache.yaml\n\n# Local development\n.DS_Store\n";
+
     #[test]
-    fn exemptions_go_above_the_secret_patterns() {
+    fn the_template_is_normalized() {
+        assert_eq!(normalize(TEMPLATE), TEMPLATE);
+        assert!(TEMPLATE
+            .ends_with("\n\n# Always ignore secrets — keep LAST (gitignore is last-match-wins)\n*.env\n.env.*\n"));
+    }
+
+    #[test]
+    fn exemptions_go_above_the_secret_block() {
         let once = add_exemption(TEMPLATE, "my-tool");
-        let pos = |l: &str| once.lines().position(|x| x == l).unwrap();
-        assert!(pos("!plugins/my-tool/**") < pos("*.env"));
-        assert!(pos("!plugins/my-tool/") < pos("# Always ignore secrets"));
+        assert!(
+            once.ends_with(&format!(
+                ".DS_Store\n\n!plugins/my-tool/\n!plugins/my-tool/**\n\n{SECRETS_HEADER}\n*.env\n.env.*\n"
+            )),
+            "{once}"
+        );
         assert_eq!(add_exemption(&once, "my-tool"), once, "idempotent");
         let twice = add_exemption(&once, "other");
-        assert!(
-            twice.lines().position(|x| x == "!plugins/other/**").unwrap()
-                < twice.lines().position(|x| x == "*.env").unwrap()
-        );
+        // As atk-cli does it: appended after the blank line that ended the file before the block.
+        assert!(twice.contains("!plugins/my-tool/**\n\n!plugins/other/\n!plugins/other/**\n\n# Always"), "{twice}");
+        assert_eq!(remove_exemption(&twice, "other"), once);
+        assert_eq!(remove_exemption(&once, "my-tool"), TEMPLATE);
     }
 
     #[test]
-    fn remove_restores_the_text() {
-        let one = add_exemption(TEMPLATE, "a1");
-        let two = add_exemption(&one, "b2");
-        assert_eq!(remove_exemption(&two, "b2"), one);
-        assert_eq!(remove_exemption(&one, "a1"), TEMPLATE);
-        // Lines appended by the Python CLI at the end are removed too.
-        let upstream = format!("{TEMPLATE}!plugins/x1/\n!plugins/x1/**\n");
-        assert_eq!(remove_exemption(&upstream, "x1"), TEMPLATE);
-    }
-
-    #[test]
-    fn without_secret_patterns_they_are_added_after_the_exemptions() {
-        let out = add_exemption("plugins/*/*\n", "ab");
-        assert_eq!(out, "plugins/*/*\n!plugins/ab/\n!plugins/ab/**\n*.env\n.env.*\n");
+    fn older_layouts_are_normalized() {
+        let new = normalize(OLD_TEMPLATE);
+        assert!(new.starts_with("# Ignore all plugin contents\nplugins/*/*\n\n# But keep custom directories\n!plugins/*/custom/\n!plugins/*/custom/**\n\n\n# Update check cache\n"), "{new}");
+        assert!(new.ends_with(&format!(".DS_Store\n\n{SECRETS_HEADER}\n*.env\n.env.*\n")), "{new}");
+        assert_eq!(normalize(&new), new);
+        // Exemptions an older atk put above the patterns, or atk-cli appended below them.
+        let mixed = format!("{OLD_TEMPLATE}!plugins/x1/\n!plugins/x1/**\n");
+        let fixed = remove_exemption(&mixed, "x1");
+        assert_eq!(fixed, new);
+        let without = add_exemption("plugins/*/*\n", "ab");
+        assert_eq!(without, format!("plugins/*/*\n!plugins/ab/\n!plugins/ab/**\n\n{SECRETS_HEADER}\n*.env\n.env.*\n"));
+        assert_eq!(normalize(""), format!("\n{SECRETS_HEADER}\n*.env\n.env.*\n"));
     }
 
     #[test]

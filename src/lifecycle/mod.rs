@@ -10,6 +10,11 @@ use crate::plugin::Plugin;
 
 pub const COMPOSE_OVERRIDE: &str = "custom/docker-compose.override.yml";
 
+/// `${VAR}` in a `.env` value falls back to the environment atk runs in, as in python-dotenv.
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 /// One plugin, ready to have its commands run.
 pub struct Runner<'a> {
     pub home: &'a Path,
@@ -27,7 +32,9 @@ pub fn missing_required(plugin: &Plugin, env: &EnvFile) -> Vec<String> {
         .env_vars
         .iter()
         .filter(|v| v.required)
-        .filter(|v| env.get(&v.name).is_none_or(str::is_empty) && std::env::var(&v.name).map_or(true, |s| s.is_empty()))
+        .filter(|v| {
+            env.get(&v.name).is_none_or(|s| s.is_empty()) && std::env::var(&v.name).map_or(true, |s| s.is_empty())
+        })
         .map(|v| v.name.clone())
         .collect()
 }
@@ -45,7 +52,7 @@ impl Runner<'_> {
 
     /// Fails with `EnvMissing` when a required variable has no value.
     pub fn check_required(&self) -> Result<()> {
-        let env = EnvFile::read(&self.plugin_dir.join(".env"))?;
+        let env = EnvFile::read(&self.plugin_dir.join(".env"), &process_env)?;
         let missing = missing_required(self.plugin, &env);
         if missing.is_empty() {
             Ok(())
@@ -60,7 +67,7 @@ impl Runner<'_> {
             return Ok(false);
         };
         crate::interrupt::check()?;
-        let env = EnvFile::read(&self.plugin_dir.join(".env"))?;
+        let env = EnvFile::read(&self.plugin_dir.join(".env"), &process_env)?;
         let abs_dir = std::fs::canonicalize(self.plugin_dir).unwrap_or_else(|_| self.plugin_dir.to_path_buf());
         let mut command = Command::new("sh");
         command

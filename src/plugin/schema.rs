@@ -4,7 +4,9 @@
 use serde::Serialize;
 use serde_yaml::{Mapping, Value};
 
-pub const SCHEMA_VERSION: &str = "2026-01-23";
+/// The newest plugin schema, written by `atk new`: atk-cli 0.4.0's (`mcp.transport: http`,
+/// `mcp.timeout`). Older versions (`2026-01-23`) are accepted with the same rules, as 0.4.0 does.
+pub const SCHEMA_VERSION: &str = "2026-08-20";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -106,6 +108,8 @@ pub struct Mcp {
     pub args: Option<Vec<String>>,
     pub endpoint: Option<String>,
     pub env: Option<Vec<String>>,
+    /// Milliseconds per tool call.
+    pub timeout: Option<u64>,
 }
 
 /// Validates a parsed `plugin.yaml` document. On failure, every problem as `path: message`.
@@ -432,12 +436,13 @@ impl Checker<'_> {
     }
 
     fn mcp(&mut self, v: &Value) -> Option<Mcp> {
-        let m = self.obj(v, "mcp", &["transport", "command", "args", "endpoint", "env"])?;
-        let transport = self.one_of(&m, "transport", &["stdio", "sse"], None);
+        let m = self.obj(v, "mcp", &["transport", "command", "args", "endpoint", "env", "timeout"])?;
+        let transport = self.one_of(&m, "transport", &["stdio", "http", "sse"], None);
         let command = self.string(&m, "command", false);
         let args = self.string_list(&m, "args");
         let endpoint = self.string(&m, "endpoint", false);
         let env = self.string_list(&m, "env");
+        let timeout = self.timeout(&m);
         match transport.as_deref() {
             Some("stdio") => {
                 if command.is_none() {
@@ -447,20 +452,51 @@ impl Checker<'_> {
                     self.err("mcp.endpoint", "not allowed when transport is 'stdio'");
                 }
             }
-            Some("sse") => {
+            Some(remote @ ("http" | "sse")) => {
                 if endpoint.is_none() {
-                    self.err("mcp.endpoint", "required when transport is 'sse'");
+                    self.err("mcp.endpoint", format!("required when transport is '{remote}'"));
                 }
                 if command.is_some() {
-                    self.err("mcp.command", "not allowed when transport is 'sse'");
+                    self.err("mcp.command", format!("not allowed when transport is '{remote}'"));
                 }
                 if args.is_some() {
-                    self.err("mcp.args", "not allowed when transport is 'sse'");
+                    self.err("mcp.args", format!("not allowed when transport is '{remote}'"));
                 }
             }
             _ => {}
         }
-        Some(Mcp { transport: transport?, command, args, endpoint, env })
+        Some(Mcp { transport: transport?, command, args, endpoint, env, timeout })
+    }
+
+    /// `mcp.timeout`: a positive whole number of milliseconds (a quoted one too, as upstream).
+    fn timeout(&mut self, m: &Obj) -> Option<u64> {
+        let path = join(&m.path, "timeout");
+        let v = m.map.get("timeout")?;
+        let n = match v {
+            Value::Null => return None,
+            Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        match n {
+            Some(n) if n > 0 => Some(n as u64),
+            Some(n) => {
+                self.err(&path, format!("{n} is not a positive number of milliseconds"));
+                None
+            }
+            None => {
+                self.err(&path, format!("expected a whole number of milliseconds, found {}", describe(v)));
+                None
+            }
+        }
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("'{s}'"),
+        Value::Number(n) => n.to_string(),
+        v => type_name(v).to_string(),
     }
 }
 
@@ -532,6 +568,35 @@ mod tests {
         let errs = check(&format!("{MINIMAL}mcp: {{transport: sse, command: x, args: [a]}}\n")).unwrap_err();
         assert_eq!(errs.len(), 3, "{errs:?}");
         assert!(check(&format!("{MINIMAL}mcp: {{transport: sse, endpoint: 'http://h/sse'}}\n")).is_ok());
+    }
+
+    #[test]
+    fn http_and_timeout_of_schema_2026_08_20() {
+        let newest = MINIMAL.replace("2026-01-23", SCHEMA_VERSION);
+        let p =
+            check(&format!("{newest}mcp: {{transport: http, endpoint: 'https://h/mcp', timeout: 600000, env: [A]}}\n"))
+                .unwrap();
+        let mcp = p.mcp.unwrap();
+        assert_eq!((mcp.transport.as_str(), mcp.timeout), ("http", Some(600000)));
+        let p = check(&format!("{MINIMAL}mcp: {{transport: stdio, command: x, timeout: '5000'}}\n")).unwrap();
+        assert_eq!(p.mcp.unwrap().timeout, Some(5000));
+        let errs =
+            check(&format!("{newest}mcp: {{transport: http, command: x, args: [a], timeout: 0}}\n")).unwrap_err();
+        assert_eq!(
+            errs,
+            [
+                "mcp.timeout: 0 is not a positive number of milliseconds",
+                "mcp.endpoint: required when transport is 'http'",
+                "mcp.command: not allowed when transport is 'http'",
+                "mcp.args: not allowed when transport is 'http'",
+            ]
+        );
+        for bad in ["-1", "1.5", "soon", "true", "[1]"] {
+            let errs = check(&format!("{newest}mcp: {{transport: stdio, command: x, timeout: {bad}}}\n")).unwrap_err();
+            assert!(errs.len() == 1 && errs[0].starts_with("mcp.timeout: "), "{bad}: {errs:?}");
+        }
+        let errs = check(&format!("{newest}mcp: {{transport: websocket, endpoint: x}}\n")).unwrap_err();
+        assert_eq!(errs, ["mcp.transport: 'websocket' is not one of 'stdio', 'http', 'sse'"]);
     }
 
     #[test]

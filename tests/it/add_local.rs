@@ -142,6 +142,22 @@ fn unverified_plugins_need_a_yes_without_a_terminal() {
 }
 
 #[test]
+fn add_force_is_yes_as_in_atk_cli() {
+    // atk-cli spells `-y` of `add` as `--force`; both work, as does `--yes`.
+    let env = Env::new();
+    let unverified = |n: &str| yaml(n, "maturity: ai-generated\n").replace("maturity: verified\n", "");
+    for (i, flag) in ["--force", "-y", "--yes"].iter().enumerate() {
+        let src = env.plugin(&format!("gen{i}"), &unverified(&format!("Generated {i}")), &[]);
+        env.fails(2, &["add", src.to_str().unwrap()]);
+        let out = env.ok(&["add", src.to_str().unwrap(), flag]);
+        assert!(out.contains(&format!("Added 'Generated {i}'")), "{flag}: {out}");
+    }
+    // Only for add: elsewhere --force keeps its own meaning or is unknown.
+    let (_, err) = env.fails(2, &["list", "--force"]);
+    assert!(err.contains("--force"), "{err}");
+}
+
+#[test]
 fn a_failed_install_leaves_nothing_behind() {
     let env = Env::new();
     let before = env.snapshot();

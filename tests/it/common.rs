@@ -10,6 +10,9 @@ use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
 
+/// The longest any one process of a test may run, in seconds.
+pub const RUN_TIMEOUT: u64 = 300;
+
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub home: PathBuf,
@@ -47,7 +50,10 @@ impl Env {
 
     /// `atk` with this environment, no terminal, CI set.
     pub fn cmd(&self) -> assert_cmd::Command {
-        assert_cmd::Command::from_std(self.std_cmd())
+        let mut c = assert_cmd::Command::from_std(self.std_cmd());
+        // No run may hang the suite: past this, it is killed and the test fails.
+        c.timeout(std::time::Duration::from_secs(RUN_TIMEOUT));
+        c
     }
 
     pub fn std_cmd(&self) -> Command {
@@ -59,15 +65,19 @@ impl Env {
     pub fn apply(&self, c: &mut Command) {
         for (k, _) in std::env::vars_os() {
             let k = k.to_string_lossy().to_string();
-            if k.starts_with("GIT_") || k.starts_with("ATK_") || k == "NO_COLOR" || k == "CI" {
+            if k.starts_with("GIT_") || k.starts_with("ATK_") || k.starts_with("XDG_") || k == "NO_COLOR" || k == "CI" {
                 c.env_remove(&k);
             }
         }
+        // Hermetic: no configuration of the developer's (git's global and XDG files, the system
+        // file) reaches a run; a test that wants a user's git config writes $HOME/.gitconfig.
         c.env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join(".config"))
+            .env("GIT_CONFIG_GLOBAL", self.home.join(".gitconfig"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("ATK_HOME", &self.atk_home)
             .env("ATK_CACHE_DIR", &self.cache)
             .env("CI", "true")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("NO_COLOR", "1")
             .env("ATK_LOCK_TIMEOUT", "60")
             .current_dir(self.dir.path());
@@ -78,6 +88,17 @@ impl Env {
         let mut cmd = Command::new(bin());
         self.apply(&mut cmd);
         cmd.env_remove("CI").env("TERM", "dumb").args(args);
+        rexpect::session::spawn_command(cmd, Some(20_000)).unwrap()
+    }
+
+    /// Like [`Env::on_terminal`], with `NO_COLOR` unset or set as given.
+    pub fn on_terminal_with_no_color(&self, no_color: Option<&str>, args: &[&str]) -> rexpect::session::PtySession {
+        let mut cmd = Command::new(bin());
+        self.apply(&mut cmd);
+        cmd.env_remove("CI").env_remove("NO_COLOR").env("TERM", "dumb").args(args);
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
         rexpect::session::spawn_command(cmd, Some(20_000)).unwrap()
     }
 
@@ -207,17 +228,23 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, (u32, Vec<u8>)>) {
 }
 
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
+    let child = Command::new("git")
         .args(args)
         .current_dir(dir)
+        .env_remove("XDG_CONFIG_HOME")
         .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("HOME", dir)
         .env("GIT_AUTHOR_NAME", "Test")
         .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
         .env("GIT_COMMITTER_NAME", "Test")
         .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
-        .output()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    let out = wait_with_timeout(child, RUN_TIMEOUT);
     assert!(out.status.success(), "git {args:?} in {}: {}", dir.display(), String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
@@ -253,4 +280,34 @@ pub fn mode(path: &Path) -> u32 {
 /// A minimal valid plugin.yaml with `name` and extra YAML appended.
 pub fn yaml(name: &str, extra: &str) -> String {
     format!("schema_version: '2026-01-23'\nname: {name}\ndescription: test plugin {name}\nmaturity: verified\n{extra}")
+}
+
+/// Waits for `child` at most `secs` seconds (killing it and failing the test past that), with its
+/// piped output collected meanwhile so that a full pipe cannot stall it.
+pub fn wait_with_timeout(mut child: std::process::Child, secs: u64) -> std::process::Output {
+    use std::io::Read;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let err = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("a child process did not finish within {secs}s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    std::process::Output { status, stdout: out.join().unwrap(), stderr: err.join().unwrap() }
 }

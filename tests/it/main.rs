@@ -3,11 +3,15 @@
 mod add_local;
 mod bootstrap;
 mod common;
+mod compat;
 mod crash;
 mod credentials;
+mod dotenv;
+mod gitignore;
 mod init;
 mod network;
 mod output;
+mod python;
 mod registry;
 mod remote;
 mod remove;

@@ -38,8 +38,10 @@ fn quiet_version_completions_and_no_color() {
     for shell in ["bash", "zsh", "fish"] {
         assert!(env.ok(&["completions", shell]).contains("remove"), "{shell}");
     }
-    let (_, err) = env.fails(4, &["remove", "nope"]);
-    assert!(!err.contains('\u{1b}'), "no color when not a terminal: {err:?}");
+    // Off a terminal there is no color, NO_COLOR or not.
+    let out = env.cmd().args(["remove", "nope"]).env_remove("NO_COLOR").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no plugin named 'nope'") && !err.contains('\u{1b}'), "no color when not a terminal: {err:?}");
     let (_, err) = env.fails(2, &["frobnicate"]);
     assert!(err.contains("unrecognized subcommand"), "{err}");
 }
@@ -78,4 +80,19 @@ fn json_reports_of_install_uninstall_new_and_registry_index() {
             .unwrap();
     assert_eq!(v["plugins"], 1);
     assert_eq!(v["changed"], true);
+}
+
+#[test]
+fn color_on_a_terminal_unless_no_color_is_set() {
+    let env = Env::new();
+    // On a terminal, the error is colored...
+    let mut p = env.on_terminal_with_no_color(None, &["remove", "nope"]);
+    let shown = p.exp_eof().unwrap();
+    assert!(shown.contains("no plugin named 'nope'") && shown.contains('\u{1b}'), "color on a terminal: {shown:?}");
+    // ...and NO_COLOR (any non-empty value) turns it off; an empty NO_COLOR does not.
+    let mut p = env.on_terminal_with_no_color(Some("1"), &["remove", "nope"]);
+    let shown = p.exp_eof().unwrap();
+    assert!(shown.contains("no plugin named 'nope'") && !shown.contains('\u{1b}'), "NO_COLOR=1: {shown:?}");
+    let mut p = env.on_terminal_with_no_color(Some(""), &["remove", "nope"]);
+    assert!(p.exp_eof().unwrap().contains('\u{1b}'), "an empty NO_COLOR is unset");
 }

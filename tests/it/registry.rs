@@ -117,6 +117,8 @@ fn new_scaffolds_plugins_that_validate_and_install() {
             assert!(dir.join(f).is_file(), "{p}/{f}");
         }
         assert_eq!(mode(&dir.join("install.sh")), 0o755);
+        let yaml = std::fs::read_to_string(dir.join("plugin.yaml")).unwrap();
+        assert!(yaml.starts_with("schema_version: \"2026-08-20\"\n"), "the newest schema: {yaml}");
         env.ok(&["validate", dir.to_str().unwrap()]);
     }
     env.ok(&["registry", "validate", "--allow-unverified", root.to_str().unwrap()]);
@@ -140,48 +142,80 @@ fn new_scaffolds_plugins_that_validate_and_install() {
     assert_eq!(std::fs::read_to_string(env.path("docker.log")).unwrap(), "compose pull\n");
 }
 
+/// Descriptions that make a YAML writer choose: folding, quoting, escapes, unicode.
+const DESCRIPTIONS: &[(&str, &str)] = &[
+    ("alpha", "Short one"),
+    ("long-folded", "Per-chat executive dashboard for Claude Code sessions. Runs a localhost server that browses ~/.claude/projects/ and serves a top-level projects landing, a per-project chat index, and per-session dashboards the agent maintains."),
+    ("colon-quoted", "Makes Claude Code follow ATK rules: UserPromptSubmit hook that reminds Claude to re-read each plugged SKILL.md, bootstrap deferred MCP tool schemas, and run per-turn protocol before answering."),
+    ("unicode", "Semantic code-intelligence tool — gives AI assistants instant call graphs, dependency analysis, and semantic search across a codebase via MCP. Ünïcødé ✓ 日本語"),
+    ("apostrophe", "It's the user's tool: 'quoted' words and \"double\" ones, a # hash and a trailing colon:"),
+    ("version-like", "2026-01-23"),
+    ("bool-like", "yes"),
+    ("octal-like", "0755"),
+    ("null-like", "null"),
+    ("leading-dash", "- starts like a list item"),
+    ("leading-star", "*bold* start"),
+    ("at-sign", "@mention first"),
+    ("backquote", "`code` first"),
+    ("braces", "{not: a mapping}"),
+    ("percent", "%TAG-like start"),
+    ("a-very-long-word", "Supercalifragilisticexpialidocious-and-then-some-more-without-any-spaces-at-all-to-break-on-anywhere-in-this-long-description"),
+    ("spaces-in-runs", "two  spaces  between   words and a long enough line to be folded somewhere past the eightieth column"),
+];
+
+/// PyYAML's dump of the index data, as the registry's Python generator writes it.
+const DUMP_WITH_PYYAML: &str = "
+import json, sys, yaml
+entries = json.loads(sys.stdin.read())
+index = {'schema_version': '2026-01-23', 'plugins': [{'name': n, 'path': 'plugins/' + n, 'description': d} for n, d in entries]}
+sys.stdout.write(yaml.dump(index, default_flow_style=False, sort_keys=False, allow_unicode=True))
+";
+
 #[test]
-fn the_index_of_the_public_registry_matches_the_published_one() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/atk-registry");
-    if !corpus.is_dir() {
-        eprintln!("skipped: {} is absent (reference data outside the project)", corpus.display());
+fn the_index_is_written_byte_for_byte_as_pyyaml_writes_it() {
+    let Some(py) = crate::python::python("the_index_is_written_byte_for_byte_as_pyyaml_writes_it", &["yaml"]) else {
         return;
-    }
+    };
     let env = Env::bare();
     let root = registry_dir(&env);
-    // The corpus keeps plugin.yaml and the list of files; the files themselves are made here.
-    for e in std::fs::read_dir(corpus.join("plugins")).unwrap() {
-        let src = e.unwrap().path();
-        let dst = root.join("plugins").join(src.file_name().unwrap());
-        std::fs::create_dir_all(&dst).unwrap();
-        for f in std::fs::read_to_string(src.join("FILES.txt")).unwrap().lines().filter(|l| !l.is_empty()) {
-            write(&dst.join(f), "", f.ends_with(".sh"));
-        }
-        std::fs::copy(src.join("plugin.yaml"), dst.join("plugin.yaml")).unwrap();
+    for (folder, description) in DESCRIPTIONS {
+        good(&root, folder, folder);
+        let quoted = serde_json::to_string(description).unwrap();
+        write(
+            &root.join(format!("plugins/{folder}/plugin.yaml")),
+            &format!("schema_version: '2026-01-23'\nname: {folder}\ndescription: {quoted}\nmaturity: verified\nlifecycle:\n  install: ./install.sh\n  uninstall: bash ./uninstall.sh\n"),
+            false,
+        );
     }
-    let out = env.cmd().args(["registry", "index"]).arg(&root).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
-    let parse = |p: &Path| -> Vec<(String, String, String)> {
-        let v: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
-        v["plugins"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                (
-                    p["name"].as_str().unwrap().into(),
-                    p["path"].as_str().unwrap().into(),
-                    p["description"].as_str().unwrap().into(),
-                )
-            })
-            .collect()
-    };
-    assert_eq!(parse(&root.join("index.yaml")), parse(&corpus.join("index.yaml")));
-    // Byte for byte, too: an index the Python generator wrote passes `--check`.
-    assert_eq!(
-        std::fs::read_to_string(root.join("index.yaml")).unwrap(),
-        std::fs::read_to_string(corpus.join("index.yaml")).unwrap()
-    );
+    env.ok(&["registry", "index", root.to_str().unwrap()]);
+    let ours = std::fs::read_to_string(root.join("index.yaml")).unwrap();
+    let mut sorted: Vec<(&str, &str)> = DESCRIPTIONS.to_vec();
+    sorted.sort();
+    let theirs = crate::python::run(&py, DUMP_WITH_PYYAML, &[], &[], &serde_json::to_string(&sorted).unwrap());
+    for (a, b) in ours.lines().zip(theirs.lines()) {
+        assert_eq!(a, b, "first differing line; atk wrote\n{ours}\nPyYAML wrote\n{theirs}");
+    }
+    assert_eq!(ours, theirs);
+    // And an index PyYAML wrote passes `--check`.
+    write(&root.join("index.yaml"), &theirs, false);
+    env.ok(&["registry", "index", "--check", root.to_str().unwrap()]);
+}
+
+#[test]
+fn plugins_of_both_schema_versions_are_validated_and_indexed() {
+    let env = Env::bare();
+    let root = registry_dir(&env);
+    good(&root, "old-style", "old-style");
+    copy_dir(&fixtures().join("plugins/remote-http"), &root.join("plugins/remote-http"));
+    write(&root.join("plugins/remote-http/README.md"), "# remote\n", false);
+    let dir = root.to_str().unwrap();
+    let out = env.ok(&["registry", "validate", dir]);
+    assert!(out.contains("2 valid, 0 invalid"), "{out}");
+    env.ok(&["registry", "index", dir]);
+    let index = std::fs::read_to_string(root.join("index.yaml")).unwrap();
+    assert!(index.starts_with("schema_version: '2026-01-23'\n"), "the index schema stays: {index}");
+    assert!(index.contains("- name: old-style\n") && index.contains("- name: remote-http\n"), "{index}");
+    env.ok(&["registry", "index", "--check", dir]);
 }
 
 #[test]

@@ -282,7 +282,8 @@ fn ctrl_c_during_a_fetch_exits_130_and_leaves_home_and_cache_usable() {
     let http = HttpServer::start(&root);
     let url = http.url("registry.git");
     let before = env.snapshot();
-    http.set_delay(std::time::Duration::from_secs(2));
+    // The server holds the fetch until the interrupt has been handled: no race against a timer.
+    http.hold();
     let mut cmd = env.std_cmd();
     cmd.args(["--registry", &url, "add", "-y", "hello", "--set", "HELLO_NAME=x"])
         .stdout(std::process::Stdio::null())
@@ -299,12 +300,12 @@ fn ctrl_c_during_a_fetch_exits_130_and_leaves_home_and_cache_usable() {
         .status()
         .unwrap()
         .success());
-    let out = child.wait_with_output().unwrap();
+    let out = wait_with_timeout(child, 60);
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    http.release();
     assert_eq!(env.snapshot(), before);
     let staging = env.atk_home.join(".git/atk/staging");
     assert!(!staging.exists() || std::fs::read_dir(&staging).unwrap().next().is_none(), "staging removed");
-    http.set_delay(std::time::Duration::ZERO);
     env.ok(&["--registry", &url, "add", "-y", "hello", "--set", "HELLO_NAME=x"]);
 }
 
@@ -318,8 +319,12 @@ fn the_quickstart_demo_runs_end_to_end() {
         .env("HOME", &env.home)
         .env_remove("ATK_HOME")
         .env_remove("ATK_REGISTRY")
-        .output()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    let out = wait_with_timeout(out, RUN_TIMEOUT);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     for needle in

@@ -71,7 +71,7 @@ fn ctrl_c_during_install_exits_130_and_rolls_back() {
     wait_for(&env.path("sigint.started"));
     // A terminal's Ctrl-C reaches the whole foreground process group.
     kill("-INT", &format!("-{}", child.id()));
-    let out = child.wait_with_output().unwrap();
+    let out = wait_with_timeout(child, 60);
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
     assert_eq!(env.snapshot(), before);
@@ -80,19 +80,44 @@ fn ctrl_c_during_install_exits_130_and_rolls_back() {
 #[test]
 fn two_concurrent_adds_both_succeed_one_after_the_other() {
     let env = Env::new();
+    // The first add holds the lock until the test releases it, which it does only once the second
+    // has said that it waits: a handshake, not a race against a sleep.
+    let release = env.path("first.release");
+    let install = format!(
+        "#!/bin/sh\ntouch {}\ni=0\nwhile [ ! -f {} ]; do i=$((i+1)); [ $i -gt 1200 ] && exit 1; sleep 0.05; done\n",
+        env.path("first.started").display(),
+        release.display()
+    );
     let first = env.plugin(
         "first",
         &yaml("First", "lifecycle:\n  install: ./install.sh\n  uninstall: 'true'\n"),
-        &[("install.sh", &format!("#!/bin/sh\ntouch {}\nsleep 1\n", env.path("first.started").display()), true)],
+        &[("install.sh", &install, true)],
     );
     let second = env.fixture("minimal");
     let a = env.spawn(&["add", "-y", first.to_str().unwrap()]);
     wait_for(&env.path("first.started"));
-    let b = env.spawn(&["add", "-y", second.to_str().unwrap()]);
-    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let mut b = env.spawn(&["add", "-y", second.to_str().unwrap()]);
+    let b_err = b.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(b_err).lines() {
+            let line = line.unwrap();
+            if line.contains("waiting for another atk") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    rx.recv_timeout(Duration::from_secs(30)).expect("the second add never said it waits for the lock");
+    write(&release, "", false);
+    let (a, b) = (wait_with_timeout(a, 60), wait_with_timeout(b, 60));
+    let b_err = reader.join().unwrap();
     assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
-    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
-    assert!(String::from_utf8_lossy(&b.stderr).contains("waiting for another atk"));
+    assert!(b.status.success(), "{b_err}");
     let m = env.manifest();
     assert!(m.contains("directory: first") && m.contains("directory: minimal"), "{m}");
     assert_eq!(env.log(), ["Add plugin 'Minimal'", "Add plugin 'First'", "Initialize ATK Home"]);

@@ -7,17 +7,18 @@ fn set_writes_values_keeping_comments_and_unknown_keys() {
     let path = env.atk_home.join("plugins/full-plugin/.env");
     let text = std::fs::read_to_string(&path).unwrap() + "# my own note\nEXTRA=keep\n";
     write(&path, &text, false);
-    env.ok(&["setup", "full-plugin", "--set", "FULL_API_KEY=it's $ecret #1"]);
+    env.ok(&["setup", "full-plugin", "--set", "FULL_API_KEY=it's \"my\" secret #1 C:\\dir"]);
     let after = std::fs::read_to_string(&path).unwrap();
     assert!(after.contains("# my own note\nEXTRA=keep\n"), "{after}");
     assert_eq!(mode(&path), 0o600);
-    // The value reads back identically through sh.
+    // A value for which a form exists that sh reads the same as python-dotenv is written in it
+    // (python-dotenv itself is checked in dotenv.rs).
     let out = std::process::Command::new("sh")
         .arg("-c")
         .arg(format!(". '{}'; printf %s \"$FULL_API_KEY\"", path.display()))
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "it's $ecret #1");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "it's \"my\" secret #1 C:\\dir");
     assert_eq!(env.git(&["status", "--porcelain"]), "", ".env is not tracked");
 }
 
@@ -69,9 +70,12 @@ fn prompts_on_a_terminal_hide_secrets_and_insist_on_required_values() {
     p.exp_string("API_TOKEN is required").unwrap();
     p.exp_string("API_TOKEN (required)").unwrap();
     p.send_line("hunter2").unwrap();
-    p.exp_string("REGION").unwrap();
+    // Everything the terminal shows from the typed secret to the end: the echo of typed characters
+    // (the terminal's own or the prompt's) would be in it.
+    let until_next_prompt = p.exp_string("REGION").unwrap();
     p.send_line("").unwrap();
     let rest = p.exp_eof().unwrap();
+    assert!(!until_next_prompt.contains("hunter2"), "the secret was echoed: {until_next_prompt}");
     assert!(!rest.contains("hunter2"), "the secret was echoed: {rest}");
     let text = std::fs::read_to_string(env.atk_home.join("plugins/asks/.env")).unwrap();
     assert!(text.contains("API_TOKEN=hunter2") && text.contains("REGION=eu"), "{text}");
@@ -85,4 +89,20 @@ fn prompts_on_a_terminal_hide_secrets_and_insist_on_required_values() {
     p.exp_eof().unwrap();
     let text = std::fs::read_to_string(env.atk_home.join("plugins/asks/.env")).unwrap();
     assert!(text.contains("API_TOKEN=hunter2") && text.contains("REGION=us"), "{text}");
+}
+
+#[test]
+fn a_line_python_dotenv_cannot_parse_is_named_skipped_and_kept() {
+    let env = Env::new();
+    env.add_full();
+    let path = env.atk_home.join("plugins/full-plugin/.env");
+    write(&path, "OK=1\nBROKEN='s3cret' tail\nFULL_MODE=slow\n", false);
+    let out = env.cmd().args(["setup", "full-plugin", "--set", "FULL_API_KEY=k"]).output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(".env line 2: cannot be parsed; it is ignored"), "{err}");
+    assert!(!err.contains("s3cret"), "the line's content is never shown: {err}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("OK=1\nBROKEN='s3cret' tail\nFULL_MODE=slow\n"), "{text}");
+    assert!(text.contains("FULL_API_KEY=k\n"), "{text}");
 }

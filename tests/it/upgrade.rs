@@ -100,7 +100,9 @@ fn kill_9_during_an_upgrade_is_rolled_back_by_the_next_run() {
     );
     commit_all(&work, "slow install");
     let mut child = env.spawn(&["--registry", work.to_str().unwrap(), "upgrade", "hello", "--yes"]);
+    let start = std::time::Instant::now();
     while !started.exists() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "the upgrade's install never started");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert_ne!(env.snapshot(), before);

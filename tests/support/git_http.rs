@@ -26,9 +26,16 @@ pub struct HttpServer {
     log: Arc<Mutex<Vec<Logged>>>,
     stop: Arc<AtomicBool>,
     port: u16,
-    /// How long to wait before answering a POST (a slow server), and how many POSTs arrived.
-    delay: Arc<Mutex<Duration>>,
+    /// Whether POSTs are held unanswered (a stalled server) until released, and how many arrived.
+    delay: Arc<Gate>,
     posts: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// A switch the handlers wait on.
+#[derive(Default)]
+pub struct Gate {
+    held: Mutex<bool>,
+    changed: std::sync::Condvar,
 }
 
 impl HttpServer {
@@ -38,7 +45,7 @@ impl HttpServer {
         let port = listener.local_addr().unwrap().port();
         let log = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let delay = Arc::new(Mutex::new(Duration::ZERO));
+        let delay = Arc::new(Gate::default());
         let posts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let (root, log2, stop2) = (root.to_path_buf(), Arc::clone(&log), Arc::clone(&stop));
         let (delay2, posts2) = (Arc::clone(&delay), Arc::clone(&posts));
@@ -60,8 +67,14 @@ impl HttpServer {
         HttpServer { base: format!("http://127.0.0.1:{port}"), log, stop, port, delay, posts }
     }
 
-    pub fn set_delay(&self, d: Duration) {
-        *self.delay.lock().unwrap() = d;
+    /// Holds every POST unanswered (for at most a minute) until [`HttpServer::release`].
+    pub fn hold(&self) {
+        *self.delay.held.lock().unwrap() = true;
+    }
+
+    pub fn release(&self) {
+        *self.delay.held.lock().unwrap() = false;
+        self.delay.changed.notify_all();
     }
 
     pub fn posts_received(&self) -> usize {
@@ -92,12 +105,7 @@ impl Drop for HttpServer {
     }
 }
 
-fn handle(
-    stream: TcpStream,
-    root: &Path,
-    delay: &Mutex<Duration>,
-    posts: &std::sync::atomic::AtomicUsize,
-) -> Option<Logged> {
+fn handle(stream: TcpStream, root: &Path, delay: &Gate, posts: &std::sync::atomic::AtomicUsize) -> Option<Logged> {
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut line = String::new();
@@ -136,8 +144,8 @@ fn handle(
     }
     if method == "POST" {
         posts.fetch_add(1, Ordering::SeqCst);
-        let d = *delay.lock().unwrap();
-        std::thread::sleep(d);
+        let held = delay.held.lock().unwrap();
+        let _ = delay.changed.wait_timeout_while(held, Duration::from_secs(60), |held| *held).unwrap();
     }
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
     let mut cgi = Command::new("git");

@@ -1,0 +1,58 @@
+//! The Python side of the differential tests: python-dotenv, PyYAML and atk-cli 0.4.0 in the venv
+//! `.ci/run` makes (`ATK_TEST_PYTHON`, else `target/pyvenv/bin/python`). Without it a test says,
+//! loudly, that it is skipped; under CI (`CI=true`) a missing venv fails the test instead.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The venv's interpreter when it can import every module of `modules`; `None` (after a notice
+/// on stderr) when it cannot and this is not CI.
+pub fn python(test: &str, modules: &[&str]) -> Option<PathBuf> {
+    let py = std::env::var_os("ATK_TEST_PYTHON")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pyvenv/bin/python"));
+    let imports = modules.iter().map(|m| format!("import {m}")).collect::<Vec<_>>().join("; ");
+    let works = Command::new(&py)
+        .args(["-c", &imports])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if works {
+        return Some(py);
+    }
+    let why = format!(
+        "{} cannot import {}; run .ci/run (or set ATK_TEST_PYTHON) to make the venv",
+        py.display(),
+        modules.join(", ")
+    );
+    if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
+        panic!("{test}: CI is set but {why}");
+    }
+    eprintln!("\n*** SKIPPED {test}: {why} ***\n");
+    None
+}
+
+/// Runs `script` with `py`, `stdin` on its standard input, and the process environment replaced by
+/// `env` (plus PATH); returns stdout, failing the test when the script fails.
+pub fn run(py: &Path, script: &str, args: &[&str], env: &[(&str, &str)], stdin: &str) -> String {
+    let mut cmd = Command::new(py);
+    cmd.arg("-c").arg(script).args(args).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd.env("PYTHONIOENCODING", "utf-8").env("PYTHONUTF8", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = crate::common::wait_with_timeout(child, crate::common::RUN_TIMEOUT);
+    assert!(
+        out.status.success(),
+        "python failed ({:?}):\n{}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
