@@ -293,9 +293,10 @@ fn fetch_group(
     let first = entries[members[0]];
     let origin = Origin::open(registry_url, &first.source)?;
     let repo = origin.repo();
+    // Only a fetch that failed at the source may mean its history was rewritten; a stall, an
+    // interrupt or a refusal keeps its own kind and hint.
     let describe = |e: Error| match e {
-        Error::Interrupted => Error::Interrupted,
-        e => Error::Git {
+        e @ Error::Git { .. } => Error::Git {
             message: format!(
                 "cannot get commit {commit} of {} for {}: {e}",
                 origin.url(),
@@ -305,6 +306,7 @@ fn fetch_group(
                 "if the source rewrote its history, `atk upgrade <plugin>` moves the plugin to what it has now".into(),
             ],
         },
+        e => e,
     };
     if offline {
         let mut paths = Vec::new();

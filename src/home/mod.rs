@@ -143,26 +143,31 @@ impl Home {
                 return Err(Error::NotAHome { path: root.into(), problems: p });
             }
         }
-        let created_root = !root.exists();
-        let result = (|| {
-            std::fs::create_dir_all(root.join("plugins")).ctx(|| format!("cannot create {}", root.display()))?;
-            crate::fs::write_atomic(&root.join(manifest::FILE), Manifest::new().to_yaml().as_bytes(), None)?;
-            crate::fs::write_atomic(&root.join(gitignore::FILE), gitignore::TEMPLATE.as_bytes(), None)?;
-            repo::init(root)?;
-            repo::commit_paths(root, &[manifest::FILE.into(), gitignore::FILE.into()], INIT_MESSAGE)?;
-            Ok(())
-        })();
-        if let Err(e) = result {
-            // Leave the directory as it was: absent, or empty.
-            if created_root {
-                let _ = crate::fs::remove_any(root);
-            } else if let Ok(entries) = std::fs::read_dir(root) {
-                for e in entries.flatten() {
-                    let _ = crate::fs::remove_any(&e.path());
-                }
-            }
-            return Err(e);
-        }
+        // Built beside the target and renamed into place, so that a kill half-way leaves no
+        // half-made home (and no git lock file in one) where the next `atk init` would look.
+        let parent = match root.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).ctx(|| format!("cannot create {}", parent.display()))?;
+        let mode = std::fs::metadata(root).map(|m| m.permissions()).ok();
+        let build = tempfile::Builder::new()
+            .prefix(".atk-init-")
+            .tempdir_in(&parent)
+            .ctx(|| format!("cannot create a folder in {}", parent.display()))?;
+        let tmp = build.path();
+        std::fs::create_dir(tmp.join("plugins")).ctx(|| format!("cannot create {}", tmp.display()))?;
+        crate::fs::write_atomic(&tmp.join(manifest::FILE), Manifest::new().to_yaml().as_bytes(), None)?;
+        crate::fs::write_atomic(&tmp.join(gitignore::FILE), gitignore::TEMPLATE.as_bytes(), None)?;
+        repo::init(tmp)?;
+        repo::commit_paths(tmp, &[manifest::FILE.into(), gitignore::FILE.into()], INIT_MESSAGE)?;
+        crate::failpoint::hit("init");
+        use std::os::unix::fs::PermissionsExt;
+        let perms = mode.unwrap_or_else(|| std::fs::Permissions::from_mode(0o755));
+        std::fs::set_permissions(tmp, perms).ctx(|| format!("cannot write {}", tmp.display()))?;
+        // An empty directory at `root` is replaced by the rename.
+        std::fs::rename(tmp, root).ctx(|| format!("cannot create {}", root.display()))?;
+        std::mem::forget(build);
         Ok(true)
     }
 

@@ -253,3 +253,24 @@ fn temp_file_cleanup_never_follows_a_link_out_of_the_home() {
     assert!(victim.join(".atk-tmpKEEP").is_file(), "a file outside the home was removed");
     assert!(!env.atk_home.join(".atk-tmpX2").exists(), "the home's own temp file is cleaned");
 }
+
+#[test]
+fn kill_9_during_init_leaves_no_half_made_home() {
+    let env = Env::bare();
+    kill_9(stop_at(&env, "init", &["init"]));
+    // The home is built beside its place and renamed in: nothing is where the home should be.
+    assert!(!env.atk_home.exists(), "a killed init left {}", env.atk_home.display());
+    env.ok(&["init"]);
+    assert_eq!(env.log(), ["Initialize ATK Home"]);
+    env.ok(&["add", "-y", env.fixture("minimal").to_str().unwrap()]);
+
+    // Into an empty folder that is there already: the same, and the folder keeps its mode.
+    let env = Env::bare();
+    std::fs::create_dir(&env.atk_home).unwrap();
+    std::fs::set_permissions(&env.atk_home, std::os::unix::fs::PermissionsExt::from_mode(0o750)).unwrap();
+    kill_9(stop_at(&env, "init", &["init"]));
+    assert_eq!(std::fs::read_dir(&env.atk_home).unwrap().count(), 0, "the folder is still empty");
+    env.ok(&["init"]);
+    assert_eq!(mode(&env.atk_home), 0o750);
+    assert_eq!(env.log(), ["Initialize ATK Home"]);
+}
