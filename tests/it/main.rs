@@ -3,6 +3,7 @@
 mod add_local;
 mod bootstrap;
 mod common;
+mod containment;
 mod init;
 mod output;
 mod registry;
