@@ -263,7 +263,7 @@ fn install_all_on_a_fresh_clone_pinned_to_a_crafted_commit_reports_the_failure()
     let work = registry_work(&a);
     let reg = work.to_str().unwrap().to_string();
     a.ok(&["--registry", &reg, "add", "-y", "third"]);
-    a.ok(&["--registry", &reg, "add", "-y", "notes"]);
+    a.ok(&["add", "-y", a.fixture("minimal").to_str().unwrap()]);
     let clean = head(&work);
     let hostile = hostile_entries(&a, &work);
     for (what, bad) in hostile {
@@ -287,12 +287,11 @@ fn install_all_on_a_fresh_clone_pinned_to_a_crafted_commit_reports_the_failure()
         assert_around_unchanged(&b, &before, what);
         assert_eq!(state(a.dir.path(), &[]), source_before, "{what}: the registry's folder changed");
         assert_no_staging(&b, what);
-        // notes came; third's folder has nothing in it.
-        assert!(b.atk_home.join("plugins/notes/plugin.yaml").is_file(), "{what}");
-        assert!(!b.atk_home.join("plugins/third/plugin.yaml").exists(), "{what}");
-        let _ = home_before;
+        assert_eq!(b.snapshot(), home_before, "{what}");
+        assert!(out.contains("✓ Minimal") && out.contains("1 failed"), "{what}: the others go on:\n{out}");
         b.ok(&["list"]);
-        b.ok(&["--registry", &reg, "add", "-y", "hello", "--set", "HELLO_NAME=x"]);
+        b.ok(&["--registry", &reg, "add", "-y", "notes"]);
+        assert!(b.atk_home.join("plugins/notes/plugin.yaml").is_file(), "{what}");
         assert_around_unchanged(&b, &before, what);
     }
 }
@@ -319,6 +318,15 @@ fn upgrade_to_a_crafted_commit_is_refused() {
         assert_no_staging(&env, what);
         assert_eq!(env.snapshot(), home_before, "{what}");
     }
+    // A new version with a chain of links that leads out.
+    git(&work, &["update-ref", "refs/heads/main", &clean]);
+    let (dot, chain) = (write_blob(&work, "."), write_blob(&work, "b/b/b/b/../../../.."));
+    craft_with(&work, "plugins/third", vec![entry("120000", "b", &dot), entry("120000", "d", &chain)]);
+    let before = around(&env);
+    let (_, err) = run(&env, 5, &["--registry", &reg, "upgrade", "third", "--yes"]);
+    assert!(err.contains("outside the plugin folder"), "{err}");
+    assert_around_unchanged(&env, &before, "link chain");
+    assert_eq!(env.snapshot(), home_before, "link chain");
     env.ok(&["list"]);
     git(&work, &["update-ref", "refs/heads/main", &clean]);
     write(&work.join("plugins/third/more.txt"), "v2\n", false);
@@ -611,8 +619,8 @@ fn a_manifest_directory_that_leaves_the_home_is_refused() {
 // ---------------------------------------------------------------------------------------------
 // Class 5: a journal is data; a step outside the home is skipped with a warning.
 
-/// Undo records that would each reach outside the home (or remove the home itself), and the
-/// files a careless replay would destroy.
+/// Undo records that would each reach outside the home (or remove the home itself, its
+/// `.git/config`, its branch), and the files a careless replay would destroy.
 fn hostile_records(env: &Env) -> Vec<String> {
     let abs_victim = env.path("outside/abs-victim.txt");
     write(&abs_victim, "absolute victim\n", false);
@@ -632,11 +640,16 @@ fn hostile_records(env: &Env) -> Vec<String> {
         r#"{"undo":"move_back","from":"../../victim.txt","to":"aside-0"}"#.to_string(),
         r#"{"undo":"reset_ref","reference":"refs/heads/../../../../victim.txt","id":"0000000000000000000000000000000000000001"}"#.to_string(),
         r#"{"undo":"reset_ref","reference":"HEAD","id":"0000000000000000000000000000000000000001"}"#.to_string(),
+        // Through plugins/link, a link in the home to outside/.
+        r#"{"undo":"remove","path":"plugins/link/keep.txt"}"#.to_string(),
+        r#"{"undo":"restore","path":"plugins/link/keep.txt","backup":null}"#.to_string(),
+        r#"{"undo":"move_back","from":"plugins/link/keep.txt","to":"aside-0"}"#.to_string(),
     ]
 }
 
 fn check_journal_replay(env: &Env, journal: &str, write_journal: impl FnOnce(&Path, &[String])) {
-    sentinels(env);
+    let outside = sentinels(env);
+    std::os::unix::fs::symlink(&outside, env.atk_home.join("plugins/link")).unwrap();
     let records = hostile_records(env);
     // What a careless move_back would move over the victim.
     write(&env.atk_home.join(".git/atk/txn/aside-0"), "attacker's content\n", false);
