@@ -340,29 +340,31 @@ fn declining_leaves_no_file_anywhere() {
     let env = Env::new();
     let tool = git_source_work(&env);
     let clean = head(&tool);
+    let minimal = env.fixture("minimal");
     sentinels(&env);
     let home_before = env.snapshot();
-    let before = around(&env);
-    // No --yes and no terminal: a plugin that is not from a registry needs a confirmation.
-    let (_, err) = run(&env, 2, &["add", &format!("file://{}", tool.display())]);
-    assert!(err.contains("--yes"), "{err}");
-    let minimal = env.fixture("minimal");
-    let before_local = around(&env);
-    run(&env, 2, &["add", minimal.to_str().unwrap()]);
-    assert_around_unchanged(&env, &before_local, "declined local");
+    // No --yes and no terminal: a plugin that is not from a registry needs a confirmation, which
+    // is asked once its files are staged and checked.
+    for source in [format!("file://{}", tool.display()), minimal.to_str().unwrap().to_string()] {
+        let before = around(&env);
+        let (_, err) = run(&env, 2, &["add", &source]);
+        assert!(err.contains("--yes"), "{source}: {err}");
+        assert_around_unchanged(&env, &before, &source);
+        assert_no_staging(&env, &source);
+        assert_eq!(env.snapshot(), home_before, "{source}");
+    }
     // A crafted source is refused while staging, before the question.
     let (what, bad) = hostile_entries(&env, &tool).remove(0);
     craft_with(&tool, ".atk", vec![bad]);
-    let before_crafted = around(&env);
+    let before = around(&env);
     let (_, err) = run(&env, 5, &["add", &format!("file://{}", tool.display())]);
     assert_entry_refused(&err, what);
-    assert_around_unchanged(&env, &before_crafted, "declined crafted");
-    assert_no_staging(&env, "declined");
+    assert_around_unchanged(&env, &before, "crafted, not confirmed");
+    assert_no_staging(&env, "crafted, not confirmed");
     assert_eq!(env.snapshot(), home_before);
     assert!(std::fs::read_dir(env.atk_home.join("plugins")).unwrap().next().is_none(), "nothing in plugins/");
     git(&tool, &["update-ref", "refs/heads/main", &clean]);
     env.ok(&["add", "-y", &format!("file://{}", tool.display())]);
-    let _ = before;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -376,36 +378,37 @@ fn upgrade_never_moves_aside_what_the_old_tree_names_outside_the_plugin() {
     env.ok(&["--registry", &reg, "add", "-y", "third"]);
     let clean = head(&work);
     sentinels(&env);
-    let abs = env.path("victim.txt");
-    // An old version listing files outside: by `../`s, by an absolute name, by `..` trees.
+    let (above, beside) = (env.path("victim.txt"), env.home.join("victim.txt"));
+    // Old versions listing a file outside: by `../`s, by an absolute name, by `..` trees.
     let blob = write_blob(&work, "above the home\n");
     let mut up = raw_tree(&work, &[entry("100644", "victim.txt", &blob)]);
-    // plugins/third -> plugins/ -> .atk/ -> user/ -> the test folder.
-    for _ in 0..4 {
+    // plugins/third/.. -> plugins/ -> .atk/ -> user/ -> the test folder.
+    for _ in 0..3 {
         up = raw_tree(&work, &[entry("40000", "..", &up)]);
     }
-    let old = craft_with(
-        &work,
-        "plugins/third",
-        vec![
-            entry("100644", &format!("{}{}", "../".repeat(24), &abs.to_str().unwrap()[1..]), &blob),
-            entry("100644", abs.to_str().unwrap(), &blob),
-            entry("100644", "../victim.txt", &blob),
-            entry("40000", "..", &up),
-        ],
-    );
-    // The home says it has that old version installed (a tampered .atk-ref, or a pin).
-    write(&env.atk_home.join("plugins/third/.atk-ref"), &format!("{old}\n"), false);
-    git(&work, &["update-ref", "refs/heads/main", &clean]);
-    write(&work.join("plugins/third/more.txt"), "v2\n", false);
-    let v2 = commit_all(&work, "third v2");
-    let before = around(&env);
-    env.ok(&["--registry", &reg, "upgrade", "third", "--yes"]);
-    assert_around_unchanged(&env, &before, "upgrade from a crafted old tree");
-    assert_eq!(std::fs::read_to_string(&abs).unwrap(), "above the home\n");
-    assert_eq!(std::fs::read_to_string(env.home.join("victim.txt")).unwrap(), "beside the home\n");
-    assert_eq!(std::fs::read_to_string(env.atk_home.join("plugins/third/.atk-ref")).unwrap(), format!("{v2}\n"));
-    assert_no_staging(&env, "upgrade");
+    let olds = [
+        entry("100644", &format!("{}{}", "../".repeat(24), &above.to_str().unwrap()[1..]), &blob),
+        entry("100644", above.to_str().unwrap(), &blob),
+        entry("100644", "../../../victim.txt", &blob),
+        entry("40000", "..", &up),
+    ];
+    for (i, bad) in olds.into_iter().enumerate() {
+        let what = format!("old tree entry {}", bad.1);
+        git(&work, &["update-ref", "refs/heads/main", &clean]);
+        let old = craft_with(&work, "plugins/third", vec![bad]);
+        // The home says it has that old version installed (a tampered .atk-ref).
+        write(&env.atk_home.join("plugins/third/.atk-ref"), &format!("{old}\n"), false);
+        git(&work, &["update-ref", "refs/heads/main", &clean]);
+        let new = craft_with(&work, "plugins/third", vec![entry("100644", &format!("v{i}.txt"), &blob)]);
+        let before = around(&env);
+        env.ok(&["--registry", &reg, "upgrade", "third", "--yes"]);
+        assert_around_unchanged(&env, &before, &what);
+        assert_eq!(std::fs::read_to_string(&above).unwrap(), "above the home\n", "{what}");
+        assert_eq!(std::fs::read_to_string(&beside).unwrap(), "beside the home\n", "{what}");
+        let atk_ref = std::fs::read_to_string(env.atk_home.join("plugins/third/.atk-ref")).unwrap();
+        assert_eq!(atk_ref, format!("{new}\n"), "{what}");
+        assert_no_staging(&env, &what);
+    }
     env.ok(&["list"]);
 }
 
