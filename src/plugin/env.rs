@@ -13,8 +13,16 @@ pub struct EnvFile {
 }
 
 impl EnvFile {
-    /// Reads `path`; a missing file is an empty one.
+    /// Reads `path`; a missing file is an empty one. A link there is refused: it may lead out of
+    /// the home (a cloned home can commit one), and its target's content would be copied into the
+    /// home's `.env` and handed to the plugin's commands.
     pub fn read(path: &Path) -> Result<Self> {
+        if path.is_symlink() {
+            return Err(Error::refused(
+                format!("{} is a symbolic link; atk never reads or writes a .env through one", path.display()),
+                vec![format!("replace it with a file: `rm {0}`, then `atk setup`", path.display())],
+            ));
+        }
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
