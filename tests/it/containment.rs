@@ -694,3 +694,52 @@ fn hostile_legacy_journal_records_are_skipped_with_a_warning() {
     });
     env.ok(&["add", "-y", env.fixture("minimal").to_str().unwrap()]);
 }
+
+#[test]
+fn a_cloned_home_with_links_inside_a_plugin_folder_reads_and_writes_nothing_through_them() {
+    let a = Env::new();
+    let work = registry_work(&a);
+    write(&work.join("plugins/third/custom/settings.yml"), "shipped: 1\n", false);
+    write(&work.join("plugins/third/conf/app.yml"), "shipped: 1\n", false);
+    let third = yaml("third", "env_vars:\n  - name: THIRD_TOKEN\n    default: t\n");
+    write(&work.join("plugins/third/plugin.yaml"), &third, false);
+    commit_all(&work, "third ships custom/ and conf/");
+    let reg = work.to_str().unwrap().to_string();
+    // From plugins/third of the clone: plugins/ -> .atk/ -> user/ -> the clone's test folder.
+    let b = cloned_home(&a, &reg, |home| {
+        let dir = home.join("plugins/third");
+        for (name, target) in [
+            ("custom", "../../../../outside"),
+            ("conf", "../../../../outside"),
+            (".env", "../../../../outside/other.env"),
+        ] {
+            let _ = std::fs::remove_dir_all(dir.join(name)).or_else(|_| std::fs::remove_file(dir.join(name)));
+            std::os::unix::fs::symlink(target, dir.join(name)).unwrap();
+            git(home, &["add", "-f", &format!("plugins/third/{name}")]);
+        }
+        git(home, &["commit", "-qm", "links inside third"]);
+    });
+    // Another application's secrets beside the home, where the .env link points.
+    write(&b.path("outside/other.env"), "OTHER_SECRET=s3cret\n", false);
+    let before = around(&b);
+    let env_link = b.atk_home.join("plugins/third/.env");
+    let (out, _) = run(&b, 1, &["--registry", &reg, "install", "--all"]);
+    assert!(out.contains("✗ third") && out.contains(".env is a symbolic link"), "{out}");
+    let (_, err) = run(&b, 5, &["--registry", &reg, "setup", "--all", "--set", "THIRD_TOKEN=x"]);
+    assert!(err.contains(&env_link.display().to_string()) && err.contains("symbolic link"), "{err}");
+    assert_around_unchanged(&b, &before, ".env a link");
+    assert!(env_link.is_symlink(), "the link is neither followed nor replaced");
+
+    // Without the .env link: the plugin is installed, nothing goes through custom/ or conf/.
+    std::fs::remove_file(&env_link).unwrap();
+    b.ok(&["--registry", &reg, "install", "--all"]);
+    b.ok(&["--registry", &reg, "setup", "--all", "--set", "THIRD_TOKEN=x"]);
+    assert_around_unchanged(&b, &before, "custom/ and conf/ links");
+    let dir = b.atk_home.join("plugins/third");
+    assert!(dir.join("custom").is_symlink(), "custom/ is the user's: left as it is");
+    assert!(!dir.join("conf").is_symlink() && dir.join("conf/app.yml").is_file(), "conf/ is the plugin's");
+    assert_eq!(std::fs::read_to_string(dir.join(".env")).unwrap(), "THIRD_TOKEN=x\n");
+    let home = state(&b.atk_home, &[&b.atk_home.join(".git")]);
+    assert!(!home.values().any(|(_, c)| String::from_utf8_lossy(c).contains("s3cret")), "a secret came in");
+    b.ok(&["list"]);
+}
