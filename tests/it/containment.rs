@@ -282,6 +282,8 @@ fn install_all_on_a_fresh_clone_pinned_to_a_crafted_commit_reports_the_failure()
         git(b.dir.path(), &["clone", "-q", remote.to_str().unwrap(), b.atk_home.to_str().unwrap()]);
         sentinels(&b);
         let (before, home_before, source_before) = (around(&b), b.snapshot(), state(a.dir.path(), &[]));
+        let (_, err) = run(&b, 1, &["--registry", &reg, "setup", "--all"]);
+        assert!(err.contains("third: plugins/third/") && err.contains(" has "), "{what}:\n{err}");
         let (out, _) = run(&b, 1, &["--registry", &reg, "install", "--all"]);
         assert!(out.contains("✗ third") && out.contains("cannot be installed safely"), "{what}:\n{out}");
         assert_around_unchanged(&b, &before, what);
