@@ -535,6 +535,8 @@ fn assert_refused_everywhere(b: &Env, reg: &str, path: &Path, what: &str) {
         vec!["--registry", reg, "add", "-y", "notes"],
         vec!["add", "-y", clean.to_str().unwrap()],
         vec!["--registry", reg, "upgrade", "--all", "--yes"],
+        vec!["uninstall", "third", "--force"],
+        vec!["remove", "third", "--force"],
     ] {
         let out = b.cmd().args(&args).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
