@@ -154,13 +154,8 @@ fn around(env: &Env) -> State {
 /// Asserts that `before` (from [`around`]) still holds, naming what changed.
 fn assert_around_unchanged(env: &Env, before: &State, what: &str) {
     let now = around(env);
-    let changed: Vec<&String> = before
-        .keys()
-        .chain(now.keys())
-        .filter(|k| before.get(*k) != now.get(*k))
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let changed: std::collections::BTreeSet<&String> =
+        before.keys().chain(now.keys()).filter(|k| before.get(*k) != now.get(*k)).collect();
     assert!(changed.is_empty(), "{what}: changed outside the home: {changed:?}");
 }
 
@@ -169,11 +164,6 @@ fn assert_no_staging(env: &Env, what: &str) {
     let staging = env.atk_home.join(".git/atk/staging");
     let left: Vec<_> = std::fs::read_dir(&staging).map(|d| d.map(|e| e.unwrap().path()).collect()).unwrap_or_default();
     assert!(left.is_empty(), "{what}: staging left behind: {left:?}");
-}
-
-/// Runs atk, asserts the exit code; (stdout, stderr).
-fn run(env: &Env, code: i32, args: &[&str]) -> (String, String) {
-    env.fails(code, args)
 }
 
 /// Entries naming places outside the plugin folder, each with what it is: a blob named with
@@ -218,7 +208,7 @@ fn hostile_entry_names_from_a_registry_are_refused_by_path_and_file_url() {
         craft_with(&work, "plugins/third", vec![bad]);
         for reg in [work.to_str().unwrap().to_string(), format!("file://{}", work.display())] {
             let before = around(&env);
-            let (_, err) = run(&env, 5, &["--registry", &reg, "add", "-y", "third", "--refresh"]);
+            let (_, err) = env.fails(5, &["--registry", &reg, "add", "-y", "third", "--refresh"]);
             let what = format!("{what} via {reg}");
             assert_entry_refused(&err, &what);
             assert_around_unchanged(&env, &before, &what);
@@ -243,7 +233,7 @@ fn hostile_entry_names_from_a_git_url_are_refused() {
         craft_with(&tool, ".atk", vec![bad]);
         for url in [format!("file://{}", tool.display()), tool.to_str().unwrap().to_string()] {
             let before = around(&env);
-            let (_, err) = run(&env, 5, &["add", "-y", &url]);
+            let (_, err) = env.fails(5, &["add", "-y", &url]);
             let what = format!("{what} via {url}");
             assert_entry_refused(&err, &what);
             assert_around_unchanged(&env, &before, &what);
@@ -282,9 +272,9 @@ fn install_all_on_a_fresh_clone_pinned_to_a_crafted_commit_reports_the_failure()
         git(b.dir.path(), &["clone", "-q", remote.to_str().unwrap(), b.atk_home.to_str().unwrap()]);
         sentinels(&b);
         let (before, home_before, source_before) = (around(&b), b.snapshot(), state(a.dir.path(), &[]));
-        let (_, err) = run(&b, 1, &["--registry", &reg, "setup", "--all"]);
+        let (_, err) = b.fails(1, &["--registry", &reg, "setup", "--all"]);
         assert!(err.contains("third: plugins/third/") && err.contains(" has "), "{what}:\n{err}");
-        let (out, _) = run(&b, 1, &["--registry", &reg, "install", "--all"]);
+        let (out, _) = b.fails(1, &["--registry", &reg, "install", "--all"]);
         assert!(out.contains("✗ third") && out.contains("cannot be installed safely"), "{what}:\n{out}");
         assert_around_unchanged(&b, &before, what);
         assert_eq!(state(a.dir.path(), &[]), source_before, "{what}: the registry's folder changed");
@@ -312,9 +302,9 @@ fn upgrade_to_a_crafted_commit_is_refused() {
         git(&work, &["update-ref", "refs/heads/main", &clean]);
         craft_with(&work, "plugins/third", vec![bad]);
         let before = around(&env);
-        let (_, err) = run(&env, 5, &["--registry", &reg, "upgrade", "third", "--yes"]);
+        let (_, err) = env.fails(5, &["--registry", &reg, "upgrade", "third", "--yes"]);
         assert_entry_refused(&err, what);
-        let (out, _) = run(&env, 1, &["--registry", &reg, "upgrade", "--all", "--yes"]);
+        let (out, _) = env.fails(1, &["--registry", &reg, "upgrade", "--all", "--yes"]);
         assert!(out.contains("✗ third") && out.contains("1 failed"), "{what}:\n{out}");
         assert_around_unchanged(&env, &before, what);
         assert_no_staging(&env, what);
@@ -325,7 +315,7 @@ fn upgrade_to_a_crafted_commit_is_refused() {
     let (dot, chain) = (write_blob(&work, "."), write_blob(&work, "b/b/b/b/../../../.."));
     craft_with(&work, "plugins/third", vec![entry("120000", "b", &dot), entry("120000", "d", &chain)]);
     let before = around(&env);
-    let (_, err) = run(&env, 5, &["--registry", &reg, "upgrade", "third", "--yes"]);
+    let (_, err) = env.fails(5, &["--registry", &reg, "upgrade", "third", "--yes"]);
     assert!(err.contains("outside the plugin folder"), "{err}");
     assert_around_unchanged(&env, &before, "link chain");
     assert_eq!(env.snapshot(), home_before, "link chain");
@@ -349,7 +339,7 @@ fn declining_leaves_no_file_anywhere() {
     // is asked once its files are staged and checked.
     for source in [format!("file://{}", tool.display()), minimal.to_str().unwrap().to_string()] {
         let before = around(&env);
-        let (_, err) = run(&env, 2, &["add", &source]);
+        let (_, err) = env.fails(2, &["add", &source]);
         assert!(err.contains("--yes"), "{source}: {err}");
         assert_around_unchanged(&env, &before, &source);
         assert_no_staging(&env, &source);
@@ -359,7 +349,7 @@ fn declining_leaves_no_file_anywhere() {
     let (what, bad) = hostile_entries(&env, &tool).remove(0);
     craft_with(&tool, ".atk", vec![bad]);
     let before = around(&env);
-    let (_, err) = run(&env, 5, &["add", &format!("file://{}", tool.display())]);
+    let (_, err) = env.fails(5, &["add", &format!("file://{}", tool.display())]);
     assert_entry_refused(&err, what);
     assert_around_unchanged(&env, &before, "crafted, not confirmed");
     assert_no_staging(&env, "crafted, not confirmed");
@@ -469,7 +459,7 @@ fn link_chains_and_duplicate_entries_from_a_git_source_are_refused() {
         git(&tool, &["update-ref", "refs/heads/main", &clean]);
         craft_with(&tool, ".atk", extra);
         let before = around(&env);
-        let (_, err) = run(&env, 5, &["add", "-y", &format!("file://{}", tool.display())]);
+        let (_, err) = env.fails(5, &["add", "-y", &format!("file://{}", tool.display())]);
         assert!(err.contains(why) && err.contains(".atk/"), "{what}:\n{err}");
         assert_around_unchanged(&env, &before, what);
         assert_no_staging(&env, what);
@@ -498,7 +488,7 @@ fn link_chains_in_a_local_plugin_are_refused() {
             symlink(target, dir.join(name)).unwrap();
         }
         let before = around(&env);
-        let (_, err) = run(&env, 5, &["add", "-y", dir.to_str().unwrap()]);
+        let (_, err) = env.fails(5, &["add", "-y", dir.to_str().unwrap()]);
         assert!(err.contains("leads out of the plugin folder"), "{what}:\n{err}");
         assert_around_unchanged(&env, &before, what);
         assert_no_staging(&env, what);
@@ -612,7 +602,7 @@ fn a_manifest_directory_that_leaves_the_home_is_refused() {
         for args in
             [vec!["--registry", &reg, "install", "--all"], vec!["--registry", &reg, "upgrade", "--all", "--yes"]]
         {
-            let (_, err) = run(&env, 1, &args);
+            let (_, err) = env.fails(1, &args);
             assert!(err.contains("manifest.yaml"), "{evil}: {args:?}\n{err}");
         }
         assert_around_unchanged(&env, &before, evil);
@@ -727,9 +717,9 @@ fn a_cloned_home_with_links_inside_a_plugin_folder_reads_and_writes_nothing_thro
     write(&b.path("outside/other.env"), "OTHER_SECRET=s3cret\n", false);
     let before = around(&b);
     let env_link = b.atk_home.join("plugins/third/.env");
-    let (out, _) = run(&b, 1, &["--registry", &reg, "install", "--all"]);
+    let (out, _) = b.fails(1, &["--registry", &reg, "install", "--all"]);
     assert!(out.contains("✗ third") && out.contains(".env is a symbolic link"), "{out}");
-    let (_, err) = run(&b, 5, &["--registry", &reg, "setup", "--all", "--set", "THIRD_TOKEN=x"]);
+    let (_, err) = b.fails(5, &["--registry", &reg, "setup", "--all", "--set", "THIRD_TOKEN=x"]);
     assert!(err.contains(&env_link.display().to_string()) && err.contains("symbolic link"), "{err}");
     assert_around_unchanged(&b, &before, ".env a link");
     assert!(env_link.is_symlink(), "the link is neither followed nor replaced");
