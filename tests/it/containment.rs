@@ -735,5 +735,19 @@ fn a_cloned_home_with_links_inside_a_plugin_folder_reads_and_writes_nothing_thro
     assert_eq!(std::fs::read_to_string(dir.join(".env")).unwrap(), "THIRD_TOKEN=x\n");
     let home = state(&b.atk_home, &[&b.atk_home.join(".git")]);
     assert!(!home.values().any(|(_, c)| String::from_utf8_lossy(c).contains("s3cret")), "a secret came in");
+
+    // An upgrade whose old version shipped conf/app.yml, with conf/ now a link out: nothing
+    // outside is moved aside, replaced or written.
+    std::fs::remove_dir_all(dir.join("conf")).unwrap();
+    std::os::unix::fs::symlink("../../../../outside", dir.join("conf")).unwrap();
+    write(&b.path("outside/app.yml"), "not the plugin's\n", false);
+    write(&work.join("plugins/third/conf/app.yml"), "shipped: 2\n", false);
+    write(&work.join("plugins/third/custom/settings.yml"), "shipped: 2\n", false);
+    commit_all(&work, "third v2");
+    let before = around(&b);
+    b.ok(&["--registry", &reg, "upgrade", "third", "--yes"]);
+    assert_around_unchanged(&b, &before, "upgrade with conf/ a link");
+    assert_eq!(std::fs::read_to_string(dir.join("conf/app.yml")).unwrap(), "shipped: 2\n");
+    assert!(dir.join("custom").is_symlink());
     b.ok(&["list"]);
 }
