@@ -309,7 +309,9 @@ fn undo_all(home: &Home, steps: Vec<Undo>) -> Result<Vec<String>> {
     let txn = if txn_path.is_dir() { Some(Root::open(&txn_path)?) } else { None };
     let files = &home.files;
     let mut skipped = Vec::new();
-    let inside = |p: &str| RelPath::new(p).ok().filter(|r| !r.is_root());
+    // A folder on the way that is a link (a cloned home may hold one) leads wherever the link
+    // does: such a path is not inside the home either, and acting on it would fail every command.
+    let inside = |p: &str| RelPath::new(p).ok().filter(|r| !r.is_root() && !through_link(files, r));
     let saved = |name: &str| {
         txn.as_ref().filter(|_| name_problem(name).is_none()).map(|t| (t, RelPath::new(name).expect("a plain name")))
     };
@@ -381,6 +383,17 @@ fn undo_all(home: &Home, steps: Vec<Undo>) -> Result<Vec<String>> {
     }
     let _ = crate::fs::remove_any(&txn_path);
     Ok(skipped)
+}
+
+/// Whether a folder on the way to `rel` is a link (or cannot be looked at).
+fn through_link(files: &Root, rel: &RelPath) -> bool {
+    let mut at = RelPath::root();
+    let mut parents = rel.components().collect::<Vec<_>>();
+    parents.pop();
+    parents.into_iter().any(|name| {
+        at = at.join(name).expect("the components of a RelPath are names");
+        matches!(files.kind(&at), Ok(Some(Kind::Link)) | Err(_))
+    })
 }
 
 /// Rolls back the operation a killed atk left unfinished.

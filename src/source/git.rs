@@ -216,7 +216,7 @@ impl Repo {
         for path in paths {
             if let Some((id, is_tree)) = self.entry(commit, path)? {
                 if is_tree {
-                    self.walk(id, "", &mut |_, mode, id| {
+                    self.walk(id, "", &mut |_, _, mode, id| {
                         if !mode.is_tree() && !mode.is_commit() && !self.has(&id) {
                             missing.push(id);
                         }
@@ -262,7 +262,7 @@ impl Repo {
             return self.has(&id);
         }
         let mut complete = true;
-        let walked = self.walk(id, "", &mut |_, mode, id| {
+        let walked = self.walk(id, "", &mut |_, _, mode, id| {
             if !mode.is_commit() && !self.has(&id) {
                 complete = false;
             }
@@ -296,20 +296,22 @@ impl Repo {
         }
     }
 
-    /// Calls `f(relative path, mode, id)` for every entry below the tree `id`, parents first.
+    /// Calls `f(relative path, entry name, mode, id)` for every entry below the tree `id`, parents
+    /// first. The entry's own name is passed apart: a crafted name may hold a `/`, which the path
+    /// alone would hide (`sub/x` named in one entry looks like `x` in a folder `sub`).
     fn walk(
         &self,
         id: ObjectId,
         prefix: &str,
-        f: &mut dyn FnMut(&str, gix::object::tree::EntryMode, ObjectId) -> Result<()>,
+        f: &mut dyn FnMut(&str, &str, gix::object::tree::EntryMode, ObjectId) -> Result<()>,
     ) -> Result<()> {
         let tree = self.repo.find_tree(id).map_err(|e| read_error(&self.shown, e))?;
         for entry in tree.iter() {
             let entry = entry.map_err(|e| read_error(&self.shown, e))?;
             let name = entry.filename().to_string();
-            let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+            let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
             let (mode, oid) = (entry.mode(), entry.oid().to_owned());
-            f(&rel, mode, oid)?;
+            f(&rel, &name, mode, oid)?;
             if mode.is_tree() {
                 self.walk(oid, &rel, f)?;
             }
@@ -323,8 +325,7 @@ impl Repo {
     pub fn list_files(&self, commit: ObjectId, path: &str) -> Result<Vec<FileEntry>> {
         let mut out = Vec::new();
         if let Some((tree, true)) = self.entry(commit, path)? {
-            self.walk(tree, "", &mut |rel, mode, id| {
-                let name = rel.rsplit('/').next().unwrap_or(rel);
+            self.walk(tree, "", &mut |rel, name, mode, id| {
                 let checked = match name_problem(name) {
                     Some(why) => return Err(self.refuse_entry(path, rel, why)),
                     None => RelPath::new(rel).map_err(|e| self.refuse_entry(path, rel, e.why))?,
@@ -365,9 +366,8 @@ impl Repo {
             e => e,
         };
         dest.batch(|| {
-            self.walk(tree, "", &mut |rel, mode, id| {
+            self.walk(tree, "", &mut |rel, name, mode, id| {
                 crate::interrupt::check()?;
-                let name = rel.rsplit('/').next().unwrap_or(rel);
                 if let Some(why) = name_problem(name) {
                     return Err(self.refuse_entry(path, rel, why));
                 }

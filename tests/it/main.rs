@@ -4,6 +4,7 @@ mod add_local;
 mod bootstrap;
 mod common;
 mod compat;
+mod containment;
 mod crash;
 mod credentials;
 mod dotenv;
