@@ -106,6 +106,29 @@ pub fn plural(n: usize, word: &str) -> String {
 }
 
 impl Error {
+    /// The kind of failure, for programs (`--json`): stable snake_case words.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Usage { .. } => "usage",
+            Error::NoHome { .. } => "no_home",
+            Error::NotAHome { .. } => "not_a_home",
+            Error::Manifest { .. } => "manifest",
+            Error::PluginNotFound { .. } => "plugin_not_found",
+            Error::PluginInvalid { .. } => "plugin_invalid",
+            Error::AlreadyInstalled { .. } => "already_installed",
+            Error::Refused { .. } => "refused",
+            Error::Lifecycle { .. } => "lifecycle",
+            Error::Git { .. } => "git",
+            Error::NetStalled { .. } => "network_stalled",
+            Error::EnvMissing { .. } => "env_missing",
+            Error::Locked { .. } => "locked",
+            Error::Interrupted => "interrupted",
+            Error::NeedsConfirmation { .. } => "needs_confirmation",
+            Error::Io { .. } => "io",
+            Error::Other { .. } => "other",
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage { .. } | Error::NeedsConfirmation { .. } => exit::USAGE,

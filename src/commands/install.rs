@@ -58,10 +58,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             Err(Error::Interrupted) => return Err(Error::Interrupted),
             Err(e) if !args.target.all => return Err(e),
             Err(e) => {
-                ctx.ui.line(format!("{} {}: {e}", ctx.ui.red("✗"), entry.name));
-                for h in e.hints() {
-                    ctx.ui.line(format!("    hint: {h}"));
-                }
+                ctx.ui.failure(&entry.name, &e);
                 reports.push(
                     json!({"directory": entry.directory, "fetched": false, "installed": false, "error": e.to_string()}),
                 );

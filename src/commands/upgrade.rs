@@ -121,7 +121,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             Err(e) if !args.target.all || matches!(e, Error::Interrupted) => return Err(e),
             Err(e) => {
                 failed += 1;
-                ctx.ui.line(format!("{} {}: {e}", ctx.ui.red("✗"), entry.name));
+                ctx.ui.failure(&entry.name, &e);
                 reports.push(json!({"directory": entry.directory, "name": entry.name, "status": "failed", "error": e.to_string()}));
             }
         }

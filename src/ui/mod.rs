@@ -28,6 +28,8 @@ pub struct Ui {
     pub yes: bool,
     out_color: bool,
     err_color: bool,
+    /// Whether the command's JSON document was printed (there is one per run).
+    json_printed: std::sync::atomic::AtomicBool,
 }
 
 fn no_color() -> bool {
@@ -51,6 +53,7 @@ impl Ui {
             interactive: in_tty && out_tty && err_tty && !in_ci() && !yes,
             out_color: out_tty && !no_color(),
             err_color: err_tty && !no_color(),
+            json_printed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -106,7 +109,29 @@ impl Ui {
         let _ = writeln!(std::io::stderr(), "{label} {}", for_terminal(s.as_ref()));
     }
 
+    /// A failing plugin of an `--all` run: `✗ name: why` and its hints, on stderr.
+    pub fn failure(&self, name: &str, e: &Error) {
+        let mut err = std::io::stderr().lock();
+        let mark = self.paint(self.err_color, Style::new().red(), "✗");
+        let _ = writeln!(err, "{mark} {}", for_terminal(&format!("{name}: {e}")));
+        for h in e.hints() {
+            let _ =
+                writeln!(err, "    {} {}", self.paint(self.err_color, Style::new().cyan(), "hint:"), for_terminal(&h));
+        }
+    }
+
+    /// The error that ends the command, on stderr with its hints; with `--json`, also as the
+    /// command's one JSON document on stdout (unless the command printed its own already).
     pub fn error(&self, e: &Error) {
+        if self.json && !self.json_printed.load(std::sync::atomic::Ordering::Relaxed) {
+            self.json(&serde_json::json!({"error": {
+                "code": e.exit_code(),
+                "kind": e.kind(),
+                "message": e.to_string(),
+                "details": e.details(),
+                "hints": e.hints(),
+            }}));
+        }
         let mut err = std::io::stderr().lock();
         let label = self.paint(self.err_color, Style::new().red().bold(), "error:");
         let _ = writeln!(err, "{label} {}", for_terminal(&e.to_string()));
@@ -144,6 +169,7 @@ impl Ui {
     /// The JSON document of a command (only with `--json`).
     pub fn json(&self, value: &serde_json::Value) {
         if self.json {
+            self.json_printed.store(true, std::sync::atomic::Ordering::Relaxed);
             let text = serde_json::to_string_pretty(value).expect("JSON values always serialize");
             let _ = writeln!(std::io::stdout(), "{text}");
         }

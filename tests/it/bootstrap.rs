@@ -79,14 +79,14 @@ fn frozen_offline_and_missing_sources() {
     let before = b.snapshot();
     let (_, err) = b.fails(7, &["--registry", &reg, "install", "--all", "--frozen"]);
     assert!(err.contains("--frozen: 1 plugin would need a fetch: notes"), "{err}");
-    let (out, _) = b.fails(1, &["--registry", &reg, "install", "--all", "--offline"]);
-    assert!(out.contains("is not in the cache") && out.contains("run without --offline"), "{out}");
+    let (_, err) = b.fails(1, &["--registry", &reg, "install", "--all", "--offline"]);
+    assert!(err.contains("is not in the cache") && err.contains("hint: run without --offline"), "{err}");
     assert_eq!(b.snapshot(), before);
 
     // A local plugin whose files are gone is a failure of that plugin; the others go on.
     std::fs::remove_dir_all(b.atk_home.join("plugins/minimal")).unwrap();
-    let (out, _) = b.fails(1, &["--registry", &reg, "install", "--all"]);
-    assert!(out.contains("the files of the local plugin 'Minimal' are missing"), "{out}");
+    let (out, err) = b.fails(1, &["--registry", &reg, "install", "--all"]);
+    assert!(err.contains("✗ Minimal: the files of the local plugin 'Minimal' are missing"), "{err}");
     assert!(out.contains("✓ Notes"), "{out}");
     let _ = work;
 }

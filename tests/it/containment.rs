@@ -274,8 +274,8 @@ fn install_all_on_a_fresh_clone_pinned_to_a_crafted_commit_reports_the_failure()
         let (before, home_before, source_before) = (around(&b), b.snapshot(), state(a.dir.path(), &[]));
         let (_, err) = b.fails(1, &["--registry", &reg, "setup", "--all"]);
         assert!(err.contains("third: plugins/third/") && err.contains(" has "), "{what}:\n{err}");
-        let (out, _) = b.fails(1, &["--registry", &reg, "install", "--all"]);
-        assert!(out.contains("✗ third") && out.contains("cannot be installed safely"), "{what}:\n{out}");
+        let (out, err) = b.fails(1, &["--registry", &reg, "install", "--all"]);
+        assert!(err.contains("✗ third") && err.contains("cannot be installed safely"), "{what}:\n{err}");
         assert_around_unchanged(&b, &before, what);
         assert_eq!(state(a.dir.path(), &[]), source_before, "{what}: the registry's folder changed");
         assert_no_staging(&b, what);
@@ -304,8 +304,8 @@ fn upgrade_to_a_crafted_commit_is_refused() {
         let before = around(&env);
         let (_, err) = env.fails(5, &["--registry", &reg, "upgrade", "third", "--yes"]);
         assert_entry_refused(&err, what);
-        let (out, _) = env.fails(1, &["--registry", &reg, "upgrade", "--all", "--yes"]);
-        assert!(out.contains("✗ third") && out.contains("1 failed"), "{what}:\n{out}");
+        let (out, err) = env.fails(1, &["--registry", &reg, "upgrade", "--all", "--yes"]);
+        assert!(err.contains("✗ third") && out.contains("1 failed"), "{what}:\n{out}\n{err}");
         assert_around_unchanged(&env, &before, what);
         assert_no_staging(&env, what);
         assert_eq!(env.snapshot(), home_before, "{what}");
@@ -717,8 +717,8 @@ fn a_cloned_home_with_links_inside_a_plugin_folder_reads_and_writes_nothing_thro
     write(&b.path("outside/other.env"), "OTHER_SECRET=s3cret\n", false);
     let before = around(&b);
     let env_link = b.atk_home.join("plugins/third/.env");
-    let (out, _) = b.fails(1, &["--registry", &reg, "install", "--all"]);
-    assert!(out.contains("✗ third") && out.contains(".env is a symbolic link"), "{out}");
+    let (_, err) = b.fails(1, &["--registry", &reg, "install", "--all"]);
+    assert!(err.contains("✗ third") && err.contains(".env is a symbolic link"), "{err}");
     let (_, err) = b.fails(5, &["--registry", &reg, "setup", "--all", "--set", "THIRD_TOKEN=x"]);
     assert!(err.contains(&env_link.display().to_string()) && err.contains("symbolic link"), "{err}");
     assert_around_unchanged(&b, &before, ".env a link");

@@ -96,3 +96,28 @@ fn color_on_a_terminal_unless_no_color_is_set() {
     let mut p = env.on_terminal_with_no_color(Some(""), &["remove", "nope"]);
     assert!(p.exp_eof().unwrap().contains('\u{1b}'), "an empty NO_COLOR is unset");
 }
+
+#[test]
+fn with_json_a_failure_is_one_error_document_on_stdout() {
+    let env = Env::new();
+    let (out, err) = env.fails(4, &["--json", "remove", "nope"]);
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("stdout is one JSON document");
+    assert_eq!(doc["error"]["code"], 4);
+    assert_eq!(doc["error"]["kind"], "plugin_not_found");
+    assert_eq!(doc["error"]["message"], "no plugin named 'nope' in the manifest");
+    assert!(doc["error"]["hints"].is_array());
+    assert!(err.contains("error: no plugin named 'nope'"), "people still read it on stderr: {err}");
+
+    let bad = env.fixture("invalid/bad-schema-version");
+    let (out, _) = env.fails(5, &["--json", "add", "-y", bad.to_str().unwrap()]);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((doc["error"]["code"].as_u64(), doc["error"]["kind"].as_str()), (Some(5), Some("plugin_invalid")));
+    assert!(!doc["error"]["details"].as_array().unwrap().is_empty(), "{doc}");
+
+    // A command that printed its own document and then fails prints no second one.
+    let src = env.plugin("req", &yaml("Req", "env_vars:\n  - name: NEEDED\n    required: true\n"), &[]);
+    env.ok(&["add", "-y", src.to_str().unwrap()]);
+    let (out, _) = env.fails(8, &["--json", "setup", "req"]);
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("exactly one document");
+    assert!(doc["plugins"].is_array(), "{doc}");
+}

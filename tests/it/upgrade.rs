@@ -187,7 +187,9 @@ fn upgrade_all_goes_on_past_a_failing_source() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("Upgraded 'Notes'") && stdout.contains("hello: already up to date"), "{stdout}");
-    assert!(stdout.contains("✗ Echo Tool") && stdout.contains("tool-work"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("✗ Echo Tool") && stderr.contains("tool-work"), "{stderr}");
+    assert!(!stdout.contains('✗'), "failures go to stderr: {stdout}");
     assert!(stdout.contains("Minimal: local plugin, skipped"), "{stdout}");
     assert!(stdout.contains("1 upgraded, 1 up to date, 1 skipped, 1 failed"), "{stdout}");
     assert!(env.manifest().contains(&format!("ref: {v2}")));
