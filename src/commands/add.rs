@@ -82,7 +82,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
         let mut paths = vec![manifest::FILE.to_string(), rel_dir.as_str().to_string()];
         // A local plugin's files are tracked; every add leaves the secret block last.
-        let text = std::fs::read_to_string(home.root.join(gitignore::FILE)).unwrap_or_default();
+        let text = home.gitignore_text()?;
         let new = match kind {
             SourceKind::Local => gitignore::add_exemption(&text, &directory),
             _ => gitignore::normalize(&text),

@@ -74,7 +74,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         if home.files.exists(&rel_dir) {
             tx.move_aside(&rel_dir)?;
         }
-        let text = std::fs::read_to_string(home.root.join(gitignore::FILE)).unwrap_or_default();
+        let text = home.gitignore_text()?;
         let new = gitignore::remove_exemption(&text, &entry.directory);
         if new != text {
             tx.write(&RelPath::new(gitignore::FILE).expect("a plain name"), new.as_bytes(), None)?;

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_yaml::Mapping;
 
-use crate::error::{Error, IoContext, Result};
 use crate::plugin::name::{is_valid_directory, DIRECTORY_RULE};
 
 pub const FILE: &str = "manifest.yaml";
@@ -104,12 +103,6 @@ impl Manifest {
 
     pub fn path(home: &Path) -> PathBuf {
         home.join(FILE)
-    }
-
-    pub fn load(home: &Path) -> Result<Self> {
-        let path = Self::path(home);
-        let text = std::fs::read_to_string(&path).ctx(|| format!("cannot read {}", path.display()))?;
-        Self::parse(&text).map_err(|detail| Error::Manifest { path, detail })
     }
 
     pub fn parse(text: &str) -> std::result::Result<Self, String> {

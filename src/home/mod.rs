@@ -191,10 +191,50 @@ impl Home {
         self.root.join("plugins").join(directory)
     }
 
+    /// A file at the top of the home (`manifest.yaml`, `.gitignore`), read without following a
+    /// link: a cloned home may commit one that points at a file outside it, whose content would
+    /// otherwise be written back into the home and committed (and pushed).
+    pub fn read_top_file(&self, name: &str) -> Result<Option<String>> {
+        let rel = RelPath::new(name).expect("a plain name");
+        match self.files.kind(&rel)? {
+            None => Ok(None),
+            Some(crate::fs::Kind::File { .. }) => {
+                let bytes = self.files.read(&rel)?;
+                String::from_utf8(bytes).map(Some).map_err(|_| Error::Other {
+                    message: format!("{} is not UTF-8 text", self.root.join(name).display()),
+                    hints: vec![],
+                })
+            }
+            Some(_) => Err(Error::Other {
+                message: format!(
+                    "{} is not a plain file (a link or a folder); atk never reads or writes through one",
+                    self.root.join(name).display()
+                ),
+                hints: vec![format!(
+                    "put the file itself there: `atk git checkout HEAD~ -- {name}` or restore it by hand"
+                )],
+            }),
+        }
+    }
+
+    fn read_manifest(&self) -> Result<Manifest> {
+        let path = Manifest::path(&self.root);
+        let text = self.read_top_file(manifest::FILE)?.ok_or_else(|| Error::Manifest {
+            path: path.clone(),
+            detail: "the file is missing".into(),
+        })?;
+        Manifest::parse(&text).map_err(|detail| Error::Manifest { path, detail })
+    }
+
+    /// The home's `.gitignore` (empty when there is none).
+    pub fn gitignore_text(&self) -> Result<String> {
+        Ok(self.read_top_file(gitignore::FILE)?.unwrap_or_default())
+    }
+
     /// The manifest, once every plugin folder it names is checked: a cloned home may hold a
     /// committed link where a plugin folder should be.
     pub fn manifest(&self) -> Result<Manifest> {
-        let manifest = Manifest::load(&self.root)?;
+        let manifest = self.read_manifest()?;
         for e in &manifest.plugins {
             refuse_link(&self.root, plugin_rel(&e.directory)?.as_str())?;
         }

@@ -81,3 +81,26 @@ fn text_from_sources_cannot_drive_the_terminal() {
     let listed = env.ok(&["list"]);
     assert!(!listed.contains('\x1b') && listed.contains("third\\x1b[2J"), "{listed:?}");
 }
+
+#[test]
+fn a_top_file_of_the_home_committed_as_a_link_is_never_read_into_a_commit() {
+    for name in [".gitignore", "manifest.yaml"] {
+        let env = Env::new();
+        env.ok(&["add", "-y", env.fixture("minimal").to_str().unwrap()]);
+        write(&env.path("outside/id_key"), "-----BEGIN PRIVATE KEY-----\nschema_version: x\n", false);
+        let home = &env.atk_home;
+        std::fs::remove_file(home.join(name)).unwrap();
+        std::os::unix::fs::symlink("../../outside/id_key", home.join(name)).unwrap();
+        env.git(&["add", name]);
+        env.git(&["commit", "-qm", "a teammate's link"]);
+        let before = env.snapshot();
+        let src = env.plugin("one", &yaml("One", ""), &[]);
+        let (_, err) = env.fails(1, &["add", "-y", src.to_str().unwrap()]);
+        assert!(err.contains(name) && err.contains("not a plain file"), "{name}: {err}");
+        let (_, err) = env.fails(1, &["remove", "--force", "minimal"]);
+        assert!(err.contains(name), "{name}: {err}");
+        assert_eq!(env.snapshot(), before, "{name}");
+        let history = env.git(&["log", "--all", "-p"]);
+        assert!(!history.contains("PRIVATE KEY"), "{name}: the outside file reached a commit");
+    }
+}
