@@ -118,16 +118,42 @@ pub fn put_version(
     path: &str,
     directory: &str,
     old_files: &[RelPath],
-) -> Result<Vec<String>> {
+) -> Result<Put> {
     let staged = home.staging()?;
     let skipped = repo.materialize(commit, path, &staged.files)?;
     let rel_dir = plugin_rel(directory)?;
     let atk_ref = RelPath::new(ATK_REF).expect("a plain name");
     let mut old: Vec<RelPath> = old_files.to_vec();
     old.push(atk_ref.clone());
-    replace_shipped(tx, &rel_dir, &old, &staged)?;
+    let saved = replace_shipped(tx, &rel_dir, &old, &staged)?;
     tx.write(&rel_dir.concat(&atk_ref), format!("{commit}\n").as_bytes(), None)?;
-    Ok(skipped)
+    Ok(Put { skipped, saved })
+}
+
+/// What putting a version in place did besides the files: submodules it skipped, and the user's
+/// things it kept under another name (`data` → `data.atk-saved`) because the new version ships
+/// something there.
+pub struct Put {
+    pub skipped: Vec<String>,
+    pub saved: Vec<(RelPath, RelPath)>,
+}
+
+impl Put {
+    /// Warns about what was skipped and kept.
+    pub fn report(&self, ctx: &Ctx, name: &str) {
+        for s in &self.skipped {
+            ctx.ui.warn(format!(
+                "{s} in '{}' is a git submodule; submodules are not installed",
+                crate::text::escape(name)
+            ));
+        }
+        for (from, to) in &self.saved {
+            ctx.ui.warn(format!(
+                "the new version of '{}' ships {from}, where you had one of your own: yours is kept as {to}",
+                crate::text::escape(name)
+            ));
+        }
+    }
 }
 
 /// How `install` and `setup` may reach sources.
@@ -269,10 +295,7 @@ pub fn ensure_files(
                 _ => Vec::new(),
             };
             Transaction::run(home, lock, &format!("atk install {}", entry.directory), |tx| {
-                let skipped = put_version(tx, home, repo, commit, &path, &entry.directory, &old_files)?;
-                for s in skipped {
-                    ctx.ui.warn(format!("{s} in '{}' is a git submodule; submodules are not installed", entry.name));
-                }
+                put_version(tx, home, repo, commit, &path, &entry.directory, &old_files)?.report(ctx, &entry.name);
                 Ok(true)
             })
         });

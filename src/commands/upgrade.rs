@@ -178,10 +178,7 @@ fn upgrade_one(
     let rel_dir = plugin_rel(&entry.directory)?;
     let old_files: Vec<RelPath> = plan.old_files.iter().map(|f| f.path.clone()).collect();
     let commit = Transaction::run(home, lock, &format!("atk upgrade {}", entry.directory), |tx| {
-        let skipped = put_version(tx, home, repo, plan.to, &plan.path, &entry.directory, &old_files)?;
-        for s in skipped {
-            ctx.ui.warn(format!("{s} is a git submodule; submodules are not installed"));
-        }
+        put_version(tx, home, repo, plan.to, &plan.path, &entry.directory, &old_files)?.report(ctx, &entry.name);
         if env.changed {
             tx.write(&rel_dir.join(".env").expect("a plain name"), env.file.text().as_bytes(), Some(0o600))?;
         }

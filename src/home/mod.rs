@@ -219,10 +219,9 @@ impl Home {
 
     fn read_manifest(&self) -> Result<Manifest> {
         let path = Manifest::path(&self.root);
-        let text = self.read_top_file(manifest::FILE)?.ok_or_else(|| Error::Manifest {
-            path: path.clone(),
-            detail: "the file is missing".into(),
-        })?;
+        let text = self
+            .read_top_file(manifest::FILE)?
+            .ok_or_else(|| Error::Manifest { path: path.clone(), detail: "the file is missing".into() })?;
         Manifest::parse(&text).map_err(|detail| Error::Manifest { path, detail })
     }
 

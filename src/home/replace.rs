@@ -18,12 +18,50 @@ pub fn is_users(rel: &RelPath) -> bool {
 /// goes is moved aside too (and comes back on rollback). Folders the old version used that end up
 /// empty are removed. Every path is a [`RelPath`], so none of this can reach outside `rel_dir`;
 /// a link where a folder should be is moved aside, never written through.
-pub fn replace_shipped(tx: &mut Transaction, rel_dir: &RelPath, old: &[RelPath], staged: &Staging) -> Result<()> {
+///
+/// Something of the user's that the old version did not ship and that stands where the new
+/// version puts a file or needs a folder (a runtime `data/` folder where a file `data` now ships)
+/// is never deleted: it is renamed beside itself to `<name>.atk-saved` (`-2`, `-3`, … when taken).
+/// Returns those renames, as paths inside the plugin folder.
+pub fn replace_shipped(
+    tx: &mut Transaction,
+    rel_dir: &RelPath,
+    old: &[RelPath],
+    staged: &Staging,
+) -> Result<Vec<(RelPath, RelPath)>> {
     let home = tx.home();
     home.files.batch(|| staged.files.batch(|| replace(tx, rel_dir, old, staged)))
 }
 
-fn replace(tx: &mut Transaction, rel_dir: &RelPath, old: &[RelPath], staged: &Staging) -> Result<()> {
+/// Renames the user's `rel` (in the plugin folder `rel_dir`) to a free `<name>.atk-saved` name.
+fn save_users(
+    tx: &mut Transaction,
+    rel_dir: &RelPath,
+    rel: &RelPath,
+    saved: &mut Vec<(RelPath, RelPath)>,
+) -> Result<()> {
+    let parent = rel.parent().unwrap_or_default();
+    for n in 1.. {
+        let name = if n == 1 { format!("{}.atk-saved", rel.name()) } else { format!("{}.atk-saved-{n}", rel.name()) };
+        let to = parent.join(&name).map_err(|e| crate::Error::other(e.to_string()))?;
+        if !tx.home().files.exists(&to) {
+            tx.rename(rel, &to)?;
+            let inside =
+                |p: &RelPath| RelPath::new(p.as_str()[rel_dir.as_str().len() + 1..].as_ref()).expect("below rel_dir");
+            saved.push((inside(rel), inside(&to)));
+            return Ok(());
+        }
+    }
+    unreachable!("some name is free")
+}
+
+fn replace(
+    tx: &mut Transaction,
+    rel_dir: &RelPath,
+    old: &[RelPath],
+    staged: &Staging,
+) -> Result<Vec<(RelPath, RelPath)>> {
+    let mut saved = Vec::new();
     let home = &tx.home().files;
     if home.kind(rel_dir)? != Some(Kind::Dir) {
         if home.exists(rel_dir) {
@@ -44,22 +82,22 @@ fn replace(tx: &mut Transaction, rel_dir: &RelPath, old: &[RelPath], staged: &St
         if is_users(&f) && tx.home().files.exists(&rel) {
             continue;
         }
-        // Each missing folder on the way is created; a file or link in the way of a folder is
-        // moved aside.
+        // Each missing folder on the way is created. The old version's files are aside by now,
+        // so whatever still stands in the way is the user's: it is kept under another name.
         let mut dir = rel_dir.clone();
         for part in f.parent().iter().flat_map(|p| p.components()) {
             dir = dir.join(part).expect("the components of a RelPath are names");
             match tx.home().files.kind(&dir)? {
                 Some(Kind::Dir) => {}
                 Some(_) => {
-                    tx.move_aside(&dir)?;
+                    save_users(tx, rel_dir, &dir, &mut saved)?;
                     tx.mkdir(&dir)?;
                 }
                 None => tx.mkdir(&dir)?,
             }
         }
         if tx.home().files.exists(&rel) {
-            tx.move_aside(&rel)?;
+            save_users(tx, rel_dir, &rel, &mut saved)?;
         }
         tx.place(&staged.files, &f, &rel)?;
     }
@@ -74,7 +112,7 @@ fn replace(tx: &mut Transaction, rel_dir: &RelPath, old: &[RelPath], staged: &St
             at = dir.parent();
         }
     }
-    Ok(())
+    Ok(saved)
 }
 
 #[cfg(test)]

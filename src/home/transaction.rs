@@ -33,6 +33,8 @@ enum Undo {
     MoveBack { from: String, to: String },
     /// Point `reference` back at `id`.
     ResetRef { reference: String, id: String },
+    /// Move `to` (in the home) back to `from`.
+    Renamed { from: String, to: String },
     /// Step number `step` did not happen: skip it.
     Void { step: usize },
 }
@@ -180,6 +182,19 @@ impl<'h> Transaction<'h> {
             self.void(step);
         }
         moved
+    }
+
+    /// Renames `from` to `to` inside the home (nothing may be at `to`); rollback moves it back.
+    pub fn rename(&mut self, from: &RelPath, to: &RelPath) -> Result<()> {
+        if self.files().exists(to) {
+            return Err(Error::other(format!("{} exists already", self.files().abs(to).display())));
+        }
+        let step = self.record(Undo::Renamed { from: from.as_str().into(), to: to.as_str().into() })?;
+        let renamed = crate::interrupt::check().and_then(|_| self.home.files.rename(from, &self.home.files, to));
+        if renamed.is_err() {
+            self.void(step);
+        }
+        renamed
     }
 
     /// Commits `paths` with `message` (see `repo::commit_paths`), undoable like every other step.
@@ -371,6 +386,15 @@ fn undo_all(home: &Home, steps: Vec<Undo>) -> Result<Vec<String>> {
                     )),
                 }
             }
+            Undo::Renamed { from, to } => match (inside(&from), inside(&to)) {
+                (Some(from), Some(to)) => {
+                    if files.exists(&to) {
+                        files.remove(&from)?;
+                        files.rename(&to, files, &from)?;
+                    }
+                }
+                _ => skipped.push(format!("move {} back to {}", crate::text::escape(&to), crate::text::escape(&from))),
+            },
             Undo::Void { .. } => {}
         }
     }

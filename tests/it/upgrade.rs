@@ -246,3 +246,44 @@ fn upgrade_all_fetches_each_source_once_for_all_its_plugins() {
     // not change, so its blob is in the cache already): two fetches.
     assert_eq!(fetches, 2, "{:#?}", http.requests().iter().map(|r| &r.path).collect::<Vec<_>>());
 }
+
+#[test]
+fn what_the_user_has_where_a_new_version_ships_a_path_is_kept_under_another_name() {
+    let env = Env::new();
+    let work = registry_work(&env);
+    let reg = work.to_str().unwrap();
+    env.ok(&["--registry", reg, "add", "third"]);
+    let dir = env.atk_home.join("plugins/third");
+    // Runtime data the plugin never shipped: a folder, and a log file.
+    write(&dir.join("data/db.sqlite"), "precious rows\n", false);
+    write(&dir.join("runtime.log"), "my log\n", false);
+    write(&dir.join("runtime.log.atk-saved"), "an older save\n", false);
+    // The new version ships a file `data` and a file `runtime.log`.
+    write(&work.join("plugins/third/data"), "shipped data\n", false);
+    write(&work.join("plugins/third/runtime.log"), "shipped log\n", false);
+    commit_all(&work, "third v2");
+
+    // A failing upgrade puts everything back where it was.
+    let before = env.snapshot();
+    write(
+        &work.join("plugins/third/plugin.yaml"),
+        &yaml("third", "lifecycle:\n  install: 'false'\n  uninstall: 'true'\n"),
+        false,
+    );
+    commit_all(&work, "third v3 cannot install");
+    env.fails(6, &["--registry", reg, "upgrade", "third", "--yes"]);
+    assert_eq!(env.snapshot(), before);
+
+    write(&work.join("plugins/third/plugin.yaml"), &yaml("third", ""), false);
+    commit_all(&work, "third v4");
+    let out = env.cmd().args(["--registry", reg, "upgrade", "third", "--yes"]).output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ships data, where you had one of your own: yours is kept as data.atk-saved"), "{err}");
+    assert!(err.contains("yours is kept as runtime.log.atk-saved-2"), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("data")).unwrap(), "shipped data\n");
+    assert_eq!(std::fs::read_to_string(dir.join("data.atk-saved/db.sqlite")).unwrap(), "precious rows\n");
+    assert_eq!(std::fs::read_to_string(dir.join("runtime.log")).unwrap(), "shipped log\n");
+    assert_eq!(std::fs::read_to_string(dir.join("runtime.log.atk-saved")).unwrap(), "an older save\n");
+    assert_eq!(std::fs::read_to_string(dir.join("runtime.log.atk-saved-2")).unwrap(), "my log\n");
+}
