@@ -29,8 +29,15 @@ pub fn escape(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// `s` as it may reach a terminal: line breaks and atk's own colors (SGR sequences, `ESC [ digits
-/// and semicolons m`) are kept, every other unsafe character is escaped. The last line of defence
+/// Parameters of the SGR sequences atk's own styles use (reset, bold, dim, normal intensity,
+/// the colors and the default color). Anything else (conceal, blink, reverse, 256 colors) is
+/// escaped, so that a source cannot hide text with `ESC[8m` even where it slipped through.
+fn is_own_style(params: &str) -> bool {
+    params.split(';').all(|p| matches!(p, "" | "0" | "1" | "2" | "22" | "31" | "32" | "33" | "34" | "35" | "36" | "39"))
+}
+
+/// `s` as it may reach a terminal: line breaks and atk's own colors (SGR sequences of
+/// [`is_own_style`]) are kept, every other unsafe character is escaped. The last line of defence
 /// under every message atk prints; text from a source is escaped where it is put into a message.
 pub fn for_terminal(s: &str) -> Cow<'_, str> {
     if !s.chars().any(|c| c != '\n' && is_unsafe(c)) {
@@ -43,7 +50,7 @@ pub fn for_terminal(s: &str) -> Cow<'_, str> {
             let sgr = rest[1..]
                 .strip_prefix('[')
                 .map(|r| r.find(|ch: char| !(ch.is_ascii_digit() || ch == ';')).map(|i| (i, r.as_bytes()[i])));
-            if let Some(Some((i, b'm'))) = sgr {
+            if let Some(Some((i, b'm'))) = sgr.filter(|s| s.is_some_and(|(i, _)| is_own_style(&rest[2..2 + i]))) {
                 out.push_str(&rest[..i + 3]);
                 rest = &rest[i + 3..];
                 continue;
@@ -69,6 +76,8 @@ mod tests {
         assert_eq!(for_terminal("x\x1b]0;title\x07 \x1b[2J \x1b[H"), "x\\x1b]0;title\\x07 \\x1b[2J \\x1b[H");
         assert_eq!(for_terminal("tab\there\r"), "tab\\there\\r");
         assert_eq!(for_terminal("ends with \x1b"), "ends with \\x1b");
+        assert_eq!(for_terminal("a \x1b[8mhidden\x1b[0m"), "a \\x1b[8mhidden\x1b[0m");
+        assert_eq!(for_terminal("\x1b[5;31mblink"), "\\x1b[5;31mblink");
     }
 
     #[test]

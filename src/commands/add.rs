@@ -71,7 +71,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         return Ok(0);
     }
     let files_now = staged.as_ref().map(|s| s.path().to_path_buf()).unwrap_or_else(|| target.clone());
-    ctx.ui.detail(format!("'{}' staged in {}", plugin.name, files_now.display()));
+    ctx.ui.detail(format!("'{}' staged in {}", crate::text::escape(&plugin.name), files_now.display()));
     let env = setup::plan(ctx, &plugin, &files_now.join(".env"), &sets, None)?;
 
     let kind = source.kind;

@@ -51,7 +51,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                     (false, true) => "install ran",
                     (false, false) => "nothing to do (no install command)",
                 };
-                ctx.ui.success(format!("{}: {what}", entry.name));
+                ctx.ui.success(format!("{}: {what}", crate::text::escape(&entry.name)));
                 reports
                     .push(json!({"directory": entry.directory, "fetched": fetched, "installed": ran, "error": null}));
             }

@@ -132,7 +132,7 @@ pub fn run_install(ctx: &Ctx, runner: &Runner) -> Result<bool> {
         return Ok(false);
     }
     runner.check_required()?;
-    ctx.ui.note(format!("Running install for '{}' ...", runner.plugin.name));
+    ctx.ui.note(format!("Running install for '{}' ...", crate::text::escape(&runner.plugin.name)));
     runner.run("install")
 }
 
@@ -144,8 +144,9 @@ pub fn confirm_uninstall(ctx: &Ctx, runner: &Runner, command: &str, force: bool)
         return Ok(true);
     }
     ctx.ui.note(format!(
-        "This runs the uninstall command of '{}', which may delete data:\n    {cmd}",
-        runner.plugin.name
+        "This runs the uninstall command of '{}', which may delete data:\n    {}",
+        crate::text::escape(&runner.plugin.name),
+        crate::text::escape(&cmd)
     ));
     let hint = format!("pass --force (or --yes) to run it: `atk {command} {} --force`", runner.directory);
     ctx.ui.confirm("Continue?", &hint)

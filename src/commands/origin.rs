@@ -191,7 +191,11 @@ pub fn ensure_files(
                 Ok(false)
             } else {
                 Err(Error::refused(
-                    format!("the files of the local plugin '{}' are missing from {}", entry.name, dir.display()),
+                    format!(
+                        "the files of the local plugin '{}' are missing from {}",
+                        crate::text::escape(&entry.name),
+                        dir.display()
+                    ),
                     vec![
                         "a local plugin's files live in the home's git repository: `atk git status` shows what happened"
                             .into(),

@@ -88,7 +88,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     if let Some(c) = &commit {
         ctx.ui.detail(format!("committed {c}"));
     }
-    ctx.ui.success(format!("Removed '{}'", entry.name));
+    ctx.ui.success(format!("Removed '{}'", crate::text::escape(&entry.name)));
     ctx.ui.json(&json!({"removed": {"name": entry.name, "directory": entry.directory}, "commit": commit}));
     Ok(0)
 }

@@ -50,7 +50,7 @@ pub fn plan(
     let mut missing = Vec::new();
     let mut configured = 0;
     if ctx.ui.interactive && !plugin.env_vars.is_empty() && sets.len() < plugin.env_vars.len() {
-        ctx.ui.note(format!("Environment for '{}':", plugin.name));
+        ctx.ui.note(format!("Environment for '{}':", crate::text::escape(&plugin.name)));
     }
     for var in plugin.env_vars.iter().filter(|v| only.is_none_or(|o| o.contains(&v.name))) {
         let current = file.get(&var.name).filter(|v| !v.is_empty());
@@ -82,7 +82,7 @@ fn ask(ctx: &Ctx, var: &plugin::EnvVar, current: Option<&str>, default: Option<&
         prompt.push_str(" (required)");
     }
     if let Some(d) = &var.description {
-        prompt.push_str(&format!(" - {d}"));
+        prompt.push_str(&format!(" - {}", crate::text::escape(d)));
     }
     loop {
         let answer = if var.secret {
@@ -145,7 +145,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             if let Some((k, _)) = sets.iter().find(|(k, _)| !plugin.env_vars.iter().any(|v| &v.name == k)) {
                 let declared: Vec<&str> = plugin.env_vars.iter().map(|v| v.name.as_str()).collect();
                 return Err(Error::usage(
-                    format!("plugin '{}' declares no variable {k}", plugin.name),
+                    format!("plugin '{}' declares no variable {k}", crate::text::escape(&plugin.name)),
                     Some(if declared.is_empty() {
                         "it declares no variables".into()
                     } else {
@@ -156,7 +156,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
         if plugin.env_vars.is_empty() {
             if args.target.plugin.is_some() {
-                ctx.ui.line(format!("Plugin '{}' has no environment variables", plugin.name));
+                ctx.ui.line(format!("Plugin '{}' has no environment variables", crate::text::escape(&plugin.name)));
             }
             reports.push(json!({"plugin": entry.directory, "configured": 0, "missing": [], "written": false}));
             continue;

@@ -22,7 +22,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let plugin = plugin::load(&dir)?;
     let runner = runner(ctx, &home, &dir, &entry.directory, &plugin);
     if runner.command("uninstall").is_none() {
-        ctx.ui.line(format!("'{}' has no uninstall command; nothing to do", plugin.name));
+        ctx.ui.line(format!("'{}' has no uninstall command; nothing to do", crate::text::escape(&plugin.name)));
         ctx.ui.json(&json!({"plugin": entry.directory, "uninstalled": false}));
         return Ok(0);
     }

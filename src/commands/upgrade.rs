@@ -58,7 +58,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             let entry = find(&manifest, id)?.clone();
             if entry.source.kind == SourceKind::Local {
                 return Err(Error::refused(
-                    format!("'{}' is a local plugin: it has no source to upgrade from", entry.name),
+                    format!(
+                        "'{}' is a local plugin: it has no source to upgrade from",
+                        crate::text::escape(&entry.name)
+                    ),
                     vec![format!("a local plugin changes by editing its files in plugins/{}", entry.directory)],
                 ));
             }
@@ -93,7 +96,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     for entry in &selected {
         if entry.source.kind == SourceKind::Local {
             skipped += 1;
-            ctx.ui.line(ctx.ui.dim(&format!("- {}: local plugin, skipped", entry.name)));
+            ctx.ui.line(ctx.ui.dim(&format!("- {}: local plugin, skipped", crate::text::escape(&entry.name))));
             reports.push(json!({"directory": entry.directory, "name": entry.name, "status": "skipped"}));
             continue;
         }
@@ -104,18 +107,18 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         match result {
             Ok(Outcome::UpToDate) => {
                 up_to_date += 1;
-                ctx.ui.line(format!("{} {}: already up to date", ctx.ui.green("✓"), entry.name));
+                ctx.ui.line(format!("{} {}: already up to date", ctx.ui.green("✓"), crate::text::escape(&entry.name)));
                 reports.push(json!({"directory": entry.directory, "name": entry.name, "status": "up-to-date"}));
             }
             Ok(Outcome::Upgraded(plan, commit)) => {
                 upgraded += 1;
-                ctx.ui.success(format!("Upgraded '{}' to {}", entry.name, short(&plan.to)));
+                ctx.ui.success(format!("Upgraded '{}' to {}", crate::text::escape(&entry.name), short(&plan.to)));
                 reports.push(report(entry, "upgraded", &plan, commit));
             }
             Ok(Outcome::WouldUpgrade(plan)) => reports.push(report(entry, "would-upgrade", &plan, None)),
             Ok(Outcome::Declined(plan)) => {
                 skipped += 1;
-                ctx.ui.line(format!("- {}: not upgraded (declined)", entry.name));
+                ctx.ui.line(format!("- {}: not upgraded (declined)", crate::text::escape(&entry.name)));
                 reports.push(report(entry, "declined", &plan, None));
             }
             Err(e) if !args.target.all || matches!(e, Error::Interrupted) => return Err(e),
@@ -160,7 +163,10 @@ fn upgrade_one(
     if !plan.lifecycle.is_empty() || !plan.executables.is_empty() {
         let hint = format!("review the changes above, then pass --yes: `atk upgrade {} --yes`", entry.directory);
         if !ctx.ui.confirm(
-            &format!("The new version of '{}' changes commands that run on this machine. Upgrade?", entry.name),
+            &format!(
+                "The new version of '{}' changes commands that run on this machine. Upgrade?",
+                crate::text::escape(&entry.name)
+            ),
             &hint,
         )? {
             return Ok(Outcome::Declined(plan));
@@ -285,8 +291,9 @@ fn plan(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> Result<Opt
         }
         Ok(None)
     };
-    let new_plugin = definition(to, &path)?
-        .ok_or_else(|| Error::refused(format!("the new version of '{}' has no plugin.yaml", entry.name), vec![]))?;
+    let new_plugin = definition(to, &path)?.ok_or_else(|| {
+        Error::refused(format!("the new version of '{}' has no plugin.yaml", crate::text::escape(&entry.name)), vec![])
+    })?;
     let old_plugin = definition(from, &old_path).ok().flatten();
     let lifecycle = plugin::schema::Lifecycle::STEPS
         .iter()
@@ -319,7 +326,7 @@ fn plan(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> Result<Opt
 
 fn show(ctx: &Ctx, entry: &Entry, plan: &Plan) {
     let ui = &ctx.ui;
-    ui.line(ui.bold(&format!("{} {} → {}", entry.name, short(&plan.from), short(&plan.to))));
+    ui.line(ui.bold(&format!("{} {} → {}", crate::text::escape(&entry.name), short(&plan.from), short(&plan.to))));
     for f in &plan.added {
         ui.line(format!("  {} {f}", ui.green("+")));
     }
@@ -330,7 +337,7 @@ fn show(ctx: &Ctx, entry: &Entry, plan: &Plan) {
         ui.line(format!("  {} {f}", ui.red("-")));
     }
     for (step, old, new) in &plan.lifecycle {
-        let show = |c: &Option<String>| c.clone().unwrap_or_else(|| "(none)".into());
+        let show = |c: &Option<String>| c.as_deref().map_or("(none)".into(), |c| crate::text::escape(c).into_owned());
         ui.line(format!("  lifecycle {step}: {} → {}", show(old), show(new)));
     }
     for v in &plan.env_added {

@@ -84,9 +84,9 @@ impl Runner<'_> {
                 command.stdout(Stdio::from(fd));
             }
         }
-        let status = command
-            .status()
-            .map_err(|e| Error::io(format!("cannot run sh for {step} of '{}'", self.plugin.name), e))?;
+        let status = command.status().map_err(|e| {
+            Error::io(format!("cannot run sh for {step} of '{}'", crate::text::escape(&self.plugin.name)), e)
+        })?;
         if status.success() {
             return Ok(true);
         }

@@ -113,7 +113,7 @@ impl Ui {
     pub fn failure(&self, name: &str, e: &Error) {
         let mut err = std::io::stderr().lock();
         let mark = self.paint(self.err_color, Style::new().red(), "✗");
-        let _ = writeln!(err, "{mark} {}", for_terminal(&format!("{name}: {e}")));
+        let _ = writeln!(err, "{mark} {}: {}", crate::text::escape(name), for_terminal(&e.to_string()));
         for h in e.hints() {
             let _ =
                 writeln!(err, "    {} {}", self.paint(self.err_color, Style::new().cyan(), "hint:"), for_terminal(&h));

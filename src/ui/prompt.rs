@@ -35,9 +35,14 @@ impl Ui {
 
     /// A line of text; Enter gives `default` when there is one.
     pub fn input(&self, prompt: &str, default: Option<&str>) -> Result<String> {
-        let mut input = Input::<String>::new().with_prompt(crate::text::for_terminal(prompt)).allow_empty(true);
+        // A default comes from the plugin: shown escaped in the prompt, given back unchanged.
+        let shown = match default {
+            Some(d) => format!("{} [{}]", crate::text::for_terminal(prompt), crate::text::escape(d)),
+            None => crate::text::for_terminal(prompt).into_owned(),
+        };
+        let mut input = Input::<String>::new().with_prompt(shown).allow_empty(true);
         if let Some(d) = default {
-            input = input.default(d.to_string()).show_default(true);
+            input = input.default(d.to_string()).show_default(false);
         }
         let value = input.interact_text().map_err(map)?;
         crate::interrupt::check()?;

