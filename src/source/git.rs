@@ -111,7 +111,7 @@ impl Repo {
                 // Two atk (or two fetch threads) may create it at once: the lock decides who does.
                 std::fs::create_dir_all(cache_root.join("git"))
                     .ctx(|| format!("cannot create {}", cache_root.display()))?;
-                let _held = lock_file(&lock)?;
+                let _held = lock_file(&lock, &|| None)?;
                 match gix::open(&dir) {
                     Ok(r) => r,
                     Err(_) => {
@@ -414,7 +414,14 @@ impl Repo {
     /// stale, and cleared now: otherwise every later fetch of this source would fail.
     fn lock(&self) -> Result<Option<std::fs::File>> {
         let Some(path) = self.cache_lock.as_deref() else { return Ok(None) };
-        let file = lock_file(path)?;
+        // A transfer of this run that was given up on still holds the lock: waiting for it would
+        // wait for the very stall the timeout ended (checked again while waiting, for a transfer
+        // of another thread given up on meanwhile).
+        let stalled = || abandoned(path).map(|seconds| Error::NetStalled { url: self.shown.clone(), seconds });
+        if let Some(e) = stalled() {
+            return Err(e);
+        }
+        let file = lock_file(path, &stalled)?;
         clear_stale_cache_files(self.repo.path())?;
         Ok(Some(file))
     }
@@ -444,6 +451,11 @@ impl Repo {
         let (filtered, received) = super::net::bounded(&self.shown, move |worker| {
             let _held = held;
             fetch_now(&repo, &url, &shown, &wants, commit_only, worker)
+        })
+        .inspect_err(|e| {
+            if let (Error::NetStalled { seconds, .. }, Some(path)) = (e, self.cache_lock.as_deref()) {
+                ABANDONED.lock().expect("not poisoned").push((path.to_path_buf(), *seconds));
+            }
         })?;
         self.received.set(self.received.get() + received);
         Ok(filtered)
@@ -600,9 +612,16 @@ fn fetch_now(
     Ok((negotiate.filtered, received))
 }
 
+/// Cache locks still held by transfers this process gave up on (with the timeout that ended them).
+static ABANDONED: std::sync::Mutex<Vec<(PathBuf, u64)>> = std::sync::Mutex::new(Vec::new());
+
+fn abandoned(path: &Path) -> Option<u64> {
+    ABANDONED.lock().expect("not poisoned").iter().find(|(p, _)| p == path).map(|(_, s)| *s)
+}
+
 /// Waits for and takes the file lock at `path` (released when the file is dropped). Another atk
 /// holds it only while it fetches (bounded by the network timeout); Ctrl-C ends the wait.
-fn lock_file(path: &Path) -> Result<std::fs::File> {
+fn lock_file(path: &Path, give_up: &dyn Fn() -> Option<Error>) -> Result<std::fs::File> {
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -614,6 +633,9 @@ fn lock_file(path: &Path) -> Result<std::fs::File> {
             Ok(()) => return Ok(file),
             Err(std::fs::TryLockError::WouldBlock) => {
                 crate::interrupt::check()?;
+                if let Some(e) = give_up() {
+                    return Err(e);
+                }
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             Err(std::fs::TryLockError::Error(e)) => {

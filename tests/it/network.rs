@@ -196,3 +196,29 @@ fn ctrl_c_or_sigterm_ends_a_blocked_fetch_at_once() {
     env.ok(&["list"]);
     env.ok(&["add", env.fixture("minimal").to_str().unwrap(), "-y"]);
 }
+
+#[test]
+fn a_stalled_source_does_not_hang_the_rest_of_an_install_all() {
+    // Two plugins of one registry pinned to two commits: two fetches of one cache repository.
+    let a = Env::new();
+    let work = crate::sources::registry_work(&a);
+    let reg = work.to_str().unwrap();
+    a.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=x"]);
+    write(&work.join("plugins/third/more.txt"), "v2\n", false);
+    crate::sources::commit_all(&work, "v2");
+    a.ok(&["--registry", reg, "add", "-y", "third", "--refresh"]);
+    let b = Env::bare();
+    git(b.dir.path(), &["clone", "-q", a.atk_home.to_str().unwrap(), b.atk_home.to_str().unwrap()]);
+    b.ok(&["list"]);
+    let before = b.snapshot();
+
+    let silent = Silent::start();
+    let url = format!("git://127.0.0.1:{}/registry.git", silent.port);
+    for jobs in ["1", "2"] {
+        let out = finish(spawn(&b, &["--registry", &url, "install", "--all", "-j", jobs], &[("ATK_NET_TIMEOUT", "2")]));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "-j {jobs}: {err}");
+        assert_eq!(err.matches("did not answer for 2s").count(), 2, "-j {jobs}: both plugins fail: {err}");
+        assert_eq!(b.snapshot(), before);
+    }
+}
