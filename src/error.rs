@@ -20,7 +20,9 @@ pub mod exit {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-#[derive(Debug, thiserror::Error)]
+/// Cloneable, so that one failure of a source can be reported for each plugin it fails, with its
+/// own kind, exit code and hints.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The command line asks for something that cannot be done as asked.
     #[error("{message}")]
@@ -86,7 +88,7 @@ pub enum Error {
     Io {
         context: String,
         #[source]
-        source: std::io::Error,
+        source: std::sync::Arc<std::io::Error>,
     },
 
     #[error("{message}")]
@@ -215,7 +217,7 @@ impl Error {
         if source.kind() == std::io::ErrorKind::Interrupted && crate::interrupt::is_set() {
             return Error::Interrupted;
         }
-        Error::Io { context: context.into(), source }
+        Error::Io { context: context.into(), source: std::sync::Arc::new(source) }
     }
 
     pub fn other(message: impl Into<String>) -> Self {

@@ -280,9 +280,8 @@ pub fn ensure_files(
         match fetched[n].lock().expect("not poisoned").take().expect("every group was fetched") {
             Ok(paths) => order.extend(members.iter().zip(paths).map(|(&i, p)| (i, *commit, p))),
             Err(e) => {
-                let text = e.to_string();
                 for &i in members {
-                    results[i] = Some(Err(Error::Git { message: text.clone(), hints: e.hints() }));
+                    results[i] = Some(Err(e.clone()));
                 }
             }
         }

@@ -75,6 +75,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     // files of every plugin that changed are fetched together.
     let mut latest: std::collections::HashMap<String, Result<(Origin, ObjectId)>> = Default::default();
     for entry in selected.iter().filter(|e| e.source.kind != SourceKind::Local) {
+        // Ctrl-C stops the lookups: no other source is contacted after it.
+        crate::interrupt::check()?;
         latest.entry(Origin::key(&registry, &entry.source)).or_insert_with(|| {
             let spinner = ctx.ui.spinner(format!("Looking up {}", Origin::key(&registry, &entry.source)));
             let r = Origin::open(&registry, &entry.source).and_then(|o| o.latest().map(|c| (o, c)));
@@ -102,7 +104,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
         let result = match &latest[&Origin::key(&registry, &entry.source)] {
             Ok((origin, to)) => upgrade_one(ctx, &home, &lock, &mut manifest, entry, origin, *to, &sets, args.dry_run),
-            Err(e) => Err(Error::Git { message: e.to_string(), hints: e.hints() }),
+            Err(e) => Err(e.clone()),
         };
         match result {
             Ok(Outcome::UpToDate) => {

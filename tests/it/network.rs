@@ -222,3 +222,31 @@ fn a_stalled_source_does_not_hang_the_rest_of_an_install_all() {
         assert_eq!(b.snapshot(), before);
     }
 }
+
+#[test]
+fn ctrl_c_during_an_upgrade_lookup_exits_130_and_contacts_nothing_more() {
+    let env = Env::new();
+    let work = crate::sources::registry_work(&env);
+    env.ok(&["--registry", work.to_str().unwrap(), "add", "third"]);
+    let tool = crate::sources::git_source_work(&env);
+    env.ok(&["add", "-y", &format!("file://{}", tool.display())]);
+    let before = env.snapshot();
+    for args in [&["upgrade", "third"][..], &["upgrade", "--all"]] {
+        let silent = Silent::start();
+        let url = format!("git://127.0.0.1:{}/registry.git", silent.port);
+        let mut all = vec!["--registry", url.as_str()];
+        all.extend_from_slice(args);
+        let child = spawn(&env, &all, &[("ATK_NET_TIMEOUT", "600")]);
+        silent.wait_for_a_connection();
+        assert!(std::process::Command::new("kill")
+            .args(["-INT", "--", &format!("-{}", child.id())])
+            .status()
+            .unwrap()
+            .success());
+        let out = finish(child);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "{args:?}: {err}");
+        assert!(!err.contains("failed"), "{args:?}: nothing is reported as failed: {err}");
+        assert_eq!(env.snapshot(), before);
+    }
+}
