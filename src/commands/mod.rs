@@ -71,7 +71,9 @@ impl Ctx {
             crate::text::escape(&recovered.operation)
         ));
         for step in &recovered.skipped {
-            self.ui.warn(format!("the journal asked to {step}, which is outside the home; that step was skipped"));
+            self.ui.warn(format!(
+                "the journal asked to {step}: outside the home, through a link, or not a commit of it; that step was skipped"
+            ));
         }
     }
 

@@ -67,6 +67,11 @@ pub fn head(root: &Path) -> Result<Head> {
     Ok(Head { reference, id })
 }
 
+/// Whether `id` is a commit of the repository.
+pub fn has_commit(root: &Path, id: ObjectId) -> bool {
+    open(root).is_ok_and(|repo| repo.find_commit(id).is_ok())
+}
+
 /// Points `reference` back at `id` (rollback of a commit).
 pub fn reset_ref(root: &Path, reference: &str, id: ObjectId) -> Result<()> {
     let repo = open(root)?;

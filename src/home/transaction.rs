@@ -332,11 +332,13 @@ fn undo_all(home: &Home, steps: Vec<Undo>) -> Result<Vec<String>> {
     };
     for step in steps.into_iter().rev() {
         match step {
-            Undo::Restore { path, backup } if path == INDEX => match backup.as_deref().and_then(saved) {
-                Some((t, b)) if t.exists(&b) => {
-                    crate::fs::write_atomic(&home.root.join(INDEX), &t.read(&b)?, None)?;
-                }
-                Some(_) => {}
+            Undo::Restore { path, backup } if path == INDEX => match backup.as_deref().map(|b| (b, saved(b))) {
+                Some((_, Some((t, b)))) => match t.kind(&b)? {
+                    Some(Kind::File { .. }) => crate::fs::write_atomic(&home.root.join(INDEX), &t.read(&b)?, None)?,
+                    None => {}
+                    Some(_) => skipped.push(format!("restore {INDEX} from a copy that is not a file")),
+                },
+                Some((b, None)) => skipped.push(format!("restore {INDEX} from {}", crate::text::escape(b))),
                 None => crate::fs::remove_any(&home.root.join(INDEX))?,
             },
             Undo::Restore { path, backup } => {
@@ -378,7 +380,8 @@ fn undo_all(home: &Home, steps: Vec<Undo>) -> Result<Vec<String>> {
                     && gix::refs::FullName::try_from(reference.as_str()).is_ok()
                     && RelPath::new(&reference).is_ok();
                 match (valid_ref, gix::ObjectId::from_hex(id.as_bytes())) {
-                    (true, Ok(id)) => repo::reset_ref(&home.root, &reference, id)?,
+                    // Only to a commit the repository has: anything else would leave a broken HEAD.
+                    (true, Ok(id)) if repo::has_commit(&home.root, id) => repo::reset_ref(&home.root, &reference, id)?,
                     _ => skipped.push(format!(
                         "move {} to {}",
                         crate::text::escape(&reference),
