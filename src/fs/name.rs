@@ -15,11 +15,22 @@ pub fn name_problem(name: &str) -> Option<&'static str> {
         Some("a name with a path separator")
     } else if name.contains('\0') {
         Some("a name with a NUL byte")
-    } else if name.eq_ignore_ascii_case(".git") {
+    } else if is_dot_git(name) {
         Some("the reserved name .git")
     } else {
         None
     }
+}
+
+/// `.git` in any case, and the names macOS (HFS+ ignores some invisible code points) and Windows
+/// (NTFS drops trailing dots and spaces, and has the short name `GIT~1`) take for it, as git itself
+/// refuses them in trees.
+fn is_dot_git(name: &str) -> bool {
+    let ignorable =
+        |c: char| matches!(c, '\u{200c}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{206a}'..='\u{206f}' | '\u{feff}');
+    let visible: String = name.chars().filter(|c| !ignorable(*c)).collect();
+    let trimmed = visible.trim_end_matches(['.', ' ']);
+    trimmed.eq_ignore_ascii_case(".git") || trimmed.eq_ignore_ascii_case("git~1")
 }
 
 /// A relative path made only of names that pass [`name_problem`], `/`-separated. The empty path
@@ -131,7 +142,22 @@ mod tests {
 
     #[test]
     fn names() {
-        for bad in ["", ".", "..", "a/b", "a\\b", "a\0b", ".git", ".GIT", ".Git"] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a\\b",
+            "a\0b",
+            ".git",
+            ".GIT",
+            ".Git",
+            ".g\u{200c}it",
+            ".git.",
+            ".git ",
+            "GIT~1",
+            "\u{feff}.git",
+        ] {
             assert!(name_problem(bad).is_some(), "{bad:?}");
         }
         for good in ["a", ".env", "..a", "a..", ".gitignore", "git", "ünï cödé", " "] {

@@ -11,6 +11,10 @@ use gix::ObjectId;
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{name_problem, RelPath, Root};
 
+/// How deep folders of a source may nest (git's own default limit is 4096; a plugin needs far
+/// fewer, and the walk must not exhaust the stack).
+const MAX_TREE_DEPTH: usize = 256;
+
 /// A source repository, ready to be read at any commit it has (or can fetch).
 pub struct Repo {
     repo: gix::Repository,
@@ -313,6 +317,17 @@ impl Repo {
             let (mode, oid) = (entry.mode(), entry.oid().to_owned());
             f(&rel, &name, mode, oid)?;
             if mode.is_tree() {
+                // A crafted tree can nest folders until the stack runs out; no plugin needs this.
+                if rel.matches('/').count() + 1 >= MAX_TREE_DEPTH {
+                    return Err(Error::refused(
+                        format!(
+                            "{} nests folders more than {MAX_TREE_DEPTH} deep (at {})",
+                            self.shown,
+                            crate::text::escape(&rel.chars().take(120).collect::<String>())
+                        ),
+                        vec!["the plugin cannot be installed safely; report it to its maintainers".into()],
+                    ));
+                }
                 self.walk(oid, &rel, f)?;
             }
         }
@@ -914,5 +929,36 @@ mod tests {
         }
         // The generator must exercise both outcomes, or the property says nothing.
         assert!(refused > 50 && accepted > 20, "refused {refused}, accepted {accepted}");
+    }
+
+    /// A tree nested 20,000 deep is refused, not a stack overflow.
+    #[test]
+    fn trees_nested_too_deep_are_refused() {
+        let objects = tempfile::tempdir().unwrap();
+        let src = objects.path().join("source.git");
+        let repo = gix::init_bare(&src).unwrap();
+        let mut id = repo.write_blob(b"x").unwrap().detach();
+        let mut mode = "100644";
+        for _ in 0..20_000 {
+            let mut entry = format!("{mode} d\0").into_bytes();
+            entry.extend_from_slice(id.as_bytes());
+            id = repo.write_object(Raw(gix::object::Kind::Tree, entry)).unwrap().detach();
+            mode = "40000";
+        }
+        let mut root = Vec::from(b"40000 p\0".as_slice());
+        root.extend_from_slice(id.as_bytes());
+        let tree = repo.write_object(Raw(gix::object::Kind::Tree, root)).unwrap().detach();
+        let commit = format!("tree {tree}\nauthor t <t@t> 0 +0000\ncommitter t <t@t> 0 +0000\n\ndeep\n");
+        let commit = repo.write_object(Raw(gix::object::Kind::Commit, commit.into_bytes())).unwrap().detach();
+        let source = Repo::open(src.to_str().unwrap(), "deep source", &objects.path().join("cache")).unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        for result in [
+            source.ensure_paths(commit, &["p"]).map(|_| ()),
+            source.list_files(commit, "p").map(|_| ()),
+            source.materialize(commit, "p", &Root::open(dest.path()).unwrap()).map(|_| ()),
+        ] {
+            let e = result.unwrap_err();
+            assert!(matches!(e, Error::Refused { .. }) && e.to_string().contains("more than 256 deep"), "{e}");
+        }
     }
 }
