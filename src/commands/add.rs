@@ -49,6 +49,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let mut manifest = home.manifest()?;
     let cwd = std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
 
+    // A URL with a token is refused before anything else looks at it (and shown masked).
+    if let Some(e) = source::credentials_in(input) {
+        return Err(e);
+    }
     let staged = match source::resolve(input, &cwd) {
         // A local git repository with its plugin in .atk/ is a git source read in place.
         Spec::Local(path) if is_git_source_checkout(&path) => {
@@ -125,9 +129,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
 /// The plugin `name` of the registry, at the commit of the registry's current index.
 fn stage_registry(ctx: &Ctx, home: &Home, manifest: &Manifest, name: &str, refresh: bool) -> Result<Staged> {
     if !is_valid_directory(name) {
+        // What was typed may be a URL with a token in it: shown masked.
+        let shown = crate::text::escape(&crate::source::mask_credentials(name)).into_owned();
         return Err(Error::refused(
-            format!("'{name}' is not a path, a git URL or a registry plugin name"),
-            vec!["a local folder is added with a path (`./{name}`), a registry plugin by its name (`atk search` lists them)".into()],
+            format!("'{shown}' is not a path, a git URL or a registry plugin name"),
+            vec!["a local folder is added with a path (`./folder`), a registry plugin by its name (`atk search` lists them)".into()],
         ));
     }
     if let Some(e) = manifest.plugins.iter().find(|e| e.directory == name) {

@@ -23,7 +23,7 @@ pub fn run(ctx: &Ctx, _args: Args) -> Result<u8> {
         "plugins": rows.iter().map(|(e, present)| json!({
             "name": e.name,
             "directory": e.directory,
-            "source": { "type": e.source.kind.as_str(), "ref": e.source.commit, "url": e.source.url },
+            "source": { "type": e.source.kind.as_str(), "ref": e.source.commit, "url": e.source.url.as_deref().map(crate::source::mask_credentials) },
             "present": present,
         })).collect::<Vec<_>>(),
     }));
@@ -38,7 +38,7 @@ pub fn run(ctx: &Ctx, _args: Args) -> Result<u8> {
             // The manifest may come from a cloned home: its text is shown escaped.
             let esc = |s: &str| crate::text::escape(s).into_owned();
             let source = match (&e.source.url, e.source.kind) {
-                (Some(url), _) => format!("{} {}", e.source.kind.as_str(), esc(url)),
+                (Some(url), _) => format!("{} {}", e.source.kind.as_str(), esc(&crate::source::mask_credentials(url))),
                 (None, k) => k.as_str().to_string(),
             };
             let pin =

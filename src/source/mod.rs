@@ -89,38 +89,74 @@ pub fn git_url(input: &str) -> Option<String> {
 /// `manifest.yaml`, committed and pushed. Decided by gix's URL parser; ssh user names
 /// (`git@host:org/repo`, `ssh://git@host/…`) are fine. The message shows the URL masked.
 pub fn check_no_credentials(url: &str) -> crate::Result<()> {
+    let url = url.trim();
+    let normalized = lowercase_scheme(url);
     // gix's error would quote the URL: say it without it.
-    let parsed = gix::url::parse(url.trim()).map_err(|_| {
+    let parsed = gix::url::parse(gix::bstr::BStr::new(normalized.as_bytes())).map_err(|_| {
         crate::Error::refused(
             format!("{} is not a URL git can fetch from", mask_credentials(url)),
             vec!["check the URL: https://host/org/repo, ssh://host/org/repo, git@host:org/repo or git://host/repo"
                 .into()],
         )
     })?;
-    let http = matches!(parsed.scheme, gix::url::Scheme::Http | gix::url::Scheme::Https);
-    let user = parsed.user().is_some_and(|u| !u.is_empty());
-    if parsed.password().is_none() && !(http && user) {
-        return Ok(());
+    match credentials_in_parsed(&parsed, &normalized) {
+        true => Err(credentials_error(url)),
+        false => Ok(()),
     }
-    Err(crate::Error::refused(
+}
+
+/// The refusal of `url` when it holds a password, a token or (http) a query string; `None` when it
+/// does not, or is no URL at all.
+pub fn credentials_in(url: &str) -> Option<crate::Error> {
+    let url = url.trim();
+    let normalized = lowercase_scheme(url);
+    let parsed = gix::url::parse(gix::bstr::BStr::new(normalized.as_bytes())).ok()?;
+    credentials_in_parsed(&parsed, &normalized).then(|| credentials_error(url))
+}
+
+/// `url` with its scheme in lower case, as git reads it (`HTTPS://` is https).
+fn lowercase_scheme(url: &str) -> String {
+    match url.find("://") {
+        Some(i) => format!("{}{}", url[..i].to_ascii_lowercase(), &url[i..]),
+        None => url.to_string(),
+    }
+}
+
+fn credentials_in_parsed(parsed: &gix::Url, normalized: &str) -> bool {
+    use gix::url::Scheme;
+    let http = matches!(parsed.scheme, Scheme::Http | Scheme::Https);
+    // git:// has no authentication: a user name there can only be a token pasted in.
+    let user_is_secret = http || matches!(parsed.scheme, Scheme::Git);
+    let user = parsed.user().is_some_and(|u| !u.is_empty());
+    let query = http && normalized.split_once("://").is_some_and(|(_, rest)| rest.contains(['?', '#']));
+    parsed.password().is_some() || (user_is_secret && user) || query
+}
+
+fn credentials_error(url: &str) -> crate::Error {
+    crate::Error::refused(
         format!(
-            "the URL {} holds a password or token, which would be committed to the home's \
+            "the URL {} holds a password, token or query string, which would be committed to the home's \
              manifest and pushed",
             mask_credentials(url)
         ),
         vec!["give the URL without them (also where it is set: --registry, ATK_REGISTRY, or manifest.yaml's \
              source.url / config.registry) and let a git credential helper or ssh provide them"
             .into()],
-    ))
+    )
 }
 
 /// `url` with any user info between `://` and the host replaced by `***`, for messages.
 pub fn mask_credentials(url: &str) -> String {
-    let Some(start) = url.find("://").map(|i| i + 3) else { return url.to_string() };
-    let end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
-    match url[start..end].rfind('@') {
+    // Everything up to the last `@` may be a user name, a password or a token, even where a `/`,
+    // `?` or `#` in a password makes the URL ambiguous; a query may hold a token too.
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let masked = match url[start..].rfind('@') {
         Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
         None => url.to_string(),
+    };
+    match masked.find(['?', '#']) {
+        Some(q) if start > 0 => format!("{}?***", &masked[..q]),
+        _ => masked,
     }
 }
 
@@ -169,10 +205,16 @@ mod tests {
             "http://ghp_s3cret@127.0.0.1:8080/r.git",
             "https://me:ghp_s3cret@github.com/org/tool",
             "ssh://git:ghp_s3cret@host/r",
+            "HTTPS://ghp_s3cret@github.com/org/tool",
+            "Http://me:ghp_s3cret@host/r",
+            "git://ghp_s3cret@host/r.git",
+            "https://me:pa/ghp_s3cret@host/r",
+            "https://me:pa#ghp_s3cret@host/r",
+            "https://host/r.git?token=ghp_s3cret",
         ] {
             let e = check_no_credentials(url).expect_err(url);
             assert_eq!(e.exit_code(), crate::error::exit::PLUGIN_INVALID);
-            assert!(!e.to_string().contains("ghp_s3cret") && e.to_string().contains("***@"), "{e}");
+            assert!(!e.to_string().contains("ghp_s3cret") && e.to_string().contains("***"), "{e}");
         }
         for url in [
             "git@github.com:org/tool.git",
@@ -186,8 +228,11 @@ mod tests {
         }
         let e = check_no_credentials("https://ghp_s3cret@:x:").expect_err("not a URL");
         assert!(!e.to_string().contains("ghp_s3cret"), "{e}");
-        assert_eq!(mask_credentials("https://a:b@h/x@y"), "https://***@h/x@y");
-        assert_eq!(mask_credentials("https://h/x@y"), "https://h/x@y");
+        // Over-masking is fine; showing a secret is not.
+        assert_eq!(mask_credentials("https://a:b@h/x@y"), "https://***@y");
+        assert_eq!(mask_credentials("https://h/x"), "https://h/x");
+        assert_eq!(mask_credentials("https://h/x?token=t"), "https://h/x?***");
+        assert_eq!(mask_credentials("me:secret@host:org/x"), "***@host:org/x");
     }
 
     #[test]

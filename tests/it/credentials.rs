@@ -14,12 +14,15 @@ fn credential_urls() -> Vec<String> {
         format!("https://me:{TOKEN}@127.0.0.1:1/org/tool.git"),
         format!("http://me:{TOKEN}@127.0.0.1:1/org/tool.git"),
         format!("{TOKEN}@example.invalid/org/tool"),
+        format!("HTTPS://{TOKEN}@127.0.0.1:1/org/tool.git"),
+        format!("git://{TOKEN}@127.0.0.1:1/org/tool.git"),
+        format!("https://127.0.0.1:1/org/tool.git?private_token={TOKEN}"),
     ]
 }
 
 fn assert_refused(err: &str, what: &str) {
-    assert!(err.contains("holds a password or token"), "{what}: {err}");
-    assert!(err.contains("***@"), "{what}: the URL is shown masked: {err}");
+    assert!(err.contains("holds a password, token or query string"), "{what}: {err}");
+    assert!(err.contains("***"), "{what}: the URL is shown masked: {err}");
     assert!(err.contains("hint:") && err.contains("credential helper"), "{what}: {err}");
     assert!(!err.contains(TOKEN), "{what}: the token leaked: {err}");
 }
@@ -36,6 +39,13 @@ fn nothing_fetched(env: &Env) {
 fn tokens_in_added_urls_are_refused_and_never_shown() {
     let env = Env::new();
     let before = env.snapshot();
+    // A password with a `/` in it makes no URL at all: refused all the same, and masked.
+    let url = format!("https://me:pa/{TOKEN}@127.0.0.1:1/org/tool.git");
+    for args in [vec!["add", url.as_str()], vec!["--registry", url.as_str(), "add", "hello"]] {
+        let (out, err) = env.fails(5, &args);
+        assert!(!err.contains(TOKEN) && !out.contains(TOKEN), "{err}");
+        assert!(err.contains("https://***@127.0.0.1:1/org/tool.git"), "{err}");
+    }
     for url in credential_urls() {
         let (out, err) = env.fails(5, &["add", &url]);
         assert_refused(&err, &url);
@@ -97,7 +107,7 @@ fn a_cloned_manifest_entry_with_a_token_url_is_refused_not_fetched() {
         let out = env.cmd().args(args).output().unwrap();
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(!out.status.success(), "{args:?}: {text}");
-        assert!(text.contains("holds a password or token") && text.contains("***@"), "{args:?}: {text}");
+        assert!(text.contains("holds a password, token or query string") && text.contains("***@"), "{args:?}: {text}");
         assert!(!text.contains(TOKEN), "{args:?}: the token leaked: {text}");
     }
     assert_eq!(env.snapshot(), before);
