@@ -7,7 +7,7 @@ mod name;
 mod root;
 
 pub use name::{name_problem, BadPath, RelPath};
-pub use root::{copy_tree, Kind, Root, TEMP_PREFIX};
+pub use root::{copy_tree, is_temp_name, temp_name, Kind, Root, TEMP_PREFIX};
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -38,7 +38,7 @@ pub fn expand_tilde(p: &Path) -> PathBuf {
 pub fn write_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let ctx = || format!("cannot write {}", path.display());
-    let mut tmp = tempfile::Builder::new().prefix(TEMP_PREFIX).tempfile_in(dir).ctx(ctx)?;
+    let mut tmp = tempfile::Builder::new().prefix(&temp_name()).rand_bytes(0).tempfile_in(dir).ctx(ctx)?;
     tmp.write_all(contents).ctx(ctx)?;
     let mode =
         mode.unwrap_or_else(|| std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644));

@@ -74,6 +74,18 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// The prefix of atk's temporary files; recovery removes what a killed run left.
 pub const TEMP_PREFIX: &str = ".atk-tmp";
 
+/// A fresh name for a temporary file: `.atk-tmp-<pid>-<n>`.
+pub fn temp_name() -> String {
+    format!("{TEMP_PREFIX}-{}-{}", std::process::id(), TEMP_COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Whether `name` is one of [`temp_name`]'s (and not a file a plugin happens to ship).
+pub fn is_temp_name(name: &str) -> bool {
+    name.strip_prefix(TEMP_PREFIX).and_then(|r| r.strip_prefix('-')).and_then(|r| r.split_once('-')).is_some_and(
+        |(pid, n)| !pid.is_empty() && !n.is_empty() && (pid.bytes().chain(n.bytes())).all(|b| b.is_ascii_digit()),
+    )
+}
+
 const DIR_FLAGS: OFlags = OFlags::RDONLY.union(OFlags::DIRECTORY).union(OFlags::NOFOLLOW).union(OFlags::CLOEXEC);
 const NEW_FILE: OFlags =
     OFlags::WRONLY.union(OFlags::CREATE).union(OFlags::EXCL).union(OFlags::NOFOLLOW).union(OFlags::CLOEXEC);
@@ -328,7 +340,7 @@ impl Root {
             Ok(st) if Kind::of(&st) != Kind::Link => st.st_mode & 0o7777,
             _ => 0o644,
         });
-        let tmp = format!("{TEMP_PREFIX}-{}-{}", std::process::id(), TEMP_COUNTER.fetch_add(1, Ordering::Relaxed));
+        let tmp = temp_name();
         let written = (|| {
             let mut file = create_new(&dir, &tmp, 0o600)?;
             file.write_all(data)?;

@@ -151,8 +151,16 @@ impl Home {
         };
         std::fs::create_dir_all(&parent).ctx(|| format!("cannot create {}", parent.display()))?;
         let mode = std::fs::metadata(root).map(|m| m.permissions()).ok();
+        // What an `init` of this same home that was killed left beside it goes first.
+        let prefix = format!(".atk-init-{}.", root.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
+        for stale in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
+            let is_dir = stale.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir && stale.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = crate::fs::remove_any(&stale.path());
+            }
+        }
         let build = tempfile::Builder::new()
-            .prefix(".atk-init-")
+            .prefix(&prefix)
             .tempdir_in(&parent)
             .ctx(|| format!("cannot create a folder in {}", parent.display()))?;
         let tmp = build.path();

@@ -468,7 +468,7 @@ fn clear_stale_git_locks(home: &Home) {
 fn remove_stray_temp_files(home: &Home) {
     fn clean(root: &Root, dir: &RelPath) {
         for (name, kind) in root.entries(dir).unwrap_or_default() {
-            if matches!(kind, Kind::File { .. }) && name.starts_with(crate::fs::TEMP_PREFIX) {
+            if matches!(kind, Kind::File { .. }) && crate::fs::is_temp_name(&name) {
                 if let Ok(rel) = dir.join(&name) {
                     let _ = root.remove(&rel);
                 }

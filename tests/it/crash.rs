@@ -118,11 +118,13 @@ fn kill_9_in_the_commit_window_never_wedges_the_home() {
     for stale in ["HEAD.lock", "refs/heads/main.lock", "packed-refs.lock", "config.lock"] {
         write(&git.join(stale), "stale\n", false);
     }
-    for tmp in [".atk-tmpA1b2C3", ".git/.atk-tmpD4e5F6", "plugins/skill-only/.atk-tmpG7h8I9"] {
+    for tmp in [".atk-tmp-4242-0", ".git/.atk-tmp-4242-1", "plugins/skill-only/.atk-tmp-4242-2"] {
         write(&env.atk_home.join(tmp), "half-written", false);
     }
     write(&git.join("refs/tags/mine.lock"), "not atk's\n", false);
     write(&env.atk_home.join("plugins/skill-only/data.lock"), "a plugin's file\n", false);
+    // A plugin may ship a file whose name merely starts like atk's temporary files.
+    write(&env.atk_home.join("plugins/skill-only/.atk-tmp-notes.md"), "a plugin's file\n", false);
 
     // Before the fix: exit 7 ("cannot move the branch back"), even for `atk list`.
     let out = env.cmd().arg("list").output().unwrap();
@@ -132,8 +134,10 @@ fn kill_9_in_the_commit_window_never_wedges_the_home() {
     for gone in ["index.lock", "HEAD.lock", "refs/heads/main.lock", "packed-refs.lock", "config.lock"] {
         assert!(!git.join(gone).exists(), "{gone} was left");
     }
-    let temps = files_named(&env.atk_home, &|n| n.starts_with(".atk-tmp"));
+    let temps = files_named(&env.atk_home, &|n| n.starts_with(".atk-tmp") && n != ".atk-tmp-notes.md");
     assert!(temps.is_empty(), "temporary files left: {temps:?}");
+    assert!(env.atk_home.join("plugins/skill-only/.atk-tmp-notes.md").is_file(), "only atk's own names go");
+    std::fs::remove_file(env.atk_home.join("plugins/skill-only/.atk-tmp-notes.md")).unwrap();
     assert!(git.join("refs/tags/mine.lock").is_file(), "only git's lock files of atk's kind are removed");
     std::fs::remove_file(git.join("refs/tags/mine.lock")).unwrap();
     assert!(env.atk_home.join("plugins/skill-only/data.lock").is_file(), "a plugin's files are left alone");
@@ -244,14 +248,14 @@ fn ctrl_c_ends_the_wait_for_a_cache_lock_another_atk_holds() {
 fn temp_file_cleanup_never_follows_a_link_out_of_the_home() {
     let env = Env::new();
     let victim = env.path("victim");
-    write(&victim.join(".atk-tmpKEEP"), "not the home's\n", false);
+    write(&victim.join(".atk-tmp-1-1"), "not the home's\n", false);
     std::os::unix::fs::symlink(&victim, env.atk_home.join("plugins/evil")).unwrap();
-    write(&env.atk_home.join("plugins/.atk-tmpX1"), "", false);
-    write(&env.atk_home.join(".atk-tmpX2"), "", false);
+    write(&env.atk_home.join("plugins/.atk-tmp-1-2"), "", false);
+    write(&env.atk_home.join(".atk-tmp-1-3"), "", false);
     // Any mutating command cleans up first (here one that then fails: no such plugin).
     env.fails(4, &["remove", "nothing-here"]);
-    assert!(victim.join(".atk-tmpKEEP").is_file(), "a file outside the home was removed");
-    assert!(!env.atk_home.join(".atk-tmpX2").exists(), "the home's own temp file is cleaned");
+    assert!(victim.join(".atk-tmp-1-1").is_file(), "a file outside the home was removed");
+    assert!(!env.atk_home.join(".atk-tmp-1-3").exists(), "the home's own temp file is cleaned");
 }
 
 #[test]
@@ -260,7 +264,16 @@ fn kill_9_during_init_leaves_no_half_made_home() {
     kill_9(stop_at(&env, "init", &["init"]));
     // The home is built beside its place and renamed in: nothing is where the home should be.
     assert!(!env.atk_home.exists(), "a killed init left {}", env.atk_home.display());
+    let beside = |env: &Env| -> Vec<String> {
+        std::fs::read_dir(env.atk_home.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| n.starts_with(".atk-init"))
+            .collect()
+    };
+    assert_eq!(beside(&env).len(), 1, "the half-made home is beside its place");
     env.ok(&["init"]);
+    assert!(beside(&env).is_empty(), "the next init removes it: {:?}", beside(&env));
     assert_eq!(env.log(), ["Initialize ATK Home"]);
     env.ok(&["add", "-y", env.fixture("minimal").to_str().unwrap()]);
 
