@@ -176,7 +176,7 @@ fn failures_are_clean_and_clear() {
 
     // A token in the URL would be committed with the manifest.
     let (_, err) = env.fails(5, &["add", "-y", "https://me:ghp_s3cret@127.0.0.1:1/tool.git"]);
-    assert!(err.contains("holds a password or token") && !err.contains("ghp_s3cret"), "{err}");
+    assert!(err.contains("holds a password, token") && !err.contains("ghp_s3cret"), "{err}");
 
     // Names that are neither paths, URLs nor registry names.
     let (_, err) = env.fails(5, &["--registry", reg, "add", "-y", "Open Memory"]);
