@@ -38,7 +38,7 @@ pub struct IndexEntry {
 
 impl Index {
     pub fn parse(text: &str) -> std::result::Result<Index, String> {
-        serde_yaml::from_str(text).map_err(|e| e.to_string())
+        yaml_serde::from_str(text).map_err(|e| e.to_string())
     }
 
     pub fn find(&self, name: &str) -> Option<&IndexEntry> {
@@ -235,7 +235,7 @@ impl Index {
         let mut plugins = self.plugins.clone();
         plugins.sort_by(|a, b| a.name.cmp(&b.name));
         let index = Index { schema_version: self.schema_version.clone(), plugins };
-        crate::yaml::to_string(&serde_yaml::to_value(&index).expect("an index converts to YAML"))
+        crate::yaml::to_string(&yaml_serde::to_value(&index).expect("an index converts to YAML"))
     }
 }
 
@@ -349,6 +349,11 @@ mod tests {
         assert!(index.find("Fetch").is_none());
         assert_eq!(index.near("fetc"), ["fetch"]);
         assert_eq!(index.search("CONTENT").len(), 1);
+    }
+
+    #[test]
+    fn an_unquoted_schema_version_is_read() {
+        assert_eq!(Index::parse("schema_version: 2026-01-23\nplugins: []\n").unwrap().schema_version, "2026-01-23");
     }
 
     #[test]
