@@ -635,15 +635,11 @@ fn clear_stale_cache_files(git_dir: &Path) -> Result<()> {
             _ => Ok(()),
         }
     }
+    /// The files (not links) in `dir`, and in its subfolders when `recurse`; what cannot be read is
+    /// passed over.
     fn files(dir: &Path, recurse: bool, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for entry in entries.flatten() {
-            match entry.file_type() {
-                Ok(t) if t.is_dir() && recurse => files(&entry.path(), true, out),
-                Ok(t) if t.is_file() => out.push(entry.path()),
-                _ => {}
-            }
-        }
+        let walk = walkdir::WalkDir::new(dir).min_depth(1).max_depth(if recurse { usize::MAX } else { 1 });
+        out.extend(walk.into_iter().flatten().filter(|e| e.file_type().is_file()).map(walkdir::DirEntry::into_path));
     }
     let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut stale = Vec::new();
@@ -794,20 +790,17 @@ mod tests {
 
     /// Every path below `dir` with what it is (and a file's content, a link's target).
     fn listing(dir: &Path, skip: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p == skip {
-                continue;
-            }
-            let md = std::fs::symlink_metadata(&p).unwrap();
-            if md.is_dir() {
-                out.push((p.clone(), b"dir".to_vec()));
-                listing(&p, skip, out);
-            } else if md.is_symlink() {
-                out.push((p.clone(), std::fs::read_link(&p).unwrap().as_os_str().as_encoded_bytes().to_vec()));
+        for e in walkdir::WalkDir::new(dir).min_depth(1).into_iter().filter_entry(|e| e.path() != skip) {
+            let e = e.unwrap();
+            let p = e.path().to_path_buf();
+            let what = if e.file_type().is_dir() {
+                b"dir".to_vec()
+            } else if e.path_is_symlink() {
+                std::fs::read_link(&p).unwrap().as_os_str().as_encoded_bytes().to_vec()
             } else {
-                out.push((p.clone(), std::fs::read(&p).unwrap()));
-            }
+                std::fs::read(&p).unwrap()
+            };
+            out.push((p, what));
         }
         out.sort();
     }
