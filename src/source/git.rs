@@ -111,7 +111,7 @@ impl Repo {
                 // Two atk (or two fetch threads) may create it at once: the lock decides who does.
                 std::fs::create_dir_all(cache_root.join("git"))
                     .ctx(|| format!("cannot create {}", cache_root.display()))?;
-                let _held = lock_file(&lock)?;
+                let _held = lock_file(&lock, shown)?;
                 match gix::open(&dir) {
                     Ok(r) => r,
                     Err(_) => {
@@ -414,7 +414,7 @@ impl Repo {
     /// stale, and cleared now: otherwise every later fetch of this source would fail.
     fn lock(&self) -> Result<Option<std::fs::File>> {
         let Some(path) = self.cache_lock.as_deref() else { return Ok(None) };
-        let file = lock_file(path)?;
+        let file = lock_file(path, &self.shown)?;
         clear_stale_cache_files(self.repo.path())?;
         Ok(Some(file))
     }
@@ -600,26 +600,16 @@ fn fetch_now(
     Ok((negotiate.filtered, received))
 }
 
-/// Waits for and takes the file lock at `path` (released when the file is dropped). Another atk
-/// holds it only while it fetches (bounded by the network timeout); Ctrl-C ends the wait.
-fn lock_file(path: &Path) -> Result<std::fs::File> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .ctx(|| format!("cannot open {}", path.display()))?;
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => {
-                crate::interrupt::check()?;
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(Error::io(format!("cannot lock {}", path.display()), e))
-            }
-        }
+/// Waits for and takes the cache lock at `path` of the source `shown` (released when the file is
+/// dropped). Another atk holds it only while it fetches (bounded by the network timeout); the wait
+/// is bounded by the lock timeout, and Ctrl-C ends it.
+fn lock_file(path: &Path, shown: &str) -> Result<std::fs::File> {
+    let file = crate::fs::lock::open(path)?;
+    let timeout = crate::fs::lock::timeout();
+    if crate::fs::lock::wait(&file, path, timeout, &mut || {})? {
+        Ok(file)
+    } else {
+        Err(Error::Locked { what: format!("fetching {shown} into the cache"), seconds: timeout.as_secs() })
     }
 }
 
