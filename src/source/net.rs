@@ -22,6 +22,14 @@ use crate::error::{Error, Result};
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Makes ring the process's TLS crypto provider, for https through gix's reqwest transport
+/// (reqwest is built without a provider of its own, so that aws-lc is not compiled). Certificates
+/// are verified against the system's roots. Call once at startup, before any fetch.
+pub fn install_tls_provider() {
+    // Err only when a provider is installed already, which is as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The stall timeout in milliseconds; set once by the command layer (from `ATK_NET_TIMEOUT`).
 static TIMEOUT_MS: AtomicU64 = AtomicU64::new(DEFAULT_TIMEOUT.as_millis() as u64);
 
