@@ -4,7 +4,6 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     atk::interrupt::install();
-    atk::source::net::install_tls_provider();
     let cli = atk::cli::Cli::parse();
     match atk::cli::run(cli) {
         Ok(code) => ExitCode::from(code),

@@ -504,7 +504,13 @@ fn fetch_now(
     let mut con = connect(repo, &remote, shown)?;
     worker.activity.bump();
     let mut auth = con.configured_credentials_for_current_url();
-    if let Some(options) = repo.transport_options(url, None).map_err(|e| fetch_error(shown, e))? {
+    if let Some(mut options) = repo.transport_options(url, None).map_err(|e| fetch_error(shown, e))? {
+        // http(s): libcurl waits minutes for a connection by default; give it the stall timeout,
+        // unless `gitoxide.http.connectTimeout` says otherwise.
+        use gix::protocol::transport::client::blocking_io::http;
+        if let Some(http) = options.downcast_mut::<http::Options>() {
+            http.connect_timeout.get_or_insert_with(super::net::timeout);
+        }
         con.transport_mut().configure(&*options).map_err(|e| fetch_error(shown, e))?;
     }
     let mut handshake = gix::protocol::handshake(

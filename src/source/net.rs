@@ -10,9 +10,10 @@
 //! holds (a clone of the cache lock) for as long as it runs. What it leaves behind there (lock
 //! files, temporary packs) is cleared by the next fetch, under the same lock.
 //!
-//! Per transport, below this bound: git:// has gix's 5 s connect timeout; http(s) has reqwest's
-//! 20 s connect timeout; ssh gets `ConnectTimeout` and keep-alives (see `git::connect`). Local
-//! sources (a path or `file://`) are read in place and never reach a transport.
+//! Per transport, below this bound: git:// has gix's 5 s connect timeout; http(s) (libcurl) and
+//! ssh get the stall timeout as their connect timeout, ssh also keep-alives (see `git::connect`
+//! and `git::fetch_now`). Local sources (a path or `file://`) are read in place and never reach a
+//! transport.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
@@ -21,14 +22,6 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Makes ring the process's TLS crypto provider, for https through gix's reqwest transport
-/// (reqwest is built without a provider of its own, so that aws-lc is not compiled). Certificates
-/// are verified against the system's roots. Call once at startup, before any fetch.
-pub fn install_tls_provider() {
-    // Err only when a provider is installed already, which is as good.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
 
 /// The stall timeout in milliseconds; set once by the command layer (from `ATK_NET_TIMEOUT`).
 static TIMEOUT_MS: AtomicU64 = AtomicU64::new(DEFAULT_TIMEOUT.as_millis() as u64);
