@@ -157,7 +157,7 @@ impl Repo {
         let (repo, url, shown) = (self.repo.clone(), url.clone(), self.shown.clone());
         let head = super::net::bounded(&self.shown, move |worker| {
             let remote = repo.remote_at(url.as_str()).map_err(|e| fetch_error(&shown, e))?;
-            let con = connect(&repo, &remote, &shown)?;
+            let con = connect(&repo, &remote, &url, &shown)?;
             worker.activity.bump();
             let spec = gix::refspec::parse("HEAD".into(), gix::refspec::parse::Operation::Fetch)
                 .map_err(|e| fetch_error(&shown, e))?
@@ -452,10 +452,12 @@ impl Repo {
 
 /// Connects to the remote for fetching. For ssh, unless the user configured an ssh command
 /// (`core.sshCommand`, `GIT_SSH_COMMAND`, `GIT_SSH`), ssh itself gets a connect timeout and
-/// keep-alives from the stall timeout, so it never hangs for ever on its own either.
+/// keep-alives from the stall timeout, so it never hangs for ever on its own either; http(s) gets
+/// the stall timeout as its connect timeout.
 fn connect<'r, 'repo>(
     repo: &gix::Repository,
     remote: &'r gix::Remote<'repo>,
+    fetch_url: &str,
     shown: &str,
 ) -> Result<
     gix::remote::Connection<
@@ -486,7 +488,20 @@ fn connect<'r, 'repo>(
     }
     let transport = connect::connect(url, connect::Options { version, ssh: ssh_options, trace: false })
         .map_err(|e| fetch_error(shown, e))?;
-    Ok(remote.to_connection_with_transport(transport))
+    let mut con = remote.to_connection_with_transport(transport);
+    // The transport's options from git's configuration (for http(s): proxies, `http.sslCAInfo`, …),
+    // applied now for our own handshakes and kept on the connection for gix's.
+    if let Some(mut options) = repo.transport_options(fetch_url, None).map_err(|e| fetch_error(shown, e))? {
+        // http(s): libcurl waits minutes for a connection by default; give it the stall timeout,
+        // unless `gitoxide.http.connectTimeout` says otherwise.
+        use gix::protocol::transport::client::blocking_io::http;
+        if let Some(http) = options.downcast_mut::<http::Options>() {
+            http.connect_timeout.get_or_insert_with(super::net::timeout);
+        }
+        con.transport_mut().configure(&*options).map_err(|e| fetch_error(shown, e))?;
+        con.set_transport_options(options);
+    }
+    Ok(con)
 }
 
 /// The network part of `Repo::fetch`, on the worker thread: returns whether the filter was used
@@ -501,18 +516,9 @@ fn fetch_now(
 ) -> Result<(bool, u64)> {
     use gix::protocol::fetch::{Arguments, Context, Negotiate, Options, Shallow, Tags};
     let remote = repo.remote_at(url).map_err(|e| fetch_error(shown, e))?;
-    let mut con = connect(repo, &remote, shown)?;
+    let mut con = connect(repo, &remote, url, shown)?;
     worker.activity.bump();
     let mut auth = con.configured_credentials_for_current_url();
-    if let Some(mut options) = repo.transport_options(url, None).map_err(|e| fetch_error(shown, e))? {
-        // http(s): libcurl waits minutes for a connection by default; give it the stall timeout,
-        // unless `gitoxide.http.connectTimeout` says otherwise.
-        use gix::protocol::transport::client::blocking_io::http;
-        if let Some(http) = options.downcast_mut::<http::Options>() {
-            http.connect_timeout.get_or_insert_with(super::net::timeout);
-        }
-        con.transport_mut().configure(&*options).map_err(|e| fetch_error(shown, e))?;
-    }
     let mut handshake = gix::protocol::handshake(
         con.transport_mut(),
         gix::protocol::transport::Service::UploadPack,
