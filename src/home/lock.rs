@@ -1,7 +1,6 @@
 //! The home lock: one mutating atk at a time. An OS file lock, so a killed process never leaves
 //! it held; waited for as every lock of atk is (see `fs::lock`).
 
-use std::fs::{File, TryLockError};
 use std::path::Path;
 use std::time::Duration;
 
@@ -9,26 +8,19 @@ use crate::error::{Error, Result};
 use crate::fs::lock;
 
 pub struct HomeLock {
-    _file: File,
+    _held: lock::Held,
 }
 
 /// Takes the lock at `path`, waiting up to `timeout`. `on_wait` is called once, when the lock
 /// turns out to be held by another process.
 pub fn acquire(path: &Path, home: &Path, timeout: Duration, on_wait: &mut dyn FnMut()) -> Result<HomeLock> {
-    let file = lock::open(path)?;
-    if lock::wait(&file, path, timeout, on_wait)? {
-        Ok(HomeLock { _file: file })
-    } else {
-        Err(Error::Locked { what: format!("changing {}", home.display()), seconds: timeout.as_secs() })
+    match lock::acquire(path, timeout, on_wait)? {
+        Some(held) => Ok(HomeLock { _held: held }),
+        None => Err(Error::Locked { what: format!("changing {}", home.display()), seconds: timeout.as_secs() }),
     }
 }
 
 /// Takes the lock only if it is free right now.
 pub fn try_acquire(path: &Path) -> Result<Option<HomeLock>> {
-    let file = lock::open(path)?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(HomeLock { _file: file })),
-        Err(TryLockError::WouldBlock) => Ok(None),
-        Err(TryLockError::Error(e)) => Err(Error::io(format!("cannot lock {}", path.display()), e)),
-    }
+    Ok(lock::try_acquire(path)?.map(|held| HomeLock { _held: held }))
 }

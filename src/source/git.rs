@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use gix::ObjectId;
 
 use crate::error::{Error, IoContext, Result};
+use crate::fs::lock::Held;
 use crate::fs::{name_problem, RelPath, Root};
 
 /// A source repository, ready to be read at any commit it has (or can fetch).
@@ -204,7 +205,7 @@ impl Repo {
         }
         let lock = self.lock()?;
         if !self.has(&commit) {
-            self.fetch(lock.as_ref(), &[commit], true)?;
+            self.fetch(lock.as_ref().map(Held::file), &[commit], true)?;
             self.pin(commit)?;
         }
         Ok(())
@@ -241,12 +242,12 @@ impl Repo {
         missing.sort();
         missing.dedup();
         if !missing.is_empty() {
-            if let Err(e) = self.fetch(lock.as_ref(), &missing, false) {
+            if let Err(e) = self.fetch(lock.as_ref().map(Held::file), &missing, false) {
                 // A server that refuses wants by blob id: take the whole tree of the commit instead.
                 if matches!(e, Error::Interrupted | Error::NetStalled { .. }) {
                     return Err(e);
                 }
-                self.fetch(lock.as_ref(), &[commit], false)?;
+                self.fetch(lock.as_ref().map(Held::file), &[commit], false)?;
             }
         }
         Ok(())
@@ -412,7 +413,7 @@ impl Repo {
     /// Takes the cache repository's lock. Whoever holds it is the only one changing the
     /// repository, so what a killed fetch left there (git's lock files, temporary packs) is
     /// stale, and cleared now: otherwise every later fetch of this source would fail.
-    fn lock(&self) -> Result<Option<std::fs::File>> {
+    fn lock(&self) -> Result<Option<Held>> {
         let Some(path) = self.cache_lock.as_deref() else { return Ok(None) };
         let file = lock_file(path, &self.shown)?;
         clear_stale_cache_files(self.repo.path())?;
@@ -615,14 +616,10 @@ fn fetch_now(
 /// Waits for and takes the cache lock at `path` of the source `shown` (released when the file is
 /// dropped). Another atk holds it only while it fetches (bounded by the network timeout); the wait
 /// is bounded by the lock timeout, and Ctrl-C ends it.
-fn lock_file(path: &Path, shown: &str) -> Result<std::fs::File> {
-    let file = crate::fs::lock::open(path)?;
+fn lock_file(path: &Path, shown: &str) -> Result<Held> {
     let timeout = crate::fs::lock::timeout();
-    if crate::fs::lock::wait(&file, path, timeout, &mut || {})? {
-        Ok(file)
-    } else {
-        Err(Error::Locked { what: format!("fetching {shown} into the cache"), seconds: timeout.as_secs() })
-    }
+    crate::fs::lock::acquire(path, timeout, &mut || {})?
+        .ok_or_else(|| Error::Locked { what: format!("fetching {shown} into the cache"), seconds: timeout.as_secs() })
 }
 
 /// Removes from the bare cache repository `git_dir` what a killed fetch leaves: `*.lock` files at
