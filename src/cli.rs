@@ -65,7 +65,7 @@ pub fn run(cli: Cli) -> crate::Result<u8> {
         home_flag: cli.home,
         registry: cli.registry,
     };
-    let result = commands::configure_network().and_then(|()| match cli.command {
+    let result = commands::configure_waits().and_then(|()| match cli.command {
         Command::Init(a) => commands::init::run(&ctx, a),
         Command::Search(a) => commands::search::run(&ctx, a),
         Command::Add(a) => commands::add::run(&ctx, a),

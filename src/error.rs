@@ -72,9 +72,10 @@ pub enum Error {
     #[error("required environment variables have no value: {}", describe_missing(missing))]
     EnvMissing { missing: Vec<(String, Vec<String>)> },
 
-    /// Another atk holds the home lock for too long.
-    #[error("another atk is changing {} and did not finish within {seconds}s", home.display())]
-    Locked { home: PathBuf, seconds: u64 },
+    /// Another atk holds a lock (the home's, or a cache repository's) for too long; `what` is what
+    /// it is doing ("changing <home>", "fetching <source> into the cache").
+    #[error("another atk is {what} and did not finish within {seconds}s")]
+    Locked { what: String, seconds: u64 },
 
     /// The user pressed Ctrl-C (or the process got SIGTERM).
     #[error("interrupted")]

@@ -1,9 +1,9 @@
 //! A block-style YAML writer whose output reads back the same under YAML 1.1 (PyYAML, which the
 //! Python CLI uses) and YAML 1.2: strings that 1.1 would take for a date, a number or a boolean
-//! (`2026-02-06`, `yes`, `0755`) are quoted, as PyYAML quotes them. serde_yaml's own writer
+//! (`2026-02-06`, `yes`, `0755`) are quoted, as PyYAML quotes them. yaml_serde's own writer
 //! follows 1.2 only and would let the Python CLI misread them.
 
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 pub fn to_string(v: &Value) -> String {
     let mut out = String::new();
@@ -18,7 +18,7 @@ pub fn to_string(v: &Value) -> String {
     out
 }
 
-fn mapping(out: &mut String, m: &serde_yaml::Mapping, indent: usize) {
+fn mapping(out: &mut String, m: &yaml_serde::Mapping, indent: usize) {
     for (k, v) in m {
         out.push_str(&" ".repeat(indent));
         out.push_str(&scalar(k));
@@ -217,9 +217,9 @@ mod tests {
         let text = "schema_version: '2026-02-06'\nconfig:\n  auto_commit: true\n  auto_push: false\nplugins:\n\
                     - name: Full Plugin\n  directory: full-plugin\n  source:\n    type: local\n    ref: null\n    url: null\n\
                     - name: fetch\n  directory: fetch\n  source:\n    type: registry\n    ref: c9c150ef486b89b11cf59fc5c0ad9076544da0d6\n    url: null\n";
-        let v: Value = serde_yaml::from_str(text).unwrap();
+        let v: Value = yaml_serde::from_str(text).unwrap();
         assert_eq!(to_string(&v), text);
-        let empty: Value = serde_yaml::from_str("schema_version: '2026-02-06'\nplugins: []\n").unwrap();
+        let empty: Value = yaml_serde::from_str("schema_version: '2026-02-06'\nplugins: []\n").unwrap();
         assert_eq!(to_string(&empty), "schema_version: '2026-02-06'\nplugins: []\n");
     }
 
@@ -267,19 +267,19 @@ mod tests {
     #[test]
     fn long_strings_fold_like_pyyaml() {
         let long = "word ".repeat(30).trim_end().to_string();
-        let v: Value = serde_yaml::from_str(&format!("a:\n- k: '{long}'\n  q: 'x: {long}'\n")).unwrap();
+        let v: Value = yaml_serde::from_str(&format!("a:\n- k: '{long}'\n  q: 'x: {long}'\n")).unwrap();
         let text = to_string(&v);
         assert!(text.lines().all(|l| l.chars().count() <= 86), "{text}");
         assert!(text.contains("\n    word"), "continuation lines are indented under the key: {text}");
-        let back: Value = serde_yaml::from_str(&text).unwrap();
+        let back: Value = yaml_serde::from_str(&text).unwrap();
         assert_eq!(v, back);
     }
 
     #[test]
     fn output_parses_back_to_the_same_value() {
         let text = "a:\n- [1, 2]\n- {x: 'it''s', y: []}\n- - nested\n  - 'yes'\nb: {}\nc: \"tab\\there\"\n";
-        let v: Value = serde_yaml::from_str(text).unwrap();
-        let back: Value = serde_yaml::from_str(&to_string(&v)).unwrap();
+        let v: Value = yaml_serde::from_str(text).unwrap();
+        let back: Value = yaml_serde::from_str(&to_string(&v)).unwrap();
         assert_eq!(v, back, "{}", to_string(&v));
     }
 }

@@ -34,8 +34,6 @@ pub struct Ctx {
     pub registry: Option<String>,
 }
 
-const DEFAULT_LOCK_TIMEOUT: u64 = 120;
-
 impl Ctx {
     pub fn home_path(&self) -> PathBuf {
         home::locate(self.home_flag.as_deref())
@@ -53,10 +51,8 @@ impl Ctx {
     /// Opens the home and takes its lock, for a command that changes it.
     pub fn lock_home(&self) -> Result<(Home, HomeLock)> {
         let home = Home::open(self.home_path())?;
-        let timeout =
-            std::env::var("ATK_LOCK_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_LOCK_TIMEOUT);
         let ui = &self.ui;
-        let (lock, recovered) = home.lock(Duration::from_secs(timeout), &mut || {
+        let (lock, recovered) = home.lock(crate::fs::lock::timeout(), &mut || {
             ui.note(format!("waiting for another atk to finish changing {} ...", home.root.display()))
         })?;
         if let Some(op) = recovered {
@@ -87,8 +83,13 @@ impl Ctx {
     }
 }
 
-/// Reads `ATK_NET_TIMEOUT` (seconds; default 30) once, for every network operation of the run.
-pub fn configure_network() -> Result<()> {
+/// Reads the waits' bounds once, for the whole run: `ATK_LOCK_TIMEOUT` (seconds; default 120; a
+/// value that is not a number counts as unset) for every lock, `ATK_NET_TIMEOUT` (seconds; default
+/// 30) for every network operation.
+pub fn configure_waits() -> Result<()> {
+    if let Some(seconds) = std::env::var("ATK_LOCK_TIMEOUT").ok().and_then(|s| s.parse().ok()) {
+        crate::fs::lock::set_timeout(Duration::from_secs(seconds));
+    }
     if let Some(value) = std::env::var("ATK_NET_TIMEOUT").ok().filter(|v| !v.trim().is_empty()) {
         crate::source::net::set_timeout(crate::source::net::parse_timeout(&value)?);
     }

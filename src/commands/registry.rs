@@ -4,7 +4,8 @@ use serde_json::json;
 
 use super::Ctx;
 use crate::error::{exit, plural, Error, Result};
-use crate::source::registry::{check_checkout, index_of, Checked, INDEX_FILE};
+use crate::source::registry::INDEX_FILE;
+use crate::source::registry_checks::{check_checkout, index_of, Checked};
 
 /// Tools for registry maintainers: check every plugin, write the index.
 #[derive(clap::Args)]

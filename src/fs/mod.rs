@@ -3,6 +3,7 @@
 //! here are for paths the user gave or atk owns outright (the cache, a file named on the command
 //! line).
 
+pub mod lock;
 mod name;
 mod root;
 

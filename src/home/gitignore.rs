@@ -78,9 +78,11 @@ pub fn remove_exemption(text: &str, directory: &str) -> String {
     normalize(&kept.join("\n"))
 }
 
-/// File names that are secrets whatever `.gitignore` says: never staged.
+/// File names that are secrets whatever `.gitignore` says: never staged. Matched with git's own
+/// wildmatch against the secret patterns the file ends with (`*.env` takes `.env` too).
 pub fn is_secret(file_name: &str) -> bool {
-    file_name == ".env" || file_name.ends_with(".env") || file_name.starts_with(".env.")
+    use gix::glob::wildmatch::Mode;
+    SECRET_PATTERNS.iter().any(|p| gix::glob::wildmatch((*p).into(), file_name.into(), Mode::NO_MATCH_SLASH_LITERAL))
 }
 
 #[cfg(test)]
@@ -133,10 +135,10 @@ mod tests {
 
     #[test]
     fn secrets() {
-        for s in [".env", "prod.env", ".env.local"] {
-            assert!(is_secret(s));
+        for s in [".env", "prod.env", ".env.local", ".env.", "a.b.env", "[x].env", "*.env"] {
+            assert!(is_secret(s), "{s}");
         }
-        for s in ["env", ".envrc", "env.txt", "plugin.yaml"] {
+        for s in ["env", ".envrc", "env.txt", "plugin.yaml", "x.env.bak", "xenv", "x.Env", ".ENV", ""] {
             assert!(!is_secret(s));
         }
     }

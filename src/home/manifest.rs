@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use serde_yaml::Mapping;
+use yaml_serde::Mapping;
 
 use crate::plugin::name::{is_valid_directory, DIRECTORY_RULE};
 
@@ -109,7 +109,7 @@ impl Manifest {
         if text.trim().is_empty() {
             return Err("the file is empty".into());
         }
-        let m: Manifest = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+        let m: Manifest = yaml_serde::from_str(text).map_err(|e| e.to_string())?;
         for (i, e) in m.plugins.iter().enumerate() {
             if !is_valid_directory(&e.directory) {
                 return Err(format!(
@@ -126,7 +126,7 @@ impl Manifest {
 
     /// The manifest as the Python CLI writes it: keys in a fixed order, explicit nulls.
     pub fn to_yaml(&self) -> String {
-        let value = serde_yaml::to_value(self).expect("a manifest always converts to YAML");
+        let value = yaml_serde::to_value(self).expect("a manifest always converts to YAML");
         crate::yaml::to_string(&value)
     }
 
@@ -172,6 +172,13 @@ mod tests {
     #[test]
     fn upstream_manifest_round_trips_byte_for_byte() {
         assert_eq!(Manifest::parse(UPSTREAM).unwrap().to_yaml(), UPSTREAM);
+    }
+
+    #[test]
+    fn an_unquoted_schema_version_is_read_and_written_quoted() {
+        let m = Manifest::parse("schema_version: 2026-02-06\nplugins: []\n").unwrap();
+        assert_eq!(m.schema_version, "2026-02-06");
+        assert!(m.to_yaml().starts_with("schema_version: '2026-02-06'\n"));
     }
 
     #[test]

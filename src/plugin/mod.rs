@@ -7,7 +7,7 @@ pub mod schema;
 
 use std::path::{Path, PathBuf};
 
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 pub use schema::{EnvVar, Maturity, Plugin};
 
@@ -56,7 +56,7 @@ fn validate(file: &Path, doc: &Value) -> Result<Plugin> {
 
 /// Parses and validates `plugin.yaml` content (as found in git, with no overrides).
 pub fn parse_bytes(bytes: &[u8], what: &str) -> Result<Plugin> {
-    let doc: Value = serde_yaml::from_slice(bytes)
+    let doc: Value = yaml_serde::from_slice(bytes)
         .map_err(|e| Error::PluginInvalid { what: what.to_string(), problems: vec![format!("not valid YAML: {e}")] })?;
     schema::validate(&doc).map_err(|problems| Error::PluginInvalid { what: what.to_string(), problems })
 }
@@ -64,7 +64,7 @@ pub fn parse_bytes(bytes: &[u8], what: &str) -> Result<Plugin> {
 /// Parses a YAML file; a syntax error names the file, line and column.
 pub fn read_yaml(file: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(file).ctx(|| format!("cannot read {}", file.display()))?;
-    let doc: Value = serde_yaml::from_str(&text).map_err(|e| Error::PluginInvalid {
+    let doc: Value = yaml_serde::from_str(&text).map_err(|e| Error::PluginInvalid {
         what: file.display().to_string(),
         problems: vec![format!("not valid YAML: {e}")],
     })?;
@@ -148,10 +148,10 @@ mod tests {
 
     #[test]
     fn merge_maps_recursively_and_replaces_lists_and_scalars() {
-        let mut base: Value = serde_yaml::from_str("a: {x: 1, y: [1, 2]}\nb: 1\nc: keep").unwrap();
-        let over: Value = serde_yaml::from_str("a: {y: [3], z: new}\nb: {now: map}").unwrap();
+        let mut base: Value = yaml_serde::from_str("a: {x: 1, y: [1, 2]}\nb: 1\nc: keep").unwrap();
+        let over: Value = yaml_serde::from_str("a: {y: [3], z: new}\nb: {now: map}").unwrap();
         merge(&mut base, over);
-        let want: Value = serde_yaml::from_str("a: {x: 1, y: [3], z: new}\nb: {now: map}\nc: keep").unwrap();
+        let want: Value = yaml_serde::from_str("a: {x: 1, y: [3], z: new}\nb: {now: map}\nc: keep").unwrap();
         assert_eq!(base, want);
     }
 }

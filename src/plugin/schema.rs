@@ -2,7 +2,7 @@
 //! hand so that every problem of a file is reported at once, each with its field path.
 
 use serde::Serialize;
-use serde_yaml::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 /// The newest plugin schema, written by `atk new`: atk-cli 0.4.0's (`mcp.transport: http`,
 /// `mcp.timeout`). Older versions (`2026-01-23`) are accepted with the same rules, as 0.4.0 does.
@@ -517,10 +517,16 @@ mod tests {
     use super::*;
 
     fn check(yaml: &str) -> Result<Plugin, Vec<String>> {
-        validate(&serde_yaml::from_str(yaml).unwrap())
+        validate(&yaml_serde::from_str(yaml).unwrap())
     }
 
     const MINIMAL: &str = "schema_version: '2026-01-23'\nname: Demo\ndescription: d\n";
+
+    #[test]
+    fn an_unquoted_date_is_a_schema_version() {
+        let p = check("schema_version: 2026-01-23\nname: Demo\ndescription: d\n").unwrap();
+        assert_eq!(p.schema_version, "2026-01-23");
+    }
 
     #[test]
     fn minimal_plugin_is_valid_with_defaults() {

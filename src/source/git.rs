@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use gix::ObjectId;
 
 use crate::error::{Error, IoContext, Result};
+use crate::fs::lock::Held;
 use crate::fs::{name_problem, RelPath, Root};
 
 /// How deep folders of a source may nest (git's own default limit is 4096; a plugin needs far
@@ -115,7 +116,7 @@ impl Repo {
                 // Two atk (or two fetch threads) may create it at once: the lock decides who does.
                 std::fs::create_dir_all(cache_root.join("git"))
                     .ctx(|| format!("cannot create {}", cache_root.display()))?;
-                let _held = lock_file(&lock, &|| None)?;
+                let _held = lock_file(&lock, shown, &|| None)?;
                 match gix::open(&dir) {
                     Ok(r) => r,
                     Err(_) => {
@@ -161,7 +162,7 @@ impl Repo {
         let (repo, url, shown) = (self.repo.clone(), url.clone(), self.shown.clone());
         let head = super::net::bounded(&self.shown, move |worker| {
             let remote = repo.remote_at(url.as_str()).map_err(|e| fetch_error(&shown, e))?;
-            let con = connect(&repo, &remote, &shown)?;
+            let con = connect(&repo, &remote, &url, &shown)?;
             worker.activity.bump();
             let spec = gix::refspec::parse("HEAD".into(), gix::refspec::parse::Operation::Fetch)
                 .map_err(|e| fetch_error(&shown, e))?
@@ -208,7 +209,7 @@ impl Repo {
         }
         let lock = self.lock()?;
         if !self.has(&commit) {
-            self.fetch(lock.as_ref(), &[commit], true)?;
+            self.fetch(lock.as_ref().map(Held::file), &[commit], true)?;
             self.pin(commit)?;
         }
         Ok(())
@@ -245,12 +246,12 @@ impl Repo {
         missing.sort();
         missing.dedup();
         if !missing.is_empty() {
-            if let Err(e) = self.fetch(lock.as_ref(), &missing, false) {
+            if let Err(e) = self.fetch(lock.as_ref().map(Held::file), &missing, false) {
                 // A server that refuses wants by blob id: take the whole tree of the commit instead.
                 if matches!(e, Error::Interrupted | Error::NetStalled { .. }) {
                     return Err(e);
                 }
-                self.fetch(lock.as_ref(), &[commit], false)?;
+                self.fetch(lock.as_ref().map(Held::file), &[commit], false)?;
             }
         }
         Ok(())
@@ -427,7 +428,7 @@ impl Repo {
     /// Takes the cache repository's lock. Whoever holds it is the only one changing the
     /// repository, so what a killed fetch left there (git's lock files, temporary packs) is
     /// stale, and cleared now: otherwise every later fetch of this source would fail.
-    fn lock(&self) -> Result<Option<std::fs::File>> {
+    fn lock(&self) -> Result<Option<Held>> {
         let Some(path) = self.cache_lock.as_deref() else { return Ok(None) };
         // A transfer of this run that was given up on still holds the lock: waiting for it would
         // wait for the very stall the timeout ended (checked again while waiting, for a transfer
@@ -436,7 +437,7 @@ impl Repo {
         if let Some(e) = stalled() {
             return Err(e);
         }
-        let file = lock_file(path, &stalled)?;
+        let file = lock_file(path, &self.shown, &stalled)?;
         clear_stale_cache_files(self.repo.path())?;
         Ok(Some(file))
     }
@@ -479,10 +480,12 @@ impl Repo {
 
 /// Connects to the remote for fetching. For ssh, unless the user configured an ssh command
 /// (`core.sshCommand`, `GIT_SSH_COMMAND`, `GIT_SSH`), ssh itself gets a connect timeout and
-/// keep-alives from the stall timeout, so it never hangs for ever on its own either.
+/// keep-alives from the stall timeout, so it never hangs for ever on its own either; http(s) gets
+/// the stall timeout as its connect timeout.
 fn connect<'r, 'repo>(
     repo: &gix::Repository,
     remote: &'r gix::Remote<'repo>,
+    fetch_url: &str,
     shown: &str,
 ) -> Result<
     gix::remote::Connection<
@@ -513,7 +516,20 @@ fn connect<'r, 'repo>(
     }
     let transport = connect::connect(url, connect::Options { version, ssh: ssh_options, trace: false })
         .map_err(|e| fetch_error(shown, e))?;
-    Ok(remote.to_connection_with_transport(transport))
+    let mut con = remote.to_connection_with_transport(transport);
+    // The transport's options from git's configuration (for http(s): proxies, `http.sslCAInfo`, …),
+    // applied now for our own handshakes and kept on the connection for gix's.
+    if let Some(mut options) = repo.transport_options(fetch_url, None).map_err(|e| fetch_error(shown, e))? {
+        // http(s): libcurl waits minutes for a connection by default; give it the stall timeout,
+        // unless `gitoxide.http.connectTimeout` says otherwise.
+        use gix::protocol::transport::client::blocking_io::http;
+        if let Some(http) = options.downcast_mut::<http::Options>() {
+            http.connect_timeout.get_or_insert_with(super::net::timeout);
+        }
+        con.transport_mut().configure(&*options).map_err(|e| fetch_error(shown, e))?;
+        con.set_transport_options(options);
+    }
+    Ok(con)
 }
 
 /// The network part of `Repo::fetch`, on the worker thread: returns whether the filter was used
@@ -528,12 +544,9 @@ fn fetch_now(
 ) -> Result<(bool, u64)> {
     use gix::protocol::fetch::{Arguments, Context, Negotiate, Options, Shallow, Tags};
     let remote = repo.remote_at(url).map_err(|e| fetch_error(shown, e))?;
-    let mut con = connect(repo, &remote, shown)?;
+    let mut con = connect(repo, &remote, url, shown)?;
     worker.activity.bump();
     let mut auth = con.configured_credentials_for_current_url();
-    if let Some(options) = repo.transport_options(url, None).map_err(|e| fetch_error(shown, e))? {
-        con.transport_mut().configure(&*options).map_err(|e| fetch_error(shown, e))?;
-    }
     let mut handshake = gix::protocol::handshake(
         con.transport_mut(),
         gix::protocol::transport::Service::UploadPack,
@@ -634,28 +647,22 @@ fn abandoned(path: &Path) -> Option<u64> {
     ABANDONED.lock().expect("not poisoned").iter().find(|(p, _)| p == path).map(|(_, s)| *s)
 }
 
-/// Waits for and takes the file lock at `path` (released when the file is dropped). Another atk
-/// holds it only while it fetches (bounded by the network timeout); Ctrl-C ends the wait.
-fn lock_file(path: &Path, give_up: &dyn Fn() -> Option<Error>) -> Result<std::fs::File> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .ctx(|| format!("cannot open {}", path.display()))?;
+/// Waits for and takes the cache lock at `path` of the source `shown` (released when the file is
+/// dropped). Another atk holds it only while it fetches (bounded by the network timeout); the wait
+/// is bounded by the lock timeout, Ctrl-C ends it, and so does `give_up` (checked every 200 ms).
+fn lock_file(path: &Path, shown: &str, give_up: &dyn Fn() -> Option<Error>) -> Result<Held> {
+    let timeout = crate::fs::lock::timeout();
+    let started = std::time::Instant::now();
     loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => {
-                crate::interrupt::check()?;
-                if let Some(e) = give_up() {
-                    return Err(e);
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(Error::io(format!("cannot lock {}", path.display()), e))
-            }
+        if let Some(e) = give_up() {
+            return Err(e);
+        }
+        let slice = timeout.saturating_sub(started.elapsed()).min(std::time::Duration::from_millis(200));
+        if let Some(held) = crate::fs::lock::acquire(path, slice, &mut || {})? {
+            return Ok(held);
+        }
+        if started.elapsed() >= timeout {
+            return Err(Error::Locked { what: format!("fetching {shown} into the cache"), seconds: timeout.as_secs() });
         }
     }
 }
@@ -672,15 +679,11 @@ fn clear_stale_cache_files(git_dir: &Path) -> Result<()> {
             _ => Ok(()),
         }
     }
+    /// The files (not links) in `dir`, and in its subfolders when `recurse`; what cannot be read is
+    /// passed over.
     fn files(dir: &Path, recurse: bool, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for entry in entries.flatten() {
-            match entry.file_type() {
-                Ok(t) if t.is_dir() && recurse => files(&entry.path(), true, out),
-                Ok(t) if t.is_file() => out.push(entry.path()),
-                _ => {}
-            }
-        }
+        let walk = walkdir::WalkDir::new(dir).min_depth(1).max_depth(if recurse { usize::MAX } else { 1 });
+        out.extend(walk.into_iter().flatten().filter(|e| e.file_type().is_file()).map(walkdir::DirEntry::into_path));
     }
     let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut stale = Vec::new();
@@ -831,20 +834,17 @@ mod tests {
 
     /// Every path below `dir` with what it is (and a file's content, a link's target).
     fn listing(dir: &Path, skip: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p == skip {
-                continue;
-            }
-            let md = std::fs::symlink_metadata(&p).unwrap();
-            if md.is_dir() {
-                out.push((p.clone(), b"dir".to_vec()));
-                listing(&p, skip, out);
-            } else if md.is_symlink() {
-                out.push((p.clone(), std::fs::read_link(&p).unwrap().as_os_str().as_encoded_bytes().to_vec()));
+        for e in walkdir::WalkDir::new(dir).min_depth(1).into_iter().filter_entry(|e| e.path() != skip) {
+            let e = e.unwrap();
+            let p = e.path().to_path_buf();
+            let what = if e.file_type().is_dir() {
+                b"dir".to_vec()
+            } else if e.path_is_symlink() {
+                std::fs::read_link(&p).unwrap().as_os_str().as_encoded_bytes().to_vec()
             } else {
-                out.push((p.clone(), std::fs::read(&p).unwrap()));
-            }
+                std::fs::read(&p).unwrap()
+            };
+            out.push((p, what));
         }
         out.sort();
     }

@@ -1,9 +1,11 @@
 //! Where plugins come from. `resolve` classifies what the user typed; `git` reads and fetches
-//! repositories; `registry` finds plugins by name.
+//! repositories; `registry` finds plugins by name; `registry_checks` is the maintainers' linter of
+//! a registry checkout.
 
 pub mod git;
 pub mod net;
 pub mod registry;
+pub mod registry_checks;
 
 use std::path::{Path, PathBuf};
 
@@ -33,9 +35,7 @@ pub enum Spec {
 /// name. Relative paths are taken from `cwd`.
 pub fn resolve(input: &str, cwd: &Path) -> Spec {
     let input = input.trim();
-    let explicit_path =
-        matches!(input, "." | ".." | "~") || ["./", "../", "/", "~/"].iter().any(|p| input.starts_with(p));
-    if explicit_path {
+    if is_path_syntax(input) {
         return Spec::Local(absolute(&crate::fs::expand_tilde(Path::new(input)), cwd));
     }
     let as_path = cwd.join(input);
@@ -46,6 +46,17 @@ pub fn resolve(input: &str, cwd: &Path) -> Spec {
         return Spec::Git { url: input.to_string(), fetch_url };
     }
     Spec::Registry(input.to_string())
+}
+
+/// Whether `input` is written as a path: `.`, `..`, `~`, or starting with `./`, `../`, `/`, `~/`.
+fn is_path_syntax(input: &str) -> bool {
+    matches!(input, "." | ".." | "~") || ["./", "../", "/", "~/"].iter().any(|p| input.starts_with(p))
+}
+
+/// Whether [`resolve`] takes `input` as a registry name wherever it runs (unless a folder of that
+/// name is in the current directory): neither path syntax nor a git URL, and no blanks around it.
+pub fn is_registry_name(input: &str) -> bool {
+    input == input.trim() && !is_path_syntax(input) && git_url(input).is_none()
 }
 
 fn absolute(p: &Path, cwd: &Path) -> PathBuf {
@@ -240,6 +251,11 @@ mod tests {
         let c = Path::new("/nonexistent-cwd");
         for name in ["fetch", "a:b", "@x:y", "x@:y", "org/repo", "https://", "v1.2"] {
             assert_eq!(resolve(name, c), Spec::Registry(name.into()), "{name}");
+            assert!(is_registry_name(name), "{name}");
+        }
+        for input in ["./x", "~", "/x", "git@host:r", "github.com/o/r", "https://h/r", " fetch"] {
+            assert!(!is_registry_name(input), "{input}");
+            assert_ne!(resolve(input, c), Spec::Registry(input.into()), "{input}");
         }
     }
 }

@@ -10,9 +10,10 @@
 //! holds (a clone of the cache lock) for as long as it runs. What it leaves behind there (lock
 //! files, temporary packs) is cleared by the next fetch, under the same lock.
 //!
-//! Per transport, below this bound: git:// has gix's 5 s connect timeout; http(s) has reqwest's
-//! 20 s connect timeout; ssh gets `ConnectTimeout` and keep-alives (see `git::connect`). Local
-//! sources (a path or `file://`) are read in place and never reach a transport.
+//! Per transport, below this bound: git:// has gix's 5 s connect timeout; http(s) (libcurl) and
+//! ssh get the stall timeout as their connect timeout, ssh also keep-alives (see `git::connect`
+//! and `git::fetch_now`). Local sources (a path or `file://`) are read in place and never reach a
+//! transport.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};

@@ -1,6 +1,7 @@
-//! Registries: a git repository with `plugins/<name>/` folders and an `index.yaml` listing them.
-//! The index is read at the registry's HEAD commit and cached for an hour; plugins are taken from
-//! the same commit, so a plugin is always pinned to the commit its index entry came from.
+//! The registry client. A registry is a git repository with `plugins/<name>/` folders and an
+//! `index.yaml` listing them. The index is read at the registry's HEAD commit and cached for an
+//! hour; plugins are taken from the same commit, so a plugin is always pinned to the commit its
+//! index entry came from. The maintainers' checks of a registry checkout are in `registry_checks`.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -38,7 +39,7 @@ pub struct IndexEntry {
 
 impl Index {
     pub fn parse(text: &str) -> std::result::Result<Index, String> {
-        serde_yaml::from_str(text).map_err(|e| e.to_string())
+        yaml_serde::from_str(text).map_err(|e| e.to_string())
     }
 
     pub fn find(&self, name: &str) -> Option<&IndexEntry> {
@@ -235,96 +236,7 @@ impl Index {
         let mut plugins = self.plugins.clone();
         plugins.sort_by(|a, b| a.name.cmp(&b.name));
         let index = Index { schema_version: self.schema_version.clone(), plugins };
-        crate::yaml::to_string(&serde_yaml::to_value(&index).expect("an index converts to YAML"))
-    }
-}
-
-/// One plugin folder of a registry checkout, checked against every rule.
-pub struct Checked {
-    pub name: String,
-    pub description: Option<String>,
-    pub problems: Vec<String>,
-}
-
-/// Checks every folder under `root/plugins/` (dot-folders ignored): a valid folder name that
-/// resolves as a registry name, a valid `plugin.yaml`, a README.md, `maturity: verified` (unless
-/// `allow_unverified`), lifecycle commands whose files exist (and are executable when run
-/// directly), and no two plugins with the same folder name once their display names are sanitized.
-pub fn check_checkout(root: &Path, allow_unverified: bool) -> Result<Vec<Checked>> {
-    let plugins_dir = root.join("plugins");
-    let listing = std::fs::read_dir(&plugins_dir).map_err(|_| {
-        Error::refused(
-            format!("{} has no plugins/ folder", root.display()),
-            vec!["run it in a registry checkout, or give its path: `atk registry validate DIR`".into()],
-        )
-    })?;
-    let mut names: Vec<String> = listing
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| !n.starts_with('.'))
-        .collect();
-    names.sort();
-    let mut checked = Vec::new();
-    let mut display: Vec<(String, String)> = Vec::new();
-    for name in names {
-        let dir = plugins_dir.join(&name);
-        let mut problems = Vec::new();
-        if !crate::plugin::name::is_valid_directory(&name) {
-            problems.push(format!("the folder name '{name}' is not valid ({})", crate::plugin::name::DIRECTORY_RULE));
-        } else if super::resolve(&name, Path::new("/nonexistent")) != super::Spec::Registry(name.clone()) {
-            problems.push(format!("`atk add {name}` would not look '{name}' up in the registry"));
-        }
-        let mut description = None;
-        match crate::plugin::load(&dir) {
-            Ok(p) => {
-                if p.maturity != crate::plugin::Maturity::Verified && !allow_unverified {
-                    problems.push(format!(
-                        "maturity: '{}' (a registry plugin must be 'verified'; --allow-unverified for a community registry)",
-                        p.maturity.as_str()
-                    ));
-                }
-                problems.extend(crate::plugin::check_lifecycle_files(&dir, &p));
-                match crate::plugin::name::sanitize(&p.name) {
-                    Ok(folder) => display.push((folder, name.clone())),
-                    Err(why) => problems.push(format!("name: {why}")),
-                }
-                description = Some(p.description);
-            }
-            Err(Error::PluginInvalid { problems: p, .. }) => problems.extend(p),
-            Err(e) => problems.push(e.to_string()),
-        }
-        if !dir.join("README.md").is_file() {
-            problems.push("README.md is missing".into());
-        }
-        checked.push(Checked { name, description, problems });
-    }
-    for (folder, name) in &display {
-        let others: Vec<&str> =
-            display.iter().filter(|(f, n)| f == folder && n != name).map(|(_, n)| n.as_str()).collect();
-        if !others.is_empty() {
-            let c = checked.iter_mut().find(|c| &c.name == name).expect("checked");
-            c.problems.push(format!(
-                "its display name gives the folder name '{folder}', as the one of {} does",
-                others.join(", ")
-            ));
-        }
-    }
-    Ok(checked)
-}
-
-/// The index of a checked registry.
-pub fn index_of(checked: &[Checked]) -> Index {
-    Index {
-        schema_version: INDEX_SCHEMA_VERSION.into(),
-        plugins: checked
-            .iter()
-            .map(|c| IndexEntry {
-                name: c.name.clone(),
-                path: format!("plugins/{}", c.name),
-                description: c.description.clone().unwrap_or_default(),
-            })
-            .collect(),
+        crate::yaml::to_string(&yaml_serde::to_value(&index).expect("an index converts to YAML"))
     }
 }
 
@@ -349,6 +261,11 @@ mod tests {
         assert!(index.find("Fetch").is_none());
         assert_eq!(index.near("fetc"), ["fetch"]);
         assert_eq!(index.search("CONTENT").len(), 1);
+    }
+
+    #[test]
+    fn an_unquoted_schema_version_is_read() {
+        assert_eq!(Index::parse("schema_version: 2026-01-23\nplugins: []\n").unwrap().schema_version, "2026-01-23");
     }
 
     #[test]

@@ -191,7 +191,7 @@ impl Env {
     /// its mode and content, HEAD, and `git status`.
     pub fn snapshot(&self) -> Snapshot {
         let mut files = BTreeMap::new();
-        walk(&self.atk_home, &self.atk_home, &mut files);
+        walk(&self.atk_home, &mut files);
         Snapshot {
             files,
             head: self.git(&["rev-parse", "HEAD"]),
@@ -207,22 +207,21 @@ pub struct Snapshot {
     status: String,
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, (u32, Vec<u8>)>) {
-    for e in std::fs::read_dir(dir).unwrap() {
+/// Every path under `root` but its `.git`: folders as `rel/` with their mode, links with their
+/// target, files with their mode and content.
+fn walk(root: &Path, out: &mut BTreeMap<String, (u32, Vec<u8>)>) {
+    let git = root.join(".git");
+    for e in walkdir::WalkDir::new(root).min_depth(1).into_iter().filter_entry(|e| e.path() != git) {
         let e = e.unwrap();
         let p = e.path();
         let rel = p.strip_prefix(root).unwrap().to_string_lossy().to_string();
-        if rel == ".git" {
-            continue;
-        }
-        let md = std::fs::symlink_metadata(&p).unwrap();
+        let md = e.metadata().unwrap();
         if md.is_dir() {
             out.insert(format!("{rel}/"), (md.permissions().mode(), vec![]));
-            walk(root, &p, out);
         } else if md.is_symlink() {
-            out.insert(rel, (0o120000, std::fs::read_link(&p).unwrap().to_string_lossy().as_bytes().to_vec()));
+            out.insert(rel, (0o120000, std::fs::read_link(p).unwrap().to_string_lossy().as_bytes().to_vec()));
         } else {
-            out.insert(rel, (md.permissions().mode(), std::fs::read(&p).unwrap()));
+            out.insert(rel, (md.permissions().mode(), std::fs::read(p).unwrap()));
         }
     }
 }
@@ -259,16 +258,16 @@ pub fn write(path: &Path, content: &str, executable: bool) {
 
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
+    for e in walkdir::WalkDir::new(from).min_depth(1) {
         let e = e.unwrap();
-        let (s, d) = (e.path(), to.join(e.file_name()));
-        let ft = e.file_type().unwrap();
+        let (s, d) = (e.path(), to.join(e.path().strip_prefix(from).unwrap()));
+        let ft = e.file_type();
         if ft.is_dir() {
-            copy_dir(&s, &d);
+            std::fs::create_dir_all(&d).unwrap();
         } else if ft.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&s).unwrap(), &d).unwrap();
+            std::os::unix::fs::symlink(std::fs::read_link(s).unwrap(), &d).unwrap();
         } else {
-            std::fs::copy(&s, &d).unwrap();
+            std::fs::copy(s, &d).unwrap();
         }
     }
 }

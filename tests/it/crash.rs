@@ -61,39 +61,29 @@ fn kill_9(mut running: Running) {
 
 /// Every file of the test folder outside the home and the cache, with its content.
 fn outside(env: &Env) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(dir: &Path, skip: &[&Path], out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if skip.contains(&p.as_path()) {
-                continue;
-            }
-            let md = std::fs::symlink_metadata(&p).unwrap();
-            if md.is_dir() {
-                walk(&p, skip, out);
-            } else if md.is_file() {
-                out.insert(p.clone(), std::fs::read(&p).unwrap());
-            } else {
-                out.insert(p.clone(), std::fs::read_link(&p).unwrap().to_string_lossy().as_bytes().to_vec());
-            }
+    let skip = [env.atk_home.as_path(), env.cache.as_path()];
+    let mut out = BTreeMap::new();
+    for e in walkdir::WalkDir::new(env.dir.path()).min_depth(1).into_iter().filter_entry(|e| !skip.contains(&e.path()))
+    {
+        let e = e.unwrap();
+        let p = e.path().to_path_buf();
+        if e.file_type().is_file() {
+            out.insert(p.clone(), std::fs::read(&p).unwrap());
+        } else if !e.file_type().is_dir() {
+            out.insert(p.clone(), std::fs::read_link(&p).unwrap().to_string_lossy().as_bytes().to_vec());
         }
     }
-    let mut out = BTreeMap::new();
-    walk(env.dir.path(), &[env.atk_home.as_path(), env.cache.as_path()], &mut out);
     out
 }
 
 fn files_named(dir: &Path, pred: &dyn Fn(&str) -> bool) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return found };
-    for e in entries {
-        let p = e.unwrap().path();
-        if p.is_dir() && !p.is_symlink() {
-            found.extend(files_named(&p, pred));
-        } else if pred(&p.file_name().unwrap().to_string_lossy()) {
-            found.push(p);
-        }
-    }
-    found
+    walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .into_iter()
+        .flatten()
+        .filter(|e| !e.file_type().is_dir() && pred(&e.file_name().to_string_lossy()))
+        .map(walkdir::DirEntry::into_path)
+        .collect()
 }
 
 #[test]

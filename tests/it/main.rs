@@ -20,6 +20,7 @@ mod safety;
 mod servers;
 mod setup;
 mod sources;
+mod tls;
 mod trust;
 mod uninstall;
 mod upgrade;

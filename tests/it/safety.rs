@@ -144,6 +144,46 @@ fn a_lock_held_too_long_gives_a_clear_error() {
 }
 
 #[test]
+fn a_cache_lock_held_too_long_gives_a_clear_error_and_ctrl_c_ends_the_wait() {
+    let env = Env::new();
+    let before = env.snapshot();
+    // No server behind the URL: the wait for the cache lock comes before any connection.
+    let url = "http://127.0.0.1:9/held.git";
+    let lock = env.cache.join("git").join(format!("{}.lock", atk::source::git::cache_name(url)));
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    let held = std::fs::File::create(&lock).unwrap();
+    held.lock().unwrap();
+
+    let mut cmd = env.std_cmd();
+    cmd.args(["add", "-y", url]).env("ATK_LOCK_TIMEOUT", "1").stdout(Stdio::null()).stderr(Stdio::piped());
+    let out = wait_with_timeout(cmd.spawn().unwrap(), 60);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("another atk is fetching {url} into the cache and did not finish within 1s")),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: wait for the other atk to finish; set ATK_LOCK_TIMEOUT (seconds) to wait longer"),
+        "{err}"
+    );
+    assert_eq!(env.snapshot(), before);
+
+    // With the default timeout, Ctrl-C ends the wait.
+    let mut cmd = env.std_cmd();
+    cmd.args(["add", "-y", url]).env_remove("ATK_LOCK_TIMEOUT").stdout(Stdio::null()).stderr(Stdio::piped());
+    let child = cmd.process_group(0).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let sent = Instant::now();
+    kill("-INT", &format!("-{}", child.id()));
+    let out = wait_with_timeout(child, 60);
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(sent.elapsed() < Duration::from_secs(20), "took {:?}", sent.elapsed());
+    assert_eq!(env.snapshot(), before);
+    drop(held);
+}
+
+#[test]
 fn unknown_manifest_keys_survive_add_and_remove() {
     let env = Env::new();
     let m = env.manifest().replace("config:\n", "owner: team-a\nconfig:\n  theme: dark\n");

@@ -1,0 +1,97 @@
+//! The maintainers' checks of a registry checkout (`atk registry validate` and `atk registry
+//! index`): every plugin folder against the rules a registry plugin must meet, and the index they
+//! make.
+
+use std::path::Path;
+
+use super::registry::{Index, IndexEntry, INDEX_SCHEMA_VERSION};
+use crate::error::{Error, Result};
+
+/// One plugin folder of a registry checkout, checked against every rule.
+pub struct Checked {
+    pub name: String,
+    pub description: Option<String>,
+    pub problems: Vec<String>,
+}
+
+/// Checks every folder under `root/plugins/` (dot-folders ignored): a valid folder name that
+/// resolves as a registry name, a valid `plugin.yaml`, a README.md, `maturity: verified` (unless
+/// `allow_unverified`), lifecycle commands whose files exist (and are executable when run
+/// directly), and no two plugins with the same folder name once their display names are sanitized.
+pub fn check_checkout(root: &Path, allow_unverified: bool) -> Result<Vec<Checked>> {
+    let plugins_dir = root.join("plugins");
+    let listing = std::fs::read_dir(&plugins_dir).map_err(|_| {
+        Error::refused(
+            format!("{} has no plugins/ folder", root.display()),
+            vec!["run it in a registry checkout, or give its path: `atk registry validate DIR`".into()],
+        )
+    })?;
+    let mut names: Vec<String> = listing
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    let mut checked = Vec::new();
+    let mut display: Vec<(String, String)> = Vec::new();
+    for name in names {
+        let dir = plugins_dir.join(&name);
+        let mut problems = Vec::new();
+        if !crate::plugin::name::is_valid_directory(&name) {
+            problems.push(format!("the folder name '{name}' is not valid ({})", crate::plugin::name::DIRECTORY_RULE));
+        } else if !super::is_registry_name(&name) {
+            problems.push(format!("`atk add {name}` would not look '{name}' up in the registry"));
+        }
+        let mut description = None;
+        match crate::plugin::load(&dir) {
+            Ok(p) => {
+                if p.maturity != crate::plugin::Maturity::Verified && !allow_unverified {
+                    problems.push(format!(
+                        "maturity: '{}' (a registry plugin must be 'verified'; --allow-unverified for a community registry)",
+                        p.maturity.as_str()
+                    ));
+                }
+                problems.extend(crate::plugin::check_lifecycle_files(&dir, &p));
+                match crate::plugin::name::sanitize(&p.name) {
+                    Ok(folder) => display.push((folder, name.clone())),
+                    Err(why) => problems.push(format!("name: {why}")),
+                }
+                description = Some(p.description);
+            }
+            Err(Error::PluginInvalid { problems: p, .. }) => problems.extend(p),
+            Err(e) => problems.push(e.to_string()),
+        }
+        if !dir.join("README.md").is_file() {
+            problems.push("README.md is missing".into());
+        }
+        checked.push(Checked { name, description, problems });
+    }
+    for (folder, name) in &display {
+        let others: Vec<&str> =
+            display.iter().filter(|(f, n)| f == folder && n != name).map(|(_, n)| n.as_str()).collect();
+        if !others.is_empty() {
+            let c = checked.iter_mut().find(|c| &c.name == name).expect("checked");
+            c.problems.push(format!(
+                "its display name gives the folder name '{folder}', as the one of {} does",
+                others.join(", ")
+            ));
+        }
+    }
+    Ok(checked)
+}
+
+/// The index of a checked registry.
+pub fn index_of(checked: &[Checked]) -> Index {
+    Index {
+        schema_version: INDEX_SCHEMA_VERSION.into(),
+        plugins: checked
+            .iter()
+            .map(|c| IndexEntry {
+                name: c.name.clone(),
+                path: format!("plugins/{}", c.name),
+                description: c.description.clone().unwrap_or_default(),
+            })
+            .collect(),
+    }
+}
