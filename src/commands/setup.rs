@@ -65,7 +65,13 @@ pub fn plan(
             Some(v) => {
                 configured += 1;
                 if file.get(&var.name).as_deref() != Some(v.as_str()) {
-                    file.set(&var.name, &v, var.description.as_deref());
+                    file.set(&var.name, &v, var.description.as_deref()).map_err(|message| Error::Other {
+                        message,
+                        hints: vec![
+                            "fix that line by hand (an unterminated quote, most likely), then run the command again"
+                                .into(),
+                        ],
+                    })?;
                     changed = true;
                 }
             }

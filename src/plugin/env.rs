@@ -88,7 +88,42 @@ impl EnvFile {
 
     /// Sets `key`: the last assignment of it is rewritten in place, or a new one is appended
     /// (after a `# description` comment when one is given).
-    pub fn set(&mut self, key: &str, value: &str, description: Option<&str>) {
+    ///
+    /// The edit is checked: afterwards `key` must read back as `value` and every other key as it
+    /// did before. A line python-dotenv cannot parse (an unterminated quote) could otherwise swallow
+    /// what is appended after it, and the keys after that; then nothing changes and the error says
+    /// which line to fix.
+    pub fn set(&mut self, key: &str, value: &str, description: Option<&str>) -> std::result::Result<(), String> {
+        // Other keys are compared as written (before `${…}` is resolved: one may refer to `key`).
+        let raw = |text: &str| {
+            let pairs = parse(&normalize(text.to_string())).bindings.into_iter().map(|b| (b.key, b.raw)).collect();
+            last_wins(pairs)
+        };
+        let before = raw(&self.text);
+        let old = self.text.clone();
+        self.edit(key, value, description);
+        let kept = {
+            let after = raw(&self.text);
+            before.iter().filter(|(k, _)| k != key).all(|pair| after.contains(pair))
+        };
+        let written = dotenv_values(&self.text, &|_| None).iter().any(|(k, v)| k == key && v.as_deref() == Some(value));
+        if kept && written {
+            return Ok(());
+        }
+        self.text = old;
+        self.parsed = parse(&self.text);
+        let lines = self.parsed.broken.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(", ");
+        Err(if lines.is_empty() {
+            format!("{} cannot take {key} without changing other values", self.path.display())
+        } else {
+            format!(
+                "{} has lines python-dotenv cannot read (line {lines}); setting {key} would change other values",
+                self.path.display()
+            )
+        })
+    }
+
+    fn edit(&mut self, key: &str, value: &str, description: Option<&str>) {
         let quoted = quote(value);
         match self.parsed.bindings.iter().rev().find(|b| b.key == key) {
             Some(b) => match &b.value_span {
@@ -97,14 +132,19 @@ impl EnvFile {
                     let gap = if self.text[span.end..].starts_with('#') { " " } else { "" };
                     self.text.replace_range(span.clone(), &format!("{quoted}{gap}"))
                 }
-                None => self.text.insert_str(b.key_end, &format!("={quoted}")),
+                None => {
+                    // `KEY#note`: the note stays a comment, after a blank.
+                    let gap = if self.text[b.key_end..].starts_with('#') { " " } else { "" };
+                    self.text.insert_str(b.key_end, &format!("={quoted}{gap}"))
+                }
             },
             None => {
                 if !self.text.is_empty() && !self.text.ends_with('\n') {
                     self.text.push('\n');
                 }
                 if let Some(d) = description.filter(|d| !d.trim().is_empty()) {
-                    for line in d.lines() {
+                    // Python reads `\r` as a line break too: it must not end the comment.
+                    for line in d.split(['\n', '\r']).filter(|l| !l.is_empty()) {
                         self.text.push_str(&format!("# {line}\n"));
                     }
                 }

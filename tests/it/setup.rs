@@ -106,3 +106,39 @@ fn a_line_python_dotenv_cannot_parse_is_named_skipped_and_kept() {
     assert!(text.starts_with("OK=1\nBROKEN='s3cret' tail\nFULL_MODE=slow\n"), "{text}");
     assert!(text.contains("FULL_API_KEY=k\n"), "{text}");
 }
+
+#[test]
+fn a_dotenv_edit_never_changes_other_values_or_hides_in_a_comment() {
+    let env = Env::new();
+    let src = env.plugin(
+        "p1",
+        &yaml(
+            "P1",
+            "env_vars:\n  - name: TOKEN\n    secret: true\n    description: \"The token\\rINJECTED=1\"\n  - name: OTHER\n",
+        ),
+        &[],
+    );
+    env.ok(&["add", "-y", src.to_str().unwrap()]);
+    let path = env.atk_home.join("plugins/p1/.env");
+
+    // An unterminated quote on line 2 would swallow an appended TOKEN and OTHER with it.
+    let broken = "# notes\nNOTE=\"unterminated\nOTHER=1\n";
+    write(&path, broken, false);
+    let (out, err) = env.fails(1, &["setup", "p1", "--set", "TOKEN=my \"quoted\" s3cret"]);
+    assert!(err.contains("line 2") && err.contains("would change other values"), "{err}");
+    assert!(!err.contains("s3cret") && !out.contains("s3cret"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), broken, "nothing was written");
+
+    // `KEY#note` keeps the note a comment.
+    write(&path, "TOKEN#todo fill\n", false);
+    env.ok(&["setup", "p1", "--set", "TOKEN=abc123"]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("TOKEN=abc123 #todo fill\n"), "{text:?}");
+
+    // A carriage return in a description stays inside the comment.
+    std::fs::remove_file(&path).unwrap();
+    env.ok(&["setup", "p1", "--set", "TOKEN=real", "--set", "OTHER=o"]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("# The token\n# INJECTED=1\nTOKEN=real\n"), "{text:?}");
+    assert!(!text.contains('\r'), "{text:?}");
+}
