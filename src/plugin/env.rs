@@ -579,7 +579,7 @@ mod tests {
         let path = dir.path().join(".env");
         let mut env = EnvFile::read(&path, &no_env).unwrap();
         for (i, v) in TRICKY.iter().enumerate() {
-            env.set(&format!("K{i}"), v, Some("a description"));
+            env.set(&format!("K{i}"), v, Some("a description")).unwrap();
         }
         std::fs::write(&path, env.text()).unwrap();
         let again = EnvFile::read(&path, &|_| Some("outer".into())).unwrap();
@@ -658,9 +658,9 @@ mod tests {
         let mut env = EnvFile::read(&path, &no_env).unwrap();
         assert_eq!(env.get("TOKEN").as_deref(), Some("old"));
         assert_eq!(env.get("BARE"), None);
-        env.set("TOKEN", "new value", None);
-        env.set("BARE", "b", None);
-        env.set("ADDED", "2", Some("what it is"));
+        env.set("TOKEN", "new value", None).unwrap();
+        env.set("BARE", "b", None).unwrap();
+        env.set("ADDED", "2", Some("what it is")).unwrap();
         assert_eq!(
             env.text(),
             "# my notes\nOTHER=1\nexport TOKEN='new value' # keep me\nBARE=b\nLAST=x\n# what it is\nADDED=2\n"
@@ -672,12 +672,12 @@ mod tests {
     fn rewrites_multiline_values_whole() {
         let mut env = EnvFile::from_text(Path::new(".env"), "A='one\ntwo'\nB=3 # c\n".into(), &no_env);
         assert_eq!(env.get("A").as_deref(), Some("one\ntwo"));
-        env.set("A", "x", None);
-        env.set("B", "4", None);
+        env.set("A", "x", None).unwrap();
+        env.set("B", "4", None).unwrap();
         assert_eq!(env.text(), "A=x\nB=4 # c\n");
         let mut env = EnvFile::from_text(Path::new(".env"), "A= # note\n".into(), &no_env);
         assert_eq!(env.get("A").as_deref(), Some(""));
-        env.set("A", "v", None);
+        env.set("A", "v", None).unwrap();
         assert_eq!(env.text(), "A= v # note\n");
     }
 
