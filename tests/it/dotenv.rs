@@ -156,7 +156,7 @@ fn every_hostile_value_written_by_the_library_reads_back_in_python_dotenv() {
     let mut values: Vec<&str> = HOSTILE.to_vec();
     values.push("");
     for (i, v) in values.iter().enumerate() {
-        file.set(&key(i), v, None);
+        file.set(&key(i), v, None).unwrap();
     }
     std::fs::write(&path, file.text()).unwrap();
     let read = python_reads(&py, &[&path], OUTER).remove(0);
