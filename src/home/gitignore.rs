@@ -38,6 +38,7 @@ fn exemption_lines(directory: &str) -> [String; 2] {
 /// The text with the secret block last: every secret pattern and either header removed from
 /// where they stand, trailing blank lines dropped, then a blank line, the header and the patterns.
 pub fn normalize(text: &str) -> String {
+    let text = &universal_newlines(text);
     let mut kept: Vec<&str> = text
         .split('\n')
         .filter(|l| {
@@ -53,8 +54,15 @@ pub fn normalize(text: &str) -> String {
     kept.join("\n") + "\n"
 }
 
+/// The text as atk-cli reads it (Python's universal newlines): `\r\n` and `\r` are line breaks,
+/// and it writes `\n` back.
+fn universal_newlines(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
 /// The text with the plugin's two exemption lines (appended when either is missing), normalized.
 pub fn add_exemption(text: &str, directory: &str) -> String {
+    let text = &universal_newlines(text);
     let wanted = exemption_lines(directory);
     let present = |w: &String| text.split('\n').any(|l| l == w);
     if wanted.iter().all(present) {
@@ -73,6 +81,7 @@ pub fn add_exemption(text: &str, directory: &str) -> String {
 
 /// The text without the plugin's exemption lines, normalized.
 pub fn remove_exemption(text: &str, directory: &str) -> String {
+    let text = &universal_newlines(text);
     let wanted = exemption_lines(directory);
     let kept: Vec<&str> = text.split('\n').filter(|l| !wanted.iter().any(|w| w == l)).collect();
     normalize(&kept.join("\n"))
@@ -93,6 +102,16 @@ mod tests {
     const OLD_TEMPLATE: &str = "# Ignore all plugin contents\nplugins/*/*\n\n# But keep custom directories\n\
         !plugins/*/custom/\n!plugins/*/custom/**\n\n# Always ignore secrets\n*.env\n.env.*\n\n\
         # Update check cache\n.update-cache.yaml\n\n# Local development\n.DS_Store\n";
+
+    #[test]
+    fn crlf_is_read_as_atk_cli_reads_it() {
+        let crlf = "plugins/*/*\r\n!plugins/p1/\r\n!plugins/p1/**\r\n";
+        let removed = remove_exemption(crlf, "p1");
+        assert!(!removed.contains("p1") && !removed.contains('\r'), "{removed:?}");
+        let added = add_exemption("plugins/*/*\r\n", "p2");
+        assert_eq!(added.matches("!plugins/p2/").count(), 2, "{added:?}");
+        assert!(!added.contains('\r'), "{added:?}");
+    }
 
     #[test]
     fn the_template_is_normalized() {
