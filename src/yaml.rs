@@ -120,8 +120,15 @@ fn scalar(v: &Value) -> String {
     }
 }
 
+/// Characters PyYAML does not write in a plain or single-quoted scalar as they are: controls, the
+/// byte-order mark, the line separators YAML 1.1 reads as line breaks (`\u{85}`, `\u{2028}`,
+/// `\u{2029}`), and what lies outside its printable ranges.
+fn is_special(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}')
+}
+
 fn string(s: &str) -> String {
-    if s.chars().any(|c| c.is_control()) {
+    if s.chars().any(is_special) {
         return double_quoted(s);
     }
     if needs_quotes(s) {
@@ -139,7 +146,12 @@ fn double_quoted(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            '\u{85}' => out.push_str("\\N"),
+            '\u{2028}' => out.push_str("\\L"),
+            '\u{2029}' => out.push_str("\\P"),
+            // As PyYAML escapes what is outside its printable ranges (astral characters too).
+            c if c as u32 > 0xFFFF => out.push_str(&format!("\\U{:08X}", c as u32)),
+            c if is_special(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
             c => out.push(c),
         }
     }
@@ -154,9 +166,11 @@ fn needs_quotes(s: &str) -> bool {
     if s.starts_with(' ') || s.ends_with(' ') || s.ends_with(':') || s.contains(": ") || s.contains(" #") {
         return true;
     }
-    // A leading indicator needs quotes, except a dash starting a plain word (`-x`).
-    let plain_dash = first == '-' && s.len() > 1 && !s[1..].starts_with(' ') && !looks_numeric(s);
-    if "-?:,[]{}#&*!|>'\"%@`".contains(first) && !plain_dash {
+    // A leading indicator needs quotes; `-`, `?` and `:` only when a blank follows (or nothing),
+    // as PyYAML decides in block context (`-x`, `?why`, `:x` stay plain).
+    let blank_follows = s[first.len_utf8()..].chars().next().is_none_or(|c| c == ' ' || c == '\t');
+    let plain_indicator = matches!(first, '-' | '?' | ':') && !blank_follows && !(first == '-' && looks_numeric(s));
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first) && !plain_indicator {
         return true;
     }
     let lower = s.to_ascii_lowercase();
@@ -202,10 +216,48 @@ fn looks_numeric(s: &str) -> bool {
     int_ok && frac_ok && has_digit && exp_ok && !mantissa.ends_with('_')
 }
 
-/// `2026-02-06`, `2026-2-6`, and date-times that start that way.
+/// What YAML 1.1's timestamp resolver matches, whole: `2026-02-06`, or a date-time such as
+/// `2026-2-6 10:30:00.5 +01:00` (a date of one-digit month or day needs a time).
 fn looks_like_timestamp(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() >= 8 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[5].is_ascii_digit()
+    fn digits(s: &str, min: usize, max: usize) -> Option<(&str, &str)> {
+        let n = s.bytes().take(max).take_while(u8::is_ascii_digit).count();
+        (n >= min).then(|| s.split_at(n))
+    }
+    fn date(s: &str) -> Option<(bool, &str)> {
+        let (y, rest) = digits(s, 4, 4)?;
+        let (m, rest) = digits(rest.strip_prefix('-')?, 1, 2)?;
+        let (d, rest) = digits(rest.strip_prefix('-')?, 1, 2)?;
+        Some((y.len() == 4 && m.len() == 2 && d.len() == 2, rest))
+    }
+    let Some((full_date, rest)) = date(s) else { return false };
+    if rest.is_empty() {
+        return full_date;
+    }
+    let rest = match rest.strip_prefix(['T', 't']) {
+        Some(r) => r,
+        None if rest.starts_with([' ', '\t']) => rest.trim_start_matches([' ', '\t']),
+        None => return false,
+    };
+    let time = || -> Option<&str> {
+        let (_, r) = digits(rest, 1, 2)?;
+        let (_, r) = digits(r.strip_prefix(':')?, 2, 2)?;
+        let (_, r) = digits(r.strip_prefix(':')?, 2, 2)?;
+        Some(match r.strip_prefix('.') {
+            Some(f) => f.trim_start_matches(|c: char| c.is_ascii_digit()),
+            None => r,
+        })
+    };
+    let Some(zone) = time() else { return false };
+    let zone = zone.trim_start_matches([' ', '\t']);
+    if zone.is_empty() || zone == "Z" {
+        return true;
+    }
+    let Some(offset) = zone.strip_prefix(['+', '-']) else { return false };
+    match digits(offset, 1, 2) {
+        Some((_, "")) => true,
+        Some((_, r)) => r.strip_prefix(':').and_then(|m| digits(m, 2, 2)).is_some_and(|(_, end)| end.is_empty()),
+        None => false,
+    }
 }
 
 #[cfg(test)]

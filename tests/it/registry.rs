@@ -161,6 +161,12 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ("percent", "%TAG-like start"),
     ("a-very-long-word", "Supercalifragilisticexpialidocious-and-then-some-more-without-any-spaces-at-all-to-break-on-anywhere-in-this-long-description"),
     ("spaces-in-runs", "two  spaces  between   words and a long enough line to be folded somewhere past the eightieth column"),
+    ("date-prefix", "2026-01-23 release notes for the hello tool"),
+    ("date-time", "2026-1-2 10:30:00.5 +01:00"),
+    ("question-start", "?why not"),
+    ("question-space", "? a question"),
+    ("colon-start", ":colon start"),
+    ("astral", "party 🎉 time"),
 ];
 
 /// PyYAML's dump of the index data, as the registry's Python generator writes it.
@@ -199,6 +205,32 @@ fn the_index_is_written_byte_for_byte_as_pyyaml_writes_it() {
     // And an index PyYAML wrote passes `--check`.
     write(&root.join("index.yaml"), &theirs, false);
     env.ok(&["registry", "index", "--check", root.to_str().unwrap()]);
+
+    // Characters PyYAML reads as line breaks or escapes (U+2028, U+0085, BOM, astral characters in
+    // quotes): what atk writes loads back in PyYAML exactly.
+    // (folder, the description as plugin.yaml writes it in double quotes, what it reads as)
+    let hostile = [
+        ("sep", "a\\L- b", "a\u{2028}- b"),
+        ("nel", "x\\Ny", "x\u{85}y"),
+        ("bom", "\\uFEFFbom", "\u{feff}bom"),
+        ("tab-astral", "\\t\\U0001F389", "\t🎉"),
+    ];
+    for (folder, written, _) in hostile {
+        good(&root, folder, folder);
+        let quoted = format!("\"{written}\"");
+        write(
+            &root.join(format!("plugins/{folder}/plugin.yaml")),
+            &format!("schema_version: '2026-01-23'\nname: {folder}\ndescription: {quoted}\nmaturity: verified\nlifecycle:\n  install: ./install.sh\n  uninstall: bash ./uninstall.sh\n"),
+            false,
+        );
+    }
+    env.ok(&["registry", "index", root.to_str().unwrap()]);
+    let load = "import json, sys, yaml\nd = yaml.safe_load(open(sys.argv[1], encoding='utf-8'))\nprint(json.dumps({p['name']: p['description'] for p in d['plugins']}))";
+    let loaded = crate::python::run(&py, load, &[root.join("index.yaml").to_str().unwrap()], &[], "");
+    let loaded: std::collections::BTreeMap<String, String> = serde_json::from_str(&loaded).unwrap();
+    for (folder, _, description) in hostile {
+        assert_eq!(loaded[folder], description, "{folder}");
+    }
 }
 
 #[test]
