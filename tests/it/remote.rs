@@ -387,6 +387,8 @@ fn trees_with_dot_git_or_dot_dot_entries_are_refused() {
             let out = std::process::Command::new("git")
                 .arg("mktree")
                 .current_dir(&repo)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
                 .stdin(std::process::Stdio::piped())
                 .stdout(std::process::Stdio::piped())
                 .spawn()

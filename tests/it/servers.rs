@@ -27,6 +27,7 @@ impl GitDaemon {
             .arg(format!("--base-path={}", root.display()))
             .arg(root)
             .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("HOME", root)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

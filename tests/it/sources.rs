@@ -75,6 +75,7 @@ pub fn has_object(repo: &Path, id: &str) -> bool {
         .args(["cat-file", "-e", id])
         .current_dir(repo)
         .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .status()
         .unwrap()
         .success()
