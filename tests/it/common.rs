@@ -310,3 +310,21 @@ pub fn wait_with_timeout(mut child: std::process::Child, secs: u64) -> std::proc
     };
     std::process::Output { status, stdout: out.join().unwrap(), stderr: err.join().unwrap() }
 }
+
+/// A process that is killed if the test ends (or fails) before it did.
+pub struct Running(pub Option<std::process::Child>);
+
+impl Running {
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().expect("still running").id()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}

@@ -6,24 +6,12 @@
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
 use crate::servers::*;
 use crate::sources::*;
-
-/// A process that is killed if the test ends (or fails) before it did.
-struct Running(Option<Child>);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 /// Starts atk armed to stop at `failpoint`; returns once it is there.
 fn stop_at(env: &Env, failpoint: &str, args: &[&str]) -> Running {
