@@ -108,6 +108,29 @@ pub fn plural(n: usize, word: &str) -> String {
     }
 }
 
+/// An error as programs read it (`--json`): in a report of many plugins, or as the whole document
+/// of a failed command (`{"error": …}`).
+#[derive(Debug, serde::Serialize)]
+pub struct ErrorDoc {
+    pub code: u8,
+    pub kind: &'static str,
+    pub message: String,
+    pub details: Vec<String>,
+    pub hints: Vec<String>,
+}
+
+impl From<&Error> for ErrorDoc {
+    fn from(e: &Error) -> Self {
+        ErrorDoc {
+            code: e.exit_code(),
+            kind: e.kind(),
+            message: e.to_string(),
+            details: e.details().to_vec(),
+            hints: e.hints(),
+        }
+    }
+}
+
 impl Error {
     /// The kind of failure, for programs (`--json`): stable snake_case words.
     pub fn kind(&self) -> &'static str {

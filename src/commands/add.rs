@@ -1,7 +1,5 @@
 use std::path::Path;
 
-use serde_json::json;
-
 use super::origin::{registry_url, ATK_REF};
 use super::{parse_sets, run_install, runner, setup, Ctx};
 use crate::error::{Error, Result};
@@ -113,16 +111,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     }
     let pin = entry.source.commit.as_deref().map(|c| format!(" at {}", &c[..c.len().min(12)])).unwrap_or_default();
     ctx.ui.success(format!("Added '{}' to {}{pin}", crate::text::escape(&plugin.name), target.display()));
-    ctx.ui.json(&json!({
-        "added": {
-            "name": entry.name,
-            "directory": entry.directory,
-            "source": { "type": entry.source.kind.as_str(), "ref": entry.source.commit, "url": entry.source.url },
-        },
-        "path": target,
-        "commit": commit,
-        "env_missing": env.missing,
-    }));
+    ctx.ui.json(&super::report::Added { added: (&entry).into(), path: target, commit, env_missing: env.missing });
     Ok(0)
 }
 

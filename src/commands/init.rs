@@ -1,7 +1,5 @@
 use std::path::PathBuf;
 
-use serde_json::json;
-
 use super::Ctx;
 use crate::error::Result;
 use crate::home::{self, Home};
@@ -27,6 +25,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     } else {
         ctx.ui.line(format!("{} is already an ATK Home; nothing to do", path.display()));
     }
-    ctx.ui.json(&json!({ "home": path, "created": created }));
+    ctx.ui.json(&super::report::Init { home: path, created });
     Ok(0)
 }

@@ -1,5 +1,3 @@
-use serde_json::json;
-
 use super::origin::{ensure_files, FetchPolicy};
 use super::{run_install, runner, select, Ctx, Target};
 use crate::error::{Error, Result};
@@ -52,16 +50,25 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                     (false, false) => "nothing to do (no install command)",
                 };
                 ctx.ui.success(format!("{}: {what}", crate::text::escape(&entry.name)));
-                reports
-                    .push(json!({"directory": entry.directory, "fetched": fetched, "installed": ran, "error": null}));
+                reports.push(super::report::Installed {
+                    name: entry.name.clone(),
+                    directory: entry.directory.clone(),
+                    fetched,
+                    installed: ran,
+                    error: None,
+                });
             }
             Err(Error::Interrupted) => return Err(Error::Interrupted),
             Err(e) if !args.target.all => return Err(e),
             Err(e) => {
                 ctx.ui.failure(&entry.name, &e);
-                reports.push(
-                    json!({"directory": entry.directory, "fetched": false, "installed": false, "error": e.to_string()}),
-                );
+                reports.push(super::report::Installed {
+                    name: entry.name.clone(),
+                    directory: entry.directory.clone(),
+                    fetched: false,
+                    installed: false,
+                    error: Some((&e).into()),
+                });
                 failures.push((entry.directory.clone(), e));
             }
         }
@@ -70,6 +77,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let ok = entries.len() - failures.len();
         ctx.ui.line(format!("{ok} installed, {} failed", failures.len()));
     }
-    ctx.ui.json(&json!({"plugins": reports, "failed": failures.len()}));
+    ctx.ui.json(&super::report::Install { plugins: reports, failed: failures.len() });
     Ok(if failures.is_empty() { 0 } else { 1 })
 }

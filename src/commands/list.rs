@@ -1,5 +1,3 @@
-use serde_json::json;
-
 use super::Ctx;
 use crate::error::Result;
 
@@ -18,15 +16,13 @@ pub fn run(ctx: &Ctx, _args: Args) -> Result<u8> {
             (e, present)
         })
         .collect();
-    ctx.ui.json(&json!({
-        "home": home.root,
-        "plugins": rows.iter().map(|(e, present)| json!({
-            "name": e.name,
-            "directory": e.directory,
-            "source": { "type": e.source.kind.as_str(), "ref": e.source.commit, "url": e.source.url.as_deref().map(crate::source::mask_credentials) },
-            "present": present,
-        })).collect::<Vec<_>>(),
-    }));
+    ctx.ui.json(&super::report::List {
+        home: home.root.clone(),
+        plugins: rows
+            .iter()
+            .map(|(e, present)| super::report::Listed { plugin: (*e).into(), present: *present })
+            .collect(),
+    });
     if rows.is_empty() {
         ctx.ui.line("No plugins installed.");
         ctx.ui.line(ctx.ui.dim("Add one with `atk add <name | git URL | ./folder>`."));

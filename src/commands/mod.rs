@@ -11,6 +11,7 @@ pub mod new;
 pub mod origin;
 pub mod registry;
 pub mod remove;
+pub mod report;
 pub mod search;
 pub mod setup;
 pub mod uninstall;

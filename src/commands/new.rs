@@ -1,7 +1,5 @@
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
-
 use super::Ctx;
 use crate::error::{Error, IoContext, Result};
 use crate::plugin::name::{is_valid_directory, DIRECTORY_RULE};
@@ -65,7 +63,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     }
     ctx.ui.success(format!("Created {}", dir.display()));
     ctx.ui.line(ctx.ui.dim("Next: fill in README.md and SKILL.md, adjust plugin.yaml, then `atk validate` it."));
-    ctx.ui.json(&json!({"path": dir, "files": files.iter().map(|(f, _, _)| f).collect::<Vec<_>>()}));
+    ctx.ui
+        .json(&super::report::New { path: dir.clone(), files: files.iter().map(|(f, _, _)| f.to_string()).collect() });
     Ok(0)
 }
 

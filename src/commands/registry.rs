@@ -1,7 +1,5 @@
 use std::path::PathBuf;
 
-use serde_json::json;
-
 use super::Ctx;
 use crate::error::{exit, plural, Error, Result};
 use crate::source::registry::INDEX_FILE;
@@ -84,11 +82,21 @@ fn report(ctx: &Ctx, checked: &[Checked]) -> usize {
 fn validate(ctx: &Ctx, args: ValidateArgs) -> Result<u8> {
     let checked = check_checkout(&dir_or_cwd(args.dir), args.allow_unverified)?;
     let invalid = report(ctx, &checked);
-    ctx.ui.json(&json!({
-        "plugins": checked.iter().map(|c| json!({"name": c.name, "valid": c.problems.is_empty(), "errors": c.problems})).collect::<Vec<_>>(),
-        "valid": checked.len() - invalid,
-        "invalid": invalid,
-    }));
+    ctx.ui.json(&super::report::Validate {
+        plugins: checked
+            .iter()
+            .map(|c| super::report::Validated {
+                path: None,
+                name: Some(c.name.clone()),
+                directory: Some(c.name.clone()),
+                maturity: None,
+                valid: c.problems.is_empty(),
+                errors: c.problems.clone(),
+            })
+            .collect(),
+        valid: checked.len() - invalid,
+        invalid,
+    });
     Ok(if invalid > 0 { exit::PLUGIN_INVALID } else { exit::SUCCESS })
 }
 
@@ -107,7 +115,7 @@ fn index(ctx: &Ctx, args: IndexArgs) -> Result<u8> {
     let current = std::fs::read_to_string(&path).unwrap_or_default();
     if args.check {
         let up_to_date = current == text;
-        ctx.ui.json(&json!({"index": path, "up_to_date": up_to_date}));
+        ctx.ui.json(&super::report::IndexCheck { index: path.clone(), up_to_date });
         if up_to_date {
             ctx.ui.success(format!("{} is up to date ({})", path.display(), plural(checked.len(), "plugin")));
             return Ok(0);
@@ -127,7 +135,7 @@ fn index(ctx: &Ctx, args: IndexArgs) -> Result<u8> {
         crate::fs::write_atomic(&path, text.as_bytes(), None)?;
     }
     ctx.ui.success(format!("Wrote {} ({})", path.display(), plural(checked.len(), "plugin")));
-    ctx.ui.json(&json!({"index": path, "plugins": checked.len(), "changed": current != text}));
+    ctx.ui.json(&super::report::Index { index: path, plugins: checked.len(), changed: current != text });
     Ok(0)
 }
 

@@ -1,5 +1,3 @@
-use serde_json::json;
-
 use super::{confirm_uninstall, runner, stop_before_uninstall, Ctx};
 use crate::error::{Error, Result};
 use crate::fs::RelPath;
@@ -89,6 +87,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         ctx.ui.detail(format!("committed {c}"));
     }
     ctx.ui.success(format!("Removed '{}'", crate::text::escape(&entry.name)));
-    ctx.ui.json(&json!({"removed": {"name": entry.name, "directory": entry.directory}, "commit": commit}));
+    ctx.ui.json(&super::report::Removed { removed: (&entry).into(), commit });
     Ok(0)
 }

@@ -1,5 +1,3 @@
-use serde_json::json;
-
 use crate::text::escape;
 
 use super::Ctx;
@@ -34,13 +32,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let query = args.query.as_deref().unwrap_or("").trim();
     let found = if query.is_empty() { snapshot.index.plugins.iter().collect() } else { snapshot.index.search(query) };
     let installed = |name: &str| manifest.as_ref().is_some_and(|m| m.plugins.iter().any(|e| e.directory == name));
-    ctx.ui.json(&json!({
-        "registry": url,
-        "commit": snapshot.commit.to_string(),
-        "plugins": found.iter().map(|p| json!({
-            "name": p.name, "path": p.path, "description": p.description, "installed": installed(&p.name),
-        })).collect::<Vec<_>>(),
-    }));
+    ctx.ui.json(&super::report::Search {
+        registry: url.clone(),
+        commit: snapshot.commit.to_string(),
+        plugins: found
+            .iter()
+            .map(|p| super::report::Found {
+                name: p.name.clone(),
+                path: p.path.clone(),
+                description: p.description.clone(),
+                installed: installed(&p.name),
+            })
+            .collect(),
+    });
     if found.is_empty() {
         if query.is_empty() {
             ctx.ui.line(format!("The registry {url} has no plugins."));

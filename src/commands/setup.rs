@@ -1,5 +1,3 @@
-use serde_json::json;
-
 use super::origin::{ensure_files, FetchPolicy};
 use super::{parse_sets, select, Ctx, Target};
 use crate::error::{Error, Result};
@@ -164,7 +162,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             if args.target.plugin.is_some() {
                 ctx.ui.line(format!("Plugin '{}' has no environment variables", crate::text::escape(&plugin.name)));
             }
-            reports.push(json!({"plugin": entry.directory, "configured": 0, "missing": [], "written": false}));
+            reports.push(super::report::Configured {
+                name: entry.name.clone(),
+                directory: entry.directory.clone(),
+                configured: 0,
+                missing: vec![],
+                written: false,
+            });
             continue;
         }
         let plan = plan(ctx, &plugin, &dir.join(".env"), &sets, None)?;
@@ -175,7 +179,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             // Secrets are 0600 even when nothing changed.
             let _ = home.files.set_mode(&env_rel, 0o600);
         }
-        reports.push(json!({"plugin": entry.directory, "configured": plan.configured, "missing": plan.missing, "written": plan.changed}));
+        reports.push(super::report::Configured {
+            name: entry.name.clone(),
+            directory: entry.directory.clone(),
+            configured: plan.configured,
+            missing: plan.missing.clone(),
+            written: plan.changed,
+        });
         if plan.missing.is_empty() {
             ctx.ui.success(format!(
                 "Configured {} for '{}'",
@@ -186,7 +196,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             missing_all.push((entry.directory.clone(), plan.missing));
         }
     }
-    ctx.ui.json(&json!({"plugins": reports}));
+    ctx.ui.json(&super::report::Setup { plugins: reports });
     if !missing_all.is_empty() {
         return Err(Error::EnvMissing { missing: missing_all });
     }

@@ -1,5 +1,3 @@
-use serde_json::json;
-
 use super::{confirm_uninstall, find, runner, stop_before_uninstall, Ctx};
 use crate::error::Result;
 use crate::plugin;
@@ -23,7 +21,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let runner = runner(ctx, &home, &dir, &entry.directory, &plugin);
     if runner.command("uninstall").is_none() {
         ctx.ui.line(format!("'{}' has no uninstall command; nothing to do", crate::text::escape(&plugin.name)));
-        ctx.ui.json(&json!({"plugin": entry.directory, "uninstalled": false}));
+        ctx.ui.json(&super::report::Uninstall {
+            name: entry.name.clone(),
+            directory: entry.directory.clone(),
+            uninstalled: false,
+        });
         return Ok(0);
     }
     if !confirm_uninstall(ctx, &runner, "uninstall", args.force)? {
@@ -36,6 +38,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         "Uninstalled '{}' (still in the manifest; `atk install {}` sets it up again)",
         plugin.name, entry.directory
     ));
-    ctx.ui.json(&json!({"plugin": entry.directory, "uninstalled": true}));
+    ctx.ui.json(&super::report::Uninstall {
+        name: entry.name.clone(),
+        directory: entry.directory.clone(),
+        uninstalled: true,
+    });
     Ok(0)
 }

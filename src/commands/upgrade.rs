@@ -1,8 +1,7 @@
 use gix::ObjectId;
-use serde_json::{json, Value};
 
 use super::origin::{installed_ref, pinned, put_version, registry_url, Origin};
-use super::{find, parse_sets, run_install, runner, setup, Ctx, Target};
+use super::{find, parse_sets, report, run_install, runner, setup, Ctx, Target};
 use crate::error::{plural, Error, Result};
 use crate::fs::RelPath;
 use crate::home::{manifest, plugin_rel, Entry, Home, HomeLock, Manifest, SourceKind, Transaction};
@@ -99,7 +98,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         if entry.source.kind == SourceKind::Local {
             skipped += 1;
             ctx.ui.line(ctx.ui.dim(&format!("- {}: local plugin, skipped", crate::text::escape(&entry.name))));
-            reports.push(json!({"directory": entry.directory, "name": entry.name, "status": "skipped"}));
+            reports.push(status(entry, "skipped", None));
             continue;
         }
         let result = match &latest[&Origin::key(&registry, &entry.source)] {
@@ -110,7 +109,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             Ok(Outcome::UpToDate) => {
                 up_to_date += 1;
                 ctx.ui.line(format!("{} {}: already up to date", ctx.ui.green("✓"), crate::text::escape(&entry.name)));
-                reports.push(json!({"directory": entry.directory, "name": entry.name, "status": "up-to-date"}));
+                reports.push(status(entry, "up-to-date", None));
             }
             Ok(Outcome::Upgraded(plan, commit)) => {
                 upgraded += 1;
@@ -127,7 +126,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             Err(e) => {
                 failed += 1;
                 ctx.ui.failure(&entry.name, &e);
-                reports.push(json!({"directory": entry.directory, "name": entry.name, "status": "failed", "error": e.to_string()}));
+                reports.push(status(entry, "failed", Some(&e)));
             }
         }
     }
@@ -135,9 +134,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let verb = if args.dry_run { "would be upgraded" } else { "upgraded" };
         ctx.ui.line(format!("{upgraded} {verb}, {up_to_date} up to date, {skipped} skipped, {failed} failed"));
     }
-    ctx.ui.json(&json!({"dry_run": args.dry_run, "plugins": reports, "summary": {
-        "upgraded": upgraded, "up_to_date": up_to_date, "skipped": skipped, "failed": failed,
-    }}));
+    ctx.ui.json(&report::Upgrade {
+        dry_run: args.dry_run,
+        plugins: reports,
+        summary: report::UpgradeSummary { upgraded, up_to_date, skipped, failed },
+    });
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
@@ -270,18 +271,18 @@ fn plan(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> Result<Opt
     let mut executables = Vec::new();
     for f in &new_files {
         match find(&old_files, &f.path) {
-            None => added.push(f.path.to_string()),
+            None => added.push(f.path.as_str().to_string()),
             Some(o) if o.id != f.id || o.executable != f.executable || o.link != f.link => {
-                changed.push(f.path.to_string())
+                changed.push(f.path.as_str().to_string())
             }
             Some(_) => continue,
         }
         if f.executable {
-            executables.push(f.path.to_string());
+            executables.push(f.path.as_str().to_string());
         }
     }
     let removed: Vec<String> =
-        old_files.iter().filter(|o| find(&new_files, &o.path).is_none()).map(|o| o.path.to_string()).collect();
+        old_files.iter().filter(|o| find(&new_files, &o.path).is_none()).map(|o| o.path.as_str().to_string()).collect();
 
     let definition = |commit: ObjectId, dir: &str| -> Result<Option<Plugin>> {
         for name in ["plugin.yaml", "plugin.yml"] {
@@ -330,13 +331,13 @@ fn show(ctx: &Ctx, entry: &Entry, plan: &Plan) {
     let ui = &ctx.ui;
     ui.line(ui.bold(&format!("{} {} → {}", crate::text::escape(&entry.name), short(&plan.from), short(&plan.to))));
     for f in &plan.added {
-        ui.line(format!("  {} {f}", ui.green("+")));
+        ui.line(format!("  {} {}", ui.green("+"), crate::text::escape(f)));
     }
     for f in &plan.changed {
-        ui.line(format!("  {} {f}", ui.yellow("~")));
+        ui.line(format!("  {} {}", ui.yellow("~"), crate::text::escape(f)));
     }
     for f in &plan.removed {
-        ui.line(format!("  {} {f}", ui.red("-")));
+        ui.line(format!("  {} {}", ui.red("-"), crate::text::escape(f)));
     }
     for (step, old, new) in &plan.lifecycle {
         let show = |c: &Option<String>| c.as_deref().map_or("(none)".into(), |c| crate::text::escape(c).into_owned());
@@ -357,16 +358,46 @@ fn show(ctx: &Ctx, entry: &Entry, plan: &Plan) {
     }
 }
 
-fn report(entry: &Entry, status: &str, plan: &Plan, commit: Option<String>) -> Value {
-    json!({
-        "directory": entry.directory,
-        "name": entry.name,
-        "status": status,
-        "from": plan.from.to_string(),
-        "to": plan.to.to_string(),
-        "files": {"added": plan.added, "changed": plan.changed, "removed": plan.removed},
-        "lifecycle": plan.lifecycle.iter().map(|(s, o, n)| json!({"step": s, "old": o, "new": n})).collect::<Vec<_>>(),
-        "env": {"added": plan.env_added.iter().map(|v| json!({"name": v.name, "required": v.required})).collect::<Vec<_>>(), "removed": plan.env_removed},
-        "commit": commit,
-    })
+/// A plugin's line of the report when there was no plan (skipped, up to date, failed).
+fn status(entry: &Entry, status: &'static str, error: Option<&Error>) -> report::Upgraded {
+    report::Upgraded {
+        name: entry.name.clone(),
+        directory: entry.directory.clone(),
+        status,
+        plan: None,
+        commit: None,
+        error: error.map(Into::into),
+    }
+}
+
+fn report(entry: &Entry, status: &'static str, plan: &Plan, commit: Option<String>) -> report::Upgraded {
+    report::Upgraded {
+        name: entry.name.clone(),
+        directory: entry.directory.clone(),
+        status,
+        plan: Some(report::PlanDoc {
+            from: plan.from.to_string(),
+            to: plan.to.to_string(),
+            files: report::FilesDoc {
+                added: plan.added.clone(),
+                changed: plan.changed.clone(),
+                removed: plan.removed.clone(),
+            },
+            lifecycle: plan
+                .lifecycle
+                .iter()
+                .map(|(step, old, new)| report::StepDoc { step: step.clone(), old: old.clone(), new: new.clone() })
+                .collect(),
+            env: report::EnvDoc {
+                added: plan
+                    .env_added
+                    .iter()
+                    .map(|v| report::VarDoc { name: v.name.clone(), required: v.required })
+                    .collect(),
+                removed: plan.env_removed.clone(),
+            },
+        }),
+        commit,
+        error: None,
+    }
 }

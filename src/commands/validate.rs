@@ -1,7 +1,5 @@
 use std::path::PathBuf;
 
-use serde_json::json;
-
 use super::Ctx;
 use crate::error::{exit, Error, Result};
 use crate::plugin;
@@ -37,7 +35,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                     p.name,
                     p.maturity.as_str()
                 ));
-                reports.push(json!({"path": path, "valid": true, "name": p.name, "directory": dir, "maturity": p.maturity.as_str(), "errors": []}));
+                reports.push(super::report::Validated {
+                    path: Some(path.clone()),
+                    name: Some(p.name.clone()),
+                    directory: Some(dir),
+                    maturity: Some(p.maturity.as_str()),
+                    valid: true,
+                    errors: vec![],
+                });
             }
             Err(e) => {
                 invalid += 1;
@@ -49,13 +54,21 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 for p in &problems {
                     ctx.ui.line(format!("    {p}"));
                 }
-                reports.push(json!({"path": path, "valid": false, "errors": problems}));
+                reports.push(super::report::Validated {
+                    path: Some(path.clone()),
+                    name: None,
+                    directory: None,
+                    maturity: None,
+                    valid: false,
+                    errors: problems,
+                });
             }
         }
     }
     let valid = reports.len() - invalid;
-    ctx.ui.json(&json!({"plugins": reports, "valid": valid, "invalid": invalid}));
-    if reports.len() > 1 {
+    let checked = reports.len();
+    ctx.ui.json(&super::report::Validate { plugins: reports, valid, invalid });
+    if checked > 1 {
         ctx.ui.line(format!("{valid} valid, {invalid} invalid"));
     }
     Ok(if invalid > 0 { exit::PLUGIN_INVALID } else { exit::SUCCESS })

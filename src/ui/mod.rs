@@ -124,13 +124,7 @@ impl Ui {
     /// command's one JSON document on stdout (unless the command printed its own already).
     pub fn error(&self, e: &Error) {
         if self.json && !self.json_printed.load(std::sync::atomic::Ordering::Relaxed) {
-            self.json(&serde_json::json!({"error": {
-                "code": e.exit_code(),
-                "kind": e.kind(),
-                "message": e.to_string(),
-                "details": e.details(),
-                "hints": e.hints(),
-            }}));
+            self.json(&serde_json::json!({ "error": crate::error::ErrorDoc::from(e) }));
         }
         let mut err = std::io::stderr().lock();
         let label = self.paint(self.err_color, Style::new().red().bold(), "error:");
@@ -167,7 +161,7 @@ impl Ui {
     }
 
     /// The JSON document of a command (only with `--json`).
-    pub fn json(&self, value: &serde_json::Value) {
+    pub fn json(&self, value: &impl serde::Serialize) {
         if self.json {
             self.json_printed.store(true, std::sync::atomic::Ordering::Relaxed);
             let text = serde_json::to_string_pretty(value).expect("JSON values always serialize");

@@ -235,7 +235,7 @@ fn search_lists_marks_and_caches_the_index() {
     let v: serde_json::Value = serde_json::from_str(&env.ok(&["--registry", &url, "search", "--json"])).unwrap();
     let third = v["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "third").unwrap().clone();
     assert_eq!(third["installed"], true);
-    assert_eq!(v["commit"], head(&work));
+    assert_eq!(v["ref"], head(&work));
 
     // Within the hour the cached index is used; a new registry commit is seen with --refresh.
     write(&work.join("plugins/fourth/plugin.yaml"), &yaml("fourth", ""), false);

@@ -1,0 +1,236 @@
+//! The `--json` documents: one `Serialize` type per command's report, built from a few shared
+//! parts so that every document speaks one vocabulary: a plugin is `name` and `directory`, where
+//! it comes from is `source` with `type`, `ref` and `url`, a failure is an `error` object with the
+//! `code`, `kind`, `message` and `hints` of the error it was.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::home::{Entry, Source};
+
+/// Where a plugin comes from, as the manifest says (`url` masked if it holds a secret).
+#[derive(Serialize)]
+pub struct SourceDoc {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(rename = "ref")]
+    pub commit: Option<String>,
+    pub url: Option<String>,
+}
+
+impl From<&Source> for SourceDoc {
+    fn from(s: &Source) -> Self {
+        SourceDoc {
+            kind: s.kind.as_str(),
+            commit: s.commit.clone(),
+            url: s.url.as_deref().map(crate::source::mask_credentials),
+        }
+    }
+}
+
+/// A plugin of the manifest.
+#[derive(Serialize)]
+pub struct PluginDoc {
+    pub name: String,
+    pub directory: String,
+    pub source: SourceDoc,
+}
+
+impl From<&Entry> for PluginDoc {
+    fn from(e: &Entry) -> Self {
+        PluginDoc { name: e.name.clone(), directory: e.directory.clone(), source: (&e.source).into() }
+    }
+}
+
+pub use crate::error::ErrorDoc;
+
+#[derive(Serialize)]
+pub struct Init {
+    pub home: PathBuf,
+    pub created: bool,
+}
+
+#[derive(Serialize)]
+pub struct Added {
+    pub added: PluginDoc,
+    pub path: PathBuf,
+    pub commit: Option<String>,
+    pub env_missing: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct Removed {
+    pub removed: PluginDoc,
+    pub commit: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct List {
+    pub home: PathBuf,
+    pub plugins: Vec<Listed>,
+}
+
+#[derive(Serialize)]
+pub struct Listed {
+    #[serde(flatten)]
+    pub plugin: PluginDoc,
+    /// Whether its files are in the home (a fresh clone has none until `install`).
+    pub present: bool,
+}
+
+#[derive(Serialize)]
+pub struct Search {
+    pub registry: String,
+    #[serde(rename = "ref")]
+    pub commit: String,
+    pub plugins: Vec<Found>,
+}
+
+#[derive(Serialize)]
+pub struct Found {
+    pub name: String,
+    pub path: String,
+    pub description: String,
+    pub installed: bool,
+}
+
+#[derive(Serialize)]
+pub struct Setup {
+    pub plugins: Vec<Configured>,
+}
+
+#[derive(Serialize)]
+pub struct Configured {
+    pub name: String,
+    pub directory: String,
+    pub configured: usize,
+    pub missing: Vec<String>,
+    pub written: bool,
+}
+
+#[derive(Serialize)]
+pub struct Install {
+    pub plugins: Vec<Installed>,
+    pub failed: usize,
+}
+
+#[derive(Serialize)]
+pub struct Installed {
+    pub name: String,
+    pub directory: String,
+    pub fetched: bool,
+    pub installed: bool,
+    pub error: Option<ErrorDoc>,
+}
+
+#[derive(Serialize)]
+pub struct Uninstall {
+    pub name: String,
+    pub directory: String,
+    pub uninstalled: bool,
+}
+
+#[derive(Serialize)]
+pub struct Upgrade {
+    pub dry_run: bool,
+    pub plugins: Vec<Upgraded>,
+    pub summary: UpgradeSummary,
+}
+
+#[derive(Serialize)]
+pub struct UpgradeSummary {
+    pub upgraded: usize,
+    pub up_to_date: usize,
+    pub skipped: usize,
+    pub failed: usize,
+}
+
+/// One plugin of an upgrade: `status` is `upgraded`, `would-upgrade`, `declined`, `up-to-date`,
+/// `skipped` or `failed`; the plan's fields are there when there was a plan.
+#[derive(Serialize)]
+pub struct Upgraded {
+    pub name: String,
+    pub directory: String,
+    pub status: &'static str,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanDoc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorDoc>,
+}
+
+#[derive(Serialize)]
+pub struct PlanDoc {
+    pub from: String,
+    pub to: String,
+    pub files: FilesDoc,
+    pub lifecycle: Vec<StepDoc>,
+    pub env: EnvDoc,
+}
+
+#[derive(Serialize)]
+pub struct FilesDoc {
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct StepDoc {
+    pub step: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct EnvDoc {
+    pub added: Vec<VarDoc>,
+    pub removed: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct VarDoc {
+    pub name: String,
+    pub required: bool,
+}
+
+#[derive(Serialize)]
+pub struct Validate {
+    pub plugins: Vec<Validated>,
+    pub valid: usize,
+    pub invalid: usize,
+}
+
+/// One plugin folder checked by `validate` or `registry validate`.
+#[derive(Serialize)]
+pub struct Validated {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    pub name: Option<String>,
+    pub directory: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maturity: Option<&'static str>,
+    pub valid: bool,
+    pub errors: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct New {
+    pub path: PathBuf,
+    pub files: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct Index {
+    pub index: PathBuf,
+    pub plugins: usize,
+    pub changed: bool,
+}
+
+#[derive(Serialize)]
+pub struct IndexCheck {
+    pub index: PathBuf,
+    pub up_to_date: bool,
+}
