@@ -10,6 +10,7 @@ mod credentials;
 mod dotenv;
 mod gitignore;
 mod init;
+mod json_reports;
 mod network;
 mod output;
 mod python;

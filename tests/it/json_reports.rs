@@ -1,0 +1,67 @@
+//! Every `--json` document, pinned with insta snapshots (`tests/it/snapshots/`): the keys and
+//! their shapes are an interface. Paths of the test folder and commit ids are replaced by
+//! placeholders; review a change with `cargo insta review` (or `INSTA_UPDATE=always`).
+
+use crate::common::*;
+use crate::sources::*;
+
+/// The document of `atk args…`, with what changes from run to run replaced.
+fn doc(env: &Env, args: &[&str], code: i32) -> serde_json::Value {
+    let out = env.cmd().args(args).arg("--json").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let mut v: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    normalize(&mut v, &env.dir.path().to_string_lossy());
+    v
+}
+
+fn normalize(v: &mut serde_json::Value, tmp: &str) {
+    match v {
+        serde_json::Value::String(s) => {
+            let replaced = s.replace(tmp, "[TMP]");
+            *s = if replaced.len() == 40 && replaced.chars().all(|c| c.is_ascii_hexdigit()) {
+                "[COMMIT]".into()
+            } else {
+                replaced
+            };
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| normalize(x, tmp)),
+        serde_json::Value::Object(o) => o.values_mut().for_each(|x| normalize(x, tmp)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_json_document() {
+    let env = Env::bare();
+    insta::assert_json_snapshot!("init", doc(&env, &["init"], 0));
+    let work = registry_work(&env);
+    let reg = work.to_str().unwrap();
+    insta::assert_json_snapshot!("search", doc(&env, &["--registry", reg, "search", "third"], 0));
+    insta::assert_json_snapshot!("add", doc(&env, &["--registry", reg, "add", "hello", "--set", "HELLO_NAME=Ada"], 0));
+    env.ok(&["--registry", reg, "add", "third"]);
+    insta::assert_json_snapshot!("list", doc(&env, &["list"], 0));
+    insta::assert_json_snapshot!("setup", doc(&env, &["setup", "hello", "--set", "HELLO_NAME=Bo"], 0));
+    insta::assert_json_snapshot!("install", doc(&env, &["--registry", reg, "install", "--all"], 0));
+    write(&work.join("plugins/third/EXTRA.md"), "new\n", false);
+    commit_all(&work, "third v2");
+    insta::assert_json_snapshot!("upgrade", doc(&env, &["--registry", reg, "upgrade", "--all", "--dry-run"], 0));
+    insta::assert_json_snapshot!("uninstall", doc(&env, &["uninstall", "hello", "--force"], 0));
+    insta::assert_json_snapshot!("remove", doc(&env, &["remove", "third", "--force"], 0));
+    insta::assert_json_snapshot!("error", doc(&env, &["remove", "nope"], 4));
+    insta::assert_json_snapshot!("validate", doc(&env, &["validate", work.join("plugins/hello").to_str().unwrap()], 0));
+    let plugins = env.path("new-registry/plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    insta::assert_json_snapshot!("new", doc(&env, &["new", "json-tool", "--dir", plugins.to_str().unwrap()], 0));
+    let root = env.path("new-registry");
+    let root = root.to_str().unwrap();
+    insta::assert_json_snapshot!(
+        "registry_validate",
+        doc(&env, &["registry", "validate", "--allow-unverified", root], 0)
+    );
+    insta::assert_json_snapshot!("registry_index", doc(&env, &["registry", "index", "--allow-unverified", root], 0));
+    insta::assert_json_snapshot!(
+        "registry_index_check",
+        doc(&env, &["registry", "index", "--check", "--allow-unverified", root], 0)
+    );
+}
