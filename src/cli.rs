@@ -15,8 +15,8 @@ use crate::commands;
     max_term_width = 100
 )]
 pub struct Cli {
-    /// The ATK Home to use [default: $ATK_HOME, else ~/.atk]
-    #[arg(long, global = true, value_name = "DIR")]
+    /// The ATK Home to use [default: ~/.atk]
+    #[arg(long, global = true, value_name = "DIR", env = "ATK_HOME")]
     pub home: Option<PathBuf>,
     /// Print one JSON document on stdout
     #[arg(long, global = true)]
@@ -27,9 +27,12 @@ pub struct Cli {
     /// Print more about what is done
     #[arg(short, long, global = true)]
     pub verbose: bool,
-    /// The registry to use [default: $ATK_REGISTRY, else config.registry, else the public one]
-    #[arg(long, global = true, value_name = "URL")]
+    /// The registry to use [default: config.registry, else the public one]
+    #[arg(long, global = true, value_name = "URL", env = "ATK_REGISTRY", hide_env_values = true)]
     pub registry: Option<String>,
+    /// Where fetched repositories are cached [default: the user's cache directory]
+    #[arg(long, global = true, value_name = "DIR", env = "ATK_CACHE_DIR", hide = true)]
+    pub cache_dir: Option<PathBuf>,
     /// Answer yes to every confirmation; never prompt
     #[arg(short = 'y', long, global = true)]
     pub yes: bool,
@@ -62,8 +65,11 @@ pub fn run(cli: Cli) -> crate::Result<u8> {
     let yes = cli.yes || matches!(&cli.command, Command::Add(a) if a.force);
     let ctx = commands::Ctx {
         ui: crate::ui::Ui::new(cli.json, cli.quiet, cli.verbose, yes),
-        home_flag: cli.home,
-        registry: cli.registry,
+        settings: crate::settings::Settings::resolve(
+            cli.home.as_deref(),
+            cli.registry.as_deref(),
+            cli.cache_dir.as_deref(),
+        ),
     };
     let result = commands::configure_waits().and_then(|()| match cli.command {
         Command::Init(a) => commands::init::run(&ctx, a),

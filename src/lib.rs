@@ -12,6 +12,7 @@ pub mod home;
 pub mod interrupt;
 pub mod lifecycle;
 pub mod plugin;
+pub mod settings;
 pub mod source;
 pub mod text;
 pub mod ui;

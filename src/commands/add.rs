@@ -129,7 +129,7 @@ fn stage_registry(ctx: &Ctx, home: &Home, manifest: &Manifest, name: &str, refre
         return Err(Error::AlreadyInstalled { name: e.name.clone(), directory: e.directory.clone() });
     }
     let url = registry_url(ctx, manifest);
-    let registry = Registry::open(&url, &source::cache_dir())?;
+    let registry = Registry::open(&url, &ctx.settings.cache_dir)?;
     let spinner = ctx.ui.spinner(format!("Fetching '{name}' from {url}"));
     let snapshot = registry.snapshot(refresh, &[&format!("plugins/{name}")])?;
     if let Some(why) = &snapshot.stale_because {
@@ -165,7 +165,7 @@ fn stage_registry(ctx: &Ctx, home: &Home, manifest: &Manifest, name: &str, refre
 
 /// The plugin in the `.atk/` folder of a git repository, at its HEAD commit.
 fn stage_git(ctx: &Ctx, home: &Home, manifest: &Manifest, url: &str, fetch_url: &str) -> Result<Staged> {
-    let repo = GitRepo::open(fetch_url, url, &source::cache_dir())?;
+    let repo = GitRepo::open(fetch_url, url, &ctx.settings.cache_dir)?;
     let spinner = ctx.ui.spinner(format!("Fetching {url}"));
     let commit = repo.head()?;
     repo.ensure_commit(commit)?;

@@ -30,14 +30,13 @@ use crate::ui::Ui;
 /// What every command gets: the printer and the global flags.
 pub struct Ctx {
     pub ui: Ui,
-    pub home_flag: Option<PathBuf>,
-    /// `--registry URL`
-    pub registry: Option<String>,
+    /// Flags and environment, resolved once.
+    pub settings: crate::settings::Settings,
 }
 
 impl Ctx {
     pub fn home_path(&self) -> PathBuf {
-        home::locate(self.home_flag.as_deref())
+        self.settings.home.clone()
     }
 
     /// Opens the home for reading, rolling back what a killed atk left unfinished.

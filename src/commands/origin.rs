@@ -10,9 +10,10 @@ use crate::error::{Error, Result};
 use crate::fs::RelPath;
 use crate::home::replace::replace_shipped;
 use crate::home::{plugin_rel, Entry, Home, HomeLock, Manifest, Source, SourceKind, Transaction};
+use crate::source;
 use crate::source::git::Repo as GitRepo;
 use crate::source::registry::{self, Registry};
-use crate::source::{self, cache_dir};
+use std::path::Path;
 
 /// The file in a remote plugin's folder that records the commit it came from.
 pub const ATK_REF: &str = ".atk-ref";
@@ -24,7 +25,7 @@ pub enum Origin {
 
 /// The registry this command uses.
 pub fn registry_url(ctx: &Ctx, manifest: &Manifest) -> String {
-    registry::url(ctx.registry.as_deref(), manifest.config.registry.as_deref())
+    registry::url(ctx.settings.registry.as_deref(), manifest.config.registry.as_deref())
 }
 
 impl Origin {
@@ -36,16 +37,17 @@ impl Origin {
         }
     }
 
-    pub fn open(registry_url: &str, source: &Source) -> Result<Origin> {
+    /// Opens the origin of `source` (fetched repositories are kept under `cache`).
+    pub fn open(registry_url: &str, source: &Source, cache: &Path) -> Result<Origin> {
         match source.kind {
-            SourceKind::Registry => Ok(Origin::Registry(Registry::open(registry_url, &cache_dir())?)),
+            SourceKind::Registry => Ok(Origin::Registry(Registry::open(registry_url, cache)?)),
             SourceKind::Git => {
                 let url = source.url.as_deref().filter(|u| !u.is_empty()).ok_or_else(|| Error::Manifest {
                     path: "manifest.yaml".into(),
                     detail: "a git plugin has no source.url".into(),
                 })?;
                 let fetch_url = source::git_url(url).unwrap_or_else(|| url.to_string());
-                Ok(Origin::Git(GitRepo::open(&fetch_url, url, &cache_dir())?))
+                Ok(Origin::Git(GitRepo::open(&fetch_url, url, cache)?))
             }
             SourceKind::Local => Err(Error::other("a local plugin has no remote origin")),
         }
@@ -180,6 +182,7 @@ pub fn ensure_files(
     policy: FetchPolicy,
 ) -> Result<Vec<Result<bool>>> {
     let registry_url = registry_url(ctx, manifest);
+    let cache = ctx.settings.cache_dir.as_path();
     let mut results: Vec<Option<Result<bool>>> = entries.iter().map(|_| None).collect();
     // (origin key, commit) -> indexes of the entries that need it.
     let mut groups: BTreeMap<(String, ObjectId), Vec<usize>> = BTreeMap::new();
@@ -219,7 +222,7 @@ pub fn ensure_files(
         for ((_, commit), members) in &groups {
             for &i in members {
                 let entry = entries[i];
-                let complete = Origin::open(&registry_url, &entry.source).is_ok_and(|o| {
+                let complete = Origin::open(&registry_url, &entry.source, cache).is_ok_and(|o| {
                     let path = if entry.source.kind == SourceKind::Git {
                         ".atk".into()
                     } else {
@@ -255,7 +258,7 @@ pub fn ensure_files(
             s.spawn(|| loop {
                 let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let Some(((_, commit), members)) = work.get(n) else { break };
-                let result = fetch_group(&registry_url, entries, members, *commit, policy.offline);
+                let result = fetch_group(&registry_url, cache, entries, members, *commit, policy.offline);
                 if let Some(p) = &progress {
                     p.inc(1);
                 } else if result.is_ok() {
@@ -289,7 +292,7 @@ pub fn ensure_files(
     order.sort_by_key(|(i, _, _)| *i);
     for (i, commit, path) in order {
         let entry = entries[i];
-        let result = Origin::open(&registry_url, &entry.source).and_then(|origin| {
+        let result = Origin::open(&registry_url, &entry.source, cache).and_then(|origin| {
             let repo = origin.repo();
             let old_files: Vec<RelPath> = match installed_ref(home, &entry.directory) {
                 Some(old) if repo.is_complete(old, &path) || repo.has(&old) => {
@@ -311,13 +314,14 @@ pub fn ensure_files(
 /// plugin's folder in the source.
 fn fetch_group(
     registry_url: &str,
+    cache: &Path,
     entries: &[&Entry],
     members: &[usize],
     commit: ObjectId,
     offline: bool,
 ) -> Result<Vec<String>> {
     let first = entries[members[0]];
-    let origin = Origin::open(registry_url, &first.source)?;
+    let origin = Origin::open(registry_url, &first.source, cache)?;
     let repo = origin.repo();
     // Only a fetch that failed at the source may mean its history was rewritten; a stall, an
     // interrupt or a refusal keeps its own kind and hint.

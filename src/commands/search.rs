@@ -21,8 +21,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         Ok(home) => Some(home.manifest()?),
         Err(_) => None,
     };
-    let url = registry::url(ctx.registry.as_deref(), manifest.as_ref().and_then(|m| m.config.registry.as_deref()));
-    let registry = Registry::open(&url, &crate::source::cache_dir())?;
+    let url =
+        registry::url(ctx.settings.registry.as_deref(), manifest.as_ref().and_then(|m| m.config.registry.as_deref()));
+    let registry = Registry::open(&url, &ctx.settings.cache_dir)?;
     let spinner = ctx.ui.spinner(format!("Reading the index of {url}"));
     let snapshot = registry.snapshot(args.refresh, &[])?;
     drop(spinner);

@@ -78,7 +78,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         crate::interrupt::check()?;
         latest.entry(Origin::key(&registry, &entry.source)).or_insert_with(|| {
             let spinner = ctx.ui.spinner(format!("Looking up {}", Origin::key(&registry, &entry.source)));
-            let r = Origin::open(&registry, &entry.source).and_then(|o| o.latest().map(|c| (o, c)));
+            let r = Origin::open(&registry, &entry.source, &ctx.settings.cache_dir)
+                .and_then(|o| o.latest().map(|c| (o, c)));
             drop(spinner);
             r
         });

@@ -85,17 +85,6 @@ fn refuse_link(root: &Path, rel: &str) -> Result<()> {
     }
 }
 
-/// Where the home is: the `--home` flag, else `$ATK_HOME`, else `~/.atk`.
-pub fn locate(flag: Option<&Path>) -> PathBuf {
-    if let Some(p) = flag {
-        return expand_tilde(p);
-    }
-    match std::env::var_os("ATK_HOME").filter(|v| !v.is_empty()) {
-        Some(v) => expand_tilde(Path::new(&v)),
-        None => home_dir().join(".atk"),
-    }
-}
-
 /// What is missing for `path` to be a home (empty when it is one).
 pub fn problems(path: &Path) -> Vec<String> {
     let mut p = Vec::new();

@@ -9,17 +9,6 @@ pub mod registry_checks;
 
 use std::path::{Path, PathBuf};
 
-/// Where fetched repositories and registry indexes are kept: `$ATK_CACHE_DIR`, else the user's
-/// cache directory for atk.
-pub fn cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("ATK_CACHE_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d);
-    }
-    directories::ProjectDirs::from("", "", "atk")
-        .map(|d| d.cache_dir().to_path_buf())
-        .unwrap_or_else(|| crate::fs::home_dir().join(".cache/atk"))
-}
-
 /// What a source argument names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Spec {

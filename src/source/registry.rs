@@ -73,15 +73,10 @@ impl Index {
     }
 }
 
-/// Which registry: `--registry`, else `$ATK_REGISTRY`, else the manifest's `config.registry`, else
-/// the public one.
-pub fn url(flag: Option<&str>, configured: Option<&str>) -> String {
-    choose_url(flag, std::env::var("ATK_REGISTRY").ok().as_deref(), configured)
-}
-
-/// [`url`] with `$ATK_REGISTRY` given (an empty one counts as unset).
-fn choose_url(flag: Option<&str>, from_env: Option<&str>, configured: Option<&str>) -> String {
-    flag.or(from_env.filter(|s| !s.is_empty())).or(configured).map_or_else(|| DEFAULT_URL.to_string(), str::to_string)
+/// Which registry: the one asked for (`--registry`, else `$ATK_REGISTRY`: see `Settings`), else
+/// the manifest's `config.registry`, else the public one.
+pub fn url(asked: Option<&str>, configured: Option<&str>) -> String {
+    asked.filter(|s| !s.is_empty()).or(configured).map_or_else(|| DEFAULT_URL.to_string(), str::to_string)
 }
 
 /// A registry's index at one commit.
@@ -270,10 +265,9 @@ mod tests {
 
     #[test]
     fn registry_url_precedence() {
-        assert_eq!(choose_url(Some("a"), Some("e"), Some("b")), "a");
-        assert_eq!(choose_url(None, Some("e"), Some("b")), "e");
-        assert_eq!(choose_url(None, Some(""), Some("b")), "b");
-        assert_eq!(choose_url(None, None, Some("b")), "b");
-        assert_eq!(choose_url(None, None, None), DEFAULT_URL);
+        assert_eq!(url(Some("a"), Some("b")), "a");
+        assert_eq!(url(Some(""), Some("b")), "b");
+        assert_eq!(url(None, Some("b")), "b");
+        assert_eq!(url(None, None), DEFAULT_URL);
     }
 }
