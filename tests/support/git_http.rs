@@ -29,6 +29,8 @@ pub struct HttpServer {
     /// Whether POSTs are held unanswered (a stalled server) until released, and how many arrived.
     delay: Arc<Gate>,
     posts: Arc<std::sync::atomic::AtomicUsize>,
+    /// Milliseconds every answer is delayed by (a forge far away).
+    latency: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A switch the handlers wait on.
@@ -47,8 +49,9 @@ impl HttpServer {
         let stop = Arc::new(AtomicBool::new(false));
         let delay = Arc::new(Gate::default());
         let posts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let latency = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (root, log2, stop2) = (root.to_path_buf(), Arc::clone(&log), Arc::clone(&stop));
-        let (delay2, posts2) = (Arc::clone(&delay), Arc::clone(&posts));
+        let (delay2, posts2, latency2) = (Arc::clone(&delay), Arc::clone(&posts), Arc::clone(&latency));
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if stop2.load(Ordering::SeqCst) {
@@ -57,14 +60,20 @@ impl HttpServer {
                 let Ok(stream) = stream else { continue };
                 let (root, log) = (root.clone(), Arc::clone(&log2));
                 let (delay, posts) = (Arc::clone(&delay2), Arc::clone(&posts2));
+                let latency = Duration::from_millis(latency2.load(Ordering::SeqCst));
                 std::thread::spawn(move || {
-                    if let Some(entry) = handle(stream, &root, &delay, &posts) {
+                    if let Some(entry) = handle(stream, &root, &delay, &posts, latency) {
                         log.lock().unwrap().push(entry);
                     }
                 });
             }
         });
-        HttpServer { base: format!("http://127.0.0.1:{port}"), log, stop, port, delay, posts }
+        HttpServer { base: format!("http://127.0.0.1:{port}"), log, stop, port, delay, posts, latency }
+    }
+
+    /// Delays every answer by `latency` (before it is sent), as a server far away would.
+    pub fn set_latency(&self, latency: Duration) {
+        self.latency.store(latency.as_millis() as u64, Ordering::SeqCst);
     }
 
     /// Holds every POST unanswered (for at most a minute) until [`HttpServer::release`].
@@ -105,7 +114,13 @@ impl Drop for HttpServer {
     }
 }
 
-fn handle(stream: TcpStream, root: &Path, delay: &Gate, posts: &std::sync::atomic::AtomicUsize) -> Option<Logged> {
+fn handle(
+    stream: TcpStream,
+    root: &Path,
+    delay: &Gate,
+    posts: &std::sync::atomic::AtomicUsize,
+    latency: Duration,
+) -> Option<Logged> {
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut line = String::new();
@@ -203,6 +218,7 @@ fn handle(stream: TcpStream, root: &Path, delay: &Gate, posts: &std::sync::atomi
         format!("HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n", rest.len()).as_bytes(),
     );
     response.extend_from_slice(rest);
+    std::thread::sleep(latency);
     let mut stream = stream;
     stream.write_all(&response).ok()?;
     Some(Logged { method, path: target.clone(), request, bytes_sent: rest.len() as u64 })
