@@ -31,6 +31,32 @@ pub struct HttpServer {
     posts: Arc<std::sync::atomic::AtomicUsize>,
     /// Milliseconds every answer is delayed by (a forge far away).
     latency: Arc<std::sync::atomic::AtomicU64>,
+    gather: Arc<Gather>,
+}
+
+/// GETs held until enough of them are held at once (to see requests made in parallel).
+#[derive(Default)]
+pub struct Gather {
+    /// (how many to wait for, how many are held now, the most held at once, whether they were let go)
+    state: Mutex<(usize, usize, usize, bool)>,
+    changed: std::sync::Condvar,
+}
+
+impl Gather {
+    fn wait(&self) {
+        let mut state = self.state.lock().unwrap();
+        if state.0 == 0 || state.3 {
+            return;
+        }
+        state.1 += 1;
+        state.2 = state.2.max(state.1);
+        if state.1 >= state.0 {
+            state.3 = true;
+            self.changed.notify_all();
+        }
+        let (mut state, _) = self.changed.wait_timeout_while(state, Duration::from_secs(20), |s| !s.3).unwrap();
+        state.1 -= 1;
+    }
 }
 
 /// A switch the handlers wait on.
@@ -50,6 +76,8 @@ impl HttpServer {
         let delay = Arc::new(Gate::default());
         let posts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let latency = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let gather = Arc::new(Gather::default());
+        let gather2 = Arc::clone(&gather);
         let (root, log2, stop2) = (root.to_path_buf(), Arc::clone(&log), Arc::clone(&stop));
         let (delay2, posts2, latency2) = (Arc::clone(&delay), Arc::clone(&posts), Arc::clone(&latency));
         std::thread::spawn(move || {
@@ -61,19 +89,30 @@ impl HttpServer {
                 let (root, log) = (root.clone(), Arc::clone(&log2));
                 let (delay, posts) = (Arc::clone(&delay2), Arc::clone(&posts2));
                 let latency = Duration::from_millis(latency2.load(Ordering::SeqCst));
+                let gather = Arc::clone(&gather2);
                 std::thread::spawn(move || {
-                    if let Some(entry) = handle(stream, &root, &delay, &posts, latency) {
+                    if let Some(entry) = handle(stream, &root, &delay, &posts, latency, &gather) {
                         log.lock().unwrap().push(entry);
                     }
                 });
             }
         });
-        HttpServer { base: format!("http://127.0.0.1:{port}"), log, stop, port, delay, posts, latency }
+        HttpServer { base: format!("http://127.0.0.1:{port}"), log, stop, port, delay, posts, latency, gather }
     }
 
     /// Delays every answer by `latency` (before it is sent), as a server far away would.
     pub fn set_latency(&self, latency: Duration) {
         self.latency.store(latency.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// Holds every `GET` until `n` of them are held at once (each at most 20 s); after that, none.
+    pub fn gather_gets(&self, n: usize) {
+        *self.gather.state.lock().unwrap() = (n, 0, 0, false);
+    }
+
+    /// The most `GET`s held at once since [`HttpServer::gather_gets`].
+    pub fn most_gets_held_at_once(&self) -> usize {
+        self.gather.state.lock().unwrap().2
     }
 
     /// Holds every POST unanswered (for at most a minute) until [`HttpServer::release`].
@@ -120,6 +159,7 @@ fn handle(
     delay: &Gate,
     posts: &std::sync::atomic::AtomicUsize,
     latency: Duration,
+    gather: &Gather,
 ) -> Option<Logged> {
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     let mut reader = BufReader::new(stream.try_clone().ok()?);
@@ -156,6 +196,9 @@ fn handle(
     } else if let Some(len) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
         body.resize(len, 0);
         reader.read_exact(&mut body).ok()?;
+    }
+    if method == "GET" {
+        gather.wait();
     }
     if method == "POST" {
         posts.fetch_add(1, Ordering::SeqCst);
