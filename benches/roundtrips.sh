@@ -6,14 +6,17 @@
 #   * a cold `atk add <registry plugin>` (empty cache, empty home), beside git's sparse method
 #     (`git clone --filter=blob:none --sparse` + `git sparse-checkout set` of the plugin's folder);
 #   * `atk upgrade --all` with nothing new: 7 plugins from 3 sources (5 from the registry, 2 git
-#     sources).
+#     sources);
+#   * `atk install --all` on a fresh clone of that home, cold cache.
 # The Python CLI is left out: its registry URL is a constant, so it cannot reach a local server
 # without patching it.
 #
-#   benches/roundtrips.sh     (RUNS=3 DELAY_MS=100 PLUGINS=50 COMMITS=20 by default)
+#   benches/roundtrips.sh     (RUNS=3 DELAY_MS=100 PLUGINS=50 COMMITS=20 by default;
+#                              ATK_BIN=path measures another build of atk)
 RUNS=${RUNS:-3} PLUGINS=${PLUGINS:-50} COMMITS=${COMMITS:-20}
 export DELAY_MS=${DELAY_MS:-100}
 source "$(dirname "$0")/lib.sh"
+atk=${ATK_BIN:-$atk}
 make_registry
 for t in 1 2; do
   mkdir -p "$work/tool$t/.atk"
@@ -64,8 +67,13 @@ atk_upgrade_all() {
   [ -z "$(git -C "$work/up" status --porcelain)" ]
 }
 
+gitq clone --bare "$work/up" "$work/home.git"
+fresh_clone() { rm -rf "$work/b" "$work/b-cache"; gitq clone "$work/home.git" "$work/b"; }
+atk_install() { ATK_HOME="$work/b" ATK_CACHE_DIR="$work/b-cache" "$atk" --registry "$url" install --all -q; }
+
 echo "| step ($DELAY_MS ms per answer) | HTTP requests | median wall time ($RUNS runs) |"
 echo "|---|---|---|"
 rt_run "git's sparse method: clone --filter=blob:none --sparse + sparse-checkout set" nothing git_sparse
 rt_run "atk add <registry plugin>, cold cache" fresh_home_empty_cache atk_add
 rt_run "atk upgrade --all, nothing new (7 plugins, 3 sources)" nothing atk_upgrade_all
+rt_run "atk install --all, fresh clone of that home, cold cache" fresh_clone atk_install
