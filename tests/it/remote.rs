@@ -98,6 +98,20 @@ fn a_cold_registry_add_makes_at_most_4_http_requests() {
     assert_eq!(gets, 1, "one handshake: {requests:#?}");
 }
 
+/// A step on a kept handshake that fails (the server may have dropped it) is tried once more
+/// after a new handshake.
+#[test]
+fn a_failed_step_on_a_kept_handshake_is_retried_on_a_new_one() {
+    let env = Env::new();
+    let (work, root, _) = served_registry(&env, true);
+    let http = HttpServer::start(&root);
+    http.fail_post(2); // the fetch of the commit, the first step on the kept handshake
+    check_registry_add(&env, &http.url("registry.git"), &work);
+    let requests: Vec<String> = http.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    assert_eq!(requests.iter().filter(|r| r.starts_with("GET ")).count(), 2, "{requests:#?}");
+    assert_eq!(requests.len(), 6, "{requests:#?}");
+}
+
 #[test]
 fn servers_without_filter_get_a_depth_1_fetch_of_the_whole_tree() {
     let env = Env::new();

@@ -32,6 +32,8 @@ pub struct HttpServer {
     /// Milliseconds every answer is delayed by (a forge far away).
     latency: Arc<std::sync::atomic::AtomicU64>,
     gather: Arc<Gather>,
+    /// The POST (counted from the first, 1-based) answered with a `500` instead; 0 for none.
+    fail_post: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// GETs held until enough of them are held at once (to see requests made in parallel).
@@ -78,6 +80,8 @@ impl HttpServer {
         let latency = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let gather = Arc::new(Gather::default());
         let gather2 = Arc::clone(&gather);
+        let fail_post = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let fail_post2 = Arc::clone(&fail_post);
         let (root, log2, stop2) = (root.to_path_buf(), Arc::clone(&log), Arc::clone(&stop));
         let (delay2, posts2, latency2) = (Arc::clone(&delay), Arc::clone(&posts), Arc::clone(&latency));
         std::thread::spawn(move || {
@@ -90,14 +94,25 @@ impl HttpServer {
                 let (delay, posts) = (Arc::clone(&delay2), Arc::clone(&posts2));
                 let latency = Duration::from_millis(latency2.load(Ordering::SeqCst));
                 let gather = Arc::clone(&gather2);
+                let fail_post = fail_post2.load(Ordering::SeqCst);
                 std::thread::spawn(move || {
-                    if let Some(entry) = handle(stream, &root, &delay, &posts, latency, &gather) {
+                    if let Some(entry) = handle(stream, &root, &delay, &posts, latency, &gather, fail_post) {
                         log.lock().unwrap().push(entry);
                     }
                 });
             }
         });
-        HttpServer { base: format!("http://127.0.0.1:{port}"), log, stop, port, delay, posts, latency, gather }
+        HttpServer {
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+            stop,
+            port,
+            delay,
+            posts,
+            latency,
+            gather,
+            fail_post,
+        }
     }
 
     /// Delays every answer by `latency` (before it is sent), as a server far away would.
@@ -108,6 +123,11 @@ impl HttpServer {
     /// Holds every `GET` until `n` of them are held at once (each at most 20 s); after that, none.
     pub fn gather_gets(&self, n: usize) {
         *self.gather.state.lock().unwrap() = (n, 0, 0, false);
+    }
+
+    /// Answers the `n`th POST since the server started (1-based) with `500 Internal Server Error`.
+    pub fn fail_post(&self, n: usize) {
+        self.fail_post.store(n, Ordering::SeqCst);
     }
 
     /// The most `GET`s held at once since [`HttpServer::gather_gets`].
@@ -160,6 +180,7 @@ fn handle(
     posts: &std::sync::atomic::AtomicUsize,
     latency: Duration,
     gather: &Gather,
+    fail_post: usize,
 ) -> Option<Logged> {
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     let mut reader = BufReader::new(stream.try_clone().ok()?);
@@ -201,7 +222,13 @@ fn handle(
         gather.wait();
     }
     if method == "POST" {
-        posts.fetch_add(1, Ordering::SeqCst);
+        if posts.fetch_add(1, Ordering::SeqCst) + 1 == fail_post {
+            let mut stream = stream;
+            stream
+                .write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .ok()?;
+            return Some(Logged { method, path: target, request: body, bytes_sent: 0 });
+        }
         let held = delay.held.lock().unwrap();
         let _ = delay.changed.wait_timeout_while(held, Duration::from_secs(60), |held| *held).unwrap();
     }
