@@ -54,7 +54,7 @@ publish() {
 }
 
 start_server() {
-  "$server" "$work/served" "$work/port" "$work/server.log" &
+  "$server" "$work/served" "$work/port" "$work/server.log" "${DELAY_MS:-0}" &
   server_pid=$!
   while [ ! -s "$work/port" ]; do sleep 0.05; done
   base="http://127.0.0.1:$(cat "$work/port")"

@@ -94,6 +94,38 @@ impl Origin {
     }
 }
 
+/// How many sources are looked up at once.
+const PARALLEL_LOOKUPS: usize = 8;
+
+/// A source's origin and its latest commit, or why they could not be had.
+pub type Lookup = Result<(Origin, ObjectId)>;
+
+/// Opens the origin of each of `sources` (one per key) and looks up its latest commit, several
+/// sources at a time: the wait is that of the slowest source, not the sum of them all. Each lookup
+/// keeps its own bounds (stall timeout, Ctrl-C); after Ctrl-C no other source is contacted.
+pub fn latest_of_all(registry_url: &str, cache: &Path, sources: &[(String, Source)]) -> Vec<(String, Lookup)> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<Lookup>>> = std::sync::Mutex::new(sources.iter().map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..sources.len().min(PARALLEL_LOOKUPS) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some((_, source)) = sources.get(i) else { break };
+                let result = crate::interrupt::check()
+                    .and_then(|()| Origin::open(registry_url, source, cache))
+                    .and_then(|o| o.latest().map(|c| (o, c)));
+                results.lock().expect("not poisoned")[i] = Some(result);
+            });
+        }
+    });
+    let results = results.into_inner().expect("not poisoned");
+    sources
+        .iter()
+        .zip(results)
+        .map(|((key, _), r)| (key.clone(), r.unwrap_or_else(|| Err(Error::Interrupted))))
+        .collect()
+}
+
 /// The commit a remote entry of the manifest is pinned to.
 pub fn pinned(entry: &Entry) -> Result<ObjectId> {
     let text = entry.source.commit.as_deref().unwrap_or_default();

@@ -1,10 +1,10 @@
 use gix::ObjectId;
 
-use super::origin::{installed_ref, pinned, put_version, registry_url, Origin};
+use super::origin::{installed_ref, latest_of_all, pinned, put_version, registry_url, Lookup, Origin};
 use super::{find, parse_sets, report, run_install, runner, setup, Ctx, Target};
 use crate::error::{plural, Error, Result};
 use crate::fs::RelPath;
-use crate::home::{manifest, plugin_rel, Entry, Home, HomeLock, Manifest, SourceKind, Transaction};
+use crate::home::{manifest, plugin_rel, Entry, Home, HomeLock, Manifest, Source, SourceKind, Transaction};
 use crate::plugin::{self, EnvVar, Plugin};
 use crate::source::git::FileEntry;
 
@@ -70,20 +70,25 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     };
     let registry = registry_url(ctx, &manifest);
 
-    // One origin per source: its latest commit is looked up once, for all its plugins, and the
-    // files of every plugin that changed are fetched together.
-    let mut latest: std::collections::HashMap<String, Result<(Origin, ObjectId)>> = Default::default();
+    // One origin per source: its latest commit is looked up once, for all its plugins, all sources
+    // at once; the files of every plugin that changed are fetched together.
+    let mut sources: Vec<(String, Source)> = Vec::new();
     for entry in selected.iter().filter(|e| e.source.kind != SourceKind::Local) {
-        // Ctrl-C stops the lookups: no other source is contacted after it.
-        crate::interrupt::check()?;
-        latest.entry(Origin::key(&registry, &entry.source)).or_insert_with(|| {
-            let spinner = ctx.ui.spinner(format!("Looking up {}", Origin::key(&registry, &entry.source)));
-            let r = Origin::open(&registry, &entry.source, &ctx.settings.cache_dir)
-                .and_then(|o| o.latest().map(|c| (o, c)));
-            drop(spinner);
-            r
-        });
+        let key = Origin::key(&registry, &entry.source);
+        if !sources.iter().any(|(k, _)| *k == key) {
+            sources.push((key, entry.source.clone()));
+        }
     }
+    let spinner = match sources.as_slice() {
+        [] => None,
+        [(key, _)] => ctx.ui.spinner(format!("Looking up {key}")),
+        many => ctx.ui.spinner(format!("Looking up {} sources", many.len())),
+    };
+    let latest: std::collections::HashMap<String, Lookup> =
+        latest_of_all(&registry, &ctx.settings.cache_dir, &sources).into_iter().collect();
+    drop(spinner);
+    // Ctrl-C stopped the lookups: no other source was contacted after it.
+    crate::interrupt::check()?;
     for (key, source) in &latest {
         if let Ok((origin, to)) = source {
             let members: Vec<&Entry> = selected

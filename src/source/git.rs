@@ -27,6 +27,83 @@ pub struct Repo {
     cache_lock: Option<PathBuf>,
     /// Bytes of packs received by this process (for `-v` and benchmarks).
     pub received: std::cell::Cell<u64>,
+    /// The connection of the last network step and its handshake, for the next step to reuse.
+    session: std::sync::Mutex<Option<Session>>,
+}
+
+type Transport = Box<dyn gix::protocol::transport::client::blocking_io::Transport + Send>;
+
+/// A connection to a remote after its handshake. Kept between the network steps of one `Repo`
+/// (looking up HEAD, fetching the commit, fetching blobs) only where a step is one request of its
+/// own: protocol v2 over http(s), where the handshake is a `GET info/refs` and every command after
+/// it one `POST`. Reusing it saves that `GET` (a round trip) per step. A connection that persists
+/// across requests (git://, ssh) is ended after each step as before.
+struct Session {
+    transport: Transport,
+    handshake: gix::protocol::Handshake,
+    /// Whether it came from an earlier step (and may have gone stale since).
+    reused: bool,
+}
+
+impl Session {
+    fn reusable(&self) -> bool {
+        self.handshake.server_protocol_version == gix::protocol::transport::Protocol::V2
+            && !self.transport.connection_persists_across_multiple_requests()
+    }
+
+    /// Connects to `url` and shakes hands, or takes `earlier` when there is one.
+    fn open(
+        repo: &gix::Repository,
+        url: &str,
+        shown: &str,
+        worker: &super::net::Worker,
+        earlier: Option<Session>,
+    ) -> Result<Session> {
+        if let Some(mut session) = earlier {
+            session.reused = true;
+            return Ok(session);
+        }
+        let (mut transport, mut auth) = connect(repo, url, shown)?;
+        worker.activity.bump();
+        let handshake = gix::protocol::handshake(
+            &mut transport,
+            gix::protocol::transport::Service::UploadPack,
+            &mut auth,
+            vec![],
+            &mut worker.progress(),
+        )
+        .map_err(|e| fetch_error(shown, e))?;
+        worker.activity.bump();
+        Ok(Session { transport, handshake, reused: false })
+    }
+
+    /// Runs `step` on `earlier` (or a new session), once more on a new one when a reused session
+    /// fails (its server may have dropped what it kept of it), unless the worker was told to stop.
+    fn run<T>(
+        repo: &gix::Repository,
+        url: &str,
+        shown: &str,
+        worker: &super::net::Worker,
+        earlier: Option<Session>,
+        step: &mut dyn FnMut(&mut Session) -> Result<T>,
+    ) -> Result<(T, Option<Session>)> {
+        let mut session = Session::open(repo, url, shown, worker, earlier)?;
+        let result = match step(&mut session) {
+            Err(_) if session.reused && !worker.cancel.load(std::sync::atomic::Ordering::SeqCst) => {
+                session = Session::open(repo, url, shown, worker, None)?;
+                step(&mut session)
+            }
+            result => result,
+        };
+        let value = result?;
+        if session.reusable() {
+            return Ok((value, Some(session)));
+        }
+        if session.handshake.server_protocol_version == gix::protocol::transport::Protocol::V2 {
+            let _ = gix::protocol::indicate_end_of_interaction(&mut session.transport, false);
+        }
+        Ok((value, None))
+    }
 }
 
 /// A file of a plugin version, as recorded in git.
@@ -104,7 +181,14 @@ impl Repo {
                 message: format!("{shown} is not a git repository: {e}"),
                 hints: vec!["a local source must be a git repository (bare or not)".into()],
             })?;
-            return Ok(Repo { repo, remote: None, shown: shown.into(), cache_lock: None, received: 0.into() });
+            return Ok(Repo {
+                repo,
+                remote: None,
+                shown: shown.into(),
+                cache_lock: None,
+                received: 0.into(),
+                session: Default::default(),
+            });
         }
         // Every remote URL (an added one, a registry, one read from a cloned home) comes here.
         super::check_no_credentials(fetch_url)?;
@@ -138,7 +222,18 @@ impl Repo {
             shown: shown.into(),
             cache_lock: Some(lock),
             received: 0.into(),
+            session: Default::default(),
         })
+    }
+
+    fn take_session(&self) -> Option<Session> {
+        self.session.lock().ok().and_then(|mut s| s.take())
+    }
+
+    fn keep_session(&self, session: Option<Session>) {
+        if let Ok(mut s) = self.session.lock() {
+            *s = session;
+        }
     }
 
     /// The source as the user knows it.
@@ -160,29 +255,36 @@ impl Repo {
                 .map_err(|e| read_error(&self.shown, format!("no HEAD commit ({e})")));
         };
         let (repo, url, shown) = (self.repo.clone(), url.clone(), self.shown.clone());
-        let head = super::net::bounded(&self.shown, move |worker| {
-            let remote = repo.remote_at(url.as_str()).map_err(|e| fetch_error(&shown, e))?;
-            let con = connect(&repo, &remote, &url, &shown)?;
-            worker.activity.bump();
-            let spec = gix::refspec::parse("HEAD".into(), gix::refspec::parse::Operation::Fetch)
-                .map_err(|e| fetch_error(&shown, e))?
-                .to_owned();
-            let (ref_map, _) = con
-                .ref_map(
-                    worker.progress(),
-                    gix::remote::ref_map::Options { extra_refspecs: vec![spec], ..Default::default() },
-                )
-                .map_err(|e| fetch_error(&shown, e))?;
-            for r in &ref_map.remote_refs {
-                let (name, target, peeled) = r.unpack();
-                if name == "HEAD" {
-                    if let Some(id) = peeled.or(target) {
-                        return Ok(Some(id.to_owned()));
+        let earlier = self.take_session();
+        let (head, session) = super::net::bounded(&self.shown, move |worker| {
+            Session::run(&repo, &url, &shown, worker, earlier, &mut |session| {
+                let refs = match session.handshake.refs.clone() {
+                    Some(refs) => refs, // protocol v1: the handshake listed them
+                    None => {
+                        let mut prefixes = gix::protocol::ls_refs::RefPrefixes::new();
+                        prefixes.extend([gix::bstr::BString::from("HEAD")]);
+                        gix::protocol::LsRefsCommand::new(
+                            Some(prefixes),
+                            &session.handshake.capabilities,
+                            ("agent", Some(format!("atk/{}", env!("CARGO_PKG_VERSION")))),
+                        )
+                        .invoke_blocking(&mut session.transport, &mut worker.progress(), false)
+                        .map_err(|e| fetch_error(&shown, e))?
+                    }
+                };
+                worker.activity.bump();
+                for r in &refs {
+                    let (name, target, peeled) = r.unpack();
+                    if name == "HEAD" {
+                        if let Some(id) = peeled.or(target) {
+                            return Ok(Some(id.to_owned()));
+                        }
                     }
                 }
-            }
-            Ok(None)
+                Ok(None)
+            })
         })?;
+        self.keep_session(session);
         if let Some(id) = head {
             return Ok(id);
         }
@@ -464,15 +566,19 @@ impl Repo {
         let url = self.remote.clone().expect("only remote sources fetch");
         let held = lock.map(|f| f.try_clone()).transpose().ctx(|| "cannot share the cache lock".into())?;
         let (repo, shown, wants) = (self.repo.clone(), self.shown.clone(), wants.to_vec());
-        let (filtered, received) = super::net::bounded(&self.shown, move |worker| {
+        let earlier = self.take_session();
+        let ((filtered, received), session) = super::net::bounded(&self.shown, move |worker| {
             let _held = held;
-            fetch_now(&repo, &url, &shown, &wants, commit_only, worker)
+            Session::run(&repo, &url, &shown, worker, earlier, &mut |session| {
+                fetch_now(&repo, session, &shown, &wants, commit_only, worker)
+            })
         })
         .inspect_err(|e| {
             if let (Error::NetStalled { seconds, .. }, Some(path)) = (e, self.cache_lock.as_deref()) {
                 ABANDONED.lock().expect("not poisoned").push((path.to_path_buf(), *seconds));
             }
         })?;
+        self.keep_session(session);
         self.received.set(self.received.get() + received);
         Ok(filtered)
     }
@@ -482,20 +588,13 @@ impl Repo {
 /// (`core.sshCommand`, `GIT_SSH_COMMAND`, `GIT_SSH`), ssh itself gets a connect timeout and
 /// keep-alives from the stall timeout, so it never hangs for ever on its own either; http(s) gets
 /// the stall timeout as its connect timeout.
-fn connect<'r, 'repo>(
+fn connect(
     repo: &gix::Repository,
-    remote: &'r gix::Remote<'repo>,
     fetch_url: &str,
     shown: &str,
-) -> Result<
-    gix::remote::Connection<
-        'r,
-        'static,
-        'repo,
-        Box<dyn gix::protocol::transport::client::blocking_io::Transport + Send>,
-    >,
-> {
+) -> Result<(Transport, gix::remote::AuthenticateFn<'static>)> {
     use gix::protocol::transport::client::blocking_io::{connect, ssh};
+    let remote = repo.remote_at(fetch_url).map_err(|e| fetch_error(shown, e))?;
     let (url, version) =
         remote.sanitized_url_and_version(gix::remote::Direction::Fetch).map_err(|e| fetch_error(shown, e))?;
     let mut ssh_options = ssh::connect::Options::default();
@@ -514,11 +613,10 @@ fn connect<'r, 'repo>(
             ssh_options.disallow_shell = false; // the options need splitting: run it as git does
         }
     }
-    let transport = connect::connect(url, connect::Options { version, ssh: ssh_options, trace: false })
+    let mut transport: Transport = connect::connect(url, connect::Options { version, ssh: ssh_options, trace: false })
         .map_err(|e| fetch_error(shown, e))?;
-    let mut con = remote.to_connection_with_transport(transport);
-    // The transport's options from git's configuration (for http(s): proxies, `http.sslCAInfo`, …),
-    // applied now for our own handshakes and kept on the connection for gix's.
+    let mut con = remote.to_connection_with_transport(&mut transport);
+    // The transport's options from git's configuration (for http(s): proxies, `http.sslCAInfo`, …).
     if let Some(mut options) = repo.transport_options(fetch_url, None).map_err(|e| fetch_error(shown, e))? {
         // http(s): libcurl waits minutes for a connection by default; give it the stall timeout,
         // unless `gitoxide.http.connectTimeout` says otherwise.
@@ -527,35 +625,25 @@ fn connect<'r, 'repo>(
             http.connect_timeout.get_or_insert_with(super::net::timeout);
         }
         con.transport_mut().configure(&*options).map_err(|e| fetch_error(shown, e))?;
-        con.set_transport_options(options);
     }
-    Ok(con)
+    let auth = con.configured_credentials_for_current_url();
+    // Dropped, the connection would end the interaction on the transport (a flush packet) before
+    // it began; it owns nothing on the heap (the transport is borrowed), so forgetting leaks nothing.
+    std::mem::forget(con);
+    Ok((transport, auth))
 }
 
-/// The network part of `Repo::fetch`, on the worker thread: returns whether the filter was used
-/// and the bytes of pack received.
+/// The network part of `Repo::fetch`, on the worker thread, over `session`: returns whether the
+/// filter was used and the bytes of pack received.
 fn fetch_now(
     repo: &gix::Repository,
-    url: &str,
+    session: &mut Session,
     shown: &str,
     wants: &[ObjectId],
     commit_only: bool,
     worker: &super::net::Worker,
 ) -> Result<(bool, u64)> {
     use gix::protocol::fetch::{Arguments, Context, Negotiate, Options, Shallow, Tags};
-    let remote = repo.remote_at(url).map_err(|e| fetch_error(shown, e))?;
-    let mut con = connect(repo, &remote, url, shown)?;
-    worker.activity.bump();
-    let mut auth = con.configured_credentials_for_current_url();
-    let mut handshake = gix::protocol::handshake(
-        con.transport_mut(),
-        gix::protocol::transport::Service::UploadPack,
-        &mut auth,
-        vec![],
-        &mut worker.progress(),
-    )
-    .map_err(|e| fetch_error(shown, e))?;
-    worker.activity.bump();
 
     struct Wants<'a> {
         ids: &'a [ObjectId],
@@ -626,16 +714,13 @@ fn fetch_now(
         worker.progress(),
         &worker.cancel,
         Context {
-            handshake: &mut handshake,
-            transport: con.transport_mut(),
+            handshake: &mut session.handshake,
+            transport: &mut session.transport,
             user_agent: ("agent", Some(format!("atk/{}", env!("CARGO_PKG_VERSION")))),
             trace_packetlines: false,
         },
         Options { shallow_file, shallow: &shallow, tags: Tags::None, reject_shallow_remote: false },
     );
-    if handshake.server_protocol_version == gix::protocol::transport::Protocol::V2 {
-        let _ = gix::protocol::indicate_end_of_interaction(con.transport_mut(), false);
-    }
     result.map_err(|e| fetch_error(shown, e))?;
     Ok((negotiate.filtered, received))
 }

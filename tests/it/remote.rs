@@ -84,6 +84,34 @@ fn fetches_only_the_plugins_blobs_and_never_the_rest() {
     assert!(http.bytes_sent() < 20_000);
 }
 
+/// Round trips: one handshake (`GET info/refs`) serves the HEAD lookup and both fetches of a cold
+/// registry add; it used to be fetched again for each (6 requests).
+#[test]
+fn a_cold_registry_add_makes_at_most_4_http_requests() {
+    let env = Env::new();
+    let (work, root, _) = served_registry(&env, true);
+    let http = HttpServer::start(&root);
+    check_registry_add(&env, &http.url("registry.git"), &work);
+    let requests: Vec<String> = http.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    let gets = requests.iter().filter(|r| r.starts_with("GET ")).count();
+    assert!(requests.len() <= 4, "{requests:#?}");
+    assert_eq!(gets, 1, "one handshake: {requests:#?}");
+}
+
+/// A step on a kept handshake that fails (the server may have dropped it) is tried once more
+/// after a new handshake.
+#[test]
+fn a_failed_step_on_a_kept_handshake_is_retried_on_a_new_one() {
+    let env = Env::new();
+    let (work, root, _) = served_registry(&env, true);
+    let http = HttpServer::start(&root);
+    http.fail_post(2); // the fetch of the commit, the first step on the kept handshake
+    check_registry_add(&env, &http.url("registry.git"), &work);
+    let requests: Vec<String> = http.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    assert_eq!(requests.iter().filter(|r| r.starts_with("GET ")).count(), 2, "{requests:#?}");
+    assert_eq!(requests.len(), 6, "{requests:#?}");
+}
+
 #[test]
 fn servers_without_filter_get_a_depth_1_fetch_of_the_whole_tree() {
     let env = Env::new();

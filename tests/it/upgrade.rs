@@ -247,6 +247,46 @@ fn upgrade_all_fetches_each_source_once_for_all_its_plugins() {
     assert_eq!(fetches, 2, "{:#?}", http.requests().iter().map(|r| &r.path).collect::<Vec<_>>());
 }
 
+/// Round trips: with nothing new, each distinct source is asked for its HEAD once (one handshake
+/// and one `ls-refs`), and all sources at once, not one after another.
+#[test]
+fn upgrade_all_looks_up_each_source_once_all_in_parallel() {
+    use crate::servers::*;
+    let env = Env::new();
+    let (_, root, _) = served_registry(&env, true);
+    let tool = git_source_work(&env);
+    publish(&tool, &root, "tool.git", true);
+    write(&tool.join(".atk/plugin.yaml"), &yaml("Other Tool", ""), false);
+    commit_all(&tool, "another tool");
+    publish(&tool, &root, "other.git", true);
+    let http = HttpServer::start(&root);
+    let reg = http.url("registry.git");
+    for p in ["hello", "notes", "third"] {
+        env.ok(&["--registry", &reg, "add", "-y", p, "--set", "HELLO_NAME=x"]);
+    }
+    env.ok(&["add", "-y", &http.url("tool.git")]);
+    env.ok(&["add", "-y", &http.url("other.git")]);
+    http.clear();
+    http.gather_gets(3);
+    let out = env.ok(&["--registry", &reg, "upgrade", "--all", "--yes"]);
+    assert!(out.contains("0 upgraded, 5 up to date, 0 skipped, 0 failed"), "{out}");
+    let mut requests: Vec<String> = http.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    requests.sort();
+    let mut expected: Vec<String> = ["other.git", "registry.git", "tool.git"]
+        .iter()
+        .flat_map(|repo| {
+            [format!("GET /{repo}/info/refs?service=git-upload-pack"), format!("POST /{repo}/git-upload-pack")]
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(requests, expected, "one lookup per source");
+    assert!(
+        http.requests().iter().all(|r| !String::from_utf8_lossy(&r.request).contains("command=fetch")),
+        "nothing new: nothing fetched"
+    );
+    assert_eq!(http.most_gets_held_at_once(), 3, "the three sources are looked up at once");
+}
+
 #[test]
 fn what_the_user_has_where_a_new_version_ships_a_path_is_kept_under_another_name() {
     let env = Env::new();

@@ -29,6 +29,36 @@ pub struct HttpServer {
     /// Whether POSTs are held unanswered (a stalled server) until released, and how many arrived.
     delay: Arc<Gate>,
     posts: Arc<std::sync::atomic::AtomicUsize>,
+    /// Milliseconds every answer is delayed by (a forge far away).
+    latency: Arc<std::sync::atomic::AtomicU64>,
+    gather: Arc<Gather>,
+    /// The POST (counted from the first, 1-based) answered with a `500` instead; 0 for none.
+    fail_post: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// GETs held until enough of them are held at once (to see requests made in parallel).
+#[derive(Default)]
+pub struct Gather {
+    /// (how many to wait for, how many are held now, the most held at once, whether they were let go)
+    state: Mutex<(usize, usize, usize, bool)>,
+    changed: std::sync::Condvar,
+}
+
+impl Gather {
+    fn wait(&self) {
+        let mut state = self.state.lock().unwrap();
+        if state.0 == 0 || state.3 {
+            return;
+        }
+        state.1 += 1;
+        state.2 = state.2.max(state.1);
+        if state.1 >= state.0 {
+            state.3 = true;
+            self.changed.notify_all();
+        }
+        let (mut state, _) = self.changed.wait_timeout_while(state, Duration::from_secs(20), |s| !s.3).unwrap();
+        state.1 -= 1;
+    }
 }
 
 /// A switch the handlers wait on.
@@ -47,8 +77,13 @@ impl HttpServer {
         let stop = Arc::new(AtomicBool::new(false));
         let delay = Arc::new(Gate::default());
         let posts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let latency = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let gather = Arc::new(Gather::default());
+        let gather2 = Arc::clone(&gather);
+        let fail_post = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let fail_post2 = Arc::clone(&fail_post);
         let (root, log2, stop2) = (root.to_path_buf(), Arc::clone(&log), Arc::clone(&stop));
-        let (delay2, posts2) = (Arc::clone(&delay), Arc::clone(&posts));
+        let (delay2, posts2, latency2) = (Arc::clone(&delay), Arc::clone(&posts), Arc::clone(&latency));
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if stop2.load(Ordering::SeqCst) {
@@ -57,14 +92,47 @@ impl HttpServer {
                 let Ok(stream) = stream else { continue };
                 let (root, log) = (root.clone(), Arc::clone(&log2));
                 let (delay, posts) = (Arc::clone(&delay2), Arc::clone(&posts2));
+                let latency = Duration::from_millis(latency2.load(Ordering::SeqCst));
+                let gather = Arc::clone(&gather2);
+                let fail_post = fail_post2.load(Ordering::SeqCst);
                 std::thread::spawn(move || {
-                    if let Some(entry) = handle(stream, &root, &delay, &posts) {
+                    if let Some(entry) = handle(stream, &root, &delay, &posts, latency, &gather, fail_post) {
                         log.lock().unwrap().push(entry);
                     }
                 });
             }
         });
-        HttpServer { base: format!("http://127.0.0.1:{port}"), log, stop, port, delay, posts }
+        HttpServer {
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+            stop,
+            port,
+            delay,
+            posts,
+            latency,
+            gather,
+            fail_post,
+        }
+    }
+
+    /// Delays every answer by `latency` (before it is sent), as a server far away would.
+    pub fn set_latency(&self, latency: Duration) {
+        self.latency.store(latency.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// Holds every `GET` until `n` of them are held at once (each at most 20 s); after that, none.
+    pub fn gather_gets(&self, n: usize) {
+        *self.gather.state.lock().unwrap() = (n, 0, 0, false);
+    }
+
+    /// Answers the `n`th POST since the server started (1-based) with `500 Internal Server Error`.
+    pub fn fail_post(&self, n: usize) {
+        self.fail_post.store(n, Ordering::SeqCst);
+    }
+
+    /// The most `GET`s held at once since [`HttpServer::gather_gets`].
+    pub fn most_gets_held_at_once(&self) -> usize {
+        self.gather.state.lock().unwrap().2
     }
 
     /// Holds every POST unanswered (for at most a minute) until [`HttpServer::release`].
@@ -105,7 +173,15 @@ impl Drop for HttpServer {
     }
 }
 
-fn handle(stream: TcpStream, root: &Path, delay: &Gate, posts: &std::sync::atomic::AtomicUsize) -> Option<Logged> {
+fn handle(
+    stream: TcpStream,
+    root: &Path,
+    delay: &Gate,
+    posts: &std::sync::atomic::AtomicUsize,
+    latency: Duration,
+    gather: &Gather,
+    fail_post: usize,
+) -> Option<Logged> {
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut line = String::new();
@@ -142,8 +218,17 @@ fn handle(stream: TcpStream, root: &Path, delay: &Gate, posts: &std::sync::atomi
         body.resize(len, 0);
         reader.read_exact(&mut body).ok()?;
     }
+    if method == "GET" {
+        gather.wait();
+    }
     if method == "POST" {
-        posts.fetch_add(1, Ordering::SeqCst);
+        if posts.fetch_add(1, Ordering::SeqCst) + 1 == fail_post {
+            let mut stream = stream;
+            stream
+                .write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .ok()?;
+            return Some(Logged { method, path: target, request: body, bytes_sent: 0 });
+        }
         let held = delay.held.lock().unwrap();
         let _ = delay.changed.wait_timeout_while(held, Duration::from_secs(60), |held| *held).unwrap();
     }
@@ -203,6 +288,7 @@ fn handle(stream: TcpStream, root: &Path, delay: &Gate, posts: &std::sync::atomi
         format!("HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n", rest.len()).as_bytes(),
     );
     response.extend_from_slice(rest);
+    std::thread::sleep(latency);
     let mut stream = stream;
     stream.write_all(&response).ok()?;
     Some(Logged { method, path: target.clone(), request, bytes_sent: rest.len() as u64 })
