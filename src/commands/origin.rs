@@ -322,9 +322,18 @@ pub fn ensure_files(
         }
     }
     order.sort_by_key(|(i, _, _)| *i);
+    // Each source is opened once for all its plugins.
+    let mut opened: std::collections::HashMap<String, Origin> = std::collections::HashMap::new();
     for (i, commit, path) in order {
         let entry = entries[i];
-        let result = Origin::open(&registry_url, &entry.source, cache).and_then(|origin| {
+        let key = Origin::key(&registry_url, &entry.source);
+        let origin = match opened.entry(key) {
+            std::collections::hash_map::Entry::Occupied(o) => Ok(o.into_mut()),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                Origin::open(&registry_url, &entry.source, cache).map(|o| v.insert(o))
+            }
+        };
+        let result = origin.and_then(|origin| {
             let repo = origin.repo();
             let old_files: Vec<RelPath> = match installed_ref(home, &entry.directory) {
                 Some(old) if repo.is_complete(old, &path) || repo.has(&old) => {
