@@ -88,8 +88,14 @@ pub fn try_acquire(path: &Path) -> Result<Option<Held>> {
 
 /// Takes the lock at `path`. Threads of this process take turns; then, while another process holds
 /// the lock, it waits up to `timeout` (`Ok(None)` when the lock was still held then), calling
-/// `on_wait` once. Ctrl-C ends any wait with [`Error::Interrupted`].
-pub fn acquire(path: &Path, timeout: Duration, on_wait: &mut dyn FnMut()) -> Result<Option<Held>> {
+/// `on_wait` once. Ctrl-C ends any wait with [`Error::Interrupted`], and `give_up` (asked at every
+/// poll) with the error it returns.
+pub fn acquire(
+    path: &Path,
+    timeout: Duration,
+    on_wait: &mut dyn FnMut(),
+    give_up: &dyn Fn() -> Option<Error>,
+) -> Result<Option<Held>> {
     let turn = loop {
         {
             let mut turns = TURNS.lock().unwrap_or_else(PoisonError::into_inner);
@@ -116,6 +122,9 @@ pub fn acquire(path: &Path, timeout: Duration, on_wait: &mut dyn FnMut()) -> Res
                     return Ok(None);
                 }
                 crate::interrupt::check()?;
+                if let Some(e) = give_up() {
+                    return Err(e);
+                }
                 std::thread::sleep(POLL);
             }
             Err(TryLockError::Error(e)) => return Err(Error::io(format!("cannot lock {}", path.display()), e)),
@@ -137,11 +146,11 @@ mod tests {
         let other = open(&path).unwrap();
         other.try_lock().unwrap();
         let (mut waited, started) = (0, Instant::now());
-        assert!(acquire(&path, Duration::from_millis(100), &mut || waited += 1).unwrap().is_none());
+        assert!(acquire(&path, Duration::from_millis(100), &mut || waited += 1, &|| None).unwrap().is_none());
         assert!(started.elapsed() >= Duration::from_millis(100));
         assert_eq!(waited, 1);
         drop(other);
-        let held = acquire(&path, Duration::ZERO, &mut || panic!("free")).unwrap().expect("taken");
+        let held = acquire(&path, Duration::ZERO, &mut || panic!("free"), &|| None).unwrap().expect("taken");
         assert!(open(&path).unwrap().try_lock().is_err(), "held against others");
         drop(held);
         assert!(open(&path).unwrap().try_lock().is_ok(), "released");
@@ -151,9 +160,10 @@ mod tests {
     fn threads_of_one_process_take_turns_without_the_timeout() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.lock");
-        let first = acquire(&path, Duration::ZERO, &mut || panic!("free")).unwrap().expect("taken");
+        let first = acquire(&path, Duration::ZERO, &mut || panic!("free"), &|| None).unwrap().expect("taken");
         std::thread::scope(|s| {
-            let second = s.spawn(|| acquire(&path, Duration::ZERO, &mut || panic!("not another process")).unwrap());
+            let second =
+                s.spawn(|| acquire(&path, Duration::ZERO, &mut || panic!("not another process"), &|| None).unwrap());
             std::thread::sleep(Duration::from_millis(200));
             assert!(!second.is_finished(), "the second thread waits for its turn");
             drop(first);

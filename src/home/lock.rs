@@ -14,7 +14,7 @@ pub struct HomeLock {
 /// Takes the lock at `path`, waiting up to `timeout`. `on_wait` is called once, when the lock
 /// turns out to be held by another process.
 pub fn acquire(path: &Path, home: &Path, timeout: Duration, on_wait: &mut dyn FnMut()) -> Result<HomeLock> {
-    match lock::acquire(path, timeout, on_wait)? {
+    match lock::acquire(path, timeout, on_wait, &|| None)? {
         Some(held) => Ok(HomeLock { _held: held }),
         None => Err(Error::Locked { what: format!("changing {}", home.display()), seconds: timeout.as_secs() }),
     }

@@ -536,9 +536,6 @@ impl Repo {
         // wait for the very stall the timeout ended (checked again while waiting, for a transfer
         // of another thread given up on meanwhile).
         let stalled = || abandoned(path).map(|seconds| Error::NetStalled { url: self.shown.clone(), seconds });
-        if let Some(e) = stalled() {
-            return Err(e);
-        }
         let file = lock_file(path, &self.shown, &stalled)?;
         clear_stale_cache_files(self.repo.path())?;
         Ok(Some(file))
@@ -734,22 +731,14 @@ fn abandoned(path: &Path) -> Option<u64> {
 
 /// Waits for and takes the cache lock at `path` of the source `shown` (released when the file is
 /// dropped). Another atk holds it only while it fetches (bounded by the network timeout); the wait
-/// is bounded by the lock timeout, Ctrl-C ends it, and so does `give_up` (checked every 200 ms).
+/// is bounded by the lock timeout, and Ctrl-C or `give_up` ends it.
 fn lock_file(path: &Path, shown: &str, give_up: &dyn Fn() -> Option<Error>) -> Result<Held> {
-    let timeout = crate::fs::lock::timeout();
-    let started = std::time::Instant::now();
-    loop {
-        if let Some(e) = give_up() {
-            return Err(e);
-        }
-        let slice = timeout.saturating_sub(started.elapsed()).min(std::time::Duration::from_millis(200));
-        if let Some(held) = crate::fs::lock::acquire(path, slice, &mut || {})? {
-            return Ok(held);
-        }
-        if started.elapsed() >= timeout {
-            return Err(Error::Locked { what: format!("fetching {shown} into the cache"), seconds: timeout.as_secs() });
-        }
+    if let Some(e) = give_up() {
+        return Err(e);
     }
+    let timeout = crate::fs::lock::timeout();
+    crate::fs::lock::acquire(path, timeout, &mut || {}, give_up)?
+        .ok_or_else(|| Error::Locked { what: format!("fetching {shown} into the cache"), seconds: timeout.as_secs() })
 }
 
 /// Removes from the bare cache repository `git_dir` what a killed fetch leaves: `*.lock` files at
