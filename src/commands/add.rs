@@ -59,10 +59,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
         Spec::Local(path) => stage_local(&home, &manifest, &path)?,
         Spec::Registry(name) => stage_registry(ctx, &home, &manifest, &name, args.refresh)?,
-        Spec::Git { url, fetch_url } => {
-            source::check_no_credentials(&fetch_url)?;
-            stage_git(ctx, &home, &manifest, &url, &fetch_url)?
-        }
+        // `Repo::open` refuses a URL with credentials before anything is fetched.
+        Spec::Git { url, fetch_url } => stage_git(ctx, &home, &manifest, &url, &fetch_url)?,
     };
     let Staged { plugin, directory, staged, source } = staged;
     let rel_dir = plugin_rel(&directory)?;

@@ -113,17 +113,18 @@ impl<'h> Transaction<'h> {
     /// Saves a copy of the file or link `rel` (if there is one) so that rollback can put it back.
     pub fn protect(&mut self, rel: &RelPath) -> Result<()> {
         let backup = format!("backup-{}", self.steps);
+        let copy = RelPath::new(&backup).expect("a plain name");
         let saved = match self.files().kind(rel)? {
             None => None,
             Some(Kind::File { .. }) => {
-                let abs = self.files().abs(rel);
-                let md = std::fs::symlink_metadata(&abs).ctx(|| format!("cannot read {}", abs.display()))?;
-                let mode = std::os::unix::fs::PermissionsExt::mode(&md.permissions()) & 0o7777;
-                self.txn.write_new(&RelPath::new(&backup).expect("a plain name"), &self.files().read(rel)?, mode)?;
+                // The copy keeps the mode exactly (it is renamed back on rollback).
+                let mode = self.files().mode(rel)?;
+                self.txn.write_new(&copy, &self.files().read(rel)?, mode)?;
+                self.txn.set_mode(&copy, mode)?;
                 Some(backup)
             }
             Some(Kind::Link) => {
-                self.txn.symlink(&self.files().read_link(rel)?, &RelPath::new(&backup).expect("a plain name"))?;
+                self.txn.symlink(&self.files().read_link(rel)?, &copy)?;
                 Some(backup)
             }
             Some(_) => {
