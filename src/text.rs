@@ -36,6 +36,13 @@ fn is_own_style(params: &str) -> bool {
     params.split(';').all(|p| matches!(p, "" | "0" | "1" | "2" | "22" | "31" | "32" | "33" | "34" | "35" | "36" | "39"))
 }
 
+/// The length of the SGR sequence of [`is_own_style`] that `s` starts with, if it starts with one.
+fn own_style_at(s: &str) -> Option<usize> {
+    let params = s.strip_prefix("\x1b[")?;
+    let end = params.find(|c: char| !(c.is_ascii_digit() || c == ';'))?;
+    (params[end..].starts_with('m') && is_own_style(&params[..end])).then_some(end + 3)
+}
+
 /// `s` as it may reach a terminal: line breaks and atk's own colors (SGR sequences of
 /// [`is_own_style`]) are kept, every other unsafe character is escaped. The last line of defence
 /// under every message atk prints; text from a source is escaped where it is put into a message.
@@ -46,15 +53,10 @@ pub fn for_terminal(s: &str) -> Cow<'_, str> {
     let mut out = String::with_capacity(s.len() + 8);
     let mut rest = s;
     while let Some(c) = rest.chars().next() {
-        if c == '\x1b' {
-            let sgr = rest[1..]
-                .strip_prefix('[')
-                .map(|r| r.find(|ch: char| !(ch.is_ascii_digit() || ch == ';')).map(|i| (i, r.as_bytes()[i])));
-            if let Some(Some((i, b'm'))) = sgr.filter(|s| s.is_some_and(|(i, _)| is_own_style(&rest[2..2 + i]))) {
-                out.push_str(&rest[..i + 3]);
-                rest = &rest[i + 3..];
-                continue;
-            }
+        if let Some(len) = own_style_at(rest) {
+            out.push_str(&rest[..len]);
+            rest = &rest[len..];
+            continue;
         }
         if c == '\n' {
             out.push('\n');
