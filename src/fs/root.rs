@@ -478,25 +478,20 @@ impl Root {
         if target.as_os_str().is_empty() {
             return true;
         }
-        // Where the walk is (folders below the root), and what is left to walk.
-        let mut at: Vec<String> =
-            link.parent().map(|p| p.components().map(str::to_string).collect()).unwrap_or_default();
+        // Where the walk is (a folder below the root), and what is left to walk.
+        let mut at = link.parent().unwrap_or_default();
         let mut pending: VecDeque<String> = parts(target).into();
         let mut hops = 0;
         while let Some(c) = pending.pop_front() {
             match c.as_str() {
                 "/" => return true,
                 "." => {}
-                ".." => {
-                    if at.pop().is_none() {
-                        return true;
-                    }
-                }
+                ".." => match at.parent() {
+                    Some(up) => at = up,
+                    None => return true,
+                },
                 name => {
-                    let Ok(rel) = RelPath::new([at.join("/"), name.to_string()].join("/").trim_start_matches('/'))
-                    else {
-                        return true;
-                    };
+                    let Ok(rel) = at.join(name) else { return true };
                     match self.kind(&rel) {
                         Ok(Some(Kind::Link)) => {
                             hops += 1;
@@ -508,7 +503,7 @@ impl Root {
                                 pending.push_front(p);
                             }
                         }
-                        Ok(_) => at.push(name.to_string()),
+                        Ok(_) => at = rel,
                         Err(_) => return true,
                     }
                 }
