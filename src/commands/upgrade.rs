@@ -269,7 +269,10 @@ fn plan(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> Result<Opt
     }
     // The new version is refused if a name in it could not be a file here; names like that in the
     // old version cannot be files of the plugin folder, so they have nothing to replace.
-    let old_files = repo.list_files(from, &old_path).unwrap_or_default();
+    let old_files = match repo.list_files(from, &old_path) {
+        Err(Error::Refused { .. }) => Vec::new(),
+        listed => listed?,
+    };
     let new_files = repo.list_files(to, &path)?;
     let find = |list: &[FileEntry], p: &RelPath| list.iter().find(|f| f.path == *p).cloned();
     let mut added = Vec::new();
