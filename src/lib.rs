@@ -1,7 +1,8 @@
 //! atk: a git-native plugin manager for AI coding tools.
 //!
 //! Layers, top to bottom: `cli` → `commands` → {`ui`, `home`, `source`, `lifecycle`} → `plugin` →
-//! `error`. Only `commands` talks to a person; the domain modules return values and errors.
+//! `error`. Only `commands` talks to a person; the domain modules return values and errors, and
+//! say what they are doing through a `reporter::Reporter` they are given.
 
 pub mod cli;
 pub mod commands;
@@ -12,6 +13,7 @@ pub mod home;
 pub mod interrupt;
 pub mod lifecycle;
 pub mod plugin;
+pub mod reporter;
 pub mod settings;
 pub mod source;
 pub mod text;

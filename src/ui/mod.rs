@@ -169,3 +169,30 @@ impl Ui {
         }
     }
 }
+
+impl crate::reporter::Reporter for Ui {
+    fn note(&self, line: &str) {
+        Ui::note(self, line)
+    }
+    fn warn(&self, line: &str) {
+        Ui::warn(self, line)
+    }
+    fn detail(&self, line: &str) {
+        Ui::detail(self, line)
+    }
+    fn confirm(&self, question: &str, hint: &str) -> crate::Result<bool> {
+        Ui::confirm(self, question, hint)
+    }
+    fn interactive(&self) -> bool {
+        self.interactive
+    }
+    fn input(&self, prompt: &str, default: Option<&str>) -> crate::Result<String> {
+        Ui::input(self, prompt, default)
+    }
+    fn secret(&self, prompt: &str) -> crate::Result<String> {
+        Ui::secret(self, prompt)
+    }
+    fn progress(&self, len: u64, what: &str) -> crate::reporter::Progress {
+        crate::reporter::Progress(Ui::progress(self, len, what))
+    }
+}
