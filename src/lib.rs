@@ -4,6 +4,7 @@
 //! `error`. Only `commands` talks to a person; the domain modules return values and errors, and
 //! say what they are doing through a `reporter::Reporter` they are given.
 
+pub mod agents;
 pub mod cli;
 pub mod commands;
 pub mod error;

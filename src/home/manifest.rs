@@ -50,6 +50,11 @@ pub struct Entry {
     pub directory: String,
     #[serde(default)]
     pub source: Source,
+    /// The coding agents the plugin is plugged into (`atk plug`), by their command-line names
+    /// (`claude`, `cursor`, ...). Left out of the file when empty, so that a manifest without it
+    /// is written back byte for byte; atk-cli reads a manifest with it and ignores the key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<String>,
     #[serde(flatten)]
     pub extra: Mapping,
 }
@@ -87,7 +92,7 @@ impl SourceKind {
 
 impl Entry {
     pub fn new(name: &str, directory: &str, source: Source) -> Self {
-        Entry { name: name.into(), directory: directory.into(), source, extra: Mapping::new() }
+        Entry { name: name.into(), directory: directory.into(), source, agents: vec![], extra: Mapping::new() }
     }
 }
 

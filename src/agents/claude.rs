@@ -1,0 +1,92 @@
+//! Claude Code: `claude mcp add` (or `add-json` when there is a timeout, which `add` cannot take)
+//! at user scope; the skill is an `@/abs/SKILL.md` line in the managed section of `CLAUDE.md` in
+//! `$CLAUDE_CONFIG_DIR` (else `~/.claude`).
+
+use serde_json::{json, Value};
+
+use super::mcp::{python_json, Transport};
+use super::{cli_plug, cli_unplug, managed_line, wrapped, Agent, AgentEnv, AgentId, Cx, Plan, Server, Target};
+use crate::error::Result;
+
+pub struct Claude;
+
+pub fn add_argv(s: &Server) -> Vec<String> {
+    let mut argv: Vec<String> = ["claude", "mcp"].map(String::from).to_vec();
+    if s.timeout.is_some_and(|t| t > 0) {
+        let mut entry = s.upstream_entry();
+        let m = entry.as_object_mut().expect("an object");
+        let env = s.env_object();
+        if env.is_empty() {
+            m.remove("env");
+        } else {
+            m.insert("env".into(), Value::Object(env));
+        }
+        argv.extend(["add-json", "--scope", "user"].map(String::from));
+        argv.push(s.name.clone());
+        argv.push(python_json(&entry, false));
+        return argv;
+    }
+    argv.push("add".into());
+    if let Transport::Remote { kind, .. } = &s.transport {
+        argv.extend(["--transport".into(), kind.clone()]);
+    }
+    argv.extend(["--scope", "user"].map(String::from));
+    for (k, v) in s.resolved_env() {
+        argv.extend(["-e".into(), format!("{k}={v}")]);
+    }
+    argv.extend(["--".into(), s.name.clone()]);
+    match &s.transport {
+        Transport::Remote { url, .. } => argv.push(url.clone()),
+        Transport::Stdio { command, args } => {
+            argv.push(command.clone());
+            argv.extend(args.iter().cloned());
+        }
+    }
+    argv
+}
+
+fn remove_argv(name: &str) -> Vec<String> {
+    ["claude", "mcp", "remove", "--scope", "user", name].map(String::from).to_vec()
+}
+
+fn skill_line(t: &Target) -> String {
+    format!("@{}", t.skill_path().display())
+}
+
+impl Agent for Claude {
+    fn id(&self) -> AgentId {
+        AgentId::Claude
+    }
+    fn installed(&self, env: &AgentEnv) -> bool {
+        env.which("claude").is_some()
+    }
+    fn plug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
+        let mut changes = cli_plug(self.id(), t, cx, add_argv, remove_argv(&t.name));
+        changes.extend(managed_line(&cx.env.claude_dir().join("CLAUDE.md"), &skill_line(t), t.has_skill)?);
+        Ok(Plan { changes, ..Plan::default() })
+    }
+    fn unplug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
+        let mut changes = cli_unplug(self.id(), t, cx, remove_argv(&t.name));
+        changes.extend(managed_line(&cx.env.claude_dir().join("CLAUDE.md"), &skill_line(t), false)?);
+        Ok(Plan { changes, ..Plan::default() })
+    }
+    fn snippet(&self, s: &Server) -> String {
+        let mut entry = serde_json::Map::new();
+        match &s.transport {
+            Transport::Stdio { command, args } => {
+                entry.insert("type".into(), json!("stdio"));
+                entry.insert("command".into(), json!(command));
+                entry.insert("args".into(), json!(args));
+                entry.insert("env".into(), Value::Object(s.env_object()));
+            }
+            Transport::Remote { kind, url } => {
+                entry.insert("type".into(), json!(kind));
+                entry.insert("url".into(), json!(url));
+            }
+        }
+        if let Some(t) = s.timeout {
+            entry.insert("timeout".into(), json!(t));
+        }
+        wrapped("mcpServers", &s.name, Value::Object(entry))
+    }
+}

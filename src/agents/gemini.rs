@@ -1,0 +1,77 @@
+//! Gemini CLI: `gemini mcp add --scope user` (env only for a command); the skill is a link
+//! `~/.gemini/skills/atk-<directory>` to the plugin folder, as atk-cli makes it.
+
+use serde_json::{json, Value};
+
+use super::mcp::Transport;
+use super::{cli_plug, cli_unplug, skill_link, wrapped, Agent, AgentEnv, AgentId, Cx, Plan, Server, Target};
+use crate::error::Result;
+
+pub struct Gemini;
+
+pub fn add_argv(s: &Server) -> Vec<String> {
+    let mut argv: Vec<String> = ["gemini", "mcp", "add"].map(String::from).to_vec();
+    if let Transport::Remote { kind, .. } = &s.transport {
+        argv.extend(["--transport".into(), kind.clone()]);
+    }
+    argv.extend(["--scope", "user"].map(String::from));
+    if let Transport::Stdio { .. } = &s.transport {
+        for (k, v) in s.resolved_env() {
+            argv.extend(["-e".into(), format!("{k}={v}")]);
+        }
+    }
+    argv.push(s.name.clone());
+    match &s.transport {
+        Transport::Remote { url, .. } => argv.push(url.clone()),
+        Transport::Stdio { command, args } => {
+            argv.push(command.clone());
+            argv.extend(args.iter().cloned());
+        }
+    }
+    argv
+}
+
+fn remove_argv(name: &str) -> Vec<String> {
+    ["gemini", "mcp", "remove", "--scope", "user", name].map(String::from).to_vec()
+}
+
+fn link(t: &Target, env: &AgentEnv) -> std::path::PathBuf {
+    env.home.join(".gemini/skills").join(format!("atk-{}", t.directory))
+}
+
+impl Agent for Gemini {
+    fn id(&self) -> AgentId {
+        AgentId::Gemini
+    }
+    fn installed(&self, env: &AgentEnv) -> bool {
+        env.which("gemini").is_some()
+    }
+    fn plug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
+        let mut changes = cli_plug(self.id(), t, cx, add_argv, remove_argv(&t.name));
+        changes.extend(skill_link(&link(t, cx.env), &t.dir, t.has_skill)?);
+        Ok(Plan { changes, ..Plan::default() })
+    }
+    fn unplug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
+        let mut changes = cli_unplug(self.id(), t, cx, remove_argv(&t.name));
+        changes.extend(skill_link(&link(t, cx.env), &t.dir, false)?);
+        Ok(Plan { changes, ..Plan::default() })
+    }
+    fn snippet(&self, s: &Server) -> String {
+        let mut entry = serde_json::Map::new();
+        match &s.transport {
+            Transport::Stdio { command, args } => {
+                entry.insert("command".into(), json!(command));
+                entry.insert("args".into(), json!(args));
+                entry.insert("env".into(), Value::Object(s.env_object()));
+            }
+            Transport::Remote { kind, url } => {
+                let key = if kind == "http" { "httpUrl" } else { "url" };
+                entry.insert(key.into(), json!(url));
+            }
+        }
+        if let Some(t) = s.timeout {
+            entry.insert("timeout".into(), json!(t));
+        }
+        wrapped("mcpServers", &s.name, Value::Object(entry))
+    }
+}

@@ -1,0 +1,158 @@
+//! JSONC files edited in place: one member set or removed, one string added to or removed from an
+//! array, and every other byte of the file (comments, order, indentation, trailing commas) kept.
+//! The concrete syntax tree is `jsonc-parser`'s.
+
+use jsonc_parser::cst::{CstInputValue, CstObject, CstRootNode};
+use jsonc_parser::ParseOptions;
+use serde_json::Value;
+
+/// A parsed JSONC document whose top level is an object (an empty file is an empty object).
+pub struct Doc {
+    root: CstRootNode,
+}
+
+fn options() -> ParseOptions {
+    ParseOptions { allow_missing_commas: false, ..ParseOptions::default() }
+}
+
+impl Doc {
+    pub fn parse(text: &str) -> Result<Doc, String> {
+        let root = CstRootNode::parse(text, &options()).map_err(|e| format!("not valid JSON with comments: {e}"))?;
+        match root.value() {
+            None => {
+                root.object_value_or_set();
+            }
+            Some(v) if v.as_object().is_some() => {}
+            Some(_) => return Err("its top level is not an object".into()),
+        }
+        Ok(Doc { root })
+    }
+
+    fn top(&self) -> CstObject {
+        self.root.object_value().expect("checked at parse")
+    }
+
+    /// The object at `key` of the top level; created when `create` and absent.
+    fn section(&self, key: &str, create: bool) -> Result<Option<CstObject>, String> {
+        let top = self.top();
+        match top.get(key) {
+            Some(prop) => match prop.value() {
+                Some(v) => v.as_object().map(Some).ok_or_else(|| format!("\"{key}\" is not an object")),
+                None => Err(format!("\"{key}\" has no value")),
+            },
+            None if create => Ok(Some(top.append(key, CstInputValue::Object(vec![])).object_value_or_set())),
+            None => Ok(None),
+        }
+    }
+
+    /// The value of `section.name`, if there is one.
+    pub fn member(&self, section: &str, name: &str) -> Result<Option<Value>, String> {
+        Ok(self.section(section, false)?.and_then(|o| o.get(name)).and_then(|p| p.value()?.to_serde_value()))
+    }
+
+    /// Sets `section.name` to `value`; whether anything changed.
+    pub fn set_member(&mut self, section: &str, name: &str, value: &Value) -> Result<bool, String> {
+        if self.member(section, name)?.as_ref() == Some(value) {
+            return Ok(false);
+        }
+        let obj = self.section(section, true)?.expect("created");
+        match obj.get(name) {
+            Some(prop) => prop.set_value(input(value)),
+            None => {
+                obj.append(name, input(value));
+            }
+        }
+        Ok(true)
+    }
+
+    /// Removes `section.name`; whether it was there.
+    pub fn remove_member(&mut self, section: &str, name: &str) -> Result<bool, String> {
+        match self.section(section, false)?.and_then(|o| o.get(name)) {
+            Some(prop) => {
+                prop.remove();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Appends the string `item` to the array at `key` (created when absent) unless it is in it.
+    pub fn add_to_array(&mut self, key: &str, item: &str) -> Result<bool, String> {
+        let top = self.top();
+        let array = match top.get(key) {
+            Some(prop) => prop.value().and_then(|v| v.as_array()).ok_or_else(|| format!("\"{key}\" is not a list"))?,
+            None => top.append(key, CstInputValue::Array(vec![])).array_value_or_set(),
+        };
+        if array.elements().iter().any(|e| e.to_serde_value().as_ref().and_then(Value::as_str) == Some(item)) {
+            return Ok(false);
+        }
+        array.append(CstInputValue::String(item.to_string()));
+        Ok(true)
+    }
+
+    /// Removes every `item` from the array at `key`; whether there was one.
+    pub fn remove_from_array(&mut self, key: &str, item: &str) -> Result<bool, String> {
+        let Some(array) = self.top().get(key).and_then(|p| p.value()).and_then(|v| v.as_array()) else {
+            return Ok(false);
+        };
+        let mut removed = false;
+        for e in array.elements() {
+            if e.to_serde_value().as_ref().and_then(Value::as_str) == Some(item) {
+                e.remove();
+                removed = true;
+            }
+        }
+        Ok(removed)
+    }
+
+    pub fn text(&self) -> String {
+        self.root.to_string()
+    }
+}
+
+fn input(v: &Value) -> CstInputValue {
+    match v {
+        Value::Null => CstInputValue::Null,
+        Value::Bool(b) => CstInputValue::Bool(*b),
+        Value::Number(n) => CstInputValue::Number(n.to_string()),
+        Value::String(s) => CstInputValue::String(s.clone()),
+        Value::Array(a) => CstInputValue::Array(a.iter().map(input).collect()),
+        Value::Object(m) => CstInputValue::Object(m.iter().map(|(k, v)| (k.clone(), input(v))).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const USER: &str = "// my OpenCode settings\n{\n  \"$schema\": \"https://opencode.ai/config.json\",\n  /* theme */ \"theme\": \"dark\",\n  \"mcp\": {\n    \"mine\": { \"type\": \"local\", \"command\": [\"x\"], }, // keep me\n  },\n}\n";
+
+    #[test]
+    fn adding_and_removing_keeps_every_other_byte() {
+        let mut doc = Doc::parse(USER).unwrap();
+        assert!(doc.set_member("mcp", "srv", &json!({"type": "local", "enabled": true})).unwrap());
+        assert!(doc.add_to_array("instructions", "/p/SKILL.md").unwrap());
+        let text = doc.text();
+        assert!(text.starts_with("// my OpenCode settings\n{\n  \"$schema\": \"https://opencode.ai/config.json\",\n  /* theme */ \"theme\": \"dark\",\n  \"mcp\": {\n    \"mine\": { \"type\": \"local\", \"command\": [\"x\"], }, // keep me\n"), "{text}");
+        // The same again changes nothing.
+        let mut again = Doc::parse(&text).unwrap();
+        assert!(!again.set_member("mcp", "srv", &json!({"type": "local", "enabled": true})).unwrap());
+        assert!(!again.add_to_array("instructions", "/p/SKILL.md").unwrap());
+        assert!(again.remove_member("mcp", "srv").unwrap());
+        assert!(again.remove_from_array("instructions", "/p/SKILL.md").unwrap());
+        assert!(!again.remove_member("mcp", "srv").unwrap());
+        assert!(again.text().starts_with(&USER[..USER.len() - 5]), "{}", again.text());
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_edit_safely() {
+        assert!(Doc::parse("[1]").is_err());
+        assert!(Doc::parse("{\"a\": 1 \"b\": 2}").is_err());
+        assert!(Doc::parse("{\"mcp\": 3}").unwrap().set_member("mcp", "x", &json!(1)).is_err());
+        let mut empty = Doc::parse("").unwrap();
+        assert!(empty.set_member("servers", "x", &json!({"type": "stdio"})).unwrap());
+        let text = empty.text();
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), json!({"servers": {"x": {"type": "stdio"}}}));
+    }
+}

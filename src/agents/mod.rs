@@ -1,0 +1,708 @@
+//! Coding agents: a plugin's MCP server and its `SKILL.md`, registered with (plugged into) and
+//! removed from (unplugged from) Claude Code, Codex, Gemini CLI, Auggie, OpenCode, Cursor, VS Code
+//! and Windsurf. Each agent is one file behind the small [`Agent`] trait: it plans the changes
+//! (programs to run, files to write, links to make) and this module previews, confirms and
+//! applies them.
+//!
+//! CLI agents are driven exactly as atk-cli 0.4.0 drives them; file agents' JSON(C) files are
+//! edited in place. Which agents a plugin is plugged into is recorded in its manifest entry
+//! (`agents: [claude, cursor]`), so that `remove` unplugs them, `upgrade` re-plugs them and a new
+//! laptop is rewired with `atk plug --all`.
+
+mod auggie;
+mod claude;
+mod codex;
+mod cursor;
+mod gemini;
+pub mod jsonc;
+pub mod mcp;
+mod opencode;
+pub mod skill;
+mod vscode;
+mod windsurf;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use mcp::Server;
+
+use crate::error::{Error, Result};
+use crate::home::Entry;
+use crate::reporter::Reporter;
+
+/// The agents atk knows, in the order they are processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentId {
+    Claude,
+    Codex,
+    Gemini,
+    Auggie,
+    Opencode,
+    Cursor,
+    Vscode,
+    Windsurf,
+}
+
+impl AgentId {
+    pub const ALL: [AgentId; 8] = [
+        AgentId::Claude,
+        AgentId::Codex,
+        AgentId::Gemini,
+        AgentId::Auggie,
+        AgentId::Opencode,
+        AgentId::Cursor,
+        AgentId::Vscode,
+        AgentId::Windsurf,
+    ];
+
+    /// The word in the manifest and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentId::Claude => "claude",
+            AgentId::Codex => "codex",
+            AgentId::Gemini => "gemini",
+            AgentId::Auggie => "auggie",
+            AgentId::Opencode => "opencode",
+            AgentId::Cursor => "cursor",
+            AgentId::Vscode => "vscode",
+            AgentId::Windsurf => "windsurf",
+        }
+    }
+
+    /// The agent's name for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            AgentId::Claude => "Claude Code",
+            AgentId::Codex => "Codex",
+            AgentId::Gemini => "Gemini CLI",
+            AgentId::Auggie => "Auggie",
+            AgentId::Opencode => "OpenCode",
+            AgentId::Cursor => "Cursor",
+            AgentId::Vscode => "VS Code",
+            AgentId::Windsurf => "Windsurf",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AgentId> {
+        AgentId::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    pub fn agent(self) -> &'static dyn Agent {
+        match self {
+            AgentId::Claude => &claude::Claude,
+            AgentId::Codex => &codex::Codex,
+            AgentId::Gemini => &gemini::Gemini,
+            AgentId::Auggie => &auggie::Auggie,
+            AgentId::Opencode => &opencode::OpenCode,
+            AgentId::Cursor => &cursor::Cursor,
+            AgentId::Vscode => &vscode::VsCode,
+            AgentId::Windsurf => &windsurf::Windsurf,
+        }
+    }
+}
+
+/// The agents recorded for a plugin (`agents:` of its manifest entry), known ones only, in the
+/// order of [`AgentId::ALL`]. For `status`'s agents column, and the hooks below.
+pub fn recorded(entry: &Entry) -> Vec<AgentId> {
+    AgentId::ALL.into_iter().filter(|a| entry.agents.iter().any(|s| s == a.as_str())).collect()
+}
+
+/// Names in `agents:` this atk does not know (written by a newer one): kept, never acted on.
+pub fn unknown_recorded(entry: &Entry) -> Vec<&str> {
+    entry.agents.iter().map(String::as_str).filter(|s| AgentId::parse(s).is_none()).collect()
+}
+
+/// Records `agent` in `entry` (keeping the list in [`AgentId::ALL`]'s order, unknown names
+/// last); whether it was not there.
+pub fn record(entry: &mut Entry, agent: AgentId) -> bool {
+    if entry.agents.iter().any(|s| s == agent.as_str()) {
+        return false;
+    }
+    let mut known = recorded(entry);
+    known.push(agent);
+    known.sort();
+    let unknown: Vec<String> = unknown_recorded(entry).into_iter().map(String::from).collect();
+    entry.agents = known.into_iter().map(|a| a.as_str().to_string()).chain(unknown).collect();
+    true
+}
+
+/// Drops `agent` from `entry`'s record; whether it was there.
+pub fn forget(entry: &mut Entry, agent: AgentId) -> bool {
+    let before = entry.agents.len();
+    entry.agents.retain(|s| s != agent.as_str());
+    entry.agents.len() != before
+}
+
+/// Where agents keep their files, resolved once by the command from the environment.
+#[derive(Debug, Clone, Default)]
+pub struct AgentEnv {
+    /// The user's home folder.
+    pub home: PathBuf,
+    /// `CLAUDE_CONFIG_DIR` (else `~/.claude`).
+    pub claude_config_dir: Option<PathBuf>,
+    /// `CODEX_HOME` (else `~/.codex`).
+    pub codex_home: Option<PathBuf>,
+    /// `XDG_CONFIG_HOME` (else `~/.config`).
+    pub xdg_config_home: Option<PathBuf>,
+    /// `PATH`, where agents' programs are looked for.
+    pub path: Option<OsString>,
+    /// VS Code keeps its profile under `~/Library/Application Support` on macOS.
+    pub macos: bool,
+}
+
+impl AgentEnv {
+    pub fn claude_dir(&self) -> PathBuf {
+        self.claude_config_dir.clone().unwrap_or_else(|| self.home.join(".claude"))
+    }
+    pub fn codex_dir(&self) -> PathBuf {
+        self.codex_home.clone().unwrap_or_else(|| self.home.join(".codex"))
+    }
+    pub fn config_dir(&self) -> PathBuf {
+        self.xdg_config_home.clone().unwrap_or_else(|| self.home.join(".config"))
+    }
+
+    /// The executable `program` on `PATH`.
+    pub fn which(&self, program: &str) -> Option<PathBuf> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.path.as_ref()?;
+        std::env::split_paths(path)
+            .filter(|d| !d.as_os_str().is_empty())
+            .map(|d| d.join(program))
+            .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+    }
+}
+
+/// What is plugged: a plugin of the home, with its resolved server and skill.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The display name: the MCP server's name in every agent.
+    pub name: String,
+    /// The plugin's folder name under `plugins/`: skill links are named after it.
+    pub directory: String,
+    /// The plugin folder, absolute (links resolved when it exists).
+    pub dir: PathBuf,
+    pub server: Option<Server>,
+    /// Whether the plugin ships a `SKILL.md`.
+    pub has_skill: bool,
+}
+
+impl Target {
+    /// The absolute `SKILL.md` path agents are given (links resolved, as atk-cli resolves it).
+    pub fn skill_path(&self) -> PathBuf {
+        let path = self.dir.join("SKILL.md");
+        std::fs::canonicalize(&path).unwrap_or(path)
+    }
+}
+
+/// One step of plugging or unplugging.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Run an agent's program. `shown` is the argv with secrets masked; `fingerprint` what to
+    /// remember once it succeeded (`None`: forget); `may_fail`: a failure means "was not there".
+    Run { argv: Vec<String>, shown: Vec<String>, fingerprint: Option<u64>, may_fail: bool },
+    /// Replace a file's text (atomically; a new file is 0600).
+    Write { path: PathBuf, text: String, preview: Vec<String> },
+    /// Point a link at a target (replacing a link that is there).
+    Link { link: PathBuf, target: PathBuf },
+    /// Remove a link.
+    Unlink { link: PathBuf },
+}
+
+/// What an agent would do.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+    /// Said in the report (an agent without skills, say).
+    pub notes: Vec<String>,
+    /// Nothing can be done for this plugin with this agent, and why.
+    pub unsupported: Option<String>,
+}
+
+/// What agents see of atk's own memory: the fingerprint of the last registration atk made with
+/// each CLI agent, per plugin (`<agent>/<directory>`). Kept in the home's `.git/atk/` (this
+/// machine's, never committed): a CLI agent is asked again only when what it would be given
+/// changed.
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Registered(BTreeMap<String, u64>);
+
+impl Registered {
+    pub const FILE: &'static str = "agents.json";
+
+    pub fn load(path: &Path) -> Registered {
+        std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    }
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_vec_pretty(self).expect("serializes");
+        crate::fs::write_atomic(path, &text, Some(0o600))
+    }
+    fn key(agent: AgentId, directory: &str) -> String {
+        format!("{}/{directory}", agent.as_str())
+    }
+    pub fn get(&self, agent: AgentId, directory: &str) -> Option<u64> {
+        self.0.get(&Self::key(agent, directory)).copied()
+    }
+    fn set(&mut self, agent: AgentId, directory: &str, fingerprint: Option<u64>) {
+        match fingerprint {
+            Some(f) => self.0.insert(Self::key(agent, directory), f),
+            None => self.0.remove(&Self::key(agent, directory)),
+        };
+    }
+}
+
+/// FNV-1a of the argv: stable across runs and builds.
+pub fn fingerprint(argv: &[String]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in argv.iter().flat_map(|a| a.bytes().chain([0])) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// What plans are made from: where the agent's files are, and what atk registered before.
+pub struct Cx<'a> {
+    pub env: &'a AgentEnv,
+    pub registered: &'a Registered,
+}
+
+/// One agent, in one file: how to find it, and the changes that plug or unplug a plugin.
+pub trait Agent: Sync {
+    fn id(&self) -> AgentId;
+    /// Whether the agent is on this machine (its program on `PATH`, or its configuration folder).
+    fn installed(&self, env: &AgentEnv) -> bool;
+    /// The changes that make the agent use `t`'s server and skill (none when it does already).
+    fn plug(&self, t: &Target, cx: &Cx) -> Result<Plan>;
+    /// The changes that make the agent forget `t` (none when it has nothing of it).
+    fn unplug(&self, t: &Target, cx: &Cx) -> Result<Plan>;
+    /// The server as it would be written in the agent's own configuration file.
+    fn snippet(&self, server: &Server) -> String;
+}
+
+/// The outcome for one agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Configured,
+    AlreadyConfigured,
+    Removed,
+    /// Unplug: the agent had nothing of the plugin.
+    NotConfigured,
+    /// Declined at the prompt, or nothing the agent can take.
+    Skipped,
+    NotInstalled,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Configured => "configured",
+            Status::AlreadyConfigured => "already configured",
+            Status::Removed => "removed",
+            Status::NotConfigured => "not configured",
+            Status::Skipped => "skipped",
+            Status::NotInstalled => "not installed",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub agent: AgentId,
+    pub status: Status,
+    /// Why (a failure's message, the agent's own words when it has some).
+    pub detail: Option<String>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Plug,
+    Unplug,
+}
+
+/// How to act on an agent.
+pub struct Apply<'a> {
+    pub env: &'a AgentEnv,
+    pub reporter: &'a dyn Reporter,
+    /// Ask before changing anything (false: `--yes`, `--force`, or a caller that asked already).
+    pub ask: bool,
+    /// The command to suggest when a confirmation cannot be asked.
+    pub hint: &'a str,
+}
+
+/// Plans and applies `op` of `t` for `agent`: previews the changes (secrets masked), asks, runs.
+/// Errors are a refused confirmation (no terminal) or Ctrl-C; everything else is an outcome.
+pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, how: &Apply) -> Result<Outcome> {
+    let a = agent.agent();
+    let cx = Cx { env: how.env, registered };
+    let planned = match op {
+        Op::Plug => a.plug(t, &cx),
+        Op::Unplug => a.unplug(t, &cx),
+    };
+    let outcome = |status, detail: Option<String>, notes: &[String]| Outcome {
+        agent,
+        status,
+        detail,
+        notes: notes.to_vec(),
+    };
+    let mut plan = match planned {
+        Ok(p) => p,
+        Err(e @ Error::Interrupted) => return Err(e),
+        Err(e) => return Ok(outcome(Status::Failed, Some(e.to_string()), &[])),
+    };
+    if let Some(why) = plan.unsupported.take() {
+        return Ok(outcome(Status::Skipped, Some(why), &plan.notes));
+    }
+    // A program that is not here: plugging cannot start; unplugging does the rest.
+    let mut missing = None;
+    plan.changes.retain(|c| match c {
+        Change::Run { argv, .. } if how.env.which(&argv[0]).is_none() => {
+            missing = Some(argv[0].clone());
+            false
+        }
+        _ => true,
+    });
+    if let Some(program) = &missing {
+        let why = format!("'{program}' is not on PATH");
+        if op == Op::Plug || plan.changes.is_empty() {
+            return Ok(outcome(Status::NotInstalled, Some(why), &plan.notes));
+        }
+        plan.notes.push(format!("{why}: its MCP registration, if it has one, stays"));
+    }
+    if plan.changes.is_empty() {
+        let status = if op == Op::Plug { Status::AlreadyConfigured } else { Status::NotConfigured };
+        return Ok(outcome(status, None, &plan.notes));
+    }
+    let verb = if op == Op::Plug { "plug" } else { "unplug" };
+    how.reporter.note(&format!("[{}] will:", agent.label()));
+    for c in &plan.changes {
+        for line in preview(c) {
+            how.reporter.note(&format!("  {line}"));
+        }
+    }
+    if how.ask {
+        let (prep, name) = if op == Op::Plug { ("into", &t.name) } else { ("from", &t.name) };
+        let question = format!("{} '{}' {prep} {}?", capitalize(verb), crate::text::escape(name), agent.label());
+        if !how.reporter.confirm(&question, how.hint)? {
+            return Ok(outcome(Status::Skipped, Some("declined".into()), &plan.notes));
+        }
+    }
+    let mut done = 0;
+    let mut tolerated = Vec::new();
+    for c in &plan.changes {
+        crate::interrupt::check()?;
+        match run_change(c, how) {
+            Ok(()) => done += 1,
+            Err(Failure::NotInstalled(why)) => return Ok(outcome(Status::NotInstalled, Some(why), &plan.notes)),
+            Err(Failure::Failed(why)) if matches!(c, Change::Run { may_fail: true, .. }) => {
+                how.reporter.detail(&format!("[{}] {why}", agent.label()));
+                tolerated.push(why);
+            }
+            Err(Failure::Failed(why)) => {
+                let status = Status::Failed;
+                return Ok(outcome(status, Some(why), &plan.notes));
+            }
+            Err(Failure::Interrupted) => return Err(Error::Interrupted),
+        }
+        if let Change::Run { fingerprint, may_fail, .. } = c {
+            // A tolerated failure of a removal still means: not registered any more.
+            let _ = may_fail;
+            registered.set(agent, &t.directory, *fingerprint);
+        }
+    }
+    let status = match op {
+        Op::Plug => Status::Configured,
+        Op::Unplug if done == 0 => Status::NotConfigured,
+        Op::Unplug => Status::Removed,
+    };
+    let detail = (status == Status::NotConfigured).then(|| tolerated.join("; ")).filter(|d| !d.is_empty());
+    Ok(outcome(status, detail, &plan.notes))
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// The lines that show a change before it is made (secrets already masked by the planner).
+pub fn preview(c: &Change) -> Vec<String> {
+    match c {
+        Change::Run { shown, .. } => vec![format!("run: {}", shell_words(shown))],
+        Change::Write { path, preview, .. } => {
+            let mut v = vec![format!("edit {}:", path.display())];
+            v.extend(preview.iter().map(|l| format!("  {l}")));
+            v
+        }
+        Change::Link { link, target } => vec![format!("link {} -> {}", link.display(), target.display())],
+        Change::Unlink { link } => vec![format!("remove the link {}", link.display())],
+    }
+}
+
+/// argv as a person would type it: words with spaces or quotes in single quotes.
+pub fn shell_words(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c)) {
+                crate::text::escape(a).into_owned()
+            } else {
+                format!("'{}'", crate::text::escape(&a.replace('\'', "'\\''")))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+enum Failure {
+    NotInstalled(String),
+    Failed(String),
+    Interrupted,
+}
+
+fn run_change(c: &Change, how: &Apply) -> std::result::Result<(), Failure> {
+    match c {
+        Change::Run { argv, .. } => {
+            let program = how.env.which(&argv[0]).ok_or_else(|| Failure::NotInstalled(format!("'{}' is not on PATH", argv[0])))?;
+            let mut cmd = std::process::Command::new(program);
+            cmd.args(&argv[1..]).stdin(std::process::Stdio::null());
+            if let Some(path) = &how.env.path {
+                cmd.env("PATH", path);
+            }
+            let out = cmd.output().map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Failure::NotInstalled(format!("'{}' is not on PATH", argv[0])),
+                _ => Failure::Failed(format!("cannot run {}: {e}", argv[0])),
+            })?;
+            for line in String::from_utf8_lossy(&out.stdout).lines().chain(String::from_utf8_lossy(&out.stderr).lines()) {
+                how.reporter.detail(&format!("  {}: {}", argv[0], crate::text::escape(line)));
+            }
+            if out.status.success() {
+                return Ok(());
+            }
+            use std::os::unix::process::ExitStatusExt;
+            if out.status.signal() == Some(2) || crate::interrupt::is_set() {
+                return Err(Failure::Interrupted);
+            }
+            let said = |b: &[u8]| String::from_utf8_lossy(b).trim().lines().last().unwrap_or_default().to_string();
+            let message = Some(said(&out.stderr)).filter(|m| !m.is_empty()).unwrap_or_else(|| said(&out.stdout));
+            let status = match out.status.code() {
+                Some(code) => format!("exit code {code}"),
+                None => "killed by a signal".into(),
+            };
+            Err(Failure::Failed(if message.is_empty() {
+                format!("{} {}: {status}", argv[0], argv.get(1).map(String::as_str).unwrap_or_default())
+            } else {
+                format!("{} ({status}): {}", crate::text::escape(&message), argv[0])
+            }))
+        }
+        Change::Write { path, text, .. } => write_user_file(path, text).map_err(|e| Failure::Failed(e.to_string())),
+        Change::Link { link, target } => {
+            skill::make_link(link, target).map_err(|e| Failure::Failed(format!("cannot link {}: {e}", link.display())))
+        }
+        Change::Unlink { link } => match std::fs::remove_file(link) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Failure::Failed(format!("cannot remove {}: {e}", link.display()))),
+        },
+    }
+}
+
+/// Where a file of an agent is read and written: the path itself, or, when it is a symbolic link
+/// (dotfiles managers link them), the file it leads to, so that the link stays. A link that leads
+/// nowhere, or a path that is not a file, is refused.
+pub fn file_behind(path: &Path) -> Result<PathBuf> {
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(path.to_path_buf()),
+        Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
+        Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(path) {
+            Ok(target) if target.is_file() => Ok(target),
+            _ => Err(Error::refused(
+                format!("{} is a link to something that is not a file; atk leaves it alone", path.display()),
+                vec![format!("fix or remove the link, then run the command again")],
+            )),
+        },
+        Ok(m) if m.is_file() => Ok(path.to_path_buf()),
+        Ok(_) => Err(Error::refused(format!("{} is not a file", path.display()), vec![])),
+    }
+}
+
+/// An agent's text file (`None` when there is none).
+pub fn read_user_file(path: &Path) -> Result<Option<String>> {
+    let real = file_behind(path)?;
+    match std::fs::read(&real) {
+        Ok(b) => String::from_utf8(b)
+            .map(Some)
+            .map_err(|_| Error::refused(format!("{} is not UTF-8 text", path.display()), vec![])),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
+    }
+}
+
+/// Writes an agent's file atomically (a temporary file beside it, renamed over it), keeping its
+/// mode; a new file is 0600, since these files hold secrets. Through a link, the target is written.
+pub fn write_user_file(path: &Path, text: &str) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let real = file_behind(path)?;
+    if let Some(dir) = real.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    }
+    let mode = std::fs::metadata(&real).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o600);
+    crate::fs::write_atomic(&real, text.as_bytes(), Some(mode))
+}
+
+/// A managed-section line to add (`want`) or remove in the Markdown file `path`.
+pub fn managed_line(path: &Path, line: &str, want: bool) -> Result<Option<Change>> {
+    let text = read_user_file(path)?;
+    let new = match (&text, want) {
+        (_, true) => skill::add_line(text.as_deref().unwrap_or_default(), line),
+        (Some(t), false) => skill::remove_line(t, line),
+        (None, false) => None,
+    };
+    let verb = if want { "add" } else { "remove" };
+    Ok(new.map(|text| Change::Write { path: path.to_path_buf(), text, preview: vec![format!("{verb} the line: {line}")] }))
+}
+
+/// A skill link to make (`want`) or remove. A file or folder that is not a link is never touched.
+pub fn skill_link(link: &Path, target: &Path, want: bool) -> Result<Option<Change>> {
+    use skill::LinkState::*;
+    let state = skill::link_state(link, target);
+    match (state, want) {
+        (Blocked, true) => Err(Error::refused(
+            format!("{} exists and is not a link atk made; atk leaves it alone", link.display()),
+            vec![format!("move it away, then plug again")],
+        )),
+        (Missing | Other, true) => Ok(Some(Change::Link { link: link.to_path_buf(), target: target.to_path_buf() })),
+        (Right, true) | (Missing | Blocked, false) => Ok(None),
+        (Right | Other, false) => Ok(Some(Change::Unlink { link: link.to_path_buf() })),
+    }
+}
+
+/// The registration changes of a CLI agent: `add` (made from the server) when what it would be
+/// given differs from what atk gave it last (a registration made before is removed first);
+/// `remove` when the plugin has no server any more.
+pub fn cli_plug(
+    agent: AgentId,
+    t: &Target,
+    cx: &Cx,
+    add: impl Fn(&Server) -> Vec<String>,
+    remove: Vec<String>,
+) -> Vec<Change> {
+    let before = cx.registered.get(agent, &t.directory);
+    let mut changes = Vec::new();
+    match &t.server {
+        Some(s) => {
+            let argv = add(s);
+            let fp = fingerprint(&argv);
+            if before != Some(fp) {
+                if before.is_some() {
+                    changes.push(Change::Run { shown: remove.clone(), argv: remove, fingerprint: None, may_fail: true });
+                }
+                changes.push(Change::Run { shown: add(&s.masked()), argv, fingerprint: Some(fp), may_fail: false });
+            }
+        }
+        None if before.is_some() => {
+            changes.push(Change::Run { shown: remove.clone(), argv: remove, fingerprint: None, may_fail: true })
+        }
+        None => {}
+    }
+    changes
+}
+
+/// The removal of a CLI agent's registration: when atk made one, or the plugin has a server
+/// (someone else may have registered it); a failure counts as "not there" unless atk made it.
+pub fn cli_unplug(agent: AgentId, t: &Target, cx: &Cx, remove: Vec<String>) -> Vec<Change> {
+    let before = cx.registered.get(agent, &t.directory);
+    if before.is_none() && t.server.is_none() {
+        return vec![];
+    }
+    vec![Change::Run { shown: remove.clone(), argv: remove, fingerprint: None, may_fail: before.is_none() }]
+}
+
+/// The edit of a JSON(C) file agent: `section.<name>` set to `entry` (or removed with `None`),
+/// and for OpenCode the skill path added to or removed from `instructions`.
+pub fn json_edit(
+    path: &Path,
+    section: &str,
+    name: &str,
+    entry: Option<(&serde_json::Value, &serde_json::Value)>,
+    instruction: Option<(&str, bool)>,
+) -> Result<Option<Change>> {
+    let text = read_user_file(path)?.unwrap_or_default();
+    let bad = |why: String| {
+        Error::refused(
+            format!("cannot edit {}: {why}", path.display()),
+            vec!["fix the file (or add the entry by hand: `atk mcp <plugin> --for <agent>` prints it)".into()],
+        )
+    };
+    let mut doc = jsonc::Doc::parse(&text).map_err(bad)?;
+    let mut preview = Vec::new();
+    let mut changed = false;
+    match entry {
+        Some((value, shown)) => {
+            if doc.set_member(section, name, value).map_err(bad)? {
+                changed = true;
+                preview.push(format!("set {section}.\"{}\" to:", crate::text::escape(name)));
+                let pretty = serde_json::to_string_pretty(shown).expect("serializes");
+                preview.extend(pretty.lines().map(|l| format!("  {l}")));
+            }
+        }
+        None => {
+            if doc.remove_member(section, name).map_err(bad)? {
+                changed = true;
+                preview.push(format!("remove {section}.\"{}\"", crate::text::escape(name)));
+            }
+        }
+    }
+    if let Some((item, want)) = instruction {
+        let did = if want { doc.add_to_array("instructions", item) } else { doc.remove_from_array("instructions", item) };
+        if did.map_err(bad)? {
+            changed = true;
+            let verb = if want { "add to" } else { "remove from" };
+            preview.push(format!("{verb} instructions: {item}"));
+        }
+    }
+    Ok(changed.then(|| Change::Write { path: path.to_path_buf(), text: doc.text(), preview }))
+}
+
+/// The note of an agent without a skill mechanism, for a plugin that has a skill.
+pub fn no_skills_note(agent: AgentId, t: &Target) -> Option<String> {
+    t.has_skill.then(|| format!("{} has no skills: MCP server only", agent.label()))
+}
+
+/// `{<wrapper>: {<name>: entry}}` pretty-printed, a file agent's snippet.
+pub fn wrapped(wrapper: &str, name: &str, entry: serde_json::Value) -> String {
+    let mut inner = serde_json::Map::new();
+    inner.insert(name.to_string(), entry);
+    let mut outer = serde_json::Map::new();
+    outer.insert(wrapper.to_string(), serde_json::Value::Object(inner));
+    serde_json::to_string_pretty(&serde_json::Value::Object(outer)).expect("serializes")
+}
+
+/// Plugging into a file agent without skills: `section.<name>` set to the server's entry.
+pub fn file_plug(
+    agent: AgentId,
+    t: &Target,
+    path: &Path,
+    section: &str,
+    entry: impl Fn(&Server) -> serde_json::Value,
+) -> Result<Plan> {
+    let Some(server) = &t.server else {
+        return Ok(Plan {
+            unsupported: Some(format!("the plugin has no MCP server, and {} has no skills", agent.label())),
+            ..Plan::default()
+        });
+    };
+    let (value, shown) = (entry(server), entry(&server.masked()));
+    let change = json_edit(path, section, &t.name, Some((&value, &shown)), None)?;
+    Ok(Plan { changes: change.into_iter().collect(), notes: no_skills_note(agent, t).into_iter().collect(), ..Plan::default() })
+}
+
+/// Unplugging from a file agent without skills: `section.<name>` removed.
+pub fn file_unplug(t: &Target, path: &Path, section: &str) -> Result<Plan> {
+    let change = json_edit(path, section, &t.name, None, None)?;
+    Ok(Plan { changes: change.into_iter().collect(), ..Plan::default() })
+}

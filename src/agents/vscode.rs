@@ -1,0 +1,56 @@
+//! VS Code: the user profile's `mcp.json` (`$XDG_CONFIG_HOME/Code/User`, else `~/.config/Code/User`;
+//! `~/Library/Application Support/Code/User` on macOS), `servers.<name>` edited in place. VS Code
+//! has no skills.
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+use super::mcp::Transport;
+use super::{file_plug, file_unplug, wrapped, Agent, AgentEnv, AgentId, Cx, Plan, Server, Target};
+use crate::error::Result;
+
+pub struct VsCode;
+
+fn user_dir(env: &AgentEnv) -> PathBuf {
+    if env.macos {
+        env.home.join("Library/Application Support/Code/User")
+    } else {
+        env.config_dir().join("Code/User")
+    }
+}
+
+pub fn entry(s: &Server) -> Value {
+    match &s.transport {
+        Transport::Remote { kind, url } => json!({"type": kind, "url": url}),
+        Transport::Stdio { command, args } => {
+            let mut m = serde_json::Map::new();
+            m.insert("type".into(), json!("stdio"));
+            m.insert("command".into(), json!(command));
+            m.insert("args".into(), json!(args));
+            let env = s.env_object();
+            if !env.is_empty() {
+                m.insert("env".into(), Value::Object(env));
+            }
+            Value::Object(m)
+        }
+    }
+}
+
+impl Agent for VsCode {
+    fn id(&self) -> AgentId {
+        AgentId::Vscode
+    }
+    fn installed(&self, env: &AgentEnv) -> bool {
+        user_dir(env).is_dir() || env.which("code").is_some()
+    }
+    fn plug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
+        file_plug(self.id(), t, &user_dir(cx.env).join("mcp.json"), "servers", entry)
+    }
+    fn unplug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
+        file_unplug(t, &user_dir(cx.env).join("mcp.json"), "servers")
+    }
+    fn snippet(&self, s: &Server) -> String {
+        wrapped("servers", &s.name, entry(s))
+    }
+}

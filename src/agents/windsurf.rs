@@ -1,0 +1,50 @@
+//! Windsurf: `~/.codeium/windsurf/mcp_config.json`, `mcpServers.<name>` edited in place (a URL
+//! server's key is `serverUrl`). Windsurf has no skills.
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+use super::mcp::Transport;
+use super::{file_plug, file_unplug, wrapped, Agent, AgentEnv, AgentId, Cx, Plan, Server, Target};
+use crate::error::Result;
+
+pub struct Windsurf;
+
+fn dir(env: &AgentEnv) -> PathBuf {
+    env.home.join(".codeium/windsurf")
+}
+
+pub fn entry(s: &Server) -> Value {
+    match &s.transport {
+        Transport::Remote { url, .. } => json!({"serverUrl": url}),
+        Transport::Stdio { command, args } => {
+            let mut m = serde_json::Map::new();
+            m.insert("command".into(), json!(command));
+            m.insert("args".into(), json!(args));
+            let env = s.env_object();
+            if !env.is_empty() {
+                m.insert("env".into(), Value::Object(env));
+            }
+            Value::Object(m)
+        }
+    }
+}
+
+impl Agent for Windsurf {
+    fn id(&self) -> AgentId {
+        AgentId::Windsurf
+    }
+    fn installed(&self, env: &AgentEnv) -> bool {
+        dir(env).is_dir() || env.which("windsurf").is_some()
+    }
+    fn plug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
+        file_plug(self.id(), t, &dir(cx.env).join("mcp_config.json"), "mcpServers", entry)
+    }
+    fn unplug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
+        file_unplug(t, &dir(cx.env).join("mcp_config.json"), "mcpServers")
+    }
+    fn snippet(&self, s: &Server) -> String {
+        wrapped("mcpServers", &s.name, entry(s))
+    }
+}
