@@ -706,3 +706,113 @@ pub fn file_unplug(t: &Target, path: &Path, section: &str) -> Result<Plan> {
     let change = json_edit(path, section, &t.name, None, None)?;
     Ok(Plan { changes: change.into_iter().collect(), ..Plan::default() })
 }
+
+/// The plugin of `entry` as agents are given it. Fails when its files are not in the home (a
+/// fresh clone before `atk install`) or its `plugin.yaml` is broken.
+pub fn target(home: &crate::home::Home, entry: &Entry, outer: crate::plugin::env::Outer) -> Result<Target> {
+    let dir = home.plugin_dir(&entry.directory);
+    if crate::plugin::definition_file(&dir).is_none() {
+        return Err(Error::refused(
+            format!("the files of '{}' are not in the home", entry.name),
+            vec![format!("fetch them with `atk install {}`", entry.directory)],
+        ));
+    }
+    let plugin = crate::plugin::load(&dir)?;
+    let server = Server::resolve(&plugin, &dir, outer)?;
+    let has_skill = dir.join("SKILL.md").is_file();
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    Ok(Target { name: plugin.name, directory: entry.directory.clone(), dir, server, has_skill })
+}
+
+/// What unplugging needs when the plugin cannot be read: its name and where its folder is (or
+/// was), so that its skill lines and links, and what atk registered, can still be removed.
+pub fn bare_target(home: &crate::home::Home, entry: &Entry) -> Target {
+    let plugins = std::fs::canonicalize(home.root.join("plugins")).unwrap_or_else(|_| home.root.join("plugins"));
+    let dir = plugins.join(&entry.directory);
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    Target { name: entry.name.clone(), directory: entry.directory.clone(), dir, server: None, has_skill: false }
+}
+
+/// Where [`Registered`] is kept for `home`.
+pub fn registered_path(home: &crate::home::Home) -> PathBuf {
+    home.state_dir().join(Registered::FILE)
+}
+
+/// The hook of `remove` and `uninstall`: unplugs `entry` from every agent recorded for it, without
+/// asking (the caller's confirmation covers it; [`describe_recorded`] says what it will do).
+/// Failures are outcomes, for the caller to warn about; only Ctrl-C is an error.
+pub fn unplug_recorded(
+    home: &crate::home::Home,
+    entry: &Entry,
+    env: &AgentEnv,
+    outer: crate::plugin::env::Outer,
+    reporter: &dyn Reporter,
+) -> Result<Vec<Outcome>> {
+    let agents = recorded(entry);
+    if agents.is_empty() {
+        return Ok(vec![]);
+    }
+    let t = target(home, entry, outer).unwrap_or_else(|_| bare_target(home, entry));
+    let path = registered_path(home);
+    let mut registered = Registered::load(&path);
+    let how = Apply { env, reporter, ask: false, hint: "" };
+    let mut out = Vec::new();
+    for agent in agents {
+        out.push(apply(agent, Op::Unplug, &t, &mut registered, &how)?);
+    }
+    registered.save(&path)?;
+    Ok(out)
+}
+
+/// The hook of `upgrade`, after the new version is in place: re-plugs `entry` into every agent
+/// recorded for it where what the agent would be given (the MCP server, the skill) changed;
+/// agents that have it already are left alone, agents not on this machine are reported.
+pub fn replug_recorded(
+    home: &crate::home::Home,
+    entry: &Entry,
+    env: &AgentEnv,
+    outer: crate::plugin::env::Outer,
+    reporter: &dyn Reporter,
+) -> Result<Vec<Outcome>> {
+    let agents = recorded(entry);
+    if agents.is_empty() {
+        return Ok(vec![]);
+    }
+    let path = registered_path(home);
+    let mut registered = Registered::load(&path);
+    let t = match target(home, entry, outer) {
+        Ok(t) => t,
+        Err(e) => {
+            return Ok(agents
+                .into_iter()
+                .map(|agent| Outcome { agent, status: Status::Failed, detail: Some(e.to_string()), notes: vec![] })
+                .collect())
+        }
+    };
+    let how = Apply { env, reporter, ask: false, hint: "" };
+    let mut out = Vec::new();
+    for agent in agents {
+        if !agent.agent().installed(env) {
+            out.push(Outcome { agent, status: Status::NotInstalled, detail: None, notes: vec![] });
+            continue;
+        }
+        out.push(apply(agent, Op::Plug, &t, &mut registered, &how)?);
+    }
+    registered.save(&path)?;
+    Ok(out)
+}
+
+/// "Claude Code and Cursor", for the line a confirmation shows before [`unplug_recorded`].
+pub fn describe_recorded(entry: &Entry) -> Option<String> {
+    let labels: Vec<&str> = recorded(entry).into_iter().map(AgentId::label).collect();
+    (!labels.is_empty()).then(|| join_labels(&labels))
+}
+
+/// `a`, `a and b`, `a, b and c`.
+pub fn join_labels(labels: &[&str]) -> String {
+    match labels {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}

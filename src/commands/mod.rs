@@ -7,14 +7,17 @@ pub mod git;
 pub mod init;
 pub mod install;
 pub mod list;
+pub mod mcp;
 pub mod new;
 pub mod origin;
+pub mod plug;
 pub mod registry;
 pub mod remove;
 pub mod report;
 pub mod search;
 pub mod setup;
 pub mod uninstall;
+pub mod unplug;
 pub mod upgrade;
 pub mod validate;
 

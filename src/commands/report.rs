@@ -234,3 +234,51 @@ pub struct IndexCheck {
     pub index: PathBuf,
     pub up_to_date: bool,
 }
+
+/// `atk mcp --json`: atk-cli's document, the server's name as its one key (no `mcpServers`).
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct Mcp(pub serde_json::Map<String, serde_json::Value>);
+
+/// One agent of a plug or unplug: `status` is `configured`, `already_configured`, `removed`,
+/// `not_configured`, `skipped`, `not_installed` or `failed`.
+#[derive(Serialize)]
+pub struct AgentDoc {
+    pub agent: crate::agents::AgentId,
+    pub label: &'static str,
+    pub status: crate::agents::Status,
+    pub detail: Option<String>,
+    pub notes: Vec<String>,
+}
+
+impl From<&crate::agents::Outcome> for AgentDoc {
+    fn from(o: &crate::agents::Outcome) -> Self {
+        AgentDoc { agent: o.agent, label: o.agent.label(), status: o.status, detail: o.detail.clone(), notes: o.notes.clone() }
+    }
+}
+
+/// `atk plug PLUGIN` and `atk unplug PLUGIN`: what each agent did, the agents recorded for the
+/// plugin afterwards, and the commit that recorded them.
+#[derive(Serialize)]
+pub struct Plug {
+    pub name: String,
+    pub directory: String,
+    pub agents: Vec<AgentDoc>,
+    pub recorded: Vec<String>,
+    pub commit: Option<String>,
+}
+
+/// `atk plug --all`: every plugin's recorded agents, re-applied.
+#[derive(Serialize)]
+pub struct PlugAll {
+    pub plugins: Vec<PluggedAll>,
+    pub failed: usize,
+}
+
+#[derive(Serialize)]
+pub struct PluggedAll {
+    pub name: String,
+    pub directory: String,
+    pub agents: Vec<AgentDoc>,
+    pub error: Option<ErrorDoc>,
+}

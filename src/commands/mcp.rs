@@ -1,0 +1,84 @@
+use super::plug::outer;
+use super::Ctx;
+use crate::agents::mcp::{Server, Transport, NOT_SET};
+use crate::agents::{self, AgentId};
+use crate::error::{Error, Result};
+
+/// Show a plugin's MCP server configuration, resolved: variables from its .env and defaults,
+/// $ATK_PLUGIN_DIR and relative commands made absolute. Secrets are masked.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The plugin (directory or name, as in `atk list`)
+    pub plugin: String,
+    /// Print it in that agent's own configuration format, to paste into its file
+    #[arg(long = "for", value_name = "AGENT", value_enum)]
+    pub agent: Option<AgentId>,
+    /// Show secret values instead of masking them
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+    if args.agent.is_some() && ctx.ui.json {
+        return Err(Error::usage(
+            "--for prints an agent's own format; --json prints atk's document: choose one",
+            Some(format!("`atk mcp {} --json`", args.plugin)),
+        ));
+    }
+    let home = ctx.open_home()?;
+    let manifest = home.manifest()?;
+    let entry = super::find(&manifest, &args.plugin)?;
+    let t = agents::target(&home, entry, &outer)?;
+    let Some(server) = &t.server else {
+        return Err(Error::refused(format!("'{}' has no MCP server (no mcp section in its plugin.yaml)", t.name), vec![]));
+    };
+    for var in server.missing() {
+        ctx.ui.warn(format!("environment variable '{var}' is not set; set it with `atk setup {}`", entry.directory));
+    }
+    let shown = if args.show_secrets { server.clone() } else { server.masked() };
+    let hidden = !args.show_secrets && shown != *server;
+    if let Some(agent) = args.agent {
+        ctx.ui.line(agent.agent().snippet(&shown));
+    } else if ctx.ui.json {
+        let mut doc = serde_json::Map::new();
+        doc.insert(shown.name.clone(), shown.upstream_entry());
+        ctx.ui.json(&super::report::Mcp(doc));
+    } else {
+        print_text(ctx, &shown);
+    }
+    if hidden {
+        ctx.ui.note("Secret values are masked; --show-secrets shows them.");
+    }
+    Ok(0)
+}
+
+fn print_text(ctx: &Ctx, s: &Server) {
+    let esc = |v: &str| crate::text::escape(v).into_owned();
+    ctx.ui.line(format!("{}  {}", ctx.ui.bold("Name:     "), esc(&s.name)));
+    match &s.transport {
+        Transport::Stdio { command, args } => {
+            let argv: Vec<String> = std::iter::once(command.clone()).chain(args.iter().cloned()).collect();
+            ctx.ui.line(format!("{}  {}", ctx.ui.bold("Command:  "), agents::shell_words(&argv)));
+        }
+        Transport::Remote { kind, url } => {
+            ctx.ui.line(format!("{}  {} ({kind})", ctx.ui.bold("URL:      "), esc(url)));
+        }
+    }
+    if let Some(t) = s.timeout {
+        ctx.ui.line(format!("{}  {t} ms per tool call", ctx.ui.bold("Timeout:  ")));
+    }
+    if s.env.is_empty() && s.optional_unset.is_empty() {
+        return;
+    }
+    ctx.ui.line("");
+    ctx.ui.line(ctx.ui.bold("Environment:"));
+    for v in &s.env {
+        match &v.value {
+            Some(value) => ctx.ui.line(format!("  {}={}", v.name, ctx.ui.dim(&esc(value)))),
+            None => ctx.ui.line(format!("  {}={}", v.name, ctx.ui.red(NOT_SET))),
+        }
+    }
+    for name in &s.optional_unset {
+        ctx.ui.line(format!("  {name} {}", ctx.ui.dim("(optional, not set: left out)")));
+    }
+}
