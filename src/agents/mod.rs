@@ -87,6 +87,14 @@ impl AgentId {
         }
     }
 
+    /// The program of a CLI agent (file agents have none).
+    pub fn program(self) -> Option<&'static str> {
+        match self {
+            AgentId::Claude | AgentId::Codex | AgentId::Gemini | AgentId::Auggie => Some(self.as_str()),
+            _ => None,
+        }
+    }
+
     pub fn parse(s: &str) -> Option<AgentId> {
         AgentId::ALL.into_iter().find(|a| a.as_str() == s)
     }
@@ -360,7 +368,10 @@ pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, ho
         return Ok(outcome(Status::Skipped, Some(why), &plan.notes));
     }
     // A program that is not here: plugging cannot start; unplugging does the rest.
-    let mut missing = None;
+    let mut missing = agent
+        .program()
+        .filter(|p| op == Op::Plug && t.server.is_some() && how.env.which(p).is_none())
+        .map(String::from);
     plan.changes.retain(|c| match c {
         Change::Run { argv, .. } if how.env.which(&argv[0]).is_none() => {
             missing = Some(argv[0].clone());

@@ -1,6 +1,7 @@
 //! Integration tests: the real `atk` binary against real git repositories on this machine.
 
 mod add_local;
+mod agents;
 mod bootstrap;
 mod common;
 mod compat;

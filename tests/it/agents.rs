@@ -1,0 +1,528 @@
+//! `atk mcp`, `plug` and `unplug`: stub agent CLIs on PATH record their argv (and fail when told
+//! to), file agents' JSON(C) files are checked byte for byte, skills against atk-cli's format, and
+//! the record in the manifest through plug, upgrade, remove and `plug --all` on a fresh clone.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::*;
+
+pub const CLI_AGENTS: [&str; 4] = ["claude", "codex", "gemini", "auggie"];
+
+/// Stub agent programs in a folder of their own: each appends its name and argv to `log`
+/// (NUL between words, RS after a call), and fails with a message when `fail-<name>` exists.
+pub struct Stubs {
+    pub bin: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Stubs {
+    pub fn new(env: &Env, names: &[&str]) -> Stubs {
+        let bin = env.path("stub-bin");
+        let log = env.path("stub-calls");
+        for name in names {
+            let script = format!(
+                "#!/bin/sh\nprintf '%s\\0' {name} \"$@\" >> '{log}'\nprintf '\\036' >> '{log}'\n\
+                 if [ -e '{bin}/fail-{name}' ]; then cat '{bin}/fail-{name}' >&2; exit 3; fi\n",
+                log = log.display(),
+                bin = bin.display()
+            );
+            write(&bin.join(name), &script, true);
+        }
+        Stubs { bin, log }
+    }
+
+    /// Every call so far, each as [program, args...].
+    pub fn calls(&self) -> Vec<Vec<String>> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.split('\u{1e}')
+            .filter(|c| !c.is_empty())
+            .map(|c| c.trim_end_matches('\0').split('\0').map(String::from).collect())
+            .collect()
+    }
+
+    pub fn clear(&self) {
+        let _ = std::fs::remove_file(&self.log);
+    }
+
+    pub fn fail(&self, name: &str, message: &str) {
+        write(&self.bin.join(format!("fail-{name}")), message, false);
+    }
+
+    pub fn path_var(&self) -> String {
+        format!("{}:{}", self.bin.display(), std::env::var("PATH").unwrap_or_default())
+    }
+}
+
+/// `atk` with the stubs first on PATH.
+pub fn atk(env: &Env, stubs: &Stubs) -> assert_cmd::Command {
+    let mut c = env.cmd();
+    c.env("PATH", stubs.path_var());
+    c
+}
+
+pub fn run_ok(env: &Env, stubs: &Stubs, args: &[&str]) -> (String, String) {
+    let out = atk(env, stubs).args(args).output().unwrap();
+    let (o, e) = (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string());
+    assert!(out.status.success(), "atk {args:?}: {:?}\n{o}\n{e}", out.status.code());
+    (o, e)
+}
+
+pub fn run_code(env: &Env, stubs: &Stubs, code: i32, args: &[&str]) -> (String, String) {
+    let out = atk(env, stubs).args(args).output().unwrap();
+    let (o, e) = (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string());
+    assert_eq!(out.status.code(), Some(code), "atk {args:?}\n{o}\n{e}");
+    (o, e)
+}
+
+/// Adds a local plugin `dir` (folder name) with `yaml` after the common header, and a SKILL.md
+/// when `skill`; returns the plugin's absolute folder in the home.
+pub fn add_plugin(env: &Env, name: &str, body: &str, skill: bool, sets: &[&str]) -> PathBuf {
+    let mut files = vec![("mcp.sh", "#!/bin/sh\n", true)];
+    if skill {
+        files.push(("SKILL.md", "# How to use it\n", false));
+    }
+    let src = env.plugin(&format!("src-{}", name.replace(' ', "-")), &yaml(name, body), &files);
+    let mut args = vec!["add", src.to_str().unwrap(), "-y"];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    env.ok(&args);
+    let directory = name.to_lowercase().replace(' ', "-");
+    std::fs::canonicalize(env.atk_home.join("plugins").join(directory)).unwrap()
+}
+
+const STDIO: &str = "env_vars:
+  - name: API_KEY
+    required: true
+    secret: true
+  - name: API_KEY_ID
+    default: id-7
+  - name: UNSET_OPTIONAL
+mcp:
+  transport: stdio
+  command: node
+  args: [\"$ATK_PLUGIN_DIR/server.js\", \"--id\", \"${API_KEY_ID}\", \"--name=two words\"]
+  env: [API_KEY, API_KEY_ID, UNSET_OPTIONAL]
+";
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn cli_agents_get_atk_cli_s_argv_for_stdio() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    let dir = add_plugin(&env, "Stdio Tool", STDIO, false, &["API_KEY=s3cr3t-value"]);
+    let p = dir.display().to_string();
+    let (out, err) = run_ok(&env, &stubs, &["plug", "stdio-tool", "--claude", "--codex", "--gemini", "--auggie", "-y"]);
+    let js = format!("{p}/server.js");
+    assert_eq!(
+        stubs.calls(),
+        vec![
+            strings(&[
+                "claude", "mcp", "add", "--scope", "user", "-e", "API_KEY=s3cr3t-value", "-e", "API_KEY_ID=id-7", "--",
+                "Stdio Tool", "node", &js, "--id", "id-7", "--name=two words"
+            ]),
+            strings(&[
+                "codex", "mcp", "add", "--env", "API_KEY=s3cr3t-value", "--env", "API_KEY_ID=id-7", "Stdio Tool", "--",
+                "node", &js, "--id", "id-7", "--name=two words"
+            ]),
+            strings(&[
+                "gemini", "mcp", "add", "--scope", "user", "-e", "API_KEY=s3cr3t-value", "-e", "API_KEY_ID=id-7",
+                "Stdio Tool", "node", &js, "--id", "id-7", "--name=two words"
+            ]),
+            strings(&[
+                "auggie",
+                "mcp",
+                "add-json",
+                "Stdio Tool",
+                &format!(
+                    r#"{{"command":"node","args":["{js}","--id","id-7","--name=two words"],"env":{{"API_KEY":"s3cr3t-value","API_KEY_ID":"id-7"}}}}"#
+                )
+            ]),
+        ]
+    );
+    // The previews show the secret masked, and nothing prints it.
+    assert!(err.contains("API_KEY=********alue"), "{err}");
+    assert!(!out.contains("s3cr3t") && !err.contains("s3cr3t"), "{out}\n{err}");
+    for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie"] {
+        assert!(out.contains(&format!("✓ {agent}: 'Stdio Tool' plugged in")), "{out}");
+    }
+    assert_eq!(env.log()[0], "Plug 'Stdio Tool' into Claude Code, Codex, Gemini CLI and Auggie");
+    assert!(env.manifest().contains("  agents:\n  - claude\n  - codex\n  - gemini\n  - auggie\n"), "{}", env.manifest());
+}
+
+#[test]
+fn cli_agents_get_atk_cli_s_argv_for_http_sse_and_timeouts() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    let http = "env_vars:\n  - name: TOKEN\n    secret: true\nmcp:\n  transport: http\n  endpoint: https://mcp.example.invalid/$TOKEN/mcp\n  timeout: 600000\n  env: [TOKEN]\n";
+    add_plugin(&env, "Remote One", &http.replace("schema", "schema"), false, &["TOKEN=tk-9"]);
+    let sse = "mcp:\n  transport: sse\n  endpoint: http://127.0.0.1:9/sse\n";
+    add_plugin(&env, "Sse One", sse, false, &[]);
+    let timed = "mcp:\n  transport: stdio\n  command: uvx\n  args: [tool]\n  timeout: 1500\n";
+    add_plugin(&env, "Timed One", timed, false, &[]);
+    let all = ["--claude", "--codex", "--gemini", "--auggie", "-y"];
+    for plugin in ["remote-one", "sse-one", "timed-one"] {
+        let mut args = vec!["plug", plugin];
+        args.extend(all);
+        run_ok(&env, &stubs, &args);
+    }
+    let url = "https://mcp.example.invalid/tk-9/mcp";
+    let want = vec![
+        strings(&[
+            "claude", "mcp", "add-json", "--scope", "user", "Remote One",
+            &format!(r#"{{"type": "http", "url": "{url}", "env": {{"TOKEN": "tk-9"}}, "timeout": 600000}}"#),
+        ]),
+        strings(&["codex", "mcp", "add", "Remote One", "--url", url]),
+        strings(&["gemini", "mcp", "add", "--transport", "http", "--scope", "user", "Remote One", url]),
+        strings(&["auggie", "mcp", "add-json", "Remote One", &format!(r#"{{"type":"http","url":"{url}"}}"#)]),
+        strings(&["claude", "mcp", "add", "--transport", "sse", "--scope", "user", "--", "Sse One", "http://127.0.0.1:9/sse"]),
+        strings(&["codex", "mcp", "add", "Sse One", "--url", "http://127.0.0.1:9/sse"]),
+        strings(&["gemini", "mcp", "add", "--transport", "sse", "--scope", "user", "Sse One", "http://127.0.0.1:9/sse"]),
+        strings(&["auggie", "mcp", "add-json", "Sse One", r#"{"type":"sse","url":"http://127.0.0.1:9/sse"}"#]),
+        strings(&[
+            "claude", "mcp", "add-json", "--scope", "user", "Timed One",
+            r#"{"command": "uvx", "args": ["tool"], "timeout": 1500}"#,
+        ]),
+        strings(&["codex", "mcp", "add", "Timed One", "--", "uvx", "tool"]),
+        strings(&["gemini", "mcp", "add", "--scope", "user", "Timed One", "uvx", "tool"]),
+        strings(&["auggie", "mcp", "add-json", "Timed One", r#"{"command":"uvx","args":["tool"],"env":{}}"#]),
+    ];
+    assert_eq!(stubs.calls(), want);
+}
+
+/// The argv atk-cli 0.4.0's own builders make for the same plugin, from the test venv.
+#[test]
+fn argv_matches_atk_cli_s_builders() {
+    let Some(py) = crate::python::python("argv_matches_atk_cli_s_builders", &["atk.mcp_agents"]) else { return };
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    let cases = [
+        ("Py Stdio", STDIO, "API_KEY=k\u{e9}y \"q\" \\ ✓"),
+        (
+            "Py Http",
+            "env_vars:\n  - name: T\nmcp:\n  transport: http\n  endpoint: https://h.invalid/$T\n  timeout: 42\n  env: [T]\n",
+            "T=v",
+        ),
+        ("Py Sse", "mcp:\n  transport: sse\n  endpoint: http://127.0.0.1:1/sse\n  env: [X]\nenv_vars:\n  - name: X\n    default: d\n", "X=d"),
+        ("Py Timed", "env_vars:\n  - name: E\nmcp:\n  transport: stdio\n  command: bash\n  args: [a, \"b c\"]\n  env: [E]\n  timeout: 9\n", "E=é"),
+    ];
+    const BUILD: &str = "
+import json, sys
+from pathlib import Path
+from atk.plugin import load_plugin_schema
+from atk.mcp import generate_mcp_config
+from atk.mcp_agents import build_claude_mcp_config, build_codex_mcp_config, build_gemini_mcp_config, build_auggie_mcp_config
+d = Path(sys.argv[1])
+s = load_plugin_schema(d)
+c = generate_mcp_config(s, d, s.name)
+print(json.dumps([b(c).argv for b in (build_claude_mcp_config, build_codex_mcp_config, build_gemini_mcp_config, build_auggie_mcp_config)]))
+";
+    for (name, body, set) in cases {
+        let dir = add_plugin(&env, name, &body.replace("schema", "schema"), false, &[set]);
+        stubs.clear();
+        let directory = name.to_lowercase().replace(' ', "-");
+        run_ok(&env, &stubs, &["plug", &directory, "--claude", "--codex", "--gemini", "--auggie", "-y"]);
+        let theirs = crate::python::run(&py, BUILD, &[dir.to_str().unwrap()], &[("HOME", env.home.to_str().unwrap())], "");
+        let theirs: Vec<Vec<String>> = serde_json::from_str(&theirs).unwrap();
+        assert_eq!(stubs.calls(), theirs, "{name}");
+    }
+}
+
+#[test]
+fn plugging_twice_changes_nothing_and_a_changed_server_is_registered_again() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    let dir = add_plugin(&env, "Twice", STDIO, true, &["API_KEY=one"]);
+    run_ok(&env, &stubs, &["plug", "twice", "--claude", "--gemini", "-y"]);
+    let claude_md = std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap();
+    let commits = env.log().len();
+    stubs.clear();
+    let (out, _) = run_ok(&env, &stubs, &["plug", "twice", "--claude", "--gemini"]);
+    assert!(out.contains("Claude Code: already configured"), "{out}");
+    assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
+    assert_eq!(env.log().len(), commits);
+    assert_eq!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap(), claude_md);
+    // A new value: the old registration is removed, the new one added.
+    env.ok(&["setup", "twice", "--set", "API_KEY=two"]);
+    run_ok(&env, &stubs, &["plug", "twice", "--claude", "-y"]);
+    let calls = stubs.calls();
+    assert_eq!(calls[0], strings(&["claude", "mcp", "remove", "--scope", "user", "Twice"]));
+    assert!(calls[1].contains(&"API_KEY=two".to_string()), "{calls:?}");
+    assert_eq!(calls.len(), 2);
+    assert!(dir.join("SKILL.md").is_file());
+}
+
+#[test]
+fn a_failing_agent_is_reported_with_its_message_and_the_others_go_on() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    add_plugin(&env, "Fails", STDIO, true, &["API_KEY=x"]);
+    stubs.fail("codex", "Error: config.toml is locked by another codex\n");
+    let (out, err) = run_code(&env, &stubs, 1, &["plug", "fails", "--claude", "--codex", "--gemini", "-y"]);
+    assert!(err.contains("✗ Codex: Error: config.toml is locked by another codex"), "{err}");
+    assert!(out.contains("✓ Claude Code") && out.contains("✓ Gemini CLI"), "{out}");
+    // The failed agent is not recorded, and its skill was not added.
+    assert!(env.manifest().contains("  agents:\n  - claude\n  - gemini\n"), "{}", env.manifest());
+    assert!(!env.home.join(".codex/AGENTS.md").exists());
+    // Unplugging from an agent whose program is gone still removes its skill, and is no failure.
+    std::fs::remove_file(stubs.bin.join("gemini")).unwrap();
+    let link = env.home.join(".gemini/skills/atk-fails");
+    assert!(std::fs::symlink_metadata(&link).is_ok());
+    let (out, err) = run_ok(&env, &stubs, &["unplug", "fails", "--gemini", "-y"]);
+    assert!(out.contains("✓ Gemini CLI: 'Fails' unplugged"), "{out}");
+    assert!(err.contains("'gemini' is not on PATH"), "{err}");
+    assert!(std::fs::symlink_metadata(&link).is_err());
+    // Plugging into an agent that is not installed fails that agent.
+    let (_, err) = run_code(&env, &stubs, 1, &["plug", "fails", "--gemini", "-y"]);
+    assert!(err.contains("✗ Gemini CLI: not installed ('gemini' is not on PATH)"), "{err}");
+}
+
+#[test]
+fn confirmation_is_needed_without_yes_and_declining_skips() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    add_plugin(&env, "Asks", STDIO, false, &["API_KEY=x"]);
+    let before = env.snapshot();
+    let (_, err) = run_code(&env, &stubs, 2, &["plug", "asks", "--claude"]);
+    assert!(err.contains("hint: pass --yes (or --force)"), "{err}");
+    assert!(stubs.calls().is_empty());
+    assert_eq!(env.snapshot(), before);
+    // On a terminal, "no" skips the agent and changes nothing.
+    let mut cmd = std::process::Command::new(bin());
+    env.apply(&mut cmd);
+    cmd.env_remove("CI").env("TERM", "dumb").env("PATH", stubs.path_var()).args(["plug", "asks", "--claude"]);
+    let mut s = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
+    s.exp_string("Plug 'Asks' into Claude Code?").unwrap();
+    s.send_line("n").unwrap();
+    s.exp_string("Claude Code: skipped").unwrap();
+    s.exp_eof().unwrap();
+    assert!(stubs.calls().is_empty());
+    assert_eq!(env.snapshot(), before);
+    // No agent named: a usage error.
+    let (_, err) = run_code(&env, &stubs, 2, &["plug", "asks"]);
+    assert!(err.contains("--all-agents"), "{err}");
+}
+
+const OPENCODE_USER: &str = r#"// my OpenCode settings
+{
+  "$schema": "https://opencode.ai/config.json",
+  /* the look */
+  "theme": "dark",
+  "mcp": {
+    "mine": { "type": "local", "command": ["my-server"], }, // keep this one
+  },
+  "instructions": ["~/notes.md",],
+}
+"#;
+
+#[test]
+fn file_agents_edit_jsonc_in_place_and_keep_everything_else() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &[]);
+    let dir = add_plugin(&env, "Filer", STDIO, true, &["API_KEY=k-secret"]);
+    let p = dir.display().to_string();
+    let oc = env.home.join(".config/opencode/opencode.jsonc");
+    write(&oc, OPENCODE_USER, false);
+    std::fs::set_permissions(&oc, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
+    let cursor = env.home.join(".cursor/mcp.json");
+    let cursor_user = "{\n    // servers I added by hand\n    \"mcpServers\": {\n        \"hand\": {\"url\": \"http://x\"},\n    },\n}\n";
+    write(&cursor, cursor_user, false);
+    run_ok(&env, &stubs, &["plug", "filer", "--opencode", "--cursor", "--vscode", "--windsurf", "-y"]);
+
+    let text = std::fs::read_to_string(&oc).unwrap();
+    let head = "// my OpenCode settings\n{\n  \"$schema\": \"https://opencode.ai/config.json\",\n  /* the look */\n  \"theme\": \"dark\",\n  \"mcp\": {\n    \"mine\": { \"type\": \"local\", \"command\": [\"my-server\"], }, // keep this one\n";
+    assert!(text.starts_with(head), "{text}");
+    let want = format!(
+        "    \"Filer\": {{\n      \"type\": \"local\",\n      \"command\": [\"node\", \"{p}/server.js\", \"--id\", \"id-7\", \"--name=two words\"],\n      \"environment\": {{\n        \"API_KEY\": \"k-secret\",\n        \"API_KEY_ID\": \"id-7\",\n      }},\n      \"enabled\": true,\n    }},\n  }},\n  \"instructions\": [\"~/notes.md\", \"{p}/SKILL.md\"],\n}}\n"
+    );
+    assert_eq!(&text[head.len()..], want, "{text}");
+    assert_eq!(mode(&oc), 0o640);
+
+    let c = std::fs::read_to_string(&cursor).unwrap();
+    assert!(c.starts_with("{\n    // servers I added by hand\n    \"mcpServers\": {\n        \"hand\": {\"url\": \"http://x\"},\n        \"Filer\": {\n"), "{c}");
+    assert!(c.ends_with("        },\n    },\n}\n"), "{c}");
+    let vs = env.home.join(".config/Code/User/mcp.json");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&vs).unwrap()).unwrap();
+    assert_eq!(v["servers"]["Filer"]["type"], "stdio");
+    assert_eq!(v["servers"]["Filer"]["env"]["API_KEY"], "k-secret");
+    assert_eq!(mode(&vs), 0o600, "new files hold secrets");
+    let ws = env.home.join(".codeium/windsurf/mcp_config.json");
+    let w: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&ws).unwrap()).unwrap();
+    assert_eq!(w["mcpServers"]["Filer"]["command"], "node");
+    assert_eq!(mode(&ws), 0o600);
+
+    // Unplugging puts the files back as they were (jsonc-parser drops the trailing comma of a
+    // one-line list it edits).
+    run_ok(&env, &stubs, &["unplug", "filer", "--opencode", "--cursor", "-y"]);
+    assert_eq!(std::fs::read_to_string(&oc).unwrap(), OPENCODE_USER.replace("\"~/notes.md\",]", "\"~/notes.md\"]"));
+    assert_eq!(std::fs::read_to_string(&cursor).unwrap(), cursor_user);
+    assert_eq!(env.log()[0], "Unplug 'Filer' from OpenCode and Cursor");
+    assert!(env.manifest().contains("  agents:\n  - vscode\n  - windsurf\n"), "{}", env.manifest());
+}
+
+#[test]
+fn a_linked_config_file_is_edited_at_its_target_and_stays_a_link() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &[]);
+    add_plugin(&env, "Linked", "mcp:\n  transport: stdio\n  command: x\n", false, &[]);
+    let real = env.path("dotfiles/cursor-mcp.json");
+    write(&real, "{}\n", false);
+    let link = env.home.join(".cursor/mcp.json");
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    run_ok(&env, &stubs, &["plug", "linked", "--cursor", "-y"]);
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(std::fs::read_to_string(&real).unwrap().contains("\"Linked\""));
+    // A link to nowhere is left alone, and the agent fails.
+    std::fs::remove_file(&real).unwrap();
+    let (_, err) = run_code(&env, &stubs, 1, &["plug", "linked", "--cursor", "-y"]);
+    assert!(err.contains("is a link to something that is not a file"), "{err}");
+    assert!(!real.exists());
+}
+
+#[test]
+fn agents_own_location_variables_are_honored() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    let dir = add_plugin(&env, "Located", "", true, &[]);
+    let (claude, codex, xdg) = (env.path("cc"), env.path("cx"), env.path("xdg"));
+    atk(&env, &stubs)
+        .env("CLAUDE_CONFIG_DIR", &claude)
+        .env("CODEX_HOME", &codex)
+        .env("XDG_CONFIG_HOME", &xdg)
+        .args(["plug", "located", "--claude", "--codex", "--opencode", "--vscode", "-y"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("VS Code: skipped (the plugin has no MCP server, and VS Code has no skills)"));
+    let skill = dir.join("SKILL.md").display().to_string();
+    assert_eq!(
+        std::fs::read_to_string(claude.join("CLAUDE.md")).unwrap(),
+        format!("\n<!-- ATK:BEGIN -->\n@{skill}\n<!-- ATK:END -->\n")
+    );
+    assert!(std::fs::read_to_string(codex.join("AGENTS.md")).unwrap().contains(&format!("Read {skill} for instructions on using the Located MCP tools.")));
+    assert!(std::fs::read_to_string(xdg.join("opencode/opencode.jsonc")).unwrap().contains(&skill));
+    // A skill-only plugin: no MCP call at all; VS Code has no skills, so it is skipped.
+    assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
+    assert!(!env.home.join(".claude").exists() && !xdg.join("Code").exists());
+}
+
+#[test]
+fn skills_match_atk_cli_s_format_in_existing_files() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    let dir = add_plugin(&env, "Skilled", "", true, &[]);
+    let skill = dir.join("SKILL.md").display().to_string();
+    // As atk-cli leaves CLAUDE.md after plugging another plugin.
+    let claude_md = env.home.join(".claude/CLAUDE.md");
+    write(&claude_md, "# My rules\n\nBe terse.\n\n<!-- ATK:BEGIN -->\n@/opt/other/SKILL.md\n<!-- ATK:END -->\n", false);
+    let gemini_link = env.home.join(".gemini/skills/atk-skilled");
+    std::fs::create_dir_all(gemini_link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/old", &gemini_link).unwrap();
+    run_ok(&env, &stubs, &["plug", "skilled", "--claude", "--gemini", "--auggie", "-y"]);
+    assert_eq!(
+        std::fs::read_to_string(&claude_md).unwrap(),
+        format!("# My rules\n\nBe terse.\n\n<!-- ATK:BEGIN -->\n@/opt/other/SKILL.md\n@{skill}\n<!-- ATK:END -->\n")
+    );
+    assert_eq!(std::fs::read_link(&gemini_link).unwrap(), dir);
+    assert_eq!(std::fs::read_link(env.home.join(".augment/rules/atk-skilled.md")).unwrap(), dir.join("SKILL.md"));
+    // A file where a link would go is never touched.
+    let blocked = env.home.join(".augment/rules/atk-skilled.md");
+    std::fs::remove_file(&blocked).unwrap();
+    write(&blocked, "mine\n", false);
+    let (_, err) = run_code(&env, &stubs, 1, &["plug", "skilled", "--auggie", "-y"]);
+    assert!(err.contains("is not a link atk made"), "{err}");
+    assert_eq!(std::fs::read_to_string(&blocked).unwrap(), "mine\n");
+    run_ok(&env, &stubs, &["unplug", "skilled", "--claude", "--gemini", "-y"]);
+    assert_eq!(
+        std::fs::read_to_string(&claude_md).unwrap(),
+        "# My rules\n\nBe terse.\n\n<!-- ATK:BEGIN -->\n@/opt/other/SKILL.md\n<!-- ATK:END -->\n"
+    );
+    assert!(std::fs::symlink_metadata(&gemini_link).is_err());
+    // Unplugging what is not there is fine.
+    let (out, _) = run_ok(&env, &stubs, &["unplug", "skilled", "--claude", "--windsurf", "-y"]);
+    assert!(out.contains("Claude Code: 'Skilled' was not plugged in"), "{out}");
+}
+
+#[test]
+fn mcp_shows_the_resolved_server_with_secrets_masked() {
+    let env = Env::new();
+    let body = "env_vars:
+  - name: TOKEN
+    required: true
+    secret: true
+  - name: TOKEN_ID
+    default: tid
+  - name: OUT
+    default: $ATK_PLUGIN_DIR/output
+  - name: NEEDED
+    required: true
+mcp:
+  transport: stdio
+  command: ./mcp.sh
+  args: [\"--token=$TOKEN\", \"$TOKEN_ID\", \"${TOKEN}x\", \"$TOKENS\"]
+  env: [TOKEN, TOKEN_ID, OUT, NEEDED]
+";
+    let dir = add_plugin(&env, "Shown", body, false, &["TOKEN=abcdefgh"]);
+    let p = dir.display().to_string();
+    let out = env.cmd().args(["mcp", "shown", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("only JSON on stdout");
+    assert_eq!(
+        doc,
+        serde_json::json!({"Shown": {
+            "command": format!("{p}/mcp.sh"),
+            "args": ["--token=****efgh", "tid", "****efghx", "$TOKENS"],
+            "env": {"TOKEN": "****efgh", "TOKEN_ID": "tid", "OUT": format!("{p}/output"), "NEEDED": "<NOT_SET>"}
+        }})
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("environment variable 'NEEDED' is not set"), "{err}");
+    let shown = env.ok(&["mcp", "shown", "--show-secrets", "--json"]);
+    assert!(shown.contains("\"--token=abcdefgh\""), "{shown}");
+    let text = env.ok(&["mcp", "shown"]);
+    assert!(text.contains(&format!("Command:    {p}/mcp.sh '--token=****efgh' tid '****efghx' '$TOKENS'")), "{text}");
+    assert!(text.contains("NEEDED=<NOT_SET>") && !text.contains("abcdefgh"), "{text}");
+    let toml = env.ok(&["mcp", "shown", "--for", "codex"]);
+    assert!(toml.starts_with(&format!("[mcp_servers.Shown]\ncommand = \"{p}/mcp.sh\"\n")), "{toml}");
+    let cursor: serde_json::Value = serde_json::from_str(&env.ok(&["mcp", "shown", "--for", "cursor"])).unwrap();
+    assert_eq!(cursor["mcpServers"]["Shown"]["env"]["TOKEN"], "****efgh");
+    env.fails(4, &["mcp", "shown-not"]);
+    add_plugin(&env, "No Server", "", true, &[]);
+    let (_, err) = env.fails(5, &["mcp", "no-server"]);
+    assert!(err.contains("has no MCP server"), "{err}");
+}
+
+#[test]
+fn the_record_goes_through_upgrade_and_remove_and_a_fresh_clone_is_rewired() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    add_plugin(&env, "Kept", STDIO, true, &["API_KEY=k1"]);
+    run_ok(&env, &stubs, &["plug", "kept", "--claude", "--cursor", "-y"]);
+    let manifest = env.manifest();
+    assert!(manifest.contains("  agents:\n  - claude\n  - cursor\n"), "{manifest}");
+    // A new version of the plugin (a changed argument): the recorded agents are plugged again.
+    // (The upgrade hook is wired in remove/upgrade; see the record test below.)
+    // A fresh clone on a new laptop: one command re-plugs everything; Cursor is not there.
+    let laptop = Env::bare();
+    git(laptop.dir.path(), &["clone", "-q", env.atk_home.to_str().unwrap(), laptop.atk_home.to_str().unwrap()]);
+    let stubs2 = Stubs::new(&laptop, &["claude"]);
+    let (out, err) = run_ok(&laptop, &stubs2, &["plug", "--all", "-y"]);
+    let dir = std::fs::canonicalize(laptop.atk_home.join("plugins/kept")).unwrap();
+    assert_eq!(stubs2.calls().len(), 1, "{:?}", stubs2.calls());
+    assert_eq!(stubs2.calls()[0][..5], strings(&["claude", "mcp", "add", "--scope", "user"]));
+    assert!(stubs2.calls()[0].contains(&format!("{}/server.js", dir.display())));
+    assert!(out.contains("✓ Claude Code: 'Kept' plugged in"), "{out}");
+    assert!(err.contains("✗ Cursor: not installed (not found on this machine)"), "{err}");
+    assert!(err.contains("environment variable 'API_KEY' is not set"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(laptop.home.join(".claude/CLAUDE.md")).unwrap(),
+        format!("\n<!-- ATK:BEGIN -->\n@{}/SKILL.md\n<!-- ATK:END -->\n", dir.display())
+    );
+    // Again: nothing to do.
+    stubs2.clear();
+    run_ok(&laptop, &stubs2, &["plug", "--all"]);
+    assert!(stubs2.calls().is_empty());
+}
