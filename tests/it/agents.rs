@@ -526,3 +526,85 @@ fn the_record_goes_through_upgrade_and_remove_and_a_fresh_clone_is_rewired() {
     run_ok(&laptop, &stubs2, &["plug", "--all"]);
     assert!(stubs2.calls().is_empty());
 }
+
+/// atk-cli 0.4.0 from the test venv, run with this environment and the stubs on PATH (its update
+/// check never asks PyPI).
+fn python_atk(py: &Path, env: &Env, stubs: &Stubs, args: &[&str]) -> String {
+    const CLI: &str = "
+import sys
+import atk.update_check
+atk.update_check.PyPIVersionSource.fetch_latest = lambda self, package: None
+from atk.cli import main_cli
+sys.argv = ['atk'] + sys.argv[1:]
+main_cli()
+";
+    let path = stubs.path_var();
+    let vars = [
+        ("HOME", env.home.to_str().unwrap()),
+        ("ATK_HOME", env.atk_home.to_str().unwrap()),
+        ("PATH", path.as_str()),
+        ("NO_COLOR", "1"),
+        ("COLUMNS", "300"),
+        ("GIT_CONFIG_NOSYSTEM", "1"),
+    ];
+    let mut cmd = std::process::Command::new(py);
+    cmd.arg("-c").arg(CLI).args(args).env_clear().envs(vars).current_dir(env.dir.path());
+    let out = wait_with_timeout(
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+        RUN_TIMEOUT,
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "atk-cli {args:?}: {text}");
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn plugged_by_atk_unplugged_by_atk_cli() {
+    let Some(py) = crate::python::python("plugged_by_atk_unplugged_by_atk_cli", &["atk.cli"]) else { return };
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    let dir = add_plugin(&env, "Both Ways", STDIO, true, &["API_KEY=k"]);
+    let agents = ["--claude", "--codex", "--gemini", "--auggie", "--opencode"];
+    let mut args = vec!["plug", "both-ways", "-y"];
+    args.extend(agents);
+    run_ok(&env, &stubs, &args);
+    // atk-cli reads the manifest with its `agents:` key, and resolves the same server.
+    let ours: serde_json::Value =
+        serde_json::from_str(&env.ok(&["mcp", "both-ways", "--json", "--show-secrets"])).unwrap();
+    let theirs: serde_json::Value = serde_json::from_str(&python_atk(&py, &env, &stubs, &["mcp", "both-ways", "--json"])).unwrap();
+    assert_eq!(ours, theirs);
+    stubs.clear();
+    let mut args = vec!["unplug", "Both Ways", "--force"];
+    args.extend(agents);
+    python_atk(&py, &env, &stubs, &args);
+    assert_eq!(
+        stubs.calls(),
+        vec![
+            strings(&["claude", "mcp", "remove", "--scope", "user", "Both Ways"]),
+            strings(&["codex", "mcp", "remove", "Both Ways"]),
+            strings(&["gemini", "mcp", "remove", "--scope", "user", "Both Ways"]),
+            strings(&["auggie", "mcp", "remove", "Both Ways"]),
+        ]
+    );
+    let section = "\n<!-- ATK:BEGIN -->\n<!-- ATK:END -->\n";
+    assert_eq!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap(), section);
+    assert_eq!(std::fs::read_to_string(env.home.join(".codex/AGENTS.md")).unwrap(), section);
+    assert!(std::fs::symlink_metadata(env.home.join(".gemini/skills/atk-both-ways")).is_err());
+    assert!(std::fs::symlink_metadata(env.home.join(".augment/rules/atk-both-ways.md")).is_err());
+    let oc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.home.join(".config/opencode/opencode.jsonc")).unwrap()).unwrap();
+    assert_eq!(oc, serde_json::json!({"mcp": {}, "instructions": []}));
+    // And the other way: what atk-cli plugs, atk unplugs.
+    python_atk(&py, &env, &stubs, &["plug", "Both Ways", "--force", "--claude", "--gemini", "--opencode"]);
+    assert!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap().contains(&format!("@{}/SKILL.md", dir.display())));
+    run_ok(&env, &stubs, &["unplug", "both-ways", "--claude", "--gemini", "--opencode", "-y"]);
+    assert_eq!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap(), section);
+    assert!(std::fs::symlink_metadata(env.home.join(".gemini/skills/atk-both-ways")).is_err());
+    let oc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.home.join(".config/opencode/opencode.jsonc")).unwrap()).unwrap();
+    assert_eq!(oc, serde_json::json!({"mcp": {}, "instructions": []}));
+}
