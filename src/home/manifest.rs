@@ -208,6 +208,24 @@ mod tests {
     }
 
     #[test]
+    fn the_agents_record_is_written_after_source_and_only_when_there_is_one() {
+        let mut m = Manifest::parse(UPSTREAM).unwrap();
+        assert!(m.plugins.iter().all(|e| e.agents.is_empty()));
+        m.plugins[1].agents = vec!["claude".into(), "cursor".into()];
+        let text = m.to_yaml();
+        assert!(
+            text.ends_with("    url: file:///srv/gitplug\n  agents:\n  - claude\n  - cursor\n"),
+            "{text}"
+        );
+        let back = Manifest::parse(&text).unwrap();
+        assert_eq!(back.plugins[1].agents, ["claude", "cursor"]);
+        assert_eq!(back.to_yaml(), text);
+        // Names this atk does not know are kept.
+        let odd = text.replace("- cursor", "- zed");
+        assert_eq!(Manifest::parse(&odd).unwrap().to_yaml(), odd);
+    }
+
+    #[test]
     fn rejects_bad_directories_and_broken_yaml() {
         let bad = "schema_version: '1'\nplugins:\n- name: x\n  directory: ../x\n";
         assert!(Manifest::parse(bad).unwrap_err().contains("'../x' is not a valid folder name"));

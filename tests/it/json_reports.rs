@@ -65,3 +65,19 @@ fn every_json_document() {
         doc(&env, &["registry", "index", "--check", "--allow-unverified", root], 0)
     );
 }
+
+#[test]
+fn agents_json_documents() {
+    let env = Env::new();
+    crate::agents::add_plugin(
+        &env,
+        "Json Agent",
+        "env_vars:\n  - name: TOKEN\n    secret: true\n    required: true\nmcp:\n  transport: stdio\n  command: ./mcp.sh\n  args: [--fast]\n  env: [TOKEN]\n  timeout: 5000\n",
+        true,
+        &["TOKEN=abcdefgh"],
+    );
+    insta::assert_json_snapshot!("mcp", doc(&env, &["mcp", "json-agent"], 0));
+    insta::assert_json_snapshot!("plug", doc(&env, &["plug", "json-agent", "--cursor", "--vscode", "-y"], 0));
+    insta::assert_json_snapshot!("plug_all", doc(&env, &["plug", "--all"], 0));
+    insta::assert_json_snapshot!("unplug", doc(&env, &["unplug", "json-agent", "--cursor", "-y"], 0));
+}
