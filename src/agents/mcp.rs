@@ -17,9 +17,15 @@ pub const PLUGIN_DIR_VAR: &str = "ATK_PLUGIN_DIR";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transport {
-    Stdio { command: String, args: Vec<String> },
+    Stdio {
+        command: String,
+        args: Vec<String>,
+    },
     /// `http` (streamable HTTP) or `sse`.
-    Remote { kind: String, url: String },
+    Remote {
+        kind: String,
+        url: String,
+    },
 }
 
 /// One variable of `mcp.env`: its value, or none (a required one without a value).
@@ -86,10 +92,7 @@ impl Server {
                 };
                 Transport::Stdio { command, args: mcp.args.iter().flatten().map(|a| sub(a)).collect() }
             }
-            kind => Transport::Remote {
-                kind: kind.to_string(),
-                url: sub(mcp.endpoint.as_deref().unwrap_or_default()),
-            },
+            kind => Transport::Remote { kind: kind.to_string(), url: sub(mcp.endpoint.as_deref().unwrap_or_default()) },
         };
         Ok(Some(Server { name: plugin.name.clone(), transport, env, optional_unset, timeout: mcp.timeout }))
     }

@@ -353,12 +353,8 @@ pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, ho
         Op::Plug => a.plug(t, &cx),
         Op::Unplug => a.unplug(t, &cx),
     };
-    let outcome = |status, detail: Option<String>, notes: &[String]| Outcome {
-        agent,
-        status,
-        detail,
-        notes: notes.to_vec(),
-    };
+    let outcome =
+        |status, detail: Option<String>, notes: &[String]| Outcome { agent, status, detail, notes: notes.to_vec() };
     let mut plan = match planned {
         Ok(p) => p,
         Err(e @ Error::Interrupted) => return Err(e),
@@ -478,7 +474,10 @@ enum Failure {
 fn run_change(c: &Change, how: &Apply) -> std::result::Result<(), Failure> {
     match c {
         Change::Run { argv, .. } => {
-            let program = how.env.which(&argv[0]).ok_or_else(|| Failure::NotInstalled(format!("'{}' is not on PATH", argv[0])))?;
+            let program = how
+                .env
+                .which(&argv[0])
+                .ok_or_else(|| Failure::NotInstalled(format!("'{}' is not on PATH", argv[0])))?;
             let mut cmd = std::process::Command::new(program);
             cmd.args(&argv[1..]).stdin(std::process::Stdio::null());
             if let Some(path) = &how.env.path {
@@ -488,7 +487,8 @@ fn run_change(c: &Change, how: &Apply) -> std::result::Result<(), Failure> {
                 std::io::ErrorKind::NotFound => Failure::NotInstalled(format!("'{}' is not on PATH", argv[0])),
                 _ => Failure::Failed(format!("cannot run {}: {e}", argv[0])),
             })?;
-            for line in String::from_utf8_lossy(&out.stdout).lines().chain(String::from_utf8_lossy(&out.stderr).lines()) {
+            for line in String::from_utf8_lossy(&out.stdout).lines().chain(String::from_utf8_lossy(&out.stderr).lines())
+            {
                 how.reporter.detail(&format!("  {}: {}", argv[0], crate::text::escape(line)));
             }
             if out.status.success() {
@@ -574,7 +574,11 @@ pub fn managed_line(path: &Path, line: &str, want: bool) -> Result<Option<Change
         (None, false) => None,
     };
     let verb = if want { "add" } else { "remove" };
-    Ok(new.map(|text| Change::Write { path: path.to_path_buf(), text, preview: vec![format!("{verb} the line: {line}")] }))
+    Ok(new.map(|text| Change::Write {
+        path: path.to_path_buf(),
+        text,
+        preview: vec![format!("{verb} the line: {line}")],
+    }))
 }
 
 /// A skill link to make (`want`) or remove. A file or folder that is not a link is never touched.
@@ -610,7 +614,12 @@ pub fn cli_plug(
             let fp = fingerprint(&argv);
             if before != Some(fp) {
                 if before.is_some() {
-                    changes.push(Change::Run { shown: remove.clone(), argv: remove, fingerprint: None, may_fail: true });
+                    changes.push(Change::Run {
+                        shown: remove.clone(),
+                        argv: remove,
+                        fingerprint: None,
+                        may_fail: true,
+                    });
                 }
                 changes.push(Change::Run { shown: add(&s.masked()), argv, fingerprint: Some(fp), may_fail: false });
             }
@@ -669,7 +678,8 @@ pub fn json_edit(
         }
     }
     if let Some((item, want)) = instruction {
-        let did = if want { doc.add_to_array("instructions", item) } else { doc.remove_from_array("instructions", item) };
+        let did =
+            if want { doc.add_to_array("instructions", item) } else { doc.remove_from_array("instructions", item) };
         if did.map_err(bad)? {
             changed = true;
             let verb = if want { "add to" } else { "remove from" };
@@ -709,7 +719,11 @@ pub fn file_plug(
     };
     let (value, shown) = (entry(server), entry(&server.masked()));
     let change = json_edit(path, section, &t.name, Some((&value, &shown)), None)?;
-    Ok(Plan { changes: change.into_iter().collect(), notes: no_skills_note(agent, t).into_iter().collect(), ..Plan::default() })
+    Ok(Plan {
+        changes: change.into_iter().collect(),
+        notes: no_skills_note(agent, t).into_iter().collect(),
+        ..Plan::default()
+    })
 }
 
 /// Unplugging from a file agent without skills: `section.<name>` removed.

@@ -162,6 +162,9 @@ mod tests {
     #[test]
     fn end_before_begin_is_read_as_python_reads_it() {
         let odd = "<!-- ATK:END -->\n<!-- ATK:BEGIN -->\n";
-        assert_eq!(add_line(odd, "x").unwrap(), "<!-- ATK:END -->\n<!-- ATK:BEGIN -->\nx\n<!-- ATK:END -->\n<!-- ATK:BEGIN -->\n");
+        assert_eq!(
+            add_line(odd, "x").unwrap(),
+            "<!-- ATK:END -->\n<!-- ATK:BEGIN -->\nx\n<!-- ATK:END -->\n<!-- ATK:BEGIN -->\n"
+        );
     }
 }

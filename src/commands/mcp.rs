@@ -30,7 +30,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let entry = super::find(&manifest, &args.plugin)?;
     let t = agents::target(&home, entry, &outer)?;
     let Some(server) = &t.server else {
-        return Err(Error::refused(format!("'{}' has no MCP server (no mcp section in its plugin.yaml)", t.name), vec![]));
+        return Err(Error::refused(
+            format!("'{}' has no MCP server (no mcp section in its plugin.yaml)", t.name),
+            vec![],
+        ));
     };
     for var in server.missing() {
         ctx.ui.warn(format!("environment variable '{var}' is not set; set it with `atk setup {}`", entry.directory));

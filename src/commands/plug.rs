@@ -58,16 +58,8 @@ pub struct AgentFlags {
 impl AgentFlags {
     /// The agents named by flags, in the fixed order.
     pub fn named(&self) -> Vec<AgentId> {
-        let on = [
-            self.claude,
-            self.codex,
-            self.gemini,
-            self.auggie,
-            self.opencode,
-            self.cursor,
-            self.vscode,
-            self.windsurf,
-        ];
+        let on =
+            [self.claude, self.codex, self.gemini, self.auggie, self.opencode, self.cursor, self.vscode, self.windsurf];
         AgentId::ALL.into_iter().zip(on).filter(|(_, on)| *on).map(|(a, _)| a).collect()
     }
 
@@ -121,13 +113,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     }
     let (home, lock) = ctx.lock_home()?;
     let mut manifest = home.manifest()?;
-    let index = manifest.index_of(id).ok_or_else(|| super::find(&manifest, id).err().expect("not found"))?;
+    let index = index_of(&manifest, id)?;
     let t = agents::target(&home, &manifest.plugins[index], &outer)?;
     if t.server.is_none() && !t.has_skill {
-        return Err(Error::refused(
-            format!("nothing to plug: '{}' has no MCP server and no SKILL.md", t.name),
-            vec![],
-        ));
+        return Err(Error::refused(format!("nothing to plug: '{}' has no MCP server and no SKILL.md", t.name), vec![]));
     }
     let chosen = if args.agents.all_agents {
         let found: Vec<AgentId> = AgentId::ALL.into_iter().filter(|a| a.agent().installed(&env)).collect();
@@ -171,6 +160,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     });
     let failed = outcomes.iter().any(|o| o.status == Status::Failed || o.status == Status::NotInstalled);
     Ok(u8::from(failed))
+}
+
+/// The position of the plugin `id` in the manifest, or a not-found error with hints.
+pub fn index_of(manifest: &Manifest, id: &str) -> Result<usize> {
+    manifest.index_of(id).ok_or_else(|| Error::PluginNotFound {
+        id: id.to_string(),
+        near: manifest.near(id),
+        stray_dir: false,
+    })
 }
 
 fn labels(agents: &[AgentId]) -> String {

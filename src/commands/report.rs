@@ -253,7 +253,13 @@ pub struct AgentDoc {
 
 impl From<&crate::agents::Outcome> for AgentDoc {
     fn from(o: &crate::agents::Outcome) -> Self {
-        AgentDoc { agent: o.agent, label: o.agent.label(), status: o.status, detail: o.detail.clone(), notes: o.notes.clone() }
+        AgentDoc {
+            agent: o.agent,
+            label: o.agent.label(),
+            status: o.status,
+            detail: o.detail.clone(),
+            notes: o.notes.clone(),
+        }
     }
 }
 

@@ -25,9 +25,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let id = args.plugin.as_str();
     let (home, lock) = ctx.lock_home()?;
     let mut manifest = home.manifest()?;
-    let Some(index) = manifest.index_of(id) else {
-        return Err(super::find(&manifest, id).err().expect("not in the manifest"));
-    };
+    let index = super::plug::index_of(&manifest, id)?;
     let entry = &manifest.plugins[index];
     let t = match agents::target(&home, entry, &outer) {
         Ok(t) => t,

@@ -213,10 +213,7 @@ mod tests {
         assert!(m.plugins.iter().all(|e| e.agents.is_empty()));
         m.plugins[1].agents = vec!["claude".into(), "cursor".into()];
         let text = m.to_yaml();
-        assert!(
-            text.ends_with("    url: file:///srv/gitplug\n  agents:\n  - claude\n  - cursor\n"),
-            "{text}"
-        );
+        assert!(text.ends_with("    url: file:///srv/gitplug\n  agents:\n  - claude\n  - cursor\n"), "{text}");
         let back = Manifest::parse(&text).unwrap();
         assert_eq!(back.plugins[1].agents, ["claude", "cursor"]);
         assert_eq!(back.to_yaml(), text);

@@ -121,16 +121,55 @@ fn cli_agents_get_atk_cli_s_argv_for_stdio() {
         stubs.calls(),
         vec![
             strings(&[
-                "claude", "mcp", "add", "--scope", "user", "-e", "API_KEY=s3cr3t-value", "-e", "API_KEY_ID=id-7", "--",
-                "Stdio Tool", "node", &js, "--id", "id-7", "--name=two words"
+                "claude",
+                "mcp",
+                "add",
+                "--scope",
+                "user",
+                "-e",
+                "API_KEY=s3cr3t-value",
+                "-e",
+                "API_KEY_ID=id-7",
+                "--",
+                "Stdio Tool",
+                "node",
+                &js,
+                "--id",
+                "id-7",
+                "--name=two words"
             ]),
             strings(&[
-                "codex", "mcp", "add", "--env", "API_KEY=s3cr3t-value", "--env", "API_KEY_ID=id-7", "Stdio Tool", "--",
-                "node", &js, "--id", "id-7", "--name=two words"
+                "codex",
+                "mcp",
+                "add",
+                "--env",
+                "API_KEY=s3cr3t-value",
+                "--env",
+                "API_KEY_ID=id-7",
+                "Stdio Tool",
+                "--",
+                "node",
+                &js,
+                "--id",
+                "id-7",
+                "--name=two words"
             ]),
             strings(&[
-                "gemini", "mcp", "add", "--scope", "user", "-e", "API_KEY=s3cr3t-value", "-e", "API_KEY_ID=id-7",
-                "Stdio Tool", "node", &js, "--id", "id-7", "--name=two words"
+                "gemini",
+                "mcp",
+                "add",
+                "--scope",
+                "user",
+                "-e",
+                "API_KEY=s3cr3t-value",
+                "-e",
+                "API_KEY_ID=id-7",
+                "Stdio Tool",
+                "node",
+                &js,
+                "--id",
+                "id-7",
+                "--name=two words"
             ]),
             strings(&[
                 "auggie",
@@ -150,7 +189,11 @@ fn cli_agents_get_atk_cli_s_argv_for_stdio() {
         assert!(out.contains(&format!("✓ {agent}: 'Stdio Tool' plugged in")), "{out}");
     }
     assert_eq!(env.log()[0], "Plug 'Stdio Tool' into Claude Code, Codex, Gemini CLI and Auggie");
-    assert!(env.manifest().contains("  agents:\n  - claude\n  - codex\n  - gemini\n  - auggie\n"), "{}", env.manifest());
+    assert!(
+        env.manifest().contains("  agents:\n  - claude\n  - codex\n  - gemini\n  - auggie\n"),
+        "{}",
+        env.manifest()
+    );
 }
 
 #[test]
@@ -158,7 +201,7 @@ fn cli_agents_get_atk_cli_s_argv_for_http_sse_and_timeouts() {
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
     let http = "env_vars:\n  - name: TOKEN\n    secret: true\nmcp:\n  transport: http\n  endpoint: https://mcp.example.invalid/$TOKEN/mcp\n  timeout: 600000\n  env: [TOKEN]\n";
-    add_plugin(&env, "Remote One", &http.replace("schema", "schema"), false, &["TOKEN=tk-9"]);
+    add_plugin(&env, "Remote One", http, false, &["TOKEN=tk-9"]);
     let sse = "mcp:\n  transport: sse\n  endpoint: http://127.0.0.1:9/sse\n";
     add_plugin(&env, "Sse One", sse, false, &[]);
     let timed = "mcp:\n  transport: stdio\n  command: uvx\n  args: [tool]\n  timeout: 1500\n";
@@ -172,18 +215,49 @@ fn cli_agents_get_atk_cli_s_argv_for_http_sse_and_timeouts() {
     let url = "https://mcp.example.invalid/tk-9/mcp";
     let want = vec![
         strings(&[
-            "claude", "mcp", "add-json", "--scope", "user", "Remote One",
+            "claude",
+            "mcp",
+            "add-json",
+            "--scope",
+            "user",
+            "Remote One",
             &format!(r#"{{"type": "http", "url": "{url}", "env": {{"TOKEN": "tk-9"}}, "timeout": 600000}}"#),
         ]),
         strings(&["codex", "mcp", "add", "Remote One", "--url", url]),
         strings(&["gemini", "mcp", "add", "--transport", "http", "--scope", "user", "Remote One", url]),
         strings(&["auggie", "mcp", "add-json", "Remote One", &format!(r#"{{"type":"http","url":"{url}"}}"#)]),
-        strings(&["claude", "mcp", "add", "--transport", "sse", "--scope", "user", "--", "Sse One", "http://127.0.0.1:9/sse"]),
+        strings(&[
+            "claude",
+            "mcp",
+            "add",
+            "--transport",
+            "sse",
+            "--scope",
+            "user",
+            "--",
+            "Sse One",
+            "http://127.0.0.1:9/sse",
+        ]),
         strings(&["codex", "mcp", "add", "Sse One", "--url", "http://127.0.0.1:9/sse"]),
-        strings(&["gemini", "mcp", "add", "--transport", "sse", "--scope", "user", "Sse One", "http://127.0.0.1:9/sse"]),
+        strings(&[
+            "gemini",
+            "mcp",
+            "add",
+            "--transport",
+            "sse",
+            "--scope",
+            "user",
+            "Sse One",
+            "http://127.0.0.1:9/sse",
+        ]),
         strings(&["auggie", "mcp", "add-json", "Sse One", r#"{"type":"sse","url":"http://127.0.0.1:9/sse"}"#]),
         strings(&[
-            "claude", "mcp", "add-json", "--scope", "user", "Timed One",
+            "claude",
+            "mcp",
+            "add-json",
+            "--scope",
+            "user",
+            "Timed One",
             r#"{"command": "uvx", "args": ["tool"], "timeout": 1500}"#,
         ]),
         strings(&["codex", "mcp", "add", "Timed One", "--", "uvx", "tool"]),
@@ -221,11 +295,12 @@ c = generate_mcp_config(s, d, s.name)
 print(json.dumps([b(c).argv for b in (build_claude_mcp_config, build_codex_mcp_config, build_gemini_mcp_config, build_auggie_mcp_config)]))
 ";
     for (name, body, set) in cases {
-        let dir = add_plugin(&env, name, &body.replace("schema", "schema"), false, &[set]);
+        let dir = add_plugin(&env, name, body, false, &[set]);
         stubs.clear();
         let directory = name.to_lowercase().replace(' ', "-");
         run_ok(&env, &stubs, &["plug", &directory, "--claude", "--codex", "--gemini", "--auggie", "-y"]);
-        let theirs = crate::python::run(&py, BUILD, &[dir.to_str().unwrap()], &[("HOME", env.home.to_str().unwrap())], "");
+        let theirs =
+            crate::python::run(&py, BUILD, &[dir.to_str().unwrap()], &[("HOME", env.home.to_str().unwrap())], "");
         let theirs: Vec<Vec<String>> = serde_json::from_str(&theirs).unwrap();
         assert_eq!(stubs.calls(), theirs, "{name}");
     }
@@ -396,13 +471,17 @@ fn agents_own_location_variables_are_honored() {
         .args(["plug", "located", "--claude", "--codex", "--opencode", "--vscode", "-y"])
         .assert()
         .success()
-        .stdout(predicates::str::contains("VS Code: skipped (the plugin has no MCP server, and VS Code has no skills)"));
+        .stdout(predicates::str::contains(
+            "VS Code: skipped (the plugin has no MCP server, and VS Code has no skills)",
+        ));
     let skill = dir.join("SKILL.md").display().to_string();
     assert_eq!(
         std::fs::read_to_string(claude.join("CLAUDE.md")).unwrap(),
         format!("\n<!-- ATK:BEGIN -->\n@{skill}\n<!-- ATK:END -->\n")
     );
-    assert!(std::fs::read_to_string(codex.join("AGENTS.md")).unwrap().contains(&format!("Read {skill} for instructions on using the Located MCP tools.")));
+    assert!(std::fs::read_to_string(codex.join("AGENTS.md"))
+        .unwrap()
+        .contains(&format!("Read {skill} for instructions on using the Located MCP tools.")));
     assert!(std::fs::read_to_string(xdg.join("opencode/opencode.jsonc")).unwrap().contains(&skill));
     // A skill-only plugin: no MCP call at all; VS Code has no skills, so it is skipped.
     assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
@@ -575,7 +654,8 @@ fn plugged_by_atk_unplugged_by_atk_cli() {
     // atk-cli reads the manifest with its `agents:` key, and resolves the same server.
     let ours: serde_json::Value =
         serde_json::from_str(&env.ok(&["mcp", "both-ways", "--json", "--show-secrets"])).unwrap();
-    let theirs: serde_json::Value = serde_json::from_str(&python_atk(&py, &env, &stubs, &["mcp", "both-ways", "--json"])).unwrap();
+    let theirs: serde_json::Value =
+        serde_json::from_str(&python_atk(&py, &env, &stubs, &["mcp", "both-ways", "--json"])).unwrap();
     assert_eq!(ours, theirs);
     stubs.clear();
     let mut args = vec!["unplug", "Both Ways", "--force"];
@@ -596,15 +676,19 @@ fn plugged_by_atk_unplugged_by_atk_cli() {
     assert!(std::fs::symlink_metadata(env.home.join(".gemini/skills/atk-both-ways")).is_err());
     assert!(std::fs::symlink_metadata(env.home.join(".augment/rules/atk-both-ways.md")).is_err());
     let oc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(env.home.join(".config/opencode/opencode.jsonc")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(env.home.join(".config/opencode/opencode.jsonc")).unwrap())
+            .unwrap();
     assert_eq!(oc, serde_json::json!({"mcp": {}, "instructions": []}));
     // And the other way: what atk-cli plugs, atk unplugs.
     python_atk(&py, &env, &stubs, &["plug", "Both Ways", "--force", "--claude", "--gemini", "--opencode"]);
-    assert!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap().contains(&format!("@{}/SKILL.md", dir.display())));
+    assert!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md"))
+        .unwrap()
+        .contains(&format!("@{}/SKILL.md", dir.display())));
     run_ok(&env, &stubs, &["unplug", "both-ways", "--claude", "--gemini", "--opencode", "-y"]);
     assert_eq!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap(), section);
     assert!(std::fs::symlink_metadata(env.home.join(".gemini/skills/atk-both-ways")).is_err());
     let oc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(env.home.join(".config/opencode/opencode.jsonc")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(env.home.join(".config/opencode/opencode.jsonc")).unwrap())
+            .unwrap();
     assert_eq!(oc, serde_json::json!({"mcp": {}, "instructions": []}));
 }
