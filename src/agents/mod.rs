@@ -411,15 +411,11 @@ pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, ho
                 how.reporter.detail(&format!("[{}] {why}", agent.label()));
                 tolerated.push(why);
             }
-            Err(Failure::Failed(why)) => {
-                let status = Status::Failed;
-                return Ok(outcome(status, Some(why), &plan.notes));
-            }
+            Err(Failure::Failed(why)) => return Ok(outcome(Status::Failed, Some(why), &plan.notes)),
             Err(Failure::Interrupted) => return Err(Error::Interrupted),
         }
-        if let Change::Run { fingerprint, may_fail, .. } = c {
-            // A tolerated failure of a removal still means: not registered any more.
-            let _ = may_fail;
+        // A tolerated failure of a removal still means: not registered (by atk) any more.
+        if let Change::Run { fingerprint, .. } = c {
             registered.set(agent, &t.directory, *fingerprint);
         }
     }
