@@ -1,4 +1,4 @@
-use super::{confirm_uninstall, runner, stop_before_uninstall, Ctx};
+use super::{runner, Ctx};
 use crate::error::{Error, Result};
 use crate::fs::RelPath;
 use crate::home::{gitignore, manifest, plugin_rel, Transaction};
@@ -55,11 +55,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
 
     if let Some(p) = &plugin {
         let runner = runner(ctx, &home, &dir, &entry.directory, p);
-        if !confirm_uninstall(ctx, &runner, "remove", args.force)? {
+        if !runner.confirm_uninstall(&ctx.ui, "remove", args.force)? {
             ctx.ui.line("Cancelled; nothing was changed.");
             return Ok(0);
         }
-        stop_before_uninstall(ctx, &runner)?;
+        runner.stop_before_uninstall(&ctx.ui)?;
         if let Err(e) = runner.run("uninstall") {
             if !args.force || matches!(e, Error::Interrupted) {
                 return Err(e);
