@@ -5,6 +5,7 @@
 pub mod add;
 pub mod env;
 pub mod install;
+pub mod remove;
 pub mod upgrade;
 
 use gix::ObjectId;
@@ -61,3 +62,6 @@ impl Put {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
