@@ -1,6 +1,6 @@
 use super::{parse_sets, select, Ctx, Target};
 use crate::error::{Error, Result};
-use crate::home::{plugin_rel, Entry, SourceKind};
+use crate::home::{Entry, SourceKind};
 use crate::plugin;
 use crate::source::origin::Origins;
 use crate::sync::env::plan;
@@ -84,13 +84,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             continue;
         }
         let plan = plan(&ctx.ui, &plugin, &dir.join(".env"), &sets, None)?;
-        let env_rel = plugin_rel(&entry.directory)?.join(".env").expect("a plain name");
-        if plan.changed {
-            home.files.write_atomic(&env_rel, plan.file.text().as_bytes(), Some(0o600))?;
-        } else if matches!(home.files.kind(&env_rel), Ok(Some(crate::fs::Kind::File { .. }))) {
-            // Secrets are 0600 even when nothing changed.
-            let _ = home.files.set_mode(&env_rel, 0o600);
-        }
+        plan.write(&home, &entry.directory)?;
         reports.push(super::report::Configured {
             name: entry.name.clone(),
             directory: entry.directory.clone(),

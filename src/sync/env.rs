@@ -2,6 +2,7 @@
 //! it is, and the plugin's defaults, worked out before anything is written.
 
 use crate::error::{Error, Result};
+use crate::home::{plugin_rel, Home};
 use crate::plugin::env::{mask, EnvFile};
 use crate::plugin::{self, Plugin};
 use crate::reporter::Reporter;
@@ -16,6 +17,21 @@ pub struct EnvPlan {
     pub missing: Vec<String>,
     /// How many declared variables have a value.
     pub configured: usize,
+}
+
+impl EnvPlan {
+    /// Writes the plan to `plugins/<directory>/.env` of the home, 0600, when anything changed; a
+    /// file that stays as it is still gets its mode made 0600 (secrets). Outside a transaction:
+    /// for `setup`, whose only change is this file.
+    pub fn write(&self, home: &Home, directory: &str) -> Result<()> {
+        let env_rel = plugin_rel(directory)?.join(".env").expect("a plain name");
+        if self.changed {
+            home.files.write_atomic(&env_rel, self.file.text().as_bytes(), Some(0o600))?;
+        } else if matches!(home.files.kind(&env_rel), Ok(Some(crate::fs::Kind::File { .. }))) {
+            let _ = home.files.set_mode(&env_rel, 0o600);
+        }
+        Ok(())
+    }
 }
 
 /// Asks for (or takes from `--set`, the current file, the defaults) every declared variable, or
