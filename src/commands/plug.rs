@@ -321,3 +321,45 @@ fn plug_all(ctx: &Ctx, env: &AgentEnv, ask: bool) -> Result<u8> {
     ctx.ui.json(&super::report::PlugAll { plugins: docs, failed });
     Ok(u8::from(failed > 0))
 }
+
+/// The hook of `remove` and `uninstall`, after their confirmation: unplugs the plugin from the
+/// agents recorded for it. A failure is a warning (the removal goes on).
+pub fn unplug_recorded(ctx: &Ctx, home: &Home, entry: &crate::home::Entry) -> Result<()> {
+    let Some(which) = agents::describe_recorded(entry) else { return Ok(()) };
+    ctx.ui.note(format!("Unplugging '{}' from {which} ...", crate::text::escape(&entry.name)));
+    let outcomes = agents::unplug_recorded(home, entry, &agent_env(), &outer, &ctx.ui)?;
+    report_hook(ctx, entry, &outcomes, "unplug");
+    Ok(())
+}
+
+/// The hook of `upgrade`, once a new version is in place: re-plugs the plugin into the agents
+/// recorded for it where its server or skill changed. A failure is a warning.
+pub fn replug_recorded(ctx: &Ctx, home: &Home, entry: &crate::home::Entry) -> Result<()> {
+    if agents::recorded(entry).is_empty() {
+        return Ok(());
+    }
+    let outcomes = agents::replug_recorded(home, entry, &agent_env(), &outer, &ctx.ui)?;
+    report_hook(ctx, entry, &outcomes, "plug");
+    Ok(())
+}
+
+fn report_hook(ctx: &Ctx, entry: &crate::home::Entry, outcomes: &[Outcome], verb: &str) {
+    let name = crate::text::escape(&entry.name);
+    for o in outcomes {
+        let label = o.agent.label();
+        let detail = o.detail.as_deref().unwrap_or("");
+        match o.status {
+            Status::Configured => ctx.ui.success(format!("{label}: '{name}' plugged in again")),
+            Status::Removed => ctx.ui.success(format!("{label}: '{name}' unplugged")),
+            Status::AlreadyConfigured | Status::NotConfigured | Status::Skipped => {
+                ctx.ui.detail(format!("{label}: nothing to change"))
+            }
+            Status::NotInstalled => ctx.ui.note(format!("{label} is not on this machine; left as it is")),
+            Status::Failed => ctx.ui.warn(format!(
+                "{label}: could not {verb} '{name}': {detail}; try `atk {verb} {} --{}`",
+                entry.directory,
+                o.agent.as_str()
+            )),
+        }
+    }
+}

@@ -65,6 +65,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
     }
 
+    super::plug::unplug_recorded(ctx, &home, &entry)?;
     let commit =
         crate::sync::remove::remove(&home, &lock, &mut manifest, &entry.directory, &format!("atk remove {id}"))?;
     ctx.push_if_configured(&home, &manifest, commit.is_some());

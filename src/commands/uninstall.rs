@@ -32,6 +32,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         ctx.ui.line("Cancelled; nothing was run.");
         return Ok(0);
     }
+    super::plug::unplug_recorded(ctx, &home, entry)?;
     runner.stop_before_uninstall(&ctx.ui)?;
     runner.run("uninstall")?;
     ctx.ui.success(format!(

@@ -189,6 +189,7 @@ impl Run<'_> {
             &format!("Upgrade plugin '{}'", entry.name),
         )?;
         ctx.push_if_configured(self.home, manifest, commit.is_some());
+        super::plug::replug_recorded(ctx, self.home, entry)?;
         Ok(Outcome::Upgraded(plan, commit))
     }
 }

@@ -692,3 +692,57 @@ fn plugged_by_atk_unplugged_by_atk_cli() {
             .unwrap();
     assert_eq!(oc, serde_json::json!({"mcp": {}, "instructions": []}));
 }
+
+#[test]
+fn upgrade_replugs_recorded_agents_and_remove_unplugs_them() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    let work = env.path("mcp-tool");
+    let v1 = yaml("Mcp Tool", "mcp:\n  transport: stdio\n  command: ./server.sh\n  args: [--v1]\n");
+    write(&work.join(".atk/plugin.yaml"), &v1, false);
+    write(&work.join(".atk/server.sh"), "#!/bin/sh\n", true);
+    write(&work.join(".atk/SKILL.md"), "# skill\n", false);
+    git(env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
+    crate::sources::commit_all(&work, "v1");
+    env.ok(&["add", "-y", &format!("file://{}", work.display())]);
+    run_ok(&env, &stubs, &["plug", "mcp-tool", "--claude", "--cursor", "-y"]);
+    let dir = std::fs::canonicalize(env.atk_home.join("plugins/mcp-tool")).unwrap();
+    let cursor = env.home.join(".cursor/mcp.json");
+    assert!(std::fs::read_to_string(&cursor).unwrap().contains("\"--v1\""));
+
+    // A new version that only adds a file: nothing to re-plug.
+    write(&work.join(".atk/NOTES.md"), "notes\n", false);
+    crate::sources::commit_all(&work, "notes");
+    stubs.clear();
+    run_ok(&env, &stubs, &["upgrade", "mcp-tool", "-y"]);
+    assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
+
+    // A new version with another argument: both agents get it.
+    write(&work.join(".atk/plugin.yaml"), &v1.replace("--v1", "--v2"), false);
+    crate::sources::commit_all(&work, "v2");
+    let (out, _) = run_ok(&env, &stubs, &["upgrade", "mcp-tool", "-y"]);
+    assert!(out.contains("Claude Code: 'Mcp Tool' plugged in again"), "{out}");
+    let server = format!("{}/server.sh", dir.display());
+    assert_eq!(
+        stubs.calls(),
+        vec![
+            strings(&["claude", "mcp", "remove", "--scope", "user", "Mcp Tool"]),
+            strings(&["claude", "mcp", "add", "--scope", "user", "--", "Mcp Tool", &server, "--v2"]),
+        ]
+    );
+    let text = std::fs::read_to_string(&cursor).unwrap();
+    assert!(text.contains("\"--v2\"") && !text.contains("\"--v1\""), "{text}");
+    assert!(env.manifest().contains("  agents:\n  - claude\n  - cursor\n"), "{}", env.manifest());
+
+    // remove unplugs first: the registration, the skill line, the file entry.
+    stubs.clear();
+    run_ok(&env, &stubs, &["remove", "mcp-tool", "--force"]);
+    assert_eq!(stubs.calls(), vec![strings(&["claude", "mcp", "remove", "--scope", "user", "Mcp Tool"])]);
+    assert_eq!(
+        std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap(),
+        "\n<!-- ATK:BEGIN -->\n<!-- ATK:END -->\n"
+    );
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cursor).unwrap()).unwrap();
+    assert_eq!(v, serde_json::json!({"mcpServers": {}}));
+    assert_eq!(env.log()[0], "Remove plugin 'Mcp Tool'");
+}
