@@ -85,7 +85,8 @@ impl Server {
         let transport = match mcp.transport.as_str() {
             "stdio" => {
                 let command = sub(mcp.command.as_deref().unwrap_or_default());
-                let command = if command.contains('/') && !command.starts_with('/') {
+                let relative = command.contains('/') && !command.starts_with(['/', '~', '$']);
+                let command = if relative {
                     Path::new(&abs).join(command.trim_start_matches("./")).to_string_lossy().to_string()
                 } else {
                     command

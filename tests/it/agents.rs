@@ -746,3 +746,22 @@ fn upgrade_replugs_recorded_agents_and_remove_unplugs_them() {
     assert_eq!(v, serde_json::json!({"mcpServers": {}}));
     assert_eq!(env.log()[0], "Remove plugin 'Mcp Tool'");
 }
+
+#[test]
+fn uninstall_unplugs_the_recorded_agents_and_keeps_the_record() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &[]);
+    let body = "lifecycle:\n  install: 'true'\n  uninstall: 'true'\nmcp:\n  transport: stdio\n  command: run-it\n";
+    add_plugin(&env, "Torn Down", body, false, &[]);
+    run_ok(&env, &stubs, &["plug", "torn-down", "--windsurf", "-y"]);
+    let file = env.home.join(".codeium/windsurf/mcp_config.json");
+    assert!(std::fs::read_to_string(&file).unwrap().contains("Torn Down"));
+    let (_, err) = run_ok(&env, &stubs, &["uninstall", "torn-down", "--force"]);
+    assert!(err.contains("Unplugging 'Torn Down' from Windsurf"), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(v, serde_json::json!({"mcpServers": {}}));
+    // Still in the manifest, still recorded: `atk install` and `atk plug --all` bring it back.
+    assert!(env.manifest().contains("  agents:\n  - windsurf\n"), "{}", env.manifest());
+    run_ok(&env, &stubs, &["plug", "--all", "-y"]);
+    assert!(std::fs::read_to_string(&file).unwrap().contains("Torn Down"));
+}
