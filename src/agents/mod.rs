@@ -210,8 +210,16 @@ impl Target {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// Run an agent's program. `shown` is the argv with secrets masked; `fingerprint` what to
-    /// remember once it succeeded (`None`: forget); `may_fail`: a failure means "was not there".
-    Run { argv: Vec<String>, shown: Vec<String>, fingerprint: Option<u64>, may_fail: bool },
+    /// remember once it succeeded (`None`: forget); `may_fail`: a failure means "was not there";
+    /// `replaces`: when it fails, run this (the removal of a registration of the same name that
+    /// atk did not make, or no longer remembers) and try once more.
+    Run {
+        argv: Vec<String>,
+        shown: Vec<String>,
+        fingerprint: Option<u64>,
+        may_fail: bool,
+        replaces: Option<Vec<String>>,
+    },
     /// Replace a file's text (atomically; a new file is 0600).
     Write { path: PathBuf, text: String, preview: Vec<String> },
     /// Point a link at a target (replacing a link that is there).
@@ -469,7 +477,30 @@ enum Failure {
 
 fn run_change(c: &Change, how: &Apply) -> std::result::Result<(), Failure> {
     match c {
-        Change::Run { argv, .. } => {
+        Change::Run { argv, replaces, .. } => match (run_program(argv, how), replaces) {
+            (Err(Failure::Failed(why)), Some(remove)) => {
+                how.reporter.detail(&format!("{why}; removing the registration of the same name and trying again"));
+                let _ = run_program(remove, how);
+                run_program(argv, how)
+            }
+            (result, _) => result,
+        },
+        Change::Write { path, text, .. } => write_user_file(path, text).map_err(|e| Failure::Failed(e.to_string())),
+        Change::Link { link, target } => {
+            skill::make_link(link, target).map_err(|e| Failure::Failed(format!("cannot link {}: {e}", link.display())))
+        }
+        Change::Unlink { link } => match std::fs::remove_file(link) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Failure::Failed(format!("cannot remove {}: {e}", link.display()))),
+        },
+    }
+}
+
+/// Runs an agent's program, its output shown with `-v`; a failure carries the agent's last words.
+fn run_program(argv: &[String], how: &Apply) -> std::result::Result<(), Failure> {
+    {
+        {
             let program = how
                 .env
                 .which(&argv[0])
@@ -506,15 +537,6 @@ fn run_change(c: &Change, how: &Apply) -> std::result::Result<(), Failure> {
                 format!("{} ({status}): {}", crate::text::escape(&message), argv[0])
             }))
         }
-        Change::Write { path, text, .. } => write_user_file(path, text).map_err(|e| Failure::Failed(e.to_string())),
-        Change::Link { link, target } => {
-            skill::make_link(link, target).map_err(|e| Failure::Failed(format!("cannot link {}: {e}", link.display())))
-        }
-        Change::Unlink { link } => match std::fs::remove_file(link) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Failure::Failed(format!("cannot remove {}: {e}", link.display()))),
-        },
     }
 }
 
@@ -612,17 +634,28 @@ pub fn cli_plug(
                 if before.is_some() {
                     changes.push(Change::Run {
                         shown: remove.clone(),
-                        argv: remove,
+                        argv: remove.clone(),
                         fingerprint: None,
                         may_fail: true,
+                        replaces: None,
                     });
                 }
-                changes.push(Change::Run { shown: add(&s.masked()), argv, fingerprint: Some(fp), may_fail: false });
+                changes.push(Change::Run {
+                    shown: add(&s.masked()),
+                    argv,
+                    fingerprint: Some(fp),
+                    may_fail: false,
+                    replaces: before.is_none().then_some(remove),
+                });
             }
         }
-        None if before.is_some() => {
-            changes.push(Change::Run { shown: remove.clone(), argv: remove, fingerprint: None, may_fail: true })
-        }
+        None if before.is_some() => changes.push(Change::Run {
+            shown: remove.clone(),
+            argv: remove,
+            fingerprint: None,
+            may_fail: true,
+            replaces: None,
+        }),
         None => {}
     }
     changes
@@ -635,7 +668,13 @@ pub fn cli_unplug(agent: AgentId, t: &Target, cx: &Cx, remove: Vec<String>) -> V
     if before.is_none() && t.server.is_none() {
         return vec![];
     }
-    vec![Change::Run { shown: remove.clone(), argv: remove, fingerprint: None, may_fail: before.is_none() }]
+    vec![Change::Run {
+        shown: remove.clone(),
+        argv: remove,
+        fingerprint: None,
+        may_fail: before.is_none(),
+        replaces: None,
+    }]
 }
 
 /// The edit of a JSON(C) file agent: `section.<name>` set to `entry` (or removed with `None`),

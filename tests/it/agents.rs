@@ -22,7 +22,8 @@ impl Stubs {
         for name in names {
             let script = format!(
                 "#!/bin/sh\nprintf '%s\\0' {name} \"$@\" >> '{log}'\nprintf '\\036' >> '{log}'\n\
-                 if [ -e '{bin}/fail-{name}' ]; then cat '{bin}/fail-{name}' >&2; exit 3; fi\n",
+                 if [ -e '{bin}/fail-{name}' ]; then cat '{bin}/fail-{name}' >&2; exit 3; fi\n\
+                 if [ -e '{bin}/once-{name}' ]; then cat '{bin}/once-{name}' >&2; rm '{bin}/once-{name}'; exit 1; fi\n",
                 log = log.display(),
                 bin = bin.display()
             );
@@ -46,6 +47,11 @@ impl Stubs {
 
     pub fn fail(&self, name: &str, message: &str) {
         write(&self.bin.join(format!("fail-{name}")), message, false);
+    }
+
+    /// The next call of `name` fails with `message`.
+    pub fn fail_once(&self, name: &str, message: &str) {
+        write(&self.bin.join(format!("once-{name}")), message, false);
     }
 
     pub fn path_var(&self) -> String {
@@ -764,4 +770,20 @@ fn uninstall_unplugs_the_recorded_agents_and_keeps_the_record() {
     assert!(env.manifest().contains("  agents:\n  - windsurf\n"), "{}", env.manifest());
     run_ok(&env, &stubs, &["plug", "--all", "-y"]);
     assert!(std::fs::read_to_string(&file).unwrap().contains("Torn Down"));
+}
+
+#[test]
+fn a_registration_of_the_same_name_atk_does_not_remember_is_replaced() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    add_plugin(&env, "Known", "mcp:\n  transport: stdio\n  command: srv\n", false, &[]);
+    // As on a laptop where the home was cloned again: claude has the server, atk does not know it.
+    stubs.fail_once("claude", "MCP server Known already exists in user config\n");
+    let (out, _) = run_ok(&env, &stubs, &["plug", "known", "--claude", "-y"]);
+    assert!(out.contains("✓ Claude Code: 'Known' plugged in"), "{out}");
+    let add = strings(&["claude", "mcp", "add", "--scope", "user", "--", "Known", "srv"]);
+    assert_eq!(
+        stubs.calls(),
+        vec![add.clone(), strings(&["claude", "mcp", "remove", "--scope", "user", "Known"]), add]
+    );
 }
