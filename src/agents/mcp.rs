@@ -75,13 +75,16 @@ impl Server {
             }
             env.push(Var { name: name.clone(), value, secret });
         }
-        // One pass, from the values as resolved: a value is never substituted into again.
+        // Env values first, each from the others as written (a value is never substituted into
+        // again); then the command, arguments and endpoint from the env values as they end up.
         let mut vars: Vec<(String, String)> = vec![(PLUGIN_DIR_VAR.to_string(), abs.clone())];
         vars.extend(env.iter().filter_map(|v| Some((v.name.clone(), v.value.clone()?))));
-        let sub = |s: &str| substitute(s, &vars);
         for v in &mut env {
-            v.value = v.value.as_deref().map(sub);
+            v.value = v.value.as_deref().map(|x| substitute(x, &vars));
         }
+        vars.truncate(1);
+        vars.extend(env.iter().filter_map(|v| Some((v.name.clone(), v.value.clone()?))));
+        let sub = |s: &str| substitute(s, &vars);
         let transport = match mcp.transport.as_str() {
             "stdio" => {
                 let command = sub(mcp.command.as_deref().unwrap_or_default());

@@ -876,3 +876,6 @@ pub fn join_labels(labels: &[&str]) -> String {
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,155 @@
+//! The agents' library, driven without the binary: plans, the apply loop with a [`Recorder`],
+//! the record, and server resolution.
+
+use std::path::Path;
+
+use super::mcp::{Server, Transport, Var};
+use super::*;
+use crate::reporter::Recorder;
+
+fn server(name: &str, arg: &str) -> Server {
+    Server {
+        name: name.into(),
+        transport: Transport::Stdio { command: "srv".into(), args: vec![arg.into()] },
+        env: vec![Var { name: "TOKEN".into(), value: Some("tok-123456".into()), secret: true }],
+        optional_unset: vec![],
+        timeout: None,
+    }
+}
+
+fn target(dir: &Path, server: Option<Server>, has_skill: bool) -> Target {
+    Target { name: "Tool".into(), directory: "tool".into(), dir: dir.to_path_buf(), server, has_skill }
+}
+
+fn env_at(home: &Path) -> AgentEnv {
+    AgentEnv { home: home.to_path_buf(), path: Some(home.join("bin").into_os_string()), ..AgentEnv::default() }
+}
+
+#[test]
+fn a_file_agent_is_configured_once_and_removed_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let env = env_at(tmp.path());
+    let t = target(tmp.path(), Some(server("Tool", "--a")), true);
+    let mut reg = Registered::default();
+    let yes = Recorder::answering(true);
+    let how = Apply { env: &env, reporter: &yes, ask: true, hint: "h" };
+    let first = apply(AgentId::Cursor, Op::Plug, &t, &mut reg, &how).unwrap();
+    assert_eq!(first.status, Status::Configured);
+    assert_eq!(first.notes, ["Cursor has no skills: MCP server only"]);
+    let lines = yes.lines();
+    assert!(lines.contains(&"asked: Plug 'Tool' into Cursor?".to_string()), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("\"TOKEN\": \"******3456\"")), "{lines:?}");
+    assert!(!lines.iter().any(|l| l.contains("tok-123456")), "{lines:?}");
+    let file = tmp.path().join(".cursor/mcp.json");
+    assert!(std::fs::read_to_string(&file).unwrap().contains("tok-123456"));
+    assert_eq!(apply(AgentId::Cursor, Op::Plug, &t, &mut reg, &how).unwrap().status, Status::AlreadyConfigured);
+    // A changed server is written again.
+    let t2 = target(tmp.path(), Some(server("Tool", "--b")), true);
+    assert_eq!(apply(AgentId::Cursor, Op::Plug, &t2, &mut reg, &how).unwrap().status, Status::Configured);
+    assert!(std::fs::read_to_string(&file).unwrap().contains("--b"));
+    assert_eq!(apply(AgentId::Cursor, Op::Unplug, &t2, &mut reg, &how).unwrap().status, Status::Removed);
+    assert_eq!(apply(AgentId::Cursor, Op::Unplug, &t2, &mut reg, &how).unwrap().status, Status::NotConfigured);
+}
+
+#[test]
+fn declining_skips_and_no_one_to_ask_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let env = env_at(tmp.path());
+    let t = target(tmp.path(), Some(server("Tool", "--a")), false);
+    let mut reg = Registered::default();
+    let no = Recorder::answering(false);
+    let how = Apply { env: &env, reporter: &no, ask: true, hint: "h" };
+    let o = apply(AgentId::Windsurf, Op::Plug, &t, &mut reg, &how).unwrap();
+    assert_eq!((o.status, o.detail.as_deref()), (Status::Skipped, Some("declined")));
+    let nobody = Recorder::default();
+    let how = Apply { env: &env, reporter: &nobody, ask: true, hint: "pass --yes" };
+    let e = apply(AgentId::Windsurf, Op::Plug, &t, &mut reg, &how).unwrap_err();
+    assert_eq!(e.exit_code(), crate::error::exit::USAGE);
+    assert!(!tmp.path().join(".codeium").exists());
+}
+
+#[test]
+fn cli_plans_follow_what_atk_registered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let env = env_at(tmp.path());
+    let t = target(tmp.path(), Some(server("Tool", "--a")), false);
+    let mut reg = Registered::default();
+    let plan =
+        |reg: &Registered, t: &Target| claude::Claude.plug(t, &Cx { env: &env, registered: reg }).unwrap().changes;
+    let first = plan(&reg, &t);
+    let [Change::Run { argv, fingerprint: Some(fp), replaces: Some(_), .. }] = first.as_slice() else {
+        panic!("{first:?}")
+    };
+    assert_eq!(argv[..3], ["claude", "mcp", "add"]);
+    reg.set(AgentId::Claude, "tool", Some(*fp));
+    assert!(plan(&reg, &t).is_empty());
+    let changed = plan(&reg, &target(tmp.path(), Some(server("Tool", "--b")), false));
+    assert!(
+        matches!(
+            &changed[..],
+            [Change::Run { may_fail: true, fingerprint: None, .. }, Change::Run { replaces: None, .. }]
+        ),
+        "{changed:?}"
+    );
+    // The server gone from the plugin: its registration is removed.
+    let gone = plan(&reg, &target(tmp.path(), None, false));
+    assert!(matches!(&gone[..], [Change::Run { fingerprint: None, .. }]), "{gone:?}");
+    // Without claude on PATH, plugging reports it, and changes nothing.
+    let rec = Recorder::answering(true);
+    let how = Apply { env: &env, reporter: &rec, ask: false, hint: "" };
+    let o = apply(AgentId::Claude, Op::Plug, &t, &mut reg.clone(), &how).unwrap();
+    assert_eq!((o.status, o.detail.as_deref()), (Status::NotInstalled, Some("'claude' is not on PATH")));
+}
+
+#[test]
+fn the_record_keeps_a_fixed_order_and_unknown_names() {
+    let mut e = Entry::new("Tool", "tool", crate::home::Source::default());
+    e.agents = vec!["zed".into()];
+    assert!(record(&mut e, AgentId::Cursor));
+    assert!(record(&mut e, AgentId::Claude));
+    assert!(!record(&mut e, AgentId::Claude));
+    assert_eq!(e.agents, ["claude", "cursor", "zed"]);
+    assert_eq!(recorded(&e), [AgentId::Claude, AgentId::Cursor]);
+    assert_eq!(unknown_recorded(&e), ["zed"]);
+    assert!(forget(&mut e, AgentId::Claude) && !forget(&mut e, AgentId::Claude));
+    assert_eq!(describe_recorded(&e).as_deref(), Some("Cursor"));
+    assert_eq!(join_labels(&["a", "b", "c"]), "a, b and c");
+}
+
+#[test]
+fn servers_resolve_from_env_defaults_and_the_plugin_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = std::fs::canonicalize(tmp.path()).unwrap();
+    let yaml = "schema_version: '2026-01-23'\nname: Tool\ndescription: d\nenv_vars:
+  - name: OUT
+    default: $ATK_PLUGIN_DIR/out
+  - name: KEY
+    required: true
+    secret: true
+  - name: OPT
+  - name: SET
+mcp:
+  transport: stdio
+  command: ./bin/run
+  args: [\"$OUT\", \"${SET}/x\", \"$SETTLED\"]
+  env: [OUT, KEY, OPT, SET, UNDECLARED]
+";
+    std::fs::write(dir.join("plugin.yaml"), yaml).unwrap();
+    std::fs::write(dir.join(".env"), "SET=s\n").unwrap();
+    let plugin = crate::plugin::load(&dir).unwrap();
+    let s = Server::resolve(&plugin, &dir, &|_| None).unwrap().unwrap();
+    let d = dir.display();
+    assert_eq!(
+        s.transport,
+        Transport::Stdio {
+            command: format!("{d}/bin/run"),
+            args: vec![format!("{d}/out"), "s/x".into(), "$SETTLED".into()]
+        }
+    );
+    assert_eq!(s.missing(), ["KEY", "UNDECLARED"]);
+    assert_eq!(s.optional_unset, ["OPT"]);
+    assert_eq!(s.resolved_env(), [("OUT", format!("{d}/out").as_str()), ("SET", "s")]);
+    assert_eq!(s.upstream_entry()["env"]["KEY"], mcp::NOT_SET);
+    // An undeclared variable counts as a secret.
+    assert_eq!(s.secret_names().into_iter().collect::<Vec<_>>(), ["KEY", "UNDECLARED"]);
+}
