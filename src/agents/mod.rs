@@ -815,12 +815,15 @@ pub fn unplug_recorded(
     let t = target(home, entry, outer).unwrap_or_else(|_| bare_target(home, entry));
     let path = registered_path(home);
     let mut registered = Registered::load(&path);
+    let before = registered.clone();
     let how = Apply { env, reporter, ask: false, hint: "" };
     let mut out = Vec::new();
     for agent in agents {
         out.push(apply(agent, Op::Unplug, &t, &mut registered, &how)?);
     }
-    registered.save(&path)?;
+    if registered != before {
+        registered.save(&path)?;
+    }
     Ok(out)
 }
 
@@ -840,6 +843,7 @@ pub fn replug_recorded(
     }
     let path = registered_path(home);
     let mut registered = Registered::load(&path);
+    let before = registered.clone();
     let t = match target(home, entry, outer) {
         Ok(t) => t,
         Err(e) => {
@@ -858,7 +862,9 @@ pub fn replug_recorded(
         }
         out.push(apply(agent, Op::Plug, &t, &mut registered, &how)?);
     }
-    registered.save(&path)?;
+    if registered != before {
+        registered.save(&path)?;
+    }
     Ok(out)
 }
 

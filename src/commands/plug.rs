@@ -202,9 +202,12 @@ pub fn apply_all(
     let how = Apply { env, reporter: &ctx.ui, ask, hint };
     let mut outcomes = Vec::new();
     for &agent in chosen {
+        let before = registered.clone();
         let result = agents::apply(agent, op, t, &mut registered, &how);
-        if let Err(e) = registered.save(&path) {
-            return (outcomes, Some(e));
+        if registered != before {
+            if let Err(e) = registered.save(&path) {
+                return (outcomes, Some(e));
+            }
         }
         match result {
             Ok(o) => outcomes.push(o),
