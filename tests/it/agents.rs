@@ -787,3 +787,29 @@ fn a_registration_of_the_same_name_atk_does_not_remember_is_replaced() {
         vec![add.clone(), strings(&["claude", "mcp", "remove", "--scope", "user", "Known"]), add]
     );
 }
+
+#[test]
+fn mcp_for_prints_each_agent_s_own_shape() {
+    let env = Env::new();
+    let body = "mcp:\n  transport: http\n  endpoint: https://h.invalid/mcp\n  timeout: 2500\n";
+    add_plugin(&env, "Far", body, false, &[]);
+    let json =
+        |agent: &str| -> serde_json::Value { serde_json::from_str(&env.ok(&["mcp", "far", "--for", agent])).unwrap() };
+    let url = "https://h.invalid/mcp";
+    assert_eq!(
+        json("claude"),
+        serde_json::json!({"mcpServers": {"Far": {"type": "http", "url": url, "timeout": 2500}}})
+    );
+    assert_eq!(json("gemini"), serde_json::json!({"mcpServers": {"Far": {"httpUrl": url, "timeout": 2500}}}));
+    assert_eq!(json("auggie"), serde_json::json!({"mcpServers": {"Far": {"type": "http", "url": url}}}));
+    assert_eq!(json("opencode"), serde_json::json!({"mcp": {"Far": {"type": "remote", "url": url, "enabled": true}}}));
+    assert_eq!(json("cursor"), serde_json::json!({"mcpServers": {"Far": {"url": url}}}));
+    assert_eq!(json("vscode"), serde_json::json!({"servers": {"Far": {"type": "http", "url": url}}}));
+    assert_eq!(json("windsurf"), serde_json::json!({"mcpServers": {"Far": {"serverUrl": url}}}));
+    assert_eq!(
+        env.ok(&["mcp", "far", "--for", "codex"]),
+        "[mcp_servers.Far]\nurl = \"https://h.invalid/mcp\"\ntool_timeout_sec = 2.5\n"
+    );
+    let (_, err) = env.fails(2, &["mcp", "far", "--for", "codex", "--json"]);
+    assert!(err.contains("choose one"), "{err}");
+}
