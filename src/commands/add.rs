@@ -4,6 +4,7 @@ use super::origin::{registry_url, ATK_REF};
 use super::{parse_sets, run_install, runner, setup, Ctx};
 use crate::error::{Error, Result};
 use crate::fs::{RelPath, Root};
+use crate::home::Message;
 use crate::home::{gitignore, manifest, plugin_rel, Entry, Home, Manifest, Source, SourceKind, Staging, Transaction};
 use crate::plugin::name::is_valid_directory;
 use crate::plugin::{self, Maturity, Plugin};
@@ -100,7 +101,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         run_install(ctx, &runner(ctx, &home, &target, &directory, &plugin))?;
         manifest.plugins.push(entry.clone());
         home.write_manifest(tx, &manifest)?;
-        home.commit(tx, &manifest, &paths, &format!("Add plugin '{}'", plugin.name))
+        let to = entry.source.commit.as_deref();
+        let message = Message::operation(format!("Add plugin '{}'", plugin.name), "add", &directory, None, to);
+        home.commit(tx, &manifest, &paths, &message)
     })?;
     ctx.push_if_configured(&home, &manifest, commit.is_some());
 

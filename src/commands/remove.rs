@@ -1,6 +1,7 @@
 use super::{confirm_uninstall, runner, stop_before_uninstall, Ctx};
 use crate::error::{Error, Result};
 use crate::fs::RelPath;
+use crate::home::Message;
 use crate::home::{gitignore, manifest, plugin_rel, Transaction};
 use crate::plugin::{self, name::is_valid_directory};
 
@@ -80,7 +81,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         manifest.plugins.remove(index);
         home.write_manifest(tx, &manifest)?;
         let paths = [manifest::FILE.to_string(), gitignore::FILE.to_string(), rel_dir.as_str().to_string()];
-        home.commit(tx, &manifest, &paths, &format!("Remove plugin '{}'", entry.name))
+        let from = entry.source.commit.as_deref();
+        let message =
+            Message::operation(format!("Remove plugin '{}'", entry.name), "remove", &entry.directory, from, None);
+        home.commit(tx, &manifest, &paths, &message)
     })?;
     ctx.push_if_configured(&home, &manifest, commit.is_some());
     if let Some(c) = &commit {

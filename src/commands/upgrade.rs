@@ -4,6 +4,7 @@ use super::origin::{installed_ref, latest_of_all, pinned, put_version, registry_
 use super::{find, parse_sets, report, run_install, runner, setup, Ctx, Target};
 use crate::error::{plural, Error, Result};
 use crate::fs::RelPath;
+use crate::home::Message;
 use crate::home::{manifest, plugin_rel, Entry, Home, HomeLock, Manifest, Source, SourceKind, Transaction};
 use crate::plugin::{self, EnvVar, Plugin};
 use crate::source::git::FileEntry;
@@ -207,7 +208,13 @@ fn upgrade_one(
             tx,
             manifest,
             &[manifest::FILE.to_string(), rel_dir.as_str().to_string()],
-            &format!("Upgrade plugin '{}'", entry.name),
+            &Message::operation(
+                format!("Upgrade plugin '{}'", entry.name),
+                "upgrade",
+                &entry.directory,
+                Some(&plan.from.to_string()),
+                Some(&plan.to.to_string()),
+            ),
         )
     });
     match commit {
