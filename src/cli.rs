@@ -57,6 +57,9 @@ pub enum Command {
     #[command(disable_help_flag = true)]
     Git(commands::git::Args),
     Completions(commands::completions::Args),
+    Doctor(commands::doctor::Args),
+    Diff(commands::diff::Args),
+    History(commands::history::Args),
 }
 
 /// Runs the parsed command; the exit code on success, the error otherwise.
@@ -86,6 +89,9 @@ pub fn run(cli: Cli) -> crate::Result<u8> {
         Command::Registry(a) => commands::registry::run(&ctx, a),
         Command::Git(a) => commands::git::run(&ctx, a),
         Command::Completions(a) => commands::completions::run(&ctx, a),
+        Command::Doctor(a) => commands::doctor::run(&ctx, a),
+        Command::Diff(a) => commands::diff::run(&ctx, a),
+        Command::History(a) => commands::history::run(&ctx, a),
     });
     if let Err(e) = &result {
         ctx.ui.error(e);

@@ -17,6 +17,9 @@ pub mod setup;
 pub mod uninstall;
 pub mod upgrade;
 pub mod validate;
+pub mod doctor;
+pub mod diff;
+pub mod history;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
