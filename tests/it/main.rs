@@ -7,6 +7,7 @@ mod compat;
 mod containment;
 mod crash;
 mod credentials;
+mod doctor;
 mod dotenv;
 mod gitignore;
 mod init;
