@@ -1,4 +1,4 @@
-use super::origin::{registry_url, Origin};
+use crate::source::origin::{Origin, Origins};
 use super::{report, select, Ctx};
 use crate::error::{Error, Result};
 use crate::home::SourceKind;
@@ -18,7 +18,7 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let home = ctx.open_home()?;
     let manifest = home.manifest()?;
-    let url = registry_url(ctx, &manifest);
+    let origins = Origins::new(&ctx.settings, &manifest);
     let entries = select(&manifest, args.plugin.as_deref())?;
     if let [e] = entries.as_slice() {
         if e.source.kind == SourceKind::Local && args.plugin.is_some() {
@@ -28,17 +28,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             ));
         }
     }
-    let mut origins: std::collections::HashMap<String, Origin> = Default::default();
+    let mut opened: std::collections::HashMap<String, Origin> = Default::default();
     let mut docs = Vec::new();
     for entry in entries.into_iter().filter(|e| e.source.kind != SourceKind::Local) {
         if !home.plugin_dir(&entry.directory).is_dir() {
             ctx.ui.warn(format!("plugins/{} is not installed here: `atk install {0}`", entry.directory));
             continue;
         }
-        let key = Origin::key(&url, &entry.source);
-        let origin = match origins.entry(key) {
+        let key = origins.key(&entry.source);
+        let origin = match opened.entry(key) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => v.insert(Origin::open(&url, &entry.source, &ctx.settings.cache_dir)?),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(origins.open(&entry.source)?),
         };
         let drift = doctor::drift(&home, entry, origin)?;
         if drift.is_clean() {

@@ -1,4 +1,4 @@
-use super::origin::registry_url;
+use crate::source::origin::Origins;
 use super::{report, Ctx};
 use crate::error::Result;
 use crate::home::Home;
@@ -19,10 +19,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let home = if args.fix {
         let (home, lock) = ctx.lock_home()?;
         let manifest = home.manifest()?;
-        let url = registry_url(ctx, &manifest);
-        let dctx = doctor::Context { registry_url: &url, cache_dir: &ctx.settings.cache_dir };
+        let origins = Origins::new(&ctx.settings, &manifest);
         let mut ask = |entry: &crate::home::Entry, drift: &doctor::Drift| -> Result<bool> {
-            let origin = super::origin::Origin::open(&url, &entry.source, &ctx.settings.cache_dir)?;
+            let origin = origins.open(&entry.source)?;
             ctx.ui.line(doctor::drift_diff(&home, entry, &origin, drift)?.trim_end());
             let answer = ctx.ui.confirm(
                 &format!(
@@ -41,7 +40,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 answer => answer,
             }
         };
-        fixed = doctor::repair(&home, &lock, &dctx, &ctx.ui, &mut ask)?;
+        fixed = doctor::repair(&home, &lock, &origins, &ctx.ui, &mut ask)?;
         for f in &fixed {
             ctx.ui.success(f);
         }
@@ -50,10 +49,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     } else {
         Home::open(ctx.home_path())?
     };
-    let manifest = home.manifest().ok();
-    let url = manifest.as_ref().map(|m| registry_url(ctx, m)).unwrap_or_default();
-    let dctx = doctor::Context { registry_url: &url, cache_dir: &ctx.settings.cache_dir };
-    let checks = doctor::check(&home, &dctx, &ctx.ui);
+    let manifest = home.manifest().unwrap_or_default();
+    let checks = doctor::check(&home, &Origins::new(&ctx.settings, &manifest), &ctx.ui);
     let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
     let summary =
         report::DoctorSummary { ok: count(Status::Ok), warnings: count(Status::Warning), problems: count(Status::Problem) };

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use gix::ObjectId;
 use serde::Serialize;
 
-use crate::commands::origin::{installed_ref, pinned, put_version, Origin, ATK_REF};
+use crate::source::origin::{installed_ref, pinned, Origin, Origins, ATK_REF};
+use crate::sync::put_version;
 use crate::error::{Error, Result};
 use crate::fs::{Kind, RelPath};
 use crate::home::replace::is_users;
@@ -127,16 +128,10 @@ pub fn drift(home: &Home, entry: &Entry, origin: &Origin) -> Result<Drift> {
     Ok(d)
 }
 
-/// What the checks need besides the home.
-pub struct Context<'a> {
-    pub registry_url: &'a str,
-    pub cache_dir: &'a Path,
-}
-
 /// The fetch URL of a remote source, and whether it is a repository on this machine.
-fn fetch_url(ctx: &Context, source: &Source) -> Option<String> {
+fn fetch_url(ctx: &Origins, source: &Source) -> Option<String> {
     let url = match source.kind {
-        SourceKind::Registry => ctx.registry_url.to_string(),
+        SourceKind::Registry => ctx.registry_url.clone(),
         SourceKind::Git => source.url.clone()?,
         SourceKind::Local => return None,
     };
@@ -150,7 +145,7 @@ pub fn cache_path(cache_dir: &Path, fetch_url: &str) -> PathBuf {
 
 /// Runs every check. Reads only; `origins` opens a plugin's source (which may fetch the trees of
 /// its pinned commit when the cache lacks them).
-pub fn check(home: &Home, ctx: &Context, reporter: &dyn Reporter) -> Vec<Check> {
+pub fn check(home: &Home, ctx: &Origins, reporter: &dyn Reporter) -> Vec<Check> {
     let mut out = Vec::new();
     let manifest = match home.manifest() {
         Ok(m) => Some(m),
@@ -273,7 +268,7 @@ fn check_leftovers(home: &Home) -> Check {
     c
 }
 
-fn check_cache(manifest: &Manifest, ctx: &Context) -> Check {
+fn check_cache(manifest: &Manifest, ctx: &Origins) -> Check {
     let mut status = Status::Ok;
     let mut details = Vec::new();
     let mut seen: Vec<String> = Vec::new();
@@ -287,7 +282,7 @@ fn check_cache(manifest: &Manifest, ctx: &Context) -> Check {
         let shown = crate::source::mask_credentials(&url);
         let (path, local) = match crate::source::git::local_path(&url) {
             Some(p) => (p, true),
-            None => (cache_path(ctx.cache_dir, &url), false),
+            None => (cache_path(&ctx.cache, &url), false),
         };
         if !local && !path.exists() {
             if !seen.contains(&url) {
@@ -334,7 +329,7 @@ fn check_cache(manifest: &Manifest, ctx: &Context) -> Check {
     }
 }
 
-fn check_plugin(home: &Home, entry: &Entry, ctx: &Context, origins: &mut std::collections::HashMap<String, Result<Origin>>) -> Check {
+fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, origins: &mut std::collections::HashMap<String, Result<Origin>>) -> Check {
     let dir = &entry.directory;
     let path = home.plugin_dir(dir);
     let mut c = Check::new("plugin", Status::Ok, "");
@@ -384,8 +379,8 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Context, origins: &mut std::co
                     find(&mut c, Status::Problem, format!("{has}, the manifest pins {}", &pin.to_string()[..12]), Some(format!("atk install {dir}")));
                 }
                 (Ok(_), _) => {
-                    let key = Origin::key(ctx.registry_url, &entry.source);
-                    let origin = origins.entry(key).or_insert_with(|| Origin::open(ctx.registry_url, &entry.source, ctx.cache_dir));
+                    let key = ctx.key(&entry.source);
+                    let origin = origins.entry(key).or_insert_with(|| ctx.open(&entry.source));
                     match origin.as_ref().map_err(Clone::clone).and_then(|o| drift(home, entry, o)) {
                         Ok(d) => {
                             let names = |v: &[RelPath]| v.iter().map(|p| crate::text::escape(p.as_str()).into_owned()).collect::<Vec<_>>().join(", ");
@@ -490,7 +485,7 @@ pub type Repairs = Vec<String>;
 pub fn repair(
     home: &Home,
     lock: &HomeLock,
-    ctx: &Context,
+    ctx: &Origins,
     reporter: &dyn Reporter,
     replace_changed: &mut dyn FnMut(&Entry, &Drift) -> Result<bool>,
 ) -> Result<Repairs> {
@@ -552,7 +547,7 @@ pub fn repair(
         if crate::source::git::local_path(&url).is_some() || seen.contains(&url) {
             continue;
         }
-        let path = cache_path(ctx.cache_dir, &url);
+        let path = cache_path(&ctx.cache, &url);
         if path.exists() && gix::open(&path).is_err() {
             crate::fs::remove_any(&path)?;
             done.push(format!("removed the broken cache repository {}", path.display()));
@@ -568,10 +563,10 @@ pub fn repair(
         if !home.plugin_dir(dir).is_dir() || installed_ref(home, dir) != Some(pin) {
             continue;
         }
-        let key = Origin::key(ctx.registry_url, &entry.source);
+        let key = ctx.key(&entry.source);
         let origin = match origins.entry(key) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => match Origin::open(ctx.registry_url, &entry.source, ctx.cache_dir) {
+            std::collections::hash_map::Entry::Vacant(v) => match ctx.open(&entry.source) {
                 Ok(o) => v.insert(o),
                 Err(e) => {
                     reporter.warn(&format!("{dir}: {e}"));
@@ -630,11 +625,30 @@ pub fn unified(name: &str, old: Option<&[u8]>, new: Option<&[u8]>) -> String {
     let hunks = UnifiedDiff::new(&diff, &input, ConsumeBinaryHunk::new(gix::bstr::BString::default(), "\n"), ContextSize::symmetrical(3))
         .consume()
         .unwrap_or_default();
-    out.push_str(&String::from_utf8_lossy(&hunks));
+    for line in String::from_utf8_lossy(&hunks).split_inclusive('\n') {
+        out.push_str(&git_hunk_header(line).unwrap_or_else(|| line.to_string()));
+    }
     if !out.ends_with('\n') {
         out.push('\n');
     }
     out
+}
+
+/// A hunk header as git writes it: a range of one line without its length, an empty range
+/// starting at the line before it (`@@ -1,1 +1,0 @@` is git's `@@ -1 +0,0 @@`).
+fn git_hunk_header(line: &str) -> Option<String> {
+    let inner = line.strip_prefix("@@ -")?.trim_end().strip_suffix(" @@")?;
+    let (before, after) = inner.split_once(" +")?;
+    let range = |r: &str| -> Option<String> {
+        let (start, len) = r.split_once(',')?;
+        let (start, len): (u32, u32) = (start.parse().ok()?, len.parse().ok()?);
+        Some(match len {
+            0 => format!("{},0", start.saturating_sub(1)),
+            1 => start.to_string(),
+            _ => format!("{start},{len}"),
+        })
+    };
+    Some(format!("@@ -{} +{} @@\n", range(before)?, range(after)?))
 }
 
 /// The unified diff of every shipped file of `drift` that changed or went missing (paths shown
@@ -685,7 +699,7 @@ mod tests {
         let d = unified("p/f", Some(b"a\nb\nc\n"), Some(b"a\nB\nc\n"));
         assert_eq!(d, "diff --git a/p/f b/p/f\n--- a/p/f\n+++ b/p/f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
         let gone = unified("p/f", Some(b"x\n"), None);
-        assert!(gone.contains("deleted file\n--- a/p/f\n+++ /dev/null\n@@ -1,1 +0,0 @@\n-x\n"), "{gone}");
+        assert!(gone.contains("deleted file\n--- a/p/f\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n"), "{gone}");
         assert!(unified("p/b", Some(b"\0"), Some(b"\x01\0")).contains("Binary files"));
     }
 }
