@@ -1,7 +1,7 @@
-use crate::source::origin::{Origin, Origins};
 use super::{report, select, Ctx};
 use crate::error::{Error, Result};
 use crate::home::SourceKind;
+use crate::source::origin::{Origin, Origins};
 use crate::sync::doctor;
 
 /// Show local changes to plugin files outside custom/ and .env (what the next upgrade replaces);
@@ -23,7 +23,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     if let [e] = entries.as_slice() {
         if e.source.kind == SourceKind::Local && args.plugin.is_some() {
             return Err(Error::refused(
-                format!("'{}' is a local plugin: it has no pinned commit to compare with", crate::text::escape(&e.name)),
+                format!(
+                    "'{}' is a local plugin: it has no pinned commit to compare with",
+                    crate::text::escape(&e.name)
+                ),
                 vec![format!("its files are tracked by the home's git: `atk git diff -- plugins/{}`", e.directory)],
             ));
         }

@@ -1,7 +1,7 @@
-use crate::source::origin::Origins;
 use super::{report, Ctx};
 use crate::error::Result;
 use crate::home::Home;
+use crate::source::origin::Origins;
 use crate::sync::doctor::{self, Status};
 
 /// Check the home: .gitignore and secrets, plugin files against their pinned commits, leftovers,
@@ -52,8 +52,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let manifest = home.manifest().unwrap_or_default();
     let checks = doctor::check(&home, &Origins::new(&ctx.settings, &manifest), &ctx.ui);
     let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
-    let summary =
-        report::DoctorSummary { ok: count(Status::Ok), warnings: count(Status::Warning), problems: count(Status::Problem) };
+    let summary = report::DoctorSummary {
+        ok: count(Status::Ok),
+        warnings: count(Status::Warning),
+        problems: count(Status::Problem),
+    };
     for c in &checks {
         let mark = match c.status {
             Status::Ok => ctx.ui.green("✓"),

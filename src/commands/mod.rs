@@ -3,7 +3,10 @@
 
 pub mod add;
 pub mod completions;
+pub mod diff;
+pub mod doctor;
 pub mod git;
+pub mod history;
 pub mod init;
 pub mod install;
 pub mod list;
@@ -11,14 +14,13 @@ pub mod new;
 pub mod registry;
 pub mod remove;
 pub mod report;
+pub mod rollback;
 pub mod search;
 pub mod setup;
+pub mod undo;
 pub mod uninstall;
 pub mod upgrade;
 pub mod validate;
-pub mod doctor;
-pub mod diff;
-pub mod history;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -321,3 +321,26 @@ pub struct OperationDoc {
     /// Whether atk recorded the operation in the commit's trailers (else read from its subject).
     pub recorded: bool,
 }
+
+/// `atk rollback`: the plugin's move, as `upgrade` reports one (`status`: `rolled-back`,
+/// `would-roll-back`, `declined`, `up-to-date`).
+#[derive(Serialize)]
+pub struct RolledBack {
+    pub rollback: Upgraded,
+}
+
+/// `atk undo`: the operation reverted and what was done to revert it.
+#[derive(Serialize)]
+pub struct Undone {
+    /// The commit reverted, and its subject.
+    pub reverted: String,
+    pub subject: String,
+    /// `remove`, `restore` or `move`.
+    pub action: &'static str,
+    pub plugin: PluginDoc,
+    /// The pin before and after the undo (null for a local plugin or where there is none).
+    pub from: Option<String>,
+    #[serde(rename = "to")]
+    pub to: Option<String>,
+    pub commit: Option<String>,
+}

@@ -200,7 +200,7 @@ impl Run<'_> {
     }
 }
 
-fn show(ctx: &Ctx, entry: &Entry, plan: &Plan) {
+pub(super) fn show(ctx: &Ctx, entry: &Entry, plan: &Plan) {
     let ui = &ctx.ui;
     ui.line(ui.bold(&format!("{} {} → {}", crate::text::escape(&entry.name), short(&plan.from), short(&plan.to))));
     for f in &plan.added {
@@ -243,7 +243,7 @@ fn status(entry: &Entry, status: &'static str, error: Option<&Error>) -> report:
     }
 }
 
-fn report(entry: &Entry, status: &'static str, plan: &Plan, commit: Option<String>) -> report::Upgraded {
+pub(super) fn report(entry: &Entry, status: &'static str, plan: &Plan, commit: Option<String>) -> report::Upgraded {
     report::Upgraded {
         name: entry.name.clone(),
         directory: entry.directory.clone(),

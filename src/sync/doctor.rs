@@ -9,8 +9,6 @@ use std::path::{Path, PathBuf};
 use gix::ObjectId;
 use serde::Serialize;
 
-use crate::source::origin::{installed_ref, pinned, Origin, Origins, ATK_REF};
-use crate::sync::put_version;
 use crate::error::{Error, Result};
 use crate::fs::{Kind, RelPath};
 use crate::home::replace::is_users;
@@ -18,6 +16,8 @@ use crate::home::{gitignore, plugin_rel, Entry, Home, HomeLock, Manifest, Messag
 use crate::plugin::env::EnvFile;
 use crate::reporter::Reporter;
 use crate::source::git::FileEntry;
+use crate::source::origin::{installed_ref, pinned, Origin, Origins, ATK_REF};
+use crate::sync::put_version;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -104,9 +104,7 @@ pub fn drift(home: &Home, entry: &Entry, origin: &Origin) -> Result<Drift> {
                 d.missing.push(f.path.clone());
                 continue;
             }
-            Ok(Some(Kind::Link)) => {
-                f.link && blob_id(root.read_link(&f.path)?.as_os_str().as_encoded_bytes()) == f.id
-            }
+            Ok(Some(Kind::Link)) => f.link && blob_id(root.read_link(&f.path)?.as_os_str().as_encoded_bytes()) == f.id,
             Ok(Some(Kind::File { executable })) => {
                 !f.link && executable == f.executable && blob_id(&root.read(&f.path)?) == f.id
             }
@@ -119,7 +117,8 @@ pub fn drift(home: &Home, entry: &Entry, origin: &Origin) -> Result<Drift> {
     for (rel, _) in root.files(&RelPath::root())? {
         let parent = rel.parent().map(|p| p.as_str().to_string()).unwrap_or_default();
         let known = files.iter().any(|f| f.path == rel);
-        let atk_own = rel.as_str() == ATK_REF || rel.name().contains(".atk-saved") || crate::fs::is_temp_name(rel.name());
+        let atk_own =
+            rel.as_str() == ATK_REF || rel.name().contains(".atk-saved") || crate::fs::is_temp_name(rel.name());
         if !known && !atk_own && !is_users(&rel) && shipped_dirs.contains(&parent) {
             d.extra.push(rel);
         }
@@ -150,7 +149,10 @@ pub fn check(home: &Home, ctx: &Origins, reporter: &dyn Reporter) -> Vec<Check> 
     let manifest = match home.manifest() {
         Ok(m) => Some(m),
         Err(e) => {
-            out.push(Check::new("manifest", Status::Problem, e.to_string()).fix("edit manifest.yaml, or restore it: `atk git checkout HEAD -- manifest.yaml`"));
+            out.push(
+                Check::new("manifest", Status::Problem, e.to_string())
+                    .fix("edit manifest.yaml, or restore it: `atk git checkout HEAD -- manifest.yaml`"),
+            );
             None
         }
     };
@@ -175,7 +177,12 @@ fn check_gitignore(home: &Home) -> Check {
         Ok(text) if gitignore::normalize(&text) == text => {
             Check::new("gitignore", Status::Ok, ".gitignore keeps the secret patterns last")
         }
-        Ok(text) if text.is_empty() => Check::new("gitignore", Status::Problem, "the home has no .gitignore: plugin files and secrets could be committed").fix("atk doctor --fix"),
+        Ok(text) if text.is_empty() => Check::new(
+            "gitignore",
+            Status::Problem,
+            "the home has no .gitignore: plugin files and secrets could be committed",
+        )
+        .fix("atk doctor --fix"),
         Ok(_) => Check::new(
             "gitignore",
             Status::Problem,
@@ -188,8 +195,11 @@ fn check_gitignore(home: &Home) -> Check {
 
 /// The tracked files of the home whose name is a secret's (`.env`, `*.env`, `.env.*`).
 pub fn tracked_secrets(root: &Path) -> Result<Vec<String>> {
-    let repo = gix::open(root).map_err(|e| Error::Git { message: format!("cannot open the home's repository: {e}"), hints: vec![] })?;
-    let index = repo.index_or_empty().map_err(|e| Error::Git { message: format!("cannot read the git index: {e}"), hints: vec![] })?;
+    let repo = gix::open(root)
+        .map_err(|e| Error::Git { message: format!("cannot open the home's repository: {e}"), hints: vec![] })?;
+    let index = repo
+        .index_or_empty()
+        .map_err(|e| Error::Git { message: format!("cannot read the git index: {e}"), hints: vec![] })?;
     let mut out: Vec<String> = index
         .entries()
         .iter()
@@ -208,7 +218,10 @@ fn check_secrets(home: &Home) -> Check {
             let mut c = Check::new(
                 "secrets",
                 Status::Problem,
-                format!("{} tracked by git (their values are in the history)", crate::error::plural(s.len(), "secret file is").replace("files is", "files are")),
+                format!(
+                    "{} tracked by git (their values are in the history)",
+                    crate::error::plural(s.len(), "secret file is").replace("files is", "files are")
+                ),
             )
             .fix("atk doctor --fix, then rotate the keys they hold");
             c.details = s.iter().map(|p| crate::text::escape(p).into_owned()).collect();
@@ -220,7 +233,9 @@ fn check_secrets(home: &Home) -> Check {
 
 /// The operation an interrupted run left in its journal (its first line), if there is a journal.
 fn journal_operation(home: &Home) -> Option<String> {
-    let text = std::fs::read(home.journal_path()).ok().or_else(|| std::fs::read(home.state_dir().join("journal.json")).ok())?;
+    let text = std::fs::read(home.journal_path())
+        .ok()
+        .or_else(|| std::fs::read(home.state_dir().join("journal.json")).ok())?;
     let first = text.split(|b| *b == b'\n').next().unwrap_or_default();
     let op = serde_json::from_slice::<serde_json::Value>(first)
         .ok()
@@ -240,7 +255,10 @@ fn check_leftovers(home: &Home) -> Check {
             details.push(format!("`{}` is running now (its journal is there)", crate::text::escape(&op)));
             status = status.max(Status::Warning);
         } else {
-            details.push(format!("the interrupted `{}` left its journal: the home may be half-changed", crate::text::escape(&op)));
+            details.push(format!(
+                "the interrupted `{}` left its journal: the home may be half-changed",
+                crate::text::escape(&op)
+            ));
             status = Status::Problem;
         }
     }
@@ -309,7 +327,11 @@ fn check_cache(manifest: &Manifest, ctx: &Origins) -> Check {
                     details.push(format!("{}: {shown} does not have the pinned commit {pin}", entry.directory));
                     status = Status::Problem;
                 } else {
-                    details.push(format!("{}: the cache of {shown} lacks the pinned commit {} (fetched when needed)", entry.directory, &pin.to_string()[..12]));
+                    details.push(format!(
+                        "{}: the cache of {shown} lacks the pinned commit {} (fetched when needed)",
+                        entry.directory,
+                        &pin.to_string()[..12]
+                    ));
                 }
             }
             Ok(_) => {}
@@ -329,7 +351,12 @@ fn check_cache(manifest: &Manifest, ctx: &Origins) -> Check {
     }
 }
 
-fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, origins: &mut std::collections::HashMap<String, Result<Origin>>) -> Check {
+fn check_plugin(
+    home: &Home,
+    entry: &Entry,
+    ctx: &Origins,
+    origins: &mut std::collections::HashMap<String, Result<Origin>>,
+) -> Check {
     let dir = &entry.directory;
     let path = home.plugin_dir(dir);
     let mut c = Check::new("plugin", Status::Ok, "");
@@ -359,7 +386,12 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, origins: &mut std::co
                 if let Ok(env) = env {
                     let missing = crate::lifecycle::missing_required(&plugin, &env);
                     if !missing.is_empty() {
-                        find(&mut c, Status::Problem, format!("required variables without a value: {}", missing.join(", ")), Some(format!("atk setup {dir}")));
+                        find(
+                            &mut c,
+                            Status::Problem,
+                            format!("required variables without a value: {}", missing.join(", ")),
+                            Some(format!("atk setup {dir}")),
+                        );
                     }
                 }
             }
@@ -368,40 +400,82 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, origins: &mut std::co
                 for d in e.details() {
                     line.push_str(&format!("; {d}"));
                 }
-                find(&mut c, Status::Problem, line, Some(format!("edit plugins/{dir}/custom/overrides.yaml (or plugin.yaml), then `atk validate plugins/{dir}`")));
+                find(
+                    &mut c,
+                    Status::Problem,
+                    line,
+                    Some(format!(
+                        "edit plugins/{dir}/custom/overrides.yaml (or plugin.yaml), then `atk validate plugins/{dir}`"
+                    )),
+                );
             }
         }
         if entry.source.kind != SourceKind::Local {
             match (pinned(entry), installed_ref(home, dir)) {
                 (Err(e), _) => find(&mut c, Status::Problem, e.to_string(), None),
                 (Ok(pin), installed) if installed != Some(pin) => {
-                    let has = installed.map_or("no .atk-ref".to_string(), |i| format!(".atk-ref says {}", &i.to_string()[..12]));
-                    find(&mut c, Status::Problem, format!("{has}, the manifest pins {}", &pin.to_string()[..12]), Some(format!("atk install {dir}")));
+                    let has = installed
+                        .map_or("no .atk-ref".to_string(), |i| format!(".atk-ref says {}", &i.to_string()[..12]));
+                    find(
+                        &mut c,
+                        Status::Problem,
+                        format!("{has}, the manifest pins {}", &pin.to_string()[..12]),
+                        Some(format!("atk install {dir}")),
+                    );
                 }
                 (Ok(_), _) => {
                     let key = ctx.key(&entry.source);
                     let origin = origins.entry(key).or_insert_with(|| ctx.open(&entry.source));
                     match origin.as_ref().map_err(Clone::clone).and_then(|o| drift(home, entry, o)) {
                         Ok(d) => {
-                            let names = |v: &[RelPath]| v.iter().map(|p| crate::text::escape(p.as_str()).into_owned()).collect::<Vec<_>>().join(", ");
+                            let names = |v: &[RelPath]| {
+                                v.iter()
+                                    .map(|p| crate::text::escape(p.as_str()).into_owned())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            };
                             if !d.modified.is_empty() {
-                                find(&mut c, Status::Problem, format!("changed since the pinned commit (lost at the next upgrade): {}", names(&d.modified)), Some(format!("atk diff {dir}; `atk doctor --fix` puts the pinned files back (it asks first)")));
+                                find(
+                                    &mut c,
+                                    Status::Problem,
+                                    format!(
+                                        "changed since the pinned commit (lost at the next upgrade): {}",
+                                        names(&d.modified)
+                                    ),
+                                    Some(format!(
+                                        "atk diff {dir}; `atk doctor --fix` puts the pinned files back (it asks first)"
+                                    )),
+                                );
                             }
                             if !d.missing.is_empty() {
-                                find(&mut c, Status::Problem, format!("shipped files missing: {}", names(&d.missing)), Some("atk doctor --fix".into()));
+                                find(
+                                    &mut c,
+                                    Status::Problem,
+                                    format!("shipped files missing: {}", names(&d.missing)),
+                                    Some("atk doctor --fix".into()),
+                                );
                             }
                             if !d.extra.is_empty() {
-                                find(&mut c, Status::Warning, format!("files the plugin does not ship (runtime data?): {}", names(&d.extra)), None);
+                                find(
+                                    &mut c,
+                                    Status::Warning,
+                                    format!("files the plugin does not ship (runtime data?): {}", names(&d.extra)),
+                                    None,
+                                );
                             }
                         }
-                        Err(e) => find(&mut c, Status::Warning, format!("cannot compare with the pinned commit: {e}"), None),
+                        Err(e) => {
+                            find(&mut c, Status::Warning, format!("cannot compare with the pinned commit: {e}"), None)
+                        }
                     }
                 }
             }
         }
     }
     c.message = match c.status {
-        Status::Ok if entry.source.kind == SourceKind::Local => format!("{dir}: local plugin, files and definition in order"),
+        Status::Ok if entry.source.kind == SourceKind::Local => {
+            format!("{dir}: local plugin, files and definition in order")
+        }
         Status::Ok => format!("{dir}: files equal its pinned commit"),
         _ => format!("{dir}: {}", crate::error::plural(c.details.len(), "finding")),
     };
@@ -418,14 +492,22 @@ fn check_strays(home: &Home, manifest: &Manifest) -> Check {
         .entries(&plugins)
         .unwrap_or_default()
         .into_iter()
-        .filter(|(name, kind)| *kind == Kind::Dir && manifest.plugins.iter().all(|e| e.directory != *name) && !crate::fs::is_temp_name(name))
+        .filter(|(name, kind)| {
+            *kind == Kind::Dir
+                && manifest.plugins.iter().all(|e| e.directory != *name)
+                && !crate::fs::is_temp_name(name)
+        })
         .map(|(name, _)| name)
         .collect();
     if strays.is_empty() {
         return Check::new("strays", Status::Ok, "every folder under plugins/ is a plugin of the manifest");
     }
-    let mut c = Check::new("strays", Status::Warning, format!("{} under plugins/ that no manifest entry names", crate::error::plural(strays.len(), "folder")))
-        .fix("`atk add ./plugins/<folder>` makes one a plugin again; else move it out of the home");
+    let mut c = Check::new(
+        "strays",
+        Status::Warning,
+        format!("{} under plugins/ that no manifest entry names", crate::error::plural(strays.len(), "folder")),
+    )
+    .fix("`atk add ./plugins/<folder>` makes one a plugin again; else move it out of the home");
     c.details = strays.iter().map(|s| format!("plugins/{}", crate::text::escape(s))).collect();
     c
 }
@@ -436,7 +518,9 @@ fn check_git(home: &Home, manifest: &Manifest) -> Check {
     let mut fix = None;
     let repo = match gix::open(&home.root) {
         Ok(r) => r,
-        Err(e) => return Check::new("git", Status::Problem, format!("the home's git repository cannot be opened: {e}")),
+        Err(e) => {
+            return Check::new("git", Status::Problem, format!("the home's git repository cannot be opened: {e}"))
+        }
     };
     let identity = |a: Option<std::result::Result<gix::actor::SignatureRef<'_>, gix::Error>>| matches!(a, Some(Ok(_)));
     if !identity(repo.committer()) {
@@ -456,7 +540,9 @@ fn check_git(home: &Home, manifest: &Manifest) -> Check {
         status = status.max(Status::Warning);
     }
     if !config.auto_commit {
-        details.push("auto_commit is off: operations are not recorded, and history, rollback and undo do not see them".into());
+        details.push(
+            "auto_commit is off: operations are not recorded, and history, rollback and undo do not see them".into(),
+        );
         status = status.max(Status::Warning);
     }
     if repo.head_name().ok().flatten().is_none() {
@@ -465,7 +551,11 @@ fn check_git(home: &Home, manifest: &Manifest) -> Check {
     }
     let message = match status {
         Status::Ok if remotes.is_empty() => "identity set; no remote (auto_push off)".to_string(),
-        Status::Ok => format!("identity set; remote {}; auto_push {}", remotes.join(", "), if config.auto_push { "on" } else { "off" }),
+        Status::Ok => format!(
+            "identity set; remote {}; auto_push {}",
+            remotes.join(", "),
+            if config.auto_push { "on" } else { "off" }
+        ),
         _ => "git settings need attention".to_string(),
     };
     let mut c = Check::new("git", status, message);
@@ -595,7 +685,11 @@ pub fn repair(
             put_version(tx, home, repo, pin, &d.path, dir, &old).map(|_| ())
         })?;
         let n = d.modified.len() + d.missing.len();
-        done.push(format!("{dir}: put back {} from commit {}", crate::error::plural(n, "shipped file"), &pin.to_string()[..12]));
+        done.push(format!(
+            "{dir}: put back {} from commit {}",
+            crate::error::plural(n, "shipped file"),
+            &pin.to_string()[..12]
+        ));
     }
     Ok(done)
 }
@@ -622,9 +716,14 @@ pub fn unified(name: &str, old: Option<&[u8]>, new: Option<&[u8]>) -> String {
     ));
     let input = InternedInput::new(a, b);
     let diff = gix::diff::blob::diff_with_slider_heuristics(gix::diff::blob::Algorithm::Histogram, &input);
-    let hunks = UnifiedDiff::new(&diff, &input, ConsumeBinaryHunk::new(gix::bstr::BString::default(), "\n"), ContextSize::symmetrical(3))
-        .consume()
-        .unwrap_or_default();
+    let hunks = UnifiedDiff::new(
+        &diff,
+        &input,
+        ConsumeBinaryHunk::new(gix::bstr::BString::default(), "\n"),
+        ContextSize::symmetrical(3),
+    )
+    .consume()
+    .unwrap_or_default();
     for line in String::from_utf8_lossy(&hunks).split_inclusive('\n') {
         out.push_str(&git_hunk_header(line).unwrap_or_else(|| line.to_string()));
     }
@@ -656,7 +755,8 @@ fn git_hunk_header(line: &str) -> Option<String> {
 pub fn drift_diff(home: &Home, entry: &Entry, origin: &Origin, drift: &Drift) -> Result<String> {
     let Some(commit) = drift.commit else { return Ok(String::new()) };
     let repo = origin.repo();
-    let wanted: Vec<String> = drift.modified.iter().chain(&drift.missing).map(|p| format!("{}/{p}", drift.path)).collect();
+    let wanted: Vec<String> =
+        drift.modified.iter().chain(&drift.missing).map(|p| format!("{}/{p}", drift.path)).collect();
     repo.ensure_paths(commit, &wanted.iter().map(String::as_str).collect::<Vec<_>>())?;
     let root = home.files.sub(&plugin_rel(&entry.directory)?)?;
     let mut out = String::new();
@@ -676,7 +776,11 @@ pub fn drift_diff(home: &Home, entry: &Entry, origin: &Origin, drift: &Drift) ->
         if let (Some(f), Ok(Some(Kind::File { executable }))) = (shipped, root.kind(p)) {
             if f.executable != executable {
                 let mode = |x: bool| if x { "100755" } else { "100644" };
-                text = text.replacen('\n', &format!("\nold mode {}\nnew mode {}\n", mode(f.executable), mode(executable)), 1);
+                text = text.replacen(
+                    '\n',
+                    &format!("\nold mode {}\nnew mode {}\n", mode(f.executable), mode(executable)),
+                    1,
+                );
             }
         }
         out.push_str(&text);

@@ -16,6 +16,18 @@ pub fn remove(
     directory: &str,
     operation: &str,
 ) -> Result<Option<String>> {
+    remove_as(home, lock, manifest, directory, operation, None)
+}
+
+/// [`remove`], committed with `message` instead of `Remove plugin '<name>'` (undo's remove).
+pub fn remove_as(
+    home: &Home,
+    lock: &HomeLock,
+    manifest: &mut Manifest,
+    directory: &str,
+    operation: &str,
+    message: Option<&Message>,
+) -> Result<Option<String>> {
     let index = manifest.index_of(directory).expect("the caller found the entry");
     let entry = manifest.plugins[index].clone();
     let rel_dir = plugin_rel(&entry.directory)?;
@@ -33,9 +45,9 @@ pub fn remove(
         home.write_manifest(tx, &updated)?;
         let paths = [manifest::FILE.to_string(), gitignore::FILE.to_string(), rel_dir.as_str().to_string()];
         let from = entry.source.commit.as_deref();
-        let message =
+        let removed =
             Message::operation(format!("Remove plugin '{}'", entry.name), "remove", &entry.directory, from, None);
-        home.commit(tx, &updated, &paths, &message)
+        home.commit(tx, &updated, &paths, message.unwrap_or(&removed))
     })?;
     *manifest = updated;
     Ok(commit)

@@ -27,7 +27,10 @@ fn diff_shows_changes_to_shipped_files_and_exits_1() {
 
     let (out, _) = env.fails(1, &["--registry", reg, "diff"]);
     assert!(out.contains("diff --git a/plugins/hello/README.md b/plugins/hello/README.md"), "{out}");
-    assert!(out.contains("-atk add hello --set HELLO_NAME=Ada\n+atk add hello # edited --set HELLO_NAME=Ada\n"), "{out}");
+    assert!(
+        out.contains("-atk add hello --set HELLO_NAME=Ada\n+atk add hello # edited --set HELLO_NAME=Ada\n"),
+        "{out}"
+    );
     assert!(out.contains("deleted file\n--- a/plugins/hello/status.sh\n+++ /dev/null\n"), "{out}");
     let headers: Vec<&str> = out.lines().filter(|l| l.starts_with("diff --git")).collect();
     assert_eq!(

@@ -87,7 +87,9 @@ fn secrets_committed_under_the_old_gitignore_are_untracked() {
     assert!(!env.ls_files().contains(&"plugins/mine/.env".to_string()));
     assert!(env.ls_files().contains(&"plugins/mine/plugin.yaml".to_string()));
     assert_eq!(std::fs::read_to_string(env.atk_home.join("plugins/mine/.env")).unwrap(), "TOKEN=leaked\n");
-    assert!(env.gitignore().ends_with("# Always ignore secrets — keep LAST (gitignore is last-match-wins)\n*.env\n.env.*\n"));
+    assert!(env
+        .gitignore()
+        .ends_with("# Always ignore secrets — keep LAST (gitignore is last-match-wins)\n*.env\n.env.*\n"));
     assert_eq!(env.git(&["status", "--porcelain"]), "");
     let out = env.ok(&["doctor"]);
     assert!(out.contains("✓ secrets") && out.contains("✓ gitignore"), "{out}");
@@ -100,7 +102,12 @@ fn secrets_committed_under_the_old_gitignore_are_untracked() {
             &py,
             "import sys\nfrom atk.cli import main_cli\nsys.argv = ['atk', 'doctor']\nmain_cli()\n",
             &[],
-            &[("ATK_HOME", home), ("HOME", env.home.to_str().unwrap()), ("GIT_CONFIG_GLOBAL", gc.to_str().unwrap()), ("NO_COLOR", "1")],
+            &[
+                ("ATK_HOME", home),
+                ("HOME", env.home.to_str().unwrap()),
+                ("GIT_CONFIG_GLOBAL", gc.to_str().unwrap()),
+                ("NO_COLOR", "1"),
+            ],
             "",
         );
         assert!(out.contains("Nothing to fix"), "{out}");

@@ -34,7 +34,12 @@ fn atk_cli(py: &std::path::Path, env: &Env, registry: &str, args: &[&str], stdin
         .unwrap();
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     let out = wait_with_timeout(child, 120);
-    assert!(out.status.success(), "atk-cli {args:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "atk-cli {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn operations(env: &Env, args: &[&str]) -> Vec<serde_json::Value> {
@@ -64,7 +69,9 @@ fn history_reads_atk_commits_from_their_trailers() {
     let body = env.git(&["log", "-1", "--format=%B", "HEAD~3"]);
     assert_eq!(
         body,
-        format!("Upgrade plugin 'hello'\n\nAtk-Operation: upgrade\nAtk-Plugin: hello\nAtk-From: {v1}\nAtk-To: {v2}\n\n")
+        format!(
+            "Upgrade plugin 'hello'\n\nAtk-Operation: upgrade\nAtk-Plugin: hello\nAtk-From: {v1}\nAtk-To: {v2}\n\n"
+        )
     );
     let trailers = env.git(&["log", "-1", "--format=%(trailers:key=Atk-Operation,valueonly)", "HEAD"]);
     assert_eq!(trailers.trim(), "remove", "git itself reads the trailers");
@@ -72,12 +79,21 @@ fn history_reads_atk_commits_from_their_trailers() {
     let ops = operations(&env, &[]);
     let summary: Vec<(String, String)> = ops
         .iter()
-        .map(|o| (o["operation"].as_str().unwrap_or("-").to_string(), o["directory"].as_str().unwrap_or("-").to_string()))
+        .map(|o| {
+            (o["operation"].as_str().unwrap_or("-").to_string(), o["directory"].as_str().unwrap_or("-").to_string())
+        })
         .collect();
     let pairs = |v: &[(&str, &str)]| v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
     assert_eq!(
         summary,
-        pairs(&[("remove", "third"), ("add", "third"), ("-", "-"), ("upgrade", "hello"), ("add", "hello"), ("init", "-")])
+        pairs(&[
+            ("remove", "third"),
+            ("add", "third"),
+            ("-", "-"),
+            ("upgrade", "hello"),
+            ("add", "hello"),
+            ("init", "-")
+        ])
     );
     assert_eq!(ops[3]["from"], v1.as_str());
     assert_eq!(ops[3]["to"], v2.as_str());
@@ -98,7 +114,8 @@ fn history_reads_atk_commits_from_their_trailers() {
 
 #[test]
 fn history_reads_the_python_clis_commits_from_their_subjects() {
-    let Some(py) = crate::python::python("history_reads_the_python_clis_commits_from_their_subjects", &["atk.cli"]) else {
+    let Some(py) = crate::python::python("history_reads_the_python_clis_commits_from_their_subjects", &["atk.cli"])
+    else {
         return;
     };
     let env = Env::bare();
