@@ -807,3 +807,77 @@ mod tests {
         assert!(unified("p/b", Some(b"\0"), Some(b"\x01\0")).contains("Binary files"));
     }
 }
+
+#[cfg(test)]
+mod drift_tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::reporter::Recorder;
+    use crate::source::stage;
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn drift_names_changed_missing_and_extra_shipped_files_and_repair_puts_them_back() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("home");
+        Home::init(&root).unwrap();
+        let home = Home::open(root).unwrap();
+        let origins = Origins { registry_url: "unused".into(), cache: t.path().join("cache") };
+        let src = t.path().join("tool");
+        write(&src.join(".atk/plugin.yaml"), "schema_version: \"2026-08-20\"\nname: Tool\ndescription: a tool\n");
+        write(&src.join(".atk/a.txt"), "a\n");
+        write(&src.join(".atk/sub/b.txt"), "b\n");
+        let git = |args: &[&str]| {
+            let ok = std::process::Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"])
+                .args(args)
+                .current_dir(&src)
+                .output()
+                .unwrap();
+            assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+        };
+        git(&["init", "-q"]);
+        git(&["add", "-A"]);
+        git(&["commit", "-qm", "v1"]);
+        let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+        let reporter = Recorder::answering(false);
+        let mut manifest = home.manifest().unwrap();
+        let staged =
+            stage::stage(&reporter, &home, &manifest, &origins, src.to_str().unwrap(), t.path(), false).unwrap();
+        let env = crate::sync::env::plan(&reporter, &staged.plugin, &src.join(".env"), &[], None).unwrap();
+        crate::sync::add::add(&reporter, &home, &lock, &mut manifest, &staged, &env, "test add").unwrap();
+        let entry = manifest.plugins[0].clone();
+        let origin = origins.open(&entry.source).unwrap();
+        assert!(drift(&home, &entry, &origin).unwrap().is_clean());
+
+        let dir = home.plugin_dir("tool");
+        write(&dir.join("a.txt"), "mine\n");
+        std::fs::remove_file(dir.join("sub/b.txt")).unwrap();
+        write(&dir.join("sub/extra.txt"), "x\n");
+        write(&dir.join("runtime/data"), "not in a shipped folder\n");
+        write(&dir.join("custom/c.txt"), "the user's\n");
+        let d = drift(&home, &entry, &origin).unwrap();
+        let names = |v: &[RelPath]| v.iter().map(|p| p.as_str().to_string()).collect::<Vec<_>>();
+        assert_eq!(names(&d.modified), ["a.txt"]);
+        assert_eq!(names(&d.missing), ["sub/b.txt"]);
+        assert_eq!(names(&d.extra), ["sub/extra.txt"]);
+        assert!(drift_diff(&home, &entry, &origin, &d).unwrap().contains("-a\n+mine\n"));
+
+        // Declined: nothing is put back. Agreed: the pinned files are back, the rest stays.
+        let mut no = |_: &Entry, _: &Drift| Ok(false);
+        repair(&home, &lock, &origins, &reporter, &mut no).unwrap();
+        assert_eq!(std::fs::read_to_string(dir.join("a.txt")).unwrap(), "mine\n");
+        let mut yes = |_: &Entry, d: &Drift| Ok(d.modified.len() == 1);
+        let done = repair(&home, &lock, &origins, &reporter, &mut yes).unwrap();
+        assert!(done.iter().any(|l| l.contains("put back 2 shipped files")), "{done:?}");
+        assert!(drift(&home, &entry, &origin).unwrap().is_clean());
+        assert_eq!(std::fs::read_to_string(dir.join("custom/c.txt")).unwrap(), "the user's\n");
+        assert!(dir.join("runtime/data").is_file() && dir.join("sub/extra.txt").is_file());
+    }
+}

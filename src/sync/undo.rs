@@ -180,3 +180,71 @@ pub fn stage_restore(home: &Home, origins: &Origins, parent: ObjectId, entry: &E
     let plugin = crate::plugin::load(staging.path())?;
     Ok(Staged { plugin, directory: dir.clone(), staged: Some(staging), source: entry.source.clone() })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::reporter::Recorder;
+    use crate::source::stage;
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn each_operation_is_undone_by_its_inverse_read_from_git() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("home");
+        Home::init(&root).unwrap();
+        let home = Home::open(root).unwrap();
+        let origins = Origins { registry_url: "unused".into(), cache: t.path().join("cache") };
+        let src = t.path().join("tool");
+        write(&src.join("plugin.yaml"), "schema_version: \"2026-08-20\"\nname: Tool\ndescription: a tool\n");
+        write(&src.join("docs/a.md"), "a\n");
+        let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+        let reporter = Recorder::default();
+
+        let mut manifest = home.manifest().unwrap();
+        let err = plan(&home, &manifest).unwrap_err();
+        assert!(err.to_string().contains("nothing to undo"), "{err}");
+
+        let staged =
+            stage::stage(&reporter, &home, &manifest, &origins, src.to_str().unwrap(), t.path(), false).unwrap();
+        let env = crate::sync::env::plan(&reporter, &staged.plugin, &src.join(".env"), &[], None).unwrap();
+        crate::sync::add::add(&reporter, &home, &lock, &mut manifest, &staged, &env, "test add").unwrap();
+        let undo = plan(&home, &manifest).unwrap();
+        assert!(matches!(&undo.step, Step::Remove { entry } if entry.directory == "tool"), "{:?}", undo.step);
+        assert_eq!(undo.op.kind.as_deref(), Some("add"));
+        assert_eq!(undo.message().subject, "Undo \"Add plugin 'Tool'\"");
+        assert_eq!(undo.message().get(message::REVERTS), Some(undo.op.commit.to_string().as_str()));
+
+        crate::sync::remove::remove(&home, &lock, &mut manifest, "tool", "test remove").unwrap();
+        let undo = plan(&home, &manifest).unwrap();
+        let Step::Restore { entry, index } = &undo.step else { panic!("{:?}", undo.step) };
+        assert_eq!((entry.directory.as_str(), *index), ("tool", 0));
+        let restored = stage_restore(&home, &origins, undo.parent, entry).unwrap();
+        let files = restored.staged.as_ref().unwrap().path().to_path_buf();
+        assert_eq!(std::fs::read_to_string(files.join("docs/a.md")).unwrap(), "a\n", "from the home's history");
+
+        // A changed home, then a commit made by hand: refused.
+        write(
+            &home.root.join("manifest.yaml"),
+            &home.manifest().unwrap().to_yaml().replace("auto_push: false", "auto_push: true"),
+        );
+        let err = plan(&home, &manifest).unwrap_err();
+        assert!(err.to_string().contains("uncommitted changes"), "{err}");
+        crate::home::repo::commit_paths(&home.root, &["manifest.yaml".into()], "by hand").unwrap();
+        let err = plan(&home, &home.manifest().unwrap()).unwrap_err();
+        assert!(err.to_string().contains("not an atk operation"), "{err}");
+
+        let ops = history::read(&home.root, None, None).unwrap();
+        let kinds: Vec<Option<&str>> = ops.iter().map(|o| o.kind.as_deref()).collect();
+        assert_eq!(kinds, [None, Some("remove"), Some("add"), Some("init")]);
+        assert!(ops[1].recorded && ops[2].recorded && !ops[3].recorded);
+        assert_eq!(history::read(&home.root, Some("Tool"), None).unwrap().len(), 2, "by display name too");
+    }
+}
