@@ -81,7 +81,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 &env,
                 "atk undo",
                 Some(Restore { message: &message, index: *index }),
-            )?;
+            )
+            .inspect_err(|e| {
+                if matches!(e, Error::EnvMissing { .. }) {
+                    // Its .env went with the folder: the values are given to undo itself.
+                    ctx.ui
+                        .note("the plugin's .env was removed with it: give the values with `atk undo --set KEY=VALUE`");
+                }
+            })?;
             let pin =
                 entry.source.commit.as_deref().map(|c| format!(" at {}", &c[..c.len().min(12)])).unwrap_or_default();
             ctx.ui.success(format!("Put '{}' back{pin}", crate::text::escape(&entry.name)));
