@@ -39,12 +39,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             let dir = home.plugin_dir(&entry.directory);
             let plugin = plugin::load(&dir)?;
             let runner = runner(ctx, &home, &dir, &entry.directory, &plugin);
-            // `install` checks the required variables itself when the plugin has an install
-            // command; a plugin without one is checked here: either way, once.
-            if plugin.lifecycle.install.is_none() {
-                runner.check_required()?;
-            }
-            Ok((fetched, runner.install(&ctx.ui)?))
+            Ok((fetched, runner.check_and_install(&ctx.ui)?))
         });
         match result {
             Ok((fetched, ran)) => {

@@ -1,12 +1,10 @@
 use gix::ObjectId;
 
-use std::collections::HashMap;
-
 use super::{find, parse_sets, report, Ctx, Target};
 use crate::error::{plural, Error, Result};
 use crate::home::Message;
-use crate::home::{Entry, Home, HomeLock, Manifest, Source, SourceKind};
-use crate::source::origin::{latest_of_all, Lookup, Origin, Origins};
+use crate::home::{Entry, Home, HomeLock, Manifest, SourceKind};
+use crate::source::origin::{Origin, Origins};
 use crate::sync::env;
 use crate::sync::upgrade::{self, Plan};
 
@@ -54,36 +52,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     };
     let origins = Origins::new(&ctx.settings, &manifest);
 
-    // One origin per source: its latest commit is looked up once, for all its plugins, all sources
-    // at once; the files of every plugin that changed are fetched together.
-    let mut sources: Vec<(String, Source)> = Vec::new();
-    for entry in selected.iter().filter(|e| e.source.kind != SourceKind::Local) {
-        let key = origins.key(&entry.source);
-        if !sources.iter().any(|(k, _)| *k == key) {
-            sources.push((key, entry.source.clone()));
-        }
-    }
-    let spinner = match sources.as_slice() {
-        [] => crate::reporter::Progress(None),
-        [(key, _)] => ctx.ui.spinner(format!("Looking up {key}")),
-        many => ctx.ui.spinner(format!("Looking up {} sources", many.len())),
-    };
-    let latest: std::collections::HashMap<String, Lookup> = latest_of_all(&origins, &sources).into_iter().collect();
-    drop(spinner);
-    // Ctrl-C stopped the lookups: no other source was contacted after it.
-    crate::interrupt::check()?;
-    // Each source's plans, computed once: what they need is fetched together, per commit.
-    let mut plans: HashMap<String, Result<Option<Plan>>> = HashMap::new();
-    for (key, source) in &latest {
-        if let Ok((origin, to)) = source {
-            let members: Vec<&Entry> = selected
-                .iter()
-                .filter(|e| e.source.kind != SourceKind::Local && origins.key(&e.source) == *key)
-                .collect();
-            let planned = upgrade::plan_all(&home, origin, *to, &members);
-            plans.extend(members.iter().map(|e| e.directory.clone()).zip(planned));
-        }
-    }
+    let mut survey = upgrade::survey(&ctx.ui, &home, &origins, &selected)?;
     let run = Run { ctx, home: &home, lock: &lock, sets: &sets, dry_run: args.dry_run };
     let (mut upgraded, mut up_to_date, mut skipped, mut failed) = (0, 0, 0, 0);
     let mut reports = Vec::new();
@@ -94,13 +63,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             reports.push(status(entry, "skipped", None));
             continue;
         }
-        let result = match &latest[&origins.key(&entry.source)] {
-            Ok((origin, _)) => {
-                let plan = plans.remove(&entry.directory).expect("every remote entry was planned");
-                plan.and_then(|plan| run.one(&mut manifest, entry, origin, plan))
-            }
-            Err(e) => Err(e.clone()),
-        };
+        let result = survey.take(entry).and_then(|(origin, plan)| run.one(&mut manifest, entry, origin, plan));
         match result {
             Ok(Outcome::UpToDate) => {
                 up_to_date += 1;

@@ -63,6 +63,15 @@ impl<'a> Runner<'a> {
         self.run("install")
     }
 
+    /// For `atk install`: a plugin without an install command still needs its required variables
+    /// (its other commands use them); either way they are checked once. Whether install ran.
+    pub fn check_and_install(&self, reporter: &dyn Reporter) -> Result<bool> {
+        if self.plugin.lifecycle.install.is_none() {
+            self.check_required()?;
+        }
+        self.install(reporter)
+    }
+
     /// Shows the plugin's `uninstall` command and asks before it runs (`force` skips the question).
     /// `Ok(false)`: the user declined. `command` is the atk command asking, for the hint.
     pub fn confirm_uninstall(&self, reporter: &dyn Reporter, command: &str, force: bool) -> Result<bool> {

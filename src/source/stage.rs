@@ -182,11 +182,12 @@ fn finish_remote_stage(
     Ok(Staged { plugin, directory, staged: Some(staged), source })
 }
 
-/// The plugin at `path` (a folder, or a single `.yaml`/`.yml` file) copied to staging and validated
-/// there, once: what is validated is exactly what will be installed, with its
-/// `custom/overrides.yaml`. The folder is read without following any link in it, and a link in it
-/// that leads out of it is refused. A folder that is already `plugins/<directory>` of the home is
-/// validated where it is and stays.
+/// The plugin at `path` (a folder, or a single `.yaml`/`.yml` file), validated once where it is
+/// (so that every problem names the user's path, and a folder that is not a plugin or is installed
+/// already is refused before anything is copied), then copied to staging. The folder is read
+/// without following any link in it, and a link in it that leads out of it is refused. What is
+/// installed is what was validated: the copy's definition and overrides must have the very bytes
+/// that were read. A folder that is already `plugins/<directory>` of the home stays where it is.
 fn stage_local(home: &Home, manifest: &Manifest, path: &Path) -> Result<Staged> {
     let shown = path.display().to_string();
     if !path.exists() {
@@ -195,51 +196,66 @@ fn stage_local(home: &Home, manifest: &Manifest, path: &Path) -> Result<Staged> 
             vec!["give the path of a plugin folder or of its plugin.yaml".into()],
         ));
     }
-    let is_file = path.is_file();
-    if is_file && !matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+    if path.is_file() {
+        if !matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            return Err(Error::refused(
+                format!("{shown} is not a .yaml or .yml file"),
+                vec!["give a plugin folder or its plugin.yaml".into()],
+            ));
+        }
+        let data = std::fs::read(path).map_err(|e| Error::io(format!("cannot read {shown}"), e))?;
+        let doc = plugin::parse_yaml(&data, &shown)?;
+        let plugin = plugin::schema::validate(&doc)
+            .map_err(|problems| Error::PluginInvalid { what: shown.clone(), problems })?;
+        let directory = plugin::directory_for(&plugin, path)?;
+        check_not_installed(manifest, &plugin, &directory)?;
+        check_target_free(&home.plugin_dir(&directory), &directory)?;
+        let staged = home.staging()?;
+        staged.files.write_new(&RelPath::new("plugin.yaml").expect("a plain name"), &data, 0o644)?;
+        return Ok(Staged { plugin, directory, staged: Some(staged), source: Source::default() });
+    }
+    let source = Root::open(path)?;
+    if let Some((link, target)) = source.first_escaping_link()? {
+        return Err(link_outside(&source.abs(&link), &target));
+    }
+    let (plugin, read) = plugin::load_read(path).map_err(|e| match e {
+        Error::PluginInvalid { problems, .. } => Error::PluginInvalid { what: shown.clone(), problems },
+        other => other,
+    })?;
+    let directory = plugin::directory_for(&plugin, path)?;
+    check_not_installed(manifest, &plugin, &directory)?;
+    let target = home.plugin_dir(&directory);
+    if same_dir(path, &target) {
+        return Ok(Staged { plugin, directory, staged: None, source: Source::default() });
+    }
+    check_target_free(&target, &directory)?;
+    if contains_home(path, home) {
         return Err(Error::refused(
-            format!("{shown} is not a .yaml or .yml file"),
-            vec!["give a plugin folder or its plugin.yaml".into()],
+            format!("{shown} contains the ATK home {}", home.root.display()),
+            vec!["a plugin folder is copied into the home: give a folder that holds only the plugin".into()],
         ));
     }
     let staged = home.staging()?;
-    // Problems found in the staged copy are shown with the path the user gave.
-    let invalid = |e: Error| match e {
-        Error::PluginInvalid { problems, .. } => Error::PluginInvalid { what: shown.clone(), problems },
-        other => other,
-    };
-    if is_file {
-        let data = std::fs::read(path).map_err(|e| Error::io(format!("cannot read {shown}"), e))?;
-        staged.files.write_new(&RelPath::new("plugin.yaml").expect("a plain name"), &data, 0o644)?;
-    } else {
-        let source = Root::open(path)?;
-        if let Some((link, target)) = source.first_escaping_link()? {
-            return Err(link_outside(&source.abs(&link), &target));
-        }
-        if in_plugins_of(home, path) {
-            let plugin = plugin::load(path).map_err(invalid)?;
-            let directory = plugin::directory_for(&plugin, path)?;
-            check_not_installed(manifest, &plugin, &directory)?;
-            if same_dir(path, &home.plugin_dir(&directory)) {
-                return Ok(Staged { plugin, directory, staged: None, source: Source::default() });
-            }
-        }
-        crate::fs::copy_tree(&source, &RelPath::root(), &staged.files, &RelPath::root())?;
-        if let Some((link, target)) = staged.files.first_escaping_link()? {
-            return Err(link_outside(&source.abs(&link), &target));
+    crate::fs::copy_tree(&source, &RelPath::root(), &staged.files, &RelPath::root())?;
+    if let Some((link, target)) = staged.files.first_escaping_link()? {
+        return Err(link_outside(&source.abs(&link), &target));
+    }
+    for (rel, bytes) in &read {
+        let copied = RelPath::new(&rel.to_string_lossy()).ok().and_then(|r| staged.files.read(&r).ok());
+        if copied.as_ref() != Some(bytes) {
+            return Err(Error::refused(
+                format!("{} changed while it was being added", path.join(rel).display()),
+                vec!["run the command again once nothing is writing to the folder".into()],
+            ));
         }
     }
-    let plugin = plugin::load(staged.path()).map_err(invalid)?;
-    let directory = plugin::directory_for(&plugin, path)?;
-    check_not_installed(manifest, &plugin, &directory)?;
-    check_target_free(&home.plugin_dir(&directory), &directory)?;
     Ok(Staged { plugin, directory, staged: Some(staged), source: Source::default() })
 }
 
-/// Whether `path` is a folder directly under the home's `plugins/`.
-fn in_plugins_of(home: &Home, path: &Path) -> bool {
-    match (std::fs::canonicalize(path), std::fs::canonicalize(home.root.join("plugins"))) {
-        (Ok(p), Ok(plugins)) => p.parent() == Some(plugins.as_path()),
+/// Whether the folder `path` holds the home (copying it would copy the staging folder into itself).
+fn contains_home(path: &Path, home: &Home) -> bool {
+    match (std::fs::canonicalize(path), std::fs::canonicalize(&home.root)) {
+        (Ok(p), Ok(h)) => h.starts_with(p),
         _ => false,
     }
 }

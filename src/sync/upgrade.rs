@@ -1,6 +1,8 @@
 //! Moving a remote plugin from one commit of its source to another: the plan (files, lifecycle
 //! commands, variables that differ), computed once, and its application in one transaction.
 
+use std::collections::HashMap;
+
 use gix::ObjectId;
 
 use super::env::EnvPlan;
@@ -8,12 +10,12 @@ use super::put_version;
 use crate::error::{Error, Result};
 use crate::fs::RelPath;
 use crate::home::Message;
-use crate::home::{manifest, plugin_rel, Entry, Home, HomeLock, Manifest, Transaction};
+use crate::home::{manifest, plugin_rel, Entry, Home, HomeLock, Manifest, Source, SourceKind, Transaction};
 use crate::lifecycle::Runner;
 use crate::plugin::{self, EnvVar, Plugin};
 use crate::reporter::Reporter;
 use crate::source::git::FileEntry;
-use crate::source::origin::{installed_ref, pinned, Origin};
+use crate::source::origin::{installed_ref, latest_of_all, pinned, Lookup, Origin, Origins};
 
 /// What moving one plugin from its commit to another changes.
 pub struct Plan {
@@ -86,6 +88,59 @@ pub fn plan_all(home: &Home, origin: &Origin, to: ObjectId, entries: &[&Entry]) 
             m => plan_move(entry, origin, m).map(Some),
         })
         .collect()
+}
+
+/// The latest commit of every source of an upgrade run and the plan of each of its plugins.
+pub struct Survey {
+    latest: HashMap<String, Lookup>,
+    plans: HashMap<String, Result<Option<Plan>>>,
+    origins: Origins,
+}
+
+/// Looks up the latest commit of each distinct source of `entries` once, all sources at once
+/// (local entries have none and are left out), then plans every plugin against it with
+/// [`plan_all`]. Fails only on Ctrl-C: no source is contacted after it. Each source's failure is
+/// its plugins' (see [`Survey::take`]).
+pub fn survey(reporter: &dyn Reporter, home: &Home, origins: &Origins, entries: &[Entry]) -> Result<Survey> {
+    let remote: Vec<&Entry> = entries.iter().filter(|e| e.source.kind != SourceKind::Local).collect();
+    let mut sources: Vec<(String, Source)> = Vec::new();
+    for entry in &remote {
+        let key = origins.key(&entry.source);
+        if !sources.iter().any(|(k, _)| *k == key) {
+            sources.push((key, entry.source.clone()));
+        }
+    }
+    let activity = match sources.as_slice() {
+        [] => crate::reporter::Progress(None),
+        [(key, _)] => reporter.activity(&format!("Looking up {key}")),
+        many => reporter.activity(&format!("Looking up {} sources", many.len())),
+    };
+    let latest: HashMap<String, Lookup> = latest_of_all(origins, &sources).into_iter().collect();
+    drop(activity);
+    crate::interrupt::check()?;
+    // Each source's plans, computed once: what they need is fetched together, per commit.
+    let mut plans = HashMap::new();
+    for (key, lookup) in &latest {
+        if let Ok((origin, to)) = lookup {
+            let members: Vec<&Entry> = remote.iter().copied().filter(|e| origins.key(&e.source) == *key).collect();
+            let planned = plan_all(home, origin, *to, &members);
+            plans.extend(members.iter().map(|e| e.directory.clone()).zip(planned));
+        }
+    }
+    Ok(Survey { latest, plans, origins: origins.clone() })
+}
+
+impl Survey {
+    /// The origin and the plan of a remote `entry` of the survey (each plan is taken once), or why
+    /// there is none: its source's lookup failed, or planning it did.
+    pub fn take(&mut self, entry: &Entry) -> Result<(&Origin, Option<Plan>)> {
+        let plan = self.plans.remove(&entry.directory);
+        match self.latest.get(&self.origins.key(&entry.source)) {
+            Some(Ok((origin, _))) => Ok((origin, plan.expect("every entry of a source found was planned")?)),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(Error::other(format!("'{}' was not part of this upgrade", entry.directory))),
+        }
+    }
 }
 
 /// Plans moving one plugin to `to` (any commit of its source that has it: newer, or older for a
