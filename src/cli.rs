@@ -60,6 +60,11 @@ pub enum Command {
     Mcp(commands::mcp::Args),
     Plug(commands::plug::Args),
     Unplug(commands::unplug::Args),
+    Doctor(commands::doctor::Args),
+    Diff(commands::diff::Args),
+    History(commands::history::Args),
+    Rollback(commands::rollback::Args),
+    Undo(commands::undo::Args),
 }
 
 /// Runs the parsed command; the exit code on success, the error otherwise.
@@ -92,6 +97,11 @@ pub fn run(cli: Cli) -> crate::Result<u8> {
         Command::Mcp(a) => commands::mcp::run(&ctx, a),
         Command::Plug(a) => commands::plug::run(&ctx, a),
         Command::Unplug(a) => commands::unplug::run(&ctx, a),
+        Command::Doctor(a) => commands::doctor::run(&ctx, a),
+        Command::Diff(a) => commands::diff::run(&ctx, a),
+        Command::History(a) => commands::history::run(&ctx, a),
+        Command::Rollback(a) => commands::rollback::run(&ctx, a),
+        Command::Undo(a) => commands::undo::run(&ctx, a),
     });
     if let Err(e) = &result {
         ctx.ui.error(e);

@@ -3,7 +3,10 @@
 
 pub mod add;
 pub mod completions;
+pub mod diff;
+pub mod doctor;
 pub mod git;
+pub mod history;
 pub mod init;
 pub mod install;
 pub mod list;
@@ -13,8 +16,10 @@ pub mod plug;
 pub mod registry;
 pub mod remove;
 pub mod report;
+pub mod rollback;
 pub mod search;
 pub mod setup;
+pub mod undo;
 pub mod uninstall;
 pub mod unplug;
 pub mod upgrade;

@@ -144,7 +144,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         .filter(|o| agents::record(entry, o.agent))
         .map(|o| o.agent)
         .collect();
-    let message = format!("Plug '{}' into {}", entry.name, labels(&newly));
+    let subject = format!("Plug '{}' into {}", entry.name, labels(&newly));
+    let message = crate::home::message::Message::operation(subject, "plug", &entry.directory, None, None);
     let commit = record(ctx, &home, &lock, &manifest, !newly.is_empty(), &format!("atk plug {id}"), &message)?;
     if let Some(e) = error {
         return Err(e);
@@ -225,7 +226,7 @@ pub fn record(
     manifest: &Manifest,
     changed: bool,
     operation: &str,
-    message: &str,
+    message: &crate::home::message::Message,
 ) -> Result<Option<String>> {
     if !changed {
         return Ok(None);

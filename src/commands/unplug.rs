@@ -51,7 +51,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         .map(|o| o.agent)
         .collect();
     let labels: Vec<&str> = dropped.iter().map(|a| a.label()).collect();
-    let message = format!("Unplug '{}' from {}", entry.name, agents::join_labels(&labels));
+    let subject = format!("Unplug '{}' from {}", entry.name, agents::join_labels(&labels));
+    let message = crate::home::message::Message::operation(subject, "unplug", &entry.directory, None, None);
     let commit = record(ctx, &home, &lock, &manifest, !dropped.is_empty(), &format!("atk unplug {id}"), &message)?;
     if let Some(e) = error {
         return Err(e);

@@ -2,6 +2,7 @@ use gix::ObjectId;
 
 use super::{find, parse_sets, report, Ctx, Target};
 use crate::error::{plural, Error, Result};
+use crate::home::Message;
 use crate::home::{Entry, Home, HomeLock, Manifest, SourceKind};
 use crate::source::origin::{Origin, Origins};
 use crate::sync::env;
@@ -149,7 +150,13 @@ impl Run<'_> {
             &plan,
             &env,
             &format!("atk upgrade {}", entry.directory),
-            &format!("Upgrade plugin '{}'", entry.name),
+            &Message::operation(
+                format!("Upgrade plugin '{}'", entry.name),
+                "upgrade",
+                &entry.directory,
+                Some(&plan.from.to_string()),
+                Some(&plan.to.to_string()),
+            ),
         )?;
         ctx.push_if_configured(self.home, manifest, commit.is_some());
         super::plug::replug_recorded(ctx, self.home, entry)?;
@@ -157,7 +164,7 @@ impl Run<'_> {
     }
 }
 
-fn show(ctx: &Ctx, entry: &Entry, plan: &Plan) {
+pub(super) fn show(ctx: &Ctx, entry: &Entry, plan: &Plan) {
     let ui = &ctx.ui;
     ui.line(ui.bold(&format!("{} {} → {}", crate::text::escape(&entry.name), short(&plan.from), short(&plan.to))));
     for f in &plan.added {
@@ -200,7 +207,7 @@ fn status(entry: &Entry, status: &'static str, error: Option<&Error>) -> report:
     }
 }
 
-fn report(entry: &Entry, status: &'static str, plan: &Plan, commit: Option<String>) -> report::Upgraded {
+pub(super) fn report(entry: &Entry, status: &'static str, plan: &Plan, commit: Option<String>) -> report::Upgraded {
     report::Upgraded {
         name: entry.name.clone(),
         directory: entry.directory.clone(),

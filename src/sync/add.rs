@@ -5,6 +5,7 @@
 use super::env::EnvPlan;
 use crate::error::{Error, Result};
 use crate::fs::RelPath;
+use crate::home::Message;
 use crate::home::{gitignore, manifest, plugin_rel, Entry, Home, HomeLock, Manifest, SourceKind, Staging, Transaction};
 use crate::lifecycle::Runner;
 use crate::reporter::Reporter;
@@ -26,6 +27,29 @@ pub fn add(
     staged: &Staged,
     env: &EnvPlan,
     operation: &str,
+) -> Result<Added> {
+    add_as(reporter, home, lock, manifest, staged, env, operation, None)
+}
+
+/// How undo adds back a plugin an operation removed: its commit message, and the entry's place
+/// in the manifest.
+pub struct Restore<'a> {
+    pub message: &'a Message,
+    pub index: usize,
+}
+
+/// [`add`], or with `restore` undo's re-add: committed with its message instead of
+/// `Add plugin '<name>'`, the entry at its old place in the manifest.
+#[allow(clippy::too_many_arguments)]
+pub fn add_as(
+    reporter: &dyn Reporter,
+    home: &Home,
+    lock: &HomeLock,
+    manifest: &mut Manifest,
+    staged: &Staged,
+    env: &EnvPlan,
+    operation: &str,
+    restore: Option<Restore>,
 ) -> Result<Added> {
     let Staged { plugin, directory, staged, source } = staged;
     let rel_dir = plugin_rel(directory)?;
@@ -54,9 +78,14 @@ pub fn add(
             reporter.warn(&Error::EnvMissing { missing: vec![(directory.clone(), env.missing.clone())] }.to_string());
         }
         Runner::new(&home.root, &target, directory, plugin, reporter).install(reporter)?;
-        updated.plugins.push(entry.clone());
+        match &restore {
+            Some(r) => updated.plugins.insert(r.index.min(updated.plugins.len()), entry.clone()),
+            None => updated.plugins.push(entry.clone()),
+        }
         home.write_manifest(tx, &updated)?;
-        home.commit(tx, &updated, &paths, &format!("Add plugin '{}'", plugin.name))
+        let to = entry.source.commit.as_deref();
+        let added = Message::operation(format!("Add plugin '{}'", plugin.name), "add", directory, None, to);
+        home.commit(tx, &updated, &paths, restore.as_ref().map_or(&added, |r| r.message))
     })?;
     *manifest = updated;
     Ok(Added { entry, commit })

@@ -1,11 +1,15 @@
 //! Plans and their application: bringing plugins to their pins (install, setup on a fresh clone),
 //! adding a staged plugin, moving one to another commit (upgrade), and the `.env` values a plugin
-//! gets. Each takes the home, its lock and a [`Reporter`]; none prints.
+//! gets. Each takes the home, its lock and a [`Reporter`]; none prints. And the checks of a home:
+//! doctor's checks and repairs, and the home's history read from git.
 
 pub mod add;
+pub mod doctor;
 pub mod env;
+pub mod history;
 pub mod install;
 pub mod remove;
+pub mod undo;
 pub mod upgrade;
 
 use gix::ObjectId;

@@ -4,6 +4,7 @@
 
 use crate::error::Result;
 use crate::fs::RelPath;
+use crate::home::Message;
 use crate::home::{gitignore, manifest, plugin_rel, Home, HomeLock, Manifest, Transaction};
 
 /// Removes the entry `directory` and its folder; returns the commit made (none when `auto_commit`
@@ -14,6 +15,18 @@ pub fn remove(
     manifest: &mut Manifest,
     directory: &str,
     operation: &str,
+) -> Result<Option<String>> {
+    remove_as(home, lock, manifest, directory, operation, None)
+}
+
+/// [`remove`], committed with `message` instead of `Remove plugin '<name>'` (undo's remove).
+pub fn remove_as(
+    home: &Home,
+    lock: &HomeLock,
+    manifest: &mut Manifest,
+    directory: &str,
+    operation: &str,
+    message: Option<&Message>,
 ) -> Result<Option<String>> {
     let index = manifest.index_of(directory).expect("the caller found the entry");
     let entry = manifest.plugins[index].clone();
@@ -31,7 +44,10 @@ pub fn remove(
         updated.plugins.remove(index);
         home.write_manifest(tx, &updated)?;
         let paths = [manifest::FILE.to_string(), gitignore::FILE.to_string(), rel_dir.as_str().to_string()];
-        home.commit(tx, &updated, &paths, &format!("Remove plugin '{}'", entry.name))
+        let from = entry.source.commit.as_deref();
+        let removed =
+            Message::operation(format!("Remove plugin '{}'", entry.name), "remove", &entry.directory, from, None);
+        home.commit(tx, &updated, &paths, message.unwrap_or(&removed))
     })?;
     *manifest = updated;
     Ok(commit)

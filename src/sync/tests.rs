@@ -207,7 +207,7 @@ fn an_upgrade_plan_is_computed_once_and_applied_keeping_custom() {
         &plan,
         &env,
         "test",
-        "Upgrade plugin 'Tool'",
+        &"Upgrade plugin 'Tool'".into(),
     )
     .unwrap();
     assert_eq!(home.manifest().unwrap().plugins[0].source.commit.as_deref(), Some(two.as_str()));

@@ -9,6 +9,7 @@ use super::env::EnvPlan;
 use super::put_version;
 use crate::error::{Error, Result};
 use crate::fs::RelPath;
+use crate::home::Message;
 use crate::home::{manifest, plugin_rel, Entry, Home, HomeLock, Manifest, Source, SourceKind, Transaction};
 use crate::lifecycle::Runner;
 use crate::plugin::{self, EnvVar, Plugin};
@@ -223,7 +224,7 @@ fn plan_move(entry: &Entry, origin: &Origin, m: Move) -> Result<Plan> {
 
 /// Applies `plan` to `entry` in one transaction: the new version's files in place (keeping
 /// `custom/`, `.env` and files the plugin did not ship), the `.env` of `env`, the manifest's pin,
-/// the plugin's `install` (with `custom/overrides.yaml` applied), and the commit `subject`. On
+/// the plugin's `install` (with `custom/overrides.yaml` applied), and the commit `message`. On
 /// failure the home is as it was and `manifest` is read back from it. Returns the commit made.
 #[allow(clippy::too_many_arguments)]
 pub fn apply(
@@ -236,7 +237,7 @@ pub fn apply(
     plan: &Plan,
     env: &EnvPlan,
     operation: &str,
-    subject: &str,
+    message: &Message,
 ) -> Result<Option<String>> {
     let repo = origin.repo();
     repo.ensure_paths(plan.to, &[plan.path.as_str()])?;
@@ -254,7 +255,7 @@ pub fn apply(
         // Install as the user has it: with custom/overrides.yaml applied.
         let plugin = plugin::load(&dir)?;
         Runner::new(&home.root, &dir, &entry.directory, &plugin, reporter).install(reporter)?;
-        home.commit(tx, manifest, &[manifest::FILE.to_string(), rel_dir.as_str().to_string()], subject)
+        home.commit(tx, manifest, &[manifest::FILE.to_string(), rel_dir.as_str().to_string()], message)
     });
     if committed.is_err() {
         // The transaction put the old version back; the in-memory manifest follows it.
