@@ -195,6 +195,10 @@ fn cli_agents_get_atk_cli_s_argv_for_stdio() {
         assert!(out.contains(&format!("✓ {agent}: 'Stdio Tool' plugged in")), "{out}");
     }
     assert_eq!(env.log()[0], "Plug 'Stdio Tool' into Claude Code, Codex, Gemini CLI and Auggie");
+    let body = env.git(&["log", "-1", "--format=%B"]);
+    assert!(body.contains("Atk-Operation: plug\nAtk-Plugin: stdio-tool\n"), "{body}");
+    let history = env.ok(&["history"]);
+    assert!(history.contains("  plug stdio-tool\n"), "{history}");
     assert!(
         env.manifest().contains("  agents:\n  - claude\n  - codex\n  - gemini\n  - auggie\n"),
         "{}",
