@@ -84,8 +84,9 @@ impl TlsProxy {
     /// on a busy machine the line may come a moment after atk exited: it is waited for (up to 10 s)
     /// before counting none.
     fn refused_handshakes(&self) -> usize {
-        let count =
-            || std::fs::read_to_string(&self.log).unwrap().lines().filter(|l| l.starts_with("handshake failed")).count();
+        let count = || {
+            std::fs::read_to_string(&self.log).unwrap().lines().filter(|l| l.starts_with("handshake failed")).count()
+        };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while count() == 0 && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(50));
