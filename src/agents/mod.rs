@@ -595,7 +595,7 @@ pub fn managed_line(path: &Path, line: &str, want: bool) -> Result<Option<Change
     Ok(new.map(|text| Change::Write {
         path: path.to_path_buf(),
         text,
-        preview: vec![format!("{verb} the line: {line}")],
+        preview: vec![format!("{verb} the line: {}", crate::text::escape(line))],
     }))
 }
 

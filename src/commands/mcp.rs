@@ -77,11 +77,11 @@ fn print_text(ctx: &Ctx, s: &Server) {
     ctx.ui.line(ctx.ui.bold("Environment:"));
     for v in &s.env {
         match &v.value {
-            Some(value) => ctx.ui.line(format!("  {}={}", v.name, ctx.ui.dim(&esc(value)))),
-            None => ctx.ui.line(format!("  {}={}", v.name, ctx.ui.red(NOT_SET))),
+            Some(value) => ctx.ui.line(format!("  {}={}", esc(&v.name), ctx.ui.dim(&esc(value)))),
+            None => ctx.ui.line(format!("  {}={}", esc(&v.name), ctx.ui.red(NOT_SET))),
         }
     }
     for name in &s.optional_unset {
-        ctx.ui.line(format!("  {name} {}", ctx.ui.dim("(optional, not set: left out)")));
+        ctx.ui.line(format!("  {} {}", esc(name), ctx.ui.dim("(optional, not set: left out)")));
     }
 }
