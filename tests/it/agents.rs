@@ -817,3 +817,29 @@ fn mcp_for_prints_each_agent_s_own_shape() {
     let (_, err) = env.fails(2, &["mcp", "far", "--for", "codex", "--json"]);
     assert!(err.contains("choose one"), "{err}");
 }
+
+#[test]
+fn vscode_and_windsurf_files_keep_their_comments_and_trailing_commas() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &[]);
+    add_plugin(&env, "Edited", "mcp:\n  transport: sse\n  endpoint: http://127.0.0.1:7/sse\n", false, &[]);
+    let vs = env.home.join(".config/Code/User/mcp.json");
+    let vs_user = "{\n\t// VS Code's own comment\n\t\"inputs\": [],\n\t\"servers\": {\n\t\t\"git\": {\"type\": \"stdio\", \"command\": \"git-mcp\"}, // mine\n\t},\n}\n";
+    write(&vs, vs_user, false);
+    let ws = env.home.join(".codeium/windsurf/mcp_config.json");
+    let ws_user = "/* top */ {\"mcpServers\": {}}\n";
+    write(&ws, ws_user, false);
+    run_ok(&env, &stubs, &["plug", "edited", "--vscode", "--windsurf", "-y"]);
+    let v = std::fs::read_to_string(&vs).unwrap();
+    assert_eq!(
+        v,
+        "{\n\t// VS Code's own comment\n\t\"inputs\": [],\n\t\"servers\": {\n\t\t\"git\": {\"type\": \"stdio\", \"command\": \"git-mcp\"}, // mine\n\t\t\"Edited\": {\n\t\t\t\"type\": \"sse\",\n\t\t\t\"url\": \"http://127.0.0.1:7/sse\",\n\t\t},\n\t},\n}\n"
+    );
+    let w = std::fs::read_to_string(&ws).unwrap();
+    assert!(w.starts_with("/* top */ {"), "{w}");
+    let parsed: serde_json::Value = serde_json::from_str(w.trim_start_matches("/* top */ ")).unwrap();
+    assert_eq!(parsed, serde_json::json!({"mcpServers": {"Edited": {"serverUrl": "http://127.0.0.1:7/sse"}}}));
+    run_ok(&env, &stubs, &["unplug", "edited", "--vscode", "--windsurf", "-y"]);
+    assert_eq!(std::fs::read_to_string(&vs).unwrap(), vs_user);
+    assert_eq!(std::fs::read_to_string(&ws).unwrap(), ws_user);
+}
