@@ -17,6 +17,13 @@ pub mod setup;
 pub mod uninstall;
 pub mod upgrade;
 pub mod validate;
+pub mod start;
+pub mod stop;
+pub mod restart;
+pub mod status;
+pub mod logs;
+pub mod run;
+pub mod help;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

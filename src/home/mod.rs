@@ -5,6 +5,7 @@ pub mod gitignore;
 pub mod lock;
 pub mod manifest;
 pub mod replace;
+pub mod state;
 pub mod repo;
 pub mod transaction;
 
