@@ -79,6 +79,10 @@ pub fn foreground(command: &mut Command, what: &str) -> Result<ExitStatus> {
         signal_group(&child, Signal::INT);
     }
     if let Some(status) = wait_until(&mut child, Some(Instant::now() + GRACE), false).map_err(io_err(what))? {
+        // What it left in its group (a background `sleep`, which ignores Ctrl-C) is ended too.
+        if own_group {
+            signal_group(&child, Signal::TERM);
+        }
         return Ok(status);
     }
     if own_group {

@@ -17,6 +17,7 @@ mod python;
 mod registry;
 mod remote;
 mod remove;
+mod runtime;
 mod safety;
 mod servers;
 mod setup;
