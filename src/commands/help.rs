@@ -30,13 +30,7 @@ fn card(ctx: &Ctx, doc: &report::Help) -> Vec<String> {
     let label = |l: &str| ui.dim(&format!("  {l:<11}"));
     let pin = doc.source.commit.as_deref().map(|c| format!(" @ {}", e(&c.chars().take(12).collect::<String>())));
     let url = doc.source.url.as_deref().map(|u| format!(" {}", e(u)));
-    out.push(format!(
-        "{}{}{}{}",
-        label("Source"),
-        doc.source.kind,
-        url.unwrap_or_default(),
-        pin.unwrap_or_default()
-    ));
+    out.push(format!("{}{}{}{}", label("Source"), doc.source.kind, url.unwrap_or_default(), pin.unwrap_or_default()));
     out.push(format!("{}{}", label("Maturity"), doc.maturity.as_str()));
     if doc.ports.is_empty() {
         out.push(format!("{}-", label("Ports")));
@@ -115,7 +109,12 @@ fn card(ctx: &Ctx, doc: &report::Help) -> Vec<String> {
     out
 }
 
-fn document(entry: &crate::home::Entry, dir: &std::path::Path, plugin: &Plugin, readme: Option<std::path::PathBuf>) -> Result<report::Help> {
+fn document(
+    entry: &crate::home::Entry,
+    dir: &std::path::Path,
+    plugin: &Plugin,
+    readme: Option<std::path::PathBuf>,
+) -> Result<report::Help> {
     let env = EnvFile::read(&dir.join(".env"), &|k| std::env::var(k).ok())?;
     let lifecycle = crate::plugin::schema::Lifecycle::STEPS
         .iter()

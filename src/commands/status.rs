@@ -203,9 +203,7 @@ fn print_repository(ctx: &Ctx, repo: &crate::home::state::RepoState) {
         None => ui.line(format!("  Remote:      {}", ui.dim("(none)"))),
     }
     if let Some(c) = &repo.last_commit {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         ui.line(format!("  Last commit: {} ({})", esc(&c.subject), crate::home::state::age(c.time, now)));
     }
     match repo.working_dir {

@@ -5,8 +5,8 @@ pub mod gitignore;
 pub mod lock;
 pub mod manifest;
 pub mod replace;
-pub mod state;
 pub mod repo;
+pub mod state;
 pub mod transaction;
 
 use std::path::{Path, PathBuf};

@@ -73,8 +73,13 @@ fn run_one(root: &Path, l: &Loaded, step: &'static str, opts: &Options, reporter
         Ok(p) => p,
         Err(e) => return Ok(item(l.entry, None, step, Outcome::Failed, Some(e.clone()))),
     };
-    let runner =
-        Runner { home: root, plugin_dir: dir, directory: &l.entry.directory, plugin, stdout_to_stderr: opts.stdout_to_stderr };
+    let runner = Runner {
+        home: root,
+        plugin_dir: dir,
+        directory: &l.entry.directory,
+        plugin,
+        stdout_to_stderr: opts.stdout_to_stderr,
+    };
     if runner.command(step).is_none() {
         return Ok(item(l.entry, Some(plugin), step, Outcome::NoCommand, None));
     }
@@ -190,12 +195,8 @@ pub fn restart(root: &Path, entries: &[&Entry], opts: &Options, reporter: &dyn R
     let reversed: Vec<&Entry> = entries.iter().rev().copied().collect();
     let mut stopped = stop(root, &reversed, opts, reporter)?;
     stopped.reverse();
-    let again: Vec<&Entry> = entries
-        .iter()
-        .zip(&stopped)
-        .filter(|(_, s)| s.outcome != Outcome::Failed)
-        .map(|(e, _)| *e)
-        .collect();
+    let again: Vec<&Entry> =
+        entries.iter().zip(&stopped).filter(|(_, s)| s.outcome != Outcome::Failed).map(|(e, _)| *e).collect();
     let started = start(root, &again, opts, reporter)?;
     stopped.reverse();
     Ok(stopped.into_iter().chain(started).collect())

@@ -107,7 +107,8 @@ fn exchange(stream: &mut TcpStream, host: &str, path: &str, deadline: Instant) -
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: atk/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
         env!("CARGO_PKG_VERSION")
     );
-    let timed_out = |e: &std::io::Error| matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut);
+    let timed_out =
+        |e: &std::io::Error| matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut);
     let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
     let _ = stream.set_write_timeout(Some(left));
     if let Err(e) = stream.write_all(request.as_bytes()) {
@@ -164,7 +165,10 @@ mod tests {
 
     #[test]
     fn urls_are_split_into_address_host_and_target() {
-        assert_eq!(parse("http://localhost:8787/health").unwrap(), ("localhost:8787".into(), "localhost:8787".into(), "/health".into()));
+        assert_eq!(
+            parse("http://localhost:8787/health").unwrap(),
+            ("localhost:8787".into(), "localhost:8787".into(), "/health".into())
+        );
         assert_eq!(parse("http://127.0.0.1").unwrap(), ("127.0.0.1:80".into(), "127.0.0.1".into(), "/".into()));
         assert_eq!(parse("http://[::1]:9/x?y").unwrap(), ("[::1]:9".into(), "[::1]:9".into(), "/x?y".into()));
         assert_eq!(parse("http://[::1]").unwrap().0, "[::1]:80");
@@ -177,9 +181,15 @@ mod tests {
     #[test]
     fn two_hundreds_are_healthy_and_others_are_not() {
         let p = serve_once("HTTP/1.1 204 No Content\r\n\r\n");
-        assert_eq!(check(&format!("http://127.0.0.1:{p}/h"), Duration::from_secs(5)), Health::Healthy { http_status: 204 });
+        assert_eq!(
+            check(&format!("http://127.0.0.1:{p}/h"), Duration::from_secs(5)),
+            Health::Healthy { http_status: 204 }
+        );
         let p = serve_once("HTTP/1.0 503 Service Unavailable\r\n\r\n");
-        assert_eq!(check(&format!("http://127.0.0.1:{p}/"), Duration::from_secs(5)), Health::Unhealthy { http_status: 503 });
+        assert_eq!(
+            check(&format!("http://127.0.0.1:{p}/"), Duration::from_secs(5)),
+            Health::Unhealthy { http_status: 503 }
+        );
         let p = serve_once("SSH-2.0-OpenSSH\r\n");
         assert!(matches!(check(&format!("http://127.0.0.1:{p}/"), Duration::from_secs(5)), Health::Unreachable { .. }));
     }
@@ -192,6 +202,9 @@ mod tests {
         assert_eq!(check(&format!("http://127.0.0.1:{port}/"), Duration::from_millis(300)), Health::Timeout);
         assert!(started.elapsed() < Duration::from_secs(5));
         drop(l);
-        assert!(matches!(check(&format!("http://127.0.0.1:{port}/"), Duration::from_secs(1)), Health::Unreachable { .. }));
+        assert!(matches!(
+            check(&format!("http://127.0.0.1:{port}/"), Duration::from_secs(1)),
+            Health::Unreachable { .. }
+        ));
     }
 }

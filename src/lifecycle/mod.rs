@@ -215,7 +215,8 @@ mod tests {
         assert_eq!(shell_quote(""), "''");
         assert_eq!(shell_quote("a b"), "'a b'");
         assert_eq!(shell_quote("it's; rm -rf /"), "'it'\\''s; rm -rf /'");
-        let out = Command::new("sh").arg("-c").arg(format!("printf %s {}", shell_quote("it's $HOME `x`"))).output().unwrap();
+        let out =
+            Command::new("sh").arg("-c").arg(format!("printf %s {}", shell_quote("it's $HOME `x`"))).output().unwrap();
         assert_eq!(String::from_utf8(out.stdout).unwrap(), "it's $HOME `x`");
     }
 

@@ -6,7 +6,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use rustix::process::{kill_process_group, kill_process, Pid, Signal};
+use rustix::process::{kill_process, kill_process_group, Pid, Signal};
 
 use crate::error::{Error, Result};
 
@@ -35,7 +35,11 @@ fn signal_group(child: &Child, signal: Signal) {
 
 /// Polls `child` until it ends, `deadline` passes or (when `interruptible`) Ctrl-C is pressed.
 /// `Ok(None)`: it is still running.
-fn wait_until(child: &mut Child, deadline: Option<Instant>, interruptible: bool) -> std::io::Result<Option<ExitStatus>> {
+fn wait_until(
+    child: &mut Child,
+    deadline: Option<Instant>,
+    interruptible: bool,
+) -> std::io::Result<Option<ExitStatus>> {
     // Short at first, so that an instant command costs a millisecond, then every 20 ms.
     let mut pause = Duration::from_micros(200);
     loop {

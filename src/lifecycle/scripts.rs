@@ -36,12 +36,17 @@ pub fn resolve(plugin_dir: &Path, script: &str) -> Result<(PathBuf, String)> {
     }
     if Path::new(script).is_absolute() {
         return Err(refused(
-            format!("'{}' is an absolute path; `atk run` runs only scripts of the plugin folder", crate::text::escape(script)),
+            format!(
+                "'{}' is an absolute path; `atk run` runs only scripts of the plugin folder",
+                crate::text::escape(script)
+            ),
             vec!["`atk run PLUGIN` lists the plugin's scripts".into()],
         ));
     }
-    let root = std::fs::canonicalize(plugin_dir).map_err(|e| Error::io(format!("cannot read {}", plugin_dir.display()), e))?;
-    let candidates = [format!("custom/{script}"), format!("custom/{script}.sh"), script.to_string(), format!("{script}.sh")];
+    let root =
+        std::fs::canonicalize(plugin_dir).map_err(|e| Error::io(format!("cannot read {}", plugin_dir.display()), e))?;
+    let candidates =
+        [format!("custom/{script}"), format!("custom/{script}.sh"), script.to_string(), format!("{script}.sh")];
     for rel in candidates {
         let path = plugin_dir.join(&rel);
         let Ok(md) = std::fs::symlink_metadata(&path) else { continue };
@@ -72,13 +77,19 @@ pub fn resolve(plugin_dir: &Path, script: &str) -> Result<(PathBuf, String)> {
         if md.permissions().mode() & 0o111 == 0 {
             return Err(refused(
                 format!("{rel} is not executable"),
-                vec![format!("make it executable (`chmod +x {}`), with a #! line naming its interpreter", real.display())],
+                vec![format!(
+                    "make it executable (`chmod +x {}`), with a #! line naming its interpreter",
+                    real.display()
+                )],
             ));
         }
         return Ok((real, rel));
     }
     Err(refused(
-        format!("the plugin has no script '{}' (looked for custom/{0}, custom/{0}.sh, {0} and {0}.sh)", crate::text::escape(script)),
+        format!(
+            "the plugin has no script '{}' (looked for custom/{0}, custom/{0}.sh, {0} and {0}.sh)",
+            crate::text::escape(script)
+        ),
         vec!["`atk run PLUGIN` lists the plugin's scripts".into()],
     ))
 }
@@ -91,12 +102,13 @@ pub fn list(plugin_dir: &Path) -> Result<Vec<Script>> {
     for (sub, origin) in [("custom", "custom"), ("", "plugin")] {
         let dir = if sub.is_empty() { plugin_dir.to_path_buf() } else { plugin_dir.join(sub) };
         let Ok(read) = std::fs::read_dir(&dir) else { continue };
-        let mut names: Vec<String> = read.filter_map(|e| e.ok()).filter_map(|e| e.file_name().into_string().ok()).collect();
+        let mut names: Vec<String> =
+            read.filter_map(|e| e.ok()).filter_map(|e| e.file_name().into_string().ok()).collect();
         names.sort();
         for name in names {
             let rel = if sub.is_empty() { name.clone() } else { format!("{sub}/{name}") };
-            let executable_file =
-                std::fs::metadata(plugin_dir.join(&rel)).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+            let executable_file = std::fs::metadata(plugin_dir.join(&rel))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
             if executable_file {
                 files.push((name, rel, origin));
             }
@@ -146,7 +158,12 @@ mod tests {
         assert_eq!(
             listed,
             vec![
-                Script { name: "backup".into(), path: "custom/backup.sh".into(), origin: "custom", overrides: vec!["backup.sh".into()] },
+                Script {
+                    name: "backup".into(),
+                    path: "custom/backup.sh".into(),
+                    origin: "custom",
+                    overrides: vec!["backup.sh".into()]
+                },
                 Script { name: "seed".into(), path: "seed".into(), origin: "plugin", overrides: vec![] },
             ]
         );

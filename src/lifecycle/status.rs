@@ -120,9 +120,8 @@ pub fn load_installed(root: &Path, entry: &Entry) -> Result<(PathBuf, Plugin)> {
 pub fn env_summary(dir: &Path, plugin: &Plugin) -> Result<EnvSummary> {
     let env = EnvFile::read(&dir.join(".env"), &super::process_env)?;
     let missing_required = super::missing_required(plugin, &env);
-    let has_value = |name: &str| {
-        env.get(name).is_some_and(|v| !v.is_empty()) || std::env::var(name).is_ok_and(|v| !v.is_empty())
-    };
+    let has_value =
+        |name: &str| env.get(name).is_some_and(|v| !v.is_empty()) || std::env::var(name).is_ok_and(|v| !v.is_empty());
     Ok(EnvSummary {
         total: plugin.env_vars.len(),
         missing_required,
@@ -191,13 +190,11 @@ pub fn probe(root: &Path, entry: &Entry, timeout: Duration) -> Result<PluginStat
             return Ok(row);
         }
     }
-    let runner = Runner { home: root, plugin_dir: &dir, directory: &entry.directory, plugin: &plugin, stdout_to_stderr: false };
+    let runner =
+        Runner { home: root, plugin_dir: &dir, directory: &entry.directory, plugin: &plugin, stdout_to_stderr: false };
     let health_url = plugin.lifecycle.health_endpoint.clone();
-    let remote_mcp = plugin
-        .mcp
-        .as_ref()
-        .filter(|m| m.transport == "sse" || m.transport == "http")
-        .and_then(|m| m.endpoint.clone());
+    let remote_mcp =
+        plugin.mcp.as_ref().filter(|m| m.transport == "sse" || m.transport == "http").and_then(|m| m.endpoint.clone());
 
     match runner.probe("status", timeout) {
         Err(Error::Interrupted) => return Err(Error::Interrupted),

@@ -151,11 +151,7 @@ fn start_all_leaves_a_running_plugin_alone_and_goes_on_past_failures() {
     let (p1, p2) = (free_port(), free_port());
     add(&env, &web_plugin(&env, "one", p1, ""));
     add(&env, &web_plugin(&env, "two", p2, ""));
-    let broken = env.plugin(
-        "src/broken",
-        &yaml("broken", "lifecycle:\n  start: echo starting; exit 3\n"),
-        &[],
-    );
+    let broken = env.plugin("src/broken", &yaml("broken", "lifecycle:\n  start: echo starting; exit 3\n"), &[]);
     add(&env, &broken);
     let bare = env.plugin("src/bare", &yaml("bare", ""), &[]);
     add(&env, &bare);
@@ -219,11 +215,7 @@ fn stop_all_runs_in_reverse_manifest_order_and_restart_all_stops_everything_firs
 fn required_variables_are_checked_for_every_plugin_before_anything_starts() {
     let env = Env::new();
     let marker = env.path("started");
-    let ok = env.plugin(
-        "src/fine",
-        &yaml("fine", &format!("lifecycle:\n  start: touch {}\n", marker.display())),
-        &[],
-    );
+    let ok = env.plugin("src/fine", &yaml("fine", &format!("lifecycle:\n  start: touch {}\n", marker.display())), &[]);
     add(&env, &ok);
     for name in ["needs-a", "needs-b"] {
         let var = format!("{}_TOKEN", name.replace('-', "_").to_uppercase());
@@ -472,7 +464,10 @@ fn the_compose_override_reaches_docker_as_flags_and_compose_file() {
     // Without an override: nothing added.
     assert!(with_path(&env, &bin, &["start", "svc"]).status.success());
     // (`start` asks the status command first whether it runs already.)
-    assert_eq!(std::fs::read_to_string(&log).unwrap(), "argv: compose ps\nCOMPOSE_FILE=\nargv: compose up -d\nCOMPOSE_FILE=\n");
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "argv: compose ps\nCOMPOSE_FILE=\nargv: compose up -d\nCOMPOSE_FILE=\n"
+    );
     std::fs::remove_file(&log).unwrap();
 
     let plugin = std::fs::canonicalize(env.atk_home.join("plugins/svc")).unwrap();
@@ -528,9 +523,16 @@ fn ctrl_c_reaches_the_commands_process_group_and_atk_exits_130() {
         got = got.display(),
         ready = ready.display()
     );
-    let dir = env.plugin("src/follow", &yaml("follow", "lifecycle:\n  logs: ./follow.sh\n"), &[("follow.sh", &script, true)]);
+    let dir =
+        env.plugin("src/follow", &yaml("follow", "lifecycle:\n  logs: ./follow.sh\n"), &[("follow.sh", &script, true)]);
     add(&env, &dir);
-    let child = env.std_cmd().args(["logs", "follow"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let child = env
+        .std_cmd()
+        .args(["logs", "follow"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let pid = child.id();
     let mut waited = 0;
     while !ready.exists() {
