@@ -146,7 +146,7 @@ mod tests {
         // The grandchild `sleep` was in the probe's group: it is gone (or a zombie being reaped).
         std::thread::sleep(Duration::from_millis(100));
         let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| !s.split_whitespace().nth(2).is_some_and(|state| state == "Z"))
+            .map(|s| s.split_whitespace().nth(2).is_none_or(|state| state != "Z"))
             .unwrap_or(false);
         assert!(!alive, "the probe's child {pid} still runs");
     }
