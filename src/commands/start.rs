@@ -90,7 +90,12 @@ pub fn render(ctx: &Ctx, action: &'static str, items: Vec<Item>, all: bool) -> R
     }
     for i in items.iter().filter(|i| i.outcome == Outcome::Failed) {
         if let Some(e) = &i.error {
-            ctx.ui.failure(&format!("{} of {}", i.step, i.name), e);
+            // The problems of an invalid plugin go on its line (a failure line has no details).
+            let shown = match e.details() {
+                [] => e.clone(),
+                details => crate::Error::Other { message: format!("{e}: {}", details.join("; ")), hints: e.hints() },
+            };
+            ctx.ui.failure(&format!("{} of {}", i.step, i.name), &shown);
         }
     }
     let mut parts = Vec::new();
