@@ -221,7 +221,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let width = usize::from(cols).clamp(20, 120);
     let rendered = skin.text(&md, Some(width)).to_string();
     let text = format!("{}\n{}\n", rendered.trim_end(), card.join("\n"));
-    if !ctx.ui.quiet && text.lines().count() >= usize::from(rows) && page(&text) {
+    if !ctx.ui.quiet && rows > 0 && text.lines().count() >= usize::from(rows) && page(&text) {
         return Ok(0);
     }
     if !ctx.ui.quiet {

@@ -658,3 +658,29 @@ fn every_runtime_json_document() {
         doc(&env, &["start", "web"], 9, &ports)
     });
 }
+
+#[test]
+fn help_pages_a_readme_longer_than_the_screen() {
+    let env = Env::new();
+    let long: String = (1..=300).map(|i| format!("Line number {i} of the manual.\n\n")).collect();
+    let dir = env.plugin("src/doc", &yaml("doc", ""), &[("README.md", &format!("# Manual\n\n{long}"), false)]);
+    add(&env, &dir);
+    let short = env.plugin("src/brief", &yaml("brief", ""), &[("README.md", "# Brief\n\nShort.\n", false)]);
+    add(&env, &short);
+    let paged = env.path("paged.txt");
+    let pager = format!("cat > {}", paged.display());
+    let run = |plugin: &str| {
+        let mut cmd = std::process::Command::new(bin());
+        env.apply(&mut cmd);
+        cmd.env_remove("CI").env("TERM", "dumb").env("PAGER", &pager).args(["help", plugin]);
+        let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
+        p.exp_eof().unwrap()
+    };
+    let shown = run("brief");
+    assert!(shown.contains("Short."), "{shown:?}");
+    assert!(!paged.exists(), "a README shorter than the screen went through the pager");
+    let shown = run("doc");
+    let text = std::fs::read_to_string(&paged).expect("the pager got the text");
+    assert!(text.contains("Line number 300 of the manual.") && text.contains("doc (plugins/doc)"), "{text}");
+    assert!(!shown.contains("Line number 300"), "{shown:?}");
+}
