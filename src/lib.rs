@@ -16,6 +16,7 @@ pub mod plugin;
 pub mod reporter;
 pub mod settings;
 pub mod source;
+pub mod sync;
 pub mod text;
 pub mod ui;
 pub mod yaml;

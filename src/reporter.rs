@@ -31,14 +31,24 @@ pub trait Reporter: Sync {
         let _ = prompt;
         Ok(String::new())
     }
+    /// Whether the standard output of a plugin's commands goes to our standard error (when
+    /// standard output carries a JSON document).
+    fn commands_to_stderr(&self) -> bool {
+        false
+    }
     /// A counter for `len` steps of `what` (a progress bar on a terminal, nothing otherwise).
     fn progress(&self, len: u64, what: &str) -> Progress {
         let _ = (len, what);
         Progress(None)
     }
+    /// A sign that `what` is under way (a spinner on a terminal), until the value is dropped.
+    fn activity(&self, what: &str) -> Progress {
+        let _ = what;
+        Progress(None)
+    }
 }
 
-/// A progress counter; finished when dropped.
+/// A progress counter or a spinner; finished and cleared when dropped.
 pub struct Progress(pub Option<indicatif::ProgressBar>);
 
 impl Progress {

@@ -1,7 +1,8 @@
-use super::origin::{ensure_files, FetchPolicy};
-use super::{run_install, runner, select, Ctx, Target};
+use super::{runner, select, Ctx, Target};
 use crate::error::{Error, Result};
 use crate::plugin;
+use crate::source::origin::Origins;
+use crate::sync::install::{ensure_files, FetchPolicy};
 
 /// Bring plugins to their pinned commits and run their install commands (the manifest is the lock:
 /// it is never changed).
@@ -29,7 +30,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let manifest = home.manifest()?;
     let entries = select(&manifest, args.target.plugin.as_deref())?;
     let policy = FetchPolicy { jobs: jobs(args.jobs), frozen: args.frozen, offline: args.offline };
-    let files = ensure_files(ctx, &home, &lock, &manifest, &entries, policy)?;
+    let files = ensure_files(&ctx.ui, &home, &lock, &Origins::new(&ctx.settings, &manifest), &entries, policy)?;
 
     let mut reports = Vec::new();
     let mut failures: Vec<(String, Error)> = Vec::new();
@@ -38,8 +39,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             let dir = home.plugin_dir(&entry.directory);
             let plugin = plugin::load(&dir)?;
             let runner = runner(ctx, &home, &dir, &entry.directory, &plugin);
-            runner.check_required()?;
-            Ok((fetched, run_install(ctx, &runner)?))
+            Ok((fetched, runner.check_and_install(&ctx.ui)?))
         });
         match result {
             Ok((fetched, ran)) => {

@@ -23,7 +23,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let manifest = home.manifest()?;
     let entry = super::find(&manifest, &args.plugin)?;
     let (dir, plugin) = load_installed(&home.root, entry)?;
-    let runner = super::runner(ctx, &home, &dir, &entry.directory, &plugin);
+    let runner = crate::lifecycle::Runner::new(&home.root, &dir, &entry.directory, &plugin, &ctx.ui);
     let status = runner.run_streamed("logs", &args.args)?;
     let code = status.map(exit_code);
     ctx.ui.json(&report::Logs { name: plugin.name.clone(), directory: entry.directory.clone(), exit_code: code });

@@ -3,24 +3,28 @@
 
 pub mod add;
 pub mod completions;
+pub mod diff;
+pub mod doctor;
 pub mod git;
 pub mod help;
+pub mod history;
 pub mod init;
 pub mod install;
 pub mod list;
 pub mod logs;
 pub mod new;
-pub mod origin;
 pub mod registry;
 pub mod remove;
 pub mod report;
 pub mod restart;
+pub mod rollback;
 pub mod run;
 pub mod search;
 pub mod setup;
 pub mod start;
 pub mod status;
 pub mod stop;
+pub mod undo;
 pub mod uninstall;
 pub mod upgrade;
 pub mod validate;
@@ -131,47 +135,9 @@ pub fn select<'m>(manifest: &'m Manifest, id: Option<&str>) -> Result<Vec<&'m En
     }
 }
 
-/// A lifecycle runner for a plugin of the home; with `--json`, commands' output goes to stderr.
+/// A lifecycle runner for a plugin of the home.
 pub fn runner<'a>(ctx: &Ctx, home: &'a Home, dir: &'a Path, directory: &'a str, plugin: &'a Plugin) -> Runner<'a> {
-    Runner { home: &home.root, plugin_dir: dir, directory, plugin, stdout_to_stderr: ctx.ui.json }
-}
-
-/// Runs the plugin's `install` (after checking its required variables); whether it has one.
-pub fn run_install(ctx: &Ctx, runner: &Runner) -> Result<bool> {
-    if runner.plugin.lifecycle.install.is_none() {
-        return Ok(false);
-    }
-    runner.check_required()?;
-    ctx.ui.note(format!("Running install for '{}' ...", crate::text::escape(&runner.plugin.name)));
-    runner.run("install")
-}
-
-/// Shows the plugin's `uninstall` command and asks before it runs (`--force` and `--yes` skip the
-/// question). `Ok(false)`: the user declined.
-pub fn confirm_uninstall(ctx: &Ctx, runner: &Runner, command: &str, force: bool) -> Result<bool> {
-    let Some(cmd) = runner.command("uninstall") else { return Ok(true) };
-    if force {
-        return Ok(true);
-    }
-    ctx.ui.note(format!(
-        "This runs the uninstall command of '{}', which may delete data:\n    {}",
-        crate::text::escape(&runner.plugin.name),
-        crate::text::escape(&cmd)
-    ));
-    let hint = format!("pass --force (or --yes) to run it: `atk {command} {} --force`", runner.directory);
-    ctx.ui.confirm("Continue?", &hint)
-}
-
-/// Runs `stop`; a failure is a warning (the caller goes on with uninstall).
-pub fn stop_before_uninstall(ctx: &Ctx, runner: &Runner) -> Result<()> {
-    match runner.run("stop") {
-        Err(crate::Error::Interrupted) => Err(crate::Error::Interrupted),
-        Err(e) => {
-            ctx.ui.warn(format!("{e}; going on with uninstall"));
-            Ok(())
-        }
-        Ok(_) => Ok(()),
-    }
+    Runner::new(&home.root, dir, directory, plugin, &ctx.ui)
 }
 
 /// The pairs of `--set`: `KEY=VALUE`, or `KEY` alone to take the value from the environment

@@ -1,7 +1,5 @@
-use super::{confirm_uninstall, runner, stop_before_uninstall, Ctx};
+use super::{runner, Ctx};
 use crate::error::{Error, Result};
-use crate::fs::RelPath;
-use crate::home::{gitignore, manifest, plugin_rel, Transaction};
 use crate::plugin::{self, name::is_valid_directory};
 
 /// Remove a plugin: run its stop and uninstall commands, delete its folder, drop it from the manifest.
@@ -25,7 +23,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     };
     let entry = manifest.plugins[index].clone();
     let dir = home.plugin_dir(&entry.directory);
-    let rel_dir = plugin_rel(&entry.directory)?;
 
     let loaded = if plugin::definition_file(&dir).is_some() { Some(plugin::load(&dir)) } else { None };
     let plugin = match loaded {
@@ -55,11 +52,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
 
     if let Some(p) = &plugin {
         let runner = runner(ctx, &home, &dir, &entry.directory, p);
-        if !confirm_uninstall(ctx, &runner, "remove", args.force)? {
+        if !runner.confirm_uninstall(&ctx.ui, "remove", args.force)? {
             ctx.ui.line("Cancelled; nothing was changed.");
             return Ok(0);
         }
-        stop_before_uninstall(ctx, &runner)?;
+        runner.stop_before_uninstall(&ctx.ui)?;
         if let Err(e) = runner.run("uninstall") {
             if !args.force || matches!(e, Error::Interrupted) {
                 return Err(e);
@@ -68,20 +65,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
     }
 
-    let commit = Transaction::run(&home, &lock, &format!("atk remove {id}"), |tx| {
-        if home.files.exists(&rel_dir) {
-            tx.move_aside(&rel_dir)?;
-        }
-        let text = home.gitignore_text()?;
-        let new = gitignore::remove_exemption(&text, &entry.directory);
-        if new != text {
-            tx.write(&RelPath::new(gitignore::FILE).expect("a plain name"), new.as_bytes(), None)?;
-        }
-        manifest.plugins.remove(index);
-        home.write_manifest(tx, &manifest)?;
-        let paths = [manifest::FILE.to_string(), gitignore::FILE.to_string(), rel_dir.as_str().to_string()];
-        home.commit(tx, &manifest, &paths, &format!("Remove plugin '{}'", entry.name))
-    })?;
+    let commit =
+        crate::sync::remove::remove(&home, &lock, &mut manifest, &entry.directory, &format!("atk remove {id}"))?;
     ctx.push_if_configured(&home, &manifest, commit.is_some());
     if let Some(c) = &commit {
         ctx.ui.detail(format!("committed {c}"));

@@ -235,6 +235,116 @@ pub struct IndexCheck {
     pub up_to_date: bool,
 }
 
+/// `atk doctor`: every check, what `--fix` repaired, and the counts.
+#[derive(Serialize)]
+pub struct Doctor {
+    pub home: PathBuf,
+    pub checks: Vec<CheckDoc>,
+    pub fixed: Vec<String>,
+    pub summary: DoctorSummary,
+}
+
+#[derive(Serialize)]
+pub struct CheckDoc {
+    pub check: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub directory: Option<String>,
+    /// `ok`, `warning` or `problem`.
+    pub status: crate::sync::doctor::Status,
+    pub message: String,
+    pub details: Vec<String>,
+    pub fix: Option<String>,
+}
+
+impl From<&crate::sync::doctor::Check> for CheckDoc {
+    fn from(c: &crate::sync::doctor::Check) -> Self {
+        CheckDoc {
+            check: c.check,
+            directory: c.directory.clone(),
+            status: c.status,
+            message: c.message.clone(),
+            details: c.details.clone(),
+            fix: c.fix.clone(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct DoctorSummary {
+    pub ok: usize,
+    pub warnings: usize,
+    pub problems: usize,
+}
+
+/// `atk diff`: per remote plugin, the shipped files that differ from its pinned commit.
+#[derive(Serialize)]
+pub struct Diff {
+    pub plugins: Vec<DiffPlugin>,
+}
+
+#[derive(Serialize)]
+pub struct DiffPlugin {
+    #[serde(flatten)]
+    pub plugin: PluginDoc,
+    /// `modified` or `deleted`, per path inside the plugin folder.
+    pub files: Vec<DiffFile>,
+    /// The unified diff (absent with `--stat`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct DiffFile {
+    pub path: String,
+    pub status: &'static str,
+}
+
+/// `atk history`: operations, newest first.
+#[derive(Serialize)]
+pub struct History {
+    pub operations: Vec<OperationDoc>,
+}
+
+#[derive(Serialize)]
+pub struct OperationDoc {
+    pub commit: String,
+    /// RFC 3339, in the committer's offset.
+    pub date: String,
+    pub subject: String,
+    /// `add`, `remove`, `upgrade`, `rollback`, `undo`, `init`, `doctor`; null for other commits.
+    pub operation: Option<String>,
+    pub directory: Option<String>,
+    pub name: Option<String>,
+    pub from: Option<String>,
+    #[serde(rename = "to")]
+    pub to: Option<String>,
+    /// Whether atk recorded the operation in the commit's trailers (else read from its subject).
+    pub recorded: bool,
+}
+
+/// `atk rollback`: the plugin's move, as `upgrade` reports one (`status`: `rolled-back`,
+/// `would-roll-back`, `declined`, `up-to-date`).
+#[derive(Serialize)]
+pub struct RolledBack {
+    pub rollback: Upgraded,
+}
+
+/// `atk undo`: the operation reverted and what was done to revert it.
+#[derive(Serialize)]
+pub struct Undone {
+    /// The commit reverted, and its subject.
+    pub reverted: String,
+    pub subject: String,
+    /// `remove`, `restore` or `move`.
+    pub action: &'static str,
+    pub plugin: PluginDoc,
+    /// The pin before and after the undo (null for a local plugin or where there is none).
+    pub from: Option<String>,
+    #[serde(rename = "to")]
+    pub to: Option<String>,
+    pub commit: Option<String>,
+}
+
 /// `atk status`: one row per plugin, and (without a plugin named) the home's repository.
 #[derive(Serialize)]
 pub struct Status {

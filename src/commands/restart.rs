@@ -18,7 +18,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let home = ctx.open_home()?;
     let manifest = home.manifest()?;
     let entries = super::select(&manifest, args.target.plugin.as_deref())?;
-    let opts = super::start::options(ctx, args.timeout);
+    let opts = batch::Options { timeout: args.timeout };
     let items = batch::restart(&home.root, &entries, &opts, &ctx.ui)?;
     super::start::render(ctx, "restart", items, args.target.all)
 }

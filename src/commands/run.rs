@@ -44,7 +44,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         return Ok(0);
     };
     let (path, rel) = scripts::resolve(&dir, &script)?;
-    let runner = super::runner(ctx, &home, &dir, &entry.directory, &plugin);
+    let runner = crate::lifecycle::Runner::new(&home.root, &dir, &entry.directory, &plugin, &ctx.ui);
     let mut command = runner.command_for(&path)?;
     command.args(&args.args);
     if ctx.ui.json {

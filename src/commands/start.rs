@@ -18,13 +18,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let home = ctx.open_home()?;
     let manifest = home.manifest()?;
     let entries = super::select(&manifest, args.target.plugin.as_deref())?;
-    let opts = options(ctx, args.timeout);
+    let opts = Options { timeout: args.timeout };
     let items = batch::start(&home.root, &entries, &opts, &ctx.ui)?;
     render(ctx, "start", items, args.target.all)
-}
-
-pub fn options(ctx: &Ctx, timeout: Duration) -> Options {
-    Options { timeout, stdout_to_stderr: ctx.ui.json }
 }
 
 fn past(outcome: Outcome, step: &str) -> &'static str {

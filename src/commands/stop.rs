@@ -14,7 +14,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let manifest = home.manifest()?;
     let mut entries = super::select(&manifest, args.target.plugin.as_deref())?;
     entries.reverse();
-    let opts = super::start::options(ctx, crate::lifecycle::status::DEFAULT_TIMEOUT);
-    let items = batch::stop(&home.root, &entries, &opts, &ctx.ui)?;
+    let items = batch::stop(&home.root, &entries, &ctx.ui)?;
     super::start::render(ctx, "stop", items, args.target.all)
 }

@@ -1,4 +1,4 @@
-use super::{confirm_uninstall, find, runner, stop_before_uninstall, Ctx};
+use super::{find, runner, Ctx};
 use crate::error::Result;
 use crate::plugin;
 
@@ -28,11 +28,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         });
         return Ok(0);
     }
-    if !confirm_uninstall(ctx, &runner, "uninstall", args.force)? {
+    if !runner.confirm_uninstall(&ctx.ui, "uninstall", args.force)? {
         ctx.ui.line("Cancelled; nothing was run.");
         return Ok(0);
     }
-    stop_before_uninstall(ctx, &runner)?;
+    runner.stop_before_uninstall(&ctx.ui)?;
     runner.run("uninstall")?;
     ctx.ui.success(format!(
         "Uninstalled '{}' (still in the manifest; `atk install {}` sets it up again)",

@@ -534,18 +534,28 @@ impl Root {
 /// Copies the folder `from_rel` of `from` into the folder `to_rel` (which must exist, empty) of
 /// `to`: files keep their executable bit, links are copied as links, `.git` is left out. Nothing
 /// is read through a link. The caller checks the links of the result.
+/// Folders nested deeper than this are refused (a plugin needs far fewer, and the walk must not
+/// exhaust the stack).
+pub const MAX_COPY_DEPTH: usize = 256;
+
 pub fn copy_tree(from: &Root, from_rel: &RelPath, to: &Root, to_rel: &RelPath) -> Result<()> {
-    from.batch(|| to.batch(|| copy_below(from, from_rel, to, to_rel)))
+    from.batch(|| to.batch(|| copy_below(from, from_rel, to, to_rel, 0)))
 }
 
-fn copy_below(from: &Root, from_rel: &RelPath, to: &Root, to_rel: &RelPath) -> Result<()> {
+fn copy_below(from: &Root, from_rel: &RelPath, to: &Root, to_rel: &RelPath, depth: usize) -> Result<()> {
+    if depth > MAX_COPY_DEPTH {
+        return Err(Error::refused(
+            format!("{} nests folders more than {MAX_COPY_DEPTH} deep", from.abs(from_rel).display()),
+            vec!["a plugin folder cannot be copied from there".into()],
+        ));
+    }
     for (name, kind) in from.entries(from_rel)? {
         crate::interrupt::check()?;
         let (src, dst) = (from_rel.join(&name).expect("checked"), to_rel.join(&name).expect("checked"));
         match kind {
             Kind::Dir => {
                 to.create_dir(&dst)?;
-                copy_below(from, &src, to, &dst)?;
+                copy_below(from, &src, to, &dst, depth + 1)?;
             }
             Kind::File { executable } => {
                 to.write_new(&dst, &from.read(&src)?, if executable { 0o755 } else { 0o644 })?;

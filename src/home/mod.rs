@@ -4,6 +4,7 @@
 pub mod gitignore;
 pub mod lock;
 pub mod manifest;
+pub mod message;
 pub mod replace;
 pub mod repo;
 pub mod state;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 pub use lock::HomeLock;
 pub use manifest::{Entry, Manifest, Source, SourceKind};
+pub use message::Message;
 pub use transaction::{Recovered, Transaction};
 
 use crate::error::{Error, IoContext, Result};
@@ -283,7 +285,7 @@ impl Home {
         tx: &mut Transaction,
         manifest: &Manifest,
         paths: &[String],
-        message: &str,
+        message: &Message,
     ) -> Result<Option<String>> {
         if !manifest.config.auto_commit {
             return Ok(None);

@@ -199,7 +199,7 @@ impl<'h> Transaction<'h> {
     }
 
     /// Commits `paths` with `message` (see `repo::commit_paths`), undoable like every other step.
-    pub fn commit(&mut self, paths: &[String], message: &str) -> Result<Option<String>> {
+    pub fn commit(&mut self, paths: &[String], message: &super::Message) -> Result<Option<String>> {
         let head = repo::head(&self.home.root)?;
         self.protect_index()?;
         if let Some(id) = head.id {
@@ -207,7 +207,7 @@ impl<'h> Transaction<'h> {
         }
         self.journal.sync_all().ctx(|| "cannot write the transaction journal".into())?;
         crate::interrupt::check()?;
-        Ok(repo::commit_paths(&self.home.root, paths, message)?.map(|id| id.to_string()))
+        Ok(repo::commit_paths(&self.home.root, paths, &message.text())?.map(|id| id.to_string()))
     }
 
     /// Saves `.git/index` (which is outside the home's files) so that rollback can put it back.

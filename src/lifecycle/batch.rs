@@ -39,13 +39,12 @@ pub struct Item {
     pub error: Option<Error>,
 }
 
-/// How the commands run.
+/// How `start` checks what runs already. (Where the commands' output goes is the reporter's
+/// choice: [`Reporter::commands_to_stderr`].)
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
     /// The bound of each status probe (pre-flight).
     pub timeout: Duration,
-    /// Send the commands' standard output to our standard error (stdout carries JSON).
-    pub stdout_to_stderr: bool,
 }
 
 struct Loaded<'e> {
@@ -68,18 +67,12 @@ fn item(entry: &Entry, plugin: Option<&Plugin>, step: &'static str, outcome: Out
 }
 
 /// Runs `step` of one loaded plugin; the item says how it went (Ctrl-C is the only error).
-fn run_one(root: &Path, l: &Loaded, step: &'static str, opts: &Options, reporter: &dyn Reporter) -> Result<Item> {
+fn run_one(root: &Path, l: &Loaded, step: &'static str, reporter: &dyn Reporter) -> Result<Item> {
     let (dir, plugin) = match &l.plugin {
         Ok(p) => p,
         Err(e) => return Ok(item(l.entry, None, step, Outcome::Failed, Some(e.clone()))),
     };
-    let runner = Runner {
-        home: root,
-        plugin_dir: dir,
-        directory: &l.entry.directory,
-        plugin,
-        stdout_to_stderr: opts.stdout_to_stderr,
-    };
+    let runner = Runner::new(root, dir, &l.entry.directory, plugin, reporter);
     if runner.command(step).is_none() {
         return Ok(item(l.entry, Some(plugin), step, Outcome::NoCommand, None));
     }
@@ -95,8 +88,8 @@ fn run_one(root: &Path, l: &Loaded, step: &'static str, opts: &Options, reporter
 }
 
 /// `stop` of each of `entries`, in the order given (the caller reverses the manifest's).
-pub fn stop(root: &Path, entries: &[&Entry], opts: &Options, reporter: &dyn Reporter) -> Result<Vec<Item>> {
-    load_all(root, entries).iter().map(|l| run_one(root, l, "stop", opts, reporter)).collect()
+pub fn stop(root: &Path, entries: &[&Entry], reporter: &dyn Reporter) -> Result<Vec<Item>> {
+    load_all(root, entries).iter().map(|l| run_one(root, l, "stop", reporter)).collect()
 }
 
 /// Fails with `EnvMissing` naming every plugin of `loaded` that would start (has a start command
@@ -180,7 +173,7 @@ pub fn start(root: &Path, entries: &[&Entry], opts: &Options, reporter: &dyn Rep
             };
             items.push(item(l.entry, plugin, "start", Outcome::Failed, Some(e)));
         } else {
-            items.push(run_one(root, l, "start", opts, reporter)?);
+            items.push(run_one(root, l, "start", reporter)?);
         }
     }
     Ok(items)
@@ -193,7 +186,7 @@ pub fn restart(root: &Path, entries: &[&Entry], opts: &Options, reporter: &dyn R
     let loaded = load_all(root, entries);
     check_env(&loaded, &vec![false; loaded.len()])?;
     let reversed: Vec<&Entry> = entries.iter().rev().copied().collect();
-    let mut stopped = stop(root, &reversed, opts, reporter)?;
+    let mut stopped = stop(root, &reversed, reporter)?;
     stopped.reverse();
     let again: Vec<&Entry> =
         entries.iter().zip(&stopped).filter(|(_, s)| s.outcome != Outcome::Failed).map(|(e, _)| *e).collect();

@@ -17,6 +17,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::plugin::env::EnvFile;
 use crate::plugin::Plugin;
+use crate::reporter::Reporter;
 
 pub const COMPOSE_OVERRIDE: &str = "custom/docker-compose.override.yml";
 
@@ -49,7 +50,66 @@ pub fn missing_required(plugin: &Plugin, env: &EnvFile) -> Vec<String> {
         .collect()
 }
 
-impl Runner<'_> {
+impl<'a> Runner<'a> {
+    /// A runner for the plugin in `plugin_dir` of the home at `home`; where its commands' standard
+    /// output goes is the reporter's choice.
+    pub fn new(
+        home: &'a Path,
+        plugin_dir: &'a Path,
+        directory: &'a str,
+        plugin: &'a Plugin,
+        reporter: &dyn Reporter,
+    ) -> Runner<'a> {
+        Runner { home, plugin_dir, directory, plugin, stdout_to_stderr: reporter.commands_to_stderr() }
+    }
+
+    /// Runs the plugin's `install` (after checking its required variables); whether it has one.
+    pub fn install(&self, reporter: &dyn Reporter) -> Result<bool> {
+        if self.plugin.lifecycle.install.is_none() {
+            return Ok(false);
+        }
+        self.check_required()?;
+        reporter.note(&format!("Running install for '{}' ...", crate::text::escape(&self.plugin.name)));
+        self.run("install")
+    }
+
+    /// For `atk install`: a plugin without an install command still needs its required variables
+    /// (its other commands use them); either way they are checked once. Whether install ran.
+    pub fn check_and_install(&self, reporter: &dyn Reporter) -> Result<bool> {
+        if self.plugin.lifecycle.install.is_none() {
+            self.check_required()?;
+        }
+        self.install(reporter)
+    }
+
+    /// Shows the plugin's `uninstall` command and asks before it runs (`force` skips the question).
+    /// `Ok(false)`: the user declined. `command` is the atk command asking, for the hint.
+    pub fn confirm_uninstall(&self, reporter: &dyn Reporter, command: &str, force: bool) -> Result<bool> {
+        let Some(cmd) = self.command("uninstall") else { return Ok(true) };
+        if force {
+            return Ok(true);
+        }
+        reporter.note(&format!(
+            "This runs the uninstall command of '{}', which may delete data:\n    {}",
+            crate::text::escape(&self.plugin.name),
+            crate::text::escape(&cmd)
+        ));
+        let hint = format!("pass --force (or --yes) to run it: `atk {command} {} --force`", self.directory);
+        reporter.confirm("Continue?", &hint)
+    }
+
+    /// Runs `stop` before an uninstall; a failure is a warning (the uninstall goes on).
+    pub fn stop_before_uninstall(&self, reporter: &dyn Reporter) -> Result<()> {
+        match self.run("stop") {
+            Err(Error::Interrupted) => Err(Error::Interrupted),
+            Err(e) => {
+                reporter.warn(&format!("{e}; going on with uninstall"));
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+        }
+    }
+
     pub fn command(&self, step: &str) -> Option<String> {
         let cmd = self.plugin.lifecycle.get(step)?;
         let compose_file = self.plugin.service.as_ref().and_then(|s| s.compose_file.as_deref());

@@ -22,18 +22,32 @@ pub fn definition_file(dir: &Path) -> Option<PathBuf> {
 
 /// Loads the plugin of a folder, with its `custom/overrides.yaml` merged in, and validates it.
 pub fn load(dir: &Path) -> Result<Plugin> {
+    load_read(dir).map(|(plugin, _)| plugin)
+}
+
+/// A file read to load a plugin: its path relative to the plugin folder, and its bytes.
+pub type FileRead = (PathBuf, Vec<u8>);
+
+/// [`load`], and the files it read with their bytes (paths relative to `dir`): the definition, and
+/// `custom/overrides.yaml` when there is one. A caller that copies the folder can check that the
+/// copy holds exactly what was validated.
+pub fn load_read(dir: &Path) -> Result<(Plugin, Vec<FileRead>)> {
     let file = definition_file(dir).ok_or_else(|| Error::PluginInvalid {
         what: dir.display().to_string(),
         problems: vec!["no plugin.yaml or plugin.yml in this folder".into()],
     })?;
-    let mut doc = read_yaml(&file)?;
+    let mut read = Vec::new();
+    let (mut doc, bytes) = read_yaml_bytes(&file)?;
+    read.push((file.strip_prefix(dir).unwrap_or(&file).to_path_buf(), bytes));
     let overrides = dir.join(OVERRIDES);
     if overrides.is_file() {
-        if let over @ Value::Mapping(_) = read_yaml(&overrides)? {
+        let (over, bytes) = read_yaml_bytes(&overrides)?;
+        read.push((PathBuf::from(OVERRIDES), bytes));
+        if let over @ Value::Mapping(_) = over {
             merge(&mut doc, over);
         }
     }
-    validate(&file, &doc)
+    validate(&file, &doc).map(|plugin| (plugin, read))
 }
 
 /// The folder name under `plugins/` for a plugin: its sanitized display name.
@@ -63,16 +77,28 @@ pub fn parse_bytes(bytes: &[u8], what: &str) -> Result<Plugin> {
 
 /// Parses a YAML file; a syntax error names the file, line and column.
 pub fn read_yaml(file: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(file).ctx(|| format!("cannot read {}", file.display()))?;
-    let doc: Value = yaml_serde::from_str(&text).map_err(|e| Error::PluginInvalid {
-        what: file.display().to_string(),
-        problems: vec![format!("not valid YAML: {e}")],
+    read_yaml_bytes(file).map(|(doc, _)| doc)
+}
+
+/// [`read_yaml`], and the bytes read.
+fn read_yaml_bytes(file: &Path) -> Result<(Value, Vec<u8>)> {
+    let bytes = std::fs::read(file).ctx(|| format!("cannot read {}", file.display()))?;
+    parse_yaml(&bytes, &file.display().to_string()).map(|doc| (doc, bytes))
+}
+
+/// Parses YAML text of `what` (a file's name, for messages): not empty, valid UTF-8 and YAML.
+pub fn parse_yaml(bytes: &[u8], what: &str) -> Result<Value> {
+    // As reading a file into a string says it.
+    let text = std::str::from_utf8(bytes).map_err(|_| {
+        Error::io(
+            format!("cannot read {what}"),
+            std::io::Error::new(std::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"),
+        )
     })?;
+    let doc: Value = yaml_serde::from_str(text)
+        .map_err(|e| Error::PluginInvalid { what: what.to_string(), problems: vec![format!("not valid YAML: {e}")] })?;
     if doc.is_null() {
-        return Err(Error::PluginInvalid {
-            what: file.display().to_string(),
-            problems: vec!["the file is empty".into()],
-        });
+        return Err(Error::PluginInvalid { what: what.to_string(), problems: vec!["the file is empty".into()] });
     }
     Ok(doc)
 }

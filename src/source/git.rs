@@ -334,6 +334,18 @@ impl Repo {
                 }
             }
         }
+        self.fetch_missing(commit, missing)
+    }
+
+    /// Makes sure the blobs of `files` (listed from `commit` by [`Repo::list_files`]) are here:
+    /// the same as [`Repo::ensure_paths`] of their folder, without walking it again.
+    pub fn ensure_files(&self, commit: ObjectId, files: &[FileEntry]) -> Result<()> {
+        self.fetch_missing(commit, files.iter().map(|f| f.id).filter(|id| !self.has(id)).collect())
+    }
+
+    /// Fetches the blobs `missing` of `commit` by id (or, from a server that refuses that, the
+    /// commit's whole tree).
+    fn fetch_missing(&self, commit: ObjectId, mut missing: Vec<ObjectId>) -> Result<()> {
         if missing.is_empty() {
             return Ok(());
         }

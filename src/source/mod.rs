@@ -4,8 +4,10 @@
 
 pub mod git;
 pub mod net;
+pub mod origin;
 pub mod registry;
 pub mod registry_checks;
+pub mod stage;
 
 use std::path::{Path, PathBuf};
 

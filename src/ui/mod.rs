@@ -8,15 +8,8 @@ use std::io::{IsTerminal, Write};
 use console::Style;
 
 use crate::error::Error;
+use crate::reporter::Progress;
 use crate::text::for_terminal;
-
-pub struct Spinner(indicatif::ProgressBar);
-
-impl Drop for Spinner {
-    fn drop(&mut self) {
-        self.0.finish_and_clear();
-    }
-}
 
 pub struct Ui {
     pub json: bool,
@@ -146,26 +139,26 @@ impl Ui {
     }
 
     /// A spinner on stderr while something slow runs (only on a terminal); it goes away when dropped.
-    pub fn spinner(&self, message: String) -> Option<Spinner> {
+    pub fn spinner(&self, message: String) -> Progress {
         if self.quiet || self.json || !self.err_color && !std::io::stderr().is_terminal() {
-            return None;
+            return Progress(None);
         }
         let bar = indicatif::ProgressBar::new_spinner().with_message(message);
         bar.enable_steady_tick(std::time::Duration::from_millis(100));
-        Some(Spinner(bar))
+        Progress(Some(bar))
     }
 
     /// A progress bar on stderr for `len` steps (only on a terminal).
-    pub fn progress(&self, len: u64, message: &str) -> Option<indicatif::ProgressBar> {
+    pub fn progress(&self, len: u64, message: &str) -> Progress {
         if self.quiet || self.json || !std::io::stderr().is_terminal() {
-            return None;
+            return Progress(None);
         }
         let style = indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}")
             .expect("a valid template")
             .progress_chars("=> ");
         let bar = indicatif::ProgressBar::new(len).with_style(style).with_message(message.to_string());
         bar.enable_steady_tick(std::time::Duration::from_millis(100));
-        Some(bar)
+        Progress(Some(bar))
     }
 
     /// The JSON document of a command (only with `--json`).
@@ -194,13 +187,19 @@ impl crate::reporter::Reporter for Ui {
     fn interactive(&self) -> bool {
         self.interactive
     }
+    fn commands_to_stderr(&self) -> bool {
+        self.json
+    }
     fn input(&self, prompt: &str, default: Option<&str>) -> crate::Result<String> {
         Ui::input(self, prompt, default)
     }
     fn secret(&self, prompt: &str) -> crate::Result<String> {
         Ui::secret(self, prompt)
     }
-    fn progress(&self, len: u64, what: &str) -> crate::reporter::Progress {
-        crate::reporter::Progress(Ui::progress(self, len, what))
+    fn progress(&self, len: u64, what: &str) -> Progress {
+        Ui::progress(self, len, what)
+    }
+    fn activity(&self, what: &str) -> Progress {
+        Ui::spinner(self, what.to_string())
     }
 }

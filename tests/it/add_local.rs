@@ -318,3 +318,44 @@ fn unrelated_changes_are_not_swept_into_the_commit() {
     let status = env.git(&["status", "--porcelain"]);
     assert!(status.contains("?? notes.txt") && status.contains("?? plugins/full-plugin/custom/mine.txt"), "{status}");
 }
+
+/// A local plugin is validated where it is: a `plugin.yaml` that cannot be read is named by the
+/// path the user gave (regression: the staged copy's path inside `.git/atk/` was named).
+#[test]
+fn an_unreadable_local_plugin_is_named_by_the_users_path() {
+    let env = Env::new();
+    let src = env.path("bad");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("plugin.yaml"), b"name: \xff\xfe\n").unwrap();
+    let file = env.path("bad.yaml");
+    std::fs::write(&file, b"name: \xff\xfe\n").unwrap();
+    for path in [&src, &file] {
+        let (_, err) = env.fails(1, &["add", path.to_str().unwrap(), "--yes"]);
+        assert!(!err.contains(".git/atk"), "{err}");
+        assert!(err.contains(path.to_str().unwrap()), "{err}");
+    }
+}
+
+/// A folder that is not a plugin is refused before anything is copied (regression: the home's own
+/// state folder was copied into itself until the stack overflowed).
+#[test]
+fn a_folder_without_plugin_yaml_is_refused_before_it_is_copied() {
+    let env = Env::new();
+    let before = env.snapshot();
+    let state = env.atk_home.join(".git/atk");
+    let (_, err) = env.fails(5, &["add", state.to_str().unwrap(), "--yes"]);
+    assert!(err.contains("no plugin.yaml"), "{err}");
+    assert_eq!(env.snapshot(), before);
+}
+
+/// A plugin folder that holds the home itself is refused, not copied into the home.
+#[test]
+fn a_plugin_folder_holding_the_home_is_refused() {
+    let env = Env::new();
+    let outer = env.atk_home.parent().unwrap().to_path_buf();
+    std::fs::write(outer.join("plugin.yaml"), "schema_version: \"2026-01-23\"\nname: outer\ndescription: d\n").unwrap();
+    let before = env.snapshot();
+    let (_, err) = env.fails(5, &["add", outer.to_str().unwrap(), "--yes"]);
+    assert!(err.contains("contains the ATK home"), "{err}");
+    assert_eq!(env.snapshot(), before);
+}

@@ -65,3 +65,25 @@ fn every_json_document() {
         doc(&env, &["registry", "index", "--check", "--allow-unverified", root], 0)
     );
 }
+
+#[test]
+fn trust_json_documents() {
+    let env = Env::new();
+    let work = registry_work(&env);
+    let reg = work.to_str().unwrap();
+    env.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
+    write(&work.join("plugins/hello/NEW.md"), "v2\n", false);
+    commit_all(&work, "hello v2");
+    env.ok(&["--registry", reg, "upgrade", "hello", "--yes"]);
+    write(&env.atk_home.join("plugins/hello/README.md"), "changed\n", false);
+    insta::assert_json_snapshot!("doctor", doc(&env, &["--registry", reg, "doctor"], 1));
+    insta::assert_json_snapshot!("diff", doc(&env, &["--registry", reg, "diff"], 1));
+    env.ok(&["--registry", reg, "doctor", "--fix", "--yes"]);
+    let mut history = doc(&env, &["history"], 0);
+    for op in history["operations"].as_array_mut().unwrap() {
+        op["date"] = "[DATE]".into();
+    }
+    insta::assert_json_snapshot!("history", history);
+    insta::assert_json_snapshot!("rollback", doc(&env, &["--registry", reg, "rollback", "hello"], 0));
+    insta::assert_json_snapshot!("undo", doc(&env, &["--registry", reg, "undo"], 0));
+}

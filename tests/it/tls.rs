@@ -80,8 +80,18 @@ impl TlsProxy {
         format!("https://127.0.0.1:{}/tool.git", self.port)
     }
 
+    /// The handshakes the proxy refused. The proxy logs a refusal after the client has hung up, so
+    /// on a busy machine the line may come a moment after atk exited: it is waited for (up to 10 s)
+    /// before counting none.
     fn refused_handshakes(&self) -> usize {
-        std::fs::read_to_string(&self.log).unwrap().lines().filter(|l| l.starts_with("handshake failed")).count()
+        let count = || {
+            std::fs::read_to_string(&self.log).unwrap().lines().filter(|l| l.starts_with("handshake failed")).count()
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while count() == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        count()
     }
 }
 

@@ -1,0 +1,72 @@
+use super::{report, select, Ctx};
+use crate::error::{Error, Result};
+use crate::home::SourceKind;
+use crate::source::origin::{Origin, Origins};
+use crate::sync::doctor;
+
+/// Show local changes to plugin files outside custom/ and .env (what the next upgrade replaces);
+/// exits 1 when there are some, as `git diff --exit-code`
+#[derive(clap::Args)]
+pub struct Args {
+    /// The plugin (directory or name); every remote plugin when left out
+    pub plugin: Option<String>,
+    /// Only the names of the changed files
+    #[arg(long)]
+    pub stat: bool,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+    let home = ctx.open_home()?;
+    let manifest = home.manifest()?;
+    let origins = Origins::new(&ctx.settings, &manifest);
+    let entries = select(&manifest, args.plugin.as_deref())?;
+    if let [e] = entries.as_slice() {
+        if e.source.kind == SourceKind::Local && args.plugin.is_some() {
+            return Err(Error::refused(
+                format!(
+                    "'{}' is a local plugin: it has no pinned commit to compare with",
+                    crate::text::escape(&e.name)
+                ),
+                vec![format!("its files are tracked by the home's git: `atk git diff -- plugins/{}`", e.directory)],
+            ));
+        }
+    }
+    let mut opened: std::collections::HashMap<String, Origin> = Default::default();
+    let mut docs = Vec::new();
+    for entry in entries.into_iter().filter(|e| e.source.kind != SourceKind::Local) {
+        if !home.plugin_dir(&entry.directory).is_dir() {
+            ctx.ui.warn(format!("plugins/{} is not installed here: `atk install {0}`", entry.directory));
+            continue;
+        }
+        let key = origins.key(&entry.source);
+        let origin = match opened.entry(key) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(origins.open(&entry.source)?),
+        };
+        let drift = doctor::drift(&home, entry, origin)?;
+        if drift.is_clean() {
+            continue;
+        }
+        let mut files: Vec<report::DiffFile> = drift
+            .modified
+            .iter()
+            .map(|p| report::DiffFile { path: p.as_str().into(), status: "modified" })
+            .chain(drift.missing.iter().map(|p| report::DiffFile { path: p.as_str().into(), status: "deleted" }))
+            .collect();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let patch = if args.stat { None } else { Some(doctor::drift_diff(&home, entry, origin, &drift)?) };
+        match &patch {
+            Some(p) => ctx.ui.line(p.trim_end()),
+            None => {
+                for f in &files {
+                    let mark = if f.status == "deleted" { ctx.ui.red("D") } else { ctx.ui.yellow("M") };
+                    ctx.ui.line(format!("{mark} plugins/{}/{}", entry.directory, crate::text::escape(&f.path)));
+                }
+            }
+        }
+        docs.push(report::DiffPlugin { plugin: entry.into(), files, patch });
+    }
+    let differ = !docs.is_empty();
+    ctx.ui.json(&report::Diff { plugins: docs });
+    Ok(if differ { 1 } else { 0 })
+}

@@ -1,0 +1,172 @@
+//! Where an installed remote plugin comes from: its registry or git repository, the commit it is
+//! pinned to, and the latest commit of its source. Shared by install, setup, upgrade and doctor.
+
+use std::path::Path;
+
+use gix::ObjectId;
+
+use crate::error::{Error, Result};
+use crate::home::{plugin_rel, Entry, Home, Manifest, Source, SourceKind};
+use crate::settings::Settings;
+use crate::source;
+use crate::source::git::Repo as GitRepo;
+use crate::source::registry::{self, Registry};
+
+/// The file in a remote plugin's folder that records the commit it came from.
+pub const ATK_REF: &str = ".atk-ref";
+
+/// How a command reaches the origins of its plugins: the registry it uses and the cache of
+/// fetched repositories. Made once per command from the settings and the manifest.
+#[derive(Clone)]
+pub struct Origins {
+    pub registry_url: String,
+    pub cache: std::path::PathBuf,
+}
+
+impl Origins {
+    pub fn new(settings: &Settings, manifest: &Manifest) -> Origins {
+        Origins { registry_url: registry_url(settings, manifest), cache: settings.cache_dir.clone() }
+    }
+    /// What identifies the origin of a remote entry (the registry's URL, or the git URL).
+    pub fn key(&self, source: &Source) -> String {
+        Origin::key(&self.registry_url, source)
+    }
+    pub fn open(&self, source: &Source) -> Result<Origin> {
+        Origin::open(&self.registry_url, source, &self.cache)
+    }
+    /// Where a plugin's folder is in its source when it cannot be looked up (offline): `.atk` of a
+    /// git source, `plugins/<directory>` of a registry.
+    pub fn default_path(entry: &Entry) -> String {
+        if entry.source.kind == SourceKind::Git {
+            ".atk".into()
+        } else {
+            format!("plugins/{}", entry.directory)
+        }
+    }
+}
+
+pub enum Origin {
+    Registry(Registry),
+    Git(GitRepo),
+}
+
+/// The registry a command uses: the one asked for (`--registry`, `ATK_REGISTRY`), else the home's
+/// `config.registry`, else the public one.
+pub fn registry_url(settings: &Settings, manifest: &Manifest) -> String {
+    registry::url(settings.registry.as_deref(), manifest.config.registry.as_deref())
+}
+
+impl Origin {
+    /// What identifies the origin of a remote entry (the registry's URL, or the git URL).
+    pub fn key(registry_url: &str, source: &Source) -> String {
+        match source.kind {
+            SourceKind::Git => source.url.clone().unwrap_or_default(),
+            _ => registry_url.to_string(),
+        }
+    }
+
+    /// Opens the origin of `source` (fetched repositories are kept under `cache`).
+    pub fn open(registry_url: &str, source: &Source, cache: &Path) -> Result<Origin> {
+        match source.kind {
+            SourceKind::Registry => Ok(Origin::Registry(Registry::open(registry_url, cache)?)),
+            SourceKind::Git => {
+                let url = source.url.as_deref().filter(|u| !u.is_empty()).ok_or_else(|| Error::Manifest {
+                    path: "manifest.yaml".into(),
+                    detail: "a git plugin has no source.url".into(),
+                })?;
+                let fetch_url = source::git_url(url).unwrap_or_else(|| url.to_string());
+                Ok(Origin::Git(GitRepo::open(&fetch_url, url, cache)?))
+            }
+            SourceKind::Local => Err(Error::other("a local plugin has no remote origin")),
+        }
+    }
+
+    pub fn repo(&self) -> &GitRepo {
+        match self {
+            Origin::Registry(r) => &r.repo,
+            Origin::Git(g) => g,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        match self {
+            Origin::Registry(r) => r.url.clone(),
+            Origin::Git(g) => g.shown().to_string(),
+        }
+    }
+
+    /// The folder holding plugin `directory` at `commit` (fetching the commit's trees if needed).
+    pub fn path_at(&self, commit: ObjectId, directory: &str) -> Result<String> {
+        match self {
+            Origin::Registry(r) => r.path_at(commit, directory),
+            Origin::Git(g) => {
+                g.ensure_commit(commit)?;
+                match g.entry(commit, ".atk")? {
+                    Some((_, true)) => Ok(".atk".into()),
+                    _ => Err(Error::refused(format!("{} has no .atk/ folder at commit {commit}", g.shown()), vec![])),
+                }
+            }
+        }
+    }
+
+    /// The source's latest commit: the registry's HEAD (no cached index), or the git remote's HEAD.
+    pub fn latest(&self) -> Result<ObjectId> {
+        match self {
+            Origin::Registry(r) => Ok(r.latest(&[])?.commit),
+            Origin::Git(g) => {
+                let head = g.head()?;
+                g.ensure_commit(head)?;
+                Ok(head)
+            }
+        }
+    }
+}
+
+/// How many sources are looked up at once.
+const PARALLEL_LOOKUPS: usize = 8;
+
+/// A source's origin and its latest commit, or why they could not be had.
+pub type Lookup = Result<(Origin, ObjectId)>;
+
+/// Opens the origin of each of `sources` (one per key) and looks up its latest commit, several
+/// sources at a time: the wait is that of the slowest source, not the sum of them all. Each lookup
+/// keeps its own bounds (stall timeout, Ctrl-C); after Ctrl-C no other source is contacted.
+pub fn latest_of_all(origins: &Origins, sources: &[(String, Source)]) -> Vec<(String, Lookup)> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<Lookup>>> = std::sync::Mutex::new(sources.iter().map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..sources.len().min(PARALLEL_LOOKUPS) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some((_, source)) = sources.get(i) else { break };
+                let result = crate::interrupt::check()
+                    .and_then(|()| origins.open(source))
+                    .and_then(|o| o.latest().map(|c| (o, c)));
+                results.lock().expect("not poisoned")[i] = Some(result);
+            });
+        }
+    });
+    let results = results.into_inner().expect("not poisoned");
+    sources
+        .iter()
+        .zip(results)
+        .map(|((key, _), r)| (key.clone(), r.unwrap_or_else(|| Err(Error::Interrupted))))
+        .collect()
+}
+
+/// The commit a remote entry of the manifest is pinned to.
+pub fn pinned(entry: &Entry) -> Result<ObjectId> {
+    let text = entry.source.commit.as_deref().unwrap_or_default();
+    ObjectId::from_hex(text.as_bytes()).map_err(|_| Error::Manifest {
+        path: "manifest.yaml".into(),
+        detail: format!("plugin '{}' has no valid pinned commit (source.ref: '{text}')", entry.directory),
+    })
+}
+
+/// The commit recorded in `plugins/<directory>/.atk-ref`.
+/// (Read without following links: a link there records nothing.)
+pub fn installed_ref(home: &Home, directory: &str) -> Option<ObjectId> {
+    let rel = plugin_rel(directory).ok()?.join(ATK_REF).ok()?;
+    let text = String::from_utf8(home.files.read(&rel).ok()?).ok()?;
+    ObjectId::from_hex(text.trim().as_bytes()).ok()
+}

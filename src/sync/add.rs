@@ -1,0 +1,92 @@
+//! Adding a staged plugin to the home: one transaction that moves its files into
+//! `plugins/<directory>`, keeps `.gitignore` in order, writes its `.env`, runs its `install` and
+//! commits the new manifest entry.
+
+use super::env::EnvPlan;
+use crate::error::{Error, Result};
+use crate::fs::RelPath;
+use crate::home::Message;
+use crate::home::{gitignore, manifest, plugin_rel, Entry, Home, HomeLock, Manifest, SourceKind, Staging, Transaction};
+use crate::lifecycle::Runner;
+use crate::reporter::Reporter;
+use crate::source::stage::Staged;
+
+/// What adding did: the new entry and the commit made (none when `auto_commit` is off).
+pub struct Added {
+    pub entry: Entry,
+    pub commit: Option<String>,
+}
+
+/// Adds `staged` with the `.env` of `env`. `operation` names the run in the journal. On any
+/// failure (or Ctrl-C) the home is left as it was and `manifest` unchanged.
+pub fn add(
+    reporter: &dyn Reporter,
+    home: &Home,
+    lock: &HomeLock,
+    manifest: &mut Manifest,
+    staged: &Staged,
+    env: &EnvPlan,
+    operation: &str,
+) -> Result<Added> {
+    add_as(reporter, home, lock, manifest, staged, env, operation, None)
+}
+
+/// How undo adds back a plugin an operation removed: its commit message, and the entry's place
+/// in the manifest.
+pub struct Restore<'a> {
+    pub message: &'a Message,
+    pub index: usize,
+}
+
+/// [`add`], or with `restore` undo's re-add: committed with its message instead of
+/// `Add plugin '<name>'`, the entry at its old place in the manifest.
+#[allow(clippy::too_many_arguments)]
+pub fn add_as(
+    reporter: &dyn Reporter,
+    home: &Home,
+    lock: &HomeLock,
+    manifest: &mut Manifest,
+    staged: &Staged,
+    env: &EnvPlan,
+    operation: &str,
+    restore: Option<Restore>,
+) -> Result<Added> {
+    let Staged { plugin, directory, staged, source } = staged;
+    let rel_dir = plugin_rel(directory)?;
+    let target = home.plugin_dir(directory);
+    let entry = Entry::new(&plugin.name, directory, source.clone());
+    let mut updated = manifest.clone();
+    let commit = Transaction::run(home, lock, operation, |tx| {
+        if let Some(staged) = staged {
+            tx.place(&staged.outer, &Staging::name(), &rel_dir)?;
+        }
+        let mut paths = vec![manifest::FILE.to_string(), rel_dir.as_str().to_string()];
+        // A local plugin's files are tracked; every add leaves the secret block last.
+        let text = home.gitignore_text()?;
+        let new = match source.kind {
+            SourceKind::Local => gitignore::add_exemption(&text, directory),
+            _ => gitignore::normalize(&text),
+        };
+        if new != text {
+            tx.write(&RelPath::new(gitignore::FILE).expect("a plain name"), new.as_bytes(), None)?;
+            paths.push(gitignore::FILE.into());
+        }
+        if env.changed {
+            tx.write(&rel_dir.join(".env").expect("a plain name"), env.file.text().as_bytes(), Some(0o600))?;
+        }
+        if !env.missing.is_empty() && plugin.lifecycle.install.is_none() {
+            reporter.warn(&Error::EnvMissing { missing: vec![(directory.clone(), env.missing.clone())] }.to_string());
+        }
+        Runner::new(&home.root, &target, directory, plugin, reporter).install(reporter)?;
+        match &restore {
+            Some(r) => updated.plugins.insert(r.index.min(updated.plugins.len()), entry.clone()),
+            None => updated.plugins.push(entry.clone()),
+        }
+        home.write_manifest(tx, &updated)?;
+        let to = entry.source.commit.as_deref();
+        let added = Message::operation(format!("Add plugin '{}'", plugin.name), "add", directory, None, to);
+        home.commit(tx, &updated, &paths, restore.as_ref().map_or(&added, |r| r.message))
+    })?;
+    *manifest = updated;
+    Ok(Added { entry, commit })
+}

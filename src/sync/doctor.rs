@@ -1,0 +1,883 @@
+//! `atk doctor`: is the home healthy? Each check reads the home (and the cache) and says ok,
+//! warning or problem, with the command that fixes it. The repairs that are safe (the `.gitignore`
+//! layout, untracking committed secrets, leftovers of killed runs, broken cache repositories,
+//! shipped files that went missing) are in [`repair`]; a shipped file the user changed is put back
+//! only once the caller has shown the change and the user agreed.
+
+use std::path::{Path, PathBuf};
+
+use gix::ObjectId;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::fs::{Kind, RelPath};
+use crate::home::replace::is_users;
+use crate::home::{gitignore, plugin_rel, Entry, Home, HomeLock, Manifest, Message, Source, SourceKind, Transaction};
+use crate::plugin::env::EnvFile;
+use crate::reporter::Reporter;
+use crate::source::git::FileEntry;
+use crate::source::origin::{installed_ref, pinned, Origin, Origins, ATK_REF};
+use crate::sync::put_version;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warning,
+    Problem,
+}
+
+/// The result of one check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// What was checked: `manifest`, `gitignore`, `secrets`, `plugin`, `strays`, `leftovers`,
+    /// `cache`, `git`.
+    pub check: &'static str,
+    /// The plugin's directory, for a check of one plugin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub directory: Option<String>,
+    pub status: Status,
+    pub message: String,
+    /// One line per finding.
+    pub details: Vec<String>,
+    /// The command that fixes it.
+    pub fix: Option<String>,
+}
+
+impl Check {
+    fn new(check: &'static str, status: Status, message: impl Into<String>) -> Check {
+        Check { check, directory: None, status, message: message.into(), details: vec![], fix: None }
+    }
+    fn fix(mut self, fix: impl Into<String>) -> Check {
+        self.fix = Some(fix.into());
+        self
+    }
+}
+
+/// Where a plugin's files differ from its pinned commit (paths inside its folder; `custom/`,
+/// `.env` and `.atk-ref` are the user's and atk's, never counted).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Drift {
+    pub commit: Option<ObjectId>,
+    /// The plugin's folder in its source at that commit.
+    pub path: String,
+    /// Shipped files whose content, mode or kind differ.
+    pub modified: Vec<RelPath>,
+    /// Shipped files that are gone.
+    pub missing: Vec<RelPath>,
+    /// Files in a folder the plugin ships that it does not ship (may be runtime data).
+    pub extra: Vec<RelPath>,
+    /// The pinned files.
+    pub files: Vec<FileEntry>,
+}
+
+impl Drift {
+    pub fn is_clean(&self) -> bool {
+        self.modified.is_empty() && self.missing.is_empty()
+    }
+}
+
+/// The git blob id of `data` (what `git hash-object` says).
+pub fn blob_id(data: &[u8]) -> ObjectId {
+    gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, data).expect("sha1 hashing works")
+}
+
+/// Compares the folder of a remote plugin with the files of its pinned commit, by blob ids.
+pub fn drift(home: &Home, entry: &Entry, origin: &Origin) -> Result<Drift> {
+    let commit = pinned(entry)?;
+    let path = origin.path_at(commit, &entry.directory)?;
+    let files = origin.repo().list_files(commit, &path)?;
+    let root = home.files.sub(&plugin_rel(&entry.directory)?)?;
+    let mut d = Drift { commit: Some(commit), path, ..Drift::default() };
+    let mut shipped_dirs = std::collections::BTreeSet::from([String::new()]);
+    for f in &files {
+        let mut p = f.path.parent();
+        while let Some(dir) = p {
+            shipped_dirs.insert(dir.as_str().to_string());
+            p = dir.parent();
+        }
+        if is_users(&f.path) || f.path.as_str() == ATK_REF {
+            continue;
+        }
+        let same = match root.kind(&f.path) {
+            Ok(None) | Err(_) => {
+                d.missing.push(f.path.clone());
+                continue;
+            }
+            Ok(Some(Kind::Link)) => f.link && blob_id(root.read_link(&f.path)?.as_os_str().as_encoded_bytes()) == f.id,
+            Ok(Some(Kind::File { executable })) => {
+                !f.link && executable == f.executable && blob_id(&root.read(&f.path)?) == f.id
+            }
+            Ok(Some(_)) => false,
+        };
+        if !same {
+            d.modified.push(f.path.clone());
+        }
+    }
+    for (rel, _) in root.files(&RelPath::root())? {
+        let parent = rel.parent().map(|p| p.as_str().to_string()).unwrap_or_default();
+        let known = files.iter().any(|f| f.path == rel);
+        let atk_own =
+            rel.as_str() == ATK_REF || rel.name().contains(".atk-saved") || crate::fs::is_temp_name(rel.name());
+        if !known && !atk_own && !is_users(&rel) && shipped_dirs.contains(&parent) {
+            d.extra.push(rel);
+        }
+    }
+    d.files = files;
+    Ok(d)
+}
+
+/// The fetch URL of a remote source, and whether it is a repository on this machine.
+fn fetch_url(ctx: &Origins, source: &Source) -> Option<String> {
+    let url = match source.kind {
+        SourceKind::Registry => ctx.registry_url.clone(),
+        SourceKind::Git => source.url.clone()?,
+        SourceKind::Local => return None,
+    };
+    Some(crate::source::git_url(&url).unwrap_or(url))
+}
+
+/// The cache repository of a remote URL.
+pub fn cache_path(cache_dir: &Path, fetch_url: &str) -> PathBuf {
+    cache_dir.join("git").join(format!("{}.git", crate::source::git::cache_name(fetch_url)))
+}
+
+/// Runs every check. Reads only; `origins` opens a plugin's source (which may fetch the trees of
+/// its pinned commit when the cache lacks them).
+pub fn check(home: &Home, ctx: &Origins, reporter: &dyn Reporter) -> Vec<Check> {
+    let mut out = Vec::new();
+    let manifest = match home.manifest() {
+        Ok(m) => Some(m),
+        Err(e) => {
+            out.push(
+                Check::new("manifest", Status::Problem, e.to_string())
+                    .fix("edit manifest.yaml, or restore it: `atk git checkout HEAD -- manifest.yaml`"),
+            );
+            None
+        }
+    };
+    out.push(check_gitignore(home));
+    out.push(check_secrets(home));
+    out.push(check_leftovers(home));
+    if let Some(m) = &manifest {
+        out.push(check_cache(m, ctx));
+        let mut origins: std::collections::HashMap<String, Result<Origin>> = Default::default();
+        for entry in &m.plugins {
+            reporter.detail(&format!("checking {}", entry.directory));
+            out.push(check_plugin(home, entry, ctx, &mut origins));
+        }
+        out.push(check_strays(home, m));
+        out.push(check_git(home, m));
+    }
+    out
+}
+
+fn check_gitignore(home: &Home) -> Check {
+    match home.gitignore_text() {
+        Ok(text) if gitignore::normalize(&text) == text => {
+            Check::new("gitignore", Status::Ok, ".gitignore keeps the secret patterns last")
+        }
+        Ok(text) if text.is_empty() => Check::new(
+            "gitignore",
+            Status::Problem,
+            "the home has no .gitignore: plugin files and secrets could be committed",
+        )
+        .fix("atk doctor --fix"),
+        Ok(_) => Check::new(
+            "gitignore",
+            Status::Problem,
+            ".gitignore does not keep the secret patterns last (a later line can re-include a .env)",
+        )
+        .fix("atk doctor --fix"),
+        Err(e) => Check::new("gitignore", Status::Problem, e.to_string()),
+    }
+}
+
+/// The tracked files of the home whose name is a secret's (`.env`, `*.env`, `.env.*`).
+pub fn tracked_secrets(root: &Path) -> Result<Vec<String>> {
+    let repo = gix::open(root)
+        .map_err(|e| Error::Git { message: format!("cannot open the home's repository: {e}"), hints: vec![] })?;
+    let index = repo
+        .index_or_empty()
+        .map_err(|e| Error::Git { message: format!("cannot read the git index: {e}"), hints: vec![] })?;
+    let mut out: Vec<String> = index
+        .entries()
+        .iter()
+        .map(|e| e.path(&index).to_string())
+        .filter(|p| gitignore::is_secret(p.rsplit('/').next().unwrap_or(p)))
+        .collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn check_secrets(home: &Home) -> Check {
+    match tracked_secrets(&home.root) {
+        Ok(s) if s.is_empty() => Check::new("secrets", Status::Ok, "no secret file is tracked by git"),
+        Ok(s) => {
+            let mut c = Check::new(
+                "secrets",
+                Status::Problem,
+                format!(
+                    "{} tracked by git (their values are in the history)",
+                    crate::error::plural(s.len(), "secret file is").replace("files is", "files are")
+                ),
+            )
+            .fix("atk doctor --fix, then rotate the keys they hold");
+            c.details = s.iter().map(|p| crate::text::escape(p).into_owned()).collect();
+            c
+        }
+        Err(e) => Check::new("secrets", Status::Warning, format!("cannot read the git index: {e}")),
+    }
+}
+
+/// The operation an interrupted run left in its journal (its first line), if there is a journal.
+fn journal_operation(home: &Home) -> Option<String> {
+    let text = std::fs::read(home.journal_path())
+        .ok()
+        .or_else(|| std::fs::read(home.state_dir().join("journal.json")).ok())?;
+    let first = text.split(|b| *b == b'\n').next().unwrap_or_default();
+    let op = serde_json::from_slice::<serde_json::Value>(first)
+        .ok()
+        .and_then(|v| v.get("operation").and_then(|o| o.as_str()).map(str::to_string));
+    Some(op.unwrap_or_else(|| "(unknown operation)".into()))
+}
+
+/// git's lock files in the home's repository.
+const GIT_LOCKS: [&str; 3] = ["index.lock", "HEAD.lock", "packed-refs.lock"];
+
+fn check_leftovers(home: &Home) -> Check {
+    let mut details = Vec::new();
+    let mut status = Status::Ok;
+    let busy = crate::fs::lock::try_acquire(&home.state_dir().join("lock")).ok().flatten().is_none();
+    if let Some(op) = journal_operation(home) {
+        if busy {
+            details.push(format!("`{}` is running now (its journal is there)", crate::text::escape(&op)));
+            status = status.max(Status::Warning);
+        } else {
+            details.push(format!(
+                "the interrupted `{}` left its journal: the home may be half-changed",
+                crate::text::escape(&op)
+            ));
+            status = Status::Problem;
+        }
+    }
+    let staged = std::fs::read_dir(home.staging_root()).map(|d| d.count()).unwrap_or(0);
+    if staged > 0 && !busy {
+        details.push(format!("{} left in .git/atk/staging", crate::error::plural(staged, "staging folder")));
+        status = status.max(Status::Warning);
+    }
+    for name in GIT_LOCKS {
+        if home.root.join(".git").join(name).is_file() && !busy {
+            details.push(format!(".git/{name} is there: git (or a killed atk) holds the repository"));
+            status = status.max(Status::Problem);
+        }
+    }
+    let message = match status {
+        Status::Ok if busy => "another atk is changing the home right now".to_string(),
+        Status::Ok => "no leftover journal, staging folder or git lock".to_string(),
+        _ => "a run that was interrupted left things behind".to_string(),
+    };
+    let mut c = Check::new("leftovers", status, message);
+    c.details = details;
+    if status != Status::Ok {
+        c = c.fix("atk doctor --fix");
+    }
+    c
+}
+
+fn check_cache(manifest: &Manifest, ctx: &Origins) -> Check {
+    let mut status = Status::Ok;
+    let mut details = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    for entry in manifest.plugins.iter().filter(|e| e.source.kind != SourceKind::Local) {
+        let Some(url) = fetch_url(ctx, &entry.source) else {
+            details.push(format!("{}: a git plugin without source.url", entry.directory));
+            status = Status::Problem;
+            continue;
+        };
+        let Ok(pin) = pinned(entry) else { continue };
+        let shown = crate::source::mask_credentials(&url);
+        let (path, local) = match crate::source::git::local_path(&url) {
+            Some(p) => (p, true),
+            None => (cache_path(&ctx.cache, &url), false),
+        };
+        if !local && !path.exists() {
+            if !seen.contains(&url) {
+                details.push(format!("{shown}: not cached yet (fetched when needed)"));
+                seen.push(url);
+            }
+            continue;
+        }
+        match gix::open(&path) {
+            Err(e) => {
+                if !seen.contains(&url) {
+                    if local {
+                        details.push(format!("{shown} cannot be opened as a git repository: {e}"));
+                        status = Status::Problem;
+                    } else {
+                        details.push(format!("the cache of {shown} ({}) cannot be opened: {e}", path.display()));
+                        status = status.max(Status::Warning);
+                    }
+                    seen.push(url);
+                }
+            }
+            Ok(repo) if !repo.has_object(pin) => {
+                if local {
+                    details.push(format!("{}: {shown} does not have the pinned commit {pin}", entry.directory));
+                    status = Status::Problem;
+                } else {
+                    details.push(format!(
+                        "{}: the cache of {shown} lacks the pinned commit {} (fetched when needed)",
+                        entry.directory,
+                        &pin.to_string()[..12]
+                    ));
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+    let message = match status {
+        Status::Ok => "the sources' repositories open and have the pinned commits".to_string(),
+        Status::Warning => "a cache repository is broken (it is fetched again once removed)".to_string(),
+        Status::Problem => "a source cannot give a plugin's pinned commit".to_string(),
+    };
+    let mut c = Check::new("cache", status, message);
+    c.details = details;
+    match status {
+        Status::Warning => c.fix("atk doctor --fix"),
+        Status::Problem => c.fix("`atk upgrade <plugin>` moves a plugin to a commit its source has"),
+        Status::Ok => c,
+    }
+}
+
+fn check_plugin(
+    home: &Home,
+    entry: &Entry,
+    ctx: &Origins,
+    origins: &mut std::collections::HashMap<String, Result<Origin>>,
+) -> Check {
+    let dir = &entry.directory;
+    let path = home.plugin_dir(dir);
+    let mut c = Check::new("plugin", Status::Ok, "");
+    c.directory = Some(dir.clone());
+    let mut fixes: Vec<String> = Vec::new();
+    let mut find = |c: &mut Check, status: Status, line: String, fix: Option<String>| {
+        c.status = c.status.max(status);
+        c.details.push(line);
+        if let Some(f) = fix {
+            if !fixes.contains(&f) {
+                fixes.push(f);
+            }
+        }
+    };
+    if !path.is_dir() {
+        let fix = if entry.source.kind == SourceKind::Local {
+            "`atk git status` shows what happened to its files; `atk remove` drops it".to_string()
+        } else {
+            format!("atk install {dir}")
+        };
+        find(&mut c, Status::Problem, format!("plugins/{dir} is missing"), Some(fix));
+    } else {
+        // The definition, as the user has it (with custom/overrides.yaml).
+        match crate::plugin::load(&path) {
+            Ok(plugin) => {
+                let env = EnvFile::read(&path.join(".env"), &|k| std::env::var(k).ok());
+                if let Ok(env) = env {
+                    let missing = crate::lifecycle::missing_required(&plugin, &env);
+                    if !missing.is_empty() {
+                        find(
+                            &mut c,
+                            Status::Problem,
+                            format!("required variables without a value: {}", missing.join(", ")),
+                            Some(format!("atk setup {dir}")),
+                        );
+                    }
+                }
+            }
+            Err(e) => {
+                let mut line = format!("{e}");
+                for d in e.details() {
+                    line.push_str(&format!("; {d}"));
+                }
+                find(
+                    &mut c,
+                    Status::Problem,
+                    line,
+                    Some(format!(
+                        "edit plugins/{dir}/custom/overrides.yaml (or plugin.yaml), then `atk validate plugins/{dir}`"
+                    )),
+                );
+            }
+        }
+        if entry.source.kind != SourceKind::Local {
+            match (pinned(entry), installed_ref(home, dir)) {
+                (Err(e), _) => find(&mut c, Status::Problem, e.to_string(), None),
+                (Ok(pin), installed) if installed != Some(pin) => {
+                    let has = installed
+                        .map_or("no .atk-ref".to_string(), |i| format!(".atk-ref says {}", &i.to_string()[..12]));
+                    find(
+                        &mut c,
+                        Status::Problem,
+                        format!("{has}, the manifest pins {}", &pin.to_string()[..12]),
+                        Some(format!("atk install {dir}")),
+                    );
+                }
+                (Ok(_), _) => {
+                    let key = ctx.key(&entry.source);
+                    let origin = origins.entry(key).or_insert_with(|| ctx.open(&entry.source));
+                    match origin.as_ref().map_err(Clone::clone).and_then(|o| drift(home, entry, o)) {
+                        Ok(d) => {
+                            let names = |v: &[RelPath]| {
+                                v.iter()
+                                    .map(|p| crate::text::escape(p.as_str()).into_owned())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            };
+                            if !d.modified.is_empty() {
+                                find(
+                                    &mut c,
+                                    Status::Problem,
+                                    format!(
+                                        "changed since the pinned commit (lost at the next upgrade): {}",
+                                        names(&d.modified)
+                                    ),
+                                    Some(format!(
+                                        "atk diff {dir}; `atk doctor --fix` puts the pinned files back (it asks first)"
+                                    )),
+                                );
+                            }
+                            if !d.missing.is_empty() {
+                                find(
+                                    &mut c,
+                                    Status::Problem,
+                                    format!("shipped files missing: {}", names(&d.missing)),
+                                    Some("atk doctor --fix".into()),
+                                );
+                            }
+                            if !d.extra.is_empty() {
+                                find(
+                                    &mut c,
+                                    Status::Warning,
+                                    format!("files the plugin does not ship (runtime data?): {}", names(&d.extra)),
+                                    None,
+                                );
+                            }
+                        }
+                        Err(e) => {
+                            find(&mut c, Status::Warning, format!("cannot compare with the pinned commit: {e}"), None)
+                        }
+                    }
+                }
+            }
+        }
+    }
+    c.message = match c.status {
+        Status::Ok if entry.source.kind == SourceKind::Local => {
+            format!("{dir}: local plugin, files and definition in order")
+        }
+        Status::Ok => format!("{dir}: files equal its pinned commit"),
+        _ => format!("{dir}: {}", crate::error::plural(c.details.len(), "finding")),
+    };
+    if !fixes.is_empty() {
+        c.fix = Some(fixes.join("; "));
+    }
+    c
+}
+
+fn check_strays(home: &Home, manifest: &Manifest) -> Check {
+    let plugins = RelPath::new("plugins").expect("a plain name");
+    let strays: Vec<String> = home
+        .files
+        .entries(&plugins)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(name, kind)| {
+            *kind == Kind::Dir
+                && manifest.plugins.iter().all(|e| e.directory != *name)
+                && !crate::fs::is_temp_name(name)
+        })
+        .map(|(name, _)| name)
+        .collect();
+    if strays.is_empty() {
+        return Check::new("strays", Status::Ok, "every folder under plugins/ is a plugin of the manifest");
+    }
+    let mut c = Check::new(
+        "strays",
+        Status::Warning,
+        format!("{} under plugins/ that no manifest entry names", crate::error::plural(strays.len(), "folder")),
+    )
+    .fix("`atk add ./plugins/<folder>` makes one a plugin again; else move it out of the home");
+    c.details = strays.iter().map(|s| format!("plugins/{}", crate::text::escape(s))).collect();
+    c
+}
+
+fn check_git(home: &Home, manifest: &Manifest) -> Check {
+    let mut status = Status::Ok;
+    let mut details = Vec::new();
+    let mut fix = None;
+    let repo = match gix::open(&home.root) {
+        Ok(r) => r,
+        Err(e) => {
+            return Check::new("git", Status::Problem, format!("the home's git repository cannot be opened: {e}"))
+        }
+    };
+    let identity = |a: Option<std::result::Result<gix::actor::SignatureRef<'_>, gix::Error>>| matches!(a, Some(Ok(_)));
+    if !identity(repo.committer()) {
+        details.push("no git identity: commits are made as ATK <atk@localhost>".to_string());
+        status = Status::Warning;
+        fix = Some("atk git config user.name 'Your Name' && atk git config user.email you@example.com".to_string());
+    }
+    let remotes: Vec<String> = repo.remote_names().iter().map(|n| n.to_string()).collect();
+    let config = &manifest.config;
+    if config.auto_push && remotes.is_empty() {
+        details.push("auto_push is on but the home has no remote".into());
+        status = Status::Problem;
+        fix = Some("atk git remote add origin <url>".into());
+    }
+    if config.auto_push && !config.auto_commit {
+        details.push("auto_push is on but auto_commit is off: nothing is ever pushed".into());
+        status = status.max(Status::Warning);
+    }
+    if !config.auto_commit {
+        details.push(
+            "auto_commit is off: operations are not recorded, and history, rollback and undo do not see them".into(),
+        );
+        status = status.max(Status::Warning);
+    }
+    if repo.head_name().ok().flatten().is_none() {
+        details.push("HEAD is detached: commits are made on no branch".into());
+        status = status.max(Status::Warning);
+    }
+    let message = match status {
+        Status::Ok if remotes.is_empty() => "identity set; no remote (auto_push off)".to_string(),
+        Status::Ok => format!(
+            "identity set; remote {}; auto_push {}",
+            remotes.join(", "),
+            if config.auto_push { "on" } else { "off" }
+        ),
+        _ => "git settings need attention".to_string(),
+    };
+    let mut c = Check::new("git", status, message);
+    c.details = details;
+    c.fix = fix;
+    c
+}
+
+/// What [`repair`] did, one line each.
+pub type Repairs = Vec<String>;
+
+/// The safe repairs, under the home lock (taking it already rolled back a leftover journal):
+/// stale staging folders and git lock files removed, `.gitignore` normalized and tracked secrets
+/// untracked in one commit, broken cache repositories removed, and shipped files that are
+/// missing or changed put back from the pinned commit. A changed file is only put back when
+/// `replace_changed(directory, drift)` says so (the caller shows the change and asks).
+pub fn repair(
+    home: &Home,
+    lock: &HomeLock,
+    ctx: &Origins,
+    reporter: &dyn Reporter,
+    replace_changed: &mut dyn FnMut(&Entry, &Drift) -> Result<bool>,
+) -> Result<Repairs> {
+    let mut done = Vec::new();
+    // Leftovers: the lock is ours, so nothing else uses them.
+    if std::fs::read_dir(home.staging_root()).is_ok_and(|mut d| d.next().is_some()) {
+        crate::fs::remove_any(&home.staging_root())?;
+        done.push("removed the staging folders an interrupted run left".to_string());
+    }
+    for name in GIT_LOCKS {
+        let p = home.root.join(".git").join(name);
+        let old = std::fs::metadata(&p).ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok());
+        // A git command of the user's may be running: only a lock untouched for a minute goes.
+        if old.is_some_and(|age| age.as_secs() >= 60) {
+            std::fs::remove_file(&p).map_err(|e| Error::io(format!("cannot remove {}", p.display()), e))?;
+            done.push(format!("removed the stale .git/{name}"));
+        } else if old.is_some() {
+            reporter.warn(&format!(".git/{name} is less than a minute old: a git command may be running; left alone"));
+        }
+    }
+
+    // .gitignore and tracked secrets, in one commit.
+    let manifest = home.manifest()?;
+    let text = home.gitignore_text()?;
+    let normalized = gitignore::normalize(&text);
+    let secrets = tracked_secrets(&home.root)?;
+    if normalized != text || !secrets.is_empty() {
+        let committed = Transaction::run(home, lock, "atk doctor --fix", |tx| {
+            let mut paths = vec![gitignore::FILE.to_string()];
+            if normalized != text {
+                tx.write(&RelPath::new(gitignore::FILE).expect("a plain name"), normalized.as_bytes(), None)?;
+            }
+            paths.extend(secrets.iter().cloned());
+            home.commit(tx, &manifest, &paths, &Message::from(crate::sync::history::DOCTOR_SUBJECT))
+        })?;
+        if normalized != text {
+            done.push("rewrote .gitignore with the secret patterns last".into());
+        }
+        if !secrets.is_empty() {
+            if committed.is_some() {
+                done.push(format!(
+                    "untracked {} (kept on disk): {}. Their values stay in the git history (and in every clone or push of it): rotate those keys",
+                    crate::error::plural(secrets.len(), "secret file"),
+                    secrets.join(", ")
+                ));
+            } else {
+                reporter.warn(&format!(
+                    "auto_commit is off: untrack the secret files yourself: `atk git rm --cached -- {}` and commit",
+                    secrets.join(" ")
+                ));
+            }
+        }
+    }
+
+    // Broken cache repositories: they are made again on the next fetch.
+    let mut seen = Vec::new();
+    for entry in manifest.plugins.iter().filter(|e| e.source.kind != SourceKind::Local) {
+        let Some(url) = fetch_url(ctx, &entry.source) else { continue };
+        if crate::source::git::local_path(&url).is_some() || seen.contains(&url) {
+            continue;
+        }
+        let path = cache_path(&ctx.cache, &url);
+        if path.exists() && gix::open(&path).is_err() {
+            crate::fs::remove_any(&path)?;
+            done.push(format!("removed the broken cache repository {}", path.display()));
+        }
+        seen.push(url);
+    }
+
+    // Shipped files: missing ones come back; changed ones only when the user agrees.
+    let mut origins: std::collections::HashMap<String, Origin> = Default::default();
+    for entry in manifest.plugins.iter().filter(|e| e.source.kind != SourceKind::Local) {
+        let dir = &entry.directory;
+        let Ok(pin) = pinned(entry) else { continue };
+        if !home.plugin_dir(dir).is_dir() || installed_ref(home, dir) != Some(pin) {
+            continue;
+        }
+        let key = ctx.key(&entry.source);
+        let origin = match origins.entry(key) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => match ctx.open(&entry.source) {
+                Ok(o) => v.insert(o),
+                Err(e) => {
+                    reporter.warn(&format!("{dir}: {e}"));
+                    continue;
+                }
+            },
+        };
+        let d = match drift(home, entry, origin) {
+            Ok(d) => d,
+            Err(e) => {
+                reporter.warn(&format!("{dir}: cannot compare with the pinned commit: {e}"));
+                continue;
+            }
+        };
+        if d.is_clean() {
+            continue;
+        }
+        if !d.modified.is_empty() && !replace_changed(entry, &d)? {
+            reporter.note(&format!("{dir}: your changes are kept"));
+            continue;
+        }
+        let repo = origin.repo();
+        repo.ensure_paths(pin, &[d.path.as_str()])?;
+        let old: Vec<RelPath> = d.files.iter().map(|f| f.path.clone()).collect();
+        Transaction::run(home, lock, &format!("atk doctor --fix {dir}"), |tx| {
+            put_version(tx, home, repo, pin, &d.path, dir, &old).map(|_| ())
+        })?;
+        let n = d.modified.len() + d.missing.len();
+        done.push(format!(
+            "{dir}: put back {} from commit {}",
+            crate::error::plural(n, "shipped file"),
+            &pin.to_string()[..12]
+        ));
+    }
+    Ok(done)
+}
+
+/// One file's change from its pinned version (`None`: absent) to what is on disk, as a unified
+/// diff with `a/<name>` and `b/<name>` headers (`Binary files … differ` for binary content).
+pub fn unified(name: &str, old: Option<&[u8]>, new: Option<&[u8]>) -> String {
+    use gix::diff::blob::{unified_diff::ConsumeBinaryHunk, unified_diff::ContextSize, InternedInput, UnifiedDiff};
+    let mut out = format!("diff --git a/{name} b/{name}\n");
+    match (old, new) {
+        (Some(_), None) => out.push_str("deleted file\n"),
+        (None, Some(_)) => out.push_str("new file\n"),
+        _ => {}
+    }
+    let (a, b) = (old.unwrap_or_default(), new.unwrap_or_default());
+    if a.contains(&0) || b.contains(&0) {
+        out.push_str(&format!("Binary files a/{name} and b/{name} differ\n"));
+        return out;
+    }
+    out.push_str(&format!(
+        "--- {}\n+++ {}\n",
+        if old.is_some() { format!("a/{name}") } else { "/dev/null".into() },
+        if new.is_some() { format!("b/{name}") } else { "/dev/null".into() }
+    ));
+    let input = InternedInput::new(a, b);
+    let diff = gix::diff::blob::diff_with_slider_heuristics(gix::diff::blob::Algorithm::Histogram, &input);
+    let hunks = UnifiedDiff::new(
+        &diff,
+        &input,
+        ConsumeBinaryHunk::new(gix::bstr::BString::default(), "\n"),
+        ContextSize::symmetrical(3),
+    )
+    .consume()
+    .unwrap_or_default();
+    for line in String::from_utf8_lossy(&hunks).split_inclusive('\n') {
+        out.push_str(&git_hunk_header(line).unwrap_or_else(|| line.to_string()));
+    }
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+/// A hunk header as git writes it: a range of one line without its length, an empty range
+/// starting at the line before it (`@@ -1,1 +1,0 @@` is git's `@@ -1 +0,0 @@`).
+fn git_hunk_header(line: &str) -> Option<String> {
+    let inner = line.strip_prefix("@@ -")?.trim_end().strip_suffix(" @@")?;
+    let (before, after) = inner.split_once(" +")?;
+    let range = |r: &str| -> Option<String> {
+        let (start, len) = r.split_once(',')?;
+        let (start, len): (u32, u32) = (start.parse().ok()?, len.parse().ok()?);
+        Some(match len {
+            0 => format!("{},0", start.saturating_sub(1)),
+            1 => start.to_string(),
+            _ => format!("{start},{len}"),
+        })
+    };
+    Some(format!("@@ -{} +{} @@\n", range(before)?, range(after)?))
+}
+
+/// The unified diff of every shipped file of `drift` that changed or went missing (paths shown
+/// as `plugins/<directory>/<path>`). Fetches the pinned blobs when the cache lacks them.
+pub fn drift_diff(home: &Home, entry: &Entry, origin: &Origin, drift: &Drift) -> Result<String> {
+    let Some(commit) = drift.commit else { return Ok(String::new()) };
+    let repo = origin.repo();
+    let wanted: Vec<String> =
+        drift.modified.iter().chain(&drift.missing).map(|p| format!("{}/{p}", drift.path)).collect();
+    repo.ensure_paths(commit, &wanted.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let root = home.files.sub(&plugin_rel(&entry.directory)?)?;
+    let mut out = String::new();
+    let mut paths: Vec<&RelPath> = drift.modified.iter().chain(&drift.missing).collect();
+    paths.sort();
+    for p in paths {
+        let shipped = drift.files.iter().find(|f| f.path == *p);
+        let old = repo.read_file(commit, &format!("{}/{p}", drift.path))?;
+        let new = match root.kind(p)? {
+            None => None,
+            Some(Kind::Link) => Some(root.read_link(p)?.as_os_str().as_encoded_bytes().to_vec()),
+            Some(Kind::File { .. }) => Some(root.read(p)?),
+            Some(_) => Some(b"(not a file)\n".to_vec()),
+        };
+        let name = format!("plugins/{}/{p}", entry.directory);
+        let mut text = unified(&name, old.as_deref(), new.as_deref());
+        if let (Some(f), Ok(Some(Kind::File { executable }))) = (shipped, root.kind(p)) {
+            if f.executable != executable {
+                let mode = |x: bool| if x { "100755" } else { "100644" };
+                text = text.replacen(
+                    '\n',
+                    &format!("\nold mode {}\nnew mode {}\n", mode(f.executable), mode(executable)),
+                    1,
+                );
+            }
+        }
+        out.push_str(&text);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_ids_are_gits() {
+        // `printf 'hello\n' | git hash-object --stdin`
+        assert_eq!(blob_id(b"hello\n").to_string(), "ce013625030ba8dba906f756967f9e9ca394464a");
+    }
+
+    #[test]
+    fn a_changed_line_reads_as_git_diff_shows_it() {
+        let d = unified("p/f", Some(b"a\nb\nc\n"), Some(b"a\nB\nc\n"));
+        assert_eq!(d, "diff --git a/p/f b/p/f\n--- a/p/f\n+++ b/p/f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
+        let gone = unified("p/f", Some(b"x\n"), None);
+        assert!(gone.contains("deleted file\n--- a/p/f\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n"), "{gone}");
+        assert!(unified("p/b", Some(b"\0"), Some(b"\x01\0")).contains("Binary files"));
+    }
+}
+
+#[cfg(test)]
+mod drift_tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::reporter::Recorder;
+    use crate::source::stage;
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn drift_names_changed_missing_and_extra_shipped_files_and_repair_puts_them_back() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("home");
+        Home::init(&root).unwrap();
+        let home = Home::open(root).unwrap();
+        let origins = Origins { registry_url: "unused".into(), cache: t.path().join("cache") };
+        let src = t.path().join("tool");
+        write(&src.join(".atk/plugin.yaml"), "schema_version: \"2026-08-20\"\nname: Tool\ndescription: a tool\n");
+        write(&src.join(".atk/a.txt"), "a\n");
+        write(&src.join(".atk/sub/b.txt"), "b\n");
+        let git = |args: &[&str]| {
+            let ok = std::process::Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"])
+                .args(args)
+                .current_dir(&src)
+                .output()
+                .unwrap();
+            assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+        };
+        git(&["init", "-q"]);
+        git(&["add", "-A"]);
+        git(&["commit", "-qm", "v1"]);
+        let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+        let reporter = Recorder::answering(false);
+        let mut manifest = home.manifest().unwrap();
+        let staged =
+            stage::stage(&reporter, &home, &manifest, &origins, src.to_str().unwrap(), t.path(), false).unwrap();
+        let env = crate::sync::env::plan(&reporter, &staged.plugin, &src.join(".env"), &[], None).unwrap();
+        crate::sync::add::add(&reporter, &home, &lock, &mut manifest, &staged, &env, "test add").unwrap();
+        let entry = manifest.plugins[0].clone();
+        let origin = origins.open(&entry.source).unwrap();
+        assert!(drift(&home, &entry, &origin).unwrap().is_clean());
+
+        let dir = home.plugin_dir("tool");
+        write(&dir.join("a.txt"), "mine\n");
+        std::fs::remove_file(dir.join("sub/b.txt")).unwrap();
+        write(&dir.join("sub/extra.txt"), "x\n");
+        write(&dir.join("runtime/data"), "not in a shipped folder\n");
+        write(&dir.join("custom/c.txt"), "the user's\n");
+        let d = drift(&home, &entry, &origin).unwrap();
+        let names = |v: &[RelPath]| v.iter().map(|p| p.as_str().to_string()).collect::<Vec<_>>();
+        assert_eq!(names(&d.modified), ["a.txt"]);
+        assert_eq!(names(&d.missing), ["sub/b.txt"]);
+        assert_eq!(names(&d.extra), ["sub/extra.txt"]);
+        assert!(drift_diff(&home, &entry, &origin, &d).unwrap().contains("-a\n+mine\n"));
+
+        // Declined: nothing is put back. Agreed: the pinned files are back, the rest stays.
+        let mut no = |_: &Entry, _: &Drift| Ok(false);
+        repair(&home, &lock, &origins, &reporter, &mut no).unwrap();
+        assert_eq!(std::fs::read_to_string(dir.join("a.txt")).unwrap(), "mine\n");
+        let mut yes = |_: &Entry, d: &Drift| Ok(d.modified.len() == 1);
+        let done = repair(&home, &lock, &origins, &reporter, &mut yes).unwrap();
+        assert!(done.iter().any(|l| l.contains("put back 2 shipped files")), "{done:?}");
+        assert!(drift(&home, &entry, &origin).unwrap().is_clean());
+        assert_eq!(std::fs::read_to_string(dir.join("custom/c.txt")).unwrap(), "the user's\n");
+        assert!(dir.join("runtime/data").is_file() && dir.join("sub/extra.txt").is_file());
+    }
+}

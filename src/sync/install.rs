@@ -1,0 +1,214 @@
+//! Bringing plugins to their pinned commits: what `install` and `setup` do on a fresh clone. The
+//! manifest is the lock; it is never changed here.
+
+use std::collections::{BTreeMap, HashMap};
+
+use gix::ObjectId;
+
+use super::put_version;
+use crate::error::{Error, Result};
+use crate::fs::RelPath;
+use crate::home::{Entry, Home, HomeLock, SourceKind, Transaction};
+use crate::reporter::Reporter;
+use crate::source::origin::{installed_ref, pinned, Origin, Origins};
+
+/// How `install` and `setup` may reach sources.
+#[derive(Clone, Copy, Default)]
+pub struct FetchPolicy {
+    pub jobs: usize,
+    /// Refuse if anything would need the network.
+    pub frozen: bool,
+    /// Use only what the cache has.
+    pub offline: bool,
+}
+
+/// Makes sure every entry's files are in place at its pinned commit: a plugin folder with a
+/// `plugin.yaml` and an `.atk-ref` equal to the pin is left alone; any other remote plugin is
+/// fetched (all fetches first, in parallel, one per distinct source and commit) and materialized,
+/// keeping `custom/`, `.env` and any file the plugin did not ship. Returns, per entry, whether
+/// files were put in place, or why not. Fails as a whole only for `--frozen`.
+pub fn ensure_files(
+    reporter: &dyn Reporter,
+    home: &Home,
+    lock: &HomeLock,
+    origins: &Origins,
+    entries: &[&Entry],
+    policy: FetchPolicy,
+) -> Result<Vec<Result<bool>>> {
+    let mut results: Vec<Option<Result<bool>>> = entries.iter().map(|_| None).collect();
+    // (origin key, commit) -> indexes of the entries that need it.
+    let mut groups: BTreeMap<(String, ObjectId), Vec<usize>> = BTreeMap::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let dir = home.plugin_dir(&entry.directory);
+        let has_files = crate::plugin::definition_file(&dir).is_some();
+        if entry.source.kind == SourceKind::Local {
+            results[i] = Some(if has_files {
+                Ok(false)
+            } else {
+                Err(Error::refused(
+                    format!(
+                        "the files of the local plugin '{}' are missing from {}",
+                        crate::text::escape(&entry.name),
+                        dir.display()
+                    ),
+                    vec![
+                        "a local plugin's files live in the home's git repository: `atk git status` shows what happened"
+                            .into(),
+                        format!("or drop it: `atk remove {}`", entry.directory),
+                    ],
+                ))
+            });
+            continue;
+        }
+        match pinned(entry) {
+            Ok(commit) if has_files && installed_ref(home, &entry.directory) == Some(commit) => {
+                results[i] = Some(Ok(false))
+            }
+            Ok(commit) => groups.entry((origins.key(&entry.source), commit)).or_default().push(i),
+            Err(e) => results[i] = Some(Err(e)),
+        }
+    }
+
+    if policy.frozen {
+        // Each source opened once; a source that cannot be opened has nothing in the cache.
+        let mut opened: HashMap<String, Option<Origin>> = HashMap::new();
+        let mut needs = Vec::new();
+        for ((key, commit), members) in &groups {
+            let origin = opened.entry(key.clone()).or_insert_with(|| origins.open(&entries[members[0]].source).ok());
+            for &i in members {
+                let entry = entries[i];
+                if !origin.as_ref().is_some_and(|o| o.repo().is_complete(*commit, &Origins::default_path(entry))) {
+                    needs.push(entry.directory.clone());
+                }
+            }
+        }
+        if !needs.is_empty() {
+            return Err(Error::Git {
+                message: format!(
+                    "--frozen: {} would need a fetch: {}",
+                    crate::error::plural(needs.len(), "plugin"),
+                    needs.join(", ")
+                ),
+                hints: vec!["run without --frozen to fetch them (or with --offline to use only the cache)".into()],
+            });
+        }
+    }
+
+    // Fetch: every (source, commit) once, in parallel.
+    let work: Vec<((String, ObjectId), Vec<usize>)> = groups.into_iter().collect();
+    let progress = reporter.progress(work.len() as u64, "fetching");
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let fetched: Vec<std::sync::Mutex<Option<Result<Fetched>>>> =
+        work.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..policy.jobs.max(1).min(work.len().max(1)) {
+            s.spawn(|| loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(((_, commit), members)) = work.get(n) else { break };
+                let result = fetch_group(origins, entries, members, *commit, policy.offline);
+                progress.inc();
+                if !progress.shown() && result.is_ok() {
+                    let first = entries[members[0]];
+                    reporter.note(&format!(
+                        "fetched {} @ {} ({})",
+                        origins.key(&first.source),
+                        &commit.to_string()[..12],
+                        members.iter().map(|&i| entries[i].directory.as_str()).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                *fetched[n].lock().expect("not poisoned") = Some(result);
+            });
+        }
+    });
+    drop(progress);
+    crate::interrupt::check()?;
+
+    // Materialize, one transaction per plugin, in manifest order; each source was opened once, by
+    // the fetch of its first commit.
+    let mut opened: HashMap<String, Origin> = HashMap::new();
+    let mut order: Vec<(usize, ObjectId, String)> = Vec::new();
+    for (n, ((key, commit), members)) in work.iter().enumerate() {
+        match fetched[n].lock().expect("not poisoned").take().expect("every group was fetched") {
+            Ok((origin, paths)) => {
+                opened.entry(key.clone()).or_insert(origin);
+                order.extend(members.iter().zip(paths).map(|(&i, p)| (i, *commit, p)));
+            }
+            Err(e) => {
+                for &i in members {
+                    results[i] = Some(Err(e.clone()));
+                }
+            }
+        }
+    }
+    order.sort_by_key(|(i, _, _)| *i);
+    for (i, commit, path) in order {
+        let entry = entries[i];
+        let repo = opened[&origins.key(&entry.source)].repo();
+        let old_files: Vec<RelPath> = match installed_ref(home, &entry.directory) {
+            Some(old) if repo.is_complete(old, &path) || repo.has(&old) => {
+                repo.list_files(old, &path).unwrap_or_default().into_iter().map(|f| f.path).collect()
+            }
+            _ => Vec::new(),
+        };
+        let result = Transaction::run(home, lock, &format!("atk install {}", entry.directory), |tx| {
+            put_version(tx, home, repo, commit, &path, &entry.directory, &old_files)?.report(reporter, &entry.name);
+            Ok(true)
+        });
+        results[i] = Some(result);
+    }
+    Ok(results.into_iter().map(|r| r.unwrap_or(Ok(false))).collect())
+}
+
+/// A source opened and fetched, and each plugin's folder in it.
+type Fetched = (Origin, Vec<String>);
+
+/// Fetches one commit of one source, with the files of every plugin of `members`; returns each
+/// plugin's folder in the source.
+fn fetch_group(
+    origins: &Origins,
+    entries: &[&Entry],
+    members: &[usize],
+    commit: ObjectId,
+    offline: bool,
+) -> Result<Fetched> {
+    let first = entries[members[0]];
+    let origin = origins.open(&first.source)?;
+    let repo = origin.repo();
+    // Only a fetch that failed at the source may mean its history was rewritten; a stall, an
+    // interrupt or a refusal keeps its own kind and hint.
+    let describe = |e: Error| match e {
+        e @ Error::Git { .. } => Error::Git {
+            message: format!(
+                "cannot get commit {commit} of {} for {}: {e}",
+                origin.url(),
+                members.iter().map(|&i| format!("'{}'", entries[i].directory)).collect::<Vec<_>>().join(", ")
+            ),
+            hints: vec![
+                "if the source rewrote its history, `atk upgrade <plugin>` moves the plugin to what it has now".into(),
+            ],
+        },
+        e => e,
+    };
+    if offline {
+        let mut paths = Vec::new();
+        for &i in members {
+            let path = Origins::default_path(entries[i]);
+            if !repo.is_complete(commit, &path) {
+                return Err(Error::Git {
+                    message: format!("--offline: commit {commit} of {} is not in the cache", origin.url()),
+                    hints: vec!["run without --offline to fetch it".into()],
+                });
+            }
+            paths.push(path);
+        }
+        return Ok((origin, paths));
+    }
+    let paths: Vec<String> = members
+        .iter()
+        .map(|&i| origin.path_at(commit, &entries[i].directory))
+        .collect::<Result<_>>()
+        .map_err(describe)?;
+    let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+    repo.ensure_paths(commit, &refs).map_err(describe)?;
+    Ok((origin, paths))
+}

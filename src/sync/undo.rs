@@ -1,0 +1,250 @@
+//! `atk undo`: what reverting the last operation of the home takes, read from git alone. The
+//! operation is the last commit; the state it returns to is its parent's: the plugin's manifest
+//! entry there (absent, or at another pin) and its tracked files there (`custom/`, and a local
+//! plugin's whole folder). So an add becomes a remove, a remove an add at the same pin with the
+//! same `custom/` files, an upgrade or rollback a move back to the old pin, and an undo is undone
+//! like any other operation: it redoes.
+
+use gix::ObjectId;
+
+use super::history::{self, Operation};
+use crate::error::{Error, Result};
+use crate::fs::RelPath;
+use crate::home::message::{self, Message};
+use crate::home::{Entry, Home, Manifest, SourceKind};
+use crate::source::origin::{Origins, ATK_REF};
+use crate::source::stage::Staged;
+
+/// How the plugin goes back to how it was before the operation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// The operation added it: remove it.
+    Remove { entry: Entry },
+    /// The operation removed it: add it back as the parent commit had it.
+    Restore { entry: Entry, index: usize },
+    /// The operation moved its pin: move it back to `to`.
+    Move { entry: Entry, to: ObjectId },
+}
+
+/// The operation to revert and the step that reverts it.
+#[derive(Debug, Clone)]
+pub struct Undo {
+    pub op: Operation,
+    /// The commit whose state the plugin returns to.
+    pub parent: ObjectId,
+    pub step: Step,
+}
+
+impl Undo {
+    /// The commit message of the undo: `Undo "<subject>"`, with the plugin's pins before and
+    /// after, and the commit it reverts.
+    pub fn message(&self) -> Message {
+        let (directory, from, to) = match &self.step {
+            Step::Remove { entry } => (&entry.directory, entry.source.commit.clone(), None),
+            Step::Restore { entry, .. } => (&entry.directory, None, entry.source.commit.clone()),
+            Step::Move { entry, to } => (&entry.directory, entry.source.commit.clone(), Some(to.to_string())),
+        };
+        Message::operation(format!("Undo \"{}\"", self.op.subject), "undo", directory, from.as_deref(), to.as_deref())
+            .with(message::REVERTS, &self.op.commit.to_string())
+    }
+}
+
+fn refuse(message: String, hints: Vec<String>) -> Error {
+    Error::refused(message, hints)
+}
+
+/// Whether the home has changes git has not committed (tracked files changed, or staged).
+pub fn has_uncommitted_changes(home: &Home) -> Result<bool> {
+    let repo = history::open(&home.root)?;
+    repo.is_dirty().map_err(|e| Error::Git {
+        message: format!("cannot compare the home with its last commit: {e}"),
+        hints: vec![],
+    })
+}
+
+/// Works out how to revert the last commit of the home, or why it cannot be.
+pub fn plan(home: &Home, manifest: &Manifest) -> Result<Undo> {
+    if !manifest.config.auto_commit {
+        return Err(refuse(
+            "auto_commit is off: atk's operations are not committed, so there is no last operation to undo".into(),
+            vec!["`atk git log` shows what was committed; `atk git checkout` puts files back by hand".into()],
+        ));
+    }
+    if has_uncommitted_changes(home)? {
+        return Err(refuse(
+            "the home has uncommitted changes: undo would mix them with the revert".into(),
+            vec!["`atk git status` shows them; commit them (`atk git commit -am …`) or drop them first".into()],
+        ));
+    }
+    let repo = history::open(&home.root)?;
+    let head = repo
+        .head_id()
+        .map_err(|_| refuse("the home has no commit yet: there is nothing to undo".into(), vec![]))?
+        .detach();
+    let (op, parent) = history::read_commit(&repo, head)?;
+    let subject = crate::text::escape(&op.subject).into_owned();
+    let hint_git = "to revert it by hand: `atk git revert HEAD`".to_string();
+    match op.kind.as_deref() {
+        Some("add" | "remove" | "upgrade" | "rollback" | "undo") => {}
+        Some("init") => {
+            return Err(refuse("the last commit is the home's first: there is nothing to undo".into(), vec![]))
+        }
+        Some("doctor") => {
+            return Err(refuse(
+                format!("the last commit ('{subject}') keeps secrets out of git; undoing it would track them again"),
+                vec![],
+            ))
+        }
+        Some(kind @ ("plug" | "unplug")) => {
+            return Err(refuse(
+                format!("undoing `{kind}` is not supported yet (the last commit is '{subject}')"),
+                vec![hint_git],
+            ))
+        }
+        _ => {
+            return Err(refuse(
+                format!("the last commit ('{subject}') is not an atk operation: undo only reverts what atk did"),
+                vec![hint_git],
+            ))
+        }
+    }
+    let Some(parent) = parent else {
+        return Err(refuse(format!("the last commit ('{subject}') has no parent to go back to"), vec![]));
+    };
+    let Some(directory) = op.plugin.clone() else {
+        return Err(refuse(format!("cannot tell which plugin the last commit ('{subject}') changed"), vec![hint_git]));
+    };
+    let before = history::manifest_at(&repo, parent)
+        .ok_or_else(|| refuse(format!("the manifest before '{subject}' cannot be read"), vec![hint_git.clone()]))?;
+    let index = before.plugins.iter().position(|e| e.directory == directory);
+    let was = index.map(|i| before.plugins[i].clone());
+    let now = manifest.plugins.iter().find(|e| e.directory == directory).cloned();
+    let step = match (was, now) {
+        (None, Some(entry)) => Step::Remove { entry },
+        (Some(entry), None) => Step::Restore { entry, index: index.unwrap_or_default() },
+        (Some(was), Some(entry)) => {
+            let to = was.source.commit.as_deref().and_then(|c| ObjectId::from_hex(c.as_bytes()).ok());
+            match to {
+                Some(to) if was.source.commit != entry.source.commit && entry.source.kind != SourceKind::Local => {
+                    Step::Move { entry, to }
+                }
+                _ => {
+                    return Err(refuse(
+                        format!("'{subject}' left plugin '{directory}' at the pin it had: there is nothing to undo"),
+                        vec![hint_git],
+                    ))
+                }
+            }
+        }
+        (None, None) => {
+            return Err(refuse(
+                format!("plugin '{directory}' is in neither the manifest before '{subject}' nor now"),
+                vec![hint_git],
+            ))
+        }
+    };
+    Ok(Undo { op, parent, step })
+}
+
+/// The files of a plugin the operation removed, in a staging folder, as they were in `parent`: a
+/// remote plugin's from its source at its pin (with `.atk-ref`), then the tracked files the home
+/// kept of it (its `custom/`; a local plugin's whole folder). `.env` is not in git: it is asked
+/// for again.
+pub fn stage_restore(home: &Home, origins: &Origins, parent: ObjectId, entry: &Entry) -> Result<Staged> {
+    let staging = home.staging()?;
+    let dir = &entry.directory;
+    if entry.source.kind != SourceKind::Local {
+        let pin = crate::source::origin::pinned(entry)?;
+        let origin = origins.open(&entry.source)?;
+        let path = origin.path_at(pin, dir)?;
+        origin.repo().ensure_paths(pin, &[path.as_str()])?;
+        origin.repo().materialize(pin, &path, &staging.files)?;
+        staging.files.write_atomic(
+            &RelPath::new(ATK_REF).expect("a plain name"),
+            format!("{pin}\n").as_bytes(),
+            None,
+        )?;
+    }
+    let repo = history::open(&home.root)?;
+    let tracked =
+        if entry.source.kind == SourceKind::Local { format!("plugins/{dir}") } else { format!("plugins/{dir}/custom") };
+    let prefix = if entry.source.kind == SourceKind::Local { String::new() } else { "custom/".to_string() };
+    for (path, data, executable) in history::files_at(&repo, parent, &tracked)? {
+        let rel = RelPath::new(&format!("{prefix}{path}"))
+            .map_err(|e| Error::refused(format!("the home's history holds {e}"), vec![]))?;
+        if let Some(p) = rel.parent() {
+            staging.files.create_dir_all(&p)?;
+        }
+        staging.files.write_atomic(&rel, &data, Some(if executable { 0o755 } else { 0o644 }))?;
+    }
+    let plugin = crate::plugin::load(staging.path())?;
+    Ok(Staged { plugin, directory: dir.clone(), staged: Some(staging), source: entry.source.clone() })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::reporter::Recorder;
+    use crate::source::stage;
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn each_operation_is_undone_by_its_inverse_read_from_git() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("home");
+        Home::init(&root).unwrap();
+        let home = Home::open(root).unwrap();
+        let origins = Origins { registry_url: "unused".into(), cache: t.path().join("cache") };
+        let src = t.path().join("tool");
+        write(&src.join("plugin.yaml"), "schema_version: \"2026-08-20\"\nname: Tool\ndescription: a tool\n");
+        write(&src.join("docs/a.md"), "a\n");
+        let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+        let reporter = Recorder::default();
+
+        let mut manifest = home.manifest().unwrap();
+        let err = plan(&home, &manifest).unwrap_err();
+        assert!(err.to_string().contains("nothing to undo"), "{err}");
+
+        let staged =
+            stage::stage(&reporter, &home, &manifest, &origins, src.to_str().unwrap(), t.path(), false).unwrap();
+        let env = crate::sync::env::plan(&reporter, &staged.plugin, &src.join(".env"), &[], None).unwrap();
+        crate::sync::add::add(&reporter, &home, &lock, &mut manifest, &staged, &env, "test add").unwrap();
+        let undo = plan(&home, &manifest).unwrap();
+        assert!(matches!(&undo.step, Step::Remove { entry } if entry.directory == "tool"), "{:?}", undo.step);
+        assert_eq!(undo.op.kind.as_deref(), Some("add"));
+        assert_eq!(undo.message().subject, "Undo \"Add plugin 'Tool'\"");
+        assert_eq!(undo.message().get(message::REVERTS), Some(undo.op.commit.to_string().as_str()));
+
+        crate::sync::remove::remove(&home, &lock, &mut manifest, "tool", "test remove").unwrap();
+        let undo = plan(&home, &manifest).unwrap();
+        let Step::Restore { entry, index } = &undo.step else { panic!("{:?}", undo.step) };
+        assert_eq!((entry.directory.as_str(), *index), ("tool", 0));
+        let restored = stage_restore(&home, &origins, undo.parent, entry).unwrap();
+        let files = restored.staged.as_ref().unwrap().path().to_path_buf();
+        assert_eq!(std::fs::read_to_string(files.join("docs/a.md")).unwrap(), "a\n", "from the home's history");
+
+        // A changed home, then a commit made by hand: refused.
+        write(
+            &home.root.join("manifest.yaml"),
+            &home.manifest().unwrap().to_yaml().replace("auto_push: false", "auto_push: true"),
+        );
+        let err = plan(&home, &manifest).unwrap_err();
+        assert!(err.to_string().contains("uncommitted changes"), "{err}");
+        crate::home::repo::commit_paths(&home.root, &["manifest.yaml".into()], "by hand").unwrap();
+        let err = plan(&home, &home.manifest().unwrap()).unwrap_err();
+        assert!(err.to_string().contains("not an atk operation"), "{err}");
+
+        let ops = history::read(&home.root, None, None).unwrap();
+        let kinds: Vec<Option<&str>> = ops.iter().map(|o| o.kind.as_deref()).collect();
+        assert_eq!(kinds, [None, Some("remove"), Some("add"), Some("init")]);
+        assert!(ops[1].recorded && ops[2].recorded && !ops[3].recorded);
+        assert_eq!(history::read(&home.root, Some("Tool"), None).unwrap().len(), 2, "by display name too");
+    }
+}

@@ -1,0 +1,273 @@
+//! Moving a remote plugin from one commit of its source to another: the plan (files, lifecycle
+//! commands, variables that differ), computed once, and its application in one transaction.
+
+use std::collections::HashMap;
+
+use gix::ObjectId;
+
+use super::env::EnvPlan;
+use super::put_version;
+use crate::error::{Error, Result};
+use crate::fs::RelPath;
+use crate::home::Message;
+use crate::home::{manifest, plugin_rel, Entry, Home, HomeLock, Manifest, Source, SourceKind, Transaction};
+use crate::lifecycle::Runner;
+use crate::plugin::{self, EnvVar, Plugin};
+use crate::reporter::Reporter;
+use crate::source::git::FileEntry;
+use crate::source::origin::{installed_ref, latest_of_all, pinned, Lookup, Origin, Origins};
+
+/// What moving one plugin from its commit to another changes.
+pub struct Plan {
+    pub from: ObjectId,
+    pub to: ObjectId,
+    pub path: String,
+    pub old_files: Vec<FileEntry>,
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+    /// Executable files added or changed.
+    pub executables: Vec<String>,
+    /// (step, old command, new command) for every lifecycle step that differs.
+    pub lifecycle: Vec<(String, Option<String>, Option<String>)>,
+    pub env_added: Vec<EnvVar>,
+    pub env_removed: Vec<String>,
+    pub new_plugin: Plugin,
+}
+
+/// Where a plugin is and where it would go: its folder in the source at both commits, and whether
+/// the two trees differ.
+struct Move {
+    from: ObjectId,
+    to: ObjectId,
+    path: String,
+    old_path: String,
+    changed: bool,
+}
+
+fn locate(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> Result<Move> {
+    let from = match installed_ref(home, &entry.directory) {
+        Some(r) => r,
+        None => pinned(entry)?,
+    };
+    let repo = origin.repo();
+    let path = origin.path_at(to, &entry.directory)?;
+    let old_path =
+        if from == to { path.clone() } else { origin.path_at(from, &entry.directory).unwrap_or_else(|_| path.clone()) };
+    let new_tree = repo.entry(to, &path)?.map(|(id, _)| id);
+    let old_tree = repo.entry(from, &old_path)?.map(|(id, _)| id);
+    Ok(Move { from, to, path, old_path, changed: new_tree.is_none() || new_tree != old_tree })
+}
+
+/// Plans moving each of `entries` (all of one source, `origin`) to its commit `to`: where each
+/// plugin is is looked up once, what the changed plugins need (their new files, their old
+/// definitions) fetched in one go per commit, and each plan computed once. `None`: the plugin's
+/// folder is the same at both commits. Results are in the order of `entries`.
+pub fn plan_all(home: &Home, origin: &Origin, to: ObjectId, entries: &[&Entry]) -> Vec<Result<Option<Plan>>> {
+    let moves: Vec<Result<Move>> = entries.iter().map(|e| locate(home, e, origin, to)).collect();
+    // Best effort: whatever fails to arrive here fails (and is reported) plugin by plugin below.
+    let repo = origin.repo();
+    let mut new_paths = Vec::new();
+    let mut old_paths: std::collections::BTreeMap<ObjectId, Vec<String>> = Default::default();
+    for m in moves.iter().flatten().filter(|m| m.changed) {
+        new_paths.push(m.path.as_str());
+        old_paths
+            .entry(m.from)
+            .or_default()
+            .extend([format!("{}/plugin.yaml", m.old_path), format!("{}/plugin.yml", m.old_path)]);
+    }
+    let _ = repo.ensure_paths(to, &new_paths);
+    for (from, paths) in &old_paths {
+        let _ = repo.ensure_paths(*from, &paths.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    entries
+        .iter()
+        .zip(moves)
+        .map(|(entry, m)| match m? {
+            m if !m.changed => Ok(None),
+            m => plan_move(entry, origin, m).map(Some),
+        })
+        .collect()
+}
+
+/// The latest commit of every source of an upgrade run and the plan of each of its plugins.
+pub struct Survey {
+    latest: HashMap<String, Lookup>,
+    plans: HashMap<String, Result<Option<Plan>>>,
+    origins: Origins,
+}
+
+/// Looks up the latest commit of each distinct source of `entries` once, all sources at once
+/// (local entries have none and are left out), then plans every plugin against it with
+/// [`plan_all`]. Fails only on Ctrl-C: no source is contacted after it. Each source's failure is
+/// its plugins' (see [`Survey::take`]).
+pub fn survey(reporter: &dyn Reporter, home: &Home, origins: &Origins, entries: &[Entry]) -> Result<Survey> {
+    let remote: Vec<&Entry> = entries.iter().filter(|e| e.source.kind != SourceKind::Local).collect();
+    let mut sources: Vec<(String, Source)> = Vec::new();
+    for entry in &remote {
+        let key = origins.key(&entry.source);
+        if !sources.iter().any(|(k, _)| *k == key) {
+            sources.push((key, entry.source.clone()));
+        }
+    }
+    let activity = match sources.as_slice() {
+        [] => crate::reporter::Progress(None),
+        [(key, _)] => reporter.activity(&format!("Looking up {key}")),
+        many => reporter.activity(&format!("Looking up {} sources", many.len())),
+    };
+    let latest: HashMap<String, Lookup> = latest_of_all(origins, &sources).into_iter().collect();
+    drop(activity);
+    crate::interrupt::check()?;
+    // Each source's plans, computed once: what they need is fetched together, per commit.
+    let mut plans = HashMap::new();
+    for (key, lookup) in &latest {
+        if let Ok((origin, to)) = lookup {
+            let members: Vec<&Entry> = remote.iter().copied().filter(|e| origins.key(&e.source) == *key).collect();
+            let planned = plan_all(home, origin, *to, &members);
+            plans.extend(members.iter().map(|e| e.directory.clone()).zip(planned));
+        }
+    }
+    Ok(Survey { latest, plans, origins: origins.clone() })
+}
+
+impl Survey {
+    /// The origin and the plan of a remote `entry` of the survey (each plan is taken once), or why
+    /// there is none: its source's lookup failed, or planning it did.
+    pub fn take(&mut self, entry: &Entry) -> Result<(&Origin, Option<Plan>)> {
+        let plan = self.plans.remove(&entry.directory);
+        match self.latest.get(&self.origins.key(&entry.source)) {
+            Some(Ok((origin, _))) => Ok((origin, plan.expect("every entry of a source found was planned")?)),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(Error::other(format!("'{}' was not part of this upgrade", entry.directory))),
+        }
+    }
+}
+
+/// Plans moving one plugin to `to` (any commit of its source that has it: newer, or older for a
+/// rollback).
+pub fn plan(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> Result<Option<Plan>> {
+    plan_all(home, origin, to, &[entry]).pop().expect("one result per entry")
+}
+
+/// The files, commands and variables that differ between the two versions of a move.
+fn plan_move(entry: &Entry, origin: &Origin, m: Move) -> Result<Plan> {
+    let Move { from, to, path, old_path, .. } = m;
+    let repo = origin.repo();
+    // The new version is refused if a name in it could not be a file here; names like that in the
+    // old version cannot be files of the plugin folder, so they have nothing to replace.
+    let old_files = match repo.list_files(from, &old_path) {
+        Err(Error::Refused { .. }) => Vec::new(),
+        listed => listed?,
+    };
+    let new_files = repo.list_files(to, &path)?;
+    let find = |list: &[FileEntry], p: &RelPath| list.iter().find(|f| f.path == *p).cloned();
+    let mut added = Vec::new();
+    let mut changed = Vec::new();
+    let mut executables = Vec::new();
+    for f in &new_files {
+        match find(&old_files, &f.path) {
+            None => added.push(f.path.as_str().to_string()),
+            Some(o) if o.id != f.id || o.executable != f.executable || o.link != f.link => {
+                changed.push(f.path.as_str().to_string())
+            }
+            Some(_) => continue,
+        }
+        if f.executable {
+            executables.push(f.path.as_str().to_string());
+        }
+    }
+    let removed: Vec<String> =
+        old_files.iter().filter(|o| find(&new_files, &o.path).is_none()).map(|o| o.path.as_str().to_string()).collect();
+
+    let definition = |commit: ObjectId, dir: &str| -> Result<Option<Plugin>> {
+        for name in ["plugin.yaml", "plugin.yml"] {
+            let p = format!("{dir}/{name}");
+            repo.ensure_paths(commit, &[&p])?;
+            if let Some(bytes) = repo.read_file(commit, &p)? {
+                return plugin::parse_bytes(&bytes, &format!("{p} at {}", &commit.to_string()[..12])).map(Some);
+            }
+        }
+        Ok(None)
+    };
+    let new_plugin = definition(to, &path)?.ok_or_else(|| {
+        Error::refused(format!("the new version of '{}' has no plugin.yaml", crate::text::escape(&entry.name)), vec![])
+    })?;
+    let old_plugin = definition(from, &old_path).ok().flatten();
+    let lifecycle = plugin::schema::Lifecycle::STEPS
+        .iter()
+        .filter_map(|step| {
+            let old = old_plugin.as_ref().and_then(|p| p.lifecycle.get(step)).map(str::to_string);
+            let new = new_plugin.lifecycle.get(step).map(str::to_string);
+            (old != new).then(|| (step.to_string(), old, new))
+        })
+        .collect();
+    let old_vars: Vec<&str> =
+        old_plugin.as_ref().map(|p| p.env_vars.iter().map(|v| v.name.as_str()).collect()).unwrap_or_default();
+    let env_added = new_plugin.env_vars.iter().filter(|v| !old_vars.contains(&v.name.as_str())).cloned().collect();
+    let env_removed =
+        old_vars.iter().filter(|n| !new_plugin.env_vars.iter().any(|v| v.name == **n)).map(|n| n.to_string()).collect();
+    Ok(Plan {
+        from,
+        to,
+        path,
+        old_files,
+        added,
+        changed,
+        removed,
+        executables,
+        lifecycle,
+        env_added,
+        env_removed,
+        new_plugin,
+    })
+}
+
+/// Applies `plan` to `entry` in one transaction: the new version's files in place (keeping
+/// `custom/`, `.env` and files the plugin did not ship), the `.env` of `env`, the manifest's pin,
+/// the plugin's `install` (with `custom/overrides.yaml` applied), and the commit `message`. On
+/// failure the home is as it was and `manifest` is read back from it. Returns the commit made.
+#[allow(clippy::too_many_arguments)]
+pub fn apply(
+    reporter: &dyn Reporter,
+    home: &Home,
+    lock: &HomeLock,
+    manifest: &mut Manifest,
+    entry: &Entry,
+    origin: &Origin,
+    plan: &Plan,
+    env: &EnvPlan,
+    operation: &str,
+    message: &Message,
+) -> Result<Option<String>> {
+    let repo = origin.repo();
+    repo.ensure_paths(plan.to, &[plan.path.as_str()])?;
+    let rel_dir = plugin_rel(&entry.directory)?;
+    let dir = home.plugin_dir(&entry.directory);
+    let old_files: Vec<RelPath> = plan.old_files.iter().map(|f| f.path.clone()).collect();
+    let committed = Transaction::run(home, lock, operation, |tx| {
+        put_version(tx, home, repo, plan.to, &plan.path, &entry.directory, &old_files)?.report(reporter, &entry.name);
+        if env.changed {
+            tx.write(&rel_dir.join(".env").expect("a plain name"), env.file.text().as_bytes(), Some(0o600))?;
+        }
+        let index = manifest.index_of(&entry.directory).expect("the entry is in the manifest");
+        manifest.plugins[index].source.commit = Some(plan.to.to_string());
+        home.write_manifest(tx, manifest)?;
+        // Install as the user has it: with custom/overrides.yaml applied.
+        let plugin = plugin::load(&dir)?;
+        Runner::new(&home.root, &dir, &entry.directory, &plugin, reporter).install(reporter)?;
+        home.commit(tx, manifest, &[manifest::FILE.to_string(), rel_dir.as_str().to_string()], message)
+    });
+    if committed.is_err() {
+        // The transaction put the old version back; the in-memory manifest follows it.
+        *manifest = home.manifest()?;
+    }
+    committed
+}
+
+/// Whether the new version changes what runs on this machine: a lifecycle command, or an
+/// executable file (such a change is confirmed by the user).
+impl Plan {
+    pub fn changes_commands(&self) -> bool {
+        !self.lifecycle.is_empty() || !self.executables.is_empty()
+    }
+}

@@ -1,0 +1,178 @@
+//! `atk undo`: the last atk operation reverted, each kind leaving the home as it was before it
+//! (files, manifest, status); undo of an undo redoes; what it refuses; kill -9 in the middle.
+
+use crate::common::*;
+use crate::rollback::{kill_9, state, stop_at};
+use crate::sources::*;
+
+fn identity(env: &Env) {
+    write(&env.home.join(".gitconfig"), "[user]\n\tname = Test\n\temail = test@example.com\n", false);
+}
+
+#[test]
+fn undo_of_an_add_removes_it_and_undo_again_redoes_it() {
+    let env = Env::new();
+    identity(&env);
+    let work = registry_work(&env);
+    let reg = work.to_str().unwrap();
+    env.ok(&["--registry", reg, "add", "-y", "third"]);
+    let before = state(&env);
+    env.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
+    let after = state(&env);
+
+    // hello's uninstall runs: without a person to ask, undo needs --yes (or --force).
+    let (_, err) = env.fails(2, &["--registry", reg, "undo"]);
+    assert!(err.contains("uninstall") && err.contains("atk undo --force"), "{err}");
+    assert_eq!(state(&env), after);
+    let out = env.ok(&["--registry", reg, "undo", "--yes"]);
+    assert!(out.contains("Undoing") && out.contains("Add plugin 'hello'"), "{out}");
+    assert_eq!(state(&env), before);
+    assert_eq!(env.log()[0], "Undo \"Add plugin 'hello'\"");
+    let body = env.git(&["log", "-1", "--format=%b"]);
+    assert!(body.starts_with("Atk-Operation: undo\nAtk-Plugin: hello\nAtk-From: "), "{body}");
+    assert!(body.contains(&format!("Atk-Reverts: {}", env.git(&["rev-parse", "HEAD~1"]).trim())), "{body}");
+
+    // Undo of the undo adds it back (its .env is gone with the folder: the value is given again).
+    let (_, err) = env.fails(8, &["--registry", reg, "undo"]);
+    assert!(err.contains("HELLO_NAME") && err.contains("atk undo --set"), "{err}");
+    env.ok(&["--registry", reg, "undo", "--set", "HELLO_NAME=Ada"]);
+    assert_eq!(state(&env), after);
+    let ops = env.ok(&["history", "hello"]);
+    assert_eq!(ops.lines().count(), 3, "{ops}");
+}
+
+#[test]
+fn undo_of_a_remove_puts_the_plugin_back_with_its_custom_files() {
+    let env = Env::new();
+    identity(&env);
+    let work = registry_work(&env);
+    let reg = work.to_str().unwrap();
+    env.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
+    let dir = env.atk_home.join("plugins/hello");
+    write(&dir.join("custom/notes.txt"), "my notes\n", false);
+    write(&dir.join("custom/bin/tool.sh"), "#!/bin/sh\necho mine\n", true);
+    env.git(&["add", "plugins/hello/custom"]);
+    env.git(&["commit", "-qm", "my customization"]);
+    // A local plugin: its whole folder is in the home's history.
+    let local = env.plugin(
+        "local-one",
+        &yaml("local one", ""),
+        &[("docs/a.md", "a\n", false), ("run.sh", "#!/bin/sh\n", true)],
+    );
+    env.ok(&["add", "-y", local.to_str().unwrap()]);
+    let before = state(&env);
+
+    env.ok(&["remove", "local-one"]);
+    env.ok(&["undo"]);
+    let diff = |a: &(std::collections::BTreeMap<String, (u32, Vec<u8>)>, String),
+                b: &(std::collections::BTreeMap<String, (u32, Vec<u8>)>, String)| {
+        let keys: Vec<&String> = a.0.keys().chain(b.0.keys()).filter(|k| a.0.get(*k) != b.0.get(*k)).collect();
+        format!("{keys:?} {:?} {:?}", a.1, b.1)
+    };
+    let now = state(&env);
+    assert!(now == before, "the local plugin is back as it was: {}", diff(&now, &before));
+
+    env.ok(&["remove", "hello", "--force"]);
+    assert!(!dir.exists());
+    env.ok(&["--registry", reg, "undo", "--set", "HELLO_NAME=Ada"]);
+    let now = state(&env);
+    assert!(now == before, "hello is back at its pin, with custom/ and the same .env: {}", diff(&now, &before));
+    assert_eq!(mode(&dir.join("custom/bin/tool.sh")), 0o755);
+}
+
+#[test]
+fn undo_of_an_upgrade_and_of_a_rollback() {
+    let env = Env::new();
+    identity(&env);
+    let work = registry_work(&env);
+    let reg = work.to_str().unwrap();
+    env.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
+    let v1 = head(&work);
+    let at_v1 = state(&env);
+    write(&work.join("plugins/hello/NEW.md"), "v2\n", false);
+    commit_all(&work, "hello v2");
+    env.ok(&["--registry", reg, "upgrade", "hello", "--yes"]);
+    let at_v2 = state(&env);
+
+    env.ok(&["--registry", reg, "undo"]);
+    assert_eq!(state(&env), at_v1);
+    assert!(env.manifest().contains(&format!("ref: {v1}")));
+    env.ok(&["--registry", reg, "undo"]);
+    assert_eq!(state(&env), at_v2, "undo of the undo redoes the upgrade");
+
+    env.ok(&["--registry", reg, "rollback", "hello"]);
+    assert_eq!(state(&env), at_v1);
+    env.ok(&["--registry", reg, "undo"]);
+    assert_eq!(state(&env), at_v2, "undo of a rollback moves forward again");
+}
+
+#[test]
+fn undo_refuses_what_is_not_an_atk_operation_and_a_changed_home() {
+    let env = Env::new();
+    identity(&env);
+    let (_, err) = env.fails(5, &["undo"]);
+    assert!(err.contains("nothing to undo"), "{err}");
+    let local = env.plugin("local-one", &yaml("local one", ""), &[]);
+    env.ok(&["add", "-y", local.to_str().unwrap()]);
+
+    write(&env.atk_home.join("plugins/local-one/notes.md"), "edited\n", false);
+    env.git(&["add", "plugins/local-one/notes.md"]);
+    let before = state(&env);
+    let (_, err) = env.fails(5, &["undo"]);
+    assert!(err.contains("uncommitted changes") && err.contains("atk git status"), "{err}");
+    assert_eq!(state(&env), before);
+
+    env.git(&["commit", "-qm", "notes by hand"]);
+    let (_, err) = env.fails(5, &["undo"]);
+    assert!(err.contains("'notes by hand'") && err.contains("not an atk operation"), "{err}");
+    assert!(err.contains("atk git revert"), "{err}");
+    assert!(env.atk_home.join("plugins/local-one/notes.md").is_file());
+
+    let manifest = env.manifest().replace("auto_commit: true", "auto_commit: false");
+    write(&env.atk_home.join("manifest.yaml"), &manifest, false);
+    env.git(&["commit", "-qam", "auto_commit off"]);
+    let (_, err) = env.fails(5, &["undo"]);
+    assert!(err.contains("auto_commit is off"), "{err}");
+}
+
+#[test]
+fn kill_9_during_undo_is_rolled_back_by_the_next_run() {
+    let env = Env::new();
+    identity(&env);
+    let work = registry_work(&env);
+    let reg = work.to_str().unwrap();
+    env.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
+    write(&work.join("plugins/hello/NEW.md"), "v2\n", false);
+    commit_all(&work, "hello v2");
+    env.ok(&["--registry", reg, "upgrade", "hello", "--yes"]);
+    env.ok(&["--registry", reg, "remove", "hello", "--force"]);
+
+    for (setup, last) in [
+        (None, "Remove plugin 'hello'"),
+        (Some(&["undo", "--set", "HELLO_NAME=Ada"][..]), "Undo \"Remove plugin 'hello'\""),
+    ] {
+        if let Some(args) = setup {
+            let mut all = vec!["--registry", reg];
+            all.extend_from_slice(args);
+            env.ok(&all);
+        }
+        assert_eq!(env.log()[0], last);
+        // (The uninstall of an undone add runs before the transaction, as `remove`'s does: the
+        // runtime data it deletes is not the transaction's to put back.)
+        let without_runtime = |env: &Env| {
+            let (mut files, status) = state(env);
+            files.retain(|k, _| !k.starts_with("plugins/hello/runtime"));
+            (files, status, env.git(&["rev-parse", "HEAD"]))
+        };
+        let before = without_runtime(&env);
+        let log = env.log();
+        let child = stop_at(&env, "commit", &["--registry", reg, "undo", "--yes", "--set", "HELLO_NAME=Ada"]);
+        assert!(env.log()[0].starts_with("Undo \""), "stopped after the commit: {:?}", env.log());
+        kill_9(child);
+        let out = env.cmd().arg("list").output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && err.contains("`atk undo` was interrupted"), "{err}");
+        assert!(without_runtime(&env) == before, "the home is as before the undo");
+        assert_eq!(env.log(), log);
+    }
+}
