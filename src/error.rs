@@ -100,7 +100,7 @@ pub enum Error {
     PortConflict { conflicts: Vec<(String, u16, Option<String>)> },
 
     /// The plugin is in the manifest but its folder is not in the home (a fresh clone).
-    #[error("plugin '{directory}' is not installed here (plugins/{directory} is missing)")]
+    #[error("plugin '{directory}' is not installed here (no plugin.yaml in plugins/{directory})")]
     NotInstalled { directory: String },
 }
 

@@ -684,3 +684,49 @@ fn help_pages_a_readme_longer_than_the_screen() {
     assert!(text.contains("Line number 300 of the manual.") && text.contains("doc (plugins/doc)"), "{text}");
     assert!(!shown.contains("Line number 300"), "{shown:?}");
 }
+
+#[test]
+fn status_json_of_plugins_that_cannot_be_asked() {
+    let env = Env::new();
+    let slow = env.plugin("src/slow", &yaml("slow", "lifecycle:\n  status: sleep 30\n"), &[]);
+    add(&env, &slow);
+    let bad = env.plugin("src/bad", &yaml("bad", ""), &[]);
+    add(&env, &bad);
+    let gone = env.plugin("src/gone", &yaml("gone", "lifecycle:\n  status: 'true'\n"), &[]);
+    add(&env, &gone);
+    let text = std::fs::read_to_string(env.atk_home.join("plugins/bad/plugin.yaml")).unwrap();
+    std::fs::write(
+        env.atk_home.join("plugins/bad/plugin.yaml"),
+        text.replace("maturity: verified", "maturity: golden"),
+    )
+    .unwrap();
+    std::fs::remove_file(env.atk_home.join("plugins/gone/plugin.yaml")).unwrap();
+    let mut v = doc(&env, &["status", "--timeout", "0.3"], 0, &[]);
+    v.as_object_mut().unwrap().remove("repository");
+    insta::assert_json_snapshot!("runtime_status_problems", v);
+}
+
+#[test]
+fn restart_of_one_plugin_stops_then_starts_and_a_failed_stop_is_exit_6() {
+    let env = Env::new();
+    let log = env.path("steps.log");
+    let dir = env.plugin(
+        "src/svc",
+        &yaml(
+            "svc",
+            &format!(
+                "lifecycle:\n  start: echo start >> {0}\n  stop: echo stop >> {0}; exit $SVC_STOP\n",
+                log.display()
+            ),
+        ),
+        &[],
+    );
+    add(&env, &dir);
+    let out = env.cmd().args(["restart", "svc"]).env("SVC_STOP", "0").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "stop\nstart\n");
+    let out = env.cmd().args(["restart", "svc"]).env("SVC_STOP", "4").output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stop of plugin 'svc' failed (exit code 4)"));
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "stop\nstart\nstop\n", "started after a failed stop");
+}
