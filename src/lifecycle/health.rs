@@ -70,15 +70,27 @@ fn parse(url: &str) -> Result<(String, String, String), String> {
     Ok((addr, authority.to_string(), path))
 }
 
-/// Requests `url` once; the whole exchange (every address tried, the answer's status line) is
-/// bounded by `timeout`.
+/// Requests `url` once; the whole exchange (the name lookup, every address tried, the answer's
+/// status line) is bounded by `timeout`. The name lookup cannot be given a timeout of its own,
+/// so the request runs on a thread of its own, left behind if the time is up.
 pub fn check(url: &str, timeout: Duration) -> Health {
     let (addr, host, path) = match parse(url) {
         Ok(p) => p,
         Err(reason) => return Health::Unchecked { reason },
     };
     let deadline = Instant::now() + timeout;
-    let host_only = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h).trim_matches(['[', ']']);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new().name("health".into()).spawn(move || {
+        let _ = tx.send(request(&addr, &host, &path, deadline));
+    });
+    if spawned.is_err() {
+        return Health::Unreachable { reason: "cannot start a thread".into() };
+    }
+    rx.recv_timeout(timeout + Duration::from_millis(50)).unwrap_or(Health::Timeout)
+}
+
+fn request(addr: &str, host: &str, path: &str, deadline: Instant) -> Health {
+    let host_only = addr.rsplit_once(':').map_or(addr, |(h, _)| h).trim_matches(['[', ']']);
     let addrs: Vec<_> = match addr.to_socket_addrs() {
         Ok(a) => a.collect(),
         Err(e) => return Health::Unreachable { reason: format!("cannot resolve {host_only}: {e}") },
@@ -97,7 +109,7 @@ pub fn check(url: &str, timeout: Duration) -> Health {
                 continue;
             }
         };
-        return exchange(&mut stream, &host, &path, deadline);
+        return exchange(&mut stream, host, path, deadline);
     }
     Health::Unreachable { reason: last }
 }
