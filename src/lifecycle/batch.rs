@@ -218,3 +218,105 @@ pub fn summarize(items: &[Item]) -> Summary {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::home::Source;
+    use crate::reporter::Recorder;
+
+    /// A home folder with plugins `(directory, plugin.yaml body after the header)`.
+    fn home(plugins: &[(&str, &str)]) -> (tempfile::TempDir, Vec<Entry>) {
+        let t = tempfile::tempdir().unwrap();
+        let mut entries = Vec::new();
+        for (dir, body) in plugins {
+            let p = t.path().join("plugins").join(dir);
+            std::fs::create_dir_all(&p).unwrap();
+            let yaml = format!("schema_version: '2026-01-23'\nname: {dir}\ndescription: d\n{body}");
+            std::fs::write(p.join("plugin.yaml"), yaml).unwrap();
+            entries.push(Entry::new(dir, dir, Source::default()));
+        }
+        (t, entries)
+    }
+
+    fn outcomes(items: &[Item]) -> Vec<(&str, &str, Outcome)> {
+        items.iter().map(|i| (i.directory.as_str(), i.step, i.outcome)).collect()
+    }
+
+    #[test]
+    fn start_skips_what_runs_and_goes_on_past_a_failure() {
+        let (t, entries) = home(&[
+            ("up", "lifecycle:\n  start: touch started\n  status: 'true'\n"),
+            ("down", "lifecycle:\n  start: touch started\n  status: 'false'\n"),
+            ("fails", "lifecycle:\n  start: exit 3\n"),
+            ("none", ""),
+        ]);
+        std::fs::create_dir_all(t.path().join("plugins/gone")).unwrap();
+        let mut all: Vec<&Entry> = entries.iter().collect();
+        let gone = Entry::new("gone", "gone", Source::default());
+        all.push(&gone);
+        let r = Recorder::default();
+        let items = start(t.path(), &all, &Options { timeout: Duration::from_secs(5) }, &r).unwrap();
+        assert_eq!(
+            outcomes(&items),
+            [
+                ("up", "start", Outcome::AlreadyRunning),
+                ("down", "start", Outcome::Started),
+                ("fails", "start", Outcome::Failed),
+                ("none", "start", Outcome::NoCommand),
+                ("gone", "start", Outcome::Failed),
+            ]
+        );
+        assert!(!t.path().join("plugins/up/started").exists());
+        assert!(t.path().join("plugins/down/started").exists());
+        assert_eq!(items[2].error.as_ref().unwrap().exit_code(), crate::error::exit::LIFECYCLE);
+        assert!(matches!(items[4].error, Some(Error::NotInstalled { .. })));
+        assert_eq!(summarize(&items).failed, 2);
+        assert!(r.lines().contains(&"note: Starting 'down' ...".to_string()), "{:?}", r.lines());
+    }
+
+    #[test]
+    fn pre_flight_names_every_plugin_and_starts_nothing() {
+        let (t, entries) = home(&[
+            ("a", "env_vars:\n  - name: BATCH_TEST_A\n    required: true\nlifecycle:\n  start: touch started\n"),
+            ("b", "env_vars:\n  - name: BATCH_TEST_B\n    required: true\nlifecycle:\n  start: touch started\n"),
+            ("c", "lifecycle:\n  start: touch started\n"),
+        ]);
+        let all: Vec<&Entry> = entries.iter().collect();
+        let opts = Options { timeout: Duration::from_secs(5) };
+        let e = start(t.path(), &all, &opts, &Recorder::default()).unwrap_err();
+        let Error::EnvMissing { missing } = &e else { panic!("{e}") };
+        assert_eq!(missing.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert!(!t.path().join("plugins/c/started").exists());
+
+        let l1 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let l2 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let (p1, p2) = (l1.local_addr().unwrap().port(), l2.local_addr().unwrap().port());
+        let (t, entries) = home(&[
+            ("x", &format!("ports:\n  - port: {p1}\n    description: the UI\nlifecycle:\n  start: touch started\n")),
+            ("y", &format!("ports:\n  - port: {p2}\nlifecycle:\n  start: touch started\n")),
+        ]);
+        let all: Vec<&Entry> = entries.iter().collect();
+        let e = start(t.path(), &all, &opts, &Recorder::default()).unwrap_err();
+        let Error::PortConflict { conflicts } = &e else { panic!("{e}") };
+        assert_eq!(conflicts, &[("x".into(), p1, Some("the UI".into())), ("y".into(), p2, None)]);
+        assert_eq!(e.exit_code(), crate::error::exit::PORT_CONFLICT);
+        assert!(!t.path().join("plugins/x/started").exists());
+    }
+
+    #[test]
+    fn restart_stops_in_reverse_then_starts_and_skips_a_failed_stop() {
+        let (t, entries) = home(&[
+            ("one", "lifecycle:\n  start: echo start one >> ../../log\n  stop: echo stop one >> ../../log\n"),
+            ("two", "lifecycle:\n  start: echo start two >> ../../log\n  stop: echo stop two >> ../../log; exit 1\n"),
+        ]);
+        let all: Vec<&Entry> = entries.iter().collect();
+        let items =
+            restart(t.path(), &all, &Options { timeout: Duration::from_secs(5) }, &Recorder::default()).unwrap();
+        assert_eq!(std::fs::read_to_string(t.path().join("log")).unwrap(), "stop two\nstop one\nstart one\n");
+        assert_eq!(
+            outcomes(&items),
+            [("two", "stop", Outcome::Failed), ("one", "stop", Outcome::Stopped), ("one", "start", Outcome::Started)]
+        );
+    }
+}

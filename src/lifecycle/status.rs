@@ -309,3 +309,76 @@ mod tests {
         assert!(most > 1 && most <= 8, "{most} at once");
     }
 }
+
+#[cfg(test)]
+mod probe_tests {
+    use super::*;
+    use crate::home::Source;
+
+    fn plugin(root: &Path, dir: &str, body: &str) -> Entry {
+        let p = root.join("plugins").join(dir);
+        std::fs::create_dir_all(&p).unwrap();
+        let yaml = format!("schema_version: '2026-01-23'\nname: {dir}\ndescription: d\n{body}");
+        std::fs::write(p.join("plugin.yaml"), yaml).unwrap();
+        Entry::new(dir, dir, Source::default())
+    }
+
+    #[test]
+    fn each_kind_of_plugin_gets_its_state() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = server.local_addr().unwrap().port();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let entries = [
+            plugin(
+                root,
+                "runs",
+                &format!("ports:\n  - port: {port}\n  - port: {closed}\nlifecycle:\n  status: 'true'\n"),
+            ),
+            plugin(root, "stopped", &format!("ports:\n  - port: {port}\nlifecycle:\n  status: exit 1\n")),
+            plugin(root, "slow", "lifecycle:\n  status: sleep 20\n"),
+            plugin(root, "stdio", "mcp:\n  transport: stdio\n  command: x\n"),
+            plugin(root, "remote", &format!("mcp:\n  transport: http\n  endpoint: http://127.0.0.1:{closed}/mcp\n")),
+            plugin(root, "nothing", ""),
+            plugin(root, "broken", "maturity: golden\n"),
+            Entry::new("absent", "absent", Source::default()),
+        ];
+        let all: Vec<&Entry> = entries.iter().collect();
+        let rows = probe_all(root, &all, Duration::from_millis(500)).unwrap();
+        let states: Vec<State> = rows.iter().map(|r| r.state).collect();
+        assert_eq!(
+            states,
+            [
+                State::Running,
+                State::Stopped,
+                State::Timeout,
+                State::McpOnly,
+                State::Stopped,
+                State::Unknown,
+                State::Invalid,
+                State::NotInstalled
+            ]
+        );
+        assert_eq!(rows[0].ports.iter().map(|p| p.listening).collect::<Vec<_>>(), [Some(true), Some(false)]);
+        assert_eq!(rows[1].ports[0].listening, None, "ports are checked only while the plugin runs");
+        assert!(rows[6].problem.as_deref().unwrap().contains("golden"));
+        assert!(rows[7].hint.as_deref().unwrap().contains("atk install --all"));
+        drop(server);
+    }
+
+    #[test]
+    fn the_env_summary_counts_what_has_no_value() {
+        let t = tempfile::tempdir().unwrap();
+        let e = plugin(
+            t.path(),
+            "vars",
+            "env_vars:\n  - name: STATUS_T_REQ\n    required: true\n  - name: STATUS_T_EMPTY\n    required: true\n  - name: STATUS_T_OPT\n  - name: STATUS_T_SET\n",
+        );
+        std::fs::write(t.path().join("plugins/vars/.env"), "STATUS_T_EMPTY=\nSTATUS_T_SET=1\n").unwrap();
+        let row = probe(t.path(), &e, Duration::from_secs(5)).unwrap();
+        assert_eq!(row.env.total, 4);
+        assert_eq!(row.env.missing_required, ["STATUS_T_REQ", "STATUS_T_EMPTY"]);
+        assert_eq!(row.env.unset_optional, 1);
+    }
+}
