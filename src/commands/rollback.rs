@@ -182,6 +182,30 @@ pub(super) fn move_to(
     if m.dry_run {
         return Ok(Moved::Would(plan));
     }
+    // The user's edits to shipped files give way to the other version's files: never silently.
+    let edited = crate::sync::doctor::drift(m.home, entry, &origin).map(|d| d.modified).unwrap_or_default();
+    if !edited.is_empty() {
+        let shown: Vec<String> = edited.iter().map(|p| crate::text::escape(p.as_str()).into_owned()).collect();
+        ctx.ui.warn(format!(
+            "{} of '{}' changed since it was installed ({}); the version at {} replaces {} (`atk diff {}` shows the changes)",
+            crate::error::plural(edited.len(), "shipped file"),
+            crate::text::escape(&entry.name),
+            shown.join(", "),
+            &to.to_string()[..12],
+            if edited.len() == 1 { "it" } else { "them" },
+            entry.directory
+        ));
+        let hint = match m.verb {
+            "undo" => "save your changes first, or pass --yes to replace them: `atk undo --yes`".to_string(),
+            verb => format!(
+                "save your changes first, or pass --yes to replace them: `atk {verb} {} --yes`",
+                entry.directory
+            ),
+        };
+        if !ctx.ui.confirm("Replace your changes?", &hint)? {
+            return Ok(Moved::Declined(plan));
+        }
+    }
     if plan.changes_commands() {
         let hint = match m.verb {
             "undo" => "review the changes above, then pass --yes: `atk undo --yes`".to_string(),

@@ -772,7 +772,12 @@ pub fn drift_diff(home: &Home, entry: &Entry, origin: &Origin, drift: &Drift) ->
             Some(_) => Some(b"(not a file)\n".to_vec()),
         };
         let name = format!("plugins/{}/{p}", entry.directory);
-        let mut text = unified(&name, old.as_deref(), new.as_deref());
+        // A file named like a secret (`*.env`, `*.key`, …) may hold one: its lines are not shown.
+        let mut text = if crate::home::gitignore::is_secret(p.name()) {
+            format!("diff --git a/{name} b/{name}\nSecret file a/{name} and b/{name} differ (content not shown)\n")
+        } else {
+            unified(&name, old.as_deref(), new.as_deref())
+        };
         if let (Some(f), Ok(Some(Kind::File { executable }))) = (shipped, root.kind(p)) {
             if f.executable != executable {
                 let mode = |x: bool| if x { "100755" } else { "100644" };

@@ -53,13 +53,29 @@ fn refuse(message: String, hints: Vec<String>) -> Error {
     Error::refused(message, hints)
 }
 
-/// Whether the home has changes git has not committed (tracked files changed, or staged).
+/// Whether the home has changes git has not committed: tracked files changed or staged, or files
+/// git does not track and does not ignore (what `git status` lists). Undo may remove a plugin's
+/// folder: a file of the user's there that git never saw would be lost with it.
 pub fn has_uncommitted_changes(home: &Home) -> Result<bool> {
     let repo = history::open(&home.root)?;
-    repo.is_dirty().map_err(|e| Error::Git {
+    let failed = |e: &dyn std::fmt::Display| Error::Git {
         message: format!("cannot compare the home with its last commit: {e}"),
         hints: vec![],
-    })
+    };
+    if repo.is_dirty().map_err(|e| failed(&e))? {
+        return Ok(true);
+    }
+    let mut untracked = repo
+        .status(gix::progress::Discard)
+        .map_err(|e| failed(&e))?
+        .untracked_files(gix::status::UntrackedFiles::Files)
+        .into_index_worktree_iter(Vec::new())
+        .map_err(|e| failed(&e))?;
+    match untracked.next() {
+        None => Ok(false),
+        Some(Ok(_)) => Ok(true),
+        Some(Err(e)) => Err(failed(&e)),
+    }
 }
 
 /// Works out how to revert the last commit of the home, or why it cannot be.

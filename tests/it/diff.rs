@@ -76,3 +76,20 @@ fn diff_shows_changes_to_shipped_files_and_exits_1() {
     let (ours, _) = env.fails(1, &["--registry", reg, "diff", "hello"]);
     assert_eq!(hunk(&ours), hunk(&theirs));
 }
+
+/// A shipped file named like a secret (`*.env`) is said to differ, its lines never shown.
+#[test]
+fn a_secret_looking_file_differs_without_its_content() {
+    let env = Env::new();
+    let work = registry_work(&env);
+    write(&work.join("plugins/third/settings.env"), "API_KEY=\n", false);
+    commit_all(&work, "settings");
+    let reg = work.to_str().unwrap();
+    env.ok(&["--registry", reg, "add", "-y", "third"]);
+    write(&env.atk_home.join("plugins/third/settings.env"), "API_KEY=sk-live-SECRET\n", false);
+    let (out, _) = env.fails(1, &["--registry", reg, "diff"]);
+    assert!(!out.contains("sk-live-SECRET"), "{out}");
+    assert!(out.contains("Secret file a/plugins/third/settings.env and b/plugins/third/settings.env differ"), "{out}");
+    let (json, _) = env.fails(1, &["--registry", reg, "--json", "diff"]);
+    assert!(!json.contains("sk-live-SECRET"), "{json}");
+}

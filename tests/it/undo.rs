@@ -176,3 +176,51 @@ fn kill_9_during_undo_is_rolled_back_by_the_next_run() {
         assert_eq!(env.log(), log);
     }
 }
+
+/// Files git has never seen count as uncommitted changes: undo of an add would remove them with
+/// the folder, so it refuses (regression: only tracked changes counted).
+#[test]
+fn untracked_files_in_a_plugin_make_undo_refuse() {
+    let env = Env::new();
+    identity(&env);
+    let work = registry_work(&env);
+    let reg = work.to_str().unwrap();
+    env.ok(&["--registry", reg, "add", "-y", "third"]);
+    let notes = env.atk_home.join("plugins/third/custom/notes.txt");
+    write(&notes, "hours of my work\n", false);
+    let before = state(&env);
+    let (_, err) = env.fails(5, &["--registry", reg, "undo", "--yes"]);
+    assert!(err.contains("uncommitted changes"), "{err}");
+    assert_eq!(state(&env), before);
+
+    // A local plugin's folder is tracked whole: a new file in it is untracked work too.
+    std::fs::remove_file(&notes).unwrap();
+    let local = env.plugin("local-one", &yaml("local one", ""), &[("docs/a.md", "a\n", false)]);
+    env.ok(&["add", "-y", local.to_str().unwrap()]);
+    let mine = env.atk_home.join("plugins/local-one/docs/b.md");
+    write(&mine, "my new doc\n", false);
+    env.fails(5, &["undo", "--yes"]);
+    assert!(mine.is_file());
+}
+
+/// Undo of an upgrade puts the older version's files back: a shipped file the user edited is
+/// named, and replaced only when the user agrees (regression: replaced without a word).
+#[test]
+fn undo_of_an_upgrade_asks_before_replacing_edited_files() {
+    let env = Env::new();
+    identity(&env);
+    let work = registry_work(&env);
+    let reg = work.to_str().unwrap();
+    env.ok(&["--registry", reg, "add", "-y", "third"]);
+    write(&work.join("plugins/third/NEW.md"), "v2\n", false);
+    commit_all(&work, "third v2");
+    env.ok(&["--registry", reg, "upgrade", "third", "--yes"]);
+    let data = env.atk_home.join("plugins/third/data.txt");
+    write(&data, "my local fix\n", false);
+    let before = state(&env);
+    let (_, err) = env.fails(2, &["--registry", reg, "undo"]);
+    assert!(err.contains("data.txt") && err.contains("atk diff third"), "{err}");
+    assert_eq!(state(&env), before, "declined: nothing changed");
+    env.ok(&["--registry", reg, "undo", "--yes"]);
+    assert_ne!(std::fs::read_to_string(&data).unwrap(), "my local fix\n");
+}
