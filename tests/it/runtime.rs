@@ -730,3 +730,25 @@ fn restart_of_one_plugin_stops_then_starts_and_a_failed_stop_is_exit_6() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("stop of plugin 'svc' failed (exit code 4)"));
     assert_eq!(std::fs::read_to_string(&log).unwrap(), "stop\nstart\nstop\n", "started after a failed stop");
 }
+
+#[test]
+fn ctrl_c_on_a_terminal_reaches_the_command_and_atk_exits_130() {
+    let env = Env::new();
+    let got = env.path("got-int");
+    let script = format!(
+        "#!/bin/sh\ntrap 'echo int > {got}; exit 0' INT\necho following\nwhile :; do sleep 0.05; done\n",
+        got = got.display()
+    );
+    let dir =
+        env.plugin("src/follow", &yaml("follow", "lifecycle:\n  logs: ./follow.sh\n"), &[("follow.sh", &script, true)]);
+    add(&env, &dir);
+    let mut p = env.on_terminal(&["logs", "follow"]);
+    p.exp_string("following").unwrap();
+    // The terminal's Ctrl-C: the command (in atk's process group there, so that it may read the
+    // terminal) gets it from the terminal itself.
+    p.send_control('c').unwrap();
+    p.exp_eof().unwrap();
+    let status = p.process().wait().unwrap();
+    assert!(matches!(status, rexpect::process::WaitStatus::Exited(_, 130)), "{status:?}");
+    assert_eq!(std::fs::read_to_string(&got).unwrap(), "int\n");
+}
