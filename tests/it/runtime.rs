@@ -732,17 +732,20 @@ fn restart_of_one_plugin_stops_then_starts_and_a_failed_stop_is_exit_6() {
 }
 
 #[test]
-fn ctrl_c_on_a_terminal_reaches_the_command_and_atk_exits_130() {
+fn on_a_terminal_the_command_reads_it_and_ctrl_c_reaches_it() {
     let env = Env::new();
     let got = env.path("got-int");
     let script = format!(
-        "#!/bin/sh\ntrap 'echo int > {got}; exit 0' INT\necho following\nwhile :; do sleep 0.05; done\n",
+        "#!/bin/sh\nread answer\necho \"got $answer\"\ntrap 'echo int > {got}; exit 0' INT\necho following\nwhile :; do sleep 0.05; done\n",
         got = got.display()
     );
     let dir =
         env.plugin("src/follow", &yaml("follow", "lifecycle:\n  logs: ./follow.sh\n"), &[("follow.sh", &script, true)]);
     add(&env, &dir);
     let mut p = env.on_terminal(&["logs", "follow"]);
+    // The command can read the terminal (a process group of its own could not: SIGTTIN).
+    p.send_line("yes").unwrap();
+    p.exp_string("got yes").unwrap();
     p.exp_string("following").unwrap();
     // The terminal's Ctrl-C: the command (in atk's process group there, so that it may read the
     // terminal) gets it from the terminal itself.
