@@ -12,6 +12,8 @@ use crate::commands;
     version,
     about = "A git-native plugin manager for AI coding tools: MCP servers, services and skills, pinned by commit.",
     arg_required_else_help = true,
+    // `atk help PLUGIN` is a plugin's help; `atk help` alone and `--help` are atk's.
+    disable_help_subcommand = true,
     max_term_width = 100
 )]
 pub struct Cli {
@@ -65,6 +67,13 @@ pub enum Command {
     History(commands::history::Args),
     Rollback(commands::rollback::Args),
     Undo(commands::undo::Args),
+    Start(commands::start::Args),
+    Stop(commands::stop::Args),
+    Restart(commands::restart::Args),
+    Status(commands::status::Args),
+    Logs(commands::logs::Args),
+    Run(commands::run::Args),
+    Help(commands::help::Args),
 }
 
 /// Runs the parsed command; the exit code on success, the error otherwise.
@@ -102,6 +111,13 @@ pub fn run(cli: Cli) -> crate::Result<u8> {
         Command::History(a) => commands::history::run(&ctx, a),
         Command::Rollback(a) => commands::rollback::run(&ctx, a),
         Command::Undo(a) => commands::undo::run(&ctx, a),
+        Command::Start(a) => commands::start::run(&ctx, a),
+        Command::Stop(a) => commands::stop::run(&ctx, a),
+        Command::Restart(a) => commands::restart::run(&ctx, a),
+        Command::Status(a) => commands::status::run(&ctx, a),
+        Command::Logs(a) => commands::logs::run(&ctx, a),
+        Command::Run(a) => commands::run::run(&ctx, a),
+        Command::Help(a) => commands::help::run(&ctx, a),
     });
     if let Err(e) = &result {
         ctx.ui.error(e);

@@ -94,6 +94,26 @@ pub enum Error {
 
     #[error("{message}")]
     Other { message: String, hints: Vec<String> },
+
+    /// Ports a plugin needs are taken: (plugin name, port, what the plugin uses it for).
+    #[error("{}", describe_ports(conflicts))]
+    PortConflict { conflicts: Vec<(String, u16, Option<String>)> },
+
+    /// The plugin is in the manifest but its folder is not in the home (a fresh clone).
+    #[error("plugin '{directory}' is not installed here (no plugin.yaml in plugins/{directory})")]
+    NotInstalled { directory: String },
+}
+
+fn describe_ports(conflicts: &[(String, u16, Option<String>)]) -> String {
+    let each: Vec<String> = conflicts
+        .iter()
+        .map(|(plugin, port, what)| match what {
+            Some(what) => format!("port {port} ('{plugin}' uses it for {what})"),
+            None => format!("port {port} (needed by '{plugin}')"),
+        })
+        .collect();
+    let verb = if conflicts.len() == 1 { "is" } else { "are" };
+    format!("{} {verb} already in use by another process", each.join(", "))
 }
 
 fn describe_missing(missing: &[(String, Vec<String>)]) -> String {
@@ -152,6 +172,8 @@ impl Error {
             Error::NeedsConfirmation { .. } => "needs_confirmation",
             Error::Io { .. } => "io",
             Error::Other { .. } => "other",
+            Error::PortConflict { .. } => "port_conflict",
+            Error::NotInstalled { .. } => "not_installed",
         }
     }
 
@@ -166,6 +188,8 @@ impl Error {
             Error::Lifecycle { .. } => exit::LIFECYCLE,
             Error::Git { .. } | Error::NetStalled { .. } => exit::GIT,
             Error::EnvMissing { .. } => exit::ENV_NOT_CONFIGURED,
+            Error::PortConflict { .. } => exit::PORT_CONFLICT,
+            Error::NotInstalled { .. } => exit::GENERAL,
             Error::Interrupted => exit::INTERRUPTED,
             Error::NotAHome { .. }
             | Error::Manifest { .. }
@@ -226,6 +250,12 @@ impl Error {
             ],
             Error::Interrupted => vec![],
             Error::Io { .. } => vec![],
+            Error::PortConflict { .. } => vec![
+                "stop whatever listens there (`ss -ltnp` or `lsof -i :PORT` shows it), or change the plugin's port in custom/overrides.yaml".into(),
+            ],
+            Error::NotInstalled { directory } => {
+                vec![format!("put it in place with `atk install {directory}` (or every plugin: `atk install --all`)")]
+            }
         }
     }
 

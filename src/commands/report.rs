@@ -345,6 +345,146 @@ pub struct Undone {
     pub commit: Option<String>,
 }
 
+/// `atk status`: one row per plugin, and (without a plugin named) the home's repository.
+#[derive(Serialize)]
+pub struct Status {
+    pub plugins: Vec<PluginStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<crate::home::state::RepoState>,
+}
+
+/// One plugin of `atk status`. `status` is `running`, `stopped`, `timeout`, `mcp-only`,
+/// `unknown`, `not-installed`, `invalid` or `error`; `problem` and `hint` say why when it is one
+/// of the last four.
+#[derive(Serialize)]
+pub struct PluginStatus {
+    pub name: String,
+    pub directory: String,
+    #[serde(rename = "ref")]
+    pub commit: Option<String>,
+    pub status: &'static str,
+    pub problem: Option<String>,
+    pub hint: Option<String>,
+    pub maturity: Option<crate::plugin::Maturity>,
+    pub ports: Vec<crate::lifecycle::status::PortState>,
+    pub env: crate::lifecycle::status::EnvSummary,
+    pub health: Option<crate::lifecycle::status::HealthState>,
+}
+
+impl From<&crate::lifecycle::status::PluginStatus> for PluginStatus {
+    fn from(s: &crate::lifecycle::status::PluginStatus) -> Self {
+        PluginStatus {
+            name: s.name.clone(),
+            directory: s.directory.clone(),
+            commit: s.commit.clone(),
+            status: s.state.as_str(),
+            problem: s.problem.clone(),
+            hint: s.hint.clone(),
+            maturity: s.maturity,
+            ports: s.ports.clone(),
+            env: s.env.clone(),
+            health: s.health.clone(),
+        }
+    }
+}
+
+/// `atk start`, `stop` and `restart`: each plugin's step (`start` or `stop`) and its `outcome`
+/// (`started`, `stopped`, `already-running`, `no-command`, `failed`), and the counts.
+#[derive(Serialize)]
+pub struct Lifecycle {
+    pub action: &'static str,
+    pub plugins: Vec<LifecycleStep>,
+    pub summary: crate::lifecycle::batch::Summary,
+}
+
+#[derive(Serialize)]
+pub struct LifecycleStep {
+    pub name: String,
+    pub directory: String,
+    pub step: &'static str,
+    pub outcome: crate::lifecycle::batch::Outcome,
+    pub error: Option<ErrorDoc>,
+}
+
+/// `atk logs`: the logs command's exit code (`null` when the plugin has none).
+#[derive(Serialize)]
+pub struct Logs {
+    pub name: String,
+    pub directory: String,
+    pub exit_code: Option<i32>,
+}
+
+/// `atk run PLUGIN SCRIPT`: the file run and its exit code.
+#[derive(Serialize)]
+pub struct Run {
+    pub name: String,
+    pub directory: String,
+    pub script: String,
+    pub path: String,
+    pub exit_code: i32,
+}
+
+/// `atk run PLUGIN`: the scripts it can run.
+#[derive(Serialize)]
+pub struct Scripts {
+    pub name: String,
+    pub directory: String,
+    pub scripts: Vec<crate::lifecycle::scripts::Script>,
+}
+
+/// `atk help PLUGIN`: the plugin's card (and where its README is).
+#[derive(Serialize)]
+pub struct Help {
+    pub name: String,
+    pub directory: String,
+    pub description: String,
+    pub maturity: crate::plugin::Maturity,
+    pub source: SourceDoc,
+    pub readme: Option<PathBuf>,
+    pub ports: Vec<HelpPort>,
+    pub env: Vec<HelpVar>,
+    pub lifecycle: Vec<HelpStep>,
+    pub health_endpoint: Option<String>,
+    pub mcp: Option<HelpMcp>,
+}
+
+#[derive(Serialize)]
+pub struct HelpPort {
+    pub port: u16,
+    pub name: Option<String>,
+    pub protocol: String,
+    pub description: Option<String>,
+}
+
+/// A variable of the plugin: `set` when `.env` or the environment gives it a value; `value` is
+/// that value (secrets masked).
+#[derive(Serialize)]
+pub struct HelpVar {
+    pub name: String,
+    pub required: bool,
+    pub secret: bool,
+    pub set: bool,
+    pub value: Option<String>,
+    pub default: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct HelpStep {
+    pub step: &'static str,
+    pub command: String,
+}
+
+#[derive(Serialize)]
+pub struct HelpMcp {
+    pub transport: String,
+    pub command: Option<String>,
+    pub args: Vec<String>,
+    pub endpoint: Option<String>,
+    pub env: Vec<String>,
+    pub timeout: Option<u64>,
+}
+
 /// `atk mcp --json`: atk-cli's document, the server's name as its one key (no `mcpServers`).
 #[derive(Serialize)]
 #[serde(transparent)]

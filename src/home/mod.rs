@@ -7,6 +7,7 @@ pub mod manifest;
 pub mod message;
 pub mod replace;
 pub mod repo;
+pub mod state;
 pub mod transaction;
 
 use std::path::{Path, PathBuf};

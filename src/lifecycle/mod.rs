@@ -1,8 +1,18 @@
 //! Running a plugin's lifecycle commands: `sh -c` in the plugin folder, with the plugin's `.env`
-//! and atk's own variables in the environment, output streamed as it comes.
+//! and atk's own variables in the environment, output streamed as it comes; probes bounded by a
+//! timeout (`process`), ports (`ports`), health endpoints (`health`), `atk status` (`status`),
+//! `start`/`stop`/`restart` of one plugin or all (`batch`) and `atk run`'s scripts (`scripts`).
+
+pub mod batch;
+pub mod health;
+pub mod ports;
+pub mod process;
+pub mod scripts;
+pub mod status;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::plugin::env::EnvFile;
@@ -121,45 +131,112 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// Runs `step`. `Ok(false)` when the plugin does not define it.
-    pub fn run(&self, step: &str) -> Result<bool> {
-        let Some(cmd) = self.command(step) else {
-            return Ok(false);
-        };
-        crate::interrupt::check()?;
+    /// `COMPOSE_FILE` for the plugin's commands when `custom/docker-compose.override.yml` exists:
+    /// the base file, then the override (absolute, `:`-separated), so that `docker compose` run
+    /// from a plugin's scripts applies the override too.
+    pub fn compose_file_var(&self, abs_dir: &Path) -> Option<String> {
+        if !self.plugin_dir.join(COMPOSE_OVERRIDE).is_file() {
+            return None;
+        }
+        let base = self.plugin.service.as_ref().and_then(|s| s.compose_file.as_deref()).unwrap_or("docker-compose.yml");
+        Some(format!("{}:{}", abs_dir.join(base).display(), abs_dir.join(COMPOSE_OVERRIDE).display()))
+    }
+
+    /// A command for `program`, in the plugin folder, with the lifecycle environment: the
+    /// process's, `COMPOSE_FILE` (see [`Runner::compose_file_var`]), the plugin's `.env` (which
+    /// wins), then `ATK_HOME`, `ATK_PLUGIN_DIR` and `ATK_PLUGIN`.
+    pub fn command_for(&self, program: impl AsRef<std::ffi::OsStr>) -> Result<Command> {
         let env = EnvFile::read(&self.plugin_dir.join(".env"), &process_env)?;
         let abs_dir = std::fs::canonicalize(self.plugin_dir).unwrap_or_else(|_| self.plugin_dir.to_path_buf());
-        let mut command = Command::new("sh");
+        let mut command = Command::new(program);
+        command.current_dir(&abs_dir);
+        if let Some(files) = self.compose_file_var(&abs_dir) {
+            command.env("COMPOSE_FILE", files);
+        }
         command
-            .arg("-c")
-            .arg(&cmd)
-            .current_dir(&abs_dir)
             .envs(env.values())
             .env("ATK_HOME", std::fs::canonicalize(self.home).unwrap_or_else(|_| self.home.to_path_buf()))
             .env("ATK_PLUGIN_DIR", &abs_dir)
             .env("ATK_PLUGIN", self.directory);
+        Ok(command)
+    }
+
+    fn shell(&self, cmd: &str) -> Result<Command> {
+        let mut command = self.command_for("sh")?;
+        command.arg("-c").arg(cmd);
         if self.stdout_to_stderr {
             use std::os::fd::AsFd;
             if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
                 command.stdout(Stdio::from(fd));
             }
         }
-        let status = command.status().map_err(|e| {
-            Error::io(format!("cannot run sh for {step} of '{}'", crate::text::escape(&self.plugin.name)), e)
-        })?;
+        Ok(command)
+    }
+
+    /// Runs `step`. `Ok(false)` when the plugin does not define it.
+    pub fn run(&self, step: &str) -> Result<bool> {
+        let Some(status) = self.run_streamed(step, &[])? else {
+            return Ok(false);
+        };
         if status.success() {
             return Ok(true);
         }
+        Err(self.failure(step, status))
+    }
+
+    /// Runs `step` with `extra` arguments appended to its command line (each quoted for `sh`),
+    /// output streamed; its exit status, or `None` when the plugin does not define it. Ctrl-C
+    /// reaches the command and ends in `Error::Interrupted`.
+    pub fn run_streamed(&self, step: &str, extra: &[String]) -> Result<Option<ExitStatus>> {
+        let Some(mut cmd) = self.command(step) else {
+            return Ok(None);
+        };
+        for arg in extra {
+            cmd.push(' ');
+            cmd.push_str(&shell_quote(arg));
+        }
+        crate::interrupt::check()?;
+        let what = format!("cannot run sh for {step} of '{}'", crate::text::escape(&self.plugin.name));
+        let status = process::foreground(&mut self.shell(&cmd)?, &what)?;
         use std::os::unix::process::ExitStatusExt;
-        if crate::interrupt::is_set() || status.signal() == Some(2) {
+        if crate::interrupt::is_set() || (!status.success() && status.signal() == Some(2)) {
             return Err(Error::Interrupted);
         }
+        Ok(Some(status))
+    }
+
+    /// Runs `step` as a probe: no terminal, output discarded, bounded by `timeout` (then its
+    /// process group is killed). `None` when the plugin does not define it.
+    pub fn probe(&self, step: &str, timeout: Duration) -> Result<Option<process::Probe>> {
+        let Some(cmd) = self.command(step) else {
+            return Ok(None);
+        };
+        crate::interrupt::check()?;
+        let mut command = self.command_for("sh")?;
+        command.arg("-c").arg(&cmd);
+        let what = format!("cannot run sh for {step} of '{}'", crate::text::escape(&self.plugin.name));
+        process::probe(&mut command, timeout, &what).map(Some)
+    }
+
+    /// The error for a step that ended with `status`.
+    pub fn failure(&self, step: &str, status: ExitStatus) -> Error {
+        use std::os::unix::process::ExitStatusExt;
         let status = match (status.code(), status.signal()) {
             (Some(code), _) => format!("exit code {code}"),
             (None, Some(sig)) => format!("killed by signal {sig}"),
             _ => "unknown status".into(),
         };
-        Err(Error::Lifecycle { plugin: self.plugin.name.clone(), step: step.into(), status })
+        Error::Lifecycle { plugin: self.plugin.name.clone(), step: step.into(), status }
+    }
+}
+
+/// `arg` quoted for `sh`: as it is when it is made of safe characters only, else in single quotes.
+pub fn shell_quote(arg: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+    if !arg.is_empty() && arg.chars().all(safe) {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
     }
 }
 
@@ -191,6 +268,17 @@ pub fn with_compose_override(cmd: &str, compose_file: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arguments_are_quoted_for_sh() {
+        assert_eq!(shell_quote("--tail=10"), "--tail=10");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's; rm -rf /"), "'it'\\''s; rm -rf /'");
+        let out =
+            Command::new("sh").arg("-c").arg(format!("printf %s {}", shell_quote("it's $HOME `x`"))).output().unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), "it's $HOME `x`");
+    }
 
     #[test]
     fn compose_override_is_added_to_each_invocation() {

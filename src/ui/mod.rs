@@ -54,6 +54,11 @@ impl Ui {
         style.force_styling(on).apply_to(s).to_string()
     }
 
+    /// Whether stdout gets colors (a terminal, no `NO_COLOR`).
+    pub fn colors(&self) -> bool {
+        self.out_color
+    }
+
     /// Styles for text on stdout.
     pub fn bold(&self, s: &str) -> String {
         self.paint(self.out_color, Style::new().bold(), s)
@@ -69,6 +74,9 @@ impl Ui {
     }
     pub fn red(&self, s: &str) -> String {
         self.paint(self.out_color, Style::new().red(), s)
+    }
+    pub fn cyan(&self, s: &str) -> String {
+        self.paint(self.out_color, Style::new().cyan(), s)
     }
 
     /// A result line for a person (not with `--json` or `-q`).

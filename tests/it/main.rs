@@ -22,6 +22,7 @@ mod registry;
 mod remote;
 mod remove;
 mod rollback;
+mod runtime;
 mod safety;
 mod servers;
 mod setup;

@@ -1,0 +1,231 @@
+use std::io::{IsTerminal, Write};
+
+use super::{report, Ctx};
+use crate::error::Result;
+use crate::lifecycle::status::load_installed;
+use crate::plugin::env::{mask, EnvFile};
+use crate::plugin::Plugin;
+use crate::text::escape;
+
+/// Show a plugin's README and its card: source, ports, variables, lifecycle, MCP
+#[derive(clap::Args)]
+pub struct Args {
+    /// The plugin (directory or name); without it, atk's own help
+    pub plugin: Option<String>,
+}
+
+/// Text from the plugin, safe for a terminal: tabs as spaces, every other control character
+/// escaped, line breaks kept.
+fn safe_markdown(md: &str) -> String {
+    md.lines().map(|l| escape(&l.replace('\t', "    ")).into_owned()).collect::<Vec<_>>().join("\n")
+}
+
+fn card(ctx: &Ctx, doc: &report::Help) -> Vec<String> {
+    let ui = &ctx.ui;
+    let e = |s: &str| escape(s).into_owned();
+    let mut out = vec![ui.bold(&format!("{} (plugins/{})", e(&doc.name), e(&doc.directory)))];
+    if !doc.description.is_empty() {
+        out.push(format!("  {}", e(doc.description.trim())));
+    }
+    let label = |l: &str| ui.dim(&format!("  {l:<11}"));
+    let pin = doc.source.commit.as_deref().map(|c| format!(" @ {}", e(&c.chars().take(12).collect::<String>())));
+    let url = doc.source.url.as_deref().map(|u| format!(" {}", e(u)));
+    out.push(format!("{}{}{}{}", label("Source"), doc.source.kind, url.unwrap_or_default(), pin.unwrap_or_default()));
+    out.push(format!("{}{}", label("Maturity"), doc.maturity.as_str()));
+    if doc.ports.is_empty() {
+        out.push(format!("{}-", label("Ports")));
+    }
+    for (i, p) in doc.ports.iter().enumerate() {
+        let mut line = format!("{}/{}", p.port, e(&p.protocol));
+        if let Some(n) = &p.name {
+            line.push_str(&format!(" {}", e(n)));
+        }
+        if let Some(d) = &p.description {
+            line.push_str(&format!(": {}", e(d)));
+        }
+        out.push(format!("{}{line}", label(if i == 0 { "Ports" } else { "" })));
+    }
+    if doc.env.is_empty() {
+        out.push(format!("{}-", label("Env")));
+    }
+    let width = doc.env.iter().map(|v| v.name.len()).max().unwrap_or(0);
+    for (i, v) in doc.env.iter().enumerate() {
+        let mut flags = Vec::new();
+        if v.required {
+            flags.push("required");
+        }
+        if v.secret {
+            flags.push("secret");
+        }
+        let state = match (&v.value, v.set) {
+            (Some(value), true) => ui.green(&format!("set ({})", e(value))),
+            (None, true) => ui.green("set"),
+            (_, false) if v.required => ui.red("not set"),
+            (_, false) => ui.yellow("not set"),
+        };
+        let mut line = format!("{:<width$}  {state}", e(&v.name));
+        if !flags.is_empty() {
+            line.push_str(&format!("  [{}]", flags.join(", ")));
+        }
+        if let Some(d) = &v.default {
+            line.push_str(&format!("  default: {}", e(d)));
+        }
+        if let Some(d) = &v.description {
+            line.push_str(&format!("  {}", ui.dim(&e(d))));
+        }
+        out.push(format!("{}{line}", label(if i == 0 { "Env" } else { "" })));
+    }
+    if doc.lifecycle.is_empty() {
+        out.push(format!("{}-", label("Lifecycle")));
+    }
+    for (i, s) in doc.lifecycle.iter().enumerate() {
+        out.push(format!("{}{:<9}  {}", label(if i == 0 { "Lifecycle" } else { "" }), s.step, e(&s.command)));
+    }
+    if let Some(h) = &doc.health_endpoint {
+        out.push(format!("{}{}", label("Health"), e(h)));
+    }
+    match &doc.mcp {
+        None => out.push(format!("{}-", label("MCP"))),
+        Some(m) => {
+            let what = match (&m.command, &m.endpoint) {
+                (Some(c), _) => {
+                    let args: Vec<String> = m.args.iter().map(|a| e(a)).collect();
+                    format!("{} {}", e(c), args.join(" ")).trim_end().to_string()
+                }
+                (None, Some(url)) => e(url),
+                (None, None) => String::new(),
+            };
+            let mut line = format!("{}: {what}", e(&m.transport));
+            if !m.env.is_empty() {
+                line.push_str(&format!("  (env: {})", m.env.iter().map(|v| e(v)).collect::<Vec<_>>().join(", ")));
+            }
+            if let Some(t) = m.timeout {
+                line.push_str(&format!("  (timeout {t} ms)"));
+            }
+            out.push(format!("{}{line}", label("MCP")));
+            out.push(format!("{}`atk plug {}` adds it to your coding agents", label(""), e(&doc.directory)));
+        }
+    }
+    out
+}
+
+fn document(
+    entry: &crate::home::Entry,
+    dir: &std::path::Path,
+    plugin: &Plugin,
+    readme: Option<std::path::PathBuf>,
+) -> Result<report::Help> {
+    let env = EnvFile::read(&dir.join(".env"), &|k| std::env::var(k).ok())?;
+    let lifecycle = crate::plugin::schema::Lifecycle::STEPS
+        .iter()
+        .filter_map(|s| plugin.lifecycle.get(s).map(|c| report::HelpStep { step: s, command: c.to_string() }))
+        .collect();
+    Ok(report::Help {
+        name: plugin.name.clone(),
+        directory: entry.directory.clone(),
+        description: plugin.description.clone(),
+        maturity: plugin.maturity,
+        source: (&entry.source).into(),
+        readme,
+        ports: plugin
+            .ports
+            .iter()
+            .map(|p| report::HelpPort {
+                port: p.port,
+                name: p.name.clone(),
+                protocol: p.protocol.clone(),
+                description: p.description.clone(),
+            })
+            .collect(),
+        env: plugin
+            .env_vars
+            .iter()
+            .map(|v| {
+                let value = env
+                    .get(&v.name)
+                    .filter(|s| !s.is_empty())
+                    .or_else(|| std::env::var(&v.name).ok().filter(|s| !s.is_empty()));
+                report::HelpVar {
+                    name: v.name.clone(),
+                    required: v.required,
+                    secret: v.secret,
+                    set: value.is_some(),
+                    value: value.map(|s| if v.secret { mask(&s) } else { s }),
+                    default: v.default.clone(),
+                    description: v.description.clone(),
+                }
+            })
+            .collect(),
+        lifecycle,
+        health_endpoint: plugin.lifecycle.health_endpoint.clone(),
+        mcp: plugin.mcp.as_ref().map(|m| report::HelpMcp {
+            transport: m.transport.clone(),
+            command: m.command.clone(),
+            args: m.args.clone().unwrap_or_default(),
+            endpoint: m.endpoint.clone(),
+            env: m.env.clone().unwrap_or_default(),
+            timeout: m.timeout,
+        }),
+    })
+}
+
+/// Shows `text` through `$PAGER` (else `less -R`); false when no pager could be started.
+fn page(text: &str) -> bool {
+    let pager = std::env::var("PAGER").ok().filter(|p| !p.trim().is_empty()).unwrap_or_else(|| "less -R".into());
+    let child = std::process::Command::new("sh").arg("-c").arg(&pager).stdin(std::process::Stdio::piped()).spawn();
+    let Ok(mut child) = child else { return false };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    child.wait().is_ok()
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+    let Some(id) = args.plugin else {
+        use clap::CommandFactory;
+        let _ = crate::cli::Cli::command().print_long_help();
+        return Ok(0);
+    };
+    let home = ctx.open_home()?;
+    let manifest = home.manifest()?;
+    let entry = super::find(&manifest, &id)?;
+    let (dir, plugin) = load_installed(&home.root, entry)?;
+    let readme_path = dir.join("README.md");
+    let readme = std::fs::read_to_string(&readme_path).ok();
+    let doc = document(entry, &dir, &plugin, readme.as_ref().map(|_| readme_path.clone()))?;
+    ctx.ui.json(&doc);
+    if ctx.ui.json {
+        return Ok(0);
+    }
+    let card = card(ctx, &doc);
+    let terminal = std::io::stdout().is_terminal();
+    let Some(md) = readme else {
+        ctx.ui.warn(format!("'{}' has no README.md", escape(&plugin.name)));
+        for line in card {
+            ctx.ui.line(line);
+        }
+        return Ok(0);
+    };
+    let md = safe_markdown(&md);
+    if !terminal {
+        // A pipe or a file gets the Markdown itself.
+        ctx.ui.line(md.trim_end());
+        ctx.ui.line("");
+        for line in card {
+            ctx.ui.line(line);
+        }
+        return Ok(0);
+    }
+    let (rows, cols) = console::Term::stdout().size();
+    let skin = if ctx.ui.colors() { termimad::MadSkin::default() } else { termimad::MadSkin::no_style() };
+    let width = usize::from(cols).clamp(20, 120);
+    let rendered = skin.text(&md, Some(width)).to_string();
+    let text = format!("{}\n{}\n", rendered.trim_end(), card.join("\n"));
+    if !ctx.ui.quiet && rows > 0 && text.lines().count() >= usize::from(rows) && page(&text) {
+        return Ok(0);
+    }
+    if !ctx.ui.quiet {
+        let _ = std::io::stdout().write_all(text.as_bytes());
+    }
+    Ok(0)
+}

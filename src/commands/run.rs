@@ -1,0 +1,70 @@
+use super::{report, Ctx};
+use crate::error::Result;
+use crate::lifecycle::{process, scripts, status::load_installed};
+
+/// Run one of a plugin's scripts (custom/ first); without SCRIPT, list them
+#[derive(clap::Args)]
+pub struct Args {
+    /// The plugin (directory or name)
+    pub plugin: String,
+    /// The script: custom/SCRIPT, custom/SCRIPT.sh, SCRIPT or SCRIPT.sh in the plugin folder
+    pub script: Option<String>,
+    /// Arguments for the script (all of them, `--help` included)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+    let home = ctx.open_home()?;
+    let manifest = home.manifest()?;
+    let entry = super::find(&manifest, &args.plugin)?;
+    let (dir, plugin) = load_installed(&home.root, entry)?;
+    let Some(script) = args.script else {
+        let list = scripts::list(&dir)?;
+        ctx.ui.json(&report::Scripts {
+            name: plugin.name.clone(),
+            directory: entry.directory.clone(),
+            scripts: list.clone(),
+        });
+        let name = crate::text::escape(&plugin.name);
+        if list.is_empty() {
+            ctx.ui.line(format!("'{name}' has no scripts to run (executable files in its folder or custom/)"));
+            return Ok(0);
+        }
+        ctx.ui.line(format!("Scripts of '{name}' (atk run {} SCRIPT [ARGS...]):", entry.directory));
+        let width = list.iter().map(|s| s.name.chars().count()).max().unwrap_or(0);
+        for s in &list {
+            let mut from = if s.origin == "custom" { format!("{} (yours)", s.path) } else { s.path.clone() };
+            if !s.overrides.is_empty() {
+                from.push_str(&format!(", instead of the plugin's {}", s.overrides.join(", ")));
+            }
+            let padded = format!("{:<width$}", crate::text::escape(&s.name));
+            ctx.ui.line(format!("  {}  {}", ctx.ui.bold(&padded), ctx.ui.dim(&crate::text::escape(&from))));
+        }
+        return Ok(0);
+    };
+    let (path, rel) = scripts::resolve(&dir, &script)?;
+    let runner = crate::lifecycle::Runner::new(&home.root, &dir, &entry.directory, &plugin, &ctx.ui);
+    let mut command = runner.command_for(&path)?;
+    command.args(&args.args);
+    if ctx.ui.json {
+        use std::os::fd::AsFd;
+        if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
+            command.stdout(std::process::Stdio::from(fd));
+        }
+    }
+    crate::interrupt::check()?;
+    let status = process::foreground(&mut command, &format!("cannot run {}", path.display()))?;
+    if crate::interrupt::is_set() {
+        return Err(crate::Error::Interrupted);
+    }
+    let code = super::logs::exit_code(status);
+    ctx.ui.json(&report::Run {
+        name: plugin.name.clone(),
+        directory: entry.directory.clone(),
+        script,
+        path: rel,
+        exit_code: code,
+    });
+    Ok(u8::try_from(code).unwrap_or(1))
+}

@@ -1,0 +1,19 @@
+use super::{Ctx, Target};
+use crate::error::Result;
+use crate::lifecycle::batch;
+
+/// Stop a plugin, or every plugin in reverse manifest order
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub target: Target,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+    let home = ctx.open_home()?;
+    let manifest = home.manifest()?;
+    let mut entries = super::select(&manifest, args.target.plugin.as_deref())?;
+    entries.reverse();
+    let items = batch::stop(&home.root, &entries, &ctx.ui)?;
+    super::start::render(ctx, "stop", items, args.target.all)
+}

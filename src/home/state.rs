@@ -1,0 +1,163 @@
+//! The home repository's state for `atk status`, read with gix (no `git` process): the branch, its
+//! remote, ahead/behind its upstream branch as last fetched, the last commit, and how many paths
+//! are modified or untracked. Nothing here fails the command: what cannot be read is left out.
+
+use std::path::Path;
+
+use gix::bstr::ByteSlice;
+use serde::Serialize;
+
+/// The remote the branch tracks (else `origin`, else the first one by name) and its fetch URL.
+#[derive(Debug, Clone, Serialize)]
+pub struct Remote {
+    pub name: String,
+    pub url: Option<String>,
+}
+
+/// Commits on each side of the branch and its upstream, as last fetched.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sync {
+    /// `refs/remotes/origin/main`.
+    pub upstream: String,
+    pub ahead: usize,
+    pub behind: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LastCommit {
+    pub id: String,
+    pub subject: String,
+    /// Seconds since the Unix epoch (the committer's time).
+    pub time: i64,
+}
+
+/// `git status --porcelain` counted: untracked paths (a new folder counts once), and every other
+/// changed path (staged or not, once each).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct WorkingDir {
+    pub modified: usize,
+    pub untracked: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RepoState {
+    /// `None`: HEAD is detached.
+    pub branch: Option<String>,
+    pub remote: Option<Remote>,
+    /// `None`: no remote, or the branch has no upstream (or it was never fetched).
+    pub sync: Option<Sync>,
+    /// `None`: no commit yet.
+    pub last_commit: Option<LastCommit>,
+    /// `None`: it could not be read.
+    pub working_dir: Option<WorkingDir>,
+}
+
+/// Reads the repository at `root`; `None` when it is not a repository gix can open.
+pub fn read(root: &Path) -> Option<RepoState> {
+    let repo = gix::open(root).ok()?;
+    let head_name = repo.head_name().ok().flatten();
+    let branch = head_name.as_ref().map(|n| n.shorten().to_str_lossy().into_owned());
+    let remote = remote(&repo, branch.as_deref());
+    let sync = match (&head_name, &remote) {
+        (Some(name), Some(_)) => sync(&repo, name.as_ref()),
+        _ => None,
+    };
+    let last_commit = repo.head_commit().ok().and_then(|c| {
+        let subject = c.message().ok()?.summary().to_str_lossy().into_owned();
+        let time = c.time().ok()?.seconds;
+        Some(LastCommit { id: c.id.to_string(), subject, time })
+    });
+    Some(RepoState { branch, remote, sync, last_commit, working_dir: working_dir(&repo) })
+}
+
+fn remote(repo: &gix::Repository, branch: Option<&str>) -> Option<Remote> {
+    let names: Vec<String> = repo.remote_names().iter().map(|n| n.to_str_lossy().into_owned()).collect();
+    let tracked = branch
+        .and_then(|b| repo.branch_remote_name(b, gix::remote::Direction::Fetch))
+        .map(|n| n.as_bstr().to_str_lossy().into_owned())
+        .filter(|n| names.contains(n));
+    let name = tracked.or_else(|| names.iter().find(|n| *n == "origin").cloned()).or_else(|| names.first().cloned())?;
+    let url = repo
+        .find_remote(name.as_str())
+        .ok()
+        .and_then(|r| r.url(gix::remote::Direction::Fetch).map(|u| u.to_bstring().to_str_lossy().into_owned()));
+    Some(Remote { name, url })
+}
+
+fn sync(repo: &gix::Repository, head: &gix::refs::FullNameRef) -> Option<Sync> {
+    let tracking = repo.branch_remote_tracking_ref_name(head, gix::remote::Direction::Fetch)?.ok()?;
+    let upstream = repo.find_reference(tracking.as_ref()).ok()?.peel_to_id().ok()?.detach();
+    let local = repo.head_id().ok()?.detach();
+    let count = |tip: gix::ObjectId, hidden: gix::ObjectId| -> Option<usize> {
+        Some(repo.rev_walk([tip]).with_hidden([hidden]).all().ok()?.filter_map(Result::ok).count())
+    };
+    Some(Sync {
+        upstream: tracking.as_bstr().to_str_lossy().into_owned(),
+        ahead: count(local, upstream)?,
+        behind: count(upstream, local)?,
+    })
+}
+
+fn working_dir(repo: &gix::Repository) -> Option<WorkingDir> {
+    use gix::status::index_worktree::Item as Worktree;
+    use gix::status::Item;
+    let iter = repo
+        .status(gix::progress::Discard)
+        .ok()?
+        .untracked_files(gix::status::UntrackedFiles::Collapsed)
+        .into_iter(None)
+        .ok()?;
+    let mut modified = std::collections::BTreeSet::new();
+    let mut untracked = 0;
+    for item in iter {
+        let item = item.ok()?;
+        match &item {
+            Item::IndexWorktree(Worktree::DirectoryContents { entry, .. }) => {
+                if entry.status == gix::dir::entry::Status::Untracked {
+                    untracked += 1;
+                }
+            }
+            Item::IndexWorktree(Worktree::Modification { status, .. }) => {
+                use gix::status::plumbing::index_as_worktree::EntryStatus;
+                if !matches!(status, EntryStatus::NeedsUpdate(_)) {
+                    modified.insert(item.location().to_owned());
+                }
+            }
+            _ => {
+                modified.insert(item.location().to_owned());
+            }
+        }
+    }
+    Some(WorkingDir { modified: modified.len(), untracked })
+}
+
+/// `3 minutes ago`, `2 days ago`: how long before `now` a time was (both in Unix seconds).
+pub fn age(time: i64, now: i64) -> String {
+    let s = (now - time).max(0);
+    let (n, unit) = match s {
+        0..=59 => (s, "second"),
+        60..=3599 => (s / 60, "minute"),
+        3600..=86_399 => (s / 3600, "hour"),
+        86_400..=2_591_999 => (s / 86_400, "day"),
+        2_592_000..=31_535_999 => (s / 2_592_000, "month"),
+        _ => (s / 31_536_000, "year"),
+    };
+    format!("{} ago", crate::error::plural(n as usize, unit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_like_git() {
+        assert_eq!(age(100, 100), "0 seconds ago");
+        assert_eq!(age(0, 1), "1 second ago");
+        assert_eq!(age(0, 150), "2 minutes ago");
+        assert_eq!(age(0, 7200), "2 hours ago");
+        assert_eq!(age(0, 86_400 * 3), "3 days ago");
+        assert_eq!(age(0, 86_400 * 65), "2 months ago");
+        assert_eq!(age(0, 86_400 * 800), "2 years ago");
+        assert_eq!(age(10, 0), "0 seconds ago");
+    }
+}

@@ -1,0 +1,384 @@
+//! `atk status`: what each plugin of the home is doing. One broken plugin never stops the rest:
+//! a missing folder is `not-installed`, an unreadable `plugin.yaml` is `invalid`. Every probe (the
+//! status command, the ports, the health endpoint) is bounded by a timeout, and the plugins are
+//! probed all at once.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::health::{self, Health};
+use super::process::Probe;
+use super::{ports, Runner};
+use crate::error::{Error, Result};
+use crate::home::Entry;
+use crate::plugin::env::EnvFile;
+use crate::plugin::{Maturity, Plugin};
+
+/// The default bound of each probe.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many plugins are probed at once, at most. Probes mostly wait (on a child process or a
+/// socket), so this is about processes alive at once, not CPU.
+pub const MAX_PARALLEL: usize = 32;
+
+/// What a plugin is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    /// Its status command exited 0 (or, without one, its endpoint answered).
+    Running,
+    /// Its status command exited non-zero (or, without one, its endpoint did not answer).
+    Stopped,
+    /// Its status command did not end within the timeout (it was killed).
+    Timeout,
+    /// No status command; a stdio MCP server, started by the agent when needed.
+    McpOnly,
+    /// No status command and nothing else to ask.
+    Unknown,
+    /// In the manifest, but its files are not in the home (a fresh clone before `atk install`).
+    NotInstalled,
+    /// Its `plugin.yaml` (or `custom/overrides.yaml`) cannot be read or breaks the schema.
+    Invalid,
+    /// The status command could not be started at all.
+    Error,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Running => "running",
+            State::Stopped => "stopped",
+            State::Timeout => "timeout",
+            State::McpOnly => "mcp-only",
+            State::Unknown => "unknown",
+            State::NotInstalled => "not-installed",
+            State::Invalid => "invalid",
+            State::Error => "error",
+        }
+    }
+}
+
+/// A declared port; `listening` is checked only while the plugin runs (`None`: not checked).
+#[derive(Debug, Clone, Serialize)]
+pub struct PortState {
+    pub port: u16,
+    pub description: Option<String>,
+    pub listening: Option<bool>,
+}
+
+/// The plugin's variables: which required ones have no value (not in `.env`, or empty there,
+/// and not in the environment), and how many optional ones.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EnvSummary {
+    pub total: usize,
+    pub missing_required: Vec<String>,
+    pub unset_optional: usize,
+}
+
+/// The health endpoint and its answer (`None` when it was not requested: the plugin is not
+/// running).
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthState {
+    pub url: String,
+    pub result: Option<Health>,
+}
+
+/// One plugin's row.
+#[derive(Debug, Clone)]
+pub struct PluginStatus {
+    pub name: String,
+    pub directory: String,
+    /// The pinned commit (the manifest's `source.ref`).
+    pub commit: Option<String>,
+    pub state: State,
+    /// Why it is `invalid`, `not-installed` or `error`.
+    pub problem: Option<String>,
+    /// What to do about it.
+    pub hint: Option<String>,
+    pub ports: Vec<PortState>,
+    pub env: EnvSummary,
+    pub maturity: Option<Maturity>,
+    pub health: Option<HealthState>,
+}
+
+/// The plugin of `entry` in the home at `root`, read with its overrides: `NotInstalled` when its
+/// folder has no `plugin.yaml` (a fresh clone), the plugin's own error when it is unreadable.
+pub fn load_installed(root: &Path, entry: &Entry) -> Result<(PathBuf, Plugin)> {
+    crate::home::plugin_rel(&entry.directory)?;
+    let dir = root.join("plugins").join(&entry.directory);
+    if crate::plugin::definition_file(&dir).is_none() {
+        return Err(Error::NotInstalled { directory: entry.directory.clone() });
+    }
+    let plugin = crate::plugin::load(&dir)?;
+    Ok((dir, plugin))
+}
+
+/// The env summary of a plugin, with its `.env` read.
+pub fn env_summary(dir: &Path, plugin: &Plugin) -> Result<EnvSummary> {
+    let env = EnvFile::read(&dir.join(".env"), &super::process_env)?;
+    let missing_required = super::missing_required(plugin, &env);
+    let has_value =
+        |name: &str| env.get(name).is_some_and(|v| !v.is_empty()) || std::env::var(name).is_ok_and(|v| !v.is_empty());
+    Ok(EnvSummary {
+        total: plugin.env_vars.len(),
+        missing_required,
+        unset_optional: plugin.env_vars.iter().filter(|v| !v.required && !has_value(&v.name)).count(),
+    })
+}
+
+/// The first problem of an unreadable plugin, and a hint when it reads like a newer schema.
+fn describe_invalid(e: &Error) -> (String, String) {
+    let first = e.details().first().map_or_else(|| e.to_string(), |d| format!("{e}: {d}"));
+    let newer = e.details().iter().any(|d| d.contains("unknown field") || d.contains("is not one of"));
+    let hint = if newer {
+        format!(
+            "it may need a newer atk (this is {}); `atk validate plugins/<dir>` shows every problem",
+            env!("CARGO_PKG_VERSION")
+        )
+    } else {
+        "`atk validate plugins/<dir>` shows every problem".to_string()
+    };
+    (first, hint)
+}
+
+/// The status of one plugin of the home at `root`. Never fails: what goes wrong is the row.
+/// Only Ctrl-C ends it early (`Err(Interrupted)`).
+pub fn probe(root: &Path, entry: &Entry, timeout: Duration) -> Result<PluginStatus> {
+    let mut row = PluginStatus {
+        name: entry.name.clone(),
+        directory: entry.directory.clone(),
+        commit: entry.source.commit.clone(),
+        state: State::Unknown,
+        problem: None,
+        hint: None,
+        ports: vec![],
+        env: EnvSummary::default(),
+        maturity: None,
+        health: None,
+    };
+    let (dir, plugin) = match load_installed(root, entry) {
+        Ok(loaded) => loaded,
+        Err(e @ Error::NotInstalled { .. }) => {
+            row.state = State::NotInstalled;
+            row.problem = Some(e.to_string());
+            row.hint = Some("`atk install --all` puts every plugin of the manifest in place".into());
+            return Ok(row);
+        }
+        Err(e) => {
+            row.state = State::Invalid;
+            let (problem, hint) = describe_invalid(&e);
+            row.problem = Some(problem.replace("<dir>", &entry.directory));
+            row.hint = Some(hint.replace("<dir>", &entry.directory));
+            return Ok(row);
+        }
+    };
+    row.name = plugin.name.clone();
+    row.maturity = Some(plugin.maturity);
+    row.ports = plugin
+        .ports
+        .iter()
+        .map(|p| PortState { port: p.port, description: p.description.clone(), listening: None })
+        .collect();
+    match env_summary(&dir, &plugin) {
+        Ok(env) => row.env = env,
+        Err(e) => {
+            row.state = State::Error;
+            row.problem = Some(e.to_string());
+            return Ok(row);
+        }
+    }
+    let runner =
+        Runner { home: root, plugin_dir: &dir, directory: &entry.directory, plugin: &plugin, stdout_to_stderr: false };
+    let health_url = plugin.lifecycle.health_endpoint.clone();
+    let remote_mcp =
+        plugin.mcp.as_ref().filter(|m| m.transport == "sse" || m.transport == "http").and_then(|m| m.endpoint.clone());
+
+    match runner.probe("status", timeout) {
+        Err(Error::Interrupted) => return Err(Error::Interrupted),
+        Err(e) => {
+            row.state = State::Error;
+            row.problem = Some(e.to_string());
+        }
+        Ok(Some(Probe::Exited(Some(0)))) => row.state = State::Running,
+        Ok(Some(Probe::Exited(_))) => row.state = State::Stopped,
+        Ok(Some(Probe::TimedOut)) => {
+            row.state = State::Timeout;
+            row.problem = Some(format!("the status command did not finish within {}s", timeout.as_secs_f32()));
+            row.hint = Some("`atk status --timeout SECONDS` waits longer".into());
+        }
+        Ok(None) => {
+            // No status command: as atk-cli 0.4.0, a remote MCP endpoint that answers means
+            // running, a stdio MCP server is `mcp-only`, anything else `unknown`; and a health
+            // endpoint, when there is one, decides like a remote endpoint.
+            if let Some(url) = health_url.as_ref().or(remote_mcp.as_ref()) {
+                let answer = health::check(url, timeout);
+                row.state = match &answer {
+                    Health::Unchecked { .. } => State::Unknown,
+                    a if a.answered() => State::Running,
+                    Health::Timeout => State::Timeout,
+                    _ => State::Stopped,
+                };
+                if health_url.is_some() {
+                    row.health = Some(HealthState { url: url.clone(), result: Some(answer) });
+                }
+            } else if plugin.mcp.is_some() {
+                row.state = State::McpOnly;
+            } else {
+                row.state = State::Unknown;
+            }
+        }
+    }
+    if row.state == State::Running {
+        let numbers: Vec<u16> = row.ports.iter().map(|p| p.port).collect();
+        let connect = timeout.min(ports::CONNECT_TIMEOUT);
+        let (listening, answer) = std::thread::scope(|s| {
+            let h = (row.health.is_none())
+                .then_some(health_url.as_deref())
+                .flatten()
+                .map(|url| s.spawn(move || health::check(url, timeout)));
+            let listening = ports::listening_all(&numbers, connect);
+            (listening, h.map(|h| h.join().unwrap_or(Health::Timeout)))
+        });
+        for (p, l) in row.ports.iter_mut().zip(listening) {
+            p.listening = Some(l);
+        }
+        if let (Some(url), Some(answer)) = (&health_url, answer) {
+            row.health = Some(HealthState { url: url.clone(), result: Some(answer) });
+        }
+    } else if let Some(url) = &health_url {
+        if row.health.is_none() {
+            row.health = Some(HealthState { url: url.clone(), result: None });
+        }
+    }
+    Ok(row)
+}
+
+/// Runs `work` on every item, at most `parallel` at once; the results in the items' order.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], parallel: usize, work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = parallel.clamp(1, items.len().max(1));
+    if threads == 1 {
+        return items.iter().map(&work).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut out: Vec<(usize, R)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        done.push((i, work(item)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("a probe thread panicked")).collect()
+    });
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The status of each of `entries`, in their order, probed all at once (at most
+/// [`MAX_PARALLEL`]).
+pub fn probe_all(root: &Path, entries: &[&Entry], timeout: Duration) -> Result<Vec<PluginStatus>> {
+    parallel_map(entries, MAX_PARALLEL, |e| probe(root, e, timeout)).into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_map_keeps_the_order_and_bounds_the_threads() {
+        let items: Vec<u64> = (0..40).collect();
+        let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let out = parallel_map(&items, 8, |i| {
+            let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(n, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(20));
+            now.fetch_sub(1, Ordering::SeqCst);
+            i * 2
+        });
+        assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        let most = most.load(Ordering::SeqCst);
+        assert!(most > 1 && most <= 8, "{most} at once");
+    }
+}
+
+#[cfg(test)]
+mod probe_tests {
+    use super::*;
+    use crate::home::Source;
+
+    fn plugin(root: &Path, dir: &str, body: &str) -> Entry {
+        let p = root.join("plugins").join(dir);
+        std::fs::create_dir_all(&p).unwrap();
+        let yaml = format!("schema_version: '2026-01-23'\nname: {dir}\ndescription: d\n{body}");
+        std::fs::write(p.join("plugin.yaml"), yaml).unwrap();
+        Entry::new(dir, dir, Source::default())
+    }
+
+    #[test]
+    fn each_kind_of_plugin_gets_its_state() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = server.local_addr().unwrap().port();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let entries = [
+            plugin(
+                root,
+                "runs",
+                &format!("ports:\n  - port: {port}\n  - port: {closed}\nlifecycle:\n  status: 'true'\n"),
+            ),
+            plugin(root, "stopped", &format!("ports:\n  - port: {port}\nlifecycle:\n  status: exit 1\n")),
+            plugin(root, "slow", "lifecycle:\n  status: sleep 20\n"),
+            plugin(root, "stdio", "mcp:\n  transport: stdio\n  command: x\n"),
+            plugin(root, "remote", &format!("mcp:\n  transport: http\n  endpoint: http://127.0.0.1:{closed}/mcp\n")),
+            plugin(root, "nothing", ""),
+            plugin(root, "broken", "maturity: golden\n"),
+            Entry::new("absent", "absent", Source::default()),
+        ];
+        let all: Vec<&Entry> = entries.iter().collect();
+        let rows = probe_all(root, &all, Duration::from_millis(500)).unwrap();
+        let states: Vec<State> = rows.iter().map(|r| r.state).collect();
+        assert_eq!(
+            states,
+            [
+                State::Running,
+                State::Stopped,
+                State::Timeout,
+                State::McpOnly,
+                State::Stopped,
+                State::Unknown,
+                State::Invalid,
+                State::NotInstalled
+            ]
+        );
+        assert_eq!(rows[0].ports.iter().map(|p| p.listening).collect::<Vec<_>>(), [Some(true), Some(false)]);
+        assert_eq!(rows[1].ports[0].listening, None, "ports are checked only while the plugin runs");
+        assert!(rows[6].problem.as_deref().unwrap().contains("golden"));
+        assert!(rows[7].hint.as_deref().unwrap().contains("atk install --all"));
+        drop(server);
+    }
+
+    #[test]
+    fn the_env_summary_counts_what_has_no_value() {
+        let t = tempfile::tempdir().unwrap();
+        let e = plugin(
+            t.path(),
+            "vars",
+            "env_vars:\n  - name: STATUS_T_REQ\n    required: true\n  - name: STATUS_T_EMPTY\n    required: true\n  - name: STATUS_T_OPT\n  - name: STATUS_T_SET\n",
+        );
+        std::fs::write(t.path().join("plugins/vars/.env"), "STATUS_T_EMPTY=\nSTATUS_T_SET=1\n").unwrap();
+        let row = probe(t.path(), &e, Duration::from_secs(5)).unwrap();
+        assert_eq!(row.env.total, 4);
+        assert_eq!(row.env.missing_required, ["STATUS_T_REQ", "STATUS_T_EMPTY"]);
+        assert_eq!(row.env.unset_optional, 1);
+    }
+}
