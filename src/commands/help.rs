@@ -180,6 +180,9 @@ fn page(text: &str) -> bool {
     child.wait().is_ok()
 }
 
+/// The largest README shown (a README is text a person reads; anything bigger is not one).
+const README_LIMIT: u64 = 4 << 20;
+
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let Some(id) = args.plugin else {
         use clap::CommandFactory;
@@ -191,7 +194,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let entry = super::find(&manifest, &id)?;
     let (dir, plugin) = load_installed(&home.root, entry)?;
     let readme_path = dir.join("README.md");
-    let readme = std::fs::read_to_string(&readme_path).ok();
+    let readme = match crate::lifecycle::read_inside(&dir, &readme_path, README_LIMIT) {
+        Ok(text) => text,
+        Err(why) => {
+            ctx.ui.warn(format!("README.md of '{}' is not shown: {why}", escape(&plugin.name)));
+            None
+        }
+    };
     let doc = document(entry, &dir, &plugin, readme.as_ref().map(|_| readme_path.clone()))?;
     ctx.ui.json(&doc);
     if ctx.ui.json {

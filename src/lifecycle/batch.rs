@@ -145,16 +145,7 @@ fn check_ports(loaded: &[Loaded], skip: &[bool]) -> Result<()> {
 /// others go on.
 pub fn start(root: &Path, entries: &[&Entry], opts: &Options, reporter: &dyn Reporter) -> Result<Vec<Item>> {
     let loaded = load_all(root, entries);
-    // Which already run: every plugin that would start is probed, all at once.
-    let probes: Vec<Option<State>> = status::parallel_map(&loaded, status::MAX_PARALLEL, |l| match &l.plugin {
-        Ok((_, p)) if p.lifecycle.start.is_some() => Some(status::probe(root, l.entry, opts.timeout).map(|s| s.state)),
-        _ => None,
-    })
-    .into_iter()
-    .map(|r| r.transpose())
-    .collect::<Result<_>>()?;
-    let running: Vec<bool> = probes.iter().map(|s| *s == Some(State::Running)).collect();
-    let timed_out: Vec<bool> = probes.iter().map(|s| *s == Some(State::Timeout)).collect();
+    let (running, timed_out) = probe_running(root, &loaded, opts)?;
     let skip: Vec<bool> = running.iter().zip(&timed_out).map(|(r, t)| *r || *t).collect();
     check_env(&loaded, &skip)?;
     check_ports(&loaded, &skip)?;
@@ -179,18 +170,42 @@ pub fn start(root: &Path, entries: &[&Entry], opts: &Options, reporter: &dyn Rep
     Ok(items)
 }
 
-/// `restart` of `entries` (in manifest order): the required variables of every plugin are checked
-/// first (nothing is stopped when one is missing), then every plugin is stopped (in reverse order),
-/// then started as [`start`] does. A plugin whose stop failed is not started again.
+/// Which plugins of `loaded` that have a start command run already, and which could not tell
+/// (their status command timed out): every one probed, all at once.
+fn probe_running(root: &Path, loaded: &[Loaded], opts: &Options) -> Result<(Vec<bool>, Vec<bool>)> {
+    let probes: Vec<Option<State>> = status::parallel_map(loaded, status::MAX_PARALLEL, |l| match &l.plugin {
+        Ok((_, p)) if p.lifecycle.start.is_some() => Some(status::probe(root, l.entry, opts.timeout).map(|s| s.state)),
+        _ => None,
+    })
+    .into_iter()
+    .map(|r| r.transpose())
+    .collect::<Result<_>>()?;
+    Ok((
+        probes.iter().map(|s| *s == Some(State::Running)).collect(),
+        probes.iter().map(|s| *s == Some(State::Timeout)).collect(),
+    ))
+}
+
+/// `restart` of `entries` (in manifest order). Before anything is stopped: every plugin's
+/// required variables are checked, and the ports of every plugin that does not run now (a port
+/// listening while its plugin is stopped belongs to another program, and would keep it from
+/// starting again). Then every plugin is stopped (in reverse order) and started again. A plugin
+/// whose stop failed is not started again; a start that fails is that plugin's failure.
 pub fn restart(root: &Path, entries: &[&Entry], opts: &Options, reporter: &dyn Reporter) -> Result<Vec<Item>> {
     let loaded = load_all(root, entries);
     check_env(&loaded, &vec![false; loaded.len()])?;
-    let reversed: Vec<&Entry> = entries.iter().rev().copied().collect();
-    let mut stopped = stop(root, &reversed, reporter)?;
+    let (running, timed_out) = probe_running(root, &loaded, opts)?;
+    let own: Vec<bool> = running.iter().zip(&timed_out).map(|(r, t)| *r || *t).collect();
+    check_ports(&loaded, &own)?;
+    let mut stopped: Vec<Item> =
+        loaded.iter().rev().map(|l| run_one(root, l, "stop", reporter)).collect::<Result<_>>()?;
     stopped.reverse();
-    let again: Vec<&Entry> =
-        entries.iter().zip(&stopped).filter(|(_, s)| s.outcome != Outcome::Failed).map(|(e, _)| *e).collect();
-    let started = start(root, &again, opts, reporter)?;
+    let mut started = Vec::new();
+    for (l, s) in loaded.iter().zip(&stopped) {
+        if s.outcome != Outcome::Failed {
+            started.push(run_one(root, l, "start", reporter)?);
+        }
+    }
     stopped.reverse();
     Ok(stopped.into_iter().chain(started).collect())
 }

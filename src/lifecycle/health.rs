@@ -86,7 +86,22 @@ pub fn check(url: &str, timeout: Duration) -> Health {
     if spawned.is_err() {
         return Health::Unreachable { reason: "cannot start a thread".into() };
     }
-    rx.recv_timeout(timeout + Duration::from_millis(50)).unwrap_or(Health::Timeout)
+    // Waited for in slices, so that Ctrl-C ends the wait at once (the caller sees the flag).
+    let give_up = Instant::now() + timeout + Duration::from_millis(50);
+    loop {
+        let left = give_up.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Health::Timeout;
+        }
+        match rx.recv_timeout(left.min(Duration::from_millis(100))) {
+            Ok(answer) => return answer,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Health::Timeout,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if crate::interrupt::is_set() => {
+                return Health::Unchecked { reason: "interrupted".into() }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+    }
 }
 
 fn request(addr: &str, host: &str, path: &str, deadline: Instant) -> Health {

@@ -26,6 +26,31 @@ fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// The text of the file `path` of the plugin folder `dir`, read only if it is a regular file of at
+/// most `limit` bytes that stays inside `dir` once every link on the way is resolved. `Ok(None)`:
+/// there is no such file. `Err`: why it is not read (a link out of the folder, not a regular file,
+/// too big, not UTF-8).
+pub fn read_inside(dir: &Path, path: &Path, limit: u64) -> std::result::Result<Option<String>, String> {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok(None);
+    }
+    let (Ok(real), Ok(root)) = (std::fs::canonicalize(path), std::fs::canonicalize(dir)) else {
+        return Err("it is a link that leads nowhere".into());
+    };
+    if !real.starts_with(&root) {
+        return Err("it is a link that leads out of the plugin folder".into());
+    }
+    let meta = std::fs::metadata(&real).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("it is not a regular file".into());
+    }
+    if meta.len() > limit {
+        return Err(format!("it is bigger than {} MB", limit >> 20));
+    }
+    let bytes = std::fs::read(&real).map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map(Some).map_err(|_| "it is not UTF-8 text".into())
+}
+
 /// One plugin, ready to have its commands run.
 pub struct Runner<'a> {
     pub home: &'a Path,
@@ -110,11 +135,23 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// The plugin's compose file: `service.compose_file`, else the first of docker compose's own
+    /// default names that the folder has (`compose.yaml`, `compose.yml`, `docker-compose.yaml`,
+    /// `docker-compose.yml`), else `docker-compose.yml`.
+    fn compose_file(&self) -> &str {
+        if let Some(f) = self.plugin.service.as_ref().and_then(|s| s.compose_file.as_deref()) {
+            return f;
+        }
+        ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"]
+            .into_iter()
+            .find(|f| self.plugin_dir.join(f).is_file())
+            .unwrap_or("docker-compose.yml")
+    }
+
     pub fn command(&self, step: &str) -> Option<String> {
         let cmd = self.plugin.lifecycle.get(step)?;
-        let compose_file = self.plugin.service.as_ref().and_then(|s| s.compose_file.as_deref());
         Some(if self.plugin_dir.join(COMPOSE_OVERRIDE).is_file() {
-            with_compose_override(cmd, compose_file)
+            with_compose_override(cmd, Some(self.compose_file()))
         } else {
             cmd.to_string()
         })
@@ -138,8 +175,7 @@ impl<'a> Runner<'a> {
         if !self.plugin_dir.join(COMPOSE_OVERRIDE).is_file() {
             return None;
         }
-        let base = self.plugin.service.as_ref().and_then(|s| s.compose_file.as_deref()).unwrap_or("docker-compose.yml");
-        Some(format!("{}:{}", abs_dir.join(base).display(), abs_dir.join(COMPOSE_OVERRIDE).display()))
+        Some(format!("{}:{}", abs_dir.join(self.compose_file()).display(), abs_dir.join(COMPOSE_OVERRIDE).display()))
     }
 
     /// A command for `program`, in the plugin folder, with the lifecycle environment: the
@@ -245,7 +281,7 @@ pub fn shell_quote(arg: &str) -> String {
 /// files itself.
 pub fn with_compose_override(cmd: &str, compose_file: Option<&str>) -> String {
     const NEEDLE: &str = "docker compose";
-    let files = format!(" -f {} -f {COMPOSE_OVERRIDE}", compose_file.unwrap_or("docker-compose.yml"));
+    let files = format!(" -f {} -f {COMPOSE_OVERRIDE}", shell_quote(compose_file.unwrap_or("docker-compose.yml")));
     let mut out = String::with_capacity(cmd.len() + 2 * files.len());
     let mut rest = cmd;
     while let Some(i) = rest.find(NEEDLE) {

@@ -63,14 +63,20 @@ fn io_err(what: &str) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| Error::io(what.to_string(), e)
 }
 
-/// Runs `command` with the terminal (output streamed), until it ends. When stdin is not a
-/// terminal, the child leads a process group of its own, and Ctrl-C (or SIGTERM) sent to atk is
-/// passed on to that whole group; on a terminal the child stays in atk's group, where the
-/// terminal's Ctrl-C reaches it directly (a group of its own could not read the terminal). A child
-/// that has not ended `GRACE` after Ctrl-C is killed. The caller turns an interrupted run into
-/// `Error::Interrupted` (see [`crate::interrupt::is_set`]).
+/// Whether atk has a controlling terminal (even with its standard streams redirected).
+fn has_controlling_terminal() -> bool {
+    std::io::stdin().is_terminal() || std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").is_ok()
+}
+
+/// Runs `command` with the terminal (output streamed), until it ends. With a controlling
+/// terminal, the child stays in atk's process group, where the terminal's Ctrl-C reaches it
+/// directly and where it may read the terminal (`/dev/tty`, as a password prompt does) even when
+/// atk's stdin is redirected: a group of its own would be stopped by the terminal on its first
+/// read. Without one, the child leads a group of its own, and Ctrl-C (or SIGTERM) sent to atk is
+/// passed on to that whole group. A child that has not ended `GRACE` after Ctrl-C is killed. The
+/// caller turns an interrupted run into `Error::Interrupted` (see [`crate::interrupt::is_set`]).
 pub fn foreground(command: &mut Command, what: &str) -> Result<ExitStatus> {
-    let own_group = !std::io::stdin().is_terminal();
+    let own_group = !has_controlling_terminal();
     if own_group {
         command.process_group(0);
     }

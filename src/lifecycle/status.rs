@@ -147,6 +147,7 @@ fn describe_invalid(e: &Error) -> (String, String) {
 /// The status of one plugin of the home at `root`. Never fails: what goes wrong is the row.
 /// Only Ctrl-C ends it early (`Err(Interrupted)`).
 pub fn probe(root: &Path, entry: &Entry, timeout: Duration) -> Result<PluginStatus> {
+    crate::interrupt::check()?;
     let mut row = PluginStatus {
         name: entry.name.clone(),
         directory: entry.directory.clone(),
@@ -196,7 +197,24 @@ pub fn probe(root: &Path, entry: &Entry, timeout: Duration) -> Result<PluginStat
     let remote_mcp =
         plugin.mcp.as_ref().filter(|m| m.transport == "sse" || m.transport == "http").and_then(|m| m.endpoint.clone());
 
-    match runner.probe("status", timeout) {
+    // Every probe at once, each bounded by `timeout`: the status command, the health endpoint and
+    // the ports. The row takes at most `timeout` (and Ctrl-C ends it).
+    let numbers: Vec<u16> = row.ports.iter().map(|p| p.port).collect();
+    let connect = timeout.min(ports::CONNECT_TIMEOUT);
+    let (probe, health_answer, listening) = std::thread::scope(|s| {
+        let health = health_url.as_deref().map(|url| s.spawn(move || health::check(url, timeout)));
+        let listening = s.spawn(|| ports::listening_all(&numbers, connect));
+        let probe = runner.probe("status", timeout);
+        (
+            probe,
+            health.map(|h| h.join().unwrap_or(Health::Timeout)),
+            listening.join().unwrap_or_else(|_| vec![false; numbers.len()]),
+        )
+    });
+    crate::interrupt::check()?;
+    // Without a status command, the health endpoint decides, and its answer is shown whatever it is.
+    let decided_by_health = matches!(probe, Ok(None)) && health_answer.is_some();
+    match probe {
         Err(Error::Interrupted) => return Err(Error::Interrupted),
         Err(e) => {
             row.state = State::Error;
@@ -213,17 +231,19 @@ pub fn probe(root: &Path, entry: &Entry, timeout: Duration) -> Result<PluginStat
             // No status command: as atk-cli 0.4.0, a remote MCP endpoint that answers means
             // running, a stdio MCP server is `mcp-only`, anything else `unknown`; and a health
             // endpoint, when there is one, decides like a remote endpoint.
-            if let Some(url) = health_url.as_ref().or(remote_mcp.as_ref()) {
-                let answer = health::check(url, timeout);
+            let answer = match (&health_answer, &remote_mcp) {
+                (Some(a), _) => Some(a.clone()),
+                (None, Some(url)) => Some(health::check(url, timeout)),
+                (None, None) => None,
+            };
+            crate::interrupt::check()?;
+            if let Some(answer) = answer {
                 row.state = match &answer {
                     Health::Unchecked { .. } => State::Unknown,
                     a if a.answered() => State::Running,
                     Health::Timeout => State::Timeout,
                     _ => State::Stopped,
                 };
-                if health_url.is_some() {
-                    row.health = Some(HealthState { url: url.clone(), result: Some(answer) });
-                }
             } else if plugin.mcp.is_some() {
                 row.state = State::McpOnly;
             } else {
@@ -232,26 +252,14 @@ pub fn probe(root: &Path, entry: &Entry, timeout: Duration) -> Result<PluginStat
         }
     }
     if row.state == State::Running {
-        let numbers: Vec<u16> = row.ports.iter().map(|p| p.port).collect();
-        let connect = timeout.min(ports::CONNECT_TIMEOUT);
-        let (listening, answer) = std::thread::scope(|s| {
-            let h = (row.health.is_none())
-                .then_some(health_url.as_deref())
-                .flatten()
-                .map(|url| s.spawn(move || health::check(url, timeout)));
-            let listening = ports::listening_all(&numbers, connect);
-            (listening, h.map(|h| h.join().unwrap_or(Health::Timeout)))
-        });
         for (p, l) in row.ports.iter_mut().zip(listening) {
             p.listening = Some(l);
         }
-        if let (Some(url), Some(answer)) = (&health_url, answer) {
-            row.health = Some(HealthState { url: url.clone(), result: Some(answer) });
-        }
-    } else if let Some(url) = &health_url {
-        if row.health.is_none() {
-            row.health = Some(HealthState { url: url.clone(), result: None });
-        }
+    }
+    if let Some(url) = &health_url {
+        // The answer is shown for a plugin that runs (for one that does not, it says nothing).
+        let shown = (row.state == State::Running || decided_by_health).then_some(health_answer).flatten();
+        row.health = Some(HealthState { url: url.clone(), result: shown });
     }
     Ok(row)
 }

@@ -23,6 +23,7 @@ mod remote;
 mod remove;
 mod rollback;
 mod runtime;
+mod runtime_regressions;
 mod safety;
 mod servers;
 mod setup;
