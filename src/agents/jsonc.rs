@@ -9,6 +9,8 @@ use serde_json::Value;
 /// A parsed JSONC document whose top level is an object (an empty file is an empty object).
 pub struct Doc {
     root: CstRootNode,
+    /// The file began with a UTF-8 byte-order mark (as editors on Windows write): it is kept.
+    bom: bool,
 }
 
 fn options() -> ParseOptions {
@@ -17,6 +19,10 @@ fn options() -> ParseOptions {
 
 impl Doc {
     pub fn parse(text: &str) -> Result<Doc, String> {
+        let (bom, text) = match text.strip_prefix('\u{feff}') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
         let root = CstRootNode::parse(text, &options()).map_err(|e| format!("not valid JSON with comments: {e}"))?;
         match root.value() {
             None => {
@@ -25,7 +31,7 @@ impl Doc {
             Some(v) if v.as_object().is_some() => {}
             Some(_) => return Err("its top level is not an object".into()),
         }
-        Ok(Doc { root })
+        Ok(Doc { root, bom })
     }
 
     fn top(&self) -> CstObject {
@@ -106,7 +112,12 @@ impl Doc {
     }
 
     pub fn text(&self) -> String {
-        self.root.to_string()
+        let text = self.root.to_string();
+        if self.bom {
+            format!("\u{feff}{text}")
+        } else {
+            text
+        }
     }
 }
 
@@ -143,6 +154,16 @@ mod tests {
         assert!(again.remove_from_array("instructions", "/p/SKILL.md").unwrap());
         assert!(!again.remove_member("mcp", "srv").unwrap());
         assert!(again.text().starts_with(&USER[..USER.len() - 5]), "{}", again.text());
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_read_past_and_kept() {
+        let mut bom = Doc::parse("\u{feff}{\"a\": 1}").unwrap();
+        assert!(bom.set_member("mcp", "x", &json!(1)).unwrap());
+        let text = bom.text();
+        assert!(text.starts_with("\u{feff}{"), "{text:?}");
+        let parsed: Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).unwrap();
+        assert_eq!(parsed, json!({"a": 1, "mcp": {"x": 1}}));
     }
 
     #[test]

@@ -75,14 +75,13 @@ impl Server {
             }
             env.push(Var { name: name.clone(), value, secret });
         }
-        // Env values first, each from the others as written (a value is never substituted into
-        // again); then the command, arguments and endpoint from the env values as they end up.
+        // In env values only `$ATK_PLUGIN_DIR` is replaced: a value is the user's, given to the
+        // server as written (`p$TOKEN.x` stays, as atk-cli passes it). The command, arguments and
+        // endpoint then take the env values as they end up.
         let mut vars: Vec<(String, String)> = vec![(PLUGIN_DIR_VAR.to_string(), abs.clone())];
-        vars.extend(env.iter().filter_map(|v| Some((v.name.clone(), v.value.clone()?))));
         for v in &mut env {
             v.value = v.value.as_deref().map(|x| substitute(x, &vars));
         }
-        vars.truncate(1);
         vars.extend(env.iter().filter_map(|v| Some((v.name.clone(), v.value.clone()?))));
         let sub = |s: &str| substitute(s, &vars);
         let transport = match mcp.transport.as_str() {
@@ -118,16 +117,7 @@ impl Server {
     /// The same server with every secret value masked wherever it appears (in the env, and
     /// substituted into the command, arguments or URL): what previews and `atk mcp` show.
     pub fn masked(&self) -> Server {
-        let mut secrets: Vec<&str> =
-            self.env.iter().filter(|v| v.secret).filter_map(|v| v.value.as_deref()).filter(|v| !v.is_empty()).collect();
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        let hide = |s: &str| {
-            let mut out = s.to_string();
-            for secret in &secrets {
-                out = out.replace(secret, &mask(secret));
-            }
-            out
-        };
+        let hide = |s: &str| self.hide(s);
         let transport = match &self.transport {
             Transport::Stdio { command, args } => {
                 Transport::Stdio { command: hide(command), args: args.iter().map(|a| hide(a)).collect() }
@@ -140,6 +130,34 @@ impl Server {
             .map(|v| Var { value: v.value.as_deref().map(|x| if v.secret { mask(x) } else { hide(x) }), ..v.clone() })
             .collect();
         Server { transport, env, ..self.clone() }
+    }
+
+    /// `text` with every secret value of the server masked wherever it appears (an agent's own
+    /// message may repeat the arguments it was given).
+    pub fn hide(&self, text: &str) -> String {
+        self.hide_longer_than(text, 0)
+    }
+
+    /// [`Server::hide`] for free text (what an agent's program says): a secret of fewer than four
+    /// characters is left alone there, where masking it would mask every such letter.
+    pub fn hide_in_message(&self, text: &str) -> String {
+        self.hide_longer_than(text, 3)
+    }
+
+    fn hide_longer_than(&self, text: &str, shorter: usize) -> String {
+        let mut secrets: Vec<&str> = self
+            .env
+            .iter()
+            .filter(|v| v.secret)
+            .filter_map(|v| v.value.as_deref())
+            .filter(|v| !v.is_empty() && v.chars().count() > shorter)
+            .collect();
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let mut out = text.to_string();
+        for secret in &secrets {
+            out = out.replace(secret, &mask(secret));
+        }
+        out
     }
 
     /// The names of the secret variables.

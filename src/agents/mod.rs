@@ -238,12 +238,18 @@ pub struct Plan {
     pub unsupported: Option<String>,
 }
 
-/// What agents see of atk's own memory: the fingerprint of the last registration atk made with
-/// each CLI agent, per plugin (`<agent>/<directory>`). Kept in the home's `.git/atk/` (this
-/// machine's, never committed): a CLI agent is asked again only when what it would be given
-/// changed.
+/// What agents see of atk's own memory, per plugin and agent (`<agent>/<directory>`): the
+/// fingerprint of the last registration atk made with each CLI agent (a CLI agent is asked again
+/// only when what it would be given changed), and the name each agent was given the plugin's
+/// server under (so that a plugin renamed by an upgrade has its old server removed). Kept in the
+/// home's `.git/atk/` (this machine's, never committed).
 #[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Registered(BTreeMap<String, u64>);
+pub struct Registered {
+    #[serde(default)]
+    fingerprints: BTreeMap<String, u64>,
+    #[serde(default)]
+    names: BTreeMap<String, String>,
+}
 
 impl Registered {
     pub const FILE: &'static str = "agents.json";
@@ -259,12 +265,22 @@ impl Registered {
         format!("{}/{directory}", agent.as_str())
     }
     pub fn get(&self, agent: AgentId, directory: &str) -> Option<u64> {
-        self.0.get(&Self::key(agent, directory)).copied()
+        self.fingerprints.get(&Self::key(agent, directory)).copied()
     }
     fn set(&mut self, agent: AgentId, directory: &str, fingerprint: Option<u64>) {
         match fingerprint {
-            Some(f) => self.0.insert(Self::key(agent, directory), f),
-            None => self.0.remove(&Self::key(agent, directory)),
+            Some(f) => self.fingerprints.insert(Self::key(agent, directory), f),
+            None => self.fingerprints.remove(&Self::key(agent, directory)),
+        };
+    }
+    /// The name the agent was last given the plugin's server under, if atk remembers one.
+    pub fn name(&self, agent: AgentId, directory: &str) -> Option<&str> {
+        self.names.get(&Self::key(agent, directory)).map(String::as_str)
+    }
+    fn set_name(&mut self, agent: AgentId, directory: &str, name: Option<&str>) {
+        match name {
+            Some(n) => self.names.insert(Self::key(agent, directory), n.to_string()),
+            None => self.names.remove(&Self::key(agent, directory)),
         };
     }
 }
@@ -355,6 +371,27 @@ pub struct Apply<'a> {
 /// Plans and applies `op` of `t` for `agent`: previews the changes (secrets masked), asks, runs.
 /// Errors are a refused confirmation (no terminal) or Ctrl-C; everything else is an outcome.
 pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, how: &Apply) -> Result<Outcome> {
+    // The plugin was given to this agent under another name (an upgrade renamed it): that server
+    // and its skill lines are removed first, by the name they have.
+    if let Some(old) = registered.name(agent, &t.directory).filter(|n| *n != t.name).map(str::to_string) {
+        let old_t = Target { name: old, ..t.clone() };
+        let gone = apply(agent, Op::Unplug, &old_t, registered, how)?;
+        if matches!(gone.status, Status::Removed | Status::NotConfigured) {
+            registered.set_name(agent, &t.directory, None);
+        }
+    }
+    let outcome = apply_named(agent, op, t, registered, how)?;
+    match (op, outcome.status) {
+        (Op::Plug, Status::Configured | Status::AlreadyConfigured) => {
+            registered.set_name(agent, &t.directory, Some(&t.name))
+        }
+        (Op::Unplug, Status::Removed | Status::NotConfigured) => registered.set_name(agent, &t.directory, None),
+        _ => {}
+    }
+    Ok(outcome)
+}
+
+fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, how: &Apply) -> Result<Outcome> {
     let a = agent.agent();
     let cx = Cx { env: how.env, registered };
     let planned = match op {
@@ -383,10 +420,13 @@ pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, ho
         }
         _ => true,
     });
-    if let Some(program) = &missing {
-        let why = format!("'{program}' is not on PATH");
+    // Unplugging without the agent's program: the rest (a skill) is still removed, but the
+    // registration the program holds stays, so the outcome is "not installed" (the record keeps
+    // the agent, for a later unplug on a machine that has it).
+    let unreachable = missing.as_ref().map(|program| format!("'{program}' is not on PATH"));
+    if let Some(why) = &unreachable {
         if op == Op::Plug || plan.changes.is_empty() {
-            return Ok(outcome(Status::NotInstalled, Some(why), &plan.notes));
+            return Ok(outcome(Status::NotInstalled, Some(why.clone()), &plan.notes));
         }
         plan.notes.push(format!("{why}: its MCP registration, if it has one, stays"));
     }
@@ -407,7 +447,28 @@ pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, ho
         if !how.reporter.confirm(&question, how.hint)? {
             return Ok(outcome(Status::Skipped, Some("declined".into()), &plan.notes));
         }
+        // The agent's files may have changed while the question waited (the user edited one, an
+        // agent wrote its own): the same change is planned again from what is there now, so that
+        // nothing written meanwhile is lost.
+        let cx = Cx { env: how.env, registered };
+        let again = match op {
+            Op::Plug => a.plug(t, &cx),
+            Op::Unplug => a.unplug(t, &cx),
+        };
+        match again {
+            Ok(mut again) => {
+                again.changes.retain(|c| !matches!(c, Change::Run { argv, .. } if how.env.which(&argv[0]).is_none()));
+                plan.changes = again.changes;
+            }
+            Err(e @ Error::Interrupted) => return Err(e),
+            Err(e) => return Ok(outcome(Status::Failed, Some(e.to_string()), &plan.notes)),
+        }
     }
+    // What agents say back may repeat the secrets they were given: masked before anyone sees it.
+    let hide = |text: &str| t.server.as_ref().map_or_else(|| text.to_string(), |s| s.hide_in_message(text));
+    let masking = Masking { inner: how.reporter, hide: &hide };
+    let how = &Apply { env: how.env, reporter: &masking, ask: how.ask, hint: how.hint };
+    let outcome = |status, detail: Option<String>, notes: &[String]| outcome(status, detail.map(|d| hide(&d)), notes);
     let mut done = 0;
     let mut tolerated = Vec::new();
     for c in &plan.changes {
@@ -427,6 +488,9 @@ pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, ho
             registered.set(agent, &t.directory, *fingerprint);
         }
     }
+    if let Some(why) = unreachable {
+        return Ok(outcome(Status::NotInstalled, Some(why), &plan.notes));
+    }
     let status = match op {
         Op::Plug => Status::Configured,
         Op::Unplug if done == 0 => Status::NotConfigured,
@@ -434,6 +498,27 @@ pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, ho
     };
     let detail = (status == Status::NotConfigured).then(|| tolerated.join("; ")).filter(|d| !d.is_empty());
     Ok(outcome(status, detail, &plan.notes))
+}
+
+/// A reporter that masks secrets in every line before passing it on.
+struct Masking<'a> {
+    inner: &'a dyn Reporter,
+    hide: &'a (dyn Fn(&str) -> String + Sync),
+}
+
+impl Reporter for Masking<'_> {
+    fn note(&self, line: &str) {
+        self.inner.note(&(self.hide)(line))
+    }
+    fn warn(&self, line: &str) {
+        self.inner.warn(&(self.hide)(line))
+    }
+    fn detail(&self, line: &str) {
+        self.inner.detail(&(self.hide)(line))
+    }
+    fn confirm(&self, question: &str, hint: &str) -> Result<bool> {
+        self.inner.confirm(&(self.hide)(question), hint)
+    }
 }
 
 fn capitalize(s: &str) -> String {
@@ -778,10 +863,37 @@ pub fn target(home: &crate::home::Home, entry: &Entry, outer: crate::plugin::env
         ));
     }
     let plugin = crate::plugin::load(&dir)?;
+    if let Some(why) = name_problem(&plugin.name) {
+        return Err(Error::refused(
+            format!("'{}' cannot be given to coding agents: its name {why}", crate::text::escape(&plugin.name)),
+            vec![format!(
+                "the name is the server's name in every agent, and a line of their instructions; rename it in plugins/{}/custom/overrides.yaml (name: ...)",
+                entry.directory
+            )],
+        ));
+    }
     let server = Server::resolve(&plugin, &dir, outer)?;
     let has_skill = dir.join("SKILL.md").is_file();
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
     Ok(Target { name: plugin.name, directory: entry.directory.clone(), dir, server, has_skill })
+}
+
+/// Why a plugin's name cannot be the name of an MCP server and go into an agent's instructions:
+/// a line break or another control character (it would put lines of its own outside atk's
+/// managed section), the comment marks of that section, or a leading `-` (an agent's program
+/// would take it for an option).
+pub fn name_problem(name: &str) -> Option<&'static str> {
+    if name.trim().is_empty() {
+        Some("is empty")
+    } else if name.chars().any(char::is_control) {
+        Some("has a line break or another control character")
+    } else if name.contains("<!--") || name.contains("-->") {
+        Some("has `<!--` or `-->`, the marks of atk's section in an agent's instructions")
+    } else if name.starts_with('-') {
+        Some("starts with '-', which an agent's program would read as an option")
+    } else {
+        None
+    }
 }
 
 /// What unplugging needs when the plugin cannot be read: its name and where its folder is (or

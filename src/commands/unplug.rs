@@ -46,7 +46,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let entry = &mut manifest.plugins[index];
     let dropped: Vec<AgentId> = outcomes
         .iter()
-        .filter(|o| matches!(o.status, Status::Removed | Status::NotConfigured | Status::NotInstalled))
+        // An agent whose program is not here keeps its registration: it stays recorded.
+        .filter(|o| matches!(o.status, Status::Removed | Status::NotConfigured))
         .filter(|o| agents::forget(entry, o.agent))
         .map(|o| o.agent)
         .collect();

@@ -2,6 +2,7 @@
 
 mod add_local;
 mod agents;
+mod agents_regressions;
 mod bootstrap;
 mod common;
 mod compat;
