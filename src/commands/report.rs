@@ -369,6 +369,9 @@ pub struct PluginStatus {
     pub ports: Vec<crate::lifecycle::status::PortState>,
     pub env: crate::lifecycle::status::EnvSummary,
     pub health: Option<crate::lifecycle::status::HealthState>,
+    /// The agents the plugin is plugged into (`atk plug`); left out when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<String>,
 }
 
 impl From<&crate::lifecycle::status::PluginStatus> for PluginStatus {
@@ -384,6 +387,7 @@ impl From<&crate::lifecycle::status::PluginStatus> for PluginStatus {
             ports: s.ports.clone(),
             env: s.env.clone(),
             health: s.health.clone(),
+            agents: s.agents.clone(),
         }
     }
 }

@@ -109,9 +109,13 @@ fn health_cell(row: &PluginStatus) -> Cell {
 fn print_table(ctx: &Ctx, rows: &[PluginStatus]) {
     let esc = |s: &str| crate::text::escape(s).into_owned();
     let with_health = rows.iter().any(|r| r.health.is_some());
+    let with_agents = rows.iter().any(|r| !r.agents.is_empty());
     let mut header = vec!["NAME", "STATUS", "PORTS", "ENV", "MATURITY", "PIN"];
     if with_health {
         header.insert(2, "HEALTH");
+    }
+    if with_agents {
+        header.push("AGENTS");
     }
     let table: Vec<Vec<Cell>> = rows
         .iter()
@@ -127,6 +131,9 @@ fn print_table(ctx: &Ctx, rows: &[PluginStatus]) {
             ];
             if with_health {
                 cells.insert(2, health_cell(r));
+            }
+            if with_agents {
+                cells.push(plain(if r.agents.is_empty() { "-".to_string() } else { esc(&r.agents.join(",")) }));
             }
             cells
         })

@@ -102,6 +102,8 @@ pub struct PluginStatus {
     pub env: EnvSummary,
     pub maturity: Option<Maturity>,
     pub health: Option<HealthState>,
+    /// The coding agents the plugin is recorded as plugged into (`atk plug`).
+    pub agents: Vec<String>,
 }
 
 /// The plugin of `entry` in the home at `root`, read with its overrides: `NotInstalled` when its
@@ -159,6 +161,7 @@ pub fn probe(root: &Path, entry: &Entry, timeout: Duration) -> Result<PluginStat
         env: EnvSummary::default(),
         maturity: None,
         health: None,
+        agents: entry.agents.clone(),
     };
     let (dir, plugin) = match load_installed(root, entry) {
         Ok(loaded) => loaded,

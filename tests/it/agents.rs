@@ -844,3 +844,20 @@ fn vscode_and_windsurf_files_keep_their_comments_and_trailing_commas() {
     assert_eq!(std::fs::read_to_string(&vs).unwrap(), vs_user);
     assert_eq!(std::fs::read_to_string(&ws).unwrap(), ws_user);
 }
+
+/// `status` shows the agents a plugin is recorded as plugged into, as a column and in its JSON.
+#[test]
+fn status_shows_the_agents_column() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    add_plugin(&env, "Shown", STDIO, false, &["API_KEY=x"]);
+    let (out, _) = run_ok(&env, &stubs, &["status"]);
+    assert!(!out.contains("AGENTS"), "no column while nothing is plugged:\n{out}");
+    run_ok(&env, &stubs, &["plug", "shown", "--claude", "--cursor", "-y"]);
+    let (out, _) = run_ok(&env, &stubs, &["status"]);
+    assert!(out.lines().next().unwrap().trim_end().ends_with("AGENTS"), "{out}");
+    assert!(out.lines().any(|l| l.contains("Shown") && l.trim_end().ends_with("claude,cursor")), "{out}");
+    let (json, _) = run_ok(&env, &stubs, &["--json", "status"]);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["plugins"][0]["agents"], serde_json::json!(["claude", "cursor"]));
+}
