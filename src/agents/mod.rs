@@ -980,6 +980,55 @@ pub fn replug_recorded(
     Ok(out)
 }
 
+/// Where a recorded agent of a plugin stands on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wiring {
+    /// The agent has what `atk plug` would give it.
+    Configured,
+    /// `atk plug` would change something (a fresh clone, a server removed by hand, new values).
+    NotConfigured,
+    /// The agent is not on this machine.
+    Absent,
+    /// The plugin cannot be read, or the agent's files cannot be.
+    Unknown(String),
+}
+
+/// How each agent recorded for `entry` stands, judged by what plugging it would change (nothing
+/// is changed here).
+pub fn wiring(
+    home: &crate::home::Home,
+    entry: &Entry,
+    env: &AgentEnv,
+    outer: crate::plugin::env::Outer,
+) -> Vec<(AgentId, Wiring)> {
+    let agents = recorded(entry);
+    if agents.is_empty() {
+        return vec![];
+    }
+    let registered = Registered::load(&registered_path(home));
+    let t = match target(home, entry, outer) {
+        Ok(t) => t,
+        Err(e) => return agents.into_iter().map(|a| (a, Wiring::Unknown(e.to_string()))).collect(),
+    };
+    let cx = Cx { env, registered: &registered };
+    agents
+        .into_iter()
+        .map(|agent| {
+            let a = agent.agent();
+            let state = if !a.installed(env) {
+                Wiring::Absent
+            } else {
+                match a.plug(&t, &cx) {
+                    Ok(plan) if plan.unsupported.is_some() || plan.changes.is_empty() => Wiring::Configured,
+                    Ok(_) => Wiring::NotConfigured,
+                    Err(e) => Wiring::Unknown(e.to_string()),
+                }
+            };
+            (agent, state)
+        })
+        .collect()
+}
+
 /// "Claude Code and Cursor", for the line a confirmation shows before [`unplug_recorded`].
 pub fn describe_recorded(entry: &Entry) -> Option<String> {
     let labels: Vec<&str> = recorded(entry).into_iter().map(AgentId::label).collect();

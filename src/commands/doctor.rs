@@ -50,7 +50,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         Home::open(ctx.home_path())?
     };
     let manifest = home.manifest().unwrap_or_default();
-    let checks = doctor::check(&home, &Origins::new(&ctx.settings, &manifest), &ctx.ui);
+    let mut checks = doctor::check(&home, &Origins::new(&ctx.settings, &manifest), &ctx.ui);
+    checks.extend(agents_check(&home, &manifest));
     let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
     let summary = report::DoctorSummary {
         ok: count(Status::Ok),
@@ -87,4 +88,48 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         summary,
     });
     Ok(if problems > 0 { 1 } else { 0 })
+}
+
+/// The agents recorded in the manifest against what they have on this machine: one that `atk plug`
+/// would change is a warning (a fresh clone, a server removed by hand), one not on this machine a
+/// note in the details. `None` when no plugin is plugged anywhere.
+fn agents_check(home: &Home, manifest: &crate::home::Manifest) -> Option<doctor::Check> {
+    use crate::agents::{wiring, Wiring};
+    let env = super::plug::agent_env();
+    let mut unwired = Vec::new();
+    let mut details = Vec::new();
+    let mut recorded = 0;
+    for entry in manifest.plugins.iter().filter(|e| !e.agents.is_empty()) {
+        for (agent, state) in wiring(home, entry, &env, &super::plug::outer) {
+            recorded += 1;
+            let what = format!("'{}' in {}", crate::text::escape(&entry.name), agent.label());
+            match state {
+                Wiring::Configured => {}
+                Wiring::NotConfigured => {
+                    details.push(format!("{what}: recorded, not configured"));
+                    unwired.push(what);
+                }
+                Wiring::Absent => details.push(format!("{what}: {} is not on this machine", agent.label())),
+                Wiring::Unknown(why) => {
+                    details.push(format!("{what}: {}", crate::text::escape(&why)));
+                    unwired.push(what);
+                }
+            }
+        }
+    }
+    if recorded == 0 {
+        return None;
+    }
+    let mut check = if unwired.is_empty() {
+        doctor::Check::new("agents", Status::Ok, "every recorded agent here has its plugins plugged in")
+    } else {
+        doctor::Check::new(
+            "agents",
+            Status::Warning,
+            format!("{} recorded but not configured here", crate::error::plural(unwired.len(), "agent wiring")),
+        )
+        .fix("atk plug --all")
+    };
+    check.details = details;
+    Some(check)
 }

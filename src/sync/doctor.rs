@@ -31,7 +31,7 @@ pub enum Status {
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
     /// What was checked: `manifest`, `gitignore`, `secrets`, `plugin`, `strays`, `leftovers`,
-    /// `cache`, `git`.
+    /// `cache`, `git`, `agents`.
     pub check: &'static str,
     /// The plugin's directory, for a check of one plugin.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -45,10 +45,10 @@ pub struct Check {
 }
 
 impl Check {
-    fn new(check: &'static str, status: Status, message: impl Into<String>) -> Check {
+    pub fn new(check: &'static str, status: Status, message: impl Into<String>) -> Check {
         Check { check, directory: None, status, message: message.into(), details: vec![], fix: None }
     }
-    fn fix(mut self, fix: impl Into<String>) -> Check {
+    pub fn fix(mut self, fix: impl Into<String>) -> Check {
         self.fix = Some(fix.into());
         self
     }

@@ -861,3 +861,27 @@ fn status_shows_the_agents_column() {
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(doc["plugins"][0]["agents"], serde_json::json!(["claude", "cursor"]));
 }
+
+/// `doctor` checks the record against the agents: a server removed by hand from Cursor's file is
+/// "recorded, not configured" (a warning, with `atk plug --all` as the fix), which `plug --all`
+/// repairs.
+#[test]
+fn doctor_finds_a_recorded_agent_that_is_not_configured() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    add_plugin(&env, "Wired", STDIO, false, &["API_KEY=x"]);
+    run_ok(&env, &stubs, &["plug", "wired", "--cursor", "-y"]);
+    let (out, _) = run_ok(&env, &stubs, &["doctor"]);
+    assert!(out.contains("✓ agents: every recorded agent here has its plugins plugged in"), "{out}");
+    let cursor = env.home.join(".cursor/mcp.json");
+    write(&cursor, "{\n  \"mcpServers\": {}\n}\n", false);
+    let (out, _) = run_ok(&env, &stubs, &["doctor"]);
+    assert!(out.contains("! agents: 1 agent wiring recorded but not configured here"), "{out}");
+    assert!(
+        out.contains("'Wired' in Cursor: recorded, not configured") && out.contains("fix: atk plug --all"),
+        "{out}"
+    );
+    run_ok(&env, &stubs, &["plug", "--all", "-y"]);
+    let (out, _) = run_ok(&env, &stubs, &["doctor"]);
+    assert!(out.contains("✓ agents:"), "{out}");
+}
