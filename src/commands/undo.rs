@@ -120,6 +120,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 }
             }
         }
+        Step::Agents { entry, plug, unplug } => {
+            let (done, commit) = undo_agents(ctx, (&home, &lock), &mut manifest, entry, plug, unplug, &message)?;
+            let moved = manifest.find(&entry.directory).cloned().unwrap_or_else(|| entry.clone());
+            (done, moved, commit)
+        }
     };
     ctx.push_if_configured(&home, &manifest, commit.is_some());
     ctx.ui.json(&report::Undone {
@@ -132,4 +137,66 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         commit,
     });
     Ok(0)
+}
+
+/// Undo of `plug` or `unplug`: the plugin is unplugged from the agents the operation plugged it
+/// into and plugged into those it unplugged it from (each confirmed as `plug`/`unplug` confirm),
+/// and the record follows what was done, in one commit.
+fn undo_agents(
+    ctx: &Ctx,
+    (home, lock): (&crate::home::Home, &crate::home::HomeLock),
+    manifest: &mut crate::home::Manifest,
+    entry: &crate::home::Entry,
+    plug: &[String],
+    unplug: &[String],
+    message: &crate::home::message::Message,
+) -> Result<(&'static str, Option<String>)> {
+    use crate::agents::{self, AgentId, Op, Status};
+    let env = super::plug::agent_env();
+    let ask = !ctx.ui.yes;
+    let known = |names: &[String]| -> Vec<AgentId> { names.iter().filter_map(|n| AgentId::parse(n)).collect() };
+    let index = super::plug::index_of(manifest, &entry.directory)?;
+    let t = match agents::target(home, &manifest.plugins[index], &super::plug::outer) {
+        Ok(t) => t,
+        Err(e) if plug.is_empty() => {
+            ctx.ui.detail(format!("{e}; unplugging what atk knows of it"));
+            agents::bare_target(home, &manifest.plugins[index])
+        }
+        Err(e) => return Err(e),
+    };
+    let hint = "pass --yes to change the agents without asking: `atk undo --yes`";
+    let mut outcomes = Vec::new();
+    let mut failure = None;
+    for (op, names) in [(Op::Unplug, unplug), (Op::Plug, plug)] {
+        if names.is_empty() || failure.is_some() {
+            continue;
+        }
+        let (done, error) = super::plug::apply_all(ctx, home, &t, &known(names), op, &env, ask, hint);
+        outcomes.extend(done.into_iter().map(|o| (op, o)));
+        failure = error;
+    }
+    let entry = &mut manifest.plugins[index];
+    let mut changed = false;
+    for (op, o) in &outcomes {
+        changed |= match (op, o.status) {
+            (Op::Plug, Status::Configured | Status::AlreadyConfigured) => agents::record(entry, o.agent),
+            (Op::Unplug, Status::Removed | Status::NotConfigured) => agents::forget(entry, o.agent),
+            _ => false,
+        };
+    }
+    let commit = super::plug::record(ctx, home, lock, manifest, changed, "atk undo", message)?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let plugged: Vec<_> = outcomes.iter().filter(|(op, _)| *op == Op::Plug).map(|(_, o)| o.clone()).collect();
+    let unplugged: Vec<_> = outcomes.iter().filter(|(op, _)| *op == Op::Unplug).map(|(_, o)| o.clone()).collect();
+    super::plug::render(ctx, &t, &unplugged);
+    super::plug::render(ctx, &t, &plugged);
+    if !changed {
+        return Err(Error::Other {
+            message: "no agent changed: the undo made no commit".into(),
+            hints: vec!["`atk status` shows the agents recorded for each plugin".into()],
+        });
+    }
+    Ok((if unplug.is_empty() { "plug" } else { "unplug" }, commit))
 }

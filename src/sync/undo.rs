@@ -24,6 +24,9 @@ pub enum Step {
     Restore { entry: Entry, index: usize },
     /// The operation moved its pin: move it back to `to`.
     Move { entry: Entry, to: ObjectId },
+    /// The operation plugged it into agents or unplugged it from them: unplug it from `unplug`,
+    /// plug it into `plug` (agents by their command-line names, as the manifest records them).
+    Agents { entry: Entry, plug: Vec<String>, unplug: Vec<String> },
 }
 
 /// The operation to revert and the step that reverts it.
@@ -43,6 +46,7 @@ impl Undo {
             Step::Remove { entry } => (&entry.directory, entry.source.commit.clone(), None),
             Step::Restore { entry, .. } => (&entry.directory, None, entry.source.commit.clone()),
             Step::Move { entry, to } => (&entry.directory, entry.source.commit.clone(), Some(to.to_string())),
+            Step::Agents { entry, .. } => (&entry.directory, None, None),
         };
         Message::operation(format!("Undo \"{}\"", self.op.subject), "undo", directory, from.as_deref(), to.as_deref())
             .with(message::REVERTS, &self.op.commit.to_string())
@@ -101,7 +105,7 @@ pub fn plan(home: &Home, manifest: &Manifest) -> Result<Undo> {
     let subject = crate::text::escape(&op.subject).into_owned();
     let hint_git = "to revert it by hand: `atk git revert HEAD`".to_string();
     match op.kind.as_deref() {
-        Some("add" | "remove" | "upgrade" | "rollback" | "undo") => {}
+        Some("add" | "remove" | "upgrade" | "rollback" | "undo" | "plug" | "unplug") => {}
         Some("init") => {
             return Err(refuse("the last commit is the home's first: there is nothing to undo".into(), vec![]))
         }
@@ -109,12 +113,6 @@ pub fn plan(home: &Home, manifest: &Manifest) -> Result<Undo> {
             return Err(refuse(
                 format!("the last commit ('{subject}') keeps secrets out of git; undoing it would track them again"),
                 vec![],
-            ))
-        }
-        Some(kind @ ("plug" | "unplug")) => {
-            return Err(refuse(
-                format!("undoing `{kind}` is not supported yet (the last commit is '{subject}')"),
-                vec![hint_git],
             ))
         }
         _ => {
@@ -140,10 +138,13 @@ pub fn plan(home: &Home, manifest: &Manifest) -> Result<Undo> {
         (Some(entry), None) => Step::Restore { entry, index: index.unwrap_or_default() },
         (Some(was), Some(entry)) => {
             let to = was.source.commit.as_deref().and_then(|c| ObjectId::from_hex(c.as_bytes()).ok());
+            let plug: Vec<String> = was.agents.iter().filter(|a| !entry.agents.contains(a)).cloned().collect();
+            let unplug: Vec<String> = entry.agents.iter().filter(|a| !was.agents.contains(a)).cloned().collect();
             match to {
                 Some(to) if was.source.commit != entry.source.commit && entry.source.kind != SourceKind::Local => {
                     Step::Move { entry, to }
                 }
+                _ if !plug.is_empty() || !unplug.is_empty() => Step::Agents { entry, plug, unplug },
                 _ => {
                     return Err(refuse(
                         format!("'{subject}' left plugin '{directory}' at the pin it had: there is nothing to undo"),

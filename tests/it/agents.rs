@@ -885,3 +885,34 @@ fn doctor_finds_a_recorded_agent_that_is_not_configured() {
     let (out, _) = run_ok(&env, &stubs, &["doctor"]);
     assert!(out.contains("✓ agents:"), "{out}");
 }
+
+/// `undo` of a plug unplugs (the agent's file as before, the record as before), undo of that undo
+/// plugs again, and undo of an unplug plugs back in.
+#[test]
+fn undo_reverts_plug_and_unplug() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    write(&env.home.join(".gitconfig"), "[user]\n\tname = Test\n\temail = test@example.com\n", false);
+    add_plugin(&env, "Undone", STDIO, false, &["API_KEY=x"]);
+    let cursor = env.home.join(".cursor/mcp.json");
+    write(&cursor, "{\n  // mine\n  \"mcpServers\": {}\n}\n", false);
+    let (before_file, before_manifest) = (std::fs::read_to_string(&cursor).unwrap(), env.manifest());
+    run_ok(&env, &stubs, &["plug", "undone", "--cursor", "-y"]);
+    assert!(std::fs::read_to_string(&cursor).unwrap().contains("\"Undone\""));
+    run_ok(&env, &stubs, &["undo", "-y"]);
+    assert_eq!(std::fs::read_to_string(&cursor).unwrap(), before_file);
+    assert_eq!(env.manifest(), before_manifest);
+    assert!(env.log()[0].starts_with("Undo \"Plug 'Undone' into Cursor\""), "{:?}", env.log());
+    // Undo of the undo plugs it in again.
+    run_ok(&env, &stubs, &["undo", "-y"]);
+    assert!(std::fs::read_to_string(&cursor).unwrap().contains("\"Undone\""));
+    assert!(env.manifest().contains("  agents:\n  - cursor\n"), "{}", env.manifest());
+    // Undo of an unplug plugs back in.
+    run_ok(&env, &stubs, &["unplug", "undone", "--cursor", "-y"]);
+    assert!(!std::fs::read_to_string(&cursor).unwrap().contains("\"Undone\""));
+    run_ok(&env, &stubs, &["undo", "-y"]);
+    assert!(std::fs::read_to_string(&cursor).unwrap().contains("\"Undone\""));
+    assert!(env.manifest().contains("  - cursor\n"));
+    let (out, _) = run_ok(&env, &stubs, &["history", "undone"]);
+    assert!(out.contains("plug") && out.contains("unplug") && out.contains("undo"), "{out}");
+}
