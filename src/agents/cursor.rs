@@ -17,16 +17,7 @@ fn file(env: &AgentEnv) -> PathBuf {
 pub fn entry(s: &Server) -> Value {
     match &s.transport {
         Transport::Remote { url, .. } => json!({"url": url}),
-        Transport::Stdio { command, args } => {
-            let mut m = serde_json::Map::new();
-            m.insert("command".into(), json!(command));
-            m.insert("args".into(), json!(args));
-            let env = s.env_object();
-            if !env.is_empty() {
-                m.insert("env".into(), Value::Object(env));
-            }
-            Value::Object(m)
-        }
+        Transport::Stdio { command, args } => s.stdio_entry(command, args, None),
     }
 }
 

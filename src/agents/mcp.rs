@@ -160,6 +160,22 @@ impl Server {
         out
     }
 
+    /// A stdio server as the file agents write it: `{type?, command, args, env?}` (`env` only
+    /// when there is a value).
+    pub fn stdio_entry(&self, command: &str, args: &[String], kind: Option<&str>) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        if let Some(kind) = kind {
+            m.insert("type".into(), serde_json::json!(kind));
+        }
+        m.insert("command".into(), serde_json::json!(command));
+        m.insert("args".into(), serde_json::json!(args));
+        let env = self.env_object();
+        if !env.is_empty() {
+            m.insert("env".into(), serde_json::Value::Object(env));
+        }
+        serde_json::Value::Object(m)
+    }
+
     /// The names of the secret variables.
     pub fn secret_names(&self) -> BTreeSet<&str> {
         self.env.iter().filter(|v| v.secret).map(|v| v.name.as_str()).collect()

@@ -23,17 +23,7 @@ fn user_dir(env: &AgentEnv) -> PathBuf {
 pub fn entry(s: &Server) -> Value {
     match &s.transport {
         Transport::Remote { kind, url } => json!({"type": kind, "url": url}),
-        Transport::Stdio { command, args } => {
-            let mut m = serde_json::Map::new();
-            m.insert("type".into(), json!("stdio"));
-            m.insert("command".into(), json!(command));
-            m.insert("args".into(), json!(args));
-            let env = s.env_object();
-            if !env.is_empty() {
-                m.insert("env".into(), Value::Object(env));
-            }
-            Value::Object(m)
-        }
+        Transport::Stdio { command, args } => s.stdio_entry(command, args, Some("stdio")),
     }
 }
 

@@ -11,13 +11,15 @@ use crate::reporter::Recorder;
 use crate::source::origin::Origins;
 use crate::source::stage::{self, Staged};
 
-fn home(t: &Path) -> Home {
+/// A new home in `t/home`.
+pub(crate) fn home(t: &Path) -> Home {
     let root = t.join("home");
     Home::init(&root).unwrap();
     Home::open(root).unwrap()
 }
 
-fn write(path: &Path, text: &str) {
+/// Writes `text` at `path`, making its folders.
+pub(crate) fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
 }
@@ -39,7 +41,8 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-fn origins(t: &Path) -> Origins {
+/// Origins with no registry and a cache in `t/cache`.
+pub(crate) fn origins(t: &Path) -> Origins {
     Origins { registry_url: "unused".into(), cache: t.join("cache") }
 }
 

@@ -200,25 +200,19 @@ pub fn stage_restore(home: &Home, origins: &Origins, parent: ObjectId, entry: &E
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
     use std::time::Duration;
 
     use super::*;
     use crate::reporter::Recorder;
     use crate::source::stage;
 
-    fn write(path: &Path, text: &str) {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    use crate::sync::tests::{home as new_home, origins as test_origins, write};
 
     #[test]
     fn each_operation_is_undone_by_its_inverse_read_from_git() {
         let t = tempfile::tempdir().unwrap();
-        let root = t.path().join("home");
-        Home::init(&root).unwrap();
-        let home = Home::open(root).unwrap();
-        let origins = Origins { registry_url: "unused".into(), cache: t.path().join("cache") };
+        let home = new_home(t.path());
+        let origins = test_origins(t.path());
         let src = t.path().join("tool");
         write(&src.join("plugin.yaml"), "schema_version: \"2026-08-20\"\nname: Tool\ndescription: a tool\n");
         write(&src.join("docs/a.md"), "a\n");
