@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # atk end to end, offline: builds atk, turns registry-template/ into a git registry and a small
 # plugin into a git repository, then runs the main job in a temporary home: init, search, add from
-# the registry, add from a git URL, list, and the git history of it all. Touches nothing outside a
+# the registry, add from a git URL, list, start and status, the history of it all, and a new
+# laptop (a clone of the home brought back by `install --all`). Touches nothing outside a
 # temporary folder (which it removes at the end; KEEP=1 keeps it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +49,19 @@ step "$atk" add notes
 # Only a registry vouches for a plugin: one from a git URL is confirmed first (--yes answers).
 step "$atk" add --yes "file://$work/tool"
 step "$atk" list
-step "$atk" git log --oneline
+step "$atk" start --all
+step "$atk" status
+step "$atk" mcp notes
+step "$atk" stop --all
+step "$atk" history
 step cat "$ATK_HOME/manifest.yaml"
-printf '\nDone: three plugins installed in %s, each pinned to its commit.\n' "$ATK_HOME"
+
+# A new laptop: the home is cloned, and one command brings every plugin back at its pin (hello's
+# .env is not in git: its value is given again).
+gitq clone "$ATK_HOME" "$work/laptop"
+export ATK_HOME="$work/laptop"
+step "$atk" status
+step "$atk" setup hello --set HELLO_NAME=Ada
+step "$atk" install --all
+step "$atk" status
+printf '\nDone: three plugins installed, run, and brought back on a clone, each pinned to its commit.\n'
