@@ -277,6 +277,12 @@ impl Registered {
     pub fn name(&self, agent: AgentId, directory: &str) -> Option<&str> {
         self.names.get(&Self::key(agent, directory)).map(String::as_str)
     }
+    /// Whether another plugin than `directory` was given to `agent` under `name`.
+    fn named_elsewhere(&self, agent: AgentId, directory: &str, name: &str) -> bool {
+        let own = Self::key(agent, directory);
+        let prefix = format!("{}/", agent.as_str());
+        self.names.iter().any(|(k, n)| *k != own && k.starts_with(&prefix) && n == name)
+    }
     fn set_name(&mut self, agent: AgentId, directory: &str, name: Option<&str>) {
         match name {
             Some(n) => self.names.insert(Self::key(agent, directory), n.to_string()),
@@ -373,12 +379,26 @@ pub struct Apply<'a> {
 pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, how: &Apply) -> Result<Outcome> {
     // The plugin was given to this agent under another name (an upgrade renamed it): that server
     // and its skill lines are removed first, by the name they have.
+    // A name another plugin now has with this agent is that plugin's server: it is left alone.
     if let Some(old) = registered.name(agent, &t.directory).filter(|n| *n != t.name).map(str::to_string) {
-        let old_t = Target { name: old, ..t.clone() };
-        let gone = apply(agent, Op::Unplug, &old_t, registered, how)?;
-        if matches!(gone.status, Status::Removed | Status::NotConfigured) {
-            registered.set_name(agent, &t.directory, None);
+        if !registered.named_elsewhere(agent, &t.directory, &old) {
+            let old_t = Target { name: old.clone(), ..t.clone() };
+            let gone = apply_named(agent, Op::Unplug, &old_t, registered, how)?;
+            if !matches!(gone.status, Status::Removed | Status::NotConfigured) {
+                // Not removed (it failed, or was declined): the old name stays remembered, so that
+                // the next plug or unplug tries again, and nothing new is added beside it.
+                let why = gone.detail.clone().unwrap_or_else(|| gone.status.as_str().to_string());
+                return Ok(Outcome {
+                    status: if gone.status == Status::Skipped { Status::Skipped } else { Status::Failed },
+                    detail: Some(format!(
+                        "its server under its former name '{}' is still there: {why}",
+                        crate::text::escape(&old)
+                    )),
+                    ..gone
+                });
+            }
         }
+        registered.set_name(agent, &t.directory, None);
     }
     let outcome = apply_named(agent, op, t, registered, how)?;
     match (op, outcome.status) {

@@ -192,6 +192,23 @@ fn undo_agents(
     let unplugged: Vec<_> = outcomes.iter().filter(|(op, _)| *op == Op::Unplug).map(|(_, o)| o.clone()).collect();
     super::plug::render(ctx, &t, &unplugged);
     super::plug::render(ctx, &t, &plugged);
+    let not_done: Vec<&str> = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o.status, Status::Failed | Status::NotInstalled | Status::Skipped))
+        .map(|(_, o)| o.agent.label())
+        .collect();
+    if !not_done.is_empty() {
+        return Err(Error::Other {
+            message: format!(
+                "the undo could not be done for {}{}",
+                agents::join_labels(&not_done),
+                if changed { " (what was done is committed)" } else { "" }
+            ),
+            hints: vec![
+                "`atk status` shows the agents recorded for each plugin; `atk plug`/`atk unplug` finish it".into()
+            ],
+        });
+    }
     if !changed {
         return Err(Error::Other {
             message: "no agent changed: the undo made no commit".into(),
