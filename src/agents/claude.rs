@@ -35,13 +35,7 @@ pub fn add_argv(s: &Server) -> Vec<String> {
         argv.extend(["-e".into(), format!("{k}={v}")]);
     }
     argv.extend(["--".into(), s.name.clone()]);
-    match &s.transport {
-        Transport::Remote { url, .. } => argv.push(url.clone()),
-        Transport::Stdio { command, args } => {
-            argv.push(command.clone());
-            argv.extend(args.iter().cloned());
-        }
-    }
+    argv.extend(s.run_words());
     argv
 }
 

@@ -160,6 +160,17 @@ impl Server {
         out
     }
 
+    /// What starts or reaches the server, as the last words of an agent's `mcp add`: the URL of a
+    /// remote server, or the command and its arguments.
+    pub fn run_words(&self) -> Vec<String> {
+        match &self.transport {
+            Transport::Remote { url, .. } => vec![url.clone()],
+            Transport::Stdio { command, args } => {
+                std::iter::once(command.clone()).chain(args.iter().cloned()).collect()
+            }
+        }
+    }
+
     /// A stdio server as the file agents write it: `{type?, command, args, env?}` (`env` only
     /// when there is a value).
     pub fn stdio_entry(&self, command: &str, args: &[String], kind: Option<&str>) -> serde_json::Value {

@@ -261,6 +261,18 @@ impl Registered {
         let text = serde_json::to_vec_pretty(self).expect("serializes");
         crate::fs::write_atomic(path, &text, Some(0o600))
     }
+    /// Loads what atk registered for `home`, lets `change` work on it, and saves it when it
+    /// changed (also when `change` failed part-way: what was done stays remembered).
+    pub fn update<T>(home: &crate::home::Home, change: impl FnOnce(&mut Registered) -> Result<T>) -> Result<T> {
+        let path = registered_path(home);
+        let mut registered = Registered::load(&path);
+        let before = registered.clone();
+        let result = change(&mut registered);
+        if registered != before {
+            registered.save(&path)?;
+        }
+        result
+    }
     fn key(agent: AgentId, directory: &str) -> String {
         format!("{}/{directory}", agent.as_str())
     }
@@ -945,18 +957,10 @@ pub fn unplug_recorded(
         return Ok(vec![]);
     }
     let t = target(home, entry, outer).unwrap_or_else(|_| bare_target(home, entry));
-    let path = registered_path(home);
-    let mut registered = Registered::load(&path);
-    let before = registered.clone();
     let how = Apply { env, reporter, ask: false, hint: "" };
-    let mut out = Vec::new();
-    for agent in agents {
-        out.push(apply(agent, Op::Unplug, &t, &mut registered, &how)?);
-    }
-    if registered != before {
-        registered.save(&path)?;
-    }
-    Ok(out)
+    Registered::update(home, |registered| {
+        agents.into_iter().map(|agent| apply(agent, Op::Unplug, &t, registered, &how)).collect()
+    })
 }
 
 /// The hook of `upgrade`, after the new version is in place: re-plugs `entry` into every agent
@@ -973,9 +977,6 @@ pub fn replug_recorded(
     if agents.is_empty() {
         return Ok(vec![]);
     }
-    let path = registered_path(home);
-    let mut registered = Registered::load(&path);
-    let before = registered.clone();
     let t = match target(home, entry, outer) {
         Ok(t) => t,
         Err(e) => {
@@ -986,18 +987,15 @@ pub fn replug_recorded(
         }
     };
     let how = Apply { env, reporter, ask: false, hint: "" };
-    let mut out = Vec::new();
-    for agent in agents {
-        if !agent.agent().installed(env) {
-            out.push(Outcome { agent, status: Status::NotInstalled, detail: None, notes: vec![] });
-            continue;
-        }
-        out.push(apply(agent, Op::Plug, &t, &mut registered, &how)?);
-    }
-    if registered != before {
-        registered.save(&path)?;
-    }
-    Ok(out)
+    Registered::update(home, |registered| {
+        agents
+            .into_iter()
+            .map(|agent| match agent.agent().installed(env) {
+                true => apply(agent, Op::Plug, &t, registered, &how),
+                false => Ok(Outcome { agent, status: Status::NotInstalled, detail: None, notes: vec![] }),
+            })
+            .collect()
+    })
 }
 
 /// Where a recorded agent of a plugin stands on this machine.

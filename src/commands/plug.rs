@@ -145,20 +145,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         .map(|o| o.agent)
         .collect();
     let subject = format!("Plug '{}' into {}", entry.name, labels(&newly));
-    let message = crate::home::message::Message::operation(subject, "plug", &entry.directory, None, None);
-    let commit = record(ctx, &home, &lock, &manifest, !newly.is_empty(), &format!("atk plug {id}"), &message)?;
-    if let Some(e) = error {
-        return Err(e);
-    }
-    let entry = &manifest.plugins[index];
-    render(ctx, &t, &outcomes);
-    ctx.ui.json(&super::report::Plug {
-        name: entry.name.clone(),
-        directory: entry.directory.clone(),
-        agents: outcomes.iter().map(Into::into).collect(),
-        recorded: entry.agents.clone(),
-        commit,
-    });
+    let done = Done { op: "plug", id, index, changed: !newly.is_empty(), subject };
+    conclude(ctx, (&home, &lock), &manifest, &t, &outcomes, error, done)?;
     let failed = outcomes.iter().any(|o| o.status == Status::Failed || o.status == Status::NotInstalled);
     Ok(u8::from(failed))
 }
@@ -216,6 +204,48 @@ pub fn apply_all(
         }
     }
     (outcomes, None)
+}
+
+/// What a `plug` or `unplug` of one plugin did to the record.
+pub struct Done<'a> {
+    /// `plug` or `unplug`.
+    pub op: &'static str,
+    /// The plugin as the user named it.
+    pub id: &'a str,
+    /// Its place in the manifest.
+    pub index: usize,
+    /// Whether the record changed (then it is committed with `subject`).
+    pub changed: bool,
+    pub subject: String,
+}
+
+/// The end of a `plug` or `unplug`: the record committed when it changed, then the error that
+/// stopped the agents (if one did), else each agent's outcome and the JSON document.
+pub fn conclude(
+    ctx: &Ctx,
+    (home, lock): (&Home, &HomeLock),
+    manifest: &Manifest,
+    t: &Target,
+    outcomes: &[Outcome],
+    error: Option<Error>,
+    done: Done,
+) -> Result<()> {
+    let entry = &manifest.plugins[done.index];
+    let message = crate::home::message::Message::operation(done.subject, done.op, &entry.directory, None, None);
+    let operation = format!("atk {} {}", done.op, done.id);
+    let commit = record(ctx, home, lock, manifest, done.changed, &operation, &message)?;
+    if let Some(e) = error {
+        return Err(e);
+    }
+    render(ctx, t, outcomes);
+    ctx.ui.json(&super::report::Plug {
+        name: entry.name.clone(),
+        directory: entry.directory.clone(),
+        agents: outcomes.iter().map(Into::into).collect(),
+        recorded: entry.agents.clone(),
+        commit,
+    });
+    Ok(())
 }
 
 /// Writes the manifest and commits it when the record changed.

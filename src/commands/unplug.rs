@@ -1,4 +1,4 @@
-use super::plug::{agent_env, apply_all, no_agents_error, outer, record, render, AgentFlags};
+use super::plug::{agent_env, apply_all, conclude, no_agents_error, outer, AgentFlags, Done};
 use super::Ctx;
 use crate::agents::{self, AgentId, Op, Status};
 use crate::error::{Error, Result};
@@ -53,19 +53,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         .collect();
     let labels: Vec<&str> = dropped.iter().map(|a| a.label()).collect();
     let subject = format!("Unplug '{}' from {}", entry.name, agents::join_labels(&labels));
-    let message = crate::home::message::Message::operation(subject, "unplug", &entry.directory, None, None);
-    let commit = record(ctx, &home, &lock, &manifest, !dropped.is_empty(), &format!("atk unplug {id}"), &message)?;
-    if let Some(e) = error {
-        return Err(e);
-    }
-    let entry = &manifest.plugins[index];
-    render(ctx, &t, &outcomes);
-    ctx.ui.json(&super::report::Plug {
-        name: entry.name.clone(),
-        directory: entry.directory.clone(),
-        agents: outcomes.iter().map(Into::into).collect(),
-        recorded: entry.agents.clone(),
-        commit,
-    });
+    let done = Done { op: "unplug", id, index, changed: !dropped.is_empty(), subject };
+    conclude(ctx, (&home, &lock), &manifest, &t, &outcomes, error, done)?;
     Ok(u8::from(outcomes.iter().any(|o| o.status == Status::Failed)))
 }
