@@ -466,7 +466,6 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
         let status = if op == Op::Plug { Status::AlreadyConfigured } else { Status::NotConfigured };
         return Ok(outcome(status, None, &plan.notes));
     }
-    let verb = if op == Op::Plug { "plug" } else { "unplug" };
     how.reporter.note(&format!("[{}] will:", agent.label()));
     for c in &plan.changes {
         for line in preview(c) {
@@ -474,8 +473,8 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
         }
     }
     if how.ask {
-        let (prep, name) = if op == Op::Plug { ("into", &t.name) } else { ("from", &t.name) };
-        let question = format!("{} '{}' {prep} {}?", capitalize(verb), crate::text::escape(name), agent.label());
+        let (verb, prep) = if op == Op::Plug { ("Plug", "into") } else { ("Unplug", "from") };
+        let question = format!("{verb} '{}' {prep} {}?", crate::text::escape(&t.name), agent.label());
         if !how.reporter.confirm(&question, how.hint)? {
             return Ok(outcome(Status::Skipped, Some("declined".into()), &plan.notes));
         }
@@ -553,11 +552,6 @@ impl Reporter for Masking<'_> {
     }
 }
 
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
-}
-
 /// The lines that show a change before it is made (secrets already masked by the planner).
 pub fn preview(c: &Change) -> Vec<String> {
     match c {
@@ -575,13 +569,7 @@ pub fn preview(c: &Change) -> Vec<String> {
 /// argv as a person would type it: words with spaces or quotes in single quotes.
 pub fn shell_words(argv: &[String]) -> String {
     argv.iter()
-        .map(|a| {
-            if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c)) {
-                crate::text::escape(a).into_owned()
-            } else {
-                format!("'{}'", crate::text::escape(&a.replace('\'', "'\\''")))
-            }
-        })
+        .map(|a| crate::text::escape(&crate::lifecycle::shell_quote(a)).into_owned())
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -614,47 +602,54 @@ fn run_change(c: &Change, how: &Apply) -> std::result::Result<(), Failure> {
     }
 }
 
+/// The longest an agent's program may take (one that waits for a login, say, is given up on).
+const PROGRAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Runs an agent's program, its output shown with `-v`; a failure carries the agent's last words.
 fn run_program(argv: &[String], how: &Apply) -> std::result::Result<(), Failure> {
-    {
-        {
-            let program = how
-                .env
-                .which(&argv[0])
-                .ok_or_else(|| Failure::NotInstalled(format!("'{}' is not on PATH", argv[0])))?;
-            let mut cmd = std::process::Command::new(program);
-            cmd.args(&argv[1..]).stdin(std::process::Stdio::null());
-            if let Some(path) = &how.env.path {
-                cmd.env("PATH", path);
-            }
-            let out = cmd.output().map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => Failure::NotInstalled(format!("'{}' is not on PATH", argv[0])),
-                _ => Failure::Failed(format!("cannot run {}: {e}", argv[0])),
-            })?;
-            for line in String::from_utf8_lossy(&out.stdout).lines().chain(String::from_utf8_lossy(&out.stderr).lines())
-            {
-                how.reporter.detail(&format!("  {}: {}", argv[0], crate::text::escape(line)));
-            }
-            if out.status.success() {
-                return Ok(());
-            }
-            use std::os::unix::process::ExitStatusExt;
-            if out.status.signal() == Some(2) || crate::interrupt::is_set() {
-                return Err(Failure::Interrupted);
-            }
-            let said = |b: &[u8]| String::from_utf8_lossy(b).trim().lines().last().unwrap_or_default().to_string();
-            let message = Some(said(&out.stderr)).filter(|m| !m.is_empty()).unwrap_or_else(|| said(&out.stdout));
-            let status = match out.status.code() {
-                Some(code) => format!("exit code {code}"),
-                None => "killed by a signal".into(),
-            };
-            Err(Failure::Failed(if message.is_empty() {
-                format!("{} {}: {status}", argv[0], argv.get(1).map(String::as_str).unwrap_or_default())
-            } else {
-                format!("{} ({status}): {}", crate::text::escape(&message), argv[0])
-            }))
-        }
+    let program =
+        how.env.which(&argv[0]).ok_or_else(|| Failure::NotInstalled(format!("'{}' is not on PATH", argv[0])))?;
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(&argv[1..]);
+    if let Some(path) = &how.env.path {
+        cmd.env("PATH", path);
     }
+    let out = match crate::lifecycle::process::output(&mut cmd, PROGRAM_TIMEOUT, &format!("cannot run {}", argv[0])) {
+        Ok(crate::lifecycle::process::Captured::Ended(out)) => out,
+        Ok(crate::lifecycle::process::Captured::TimedOut) => {
+            return Err(Failure::Failed(format!(
+                "{} did not finish within {}s and was stopped",
+                argv[0],
+                PROGRAM_TIMEOUT.as_secs()
+            )))
+        }
+        Err(Error::Interrupted) => return Err(Failure::Interrupted),
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Failure::NotInstalled(format!("'{}' is not on PATH", argv[0])))
+        }
+        Err(e) => return Err(Failure::Failed(e.to_string())),
+    };
+    for line in String::from_utf8_lossy(&out.stdout).lines().chain(String::from_utf8_lossy(&out.stderr).lines()) {
+        how.reporter.detail(&format!("  {}: {}", argv[0], crate::text::escape(line)));
+    }
+    if out.status.success() {
+        return Ok(());
+    }
+    use std::os::unix::process::ExitStatusExt;
+    if out.status.signal() == Some(2) || crate::interrupt::is_set() {
+        return Err(Failure::Interrupted);
+    }
+    let said = |b: &[u8]| String::from_utf8_lossy(b).trim().lines().last().unwrap_or_default().to_string();
+    let message = Some(said(&out.stderr)).filter(|m| !m.is_empty()).unwrap_or_else(|| said(&out.stdout));
+    let status = match out.status.code() {
+        Some(code) => format!("exit code {code}"),
+        None => "killed by a signal".into(),
+    };
+    Err(Failure::Failed(if message.is_empty() {
+        format!("{} {}: {status}", argv[0], argv.get(1).map(String::as_str).unwrap_or_default())
+    } else {
+        format!("{} ({status}): {}", crate::text::escape(&message), argv[0])
+    }))
 }
 
 /// Where a file of an agent is read and written: the path itself, or, when it is a symbolic link

@@ -37,16 +37,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             match loaded {
                 Some(Ok(p)) => {
                     let runner = runner(ctx, &home, &dir, &entry.directory, &p);
-                    if let Some(cmd) = runner.command("uninstall").filter(|_| !force) {
-                        ctx.ui.note(format!(
-                            "This runs the uninstall command of '{}', which may delete data:\n    {}",
-                            crate::text::escape(&p.name),
-                            crate::text::escape(&cmd)
-                        ));
-                        if !ctx.ui.confirm("Continue?", "pass --force (or --yes) to run it: `atk undo --force`")? {
-                            ctx.ui.line("Cancelled; nothing was changed.");
-                            return Ok(0);
-                        }
+                    if !runner.confirm_uninstall(&ctx.ui, "undo", force)? {
+                        ctx.ui.line("Cancelled; nothing was changed.");
+                        return Ok(0);
                     }
                     runner.stop_before_uninstall(&ctx.ui)?;
                     if let Err(e) = runner.run("uninstall") {

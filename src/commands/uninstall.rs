@@ -28,7 +28,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         });
         return Ok(0);
     }
-    if !runner.confirm_uninstall(&ctx.ui, "uninstall", args.force)? {
+    if !runner.confirm_uninstall(&ctx.ui, &format!("uninstall {}", entry.directory), args.force)? {
         ctx.ui.line("Cancelled; nothing was run.");
         return Ok(0);
     }

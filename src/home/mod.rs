@@ -278,6 +278,11 @@ impl Home {
         tx.write(&RelPath::new(manifest::FILE).expect("a plain name"), manifest.to_yaml().as_bytes(), None)
     }
 
+    /// Writes `.gitignore` inside `tx`.
+    pub fn write_gitignore(&self, tx: &mut Transaction, text: &str) -> Result<()> {
+        tx.write(&RelPath::new(gitignore::FILE).expect("a plain name"), text.as_bytes(), None)
+    }
+
     /// Commits `paths` when `auto_commit` is on; returns the commit. (Pushing happens after the
     /// transaction, since a push cannot be undone.)
     pub fn commit(

@@ -129,7 +129,7 @@ fn check_ports(loaded: &[Loaded], skip: &[bool]) -> Result<()> {
         }
     }
     let numbers: Vec<u16> = wanted.iter().map(|w| w.1).collect();
-    let taken = status::parallel_map(&numbers, 32, |&p| ports::listening(p, ports::CONNECT_TIMEOUT));
+    let taken = status::parallel_map(&numbers, status::MAX_PARALLEL, |&p| ports::listening(p, ports::CONNECT_TIMEOUT));
     let conflicts: Vec<_> = wanted.into_iter().zip(taken).filter(|(_, t)| *t).map(|(w, _)| w).collect();
     if conflicts.is_empty() {
         Ok(())

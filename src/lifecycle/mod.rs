@@ -108,7 +108,8 @@ impl<'a> Runner<'a> {
     }
 
     /// Shows the plugin's `uninstall` command and asks before it runs (`force` skips the question).
-    /// `Ok(false)`: the user declined. `command` is the atk command asking, for the hint.
+    /// `Ok(false)`: the user declined. `command` is the atk command asking, with its arguments,
+    /// for the hint (`remove hello`).
     pub fn confirm_uninstall(&self, reporter: &dyn Reporter, command: &str, force: bool) -> Result<bool> {
         let Some(cmd) = self.command("uninstall") else { return Ok(true) };
         if force {
@@ -119,7 +120,7 @@ impl<'a> Runner<'a> {
             crate::text::escape(&self.plugin.name),
             crate::text::escape(&cmd)
         ));
-        let hint = format!("pass --force (or --yes) to run it: `atk {command} {} --force`", self.directory);
+        let hint = format!("pass --force (or --yes) to run it: `atk {command} --force`");
         reporter.confirm("Continue?", &hint)
     }
 

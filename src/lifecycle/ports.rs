@@ -16,14 +16,7 @@ pub fn listening(port: u16, timeout: Duration) -> bool {
 
 /// [`listening`] for each port, all at once.
 pub fn listening_all(ports: &[u16], timeout: Duration) -> Vec<bool> {
-    match ports {
-        [] => vec![],
-        [one] => vec![listening(*one, timeout)],
-        _ => std::thread::scope(|s| {
-            let handles: Vec<_> = ports.iter().map(|&p| s.spawn(move || listening(p, timeout))).collect();
-            handles.into_iter().map(|h| h.join().unwrap_or(false)).collect()
-        }),
-    }
+    super::status::parallel_map(ports, ports.len().max(1), |&p| listening(p, timeout))
 }
 
 #[cfg(test)]

@@ -124,6 +124,49 @@ pub fn probe(command: &mut Command, timeout: Duration, what: &str) -> Result<Pro
     Ok(Probe::TimedOut)
 }
 
+/// How a bounded run with its output captured ended.
+pub enum Captured {
+    /// It ended by itself: its status and what it wrote on stdout and stderr.
+    Ended(std::process::Output),
+    /// The time was up: it and everything it started were killed.
+    TimedOut,
+}
+
+/// Runs `command` without a terminal (stdin empty), its stdout and stderr captured, in a process
+/// group of its own, for at most `timeout`; past that, the whole group is killed. Ctrl-C kills it
+/// too and returns `Error::Interrupted`.
+pub fn output(command: &mut Command, timeout: Duration, what: &str) -> Result<Captured> {
+    use std::io::Read;
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    let mut child = command.spawn().map_err(io_err(what))?;
+    let (mut out, mut err) = (child.stdout.take().expect("piped"), child.stderr.take().expect("piped"));
+    std::thread::scope(|s| {
+        // Read while it runs, so that a child writing much is never blocked on a full pipe.
+        let out = s.spawn(move || {
+            let mut b = Vec::new();
+            let _ = out.read_to_end(&mut b);
+            b
+        });
+        let err = s.spawn(move || {
+            let mut b = Vec::new();
+            let _ = err.read_to_end(&mut b);
+            b
+        });
+        let ended = wait_until(&mut child, Some(Instant::now() + timeout), true).map_err(io_err(what));
+        // Whatever is left in its group (or all of it, past the time) goes, which closes the pipes.
+        signal_group(&child, Signal::KILL);
+        let status = match ended? {
+            Some(status) => status,
+            None => {
+                let _ = child.wait();
+                return if crate::interrupt::is_set() { Err(Error::Interrupted) } else { Ok(Captured::TimedOut) };
+            }
+        };
+        let (stdout, stderr) = (out.join().unwrap_or_default(), err.join().unwrap_or_default());
+        Ok(Captured::Ended(std::process::Output { status, stdout, stderr }))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +175,19 @@ mod tests {
         let mut c = Command::new("sh");
         c.arg("-c").arg(script);
         c
+    }
+
+    #[test]
+    fn output_is_captured_and_bounded() {
+        let Captured::Ended(out) =
+            output(&mut sh("echo out; echo err >&2; exit 3"), Duration::from_secs(5), "t").unwrap()
+        else {
+            panic!("it ended by itself")
+        };
+        assert_eq!((out.status.code(), &out.stdout[..], &out.stderr[..]), (Some(3), &b"out\n"[..], &b"err\n"[..]));
+        let started = Instant::now();
+        assert!(matches!(output(&mut sh("sleep 30"), Duration::from_millis(300), "t").unwrap(), Captured::TimedOut));
+        assert!(started.elapsed() < Duration::from_secs(10));
     }
 
     #[test]

@@ -23,19 +23,15 @@ pub struct Script {
     pub overrides: Vec<String>,
 }
 
-fn refused(message: String, hints: Vec<String>) -> Error {
-    Error::refused(message, hints)
-}
-
 /// The file `script` names in `plugin_dir` (absolute, links resolved) and its path relative to
 /// the folder as written. Refused (exit 5): no such script, a script outside the folder (through
 /// `..`, an absolute path or a link), one that is not executable.
 pub fn resolve(plugin_dir: &Path, script: &str) -> Result<(PathBuf, String)> {
     if script.is_empty() || script.contains('\0') {
-        return Err(refused("the script name is empty".into(), vec![]));
+        return Err(Error::refused("the script name is empty", vec![]));
     }
     if Path::new(script).is_absolute() {
-        return Err(refused(
+        return Err(Error::refused(
             format!(
                 "'{}' is an absolute path; `atk run` runs only scripts of the plugin folder",
                 crate::text::escape(script)
@@ -53,7 +49,7 @@ pub fn resolve(plugin_dir: &Path, script: &str) -> Result<(PathBuf, String)> {
         let real = match std::fs::canonicalize(&path) {
             Ok(real) => real,
             Err(_) if md.file_type().is_symlink() => {
-                return Err(refused(
+                return Err(Error::refused(
                     format!("{rel} is a link that leads nowhere"),
                     vec!["`atk run PLUGIN` lists the plugin's scripts".into()],
                 ))
@@ -61,7 +57,7 @@ pub fn resolve(plugin_dir: &Path, script: &str) -> Result<(PathBuf, String)> {
             Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
         };
         if !real.starts_with(&root) {
-            return Err(refused(
+            return Err(Error::refused(
                 format!(
                     "'{}' resolves to {}, outside the plugin folder; `atk run` runs only the plugin's own scripts",
                     crate::text::escape(script),
@@ -75,7 +71,7 @@ pub fn resolve(plugin_dir: &Path, script: &str) -> Result<(PathBuf, String)> {
             continue;
         }
         if md.permissions().mode() & 0o111 == 0 {
-            return Err(refused(
+            return Err(Error::refused(
                 format!("{rel} is not executable"),
                 vec![format!(
                     "make it executable (`chmod +x {}`), with a #! line naming its interpreter",
@@ -85,7 +81,7 @@ pub fn resolve(plugin_dir: &Path, script: &str) -> Result<(PathBuf, String)> {
         }
         return Ok((real, rel));
     }
-    Err(refused(
+    Err(Error::refused(
         format!(
             "the plugin has no script '{}' (looked for custom/{0}, custom/{0}.sh, {0} and {0}.sh)",
             crate::text::escape(script)

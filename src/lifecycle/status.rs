@@ -109,8 +109,7 @@ pub struct PluginStatus {
 /// The plugin of `entry` in the home at `root`, read with its overrides: `NotInstalled` when its
 /// folder has no `plugin.yaml` (a fresh clone), the plugin's own error when it is unreadable.
 pub fn load_installed(root: &Path, entry: &Entry) -> Result<(PathBuf, Plugin)> {
-    crate::home::plugin_rel(&entry.directory)?;
-    let dir = root.join("plugins").join(&entry.directory);
+    let dir = root.join(crate::home::plugin_rel(&entry.directory)?.as_str());
     if crate::plugin::definition_file(&dir).is_none() {
         return Err(Error::NotInstalled { directory: entry.directory.clone() });
     }

@@ -4,7 +4,6 @@
 
 use super::env::EnvPlan;
 use crate::error::{Error, Result};
-use crate::fs::RelPath;
 use crate::home::Message;
 use crate::home::{gitignore, manifest, plugin_rel, Entry, Home, HomeLock, Manifest, SourceKind, Staging, Transaction};
 use crate::lifecycle::Runner;
@@ -68,12 +67,10 @@ pub fn add_as(
             _ => gitignore::normalize(&text),
         };
         if new != text {
-            tx.write(&RelPath::new(gitignore::FILE).expect("a plain name"), new.as_bytes(), None)?;
+            home.write_gitignore(tx, &new)?;
             paths.push(gitignore::FILE.into());
         }
-        if env.changed {
-            tx.write(&rel_dir.join(".env").expect("a plain name"), env.file.text().as_bytes(), Some(0o600))?;
-        }
+        env.write_in(tx, &rel_dir)?;
         if !env.missing.is_empty() && plugin.lifecycle.install.is_none() {
             reporter.warn(&Error::EnvMissing { missing: vec![(directory.clone(), env.missing.clone())] }.to_string());
         }

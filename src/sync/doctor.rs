@@ -580,11 +580,8 @@ pub fn repair(
     replace_changed: &mut dyn FnMut(&Entry, &Drift) -> Result<bool>,
 ) -> Result<Repairs> {
     let mut done = Vec::new();
-    // Leftovers: the lock is ours, so nothing else uses them.
-    if std::fs::read_dir(home.staging_root()).is_ok_and(|mut d| d.next().is_some()) {
-        crate::fs::remove_any(&home.staging_root())?;
-        done.push("removed the staging folders an interrupted run left".to_string());
-    }
+    // Leftovers: the lock is ours, so nothing else uses them (taking it cleared the staging
+    // folders already).
     for name in GIT_LOCKS {
         let p = home.root.join(".git").join(name);
         let old = std::fs::metadata(&p).ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok());
@@ -606,7 +603,7 @@ pub fn repair(
         let committed = Transaction::run(home, lock, "atk doctor --fix", |tx| {
             let mut paths = vec![gitignore::FILE.to_string()];
             if normalized != text {
-                tx.write(&RelPath::new(gitignore::FILE).expect("a plain name"), normalized.as_bytes(), None)?;
+                home.write_gitignore(tx, &normalized)?;
             }
             paths.extend(secrets.iter().cloned());
             home.commit(tx, &manifest, &paths, &Message::from(crate::sync::history::DOCTOR_SUBJECT))

@@ -20,6 +20,15 @@ pub struct EnvPlan {
 }
 
 impl EnvPlan {
+    /// Writes the plan to the `.env` of the plugin folder `rel_dir` inside `tx`, 0600, when
+    /// anything changed.
+    pub fn write_in(&self, tx: &mut crate::home::Transaction, rel_dir: &crate::fs::RelPath) -> Result<()> {
+        if self.changed {
+            tx.write(&rel_dir.join(".env").expect("a plain name"), self.file.text().as_bytes(), Some(0o600))?;
+        }
+        Ok(())
+    }
+
     /// Writes the plan to `plugins/<directory>/.env` of the home, 0600, when anything changed; a
     /// file that stays as it is still gets its mode made 0600 (secrets). Outside a transaction:
     /// for `setup`, whose only change is this file.

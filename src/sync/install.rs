@@ -145,7 +145,7 @@ pub fn ensure_files(
         let entry = entries[i];
         let repo = opened[&origins.key(&entry.source)].repo();
         let old_files: Vec<RelPath> = match installed_ref(home, &entry.directory) {
-            Some(old) if repo.is_complete(old, &path) || repo.has(&old) => {
+            Some(old) if repo.has(&old) => {
                 repo.list_files(old, &path).unwrap_or_default().into_iter().map(|f| f.path).collect()
             }
             _ => Vec::new(),

@@ -3,7 +3,6 @@
 //! where the user confirms them.)
 
 use crate::error::Result;
-use crate::fs::RelPath;
 use crate::home::Message;
 use crate::home::{gitignore, manifest, plugin_rel, Home, HomeLock, Manifest, Transaction};
 
@@ -39,7 +38,7 @@ pub fn remove_as(
         let text = home.gitignore_text()?;
         let new = gitignore::remove_exemption(&text, &entry.directory);
         if new != text {
-            tx.write(&RelPath::new(gitignore::FILE).expect("a plain name"), new.as_bytes(), None)?;
+            home.write_gitignore(tx, &new)?;
         }
         updated.plugins.remove(index);
         home.write_manifest(tx, &updated)?;

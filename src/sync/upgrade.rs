@@ -244,24 +244,20 @@ pub fn apply(
     let rel_dir = plugin_rel(&entry.directory)?;
     let dir = home.plugin_dir(&entry.directory);
     let old_files: Vec<RelPath> = plan.old_files.iter().map(|f| f.path.clone()).collect();
+    let mut updated = manifest.clone();
+    let index = updated.index_of(&entry.directory).expect("the entry is in the manifest");
+    updated.plugins[index].source.commit = Some(plan.to.to_string());
     let committed = Transaction::run(home, lock, operation, |tx| {
         put_version(tx, home, repo, plan.to, &plan.path, &entry.directory, &old_files)?.report(reporter, &entry.name);
-        if env.changed {
-            tx.write(&rel_dir.join(".env").expect("a plain name"), env.file.text().as_bytes(), Some(0o600))?;
-        }
-        let index = manifest.index_of(&entry.directory).expect("the entry is in the manifest");
-        manifest.plugins[index].source.commit = Some(plan.to.to_string());
-        home.write_manifest(tx, manifest)?;
+        env.write_in(tx, &rel_dir)?;
+        home.write_manifest(tx, &updated)?;
         // Install as the user has it: with custom/overrides.yaml applied.
         let plugin = plugin::load(&dir)?;
         Runner::new(&home.root, &dir, &entry.directory, &plugin, reporter).install(reporter)?;
-        home.commit(tx, manifest, &[manifest::FILE.to_string(), rel_dir.as_str().to_string()], message)
-    });
-    if committed.is_err() {
-        // The transaction put the old version back; the in-memory manifest follows it.
-        *manifest = home.manifest()?;
-    }
-    committed
+        home.commit(tx, &updated, &[manifest::FILE.to_string(), rel_dir.as_str().to_string()], message)
+    })?;
+    *manifest = updated;
+    Ok(committed)
 }
 
 /// Whether the new version changes what runs on this machine: a lifecycle command, or an
