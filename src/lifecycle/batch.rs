@@ -174,7 +174,9 @@ pub fn start(root: &Path, entries: &[&Entry], opts: &Options, reporter: &dyn Rep
 /// (their status command timed out): every one probed, all at once.
 fn probe_running(root: &Path, loaded: &[Loaded], opts: &Options) -> Result<(Vec<bool>, Vec<bool>)> {
     let probes: Vec<Option<State>> = status::parallel_map(loaded, status::MAX_PARALLEL, |l| match &l.plugin {
-        Ok((_, p)) if p.lifecycle.start.is_some() => Some(status::probe(root, l.entry, opts.timeout).map(|s| s.state)),
+        Ok((_, p)) if p.lifecycle.start.is_some() => {
+            Some(status::probe_loaded(root, l.entry, &l.plugin, opts.timeout).map(|s| s.state))
+        }
         _ => None,
     })
     .into_iter()

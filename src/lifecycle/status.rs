@@ -148,6 +148,16 @@ fn describe_invalid(e: &Error) -> (String, String) {
 /// The status of one plugin of the home at `root`. Never fails: what goes wrong is the row.
 /// Only Ctrl-C ends it early (`Err(Interrupted)`).
 pub fn probe(root: &Path, entry: &Entry, timeout: Duration) -> Result<PluginStatus> {
+    probe_loaded(root, entry, &load_installed(root, entry), timeout)
+}
+
+/// [`probe`] of a plugin already read with [`load_installed`].
+pub fn probe_loaded(
+    root: &Path,
+    entry: &Entry,
+    loaded: &Result<(PathBuf, Plugin)>,
+    timeout: Duration,
+) -> Result<PluginStatus> {
     crate::interrupt::check()?;
     let mut row = PluginStatus {
         name: entry.name.clone(),
@@ -162,8 +172,8 @@ pub fn probe(root: &Path, entry: &Entry, timeout: Duration) -> Result<PluginStat
         health: None,
         agents: entry.agents.clone(),
     };
-    let (dir, plugin) = match load_installed(root, entry) {
-        Ok(loaded) => loaded,
+    let (dir, plugin) = match loaded {
+        Ok((dir, plugin)) => (dir, plugin),
         Err(e @ Error::NotInstalled { .. }) => {
             row.state = State::NotInstalled;
             row.problem = Some(e.to_string());
@@ -172,7 +182,7 @@ pub fn probe(root: &Path, entry: &Entry, timeout: Duration) -> Result<PluginStat
         }
         Err(e) => {
             row.state = State::Invalid;
-            let (problem, hint) = describe_invalid(&e);
+            let (problem, hint) = describe_invalid(e);
             row.problem = Some(problem.replace("<dir>", &entry.directory));
             row.hint = Some(hint.replace("<dir>", &entry.directory));
             return Ok(row);
@@ -185,7 +195,7 @@ pub fn probe(root: &Path, entry: &Entry, timeout: Duration) -> Result<PluginStat
         .iter()
         .map(|p| PortState { port: p.port, description: p.description.clone(), listening: None })
         .collect();
-    match env_summary(&dir, &plugin) {
+    match env_summary(dir, plugin) {
         Ok(env) => row.env = env,
         Err(e) => {
             row.state = State::Error;
@@ -193,8 +203,7 @@ pub fn probe(root: &Path, entry: &Entry, timeout: Duration) -> Result<PluginStat
             return Ok(row);
         }
     }
-    let runner =
-        Runner { home: root, plugin_dir: &dir, directory: &entry.directory, plugin: &plugin, stdout_to_stderr: false };
+    let runner = Runner { home: root, plugin_dir: dir, directory: &entry.directory, plugin, stdout_to_stderr: false };
     let health_url = plugin.lifecycle.health_endpoint.clone();
     let remote_mcp =
         plugin.mcp.as_ref().filter(|m| m.transport == "sse" || m.transport == "http").and_then(|m| m.endpoint.clone());

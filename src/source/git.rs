@@ -139,6 +139,11 @@ pub fn normalize(url: &str) -> String {
     }
 }
 
+/// The cache repository of the source fetched from `fetch_url`, under `cache_root`.
+pub fn cache_dir(cache_root: &Path, fetch_url: &str) -> PathBuf {
+    cache_root.join("git").join(format!("{}.git", cache_name(fetch_url)))
+}
+
 /// A file-name-safe, stable name for `url`: a readable slug and a hash.
 pub fn cache_name(url: &str) -> String {
     let key = normalize(url);
@@ -192,7 +197,7 @@ impl Repo {
         }
         // Every remote URL (an added one, a registry, one read from a cloned home) comes here.
         super::check_no_credentials(fetch_url)?;
-        let dir = cache_root.join("git").join(format!("{}.git", cache_name(fetch_url)));
+        let dir = cache_dir(cache_root, fetch_url);
         let lock = dir.with_extension("lock");
         let repo = match gix::open(&dir) {
             Ok(r) => r,

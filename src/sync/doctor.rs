@@ -137,11 +137,6 @@ fn fetch_url(ctx: &Origins, source: &Source) -> Option<String> {
     Some(crate::source::git_url(&url).unwrap_or(url))
 }
 
-/// The cache repository of a remote URL.
-pub fn cache_path(cache_dir: &Path, fetch_url: &str) -> PathBuf {
-    cache_dir.join("git").join(format!("{}.git", crate::source::git::cache_name(fetch_url)))
-}
-
 /// Runs every check. Reads only; `origins` opens a plugin's source (which may fetch the trees of
 /// its pinned commit when the cache lacks them).
 pub fn check(home: &Home, ctx: &Origins, reporter: &dyn Reporter) -> Vec<Check> {
@@ -290,6 +285,8 @@ fn check_cache(manifest: &Manifest, ctx: &Origins) -> Check {
     let mut status = Status::Ok;
     let mut details = Vec::new();
     let mut seen: Vec<String> = Vec::new();
+    let mut opened: std::collections::HashMap<PathBuf, std::result::Result<gix::Repository, String>> =
+        Default::default();
     for entry in manifest.plugins.iter().filter(|e| e.source.kind != SourceKind::Local) {
         let Some(url) = fetch_url(ctx, &entry.source) else {
             details.push(format!("{}: a git plugin without source.url", entry.directory));
@@ -300,7 +297,7 @@ fn check_cache(manifest: &Manifest, ctx: &Origins) -> Check {
         let shown = crate::source::mask_credentials(&url);
         let (path, local) = match crate::source::git::local_path(&url) {
             Some(p) => (p, true),
-            None => (cache_path(&ctx.cache, &url), false),
+            None => (crate::source::git::cache_dir(&ctx.cache, &url), false),
         };
         if !local && !path.exists() {
             if !seen.contains(&url) {
@@ -309,7 +306,9 @@ fn check_cache(manifest: &Manifest, ctx: &Origins) -> Check {
             }
             continue;
         }
-        match gix::open(&path) {
+        // Each repository opened once, for all its plugins.
+        let opened = opened.entry(path.clone()).or_insert_with(|| gix::open(&path).map_err(|e| e.to_string()));
+        match opened {
             Err(e) => {
                 if !seen.contains(&url) {
                     if local {
@@ -634,7 +633,7 @@ pub fn repair(
         if crate::source::git::local_path(&url).is_some() || seen.contains(&url) {
             continue;
         }
-        let path = cache_path(&ctx.cache, &url);
+        let path = crate::source::git::cache_dir(&ctx.cache, &url);
         if path.exists() && gix::open(&path).is_err() {
             crate::fs::remove_any(&path)?;
             done.push(format!("removed the broken cache repository {}", path.display()));
