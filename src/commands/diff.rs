@@ -1,7 +1,7 @@
 use super::{report, select, Ctx};
 use crate::error::{Error, Result};
 use crate::home::SourceKind;
-use crate::source::origin::{Origin, Origins};
+use crate::source::origin::{Opened, Origins};
 use crate::sync::doctor;
 
 /// Show local changes to plugin files outside custom/ and .env (what the next upgrade replaces);
@@ -31,18 +31,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             ));
         }
     }
-    let mut opened: std::collections::HashMap<String, Origin> = Default::default();
+    let mut opened = Opened::default();
     let mut docs = Vec::new();
     for entry in entries.into_iter().filter(|e| e.source.kind != SourceKind::Local) {
         if !home.plugin_dir(&entry.directory).is_dir() {
             ctx.ui.warn(format!("plugins/{} is not installed here: `atk install {0}`", entry.directory));
             continue;
         }
-        let key = origins.key(&entry.source);
-        let origin = match opened.entry(key) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => v.insert(origins.open(&entry.source)?),
-        };
+        let origin = origins.open_once(&mut opened, &entry.source).as_ref().map_err(Clone::clone)?;
         let drift = doctor::drift(&home, entry, origin)?;
         if drift.is_clean() {
             continue;

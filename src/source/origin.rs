@@ -34,6 +34,11 @@ impl Origins {
     pub fn open(&self, source: &Source) -> Result<Origin> {
         Origin::open(&self.registry_url, source, &self.cache)
     }
+    /// The origin of `source`, opened once per source for all the plugins of a command: kept in
+    /// `opened` (a failure too, so that it is not tried again).
+    pub fn open_once<'a>(&self, opened: &'a mut Opened, source: &Source) -> &'a Result<Origin> {
+        opened.entry(self.key(source)).or_insert_with(|| self.open(source))
+    }
     /// Where a plugin's folder is in its source when it cannot be looked up (offline): `.atk` of a
     /// git source, `plugins/<directory>` of a registry.
     pub fn default_path(entry: &Entry) -> String {
@@ -44,6 +49,9 @@ impl Origins {
         }
     }
 }
+
+/// Origins opened by [`Origins::open_once`], by source.
+pub type Opened = std::collections::HashMap<String, Result<Origin>>;
 
 pub enum Origin {
     Registry(Registry),

@@ -16,7 +16,7 @@ use crate::home::{gitignore, plugin_rel, Entry, Home, HomeLock, Manifest, Messag
 use crate::plugin::env::EnvFile;
 use crate::reporter::Reporter;
 use crate::source::git::FileEntry;
-use crate::source::origin::{installed_ref, pinned, Origin, Origins, ATK_REF};
+use crate::source::origin::{installed_ref, pinned, Opened, Origin, Origins, ATK_REF};
 use crate::sync::put_version;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -156,7 +156,7 @@ pub fn check(home: &Home, ctx: &Origins, reporter: &dyn Reporter) -> Vec<Check> 
     out.push(check_leftovers(home));
     if let Some(m) = &manifest {
         out.push(check_cache(m, ctx));
-        let mut origins: std::collections::HashMap<String, Result<Origin>> = Default::default();
+        let mut origins = Opened::default();
         for entry in &m.plugins {
             reporter.detail(&format!("checking {}", entry.directory));
             out.push(check_plugin(home, entry, ctx, &mut origins));
@@ -350,12 +350,7 @@ fn check_cache(manifest: &Manifest, ctx: &Origins) -> Check {
     }
 }
 
-fn check_plugin(
-    home: &Home,
-    entry: &Entry,
-    ctx: &Origins,
-    origins: &mut std::collections::HashMap<String, Result<Origin>>,
-) -> Check {
+fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, origins: &mut Opened) -> Check {
     let dir = &entry.directory;
     let path = home.plugin_dir(dir);
     let mut c = Check::new("plugin", Status::Ok, "");
@@ -423,9 +418,12 @@ fn check_plugin(
                     );
                 }
                 (Ok(_), _) => {
-                    let key = ctx.key(&entry.source);
-                    let origin = origins.entry(key).or_insert_with(|| ctx.open(&entry.source));
-                    match origin.as_ref().map_err(Clone::clone).and_then(|o| drift(home, entry, o)) {
+                    match ctx
+                        .open_once(origins, &entry.source)
+                        .as_ref()
+                        .map_err(Clone::clone)
+                        .and_then(|o| drift(home, entry, o))
+                    {
                         Ok(d) => {
                             let names = |v: &[RelPath]| {
                                 v.iter()
@@ -642,23 +640,19 @@ pub fn repair(
     }
 
     // Shipped files: missing ones come back; changed ones only when the user agrees.
-    let mut origins: std::collections::HashMap<String, Origin> = Default::default();
+    let mut origins = Opened::default();
     for entry in manifest.plugins.iter().filter(|e| e.source.kind != SourceKind::Local) {
         let dir = &entry.directory;
         let Ok(pin) = pinned(entry) else { continue };
         if !home.plugin_dir(dir).is_dir() || installed_ref(home, dir) != Some(pin) {
             continue;
         }
-        let key = ctx.key(&entry.source);
-        let origin = match origins.entry(key) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => match ctx.open(&entry.source) {
-                Ok(o) => v.insert(o),
-                Err(e) => {
-                    reporter.warn(&format!("{dir}: {e}"));
-                    continue;
-                }
-            },
+        let origin = match ctx.open_once(&mut origins, &entry.source) {
+            Ok(o) => o,
+            Err(e) => {
+                reporter.warn(&format!("{dir}: {e}"));
+                continue;
+            }
         };
         let d = match drift(home, entry, origin) {
             Ok(d) => d,
