@@ -4,7 +4,7 @@ use super::{find, parse_sets, report, Ctx};
 use crate::error::{Error, Result};
 use crate::home::{Entry, Home, HomeLock, Manifest, Message, SourceKind};
 use crate::source::origin::{Origin, Origins};
-use crate::sync::{env, history, upgrade};
+use crate::sync::{history, upgrade};
 
 /// Move a remote plugin back to the pin it had before its last upgrade (or to --to REF), with the
 /// upgrade's preview and confirmation, keeping custom/, .env and runtime data
@@ -79,14 +79,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 crate::text::escape(&entry.name),
                 &to.to_string()[..12]
             ));
-            report::Upgraded {
-                name: entry.name.clone(),
-                directory: entry.directory.clone(),
-                status: "up-to-date",
-                plan: None,
-                commit: None,
-                error: None,
-            }
+            super::upgrade::status(&entry, "up-to-date", None)
         }
         Moved::Would(plan) => super::upgrade::report(&entry, "would-roll-back", &plan, None),
         Moved::Declined(plan) => {
@@ -182,6 +175,11 @@ pub(super) fn move_to(
     if m.dry_run {
         return Ok(Moved::Would(plan));
     }
+    // The command again, with --yes.
+    let again = match m.verb {
+        "undo" => "`atk undo --yes`".to_string(),
+        verb => format!("`atk {verb} {} --yes`", entry.directory),
+    };
     // The user's edits to shipped files give way to the other version's files: never silently.
     let edited = crate::sync::doctor::drift(m.home, entry, &origin).map(|d| d.modified).unwrap_or_default();
     if !edited.is_empty() {
@@ -195,22 +193,13 @@ pub(super) fn move_to(
             if edited.len() == 1 { "it" } else { "them" },
             entry.directory
         ));
-        let hint = match m.verb {
-            "undo" => "save your changes first, or pass --yes to replace them: `atk undo --yes`".to_string(),
-            verb => format!(
-                "save your changes first, or pass --yes to replace them: `atk {verb} {} --yes`",
-                entry.directory
-            ),
-        };
+        let hint = format!("save your changes first, or pass --yes to replace them: {again}");
         if !ctx.ui.confirm("Replace your changes?", &hint)? {
             return Ok(Moved::Declined(plan));
         }
     }
     if plan.changes_commands() {
-        let hint = match m.verb {
-            "undo" => "review the changes above, then pass --yes: `atk undo --yes`".to_string(),
-            verb => format!("review the changes above, then pass --yes: `atk {verb} {} --yes`", entry.directory),
-        };
+        let hint = format!("review the changes above, then pass --yes: {again}");
         let question = format!(
             "The version of '{}' at {} changes commands that run on this machine. Go on?",
             crate::text::escape(&entry.name),
@@ -220,24 +209,8 @@ pub(super) fn move_to(
             return Ok(Moved::Declined(plan));
         }
     }
-    let dir = m.home.plugin_dir(&entry.directory);
-    let new_names: Vec<String> = plan.env_added.iter().map(|v| v.name.clone()).collect();
-    let env = env::plan(&ctx.ui, &plan.new_plugin, &dir.join(".env"), m.sets, Some(&new_names))?;
-    if !env.missing.is_empty() {
-        return Err(Error::EnvMissing { missing: vec![(entry.directory.clone(), env.missing)] });
-    }
-    let commit = upgrade::apply(
-        &ctx.ui,
-        m.home,
-        m.lock,
-        manifest,
-        entry,
-        &origin,
-        &plan,
-        &env,
-        &format!("atk {} {}", m.verb, entry.directory),
-        &message(&plan),
-    )?;
-    ctx.push_if_configured(m.home, manifest, commit.is_some());
+    let operation = format!("atk {} {}", m.verb, entry.directory);
+    let at = (m.home, m.lock, m.sets);
+    let commit = super::upgrade::apply_move(ctx, at, manifest, entry, &origin, &plan, (&operation, &message(&plan)))?;
     Ok(Moved::Done(plan, commit))
 }

@@ -134,34 +134,42 @@ impl Run<'_> {
                 return Ok(Outcome::Declined(plan));
             }
         }
-        let dir = self.home.plugin_dir(&entry.directory);
-        let new_names: Vec<String> = plan.env_added.iter().map(|v| v.name.clone()).collect();
-        let env = env::plan(&ctx.ui, &plan.new_plugin, &dir.join(".env"), self.sets, Some(&new_names))?;
-        if !env.missing.is_empty() {
-            return Err(Error::EnvMissing { missing: vec![(entry.directory.clone(), env.missing)] });
-        }
-        let commit = upgrade::apply(
-            &ctx.ui,
-            self.home,
-            self.lock,
-            manifest,
-            entry,
-            origin,
-            &plan,
-            &env,
-            &format!("atk upgrade {}", entry.directory),
-            &Message::operation(
-                format!("Upgrade plugin '{}'", entry.name),
-                "upgrade",
-                &entry.directory,
-                Some(&plan.from.to_string()),
-                Some(&plan.to.to_string()),
-            ),
-        )?;
-        ctx.push_if_configured(self.home, manifest, commit.is_some());
-        super::plug::replug_recorded(ctx, self.home, entry)?;
+        let message = Message::operation(
+            format!("Upgrade plugin '{}'", entry.name),
+            "upgrade",
+            &entry.directory,
+            Some(&plan.from.to_string()),
+            Some(&plan.to.to_string()),
+        );
+        let operation = format!("atk upgrade {}", entry.directory);
+        let at = (self.home, self.lock, self.sets);
+        let commit = apply_move(ctx, at, manifest, entry, origin, &plan, (&operation, &message))?;
         Ok(Outcome::Upgraded(plan, commit))
     }
+}
+
+/// What every move of a plugin to another commit shares (upgrade, rollback, undo): the values of
+/// the variables the other version adds, the move in one transaction, the push, and the recorded
+/// agents plugged in again where their server or skill changed.
+pub(super) fn apply_move(
+    ctx: &Ctx,
+    (home, lock, sets): (&Home, &HomeLock, &[(String, String)]),
+    manifest: &mut Manifest,
+    entry: &Entry,
+    origin: &Origin,
+    plan: &Plan,
+    (operation, message): (&str, &Message),
+) -> Result<Option<String>> {
+    let dir = home.plugin_dir(&entry.directory);
+    let new_names: Vec<String> = plan.env_added.iter().map(|v| v.name.clone()).collect();
+    let env = env::plan(&ctx.ui, &plan.new_plugin, &dir.join(".env"), sets, Some(&new_names))?;
+    if !env.missing.is_empty() {
+        return Err(Error::EnvMissing { missing: vec![(entry.directory.clone(), env.missing)] });
+    }
+    let commit = upgrade::apply(&ctx.ui, home, lock, manifest, entry, origin, plan, &env, operation, message)?;
+    ctx.push_if_configured(home, manifest, commit.is_some());
+    super::plug::replug_recorded(ctx, home, entry)?;
+    Ok(commit)
 }
 
 pub(super) fn show(ctx: &Ctx, entry: &Entry, plan: &Plan) {
@@ -196,7 +204,7 @@ pub(super) fn show(ctx: &Ctx, entry: &Entry, plan: &Plan) {
 }
 
 /// A plugin's line of the report when there was no plan (skipped, up to date, failed).
-fn status(entry: &Entry, status: &'static str, error: Option<&Error>) -> report::Upgraded {
+pub(super) fn status(entry: &Entry, status: &'static str, error: Option<&Error>) -> report::Upgraded {
     report::Upgraded {
         name: entry.name.clone(),
         directory: entry.directory.clone(),

@@ -916,3 +916,30 @@ fn undo_reverts_plug_and_unplug() {
     let (out, _) = run_ok(&env, &stubs, &["history", "undone"]);
     assert!(out.contains("plug") && out.contains("unplug") && out.contains("undo"), "{out}");
 }
+
+/// `rollback` (and `undo` of an upgrade, which moves the same way) re-plugs the recorded agents
+/// like `upgrade`: the agent gets the older version's server back.
+#[test]
+fn rollback_replugs_recorded_agents() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    write(&env.home.join(".gitconfig"), "[user]\n\tname = Test\n\temail = test@example.com\n", false);
+    let work = env.path("mcp-tool");
+    let v1 = yaml("Mcp Tool", "mcp:\n  transport: stdio\n  command: ./server.sh\n  args: [--v1]\n");
+    write(&work.join(".atk/plugin.yaml"), &v1, false);
+    write(&work.join(".atk/server.sh"), "#!/bin/sh\n", true);
+    git(env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
+    crate::sources::commit_all(&work, "v1");
+    env.ok(&["add", "-y", &format!("file://{}", work.display())]);
+    run_ok(&env, &stubs, &["plug", "mcp-tool", "--cursor", "-y"]);
+    write(&work.join(".atk/plugin.yaml"), &v1.replace("--v1", "--v2"), false);
+    crate::sources::commit_all(&work, "v2");
+    run_ok(&env, &stubs, &["upgrade", "mcp-tool", "-y"]);
+    let cursor = env.home.join(".cursor/mcp.json");
+    assert!(std::fs::read_to_string(&cursor).unwrap().contains("\"--v2\""));
+    run_ok(&env, &stubs, &["rollback", "mcp-tool", "-y"]);
+    let text = std::fs::read_to_string(&cursor).unwrap();
+    assert!(text.contains("\"--v1\"") && !text.contains("\"--v2\""), "{text}");
+    run_ok(&env, &stubs, &["undo", "-y"]);
+    assert!(std::fs::read_to_string(&cursor).unwrap().contains("\"--v2\""));
+}
