@@ -123,7 +123,12 @@ pub struct Target {
 
 /// The manifest entry named `id` (directory, else display name), or a not-found error with hints.
 pub fn find<'m>(manifest: &'m Manifest, id: &str) -> Result<&'m Entry> {
-    manifest.find(id).ok_or_else(|| crate::Error::PluginNotFound {
+    index_of(manifest, id).map(|i| &manifest.plugins[i])
+}
+
+/// The position of the plugin `id` in the manifest, or a not-found error with hints.
+pub fn index_of(manifest: &Manifest, id: &str) -> Result<usize> {
+    manifest.index_of(id).ok_or_else(|| crate::Error::PluginNotFound {
         id: id.to_string(),
         near: manifest.near(id),
         stray_dir: false,

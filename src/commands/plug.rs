@@ -113,7 +113,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     }
     let (home, lock) = ctx.lock_home()?;
     let mut manifest = home.manifest()?;
-    let index = index_of(&manifest, id)?;
+    let index = super::index_of(&manifest, id)?;
     let t = agents::target(&home, &manifest.plugins[index], &outer)?;
     if t.server.is_none() && !t.has_skill {
         return Err(Error::refused(format!("nothing to plug: '{}' has no MCP server and no SKILL.md", t.name), vec![]));
@@ -149,15 +149,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     conclude(ctx, (&home, &lock), &manifest, &t, &outcomes, error, done)?;
     let failed = outcomes.iter().any(|o| o.status == Status::Failed || o.status == Status::NotInstalled);
     Ok(u8::from(failed))
-}
-
-/// The position of the plugin `id` in the manifest, or a not-found error with hints.
-pub fn index_of(manifest: &Manifest, id: &str) -> Result<usize> {
-    manifest.index_of(id).ok_or_else(|| Error::PluginNotFound {
-        id: id.to_string(),
-        near: manifest.near(id),
-        stray_dir: false,
-    })
 }
 
 fn labels(agents: &[AgentId]) -> String {

@@ -148,7 +148,7 @@ fn undo_agents(
     let env = super::plug::agent_env();
     let ask = !ctx.ui.yes;
     let known = |names: &[String]| -> Vec<AgentId> { names.iter().filter_map(|n| AgentId::parse(n)).collect() };
-    let index = super::plug::index_of(manifest, &entry.directory)?;
+    let index = super::index_of(manifest, &entry.directory)?;
     let t = match agents::target(home, &manifest.plugins[index], &super::plug::outer) {
         Ok(t) => t,
         Err(e) if plug.is_empty() => {

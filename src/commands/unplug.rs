@@ -25,7 +25,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let id = args.plugin.as_str();
     let (home, lock) = ctx.lock_home()?;
     let mut manifest = home.manifest()?;
-    let index = super::plug::index_of(&manifest, id)?;
+    let index = super::index_of(&manifest, id)?;
     let entry = &manifest.plugins[index];
     let t = match agents::target(&home, entry, &outer) {
         Ok(t) => t,
