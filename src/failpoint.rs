@@ -1,23 +1,52 @@
-//! Failpoints for the tests, in debug builds only: with `ATK_FAILPOINT=<name>` set, atk stops for
-//! good at the point of that name, after writing its process id to the file named by
-//! `ATK_FAILPOINT_READY`, so that a test can kill it exactly there. Release builds compile every
-//! failpoint to nothing and never read these variables.
+//! Failpoints for the tests, in debug builds only. With `ATK_FAILPOINT=<name>` (or `<name>#<n>`:
+//! its `n`-th pass, counting from 1) set, atk stops for good at that point, after writing its
+//! process id to the file named by `ATK_FAILPOINT_READY`, so that a test can kill it exactly there.
+//! With `ATK_FAILPOINT_TRACE=<file>` set, every failpoint passed appends its name as a line to
+//! that file: a test learns from it every point an operation passes, and kills it at each in turn.
+//! Release builds compile every failpoint to nothing and never read these variables.
+//!
+//! The failpoints: `init` (the new home is built, before it is renamed into place), `fetch` (half
+//! way through receiving a pack), `step` (before each step of a transaction is written to its
+//! journal: the steps before it are done), `lifecycle` (a lifecycle command has ended: whatever it
+//! wrote is there), `commit` (the branch has moved, git's index lock is held), `finished` (the
+//! journal of a finished transaction is gone, its saved copies not yet), `undo` (before each step
+//! of a rollback, in process or by the recovery of the next atk).
 
 /// Stops here for good when the failpoint `name` is armed (debug builds only).
 #[cfg(debug_assertions)]
 pub fn hit(name: &str) {
-    use std::sync::OnceLock;
-    static ARMED: OnceLock<Option<(String, std::path::PathBuf)>> = OnceLock::new();
+    use std::io::Write;
+    use std::sync::{Mutex, OnceLock};
+    struct Armed {
+        name: String,
+        nth: usize,
+        ready: std::path::PathBuf,
+    }
+    static ARMED: OnceLock<Option<Armed>> = OnceLock::new();
+    static PASSES: Mutex<usize> = Mutex::new(0);
+    if let Some(trace) = std::env::var_os("ATK_FAILPOINT_TRACE").filter(|t| !t.is_empty()) {
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(trace) {
+            let _ = writeln!(f, "{name}");
+        }
+    }
     let armed = ARMED.get_or_init(|| {
-        let name = std::env::var("ATK_FAILPOINT").ok().filter(|n| !n.is_empty())?;
+        let spec = std::env::var("ATK_FAILPOINT").ok().filter(|n| !n.is_empty())?;
         let ready = std::env::var_os("ATK_FAILPOINT_READY").filter(|r| !r.is_empty())?;
-        Some((name, ready.into()))
+        let (name, nth) = match spec.split_once('#') {
+            Some((name, n)) => (name.to_string(), n.parse().ok()?),
+            None => (spec, 1),
+        };
+        Some(Armed { name, nth, ready: ready.into() })
     });
-    if let Some((armed, ready)) = armed {
-        if armed == name {
-            let _ = std::fs::write(ready, std::process::id().to_string());
-            loop {
-                std::thread::sleep(std::time::Duration::from_secs(3600));
+    if let Some(armed) = armed {
+        if armed.name == name {
+            let mut passes = PASSES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            *passes += 1;
+            if *passes == armed.nth {
+                let _ = std::fs::write(&armed.ready, std::process::id().to_string());
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(3600));
+                }
             }
         }
     }

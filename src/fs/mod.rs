@@ -49,13 +49,8 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<(
     Ok(())
 }
 
-/// Removes a file, a symlink or a whole folder; nothing there is fine.
+/// Removes a file, a symlink or a whole folder, whatever is inside (read-only folders, FIFOs,
+/// links: removed, never followed); nothing there is fine.
 pub fn remove_any(path: &Path) -> Result<()> {
-    let res = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
-        Ok(_) => std::fs::remove_file(path),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
-    };
-    res.ctx(|| format!("cannot remove {}", path.display()))
+    root::remove_path(path).ctx(|| format!("cannot remove {}", path.display()))
 }

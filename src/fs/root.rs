@@ -104,28 +104,156 @@ fn create_new(dir: &impl AsFd, name: &str, mode: u32) -> std::io::Result<std::fs
     rustix::fs::openat(dir, c(name), NEW_FILE, Mode::from_raw_mode(mode)).map(std::fs::File::from).map_err(os)
 }
 
-/// Removes the folder `name` of `dir` with everything in it; links inside are removed, never
-/// followed.
-fn remove_dir_all_at(dir: &impl AsFd, name: &OsStr) -> std::io::Result<()> {
-    let fd = rustix::fs::openat(dir, name, DIR_FLAGS, Mode::empty()).map_err(os)?;
-    let mut names = Vec::new();
-    for entry in rustix::fs::Dir::read_from(&fd).map_err(os)? {
+/// The identity of an open file: its device and inode.
+fn id_of(fd: &impl AsFd) -> std::io::Result<(u64, u64)> {
+    let st = rustix::fs::fstat(fd).map_err(os)?;
+    Ok((st.st_dev as u64, st.st_ino as u64))
+}
+
+/// Gives the owner of the open folder `fd` the right to list it, enter it and change it, when it
+/// lacks one (a lifecycle command may leave read-only folders, as Go's module cache is): without
+/// them, what is inside cannot be removed. Not the owner: left as it is (the removal then says why).
+fn make_owner_rwx(fd: &impl AsFd) {
+    if let Ok(st) = rustix::fs::fstat(fd) {
+        if st.st_mode & 0o700 != 0o700 {
+            let _ = rustix::fs::fchmod(fd, Mode::from_raw_mode((st.st_mode & 0o7777) | 0o700));
+        }
+    }
+}
+
+/// Opens the folder `name` of `dir` for emptying it: never through a link, and a folder its owner
+/// may not read (mode 0000, 0300) is given back its owner's rights first (through an `O_PATH`
+/// handle on the folder itself, so a link swapped in meanwhile is not followed).
+fn open_for_removal(dir: &impl AsFd, name: &OsStr) -> std::io::Result<OwnedFd> {
+    let fd = match rustix::fs::openat(dir, name, DIR_FLAGS, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::ACCESS) => {
+            let handle = rustix::fs::openat(dir, name, OFlags::PATH | OFlags::DIRECTORY | DIR_FLAGS, Mode::empty())
+                .map_err(os)?;
+            let st = rustix::fs::fstat(&handle).map_err(os)?;
+            let at = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&handle));
+            rustix::fs::chmod(at.as_str(), Mode::from_raw_mode((st.st_mode & 0o7777) | 0o700)).map_err(os)?;
+            rustix::fs::openat(dir, name, DIR_FLAGS, Mode::empty()).map_err(os)?
+        }
+        Err(e) => return Err(os(e)),
+    };
+    make_owner_rwx(&fd);
+    Ok(fd)
+}
+
+/// Removes every entry of the open folder `fd` that is not a folder (files, links, FIFOs,
+/// sockets, devices: unlinked, never opened or followed); returns the names of its folders.
+fn clear_non_dirs(fd: &impl AsFd) -> std::io::Result<Vec<Vec<u8>>> {
+    let mut dirs = Vec::new();
+    for entry in rustix::fs::Dir::read_from(fd).map_err(os)? {
         let entry = entry.map_err(os)?;
         let n = entry.file_name().to_bytes();
-        if n != b"." && n != b".." {
-            names.push(n.to_vec());
+        if n == b"." || n == b".." {
+            continue;
+        }
+        let name = OsStr::from_bytes(n);
+        match rustix::fs::statat(fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if FileType::from_raw_mode(st.st_mode as _) == FileType::Directory => dirs.push(n.to_vec()),
+            Ok(_) => match rustix::fs::unlinkat(fd, name, AtFlags::empty()) {
+                Ok(()) | Err(rustix::io::Errno::NOENT) => {}
+                // Became a folder meanwhile.
+                Err(rustix::io::Errno::ISDIR) => dirs.push(n.to_vec()),
+                Err(e) => return Err(os(e)),
+            },
+            Err(rustix::io::Errno::NOENT) => {}
+            Err(e) => return Err(os(e)),
         }
     }
-    for n in names {
-        let n = OsStr::from_bytes(&n);
-        let st = rustix::fs::statat(&fd, n, AtFlags::SYMLINK_NOFOLLOW).map_err(os)?;
-        if FileType::from_raw_mode(st.st_mode as _) == FileType::Directory {
-            remove_dir_all_at(&fd, n)?;
-        } else {
-            rustix::fs::unlinkat(&fd, n, AtFlags::empty()).map_err(os)?;
+    Ok(dirs)
+}
+
+/// How many times a folder is listed again when something appeared in it while it was being
+/// emptied (a process still writing there), before its removal gives up.
+const REREADS: u32 = 8;
+
+/// Removes the folder `name` of `dir` with everything in it, whatever a program left there:
+/// links (removed, never followed: nothing outside is touched), FIFOs and sockets (unlinked, never
+/// opened), read-only folders (their owner's rights are given back first), folders nested
+/// arbitrarily deep (walked with one open folder at a time, climbing back through `..`, which is
+/// checked to be the folder it came from).
+fn remove_dir_all_at(dir: &impl AsFd, name: &OsStr) -> std::io::Result<()> {
+    struct Level {
+        name: Vec<u8>,
+        /// The folder's identity, to check `..` against when coming back up from a subfolder.
+        id: (u64, u64),
+        /// Subfolders still to remove; `None`: not listed yet.
+        pending: Option<Vec<Vec<u8>>>,
+        rereads: u32,
+    }
+    let base = dir.as_fd().try_clone_to_owned()?;
+    let base_id = id_of(&base)?;
+    let mut cur = open_for_removal(&base, name)?;
+    let mut levels = vec![Level { name: name.as_bytes().to_vec(), id: id_of(&cur)?, pending: None, rereads: 0 }];
+    while let Some(top) = levels.len().checked_sub(1) {
+        if levels[top].pending.is_none() {
+            levels[top].pending = Some(clear_non_dirs(&cur)?);
+        }
+        if let Some(sub) = levels[top].pending.as_mut().and_then(Vec::pop) {
+            match open_for_removal(&cur, OsStr::from_bytes(&sub)) {
+                Ok(fd) => {
+                    levels.push(Level { name: sub, id: id_of(&fd)?, pending: None, rereads: 0 });
+                    cur = fd;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                // Replaced by a file or a link meanwhile: the next listing removes it.
+                Err(e) if e.raw_os_error() == Some(rustix::io::Errno::NOTDIR.raw_os_error()) => {
+                    levels[top].pending = None;
+                }
+                Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+                    levels[top].pending = None;
+                }
+                Err(e) => return Err(e),
+            }
+            continue;
+        }
+        let mut level = levels.pop().expect("the top level");
+        let (parent, parent_id) = match levels.last() {
+            Some(up) => (rustix::fs::openat(&cur, c(".."), DIR_FLAGS, Mode::empty()).map_err(os)?, up.id),
+            None => (base.try_clone()?, base_id),
+        };
+        if id_of(&parent)? != parent_id {
+            return Err(std::io::Error::other("a folder was moved while it was being removed"));
+        }
+        match rustix::fs::unlinkat(&parent, OsStr::from_bytes(&level.name), AtFlags::REMOVEDIR) {
+            Ok(()) | Err(rustix::io::Errno::NOENT) => cur = parent,
+            // Something was written into it meanwhile: list it again.
+            Err(rustix::io::Errno::NOTEMPTY | rustix::io::Errno::EXIST) if level.rereads < REREADS => {
+                level.rereads += 1;
+                level.pending = None;
+                levels.push(level);
+            }
+            Err(e) => return Err(os(e)),
         }
     }
-    rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR).map_err(os)
+    Ok(())
+}
+
+/// Removes the file, link or folder at `path` with everything in it as [`Root::remove`] does
+/// (folders on the way to `path` may be links: for paths atk owns outright); nothing there is fine.
+pub(crate) fn remove_path(path: &Path) -> std::io::Result<()> {
+    let (parent, name) = match (path.parent(), path.file_name()) {
+        (Some(p), Some(n)) => (if p.as_os_str().is_empty() { Path::new(".") } else { p }, n),
+        _ => return Err(std::io::Error::other("not a path to remove")),
+    };
+    let dir = match rustix::fs::open(parent, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
+        Ok(d) => d,
+        Err(rustix::io::Errno::NOENT) => return Ok(()),
+        Err(e) => return Err(os(e)),
+    };
+    match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) if FileType::from_raw_mode(st.st_mode as _) == FileType::Directory => remove_dir_all_at(&dir, name),
+        Ok(_) => match rustix::fs::unlinkat(&dir, name, AtFlags::empty()) {
+            Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(()),
+            Err(e) => Err(os(e)),
+        },
+        Err(rustix::io::Errno::NOENT) => Ok(()),
+        Err(e) => Err(os(e)),
+    }
 }
 
 impl Root {

@@ -183,6 +183,10 @@ impl Home {
     pub fn txn_dir(&self) -> PathBuf {
         self.state_dir().join("txn")
     }
+    /// Where a rollback puts the folders it removes, emptied by every atk that takes the lock.
+    pub fn trash_dir(&self) -> PathBuf {
+        self.state_dir().join("trash")
+    }
     pub fn staging_root(&self) -> PathBuf {
         self.state_dir().join("staging")
     }

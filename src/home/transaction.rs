@@ -71,7 +71,11 @@ impl<'h> Transaction<'h> {
     /// Starts a transaction; the lock proves the caller holds the home lock.
     pub fn begin(home: &'h Home, _lock: &HomeLock, operation: &str) -> Result<Self> {
         let dir = home.txn_dir();
-        crate::fs::remove_any(&dir)?;
+        // What an earlier transaction saved there is not needed any more; if it cannot be
+        // deleted (something a lifecycle command made and atk may not delete), it goes to the trash.
+        if crate::fs::remove_any(&dir).is_err() {
+            throw_away(home, &dir)?;
+        }
         let txn = Root::create(&dir)?;
         let path = home.journal_path();
         let mut journal = std::fs::OpenOptions::new()
@@ -89,6 +93,7 @@ impl<'h> Transaction<'h> {
 
     /// Appends one step; returns its number.
     fn record(&mut self, undo: Undo) -> Result<usize> {
+        crate::failpoint::hit("step");
         let mut line = serde_json::to_vec(&undo).expect("a step serializes");
         line.push(b'\n');
         self.journal.write_all(&line).ctx(|| "cannot write the transaction journal".into())?;
@@ -229,6 +234,7 @@ impl<'h> Transaction<'h> {
     /// The operation is complete: the journal goes first (the commit point), then the saved copies.
     pub fn finish(self) -> Result<()> {
         std::fs::remove_file(self.home.journal_path()).ctx(|| "cannot remove the transaction journal".into())?;
+        crate::failpoint::hit("finished");
         let _ = crate::fs::remove_any(&self.home.txn_dir());
         Ok(())
     }
@@ -332,6 +338,7 @@ fn undo_all(home: &Home, steps: Vec<Undo>) -> Result<Vec<String>> {
         txn.as_ref().filter(|_| name_problem(name).is_none()).map(|t| (t, RelPath::new(name).expect("a plain name")))
     };
     for step in steps.into_iter().rev() {
+        crate::failpoint::hit("undo");
         match step {
             Undo::Restore { path, backup } if path == INDEX => match backup.as_deref().map(|b| (b, saved(b))) {
                 Some((_, Some((t, b)))) => match t.kind(&b)? {
@@ -350,23 +357,23 @@ fn undo_all(home: &Home, steps: Vec<Undo>) -> Result<Vec<String>> {
                 match backup {
                     Some(b) => match saved(&b) {
                         Some((t, b)) if t.exists(&b) => {
-                            files.remove(&rel)?;
+                            discard(home, &rel)?;
                             t.rename(&b, files, &rel)?;
                         }
                         Some(_) => {}
                         None => skipped.push(format!("restore {} from {}", rel, crate::text::escape(&b))),
                     },
-                    None => files.remove(&rel)?,
+                    None => discard(home, &rel)?,
                 }
             }
             Undo::Remove { path } => match inside(&path) {
-                Some(rel) => files.remove(&rel)?,
+                Some(rel) => discard(home, &rel)?,
                 None => skipped.push(format!("remove {}", crate::text::escape(&path))),
             },
             Undo::MoveBack { from, to } => match (inside(&from), saved(&to)) {
                 (Some(rel), Some((t, aside))) => {
                     if t.exists(&aside) {
-                        files.remove(&rel)?;
+                        discard(home, &rel)?;
                         if let Some(parent) = rel.parent() {
                             files.create_dir_all(&parent)?;
                         }
@@ -393,7 +400,7 @@ fn undo_all(home: &Home, steps: Vec<Undo>) -> Result<Vec<String>> {
             Undo::Renamed { from, to } => match (inside(&from), inside(&to)) {
                 (Some(from), Some(to)) => {
                     if files.exists(&to) {
-                        files.remove(&from)?;
+                        discard(home, &from)?;
                         files.rename(&to, files, &from)?;
                     }
                 }
@@ -413,6 +420,35 @@ fn undo_all(home: &Home, steps: Vec<Undo>) -> Result<Vec<String>> {
     Ok(skipped)
 }
 
+/// Removes what is at `rel`, whatever it holds, for a rollback. A folder (one the operation
+/// made: it belongs wholly to the operation, whatever a lifecycle command put inside) first leaves
+/// the home in one rename, into the trash (`.git/atk/trash`, on the same file system): the home is
+/// rid of it at once, even while a process killed with atk's still writes there, and even if
+/// what is inside cannot be deleted yet. The trash is then emptied as far as it can be, now and
+/// by every later atk. Nothing is followed through a link.
+fn discard(home: &Home, rel: &RelPath) -> Result<()> {
+    let files = &home.files;
+    if files.kind(rel)? == Some(Kind::Dir) {
+        if let Ok(trash) = Root::create(&home.trash_dir()) {
+            let name = RelPath::new(&crate::fs::temp_name()).expect("a plain name");
+            if files.rename(rel, &trash, &name).is_ok() {
+                let _ = trash.remove(&name);
+                return Ok(());
+            }
+        }
+    }
+    files.remove(rel)
+}
+
+/// Moves `path` (atk's own, under `.git/atk`) into the trash, for a folder that could not be
+/// deleted.
+fn throw_away(home: &Home, path: &std::path::Path) -> Result<()> {
+    let trash = home.trash_dir();
+    std::fs::create_dir_all(&trash).ctx(|| format!("cannot create {}", trash.display()))?;
+    let to = trash.join(crate::fs::temp_name());
+    std::fs::rename(path, &to).ctx(|| format!("cannot remove {}", path.display()))
+}
+
 /// Whether a folder on the way to `rel` is a link (or cannot be looked at).
 fn through_link(files: &Root, rel: &RelPath) -> bool {
     let mut at = RelPath::root();
@@ -428,13 +464,29 @@ fn through_link(files: &Root, rel: &RelPath) -> bool {
 pub fn recover(home: &Home, _lock: &HomeLock) -> Result<Option<Recovered>> {
     let Some((operation, steps)) = read_journal(home)? else {
         let _ = crate::fs::remove_any(&home.staging_root());
+        let _ = crate::fs::remove_any(&home.trash_dir());
         remove_stray_temp_files(home);
         return Ok(None);
     };
     // The killed run may have held git's locks: they would block moving the branch back.
     clear_stale_git_locks(home);
-    let skipped = undo_all(home, steps)?;
+    // A step that cannot be undone (a file atk may not delete) stops the rollback there, with the
+    // journal kept: the steps already undone are undone again harmlessly by the next run, which
+    // resumes once the cause is fixed.
+    let skipped = undo_all(home, steps).map_err(|e| Error::Other {
+        message: format!(
+            "cannot finish rolling back the interrupted `{}`: {}",
+            crate::text::escape(&operation),
+            crate::text::escape(&e.to_string())
+        ),
+        hints: vec![
+            "fix what stops it (the owner or the permissions of that path), then run any atk command: the rollback resumes"
+                .into(),
+            "`atk git status` shows what is left to put back".into(),
+        ],
+    })?;
     let _ = crate::fs::remove_any(&home.staging_root());
+    let _ = crate::fs::remove_any(&home.trash_dir());
     remove_stray_temp_files(home);
     Ok(Some(Recovered { operation, skipped }))
 }

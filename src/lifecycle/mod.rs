@@ -235,6 +235,7 @@ impl<'a> Runner<'a> {
         crate::interrupt::check()?;
         let what = format!("cannot run sh for {step} of '{}'", crate::text::escape(&self.plugin.name));
         let status = process::foreground(&mut self.shell(&cmd)?, &what)?;
+        crate::failpoint::hit("lifecycle");
         use std::os::unix::process::ExitStatusExt;
         if crate::interrupt::is_set() || (!status.success() && status.signal() == Some(2)) {
             return Err(Error::Interrupted);
