@@ -727,6 +727,52 @@ mod tests {
     }
 
     #[test]
+    fn remove_takes_whatever_a_program_left_and_nothing_outside() {
+        use std::os::unix::fs::PermissionsExt;
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("keep"), b"k").unwrap();
+        std::fs::set_permissions(outside.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+        let t = tempfile::tempdir().unwrap();
+        let root = Root::open(t.path()).unwrap();
+        let d = t.path().join("d");
+        std::fs::create_dir_all(d.join("gomod/m/sub")).unwrap();
+        std::fs::write(d.join("gomod/m/sub/f.go"), b"x").unwrap();
+        std::fs::create_dir_all(d.join("locked/inner")).unwrap();
+        std::fs::write(d.join("locked/inner/f"), b"x").unwrap();
+        std::os::unix::fs::symlink(outside.path(), d.join("out")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("keep"), d.join("gomod/m/keep")).unwrap();
+        rustix::fs::mknodat(rustix::fs::CWD, &d.join("fifo"), FileType::Fifo, Mode::from_raw_mode(0o600), 0).unwrap();
+        let _socket = std::os::unix::net::UnixListener::bind(d.join("sock")).unwrap();
+        // Read-only as Go leaves its module cache, and folders their owner may not even list.
+        for (p, m) in [("gomod/m/sub", 0o555), ("gomod/m", 0o555), ("gomod", 0o555), ("locked/inner", 0o000)] {
+            std::fs::set_permissions(d.join(p), std::fs::Permissions::from_mode(m)).unwrap();
+        }
+        std::fs::set_permissions(d.join("locked"), std::fs::Permissions::from_mode(0o300)).unwrap();
+        // Deeper than a process may hold folders open at once.
+        let mut at = rustix::fs::open(&d, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        for _ in 0..3000 {
+            rustix::fs::mkdirat(&at, "n", Mode::from_raw_mode(0o755)).unwrap();
+            at = rustix::fs::openat(&at, "n", DIR_FLAGS, Mode::empty()).unwrap();
+        }
+        rustix::fs::symlinkat(outside.path(), &at, "deep-out").unwrap();
+        drop(at);
+        root.remove(&rel("d")).unwrap();
+        assert!(!d.exists() && std::fs::symlink_metadata(&d).is_err(), "the folder is gone");
+        assert_eq!(std::fs::read(outside.path().join("keep")).unwrap(), b"k", "nothing outside was touched");
+        assert_eq!(mode_of(outside.path()), 0o555, "not even the mode of a folder a link leads to");
+        // The same through the path helper, for folders atk owns outright.
+        std::fs::create_dir_all(d.join("ro")).unwrap();
+        std::fs::set_permissions(d.join("ro"), std::fs::Permissions::from_mode(0o555)).unwrap();
+        crate::fs::remove_any(&d).unwrap();
+        assert!(!d.exists());
+        std::fs::set_permissions(outside.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    fn mode_of(p: &Path) -> u32 {
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions()) & 0o7777
+    }
+
+    #[test]
     fn link_resolution_follows_chains() {
         let t = tempfile::tempdir().unwrap();
         let root = Root::open(t.path()).unwrap();
