@@ -463,6 +463,8 @@ fn through_link(files: &Root, rel: &RelPath) -> bool {
 /// Rolls back the operation a killed atk left unfinished.
 pub fn recover(home: &Home, _lock: &HomeLock) -> Result<Option<Recovered>> {
     let Some((operation, steps)) = read_journal(home)? else {
+        // Saved copies of a transaction killed once its journal was gone (it had finished).
+        let _ = crate::fs::remove_any(&home.txn_dir());
         let _ = crate::fs::remove_any(&home.staging_root());
         let _ = crate::fs::remove_any(&home.trash_dir());
         remove_stray_temp_files(home);

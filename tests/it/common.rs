@@ -207,8 +207,16 @@ pub struct Snapshot {
     status: String,
 }
 
+/// Every path under `root` but its `.git`, as [`walk`] lists it: what a user would compare to know
+/// a folder is byte for byte as it was.
+pub fn tree(root: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
+    let mut out = BTreeMap::new();
+    walk(root, &mut out);
+    out
+}
+
 /// Every path under `root` but its `.git`: folders as `rel/` with their mode, links with their
-/// target, files with their mode and content.
+/// target, files with their mode and content (FIFOs, sockets and devices with their mode).
 fn walk(root: &Path, out: &mut BTreeMap<String, (u32, Vec<u8>)>) {
     let git = root.join(".git");
     for e in walkdir::WalkDir::new(root).min_depth(1).into_iter().filter_entry(|e| e.path() != git) {
@@ -220,6 +228,8 @@ fn walk(root: &Path, out: &mut BTreeMap<String, (u32, Vec<u8>)>) {
             out.insert(format!("{rel}/"), (md.permissions().mode(), vec![]));
         } else if md.is_symlink() {
             out.insert(rel, (0o120000, std::fs::read_link(p).unwrap().to_string_lossy().as_bytes().to_vec()));
+        } else if !md.is_file() {
+            out.insert(rel, (md.permissions().mode(), vec![]));
         } else {
             out.insert(rel, (md.permissions().mode(), std::fs::read(p).unwrap()));
         }
@@ -326,5 +336,14 @@ impl Drop for Running {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+/// Removes a file, a link or a folder (links are removed, not followed).
+pub fn remove_any(p: &Path) {
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(p).unwrap(),
+        Ok(_) => std::fs::remove_file(p).unwrap(),
+        Err(_) => {}
     }
 }

@@ -265,3 +265,327 @@ fn kill_9_during_init_leaves_no_half_made_home() {
     assert_eq!(mode(&env.atk_home), 0o750);
     assert_eq!(env.log(), ["Initialize ATK Home"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// kill -9 at every point of every mutation (issue 17). Each operation is run once with its
+// failpoints traced (`ATK_FAILPOINT_TRACE`): every point it passes, each pass counted, is a place
+// to kill it. Then, for each in turn, from the same home: atk is stopped there and killed with its
+// whole process group (and its lifecycle command's), and the next atk must work and find the
+// home byte for byte as before the operation or as after it, with nothing outside touched. A
+// lifecycle command is also killed while it runs, after writing its files. The plugin's install
+// leaves what real ones do: a read-only module cache, a FIFO, a link to a folder outside the
+// home (whose files must survive the cleanup).
+
+/// The failpoints of `src/`, read from the source: a failpoint added there is one the table below
+/// must reach (see `every_failpoint_is_reached_by_the_crash_table`).
+fn failpoints_in_source() -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for e in walkdir::WalkDir::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("src")) {
+        let e = e.unwrap();
+        if e.path().extension().is_some_and(|x| x == "rs") && e.path().file_name().unwrap() != "failpoint.rs" {
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            for part in text.split("failpoint::hit(\"").skip(1) {
+                names.insert(part.split('"').next().unwrap().to_string());
+            }
+        }
+    }
+    names
+}
+
+/// The plugin's install: what real installs leave behind, its version in `runtime/state`, and,
+/// with `CRASH_READY` set, its process id written there before it sleeps (to be killed mid-run).
+fn crashy_install(outside: &Path, version: &str) -> String {
+    format!(
+        "set -e\n\
+         mkdir -p runtime/cache/mod\n\
+         [ -e runtime/cache/mod/f.go ] || {{ echo built > runtime/cache/mod/f.go; chmod 0555 runtime/cache/mod runtime/cache; }}\n\
+         ln -sfn '{}' runtime/out\n\
+         [ -p runtime/fifo ] || mkfifo runtime/fifo\n\
+         mkdir -p runtime/deep/a/b/c && echo log > runtime/deep/a/b/c/log\n\
+         echo {version} > runtime/state\n\
+         {READY_AND_SLEEP}\n",
+        outside.display()
+    )
+}
+
+/// With `CRASH_READY` set, a lifecycle command writes its process id there and sleeps, to be
+/// killed mid-run.
+const READY_AND_SLEEP: &str =
+    "if [ -n \"$CRASH_READY\" ]; then echo $$ > \"$CRASH_READY.tmp\"; mv \"$CRASH_READY.tmp\" \"$CRASH_READY\"; sleep 600; fi";
+
+/// A registry (a work tree, used as a path) with the plugin `crashy` at v1; returns it and the
+/// folder outside the home that the install links to.
+fn crashy_registry(env: &Env) -> (PathBuf, PathBuf) {
+    let outside = env.path("outside");
+    write(&outside.join("precious.txt"), "not the home's\n", false);
+    write(&outside.join("sub/also.txt"), "not the home's either\n", false);
+    let work = registry_work(env);
+    let dir = work.join("plugins/crashy");
+    write(
+        &dir.join("plugin.yaml"),
+        &yaml(
+            "crashy",
+            "env_vars:\n  - name: CRASHY_MODE\n    default: calm\nlifecycle:\n  install: sh ./install.sh\n  uninstall: sh ./uninstall.sh\n",
+        ),
+        false,
+    );
+    write(&dir.join("install.sh"), &crashy_install(&outside, "v1"), false);
+    write(&dir.join("uninstall.sh"), &format!("{READY_AND_SLEEP}\n"), false);
+    write(&dir.join("lib/old.txt"), "only in v1\n", false);
+    write(&dir.join("README.md"), "crashy v1\n", false);
+    let mut index = std::fs::read_to_string(work.join("index.yaml")).unwrap();
+    index.push_str("- name: crashy\n  path: plugins/crashy\n  description: A plugin whose install leaves a mess\n");
+    write(&work.join("index.yaml"), &index, false);
+    commit_all(&work, "crashy v1");
+    (work, outside)
+}
+
+/// v2 of `crashy`: another install, a file more, a file less, a changed one.
+fn crashy_v2(work: &Path, outside: &Path) {
+    let dir = work.join("plugins/crashy");
+    write(&dir.join("install.sh"), &crashy_install(outside, "v2"), false);
+    write(&dir.join("lib/new/added.txt"), "new in v2\n", false);
+    std::fs::remove_file(dir.join("lib/old.txt")).unwrap();
+    write(&dir.join("README.md"), "crashy v2\n", false);
+    commit_all(work, "crashy v2");
+}
+
+/// The home as the comparison sees it: every file (mode and bytes, links with their target), the
+/// tree HEAD holds and the history's messages (a commit made again differs only by its date). With `keep_runtime`, what a lifecycle command wrote in `runtime/` of a folder that was
+/// there before is left out: like upgrade, a rollback never deletes the user's runtime files.
+fn home_state(env: &Env, keep_runtime: bool) -> (BTreeMap<String, (u32, Vec<u8>)>, String, Vec<String>) {
+    let mut files = tree(&env.atk_home);
+    if keep_runtime {
+        files.retain(|k, _| !k.starts_with("plugins/crashy/runtime"));
+    }
+    (files, env.git(&["rev-parse", "HEAD^{tree}"]), env.log())
+}
+
+/// Kills the process group `pgid` (atk's own, or its lifecycle command's).
+fn kill_group(pgid: i32) {
+    let _ = std::process::Command::new("kill").args(["-KILL", "--", &format!("-{pgid}")]).status();
+}
+
+/// The process group of `pid`, from /proc.
+fn pgrp_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// Copies `from` to `to` (`cp -a`), after making every folder of `to` writable and removing it.
+fn restore(from: &Path, to: &Path) {
+    if to.exists() {
+        let _ = std::process::Command::new("chmod").args(["-R", "u+rwX"]).arg(to).status();
+        std::fs::remove_dir_all(to).unwrap();
+    }
+    assert!(std::process::Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap().success());
+}
+
+/// Where atk is to be killed: at the `n`-th pass of a failpoint, or while a lifecycle command
+/// runs (once it has written its files).
+#[derive(Debug, Clone)]
+enum Point {
+    Failpoint(String, usize),
+    LifecycleRunning,
+}
+
+/// Runs `args` (with `--registry work`) from the home as it is now, killed at each point it
+/// passes in turn, and checks what the next atk finds. `keep_runtime`: the operation works on a
+/// plugin folder that was there before (see [`home_state`]). Returns the failpoints passed.
+fn crash_everywhere(env: &Env, work: &Path, outside: &Path, args: &[&str], keep_runtime: bool) -> Vec<String> {
+    let reg = work.to_str().unwrap();
+    let full: Vec<&str> = ["--registry", reg].iter().copied().chain(args.iter().copied()).collect();
+    let runs = env.path("runs");
+    std::fs::create_dir_all(&runs).unwrap();
+    let saved = env.path("saved");
+    std::fs::create_dir_all(&saved).unwrap();
+    restore(&env.home, &saved.join("user"));
+    if env.cache.exists() {
+        restore(&env.cache, &saved.join("cache"));
+    }
+    let back = || {
+        restore(&saved.join("user"), &env.home);
+        if saved.join("cache").exists() {
+            restore(&saved.join("cache"), &env.cache);
+        }
+    };
+    let doctor = || env.cmd().args(["--registry", reg, "doctor"]).output().unwrap();
+    let before = home_state(env, keep_runtime);
+    let doctor_before = doctor().status.code();
+    let untouched = tree(outside);
+    let registry_before = env.git(&["-C", reg, "rev-parse", "HEAD"]);
+
+    // The operation, whole, with its failpoints traced.
+    let trace = runs.join("trace");
+    let out = env.cmd().args(&full).env("ATK_FAILPOINT_TRACE", &trace).output().unwrap();
+    assert!(out.status.success(), "atk {full:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let after = home_state(env, keep_runtime);
+    assert_ne!(before, after, "atk {full:?} changed nothing");
+    assert_eq!(doctor().status.code(), Some(0), "atk doctor finds nothing wrong after atk {full:?}");
+    let passed: Vec<String> = std::fs::read_to_string(&trace).unwrap().lines().map(String::from).collect();
+    std::fs::remove_file(&trace).unwrap();
+    let mut points = Vec::new();
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for name in &passed {
+        let n = seen.entry(name).or_default();
+        *n += 1;
+        points.push(Point::Failpoint(name.clone(), *n));
+    }
+    if passed.iter().any(|p| p == "lifecycle") {
+        points.push(Point::LifecycleRunning);
+    }
+    assert!(points.len() > 3, "atk {full:?} passed only {passed:?}");
+    eprintln!("atk {full:?} is killed at {points:?}");
+
+    for (i, point) in points.iter().enumerate() {
+        back();
+        let ready = runs.join(format!("ready-{i}"));
+        let mut cmd = env.std_cmd();
+        cmd.args(&full).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        match point {
+            Point::Failpoint(name, n) => {
+                cmd.env("ATK_FAILPOINT", format!("{name}#{n}")).env("ATK_FAILPOINT_READY", &ready);
+            }
+            Point::LifecycleRunning => {
+                cmd.env("CRASH_READY", &ready);
+            }
+        }
+        let mut child = Running(Some(cmd.spawn().unwrap()));
+        let start = Instant::now();
+        while !ready.exists() {
+            if let Some(status) = child.0.as_mut().unwrap().try_wait().unwrap() {
+                let mut err = String::new();
+                std::io::Read::read_to_string(&mut child.0.as_mut().unwrap().stderr.take().unwrap(), &mut err).unwrap();
+                panic!("atk {full:?} ended ({status}) before {point:?}:\n{err}");
+            }
+            assert!(start.elapsed() < Duration::from_secs(120), "atk {full:?} never reached {point:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let atk = child.id() as i32;
+        // The install's own process group, when it has one (atk has no terminal here).
+        let script = match point {
+            Point::LifecycleRunning => std::fs::read_to_string(&ready).unwrap().trim().parse::<i32>().ok(),
+            Point::Failpoint(..) => None,
+        };
+        let script_group = script.and_then(pgrp_of);
+        kill_group(atk);
+        if let Some(g) = script_group.filter(|g| *g != atk) {
+            kill_group(g);
+        }
+        let status = child.0.take().unwrap().wait().unwrap();
+        assert_eq!(status.signal(), Some(9), "{status}");
+        if let Some(pid) = script {
+            let until = Instant::now() + Duration::from_secs(10);
+            while pgrp_of(pid).is_some() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+
+        let what = format!("atk {args:?} killed at {point:?}");
+        let out = env.cmd().arg("list").output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{what}: the next `atk list` failed:\n{err}");
+        assert_eq!(env.git(&["status", "--porcelain"]), "", "{what}: git status is not clean");
+        let now = home_state(env, keep_runtime);
+        // doctor finds what it found before the operation (the home is as before) or nothing.
+        let out = doctor();
+        assert!(
+            out.status.code() == Some(0) || (now == before && out.status.code() == doctor_before),
+            "{what}: `atk doctor` after it:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if now != before && now != after {
+            let (b, a, n) = (&before.0, &after.0, &now.0);
+            let differs = |other: &BTreeMap<String, (u32, Vec<u8>)>| -> Vec<String> {
+                n.keys().chain(other.keys()).filter(|k| n.get(*k) != other.get(*k)).cloned().collect()
+            };
+            panic!(
+                "{what}: the home is neither as before nor as after it\n  differs from before: {:?}\n  differs from after: {:?}\n  HEAD's tree {} (before {}, after {})\n  log {:?}",
+                differs(b),
+                differs(a),
+                now.1.trim(),
+                before.1.trim(),
+                after.1.trim(),
+                now.2
+            );
+        }
+        assert_eq!(tree(outside), untouched, "{what}: the folder outside the home changed");
+        assert_eq!(env.git(&["-C", reg, "rev-parse", "HEAD"]), registry_before, "{what}");
+        assert!(!env.atk_home.join(".git/atk/journal.jsonl").exists(), "{what}: the journal was left");
+        // And the home goes on working: the operation itself, from there.
+        if i + 1 == points.len() || matches!(point, Point::LifecycleRunning) {
+            let again = env.cmd().args(&full).output().unwrap();
+            if now == before {
+                assert!(again.status.success(), "{what}: then the same again: {}", String::from_utf8_lossy(&again.stderr));
+                assert_eq!(home_state(env, keep_runtime), after, "{what}: then the same again");
+            }
+            let state = env.atk_home.join(".git/atk");
+            for left in ["journal.jsonl", "txn", "trash"] {
+                assert!(!state.join(left).exists(), "{what}: .git/atk/{left} was left after a later command");
+            }
+            let staged = std::fs::read_dir(state.join("staging")).map(|d| d.count()).unwrap_or(0);
+            assert_eq!(staged, 0, "{what}: a staging folder was left after a later command");
+        }
+    }
+    back();
+    passed
+}
+
+/// A home with `crashy` added from the registry (v1), plus a file of the user's in its custom/.
+fn crashy_home() -> (Env, PathBuf, PathBuf) {
+    let env = Env::new();
+    let (work, outside) = crashy_registry(&env);
+    env.ok(&["--registry", work.to_str().unwrap(), "add", "-y", "crashy"]);
+    write(&env.atk_home.join("plugins/crashy/custom/notes.txt"), "my notes\n", false);
+    env.git(&["add", "plugins/crashy/custom/notes.txt"]);
+    env.git(&["commit", "-qm", "my notes"]);
+    (env, work, outside)
+}
+
+/// The failpoints each operation of the table passed, for the check that none is forgotten.
+static REACHED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn reached(passed: Vec<String>) {
+    REACHED.lock().unwrap().extend(passed);
+}
+
+#[test]
+fn kill_9_anywhere_in_add_leaves_the_home_as_before_or_after() {
+    let env = Env::new();
+    let (work, outside) = crashy_registry(&env);
+    // Before the fix: the next `atk list` failed with "cannot remove …/plugins/crashy: Directory
+    // not empty" (or Permission denied, for a user other than root) and so did every command after.
+    reached(crash_everywhere(&env, &work, &outside, &["add", "-y", "crashy"], false));
+}
+
+#[test]
+fn kill_9_anywhere_in_upgrade_rollback_and_undo() {
+    let (env, work, outside) = crashy_home();
+    crashy_v2(&work, &outside);
+    reached(crash_everywhere(&env, &work, &outside, &["upgrade", "crashy", "--yes"], true));
+    env.ok(&["--registry", work.to_str().unwrap(), "upgrade", "crashy", "--yes"]);
+    reached(crash_everywhere(&env, &work, &outside, &["rollback", "crashy", "--yes"], true));
+    reached(crash_everywhere(&env, &work, &outside, &["undo", "--yes"], true));
+}
+
+#[test]
+fn kill_9_anywhere_in_remove_install_and_doctor_fix() {
+    let (env, work, outside) = crashy_home();
+    reached(crash_everywhere(&env, &work, &outside, &["remove", "crashy", "--force"], false));
+    // `install --all` on a clone: the plugin's folder (ignored by git) is not there.
+    std::fs::remove_dir_all(env.atk_home.join("plugins/crashy/runtime/cache")).ok();
+    let _ = std::process::Command::new("chmod").args(["-R", "u+rwX"]).arg(env.atk_home.join("plugins")).status();
+    for entry in std::fs::read_dir(env.atk_home.join("plugins/crashy")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.file_name().unwrap() != "custom" {
+            crate::common::remove_any(&p);
+        }
+    }
+    reached(crash_everywhere(&env, &work, &outside, &["install", "--all"], false));
+    env.ok(&["--registry", work.to_str().unwrap(), "install", "--all"]);
+    // doctor --fix puts back a shipped file that went missing.
+    std::fs::remove_file(env.atk_home.join("plugins/crashy/README.md")).unwrap();
+    reached(crash_everywhere(&env, &work, &outside, &["doctor", "--fix", "--yes"], true));
+}
