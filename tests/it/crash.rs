@@ -308,10 +308,12 @@ fn crashy_install(outside: &Path, version: &str) -> String {
     )
 }
 
-/// With `CRASH_READY` set, a lifecycle command writes its process id there and sleeps, to be
-/// killed mid-run.
-const READY_AND_SLEEP: &str =
-    "if [ -n \"$CRASH_READY\" ]; then echo $$ > \"$CRASH_READY.tmp\"; mv \"$CRASH_READY.tmp\" \"$CRASH_READY\"; sleep 600; fi";
+/// With `CRASH_READY` set, a lifecycle command writes its process id there, then goes on writing
+/// files as fast as it can (as a build does), until it is killed: the recovery of the next atk
+/// meets it still writing.
+const READY_AND_SLEEP: &str = "if [ -n \"$CRASH_READY\" ]; then echo $$ > \"$CRASH_READY.tmp\"; \
+    mv \"$CRASH_READY.tmp\" \"$CRASH_READY\"; i=0; while :; do i=$((i+1)); \
+    mkdir -p runtime/busy/$i 2>/dev/null; echo $i > runtime/busy/f$i 2>/dev/null; done; fi";
 
 /// A registry (a work tree, used as a path) with the plugin `crashy` at v1; returns it and the
 /// folder outside the home that the install links to.
@@ -364,6 +366,11 @@ fn home_state(env: &Env, keep_runtime: bool) -> (BTreeMap<String, (u32, Vec<u8>)
 /// Kills the process group `pgid` (atk's own, or its lifecycle command's).
 fn kill_group(pgid: i32) {
     let _ = std::process::Command::new("kill").args(["-KILL", "--", &format!("-{pgid}")]).status();
+}
+
+/// Kills the process `pid`.
+fn kill(pid: i32) {
+    let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
 }
 
 /// The process group of `pid`, from /proc.
@@ -469,22 +476,23 @@ fn crash_everywhere(env: &Env, work: &Path, outside: &Path, args: &[&str], keep_
             Point::Failpoint(..) => None,
         };
         let script_group = script.and_then(pgrp_of);
-        kill_group(atk);
-        if let Some(g) = script_group.filter(|g| *g != atk) {
-            kill_group(g);
-        }
+        kill(atk);
         let status = child.0.take().unwrap().wait().unwrap();
         assert_eq!(status.signal(), Some(9), "{status}");
+
+        // The next atk rolls back while the killed atk's lifecycle command still writes.
+        let what = format!("atk {args:?} killed at {point:?}");
+        let out = env.cmd().arg("list").output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        if let Some(g) = script_group {
+            kill_group(g);
+        }
         if let Some(pid) = script {
             let until = Instant::now() + Duration::from_secs(10);
             while pgrp_of(pid).is_some() && Instant::now() < until {
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
-
-        let what = format!("atk {args:?} killed at {point:?}");
-        let out = env.cmd().arg("list").output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{what}: the next `atk list` failed:\n{err}");
         assert_eq!(env.git(&["status", "--porcelain"]), "", "{what}: git status is not clean");
         let now = home_state(env, keep_runtime);
@@ -573,7 +581,7 @@ fn kill_9_anywhere_in_upgrade_rollback_and_undo() {
 #[test]
 fn kill_9_anywhere_in_remove_install_and_doctor_fix() {
     let (env, work, outside) = crashy_home();
-    reached(crash_everywhere(&env, &work, &outside, &["remove", "crashy", "--force"], false));
+    reached(crash_everywhere(&env, &work, &outside, &["remove", "crashy", "--force"], true));
     // `install --all` on a clone: the plugin's folder (ignored by git) is not there.
     std::fs::remove_dir_all(env.atk_home.join("plugins/crashy/runtime/cache")).ok();
     let _ = std::process::Command::new("chmod").args(["-R", "u+rwX"]).arg(env.atk_home.join("plugins")).status();
@@ -583,7 +591,9 @@ fn kill_9_anywhere_in_remove_install_and_doctor_fix() {
             crate::common::remove_any(&p);
         }
     }
-    reached(crash_everywhere(&env, &work, &outside, &["install", "--all"], false));
+    // (Its install command runs after the plugin's files are placed and that transaction is
+    // finished: killed there, the files stay, with what the command wrote.)
+    reached(crash_everywhere(&env, &work, &outside, &["install", "--all"], true));
     env.ok(&["--registry", work.to_str().unwrap(), "install", "--all"]);
     // doctor --fix puts back a shipped file that went missing.
     std::fs::remove_file(env.atk_home.join("plugins/crashy/README.md")).unwrap();
