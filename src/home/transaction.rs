@@ -277,7 +277,7 @@ impl<'h> Transaction<'h> {
 const INDEX: &str = ".git/index";
 
 /// Reads the journal: the operation and its steps, voided ones removed.
-fn read_journal(home: &Home) -> Result<Option<(String, Vec<Undo>)>> {
+fn read_journal(home: &Home) -> Result<Option<(String, Vec<(usize, Undo)>)>> {
     let path = home.journal_path();
     let damaged = |why: String| Error::Other {
         message: format!("{} is damaged: {why}", path.display()),
@@ -290,7 +290,7 @@ fn read_journal(home: &Home) -> Result<Option<(String, Vec<Undo>)>> {
             return match std::fs::read(&legacy) {
                 Ok(t) => {
                     let j: LegacyJournal = serde_json::from_slice(&t).map_err(|e| damaged(e.to_string()))?;
-                    Ok(Some((j.operation, j.undo)))
+                    Ok(Some((j.operation, j.undo.into_iter().enumerate().collect())))
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(Error::io(format!("cannot read {}", legacy.display()), e)),
@@ -322,11 +322,12 @@ fn read_journal(home: &Home) -> Result<Option<(String, Vec<Undo>)>> {
             Err(e) => return Err(damaged(format!("line {}: {e}", steps.len() + 2))),
         }
     }
-    Ok(Some((header.operation, steps.into_iter().flatten().collect())))
+    // Numbered as the records are (a void record names its step by that number).
+    Ok(Some((header.operation, steps.into_iter().enumerate().filter_map(|(n, s)| Some((n, s?))).collect())))
 }
 
 /// Undoes `steps`, newest first, then deletes the journal. Returns the steps it refused to act on.
-fn undo_all(home: &Home, steps: Vec<Undo>) -> Result<Vec<String>> {
+fn undo_all(home: &Home, steps: Vec<(usize, Undo)>) -> Result<Vec<String>> {
     let txn_path = home.txn_dir();
     let txn = if txn_path.is_dir() { Some(Root::open(&txn_path)?) } else { None };
     let files = &home.files;
@@ -337,76 +338,102 @@ fn undo_all(home: &Home, steps: Vec<Undo>) -> Result<Vec<String>> {
     let saved = |name: &str| {
         txn.as_ref().filter(|_| name_problem(name).is_none()).map(|t| (t, RelPath::new(name).expect("a plain name")))
     };
-    for step in steps.into_iter().rev() {
+    // Each step undone is recorded in the journal as void: a rollback killed half-way is resumed
+    // by the next atk from where it stopped, never replaying a step that a later one built on (an
+    // `.atk-ref` moved back, then removed again as "written by the operation").
+    let mut progress = std::fs::OpenOptions::new().append(true).open(home.journal_path()).ok();
+    for (number, step) in steps.into_iter().rev() {
         crate::failpoint::hit("undo");
-        match step {
-            Undo::Restore { path, backup } if path == INDEX => match backup.as_deref().map(|b| (b, saved(b))) {
-                Some((_, Some((t, b)))) => match t.kind(&b)? {
-                    Some(Kind::File { .. }) => crate::fs::write_atomic(&home.root.join(INDEX), &t.read(&b)?, None)?,
-                    None => {}
-                    Some(_) => skipped.push(format!("restore {INDEX} from a copy that is not a file")),
-                },
-                Some((b, None)) => skipped.push(format!("restore {INDEX} from {}", crate::text::escape(b))),
-                None => crate::fs::remove_any(&home.root.join(INDEX))?,
-            },
-            Undo::Restore { path, backup } => {
-                let Some(rel) = inside(&path) else {
-                    skipped.push(format!("restore {}", crate::text::escape(&path)));
-                    continue;
-                };
-                match backup {
-                    Some(b) => match saved(&b) {
-                        Some((t, b)) if t.exists(&b) => {
-                            discard(home, &rel)?;
-                            t.rename(&b, files, &rel)?;
-                        }
-                        Some(_) => {}
-                        None => skipped.push(format!("restore {} from {}", rel, crate::text::escape(&b))),
+        let undo_one = || -> Result<()> {
+            match step {
+                Undo::Restore { path, backup } if path == INDEX => match backup.as_deref().map(|b| (b, saved(b))) {
+                    Some((_, Some((t, b)))) => match t.kind(&b)? {
+                        Some(Kind::File { .. }) => crate::fs::write_atomic(&home.root.join(INDEX), &t.read(&b)?, None)?,
+                        None => {}
+                        Some(_) => skipped.push(format!("restore {INDEX} from a copy that is not a file")),
                     },
-                    None => discard(home, &rel)?,
+                    Some((b, None)) => skipped.push(format!("restore {INDEX} from {}", crate::text::escape(b))),
+                    None => crate::fs::remove_any(&home.root.join(INDEX))?,
+                },
+                Undo::Restore { path, backup } => {
+                    let Some(rel) = inside(&path) else {
+                        skipped.push(format!("restore {}", crate::text::escape(&path)));
+                        return Ok(());
+                    };
+                    match backup {
+                        Some(b) => match saved(&b) {
+                            Some((t, b)) if t.exists(&b) => {
+                                discard(home, &rel)?;
+                                t.rename(&b, files, &rel)?;
+                            }
+                            Some(_) => {}
+                            None => skipped.push(format!("restore {} from {}", rel, crate::text::escape(&b))),
+                        },
+                        None => discard(home, &rel)?,
+                    }
                 }
-            }
-            Undo::Remove { path } => match inside(&path) {
-                Some(rel) => discard(home, &rel)?,
-                None => skipped.push(format!("remove {}", crate::text::escape(&path))),
-            },
-            Undo::MoveBack { from, to } => match (inside(&from), saved(&to)) {
-                (Some(rel), Some((t, aside))) => {
-                    if t.exists(&aside) {
-                        discard(home, &rel)?;
-                        if let Some(parent) = rel.parent() {
-                            files.create_dir_all(&parent)?;
+                Undo::Remove { path } => match inside(&path) {
+                    Some(rel) => discard(home, &rel)?,
+                    None => skipped.push(format!("remove {}", crate::text::escape(&path))),
+                },
+                Undo::MoveBack { from, to } => match (inside(&from), saved(&to)) {
+                    (Some(rel), Some((t, aside))) => {
+                        if t.exists(&aside) {
+                            discard(home, &rel)?;
+                            if let Some(parent) = rel.parent() {
+                                files.create_dir_all(&parent)?;
+                            }
+                            t.rename(&aside, files, &rel)?;
                         }
-                        t.rename(&aside, files, &rel)?;
                     }
-                }
-                (Some(_), None) if txn.is_none() => {}
-                _ => skipped.push(format!("move {} back to {}", crate::text::escape(&to), crate::text::escape(&from))),
-            },
-            Undo::ResetRef { reference, id } => {
-                let valid_ref = reference.starts_with("refs/heads/")
-                    && gix::refs::FullName::try_from(reference.as_str()).is_ok()
-                    && RelPath::new(&reference).is_ok();
-                match (valid_ref, gix::ObjectId::from_hex(id.as_bytes())) {
-                    // Only to a commit the repository has: anything else would leave a broken HEAD.
-                    (true, Ok(id)) if repo::has_commit(&home.root, id) => repo::reset_ref(&home.root, &reference, id)?,
+                    (Some(_), None) if txn.is_none() => {}
                     _ => skipped.push(format!(
-                        "move {} to {}",
-                        crate::text::escape(&reference),
-                        crate::text::escape(&id)
+                        "move {} back to {}",
+                        crate::text::escape(&to),
+                        crate::text::escape(&from)
                     )),
-                }
-            }
-            Undo::Renamed { from, to } => match (inside(&from), inside(&to)) {
-                (Some(from), Some(to)) => {
-                    if files.exists(&to) {
-                        discard(home, &from)?;
-                        files.rename(&to, files, &from)?;
+                },
+                Undo::ResetRef { reference, id } => {
+                    let valid_ref = reference.starts_with("refs/heads/")
+                        && gix::refs::FullName::try_from(reference.as_str()).is_ok()
+                        && RelPath::new(&reference).is_ok();
+                    match (valid_ref, gix::ObjectId::from_hex(id.as_bytes())) {
+                        // Only to a commit the repository has: anything else would leave a broken HEAD.
+                        (true, Ok(id)) if repo::has_commit(&home.root, id) => {
+                            repo::reset_ref(&home.root, &reference, id)?
+                        }
+                        _ => skipped.push(format!(
+                            "move {} to {}",
+                            crate::text::escape(&reference),
+                            crate::text::escape(&id)
+                        )),
                     }
                 }
-                _ => skipped.push(format!("move {} back to {}", crate::text::escape(&to), crate::text::escape(&from))),
-            },
-            Undo::Void { .. } => {}
+                Undo::Renamed { from, to } => match (inside(&from), inside(&to)) {
+                    (Some(from), Some(to)) => {
+                        if files.exists(&to) {
+                            discard(home, &from)?;
+                            files.rename(&to, files, &from)?;
+                        }
+                    }
+                    _ => skipped.push(format!(
+                        "move {} back to {}",
+                        crate::text::escape(&to),
+                        crate::text::escape(&from)
+                    )),
+                },
+                Undo::Void { .. } => {}
+            }
+            Ok(())
+        };
+        undo_one()?;
+        if let Some(journal) = progress.as_mut() {
+            let mut line = serde_json::to_vec(&Undo::Void { step: number }).expect("a step serializes");
+            line.push(b'\n');
+            // Best effort: without it, the next run replays this step, as before.
+            if journal.write_all(&line).is_err() {
+                progress = None;
+            }
         }
     }
     for journal in [home.journal_path(), home.state_dir().join("journal.json")] {

@@ -262,6 +262,15 @@ fn check_leftovers(home: &Home) -> Check {
         details.push(format!("{} left in .git/atk/staging", crate::error::plural(staged, "staging folder")));
         status = status.max(Status::Warning);
     }
+    let trashed = std::fs::read_dir(home.trash_dir()).map(|d| d.count()).unwrap_or(0);
+    if trashed > 0 && !busy {
+        details.push(format!(
+            "{} that a rollback took out of the home could not be deleted yet; what is left is in {} (files atk may not delete: `sudo rm -rf` it, or `chattr -i` what is immutable)",
+            crate::error::plural(trashed, "folder"),
+            home.trash_dir().display()
+        ));
+        status = status.max(Status::Warning);
+    }
     for name in GIT_LOCKS {
         if home.root.join(".git").join(name).is_file() && !busy {
             details.push(format!(".git/{name} is there: git (or a killed atk) holds the repository"));
