@@ -327,7 +327,7 @@ fn crashy_registry(env: &Env) -> (PathBuf, PathBuf) {
         &dir.join("plugin.yaml"),
         &yaml(
             "crashy",
-            "env_vars:\n  - name: CRASHY_MODE\n    default: calm\nlifecycle:\n  install: sh ./install.sh\n  uninstall: sh ./uninstall.sh\n",
+            "env_vars:\n  - name: CRASHY_MODE\n    default: calm\nmcp:\n  transport: stdio\n  command: sh\n  args: [server.sh]\nlifecycle:\n  install: sh ./install.sh\n  uninstall: sh ./uninstall.sh\n",
         ),
         false,
     );
@@ -400,6 +400,23 @@ enum Point {
 /// passes in turn, and checks what the next atk finds. `keep_runtime`: the operation works on a
 /// plugin folder that was there before (see [`home_state`]). Returns the failpoints passed.
 fn crash_everywhere(env: &Env, work: &Path, outside: &Path, args: &[&str], keep_runtime: bool) -> Vec<String> {
+    crash_everywhere_with(env, work, outside, args, keep_runtime, &[])
+}
+
+/// [`crash_everywhere`] with `envs` set for every atk it runs.
+fn crash_everywhere_with(
+    env: &Env,
+    work: &Path,
+    outside: &Path,
+    args: &[&str],
+    keep_runtime: bool,
+    envs: &[(&str, String)],
+) -> Vec<String> {
+    let atk = || {
+        let mut c = env.cmd();
+        c.envs(envs.iter().map(|(k, v)| (k, v)));
+        c
+    };
     let reg = work.to_str().unwrap();
     let full: Vec<&str> = ["--registry", reg].iter().copied().chain(args.iter().copied()).collect();
     let runs = env.path("runs");
@@ -416,7 +433,7 @@ fn crash_everywhere(env: &Env, work: &Path, outside: &Path, args: &[&str], keep_
             restore(&saved.join("cache"), &env.cache);
         }
     };
-    let doctor = || env.cmd().args(["--registry", reg, "doctor"]).output().unwrap();
+    let doctor = || atk().args(["--registry", reg, "doctor"]).output().unwrap();
     let before = home_state(env, keep_runtime);
     let doctor_before = doctor().status.code();
     let untouched = tree(outside);
@@ -424,7 +441,7 @@ fn crash_everywhere(env: &Env, work: &Path, outside: &Path, args: &[&str], keep_
 
     // The operation, whole, with its failpoints traced.
     let trace = runs.join("trace");
-    let out = env.cmd().args(&full).env("ATK_FAILPOINT_TRACE", &trace).output().unwrap();
+    let out = atk().args(&full).env("ATK_FAILPOINT_TRACE", &trace).output().unwrap();
     assert!(out.status.success(), "atk {full:?}: {}", String::from_utf8_lossy(&out.stderr));
     let after = home_state(env, keep_runtime);
     assert_ne!(before, after, "atk {full:?} changed nothing");
@@ -448,6 +465,7 @@ fn crash_everywhere(env: &Env, work: &Path, outside: &Path, args: &[&str], keep_
         back();
         let ready = runs.join(format!("ready-{i}"));
         let mut cmd = env.std_cmd();
+        cmd.envs(envs.iter().map(|(k, v)| (k, v)));
         cmd.args(&full).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         match point {
@@ -469,20 +487,20 @@ fn crash_everywhere(env: &Env, work: &Path, outside: &Path, args: &[&str], keep_
             assert!(start.elapsed() < Duration::from_secs(120), "atk {full:?} never reached {point:?}");
             std::thread::sleep(Duration::from_millis(10));
         }
-        let atk = child.id() as i32;
+        let pid = child.id() as i32;
         // The install's own process group, when it has one (atk has no terminal here).
         let script = match point {
             Point::LifecycleRunning => std::fs::read_to_string(&ready).unwrap().trim().parse::<i32>().ok(),
             Point::Failpoint(..) => None,
         };
         let script_group = script.and_then(pgrp_of);
-        kill(atk);
+        kill(pid);
         let status = child.0.take().unwrap().wait().unwrap();
         assert_eq!(status.signal(), Some(9), "{status}");
 
         // The next atk rolls back while the killed atk's lifecycle command still writes.
         let what = format!("atk {args:?} killed at {point:?}");
-        let out = env.cmd().arg("list").output().unwrap();
+        let out = atk().arg("list").output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         if let Some(g) = script_group {
             kill_group(g);
@@ -524,7 +542,7 @@ fn crash_everywhere(env: &Env, work: &Path, outside: &Path, args: &[&str], keep_
         assert!(!env.atk_home.join(".git/atk/journal.jsonl").exists(), "{what}: the journal was left");
         // And the home goes on working: the operation itself, from there.
         if i + 1 == points.len() || matches!(point, Point::LifecycleRunning) {
-            let again = env.cmd().args(&full).output().unwrap();
+            let again = atk().args(&full).output().unwrap();
             if now == before {
                 assert!(
                     again.status.success(),
@@ -693,4 +711,20 @@ fn every_failpoint_is_reached_by_a_crash_test() {
     let covered: std::collections::BTreeSet<String> =
         ["init", "fetch", "step", "lifecycle", "commit", "finished", "undo"].iter().map(|s| s.to_string()).collect();
     assert_eq!(failpoints_in_source(), covered);
+}
+
+#[test]
+fn kill_9_anywhere_in_plug() {
+    let (env, work, outside) = crashy_home();
+    let stubs = crate::agents::Stubs::new(&env, &["claude"]);
+    // (The agent's own configuration is outside the home, changed by its CLI before atk records
+    // the agent in the manifest: the home is as before or as after either way.)
+    crash_everywhere_with(
+        &env,
+        &work,
+        &outside,
+        &["plug", "crashy", "--claude", "-y"],
+        false,
+        &[("PATH", stubs.path_var())],
+    );
 }
