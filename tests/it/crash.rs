@@ -728,3 +728,88 @@ fn kill_9_anywhere_in_plug() {
         &[("PATH", stubs.path_var())],
     );
 }
+
+/// `atk args` as the user `nobody` when the tests run as root (root may delete anything, so a
+/// read-only folder stops no rollback of root's), else as the user running the tests.
+fn atk_as_user(env: &Env, args: &[&str]) -> std::process::Command {
+    let mut c = if rustix::process::geteuid().is_root() {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(bin());
+        c
+    } else {
+        std::process::Command::new(bin())
+    };
+    env.apply(&mut c);
+    c.args(args);
+    c
+}
+
+/// Item 1 of issue 17 for a user other than root: the killed install left read-only folders (a Go
+/// module cache, 0555), folders its owner may not even list (0000, 0300), a FIFO and a link to a
+/// folder outside the home. Before the fix, the next `atk list` failed with "Permission denied"
+/// (and every command after it).
+#[test]
+fn a_killed_install_that_left_read_only_folders_is_rolled_back_for_a_user() {
+    let env = Env::bare();
+    let outside = env.path("outside");
+    write(&outside.join("precious.txt"), "not the home's\n", false);
+    let install = format!(
+        "mkdir -p gomod/m/sub locked/in\necho y > gomod/m/sub/f.go\necho x > locked/in/f\n\
+         chmod 0555 gomod/m/sub gomod/m gomod\nchmod 0 locked/in\nchmod 0300 locked\n\
+         ln -s '{}' out\nmkfifo fifo\n{READY_AND_SLEEP}\n",
+        outside.display()
+    );
+    let src = env.plugin(
+        "src/ro-cache",
+        &yaml("ro-cache", "lifecycle:\n  install: sh ./install.sh\n  uninstall: 'true'\n"),
+        &[("install.sh", &install, false)],
+    );
+    if rustix::process::geteuid().is_root() {
+        assert!(std::process::Command::new("chown")
+            .args(["-R", "65534:65534"])
+            .arg(env.dir.path())
+            .status()
+            .unwrap()
+            .success());
+    }
+    let run = |args: &[&str]| atk_as_user(&env, args).stdin(Stdio::null()).output().unwrap();
+    assert!(run(&["init"]).status.success());
+    let untouched = tree(&outside);
+    let ready = env.path("ready");
+    let mut cmd = atk_as_user(&env, &["add", "-y", src.to_str().unwrap()]);
+    cmd.env("CRASH_READY", &ready).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = Running(Some(cmd.spawn().unwrap()));
+    let start = Instant::now();
+    while !ready.exists() {
+        assert!(child.0.as_mut().unwrap().try_wait().unwrap().is_none(), "atk add ended before its install ran");
+        assert!(start.elapsed() < Duration::from_secs(60), "the install never ran");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let script: i32 = std::fs::read_to_string(&ready).unwrap().trim().parse().unwrap();
+    let script_group = pgrp_of(script);
+    kill_group(child.id() as i32);
+    child.0.take().unwrap().wait().unwrap();
+    if let Some(g) = script_group {
+        kill_group(g);
+    }
+    let out = run(&["list"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("was interrupted") && err.contains("rolled back"), "{err}");
+    assert!(!env.atk_home.join("plugins/ro-cache").exists(), "the folder the add made is gone");
+    assert!(!env.atk_home.join(".git/atk/trash").exists(), "and deleted, not just moved aside");
+    assert_eq!(tree(&outside), untouched, "nothing outside the home was touched");
+    // The home works on: another add.
+    let plain = env.plugin("src/plain", &yaml("plain", ""), &[]);
+    if rustix::process::geteuid().is_root() {
+        assert!(std::process::Command::new("chown")
+            .args(["-R", "65534:65534"])
+            .arg(&plain)
+            .status()
+            .unwrap()
+            .success());
+    }
+    let out = run(&["add", "-y", plain.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
