@@ -741,7 +741,7 @@ mod tests {
         std::fs::write(d.join("locked/inner/f"), b"x").unwrap();
         std::os::unix::fs::symlink(outside.path(), d.join("out")).unwrap();
         std::os::unix::fs::symlink(outside.path().join("keep"), d.join("gomod/m/keep")).unwrap();
-        rustix::fs::mknodat(rustix::fs::CWD, &d.join("fifo"), FileType::Fifo, Mode::from_raw_mode(0o600), 0).unwrap();
+        rustix::fs::mknodat(rustix::fs::CWD, d.join("fifo"), FileType::Fifo, Mode::from_raw_mode(0o600), 0).unwrap();
         let _socket = std::os::unix::net::UnixListener::bind(d.join("sock")).unwrap();
         // Read-only as Go leaves its module cache, and folders their owner may not even list.
         for (p, m) in [("gomod/m/sub", 0o555), ("gomod/m", 0o555), ("gomod", 0o555), ("locked/inner", 0o000)] {

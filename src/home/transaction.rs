@@ -273,11 +273,14 @@ impl<'h> Transaction<'h> {
     }
 }
 
+/// A journal read back: the operation, and the steps still to undo with their record numbers.
+type Journal = (String, Vec<(usize, Undo)>);
+
 /// The journal's name for the git index, which lives outside the home's files.
 const INDEX: &str = ".git/index";
 
 /// Reads the journal: the operation and its steps, voided ones removed.
-fn read_journal(home: &Home) -> Result<Option<(String, Vec<(usize, Undo)>)>> {
+fn read_journal(home: &Home) -> Result<Option<Journal>> {
     let path = home.journal_path();
     let damaged = |why: String| Error::Other {
         message: format!("{} is damaged: {why}", path.display()),

@@ -352,10 +352,13 @@ fn crashy_v2(work: &Path, outside: &Path) {
     commit_all(work, "crashy v2");
 }
 
+/// Files (see [`tree`]), HEAD's tree, the history's messages.
+type HomeState = (BTreeMap<String, (u32, Vec<u8>)>, String, Vec<String>);
+
 /// The home as the comparison sees it: every file (mode and bytes, links with their target), the
 /// tree HEAD holds and the history's messages (a commit made again differs only by its date). With `keep_runtime`, what a lifecycle command wrote in `runtime/` of a folder that was
 /// there before is left out: like upgrade, a rollback never deletes the user's runtime files.
-fn home_state(env: &Env, keep_runtime: bool) -> (BTreeMap<String, (u32, Vec<u8>)>, String, Vec<String>) {
+fn home_state(env: &Env, keep_runtime: bool) -> HomeState {
     let mut files = tree(&env.atk_home);
     if keep_runtime {
         files.retain(|k, _| !k.starts_with("plugins/crashy/runtime"));
