@@ -816,3 +816,54 @@ fn a_killed_install_that_left_read_only_folders_is_rolled_back_for_a_user() {
     let out = run(&["add", "-y", plain.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// A plugin folder holding what a Go install leaves (read-only folders), a FIFO and a link out,
+/// as a user other than root: an install that fails is rolled back in process and takes the
+/// folder with it; a remove moves such a folder aside and the next transaction is not stopped by
+/// it (before the fix: the remove left it in .git/atk/txn, and every later mutation failed with
+/// "cannot remove …/txn: Permission denied").
+#[test]
+fn read_only_folders_a_lifecycle_left_never_stop_a_rollback_or_the_next_operation() {
+    let env = Env::bare();
+    let outside = env.path("outside");
+    write(&outside.join("precious.txt"), "not the home's\n", false);
+    let install = |fail: bool| {
+        format!(
+            "mkdir -p gomod/m/sub\necho y > gomod/m/sub/f.go\nchmod 0555 gomod/m/sub gomod/m gomod\n\
+             ln -s '{}' out\nmkfifo fifo\n{}\n",
+            outside.display(),
+            if fail { "echo broken >&2; exit 3" } else { "true" }
+        )
+    };
+    let body = "lifecycle:\n  install: sh ./install.sh\n  uninstall: 'true'\n";
+    let failing = env.plugin("src/failing", &yaml("failing", body), &[("install.sh", &install(true), false)]);
+    let gomod = env.plugin("src/gomod", &yaml("gomod", body), &[("install.sh", &install(false), false)]);
+    let plain = env.plugin("src/plain", &yaml("plain", ""), &[]);
+    if rustix::process::geteuid().is_root() {
+        assert!(std::process::Command::new("chown")
+            .args(["-R", "65534:65534"])
+            .arg(env.dir.path())
+            .status()
+            .unwrap()
+            .success());
+    }
+    let run = |args: &[&str]| atk_as_user(&env, args).stdin(Stdio::null()).output().unwrap();
+    assert!(run(&["init"]).status.success());
+    let untouched = tree(&outside);
+
+    let out = run(&["add", "-y", failing.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(!err.contains("rolling back failed"), "{err}");
+    assert!(!env.atk_home.join("plugins/failing").exists(), "the rollback took the folder the add made");
+
+    let out = run(&["add", "-y", gomod.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&["remove", "gomod", "--force"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!env.atk_home.join("plugins/gomod").exists());
+    assert!(!env.atk_home.join(".git/atk/txn").exists(), "what the remove moved aside is deleted");
+    let out = run(&["add", "-y", plain.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(tree(&outside), untouched, "nothing outside the home was touched");
+}
