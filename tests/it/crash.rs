@@ -600,9 +600,13 @@ fn kill_9_anywhere_in_upgrade_rollback_and_undo() {
 }
 
 #[test]
-fn kill_9_anywhere_in_remove_install_and_doctor_fix() {
+fn kill_9_anywhere_in_remove_its_undo_install_and_doctor_fix() {
     let (env, work, outside) = crashy_home();
     crash_everywhere(&env, &work, &outside, &["remove", "crashy", "--force"], true);
+    // Undo of the remove adds the plugin back: a folder the operation makes, install and all.
+    env.ok(&["--registry", work.to_str().unwrap(), "remove", "crashy", "--force"]);
+    crash_everywhere(&env, &work, &outside, &["undo", "--yes"], false);
+    env.ok(&["--registry", work.to_str().unwrap(), "undo", "--yes"]);
     // `install --all` on a clone: the plugin's folder (ignored by git) is not there.
     std::fs::remove_dir_all(env.atk_home.join("plugins/crashy/runtime/cache")).ok();
     let _ = std::process::Command::new("chmod").args(["-R", "u+rwX"]).arg(env.atk_home.join("plugins")).status();
