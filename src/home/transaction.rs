@@ -503,8 +503,9 @@ pub fn recover(home: &Home, _lock: &HomeLock) -> Result<Option<Recovered>> {
     // The killed run may have held git's locks: they would block moving the branch back.
     clear_stale_git_locks(home);
     // A step that cannot be undone (a file atk may not delete) stops the rollback there, with the
-    // journal kept: the steps already undone are undone again harmlessly by the next run, which
-    // resumes once the cause is fixed.
+    // journal kept: the next run resumes from that step (those before it are marked done) once
+    // the cause is fixed. Every atk command meets this error until then, so its hints name what
+    // works meanwhile (`atk git` would try the rollback too).
     let skipped = undo_all(home, steps).map_err(|e| Error::Other {
         message: format!(
             "cannot finish rolling back the interrupted `{}`: {}",
@@ -514,7 +515,7 @@ pub fn recover(home: &Home, _lock: &HomeLock) -> Result<Option<Recovered>> {
         hints: vec![
             "fix what stops it (the owner or the permissions of that path), then run any atk command: the rollback resumes"
                 .into(),
-            "`atk git status` shows what is left to put back".into(),
+            format!("`git -C {} status` shows what is left to put back", home.root.display()),
         ],
     })?;
     let _ = crate::fs::remove_any(&home.staging_root());
