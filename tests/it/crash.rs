@@ -590,13 +590,17 @@ fn kill_9_anywhere_in_add_leaves_the_home_as_before_or_after() {
 }
 
 #[test]
-fn kill_9_anywhere_in_upgrade_rollback_and_undo() {
+fn kill_9_anywhere_in_upgrade_rollback_undo_and_install_over_a_folder() {
     let (env, work, outside) = crashy_home();
     crashy_v2(&work, &outside);
     crash_everywhere(&env, &work, &outside, &["upgrade", "crashy", "--yes"], true);
     env.ok(&["--registry", work.to_str().unwrap(), "upgrade", "crashy", "--yes"]);
     crash_everywhere(&env, &work, &outside, &["rollback", "crashy", "--yes"], true);
     crash_everywhere(&env, &work, &outside, &["undo", "--yes"], true);
+    // `install` into a folder that is there: the manifest pins v1 again (as a pull of another
+    // machine's history does), the folder holds v2.
+    env.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    crash_everywhere(&env, &work, &outside, &["install", "--all"], true);
 }
 
 #[test]
