@@ -8,7 +8,8 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 
 use crate::error::Result;
-use crate::plugin::env::{mask, EnvFile, Outer};
+use crate::plugin::env::{EnvFile, Outer};
+use crate::plugin::secret::{Scrubber, MASK};
 use crate::plugin::Plugin;
 
 /// What a required variable without a value is shown as (atk-cli's word for it).
@@ -66,9 +67,10 @@ impl Server {
                 .get(name)
                 .filter(|v| !v.is_empty())
                 .or_else(|| declared.and_then(|d| d.default.clone()).filter(|v| !v.is_empty()));
-            // An undeclared variable counts as required, and as a secret (nothing says it is not).
+            // An undeclared variable counts as required, and as a secret (nothing says it is not);
+            // a declared one is a secret when declared so or named like one.
             let required = declared.is_none_or(|d| d.required);
-            let secret = declared.is_none_or(|d| d.secret);
+            let secret = declared.is_none_or(|d| d.holds_secret());
             if value.is_none() && !required {
                 optional_unset.push(name.clone());
                 continue;
@@ -127,37 +129,27 @@ impl Server {
         let env = self
             .env
             .iter()
-            .map(|v| Var { value: v.value.as_deref().map(|x| if v.secret { mask(x) } else { hide(x) }), ..v.clone() })
+            .map(|v| Var { value: v.value.as_deref().map(|x| if v.secret { MASK.to_string() } else { hide(x) }), ..v.clone() })
             .collect();
         Server { transport, env, ..self.clone() }
     }
 
-    /// `text` with every secret value of the server masked wherever it appears (an agent's own
-    /// message may repeat the arguments it was given).
+    /// The secret values of the server.
+    fn secret_values(&self) -> impl Iterator<Item = &str> {
+        self.env.iter().filter(|v| v.secret).filter_map(|v| v.value.as_deref())
+    }
+
+    /// `text` with every secret value of the server masked wherever it appears, in any encoding
+    /// (for text atk builds from the server: a command line, a URL, an argument).
     pub fn hide(&self, text: &str) -> String {
-        self.hide_longer_than(text, 0)
+        Scrubber::new(self.secret_values()).scrub(text)
     }
 
-    /// [`Server::hide`] for free text (what an agent's program says): a secret of fewer than four
-    /// characters is left alone there, where masking it would mask every such letter.
-    pub fn hide_in_message(&self, text: &str) -> String {
-        self.hide_longer_than(text, 3)
-    }
-
-    fn hide_longer_than(&self, text: &str, shorter: usize) -> String {
-        let mut secrets: Vec<&str> = self
-            .env
-            .iter()
-            .filter(|v| v.secret)
-            .filter_map(|v| v.value.as_deref())
-            .filter(|v| !v.is_empty() && v.chars().count() > shorter)
-            .collect();
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        let mut out = text.to_string();
-        for secret in &secrets {
-            out = out.replace(secret, &mask(secret));
-        }
-        out
+    /// The scrubber for what an agent's program says back: every secret of the server in every
+    /// encoding, values shorter than [`crate::plugin::secret::SHORTEST_SCRUBBED`] left out (there
+    /// they would garble words; such a value is still never shown as a value).
+    pub fn output_scrubber(&self) -> Scrubber {
+        Scrubber::for_output(self.secret_values())
     }
 
     /// What starts or reaches the server, as the last words of an agent's `mcp add`: the URL of a

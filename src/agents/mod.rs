@@ -430,8 +430,18 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
         Op::Plug => a.plug(t, &cx),
         Op::Unplug => a.unplug(t, &cx),
     };
-    let outcome =
-        |status, detail: Option<String>, notes: &[String]| Outcome { agent, status, detail, notes: notes.to_vec() };
+    // What agents and their files say back may repeat the secrets they were given, in any
+    // encoding: every detail and line is scrubbed before anyone sees it.
+    let scrubber = t.server.as_ref().map(Server::output_scrubber).unwrap_or_default();
+    let hide = |text: &str| scrubber.scrub(text);
+    let outcome = |status, detail: Option<String>, notes: &[String]| Outcome {
+        agent,
+        status,
+        detail: detail.map(|d| hide(&d)),
+        notes: notes.iter().map(|n| hide(n)).collect(),
+    };
+    let masking = Masking { inner: how.reporter, hide: &hide };
+    let how = &Apply { env: how.env, reporter: &masking, ask: how.ask, hint: how.hint };
     let mut plan = match planned {
         Ok(p) => p,
         Err(e @ Error::Interrupted) => return Err(e),
@@ -495,11 +505,6 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
             Err(e) => return Ok(outcome(Status::Failed, Some(e.to_string()), &plan.notes)),
         }
     }
-    // What agents say back may repeat the secrets they were given: masked before anyone sees it.
-    let hide = |text: &str| t.server.as_ref().map_or_else(|| text.to_string(), |s| s.hide_in_message(text));
-    let masking = Masking { inner: how.reporter, hide: &hide };
-    let how = &Apply { env: how.env, reporter: &masking, ask: how.ask, hint: how.hint };
-    let outcome = |status, detail: Option<String>, notes: &[String]| outcome(status, detail.map(|d| hide(&d)), notes);
     let mut done = 0;
     let mut tolerated = Vec::new();
     for c in &plan.changes {

@@ -3,7 +3,8 @@ use std::io::{IsTerminal, Write};
 use super::{report, Ctx};
 use crate::error::Result;
 use crate::lifecycle::status::load_installed;
-use crate::plugin::env::{mask, EnvFile};
+use crate::plugin::env::EnvFile;
+use crate::plugin::secret::MASK;
 use crate::plugin::Plugin;
 use crate::text::escape;
 
@@ -13,6 +14,9 @@ pub struct Args {
     /// The plugin (directory or name); without it, atk's own help
     pub plugin: Option<String>,
 }
+
+/// `set_in` of a variable whose value comes from the user's environment (never shown).
+const ENVIRONMENT: &str = "environment";
 
 /// Text from the plugin, safe for a terminal: tabs as spaces, every other control character
 /// escaped, line breaks kept.
@@ -59,6 +63,7 @@ fn card(ctx: &Ctx, doc: &report::Help) -> Vec<String> {
         }
         let state = match (&v.value, v.set) {
             (Some(value), true) => ui.green(&format!("set ({})", e(value))),
+            (None, true) if v.set_in == Some(ENVIRONMENT) => ui.green("set in the environment"),
             (None, true) => ui.green("set"),
             (_, false) if v.required => ui.red("not set"),
             (_, false) => ui.yellow("not set"),
@@ -141,17 +146,24 @@ fn document(
             .env_vars
             .iter()
             .map(|v| {
-                let value = env
-                    .get(&v.name)
-                    .filter(|s| !s.is_empty())
-                    .or_else(|| std::env::var(&v.name).ok().filter(|s| !s.is_empty()));
+                // `.env`'s value is the plugin's (shown, unless a secret); the environment's is
+                // the user's own (an AWS key, a GitHub token): only that it is set is shown.
+                let from_file = env.get(&v.name).filter(|s| !s.is_empty());
+                let in_environment = from_file.is_none() && std::env::var_os(&v.name).is_some_and(|s| !s.is_empty());
+                let set_in = if from_file.is_some() {
+                    Some(".env")
+                } else {
+                    in_environment.then_some(ENVIRONMENT)
+                };
                 report::HelpVar {
                     name: v.name.clone(),
                     required: v.required,
-                    secret: v.secret,
-                    set: value.is_some(),
-                    value: value.map(|s| if v.secret { mask(&s) } else { s }),
-                    default: v.default.clone(),
+                    secret: v.holds_secret(),
+                    set: set_in.is_some(),
+                    set_in,
+                    value: from_file.map(|s| if v.holds_secret() { MASK.to_string() } else { s }),
+                    // A default can come from the user's `custom/overrides.yaml`: a secret's is masked.
+                    default: v.default.clone().map(|d| if v.holds_secret() { MASK.to_string() } else { d }),
                     description: v.description.clone(),
                 }
             })
