@@ -152,13 +152,16 @@ impl Server {
         let env = self
             .env
             .iter()
-            .map(|v| Var { value: v.value.as_deref().map(|x| if v.secret { MASK.to_string() } else { hide(x) }), ..v.clone() })
+            .map(|v| Var {
+                value: v.value.as_deref().map(|x| if v.secret { MASK.to_string() } else { hide(x) }),
+                ..v.clone()
+            })
             .collect();
         Server { shown_transport: transport.clone(), transport, env, ..self.clone() }
     }
 
     /// The secret values of the server.
-    fn secret_values(&self) -> impl Iterator<Item = &str> {
+    pub fn secret_values(&self) -> impl Iterator<Item = &str> {
         self.env.iter().filter(|v| v.secret).filter_map(|v| v.value.as_deref())
     }
 

@@ -31,6 +31,7 @@ pub use mcp::Server;
 
 use crate::error::{Error, Result};
 use crate::home::Entry;
+use crate::plugin::secret::Scrubber;
 use crate::reporter::Reporter;
 
 /// The agents atk knows, in the order they are processed.
@@ -160,6 +161,9 @@ pub struct AgentEnv {
     pub path: Option<OsString>,
     /// VS Code keeps its profile under `~/Library/Application Support` on macOS.
     pub macos: bool,
+    /// The values of this process's variables that are named like secrets (`GITHUB_TOKEN`, …):
+    /// agents' programs inherit them, so what they say back is scrubbed of them too.
+    pub secrets: Vec<String>,
 }
 
 impl AgentEnv {
@@ -432,7 +436,8 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
     };
     // What agents and their files say back may repeat the secrets they were given, in any
     // encoding: every detail and line is scrubbed before anyone sees it.
-    let scrubber = t.server.as_ref().map(Server::output_scrubber).unwrap_or_default();
+    let server_secrets = t.server.iter().flat_map(Server::secret_values);
+    let scrubber = Scrubber::for_output(server_secrets.chain(how.env.secrets.iter().map(String::as_str)));
     let hide = |text: &str| scrubber.scrub(text);
     let outcome = |status, detail: Option<String>, notes: &[String]| Outcome {
         agent,

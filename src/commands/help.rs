@@ -150,11 +150,7 @@ fn document(
                 // the user's own (an AWS key, a GitHub token): only that it is set is shown.
                 let from_file = env.get(&v.name).filter(|s| !s.is_empty());
                 let in_environment = from_file.is_none() && std::env::var_os(&v.name).is_some_and(|s| !s.is_empty());
-                let set_in = if from_file.is_some() {
-                    Some(".env")
-                } else {
-                    in_environment.then_some(ENVIRONMENT)
-                };
+                let set_in = if from_file.is_some() { Some(".env") } else { in_environment.then_some(ENVIRONMENT) };
                 report::HelpVar {
                     name: v.name.clone(),
                     required: v.required,

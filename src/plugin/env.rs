@@ -669,5 +669,4 @@ mod tests {
         env.set("A", "v", None).unwrap();
         assert_eq!(env.text(), "A= v # note\n");
     }
-
 }

@@ -12,7 +12,8 @@
 //! writes it, and `'"'"'`, as Python's `shlex.quote` does); JSON's `\n`-style and `\uXXXX`
 //! escapes (either case, surrogate pairs for characters outside the BMP); percent-encoded (upper
 //! or lower hex, per byte of UTF-8) with `+` for a space; and each of those JSON-escaped once more
-//! (a command line quoted for the shell, inside a JSON string).
+//! (a command line quoted for the shell, inside a JSON string); a control character also as atk's
+//! own `text::escape` writes it (`\x1b`, `\u{85}`).
 
 use std::collections::HashSet;
 
@@ -85,6 +86,13 @@ fn spellings(c: char) -> Vec<Spelling> {
     }
     if c == ' ' {
         first.push(Spelling::exact("+"));
+    }
+    // atk's own escape of a control character in text it repeats (`text::escape`).
+    if c.is_control() && (c as u32) < 0x100 {
+        first.push(Spelling::hex(format!("\\x{:02x}", c as u32)));
+    }
+    if c.is_control() {
+        first.push(Spelling::hex(format!("\\u{{{:x}}}", c as u32)));
     }
     let mut utf8 = [0u8; 4];
     let pct: String = c.encode_utf8(&mut utf8).bytes().map(|b| format!("%{b:02X}")).collect();
@@ -165,7 +173,8 @@ impl Scrubber {
     }
 
     fn longer_than<'a>(values: impl IntoIterator<Item = &'a str>, shorter: usize) -> Scrubber {
-        let mut unique: Vec<&str> = values.into_iter().filter(|v| !v.is_empty() && v.chars().count() > shorter).collect();
+        let mut unique: Vec<&str> =
+            values.into_iter().filter(|v| !v.is_empty() && v.chars().count() > shorter).collect();
         unique.sort_unstable();
         unique.dedup();
         let patterns: Vec<Pattern> = unique.into_iter().map(Pattern::new).collect();
@@ -255,18 +264,25 @@ mod tests {
         let shlex = format!("'{}'", v.replace('\'', "'\"'\"'"));
         let double = format!(
             "\"{}\"",
-            v.chars()
-                .map(|c| if "\\\"$`".contains(c) { format!("\\{c}") } else { c.to_string() })
-                .collect::<String>()
+            v.chars().map(|c| if "\\\"$`".contains(c) { format!("\\{c}") } else { c.to_string() }).collect::<String>()
         );
         let pct_upper: String = v
             .bytes()
-            .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
             .collect();
         let pct_lower = pct_upper.to_lowercase();
         let form = pct_upper.replace("%20", "+");
         let json_of_shell = serde_json::to_string(&single).unwrap();
-        let ascii_json: String = v.chars().map(|c| if c.is_ascii() { json_inner(&c.to_string()) } else { format!("\\u{:04x}", c as u32) }).collect();
+        let ascii_json: String = v
+            .chars()
+            .map(|c| if c.is_ascii() { json_inner(&c.to_string()) } else { format!("\\u{:04x}", c as u32) })
+            .collect();
         for enc in [v.to_string(), json, single, shlex, double, pct_upper, pct_lower, form, json_of_shell, ascii_json] {
             let text = format!("before {enc} after");
             let out = s.scrub(&text);

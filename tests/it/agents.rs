@@ -574,7 +574,10 @@ mcp:
     let shown = env.ok(&["mcp", "shown", "--show-secrets", "--json"]);
     assert!(shown.contains("\"--token=abcdefgh\""), "{shown}");
     let text = env.ok(&["mcp", "shown"]);
-    assert!(text.contains(&format!("Command:    {p}/mcp.sh '--token=********' '********' '********x' '$TOKENS'")), "{text}");
+    assert!(
+        text.contains(&format!("Command:    {p}/mcp.sh '--token=********' '********' '********x' '$TOKENS'")),
+        "{text}"
+    );
     assert!(text.contains("NEEDED=<NOT_SET>") && !text.contains("abcdefgh"), "{text}");
     let toml = env.ok(&["mcp", "shown", "--for", "codex"]);
     assert!(toml.starts_with(&format!("[mcp_servers.Shown]\ncommand = \"{p}/mcp.sh\"\n")), "{toml}");

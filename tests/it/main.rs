@@ -27,6 +27,7 @@ mod rollback;
 mod runtime;
 mod runtime_regressions;
 mod safety;
+mod secrets;
 mod servers;
 mod setup;
 mod sources;
