@@ -78,10 +78,7 @@ pub fn agent_env() -> AgentEnv {
         xdg_config_home: dir("XDG_CONFIG_HOME"),
         path: std::env::var_os("PATH"),
         macos: cfg!(target_os = "macos"),
-        secrets: std::env::vars_os()
-            .filter(|(k, _)| k.to_str().is_some_and(crate::plugin::secret::looks_secret))
-            .filter_map(|(_, v)| v.into_string().ok())
-            .collect(),
+        secrets: super::environment_secrets(),
     }
 }
 

@@ -269,3 +269,36 @@ fn what_an_agent_says_back_is_scrubbed_in_every_encoding() {
         assert!(text.contains("last: "), "{text}");
     }
 }
+
+/// A shipped file the user edited to hold their secrets: `diff` and `doctor` show the change
+/// with the secrets scrubbed (the `.env`'s, declared or not, and the environment's).
+#[test]
+fn a_diff_of_an_edited_file_never_shows_a_secret() {
+    let env = Env::new();
+    let work = crate::sources::registry_work(&env);
+    let reg = work.to_str().unwrap();
+    env.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
+    let dir = env.atk_home.join("plugins/hello");
+    // Not declared by the plugin: a secret for all atk knows.
+    write(&dir.join(".env"), &format!("HELLO_NAME=Ada\nGITHUB_TOKEN={GH}\n"), false);
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    let json = |v: &str| serde_json::to_string(v).unwrap();
+    write(
+        &dir.join("README.md"),
+        &format!("{readme}token: {GH}\naws = {}\nurl: ?k={}\n", json(AWS), AWS.replace('/', "%2F").replace('+', "%2B")),
+        false,
+    );
+    for args in [&["diff"][..], &["diff", "--json"], &["doctor"], &["doctor", "--json"], &["doctor", "--fix"]] {
+        let mut all = vec!["--registry", reg];
+        all.extend(args);
+        let out = atk(&env, None, &all);
+        let text = both(&out);
+        assert!(matches!(out.status.code(), Some(0 | 1 | 2)), "{args:?}: {:?}\n{text}", out.status.code());
+        assert_clean(&format!("{args:?}"), &text);
+        if args[0] == "diff" {
+            let aws = ["+aws = \"********\"", "+aws = \\\"********\\\""];
+            assert!(text.contains("+token: ********") && aws.iter().any(|a| text.contains(a)), "{text}");
+            assert!(text.contains("+url: ?k=********"), "{text}");
+        }
+    }
+}
