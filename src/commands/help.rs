@@ -177,7 +177,9 @@ fn document(
     })
 }
 
-/// Shows `text` through `$PAGER` (else `less -R`); false when no pager could be started.
+/// Shows `text` through `$PAGER` (else `less -R`); false when no pager could be started: `sh`
+/// itself did not start, or it said (exit 126 or 127) that the pager is not there or cannot be
+/// run. The caller then prints the text itself.
 fn page(text: &str) -> bool {
     let pager = std::env::var("PAGER").ok().filter(|p| !p.trim().is_empty()).unwrap_or_else(|| "less -R".into());
     let child = std::process::Command::new("sh").arg("-c").arg(&pager).stdin(std::process::Stdio::piped()).spawn();
@@ -185,7 +187,10 @@ fn page(text: &str) -> bool {
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(text.as_bytes());
     }
-    child.wait().is_ok()
+    match child.wait() {
+        Ok(status) => !matches!(status.code(), Some(126 | 127)),
+        Err(_) => false,
+    }
 }
 
 /// The largest README shown (a README is text a person reads; anything bigger is not one).
@@ -238,8 +243,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let width = usize::from(cols).clamp(20, 120);
     let rendered = skin.text(&md, Some(width)).to_string();
     let text = format!("{}\n{}\n", rendered.trim_end(), card.join("\n"));
-    if !ctx.ui.quiet && rows > 0 && text.lines().count() >= usize::from(rows) && page(&text) {
-        return Ok(0);
+    if !ctx.ui.quiet && rows > 0 && text.lines().count() >= usize::from(rows) {
+        if page(&text) {
+            return Ok(0);
+        }
+        ctx.ui.warn("the pager ($PAGER, else `less`) could not be started: the README is printed instead");
     }
     if !ctx.ui.quiet {
         let _ = std::io::stdout().write_all(text.as_bytes());

@@ -30,6 +30,7 @@ mod safety;
 mod secrets;
 mod servers;
 mod setup;
+mod smaller;
 mod sources;
 mod tls;
 mod trust;
