@@ -308,8 +308,9 @@ pub struct History {
 #[derive(Serialize)]
 pub struct OperationDoc {
     pub commit: String,
-    /// RFC 3339, in the committer's offset.
-    pub date: String,
+    /// RFC 3339, in the committer's offset; null for a commit whose date is out of range (one
+    /// git accepts and cannot be read as a date: `git log` shows such commits at 1970).
+    pub date: Option<String>,
     pub subject: String,
     /// `add`, `remove`, `upgrade`, `rollback`, `undo`, `init`, `doctor`; null for other commits.
     pub operation: Option<String>,

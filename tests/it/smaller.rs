@@ -26,3 +26,42 @@ fn a_pager_that_cannot_start_means_the_readme_is_printed() {
         assert!(status.starts_with("Exited(") && status.ends_with(", 0)"), "{pager}: {status}");
     }
 }
+
+/// A commit whose date is out of range (git writes and `git log` reads it; gix does not): the
+/// history shows it with its date marked invalid, and every other commit as before.
+#[test]
+fn a_commit_with_an_out_of_range_date_is_shown_with_its_date_marked_invalid() {
+    let env = Env::new();
+    let dir = env.plugin("src/dated", &yaml("dated", ""), &[]);
+    env.ok(&["add", "-y", dir.to_str().unwrap()]);
+    for date in ["99999999999999999999 +0000", "-99999999999999 +0000"] {
+        let tree = env.git(&["rev-parse", "HEAD^{tree}"]);
+        let parent = env.git(&["rev-parse", "HEAD"]);
+        let body = format!(
+            "tree {}\nparent {}\nauthor A <a@b> {date}\ncommitter A <a@b> {date}\n\nHand-made commit\n",
+            tree.trim(),
+            parent.trim()
+        );
+        let body_file = env.path("commit.txt");
+        std::fs::write(&body_file, body).unwrap();
+        let id = env.git(&["hash-object", "-t", "commit", "-w", "--literally", body_file.to_str().unwrap()]);
+        env.git(&["update-ref", "HEAD", id.trim()]);
+        assert!(env.git(&["log", "--format=%s"]).starts_with("Hand-made commit\n"));
+
+        let out = env.ok(&["history"]);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], format!("{} (invalid date)  (Hand-made commit)", &id[..10]), "{out}");
+        assert!(lines.iter().any(|l| l.contains(" (20") && l.contains("add dated")), "{out}");
+        let doc: serde_json::Value = serde_json::from_str(&env.ok(&["history", "--json"])).unwrap();
+        let ops = doc["operations"].as_array().unwrap();
+        assert_eq!(
+            (&ops[0]["commit"], &ops[0]["date"]),
+            (&serde_json::json!(id.trim()), &serde_json::Value::Null),
+            "{doc}"
+        );
+        assert!(ops.iter().filter(|o| o["subject"] != "Hand-made commit").all(|o| o["date"].is_string()), "{doc}");
+        // The next commands work on this history.
+        env.ok(&["history", "dated"]);
+        env.ok(&["status"]);
+    }
+}
