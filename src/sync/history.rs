@@ -258,6 +258,6 @@ mod tests {
         assert_eq!(relative(60), "1 minute ago");
         assert_eq!(relative(7200), "2 hours ago");
         assert_eq!(relative(86_400 * 3), "3 days ago");
-        assert_eq!(absolute(0, 3600), "1970-01-01 01:00:00 +0100");
+        assert_eq!(absolute(gix::date::Time::new(0, 3600)), "1970-01-01 01:00:00 +0100");
     }
 }

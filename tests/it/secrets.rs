@@ -169,7 +169,7 @@ fn status_mcp_setup_and_doctor_never_show_a_secret() {
         &["plug", "vault", "--cursor"],
     ] {
         let out = atk(&env, None, args);
-        assert!(matches!(out.status.code(), Some(0 | 1 | 2)), "{args:?}: {:?}\n{}", out.status.code(), both(&out));
+        assert!(matches!(out.status.code(), Some(0..=2)), "{args:?}: {:?}\n{}", out.status.code(), both(&out));
         assert_clean(&format!("{args:?}"), &both(&out));
     }
     // Each secret has its place in what mcp shows, marked.
@@ -293,7 +293,7 @@ fn a_diff_of_an_edited_file_never_shows_a_secret() {
         all.extend(args);
         let out = atk(&env, None, &all);
         let text = both(&out);
-        assert!(matches!(out.status.code(), Some(0 | 1 | 2)), "{args:?}: {:?}\n{text}", out.status.code());
+        assert!(matches!(out.status.code(), Some(0..=2)), "{args:?}: {:?}\n{text}", out.status.code());
         assert_clean(&format!("{args:?}"), &text);
         if args[0] == "diff" {
             let aws = ["+aws = \"********\"", "+aws = \\\"********\\\""];

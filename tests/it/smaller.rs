@@ -65,3 +65,38 @@ fn a_commit_with_an_out_of_range_date_is_shown_with_its_date_marked_invalid() {
         env.ok(&["status"]);
     }
 }
+
+/// `doctor --fix` without a terminal: declining to replace an edited shipped file (no one to ask
+/// means no) does not keep the deleted one away; each repair stands alone.
+#[test]
+fn doctor_fix_without_a_terminal_puts_back_a_missing_file_and_keeps_an_edited_one() {
+    let env = Env::new();
+    let work = crate::sources::registry_work(&env);
+    let reg = work.to_str().unwrap();
+    env.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
+    let dir = env.atk_home.join("plugins/hello");
+    let shipped = std::fs::read_to_string(dir.join("start.sh")).unwrap();
+    write(&dir.join("README.md"), "my own words\n", false);
+    std::fs::remove_file(dir.join("start.sh")).unwrap();
+
+    let (out, err) = env.fails(1, &["--registry", reg, "doctor", "--fix"]);
+    assert_eq!(std::fs::read_to_string(dir.join("start.sh")).unwrap(), shipped);
+    assert_eq!(mode(&dir.join("start.sh")), 0o755);
+    assert_eq!(std::fs::read_to_string(dir.join("README.md")).unwrap(), "my own words\n");
+    assert!(err.contains("not asked (no terminal)"), "{err}");
+    let said = format!("{out}{err}");
+    assert!(
+        said.contains("hello: put back 1 missing shipped file from commit ")
+            && said.contains(": start.sh; your changes to 1 file are kept"),
+        "{said}"
+    );
+    // What is left is the edit, and only it (exit 1: a problem remains).
+    assert!(out.contains("changed since the pinned commit (lost at the next upgrade): README.md"), "{out}");
+    assert!(!out.contains("shipped files missing"), "{out}");
+    let (out, _) = env.fails(1, &["--registry", reg, "doctor"]);
+    assert!(!out.contains("shipped files missing"), "{out}");
+    // With --yes the edit goes too, and the home is whole.
+    env.ok(&["--registry", reg, "doctor", "--fix", "--yes"]);
+    assert_ne!(std::fs::read_to_string(dir.join("README.md")).unwrap(), "my own words\n");
+    env.ok(&["--registry", reg, "doctor"]);
+}
