@@ -73,21 +73,26 @@ fn doctor_fix_without_a_terminal_puts_back_a_missing_file_and_keeps_an_edited_on
     let env = Env::new();
     let work = crate::sources::registry_work(&env);
     let reg = work.to_str().unwrap();
+    write(&work.join("plugins/hello/docs/deep/guide.md"), "# Guide\n", false);
+    crate::sources::commit_all(&work, "a guide in a folder");
     env.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
     let dir = env.atk_home.join("plugins/hello");
     let shipped = std::fs::read_to_string(dir.join("start.sh")).unwrap();
     write(&dir.join("README.md"), "my own words\n", false);
     std::fs::remove_file(dir.join("start.sh")).unwrap();
+    // A missing file whose folders are gone too.
+    std::fs::remove_dir_all(dir.join("docs")).unwrap();
 
     let (out, err) = env.fails(1, &["--registry", reg, "doctor", "--fix"]);
     assert_eq!(std::fs::read_to_string(dir.join("start.sh")).unwrap(), shipped);
     assert_eq!(mode(&dir.join("start.sh")), 0o755);
+    assert_eq!(std::fs::read_to_string(dir.join("docs/deep/guide.md")).unwrap(), "# Guide\n");
     assert_eq!(std::fs::read_to_string(dir.join("README.md")).unwrap(), "my own words\n");
     assert!(err.contains("not asked (no terminal)"), "{err}");
     let said = format!("{out}{err}");
     assert!(
-        said.contains("hello: put back 1 missing shipped file from commit ")
-            && said.contains(": start.sh; your changes to 1 file are kept"),
+        said.contains("hello: put back 2 missing shipped files from commit ")
+            && said.contains(": docs/deep/guide.md, start.sh; your changes to 1 file are kept"),
         "{said}"
     );
     // What is left is the edit, and only it (exit 1: a problem remains).
