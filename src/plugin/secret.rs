@@ -302,6 +302,10 @@ mod tests {
         assert_eq!(s.scrub("nothing here: é ✓"), "nothing here: é ✓");
         assert_eq!(Scrubber::for_output(["abc"]).scrub("abc"), "abc");
         assert_eq!(Scrubber::new(["abc"]).scrub("xabcx"), format!("x{MASK}x"));
+        // A control character in a secret, as atk's own escape writes it in text it repeats.
+        let v = "ab\x1bcd\u{85}ef";
+        let shown = crate::text::escape(&format!("say {v}!")).into_owned();
+        assert_eq!(Scrubber::for_output([v]).scrub(&shown), format!("say {MASK}!"));
         // The longest value wins where two start at one place.
         assert_eq!(Scrubber::new(["abcd", "abcdef"]).scrub("abcdefg"), format!("{MASK}g"));
     }
