@@ -940,10 +940,15 @@ mod drift_tests {
         assert_eq!(names(&d.extra), ["sub/extra.txt"]);
         assert!(drift_diff(&home, &entry, &origin, &d).unwrap().contains("-a\n+mine\n"));
 
-        // Declined: nothing is put back. Agreed: the pinned files are back, the rest stays.
+        // Declined: the changed file stays, the missing one comes back all the same. Agreed: the
+        // pinned files are back, the rest stays.
         let mut no = |_: &Entry, _: &Drift| Ok(false);
-        repair(&home, &lock, &origins, &reporter, &mut no).unwrap();
+        let done = repair(&home, &lock, &origins, &reporter, &mut no).unwrap();
+        assert!(done.iter().any(|l| l.contains("put back 1 missing shipped file")), "{done:?}");
         assert_eq!(std::fs::read_to_string(dir.join("a.txt")).unwrap(), "mine\n");
+        assert!(dir.join("sub/b.txt").is_file());
+        assert_eq!(names(&drift(&home, &entry, &origin).unwrap().missing), Vec::<String>::new());
+        std::fs::remove_file(dir.join("sub/b.txt")).unwrap();
         let mut yes = |_: &Entry, d: &Drift| Ok(d.modified.len() == 1);
         let done = repair(&home, &lock, &origins, &reporter, &mut yes).unwrap();
         assert!(done.iter().any(|l| l.contains("put back 2 shipped files")), "{done:?}");
