@@ -8,7 +8,8 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 
 use crate::error::Result;
-use crate::plugin::env::{mask, EnvFile, Outer};
+use crate::plugin::env::{EnvFile, Outer};
+use crate::plugin::secret::{Scrubber, MASK};
 use crate::plugin::Plugin;
 
 /// What a required variable without a value is shown as (atk-cli's word for it).
@@ -42,6 +43,8 @@ pub struct Server {
     /// The plugin's display name: the server's name in every agent (as atk-cli names it).
     pub name: String,
     pub transport: Transport,
+    /// The transport as shown: [`MASK`] where a secret value was substituted.
+    pub shown_transport: Transport,
     /// `mcp.env` in its order, optional variables without a value left out.
     pub env: Vec<Var>,
     /// Optional variables of `mcp.env` that have no value (omitted from every config).
@@ -66,9 +69,10 @@ impl Server {
                 .get(name)
                 .filter(|v| !v.is_empty())
                 .or_else(|| declared.and_then(|d| d.default.clone()).filter(|v| !v.is_empty()));
-            // An undeclared variable counts as required, and as a secret (nothing says it is not).
+            // An undeclared variable counts as required, and as a secret (nothing says it is not);
+            // a declared one is a secret when declared so or named like one.
             let required = declared.is_none_or(|d| d.required);
-            let secret = declared.is_none_or(|d| d.secret);
+            let secret = declared.is_none_or(|d| d.holds_secret());
             if value.is_none() && !required {
                 optional_unset.push(name.clone());
                 continue;
@@ -82,22 +86,41 @@ impl Server {
         for v in &mut env {
             v.value = v.value.as_deref().map(|x| substitute(x, &vars));
         }
+        // What is shown takes the mask where a secret is substituted: the same words, with the
+        // secret's place marked exactly (however short the secret is).
+        let mut shown_vars = vars.clone();
         vars.extend(env.iter().filter_map(|v| Some((v.name.clone(), v.value.clone()?))));
-        let sub = |s: &str| substitute(s, &vars);
-        let transport = match mcp.transport.as_str() {
-            "stdio" => {
-                let command = sub(mcp.command.as_deref().unwrap_or_default());
-                let relative = command.contains('/') && !command.starts_with(['/', '~', '$']);
-                let command = if relative {
-                    Path::new(&abs).join(command.trim_start_matches("./")).to_string_lossy().to_string()
-                } else {
-                    command
-                };
-                Transport::Stdio { command, args: mcp.args.iter().flatten().map(|a| sub(a)).collect() }
+        shown_vars.extend(env.iter().filter_map(|v| {
+            let value = if v.secret { MASK.to_string() } else { v.value.clone()? };
+            v.value.as_ref().map(|_| (v.name.clone(), value))
+        }));
+        let transport_with = |vars: &[(String, String)]| {
+            let sub = |s: &str| substitute(s, vars);
+            match mcp.transport.as_str() {
+                "stdio" => {
+                    let command = sub(mcp.command.as_deref().unwrap_or_default());
+                    let relative = command.contains('/') && !command.starts_with(['/', '~', '$']);
+                    let command = if relative {
+                        Path::new(&abs).join(command.trim_start_matches("./")).to_string_lossy().to_string()
+                    } else {
+                        command
+                    };
+                    Transport::Stdio { command, args: mcp.args.iter().flatten().map(|a| sub(a)).collect() }
+                }
+                kind => {
+                    Transport::Remote { kind: kind.to_string(), url: sub(mcp.endpoint.as_deref().unwrap_or_default()) }
+                }
             }
-            kind => Transport::Remote { kind: kind.to_string(), url: sub(mcp.endpoint.as_deref().unwrap_or_default()) },
         };
-        Ok(Some(Server { name: plugin.name.clone(), transport, env, optional_unset, timeout: mcp.timeout }))
+        let (transport, shown_transport) = (transport_with(&vars), transport_with(&shown_vars));
+        Ok(Some(Server {
+            name: plugin.name.clone(),
+            transport,
+            shown_transport,
+            env,
+            optional_unset,
+            timeout: mcp.timeout,
+        }))
     }
 
     /// Required variables without a value.
@@ -117,8 +140,10 @@ impl Server {
     /// The same server with every secret value masked wherever it appears (in the env, and
     /// substituted into the command, arguments or URL): what previews and `atk mcp` show.
     pub fn masked(&self) -> Server {
-        let hide = |s: &str| self.hide(s);
-        let transport = match &self.transport {
+        // Secrets written into plugin.yaml's words themselves (not substituted) are scrubbed too.
+        let scrubber = self.output_scrubber();
+        let hide = |s: &str| scrubber.scrub(s);
+        let transport = match &self.shown_transport {
             Transport::Stdio { command, args } => {
                 Transport::Stdio { command: hide(command), args: args.iter().map(|a| hide(a)).collect() }
             }
@@ -127,37 +152,24 @@ impl Server {
         let env = self
             .env
             .iter()
-            .map(|v| Var { value: v.value.as_deref().map(|x| if v.secret { mask(x) } else { hide(x) }), ..v.clone() })
+            .map(|v| Var {
+                value: v.value.as_deref().map(|x| if v.secret { MASK.to_string() } else { hide(x) }),
+                ..v.clone()
+            })
             .collect();
-        Server { transport, env, ..self.clone() }
+        Server { shown_transport: transport.clone(), transport, env, ..self.clone() }
     }
 
-    /// `text` with every secret value of the server masked wherever it appears (an agent's own
-    /// message may repeat the arguments it was given).
-    pub fn hide(&self, text: &str) -> String {
-        self.hide_longer_than(text, 0)
+    /// The secret values of the server.
+    pub fn secret_values(&self) -> impl Iterator<Item = &str> {
+        self.env.iter().filter(|v| v.secret).filter_map(|v| v.value.as_deref())
     }
 
-    /// [`Server::hide`] for free text (what an agent's program says): a secret of fewer than four
-    /// characters is left alone there, where masking it would mask every such letter.
-    pub fn hide_in_message(&self, text: &str) -> String {
-        self.hide_longer_than(text, 3)
-    }
-
-    fn hide_longer_than(&self, text: &str, shorter: usize) -> String {
-        let mut secrets: Vec<&str> = self
-            .env
-            .iter()
-            .filter(|v| v.secret)
-            .filter_map(|v| v.value.as_deref())
-            .filter(|v| !v.is_empty() && v.chars().count() > shorter)
-            .collect();
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        let mut out = text.to_string();
-        for secret in &secrets {
-            out = out.replace(secret, &mask(secret));
-        }
-        out
+    /// The scrubber for what an agent's program says back: every secret of the server in every
+    /// encoding, values shorter than [`crate::plugin::secret::SHORTEST_SCRUBBED`] left out (there
+    /// they would garble words; such a value is still never shown as a value).
+    pub fn output_scrubber(&self) -> Scrubber {
+        Scrubber::for_output(self.secret_values())
     }
 
     /// What starts or reaches the server, as the last words of an agent's `mcp add`: the URL of a

@@ -31,6 +31,7 @@ pub use mcp::Server;
 
 use crate::error::{Error, Result};
 use crate::home::Entry;
+use crate::plugin::secret::Scrubber;
 use crate::reporter::Reporter;
 
 /// The agents atk knows, in the order they are processed.
@@ -160,6 +161,9 @@ pub struct AgentEnv {
     pub path: Option<OsString>,
     /// VS Code keeps its profile under `~/Library/Application Support` on macOS.
     pub macos: bool,
+    /// The values of this process's variables that are named like secrets (`GITHUB_TOKEN`, …):
+    /// agents' programs inherit them, so what they say back is scrubbed of them too.
+    pub secrets: Vec<String>,
 }
 
 impl AgentEnv {
@@ -430,8 +434,19 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
         Op::Plug => a.plug(t, &cx),
         Op::Unplug => a.unplug(t, &cx),
     };
-    let outcome =
-        |status, detail: Option<String>, notes: &[String]| Outcome { agent, status, detail, notes: notes.to_vec() };
+    // What agents and their files say back may repeat the secrets they were given, in any
+    // encoding: every detail and line is scrubbed before anyone sees it.
+    let server_secrets = t.server.iter().flat_map(Server::secret_values);
+    let scrubber = Scrubber::for_output(server_secrets.chain(how.env.secrets.iter().map(String::as_str)));
+    let hide = |text: &str| scrubber.scrub(text);
+    let outcome = |status, detail: Option<String>, notes: &[String]| Outcome {
+        agent,
+        status,
+        detail: detail.map(|d| hide(&d)),
+        notes: notes.iter().map(|n| hide(n)).collect(),
+    };
+    let masking = Masking { inner: how.reporter, hide: &hide };
+    let how = &Apply { env: how.env, reporter: &masking, ask: how.ask, hint: how.hint };
     let mut plan = match planned {
         Ok(p) => p,
         Err(e @ Error::Interrupted) => return Err(e),
@@ -495,11 +510,6 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
             Err(e) => return Ok(outcome(Status::Failed, Some(e.to_string()), &plan.notes)),
         }
     }
-    // What agents say back may repeat the secrets they were given: masked before anyone sees it.
-    let hide = |text: &str| t.server.as_ref().map_or_else(|| text.to_string(), |s| s.hide_in_message(text));
-    let masking = Masking { inner: how.reporter, hide: &hide };
-    let how = &Apply { env: how.env, reporter: &masking, ask: how.ask, hint: how.hint };
-    let outcome = |status, detail: Option<String>, notes: &[String]| outcome(status, detail.map(|d| hide(&d)), notes);
     let mut done = 0;
     let mut tolerated = Vec::new();
     for c in &plan.changes {

@@ -8,9 +8,11 @@ use super::*;
 use crate::reporter::Recorder;
 
 fn server(name: &str, arg: &str) -> Server {
+    let transport = Transport::Stdio { command: "srv".into(), args: vec![arg.into()] };
     Server {
         name: name.into(),
-        transport: Transport::Stdio { command: "srv".into(), args: vec![arg.into()] },
+        shown_transport: transport.clone(),
+        transport,
         env: vec![Var { name: "TOKEN".into(), value: Some("tok-123456".into()), secret: true }],
         optional_unset: vec![],
         timeout: None,
@@ -38,7 +40,7 @@ fn a_file_agent_is_configured_once_and_removed_once() {
     assert_eq!(first.notes, ["Cursor has no skills: MCP server only"]);
     let lines = yes.lines();
     assert!(lines.contains(&"asked: Plug 'Tool' into Cursor?".to_string()), "{lines:?}");
-    assert!(lines.iter().any(|l| l.contains("\"TOKEN\": \"******3456\"")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("\"TOKEN\": \"********\"")), "{lines:?}");
     assert!(!lines.iter().any(|l| l.contains("tok-123456")), "{lines:?}");
     let file = tmp.path().join(".cursor/mcp.json");
     assert!(std::fs::read_to_string(&file).unwrap().contains("tok-123456"));

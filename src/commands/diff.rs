@@ -50,7 +50,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             .chain(drift.missing.iter().map(|p| report::DiffFile { path: p.as_str().into(), status: "deleted" }))
             .collect();
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        let patch = if args.stat { None } else { Some(doctor::drift_diff(&home, entry, origin, &drift)?) };
+        // A file the user edited may hold a secret of theirs: the patch is scrubbed of them.
+        let patch = if args.stat {
+            None
+        } else {
+            Some(super::plugin_scrubber(&home, entry).scrub(&doctor::drift_diff(&home, entry, origin, &drift)?))
+        };
         match &patch {
             Some(p) => ctx.ui.line(p.trim_end()),
             None => {

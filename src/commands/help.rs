@@ -3,7 +3,8 @@ use std::io::{IsTerminal, Write};
 use super::{report, Ctx};
 use crate::error::Result;
 use crate::lifecycle::status::load_installed;
-use crate::plugin::env::{mask, EnvFile};
+use crate::plugin::env::EnvFile;
+use crate::plugin::secret::MASK;
 use crate::plugin::Plugin;
 use crate::text::escape;
 
@@ -13,6 +14,9 @@ pub struct Args {
     /// The plugin (directory or name); without it, atk's own help
     pub plugin: Option<String>,
 }
+
+/// `set_in` of a variable whose value comes from the user's environment (never shown).
+const ENVIRONMENT: &str = "environment";
 
 /// Text from the plugin, safe for a terminal: tabs as spaces, every other control character
 /// escaped, line breaks kept.
@@ -59,6 +63,7 @@ fn card(ctx: &Ctx, doc: &report::Help) -> Vec<String> {
         }
         let state = match (&v.value, v.set) {
             (Some(value), true) => ui.green(&format!("set ({})", e(value))),
+            (None, true) if v.set_in == Some(ENVIRONMENT) => ui.green("set in the environment"),
             (None, true) => ui.green("set"),
             (_, false) if v.required => ui.red("not set"),
             (_, false) => ui.yellow("not set"),
@@ -141,17 +146,20 @@ fn document(
             .env_vars
             .iter()
             .map(|v| {
-                let value = env
-                    .get(&v.name)
-                    .filter(|s| !s.is_empty())
-                    .or_else(|| std::env::var(&v.name).ok().filter(|s| !s.is_empty()));
+                // `.env`'s value is the plugin's (shown, unless a secret); the environment's is
+                // the user's own (an AWS key, a GitHub token): only that it is set is shown.
+                let from_file = env.get(&v.name).filter(|s| !s.is_empty());
+                let in_environment = from_file.is_none() && std::env::var_os(&v.name).is_some_and(|s| !s.is_empty());
+                let set_in = if from_file.is_some() { Some(".env") } else { in_environment.then_some(ENVIRONMENT) };
                 report::HelpVar {
                     name: v.name.clone(),
                     required: v.required,
-                    secret: v.secret,
-                    set: value.is_some(),
-                    value: value.map(|s| if v.secret { mask(&s) } else { s }),
-                    default: v.default.clone(),
+                    secret: v.holds_secret(),
+                    set: set_in.is_some(),
+                    set_in,
+                    value: from_file.map(|s| if v.holds_secret() { MASK.to_string() } else { s }),
+                    // A default can come from the user's `custom/overrides.yaml`: a secret's is masked.
+                    default: v.default.clone().map(|d| if v.holds_secret() { MASK.to_string() } else { d }),
                     description: v.description.clone(),
                 }
             })
@@ -169,7 +177,9 @@ fn document(
     })
 }
 
-/// Shows `text` through `$PAGER` (else `less -R`); false when no pager could be started.
+/// Shows `text` through `$PAGER` (else `less -R`); false when no pager could be started: `sh`
+/// itself did not start, or it said (exit 126 or 127) that the pager is not there or cannot be
+/// run. The caller then prints the text itself.
 fn page(text: &str) -> bool {
     let pager = std::env::var("PAGER").ok().filter(|p| !p.trim().is_empty()).unwrap_or_else(|| "less -R".into());
     let child = std::process::Command::new("sh").arg("-c").arg(&pager).stdin(std::process::Stdio::piped()).spawn();
@@ -177,7 +187,10 @@ fn page(text: &str) -> bool {
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(text.as_bytes());
     }
-    child.wait().is_ok()
+    match child.wait() {
+        Ok(status) => !matches!(status.code(), Some(126 | 127)),
+        Err(_) => false,
+    }
 }
 
 /// The largest README shown (a README is text a person reads; anything bigger is not one).
@@ -230,8 +243,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let width = usize::from(cols).clamp(20, 120);
     let rendered = skin.text(&md, Some(width)).to_string();
     let text = format!("{}\n{}\n", rendered.trim_end(), card.join("\n"));
-    if !ctx.ui.quiet && rows > 0 && text.lines().count() >= usize::from(rows) && page(&text) {
-        return Ok(0);
+    if !ctx.ui.quiet && rows > 0 && text.lines().count() >= usize::from(rows) {
+        if page(&text) {
+            return Ok(0);
+        }
+        ctx.ui.warn("the pager ($PAGER, else `less`) could not be started: the README is printed instead");
     }
     if !ctx.ui.quiet {
         let _ = std::io::stdout().write_all(text.as_bytes());

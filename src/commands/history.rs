@@ -27,7 +27,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         });
     }
     for op in &ops {
-        let when = format!("{} ({})", history::relative(now - op.time), history::absolute(op.time, op.offset));
+        let when = match op.time {
+            Some(t) => format!("{} ({})", history::relative(now - t.seconds), history::absolute(t)),
+            None => "(invalid date)".to_string(),
+        };
         let what = describe(op);
         ctx.ui.line(format!("{} {}  {}", ctx.ui.yellow(&op.commit.to_string()[..10]), ctx.ui.dim(&when), what));
     }
@@ -50,10 +53,9 @@ fn describe(op: &Operation) -> String {
 }
 
 fn doc(op: &Operation) -> report::OperationDoc {
-    let t = gix::date::Time::new(op.time, op.offset);
     report::OperationDoc {
         commit: op.commit.to_string(),
-        date: t.format_or_unix(gix::date::time::format::ISO8601_STRICT),
+        date: op.time.and_then(|t| t.format(gix::date::time::format::ISO8601_STRICT).ok()),
         subject: op.subject.clone(),
         operation: op.kind.clone(),
         directory: op.plugin.clone(),

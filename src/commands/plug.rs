@@ -78,6 +78,7 @@ pub fn agent_env() -> AgentEnv {
         xdg_config_home: dir("XDG_CONFIG_HOME"),
         path: std::env::var_os("PATH"),
         macos: cfg!(target_os = "macos"),
+        secrets: super::environment_secrets(),
     }
 }
 

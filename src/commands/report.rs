@@ -308,8 +308,9 @@ pub struct History {
 #[derive(Serialize)]
 pub struct OperationDoc {
     pub commit: String,
-    /// RFC 3339, in the committer's offset.
-    pub date: String,
+    /// RFC 3339, in the committer's offset; null for a commit whose date is out of range (one
+    /// git accepts and cannot be read as a date: `git log` shows such commits at 1970).
+    pub date: Option<String>,
     pub subject: String,
     /// `add`, `remove`, `upgrade`, `rollback`, `undo`, `init`, `doctor`; null for other commits.
     pub operation: Option<String>,
@@ -460,14 +461,17 @@ pub struct HelpPort {
     pub description: Option<String>,
 }
 
-/// A variable of the plugin: `set` when `.env` or the environment gives it a value; `value` is
-/// that value (secrets masked).
+/// A variable of the plugin: `set` when `.env` or the environment gives it a value, `set_in`
+/// which (`".env"` or `"environment"`); `value` is the value `.env` gives it, masked (`********`)
+/// for a secret (`secret`: declared `secret: true`, or named like a secret). A value from the
+/// environment is the user's own and never shown: `value` is null.
 #[derive(Serialize)]
 pub struct HelpVar {
     pub name: String,
     pub required: bool,
     pub secret: bool,
     pub set: bool,
+    pub set_in: Option<&'static str>,
     pub value: Option<String>,
     pub default: Option<String>,
     pub description: Option<String>,

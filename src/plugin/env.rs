@@ -243,17 +243,6 @@ pub fn quote(value: &str) -> String {
     out
 }
 
-/// `****1234`: all but the last four characters hidden; short values hidden entirely.
-pub fn mask(value: &str) -> String {
-    let n = value.chars().count();
-    if n <= 4 {
-        "*".repeat(n)
-    } else {
-        let tail: String = value.chars().skip(n - 4).collect();
-        format!("{}{tail}", "*".repeat(n - 4))
-    }
-}
-
 /// One statement of the file, as python-dotenv's parser sees it.
 struct Binding {
     key: String,
@@ -679,11 +668,5 @@ mod tests {
         assert_eq!(env.get("A").as_deref(), Some(""));
         env.set("A", "v", None).unwrap();
         assert_eq!(env.text(), "A= v # note\n");
-    }
-
-    #[test]
-    fn masks() {
-        assert_eq!(mask("abc"), "***");
-        assert_eq!(mask("secret-value"), "********alue");
     }
 }

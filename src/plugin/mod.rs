@@ -4,6 +4,7 @@
 pub mod env;
 pub mod name;
 pub mod schema;
+pub mod secret;
 
 use std::path::{Path, PathBuf};
 

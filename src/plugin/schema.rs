@@ -72,6 +72,14 @@ pub struct EnvVar {
     pub description: Option<String>,
 }
 
+impl EnvVar {
+    /// Whether its value is a secret: declared `secret: true`, or named like one
+    /// ([`crate::plugin::secret::looks_secret`]). A secret's value is never shown.
+    pub fn holds_secret(&self) -> bool {
+        crate::plugin::secret::is_secret(&self.name, self.secret)
+    }
+}
+
 /// The lifecycle commands; an absent section is the same as one with no commands.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Lifecycle {

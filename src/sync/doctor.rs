@@ -593,15 +593,53 @@ pub fn repair(
         let old = std::fs::metadata(&p).ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok());
         // A git command of the user's may be running: only a lock untouched for a minute goes.
         if old.is_some_and(|age| age.as_secs() >= 60) {
-            std::fs::remove_file(&p).map_err(|e| Error::io(format!("cannot remove {}", p.display()), e))?;
-            done.push(format!("removed the stale .git/{name}"));
+            match std::fs::remove_file(&p) {
+                Ok(()) => done.push(format!("removed the stale .git/{name}")),
+                Err(e) => reporter.warn(&format!("cannot remove {}: {e}", p.display())),
+            }
         } else if old.is_some() {
             reporter.warn(&format!(".git/{name} is less than a minute old: a git command may be running; left alone"));
         }
     }
 
-    // .gitignore and tracked secrets, in one commit.
+    // .gitignore and tracked secrets, in one commit. A repair that fails is said, and the others
+    // go on: each stands alone.
     let manifest = home.manifest()?;
+    if let Err(e) = repair_gitignore(home, lock, &manifest, reporter, &mut done) {
+        if matches!(e, Error::Interrupted) {
+            return Err(e);
+        }
+        reporter.warn(&format!("cannot repair .gitignore and the tracked secrets: {e}"));
+    }
+
+    // Broken cache repositories: they are made again on the next fetch.
+    let mut seen = Vec::new();
+    for entry in manifest.plugins.iter().filter(|e| e.source.kind != SourceKind::Local) {
+        let Some(url) = fetch_url(ctx, &entry.source) else { continue };
+        if crate::source::git::local_path(&url).is_some() || seen.contains(&url) {
+            continue;
+        }
+        let path = crate::source::git::cache_dir(&ctx.cache, &url);
+        if path.exists() && gix::open(&path).is_err() {
+            match crate::fs::remove_any(&path) {
+                Ok(()) => done.push(format!("removed the broken cache repository {}", path.display())),
+                Err(e) => reporter.warn(&format!("cannot remove the broken cache repository: {e}")),
+            }
+        }
+        seen.push(url);
+    }
+    repair_shipped(home, lock, ctx, &manifest, reporter, replace_changed, &mut done)?;
+    Ok(done)
+}
+
+/// `.gitignore` normalized and the tracked secrets untracked, in one commit.
+fn repair_gitignore(
+    home: &Home,
+    lock: &HomeLock,
+    manifest: &Manifest,
+    reporter: &dyn Reporter,
+    done: &mut Repairs,
+) -> Result<()> {
     let text = home.gitignore_text()?;
     let normalized = gitignore::normalize(&text);
     let secrets = tracked_secrets(&home.root)?;
@@ -612,7 +650,7 @@ pub fn repair(
                 home.write_gitignore(tx, &normalized)?;
             }
             paths.extend(secrets.iter().cloned());
-            home.commit(tx, &manifest, &paths, &Message::from(crate::sync::history::DOCTOR_SUBJECT))
+            home.commit(tx, manifest, &paths, &Message::from(crate::sync::history::DOCTOR_SUBJECT))
         })?;
         if normalized != text {
             done.push("rewrote .gitignore with the secret patterns last".into());
@@ -632,23 +670,20 @@ pub fn repair(
             }
         }
     }
+    Ok(())
+}
 
-    // Broken cache repositories: they are made again on the next fetch.
-    let mut seen = Vec::new();
-    for entry in manifest.plugins.iter().filter(|e| e.source.kind != SourceKind::Local) {
-        let Some(url) = fetch_url(ctx, &entry.source) else { continue };
-        if crate::source::git::local_path(&url).is_some() || seen.contains(&url) {
-            continue;
-        }
-        let path = crate::source::git::cache_dir(&ctx.cache, &url);
-        if path.exists() && gix::open(&path).is_err() {
-            crate::fs::remove_any(&path)?;
-            done.push(format!("removed the broken cache repository {}", path.display()));
-        }
-        seen.push(url);
-    }
-
-    // Shipped files: missing ones come back; changed ones only when the user agrees.
+/// Shipped files: missing ones come back; changed ones only when the user agrees. Each plugin,
+/// and within it the missing and the changed files, stands alone.
+fn repair_shipped(
+    home: &Home,
+    lock: &HomeLock,
+    ctx: &Origins,
+    manifest: &Manifest,
+    reporter: &dyn Reporter,
+    replace_changed: &mut dyn FnMut(&Entry, &Drift) -> Result<bool>,
+    done: &mut Repairs,
+) -> Result<()> {
     let mut origins = Opened::default();
     for entry in manifest.plugins.iter().filter(|e| e.source.kind != SourceKind::Local) {
         let dir = &entry.directory;
@@ -673,24 +708,71 @@ pub fn repair(
         if d.is_clean() {
             continue;
         }
-        if !d.modified.is_empty() && !replace_changed(entry, &d)? {
+        // Each repair stands alone: changes the user keeps do not keep the missing files away.
+        let replace = d.modified.is_empty() || replace_changed(entry, &d)?;
+        if !replace {
             reporter.note(&format!("{dir}: your changes are kept"));
-            continue;
+            if d.missing.is_empty() {
+                continue;
+            }
         }
         let repo = origin.repo();
-        repo.ensure_paths(pin, &[d.path.as_str()])?;
-        let old: Vec<RelPath> = d.files.iter().map(|f| f.path.clone()).collect();
-        Transaction::run(home, lock, &format!("atk doctor --fix {dir}"), |tx| {
-            put_version(tx, home, repo, pin, &d.path, dir, &old).map(|_| ())
-        })?;
-        let n = d.modified.len() + d.missing.len();
-        done.push(format!(
-            "{dir}: put back {} from commit {}",
-            crate::error::plural(n, "shipped file"),
-            &pin.to_string()[..12]
-        ));
+        let put = repo.ensure_paths(pin, &[d.path.as_str()]).and_then(|_| {
+            Transaction::run(home, lock, &format!("atk doctor --fix {dir}"), |tx| {
+                if replace {
+                    let old: Vec<RelPath> = d.files.iter().map(|f| f.path.clone()).collect();
+                    put_version(tx, home, repo, pin, &d.path, dir, &old).map(|_| ())
+                } else {
+                    put_back(tx, home, repo, pin, &d.path, dir, &d.missing)
+                }
+            })
+        });
+        match put {
+            Err(e @ Error::Interrupted) => return Err(e),
+            Err(e) => reporter.warn(&format!("{dir}: cannot put back its shipped files: {e}")),
+            Ok(()) if replace => done.push(format!(
+                "{dir}: put back {} from commit {}",
+                crate::error::plural(d.modified.len() + d.missing.len(), "shipped file"),
+                &pin.to_string()[..12]
+            )),
+            Ok(()) => done.push(format!(
+                "{dir}: put back {} from commit {}: {}; your changes to {} are kept",
+                crate::error::plural(d.missing.len(), "missing shipped file"),
+                &pin.to_string()[..12],
+                d.missing.iter().map(|p| crate::text::escape(p.as_str()).into_owned()).collect::<Vec<_>>().join(", "),
+                crate::error::plural(d.modified.len(), "file"),
+            )),
+        }
     }
-    Ok(done)
+    Ok(())
+}
+
+/// Puts back only the shipped files `missing` of version `commit` (the folder `path` of `repo`)
+/// in `plugins/<directory>`, making the folders they need; every other file stays as it is.
+fn put_back(
+    tx: &mut Transaction,
+    home: &Home,
+    repo: &crate::sync::GitRepo,
+    commit: ObjectId,
+    path: &str,
+    directory: &str,
+    missing: &[RelPath],
+) -> Result<()> {
+    let staged = home.staging()?;
+    repo.materialize(commit, path, &staged.files)?;
+    let rel_dir = plugin_rel(directory)?;
+    for p in missing {
+        let mut walked = RelPath::root();
+        for name in p.parent().iter().flat_map(|d| d.components()) {
+            walked = walked.join(name).expect("the components of a RelPath are names");
+            let at = rel_dir.concat(&walked);
+            if !home.files.exists(&at) {
+                tx.mkdir(&at)?;
+            }
+        }
+        tx.place(&staged.files, p, &rel_dir.concat(p))?;
+    }
+    Ok(())
 }
 
 /// One file's change from its pinned version (`None`: absent) to what is on disk, as a unified
@@ -867,10 +949,15 @@ mod drift_tests {
         assert_eq!(names(&d.extra), ["sub/extra.txt"]);
         assert!(drift_diff(&home, &entry, &origin, &d).unwrap().contains("-a\n+mine\n"));
 
-        // Declined: nothing is put back. Agreed: the pinned files are back, the rest stays.
+        // Declined: the changed file stays, the missing one comes back all the same. Agreed: the
+        // pinned files are back, the rest stays.
         let mut no = |_: &Entry, _: &Drift| Ok(false);
-        repair(&home, &lock, &origins, &reporter, &mut no).unwrap();
+        let done = repair(&home, &lock, &origins, &reporter, &mut no).unwrap();
+        assert!(done.iter().any(|l| l.contains("put back 1 missing shipped file")), "{done:?}");
         assert_eq!(std::fs::read_to_string(dir.join("a.txt")).unwrap(), "mine\n");
+        assert!(dir.join("sub/b.txt").is_file());
+        assert_eq!(names(&drift(&home, &entry, &origin).unwrap().missing), Vec::<String>::new());
+        std::fs::remove_file(dir.join("sub/b.txt")).unwrap();
         let mut yes = |_: &Entry, d: &Drift| Ok(d.modified.len() == 1);
         let done = repair(&home, &lock, &origins, &reporter, &mut yes).unwrap();
         assert!(done.iter().any(|l| l.contains("put back 2 shipped files")), "{done:?}");

@@ -3,7 +3,8 @@
 
 use crate::error::{Error, Result};
 use crate::home::{plugin_rel, Home};
-use crate::plugin::env::{mask, EnvFile};
+use crate::plugin::env::EnvFile;
+use crate::plugin::secret::MASK;
 use crate::plugin::{self, Plugin};
 use crate::reporter::Reporter;
 
@@ -109,10 +110,11 @@ fn ask(
         prompt.push_str(&format!(" - {}", crate::text::escape(d)));
     }
     loop {
-        let answer = if var.secret {
+        // A secret (declared, or named like one) is typed unseen, and what Enter keeps is not shown.
+        let answer = if var.holds_secret() {
             let keep = match (current, default) {
-                (Some(c), _) => format!(" [{} kept on Enter]", mask(c)),
-                (None, Some(d)) => format!(" [default {} on Enter]", mask(d)),
+                (Some(_), _) => format!(" [{MASK} kept on Enter]"),
+                (None, Some(_)) => format!(" [default {MASK} on Enter]"),
                 _ => String::new(),
             };
             let typed = reporter.secret(&format!("{prompt}{keep}"))?;

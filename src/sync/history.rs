@@ -16,9 +16,10 @@ use crate::home::{manifest, Entry, Manifest};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operation {
     pub commit: ObjectId,
-    /// Seconds since the epoch, and the committer's offset from UTC in seconds.
-    pub time: i64,
-    pub offset: i32,
+    /// When it was committed, `None` when its date is out of range: a date that cannot be read
+    /// (`99999999999999999999 +0000`) or that is no calendar date (git allows both; `git log`
+    /// shows such a commit, and so does atk, with its date marked invalid).
+    pub time: Option<gix::date::Time>,
     pub subject: String,
     /// `add`, `remove`, `upgrade`, `rollback`, `undo`, `plug`, `unplug`, `init`, `doctor`; `None`
     /// for a commit that is none of them (made by hand).
@@ -137,12 +138,11 @@ pub fn read_commit(repo: &gix::Repository, id: ObjectId) -> Result<(Operation, O
     let commit = repo.find_commit(id).map_err(git_err)?;
     let parent = commit.parent_ids().next().map(|p| p.detach());
     let text = commit.message_raw_sloppy().to_string();
-    let time = commit.time().map_err(git_err)?;
+    let time = commit.time().ok().filter(|t| t.format(gix::date::time::format::ISO8601_STRICT).is_ok());
     let msg = Message::parse(&text);
     let mut op = Operation {
         commit: id,
-        time: time.seconds,
-        offset: time.offset,
+        time,
         subject: msg.subject.clone(),
         kind: None,
         plugin: None,
@@ -234,8 +234,7 @@ pub fn relative(seconds: i64) -> String {
 }
 
 /// `2026-11-25 15:40:12 +0100`: the time as the committer's clock showed it.
-pub fn absolute(time: i64, offset: i32) -> String {
-    let t = gix::date::Time::new(time, offset);
+pub fn absolute(t: gix::date::Time) -> String {
     t.format_or_unix(gix::date::time::format::ISO8601)
 }
 
@@ -259,6 +258,6 @@ mod tests {
         assert_eq!(relative(60), "1 minute ago");
         assert_eq!(relative(7200), "2 hours ago");
         assert_eq!(relative(86_400 * 3), "3 days ago");
-        assert_eq!(absolute(0, 3600), "1970-01-01 01:00:00 +0100");
+        assert_eq!(absolute(gix::date::Time::new(0, 3600)), "1970-01-01 01:00:00 +0100");
     }
 }

@@ -189,7 +189,7 @@ fn cli_agents_get_atk_cli_s_argv_for_stdio() {
         ]
     );
     // The previews show the secret masked, and nothing prints it.
-    assert!(err.contains("API_KEY=********alue"), "{err}");
+    assert!(err.contains("-e 'API_KEY=********' -e API_KEY_ID=id-7") && !err.contains("alue"), "{err}");
     assert!(!out.contains("s3cr3t") && !err.contains("s3cr3t"), "{out}\n{err}");
     for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie"] {
         assert!(out.contains(&format!("✓ {agent}: 'Stdio Tool' plugged in")), "{out}");
@@ -543,6 +543,7 @@ fn mcp_shows_the_resolved_server_with_secrets_masked() {
   - name: TOKEN
     required: true
     secret: true
+  # Not declared secret, but named like one (`*TOKEN*`): masked too.
   - name: TOKEN_ID
     default: tid
   - name: OUT
@@ -564,8 +565,8 @@ mcp:
         doc,
         serde_json::json!({"Shown": {
             "command": format!("{p}/mcp.sh"),
-            "args": ["--token=****efgh", "tid", "****efghx", "$TOKENS"],
-            "env": {"TOKEN": "****efgh", "TOKEN_ID": "tid", "OUT": format!("{p}/output"), "NEEDED": "<NOT_SET>"}
+            "args": ["--token=********", "********", "********x", "$TOKENS"],
+            "env": {"TOKEN": "********", "TOKEN_ID": "********", "OUT": format!("{p}/output"), "NEEDED": "<NOT_SET>"}
         }})
     );
     let err = String::from_utf8_lossy(&out.stderr);
@@ -573,12 +574,15 @@ mcp:
     let shown = env.ok(&["mcp", "shown", "--show-secrets", "--json"]);
     assert!(shown.contains("\"--token=abcdefgh\""), "{shown}");
     let text = env.ok(&["mcp", "shown"]);
-    assert!(text.contains(&format!("Command:    {p}/mcp.sh '--token=****efgh' tid '****efghx' '$TOKENS'")), "{text}");
+    assert!(
+        text.contains(&format!("Command:    {p}/mcp.sh '--token=********' '********' '********x' '$TOKENS'")),
+        "{text}"
+    );
     assert!(text.contains("NEEDED=<NOT_SET>") && !text.contains("abcdefgh"), "{text}");
     let toml = env.ok(&["mcp", "shown", "--for", "codex"]);
     assert!(toml.starts_with(&format!("[mcp_servers.Shown]\ncommand = \"{p}/mcp.sh\"\n")), "{toml}");
     let cursor: serde_json::Value = serde_json::from_str(&env.ok(&["mcp", "shown", "--for", "cursor"])).unwrap();
-    assert_eq!(cursor["mcpServers"]["Shown"]["env"]["TOKEN"], "****efgh");
+    assert_eq!(cursor["mcpServers"]["Shown"]["env"]["TOKEN"], "********");
     env.fails(4, &["mcp", "shown-not"]);
     add_plugin(&env, "No Server", "", true, &[]);
     let (_, err) = env.fails(5, &["mcp", "no-server"]);

@@ -47,7 +47,8 @@ fn integrity_drift_is_named_and_repaired() {
     assert!(out.contains("+my own words"), "the change is shown before anything is replaced: {out}");
     assert!(err.contains("not asked"), "{err}");
     assert_eq!(std::fs::read_to_string(dir.join("README.md")).unwrap(), "my own words\n");
-    assert!(!dir.join("start.sh").exists(), "nothing of the plugin was replaced without the answer");
+    assert_eq!(mode(&dir.join("stop.sh")), 0o644, "a changed file is kept without the answer");
+    assert!(dir.join("start.sh").is_file(), "a missing file comes back whatever the answer about the changed ones");
 
     env.ok(&["--registry", reg, "doctor", "--fix", "--yes"]);
     assert_eq!(std::fs::read_to_string(dir.join("README.md")).unwrap(), pinned_readme);

@@ -82,7 +82,7 @@ fn prompts_on_a_terminal_hide_secrets_and_insist_on_required_values() {
 
     // Asked again, the current secret is shown masked and kept on Enter.
     let mut p = env.on_terminal(&["setup", "asks"]);
-    p.exp_string("[***ter2 kept on Enter]").unwrap();
+    p.exp_string("[******** kept on Enter]").unwrap();
     p.send_line("").unwrap();
     p.exp_string("REGION").unwrap();
     p.send_line("us").unwrap();

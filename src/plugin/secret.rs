@@ -1,0 +1,312 @@
+//! Secrets: which variables hold one, how a secret value is shown (never, in any part), and the
+//! one scrubber that takes every secret value out of text atk repeats (a program's output, an
+//! error quoting a command line), in every encoding the value can take there.
+//!
+//! A variable holds a secret when the plugin declares it `secret: true`, or when its name looks
+//! like a secret's ([`looks_secret`]). A secret value is shown as [`MASK`], whatever its length:
+//! no character of it, and not its length either.
+//!
+//! The scrubber matches a value spelled character by character in any of these forms, mixed
+//! freely: as it is; backslash-escaped (a shell's double quotes, `printf %q`, JSON's `\"`, `\\`
+//! and `\/`); a `'` closed and reopened in single quotes (`'\''`, as `lifecycle::shell_quote`
+//! writes it, and `'"'"'`, as Python's `shlex.quote` does); JSON's `\n`-style and `\uXXXX`
+//! escapes (either case, surrogate pairs for characters outside the BMP); percent-encoded (upper
+//! or lower hex, per byte of UTF-8) with `+` for a space; and each of those JSON-escaped once more
+//! (a command line quoted for the shell, inside a JSON string); a control character also as atk's
+//! own `text::escape` writes it (`\x1b`, `\u{85}`).
+
+use std::collections::HashSet;
+
+/// What a secret value is shown as.
+pub const MASK: &str = "********";
+
+/// Values shorter than this (in characters) are not taken out of free text (a program's output):
+/// there, a two-letter secret would turn every such pair of letters into [`MASK`]. They are still
+/// never shown as a value: wherever atk shows the value itself, it shows [`MASK`].
+pub const SHORTEST_SCRUBBED: usize = 4;
+
+/// Whether a variable's name looks like a secret's, so that its value is masked even when the
+/// plugin does not declare it `secret: true`. Case-insensitive, as shell globs over the name:
+/// `*TOKEN*`, `*SECRET*`, `*PASSWORD*`, `*PASSWD*`, `*CREDENTIAL*`, `*AUTH*` anywhere in it;
+/// `*PASS` and `*KEY` only at its end (`API_KEY`, `APIKEY`, `DB_PASS`; not `KEYBOARD_LAYOUT` or
+/// `PASSAGE_DIR`). A name that merely ends so (`MONKEY`, `BYPASS`) is masked too: hiding a value
+/// that was not secret costs a look at the file, showing one that was cannot be undone.
+pub fn looks_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH"].iter().any(|w| upper.contains(w))
+        || ["PASS", "KEY"].iter().any(|w| upper.ends_with(w))
+}
+
+/// Whether the variable `name` holds a secret: declared so, or named like one.
+pub fn is_secret(name: &str, declared_secret: bool) -> bool {
+    declared_secret || looks_secret(name)
+}
+
+/// One way a character may be written: its bytes, and whether they compare ignoring ASCII case
+/// (hex digits of an escape).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Spelling {
+    bytes: Vec<u8>,
+    any_case: bool,
+}
+
+impl Spelling {
+    fn exact(s: impl Into<String>) -> Spelling {
+        Spelling { bytes: s.into().into_bytes(), any_case: false }
+    }
+    fn hex(s: String) -> Spelling {
+        Spelling { bytes: s.into_bytes(), any_case: true }
+    }
+    fn at(&self, text: &[u8], pos: usize) -> bool {
+        text.get(pos..pos + self.bytes.len()).is_some_and(|t| {
+            if self.any_case {
+                t.eq_ignore_ascii_case(&self.bytes)
+            } else {
+                t == self.bytes.as_slice()
+            }
+        })
+    }
+}
+
+/// JSON's escape of `s` as serde_json writes it inside a string (without the quotes).
+fn json_inner(s: &str) -> String {
+    let quoted = serde_json::to_string(s).expect("a string serializes");
+    quoted[1..quoted.len() - 1].to_string()
+}
+
+/// Every way the character `c` may be written in text that repeats it (see the module's doc).
+fn spellings(c: char) -> Vec<Spelling> {
+    let mut first: Vec<Spelling> = vec![Spelling::exact(c.to_string())];
+    if c.is_ascii() && !c.is_ascii_alphanumeric() && !c.is_ascii_control() {
+        first.push(Spelling::exact(format!("\\{c}")));
+    }
+    if c == '\'' {
+        first.push(Spelling::exact("'\\''"));
+        first.push(Spelling::exact("'\"'\"'"));
+    }
+    if c == ' ' {
+        first.push(Spelling::exact("+"));
+    }
+    // atk's own escape of a control character in text it repeats (`text::escape`).
+    if c.is_control() && (c as u32) < 0x100 {
+        first.push(Spelling::hex(format!("\\x{:02x}", c as u32)));
+    }
+    if c.is_control() {
+        first.push(Spelling::hex(format!("\\u{{{:x}}}", c as u32)));
+    }
+    let mut utf8 = [0u8; 4];
+    let pct: String = c.encode_utf8(&mut utf8).bytes().map(|b| format!("%{b:02X}")).collect();
+    first.push(Spelling::hex(pct));
+    let mut out = first.clone();
+    // JSON: serde's short escapes, `\uXXXX` for any character, and every spelling above escaped.
+    for s in &first {
+        if !s.any_case {
+            let json = json_inner(std::str::from_utf8(&s.bytes).expect("spellings are UTF-8"));
+            if json.as_bytes() != s.bytes.as_slice() {
+                out.push(Spelling::exact(json));
+            }
+        }
+    }
+    let mut units = [0u16; 2];
+    let u: String = c.encode_utf16(&mut units).iter().map(|u| format!("\\u{u:04X}")).collect();
+    out.push(Spelling::hex(u));
+    let mut seen = HashSet::new();
+    out.retain(|s| seen.insert(s.clone()));
+    // Longest first: the match that takes the most of an escape is found first.
+    out.sort_by_key(|s| std::cmp::Reverse(s.bytes.len()));
+    out
+}
+
+/// One secret value as the characters it is made of, each with its spellings.
+#[derive(Debug, Clone)]
+struct Pattern {
+    chars: Vec<Vec<Spelling>>,
+}
+
+impl Pattern {
+    fn new(value: &str) -> Pattern {
+        Pattern { chars: value.chars().map(spellings).collect() }
+    }
+
+    /// The end of the longest spelling of the value that starts at `start`, if one does.
+    fn longest_at(&self, text: &[u8], start: usize) -> Option<usize> {
+        let mut best = None;
+        let mut seen = HashSet::new();
+        let mut stack = vec![(0usize, start)];
+        while let Some((k, pos)) = stack.pop() {
+            if k == self.chars.len() {
+                best = best.max(Some(pos));
+                continue;
+            }
+            if !seen.insert((k, pos)) {
+                continue;
+            }
+            for s in &self.chars[k] {
+                if s.at(text, pos) {
+                    stack.push((k + 1, pos + s.bytes.len()));
+                }
+            }
+        }
+        best
+    }
+}
+
+/// Takes secret values out of text: every spelling of each becomes [`MASK`].
+#[derive(Debug, Clone, Default)]
+pub struct Scrubber {
+    patterns: Vec<Pattern>,
+    /// The bytes a spelling can start with.
+    starts: Vec<bool>,
+}
+
+impl Scrubber {
+    /// A scrubber for `values`: every non-empty one, however short (for text atk builds itself
+    /// from values, such as a command line it shows).
+    pub fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Scrubber {
+        Scrubber::longer_than(values, 0)
+    }
+
+    /// A scrubber for free text, such as a program's output: values shorter than
+    /// [`SHORTEST_SCRUBBED`] characters are left out (see there).
+    pub fn for_output<'a>(values: impl IntoIterator<Item = &'a str>) -> Scrubber {
+        Scrubber::longer_than(values, SHORTEST_SCRUBBED - 1)
+    }
+
+    fn longer_than<'a>(values: impl IntoIterator<Item = &'a str>, shorter: usize) -> Scrubber {
+        let mut unique: Vec<&str> =
+            values.into_iter().filter(|v| !v.is_empty() && v.chars().count() > shorter).collect();
+        unique.sort_unstable();
+        unique.dedup();
+        let patterns: Vec<Pattern> = unique.into_iter().map(Pattern::new).collect();
+        let mut starts = vec![false; 256];
+        for s in patterns.iter().flat_map(|p| &p.chars[0]) {
+            let b = s.bytes[0];
+            starts[usize::from(b)] = true;
+            if s.any_case {
+                starts[usize::from(b.to_ascii_lowercase())] = true;
+                starts[usize::from(b.to_ascii_uppercase())] = true;
+            }
+        }
+        Scrubber { patterns, starts }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// `text` with every spelling of every value replaced by [`MASK`] (the longest match at the
+    /// leftmost place first).
+    pub fn scrub(&self, text: &str) -> String {
+        if self.patterns.is_empty() {
+            return text.to_string();
+        }
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut pos = 0;
+        let mut copied = 0;
+        while pos < bytes.len() {
+            let end = if self.starts[usize::from(bytes[pos])] {
+                self.patterns.iter().filter_map(|p| p.longest_at(bytes, pos)).max()
+            } else {
+                None
+            };
+            match end {
+                Some(end) if end > pos => {
+                    out.extend_from_slice(&bytes[copied..pos]);
+                    out.extend_from_slice(MASK.as_bytes());
+                    pos = end;
+                    copied = end;
+                }
+                _ => pos += 1,
+            }
+        }
+        out.extend_from_slice(&bytes[copied..]);
+        // Every spelling is whole UTF-8 characters, so cuts fall between characters.
+        String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_look_secret() {
+        for n in [
+            "GITHUB_TOKEN",
+            "AWS_SECRET_ACCESS_KEY",
+            "db_password",
+            "DB_PASS",
+            "API_KEY",
+            "APIKEY",
+            "OPENAI_API_KEY",
+            "GOOGLE_CREDENTIALS",
+            "AUTH_HEADER",
+            "OAUTH_CLIENT",
+            "Token",
+            "MONKEY",
+            "MYSQL_PASSWD",
+        ] {
+            assert!(looks_secret(n), "{n}");
+        }
+        for n in ["KEYBOARD_LAYOUT", "PORT", "HOST", "PASSAGE_DIR", "LOG_LEVEL", "KEY_ID", "PATH", "PWD"] {
+            assert!(!looks_secret(n), "{n}");
+        }
+        assert!(is_secret("PORT", true) && !is_secret("PORT", false));
+    }
+
+    #[test]
+    fn every_encoding_is_scrubbed() {
+        let v = "a b\"c'd/e+f=g==\\h$i`j&k?é";
+        let s = Scrubber::new([v]);
+        let json = serde_json::to_string(v).unwrap();
+        let single = format!("'{}'", v.replace('\'', "'\\''"));
+        let shlex = format!("'{}'", v.replace('\'', "'\"'\"'"));
+        let double = format!(
+            "\"{}\"",
+            v.chars().map(|c| if "\\\"$`".contains(c) { format!("\\{c}") } else { c.to_string() }).collect::<String>()
+        );
+        let pct_upper: String = v
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        let pct_lower = pct_upper.to_lowercase();
+        let form = pct_upper.replace("%20", "+");
+        let json_of_shell = serde_json::to_string(&single).unwrap();
+        let ascii_json: String = v
+            .chars()
+            .map(|c| if c.is_ascii() { json_inner(&c.to_string()) } else { format!("\\u{:04x}", c as u32) })
+            .collect();
+        for enc in [v.to_string(), json, single, shlex, double, pct_upper, pct_lower, form, json_of_shell, ascii_json] {
+            let text = format!("before {enc} after");
+            let out = s.scrub(&text);
+            assert!(out.starts_with("before ") && out.ends_with(" after"), "{enc} -> {out}");
+            assert!(out.contains(MASK), "{enc} -> {out}");
+            for tail in v.chars().collect::<Vec<_>>().windows(4) {
+                let tail: String = tail.iter().collect();
+                assert!(!out.contains(&tail), "{enc} -> {out} shows {tail}");
+            }
+        }
+    }
+
+    #[test]
+    fn other_text_is_left_alone() {
+        let s = Scrubber::new(["c2VjcmV0IQ=="]);
+        assert_eq!(s.scrub("key c2VjcmV0IQ== and c2VjcmV0IQ%3D%3d, c2Vj"), format!("key {MASK} and {MASK}, c2Vj"));
+        assert_eq!(s.scrub("nothing here: é ✓"), "nothing here: é ✓");
+        assert_eq!(Scrubber::for_output(["abc"]).scrub("abc"), "abc");
+        assert_eq!(Scrubber::new(["abc"]).scrub("xabcx"), format!("x{MASK}x"));
+        // A control character in a secret, as atk's own escape writes it in text it repeats.
+        let v = "ab\x1bcd\u{85}ef";
+        let shown = crate::text::escape(&format!("say {v}!")).into_owned();
+        assert_eq!(Scrubber::for_output([v]).scrub(&shown), format!("say {MASK}!"));
+        // The longest value wins where two start at one place.
+        assert_eq!(Scrubber::new(["abcd", "abcdef"]).scrub("abcdefg"), format!("{MASK}g"));
+    }
+}

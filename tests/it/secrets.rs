@@ -1,0 +1,304 @@
+//! No secret value is ever printed: a plugin's variables named like secrets (declared secret or
+//! not), values from the user's environment, and what agents' programs say back, checked byte for
+//! byte on stdout and stderr of `help`, `status`, `mcp`, `setup`, `doctor` and `plug`, human and
+//! JSON, for each value, each of its encodings, and every four characters of it.
+
+use std::process::Output;
+
+use crate::agents::Stubs;
+use crate::common::*;
+
+/// Declared `secret: true`: every character that changes under some encoding.
+const DECLARED: &str = "a b\"c'd/e+f=g==\\h$i`j&k?l%m";
+/// `GITHUB_TOKEN`, not declared secret, in `.env`.
+const GH: &str = "ghp_Zq8vRt3WmX0pLk7Yd2Nf";
+/// `API_KEY`, not declared secret, in `.env`: base64.
+const B64: &str = "c3VwZXIvc2VjcmV0K2tleT09";
+/// `AWS_SECRET_ACCESS_KEY`, not declared, only in the user's environment.
+const AWS: &str = "wJalrXUtnFEMIK7MDENGbPxRfiCYzQ9v/8+Zw";
+/// `PLAIN_MODE`, not a secret, only in the user's environment: never shown either.
+const PLAIN: &str = "Qx7mZp9Wk-Hv2";
+
+const PLUGIN: &str = "env_vars:
+  - name: DECLARED
+    required: true
+    secret: true
+  - name: GITHUB_TOKEN
+  - name: API_KEY
+  - name: AWS_SECRET_ACCESS_KEY
+  - name: PLAIN_MODE
+  - name: LOG_LEVEL
+mcp:
+  transport: stdio
+  command: ./mcp.sh
+  args: [\"--declared=$DECLARED\", \"--gh\", \"$GITHUB_TOKEN\", \"--key=${API_KEY}\"]
+  env: [DECLARED, GITHUB_TOKEN, API_KEY, LOG_LEVEL]
+";
+
+/// Every way `v` may be written by a program or by atk: raw, JSON, shell-quoted (single quotes
+/// with `'\''`, double quotes with backslashes, backslashes alone), URL-encoded (upper and
+/// lower hex, `+` for a space).
+fn encodings(v: &str) -> Vec<String> {
+    let json = serde_json::to_string(v).unwrap();
+    let json = json[1..json.len() - 1].to_string();
+    let single = v.replace('\'', "'\\''");
+    let double: String =
+        v.chars().map(|c| if "\\\"$`".contains(c) { format!("\\{c}") } else { c.to_string() }).collect();
+    let backslashed: String =
+        v.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_string() } else { format!("\\{c}") }).collect();
+    let pct = |upper: bool, plus: bool| -> String {
+        v.bytes()
+            .map(|b| match b {
+                b' ' if plus => "+".to_string(),
+                b if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) => (b as char).to_string(),
+                b if upper => format!("%{b:02X}"),
+                b => format!("%{b:02x}"),
+            })
+            .collect()
+    };
+    let mut out =
+        vec![v.to_string(), json, single, double, backslashed, pct(true, false), pct(false, false), pct(true, true)];
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Fails when `text` holds any value, any encoding of one, or any four characters of one.
+fn assert_clean(what: &str, text: &str) {
+    for v in [DECLARED, GH, B64, AWS, PLAIN] {
+        for e in encodings(v) {
+            assert!(!text.contains(&e), "{what} shows {e:?} (a spelling of {v:?}):\n{text}");
+        }
+        let chars: Vec<char> = v.chars().collect();
+        for w in chars.windows(4) {
+            let w: String = w.iter().collect();
+            assert!(!text.contains(&w), "{what} shows {w:?} of {v:?}:\n{text}");
+        }
+    }
+}
+
+fn both(out: &Output) -> String {
+    format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// The plugin added with `.env` holding DECLARED, GITHUB_TOKEN and API_KEY.
+fn setup() -> Env {
+    let env = Env::new();
+    let src = env.plugin(
+        "src/vault",
+        &yaml("vault", PLUGIN),
+        &[("mcp.sh", "#!/bin/sh\n", true), ("README.md", "# Vault\n", false)],
+    );
+    let declared = format!("DECLARED={DECLARED}");
+    let gh = format!("GITHUB_TOKEN={GH}");
+    let key = format!("API_KEY={B64}");
+    env.ok(&["add", src.to_str().unwrap(), "-y", "--set", &declared, "--set", &gh, "--set", &key]);
+    env
+}
+
+/// `atk` with the user's own secrets in its environment.
+fn atk(env: &Env, path: Option<&str>, args: &[&str]) -> Output {
+    let mut c = env.cmd();
+    c.env("AWS_SECRET_ACCESS_KEY", AWS).env("PLAIN_MODE", PLAIN).args(args);
+    if let Some(p) = path {
+        c.env("PATH", p);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn help_never_shows_a_secret_or_a_value_from_the_environment() {
+    let env = setup();
+    let out = atk(&env, None, &["help", "vault"]);
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    let text = both(&out);
+    assert_clean("help", &text);
+    for line in [
+        "DECLARED               set (********)  [required, secret]",
+        "GITHUB_TOKEN           set (********)  [secret]",
+        "API_KEY                set (********)  [secret]",
+        "AWS_SECRET_ACCESS_KEY  set in the environment  [secret]",
+        "PLAIN_MODE             set in the environment",
+        "LOG_LEVEL              not set",
+    ] {
+        assert!(text.contains(line), "no {line:?} in:\n{text}");
+    }
+
+    let out = atk(&env, None, &["help", "vault", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_clean("help --json", &both(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let var = |name: &str| doc["env"].as_array().unwrap().iter().find(|v| v["name"] == name).unwrap().clone();
+    assert_eq!(
+        var("GITHUB_TOKEN"),
+        serde_json::json!({"name": "GITHUB_TOKEN", "required": false, "secret": true, "set": true, "set_in": ".env",
+            "value": "********", "default": null, "description": null})
+    );
+    assert_eq!(var("DECLARED")["value"], "********");
+    assert_eq!(var("API_KEY")["secret"], true);
+    for name in ["AWS_SECRET_ACCESS_KEY", "PLAIN_MODE"] {
+        let v = var(name);
+        assert_eq!(
+            (&v["set"], &v["set_in"], &v["value"]),
+            (&serde_json::json!(true), &serde_json::json!("environment"), &serde_json::Value::Null),
+            "{v}"
+        );
+    }
+    assert_eq!(var("PLAIN_MODE")["secret"], false);
+    assert_eq!(
+        (&var("LOG_LEVEL")["set"], &var("LOG_LEVEL")["set_in"]),
+        (&serde_json::json!(false), &serde_json::Value::Null)
+    );
+}
+
+#[test]
+fn status_mcp_setup_and_doctor_never_show_a_secret() {
+    let env = setup();
+    for args in [
+        &["status"][..],
+        &["status", "--json"],
+        &["mcp", "vault"],
+        &["mcp", "vault", "--json"],
+        &["mcp", "vault", "--for", "cursor"],
+        &["mcp", "vault", "--for", "codex"],
+        &["setup", "vault"],
+        &["setup", "vault", "--json"],
+        &["doctor"],
+        &["doctor", "--json"],
+        // Without --yes and without a terminal: the preview is shown, and the question refused.
+        &["plug", "vault", "--cursor"],
+    ] {
+        let out = atk(&env, None, args);
+        assert!(matches!(out.status.code(), Some(0..=2)), "{args:?}: {:?}\n{}", out.status.code(), both(&out));
+        assert_clean(&format!("{args:?}"), &both(&out));
+    }
+    // Each secret has its place in what mcp shows, marked.
+    let text = String::from_utf8(atk(&env, None, &["mcp", "vault"]).stdout).unwrap();
+    assert!(text.contains("mcp.sh '--declared=********' --gh '********' '--key=********'"), "{text}");
+    let doc: serde_json::Value = serde_json::from_slice(&atk(&env, None, &["mcp", "vault", "--json"]).stdout).unwrap();
+    assert_eq!(
+        doc["vault"]["env"],
+        serde_json::json!({"DECLARED": "********", "GITHUB_TOKEN": "********", "API_KEY": "********"})
+    );
+    // The agent's file gets the real values all the same.
+    let out = atk(&env, None, &["plug", "vault", "--cursor", "-y"]);
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    assert_clean("plug --cursor", &both(&out));
+    let written = std::fs::read_to_string(env.home.join(".cursor/mcp.json")).unwrap();
+    assert!(written.contains(&serde_json::to_string(DECLARED).unwrap()) && written.contains(GH), "{written}");
+}
+
+#[test]
+fn setup_on_a_terminal_shows_no_value_kept_on_enter() {
+    let env = setup();
+    let mut cmd = std::process::Command::new(bin());
+    env.apply(&mut cmd);
+    cmd.env_remove("CI").env("TERM", "dumb").env("AWS_SECRET_ACCESS_KEY", AWS).args(["setup", "vault"]);
+    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
+    let mut seen = String::new();
+    // GITHUB_TOKEN and API_KEY are not declared secret: named like secrets, they are asked for
+    // unseen, and what Enter keeps is not shown.
+    for name in ["DECLARED", "GITHUB_TOKEN", "API_KEY"] {
+        seen += &p.exp_string(name).unwrap();
+        seen += &p.exp_string("[******** kept on Enter]").unwrap();
+        p.send_line("").unwrap();
+    }
+    for name in ["AWS_SECRET_ACCESS_KEY", "PLAIN_MODE", "LOG_LEVEL"] {
+        seen += &p.exp_string(name).unwrap();
+        p.send_line("").unwrap();
+    }
+    seen += &p.exp_eof().unwrap();
+    assert_clean("setup on a terminal", &seen);
+    let file = std::fs::read_to_string(env.atk_home.join("plugins/vault/.env")).unwrap();
+    assert!(file.contains(GH) && file.contains(B64), "{file}");
+}
+
+/// A bash agent that fails and says back its arguments and the user's AWS key in every encoding.
+const ECHOING_AGENT: &str = r#"#!/bin/bash
+json() { local s=$1; s=${s//\\/\\\\}; s=${s//\"/\\\"}; printf '%s' "$s"; }
+dq() { local s=$1; s=${s//\\/\\\\}; s=${s//\"/\\\"}; s=${s//\$/\\\$}; s=${s//\`/\\\`}; printf '"%s"' "$s"; }
+url() {
+  local s=$1 out= c i
+  for ((i = 0; i < ${#s}; i++)); do
+    c=${s:i:1}
+    case $c in
+      [a-zA-Z0-9.~_-]) out+=$c ;;
+      ' ') if [ "$3" = plus ]; then out+=+; else out+=$(printf "$2" "'$c"); fi ;;
+      *) out+=$(printf "$2" "'$c") ;;
+    esac
+  done
+  printf '%s' "$out"
+}
+set -- "$@" "$AWS_SECRET_ACCESS_KEY"
+{
+  echo "error: unknown option in: $*"
+  printf 'printf-q:'; printf ' %q' "$@"; echo
+  printf 'at-Q:'; for a in "$@"; do printf ' %s' "${a@Q}"; done; echo
+  printf 'double:'; for a in "$@"; do printf ' %s' "$(dq "$a")"; done; echo
+  printf 'json: ['; for a in "$@"; do printf '"%s",' "$(json "$a")"; done; echo ']'
+  printf 'url:'; for a in "$@"; do printf ' %s' "$(url "$a" '%%%02X')"; done; echo
+  printf 'url-lower:'; for a in "$@"; do printf ' %s' "$(url "$a" '%%%02x')"; done; echo
+  printf 'form:'; for a in "$@"; do printf ' %s' "$(url "$a" '%%%02X' plus)"; done; echo
+  printf 'last: %s\n' "$(json "$*")"
+} >&2
+exit 3
+"#;
+
+#[test]
+fn what_an_agent_says_back_is_scrubbed_in_every_encoding() {
+    let env = setup();
+    let stubs = Stubs::new(&env, &[]);
+    for agent in ["claude", "codex"] {
+        write(&stubs.bin.join(agent), ECHOING_AGENT, true);
+    }
+    let path = stubs.path_var();
+    for json in [false, true] {
+        let mut args = vec!["plug", "vault", "--claude", "--codex", "-y", "-v"];
+        if json {
+            args.push("--json");
+        }
+        let out = atk(&env, Some(&path), &args);
+        assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+        let text = both(&out);
+        assert_clean(&format!("{args:?}"), &text);
+        // The agents ran and atk repeated what they said, scrubbed.
+        for line in ["printf-q:", "at-Q:", "double:", "json: [", "url:", "url-lower:", "form:"] {
+            let said = text.lines().find(|l| l.contains(line)).unwrap_or_else(|| panic!("no {line} in:\n{text}"));
+            assert!(said.matches("********").count() >= 4, "{said}");
+        }
+        assert!(text.contains("last: "), "{text}");
+    }
+}
+
+/// A shipped file the user edited to hold their secrets: `diff` and `doctor` show the change
+/// with the secrets scrubbed (the `.env`'s, declared or not, and the environment's).
+#[test]
+fn a_diff_of_an_edited_file_never_shows_a_secret() {
+    let env = Env::new();
+    let work = crate::sources::registry_work(&env);
+    let reg = work.to_str().unwrap();
+    env.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
+    let dir = env.atk_home.join("plugins/hello");
+    // Not declared by the plugin: a secret for all atk knows.
+    write(&dir.join(".env"), &format!("HELLO_NAME=Ada\nGITHUB_TOKEN={GH}\n"), false);
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    let json = |v: &str| serde_json::to_string(v).unwrap();
+    write(
+        &dir.join("README.md"),
+        &format!("{readme}token: {GH}\naws = {}\nurl: ?k={}\n", json(AWS), AWS.replace('/', "%2F").replace('+', "%2B")),
+        false,
+    );
+    for args in [&["diff"][..], &["diff", "--json"], &["doctor"], &["doctor", "--json"], &["doctor", "--fix"]] {
+        let mut all = vec!["--registry", reg];
+        all.extend(args);
+        let out = atk(&env, None, &all);
+        let text = both(&out);
+        assert!(matches!(out.status.code(), Some(0..=2)), "{args:?}: {:?}\n{text}", out.status.code());
+        assert_clean(&format!("{args:?}"), &text);
+        if args[0] == "diff" {
+            let aws = ["+aws = \"********\"", "+aws = \\\"********\\\""];
+            assert!(text.contains("+token: ********") && aws.iter().any(|a| text.contains(a)), "{text}");
+            assert!(text.contains("+url: ?k=********"), "{text}");
+        }
+    }
+}
