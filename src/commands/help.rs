@@ -169,15 +169,14 @@ fn document(
     })
 }
 
-/// Shows `text` through `$PAGER` (else `less -R`); false when no pager could be started.
+/// Shows `text` through `$PAGER` (else `less -R`); false when no pager could be started. The
+/// pager has the terminal; the text is given to it without ever blocking on it, and Ctrl-C and
+/// SIGTERM reach it (see `process::foreground_with_input`).
 fn page(text: &str) -> bool {
     let pager = std::env::var("PAGER").ok().filter(|p| !p.trim().is_empty()).unwrap_or_else(|| "less -R".into());
-    let child = std::process::Command::new("sh").arg("-c").arg(&pager).stdin(std::process::Stdio::piped()).spawn();
-    let Ok(mut child) = child else { return false };
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(text.as_bytes());
-    }
-    child.wait().is_ok()
+    let mut command = std::process::Command::new("sh");
+    command.arg("-c").arg(&pager);
+    crate::process::foreground_with_input(&mut command, text.as_bytes(), "cannot start the pager").is_ok()
 }
 
 /// The largest README shown (a README is text a person reads; anything bigger is not one).
