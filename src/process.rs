@@ -545,7 +545,7 @@ mod tests {
         // The helper starts a session of its own (out of the group), keeps stdout and stderr,
         // and goes on writing after the program exited.
         let script = format!(
-            "setsid sh -c 'echo $$ > {}; while :; do echo more; sleep 0.01; done' & sleep 0.3; echo done; exit 4",
+            "setsid sh -c 'echo $$ > {}; for i in $(seq 1 200); do echo more; sleep 0.05; done' & sleep 0.3; echo done; exit 4",
             pidfile.display()
         );
         let started = Instant::now();
