@@ -358,8 +358,7 @@ fn run_foreground(command: &mut Command, input: Option<&[u8]>, what: &str) -> Re
     }
     let mut child = command.spawn().map_err(io_err(what))?;
     let stdin = child.stdin.take().map(OwnedFd::from);
-    let mut pipes =
-        Pipes::new(Vec::new(), stdin.zip(input.map(<[u8]>::to_vec))).map_err(io_err(what))?;
+    let mut pipes = Pipes::new(Vec::new(), stdin.zip(input.map(<[u8]>::to_vec))).map_err(io_err(what))?;
     if let Some(status) = wait_until(&mut child, &mut pipes, None, true).map_err(io_err(what))? {
         return Ok(status);
     }

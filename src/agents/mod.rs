@@ -615,7 +615,8 @@ fn run_program(argv: &[String], how: &Apply) -> std::result::Result<(), Failure>
         cmd.env("PATH", path);
     }
     use crate::process::{Bounds, End};
-    let out = match crate::process::output(&mut cmd, Bounds::time(PROGRAM_TIMEOUT), &format!("cannot run {}", argv[0])) {
+    let out = match crate::process::output(&mut cmd, Bounds::time(PROGRAM_TIMEOUT), &format!("cannot run {}", argv[0]))
+    {
         Ok(out) => out,
         Err(Error::Interrupted) => return Err(Failure::Interrupted),
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {

@@ -14,9 +14,9 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::process;
 use crate::plugin::env::EnvFile;
 use crate::plugin::Plugin;
+use crate::process;
 use crate::reporter::Reporter;
 
 pub const COMPOSE_OVERRIDE: &str = "custom/docker-compose.override.yml";

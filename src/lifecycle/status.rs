@@ -9,16 +9,15 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::health::{self, Health};
-use crate::process::Probe;
 use super::{ports, Runner};
 use crate::error::{Error, Result};
 use crate::home::Entry;
 use crate::plugin::env::EnvFile;
 use crate::plugin::{Maturity, Plugin};
+use crate::process::Probe;
 
 /// The default bound of each probe.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
 
 /// What a plugin is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -48,11 +48,7 @@ fn an_agent_program_that_floods_and_leaves_a_detached_helper_does_not_hold_atk()
     // The stub still logs its call, then floods stdout and stderr, leaves the helper, and ends.
     let claude = stubs.bin.join("claude");
     let logged = std::fs::read_to_string(&claude).unwrap();
-    write(
-        &claude,
-        &format!("{logged}{DETACHED}\n{FLOOD}\n{FLOOD} >&2\necho 'the last line' >&2\nexit 0\n"),
-        true,
-    );
+    write(&claude, &format!("{logged}{DETACHED}\n{FLOOD}\n{FLOOD} >&2\necho 'the last line' >&2\nexit 0\n"), true);
     let mut c = limited(&env, LIMIT_KB, &["plug", "flood", "--claude", "-y", "-v"]);
     c.env("PATH", stubs.path_var());
     let (code, out, err, took) = run(c, 120);
@@ -67,11 +63,7 @@ fn an_agent_program_that_floods_and_leaves_a_detached_helper_does_not_hold_atk()
     assert!(env.manifest().contains("  agents:\n  - claude\n"), "{}", env.manifest());
 
     // A failing one: its last words survive the cap; the exit code is the usual one.
-    write(
-        &claude,
-        &format!("{logged}{DETACHED}\n{FLOOD} >&2\necho 'Error: quota exceeded' >&2\nexit 3\n"),
-        true,
-    );
+    write(&claude, &format!("{logged}{DETACHED}\n{FLOOD} >&2\necho 'Error: quota exceeded' >&2\nexit 3\n"), true);
     let mut c = limited(&env, LIMIT_KB, &["unplug", "flood", "--claude", "-y"]);
     c.env("PATH", stubs.path_var());
     let (code, out, err, took) = run(c, 120);
@@ -215,7 +207,6 @@ fn auto_push_to(scheme: &str) {
     assert!(log.iter().any(|l| l.contains("Add plugin 'Second'")), "{log:?}");
     env.ok(&["list"]);
 }
-
 
 #[test]
 fn auto_push_to_a_git_remote_that_never_answers_ends_at_the_net_timeout_after_the_lock_is_released() {
