@@ -368,10 +368,9 @@ fn run_foreground(command: &mut Command, input: Option<&[u8]>, what: &str) -> Re
     if own_group {
         signal_group(&child, signal);
     } else if signal == Signal::TERM {
-        // The terminal's Ctrl-C reached the child with atk; a SIGTERM sent to atk alone did not.
-        if let Some(p) = pid(&child) {
-            let _ = kill_process(p, Signal::TERM);
-        }
+        // The terminal's Ctrl-C reached the child with atk; a SIGTERM sent to atk alone did not:
+        // it goes to the child and to what it started in atk's group.
+        signal_tree(&child, Signal::TERM);
     }
     let grace = Some(Instant::now() + GRACE);
     if let Some(status) = wait_until(&mut child, &mut pipes, grace, false).map_err(io_err(what))? {
@@ -383,10 +382,42 @@ fn run_foreground(command: &mut Command, input: Option<&[u8]>, what: &str) -> Re
     }
     if own_group {
         signal_group(&child, Signal::KILL);
-    } else if let Some(p) = pid(&child) {
-        let _ = kill_process(p, Signal::KILL);
+    } else {
+        signal_tree(&child, Signal::KILL);
     }
     child.wait().map_err(io_err(what))
+}
+
+/// Signals `child` and its descendants that are still in atk's process group (found in
+/// `/proc`; where there is none, the child alone). What left the group is not atk's to signal.
+fn signal_tree(child: &Child, signal: Signal) {
+    let Some(root) = pid(child) else { return };
+    let mut tree = vec![root];
+    let group = rustix::process::getpgrp();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        // (pid, parent) of every process of atk's group.
+        let members: Vec<(i32, i32)> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter_map(|p| {
+                let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+                // `pid (comm) state ppid pgrp …`; comm may hold anything, so split after its `)`.
+                let mut rest = stat.rsplit_once(')')?.1.split_whitespace().skip(1);
+                let parent = rest.next()?.parse::<i32>().ok()?;
+                let pgrp = rest.next()?.parse::<i32>().ok()?;
+                (pgrp == group.as_raw_nonzero().get()).then_some((p, parent))
+            })
+            .collect();
+        let mut at = 0;
+        while at < tree.len() {
+            let parent = tree[at].as_raw_nonzero().get();
+            tree.extend(members.iter().filter(|(_, pp)| *pp == parent).filter_map(|(p, _)| Pid::from_raw(*p)));
+            at += 1;
+        }
+    }
+    for p in tree {
+        let _ = kill_process(p, signal);
+    }
 }
 
 /// Runs `command` with no terminal (stdin, stdout and stderr discarded) in a process group of its

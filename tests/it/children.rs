@@ -234,3 +234,85 @@ fn the_stall_warning_names_the_bound() {
     assert!(err.contains("warning: auto-push: git push to 'origin' got no answer for 2s and was stopped"), "{err}");
     assert!(took < Duration::from_secs(15), "{took:?}");
 }
+
+/// A plugin whose `logs` command reports which signal reached it (in `got`), after touching
+/// `ready`.
+fn signalled_plugin(env: &Env) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (got, ready) = (env.path("got"), env.path("ready"));
+    let script = format!(
+        "#!/bin/sh\ntrap 'echo term > {got}; exit 0' TERM\ntrap 'echo int > {got}; exit 0' INT\ntouch {ready}\nwhile :; do sleep 0.05; done\n",
+        got = got.display(),
+        ready = ready.display()
+    );
+    let src =
+        env.plugin("src-follow", &yaml("follow", "lifecycle:\n  logs: ./follow.sh\n"), &[("follow.sh", &script, true)]);
+    env.ok(&["add", src.to_str().unwrap(), "-y"]);
+    (got, ready)
+}
+
+fn wait_for(path: &std::path::Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !path.exists() {
+        assert!(Instant::now() < deadline, "{} never appeared", path.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigterm_to_atk_reaches_a_streamed_command_with_or_without_a_terminal() {
+    // Without a terminal: the command leads a group of its own; SIGTERM is passed on as SIGTERM.
+    let env = Env::new();
+    let (got, ready) = signalled_plugin(&env);
+    let child = env.std_cmd().args(["logs", "follow"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    wait_for(&ready);
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let out = wait_with_timeout(child, 60);
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&got).unwrap(), "term\n");
+
+    // On a terminal: the command shares atk's group (the terminal's Ctrl-C reaches both), and a
+    // SIGTERM sent to atk alone is passed on to it, at once.
+    std::fs::remove_file(&got).unwrap();
+    std::fs::remove_file(&ready).unwrap();
+    let mut p = env.on_terminal(&["logs", "follow"]);
+    wait_for(&ready);
+    let sent = Instant::now();
+    p.process_mut().signal(rexpect::process::Signal::SIGTERM).unwrap();
+    wait_for(&got);
+    assert!(sent.elapsed() < Duration::from_secs(3), "{:?}", sent.elapsed());
+    assert_eq!(std::fs::read_to_string(&got).unwrap(), "term\n");
+    p.exp_eof().unwrap();
+}
+
+#[test]
+fn ctrl_c_ends_a_push_that_hangs() {
+    let env = Env::new();
+    let m = env.manifest().replace("auto_push: false", "auto_push: true");
+    write(&env.atk_home.join("manifest.yaml"), &m, false);
+    env.git(&["commit", "-qam", "turn on auto_push"]);
+    let (port, accepted) = silent_server();
+    env.git(&["remote", "add", "origin", &format!("git://127.0.0.1:{port}/home.git")]);
+    let src = env.plugin("src-one", &yaml("One", ""), &[]);
+    let child = env
+        .std_cmd()
+        .env("ATK_NET_TIMEOUT", "120")
+        .args(["add", src.to_str().unwrap(), "-y"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while accepted.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "it never pushed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sent = Instant::now();
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let out = wait_with_timeout(child, 60);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(sent.elapsed() < Duration::from_secs(5), "{:?}", sent.elapsed());
+    // The add was done and committed: a warning, and its exit code.
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("warning: auto-push: git push was interrupted"), "{err}");
+    assert!(env.log().iter().any(|l| l.contains("Add plugin 'One'")));
+}
