@@ -173,6 +173,7 @@ fn size(bytes: u64) -> String {
 struct Pipes {
     reads: Vec<(Option<OwnedFd>, Capped)>,
     input: Option<(OwnedFd, Vec<u8>, usize)>,
+    buf: Vec<u8>,
 }
 
 fn nonblocking(fd: &impl AsFd) -> std::io::Result<()> {
@@ -192,6 +193,7 @@ impl Pipes {
         Ok(Pipes {
             reads: reads.into_iter().map(|fd| (Some(fd), Capped::default())).collect(),
             input: input.map(|(fd, bytes)| (fd, bytes, 0)),
+            buf: Vec::new(),
         })
     }
 
@@ -224,7 +226,8 @@ impl Pipes {
         drop(fds);
         let mut ready = ready.into_iter();
         let mut active = false;
-        let mut buf = vec![0u8; 64 * 1024];
+        let buf = &mut self.buf;
+        buf.resize(64 * 1024, 0);
         for (slot, capped) in &mut self.reads {
             let Some(fd) = slot else { continue };
             if !ready.next().unwrap_or(false) {
@@ -232,7 +235,7 @@ impl Pipes {
             }
             let mut taken = 0;
             while taken < READ_BUDGET {
-                match rustix::io::read(&*fd, &mut buf) {
+                match rustix::io::read(&*fd, &mut buf[..]) {
                     Ok(0) => {
                         *slot = None;
                         break;
