@@ -8,9 +8,9 @@
 //!   open for ever. What is kept of each stream is capped: its first [`HEAD_CAP`] and last
 //!   [`TAIL_CAP`] bytes, the middle read and discarded, with a marker saying how much was cut.
 //! * [`probe`]: the same without output (stdin, stdout and stderr discarded).
-//! * [`foreground`] and [`foreground_with_input`]: the program has the terminal (output streamed,
-//!   as a lifecycle `start`, `atk run`, `atk git` or the pager), until it exits; Ctrl-C and
-//!   SIGTERM are passed on to it, and atk never waits for what it left running (a `start` command
+//! * [`foreground`] and [`interactive`]: the program has the terminal (output streamed, as a
+//!   lifecycle `start`, `atk run`, `atk git` or the pager), until it exits; Ctrl-C and SIGTERM are
+//!   passed on to it, and atk never waits for what it left running (a `start` command
 //!   legitimately leaves its server behind).
 //!
 //! Ctrl-C (or SIGTERM) ends every wait within a second; the caller gets `Error::Interrupted`.
@@ -342,16 +342,20 @@ fn has_controlling_terminal() -> bool {
 /// is not waited for (nor killed: a `start` command leaves its server). The caller turns an
 /// interrupted run into `Error::Interrupted` (see [`crate::interrupt::is_set`]).
 pub fn foreground(command: &mut Command, what: &str) -> Result<ExitStatus> {
-    run_foreground(command, None, what)
+    run_foreground(command, None, false, what)
 }
 
-/// [`foreground`] with `input` written to the child's stdin (as a pager reads the text it
-/// shows), without ever blocking on it: a child that stops reading, or exits, ends the writing.
-pub fn foreground_with_input(command: &mut Command, input: &[u8], what: &str) -> Result<ExitStatus> {
-    run_foreground(command, Some(input), what)
+/// [`foreground`] for a program a person works with (`atk git`, the pager): on a terminal, what
+/// the terminal's Ctrl-C means is the program's to decide (`less` and editors ignore it), so atk
+/// waits for it to exit instead of ending it; SIGTERM, and Ctrl-C without a terminal, are passed
+/// on as by [`foreground`]. `input`, when given, is written to its stdin (as a pager reads the
+/// text it shows) without ever blocking on it: a program that stops reading, or exits, ends the
+/// writing.
+pub fn interactive(command: &mut Command, input: Option<&[u8]>, what: &str) -> Result<ExitStatus> {
+    run_foreground(command, input, true, what)
 }
 
-fn run_foreground(command: &mut Command, input: Option<&[u8]>, what: &str) -> Result<ExitStatus> {
+fn run_foreground(command: &mut Command, input: Option<&[u8]>, patient: bool, what: &str) -> Result<ExitStatus> {
     let own_group = !has_controlling_terminal();
     if own_group {
         command.process_group(0);
@@ -366,7 +370,6 @@ fn run_foreground(command: &mut Command, input: Option<&[u8]>, what: &str) -> Re
         return Ok(status);
     }
     // Ctrl-C or SIGTERM: pass it on, give the child time to end, then end it.
-    pipes.input = None;
     let signal = if crate::interrupt::by_sigterm() { Signal::TERM } else { Signal::INT };
     if own_group {
         signal_group(&child, signal);
@@ -374,7 +377,13 @@ fn run_foreground(command: &mut Command, input: Option<&[u8]>, what: &str) -> Re
         // The terminal's Ctrl-C reached the child with atk; a SIGTERM sent to atk alone did not:
         // it goes to the child and to what it started in atk's group.
         signal_tree(&child, Signal::TERM);
+    } else if patient {
+        // The terminal's Ctrl-C, to a program a person works with: it decides.
+        if let Some(status) = wait_until(&mut child, &mut pipes, None, false).map_err(io_err(what))? {
+            return Ok(status);
+        }
     }
+    pipes.input = None;
     let grace = Some(Instant::now() + GRACE);
     if let Some(status) = wait_until(&mut child, &mut pipes, grace, false).map_err(io_err(what))? {
         // What it left in its group (a background `sleep`, which ignores Ctrl-C) is ended too.
@@ -607,9 +616,9 @@ mod tests {
 
     #[test]
     fn input_is_given_without_blocking_on_a_reader_that_stops() {
-        let status = foreground_with_input(&mut sh("head -c 3 >/dev/null"), &vec![b'x'; 1 << 20], "t").unwrap();
+        let status = interactive(&mut sh("head -c 3 >/dev/null"), Some(&vec![b'x'; 1 << 20]), "t").unwrap();
         assert!(status.success());
-        let status = foreground_with_input(&mut sh("read a; test \"$a\" = hello"), b"hello\n", "t").unwrap();
+        let status = interactive(&mut sh("read a; test \"$a\" = hello"), Some(b"hello\n"), "t").unwrap();
         assert!(status.success());
     }
 

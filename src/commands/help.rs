@@ -171,12 +171,12 @@ fn document(
 
 /// Shows `text` through `$PAGER` (else `less -R`); false when no pager could be started. The
 /// pager has the terminal; the text is given to it without ever blocking on it, and Ctrl-C and
-/// SIGTERM reach it (see `process::foreground_with_input`).
+/// SIGTERM reach it (see `process::interactive`).
 fn page(text: &str) -> bool {
     let pager = std::env::var("PAGER").ok().filter(|p| !p.trim().is_empty()).unwrap_or_else(|| "less -R".into());
     let mut command = std::process::Command::new("sh");
     command.arg("-c").arg(&pager);
-    crate::process::foreground_with_input(&mut command, text.as_bytes(), "cannot start the pager").is_ok()
+    crate::process::interactive(&mut command, Some(text.as_bytes()), "cannot start the pager").is_ok()
 }
 
 /// The largest README shown (a README is text a person reads; anything bigger is not one).

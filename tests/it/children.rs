@@ -317,3 +317,34 @@ fn ctrl_c_ends_a_push_that_hangs() {
     assert!(err.contains("warning: auto-push: git push was interrupted"), "{err}");
     assert!(env.log().iter().any(|l| l.contains("Add plugin 'One'")));
 }
+
+#[test]
+fn ctrl_c_on_a_terminal_is_the_pagers_to_decide_and_atk_waits_for_it() {
+    let env = Env::new();
+    let long: String = (1..=300).map(|i| format!("Line {i}.\n\n")).collect();
+    let src = env.plugin("src-doc", &yaml("doc", ""), &[("README.md", &format!("# Manual\n\n{long}"), false)]);
+    env.ok(&["add", src.to_str().unwrap(), "-y"]);
+    let (got, ready, done) = (env.path("got"), env.path("ready"), env.path("done"));
+    // A pager that, as `less` does, lives on past Ctrl-C (longer than atk's grace for lifecycle
+    // commands), then ends by itself.
+    let pager = env.path("pager.sh");
+    write(
+        &pager,
+        &format!(
+            "#!/bin/sh\ntrap 'echo int > {got}' INT\ncat > /dev/null\ntouch {ready}\ni=0\nwhile [ $i -lt 70 ]; do sleep 0.1; i=$((i+1)); done\ntouch {done}\n",
+            got = got.display(),
+            ready = ready.display(),
+            done = done.display()
+        ),
+        true,
+    );
+    let mut cmd = Command::new(bin());
+    env.apply(&mut cmd);
+    cmd.env_remove("CI").env("TERM", "dumb").env("PAGER", &pager).args(["help", "doc"]);
+    let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+    wait_for(&ready);
+    p.send_control('c').unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(std::fs::read_to_string(&got).unwrap(), "int\n", "the pager got Ctrl-C");
+    assert!(done.exists(), "the pager was ended instead of being waited for");
+}
