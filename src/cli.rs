@@ -87,6 +87,7 @@ pub fn run(cli: Cli) -> crate::Result<u8> {
             cli.registry.as_deref(),
             cli.cache_dir.as_deref(),
         ),
+        pending_push: Default::default(),
     };
     let result = commands::configure_waits().and_then(|()| match cli.command {
         Command::Init(a) => commands::init::run(&ctx, a),
@@ -119,6 +120,8 @@ pub fn run(cli: Cli) -> crate::Result<u8> {
         Command::Run(a) => commands::run::run(&ctx, a),
         Command::Help(a) => commands::help::run(&ctx, a),
     });
+    // After the command, which let go of the home lock: a push that hangs blocks no other atk.
+    ctx.push_pending();
     if let Err(e) = &result {
         ctx.ui.error(e);
     }

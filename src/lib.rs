@@ -14,6 +14,8 @@ pub mod home;
 pub mod interrupt;
 pub mod lifecycle;
 pub mod plugin;
+pub mod pool;
+pub mod process;
 pub mod reporter;
 pub mod settings;
 pub mod source;

@@ -624,34 +624,39 @@ fn run_program(argv: &[String], how: &Apply) -> std::result::Result<(), Failure>
     if let Some(path) = &how.env.path {
         cmd.env("PATH", path);
     }
-    let out = match crate::lifecycle::process::output(&mut cmd, PROGRAM_TIMEOUT, &format!("cannot run {}", argv[0])) {
-        Ok(crate::lifecycle::process::Captured::Ended(out)) => out,
-        Ok(crate::lifecycle::process::Captured::TimedOut) => {
-            return Err(Failure::Failed(format!(
-                "{} did not finish within {}s and was stopped",
-                argv[0],
-                PROGRAM_TIMEOUT.as_secs()
-            )))
-        }
+    use crate::process::{Bounds, End};
+    let out = match crate::process::output(&mut cmd, Bounds::time(PROGRAM_TIMEOUT), &format!("cannot run {}", argv[0]))
+    {
+        Ok(out) => out,
         Err(Error::Interrupted) => return Err(Failure::Interrupted),
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             return Err(Failure::NotInstalled(format!("'{}' is not on PATH", argv[0])))
         }
         Err(e) => return Err(Failure::Failed(e.to_string())),
     };
+    let status = match out.end {
+        End::Exited(status) => status,
+        End::TimedOut | End::Stalled => {
+            return Err(Failure::Failed(format!(
+                "{} did not finish within {}s and was stopped",
+                argv[0],
+                PROGRAM_TIMEOUT.as_secs()
+            )))
+        }
+    };
     for line in String::from_utf8_lossy(&out.stdout).lines().chain(String::from_utf8_lossy(&out.stderr).lines()) {
         how.reporter.detail(&format!("  {}: {}", argv[0], crate::text::escape(line)));
     }
-    if out.status.success() {
+    if status.success() {
         return Ok(());
     }
     use std::os::unix::process::ExitStatusExt;
-    if out.status.signal() == Some(2) || crate::interrupt::is_set() {
+    if status.signal() == Some(2) || crate::interrupt::is_set() {
         return Err(Failure::Interrupted);
     }
     let said = |b: &[u8]| String::from_utf8_lossy(b).trim().lines().last().unwrap_or_default().to_string();
     let message = Some(said(&out.stderr)).filter(|m| !m.is_empty()).unwrap_or_else(|| said(&out.stdout));
-    let status = match out.status.code() {
+    let status = match status.code() {
         Some(code) => format!("exit code {code}"),
         None => "killed by a signal".into(),
     };

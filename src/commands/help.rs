@@ -179,15 +179,13 @@ fn document(
 
 /// Shows `text` through `$PAGER` (else `less -R`); false when no pager could be started: `sh`
 /// itself did not start, or it said (exit 126 or 127) that the pager is not there or cannot be
-/// run. The caller then prints the text itself.
+/// run. The caller then prints the text itself. The pager has the terminal; the text is given to
+/// it without ever blocking on it, and Ctrl-C and SIGTERM reach it (see `process::interactive`).
 fn page(text: &str) -> bool {
     let pager = std::env::var("PAGER").ok().filter(|p| !p.trim().is_empty()).unwrap_or_else(|| "less -R".into());
-    let child = std::process::Command::new("sh").arg("-c").arg(&pager).stdin(std::process::Stdio::piped()).spawn();
-    let Ok(mut child) = child else { return false };
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(text.as_bytes());
-    }
-    match child.wait() {
+    let mut command = std::process::Command::new("sh");
+    command.arg("-c").arg(&pager);
+    match crate::process::interactive(&mut command, Some(text.as_bytes()), "cannot start the pager") {
         Ok(status) => !matches!(status.code(), Some(126 | 127)),
         Err(_) => false,
     }

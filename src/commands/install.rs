@@ -10,7 +10,8 @@ use crate::sync::install::{ensure_files, FetchPolicy};
 pub struct Args {
     #[command(flatten)]
     pub target: Target,
-    /// Fetches to run at once [default: the number of CPUs]
+    /// Fetches to run at once [default: the number of CPUs; at most 17, the bounded pool's
+    /// threads and the calling thread]
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Fail if anything would need to be fetched
@@ -21,8 +22,11 @@ pub struct Args {
     pub offline: bool,
 }
 
+/// `-j N`, else the number of CPUs; capped by the bounded pool (see `crate::pool::WIDEST`).
 pub fn jobs(requested: Option<usize>) -> usize {
-    requested.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1)
+    requested
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .clamp(1, crate::pool::WIDEST)
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {

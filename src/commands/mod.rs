@@ -46,6 +46,8 @@ pub struct Ctx {
     pub ui: Ui,
     /// Flags and environment, resolved once.
     pub settings: crate::settings::Settings,
+    /// The home to push once the command is done (see [`Ctx::push_if_configured`]).
+    pub pending_push: std::cell::RefCell<Option<PathBuf>>,
 }
 
 impl Ctx {
@@ -87,13 +89,34 @@ impl Ctx {
         }
     }
 
-    /// After a committed change: `git push` when `auto_push` is on (best effort, a warning).
+    /// After a committed change: `git push` is due when `auto_push` is on. It runs once, when the
+    /// command is done and has let go of the home lock ([`Ctx::push_pending`]), so that a remote
+    /// that does not answer never keeps another atk waiting for the lock.
     pub fn push_if_configured(&self, home: &Home, manifest: &Manifest, committed: bool) {
         if committed && manifest.config.auto_commit && manifest.config.auto_push {
-            if let Err(why) = home::repo::push(&home.root) {
-                self.ui.warn(format!("auto-push: {why}"));
-            }
+            *self.pending_push.borrow_mut() = Some(home.root.clone());
         }
+    }
+
+    /// The push a command's commits asked for (best effort: a failure is a warning with a hint,
+    /// and the exit code stays the command's). Called after the command returned, which released
+    /// the home lock; bounded by the network stall timeout (`ATK_NET_TIMEOUT`) and by Ctrl-C.
+    pub fn push_pending(&self) {
+        let Some(root) = self.pending_push.borrow_mut().take() else { return };
+        let stall = crate::source::net::timeout();
+        let hint = "the change is committed in the home; push it with `atk git push`";
+        use home::repo::PushFailure;
+        let why = match home::repo::push(&root, stall) {
+            Ok(()) => return,
+            Err(PushFailure::Cannot(why) | PushFailure::Refused(why)) => why,
+            Err(PushFailure::Stalled { remote, seconds }) => format!(
+                "git push to '{}' got no answer for {seconds}s and was stopped (ATK_NET_TIMEOUT sets the bound)",
+                crate::text::escape(&remote)
+            ),
+            Err(PushFailure::Interrupted) => "git push was interrupted".into(),
+        };
+        self.ui.warn(format!("auto-push: {why}"));
+        self.ui.hint(hint);
     }
 }
 

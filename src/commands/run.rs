@@ -1,6 +1,7 @@
 use super::{report, Ctx};
 use crate::error::Result;
-use crate::lifecycle::{process, scripts, status::load_installed};
+use crate::lifecycle::{scripts, status::load_installed};
+use crate::process;
 
 /// Run one of a plugin's scripts (custom/ first); without SCRIPT, list them
 #[derive(clap::Args)]

@@ -190,27 +190,67 @@ pub fn commit_paths(root: &Path, paths: &[String], message: &str) -> Result<Opti
     Ok(Some(commit))
 }
 
-/// `git push` of the current branch, setting its upstream on the first push. Best effort: the
-/// error text comes back for a warning.
-pub fn push(root: &Path) -> std::result::Result<(), String> {
-    let repo = open(root).map_err(|e| e.to_string())?;
+/// How a push did not happen (the mutation it followed stands either way).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushFailure {
+    /// There is nothing to push to, or git could not be run.
+    Cannot(String),
+    /// git said no (the remote refused, an unknown host, …): its words.
+    Refused(String),
+    /// Nothing came from the remote for the stall bound: git and everything it started were
+    /// stopped.
+    Stalled { remote: String, seconds: u64 },
+    /// Ctrl-C.
+    Interrupted,
+}
+
+/// `git push` of the current branch, setting its upstream on the first push, bounded by `stall`:
+/// git runs in a process group of its own (with its transport helpers and `ssh`), with progress
+/// on, and is killed with all of them when nothing arrives for `stall` (connecting included).
+/// Below that, HTTP gets libcurl's low-speed abort (`http.lowSpeedLimit`/`lowSpeedTime`), so
+/// that git itself says why. It never prompts (`GIT_TERMINAL_PROMPT=0`, stdin empty).
+pub fn push(root: &Path, stall: std::time::Duration) -> std::result::Result<(), PushFailure> {
+    let repo = open(root).map_err(|e| PushFailure::Cannot(e.to_string()))?;
     let remotes: Vec<String> = repo.remote_names().iter().map(|n| n.to_string()).collect();
     let Some(remote) = remotes.iter().find(|r| *r == "origin").or(remotes.first()) else {
-        return Err(
-            "auto_push is on but the home has no remote (add one with `atk git remote add origin <url>`)".into()
-        );
+        return Err(PushFailure::Cannot(
+            "auto_push is on but the home has no remote (add one with `atk git remote add origin <url>`)".into(),
+        ));
     };
-    let branch = head(root).map_err(|e| e.to_string())?.reference;
+    let branch = head(root).map_err(|e| PushFailure::Cannot(e.to_string()))?.reference;
     let branch = branch.strip_prefix("refs/heads/").unwrap_or(&branch).to_string();
-    let out = std::process::Command::new("git")
-        .args(["push", "--quiet", "--set-upstream", remote, &branch])
-        .current_dir(root)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run git push: {e}"))?;
-    if out.status.success() {
-        Ok(())
+    let seconds = stall.as_secs().max(1);
+    let mut command = std::process::Command::new("git");
+    command
+        .args(["-c", "http.lowSpeedLimit=1", "-c", &format!("http.lowSpeedTime={seconds}")])
+        .args(["push", "--progress", "--set-upstream", remote, &branch])
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .current_dir(root);
+    use crate::process::{Bounds, End};
+    let out = match crate::process::output(&mut command, Bounds::stall(stall), "cannot run git push") {
+        Ok(out) => out,
+        Err(Error::Interrupted) => return Err(PushFailure::Interrupted),
+        Err(e) => return Err(PushFailure::Cannot(e.to_string())),
+    };
+    match out.end {
+        End::Exited(status) if status.success() => Ok(()),
+        End::Exited(_) => {
+            Err(PushFailure::Refused(format!("git push to '{remote}' failed: {}", git_said(&out.stderr))))
+        }
+        End::Stalled | End::TimedOut => Err(PushFailure::Stalled { remote: remote.clone(), seconds }),
+    }
+}
+
+/// What git said when it failed, without its progress lines: its `fatal:`/`error:` lines, else
+/// its last line.
+fn git_said(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text.split(['\n', '\r']).map(str::trim).filter(|l| !l.is_empty()).collect();
+    let errors: Vec<&str> =
+        lines.iter().copied().filter(|l| l.starts_with("fatal:") || l.starts_with("error:")).collect();
+    if errors.is_empty() {
+        lines.last().copied().unwrap_or("no message").to_string()
     } else {
-        Err(format!("git push to '{remote}' failed: {}", String::from_utf8_lossy(&out.stderr).trim()))
+        errors.join("; ")
     }
 }

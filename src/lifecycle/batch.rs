@@ -129,7 +129,7 @@ fn check_ports(loaded: &[Loaded], skip: &[bool]) -> Result<()> {
         }
     }
     let numbers: Vec<u16> = wanted.iter().map(|w| w.1).collect();
-    let taken = status::parallel_map(&numbers, status::MAX_PARALLEL, |&p| ports::listening(p, ports::CONNECT_TIMEOUT));
+    let taken = ports::listening_all(&numbers, ports::CONNECT_TIMEOUT);
     let conflicts: Vec<_> = wanted.into_iter().zip(taken).filter(|(_, t)| *t).map(|(w, _)| w).collect();
     if conflicts.is_empty() {
         Ok(())
@@ -173,7 +173,7 @@ pub fn start(root: &Path, entries: &[&Entry], opts: &Options, reporter: &dyn Rep
 /// Which plugins of `loaded` that have a start command run already, and which could not tell
 /// (their status command timed out): every one probed, all at once.
 fn probe_running(root: &Path, loaded: &[Loaded], opts: &Options) -> Result<(Vec<bool>, Vec<bool>)> {
-    let probes: Vec<Option<State>> = status::parallel_map(loaded, status::MAX_PARALLEL, |l| match &l.plugin {
+    let probes: Vec<Option<State>> = crate::pool::map(loaded, crate::pool::WIDEST, |l| match &l.plugin {
         Ok((_, p)) if p.lifecycle.start.is_some() => {
             Some(status::probe_loaded(root, l.entry, &l.plugin, opts.timeout).map(|s| s.state))
         }

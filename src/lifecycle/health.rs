@@ -72,7 +72,7 @@ fn parse(url: &str) -> Result<(String, String, String), String> {
 
 /// Requests `url` once; the whole exchange (the name lookup, every address tried, the answer's
 /// status line) is bounded by `timeout`. The name lookup cannot be given a timeout of its own,
-/// so the request runs on a thread of its own, left behind if the time is up.
+/// so the request runs on a thread of the bounded pool, left behind if the time is up.
 pub fn check(url: &str, timeout: Duration) -> Health {
     let (addr, host, path) = match parse(url) {
         Ok(p) => p,
@@ -80,11 +80,13 @@ pub fn check(url: &str, timeout: Duration) -> Health {
     };
     let deadline = Instant::now() + timeout;
     let (tx, rx) = std::sync::mpsc::channel();
-    let spawned = std::thread::Builder::new().name("health".into()).spawn(move || {
+    let work = move || {
         let _ = tx.send(request(&addr, &host, &path, deadline));
-    });
-    if spawned.is_err() {
-        return Health::Unreachable { reason: "cannot start a thread".into() };
+    };
+    // On a pool thread; when the pool has none to spare, here (then only the name lookup is
+    // bounded by the system's resolver rather than by `timeout`).
+    if let Err(work) = crate::pool::detached("atk-health", work) {
+        work();
     }
     // Waited for in slices, so that Ctrl-C ends the wait at once (the caller sees the flag).
     let give_up = Instant::now() + timeout + Duration::from_millis(50);

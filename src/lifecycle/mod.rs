@@ -1,12 +1,11 @@
 //! Running a plugin's lifecycle commands: `sh -c` in the plugin folder, with the plugin's `.env`
 //! and atk's own variables in the environment, output streamed as it comes; probes bounded by a
-//! timeout (`process`), ports (`ports`), health endpoints (`health`), `atk status` (`status`),
+//! timeout (`crate::process`), ports (`ports`), health endpoints (`health`), `atk status` (`status`),
 //! `start`/`stop`/`restart` of one plugin or all (`batch`) and `atk run`'s scripts (`scripts`).
 
 pub mod batch;
 pub mod health;
 pub mod ports;
-pub mod process;
 pub mod scripts;
 pub mod status;
 
@@ -17,6 +16,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::plugin::env::EnvFile;
 use crate::plugin::Plugin;
+use crate::process;
 use crate::reporter::Reporter;
 
 pub const COMPOSE_OVERRIDE: &str = "custom/docker-compose.override.yml";

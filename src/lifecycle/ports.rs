@@ -14,9 +14,10 @@ pub fn listening(port: u16, timeout: Duration) -> bool {
         .any(|ip| TcpStream::connect_timeout(&SocketAddr::new(ip, port), timeout).is_ok())
 }
 
-/// [`listening`] for each port, all at once.
+/// [`listening`] for each port, several at once on the bounded pool (however many a plugin
+/// declares).
 pub fn listening_all(ports: &[u16], timeout: Duration) -> Vec<bool> {
-    super::status::parallel_map(ports, ports.len().max(1), |&p| listening(p, timeout))
+    crate::pool::map(ports, crate::pool::WIDEST, |&p| listening(p, timeout))
 }
 
 #[cfg(test)]

@@ -4,25 +4,20 @@
 //! probed all at once.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
 
 use super::health::{self, Health};
-use super::process::Probe;
 use super::{ports, Runner};
 use crate::error::{Error, Result};
 use crate::home::Entry;
 use crate::plugin::env::EnvFile;
 use crate::plugin::{Maturity, Plugin};
+use crate::process::Probe;
 
 /// The default bound of each probe.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How many plugins are probed at once, at most. Probes mostly wait (on a child process or a
-/// socket), so this is about processes alive at once, not CPU.
-pub const MAX_PARALLEL: usize = 32;
 
 /// What a plugin is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -212,16 +207,11 @@ pub fn probe_loaded(
     // the ports. The row takes at most `timeout` (and Ctrl-C ends it).
     let numbers: Vec<u16> = row.ports.iter().map(|p| p.port).collect();
     let connect = timeout.min(ports::CONNECT_TIMEOUT);
-    let (probe, health_answer, listening) = std::thread::scope(|s| {
-        let health = health_url.as_deref().map(|url| s.spawn(move || health::check(url, timeout)));
-        let listening = s.spawn(|| ports::listening_all(&numbers, connect));
-        let probe = runner.probe("status", timeout);
-        (
-            probe,
-            health.map(|h| h.join().unwrap_or(Health::Timeout)),
-            listening.join().unwrap_or_else(|_| vec![false; numbers.len()]),
-        )
-    });
+    // (On the bounded pool: when it has no thread to spare, one after the other.)
+    let (health_answer, (listening, probe)) = crate::pool::join(
+        || health_url.as_deref().map(|url| health::check(url, timeout)),
+        || crate::pool::join(|| ports::listening_all(&numbers, connect), || runner.probe("status", timeout)),
+    );
     crate::interrupt::check()?;
     // Without a status command, the health endpoint decides, and its answer is shown whatever it is.
     let decided_by_health = matches!(probe, Ok(None)) && health_answer.is_some();
@@ -275,58 +265,10 @@ pub fn probe_loaded(
     Ok(row)
 }
 
-/// Runs `work` on every item, at most `parallel` at once; the results in the items' order.
-pub fn parallel_map<T: Sync, R: Send>(items: &[T], parallel: usize, work: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = parallel.clamp(1, items.len().max(1));
-    if threads == 1 {
-        return items.iter().map(&work).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let mut out: Vec<(usize, R)> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { break };
-                        done.push((i, work(item)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().expect("a probe thread panicked")).collect()
-    });
-    out.sort_by_key(|(i, _)| *i);
-    out.into_iter().map(|(_, r)| r).collect()
-}
-
-/// The status of each of `entries`, in their order, probed all at once (at most
-/// [`MAX_PARALLEL`]).
+/// The status of each of `entries`, in their order, probed several at once (as many as the
+/// bounded pool allows).
 pub fn probe_all(root: &Path, entries: &[&Entry], timeout: Duration) -> Result<Vec<PluginStatus>> {
-    parallel_map(entries, MAX_PARALLEL, |e| probe(root, e, timeout)).into_iter().collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parallel_map_keeps_the_order_and_bounds_the_threads() {
-        let items: Vec<u64> = (0..40).collect();
-        let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
-        let out = parallel_map(&items, 8, |i| {
-            let n = now.fetch_add(1, Ordering::SeqCst) + 1;
-            most.fetch_max(n, Ordering::SeqCst);
-            std::thread::sleep(Duration::from_millis(20));
-            now.fetch_sub(1, Ordering::SeqCst);
-            i * 2
-        });
-        assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
-        let most = most.load(Ordering::SeqCst);
-        assert!(most > 1 && most <= 8, "{most} at once");
-    }
+    crate::pool::map(entries, crate::pool::WIDEST, |e| probe(root, e, timeout)).into_iter().collect()
 }
 
 #[cfg(test)]

@@ -130,7 +130,7 @@ impl Origin {
     }
 }
 
-/// How many sources are looked up at once.
+/// How many sources are looked up at once, at most (on the bounded pool).
 const PARALLEL_LOOKUPS: usize = 8;
 
 /// A source's origin and its latest commit, or why they could not be had.
@@ -140,26 +140,11 @@ pub type Lookup = Result<(Origin, ObjectId)>;
 /// sources at a time: the wait is that of the slowest source, not the sum of them all. Each lookup
 /// keeps its own bounds (stall timeout, Ctrl-C); after Ctrl-C no other source is contacted.
 pub fn latest_of_all(origins: &Origins, sources: &[(String, Source)]) -> Vec<(String, Lookup)> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: std::sync::Mutex<Vec<Option<Lookup>>> = std::sync::Mutex::new(sources.iter().map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..sources.len().min(PARALLEL_LOOKUPS) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let Some((_, source)) = sources.get(i) else { break };
-                let result = crate::interrupt::check()
-                    .and_then(|()| origins.open(source))
-                    .and_then(|o| o.latest().map(|c| (o, c)));
-                results.lock().expect("not poisoned")[i] = Some(result);
-            });
-        }
-    });
-    let results = results.into_inner().expect("not poisoned");
-    sources
-        .iter()
-        .zip(results)
-        .map(|((key, _), r)| (key.clone(), r.unwrap_or_else(|| Err(Error::Interrupted))))
-        .collect()
+    crate::pool::map(sources, PARALLEL_LOOKUPS, |(key, source)| {
+        let result =
+            crate::interrupt::check().and_then(|()| origins.open(source)).and_then(|o| o.latest().map(|c| (o, c)));
+        (key.clone(), result)
+    })
 }
 
 /// The commit a remote entry of the manifest is pinned to.

@@ -97,28 +97,20 @@ pub fn ensure_files(
     // Fetch: every (source, commit) once, in parallel.
     let work: Vec<((String, ObjectId), Vec<usize>)> = groups.into_iter().collect();
     let progress = reporter.progress(work.len() as u64, "fetching");
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let fetched: Vec<std::sync::Mutex<Option<Result<Fetched>>>> =
-        work.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|s| {
-        for _ in 0..policy.jobs.max(1).min(work.len().max(1)) {
-            s.spawn(|| loop {
-                let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let Some(((_, commit), members)) = work.get(n) else { break };
-                let result = fetch_group(origins, entries, members, *commit, policy.offline);
-                progress.inc();
-                if !progress.shown() && result.is_ok() {
-                    let first = entries[members[0]];
-                    reporter.note(&format!(
-                        "fetched {} @ {} ({})",
-                        origins.key(&first.source),
-                        &commit.to_string()[..12],
-                        members.iter().map(|&i| entries[i].directory.as_str()).collect::<Vec<_>>().join(", ")
-                    ));
-                }
-                *fetched[n].lock().expect("not poisoned") = Some(result);
-            });
+    // `jobs` at once at most, on the bounded pool.
+    let fetched: Vec<Result<Fetched>> = crate::pool::map(&work, policy.jobs, |((_, commit), members)| {
+        let result = fetch_group(origins, entries, members, *commit, policy.offline);
+        progress.inc();
+        if !progress.shown() && result.is_ok() {
+            let first = entries[members[0]];
+            reporter.note(&format!(
+                "fetched {} @ {} ({})",
+                origins.key(&first.source),
+                &commit.to_string()[..12],
+                members.iter().map(|&i| entries[i].directory.as_str()).collect::<Vec<_>>().join(", ")
+            ));
         }
+        result
     });
     drop(progress);
     crate::interrupt::check()?;
@@ -127,8 +119,8 @@ pub fn ensure_files(
     // the fetch of its first commit.
     let mut opened: HashMap<String, Origin> = HashMap::new();
     let mut order: Vec<(usize, ObjectId, String)> = Vec::new();
-    for (n, ((key, commit), members)) in work.iter().enumerate() {
-        match fetched[n].lock().expect("not poisoned").take().expect("every group was fetched") {
+    for (((key, commit), members), result) in work.iter().zip(fetched) {
+        match result {
             Ok((origin, paths)) => {
                 opened.entry(key.clone()).or_insert(origin);
                 order.extend(members.iter().zip(paths).map(|(&i, p)| (i, *commit, p)));

@@ -110,6 +110,12 @@ impl Ui {
         let _ = writeln!(std::io::stderr(), "{label} {}", for_terminal(s.as_ref()));
     }
 
+    /// A `hint: …` line under a warning, on stderr.
+    pub fn hint(&self, s: impl AsRef<str>) {
+        let label = self.paint(self.err_color, Style::new().cyan(), "hint:");
+        let _ = writeln!(std::io::stderr(), "{label} {}", for_terminal(s.as_ref()));
+    }
+
     /// A failing plugin of an `--all` run: `✗ name: why` and its hints, on stderr.
     pub fn failure(&self, name: &str, e: &Error) {
         let mut err = std::io::stderr().lock();

@@ -5,6 +5,7 @@ mod agents;
 mod agents_late;
 mod agents_regressions;
 mod bootstrap;
+mod children;
 mod common;
 mod compat;
 mod containment;
