@@ -198,8 +198,9 @@ impl Home {
         let rel = RelPath::new(name).expect("a plain name");
         match self.files.kind(&rel)? {
             None => Ok(None),
-            Some(crate::fs::Kind::File { .. }) => {
-                let bytes = self.files.read(&rel)?;
+            // A FIFO, a device, a huge file: refused by the read, saying what it is.
+            Some(crate::fs::Kind::File { .. } | crate::fs::Kind::Other) => {
+                let bytes = self.files.read(&rel, crate::fs::Cap::Manifest)?;
                 String::from_utf8(bytes).map(Some).map_err(|_| Error::Other {
                     message: format!("{} is not UTF-8 text", self.root.join(name).display()),
                     hints: vec![],

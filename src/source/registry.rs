@@ -120,8 +120,10 @@ impl Registry {
         Ok(Registry { url: url.to_string(), repo, cache_file })
     }
 
+    /// The cached index, if it is there and readable. Anything else at the cache file (a FIFO, a
+    /// folder, a huge file) is no cache: the index is fetched and written over it.
     fn cached(&self) -> Option<(Cached, u64)> {
-        let text = std::fs::read(&self.cache_file).ok()?;
+        let text = crate::fs::read(&self.cache_file, crate::fs::Links::Refuse, crate::fs::Cap::State).ok()??;
         let c: Cached = serde_json::from_slice(&text).ok()?;
         (c.url == self.url).then(|| {
             let age = now().saturating_sub(c.fetched_at);
