@@ -665,12 +665,23 @@ pub fn file_behind(path: &Path) -> Result<PathBuf> {
         Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(path) {
             Ok(target) if target.is_file() => Ok(target),
             _ => Err(Error::refused(
-                format!("{} is a link to something that is not a file; atk leaves it alone", path.display()),
+                format!(
+                    "{} is a link to something that is not a file ({}); atk leaves it alone",
+                    path.display(),
+                    crate::fs::read::describe(path, crate::fs::Links::Follow).unwrap_or("nothing")
+                ),
                 vec![format!("fix or remove the link, then run the command again")],
             )),
         },
         Ok(m) if m.is_file() => Ok(path.to_path_buf()),
-        Ok(_) => Err(Error::refused(format!("{} is not a file", path.display()), vec![])),
+        Ok(_) => Err(Error::refused(
+            format!(
+                "{} is {}, not a file; atk leaves it alone",
+                path.display(),
+                crate::fs::read::describe(path, crate::fs::Links::Refuse).unwrap_or("not a file")
+            ),
+            vec!["remove it or replace it with a regular file".into()],
+        )),
     }
 }
 

@@ -130,31 +130,46 @@ pub(super) fn link_out(path: &Path, root: &Path, cap: Cap) -> Error {
     )
 }
 
-/// Refuses anything but a regular file of at most the cap, from its status.
-pub(super) fn check(st: &rustix::fs::Stat, path: &Path, cap: Cap) -> Result<()> {
-    let what = match FileType::from_raw_mode(st.st_mode as _) {
-        FileType::RegularFile => {
-            // A file that says it is too big is; a file that says it is small is read up to the
-            // cap all the same.
-            if st.st_size as u64 > cap.bytes() {
-                return Err(too_big(path, cap));
-            }
-            return Ok(());
-        }
+/// What a status says is there, in words, unless it is a regular file.
+pub fn not_a_file(st: &rustix::fs::Stat) -> Option<&'static str> {
+    Some(match FileType::from_raw_mode(st.st_mode as _) {
+        FileType::RegularFile => return None,
         FileType::Directory => "a folder",
         FileType::Fifo => "a FIFO (named pipe)",
         FileType::Socket => "a socket",
         FileType::CharacterDevice => "a character device",
         FileType::BlockDevice => "a block device",
-        FileType::Symlink => return Err(link_refused(path, cap)),
+        FileType::Symlink => "a symbolic link",
         FileType::Unknown => "not a file",
-    };
-    Err(refuse(
-        path,
-        cap,
-        format!("it is {what}, not a regular file"),
-        "remove it or replace it with a regular file".to_string(),
-    ))
+    })
+}
+
+/// What is at `path` (through links when `links` says so), in words, unless it is a regular file
+/// or nothing; nothing is opened.
+pub fn describe(path: &Path, links: Links) -> Option<&'static str> {
+    match links {
+        Links::Refuse => rustix::fs::lstat(path),
+        Links::Follow => rustix::fs::stat(path),
+    }
+    .ok()
+    .and_then(|st| not_a_file(&st))
+}
+
+/// Refuses anything but a regular file of at most the cap, from its status.
+pub(super) fn check(st: &rustix::fs::Stat, path: &Path, cap: Cap) -> Result<()> {
+    match not_a_file(st) {
+        // A file that says it is too big is; a file that says it is small is read up to the cap
+        // all the same.
+        None if st.st_size as u64 > cap.bytes() => Err(too_big(path, cap)),
+        None => Ok(()),
+        Some(_) if FileType::from_raw_mode(st.st_mode as _) == FileType::Symlink => Err(link_refused(path, cap)),
+        Some(what) => Err(refuse(
+            path,
+            cap,
+            format!("it is {what}, not a regular file"),
+            "remove it or replace it with a regular file",
+        )),
+    }
 }
 
 fn too_big(path: &Path, cap: Cap) -> Error {

@@ -196,7 +196,8 @@ fn stage_local(home: &Home, manifest: &Manifest, path: &Path) -> Result<Staged> 
             vec!["give the path of a plugin folder or of its plugin.yaml".into()],
         ));
     }
-    if path.is_file() {
+    // Anything but a folder is a definition (a FIFO or a device there is refused by the read).
+    if !path.is_dir() {
         if !matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
             return Err(Error::refused(
                 format!("{shown} is not a .yaml or .yml file"),

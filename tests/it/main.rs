@@ -30,6 +30,7 @@ mod safety;
 mod servers;
 mod setup;
 mod sources;
+mod special_files;
 mod tls;
 mod trust;
 mod undo;
