@@ -177,7 +177,13 @@ fn too_big(path: &Path, cap: Cap) -> Error {
         path,
         cap,
         format!("it is bigger than {} MiB, the most atk reads of {}", cap.bytes() / MIB, cap.what()),
-        "remove it or replace it with the file it should be",
+        match cap {
+            Cap::PluginFile => {
+                "keep files this big out of the plugin folder: the home is a git repository (and GitHub refuses \
+                 a file over 100 MiB)"
+            }
+            _ => "remove it or replace it with the file it should be",
+        },
     )
 }
 
@@ -271,22 +277,40 @@ mod tests {
         rustix::fs::mknodat(rustix::fs::CWD, p, FileType::Fifo, Mode::from_raw_mode(0o644), 0).unwrap();
     }
 
+    /// `f` in a thread, failing the test if it has not returned within a few seconds (a read that
+    /// blocks on a FIFO would hang the test otherwise).
+    fn bounded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(f()));
+        rx.recv_timeout(Duration::from_secs(5)).expect("returned within 5 s")
+    }
+
     #[test]
     fn a_fifo_without_a_writer_is_refused_at_once() {
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join(".env");
         mkfifo(&p);
         let start = Instant::now();
-        let e = read(&p, Links::Refuse, Cap::Env).unwrap_err();
+        let e = bounded({
+            let p = p.clone();
+            move || read(&p, Links::Refuse, Cap::Env).unwrap_err()
+        });
         assert!(start.elapsed() < Duration::from_secs(2));
         assert!(e.to_string().contains("FIFO"), "{e}");
         assert!(e.to_string().contains(&p.display().to_string()), "{e}");
         assert_eq!(e.exit_code(), crate::error::exit::PLUGIN_INVALID);
         // Also when it is opened (the look before is skipped): the fstat refuses it.
-        let fd = rustix::fs::open(&p, READ_FLAGS, Mode::empty()).unwrap();
-        assert!(read_opened(fd, &p, Cap::State).unwrap_err().to_string().contains("FIFO"));
+        let opened = bounded({
+            let p = p.clone();
+            move || {
+                let fd = rustix::fs::open(&p, READ_FLAGS, Mode::empty()).unwrap();
+                read_opened(fd, &p, Cap::State).unwrap_err().to_string()
+            }
+        });
+        assert!(opened.contains("FIFO"), "{opened}");
         // Writing a lock or journal there neither blocks nor writes into it.
-        assert!(open_for_writing(&p, true).unwrap_err().to_string().contains("FIFO"));
+        let written = bounded(move || open_for_writing(&p, true).unwrap_err().to_string());
+        assert!(written.contains("FIFO"), "{written}");
     }
 
     #[test]

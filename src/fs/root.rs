@@ -632,6 +632,38 @@ mod tests {
     }
 
     #[test]
+    fn reads_follow_only_links_that_stay_inside() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "secret").unwrap();
+        let t = tempfile::tempdir().unwrap();
+        let root = Root::open(t.path()).unwrap();
+        root.create_dir(&rel("docs")).unwrap();
+        root.write_new(&rel("docs/README.md"), b"inside", 0o644).unwrap();
+        root.symlink(Path::new("docs/README.md"), &rel("README.md")).unwrap();
+        root.symlink(Path::new("docs"), &rel("d")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), t.path().join("out")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", t.path().join("zero")).unwrap();
+        root.symlink(Path::new("../x"), &rel("up")).unwrap();
+        // Inside: followed, through a linked folder too.
+        assert_eq!(root.read_inside(&rel("README.md"), Cap::Readme).unwrap().unwrap(), b"inside");
+        assert_eq!(root.read_inside(&rel("d/README.md"), Cap::Readme).unwrap().unwrap(), b"inside");
+        // Out: refused by name, whatever it leads to.
+        for name in ["out", "zero", "up"] {
+            let e = root.read_inside(&rel(name), Cap::Readme).unwrap_err().to_string();
+            assert!(e.contains("leads out of the plugin folder") && e.contains(name), "{name}: {e}");
+        }
+        assert!(root.read_inside(&rel("missing"), Cap::Readme).unwrap().is_none());
+        assert!(root.read_inside(&rel("docs/missing/x"), Cap::Readme).unwrap().is_none());
+        // `read` follows no link at all.
+        assert!(root.read(&rel("README.md"), Cap::Readme).unwrap_err().to_string().contains("symbolic link"));
+        assert!(root.read(&rel("d/README.md"), Cap::Readme).unwrap_err().to_string().contains("symbolic link"));
+        // A FIFO is refused at once by both.
+        rustix::fs::mknodat(&root.fd, "fifo", FileType::Fifo, Mode::from_raw_mode(0o644), 0).unwrap();
+        assert!(root.read(&rel("fifo"), Cap::State).unwrap_err().to_string().contains("FIFO"));
+        assert!(root.read_inside(&rel("fifo"), Cap::State).unwrap_err().to_string().contains("FIFO"));
+    }
+
+    #[test]
     fn link_resolution_follows_chains() {
         let t = tempfile::tempdir().unwrap();
         let root = Root::open(t.path()).unwrap();

@@ -270,3 +270,52 @@ fn a_source_whose_definition_is_not_a_regular_file_is_refused_at_once() {
     check_all(&env, &cases, &["validate", folder]);
     assert!(!env.manifest().contains("name: qq"), "nothing was added");
 }
+
+/// `upgrade` reads the installed plugin's override and `.env` before it moves anything.
+#[test]
+fn an_upgrade_whose_plugin_files_are_not_regular_files_is_refused_at_once() {
+    let env = Env::new();
+    let work = crate::sources::registry_work(&env);
+    let reg: &'static str = Box::leak(work.to_str().unwrap().to_string().into_boxed_str());
+    env.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
+    write(&env.atk_home.join("plugins/hello/custom/overrides.yaml"), "description: mine\n", false);
+    write(&work.join("plugins/hello/NEW.md"), "new in v2\n", false);
+    crate::sources::commit_all(&work, "hello v2");
+    let dir = env.atk_home.join("plugins/hello");
+    let upgrade = vec!["--registry", reg, "upgrade", "hello", "--yes"];
+    let cases = vec![
+        Case { path: dir.join("custom/overrides.yaml"), runs: vec![(upgrade.clone(), 5, true)], bad: &Bad::ALL },
+        Case { path: dir.join(".env"), runs: vec![(upgrade.clone(), 5, true)], bad: &Bad::ALL },
+    ];
+    check_all(&env, &cases, &["status", "hello"]);
+    // Nothing moved; with the files back, the upgrade goes through.
+    assert!(!dir.join("NEW.md").exists());
+    env.ok(&upgrade);
+    assert!(dir.join("NEW.md").is_file());
+}
+
+/// A local plugin's whole folder is committed: what its install command leaves there is read to
+/// be hashed. A FIFO is not a file git tracks (it is left out); a 2 GB file is refused by name and
+/// the add is rolled back.
+#[test]
+fn what_an_install_leaves_in_a_local_plugin_is_committed_or_refused_at_once() {
+    let env = Env::new();
+    let extra = |cmd: &str| format!("lifecycle:\n  install: {cmd}\n  uninstall: 'true'\n");
+    let fifo = env.plugin("src/fifo", &yaml("fifo", &extra("mkfifo data.fifo")), &[]);
+    let big = env.plugin("src/big", &yaml("big", &extra("truncate -s 2G big.bin")), &[]);
+    // The 2 GB file first: the test's own snapshot of the home would block on the FIFO.
+    let before = env.snapshot();
+    let (code, text) = run(&env, &["add", big.to_str().unwrap(), "-y"]);
+    assert_eq!(code, Some(5), "{text}");
+    let shown = env.atk_home.join("plugins/big/big.bin").display().to_string();
+    assert!(text.contains(&shown) && text.contains("bigger than 100 MiB"), "{text}");
+    assert_eq!(env.snapshot(), before, "the add is rolled back");
+    let (code, text) = run(&env, &["add", fifo.to_str().unwrap(), "-y"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(env.atk_home.join("plugins/fifo/data.fifo").exists(), "install ran");
+    let files = env.ls_files();
+    assert!(files.contains(&"plugins/fifo/plugin.yaml".to_string()), "{files:?}");
+    assert!(!files.contains(&"plugins/fifo/data.fifo".to_string()), "{files:?}");
+    let (code, text) = run(&env, &["status"]);
+    assert_eq!(code, Some(0), "{text}");
+}
