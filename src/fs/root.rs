@@ -288,12 +288,20 @@ impl Root {
 
     /// The content of the regular file `rel` (`None`: nothing is there), where links on the way
     /// and at `rel` are followed as long as they stay inside this root (a plugin may link its
-    /// README to docs/README.md); a link that leads out is refused.
+    /// README to docs/README.md); a link that leads out to something is refused.
     pub fn read_inside(&self, rel: &RelPath, cap: Cap) -> Result<Option<Vec<u8>>> {
         let shown = self.abs(rel);
         let Some(real) = self.resolve(RelPath::root(), rel.components().map(String::from).collect()) else {
+            // Nothing there (a link out to nothing, a file missing below a folder linked out) is
+            // no file: only its existence is looked at, never what it is.
+            if std::fs::metadata(&shown).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+                return Ok(None);
+            }
             return Err(read::link_out(&shown, &self.path, cap));
         };
+        if real.is_root() {
+            return Err(read::refuse(&shown, cap, "it leads to its folder itself", "replace it with a regular file"));
+        }
         self.read_at(&real, &shown, cap)
     }
 
@@ -643,7 +651,8 @@ mod tests {
         root.symlink(Path::new("docs"), &rel("d")).unwrap();
         std::os::unix::fs::symlink(outside.path().join("secret"), t.path().join("out")).unwrap();
         std::os::unix::fs::symlink("/dev/zero", t.path().join("zero")).unwrap();
-        root.symlink(Path::new("../x"), &rel("up")).unwrap();
+        root.symlink(Path::new(".."), &rel("up")).unwrap();
+        root.symlink(Path::new("."), &rel("self")).unwrap();
         // Inside: followed, through a linked folder too.
         assert_eq!(root.read_inside(&rel("README.md"), Cap::Readme).unwrap().unwrap(), b"inside");
         assert_eq!(root.read_inside(&rel("d/README.md"), Cap::Readme).unwrap().unwrap(), b"inside");
@@ -652,8 +661,12 @@ mod tests {
             let e = root.read_inside(&rel(name), Cap::Readme).unwrap_err().to_string();
             assert!(e.contains("leads out of the plugin folder") && e.contains(name), "{name}: {e}");
         }
+        assert!(root.read_inside(&rel("self"), Cap::Readme).unwrap_err().to_string().contains("its folder itself"));
         assert!(root.read_inside(&rel("missing"), Cap::Readme).unwrap().is_none());
         assert!(root.read_inside(&rel("docs/missing/x"), Cap::Readme).unwrap().is_none());
+        // A link out to nothing is no file; nothing is read through it.
+        root.symlink(Path::new("../nothing-here"), &rel("gone")).unwrap();
+        assert!(root.read_inside(&rel("gone"), Cap::Readme).unwrap().is_none());
         // `read` follows no link at all.
         assert!(root.read(&rel("README.md"), Cap::Readme).unwrap_err().to_string().contains("symbolic link"));
         assert!(root.read(&rel("d/README.md"), Cap::Readme).unwrap_err().to_string().contains("symbolic link"));
