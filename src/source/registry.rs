@@ -265,6 +265,36 @@ mod tests {
         assert_eq!(Index::parse("schema_version: 2026-01-23\nplugins: []\n").unwrap().schema_version, "2026-01-23");
     }
 
+    /// The cached index is atk's own file: anything there that is not a regular file of a sane
+    /// size is no cache (the index is fetched and written over it), at once, never a hang.
+    #[test]
+    fn a_cache_that_is_not_a_regular_file_is_no_cache() {
+        let t = tempfile::tempdir().unwrap();
+        let reg = Registry::open("https://registry.invalid/r.git", t.path()).unwrap();
+        std::fs::create_dir_all(reg.cache_file.parent().unwrap()).unwrap();
+        let cached = Cached {
+            url: reg.url.clone(),
+            commit: "0".repeat(40),
+            fetched_at: now(),
+            index: Index::parse("schema_version: '2026-01-23'\nplugins: []\n").unwrap(),
+        };
+        std::fs::write(&reg.cache_file, serde_json::to_vec(&cached).unwrap()).unwrap();
+        assert!(reg.cached().is_some(), "a real cache is read");
+        std::fs::remove_file(&reg.cache_file).unwrap();
+        let fifo = reg.cache_file.clone();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(reg.cached().is_none()));
+        assert!(rx.recv_timeout(std::time::Duration::from_secs(5)).expect("no hang on a FIFO"));
+    }
+
     #[test]
     fn registry_url_precedence() {
         assert_eq!(url(Some("a"), Some("b")), "a");
