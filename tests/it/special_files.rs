@@ -173,6 +173,7 @@ fn a_plugins_files_that_are_not_regular_files_are_refused_at_once() {
             (args("doctor"), 1, true),
             (args("help pp"), 5, true),
             (args("mcp pp"), 5, true),
+            (args("stop pp"), 5, true),
             (args("setup pp --set P_MODE=x"), 5, true),
         ];
         if definition {
