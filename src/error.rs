@@ -99,6 +99,11 @@ pub enum Error {
     #[error("{}", describe_ports(conflicts))]
     PortConflict { conflicts: Vec<(String, u16, Option<String>)> },
 
+    /// A file atk reads is not a regular file it may read (a FIFO, a socket, a device, a folder, a
+    /// link where none may be or that leads out of its folder, too big, not text): see `fs::read`.
+    #[error("cannot read {}: {why}", path.display())]
+    Unreadable { path: PathBuf, why: String, hint: String, of_plugin: bool },
+
     /// The plugin is in the manifest but its folder is not in the home (a fresh clone).
     #[error("plugin '{directory}' is not installed here (no plugin.yaml in plugins/{directory})")]
     NotInstalled { directory: String },
@@ -174,6 +179,7 @@ impl Error {
             Error::Other { .. } => "other",
             Error::PortConflict { .. } => "port_conflict",
             Error::NotInstalled { .. } => "not_installed",
+            Error::Unreadable { .. } => "unreadable",
         }
     }
 
@@ -190,6 +196,8 @@ impl Error {
             Error::EnvMissing { .. } => exit::ENV_NOT_CONFIGURED,
             Error::PortConflict { .. } => exit::PORT_CONFLICT,
             Error::NotInstalled { .. } => exit::GENERAL,
+            Error::Unreadable { of_plugin: true, .. } => exit::PLUGIN_INVALID,
+            Error::Unreadable { of_plugin: false, .. } => exit::GENERAL,
             Error::Interrupted => exit::INTERRUPTED,
             Error::NotAHome { .. }
             | Error::Manifest { .. }
@@ -249,6 +257,7 @@ impl Error {
                     .into(),
             ],
             Error::Interrupted => vec![],
+            Error::Unreadable { hint, .. } => vec![hint.clone()],
             Error::Io { .. } => vec![],
             Error::PortConflict { .. } => vec![
                 "stop whatever listens there (`ss -ltnp` or `lsof -i :PORT` shows it), or change the plugin's port in custom/overrides.yaml".into(),

@@ -258,8 +258,11 @@ pub struct Registered {
 impl Registered {
     pub const FILE: &'static str = "agents.json";
 
-    pub fn load(path: &Path) -> Registered {
-        std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    /// What `path` records: nothing when there is no file or it is not a record (it is rewritten
+    /// whole); an error when it cannot be read (a FIFO, a device: see `fs::read`).
+    pub fn load(path: &Path) -> Result<Registered> {
+        let bytes = crate::fs::read(path, crate::fs::Links::Refuse, crate::fs::Cap::State)?;
+        Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default())
     }
     pub fn save(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_vec_pretty(self).expect("serializes");
@@ -269,7 +272,7 @@ impl Registered {
     /// changed (also when `change` failed part-way: what was done stays remembered).
     pub fn update<T>(home: &crate::home::Home, change: impl FnOnce(&mut Registered) -> Result<T>) -> Result<T> {
         let path = registered_path(home);
-        let mut registered = Registered::load(&path);
+        let mut registered = Registered::load(&path)?;
         let before = registered.clone();
         let result = change(&mut registered);
         if registered != before {
@@ -677,24 +680,35 @@ pub fn file_behind(path: &Path) -> Result<PathBuf> {
         Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(path) {
             Ok(target) if target.is_file() => Ok(target),
             _ => Err(Error::refused(
-                format!("{} is a link to something that is not a file; atk leaves it alone", path.display()),
+                format!(
+                    "{} is a link to something that is not a file ({}); atk leaves it alone",
+                    path.display(),
+                    crate::fs::read::describe(path, crate::fs::Links::Follow).unwrap_or("nothing")
+                ),
                 vec![format!("fix or remove the link, then run the command again")],
             )),
         },
         Ok(m) if m.is_file() => Ok(path.to_path_buf()),
-        Ok(_) => Err(Error::refused(format!("{} is not a file", path.display()), vec![])),
+        Ok(_) => Err(Error::refused(
+            format!(
+                "{} is {}, not a file; atk leaves it alone",
+                path.display(),
+                crate::fs::read::describe(path, crate::fs::Links::Refuse).unwrap_or("not a file")
+            ),
+            vec!["remove it or replace it with a regular file".into()],
+        )),
     }
 }
 
-/// An agent's text file (`None` when there is none).
+/// An agent's text file (`None` when there is none), through the link a dotfiles tool may have
+/// made there, read as `fs::read` says (a regular file, capped, never blocking).
 pub fn read_user_file(path: &Path) -> Result<Option<String>> {
     let real = file_behind(path)?;
-    match std::fs::read(&real) {
-        Ok(b) => String::from_utf8(b)
+    match crate::fs::read(&real, crate::fs::Links::Follow, crate::fs::Cap::AgentConfig)? {
+        Some(b) => String::from_utf8(b)
             .map(Some)
             .map_err(|_| Error::refused(format!("{} is not UTF-8 text", path.display()), vec![])),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
+        None => Ok(None),
     }
 }
 
@@ -1033,7 +1047,10 @@ pub fn wiring(
     if agents.is_empty() {
         return vec![];
     }
-    let registered = Registered::load(&registered_path(home));
+    let registered = match Registered::load(&registered_path(home)) {
+        Ok(r) => r,
+        Err(e) => return agents.into_iter().map(|a| (a, Wiring::Unknown(e.to_string()))).collect(),
+    };
     let t = match target(home, entry, outer) {
         Ok(t) => t,
         Err(e) => return agents.into_iter().map(|a| (a, Wiring::Unknown(e.to_string()))).collect(),

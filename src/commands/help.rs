@@ -191,9 +191,6 @@ fn page(text: &str) -> bool {
     }
 }
 
-/// The largest README shown (a README is text a person reads; anything bigger is not one).
-const README_LIMIT: u64 = 4 << 20;
-
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let Some(id) = args.plugin else {
         use clap::CommandFactory;
@@ -205,7 +202,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let entry = super::find(&manifest, &id)?;
     let (dir, plugin) = load_installed(&home.root, entry)?;
     let readme_path = dir.join("README.md");
-    let readme = match crate::lifecycle::read_inside(&dir, &readme_path, README_LIMIT) {
+    // Links inside the plugin folder are followed (a README may link to docs/README.md).
+    let read = crate::fs::Root::open(&dir).and_then(|root| {
+        let rel = crate::fs::RelPath::new("README.md").expect("a plain name");
+        let bytes = root.read_inside(&rel, crate::fs::Cap::Readme)?;
+        bytes.map(|b| crate::fs::read::utf8(b, &readme_path, crate::fs::Cap::Readme)).transpose()
+    });
+    let readme = match read {
         Ok(text) => text,
         Err(why) => {
             ctx.ui.warn(format!("README.md of '{}' is not shown: {why}", escape(&plugin.name)));

@@ -179,7 +179,10 @@ pub fn apply_all(
     hint: &str,
 ) -> (Vec<Outcome>, Option<Error>) {
     let path = agents::registered_path(home);
-    let mut registered = Registered::load(&path);
+    let mut registered = match Registered::load(&path) {
+        Ok(r) => r,
+        Err(e) => return (vec![], Some(e)),
+    };
     let how = Apply { env, reporter: &ctx.ui, ask, hint };
     let mut outcomes = Vec::new();
     for &agent in chosen {

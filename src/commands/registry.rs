@@ -112,7 +112,7 @@ fn index(ctx: &Ctx, args: IndexArgs) -> Result<u8> {
     }
     let text = index_of(&checked).to_yaml();
     let path = index_path(&dir);
-    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    let current = crate::fs::read_text(&path, crate::fs::Links::Follow, crate::fs::Cap::State)?.unwrap_or_default();
     if args.check {
         let up_to_date = current == text;
         ctx.ui.json(&super::report::IndexCheck { index: path.clone(), up_to_date });

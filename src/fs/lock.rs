@@ -25,17 +25,13 @@ pub fn timeout() -> Duration {
     Duration::from_secs(TIMEOUT_S.load(Ordering::SeqCst))
 }
 
-/// Opens the lock file at `path`, creating it (and its folder) when needed.
+/// Opens the lock file at `path`, creating it (and its folder) when needed, as a regular file.
 pub fn open(path: &Path) -> Result<File> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).ctx(|| format!("cannot create {}", dir.display()))?;
     }
-    std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .ctx(|| format!("cannot open {}", path.display()))
+    // Never blocks on a FIFO someone put there, nor follows a link.
+    super::read::open_for_writing(path, false)
 }
 
 /// A lock this process holds; released when dropped.

@@ -5,9 +5,11 @@
 
 pub mod lock;
 mod name;
+pub mod read;
 mod root;
 
 pub use name::{name_problem, BadPath, RelPath};
+pub use read::{read, read_text, Cap, Links};
 pub use root::{copy_tree, is_temp_name, temp_name, Kind, Root, TEMP_PREFIX};
 
 use std::io::Write;

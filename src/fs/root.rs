@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsStr;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
 use super::name::{name_problem, RelPath};
+use super::read::{self, Cap};
 use crate::error::{Error, IoContext, Result};
 
 /// What is at a path, without following a link there.
@@ -405,20 +406,60 @@ impl Root {
         Ok(st.st_mode & 0o7777)
     }
 
-    /// The content of the regular file `rel` (a link there is refused).
-    pub fn read(&self, rel: &RelPath) -> Result<Vec<u8>> {
-        let (dir, name) = self.parent(rel)?;
-        let fd = rustix::fs::openat(&dir, c(name), OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
-            .map_err(|e| {
-                if e == rustix::io::Errno::LOOP {
-                    self.link_in_the_way(rel)
-                } else {
-                    Error::io(format!("cannot read {}", self.abs(rel).display()), os(e))
-                }
-            })?;
-        let mut data = Vec::new();
-        std::fs::File::from(fd).read_to_end(&mut data).ctx(self.io("read", rel))?;
-        Ok(data)
+    /// The content of the regular file `rel`, read as [`super::read`] says, with no link on the
+    /// way or at `rel` (a link is refused); a missing file is an error.
+    pub fn read(&self, rel: &RelPath, cap: Cap) -> Result<Vec<u8>> {
+        self.read_at(rel, &self.abs(rel), cap)?.ok_or_else(|| {
+            Error::io(format!("cannot read {}", self.abs(rel).display()), std::io::ErrorKind::NotFound.into())
+        })
+    }
+
+    /// The content of the regular file `rel` (`None`: nothing is there), where links on the way
+    /// and at `rel` are followed as long as they stay inside this root (a plugin may link its
+    /// README to docs/README.md); a link that leads out to something is refused.
+    pub fn read_inside(&self, rel: &RelPath, cap: Cap) -> Result<Option<Vec<u8>>> {
+        let shown = self.abs(rel);
+        let Some(real) = self.resolve(RelPath::root(), rel.components().map(String::from).collect()) else {
+            // Nothing there (a link out to nothing, a file missing below a folder linked out) is
+            // no file: only its existence is looked at, never what it is.
+            if std::fs::metadata(&shown).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+                return Ok(None);
+            }
+            return Err(read::link_out(&shown, &self.path, cap));
+        };
+        if real.is_root() {
+            return Err(read::refuse(&shown, cap, "it leads to its folder itself", "replace it with a regular file"));
+        }
+        self.read_at(&real, &shown, cap)
+    }
+
+    /// [`Root::read`], `None` when nothing is at `rel` (or a folder on the way is missing);
+    /// messages name `shown`.
+    fn read_at(&self, rel: &RelPath, shown: &Path, cap: Cap) -> Result<Option<Vec<u8>>> {
+        let io = |e: rustix::io::Errno| Error::io(format!("cannot read {}", shown.display()), os(e));
+        let (dir, name) = match self.parent(rel) {
+            Ok(found) => found,
+            Err(Error::Io { source, .. })
+                if matches!(source.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) =>
+            {
+                return Ok(None)
+            }
+            Err(e @ Error::Refused { .. }) => {
+                return Err(read::refuse(shown, cap, e.to_string(), "replace the link with a real folder"))
+            }
+            Err(e) => return Err(e),
+        };
+        match rustix::fs::statat(&dir, c(name), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => read::check(&st, shown, cap)?,
+            Err(rustix::io::Errno::NOENT | rustix::io::Errno::NOTDIR) => return Ok(None),
+            Err(e) => return Err(io(e)),
+        }
+        match rustix::fs::openat(&dir, c(name), read::READ_FLAGS | OFlags::NOFOLLOW, Mode::empty()) {
+            Ok(fd) => read::read_opened(fd, shown, cap).map(Some),
+            Err(rustix::io::Errno::NOENT) => Ok(None),
+            Err(rustix::io::Errno::LOOP) => Err(read::link_refused(shown, cap)),
+            Err(e) => Err(io(e)),
+        }
     }
 
     /// The target of the link `rel`, as written in it.
@@ -593,51 +634,39 @@ impl Root {
     /// is on disk now: each link met on the way is followed (at most 40), each folder that does
     /// not exist (yet) counts as a plain folder, and the walk may never climb above the root.
     pub fn link_escapes(&self, link: &RelPath, target: &Path) -> bool {
-        fn parts(p: &Path) -> Vec<String> {
-            p.components()
-                .map(|c| match c {
-                    Component::Normal(n) => n.to_string_lossy().to_string(),
-                    Component::ParentDir => "..".into(),
-                    Component::CurDir => ".".into(),
-                    Component::RootDir | Component::Prefix(_) => "/".into(),
-                })
-                .collect()
-        }
-        if target.as_os_str().is_empty() {
-            return true;
-        }
-        // Where the walk is (a folder below the root), and what is left to walk.
-        let mut at = link.parent().unwrap_or_default();
-        let mut pending: VecDeque<String> = parts(target).into();
+        target.as_os_str().is_empty() || self.resolve(link.parent().unwrap_or_default(), parts(target).into()).is_none()
+    }
+
+    /// Where the path `pending` (names, `.`, `..`, `/`) leads from the folder `at`, resolved
+    /// against what is on disk now: each link met on the way is followed (at most 40), each folder
+    /// that does not exist (yet) counts as a plain folder. `None`: the walk leaves the root.
+    fn resolve(&self, mut at: RelPath, mut pending: VecDeque<String>) -> Option<RelPath> {
         let mut hops = 0;
         while let Some(c) = pending.pop_front() {
             match c.as_str() {
-                "/" => return true,
+                "/" => return None,
                 "." => {}
-                ".." => match at.parent() {
-                    Some(up) => at = up,
-                    None => return true,
-                },
+                ".." => at = at.parent()?,
                 name => {
-                    let Ok(rel) = at.join(name) else { return true };
+                    let rel = at.join(name).ok()?;
                     match self.kind(&rel) {
                         Ok(Some(Kind::Link)) => {
                             hops += 1;
-                            let Ok(next) = self.read_link(&rel) else { return true };
+                            let next = self.read_link(&rel).ok()?;
                             if hops > 40 || next.as_os_str().is_empty() || next.has_root() {
-                                return true;
+                                return None;
                             }
                             for p in parts(&next).into_iter().rev() {
                                 pending.push_front(p);
                             }
                         }
                         Ok(_) => at = rel,
-                        Err(_) => return true,
+                        Err(_) => return None,
                     }
                 }
             }
         }
-        false
+        Some(at)
     }
 
     /// Checks every link below this root against [`Root::link_escapes`], as things are now; the
@@ -657,6 +686,18 @@ impl Root {
         }
         Ok(None)
     }
+}
+
+/// The components of a link's target, as [`Root::resolve`] walks them.
+fn parts(p: &Path) -> Vec<String> {
+    p.components()
+        .map(|c| match c {
+            Component::Normal(n) => n.to_string_lossy().to_string(),
+            Component::ParentDir => "..".into(),
+            Component::CurDir => ".".into(),
+            Component::RootDir | Component::Prefix(_) => "/".into(),
+        })
+        .collect()
 }
 
 /// Copies the folder `from_rel` of `from` into the folder `to_rel` (which must exist, empty) of
@@ -686,7 +727,7 @@ fn copy_below(from: &Root, from_rel: &RelPath, to: &Root, to_rel: &RelPath, dept
                 copy_below(from, &src, to, &dst, depth + 1)?;
             }
             Kind::File { executable } => {
-                to.write_new(&dst, &from.read(&src)?, if executable { 0o755 } else { 0o644 })?;
+                to.write_new(&dst, &from.read(&src, Cap::PluginFile)?, if executable { 0o755 } else { 0o644 })?;
             }
             Kind::Link => to.symlink(&from.read_link(&src)?, &dst)?,
             Kind::Other => {}
@@ -713,7 +754,7 @@ mod tests {
         assert!(root.write_atomic(&rel("out/x"), b"x", None).is_err());
         assert!(root.create_dir_all(&rel("out/d")).is_err());
         assert!(root.create_dir(&rel("out/d")).is_err());
-        assert!(root.read(&rel("out")).is_err());
+        assert!(root.read(&rel("out"), Cap::PluginFile).is_err());
         // A link at the final name is replaced by write_atomic, never followed.
         root.write_atomic(&rel("out"), b"replaced", None).unwrap();
         assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
@@ -770,6 +811,43 @@ mod tests {
 
     fn mode_of(p: &Path) -> u32 {
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions()) & 0o7777
+    }
+
+    #[test]
+    fn reads_follow_only_links_that_stay_inside() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "secret").unwrap();
+        let t = tempfile::tempdir().unwrap();
+        let root = Root::open(t.path()).unwrap();
+        root.create_dir(&rel("docs")).unwrap();
+        root.write_new(&rel("docs/README.md"), b"inside", 0o644).unwrap();
+        root.symlink(Path::new("docs/README.md"), &rel("README.md")).unwrap();
+        root.symlink(Path::new("docs"), &rel("d")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), t.path().join("out")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", t.path().join("zero")).unwrap();
+        root.symlink(Path::new(".."), &rel("up")).unwrap();
+        root.symlink(Path::new("."), &rel("self")).unwrap();
+        // Inside: followed, through a linked folder too.
+        assert_eq!(root.read_inside(&rel("README.md"), Cap::Readme).unwrap().unwrap(), b"inside");
+        assert_eq!(root.read_inside(&rel("d/README.md"), Cap::Readme).unwrap().unwrap(), b"inside");
+        // Out: refused by name, whatever it leads to.
+        for name in ["out", "zero", "up"] {
+            let e = root.read_inside(&rel(name), Cap::Readme).unwrap_err().to_string();
+            assert!(e.contains("leads out of the plugin folder") && e.contains(name), "{name}: {e}");
+        }
+        assert!(root.read_inside(&rel("self"), Cap::Readme).unwrap_err().to_string().contains("its folder itself"));
+        assert!(root.read_inside(&rel("missing"), Cap::Readme).unwrap().is_none());
+        assert!(root.read_inside(&rel("docs/missing/x"), Cap::Readme).unwrap().is_none());
+        // A link out to nothing is no file; nothing is read through it.
+        root.symlink(Path::new("../nothing-here"), &rel("gone")).unwrap();
+        assert!(root.read_inside(&rel("gone"), Cap::Readme).unwrap().is_none());
+        // `read` follows no link at all.
+        assert!(root.read(&rel("README.md"), Cap::Readme).unwrap_err().to_string().contains("symbolic link"));
+        assert!(root.read(&rel("d/README.md"), Cap::Readme).unwrap_err().to_string().contains("symbolic link"));
+        // A FIFO is refused at once by both.
+        rustix::fs::mknodat(&root.fd, "fifo", FileType::Fifo, Mode::from_raw_mode(0o644), 0).unwrap();
+        assert!(root.read(&rel("fifo"), Cap::State).unwrap_err().to_string().contains("FIFO"));
+        assert!(root.read_inside(&rel("fifo"), Cap::State).unwrap_err().to_string().contains("FIFO"));
     }
 
     #[test]

@@ -91,7 +91,8 @@ fn refuse_link(root: &Path, rel: &str) -> Result<()> {
 /// What is missing for `path` to be a home (empty when it is one).
 pub fn problems(path: &Path) -> Vec<String> {
     let mut p = Vec::new();
-    if !path.join(manifest::FILE).is_file() {
+    // Whatever is there (a FIFO, a link) makes it a home whose manifest the read refuses by name.
+    if path.join(manifest::FILE).symlink_metadata().is_err() {
         p.push("no manifest.yaml".to_string());
     }
     if !path.join(".git").is_dir() {
@@ -202,17 +203,19 @@ impl Home {
         let rel = RelPath::new(name).expect("a plain name");
         match self.files.kind(&rel)? {
             None => Ok(None),
-            Some(crate::fs::Kind::File { .. }) => {
-                let bytes = self.files.read(&rel)?;
+            // A FIFO, a device, a huge file: refused by the read, saying what it is.
+            Some(crate::fs::Kind::File { .. } | crate::fs::Kind::Other) => {
+                let bytes = self.files.read(&rel, crate::fs::Cap::Manifest)?;
                 String::from_utf8(bytes).map(Some).map_err(|_| Error::Other {
                     message: format!("{} is not UTF-8 text", self.root.join(name).display()),
                     hints: vec![],
                 })
             }
-            Some(_) => Err(Error::Other {
+            Some(kind) => Err(Error::Other {
                 message: format!(
-                    "{} is not a plain file (a link or a folder); atk never reads or writes through one",
-                    self.root.join(name).display()
+                    "{} is not a plain file ({}); atk never reads or writes through one",
+                    self.root.join(name).display(),
+                    if kind == crate::fs::Kind::Dir { "a folder" } else { "a symbolic link" }
                 ),
                 hints: vec![format!(
                     "put the file itself there: `atk git checkout HEAD~ -- {name}` or restore it by hand"

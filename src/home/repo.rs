@@ -136,7 +136,9 @@ pub fn commit_paths(root: &Path, paths: &[String], message: &str) -> Result<Opti
         let md = gix::index::fs::Metadata::from_path_no_follow(&abs).map_err(io)?;
         let (mode, id) = match entry.disk_kind {
             Some(Kind::File) => {
-                let data = std::fs::read(&abs).map_err(io)?;
+                // What a plugin's command left there may have become anything since the walk.
+                let data = crate::fs::read(&abs, crate::fs::Links::Refuse, crate::fs::Cap::PluginFile)?
+                    .ok_or_else(|| io(std::io::ErrorKind::NotFound.into()))?;
                 let id = repo.write_blob(&data).map_err(git_err("cannot store a file"))?.detach();
                 let mode = if md.is_executable() {
                     gix::object::tree::EntryKind::BlobExecutable

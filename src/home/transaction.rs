@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::lock::HomeLock;
 use super::{repo, Home};
 use crate::error::{Error, IoContext, Result};
-use crate::fs::{name_problem, Kind, RelPath, Root};
+use crate::fs::{name_problem, Cap, Kind, Links, RelPath, Root};
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "undo", rename_all = "snake_case")]
@@ -78,12 +78,7 @@ impl<'h> Transaction<'h> {
         }
         let txn = Root::create(&dir)?;
         let path = home.journal_path();
-        let mut journal = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .open(&path)
-            .ctx(|| format!("cannot create {}", path.display()))?;
+        let mut journal = crate::fs::read::open_for_writing(&path, true)?;
         let mut line = serde_json::to_vec(&Header { operation: operation.into() }).expect("the header serializes");
         line.push(b'\n');
         journal.write_all(&line).ctx(|| format!("cannot write {}", path.display()))?;
@@ -121,19 +116,18 @@ impl<'h> Transaction<'h> {
         let copy = RelPath::new(&backup).expect("a plain name");
         let saved = match self.files().kind(rel)? {
             None => None,
-            Some(Kind::File { .. }) => {
-                // The copy keeps the mode exactly (it is renamed back on rollback).
-                let mode = self.files().mode(rel)?;
-                self.txn.write_new(&copy, &self.files().read(rel)?, mode)?;
-                self.txn.set_mode(&copy, mode)?;
-                Some(backup)
-            }
             Some(Kind::Link) => {
                 self.txn.symlink(&self.files().read_link(rel)?, &copy)?;
                 Some(backup)
             }
             Some(_) => {
-                return Err(Error::other(format!("{} is not a file", self.files().abs(rel).display())));
+                // Anything but a regular file (a FIFO, a folder) is refused by the read, by name.
+                let data = self.files().read(rel, Cap::PluginFile)?;
+                // The copy keeps the mode exactly (it is renamed back on rollback).
+                let mode = self.files().mode(rel)?;
+                self.txn.write_new(&copy, &data, mode)?;
+                self.txn.set_mode(&copy, mode)?;
+                Some(backup)
             }
         };
         self.record(Undo::Restore { path: rel.as_str().into(), backup: saved })?;
@@ -219,13 +213,12 @@ impl<'h> Transaction<'h> {
     fn protect_index(&mut self) -> Result<()> {
         let index = self.home.root.join(".git/index");
         let backup = format!("backup-{}", self.steps);
-        let saved = match std::fs::read(&index) {
-            Ok(data) => {
+        let saved = match crate::fs::read(&index, Links::Refuse, Cap::GitIndex)? {
+            Some(data) => {
                 self.txn.write_new(&RelPath::new(&backup).expect("a plain name"), &data, 0o644)?;
                 Some(backup)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io(format!("cannot read {}", index.display()), e)),
+            None => None,
         };
         self.record(Undo::Restore { path: INDEX.into(), backup: saved })?;
         Ok(())
@@ -286,20 +279,18 @@ fn read_journal(home: &Home) -> Result<Option<Journal>> {
         message: format!("{} is damaged: {why}", path.display()),
         hints: vec![format!("check the home with `atk git status`, then delete {}", path.display())],
     };
-    let text = match std::fs::read(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let text = match crate::fs::read(&path, Links::Refuse, Cap::State)? {
+        Some(t) => t,
+        None => {
             let legacy = home.state_dir().join("journal.json");
-            return match std::fs::read(&legacy) {
-                Ok(t) => {
+            return match crate::fs::read(&legacy, Links::Refuse, Cap::State)? {
+                Some(t) => {
                     let j: LegacyJournal = serde_json::from_slice(&t).map_err(|e| damaged(e.to_string()))?;
                     Ok(Some((j.operation, j.undo.into_iter().enumerate().collect())))
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(Error::io(format!("cannot read {}", legacy.display()), e)),
+                None => Ok(None),
             };
         }
-        Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
     };
     let mut lines = text.split(|b| *b == b'\n').peekable();
     let header: Header = match lines.next().map(serde_json::from_slice) {
@@ -351,7 +342,9 @@ fn undo_all(home: &Home, steps: Vec<(usize, Undo)>) -> Result<Vec<String>> {
             match step {
                 Undo::Restore { path, backup } if path == INDEX => match backup.as_deref().map(|b| (b, saved(b))) {
                     Some((_, Some((t, b)))) => match t.kind(&b)? {
-                        Some(Kind::File { .. }) => crate::fs::write_atomic(&home.root.join(INDEX), &t.read(&b)?, None)?,
+                        Some(Kind::File { .. }) => {
+                            crate::fs::write_atomic(&home.root.join(INDEX), &t.read(&b, Cap::GitIndex)?, None)?
+                        }
                         None => {}
                         Some(_) => skipped.push(format!("restore {INDEX} from a copy that is not a file")),
                     },

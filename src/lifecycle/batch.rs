@@ -101,7 +101,9 @@ fn check_env(loaded: &[Loaded], skip: &[bool]) -> Result<()> {
         if plugin.lifecycle.start.is_none() {
             continue;
         }
-        let env = EnvFile::read(&dir.join(".env"), &super::process_env)?;
+        // A .env that cannot be read (a FIFO, a link) fails that plugin's own start, which names
+        // it: one bad plugin does not stop the batch.
+        let Ok(env) = EnvFile::read(&dir.join(".env"), &super::process_env) else { continue };
         let vars = missing_required(plugin, &env);
         if !vars.is_empty() {
             missing.push((l.entry.directory.clone(), vars));

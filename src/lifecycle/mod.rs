@@ -26,31 +26,6 @@ fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-/// The text of the file `path` of the plugin folder `dir`, read only if it is a regular file of at
-/// most `limit` bytes that stays inside `dir` once every link on the way is resolved. `Ok(None)`:
-/// there is no such file. `Err`: why it is not read (a link out of the folder, not a regular file,
-/// too big, not UTF-8).
-pub fn read_inside(dir: &Path, path: &Path, limit: u64) -> std::result::Result<Option<String>, String> {
-    if std::fs::symlink_metadata(path).is_err() {
-        return Ok(None);
-    }
-    let (Ok(real), Ok(root)) = (std::fs::canonicalize(path), std::fs::canonicalize(dir)) else {
-        return Err("it is a link that leads nowhere".into());
-    };
-    if !real.starts_with(&root) {
-        return Err("it is a link that leads out of the plugin folder".into());
-    }
-    let meta = std::fs::metadata(&real).map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("it is not a regular file".into());
-    }
-    if meta.len() > limit {
-        return Err(format!("it is bigger than {} MB", limit >> 20));
-    }
-    let bytes = std::fs::read(&real).map_err(|e| e.to_string())?;
-    String::from_utf8(bytes).map(Some).map_err(|_| "it is not UTF-8 text".into())
-}
-
 /// One plugin, ready to have its commands run.
 pub struct Runner<'a> {
     pub home: &'a Path,

@@ -29,16 +29,16 @@ impl EnvFile {
     /// Reads `path`; a missing file is an empty one. Lines python-dotenv cannot parse are skipped
     /// as it skips them; [`EnvFile::broken_lines`] names them.
     pub fn read(path: &Path, outer: Outer) -> Result<Self> {
+        use crate::fs::{Cap, Links};
         if path.is_symlink() {
             return Err(Error::refused(
                 format!("{} is a symbolic link; atk never reads or writes a .env through one", path.display()),
                 vec![format!("replace it with a file: `rm {0}`, then `atk setup`", path.display())],
             ));
         }
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
+        let text = match crate::fs::read(path, Links::Refuse, Cap::Env)? {
+            Some(bytes) => crate::fs::read::utf8(bytes, path, Cap::Env)?,
+            None => String::new(),
         };
         Ok(Self::from_text(path, text, outer))
     }

@@ -12,13 +12,15 @@ use yaml_serde::Value;
 
 pub use schema::{EnvVar, Maturity, Plugin};
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
+use crate::fs::{Cap, Links, RelPath, Root};
 
 pub const OVERRIDES: &str = "custom/overrides.yaml";
 
-/// `plugin.yaml`, else `plugin.yml`, inside `dir`.
+/// `plugin.yaml`, else `plugin.yml`, inside `dir`: whatever is there (a link, or something that
+/// is not a file, is the reader's to refuse, so that the message says what it is).
 pub fn definition_file(dir: &Path) -> Option<PathBuf> {
-    ["plugin.yaml", "plugin.yml"].iter().map(|f| dir.join(f)).find(|p| p.is_file())
+    ["plugin.yaml", "plugin.yml"].iter().map(|f| dir.join(f)).find(|p| p.symlink_metadata().is_ok())
 }
 
 /// Loads the plugin of a folder, with its `custom/overrides.yaml` merged in, and validates it.
@@ -31,18 +33,23 @@ pub type FileRead = (PathBuf, Vec<u8>);
 
 /// [`load`], and the files it read with their bytes (paths relative to `dir`): the definition, and
 /// `custom/overrides.yaml` when there is one. A caller that copies the folder can check that the
-/// copy holds exactly what was validated.
+/// copy holds exactly what was validated. Both are read as `fs::read` says, following only links
+/// that stay inside `dir`.
 pub fn load_read(dir: &Path) -> Result<(Plugin, Vec<FileRead>)> {
-    let file = definition_file(dir).ok_or_else(|| Error::PluginInvalid {
+    let none = || Error::PluginInvalid {
         what: dir.display().to_string(),
         problems: vec!["no plugin.yaml or plugin.yml in this folder".into()],
-    })?;
+    };
+    let file = definition_file(dir).ok_or_else(none)?;
+    let root = Root::open(dir)?;
+    let rel = |p: &Path| RelPath::new(&p.strip_prefix(dir).unwrap_or(p).to_string_lossy());
     let mut read = Vec::new();
-    let (mut doc, bytes) = read_yaml_bytes(&file)?;
+    let bytes = root.read_inside(&rel(&file).map_err(|_| none())?, Cap::Definition)?.ok_or_else(none)?;
+    let mut doc = parse_yaml(&bytes, &file.display().to_string())?;
     read.push((file.strip_prefix(dir).unwrap_or(&file).to_path_buf(), bytes));
-    let overrides = dir.join(OVERRIDES);
-    if overrides.is_file() {
-        let (over, bytes) = read_yaml_bytes(&overrides)?;
+    let overrides = RelPath::new(OVERRIDES).expect("a plain path");
+    if let Some(bytes) = root.read_inside(&overrides, Cap::Definition)? {
+        let over = parse_yaml(&bytes, &dir.join(OVERRIDES).display().to_string())?;
         read.push((PathBuf::from(OVERRIDES), bytes));
         if let over @ Value::Mapping(_) = over {
             merge(&mut doc, over);
@@ -76,15 +83,12 @@ pub fn parse_bytes(bytes: &[u8], what: &str) -> Result<Plugin> {
     schema::validate(&doc).map_err(|problems| Error::PluginInvalid { what: what.to_string(), problems })
 }
 
-/// Parses a YAML file; a syntax error names the file, line and column.
+/// Parses a YAML file named by the user (a link there is followed: the user named it); a syntax
+/// error names the file, line and column.
 pub fn read_yaml(file: &Path) -> Result<Value> {
-    read_yaml_bytes(file).map(|(doc, _)| doc)
-}
-
-/// [`read_yaml`], and the bytes read.
-fn read_yaml_bytes(file: &Path) -> Result<(Value, Vec<u8>)> {
-    let bytes = std::fs::read(file).ctx(|| format!("cannot read {}", file.display()))?;
-    parse_yaml(&bytes, &file.display().to_string()).map(|doc| (doc, bytes))
+    let bytes = crate::fs::read(file, Links::Follow, Cap::Definition)?
+        .ok_or_else(|| Error::io(format!("cannot read {}", file.display()), std::io::ErrorKind::NotFound.into()))?;
+    parse_yaml(&bytes, &file.display().to_string())
 }
 
 /// Parses YAML text of `what` (a file's name, for messages): not empty, valid UTF-8 and YAML.

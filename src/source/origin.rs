@@ -160,6 +160,6 @@ pub fn pinned(entry: &Entry) -> Result<ObjectId> {
 /// (Read without following links: a link there records nothing.)
 pub fn installed_ref(home: &Home, directory: &str) -> Option<ObjectId> {
     let rel = plugin_rel(directory).ok()?.join(ATK_REF).ok()?;
-    let text = String::from_utf8(home.files.read(&rel).ok()?).ok()?;
+    let text = String::from_utf8(home.files.read(&rel, crate::fs::Cap::State).ok()?).ok()?;
     ObjectId::from_hex(text.trim().as_bytes()).ok()
 }

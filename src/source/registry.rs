@@ -120,8 +120,10 @@ impl Registry {
         Ok(Registry { url: url.to_string(), repo, cache_file })
     }
 
+    /// The cached index, if it is there and readable. Anything else at the cache file (a FIFO, a
+    /// folder, a huge file) is no cache: the index is fetched and written over it.
     fn cached(&self) -> Option<(Cached, u64)> {
-        let text = std::fs::read(&self.cache_file).ok()?;
+        let text = crate::fs::read(&self.cache_file, crate::fs::Links::Refuse, crate::fs::Cap::State).ok()??;
         let c: Cached = serde_json::from_slice(&text).ok()?;
         (c.url == self.url).then(|| {
             let age = now().saturating_sub(c.fetched_at);
@@ -261,6 +263,36 @@ mod tests {
     #[test]
     fn an_unquoted_schema_version_is_read() {
         assert_eq!(Index::parse("schema_version: 2026-01-23\nplugins: []\n").unwrap().schema_version, "2026-01-23");
+    }
+
+    /// The cached index is atk's own file: anything there that is not a regular file of a sane
+    /// size is no cache (the index is fetched and written over it), at once, never a hang.
+    #[test]
+    fn a_cache_that_is_not_a_regular_file_is_no_cache() {
+        let t = tempfile::tempdir().unwrap();
+        let reg = Registry::open("https://registry.invalid/r.git", t.path()).unwrap();
+        std::fs::create_dir_all(reg.cache_file.parent().unwrap()).unwrap();
+        let cached = Cached {
+            url: reg.url.clone(),
+            commit: "0".repeat(40),
+            fetched_at: now(),
+            index: Index::parse("schema_version: '2026-01-23'\nplugins: []\n").unwrap(),
+        };
+        std::fs::write(&reg.cache_file, serde_json::to_vec(&cached).unwrap()).unwrap();
+        assert!(reg.cached().is_some(), "a real cache is read");
+        std::fs::remove_file(&reg.cache_file).unwrap();
+        let fifo = reg.cache_file.clone();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(reg.cached().is_none()));
+        assert!(rx.recv_timeout(std::time::Duration::from_secs(5)).expect("no hang on a FIFO"));
     }
 
     #[test]

@@ -196,14 +196,16 @@ fn stage_local(home: &Home, manifest: &Manifest, path: &Path) -> Result<Staged> 
             vec!["give the path of a plugin folder or of its plugin.yaml".into()],
         ));
     }
-    if path.is_file() {
+    // Anything but a folder is a definition (a FIFO or a device there is refused by the read).
+    if !path.is_dir() {
         if !matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
             return Err(Error::refused(
                 format!("{shown} is not a .yaml or .yml file"),
                 vec!["give a plugin folder or its plugin.yaml".into()],
             ));
         }
-        let data = std::fs::read(path).map_err(|e| Error::io(format!("cannot read {shown}"), e))?;
+        let data = crate::fs::read(path, crate::fs::Links::Follow, crate::fs::Cap::Definition)?
+            .ok_or_else(|| Error::io(format!("cannot read {shown}"), std::io::ErrorKind::NotFound.into()))?;
         let doc = plugin::parse_yaml(&data, &shown)?;
         let plugin = plugin::schema::validate(&doc)
             .map_err(|problems| Error::PluginInvalid { what: shown.clone(), problems })?;
@@ -241,7 +243,9 @@ fn stage_local(home: &Home, manifest: &Manifest, path: &Path) -> Result<Staged> 
         return Err(link_outside(&source.abs(&link), &target));
     }
     for (rel, bytes) in &read {
-        let copied = RelPath::new(&rel.to_string_lossy()).ok().and_then(|r| staged.files.read(&r).ok());
+        let copied = RelPath::new(&rel.to_string_lossy())
+            .ok()
+            .and_then(|r| staged.files.read(&r, crate::fs::Cap::Definition).ok());
         if copied.as_ref() != Some(bytes) {
             return Err(Error::refused(
                 format!("{} changed while it was being added", path.join(rel).display()),

@@ -10,7 +10,7 @@ use gix::ObjectId;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::fs::{Kind, RelPath};
+use crate::fs::{Cap, Kind, Links, RelPath};
 use crate::home::replace::is_users;
 use crate::home::{gitignore, plugin_rel, Entry, Home, HomeLock, Manifest, Message, Source, SourceKind, Transaction};
 use crate::plugin::env::EnvFile;
@@ -105,8 +105,15 @@ pub fn drift(home: &Home, entry: &Entry, origin: &Origin) -> Result<Drift> {
                 continue;
             }
             Ok(Some(Kind::Link)) => f.link && blob_id(root.read_link(&f.path)?.as_os_str().as_encoded_bytes()) == f.id,
+            // A file too big to read (the cap is far above any shipped file) is not the shipped one.
             Ok(Some(Kind::File { executable })) => {
-                !f.link && executable == f.executable && blob_id(&root.read(&f.path)?) == f.id
+                !f.link
+                    && executable == f.executable
+                    && match root.read(&f.path, Cap::PluginFile) {
+                        Ok(data) => blob_id(&data) == f.id,
+                        Err(Error::Unreadable { .. }) => false,
+                        Err(e) => return Err(e),
+                    }
             }
             Ok(Some(_)) => false,
         };
@@ -226,16 +233,22 @@ fn check_secrets(home: &Home) -> Check {
     }
 }
 
-/// The operation an interrupted run left in its journal (its first line), if there is a journal.
-fn journal_operation(home: &Home) -> Option<String> {
-    let text = std::fs::read(home.journal_path())
-        .ok()
-        .or_else(|| std::fs::read(home.state_dir().join("journal.json")).ok())?;
+/// The operation an interrupted run left in its journal (its first line), if there is a journal;
+/// an error when what is there cannot be read (a FIFO, a device, a folder: see `fs::read`).
+fn journal_operation(home: &Home) -> Result<Option<String>> {
+    let read = |p: &Path| crate::fs::read(p, Links::Refuse, Cap::State);
+    let text = match read(&home.journal_path())? {
+        Some(t) => t,
+        None => match read(&home.state_dir().join("journal.json"))? {
+            Some(t) => t,
+            None => return Ok(None),
+        },
+    };
     let first = text.split(|b| *b == b'\n').next().unwrap_or_default();
     let op = serde_json::from_slice::<serde_json::Value>(first)
         .ok()
         .and_then(|v| v.get("operation").and_then(|o| o.as_str()).map(str::to_string));
-    Some(op.unwrap_or_else(|| "(unknown operation)".into()))
+    Ok(Some(op.unwrap_or_else(|| "(unknown operation)".into())))
 }
 
 /// git's lock files in the home's repository.
@@ -245,7 +258,17 @@ fn check_leftovers(home: &Home) -> Check {
     let mut details = Vec::new();
     let mut status = Status::Ok;
     let busy = crate::fs::lock::try_acquire(&home.state_dir().join("lock")).ok().flatten().is_none();
-    if let Some(op) = journal_operation(home) {
+    // A journal that cannot be read (a FIFO, say) is removed by hand: recovery cannot read it either.
+    let mut remove_by_hand = None;
+    let journal = journal_operation(home).unwrap_or_else(|e| {
+        if let Error::Unreadable { path, .. } = &e {
+            remove_by_hand = Some(format!("rm {}", path.display()));
+        }
+        details.push(e.to_string());
+        status = Status::Problem;
+        None
+    });
+    if let Some(op) = journal {
         if busy {
             details.push(format!("`{}` is running now (its journal is there)", crate::text::escape(&op)));
             status = status.max(Status::Warning);
@@ -284,7 +307,9 @@ fn check_leftovers(home: &Home) -> Check {
     };
     let mut c = Check::new("leftovers", status, message);
     c.details = details;
-    if status != Status::Ok {
+    if let Some(rm) = remove_by_hand {
+        c = c.fix(rm);
+    } else if status != Status::Ok {
         c = c.fix("atk doctor --fix");
     }
     c
@@ -386,6 +411,9 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, origins: &mut Opened)
         match crate::plugin::load(&path) {
             Ok(plugin) => {
                 let env = EnvFile::read(&path.join(".env"), &|k| std::env::var(k).ok());
+                if let Err(e) = &env {
+                    find(&mut c, Status::Problem, e.to_string(), e.hints().into_iter().next());
+                }
                 if let Ok(env) = env {
                     let missing = crate::lifecycle::missing_required(&plugin, &env);
                     if !missing.is_empty() {
@@ -849,7 +877,11 @@ pub fn drift_diff(home: &Home, entry: &Entry, origin: &Origin, drift: &Drift) ->
         let new = match root.kind(p)? {
             None => None,
             Some(Kind::Link) => Some(root.read_link(p)?.as_os_str().as_encoded_bytes().to_vec()),
-            Some(Kind::File { .. }) => Some(root.read(p)?),
+            Some(Kind::File { .. }) => match root.read(p, Cap::PluginFile) {
+                Ok(data) => Some(data),
+                Err(e @ Error::Unreadable { .. }) => Some(format!("({e})\n").into_bytes()),
+                Err(e) => return Err(e),
+            },
             Some(_) => Some(b"(not a file)\n".to_vec()),
         };
         let name = format!("plugins/{}/{p}", entry.directory);

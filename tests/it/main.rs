@@ -33,6 +33,7 @@ mod servers;
 mod setup;
 mod smaller;
 mod sources;
+mod special_files;
 mod tls;
 mod trust;
 mod undo;
