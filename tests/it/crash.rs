@@ -740,6 +740,14 @@ fn kill_9_anywhere_in_plug() {
     );
 }
 
+/// Hands `path` to the user `atk_as_user` runs as (`nobody`, when the tests run as root).
+fn give_to_user(path: &std::path::Path) {
+    if rustix::process::geteuid().is_root() {
+        let status = std::process::Command::new("chown").args(["-R", "65534:65534"]).arg(path).status().unwrap();
+        assert!(status.success(), "chown {}", path.display());
+    }
+}
+
 /// `atk args` as the user `nobody` when the tests run as root (root may delete anything, so a
 /// read-only folder stops no rollback of root's), else as the user running the tests.
 fn atk_as_user(env: &Env, args: &[&str]) -> std::process::Command {
@@ -775,14 +783,7 @@ fn a_killed_install_that_left_read_only_folders_is_rolled_back_for_a_user() {
         &yaml("ro-cache", "lifecycle:\n  install: sh ./install.sh\n  uninstall: 'true'\n"),
         &[("install.sh", &install, false)],
     );
-    if rustix::process::geteuid().is_root() {
-        assert!(std::process::Command::new("chown")
-            .args(["-R", "65534:65534"])
-            .arg(env.dir.path())
-            .status()
-            .unwrap()
-            .success());
-    }
+    give_to_user(env.dir.path());
     let run = |args: &[&str]| atk_as_user(&env, args).stdin(Stdio::null()).output().unwrap();
     assert!(run(&["init"]).status.success());
     let untouched = tree(&outside);
@@ -813,14 +814,7 @@ fn a_killed_install_that_left_read_only_folders_is_rolled_back_for_a_user() {
     assert_eq!(tree(&outside), untouched, "nothing outside the home was touched");
     // The home works on: another add.
     let plain = env.plugin("src/plain", &yaml("plain", ""), &[]);
-    if rustix::process::geteuid().is_root() {
-        assert!(std::process::Command::new("chown")
-            .args(["-R", "65534:65534"])
-            .arg(&plain)
-            .status()
-            .unwrap()
-            .success());
-    }
+    give_to_user(&plain);
     let out = run(&["add", "-y", plain.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
@@ -847,14 +841,7 @@ fn read_only_folders_a_lifecycle_left_never_stop_a_rollback_or_the_next_operatio
     let failing = env.plugin("src/failing", &yaml("failing", body), &[("install.sh", &install(true), false)]);
     let gomod = env.plugin("src/gomod", &yaml("gomod", body), &[("install.sh", &install(false), false)]);
     let plain = env.plugin("src/plain", &yaml("plain", ""), &[]);
-    if rustix::process::geteuid().is_root() {
-        assert!(std::process::Command::new("chown")
-            .args(["-R", "65534:65534"])
-            .arg(env.dir.path())
-            .status()
-            .unwrap()
-            .success());
-    }
+    give_to_user(env.dir.path());
     let run = |args: &[&str]| atk_as_user(&env, args).stdin(Stdio::null()).output().unwrap();
     assert!(run(&["init"]).status.success());
     let untouched = tree(&outside);
