@@ -11,8 +11,8 @@
 //! files, temporary packs) is cleared by the next fetch, under the same lock.
 //!
 //! Per transport, below this bound: git:// has gix's 5 s connect timeout; http(s) (libcurl) and
-//! ssh get the stall timeout as their connect timeout, ssh also keep-alives (see `git::connect`
-//! and `git::fetch_now`). Local sources (a path or `file://`) are read in place and never reach a
+//! ssh get the stall timeout as their connect timeout, ssh also keep-alives (see
+//! `git::transport::{connect, fetch_now}`). Local sources (a path or `file://`) are read in place and never reach a
 //! transport.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
