@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands;
+use crate::error::Error;
 
 #[derive(Parser)]
 #[command(
@@ -74,6 +75,47 @@ pub enum Command {
     Logs(commands::logs::Args),
     Run(commands::run::Args),
     Help(commands::help::Args),
+}
+
+/// The whole run: parses `args`, runs the command, and returns the exit code. A command line clap
+/// refuses is a usage error (exit 2) printed as every other error is: with `--json`, as the
+/// error document on stdout too. `--help` and `--version` print what clap prints.
+pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    match Cli::try_parse_from(&args) {
+        Ok(cli) => run(cli).map_or_else(|e| e.exit_code(), |code| code),
+        Err(e) => usage_error(&e, &args),
+    }
+}
+
+/// Prints what clap refused (or the help it was asked for) and returns the exit code.
+fn usage_error(e: &clap::Error, args: &[std::ffi::OsString]) -> u8 {
+    use clap::error::ErrorKind;
+    let shown = matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
+    // `--json` among the options (not after `--`, where it would be an argument of `atk git`).
+    let json = args.iter().skip(1).take_while(|a| *a != "--").any(|a| a == "--json");
+    if shown || !json {
+        let _ = e.print();
+        return if shown { 0 } else { crate::error::exit::USAGE };
+    }
+    // clap's text: `error: …` (continued on the lines up to `Usage:`), `tip: …` lines, the usage.
+    let text = e.render().to_string();
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let message = match e.kind() {
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => "no command given".to_string(),
+        _ => lines
+            .iter()
+            .take_while(|l| !l.starts_with("Usage:"))
+            .filter(|l| !l.starts_with("tip:"))
+            .map(|l| l.strip_prefix("error: ").unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    let tip = lines.iter().find_map(|l| l.strip_prefix("tip: ")).map(str::to_string);
+    let hint = Some(tip.unwrap_or_else(|| "see `atk --help`".into()));
+    let error = Error::Usage { message, hint };
+    crate::ui::Ui::new(true, false, false, true).error(&error);
+    error.exit_code()
 }
 
 /// Runs the parsed command; the exit code on success, the error otherwise.

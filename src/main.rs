@@ -1,12 +1,6 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     atk::interrupt::install();
-    let cli = atk::cli::Cli::parse();
-    match atk::cli::run(cli) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => ExitCode::from(e.exit_code()),
-    }
+    ExitCode::from(atk::cli::main(std::env::args_os()))
 }

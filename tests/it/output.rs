@@ -121,3 +121,31 @@ fn with_json_a_failure_is_one_error_document_on_stdout() {
     let doc: serde_json::Value = serde_json::from_str(&out).expect("exactly one document");
     assert!(doc["plugins"].is_array(), "{doc}");
 }
+
+/// A command line clap refuses goes through the error path: with `--json`, an error document on
+/// stdout (kind `usage`, exit 2) with clap's message and its suggestion as the hint; without, clap's
+/// own message on stderr and nothing on stdout. `--help` and `--version` are not errors.
+#[test]
+fn a_usage_error_is_an_error_document_under_json() {
+    let env = Env::new();
+    for (args, message, hint) in [
+        (&["--json", "add"][..], "the following required arguments were not provided: <SOURCE>", "see `atk --help`"),
+        (&["--json", "ad"][..], "unrecognized subcommand 'ad'", "some similar subcommands exist: 'validate', 'add'"),
+        (&["list", "--json", "--frob"][..], "unexpected argument '--frob' found", ""),
+    ] {
+        let (out, err) = env.fails(2, args);
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"));
+        assert_eq!((doc["error"]["code"].as_u64(), doc["error"]["kind"].as_str()), (Some(2), Some("usage")), "{doc}");
+        assert_eq!(doc["error"]["message"], message, "{args:?}");
+        let hints = doc["error"]["hints"].as_array().unwrap();
+        assert!(hints.len() == 1 && hints[0].as_str().unwrap().contains(hint), "{args:?}: {doc}");
+        assert!(err.contains(&format!("error: {message}")), "{args:?}: {err}");
+    }
+    // `--json` after `--` is an argument, not the flag.
+    let (out, err) = env.fails(2, &["frob", "--", "--json"]);
+    assert!(out.is_empty() && err.contains("unrecognized subcommand 'frob'"), "{out}{err}");
+    let (out, err) = env.fails(2, &["add"]);
+    assert!(out.is_empty() && err.contains("Usage: atk add"), "clap's own text: {err}");
+    assert!(env.ok(&["--version"]).starts_with("atk "));
+    assert!(env.ok(&["--json", "--help"]).contains("Usage: atk"));
+}
