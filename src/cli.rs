@@ -83,7 +83,7 @@ pub enum Command {
 pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
     let args: Vec<std::ffi::OsString> = args.into_iter().collect();
     match Cli::try_parse_from(&args) {
-        Ok(cli) => run(cli).map_or_else(|e| e.exit_code(), |code| code),
+        Ok(cli) => run(cli).unwrap_or_else(|e| e.exit_code()),
         Err(e) => usage_error(&e, &args),
     }
 }
