@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::mcp::{Server, Transport, Var};
 use super::*;
+use crate::home::Entry;
 use crate::reporter::Recorder;
 
 fn server(name: &str, arg: &str) -> Server {

@@ -1,0 +1,235 @@
+//! Applying a plan: previewed with secrets masked, confirmed, run; every failure is an outcome.
+
+use serde::Serialize;
+
+use super::run::{run_change, Failure};
+use super::{preview, AgentEnv, AgentId, Change, Cx, Registered, Server, Target};
+use crate::error::{Error, Result};
+use crate::plugin::secret::Scrubber;
+use crate::reporter::Reporter;
+
+/// The outcome for one agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Configured,
+    AlreadyConfigured,
+    Removed,
+    /// Unplug: the agent had nothing of the plugin.
+    NotConfigured,
+    /// Declined at the prompt, or nothing the agent can take.
+    Skipped,
+    NotInstalled,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Configured => "configured",
+            Status::AlreadyConfigured => "already configured",
+            Status::Removed => "removed",
+            Status::NotConfigured => "not configured",
+            Status::Skipped => "skipped",
+            Status::NotInstalled => "not installed",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub agent: AgentId,
+    pub status: Status,
+    /// Why (a failure's message, the agent's own words when it has some).
+    pub detail: Option<String>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Plug,
+    Unplug,
+}
+
+/// How to act on an agent.
+pub struct Apply<'a> {
+    pub env: &'a AgentEnv,
+    pub reporter: &'a dyn Reporter,
+    /// Ask before changing anything (false: `--yes`, `--force`, or a caller that asked already).
+    pub ask: bool,
+    /// The command to suggest when a confirmation cannot be asked.
+    pub hint: &'a str,
+}
+
+/// Plans and applies `op` of `t` for `agent`: previews the changes (secrets masked), asks, runs.
+/// Errors are a refused confirmation (no terminal) or Ctrl-C; everything else is an outcome.
+pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, how: &Apply) -> Result<Outcome> {
+    // The plugin was given to this agent under another name (an upgrade renamed it): that server
+    // and its skill lines are removed first, by the name they have.
+    // A name another plugin now has with this agent is that plugin's server: it is left alone.
+    if let Some(old) = registered.name(agent, &t.directory).filter(|n| *n != t.name).map(str::to_string) {
+        if !registered.named_elsewhere(agent, &t.directory, &old) {
+            let old_t = Target { name: old.clone(), ..t.clone() };
+            let gone = apply_named(agent, Op::Unplug, &old_t, registered, how)?;
+            if !matches!(gone.status, Status::Removed | Status::NotConfigured) {
+                // Not removed (it failed, or was declined): the old name stays remembered, so that
+                // the next plug or unplug tries again, and nothing new is added beside it.
+                let why = gone.detail.clone().unwrap_or_else(|| gone.status.as_str().to_string());
+                return Ok(Outcome {
+                    status: if gone.status == Status::Skipped { Status::Skipped } else { Status::Failed },
+                    detail: Some(format!(
+                        "its server under its former name '{}' is still there: {why}",
+                        crate::text::escape(&old)
+                    )),
+                    ..gone
+                });
+            }
+        }
+        registered.set_name(agent, &t.directory, None);
+    }
+    let outcome = apply_named(agent, op, t, registered, how)?;
+    match (op, outcome.status) {
+        (Op::Plug, Status::Configured | Status::AlreadyConfigured) => {
+            registered.set_name(agent, &t.directory, Some(&t.name))
+        }
+        (Op::Unplug, Status::Removed | Status::NotConfigured) => registered.set_name(agent, &t.directory, None),
+        _ => {}
+    }
+    Ok(outcome)
+}
+
+fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, how: &Apply) -> Result<Outcome> {
+    let a = agent.agent();
+    let cx = Cx { env: how.env, registered };
+    let planned = match op {
+        Op::Plug => a.plug(t, &cx),
+        Op::Unplug => a.unplug(t, &cx),
+    };
+    // What agents and their files say back may repeat the secrets they were given, in any
+    // encoding: every detail and line is scrubbed before anyone sees it.
+    let server_secrets = t.server.iter().flat_map(Server::secret_values);
+    let scrubber = Scrubber::for_output(server_secrets.chain(how.env.secrets.iter().map(String::as_str)));
+    let hide = |text: &str| scrubber.scrub(text);
+    let outcome = |status, detail: Option<String>, notes: &[String]| Outcome {
+        agent,
+        status,
+        detail: detail.map(|d| hide(&d)),
+        notes: notes.iter().map(|n| hide(n)).collect(),
+    };
+    let masking = Masking { inner: how.reporter, hide: &hide };
+    let how = &Apply { env: how.env, reporter: &masking, ask: how.ask, hint: how.hint };
+    let mut plan = match planned {
+        Ok(p) => p,
+        Err(e @ Error::Interrupted) => return Err(e),
+        Err(e) => return Ok(outcome(Status::Failed, Some(e.to_string()), &[])),
+    };
+    if let Some(why) = plan.unsupported.take() {
+        return Ok(outcome(Status::Skipped, Some(why), &plan.notes));
+    }
+    // A program that is not here: plugging cannot start; unplugging does the rest.
+    let mut missing = agent
+        .program()
+        .filter(|p| op == Op::Plug && t.server.is_some() && how.env.which(p).is_none())
+        .map(String::from);
+    plan.changes.retain(|c| match c {
+        Change::Run { argv, .. } if how.env.which(&argv[0]).is_none() => {
+            missing = Some(argv[0].clone());
+            false
+        }
+        _ => true,
+    });
+    // Unplugging without the agent's program: the rest (a skill) is still removed, but the
+    // registration the program holds stays, so the outcome is "not installed" (the record keeps
+    // the agent, for a later unplug on a machine that has it).
+    let unreachable = missing.as_ref().map(|program| format!("'{program}' is not on PATH"));
+    if let Some(why) = &unreachable {
+        if op == Op::Plug || plan.changes.is_empty() {
+            return Ok(outcome(Status::NotInstalled, Some(why.clone()), &plan.notes));
+        }
+        plan.notes.push(format!("{why}: its MCP registration, if it has one, stays"));
+    }
+    if plan.changes.is_empty() {
+        let status = if op == Op::Plug { Status::AlreadyConfigured } else { Status::NotConfigured };
+        return Ok(outcome(status, None, &plan.notes));
+    }
+    how.reporter.note(&format!("[{}] will:", agent.label()));
+    for c in &plan.changes {
+        for line in preview(c) {
+            how.reporter.note(&format!("  {line}"));
+        }
+    }
+    if how.ask {
+        let (verb, prep) = if op == Op::Plug { ("Plug", "into") } else { ("Unplug", "from") };
+        let question = format!("{verb} '{}' {prep} {}?", crate::text::escape(&t.name), agent.label());
+        if !how.reporter.confirm(&question, how.hint)? {
+            return Ok(outcome(Status::Skipped, Some("declined".into()), &plan.notes));
+        }
+        // The agent's files may have changed while the question waited (the user edited one, an
+        // agent wrote its own): the same change is planned again from what is there now, so that
+        // nothing written meanwhile is lost.
+        let cx = Cx { env: how.env, registered };
+        let again = match op {
+            Op::Plug => a.plug(t, &cx),
+            Op::Unplug => a.unplug(t, &cx),
+        };
+        match again {
+            Ok(mut again) => {
+                again.changes.retain(|c| !matches!(c, Change::Run { argv, .. } if how.env.which(&argv[0]).is_none()));
+                plan.changes = again.changes;
+            }
+            Err(e @ Error::Interrupted) => return Err(e),
+            Err(e) => return Ok(outcome(Status::Failed, Some(e.to_string()), &plan.notes)),
+        }
+    }
+    let mut done = 0;
+    let mut tolerated = Vec::new();
+    for c in &plan.changes {
+        crate::interrupt::check()?;
+        match run_change(c, how) {
+            Ok(()) => done += 1,
+            Err(Failure::NotInstalled(why)) => return Ok(outcome(Status::NotInstalled, Some(why), &plan.notes)),
+            Err(Failure::Failed(why)) if matches!(c, Change::Run { may_fail: true, .. }) => {
+                how.reporter.detail(&format!("[{}] {why}", agent.label()));
+                tolerated.push(why);
+            }
+            Err(Failure::Failed(why)) => return Ok(outcome(Status::Failed, Some(why), &plan.notes)),
+            Err(Failure::Interrupted) => return Err(Error::Interrupted),
+        }
+        // A tolerated failure of a removal still means: not registered (by atk) any more.
+        if let Change::Run { fingerprint, .. } = c {
+            registered.set(agent, &t.directory, *fingerprint);
+        }
+    }
+    if let Some(why) = unreachable {
+        return Ok(outcome(Status::NotInstalled, Some(why), &plan.notes));
+    }
+    let status = match op {
+        Op::Plug => Status::Configured,
+        Op::Unplug if done == 0 => Status::NotConfigured,
+        Op::Unplug => Status::Removed,
+    };
+    let detail = (status == Status::NotConfigured).then(|| tolerated.join("; ")).filter(|d| !d.is_empty());
+    Ok(outcome(status, detail, &plan.notes))
+}
+
+/// A reporter that masks secrets in every line before passing it on.
+struct Masking<'a> {
+    inner: &'a dyn Reporter,
+    hide: &'a (dyn Fn(&str) -> String + Sync),
+}
+
+impl Reporter for Masking<'_> {
+    fn note(&self, line: &str) {
+        self.inner.note(&(self.hide)(line))
+    }
+    fn warn(&self, line: &str) {
+        self.inner.warn(&(self.hide)(line))
+    }
+    fn detail(&self, line: &str) {
+        self.inner.detail(&(self.hide)(line))
+    }
+    fn confirm(&self, question: &str, hint: &str) -> Result<bool> {
+        self.inner.confirm(&(self.hide)(question), hint)
+    }
+}

@@ -1,0 +1,46 @@
+//! Where agents keep their files, resolved once by the command.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// Where agents keep their files, resolved once by the command from the environment.
+#[derive(Debug, Clone, Default)]
+pub struct AgentEnv {
+    /// The user's home folder.
+    pub home: PathBuf,
+    /// `CLAUDE_CONFIG_DIR` (else `~/.claude`).
+    pub claude_config_dir: Option<PathBuf>,
+    /// `CODEX_HOME` (else `~/.codex`).
+    pub codex_home: Option<PathBuf>,
+    /// `XDG_CONFIG_HOME` (else `~/.config`).
+    pub xdg_config_home: Option<PathBuf>,
+    /// `PATH`, where agents' programs are looked for.
+    pub path: Option<OsString>,
+    /// VS Code keeps its profile under `~/Library/Application Support` on macOS.
+    pub macos: bool,
+    /// The values of this process's variables that are named like secrets (`GITHUB_TOKEN`, …):
+    /// agents' programs inherit them, so what they say back is scrubbed of them too.
+    pub secrets: Vec<String>,
+}
+
+impl AgentEnv {
+    pub fn claude_dir(&self) -> PathBuf {
+        self.claude_config_dir.clone().unwrap_or_else(|| self.home.join(".claude"))
+    }
+    pub fn codex_dir(&self) -> PathBuf {
+        self.codex_home.clone().unwrap_or_else(|| self.home.join(".codex"))
+    }
+    pub fn config_dir(&self) -> PathBuf {
+        self.xdg_config_home.clone().unwrap_or_else(|| self.home.join(".config"))
+    }
+
+    /// The executable `program` on `PATH`.
+    pub fn which(&self, program: &str) -> Option<PathBuf> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.path.as_ref()?;
+        std::env::split_paths(path)
+            .filter(|d| !d.as_os_str().is_empty())
+            .map(|d| d.join(program))
+            .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+    }
+}

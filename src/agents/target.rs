@@ -1,0 +1,82 @@
+//! What is plugged: a plugin of the home as agents are given it, and the names agents can take.
+
+use std::path::PathBuf;
+
+use super::Server;
+use crate::error::{Error, Result};
+use crate::home::Entry;
+
+/// What is plugged: a plugin of the home, with its resolved server and skill.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The display name: the MCP server's name in every agent.
+    pub name: String,
+    /// The plugin's folder name under `plugins/`: skill links are named after it.
+    pub directory: String,
+    /// The plugin folder, absolute (links resolved when it exists).
+    pub dir: PathBuf,
+    pub server: Option<Server>,
+    /// Whether the plugin ships a `SKILL.md`.
+    pub has_skill: bool,
+}
+
+impl Target {
+    /// The absolute `SKILL.md` path agents are given (links resolved, as atk-cli resolves it).
+    pub fn skill_path(&self) -> PathBuf {
+        let path = self.dir.join("SKILL.md");
+        std::fs::canonicalize(&path).unwrap_or(path)
+    }
+}
+
+/// The plugin of `entry` as agents are given it. Fails when its files are not in the home (a
+/// fresh clone before `atk install`) or its `plugin.yaml` is broken.
+pub fn target(home: &crate::home::Home, entry: &Entry, outer: crate::plugin::env::Outer) -> Result<Target> {
+    let dir = home.plugin_dir(&entry.directory);
+    if crate::plugin::definition_file(&dir).is_none() {
+        return Err(Error::refused(
+            format!("the files of '{}' are not in the home", entry.name),
+            vec![format!("fetch them with `atk install {}`", entry.directory)],
+        ));
+    }
+    let plugin = crate::plugin::load(&dir)?;
+    if let Some(why) = name_problem(&plugin.name) {
+        return Err(Error::refused(
+            format!("'{}' cannot be given to coding agents: its name {why}", crate::text::escape(&plugin.name)),
+            vec![format!(
+                "the name is the server's name in every agent, and a line of their instructions; rename it in plugins/{}/custom/overrides.yaml (name: ...)",
+                entry.directory
+            )],
+        ));
+    }
+    let server = Server::resolve(&plugin, &dir, outer)?;
+    let has_skill = dir.join("SKILL.md").is_file();
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    Ok(Target { name: plugin.name, directory: entry.directory.clone(), dir, server, has_skill })
+}
+
+/// Why a plugin's name cannot be the name of an MCP server and go into an agent's instructions:
+/// a line break or another control character (it would put lines of its own outside atk's
+/// managed section), the comment marks of that section, or a leading `-` (an agent's program
+/// would take it for an option).
+pub fn name_problem(name: &str) -> Option<&'static str> {
+    if name.trim().is_empty() {
+        Some("is empty")
+    } else if name.chars().any(char::is_control) {
+        Some("has a line break or another control character")
+    } else if name.contains("<!--") || name.contains("-->") {
+        Some("has `<!--` or `-->`, the marks of atk's section in an agent's instructions")
+    } else if name.starts_with('-') {
+        Some("starts with '-', which an agent's program would read as an option")
+    } else {
+        None
+    }
+}
+
+/// What unplugging needs when the plugin cannot be read: its name and where its folder is (or
+/// was), so that its skill lines and links, and what atk registered, can still be removed.
+pub fn bare_target(home: &crate::home::Home, entry: &Entry) -> Target {
+    let plugins = std::fs::canonicalize(home.root.join("plugins")).unwrap_or_else(|_| home.root.join("plugins"));
+    let dir = plugins.join(&entry.directory);
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    Target { name: entry.name.clone(), directory: entry.directory.clone(), dir, server: None, has_skill: false }
+}
