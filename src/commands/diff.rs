@@ -2,7 +2,7 @@ use super::{report, select, Ctx};
 use crate::error::{Error, Result};
 use crate::home::SourceKind;
 use crate::source::origin::{Opened, Origins};
-use crate::sync::doctor;
+use crate::sync::drift;
 
 /// Show local changes to plugin files outside custom/ and .env (what the next upgrade replaces);
 /// exits 1 when there are some, as `git diff --exit-code`
@@ -39,7 +39,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             continue;
         }
         let origin = origins.open_once(&mut opened, &entry.source).as_ref().map_err(Clone::clone)?;
-        let drift = doctor::drift(&home, entry, origin)?;
+        let drift = drift::drift(&home, entry, origin)?;
         if drift.is_clean() {
             continue;
         }
@@ -54,7 +54,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let patch = if args.stat {
             None
         } else {
-            Some(super::plugin_scrubber(&home, entry).scrub(&doctor::drift_diff(&home, entry, origin, &drift)?))
+            Some(super::plugin_scrubber(&home, entry).scrub(&drift::drift_diff(&home, entry, origin, &drift)?))
         };
         match &patch {
             Some(p) => ctx.ui.line(p.trim_end()),

@@ -3,6 +3,7 @@ use crate::error::Result;
 use crate::home::Home;
 use crate::source::origin::Origins;
 use crate::sync::doctor::{self, Status};
+use crate::sync::drift;
 
 /// Check the home: .gitignore and secrets, plugin files against their pinned commits, leftovers,
 /// environment, sources and git settings; --fix repairs what is safe
@@ -20,9 +21,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let (home, lock) = ctx.lock_home()?;
         let manifest = home.manifest()?;
         let origins = Origins::new(&ctx.settings, &manifest);
-        let mut ask = |entry: &crate::home::Entry, drift: &doctor::Drift| -> Result<bool> {
+        let mut ask = |entry: &crate::home::Entry, drift: &drift::Drift| -> Result<bool> {
             let origin = origins.open(&entry.source)?;
-            let diff = doctor::drift_diff(&home, entry, &origin, drift)?;
+            let diff = drift::drift_diff(&home, entry, &origin, drift)?;
             ctx.ui.line(super::plugin_scrubber(&home, entry).scrub(diff.trim_end()));
             let answer = ctx.ui.confirm(
                 &format!(

@@ -181,7 +181,7 @@ pub(super) fn move_to(
         verb => format!("`atk {verb} {} --yes`", entry.directory),
     };
     // The user's edits to shipped files give way to the other version's files: never silently.
-    let edited = crate::sync::doctor::drift(m.home, entry, &origin).map(|d| d.modified).unwrap_or_default();
+    let edited = crate::sync::drift::drift(m.home, entry, &origin).map(|d| d.modified).unwrap_or_default();
     if !edited.is_empty() {
         let shown: Vec<String> = edited.iter().map(|p| crate::text::escape(p.as_str()).into_owned()).collect();
         ctx.ui.warn(format!(

@@ -11,12 +11,11 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::fs::{Cap, Kind, Links, RelPath};
-use crate::home::replace::is_users;
 use crate::home::{gitignore, plugin_rel, Entry, Home, HomeLock, Manifest, Message, Source, SourceKind, Transaction};
 use crate::plugin::env::EnvFile;
 use crate::reporter::Reporter;
-use crate::source::git::FileEntry;
-use crate::source::origin::{installed_ref, pinned, Opened, Origin, Origins, ATK_REF};
+use crate::source::origin::{installed_ref, pinned, Opened, Origins};
+use crate::sync::drift::{drift, Drift};
 use crate::sync::put_version;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -54,87 +53,6 @@ impl Check {
     }
 }
 
-/// Where a plugin's files differ from its pinned commit (paths inside its folder; `custom/`,
-/// `.env` and `.atk-ref` are the user's and atk's, never counted).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Drift {
-    pub commit: Option<ObjectId>,
-    /// The plugin's folder in its source at that commit.
-    pub path: String,
-    /// Shipped files whose content, mode or kind differ.
-    pub modified: Vec<RelPath>,
-    /// Shipped files that are gone.
-    pub missing: Vec<RelPath>,
-    /// Files in a folder the plugin ships that it does not ship (may be runtime data).
-    pub extra: Vec<RelPath>,
-    /// The pinned files.
-    pub files: Vec<FileEntry>,
-}
-
-impl Drift {
-    pub fn is_clean(&self) -> bool {
-        self.modified.is_empty() && self.missing.is_empty()
-    }
-}
-
-/// The git blob id of `data` (what `git hash-object` says).
-pub fn blob_id(data: &[u8]) -> ObjectId {
-    gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, data).expect("sha1 hashing works")
-}
-
-/// Compares the folder of a remote plugin with the files of its pinned commit, by blob ids.
-pub fn drift(home: &Home, entry: &Entry, origin: &Origin) -> Result<Drift> {
-    let commit = pinned(entry)?;
-    let path = origin.path_at(commit, &entry.directory)?;
-    let files = origin.repo().list_files(commit, &path)?;
-    let root = home.files.sub(&plugin_rel(&entry.directory)?)?;
-    let mut d = Drift { commit: Some(commit), path, ..Drift::default() };
-    let mut shipped_dirs = std::collections::BTreeSet::from([String::new()]);
-    for f in &files {
-        let mut p = f.path.parent();
-        while let Some(dir) = p {
-            shipped_dirs.insert(dir.as_str().to_string());
-            p = dir.parent();
-        }
-        if is_users(&f.path) || f.path.as_str() == ATK_REF {
-            continue;
-        }
-        let same = match root.kind(&f.path) {
-            Ok(None) | Err(_) => {
-                d.missing.push(f.path.clone());
-                continue;
-            }
-            Ok(Some(Kind::Link)) => f.link && blob_id(root.read_link(&f.path)?.as_os_str().as_encoded_bytes()) == f.id,
-            // A file too big to read (the cap is far above any shipped file) is not the shipped one.
-            Ok(Some(Kind::File { executable })) => {
-                !f.link
-                    && executable == f.executable
-                    && match root.read(&f.path, Cap::PluginFile) {
-                        Ok(data) => blob_id(&data) == f.id,
-                        Err(Error::Unreadable { .. }) => false,
-                        Err(e) => return Err(e),
-                    }
-            }
-            Ok(Some(_)) => false,
-        };
-        if !same {
-            d.modified.push(f.path.clone());
-        }
-    }
-    for (rel, _) in root.files(&RelPath::root())? {
-        let parent = rel.parent().map(|p| p.as_str().to_string()).unwrap_or_default();
-        let known = files.iter().any(|f| f.path == rel);
-        let atk_own =
-            rel.as_str() == ATK_REF || rel.name().contains(".atk-saved") || crate::fs::is_temp_name(rel.name());
-        if !known && !atk_own && !is_users(&rel) && shipped_dirs.contains(&parent) {
-            d.extra.push(rel);
-        }
-    }
-    d.files = files;
-    Ok(d)
-}
-
-/// The fetch URL of a remote source, and whether it is a repository on this machine.
 fn fetch_url(ctx: &Origins, source: &Source) -> Option<String> {
     let url = match source.kind {
         SourceKind::Registry => ctx.registry_url.clone(),
@@ -803,129 +721,6 @@ fn put_back(
     Ok(())
 }
 
-/// One file's change from its pinned version (`None`: absent) to what is on disk, as a unified
-/// diff with `a/<name>` and `b/<name>` headers (`Binary files … differ` for binary content).
-pub fn unified(name: &str, old: Option<&[u8]>, new: Option<&[u8]>) -> String {
-    use gix::diff::blob::{unified_diff::ConsumeBinaryHunk, unified_diff::ContextSize, InternedInput, UnifiedDiff};
-    let mut out = format!("diff --git a/{name} b/{name}\n");
-    match (old, new) {
-        (Some(_), None) => out.push_str("deleted file\n"),
-        (None, Some(_)) => out.push_str("new file\n"),
-        _ => {}
-    }
-    let (a, b) = (old.unwrap_or_default(), new.unwrap_or_default());
-    if a.contains(&0) || b.contains(&0) {
-        out.push_str(&format!("Binary files a/{name} and b/{name} differ\n"));
-        return out;
-    }
-    out.push_str(&format!(
-        "--- {}\n+++ {}\n",
-        if old.is_some() { format!("a/{name}") } else { "/dev/null".into() },
-        if new.is_some() { format!("b/{name}") } else { "/dev/null".into() }
-    ));
-    let input = InternedInput::new(a, b);
-    let diff = gix::diff::blob::diff_with_slider_heuristics(gix::diff::blob::Algorithm::Histogram, &input);
-    let hunks = UnifiedDiff::new(
-        &diff,
-        &input,
-        ConsumeBinaryHunk::new(gix::bstr::BString::default(), "\n"),
-        ContextSize::symmetrical(3),
-    )
-    .consume()
-    .unwrap_or_default();
-    for line in String::from_utf8_lossy(&hunks).split_inclusive('\n') {
-        out.push_str(&git_hunk_header(line).unwrap_or_else(|| line.to_string()));
-    }
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    out
-}
-
-/// A hunk header as git writes it: a range of one line without its length, an empty range
-/// starting at the line before it (`@@ -1,1 +1,0 @@` is git's `@@ -1 +0,0 @@`).
-fn git_hunk_header(line: &str) -> Option<String> {
-    let inner = line.strip_prefix("@@ -")?.trim_end().strip_suffix(" @@")?;
-    let (before, after) = inner.split_once(" +")?;
-    let range = |r: &str| -> Option<String> {
-        let (start, len) = r.split_once(',')?;
-        let (start, len): (u32, u32) = (start.parse().ok()?, len.parse().ok()?);
-        Some(match len {
-            0 => format!("{},0", start.saturating_sub(1)),
-            1 => start.to_string(),
-            _ => format!("{start},{len}"),
-        })
-    };
-    Some(format!("@@ -{} +{} @@\n", range(before)?, range(after)?))
-}
-
-/// The unified diff of every shipped file of `drift` that changed or went missing (paths shown
-/// as `plugins/<directory>/<path>`). Fetches the pinned blobs when the cache lacks them.
-pub fn drift_diff(home: &Home, entry: &Entry, origin: &Origin, drift: &Drift) -> Result<String> {
-    let Some(commit) = drift.commit else { return Ok(String::new()) };
-    let repo = origin.repo();
-    let wanted: Vec<String> =
-        drift.modified.iter().chain(&drift.missing).map(|p| format!("{}/{p}", drift.path)).collect();
-    repo.ensure_paths(commit, &wanted.iter().map(String::as_str).collect::<Vec<_>>())?;
-    let root = home.files.sub(&plugin_rel(&entry.directory)?)?;
-    let mut out = String::new();
-    let mut paths: Vec<&RelPath> = drift.modified.iter().chain(&drift.missing).collect();
-    paths.sort();
-    for p in paths {
-        let shipped = drift.files.iter().find(|f| f.path == *p);
-        let old = repo.read_file(commit, &format!("{}/{p}", drift.path))?;
-        let new = match root.kind(p)? {
-            None => None,
-            Some(Kind::Link) => Some(root.read_link(p)?.as_os_str().as_encoded_bytes().to_vec()),
-            Some(Kind::File { .. }) => match root.read(p, Cap::PluginFile) {
-                Ok(data) => Some(data),
-                Err(e @ Error::Unreadable { .. }) => Some(format!("({e})\n").into_bytes()),
-                Err(e) => return Err(e),
-            },
-            Some(_) => Some(b"(not a file)\n".to_vec()),
-        };
-        let name = format!("plugins/{}/{p}", entry.directory);
-        // A file named like a secret (`*.env`, `*.key`, …) may hold one: its lines are not shown.
-        let mut text = if crate::home::gitignore::is_secret(p.name()) {
-            format!("diff --git a/{name} b/{name}\nSecret file a/{name} and b/{name} differ (content not shown)\n")
-        } else {
-            unified(&name, old.as_deref(), new.as_deref())
-        };
-        if let (Some(f), Ok(Some(Kind::File { executable }))) = (shipped, root.kind(p)) {
-            if f.executable != executable {
-                let mode = |x: bool| if x { "100755" } else { "100644" };
-                text = text.replacen(
-                    '\n',
-                    &format!("\nold mode {}\nnew mode {}\n", mode(f.executable), mode(executable)),
-                    1,
-                );
-            }
-        }
-        out.push_str(&text);
-    }
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn blob_ids_are_gits() {
-        // `printf 'hello\n' | git hash-object --stdin`
-        assert_eq!(blob_id(b"hello\n").to_string(), "ce013625030ba8dba906f756967f9e9ca394464a");
-    }
-
-    #[test]
-    fn a_changed_line_reads_as_git_diff_shows_it() {
-        let d = unified("p/f", Some(b"a\nb\nc\n"), Some(b"a\nB\nc\n"));
-        assert_eq!(d, "diff --git a/p/f b/p/f\n--- a/p/f\n+++ b/p/f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
-        let gone = unified("p/f", Some(b"x\n"), None);
-        assert!(gone.contains("deleted file\n--- a/p/f\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n"), "{gone}");
-        assert!(unified("p/b", Some(b"\0"), Some(b"\x01\0")).contains("Binary files"));
-    }
-}
-
 #[cfg(test)]
 mod drift_tests {
     use std::time::Duration;
@@ -933,7 +728,7 @@ mod drift_tests {
     use super::*;
     use crate::reporter::Recorder;
     use crate::source::stage;
-
+    use crate::sync::drift::drift_diff;
     use crate::sync::tests::{home as new_home, origins as test_origins, write};
 
     #[test]

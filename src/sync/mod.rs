@@ -5,6 +5,7 @@
 
 pub mod add;
 pub mod doctor;
+pub mod drift;
 pub mod env;
 pub mod history;
 pub mod install;
