@@ -68,9 +68,22 @@ pub fn for_terminal(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `3 minutes ago`, `2 days ago`: how long `seconds` is, as git says how long ago a commit was.
+pub fn ago(seconds: u64) -> String {
+    let (n, unit) = match seconds {
+        0..=59 => (seconds, "second"),
+        60..=3599 => (seconds / 60, "minute"),
+        3600..=86_399 => (seconds / 3600, "hour"),
+        86_400..=2_591_999 => (seconds / 86_400, "day"),
+        2_592_000..=31_535_999 => (seconds / 2_592_000, "month"),
+        _ => (seconds / 31_536_000, "year"),
+    };
+    format!("{} ago", crate::error::plural(n as usize, unit))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{escape, for_terminal};
+    use super::{ago, escape, for_terminal};
 
     #[test]
     fn terminal_text_keeps_colors_and_line_breaks_only() {
@@ -91,5 +104,16 @@ mod tests {
         assert_eq!(escape("\u{9b}31m"), "\\x9b31m");
         assert_eq!(escape("abc\u{202e}fdp.exe"), "abc\\u{202e}fdp.exe");
         assert_eq!(escape("\x7f"), "\\x7f");
+    }
+
+    #[test]
+    fn ages_read_like_git() {
+        assert_eq!(ago(0), "0 seconds ago");
+        assert_eq!(ago(1), "1 second ago");
+        assert_eq!(ago(150), "2 minutes ago");
+        assert_eq!(ago(7200), "2 hours ago");
+        assert_eq!(ago(86_400 * 3), "3 days ago");
+        assert_eq!(ago(86_400 * 65), "2 months ago");
+        assert_eq!(ago(86_400 * 800), "2 years ago");
     }
 }

@@ -211,7 +211,7 @@ fn print_repository(ctx: &Ctx, repo: &crate::home::state::RepoState) {
     }
     if let Some(c) = &repo.last_commit {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-        ui.line(format!("  Last commit: {} ({})", esc(&c.subject), crate::home::state::age(c.time, now)));
+        ui.line(format!("  Last commit: {} ({})", esc(&c.subject), crate::text::ago((now - c.time).max(0) as u64)));
     }
     match repo.working_dir {
         Some(w) if w.modified == 0 && w.untracked == 0 => ui.line(format!("  Working dir: {}", ui.green("clean"))),

@@ -130,34 +130,3 @@ fn working_dir(repo: &gix::Repository) -> Option<WorkingDir> {
     }
     Some(WorkingDir { modified: modified.len(), untracked })
 }
-
-/// `3 minutes ago`, `2 days ago`: how long before `now` a time was (both in Unix seconds).
-pub fn age(time: i64, now: i64) -> String {
-    let s = (now - time).max(0);
-    let (n, unit) = match s {
-        0..=59 => (s, "second"),
-        60..=3599 => (s / 60, "minute"),
-        3600..=86_399 => (s / 3600, "hour"),
-        86_400..=2_591_999 => (s / 86_400, "day"),
-        2_592_000..=31_535_999 => (s / 2_592_000, "month"),
-        _ => (s / 31_536_000, "year"),
-    };
-    format!("{} ago", crate::error::plural(n as usize, unit))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ages_read_like_git() {
-        assert_eq!(age(100, 100), "0 seconds ago");
-        assert_eq!(age(0, 1), "1 second ago");
-        assert_eq!(age(0, 150), "2 minutes ago");
-        assert_eq!(age(0, 7200), "2 hours ago");
-        assert_eq!(age(0, 86_400 * 3), "3 days ago");
-        assert_eq!(age(0, 86_400 * 65), "2 months ago");
-        assert_eq!(age(0, 86_400 * 800), "2 years ago");
-        assert_eq!(age(10, 0), "0 seconds ago");
-    }
-}

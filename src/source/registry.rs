@@ -148,7 +148,7 @@ impl Registry {
             Err(e @ Error::Interrupted) => Err(e),
             Err(e) => match self.cached() {
                 Some((c, age)) if !self.repo.is_local() => {
-                    let why = format!("{e}; using the index cached {} ago", human_age(age));
+                    let why = format!("{e}; using the index cached {}", crate::text::ago(age));
                     let commit = ObjectId::from_hex(c.commit.as_bytes()).map_err(|_| e)?;
                     Ok(Snapshot { commit, index: c.index, stale_because: Some(why) })
                 }
@@ -234,15 +234,6 @@ impl Index {
         plugins.sort_by(|a, b| a.name.cmp(&b.name));
         let index = Index { schema_version: self.schema_version.clone(), plugins };
         crate::yaml::to_string(&yaml_serde::to_value(&index).expect("an index converts to YAML"))
-    }
-}
-
-fn human_age(secs: u64) -> String {
-    match secs {
-        0..=119 => format!("{secs}s"),
-        120..=7199 => format!("{} minutes", secs / 60),
-        7200..=172_799 => format!("{} hours", secs / 3600),
-        _ => format!("{} days", secs / 86400),
     }
 }
 
