@@ -2,100 +2,10 @@
 //! to), file agents' JSON(C) files are checked byte for byte, skills against atk-cli's format, and
 //! the record in the manifest through plug, upgrade, remove and `plug --all` on a fresh clone.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::common::agents::*;
 use crate::common::*;
-
-pub const CLI_AGENTS: [&str; 4] = ["claude", "codex", "gemini", "auggie"];
-
-/// Stub agent programs in a folder of their own: each appends its name and argv to `log`
-/// (NUL between words, RS after a call), and fails with a message when `fail-<name>` exists.
-pub struct Stubs {
-    pub bin: PathBuf,
-    pub log: PathBuf,
-}
-
-impl Stubs {
-    pub fn new(env: &Env, names: &[&str]) -> Stubs {
-        let bin = env.path("stub-bin");
-        let log = env.path("stub-calls");
-        for name in names {
-            let script = format!(
-                "#!/bin/sh\nprintf '%s\\0' {name} \"$@\" >> '{log}'\nprintf '\\036' >> '{log}'\n\
-                 if [ -e '{bin}/fail-{name}' ]; then cat '{bin}/fail-{name}' >&2; exit 3; fi\n\
-                 if [ -e '{bin}/once-{name}' ]; then cat '{bin}/once-{name}' >&2; rm '{bin}/once-{name}'; exit 1; fi\n",
-                log = log.display(),
-                bin = bin.display()
-            );
-            write(&bin.join(name), &script, true);
-        }
-        Stubs { bin, log }
-    }
-
-    /// Every call so far, each as [program, args...].
-    pub fn calls(&self) -> Vec<Vec<String>> {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        text.split('\u{1e}')
-            .filter(|c| !c.is_empty())
-            .map(|c| c.trim_end_matches('\0').split('\0').map(String::from).collect())
-            .collect()
-    }
-
-    pub fn clear(&self) {
-        let _ = std::fs::remove_file(&self.log);
-    }
-
-    pub fn fail(&self, name: &str, message: &str) {
-        write(&self.bin.join(format!("fail-{name}")), message, false);
-    }
-
-    /// The next call of `name` fails with `message`.
-    pub fn fail_once(&self, name: &str, message: &str) {
-        write(&self.bin.join(format!("once-{name}")), message, false);
-    }
-
-    pub fn path_var(&self) -> String {
-        format!("{}:{}", self.bin.display(), std::env::var("PATH").unwrap_or_default())
-    }
-}
-
-/// `atk` with the stubs first on PATH.
-pub fn atk(env: &Env, stubs: &Stubs) -> assert_cmd::Command {
-    let mut c = env.cmd();
-    c.env("PATH", stubs.path_var());
-    c
-}
-
-pub fn run_ok(env: &Env, stubs: &Stubs, args: &[&str]) -> (String, String) {
-    let out = atk(env, stubs).args(args).output().unwrap();
-    let (o, e) = (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string());
-    assert!(out.status.success(), "atk {args:?}: {:?}\n{o}\n{e}", out.status.code());
-    (o, e)
-}
-
-pub fn run_code(env: &Env, stubs: &Stubs, code: i32, args: &[&str]) -> (String, String) {
-    let out = atk(env, stubs).args(args).output().unwrap();
-    let (o, e) = (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string());
-    assert_eq!(out.status.code(), Some(code), "atk {args:?}\n{o}\n{e}");
-    (o, e)
-}
-
-/// Adds a local plugin `dir` (folder name) with `yaml` after the common header, and a SKILL.md
-/// when `skill`; returns the plugin's absolute folder in the home.
-pub fn add_plugin(env: &Env, name: &str, body: &str, skill: bool, sets: &[&str]) -> PathBuf {
-    let mut files = vec![("mcp.sh", "#!/bin/sh\n", true)];
-    if skill {
-        files.push(("SKILL.md", "# How to use it\n", false));
-    }
-    let src = env.plugin(&format!("src-{}", name.replace(' ', "-")), &yaml(name, body), &files);
-    let mut args = vec!["add", src.to_str().unwrap(), "-y"];
-    for s in sets {
-        args.extend(["--set", s]);
-    }
-    env.ok(&args);
-    let directory = name.to_lowercase().replace(' ', "-");
-    std::fs::canonicalize(env.atk_home.join("plugins").join(directory)).unwrap()
-}
 
 const STDIO: &str = "env_vars:
   - name: API_KEY
@@ -280,7 +190,9 @@ fn cli_agents_get_atk_cli_s_argv_for_http_sse_and_timeouts() {
 /// The argv atk-cli 0.4.0's own builders make for the same plugin, from the test venv.
 #[test]
 fn argv_matches_atk_cli_s_builders() {
-    let Some(py) = crate::python::python("argv_matches_atk_cli_s_builders", &["atk.mcp_agents"]) else { return };
+    let Some(py) = crate::common::python::python("argv_matches_atk_cli_s_builders", &["atk.mcp_agents"]) else {
+        return;
+    };
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
     let cases = [
@@ -309,8 +221,13 @@ print(json.dumps([b(c).argv for b in (build_claude_mcp_config, build_codex_mcp_c
         stubs.clear();
         let directory = name.to_lowercase().replace(' ', "-");
         run_ok(&env, &stubs, &["plug", &directory, "--claude", "--codex", "--gemini", "--auggie", "-y"]);
-        let theirs =
-            crate::python::run(&py, BUILD, &[dir.to_str().unwrap()], &[("HOME", env.home.to_str().unwrap())], "");
+        let theirs = crate::common::python::run(
+            &py,
+            BUILD,
+            &[dir.to_str().unwrap()],
+            &[("HOME", env.home.to_str().unwrap())],
+            "",
+        );
         let theirs: Vec<Vec<String>> = serde_json::from_str(&theirs).unwrap();
         assert_eq!(stubs.calls(), theirs, "{name}");
     }
@@ -658,7 +575,7 @@ main_cli()
 
 #[test]
 fn plugged_by_atk_unplugged_by_atk_cli() {
-    let Some(py) = crate::python::python("plugged_by_atk_unplugged_by_atk_cli", &["atk.cli"]) else { return };
+    let Some(py) = crate::common::python::python("plugged_by_atk_unplugged_by_atk_cli", &["atk.cli"]) else { return };
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
     let dir = add_plugin(&env, "Both Ways", STDIO, true, &["API_KEY=k"]);
@@ -718,7 +635,7 @@ fn upgrade_replugs_recorded_agents_and_remove_unplugs_them() {
     write(&work.join(".atk/server.sh"), "#!/bin/sh\n", true);
     write(&work.join(".atk/SKILL.md"), "# skill\n", false);
     git(env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
-    crate::sources::commit_all(&work, "v1");
+    crate::common::sources::commit_all(&work, "v1");
     env.ok(&["add", "-y", &format!("file://{}", work.display())]);
     run_ok(&env, &stubs, &["plug", "mcp-tool", "--claude", "--cursor", "-y"]);
     let dir = std::fs::canonicalize(env.atk_home.join("plugins/mcp-tool")).unwrap();
@@ -727,14 +644,14 @@ fn upgrade_replugs_recorded_agents_and_remove_unplugs_them() {
 
     // A new version that only adds a file: nothing to re-plug.
     write(&work.join(".atk/NOTES.md"), "notes\n", false);
-    crate::sources::commit_all(&work, "notes");
+    crate::common::sources::commit_all(&work, "notes");
     stubs.clear();
     run_ok(&env, &stubs, &["upgrade", "mcp-tool", "-y"]);
     assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
 
     // A new version with another argument: both agents get it.
     write(&work.join(".atk/plugin.yaml"), &v1.replace("--v1", "--v2"), false);
-    crate::sources::commit_all(&work, "v2");
+    crate::common::sources::commit_all(&work, "v2");
     let (out, _) = run_ok(&env, &stubs, &["upgrade", "mcp-tool", "-y"]);
     assert!(out.contains("Claude Code: 'Mcp Tool' plugged in again"), "{out}");
     let server = format!("{}/server.sh", dir.display());
@@ -933,11 +850,11 @@ fn rollback_replugs_recorded_agents() {
     write(&work.join(".atk/plugin.yaml"), &v1, false);
     write(&work.join(".atk/server.sh"), "#!/bin/sh\n", true);
     git(env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
-    crate::sources::commit_all(&work, "v1");
+    crate::common::sources::commit_all(&work, "v1");
     env.ok(&["add", "-y", &format!("file://{}", work.display())]);
     run_ok(&env, &stubs, &["plug", "mcp-tool", "--cursor", "-y"]);
     write(&work.join(".atk/plugin.yaml"), &v1.replace("--v1", "--v2"), false);
-    crate::sources::commit_all(&work, "v2");
+    crate::common::sources::commit_all(&work, "v2");
     run_ok(&env, &stubs, &["upgrade", "mcp-tool", "-y"]);
     let cursor = env.home.join(".cursor/mcp.json");
     assert!(std::fs::read_to_string(&cursor).unwrap().contains("\"--v2\""));

@@ -1,6 +1,6 @@
 //! Regressions found by attacking undo of plug/unplug and the rename handling of agents.
 
-use crate::agents::{add_plugin, run_ok, Stubs, CLI_AGENTS};
+use crate::common::agents::{add_plugin, run_ok, Stubs, CLI_AGENTS};
 use crate::common::*;
 
 const STDIO: &str = "env_vars:
@@ -29,7 +29,7 @@ fn undo_of_a_plug_that_an_agent_refuses_exits_nonzero() {
     run_ok(&env, &stubs, &["plug", "half", "--claude", "--cursor", "-y"]);
     stubs.fail("claude", "Error: cannot write ~/.claude.json\n");
     // unplug with the same failure exits 1
-    let out = crate::agents::atk(&env, &stubs).args(["undo", "-y"]).output().unwrap();
+    let out = crate::common::agents::atk(&env, &stubs).args(["undo", "-y"]).output().unwrap();
     let (o, e) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(env.manifest().contains("- claude"), "claude still plugged in and recorded\n{}", env.manifest());
     assert_ne!(out.status.code(), Some(0), "undo left Claude plugged in but exited 0\n{o}\n{e}");
@@ -47,7 +47,7 @@ fn a_failed_removal_of_a_former_name_is_reported_and_retried() {
     write(&dir.join("custom/overrides.yaml"), "name: New\n", false);
     stubs.clear();
     stubs.fail_once("claude", "Error: busy\n");
-    let out = crate::agents::atk(&env, &stubs).args(["plug", "old", "--claude", "-y"]).output().unwrap();
+    let out = crate::common::agents::atk(&env, &stubs).args(["plug", "old", "--claude", "-y"]).output().unwrap();
     let (o, e) = (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string());
     let first = stubs.calls();
     // Everything works now: plug and unplug again.

@@ -1,6 +1,6 @@
 //! Regressions found by attacking the agents: each test is named after what it pins.
 
-use crate::agents::{add_plugin, atk, run_ok, Stubs};
+use crate::common::agents::{add_plugin, atk, run_ok, Stubs};
 use crate::common::*;
 
 const SUBST: &str = "env_vars:
@@ -135,11 +135,11 @@ fn an_upgrade_that_renames_the_plugin_leaves_no_stale_server() {
     write(&work.join(".atk/server.sh"), "#!/bin/sh\n", true);
     write(&work.join(".atk/SKILL.md"), "# skill\n", false);
     git(env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
-    crate::sources::commit_all(&work, "v1");
+    crate::common::sources::commit_all(&work, "v1");
     env.ok(&["add", "-y", &format!("file://{}", work.display())]);
     run_ok(&env, &stubs, &["plug", "mcp-tool", "--claude", "--codex", "--cursor", "-y"]);
     write(&work.join(".atk/plugin.yaml"), &v1.replace("name: Mcp Tool", "name: MCP Tool"), false);
-    crate::sources::commit_all(&work, "rename");
+    crate::common::sources::commit_all(&work, "rename");
     stubs.clear();
     run_ok(&env, &stubs, &["upgrade", "mcp-tool", "-y"]);
     run_ok(&env, &stubs, &["remove", "mcp-tool", "-y"]);

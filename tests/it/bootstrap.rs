@@ -1,6 +1,6 @@
+use crate::common::servers::*;
+use crate::common::sources::*;
 use crate::common::*;
-use crate::servers::*;
-use crate::sources::*;
 
 /// Scenario 5: a home with two registry plugins, a git plugin and a local plugin, customized and
 /// pushed; the sources move on; a clone on a "new laptop" gets every plugin at the pinned commits.

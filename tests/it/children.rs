@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::agents::{Stubs, CLI_AGENTS};
+use crate::common::agents::{Stubs, CLI_AGENTS};
 use crate::common::*;
 
 /// `atk args` run as `sh -c 'ulimit -v KB; exec atk …'`: atk (and what it runs) may map at most

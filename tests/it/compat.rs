@@ -8,9 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::common::servers::{publish, republish};
+use crate::common::sources::{commit_all, head};
 use crate::common::*;
-use crate::servers::{publish, republish};
-use crate::sources::{commit_all, head};
 
 /// Sets atk-cli's registry to argv[1] (and its update check to never ask PyPI), then runs it with
 /// the rest of the arguments. Answers to its prompts come from stdin.
@@ -121,7 +121,7 @@ fn release_plain_v2(work: &Path, bare: &Path) -> String {
 }
 
 fn python(test: &str) -> Option<PathBuf> {
-    crate::python::python(test, &["atk.cli", "dotenv"])
+    crate::common::python::python(test, &["atk.cli", "dotenv"])
 }
 
 fn pin(env: &Env, dir: &str) -> String {

@@ -9,8 +9,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::common::sources::*;
 use crate::common::*;
-use crate::sources::*;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: raw git objects, crafted commits, the state of everything around the home.

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::common::servers::*;
+use crate::common::sources::*;
 use crate::common::*;
-use crate::servers::*;
-use crate::sources::*;
 
 /// Starts atk armed to stop at `failpoint`; returns once it is there.
 fn stop_at(env: &Env, failpoint: &str, args: &[&str]) -> Running {
@@ -727,7 +727,7 @@ fn every_failpoint_is_reached_by_a_crash_test() {
 #[test]
 fn kill_9_anywhere_in_plug() {
     let (env, work, outside) = crashy_home();
-    let stubs = crate::agents::Stubs::new(&env, &["claude"]);
+    let stubs = crate::common::agents::Stubs::new(&env, &["claude"]);
     // (The agent's own configuration is outside the home, changed by its CLI before atk records
     // the agent in the manifest: the home is as before or as after either way.)
     crash_everywhere_with(

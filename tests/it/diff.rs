@@ -1,8 +1,8 @@
 //! `atk diff`: local changes to what a remote plugin shipped, as a unified diff, with
 //! `git diff --exit-code`'s exit codes.
 
+use crate::common::sources::*;
 use crate::common::*;
-use crate::sources::*;
 
 #[test]
 fn diff_shows_changes_to_shipped_files_and_exits_1() {

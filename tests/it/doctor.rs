@@ -1,8 +1,8 @@
 //! `atk doctor`: every check reports ok, warning or problem with its fix; `--fix` repairs what is
 //! safe, and a shipped file the user changed only with confirmation.
 
+use crate::common::sources::*;
 use crate::common::*;
-use crate::sources::*;
 
 /// A home with `hello` from the registry work tree at `work` (a path), and a git identity.
 fn home_with_hello(env: &Env) -> std::path::PathBuf {
@@ -96,10 +96,12 @@ fn secrets_committed_under_the_old_gitignore_are_untracked() {
     assert!(out.contains("✓ secrets") && out.contains("✓ gitignore"), "{out}");
 
     // atk-cli 0.4.0's own doctor finds nothing left to repair.
-    if let Some(py) = crate::python::python("secrets_committed_under_the_old_gitignore_are_untracked", &["atk.cli"]) {
+    if let Some(py) =
+        crate::common::python::python("secrets_committed_under_the_old_gitignore_are_untracked", &["atk.cli"])
+    {
         let home = env.atk_home.to_str().unwrap();
         let gc = env.home.join(".gitconfig");
-        let out = crate::python::run(
+        let out = crate::common::python::run(
             &py,
             "import sys\nfrom atk.cli import main_cli\nsys.argv = ['atk', 'doctor']\nmain_cli()\n",
             &[],
@@ -175,8 +177,8 @@ fn a_broken_cache_repository_is_a_warning() {
     let root = env.path("served");
     std::fs::create_dir_all(&root).unwrap();
     let work = git_source_work(&env);
-    let daemon = crate::servers::GitDaemon::start(&root);
-    crate::servers::publish(&work, &root, "tool.git", true);
+    let daemon = crate::common::servers::GitDaemon::start(&root);
+    crate::common::servers::publish(&work, &root, "tool.git", true);
     let url = daemon.url("tool.git");
     env.ok(&["add", "--yes", &url]);
     let cache = cache_repo(&env);

@@ -2,8 +2,8 @@
 //! 0.4.0's own writer): what atk writes, python-dotenv reads back unchanged; what the Python CLI
 //! (or a person) writes, atk reads exactly as python-dotenv does.
 
+use crate::common::python;
 use crate::common::*;
-use crate::python;
 
 /// Values that break naive quoting, each one on its own.
 pub const HOSTILE: &[&str] = &[

@@ -1,8 +1,8 @@
 //! The home's `.gitignore` laid out as atk-cli 0.4.0 lays it out: the same template, the secret
 //! block last after every add and remove, older layouts normalized inside the next such commit.
 
+use crate::common::TEMPLATE_GITIGNORE;
 use crate::common::*;
-use crate::init::TEMPLATE_GITIGNORE;
 
 /// What atk before 0.4.0's layout (and atk-cli 0.2) wrote: the secret patterns in the middle.
 const OLD_GITIGNORE: &str = "# Ignore all plugin contents\nplugins/*/*\n\n# But keep custom directories\n!plugins/*/custom/\n!plugins/*/custom/**\n\n# Always ignore secrets\n*.env\n.env.*\n\n# Update check cache\n.update-cache.yaml\n\n# Local development\n.DS_Store\n";
@@ -13,10 +13,10 @@ const SECRET_BLOCK: &str = "\n\n# Always ignore secrets — keep LAST (gitignore
 fn init_writes_the_template_of_atk_cli_0_4_0() {
     let env = Env::new();
     assert_eq!(env.gitignore(), TEMPLATE_GITIGNORE);
-    let Some(py) = crate::python::python("init_writes_the_template_of_atk_cli_0_4_0", &["atk.init"]) else {
+    let Some(py) = crate::common::python::python("init_writes_the_template_of_atk_cli_0_4_0", &["atk.init"]) else {
         return;
     };
-    let theirs = crate::python::run(
+    let theirs = crate::common::python::run(
         &py,
         "import sys; from atk.init import GITIGNORE_CONTENT as t; sys.stdout.write(t)",
         &[],
@@ -74,10 +74,12 @@ fn every_add_and_remove_keeps_the_secret_block_last() {
     assert_eq!(env.git(&["status", "--porcelain"]), "");
 
     // Byte for byte what atk-cli 0.4.0 makes of the same steps.
-    let Some(py) = crate::python::python("every_add_and_remove_keeps_the_secret_block_last", &["atk.git"]) else {
+    let Some(py) = crate::common::python::python("every_add_and_remove_keeps_the_secret_block_last", &["atk.git"])
+    else {
         return;
     };
-    let theirs = crate::python::run(&py, REPLAY_WITH_ATK_CLI, &["+tool-a", "+tool-b", "-tool-a", "-tool-b"], &[], "");
+    let theirs =
+        crate::common::python::run(&py, REPLAY_WITH_ATK_CLI, &["+tool-a", "+tool-b", "-tool-a", "-tool-b"], &[], "");
     let theirs: Vec<&str> = theirs.split('\0').collect();
     assert_eq!(after, theirs);
 }
@@ -113,12 +115,12 @@ fn an_older_home_is_normalized_inside_its_next_add_and_remove() {
         assert!(env.git(&["show", "--name-only", "--format=", "HEAD"]).lines().any(|l| l == ".gitignore"), "{step}");
         assert!(env.log()[0].starts_with(if step == "add" { "Add plugin" } else { "Remove plugin" }));
         if let Some(py) =
-            crate::python::python("an_older_home_is_normalized_inside_its_next_add_and_remove", &["atk.git"])
+            crate::common::python::python("an_older_home_is_normalized_inside_its_next_add_and_remove", &["atk.git"])
         {
             let op = if step == "add" { "+tool-p" } else { "-tool-p" };
             assert_eq!(
                 gi,
-                crate::python::run(&py, REPLAY_WITH_ATK_CLI, &[op], &[], &old),
+                crate::common::python::run(&py, REPLAY_WITH_ATK_CLI, &[op], &[], &old),
                 "{step} as atk-cli 0.4.0 does it"
             );
         }

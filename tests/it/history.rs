@@ -3,9 +3,9 @@
 
 use std::process::{Command, Stdio};
 
+use crate::common::servers::{publish, republish};
+use crate::common::sources::*;
 use crate::common::*;
-use crate::servers::{publish, republish};
-use crate::sources::*;
 
 /// Runs atk-cli 0.4.0 with its registry pointed at `registry`; answers come from `stdin`.
 fn atk_cli(py: &std::path::Path, env: &Env, registry: &str, args: &[&str], stdin: &str) {
@@ -114,7 +114,8 @@ fn history_reads_atk_commits_from_their_trailers() {
 
 #[test]
 fn history_reads_the_python_clis_commits_from_their_subjects() {
-    let Some(py) = crate::python::python("history_reads_the_python_clis_commits_from_their_subjects", &["atk.cli"])
+    let Some(py) =
+        crate::common::python::python("history_reads_the_python_clis_commits_from_their_subjects", &["atk.cli"])
     else {
         return;
     };

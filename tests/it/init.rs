@@ -1,8 +1,5 @@
 use crate::common::*;
 
-/// atk-cli 0.4.0's template: the secret block last, under its own header.
-pub const TEMPLATE_GITIGNORE: &str = "# Ignore all plugin contents\nplugins/*/*\n\n# But keep custom directories\n!plugins/*/custom/\n!plugins/*/custom/**\n\n# Update check cache\n.update-cache.yaml\n\n# Local development\n.DS_Store\n\n# Always ignore secrets — keep LAST (gitignore is last-match-wins)\n*.env\n.env.*\n";
-
 #[test]
 fn init_creates_a_home_with_one_commit_on_main() {
     let env = Env::bare();

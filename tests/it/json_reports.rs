@@ -2,33 +2,12 @@
 //! their shapes are an interface. Paths of the test folder and commit ids are replaced by
 //! placeholders; review a change with `cargo insta review` (or `INSTA_UPDATE=always`).
 
+use crate::common::sources::*;
 use crate::common::*;
-use crate::sources::*;
 
 /// The document of `atk args…`, with what changes from run to run replaced.
 fn doc(env: &Env, args: &[&str], code: i32) -> serde_json::Value {
-    let out = env.cmd().args(args).arg("--json").output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(code), "{args:?}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
-    let mut v: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
-    normalize(&mut v, &env.dir.path().to_string_lossy());
-    v
-}
-
-fn normalize(v: &mut serde_json::Value, tmp: &str) {
-    match v {
-        serde_json::Value::String(s) => {
-            let replaced = s.replace(tmp, "[TMP]");
-            *s = if replaced.len() == 40 && replaced.chars().all(|c| c.is_ascii_hexdigit()) {
-                "[COMMIT]".into()
-            } else {
-                replaced
-            };
-        }
-        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| normalize(x, tmp)),
-        serde_json::Value::Object(o) => o.values_mut().for_each(|x| normalize(x, tmp)),
-        _ => {}
-    }
+    json_doc(env, args, code, &[])
 }
 
 #[test]
@@ -69,7 +48,7 @@ fn every_json_document() {
 #[test]
 fn agents_json_documents() {
     let env = Env::new();
-    crate::agents::add_plugin(
+    crate::common::agents::add_plugin(
         &env,
         "Json Agent",
         "env_vars:\n  - name: TOKEN\n    secret: true\n    required: true\nmcp:\n  transport: stdio\n  command: ./mcp.sh\n  args: [--fast]\n  env: [TOKEN]\n  timeout: 5000\n",

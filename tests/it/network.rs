@@ -183,11 +183,11 @@ fn ctrl_c_or_sigterm_ends_a_blocked_fetch_at_once() {
 fn a_stalled_source_does_not_hang_the_rest_of_an_install_all() {
     // Two plugins of one registry pinned to two commits: two fetches of one cache repository.
     let a = Env::new();
-    let work = crate::sources::registry_work(&a);
+    let work = crate::common::sources::registry_work(&a);
     let reg = work.to_str().unwrap();
     a.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=x"]);
     write(&work.join("plugins/third/more.txt"), "v2\n", false);
-    crate::sources::commit_all(&work, "v2");
+    crate::common::sources::commit_all(&work, "v2");
     a.ok(&["--registry", reg, "add", "-y", "third", "--refresh"]);
     let b = Env::bare();
     git(b.dir.path(), &["clone", "-q", a.atk_home.to_str().unwrap(), b.atk_home.to_str().unwrap()]);
@@ -208,9 +208,9 @@ fn a_stalled_source_does_not_hang_the_rest_of_an_install_all() {
 #[test]
 fn ctrl_c_during_an_upgrade_lookup_exits_130_and_contacts_nothing_more() {
     let env = Env::new();
-    let work = crate::sources::registry_work(&env);
+    let work = crate::common::sources::registry_work(&env);
     env.ok(&["--registry", work.to_str().unwrap(), "add", "third"]);
-    let tool = crate::sources::git_source_work(&env);
+    let tool = crate::common::sources::git_source_work(&env);
     env.ok(&["add", "-y", &format!("file://{}", tool.display())]);
     let before = env.snapshot();
     for args in [&["upgrade", "third"][..], &["upgrade", "--all"]] {

@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 
+use crate::common::sources::commit_all;
 use crate::common::*;
-use crate::sources::commit_all;
 
 fn registry_dir(env: &Env) -> PathBuf {
     let root = env.path("reg");
@@ -179,7 +179,8 @@ sys.stdout.write(yaml.dump(index, default_flow_style=False, sort_keys=False, all
 
 #[test]
 fn the_index_is_written_byte_for_byte_as_pyyaml_writes_it() {
-    let Some(py) = crate::python::python("the_index_is_written_byte_for_byte_as_pyyaml_writes_it", &["yaml"]) else {
+    let Some(py) = crate::common::python::python("the_index_is_written_byte_for_byte_as_pyyaml_writes_it", &["yaml"])
+    else {
         return;
     };
     let env = Env::bare();
@@ -197,7 +198,7 @@ fn the_index_is_written_byte_for_byte_as_pyyaml_writes_it() {
     let ours = std::fs::read_to_string(root.join("index.yaml")).unwrap();
     let mut sorted: Vec<(&str, &str)> = DESCRIPTIONS.to_vec();
     sorted.sort();
-    let theirs = crate::python::run(&py, DUMP_WITH_PYYAML, &[], &[], &serde_json::to_string(&sorted).unwrap());
+    let theirs = crate::common::python::run(&py, DUMP_WITH_PYYAML, &[], &[], &serde_json::to_string(&sorted).unwrap());
     for (a, b) in ours.lines().zip(theirs.lines()) {
         assert_eq!(a, b, "first differing line; atk wrote\n{ours}\nPyYAML wrote\n{theirs}");
     }
@@ -226,7 +227,7 @@ fn the_index_is_written_byte_for_byte_as_pyyaml_writes_it() {
     }
     env.ok(&["registry", "index", root.to_str().unwrap()]);
     let load = "import json, sys, yaml\nd = yaml.safe_load(open(sys.argv[1], encoding='utf-8'))\nprint(json.dumps({p['name']: p['description'] for p in d['plugins']}))";
-    let loaded = crate::python::run(&py, load, &[root.join("index.yaml").to_str().unwrap()], &[], "");
+    let loaded = crate::common::python::run(&py, load, &[root.join("index.yaml").to_str().unwrap()], &[], "");
     let loaded: std::collections::BTreeMap<String, String> = serde_json::from_str(&loaded).unwrap();
     for (folder, _, description) in hostile {
         assert_eq!(loaded[folder], description, "{folder}");

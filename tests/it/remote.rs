@@ -1,8 +1,8 @@
 use std::path::Path;
 
+use crate::common::servers::*;
+use crate::common::sources::*;
 use crate::common::*;
-use crate::servers::*;
-use crate::sources::*;
 
 fn check_registry_add(env: &Env, url: &str, work: &Path) {
     let out = env.ok(&["--registry", url, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);

@@ -1,62 +1,10 @@
 //! `atk rollback`: a remote plugin back to its previous pin (or `--to REF`) with the upgrade's
 //! machinery in reverse, and what a kill -9 in the middle of it leaves (nothing).
 
-use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
+use crate::common::sources::*;
 use crate::common::*;
-use crate::sources::*;
-
-/// What a user compares to know two homes are the same, whatever commits they are at: every file
-/// outside `.git` with its mode and content, the manifest, and `git status`.
-pub fn state(env: &Env) -> (BTreeMap<String, (u32, Vec<u8>)>, String) {
-    let mut files = BTreeMap::new();
-    let git = env.atk_home.join(".git");
-    for e in walkdir::WalkDir::new(&env.atk_home).min_depth(1).into_iter().filter_entry(|e| e.path() != git) {
-        let e = e.unwrap();
-        let rel = e.path().strip_prefix(&env.atk_home).unwrap().to_string_lossy().to_string();
-        let md = std::fs::symlink_metadata(e.path()).unwrap();
-        let content = if md.is_file() { std::fs::read(e.path()).unwrap() } else { vec![] };
-        files.insert(rel, (md.permissions().mode(), content));
-    }
-    (files, env.git(&["status", "--porcelain", "--untracked-files=all"]))
-}
-
-/// Starts atk armed to stop for good at `failpoint`; returns once it is there.
-pub fn stop_at(env: &Env, failpoint: &str, args: &[&str]) -> Running {
-    let ready = env.path(&format!("{failpoint}.ready"));
-    let child = env
-        .std_cmd()
-        .args(args)
-        .env("ATK_FAILPOINT", failpoint)
-        .env("ATK_FAILPOINT_READY", &ready)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut running = Running(Some(child));
-    let start = Instant::now();
-    while !ready.exists() {
-        if let Some(status) = running.0.as_mut().unwrap().try_wait().unwrap() {
-            panic!("atk {args:?} ended ({status}) before the failpoint {failpoint}");
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "atk never reached the failpoint {failpoint}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::fs::remove_file(&ready).unwrap();
-    running
-}
-
-pub fn kill_9(mut running: Running) {
-    let mut child = running.0.take().unwrap();
-    child.kill().unwrap();
-    assert_eq!(child.wait().unwrap().signal(), Some(9));
-}
 
 /// A home with `hello` from the registry at `work`, upgraded once: (v1, v2).
 fn upgraded(env: &Env, work: &Path) -> (String, String) {

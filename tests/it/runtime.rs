@@ -14,11 +14,6 @@ fn python3() -> String {
     std::env::var("ATK_TEST_PYTHON").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "python3".into())
 }
 
-/// A TCP port nothing listens on right now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// Kills the servers the test's plugins started (their pid files), whatever happens to the test.
 struct Servers(Vec<PathBuf>);
 
@@ -119,13 +114,8 @@ fn start_status_stop_with_a_real_server() {
     let out = env.ok(&["stop", "web"]);
     assert!(out.contains("Stopped 'web'"), "{out}");
     assert!(!pidfile(&env, "web").exists());
-    assert!(!crate::runtime::listening(port));
+    assert!(!crate::common::listening(port));
     assert_eq!(row(&status_json(&env, &["web"]), "web")["status"], "stopped");
-}
-
-/// Whether something listens on 127.0.0.1:`port`.
-pub fn listening(port: u16) -> bool {
-    std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(500)).is_ok()
 }
 
 #[test]
@@ -287,7 +277,7 @@ fn status_survives_a_fresh_clone_and_an_invalid_plugin() {
     add(&env, &good);
     let bad = env.plugin("src/bad", &yaml("bad", ""), &[]);
     add(&env, &bad);
-    let work = crate::sources::registry_work(&env);
+    let work = crate::common::sources::registry_work(&env);
     env.ok(&["--registry", work.to_str().unwrap(), "add", "hello", "--set", "HELLO_NAME=Ada"]);
     // The installed copy of `bad` gets a field no schema has.
     let yaml_path = env.atk_home.join("plugins/bad/plugin.yaml");
@@ -595,42 +585,6 @@ fn help_on_a_terminal_renders_the_markdown() {
     assert!(!out.contains("# Title") && !out.contains("**bold**"), "{out:?}");
 }
 
-/// What changes from run to run, replaced: the test folder, commit ids, times, ports.
-fn normalize(v: &mut serde_json::Value, tmp: &str, ports: &[u16]) {
-    match v {
-        serde_json::Value::String(s) => {
-            let mut r = s.replace(tmp, "[TMP]");
-            for p in ports {
-                r = r.replace(&p.to_string(), "[PORT]");
-            }
-            *s = if r.len() == 40 && r.chars().all(|c| c.is_ascii_hexdigit()) { "[COMMIT]".into() } else { r };
-        }
-        serde_json::Value::Number(n) if ports.iter().any(|p| n.as_u64() == Some(u64::from(*p))) => {
-            *v = serde_json::Value::String("[PORT]".into());
-        }
-        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| normalize(x, tmp, ports)),
-        serde_json::Value::Object(o) => {
-            for (k, x) in o.iter_mut() {
-                if k == "time" {
-                    *x = serde_json::Value::String("[TIME]".into());
-                } else {
-                    normalize(x, tmp, ports);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-fn doc(env: &Env, args: &[&str], code: i32, ports: &[u16]) -> serde_json::Value {
-    let out = env.cmd().args(args).arg("--json").output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(code), "{args:?}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
-    let mut v: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
-    normalize(&mut v, &env.dir.path().to_string_lossy(), ports);
-    v
-}
-
 #[test]
 fn every_runtime_json_document() {
     let env = Env::new();
@@ -644,18 +598,18 @@ fn every_runtime_json_document() {
     );
     add(&env, &tool);
     let ports = [port];
-    insta::assert_json_snapshot!("runtime_start", doc(&env, &["start", "--all"], 0, &ports));
-    insta::assert_json_snapshot!("runtime_status", doc(&env, &["status"], 0, &ports));
-    insta::assert_json_snapshot!("runtime_status_one", doc(&env, &["status", "tool"], 0, &ports));
-    insta::assert_json_snapshot!("runtime_restart", doc(&env, &["restart", "web"], 0, &ports));
-    insta::assert_json_snapshot!("runtime_stop", doc(&env, &["stop", "--all"], 0, &ports));
-    insta::assert_json_snapshot!("runtime_logs", doc(&env, &["logs", "tool"], 0, &ports));
-    insta::assert_json_snapshot!("runtime_scripts", doc(&env, &["run", "tool"], 0, &ports));
-    insta::assert_json_snapshot!("runtime_run", doc(&env, &["run", "tool", "hello"], 0, &ports));
-    insta::assert_json_snapshot!("runtime_help", doc(&env, &["help", "web"], 0, &ports));
+    insta::assert_json_snapshot!("runtime_start", json_doc(&env, &["start", "--all"], 0, &ports));
+    insta::assert_json_snapshot!("runtime_status", json_doc(&env, &["status"], 0, &ports));
+    insta::assert_json_snapshot!("runtime_status_one", json_doc(&env, &["status", "tool"], 0, &ports));
+    insta::assert_json_snapshot!("runtime_restart", json_doc(&env, &["restart", "web"], 0, &ports));
+    insta::assert_json_snapshot!("runtime_stop", json_doc(&env, &["stop", "--all"], 0, &ports));
+    insta::assert_json_snapshot!("runtime_logs", json_doc(&env, &["logs", "tool"], 0, &ports));
+    insta::assert_json_snapshot!("runtime_scripts", json_doc(&env, &["run", "tool"], 0, &ports));
+    insta::assert_json_snapshot!("runtime_run", json_doc(&env, &["run", "tool", "hello"], 0, &ports));
+    insta::assert_json_snapshot!("runtime_help", json_doc(&env, &["help", "web"], 0, &ports));
     insta::assert_json_snapshot!("runtime_port_conflict", {
         let _taken = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-        doc(&env, &["start", "web"], 9, &ports)
+        json_doc(&env, &["start", "web"], 9, &ports)
     });
 }
 
@@ -701,7 +655,7 @@ fn status_json_of_plugins_that_cannot_be_asked() {
     )
     .unwrap();
     std::fs::remove_file(env.atk_home.join("plugins/gone/plugin.yaml")).unwrap();
-    let mut v = doc(&env, &["status", "--timeout", "0.3"], 0, &[]);
+    let mut v = json_doc(&env, &["status", "--timeout", "0.3"], 0, &[]);
     v.as_object_mut().unwrap().remove("repository");
     insta::assert_json_snapshot!("runtime_status_problems", v);
 }

@@ -5,7 +5,7 @@
 
 use std::process::Output;
 
-use crate::agents::Stubs;
+use crate::common::agents::Stubs;
 use crate::common::*;
 
 /// Declared `secret: true`: every character that changes under some encoding.
@@ -275,7 +275,7 @@ fn what_an_agent_says_back_is_scrubbed_in_every_encoding() {
 #[test]
 fn a_diff_of_an_edited_file_never_shows_a_secret() {
     let env = Env::new();
-    let work = crate::sources::registry_work(&env);
+    let work = crate::common::sources::registry_work(&env);
     let reg = work.to_str().unwrap();
     env.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
     let dir = env.atk_home.join("plugins/hello");

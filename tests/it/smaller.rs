@@ -71,10 +71,10 @@ fn a_commit_with_an_out_of_range_date_is_shown_with_its_date_marked_invalid() {
 #[test]
 fn doctor_fix_without_a_terminal_puts_back_a_missing_file_and_keeps_an_edited_one() {
     let env = Env::new();
-    let work = crate::sources::registry_work(&env);
+    let work = crate::common::sources::registry_work(&env);
     let reg = work.to_str().unwrap();
     write(&work.join("plugins/hello/docs/deep/guide.md"), "# Guide\n", false);
-    crate::sources::commit_all(&work, "a guide in a folder");
+    crate::common::sources::commit_all(&work, "a guide in a folder");
     env.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
     let dir = env.atk_home.join("plugins/hello");
     let shipped = std::fs::read_to_string(dir.join("start.sh")).unwrap();

@@ -276,12 +276,12 @@ fn a_source_whose_definition_is_not_a_regular_file_is_refused_at_once() {
 #[test]
 fn an_upgrade_whose_plugin_files_are_not_regular_files_is_refused_at_once() {
     let env = Env::new();
-    let work = crate::sources::registry_work(&env);
+    let work = crate::common::sources::registry_work(&env);
     let reg: &'static str = Box::leak(work.to_str().unwrap().to_string().into_boxed_str());
     env.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
     write(&env.atk_home.join("plugins/hello/custom/overrides.yaml"), "description: mine\n", false);
     write(&work.join("plugins/hello/NEW.md"), "new in v2\n", false);
-    crate::sources::commit_all(&work, "hello v2");
+    crate::common::sources::commit_all(&work, "hello v2");
     let dir = env.atk_home.join("plugins/hello");
     let upgrade = vec!["--registry", reg, "upgrade", "hello", "--yes"];
     let cases = vec![

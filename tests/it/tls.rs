@@ -7,9 +7,9 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use crate::common::servers::*;
+use crate::common::sources::*;
 use crate::common::*;
-use crate::servers::*;
-use crate::sources::*;
 
 /// Terminates TLS with `cert`/`key` and passes the bytes to 127.0.0.1:`backend`. Prints its port,
 /// and one line to stderr for every handshake that fails.
@@ -105,7 +105,7 @@ impl Drop for TlsProxy {
 #[test]
 fn https_fetches_only_from_a_server_whose_certificate_is_trusted() {
     let test = "https_fetches_only_from_a_server_whose_certificate_is_trusted";
-    let Some(py) = crate::python::python(test, &["ssl"]) else { return };
+    let Some(py) = crate::common::python::python(test, &["ssl"]) else { return };
     let env = Env::new();
     let work = git_source_work(&env);
     let root = env.path("served");

@@ -1,8 +1,8 @@
 //! What atk takes on trust, and what it does not: `maturity: verified` only from a registry,
 //! secrets kept off the command line, and text from sources never acting on the terminal.
 
+use crate::common::sources::*;
 use crate::common::*;
-use crate::sources::*;
 
 #[test]
 fn verified_is_trusted_only_from_a_registry() {

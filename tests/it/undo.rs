@@ -1,9 +1,9 @@
 //! `atk undo`: the last atk operation reverted, each kind leaving the home as it was before it
 //! (files, manifest, status); undo of an undo redoes; what it refuses; kill -9 in the middle.
 
+use crate::common::sources::*;
 use crate::common::*;
-use crate::rollback::{kill_9, state, stop_at};
-use crate::sources::*;
+use crate::common::{kill_9, state, stop_at};
 
 fn identity(env: &Env) {
     write(&env.home.join(".gitconfig"), "[user]\n\tname = Test\n\temail = test@example.com\n", false);

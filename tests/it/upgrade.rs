@@ -1,7 +1,7 @@
 use std::path::Path;
 
+use crate::common::sources::*;
 use crate::common::*;
-use crate::sources::*;
 
 /// A home with `hello` from a registry at `work` (a path), customized: custom/ files, .env, and
 /// runtime data the plugin did not ship.
@@ -225,7 +225,7 @@ fn files_of_the_user_are_never_replaced_by_shipped_ones() {
 
 #[test]
 fn upgrade_all_fetches_each_source_once_for_all_its_plugins() {
-    use crate::servers::*;
+    use crate::common::servers::*;
     let env = Env::new();
     let (work, root, bare) = served_registry(&env, true);
     let http = HttpServer::start(&root);
@@ -251,7 +251,7 @@ fn upgrade_all_fetches_each_source_once_for_all_its_plugins() {
 /// and one `ls-refs`), and all sources at once, not one after another.
 #[test]
 fn upgrade_all_looks_up_each_source_once_all_in_parallel() {
-    use crate::servers::*;
+    use crate::common::servers::*;
     let env = Env::new();
     let (_, root, _) = served_registry(&env, true);
     let tool = git_source_work(&env);

@@ -75,7 +75,8 @@ for path in sys.argv[1:]:
 
 #[test]
 fn fixtures_are_valid_or_invalid_as_for_atk_cli_0_4_0() {
-    let Some(py) = crate::python::python("fixtures_are_valid_or_invalid_as_for_atk_cli_0_4_0", &["atk.plugin_schema"])
+    let Some(py) =
+        crate::common::python::python("fixtures_are_valid_or_invalid_as_for_atk_cli_0_4_0", &["atk.plugin_schema"])
     else {
         return;
     };
@@ -87,7 +88,7 @@ fn fixtures_are_valid_or_invalid_as_for_atk_cli_0_4_0() {
     invalid.sort();
     dirs.extend(invalid);
     let args: Vec<&str> = dirs.iter().map(|d| d.to_str().unwrap()).collect();
-    let upstream = crate::python::run(&py, VALIDATE_WITH_ATK_CLI, &args, &[], "");
+    let upstream = crate::common::python::run(&py, VALIDATE_WITH_ATK_CLI, &args, &[], "");
     let env = Env::bare();
     for (dir, verdict) in dirs.iter().zip(upstream.lines()) {
         let ours = env.cmd().arg("validate").arg(dir).output().unwrap();

@@ -5,10 +5,17 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
+
+pub mod agents;
+pub mod python;
+pub mod servers;
+pub mod sources;
 
 /// The longest any one process of a test may run, in seconds.
 pub const RUN_TIMEOUT: u64 = 300;
@@ -346,4 +353,101 @@ pub fn remove_any(p: &Path) {
         Ok(_) => std::fs::remove_file(p).unwrap(),
         Err(_) => {}
     }
+}
+
+/// atk-cli 0.4.0's template: the secret block last, under its own header.
+pub const TEMPLATE_GITIGNORE: &str = "# Ignore all plugin contents\nplugins/*/*\n\n# But keep custom directories\n!plugins/*/custom/\n!plugins/*/custom/**\n\n# Update check cache\n.update-cache.yaml\n\n# Local development\n.DS_Store\n\n# Always ignore secrets — keep LAST (gitignore is last-match-wins)\n*.env\n.env.*\n";
+
+/// A TCP port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Whether something listens on 127.0.0.1:`port`.
+pub fn listening(port: u16) -> bool {
+    std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(500)).is_ok()
+}
+
+/// What a user compares to know two homes are the same, whatever commits they are at: every file
+/// outside `.git` with its mode and content, the manifest, and `git status`.
+pub fn state(env: &Env) -> (BTreeMap<String, (u32, Vec<u8>)>, String) {
+    let mut files = BTreeMap::new();
+    let git = env.atk_home.join(".git");
+    for e in walkdir::WalkDir::new(&env.atk_home).min_depth(1).into_iter().filter_entry(|e| e.path() != git) {
+        let e = e.unwrap();
+        let rel = e.path().strip_prefix(&env.atk_home).unwrap().to_string_lossy().to_string();
+        let md = std::fs::symlink_metadata(e.path()).unwrap();
+        let content = if md.is_file() { std::fs::read(e.path()).unwrap() } else { vec![] };
+        files.insert(rel, (md.permissions().mode(), content));
+    }
+    (files, env.git(&["status", "--porcelain", "--untracked-files=all"]))
+}
+
+/// Starts atk armed to stop for good at `failpoint`; returns once it is there.
+pub fn stop_at(env: &Env, failpoint: &str, args: &[&str]) -> Running {
+    let ready = env.path(&format!("{failpoint}.ready"));
+    let child = env
+        .std_cmd()
+        .args(args)
+        .env("ATK_FAILPOINT", failpoint)
+        .env("ATK_FAILPOINT_READY", &ready)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut running = Running(Some(child));
+    let start = Instant::now();
+    while !ready.exists() {
+        if let Some(status) = running.0.as_mut().unwrap().try_wait().unwrap() {
+            panic!("atk {args:?} ended ({status}) before the failpoint {failpoint}");
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "atk never reached the failpoint {failpoint}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::remove_file(&ready).unwrap();
+    running
+}
+
+pub fn kill_9(mut running: Running) {
+    let mut child = running.0.take().unwrap();
+    child.kill().unwrap();
+    assert_eq!(child.wait().unwrap().signal(), Some(9));
+}
+
+/// What changes from run to run, replaced: the test folder, commit ids, times, ports.
+pub fn normalize_json(v: &mut serde_json::Value, tmp: &str, ports: &[u16]) {
+    match v {
+        serde_json::Value::String(s) => {
+            let mut r = s.replace(tmp, "[TMP]");
+            for p in ports {
+                r = r.replace(&p.to_string(), "[PORT]");
+            }
+            *s = if r.len() == 40 && r.chars().all(|c| c.is_ascii_hexdigit()) { "[COMMIT]".into() } else { r };
+        }
+        serde_json::Value::Number(n) if ports.iter().any(|p| n.as_u64() == Some(u64::from(*p))) => {
+            *v = serde_json::Value::String("[PORT]".into());
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| normalize_json(x, tmp, ports)),
+        serde_json::Value::Object(o) => {
+            for (k, x) in o.iter_mut() {
+                if k == "time" {
+                    *x = serde_json::Value::String("[TIME]".into());
+                } else {
+                    normalize_json(x, tmp, ports);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The `--json` document of `atk args…` (which must exit with `code`), normalized.
+pub fn json_doc(env: &Env, args: &[&str], code: i32, ports: &[u16]) -> serde_json::Value {
+    let out = env.cmd().args(args).arg("--json").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let mut v: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    normalize_json(&mut v, &env.dir.path().to_string_lossy(), ports);
+    v
 }

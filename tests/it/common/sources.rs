@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::common::servers::*;
 use crate::common::*;
-use crate::servers::*;
 
 /// A registry work tree (from registry-template/, plus a third plugin and a big file outside any
 /// plugin), committed on `main`.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[path = "../support/git_http.rs"]
+#[path = "../../support/git_http.rs"]
 mod git_http;
 pub use git_http::HttpServer;
 

@@ -1,0 +1,96 @@
+//! Coding agents for the tests: stub programs on PATH that record how atk calls them.
+
+use std::path::PathBuf;
+
+use super::*;
+
+pub const CLI_AGENTS: [&str; 4] = ["claude", "codex", "gemini", "auggie"];
+
+/// Stub agent programs in a folder of their own: each appends its name and argv to `log`
+/// (NUL between words, RS after a call), and fails with a message when `fail-<name>` exists.
+pub struct Stubs {
+    pub bin: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Stubs {
+    pub fn new(env: &Env, names: &[&str]) -> Stubs {
+        let bin = env.path("stub-bin");
+        let log = env.path("stub-calls");
+        for name in names {
+            let script = format!(
+                "#!/bin/sh\nprintf '%s\\0' {name} \"$@\" >> '{log}'\nprintf '\\036' >> '{log}'\n\
+                 if [ -e '{bin}/fail-{name}' ]; then cat '{bin}/fail-{name}' >&2; exit 3; fi\n\
+                 if [ -e '{bin}/once-{name}' ]; then cat '{bin}/once-{name}' >&2; rm '{bin}/once-{name}'; exit 1; fi\n",
+                log = log.display(),
+                bin = bin.display()
+            );
+            write(&bin.join(name), &script, true);
+        }
+        Stubs { bin, log }
+    }
+
+    /// Every call so far, each as [program, args...].
+    pub fn calls(&self) -> Vec<Vec<String>> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.split('\u{1e}')
+            .filter(|c| !c.is_empty())
+            .map(|c| c.trim_end_matches('\0').split('\0').map(String::from).collect())
+            .collect()
+    }
+
+    pub fn clear(&self) {
+        let _ = std::fs::remove_file(&self.log);
+    }
+
+    pub fn fail(&self, name: &str, message: &str) {
+        write(&self.bin.join(format!("fail-{name}")), message, false);
+    }
+
+    /// The next call of `name` fails with `message`.
+    pub fn fail_once(&self, name: &str, message: &str) {
+        write(&self.bin.join(format!("once-{name}")), message, false);
+    }
+
+    pub fn path_var(&self) -> String {
+        format!("{}:{}", self.bin.display(), std::env::var("PATH").unwrap_or_default())
+    }
+}
+
+/// `atk` with the stubs first on PATH.
+pub fn atk(env: &Env, stubs: &Stubs) -> assert_cmd::Command {
+    let mut c = env.cmd();
+    c.env("PATH", stubs.path_var());
+    c
+}
+
+pub fn run_ok(env: &Env, stubs: &Stubs, args: &[&str]) -> (String, String) {
+    let out = atk(env, stubs).args(args).output().unwrap();
+    let (o, e) = (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string());
+    assert!(out.status.success(), "atk {args:?}: {:?}\n{o}\n{e}", out.status.code());
+    (o, e)
+}
+
+pub fn run_code(env: &Env, stubs: &Stubs, code: i32, args: &[&str]) -> (String, String) {
+    let out = atk(env, stubs).args(args).output().unwrap();
+    let (o, e) = (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string());
+    assert_eq!(out.status.code(), Some(code), "atk {args:?}\n{o}\n{e}");
+    (o, e)
+}
+
+/// Adds a local plugin `dir` (folder name) with `yaml` after the common header, and a SKILL.md
+/// when `skill`; returns the plugin's absolute folder in the home.
+pub fn add_plugin(env: &Env, name: &str, body: &str, skill: bool, sets: &[&str]) -> PathBuf {
+    let mut files = vec![("mcp.sh", "#!/bin/sh\n", true)];
+    if skill {
+        files.push(("SKILL.md", "# How to use it\n", false));
+    }
+    let src = env.plugin(&format!("src-{}", name.replace(' ', "-")), &yaml(name, body), &files);
+    let mut args = vec!["add", src.to_str().unwrap(), "-y"];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    env.ok(&args);
+    let directory = name.to_lowercase().replace(' ', "-");
+    std::fs::canonicalize(env.atk_home.join("plugins").join(directory)).unwrap()
+}
