@@ -11,7 +11,7 @@ use crate::reporter::Reporter;
 /// The outcome for one agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Status {
+pub enum AgentStatus {
     Configured,
     AlreadyConfigured,
     Removed,
@@ -23,24 +23,24 @@ pub enum Status {
     Failed,
 }
 
-impl Status {
+impl AgentStatus {
     pub fn as_str(self) -> &'static str {
         match self {
-            Status::Configured => "configured",
-            Status::AlreadyConfigured => "already configured",
-            Status::Removed => "removed",
-            Status::NotConfigured => "not configured",
-            Status::Skipped => "skipped",
-            Status::NotInstalled => "not installed",
-            Status::Failed => "failed",
+            AgentStatus::Configured => "configured",
+            AgentStatus::AlreadyConfigured => "already configured",
+            AgentStatus::Removed => "removed",
+            AgentStatus::NotConfigured => "not configured",
+            AgentStatus::Skipped => "skipped",
+            AgentStatus::NotInstalled => "not installed",
+            AgentStatus::Failed => "failed",
         }
     }
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
+pub struct AgentOutcome {
     pub agent: AgentId,
-    pub status: Status,
+    pub status: AgentStatus,
     /// Why (a failure's message, the agent's own words when it has some).
     pub detail: Option<String>,
     pub notes: Vec<String>,
@@ -64,7 +64,7 @@ pub struct Apply<'a> {
 
 /// Plans and applies `op` of `t` for `agent`: previews the changes (secrets masked), asks, runs.
 /// Errors are a refused confirmation (no terminal) or Ctrl-C; everything else is an outcome.
-pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, how: &Apply) -> Result<Outcome> {
+pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, how: &Apply) -> Result<AgentOutcome> {
     // The plugin was given to this agent under another name (an upgrade renamed it): that server
     // and its skill lines are removed first, by the name they have.
     // A name another plugin now has with this agent is that plugin's server: it is left alone.
@@ -72,12 +72,16 @@ pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, ho
         if !registered.named_elsewhere(agent, &t.directory, &old) {
             let old_t = Target { name: old.clone(), ..t.clone() };
             let gone = apply_named(agent, Op::Unplug, &old_t, registered, how)?;
-            if !matches!(gone.status, Status::Removed | Status::NotConfigured) {
+            if !matches!(gone.status, AgentStatus::Removed | AgentStatus::NotConfigured) {
                 // Not removed (it failed, or was declined): the old name stays remembered, so that
                 // the next plug or unplug tries again, and nothing new is added beside it.
                 let why = gone.detail.clone().unwrap_or_else(|| gone.status.as_str().to_string());
-                return Ok(Outcome {
-                    status: if gone.status == Status::Skipped { Status::Skipped } else { Status::Failed },
+                return Ok(AgentOutcome {
+                    status: if gone.status == AgentStatus::Skipped {
+                        AgentStatus::Skipped
+                    } else {
+                        AgentStatus::Failed
+                    },
                     detail: Some(format!(
                         "its server under its former name '{}' is still there: {why}",
                         crate::text::escape(&old)
@@ -90,16 +94,18 @@ pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, ho
     }
     let outcome = apply_named(agent, op, t, registered, how)?;
     match (op, outcome.status) {
-        (Op::Plug, Status::Configured | Status::AlreadyConfigured) => {
+        (Op::Plug, AgentStatus::Configured | AgentStatus::AlreadyConfigured) => {
             registered.set_name(agent, &t.directory, Some(&t.name))
         }
-        (Op::Unplug, Status::Removed | Status::NotConfigured) => registered.set_name(agent, &t.directory, None),
+        (Op::Unplug, AgentStatus::Removed | AgentStatus::NotConfigured) => {
+            registered.set_name(agent, &t.directory, None)
+        }
         _ => {}
     }
     Ok(outcome)
 }
 
-fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, how: &Apply) -> Result<Outcome> {
+fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, how: &Apply) -> Result<AgentOutcome> {
     let a = agent.agent();
     let cx = Cx { env: how.env, registered };
     let planned = match op {
@@ -111,7 +117,7 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
     let server_secrets = t.server.iter().flat_map(Server::secret_values);
     let scrubber = Scrubber::for_output(server_secrets.chain(how.env.secrets.iter().map(String::as_str)));
     let hide = |text: &str| scrubber.scrub(text);
-    let outcome = |status, detail: Option<String>, notes: &[String]| Outcome {
+    let outcome = |status, detail: Option<String>, notes: &[String]| AgentOutcome {
         agent,
         status,
         detail: detail.map(|d| hide(&d)),
@@ -122,10 +128,10 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
     let mut plan = match planned {
         Ok(p) => p,
         Err(e @ Error::Interrupted) => return Err(e),
-        Err(e) => return Ok(outcome(Status::Failed, Some(e.to_string()), &[])),
+        Err(e) => return Ok(outcome(AgentStatus::Failed, Some(e.to_string()), &[])),
     };
     if let Some(why) = plan.unsupported.take() {
-        return Ok(outcome(Status::Skipped, Some(why), &plan.notes));
+        return Ok(outcome(AgentStatus::Skipped, Some(why), &plan.notes));
     }
     // A program that is not here: plugging cannot start; unplugging does the rest.
     let mut missing = agent
@@ -145,12 +151,12 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
     let unreachable = missing.as_ref().map(|program| format!("'{program}' is not on PATH"));
     if let Some(why) = &unreachable {
         if op == Op::Plug || plan.changes.is_empty() {
-            return Ok(outcome(Status::NotInstalled, Some(why.clone()), &plan.notes));
+            return Ok(outcome(AgentStatus::NotInstalled, Some(why.clone()), &plan.notes));
         }
         plan.notes.push(format!("{why}: its MCP registration, if it has one, stays"));
     }
     if plan.changes.is_empty() {
-        let status = if op == Op::Plug { Status::AlreadyConfigured } else { Status::NotConfigured };
+        let status = if op == Op::Plug { AgentStatus::AlreadyConfigured } else { AgentStatus::NotConfigured };
         return Ok(outcome(status, None, &plan.notes));
     }
     how.reporter.note(&format!("[{}] will:", agent.label()));
@@ -163,7 +169,7 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
         let (verb, prep) = if op == Op::Plug { ("Plug", "into") } else { ("Unplug", "from") };
         let question = format!("{verb} '{}' {prep} {}?", crate::text::escape(&t.name), agent.label());
         if !how.reporter.confirm(&question, how.hint)? {
-            return Ok(outcome(Status::Skipped, Some("declined".into()), &plan.notes));
+            return Ok(outcome(AgentStatus::Skipped, Some("declined".into()), &plan.notes));
         }
         // The agent's files may have changed while the question waited (the user edited one, an
         // agent wrote its own): the same change is planned again from what is there now, so that
@@ -179,7 +185,7 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
                 plan.changes = again.changes;
             }
             Err(e @ Error::Interrupted) => return Err(e),
-            Err(e) => return Ok(outcome(Status::Failed, Some(e.to_string()), &plan.notes)),
+            Err(e) => return Ok(outcome(AgentStatus::Failed, Some(e.to_string()), &plan.notes)),
         }
     }
     let mut done = 0;
@@ -188,12 +194,12 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
         crate::interrupt::check()?;
         match run_change(c, how) {
             Ok(()) => done += 1,
-            Err(Failure::NotInstalled(why)) => return Ok(outcome(Status::NotInstalled, Some(why), &plan.notes)),
+            Err(Failure::NotInstalled(why)) => return Ok(outcome(AgentStatus::NotInstalled, Some(why), &plan.notes)),
             Err(Failure::Failed(why)) if matches!(c, Change::Run { may_fail: true, .. }) => {
                 how.reporter.detail(&format!("[{}] {why}", agent.label()));
                 tolerated.push(why);
             }
-            Err(Failure::Failed(why)) => return Ok(outcome(Status::Failed, Some(why), &plan.notes)),
+            Err(Failure::Failed(why)) => return Ok(outcome(AgentStatus::Failed, Some(why), &plan.notes)),
             Err(Failure::Interrupted) => return Err(Error::Interrupted),
         }
         // A tolerated failure of a removal still means: not registered (by atk) any more.
@@ -202,14 +208,14 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
         }
     }
     if let Some(why) = unreachable {
-        return Ok(outcome(Status::NotInstalled, Some(why), &plan.notes));
+        return Ok(outcome(AgentStatus::NotInstalled, Some(why), &plan.notes));
     }
     let status = match op {
-        Op::Plug => Status::Configured,
-        Op::Unplug if done == 0 => Status::NotConfigured,
-        Op::Unplug => Status::Removed,
+        Op::Plug => AgentStatus::Configured,
+        Op::Unplug if done == 0 => AgentStatus::NotConfigured,
+        Op::Unplug => AgentStatus::Removed,
     };
-    let detail = (status == Status::NotConfigured).then(|| tolerated.join("; ")).filter(|d| !d.is_empty());
+    let detail = (status == AgentStatus::NotConfigured).then(|| tolerated.join("; ")).filter(|d| !d.is_empty());
     Ok(outcome(status, detail, &plan.notes))
 }
 

@@ -2,8 +2,8 @@
 //! and how each recorded agent stands (for status and doctor).
 
 use super::{
-    apply, bare_target, recorded, registered_path, target, AgentEnv, AgentId, Apply, Cx, Op, Outcome, Registered,
-    Status,
+    apply, bare_target, recorded, registered_path, target, AgentEnv, AgentId, AgentOutcome, AgentStatus, Apply, Cx, Op,
+    Registered,
 };
 use crate::error::Result;
 use crate::home::Entry;
@@ -18,7 +18,7 @@ pub fn unplug_recorded(
     env: &AgentEnv,
     outer: crate::plugin::env::Outer,
     reporter: &dyn Reporter,
-) -> Result<Vec<Outcome>> {
+) -> Result<Vec<AgentOutcome>> {
     let agents = recorded(entry);
     if agents.is_empty() {
         return Ok(vec![]);
@@ -39,7 +39,7 @@ pub fn replug_recorded(
     env: &AgentEnv,
     outer: crate::plugin::env::Outer,
     reporter: &dyn Reporter,
-) -> Result<Vec<Outcome>> {
+) -> Result<Vec<AgentOutcome>> {
     let agents = recorded(entry);
     if agents.is_empty() {
         return Ok(vec![]);
@@ -49,7 +49,12 @@ pub fn replug_recorded(
         Err(e) => {
             return Ok(agents
                 .into_iter()
-                .map(|agent| Outcome { agent, status: Status::Failed, detail: Some(e.to_string()), notes: vec![] })
+                .map(|agent| AgentOutcome {
+                    agent,
+                    status: AgentStatus::Failed,
+                    detail: Some(e.to_string()),
+                    notes: vec![],
+                })
                 .collect())
         }
     };
@@ -59,7 +64,7 @@ pub fn replug_recorded(
             .into_iter()
             .map(|agent| match agent.agent().installed(env) {
                 true => apply(agent, Op::Plug, &t, registered, &how),
-                false => Ok(Outcome { agent, status: Status::NotInstalled, detail: None, notes: vec![] }),
+                false => Ok(AgentOutcome { agent, status: AgentStatus::NotInstalled, detail: None, notes: vec![] }),
             })
             .collect()
     })

@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
-pub use apply::{apply, Apply, Op, Outcome, Status};
+pub use apply::{apply, AgentOutcome, AgentStatus, Apply, Op};
 pub use env::AgentEnv;
 pub use files::{file_behind, read_user_file, write_user_file};
 pub use hooks::{replug_recorded, unplug_recorded, wiring, Wiring};

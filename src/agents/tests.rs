@@ -37,7 +37,7 @@ fn a_file_agent_is_configured_once_and_removed_once() {
     let yes = Recorder::answering(true);
     let how = Apply { env: &env, reporter: &yes, ask: true, hint: "h" };
     let first = apply(AgentId::Cursor, Op::Plug, &t, &mut reg, &how).unwrap();
-    assert_eq!(first.status, Status::Configured);
+    assert_eq!(first.status, AgentStatus::Configured);
     assert_eq!(first.notes, ["Cursor has no skills: MCP server only"]);
     let lines = yes.lines();
     assert!(lines.contains(&"asked: Plug 'Tool' into Cursor?".to_string()), "{lines:?}");
@@ -45,13 +45,13 @@ fn a_file_agent_is_configured_once_and_removed_once() {
     assert!(!lines.iter().any(|l| l.contains("tok-123456")), "{lines:?}");
     let file = tmp.path().join(".cursor/mcp.json");
     assert!(std::fs::read_to_string(&file).unwrap().contains("tok-123456"));
-    assert_eq!(apply(AgentId::Cursor, Op::Plug, &t, &mut reg, &how).unwrap().status, Status::AlreadyConfigured);
+    assert_eq!(apply(AgentId::Cursor, Op::Plug, &t, &mut reg, &how).unwrap().status, AgentStatus::AlreadyConfigured);
     // A changed server is written again.
     let t2 = target(tmp.path(), Some(server("Tool", "--b")), true);
-    assert_eq!(apply(AgentId::Cursor, Op::Plug, &t2, &mut reg, &how).unwrap().status, Status::Configured);
+    assert_eq!(apply(AgentId::Cursor, Op::Plug, &t2, &mut reg, &how).unwrap().status, AgentStatus::Configured);
     assert!(std::fs::read_to_string(&file).unwrap().contains("--b"));
-    assert_eq!(apply(AgentId::Cursor, Op::Unplug, &t2, &mut reg, &how).unwrap().status, Status::Removed);
-    assert_eq!(apply(AgentId::Cursor, Op::Unplug, &t2, &mut reg, &how).unwrap().status, Status::NotConfigured);
+    assert_eq!(apply(AgentId::Cursor, Op::Unplug, &t2, &mut reg, &how).unwrap().status, AgentStatus::Removed);
+    assert_eq!(apply(AgentId::Cursor, Op::Unplug, &t2, &mut reg, &how).unwrap().status, AgentStatus::NotConfigured);
 }
 
 #[test]
@@ -63,7 +63,7 @@ fn declining_skips_and_no_one_to_ask_is_an_error() {
     let no = Recorder::answering(false);
     let how = Apply { env: &env, reporter: &no, ask: true, hint: "h" };
     let o = apply(AgentId::Windsurf, Op::Plug, &t, &mut reg, &how).unwrap();
-    assert_eq!((o.status, o.detail.as_deref()), (Status::Skipped, Some("declined")));
+    assert_eq!((o.status, o.detail.as_deref()), (AgentStatus::Skipped, Some("declined")));
     let nobody = Recorder::default();
     let how = Apply { env: &env, reporter: &nobody, ask: true, hint: "pass --yes" };
     let e = apply(AgentId::Windsurf, Op::Plug, &t, &mut reg, &how).unwrap_err();
@@ -101,7 +101,7 @@ fn cli_plans_follow_what_atk_registered() {
     let rec = Recorder::answering(true);
     let how = Apply { env: &env, reporter: &rec, ask: false, hint: "" };
     let o = apply(AgentId::Claude, Op::Plug, &t, &mut reg.clone(), &how).unwrap();
-    assert_eq!((o.status, o.detail.as_deref()), (Status::NotInstalled, Some("'claude' is not on PATH")));
+    assert_eq!((o.status, o.detail.as_deref()), (AgentStatus::NotInstalled, Some("'claude' is not on PATH")));
 }
 
 #[test]

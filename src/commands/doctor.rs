@@ -2,7 +2,7 @@ use super::{report, Ctx};
 use crate::error::Result;
 use crate::home::Home;
 use crate::source::origin::Origins;
-use crate::sync::doctor::{self, Status};
+use crate::sync::doctor::{self, Severity};
 use crate::sync::drift;
 
 /// Check the home: .gitignore and secrets, plugin files against their pinned commits, leftovers,
@@ -54,23 +54,23 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let manifest = home.manifest().unwrap_or_default();
     let mut checks = doctor::check(&home, &Origins::new(&ctx.settings, &manifest), &ctx.ui);
     checks.extend(agents_check(&home, &manifest));
-    let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
+    let count = |s: Severity| checks.iter().filter(|c| c.status == s).count();
     let summary = report::DoctorSummary {
-        ok: count(Status::Ok),
-        warnings: count(Status::Warning),
-        problems: count(Status::Problem),
+        ok: count(Severity::Ok),
+        warnings: count(Severity::Warning),
+        problems: count(Severity::Problem),
     };
     for c in &checks {
         let mark = match c.status {
-            Status::Ok => ctx.ui.green("✓"),
-            Status::Warning => ctx.ui.yellow("!"),
-            Status::Problem => ctx.ui.red("✗"),
+            Severity::Ok => ctx.ui.green("✓"),
+            Severity::Warning => ctx.ui.yellow("!"),
+            Severity::Problem => ctx.ui.red("✗"),
         };
         ctx.ui.line(format!("{mark} {}: {}", c.check, c.message));
         for d in &c.details {
             ctx.ui.line(format!("    {d}"));
         }
-        if let (Some(fix), false) = (&c.fix, c.status == Status::Ok) {
+        if let (Some(fix), false) = (&c.fix, c.status == Severity::Ok) {
             ctx.ui.line(ctx.ui.dim(&format!("    fix: {fix}")));
         }
     }
@@ -123,11 +123,11 @@ fn agents_check(home: &Home, manifest: &crate::home::Manifest) -> Option<doctor:
         return None;
     }
     let mut check = if unwired.is_empty() {
-        doctor::Check::new("agents", Status::Ok, "every recorded agent here has its plugins plugged in")
+        doctor::Check::new("agents", Severity::Ok, "every recorded agent here has its plugins plugged in")
     } else {
         doctor::Check::new(
             "agents",
-            Status::Warning,
+            Severity::Warning,
             format!("{} recorded but not configured here", crate::error::plural(unwired.len(), "agent wiring")),
         )
         .fix("atk plug --all")

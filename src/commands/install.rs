@@ -1,4 +1,4 @@
-use super::{runner, select, Ctx, Target};
+use super::{runner, select, Ctx, PluginOrAll};
 use crate::error::{Error, Result};
 use crate::plugin;
 use crate::source::origin::Origins;
@@ -9,7 +9,7 @@ use crate::sync::install::{ensure_files, FetchPolicy};
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub target: Target,
+    pub target: PluginOrAll,
     /// Fetches to run at once [default: the number of CPUs; at most 17, the bounded pool's
     /// threads and the calling thread]
     #[arg(short = 'j', long, value_name = "N")]

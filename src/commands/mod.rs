@@ -135,7 +135,7 @@ pub fn configure_waits() -> Result<()> {
 
 /// `PLUGIN` or `--all`, for the commands that take either.
 #[derive(clap::Args)]
-pub struct Target {
+pub struct PluginOrAll {
     /// The plugin (directory or name)
     #[arg(required_unless_present = "all", conflicts_with = "all")]
     pub plugin: Option<String>,

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use super::Ctx;
-use crate::agents::{self, AgentEnv, AgentId, Apply, Op, Outcome, Registered, Status, Target};
+use crate::agents::{self, AgentEnv, AgentId, AgentOutcome, AgentStatus, Apply, Op, Registered, Target};
 use crate::error::{Error, Result};
 use crate::home::{manifest, Home, HomeLock, Manifest, Transaction};
 
@@ -141,14 +141,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let entry = &mut manifest.plugins[index];
     let newly: Vec<AgentId> = outcomes
         .iter()
-        .filter(|o| matches!(o.status, Status::Configured | Status::AlreadyConfigured))
+        .filter(|o| matches!(o.status, AgentStatus::Configured | AgentStatus::AlreadyConfigured))
         .filter(|o| agents::record(entry, o.agent))
         .map(|o| o.agent)
         .collect();
     let subject = format!("Plug '{}' into {}", entry.name, labels(&newly));
     let done = Done { op: "plug", id, index, changed: !newly.is_empty(), subject };
     conclude(ctx, (&home, &lock), &manifest, &t, &outcomes, error, done)?;
-    let failed = outcomes.iter().any(|o| o.status == Status::Failed || o.status == Status::NotInstalled);
+    let failed = outcomes.iter().any(|o| o.status == AgentStatus::Failed || o.status == AgentStatus::NotInstalled);
     Ok(u8::from(failed))
 }
 
@@ -177,7 +177,7 @@ pub fn apply_all(
     env: &AgentEnv,
     ask: bool,
     hint: &str,
-) -> (Vec<Outcome>, Option<Error>) {
+) -> (Vec<AgentOutcome>, Option<Error>) {
     let path = agents::registered_path(home);
     let mut registered = match Registered::load(&path) {
         Ok(r) => r,
@@ -221,7 +221,7 @@ pub fn conclude(
     (home, lock): (&Home, &HomeLock),
     manifest: &Manifest,
     t: &Target,
-    outcomes: &[Outcome],
+    outcomes: &[AgentOutcome],
     error: Option<Error>,
     done: Done,
 ) -> Result<()> {
@@ -268,19 +268,21 @@ pub fn record(
 }
 
 /// One line per agent: successes on stdout, failures on stderr.
-pub fn render(ctx: &Ctx, t: &Target, outcomes: &[Outcome]) {
+pub fn render(ctx: &Ctx, t: &Target, outcomes: &[AgentOutcome]) {
     let name = crate::text::escape(&t.name);
     for o in outcomes {
         let label = o.agent.label();
         let detail = o.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
         match o.status {
-            Status::Configured => ctx.ui.success(format!("{label}: '{name}' plugged in")),
-            Status::Removed => ctx.ui.success(format!("{label}: '{name}' unplugged")),
-            Status::AlreadyConfigured => ctx.ui.line(format!("  {label}: already configured, nothing changed")),
-            Status::NotConfigured => ctx.ui.line(format!("  {label}: '{name}' was not plugged in{detail}")),
-            Status::Skipped => ctx.ui.line(format!("  {label}: skipped{detail}")),
-            Status::NotInstalled => ctx.ui.failure(label, &Error::other(format!("not installed{detail}"))),
-            Status::Failed => ctx.ui.failure(label, &Error::other(o.detail.clone().unwrap_or_else(|| "failed".into()))),
+            AgentStatus::Configured => ctx.ui.success(format!("{label}: '{name}' plugged in")),
+            AgentStatus::Removed => ctx.ui.success(format!("{label}: '{name}' unplugged")),
+            AgentStatus::AlreadyConfigured => ctx.ui.line(format!("  {label}: already configured, nothing changed")),
+            AgentStatus::NotConfigured => ctx.ui.line(format!("  {label}: '{name}' was not plugged in{detail}")),
+            AgentStatus::Skipped => ctx.ui.line(format!("  {label}: skipped{detail}")),
+            AgentStatus::NotInstalled => ctx.ui.failure(label, &Error::other(format!("not installed{detail}"))),
+            AgentStatus::Failed => {
+                ctx.ui.failure(label, &Error::other(o.detail.clone().unwrap_or_else(|| "failed".into())))
+            }
         }
         for n in &o.notes {
             ctx.ui.note(format!("  {label}: {n}"));
@@ -327,14 +329,14 @@ fn plug_all(ctx: &Ctx, env: &AgentEnv, ask: bool) -> Result<u8> {
         if let Some(e) = error {
             return Err(e);
         }
-        outcomes.extend(away.into_iter().map(|agent| Outcome {
+        outcomes.extend(away.into_iter().map(|agent| AgentOutcome {
             agent,
-            status: Status::NotInstalled,
+            status: AgentStatus::NotInstalled,
             detail: Some("not found on this machine".into()),
             notes: vec![],
         }));
         render(ctx, &t, &outcomes);
-        if outcomes.iter().any(|o| o.status == Status::Failed) {
+        if outcomes.iter().any(|o| o.status == AgentStatus::Failed) {
             failed += 1;
         }
         docs.push(super::report::PluggedAll {
@@ -372,19 +374,19 @@ pub fn replug_recorded(ctx: &Ctx, home: &Home, entry: &crate::home::Entry) -> Re
     Ok(())
 }
 
-fn report_hook(ctx: &Ctx, entry: &crate::home::Entry, outcomes: &[Outcome], verb: &str) {
+fn report_hook(ctx: &Ctx, entry: &crate::home::Entry, outcomes: &[AgentOutcome], verb: &str) {
     let name = crate::text::escape(&entry.name);
     for o in outcomes {
         let label = o.agent.label();
         let detail = o.detail.as_deref().unwrap_or("");
         match o.status {
-            Status::Configured => ctx.ui.success(format!("{label}: '{name}' plugged in again")),
-            Status::Removed => ctx.ui.success(format!("{label}: '{name}' unplugged")),
-            Status::AlreadyConfigured | Status::NotConfigured | Status::Skipped => {
+            AgentStatus::Configured => ctx.ui.success(format!("{label}: '{name}' plugged in again")),
+            AgentStatus::Removed => ctx.ui.success(format!("{label}: '{name}' unplugged")),
+            AgentStatus::AlreadyConfigured | AgentStatus::NotConfigured | AgentStatus::Skipped => {
                 ctx.ui.detail(format!("{label}: nothing to change"))
             }
-            Status::NotInstalled => ctx.ui.note(format!("{label} is not on this machine; left as it is")),
-            Status::Failed => ctx.ui.warn(format!(
+            AgentStatus::NotInstalled => ctx.ui.note(format!("{label} is not on this machine; left as it is")),
+            AgentStatus::Failed => ctx.ui.warn(format!(
                 "{label}: could not {verb} '{name}': {detail}; try `atk {verb} {} --{}`",
                 entry.directory,
                 o.agent.as_str()

@@ -250,7 +250,7 @@ pub struct CheckDoc {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub directory: Option<String>,
     /// `ok`, `warning` or `problem`.
-    pub status: crate::sync::doctor::Status,
+    pub status: crate::sync::doctor::Severity,
     pub message: String,
     pub details: Vec<String>,
     pub fix: Option<String>,
@@ -348,7 +348,7 @@ pub struct Undone {
 
 /// `atk status`: one row per plugin, and (without a plugin named) the home's repository.
 #[derive(Serialize)]
-pub struct Status {
+pub struct StatusDoc {
     pub plugins: Vec<PluginStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repository: Option<crate::home::state::RepoState>,
@@ -407,7 +407,7 @@ pub struct LifecycleStep {
     pub name: String,
     pub directory: String,
     pub step: &'static str,
-    pub outcome: crate::lifecycle::batch::Outcome,
+    pub outcome: crate::lifecycle::batch::StepOutcome,
     pub error: Option<ErrorDoc>,
 }
 
@@ -504,13 +504,13 @@ pub struct Mcp(pub serde_json::Map<String, serde_json::Value>);
 pub struct AgentDoc {
     pub agent: crate::agents::AgentId,
     pub label: &'static str,
-    pub status: crate::agents::Status,
+    pub status: crate::agents::AgentStatus,
     pub detail: Option<String>,
     pub notes: Vec<String>,
 }
 
-impl From<&crate::agents::Outcome> for AgentDoc {
-    fn from(o: &crate::agents::Outcome) -> Self {
+impl From<&crate::agents::AgentOutcome> for AgentDoc {
+    fn from(o: &crate::agents::AgentOutcome) -> Self {
         AgentDoc {
             agent: o.agent,
             label: o.agent.label(),

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use super::{Ctx, Target};
+use super::{Ctx, PluginOrAll};
 use crate::error::Result;
 use crate::lifecycle::batch;
 
@@ -8,7 +8,7 @@ use crate::lifecycle::batch;
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub target: Target,
+    pub target: PluginOrAll,
     /// The longest a plugin's status command may take when checking whether it runs already
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = super::status::parse_seconds)]
     pub timeout: Duration,

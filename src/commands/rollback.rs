@@ -60,7 +60,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     };
     let origins = Origins::new(&ctx.settings, &manifest);
     let subject = format!("Rollback plugin '{}'", entry.name);
-    let message = |plan: &upgrade::Plan| {
+    let message = |plan: &upgrade::MovePlan| {
         Message::operation(subject.clone(), "rollback", &entry.directory, Some(&current), Some(&plan.to.to_string()))
     };
     let moved = move_to(
@@ -146,9 +146,9 @@ pub(super) struct Move<'a> {
 pub(super) enum Moved {
     /// The plugin's files are the same at both commits.
     Same,
-    Would(upgrade::Plan),
-    Declined(upgrade::Plan),
-    Done(upgrade::Plan, Option<String>),
+    Would(upgrade::MovePlan),
+    Declined(upgrade::MovePlan),
+    Done(upgrade::MovePlan, Option<String>),
 }
 
 /// Moves `entry` to commit `to` of its source with the upgrade's machinery: the same preview, a
@@ -160,7 +160,7 @@ pub(super) fn move_to(
     manifest: &mut Manifest,
     entry: &Entry,
     to: ObjectId,
-    message: &dyn Fn(&upgrade::Plan) -> Message,
+    message: &dyn Fn(&upgrade::MovePlan) -> Message,
 ) -> Result<Moved> {
     let origin: Origin = m.origins.open(&entry.source)?;
     origin.repo().ensure_commit(to).map_err(|e| match e {

@@ -1,4 +1,4 @@
-use super::{parse_sets, select, Ctx, Target};
+use super::{parse_sets, select, Ctx, PluginOrAll};
 use crate::error::{Error, Result};
 use crate::home::{Entry, SourceKind};
 use crate::plugin;
@@ -10,7 +10,7 @@ use crate::sync::install::{ensure_files, FetchPolicy};
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub target: Target,
+    pub target: PluginOrAll,
     /// Set a value without asking (repeatable); KEY alone takes $KEY from the environment;
     /// with --all, in every plugin that declares KEY
     #[arg(long = "set", value_name = "KEY[=VALUE]")]

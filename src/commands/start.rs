@@ -1,14 +1,14 @@
 use std::time::Duration;
 
-use super::{report, Ctx, Target};
+use super::{report, Ctx, PluginOrAll};
 use crate::error::Result;
-use crate::lifecycle::batch::{self, Item, Options, Outcome};
+use crate::lifecycle::batch::{self, Item, Options, StepOutcome};
 
 /// Start a plugin, or every plugin in manifest order (those already running are left alone)
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub target: Target,
+    pub target: PluginOrAll,
     /// The longest a plugin's status command may take when checking whether it runs already
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = super::status::parse_seconds)]
     pub timeout: Duration,
@@ -23,14 +23,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     render(ctx, "start", items, args.target.all)
 }
 
-fn past(outcome: Outcome, step: &str) -> &'static str {
+fn past(outcome: StepOutcome, step: &str) -> &'static str {
     match (outcome, step) {
-        (Outcome::Started, _) => "Started",
-        (Outcome::Stopped, _) => "Stopped",
-        (Outcome::AlreadyRunning, _) => "Already running:",
-        (Outcome::NoCommand, "start") => "No start command:",
-        (Outcome::NoCommand, _) => "No stop command:",
-        (Outcome::Failed, _) => "Failed:",
+        (StepOutcome::Started, _) => "Started",
+        (StepOutcome::Stopped, _) => "Stopped",
+        (StepOutcome::AlreadyRunning, _) => "Already running:",
+        (StepOutcome::NoCommand, "start") => "No start command:",
+        (StepOutcome::NoCommand, _) => "No stop command:",
+        (StepOutcome::Failed, _) => "Failed:",
     }
 }
 
@@ -63,10 +63,12 @@ pub fn render(ctx: &Ctx, action: &'static str, items: Vec<Item>, all: bool) -> R
         for i in &items {
             let name = crate::text::escape(&i.name);
             match i.outcome {
-                Outcome::Started | Outcome::Stopped => ctx.ui.success(format!("{} '{name}'", past(i.outcome, i.step))),
-                Outcome::AlreadyRunning => ctx.ui.line(format!("'{name}' is already running; left alone")),
-                Outcome::NoCommand => ctx.ui.warn(format!("'{name}' has no {} command; nothing to do", i.step)),
-                Outcome::Failed => {}
+                StepOutcome::Started | StepOutcome::Stopped => {
+                    ctx.ui.success(format!("{} '{name}'", past(i.outcome, i.step)))
+                }
+                StepOutcome::AlreadyRunning => ctx.ui.line(format!("'{name}' is already running; left alone")),
+                StepOutcome::NoCommand => ctx.ui.warn(format!("'{name}' has no {} command; nothing to do", i.step)),
+                StepOutcome::Failed => {}
             }
         }
         return Ok(0);
@@ -75,16 +77,18 @@ pub fn render(ctx: &Ctx, action: &'static str, items: Vec<Item>, all: bool) -> R
         ctx.ui.line("No plugins installed.");
         return Ok(0);
     }
-    for outcome in [Outcome::Stopped, Outcome::Started, Outcome::AlreadyRunning, Outcome::NoCommand] {
+    for outcome in [StepOutcome::Stopped, StepOutcome::Started, StepOutcome::AlreadyRunning, StepOutcome::NoCommand] {
         for i in items.iter().filter(|i| i.outcome == outcome) {
             let name = crate::text::escape(&i.name);
             match outcome {
-                Outcome::Started | Outcome::Stopped => ctx.ui.success(format!("{} '{name}'", past(outcome, i.step))),
+                StepOutcome::Started | StepOutcome::Stopped => {
+                    ctx.ui.success(format!("{} '{name}'", past(outcome, i.step)))
+                }
                 _ => ctx.ui.line(format!("{} {} '{name}'", ctx.ui.dim("-"), past(outcome, i.step))),
             }
         }
     }
-    for i in items.iter().filter(|i| i.outcome == Outcome::Failed) {
+    for i in items.iter().filter(|i| i.outcome == StepOutcome::Failed) {
         if let Some(e) = &i.error {
             // The problems of an invalid plugin go on its line (a failure line has no details).
             let shown = match e.details() {

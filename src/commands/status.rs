@@ -244,7 +244,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     } else {
         None
     };
-    ctx.ui.json(&report::Status { plugins: rows.iter().map(Into::into).collect(), repository: repository.clone() });
+    ctx.ui.json(&report::StatusDoc { plugins: rows.iter().map(Into::into).collect(), repository: repository.clone() });
     if rows.is_empty() {
         ctx.ui.line(ctx.ui.dim("No plugins installed."));
     } else {

@@ -1,4 +1,4 @@
-use super::{Ctx, Target};
+use super::{Ctx, PluginOrAll};
 use crate::error::Result;
 use crate::lifecycle::batch;
 
@@ -6,7 +6,7 @@ use crate::lifecycle::batch;
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub target: Target,
+    pub target: PluginOrAll,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {

@@ -144,7 +144,7 @@ fn undo_agents(
     unplug: &[String],
     message: &crate::home::message::Message,
 ) -> Result<(&'static str, Option<String>)> {
-    use crate::agents::{self, AgentId, Op, Status};
+    use crate::agents::{self, AgentId, AgentStatus, Op};
     let env = super::plug::agent_env();
     let ask = !ctx.ui.yes;
     let known = |names: &[String]| -> Vec<AgentId> { names.iter().filter_map(|n| AgentId::parse(n)).collect() };
@@ -172,8 +172,8 @@ fn undo_agents(
     let mut changed = false;
     for (op, o) in &outcomes {
         changed |= match (op, o.status) {
-            (Op::Plug, Status::Configured | Status::AlreadyConfigured) => agents::record(entry, o.agent),
-            (Op::Unplug, Status::Removed | Status::NotConfigured) => agents::forget(entry, o.agent),
+            (Op::Plug, AgentStatus::Configured | AgentStatus::AlreadyConfigured) => agents::record(entry, o.agent),
+            (Op::Unplug, AgentStatus::Removed | AgentStatus::NotConfigured) => agents::forget(entry, o.agent),
             _ => false,
         };
     }
@@ -187,7 +187,7 @@ fn undo_agents(
     super::plug::render(ctx, &t, &plugged);
     let not_done: Vec<&str> = outcomes
         .iter()
-        .filter(|(_, o)| matches!(o.status, Status::Failed | Status::NotInstalled | Status::Skipped))
+        .filter(|(_, o)| matches!(o.status, AgentStatus::Failed | AgentStatus::NotInstalled | AgentStatus::Skipped))
         .map(|(_, o)| o.agent.label())
         .collect();
     if !not_done.is_empty() {

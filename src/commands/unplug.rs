@@ -1,6 +1,6 @@
 use super::plug::{agent_env, apply_all, conclude, no_agents_error, outer, AgentFlags, Done};
 use super::Ctx;
-use crate::agents::{self, AgentId, Op, Status};
+use crate::agents::{self, AgentId, AgentStatus, Op};
 use crate::error::{Error, Result};
 
 /// Remove a plugin's MCP server and skill from coding agents, and from the manifest's record.
@@ -47,7 +47,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let dropped: Vec<AgentId> = outcomes
         .iter()
         // An agent whose program is not here keeps its registration: it stays recorded.
-        .filter(|o| matches!(o.status, Status::Removed | Status::NotConfigured))
+        .filter(|o| matches!(o.status, AgentStatus::Removed | AgentStatus::NotConfigured))
         .filter(|o| agents::forget(entry, o.agent))
         .map(|o| o.agent)
         .collect();
@@ -55,5 +55,5 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let subject = format!("Unplug '{}' from {}", entry.name, agents::join_labels(&labels));
     let done = Done { op: "unplug", id, index, changed: !dropped.is_empty(), subject };
     conclude(ctx, (&home, &lock), &manifest, &t, &outcomes, error, done)?;
-    Ok(u8::from(outcomes.iter().any(|o| o.status == Status::Failed)))
+    Ok(u8::from(outcomes.iter().any(|o| o.status == AgentStatus::Failed)))
 }

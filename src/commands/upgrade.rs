@@ -1,19 +1,19 @@
 use gix::ObjectId;
 
-use super::{find, parse_sets, report, Ctx, Target};
+use super::{find, parse_sets, report, Ctx, PluginOrAll};
 use crate::error::{plural, Error, Result};
 use crate::home::Message;
 use crate::home::{Entry, Home, HomeLock, Manifest, SourceKind};
 use crate::source::origin::{Origin, Origins};
 use crate::sync::env;
-use crate::sync::upgrade::{self, Plan};
+use crate::sync::upgrade::{self, MovePlan};
 
 /// Move plugins to their source's latest commit, keeping custom/, .env and runtime data (local
 /// plugins are skipped by --all).
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub target: Target,
+    pub target: PluginOrAll,
     /// Show what would change, change nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -23,11 +23,11 @@ pub struct Args {
     pub set: Vec<String>,
 }
 
-enum Outcome {
+enum UpgradeOutcome {
     UpToDate,
-    Upgraded(Plan, Option<String>),
-    WouldUpgrade(Plan),
-    Declined(Plan),
+    Upgraded(MovePlan, Option<String>),
+    WouldUpgrade(MovePlan),
+    Declined(MovePlan),
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
@@ -65,18 +65,18 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
         let result = survey.take(entry).and_then(|(origin, plan)| run.one(&mut manifest, entry, origin, plan));
         match result {
-            Ok(Outcome::UpToDate) => {
+            Ok(UpgradeOutcome::UpToDate) => {
                 up_to_date += 1;
                 ctx.ui.line(format!("{} {}: already up to date", ctx.ui.green("✓"), crate::text::escape(&entry.name)));
                 reports.push(status(entry, "up-to-date", None));
             }
-            Ok(Outcome::Upgraded(plan, commit)) => {
+            Ok(UpgradeOutcome::Upgraded(plan, commit)) => {
                 upgraded += 1;
                 ctx.ui.success(format!("Upgraded '{}' to {}", crate::text::escape(&entry.name), short(&plan.to)));
                 reports.push(report(entry, "upgraded", &plan, commit));
             }
-            Ok(Outcome::WouldUpgrade(plan)) => reports.push(report(entry, "would-upgrade", &plan, None)),
-            Ok(Outcome::Declined(plan)) => {
+            Ok(UpgradeOutcome::WouldUpgrade(plan)) => reports.push(report(entry, "would-upgrade", &plan, None)),
+            Ok(UpgradeOutcome::Declined(plan)) => {
                 skipped += 1;
                 ctx.ui.line(format!("- {}: not upgraded (declined)", crate::text::escape(&entry.name)));
                 reports.push(report(entry, "declined", &plan, None));
@@ -117,12 +117,18 @@ struct Run<'a> {
 impl Run<'_> {
     /// Shows the plan, asks where the new version changes commands, works out the new variables'
     /// values, and applies it.
-    fn one(&self, manifest: &mut Manifest, entry: &Entry, origin: &Origin, plan: Option<Plan>) -> Result<Outcome> {
+    fn one(
+        &self,
+        manifest: &mut Manifest,
+        entry: &Entry,
+        origin: &Origin,
+        plan: Option<MovePlan>,
+    ) -> Result<UpgradeOutcome> {
         let ctx = self.ctx;
-        let Some(plan) = plan else { return Ok(Outcome::UpToDate) };
+        let Some(plan) = plan else { return Ok(UpgradeOutcome::UpToDate) };
         show(ctx, entry, &plan);
         if self.dry_run {
-            return Ok(Outcome::WouldUpgrade(plan));
+            return Ok(UpgradeOutcome::WouldUpgrade(plan));
         }
         if plan.changes_commands() {
             let hint = format!("review the changes above, then pass --yes: `atk upgrade {} --yes`", entry.directory);
@@ -131,7 +137,7 @@ impl Run<'_> {
                 crate::text::escape(&entry.name)
             );
             if !ctx.ui.confirm(&question, &hint)? {
-                return Ok(Outcome::Declined(plan));
+                return Ok(UpgradeOutcome::Declined(plan));
             }
         }
         let message = Message::operation(
@@ -144,7 +150,7 @@ impl Run<'_> {
         let operation = format!("atk upgrade {}", entry.directory);
         let at = (self.home, self.lock, self.sets);
         let commit = apply_move(ctx, at, manifest, entry, origin, &plan, (&operation, &message))?;
-        Ok(Outcome::Upgraded(plan, commit))
+        Ok(UpgradeOutcome::Upgraded(plan, commit))
     }
 }
 
@@ -157,7 +163,7 @@ pub(super) fn apply_move(
     manifest: &mut Manifest,
     entry: &Entry,
     origin: &Origin,
-    plan: &Plan,
+    plan: &MovePlan,
     (operation, message): (&str, &Message),
 ) -> Result<Option<String>> {
     let dir = home.plugin_dir(&entry.directory);
@@ -172,7 +178,7 @@ pub(super) fn apply_move(
     Ok(commit)
 }
 
-pub(super) fn show(ctx: &Ctx, entry: &Entry, plan: &Plan) {
+pub(super) fn show(ctx: &Ctx, entry: &Entry, plan: &MovePlan) {
     let ui = &ctx.ui;
     ui.line(ui.bold(&format!("{} {} → {}", crate::text::escape(&entry.name), short(&plan.from), short(&plan.to))));
     for f in &plan.added {
@@ -215,7 +221,7 @@ pub(super) fn status(entry: &Entry, status: &'static str, error: Option<&Error>)
     }
 }
 
-pub(super) fn report(entry: &Entry, status: &'static str, plan: &Plan, commit: Option<String>) -> report::Upgraded {
+pub(super) fn report(entry: &Entry, status: &'static str, plan: &MovePlan, commit: Option<String>) -> report::Upgraded {
     report::Upgraded {
         name: entry.name.clone(),
         directory: entry.directory.clone(),

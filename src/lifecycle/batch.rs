@@ -18,7 +18,7 @@ use crate::reporter::Reporter;
 /// What happened to one plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Outcome {
+pub enum StepOutcome {
     Started,
     Stopped,
     /// `start` found it running already (its status probe said so) and left it alone.
@@ -35,7 +35,7 @@ pub struct Item {
     pub directory: String,
     /// `start` or `stop`.
     pub step: &'static str,
-    pub outcome: Outcome,
+    pub outcome: StepOutcome,
     pub error: Option<Error>,
 }
 
@@ -56,7 +56,13 @@ fn load_all<'e>(root: &Path, entries: &[&'e Entry]) -> Vec<Loaded<'e>> {
     entries.iter().map(|e| Loaded { entry: e, plugin: status::load_installed(root, e) }).collect()
 }
 
-fn item(entry: &Entry, plugin: Option<&Plugin>, step: &'static str, outcome: Outcome, error: Option<Error>) -> Item {
+fn item(
+    entry: &Entry,
+    plugin: Option<&Plugin>,
+    step: &'static str,
+    outcome: StepOutcome,
+    error: Option<Error>,
+) -> Item {
     Item {
         name: plugin.map_or_else(|| entry.name.clone(), |p| p.name.clone()),
         directory: entry.directory.clone(),
@@ -70,20 +76,20 @@ fn item(entry: &Entry, plugin: Option<&Plugin>, step: &'static str, outcome: Out
 fn run_one(root: &Path, l: &Loaded, step: &'static str, reporter: &dyn Reporter) -> Result<Item> {
     let (dir, plugin) = match &l.plugin {
         Ok(p) => p,
-        Err(e) => return Ok(item(l.entry, None, step, Outcome::Failed, Some(e.clone()))),
+        Err(e) => return Ok(item(l.entry, None, step, StepOutcome::Failed, Some(e.clone()))),
     };
     let runner = Runner::new(root, dir, &l.entry.directory, plugin, reporter);
     if runner.command(step).is_none() {
-        return Ok(item(l.entry, Some(plugin), step, Outcome::NoCommand, None));
+        return Ok(item(l.entry, Some(plugin), step, StepOutcome::NoCommand, None));
     }
     reporter.note(&format!("{} '{}' ...", if step == "start" { "Starting" } else { "Stopping" }, plugin.name));
     match runner.run(step) {
         Ok(_) => {
-            let done = if step == "start" { Outcome::Started } else { Outcome::Stopped };
+            let done = if step == "start" { StepOutcome::Started } else { StepOutcome::Stopped };
             Ok(item(l.entry, Some(plugin), step, done, None))
         }
         Err(Error::Interrupted) => Err(Error::Interrupted),
-        Err(e) => Ok(item(l.entry, Some(plugin), step, Outcome::Failed, Some(e))),
+        Err(e) => Ok(item(l.entry, Some(plugin), step, StepOutcome::Failed, Some(e))),
     }
 }
 
@@ -155,7 +161,7 @@ pub fn start(root: &Path, entries: &[&Entry], opts: &Options, reporter: &dyn Rep
     for (i, l) in loaded.iter().enumerate() {
         let plugin = l.plugin.as_ref().ok().map(|(_, p)| p);
         if running[i] {
-            items.push(item(l.entry, plugin, "start", Outcome::AlreadyRunning, None));
+            items.push(item(l.entry, plugin, "start", StepOutcome::AlreadyRunning, None));
         } else if timed_out[i] {
             let e = Error::Other {
                 message: format!(
@@ -164,7 +170,7 @@ pub fn start(root: &Path, entries: &[&Entry], opts: &Options, reporter: &dyn Rep
                 ),
                 hints: vec!["pass --timeout SECONDS to wait longer".into()],
             };
-            items.push(item(l.entry, plugin, "start", Outcome::Failed, Some(e)));
+            items.push(item(l.entry, plugin, "start", StepOutcome::Failed, Some(e)));
         } else {
             items.push(run_one(root, l, "start", reporter)?);
         }
@@ -206,7 +212,7 @@ pub fn restart(root: &Path, entries: &[&Entry], opts: &Options, reporter: &dyn R
     stopped.reverse();
     let mut started = Vec::new();
     for (l, s) in loaded.iter().zip(&stopped) {
-        if s.outcome != Outcome::Failed {
+        if s.outcome != StepOutcome::Failed {
             started.push(run_one(root, l, "start", reporter)?);
         }
     }
@@ -228,11 +234,11 @@ pub fn summarize(items: &[Item]) -> Summary {
     let mut s = Summary::default();
     for i in items {
         match i.outcome {
-            Outcome::Started => s.started += 1,
-            Outcome::Stopped => s.stopped += 1,
-            Outcome::AlreadyRunning => s.already_running += 1,
-            Outcome::NoCommand => s.no_command += 1,
-            Outcome::Failed => s.failed += 1,
+            StepOutcome::Started => s.started += 1,
+            StepOutcome::Stopped => s.stopped += 1,
+            StepOutcome::AlreadyRunning => s.already_running += 1,
+            StepOutcome::NoCommand => s.no_command += 1,
+            StepOutcome::Failed => s.failed += 1,
         }
     }
     s
@@ -258,7 +264,7 @@ mod tests {
         (t, entries)
     }
 
-    fn outcomes(items: &[Item]) -> Vec<(&str, &str, Outcome)> {
+    fn outcomes(items: &[Item]) -> Vec<(&str, &str, StepOutcome)> {
         items.iter().map(|i| (i.directory.as_str(), i.step, i.outcome)).collect()
     }
 
@@ -279,11 +285,11 @@ mod tests {
         assert_eq!(
             outcomes(&items),
             [
-                ("up", "start", Outcome::AlreadyRunning),
-                ("down", "start", Outcome::Started),
-                ("fails", "start", Outcome::Failed),
-                ("none", "start", Outcome::NoCommand),
-                ("gone", "start", Outcome::Failed),
+                ("up", "start", StepOutcome::AlreadyRunning),
+                ("down", "start", StepOutcome::Started),
+                ("fails", "start", StepOutcome::Failed),
+                ("none", "start", StepOutcome::NoCommand),
+                ("gone", "start", StepOutcome::Failed),
             ]
         );
         assert!(!t.path().join("plugins/up/started").exists());
@@ -335,7 +341,11 @@ mod tests {
         assert_eq!(std::fs::read_to_string(t.path().join("log")).unwrap(), "stop two\nstop one\nstart one\n");
         assert_eq!(
             outcomes(&items),
-            [("two", "stop", Outcome::Failed), ("one", "stop", Outcome::Stopped), ("one", "start", Outcome::Started)]
+            [
+                ("two", "stop", StepOutcome::Failed),
+                ("one", "stop", StepOutcome::Stopped),
+                ("one", "start", StepOutcome::Started)
+            ]
         );
     }
 }

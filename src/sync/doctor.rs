@@ -20,7 +20,7 @@ use crate::sync::put_version;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Status {
+pub enum Severity {
     Ok,
     Warning,
     Problem,
@@ -35,7 +35,7 @@ pub struct Check {
     /// The plugin's directory, for a check of one plugin.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub directory: Option<String>,
-    pub status: Status,
+    pub status: Severity,
     pub message: String,
     /// One line per finding.
     pub details: Vec<String>,
@@ -44,7 +44,7 @@ pub struct Check {
 }
 
 impl Check {
-    pub fn new(check: &'static str, status: Status, message: impl Into<String>) -> Check {
+    pub fn new(check: &'static str, status: Severity, message: impl Into<String>) -> Check {
         Check { check, directory: None, status, message: message.into(), details: vec![], fix: None }
     }
     pub fn fix(mut self, fix: impl Into<String>) -> Check {
@@ -70,7 +70,7 @@ pub fn check(home: &Home, ctx: &Origins, reporter: &dyn Reporter) -> Vec<Check> 
         Ok(m) => Some(m),
         Err(e) => {
             out.push(
-                Check::new("manifest", Status::Problem, e.to_string())
+                Check::new("manifest", Severity::Problem, e.to_string())
                     .fix("edit manifest.yaml, or restore it: `atk git checkout HEAD -- manifest.yaml`"),
             );
             None
@@ -95,21 +95,21 @@ pub fn check(home: &Home, ctx: &Origins, reporter: &dyn Reporter) -> Vec<Check> 
 fn check_gitignore(home: &Home) -> Check {
     match home.gitignore_text() {
         Ok(text) if gitignore::normalize(&text) == text => {
-            Check::new("gitignore", Status::Ok, ".gitignore keeps the secret patterns last")
+            Check::new("gitignore", Severity::Ok, ".gitignore keeps the secret patterns last")
         }
         Ok(text) if text.is_empty() => Check::new(
             "gitignore",
-            Status::Problem,
+            Severity::Problem,
             "the home has no .gitignore: plugin files and secrets could be committed",
         )
         .fix("atk doctor --fix"),
         Ok(_) => Check::new(
             "gitignore",
-            Status::Problem,
+            Severity::Problem,
             ".gitignore does not keep the secret patterns last (a later line can re-include a .env)",
         )
         .fix("atk doctor --fix"),
-        Err(e) => Check::new("gitignore", Status::Problem, e.to_string()),
+        Err(e) => Check::new("gitignore", Severity::Problem, e.to_string()),
     }
 }
 
@@ -133,11 +133,11 @@ pub fn tracked_secrets(root: &Path) -> Result<Vec<String>> {
 
 fn check_secrets(home: &Home) -> Check {
     match tracked_secrets(&home.root) {
-        Ok(s) if s.is_empty() => Check::new("secrets", Status::Ok, "no secret file is tracked by git"),
+        Ok(s) if s.is_empty() => Check::new("secrets", Severity::Ok, "no secret file is tracked by git"),
         Ok(s) => {
             let mut c = Check::new(
                 "secrets",
-                Status::Problem,
+                Severity::Problem,
                 format!(
                     "{} tracked by git (their values are in the history)",
                     crate::error::plural(s.len(), "secret file is").replace("files is", "files are")
@@ -147,7 +147,7 @@ fn check_secrets(home: &Home) -> Check {
             c.details = s.iter().map(|p| crate::text::escape(p).into_owned()).collect();
             c
         }
-        Err(e) => Check::new("secrets", Status::Warning, format!("cannot read the git index: {e}")),
+        Err(e) => Check::new("secrets", Severity::Warning, format!("cannot read the git index: {e}")),
     }
 }
 
@@ -174,7 +174,7 @@ const GIT_LOCKS: [&str; 3] = ["index.lock", "HEAD.lock", "packed-refs.lock"];
 
 fn check_leftovers(home: &Home) -> Check {
     let mut details = Vec::new();
-    let mut status = Status::Ok;
+    let mut status = Severity::Ok;
     let busy = crate::fs::lock::try_acquire(&home.state_dir().join("lock")).ok().flatten().is_none();
     // A journal that cannot be read (a FIFO, say) is removed by hand: recovery cannot read it either.
     let mut remove_by_hand = None;
@@ -183,25 +183,25 @@ fn check_leftovers(home: &Home) -> Check {
             remove_by_hand = Some(format!("rm {}", path.display()));
         }
         details.push(e.to_string());
-        status = Status::Problem;
+        status = Severity::Problem;
         None
     });
     if let Some(op) = journal {
         if busy {
             details.push(format!("`{}` is running now (its journal is there)", crate::text::escape(&op)));
-            status = status.max(Status::Warning);
+            status = status.max(Severity::Warning);
         } else {
             details.push(format!(
                 "the interrupted `{}` left its journal: the home may be half-changed",
                 crate::text::escape(&op)
             ));
-            status = Status::Problem;
+            status = Severity::Problem;
         }
     }
     let staged = std::fs::read_dir(home.staging_root()).map(|d| d.count()).unwrap_or(0);
     if staged > 0 && !busy {
         details.push(format!("{} left in .git/atk/staging", crate::error::plural(staged, "staging folder")));
-        status = status.max(Status::Warning);
+        status = status.max(Severity::Warning);
     }
     let trashed = std::fs::read_dir(home.trash_dir()).map(|d| d.count()).unwrap_or(0);
     if trashed > 0 && !busy {
@@ -210,31 +210,31 @@ fn check_leftovers(home: &Home) -> Check {
             crate::error::plural(trashed, "folder"),
             home.trash_dir().display()
         ));
-        status = status.max(Status::Warning);
+        status = status.max(Severity::Warning);
     }
     for name in GIT_LOCKS {
         if home.root.join(".git").join(name).is_file() && !busy {
             details.push(format!(".git/{name} is there: git (or a killed atk) holds the repository"));
-            status = status.max(Status::Problem);
+            status = status.max(Severity::Problem);
         }
     }
     let message = match status {
-        Status::Ok if busy => "another atk is changing the home right now".to_string(),
-        Status::Ok => "no leftover journal, staging folder or git lock".to_string(),
+        Severity::Ok if busy => "another atk is changing the home right now".to_string(),
+        Severity::Ok => "no leftover journal, staging folder or git lock".to_string(),
         _ => "a run that was interrupted left things behind".to_string(),
     };
     let mut c = Check::new("leftovers", status, message);
     c.details = details;
     if let Some(rm) = remove_by_hand {
         c = c.fix(rm);
-    } else if status != Status::Ok {
+    } else if status != Severity::Ok {
         c = c.fix("atk doctor --fix");
     }
     c
 }
 
 fn check_cache(manifest: &Manifest, ctx: &Origins) -> Check {
-    let mut status = Status::Ok;
+    let mut status = Severity::Ok;
     let mut details = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     let mut opened: std::collections::HashMap<PathBuf, std::result::Result<gix::Repository, String>> =
@@ -242,7 +242,7 @@ fn check_cache(manifest: &Manifest, ctx: &Origins) -> Check {
     for entry in manifest.plugins.iter().filter(|e| e.source.kind != SourceKind::Local) {
         let Some(url) = fetch_url(ctx, &entry.source) else {
             details.push(format!("{}: a git plugin without source.url", entry.directory));
-            status = Status::Problem;
+            status = Severity::Problem;
             continue;
         };
         let Ok(pin) = pinned(entry) else { continue };
@@ -265,10 +265,10 @@ fn check_cache(manifest: &Manifest, ctx: &Origins) -> Check {
                 if !seen.contains(&url) {
                     if local {
                         details.push(format!("{shown} cannot be opened as a git repository: {e}"));
-                        status = Status::Problem;
+                        status = Severity::Problem;
                     } else {
                         details.push(format!("the cache of {shown} ({}) cannot be opened: {e}", path.display()));
-                        status = status.max(Status::Warning);
+                        status = status.max(Severity::Warning);
                     }
                     seen.push(url);
                 }
@@ -276,7 +276,7 @@ fn check_cache(manifest: &Manifest, ctx: &Origins) -> Check {
             Ok(repo) if !repo.has_object(pin) => {
                 if local {
                     details.push(format!("{}: {shown} does not have the pinned commit {pin}", entry.directory));
-                    status = Status::Problem;
+                    status = Severity::Problem;
                 } else {
                     details.push(format!(
                         "{}: the cache of {shown} lacks the pinned commit {} (fetched when needed)",
@@ -289,26 +289,26 @@ fn check_cache(manifest: &Manifest, ctx: &Origins) -> Check {
         }
     }
     let message = match status {
-        Status::Ok => "the sources' repositories open and have the pinned commits".to_string(),
-        Status::Warning => "a cache repository is broken (it is fetched again once removed)".to_string(),
-        Status::Problem => "a source cannot give a plugin's pinned commit".to_string(),
+        Severity::Ok => "the sources' repositories open and have the pinned commits".to_string(),
+        Severity::Warning => "a cache repository is broken (it is fetched again once removed)".to_string(),
+        Severity::Problem => "a source cannot give a plugin's pinned commit".to_string(),
     };
     let mut c = Check::new("cache", status, message);
     c.details = details;
     match status {
-        Status::Warning => c.fix("atk doctor --fix"),
-        Status::Problem => c.fix("`atk upgrade <plugin>` moves a plugin to a commit its source has"),
-        Status::Ok => c,
+        Severity::Warning => c.fix("atk doctor --fix"),
+        Severity::Problem => c.fix("`atk upgrade <plugin>` moves a plugin to a commit its source has"),
+        Severity::Ok => c,
     }
 }
 
 fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, origins: &mut Opened) -> Check {
     let dir = &entry.directory;
     let path = home.plugin_dir(dir);
-    let mut c = Check::new("plugin", Status::Ok, "");
+    let mut c = Check::new("plugin", Severity::Ok, "");
     c.directory = Some(dir.clone());
     let mut fixes: Vec<String> = Vec::new();
-    let mut find = |c: &mut Check, status: Status, line: String, fix: Option<String>| {
+    let mut find = |c: &mut Check, status: Severity, line: String, fix: Option<String>| {
         c.status = c.status.max(status);
         c.details.push(line);
         if let Some(f) = fix {
@@ -323,21 +323,21 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, origins: &mut Opened)
         } else {
             format!("atk install {dir}")
         };
-        find(&mut c, Status::Problem, format!("plugins/{dir} is missing"), Some(fix));
+        find(&mut c, Severity::Problem, format!("plugins/{dir} is missing"), Some(fix));
     } else {
         // The definition, as the user has it (with custom/overrides.yaml).
         match crate::plugin::load(&path) {
             Ok(plugin) => {
                 let env = EnvFile::read(&path.join(".env"), &|k| std::env::var(k).ok());
                 if let Err(e) = &env {
-                    find(&mut c, Status::Problem, e.to_string(), e.hints().into_iter().next());
+                    find(&mut c, Severity::Problem, e.to_string(), e.hints().into_iter().next());
                 }
                 if let Ok(env) = env {
                     let missing = crate::lifecycle::missing_required(&plugin, &env);
                     if !missing.is_empty() {
                         find(
                             &mut c,
-                            Status::Problem,
+                            Severity::Problem,
                             format!("required variables without a value: {}", missing.join(", ")),
                             Some(format!("atk setup {dir}")),
                         );
@@ -351,7 +351,7 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, origins: &mut Opened)
                 }
                 find(
                     &mut c,
-                    Status::Problem,
+                    Severity::Problem,
                     line,
                     Some(format!(
                         "edit plugins/{dir}/custom/overrides.yaml (or plugin.yaml), then `atk validate plugins/{dir}`"
@@ -361,13 +361,13 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, origins: &mut Opened)
         }
         if entry.source.kind != SourceKind::Local {
             match (pinned(entry), installed_ref(home, dir)) {
-                (Err(e), _) => find(&mut c, Status::Problem, e.to_string(), None),
+                (Err(e), _) => find(&mut c, Severity::Problem, e.to_string(), None),
                 (Ok(pin), installed) if installed != Some(pin) => {
                     let has = installed
                         .map_or("no .atk-ref".to_string(), |i| format!(".atk-ref says {}", &i.to_string()[..12]));
                     find(
                         &mut c,
-                        Status::Problem,
+                        Severity::Problem,
                         format!("{has}, the manifest pins {}", &pin.to_string()[..12]),
                         Some(format!("atk install {dir}")),
                     );
@@ -389,7 +389,7 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, origins: &mut Opened)
                             if !d.modified.is_empty() {
                                 find(
                                     &mut c,
-                                    Status::Problem,
+                                    Severity::Problem,
                                     format!(
                                         "changed since the pinned commit (lost at the next upgrade): {}",
                                         names(&d.modified)
@@ -402,7 +402,7 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, origins: &mut Opened)
                             if !d.missing.is_empty() {
                                 find(
                                     &mut c,
-                                    Status::Problem,
+                                    Severity::Problem,
                                     format!("shipped files missing: {}", names(&d.missing)),
                                     Some("atk doctor --fix".into()),
                                 );
@@ -410,14 +410,14 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, origins: &mut Opened)
                             if !d.extra.is_empty() {
                                 find(
                                     &mut c,
-                                    Status::Warning,
+                                    Severity::Warning,
                                     format!("files the plugin does not ship (runtime data?): {}", names(&d.extra)),
                                     None,
                                 );
                             }
                         }
                         Err(e) => {
-                            find(&mut c, Status::Warning, format!("cannot compare with the pinned commit: {e}"), None)
+                            find(&mut c, Severity::Warning, format!("cannot compare with the pinned commit: {e}"), None)
                         }
                     }
                 }
@@ -425,10 +425,10 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, origins: &mut Opened)
         }
     }
     c.message = match c.status {
-        Status::Ok if entry.source.kind == SourceKind::Local => {
+        Severity::Ok if entry.source.kind == SourceKind::Local => {
             format!("{dir}: local plugin, files and definition in order")
         }
-        Status::Ok => format!("{dir}: files equal its pinned commit"),
+        Severity::Ok => format!("{dir}: files equal its pinned commit"),
         _ => format!("{dir}: {}", crate::error::plural(c.details.len(), "finding")),
     };
     if !fixes.is_empty() {
@@ -452,11 +452,11 @@ fn check_strays(home: &Home, manifest: &Manifest) -> Check {
         .map(|(name, _)| name)
         .collect();
     if strays.is_empty() {
-        return Check::new("strays", Status::Ok, "every folder under plugins/ is a plugin of the manifest");
+        return Check::new("strays", Severity::Ok, "every folder under plugins/ is a plugin of the manifest");
     }
     let mut c = Check::new(
         "strays",
-        Status::Warning,
+        Severity::Warning,
         format!("{} under plugins/ that no manifest entry names", crate::error::plural(strays.len(), "folder")),
     )
     .fix("`atk add ./plugins/<folder>` makes one a plugin again; else move it out of the home");
@@ -465,45 +465,45 @@ fn check_strays(home: &Home, manifest: &Manifest) -> Check {
 }
 
 fn check_git(home: &Home, manifest: &Manifest) -> Check {
-    let mut status = Status::Ok;
+    let mut status = Severity::Ok;
     let mut details = Vec::new();
     let mut fix = None;
     let repo = match gix::open(&home.root) {
         Ok(r) => r,
         Err(e) => {
-            return Check::new("git", Status::Problem, format!("the home's git repository cannot be opened: {e}"))
+            return Check::new("git", Severity::Problem, format!("the home's git repository cannot be opened: {e}"))
         }
     };
     let identity = |a: Option<std::result::Result<gix::actor::SignatureRef<'_>, gix::Error>>| matches!(a, Some(Ok(_)));
     if !identity(repo.committer()) {
         details.push("no git identity: commits are made as ATK <atk@localhost>".to_string());
-        status = Status::Warning;
+        status = Severity::Warning;
         fix = Some("atk git config user.name 'Your Name' && atk git config user.email you@example.com".to_string());
     }
     let remotes: Vec<String> = repo.remote_names().iter().map(|n| n.to_string()).collect();
     let config = &manifest.config;
     if config.auto_push && remotes.is_empty() {
         details.push("auto_push is on but the home has no remote".into());
-        status = Status::Problem;
+        status = Severity::Problem;
         fix = Some("atk git remote add origin <url>".into());
     }
     if config.auto_push && !config.auto_commit {
         details.push("auto_push is on but auto_commit is off: nothing is ever pushed".into());
-        status = status.max(Status::Warning);
+        status = status.max(Severity::Warning);
     }
     if !config.auto_commit {
         details.push(
             "auto_commit is off: operations are not recorded, and history, rollback and undo do not see them".into(),
         );
-        status = status.max(Status::Warning);
+        status = status.max(Severity::Warning);
     }
     if repo.head_name().ok().flatten().is_none() {
         details.push("HEAD is detached: commits are made on no branch".into());
-        status = status.max(Status::Warning);
+        status = status.max(Severity::Warning);
     }
     let message = match status {
-        Status::Ok if remotes.is_empty() => "identity set; no remote (auto_push off)".to_string(),
-        Status::Ok => format!(
+        Severity::Ok if remotes.is_empty() => "identity set; no remote (auto_push off)".to_string(),
+        Severity::Ok => format!(
             "identity set; remote {}; auto_push {}",
             remotes.join(", "),
             if config.auto_push { "on" } else { "off" }

@@ -18,7 +18,7 @@ use crate::source::git::FileEntry;
 use crate::source::origin::{installed_ref, latest_of_all, pinned, Lookup, Origin, Origins};
 
 /// What moving one plugin from its commit to another changes.
-pub struct Plan {
+pub struct MovePlan {
     pub from: ObjectId,
     pub to: ObjectId,
     pub path: String,
@@ -63,7 +63,7 @@ fn locate(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> Result<M
 /// plugin is is looked up once, what the changed plugins need (their new files, their old
 /// definitions) fetched in one go per commit, and each plan computed once. `None`: the plugin's
 /// folder is the same at both commits. Results are in the order of `entries`.
-pub fn plan_all(home: &Home, origin: &Origin, to: ObjectId, entries: &[&Entry]) -> Vec<Result<Option<Plan>>> {
+pub fn plan_all(home: &Home, origin: &Origin, to: ObjectId, entries: &[&Entry]) -> Vec<Result<Option<MovePlan>>> {
     let moves: Vec<Result<Move>> = entries.iter().map(|e| locate(home, e, origin, to)).collect();
     // Best effort: whatever fails to arrive here fails (and is reported) plugin by plugin below.
     let repo = origin.repo();
@@ -93,7 +93,7 @@ pub fn plan_all(home: &Home, origin: &Origin, to: ObjectId, entries: &[&Entry]) 
 /// The latest commit of every source of an upgrade run and the plan of each of its plugins.
 pub struct Survey {
     latest: HashMap<String, Lookup>,
-    plans: HashMap<String, Result<Option<Plan>>>,
+    plans: HashMap<String, Result<Option<MovePlan>>>,
     origins: Origins,
 }
 
@@ -133,7 +133,7 @@ pub fn survey(reporter: &dyn Reporter, home: &Home, origins: &Origins, entries: 
 impl Survey {
     /// The origin and the plan of a remote `entry` of the survey (each plan is taken once), or why
     /// there is none: its source's lookup failed, or planning it did.
-    pub fn take(&mut self, entry: &Entry) -> Result<(&Origin, Option<Plan>)> {
+    pub fn take(&mut self, entry: &Entry) -> Result<(&Origin, Option<MovePlan>)> {
         let plan = self.plans.remove(&entry.directory);
         match self.latest.get(&self.origins.key(&entry.source)) {
             Some(Ok((origin, _))) => Ok((origin, plan.expect("every entry of a source found was planned")?)),
@@ -145,12 +145,12 @@ impl Survey {
 
 /// Plans moving one plugin to `to` (any commit of its source that has it: newer, or older for a
 /// rollback).
-pub fn plan(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> Result<Option<Plan>> {
+pub fn plan(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> Result<Option<MovePlan>> {
     plan_all(home, origin, to, &[entry]).pop().expect("one result per entry")
 }
 
 /// The files, commands and variables that differ between the two versions of a move.
-fn plan_move(entry: &Entry, origin: &Origin, m: Move) -> Result<Plan> {
+fn plan_move(entry: &Entry, origin: &Origin, m: Move) -> Result<MovePlan> {
     let Move { from, to, path, old_path, .. } = m;
     let repo = origin.repo();
     // The new version is refused if a name in it could not be a file here; names like that in the
@@ -206,7 +206,7 @@ fn plan_move(entry: &Entry, origin: &Origin, m: Move) -> Result<Plan> {
     let env_added = new_plugin.env_vars.iter().filter(|v| !old_vars.contains(&v.name.as_str())).cloned().collect();
     let env_removed =
         old_vars.iter().filter(|n| !new_plugin.env_vars.iter().any(|v| v.name == **n)).map(|n| n.to_string()).collect();
-    Ok(Plan {
+    Ok(MovePlan {
         from,
         to,
         path,
@@ -234,7 +234,7 @@ pub fn apply(
     manifest: &mut Manifest,
     entry: &Entry,
     origin: &Origin,
-    plan: &Plan,
+    plan: &MovePlan,
     env: &EnvPlan,
     operation: &str,
     message: &Message,
@@ -262,7 +262,7 @@ pub fn apply(
 
 /// Whether the new version changes what runs on this machine: a lifecycle command, or an
 /// executable file (such a change is confirmed by the user).
-impl Plan {
+impl MovePlan {
     pub fn changes_commands(&self) -> bool {
         !self.lifecycle.is_empty() || !self.executables.is_empty()
     }
