@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::commands;
 use crate::error::Error;
@@ -145,7 +145,7 @@ pub fn run(cli: Cli) -> crate::Result<u8> {
         Command::New(a) => commands::new::run(&ctx, a),
         Command::Registry(a) => commands::registry::run(&ctx, a),
         Command::Git(a) => commands::git::run(&ctx, a),
-        Command::Completions(a) => commands::completions::run(&ctx, a),
+        Command::Completions(a) => commands::completions::run(&ctx, a, Cli::command()),
         Command::Mcp(a) => commands::mcp::run(&ctx, a),
         Command::Plug(a) => commands::plug::run(&ctx, a),
         Command::Unplug(a) => commands::unplug::run(&ctx, a),
@@ -160,7 +160,7 @@ pub fn run(cli: Cli) -> crate::Result<u8> {
         Command::Status(a) => commands::status::run(&ctx, a),
         Command::Logs(a) => commands::logs::run(&ctx, a),
         Command::Run(a) => commands::run::run(&ctx, a),
-        Command::Help(a) => commands::help::run(&ctx, a),
+        Command::Help(a) => commands::help::run(&ctx, a, Cli::command),
     });
     // After the command, which let go of the home lock: a push that hangs blocks no other atk.
     ctx.push_pending();

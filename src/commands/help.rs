@@ -191,10 +191,10 @@ fn page(text: &str) -> bool {
     }
 }
 
-pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+/// `cli` makes atk's whole command line (the clap tree), printed without a plugin.
+pub fn run(ctx: &Ctx, args: Args, cli: fn() -> clap::Command) -> Result<u8> {
     let Some(id) = args.plugin else {
-        use clap::CommandFactory;
-        let _ = crate::cli::Cli::command().print_long_help();
+        let _ = cli().print_long_help();
         return Ok(0);
     };
     let home = ctx.open_home()?;

@@ -149,3 +149,24 @@ fn a_usage_error_is_an_error_document_under_json() {
     assert!(env.ok(&["--version"]).starts_with("atk "));
     assert!(env.ok(&["--json", "--help"]).contains("Usage: atk"));
 }
+
+/// A reader that goes away before the completion script is written (`atk completions bash |
+/// head -1`) is no panic: before, clap_complete's write failed with a broken pipe and atk panicked.
+#[test]
+fn completions_into_a_closed_pipe_is_no_panic() {
+    let env = Env::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let mut child = env
+            .std_cmd()
+            .args(["completions", shell])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = wait_with_timeout(child, 60);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{shell}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{shell}: {err}");
+    }
+}
