@@ -225,7 +225,7 @@ fn plan_move(entry: &Entry, origin: &Origin, m: Move) -> Result<MovePlan> {
 /// Applies `plan` to `entry` in one transaction: the new version's files in place (keeping
 /// `custom/`, `.env` and files the plugin did not ship), the `.env` of `env`, the manifest's pin,
 /// the plugin's `install` (with `custom/overrides.yaml` applied), and the commit `message`. On
-/// failure the home is as it was and `manifest` is read back from it. Returns the commit made.
+/// failure the home is as it was and `manifest` is left as it was. Returns the commit made.
 #[allow(clippy::too_many_arguments)]
 pub fn apply(
     reporter: &dyn Reporter,
@@ -260,9 +260,9 @@ pub fn apply(
     Ok(committed)
 }
 
-/// Whether the new version changes what runs on this machine: a lifecycle command, or an
-/// executable file (such a change is confirmed by the user).
 impl MovePlan {
+    /// Whether the new version changes what runs on this machine: a lifecycle command, or an
+    /// executable file (such a change is confirmed by the user).
     pub fn changes_commands(&self) -> bool {
         !self.lifecycle.is_empty() || !self.executables.is_empty()
     }
