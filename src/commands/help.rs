@@ -121,6 +121,12 @@ fn document(
     readme: Option<std::path::PathBuf>,
 ) -> Result<report::Help> {
     let env = EnvFile::read(&dir.join(".env"), &|k| std::env::var(k).ok())?;
+    // A value that takes a secret in (`postgres://app:${DB_PASSWORD}@db`) is one; a value that
+    // merely repeats one has it taken out.
+    let secrets = crate::plugin::secrets(Some(plugin), &env);
+    let mut values = secrets.values.clone();
+    values.extend(super::environment_secrets());
+    let scrubber = crate::plugin::secret::Scrubber::for_output(values.iter().map(String::as_str));
     let lifecycle = crate::plugin::schema::Lifecycle::STEPS
         .iter()
         .filter_map(|s| plugin.lifecycle.get(s).map(|c| report::HelpStep { step: s, command: c.to_string() }))
@@ -151,15 +157,17 @@ fn document(
                 let from_file = env.get(&v.name).filter(|s| !s.is_empty());
                 let in_environment = from_file.is_none() && std::env::var_os(&v.name).is_some_and(|s| !s.is_empty());
                 let set_in = if from_file.is_some() { Some(".env") } else { in_environment.then_some(ENVIRONMENT) };
+                let secret = v.holds_secret() || secrets.holds(&v.name);
+                let shown = |s: String| if secret { MASK.to_string() } else { scrubber.scrub(&s) };
                 report::HelpVar {
                     name: v.name.clone(),
                     required: v.required,
-                    secret: v.holds_secret(),
+                    secret,
                     set: set_in.is_some(),
                     set_in,
-                    value: from_file.map(|s| if v.holds_secret() { MASK.to_string() } else { s }),
+                    value: from_file.map(shown),
                     // A default can come from the user's `custom/overrides.yaml`: a secret's is masked.
-                    default: v.default.clone().map(|d| if v.holds_secret() { MASK.to_string() } else { d }),
+                    default: v.default.clone().map(shown),
                     description: v.description.clone(),
                 }
             })

@@ -1,0 +1,133 @@
+//! Attacks on "no secret value is ever printed" (issue 17): a secret that reaches a variable not
+//! named like one (`DATABASE_URL=postgres://app:${DB_PASSWORD}@db`), a multi-line secret that an
+//! agent says back, and a secret at the edge of what atk keeps of a flood of output.
+
+use std::process::Output;
+
+use crate::agents::Stubs;
+use crate::common::*;
+
+const DB: &str = "hu7Vq2Xz-Wk9Lp";
+/// In the user's environment only, taken into `.env` by `${PGPASSWORD}`.
+const PG: &str = "pg-Wk3mZx9Lq2";
+const GH: &str = "ghp_Zq8vRt3WmX0pLk7Yd2Nf";
+
+fn both(out: &Output) -> String {
+    format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// Fails when `text` holds any value or any four characters of one (each line of a multi-line
+/// value on its own, too).
+fn assert_clean(what: &str, text: &str, values: &[&str]) {
+    for v in values {
+        let json = serde_json::to_string(v).unwrap();
+        for e in [v.to_string(), json[1..json.len() - 1].to_string()] {
+            assert!(!text.contains(&e), "{what} shows {e:?}:\n{text}");
+        }
+        for part in v.split('\n').filter(|p| !p.starts_with("-----")) {
+            let chars: Vec<char> = part.chars().collect();
+            for w in chars.windows(4) {
+                let w: String = w.iter().collect();
+                assert!(!text.contains(&w), "{what} shows {w:?} of {v:?}:\n{text}");
+            }
+        }
+    }
+}
+
+fn atk(env: &Env, path: Option<&str>, args: &[&str]) -> Output {
+    let mut c = env.cmd();
+    c.env("PGPASSWORD", PG).env("GITHUB_TOKEN", GH).args(args);
+    if let Some(p) = path {
+        c.env("PATH", p);
+    }
+    c.output().unwrap()
+}
+
+const PLUGIN: &str = "env_vars:
+  - name: DB_PASSWORD
+    required: true
+  - name: DATABASE_URL
+  - name: REPLICA_URL
+  - name: LOG_LEVEL
+    default: info
+mcp:
+  transport: stdio
+  command: ./mcp.sh
+  args: [\"--db\", \"$DATABASE_URL\", \"--replica=${REPLICA_URL}\"]
+  env: [DATABASE_URL, REPLICA_URL, LOG_LEVEL]
+";
+
+/// `vault` with `DB_PASSWORD` in `.env`, and two variables not named like secrets that take one
+/// in: `DATABASE_URL` by `${DB_PASSWORD}`, `REPLICA_URL` by `${PGPASSWORD}` from the environment.
+fn setup() -> Env {
+    let env = Env::new();
+    let src = env.plugin(
+        "src/vault",
+        &yaml("vault", PLUGIN),
+        &[("mcp.sh", "#!/bin/sh\n", true), ("README.md", "# V\n", false)],
+    );
+    env.ok(&["add", src.to_str().unwrap(), "-y", "--set", &format!("DB_PASSWORD={DB}")]);
+    let dotenv = env.atk_home.join("plugins/vault/.env");
+    let mut text = std::fs::read_to_string(&dotenv).unwrap();
+    text.push_str(
+        "DATABASE_URL=postgres://app:${DB_PASSWORD}@db/app\nREPLICA_URL=postgres://ro:${PGPASSWORD}@replica/app\n",
+    );
+    write(&dotenv, &text, false);
+    env
+}
+
+#[test]
+fn a_value_that_takes_in_a_secret_is_never_shown() {
+    let env = setup();
+    let stubs = Stubs::new(&env, &[]);
+    write(&stubs.bin.join("claude"), "#!/bin/sh\necho \"error: bad args: $*\" >&2\nexit 3\n", true);
+    let path = stubs.path_var();
+    for args in [
+        &["help", "vault"][..],
+        &["help", "vault", "--json"],
+        &["mcp", "vault"],
+        &["mcp", "vault", "--json"],
+        &["mcp", "vault", "--for", "codex"],
+        &["mcp", "vault", "--for", "cursor"],
+        &["setup", "vault"],
+        &["plug", "vault", "--cursor"],
+        &["plug", "vault", "--claude", "-y", "-v"],
+        &["plug", "vault", "--claude", "-y", "-v", "--json"],
+    ] {
+        let out = atk(&env, Some(&path), args);
+        assert!(matches!(out.status.code(), Some(0..=2)), "{args:?}: {:?}\n{}", out.status.code(), both(&out));
+        assert_clean(&format!("{args:?}"), &both(&out), &[DB, PG, GH]);
+    }
+    let text = both(&atk(&env, None, &["help", "vault"]));
+    assert!(text.contains("DATABASE_URL  set (********)"), "{text}");
+    assert!(text.contains("LOG_LEVEL     set (info)"), "{text}");
+    let text = both(&atk(&env, None, &["mcp", "vault"]));
+    assert!(text.contains("--db '********' '--replica=********'"), "{text}");
+    // The server gets the real values all the same.
+    atk(&env, None, &["plug", "vault", "--cursor", "-y"]);
+    let written = std::fs::read_to_string(env.home.join(".cursor/mcp.json")).unwrap();
+    assert!(written.contains(&format!("postgres://app:{DB}@db/app")) && written.contains(PG), "{written}");
+}
+
+#[test]
+fn setup_on_a_terminal_does_not_offer_a_value_that_takes_in_a_secret() {
+    let env = setup();
+    let mut cmd = std::process::Command::new(bin());
+    env.apply(&mut cmd);
+    cmd.env_remove("CI").env("TERM", "dumb").env("PGPASSWORD", PG).args(["setup", "vault"]);
+    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
+    let mut seen = String::new();
+    for name in ["DB_PASSWORD", "DATABASE_URL", "REPLICA_URL"] {
+        seen += &p.exp_string(name).unwrap();
+        seen += &p.exp_string("[******** kept on Enter]").unwrap();
+        p.send_line("").unwrap();
+    }
+    seen += &p.exp_string("LOG_LEVEL").unwrap();
+    p.send_line("").unwrap();
+    seen += &p.exp_eof().unwrap();
+    assert_clean("setup on a terminal", &seen, &[DB, PG]);
+    // Enter kept each value as it was written.
+    let file = std::fs::read_to_string(env.atk_home.join("plugins/vault/.env")).unwrap();
+    assert!(file.contains("DATABASE_URL=postgres://app:${DB_PASSWORD}@db/app"), "{file}");
+    assert!(file.contains(&format!("DB_PASSWORD={DB}")), "{file}");
+}
