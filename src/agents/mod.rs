@@ -448,7 +448,7 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
         detail: detail.map(|d| hide(&d)),
         notes: notes.iter().map(|n| hide(n)).collect(),
     };
-    let masking = Masking { inner: how.reporter, hide: &hide };
+    let masking = Masking { inner: how.reporter, hide: &hide, scrubber: &scrubber };
     let how = &Apply { env: how.env, reporter: &masking, ask: how.ask, hint: how.hint };
     let mut plan = match planned {
         Ok(p) => p,
@@ -548,9 +548,13 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
 struct Masking<'a> {
     inner: &'a dyn Reporter,
     hide: &'a (dyn Fn(&str) -> String + Sync),
+    scrubber: &'a Scrubber,
 }
 
 impl Reporter for Masking<'_> {
+    fn scrub(&self, text: &str, cut_before: bool, cut_after: bool) -> String {
+        self.scrubber.scrub_cut(text, cut_before, cut_after)
+    }
     fn note(&self, line: &str) {
         self.inner.note(&(self.hide)(line))
     }
@@ -647,7 +651,22 @@ fn run_program(argv: &[String], how: &Apply) -> std::result::Result<(), Failure>
             )))
         }
     };
-    for line in String::from_utf8_lossy(&out.stdout).lines().chain(String::from_utf8_lossy(&out.stderr).lines()) {
+    // Each stream is scrubbed whole before it is cut into lines (a secret may span lines), and
+    // where atk cut a flood of it, a secret across the cut is taken out too.
+    let scrubbed = |stream: &[u8]| {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        match crate::process::pieces(stream) {
+            (whole, None) => how.reporter.scrub(&text(whole), false, false),
+            (head, Some((marker, tail))) => format!(
+                "{}{}{}",
+                how.reporter.scrub(&text(head), false, true),
+                text(marker),
+                how.reporter.scrub(&text(tail), true, false)
+            ),
+        }
+    };
+    let (stdout, stderr) = (scrubbed(&out.stdout), scrubbed(&out.stderr));
+    for line in stdout.lines().chain(stderr.lines()) {
         how.reporter.detail(&format!("  {}: {}", argv[0], crate::text::escape(line)));
     }
     if status.success() {
@@ -657,8 +676,8 @@ fn run_program(argv: &[String], how: &Apply) -> std::result::Result<(), Failure>
     if status.signal() == Some(2) || crate::interrupt::is_set() {
         return Err(Failure::Interrupted);
     }
-    let said = |b: &[u8]| String::from_utf8_lossy(b).trim().lines().last().unwrap_or_default().to_string();
-    let message = Some(said(&out.stderr)).filter(|m| !m.is_empty()).unwrap_or_else(|| said(&out.stdout));
+    let said = |s: &str| s.trim().lines().last().unwrap_or_default().to_string();
+    let message = Some(said(&stderr)).filter(|m| !m.is_empty()).unwrap_or_else(|| said(&stdout));
     let status = match status.code() {
         Some(code) => format!("exit code {code}"),
         None => "killed by a signal".into(),

@@ -57,6 +57,18 @@ impl Spelling {
     fn hex(s: String) -> Spelling {
         Spelling { bytes: s.into_bytes(), any_case: true }
     }
+    /// Whether `text` ends at `pos` inside this spelling: what is left of it is a start of it.
+    fn cut_at(&self, text: &[u8], pos: usize) -> bool {
+        let rest = text.get(pos..).unwrap_or_default();
+        rest.len() < self.bytes.len() && {
+            let start = &self.bytes[..rest.len()];
+            if self.any_case {
+                rest.eq_ignore_ascii_case(start)
+            } else {
+                rest == start
+            }
+        }
+    }
     fn at(&self, text: &[u8], pos: usize) -> bool {
         text.get(pos..pos + self.bytes.len()).is_some_and(|t| {
             if self.any_case {
@@ -128,14 +140,19 @@ impl Pattern {
         Pattern { chars: value.chars().map(spellings).collect() }
     }
 
-    /// The end of the longest spelling of the value that starts at `start`, if one does.
-    fn longest_at(&self, text: &[u8], start: usize) -> Option<usize> {
+    /// The end of the longest spelling of the value from its character `from` on that starts at
+    /// `start`; with `cut_after`, text that ends inside the value (a start of its rest) is one too.
+    fn longest_from(&self, text: &[u8], start: usize, from: usize, cut_after: bool) -> Option<usize> {
         let mut best = None;
         let mut seen = HashSet::new();
-        let mut stack = vec![(0usize, start)];
+        let mut stack = vec![(from, start)];
         while let Some((k, pos)) = stack.pop() {
             if k == self.chars.len() {
                 best = best.max(Some(pos));
+                continue;
+            }
+            if cut_after && pos == text.len() && pos > start {
+                best = Some(pos);
                 continue;
             }
             if !seen.insert((k, pos)) {
@@ -144,6 +161,8 @@ impl Pattern {
             for s in &self.chars[k] {
                 if s.at(text, pos) {
                     stack.push((k + 1, pos + s.bytes.len()));
+                } else if cut_after && s.cut_at(text, pos) {
+                    best = Some(text.len());
                 }
             }
         }
@@ -197,6 +216,13 @@ impl Scrubber {
     /// `text` with every spelling of every value replaced by [`MASK`] (the longest match at the
     /// leftmost place first).
     pub fn scrub(&self, text: &str) -> String {
+        self.scrub_cut(text, false, false)
+    }
+
+    /// [`Scrubber::scrub`] of a piece of text cut out of more (atk keeps the start and the end of
+    /// a flood of output): a value that runs across a cut, of which only a part is here, is taken
+    /// out too. `cut_before`: the text starts where something was cut; `cut_after`: it ends so.
+    pub fn scrub_cut(&self, text: &str, cut_before: bool, cut_after: bool) -> String {
         if self.patterns.is_empty() {
             return text.to_string();
         }
@@ -204,9 +230,22 @@ impl Scrubber {
         let mut out = Vec::with_capacity(bytes.len());
         let mut pos = 0;
         let mut copied = 0;
+        if cut_before {
+            // The longest rest of a value (its characters from the second on) the text starts with.
+            let rest = self
+                .patterns
+                .iter()
+                .filter_map(|p| (1..p.chars.len()).find_map(|k| p.longest_from(bytes, 0, k, cut_after)))
+                .max();
+            if let Some(end) = rest.filter(|e| *e > 0) {
+                out.extend_from_slice(MASK.as_bytes());
+                pos = end;
+                copied = end;
+            }
+        }
         while pos < bytes.len() {
             let end = if self.starts[usize::from(bytes[pos])] {
-                self.patterns.iter().filter_map(|p| p.longest_at(bytes, pos)).max()
+                self.patterns.iter().filter_map(|p| p.longest_from(bytes, pos, 0, cut_after)).max()
             } else {
                 None
             };
@@ -308,5 +347,19 @@ mod tests {
         assert_eq!(Scrubber::for_output([v]).scrub(&shown), format!("say {MASK}!"));
         // The longest value wins where two start at one place.
         assert_eq!(Scrubber::new(["abcd", "abcdef"]).scrub("abcdefg"), format!("{MASK}g"));
+    }
+
+    #[test]
+    fn a_value_across_a_cut_is_taken_out() {
+        let s = Scrubber::for_output(["ghp_Zq8vRt3WmX0p", "a b/c"]);
+        assert_eq!(s.scrub_cut("xx ghp_Zq8v", false, true), format!("xx {MASK}"));
+        assert_eq!(s.scrub_cut("Rt3WmX0p yy", true, false), format!("{MASK} yy"));
+        assert_eq!(s.scrub_cut("q8vRt3", true, true), MASK);
+        // Part of an escape at the cut, and the rest of an encoded value after one.
+        assert_eq!(s.scrub_cut("x a%20b%2", false, true), format!("x {MASK}"));
+        assert_eq!(s.scrub_cut("b%2Fc!", true, false), format!("{MASK}!"));
+        // Without a cut, a part is a part: it stays (it is no value).
+        assert_eq!(s.scrub("xx ghp_Zq8v"), "xx ghp_Zq8v");
+        assert_eq!(s.scrub_cut("no secret here", true, true), "no secret here");
     }
 }

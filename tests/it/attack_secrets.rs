@@ -11,6 +11,7 @@ const DB: &str = "hu7Vq2Xz-Wk9Lp";
 /// In the user's environment only, taken into `.env` by `${PGPASSWORD}`.
 const PG: &str = "pg-Wk3mZx9Lq2";
 const GH: &str = "ghp_Zq8vRt3WmX0pLk7Yd2Nf";
+const PEM: &str = "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nc3VwZXIvc2VjcmV0K2tleT09\n-----END KEY-----";
 
 fn both(out: &Output) -> String {
     format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
@@ -130,4 +131,65 @@ fn setup_on_a_terminal_does_not_offer_a_value_that_takes_in_a_secret() {
     let file = std::fs::read_to_string(env.atk_home.join("plugins/vault/.env")).unwrap();
     assert!(file.contains("DATABASE_URL=postgres://app:${DB_PASSWORD}@db/app"), "{file}");
     assert!(file.contains(&format!("DB_PASSWORD={DB}")), "{file}");
+}
+
+const PEM_PLUGIN: &str = "env_vars:
+  - name: PRIVATE_KEY
+    required: true
+mcp:
+  transport: stdio
+  command: ./mcp.sh
+  env: [PRIVATE_KEY, GITHUB_TOKEN]
+";
+
+/// `pem` with a multi-line PRIVATE_KEY and a GITHUB_TOKEN in `.env`, and an agent `claude` that
+/// runs `script`.
+fn pem(script: &str) -> (Env, String) {
+    let env = Env::new();
+    let src = env.plugin(
+        "src/pem",
+        &yaml("pem", PEM_PLUGIN),
+        &[("mcp.sh", "#!/bin/sh\n", true), ("README.md", "# P\n", false)],
+    );
+    env.ok(&["add", src.to_str().unwrap(), "-y", "--set", &format!("PRIVATE_KEY={PEM}")]);
+    let dotenv = env.atk_home.join("plugins/pem/.env");
+    let text = std::fs::read_to_string(&dotenv).unwrap() + &format!("GITHUB_TOKEN={GH}\n");
+    write(&dotenv, &text, false);
+    let stubs = Stubs::new(&env, &[]);
+    write(&stubs.bin.join("claude"), script, true);
+    let path = stubs.path_var();
+    (env, path)
+}
+
+#[test]
+fn a_multi_line_secret_an_agent_says_back_is_scrubbed_whole() {
+    let (env, path) = pem("#!/bin/sh\necho \"error: bad args: $*\" >&2\nexit 3\n");
+    for json in [false, true] {
+        let mut args = vec!["plug", "pem", "--claude", "-y", "-v"];
+        if json {
+            args.push("--json");
+        }
+        let out = atk(&env, Some(&path), &args);
+        assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+        let text = both(&out);
+        assert_clean(&format!("{args:?}"), &text, &[PEM, GH]);
+        assert!(text.contains("-e PRIVATE_KEY=********"), "{text}");
+    }
+}
+
+/// A flood of output is kept as its start and its end: a secret where it is cut, and one longer
+/// than what is kept, show no part of themselves.
+#[test]
+fn a_secret_where_a_flood_of_output_is_cut_shows_no_part_of_itself() {
+    // 64 KiB are kept of the start: the token starts 10 bytes before that, and the key's line of
+    // 70 KB is longer than what is kept.
+    let script = "#!/bin/bash\nhead -c 65526 /dev/zero | tr '\\0' x\nprintf '%s\\n' \"$GITHUB_TOKEN\"\n\
+                  head -c 300000 /dev/zero | tr '\\0' y; echo\nprintf '%s' \"$PRIVATE_KEY\" | tail -c 20\n\
+                  exit 3\n";
+    let (env, path) = pem(script);
+    let out = atk(&env, Some(&path), &["plug", "pem", "--claude", "-y", "-v"]);
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    let text = both(&out);
+    assert!(text.contains(" cut …]"), "{}", &text[text.len().saturating_sub(2000)..]);
+    assert_clean("a cut flood", &text, &[GH]);
 }
