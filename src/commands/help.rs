@@ -127,9 +127,10 @@ fn document(
     let mut values = secrets.values.clone();
     values.extend(super::environment_secrets());
     let scrubber = crate::plugin::secret::Scrubber::for_output(values.iter().map(String::as_str));
+    // Words the user wrote in custom/overrides.yaml may repeat a secret: it is taken out.
     let lifecycle = crate::plugin::schema::Lifecycle::STEPS
         .iter()
-        .filter_map(|s| plugin.lifecycle.get(s).map(|c| report::HelpStep { step: s, command: c.to_string() }))
+        .filter_map(|s| plugin.lifecycle.get(s).map(|c| report::HelpStep { step: s, command: scrubber.scrub(c) }))
         .collect();
     Ok(report::Help {
         name: plugin.name.clone(),
@@ -173,12 +174,12 @@ fn document(
             })
             .collect(),
         lifecycle,
-        health_endpoint: plugin.lifecycle.health_endpoint.clone(),
+        health_endpoint: plugin.lifecycle.health_endpoint.as_deref().map(|u| scrubber.scrub(u)),
         mcp: plugin.mcp.as_ref().map(|m| report::HelpMcp {
             transport: m.transport.clone(),
-            command: m.command.clone(),
-            args: m.args.clone().unwrap_or_default(),
-            endpoint: m.endpoint.clone(),
+            command: m.command.as_deref().map(|c| scrubber.scrub(c)),
+            args: m.args.iter().flatten().map(|a| scrubber.scrub(a)).collect(),
+            endpoint: m.endpoint.as_deref().map(|u| scrubber.scrub(u)),
             env: m.env.clone().unwrap_or_default(),
             timeout: m.timeout,
         }),

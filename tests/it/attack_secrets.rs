@@ -193,3 +193,31 @@ fn a_secret_where_a_flood_of_output_is_cut_shows_no_part_of_itself() {
     assert!(text.contains(" cut …]"), "{}", &text[text.len().saturating_sub(2000)..]);
     assert_clean("a cut flood", &text, &[GH]);
 }
+
+/// The user's `custom/overrides.yaml` gives a command their token (the one in `.env`): `help`
+/// and the question before an uninstall show the command without it.
+#[test]
+fn a_command_the_user_gave_a_secret_is_shown_without_it() {
+    let env = Env::new();
+    let body =
+        "env_vars:\n  - name: API_TOKEN\n    required: true\nlifecycle:\n  install: 'true'\n  uninstall: 'true'\n\
+                mcp:\n  transport: http\n  endpoint: http://127.0.0.1:1/mcp\n";
+    let src = env.plugin("src/tok", &yaml("tok", body), &[("README.md", "# T\n", false)]);
+    env.ok(&["add", src.to_str().unwrap(), "-y", "--set", &format!("API_TOKEN={DB}")]);
+    let overrides = format!(
+        "lifecycle:\n  start: \"curl -H 'Authorization: Bearer {DB}' http://127.0.0.1:1/\"\n  \
+         uninstall: \"curl -X DELETE -H 'X-Token: {DB}' -H 'X-Gh: {GH}' http://127.0.0.1:1/\"\n\
+         mcp:\n  transport: http\n  endpoint: \"http://127.0.0.1:1/mcp?token={DB}\"\n"
+    );
+    write(&env.atk_home.join("plugins/tok/custom/overrides.yaml"), &overrides, false);
+    for args in [&["help", "tok"][..], &["help", "tok", "--json"], &["remove", "tok"], &["uninstall", "tok", "--json"]]
+    {
+        let out = atk(&env, None, args);
+        assert!(matches!(out.status.code(), Some(0..=2)), "{args:?}: {:?}\n{}", out.status.code(), both(&out));
+        assert_clean(&format!("{args:?}"), &both(&out), &[DB, GH]);
+    }
+    let text = both(&atk(&env, None, &["help", "tok"]));
+    assert!(text.contains("curl -H 'Authorization: Bearer ********' http://127.0.0.1:1/"), "{text}");
+    let text = both(&atk(&env, None, &["remove", "tok"]));
+    assert!(text.contains("-H 'X-Token: ********' -H 'X-Gh: ********'"), "{text}");
+}
