@@ -221,3 +221,22 @@ fn a_command_the_user_gave_a_secret_is_shown_without_it() {
     let text = both(&atk(&env, None, &["remove", "tok"]));
     assert!(text.contains("-H 'X-Token: ********' -H 'X-Gh: ********'"), "{text}");
 }
+
+/// A health endpoint the user gave their token in `custom/overrides.yaml`: `status --json` shows
+/// the URL without it.
+#[test]
+fn status_shows_a_health_endpoint_without_the_secret_in_it() {
+    let env = Env::new();
+    let body = "env_vars:\n  - name: API_TOKEN\n    required: true\nlifecycle:\n  status: 'true'\n";
+    let src = env.plugin("src/tok", &yaml("tok", body), &[("README.md", "# T\n", false)]);
+    env.ok(&["add", src.to_str().unwrap(), "-y", "--set", &format!("API_TOKEN={DB}")]);
+    let overrides = format!("lifecycle:\n  health_endpoint: \"http://127.0.0.1:1/health?key={DB}&gh={GH}\"\n");
+    write(&env.atk_home.join("plugins/tok/custom/overrides.yaml"), &overrides, false);
+    for args in [&["status"][..], &["status", "--json"], &["status", "tok", "--json"], &["help", "tok", "--json"]] {
+        let out = atk(&env, None, args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}\n{}", both(&out));
+        assert_clean(&format!("{args:?}"), &both(&out), &[DB, GH]);
+    }
+    let doc: serde_json::Value = serde_json::from_slice(&atk(&env, None, &["status", "--json"]).stdout).unwrap();
+    assert_eq!(doc["plugins"][0]["health"]["url"], "http://127.0.0.1:1/health?key=********&gh=********");
+}
