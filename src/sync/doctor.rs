@@ -861,7 +861,17 @@ fn git_hunk_header(line: &str) -> Option<String> {
 
 /// The unified diff of every shipped file of `drift` that changed or went missing (paths shown
 /// as `plugins/<directory>/<path>`). Fetches the pinned blobs when the cache lacks them.
-pub fn drift_diff(home: &Home, entry: &Entry, origin: &Origin, drift: &Drift) -> Result<String> {
+///
+/// `scrub` takes secrets out of each side's text before the two are compared: a secret that spans
+/// lines (a PEM key) is taken out whole there, where in the diff each of its lines has a `+` or
+/// `-` before it.
+pub fn drift_diff(
+    home: &Home,
+    entry: &Entry,
+    origin: &Origin,
+    drift: &Drift,
+    scrub: &dyn Fn(&str) -> String,
+) -> Result<String> {
     let Some(commit) = drift.commit else { return Ok(String::new()) };
     let repo = origin.repo();
     let wanted: Vec<String> =
@@ -884,6 +894,8 @@ pub fn drift_diff(home: &Home, entry: &Entry, origin: &Origin, drift: &Drift) ->
             },
             Some(_) => Some(b"(not a file)\n".to_vec()),
         };
+        let clean = |b: Vec<u8>| if b.contains(&0) { b } else { scrub(&String::from_utf8_lossy(&b)).into_bytes() };
+        let (old, new) = (old.map(clean), new.map(clean));
         let name = format!("plugins/{}/{p}", entry.directory);
         // A file named like a secret (`*.env`, `*.key`, …) may hold one: its lines are not shown.
         let mut text = if crate::home::gitignore::is_secret(p.name()) {
@@ -979,7 +991,7 @@ mod drift_tests {
         assert_eq!(names(&d.modified), ["a.txt"]);
         assert_eq!(names(&d.missing), ["sub/b.txt"]);
         assert_eq!(names(&d.extra), ["sub/extra.txt"]);
-        assert!(drift_diff(&home, &entry, &origin, &d).unwrap().contains("-a\n+mine\n"));
+        assert!(drift_diff(&home, &entry, &origin, &d, &|s| s.to_string()).unwrap().contains("-a\n+mine\n"));
 
         // Declined: the changed file stays, the missing one comes back all the same. Agreed: the
         // pinned files are back, the rest stays.

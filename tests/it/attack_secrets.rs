@@ -240,3 +240,26 @@ fn status_shows_a_health_endpoint_without_the_secret_in_it() {
     let doc: serde_json::Value = serde_json::from_slice(&atk(&env, None, &["status", "--json"]).stdout).unwrap();
     assert_eq!(doc["plugins"][0]["health"]["url"], "http://127.0.0.1:1/health?key=********&gh=********");
 }
+
+/// A multi-line secret (a PEM key, in `.env`) pasted into a shipped file: `diff` and `doctor
+/// --fix` show the change without any line of it (in a diff, each of its lines has a `+`).
+#[test]
+fn a_multi_line_secret_in_an_edited_file_is_not_in_its_diff() {
+    let env = Env::new();
+    let work = crate::sources::registry_work(&env);
+    let reg = work.to_str().unwrap();
+    env.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
+    let dir = env.atk_home.join("plugins/hello");
+    write(&dir.join(".env"), &format!("HELLO_NAME=Ada\nPRIVATE_KEY=\"{PEM}\"\n"), false);
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    write(&dir.join("README.md"), &format!("{readme}my key:\n{PEM}\n"), false);
+    for args in [&["diff"][..], &["diff", "--json"], &["doctor", "--fix"]] {
+        let mut all = vec!["--registry", reg];
+        all.extend(args);
+        let out = atk(&env, None, &all);
+        let text = both(&out);
+        assert!(matches!(out.status.code(), Some(0..=2)), "{args:?}: {:?}\n{text}", out.status.code());
+        assert_clean(&format!("{args:?}"), &text, &[PEM]);
+        assert!(text.contains("+my key:") && text.contains("+********"), "{args:?}\n{text}");
+    }
+}
