@@ -27,14 +27,17 @@ pub const SHORTEST_SCRUBBED: usize = 4;
 
 /// Whether a variable's name looks like a secret's, so that its value is masked even when the
 /// plugin does not declare it `secret: true`. Case-insensitive, as shell globs over the name:
-/// `*TOKEN*`, `*SECRET*`, `*PASSWORD*`, `*PASSWD*`, `*CREDENTIAL*`, `*AUTH*` anywhere in it;
-/// `*PASS` and `*KEY` only at its end (`API_KEY`, `APIKEY`, `DB_PASS`; not `KEYBOARD_LAYOUT` or
-/// `PASSAGE_DIR`). A name that merely ends so (`MONKEY`, `BYPASS`) is masked too: hiding a value
-/// that was not secret costs a look at the file, showing one that was cannot be undone.
+/// `*TOKEN*`, `*SECRET*`, `*PASSWORD*`, `*PASSWD*`, `*PASSPHRASE*`, `*CREDENTIAL*`, `*AUTH*`
+/// anywhere in it; `*PASS`, `*KEY`, `*KEYS` and `*_PWD`
+/// only at its end, once digits and `_` there are left out (`API_KEY`, `APIKEY`, `DB_PASS`,
+/// `API_KEY2`, `AWS_KEY_1`, `MYSQL_PWD`; not `KEYBOARD_LAYOUT`, `PASSAGE_DIR`, `KEY_ID` or `PWD`). A name
+/// that merely ends so (`MONKEY`, `BYPASS`) is masked too: hiding a value that was not secret
+/// costs a look at the file, showing one that was cannot be undone.
 pub fn looks_secret(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH"].iter().any(|w| upper.contains(w))
-        || ["PASS", "KEY"].iter().any(|w| upper.ends_with(w))
+    let anywhere = ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "CREDENTIAL", "AUTH"];
+    let stem = upper.trim_end_matches(|c: char| c.is_ascii_digit() || c == '_');
+    anywhere.iter().any(|w| upper.contains(w)) || ["PASS", "KEY", "KEYS", "_PWD"].iter().any(|w| stem.ends_with(w))
 }
 
 /// Whether the variable `name` holds a secret: declared so, or named like one.
@@ -285,10 +288,29 @@ mod tests {
             "Token",
             "MONKEY",
             "MYSQL_PASSWD",
+            "OPENAI_API_KEY_2",
+            "API_KEY2",
+            "API_KEYS",
+            "AWS_KEY_1",
+            "SSH_PASSPHRASE",
+            "MYSQL_PWD",
+            "db_pass_3",
         ] {
             assert!(looks_secret(n), "{n}");
         }
-        for n in ["KEYBOARD_LAYOUT", "PORT", "HOST", "PASSAGE_DIR", "LOG_LEVEL", "KEY_ID", "PATH", "PWD"] {
+        for n in [
+            "KEYBOARD_LAYOUT",
+            "PORT",
+            "HOST",
+            "PASSAGE_DIR",
+            "LOG_LEVEL",
+            "KEY_ID",
+            "PATH",
+            "PWD",
+            "OLDPWD",
+            "PORT_2",
+            "API_KEY_ID",
+        ] {
             assert!(!looks_secret(n), "{n}");
         }
         assert!(is_secret("PORT", true) && !is_secret("PORT", false));

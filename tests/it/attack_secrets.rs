@@ -263,3 +263,24 @@ fn a_multi_line_secret_in_an_edited_file_is_not_in_its_diff() {
         assert!(text.contains("+my key:") && text.contains("+********"), "{args:?}\n{text}");
     }
 }
+
+/// Names of secrets with digits, in the plural, a passphrase, MySQL's password: masked all the same.
+#[test]
+fn names_with_digits_and_suffixes_that_hold_secrets_are_masked() {
+    let env = Env::new();
+    let names = ["OPENAI_API_KEY_2", "API_KEY2", "API_KEYS", "SSH_PASSPHRASE", "MYSQL_PWD", "AWS_KEY_1"];
+    let body: String = names.iter().map(|n| format!("  - name: {n}\n")).collect();
+    let src = env.plugin("src/many", &yaml("many", &format!("env_vars:\n{body}")), &[("README.md", "# M\n", false)]);
+    let values: Vec<String> = (0..names.len()).map(|i| format!("{DB}-{i}")).collect();
+    let sets: Vec<String> = names.iter().zip(&values).map(|(n, v)| format!("{n}={v}")).collect();
+    let mut args = vec!["add", src.to_str().unwrap(), "-y"];
+    for s in &sets {
+        args.extend(["--set", s.as_str()]);
+    }
+    env.ok(&args);
+    for args in [&["help", "many"][..], &["help", "many", "--json"]] {
+        let out = atk(&env, None, args);
+        assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+        assert_clean(&format!("{args:?}"), &both(&out), &[DB]);
+    }
+}
