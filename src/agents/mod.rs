@@ -440,7 +440,11 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
     // What agents and their files say back may repeat the secrets they were given, in any
     // encoding: every detail and line is scrubbed before anyone sees it.
     let server_secrets = t.server.iter().flat_map(Server::secret_values);
-    let scrubber = Scrubber::for_output(server_secrets.chain(how.env.secrets.iter().map(String::as_str)));
+    // A secret too short to take out of free text is taken out where its name says what it is
+    // (`-e PIN=ab`, as a program repeats the words it was given).
+    let named = t.server.iter().flat_map(|s| s.env.iter().filter(|v| v.secret));
+    let scrubber = Scrubber::for_output(server_secrets.chain(how.env.secrets.iter().map(String::as_str)))
+        .with_named(named.filter_map(|v| Some((v.name.as_str(), v.value.as_deref()?))));
     let hide = |text: &str| scrubber.scrub(text);
     let outcome = |status, detail: Option<String>, notes: &[String]| Outcome {
         agent,

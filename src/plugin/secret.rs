@@ -136,21 +136,43 @@ fn spellings(c: char) -> Vec<Spelling> {
 #[derive(Debug, Clone)]
 struct Pattern {
     chars: Vec<Vec<Spelling>>,
+    /// How many of the characters are the words before the value that name it (they stay).
+    keep: usize,
 }
 
 impl Pattern {
     fn new(value: &str) -> Pattern {
-        Pattern { chars: value.chars().map(spellings).collect() }
+        Pattern { chars: value.chars().map(spellings).collect(), keep: 0 }
+    }
+
+    /// A value after the words `before` that name it (`API_KEY=`): a match keeps the words.
+    fn named(before: &str, value: &str) -> Pattern {
+        Pattern { chars: before.chars().chain(value.chars()).map(spellings).collect(), keep: before.chars().count() }
     }
 
     /// The end of the longest spelling of the value from its character `from` on that starts at
     /// `start`; with `cut_after`, text that ends inside the value (a start of its rest) is one too.
     fn longest_from(&self, text: &[u8], start: usize, from: usize, cut_after: bool) -> Option<usize> {
+        self.longest_until(text, start, from, self.chars.len(), cut_after)
+    }
+
+    /// What a match from `start` to `end` becomes: [`MASK`], after the words that name the value
+    /// as the text spells them.
+    fn shown(&self, text: &[u8], start: usize, end: usize) -> Vec<u8> {
+        let kept = match self.keep {
+            0 => start,
+            keep => self.longest_until(text, start, 0, keep, false).unwrap_or(start).min(end),
+        };
+        [&text[start..kept], MASK.as_bytes()].concat()
+    }
+
+    /// [`Pattern::longest_from`] of the characters before `until` only.
+    fn longest_until(&self, text: &[u8], start: usize, from: usize, until: usize, cut_after: bool) -> Option<usize> {
         let mut best = None;
         let mut seen = HashSet::new();
         let mut stack = vec![(from, start)];
         while let Some((k, pos)) = stack.pop() {
-            if k == self.chars.len() {
+            if k == until {
                 best = best.max(Some(pos));
                 continue;
             }
@@ -199,7 +221,10 @@ impl Scrubber {
             values.into_iter().filter(|v| !v.is_empty() && v.chars().count() > shorter).collect();
         unique.sort_unstable();
         unique.dedup();
-        let patterns: Vec<Pattern> = unique.into_iter().map(Pattern::new).collect();
+        Scrubber::of(unique.into_iter().map(Pattern::new).collect())
+    }
+
+    fn of(patterns: Vec<Pattern>) -> Scrubber {
         let mut starts = vec![false; 256];
         for s in patterns.iter().flat_map(|p| &p.chars[0]) {
             let b = s.bytes[0];
@@ -210,6 +235,24 @@ impl Scrubber {
             }
         }
         Scrubber { patterns, starts }
+    }
+
+    /// This scrubber, and for each `(name, value)` whose value is too short to be taken out of
+    /// free text alone ([`SHORTEST_SCRUBBED`]), the value where its name says what it is: as a
+    /// program repeats the words it was given, `NAME=value` (`-e API_KEY=ab`, an environment
+    /// listing) and JSON's `"NAME":"value"` and `"NAME": "value"`, in every encoding; the name
+    /// stays and the value becomes [`MASK`].
+    pub fn with_named<'a>(self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Scrubber {
+        let mut patterns = self.patterns;
+        for (name, value) in pairs {
+            if value.is_empty() || value.chars().count() >= SHORTEST_SCRUBBED {
+                continue;
+            }
+            for before in [format!("{name}="), format!("\"{name}\":\""), format!("\"{name}\": \"")] {
+                patterns.push(Pattern::named(&before, value));
+            }
+        }
+        Scrubber::of(patterns)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -241,6 +284,7 @@ impl Scrubber {
                 .filter_map(|p| (1..p.chars.len()).find_map(|k| p.longest_from(bytes, 0, k, cut_after)))
                 .max();
             if let Some(end) = rest.filter(|e| *e > 0) {
+                // (What is left of a value named before the cut is the value.)
                 out.extend_from_slice(MASK.as_bytes());
                 pos = end;
                 copied = end;
@@ -248,14 +292,17 @@ impl Scrubber {
         }
         while pos < bytes.len() {
             let end = if self.starts[usize::from(bytes[pos])] {
-                self.patterns.iter().filter_map(|p| p.longest_from(bytes, pos, 0, cut_after)).max()
+                self.patterns
+                    .iter()
+                    .filter_map(|p| Some((p.longest_from(bytes, pos, 0, cut_after)?, p)))
+                    .max_by_key(|(end, _)| *end)
             } else {
                 None
             };
             match end {
-                Some(end) if end > pos => {
+                Some((end, p)) if end > pos => {
                     out.extend_from_slice(&bytes[copied..pos]);
-                    out.extend_from_slice(MASK.as_bytes());
+                    out.extend_from_slice(&p.shown(bytes, pos, end));
                     pos = end;
                     copied = end;
                 }
@@ -367,6 +414,14 @@ mod tests {
         let v = "ab\x1bcd\u{85}ef";
         let shown = crate::text::escape(&format!("say {v}!")).into_owned();
         assert_eq!(Scrubber::for_output([v]).scrub(&shown), format!("say {MASK}!"));
+        // A short value where its name says what it is.
+        let s = Scrubber::for_output(["long-value"]).with_named([("PIN", "ab"), ("K", "long-value")]);
+        assert_eq!(
+            s.scrub(r#"-e PIN=ab tab 'PIN=ab' {"PIN":"ab"} {\"PIN\": \"ab\"} PIN%3Dab K=long-value"#),
+            format!(
+                r#"-e PIN={MASK} tab 'PIN={MASK}' {{"PIN":"{MASK}"}} {{\"PIN\": \"{MASK}\"}} PIN%3D{MASK} K={MASK}"#
+            )
+        );
         // The longest value wins where two start at one place.
         assert_eq!(Scrubber::new(["abcd", "abcdef"]).scrub("abcdefg"), format!("{MASK}g"));
     }

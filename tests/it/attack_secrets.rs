@@ -284,3 +284,32 @@ fn names_with_digits_and_suffixes_that_hold_secrets_are_masked() {
         assert_clean(&format!("{args:?}"), &both(&out), &[DB]);
     }
 }
+
+/// A secret of two characters is too short to take out of free text, but where an agent repeats
+/// the words it was given (`-e PIN=Qz`, JSON's `"PIN":"Qz"`) it is taken out.
+#[test]
+fn a_short_secret_an_agent_says_back_with_its_name_is_masked() {
+    let env = Env::new();
+    let body = "env_vars:\n  - name: PIN\n    secret: true\n  - name: DB_PASS\nmcp:\n  transport: stdio\n  \
+                command: ./mcp.sh\n  env: [PIN, DB_PASS]\n";
+    let src = env.plugin(
+        "src/short",
+        &yaml("short", body),
+        &[("mcp.sh", "#!/bin/sh\n", true), ("README.md", "# S\n", false)],
+    );
+    env.ok(&["add", src.to_str().unwrap(), "-y", "--set", "PIN=Qz", "--set", "DB_PASS=Jx7"]);
+    let stubs = Stubs::new(&env, &[]);
+    // auggie is given the server as JSON (`"env":{"PIN":"Qz",…}`) and says it back.
+    let echo = "#!/bin/sh\necho \"error: bad args: $*\" >&2\nexit 3\n";
+    for agent in ["claude", "auggie"] {
+        write(&stubs.bin.join(agent), echo, true);
+    }
+    let out = atk(&env, Some(&stubs.path_var()), &["plug", "short", "--claude", "--auggie", "-y", "-v"]);
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    let text = both(&out);
+    for shown in ["PIN=Qz", "DB_PASS=Jx7", "\"PIN\":\"Qz\"", "\\\"PIN\\\":\\\"Qz\\\"", "\"DB_PASS\":\"Jx7\""] {
+        assert!(!text.contains(shown), "shows {shown}:\n{text}");
+    }
+    assert!(text.contains("-e PIN=******** -e DB_PASS=********"), "{text}");
+    assert!(text.contains(r#""env":{"PIN":"********","DB_PASS":"********"}"#), "{text}");
+}
