@@ -313,3 +313,25 @@ fn a_short_secret_an_agent_says_back_with_its_name_is_masked() {
     assert!(text.contains("-e PIN=******** -e DB_PASS=********"), "{text}");
     assert!(text.contains(r#""env":{"PIN":"********","DB_PASS":"********"}"#), "{text}");
 }
+
+/// The user's GITHUB_TOKEN (in their environment) pasted into a value not named like a secret:
+/// `mcp` in every format shows the value without it.
+#[test]
+fn a_value_that_repeats_a_secret_of_the_environment_is_shown_without_it() {
+    let env = Env::new();
+    let body =
+        "env_vars:\n  - name: HOOK_URL\nmcp:\n  transport: stdio\n  command: ./mcp.sh\n  args: [\"$HOOK_URL\"]\n  \
+                env: [HOOK_URL]\n";
+    let src =
+        env.plugin("src/hook", &yaml("hook", body), &[("mcp.sh", "#!/bin/sh\n", true), ("README.md", "# H\n", false)]);
+    env.ok(&["add", src.to_str().unwrap(), "-y", "--set", &format!("HOOK_URL=https://x:{GH}@hooks.example")]);
+    for args in
+        [&["mcp", "hook"][..], &["mcp", "hook", "--json"], &["mcp", "hook", "--for", "vscode"], &["help", "hook"]]
+    {
+        let out = atk(&env, None, args);
+        assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+        assert_clean(&format!("{args:?}"), &both(&out), &[GH]);
+    }
+    let text = both(&atk(&env, None, &["mcp", "hook"]));
+    assert!(text.contains("HOOK_URL=https://x:********@hooks.example"), "{text}");
+}
