@@ -174,10 +174,7 @@ pub fn runner<'a>(ctx: &Ctx, home: &'a Home, dir: &'a Path, directory: &'a str, 
 /// The values of this process's variables that are named like secrets (`GITHUB_TOKEN`, …): text
 /// from a program that inherited them is scrubbed of them.
 pub fn environment_secrets() -> Vec<String> {
-    std::env::vars_os()
-        .filter(|(k, _)| k.to_str().is_some_and(crate::plugin::secret::looks_secret))
-        .filter_map(|(_, v)| v.into_string().ok())
-        .collect()
+    crate::plugin::secret::in_environment()
 }
 
 /// What takes a plugin's secrets out of text about it that atk repeats (a diff of its files, a

@@ -117,11 +117,7 @@ impl<'a> Runner<'a> {
     pub fn scrubber(&self) -> crate::plugin::secret::Scrubber {
         let env = EnvFile::read(&self.plugin_dir.join(".env"), &process_env);
         let mut values = env.map(|e| crate::plugin::secrets(Some(self.plugin), &e).values).unwrap_or_default();
-        values.extend(
-            std::env::vars_os()
-                .filter(|(k, _)| k.to_str().is_some_and(crate::plugin::secret::looks_secret))
-                .filter_map(|(_, v)| v.into_string().ok()),
-        );
+        values.extend(crate::plugin::secret::in_environment());
         crate::plugin::secret::Scrubber::for_output(values.iter().map(String::as_str))
     }
 

@@ -69,7 +69,9 @@ pub fn plan(
     // What holds a secret is asked for unseen: also a value that takes one in (`${DB_PASSWORD}`)
     // or repeats one.
     let secrets = plugin::secrets(Some(plugin), &file);
-    let scrubber = Scrubber::for_output(secrets.values.iter().map(String::as_str));
+    let mut values = secrets.values.clone();
+    values.extend(crate::plugin::secret::in_environment());
+    let scrubber = Scrubber::for_output(values.iter().map(String::as_str));
     for var in plugin.env_vars.iter().filter(|v| only.is_none_or(|o| o.contains(&v.name))) {
         let current = file.get(&var.name).filter(|v| !v.is_empty());
         let default = var.default.clone().filter(|d| !d.is_empty());

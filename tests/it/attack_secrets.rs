@@ -335,3 +335,24 @@ fn a_value_that_repeats_a_secret_of_the_environment_is_shown_without_it() {
     let text = both(&atk(&env, None, &["mcp", "hook"]));
     assert!(text.contains("HOOK_URL=https://x:********@hooks.example"), "{text}");
 }
+
+/// `setup` on a terminal does not offer, as what Enter keeps, a value that repeats a secret of
+/// the user's environment.
+#[test]
+fn setup_on_a_terminal_does_not_offer_a_value_that_repeats_a_secret_of_the_environment() {
+    let env = Env::new();
+    let src =
+        env.plugin("src/hook", &yaml("hook", "env_vars:\n  - name: HOOK_URL\n"), &[("README.md", "# H\n", false)]);
+    let url = format!("https://x:{GH}@hooks.example");
+    env.ok(&["add", src.to_str().unwrap(), "-y", "--set", &format!("HOOK_URL={url}")]);
+    let mut cmd = std::process::Command::new(bin());
+    env.apply(&mut cmd);
+    cmd.env_remove("CI").env("TERM", "dumb").env("GITHUB_TOKEN", GH).args(["setup", "hook"]);
+    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
+    let mut seen = p.exp_string("HOOK_URL [******** kept on Enter]").unwrap();
+    p.send_line("").unwrap();
+    seen += &p.exp_eof().unwrap();
+    assert_clean("setup on a terminal", &seen, &[GH]);
+    let file = std::fs::read_to_string(env.atk_home.join("plugins/hook/.env")).unwrap();
+    assert!(file.contains(&url), "{file}");
+}
