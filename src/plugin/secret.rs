@@ -269,8 +269,32 @@ impl Scrubber {
         self.patterns.is_empty()
     }
 
+    /// The end of the longest spelling of any value at `pos`, and its pattern.
+    fn longest_at(&self, bytes: &[u8], pos: usize, cut_after: bool) -> Option<(usize, &Pattern)> {
+        if !self.starts[usize::from(bytes[pos])] {
+            return None;
+        }
+        self.patterns
+            .iter()
+            .filter_map(|p| Some((p.longest_from(bytes, pos, 0, cut_after)?, p)))
+            .max_by_key(|(end, _)| *end)
+    }
+
+    /// The end of a match from `start` to `end` made longer by every value that starts inside it
+    /// and ends after it (`abcdef` and `defghi` in `abcdefghi`: none of `ghi` is left).
+    fn overlapping(&self, bytes: &[u8], start: usize, mut end: usize, cut_after: bool) -> usize {
+        let mut q = start + 1;
+        while q < end {
+            if let Some((e, _)) = self.longest_at(bytes, q, cut_after).filter(|(e, _)| *e > end) {
+                end = e;
+            }
+            q += 1;
+        }
+        end
+    }
+
     /// `text` with every spelling of every value replaced by [`MASK`] (the longest match at the
-    /// leftmost place first).
+    /// leftmost place first, with every value that overlaps it).
     pub fn scrub(&self, text: &str) -> String {
         self.scrub_cut(text, false, false)
     }
@@ -294,6 +318,7 @@ impl Scrubber {
                 .filter_map(|p| (1..p.chars.len()).find_map(|k| p.longest_from(bytes, 0, k, cut_after)))
                 .max();
             if let Some(end) = rest.filter(|e| *e > 0) {
+                let end = self.overlapping(bytes, 0, end, cut_after);
                 // (What is left of a value named before the cut is the value.)
                 out.extend_from_slice(MASK.as_bytes());
                 pos = end;
@@ -301,16 +326,9 @@ impl Scrubber {
             }
         }
         while pos < bytes.len() {
-            let end = if self.starts[usize::from(bytes[pos])] {
-                self.patterns
-                    .iter()
-                    .filter_map(|p| Some((p.longest_from(bytes, pos, 0, cut_after)?, p)))
-                    .max_by_key(|(end, _)| *end)
-            } else {
-                None
-            };
-            match end {
+            match self.longest_at(bytes, pos, cut_after) {
                 Some((end, p)) if end > pos => {
+                    let end = self.overlapping(bytes, pos, end, cut_after);
                     out.extend_from_slice(&bytes[copied..pos]);
                     out.extend_from_slice(&p.shown(bytes, pos, end));
                     pos = end;
@@ -432,6 +450,12 @@ mod tests {
                 r#"-e PIN={MASK} tab 'PIN={MASK}' {{"PIN":"{MASK}"}} {{\"PIN\": \"{MASK}\"}} PIN%3D{MASK} K={MASK}"#
             )
         );
+        // Two values that overlap: all of both goes.
+        assert_eq!(
+            Scrubber::new(["Qm4Zr8Tn1Xw7", "1Xw7Hv2Kp9Ld"]).scrub("x Qm4Zr8Tn1Xw7Hv2Kp9Ld y"),
+            format!("x {MASK} y")
+        );
+        assert_eq!(Scrubber::new(["abcd", "cdef", "efgh"]).scrub("abcdefgh!"), format!("{MASK}!"));
         // The longest value wins where two start at one place.
         assert_eq!(Scrubber::new(["abcd", "abcdef"]).scrub("abcdefg"), format!("{MASK}g"));
     }

@@ -356,3 +356,30 @@ fn setup_on_a_terminal_does_not_offer_a_value_that_repeats_a_secret_of_the_envir
     let file = std::fs::read_to_string(env.atk_home.join("plugins/hook/.env")).unwrap();
     assert!(file.contains(&url), "{file}");
 }
+
+/// Two secrets that overlap where a value repeats them (`Qm4Zr8Tn1Xw7` + `1Xw7Hv2Kp9Ld`): no
+/// part of either is left.
+#[test]
+fn overlapping_secrets_leave_no_part_of_either() {
+    let env = Env::new();
+    let body = "env_vars:\n  - name: FIRST_TOKEN\n  - name: SECOND_TOKEN\n  - name: COMBO\n";
+    let src = env.plugin("src/two", &yaml("two", body), &[("README.md", "# T\n", false)]);
+    let (first, second) = ("Qm4Zr8Tn1Xw7", "1Xw7Hv2Kp9Ld");
+    env.ok(&[
+        "add",
+        src.to_str().unwrap(),
+        "-y",
+        "--set",
+        &format!("FIRST_TOKEN={first}"),
+        "--set",
+        &format!("SECOND_TOKEN={second}"),
+        "--set",
+        "COMBO=Qm4Zr8Tn1Xw7Hv2Kp9Ld",
+    ]);
+    for args in [&["help", "two"][..], &["help", "two", "--json"]] {
+        let out = atk(&env, None, args);
+        assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+        assert_clean(&format!("{args:?}"), &both(&out), &[first, second]);
+    }
+    assert!(both(&atk(&env, None, &["help", "two"])).contains("COMBO         set (********)"));
+}
