@@ -114,6 +114,15 @@ fn card(ctx: &Ctx, doc: &report::Help) -> Vec<String> {
     out
 }
 
+/// The plugin's secrets in its `.env`, and what takes them (and the environment's) out of text.
+fn secrets_of(env: &EnvFile, plugin: &Plugin) -> (crate::plugin::Secrets, crate::plugin::secret::Scrubber) {
+    let secrets = crate::plugin::secrets(Some(plugin), env);
+    let mut values = secrets.values.clone();
+    values.extend(super::environment_secrets());
+    let scrubber = crate::plugin::secret::Scrubber::for_output(values.iter().map(String::as_str));
+    (secrets, scrubber)
+}
+
 fn document(
     entry: &crate::home::Entry,
     dir: &std::path::Path,
@@ -123,10 +132,7 @@ fn document(
     let env = EnvFile::read(&dir.join(".env"), &|k| std::env::var(k).ok())?;
     // A value that takes a secret in (`postgres://app:${DB_PASSWORD}@db`) is one; a value that
     // merely repeats one has it taken out.
-    let secrets = crate::plugin::secrets(Some(plugin), &env);
-    let mut values = secrets.values.clone();
-    values.extend(super::environment_secrets());
-    let scrubber = crate::plugin::secret::Scrubber::for_output(values.iter().map(String::as_str));
+    let (secrets, scrubber) = secrets_of(&env, plugin);
     // Words the user wrote in custom/overrides.yaml may repeat a secret: it is taken out.
     let lifecycle = crate::plugin::schema::Lifecycle::STEPS
         .iter()
@@ -238,7 +244,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
         return Ok(0);
     };
-    let md = safe_markdown(&md);
+    // A README the user edited may hold a secret of theirs (as `atk diff` shows it: scrubbed).
+    let env = EnvFile::read(&dir.join(".env"), &|k| std::env::var(k).ok())?;
+    let md = secrets_of(&env, &plugin).1.scrub(&safe_markdown(&md));
     if !terminal {
         // A pipe or a file gets the Markdown itself.
         ctx.ui.line(md.trim_end());

@@ -383,3 +383,20 @@ fn overlapping_secrets_leave_no_part_of_either() {
     }
     assert!(both(&atk(&env, None, &["help", "two"])).contains("COMBO         set (********)"));
 }
+
+/// A README the user edited to hold their token: `help` prints it without it (as `diff` shows
+/// the edit).
+#[test]
+fn help_prints_a_readme_without_the_secret_the_user_wrote_in_it() {
+    let env = Env::new();
+    let src =
+        env.plugin("src/doc", &yaml("doc", "env_vars:\n  - name: API_TOKEN\n"), &[("README.md", "# Doc\n", false)]);
+    env.ok(&["add", src.to_str().unwrap(), "-y", "--set", &format!("API_TOKEN={DB}")]);
+    let readme = env.atk_home.join("plugins/doc/README.md");
+    write(&readme, &format!("# Doc\n\nmy token: {DB}\n\n```\nexport GITHUB_TOKEN={GH}\n```\n"), false);
+    let out = atk(&env, None, &["help", "doc"]);
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    let text = both(&out);
+    assert_clean("help", &text, &[DB, GH]);
+    assert!(text.contains("my token: ********") && text.contains("export GITHUB_TOKEN=********"), "{text}");
+}
