@@ -152,6 +152,21 @@ impl Capped {
     }
 }
 
+/// The marker of a cut and the end of the stream after it (see [`pieces`]).
+pub type Cut<'a> = (&'a [u8], &'a [u8]);
+
+/// A captured stream ([`Captured::stdout`], [`Captured::stderr`]) as what was kept of it: the
+/// whole of it; or, when its middle was cut, its first [`HEAD_CAP`] bytes, the marker, and its
+/// last [`TAIL_CAP`] bytes (by position: a program cannot fake a cut by printing a marker).
+pub fn pieces(stream: &[u8]) -> (&[u8], Option<Cut<'_>>) {
+    if stream.len() <= HEAD_CAP + TAIL_CAP {
+        return (stream, None);
+    }
+    let (head, rest) = stream.split_at(HEAD_CAP);
+    let (marker, tail) = rest.split_at(rest.len() - TAIL_CAP);
+    (head, Some((marker, tail)))
+}
+
 /// `512 bytes`, `64.0 KB`, `199.9 MB` (decimal units).
 fn size(bytes: u64) -> String {
     if bytes < 1000 {
@@ -576,6 +591,11 @@ mod tests {
         let kept = c.finish();
         assert!(kept.starts_with(b"0123456789"));
         assert!(kept.ends_with(&vec![b'z'; TAIL_CAP]));
+        let (head, cut) = pieces(&kept);
+        let (marker, tail) = cut.unwrap();
+        assert_eq!((head.len(), tail), (HEAD_CAP, &vec![b'z'; TAIL_CAP][..]));
+        assert!(String::from_utf8_lossy(marker).contains(" cut …]"));
+        assert_eq!(pieces(b"short"), (&b"short"[..], None));
         assert_eq!(size(999), "999 bytes");
         assert_eq!(size(199_868_928), "199.9 MB");
     }

@@ -115,7 +115,11 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
     // What agents and their files say back may repeat the secrets they were given, in any
     // encoding: every detail and line is scrubbed before anyone sees it.
     let server_secrets = t.server.iter().flat_map(Server::secret_values);
-    let scrubber = Scrubber::for_output(server_secrets.chain(how.env.secrets.iter().map(String::as_str)));
+    // A secret too short to take out of free text is taken out where its name says what it is
+    // (`-e PIN=ab`, as a program repeats the words it was given).
+    let named = t.server.iter().flat_map(|s| s.env.iter().filter(|v| v.secret));
+    let scrubber = Scrubber::for_output(server_secrets.chain(how.env.secrets.iter().map(String::as_str)))
+        .with_named(named.filter_map(|v| Some((v.name.as_str(), v.value.as_deref()?))));
     let hide = |text: &str| scrubber.scrub(text);
     let outcome = |status, detail: Option<String>, notes: &[String]| AgentOutcome {
         agent,
@@ -123,7 +127,7 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
         detail: detail.map(|d| hide(&d)),
         notes: notes.iter().map(|n| hide(n)).collect(),
     };
-    let masking = Masking { inner: how.reporter, hide: &hide };
+    let masking = Masking { inner: how.reporter, hide: &hide, scrubber: &scrubber };
     let how = &Apply { env: how.env, reporter: &masking, ask: how.ask, hint: how.hint };
     let mut plan = match planned {
         Ok(p) => p,
@@ -223,9 +227,13 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
 struct Masking<'a> {
     inner: &'a dyn Reporter,
     hide: &'a (dyn Fn(&str) -> String + Sync),
+    scrubber: &'a Scrubber,
 }
 
 impl Reporter for Masking<'_> {
+    fn scrub(&self, text: &str, cut_before: bool, cut_after: bool) -> String {
+        self.scrubber.scrub_cut(text, cut_before, cut_after)
+    }
     fn note(&self, line: &str) {
         self.inner.note(&(self.hide)(line))
     }

@@ -51,6 +51,9 @@ pub struct Server {
     pub optional_unset: Vec<String>,
     /// Milliseconds per tool call.
     pub timeout: Option<u64>,
+    /// Every secret value of the plugin's `.env` (`crate::plugin::secrets`), also those of
+    /// variables the server is not given: a value may repeat one.
+    pub secrets: Vec<String>,
 }
 
 impl Server {
@@ -61,6 +64,7 @@ impl Server {
         let abs = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
         let abs = abs.to_string_lossy().to_string();
         let dotenv = EnvFile::read(&dir.join(".env"), outer)?;
+        let secrets = crate::plugin::secrets(Some(plugin), &dotenv);
         let mut env = Vec::new();
         let mut optional_unset = Vec::new();
         for name in mcp.env.iter().flatten() {
@@ -70,9 +74,10 @@ impl Server {
                 .filter(|v| !v.is_empty())
                 .or_else(|| declared.and_then(|d| d.default.clone()).filter(|v| !v.is_empty()));
             // An undeclared variable counts as required, and as a secret (nothing says it is not);
-            // a declared one is a secret when declared so or named like one.
+            // a declared one is a secret when declared so or named like one, or when its value
+            // takes a secret in (`postgres://app:${DB_PASSWORD}@db`).
             let required = declared.is_none_or(|d| d.required);
-            let secret = declared.is_none_or(|d| d.holds_secret());
+            let secret = declared.is_none_or(|d| d.holds_secret()) || secrets.holds(name);
             if value.is_none() && !required {
                 optional_unset.push(name.clone());
                 continue;
@@ -120,6 +125,7 @@ impl Server {
             env,
             optional_unset,
             timeout: mcp.timeout,
+            secrets: secrets.values,
         }))
     }
 
@@ -160,9 +166,10 @@ impl Server {
         Server { shown_transport: transport.clone(), transport, env, ..self.clone() }
     }
 
-    /// The secret values of the server.
+    /// The secret values of the server, and the plugin's other secrets (a value may repeat one).
     pub fn secret_values(&self) -> impl Iterator<Item = &str> {
-        self.env.iter().filter(|v| v.secret).filter_map(|v| v.value.as_deref())
+        let own = self.env.iter().filter(|v| v.secret).filter_map(|v| v.value.as_deref());
+        own.chain(self.secrets.iter().map(String::as_str))
     }
 
     /// The scrubber for what an agent's program says back: every secret of the server in every

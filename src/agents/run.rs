@@ -64,7 +64,22 @@ fn run_program(argv: &[String], how: &Apply) -> std::result::Result<(), Failure>
             )))
         }
     };
-    for line in String::from_utf8_lossy(&out.stdout).lines().chain(String::from_utf8_lossy(&out.stderr).lines()) {
+    // Each stream is scrubbed whole before it is cut into lines (a secret may span lines), and
+    // where atk cut a flood of it, a secret across the cut is taken out too.
+    let scrubbed = |stream: &[u8]| {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        match crate::process::pieces(stream) {
+            (whole, None) => how.reporter.scrub(&text(whole), false, false),
+            (head, Some((marker, tail))) => format!(
+                "{}{}{}",
+                how.reporter.scrub(&text(head), false, true),
+                text(marker),
+                how.reporter.scrub(&text(tail), true, false)
+            ),
+        }
+    };
+    let (stdout, stderr) = (scrubbed(&out.stdout), scrubbed(&out.stderr));
+    for line in stdout.lines().chain(stderr.lines()) {
         how.reporter.detail(&format!("  {}: {}", argv[0], crate::text::escape(line)));
     }
     if status.success() {
@@ -74,8 +89,8 @@ fn run_program(argv: &[String], how: &Apply) -> std::result::Result<(), Failure>
     if status.signal() == Some(2) || crate::interrupt::is_set() {
         return Err(Failure::Interrupted);
     }
-    let said = |b: &[u8]| String::from_utf8_lossy(b).trim().lines().last().unwrap_or_default().to_string();
-    let message = Some(said(&out.stderr)).filter(|m| !m.is_empty()).unwrap_or_else(|| said(&out.stdout));
+    let said = |s: &str| s.trim().lines().last().unwrap_or_default().to_string();
+    let message = Some(said(&stderr)).filter(|m| !m.is_empty()).unwrap_or_else(|| said(&stdout));
     let status = match status.code() {
         Some(code) => format!("exit code {code}"),
         None => "killed by a signal".into(),

@@ -17,6 +17,7 @@ fn server(name: &str, arg: &str) -> Server {
         env: vec![Var { name: "TOKEN".into(), value: Some("tok-123456".into()), secret: true }],
         optional_unset: vec![],
         timeout: None,
+        secrets: vec![],
     }
 }
 

@@ -54,7 +54,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let patch = if args.stat {
             None
         } else {
-            Some(super::plugin_scrubber(&home, entry).scrub(&drift::drift_diff(&home, entry, origin, &drift)?))
+            let scrubber = super::plugin_scrubber(&home, entry);
+            Some(scrubber.scrub(&drift::drift_diff(&home, entry, origin, &drift, &|s| scrubber.scrub(s))?))
         };
         match &patch {
             Some(p) => ctx.ui.line(p.trim_end()),

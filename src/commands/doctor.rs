@@ -23,8 +23,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let origins = Origins::new(&ctx.settings, &manifest);
         let mut ask = |entry: &crate::home::Entry, drift: &drift::Drift| -> Result<bool> {
             let origin = origins.open(&entry.source)?;
-            let diff = drift::drift_diff(&home, entry, &origin, drift)?;
-            ctx.ui.line(super::plugin_scrubber(&home, entry).scrub(diff.trim_end()));
+            let scrubber = super::plugin_scrubber(&home, entry);
+            let diff = drift::drift_diff(&home, entry, &origin, drift, &|s| scrubber.scrub(s))?;
+            ctx.ui.line(scrubber.scrub(diff.trim_end()));
             let answer = ctx.ui.confirm(
                 &format!(
                     "Put back the pinned version of {} in '{}'? Your changes to them are lost",

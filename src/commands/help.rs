@@ -114,6 +114,15 @@ fn card(ctx: &Ctx, doc: &report::Help) -> Vec<String> {
     out
 }
 
+/// The plugin's secrets in its `.env`, and what takes them (and the environment's) out of text.
+fn secrets_of(env: &EnvFile, plugin: &Plugin) -> (crate::plugin::Secrets, crate::plugin::secret::Scrubber) {
+    let secrets = crate::plugin::secrets(Some(plugin), env);
+    let mut values = secrets.values.clone();
+    values.extend(super::environment_secrets());
+    let scrubber = crate::plugin::secret::Scrubber::for_output(values.iter().map(String::as_str));
+    (secrets, scrubber)
+}
+
 fn document(
     entry: &crate::home::Entry,
     dir: &std::path::Path,
@@ -121,9 +130,13 @@ fn document(
     readme: Option<std::path::PathBuf>,
 ) -> Result<report::Help> {
     let env = EnvFile::read(&dir.join(".env"), &|k| std::env::var(k).ok())?;
+    // A value that takes a secret in (`postgres://app:${DB_PASSWORD}@db`) is one; a value that
+    // merely repeats one has it taken out.
+    let (secrets, scrubber) = secrets_of(&env, plugin);
+    // Words the user wrote in custom/overrides.yaml may repeat a secret: it is taken out.
     let lifecycle = crate::plugin::schema::Lifecycle::STEPS
         .iter()
-        .filter_map(|s| plugin.lifecycle.get(s).map(|c| report::HelpStep { step: s, command: c.to_string() }))
+        .filter_map(|s| plugin.lifecycle.get(s).map(|c| report::HelpStep { step: s, command: scrubber.scrub(c) }))
         .collect();
     Ok(report::Help {
         name: plugin.name.clone(),
@@ -151,26 +164,28 @@ fn document(
                 let from_file = env.get(&v.name).filter(|s| !s.is_empty());
                 let in_environment = from_file.is_none() && std::env::var_os(&v.name).is_some_and(|s| !s.is_empty());
                 let set_in = if from_file.is_some() { Some(".env") } else { in_environment.then_some(ENVIRONMENT) };
+                let secret = v.holds_secret() || secrets.holds(&v.name);
+                let shown = |s: String| if secret { MASK.to_string() } else { scrubber.scrub(&s) };
                 report::HelpVar {
                     name: v.name.clone(),
                     required: v.required,
-                    secret: v.holds_secret(),
+                    secret,
                     set: set_in.is_some(),
                     set_in,
-                    value: from_file.map(|s| if v.holds_secret() { MASK.to_string() } else { s }),
+                    value: from_file.map(shown),
                     // A default can come from the user's `custom/overrides.yaml`: a secret's is masked.
-                    default: v.default.clone().map(|d| if v.holds_secret() { MASK.to_string() } else { d }),
+                    default: v.default.clone().map(shown),
                     description: v.description.clone(),
                 }
             })
             .collect(),
         lifecycle,
-        health_endpoint: plugin.lifecycle.health_endpoint.clone(),
+        health_endpoint: plugin.lifecycle.health_endpoint.as_deref().map(|u| scrubber.scrub(u)),
         mcp: plugin.mcp.as_ref().map(|m| report::HelpMcp {
             transport: m.transport.clone(),
-            command: m.command.clone(),
-            args: m.args.clone().unwrap_or_default(),
-            endpoint: m.endpoint.clone(),
+            command: m.command.as_deref().map(|c| scrubber.scrub(c)),
+            args: m.args.iter().flatten().map(|a| scrubber.scrub(a)).collect(),
+            endpoint: m.endpoint.as_deref().map(|u| scrubber.scrub(u)),
             env: m.env.clone().unwrap_or_default(),
             timeout: m.timeout,
         }),
@@ -229,7 +244,9 @@ pub fn run(ctx: &Ctx, args: Args, cli: fn() -> clap::Command) -> Result<u8> {
         }
         return Ok(0);
     };
-    let md = safe_markdown(&md);
+    // A README the user edited may hold a secret of theirs (as `atk diff` shows it: scrubbed).
+    let env = EnvFile::read(&dir.join(".env"), &|k| std::env::var(k).ok())?;
+    let md = secrets_of(&env, &plugin).1.scrub(&safe_markdown(&md));
     if !terminal {
         // A pipe or a file gets the Markdown itself.
         ctx.ui.line(md.trim_end());

@@ -38,8 +38,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     for var in server.missing() {
         ctx.ui.warn(format!("environment variable '{var}' is not set; set it with `atk setup {}`", entry.directory));
     }
-    let shown = if args.show_secrets { server.clone() } else { server.masked() };
-    let hidden = !args.show_secrets && shown != *server;
+    // A value may repeat a secret of the user's environment (a GITHUB_TOKEN pasted into a URL).
+    let mut with_environment = server.clone();
+    with_environment.secrets.extend(super::environment_secrets());
+    let shown = if args.show_secrets { server.clone() } else { with_environment.masked() };
+    let hidden = !args.show_secrets && shown != with_environment;
     if let Some(agent) = args.agent {
         ctx.ui.line(agent.agent().snippet(&shown));
     } else if ctx.ui.json {

@@ -174,24 +174,18 @@ pub fn runner<'a>(ctx: &Ctx, home: &'a Home, dir: &'a Path, directory: &'a str, 
 /// The values of this process's variables that are named like secrets (`GITHUB_TOKEN`, …): text
 /// from a program that inherited them is scrubbed of them.
 pub fn environment_secrets() -> Vec<String> {
-    std::env::vars_os()
-        .filter(|(k, _)| k.to_str().is_some_and(crate::plugin::secret::looks_secret))
-        .filter_map(|(_, v)| v.into_string().ok())
-        .collect()
+    crate::plugin::secret::in_environment()
 }
 
 /// What takes a plugin's secrets out of text about it that atk repeats (a diff of its files, a
-/// program's words): the values of its `.env` that are secrets (declared, named like one, or not
-/// declared at all; every value when the plugin cannot be loaded), and the environment's.
+/// program's words): its `.env`'s secrets (`crate::plugin::secrets`: declared, named like one,
+/// taking one in by `${NAME}`, or not declared at all; every value when the plugin cannot be
+/// loaded), and the environment's.
 pub fn plugin_scrubber(home: &Home, entry: &Entry) -> crate::plugin::secret::Scrubber {
     let dir = home.plugin_dir(&entry.directory);
     let plugin = crate::plugin::load(&dir).ok();
     let file = crate::plugin::env::EnvFile::read(&dir.join(".env"), &|k| std::env::var(k).ok());
-    let values = file.map(|f| f.entries()).unwrap_or_default();
-    let secret = |name: &str| {
-        plugin.as_ref().is_none_or(|p| p.env_vars.iter().find(|v| v.name == name).is_none_or(|v| v.holds_secret()))
-    };
-    let mut all: Vec<String> = values.into_iter().filter(|(k, _)| secret(k)).filter_map(|(_, v)| v).collect();
+    let mut all = file.map(|f| crate::plugin::secrets(plugin.as_ref(), &f).values).unwrap_or_default();
     all.extend(environment_secrets());
     crate::plugin::secret::Scrubber::for_output(all.iter().map(String::as_str))
 }

@@ -233,7 +233,20 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let home = ctx.open_home()?;
     let manifest = home.manifest()?;
     let entries = super::select(&manifest, args.plugin.as_deref())?;
-    let rows = status::probe_all(&home.root, &entries, args.timeout)?;
+    let mut rows = status::probe_all(&home.root, &entries, args.timeout)?;
+    // Words from the user's custom/overrides.yaml (a health endpoint with its token) or from an
+    // error may repeat a secret of the plugin: it is taken out.
+    for (row, entry) in rows.iter_mut().zip(&entries) {
+        let scrubber = super::plugin_scrubber(&home, entry);
+        let scrub = |s: &mut String| *s = scrubber.scrub(s);
+        row.problem.iter_mut().chain(row.hint.iter_mut()).for_each(scrub);
+        if let Some(h) = &mut row.health {
+            scrub(&mut h.url);
+            if let Some(Health::Unreachable { reason } | Health::Unchecked { reason }) = &mut h.result {
+                scrub(reason);
+            }
+        }
+    }
     let repository = if args.plugin.is_none() {
         crate::home::state::read(&home.root).map(|mut r| {
             if let Some(remote) = &mut r.remote {

@@ -93,7 +93,7 @@ impl<'a> Runner<'a> {
         reporter.note(&format!(
             "This runs the uninstall command of '{}', which may delete data:\n    {}",
             crate::text::escape(&self.plugin.name),
-            crate::text::escape(&cmd)
+            self.scrubber().scrub(&crate::text::escape(&cmd))
         ));
         let hint = format!("pass --force (or --yes) to run it: `atk {command} --force`");
         reporter.confirm("Continue?", &hint)
@@ -109,6 +109,16 @@ impl<'a> Runner<'a> {
             }
             Ok(_) => Ok(()),
         }
+    }
+
+    /// What takes the plugin's secrets out of its words shown to a person (a command line that
+    /// `custom/overrides.yaml` may have given a token): the secrets of its `.env`
+    /// (`crate::plugin::secrets`) and the environment's variables named like secrets.
+    pub fn scrubber(&self) -> crate::plugin::secret::Scrubber {
+        let env = EnvFile::read(&self.plugin_dir.join(".env"), &process_env);
+        let mut values = env.map(|e| crate::plugin::secrets(Some(self.plugin), &e).values).unwrap_or_default();
+        values.extend(crate::plugin::secret::in_environment());
+        crate::plugin::secret::Scrubber::for_output(values.iter().map(String::as_str))
     }
 
     /// The plugin's compose file: `service.compose_file`, else the first of docker compose's own

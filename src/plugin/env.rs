@@ -8,7 +8,7 @@
 //! Every value is written in a form python-dotenv reads back unchanged, and, where one exists, in a
 //! form that `sh`'s `.` reads back unchanged too (see [`quote`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -75,6 +75,28 @@ impl EnvFile {
     /// Every key that has a value, with its value, for a lifecycle command's environment.
     pub fn values(&self) -> BTreeMap<String, String> {
         self.resolved().into_iter().filter_map(|(k, v)| Some((k, v?))).collect()
+    }
+
+    /// The keys whose value holds a secret: a key `secret` says is one, and a key whose value
+    /// takes one in by `${NAME}` (`DATABASE_URL=postgres://app:${DB_PASSWORD}@db`): a name bound
+    /// earlier in the file that holds one, or a name from `outer` that `secret` says is one;
+    /// through any chain of references, as python-dotenv resolves them.
+    pub fn keys_holding_secrets(&self, secret: &dyn Fn(&str) -> bool) -> BTreeSet<String> {
+        let mut holds: HashMap<&str, bool> = HashMap::new();
+        for b in &self.parsed.bindings {
+            let takes_one = b.raw.as_deref().map(atoms).unwrap_or_default().iter().any(|a| match a {
+                Atom::Variable { name, .. } => holds.get(name).copied().unwrap_or_else(|| secret(name)),
+                Atom::Literal(_) => false,
+            });
+            holds.insert(&b.key, secret(&b.key) || takes_one);
+        }
+        holds.into_iter().filter(|(_, h)| *h).map(|(k, _)| k.to_string()).collect()
+    }
+
+    /// The values `outer` gave the file for the names `secret` says are secrets (`${PGPASSWORD}`
+    /// in a value): secrets that the file's values may hold.
+    pub fn outer_secrets(&self, secret: &dyn Fn(&str) -> bool) -> Vec<String> {
+        self.outer.iter().filter(|(k, _)| secret(k)).filter_map(|(_, v)| v.clone()).collect()
     }
 
     /// Line numbers (from 1) of the statements python-dotenv cannot parse and skips.
@@ -561,6 +583,18 @@ mod tests {
         "it's $5",
         "cr\rlf",
     ];
+
+    #[test]
+    fn a_value_that_takes_a_secret_in_holds_one() {
+        let text = "DB_PASSWORD=pw1234\nURL=postgres://a:${DB_PASSWORD}@h\nURL2=${URL}/x\nPG=${PGPASSWORD}\n\
+                    HOME_DIR=${HOME}/x\nPLAIN=${NOT_SET:-${DB_PASSWORD}}\n";
+        let outer = |n: &str| (n == "PGPASSWORD" || n == "HOME").then(|| format!("{n}-value"));
+        let env = EnvFile::from_text(Path::new(".env"), text.into(), &outer);
+        let secret = |n: &str| crate::plugin::secret::looks_secret(n);
+        let keys: Vec<String> = env.keys_holding_secrets(&secret).into_iter().collect();
+        assert_eq!(keys, ["DB_PASSWORD", "PG", "URL", "URL2"]);
+        assert_eq!(env.outer_secrets(&secret), ["PGPASSWORD-value"]);
+    }
 
     #[test]
     fn every_value_reads_back_identically() {

@@ -6,6 +6,7 @@ pub mod name;
 pub mod schema;
 pub mod secret;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use yaml_serde::Value;
@@ -21,6 +22,45 @@ pub const OVERRIDES: &str = "custom/overrides.yaml";
 /// is not a file, is the reader's to refuse, so that the message says what it is).
 pub fn definition_file(dir: &Path) -> Option<PathBuf> {
     ["plugin.yaml", "plugin.yml"].iter().map(|f| dir.join(f)).find(|p| p.symlink_metadata().is_ok())
+}
+
+/// A plugin's secrets in its `.env`: the keys whose value holds one, and every secret value the
+/// file's values may show, to take out of text that repeats them.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    /// Declared secret or named like one, or taking one in by `${NAME}`
+    /// ([`env::EnvFile::keys_holding_secrets`]).
+    pub keys: BTreeSet<String>,
+    /// The values of those keys, of keys the plugin does not declare (a secret for all atk
+    /// knows), and of the secrets from the environment that values take in.
+    pub values: Vec<String>,
+}
+
+impl Secrets {
+    /// Whether the value of `name` holds a secret.
+    pub fn holds(&self, name: &str) -> bool {
+        self.keys.contains(name)
+    }
+}
+
+/// The secrets of `env`, the `.env` of `plugin` (`None`: a plugin that cannot be read, whose every
+/// value is a secret). A name is a secret when the plugin declares it one or it is named like one.
+pub fn secrets(plugin: Option<&Plugin>, env: &env::EnvFile) -> Secrets {
+    let declared = |name: &str| plugin.and_then(|p| p.env_vars.iter().find(|v| v.name == name));
+    let secret = |name: &str| match (plugin, declared(name)) {
+        (None, _) => true,
+        (Some(_), Some(v)) => v.holds_secret(),
+        (Some(_), None) => secret::looks_secret(name),
+    };
+    let keys = env.keys_holding_secrets(&secret);
+    let mut values: Vec<String> = env
+        .entries()
+        .into_iter()
+        .filter(|(k, _)| keys.contains(k) || declared(k).is_none())
+        .filter_map(|(_, v)| v)
+        .collect();
+    values.extend(env.outer_secrets(&secret));
+    Secrets { keys, values }
 }
 
 /// Loads the plugin of a folder, with its `custom/overrides.yaml` merged in, and validates it.

@@ -27,14 +27,27 @@ pub const SHORTEST_SCRUBBED: usize = 4;
 
 /// Whether a variable's name looks like a secret's, so that its value is masked even when the
 /// plugin does not declare it `secret: true`. Case-insensitive, as shell globs over the name:
-/// `*TOKEN*`, `*SECRET*`, `*PASSWORD*`, `*PASSWD*`, `*CREDENTIAL*`, `*AUTH*` anywhere in it;
-/// `*PASS` and `*KEY` only at its end (`API_KEY`, `APIKEY`, `DB_PASS`; not `KEYBOARD_LAYOUT` or
-/// `PASSAGE_DIR`). A name that merely ends so (`MONKEY`, `BYPASS`) is masked too: hiding a value
-/// that was not secret costs a look at the file, showing one that was cannot be undone.
+/// `*TOKEN*`, `*SECRET*`, `*PASSWORD*`, `*PASSWD*`, `*PASSPHRASE*`, `*CREDENTIAL*`, `*AUTH*`
+/// anywhere in it; `*PASS`, `*KEY`, `*KEYS` and `*_PWD`
+/// only at its end, once digits and `_` there are left out (`API_KEY`, `APIKEY`, `DB_PASS`,
+/// `API_KEY2`, `AWS_KEY_1`, `MYSQL_PWD`; not `KEYBOARD_LAYOUT`, `PASSAGE_DIR`, `KEY_ID` or `PWD`). A name
+/// that merely ends so (`MONKEY`, `BYPASS`) is masked too: hiding a value that was not secret
+/// costs a look at the file, showing one that was cannot be undone.
 pub fn looks_secret(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH"].iter().any(|w| upper.contains(w))
-        || ["PASS", "KEY"].iter().any(|w| upper.ends_with(w))
+    let anywhere = ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "CREDENTIAL", "AUTH"];
+    let stem = upper.trim_end_matches(|c: char| c.is_ascii_digit() || c == '_');
+    anywhere.iter().any(|w| upper.contains(w)) || ["PASS", "KEY", "KEYS", "_PWD"].iter().any(|w| stem.ends_with(w))
+}
+
+/// The values of the variables of atk's own environment that are named like secrets
+/// (`GITHUB_TOKEN`, …): text that may repeat one (a program that inherited them, a value the user
+/// pasted one into) is scrubbed of them.
+pub fn in_environment() -> Vec<String> {
+    std::env::vars_os()
+        .filter(|(k, _)| k.to_str().is_some_and(looks_secret))
+        .filter_map(|(_, v)| v.into_string().ok())
+        .collect()
 }
 
 /// Whether the variable `name` holds a secret: declared so, or named like one.
@@ -56,6 +69,18 @@ impl Spelling {
     }
     fn hex(s: String) -> Spelling {
         Spelling { bytes: s.into_bytes(), any_case: true }
+    }
+    /// Whether `text` ends at `pos` inside this spelling: what is left of it is a start of it.
+    fn cut_at(&self, text: &[u8], pos: usize) -> bool {
+        let rest = text.get(pos..).unwrap_or_default();
+        rest.len() < self.bytes.len() && {
+            let start = &self.bytes[..rest.len()];
+            if self.any_case {
+                rest.eq_ignore_ascii_case(start)
+            } else {
+                rest == start
+            }
+        }
     }
     fn at(&self, text: &[u8], pos: usize) -> bool {
         text.get(pos..pos + self.bytes.len()).is_some_and(|t| {
@@ -121,21 +146,48 @@ fn spellings(c: char) -> Vec<Spelling> {
 #[derive(Debug, Clone)]
 struct Pattern {
     chars: Vec<Vec<Spelling>>,
+    /// How many of the characters are the words before the value that name it (they stay).
+    keep: usize,
 }
 
 impl Pattern {
     fn new(value: &str) -> Pattern {
-        Pattern { chars: value.chars().map(spellings).collect() }
+        Pattern { chars: value.chars().map(spellings).collect(), keep: 0 }
     }
 
-    /// The end of the longest spelling of the value that starts at `start`, if one does.
-    fn longest_at(&self, text: &[u8], start: usize) -> Option<usize> {
+    /// A value after the words `before` that name it (`API_KEY=`): a match keeps the words.
+    fn named(before: &str, value: &str) -> Pattern {
+        Pattern { chars: before.chars().chain(value.chars()).map(spellings).collect(), keep: before.chars().count() }
+    }
+
+    /// The end of the longest spelling of the value from its character `from` on that starts at
+    /// `start`; with `cut_after`, text that ends inside the value (a start of its rest) is one too.
+    fn longest_from(&self, text: &[u8], start: usize, from: usize, cut_after: bool) -> Option<usize> {
+        self.longest_until(text, start, from, self.chars.len(), cut_after)
+    }
+
+    /// What a match from `start` to `end` becomes: [`MASK`], after the words that name the value
+    /// as the text spells them.
+    fn shown(&self, text: &[u8], start: usize, end: usize) -> Vec<u8> {
+        let kept = match self.keep {
+            0 => start,
+            keep => self.longest_until(text, start, 0, keep, false).unwrap_or(start).min(end),
+        };
+        [&text[start..kept], MASK.as_bytes()].concat()
+    }
+
+    /// [`Pattern::longest_from`] of the characters before `until` only.
+    fn longest_until(&self, text: &[u8], start: usize, from: usize, until: usize, cut_after: bool) -> Option<usize> {
         let mut best = None;
         let mut seen = HashSet::new();
-        let mut stack = vec![(0usize, start)];
+        let mut stack = vec![(from, start)];
         while let Some((k, pos)) = stack.pop() {
-            if k == self.chars.len() {
+            if k == until {
                 best = best.max(Some(pos));
+                continue;
+            }
+            if cut_after && pos == text.len() && pos > start {
+                best = Some(pos);
                 continue;
             }
             if !seen.insert((k, pos)) {
@@ -144,6 +196,8 @@ impl Pattern {
             for s in &self.chars[k] {
                 if s.at(text, pos) {
                     stack.push((k + 1, pos + s.bytes.len()));
+                } else if cut_after && s.cut_at(text, pos) {
+                    best = Some(text.len());
                 }
             }
         }
@@ -177,7 +231,10 @@ impl Scrubber {
             values.into_iter().filter(|v| !v.is_empty() && v.chars().count() > shorter).collect();
         unique.sort_unstable();
         unique.dedup();
-        let patterns: Vec<Pattern> = unique.into_iter().map(Pattern::new).collect();
+        Scrubber::of(unique.into_iter().map(Pattern::new).collect())
+    }
+
+    fn of(patterns: Vec<Pattern>) -> Scrubber {
         let mut starts = vec![false; 256];
         for s in patterns.iter().flat_map(|p| &p.chars[0]) {
             let b = s.bytes[0];
@@ -190,13 +247,62 @@ impl Scrubber {
         Scrubber { patterns, starts }
     }
 
+    /// This scrubber, and for each `(name, value)` whose value is too short to be taken out of
+    /// free text alone ([`SHORTEST_SCRUBBED`]), the value where its name says what it is: as a
+    /// program repeats the words it was given, `NAME=value` (`-e API_KEY=ab`, an environment
+    /// listing) and JSON's `"NAME":"value"` and `"NAME": "value"`, in every encoding; the name
+    /// stays and the value becomes [`MASK`].
+    pub fn with_named<'a>(self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Scrubber {
+        let mut patterns = self.patterns;
+        for (name, value) in pairs {
+            if value.is_empty() || value.chars().count() >= SHORTEST_SCRUBBED {
+                continue;
+            }
+            for before in [format!("{name}="), format!("\"{name}\":\""), format!("\"{name}\": \"")] {
+                patterns.push(Pattern::named(&before, value));
+            }
+        }
+        Scrubber::of(patterns)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.patterns.is_empty()
     }
 
+    /// The end of the longest spelling of any value at `pos`, and its pattern.
+    fn longest_at(&self, bytes: &[u8], pos: usize, cut_after: bool) -> Option<(usize, &Pattern)> {
+        if !self.starts[usize::from(bytes[pos])] {
+            return None;
+        }
+        self.patterns
+            .iter()
+            .filter_map(|p| Some((p.longest_from(bytes, pos, 0, cut_after)?, p)))
+            .max_by_key(|(end, _)| *end)
+    }
+
+    /// The end of a match from `start` to `end` made longer by every value that starts inside it
+    /// and ends after it (`abcdef` and `defghi` in `abcdefghi`: none of `ghi` is left).
+    fn overlapping(&self, bytes: &[u8], start: usize, mut end: usize, cut_after: bool) -> usize {
+        let mut q = start + 1;
+        while q < end {
+            if let Some((e, _)) = self.longest_at(bytes, q, cut_after).filter(|(e, _)| *e > end) {
+                end = e;
+            }
+            q += 1;
+        }
+        end
+    }
+
     /// `text` with every spelling of every value replaced by [`MASK`] (the longest match at the
-    /// leftmost place first).
+    /// leftmost place first, with every value that overlaps it).
     pub fn scrub(&self, text: &str) -> String {
+        self.scrub_cut(text, false, false)
+    }
+
+    /// [`Scrubber::scrub`] of a piece of text cut out of more (atk keeps the start and the end of
+    /// a flood of output): a value that runs across a cut, of which only a part is here, is taken
+    /// out too. `cut_before`: the text starts where something was cut; `cut_after`: it ends so.
+    pub fn scrub_cut(&self, text: &str, cut_before: bool, cut_after: bool) -> String {
         if self.patterns.is_empty() {
             return text.to_string();
         }
@@ -204,16 +310,27 @@ impl Scrubber {
         let mut out = Vec::with_capacity(bytes.len());
         let mut pos = 0;
         let mut copied = 0;
+        if cut_before {
+            // The longest rest of a value (its characters from the second on) the text starts with.
+            let rest = self
+                .patterns
+                .iter()
+                .filter_map(|p| (1..p.chars.len()).find_map(|k| p.longest_from(bytes, 0, k, cut_after)))
+                .max();
+            if let Some(end) = rest.filter(|e| *e > 0) {
+                let end = self.overlapping(bytes, 0, end, cut_after);
+                // (What is left of a value named before the cut is the value.)
+                out.extend_from_slice(MASK.as_bytes());
+                pos = end;
+                copied = end;
+            }
+        }
         while pos < bytes.len() {
-            let end = if self.starts[usize::from(bytes[pos])] {
-                self.patterns.iter().filter_map(|p| p.longest_at(bytes, pos)).max()
-            } else {
-                None
-            };
-            match end {
-                Some(end) if end > pos => {
+            match self.longest_at(bytes, pos, cut_after) {
+                Some((end, p)) if end > pos => {
+                    let end = self.overlapping(bytes, pos, end, cut_after);
                     out.extend_from_slice(&bytes[copied..pos]);
-                    out.extend_from_slice(MASK.as_bytes());
+                    out.extend_from_slice(&p.shown(bytes, pos, end));
                     pos = end;
                     copied = end;
                 }
@@ -246,10 +363,29 @@ mod tests {
             "Token",
             "MONKEY",
             "MYSQL_PASSWD",
+            "OPENAI_API_KEY_2",
+            "API_KEY2",
+            "API_KEYS",
+            "AWS_KEY_1",
+            "SSH_PASSPHRASE",
+            "MYSQL_PWD",
+            "db_pass_3",
         ] {
             assert!(looks_secret(n), "{n}");
         }
-        for n in ["KEYBOARD_LAYOUT", "PORT", "HOST", "PASSAGE_DIR", "LOG_LEVEL", "KEY_ID", "PATH", "PWD"] {
+        for n in [
+            "KEYBOARD_LAYOUT",
+            "PORT",
+            "HOST",
+            "PASSAGE_DIR",
+            "LOG_LEVEL",
+            "KEY_ID",
+            "PATH",
+            "PWD",
+            "OLDPWD",
+            "PORT_2",
+            "API_KEY_ID",
+        ] {
             assert!(!looks_secret(n), "{n}");
         }
         assert!(is_secret("PORT", true) && !is_secret("PORT", false));
@@ -306,7 +442,35 @@ mod tests {
         let v = "ab\x1bcd\u{85}ef";
         let shown = crate::text::escape(&format!("say {v}!")).into_owned();
         assert_eq!(Scrubber::for_output([v]).scrub(&shown), format!("say {MASK}!"));
+        // A short value where its name says what it is.
+        let s = Scrubber::for_output(["long-value"]).with_named([("PIN", "ab"), ("K", "long-value")]);
+        assert_eq!(
+            s.scrub(r#"-e PIN=ab tab 'PIN=ab' {"PIN":"ab"} {\"PIN\": \"ab\"} PIN%3Dab K=long-value"#),
+            format!(
+                r#"-e PIN={MASK} tab 'PIN={MASK}' {{"PIN":"{MASK}"}} {{\"PIN\": \"{MASK}\"}} PIN%3D{MASK} K={MASK}"#
+            )
+        );
+        // Two values that overlap: all of both goes.
+        assert_eq!(
+            Scrubber::new(["Qm4Zr8Tn1Xw7", "1Xw7Hv2Kp9Ld"]).scrub("x Qm4Zr8Tn1Xw7Hv2Kp9Ld y"),
+            format!("x {MASK} y")
+        );
+        assert_eq!(Scrubber::new(["abcd", "cdef", "efgh"]).scrub("abcdefgh!"), format!("{MASK}!"));
         // The longest value wins where two start at one place.
         assert_eq!(Scrubber::new(["abcd", "abcdef"]).scrub("abcdefg"), format!("{MASK}g"));
+    }
+
+    #[test]
+    fn a_value_across_a_cut_is_taken_out() {
+        let s = Scrubber::for_output(["ghp_Zq8vRt3WmX0p", "a b/c"]);
+        assert_eq!(s.scrub_cut("xx ghp_Zq8v", false, true), format!("xx {MASK}"));
+        assert_eq!(s.scrub_cut("Rt3WmX0p yy", true, false), format!("{MASK} yy"));
+        assert_eq!(s.scrub_cut("q8vRt3", true, true), MASK);
+        // Part of an escape at the cut, and the rest of an encoded value after one.
+        assert_eq!(s.scrub_cut("x a%20b%2", false, true), format!("x {MASK}"));
+        assert_eq!(s.scrub_cut("b%2Fc!", true, false), format!("{MASK}!"));
+        // Without a cut, a part is a part: it stays (it is no value).
+        assert_eq!(s.scrub("xx ghp_Zq8v"), "xx ghp_Zq8v");
+        assert_eq!(s.scrub_cut("no secret here", true, true), "no secret here");
     }
 }

@@ -774,7 +774,7 @@ mod drift_tests {
         assert_eq!(names(&d.modified), ["a.txt"]);
         assert_eq!(names(&d.missing), ["sub/b.txt"]);
         assert_eq!(names(&d.extra), ["sub/extra.txt"]);
-        assert!(drift_diff(&home, &entry, &origin, &d).unwrap().contains("-a\n+mine\n"));
+        assert!(drift_diff(&home, &entry, &origin, &d, &|s| s.to_string()).unwrap().contains("-a\n+mine\n"));
 
         // Declined: the changed file stays, the missing one comes back all the same. Agreed: the
         // pinned files are back, the rest stays.

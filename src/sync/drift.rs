@@ -149,7 +149,17 @@ fn git_hunk_header(line: &str) -> Option<String> {
 
 /// The unified diff of every shipped file of `drift` that changed or went missing (paths shown
 /// as `plugins/<directory>/<path>`). Fetches the pinned blobs when the cache lacks them.
-pub fn drift_diff(home: &Home, entry: &Entry, origin: &Origin, drift: &Drift) -> Result<String> {
+///
+/// `scrub` takes secrets out of each side's text before the two are compared: a secret that spans
+/// lines (a PEM key) is taken out whole there, where in the diff each of its lines has a `+` or
+/// `-` before it.
+pub fn drift_diff(
+    home: &Home,
+    entry: &Entry,
+    origin: &Origin,
+    drift: &Drift,
+    scrub: &dyn Fn(&str) -> String,
+) -> Result<String> {
     let Some(commit) = drift.commit else { return Ok(String::new()) };
     let repo = origin.repo();
     let wanted: Vec<String> =
@@ -172,6 +182,8 @@ pub fn drift_diff(home: &Home, entry: &Entry, origin: &Origin, drift: &Drift) ->
             },
             Some(_) => Some(b"(not a file)\n".to_vec()),
         };
+        let clean = |b: Vec<u8>| if b.contains(&0) { b } else { scrub(&String::from_utf8_lossy(&b)).into_bytes() };
+        let (old, new) = (old.map(clean), new.map(clean));
         let name = format!("plugins/{}/{p}", entry.directory);
         // A file named like a secret (`*.env`, `*.key`, …) may hold one: its lines are not shown.
         let mut text = if crate::home::gitignore::is_secret(p.name()) {

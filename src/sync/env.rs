@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::home::{plugin_rel, Home};
 use crate::plugin::env::EnvFile;
-use crate::plugin::secret::MASK;
+use crate::plugin::secret::{Scrubber, MASK};
 use crate::plugin::{self, Plugin};
 use crate::reporter::Reporter;
 
@@ -66,13 +66,23 @@ pub fn plan(
     if reporter.interactive() && !plugin.env_vars.is_empty() && sets.len() < plugin.env_vars.len() {
         reporter.note(&format!("Environment for '{}':", crate::text::escape(&plugin.name)));
     }
+    // What holds a secret is asked for unseen: also a value that takes one in (`${DB_PASSWORD}`)
+    // or repeats one.
+    let secrets = plugin::secrets(Some(plugin), &file);
+    let mut values = secrets.values.clone();
+    values.extend(crate::plugin::secret::in_environment());
+    let scrubber = Scrubber::for_output(values.iter().map(String::as_str));
     for var in plugin.env_vars.iter().filter(|v| only.is_none_or(|o| o.contains(&v.name))) {
         let current = file.get(&var.name).filter(|v| !v.is_empty());
         let default = var.default.clone().filter(|d| !d.is_empty());
         let set = sets.iter().rev().find(|(k, _)| *k == var.name).map(|(_, v)| v.clone());
         let value = match set {
             Some(v) => Some(v),
-            None if reporter.interactive() => ask(reporter, var, current.as_deref(), default.as_deref())?,
+            None if reporter.interactive() => {
+                let repeats = |v: &Option<String>| v.as_deref().is_some_and(|v| scrubber.scrub(v) != v);
+                let hidden = var.holds_secret() || secrets.holds(&var.name) || repeats(&current) || repeats(&default);
+                ask(reporter, var, hidden, current.as_deref(), default.as_deref())?
+            }
             None => current.clone().or(default),
         };
         match value.filter(|v| !v.is_empty()) {
@@ -99,6 +109,7 @@ pub fn plan(
 fn ask(
     reporter: &dyn Reporter,
     var: &plugin::EnvVar,
+    hidden: bool,
     current: Option<&str>,
     default: Option<&str>,
 ) -> Result<Option<String>> {
@@ -111,7 +122,7 @@ fn ask(
     }
     loop {
         // A secret (declared, or named like one) is typed unseen, and what Enter keeps is not shown.
-        let answer = if var.holds_secret() {
+        let answer = if hidden {
             let keep = match (current, default) {
                 (Some(_), _) => format!(" [{MASK} kept on Enter]"),
                 (None, Some(_)) => format!(" [default {MASK} on Enter]"),
