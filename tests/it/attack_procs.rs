@@ -1,0 +1,48 @@
+//! Child processes, waits and auto_push, tried as an attacker would (issue 17, second look).
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+
+/// A home with `auto_push` on and a `file://` remote whose `pre-receive` hook is `hook`.
+fn home_pushing_to_a_hook(hook: &str) -> Env {
+    let env = Env::new();
+    let m = env.manifest().replace("auto_push: false", "auto_push: true");
+    write(&env.atk_home.join("manifest.yaml"), &m, false);
+    env.git(&["commit", "-qam", "turn on auto_push"]);
+    let remote = env.path("remote.git");
+    std::fs::create_dir_all(&remote).unwrap();
+    git(&remote, &["init", "-q", "--bare"]);
+    write(&remote.join("hooks/pre-receive"), hook, true);
+    env.git(&["remote", "add", "origin", &format!("file://{}", remote.display())]);
+    env
+}
+
+#[test]
+fn a_remote_that_trickles_for_ever_does_not_keep_the_push_going_for_ever() {
+    // The hook says something every half second: never a stall, never an end.
+    let env = home_pushing_to_a_hook("#!/bin/sh\nwhile true; do echo 'still working' >&2; sleep 0.5; done\n");
+    let src = env.plugin("src-one", &yaml("One", ""), &[]);
+    let started = Instant::now();
+    let child = env
+        .std_cmd()
+        .env("ATK_NET_TIMEOUT", "2")
+        .args(["add", src.to_str().unwrap(), "-y"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_with_timeout(child, 120);
+    let took = started.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("warning: auto-push: git push to 'origin' did not finish within 20s and was stopped"),
+        "{err}"
+    );
+    assert!(err.contains("hint: the change is committed in the home"), "{err}");
+    assert!(took < Duration::from_secs(60), "the push took {took:?}");
+    assert!(env.log().iter().any(|l| l.contains("Add plugin 'One'")));
+    env.ok(&["list"]);
+}
