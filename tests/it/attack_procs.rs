@@ -46,3 +46,33 @@ fn a_remote_that_trickles_for_ever_does_not_keep_the_push_going_for_ever() {
     assert!(env.log().iter().any(|l| l.contains("Add plugin 'One'")));
     env.ok(&["list"]);
 }
+
+#[test]
+fn a_column_wider_than_65535_characters_is_no_panic() {
+    // 12,000 ports: the PORTS column of `status` is 70,000 characters wide.
+    let env = Env::new();
+    let mut body = String::from("lifecycle:\n  status: 'true'\n  start: 'true'\nports:\n");
+    for p in 20_000..32_000 {
+        body.push_str(&format!("  - port: {p}\n"));
+    }
+    let src = env.plugin("src-wide", &yaml("Wide", &body), &[]);
+    env.ok(&["add", src.to_str().unwrap(), "-y"]);
+    for args in [&["status"][..], &["status", "--json"]] {
+        let out = env.cmd().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "atk {args:?}: {}", &err[..err.len().min(400)]);
+        assert_eq!(out.status.code(), Some(0), "atk {args:?}");
+    }
+    let out = env.ok(&["status"]);
+    assert!(out.contains("20000 ✗, 20001 ✗") && out.contains("31999 ✗"), "{}", &out[..out.len().min(400)]);
+
+    // A cloned home whose manifest names a plugin with 70,000 characters: `list` shows it.
+    let long = "L".repeat(70_000);
+    let m = env.manifest().replace("- name: Wide", &format!("- name: {long}"));
+    write(&env.atk_home.join("manifest.yaml"), &m, false);
+    let out = env.cmd().args(["list"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{}", &err[..err.len().min(400)]);
+    assert_eq!(out.status.code(), Some(0), "{}", &err[..err.len().min(400)]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&long));
+}
