@@ -76,3 +76,62 @@ fn a_column_wider_than_65535_characters_is_no_panic() {
     assert_eq!(out.status.code(), Some(0), "{}", &err[..err.len().min(400)]);
     assert!(String::from_utf8_lossy(&out.stdout).contains(&long));
 }
+
+#[test]
+fn health_checks_whose_names_never_resolve_keep_to_the_timeout_and_to_ctrl_c() {
+    // A name server that never answers, on 127.0.0.1:53, that atk alone is pointed at (a mount
+    // namespace of its own, where /etc/resolv.conf names it): each lookup hangs for 20 s.
+    let Ok(_dns) = std::net::UdpSocket::bind("127.0.0.1:53") else {
+        eprintln!("skipped: 127.0.0.1:53 cannot be had");
+        return;
+    };
+    if !std::process::Command::new("unshare").args(["-m", "true"]).status().is_ok_and(|s| s.success()) {
+        eprintln!("skipped: no mount namespace can be made here");
+        return;
+    }
+    let env = Env::new();
+    let resolv = env.path("resolv.conf");
+    write(&resolv, "nameserver 127.0.0.1\n", false);
+    for i in 0..36 {
+        let body = format!(
+            "lifecycle:\n  status: 'true'\n  start: 'true'\n  health_endpoint: http://hang{i}.example.invalid:80/\n"
+        );
+        let src = env.plugin(&format!("src-h{i}"), &yaml(&format!("h{i}"), &body), &[]);
+        env.ok(&["add", src.to_str().unwrap(), "-y"]);
+    }
+    let status = |timeout: &str| {
+        let mut c = std::process::Command::new("unshare");
+        c.args(["-m", "sh", "-c", "mount --bind \"$0\" /etc/resolv.conf && exec \"$@\""])
+            .arg(&resolv)
+            .arg(bin())
+            .args(["status", "--json", "--timeout", timeout]);
+        env.apply(&mut c);
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        c
+    };
+    // Every check ends at its timeout (1 s), never at the resolver's 20 s; the pool has 17 at once.
+    let started = Instant::now();
+    let out = wait_with_timeout(status("1").spawn().unwrap(), 200);
+    let took = started.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let plugins = doc["plugins"].as_array().unwrap();
+    assert_eq!(plugins.len(), 36);
+    for p in plugins {
+        assert_eq!(p["health"]["result"]["state"], "timeout", "{p}");
+    }
+    assert!(took < Duration::from_secs(15), "status took {took:?}");
+
+    // Ctrl-C ends it at once, however many lookups hang.
+    let child = status("30").spawn().unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let atk = std::fs::read_to_string(format!("/proc/{}/task/{}/children", child.id(), child.id())).unwrap_or_default();
+    let atk = atk.split_whitespace().next().map_or(child.id().to_string(), str::to_string);
+    let sent = Instant::now();
+    assert!(std::process::Command::new("kill").args(["-INT", &atk]).status().unwrap().success());
+    let out = wait_with_timeout(child, 60);
+    assert!(sent.elapsed() < Duration::from_secs(3), "Ctrl-C took {:?}", sent.elapsed());
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    env.ok(&["list"]);
+}
