@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    atk::pool::limit_memory_reservations();
     atk::interrupt::install();
     let cli = atk::cli::Cli::parse();
     match atk::cli::run(cli) {

@@ -48,6 +48,29 @@ impl Drop for Permit {
     }
 }
 
+/// Keeps the memory the pool's threads reserve small, so that a memory limit (`ulimit -v`) that
+/// is far above what atk uses is not reached by reservations alone: glibc gives each new thread
+/// an arena of its own, reserving 64 MiB of address space each (17 threads: over 1 GiB), and an
+/// allocation that cannot be had aborts the process. Two arenas are shared by every thread: the
+/// work waits on children and sockets, not on the allocator. Called once by `main`, before any
+/// thread is started.
+pub fn limit_memory_reservations() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::os::raw::c_int;
+        extern "C" {
+            fn mallopt(param: c_int, value: c_int) -> c_int;
+        }
+        /// glibc's `M_ARENA_MAX` (malloc.h).
+        const M_ARENA_MAX: c_int = -8;
+        // SAFETY: `mallopt` only sets a parameter of glibc's allocator; with `M_ARENA_MAX` it is
+        // safe to call at any time (here, before any other thread exists).
+        unsafe {
+            mallopt(M_ARENA_MAX, 2);
+        }
+    }
+}
+
 /// Runs `work` on every item, at most `parallel` at once (the calling thread included, and
 /// never more worker threads than the pool has free); the results in the items' order. A panic
 /// in `work` is passed on to the caller.

@@ -135,3 +135,42 @@ fn health_checks_whose_names_never_resolve_keep_to_the_timeout_and_to_ctrl_c() {
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
     env.ok(&["list"]);
 }
+
+/// `atk args` under `ulimit -v kb`.
+fn limited(env: &Env, kb: u64, args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new("sh");
+    c.arg("-c").arg(format!("ulimit -v {kb} && exec \"$0\" \"$@\"")).arg(bin()).args(args);
+    env.apply(&mut c);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    c
+}
+
+#[test]
+fn thousands_of_plugins_under_a_memory_limit_are_no_abort() {
+    // 2,000 plugins, each with a status command, a start command and a port (a cloned home: the
+    // folders and the manifest written as they would be, and committed).
+    let env = Env::new();
+    let mut manifest = env.manifest().replace("plugins: []\n", "plugins:\n");
+    for i in 0..2000 {
+        let body = "lifecycle:\n  status: 'true'\n  start: 'true'\nports:\n  - port: 1\n";
+        write(&env.atk_home.join(format!("plugins/p{i}/plugin.yaml")), &yaml(&format!("p{i}"), body), false);
+        manifest.push_str(&format!(
+            "- name: p{i}\n  directory: p{i}\n  source:\n    type: local\n    ref: null\n    url: null\n"
+        ));
+    }
+    write(&env.atk_home.join("manifest.yaml"), &manifest, false);
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "many"]);
+    // 200 MB of address space: ten times what atk uses here.
+    for args in [&["status", "--json"][..], &["start", "--all"], &["restart", "--all"]] {
+        let out = wait_with_timeout(limited(&env, 200_000, args).spawn().unwrap(), 200);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("memory allocation"), "atk {args:?}: {}", &err[..err.len().min(400)]);
+        assert_eq!(out.status.code(), Some(0), "atk {args:?}: {}", &err[..err.len().min(400)]);
+    }
+    let out = wait_with_timeout(limited(&env, 200_000, &["status", "--json"]).spawn().unwrap(), 200);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let plugins = doc["plugins"].as_array().unwrap();
+    assert_eq!(plugins.len(), 2000);
+    assert!(plugins.iter().all(|p| p["status"] == "running"), "{}", plugins[0]);
+}
