@@ -174,3 +174,66 @@ fn thousands_of_plugins_under_a_memory_limit_are_no_abort() {
     assert_eq!(plugins.len(), 2000);
     assert!(plugins.iter().all(|p| p["status"] == "running"), "{}", plugins[0]);
 }
+
+#[test]
+fn status_and_undo_under_a_process_limit_are_no_panic() {
+    // A process limit holds for a user that is not root: atk runs as `nobody` (skipped where
+    // that cannot be done), with at most 5 processes and threads.
+    let can = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !can {
+        eprintln!("skipped: cannot run as another user here");
+        return;
+    }
+    // A home with an index big enough for gix to compare it on several threads.
+    let env = Env::new();
+    let mut manifest = env.manifest().replace("plugins: []\n", "plugins:\n");
+    for i in 0..3000 {
+        let body = "lifecycle:\n  status: 'true'\n  start: 'true'\n  health_endpoint: http://127.0.0.1:1/\n";
+        write(&env.atk_home.join(format!("plugins/p{i}/plugin.yaml")), &yaml(&format!("p{i}"), body), false);
+        manifest.push_str(&format!(
+            "- name: p{i}\n  directory: p{i}\n  source:\n    type: local\n    ref: null\n    url: null\n"
+        ));
+    }
+    write(&env.atk_home.join("manifest.yaml"), &manifest, false);
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "many"]);
+    // The last commit is atk's, and a file of the user's is there: `undo` compares the home with
+    // its last commit (and refuses, changing nothing).
+    let src = env.plugin("src-last", &yaml("Last", ""), &[]);
+    env.ok(&["add", src.to_str().unwrap(), "-y"]);
+    write(&env.atk_home.join("plugins/last/mine.txt"), "mine\n", false);
+    // atk itself where `nobody` can run it, whatever the folders above the build are.
+    let atk = env.path("atk");
+    std::fs::copy(bin(), &atk).unwrap();
+    let opened = std::process::Command::new("chmod").arg("-R").arg("a+rwX").arg(env.dir.path()).status().unwrap();
+    assert!(opened.success());
+    for limit in 3..=12 {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "bash", "-c"])
+            .arg(format!("ulimit -u {limit} && exec \"$0\" \"$@\""))
+            .arg(&atk)
+            .args(["undo", "-y"]);
+        env.apply(&mut c);
+        let out = wait_with_timeout(c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap(), 200);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "undo, ulimit -u {limit}: {}", &err[..err.len().min(600)]);
+        assert_ne!(out.status.code(), Some(101), "undo, ulimit -u {limit}");
+    }
+    assert!(env.atk_home.join("plugins/last/mine.txt").exists());
+    // Whatever the limit, where gix's threads run out (the number of threads alive then varies).
+    for limit in 3..=12 {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "bash", "-c"])
+            .arg(format!("ulimit -u {limit} && exec \"$0\" \"$@\""))
+            .arg(&atk)
+            .arg("status");
+        env.apply(&mut c);
+        let out = wait_with_timeout(c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap(), 200);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "ulimit -u {limit}: {}", &err[..err.len().min(600)]);
+        assert_eq!(out.status.code(), Some(0), "ulimit -u {limit}: {}", &err[..err.len().min(600)]);
+    }
+}
