@@ -15,23 +15,59 @@ pub const MAX_THREADS: usize = 16;
 /// For [`map`]'s `parallel`: as wide as the pool allows (its threads and the calling thread).
 pub const WIDEST: usize = MAX_THREADS + 1;
 
+/// The most [`detached`] threads alive at once, apart from [`MAX_THREADS`]: the work of the
+/// pool's threads (a status probe each) starts them and waits for them, so they cannot come from
+/// the same places, or a pool thread would find none and have to do that work unbounded itself.
+pub const MAX_DETACHED: usize = 16;
+
 /// Worker threads alive now (taken from [`MAX_THREADS`]).
 static BUSY: AtomicUsize = AtomicUsize::new(0);
 
-/// A place in the pool, given back when dropped.
-struct Permit;
+/// [`detached`] threads alive now (taken from [`MAX_DETACHED`]).
+static DETACHED: AtomicUsize = AtomicUsize::new(0);
+
+/// A place in the pool (or among the detached threads), given back when dropped.
+struct Permit(&'static AtomicUsize);
 
 impl Permit {
     fn take() -> Option<Permit> {
-        BUSY.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < MAX_THREADS).then_some(n + 1))
+        Permit::take_from(&BUSY, MAX_THREADS)
+    }
+
+    fn take_from(count: &'static AtomicUsize, max: usize) -> Option<Permit> {
+        count
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < max).then_some(n + 1))
             .ok()
-            .map(|_| Permit)
+            .map(|_| Permit(count))
     }
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        BUSY.fetch_sub(1, Ordering::SeqCst);
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Keeps the memory the pool's threads reserve small, so that a memory limit (`ulimit -v`) that
+/// is far above what atk uses is not reached by reservations alone: glibc gives each new thread
+/// an arena of its own, reserving 64 MiB of address space each (17 threads: over 1 GiB), and an
+/// allocation that cannot be had aborts the process. Two arenas are shared by every thread: the
+/// work waits on children and sockets, not on the allocator. Called once by `main`, before any
+/// thread is started.
+pub fn limit_memory_reservations() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::os::raw::c_int;
+        extern "C" {
+            fn mallopt(param: c_int, value: c_int) -> c_int;
+        }
+        /// glibc's `M_ARENA_MAX` (malloc.h).
+        const M_ARENA_MAX: c_int = -8;
+        // SAFETY: `mallopt` only sets a parameter of glibc's allocator; with `M_ARENA_MAX` it is
+        // safe to call at any time (here, before any other thread exists).
+        unsafe {
+            mallopt(M_ARENA_MAX, 2);
+        }
     }
 }
 
@@ -112,11 +148,12 @@ pub fn join<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> 
     })
 }
 
-/// Starts `work` on a pool thread that is not waited for (it may outlive the caller's wait, as a
-/// name lookup that cannot be given a timeout). `Err(work)` when the pool has no thread for it:
-/// the caller runs it itself.
+/// Starts `work` on a thread that is not waited for (it may outlive the caller's wait, as a name
+/// lookup that cannot be given a timeout), one of at most [`MAX_DETACHED`]. `Err(work)` when
+/// there is no thread for it (as many are still running, or the system gave none): the caller
+/// tries again later, or gives up.
 pub fn detached<F: FnOnce() + Send + 'static>(name: &str, work: F) -> std::result::Result<(), F> {
-    let Some(permit) = Permit::take() else {
+    let Some(permit) = Permit::take_from(&DETACHED, MAX_DETACHED) else {
         return Err(work);
     };
     let cell = std::sync::Arc::new(std::sync::Mutex::new(Some(work)));

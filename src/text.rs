@@ -29,6 +29,17 @@ pub fn escape(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `s` followed by spaces up to `width` characters (as `{s:<width$}`, which panics on a width past
+/// 65,535: a column as wide as a plugin's 100,000 ports, or a hostile manifest's name, is no
+/// panic here).
+pub fn pad(s: &str, width: usize) -> String {
+    let count = s.chars().count();
+    let mut out = String::with_capacity(s.len() + width.saturating_sub(count));
+    out.push_str(s);
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(count)));
+    out
+}
+
 /// Parameters of the SGR sequences atk's own styles use (reset, bold, dim, normal intensity,
 /// the colors and the default color). Anything else (conceal, blink, reverse, 256 colors) is
 /// escaped, so that a source cannot hide text with `ESC[8m` even where it slipped through.

@@ -68,7 +68,7 @@ fn card(ctx: &Ctx, doc: &report::Help) -> Vec<String> {
             (_, false) if v.required => ui.red("not set"),
             (_, false) => ui.yellow("not set"),
         };
-        let mut line = format!("{:<width$}  {state}", e(&v.name));
+        let mut line = format!("{}  {state}", crate::text::pad(&e(&v.name), width));
         if !flags.is_empty() {
             line.push_str(&format!("  [{}]", flags.join(", ")));
         }

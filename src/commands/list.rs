@@ -47,7 +47,7 @@ pub fn run(ctx: &Ctx, _args: Args) -> Result<u8> {
     let widths: Vec<usize> =
         (0..4).map(|i| table.iter().chain([&header]).map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
     let fmt = |r: &[String; 4]| {
-        let cells: Vec<String> = r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let cells: Vec<String> = r.iter().zip(&widths).map(|(c, w)| crate::text::pad(c, *w)).collect();
         cells.join("  ").trim_end().to_string()
     };
     ctx.ui.line(ctx.ui.bold(&fmt(&header)));

@@ -113,6 +113,10 @@ impl Ctx {
                 "git push to '{}' got no answer for {seconds}s and was stopped (ATK_NET_TIMEOUT sets the bound)",
                 crate::text::escape(&remote)
             ),
+            Err(PushFailure::TimedOut { remote, seconds }) => format!(
+                "git push to '{}' did not finish within {seconds}s and was stopped (ATK_NET_TIMEOUT sets the bound)",
+                crate::text::escape(&remote)
+            ),
             Err(PushFailure::Interrupted) => "git push was interrupted".into(),
         };
         self.ui.warn(format!("auto-push: {why}"));

@@ -39,7 +39,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             if !s.overrides.is_empty() {
                 from.push_str(&format!(", instead of the plugin's {}", s.overrides.join(", ")));
             }
-            let padded = format!("{:<width$}", crate::text::escape(&s.name));
+            let padded = crate::text::pad(&crate::text::escape(&s.name), width);
             ctx.ui.line(format!("  {}  {}", ctx.ui.bold(&padded), ctx.ui.dim(&crate::text::escape(&from))));
         }
         return Ok(0);

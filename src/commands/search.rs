@@ -61,7 +61,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let width = found.iter().map(|p| escape(&p.name).chars().count()).max().unwrap_or(0);
     for p in &found {
         let mark = if installed(&p.name) { ctx.ui.green("✓") } else { " ".into() };
-        ctx.ui.line(format!("{mark} {:<width$}  {}", escape(&p.name), escape(&p.description)));
+        ctx.ui.line(format!("{mark} {}  {}", crate::text::pad(&escape(&p.name), width), escape(&p.description)));
     }
     ctx.ui.line(ctx.ui.dim("Install one with `atk add <name>` (✓: installed)."));
     Ok(0)

@@ -141,7 +141,7 @@ fn print_table(ctx: &Ctx, rows: &[PluginStatus]) {
     let widths: Vec<usize> = (0..header.len())
         .map(|i| table.iter().map(|r| r[i].text.chars().count()).chain([header[i].len()]).max().unwrap_or(0))
         .collect();
-    let head: Vec<String> = header.iter().zip(&widths).map(|(h, w)| format!("{h:<w$}")).collect();
+    let head: Vec<String> = header.iter().zip(&widths).map(|(h, w)| crate::text::pad(h, *w)).collect();
     ctx.ui.line(ctx.ui.bold(head.join("  ").trim_end()));
     for r in &table {
         let cells: Vec<String> = r

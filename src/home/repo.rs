@@ -202,13 +202,21 @@ pub enum PushFailure {
     /// Nothing came from the remote for the stall bound: git and everything it started were
     /// stopped.
     Stalled { remote: String, seconds: u64 },
+    /// It did not finish within [`PUSH_TIME_FACTOR`] times the stall bound, though something kept
+    /// coming (a remote that trickles, a hook that prints for ever): stopped the same way.
+    TimedOut { remote: String, seconds: u64 },
     /// Ctrl-C.
     Interrupted,
 }
 
+/// How many stall bounds a whole push may take: a remote that sends a byte now and then (or a
+/// hook that prints for ever) never stalls, and is stopped at this bound instead.
+pub const PUSH_TIME_FACTOR: u32 = 10;
+
 /// `git push` of the current branch, setting its upstream on the first push, bounded by `stall`:
 /// git runs in a process group of its own (with its transport helpers and `ssh`), with progress
-/// on, and is killed with all of them when nothing arrives for `stall` (connecting included).
+/// on, and is killed with all of them when nothing arrives for `stall` (connecting included), or
+/// when the whole push took [`PUSH_TIME_FACTOR`] times `stall`.
 /// Below that, HTTP gets libcurl's low-speed abort (`http.lowSpeedLimit`/`lowSpeedTime`), so
 /// that git itself says why. It never prompts (`GIT_TERMINAL_PROMPT=0`, stdin empty).
 pub fn push(root: &Path, stall: std::time::Duration) -> std::result::Result<(), PushFailure> {
@@ -229,7 +237,9 @@ pub fn push(root: &Path, stall: std::time::Duration) -> std::result::Result<(), 
         .env("GIT_TERMINAL_PROMPT", "0")
         .current_dir(root);
     use crate::process::{Bounds, End};
-    let out = match crate::process::output(&mut command, Bounds::stall(stall), "cannot run git push") {
+    let limit = stall.saturating_mul(PUSH_TIME_FACTOR).max(std::time::Duration::from_secs(1));
+    let bounds = Bounds { time: Some(limit), stall: Some(stall) };
+    let out = match crate::process::output(&mut command, bounds, "cannot run git push") {
         Ok(out) => out,
         Err(Error::Interrupted) => return Err(PushFailure::Interrupted),
         Err(e) => return Err(PushFailure::Cannot(e.to_string())),
@@ -239,7 +249,8 @@ pub fn push(root: &Path, stall: std::time::Duration) -> std::result::Result<(), 
         End::Exited(_) => {
             Err(PushFailure::Refused(format!("git push to '{remote}' failed: {}", git_said(&out.stderr))))
         }
-        End::Stalled | End::TimedOut => Err(PushFailure::Stalled { remote: remote.clone(), seconds }),
+        End::Stalled => Err(PushFailure::Stalled { remote: remote.clone(), seconds }),
+        End::TimedOut => Err(PushFailure::TimedOut { remote: remote.clone(), seconds: limit.as_secs().max(1) }),
     }
 }
 

@@ -105,6 +105,9 @@ fn working_dir(repo: &gix::Repository) -> Option<WorkingDir> {
         .status(gix::progress::Discard)
         .ok()?
         .untracked_files(gix::status::UntrackedFiles::Collapsed)
+        // One thread: gix's parallel comparison panics when a thread cannot be had (a process
+        // limit), and a home's index is small.
+        .index_worktree_options_mut(|o| o.thread_limit = Some(1))
         .into_iter(None)
         .ok()?;
     let mut modified = std::collections::BTreeSet::new();

@@ -79,18 +79,26 @@ pub fn check(url: &str, timeout: Duration) -> Health {
         Err(reason) => return Health::Unchecked { reason },
     };
     let deadline = Instant::now() + timeout;
+    // An address needs no name lookup: the request is bounded by `timeout` wherever it runs.
+    let literal = addr.parse::<std::net::SocketAddr>().is_ok();
     let (tx, rx) = std::sync::mpsc::channel();
     let work = move || {
         let _ = tx.send(request(&addr, &host, &path, deadline));
     };
-    // On a pool thread; when the pool has none to spare, here (then only the name lookup is
-    // bounded by the system's resolver rather than by `timeout`).
-    if let Err(work) = crate::pool::detached("atk-health", work) {
-        work();
-    }
+    // On a detached thread, left behind if the time is up. When there is none to be had (as many
+    // lookups still hang), a name is not looked up here, where nothing could bound it (nor
+    // Ctrl-C end it): a thread is asked for again until the time is up.
+    let mut waiting = Some(work);
     // Waited for in slices, so that Ctrl-C ends the wait at once (the caller sees the flag).
     let give_up = Instant::now() + timeout + Duration::from_millis(50);
     loop {
+        if let Some(work) = waiting.take() {
+            match crate::pool::detached("atk-health", work) {
+                Ok(()) => {}
+                Err(work) if literal => work(),
+                Err(work) => waiting = Some(work),
+            }
+        }
         let left = give_up.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Health::Timeout;

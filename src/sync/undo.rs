@@ -66,13 +66,30 @@ pub fn has_uncommitted_changes(home: &Home) -> Result<bool> {
         message: format!("cannot compare the home with its last commit: {e}"),
         hints: vec![],
     };
-    if repo.is_dirty().map_err(|e| failed(&e))? {
+    // `repo.is_dirty()`, on one thread: gix's parallel comparison panics when a thread cannot
+    // be had (a process limit), and a home's index is small.
+    let dirty = repo
+        .status(gix::progress::Discard)
+        .map_err(|e| failed(&e))?
+        .index_worktree_rewrites(None)
+        .index_worktree_submodules(gix::status::Submodule::AsConfigured { check_dirty: true })
+        .index_worktree_options_mut(|o| {
+            o.dirwalk_options = None;
+            o.thread_limit = Some(1);
+        })
+        .into_iter(None)
+        .map_err(|e| failed(&e))?
+        .take_while(Result::is_ok)
+        .next()
+        .is_some();
+    if dirty {
         return Ok(true);
     }
     let mut untracked = repo
         .status(gix::progress::Discard)
         .map_err(|e| failed(&e))?
         .untracked_files(gix::status::UntrackedFiles::Files)
+        .index_worktree_options_mut(|o| o.thread_limit = Some(1))
         .into_index_worktree_iter(Vec::new())
         .map_err(|e| failed(&e))?;
     match untracked.next() {
