@@ -145,14 +145,11 @@ fn limited(env: &Env, kb: u64, args: &[&str]) -> std::process::Command {
     c
 }
 
-#[test]
-fn thousands_of_plugins_under_a_memory_limit_are_no_abort() {
-    // 2,000 plugins, each with a status command, a start command and a port (a cloned home: the
-    // folders and the manifest written as they would be, and committed).
-    let env = Env::new();
+/// A cloned home of `count` local plugins `p0`, `p1`, … declaring `body`: their folders and the
+/// manifest written as they would be, and committed.
+fn cloned_home_of(env: &Env, count: usize, body: &str) {
     let mut manifest = env.manifest().replace("plugins: []\n", "plugins:\n");
-    for i in 0..2000 {
-        let body = "lifecycle:\n  status: 'true'\n  start: 'true'\nports:\n  - port: 1\n";
+    for i in 0..count {
         write(&env.atk_home.join(format!("plugins/p{i}/plugin.yaml")), &yaml(&format!("p{i}"), body), false);
         manifest.push_str(&format!(
             "- name: p{i}\n  directory: p{i}\n  source:\n    type: local\n    ref: null\n    url: null\n"
@@ -161,6 +158,14 @@ fn thousands_of_plugins_under_a_memory_limit_are_no_abort() {
     write(&env.atk_home.join("manifest.yaml"), &manifest, false);
     env.git(&["add", "-A"]);
     env.git(&["commit", "-qm", "many"]);
+}
+
+#[test]
+fn thousands_of_plugins_under_a_memory_limit_are_no_abort() {
+    // 2,000 plugins, each with a status command, a start command and a port (a cloned home: the
+    // folders and the manifest written as they would be, and committed).
+    let env = Env::new();
+    cloned_home_of(&env, 2000, "lifecycle:\n  status: 'true'\n  start: 'true'\nports:\n  - port: 1\n");
     // 200 MB of address space: ten times what atk uses here.
     for args in [&["status", "--json"][..], &["start", "--all"], &["restart", "--all"]] {
         let out = wait_with_timeout(limited(&env, 200_000, args).spawn().unwrap(), 200);
@@ -189,17 +194,11 @@ fn status_and_undo_under_a_process_limit_are_no_panic() {
     }
     // A home with an index big enough for gix to compare it on several threads.
     let env = Env::new();
-    let mut manifest = env.manifest().replace("plugins: []\n", "plugins:\n");
-    for i in 0..3000 {
-        let body = "lifecycle:\n  status: 'true'\n  start: 'true'\n  health_endpoint: http://127.0.0.1:1/\n";
-        write(&env.atk_home.join(format!("plugins/p{i}/plugin.yaml")), &yaml(&format!("p{i}"), body), false);
-        manifest.push_str(&format!(
-            "- name: p{i}\n  directory: p{i}\n  source:\n    type: local\n    ref: null\n    url: null\n"
-        ));
-    }
-    write(&env.atk_home.join("manifest.yaml"), &manifest, false);
-    env.git(&["add", "-A"]);
-    env.git(&["commit", "-qm", "many"]);
+    cloned_home_of(
+        &env,
+        3000,
+        "lifecycle:\n  status: 'true'\n  start: 'true'\n  health_endpoint: http://127.0.0.1:1/\n",
+    );
     // The last commit is atk's, and a file of the user's is there: `undo` compares the home with
     // its last commit (and refuses, changing nothing).
     let src = env.plugin("src-last", &yaml("Last", ""), &[]);

@@ -13,40 +13,6 @@ use crate::common::servers::*;
 use crate::common::sources::*;
 use crate::common::*;
 
-/// Starts atk armed to stop at `failpoint`; returns once it is there.
-fn stop_at(env: &Env, failpoint: &str, args: &[&str]) -> Running {
-    let ready = env.path(&format!("{failpoint}.ready"));
-    let mut child = env
-        .std_cmd()
-        .args(args)
-        .env("ATK_FAILPOINT", failpoint)
-        .env("ATK_FAILPOINT_READY", &ready)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !ready.exists() {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
-            panic!("atk {args:?} ended ({status}) before the failpoint {failpoint}:\n{err}");
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "atk never reached the failpoint {failpoint}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::fs::remove_file(&ready).unwrap();
-    Running(Some(child))
-}
-
-fn kill_9(mut running: Running) {
-    let mut child = running.0.take().unwrap();
-    child.kill().unwrap();
-    let status = child.wait().unwrap();
-    assert_eq!(status.signal(), Some(9), "{status}");
-}
-
 /// Every file of the test folder outside the home and the cache, with its content.
 fn outside(env: &Env) -> BTreeMap<PathBuf, Vec<u8>> {
     let skip = [env.atk_home.as_path(), env.cache.as_path()];

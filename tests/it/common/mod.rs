@@ -383,36 +383,40 @@ pub fn state(env: &Env) -> (BTreeMap<String, (u32, Vec<u8>)>, String) {
     (files, env.git(&["status", "--porcelain", "--untracked-files=all"]))
 }
 
-/// Starts atk armed to stop for good at `failpoint`; returns once it is there.
+/// Starts atk armed to stop for good at `failpoint`; returns once it is there (what atk said on
+/// stderr is shown when it ends before).
 pub fn stop_at(env: &Env, failpoint: &str, args: &[&str]) -> Running {
     let ready = env.path(&format!("{failpoint}.ready"));
-    let child = env
+    let mut child = env
         .std_cmd()
         .args(args)
         .env("ATK_FAILPOINT", failpoint)
         .env("ATK_FAILPOINT_READY", &ready)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut running = Running(Some(child));
     let start = Instant::now();
     while !ready.exists() {
-        if let Some(status) = running.0.as_mut().unwrap().try_wait().unwrap() {
-            panic!("atk {args:?} ended ({status}) before the failpoint {failpoint}");
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            panic!("atk {args:?} ended ({status}) before the failpoint {failpoint}:\n{err}");
         }
         assert!(start.elapsed() < Duration::from_secs(60), "atk never reached the failpoint {failpoint}");
         std::thread::sleep(Duration::from_millis(20));
     }
     std::fs::remove_file(&ready).unwrap();
-    running
+    Running(Some(child))
 }
 
+/// Kills atk with SIGKILL and checks that it died of it.
 pub fn kill_9(mut running: Running) {
     let mut child = running.0.take().unwrap();
     child.kill().unwrap();
-    assert_eq!(child.wait().unwrap().signal(), Some(9));
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(9), "{status}");
 }
 
 /// What changes from run to run, replaced: the test folder, commit ids, times, ports.
