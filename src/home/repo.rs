@@ -16,7 +16,89 @@ fn git_err(context: &'static str) -> impl Fn(gix::Error) -> Error {
     move |e| Error::Git { message: format!("{context}: {e}"), hints: vec![] }
 }
 
+/// The files git reads in a repository that are named: looked at by [`check_files`].
+const GIT_FILES: [&str; 9] = [
+    ".git/HEAD",
+    ".git/config",
+    ".git/index",
+    ".git/packed-refs",
+    ".git/shallow",
+    ".git/commondir",
+    ".git/info/exclude",
+    ".git/info/attributes",
+    ".git/objects/info/alternates",
+];
+
+/// The folders of `.git` whose every file git may read (refs, their logs, loose objects).
+const GIT_FOLDERS: [&str; 3] = [".git/refs", ".git/logs", ".git/objects"];
+
+/// Refuses a home in which a file gix would read is a FIFO, a socket or a device (or a link to
+/// one): gix opens its files as any program does, and opening a FIFO for reading waits for a
+/// writer for ever (SIGTERM and the first Ctrl-C with it). Nothing is opened here, only looked at:
+/// git's own files (`HEAD`, `config`, the index, every ref and loose object) and the
+/// `.gitignore` and `.gitattributes` files of the folders a status walks (the top, `plugins/`,
+/// each plugin folder and everything in its `custom/`, and any other folder at the top). Called
+/// before every open of the home's repository.
+pub fn check_files(root: &Path) -> Result<()> {
+    let refuse = |path: &Path, what: &str| Error::Unreadable {
+        path: path.to_path_buf(),
+        why: format!("it is {what}, not a regular file; git reads it"),
+        hint: "remove it (git never makes one there), then run the command again".into(),
+        of_plugin: false,
+    };
+    // Through a link (git follows one there), anything but a file, a folder or nothing.
+    let check = |path: &Path| -> Result<()> {
+        match crate::fs::read::describe(path, crate::fs::Links::Follow) {
+            None | Some("a folder") => Ok(()),
+            Some(what) => Err(refuse(path, what)),
+        }
+    };
+    let walk = |dir: &Path, every_file: bool| -> Result<()> {
+        for entry in walkdir::WalkDir::new(dir).min_depth(1).into_iter().flatten() {
+            let name = entry.file_name();
+            if every_file || name == ".gitignore" || name == ".gitattributes" {
+                check(entry.path())?;
+            }
+        }
+        Ok(())
+    };
+    for rel in GIT_FILES {
+        check(&root.join(rel))?;
+    }
+    for rel in GIT_FOLDERS {
+        walk(&root.join(rel), true)?;
+    }
+    for name in [".gitignore", ".gitattributes"] {
+        check(&root.join(name))?;
+    }
+    let plugins = root.join("plugins");
+    for top in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let path = top.path();
+        if top.file_name() == ".git" || !top.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        if path != plugins {
+            walk(&path, false)?;
+            continue;
+        }
+        // A plugin folder's files are ignored, but for custom/: only those folders are walked.
+        for name in [".gitignore", ".gitattributes"] {
+            check(&plugins.join(name))?;
+        }
+        for plugin in std::fs::read_dir(&plugins).into_iter().flatten().flatten() {
+            if plugin.file_type().is_ok_and(|t| t.is_dir()) {
+                for name in [".gitignore", ".gitattributes"] {
+                    check(&plugin.path().join(name))?;
+                }
+                walk(&plugin.path().join("custom"), false)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn open(root: &Path) -> Result<gix::Repository> {
+    check_files(root)?;
     let mut repo = gix::open(root).map_err(|e| Error::Git {
         message: format!("cannot open the git repository of {}: {e}", root.display()),
         hints: vec![],

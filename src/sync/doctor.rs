@@ -197,6 +197,7 @@ fn check_gitignore(home: &Home) -> Check {
 
 /// The tracked files of the home whose name is a secret's (`.env`, `*.env`, `.env.*`).
 pub fn tracked_secrets(root: &Path) -> Result<Vec<String>> {
+    crate::home::repo::check_files(root)?;
     let repo = gix::open(root)
         .map_err(|e| Error::Git { message: format!("cannot open the home's repository: {e}"), hints: vec![] })?;
     let index = repo
@@ -550,6 +551,9 @@ fn check_git(home: &Home, manifest: &Manifest) -> Check {
     let mut status = Status::Ok;
     let mut details = Vec::new();
     let mut fix = None;
+    if let Err(e) = crate::home::repo::check_files(&home.root) {
+        return Check::new("git", Status::Problem, e.to_string());
+    }
     let repo = match gix::open(&home.root) {
         Ok(r) => r,
         Err(e) => {

@@ -81,3 +81,50 @@ fn a_transaction_folder_linked_out_of_the_home_gives_nothing_to_the_recovery() {
     assert!(std::fs::symlink_metadata(state.join("txn")).is_err(), "the link is gone");
     env.ok(&["add", &mini(&env, "mini"), "-y"]);
 }
+
+#[test]
+fn a_fifo_where_git_reads_a_file_of_the_home_never_hangs_a_command() {
+    // gix opens the files of the home's repository as any program does: before the fix, a FIFO
+    // at `.gitignore` made `atk status` and `atk upgrade` wait for ever (SIGTERM ignored), and
+    // one at `.git/HEAD`, `.git/config` or a branch did the same to status, history, doctor, add
+    // and remove.
+    let env = Env::new();
+    env.ok(&["add", &mini(&env, "mini"), "-y"]);
+    write(&env.atk_home.join("plugins/mini/custom/notes.md"), "mine\n", false);
+    env.git(&["add", "-f", "plugins/mini/custom/notes.md"]);
+    env.git(&["commit", "-qm", "notes"]);
+    let other = mini(&env, "other");
+    for rel in [
+        ".gitignore",
+        ".git/HEAD",
+        ".git/config",
+        ".git/refs/heads/main",
+        ".git/info/exclude",
+        "plugins/mini/custom/.gitignore",
+    ] {
+        let path = env.atk_home.join(rel);
+        let original = std::fs::read(&path).ok();
+        remove_any(&path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        assert!(std::process::Command::new("mkfifo").arg(&path).status().unwrap().success());
+        let shown = format!("{}: it is a FIFO", path.display());
+        // status shows the plugins and says why the repository's state is not shown.
+        let (code, text) = run(&env, &["status"]);
+        assert_eq!(code, Some(0), "{rel}: atk status: {text}");
+        assert!(text.contains(&shown) && text.contains("mini"), "{rel}: atk status: {text}");
+        for args in [vec!["history"], vec!["add", other.as_str(), "-y"], vec!["doctor"]] {
+            let (code, text) = run(&env, &args);
+            assert_eq!(code, Some(1), "{rel}: atk {args:?}: {text}");
+            assert!(text.contains(&shown), "{rel}: atk {args:?}: {text}");
+        }
+        remove_any(&path);
+        if let Some(bytes) = original {
+            std::fs::write(&path, bytes).unwrap();
+        }
+        let (code, text) = run(&env, &["status"]);
+        assert_eq!(code, Some(0), "{rel}: then atk status: {text}");
+        assert!(!text.contains("FIFO"), "{rel}: then atk status: {text}");
+    }
+    env.ok(&["add", &other, "-y"]);
+    env.ok(&["history"]);
+}
