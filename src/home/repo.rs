@@ -162,6 +162,40 @@ pub fn reset_ref(root: &Path, reference: &str, id: ObjectId) -> Result<()> {
     Ok(())
 }
 
+/// What a walk of the paths to commit finds. An ignored folder is entered only when the index
+/// tracks a file in it: nothing else there is committed, and a plugin's runtime data may hold a
+/// folder its user cannot even list (a database a container owns), which would fail the walk.
+struct Found<'i> {
+    index: &'i gix::index::State,
+    collect: gix::dir::walk::delegate::Collect,
+}
+
+impl gix::dir::walk::Delegate for Found<'_> {
+    fn emit(
+        &mut self,
+        entry: gix::dir::EntryRef<'_>,
+        collapsed_directory_status: Option<gix::dir::entry::Status>,
+    ) -> gix::dir::walk::Action {
+        self.collect.emit(entry, collapsed_directory_status)
+    }
+
+    fn can_recurse(
+        &mut self,
+        entry: gix::dir::EntryRef<'_>,
+        for_deletion: Option<gix::dir::walk::ForDeletionMode>,
+        worktree_root_is_repository: bool,
+    ) -> bool {
+        if matches!(entry.status, gix::dir::entry::Status::Ignored(_)) {
+            let mut prefix = entry.rela_path.clone().into_owned();
+            prefix.push(b'/');
+            if self.index.prefixed_entries(prefix.as_bstr()).is_none_or(<[_]>::is_empty) {
+                return false;
+            }
+        }
+        self.collect.can_recurse(entry, for_deletion, worktree_root_is_repository)
+    }
+}
+
 fn is_under(path: &BStr, prefix: &str) -> bool {
     let p = prefix.as_bytes();
     path == p || (path.starts_with(p) && path.get(p.len()) == Some(&b'/'))
@@ -188,10 +222,11 @@ pub fn commit_paths(root: &Path, paths: &[String], message: &str) -> Result<Opti
         .emit_ignored(None)
         .emit_empty_directories(false)
         .recurse_repositories(false);
-    let mut found = gix::dir::walk::delegate::Collect::default();
+    let mut found = Found { index: &index, collect: Default::default() };
     let specs: Vec<BString> = paths.iter().map(|p| BString::from(format!(":(literal){p}"))).collect();
     repo.dirwalk(&index, specs, crate::interrupt::as_atomic(), options, &mut found)
         .map_err(git_err("cannot walk the home"))?;
+    let found = found.collect;
     crate::interrupt::check()?;
 
     let mut editor = repo.edit_tree(head_tree).map_err(git_err("cannot read HEAD's tree"))?;

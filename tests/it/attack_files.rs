@@ -128,3 +128,64 @@ fn a_fifo_where_git_reads_a_file_of_the_home_never_hangs_a_command() {
     env.ok(&["add", &other, "-y"]);
     env.ok(&["history"]);
 }
+
+/// atk run as a user other than root (root may list any folder).
+fn atk_as_user(env: &Env, args: &[&str]) -> std::process::Command {
+    let mut c = if rustix::process::geteuid().is_root() {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(bin());
+        c
+    } else {
+        std::process::Command::new(bin())
+    };
+    env.apply(&mut c);
+    c.args(args).stdin(Stdio::null());
+    c
+}
+
+#[test]
+fn a_folder_of_runtime_data_its_user_cannot_list_never_stops_a_commit() {
+    // A container's database folder in a plugin's runtime data is owned by another user and
+    // cannot be listed by the user. Before the fix, the walk of the plugin folder for the commit
+    // entered that ignored folder: `atk add` and `atk upgrade` failed with "cannot walk the home:
+    // Failed to read the directory" (exit 7), for ever.
+    let env = Env::bare();
+    let work = crate::sources::registry_work(&env);
+    write(
+        &work.join("plugins/db/plugin.yaml"),
+        &yaml("db", "lifecycle:\n  install: sh ./install.sh\n  uninstall: 'true'\n"),
+        false,
+    );
+    write(
+        &work.join("plugins/db/install.sh"),
+        "mkdir -p data/pg && echo row > data/pg/table && chmod 0300 data/pg\n",
+        false,
+    );
+    let mut index = std::fs::read_to_string(work.join("index.yaml")).unwrap();
+    index.push_str("- name: db\n  path: plugins/db\n  description: A database\n");
+    write(&work.join("index.yaml"), &index, false);
+    crate::sources::commit_all(&work, "db");
+    if rustix::process::geteuid().is_root() {
+        // The user's folders are theirs; the registry stays root's (and readable).
+        for (args, path) in [(vec!["65534:65534"], env.dir.path()), (vec!["-R", "65534:65534"], env.home.as_path())] {
+            assert!(std::process::Command::new("chown").args(args).arg(path).status().unwrap().success());
+        }
+    }
+    let reg = work.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = atk_as_user(&env, args).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    assert_eq!(run(&["init"]).0, Some(0));
+    let (code, err) = run(&["--registry", reg, "add", "-y", "db"]);
+    assert_eq!(code, Some(0), "{err}");
+    write(&work.join("plugins/db/NEW.md"), "v2\n", false);
+    crate::sources::commit_all(&work, "db v2");
+    let (code, err) = run(&["--registry", reg, "upgrade", "db", "--yes"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(env.atk_home.join("plugins/db/NEW.md").is_file());
+    let pinned = crate::sources::head(&work);
+    assert!(std::fs::read_to_string(env.atk_home.join("manifest.yaml")).unwrap().contains(&pinned));
+    let (code, err) = run(&["--registry", reg, "remove", "-y", "db"]);
+    assert_eq!(code, Some(0), "{err}");
+}
