@@ -16,60 +16,78 @@ fn git_err(context: &'static str) -> impl Fn(gix::Error) -> Error {
     move |e| Error::Git { message: format!("{context}: {e}"), hints: vec![] }
 }
 
-/// The files git reads in a repository that are named: looked at by [`check_files`].
+/// The files git reads in a repository that are named, from its git folder.
 const GIT_FILES: [&str; 9] = [
-    ".git/HEAD",
-    ".git/config",
-    ".git/index",
-    ".git/packed-refs",
-    ".git/shallow",
-    ".git/commondir",
-    ".git/info/exclude",
-    ".git/info/attributes",
-    ".git/objects/info/alternates",
+    "HEAD",
+    "config",
+    "index",
+    "packed-refs",
+    "shallow",
+    "commondir",
+    "info/exclude",
+    "info/attributes",
+    "objects/info/alternates",
 ];
 
-/// The folders of `.git` whose every file git may read (refs, their logs, loose objects).
-const GIT_FOLDERS: [&str; 3] = [".git/refs", ".git/logs", ".git/objects"];
+/// The folders of a git folder whose every file git may read (refs, their logs, loose objects).
+const GIT_FOLDERS: [&str; 3] = ["refs", "logs", "objects"];
 
-/// Refuses a home in which a file gix would read is a FIFO, a socket or a device (or a link to
-/// one): gix opens its files as any program does, and opening a FIFO for reading waits for a
-/// writer for ever (SIGTERM and the first Ctrl-C with it). Nothing is opened here, only looked at:
-/// git's own files (`HEAD`, `config`, the index, every ref and loose object) and the
-/// `.gitignore` and `.gitattributes` files of the folders a status walks (the top, `plugins/`,
-/// each plugin folder and everything in its `custom/`, and any other folder at the top). Called
-/// before every open of the home's repository.
-pub fn check_files(root: &Path) -> Result<()> {
-    let refuse = |path: &Path, what: &str| Error::Unreadable {
+/// The refusal of what is at `path`, where git reads a file.
+fn not_for_git(path: &Path, what: &str) -> Error {
+    Error::Unreadable {
         path: path.to_path_buf(),
         why: format!("it is {what}, not a regular file; git reads it"),
         hint: "remove it (git never makes one there), then run the command again".into(),
         of_plugin: false,
-    };
-    // Through a link (git follows one there), anything but a file, a folder or nothing.
-    let check = |path: &Path| -> Result<()> {
-        match crate::fs::read::describe(path, crate::fs::Links::Follow) {
-            None | Some("a folder") => Ok(()),
-            Some(what) => Err(refuse(path, what)),
+    }
+}
+
+/// Refuses what is at `path` (through a link: git follows one there) unless it is a file, a
+/// folder or nothing.
+fn check_for_git(path: &Path) -> Result<()> {
+    match crate::fs::read::describe(path, crate::fs::Links::Follow) {
+        None | Some("a folder") => Ok(()),
+        Some(what) => Err(not_for_git(path, what)),
+    }
+}
+
+/// Checks `path` and, with `every_file`, every file below it, else only the `.gitignore` and
+/// `.gitattributes` files below it, with [`check_for_git`].
+fn walk_for_git(dir: &Path, every_file: bool) -> Result<()> {
+    for entry in walkdir::WalkDir::new(dir).min_depth(1).into_iter().flatten() {
+        let name = entry.file_name();
+        if every_file || name == ".gitignore" || name == ".gitattributes" {
+            check_for_git(entry.path())?;
         }
-    };
-    let walk = |dir: &Path, every_file: bool| -> Result<()> {
-        for entry in walkdir::WalkDir::new(dir).min_depth(1).into_iter().flatten() {
-            let name = entry.file_name();
-            if every_file || name == ".gitignore" || name == ".gitattributes" {
-                check(entry.path())?;
-            }
-        }
-        Ok(())
-    };
+    }
+    Ok(())
+}
+
+/// Refuses a repository (`repo`: a work tree with `.git`, or a bare repository) in which a file
+/// gix would read at opening it or reading its history is a FIFO, a socket or a device (or a
+/// link to one): gix opens its files as any program does, and opening a FIFO for reading waits
+/// for a writer for ever (SIGTERM and the first Ctrl-C with it). Nothing is opened, only looked
+/// at: `HEAD`, `config`, the index, every ref and loose object. Called before every open of a
+/// repository atk did not just make.
+pub fn check_repository(repo: &Path) -> Result<()> {
+    let dotgit = repo.join(".git");
+    let git = if dotgit.is_dir() { dotgit } else { repo.to_path_buf() };
     for rel in GIT_FILES {
-        check(&root.join(rel))?;
+        check_for_git(&git.join(rel))?;
     }
     for rel in GIT_FOLDERS {
-        walk(&root.join(rel), true)?;
+        walk_for_git(&git.join(rel), true)?;
     }
+    Ok(())
+}
+
+/// [`check_repository`] for the home, and the `.gitignore` and `.gitattributes` files of the
+/// folders a status walks (the top, `plugins/`, each plugin folder and everything in its
+/// `custom/`, and any other folder at the top). Called before every open of the home's repository.
+pub fn check_files(root: &Path) -> Result<()> {
+    check_repository(root)?;
     for name in [".gitignore", ".gitattributes"] {
-        check(&root.join(name))?;
+        check_for_git(&root.join(name))?;
     }
     let plugins = root.join("plugins");
     for top in std::fs::read_dir(root).into_iter().flatten().flatten() {
@@ -78,19 +96,19 @@ pub fn check_files(root: &Path) -> Result<()> {
             continue;
         }
         if path != plugins {
-            walk(&path, false)?;
+            walk_for_git(&path, false)?;
             continue;
         }
         // A plugin folder's files are ignored, but for custom/: only those folders are walked.
         for name in [".gitignore", ".gitattributes"] {
-            check(&plugins.join(name))?;
+            check_for_git(&plugins.join(name))?;
         }
         for plugin in std::fs::read_dir(&plugins).into_iter().flatten().flatten() {
             if plugin.file_type().is_ok_and(|t| t.is_dir()) {
                 for name in [".gitignore", ".gitattributes"] {
-                    check(&plugin.path().join(name))?;
+                    check_for_git(&plugin.path().join(name))?;
                 }
-                walk(&plugin.path().join("custom"), false)?;
+                walk_for_git(&plugin.path().join("custom"), false)?;
             }
         }
     }

@@ -342,7 +342,10 @@ fn check_cache(manifest: &Manifest, ctx: &Origins) -> Check {
             continue;
         }
         // Each repository opened once, for all its plugins.
-        let opened = opened.entry(path.clone()).or_insert_with(|| gix::open(&path).map_err(|e| e.to_string()));
+        let opened = opened.entry(path.clone()).or_insert_with(|| {
+            crate::home::repo::check_repository(&path).map_err(|e| e.to_string())?;
+            gix::open(&path).map_err(|e| e.to_string())
+        });
         match opened {
             Err(e) => {
                 if !seen.contains(&url) {
@@ -652,7 +655,7 @@ pub fn repair(
             continue;
         }
         let path = crate::source::git::cache_dir(&ctx.cache, &url);
-        if path.exists() && gix::open(&path).is_err() {
+        if path.exists() && (crate::home::repo::check_repository(&path).is_err() || gix::open(&path).is_err()) {
             match crate::fs::remove_any(&path) {
                 Ok(()) => done.push(format!("removed the broken cache repository {}", path.display())),
                 Err(e) => reporter.warn(&format!("cannot remove the broken cache repository: {e}")),

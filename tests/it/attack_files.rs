@@ -3,6 +3,7 @@
 //! in the home (`.gitignore`, `.git/HEAD`, `.git/config`, a branch) replaced by a FIFO. Nothing
 //! outside the home may be moved or deleted, and no command may hang.
 
+use std::path::Path;
 use std::process::Stdio;
 
 use crate::common::*;
@@ -216,4 +217,43 @@ fn a_skill_linked_out_of_the_plugin_folder_is_never_given_to_an_agent() {
     env.ok(&["plug", "skl", "--claude", "-y"]);
     let claude = std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap();
     assert!(claude.contains("plugins/skl/SKILL.md") && !claude.contains("id_rsa"), "{claude}");
+}
+
+#[test]
+fn a_fifo_in_a_source_or_cache_repository_never_hangs_a_command() {
+    // A registry given as a folder, and the cache repository of one fetched over the network:
+    // before the fix, a FIFO at their HEAD made `atk add` and `atk search` wait for ever.
+    let env = Env::new();
+    let work = crate::sources::registry_work(&env);
+    let reg = work.to_str().unwrap();
+    let fifo = |path: &Path| {
+        let original = std::fs::read(path).unwrap();
+        std::fs::remove_file(path).unwrap();
+        assert!(std::process::Command::new("mkfifo").arg(path).status().unwrap().success());
+        original
+    };
+    let head = work.join(".git/HEAD");
+    let original = fifo(&head);
+    for args in [vec!["--registry", reg, "add", "third", "-y"], vec!["--registry", reg, "search", "third"]] {
+        let (code, text) = run(&env, &args);
+        assert_eq!(code, Some(1), "atk {args:?}: {text}");
+        assert!(text.contains(&format!("{}: it is a FIFO", head.display())), "atk {args:?}: {text}");
+    }
+    std::fs::remove_file(&head).unwrap();
+    std::fs::write(&head, original).unwrap();
+    env.ok(&["--registry", reg, "add", "third", "-y"]);
+
+    let env = Env::new();
+    let (_, root, _) = crate::sources::served_registry(&env, true);
+    let daemon = crate::servers::GitDaemon::start(&root);
+    let url = daemon.url("registry.git");
+    env.ok(&["--registry", &url, "search", "hello"]);
+    let head = crate::sources::cache_repo(&env).join("HEAD");
+    let original = fifo(&head);
+    let (code, text) = run(&env, &["--registry", &url, "add", "hello", "--set", "HELLO_NAME=x"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains(&format!("{}: it is a FIFO", head.display())), "{text}");
+    std::fs::remove_file(&head).unwrap();
+    std::fs::write(&head, original).unwrap();
+    env.ok(&["--registry", &url, "add", "hello", "--set", "HELLO_NAME=x"]);
 }
