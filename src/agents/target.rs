@@ -26,6 +26,24 @@ impl Target {
         let path = self.dir.join("SKILL.md");
         std::fs::canonicalize(&path).unwrap_or(path)
     }
+
+    /// Refuses a `SKILL.md` that is a link leading out of the plugin folder: an agent would be
+    /// given the file it leads to (`~/.ssh/id_rsa`, say), loaded into every session, as the
+    /// plugin's skill. (Unplugging needs no such check: it removes what is there.)
+    pub fn check_skill(&self) -> Result<()> {
+        if !self.has_skill || self.skill_path().starts_with(&self.dir) {
+            return Ok(());
+        }
+        Err(Error::Unreadable {
+            path: self.dir.join("SKILL.md"),
+            why: format!(
+                "it is a symbolic link that leads out of the plugin folder (to {}); agents would be given that file",
+                self.skill_path().display()
+            ),
+            hint: "replace the link with the file itself".into(),
+            of_plugin: true,
+        })
+    }
 }
 
 /// The plugin of `entry` as agents are given it. Fails when its files are not in the home (a

@@ -116,6 +116,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let mut manifest = home.manifest()?;
     let index = super::index_of(&manifest, id)?;
     let t = agents::target(&home, &manifest.plugins[index], &outer)?;
+    t.check_skill()?;
     if t.server.is_none() && !t.has_skill {
         return Err(Error::refused(format!("nothing to plug: '{}' has no MCP server and no SKILL.md", t.name), vec![]));
     }
@@ -305,7 +306,7 @@ fn plug_all(ctx: &Ctx, env: &AgentEnv, ask: bool) -> Result<u8> {
                 crate::text::escape(unknown)
             ));
         }
-        let t = match agents::target(&home, entry, &outer) {
+        let t = match agents::target(&home, entry, &outer).and_then(|t| t.check_skill().map(|()| t)) {
             Ok(t) => t,
             Err(e @ Error::Interrupted) => return Err(e),
             Err(e) => {

@@ -247,7 +247,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             }
         }
     }
-    let repository = if args.plugin.is_none() {
+    let checked = match args.plugin {
+        None => crate::home::repo::check_files(&home.root).map_err(|e| ctx.ui.warn(e.to_string())).is_ok(),
+        Some(_) => false,
+    };
+    let repository = if checked {
         crate::home::state::read(&home.root).map(|mut r| {
             if let Some(remote) = &mut r.remote {
                 remote.url = remote.url.as_deref().map(crate::source::mask_credentials);

@@ -267,6 +267,17 @@ impl Root {
         Ok(Root { fd, path: path.to_path_buf(), opened: Mutex::new(None) })
     }
 
+    /// Opens the existing folder `path` where a link at `path` itself is refused too (for a
+    /// folder atk owns outright, such as its state under `.git/atk`: a link there would carry
+    /// atk's moves and deletes out of the home).
+    pub fn open_no_link(path: &Path) -> Result<Root> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rustix::fs::open(path, flags, Mode::empty())
+            .map_err(os)
+            .ctx(|| format!("cannot open {}", path.display()))?;
+        Ok(Root { fd, path: path.to_path_buf(), opened: Mutex::new(None) })
+    }
+
     /// Runs `body` with the folders it opens kept open, for work on many files in a row (no
     /// other process may rename folders under the root meanwhile: no lifecycle command runs).
     pub fn batch<T>(&self, body: impl FnOnce() -> T) -> T {

@@ -88,6 +88,28 @@ fn refuse_link(root: &Path, rel: &str) -> Result<()> {
     }
 }
 
+/// Refuses a home whose `.git/atk` (atk's own state: the lock, the journal of an unfinished
+/// operation, its saved copies, the trash, the staging area) is a symbolic link or not a folder:
+/// the recovery and every transaction move and delete there, and would do it wherever the link
+/// leads.
+fn refuse_state_link(root: &Path) -> Result<()> {
+    let path = root.join(STATE_DIR);
+    match std::fs::symlink_metadata(&path) {
+        Ok(md) if !md.is_dir() => Err(Error::Other {
+            message: format!(
+                "{} is {}; atk keeps its own state there and never moves, writes or deletes through one",
+                path.display(),
+                if md.file_type().is_symlink() { "a symbolic link" } else { "not a folder" }
+            ),
+            hints: vec![format!("remove it (`rm {}`): atk makes the folder again", path.display())],
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// atk's own folder in a home's repository.
+const STATE_DIR: &str = ".git/atk";
+
 /// What is missing for `path` to be a home (empty when it is one).
 pub fn problems(path: &Path) -> Vec<String> {
     let mut p = Vec::new();
@@ -108,6 +130,7 @@ impl Home {
             return Err(Error::NoHome { path: root });
         }
         refuse_link(&root, "plugins")?;
+        refuse_state_link(&root)?;
         let files = Root::open(&root)?;
         // A fresh clone has no plugins/ when no plugin has tracked files: it is created on demand.
         let plugins = RelPath::new("plugins").expect("a plain name");
@@ -173,7 +196,25 @@ impl Home {
     }
 
     pub fn state_dir(&self) -> PathBuf {
-        self.root.join(".git/atk")
+        self.root.join(STATE_DIR)
+    }
+
+    /// atk's own folder `path` in [`Home::state_dir`] (the transaction folder, the trash, the
+    /// staging area), made when missing, opened as a [`Root`]. Whatever else is there is removed
+    /// first (the folder is atk's alone): a link there would carry atk's moves and deletes out of
+    /// the home, and removing a link touches nothing it leads to.
+    pub fn own_folder(&self, path: &Path) -> Result<Root> {
+        if crate::fs::read::describe(path, crate::fs::Links::Refuse).is_some_and(|what| what != "a folder") {
+            crate::fs::remove_any(path)?;
+        }
+        let state = self.state_dir();
+        std::fs::create_dir_all(&state).ctx(|| format!("cannot create {}", state.display()))?;
+        match std::fs::create_dir(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::io(format!("cannot create {}", path.display()), e)),
+        }
+        Root::open_no_link(path)
     }
     fn lock_path(&self) -> PathBuf {
         self.state_dir().join("lock")
@@ -269,7 +310,7 @@ impl Home {
     /// A new staging folder with an empty `plugin/` folder in it.
     pub fn staging(&self) -> Result<Staging> {
         let root = self.staging_root();
-        std::fs::create_dir_all(&root).ctx(|| format!("cannot create {}", root.display()))?;
+        self.own_folder(&root)?;
         let guard = tempfile::Builder::new()
             .prefix("stage-")
             .tempdir_in(&root)

@@ -16,7 +16,107 @@ fn git_err(context: &'static str) -> impl Fn(gix::Error) -> Error {
     move |e| Error::Git { message: format!("{context}: {e}"), hints: vec![] }
 }
 
+/// The files git reads in a repository that are named, from its git folder.
+const GIT_FILES: [&str; 9] = [
+    "HEAD",
+    "config",
+    "index",
+    "packed-refs",
+    "shallow",
+    "commondir",
+    "info/exclude",
+    "info/attributes",
+    "objects/info/alternates",
+];
+
+/// The folders of a git folder whose every file git may read (refs, their logs, loose objects).
+const GIT_FOLDERS: [&str; 3] = ["refs", "logs", "objects"];
+
+/// The refusal of what is at `path`, where git reads a file.
+fn not_for_git(path: &Path, what: &str) -> Error {
+    Error::Unreadable {
+        path: path.to_path_buf(),
+        why: format!("it is {what}, not a regular file; git reads it"),
+        hint: "remove it (git never makes one there), then run the command again".into(),
+        of_plugin: false,
+    }
+}
+
+/// Refuses what is at `path` (through a link: git follows one there) unless it is a file, a
+/// folder or nothing.
+fn check_for_git(path: &Path) -> Result<()> {
+    match crate::fs::read::describe(path, crate::fs::Links::Follow) {
+        None | Some("a folder") => Ok(()),
+        Some(what) => Err(not_for_git(path, what)),
+    }
+}
+
+/// Checks `path` and, with `every_file`, every file below it, else only the `.gitignore` and
+/// `.gitattributes` files below it, with [`check_for_git`].
+fn walk_for_git(dir: &Path, every_file: bool) -> Result<()> {
+    for entry in walkdir::WalkDir::new(dir).min_depth(1).into_iter().flatten() {
+        let name = entry.file_name();
+        if every_file || name == ".gitignore" || name == ".gitattributes" {
+            check_for_git(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a repository (`repo`: a work tree with `.git`, or a bare repository) in which a file
+/// gix would read at opening it or reading its history is a FIFO, a socket or a device (or a
+/// link to one): gix opens its files as any program does, and opening a FIFO for reading waits
+/// for a writer for ever (SIGTERM and the first Ctrl-C with it). Nothing is opened, only looked
+/// at: `HEAD`, `config`, the index, every ref and loose object. Called before every open of a
+/// repository atk did not just make.
+pub fn check_repository(repo: &Path) -> Result<()> {
+    let dotgit = repo.join(".git");
+    let git = if dotgit.is_dir() { dotgit } else { repo.to_path_buf() };
+    for rel in GIT_FILES {
+        check_for_git(&git.join(rel))?;
+    }
+    for rel in GIT_FOLDERS {
+        walk_for_git(&git.join(rel), true)?;
+    }
+    Ok(())
+}
+
+/// [`check_repository`] for the home, and the `.gitignore` and `.gitattributes` files of the
+/// folders a status walks (the top, `plugins/`, each plugin folder and everything in its
+/// `custom/`, and any other folder at the top). Called before every open of the home's repository.
+pub fn check_files(root: &Path) -> Result<()> {
+    check_repository(root)?;
+    for name in [".gitignore", ".gitattributes"] {
+        check_for_git(&root.join(name))?;
+    }
+    let plugins = root.join("plugins");
+    for top in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let path = top.path();
+        if top.file_name() == ".git" || !top.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        if path != plugins {
+            walk_for_git(&path, false)?;
+            continue;
+        }
+        // A plugin folder's files are ignored, but for custom/: only those folders are walked.
+        for name in [".gitignore", ".gitattributes"] {
+            check_for_git(&plugins.join(name))?;
+        }
+        for plugin in std::fs::read_dir(&plugins).into_iter().flatten().flatten() {
+            if plugin.file_type().is_ok_and(|t| t.is_dir()) {
+                for name in [".gitignore", ".gitattributes"] {
+                    check_for_git(&plugin.path().join(name))?;
+                }
+                walk_for_git(&plugin.path().join("custom"), false)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn open(root: &Path) -> Result<gix::Repository> {
+    check_files(root)?;
     let mut repo = gix::open(root).map_err(|e| Error::Git {
         message: format!("cannot open the git repository of {}: {e}", root.display()),
         hints: vec![],
@@ -80,6 +180,40 @@ pub fn reset_ref(root: &Path, reference: &str, id: ObjectId) -> Result<()> {
     Ok(())
 }
 
+/// What a walk of the paths to commit finds. An ignored folder is entered only when the index
+/// tracks a file in it: nothing else there is committed, and a plugin's runtime data may hold a
+/// folder its user cannot even list (a database a container owns), which would fail the walk.
+struct Found<'i> {
+    index: &'i gix::index::State,
+    collect: gix::dir::walk::delegate::Collect,
+}
+
+impl gix::dir::walk::Delegate for Found<'_> {
+    fn emit(
+        &mut self,
+        entry: gix::dir::EntryRef<'_>,
+        collapsed_directory_status: Option<gix::dir::entry::Status>,
+    ) -> gix::dir::walk::Action {
+        self.collect.emit(entry, collapsed_directory_status)
+    }
+
+    fn can_recurse(
+        &mut self,
+        entry: gix::dir::EntryRef<'_>,
+        for_deletion: Option<gix::dir::walk::ForDeletionMode>,
+        worktree_root_is_repository: bool,
+    ) -> bool {
+        if matches!(entry.status, gix::dir::entry::Status::Ignored(_)) {
+            let mut prefix = entry.rela_path.clone().into_owned();
+            prefix.push(b'/');
+            if self.index.prefixed_entries(prefix.as_bstr()).is_none_or(<[_]>::is_empty) {
+                return false;
+            }
+        }
+        self.collect.can_recurse(entry, for_deletion, worktree_root_is_repository)
+    }
+}
+
 fn is_under(path: &BStr, prefix: &str) -> bool {
     let p = prefix.as_bytes();
     path == p || (path.starts_with(p) && path.get(p.len()) == Some(&b'/'))
@@ -106,10 +240,11 @@ pub fn commit_paths(root: &Path, paths: &[String], message: &str) -> Result<Opti
         .emit_ignored(None)
         .emit_empty_directories(false)
         .recurse_repositories(false);
-    let mut found = gix::dir::walk::delegate::Collect::default();
+    let mut found = Found { index: &index, collect: Default::default() };
     let specs: Vec<BString> = paths.iter().map(|p| BString::from(format!(":(literal){p}"))).collect();
     repo.dirwalk(&index, specs, crate::interrupt::as_atomic(), options, &mut found)
         .map_err(git_err("cannot walk the home"))?;
+    let found = found.collect;
     crate::interrupt::check()?;
 
     let mut editor = repo.edit_tree(head_tree).map_err(git_err("cannot read HEAD's tree"))?;

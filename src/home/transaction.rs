@@ -76,7 +76,7 @@ impl<'h> Transaction<'h> {
         if crate::fs::remove_any(&dir).is_err() {
             throw_away(home, &dir)?;
         }
-        let txn = Root::create(&dir)?;
+        let txn = home.own_folder(&dir)?;
         let path = home.journal_path();
         let mut journal = crate::fs::read::open_for_writing(&path, true)?;
         let mut line = serde_json::to_vec(&Header { operation: operation.into() }).expect("the header serializes");
@@ -323,7 +323,10 @@ fn read_journal(home: &Home) -> Result<Option<Journal>> {
 /// Undoes `steps`, newest first, then deletes the journal. Returns the steps it refused to act on.
 fn undo_all(home: &Home, steps: Vec<(usize, Undo)>) -> Result<Vec<String>> {
     let txn_path = home.txn_dir();
-    let txn = if txn_path.is_dir() { Some(Root::open(&txn_path)?) } else { None };
+    // The saved copies are in atk's own folder, never wherever a link there leads (a step that
+    // needs one is then skipped, with a warning).
+    let txn_link = crate::fs::read::describe(&txn_path, Links::Refuse).is_some_and(|what| what != "a folder");
+    let txn = if txn_path.is_dir() && !txn_link { Some(Root::open_no_link(&txn_path)?) } else { None };
     let files = &home.files;
     let mut skipped = Vec::new();
     // A folder on the way that is a link (a cloned home may hold one) leads wherever the link
@@ -382,7 +385,7 @@ fn undo_all(home: &Home, steps: Vec<(usize, Undo)>) -> Result<Vec<String>> {
                             t.rename(&aside, files, &rel)?;
                         }
                     }
-                    (Some(_), None) if txn.is_none() => {}
+                    (Some(_), None) if txn.is_none() && !txn_link => {}
                     _ => skipped.push(format!(
                         "move {} back to {}",
                         crate::text::escape(&to),
@@ -452,7 +455,7 @@ fn undo_all(home: &Home, steps: Vec<(usize, Undo)>) -> Result<Vec<String>> {
 fn discard(home: &Home, rel: &RelPath) -> Result<()> {
     let files = &home.files;
     if files.kind(rel)? == Some(Kind::Dir) {
-        if let Ok(trash) = Root::create(&home.trash_dir()) {
+        if let Ok(trash) = home.own_folder(&home.trash_dir()) {
             let name = RelPath::new(&crate::fs::temp_name()).expect("a plain name");
             if files.rename(rel, &trash, &name).is_ok() {
                 let _ = trash.remove(&name);
@@ -466,9 +469,7 @@ fn discard(home: &Home, rel: &RelPath) -> Result<()> {
 /// Moves `path` (atk's own, under `.git/atk`) into the trash, for a folder that could not be
 /// deleted.
 fn throw_away(home: &Home, path: &std::path::Path) -> Result<()> {
-    let trash = home.trash_dir();
-    std::fs::create_dir_all(&trash).ctx(|| format!("cannot create {}", trash.display()))?;
-    let to = trash.join(crate::fs::temp_name());
+    let to = home.own_folder(&home.trash_dir())?.path().join(crate::fs::temp_name());
     std::fs::rename(path, &to).ctx(|| format!("cannot remove {}", path.display()))
 }
 

@@ -115,6 +115,7 @@ fn check_gitignore(home: &Home) -> Check {
 
 /// The tracked files of the home whose name is a secret's (`.env`, `*.env`, `.env.*`).
 pub fn tracked_secrets(root: &Path) -> Result<Vec<String>> {
+    crate::home::repo::check_files(root)?;
     let repo = gix::open(root)
         .map_err(|e| Error::Git { message: format!("cannot open the home's repository: {e}"), hints: vec![] })?;
     let index = repo
@@ -259,7 +260,10 @@ fn check_cache(manifest: &Manifest, ctx: &Origins) -> Check {
             continue;
         }
         // Each repository opened once, for all its plugins.
-        let opened = opened.entry(path.clone()).or_insert_with(|| gix::open(&path).map_err(|e| e.to_string()));
+        let opened = opened.entry(path.clone()).or_insert_with(|| {
+            crate::home::repo::check_repository(&path).map_err(|e| e.to_string())?;
+            gix::open(&path).map_err(|e| e.to_string())
+        });
         match opened {
             Err(e) => {
                 if !seen.contains(&url) {
@@ -468,6 +472,9 @@ fn check_git(home: &Home, manifest: &Manifest) -> Check {
     let mut status = Severity::Ok;
     let mut details = Vec::new();
     let mut fix = None;
+    if let Err(e) = crate::home::repo::check_files(&home.root) {
+        return Check::new("git", Severity::Problem, e.to_string());
+    }
     let repo = match gix::open(&home.root) {
         Ok(r) => r,
         Err(e) => {
@@ -566,7 +573,7 @@ pub fn repair(
             continue;
         }
         let path = crate::source::git::cache_dir(&ctx.cache, &url);
-        if path.exists() && gix::open(&path).is_err() {
+        if path.exists() && (crate::home::repo::check_repository(&path).is_err() || gix::open(&path).is_err()) {
             match crate::fs::remove_any(&path) {
                 Ok(()) => done.push(format!("removed the broken cache repository {}", path.display())),
                 Err(e) => reporter.warn(&format!("cannot remove the broken cache repository: {e}")),

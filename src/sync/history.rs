@@ -49,6 +49,7 @@ fn git_err(e: impl std::fmt::Display) -> Error {
 
 /// The home's repository, opened for reading.
 pub fn open(root: &Path) -> Result<gix::Repository> {
+    crate::home::repo::check_files(root)?;
     gix::open(root).map_err(git_err)
 }
 

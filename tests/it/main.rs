@@ -4,6 +4,7 @@ mod add_local;
 mod agents;
 mod agents_late;
 mod agents_regressions;
+mod attack_files;
 mod attack_procs;
 mod attack_secrets;
 mod bootstrap;

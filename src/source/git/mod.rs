@@ -71,6 +71,7 @@ impl Repo {
     /// repository under `cache_root`.
     pub fn open(fetch_url: &str, shown: &str, cache_root: &Path) -> Result<Repo> {
         if let Some(path) = local_path(fetch_url) {
+            crate::home::repo::check_repository(&path)?;
             let repo = gix::open(&path).map_err(|e| Error::Git {
                 message: format!("{shown} is not a git repository: {e}"),
                 hints: vec!["a local source must be a git repository (bare or not)".into()],
@@ -88,6 +89,7 @@ impl Repo {
         super::check_no_credentials(fetch_url)?;
         let dir = cache_dir(cache_root, fetch_url);
         let lock = dir.with_extension("lock");
+        crate::home::repo::check_repository(&dir)?;
         let repo = cache::open_or_create(&dir, &lock, cache_root, shown)?;
         Ok(Repo {
             repo,
