@@ -156,10 +156,19 @@ pub fn pinned(entry: &Entry) -> Result<ObjectId> {
     })
 }
 
-/// The commit recorded in `plugins/<directory>/.atk-ref`.
-/// (Read without following links: a link there records nothing.)
-pub fn installed_ref(home: &Home, directory: &str) -> Option<ObjectId> {
-    let rel = plugin_rel(directory).ok()?.join(ATK_REF).ok()?;
-    let text = String::from_utf8(home.files.read(&rel, crate::fs::Cap::State).ok()?).ok()?;
-    ObjectId::from_hex(text.trim().as_bytes()).ok()
+/// The commit recorded in `plugins/<directory>/.atk-ref` (`None`: no file there, or one that
+/// names no commit). Read as every file of a home is (see `fs::read`): a link, a FIFO or a file
+/// far too big there is an error naming it, never taken for a missing record.
+pub fn installed_ref(home: &Home, directory: &str) -> crate::error::Result<Option<ObjectId>> {
+    let Some(rel) = plugin_rel(directory).ok().and_then(|dir| dir.join(ATK_REF).ok()) else { return Ok(None) };
+    let data = match home.files.read(&rel, crate::fs::Cap::State) {
+        Ok(data) => data,
+        Err(crate::error::Error::Io { source, .. })
+            if matches!(source.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) =>
+        {
+            return Ok(None)
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(String::from_utf8(data).ok().and_then(|text| ObjectId::from_hex(text.trim().as_bytes()).ok()))
 }

@@ -365,8 +365,8 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, origins: &mut Opened)
         }
         if entry.source.kind != SourceKind::Local {
             match (pinned(entry), installed_ref(home, dir)) {
-                (Err(e), _) => find(&mut c, Severity::Problem, e.to_string(), None),
-                (Ok(pin), installed) if installed != Some(pin) => {
+                (Err(e), _) | (_, Err(e)) => find(&mut c, Severity::Problem, e.to_string(), None),
+                (Ok(pin), Ok(installed)) if installed != Some(pin) => {
                     let has = installed
                         .map_or("no .atk-ref".to_string(), |i| format!(".atk-ref says {}", &i.to_string()[..12]));
                     find(
@@ -641,7 +641,7 @@ fn repair_shipped(
     for entry in manifest.plugins.iter().filter(|e| e.source.kind != SourceKind::Local) {
         let dir = &entry.directory;
         let Ok(pin) = pinned(entry) else { continue };
-        if !home.plugin_dir(dir).is_dir() || installed_ref(home, dir) != Some(pin) {
+        if !home.plugin_dir(dir).is_dir() || !matches!(installed_ref(home, dir), Ok(Some(i)) if i == pin) {
             continue;
         }
         let origin = match ctx.open_once(&mut origins, &entry.source) {

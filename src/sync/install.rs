@@ -60,10 +60,15 @@ pub fn ensure_files(
             });
             continue;
         }
-        match pinned(entry) {
-            Ok(commit) if has_files && installed_ref(home, &entry.directory) == Some(commit) => {
-                results[i] = Some(Ok(false))
+        let installed = match installed_ref(home, &entry.directory) {
+            Ok(installed) => installed,
+            Err(e) => {
+                results[i] = Some(Err(e));
+                continue;
             }
+        };
+        match pinned(entry) {
+            Ok(commit) if has_files && installed == Some(commit) => results[i] = Some(Ok(false)),
             Ok(commit) => groups.entry((origins.key(&entry.source), commit)).or_default().push(i),
             Err(e) => results[i] = Some(Err(e)),
         }
@@ -136,7 +141,8 @@ pub fn ensure_files(
     for (i, commit, path) in order {
         let entry = entries[i];
         let repo = opened[&origins.key(&entry.source)].repo();
-        let old_files: Vec<RelPath> = match installed_ref(home, &entry.directory) {
+        // (An unreadable .atk-ref was refused before this plugin got here.)
+        let old_files: Vec<RelPath> = match installed_ref(home, &entry.directory).ok().flatten() {
             Some(old) if repo.has(&old) => {
                 repo.list_files(old, &path).unwrap_or_default().into_iter().map(|f| f.path).collect()
             }

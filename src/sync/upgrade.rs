@@ -46,7 +46,7 @@ struct Move {
 }
 
 fn locate(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> Result<Move> {
-    let from = match installed_ref(home, &entry.directory) {
+    let from = match installed_ref(home, &entry.directory)? {
         Some(r) => r,
         None => pinned(entry)?,
     };

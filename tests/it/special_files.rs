@@ -320,3 +320,30 @@ fn what_an_install_leaves_in_a_local_plugin_is_committed_or_refused_at_once() {
     let (code, text) = run(&env, &["status"]);
     assert_eq!(code, Some(0), "{text}");
 }
+
+/// A plugin's `.atk-ref` (the commit its files are at) is read as every file of a home is: a FIFO,
+/// a device, a link or a 2 GB file there is named, never taken for a missing record (before, a
+/// 2 GB one made `install --all` put the plugin in again over its folder and `doctor` say "no
+/// .atk-ref").
+#[test]
+fn an_atk_ref_that_is_not_a_regular_file_is_named() {
+    let env = Env::new();
+    let work = crate::common::sources::registry_work(&env);
+    let reg: &'static str = Box::leak(work.to_str().unwrap().to_string().into_boxed_str());
+    env.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
+    let dir = env.atk_home.join("plugins/hello");
+    let cases = vec![Case {
+        path: dir.join(".atk-ref"),
+        runs: vec![
+            (args("doctor"), 1, true),
+            (vec!["--registry", reg, "install", "--all"], 1, true),
+            (vec!["--registry", reg, "upgrade", "hello", "--yes"], 1, true),
+        ],
+        bad: &Bad::ALL,
+    }];
+    check_all(&env, &cases, &["doctor"]);
+    assert!(std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .all(|e| !e.file_name().to_string_lossy().ends_with(".atk-saved")));
+}
