@@ -142,46 +142,80 @@ fn spellings(c: char) -> Vec<Spelling> {
     out
 }
 
-/// One secret value as the characters it is made of, each with its spellings.
+/// One secret value as the characters it is made of, each with its spellings (kept once per
+/// distinct character: a long value costs an index a character, not its spellings again).
 #[derive(Debug, Clone)]
 struct Pattern {
-    chars: Vec<Vec<Spelling>>,
+    /// The spellings of each distinct character of the value.
+    table: Vec<Vec<Spelling>>,
+    /// The value, as indexes into `table`.
+    chars: Vec<u32>,
     /// How many of the characters are the words before the value that name it (they stay).
     keep: usize,
 }
 
 impl Pattern {
     fn new(value: &str) -> Pattern {
-        Pattern { chars: value.chars().map(spellings).collect(), keep: 0 }
+        Pattern::of(value.chars(), 0)
+    }
+
+    fn of(chars: impl Iterator<Item = char>, keep: usize) -> Pattern {
+        let mut index: std::collections::HashMap<char, u32> = std::collections::HashMap::new();
+        let mut table = Vec::new();
+        let chars = chars
+            .map(|c| {
+                *index.entry(c).or_insert_with(|| {
+                    table.push(spellings(c));
+                    (table.len() - 1) as u32
+                })
+            })
+            .collect();
+        Pattern { table, chars, keep }
+    }
+
+    /// The spellings of the value's character `k`.
+    fn slot(&self, k: usize) -> &[Spelling] {
+        &self.table[self.chars[k] as usize]
     }
 
     /// A value after the words `before` that name it (`API_KEY=`): a match keeps the words.
     fn named(before: &str, value: &str) -> Pattern {
-        Pattern { chars: before.chars().chain(value.chars()).map(spellings).collect(), keep: before.chars().count() }
+        Pattern::of(before.chars().chain(value.chars()), before.chars().count())
     }
 
     /// The end of the longest spelling of the value from its character `from` on that starts at
     /// `start`; with `cut_after`, text that ends inside the value (a start of its rest) is one too.
-    fn longest_from(&self, text: &[u8], start: usize, from: usize, cut_after: bool) -> Option<usize> {
-        self.longest_until(text, start, from, self.chars.len(), cut_after)
+    fn longest_from(&self, text: &[u8], start: usize, from: usize, cut_after: bool, work: &Work) -> Option<usize> {
+        self.longest_until(text, start, from, self.chars.len(), cut_after, work)
     }
 
     /// What a match from `start` to `end` becomes: [`MASK`], after the words that name the value
     /// as the text spells them.
-    fn shown(&self, text: &[u8], start: usize, end: usize) -> Vec<u8> {
+    fn shown(&self, text: &[u8], start: usize, end: usize, work: &Work) -> Vec<u8> {
         let kept = match self.keep {
             0 => start,
-            keep => self.longest_until(text, start, 0, keep, false).unwrap_or(start).min(end),
+            keep => self.longest_until(text, start, 0, keep, false, work).unwrap_or(start).min(end),
         };
         [&text[start..kept], MASK.as_bytes()].concat()
     }
 
     /// [`Pattern::longest_from`] of the characters before `until` only.
-    fn longest_until(&self, text: &[u8], start: usize, from: usize, until: usize, cut_after: bool) -> Option<usize> {
+    fn longest_until(
+        &self,
+        text: &[u8],
+        start: usize,
+        from: usize,
+        until: usize,
+        cut_after: bool,
+        work: &Work,
+    ) -> Option<usize> {
         let mut best = None;
         let mut seen = HashSet::new();
         let mut stack = vec![(from, start)];
         while let Some((k, pos)) = stack.pop() {
+            if !work.step() {
+                return None;
+            }
             if k == until {
                 best = best.max(Some(pos));
                 continue;
@@ -193,7 +227,7 @@ impl Pattern {
             if !seen.insert((k, pos)) {
                 continue;
             }
-            for s in &self.chars[k] {
+            for s in self.slot(k) {
                 if s.at(text, pos) {
                     stack.push((k + 1, pos + s.bytes.len()));
                 } else if cut_after && s.cut_at(text, pos) {
@@ -202,6 +236,34 @@ impl Pattern {
             }
         }
         best
+    }
+}
+
+/// How much searching one text may cost: a fixed part and a part per byte of the text. Real
+/// values fail to match within a character or two, so a scrub costs a few steps per byte; a value
+/// made to match at length everywhere (one letter repeated, in text of that letter) would cost the
+/// text's length times the value's, and is stopped here instead.
+struct Work {
+    left: std::cell::Cell<u64>,
+}
+
+impl Work {
+    const FIXED: u64 = 1_000_000;
+    const PER_BYTE: u64 = 16;
+
+    fn for_text(len: usize) -> Work {
+        Work { left: (Work::FIXED + Work::PER_BYTE * len as u64).into() }
+    }
+
+    /// Takes one step; false once the budget is spent.
+    fn step(&self) -> bool {
+        let left = self.left.get();
+        self.left.set(left.saturating_sub(1));
+        left > 0
+    }
+
+    fn spent(&self) -> bool {
+        self.left.get() == 0
     }
 }
 
@@ -236,7 +298,7 @@ impl Scrubber {
 
     fn of(patterns: Vec<Pattern>) -> Scrubber {
         let mut starts = vec![false; 256];
-        for s in patterns.iter().flat_map(|p| &p.chars[0]) {
+        for s in patterns.iter().flat_map(|p| p.slot(0)) {
             let b = s.bytes[0];
             starts[usize::from(b)] = true;
             if s.any_case {
@@ -270,22 +332,24 @@ impl Scrubber {
     }
 
     /// The end of the longest spelling of any value at `pos`, and its pattern.
-    fn longest_at(&self, bytes: &[u8], pos: usize, cut_after: bool) -> Option<(usize, &Pattern)> {
+    fn longest_at(&self, bytes: &[u8], pos: usize, cut_after: bool, work: &Work) -> Option<(usize, &Pattern)> {
         if !self.starts[usize::from(bytes[pos])] {
             return None;
         }
         self.patterns
             .iter()
-            .filter_map(|p| Some((p.longest_from(bytes, pos, 0, cut_after)?, p)))
+            // (A value whose first character is not here costs nothing: only a start is searched on.)
+            .filter(|p| p.slot(0).iter().any(|s| s.at(bytes, pos) || cut_after && s.cut_at(bytes, pos)))
+            .filter_map(|p| Some((p.longest_from(bytes, pos, 0, cut_after, work)?, p)))
             .max_by_key(|(end, _)| *end)
     }
 
     /// The end of a match from `start` to `end` made longer by every value that starts inside it
     /// and ends after it (`abcdef` and `defghi` in `abcdefghi`: none of `ghi` is left).
-    fn overlapping(&self, bytes: &[u8], start: usize, mut end: usize, cut_after: bool) -> usize {
+    fn overlapping(&self, bytes: &[u8], start: usize, mut end: usize, cut_after: bool, work: &Work) -> usize {
         let mut q = start + 1;
-        while q < end {
-            if let Some((e, _)) = self.longest_at(bytes, q, cut_after).filter(|(e, _)| *e > end) {
+        while q < end && !work.spent() {
+            if let Some((e, _)) = self.longest_at(bytes, q, cut_after, work).filter(|(e, _)| *e > end) {
                 end = e;
             }
             q += 1;
@@ -307,6 +371,7 @@ impl Scrubber {
             return text.to_string();
         }
         let bytes = text.as_bytes();
+        let work = Work::for_text(bytes.len());
         let mut out = Vec::with_capacity(bytes.len());
         let mut pos = 0;
         let mut copied = 0;
@@ -315,27 +380,35 @@ impl Scrubber {
             let rest = self
                 .patterns
                 .iter()
-                .filter_map(|p| (1..p.chars.len()).find_map(|k| p.longest_from(bytes, 0, k, cut_after)))
+                .filter_map(|p| (1..p.chars.len()).find_map(|k| p.longest_from(bytes, 0, k, cut_after, &work)))
                 .max();
             if let Some(end) = rest.filter(|e| *e > 0) {
-                let end = self.overlapping(bytes, 0, end, cut_after);
+                let end = self.overlapping(bytes, 0, end, cut_after, &work);
                 // (What is left of a value named before the cut is the value.)
                 out.extend_from_slice(MASK.as_bytes());
                 pos = end;
                 copied = end;
             }
         }
-        while pos < bytes.len() {
-            match self.longest_at(bytes, pos, cut_after) {
+        while pos < bytes.len() && !work.spent() {
+            match self.longest_at(bytes, pos, cut_after, &work) {
                 Some((end, p)) if end > pos => {
-                    let end = self.overlapping(bytes, pos, end, cut_after);
+                    let end = self.overlapping(bytes, pos, end, cut_after, &work);
                     out.extend_from_slice(&bytes[copied..pos]);
-                    out.extend_from_slice(&p.shown(bytes, pos, end));
+                    out.extend_from_slice(&p.shown(bytes, pos, end, &work));
                     pos = end;
                     copied = end;
                 }
                 _ => pos += 1,
             }
+        }
+        if work.spent() {
+            // Text made to be slow to search (a value of one letter repeated, said back at length)
+            // is not shown at all: what could not be checked might hold a secret.
+            return format!(
+                "[{} withheld: it could not be checked for secrets]",
+                crate::error::plural(bytes.len(), "byte")
+            );
         }
         out.extend_from_slice(&bytes[copied..]);
         // Every spelling is whole UTF-8 characters, so cuts fall between characters.
@@ -458,6 +531,25 @@ mod tests {
         assert_eq!(Scrubber::new(["abcd", "cdef", "efgh"]).scrub("abcdefgh!"), format!("{MASK}!"));
         // The longest value wins where two start at one place.
         assert_eq!(Scrubber::new(["abcd", "abcdef"]).scrub("abcdefg"), format!("{MASK}g"));
+    }
+
+    #[test]
+    fn text_made_to_be_slow_to_search_is_withheld_not_searched_for_ever() {
+        // A value of one letter repeated, in text of that letter: every place matches at length.
+        let value = "a".repeat(20_000);
+        let text = "a".repeat(131_072);
+        let scrubber = Scrubber::for_output([value.as_str()]);
+        let shown = scrubber.scrub(&text);
+        assert_eq!(shown, "[131072 bytes withheld: it could not be checked for secrets]");
+        let shown = scrubber.scrub_cut(&text, true, true);
+        assert!(shown.starts_with("[131072 bytes withheld"), "{shown:.80}");
+        // Real values in real text stay well within the budget, however many there are.
+        let values: Vec<String> = (0..40).map(|i| format!("s3cr3t-{i:02}-Zq8Xw{}", i * 7919)).collect();
+        let scrubber = Scrubber::for_output(values.iter().map(String::as_str));
+        let mut text = "ordinary output, line after line of it; s3cr3t almost but not quite\n".repeat(1800);
+        text.push_str(&values[17]);
+        let shown = scrubber.scrub(&text);
+        assert!(shown.ends_with(MASK) && !shown.contains("withheld"), "{:.80}", &shown[shown.len() - 80..]);
     }
 
     #[test]

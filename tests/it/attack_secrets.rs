@@ -400,3 +400,25 @@ fn help_prints_a_readme_without_the_secret_the_user_wrote_in_it() {
     assert_clean("help", &text, &[DB, GH]);
     assert!(text.contains("my token: ********") && text.contains("export GITHUB_TOKEN=********"), "{text}");
 }
+
+/// A plugin that declares a secret-named variable whose default is one letter repeated, and an
+/// agent that says that letter back at length, would make every place of the output match at
+/// length (the search cost the output's length times the value's: minutes of CPU for one
+/// `plug`). The search has a budget; text it cannot check in it is withheld, never shown.
+#[test]
+fn output_made_to_be_slow_to_search_is_withheld_not_searched_for_ever() {
+    let env = Env::new();
+    let body = format!(
+        "env_vars:\n  - name: SLOW_TOKEN\n    default: \"{}\"\nmcp:\n  transport: stdio\n  command: echo\n  args: [hi]\n",
+        "a".repeat(20_000)
+    );
+    let src = env.plugin("src/slow", &yaml("slow", &body), &[]);
+    env.ok(&["add", "-y", src.to_str().unwrap()]);
+    let stubs = Stubs::new(&env, &["claude"]);
+    stubs.fail("claude", &"a".repeat(131_072));
+    let out = atk(&env, Some(&stubs.path_var()), &["plug", "slow", "--claude", "-y", "-v"]);
+    let text = both(&out);
+    assert_eq!(out.status.code(), Some(1), "{:.400}", text);
+    assert!(text.contains("[131072 bytes withheld: it could not be checked for secrets]"), "{:.400}", text);
+    assert!(!text.contains(&"a".repeat(64)), "no long run of the value is shown");
+}
