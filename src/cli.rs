@@ -6,6 +6,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::commands;
 use crate::error::Error;
+use crate::settings::{Settings, Waits};
 
 #[derive(Parser)]
 #[command(
@@ -122,16 +123,19 @@ fn usage_error(e: &clap::Error, args: &[std::ffi::OsString]) -> u8 {
 pub fn run(cli: Cli) -> crate::Result<u8> {
     // `atk add --force` is atk-cli's `-y` for that command.
     let yes = cli.yes || matches!(&cli.command, Command::Add(a) if a.force);
+    // The waits' bounds, read once for the whole run (an unusable ATK_NET_TIMEOUT is the run's error).
+    let var = |name: &str| std::env::var(name).ok();
+    let (waits, unusable) = match Waits::resolve(var("ATK_LOCK_TIMEOUT").as_deref(), var("ATK_NET_TIMEOUT").as_deref())
+    {
+        Ok(waits) => (waits, None),
+        Err(e) => (Waits::default(), Some(e)),
+    };
     let ctx = commands::Ctx {
         ui: crate::ui::Ui::new(cli.json, cli.quiet, cli.verbose, yes),
-        settings: crate::settings::Settings::resolve(
-            cli.home.as_deref(),
-            cli.registry.as_deref(),
-            cli.cache_dir.as_deref(),
-        ),
+        settings: Settings::resolve(cli.home.as_deref(), cli.registry.as_deref(), cli.cache_dir.as_deref(), waits),
         pending_push: Default::default(),
     };
-    let result = commands::configure_waits().and_then(|()| match cli.command {
+    let result = unusable.map_or(Ok(()), Err).and_then(|()| match cli.command {
         Command::Init(a) => commands::init::run(&ctx, a),
         Command::Search(a) => commands::search::run(&ctx, a),
         Command::Add(a) => commands::add::run(&ctx, a),

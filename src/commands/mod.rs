@@ -33,7 +33,6 @@ pub mod upgrade;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use crate::error::Result;
 use crate::home::{self, Entry, Home, HomeLock, Manifest};
@@ -68,7 +67,7 @@ impl Ctx {
     pub fn lock_home(&self) -> Result<(Home, HomeLock)> {
         let home = Home::open(self.home_path())?;
         let ui = &self.ui;
-        let (lock, recovered) = home.lock(crate::fs::lock::timeout(), &mut || {
+        let (lock, recovered) = home.lock(self.settings.waits.lock, &mut || {
             ui.note(format!("waiting for another atk to finish changing {} ...", home.root.display()))
         })?;
         if let Some(op) = recovered {
@@ -103,7 +102,7 @@ impl Ctx {
     /// the home lock; bounded by the network stall timeout (`ATK_NET_TIMEOUT`) and by Ctrl-C.
     pub fn push_pending(&self) {
         let Some(root) = self.pending_push.borrow_mut().take() else { return };
-        let stall = crate::source::net::timeout();
+        let stall = self.settings.waits.net;
         let hint = "the change is committed in the home; push it with `atk git push`";
         use home::repo::PushFailure;
         let why = match home::repo::push(&root, stall) {
@@ -122,19 +121,6 @@ impl Ctx {
         self.ui.warn(format!("auto-push: {why}"));
         self.ui.hint(hint);
     }
-}
-
-/// Reads the waits' bounds once, for the whole run: `ATK_LOCK_TIMEOUT` (seconds; default 120; a
-/// value that is not a number counts as unset) for every lock, `ATK_NET_TIMEOUT` (seconds; default
-/// 30) for every network operation.
-pub fn configure_waits() -> Result<()> {
-    if let Some(seconds) = std::env::var("ATK_LOCK_TIMEOUT").ok().and_then(|s| s.parse().ok()) {
-        crate::fs::lock::set_timeout(Duration::from_secs(seconds));
-    }
-    if let Some(value) = std::env::var("ATK_NET_TIMEOUT").ok().filter(|v| !v.trim().is_empty()) {
-        crate::source::net::set_timeout(crate::source::net::parse_timeout(&value)?);
-    }
-    Ok(())
 }
 
 /// `PLUGIN` or `--all`, for the commands that take either.

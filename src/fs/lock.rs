@@ -1,29 +1,16 @@
 //! File locks between atk processes, with one policy for the home lock and every cache
 //! repository's lock: an OS lock (a killed process never leaves it held), waited for up to the lock
-//! timeout (`ATK_LOCK_TIMEOUT`, set once by the command layer) while another atk holds it, and
+//! timeout (`ATK_LOCK_TIMEOUT`, resolved into the settings and passed down) while another atk holds it, and
 //! Ctrl-C ends the wait.
 
 use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, IoContext, Result};
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// The lock timeout in seconds; set once by the command layer.
-static TIMEOUT_S: AtomicU64 = AtomicU64::new(DEFAULT_TIMEOUT.as_secs());
-
-/// Sets how long to wait for a lock another atk holds. Called once, before any lock is taken.
-pub fn set_timeout(timeout: Duration) {
-    TIMEOUT_S.store(timeout.as_secs(), Ordering::SeqCst);
-}
-
-pub fn timeout() -> Duration {
-    Duration::from_secs(TIMEOUT_S.load(Ordering::SeqCst))
-}
 
 /// Opens the lock file at `path`, creating it (and its folder) when needed, as a regular file.
 pub fn open(path: &Path) -> Result<File> {

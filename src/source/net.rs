@@ -23,20 +23,6 @@ use crate::error::{Error, Result};
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The stall timeout in milliseconds; set once by the command layer (from `ATK_NET_TIMEOUT`).
-static TIMEOUT_MS: AtomicU64 = AtomicU64::new(DEFAULT_TIMEOUT.as_millis() as u64);
-
-/// Sets how long a network operation may go without receiving anything (and the connect timeout
-/// given to ssh). Called once, before any fetch.
-pub fn set_timeout(timeout: Duration) {
-    let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX).max(1);
-    TIMEOUT_MS.store(ms, Ordering::SeqCst);
-}
-
-pub fn timeout() -> Duration {
-    Duration::from_millis(TIMEOUT_MS.load(Ordering::SeqCst))
-}
-
 /// Parses the value of `ATK_NET_TIMEOUT` (whole seconds, at least 1).
 pub fn parse_timeout(value: &str) -> Result<Duration> {
     match value.trim().parse::<u64>() {
@@ -76,6 +62,9 @@ impl Activity {
 pub struct Worker {
     pub activity: Arc<Activity>,
     pub cancel: Arc<AtomicBool>,
+    /// The stall timeout the worker is held to (what its transports are given as their own
+    /// connect timeouts).
+    pub limit: Duration,
 }
 
 impl Worker {
@@ -87,10 +76,13 @@ impl Worker {
 }
 
 /// Runs `work` (the network part of an operation on `shown`) on a thread of its own and waits for
-/// it, within a second of Ctrl-C and at most the stall timeout without activity.
-pub fn bounded<T: Send + 'static>(shown: &str, work: impl FnOnce(&Worker) -> Result<T> + Send + 'static) -> Result<T> {
-    let limit = timeout();
-    let worker = Worker { activity: Arc::new(Activity::new()), cancel: Arc::new(AtomicBool::new(false)) };
+/// it, within a second of Ctrl-C and at most `limit` (the stall timeout) without activity.
+pub fn bounded<T: Send + 'static>(
+    shown: &str,
+    limit: Duration,
+    work: impl FnOnce(&Worker) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let worker = Worker { activity: Arc::new(Activity::new()), cancel: Arc::new(AtomicBool::new(false)), limit };
     let (activity, cancel) = (Arc::clone(&worker.activity), Arc::clone(&worker.cancel));
     let (tx, rx) = mpsc::sync_channel(1);
     std::thread::Builder::new()
@@ -170,11 +162,11 @@ mod tests {
 
     #[test]
     fn a_stalled_worker_is_given_up_on_and_told_to_stop() {
-        set_timeout(Duration::from_millis(300));
+        let limit = Duration::from_millis(300);
         let stopped = Arc::new(AtomicBool::new(false));
         let seen = Arc::clone(&stopped);
         let started = Instant::now();
-        let result: Result<()> = bounded("test://silent", move |w| {
+        let result: Result<()> = bounded("test://silent", limit, move |w| {
             while !w.cancel.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(10));
             }
@@ -190,7 +182,7 @@ mod tests {
         }
 
         // Activity keeps a slow worker alive past the timeout.
-        let result = bounded("test://slow", |w| {
+        let result = bounded("test://slow", limit, |w| {
             for _ in 0..10 {
                 std::thread::sleep(Duration::from_millis(100));
                 w.activity.bump();
@@ -198,7 +190,6 @@ mod tests {
             Ok(7)
         });
         assert_eq!(result.unwrap(), 7);
-        set_timeout(DEFAULT_TIMEOUT);
     }
 
     #[test]

@@ -1,8 +1,6 @@
 //! Where an installed remote plugin comes from: its registry or git repository, the commit it is
 //! pinned to, and the latest commit of its source. Shared by install, setup, upgrade and doctor.
 
-use std::path::Path;
-
 use gix::ObjectId;
 
 use crate::error::{Error, Result};
@@ -20,12 +18,12 @@ pub const ATK_REF: &str = ".atk-ref";
 #[derive(Clone)]
 pub struct Origins {
     pub registry_url: String,
-    pub cache: std::path::PathBuf,
+    pub cache: crate::source::git::Cache,
 }
 
 impl Origins {
     pub fn new(settings: &Settings, manifest: &Manifest) -> Origins {
-        Origins { registry_url: registry_url(settings, manifest), cache: settings.cache_dir.clone() }
+        Origins { registry_url: registry_url(settings, manifest), cache: settings.cache() }
     }
     /// What identifies the origin of a remote entry (the registry's URL, or the git URL).
     pub fn key(&self, source: &Source) -> String {
@@ -74,7 +72,7 @@ impl Origin {
     }
 
     /// Opens the origin of `source` (fetched repositories are kept under `cache`).
-    pub fn open(registry_url: &str, source: &Source, cache: &Path) -> Result<Origin> {
+    pub fn open(registry_url: &str, source: &Source, cache: &crate::source::git::Cache) -> Result<Origin> {
         match source.kind {
             SourceKind::Registry => Ok(Origin::Registry(Registry::open(registry_url, cache)?)),
             SourceKind::Git => {

@@ -3,7 +3,7 @@
 //! hour; plugins are taken from the same commit, so a plugin is always pinned to the commit its
 //! index entry came from. The maintainers' checks of a registry checkout are in `registry_checks`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use gix::ObjectId;
@@ -113,10 +113,10 @@ fn inconsistent(url: &str, what: String) -> Error {
 }
 
 impl Registry {
-    pub fn open(url: &str, cache_root: &Path) -> Result<Registry> {
+    pub fn open(url: &str, cache: &super::git::Cache) -> Result<Registry> {
         let fetch_url = super::git_url(url).unwrap_or_else(|| url.to_string());
-        let repo = Repo::open(&fetch_url, url, cache_root)?;
-        let cache_file = cache_root.join("registry").join(format!("{}.json", cache_name(url)));
+        let repo = Repo::open(&fetch_url, url, cache)?;
+        let cache_file = cache.root.join("registry").join(format!("{}.json", cache_name(url)));
         Ok(Registry { url: url.to_string(), repo, cache_file })
     }
 
@@ -261,7 +261,8 @@ mod tests {
     #[test]
     fn a_cache_that_is_not_a_regular_file_is_no_cache() {
         let t = tempfile::tempdir().unwrap();
-        let reg = Registry::open("https://registry.invalid/r.git", t.path()).unwrap();
+        let cache = crate::source::git::Cache { root: t.path().to_path_buf(), waits: Default::default() };
+        let reg = Registry::open("https://registry.invalid/r.git", &cache).unwrap();
         std::fs::create_dir_all(reg.cache_file.parent().unwrap()).unwrap();
         let cached = Cached {
             url: reg.url.clone(),

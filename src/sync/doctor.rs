@@ -250,7 +250,7 @@ fn check_cache(manifest: &Manifest, ctx: &Origins) -> Check {
         let shown = crate::source::mask_credentials(&url);
         let (path, local) = match crate::source::git::local_path(&url) {
             Some(p) => (p, true),
-            None => (crate::source::git::cache_dir(&ctx.cache, &url), false),
+            None => (crate::source::git::cache_dir(&ctx.cache.root, &url), false),
         };
         if !local && !path.exists() {
             if !seen.contains(&url) {
@@ -572,7 +572,7 @@ pub fn repair(
         if crate::source::git::local_path(&url).is_some() || seen.contains(&url) {
             continue;
         }
-        let path = crate::source::git::cache_dir(&ctx.cache, &url);
+        let path = crate::source::git::cache_dir(&ctx.cache.root, &url);
         if path.exists() && (crate::home::repo::check_repository(&path).is_err() || gix::open(&path).is_err()) {
             match crate::fs::remove_any(&path) {
                 Ok(()) => done.push(format!("removed the broken cache repository {}", path.display())),

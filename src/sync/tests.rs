@@ -43,7 +43,10 @@ fn git(dir: &Path, args: &[&str]) -> String {
 
 /// Origins with no registry and a cache in `t/cache`.
 pub(crate) fn origins(t: &Path) -> Origins {
-    Origins { registry_url: "unused".into(), cache: t.join("cache") }
+    Origins {
+        registry_url: "unused".into(),
+        cache: crate::source::git::Cache { root: t.join("cache"), waits: Default::default() },
+    }
 }
 
 fn stage_local(home: &Home, manifest: &Manifest, dir: &Path) -> crate::Result<Staged> {

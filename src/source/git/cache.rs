@@ -8,6 +8,7 @@ use gix::ObjectId;
 use super::Repo;
 use crate::error::{Error, IoContext, Result};
 use crate::fs::lock::Held;
+use crate::settings::Waits;
 
 /// The cache key of a URL: case of scheme and host, a trailing `/` or `.git` do not matter.
 pub fn normalize(url: &str) -> String {
@@ -22,6 +23,14 @@ pub fn normalize(url: &str) -> String {
         }
         None => u,
     }
+}
+
+/// The cache of fetched repositories: where it is, and how long its fetches wait for a lock another
+/// atk holds and for a silent server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cache {
+    pub root: PathBuf,
+    pub waits: Waits,
 }
 
 /// The cache repository of the source fetched from `fetch_url`, under `cache_root`.
@@ -50,14 +59,15 @@ pub fn cache_name(url: &str) -> String {
 
 /// Opens the cache repository `dir` (under `cache_root`), creating it when it is not there (or is
 /// what a killed atk left half-made), under its `lock`.
-pub(super) fn open_or_create(dir: &Path, lock: &Path, cache_root: &Path, shown: &str) -> Result<gix::Repository> {
+pub(super) fn open_or_create(dir: &Path, lock: &Path, cache: &Cache, shown: &str) -> Result<gix::Repository> {
+    let cache_root = &cache.root;
     let repo = match gix::open(dir) {
         Ok(r) => r,
         Err(_) => {
             // Two atk (or two fetch threads) may create it at once: the lock decides who does.
             std::fs::create_dir_all(cache_root.join("git"))
                 .ctx(|| format!("cannot create {}", cache_root.display()))?;
-            let _held = lock_file(lock, shown, &|| None)?;
+            let _held = lock_file(lock, shown, cache.waits.lock, &|| None)?;
             match gix::open(dir) {
                 Ok(r) => r,
                 Err(_) => {
@@ -86,7 +96,7 @@ impl Repo {
         // wait for the very stall the timeout ended (checked again while waiting, for a transfer
         // of another thread given up on meanwhile).
         let stalled = || abandoned(path).map(|seconds| Error::NetStalled { url: self.shown.clone(), seconds });
-        let file = lock_file(path, &self.shown, &stalled)?;
+        let file = lock_file(path, &self.shown, self.waits.lock, &stalled)?;
         clear_stale_cache_files(self.repo.path())?;
         Ok(Some(file))
     }
@@ -115,12 +125,16 @@ fn abandoned(path: &Path) -> Option<u64> {
 
 /// Waits for and takes the cache lock at `path` of the source `shown` (released when the file is
 /// dropped). Another atk holds it only while it fetches (bounded by the network timeout); the wait
-/// is bounded by the lock timeout, and Ctrl-C or `give_up` ends it.
-pub(super) fn lock_file(path: &Path, shown: &str, give_up: &dyn Fn() -> Option<Error>) -> Result<Held> {
+/// is bounded by the lock `timeout`, and Ctrl-C or `give_up` ends it.
+pub(super) fn lock_file(
+    path: &Path,
+    shown: &str,
+    timeout: std::time::Duration,
+    give_up: &dyn Fn() -> Option<Error>,
+) -> Result<Held> {
     if let Some(e) = give_up() {
         return Err(e);
     }
-    let timeout = crate::fs::lock::timeout();
     crate::fs::lock::acquire(path, timeout, &mut || {}, give_up)?
         .ok_or_else(|| Error::Locked { what: format!("fetching {shown} into the cache"), seconds: timeout.as_secs() })
 }

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::fs::lock::Held;
 use crate::fs::RelPath;
 
-pub use cache::{cache_dir, cache_name, normalize};
+pub use cache::{cache_dir, cache_name, normalize, Cache};
 use transport::Session;
 
 /// A source repository, ready to be read at any commit it has (or can fetch).
@@ -28,6 +28,8 @@ pub struct Repo {
     shown: String,
     /// Held while fetching into the cache repository.
     cache_lock: Option<PathBuf>,
+    /// How long a fetch waits for the cache lock and for a silent server.
+    waits: crate::settings::Waits,
     /// Bytes of packs received by this process (for `-v` and benchmarks).
     pub received: std::cell::Cell<u64>,
     /// The connection of the last network step and its handshake, for the next step to reuse.
@@ -68,8 +70,8 @@ pub(super) fn read_error(shown: &str, e: impl std::fmt::Display) -> Error {
 
 impl Repo {
     /// Opens the source at `fetch_url`: in place when it is on this machine, else through its cache
-    /// repository under `cache_root`.
-    pub fn open(fetch_url: &str, shown: &str, cache_root: &Path) -> Result<Repo> {
+    /// repository in `cache`.
+    pub fn open(fetch_url: &str, shown: &str, cache: &Cache) -> Result<Repo> {
         if let Some(path) = local_path(fetch_url) {
             crate::home::repo::check_repository(&path)?;
             let repo = gix::open(&path).map_err(|e| Error::Git {
@@ -81,21 +83,23 @@ impl Repo {
                 remote: None,
                 shown: shown.into(),
                 cache_lock: None,
+                waits: cache.waits,
                 received: 0.into(),
                 session: Default::default(),
             });
         }
         // Every remote URL (an added one, a registry, one read from a cloned home) comes here.
         super::check_no_credentials(fetch_url)?;
-        let dir = cache_dir(cache_root, fetch_url);
+        let dir = cache_dir(&cache.root, fetch_url);
         let lock = dir.with_extension("lock");
         crate::home::repo::check_repository(&dir)?;
-        let repo = cache::open_or_create(&dir, &lock, cache_root, shown)?;
+        let repo = cache::open_or_create(&dir, &lock, cache, shown)?;
         Ok(Repo {
             repo,
             remote: Some(fetch_url.into()),
             shown: shown.into(),
             cache_lock: Some(lock),
+            waits: cache.waits,
             received: 0.into(),
             session: Default::default(),
         })

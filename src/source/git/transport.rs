@@ -39,7 +39,7 @@ impl Session {
             session.reused = true;
             return Ok(session);
         }
-        let (mut transport, mut auth) = connect(repo, url, shown)?;
+        let (mut transport, mut auth) = connect(repo, url, shown, worker.limit)?;
         worker.activity.bump();
         let handshake = gix::protocol::handshake(
             &mut transport,
@@ -87,7 +87,7 @@ impl Repo {
     pub(super) fn remote_head(&self, url: &str) -> Result<Option<ObjectId>> {
         let (repo, url, shown) = (self.repo.clone(), url.to_string(), self.shown.clone());
         let earlier = self.take_session();
-        let (head, session) = crate::source::net::bounded(&self.shown, move |worker| {
+        let (head, session) = crate::source::net::bounded(&self.shown, self.waits.net, move |worker| {
             Session::run(&repo, &url, &shown, worker, earlier, &mut |session| {
                 let refs = match session.handshake.refs.clone() {
                     Some(refs) => refs, // protocol v1: the handshake listed them
@@ -128,7 +128,7 @@ impl Repo {
         let held = lock.map(|f| f.try_clone()).transpose().ctx(|| "cannot share the cache lock".into())?;
         let (repo, shown, wants) = (self.repo.clone(), self.shown.clone(), wants.to_vec());
         let earlier = self.take_session();
-        let ((filtered, received), session) = crate::source::net::bounded(&self.shown, move |worker| {
+        let ((filtered, received), session) = crate::source::net::bounded(&self.shown, self.waits.net, move |worker| {
             let _held = held;
             Session::run(&repo, &url, &shown, worker, earlier, &mut |session| {
                 fetch_now(&repo, session, &shown, &wants, commit_only, worker)
@@ -153,6 +153,7 @@ fn connect(
     repo: &gix::Repository,
     fetch_url: &str,
     shown: &str,
+    stall: std::time::Duration,
 ) -> Result<(Transport, gix::remote::AuthenticateFn<'static>)> {
     use gix::protocol::transport::client::blocking_io::{connect, ssh};
     let remote = repo.remote_at(fetch_url).map_err(|e| fetch_error(shown, e))?;
@@ -162,7 +163,7 @@ fn connect(
     if url.scheme == gix::url::Scheme::Ssh {
         ssh_options = repo.ssh_connect_options().map_err(|e| fetch_error(shown, e))?;
         if ssh_options.command.is_none() && ssh_options.kind.is_none() {
-            let seconds = crate::source::net::timeout().as_secs().max(1);
+            let seconds = stall.as_secs().max(1);
             ssh_options.command = Some(
                 format!(
                     "ssh -o ConnectTimeout={seconds} -o ServerAliveInterval={} -o ServerAliveCountMax=3",
@@ -183,7 +184,7 @@ fn connect(
         // unless `gitoxide.http.connectTimeout` says otherwise.
         use gix::protocol::transport::client::blocking_io::http;
         if let Some(http) = options.downcast_mut::<http::Options>() {
-            http.connect_timeout.get_or_insert_with(crate::source::net::timeout);
+            http.connect_timeout.get_or_insert(stall);
         }
         con.transport_mut().configure(&*options).map_err(|e| fetch_error(shown, e))?;
     }

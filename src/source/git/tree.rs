@@ -300,7 +300,8 @@ mod tests {
         std::fs::create_dir_all(base.join("box/stage")).unwrap();
         std::fs::write(base.join("sentinel"), b"keep").unwrap();
         std::fs::write(base.join("box/sentinel"), b"keep").unwrap();
-        let source = Repo::open(src.to_str().unwrap(), "test source", &objects.path().join("cache")).unwrap();
+        let cache = super::super::Cache { root: objects.path().join("cache"), waits: Default::default() };
+        let source = Repo::open(src.to_str().unwrap(), "test source", &cache).unwrap();
         let (mut refused, mut accepted) = (0, 0);
         let abs = base.to_string_lossy().to_string();
         // The attacks found by hand come first: a chain through `b -> .`, the same chain followed
@@ -388,7 +389,8 @@ mod tests {
         let tree = repo.write_object(Raw(gix::object::Kind::Tree, root)).unwrap().detach();
         let commit = format!("tree {tree}\nauthor t <t@t> 0 +0000\ncommitter t <t@t> 0 +0000\n\ndeep\n");
         let commit = repo.write_object(Raw(gix::object::Kind::Commit, commit.into_bytes())).unwrap().detach();
-        let source = Repo::open(src.to_str().unwrap(), "deep source", &objects.path().join("cache")).unwrap();
+        let cache = super::super::Cache { root: objects.path().join("cache"), waits: Default::default() };
+        let source = Repo::open(src.to_str().unwrap(), "deep source", &cache).unwrap();
         let dest = tempfile::tempdir().unwrap();
         for result in [
             source.ensure_paths(commit, &["p"]).map(|_| ()),
