@@ -201,11 +201,15 @@ fn setup_on_a_terminal_shows_no_value_kept_on_enter() {
     for name in ["DECLARED", "GITHUB_TOKEN", "API_KEY"] {
         seen += &p.exp_string(name).unwrap();
         seen += &p.exp_string("[******** kept on Enter]").unwrap();
-        p.send_line("").unwrap();
+        send_secret(&mut p, "");
     }
-    for name in ["AWS_SECRET_ACCESS_KEY", "PLAIN_MODE", "LOG_LEVEL"] {
+    for (name, secret) in [("AWS_SECRET_ACCESS_KEY", true), ("PLAIN_MODE", false), ("LOG_LEVEL", false)] {
         seen += &p.exp_string(name).unwrap();
-        p.send_line("").unwrap();
+        if secret {
+            send_secret(&mut p, "");
+        } else {
+            p.send_line("").unwrap();
+        }
     }
     seen += &p.exp_eof().unwrap();
     assert_clean("setup on a terminal", &seen);

@@ -66,10 +66,10 @@ fn prompts_on_a_terminal_hide_secrets_and_insist_on_required_values() {
     env.ok(&["add", "-y", src.to_str().unwrap()]);
     let mut p = env.on_terminal(&["setup", "asks"]);
     p.exp_string("API_TOKEN (required) - the token").unwrap();
-    p.send_line("").unwrap();
+    send_secret(&mut p, "");
     p.exp_string("API_TOKEN is required").unwrap();
     p.exp_string("API_TOKEN (required)").unwrap();
-    p.send_line("hunter2").unwrap();
+    send_secret(&mut p, "hunter2");
     // Everything the terminal shows from the typed secret to the end: the echo of typed characters
     // (the terminal's own or the prompt's) would be in it.
     let until_next_prompt = p.exp_string("REGION").unwrap();
@@ -83,7 +83,7 @@ fn prompts_on_a_terminal_hide_secrets_and_insist_on_required_values() {
     // Asked again, the current secret is shown masked and kept on Enter.
     let mut p = env.on_terminal(&["setup", "asks"]);
     p.exp_string("[******** kept on Enter]").unwrap();
-    p.send_line("").unwrap();
+    send_secret(&mut p, "");
     p.exp_string("REGION").unwrap();
     p.send_line("us").unwrap();
     p.exp_eof().unwrap();

@@ -455,3 +455,16 @@ pub fn json_doc(env: &Env, args: &[&str], code: i32, ports: &[u16]) -> serde_jso
     normalize_json(&mut v, &env.dir.path().to_string_lossy(), ports);
     v
 }
+
+/// Types `line` at a prompt that reads without echo (a secret). The program turns the terminal's
+/// echo off after it printed the prompt, and that switch throws away what was typed before it
+/// (`TCSAFLUSH`, as every password prompt does): so this waits until echo is off, then types.
+pub fn send_secret(p: &mut rexpect::session::PtySession, line: &str) {
+    let pty = p.process().get_file_handle().unwrap();
+    let start = Instant::now();
+    while rustix::termios::tcgetattr(&pty).unwrap().local_modes.contains(rustix::termios::LocalModes::ECHO) {
+        assert!(start.elapsed() < Duration::from_secs(20), "the prompt never turned the terminal's echo off");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    p.send_line(line).unwrap();
+}
