@@ -8,18 +8,6 @@ use std::process::Stdio;
 
 use crate::common::*;
 
-/// No run may take longer than this, in seconds (a hang is what is tested against).
-const BOUND: u64 = 20;
-
-/// Runs atk bounded by [`BOUND`]; returns the exit code and stdout + stderr.
-fn run(env: &Env, args: &[&str]) -> (Option<i32>, String) {
-    let child =
-        env.std_cmd().args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let out = wait_with_timeout(child, BOUND);
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.code(), text)
-}
-
 fn mini(env: &Env, name: &str) -> String {
     env.plugin(&format!("src/{name}"), &yaml(name, ""), &[("data.txt", "data\n", false)]).to_str().unwrap().to_string()
 }
@@ -45,7 +33,7 @@ fn a_state_folder_linked_out_of_the_home_is_refused_and_nothing_outside_is_touch
     remove_any(&state);
     std::os::unix::fs::symlink(&out, &state).unwrap();
     for args in [vec!["add", &mini(&env, "mini"), "-y"], vec!["list"], vec!["status"]] {
-        let (code, text) = run(&env, &args);
+        let (code, text) = run_bounded(&env, &args);
         assert_eq!(code, Some(1), "atk {args:?}: {text}");
         assert!(text.contains(&format!("{} is a symbolic link", state.display())), "atk {args:?}: {text}");
     }
@@ -73,7 +61,7 @@ fn a_transaction_folder_linked_out_of_the_home_gives_nothing_to_the_recovery() {
          {\"undo\":\"restore\",\"path\":\"manifest.yaml\",\"backup\":\"precious\"}\n",
         false,
     );
-    let (code, text) = run(&env, &["list"]);
+    let (code, text) = run_bounded(&env, &["list"]);
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("was interrupted") && text.contains("that step was skipped"), "{text}");
     assert_eq!(tree(&out), untouched, "nothing outside the home changed");
@@ -110,11 +98,11 @@ fn a_fifo_where_git_reads_a_file_of_the_home_never_hangs_a_command() {
         assert!(std::process::Command::new("mkfifo").arg(&path).status().unwrap().success());
         let shown = format!("{}: it is a FIFO", path.display());
         // status shows the plugins and says why the repository's state is not shown.
-        let (code, text) = run(&env, &["status"]);
+        let (code, text) = run_bounded(&env, &["status"]);
         assert_eq!(code, Some(0), "{rel}: atk status: {text}");
         assert!(text.contains(&shown) && text.contains("mini"), "{rel}: atk status: {text}");
         for args in [vec!["history"], vec!["add", other.as_str(), "-y"], vec!["doctor"]] {
-            let (code, text) = run(&env, &args);
+            let (code, text) = run_bounded(&env, &args);
             assert_eq!(code, Some(1), "{rel}: atk {args:?}: {text}");
             assert!(text.contains(&shown), "{rel}: atk {args:?}: {text}");
         }
@@ -122,7 +110,7 @@ fn a_fifo_where_git_reads_a_file_of_the_home_never_hangs_a_command() {
         if let Some(bytes) = original {
             std::fs::write(&path, bytes).unwrap();
         }
-        let (code, text) = run(&env, &["status"]);
+        let (code, text) = run_bounded(&env, &["status"]);
         assert_eq!(code, Some(0), "{rel}: then atk status: {text}");
         assert!(!text.contains("FIFO"), "{rel}: then atk status: {text}");
     }
@@ -206,7 +194,7 @@ fn a_skill_linked_out_of_the_plugin_folder_is_never_given_to_an_agent() {
     );
     env.ok(&["add", src.to_str().unwrap(), "-y"]);
     let skill = env.atk_home.join("plugins/skl/SKILL.md");
-    let (code, text) = run(&env, &["plug", "skl", "--claude", "-y"]);
+    let (code, text) = run_bounded(&env, &["plug", "skl", "--claude", "-y"]);
     assert_eq!(code, Some(5), "{text}");
     assert!(text.contains(&skill.display().to_string()) && text.contains("leads out of the plugin folder"), "{text}");
     let claude = std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap_or_default();
@@ -235,7 +223,7 @@ fn a_fifo_in_a_source_or_cache_repository_never_hangs_a_command() {
     let head = work.join(".git/HEAD");
     let original = fifo(&head);
     for args in [vec!["--registry", reg, "add", "third", "-y"], vec!["--registry", reg, "search", "third"]] {
-        let (code, text) = run(&env, &args);
+        let (code, text) = run_bounded(&env, &args);
         assert_eq!(code, Some(1), "atk {args:?}: {text}");
         assert!(text.contains(&format!("{}: it is a FIFO", head.display())), "atk {args:?}: {text}");
     }
@@ -250,7 +238,7 @@ fn a_fifo_in_a_source_or_cache_repository_never_hangs_a_command() {
     env.ok(&["--registry", &url, "search", "hello"]);
     let head = crate::common::sources::cache_repo(&env).join("HEAD");
     let original = fifo(&head);
-    let (code, text) = run(&env, &["--registry", &url, "add", "hello", "--set", "HELLO_NAME=x"]);
+    let (code, text) = run_bounded(&env, &["--registry", &url, "add", "hello", "--set", "HELLO_NAME=x"]);
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains(&format!("{}: it is a FIFO", head.display())), "{text}");
     std::fs::remove_file(&head).unwrap();

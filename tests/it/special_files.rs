@@ -8,9 +8,6 @@ use std::process::Stdio;
 
 use crate::common::*;
 
-/// No run may take longer than this: past it, the test fails (a hang is what is tested against).
-const BOUND: u64 = 20;
-
 /// What is put where a file should be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Bad {
@@ -78,15 +75,6 @@ fn remove(path: &Path) {
     }
 }
 
-/// Runs atk bounded by [`BOUND`] (the test fails if it is not done by then).
-fn run(env: &Env, args: &[&str]) -> (Option<i32>, String) {
-    let child =
-        env.std_cmd().args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let out = wait_with_timeout(child, BOUND);
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.code(), text)
-}
-
 /// One file and the commands that read it, each with the exit code it must end with and whether
 /// it must name the file (a command that does not read it must just work).
 struct Case {
@@ -124,7 +112,7 @@ fn check_all(env: &Env, cases: &[Case], after: &[&str]) {
                 continue;
             }
             for (args, code, names) in &case.runs {
-                let (got, text) = run(env, args);
+                let (got, text) = run_bounded(env, args);
                 let shown = case.path.display().to_string();
                 let named = text.contains(&shown);
                 let said = bad.words().iter().any(|w| text.contains(w));
@@ -140,7 +128,7 @@ fn check_all(env: &Env, cases: &[Case], after: &[&str]) {
             if let Some(bytes) = &original {
                 std::fs::write(&case.path, bytes).unwrap();
             }
-            let (got, text) = run(env, after);
+            let (got, text) = run_bounded(env, after);
             if got != Some(0) {
                 failures.push(format!(
                     "after {bad:?} at {} was removed: atk {after:?}: {got:?}\n{text}",
@@ -306,18 +294,18 @@ fn what_an_install_leaves_in_a_local_plugin_is_committed_or_refused_at_once() {
     let big = env.plugin("src/big", &yaml("big", &extra("truncate -s 2G big.bin")), &[]);
     // The 2 GB file first: the test's own snapshot of the home would block on the FIFO.
     let before = env.snapshot();
-    let (code, text) = run(&env, &["add", big.to_str().unwrap(), "-y"]);
+    let (code, text) = run_bounded(&env, &["add", big.to_str().unwrap(), "-y"]);
     assert_eq!(code, Some(5), "{text}");
     let shown = env.atk_home.join("plugins/big/big.bin").display().to_string();
     assert!(text.contains(&shown) && text.contains("bigger than 100 MiB"), "{text}");
     assert_eq!(env.snapshot(), before, "the add is rolled back");
-    let (code, text) = run(&env, &["add", fifo.to_str().unwrap(), "-y"]);
+    let (code, text) = run_bounded(&env, &["add", fifo.to_str().unwrap(), "-y"]);
     assert_eq!(code, Some(0), "{text}");
     assert!(env.atk_home.join("plugins/fifo/data.fifo").exists(), "install ran");
     let files = env.ls_files();
     assert!(files.contains(&"plugins/fifo/plugin.yaml".to_string()), "{files:?}");
     assert!(!files.contains(&"plugins/fifo/data.fifo".to_string()), "{files:?}");
-    let (code, text) = run(&env, &["status"]);
+    let (code, text) = run_bounded(&env, &["status"]);
     assert_eq!(code, Some(0), "{text}");
 }
 

@@ -468,3 +468,16 @@ pub fn send_secret(p: &mut rexpect::session::PtySession, line: &str) {
     }
     p.send_line(line).unwrap();
 }
+
+/// How long a run of [`run_bounded`] may take, in seconds: past it, the test fails (a hang is what
+/// such a run tests against).
+pub const BOUND: u64 = 20;
+
+/// Runs atk (stdin empty) bounded by [`BOUND`]; its exit code, and its stdout and stderr together.
+pub fn run_bounded(env: &Env, args: &[&str]) -> (Option<i32>, String) {
+    let child =
+        env.std_cmd().args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let out = wait_with_timeout(child, BOUND);
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code(), text)
+}
