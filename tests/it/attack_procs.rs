@@ -8,14 +8,11 @@ use crate::common::*;
 /// A home with `auto_push` on and a `file://` remote whose `pre-receive` hook is `hook`.
 fn home_pushing_to_a_hook(hook: &str) -> Env {
     let env = Env::new();
-    let m = env.manifest().replace("auto_push: false", "auto_push: true");
-    write(&env.atk_home.join("manifest.yaml"), &m, false);
-    env.git(&["commit", "-qam", "turn on auto_push"]);
     let remote = env.path("remote.git");
     std::fs::create_dir_all(&remote).unwrap();
     git(&remote, &["init", "-q", "--bare"]);
     write(&remote.join("hooks/pre-receive"), hook, true);
-    env.git(&["remote", "add", "origin", &format!("file://{}", remote.display())]);
+    turn_on_auto_push(&env, &format!("file://{}", remote.display()));
     env
 }
 

@@ -169,10 +169,7 @@ fn auto_push_to(scheme: &str) {
     let (port, accepted) = silent_server();
     let url = format!("{scheme}://127.0.0.1:{port}/home.git");
     let env = Env::new();
-    let m = env.manifest().replace("auto_push: false", "auto_push: true");
-    write(&env.atk_home.join("manifest.yaml"), &m, false);
-    env.git(&["commit", "-qam", "turn on auto_push"]);
-    env.git(&["remote", "add", "origin", &url]);
+    turn_on_auto_push(&env, &url);
     let first = env.plugin("src-first", &yaml("First", ""), &[]);
     let second = env.plugin("src-second", &yaml("Second", ""), &[]);
 
@@ -220,12 +217,9 @@ fn auto_push_to_an_http_remote_that_never_answers_ends_at_the_net_timeout_after_
 
 #[test]
 fn the_stall_warning_names_the_bound() {
-    let env = Env::new();
-    let m = env.manifest().replace("auto_push: false", "auto_push: true");
-    write(&env.atk_home.join("manifest.yaml"), &m, false);
-    env.git(&["commit", "-qam", "turn on auto_push"]);
     let (port, _) = silent_server();
-    env.git(&["remote", "add", "origin", &format!("git://127.0.0.1:{port}/home.git")]);
+    let env = Env::new();
+    turn_on_auto_push(&env, &format!("git://127.0.0.1:{port}/home.git"));
     let src = env.plugin("src-one", &yaml("One", ""), &[]);
     let mut c = env.std_cmd();
     c.env("ATK_NET_TIMEOUT", "2").args(["add", src.to_str().unwrap(), "-y"]);
@@ -287,12 +281,9 @@ fn sigterm_to_atk_reaches_a_streamed_command_with_or_without_a_terminal() {
 
 #[test]
 fn ctrl_c_ends_a_push_that_hangs() {
-    let env = Env::new();
-    let m = env.manifest().replace("auto_push: false", "auto_push: true");
-    write(&env.atk_home.join("manifest.yaml"), &m, false);
-    env.git(&["commit", "-qam", "turn on auto_push"]);
     let (port, accepted) = silent_server();
-    env.git(&["remote", "add", "origin", &format!("git://127.0.0.1:{port}/home.git")]);
+    let env = Env::new();
+    turn_on_auto_push(&env, &format!("git://127.0.0.1:{port}/home.git"));
     let src = env.plugin("src-one", &yaml("One", ""), &[]);
     let child = env
         .std_cmd()

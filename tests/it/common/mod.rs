@@ -481,3 +481,11 @@ pub fn run_bounded(env: &Env, args: &[&str]) -> (Option<i32>, String) {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.code(), text)
 }
+
+/// Turns `auto_push` on in the home of `env` (committed), with `url` as its `origin`.
+pub fn turn_on_auto_push(env: &Env, url: &str) {
+    let m = env.manifest().replace("auto_push: false", "auto_push: true");
+    write(&env.atk_home.join("manifest.yaml"), &m, false);
+    env.git(&["commit", "-qam", "turn on auto_push"]);
+    env.git(&["remote", "add", "origin", url]);
+}
