@@ -17,13 +17,6 @@ pub trait Reporter: Sync {
     fn detail(&self, line: &str);
     /// Yes or no. Without anyone to ask, fails with `NeedsConfirmation` carrying `hint`.
     fn confirm(&self, question: &str, hint: &str) -> Result<bool>;
-    /// `text`, a program's output about to be repeated, with the secrets it may hold taken out
-    /// (`cut_before`/`cut_after`: it was cut there, see `plugin::secret::Scrubber::scrub_cut`):
-    /// as it is, for a reporter that knows no secrets.
-    fn scrub(&self, text: &str, cut_before: bool, cut_after: bool) -> String {
-        let _ = (cut_before, cut_after);
-        text.to_string()
-    }
     /// Whether a person can be asked questions (a terminal, not CI, no `--yes`).
     fn interactive(&self) -> bool {
         false

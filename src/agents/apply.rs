@@ -120,14 +120,13 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
     let named = t.server.iter().flat_map(|s| s.env.iter().filter(|v| v.secret));
     let scrubber = Scrubber::for_output(server_secrets.chain(how.env.secrets.iter().map(String::as_str)))
         .with_named(named.filter_map(|v| Some((v.name.as_str(), v.value.as_deref()?))));
-    let hide = |text: &str| scrubber.scrub(text);
     let outcome = |status, detail: Option<String>, notes: &[String]| AgentOutcome {
         agent,
         status,
-        detail: detail.map(|d| hide(&d)),
-        notes: notes.iter().map(|n| hide(n)).collect(),
+        detail: detail.map(|d| scrubber.scrub(&d)),
+        notes: notes.iter().map(|n| scrubber.scrub(n)).collect(),
     };
-    let masking = Masking { inner: how.reporter, hide: &hide, scrubber: &scrubber };
+    let masking = Masking { inner: how.reporter, scrubber: &scrubber };
     let how = &Apply { env: how.env, reporter: &masking, ask: how.ask, hint: how.hint };
     let mut plan = match planned {
         Ok(p) => p,
@@ -196,7 +195,7 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
     let mut tolerated = Vec::new();
     for c in &plan.changes {
         crate::interrupt::check()?;
-        match run_change(c, how) {
+        match run_change(c, how, &scrubber) {
             Ok(()) => done += 1,
             Err(Failure::NotInstalled(why)) => return Ok(outcome(AgentStatus::NotInstalled, Some(why), &plan.notes)),
             Err(Failure::Failed(why)) if matches!(c, Change::Run { may_fail: true, .. }) => {
@@ -226,24 +225,20 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
 /// A reporter that masks secrets in every line before passing it on.
 struct Masking<'a> {
     inner: &'a dyn Reporter,
-    hide: &'a (dyn Fn(&str) -> String + Sync),
     scrubber: &'a Scrubber,
 }
 
 impl Reporter for Masking<'_> {
-    fn scrub(&self, text: &str, cut_before: bool, cut_after: bool) -> String {
-        self.scrubber.scrub_cut(text, cut_before, cut_after)
-    }
     fn note(&self, line: &str) {
-        self.inner.note(&(self.hide)(line))
+        self.inner.note(&self.scrubber.scrub(line))
     }
     fn warn(&self, line: &str) {
-        self.inner.warn(&(self.hide)(line))
+        self.inner.warn(&self.scrubber.scrub(line))
     }
     fn detail(&self, line: &str) {
-        self.inner.detail(&(self.hide)(line))
+        self.inner.detail(&self.scrubber.scrub(line))
     }
     fn confirm(&self, question: &str, hint: &str) -> Result<bool> {
-        self.inner.confirm(&(self.hide)(question), hint)
+        self.inner.confirm(&self.scrubber.scrub(question), hint)
     }
 }

@@ -3,6 +3,7 @@
 
 use super::{skill, write_user_file, Apply, Change};
 use crate::error::Error;
+use crate::plugin::secret::Scrubber;
 
 pub(super) enum Failure {
     NotInstalled(String),
@@ -10,13 +11,14 @@ pub(super) enum Failure {
     Interrupted,
 }
 
-pub(super) fn run_change(c: &Change, how: &Apply) -> std::result::Result<(), Failure> {
+/// Makes one change; what an agent's program says is repeated with `scrubber`'s secrets taken out.
+pub(super) fn run_change(c: &Change, how: &Apply, scrubber: &Scrubber) -> std::result::Result<(), Failure> {
     match c {
-        Change::Run { argv, replaces, .. } => match (run_program(argv, how), replaces) {
+        Change::Run { argv, replaces, .. } => match (run_program(argv, how, scrubber), replaces) {
             (Err(Failure::Failed(why)), Some(remove)) => {
                 how.reporter.detail(&format!("{why}; removing the registration of the same name and trying again"));
-                let _ = run_program(remove, how);
-                run_program(argv, how)
+                let _ = run_program(remove, how, scrubber);
+                run_program(argv, how, scrubber)
             }
             (result, _) => result,
         },
@@ -36,7 +38,7 @@ pub(super) fn run_change(c: &Change, how: &Apply) -> std::result::Result<(), Fai
 const PROGRAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Runs an agent's program, its output shown with `-v`; a failure carries the agent's last words.
-fn run_program(argv: &[String], how: &Apply) -> std::result::Result<(), Failure> {
+fn run_program(argv: &[String], how: &Apply, scrubber: &Scrubber) -> std::result::Result<(), Failure> {
     let program =
         how.env.which(&argv[0]).ok_or_else(|| Failure::NotInstalled(format!("'{}' is not on PATH", argv[0])))?;
     let mut cmd = std::process::Command::new(program);
@@ -69,12 +71,12 @@ fn run_program(argv: &[String], how: &Apply) -> std::result::Result<(), Failure>
     let scrubbed = |stream: &[u8]| {
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         match crate::process::pieces(stream) {
-            (whole, None) => how.reporter.scrub(&text(whole), false, false),
+            (whole, None) => scrubber.scrub_cut(&text(whole), false, false),
             (head, Some((marker, tail))) => format!(
                 "{}{}{}",
-                how.reporter.scrub(&text(head), false, true),
+                scrubber.scrub_cut(&text(head), false, true),
                 text(marker),
-                how.reporter.scrub(&text(tail), true, false)
+                scrubber.scrub_cut(&text(tail), true, false)
             ),
         }
     };

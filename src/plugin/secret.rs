@@ -327,10 +327,6 @@ impl Scrubber {
         Scrubber::of(patterns)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
-    }
-
     /// The end of the longest spelling of any value at `pos`, and its pattern.
     fn longest_at(&self, bytes: &[u8], pos: usize, cut_after: bool, work: &Work) -> Option<(usize, &Pattern)> {
         if !self.starts[usize::from(bytes[pos])] {
