@@ -170,11 +170,6 @@ pub fn detached<F: FnOnce() + Send + 'static>(name: &str, work: F) -> std::resul
     }
 }
 
-/// How many worker threads are alive now (for tests).
-pub fn busy() -> usize {
-    BUSY.load(Ordering::SeqCst)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -204,7 +204,7 @@ impl Home {
     /// first (the folder is atk's alone): a link there would carry atk's moves and deletes out of
     /// the home, and removing a link touches nothing it leads to.
     pub fn own_folder(&self, path: &Path) -> Result<Root> {
-        if crate::fs::read::describe(path, crate::fs::Links::Refuse).is_some_and(|what| what != "a folder") {
+        if std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_dir()) {
             crate::fs::remove_any(path)?;
         }
         let state = self.state_dir();

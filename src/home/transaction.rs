@@ -338,7 +338,10 @@ fn undo_all(home: &Home, steps: Vec<(usize, Undo)>) -> Result<Vec<String>> {
     // Each step undone is recorded in the journal as void: a rollback killed half-way is resumed
     // by the next atk from where it stopped, never replaying a step that a later one built on (an
     // `.atk-ref` moved back, then removed again as "written by the operation").
-    let mut progress = std::fs::OpenOptions::new().append(true).open(home.journal_path()).ok();
+    let mut progress = crate::fs::read::open_for_writing(&home.journal_path(), false).ok().and_then(|mut f| {
+        std::io::Seek::seek(&mut f, std::io::SeekFrom::End(0)).ok()?;
+        Some(f)
+    });
     for (number, step) in steps.into_iter().rev() {
         crate::failpoint::hit("undo");
         let undo_one = || -> Result<()> {

@@ -53,6 +53,7 @@ impl Check {
     }
 }
 
+/// The fetch URL of a remote source, and whether it is a repository on this machine.
 fn fetch_url(ctx: &Origins, source: &Source) -> Option<String> {
     let url = match source.kind {
         SourceKind::Registry => ctx.registry_url.clone(),

@@ -90,7 +90,6 @@ pub fn drift(home: &Home, entry: &Entry, origin: &Origin) -> Result<Drift> {
     Ok(d)
 }
 
-/// The fetch URL of a remote source, and whether it is a repository on this machine.
 /// One file's change from its pinned version (`None`: absent) to what is on disk, as a unified
 /// diff with `a/<name>` and `b/<name>` headers (`Binary files … differ` for binary content).
 pub fn unified(name: &str, old: Option<&[u8]>, new: Option<&[u8]>) -> String {
@@ -172,7 +171,8 @@ pub fn drift_diff(
     for p in paths {
         let shipped = drift.files.iter().find(|f| f.path == *p);
         let old = repo.read_file(commit, &format!("{}/{p}", drift.path))?;
-        let new = match root.kind(p)? {
+        let kind = root.kind(p)?;
+        let new = match kind {
             None => None,
             Some(Kind::Link) => Some(root.read_link(p)?.as_os_str().as_encoded_bytes().to_vec()),
             Some(Kind::File { .. }) => match root.read(p, Cap::PluginFile) {
@@ -191,7 +191,7 @@ pub fn drift_diff(
         } else {
             unified(&name, old.as_deref(), new.as_deref())
         };
-        if let (Some(f), Ok(Some(Kind::File { executable }))) = (shipped, root.kind(p)) {
+        if let (Some(f), Some(Kind::File { executable })) = (shipped, kind) {
             if f.executable != executable {
                 let mode = |x: bool| if x { "100755" } else { "100644" };
                 text = text.replacen(

@@ -36,6 +36,8 @@ pub fn ensure_files(
     policy: FetchPolicy,
 ) -> Result<Vec<Result<bool>>> {
     let mut results: Vec<Option<Result<bool>>> = entries.iter().map(|_| None).collect();
+    // The commit each plugin's `.atk-ref` records, read once.
+    let mut installed_at = vec![None; entries.len()];
     // (origin key, commit) -> indexes of the entries that need it.
     let mut groups: BTreeMap<(String, ObjectId), Vec<usize>> = BTreeMap::new();
     for (i, entry) in entries.iter().enumerate() {
@@ -61,7 +63,10 @@ pub fn ensure_files(
             continue;
         }
         let installed = match installed_ref(home, &entry.directory) {
-            Ok(installed) => installed,
+            Ok(installed) => {
+                installed_at[i] = installed;
+                installed
+            }
             Err(e) => {
                 results[i] = Some(Err(e));
                 continue;
@@ -141,8 +146,7 @@ pub fn ensure_files(
     for (i, commit, path) in order {
         let entry = entries[i];
         let repo = opened[&origins.key(&entry.source)].repo();
-        // (An unreadable .atk-ref was refused before this plugin got here.)
-        let old_files: Vec<RelPath> = match installed_ref(home, &entry.directory).ok().flatten() {
+        let old_files: Vec<RelPath> = match installed_at[i] {
             Some(old) if repo.has(&old) => {
                 repo.list_files(old, &path).unwrap_or_default().into_iter().map(|f| f.path).collect()
             }
