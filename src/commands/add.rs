@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let target = home.plugin_dir(&staged.directory);
     let files_now = staged.staged.as_ref().map(|s| s.path().to_path_buf()).unwrap_or_else(|| target.clone());
     ctx.ui.detail(format!("'{}' staged in {}", crate::text::escape(&staged.plugin.name), files_now.display()));
-    let env = env::plan(&ctx.ui, &staged.plugin, &files_now.join(".env"), &sets, None)?;
+    let env = env::plan(&ctx.ui, &staged.plugin, &files_now.join(".env"), &sets, None, &super::environment_secrets())?;
     let Added { entry, commit } =
         add(&ctx.ui, &home, &lock, &mut manifest, &staged, &env, &format!("atk add {input}"))?;
     ctx.push_if_configured(&home, &manifest, commit.is_some());

@@ -21,9 +21,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let (home, lock) = ctx.lock_home()?;
         let manifest = home.manifest()?;
         let origins = Origins::new(&ctx.settings, &manifest);
+        let environment = super::environment_secrets();
         let mut ask = |entry: &crate::home::Entry, drift: &drift::Drift| -> Result<bool> {
             let origin = origins.open(&entry.source)?;
-            let scrubber = super::plugin_scrubber(&home, entry);
+            let scrubber = super::plugin_scrubber(&home, entry, &environment);
             let diff = drift::drift_diff(&home, entry, &origin, drift, &|s| scrubber.scrub(s))?;
             ctx.ui.line(scrubber.scrub(diff.trim_end()));
             let answer = ctx.ui.confirm(

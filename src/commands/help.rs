@@ -114,25 +114,17 @@ fn card(ctx: &Ctx, doc: &report::Help) -> Vec<String> {
     out
 }
 
-/// The plugin's secrets in its `.env`, and what takes them (and the environment's) out of text.
-fn secrets_of(env: &EnvFile, plugin: &Plugin) -> (crate::plugin::Secrets, crate::plugin::secret::Scrubber) {
-    let secrets = crate::plugin::secrets(Some(plugin), env);
-    let mut values = secrets.values.clone();
-    values.extend(super::environment_secrets());
-    let scrubber = crate::plugin::secret::Scrubber::for_output(values.iter().map(String::as_str));
-    (secrets, scrubber)
-}
-
+/// The card of a plugin. `env` is its `.env`, `secrets` what holds a secret there (a value that
+/// takes one in, `postgres://app:${DB_PASSWORD}@db`, is one) and `scrubber` what takes them (and
+/// the environment's) out of text: a value that merely repeats one has it taken out.
 fn document(
     entry: &crate::home::Entry,
-    dir: &std::path::Path,
     plugin: &Plugin,
     readme: Option<std::path::PathBuf>,
+    env: &EnvFile,
+    secrets: &crate::plugin::Secrets,
+    scrubber: &crate::plugin::secret::Scrubber,
 ) -> Result<report::Help> {
-    let env = EnvFile::read(&dir.join(".env"), &|k| std::env::var(k).ok())?;
-    // A value that takes a secret in (`postgres://app:${DB_PASSWORD}@db`) is one; a value that
-    // merely repeats one has it taken out.
-    let (secrets, scrubber) = secrets_of(&env, plugin);
     // Words the user wrote in custom/overrides.yaml may repeat a secret: it is taken out.
     let lifecycle = crate::plugin::schema::Lifecycle::STEPS
         .iter()
@@ -230,7 +222,10 @@ pub fn run(ctx: &Ctx, args: Args, cli: fn() -> clap::Command) -> Result<u8> {
             None
         }
     };
-    let doc = document(entry, &dir, &plugin, readme.as_ref().map(|_| readme_path.clone()))?;
+    let env = EnvFile::read(&dir.join(".env"), &|k| std::env::var(k).ok())?;
+    let secrets = crate::plugin::secrets(Some(&plugin), &env);
+    let scrubber = secrets.scrubber(&super::environment_secrets());
+    let doc = document(entry, &plugin, readme.as_ref().map(|_| readme_path.clone()), &env, &secrets, &scrubber)?;
     ctx.ui.json(&doc);
     if ctx.ui.json {
         return Ok(0);
@@ -245,8 +240,7 @@ pub fn run(ctx: &Ctx, args: Args, cli: fn() -> clap::Command) -> Result<u8> {
         return Ok(0);
     };
     // A README the user edited may hold a secret of theirs (as `atk diff` shows it: scrubbed).
-    let env = EnvFile::read(&dir.join(".env"), &|k| std::env::var(k).ok())?;
-    let md = secrets_of(&env, &plugin).1.scrub(&safe_markdown(&md));
+    let md = scrubber.scrub(&safe_markdown(&md));
     if !terminal {
         // A pipe or a file gets the Markdown itself.
         ctx.ui.line(md.trim_end());

@@ -162,22 +162,26 @@ pub fn runner<'a>(ctx: &Ctx, home: &'a Home, dir: &'a Path, directory: &'a str, 
 }
 
 /// The values of this process's variables that are named like secrets (`GITHUB_TOKEN`, …): text
-/// from a program that inherited them is scrubbed of them.
+/// that may repeat one (a program that inherited them, a value the user pasted one into) is
+/// scrubbed of them. Read here, at the edge, and passed down.
 pub fn environment_secrets() -> Vec<String> {
-    crate::plugin::secret::in_environment()
+    std::env::vars_os()
+        .filter(|(k, _)| k.to_str().is_some_and(crate::plugin::secret::looks_secret))
+        .filter_map(|(_, v)| v.into_string().ok())
+        .collect()
 }
 
 /// What takes a plugin's secrets out of text about it that atk repeats (a diff of its files, a
 /// program's words): its `.env`'s secrets (`crate::plugin::secrets`: declared, named like one,
 /// taking one in by `${NAME}`, or not declared at all; every value when the plugin cannot be
 /// loaded), and the environment's.
-pub fn plugin_scrubber(home: &Home, entry: &Entry) -> crate::plugin::secret::Scrubber {
+/// `environment` is [`environment_secrets`], read once by the caller.
+pub fn plugin_scrubber(home: &Home, entry: &Entry, environment: &[String]) -> crate::plugin::secret::Scrubber {
     let dir = home.plugin_dir(&entry.directory);
     let plugin = crate::plugin::load(&dir).ok();
     let file = crate::plugin::env::EnvFile::read(&dir.join(".env"), &|k| std::env::var(k).ok());
-    let mut all = file.map(|f| crate::plugin::secrets(plugin.as_ref(), &f).values).unwrap_or_default();
-    all.extend(environment_secrets());
-    crate::plugin::secret::Scrubber::for_output(all.iter().map(String::as_str))
+    let secrets = file.map(|f| crate::plugin::secrets(plugin.as_ref(), &f)).unwrap_or_default();
+    secrets.scrubber(environment)
 }
 
 /// The pairs of `--set`: `KEY=VALUE`, or `KEY` alone to take the value from the environment

@@ -52,7 +52,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
 
     if let Some(p) = &plugin {
         let runner = runner(ctx, &home, &dir, &entry.directory, p);
-        if !runner.confirm_uninstall(&ctx.ui, &format!("remove {}", entry.directory), args.force)? {
+        if !runner.confirm_uninstall(
+            &ctx.ui,
+            &format!("remove {}", entry.directory),
+            args.force,
+            &super::environment_secrets(),
+        )? {
             ctx.ui.line("Cancelled; nothing was changed.");
             return Ok(0);
         }

@@ -83,7 +83,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             });
             continue;
         }
-        let plan = plan(&ctx.ui, &plugin, &dir.join(".env"), &sets, None)?;
+        let plan = plan(&ctx.ui, &plugin, &dir.join(".env"), &sets, None, &super::environment_secrets())?;
         plan.write(&home, &entry.directory)?;
         reports.push(super::report::Configured {
             name: entry.name.clone(),

@@ -236,8 +236,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let mut rows = status::probe_all(&home.root, &entries, args.timeout)?;
     // Words from the user's custom/overrides.yaml (a health endpoint with its token) or from an
     // error may repeat a secret of the plugin: it is taken out.
+    let environment = super::environment_secrets();
     for (row, entry) in rows.iter_mut().zip(&entries) {
-        let scrubber = super::plugin_scrubber(&home, entry);
+        let scrubber = super::plugin_scrubber(&home, entry, &environment);
         let scrub = |s: &mut String| *s = scrubber.scrub(s);
         row.problem.iter_mut().chain(row.hint.iter_mut()).for_each(scrub);
         if let Some(h) = &mut row.health {

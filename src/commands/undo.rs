@@ -37,7 +37,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             match loaded {
                 Some(Ok(p)) => {
                     let runner = runner(ctx, &home, &dir, &entry.directory, &p);
-                    if !runner.confirm_uninstall(&ctx.ui, "undo", force)? {
+                    if !runner.confirm_uninstall(&ctx.ui, "undo", force, &super::environment_secrets())? {
                         ctx.ui.line("Cancelled; nothing was changed.");
                         return Ok(0);
                     }
@@ -64,7 +64,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         Step::Restore { entry, index } => {
             let staged = undo::stage_restore(&home, &origins, plan.parent, entry)?;
             let files_now = staged.staged.as_ref().map(|s| s.path().to_path_buf()).expect("restored files are staged");
-            let env = env::plan(&ctx.ui, &staged.plugin, &files_now.join(".env"), &sets, None)?;
+            let env = env::plan(
+                &ctx.ui,
+                &staged.plugin,
+                &files_now.join(".env"),
+                &sets,
+                None,
+                &super::environment_secrets(),
+            )?;
             let Added { entry, commit } = add_as(
                 &ctx.ui,
                 &home,

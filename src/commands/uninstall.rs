@@ -28,7 +28,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         });
         return Ok(0);
     }
-    if !runner.confirm_uninstall(&ctx.ui, &format!("uninstall {}", entry.directory), args.force)? {
+    if !runner.confirm_uninstall(
+        &ctx.ui,
+        &format!("uninstall {}", entry.directory),
+        args.force,
+        &super::environment_secrets(),
+    )? {
         ctx.ui.line("Cancelled; nothing was run.");
         return Ok(0);
     }

@@ -168,7 +168,8 @@ pub(super) fn apply_move(
 ) -> Result<Option<String>> {
     let dir = home.plugin_dir(&entry.directory);
     let new_names: Vec<String> = plan.env_added.iter().map(|v| v.name.clone()).collect();
-    let env = env::plan(&ctx.ui, &plan.new_plugin, &dir.join(".env"), sets, Some(&new_names))?;
+    let env =
+        env::plan(&ctx.ui, &plan.new_plugin, &dir.join(".env"), sets, Some(&new_names), &super::environment_secrets())?;
     if !env.missing.is_empty() {
         return Err(Error::EnvMissing { missing: vec![(entry.directory.clone(), env.missing)] });
     }

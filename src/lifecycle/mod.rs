@@ -85,7 +85,13 @@ impl<'a> Runner<'a> {
     /// Shows the plugin's `uninstall` command and asks before it runs (`force` skips the question).
     /// `Ok(false)`: the user declined. `command` is the atk command asking, with its arguments,
     /// for the hint (`remove hello`).
-    pub fn confirm_uninstall(&self, reporter: &dyn Reporter, command: &str, force: bool) -> Result<bool> {
+    pub fn confirm_uninstall(
+        &self,
+        reporter: &dyn Reporter,
+        command: &str,
+        force: bool,
+        environment: &[String],
+    ) -> Result<bool> {
         let Some(cmd) = self.command("uninstall") else { return Ok(true) };
         if force {
             return Ok(true);
@@ -93,7 +99,7 @@ impl<'a> Runner<'a> {
         reporter.note(&format!(
             "This runs the uninstall command of '{}', which may delete data:\n    {}",
             crate::text::escape(&self.plugin.name),
-            self.scrubber().scrub(&crate::text::escape(&cmd))
+            self.scrubber(environment).scrub(&crate::text::escape(&cmd))
         ));
         let hint = format!("pass --force (or --yes) to run it: `atk {command} --force`");
         reporter.confirm("Continue?", &hint)
@@ -114,11 +120,9 @@ impl<'a> Runner<'a> {
     /// What takes the plugin's secrets out of its words shown to a person (a command line that
     /// `custom/overrides.yaml` may have given a token): the secrets of its `.env`
     /// (`crate::plugin::secrets`) and the environment's variables named like secrets.
-    pub fn scrubber(&self) -> crate::plugin::secret::Scrubber {
+    fn scrubber(&self, environment: &[String]) -> crate::plugin::secret::Scrubber {
         let env = EnvFile::read(&self.plugin_dir.join(".env"), &process_env);
-        let mut values = env.map(|e| crate::plugin::secrets(Some(self.plugin), &e).values).unwrap_or_default();
-        values.extend(crate::plugin::secret::in_environment());
-        crate::plugin::secret::Scrubber::for_output(values.iter().map(String::as_str))
+        env.map(|e| crate::plugin::secrets(Some(self.plugin), &e)).unwrap_or_default().scrubber(environment)
     }
 
     /// The plugin's compose file: `service.compose_file`, else the first of docker compose's own

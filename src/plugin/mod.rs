@@ -63,6 +63,14 @@ pub fn secrets(plugin: Option<&Plugin>, env: &env::EnvFile) -> Secrets {
     Secrets { keys, values }
 }
 
+impl Secrets {
+    /// What takes these secrets, and `environment`'s (the values of the variables of atk's own
+    /// environment that are named like secrets, read by the command), out of text atk repeats.
+    pub fn scrubber(&self, environment: &[String]) -> secret::Scrubber {
+        secret::Scrubber::for_output(self.values.iter().chain(environment).map(String::as_str))
+    }
+}
+
 /// Loads the plugin of a folder, with its `custom/overrides.yaml` merged in, and validates it.
 pub fn load(dir: &Path) -> Result<Plugin> {
     load_read(dir).map(|(plugin, _)| plugin)

@@ -40,16 +40,6 @@ pub fn looks_secret(name: &str) -> bool {
     anywhere.iter().any(|w| upper.contains(w)) || ["PASS", "KEY", "KEYS", "_PWD"].iter().any(|w| stem.ends_with(w))
 }
 
-/// The values of the variables of atk's own environment that are named like secrets
-/// (`GITHUB_TOKEN`, …): text that may repeat one (a program that inherited them, a value the user
-/// pasted one into) is scrubbed of them.
-pub fn in_environment() -> Vec<String> {
-    std::env::vars_os()
-        .filter(|(k, _)| k.to_str().is_some_and(looks_secret))
-        .filter_map(|(_, v)| v.into_string().ok())
-        .collect()
-}
-
 /// Whether the variable `name` holds a secret: declared so, or named like one.
 pub fn is_secret(name: &str, declared_secret: bool) -> bool {
     declared_secret || looks_secret(name)

@@ -765,7 +765,7 @@ mod drift_tests {
         let mut manifest = home.manifest().unwrap();
         let staged =
             stage::stage(&reporter, &home, &manifest, &origins, src.to_str().unwrap(), t.path(), false).unwrap();
-        let env = crate::sync::env::plan(&reporter, &staged.plugin, &src.join(".env"), &[], None).unwrap();
+        let env = crate::sync::env::plan(&reporter, &staged.plugin, &src.join(".env"), &[], None, &[]).unwrap();
         crate::sync::add::add(&reporter, &home, &lock, &mut manifest, &staged, &env, "test add").unwrap();
         let entry = manifest.plugins[0].clone();
         let origin = origins.open(&entry.source).unwrap();

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::home::{plugin_rel, Home};
 use crate::plugin::env::EnvFile;
-use crate::plugin::secret::{Scrubber, MASK};
+use crate::plugin::secret::MASK;
 use crate::plugin::{self, Plugin};
 use crate::reporter::Reporter;
 
@@ -52,6 +52,7 @@ pub fn plan(
     env_path: &std::path::Path,
     sets: &[(String, String)],
     only: Option<&[String]>,
+    environment: &[String],
 ) -> Result<EnvPlan> {
     let mut file = EnvFile::read(env_path, &|name| std::env::var(name).ok())?;
     for line in file.broken_lines() {
@@ -69,9 +70,7 @@ pub fn plan(
     // What holds a secret is asked for unseen: also a value that takes one in (`${DB_PASSWORD}`)
     // or repeats one.
     let secrets = plugin::secrets(Some(plugin), &file);
-    let mut values = secrets.values.clone();
-    values.extend(crate::plugin::secret::in_environment());
-    let scrubber = Scrubber::for_output(values.iter().map(String::as_str));
+    let scrubber = secrets.scrubber(environment);
     for var in plugin.env_vars.iter().filter(|v| only.is_none_or(|o| o.contains(&v.name))) {
         let current = file.get(&var.name).filter(|v| !v.is_empty());
         let default = var.default.clone().filter(|d| !d.is_empty());

@@ -67,9 +67,15 @@ fn a_local_plugin_is_staged_added_and_removed() {
     assert!(!home.plugin_dir("tool").exists(), "staging changes nothing visible");
 
     let reporter = Recorder::default();
-    let env =
-        super::env::plan(&reporter, &staged.plugin, &staged.staged.as_ref().unwrap().path().join(".env"), &[], None)
-            .unwrap();
+    let env = super::env::plan(
+        &reporter,
+        &staged.plugin,
+        &staged.staged.as_ref().unwrap().path().join(".env"),
+        &[],
+        None,
+        &[],
+    )
+    .unwrap();
     let added = super::add::add(&reporter, &home, &lock, &mut manifest, &staged, &env, "test add").unwrap();
     assert_eq!(added.entry.directory, "tool");
     assert!(added.commit.is_some());
@@ -96,7 +102,7 @@ fn a_failing_install_leaves_the_home_and_the_manifest_as_they_were() {
     let mut manifest = home.manifest().unwrap();
     let staged = stage_local(&home, &manifest, &src).unwrap();
     let reporter = Recorder::default();
-    let env = super::env::plan(&reporter, &staged.plugin, &t.path().join("none.env"), &[], None).unwrap();
+    let env = super::env::plan(&reporter, &staged.plugin, &t.path().join("none.env"), &[], None, &[]).unwrap();
     let result = super::add::add(&reporter, &home, &lock, &mut manifest, &staged, &env, "test add");
     assert!(matches!(result, Err(Error::Lifecycle { .. })), "{:?}", result.err());
     assert!(manifest.plugins.is_empty());
@@ -122,7 +128,8 @@ fn env_values_come_from_set_then_the_file_then_the_defaults() {
     let plugin = crate::plugin::parse_bytes(plugin_yaml("true", vars).as_bytes(), "test").unwrap();
     let env_path = t.path().join(".env");
     std::fs::write(&env_path, "D=kept\n").unwrap();
-    let plan = super::env::plan(&Recorder::default(), &plugin, &env_path, &[("A".into(), "set".into())], None).unwrap();
+    let plan =
+        super::env::plan(&Recorder::default(), &plugin, &env_path, &[("A".into(), "set".into())], None, &[]).unwrap();
     assert_eq!(plan.file.get("A").as_deref(), Some("set"));
     assert_eq!(plan.file.get("B").as_deref(), Some("bee"));
     assert_eq!(plan.file.get("D").as_deref(), Some("kept"));
@@ -130,7 +137,7 @@ fn env_values_come_from_set_then_the_file_then_the_defaults() {
     assert_eq!(plan.configured, 3);
     assert!(plan.changed);
     // Only the variables asked for.
-    let only = super::env::plan(&Recorder::default(), &plugin, &env_path, &[], Some(&["B".to_string()])).unwrap();
+    let only = super::env::plan(&Recorder::default(), &plugin, &env_path, &[], Some(&["B".to_string()]), &[]).unwrap();
     assert!(only.missing.is_empty());
     assert_eq!(only.file.get("A"), None);
 }
@@ -202,7 +209,7 @@ fn an_upgrade_plan_is_computed_once_and_applied_keeping_custom() {
     let reporter = Recorder::default();
     let dir = home.plugin_dir("tool");
     let env =
-        super::env::plan(&reporter, &plan.new_plugin, &dir.join(".env"), &[], Some(&["NEW".to_string()])).unwrap();
+        super::env::plan(&reporter, &plan.new_plugin, &dir.join(".env"), &[], Some(&["NEW".to_string()]), &[]).unwrap();
     super::upgrade::apply(
         &reporter,
         &home,

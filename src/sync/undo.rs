@@ -242,7 +242,7 @@ mod tests {
 
         let staged =
             stage::stage(&reporter, &home, &manifest, &origins, src.to_str().unwrap(), t.path(), false).unwrap();
-        let env = crate::sync::env::plan(&reporter, &staged.plugin, &src.join(".env"), &[], None).unwrap();
+        let env = crate::sync::env::plan(&reporter, &staged.plugin, &src.join(".env"), &[], None, &[]).unwrap();
         crate::sync::add::add(&reporter, &home, &lock, &mut manifest, &staged, &env, "test add").unwrap();
         let undo = plan(&home, &manifest).unwrap();
         assert!(matches!(&undo.step, Step::Remove { entry } if entry.directory == "tool"), "{:?}", undo.step);
