@@ -44,7 +44,8 @@ pub fn replug_recorded(
     if agents.is_empty() {
         return Ok(vec![]);
     }
-    let t = match target(home, entry, outer) {
+    // (A SKILL.md linked out of the plugin folder is never given to an agent: see `check_skill`.)
+    let t = match target(home, entry, outer).and_then(|t| t.check_skill().map(|()| t)) {
         Ok(t) => t,
         Err(e) => {
             return Ok(agents

@@ -156,7 +156,9 @@ fn undo_agents(
     let ask = !ctx.ui.yes;
     let known = |names: &[String]| -> Vec<AgentId> { names.iter().filter_map(|n| AgentId::parse(n)).collect() };
     let index = super::index_of(manifest, &entry.directory)?;
-    let t = match agents::target(home, &manifest.plugins[index], &super::plug::outer) {
+    let target = agents::target(home, &manifest.plugins[index], &super::plug::outer);
+    // What is plugged again must not give agents a SKILL.md linked out of the plugin folder.
+    let t = match target.and_then(|t| if plug.is_empty() { Ok(t) } else { t.check_skill().map(|()| t) }) {
         Ok(t) => t,
         Err(e) if plug.is_empty() => {
             ctx.ui.detail(format!("{e}; unplugging what atk knows of it"));

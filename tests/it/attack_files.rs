@@ -245,3 +245,35 @@ fn a_fifo_in_a_source_or_cache_repository_never_hangs_a_command() {
     std::fs::write(&head, original).unwrap();
     env.ok(&["--registry", &url, "add", "hello", "--set", "HELLO_NAME=x"]);
 }
+
+/// The same holds when a plugin is plugged again by an upgrade (the re-plug of its recorded
+/// agents): an install of the new version that links SKILL.md out of the folder makes the re-plug
+/// fail with a warning naming it, and the agent keeps what it had.
+#[test]
+fn an_upgrade_never_gives_an_agent_a_skill_linked_out_of_the_plugin_folder() {
+    let env = Env::new();
+    let key = env.home.join(".ssh/id_rsa");
+    write(&key, "PRIVATE KEY\n", false);
+    let work = crate::common::sources::registry_work(&env);
+    let reg = work.to_str().unwrap();
+    let stubs = crate::common::agents::Stubs::new(&env, &["claude"]);
+    let atk = |args: &[&str]| {
+        let out = crate::common::agents::atk(&env, &stubs).args(["--registry", reg]).args(args).output().unwrap();
+        (out.status.code(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    };
+    assert_eq!(atk(&["add", "notes", "-y"]).0, Some(0));
+    assert_eq!(atk(&["plug", "notes", "--claude", "-y"]).0, Some(0));
+    let claude_md = env.home.join(".claude/CLAUDE.md");
+    let before = std::fs::read_to_string(&claude_md).unwrap();
+    assert!(before.contains("plugins/notes/SKILL.md"), "{before}");
+    // The new version's install links SKILL.md to the user's key.
+    let install = work.join("plugins/notes/install.sh");
+    let script = std::fs::read_to_string(&install).unwrap() + &format!("ln -sf '{}' SKILL.md\n", key.display());
+    write(&install, &script, true);
+    crate::common::sources::commit_all(&work, "notes v2");
+    let (code, text) = atk(&["upgrade", "notes", "--yes"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("leads out of the plugin folder"), "{text}");
+    let after = std::fs::read_to_string(&claude_md).unwrap();
+    assert!(!after.contains("id_rsa"), "{after}");
+}
