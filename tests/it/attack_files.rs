@@ -4,7 +4,6 @@
 //! outside the home may be moved or deleted, and no command may hang.
 
 use std::path::Path;
-use std::process::Stdio;
 
 use crate::common::*;
 
@@ -118,20 +117,6 @@ fn a_fifo_where_git_reads_a_file_of_the_home_never_hangs_a_command() {
     env.ok(&["history"]);
 }
 
-/// atk run as a user other than root (root may list any folder).
-fn atk_as_user(env: &Env, args: &[&str]) -> std::process::Command {
-    let mut c = if rustix::process::geteuid().is_root() {
-        let mut c = std::process::Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(bin());
-        c
-    } else {
-        std::process::Command::new(bin())
-    };
-    env.apply(&mut c);
-    c.args(args).stdin(Stdio::null());
-    c
-}
-
 #[test]
 fn a_folder_of_runtime_data_its_user_cannot_list_never_stops_a_commit() {
     // A container's database folder in a plugin's runtime data is owned by another user and
@@ -162,7 +147,7 @@ fn a_folder_of_runtime_data_its_user_cannot_list_never_stops_a_commit() {
     }
     let reg = work.to_str().unwrap();
     let run = |args: &[&str]| {
-        let out = atk_as_user(&env, args).output().unwrap();
+        let out = atk_as_user_no_stdin(&env, args).output().unwrap();
         (out.status.code(), String::from_utf8_lossy(&out.stderr).to_string())
     };
     assert_eq!(run(&["init"]).0, Some(0));

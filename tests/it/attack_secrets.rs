@@ -13,10 +13,6 @@ const PG: &str = "pg-Wk3mZx9Lq2";
 const GH: &str = "ghp_Zq8vRt3WmX0pLk7Yd2Nf";
 const PEM: &str = "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nc3VwZXIvc2VjcmV0K2tleT09\n-----END KEY-----";
 
-fn both(out: &Output) -> String {
-    format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
-
 /// Fails when `text` holds any value or any four characters of one (each line of a multi-line
 /// value on its own, too).
 fn assert_clean(what: &str, text: &str, values: &[&str]) {

@@ -245,14 +245,6 @@ fn signalled_plugin(env: &Env) -> (std::path::PathBuf, std::path::PathBuf) {
     (got, ready)
 }
 
-fn wait_for(path: &std::path::Path) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !path.exists() {
-        assert!(Instant::now() < deadline, "{} never appeared", path.display());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn sigterm_to_atk_reaches_a_streamed_command_with_or_without_a_terminal() {
     // Without a terminal: the command leads a group of its own; SIGTERM is passed on as SIGTERM.

@@ -706,35 +706,6 @@ fn kill_9_anywhere_in_plug() {
     );
 }
 
-/// Hands `path` to the user `atk_as_user` runs as (`nobody`, when the tests run as root).
-fn give_to_user(path: &std::path::Path) {
-    if rustix::process::geteuid().is_root() {
-        let status = std::process::Command::new("chown").args(["-R", "65534:65534"]).arg(path).status().unwrap();
-        assert!(status.success(), "chown {}", path.display());
-    }
-}
-
-/// `atk args` as the user `nobody` when the tests run as root (root may delete anything, so a
-/// read-only folder stops no rollback of root's), else as the user running the tests.
-fn atk_as_user(env: &Env, args: &[&str]) -> std::process::Command {
-    let mut c = if rustix::process::geteuid().is_root() {
-        // The binary may sit in a folder only root can enter (a checkout under /root): the user
-        // runs a link to it (or a copy) inside the test's own folder.
-        let own = env.path("atk-bin");
-        if !own.exists() && std::fs::hard_link(bin(), &own).is_err() {
-            std::fs::copy(bin(), &own).unwrap();
-        }
-        let mut c = std::process::Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(own);
-        c
-    } else {
-        std::process::Command::new(bin())
-    };
-    env.apply(&mut c);
-    c.args(args);
-    c
-}
-
 /// Item 1 of issue 17 for a user other than root: the killed install left read-only folders (a Go
 /// module cache, 0555), folders its owner may not even list (0000, 0300), a FIFO and a link to a
 /// folder outside the home. Before the fix, the next `atk list` failed with "Permission denied"

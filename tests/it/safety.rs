@@ -1,17 +1,8 @@
 use std::os::unix::process::CommandExt;
-use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-
-fn wait_for(path: &Path) {
-    let start = Instant::now();
-    while !path.exists() {
-        assert!(start.elapsed() < Duration::from_secs(30), "timed out waiting for {}", path.display());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 fn kill(signal: &str, target: &str) {
     let ok = std::process::Command::new("kill").args([signal, "--", target]).status().unwrap().success();

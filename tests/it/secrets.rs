@@ -77,10 +77,6 @@ fn assert_clean(what: &str, text: &str) {
     }
 }
 
-fn both(out: &Output) -> String {
-    format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
-
 /// The plugin added with `.env` holding DECLARED, GITHUB_TOKEN and API_KEY.
 fn setup() -> Env {
     let env = Env::new();

@@ -26,7 +26,7 @@ impl Bad {
     /// Puts it at `path` (whatever was there is removed first); `false` when this machine does not
     /// let the test make it (a device node without the right to `mknod`).
     fn place(self, path: &Path) -> bool {
-        remove(path);
+        remove_any(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         match self {
             Bad::Fifo => {
@@ -64,14 +64,6 @@ impl Bad {
             Bad::LinkToZero => &["symbolic link", "device"],
             Bad::Huge => &["bigger than"],
         }
-    }
-}
-
-fn remove(path: &Path) {
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path).unwrap(),
-        Ok(_) => std::fs::remove_file(path).unwrap(),
-        Err(_) => {}
     }
 }
 
@@ -124,7 +116,7 @@ fn check_all(env: &Env, cases: &[Case], after: &[&str]) {
                     ));
                 }
             }
-            remove(&case.path);
+            remove_any(&case.path);
             if let Some(bytes) = &original {
                 std::fs::write(&case.path, bytes).unwrap();
             }

@@ -489,3 +489,53 @@ pub fn turn_on_auto_push(env: &Env, url: &str) {
     env.git(&["commit", "-qam", "turn on auto_push"]);
     env.git(&["remote", "add", "origin", url]);
 }
+
+/// Hands `path` to the user `atk_as_user` runs as (`nobody`, when the tests run as root).
+pub fn give_to_user(path: &std::path::Path) {
+    if rustix::process::geteuid().is_root() {
+        let status = std::process::Command::new("chown").args(["-R", "65534:65534"]).arg(path).status().unwrap();
+        assert!(status.success(), "chown {}", path.display());
+    }
+}
+
+/// `atk args` as the user `nobody` when the tests run as root (root may delete anything, so a
+/// read-only folder stops no rollback of root's), else as the user running the tests.
+pub fn atk_as_user(env: &Env, args: &[&str]) -> std::process::Command {
+    let mut c = if rustix::process::geteuid().is_root() {
+        // The binary may sit in a folder only root can enter (a checkout under /root): the user
+        // runs a link to it (or a copy) inside the test's own folder.
+        let own = env.path("atk-bin");
+        if !own.exists() && std::fs::hard_link(bin(), &own).is_err() {
+            std::fs::copy(bin(), &own).unwrap();
+        }
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(own);
+        c
+    } else {
+        std::process::Command::new(bin())
+    };
+    env.apply(&mut c);
+    c.args(args);
+    c
+}
+
+/// [`atk_as_user`] with its standard input empty.
+pub fn atk_as_user_no_stdin(env: &Env, args: &[&str]) -> Command {
+    let mut c = atk_as_user(env, args);
+    c.stdin(Stdio::null());
+    c
+}
+
+/// stdout and stderr of a run, one after the other.
+pub fn both(out: &std::process::Output) -> String {
+    format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// Waits (30 s at most) until `path` exists.
+pub fn wait_for(path: &Path) {
+    let start = Instant::now();
+    while !path.exists() {
+        assert!(start.elapsed() < Duration::from_secs(30), "timed out waiting for {}", path.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
