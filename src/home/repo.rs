@@ -157,7 +157,11 @@ pub struct Head {
 }
 
 pub fn head(root: &Path) -> Result<Head> {
-    let repo = open(root)?;
+    head_of(&open(root)?)
+}
+
+/// [`head`] of a repository already open.
+fn head_of(repo: &gix::Repository) -> Result<Head> {
     let reference = repo
         .head_name()
         .map_err(git_err("cannot read HEAD"))?
@@ -362,7 +366,7 @@ pub fn push(root: &Path, stall: std::time::Duration) -> std::result::Result<(), 
             "auto_push is on but the home has no remote (add one with `atk git remote add origin <url>`)".into(),
         ));
     };
-    let branch = head(root).map_err(|e| PushFailure::Cannot(e.to_string()))?.reference;
+    let branch = head_of(&repo).map_err(|e| PushFailure::Cannot(e.to_string()))?.reference;
     let branch = branch.strip_prefix("refs/heads/").unwrap_or(&branch).to_string();
     let seconds = stall.as_secs().max(1);
     let mut command = std::process::Command::new("git");
