@@ -117,7 +117,7 @@ fn setup_on_a_terminal_does_not_offer_a_value_that_takes_in_a_secret() {
     for name in ["DB_PASSWORD", "DATABASE_URL", "REPLICA_URL"] {
         seen += &p.exp_string(name).unwrap();
         seen += &p.exp_string("[******** kept on Enter]").unwrap();
-        send_secret(&mut p, "");
+        seen += &send_secret(&mut p, "");
     }
     seen += &p.exp_string("LOG_LEVEL").unwrap();
     p.send_line("").unwrap();
@@ -346,7 +346,7 @@ fn setup_on_a_terminal_does_not_offer_a_value_that_repeats_a_secret_of_the_envir
     cmd.env_remove("CI").env("TERM", "dumb").env("GITHUB_TOKEN", GH).args(["setup", "hook"]);
     let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
     let mut seen = p.exp_string("HOOK_URL [******** kept on Enter]").unwrap();
-    send_secret(&mut p, "");
+    seen += &send_secret(&mut p, "");
     seen += &p.exp_eof().unwrap();
     assert_clean("setup on a terminal", &seen, &[GH]);
     let file = std::fs::read_to_string(env.atk_home.join("plugins/hook/.env")).unwrap();

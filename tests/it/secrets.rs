@@ -197,12 +197,12 @@ fn setup_on_a_terminal_shows_no_value_kept_on_enter() {
     for name in ["DECLARED", "GITHUB_TOKEN", "API_KEY"] {
         seen += &p.exp_string(name).unwrap();
         seen += &p.exp_string("[******** kept on Enter]").unwrap();
-        send_secret(&mut p, "");
+        seen += &send_secret(&mut p, "");
     }
     for (name, secret) in [("AWS_SECRET_ACCESS_KEY", true), ("PLAIN_MODE", false), ("LOG_LEVEL", false)] {
         seen += &p.exp_string(name).unwrap();
         if secret {
-            send_secret(&mut p, "");
+            seen += &send_secret(&mut p, "");
         } else {
             p.send_line("").unwrap();
         }

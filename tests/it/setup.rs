@@ -69,10 +69,10 @@ fn prompts_on_a_terminal_hide_secrets_and_insist_on_required_values() {
     send_secret(&mut p, "");
     p.exp_string("API_TOKEN is required").unwrap();
     p.exp_string("API_TOKEN (required)").unwrap();
-    send_secret(&mut p, "hunter2");
     // Everything the terminal shows from the typed secret to the end: the echo of typed characters
     // (the terminal's own or the prompt's) would be in it.
-    let until_next_prompt = p.exp_string("REGION").unwrap();
+    let mut until_next_prompt = send_secret(&mut p, "hunter2");
+    until_next_prompt += &p.exp_string("REGION").unwrap();
     p.send_line("").unwrap();
     let rest = p.exp_eof().unwrap();
     assert!(!until_next_prompt.contains("hunter2"), "the secret was echoed: {until_next_prompt}");

@@ -456,17 +456,37 @@ pub fn json_doc(env: &Env, args: &[&str], code: i32, ports: &[u16]) -> serde_jso
     v
 }
 
-/// Types `line` at a prompt that reads without echo (a secret). The program turns the terminal's
-/// echo off after it printed the prompt, and that switch throws away what was typed before it
-/// (`TCSAFLUSH`, as every password prompt does): so this waits until echo is off, then types.
-pub fn send_secret(p: &mut rexpect::session::PtySession, line: &str) {
+/// Types `line` at a prompt that reads without echo (a secret), and returns what the terminal
+/// showed meanwhile. The program turns the terminal's echo off after it printed the prompt, and
+/// that switch throws away what was typed before it (`TCSAFLUSH`, as every password prompt does):
+/// so this waits until echo is off, types, and waits for the prompt's `[hidden]` report; when that
+/// does not come, the answer was thrown away, and it is typed again (a line typed twice is thrown
+/// away by the next switch, which comes before any other prompt reads).
+pub fn send_secret(p: &mut rexpect::session::PtySession, line: &str) -> String {
     let pty = p.process().get_file_handle().unwrap();
-    let start = Instant::now();
-    while rustix::termios::tcgetattr(&pty).unwrap().local_modes.contains(rustix::termios::LocalModes::ECHO) {
-        assert!(start.elapsed() < Duration::from_secs(20), "the prompt never turned the terminal's echo off");
-        std::thread::sleep(Duration::from_millis(5));
+    let echo = || rustix::termios::tcgetattr(&pty).unwrap().local_modes.contains(rustix::termios::LocalModes::ECHO);
+    let mut shown = String::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        while echo() {
+            assert!(start.elapsed() < Duration::from_secs(20), "the prompt never turned the terminal's echo off");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        p.send_line(line).unwrap();
+        let sent = Instant::now();
+        while sent.elapsed() < Duration::from_secs(3) {
+            match p.try_read() {
+                Some(c) => {
+                    shown.push(c);
+                    if shown.ends_with("[hidden]") {
+                        return shown;
+                    }
+                }
+                None => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
     }
-    p.send_line(line).unwrap();
+    panic!("the prompt never took the answer; the terminal showed: {shown}");
 }
 
 /// How long a run of [`run_bounded`] may take, in seconds: past it, the test fails (a hang is what
