@@ -6,7 +6,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::commands;
 use crate::error::Error;
-use crate::settings::{Settings, Waits};
+use crate::settings::{Environment, Settings, Waits};
 
 #[derive(Parser)]
 #[command(
@@ -124,7 +124,8 @@ pub fn run(cli: Cli) -> crate::Result<u8> {
     // `atk add --force` is atk-cli's `-y` for that command.
     let yes = cli.yes || matches!(&cli.command, Command::Add(a) if a.force);
     // The waits' bounds, read once for the whole run (an unusable ATK_NET_TIMEOUT is the run's error).
-    let var = |name: &str| std::env::var(name).ok();
+    let environment = Environment::of_process();
+    let var = |name: &str| environment.var(name);
     let (waits, unusable) = match Waits::resolve(var("ATK_LOCK_TIMEOUT").as_deref(), var("ATK_NET_TIMEOUT").as_deref())
     {
         Ok(waits) => (waits, None),
@@ -132,7 +133,13 @@ pub fn run(cli: Cli) -> crate::Result<u8> {
     };
     let ctx = commands::Ctx {
         ui: crate::ui::Ui::new(cli.json, cli.quiet, cli.verbose, yes),
-        settings: Settings::resolve(cli.home.as_deref(), cli.registry.as_deref(), cli.cache_dir.as_deref(), waits),
+        settings: Settings::resolve(
+            cli.home.as_deref(),
+            cli.registry.as_deref(),
+            cli.cache_dir.as_deref(),
+            waits,
+            environment,
+        ),
         pending_push: Default::default(),
     };
     let result = unusable.map_or(Ok(()), Err).and_then(|()| match cli.command {

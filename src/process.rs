@@ -526,6 +526,12 @@ fn watch(child: &mut Child, pipes: &mut Pipes, bounds: Bounds) -> std::io::Resul
     }
 }
 
+/// The exit code of a child for ours: its own, or 128 + the signal that ended it.
+pub fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

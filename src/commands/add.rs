@@ -27,12 +27,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     if input.is_empty() {
         return Err(Error::usage("the source is empty", Some("for example: `atk add ./my-tool`".into())));
     }
-    let sets = parse_sets(&args.set)?;
-    let (home, lock) = ctx.lock_home()?;
+    let sets = parse_sets(ctx, &args.set)?;
+    let home = ctx.lock_home()?;
     let mut manifest = home.manifest()?;
     let cwd = std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
     let origins = Origins::new(&ctx.settings, &manifest);
-    let staged = stage::stage(&ctx.ui, &home, &manifest, &origins, input, &cwd, args.refresh)?;
+    let staged = stage::stage(&ctx.ui, &home, &manifest, &origins, input, ctx.relative(&cwd), args.refresh)?;
 
     if !stage::confirm_maturity(&ctx.ui, &staged.plugin, staged.source.kind)? {
         ctx.ui.line("Cancelled; nothing was changed.");
@@ -41,9 +41,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let target = home.plugin_dir(&staged.directory);
     let files_now = staged.staged.as_ref().map(|s| s.path().to_path_buf()).unwrap_or_else(|| target.clone());
     ctx.ui.detail(format!("'{}' staged in {}", crate::text::escape(&staged.plugin.name), files_now.display()));
-    let env = env::plan(&ctx.ui, &staged.plugin, &files_now.join(".env"), &sets, None, &super::environment_secrets())?;
+    let env = env::plan(&ctx.ui, &staged.plugin, &files_now.join(".env"), &sets, None, &ctx.settings.environment)?;
     let Added { entry, commit } =
-        add(&ctx.ui, &home, &lock, &mut manifest, &staged, &env, &format!("atk add {input}"))?;
+        add(&ctx.ui, &home, &mut manifest, &staged, &env, &ctx.settings.environment, &format!("atk add {input}"))?;
     ctx.push_if_configured(&home, &manifest, commit.is_some());
 
     if let Some(c) = &commit {

@@ -33,7 +33,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     }
     let mut opened = Opened::default();
     let mut docs = Vec::new();
-    let environment = super::environment_secrets();
+    let environment = ctx.environment_secrets();
     for entry in entries.into_iter().filter(|e| e.source.kind != SourceKind::Local) {
         if !home.plugin_dir(&entry.directory).is_dir() {
             ctx.ui.warn(format!("plugins/{} is not installed here: `atk install {0}`", entry.directory));
@@ -55,7 +55,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let patch = if args.stat {
             None
         } else {
-            let scrubber = super::plugin_scrubber(&home, entry, &environment);
+            let scrubber = ctx.plugin_scrubber(&home, entry, &environment);
             Some(scrubber.scrub(&drift::drift_diff(&home, entry, origin, &drift, &|s| scrubber.scrub(s))?))
         };
         match &patch {

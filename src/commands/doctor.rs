@@ -18,13 +18,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let mut fixed = Vec::new();
     // Without --fix nothing is changed, not even an interrupted run's journal: it is reported.
     let home = if args.fix {
-        let (home, lock) = ctx.lock_home()?;
+        let home = ctx.lock_home()?;
         let manifest = home.manifest()?;
         let origins = Origins::new(&ctx.settings, &manifest);
-        let environment = super::environment_secrets();
+        let environment = ctx.environment_secrets();
         let mut ask = |entry: &crate::home::Entry, drift: &drift::Drift| -> Result<bool> {
             let origin = origins.open(&entry.source)?;
-            let scrubber = super::plugin_scrubber(&home, entry, &environment);
+            let scrubber = ctx.plugin_scrubber(&home, entry, &environment);
             let diff = drift::drift_diff(&home, entry, &origin, drift, &|s| scrubber.scrub(s))?;
             ctx.ui.line(scrubber.scrub(diff.trim_end()));
             let answer = ctx.ui.confirm(
@@ -44,18 +44,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 answer => answer,
             }
         };
-        fixed = doctor::repair(&home, &lock, &origins, &ctx.ui, &mut ask)?;
+        fixed = doctor::repair(&home, &origins, &ctx.ui, &mut ask)?;
         for f in &fixed {
             ctx.ui.success(f);
         }
-        drop(lock);
-        home
+        home.unlock()
     } else {
         Home::open(ctx.home_path())?
     };
-    let manifest = home.manifest().unwrap_or_default();
-    let mut checks = doctor::check(&home, &Origins::new(&ctx.settings, &manifest), &ctx.ui);
-    checks.extend(agents_check(&home, &manifest));
+    let checks = doctor::check(&home, &ctx.settings, &ctx.ui);
     let count = |s: Severity| checks.iter().filter(|c| c.status == s).count();
     let summary = report::DoctorSummary {
         ok: count(Severity::Ok),
@@ -92,48 +89,4 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         summary,
     });
     Ok(if problems > 0 { 1 } else { 0 })
-}
-
-/// The agents recorded in the manifest against what they have on this machine: one that `atk plug`
-/// would change is a warning (a fresh clone, a server removed by hand), one not on this machine a
-/// note in the details. `None` when no plugin is plugged anywhere.
-fn agents_check(home: &Home, manifest: &crate::home::Manifest) -> Option<doctor::Check> {
-    use crate::agents::{wiring, Wiring};
-    let env = super::plug::agent_env();
-    let mut unwired = Vec::new();
-    let mut details = Vec::new();
-    let mut recorded = 0;
-    for entry in manifest.plugins.iter().filter(|e| !e.agents.is_empty()) {
-        for (agent, state) in wiring(home, entry, &env, &super::plug::outer) {
-            recorded += 1;
-            let what = format!("'{}' in {}", crate::text::escape(&entry.name), agent.label());
-            match state {
-                Wiring::Configured => {}
-                Wiring::NotConfigured => {
-                    details.push(format!("{what}: recorded, not configured"));
-                    unwired.push(what);
-                }
-                Wiring::Absent => details.push(format!("{what}: {} is not on this machine", agent.label())),
-                Wiring::Unknown(why) => {
-                    details.push(format!("{what}: {}", crate::text::escape(&why)));
-                    unwired.push(what);
-                }
-            }
-        }
-    }
-    if recorded == 0 {
-        return None;
-    }
-    let mut check = if unwired.is_empty() {
-        doctor::Check::new("agents", Severity::Ok, "every recorded agent here has its plugins plugged in")
-    } else {
-        doctor::Check::new(
-            "agents",
-            Severity::Warning,
-            format!("{} recorded but not configured here", crate::error::plural(unwired.len(), "agent wiring")),
-        )
-        .fix("atk plug --all")
-    };
-    check.details = details;
-    Some(check)
 }

@@ -124,6 +124,7 @@ fn document(
     env: &EnvFile,
     secrets: &crate::plugin::Secrets,
     scrubber: &crate::plugin::secret::Scrubber,
+    outer: &crate::settings::Environment,
 ) -> Result<report::Help> {
     // Words the user wrote in custom/overrides.yaml may repeat a secret: it is taken out.
     let lifecycle = crate::plugin::schema::Lifecycle::STEPS
@@ -154,7 +155,7 @@ fn document(
                 // `.env`'s value is the plugin's (shown, unless a secret); the environment's is
                 // the user's own (an AWS key, a GitHub token): only that it is set is shown.
                 let from_file = env.get(&v.name).filter(|s| !s.is_empty());
-                let in_environment = from_file.is_none() && std::env::var_os(&v.name).is_some_and(|s| !s.is_empty());
+                let in_environment = from_file.is_none() && outer.is_set(&v.name);
                 let set_in = if from_file.is_some() { Some(".env") } else { in_environment.then_some(ENVIRONMENT) };
                 let secret = v.holds_secret() || secrets.holds(&v.name);
                 let shown = |s: String| if secret { MASK.to_string() } else { scrubber.scrub(&s) };
@@ -188,8 +189,8 @@ fn document(
 /// itself did not start, or it said (exit 126 or 127) that the pager is not there or cannot be
 /// run. The caller then prints the text itself. The pager has the terminal; the text is given to
 /// it without ever blocking on it, and Ctrl-C and SIGTERM reach it (see `process::interactive`).
-fn page(text: &str) -> bool {
-    let pager = std::env::var("PAGER").ok().filter(|p| !p.trim().is_empty()).unwrap_or_else(|| "less -R".into());
+fn page(text: &str, pager: Option<String>) -> bool {
+    let pager = pager.filter(|p| !p.trim().is_empty()).unwrap_or_else(|| "less -R".into());
     let mut command = std::process::Command::new("sh");
     command.arg("-c").arg(&pager);
     match crate::process::interactive(&mut command, Some(text.as_bytes()), "cannot start the pager") {
@@ -222,10 +223,18 @@ pub fn run(ctx: &Ctx, args: Args, cli: fn() -> clap::Command) -> Result<u8> {
             None
         }
     };
-    let env = EnvFile::read(&dir.join(".env"), &|k| std::env::var(k).ok())?;
+    let env = EnvFile::read(&dir.join(".env"), &ctx.settings.outer())?;
     let secrets = crate::plugin::secrets(Some(&plugin), &env);
-    let scrubber = secrets.scrubber(&super::environment_secrets());
-    let doc = document(entry, &plugin, readme.as_ref().map(|_| readme_path.clone()), &env, &secrets, &scrubber)?;
+    let scrubber = secrets.scrubber(&ctx.environment_secrets());
+    let doc = document(
+        entry,
+        &plugin,
+        readme.as_ref().map(|_| readme_path.clone()),
+        &env,
+        &secrets,
+        &scrubber,
+        &ctx.settings.environment,
+    )?;
     ctx.ui.json(&doc);
     if ctx.ui.json {
         return Ok(0);
@@ -256,7 +265,7 @@ pub fn run(ctx: &Ctx, args: Args, cli: fn() -> clap::Command) -> Result<u8> {
     let rendered = skin.text(&md, Some(width)).to_string();
     let text = format!("{}\n{}\n", rendered.trim_end(), card.join("\n"));
     if !ctx.ui.quiet && rows > 0 && text.lines().count() >= usize::from(rows) {
-        if page(&text) {
+        if page(&text, ctx.settings.environment.var("PAGER")) {
             return Ok(0);
         }
         ctx.ui.warn("the pager ($PAGER, else `less`) could not be started: the README is printed instead");

@@ -13,7 +13,7 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let path = match &args.dir {
-        Some(d) => home::expand_tilde(d),
+        Some(d) => home::expand_tilde(d, &ctx.settings.environment.user_home()),
         None => ctx.home_path(),
     };
     let created = Home::init(&path)?;

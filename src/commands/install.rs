@@ -1,4 +1,4 @@
-use super::{runner, select, Ctx, PluginOrAll};
+use super::{select, Ctx, PluginOrAll};
 use crate::error::{Error, Result};
 use crate::plugin;
 use crate::source::origin::Origins;
@@ -22,19 +22,13 @@ pub struct Args {
     pub offline: bool,
 }
 
-/// `-j N`, else the number of CPUs; capped by the bounded pool (see `crate::pool::WIDEST`).
-pub fn jobs(requested: Option<usize>) -> usize {
-    requested
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-        .clamp(1, crate::pool::WIDEST)
-}
-
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
-    let (home, lock) = ctx.lock_home()?;
+    let home = ctx.lock_home()?;
     let manifest = home.manifest()?;
     let entries = select(&manifest, args.target.plugin.as_deref())?;
-    let policy = FetchPolicy { jobs: jobs(args.jobs), frozen: args.frozen, offline: args.offline };
-    let files = ensure_files(&ctx.ui, &home, &lock, &Origins::new(&ctx.settings, &manifest), &entries, policy)?;
+    let policy =
+        FetchPolicy { jobs: crate::sync::install::jobs(args.jobs), frozen: args.frozen, offline: args.offline };
+    let files = ensure_files(&ctx.ui, &home, &Origins::new(&ctx.settings, &manifest), &entries, policy)?;
 
     let mut reports = Vec::new();
     let mut failures: Vec<(String, Error)> = Vec::new();
@@ -42,7 +36,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let result = files.and_then(|fetched| {
             let dir = home.plugin_dir(&entry.directory);
             let plugin = plugin::load(&dir)?;
-            let runner = runner(ctx, &home, &dir, &entry.directory, &plugin);
+            let runner = ctx.runner(&home, &dir, &entry.directory, &plugin);
             Ok((fetched, runner.check_and_install(&ctx.ui)?))
         });
         match result {

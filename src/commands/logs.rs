@@ -12,20 +12,14 @@ pub struct Args {
     pub args: Vec<String>,
 }
 
-/// The exit code of a child for ours: its own, or 128 + the signal that ended it.
-pub fn exit_code(status: std::process::ExitStatus) -> i32 {
-    use std::os::unix::process::ExitStatusExt;
-    status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(1)
-}
-
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let home = ctx.open_home()?;
     let manifest = home.manifest()?;
     let entry = super::find(&manifest, &args.plugin)?;
     let (dir, plugin) = load_installed(&home.root, entry)?;
-    let runner = crate::lifecycle::Runner::new(&home.root, &dir, &entry.directory, &plugin, &ctx.ui);
+    let runner = ctx.runner(&home, &dir, &entry.directory, &plugin);
     let status = runner.run_streamed("logs", &args.args)?;
-    let code = status.map(exit_code);
+    let code = status.map(crate::process::exit_code);
     ctx.ui.json(&report::Logs { name: plugin.name.clone(), directory: entry.directory.clone(), exit_code: code });
     match code {
         None => {

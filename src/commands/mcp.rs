@@ -1,4 +1,3 @@
-use super::plug::outer;
 use super::Ctx;
 use crate::agents::mcp::{Server, Transport, NOT_SET};
 use crate::agents::{self, AgentId};
@@ -28,7 +27,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let home = ctx.open_home()?;
     let manifest = home.manifest()?;
     let entry = super::find(&manifest, &args.plugin)?;
-    let t = agents::target(&home, entry, &outer)?;
+    let t = agents::target(&home, entry, &ctx.settings.outer())?;
     let Some(server) = &t.server else {
         return Err(Error::refused(
             format!("'{}' has no MCP server (no mcp section in its plugin.yaml)", t.name),
@@ -40,7 +39,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     }
     // A value may repeat a secret of the user's environment (a GITHUB_TOKEN pasted into a URL).
     let mut with_environment = server.clone();
-    with_environment.secrets.extend(super::environment_secrets());
+    with_environment.secrets.extend(ctx.environment_secrets());
     let shown = if args.show_secrets { server.clone() } else { with_environment.masked() };
     let hidden = !args.show_secrets && shown != with_environment;
     if let Some(agent) = args.agent {

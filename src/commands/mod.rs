@@ -35,7 +35,7 @@ pub mod validate;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
-use crate::home::{self, Entry, Home, HomeLock, Manifest};
+use crate::home::{self, Entry, Home, Locked, Manifest};
 use crate::lifecycle::Runner;
 use crate::plugin::Plugin;
 use crate::ui::Ui;
@@ -64,16 +64,15 @@ impl Ctx {
     }
 
     /// Opens the home and takes its lock, for a command that changes it.
-    pub fn lock_home(&self) -> Result<(Home, HomeLock)> {
+    pub fn lock_home(&self) -> Result<Locked> {
         let home = Home::open(self.home_path())?;
         let ui = &self.ui;
-        let (lock, recovered) = home.lock(self.settings.waits.lock, &mut || {
-            ui.note(format!("waiting for another atk to finish changing {} ...", home.root.display()))
-        })?;
+        let waiting = format!("waiting for another atk to finish changing {} ...", home.root.display());
+        let (home, recovered) = home.lock(self.settings.waits.lock, &mut || ui.note(&waiting))?;
         if let Some(op) = recovered {
             self.report_recovery(&op);
         }
-        Ok((home, lock))
+        Ok(home)
     }
 
     fn report_recovery(&self, recovered: &home::Recovered) {
@@ -156,38 +155,140 @@ pub fn select<'m>(manifest: &'m Manifest, id: Option<&str>) -> Result<Vec<&'m En
     }
 }
 
-/// A lifecycle runner for a plugin of the home.
-pub fn runner<'a>(ctx: &Ctx, home: &'a Home, dir: &'a Path, directory: &'a str, plugin: &'a Plugin) -> Runner<'a> {
-    Runner::new(&home.root, dir, directory, plugin, &ctx.ui)
+impl Ctx {
+    /// A lifecycle runner for a plugin of the home.
+    pub fn runner<'a>(&'a self, home: &'a Home, dir: &'a Path, directory: &'a str, plugin: &'a Plugin) -> Runner<'a> {
+        Runner::new(&home.root, dir, directory, plugin, &self.ui, &self.settings.environment)
+    }
+
+    /// How a path the user typed is read: from `cwd`, `~` as the user's home folder.
+    pub fn relative<'a>(&'a self, cwd: &'a Path) -> crate::source::Relative<'a> {
+        crate::source::Relative { cwd, user_home: &self.settings.agents.home }
+    }
+
+    /// Where plugins' commands run.
+    pub fn at<'a>(&'a self, home: &'a Home) -> crate::lifecycle::At<'a> {
+        crate::lifecycle::At { root: &home.root, outer: &self.settings.environment }
+    }
+
+    /// The values of the environment's variables named like secrets (`GITHUB_TOKEN`, …).
+    pub fn environment_secrets(&self) -> Vec<String> {
+        self.settings.environment.secrets()
+    }
+
+    /// What takes a plugin's secrets out of text about it that atk repeats (a diff of its files, a
+    /// program's words): its `.env`'s secrets (`crate::plugin::secrets`: declared, named like one,
+    /// taking one in by `${NAME}`, or not declared at all; every value when the plugin cannot be
+    /// loaded), and `environment` ([`Ctx::environment_secrets`], read once by the caller).
+    pub fn plugin_scrubber(
+        &self,
+        home: &Home,
+        entry: &Entry,
+        environment: &[String],
+    ) -> crate::plugin::secret::Scrubber {
+        let dir = home.plugin_dir(&entry.directory);
+        let plugin = crate::plugin::load(&dir).ok();
+        let file = crate::plugin::env::EnvFile::read(&dir.join(".env"), &self.settings.outer());
+        let secrets = file.map(|f| crate::plugin::secrets(plugin.as_ref(), &f)).unwrap_or_default();
+        secrets.scrubber(environment)
+    }
+
+    /// Asks before a plugin moves to the commit `to` (rollback, undo): when the user changed
+    /// shipped files the other version replaces, and when the other version changes commands that
+    /// run here. `again` is the command to suggest with `--yes`.
+    pub fn confirm_move(&self, entry: &Entry, planned: &crate::sync::upgrade::Planned, again: &str) -> Result<bool> {
+        let to = report::short(&planned.plan.to);
+        let name = crate::text::escape(&entry.name);
+        let edited = &planned.edited;
+        if !edited.is_empty() {
+            let shown: Vec<String> = edited.iter().map(|p| crate::text::escape(p).into_owned()).collect();
+            self.ui.warn(format!(
+                "{} of '{name}' changed since it was installed ({}); the version at {to} replaces {} (`atk diff {}` shows the changes)",
+                crate::error::plural(edited.len(), "shipped file"),
+                shown.join(", "),
+                if edited.len() == 1 { "it" } else { "them" },
+                entry.directory
+            ));
+            let hint = format!("save your changes first, or pass --yes to replace them: {again}");
+            if !self.ui.confirm("Replace your changes?", &hint)? {
+                return Ok(false);
+            }
+        }
+        if planned.plan.changes_commands() {
+            let hint = format!("review the changes above, then pass --yes: {again}");
+            let question = format!("The version of '{name}' at {to} changes commands that run on this machine. Go on?");
+            if !self.ui.confirm(&question, &hint)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
 }
 
-/// The values of this process's variables that are named like secrets (`GITHUB_TOKEN`, …): text
-/// that may repeat one (a program that inherited them, a value the user pasted one into) is
-/// scrubbed of them. Read here, at the edge, and passed down.
-pub fn environment_secrets() -> Vec<String> {
-    std::env::vars_os()
-        .filter(|(k, _)| k.to_str().is_some_and(crate::plugin::secret::looks_secret))
-        .filter_map(|(_, v)| v.into_string().ok())
-        .collect()
+/// The agents to act on (`plug`, `unplug`).
+#[derive(clap::Args, Default)]
+#[command(next_help_heading = "Agents")]
+pub struct AgentFlags {
+    /// Claude Code (`claude mcp`, CLAUDE.md)
+    #[arg(long)]
+    pub claude: bool,
+    /// Codex (`codex mcp`, AGENTS.md)
+    #[arg(long)]
+    pub codex: bool,
+    /// Gemini CLI (`gemini mcp`, ~/.gemini/skills)
+    #[arg(long)]
+    pub gemini: bool,
+    /// Auggie, Augment Code's CLI (`auggie mcp`, ~/.augment/rules)
+    #[arg(long)]
+    pub auggie: bool,
+    /// OpenCode (opencode.jsonc: mcp and instructions)
+    #[arg(long)]
+    pub opencode: bool,
+    /// Cursor (~/.cursor/mcp.json)
+    #[arg(long)]
+    pub cursor: bool,
+    /// VS Code (the user profile's mcp.json)
+    #[arg(long)]
+    pub vscode: bool,
+    /// Windsurf (~/.codeium/windsurf/mcp_config.json)
+    #[arg(long)]
+    pub windsurf: bool,
+    /// Every supported agent found on this machine (unplug: and every agent recorded)
+    #[arg(long)]
+    pub all_agents: bool,
 }
 
-/// What takes a plugin's secrets out of text about it that atk repeats (a diff of its files, a
-/// program's words): its `.env`'s secrets (`crate::plugin::secrets`: declared, named like one,
-/// taking one in by `${NAME}`, or not declared at all; every value when the plugin cannot be
-/// loaded), and the environment's.
-/// `environment` is [`environment_secrets`], read once by the caller.
-pub fn plugin_scrubber(home: &Home, entry: &Entry, environment: &[String]) -> crate::plugin::secret::Scrubber {
-    let dir = home.plugin_dir(&entry.directory);
-    let plugin = crate::plugin::load(&dir).ok();
-    let file = crate::plugin::env::EnvFile::read(&dir.join(".env"), &|k| std::env::var(k).ok());
-    let secrets = file.map(|f| crate::plugin::secrets(plugin.as_ref(), &f)).unwrap_or_default();
-    secrets.scrubber(environment)
+impl AgentFlags {
+    /// The agents named by flags, in the fixed order.
+    pub fn named(&self) -> Vec<crate::agents::AgentId> {
+        use crate::agents::AgentId;
+        let on =
+            [self.claude, self.codex, self.gemini, self.auggie, self.opencode, self.cursor, self.vscode, self.windsurf];
+        AgentId::ALL.into_iter().zip(on).filter(|(_, on)| *on).map(|(a, _)| a).collect()
+    }
+
+    pub fn any(&self) -> bool {
+        self.all_agents || !self.named().is_empty()
+    }
+
+    /// A usage error unless at least one agent is named (`verb` is the command).
+    pub fn require(&self, verb: &str) -> Result<()> {
+        if self.any() {
+            return Ok(());
+        }
+        Err(crate::Error::usage(
+            format!("no agent named: say which agents to {verb}"),
+            Some(format!(
+                "pass one or more of --claude, --codex, --gemini, --auggie, --opencode, --cursor, --vscode, --windsurf, or --all-agents (`atk {verb} <plugin> --claude`)"
+            )),
+        ))
+    }
 }
 
 /// The pairs of `--set`: `KEY=VALUE`, or `KEY` alone to take the value from the environment
 /// variable `KEY` (so that a secret need not be on the command line, where `ps` shows it). No
 /// error ever shows a value.
-pub fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>> {
+pub fn parse_sets(ctx: &Ctx, sets: &[String]) -> Result<Vec<(String, String)>> {
     sets.iter()
         .map(|s| {
             let (key, value) = match s.split_once('=') {
@@ -206,9 +307,9 @@ pub fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>> {
             }
             match value {
                 Some(v) => Ok((key.to_string(), v)),
-                None => match std::env::var(key) {
-                    Ok(v) => Ok((key.to_string(), v)),
-                    Err(_) => Err(crate::Error::usage(
+                None => match ctx.settings.environment.var(key) {
+                    Some(v) => Ok((key.to_string(), v)),
+                    None => Err(crate::Error::usage(
                         format!("--set {key}: the environment variable {key} is not set"),
                         Some(format!("export {key} first, or give the value: --set {key}=VALUE")),
                     )),
@@ -216,4 +317,12 @@ pub fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>> {
             }
         })
         .collect()
+}
+
+/// A positive number of seconds (`0.5` is half a second).
+pub fn parse_seconds(s: &str) -> std::result::Result<std::time::Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() && v < 1e9 => Ok(std::time::Duration::from_secs_f64(v)),
+        _ => Err(format!("'{s}' is not a positive number of seconds")),
+    }
 }

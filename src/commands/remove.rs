@@ -1,6 +1,7 @@
-use super::{runner, Ctx};
+use super::{report, Ctx};
 use crate::error::{Error, Result};
 use crate::plugin::{self, name::is_valid_directory};
+use crate::sync::remove::{self, Removal};
 
 /// Remove a plugin: run its stop and uninstall commands, delete its folder, drop it from the manifest.
 #[derive(clap::Args)]
@@ -13,7 +14,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
-    let (home, lock) = ctx.lock_home()?;
+    let home = ctx.lock_home()?;
     let mut manifest = home.manifest()?;
     let id = args.plugin.as_str();
     let Some(index) = manifest.index_of(id) else {
@@ -50,34 +51,22 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
     };
 
-    if let Some(p) = &plugin {
-        let runner = runner(ctx, &home, &dir, &entry.directory, p);
-        if !runner.confirm_uninstall(
-            &ctx.ui,
-            &format!("remove {}", entry.directory),
-            args.force,
-            &super::environment_secrets(),
-        )? {
+    let runner = plugin.as_ref().map(|p| ctx.runner(&home, &dir, &entry.directory, p));
+    if let Some(r) = &runner {
+        if !r.confirm_uninstall(&ctx.ui, &format!("remove {}", entry.directory), args.force)? {
             ctx.ui.line("Cancelled; nothing was changed.");
             return Ok(0);
         }
-        runner.stop_before_uninstall(&ctx.ui)?;
-        if let Err(e) = runner.run("uninstall") {
-            if !args.force || matches!(e, Error::Interrupted) {
-                return Err(e);
-            }
-            ctx.ui.warn(format!("{e}; removing anyway (--force)"));
-        }
     }
-
-    super::plug::unplug_recorded(ctx, &home, &entry)?;
-    let commit =
-        crate::sync::remove::remove(&home, &lock, &mut manifest, &entry.directory, &format!("atk remove {id}"))?;
-    ctx.push_if_configured(&home, &manifest, commit.is_some());
-    if let Some(c) = &commit {
+    let removal = Removal { entry: &entry, runner, force: args.force };
+    let operation = format!("atk remove {id}");
+    let done = remove::tear_down(&ctx.ui, &ctx.settings, &home, &mut manifest, &removal, &operation, None)?;
+    report::hook_outcomes(&ctx.ui, &entry, &done.unplugged, "unplug");
+    ctx.push_if_configured(&home, &manifest, done.commit.is_some());
+    if let Some(c) = &done.commit {
         ctx.ui.detail(format!("committed {c}"));
     }
     ctx.ui.success(format!("Removed '{}'", crate::text::escape(&entry.name)));
-    ctx.ui.json(&super::report::Removed { removed: (&entry).into(), commit });
+    ctx.ui.json(&report::Removed { removed: (&entry).into(), commit: done.commit });
     Ok(0)
 }

@@ -546,3 +546,251 @@ pub struct PluggedAll {
     pub agents: Vec<AgentDoc>,
     pub error: Option<ErrorDoc>,
 }
+
+// Text that several commands show the same way.
+
+use crate::agents::{AgentOutcome, AgentStatus};
+use crate::lifecycle::batch::{Item, StepOutcome};
+use crate::sync::upgrade::MovePlan;
+use crate::ui::Ui;
+
+/// One line per agent of a plug or unplug: successes on stdout, failures on stderr.
+pub fn agent_outcomes(ui: &Ui, name: &str, outcomes: &[AgentOutcome]) {
+    let name = crate::text::escape(name);
+    for o in outcomes {
+        let label = o.agent.label();
+        let detail = o.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+        match o.status {
+            AgentStatus::Configured => ui.success(format!("{label}: '{name}' plugged in")),
+            AgentStatus::Removed => ui.success(format!("{label}: '{name}' unplugged")),
+            AgentStatus::AlreadyConfigured => ui.line(format!("  {label}: already configured, nothing changed")),
+            AgentStatus::NotConfigured => ui.line(format!("  {label}: '{name}' was not plugged in{detail}")),
+            AgentStatus::Skipped => ui.line(format!("  {label}: skipped{detail}")),
+            AgentStatus::NotInstalled => ui.failure(label, &crate::Error::other(format!("not installed{detail}"))),
+            AgentStatus::Failed => {
+                ui.failure(label, &crate::Error::other(o.detail.clone().unwrap_or_else(|| "failed".into())))
+            }
+        }
+        for n in &o.notes {
+            ui.note(format!("  {label}: {n}"));
+        }
+    }
+}
+
+/// The agents of a hook (unplugged by remove and uninstall, plugged in again by a move): what
+/// changed, and a warning with the command to finish it by hand for each that failed.
+pub fn hook_outcomes(ui: &Ui, entry: &Entry, outcomes: &[AgentOutcome], verb: &str) {
+    let name = crate::text::escape(&entry.name);
+    for o in outcomes {
+        let label = o.agent.label();
+        let detail = o.detail.as_deref().unwrap_or("");
+        match o.status {
+            AgentStatus::Configured => ui.success(format!("{label}: '{name}' plugged in again")),
+            AgentStatus::Removed => ui.success(format!("{label}: '{name}' unplugged")),
+            AgentStatus::AlreadyConfigured | AgentStatus::NotConfigured | AgentStatus::Skipped => {
+                ui.detail(format!("{label}: nothing to change"))
+            }
+            AgentStatus::NotInstalled => ui.note(format!("{label} is not on this machine; left as it is")),
+            AgentStatus::Failed => ui.warn(format!(
+                "{label}: could not {verb} '{name}': {detail}; try `atk {verb} {} --{}`",
+                entry.directory,
+                o.agent.as_str()
+            )),
+        }
+    }
+}
+
+/// A move's plan, as upgrade, rollback and undo show it before asking.
+pub fn move_plan(ui: &Ui, entry: &Entry, plan: &MovePlan) {
+    ui.line(ui.bold(&format!("{} {} → {}", crate::text::escape(&entry.name), short(&plan.from), short(&plan.to))));
+    for f in &plan.added {
+        ui.line(format!("  {} {}", ui.green("+"), crate::text::escape(f)));
+    }
+    for f in &plan.changed {
+        ui.line(format!("  {} {}", ui.yellow("~"), crate::text::escape(f)));
+    }
+    for f in &plan.removed {
+        ui.line(format!("  {} {}", ui.red("-"), crate::text::escape(f)));
+    }
+    for (step, old, new) in &plan.lifecycle {
+        let show = |c: &Option<String>| c.as_deref().map_or("(none)".into(), |c| crate::text::escape(c).into_owned());
+        ui.line(format!("  lifecycle {step}: {} → {}", show(old), show(new)));
+    }
+    for v in &plan.env_added {
+        ui.line(format!("  new variable {}{}", v.name, if v.required { " (required)" } else { "" }));
+    }
+    for v in &plan.env_removed {
+        ui.line(format!("  variable no longer used: {v}"));
+    }
+    let files = plan.added.len() + plan.changed.len() + plan.removed.len();
+    if files > 0 {
+        ui.detail(format!("  {} changed in {}", crate::error::plural(files, "file"), plan.path));
+    }
+}
+
+/// A commit as atk shows it: its first 12 hex digits.
+pub fn short(id: &gix::ObjectId) -> String {
+    id.to_string()[..12].to_string()
+}
+
+/// A plugin's line of an upgrade or rollback report when there was no plan (skipped, up to date,
+/// failed).
+pub fn unmoved(entry: &Entry, status: &'static str, error: Option<&crate::Error>) -> Upgraded {
+    Upgraded {
+        name: entry.name.clone(),
+        directory: entry.directory.clone(),
+        status,
+        plan: None,
+        commit: None,
+        error: error.map(Into::into),
+    }
+}
+
+/// A plugin's line of an upgrade or rollback report, with its plan.
+pub fn moved(entry: &Entry, status: &'static str, plan: &MovePlan, commit: Option<String>) -> Upgraded {
+    Upgraded {
+        name: entry.name.clone(),
+        directory: entry.directory.clone(),
+        status,
+        plan: Some(PlanDoc {
+            from: plan.from.to_string(),
+            to: plan.to.to_string(),
+            files: FilesDoc { added: plan.added.clone(), changed: plan.changed.clone(), removed: plan.removed.clone() },
+            lifecycle: plan
+                .lifecycle
+                .iter()
+                .map(|(step, old, new)| StepDoc { step: step.clone(), old: old.clone(), new: new.clone() })
+                .collect(),
+            env: EnvDoc {
+                added: plan.env_added.iter().map(|v| VarDoc { name: v.name.clone(), required: v.required }).collect(),
+                removed: plan.env_removed.clone(),
+            },
+        }),
+        commit,
+        error: None,
+    }
+}
+
+/// The end of a plug or unplug of one plugin: the error that stopped the agents when one did,
+/// else each agent's outcome and the JSON document. Gives back the outcomes.
+pub fn plugged(
+    ui: &Ui,
+    entry: &Entry,
+    t: &crate::agents::Target,
+    done: crate::sync::plug::Changed,
+) -> crate::Result<Vec<AgentOutcome>> {
+    if let Some(c) = &done.commit {
+        ui.detail(format!("committed {c}"));
+    }
+    if let Some(e) = done.stopped {
+        return Err(e);
+    }
+    agent_outcomes(ui, &t.name, &done.outcomes);
+    ui.json(&Plug {
+        name: entry.name.clone(),
+        directory: entry.directory.clone(),
+        agents: done.outcomes.iter().map(Into::into).collect(),
+        recorded: entry.agents.clone(),
+        commit: done.commit,
+    });
+    Ok(done.outcomes)
+}
+
+fn past(outcome: StepOutcome, step: &str) -> &'static str {
+    match (outcome, step) {
+        (StepOutcome::Started, _) => "Started",
+        (StepOutcome::Stopped, _) => "Stopped",
+        (StepOutcome::AlreadyRunning, _) => "Already running:",
+        (StepOutcome::NoCommand, "start") => "No start command:",
+        (StepOutcome::NoCommand, _) => "No stop command:",
+        (StepOutcome::Failed, _) => "Failed:",
+    }
+}
+
+/// Shows the items of `action` (`start`, `stop`, `restart`) and its JSON document. One plugin:
+/// its failure is the command's error (exit 6 for a failed command). Every plugin: a summary, and
+/// exit 1 when any failed.
+pub fn lifecycle(ui: &Ui, action: &'static str, items: Vec<Item>, all: bool) -> crate::Result<u8> {
+    let summary = crate::lifecycle::batch::summarize(&items);
+    ui.json(&Lifecycle {
+        action,
+        plugins: items
+            .iter()
+            .map(|i| LifecycleStep {
+                name: i.name.clone(),
+                directory: i.directory.clone(),
+                step: i.step,
+                outcome: i.outcome,
+                error: i.error.as_ref().map(Into::into),
+            })
+            .collect(),
+        summary,
+    });
+    if !all {
+        // One plugin (a restart has its stop, then its start).
+        for i in &items {
+            if let Some(e) = &i.error {
+                return Err(e.clone());
+            }
+        }
+        for i in &items {
+            let name = crate::text::escape(&i.name);
+            match i.outcome {
+                StepOutcome::Started | StepOutcome::Stopped => {
+                    ui.success(format!("{} '{name}'", past(i.outcome, i.step)))
+                }
+                StepOutcome::AlreadyRunning => ui.line(format!("'{name}' is already running; left alone")),
+                StepOutcome::NoCommand => ui.warn(format!("'{name}' has no {} command; nothing to do", i.step)),
+                StepOutcome::Failed => {}
+            }
+        }
+        return Ok(0);
+    }
+    if items.is_empty() {
+        ui.line("No plugins installed.");
+        return Ok(0);
+    }
+    for outcome in [StepOutcome::Stopped, StepOutcome::Started, StepOutcome::AlreadyRunning, StepOutcome::NoCommand] {
+        for i in items.iter().filter(|i| i.outcome == outcome) {
+            let name = crate::text::escape(&i.name);
+            match outcome {
+                StepOutcome::Started | StepOutcome::Stopped => {
+                    ui.success(format!("{} '{name}'", past(outcome, i.step)))
+                }
+                _ => ui.line(format!("{} {} '{name}'", ui.dim("-"), past(outcome, i.step))),
+            }
+        }
+    }
+    for i in items.iter().filter(|i| i.outcome == StepOutcome::Failed) {
+        if let Some(e) = &i.error {
+            // The problems of an invalid plugin go on its line (a failure line has no details).
+            let shown = match e.details() {
+                [] => e.clone(),
+                details => crate::Error::Other { message: format!("{e}: {}", details.join("; ")), hints: e.hints() },
+            };
+            ui.failure(&format!("{} of {}", i.step, i.name), &shown);
+        }
+    }
+    let mut parts = Vec::new();
+    for (n, what) in [
+        (summary.stopped, "stopped"),
+        (summary.started, "started"),
+        (summary.already_running, "already running"),
+        (summary.no_command, "without the command"),
+        (summary.failed, "failed"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    ui.line(format!("{}: {}", action_title(action), parts.join(", ")));
+    Ok(if summary.failed > 0 { crate::error::exit::GENERAL } else { 0 })
+}
+
+fn action_title(action: &str) -> &'static str {
+    match action {
+        "start" => "Start",
+        "stop" => "Stop",
+        _ => "Restart",
+    }
+}

@@ -10,7 +10,7 @@ pub struct Args {
     #[command(flatten)]
     pub target: PluginOrAll,
     /// The longest a plugin's status command may take when checking whether it runs already
-    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = super::status::parse_seconds)]
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = super::parse_seconds)]
     pub timeout: Duration,
 }
 
@@ -19,6 +19,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let manifest = home.manifest()?;
     let entries = super::select(&manifest, args.target.plugin.as_deref())?;
     let opts = batch::Options { timeout: args.timeout };
-    let items = batch::restart(&home.root, &entries, &opts, &ctx.ui)?;
-    super::start::render(ctx, "restart", items, args.target.all)
+    let items = batch::restart(ctx.at(&home), &entries, &opts, &ctx.ui)?;
+    super::report::lifecycle(&ctx.ui, "restart", items, args.target.all)
 }

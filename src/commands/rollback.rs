@@ -2,9 +2,10 @@ use gix::ObjectId;
 
 use super::{find, parse_sets, report, Ctx};
 use crate::error::{Error, Result};
-use crate::home::{Entry, Home, HomeLock, Manifest, Message, SourceKind};
-use crate::source::origin::{Origin, Origins};
-use crate::sync::{history, upgrade};
+use crate::home::{Entry, Home, Message, SourceKind};
+use crate::source::origin::Origins;
+use crate::sync::history;
+use crate::sync::upgrade::{self, Move, Record};
 
 /// Move a remote plugin back to the pin it had before its last upgrade (or to --to REF), with the
 /// upgrade's preview and confirmation, keeping custom/, .env and runtime data
@@ -26,8 +27,8 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
-    let sets = parse_sets(&args.set)?;
-    let (home, lock) = ctx.lock_home()?;
+    let sets = parse_sets(ctx, &args.set)?;
+    let home = ctx.lock_home()?;
     let mut manifest = home.manifest()?;
     let entry = find(&manifest, &args.plugin)?.clone();
     if entry.source.kind == SourceKind::Local {
@@ -59,40 +60,42 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
     };
     let origins = Origins::new(&ctx.settings, &manifest);
-    let subject = format!("Rollback plugin '{}'", entry.name);
-    let message = |plan: &upgrade::MovePlan| {
-        Message::operation(subject.clone(), "rollback", &entry.directory, Some(&current), Some(&plan.to.to_string()))
-    };
-    let moved = move_to(
-        ctx,
-        Move { home: &home, lock: &lock, origins: &origins, sets: &sets, dry_run: args.dry_run, verb: "rollback" },
-        &mut manifest,
-        &entry,
-        to,
-        &message,
-    )?;
-    let doc = match moved {
-        Moved::Same => {
+    let origin = origins.open(&entry.source)?;
+    let escaped = crate::text::escape(&entry.name);
+    let doc = match upgrade::plan_move(&home, &entry, &origin, to)? {
+        None => {
             ctx.ui.line(format!(
-                "{} {}: the files at {} are those it has now; nothing to do",
+                "{} {escaped}: the files at {} are those it has now; nothing to do",
                 ctx.ui.green("✓"),
-                crate::text::escape(&entry.name),
-                &to.to_string()[..12]
+                report::short(&to)
             ));
-            super::upgrade::status(&entry, "up-to-date", None)
+            report::unmoved(&entry, "up-to-date", None)
         }
-        Moved::Would(plan) => super::upgrade::report(&entry, "would-roll-back", &plan, None),
-        Moved::Declined(plan) => {
-            ctx.ui.line(format!("- {}: not rolled back (declined)", crate::text::escape(&entry.name)));
-            super::upgrade::report(&entry, "declined", &plan, None)
-        }
-        Moved::Done(plan, commit) => {
-            ctx.ui.success(format!(
-                "Rolled back '{}' to {}",
-                crate::text::escape(&entry.name),
-                &plan.to.to_string()[..12]
-            ));
-            super::upgrade::report(&entry, "rolled-back", &plan, commit)
+        Some(planned) => {
+            report::move_plan(&ctx.ui, &entry, &planned.plan);
+            let again = format!("`atk rollback {} --yes`", entry.directory);
+            if args.dry_run {
+                report::moved(&entry, "would-roll-back", &planned.plan, None)
+            } else if !ctx.confirm_move(&entry, &planned, &again)? {
+                ctx.ui.line(format!("- {escaped}: not rolled back (declined)"));
+                report::moved(&entry, "declined", &planned.plan, None)
+            } else {
+                let plan = &planned.plan;
+                let message = Message::operation(
+                    format!("Rollback plugin '{}'", entry.name),
+                    "rollback",
+                    &entry.directory,
+                    Some(&current),
+                    Some(&plan.to.to_string()),
+                );
+                let record = Record { operation: &format!("atk rollback {}", entry.directory), message: &message };
+                let m = Move { entry: &entry, origin: &origin, plan };
+                let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, &home, &mut manifest, m, &sets, record)?;
+                ctx.push_if_configured(&home, &manifest, moved.commit.is_some());
+                report::hook_outcomes(&ctx.ui, &entry, &moved.replugged, "plug");
+                ctx.ui.success(format!("Rolled back '{escaped}' to {}", report::short(&plan.to)));
+                report::moved(&entry, "rolled-back", plan, moved.commit)
+            }
         }
     };
     ctx.ui.json(&report::RolledBack { rollback: doc });
@@ -130,87 +133,4 @@ fn resolve(home: &Home, entry: &Entry, r: &str) -> Result<ObjectId> {
             Some("give more of the commit id".into()),
         )),
     }
-}
-
-/// What a move of one plugin to another pin shares with the command around it.
-pub(super) struct Move<'a> {
-    pub home: &'a Home,
-    pub lock: &'a HomeLock,
-    pub origins: &'a Origins,
-    pub sets: &'a [(String, String)],
-    pub dry_run: bool,
-    /// The command, for the hint of the confirmation.
-    pub verb: &'static str,
-}
-
-pub(super) enum Moved {
-    /// The plugin's files are the same at both commits.
-    Same,
-    Would(upgrade::MovePlan),
-    Declined(upgrade::MovePlan),
-    Done(upgrade::MovePlan, Option<String>),
-}
-
-/// Moves `entry` to commit `to` of its source with the upgrade's machinery: the same preview, a
-/// confirmation when commands that run here change, the variables the other version needs, and
-/// one transaction committed with `message(plan)`.
-pub(super) fn move_to(
-    ctx: &Ctx,
-    m: Move,
-    manifest: &mut Manifest,
-    entry: &Entry,
-    to: ObjectId,
-    message: &dyn Fn(&upgrade::MovePlan) -> Message,
-) -> Result<Moved> {
-    let origin: Origin = m.origins.open(&entry.source)?;
-    origin.repo().ensure_commit(to).map_err(|e| match e {
-        Error::Git { message, mut hints } => {
-            hints.push(format!("is {to} a commit of {}?", origin.url()));
-            Error::Git { message, hints }
-        }
-        e => e,
-    })?;
-    let Some(plan) = upgrade::plan(m.home, entry, &origin, to)? else { return Ok(Moved::Same) };
-    super::upgrade::show(ctx, entry, &plan);
-    if m.dry_run {
-        return Ok(Moved::Would(plan));
-    }
-    // The command again, with --yes.
-    let again = match m.verb {
-        "undo" => "`atk undo --yes`".to_string(),
-        verb => format!("`atk {verb} {} --yes`", entry.directory),
-    };
-    // The user's edits to shipped files give way to the other version's files: never silently.
-    let edited = crate::sync::drift::drift(m.home, entry, &origin).map(|d| d.modified).unwrap_or_default();
-    if !edited.is_empty() {
-        let shown: Vec<String> = edited.iter().map(|p| crate::text::escape(p.as_str()).into_owned()).collect();
-        ctx.ui.warn(format!(
-            "{} of '{}' changed since it was installed ({}); the version at {} replaces {} (`atk diff {}` shows the changes)",
-            crate::error::plural(edited.len(), "shipped file"),
-            crate::text::escape(&entry.name),
-            shown.join(", "),
-            &to.to_string()[..12],
-            if edited.len() == 1 { "it" } else { "them" },
-            entry.directory
-        ));
-        let hint = format!("save your changes first, or pass --yes to replace them: {again}");
-        if !ctx.ui.confirm("Replace your changes?", &hint)? {
-            return Ok(Moved::Declined(plan));
-        }
-    }
-    if plan.changes_commands() {
-        let hint = format!("review the changes above, then pass --yes: {again}");
-        let question = format!(
-            "The version of '{}' at {} changes commands that run on this machine. Go on?",
-            crate::text::escape(&entry.name),
-            &to.to_string()[..12]
-        );
-        if !ctx.ui.confirm(&question, &hint)? {
-            return Ok(Moved::Declined(plan));
-        }
-    }
-    let operation = format!("atk {} {}", m.verb, entry.directory);
-    let at = (m.home, m.lock, m.sets);
-    let commit = super::upgrade::apply_move(ctx, at, manifest, entry, &origin, &plan, (&operation, &message(&plan)))?;
-    Ok(Moved::Done(plan, commit))
 }

@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         return Ok(0);
     };
     let (path, rel) = scripts::resolve(&dir, &script)?;
-    let runner = crate::lifecycle::Runner::new(&home.root, &dir, &entry.directory, &plugin, &ctx.ui);
+    let runner = ctx.runner(&home, &dir, &entry.directory, &plugin);
     let mut command = runner.command_for(&path)?;
     command.args(&args.args);
     if ctx.ui.json {
@@ -59,7 +59,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     if crate::interrupt::is_set() {
         return Err(crate::Error::Interrupted);
     }
-    let code = super::logs::exit_code(status);
+    let code = crate::process::exit_code(status);
     ctx.ui.json(&report::Run {
         name: plugin.name.clone(),
         directory: entry.directory.clone(),

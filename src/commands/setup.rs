@@ -18,8 +18,8 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
-    let sets = parse_sets(&args.set)?;
-    let (home, lock) = ctx.lock_home()?;
+    let sets = parse_sets(ctx, &args.set)?;
+    let home = ctx.lock_home()?;
     let manifest = home.manifest()?;
     let entries = select(&manifest, args.target.plugin.as_deref())?;
     // On a fresh clone, remote plugins' files are not there yet: put them in place at their pinned
@@ -33,15 +33,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         .collect();
     let mut unavailable = Vec::new();
     if !absent.is_empty() {
-        let policy = FetchPolicy { jobs: super::install::jobs(None), ..FetchPolicy::default() };
-        for (entry, result) in absent.iter().zip(ensure_files(
-            &ctx.ui,
-            &home,
-            &lock,
-            &Origins::new(&ctx.settings, &manifest),
-            &absent,
-            policy,
-        )?) {
+        let policy = FetchPolicy { jobs: crate::sync::install::jobs(None), ..FetchPolicy::default() };
+        for (entry, result) in
+            absent.iter().zip(ensure_files(&ctx.ui, &home, &Origins::new(&ctx.settings, &manifest), &absent, policy)?)
+        {
             match result {
                 Ok(_) => {}
                 Err(e) if args.target.plugin.is_some() || matches!(e, Error::Interrupted) => return Err(e),
@@ -83,7 +78,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             });
             continue;
         }
-        let plan = plan(&ctx.ui, &plugin, &dir.join(".env"), &sets, None, &super::environment_secrets())?;
+        let plan = plan(&ctx.ui, &plugin, &dir.join(".env"), &sets, None, &ctx.settings.environment)?;
         plan.write(&home, &entry.directory)?;
         reports.push(super::report::Configured {
             name: entry.name.clone(),

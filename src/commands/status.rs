@@ -12,16 +12,8 @@ pub struct Args {
     /// Only this plugin (directory or name); the repository section is left out
     pub plugin: Option<String>,
     /// The longest any one probe (status command, health endpoint) may take
-    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = super::parse_seconds)]
     pub timeout: Duration,
-}
-
-/// A positive number of seconds (`0.5` is half a second).
-pub fn parse_seconds(s: &str) -> std::result::Result<Duration, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if v > 0.0 && v.is_finite() && v < 1e9 => Ok(Duration::from_secs_f64(v)),
-        _ => Err(format!("'{s}' is not a positive number of seconds")),
-    }
 }
 
 /// A table cell: its text, and the style it is shown in.
@@ -233,12 +225,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let home = ctx.open_home()?;
     let manifest = home.manifest()?;
     let entries = super::select(&manifest, args.plugin.as_deref())?;
-    let mut rows = status::probe_all(&home.root, &entries, args.timeout)?;
+    let mut rows = status::probe_all(ctx.at(&home), &entries, args.timeout)?;
     // Words from the user's custom/overrides.yaml (a health endpoint with its token) or from an
     // error may repeat a secret of the plugin: it is taken out.
-    let environment = super::environment_secrets();
+    let environment = ctx.environment_secrets();
     for (row, entry) in rows.iter_mut().zip(&entries) {
-        let scrubber = super::plugin_scrubber(&home, entry, &environment);
+        let scrubber = ctx.plugin_scrubber(&home, entry, &environment);
         let scrub = |s: &mut String| *s = scrubber.scrub(s);
         row.problem.iter_mut().chain(row.hint.iter_mut()).for_each(scrub);
         if let Some(h) = &mut row.health {

@@ -14,6 +14,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let manifest = home.manifest()?;
     let mut entries = super::select(&manifest, args.target.plugin.as_deref())?;
     entries.reverse();
-    let items = batch::stop(&home.root, &entries, &ctx.ui)?;
-    super::start::render(ctx, "stop", items, args.target.all)
+    let items = batch::stop(ctx.at(&home), &entries, &ctx.ui)?;
+    super::report::lifecycle(&ctx.ui, "stop", items, args.target.all)
 }

@@ -1,11 +1,12 @@
-use super::rollback::{move_to, Move, Moved};
-use super::{parse_sets, report, runner, Ctx};
+use super::{parse_sets, report, Ctx};
+use crate::agents::Apply;
 use crate::error::{Error, Result};
 use crate::plugin;
 use crate::source::origin::Origins;
-use crate::sync::add::{add_as, Added, Restore};
+use crate::sync::add::{add_as, Added, As, Restore};
+use crate::sync::remove::{self, Removal};
 use crate::sync::undo::{self, Step};
-use crate::sync::{env, remove};
+use crate::sync::upgrade::{self, Move, Record};
 
 /// Revert the last atk operation of the home: an add becomes a remove, a remove an add at the same
 /// pin with the same custom/ files, an upgrade or rollback a move back; undo again redoes
@@ -21,8 +22,8 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
-    let sets = parse_sets(&args.set)?;
-    let (home, lock) = ctx.lock_home()?;
+    let sets = parse_sets(ctx, &args.set)?;
+    let home = ctx.lock_home()?;
     let mut manifest = home.manifest()?;
     let plan = undo::plan(&home, &manifest)?;
     let message = plan.message();
@@ -34,53 +35,45 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         Step::Remove { entry } => {
             let dir = home.plugin_dir(&entry.directory);
             let loaded = plugin::definition_file(&dir).map(|_| plugin::load(&dir));
-            match loaded {
-                Some(Ok(p)) => {
-                    let runner = runner(ctx, &home, &dir, &entry.directory, &p);
-                    if !runner.confirm_uninstall(&ctx.ui, "undo", force, &super::environment_secrets())? {
-                        ctx.ui.line("Cancelled; nothing was changed.");
-                        return Ok(0);
-                    }
-                    runner.stop_before_uninstall(&ctx.ui)?;
-                    if let Err(e) = runner.run("uninstall") {
-                        if !args.force || matches!(e, Error::Interrupted) {
-                            return Err(e);
-                        }
-                        ctx.ui.warn(format!("{e}; removing anyway (--force)"));
-                    }
-                }
+            let plugin = match loaded {
+                Some(Ok(p)) => Some(p),
                 Some(Err(e)) if !args.force => {
                     return Err(Error::refused(
                         format!("cannot run the uninstall command of '{}': {e}", crate::text::escape(&entry.name)),
                         vec!["`atk undo --force` removes it without running it".into()],
                     ))
                 }
-                _ => {}
+                _ => None,
+            };
+            let runner = plugin.as_ref().map(|p| ctx.runner(&home, &dir, &entry.directory, p));
+            if let Some(r) = &runner {
+                if !r.confirm_uninstall(&ctx.ui, "undo", force)? {
+                    ctx.ui.line("Cancelled; nothing was changed.");
+                    return Ok(0);
+                }
             }
-            let commit = remove::remove_as(&home, &lock, &mut manifest, &entry.directory, "atk undo", Some(&message))?;
+            let removal = Removal { entry, runner, force: args.force };
+            let done =
+                remove::tear_down(&ctx.ui, &ctx.settings, &home, &mut manifest, &removal, "atk undo", Some(&message))?;
+            report::hook_outcomes(&ctx.ui, entry, &done.unplugged, "unplug");
             ctx.ui.success(format!("Removed '{}' again", crate::text::escape(&entry.name)));
-            ("remove", entry.clone(), commit)
+            ("remove", entry.clone(), done.commit)
         }
         Step::Restore { entry, index } => {
             let staged = undo::stage_restore(&home, &origins, plan.parent, entry)?;
             let files_now = staged.staged.as_ref().map(|s| s.path().to_path_buf()).expect("restored files are staged");
-            let env = env::plan(
-                &ctx.ui,
-                &staged.plugin,
-                &files_now.join(".env"),
-                &sets,
-                None,
-                &super::environment_secrets(),
-            )?;
+            let environment = &ctx.settings.environment;
+            let env =
+                crate::sync::env::plan(&ctx.ui, &staged.plugin, &files_now.join(".env"), &sets, None, environment)?;
+            let restore = Some(Restore { message: &message, index: *index });
             let Added { entry, commit } = add_as(
                 &ctx.ui,
                 &home,
-                &lock,
                 &mut manifest,
                 &staged,
                 &env,
-                "atk undo",
-                Some(Restore { message: &message, index: *index }),
+                environment,
+                As { operation: "atk undo", restore },
             )
             .inspect_err(|e| {
                 if matches!(e, Error::EnvMissing { .. }) {
@@ -95,35 +88,48 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             ("restore", entry, commit)
         }
         Step::Move { entry, to } => {
-            let m = Move { home: &home, lock: &lock, origins: &origins, sets: &sets, dry_run: false, verb: "undo" };
-            match move_to(ctx, m, &mut manifest, entry, *to, &|_| message.clone())? {
-                Moved::Done(_, commit) => {
-                    ctx.ui.success(format!(
-                        "Moved '{}' back to {}",
-                        crate::text::escape(&entry.name),
-                        &to.to_string()[..12]
-                    ));
-                    let moved = manifest.find(&entry.directory).cloned().unwrap_or_else(|| entry.clone());
-                    ("move", moved, commit)
-                }
-                Moved::Declined(_) => {
-                    ctx.ui.line("Cancelled; nothing was changed.");
-                    return Ok(0);
-                }
-                Moved::Same | Moved::Would(_) => {
-                    ctx.ui.line(format!(
-                        "'{}' has the same files at {}; nothing to do",
-                        crate::text::escape(&entry.name),
-                        &to.to_string()[..12]
-                    ));
-                    return Ok(0);
-                }
+            let origin = origins.open(&entry.source)?;
+            let same = || {
+                ctx.ui.line(format!(
+                    "'{}' has the same files at {}; nothing to do",
+                    crate::text::escape(&entry.name),
+                    report::short(to)
+                ));
+                Ok(0)
+            };
+            let Some(planned) = upgrade::plan_move(&home, entry, &origin, *to)? else { return same() };
+            report::move_plan(&ctx.ui, entry, &planned.plan);
+            if !ctx.confirm_move(entry, &planned, "`atk undo --yes`")? {
+                ctx.ui.line("Cancelled; nothing was changed.");
+                return Ok(0);
             }
+            let m = Move { entry, origin: &origin, plan: &planned.plan };
+            let record = Record { operation: &format!("atk undo {}", entry.directory), message: &message };
+            let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, &home, &mut manifest, m, &sets, record)?;
+            report::hook_outcomes(&ctx.ui, entry, &moved.replugged, "plug");
+            ctx.ui.success(format!("Moved '{}' back to {}", crate::text::escape(&entry.name), report::short(to)));
+            let now = manifest.find(&entry.directory).cloned().unwrap_or_else(|| entry.clone());
+            ("move", now, moved.commit)
         }
         Step::Agents { entry, plug, unplug } => {
-            let (done, commit) = undo_agents(ctx, (&home, &lock), &mut manifest, entry, plug, unplug, &message)?;
-            let moved = manifest.find(&entry.directory).cloned().unwrap_or_else(|| entry.clone());
-            (done, moved, commit)
+            let hint = "pass --yes to change the agents without asking: `atk undo --yes`";
+            let how = Apply { env: &ctx.settings.agents, reporter: &ctx.ui, ask: !ctx.ui.yes, hint };
+            let outer = ctx.settings.outer();
+            let done = undo::revert_agents(&home, &mut manifest, (entry, plug, unplug), &outer, &how, &message)?;
+            ctx.push_if_configured(&home, &manifest, done.commit.is_some());
+            if let Some(c) = &done.commit {
+                ctx.ui.detail(format!("committed {c}"));
+            }
+            if let Some(e) = done.stopped {
+                return Err(e);
+            }
+            report::agent_outcomes(&ctx.ui, &done.target.name, &done.unplugged);
+            report::agent_outcomes(&ctx.ui, &done.target.name, &done.plugged);
+            if let Some(e) = done.problem() {
+                return Err(e);
+            }
+            let now = manifest.find(&entry.directory).cloned().unwrap_or_else(|| entry.clone());
+            (done.action(), now, done.commit)
         }
     };
     ctx.push_if_configured(&home, &manifest, commit.is_some());
@@ -137,85 +143,4 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         commit,
     });
     Ok(0)
-}
-
-/// Undo of `plug` or `unplug`: the plugin is unplugged from the agents the operation plugged it
-/// into and plugged into those it unplugged it from (each confirmed as `plug`/`unplug` confirm),
-/// and the record follows what was done, in one commit.
-fn undo_agents(
-    ctx: &Ctx,
-    (home, lock): (&crate::home::Home, &crate::home::HomeLock),
-    manifest: &mut crate::home::Manifest,
-    entry: &crate::home::Entry,
-    plug: &[String],
-    unplug: &[String],
-    message: &crate::home::message::Message,
-) -> Result<(&'static str, Option<String>)> {
-    use crate::agents::{self, AgentId, AgentStatus, Op};
-    let env = super::plug::agent_env();
-    let ask = !ctx.ui.yes;
-    let known = |names: &[String]| -> Vec<AgentId> { names.iter().filter_map(|n| AgentId::parse(n)).collect() };
-    let index = super::index_of(manifest, &entry.directory)?;
-    let target = agents::target(home, &manifest.plugins[index], &super::plug::outer);
-    // What is plugged again must not give agents a SKILL.md linked out of the plugin folder.
-    let t = match target.and_then(|t| if plug.is_empty() { Ok(t) } else { t.check_skill().map(|()| t) }) {
-        Ok(t) => t,
-        Err(e) if plug.is_empty() => {
-            ctx.ui.detail(format!("{e}; unplugging what atk knows of it"));
-            agents::bare_target(home, &manifest.plugins[index])
-        }
-        Err(e) => return Err(e),
-    };
-    let hint = "pass --yes to change the agents without asking: `atk undo --yes`";
-    let mut outcomes = Vec::new();
-    let mut failure = None;
-    for (op, names) in [(Op::Unplug, unplug), (Op::Plug, plug)] {
-        if names.is_empty() || failure.is_some() {
-            continue;
-        }
-        let (done, error) = super::plug::apply_all(ctx, home, &t, &known(names), op, &env, ask, hint);
-        outcomes.extend(done.into_iter().map(|o| (op, o)));
-        failure = error;
-    }
-    let entry = &mut manifest.plugins[index];
-    let mut changed = false;
-    for (op, o) in &outcomes {
-        changed |= match (op, o.status) {
-            (Op::Plug, AgentStatus::Configured | AgentStatus::AlreadyConfigured) => agents::record(entry, o.agent),
-            (Op::Unplug, AgentStatus::Removed | AgentStatus::NotConfigured) => agents::forget(entry, o.agent),
-            _ => false,
-        };
-    }
-    let commit = super::plug::record(ctx, home, lock, manifest, changed, "atk undo", message)?;
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    let plugged: Vec<_> = outcomes.iter().filter(|(op, _)| *op == Op::Plug).map(|(_, o)| o.clone()).collect();
-    let unplugged: Vec<_> = outcomes.iter().filter(|(op, _)| *op == Op::Unplug).map(|(_, o)| o.clone()).collect();
-    super::plug::render(ctx, &t, &unplugged);
-    super::plug::render(ctx, &t, &plugged);
-    let not_done: Vec<&str> = outcomes
-        .iter()
-        .filter(|(_, o)| matches!(o.status, AgentStatus::Failed | AgentStatus::NotInstalled | AgentStatus::Skipped))
-        .map(|(_, o)| o.agent.label())
-        .collect();
-    if !not_done.is_empty() {
-        return Err(Error::Other {
-            message: format!(
-                "the undo could not be done for {}{}",
-                agents::join_labels(&not_done),
-                if changed { " (what was done is committed)" } else { "" }
-            ),
-            hints: vec![
-                "`atk status` shows the agents recorded for each plugin; `atk plug`/`atk unplug` finish it".into()
-            ],
-        });
-    }
-    if !changed {
-        return Err(Error::Other {
-            message: "no agent changed: the undo made no commit".into(),
-            hints: vec!["`atk status` shows the agents recorded for each plugin".into()],
-        });
-    }
-    Ok((if unplug.is_empty() { "plug" } else { "unplug" }, commit))
 }

@@ -1,4 +1,4 @@
-use super::{find, runner, Ctx};
+use super::{find, report, Ctx};
 use crate::error::Result;
 use crate::plugin;
 
@@ -13,41 +13,33 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
-    let (home, _lock) = ctx.lock_home()?;
+    let home = ctx.lock_home()?;
     let manifest = home.manifest()?;
     let entry = find(&manifest, &args.plugin)?;
     let dir = home.plugin_dir(&entry.directory);
     let plugin = plugin::load(&dir)?;
-    let runner = runner(ctx, &home, &dir, &entry.directory, &plugin);
+    let runner = ctx.runner(&home, &dir, &entry.directory, &plugin);
     if runner.command("uninstall").is_none() {
         ctx.ui.line(format!("'{}' has no uninstall command; nothing to do", crate::text::escape(&plugin.name)));
-        ctx.ui.json(&super::report::Uninstall {
+        ctx.ui.json(&report::Uninstall {
             name: entry.name.clone(),
             directory: entry.directory.clone(),
             uninstalled: false,
         });
         return Ok(0);
     }
-    if !runner.confirm_uninstall(
-        &ctx.ui,
-        &format!("uninstall {}", entry.directory),
-        args.force,
-        &super::environment_secrets(),
-    )? {
+    if !runner.confirm_uninstall(&ctx.ui, &format!("uninstall {}", entry.directory), args.force)? {
         ctx.ui.line("Cancelled; nothing was run.");
         return Ok(0);
     }
-    super::plug::unplug_recorded(ctx, &home, entry)?;
+    let unplugged = crate::sync::plug::unplug_recorded(&ctx.ui, &ctx.settings, &home, entry)?;
+    report::hook_outcomes(&ctx.ui, entry, &unplugged, "unplug");
     runner.stop_before_uninstall(&ctx.ui)?;
     runner.run("uninstall")?;
     ctx.ui.success(format!(
         "Uninstalled '{}' (still in the manifest; `atk install {}` sets it up again)",
         plugin.name, entry.directory
     ));
-    ctx.ui.json(&super::report::Uninstall {
-        name: entry.name.clone(),
-        directory: entry.directory.clone(),
-        uninstalled: true,
-    });
+    ctx.ui.json(&report::Uninstall { name: entry.name.clone(), directory: entry.directory.clone(), uninstalled: true });
     Ok(0)
 }

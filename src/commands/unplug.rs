@@ -1,7 +1,7 @@
-use super::plug::{agent_env, apply_all, conclude, no_agents_error, outer, AgentFlags, Done};
-use super::Ctx;
-use crate::agents::{self, AgentId, AgentStatus, Op};
-use crate::error::{Error, Result};
+use super::{report, AgentFlags, Ctx};
+use crate::agents::{self, AgentId, AgentStatus, Apply, Op};
+use crate::error::Result;
+use crate::sync::plug::{self, Change};
 
 /// Remove a plugin's MCP server and skill from coding agents, and from the manifest's record.
 /// Unplugging what is not there is not an error.
@@ -17,43 +17,25 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
-    if !args.agents.any() {
-        return Err(no_agents_error("unplug"));
-    }
-    let env = agent_env();
+    args.agents.require("unplug")?;
+    let env = &ctx.settings.agents;
     let ask = !(args.force || ctx.ui.yes);
     let id = args.plugin.as_str();
-    let (home, lock) = ctx.lock_home()?;
+    let home = ctx.lock_home()?;
     let mut manifest = home.manifest()?;
     let index = super::index_of(&manifest, id)?;
     let entry = &manifest.plugins[index];
-    let t = match agents::target(&home, entry, &outer) {
-        Ok(t) => t,
-        Err(e @ Error::Interrupted) => return Err(e),
-        Err(e) => {
-            ctx.ui.detail(format!("{e}; unplugging what atk knows of it"));
-            agents::bare_target(&home, entry)
-        }
-    };
+    let t = plug::target_to_unplug(&home, entry, &ctx.settings.outer(), &ctx.ui)?;
     let chosen: Vec<AgentId> = if args.agents.all_agents {
         let recorded = agents::recorded(entry);
-        AgentId::ALL.into_iter().filter(|a| recorded.contains(a) || a.agent().installed(&env)).collect()
+        AgentId::ALL.into_iter().filter(|a| recorded.contains(a) || a.agent().installed(env)).collect()
     } else {
         args.agents.named()
     };
     let hint = format!("pass --yes (or --force) to unplug without asking: `atk unplug {} --yes ...`", t.directory);
-    let (outcomes, error) = apply_all(ctx, &home, &t, &chosen, Op::Unplug, &env, ask, &hint);
-    let entry = &mut manifest.plugins[index];
-    let dropped: Vec<AgentId> = outcomes
-        .iter()
-        // An agent whose program is not here keeps its registration: it stays recorded.
-        .filter(|o| matches!(o.status, AgentStatus::Removed | AgentStatus::NotConfigured))
-        .filter(|o| agents::forget(entry, o.agent))
-        .map(|o| o.agent)
-        .collect();
-    let labels: Vec<&str> = dropped.iter().map(|a| a.label()).collect();
-    let subject = format!("Unplug '{}' from {}", entry.name, agents::join_labels(&labels));
-    let done = Done { op: "unplug", id, index, changed: !dropped.is_empty(), subject };
-    conclude(ctx, (&home, &lock), &manifest, &t, &outcomes, error, done)?;
+    let how = Apply { env, reporter: &ctx.ui, ask, hint: &hint };
+    let done = plug::change(&home, &mut manifest, index, &t, Change { op: Op::Unplug, agents: &chosen, id }, &how)?;
+    ctx.push_if_configured(&home, &manifest, done.commit.is_some());
+    let outcomes = report::plugged(&ctx.ui, &manifest.plugins[index], &t, done)?;
     Ok(u8::from(outcomes.iter().any(|o| o.status == AgentStatus::Failed)))
 }

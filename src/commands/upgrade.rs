@@ -1,12 +1,8 @@
-use gix::ObjectId;
-
 use super::{find, parse_sets, report, Ctx, PluginOrAll};
-use crate::error::{plural, Error, Result};
-use crate::home::Message;
-use crate::home::{Entry, Home, HomeLock, Manifest, SourceKind};
+use crate::error::{Error, Result};
+use crate::home::{Entry, Locked, Manifest, Message, SourceKind};
 use crate::source::origin::{Origin, Origins};
-use crate::sync::env;
-use crate::sync::upgrade::{self, MovePlan};
+use crate::sync::upgrade::{self, Move, MovePlan, Record};
 
 /// Move plugins to their source's latest commit, keeping custom/, .env and runtime data (local
 /// plugins are skipped by --all).
@@ -31,8 +27,8 @@ enum UpgradeOutcome {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
-    let sets = parse_sets(&args.set)?;
-    let (home, lock) = ctx.lock_home()?;
+    let sets = parse_sets(ctx, &args.set)?;
+    let home = ctx.lock_home()?;
     let mut manifest = home.manifest()?;
     let selected: Vec<Entry> = match &args.target.plugin {
         Some(id) => {
@@ -53,14 +49,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let origins = Origins::new(&ctx.settings, &manifest);
 
     let mut survey = upgrade::survey(&ctx.ui, &home, &origins, &selected)?;
-    let run = Run { ctx, home: &home, lock: &lock, sets: &sets, dry_run: args.dry_run };
+    let run = Run { ctx, home: &home, sets: &sets, dry_run: args.dry_run };
     let (mut upgraded, mut up_to_date, mut skipped, mut failed) = (0, 0, 0, 0);
     let mut reports = Vec::new();
     for entry in &selected {
         if entry.source.kind == SourceKind::Local {
             skipped += 1;
             ctx.ui.line(ctx.ui.dim(&format!("- {}: local plugin, skipped", crate::text::escape(&entry.name))));
-            reports.push(status(entry, "skipped", None));
+            reports.push(report::unmoved(entry, "skipped", None));
             continue;
         }
         let result = survey.take(entry).and_then(|(origin, plan)| run.one(&mut manifest, entry, origin, plan));
@@ -68,24 +64,28 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             Ok(UpgradeOutcome::UpToDate) => {
                 up_to_date += 1;
                 ctx.ui.line(format!("{} {}: already up to date", ctx.ui.green("✓"), crate::text::escape(&entry.name)));
-                reports.push(status(entry, "up-to-date", None));
+                reports.push(report::unmoved(entry, "up-to-date", None));
             }
             Ok(UpgradeOutcome::Upgraded(plan, commit)) => {
                 upgraded += 1;
-                ctx.ui.success(format!("Upgraded '{}' to {}", crate::text::escape(&entry.name), short(&plan.to)));
-                reports.push(report(entry, "upgraded", &plan, commit));
+                ctx.ui.success(format!(
+                    "Upgraded '{}' to {}",
+                    crate::text::escape(&entry.name),
+                    report::short(&plan.to)
+                ));
+                reports.push(report::moved(entry, "upgraded", &plan, commit));
             }
-            Ok(UpgradeOutcome::WouldUpgrade(plan)) => reports.push(report(entry, "would-upgrade", &plan, None)),
+            Ok(UpgradeOutcome::WouldUpgrade(plan)) => reports.push(report::moved(entry, "would-upgrade", &plan, None)),
             Ok(UpgradeOutcome::Declined(plan)) => {
                 skipped += 1;
                 ctx.ui.line(format!("- {}: not upgraded (declined)", crate::text::escape(&entry.name)));
-                reports.push(report(entry, "declined", &plan, None));
+                reports.push(report::moved(entry, "declined", &plan, None));
             }
             Err(e) if !args.target.all || matches!(e, Error::Interrupted) => return Err(e),
             Err(e) => {
                 failed += 1;
                 ctx.ui.failure(&entry.name, &e);
-                reports.push(status(entry, "failed", Some(&e)));
+                reports.push(report::unmoved(entry, "failed", Some(&e)));
             }
         }
     }
@@ -101,22 +101,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
-fn short(id: &ObjectId) -> String {
-    id.to_string()[..12].to_string()
-}
-
 /// What one upgrade of this run shares with the others.
 struct Run<'a> {
     ctx: &'a Ctx,
-    home: &'a Home,
-    lock: &'a HomeLock,
+    home: &'a Locked,
     sets: &'a [(String, String)],
     dry_run: bool,
 }
 
 impl Run<'_> {
-    /// Shows the plan, asks where the new version changes commands, works out the new variables'
-    /// values, and applies it.
+    /// Shows the plan, asks where the new version changes commands, and moves the plugin.
     fn one(
         &self,
         manifest: &mut Manifest,
@@ -126,7 +120,7 @@ impl Run<'_> {
     ) -> Result<UpgradeOutcome> {
         let ctx = self.ctx;
         let Some(plan) = plan else { return Ok(UpgradeOutcome::UpToDate) };
-        show(ctx, entry, &plan);
+        report::move_plan(&ctx.ui, entry, &plan);
         if self.dry_run {
             return Ok(UpgradeOutcome::WouldUpgrade(plan));
         }
@@ -147,109 +141,11 @@ impl Run<'_> {
             Some(&plan.from.to_string()),
             Some(&plan.to.to_string()),
         );
-        let operation = format!("atk upgrade {}", entry.directory);
-        let at = (self.home, self.lock, self.sets);
-        let commit = apply_move(ctx, at, manifest, entry, origin, &plan, (&operation, &message))?;
-        Ok(UpgradeOutcome::Upgraded(plan, commit))
-    }
-}
-
-/// What every move of a plugin to another commit shares (upgrade, rollback, undo): the values of
-/// the variables the other version adds, the move in one transaction, the push, and the recorded
-/// agents plugged in again where their server or skill changed.
-pub(super) fn apply_move(
-    ctx: &Ctx,
-    (home, lock, sets): (&Home, &HomeLock, &[(String, String)]),
-    manifest: &mut Manifest,
-    entry: &Entry,
-    origin: &Origin,
-    plan: &MovePlan,
-    (operation, message): (&str, &Message),
-) -> Result<Option<String>> {
-    let dir = home.plugin_dir(&entry.directory);
-    let new_names: Vec<String> = plan.env_added.iter().map(|v| v.name.clone()).collect();
-    let env =
-        env::plan(&ctx.ui, &plan.new_plugin, &dir.join(".env"), sets, Some(&new_names), &super::environment_secrets())?;
-    if !env.missing.is_empty() {
-        return Err(Error::EnvMissing { missing: vec![(entry.directory.clone(), env.missing)] });
-    }
-    let commit = upgrade::apply(&ctx.ui, home, lock, manifest, entry, origin, plan, &env, operation, message)?;
-    ctx.push_if_configured(home, manifest, commit.is_some());
-    super::plug::replug_recorded(ctx, home, entry)?;
-    Ok(commit)
-}
-
-pub(super) fn show(ctx: &Ctx, entry: &Entry, plan: &MovePlan) {
-    let ui = &ctx.ui;
-    ui.line(ui.bold(&format!("{} {} → {}", crate::text::escape(&entry.name), short(&plan.from), short(&plan.to))));
-    for f in &plan.added {
-        ui.line(format!("  {} {}", ui.green("+"), crate::text::escape(f)));
-    }
-    for f in &plan.changed {
-        ui.line(format!("  {} {}", ui.yellow("~"), crate::text::escape(f)));
-    }
-    for f in &plan.removed {
-        ui.line(format!("  {} {}", ui.red("-"), crate::text::escape(f)));
-    }
-    for (step, old, new) in &plan.lifecycle {
-        let show = |c: &Option<String>| c.as_deref().map_or("(none)".into(), |c| crate::text::escape(c).into_owned());
-        ui.line(format!("  lifecycle {step}: {} → {}", show(old), show(new)));
-    }
-    for v in &plan.env_added {
-        ui.line(format!("  new variable {}{}", v.name, if v.required { " (required)" } else { "" }));
-    }
-    for v in &plan.env_removed {
-        ui.line(format!("  variable no longer used: {v}"));
-    }
-    if plan.added.len() + plan.changed.len() + plan.removed.len() > 0 {
-        ui.detail(format!(
-            "  {} changed in {}",
-            plural(plan.added.len() + plan.changed.len() + plan.removed.len(), "file"),
-            plan.path
-        ));
-    }
-}
-
-/// A plugin's line of the report when there was no plan (skipped, up to date, failed).
-pub(super) fn status(entry: &Entry, status: &'static str, error: Option<&Error>) -> report::Upgraded {
-    report::Upgraded {
-        name: entry.name.clone(),
-        directory: entry.directory.clone(),
-        status,
-        plan: None,
-        commit: None,
-        error: error.map(Into::into),
-    }
-}
-
-pub(super) fn report(entry: &Entry, status: &'static str, plan: &MovePlan, commit: Option<String>) -> report::Upgraded {
-    report::Upgraded {
-        name: entry.name.clone(),
-        directory: entry.directory.clone(),
-        status,
-        plan: Some(report::PlanDoc {
-            from: plan.from.to_string(),
-            to: plan.to.to_string(),
-            files: report::FilesDoc {
-                added: plan.added.clone(),
-                changed: plan.changed.clone(),
-                removed: plan.removed.clone(),
-            },
-            lifecycle: plan
-                .lifecycle
-                .iter()
-                .map(|(step, old, new)| report::StepDoc { step: step.clone(), old: old.clone(), new: new.clone() })
-                .collect(),
-            env: report::EnvDoc {
-                added: plan
-                    .env_added
-                    .iter()
-                    .map(|v| report::VarDoc { name: v.name.clone(), required: v.required })
-                    .collect(),
-                removed: plan.env_removed.clone(),
-            },
-        }),
-        commit,
-        error: None,
+        let record = Record { operation: &format!("atk upgrade {}", entry.directory), message: &message };
+        let m = Move { entry, origin, plan: &plan };
+        let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, self.home, manifest, m, self.sets, record)?;
+        ctx.push_if_configured(self.home, manifest, moved.commit.is_some());
+        report::hook_outcomes(&ctx.ui, entry, &moved.replugged, "plug");
+        Ok(UpgradeOutcome::Upgraded(plan, moved.commit))
     }
 }

@@ -18,20 +18,11 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
 
-/// The user's home directory: `$HOME`, else what the system says.
-pub fn home_dir() -> PathBuf {
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()))
-        .unwrap_or_else(|| PathBuf::from("/"))
-}
-
-/// `~` and `~/x` become paths under the user's home directory.
-pub fn expand_tilde(p: &Path) -> PathBuf {
+/// `~` and `~/x` become paths under the user's home folder `home`.
+pub fn expand_tilde(p: &Path, home: &Path) -> PathBuf {
     match p.to_str() {
-        Some("~") => home_dir(),
-        Some(s) if s.starts_with("~/") => home_dir().join(&s[2..]),
+        Some("~") => home.to_path_buf(),
+        Some(s) if s.starts_with("~/") => home.join(&s[2..]),
         _ => p.to_path_buf(),
     }
 }

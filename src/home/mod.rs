@@ -14,12 +14,33 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use lock::HomeLock;
+
+/// A home whose lock this process holds, as one value: what changes the home takes one of these
+/// (a [`Transaction`] cannot begin without it). Reads go through it as through the [`Home`].
+pub struct Locked {
+    home: Home,
+    _lock: HomeLock,
+}
+
+impl Locked {
+    /// Lets go of the lock; the home stays open for reading.
+    pub fn unlock(self) -> Home {
+        self.home
+    }
+}
+
+impl std::ops::Deref for Locked {
+    type Target = Home;
+    fn deref(&self) -> &Home {
+        &self.home
+    }
+}
 pub use manifest::{Entry, Manifest, Source, SourceKind};
 pub use message::Message;
 pub use transaction::{Recovered, Transaction};
 
 use crate::error::{Error, IoContext, Result};
-pub use crate::fs::{expand_tilde, home_dir};
+pub use crate::fs::expand_tilde;
 use crate::fs::{RelPath, Root};
 
 pub const INIT_MESSAGE: &str = "Initialize ATK Home";
@@ -289,11 +310,11 @@ impl Home {
     }
 
     /// Takes the home lock (waiting up to `timeout`), then rolls back any unfinished operation.
-    /// Returns the lock and the description of what was rolled back.
-    pub fn lock(&self, timeout: Duration, on_wait: &mut dyn FnMut()) -> Result<(HomeLock, Option<Recovered>)> {
+    /// Returns the locked home and the description of what was rolled back.
+    pub fn lock(self, timeout: Duration, on_wait: &mut dyn FnMut()) -> Result<(Locked, Option<Recovered>)> {
         let lock = lock::acquire(&self.lock_path(), &self.root, timeout, on_wait)?;
-        let recovered = transaction::recover(self, &lock)?;
-        Ok((lock, recovered))
+        let recovered = transaction::recover(&self, &lock)?;
+        Ok((Locked { home: self, _lock: lock }, recovered))
     }
 
     /// For read-only commands: rolls back an unfinished operation if its process is gone.

@@ -18,7 +18,7 @@ use std::io::Write;
 use serde::{Deserialize, Serialize};
 
 use super::lock::HomeLock;
-use super::{repo, Home};
+use super::{repo, Home, Locked};
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{name_problem, Cap, Kind, Links, RelPath, Root};
 
@@ -68,8 +68,9 @@ pub struct Recovered {
 }
 
 impl<'h> Transaction<'h> {
-    /// Starts a transaction; the lock proves the caller holds the home lock.
-    pub fn begin(home: &'h Home, _lock: &HomeLock, operation: &str) -> Result<Self> {
+    /// Starts a transaction in a home whose lock the caller holds.
+    pub fn begin(home: &'h Locked, operation: &str) -> Result<Self> {
+        let home: &'h Home = home;
         let dir = home.txn_dir();
         // What an earlier transaction saved there is not needed any more; if it cannot be
         // deleted (something a lifecycle command made and atk may not delete), it goes to the trash.
@@ -241,13 +242,8 @@ impl<'h> Transaction<'h> {
     }
 
     /// Runs `body` in a transaction: finished when it returns `Ok`, rolled back otherwise.
-    pub fn run<T>(
-        home: &'h Home,
-        lock: &HomeLock,
-        operation: &str,
-        body: impl FnOnce(&mut Self) -> Result<T>,
-    ) -> Result<T> {
-        let mut tx = Self::begin(home, lock, operation)?;
+    pub fn run<T>(home: &'h Locked, operation: &str, body: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let mut tx = Self::begin(home, operation)?;
         match body(&mut tx) {
             Ok(value) => {
                 tx.finish()?;
@@ -593,12 +589,12 @@ mod tests {
     #[test]
     fn a_failed_create_is_not_undone_as_a_removal() {
         let (_t, home) = home();
-        let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+        let (home, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
         home.files.create_dir(&rel("plugins/mine")).unwrap();
         home.files.write_new(&rel("plugins/mine/data"), b"precious", 0o600).unwrap();
         let staged = home.staging().unwrap();
         staged.files.write_new(&rel("f"), b"new", 0o644).unwrap();
-        let result: Result<()> = Transaction::run(&home, &lock, "test", |tx| {
+        let result: Result<()> = Transaction::run(&home, "test", |tx| {
             // Both steps find something there already: neither may be undone as "remove it".
             assert!(tx.mkdir(&rel("plugins/mine")).is_err());
             assert!(tx.place(&staged.outer, &Staging::name(), &rel("plugins/mine")).is_err());
@@ -611,11 +607,11 @@ mod tests {
     #[test]
     fn rollback_puts_back_what_was_changed_and_removes_what_was_made() {
         let (_t, home) = home();
-        let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+        let (home, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
         home.files.create_dir(&rel("plugins/p")).unwrap();
         home.files.write_new(&rel("plugins/p/old"), b"old", 0o644).unwrap();
         home.files.write_new(&rel("plugins/p/.env"), b"S=1\n", 0o600).unwrap();
-        let result: Result<()> = Transaction::run(&home, &lock, "test", |tx| {
+        let result: Result<()> = Transaction::run(&home, "test", |tx| {
             tx.move_aside(&rel("plugins/p/old"))?;
             tx.mkdir(&rel("plugins/p/new"))?;
             tx.write(&rel("plugins/p/.env"), b"S=2\n", Some(0o600))?;
@@ -637,8 +633,8 @@ mod tests {
     #[test]
     fn the_journal_grows_by_one_line_a_step() {
         let (_t, home) = home();
-        let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
-        let mut tx = Transaction::begin(&home, &lock, "test").unwrap();
+        let (home, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+        let mut tx = Transaction::begin(&home, "test").unwrap();
         let size = || std::fs::metadata(home.journal_path()).unwrap().len();
         let mut sizes = vec![size()];
         for i in 0..50 {
@@ -654,14 +650,17 @@ mod tests {
     #[test]
     fn a_record_cut_short_by_a_kill_is_ignored() {
         let (_t, home) = home();
-        let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
-        let mut tx = Transaction::begin(&home, &lock, "atk test").unwrap();
+        let (home, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+        let mut tx = Transaction::begin(&home, "atk test").unwrap();
         tx.mkdir(&rel("plugins/made")).unwrap();
         drop(tx);
         let mut f = std::fs::OpenOptions::new().append(true).open(home.journal_path()).unwrap();
         f.write_all(br#"{"undo":"remove","pa"#).unwrap();
         drop(f);
-        let recovered = recover(&home, &lock).unwrap().unwrap();
+        let root = home.root.clone();
+        drop(home);
+        let (home, recovered) = Home::open(root).unwrap().lock(Duration::from_secs(5), &mut || {}).unwrap();
+        let recovered = recovered.unwrap();
         assert_eq!(recovered.operation, "atk test");
         assert!(recovered.skipped.is_empty());
         assert!(!home.root.join("plugins/made").exists());

@@ -2,13 +2,12 @@
 //! before anything starts (required variables, ports, whether it already runs), then each
 //! plugin's command in turn, going on past one that fails.
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use super::status::{self, State};
-use super::{missing_required, ports, Runner};
+use super::{missing_required, ports, At, Runner};
 use crate::error::{Error, Result};
 use crate::home::Entry;
 use crate::plugin::env::EnvFile;
@@ -52,8 +51,8 @@ struct Loaded<'e> {
     plugin: std::result::Result<(std::path::PathBuf, Plugin), Error>,
 }
 
-fn load_all<'e>(root: &Path, entries: &[&'e Entry]) -> Vec<Loaded<'e>> {
-    entries.iter().map(|e| Loaded { entry: e, plugin: status::load_installed(root, e) }).collect()
+fn load_all<'e>(at: At, entries: &[&'e Entry]) -> Vec<Loaded<'e>> {
+    entries.iter().map(|e| Loaded { entry: e, plugin: status::load_installed(at.root, e) }).collect()
 }
 
 fn item(
@@ -73,12 +72,12 @@ fn item(
 }
 
 /// Runs `step` of one loaded plugin; the item says how it went (Ctrl-C is the only error).
-fn run_one(root: &Path, l: &Loaded, step: &'static str, reporter: &dyn Reporter) -> Result<Item> {
+fn run_one(at: At, l: &Loaded, step: &'static str, reporter: &dyn Reporter) -> Result<Item> {
     let (dir, plugin) = match &l.plugin {
         Ok(p) => p,
         Err(e) => return Ok(item(l.entry, None, step, StepOutcome::Failed, Some(e.clone()))),
     };
-    let runner = Runner::new(root, dir, &l.entry.directory, plugin, reporter);
+    let runner = Runner::new(at.root, dir, &l.entry.directory, plugin, reporter, at.outer);
     if runner.command(step).is_none() {
         return Ok(item(l.entry, Some(plugin), step, StepOutcome::NoCommand, None));
     }
@@ -94,13 +93,13 @@ fn run_one(root: &Path, l: &Loaded, step: &'static str, reporter: &dyn Reporter)
 }
 
 /// `stop` of each of `entries`, in the order given (the caller reverses the manifest's).
-pub fn stop(root: &Path, entries: &[&Entry], reporter: &dyn Reporter) -> Result<Vec<Item>> {
-    load_all(root, entries).iter().map(|l| run_one(root, l, "stop", reporter)).collect()
+pub fn stop(at: At, entries: &[&Entry], reporter: &dyn Reporter) -> Result<Vec<Item>> {
+    load_all(at, entries).iter().map(|l| run_one(at, l, "stop", reporter)).collect()
 }
 
 /// Fails with `EnvMissing` naming every plugin of `loaded` that would start (has a start command
 /// and is not in `skip`) with a required variable that has no value.
-fn check_env(loaded: &[Loaded], skip: &[bool]) -> Result<()> {
+fn check_env(at: At, loaded: &[Loaded], skip: &[bool]) -> Result<()> {
     let mut missing = Vec::new();
     for (l, _) in loaded.iter().zip(skip).filter(|(_, s)| !**s) {
         let Ok((dir, plugin)) = &l.plugin else { continue };
@@ -109,8 +108,8 @@ fn check_env(loaded: &[Loaded], skip: &[bool]) -> Result<()> {
         }
         // A .env that cannot be read (a FIFO, a link) fails that plugin's own start, which names
         // it: one bad plugin does not stop the batch.
-        let Ok(env) = EnvFile::read(&dir.join(".env"), &super::process_env) else { continue };
-        let vars = missing_required(plugin, &env);
+        let Ok(env) = EnvFile::read(&dir.join(".env"), &|name| at.outer.var(name)) else { continue };
+        let vars = missing_required(plugin, &env, at.outer);
         if !vars.is_empty() {
             missing.push((l.entry.directory.clone(), vars));
         }
@@ -151,11 +150,11 @@ fn check_ports(loaded: &[Loaded], skip: &[bool]) -> Result<()> {
 /// variables (`EnvMissing`, exit 8) and ports (`PortConflict`, exit 9) are checked, naming every
 /// plugin with a problem. A plugin that cannot be read, or whose start fails, is `Failed`, and the
 /// others go on.
-pub fn start(root: &Path, entries: &[&Entry], opts: &Options, reporter: &dyn Reporter) -> Result<Vec<Item>> {
-    let loaded = load_all(root, entries);
-    let (running, timed_out) = probe_running(root, &loaded, opts)?;
+pub fn start(at: At, entries: &[&Entry], opts: &Options, reporter: &dyn Reporter) -> Result<Vec<Item>> {
+    let loaded = load_all(at, entries);
+    let (running, timed_out) = probe_running(at, &loaded, opts)?;
     let skip: Vec<bool> = running.iter().zip(&timed_out).map(|(r, t)| *r || *t).collect();
-    check_env(&loaded, &skip)?;
+    check_env(at, &loaded, &skip)?;
     check_ports(&loaded, &skip)?;
     let mut items = Vec::new();
     for (i, l) in loaded.iter().enumerate() {
@@ -172,7 +171,7 @@ pub fn start(root: &Path, entries: &[&Entry], opts: &Options, reporter: &dyn Rep
             };
             items.push(item(l.entry, plugin, "start", StepOutcome::Failed, Some(e)));
         } else {
-            items.push(run_one(root, l, "start", reporter)?);
+            items.push(run_one(at, l, "start", reporter)?);
         }
     }
     Ok(items)
@@ -180,10 +179,10 @@ pub fn start(root: &Path, entries: &[&Entry], opts: &Options, reporter: &dyn Rep
 
 /// Which plugins of `loaded` that have a start command run already, and which could not tell
 /// (their status command timed out): every one probed, all at once.
-fn probe_running(root: &Path, loaded: &[Loaded], opts: &Options) -> Result<(Vec<bool>, Vec<bool>)> {
+fn probe_running(at: At, loaded: &[Loaded], opts: &Options) -> Result<(Vec<bool>, Vec<bool>)> {
     let probes: Vec<Option<State>> = crate::pool::map(loaded, crate::pool::WIDEST, |l| match &l.plugin {
         Ok((_, p)) if p.lifecycle.start.is_some() => {
-            Some(status::probe_loaded(root, l.entry, &l.plugin, opts.timeout).map(|s| s.state))
+            Some(status::probe_loaded(at, l.entry, &l.plugin, opts.timeout).map(|s| s.state))
         }
         _ => None,
     })
@@ -201,19 +200,19 @@ fn probe_running(root: &Path, loaded: &[Loaded], opts: &Options) -> Result<(Vec<
 /// listening while its plugin is stopped belongs to another program, and would keep it from
 /// starting again). Then every plugin is stopped (in reverse order) and started again. A plugin
 /// whose stop failed is not started again; a start that fails is that plugin's failure.
-pub fn restart(root: &Path, entries: &[&Entry], opts: &Options, reporter: &dyn Reporter) -> Result<Vec<Item>> {
-    let loaded = load_all(root, entries);
-    check_env(&loaded, &vec![false; loaded.len()])?;
-    let (running, timed_out) = probe_running(root, &loaded, opts)?;
+pub fn restart(at: At, entries: &[&Entry], opts: &Options, reporter: &dyn Reporter) -> Result<Vec<Item>> {
+    let loaded = load_all(at, entries);
+    check_env(at, &loaded, &vec![false; loaded.len()])?;
+    let (running, timed_out) = probe_running(at, &loaded, opts)?;
     let own: Vec<bool> = running.iter().zip(&timed_out).map(|(r, t)| *r || *t).collect();
     check_ports(&loaded, &own)?;
     let mut stopped: Vec<Item> =
-        loaded.iter().rev().map(|l| run_one(root, l, "stop", reporter)).collect::<Result<_>>()?;
+        loaded.iter().rev().map(|l| run_one(at, l, "stop", reporter)).collect::<Result<_>>()?;
     stopped.reverse();
     let mut started = Vec::new();
     for (l, s) in loaded.iter().zip(&stopped) {
         if s.outcome != StepOutcome::Failed {
-            started.push(run_one(root, l, "start", reporter)?);
+            started.push(run_one(at, l, "start", reporter)?);
         }
     }
     stopped.reverse();
@@ -249,6 +248,7 @@ mod tests {
     use super::*;
     use crate::home::Source;
     use crate::reporter::Recorder;
+    use crate::settings::Environment;
 
     /// A home folder with plugins `(directory, plugin.yaml body after the header)`.
     fn home(plugins: &[(&str, &str)]) -> (tempfile::TempDir, Vec<Entry>) {
@@ -281,7 +281,13 @@ mod tests {
         let gone = Entry::new("gone", "gone", Source::default());
         all.push(&gone);
         let r = Recorder::default();
-        let items = start(t.path(), &all, &Options { timeout: Duration::from_secs(5) }, &r).unwrap();
+        let items = start(
+            At { root: t.path(), outer: &Environment::default() },
+            &all,
+            &Options { timeout: Duration::from_secs(5) },
+            &r,
+        )
+        .unwrap();
         assert_eq!(
             outcomes(&items),
             [
@@ -309,7 +315,8 @@ mod tests {
         ]);
         let all: Vec<&Entry> = entries.iter().collect();
         let opts = Options { timeout: Duration::from_secs(5) };
-        let e = start(t.path(), &all, &opts, &Recorder::default()).unwrap_err();
+        let e = start(At { root: t.path(), outer: &Environment::default() }, &all, &opts, &Recorder::default())
+            .unwrap_err();
         let Error::EnvMissing { missing } = &e else { panic!("{e}") };
         assert_eq!(missing.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>(), ["a", "b"]);
         assert!(!t.path().join("plugins/c/started").exists());
@@ -322,7 +329,8 @@ mod tests {
             ("y", &format!("ports:\n  - port: {p2}\nlifecycle:\n  start: touch started\n")),
         ]);
         let all: Vec<&Entry> = entries.iter().collect();
-        let e = start(t.path(), &all, &opts, &Recorder::default()).unwrap_err();
+        let e = start(At { root: t.path(), outer: &Environment::default() }, &all, &opts, &Recorder::default())
+            .unwrap_err();
         let Error::PortConflict { conflicts } = &e else { panic!("{e}") };
         assert_eq!(conflicts, &[("x".into(), p1, Some("the UI".into())), ("y".into(), p2, None)]);
         assert_eq!(e.exit_code(), crate::error::exit::PORT_CONFLICT);
@@ -336,8 +344,13 @@ mod tests {
             ("two", "lifecycle:\n  start: echo start two >> ../../log\n  stop: echo stop two >> ../../log; exit 1\n"),
         ]);
         let all: Vec<&Entry> = entries.iter().collect();
-        let items =
-            restart(t.path(), &all, &Options { timeout: Duration::from_secs(5) }, &Recorder::default()).unwrap();
+        let items = restart(
+            At { root: t.path(), outer: &Environment::default() },
+            &all,
+            &Options { timeout: Duration::from_secs(5) },
+            &Recorder::default(),
+        )
+        .unwrap();
         assert_eq!(std::fs::read_to_string(t.path().join("log")).unwrap(), "stop two\nstop one\nstart one\n");
         assert_eq!(
             outcomes(&items),

@@ -18,12 +18,15 @@ use crate::plugin::env::EnvFile;
 use crate::plugin::Plugin;
 use crate::process;
 use crate::reporter::Reporter;
+use crate::settings::Environment;
 
 pub const COMPOSE_OVERRIDE: &str = "custom/docker-compose.override.yml";
 
-/// `${VAR}` in a `.env` value falls back to the environment atk runs in, as in python-dotenv.
-fn process_env(name: &str) -> Option<String> {
-    std::env::var(name).ok()
+/// Where plugins' commands run: the home's root folder, and the environment atk was started in.
+#[derive(Clone, Copy)]
+pub struct At<'a> {
+    pub root: &'a Path,
+    pub outer: &'a Environment,
 }
 
 /// One plugin, ready to have its commands run.
@@ -34,18 +37,19 @@ pub struct Runner<'a> {
     pub plugin: &'a Plugin,
     /// Send the command's standard output to our standard error (when stdout carries JSON).
     pub stdout_to_stderr: bool,
+    /// The environment atk was started in: `${VAR}` in `.env` values falls back to it, as in
+    /// python-dotenv, and a required variable it sets has a value.
+    pub outer: &'a Environment,
 }
 
 /// The required variables of `plugin` that have no value: not in `.env` (or empty there) and not in
-/// the process environment.
-pub fn missing_required(plugin: &Plugin, env: &EnvFile) -> Vec<String> {
+/// the environment atk was started in (`outer`).
+pub fn missing_required(plugin: &Plugin, env: &EnvFile, outer: &Environment) -> Vec<String> {
     plugin
         .env_vars
         .iter()
         .filter(|v| v.required)
-        .filter(|v| {
-            env.get(&v.name).is_none_or(|s| s.is_empty()) && std::env::var(&v.name).map_or(true, |s| s.is_empty())
-        })
+        .filter(|v| env.get(&v.name).is_none_or(|s| s.is_empty()) && !outer.is_set(&v.name))
         .map(|v| v.name.clone())
         .collect()
 }
@@ -59,8 +63,9 @@ impl<'a> Runner<'a> {
         directory: &'a str,
         plugin: &'a Plugin,
         reporter: &dyn Reporter,
+        outer: &'a Environment,
     ) -> Runner<'a> {
-        Runner { home, plugin_dir, directory, plugin, stdout_to_stderr: reporter.commands_to_stderr() }
+        Runner { home, plugin_dir, directory, plugin, stdout_to_stderr: reporter.commands_to_stderr(), outer }
     }
 
     /// Runs the plugin's `install` (after checking its required variables); whether it has one.
@@ -85,13 +90,7 @@ impl<'a> Runner<'a> {
     /// Shows the plugin's `uninstall` command and asks before it runs (`force` skips the question).
     /// `Ok(false)`: the user declined. `command` is the atk command asking, with its arguments,
     /// for the hint (`remove hello`).
-    pub fn confirm_uninstall(
-        &self,
-        reporter: &dyn Reporter,
-        command: &str,
-        force: bool,
-        environment: &[String],
-    ) -> Result<bool> {
+    pub fn confirm_uninstall(&self, reporter: &dyn Reporter, command: &str, force: bool) -> Result<bool> {
         let Some(cmd) = self.command("uninstall") else { return Ok(true) };
         if force {
             return Ok(true);
@@ -99,10 +98,24 @@ impl<'a> Runner<'a> {
         reporter.note(&format!(
             "This runs the uninstall command of '{}', which may delete data:\n    {}",
             crate::text::escape(&self.plugin.name),
-            self.scrubber(environment).scrub(&crate::text::escape(&cmd))
+            self.scrubber(&self.outer.secrets()).scrub(&crate::text::escape(&cmd))
         ));
         let hint = format!("pass --force (or --yes) to run it: `atk {command} --force`");
         reporter.confirm("Continue?", &hint)
+    }
+
+    /// The teardown of `remove` and undo's remove, once confirmed: `stop` (a failure is a warning),
+    /// then `uninstall`; with `force` an uninstall that fails is a warning too, and the removal
+    /// goes on. Ctrl-C always stops it.
+    pub fn tear_down(&self, reporter: &dyn Reporter, force: bool) -> Result<()> {
+        self.stop_before_uninstall(reporter)?;
+        match self.run("uninstall") {
+            Err(e) if force && !matches!(e, Error::Interrupted) => {
+                reporter.warn(&format!("{e}; removing anyway (--force)"));
+                Ok(())
+            }
+            other => other.map(|_| ()),
+        }
     }
 
     /// Runs `stop` before an uninstall; a failure is a warning (the uninstall goes on).
@@ -121,7 +134,7 @@ impl<'a> Runner<'a> {
     /// `custom/overrides.yaml` may have given a token): the secrets of its `.env`
     /// (`crate::plugin::secrets`) and the environment's variables named like secrets.
     fn scrubber(&self, environment: &[String]) -> crate::plugin::secret::Scrubber {
-        let env = EnvFile::read(&self.plugin_dir.join(".env"), &process_env);
+        let env = EnvFile::read(&self.plugin_dir.join(".env"), &|name| self.outer.var(name));
         env.map(|e| crate::plugin::secrets(Some(self.plugin), &e)).unwrap_or_default().scrubber(environment)
     }
 
@@ -149,8 +162,8 @@ impl<'a> Runner<'a> {
 
     /// Fails with `EnvMissing` when a required variable has no value.
     pub fn check_required(&self) -> Result<()> {
-        let env = EnvFile::read(&self.plugin_dir.join(".env"), &process_env)?;
-        let missing = missing_required(self.plugin, &env);
+        let env = EnvFile::read(&self.plugin_dir.join(".env"), &|name| self.outer.var(name))?;
+        let missing = missing_required(self.plugin, &env, self.outer);
         if missing.is_empty() {
             Ok(())
         } else {
@@ -172,7 +185,7 @@ impl<'a> Runner<'a> {
     /// process's, `COMPOSE_FILE` (see [`Runner::compose_file_var`]), the plugin's `.env` (which
     /// wins), then `ATK_HOME`, `ATK_PLUGIN_DIR` and `ATK_PLUGIN`.
     pub fn command_for(&self, program: impl AsRef<std::ffi::OsStr>) -> Result<Command> {
-        let env = EnvFile::read(&self.plugin_dir.join(".env"), &process_env)?;
+        let env = EnvFile::read(&self.plugin_dir.join(".env"), &|name| self.outer.var(name))?;
         let abs_dir = std::fs::canonicalize(self.plugin_dir).unwrap_or_else(|_| self.plugin_dir.to_path_buf());
         let mut command = Command::new(program);
         command.current_dir(&abs_dir);

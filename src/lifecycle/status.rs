@@ -9,12 +9,13 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::health::{self, Health};
-use super::{ports, Runner};
+use super::{ports, At, Runner};
 use crate::error::{Error, Result};
 use crate::home::Entry;
 use crate::plugin::env::EnvFile;
 use crate::plugin::{Maturity, Plugin};
 use crate::process::Probe;
+use crate::settings::Environment;
 
 /// The default bound of each probe.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -113,11 +114,10 @@ pub fn load_installed(root: &Path, entry: &Entry) -> Result<(PathBuf, Plugin)> {
 }
 
 /// The env summary of a plugin, with its `.env` read.
-pub fn env_summary(dir: &Path, plugin: &Plugin) -> Result<EnvSummary> {
-    let env = EnvFile::read(&dir.join(".env"), &super::process_env)?;
-    let missing_required = super::missing_required(plugin, &env);
-    let has_value =
-        |name: &str| env.get(name).is_some_and(|v| !v.is_empty()) || std::env::var(name).is_ok_and(|v| !v.is_empty());
+pub fn env_summary(dir: &Path, plugin: &Plugin, outer: &Environment) -> Result<EnvSummary> {
+    let env = EnvFile::read(&dir.join(".env"), &|name| outer.var(name))?;
+    let missing_required = super::missing_required(plugin, &env, outer);
+    let has_value = |name: &str| env.get(name).is_some_and(|v| !v.is_empty()) || outer.is_set(name);
     Ok(EnvSummary {
         total: plugin.env_vars.len(),
         missing_required,
@@ -142,13 +142,13 @@ fn describe_invalid(e: &Error) -> (String, String) {
 
 /// The status of one plugin of the home at `root`. Never fails: what goes wrong is the row.
 /// Only Ctrl-C ends it early (`Err(Interrupted)`).
-pub fn probe(root: &Path, entry: &Entry, timeout: Duration) -> Result<PluginStatus> {
-    probe_loaded(root, entry, &load_installed(root, entry), timeout)
+pub fn probe(at: At, entry: &Entry, timeout: Duration) -> Result<PluginStatus> {
+    probe_loaded(at, entry, &load_installed(at.root, entry), timeout)
 }
 
 /// [`probe`] of a plugin already read with [`load_installed`].
 pub fn probe_loaded(
-    root: &Path,
+    at: At,
     entry: &Entry,
     loaded: &Result<(PathBuf, Plugin)>,
     timeout: Duration,
@@ -190,7 +190,7 @@ pub fn probe_loaded(
         .iter()
         .map(|p| PortState { port: p.port, description: p.description.clone(), listening: None })
         .collect();
-    match env_summary(dir, plugin) {
+    match env_summary(dir, plugin, at.outer) {
         Ok(env) => row.env = env,
         Err(e) => {
             row.state = State::Error;
@@ -198,7 +198,14 @@ pub fn probe_loaded(
             return Ok(row);
         }
     }
-    let runner = Runner { home: root, plugin_dir: dir, directory: &entry.directory, plugin, stdout_to_stderr: false };
+    let runner = Runner {
+        home: at.root,
+        plugin_dir: dir,
+        directory: &entry.directory,
+        plugin,
+        stdout_to_stderr: false,
+        outer: at.outer,
+    };
     let health_url = plugin.lifecycle.health_endpoint.clone();
     let remote_mcp =
         plugin.mcp.as_ref().filter(|m| m.transport == "sse" || m.transport == "http").and_then(|m| m.endpoint.clone());
@@ -267,8 +274,8 @@ pub fn probe_loaded(
 
 /// The status of each of `entries`, in their order, probed several at once (as many as the
 /// bounded pool allows).
-pub fn probe_all(root: &Path, entries: &[&Entry], timeout: Duration) -> Result<Vec<PluginStatus>> {
-    crate::pool::map(entries, crate::pool::WIDEST, |e| probe(root, e, timeout)).into_iter().collect()
+pub fn probe_all(at: At, entries: &[&Entry], timeout: Duration) -> Result<Vec<PluginStatus>> {
+    crate::pool::map(entries, crate::pool::WIDEST, |e| probe(at, e, timeout)).into_iter().collect()
 }
 
 #[cfg(test)]
@@ -306,7 +313,7 @@ mod probe_tests {
             Entry::new("absent", "absent", Source::default()),
         ];
         let all: Vec<&Entry> = entries.iter().collect();
-        let rows = probe_all(root, &all, Duration::from_millis(500)).unwrap();
+        let rows = probe_all(At { root, outer: &Environment::default() }, &all, Duration::from_millis(500)).unwrap();
         let states: Vec<State> = rows.iter().map(|r| r.state).collect();
         assert_eq!(
             states,
@@ -337,7 +344,7 @@ mod probe_tests {
             "env_vars:\n  - name: STATUS_T_REQ\n    required: true\n  - name: STATUS_T_EMPTY\n    required: true\n  - name: STATUS_T_OPT\n  - name: STATUS_T_SET\n",
         );
         std::fs::write(t.path().join("plugins/vars/.env"), "STATUS_T_EMPTY=\nSTATUS_T_SET=1\n").unwrap();
-        let row = probe(t.path(), &e, Duration::from_secs(5)).unwrap();
+        let row = probe(At { root: t.path(), outer: &Environment::default() }, &e, Duration::from_secs(5)).unwrap();
         assert_eq!(row.env.total, 4);
         assert_eq!(row.env.missing_required, ["STATUS_T_REQ", "STATUS_T_EMPTY"]);
         assert_eq!(row.env.unset_optional, 1);

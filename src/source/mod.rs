@@ -22,12 +22,20 @@ pub enum Spec {
     Registry(String),
 }
 
+/// Where a path the user typed is read from: relative paths from `cwd`, `~` as `user_home`.
+#[derive(Clone, Copy)]
+pub struct Relative<'a> {
+    pub cwd: &'a Path,
+    pub user_home: &'a Path,
+}
+
 /// Classifies `input`: explicit path syntax, then an existing path, then a URL, else a registry
-/// name. Relative paths are taken from `cwd`.
-pub fn resolve(input: &str, cwd: &Path) -> Spec {
+/// name. Paths are read as [`Relative`] says.
+pub fn resolve(input: &str, from: Relative) -> Spec {
     let input = input.trim();
+    let cwd = from.cwd;
     if is_path_syntax(input) {
-        return Spec::Local(absolute(&crate::fs::expand_tilde(Path::new(input)), cwd));
+        return Spec::Local(absolute(&crate::fs::expand_tilde(Path::new(input), from.user_home), cwd));
     }
     let as_path = cwd.join(input);
     if !input.is_empty() && as_path.exists() {
@@ -174,12 +182,13 @@ mod tests {
     fn classifies_every_form() {
         let cwd = tempfile::tempdir().unwrap();
         std::fs::create_dir(cwd.path().join("present")).unwrap();
-        let c = cwd.path();
-        assert_eq!(resolve("./x", c), Spec::Local(c.join("./x")));
-        assert_eq!(resolve("../x", c), Spec::Local(c.join("../x")));
+        let c = Relative { cwd: cwd.path(), user_home: Path::new("/u") };
+        let (c, cwd) = (c, c.cwd);
+        assert_eq!(resolve("./x", c), Spec::Local(cwd.join("./x")));
+        assert_eq!(resolve("../x", c), Spec::Local(cwd.join("../x")));
         assert_eq!(resolve("/abs/x", c), Spec::Local("/abs/x".into()));
-        assert_eq!(resolve("~/x", c), Spec::Local(crate::fs::home_dir().join("x")));
-        assert_eq!(resolve("present", c), Spec::Local(c.join("present")));
+        assert_eq!(resolve("~/x", c), Spec::Local(PathBuf::from("/u/x")));
+        assert_eq!(resolve("present", c), Spec::Local(cwd.join("present")));
         assert_eq!(resolve("openmemory", c), Spec::Registry("openmemory".into()));
         assert_eq!(resolve("Open Memory", c), Spec::Registry("Open Memory".into()));
         for url in [
@@ -239,7 +248,7 @@ mod tests {
 
     #[test]
     fn near_misses_stay_registry_names() {
-        let c = Path::new("/nonexistent-cwd");
+        let c = Relative { cwd: Path::new("/nonexistent-cwd"), user_home: Path::new("/u") };
         for name in ["fetch", "a:b", "@x:y", "x@:y", "org/repo", "https://", "v1.2"] {
             assert_eq!(resolve(name, c), Spec::Registry(name.into()), "{name}");
             assert!(is_registry_name(name), "{name}");

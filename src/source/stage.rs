@@ -24,21 +24,21 @@ pub struct Staged {
 }
 
 /// Stages what `input` names (a registry plugin, a git URL, a folder or a `plugin.yaml`), read
-/// relative to `cwd`. `refresh`: read the registry's index now rather than from the cache.
+/// as `from` says. `refresh`: read the registry's index now rather than from the cache.
 pub fn stage(
     reporter: &dyn Reporter,
     home: &Home,
     manifest: &Manifest,
     origins: &Origins,
     input: &str,
-    cwd: &Path,
+    from: source::Relative,
     refresh: bool,
 ) -> Result<Staged> {
     // A URL with a token is refused before anything else looks at it (and shown masked).
     if let Some(e) = source::credentials_in(input) {
         return Err(e);
     }
-    match source::resolve(input, cwd) {
+    match source::resolve(input, from) {
         // A local git repository with its plugin in .atk/ is a git source read in place.
         Spec::Local(path) if is_git_source_checkout(&path) => {
             let shown = path.to_string_lossy().to_string();

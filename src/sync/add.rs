@@ -5,9 +5,10 @@
 use super::env::EnvPlan;
 use crate::error::{Error, Result};
 use crate::home::Message;
-use crate::home::{gitignore, manifest, plugin_rel, Entry, Home, HomeLock, Manifest, SourceKind, Staging, Transaction};
+use crate::home::{gitignore, manifest, plugin_rel, Entry, Locked, Manifest, SourceKind, Staging, Transaction};
 use crate::lifecycle::Runner;
 use crate::reporter::Reporter;
+use crate::settings::Environment;
 use crate::source::stage::Staged;
 
 /// What adding did: the new entry and the commit made (none when `auto_commit` is off).
@@ -20,14 +21,20 @@ pub struct Added {
 /// failure (or Ctrl-C) the home is left as it was and `manifest` unchanged.
 pub fn add(
     reporter: &dyn Reporter,
-    home: &Home,
-    lock: &HomeLock,
+    home: &Locked,
     manifest: &mut Manifest,
     staged: &Staged,
     env: &EnvPlan,
+    outer: &Environment,
     operation: &str,
 ) -> Result<Added> {
-    add_as(reporter, home, lock, manifest, staged, env, operation, None)
+    add_as(reporter, home, manifest, staged, env, outer, As { operation, restore: None })
+}
+
+/// How an add is recorded: the journal's name for the run, and undo's re-add.
+pub struct As<'a> {
+    pub operation: &'a str,
+    pub restore: Option<Restore<'a>>,
 }
 
 /// How undo adds back a plugin an operation removed: its commit message, and the entry's place
@@ -39,23 +46,21 @@ pub struct Restore<'a> {
 
 /// [`add`], or with `restore` undo's re-add: committed with its message instead of
 /// `Add plugin '<name>'`, the entry at its old place in the manifest.
-#[allow(clippy::too_many_arguments)]
 pub fn add_as(
     reporter: &dyn Reporter,
-    home: &Home,
-    lock: &HomeLock,
+    home: &Locked,
     manifest: &mut Manifest,
     staged: &Staged,
     env: &EnvPlan,
-    operation: &str,
-    restore: Option<Restore>,
+    outer: &Environment,
+    As { operation, restore }: As,
 ) -> Result<Added> {
     let Staged { plugin, directory, staged, source } = staged;
     let rel_dir = plugin_rel(directory)?;
     let target = home.plugin_dir(directory);
     let entry = Entry::new(&plugin.name, directory, source.clone());
     let mut updated = manifest.clone();
-    let commit = Transaction::run(home, lock, operation, |tx| {
+    let commit = Transaction::run(home, operation, |tx| {
         if let Some(staged) = staged {
             tx.place(&staged.outer, &Staging::name(), &rel_dir)?;
         }
@@ -74,7 +79,7 @@ pub fn add_as(
         if !env.missing.is_empty() && plugin.lifecycle.install.is_none() {
             reporter.warn(&Error::EnvMissing { missing: vec![(directory.clone(), env.missing.clone())] }.to_string());
         }
-        Runner::new(&home.root, &target, directory, plugin, reporter).install(reporter)?;
+        Runner::new(&home.root, &target, directory, plugin, reporter, outer).install(reporter)?;
         match &restore {
             Some(r) => updated.plugins.insert(r.index.min(updated.plugins.len()), entry.clone()),
             None => updated.plugins.push(entry.clone()),

@@ -11,9 +11,10 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::fs::{Cap, Kind, Links, RelPath};
-use crate::home::{gitignore, plugin_rel, Entry, Home, HomeLock, Manifest, Message, Source, SourceKind, Transaction};
+use crate::home::{gitignore, plugin_rel, Entry, Home, Locked, Manifest, Message, Source, SourceKind, Transaction};
 use crate::plugin::env::EnvFile;
 use crate::reporter::Reporter;
+use crate::settings::{Environment, Settings};
 use crate::source::origin::{installed_ref, pinned, Opened, Origins};
 use crate::sync::drift::{drift, Drift};
 use crate::sync::put_version;
@@ -63,9 +64,10 @@ fn fetch_url(ctx: &Origins, source: &Source) -> Option<String> {
     Some(crate::source::git_url(&url).unwrap_or(url))
 }
 
-/// Runs every check. Reads only; `origins` opens a plugin's source (which may fetch the trees of
-/// its pinned commit when the cache lacks them).
-pub fn check(home: &Home, ctx: &Origins, reporter: &dyn Reporter) -> Vec<Check> {
+/// Runs every check. Reads only; a plugin's source is opened through the cache of `settings`
+/// (which may fetch the trees of its pinned commit when the cache lacks them), its `.env` read
+/// with the environment of `settings`, and its agents looked for where `settings` says.
+pub fn check(home: &Home, settings: &Settings, reporter: &dyn Reporter) -> Vec<Check> {
     let mut out = Vec::new();
     let manifest = match home.manifest() {
         Ok(m) => Some(m),
@@ -80,17 +82,63 @@ pub fn check(home: &Home, ctx: &Origins, reporter: &dyn Reporter) -> Vec<Check> 
     out.push(check_gitignore(home));
     out.push(check_secrets(home));
     out.push(check_leftovers(home));
+    let ctx = &Origins::new(settings, manifest.as_ref().unwrap_or(&Manifest::default()));
     if let Some(m) = &manifest {
         out.push(check_cache(m, ctx));
         let mut origins = Opened::default();
         for entry in &m.plugins {
             reporter.detail(&format!("checking {}", entry.directory));
-            out.push(check_plugin(home, entry, ctx, &mut origins));
+            out.push(check_plugin(home, entry, ctx, &settings.environment, &mut origins));
         }
         out.push(check_strays(home, m));
         out.push(check_git(home, m));
     }
+    out.extend(check_agents(home, manifest.as_ref().unwrap_or(&Manifest::default()), settings));
     out
+}
+
+/// The agents recorded in the manifest against what they have on this machine: one that `atk plug`
+/// would change is a warning (a fresh clone, a server removed by hand), one not on this machine a
+/// note in the details. `None` when no plugin is plugged anywhere.
+fn check_agents(home: &Home, manifest: &Manifest, settings: &Settings) -> Option<Check> {
+    use crate::agents::{wiring, Wiring};
+    let mut unwired = Vec::new();
+    let mut details = Vec::new();
+    let mut recorded = 0;
+    let outer = settings.outer();
+    for entry in manifest.plugins.iter().filter(|e| !e.agents.is_empty()) {
+        for (agent, state) in wiring(home, entry, &settings.agents, &outer) {
+            recorded += 1;
+            let what = format!("'{}' in {}", crate::text::escape(&entry.name), agent.label());
+            match state {
+                Wiring::Configured => {}
+                Wiring::NotConfigured => {
+                    details.push(format!("{what}: recorded, not configured"));
+                    unwired.push(what);
+                }
+                Wiring::Absent => details.push(format!("{what}: {} is not on this machine", agent.label())),
+                Wiring::Unknown(why) => {
+                    details.push(format!("{what}: {}", crate::text::escape(&why)));
+                    unwired.push(what);
+                }
+            }
+        }
+    }
+    if recorded == 0 {
+        return None;
+    }
+    let mut check = if unwired.is_empty() {
+        Check::new("agents", Severity::Ok, "every recorded agent here has its plugins plugged in")
+    } else {
+        Check::new(
+            "agents",
+            Severity::Warning,
+            format!("{} recorded but not configured here", crate::error::plural(unwired.len(), "agent wiring")),
+        )
+        .fix("atk plug --all")
+    };
+    check.details = details;
+    Some(check)
 }
 
 fn check_gitignore(home: &Home) -> Check {
@@ -307,7 +355,7 @@ fn check_cache(manifest: &Manifest, ctx: &Origins) -> Check {
     }
 }
 
-fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, origins: &mut Opened) -> Check {
+fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, outer: &Environment, origins: &mut Opened) -> Check {
     let dir = &entry.directory;
     let path = home.plugin_dir(dir);
     let mut c = Check::new("plugin", Severity::Ok, "");
@@ -333,12 +381,12 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, origins: &mut Opened)
         // The definition, as the user has it (with custom/overrides.yaml).
         match crate::plugin::load(&path) {
             Ok(plugin) => {
-                let env = EnvFile::read(&path.join(".env"), &|k| std::env::var(k).ok());
+                let env = EnvFile::read(&path.join(".env"), &|k| outer.var(k));
                 if let Err(e) = &env {
                     find(&mut c, Severity::Problem, e.to_string(), e.hints().into_iter().next());
                 }
                 if let Ok(env) = env {
-                    let missing = crate::lifecycle::missing_required(&plugin, &env);
+                    let missing = crate::lifecycle::missing_required(&plugin, &env, outer);
                     if !missing.is_empty() {
                         find(
                             &mut c,
@@ -533,8 +581,7 @@ pub type Repairs = Vec<String>;
 /// missing or changed put back from the pinned commit. A changed file is only put back when
 /// `replace_changed(directory, drift)` says so (the caller shows the change and asks).
 pub fn repair(
-    home: &Home,
-    lock: &HomeLock,
+    home: &Locked,
     ctx: &Origins,
     reporter: &dyn Reporter,
     replace_changed: &mut dyn FnMut(&Entry, &Drift) -> Result<bool>,
@@ -559,7 +606,7 @@ pub fn repair(
     // .gitignore and tracked secrets, in one commit. A repair that fails is said, and the others
     // go on: each stands alone.
     let manifest = home.manifest()?;
-    if let Err(e) = repair_gitignore(home, lock, &manifest, reporter, &mut done) {
+    if let Err(e) = repair_gitignore(home, &manifest, reporter, &mut done) {
         if matches!(e, Error::Interrupted) {
             return Err(e);
         }
@@ -582,23 +629,17 @@ pub fn repair(
         }
         seen.push(url);
     }
-    repair_shipped(home, lock, ctx, &manifest, reporter, replace_changed, &mut done)?;
+    repair_shipped(home, ctx, &manifest, reporter, replace_changed, &mut done)?;
     Ok(done)
 }
 
 /// `.gitignore` normalized and the tracked secrets untracked, in one commit.
-fn repair_gitignore(
-    home: &Home,
-    lock: &HomeLock,
-    manifest: &Manifest,
-    reporter: &dyn Reporter,
-    done: &mut Repairs,
-) -> Result<()> {
+fn repair_gitignore(home: &Locked, manifest: &Manifest, reporter: &dyn Reporter, done: &mut Repairs) -> Result<()> {
     let text = home.gitignore_text()?;
     let normalized = gitignore::normalize(&text);
     let secrets = tracked_secrets(&home.root)?;
     if normalized != text || !secrets.is_empty() {
-        let committed = Transaction::run(home, lock, "atk doctor --fix", |tx| {
+        let committed = Transaction::run(home, "atk doctor --fix", |tx| {
             let mut paths = vec![gitignore::FILE.to_string()];
             if normalized != text {
                 home.write_gitignore(tx, &normalized)?;
@@ -630,8 +671,7 @@ fn repair_gitignore(
 /// Shipped files: missing ones come back; changed ones only when the user agrees. Each plugin,
 /// and within it the missing and the changed files, stands alone.
 fn repair_shipped(
-    home: &Home,
-    lock: &HomeLock,
+    home: &Locked,
     ctx: &Origins,
     manifest: &Manifest,
     reporter: &dyn Reporter,
@@ -672,7 +712,7 @@ fn repair_shipped(
         }
         let repo = origin.repo();
         let put = repo.ensure_paths(pin, &[d.path.as_str()]).and_then(|_| {
-            Transaction::run(home, lock, &format!("atk doctor --fix {dir}"), |tx| {
+            Transaction::run(home, &format!("atk doctor --fix {dir}"), |tx| {
                 if replace {
                     let old: Vec<RelPath> = d.files.iter().map(|f| f.path.clone()).collect();
                     put_version(tx, home, repo, pin, &d.path, dir, &old).map(|_| ())
@@ -760,13 +800,29 @@ mod drift_tests {
         git(&["init", "-q"]);
         git(&["add", "-A"]);
         git(&["commit", "-qm", "v1"]);
-        let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+        let (home, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
         let reporter = Recorder::answering(false);
         let mut manifest = home.manifest().unwrap();
-        let staged =
-            stage::stage(&reporter, &home, &manifest, &origins, src.to_str().unwrap(), t.path(), false).unwrap();
-        let env = crate::sync::env::plan(&reporter, &staged.plugin, &src.join(".env"), &[], None, &[]).unwrap();
-        crate::sync::add::add(&reporter, &home, &lock, &mut manifest, &staged, &env, "test add").unwrap();
+        let staged = stage::stage(
+            &reporter,
+            &home,
+            &manifest,
+            &origins,
+            src.to_str().unwrap(),
+            crate::source::Relative { cwd: t.path(), user_home: t.path() },
+            false,
+        )
+        .unwrap();
+        let env = crate::sync::env::plan(
+            &reporter,
+            &staged.plugin,
+            &src.join(".env"),
+            &[],
+            None,
+            &crate::settings::Environment::default(),
+        )
+        .unwrap();
+        crate::sync::add::add(&reporter, &home, &mut manifest, &staged, &env, &Default::default(), "test add").unwrap();
         let entry = manifest.plugins[0].clone();
         let origin = origins.open(&entry.source).unwrap();
         assert!(drift(&home, &entry, &origin).unwrap().is_clean());
@@ -787,14 +843,14 @@ mod drift_tests {
         // Declined: the changed file stays, the missing one comes back all the same. Agreed: the
         // pinned files are back, the rest stays.
         let mut no = |_: &Entry, _: &Drift| Ok(false);
-        let done = repair(&home, &lock, &origins, &reporter, &mut no).unwrap();
+        let done = repair(&home, &origins, &reporter, &mut no).unwrap();
         assert!(done.iter().any(|l| l.contains("put back 1 missing shipped file")), "{done:?}");
         assert_eq!(std::fs::read_to_string(dir.join("a.txt")).unwrap(), "mine\n");
         assert!(dir.join("sub/b.txt").is_file());
         assert_eq!(names(&drift(&home, &entry, &origin).unwrap().missing), Vec::<String>::new());
         std::fs::remove_file(dir.join("sub/b.txt")).unwrap();
         let mut yes = |_: &Entry, d: &Drift| Ok(d.modified.len() == 1);
-        let done = repair(&home, &lock, &origins, &reporter, &mut yes).unwrap();
+        let done = repair(&home, &origins, &reporter, &mut yes).unwrap();
         assert!(done.iter().any(|l| l.contains("put back 2 shipped files")), "{done:?}");
         assert!(drift(&home, &entry, &origin).unwrap().is_clean());
         assert_eq!(std::fs::read_to_string(dir.join("custom/c.txt")).unwrap(), "the user's\n");

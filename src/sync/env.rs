@@ -7,6 +7,7 @@ use crate::plugin::env::EnvFile;
 use crate::plugin::secret::MASK;
 use crate::plugin::{self, Plugin};
 use crate::reporter::Reporter;
+use crate::settings::Environment;
 
 /// The values a plugin's `.env` gets, decided before anything is written.
 pub struct EnvPlan {
@@ -52,9 +53,9 @@ pub fn plan(
     env_path: &std::path::Path,
     sets: &[(String, String)],
     only: Option<&[String]>,
-    environment: &[String],
+    environment: &Environment,
 ) -> Result<EnvPlan> {
-    let mut file = EnvFile::read(env_path, &|name| std::env::var(name).ok())?;
+    let mut file = EnvFile::read(env_path, &|name| environment.var(name))?;
     for line in file.broken_lines() {
         reporter.warn(&format!(
             "{} line {line}: cannot be parsed; it is ignored (as atk-cli ignores it)",
@@ -70,7 +71,7 @@ pub fn plan(
     // What holds a secret is asked for unseen: also a value that takes one in (`${DB_PASSWORD}`)
     // or repeats one.
     let secrets = plugin::secrets(Some(plugin), &file);
-    let scrubber = secrets.scrubber(environment);
+    let scrubber = secrets.scrubber(&environment.secrets());
     for var in plugin.env_vars.iter().filter(|v| only.is_none_or(|o| o.contains(&v.name))) {
         let current = file.get(&var.name).filter(|v| !v.is_empty());
         let default = var.default.clone().filter(|d| !d.is_empty());

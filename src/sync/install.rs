@@ -8,7 +8,7 @@ use gix::ObjectId;
 use super::put_version;
 use crate::error::{Error, Result};
 use crate::fs::RelPath;
-use crate::home::{Entry, Home, HomeLock, SourceKind, Transaction};
+use crate::home::{Entry, Locked, SourceKind, Transaction};
 use crate::reporter::Reporter;
 use crate::source::origin::{installed_ref, pinned, Origin, Origins};
 
@@ -29,8 +29,7 @@ pub struct FetchPolicy {
 /// files were put in place, or why not. Fails as a whole only for `--frozen`.
 pub fn ensure_files(
     reporter: &dyn Reporter,
-    home: &Home,
-    lock: &HomeLock,
+    home: &Locked,
     origins: &Origins,
     entries: &[&Entry],
     policy: FetchPolicy,
@@ -152,7 +151,7 @@ pub fn ensure_files(
             }
             _ => Vec::new(),
         };
-        let result = Transaction::run(home, lock, &format!("atk install {}", entry.directory), |tx| {
+        let result = Transaction::run(home, &format!("atk install {}", entry.directory), |tx| {
             put_version(tx, home, repo, commit, &path, &entry.directory, &old_files)?.report(reporter, &entry.name);
             Ok(true)
         });
@@ -213,4 +212,11 @@ fn fetch_group(
     let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
     repo.ensure_paths(commit, &refs).map_err(describe)?;
     Ok((origin, paths))
+}
+
+/// `-j N`, else the number of CPUs; capped by the bounded pool (see `crate::pool::WIDEST`).
+pub fn jobs(requested: Option<usize>) -> usize {
+    requested
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .clamp(1, crate::pool::WIDEST)
 }

@@ -1,27 +1,59 @@
-//! Dropping a plugin from the home: its folder, its `.gitignore` exemption and its manifest entry,
-//! in one transaction and one commit. (Its `stop` and `uninstall` run before, in the command,
-//! where the user confirms them.)
+//! Dropping a plugin from the home: its `stop` and `uninstall` commands (once the user agreed),
+//! the agents recorded for it unplugged, then its folder, its `.gitignore` exemption and its
+//! manifest entry removed in one transaction and one commit. `remove` and undo's remove share it.
 
+use crate::agents::AgentOutcome;
 use crate::error::Result;
 use crate::home::Message;
-use crate::home::{gitignore, manifest, plugin_rel, Home, HomeLock, Manifest, Transaction};
+use crate::home::{gitignore, manifest, plugin_rel, Entry, Locked, Manifest, Transaction};
+use crate::lifecycle::Runner;
+use crate::reporter::Reporter;
+use crate::settings::Settings;
+
+/// What a removal tears down: the entry, and the runner of its commands when its definition
+/// could be read (`--force` removes a plugin whose `plugin.yaml` is broken without running them).
+pub struct Removal<'a> {
+    pub entry: &'a Entry,
+    pub runner: Option<Runner<'a>>,
+    /// A failing uninstall is a warning, and the removal goes on.
+    pub force: bool,
+}
+
+/// What a removal did: the agents it was unplugged from, and the commit.
+pub struct Removed {
+    pub unplugged: Vec<AgentOutcome>,
+    pub commit: Option<String>,
+}
+
+/// Tears `removal` down and removes it, once the user agreed (see `Runner::confirm_uninstall`):
+/// its `stop` and `uninstall`, the agents recorded for it unplugged (a failure there is an
+/// outcome), and [`remove_as`] with `operation` and `message`.
+pub fn tear_down(
+    reporter: &dyn Reporter,
+    settings: &Settings,
+    home: &Locked,
+    manifest: &mut Manifest,
+    removal: &Removal,
+    operation: &str,
+    message: Option<&Message>,
+) -> Result<Removed> {
+    if let Some(runner) = &removal.runner {
+        runner.tear_down(reporter, removal.force)?;
+    }
+    let unplugged = super::plug::unplug_recorded(reporter, settings, home, removal.entry)?;
+    let commit = remove_as(home, manifest, &removal.entry.directory, operation, message)?;
+    Ok(Removed { unplugged, commit })
+}
 
 /// Removes the entry `directory` and its folder; returns the commit made (none when `auto_commit`
 /// is off). On failure the home is as it was and `manifest` unchanged.
-pub fn remove(
-    home: &Home,
-    lock: &HomeLock,
-    manifest: &mut Manifest,
-    directory: &str,
-    operation: &str,
-) -> Result<Option<String>> {
-    remove_as(home, lock, manifest, directory, operation, None)
+pub fn remove(home: &Locked, manifest: &mut Manifest, directory: &str, operation: &str) -> Result<Option<String>> {
+    remove_as(home, manifest, directory, operation, None)
 }
 
 /// [`remove`], committed with `message` instead of `Remove plugin '<name>'` (undo's remove).
 pub fn remove_as(
-    home: &Home,
-    lock: &HomeLock,
+    home: &Locked,
     manifest: &mut Manifest,
     directory: &str,
     operation: &str,
@@ -31,7 +63,7 @@ pub fn remove_as(
     let entry = manifest.plugins[index].clone();
     let rel_dir = plugin_rel(&entry.directory)?;
     let mut updated = manifest.clone();
-    let commit = Transaction::run(home, lock, operation, |tx| {
+    let commit = Transaction::run(home, operation, |tx| {
         if home.files.exists(&rel_dir) {
             tx.move_aside(&rel_dir)?;
         }

@@ -50,7 +50,15 @@ pub(crate) fn origins(t: &Path) -> Origins {
 }
 
 fn stage_local(home: &Home, manifest: &Manifest, dir: &Path) -> crate::Result<Staged> {
-    stage::stage(&Recorder::default(), home, manifest, &origins(dir), dir.to_str().unwrap(), dir, false)
+    stage::stage(
+        &Recorder::default(),
+        home,
+        manifest,
+        &origins(dir),
+        dir.to_str().unwrap(),
+        crate::source::Relative { cwd: dir, user_home: dir },
+        false,
+    )
 }
 
 #[test]
@@ -60,7 +68,7 @@ fn a_local_plugin_is_staged_added_and_removed() {
     let src = t.path().join("tool");
     write(&src.join("plugin.yaml"), &plugin_yaml("echo installed > installed.txt", ""));
     // The lock first, as a command takes it: taking it clears what an earlier run left staged.
-    let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+    let (home, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
     let mut manifest = home.manifest().unwrap();
     let staged = stage_local(&home, &manifest, &src).unwrap();
     assert_eq!(staged.directory, "tool");
@@ -73,10 +81,11 @@ fn a_local_plugin_is_staged_added_and_removed() {
         &staged.staged.as_ref().unwrap().path().join(".env"),
         &[],
         None,
-        &[],
+        &crate::settings::Environment::default(),
     )
     .unwrap();
-    let added = super::add::add(&reporter, &home, &lock, &mut manifest, &staged, &env, "test add").unwrap();
+    let added =
+        super::add::add(&reporter, &home, &mut manifest, &staged, &env, &Default::default(), "test add").unwrap();
     assert_eq!(added.entry.directory, "tool");
     assert!(added.commit.is_some());
     assert_eq!(home.manifest().unwrap().plugins.len(), 1);
@@ -86,7 +95,7 @@ fn a_local_plugin_is_staged_added_and_removed() {
     // Staging the same plugin again is refused: it is installed.
     assert!(matches!(stage_local(&home, &manifest, &src), Err(Error::AlreadyInstalled { .. })));
 
-    super::remove::remove(&home, &lock, &mut manifest, "tool", "test remove").unwrap();
+    super::remove::remove(&home, &mut manifest, "tool", "test remove").unwrap();
     assert!(manifest.plugins.is_empty());
     assert!(home.manifest().unwrap().plugins.is_empty());
     assert!(!home.plugin_dir("tool").exists());
@@ -98,12 +107,20 @@ fn a_failing_install_leaves_the_home_and_the_manifest_as_they_were() {
     let home = home(t.path());
     let src = t.path().join("tool");
     write(&src.join("plugin.yaml"), &plugin_yaml("exit 3", ""));
-    let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+    let (home, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
     let mut manifest = home.manifest().unwrap();
     let staged = stage_local(&home, &manifest, &src).unwrap();
     let reporter = Recorder::default();
-    let env = super::env::plan(&reporter, &staged.plugin, &t.path().join("none.env"), &[], None, &[]).unwrap();
-    let result = super::add::add(&reporter, &home, &lock, &mut manifest, &staged, &env, "test add");
+    let env = super::env::plan(
+        &reporter,
+        &staged.plugin,
+        &t.path().join("none.env"),
+        &[],
+        None,
+        &crate::settings::Environment::default(),
+    )
+    .unwrap();
+    let result = super::add::add(&reporter, &home, &mut manifest, &staged, &env, &Default::default(), "test add");
     assert!(matches!(result, Err(Error::Lifecycle { .. })), "{:?}", result.err());
     assert!(manifest.plugins.is_empty());
     assert!(home.manifest().unwrap().plugins.is_empty());
@@ -128,8 +145,15 @@ fn env_values_come_from_set_then_the_file_then_the_defaults() {
     let plugin = crate::plugin::parse_bytes(plugin_yaml("true", vars).as_bytes(), "test").unwrap();
     let env_path = t.path().join(".env");
     std::fs::write(&env_path, "D=kept\n").unwrap();
-    let plan =
-        super::env::plan(&Recorder::default(), &plugin, &env_path, &[("A".into(), "set".into())], None, &[]).unwrap();
+    let plan = super::env::plan(
+        &Recorder::default(),
+        &plugin,
+        &env_path,
+        &[("A".into(), "set".into())],
+        None,
+        &crate::settings::Environment::default(),
+    )
+    .unwrap();
     assert_eq!(plan.file.get("A").as_deref(), Some("set"));
     assert_eq!(plan.file.get("B").as_deref(), Some("bee"));
     assert_eq!(plan.file.get("D").as_deref(), Some("kept"));
@@ -137,7 +161,15 @@ fn env_values_come_from_set_then_the_file_then_the_defaults() {
     assert_eq!(plan.configured, 3);
     assert!(plan.changed);
     // Only the variables asked for.
-    let only = super::env::plan(&Recorder::default(), &plugin, &env_path, &[], Some(&["B".to_string()]), &[]).unwrap();
+    let only = super::env::plan(
+        &Recorder::default(),
+        &plugin,
+        &env_path,
+        &[],
+        Some(&["B".to_string()]),
+        &crate::settings::Environment::default(),
+    )
+    .unwrap();
     assert!(only.missing.is_empty());
     assert_eq!(only.file.get("A"), None);
 }
@@ -178,12 +210,11 @@ fn an_upgrade_plan_is_computed_once_and_applied_keeping_custom() {
     // Put version one in place as install would.
     let mut manifest = home.manifest().unwrap();
     manifest.plugins.push(crate::home::Entry::new("Tool", "tool", source));
-    let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+    let (home, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
     let entries: Vec<&crate::home::Entry> = manifest.plugins.iter().collect();
     let results = super::install::ensure_files(
         &Recorder::default(),
         &home,
-        &lock,
         &origins,
         &entries,
         super::install::FetchPolicy { jobs: 1, ..Default::default() },
@@ -208,21 +239,18 @@ fn an_upgrade_plan_is_computed_once_and_applied_keeping_custom() {
 
     let reporter = Recorder::default();
     let dir = home.plugin_dir("tool");
-    let env =
-        super::env::plan(&reporter, &plan.new_plugin, &dir.join(".env"), &[], Some(&["NEW".to_string()]), &[]).unwrap();
-    super::upgrade::apply(
+    let env = super::env::plan(
         &reporter,
-        &home,
-        &lock,
-        &mut manifest,
-        &entry,
-        &origin,
-        &plan,
-        &env,
-        "test",
-        &"Upgrade plugin 'Tool'".into(),
+        &plan.new_plugin,
+        &dir.join(".env"),
+        &[],
+        Some(&["NEW".to_string()]),
+        &crate::settings::Environment::default(),
     )
     .unwrap();
+    let m = super::upgrade::Move { entry: &entry, origin: &origin, plan: &plan };
+    let record = super::upgrade::Record { operation: "test", message: &"Upgrade plugin 'Tool'".into() };
+    super::upgrade::apply(&reporter, &home, &mut manifest, m, &env, &Default::default(), record).unwrap();
     assert_eq!(home.manifest().unwrap().plugins[0].source.commit.as_deref(), Some(two.as_str()));
     assert!(dir.join("new.txt").is_file() && !dir.join("old.txt").exists());
     assert_eq!(std::fs::read_to_string(dir.join("custom/mine.txt")).unwrap(), "mine");

@@ -8,10 +8,12 @@
 use gix::ObjectId;
 
 use super::history::{self, Operation};
+use crate::agents::{self, AgentId, AgentOutcome, AgentStatus, Apply, Op, Target};
 use crate::error::{Error, Result};
 use crate::fs::RelPath;
 use crate::home::message::{self, Message};
-use crate::home::{Entry, Home, Manifest, SourceKind};
+use crate::home::{Entry, Home, Locked, Manifest, SourceKind};
+use crate::plugin::env::Outer;
 use crate::source::origin::{Origins, ATK_REF};
 use crate::source::stage::Staged;
 
@@ -51,6 +53,110 @@ impl Undo {
         Message::operation(format!("Undo \"{}\"", self.op.subject), "undo", directory, from.as_deref(), to.as_deref())
             .with(message::REVERTS, &self.op.commit.to_string())
     }
+}
+
+/// What undoing a plug or unplug did: each agent's outcome, by direction, and the record's commit.
+pub struct RevertedAgents {
+    /// The plugin as agents know it.
+    pub target: Target,
+    pub unplugged: Vec<AgentOutcome>,
+    pub plugged: Vec<AgentOutcome>,
+    /// Whether the record changed (then it was written, and committed unless `auto_commit` is off).
+    pub changed: bool,
+    pub commit: Option<String>,
+    /// What stopped the agents before every one was done (reported once the commit is pushed).
+    pub stopped: Option<Error>,
+}
+
+impl RevertedAgents {
+    /// `plug` when the undo plugged the plugin in again, else `unplug`.
+    pub fn action(&self) -> &'static str {
+        if self.unplugged.is_empty() {
+            "plug"
+        } else {
+            "unplug"
+        }
+    }
+
+    /// Why the undo is not complete: an agent it could not be done for (what was done is
+    /// committed), or no agent changed at all (no commit was made).
+    pub fn problem(&self) -> Option<Error> {
+        let not_done: Vec<&str> = (self.unplugged.iter().chain(&self.plugged))
+            .filter(|o| matches!(o.status, AgentStatus::Failed | AgentStatus::NotInstalled | AgentStatus::Skipped))
+            .map(|o| o.agent.label())
+            .collect();
+        if !not_done.is_empty() {
+            return Some(Error::Other {
+                message: format!(
+                    "the undo could not be done for {}{}",
+                    agents::join_labels(&not_done),
+                    if self.changed { " (what was done is committed)" } else { "" }
+                ),
+                hints: vec![
+                    "`atk status` shows the agents recorded for each plugin; `atk plug`/`atk unplug` finish it".into(),
+                ],
+            });
+        }
+        if !self.changed {
+            return Some(Error::Other {
+                message: "no agent changed: the undo made no commit".into(),
+                hints: vec!["`atk status` shows the agents recorded for each plugin".into()],
+            });
+        }
+        None
+    }
+}
+
+/// Undo of `plug` or `unplug` ([`Step::Agents`]): the plugin is unplugged from the agents the
+/// operation plugged it into and plugged into those it unplugged it from (each asked as `plug` and
+/// `unplug` ask, by `how`), and the record follows what was done, committed with `message`. What
+/// was done before an error stopped the agents is committed ([`RevertedAgents::stopped`]).
+pub fn revert_agents(
+    home: &Locked,
+    manifest: &mut Manifest,
+    (entry, plug, unplug): (&Entry, &[String], &[String]),
+    outer: Outer,
+    how: &Apply,
+    message: &Message,
+) -> Result<RevertedAgents> {
+    let known = |names: &[String]| -> Vec<AgentId> { names.iter().filter_map(|n| AgentId::parse(n)).collect() };
+    let index = manifest.index_of(&entry.directory).ok_or_else(|| Error::PluginNotFound {
+        id: entry.directory.clone(),
+        near: vec![],
+        stray_dir: false,
+    })?;
+    // What is plugged again must not give agents a SKILL.md linked out of the plugin folder.
+    let target = if plug.is_empty() {
+        super::plug::target_to_unplug(home, &manifest.plugins[index], outer, how.reporter)?
+    } else {
+        agents::target(home, &manifest.plugins[index], outer).and_then(|t| t.check_skill().map(|()| t))?
+    };
+    let mut done =
+        RevertedAgents { target, unplugged: vec![], plugged: vec![], changed: false, commit: None, stopped: None };
+    for (op, names) in [(Op::Unplug, unplug), (Op::Plug, plug)] {
+        if names.is_empty() || done.stopped.is_some() {
+            continue;
+        }
+        let (outcomes, error) = super::plug::apply_all(home, &done.target, &known(names), op, how);
+        match op {
+            Op::Unplug => done.unplugged = outcomes,
+            Op::Plug => done.plugged = outcomes,
+        }
+        done.stopped = error;
+    }
+    let entry = &mut manifest.plugins[index];
+    for o in &done.plugged {
+        if matches!(o.status, AgentStatus::Configured | AgentStatus::AlreadyConfigured) {
+            done.changed |= agents::record(entry, o.agent);
+        }
+    }
+    for o in &done.unplugged {
+        if matches!(o.status, AgentStatus::Removed | AgentStatus::NotConfigured) {
+            done.changed |= agents::forget(entry, o.agent);
+        }
+    }
+    done.commit = super::plug::commit_record(home, manifest, done.changed, "atk undo", message)?;
+    Ok(done)
 }
 
 fn refuse(message: String, hints: Vec<String>) -> Error {
@@ -233,24 +339,40 @@ mod tests {
         let src = t.path().join("tool");
         write(&src.join("plugin.yaml"), "schema_version: \"2026-08-20\"\nname: Tool\ndescription: a tool\n");
         write(&src.join("docs/a.md"), "a\n");
-        let (lock, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
+        let (home, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
         let reporter = Recorder::default();
 
         let mut manifest = home.manifest().unwrap();
         let err = plan(&home, &manifest).unwrap_err();
         assert!(err.to_string().contains("nothing to undo"), "{err}");
 
-        let staged =
-            stage::stage(&reporter, &home, &manifest, &origins, src.to_str().unwrap(), t.path(), false).unwrap();
-        let env = crate::sync::env::plan(&reporter, &staged.plugin, &src.join(".env"), &[], None, &[]).unwrap();
-        crate::sync::add::add(&reporter, &home, &lock, &mut manifest, &staged, &env, "test add").unwrap();
+        let staged = stage::stage(
+            &reporter,
+            &home,
+            &manifest,
+            &origins,
+            src.to_str().unwrap(),
+            crate::source::Relative { cwd: t.path(), user_home: t.path() },
+            false,
+        )
+        .unwrap();
+        let env = crate::sync::env::plan(
+            &reporter,
+            &staged.plugin,
+            &src.join(".env"),
+            &[],
+            None,
+            &crate::settings::Environment::default(),
+        )
+        .unwrap();
+        crate::sync::add::add(&reporter, &home, &mut manifest, &staged, &env, &Default::default(), "test add").unwrap();
         let undo = plan(&home, &manifest).unwrap();
         assert!(matches!(&undo.step, Step::Remove { entry } if entry.directory == "tool"), "{:?}", undo.step);
         assert_eq!(undo.op.kind.as_deref(), Some("add"));
         assert_eq!(undo.message().subject, "Undo \"Add plugin 'Tool'\"");
         assert_eq!(undo.message().get(message::REVERTS), Some(undo.op.commit.to_string().as_str()));
 
-        crate::sync::remove::remove(&home, &lock, &mut manifest, "tool", "test remove").unwrap();
+        crate::sync::remove::remove(&home, &mut manifest, "tool", "test remove").unwrap();
         let undo = plan(&home, &manifest).unwrap();
         let Step::Restore { entry, index } = &undo.step else { panic!("{:?}", undo.step) };
         assert_eq!((entry.directory.as_str(), *index), ("tool", 0));

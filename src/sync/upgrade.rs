@@ -10,10 +10,11 @@ use super::put_version;
 use crate::error::{Error, Result};
 use crate::fs::RelPath;
 use crate::home::Message;
-use crate::home::{manifest, plugin_rel, Entry, Home, HomeLock, Manifest, Source, SourceKind, Transaction};
+use crate::home::{manifest, plugin_rel, Entry, Home, Locked, Manifest, Source, SourceKind, Transaction};
 use crate::lifecycle::Runner;
 use crate::plugin::{self, EnvVar, Plugin};
 use crate::reporter::Reporter;
+use crate::settings::{Environment, Settings};
 use crate::source::git::FileEntry;
 use crate::source::origin::{installed_ref, latest_of_all, pinned, Lookup, Origin, Origins};
 
@@ -37,7 +38,7 @@ pub struct MovePlan {
 
 /// Where a plugin is and where it would go: its folder in the source at both commits, and whether
 /// the two trees differ.
-struct Move {
+struct Located {
     from: ObjectId,
     to: ObjectId,
     path: String,
@@ -45,7 +46,7 @@ struct Move {
     changed: bool,
 }
 
-fn locate(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> Result<Move> {
+fn locate(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> Result<Located> {
     let from = match installed_ref(home, &entry.directory)? {
         Some(r) => r,
         None => pinned(entry)?,
@@ -56,7 +57,7 @@ fn locate(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> Result<M
         if from == to { path.clone() } else { origin.path_at(from, &entry.directory).unwrap_or_else(|_| path.clone()) };
     let new_tree = repo.entry(to, &path)?.map(|(id, _)| id);
     let old_tree = repo.entry(from, &old_path)?.map(|(id, _)| id);
-    Ok(Move { from, to, path, old_path, changed: new_tree.is_none() || new_tree != old_tree })
+    Ok(Located { from, to, path, old_path, changed: new_tree.is_none() || new_tree != old_tree })
 }
 
 /// Plans moving each of `entries` (all of one source, `origin`) to its commit `to`: where each
@@ -64,7 +65,7 @@ fn locate(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> Result<M
 /// definitions) fetched in one go per commit, and each plan computed once. `None`: the plugin's
 /// folder is the same at both commits. Results are in the order of `entries`.
 pub fn plan_all(home: &Home, origin: &Origin, to: ObjectId, entries: &[&Entry]) -> Vec<Result<Option<MovePlan>>> {
-    let moves: Vec<Result<Move>> = entries.iter().map(|e| locate(home, e, origin, to)).collect();
+    let moves: Vec<Result<Located>> = entries.iter().map(|e| locate(home, e, origin, to)).collect();
     // Best effort: whatever fails to arrive here fails (and is reported) plugin by plugin below.
     let repo = origin.repo();
     let mut new_paths = Vec::new();
@@ -85,7 +86,7 @@ pub fn plan_all(home: &Home, origin: &Origin, to: ObjectId, entries: &[&Entry]) 
         .zip(moves)
         .map(|(entry, m)| match m? {
             m if !m.changed => Ok(None),
-            m => plan_move(entry, origin, m).map(Some),
+            m => plan_located(entry, origin, m).map(Some),
         })
         .collect()
 }
@@ -150,8 +151,8 @@ pub fn plan(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> Result
 }
 
 /// The files, commands and variables that differ between the two versions of a move.
-fn plan_move(entry: &Entry, origin: &Origin, m: Move) -> Result<MovePlan> {
-    let Move { from, to, path, old_path, .. } = m;
+fn plan_located(entry: &Entry, origin: &Origin, m: Located) -> Result<MovePlan> {
+    let Located { from, to, path, old_path, .. } = m;
     let repo = origin.repo();
     // The new version is refused if a name in it could not be a file here; names like that in the
     // old version cannot be files of the plugin folder, so they have nothing to replace.
@@ -222,22 +223,93 @@ fn plan_move(entry: &Entry, origin: &Origin, m: Move) -> Result<MovePlan> {
     })
 }
 
+/// One plugin's move, planned: its entry, its source opened, and the plan.
+#[derive(Clone, Copy)]
+pub struct Move<'a> {
+    pub entry: &'a Entry,
+    pub origin: &'a Origin,
+    pub plan: &'a MovePlan,
+}
+
+/// How a change is recorded: the journal's name for the run, and the commit's message.
+#[derive(Clone, Copy)]
+pub struct Record<'a> {
+    pub operation: &'a str,
+    pub message: &'a Message,
+}
+
+/// Moving `entry` to a commit the caller names (rollback, undo), planned with the upgrade's
+/// machinery: the plan, and the plugin's shipped files the user changed since it was installed
+/// (the other version replaces them). `None` when the plugin's files are the same at `to`.
+pub struct Planned {
+    pub plan: MovePlan,
+    pub edited: Vec<String>,
+}
+
+/// Plans moving `entry` to commit `to` of `origin`, fetching it when the cache lacks it.
+pub fn plan_move(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> Result<Option<Planned>> {
+    origin.repo().ensure_commit(to).map_err(|e| match e {
+        Error::Git { message, mut hints } => {
+            hints.push(format!("is {to} a commit of {}?", origin.url()));
+            Error::Git { message, hints }
+        }
+        e => e,
+    })?;
+    let Some(plan) = plan(home, entry, origin, to)? else { return Ok(None) };
+    let edited = super::drift::drift(home, entry, origin).map(|d| d.modified).unwrap_or_default();
+    Ok(Some(Planned { plan, edited: edited.iter().map(|p| p.as_str().to_string()).collect() }))
+}
+
+/// What a move did: its commit, and the recorded agents plugged in again.
+pub struct Moved {
+    pub commit: Option<String>,
+    pub replugged: Vec<crate::agents::AgentOutcome>,
+}
+
+/// What every move of a plugin to another commit shares (upgrade, rollback, undo), once the user
+/// has seen the plan and agreed: the values of the variables the other version adds (from `sets`,
+/// else asked), the move in one transaction, and the agents recorded for the plugin plugged in
+/// again where their server or skill changed (a failure there is an outcome, not an error).
+pub fn move_plugin(
+    reporter: &dyn Reporter,
+    settings: &Settings,
+    home: &Locked,
+    manifest: &mut Manifest,
+    m: Move,
+    sets: &[(String, String)],
+    record: Record,
+) -> Result<Moved> {
+    let dir = home.plugin_dir(&m.entry.directory);
+    let new_names: Vec<String> = m.plan.env_added.iter().map(|v| v.name.clone()).collect();
+    let env = super::env::plan(
+        reporter,
+        &m.plan.new_plugin,
+        &dir.join(".env"),
+        sets,
+        Some(&new_names),
+        &settings.environment,
+    )?;
+    if !env.missing.is_empty() {
+        return Err(Error::EnvMissing { missing: vec![(m.entry.directory.clone(), env.missing)] });
+    }
+    let commit = apply(reporter, home, manifest, m, &env, &settings.environment, record)?;
+    let outer = settings.outer();
+    let replugged = crate::agents::replug_recorded(home, m.entry, &settings.agents, &outer, reporter)?;
+    Ok(Moved { commit, replugged })
+}
+
 /// Applies `plan` to `entry` in one transaction: the new version's files in place (keeping
 /// `custom/`, `.env` and files the plugin did not ship), the `.env` of `env`, the manifest's pin,
 /// the plugin's `install` (with `custom/overrides.yaml` applied), and the commit `message`. On
 /// failure the home is as it was and `manifest` is left as it was. Returns the commit made.
-#[allow(clippy::too_many_arguments)]
 pub fn apply(
     reporter: &dyn Reporter,
-    home: &Home,
-    lock: &HomeLock,
+    home: &Locked,
     manifest: &mut Manifest,
-    entry: &Entry,
-    origin: &Origin,
-    plan: &MovePlan,
+    Move { entry, origin, plan }: Move,
     env: &EnvPlan,
-    operation: &str,
-    message: &Message,
+    outer: &Environment,
+    Record { operation, message }: Record,
 ) -> Result<Option<String>> {
     let repo = origin.repo();
     repo.ensure_paths(plan.to, &[plan.path.as_str()])?;
@@ -247,13 +319,13 @@ pub fn apply(
     let mut updated = manifest.clone();
     let index = updated.index_of(&entry.directory).expect("the entry is in the manifest");
     updated.plugins[index].source.commit = Some(plan.to.to_string());
-    let committed = Transaction::run(home, lock, operation, |tx| {
+    let committed = Transaction::run(home, operation, |tx| {
         put_version(tx, home, repo, plan.to, &plan.path, &entry.directory, &old_files)?.report(reporter, &entry.name);
         env.write_in(tx, &rel_dir)?;
         home.write_manifest(tx, &updated)?;
         // Install as the user has it: with custom/overrides.yaml applied.
         let plugin = plugin::load(&dir)?;
-        Runner::new(&home.root, &dir, &entry.directory, &plugin, reporter).install(reporter)?;
+        Runner::new(&home.root, &dir, &entry.directory, &plugin, reporter, outer).install(reporter)?;
         home.commit(tx, &updated, &[manifest::FILE.to_string(), rel_dir.as_str().to_string()], message)
     })?;
     *manifest = updated;
