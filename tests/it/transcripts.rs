@@ -51,10 +51,10 @@ impl World {
             placeholders: RefCell::new(Vec::new()),
             ports: RefCell::new(Vec::new()),
         };
-        world.placeholder(&world.env.atk_home.clone(), "[ATK_HOME]");
-        world.placeholder(&world.env.home.clone(), "[HOME]");
-        world.placeholder(&world.env.cache.clone(), "[CACHE]");
-        world.placeholder(&world.env.dir.path().to_path_buf(), "[TMP]");
+        world.placeholder(&world.env.atk_home, "[ATK_HOME]");
+        world.placeholder(&world.env.home, "[HOME]");
+        world.placeholder(&world.env.cache, "[CACHE]");
+        world.placeholder(world.env.dir.path(), "[TMP]");
         world
     }
 
