@@ -6,7 +6,9 @@
 //! - commit times are fixed: every `atk` and `git` run of a test gets its own `GIT_AUTHOR_DATE` and
 //!   `GIT_COMMITTER_DATE` from a clock that advances a minute per run (gix, which makes atk's
 //!   commits, reads them as git does), so the commit ids of the sources and of the home are the
-//!   same on every run;
+//!   same on every run (the home's only while its manifest names no path of the test folder: a
+//!   plugin from a git URL there records that URL, one from `--registry` does not, so `history`
+//!   is pinned on a home of registry plugins);
 //! - the test folder's paths are replaced by placeholders (`[ATK_HOME]`, `[REGISTRY]`, `[TMP]`…),
 //!   ports (of five digits) by `[PRT]`, as wide, so that tables keep their columns;
 //! - relative times ("3 minutes ago", "just now") depend on today's date: they are replaced by
