@@ -35,6 +35,7 @@ mod setup;
 mod smaller;
 mod special_files;
 mod tls;
+mod transcripts;
 mod trust;
 mod undo;
 mod uninstall;
