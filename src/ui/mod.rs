@@ -168,6 +168,15 @@ impl Ui {
     }
 
     /// The JSON document of a command (only with `--json`).
+    /// Prints a command's report, once: its JSON document under `--json`, else its text.
+    pub fn print(&self, report: &impl Report) {
+        if self.json {
+            self.json(report);
+        } else {
+            report.render(self);
+        }
+    }
+
     pub fn json(&self, value: &impl serde::Serialize) {
         if self.json {
             self.json_printed.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -208,4 +217,13 @@ impl crate::reporter::Reporter for Ui {
     fn activity(&self, what: &str) -> Progress {
         Ui::spinner(self, what.to_string())
     }
+}
+
+/// What a command ends with: one value that serializes to its `--json` document and renders its
+/// text for a person. Commands build it and hand it to [`Ui::print`]; the notes, warnings and
+/// questions of the work before it go to stderr as the work goes.
+pub trait Report: serde::Serialize {
+    /// The text of the report (stdout lines through `ui.line`, `ui.success`, …; a failure line of
+    /// a batch through `ui.failure`). Called only without `--json`.
+    fn render(&self, ui: &Ui);
 }
