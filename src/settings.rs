@@ -125,11 +125,6 @@ impl Waits {
 }
 
 impl Settings {
-    /// The cache of fetched repositories, with the waits its fetches keep to.
-    pub fn cache(&self) -> crate::source::git::Cache {
-        crate::source::git::Cache { root: self.cache_dir.clone(), waits: self.waits }
-    }
-
     /// From the values of the flags and variables (clap reads both; an empty value counts as
     /// unset).
     pub fn resolve(

@@ -23,7 +23,7 @@ pub struct Origins {
 
 impl Origins {
     pub fn new(settings: &Settings, manifest: &Manifest) -> Origins {
-        Origins { registry_url: registry_url(settings, manifest), cache: settings.cache() }
+        Origins { registry_url: registry_url(settings, manifest), cache: crate::source::git::Cache::of(settings) }
     }
     /// What identifies the origin of a remote entry (the registry's URL, or the git URL).
     pub fn key(&self, source: &Source) -> String {

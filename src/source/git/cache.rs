@@ -33,6 +33,13 @@ pub struct Cache {
     pub waits: Waits,
 }
 
+impl Cache {
+    /// The cache of `settings`, with the waits its fetches keep to.
+    pub fn of(settings: &crate::settings::Settings) -> Cache {
+        Cache { root: settings.cache_dir.clone(), waits: settings.waits }
+    }
+}
+
 /// The cache repository of the source fetched from `fetch_url`, under `cache_root`.
 pub fn cache_dir(cache_root: &Path, fetch_url: &str) -> PathBuf {
     cache_root.join("git").join(format!("{}.git", cache_name(fetch_url)))
