@@ -348,5 +348,10 @@ mod probe_tests {
         assert_eq!(row.env.total, 4);
         assert_eq!(row.env.missing_required, ["STATUS_T_REQ", "STATUS_T_EMPTY"]);
         assert_eq!(row.env.unset_optional, 1);
+        // The environment atk was given is the value passed in, not the process's.
+        let outer = Environment::from_vars([("STATUS_T_REQ".into(), "x".into()), ("STATUS_T_OPT".into(), "y".into())]);
+        let row = probe(At { root: t.path(), outer: &outer }, &e, Duration::from_secs(5)).unwrap();
+        assert_eq!(row.env.missing_required, ["STATUS_T_EMPTY"]);
+        assert_eq!(row.env.unset_optional, 0);
     }
 }

@@ -775,7 +775,6 @@ mod drift_tests {
 
     use super::*;
     use crate::reporter::Recorder;
-    use crate::source::stage;
     use crate::sync::drift::drift_diff;
     use crate::sync::tests::{home as new_home, origins as test_origins, write};
 
@@ -803,26 +802,7 @@ mod drift_tests {
         let (home, _) = home.lock(Duration::from_secs(5), &mut || {}).unwrap();
         let reporter = Recorder::answering(false);
         let mut manifest = home.manifest().unwrap();
-        let staged = stage::stage(
-            &reporter,
-            &home,
-            &manifest,
-            &origins,
-            src.to_str().unwrap(),
-            crate::source::Relative { cwd: t.path(), user_home: t.path() },
-            false,
-        )
-        .unwrap();
-        let env = crate::sync::env::plan(
-            &reporter,
-            &staged.plugin,
-            &src.join(".env"),
-            &[],
-            None,
-            &crate::settings::Environment::default(),
-        )
-        .unwrap();
-        crate::sync::add::add(&reporter, &home, &mut manifest, &staged, &env, &Default::default(), "test add").unwrap();
+        crate::sync::tests::add_source(&reporter, &home, &mut manifest, &origins, &src, t.path());
         let entry = manifest.plugins[0].clone();
         let origin = origins.open(&entry.source).unwrap();
         assert!(drift(&home, &entry, &origin).unwrap().is_clean());

@@ -49,6 +49,24 @@ pub(crate) fn origins(t: &Path) -> Origins {
     }
 }
 
+/// Adds the plugin of the source `src` (a folder or a git checkout) to `home` as `atk add` does,
+/// with no variables set; `cwd` is where a relative source is read from.
+pub(crate) fn add_source(
+    reporter: &dyn crate::reporter::Reporter,
+    home: &crate::home::Locked,
+    manifest: &mut Manifest,
+    origins: &Origins,
+    src: &Path,
+    cwd: &Path,
+) -> super::add::Added {
+    let from = crate::source::Relative { cwd, user_home: cwd };
+    let staged =
+        crate::source::stage::stage(reporter, home, manifest, origins, src.to_str().unwrap(), from, false).unwrap();
+    let outer = crate::settings::Environment::default();
+    let env = super::env::plan(reporter, &staged.plugin, &src.join(".env"), &[], None, &outer).unwrap();
+    super::add::add(reporter, home, manifest, &staged, &env, &outer, "test add").unwrap()
+}
+
 fn stage_local(home: &Home, manifest: &Manifest, dir: &Path) -> crate::Result<Staged> {
     stage::stage(
         &Recorder::default(),

@@ -327,7 +327,6 @@ mod tests {
 
     use super::*;
     use crate::reporter::Recorder;
-    use crate::source::stage;
 
     use crate::sync::tests::{home as new_home, origins as test_origins, write};
 
@@ -346,26 +345,7 @@ mod tests {
         let err = plan(&home, &manifest).unwrap_err();
         assert!(err.to_string().contains("nothing to undo"), "{err}");
 
-        let staged = stage::stage(
-            &reporter,
-            &home,
-            &manifest,
-            &origins,
-            src.to_str().unwrap(),
-            crate::source::Relative { cwd: t.path(), user_home: t.path() },
-            false,
-        )
-        .unwrap();
-        let env = crate::sync::env::plan(
-            &reporter,
-            &staged.plugin,
-            &src.join(".env"),
-            &[],
-            None,
-            &crate::settings::Environment::default(),
-        )
-        .unwrap();
-        crate::sync::add::add(&reporter, &home, &mut manifest, &staged, &env, &Default::default(), "test add").unwrap();
+        crate::sync::tests::add_source(&reporter, &home, &mut manifest, &origins, &src, t.path());
         let undo = plan(&home, &manifest).unwrap();
         assert!(matches!(&undo.step, Step::Remove { entry } if entry.directory == "tool"), "{:?}", undo.step);
         assert_eq!(undo.op.kind.as_deref(), Some("add"));
