@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 
 use crate::agents::AgentEnv;
 use crate::fs::expand_tilde;
@@ -35,43 +36,49 @@ pub struct Settings {
 /// as unset, as `std::env::var` has them.
 #[derive(Debug, Clone, Default)]
 pub struct Environment {
-    vars: BTreeMap<String, String>,
-    /// `PATH`, which need not be UTF-8.
-    path: Option<std::ffi::OsString>,
+    /// The variables whose names are UTF-8 (only those can be asked for by name).
+    vars: BTreeMap<String, OsString>,
 }
 
 impl Environment {
     /// This process's environment, as it is now. Called once per run, by the edge.
     pub fn of_process() -> Environment {
-        let vars = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
-        Environment { path: std::env::var_os("PATH"), ..Environment::from_vars(vars) }
+        Environment { vars: std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v))).collect() }
     }
 
     pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Environment {
-        let vars: BTreeMap<String, String> = vars.into_iter().collect();
-        Environment { path: vars.get("PATH").map(Into::into), vars }
+        Environment { vars: vars.into_iter().map(|(k, v)| (k, v.into())).collect() }
     }
 
     /// The value of `name`, as python-dotenv's `${VAR}` fallback asks for it.
+    /// (A value that is not UTF-8 counts as unset, as `std::env::var` has it.)
     pub fn var(&self, name: &str) -> Option<String> {
-        self.vars.get(name).cloned()
+        self.vars.get(name).and_then(|v| v.to_str()).map(str::to_string)
     }
 
-    /// Whether `name` has a value that is not empty.
+    /// Whether `name` has a UTF-8 value that is not empty.
     pub fn is_set(&self, name: &str) -> bool {
-        self.vars.get(name).is_some_and(|v| !v.is_empty())
+        self.var(name).is_some_and(|v| !v.is_empty())
+    }
+
+    /// The value of `name` as the system has it (a path need not be UTF-8).
+    pub fn var_os(&self, name: &str) -> Option<&OsString> {
+        self.vars.get(name)
     }
 
     /// The values of the variables named like secrets (`GITHUB_TOKEN`, …): text that may repeat
     /// one (a program that inherited them, a value the user pasted one into) is scrubbed of them.
     pub fn secrets(&self) -> Vec<String> {
-        self.vars.iter().filter(|(k, _)| crate::plugin::secret::looks_secret(k)).map(|(_, v)| v.clone()).collect()
+        self.vars
+            .iter()
+            .filter(|(k, _)| crate::plugin::secret::looks_secret(k))
+            .filter_map(|(_, v)| v.to_str().map(str::to_string))
+            .collect()
     }
 
     /// The user's home folder: `$HOME`, else what the system says.
     pub fn user_home(&self) -> PathBuf {
-        self.vars
-            .get("HOME")
+        self.var_os("HOME")
             .filter(|h| !h.is_empty())
             .map(PathBuf::from)
             .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()))
@@ -81,13 +88,13 @@ impl Environment {
     /// Where the agents keep their files, from `CLAUDE_CONFIG_DIR`, `CODEX_HOME`,
     /// `XDG_CONFIG_HOME` (absolute paths only) and `PATH`.
     pub fn agents(&self) -> AgentEnv {
-        let dir = |k: &str| self.vars.get(k).map(PathBuf::from).filter(|p| p.is_absolute());
+        let dir = |k: &str| self.var_os(k).map(PathBuf::from).filter(|p| p.is_absolute());
         AgentEnv {
             home: self.user_home(),
             claude_config_dir: dir("CLAUDE_CONFIG_DIR"),
             codex_home: dir("CODEX_HOME"),
             xdg_config_home: dir("XDG_CONFIG_HOME"),
-            path: self.path.clone(),
+            path: self.var_os("PATH").cloned(),
             macos: cfg!(target_os = "macos"),
             secrets: self.secrets(),
         }

@@ -155,7 +155,7 @@ fn document(
                 // `.env`'s value is the plugin's (shown, unless a secret); the environment's is
                 // the user's own (an AWS key, a GitHub token): only that it is set is shown.
                 let from_file = env.get(&v.name).filter(|s| !s.is_empty());
-                let in_environment = from_file.is_none() && outer.is_set(&v.name);
+                let in_environment = from_file.is_none() && outer.var_os(&v.name).is_some_and(|s| !s.is_empty());
                 let set_in = if from_file.is_some() { Some(".env") } else { in_environment.then_some(ENVIRONMENT) };
                 let secret = v.holds_secret() || secrets.holds(&v.name);
                 let shown = |s: String| if secret { MASK.to_string() } else { scrubber.scrub(&s) };

@@ -62,6 +62,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let operation = format!("atk remove {id}");
     let done = remove::tear_down(&ctx.ui, &ctx.settings, &home, &mut manifest, &removal, &operation, None)?;
     report::hook_outcomes(&ctx.ui, &entry, &done.unplugged, "unplug");
+    if let Some(e) = done.failed {
+        return Err(e);
+    }
     ctx.push_if_configured(&home, &manifest, done.commit.is_some());
     if let Some(c) = &done.commit {
         ctx.ui.detail(format!("committed {c}"));

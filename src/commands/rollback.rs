@@ -92,6 +92,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 let m = Move { entry: &entry, origin: &origin, plan };
                 let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, &home, &mut manifest, m, &sets, record)?;
                 ctx.push_if_configured(&home, &manifest, moved.commit.is_some());
+                if let Some(e) = moved.stopped {
+                    return Err(e);
+                }
                 report::hook_outcomes(&ctx.ui, &entry, &moved.replugged, "plug");
                 ctx.ui.success(format!("Rolled back '{escaped}' to {}", report::short(&plan.to)));
                 report::moved(&entry, "rolled-back", plan, moved.commit)

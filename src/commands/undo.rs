@@ -56,6 +56,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             let done =
                 remove::tear_down(&ctx.ui, &ctx.settings, &home, &mut manifest, &removal, "atk undo", Some(&message))?;
             report::hook_outcomes(&ctx.ui, entry, &done.unplugged, "unplug");
+            if let Some(e) = done.failed {
+                return Err(e);
+            }
             ctx.ui.success(format!("Removed '{}' again", crate::text::escape(&entry.name)));
             ("remove", entry.clone(), done.commit)
         }
@@ -106,6 +109,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             let m = Move { entry, origin: &origin, plan: &planned.plan };
             let record = Record { operation: &format!("atk undo {}", entry.directory), message: &message };
             let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, &home, &mut manifest, m, &sets, record)?;
+            ctx.push_if_configured(&home, &manifest, moved.commit.is_some());
+            if let Some(e) = moved.stopped {
+                return Err(e);
+            }
             report::hook_outcomes(&ctx.ui, entry, &moved.replugged, "plug");
             ctx.ui.success(format!("Moved '{}' back to {}", crate::text::escape(&entry.name), report::short(to)));
             let now = manifest.find(&entry.directory).cloned().unwrap_or_else(|| entry.clone());

@@ -145,6 +145,9 @@ impl Run<'_> {
         let m = Move { entry, origin, plan: &plan };
         let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, self.home, manifest, m, self.sets, record)?;
         ctx.push_if_configured(self.home, manifest, moved.commit.is_some());
+        if let Some(e) = moved.stopped {
+            return Err(e);
+        }
         report::hook_outcomes(&ctx.ui, entry, &moved.replugged, "plug");
         Ok(UpgradeOutcome::Upgraded(plan, moved.commit))
     }

@@ -23,6 +23,9 @@ pub struct Removal<'a> {
 pub struct Removed {
     pub unplugged: Vec<AgentOutcome>,
     pub commit: Option<String>,
+    /// Why the removal failed after the agents were unplugged (the home is as it was): the caller
+    /// shows what happened to the agents, then reports it as the run's error.
+    pub failed: Option<crate::Error>,
 }
 
 /// Tears `removal` down and removes it, once the user agreed (see `Runner::confirm_uninstall`):
@@ -41,8 +44,10 @@ pub fn tear_down(
         runner.tear_down(reporter, removal.force)?;
     }
     let unplugged = super::plug::unplug_recorded(reporter, settings, home, removal.entry)?;
-    let commit = remove_as(home, manifest, &removal.entry.directory, operation, message)?;
-    Ok(Removed { unplugged, commit })
+    Ok(match remove_as(home, manifest, &removal.entry.directory, operation, message) {
+        Ok(commit) => Removed { unplugged, commit, failed: None },
+        Err(e) => Removed { unplugged, commit: None, failed: Some(e) },
+    })
 }
 
 /// Removes the entry `directory` and its folder; returns the commit made (none when `auto_commit`

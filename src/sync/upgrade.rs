@@ -264,6 +264,9 @@ pub fn plan_move(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> R
 pub struct Moved {
     pub commit: Option<String>,
     pub replugged: Vec<crate::agents::AgentOutcome>,
+    /// What stopped the re-plug after the move was committed (Ctrl-C, `agents.json` that cannot
+    /// be read or written): the caller reports it as the run's error once the commit is pushed.
+    pub stopped: Option<Error>,
 }
 
 /// What every move of a plugin to another commit shares (upgrade, rollback, undo), once the user
@@ -294,8 +297,10 @@ pub fn move_plugin(
     }
     let commit = apply(reporter, home, manifest, m, &env, &settings.environment, record)?;
     let outer = settings.outer();
-    let replugged = crate::agents::replug_recorded(home, m.entry, &settings.agents, &outer, reporter)?;
-    Ok(Moved { commit, replugged })
+    Ok(match crate::agents::replug_recorded(home, m.entry, &settings.agents, &outer, reporter) {
+        Ok(replugged) => Moved { commit, replugged, stopped: None },
+        Err(e) => Moved { commit, replugged: vec![], stopped: Some(e) },
+    })
 }
 
 /// Applies `plan` to `entry` in one transaction: the new version's files in place (keeping
