@@ -133,15 +133,6 @@ fn health_checks_whose_names_never_resolve_keep_to_the_timeout_and_to_ctrl_c() {
     env.ok(&["list"]);
 }
 
-/// `atk args` under `ulimit -v kb`.
-fn limited(env: &Env, kb: u64, args: &[&str]) -> std::process::Command {
-    let mut c = std::process::Command::new("sh");
-    c.arg("-c").arg(format!("ulimit -v {kb} && exec \"$0\" \"$@\"")).arg(bin()).args(args);
-    env.apply(&mut c);
-    c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    c
-}
-
 /// A cloned home of `count` local plugins `p0`, `p1`, … declaring `body`: their folders and the
 /// manifest written as they would be, and committed.
 fn cloned_home_of(env: &Env, count: usize, body: &str) {

@@ -11,15 +11,6 @@ use std::time::{Duration, Instant};
 use crate::common::agents::{Stubs, CLI_AGENTS};
 use crate::common::*;
 
-/// `atk args` run as `sh -c 'ulimit -v KB; exec atk …'`: atk (and what it runs) may map at most
-/// `kb` KiB.
-fn limited(env: &Env, kb: u64, args: &[&str]) -> Command {
-    let mut c = Command::new("sh");
-    c.arg("-c").arg(format!("ulimit -v {kb} && exec \"$0\" \"$@\"")).arg(bin()).args(args);
-    env.apply(&mut c);
-    c
-}
-
 fn run(mut c: Command, secs: u64) -> (Option<i32>, String, String, Duration) {
     let started = Instant::now();
     let out = wait_with_timeout(c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap(), secs);

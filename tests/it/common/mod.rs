@@ -559,3 +559,13 @@ pub fn wait_for(path: &Path) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// `atk args` run as `sh -c 'ulimit -v KB; exec atk …'` (atk and what it runs may map at most `kb`
+/// KiB), its output piped.
+pub fn limited(env: &Env, kb: u64, args: &[&str]) -> Command {
+    let mut c = Command::new("sh");
+    c.arg("-c").arg(format!("ulimit -v {kb} && exec \"$0\" \"$@\"")).arg(bin()).args(args);
+    env.apply(&mut c);
+    c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    c
+}
