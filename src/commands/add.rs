@@ -1,9 +1,15 @@
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::report::PluginDoc;
 use super::{parse_sets, Ctx};
 use crate::error::{Error, Result};
 use crate::source::origin::Origins;
 use crate::source::stage;
-use crate::sync::add::{add, Added};
+use crate::sync::add::add;
 use crate::sync::env;
+use crate::ui::{Report, Ui};
 
 /// Add a plugin: a registry name, a git URL, or a local folder or plugin.yaml file.
 #[derive(clap::Args)]
@@ -42,15 +48,31 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let files_now = staged.staged.as_ref().map(|s| s.path().to_path_buf()).unwrap_or_else(|| target.clone());
     ctx.ui.detail(format!("'{}' staged in {}", crate::text::escape(&staged.plugin.name), files_now.display()));
     let env = env::plan(&ctx.ui, &staged.plugin, &files_now.join(".env"), &sets, None, &ctx.settings.environment)?;
-    let Added { entry, commit } =
+    let crate::sync::add::Added { entry, commit } =
         add(&ctx.ui, &home, &mut manifest, &staged, &env, &ctx.settings.environment, &format!("atk add {input}"))?;
     ctx.push_if_configured(&home, &manifest, commit.is_some());
 
     if let Some(c) = &commit {
         ctx.ui.detail(format!("committed {c}"));
     }
-    let pin = entry.source.commit.as_deref().map(|c| format!(" at {}", &c[..c.len().min(12)])).unwrap_or_default();
-    ctx.ui.success(format!("Added '{}' to {}{pin}", crate::text::escape(&entry.name), target.display()));
-    ctx.ui.json(&super::report::Added { added: (&entry).into(), path: target, commit, env_missing: env.missing });
+    ctx.ui.print(&Added { added: (&entry).into(), path: target, commit, env_missing: env.missing });
     Ok(0)
+}
+
+/// `atk add`: the plugin added, its folder, the commit that recorded it, and the variables it
+/// still needs.
+#[derive(Serialize)]
+pub struct Added {
+    pub added: PluginDoc,
+    pub path: PathBuf,
+    pub commit: Option<String>,
+    pub env_missing: Vec<String>,
+}
+
+impl Report for Added {
+    fn render(&self, ui: &Ui) {
+        let pin =
+            self.added.source.commit.as_deref().map(|c| format!(" at {}", &c[..c.len().min(12)])).unwrap_or_default();
+        ui.success(format!("Added '{}' to {}{pin}", crate::text::escape(&self.added.name), self.path.display()));
+    }
 }

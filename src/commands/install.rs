@@ -1,8 +1,12 @@
+use serde::Serialize;
+
+use super::report::ErrorDoc;
 use super::{select, Ctx, PluginOrAll};
 use crate::error::{Error, Result};
 use crate::plugin;
 use crate::source::origin::Origins;
 use crate::sync::install::{ensure_files, FetchPolicy};
+use crate::ui::{Report, Ui};
 
 /// Bring plugins to their pinned commits and run their install commands (the manifest is the lock:
 /// it is never changed).
@@ -48,7 +52,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                     (false, false) => "nothing to do (no install command)",
                 };
                 ctx.ui.success(format!("{}: {what}", crate::text::escape(&entry.name)));
-                reports.push(super::report::Installed {
+                reports.push(Installed {
                     name: entry.name.clone(),
                     directory: entry.directory.clone(),
                     fetched,
@@ -60,7 +64,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             Err(e) if !args.target.all => return Err(e),
             Err(e) => {
                 ctx.ui.failure(&entry.name, &e);
-                reports.push(super::report::Installed {
+                reports.push(Installed {
                     name: entry.name.clone(),
                     directory: entry.directory.clone(),
                     fetched: false,
@@ -71,10 +75,35 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             }
         }
     }
-    if args.target.all {
-        let ok = entries.len() - failures.len();
-        ctx.ui.line(format!("{ok} installed, {} failed", failures.len()));
-    }
-    ctx.ui.json(&super::report::Install { plugins: reports, failed: failures.len() });
+    ctx.ui.print(&Install { plugins: reports, failed: failures.len(), all: args.target.all });
     Ok(if failures.is_empty() { 0 } else { 1 })
+}
+
+/// `atk install`: each plugin's files and install command, and how many failed. Each plugin's
+/// line is shown as the batch goes (its install command's output, on stdout too, comes before
+/// it); the report's text is the count of an `--all` run.
+#[derive(Serialize)]
+pub struct Install {
+    pub plugins: Vec<Installed>,
+    pub failed: usize,
+    /// `--all`: the text ends with the counts.
+    #[serde(skip)]
+    pub all: bool,
+}
+
+#[derive(Serialize)]
+pub struct Installed {
+    pub name: String,
+    pub directory: String,
+    pub fetched: bool,
+    pub installed: bool,
+    pub error: Option<ErrorDoc>,
+}
+
+impl Report for Install {
+    fn render(&self, ui: &Ui) {
+        if self.all {
+            ui.line(format!("{} installed, {} failed", self.plugins.len() - self.failed, self.failed));
+        }
+    }
 }

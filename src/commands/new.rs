@@ -1,8 +1,11 @@
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
+
 use super::Ctx;
 use crate::error::{Error, IoContext, Result};
 use crate::plugin::name::{is_valid_directory, DIRECTORY_RULE};
+use crate::ui::{Report, Ui};
 
 /// Scaffold a plugin folder that passes validation: plugin.yaml, working lifecycle scripts,
 /// README.md and SKILL.md to fill in.
@@ -61,11 +64,22 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let _ = crate::fs::remove_any(&dir);
         return Err(e);
     }
-    ctx.ui.success(format!("Created {}", dir.display()));
-    ctx.ui.line(ctx.ui.dim("Next: fill in README.md and SKILL.md, adjust plugin.yaml, then `atk validate` it."));
-    ctx.ui
-        .json(&super::report::New { path: dir.clone(), files: files.iter().map(|(f, _, _)| f.to_string()).collect() });
+    ctx.ui.print(&New { path: dir, files: files.iter().map(|(f, _, _)| f.to_string()).collect() });
     Ok(0)
+}
+
+/// `atk new`: the plugin folder created and its files.
+#[derive(Serialize)]
+pub struct New {
+    pub path: PathBuf,
+    pub files: Vec<String>,
+}
+
+impl Report for New {
+    fn render(&self, ui: &Ui) {
+        ui.success(format!("Created {}", self.path.display()));
+        ui.line(ui.dim("Next: fill in README.md and SKILL.md, adjust plugin.yaml, then `atk validate` it."));
+    }
 }
 
 type File = (&'static str, String, bool);

@@ -1,9 +1,13 @@
 use std::path::PathBuf;
 
+use serde::Serialize;
+
+use super::report::{Validate, Validated};
 use super::Ctx;
 use crate::error::{exit, plural, Error, Result};
 use crate::source::registry::INDEX_FILE;
 use crate::source::registry_checks::{check_checkout, index_of, Checked};
+use crate::ui::{Report, Ui};
 
 /// Tools for registry maintainers: check every plugin, write the index.
 #[derive(clap::Args)]
@@ -61,31 +65,13 @@ fn index_path(dir: &std::path::Path) -> PathBuf {
     }
 }
 
-/// Prints one line per plugin (and its problems); returns how many are invalid.
-fn report(ctx: &Ctx, checked: &[Checked]) -> usize {
-    let mut invalid = 0;
-    for c in checked {
-        if c.problems.is_empty() {
-            ctx.ui.success(&c.name);
-        } else {
-            invalid += 1;
-            ctx.ui.line(format!("{} {}", ctx.ui.red("✗"), c.name));
-            for p in &c.problems {
-                ctx.ui.line(format!("    {p}"));
-            }
-        }
-    }
-    ctx.ui.line(format!("{} valid, {invalid} invalid", checked.len() - invalid));
-    invalid
-}
-
-fn validate(ctx: &Ctx, args: ValidateArgs) -> Result<u8> {
-    let checked = check_checkout(&dir_or_cwd(args.dir), args.allow_unverified)?;
-    let invalid = report(ctx, &checked);
-    ctx.ui.json(&super::report::Validate {
+/// The document of `registry validate`: one row per plugin folder (named by its folder).
+fn checks(checked: &[Checked]) -> Checks {
+    let invalid = checked.iter().filter(|c| !c.problems.is_empty()).count();
+    Checks(Validate {
         plugins: checked
             .iter()
-            .map(|c| super::report::Validated {
+            .map(|c| Validated {
                 path: None,
                 name: Some(c.name.clone()),
                 directory: Some(c.name.clone()),
@@ -96,7 +82,14 @@ fn validate(ctx: &Ctx, args: ValidateArgs) -> Result<u8> {
             .collect(),
         valid: checked.len() - invalid,
         invalid,
-    });
+    })
+}
+
+fn validate(ctx: &Ctx, args: ValidateArgs) -> Result<u8> {
+    let checked = check_checkout(&dir_or_cwd(args.dir), args.allow_unverified)?;
+    let report = checks(&checked);
+    let invalid = report.0.invalid;
+    ctx.ui.print(&report);
     Ok(if invalid > 0 { exit::PLUGIN_INVALID } else { exit::SUCCESS })
 }
 
@@ -104,7 +97,10 @@ fn index(ctx: &Ctx, args: IndexArgs) -> Result<u8> {
     let dir = dir_or_cwd(args.dir);
     let checked = check_checkout(&dir, args.allow_unverified)?;
     if checked.iter().any(|c| !c.problems.is_empty()) {
-        report(ctx, &checked);
+        // The plugins' problems, above the error (without --json: its document is the error's).
+        if !ctx.ui.json {
+            checks(&checked).render(&ctx.ui);
+        }
         return Err(Error::refused(
             format!("{INDEX_FILE} was not written: the registry has invalid plugins"),
             vec!["fix the plugins listed above; `atk registry validate` checks them again".into()],
@@ -115,13 +111,10 @@ fn index(ctx: &Ctx, args: IndexArgs) -> Result<u8> {
     let current = crate::fs::read_text(&path, crate::fs::Links::Follow, crate::fs::Cap::State)?.unwrap_or_default();
     if args.check {
         let up_to_date = current == text;
-        ctx.ui.json(&super::report::IndexCheck { index: path.clone(), up_to_date });
+        let difference = if up_to_date { vec![] } else { diff(&current, &text) };
+        ctx.ui.print(&IndexCheck { index: path.clone(), up_to_date, plugins: checked.len(), difference });
         if up_to_date {
-            ctx.ui.success(format!("{} is up to date ({})", path.display(), plural(checked.len(), "plugin")));
             return Ok(0);
-        }
-        for line in diff(&current, &text) {
-            ctx.ui.line(line);
         }
         return Err(Error::Other {
             message: format!(
@@ -134,9 +127,69 @@ fn index(ctx: &Ctx, args: IndexArgs) -> Result<u8> {
     if current != text {
         crate::fs::write_atomic(&path, text.as_bytes(), None)?;
     }
-    ctx.ui.success(format!("Wrote {} ({})", path.display(), plural(checked.len(), "plugin")));
-    ctx.ui.json(&super::report::Index { index: path, plugins: checked.len(), changed: current != text });
+    ctx.ui.print(&Index { index: path, plugins: checked.len(), changed: current != text });
     Ok(0)
+}
+
+/// `atk registry validate`: each plugin folder of the checkout and its problems.
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct Checks(pub Validate);
+
+impl Report for Checks {
+    fn render(&self, ui: &Ui) {
+        let Validate { plugins, valid, invalid } = &self.0;
+        for v in plugins {
+            let name = v.name.as_deref().unwrap_or_default();
+            if v.valid {
+                ui.success(name);
+            } else {
+                ui.line(format!("{} {name}", ui.red("✗")));
+                for p in &v.errors {
+                    ui.line(format!("    {p}"));
+                }
+            }
+        }
+        ui.line(format!("{valid} valid, {invalid} invalid"));
+    }
+}
+
+/// `atk registry index`: the index written, how many plugins it lists, and whether it changed.
+#[derive(Serialize)]
+pub struct Index {
+    pub index: PathBuf,
+    pub plugins: usize,
+    pub changed: bool,
+}
+
+impl Report for Index {
+    fn render(&self, ui: &Ui) {
+        ui.success(format!("Wrote {} ({})", self.index.display(), plural(self.plugins, "plugin")));
+    }
+}
+
+/// `atk registry index --check`: whether the index is what `registry index` would write. When it
+/// is not, the text is the difference (the error that follows says so).
+#[derive(Serialize)]
+pub struct IndexCheck {
+    pub index: PathBuf,
+    pub up_to_date: bool,
+    #[serde(skip)]
+    pub plugins: usize,
+    /// The lines that differ (`-` in the index, `+` to be written).
+    #[serde(skip)]
+    pub difference: Vec<String>,
+}
+
+impl Report for IndexCheck {
+    fn render(&self, ui: &Ui) {
+        if self.up_to_date {
+            ui.success(format!("{} is up to date ({})", self.index.display(), plural(self.plugins, "plugin")));
+        }
+        for line in &self.difference {
+            ui.line(line);
+        }
+    }
 }
 
 /// A line diff (`-` old, `+` new), from the longest common subsequence of lines.

@@ -1,7 +1,11 @@
-use super::{report, Ctx};
+use serde::Serialize;
+
+use super::report::{self, PluginDoc};
+use super::Ctx;
 use crate::error::{Error, Result};
 use crate::plugin::{self, name::is_valid_directory};
 use crate::sync::remove::{self, Removal};
+use crate::ui::{Report, Ui};
 
 /// Remove a plugin: run its stop and uninstall commands, delete its folder, drop it from the manifest.
 #[derive(clap::Args)]
@@ -69,7 +73,20 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     if let Some(c) = &done.commit {
         ctx.ui.detail(format!("committed {c}"));
     }
-    ctx.ui.success(format!("Removed '{}'", crate::text::escape(&entry.name)));
-    ctx.ui.json(&report::Removed { removed: (&entry).into(), commit: done.commit });
+    ctx.ui.print(&Removed { removed: (&entry).into(), commit: done.commit });
     Ok(0)
+}
+
+/// `atk remove`: the plugin removed and the commit that recorded it. The agents unplugged on the
+/// way are shown before it, with the warnings of those that failed (`report::hook_outcomes`).
+#[derive(Serialize)]
+pub struct Removed {
+    pub removed: PluginDoc,
+    pub commit: Option<String>,
+}
+
+impl Report for Removed {
+    fn render(&self, ui: &Ui) {
+        ui.success(format!("Removed '{}'", crate::text::escape(&self.removed.name)));
+    }
 }

@@ -46,92 +46,6 @@ impl From<&Entry> for PluginDoc {
 pub use crate::error::ErrorDoc;
 
 #[derive(Serialize)]
-pub struct Init {
-    pub home: PathBuf,
-    pub created: bool,
-}
-
-#[derive(Serialize)]
-pub struct Added {
-    pub added: PluginDoc,
-    pub path: PathBuf,
-    pub commit: Option<String>,
-    pub env_missing: Vec<String>,
-}
-
-#[derive(Serialize)]
-pub struct Removed {
-    pub removed: PluginDoc,
-    pub commit: Option<String>,
-}
-
-#[derive(Serialize)]
-pub struct List {
-    pub home: PathBuf,
-    pub plugins: Vec<Listed>,
-}
-
-#[derive(Serialize)]
-pub struct Listed {
-    #[serde(flatten)]
-    pub plugin: PluginDoc,
-    /// Whether its files are in the home (a fresh clone has none until `install`).
-    pub present: bool,
-}
-
-#[derive(Serialize)]
-pub struct Search {
-    pub registry: String,
-    #[serde(rename = "ref")]
-    pub commit: String,
-    pub plugins: Vec<Found>,
-}
-
-#[derive(Serialize)]
-pub struct Found {
-    pub name: String,
-    pub path: String,
-    pub description: String,
-    pub installed: bool,
-}
-
-#[derive(Serialize)]
-pub struct Setup {
-    pub plugins: Vec<Configured>,
-}
-
-#[derive(Serialize)]
-pub struct Configured {
-    pub name: String,
-    pub directory: String,
-    pub configured: usize,
-    pub missing: Vec<String>,
-    pub written: bool,
-}
-
-#[derive(Serialize)]
-pub struct Install {
-    pub plugins: Vec<Installed>,
-    pub failed: usize,
-}
-
-#[derive(Serialize)]
-pub struct Installed {
-    pub name: String,
-    pub directory: String,
-    pub fetched: bool,
-    pub installed: bool,
-    pub error: Option<ErrorDoc>,
-}
-
-#[derive(Serialize)]
-pub struct Uninstall {
-    pub name: String,
-    pub directory: String,
-    pub uninstalled: bool,
-}
-
-#[derive(Serialize)]
 pub struct Upgrade {
     pub dry_run: bool,
     pub plugins: Vec<Upgraded>,
@@ -214,25 +128,6 @@ pub struct Validated {
     pub maturity: Option<&'static str>,
     pub valid: bool,
     pub errors: Vec<String>,
-}
-
-#[derive(Serialize)]
-pub struct New {
-    pub path: PathBuf,
-    pub files: Vec<String>,
-}
-
-#[derive(Serialize)]
-pub struct Index {
-    pub index: PathBuf,
-    pub plugins: usize,
-    pub changed: bool,
-}
-
-#[derive(Serialize)]
-pub struct IndexCheck {
-    pub index: PathBuf,
-    pub up_to_date: bool,
 }
 
 /// `atk doctor`: every check, what `--fix` repaired, and the counts.

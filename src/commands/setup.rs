@@ -1,3 +1,5 @@
+use serde::Serialize;
+
 use super::{parse_sets, select, Ctx, PluginOrAll};
 use crate::error::{Error, Result};
 use crate::home::{Entry, SourceKind};
@@ -5,6 +7,7 @@ use crate::plugin;
 use crate::source::origin::Origins;
 use crate::sync::env::plan;
 use crate::sync::install::{ensure_files, FetchPolicy};
+use crate::ui::{Report, Ui};
 
 /// Set a plugin's environment variables (written to plugins/<dir>/.env, never committed).
 #[derive(clap::Args)]
@@ -65,41 +68,94 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 ));
             }
         }
-        if plugin.env_vars.is_empty() {
-            if args.target.plugin.is_some() {
-                ctx.ui.line(format!("Plugin '{}' has no environment variables", crate::text::escape(&plugin.name)));
-            }
-            reports.push(super::report::Configured {
+        let configured = if plugin.env_vars.is_empty() {
+            Configured {
                 name: entry.name.clone(),
                 directory: entry.directory.clone(),
                 configured: 0,
                 missing: vec![],
                 written: false,
-            });
-            continue;
-        }
-        let plan = plan(&ctx.ui, &plugin, &dir.join(".env"), &sets, None, &ctx.settings.environment)?;
-        plan.write(&home, &entry.directory)?;
-        reports.push(super::report::Configured {
-            name: entry.name.clone(),
-            directory: entry.directory.clone(),
-            configured: plan.configured,
-            missing: plan.missing.clone(),
-            written: plan.changed,
-        });
-        if plan.missing.is_empty() {
-            ctx.ui.success(format!(
-                "Configured {} for '{}'",
-                crate::error::plural(plan.configured, "variable"),
-                plugin.name
-            ));
+                title: plugin.name,
+                declares: false,
+            }
         } else {
-            missing_all.push((entry.directory.clone(), plan.missing));
+            let plan = plan(&ctx.ui, &plugin, &dir.join(".env"), &sets, None, &ctx.settings.environment)?;
+            plan.write(&home, &entry.directory)?;
+            if !plan.missing.is_empty() {
+                missing_all.push((entry.directory.clone(), plan.missing.clone()));
+            }
+            Configured {
+                name: entry.name.clone(),
+                directory: entry.directory.clone(),
+                configured: plan.configured,
+                missing: plan.missing,
+                written: plan.changed,
+                title: plugin.name,
+                declares: true,
+            }
+        };
+        if args.target.all {
+            // Shown now: the next plugin's questions come after it.
+            configured.render(&ctx.ui, false);
         }
+        reports.push(configured);
     }
-    ctx.ui.json(&super::report::Setup { plugins: reports });
+    ctx.ui.print(&Setup { plugins: reports, all: args.target.all });
     if !missing_all.is_empty() {
         return Err(Error::EnvMissing { missing: missing_all });
     }
     Ok(if unavailable.is_empty() { 0 } else { 1 })
+}
+
+/// `atk setup`: per plugin, how many variables are set, which required ones are still missing,
+/// and whether its `.env` was written. With `--all`, each plugin's line is shown as the batch goes
+/// (the next plugin's questions come after it), and the report has no text of its own.
+#[derive(Serialize)]
+pub struct Setup {
+    pub plugins: Vec<Configured>,
+    #[serde(skip)]
+    pub all: bool,
+}
+
+#[derive(Serialize)]
+pub struct Configured {
+    pub name: String,
+    pub directory: String,
+    pub configured: usize,
+    pub missing: Vec<String>,
+    pub written: bool,
+    /// The name its plugin.yaml gives it.
+    #[serde(skip)]
+    pub title: String,
+    /// Whether it declares any variable.
+    #[serde(skip)]
+    pub declares: bool,
+}
+
+impl Configured {
+    /// The plugin's line: its variables configured (none when some are missing: the error says
+    /// which), or, for the one plugin named, that it has none.
+    fn render(&self, ui: &Ui, named: bool) {
+        if !self.declares {
+            if named {
+                ui.line(format!("Plugin '{}' has no environment variables", crate::text::escape(&self.title)));
+            }
+        } else if self.missing.is_empty() {
+            ui.success(format!(
+                "Configured {} for '{}'",
+                crate::error::plural(self.configured, "variable"),
+                self.title
+            ));
+        }
+    }
+}
+
+impl Report for Setup {
+    fn render(&self, ui: &Ui) {
+        if !self.all {
+            for p in &self.plugins {
+                p.render(ui, true);
+            }
+        }
+    }
 }

@@ -1,6 +1,9 @@
+use serde::Serialize;
+
 use super::{find, report, Ctx};
 use crate::error::Result;
 use crate::plugin;
+use crate::ui::{Report, Ui};
 
 /// Tear down what a plugin set up (its stop and uninstall commands); it stays in the manifest.
 #[derive(clap::Args)]
@@ -20,11 +23,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let plugin = plugin::load(&dir)?;
     let runner = ctx.runner(&home, &dir, &entry.directory, &plugin);
     if runner.command("uninstall").is_none() {
-        ctx.ui.line(format!("'{}' has no uninstall command; nothing to do", crate::text::escape(&plugin.name)));
-        ctx.ui.json(&report::Uninstall {
+        ctx.ui.print(&Uninstall {
             name: entry.name.clone(),
             directory: entry.directory.clone(),
             uninstalled: false,
+            title: plugin.name,
         });
         return Ok(0);
     }
@@ -36,10 +39,36 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     report::hook_outcomes(&ctx.ui, entry, &unplugged, "unplug");
     runner.stop_before_uninstall(&ctx.ui)?;
     runner.run("uninstall")?;
-    ctx.ui.success(format!(
-        "Uninstalled '{}' (still in the manifest; `atk install {}` sets it up again)",
-        plugin.name, entry.directory
-    ));
-    ctx.ui.json(&report::Uninstall { name: entry.name.clone(), directory: entry.directory.clone(), uninstalled: true });
+    ctx.ui.print(&Uninstall {
+        name: entry.name.clone(),
+        directory: entry.directory.clone(),
+        uninstalled: true,
+        title: plugin.name.clone(),
+    });
     Ok(0)
+}
+
+/// `atk uninstall`: whether the plugin's uninstall command ran (false: it has none). The agents
+/// unplugged first are shown before its commands run (`report::hook_outcomes`).
+#[derive(Serialize)]
+pub struct Uninstall {
+    pub name: String,
+    pub directory: String,
+    pub uninstalled: bool,
+    /// The name its plugin.yaml gives it.
+    #[serde(skip)]
+    pub title: String,
+}
+
+impl Report for Uninstall {
+    fn render(&self, ui: &Ui) {
+        if self.uninstalled {
+            ui.success(format!(
+                "Uninstalled '{}' (still in the manifest; `atk install {}` sets it up again)",
+                self.title, self.directory
+            ));
+        } else {
+            ui.line(format!("'{}' has no uninstall command; nothing to do", crate::text::escape(&self.title)));
+        }
+    }
 }

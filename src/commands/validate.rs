@@ -1,8 +1,12 @@
 use std::path::PathBuf;
 
+use serde::Serialize;
+
+use super::report::{Validate, Validated};
 use super::Ctx;
 use crate::error::{exit, Error, Result};
 use crate::plugin;
+use crate::ui::{Report, Ui};
 
 /// Check plugin folders or plugin.yaml files against the schema, as a plugin author would.
 #[derive(clap::Args)]
@@ -28,33 +32,21 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         };
         let result = result.and_then(|p| plugin::directory_for(&p, path).map(|dir| (p, dir)));
         match result {
-            Ok((p, dir)) => {
-                ctx.ui.success(format!(
-                    "{}: {} ({}, folder plugins/{dir})",
-                    path.display(),
-                    p.name,
-                    p.maturity.as_str()
-                ));
-                reports.push(super::report::Validated {
-                    path: Some(path.clone()),
-                    name: Some(p.name.clone()),
-                    directory: Some(dir),
-                    maturity: Some(p.maturity.as_str()),
-                    valid: true,
-                    errors: vec![],
-                });
-            }
+            Ok((p, dir)) => reports.push(Validated {
+                path: Some(path.clone()),
+                name: Some(p.name.clone()),
+                directory: Some(dir),
+                maturity: Some(p.maturity.as_str()),
+                valid: true,
+                errors: vec![],
+            }),
             Err(e) => {
                 invalid += 1;
                 let problems: Vec<String> = match &e {
                     Error::PluginInvalid { problems, .. } => problems.clone(),
                     other => vec![other.to_string()],
                 };
-                ctx.ui.line(format!("{} {}", ctx.ui.red("✗"), path.display()));
-                for p in &problems {
-                    ctx.ui.line(format!("    {p}"));
-                }
-                reports.push(super::report::Validated {
+                reports.push(Validated {
                     path: Some(path.clone()),
                     name: None,
                     directory: None,
@@ -66,10 +58,36 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
     }
     let valid = reports.len() - invalid;
-    let checked = reports.len();
-    ctx.ui.json(&super::report::Validate { plugins: reports, valid, invalid });
-    if checked > 1 {
-        ctx.ui.line(format!("{valid} valid, {invalid} invalid"));
-    }
+    ctx.ui.print(&Validation(Validate { plugins: reports, valid, invalid }));
     Ok(if invalid > 0 { exit::PLUGIN_INVALID } else { exit::SUCCESS })
+}
+
+/// `atk validate`: each path checked (the document `registry validate` writes too, with paths).
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct Validation(pub Validate);
+
+impl Report for Validation {
+    fn render(&self, ui: &Ui) {
+        let Validate { plugins, valid, invalid } = &self.0;
+        for v in plugins {
+            let path = v.path.as_deref().unwrap_or(std::path::Path::new("")).display();
+            if v.valid {
+                ui.success(format!(
+                    "{path}: {} ({}, folder plugins/{})",
+                    v.name.as_deref().unwrap_or_default(),
+                    v.maturity.unwrap_or_default(),
+                    v.directory.as_deref().unwrap_or_default()
+                ));
+            } else {
+                ui.line(format!("{} {path}", ui.red("✗")));
+                for p in &v.errors {
+                    ui.line(format!("    {p}"));
+                }
+            }
+        }
+        if plugins.len() > 1 {
+            ui.line(format!("{valid} valid, {invalid} invalid"));
+        }
+    }
 }
