@@ -30,7 +30,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let entry = super::find(&manifest, &args.plugin)?;
     let t = agents::target(&home, entry, &outer)?;
     let Some(server) = &t.server else {
-        return Err(Error::refused(
+        return Err(Error::nothing_to_do(
             format!("'{}' has no MCP server (no mcp section in its plugin.yaml)", t.name),
             vec![],
         ));

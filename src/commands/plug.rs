@@ -118,12 +118,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let t = agents::target(&home, &manifest.plugins[index], &outer)?;
     t.check_skill()?;
     if t.server.is_none() && !t.has_skill {
-        return Err(Error::refused(format!("nothing to plug: '{}' has no MCP server and no SKILL.md", t.name), vec![]));
+        return Err(Error::nothing_to_do(
+            format!("nothing to plug: '{}' has no MCP server and no SKILL.md", t.name),
+            vec![],
+        ));
     }
     let chosen = if args.agents.all_agents {
         let found: Vec<AgentId> = AgentId::ALL.into_iter().filter(|a| a.agent().installed(&env)).collect();
         if found.is_empty() {
-            return Err(Error::refused(
+            return Err(Error::nothing_to_do(
                 "no supported agent was found on this machine",
                 vec!["name one to plug into anyway: `atk plug <plugin> --cursor` creates its configuration file".into()],
             ));

@@ -105,7 +105,7 @@ fn index(ctx: &Ctx, args: IndexArgs) -> Result<u8> {
     let checked = check_checkout(&dir, args.allow_unverified)?;
     if checked.iter().any(|c| !c.problems.is_empty()) {
         report(ctx, &checked);
-        return Err(Error::refused(
+        return Err(Error::plugin_refused(
             format!("{INDEX_FILE} was not written: the registry has invalid plugins"),
             vec!["fix the plugins listed above; `atk registry validate` checks them again".into()],
         ));

@@ -50,7 +50,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                     }
                 }
                 Some(Err(e)) if !args.force => {
-                    return Err(Error::refused(
+                    return Err(Error::plugin_refused(
                         format!("cannot run the uninstall command of '{}': {e}", crate::text::escape(&entry.name)),
                         vec!["`atk undo --force` removes it without running it".into()],
                     ))

@@ -502,7 +502,7 @@ mcp:
     assert_eq!(cursor["mcpServers"]["Shown"]["env"]["TOKEN"], "********");
     env.fails(4, &["mcp", "shown-not"]);
     add_plugin(&env, "No Server", "", true, &[]);
-    let (_, err) = env.fails(5, &["mcp", "no-server"]);
+    let (_, err) = env.fails(1, &["mcp", "no-server"]);
     assert!(err.contains("has no MCP server"), "{err}");
 }
 
