@@ -366,3 +366,25 @@ impl<T> IoContext<T> for std::io::Result<T> {
         self.map_err(|e| Error::io(context(), e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_refusal_has_its_code_and_kind_and_keeps_its_words() {
+        let hints = || vec!["do this".to_string()];
+        for (e, code, kind) in [
+            (Error::plugin_refused("m", hints()), exit::PLUGIN_INVALID, "plugin_refused"),
+            (Error::unsafe_path("m", hints()), exit::PLUGIN_INVALID, "unsafe_path"),
+            (Error::agent_config("m", hints()), exit::GENERAL, "agent_config"),
+            (Error::conflict("m", hints()), exit::GENERAL, "conflict"),
+            (Error::nothing_to_do("m", hints()), exit::GENERAL, "nothing_to_do"),
+        ] {
+            let doc = ErrorDoc::from(&e);
+            assert_eq!((doc.code, doc.kind), (code, kind), "{e:?}");
+            assert_eq!((doc.message.as_str(), doc.hints), ("m", hints()), "{e:?}");
+            assert!(doc.details.is_empty(), "{e:?}");
+        }
+    }
+}
