@@ -52,9 +52,39 @@ pub enum Error {
     #[error("plugin '{name}' is already installed (directory plugins/{directory})")]
     AlreadyInstalled { name: String, directory: String },
 
-    /// A request about a plugin that is refused for a reason given in the message.
+    /// The plugin, or the source it is to come from, is refused for the reason the message gives
+    /// (exit 5, as an invalid plugin): a source that holds no plugin (a path that does not exist,
+    /// a repository without `.atk/plugin.yaml`, a name the registry does not have), a URL atk will
+    /// not use, a definition atk cannot act on (broken where its lifecycle must run, a name agents
+    /// cannot take), a script of the plugin that cannot run, a registry with invalid plugins.
     #[error("{message}")]
-    Refused { message: String, hints: Vec<String> },
+    PluginRefused { message: String, hints: Vec<String> },
+
+    /// A path atk will not follow, read, write or create (exit 5): a link that leads out of its
+    /// folder or lies on the way, a name that cannot be a file name here, folders nested deeper
+    /// than atk walks, a folder that holds the home. Mostly what a source brings; also a link the
+    /// user put in the home (`plugins/`, a `.env`).
+    #[error("{message}")]
+    UnsafePath { message: String, hints: Vec<String> },
+
+    /// A coding agent's own configuration file that atk cannot read or will not change (exit 1,
+    /// like any file of the user's atk cannot read): not a regular file, a link to nothing, not
+    /// text, JSON it cannot edit, a file of the user's where atk's skill link would go.
+    #[error("{message}")]
+    AgentConfig { message: String, hints: Vec<String> },
+
+    /// The state of the home (or of the folder the command works on) does not allow the operation
+    /// now (exit 1): uncommitted changes, a last commit undo must not revert, a folder in the way,
+    /// a plugin's files missing, a folder that changed while it was read. Once the user changes
+    /// that state, the same command can work.
+    #[error("{message}")]
+    Conflict { message: String, hints: Vec<String> },
+
+    /// There is nothing for the command to act on (exit 1, as `git commit` with nothing to
+    /// commit): nothing to undo, no earlier pin, no agent found, a plugin with nothing to plug or
+    /// no server to print, a local plugin that has no pin to compare, upgrade or roll back.
+    #[error("{message}")]
+    NothingToDo { message: String, hints: Vec<String> },
 
     /// A lifecycle command exited non-zero.
     #[error("{step} of plugin '{plugin}' failed ({status})")]
@@ -167,7 +197,11 @@ impl Error {
             Error::PluginNotFound { .. } => "plugin_not_found",
             Error::PluginInvalid { .. } => "plugin_invalid",
             Error::AlreadyInstalled { .. } => "already_installed",
-            Error::Refused { .. } => "refused",
+            Error::PluginRefused { .. } => "plugin_refused",
+            Error::UnsafePath { .. } => "unsafe_path",
+            Error::AgentConfig { .. } => "agent_config",
+            Error::Conflict { .. } => "conflict",
+            Error::NothingToDo { .. } => "nothing_to_do",
             Error::Lifecycle { .. } => "lifecycle",
             Error::Git { .. } => "git",
             Error::NetStalled { .. } => "network_stalled",
@@ -188,9 +222,10 @@ impl Error {
             Error::Usage { .. } | Error::NeedsConfirmation { .. } => exit::USAGE,
             Error::NoHome { .. } => exit::NO_HOME,
             Error::PluginNotFound { .. } => exit::PLUGIN_NOT_FOUND,
-            Error::PluginInvalid { .. } | Error::AlreadyInstalled { .. } | Error::Refused { .. } => {
-                exit::PLUGIN_INVALID
-            }
+            Error::PluginInvalid { .. }
+            | Error::AlreadyInstalled { .. }
+            | Error::PluginRefused { .. }
+            | Error::UnsafePath { .. } => exit::PLUGIN_INVALID,
             Error::Lifecycle { .. } => exit::LIFECYCLE,
             Error::Git { .. } | Error::NetStalled { .. } => exit::GIT,
             Error::EnvMissing { .. } => exit::ENV_NOT_CONFIGURED,
@@ -201,6 +236,9 @@ impl Error {
             Error::Interrupted => exit::INTERRUPTED,
             Error::NotAHome { .. }
             | Error::Manifest { .. }
+            | Error::AgentConfig { .. }
+            | Error::Conflict { .. }
+            | Error::NothingToDo { .. }
             | Error::Locked { .. }
             | Error::Io { .. }
             | Error::Other { .. } => exit::GENERAL,
@@ -241,7 +279,13 @@ impl Error {
                 format!("to move it to a newer version: `atk upgrade {directory}`"),
                 format!("to replace it: `atk remove {directory}`, then add it again"),
             ],
-            Error::Refused { hints, .. } | Error::Git { hints, .. } | Error::Other { hints, .. } => hints.clone(),
+            Error::PluginRefused { hints, .. }
+            | Error::UnsafePath { hints, .. }
+            | Error::AgentConfig { hints, .. }
+            | Error::Conflict { hints, .. }
+            | Error::NothingToDo { hints, .. }
+            | Error::Git { hints, .. }
+            | Error::Other { hints, .. } => hints.clone(),
             Error::Lifecycle { .. } => {
                 vec!["the command's output above says why; fix it and run the command again".into()]
             }
@@ -291,8 +335,24 @@ impl Error {
         Error::Usage { message: message.into(), hint }
     }
 
-    pub fn refused(message: impl Into<String>, hints: Vec<String>) -> Self {
-        Error::Refused { message: message.into(), hints }
+    pub fn plugin_refused(message: impl Into<String>, hints: Vec<String>) -> Self {
+        Error::PluginRefused { message: message.into(), hints }
+    }
+
+    pub fn unsafe_path(message: impl Into<String>, hints: Vec<String>) -> Self {
+        Error::UnsafePath { message: message.into(), hints }
+    }
+
+    pub fn agent_config(message: impl Into<String>, hints: Vec<String>) -> Self {
+        Error::AgentConfig { message: message.into(), hints }
+    }
+
+    pub fn conflict(message: impl Into<String>, hints: Vec<String>) -> Self {
+        Error::Conflict { message: message.into(), hints }
+    }
+
+    pub fn nothing_to_do(message: impl Into<String>, hints: Vec<String>) -> Self {
+        Error::NothingToDo { message: message.into(), hints }
     }
 }
 
@@ -304,5 +364,27 @@ pub trait IoContext<T> {
 impl<T> IoContext<T> for std::io::Result<T> {
     fn ctx(self, context: impl FnOnce() -> String) -> Result<T> {
         self.map_err(|e| Error::io(context(), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_refusal_has_its_code_and_kind_and_keeps_its_words() {
+        let hints = || vec!["do this".to_string()];
+        for (e, code, kind) in [
+            (Error::plugin_refused("m", hints()), exit::PLUGIN_INVALID, "plugin_refused"),
+            (Error::unsafe_path("m", hints()), exit::PLUGIN_INVALID, "unsafe_path"),
+            (Error::agent_config("m", hints()), exit::GENERAL, "agent_config"),
+            (Error::conflict("m", hints()), exit::GENERAL, "conflict"),
+            (Error::nothing_to_do("m", hints()), exit::GENERAL, "nothing_to_do"),
+        ] {
+            let doc = ErrorDoc::from(&e);
+            assert_eq!((doc.code, doc.kind), (code, kind), "{e:?}");
+            assert_eq!((doc.message.as_str(), doc.hints), ("m", hints()), "{e:?}");
+            assert!(doc.details.is_empty(), "{e:?}");
+        }
     }
 }

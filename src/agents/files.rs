@@ -14,7 +14,7 @@ pub fn file_behind(path: &Path) -> Result<PathBuf> {
         Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
         Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(path) {
             Ok(target) if target.is_file() => Ok(target),
-            _ => Err(Error::refused(
+            _ => Err(Error::agent_config(
                 format!(
                     "{} is a link to something that is not a file ({}); atk leaves it alone",
                     path.display(),
@@ -24,7 +24,7 @@ pub fn file_behind(path: &Path) -> Result<PathBuf> {
             )),
         },
         Ok(m) if m.is_file() => Ok(path.to_path_buf()),
-        Ok(_) => Err(Error::refused(
+        Ok(_) => Err(Error::agent_config(
             format!(
                 "{} is {}, not a file; atk leaves it alone",
                 path.display(),
@@ -42,7 +42,7 @@ pub fn read_user_file(path: &Path) -> Result<Option<String>> {
     match crate::fs::read(&real, crate::fs::Links::Follow, crate::fs::Cap::AgentConfig)? {
         Some(b) => String::from_utf8(b)
             .map(Some)
-            .map_err(|_| Error::refused(format!("{} is not UTF-8 text", path.display()), vec![])),
+            .map_err(|_| Error::agent_config(format!("{} is not UTF-8 text", path.display()), vec![])),
         None => Ok(None),
     }
 }

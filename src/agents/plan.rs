@@ -81,7 +81,7 @@ pub fn skill_link(link: &Path, target: &Path, want: bool) -> Result<Option<Chang
     use skill::LinkState::*;
     let state = skill::link_state(link, target);
     match (state, want) {
-        (Blocked, true) => Err(Error::refused(
+        (Blocked, true) => Err(Error::agent_config(
             format!("{} exists and is not a link atk made; atk leaves it alone", link.display()),
             vec![format!("move it away, then plug again")],
         )),
@@ -165,7 +165,7 @@ pub fn json_edit(
 ) -> Result<Option<Change>> {
     let text = read_user_file(path)?.unwrap_or_default();
     let bad = |why: String| {
-        Error::refused(
+        Error::agent_config(
             format!("cannot edit {}: {why}", path.display()),
             vec!["fix the file (or add the entry by hand: `atk mcp <plugin> --for <agent>` prints it)".into()],
         )

@@ -51,14 +51,14 @@ impl Target {
 pub fn target(home: &crate::home::Home, entry: &Entry, outer: crate::plugin::env::Outer) -> Result<Target> {
     let dir = home.plugin_dir(&entry.directory);
     if crate::plugin::definition_file(&dir).is_none() {
-        return Err(Error::refused(
+        return Err(Error::conflict(
             format!("the files of '{}' are not in the home", entry.name),
             vec![format!("fetch them with `atk install {}`", entry.directory)],
         ));
     }
     let plugin = crate::plugin::load(&dir)?;
     if let Some(why) = name_problem(&plugin.name) {
-        return Err(Error::refused(
+        return Err(Error::plugin_refused(
             format!("'{}' cannot be given to coding agents: its name {why}", crate::text::escape(&plugin.name)),
             vec![format!(
                 "the name is the server's name in every agent, and a line of their instructions; rename it in plugins/{}/custom/overrides.yaml (name: ...)",

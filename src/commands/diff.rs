@@ -22,7 +22,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let entries = select(&manifest, args.plugin.as_deref())?;
     if let [e] = entries.as_slice() {
         if e.source.kind == SourceKind::Local && args.plugin.is_some() {
-            return Err(Error::refused(
+            return Err(Error::nothing_to_do(
                 format!(
                     "'{}' is a local plugin: it has no pinned commit to compare with",
                     crate::text::escape(&e.name)

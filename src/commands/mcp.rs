@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let entry = super::find(&manifest, &args.plugin)?;
     let t = agents::target(&home, entry, &ctx.settings.outer())?;
     let Some(server) = &t.server else {
-        return Err(Error::refused(
+        return Err(Error::plugin_refused(
             format!("'{}' has no MCP server (no mcp section in its plugin.yaml)", t.name),
             vec![],
         ));

@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     });
     let dir = parent.join(name);
     if dir.exists() {
-        return Err(Error::refused(
+        return Err(Error::conflict(
             format!("{} already exists", dir.display()),
             vec!["choose another name or --dir".into()],
         ));

@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let chosen = if args.agents.all_agents {
         let found: Vec<AgentId> = AgentId::ALL.into_iter().filter(|a| a.agent().installed(env)).collect();
         if found.is_empty() {
-            return Err(Error::refused(
+            return Err(Error::nothing_to_do(
                 "no supported agent was found on this machine",
                 vec!["name one to plug into anyway: `atk plug <plugin> --cursor` creates its configuration file".into()],
             ));

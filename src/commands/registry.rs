@@ -101,7 +101,7 @@ fn index(ctx: &Ctx, args: IndexArgs) -> Result<u8> {
         if !ctx.ui.json {
             checks(&checked).render(&ctx.ui);
         }
-        return Err(Error::refused(
+        return Err(Error::plugin_refused(
             format!("{INDEX_FILE} was not written: the registry has invalid plugins"),
             vec!["fix the plugins listed above; `atk registry validate` checks them again".into()],
         ));

@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             for d in e.details() {
                 ctx.ui.note(format!("  - {d}"));
             }
-            return Err(Error::refused(
+            return Err(Error::plugin_refused(
                 format!(
                     "cannot run the stop and uninstall commands of '{}' because its plugin.yaml is broken",
                     entry.name

@@ -32,7 +32,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let mut manifest = home.manifest()?;
     let entry = find(&manifest, &args.plugin)?.clone();
     if entry.source.kind == SourceKind::Local {
-        return Err(Error::refused(
+        return Err(Error::nothing_to_do(
             format!("'{}' is a local plugin: it has no pins to go back to", crate::text::escape(&entry.name)),
             vec![format!("its files are tracked by the home's git: `atk git log -- plugins/{}`", entry.directory)],
         ));
@@ -42,7 +42,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         Some(r) => resolve(&home, &entry, r)?,
         None => {
             let previous = history::previous_pin(&home.root, &entry.directory, &current)?.ok_or_else(|| {
-                Error::refused(
+                Error::nothing_to_do(
                     format!(
                         "the history has no upgrade of '{}' to its pin {}: there is no earlier pin to go back to",
                         crate::text::escape(&entry.name),
@@ -52,7 +52,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 )
             })?;
             ObjectId::from_hex(previous.as_bytes()).map_err(|_| {
-                Error::refused(
+                Error::conflict(
                     format!("the history records an invalid pin '{}'", crate::text::escape(&previous)),
                     vec![],
                 )

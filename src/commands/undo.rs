@@ -38,7 +38,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             let plugin = match loaded {
                 Some(Ok(p)) => Some(p),
                 Some(Err(e)) if !args.force => {
-                    return Err(Error::refused(
+                    return Err(Error::plugin_refused(
                         format!("cannot run the uninstall command of '{}': {e}", crate::text::escape(&entry.name)),
                         vec!["`atk undo --force` removes it without running it".into()],
                     ))

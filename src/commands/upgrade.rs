@@ -34,7 +34,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         Some(id) => {
             let entry = find(&manifest, id)?.clone();
             if entry.source.kind == SourceKind::Local {
-                return Err(Error::refused(
+                return Err(Error::plugin_refused(
                     format!(
                         "'{}' is a local plugin: it has no source to upgrade from",
                         crate::text::escape(&entry.name)

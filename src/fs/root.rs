@@ -370,7 +370,7 @@ impl Root {
     }
 
     fn link_in_the_way(&self, rel: &RelPath) -> Error {
-        Error::refused(
+        Error::unsafe_path(
             format!("{} is a symbolic link; atk never writes or reads through one", self.abs(rel).display()),
             vec!["replace the link with a real folder, or remove it".into()],
         )
@@ -455,7 +455,7 @@ impl Root {
             {
                 return Ok(None)
             }
-            Err(e @ Error::Refused { .. }) => {
+            Err(e @ Error::UnsafePath { .. }) => {
                 return Err(read::refuse(shown, cap, e.to_string(), "replace the link with a real folder"))
             }
             Err(e) => return Err(e),
@@ -537,7 +537,7 @@ impl Root {
     /// Creates the link `rel` pointing at `target`, a relative path (see [`Root::link_escapes`]).
     pub fn symlink(&self, target: &Path, rel: &RelPath) -> Result<()> {
         if target.has_root() || target.as_os_str().is_empty() {
-            return Err(Error::refused(
+            return Err(Error::unsafe_path(
                 format!("{} would link to {}, outside its folder", self.abs(rel).display(), target.display()),
                 vec![],
             ));
@@ -601,7 +601,7 @@ impl Root {
                 continue;
             }
             let Ok(name) = std::str::from_utf8(raw) else {
-                return Err(Error::refused(
+                return Err(Error::unsafe_path(
                     format!("{} holds a file whose name is not UTF-8", self.abs(rel).display()),
                     vec!["rename it".into()],
                 ));
@@ -610,7 +610,7 @@ impl Root {
                 continue;
             }
             if let Some(why) = name_problem(name) {
-                return Err(Error::refused(
+                return Err(Error::unsafe_path(
                     format!("{}/{} has {why}", self.abs(rel).display(), crate::text::escape(name)),
                     vec!["rename it".into()],
                 ));
@@ -724,7 +724,7 @@ pub fn copy_tree(from: &Root, from_rel: &RelPath, to: &Root, to_rel: &RelPath) -
 
 fn copy_below(from: &Root, from_rel: &RelPath, to: &Root, to_rel: &RelPath, depth: usize) -> Result<()> {
     if depth > MAX_COPY_DEPTH {
-        return Err(Error::refused(
+        return Err(Error::unsafe_path(
             format!("{} nests folders more than {MAX_COPY_DEPTH} deep", from.abs(from_rel).display()),
             vec!["a plugin folder cannot be copied from there".into()],
         ));

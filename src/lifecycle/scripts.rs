@@ -24,14 +24,15 @@ pub struct Script {
 }
 
 /// The file `script` names in `plugin_dir` (absolute, links resolved) and its path relative to
-/// the folder as written. Refused (exit 5): no such script, a script outside the folder (through
-/// `..`, an absolute path or a link), one that is not executable.
+/// the folder as written. Refused: a script outside the folder (through `..`, an absolute path or
+/// a link: an unsafe path, exit 5), one that is not executable or a link to nothing (exit 5), an
+/// empty name or no such script (a usage error, exit 2).
 pub fn resolve(plugin_dir: &Path, script: &str) -> Result<(PathBuf, String)> {
     if script.is_empty() || script.contains('\0') {
-        return Err(Error::refused("the script name is empty", vec![]));
+        return Err(Error::usage("the script name is empty", None));
     }
     if Path::new(script).is_absolute() {
-        return Err(Error::refused(
+        return Err(Error::unsafe_path(
             format!(
                 "'{}' is an absolute path; `atk run` runs only scripts of the plugin folder",
                 crate::text::escape(script)
@@ -49,7 +50,7 @@ pub fn resolve(plugin_dir: &Path, script: &str) -> Result<(PathBuf, String)> {
         let real = match std::fs::canonicalize(&path) {
             Ok(real) => real,
             Err(_) if md.file_type().is_symlink() => {
-                return Err(Error::refused(
+                return Err(Error::plugin_refused(
                     format!("{rel} is a link that leads nowhere"),
                     vec!["`atk run PLUGIN` lists the plugin's scripts".into()],
                 ))
@@ -57,7 +58,7 @@ pub fn resolve(plugin_dir: &Path, script: &str) -> Result<(PathBuf, String)> {
             Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
         };
         if !real.starts_with(&root) {
-            return Err(Error::refused(
+            return Err(Error::unsafe_path(
                 format!(
                     "'{}' resolves to {}, outside the plugin folder; `atk run` runs only the plugin's own scripts",
                     crate::text::escape(script),
@@ -71,7 +72,7 @@ pub fn resolve(plugin_dir: &Path, script: &str) -> Result<(PathBuf, String)> {
             continue;
         }
         if md.permissions().mode() & 0o111 == 0 {
-            return Err(Error::refused(
+            return Err(Error::plugin_refused(
                 format!("{rel} is not executable"),
                 vec![format!(
                     "make it executable (`chmod +x {}`), with a #! line naming its interpreter",
@@ -81,12 +82,12 @@ pub fn resolve(plugin_dir: &Path, script: &str) -> Result<(PathBuf, String)> {
         }
         return Ok((real, rel));
     }
-    Err(Error::refused(
+    Err(Error::usage(
         format!(
             "the plugin has no script '{}' (looked for custom/{0}, custom/{0}.sh, {0} and {0}.sh)",
             crate::text::escape(script)
         ),
-        vec!["`atk run PLUGIN` lists the plugin's scripts".into()],
+        Some("`atk run PLUGIN` lists the plugin's scripts".into()),
     ))
 }
 
@@ -148,7 +149,7 @@ mod tests {
         file(&d, "notes.txt", false);
         assert_eq!(resolve(&d, "backup").unwrap().1, "custom/backup.sh");
         assert_eq!(resolve(&d, "seed").unwrap().1, "seed");
-        assert_eq!(resolve(&d, "seed.sh").unwrap_err().exit_code(), 5);
+        assert_eq!(resolve(&d, "seed.sh").unwrap_err().exit_code(), crate::error::exit::USAGE, "no such script");
         assert_eq!(resolve(&d, "notes.txt").unwrap_err().exit_code(), 5);
         let listed = list(&d).unwrap();
         assert_eq!(
@@ -173,6 +174,8 @@ mod tests {
         file(&d, "ok.sh", true);
         std::os::unix::fs::symlink("../evil.sh", d.join("link.sh")).unwrap();
         std::os::unix::fs::symlink(t.path().join("evil.sh"), d.join("abs")).unwrap();
+        // So that `custom/../../evil` leads somewhere (to evil.sh), not to no script at all.
+        std::fs::create_dir_all(d.join("custom")).unwrap();
         for bad in ["../evil", "../evil.sh", "link", "abs", "/bin/sh", "custom/../../evil"] {
             let e = resolve(&d, bad).unwrap_err();
             assert_eq!(e.exit_code(), 5, "{bad}: {e}");

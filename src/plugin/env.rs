@@ -31,7 +31,7 @@ impl EnvFile {
     pub fn read(path: &Path, outer: Outer) -> Result<Self> {
         use crate::fs::{Cap, Links};
         if path.is_symlink() {
-            return Err(Error::refused(
+            return Err(Error::unsafe_path(
                 format!("{} is a symbolic link; atk never reads or writes a .env through one", path.display()),
                 vec![format!("replace it with a file: `rm {0}`, then `atk setup`", path.display())],
             ));

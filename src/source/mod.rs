@@ -103,7 +103,7 @@ pub fn check_no_credentials(url: &str) -> crate::Result<()> {
     let normalized = lowercase_scheme(url);
     // gix's error would quote the URL: say it without it.
     let parsed = gix::url::parse(gix::bstr::BStr::new(normalized.as_bytes())).map_err(|_| {
-        crate::Error::refused(
+        crate::Error::plugin_refused(
             format!("{} is not a URL git can fetch from", mask_credentials(url)),
             vec!["check the URL: https://host/org/repo, ssh://host/org/repo, git@host:org/repo or git://host/repo"
                 .into()],
@@ -143,7 +143,7 @@ fn credentials_in_parsed(parsed: &gix::Url, normalized: &str) -> bool {
 }
 
 fn credentials_error(url: &str) -> crate::Error {
-    crate::Error::refused(
+    crate::Error::plugin_refused(
         format!(
             "the URL {} holds a password, token or query string, which would be committed to the home's \
              manifest and pushed",

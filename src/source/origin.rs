@@ -109,7 +109,10 @@ impl Origin {
                 g.ensure_commit(commit)?;
                 match g.entry(commit, ".atk")? {
                     Some((_, true)) => Ok(".atk".into()),
-                    _ => Err(Error::refused(format!("{} has no .atk/ folder at commit {commit}", g.shown()), vec![])),
+                    _ => Err(Error::plugin_refused(
+                        format!("{} has no .atk/ folder at commit {commit}", g.shown()),
+                        vec![],
+                    )),
                 }
             }
         }

@@ -21,7 +21,7 @@ pub struct Checked {
 pub fn check_checkout(root: &Path, allow_unverified: bool) -> Result<Vec<Checked>> {
     let plugins_dir = root.join("plugins");
     let listing = std::fs::read_dir(&plugins_dir).map_err(|_| {
-        Error::refused(
+        Error::plugin_refused(
             format!("{} has no plugins/ folder", root.display()),
             vec!["run it in a registry checkout, or give its path: `atk registry validate DIR`".into()],
         )

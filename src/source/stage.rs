@@ -63,7 +63,7 @@ fn stage_registry(
     if !is_valid_directory(name) {
         // What was typed may be a URL with a token in it: shown masked.
         let shown = crate::text::escape(&crate::source::mask_credentials(name)).into_owned();
-        return Err(Error::refused(
+        return Err(Error::plugin_refused(
             format!("'{shown}' is not a path, a git URL or a registry plugin name"),
             vec!["a local folder is added with a path (`./folder`), a registry plugin by its name (`atk search` lists them)".into()],
         ));
@@ -88,7 +88,7 @@ fn stage_registry(
             ));
         }
         hints.push("`atk search` lists the registry's plugins".into());
-        Error::refused(format!("no plugin named '{name}' in the registry {url}"), hints)
+        Error::plugin_refused(format!("no plugin named '{name}' in the registry {url}"), hints)
     })?;
     let staged = home.staging()?;
     let skipped = registry.materialize(snapshot.commit, entry, &staged.files)?;
@@ -123,7 +123,7 @@ fn stage_git(
     repo.ensure_commit(commit)?;
     let files = repo.list_files(commit, ".atk")?;
     if !files.iter().any(|f| matches!(f.path.as_str(), "plugin.yaml" | "plugin.yml")) {
-        return Err(Error::refused(
+        return Err(Error::plugin_refused(
             format!("{url} has no .atk/plugin.yaml at its HEAD commit {commit}"),
             vec!["a git source is a repository with its plugin in an .atk/ folder at the root".into()],
         ));
@@ -191,7 +191,7 @@ fn finish_remote_stage(
 fn stage_local(home: &Home, manifest: &Manifest, path: &Path) -> Result<Staged> {
     let shown = path.display().to_string();
     if !path.exists() {
-        return Err(Error::refused(
+        return Err(Error::plugin_refused(
             format!("{shown} does not exist"),
             vec!["give the path of a plugin folder or of its plugin.yaml".into()],
         ));
@@ -199,7 +199,7 @@ fn stage_local(home: &Home, manifest: &Manifest, path: &Path) -> Result<Staged> 
     // Anything but a folder is a definition (a FIFO or a device there is refused by the read).
     if !path.is_dir() {
         if !matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
-            return Err(Error::refused(
+            return Err(Error::plugin_refused(
                 format!("{shown} is not a .yaml or .yml file"),
                 vec!["give a plugin folder or its plugin.yaml".into()],
             ));
@@ -232,7 +232,7 @@ fn stage_local(home: &Home, manifest: &Manifest, path: &Path) -> Result<Staged> 
     }
     check_target_free(&target, &directory)?;
     if contains_home(path, home) {
-        return Err(Error::refused(
+        return Err(Error::unsafe_path(
             format!("{shown} contains the ATK home {}", home.root.display()),
             vec!["a plugin folder is copied into the home: give a folder that holds only the plugin".into()],
         ));
@@ -247,7 +247,7 @@ fn stage_local(home: &Home, manifest: &Manifest, path: &Path) -> Result<Staged> 
             .ok()
             .and_then(|r| staged.files.read(&r, crate::fs::Cap::Definition).ok());
         if copied.as_ref() != Some(bytes) {
-            return Err(Error::refused(
+            return Err(Error::conflict(
                 format!("{} changed while it was being added", path.join(rel).display()),
                 vec!["run the command again once nothing is writing to the folder".into()],
             ));
@@ -265,7 +265,7 @@ fn contains_home(path: &Path, home: &Home) -> bool {
 }
 
 fn link_outside(link: &Path, target: &Path) -> Error {
-    Error::refused(
+    Error::unsafe_path(
         format!(
             "{} is a symbolic link to {}, which leads out of the plugin folder",
             link.display(),
@@ -293,7 +293,7 @@ fn check_not_installed(manifest: &Manifest, plugin: &Plugin, directory: &str) ->
 /// Refuses to install over a folder that is there but not in the manifest.
 fn check_target_free(target: &Path, directory: &str) -> Result<()> {
     if target.exists() || target.is_symlink() {
-        return Err(Error::refused(
+        return Err(Error::conflict(
             format!("plugins/{directory} already exists but is not in the manifest"),
             vec![
                 format!("to add the plugin that is there: `atk add {}`", target.display()),

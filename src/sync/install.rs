@@ -46,7 +46,7 @@ pub fn ensure_files(
             results[i] = Some(if has_files {
                 Ok(false)
             } else {
-                Err(Error::refused(
+                Err(Error::conflict(
                     format!(
                         "the files of the local plugin '{}' are missing from {}",
                         crate::text::escape(&entry.name),

@@ -47,7 +47,10 @@ pub fn target_to_plug(home: &Home, entry: &Entry, outer: Outer) -> Result<Target
     let t = agents::target(home, entry, outer)?;
     t.check_skill()?;
     if t.server.is_none() && !t.has_skill {
-        return Err(Error::refused(format!("nothing to plug: '{}' has no MCP server and no SKILL.md", t.name), vec![]));
+        return Err(Error::plugin_refused(
+            format!("nothing to plug: '{}' has no MCP server and no SKILL.md", t.name),
+            vec![],
+        ));
     }
     Ok(t)
 }

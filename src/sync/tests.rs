@@ -153,7 +153,7 @@ fn a_link_out_of_a_local_plugin_is_refused_before_anything_is_staged() {
     write(&src.join("plugin.yaml"), &plugin_yaml("true", ""));
     std::os::unix::fs::symlink("/etc/passwd", src.join("passwd")).unwrap();
     let result = stage_local(&home, &home.manifest().unwrap(), &src);
-    assert!(matches!(result, Err(Error::Refused { .. })), "{:?}", result.err());
+    assert!(matches!(result, Err(Error::UnsafePath { .. })), "{:?}", result.err());
 }
 
 #[test]

@@ -159,10 +159,6 @@ pub fn revert_agents(
     Ok(done)
 }
 
-fn refuse(message: String, hints: Vec<String>) -> Error {
-    Error::refused(message, hints)
-}
-
 /// Whether the home has changes git has not committed: tracked files changed or staged, or files
 /// git does not track and does not ignore (what `git status` lists). Undo may remove a plugin's
 /// folder: a file of the user's there that git never saw would be lost with it.
@@ -208,21 +204,21 @@ pub fn has_uncommitted_changes(home: &Home) -> Result<bool> {
 /// Works out how to revert the last commit of the home, or why it cannot be.
 pub fn plan(home: &Home, manifest: &Manifest) -> Result<Undo> {
     if !manifest.config.auto_commit {
-        return Err(refuse(
-            "auto_commit is off: atk's operations are not committed, so there is no last operation to undo".into(),
+        return Err(Error::conflict(
+            "auto_commit is off: atk's operations are not committed, so there is no last operation to undo",
             vec!["`atk git log` shows what was committed; `atk git checkout` puts files back by hand".into()],
         ));
     }
     if has_uncommitted_changes(home)? {
-        return Err(refuse(
-            "the home has uncommitted changes: undo would mix them with the revert".into(),
+        return Err(Error::conflict(
+            "the home has uncommitted changes: undo would mix them with the revert",
             vec!["`atk git status` shows them; commit them (`atk git commit -am …`) or drop them first".into()],
         ));
     }
     let repo = history::open(&home.root)?;
     let head = repo
         .head_id()
-        .map_err(|_| refuse("the home has no commit yet: there is nothing to undo".into(), vec![]))?
+        .map_err(|_| Error::nothing_to_do("the home has no commit yet: there is nothing to undo", vec![]))?
         .detach();
     let (op, parent) = history::read_commit(&repo, head)?;
     let subject = crate::text::escape(&op.subject).into_owned();
@@ -230,29 +226,33 @@ pub fn plan(home: &Home, manifest: &Manifest) -> Result<Undo> {
     match op.kind.as_deref() {
         Some("add" | "remove" | "upgrade" | "rollback" | "undo" | "plug" | "unplug") => {}
         Some("init") => {
-            return Err(refuse("the last commit is the home's first: there is nothing to undo".into(), vec![]))
+            return Err(Error::nothing_to_do("the last commit is the home's first: there is nothing to undo", vec![]))
         }
         Some("doctor") => {
-            return Err(refuse(
+            return Err(Error::conflict(
                 format!("the last commit ('{subject}') keeps secrets out of git; undoing it would track them again"),
                 vec![],
             ))
         }
         _ => {
-            return Err(refuse(
+            return Err(Error::conflict(
                 format!("the last commit ('{subject}') is not an atk operation: undo only reverts what atk did"),
                 vec![hint_git],
             ))
         }
     }
     let Some(parent) = parent else {
-        return Err(refuse(format!("the last commit ('{subject}') has no parent to go back to"), vec![]));
+        return Err(Error::nothing_to_do(format!("the last commit ('{subject}') has no parent to go back to"), vec![]));
     };
     let Some(directory) = op.plugin.clone() else {
-        return Err(refuse(format!("cannot tell which plugin the last commit ('{subject}') changed"), vec![hint_git]));
+        return Err(Error::conflict(
+            format!("cannot tell which plugin the last commit ('{subject}') changed"),
+            vec![hint_git],
+        ));
     };
-    let before = history::manifest_at(&repo, parent)
-        .ok_or_else(|| refuse(format!("the manifest before '{subject}' cannot be read"), vec![hint_git.clone()]))?;
+    let before = history::manifest_at(&repo, parent).ok_or_else(|| {
+        Error::conflict(format!("the manifest before '{subject}' cannot be read"), vec![hint_git.clone()])
+    })?;
     let index = before.plugins.iter().position(|e| e.directory == directory);
     let was = index.map(|i| before.plugins[i].clone());
     let now = manifest.plugins.iter().find(|e| e.directory == directory).cloned();
@@ -269,7 +269,7 @@ pub fn plan(home: &Home, manifest: &Manifest) -> Result<Undo> {
                 }
                 _ if !plug.is_empty() || !unplug.is_empty() => Step::Agents { entry, plug, unplug },
                 _ => {
-                    return Err(refuse(
+                    return Err(Error::nothing_to_do(
                         format!("'{subject}' left plugin '{directory}' at the pin it had: there is nothing to undo"),
                         vec![hint_git],
                     ))
@@ -277,7 +277,7 @@ pub fn plan(home: &Home, manifest: &Manifest) -> Result<Undo> {
             }
         }
         (None, None) => {
-            return Err(refuse(
+            return Err(Error::conflict(
                 format!("plugin '{directory}' is in neither the manifest before '{subject}' nor now"),
                 vec![hint_git],
             ))
@@ -311,7 +311,7 @@ pub fn stage_restore(home: &Home, origins: &Origins, parent: ObjectId, entry: &E
     let prefix = if entry.source.kind == SourceKind::Local { String::new() } else { "custom/".to_string() };
     for (path, data, executable) in history::files_at(&repo, parent, &tracked)? {
         let rel = RelPath::new(&format!("{prefix}{path}"))
-            .map_err(|e| Error::refused(format!("the home's history holds {e}"), vec![]))?;
+            .map_err(|e| Error::unsafe_path(format!("the home's history holds {e}"), vec![]))?;
         if let Some(p) = rel.parent() {
             staging.files.create_dir_all(&p)?;
         }

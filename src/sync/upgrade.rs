@@ -157,7 +157,7 @@ fn plan_located(entry: &Entry, origin: &Origin, m: Located) -> Result<MovePlan> 
     // The new version is refused if a name in it could not be a file here; names like that in the
     // old version cannot be files of the plugin folder, so they have nothing to replace.
     let old_files = match repo.list_files(from, &old_path) {
-        Err(Error::Refused { .. }) => Vec::new(),
+        Err(Error::UnsafePath { .. }) => Vec::new(),
         listed => listed?,
     };
     let new_files = repo.list_files(to, &path)?;
@@ -191,7 +191,10 @@ fn plan_located(entry: &Entry, origin: &Origin, m: Located) -> Result<MovePlan> 
         Ok(None)
     };
     let new_plugin = definition(to, &path)?.ok_or_else(|| {
-        Error::refused(format!("the new version of '{}' has no plugin.yaml", crate::text::escape(&entry.name)), vec![])
+        Error::plugin_refused(
+            format!("the new version of '{}' has no plugin.yaml", crate::text::escape(&entry.name)),
+            vec![],
+        )
     })?;
     let old_plugin = definition(from, &old_path).ok().flatten();
     let lifecycle = plugin::schema::Lifecycle::STEPS

@@ -46,7 +46,7 @@ fn diff_shows_changes_to_shipped_files_and_exits_1() {
     assert_eq!(out, "M plugins/hello/README.md\nD plugins/hello/status.sh\n");
     // One plugin: the other has no changes.
     assert_eq!(env.ok(&["--registry", reg, "diff", "third"]), "");
-    let (_, err) = env.fails(5, &["diff", "local-one"]);
+    let (_, err) = env.fails(1, &["diff", "local-one"]);
     assert!(err.contains("local plugin") && err.contains("atk git diff"), "{err}");
     env.fails(4, &["diff", "nope"]);
 

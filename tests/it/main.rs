@@ -17,6 +17,7 @@ mod credentials;
 mod diff;
 mod doctor;
 mod dotenv;
+mod exit_codes;
 mod gitignore;
 mod history;
 mod init;

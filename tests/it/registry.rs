@@ -122,7 +122,7 @@ fn new_scaffolds_plugins_that_validate_and_install() {
         env.ok(&["validate", dir.to_str().unwrap()]);
     }
     env.ok(&["registry", "validate", "--allow-unverified", root.to_str().unwrap()]);
-    let (_, err) = env.fails(5, &["new", "my-tool", "--dir", root.join("plugins").to_str().unwrap()]);
+    let (_, err) = env.fails(1, &["new", "my-tool", "--dir", root.join("plugins").to_str().unwrap()]);
     assert!(err.contains("already exists"), "{err}");
     env.fails(2, &["new", "Not Valid"]);
 

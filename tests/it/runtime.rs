@@ -389,8 +389,8 @@ fn run_resolves_custom_first_passes_arguments_and_exit_codes() {
     assert!(list.contains("fail") && list.contains("where"), "{list}");
     assert!(!list.contains("README"), "{list}");
 
-    // Not found, not executable: exit 5.
-    let (_, err) = env.fails(5, &["run", "tool", "nope"]);
+    // Not found: a usage error (exit 2); not executable: exit 5.
+    let (_, err) = env.fails(2, &["run", "tool", "nope"]);
     assert!(err.contains("no script 'nope'"), "{err}");
     write(&home_dir.join("plain.sh"), "#!/bin/sh\n", false);
     let (_, err) = env.fails(5, &["run", "tool", "plain"]);

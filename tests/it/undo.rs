@@ -110,7 +110,7 @@ fn undo_of_an_upgrade_and_of_a_rollback() {
 fn undo_refuses_what_is_not_an_atk_operation_and_a_changed_home() {
     let env = Env::new();
     identity(&env);
-    let (_, err) = env.fails(5, &["undo"]);
+    let (_, err) = env.fails(1, &["undo"]);
     assert!(err.contains("nothing to undo"), "{err}");
     let local = env.plugin("local-one", &yaml("local one", ""), &[]);
     env.ok(&["add", "-y", local.to_str().unwrap()]);
@@ -118,12 +118,12 @@ fn undo_refuses_what_is_not_an_atk_operation_and_a_changed_home() {
     write(&env.atk_home.join("plugins/local-one/notes.md"), "edited\n", false);
     env.git(&["add", "plugins/local-one/notes.md"]);
     let before = state(&env);
-    let (_, err) = env.fails(5, &["undo"]);
+    let (_, err) = env.fails(1, &["undo"]);
     assert!(err.contains("uncommitted changes") && err.contains("atk git status"), "{err}");
     assert_eq!(state(&env), before);
 
     env.git(&["commit", "-qm", "notes by hand"]);
-    let (_, err) = env.fails(5, &["undo"]);
+    let (_, err) = env.fails(1, &["undo"]);
     assert!(err.contains("'notes by hand'") && err.contains("not an atk operation"), "{err}");
     assert!(err.contains("atk git revert"), "{err}");
     assert!(env.atk_home.join("plugins/local-one/notes.md").is_file());
@@ -131,7 +131,7 @@ fn undo_refuses_what_is_not_an_atk_operation_and_a_changed_home() {
     let manifest = env.manifest().replace("auto_commit: true", "auto_commit: false");
     write(&env.atk_home.join("manifest.yaml"), &manifest, false);
     env.git(&["commit", "-qam", "auto_commit off"]);
-    let (_, err) = env.fails(5, &["undo"]);
+    let (_, err) = env.fails(1, &["undo"]);
     assert!(err.contains("auto_commit is off"), "{err}");
 }
 
@@ -189,7 +189,7 @@ fn untracked_files_in_a_plugin_make_undo_refuse() {
     let notes = env.atk_home.join("plugins/third/custom/notes.txt");
     write(&notes, "hours of my work\n", false);
     let before = state(&env);
-    let (_, err) = env.fails(5, &["--registry", reg, "undo", "--yes"]);
+    let (_, err) = env.fails(1, &["--registry", reg, "undo", "--yes"]);
     assert!(err.contains("uncommitted changes"), "{err}");
     assert_eq!(state(&env), before);
 
@@ -199,7 +199,7 @@ fn untracked_files_in_a_plugin_make_undo_refuse() {
     env.ok(&["add", "-y", local.to_str().unwrap()]);
     let mine = env.atk_home.join("plugins/local-one/docs/b.md");
     write(&mine, "my new doc\n", false);
-    env.fails(5, &["undo", "--yes"]);
+    env.fails(1, &["undo", "--yes"]);
     assert!(mine.is_file());
 }
 

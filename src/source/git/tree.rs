@@ -77,7 +77,7 @@ impl Repo {
             if mode.is_tree() {
                 // A crafted tree can nest folders until the stack runs out; no plugin needs this.
                 if rel.matches('/').count() + 1 >= MAX_TREE_DEPTH {
-                    return Err(Error::refused(
+                    return Err(Error::unsafe_path(
                         format!(
                             "{} nests folders more than {MAX_TREE_DEPTH} deep (at {})",
                             self.shown,
@@ -113,7 +113,7 @@ impl Repo {
     }
 
     fn refuse_entry(&self, path: &str, rel: &str, why: &str) -> Error {
-        Error::refused(
+        Error::unsafe_path(
             format!("{path}/{} in {} has {why}", crate::text::escape(rel), self.shown),
             vec!["the plugin cannot be installed safely; report it to its maintainers".into()],
         )
@@ -398,7 +398,7 @@ mod tests {
             source.materialize(commit, "p", &Root::open(dest.path()).unwrap()).map(|_| ()),
         ] {
             let e = result.unwrap_err();
-            assert!(matches!(e, Error::Refused { .. }) && e.to_string().contains("more than 256 deep"), "{e}");
+            assert!(matches!(e, Error::UnsafePath { .. }) && e.to_string().contains("more than 256 deep"), "{e}");
         }
     }
 }
