@@ -131,21 +131,6 @@ pub struct Uninstall {
     pub uninstalled: bool,
 }
 
-#[derive(Serialize)]
-pub struct Upgrade {
-    pub dry_run: bool,
-    pub plugins: Vec<Upgraded>,
-    pub summary: UpgradeSummary,
-}
-
-#[derive(Serialize)]
-pub struct UpgradeSummary {
-    pub upgraded: usize,
-    pub up_to_date: usize,
-    pub skipped: usize,
-    pub failed: usize,
-}
-
 /// One plugin of an upgrade: `status` is `upgraded`, `would-upgrade`, `declined`, `up-to-date`,
 /// `skipped` or `failed`; the plan's fields are there when there was a plan.
 #[derive(Serialize)]
@@ -233,29 +218,6 @@ pub struct Index {
 pub struct IndexCheck {
     pub index: PathBuf,
     pub up_to_date: bool,
-}
-
-/// `atk rollback`: the plugin's move, as `upgrade` reports one (`status`: `rolled-back`,
-/// `would-roll-back`, `declined`, `up-to-date`).
-#[derive(Serialize)]
-pub struct RolledBack {
-    pub rollback: Upgraded,
-}
-
-/// `atk undo`: the operation reverted and what was done to revert it.
-#[derive(Serialize)]
-pub struct Undone {
-    /// The commit reverted, and its subject.
-    pub reverted: String,
-    pub subject: String,
-    /// `remove`, `restore` or `move`.
-    pub action: &'static str,
-    pub plugin: PluginDoc,
-    /// The pin before and after the undo (null for a local plugin or where there is none).
-    pub from: Option<String>,
-    #[serde(rename = "to")]
-    pub to: Option<String>,
-    pub commit: Option<String>,
 }
 
 /// `atk status`: one row per plugin, and (without a plugin named) the home's repository.
