@@ -396,7 +396,8 @@ impl From<&crate::agents::AgentOutcome> for AgentDoc {
 }
 
 /// `atk plug PLUGIN` and `atk unplug PLUGIN`: what each agent did, the agents recorded for the
-/// plugin afterwards, and the commit that recorded them.
+/// plugin afterwards, and the commit that recorded them. Its text is the line of each agent that
+/// changed or had nothing to change; the failures and notes went to stderr as the agents changed.
 #[derive(Serialize)]
 pub struct Plug {
     pub name: String,
@@ -404,21 +405,17 @@ pub struct Plug {
     pub agents: Vec<AgentDoc>,
     pub recorded: Vec<String>,
     pub commit: Option<String>,
+    /// The name the agents know the plugin by.
+    #[serde(skip)]
+    pub server: String,
 }
 
-/// `atk plug --all`: every plugin's recorded agents, re-applied.
-#[derive(Serialize)]
-pub struct PlugAll {
-    pub plugins: Vec<PluggedAll>,
-    pub failed: usize,
-}
-
-#[derive(Serialize)]
-pub struct PluggedAll {
-    pub name: String,
-    pub directory: String,
-    pub agents: Vec<AgentDoc>,
-    pub error: Option<ErrorDoc>,
+impl crate::ui::Report for Plug {
+    fn render(&self, ui: &Ui) {
+        for a in &self.agents {
+            agent_line(ui, &self.server, a);
+        }
+    }
 }
 
 // Text that several commands show the same way.
@@ -430,24 +427,40 @@ use crate::ui::Ui;
 
 /// One line per agent of a plug or unplug: successes on stdout, failures on stderr.
 pub fn agent_outcomes(ui: &Ui, name: &str, outcomes: &[AgentOutcome]) {
-    let name = crate::text::escape(name);
     for o in outcomes {
-        let label = o.agent.label();
-        let detail = o.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
-        match o.status {
-            AgentStatus::Configured => ui.success(format!("{label}: '{name}' plugged in")),
-            AgentStatus::Removed => ui.success(format!("{label}: '{name}' unplugged")),
-            AgentStatus::AlreadyConfigured => ui.line(format!("  {label}: already configured, nothing changed")),
-            AgentStatus::NotConfigured => ui.line(format!("  {label}: '{name}' was not plugged in{detail}")),
-            AgentStatus::Skipped => ui.line(format!("  {label}: skipped{detail}")),
-            AgentStatus::NotInstalled => ui.failure(label, &crate::Error::other(format!("not installed{detail}"))),
-            AgentStatus::Failed => {
-                ui.failure(label, &crate::Error::other(o.detail.clone().unwrap_or_else(|| "failed".into())))
-            }
+        let doc = AgentDoc::from(o);
+        agent_line(ui, name, &doc);
+        agent_problems(ui, &doc);
+    }
+}
+
+/// An agent's line on stdout: what changed, or why nothing did (not for a failure).
+fn agent_line(ui: &Ui, name: &str, a: &AgentDoc) {
+    let (name, label) = (crate::text::escape(name), a.label);
+    let detail = a.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+    match a.status {
+        AgentStatus::Configured => ui.success(format!("{label}: '{name}' plugged in")),
+        AgentStatus::Removed => ui.success(format!("{label}: '{name}' unplugged")),
+        AgentStatus::AlreadyConfigured => ui.line(format!("  {label}: already configured, nothing changed")),
+        AgentStatus::NotConfigured => ui.line(format!("  {label}: '{name}' was not plugged in{detail}")),
+        AgentStatus::Skipped => ui.line(format!("  {label}: skipped{detail}")),
+        AgentStatus::NotInstalled | AgentStatus::Failed => {}
+    }
+}
+
+/// An agent's failure and its notes, on stderr.
+fn agent_problems(ui: &Ui, a: &AgentDoc) {
+    let label = a.label;
+    let detail = a.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+    match a.status {
+        AgentStatus::NotInstalled => ui.failure(label, &crate::Error::other(format!("not installed{detail}"))),
+        AgentStatus::Failed => {
+            ui.failure(label, &crate::Error::other(a.detail.clone().unwrap_or_else(|| "failed".into())))
         }
-        for n in &o.notes {
-            ui.note(format!("  {label}: {n}"));
-        }
+        _ => {}
+    }
+    for n in &a.notes {
+        ui.note(format!("  {label}: {n}"));
     }
 }
 
@@ -546,28 +559,31 @@ pub fn moved(entry: &Entry, status: &'static str, plan: &MovePlan, commit: Optio
 }
 
 /// The end of a plug or unplug of one plugin: the error that stopped the agents when one did,
-/// else each agent's outcome and the JSON document. Gives back the outcomes.
+/// else its report (the agents that failed, and their notes, are shown on stderr now).
 pub fn plugged(
     ui: &Ui,
     entry: &Entry,
     t: &crate::agents::Target,
     done: crate::sync::plug::Changed,
-) -> crate::Result<Vec<AgentOutcome>> {
+) -> crate::Result<Plug> {
     if let Some(c) = &done.commit {
         ui.detail(format!("committed {c}"));
     }
     if let Some(e) = done.stopped {
         return Err(e);
     }
-    agent_outcomes(ui, &t.name, &done.outcomes);
-    ui.json(&Plug {
+    let agents: Vec<AgentDoc> = done.outcomes.iter().map(Into::into).collect();
+    for a in &agents {
+        agent_problems(ui, a);
+    }
+    Ok(Plug {
         name: entry.name.clone(),
         directory: entry.directory.clone(),
-        agents: done.outcomes.iter().map(Into::into).collect(),
+        agents,
         recorded: entry.agents.clone(),
         commit: done.commit,
-    });
-    Ok(done.outcomes)
+        server: t.name.clone(),
+    })
 }
 
 fn past(outcome: StepOutcome, step: &str) -> &'static str {
