@@ -1,8 +1,11 @@
+use serde::Serialize;
+
 use super::{report, select, Ctx};
 use crate::error::{Error, Result};
 use crate::home::SourceKind;
 use crate::source::origin::{Opened, Origins};
 use crate::sync::drift;
+use crate::ui::{Report, Ui};
 
 /// Show local changes to plugin files outside custom/ and .env (what the next upgrade replaces);
 /// exits 1 when there are some, as `git diff --exit-code`
@@ -44,11 +47,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         if drift.is_clean() {
             continue;
         }
-        let mut files: Vec<report::DiffFile> = drift
+        let mut files: Vec<DiffFile> = drift
             .modified
             .iter()
-            .map(|p| report::DiffFile { path: p.as_str().into(), status: "modified" })
-            .chain(drift.missing.iter().map(|p| report::DiffFile { path: p.as_str().into(), status: "deleted" }))
+            .map(|p| DiffFile { path: p.as_str().into(), status: "modified" })
+            .chain(drift.missing.iter().map(|p| DiffFile { path: p.as_str().into(), status: "deleted" }))
             .collect();
         files.sort_by(|a, b| a.path.cmp(&b.path));
         // A file the user edited may hold a secret of theirs: the patch is scrubbed of them.
@@ -58,18 +61,48 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             let scrubber = ctx.plugin_scrubber(&home, entry, &environment);
             Some(scrubber.scrub(&drift::drift_diff(&home, entry, origin, &drift, &|s| scrubber.scrub(s))?))
         };
-        match &patch {
-            Some(p) => ctx.ui.line(p.trim_end()),
-            None => {
-                for f in &files {
-                    let mark = if f.status == "deleted" { ctx.ui.red("D") } else { ctx.ui.yellow("M") };
-                    ctx.ui.line(format!("{mark} plugins/{}/{}", entry.directory, crate::text::escape(&f.path)));
+        docs.push(DiffPlugin { plugin: entry.into(), files, patch });
+    }
+    let differ = !docs.is_empty();
+    ctx.ui.print(&Diff { plugins: docs });
+    Ok(if differ { 1 } else { 0 })
+}
+
+/// `atk diff`: per remote plugin, the shipped files that differ from its pinned commit.
+#[derive(Serialize)]
+pub struct Diff {
+    pub plugins: Vec<DiffPlugin>,
+}
+
+#[derive(Serialize)]
+pub struct DiffPlugin {
+    #[serde(flatten)]
+    pub plugin: report::PluginDoc,
+    /// `modified` or `deleted`, per path inside the plugin folder.
+    pub files: Vec<DiffFile>,
+    /// The unified diff (absent with `--stat`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct DiffFile {
+    pub path: String,
+    pub status: &'static str,
+}
+
+impl Report for Diff {
+    fn render(&self, ui: &Ui) {
+        for p in &self.plugins {
+            match &p.patch {
+                Some(patch) => ui.line(patch.trim_end()),
+                None => {
+                    for f in &p.files {
+                        let mark = if f.status == "deleted" { ui.red("D") } else { ui.yellow("M") };
+                        ui.line(format!("{mark} plugins/{}/{}", p.plugin.directory, crate::text::escape(&f.path)));
+                    }
                 }
             }
         }
-        docs.push(report::DiffPlugin { plugin: entry.into(), files, patch });
     }
-    let differ = !docs.is_empty();
-    ctx.ui.json(&report::Diff { plugins: docs });
-    Ok(if differ { 1 } else { 0 })
 }

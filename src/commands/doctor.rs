@@ -1,9 +1,14 @@
-use super::{report, Ctx};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::Ctx;
 use crate::error::Result;
 use crate::home::Home;
 use crate::source::origin::Origins;
-use crate::sync::doctor::{self, Severity};
+use crate::sync::doctor::{self, Check, Severity};
 use crate::sync::drift;
+use crate::ui::{Report, Ui};
 
 /// Check the home: .gitignore and secrets, plugin files against their pinned commits, leftovers,
 /// environment, sources and git settings; --fix repairs what is safe
@@ -45,48 +50,59 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             }
         };
         fixed = doctor::repair(&home, &origins, &ctx.ui, &mut ask)?;
-        for f in &fixed {
-            ctx.ui.success(f);
-        }
         home.unlock()
     } else {
         Home::open(ctx.home_path())?
     };
     let checks = doctor::check(&home, &ctx.settings, &ctx.ui);
     let count = |s: Severity| checks.iter().filter(|c| c.status == s).count();
-    let summary = report::DoctorSummary {
-        ok: count(Severity::Ok),
-        warnings: count(Severity::Warning),
-        problems: count(Severity::Problem),
-    };
-    for c in &checks {
-        let mark = match c.status {
-            Severity::Ok => ctx.ui.green("✓"),
-            Severity::Warning => ctx.ui.yellow("!"),
-            Severity::Problem => ctx.ui.red("✗"),
-        };
-        ctx.ui.line(format!("{mark} {}: {}", c.check, c.message));
-        for d in &c.details {
-            ctx.ui.line(format!("    {d}"));
-        }
-        if let (Some(fix), false) = (&c.fix, c.status == Severity::Ok) {
-            ctx.ui.line(ctx.ui.dim(&format!("    fix: {fix}")));
-        }
-    }
-    ctx.ui.line(format!(
-        "{} ok, {} {}, {} {}",
-        summary.ok,
-        summary.warnings,
-        if summary.warnings == 1 { "warning" } else { "warnings" },
-        summary.problems,
-        if summary.problems == 1 { "problem" } else { "problems" }
-    ));
+    let summary =
+        Summary { ok: count(Severity::Ok), warnings: count(Severity::Warning), problems: count(Severity::Problem) };
     let problems = summary.problems;
-    ctx.ui.json(&report::Doctor {
-        home: home.root.clone(),
-        checks: checks.iter().map(Into::into).collect(),
-        fixed,
-        summary,
-    });
+    ctx.ui.print(&Doctor { home: home.root.clone(), checks, fixed, summary });
     Ok(if problems > 0 { 1 } else { 0 })
+}
+
+/// `atk doctor`: every check, what `--fix` repaired, and the counts.
+#[derive(Serialize)]
+pub struct Doctor {
+    pub home: PathBuf,
+    pub checks: Vec<Check>,
+    pub fixed: Vec<String>,
+    pub summary: Summary,
+}
+
+#[derive(Serialize)]
+pub struct Summary {
+    pub ok: usize,
+    pub warnings: usize,
+    pub problems: usize,
+}
+
+impl Report for Doctor {
+    fn render(&self, ui: &Ui) {
+        for f in &self.fixed {
+            ui.success(f);
+        }
+        for c in &self.checks {
+            let mark = match c.status {
+                Severity::Ok => ui.green("✓"),
+                Severity::Warning => ui.yellow("!"),
+                Severity::Problem => ui.red("✗"),
+            };
+            ui.line(format!("{mark} {}: {}", c.check, c.message));
+            for d in &c.details {
+                ui.line(format!("    {d}"));
+            }
+            if let (Some(fix), false) = (&c.fix, c.status == Severity::Ok) {
+                ui.line(ui.dim(&format!("    fix: {fix}")));
+            }
+        }
+        let Summary { ok, warnings, problems } = self.summary;
+        ui.line(format!(
+            "{ok} ok, {warnings} {}, {problems} {}",
+            if warnings == 1 { "warning" } else { "warnings" },
+            if problems == 1 { "problem" } else { "problems" }
+        ));
+    }
 }

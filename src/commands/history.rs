@@ -1,6 +1,9 @@
-use super::{report, Ctx};
+use serde::Serialize;
+
+use super::Ctx;
 use crate::error::Result;
 use crate::sync::history::{self, Operation};
+use crate::ui::{Report, Ui};
 
 /// One line per operation on the home, newest first: when, what, which plugin, pin old → new
 #[derive(clap::Args)]
@@ -18,24 +21,42 @@ fn short(r: &str) -> String {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let home = ctx.open_home()?;
-    let ops = history::read(&home.root, args.plugin.as_deref(), args.limit)?;
+    let operations = history::read(&home.root, args.plugin.as_deref(), args.limit)?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-    if ops.is_empty() {
-        ctx.ui.line(match &args.plugin {
-            Some(p) => format!("No operation on '{}' in the history.", crate::text::escape(p)),
-            None => "No commits yet.".to_string(),
-        });
-    }
-    for op in &ops {
-        let when = match op.time {
-            Some(t) => format!("{} ({})", history::relative(now - t.seconds), history::absolute(t)),
-            None => "(invalid date)".to_string(),
-        };
-        let what = describe(op);
-        ctx.ui.line(format!("{} {}  {}", ctx.ui.yellow(&op.commit.to_string()[..10]), ctx.ui.dim(&when), what));
-    }
-    ctx.ui.json(&report::History { operations: ops.iter().map(doc).collect() });
+    ctx.ui.print(&History { operations, plugin: args.plugin, now });
     Ok(0)
+}
+
+/// `atk history`: operations, newest first.
+#[derive(Serialize)]
+pub struct History {
+    #[serde(serialize_with = "docs")]
+    pub operations: Vec<Operation>,
+    /// The plugin asked about, if one was.
+    #[serde(skip)]
+    pub plugin: Option<String>,
+    /// Seconds since the epoch, for the relative times.
+    #[serde(skip)]
+    pub now: i64,
+}
+
+impl Report for History {
+    fn render(&self, ui: &Ui) {
+        if self.operations.is_empty() {
+            ui.line(match &self.plugin {
+                Some(p) => format!("No operation on '{}' in the history.", crate::text::escape(p)),
+                None => "No commits yet.".to_string(),
+            });
+        }
+        for op in &self.operations {
+            let when = match op.time {
+                Some(t) => format!("{} ({})", history::relative(self.now - t.seconds), history::absolute(t)),
+                None => "(invalid date)".to_string(),
+            };
+            let what = describe(op);
+            ui.line(format!("{} {}  {}", ui.yellow(&op.commit.to_string()[..10]), ui.dim(&when), what));
+        }
+    }
 }
 
 /// `upgrade hello 1a2b3c → 4d5e6f`, or the subject of a commit that is no atk operation.
@@ -52,8 +73,30 @@ fn describe(op: &Operation) -> String {
     format!("{kind}{}{pins}{by_hand}", plugin.unwrap_or_default())
 }
 
-fn doc(op: &Operation) -> report::OperationDoc {
-    report::OperationDoc {
+/// One operation of the JSON document.
+#[derive(Serialize)]
+struct OperationDoc {
+    commit: String,
+    /// RFC 3339, in the committer's offset; null for a commit whose date is out of range (one
+    /// git accepts and cannot be read as a date: `git log` shows such commits at 1970).
+    date: Option<String>,
+    subject: String,
+    /// `add`, `remove`, `upgrade`, `rollback`, `undo`, `init`, `doctor`; null for other commits.
+    operation: Option<String>,
+    directory: Option<String>,
+    name: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    /// Whether atk recorded the operation in the commit's trailers (else read from its subject).
+    recorded: bool,
+}
+
+fn docs<S: serde::Serializer>(ops: &[Operation], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(ops.iter().map(doc))
+}
+
+fn doc(op: &Operation) -> OperationDoc {
+    OperationDoc {
         commit: op.commit.to_string(),
         date: op.time.and_then(|t| t.format(gix::date::time::format::ISO8601_STRICT).ok()),
         subject: op.subject.clone(),

@@ -1,7 +1,10 @@
+use serde::Serialize;
+
 use super::{report, AgentFlags, Ctx};
 use crate::agents::{self, AgentId, AgentStatus, Apply, Op, Target};
 use crate::error::{Error, Result};
 use crate::sync::plug::{self, Change};
+use crate::ui::{Report, Ui};
 
 /// Register a plugin's MCP server and skill with coding agents, and record them in the manifest
 /// (`atk plug --all` re-applies every plugin's record, on a new laptop say).
@@ -59,8 +62,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let how = Apply { env, reporter: &ctx.ui, ask, hint: &hint };
     let done = plug::change(&home, &mut manifest, index, &t, Change { op: Op::Plug, agents: &chosen, id }, &how)?;
     ctx.push_if_configured(&home, &manifest, done.commit.is_some());
-    let outcomes = report::plugged(&ctx.ui, &manifest.plugins[index], &t, done)?;
-    let failed = outcomes.iter().any(|o| o.status == AgentStatus::Failed || o.status == AgentStatus::NotInstalled);
+    let report = report::plugged(&ctx.ui, &manifest.plugins[index], &t, done)?;
+    ctx.ui.print(&report);
+    let failed = report.agents.iter().any(|a| a.status == AgentStatus::Failed || a.status == AgentStatus::NotInstalled);
     Ok(u8::from(failed))
 }
 
@@ -97,7 +101,7 @@ fn plug_all(ctx: &Ctx, ask: bool) -> Result<u8> {
             Err(e) => {
                 ctx.ui.failure(&entry.name, &e);
                 failed += 1;
-                docs.push(report::PluggedAll {
+                docs.push(PluggedAll {
                     name: entry.name.clone(),
                     directory: entry.directory.clone(),
                     agents: vec![],
@@ -113,16 +117,38 @@ fn plug_all(ctx: &Ctx, ask: bool) -> Result<u8> {
         if outcomes.iter().any(|o| o.status == AgentStatus::Failed) {
             failed += 1;
         }
-        docs.push(report::PluggedAll {
+        docs.push(PluggedAll {
             name: entry.name.clone(),
             directory: entry.directory.clone(),
             agents: outcomes.iter().map(Into::into).collect(),
             error: None,
         });
     }
-    if docs.is_empty() {
-        ctx.ui.line("No plugin is recorded as plugged into an agent; `atk plug <plugin> --claude` plugs one.");
-    }
-    ctx.ui.json(&report::PlugAll { plugins: docs, failed });
+    ctx.ui.print(&PlugAll { plugins: docs, failed });
     Ok(u8::from(failed > 0))
+}
+
+/// `atk plug --all`: every plugin's recorded agents, re-applied.
+#[derive(Serialize)]
+pub struct PlugAll {
+    pub plugins: Vec<PluggedAll>,
+    pub failed: usize,
+}
+
+#[derive(Serialize)]
+pub struct PluggedAll {
+    pub name: String,
+    pub directory: String,
+    pub agents: Vec<report::AgentDoc>,
+    pub error: Option<report::ErrorDoc>,
+}
+
+/// Each plugin's lines are shown as the run goes (an agent's question can come between two
+/// plugins): the text of the report is only the line that says there was nothing to do.
+impl Report for PlugAll {
+    fn render(&self, ui: &Ui) {
+        if self.plugins.is_empty() {
+            ui.line("No plugin is recorded as plugged into an agent; `atk plug <plugin> --claude` plugs one.");
+        }
+    }
 }

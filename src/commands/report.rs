@@ -45,21 +45,6 @@ impl From<&Entry> for PluginDoc {
 
 pub use crate::error::ErrorDoc;
 
-#[derive(Serialize)]
-pub struct Upgrade {
-    pub dry_run: bool,
-    pub plugins: Vec<Upgraded>,
-    pub summary: UpgradeSummary,
-}
-
-#[derive(Serialize)]
-pub struct UpgradeSummary {
-    pub upgraded: usize,
-    pub up_to_date: usize,
-    pub skipped: usize,
-    pub failed: usize,
-}
-
 /// One plugin of an upgrade: `status` is `upgraded`, `would-upgrade`, `declined`, `up-to-date`,
 /// `skipped` or `failed`; the plan's fields are there when there was a plan.
 #[derive(Serialize)]
@@ -128,117 +113,6 @@ pub struct Validated {
     pub maturity: Option<&'static str>,
     pub valid: bool,
     pub errors: Vec<String>,
-}
-
-/// `atk doctor`: every check, what `--fix` repaired, and the counts.
-#[derive(Serialize)]
-pub struct Doctor {
-    pub home: PathBuf,
-    pub checks: Vec<CheckDoc>,
-    pub fixed: Vec<String>,
-    pub summary: DoctorSummary,
-}
-
-#[derive(Serialize)]
-pub struct CheckDoc {
-    pub check: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub directory: Option<String>,
-    /// `ok`, `warning` or `problem`.
-    pub status: crate::sync::doctor::Severity,
-    pub message: String,
-    pub details: Vec<String>,
-    pub fix: Option<String>,
-}
-
-impl From<&crate::sync::doctor::Check> for CheckDoc {
-    fn from(c: &crate::sync::doctor::Check) -> Self {
-        CheckDoc {
-            check: c.check,
-            directory: c.directory.clone(),
-            status: c.status,
-            message: c.message.clone(),
-            details: c.details.clone(),
-            fix: c.fix.clone(),
-        }
-    }
-}
-
-#[derive(Serialize)]
-pub struct DoctorSummary {
-    pub ok: usize,
-    pub warnings: usize,
-    pub problems: usize,
-}
-
-/// `atk diff`: per remote plugin, the shipped files that differ from its pinned commit.
-#[derive(Serialize)]
-pub struct Diff {
-    pub plugins: Vec<DiffPlugin>,
-}
-
-#[derive(Serialize)]
-pub struct DiffPlugin {
-    #[serde(flatten)]
-    pub plugin: PluginDoc,
-    /// `modified` or `deleted`, per path inside the plugin folder.
-    pub files: Vec<DiffFile>,
-    /// The unified diff (absent with `--stat`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub patch: Option<String>,
-}
-
-#[derive(Serialize)]
-pub struct DiffFile {
-    pub path: String,
-    pub status: &'static str,
-}
-
-/// `atk history`: operations, newest first.
-#[derive(Serialize)]
-pub struct History {
-    pub operations: Vec<OperationDoc>,
-}
-
-#[derive(Serialize)]
-pub struct OperationDoc {
-    pub commit: String,
-    /// RFC 3339, in the committer's offset; null for a commit whose date is out of range (one
-    /// git accepts and cannot be read as a date: `git log` shows such commits at 1970).
-    pub date: Option<String>,
-    pub subject: String,
-    /// `add`, `remove`, `upgrade`, `rollback`, `undo`, `init`, `doctor`; null for other commits.
-    pub operation: Option<String>,
-    pub directory: Option<String>,
-    pub name: Option<String>,
-    pub from: Option<String>,
-    #[serde(rename = "to")]
-    pub to: Option<String>,
-    /// Whether atk recorded the operation in the commit's trailers (else read from its subject).
-    pub recorded: bool,
-}
-
-/// `atk rollback`: the plugin's move, as `upgrade` reports one (`status`: `rolled-back`,
-/// `would-roll-back`, `declined`, `up-to-date`).
-#[derive(Serialize)]
-pub struct RolledBack {
-    pub rollback: Upgraded,
-}
-
-/// `atk undo`: the operation reverted and what was done to revert it.
-#[derive(Serialize)]
-pub struct Undone {
-    /// The commit reverted, and its subject.
-    pub reverted: String,
-    pub subject: String,
-    /// `remove`, `restore` or `move`.
-    pub action: &'static str,
-    pub plugin: PluginDoc,
-    /// The pin before and after the undo (null for a local plugin or where there is none).
-    pub from: Option<String>,
-    #[serde(rename = "to")]
-    pub to: Option<String>,
-    pub commit: Option<String>,
 }
 
 /// `atk status`: one row per plugin, and (without a plugin named) the home's repository.
@@ -417,7 +291,8 @@ impl From<&crate::agents::AgentOutcome> for AgentDoc {
 }
 
 /// `atk plug PLUGIN` and `atk unplug PLUGIN`: what each agent did, the agents recorded for the
-/// plugin afterwards, and the commit that recorded them.
+/// plugin afterwards, and the commit that recorded them. Its text is the line of each agent that
+/// changed or had nothing to change; the failures and notes went to stderr as the agents changed.
 #[derive(Serialize)]
 pub struct Plug {
     pub name: String,
@@ -425,21 +300,17 @@ pub struct Plug {
     pub agents: Vec<AgentDoc>,
     pub recorded: Vec<String>,
     pub commit: Option<String>,
+    /// The name the agents know the plugin by.
+    #[serde(skip)]
+    pub server: String,
 }
 
-/// `atk plug --all`: every plugin's recorded agents, re-applied.
-#[derive(Serialize)]
-pub struct PlugAll {
-    pub plugins: Vec<PluggedAll>,
-    pub failed: usize,
-}
-
-#[derive(Serialize)]
-pub struct PluggedAll {
-    pub name: String,
-    pub directory: String,
-    pub agents: Vec<AgentDoc>,
-    pub error: Option<ErrorDoc>,
+impl crate::ui::Report for Plug {
+    fn render(&self, ui: &Ui) {
+        for a in &self.agents {
+            agent_line(ui, &self.server, a);
+        }
+    }
 }
 
 // Text that several commands show the same way.
@@ -451,24 +322,40 @@ use crate::ui::Ui;
 
 /// One line per agent of a plug or unplug: successes on stdout, failures on stderr.
 pub fn agent_outcomes(ui: &Ui, name: &str, outcomes: &[AgentOutcome]) {
-    let name = crate::text::escape(name);
     for o in outcomes {
-        let label = o.agent.label();
-        let detail = o.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
-        match o.status {
-            AgentStatus::Configured => ui.success(format!("{label}: '{name}' plugged in")),
-            AgentStatus::Removed => ui.success(format!("{label}: '{name}' unplugged")),
-            AgentStatus::AlreadyConfigured => ui.line(format!("  {label}: already configured, nothing changed")),
-            AgentStatus::NotConfigured => ui.line(format!("  {label}: '{name}' was not plugged in{detail}")),
-            AgentStatus::Skipped => ui.line(format!("  {label}: skipped{detail}")),
-            AgentStatus::NotInstalled => ui.failure(label, &crate::Error::other(format!("not installed{detail}"))),
-            AgentStatus::Failed => {
-                ui.failure(label, &crate::Error::other(o.detail.clone().unwrap_or_else(|| "failed".into())))
-            }
+        let doc = AgentDoc::from(o);
+        agent_line(ui, name, &doc);
+        agent_problems(ui, &doc);
+    }
+}
+
+/// An agent's line on stdout: what changed, or why nothing did (not for a failure).
+fn agent_line(ui: &Ui, name: &str, a: &AgentDoc) {
+    let (name, label) = (crate::text::escape(name), a.label);
+    let detail = a.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+    match a.status {
+        AgentStatus::Configured => ui.success(format!("{label}: '{name}' plugged in")),
+        AgentStatus::Removed => ui.success(format!("{label}: '{name}' unplugged")),
+        AgentStatus::AlreadyConfigured => ui.line(format!("  {label}: already configured, nothing changed")),
+        AgentStatus::NotConfigured => ui.line(format!("  {label}: '{name}' was not plugged in{detail}")),
+        AgentStatus::Skipped => ui.line(format!("  {label}: skipped{detail}")),
+        AgentStatus::NotInstalled | AgentStatus::Failed => {}
+    }
+}
+
+/// An agent's failure and its notes, on stderr.
+fn agent_problems(ui: &Ui, a: &AgentDoc) {
+    let label = a.label;
+    let detail = a.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+    match a.status {
+        AgentStatus::NotInstalled => ui.failure(label, &crate::Error::other(format!("not installed{detail}"))),
+        AgentStatus::Failed => {
+            ui.failure(label, &crate::Error::other(a.detail.clone().unwrap_or_else(|| "failed".into())))
         }
-        for n in &o.notes {
-            ui.note(format!("  {label}: {n}"));
-        }
+        _ => {}
+    }
+    for n in &a.notes {
+        ui.note(format!("  {label}: {n}"));
     }
 }
 
@@ -567,28 +454,31 @@ pub fn moved(entry: &Entry, status: &'static str, plan: &MovePlan, commit: Optio
 }
 
 /// The end of a plug or unplug of one plugin: the error that stopped the agents when one did,
-/// else each agent's outcome and the JSON document. Gives back the outcomes.
+/// else its report (the agents that failed, and their notes, are shown on stderr now).
 pub fn plugged(
     ui: &Ui,
     entry: &Entry,
     t: &crate::agents::Target,
     done: crate::sync::plug::Changed,
-) -> crate::Result<Vec<AgentOutcome>> {
+) -> crate::Result<Plug> {
     if let Some(c) = &done.commit {
         ui.detail(format!("committed {c}"));
     }
     if let Some(e) = done.stopped {
         return Err(e);
     }
-    agent_outcomes(ui, &t.name, &done.outcomes);
-    ui.json(&Plug {
+    let agents: Vec<AgentDoc> = done.outcomes.iter().map(Into::into).collect();
+    for a in &agents {
+        agent_problems(ui, a);
+    }
+    Ok(Plug {
         name: entry.name.clone(),
         directory: entry.directory.clone(),
-        agents: done.outcomes.iter().map(Into::into).collect(),
+        agents,
         recorded: entry.agents.clone(),
         commit: done.commit,
-    });
-    Ok(done.outcomes)
+        server: t.name.clone(),
+    })
 }
 
 fn past(outcome: StepOutcome, step: &str) -> &'static str {

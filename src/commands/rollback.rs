@@ -1,4 +1,5 @@
 use gix::ObjectId;
+use serde::Serialize;
 
 use super::{find, parse_sets, report, Ctx};
 use crate::error::{Error, Result};
@@ -6,6 +7,7 @@ use crate::home::{Entry, Home, Message, SourceKind};
 use crate::source::origin::Origins;
 use crate::sync::history;
 use crate::sync::upgrade::{self, Move, Record};
+use crate::ui::{Report, Ui};
 
 /// Move a remote plugin back to the pin it had before its last upgrade (or to --to REF), with the
 /// upgrade's preview and confirmation, keeping custom/, .env and runtime data
@@ -61,24 +63,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     };
     let origins = Origins::new(&ctx.settings, &manifest);
     let origin = origins.open(&entry.source)?;
-    let escaped = crate::text::escape(&entry.name);
-    let doc = match upgrade::plan_move(&home, &entry, &origin, to)? {
-        None => {
-            ctx.ui.line(format!(
-                "{} {escaped}: the files at {} are those it has now; nothing to do",
-                ctx.ui.green("✓"),
-                report::short(&to)
-            ));
-            report::unmoved(&entry, "up-to-date", None)
-        }
+    let report = match upgrade::plan_move(&home, &entry, &origin, to)? {
+        None => RolledBack { rollback: report::unmoved(&entry, "up-to-date", None), to: report::short(&to) },
         Some(planned) => {
             report::move_plan(&ctx.ui, &entry, &planned.plan);
             let again = format!("`atk rollback {} --yes`", entry.directory);
+            let to = report::short(&planned.plan.to);
             if args.dry_run {
-                report::moved(&entry, "would-roll-back", &planned.plan, None)
+                RolledBack { rollback: report::moved(&entry, "would-roll-back", &planned.plan, None), to }
             } else if !ctx.confirm_move(&entry, &planned, &again)? {
-                ctx.ui.line(format!("- {escaped}: not rolled back (declined)"));
-                report::moved(&entry, "declined", &planned.plan, None)
+                RolledBack { rollback: report::moved(&entry, "declined", &planned.plan, None), to }
             } else {
                 let plan = &planned.plan;
                 let message = Message::operation(
@@ -96,13 +90,37 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                     return Err(e);
                 }
                 report::hook_outcomes(&ctx.ui, &entry, &moved.replugged, "plug");
-                ctx.ui.success(format!("Rolled back '{escaped}' to {}", report::short(&plan.to)));
-                report::moved(&entry, "rolled-back", plan, moved.commit)
+                RolledBack { rollback: report::moved(&entry, "rolled-back", plan, moved.commit), to }
             }
         }
     };
-    ctx.ui.json(&report::RolledBack { rollback: doc });
+    ctx.ui.print(&report);
     Ok(0)
+}
+
+/// `atk rollback`: the plugin's move, as `upgrade` reports one (`status`: `rolled-back`,
+/// `would-roll-back`, `declined`, `up-to-date`).
+#[derive(Serialize)]
+pub struct RolledBack {
+    pub rollback: report::Upgraded,
+    /// The commit it was to go to, short.
+    #[serde(skip)]
+    pub to: String,
+}
+
+impl Report for RolledBack {
+    fn render(&self, ui: &Ui) {
+        let (name, to) = (crate::text::escape(&self.rollback.name), &self.to);
+        match self.rollback.status {
+            "up-to-date" => {
+                ui.line(format!("{} {name}: the files at {to} are those it has now; nothing to do", ui.green("✓")))
+            }
+            "declined" => ui.line(format!("- {name}: not rolled back (declined)")),
+            "rolled-back" => ui.success(format!("Rolled back '{name}' to {to}")),
+            // A dry run: the plan shown is the answer.
+            _ => {}
+        }
+    }
 }
 
 /// `REF` as a commit: a full id, or the start (4 or more hex digits) of exactly one pin the

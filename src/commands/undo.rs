@@ -1,3 +1,5 @@
+use serde::Serialize;
+
 use super::{parse_sets, report, Ctx};
 use crate::agents::Apply;
 use crate::error::{Error, Result};
@@ -7,6 +9,7 @@ use crate::sync::add::{add_as, Added, As, Restore};
 use crate::sync::remove::{self, Removal};
 use crate::sync::undo::{self, Step};
 use crate::sync::upgrade::{self, Move, Record};
+use crate::ui::{Report, Ui};
 
 /// Revert the last atk operation of the home: an add becomes a remove, a remove an add at the same
 /// pin with the same custom/ files, an upgrade or rollback a move back; undo again redoes
@@ -31,7 +34,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     ctx.ui.line(format!("Undoing {short} \"{}\"", crate::text::escape(&plan.op.subject)));
     let origins = Origins::new(&ctx.settings, &manifest);
     let force = args.force || ctx.ui.yes;
-    let (action, entry, commit) = match &plan.step {
+    let (action, entry, commit, done) = match &plan.step {
         Step::Remove { entry } => {
             let dir = home.plugin_dir(&entry.directory);
             let loaded = plugin::definition_file(&dir).map(|_| plugin::load(&dir));
@@ -59,8 +62,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             if let Some(e) = done.failed {
                 return Err(e);
             }
-            ctx.ui.success(format!("Removed '{}' again", crate::text::escape(&entry.name)));
-            ("remove", entry.clone(), done.commit)
+            ("remove", entry.clone(), done.commit, Done::Removed)
         }
         Step::Restore { entry, index } => {
             let staged = undo::stage_restore(&home, &origins, plan.parent, entry)?;
@@ -85,10 +87,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                         .note("the plugin's .env was removed with it: give the values with `atk undo --set KEY=VALUE`");
                 }
             })?;
-            let pin =
-                entry.source.commit.as_deref().map(|c| format!(" at {}", &c[..c.len().min(12)])).unwrap_or_default();
-            ctx.ui.success(format!("Put '{}' back{pin}", crate::text::escape(&entry.name)));
-            ("restore", entry, commit)
+            ("restore", entry, commit, Done::Restored)
         }
         Step::Move { entry, to } => {
             let origin = origins.open(&entry.source)?;
@@ -114,9 +113,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 return Err(e);
             }
             report::hook_outcomes(&ctx.ui, entry, &moved.replugged, "plug");
-            ctx.ui.success(format!("Moved '{}' back to {}", crate::text::escape(&entry.name), report::short(to)));
             let now = manifest.find(&entry.directory).cloned().unwrap_or_else(|| entry.clone());
-            ("move", now, moved.commit)
+            ("move", now, moved.commit, Done::Moved { name: entry.name.clone(), to: report::short(to) })
         }
         Step::Agents { entry, plug, unplug } => {
             let hint = "pass --yes to change the agents without asking: `atk undo --yes`";
@@ -136,11 +134,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 return Err(e);
             }
             let now = manifest.find(&entry.directory).cloned().unwrap_or_else(|| entry.clone());
-            (done.action(), now, done.commit)
+            (done.action(), now, done.commit, Done::Agents)
         }
     };
     ctx.push_if_configured(&home, &manifest, commit.is_some());
-    ctx.ui.json(&report::Undone {
+    ctx.ui.print(&Undone {
         reverted: plan.op.commit.to_string(),
         subject: plan.op.subject.clone(),
         action,
@@ -148,6 +146,53 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         from: message.get(crate::home::message::FROM).map(str::to_string),
         to: message.get(crate::home::message::TO).map(str::to_string),
         commit,
+        done,
     });
     Ok(0)
+}
+
+/// `atk undo`: the operation reverted and what was done to revert it.
+#[derive(Serialize)]
+pub struct Undone {
+    /// The commit reverted, and its subject.
+    pub reverted: String,
+    pub subject: String,
+    /// `remove`, `restore` or `move` (`plug` or `unplug` for an agents' change).
+    pub action: &'static str,
+    pub plugin: report::PluginDoc,
+    /// The pin before and after the undo (null for a local plugin or where there is none).
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub commit: Option<String>,
+    #[serde(skip)]
+    pub done: Done,
+}
+
+/// What the text of an undo ends with.
+pub enum Done {
+    /// `plugin` removed again.
+    Removed,
+    /// `plugin` put back, at its pin.
+    Restored,
+    /// The plugin, as it was named before the move, moved back to `to` (short).
+    Moved { name: String, to: String },
+    /// Each agent's line was shown as the agents changed (before the error of one that could not
+    /// be changed): nothing more.
+    Agents,
+}
+
+impl Report for Undone {
+    fn render(&self, ui: &Ui) {
+        let name = crate::text::escape(&self.plugin.name);
+        match &self.done {
+            Done::Removed => ui.success(format!("Removed '{name}' again")),
+            Done::Restored => {
+                let pin = self.plugin.source.commit.as_deref();
+                let pin = pin.map(|c| format!(" at {}", &c[..c.len().min(12)])).unwrap_or_default();
+                ui.success(format!("Put '{name}' back{pin}"))
+            }
+            Done::Moved { name, to } => ui.success(format!("Moved '{}' back to {to}", crate::text::escape(name))),
+            Done::Agents => {}
+        }
+    }
 }

@@ -1,8 +1,11 @@
+use serde::Serialize;
+
 use super::{find, parse_sets, report, Ctx, PluginOrAll};
 use crate::error::{Error, Result};
 use crate::home::{Entry, Locked, Manifest, Message, SourceKind};
 use crate::source::origin::{Origin, Origins};
 use crate::sync::upgrade::{self, Move, MovePlan, Record};
+use crate::ui::{Report, Ui};
 
 /// Move plugins to their source's latest commit, keeping custom/, .env and runtime data (local
 /// plugins are skipped by --all).
@@ -89,16 +92,44 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             }
         }
     }
-    if args.target.all {
-        let verb = if args.dry_run { "would be upgraded" } else { "upgraded" };
-        ctx.ui.line(format!("{upgraded} {verb}, {up_to_date} up to date, {skipped} skipped, {failed} failed"));
-    }
-    ctx.ui.json(&report::Upgrade {
+    ctx.ui.print(&Upgrade {
         dry_run: args.dry_run,
         plugins: reports,
-        summary: report::UpgradeSummary { upgraded, up_to_date, skipped, failed },
+        summary: Summary { upgraded, up_to_date, skipped, failed },
+        all: args.target.all,
     });
     Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// `atk upgrade`: each plugin's move (or why there was none), and the counts.
+#[derive(Serialize)]
+pub struct Upgrade {
+    pub dry_run: bool,
+    pub plugins: Vec<report::Upgraded>,
+    pub summary: Summary,
+    /// `--all`: the text ends with the counts.
+    #[serde(skip)]
+    pub all: bool,
+}
+
+#[derive(Serialize)]
+pub struct Summary {
+    pub upgraded: usize,
+    pub up_to_date: usize,
+    pub skipped: usize,
+    pub failed: usize,
+}
+
+/// Each plugin's line is shown as the run goes (its plan comes before its question, and the next
+/// plugin's plan after its answer): the text of the report is the counts of an `--all` run.
+impl Report for Upgrade {
+    fn render(&self, ui: &Ui) {
+        if self.all {
+            let Summary { upgraded, up_to_date, skipped, failed } = self.summary;
+            let verb = if self.dry_run { "would be upgraded" } else { "upgraded" };
+            ui.line(format!("{upgraded} {verb}, {up_to_date} up to date, {skipped} skipped, {failed} failed"));
+        }
+    }
 }
 
 /// What one upgrade of this run shares with the others.
