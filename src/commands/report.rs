@@ -346,69 +346,17 @@ pub struct Undone {
     pub commit: Option<String>,
 }
 
-/// `atk status`: one row per plugin, and (without a plugin named) the home's repository.
-#[derive(Serialize)]
-pub struct StatusDoc {
-    pub plugins: Vec<PluginStatus>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub repository: Option<crate::home::state::RepoState>,
-}
-
-/// One plugin of `atk status`. `status` is `running`, `stopped`, `timeout`, `mcp-only`,
-/// `unknown`, `not-installed`, `invalid` or `error`; `problem` and `hint` say why when it is one
-/// of the last four.
-#[derive(Serialize)]
-pub struct PluginStatus {
-    pub name: String,
-    pub directory: String,
-    #[serde(rename = "ref")]
-    pub commit: Option<String>,
-    pub status: &'static str,
-    pub problem: Option<String>,
-    pub hint: Option<String>,
-    pub maturity: Option<crate::plugin::Maturity>,
-    pub ports: Vec<crate::lifecycle::status::PortState>,
-    pub env: crate::lifecycle::status::EnvSummary,
-    pub health: Option<crate::lifecycle::status::HealthState>,
-    /// The agents the plugin is plugged into (`atk plug`); left out when none.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub agents: Vec<String>,
-}
-
-impl From<&crate::lifecycle::status::PluginStatus> for PluginStatus {
-    fn from(s: &crate::lifecycle::status::PluginStatus) -> Self {
-        PluginStatus {
-            name: s.name.clone(),
-            directory: s.directory.clone(),
-            commit: s.commit.clone(),
-            status: s.state.as_str(),
-            problem: s.problem.clone(),
-            hint: s.hint.clone(),
-            maturity: s.maturity,
-            ports: s.ports.clone(),
-            env: s.env.clone(),
-            health: s.health.clone(),
-            agents: s.agents.clone(),
-        }
-    }
-}
-
 /// `atk start`, `stop` and `restart`: each plugin's step (`start` or `stop`) and its `outcome`
-/// (`started`, `stopped`, `already-running`, `no-command`, `failed`), and the counts.
+/// (`started`, `stopped`, `already-running`, `no-command`, `failed`), and the counts. One plugin
+/// (`all` false): its failure is the command's error (exit 6 for a failed command), and the text
+/// shows nothing else. Every plugin: a summary, and exit 1 when any failed.
 #[derive(Serialize)]
 pub struct Lifecycle {
     pub action: &'static str,
-    pub plugins: Vec<LifecycleStep>,
+    pub plugins: Vec<Item>,
     pub summary: crate::lifecycle::batch::Summary,
-}
-
-#[derive(Serialize)]
-pub struct LifecycleStep {
-    pub name: String,
-    pub directory: String,
-    pub step: &'static str,
-    pub outcome: crate::lifecycle::batch::StepOutcome,
-    pub error: Option<ErrorDoc>,
+    #[serde(skip)]
+    pub all: bool,
 }
 
 /// `atk logs`: the logs command's exit code (`null` when the plugin has none).
@@ -707,84 +655,90 @@ fn past(outcome: StepOutcome, step: &str) -> &'static str {
     }
 }
 
-/// Shows the items of `action` (`start`, `stop`, `restart`) and its JSON document. One plugin:
-/// its failure is the command's error (exit 6 for a failed command). Every plugin: a summary, and
-/// exit 1 when any failed.
-pub fn lifecycle(ui: &Ui, action: &'static str, items: Vec<Item>, all: bool) -> crate::Result<u8> {
-    let summary = crate::lifecycle::batch::summarize(&items);
-    ui.json(&Lifecycle {
-        action,
-        plugins: items
-            .iter()
-            .map(|i| LifecycleStep {
-                name: i.name.clone(),
-                directory: i.directory.clone(),
-                step: i.step,
-                outcome: i.outcome,
-                error: i.error.as_ref().map(Into::into),
-            })
-            .collect(),
-        summary,
-    });
-    if !all {
-        // One plugin (a restart has its stop, then its start).
-        for i in &items {
-            if let Some(e) = &i.error {
+impl Lifecycle {
+    /// The report of `action` (`start`, `stop`, `restart`) over `items`.
+    pub fn new(action: &'static str, plugins: Vec<Item>, all: bool) -> Self {
+        let summary = crate::lifecycle::batch::summarize(&plugins);
+        Lifecycle { action, plugins, summary, all }
+    }
+
+    /// How the command ends: one plugin's error (a restart has its stop, then its start), else
+    /// its exit code.
+    pub fn exit(&self) -> crate::Result<u8> {
+        if !self.all {
+            if let Some(e) = self.plugins.iter().find_map(|i| i.error.as_ref()) {
                 return Err(e.clone());
             }
+            return Ok(0);
         }
-        for i in &items {
-            let name = crate::text::escape(&i.name);
-            match i.outcome {
-                StepOutcome::Started | StepOutcome::Stopped => {
-                    ui.success(format!("{} '{name}'", past(i.outcome, i.step)))
+        Ok(if self.summary.failed > 0 { crate::error::exit::GENERAL } else { 0 })
+    }
+}
+
+impl crate::ui::Report for Lifecycle {
+    fn render(&self, ui: &Ui) {
+        let items = &self.plugins;
+        if !self.all {
+            // One plugin: a failure is the command's error, shown on its own.
+            if items.iter().any(|i| i.error.is_some()) {
+                return;
+            }
+            for i in items {
+                let name = crate::text::escape(&i.name);
+                match i.outcome {
+                    StepOutcome::Started | StepOutcome::Stopped => {
+                        ui.success(format!("{} '{name}'", past(i.outcome, i.step)))
+                    }
+                    StepOutcome::AlreadyRunning => ui.line(format!("'{name}' is already running; left alone")),
+                    StepOutcome::NoCommand => ui.warn(format!("'{name}' has no {} command; nothing to do", i.step)),
+                    StepOutcome::Failed => {}
                 }
-                StepOutcome::AlreadyRunning => ui.line(format!("'{name}' is already running; left alone")),
-                StepOutcome::NoCommand => ui.warn(format!("'{name}' has no {} command; nothing to do", i.step)),
-                StepOutcome::Failed => {}
+            }
+            return;
+        }
+        if items.is_empty() {
+            ui.line("No plugins installed.");
+            return;
+        }
+        for outcome in [StepOutcome::Stopped, StepOutcome::Started, StepOutcome::AlreadyRunning, StepOutcome::NoCommand]
+        {
+            for i in items.iter().filter(|i| i.outcome == outcome) {
+                let name = crate::text::escape(&i.name);
+                match outcome {
+                    StepOutcome::Started | StepOutcome::Stopped => {
+                        ui.success(format!("{} '{name}'", past(outcome, i.step)))
+                    }
+                    _ => ui.line(format!("{} {} '{name}'", ui.dim("-"), past(outcome, i.step))),
+                }
             }
         }
-        return Ok(0);
-    }
-    if items.is_empty() {
-        ui.line("No plugins installed.");
-        return Ok(0);
-    }
-    for outcome in [StepOutcome::Stopped, StepOutcome::Started, StepOutcome::AlreadyRunning, StepOutcome::NoCommand] {
-        for i in items.iter().filter(|i| i.outcome == outcome) {
-            let name = crate::text::escape(&i.name);
-            match outcome {
-                StepOutcome::Started | StepOutcome::Stopped => {
-                    ui.success(format!("{} '{name}'", past(outcome, i.step)))
-                }
-                _ => ui.line(format!("{} {} '{name}'", ui.dim("-"), past(outcome, i.step))),
+        for i in items.iter().filter(|i| i.outcome == StepOutcome::Failed) {
+            if let Some(e) = &i.error {
+                // The problems of an invalid plugin go on its line (a failure line has no details).
+                let shown = match e.details() {
+                    [] => e.clone(),
+                    details => {
+                        crate::Error::Other { message: format!("{e}: {}", details.join("; ")), hints: e.hints() }
+                    }
+                };
+                ui.failure(&format!("{} of {}", i.step, i.name), &shown);
             }
         }
-    }
-    for i in items.iter().filter(|i| i.outcome == StepOutcome::Failed) {
-        if let Some(e) = &i.error {
-            // The problems of an invalid plugin go on its line (a failure line has no details).
-            let shown = match e.details() {
-                [] => e.clone(),
-                details => crate::Error::Other { message: format!("{e}: {}", details.join("; ")), hints: e.hints() },
-            };
-            ui.failure(&format!("{} of {}", i.step, i.name), &shown);
+        let summary = &self.summary;
+        let mut parts = Vec::new();
+        for (n, what) in [
+            (summary.stopped, "stopped"),
+            (summary.started, "started"),
+            (summary.already_running, "already running"),
+            (summary.no_command, "without the command"),
+            (summary.failed, "failed"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
         }
+        ui.line(format!("{}: {}", action_title(self.action), parts.join(", ")));
     }
-    let mut parts = Vec::new();
-    for (n, what) in [
-        (summary.stopped, "stopped"),
-        (summary.started, "started"),
-        (summary.already_running, "already running"),
-        (summary.no_command, "without the command"),
-        (summary.failed, "failed"),
-    ] {
-        if n > 0 {
-            parts.push(format!("{n} {what}"));
-        }
-    }
-    ui.line(format!("{}: {}", action_title(action), parts.join(", ")));
-    Ok(if summary.failed > 0 { crate::error::exit::GENERAL } else { 0 })
 }
 
 fn action_title(action: &str) -> &'static str {
