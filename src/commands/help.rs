@@ -1,4 +1,7 @@
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use serde::Serialize;
 
 use super::{report, Ctx};
 use crate::error::Result;
@@ -7,6 +10,7 @@ use crate::plugin::env::EnvFile;
 use crate::plugin::secret::MASK;
 use crate::plugin::Plugin;
 use crate::text::escape;
+use crate::ui::{Report, Ui};
 
 /// Show a plugin's README and its card: source, ports, variables, lifecycle, MCP
 #[derive(clap::Args)]
@@ -18,14 +22,105 @@ pub struct Args {
 /// `set_in` of a variable whose value comes from the user's environment (never shown).
 const ENVIRONMENT: &str = "environment";
 
+/// `atk help PLUGIN`: the plugin's card (and where its README is).
+#[derive(Serialize)]
+pub struct Help {
+    pub name: String,
+    pub directory: String,
+    pub description: String,
+    pub maturity: crate::plugin::Maturity,
+    pub source: report::SourceDoc,
+    pub readme: Option<PathBuf>,
+    pub ports: Vec<crate::plugin::schema::Port>,
+    pub env: Vec<HelpVar>,
+    pub lifecycle: Vec<HelpStep>,
+    pub health_endpoint: Option<String>,
+    pub mcp: Option<HelpMcp>,
+    /// The README's text, made safe for a terminal and scrubbed of secrets (not in the document).
+    #[serde(skip)]
+    pub markdown: Option<String>,
+    /// `$PAGER`, for a README longer than the terminal.
+    #[serde(skip)]
+    pub pager: Option<String>,
+}
+
+/// A variable of the plugin: `set` when `.env` or the environment gives it a value, `set_in`
+/// which (`".env"` or `"environment"`); `value` is the value `.env` gives it, masked (`********`)
+/// for a secret (`secret`: declared `secret: true`, or named like a secret). A value from the
+/// environment is the user's own and never shown: `value` is null.
+#[derive(Serialize)]
+pub struct HelpVar {
+    pub name: String,
+    pub required: bool,
+    pub secret: bool,
+    pub set: bool,
+    pub set_in: Option<&'static str>,
+    pub value: Option<String>,
+    pub default: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct HelpStep {
+    pub step: &'static str,
+    pub command: String,
+}
+
+#[derive(Serialize)]
+pub struct HelpMcp {
+    pub transport: String,
+    pub command: Option<String>,
+    pub args: Vec<String>,
+    pub endpoint: Option<String>,
+    pub env: Vec<String>,
+    pub timeout: Option<u64>,
+}
+
+impl Report for Help {
+    /// The README (rendered on a terminal, through the pager when longer than it; the Markdown
+    /// itself to a pipe) and the card under it; without a README, a warning and the card.
+    fn render(&self, ui: &Ui) {
+        let card = card(ui, self);
+        let Some(md) = &self.markdown else {
+            ui.warn(format!("'{}' has no README.md", escape(&self.name)));
+            for line in card {
+                ui.line(line);
+            }
+            return;
+        };
+        if !std::io::stdout().is_terminal() {
+            // A pipe or a file gets the Markdown itself.
+            ui.line(md.trim_end());
+            ui.line("");
+            for line in card {
+                ui.line(line);
+            }
+            return;
+        }
+        let (rows, cols) = console::Term::stdout().size();
+        let skin = if ui.colors() { termimad::MadSkin::default() } else { termimad::MadSkin::no_style() };
+        let width = usize::from(cols).clamp(20, 120);
+        let rendered = skin.text(md, Some(width)).to_string();
+        let text = format!("{}\n{}\n", rendered.trim_end(), card.join("\n"));
+        if !ui.quiet && rows > 0 && text.lines().count() >= usize::from(rows) {
+            if page(&text, self.pager.clone()) {
+                return;
+            }
+            ui.warn("the pager ($PAGER, else `less`) could not be started: the README is printed instead");
+        }
+        if !ui.quiet {
+            let _ = std::io::stdout().write_all(text.as_bytes());
+        }
+    }
+}
+
 /// Text from the plugin, safe for a terminal: tabs as spaces, every other control character
 /// escaped, line breaks kept.
 fn safe_markdown(md: &str) -> String {
     md.lines().map(|l| escape(&l.replace('\t', "    ")).into_owned()).collect::<Vec<_>>().join("\n")
 }
 
-fn card(ctx: &Ctx, doc: &report::Help) -> Vec<String> {
-    let ui = &ctx.ui;
+fn card(ui: &Ui, doc: &Help) -> Vec<String> {
     let e = |s: &str| escape(s).into_owned();
     let mut out = vec![ui.bold(&format!("{} (plugins/{})", e(&doc.name), e(&doc.directory)))];
     if !doc.description.is_empty() {
@@ -120,34 +215,25 @@ fn card(ctx: &Ctx, doc: &report::Help) -> Vec<String> {
 fn document(
     entry: &crate::home::Entry,
     plugin: &Plugin,
-    readme: Option<std::path::PathBuf>,
+    readme: Option<PathBuf>,
     env: &EnvFile,
     secrets: &crate::plugin::Secrets,
     scrubber: &crate::plugin::secret::Scrubber,
     outer: &crate::settings::Environment,
-) -> Result<report::Help> {
+) -> Result<Help> {
     // Words the user wrote in custom/overrides.yaml may repeat a secret: it is taken out.
     let lifecycle = crate::plugin::schema::Lifecycle::STEPS
         .iter()
-        .filter_map(|s| plugin.lifecycle.get(s).map(|c| report::HelpStep { step: s, command: scrubber.scrub(c) }))
+        .filter_map(|s| plugin.lifecycle.get(s).map(|c| HelpStep { step: s, command: scrubber.scrub(c) }))
         .collect();
-    Ok(report::Help {
+    Ok(Help {
         name: plugin.name.clone(),
         directory: entry.directory.clone(),
         description: plugin.description.clone(),
         maturity: plugin.maturity,
         source: (&entry.source).into(),
         readme,
-        ports: plugin
-            .ports
-            .iter()
-            .map(|p| report::HelpPort {
-                port: p.port,
-                name: p.name.clone(),
-                protocol: p.protocol.clone(),
-                description: p.description.clone(),
-            })
-            .collect(),
+        ports: plugin.ports.clone(),
         env: plugin
             .env_vars
             .iter()
@@ -159,7 +245,7 @@ fn document(
                 let set_in = if from_file.is_some() { Some(".env") } else { in_environment.then_some(ENVIRONMENT) };
                 let secret = v.holds_secret() || secrets.holds(&v.name);
                 let shown = |s: String| if secret { MASK.to_string() } else { scrubber.scrub(&s) };
-                report::HelpVar {
+                HelpVar {
                     name: v.name.clone(),
                     required: v.required,
                     secret,
@@ -174,7 +260,7 @@ fn document(
             .collect(),
         lifecycle,
         health_endpoint: plugin.lifecycle.health_endpoint.as_deref().map(|u| scrubber.scrub(u)),
-        mcp: plugin.mcp.as_ref().map(|m| report::HelpMcp {
+        mcp: plugin.mcp.as_ref().map(|m| HelpMcp {
             transport: m.transport.clone(),
             command: m.command.as_deref().map(|c| scrubber.scrub(c)),
             args: m.args.iter().flatten().map(|a| scrubber.scrub(a)).collect(),
@@ -182,6 +268,8 @@ fn document(
             env: m.env.clone().unwrap_or_default(),
             timeout: m.timeout,
         }),
+        markdown: None,
+        pager: None,
     })
 }
 
@@ -226,7 +314,7 @@ pub fn run(ctx: &Ctx, args: Args, cli: fn() -> clap::Command) -> Result<u8> {
     let env = EnvFile::read(&dir.join(".env"), &ctx.settings.outer())?;
     let secrets = crate::plugin::secrets(Some(&plugin), &env);
     let scrubber = secrets.scrubber(&ctx.environment_secrets());
-    let doc = document(
+    let mut doc = document(
         entry,
         &plugin,
         readme.as_ref().map(|_| readme_path.clone()),
@@ -235,43 +323,9 @@ pub fn run(ctx: &Ctx, args: Args, cli: fn() -> clap::Command) -> Result<u8> {
         &scrubber,
         &ctx.settings.environment,
     )?;
-    ctx.ui.json(&doc);
-    if ctx.ui.json {
-        return Ok(0);
-    }
-    let card = card(ctx, &doc);
-    let terminal = std::io::stdout().is_terminal();
-    let Some(md) = readme else {
-        ctx.ui.warn(format!("'{}' has no README.md", escape(&plugin.name)));
-        for line in card {
-            ctx.ui.line(line);
-        }
-        return Ok(0);
-    };
     // A README the user edited may hold a secret of theirs (as `atk diff` shows it: scrubbed).
-    let md = scrubber.scrub(&safe_markdown(&md));
-    if !terminal {
-        // A pipe or a file gets the Markdown itself.
-        ctx.ui.line(md.trim_end());
-        ctx.ui.line("");
-        for line in card {
-            ctx.ui.line(line);
-        }
-        return Ok(0);
-    }
-    let (rows, cols) = console::Term::stdout().size();
-    let skin = if ctx.ui.colors() { termimad::MadSkin::default() } else { termimad::MadSkin::no_style() };
-    let width = usize::from(cols).clamp(20, 120);
-    let rendered = skin.text(&md, Some(width)).to_string();
-    let text = format!("{}\n{}\n", rendered.trim_end(), card.join("\n"));
-    if !ctx.ui.quiet && rows > 0 && text.lines().count() >= usize::from(rows) {
-        if page(&text, ctx.settings.environment.var("PAGER")) {
-            return Ok(0);
-        }
-        ctx.ui.warn("the pager ($PAGER, else `less`) could not be started: the README is printed instead");
-    }
-    if !ctx.ui.quiet {
-        let _ = std::io::stdout().write_all(text.as_bytes());
-    }
+    doc.markdown = readme.map(|md| scrubber.scrub(&safe_markdown(&md)));
+    doc.pager = ctx.settings.environment.var("PAGER");
+    ctx.ui.print(&doc);
     Ok(0)
 }

@@ -1,7 +1,10 @@
+use serde::Serialize;
+
 use super::Ctx;
 use crate::agents::mcp::{Server, Transport, NOT_SET};
 use crate::agents::{self, AgentId};
 use crate::error::{Error, Result};
+use crate::ui::{Report, Ui};
 
 /// Show a plugin's MCP server configuration, resolved: variables from its .env and defaults,
 /// $ATK_PLUGIN_DIR and relative commands made absolute. Secrets are masked.
@@ -42,48 +45,63 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     with_environment.secrets.extend(ctx.environment_secrets());
     let shown = if args.show_secrets { server.clone() } else { with_environment.masked() };
     let hidden = !args.show_secrets && shown != with_environment;
-    if let Some(agent) = args.agent {
-        ctx.ui.line(agent.agent().snippet(&shown));
-    } else if ctx.ui.json {
-        let mut doc = serde_json::Map::new();
-        doc.insert(shown.name.clone(), shown.upstream_entry());
-        ctx.ui.json(&super::report::Mcp(doc));
-    } else {
-        print_text(ctx, &shown);
-    }
+    let mut doc = serde_json::Map::new();
+    doc.insert(shown.name.clone(), shown.upstream_entry());
+    ctx.ui.print(&Mcp { doc, server: shown, agent: args.agent });
     if hidden {
         ctx.ui.note("Secret values are masked; --show-secrets shows them.");
     }
     Ok(0)
 }
 
-fn print_text(ctx: &Ctx, s: &Server) {
+/// `atk mcp --json`: atk-cli's document, the server's name as its one key (no `mcpServers`).
+/// Its text is the server as atk shows it, or (`--for`) the agent's own snippet.
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct Mcp {
+    doc: serde_json::Map<String, serde_json::Value>,
+    #[serde(skip)]
+    server: Server,
+    #[serde(skip)]
+    agent: Option<AgentId>,
+}
+
+impl Report for Mcp {
+    fn render(&self, ui: &Ui) {
+        match self.agent {
+            Some(agent) => ui.line(agent.agent().snippet(&self.server)),
+            None => print_text(ui, &self.server),
+        }
+    }
+}
+
+fn print_text(ui: &Ui, s: &Server) {
     let esc = |v: &str| crate::text::escape(v).into_owned();
-    ctx.ui.line(format!("{}  {}", ctx.ui.bold("Name:     "), esc(&s.name)));
+    ui.line(format!("{}  {}", ui.bold("Name:     "), esc(&s.name)));
     match &s.transport {
         Transport::Stdio { command, args } => {
             let argv: Vec<String> = std::iter::once(command.clone()).chain(args.iter().cloned()).collect();
-            ctx.ui.line(format!("{}  {}", ctx.ui.bold("Command:  "), agents::shell_words(&argv)));
+            ui.line(format!("{}  {}", ui.bold("Command:  "), agents::shell_words(&argv)));
         }
         Transport::Remote { kind, url } => {
-            ctx.ui.line(format!("{}  {} ({kind})", ctx.ui.bold("URL:      "), esc(url)));
+            ui.line(format!("{}  {} ({kind})", ui.bold("URL:      "), esc(url)));
         }
     }
     if let Some(t) = s.timeout {
-        ctx.ui.line(format!("{}  {t} ms per tool call", ctx.ui.bold("Timeout:  ")));
+        ui.line(format!("{}  {t} ms per tool call", ui.bold("Timeout:  ")));
     }
     if s.env.is_empty() && s.optional_unset.is_empty() {
         return;
     }
-    ctx.ui.line("");
-    ctx.ui.line(ctx.ui.bold("Environment:"));
+    ui.line("");
+    ui.line(ui.bold("Environment:"));
     for v in &s.env {
         match &v.value {
-            Some(value) => ctx.ui.line(format!("  {}={}", esc(&v.name), ctx.ui.dim(&esc(value)))),
-            None => ctx.ui.line(format!("  {}={}", esc(&v.name), ctx.ui.red(NOT_SET))),
+            Some(value) => ui.line(format!("  {}={}", esc(&v.name), ui.dim(&esc(value)))),
+            None => ui.line(format!("  {}={}", esc(&v.name), ui.red(NOT_SET))),
         }
     }
     for name in &s.optional_unset {
-        ctx.ui.line(format!("  {} {}", esc(name), ctx.ui.dim("(optional, not set: left out)")));
+        ui.line(format!("  {} {}", esc(name), ui.dim("(optional, not set: left out)")));
     }
 }

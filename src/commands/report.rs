@@ -115,157 +115,18 @@ pub struct Validated {
     pub errors: Vec<String>,
 }
 
-/// `atk status`: one row per plugin, and (without a plugin named) the home's repository.
-#[derive(Serialize)]
-pub struct StatusDoc {
-    pub plugins: Vec<PluginStatus>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub repository: Option<crate::home::state::RepoState>,
-}
-
-/// One plugin of `atk status`. `status` is `running`, `stopped`, `timeout`, `mcp-only`,
-/// `unknown`, `not-installed`, `invalid` or `error`; `problem` and `hint` say why when it is one
-/// of the last four.
-#[derive(Serialize)]
-pub struct PluginStatus {
-    pub name: String,
-    pub directory: String,
-    #[serde(rename = "ref")]
-    pub commit: Option<String>,
-    pub status: &'static str,
-    pub problem: Option<String>,
-    pub hint: Option<String>,
-    pub maturity: Option<crate::plugin::Maturity>,
-    pub ports: Vec<crate::lifecycle::status::PortState>,
-    pub env: crate::lifecycle::status::EnvSummary,
-    pub health: Option<crate::lifecycle::status::HealthState>,
-    /// The agents the plugin is plugged into (`atk plug`); left out when none.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub agents: Vec<String>,
-}
-
-impl From<&crate::lifecycle::status::PluginStatus> for PluginStatus {
-    fn from(s: &crate::lifecycle::status::PluginStatus) -> Self {
-        PluginStatus {
-            name: s.name.clone(),
-            directory: s.directory.clone(),
-            commit: s.commit.clone(),
-            status: s.state.as_str(),
-            problem: s.problem.clone(),
-            hint: s.hint.clone(),
-            maturity: s.maturity,
-            ports: s.ports.clone(),
-            env: s.env.clone(),
-            health: s.health.clone(),
-            agents: s.agents.clone(),
-        }
-    }
-}
-
 /// `atk start`, `stop` and `restart`: each plugin's step (`start` or `stop`) and its `outcome`
-/// (`started`, `stopped`, `already-running`, `no-command`, `failed`), and the counts.
+/// (`started`, `stopped`, `already-running`, `no-command`, `failed`), and the counts. One plugin
+/// (`all` false): its failure is the command's error (exit 6 for a failed command), and the text
+/// shows nothing else. Every plugin: a summary, and exit 1 when any failed.
 #[derive(Serialize)]
 pub struct Lifecycle {
     pub action: &'static str,
-    pub plugins: Vec<LifecycleStep>,
+    pub plugins: Vec<Item>,
     pub summary: crate::lifecycle::batch::Summary,
+    #[serde(skip)]
+    pub all: bool,
 }
-
-#[derive(Serialize)]
-pub struct LifecycleStep {
-    pub name: String,
-    pub directory: String,
-    pub step: &'static str,
-    pub outcome: crate::lifecycle::batch::StepOutcome,
-    pub error: Option<ErrorDoc>,
-}
-
-/// `atk logs`: the logs command's exit code (`null` when the plugin has none).
-#[derive(Serialize)]
-pub struct Logs {
-    pub name: String,
-    pub directory: String,
-    pub exit_code: Option<i32>,
-}
-
-/// `atk run PLUGIN SCRIPT`: the file run and its exit code.
-#[derive(Serialize)]
-pub struct Run {
-    pub name: String,
-    pub directory: String,
-    pub script: String,
-    pub path: String,
-    pub exit_code: i32,
-}
-
-/// `atk run PLUGIN`: the scripts it can run.
-#[derive(Serialize)]
-pub struct Scripts {
-    pub name: String,
-    pub directory: String,
-    pub scripts: Vec<crate::lifecycle::scripts::Script>,
-}
-
-/// `atk help PLUGIN`: the plugin's card (and where its README is).
-#[derive(Serialize)]
-pub struct Help {
-    pub name: String,
-    pub directory: String,
-    pub description: String,
-    pub maturity: crate::plugin::Maturity,
-    pub source: SourceDoc,
-    pub readme: Option<PathBuf>,
-    pub ports: Vec<HelpPort>,
-    pub env: Vec<HelpVar>,
-    pub lifecycle: Vec<HelpStep>,
-    pub health_endpoint: Option<String>,
-    pub mcp: Option<HelpMcp>,
-}
-
-#[derive(Serialize)]
-pub struct HelpPort {
-    pub port: u16,
-    pub name: Option<String>,
-    pub protocol: String,
-    pub description: Option<String>,
-}
-
-/// A variable of the plugin: `set` when `.env` or the environment gives it a value, `set_in`
-/// which (`".env"` or `"environment"`); `value` is the value `.env` gives it, masked (`********`)
-/// for a secret (`secret`: declared `secret: true`, or named like a secret). A value from the
-/// environment is the user's own and never shown: `value` is null.
-#[derive(Serialize)]
-pub struct HelpVar {
-    pub name: String,
-    pub required: bool,
-    pub secret: bool,
-    pub set: bool,
-    pub set_in: Option<&'static str>,
-    pub value: Option<String>,
-    pub default: Option<String>,
-    pub description: Option<String>,
-}
-
-#[derive(Serialize)]
-pub struct HelpStep {
-    pub step: &'static str,
-    pub command: String,
-}
-
-#[derive(Serialize)]
-pub struct HelpMcp {
-    pub transport: String,
-    pub command: Option<String>,
-    pub args: Vec<String>,
-    pub endpoint: Option<String>,
-    pub env: Vec<String>,
-    pub timeout: Option<u64>,
-}
-
-/// `atk mcp --json`: atk-cli's document, the server's name as its one key (no `mcpServers`).
-#[derive(Serialize)]
-#[serde(transparent)]
-pub struct Mcp(pub serde_json::Map<String, serde_json::Value>);
 
 /// One agent of a plug or unplug: `status` is `configured`, `already_configured`, `removed`,
 /// `not_configured`, `skipped`, `not_installed` or `failed`.
@@ -492,84 +353,90 @@ fn past(outcome: StepOutcome, step: &str) -> &'static str {
     }
 }
 
-/// Shows the items of `action` (`start`, `stop`, `restart`) and its JSON document. One plugin:
-/// its failure is the command's error (exit 6 for a failed command). Every plugin: a summary, and
-/// exit 1 when any failed.
-pub fn lifecycle(ui: &Ui, action: &'static str, items: Vec<Item>, all: bool) -> crate::Result<u8> {
-    let summary = crate::lifecycle::batch::summarize(&items);
-    ui.json(&Lifecycle {
-        action,
-        plugins: items
-            .iter()
-            .map(|i| LifecycleStep {
-                name: i.name.clone(),
-                directory: i.directory.clone(),
-                step: i.step,
-                outcome: i.outcome,
-                error: i.error.as_ref().map(Into::into),
-            })
-            .collect(),
-        summary,
-    });
-    if !all {
-        // One plugin (a restart has its stop, then its start).
-        for i in &items {
-            if let Some(e) = &i.error {
+impl Lifecycle {
+    /// The report of `action` (`start`, `stop`, `restart`) over `items`.
+    pub fn new(action: &'static str, plugins: Vec<Item>, all: bool) -> Self {
+        let summary = crate::lifecycle::batch::summarize(&plugins);
+        Lifecycle { action, plugins, summary, all }
+    }
+
+    /// How the command ends: one plugin's error (a restart has its stop, then its start), else
+    /// its exit code.
+    pub fn exit(&self) -> crate::Result<u8> {
+        if !self.all {
+            if let Some(e) = self.plugins.iter().find_map(|i| i.error.as_ref()) {
                 return Err(e.clone());
             }
+            return Ok(0);
         }
-        for i in &items {
-            let name = crate::text::escape(&i.name);
-            match i.outcome {
-                StepOutcome::Started | StepOutcome::Stopped => {
-                    ui.success(format!("{} '{name}'", past(i.outcome, i.step)))
+        Ok(if self.summary.failed > 0 { crate::error::exit::GENERAL } else { 0 })
+    }
+}
+
+impl crate::ui::Report for Lifecycle {
+    fn render(&self, ui: &Ui) {
+        let items = &self.plugins;
+        if !self.all {
+            // One plugin: a failure is the command's error, shown on its own.
+            if items.iter().any(|i| i.error.is_some()) {
+                return;
+            }
+            for i in items {
+                let name = crate::text::escape(&i.name);
+                match i.outcome {
+                    StepOutcome::Started | StepOutcome::Stopped => {
+                        ui.success(format!("{} '{name}'", past(i.outcome, i.step)))
+                    }
+                    StepOutcome::AlreadyRunning => ui.line(format!("'{name}' is already running; left alone")),
+                    StepOutcome::NoCommand => ui.warn(format!("'{name}' has no {} command; nothing to do", i.step)),
+                    StepOutcome::Failed => {}
                 }
-                StepOutcome::AlreadyRunning => ui.line(format!("'{name}' is already running; left alone")),
-                StepOutcome::NoCommand => ui.warn(format!("'{name}' has no {} command; nothing to do", i.step)),
-                StepOutcome::Failed => {}
+            }
+            return;
+        }
+        if items.is_empty() {
+            ui.line("No plugins installed.");
+            return;
+        }
+        for outcome in [StepOutcome::Stopped, StepOutcome::Started, StepOutcome::AlreadyRunning, StepOutcome::NoCommand]
+        {
+            for i in items.iter().filter(|i| i.outcome == outcome) {
+                let name = crate::text::escape(&i.name);
+                match outcome {
+                    StepOutcome::Started | StepOutcome::Stopped => {
+                        ui.success(format!("{} '{name}'", past(outcome, i.step)))
+                    }
+                    _ => ui.line(format!("{} {} '{name}'", ui.dim("-"), past(outcome, i.step))),
+                }
             }
         }
-        return Ok(0);
-    }
-    if items.is_empty() {
-        ui.line("No plugins installed.");
-        return Ok(0);
-    }
-    for outcome in [StepOutcome::Stopped, StepOutcome::Started, StepOutcome::AlreadyRunning, StepOutcome::NoCommand] {
-        for i in items.iter().filter(|i| i.outcome == outcome) {
-            let name = crate::text::escape(&i.name);
-            match outcome {
-                StepOutcome::Started | StepOutcome::Stopped => {
-                    ui.success(format!("{} '{name}'", past(outcome, i.step)))
-                }
-                _ => ui.line(format!("{} {} '{name}'", ui.dim("-"), past(outcome, i.step))),
+        for i in items.iter().filter(|i| i.outcome == StepOutcome::Failed) {
+            if let Some(e) = &i.error {
+                // The problems of an invalid plugin go on its line (a failure line has no details).
+                let shown = match e.details() {
+                    [] => e.clone(),
+                    details => {
+                        crate::Error::Other { message: format!("{e}: {}", details.join("; ")), hints: e.hints() }
+                    }
+                };
+                ui.failure(&format!("{} of {}", i.step, i.name), &shown);
             }
         }
-    }
-    for i in items.iter().filter(|i| i.outcome == StepOutcome::Failed) {
-        if let Some(e) = &i.error {
-            // The problems of an invalid plugin go on its line (a failure line has no details).
-            let shown = match e.details() {
-                [] => e.clone(),
-                details => crate::Error::Other { message: format!("{e}: {}", details.join("; ")), hints: e.hints() },
-            };
-            ui.failure(&format!("{} of {}", i.step, i.name), &shown);
+        let summary = &self.summary;
+        let mut parts = Vec::new();
+        for (n, what) in [
+            (summary.stopped, "stopped"),
+            (summary.started, "started"),
+            (summary.already_running, "already running"),
+            (summary.no_command, "without the command"),
+            (summary.failed, "failed"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
         }
+        ui.line(format!("{}: {}", action_title(self.action), parts.join(", ")));
     }
-    let mut parts = Vec::new();
-    for (n, what) in [
-        (summary.stopped, "stopped"),
-        (summary.started, "started"),
-        (summary.already_running, "already running"),
-        (summary.no_command, "without the command"),
-        (summary.failed, "failed"),
-    ] {
-        if n > 0 {
-            parts.push(format!("{n} {what}"));
-        }
-    }
-    ui.line(format!("{}: {}", action_title(action), parts.join(", ")));
-    Ok(if summary.failed > 0 { crate::error::exit::GENERAL } else { 0 })
 }
 
 fn action_title(action: &str) -> &'static str {

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use super::{Ctx, PluginOrAll};
+use super::{report, Ctx, PluginOrAll};
 use crate::error::Result;
 use crate::lifecycle::batch;
 
@@ -20,5 +20,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let entries = super::select(&manifest, args.target.plugin.as_deref())?;
     let opts = batch::Options { timeout: args.timeout };
     let items = batch::restart(ctx.at(&home), &entries, &opts, &ctx.ui)?;
-    super::report::lifecycle(&ctx.ui, "restart", items, args.target.all)
+    let report = report::Lifecycle::new("restart", items, args.target.all);
+    ctx.ui.print(&report);
+    report.exit()
 }

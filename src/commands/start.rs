@@ -20,5 +20,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let entries = super::select(&manifest, args.target.plugin.as_deref())?;
     let opts = Options { timeout: args.timeout };
     let items = batch::start(ctx.at(&home), &entries, &opts, &ctx.ui)?;
-    report::lifecycle(&ctx.ui, "start", items, args.target.all)
+    let report = report::Lifecycle::new("start", items, args.target.all);
+    ctx.ui.print(&report);
+    report.exit()
 }

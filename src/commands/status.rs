@@ -1,10 +1,13 @@
 use std::time::Duration;
 
-use super::{report, Ctx};
+use serde::Serialize;
+
+use super::Ctx;
 use crate::error::Result;
 use crate::lifecycle::health::Health;
 use crate::lifecycle::status::{self, PluginStatus, State};
 use crate::plugin::Maturity;
+use crate::ui::{Report, Ui};
 
 /// Show what each plugin is doing, and the home repository's state
 #[derive(clap::Args)]
@@ -16,17 +19,41 @@ pub struct Args {
     pub timeout: Duration,
 }
 
+/// `atk status`: one row per plugin, and (without a plugin named) the home's repository.
+#[derive(Serialize)]
+pub struct Status {
+    pub plugins: Vec<PluginStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<crate::home::state::RepoState>,
+}
+
+impl Report for Status {
+    /// The table and its legend, the repository, then each plugin's problem (on stderr).
+    fn render(&self, ui: &Ui) {
+        if self.plugins.is_empty() {
+            ui.line(ui.dim("No plugins installed."));
+        } else {
+            print_table(ui, &self.plugins);
+            print_legend(ui, &self.plugins);
+        }
+        if let Some(repo) = &self.repository {
+            print_repository(ui, repo);
+        }
+        print_problems(ui, &self.plugins);
+    }
+}
+
 /// A table cell: its text, and the style it is shown in.
 struct Cell {
     text: String,
-    style: fn(&crate::ui::Ui, &str) -> String,
+    style: fn(&Ui, &str) -> String,
 }
 
 fn plain(text: impl Into<String>) -> Cell {
     Cell { text: text.into(), style: |_, s| s.to_string() }
 }
 
-fn styled(text: impl Into<String>, style: fn(&crate::ui::Ui, &str) -> String) -> Cell {
+fn styled(text: impl Into<String>, style: fn(&Ui, &str) -> String) -> Cell {
     Cell { text: text.into(), style }
 }
 
@@ -98,7 +125,7 @@ fn health_cell(row: &PluginStatus) -> Cell {
     }
 }
 
-fn print_table(ctx: &Ctx, rows: &[PluginStatus]) {
+fn print_table(ui: &Ui, rows: &[PluginStatus]) {
     let esc = |s: &str| crate::text::escape(s).into_owned();
     let with_health = rows.iter().any(|r| r.health.is_some());
     let with_agents = rows.iter().any(|r| !r.agents.is_empty());
@@ -134,52 +161,51 @@ fn print_table(ctx: &Ctx, rows: &[PluginStatus]) {
         .map(|i| table.iter().map(|r| r[i].text.chars().count()).chain([header[i].len()]).max().unwrap_or(0))
         .collect();
     let head: Vec<String> = header.iter().zip(&widths).map(|(h, w)| crate::text::pad(h, *w)).collect();
-    ctx.ui.line(ctx.ui.bold(head.join("  ").trim_end()));
+    ui.line(ui.bold(head.join("  ").trim_end()));
     for r in &table {
         let cells: Vec<String> = r
             .iter()
             .zip(&widths)
             .map(|(c, w)| {
                 let pad = w.saturating_sub(c.text.chars().count());
-                format!("{}{}", (c.style)(&ctx.ui, &c.text), " ".repeat(pad))
+                format!("{}{}", (c.style)(ui, &c.text), " ".repeat(pad))
             })
             .collect();
-        ctx.ui.line(cells.join("  ").trim_end());
+        ui.line(cells.join("  ").trim_end());
     }
 }
 
-fn print_legend(ctx: &Ctx, rows: &[PluginStatus]) {
+fn print_legend(ui: &Ui, rows: &[PluginStatus]) {
     let checked = rows.iter().any(|r| r.ports.iter().any(|p| p.listening.is_some()));
     let with_env = rows.iter().any(|r| r.env.total > 0);
     let unverified = rows.iter().any(|r| r.maturity.is_some_and(|m| m != Maturity::Verified));
     if !(checked || with_env || unverified) {
         return;
     }
-    ctx.ui.line("");
+    ui.line("");
     if checked {
-        ctx.ui.line(ctx.ui.dim("Ports: ✓ something listens there, ✗ nothing does (checked while the plugin runs)"));
+        ui.line(ui.dim("Ports: ✓ something listens there, ✗ nothing does (checked while the plugin runs)"));
     }
     if with_env {
-        ctx.ui.line(ctx.ui.dim("Env: ✓ every required variable has a value, ! these have none, - no variables"));
+        ui.line(ui.dim("Env: ✓ every required variable has a value, ! these have none, - no variables"));
     }
     if unverified {
-        ctx.ui.line(ctx.ui.dim(
+        ui.line(ui.dim(
             "Maturity: verified = reviewed in the official registry, community = third party, ai-generated = not reviewed by a person",
         ));
     }
 }
 
-fn print_problems(ctx: &Ctx, rows: &[PluginStatus]) {
+fn print_problems(ui: &Ui, rows: &[PluginStatus]) {
     for r in rows {
         if let Some(problem) = &r.problem {
             let e = crate::Error::Other { message: problem.clone(), hints: r.hint.iter().cloned().collect() };
-            ctx.ui.failure(&r.directory, &e);
+            ui.failure(&r.directory, &e);
         }
     }
 }
 
-fn print_repository(ctx: &Ctx, repo: &crate::home::state::RepoState) {
-    let ui = &ctx.ui;
+fn print_repository(ui: &Ui, repo: &crate::home::state::RepoState) {
     let esc = |s: &str| crate::text::escape(s).into_owned();
     ui.line("");
     ui.line(ui.bold("Repository:"));
@@ -254,16 +280,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     } else {
         None
     };
-    ctx.ui.json(&report::StatusDoc { plugins: rows.iter().map(Into::into).collect(), repository: repository.clone() });
-    if rows.is_empty() {
-        ctx.ui.line(ctx.ui.dim("No plugins installed."));
-    } else {
-        print_table(ctx, &rows);
-        print_legend(ctx, &rows);
-    }
-    if let Some(repo) = &repository {
-        print_repository(ctx, repo);
-    }
-    print_problems(ctx, &rows);
+    ctx.ui.print(&Status { plugins: rows, repository });
     Ok(0)
 }

@@ -1,4 +1,4 @@
-use super::{Ctx, PluginOrAll};
+use super::{report, Ctx, PluginOrAll};
 use crate::error::Result;
 use crate::lifecycle::batch;
 
@@ -15,5 +15,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let mut entries = super::select(&manifest, args.target.plugin.as_deref())?;
     entries.reverse();
     let items = batch::stop(ctx.at(&home), &entries, &ctx.ui)?;
-    super::report::lifecycle(&ctx.ui, "stop", items, args.target.all)
+    let report = report::Lifecycle::new("stop", items, args.target.all);
+    ctx.ui.print(&report);
+    report.exit()
 }

@@ -27,15 +27,20 @@ pub enum StepOutcome {
     Failed,
 }
 
-/// One plugin's step and how it went.
-#[derive(Debug, Clone)]
+/// One plugin's step and how it went (in a `--json` document, its error as an `error` object).
+#[derive(Debug, Clone, Serialize)]
 pub struct Item {
     pub name: String,
     pub directory: String,
     /// `start` or `stop`.
     pub step: &'static str,
     pub outcome: StepOutcome,
+    #[serde(serialize_with = "error_doc")]
     pub error: Option<Error>,
+}
+
+fn error_doc<S: serde::Serializer>(error: &Option<Error>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    error.as_ref().map(crate::error::ErrorDoc::from).serialize(s)
 }
 
 /// How `start` checks what runs already. (Where the commands' output goes is the reporter's

@@ -82,23 +82,28 @@ pub struct HealthState {
     pub result: Option<Health>,
 }
 
-/// One plugin's row.
-#[derive(Debug, Clone)]
+/// One plugin's row (as `atk status --json` shows it: `status` is `running`, `stopped`,
+/// `timeout`, `mcp-only`, `unknown`, `not-installed`, `invalid` or `error`; `problem` and `hint`
+/// say why when it is one of the last four).
+#[derive(Debug, Clone, Serialize)]
 pub struct PluginStatus {
     pub name: String,
     pub directory: String,
     /// The pinned commit (the manifest's `source.ref`).
+    #[serde(rename = "ref")]
     pub commit: Option<String>,
+    #[serde(rename = "status")]
     pub state: State,
     /// Why it is `invalid`, `not-installed` or `error`.
     pub problem: Option<String>,
     /// What to do about it.
     pub hint: Option<String>,
+    pub maturity: Option<Maturity>,
     pub ports: Vec<PortState>,
     pub env: EnvSummary,
-    pub maturity: Option<Maturity>,
     pub health: Option<HealthState>,
-    /// The coding agents the plugin is recorded as plugged into (`atk plug`).
+    /// The coding agents the plugin is recorded as plugged into (`atk plug`); left out when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub agents: Vec<String>,
 }
 
