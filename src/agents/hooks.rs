@@ -24,10 +24,7 @@ pub fn unplug_recorded(
         return Ok(vec![]);
     }
     let t = target(home, entry, outer).unwrap_or_else(|_| bare_target(home, entry));
-    let how = Apply { env, reporter, ask: false, hint: "" };
-    Registered::update(home, |registered| {
-        agents.into_iter().map(|agent| apply(agent, Op::Unplug, &t, registered, &how)).collect()
-    })
+    on_recorded(home, agents, Op::Unplug, &t, &Apply { env, reporter, ask: false, hint: "" })
 }
 
 /// The hook of `upgrade`, after the new version is in place: re-plugs `entry` into every agent
@@ -45,26 +42,34 @@ pub fn replug_recorded(
         return Ok(vec![]);
     }
     // (A SKILL.md linked out of the plugin folder is never given to an agent: see `check_skill`.)
-    let t = match target(home, entry, outer).and_then(|t| t.check_skill().map(|()| t)) {
-        Ok(t) => t,
-        Err(e) => {
-            return Ok(agents
-                .into_iter()
-                .map(|agent| AgentOutcome {
-                    agent,
-                    status: AgentStatus::Failed,
-                    detail: Some(e.to_string()),
-                    notes: vec![],
-                })
-                .collect())
-        }
-    };
-    let how = Apply { env, reporter, ask: false, hint: "" };
+    match target(home, entry, outer).and_then(|t| t.check_skill().map(|()| t)) {
+        Ok(t) => on_recorded(home, agents, Op::Plug, &t, &Apply { env, reporter, ask: false, hint: "" }),
+        Err(e) => Ok(agents
+            .into_iter()
+            .map(|agent| AgentOutcome {
+                agent,
+                status: AgentStatus::Failed,
+                detail: Some(e.to_string()),
+                notes: vec![],
+            })
+            .collect()),
+    }
+}
+
+/// `op` of `t` for each of `agents` that is on this machine (the others are `NotInstalled`), with
+/// what atk registered saved once at the end.
+fn on_recorded(
+    home: &crate::home::Home,
+    agents: Vec<AgentId>,
+    op: Op,
+    t: &super::Target,
+    how: &Apply,
+) -> Result<Vec<AgentOutcome>> {
     Registered::update(home, |registered| {
         agents
             .into_iter()
-            .map(|agent| match agent.agent().installed(env) {
-                true => apply(agent, Op::Plug, &t, registered, &how),
+            .map(|agent| match op == Op::Unplug || agent.agent().installed(how.env) {
+                true => apply(agent, op, t, registered, how),
                 false => Ok(AgentOutcome { agent, status: AgentStatus::NotInstalled, detail: None, notes: vec![] }),
             })
             .collect()

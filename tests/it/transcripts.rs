@@ -101,29 +101,7 @@ impl World {
 
     /// `git args…` in `dir`, hermetic, dated by the clock.
     fn git(&self, dir: &Path, args: &[&str]) -> String {
-        let mut c = Command::new("git");
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("GIT_") {
-                c.env_remove(k);
-            }
-        }
-        c.args(args)
-            .current_dir(dir)
-            .env_remove("XDG_CONFIG_HOME")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("HOME", dir)
-            .env("GIT_AUTHOR_NAME", "Test")
-            .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
-            .env("GIT_COMMITTER_NAME", "Test")
-            .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        self.dated(&mut c);
-        let out = wait_with_timeout(c.spawn().unwrap(), RUN_TIMEOUT);
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
+        git_dated(dir, args, Some(&self.tick()))
     }
 
     /// Commits everything in the work tree `work` (a repository is made there first if needed).
@@ -262,20 +240,9 @@ fn add() {
     });
 }
 
-/// A registry commit that changes hello: a file added, one changed, one removed, a new required
-/// variable and a changed install command.
+/// A registry commit that changes hello (`sources::change_hello`).
 fn change_hello(w: &World, reg: &Path) {
-    let p = reg.join("plugins/hello");
-    write(&p.join("NEW.md"), "new in v2\n", false);
-    std::fs::remove_file(p.join("README.md")).unwrap();
-    let install =
-        std::fs::read_to_string(p.join("install.sh")).unwrap() + "echo \"color: $HELLO_COLOR\" > runtime/color.txt\n";
-    write(&p.join("install.sh"), &install, true);
-    let yaml = std::fs::read_to_string(p.join("plugin.yaml"))
-        .unwrap()
-        .replace("  - name: HELLO_GREETING", "  - name: HELLO_COLOR\n    required: true\n  - name: HELLO_GREETING")
-        .replace("install: ./install.sh", "install: ./install.sh --v2");
-    write(&p.join("plugin.yaml"), &yaml, false);
+    crate::common::sources::change_hello(reg);
     w.commit_all(reg, "hello v2");
 }
 

@@ -244,8 +244,19 @@ fn walk(root: &Path, out: &mut BTreeMap<String, (u32, Vec<u8>)>) {
 }
 
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let child = Command::new("git")
-        .args(args)
+    git_dated(dir, args, None)
+}
+
+/// `git args…` in `dir`, hermetic (no system or global config, no inherited `GIT_*` variable, a
+/// fixed identity); with `date`, what it commits is dated then (`2025-03-01T09:00:00+00:00`).
+pub fn git_dated(dir: &Path, args: &[&str], date: Option<&str>) -> String {
+    let mut c = Command::new("git");
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("GIT_") {
+            c.env_remove(k);
+        }
+    }
+    c.args(args)
         .current_dir(dir)
         .env_remove("XDG_CONFIG_HOME")
         .env("GIT_CONFIG_NOSYSTEM", "1")
@@ -257,10 +268,11 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = wait_with_timeout(child, RUN_TIMEOUT);
+        .stderr(std::process::Stdio::piped());
+    if let Some(date) = date {
+        c.env("GIT_AUTHOR_DATE", date).env("GIT_COMMITTER_DATE", date);
+    }
+    let out = wait_with_timeout(c.spawn().unwrap(), RUN_TIMEOUT);
     assert!(out.status.success(), "git {args:?} in {}: {}", dir.display(), String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }

@@ -96,3 +96,19 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// Changes hello in the registry work tree `work` (not committed): a file added, one changed, one
+/// removed, a new required variable and a changed install command.
+pub fn change_hello(work: &Path) {
+    let p = work.join("plugins/hello");
+    write(&p.join("NEW.md"), "new in v2\n", false);
+    std::fs::remove_file(p.join("README.md")).unwrap();
+    let install =
+        std::fs::read_to_string(p.join("install.sh")).unwrap() + "echo \"color: $HELLO_COLOR\" > runtime/color.txt\n";
+    write(&p.join("install.sh"), &install, true);
+    let yaml = std::fs::read_to_string(p.join("plugin.yaml"))
+        .unwrap()
+        .replace("  - name: HELLO_GREETING", "  - name: HELLO_COLOR\n    required: true\n  - name: HELLO_GREETING")
+        .replace("install: ./install.sh", "install: ./install.sh --v2");
+    write(&p.join("plugin.yaml"), &yaml, false);
+}
