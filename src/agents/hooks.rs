@@ -9,67 +9,50 @@ use crate::error::Result;
 use crate::home::Entry;
 use crate::reporter::Reporter;
 
-/// The hook of `remove` and `uninstall`: unplugs `entry` from every agent recorded for it, without
-/// asking (the caller's confirmation covers it; [`describe_recorded`] says what it will do).
-/// Failures are outcomes, for the caller to warn about; only Ctrl-C is an error.
-pub fn unplug_recorded(
-    home: &crate::home::Home,
-    entry: &Entry,
-    env: &AgentEnv,
-    outer: crate::plugin::env::Outer,
-    reporter: &dyn Reporter,
-) -> Result<Vec<AgentOutcome>> {
-    let agents = recorded(entry);
-    if agents.is_empty() {
-        return Ok(vec![]);
-    }
-    let t = target(home, entry, outer).unwrap_or_else(|_| bare_target(home, entry));
-    on_recorded(home, agents, Op::Unplug, &t, &Apply { env, reporter, ask: false, hint: "" })
-}
-
-/// The hook of `upgrade`, after the new version is in place: re-plugs `entry` into every agent
-/// recorded for it where what the agent would be given (the MCP server, the skill) changed;
-/// agents that have it already are left alone, agents not on this machine are reported.
-pub fn replug_recorded(
-    home: &crate::home::Home,
-    entry: &Entry,
-    env: &AgentEnv,
-    outer: crate::plugin::env::Outer,
-    reporter: &dyn Reporter,
-) -> Result<Vec<AgentOutcome>> {
-    let agents = recorded(entry);
-    if agents.is_empty() {
-        return Ok(vec![]);
-    }
-    // (A SKILL.md linked out of the plugin folder is never given to an agent: see `check_skill`.)
-    match target(home, entry, outer).and_then(|t| t.check_skill().map(|()| t)) {
-        Ok(t) => on_recorded(home, agents, Op::Plug, &t, &Apply { env, reporter, ask: false, hint: "" }),
-        Err(e) => Ok(agents
-            .into_iter()
-            .map(|agent| AgentOutcome {
-                agent,
-                status: AgentStatus::Failed,
-                detail: Some(e.to_string()),
-                notes: vec![],
-            })
-            .collect()),
-    }
-}
-
-/// `op` of `t` for each of `agents` that is on this machine (the others are `NotInstalled`), with
-/// what atk registered saved once at the end.
-fn on_recorded(
-    home: &crate::home::Home,
-    agents: Vec<AgentId>,
+/// The hooks other operations call on the agents recorded for `entry`, without asking (the
+/// caller's confirmation covers them):
+/// * `Op::Unplug`, for `remove` and `uninstall` ([`describe_recorded`] says what it will do): a
+///   plugin that cannot be read is unplugged by what atk knows of it;
+/// * `Op::Plug`, for a move to another commit, once the new version is in place: each agent on
+///   this machine is plugged in again where what it would be given (the MCP server, the skill)
+///   changed; agents not here are `NotInstalled`, and a plugin that cannot be given to agents (a
+///   SKILL.md linked out of its folder, see `check_skill`) fails every agent.
+///
+/// Failures are outcomes, for the caller to warn about; only Ctrl-C (or `agents.json` that cannot
+/// be read or written) is an error. What atk registered is saved once, at the end.
+pub fn on_recorded(
     op: Op,
-    t: &super::Target,
-    how: &Apply,
+    home: &crate::home::Home,
+    entry: &Entry,
+    env: &AgentEnv,
+    outer: crate::plugin::env::Outer,
+    reporter: &dyn Reporter,
 ) -> Result<Vec<AgentOutcome>> {
+    let agents = recorded(entry);
+    if agents.is_empty() {
+        return Ok(vec![]);
+    }
+    let t = match op {
+        Op::Unplug => target(home, entry, outer).unwrap_or_else(|_| bare_target(home, entry)),
+        Op::Plug => match target(home, entry, outer).and_then(|t| t.check_skill().map(|()| t)) {
+            Ok(t) => t,
+            Err(e) => {
+                let failed = |agent| AgentOutcome {
+                    agent,
+                    status: AgentStatus::Failed,
+                    detail: Some(e.to_string()),
+                    notes: vec![],
+                };
+                return Ok(agents.into_iter().map(failed).collect());
+            }
+        },
+    };
+    let how = Apply { env, reporter, ask: false, hint: "" };
     Registered::update(home, |registered| {
         agents
             .into_iter()
-            .map(|agent| match op == Op::Unplug || agent.agent().installed(how.env) {
-                true => apply(agent, op, t, registered, how),
+            .map(|agent| match op == Op::Unplug || agent.agent().installed(env) {
+                true => apply(agent, op, &t, registered, &how),
                 false => Ok(AgentOutcome { agent, status: AgentStatus::NotInstalled, detail: None, notes: vec![] }),
             })
             .collect()

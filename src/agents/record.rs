@@ -35,7 +35,7 @@ pub fn forget(entry: &mut Entry, agent: AgentId) -> bool {
     entry.agents.len() != before
 }
 
-/// "Claude Code and Cursor", for the line a confirmation shows before [`unplug_recorded`].
+/// "Claude Code and Cursor", for the line a confirmation shows before [`on_recorded`] unplugs them.
 pub fn describe_recorded(entry: &Entry) -> Option<String> {
     let labels: Vec<&str> = recorded(entry).into_iter().map(AgentId::label).collect();
     (!labels.is_empty()).then(|| join_labels(&labels))

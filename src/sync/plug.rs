@@ -1,7 +1,7 @@
 //! Plugging as an operation of the home: a plugin's MCP server and skill given to (or taken from)
 //! coding agents one agent at a time, what atk registered saved after each agent, and the
 //! manifest's record of the agents that have it committed. `plug`, `unplug`, `plug --all` and
-//! `undo` call it; the hooks of remove, uninstall and upgrade are `agents::hooks`.
+//! `undo` call it, and remove and uninstall its [`unplug_recorded`] (the hooks are `agents::on_recorded`).
 
 use crate::agents::{self, AgentId, AgentOutcome, AgentStatus, Apply, Op, Registered, Target};
 use crate::error::{Error, Result};
@@ -168,5 +168,5 @@ pub fn unplug_recorded(
 ) -> Result<Vec<AgentOutcome>> {
     let Some(which) = agents::describe_recorded(entry) else { return Ok(vec![]) };
     reporter.note(&format!("Unplugging '{}' from {which} ...", crate::text::escape(&entry.name)));
-    agents::unplug_recorded(home, entry, &settings.agents, &settings.outer(), reporter)
+    agents::on_recorded(Op::Unplug, home, entry, &settings.agents, &settings.outer(), reporter)
 }

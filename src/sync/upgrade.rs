@@ -300,7 +300,7 @@ pub fn move_plugin(
     }
     let commit = apply(reporter, home, manifest, m, &env, &settings.environment, record)?;
     let outer = settings.outer();
-    Ok(match crate::agents::replug_recorded(home, m.entry, &settings.agents, &outer, reporter) {
+    Ok(match crate::agents::on_recorded(crate::agents::Op::Plug, home, m.entry, &settings.agents, &outer, reporter) {
         Ok(replugged) => Moved { commit, replugged, stopped: None },
         Err(e) => Moved { commit, replugged: vec![], stopped: Some(e) },
     })
