@@ -53,11 +53,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
 
     let mut survey = upgrade::survey(&ctx.ui, &home, &origins, &selected)?;
     let run = Run { ctx, home: &home, sets: &sets, dry_run: args.dry_run };
-    let (mut upgraded, mut up_to_date, mut skipped, mut failed) = (0, 0, 0, 0);
     let mut reports = Vec::new();
     for entry in &selected {
         if entry.source.kind == SourceKind::Local {
-            skipped += 1;
             ctx.ui.line(ctx.ui.dim(&format!("- {}: local plugin, skipped", crate::text::escape(&entry.name))));
             reports.push(report::unmoved(entry, "skipped", None));
             continue;
@@ -65,12 +63,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let result = survey.take(entry).and_then(|(origin, plan)| run.one(&mut manifest, entry, origin, plan));
         match result {
             Ok(UpgradeOutcome::UpToDate) => {
-                up_to_date += 1;
                 ctx.ui.line(format!("{} {}: already up to date", ctx.ui.green("✓"), crate::text::escape(&entry.name)));
                 reports.push(report::unmoved(entry, "up-to-date", None));
             }
             Ok(UpgradeOutcome::Upgraded(plan, commit)) => {
-                upgraded += 1;
                 ctx.ui.success(format!(
                     "Upgraded '{}' to {}",
                     crate::text::escape(&entry.name),
@@ -80,24 +76,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             }
             Ok(UpgradeOutcome::WouldUpgrade(plan)) => reports.push(report::moved(entry, "would-upgrade", &plan, None)),
             Ok(UpgradeOutcome::Declined(plan)) => {
-                skipped += 1;
                 ctx.ui.line(format!("- {}: not upgraded (declined)", crate::text::escape(&entry.name)));
                 reports.push(report::moved(entry, "declined", &plan, None));
             }
             Err(e) if !args.target.all || matches!(e, Error::Interrupted) => return Err(e),
             Err(e) => {
-                failed += 1;
                 ctx.ui.failure(&entry.name, &e);
                 reports.push(report::unmoved(entry, "failed", Some(&e)));
             }
         }
     }
-    ctx.ui.print(&Upgrade {
-        dry_run: args.dry_run,
-        plugins: reports,
-        summary: Summary { upgraded, up_to_date, skipped, failed },
-        all: args.target.all,
-    });
+    let summary = Summary::of(&reports);
+    let failed = summary.failed;
+    ctx.ui.print(&Upgrade { dry_run: args.dry_run, plugins: reports, summary, all: args.target.all });
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
@@ -112,12 +103,26 @@ pub struct Upgrade {
     pub all: bool,
 }
 
+/// The counts of a run; with `--dry-run`, `upgraded` counts the plugins that would be.
 #[derive(Serialize)]
 pub struct Summary {
     pub upgraded: usize,
     pub up_to_date: usize,
     pub skipped: usize,
     pub failed: usize,
+}
+
+impl Summary {
+    /// The counts of the plugins' statuses.
+    fn of(plugins: &[report::Upgraded]) -> Summary {
+        let count = |of: &[&str]| plugins.iter().filter(|p| of.contains(&p.status)).count();
+        Summary {
+            upgraded: count(&["upgraded", "would-upgrade"]),
+            up_to_date: count(&["up-to-date"]),
+            skipped: count(&["skipped", "declined"]),
+            failed: count(&["failed"]),
+        }
+    }
 }
 
 /// Each plugin's line is shown as the run goes (its plan comes before its question, and the next

@@ -131,6 +131,7 @@ fn dry_run_shows_the_plan_and_changes_nothing() {
     ]))
     .unwrap();
     assert_eq!(v["plugins"][0]["status"], "would-upgrade");
+    assert_eq!(v["summary"]["upgraded"], 1, "a dry run counts what it would upgrade: {v}");
     assert_eq!(v["plugins"][0]["files"]["removed"][0], "README.md");
     assert_eq!(env.snapshot(), before);
 }
