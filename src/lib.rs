@@ -7,6 +7,7 @@
 pub mod agents;
 pub mod cli;
 pub mod commands;
+pub mod environment;
 pub mod error;
 pub mod failpoint;
 pub mod fs;

@@ -2,13 +2,14 @@
 //! below never reads an environment variable for these.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-use std::collections::BTreeMap;
-use std::ffi::OsString;
 
 use crate::agents::AgentEnv;
+pub use crate::environment::Environment;
 use crate::fs::expand_tilde;
+use crate::home::Manifest;
+use crate::source::git::Cache;
+pub use crate::source::net::Waits;
+use crate::source::origin::Origins;
 
 /// Where atk works and what it talks to.
 #[derive(Debug, Clone)]
@@ -29,109 +30,18 @@ pub struct Settings {
     pub agents: AgentEnv,
 }
 
-/// The environment atk was started in, read once at the edge and passed down as a value: the
-/// `${VAR}` fallback of `.env` values (as python-dotenv has it), the values named like secrets that
-/// what atk repeats is scrubbed of, `--set KEY`'s values, the user's home folder and the agents'
-/// locations. (Programs atk runs inherit the real environment.) Values that are not UTF-8 count
-/// as unset, as `std::env::var` has them.
-#[derive(Debug, Clone, Default)]
-pub struct Environment {
-    /// The variables whose names are UTF-8 (only those can be asked for by name).
-    vars: BTreeMap<String, OsString>,
-}
-
-impl Environment {
-    /// This process's environment, as it is now. Called once per run, by the edge.
-    pub fn of_process() -> Environment {
-        Environment { vars: std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v))).collect() }
-    }
-
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Environment {
-        Environment { vars: vars.into_iter().map(|(k, v)| (k, v.into())).collect() }
-    }
-
-    /// The value of `name`, as python-dotenv's `${VAR}` fallback asks for it.
-    /// (A value that is not UTF-8 counts as unset, as `std::env::var` has it.)
-    pub fn var(&self, name: &str) -> Option<String> {
-        self.vars.get(name).and_then(|v| v.to_str()).map(str::to_string)
-    }
-
-    /// Whether `name` has a UTF-8 value that is not empty.
-    pub fn is_set(&self, name: &str) -> bool {
-        self.var(name).is_some_and(|v| !v.is_empty())
-    }
-
-    /// The value of `name` as the system has it (a path need not be UTF-8).
-    pub fn var_os(&self, name: &str) -> Option<&OsString> {
-        self.vars.get(name)
-    }
-
-    /// The values of the variables named like secrets (`GITHUB_TOKEN`, …): text that may repeat
-    /// one (a program that inherited them, a value the user pasted one into) is scrubbed of them.
-    pub fn secrets(&self) -> Vec<String> {
-        self.vars
-            .iter()
-            .filter(|(k, _)| crate::plugin::secret::looks_secret(k))
-            .filter_map(|(_, v)| v.to_str().map(str::to_string))
-            .collect()
-    }
-
-    /// The user's home folder: `$HOME`, else what the system says.
-    pub fn user_home(&self) -> PathBuf {
-        self.var_os("HOME")
-            .filter(|h| !h.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()))
-            .unwrap_or_else(|| PathBuf::from("/"))
-    }
-
-    /// Where the agents keep their files, from `CLAUDE_CONFIG_DIR`, `CODEX_HOME`,
-    /// `XDG_CONFIG_HOME` (absolute paths only) and `PATH`.
-    pub fn agents(&self) -> AgentEnv {
-        let dir = |k: &str| self.var_os(k).map(PathBuf::from).filter(|p| p.is_absolute());
-        AgentEnv {
-            home: self.user_home(),
-            claude_config_dir: dir("CLAUDE_CONFIG_DIR"),
-            codex_home: dir("CODEX_HOME"),
-            xdg_config_home: dir("XDG_CONFIG_HOME"),
-            path: self.var_os("PATH").cloned(),
-            macos: cfg!(target_os = "macos"),
-            secrets: self.secrets(),
-        }
-    }
-}
-
-/// The bounds of atk's waits, resolved once: the lock timeout (`ATK_LOCK_TIMEOUT`, for the home's
-/// lock and every cache repository's) and the network stall timeout (`ATK_NET_TIMEOUT`, for every
-/// fetch and push).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Waits {
-    pub lock: Duration,
-    pub net: Duration,
-}
-
-impl Default for Waits {
-    fn default() -> Waits {
-        Waits { lock: crate::fs::lock::DEFAULT_TIMEOUT, net: crate::source::net::DEFAULT_TIMEOUT }
-    }
-}
-
-impl Waits {
-    /// From the values of `ATK_LOCK_TIMEOUT` (seconds; a value that is not a number counts as
-    /// unset) and `ATK_NET_TIMEOUT` (whole seconds, at least 1: anything else is a usage error).
-    pub fn resolve(lock: Option<&str>, net: Option<&str>) -> crate::Result<Waits> {
-        let mut waits = Waits::default();
-        if let Some(seconds) = lock.and_then(|s| s.parse().ok()) {
-            waits.lock = Duration::from_secs(seconds);
-        }
-        if let Some(value) = net.filter(|v| !v.trim().is_empty()) {
-            waits.net = crate::source::net::parse_timeout(value)?;
-        }
-        Ok(waits)
-    }
-}
-
 impl Settings {
+    /// The cache of fetched repositories, with the waits its fetches keep to.
+    pub fn cache(&self) -> Cache {
+        Cache { root: self.cache_dir.clone(), waits: self.waits }
+    }
+
+    /// Where the plugins of `manifest` come from: the registry (`--registry`, else the
+    /// manifest's, else the public one) and the cache.
+    pub fn origins(&self, manifest: &Manifest) -> Origins {
+        Origins::new(self.registry.as_deref(), manifest, self.cache())
+    }
+
     /// From the values of the flags and variables (clap reads both; an empty value counts as
     /// unset).
     pub fn resolve(
@@ -148,7 +58,7 @@ impl Settings {
             registry: registry.filter(|r| !r.is_empty()).map(str::to_string),
             cache_dir: given(cache_dir).unwrap_or_else(|| default_cache_dir(&user_home)),
             waits,
-            agents: environment.agents(),
+            agents: AgentEnv::of(&environment),
             environment,
         }
     }

@@ -24,6 +24,21 @@ pub struct AgentEnv {
 }
 
 impl AgentEnv {
+    /// Where the agents keep their files, from `CLAUDE_CONFIG_DIR`, `CODEX_HOME`,
+    /// `XDG_CONFIG_HOME` (absolute paths only) and `PATH` of `environment`.
+    pub fn of(environment: &crate::environment::Environment) -> AgentEnv {
+        let dir = |k: &str| environment.var_os(k).map(PathBuf::from).filter(|p| p.is_absolute());
+        AgentEnv {
+            home: environment.user_home(),
+            claude_config_dir: dir("CLAUDE_CONFIG_DIR"),
+            codex_home: dir("CODEX_HOME"),
+            xdg_config_home: dir("XDG_CONFIG_HOME"),
+            path: environment.var_os("PATH").cloned(),
+            macos: cfg!(target_os = "macos"),
+            secrets: environment.secrets().to_vec(),
+        }
+    }
+
     pub fn claude_dir(&self) -> PathBuf {
         self.claude_config_dir.clone().unwrap_or_else(|| self.home.join(".claude"))
     }

@@ -5,7 +5,6 @@ use serde::Serialize;
 use super::report::PluginDoc;
 use super::{parse_sets, Ctx};
 use crate::error::{Error, Result};
-use crate::source::origin::Origins;
 use crate::source::stage;
 use crate::sync::add::add;
 use crate::sync::env;
@@ -37,7 +36,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let home = ctx.lock_home()?;
     let mut manifest = home.manifest()?;
     let cwd = std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
-    let origins = Origins::new(&ctx.settings, &manifest);
+    let origins = ctx.settings.origins(&manifest);
     let staged = stage::stage(&ctx.ui, &home, &manifest, &origins, input, ctx.relative(&cwd), args.refresh)?;
 
     if !stage::confirm_maturity(&ctx.ui, &staged.plugin, staged.source.kind)? {

@@ -3,7 +3,7 @@ use serde::Serialize;
 use super::{report, select, Ctx};
 use crate::error::{Error, Result};
 use crate::home::SourceKind;
-use crate::source::origin::{Opened, Origins};
+use crate::source::origin::Opened;
 use crate::sync::drift;
 use crate::ui::{Report, Ui};
 
@@ -21,7 +21,7 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let home = ctx.open_home()?;
     let manifest = home.manifest()?;
-    let origins = Origins::new(&ctx.settings, &manifest);
+    let origins = ctx.settings.origins(&manifest);
     let entries = select(&manifest, args.plugin.as_deref())?;
     if let [e] = entries.as_slice() {
         if e.source.kind == SourceKind::Local && args.plugin.is_some() {
@@ -58,7 +58,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let patch = if args.stat {
             None
         } else {
-            let scrubber = ctx.plugin_scrubber(&home, entry, &environment);
+            let scrubber = ctx.plugin_scrubber(&home, entry, environment);
             Some(scrubber.scrub(&drift::drift_diff(&home, entry, origin, &drift, &|s| scrubber.scrub(s))?))
         };
         docs.push(DiffPlugin { plugin: entry.into(), files, patch });

@@ -5,7 +5,6 @@ use serde::Serialize;
 use super::Ctx;
 use crate::error::Result;
 use crate::home::Home;
-use crate::source::origin::Origins;
 use crate::sync::doctor::{self, Check, Severity};
 use crate::sync::drift;
 use crate::ui::{Report, Ui};
@@ -25,11 +24,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let home = if args.fix {
         let home = ctx.lock_home()?;
         let manifest = home.manifest()?;
-        let origins = Origins::new(&ctx.settings, &manifest);
+        let origins = ctx.settings.origins(&manifest);
         let environment = ctx.environment_secrets();
         let mut ask = |entry: &crate::home::Entry, drift: &drift::Drift| -> Result<bool> {
             let origin = origins.open(&entry.source)?;
-            let scrubber = ctx.plugin_scrubber(&home, entry, &environment);
+            let scrubber = ctx.plugin_scrubber(&home, entry, environment);
             let diff = drift::drift_diff(&home, entry, &origin, drift, &|s| scrubber.scrub(s))?;
             ctx.ui.line(scrubber.scrub(diff.trim_end()));
             let answer = ctx.ui.confirm(

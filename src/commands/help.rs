@@ -219,7 +219,7 @@ fn document(
     env: &EnvFile,
     secrets: &crate::plugin::Secrets,
     scrubber: &crate::plugin::secret::Scrubber,
-    outer: &crate::settings::Environment,
+    outer: &crate::environment::Environment,
 ) -> Result<Help> {
     // Words the user wrote in custom/overrides.yaml may repeat a secret: it is taken out.
     let lifecycle = crate::plugin::schema::Lifecycle::STEPS
@@ -313,7 +313,7 @@ pub fn run(ctx: &Ctx, args: Args, cli: fn() -> clap::Command) -> Result<u8> {
     };
     let env = EnvFile::read(&dir.join(".env"), &ctx.settings.outer())?;
     let secrets = crate::plugin::secrets(Some(&plugin), &env);
-    let scrubber = secrets.scrubber(&ctx.environment_secrets());
+    let scrubber = secrets.scrubber(ctx.environment_secrets());
     let mut doc = document(
         entry,
         &plugin,

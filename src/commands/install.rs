@@ -4,7 +4,6 @@ use super::report::ErrorDoc;
 use super::{select, Ctx, PluginOrAll};
 use crate::error::{Error, Result};
 use crate::plugin;
-use crate::source::origin::Origins;
 use crate::sync::install::{ensure_files, FetchPolicy};
 use crate::ui::{Report, Ui};
 
@@ -32,7 +31,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let entries = select(&manifest, args.target.plugin.as_deref())?;
     let policy =
         FetchPolicy { jobs: crate::sync::install::jobs(args.jobs), frozen: args.frozen, offline: args.offline };
-    let files = ensure_files(&ctx.ui, &home, &Origins::new(&ctx.settings, &manifest), &entries, policy)?;
+    let files = ensure_files(&ctx.ui, &home, &ctx.settings.origins(&manifest), &entries, policy)?;
 
     let mut reports = Vec::new();
     let mut failures: Vec<(String, Error)> = Vec::new();

@@ -42,7 +42,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     }
     // A value may repeat a secret of the user's environment (a GITHUB_TOKEN pasted into a URL).
     let mut with_environment = server.clone();
-    with_environment.secrets.extend(ctx.environment_secrets());
+    with_environment.secrets.extend_from_slice(ctx.environment_secrets());
     let shown = if args.show_secrets { server.clone() } else { with_environment.masked() };
     let hidden = !args.show_secrets && shown != with_environment;
     let mut doc = serde_json::Map::new();

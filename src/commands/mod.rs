@@ -172,7 +172,7 @@ impl Ctx {
     }
 
     /// The values of the environment's variables named like secrets (`GITHUB_TOKEN`, …).
-    pub fn environment_secrets(&self) -> Vec<String> {
+    pub fn environment_secrets(&self) -> &[String] {
         self.settings.environment.secrets()
     }
 

@@ -4,7 +4,6 @@ use serde::Serialize;
 use super::{find, parse_sets, report, Ctx};
 use crate::error::{Error, Result};
 use crate::home::{Entry, Home, Message, SourceKind};
-use crate::source::origin::Origins;
 use crate::sync::history;
 use crate::sync::upgrade::{self, Move, Record};
 use crate::ui::{Report, Ui};
@@ -61,7 +60,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             })?
         }
     };
-    let origins = Origins::new(&ctx.settings, &manifest);
+    let origins = ctx.settings.origins(&manifest);
     let origin = origins.open(&entry.source)?;
     let report = match upgrade::plan_move(&home, &entry, &origin, to)? {
         None => RolledBack { rollback: report::unmoved(&entry, "up-to-date", None), to: report::short(&to) },

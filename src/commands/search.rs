@@ -25,7 +25,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     };
     let url =
         registry::url(ctx.settings.registry.as_deref(), manifest.as_ref().and_then(|m| m.config.registry.as_deref()));
-    let registry = Registry::open(&url, &crate::source::git::Cache::of(&ctx.settings))?;
+    let registry = Registry::open(&url, &ctx.settings.cache())?;
     let spinner = ctx.ui.spinner(format!("Reading the index of {url}"));
     let snapshot = registry.snapshot(args.refresh, &[])?;
     drop(spinner);

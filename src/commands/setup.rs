@@ -4,7 +4,6 @@ use super::{parse_sets, select, Ctx, PluginOrAll};
 use crate::error::{Error, Result};
 use crate::home::{Entry, SourceKind};
 use crate::plugin;
-use crate::source::origin::Origins;
 use crate::sync::env::plan;
 use crate::sync::install::{ensure_files, FetchPolicy};
 use crate::ui::{Report, Ui};
@@ -38,7 +37,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     if !absent.is_empty() {
         let policy = FetchPolicy { jobs: crate::sync::install::jobs(None), ..FetchPolicy::default() };
         for (entry, result) in
-            absent.iter().zip(ensure_files(&ctx.ui, &home, &Origins::new(&ctx.settings, &manifest), &absent, policy)?)
+            absent.iter().zip(ensure_files(&ctx.ui, &home, &ctx.settings.origins(&manifest), &absent, policy)?)
         {
             match result {
                 Ok(_) => {}

@@ -256,7 +256,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     // error may repeat a secret of the plugin: it is taken out.
     let environment = ctx.environment_secrets();
     for (row, entry) in rows.iter_mut().zip(&entries) {
-        let scrubber = ctx.plugin_scrubber(&home, entry, &environment);
+        let scrubber = ctx.plugin_scrubber(&home, entry, environment);
         let scrub = |s: &mut String| *s = scrubber.scrub(s);
         row.problem.iter_mut().chain(row.hint.iter_mut()).for_each(scrub);
         if let Some(h) = &mut row.health {

@@ -4,7 +4,6 @@ use super::{parse_sets, report, Ctx};
 use crate::agents::Apply;
 use crate::error::{Error, Result};
 use crate::plugin;
-use crate::source::origin::Origins;
 use crate::sync::add::{add_as, Added, As, Restore};
 use crate::sync::remove::{self, Removal};
 use crate::sync::undo::{self, Step};
@@ -32,7 +31,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let message = plan.message();
     let short = &plan.op.commit.to_string()[..10];
     ctx.ui.line(format!("Undoing {short} \"{}\"", crate::text::escape(&plan.op.subject)));
-    let origins = Origins::new(&ctx.settings, &manifest);
+    let origins = ctx.settings.origins(&manifest);
     let force = args.force || ctx.ui.yes;
     let (action, entry, commit, done) = match &plan.step {
         Step::Remove { entry } => {

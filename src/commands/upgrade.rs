@@ -3,7 +3,7 @@ use serde::Serialize;
 use super::{find, parse_sets, report, Ctx, PluginOrAll};
 use crate::error::{Error, Result};
 use crate::home::{Entry, Locked, Manifest, Message, SourceKind};
-use crate::source::origin::{Origin, Origins};
+use crate::source::origin::Origin;
 use crate::sync::upgrade::{self, Move, MovePlan, Record};
 use crate::ui::{Report, Ui};
 
@@ -49,7 +49,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
         None => manifest.plugins.clone(),
     };
-    let origins = Origins::new(&ctx.settings, &manifest);
+    let origins = ctx.settings.origins(&manifest);
 
     let mut survey = upgrade::survey(&ctx.ui, &home, &origins, &selected)?;
     let run = Run { ctx, home: &home, sets: &sets, dry_run: args.dry_run };

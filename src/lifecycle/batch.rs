@@ -251,9 +251,9 @@ pub fn summarize(items: &[Item]) -> Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::environment::Environment;
     use crate::home::Source;
     use crate::reporter::Recorder;
-    use crate::settings::Environment;
 
     /// A home folder with plugins `(directory, plugin.yaml body after the header)`.
     fn home(plugins: &[(&str, &str)]) -> (tempfile::TempDir, Vec<Entry>) {

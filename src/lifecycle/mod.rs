@@ -13,12 +13,12 @@ use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
 
+use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::plugin::env::EnvFile;
 use crate::plugin::Plugin;
 use crate::process;
 use crate::reporter::Reporter;
-use crate::settings::Environment;
 
 pub const COMPOSE_OVERRIDE: &str = "custom/docker-compose.override.yml";
 
@@ -98,7 +98,7 @@ impl<'a> Runner<'a> {
         reporter.note(&format!(
             "This runs the uninstall command of '{}', which may delete data:\n    {}",
             crate::text::escape(&self.plugin.name),
-            self.scrubber(&self.outer.secrets()).scrub(&crate::text::escape(&cmd))
+            self.scrubber(self.outer.secrets()).scrub(&crate::text::escape(&cmd))
         ));
         let hint = format!("pass --force (or --yes) to run it: `atk {command} --force`");
         reporter.confirm("Continue?", &hint)

@@ -10,12 +10,12 @@ use serde::Serialize;
 
 use super::health::{self, Health};
 use super::{ports, At, Runner};
+use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::home::Entry;
 use crate::plugin::env::EnvFile;
 use crate::plugin::{Maturity, Plugin};
 use crate::process::Probe;
-use crate::settings::Environment;
 
 /// The default bound of each probe.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -156,6 +156,36 @@ impl gix::progress::NestedProgress for ActivityProgress {
     }
 }
 
+/// The bounds of atk's waits, resolved once: the lock timeout (`ATK_LOCK_TIMEOUT`, for the home's
+/// lock and every cache repository's) and the network stall timeout (`ATK_NET_TIMEOUT`, for every
+/// fetch and push).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Waits {
+    pub lock: Duration,
+    pub net: Duration,
+}
+
+impl Default for Waits {
+    fn default() -> Waits {
+        Waits { lock: crate::fs::lock::DEFAULT_TIMEOUT, net: DEFAULT_TIMEOUT }
+    }
+}
+
+impl Waits {
+    /// From the values of `ATK_LOCK_TIMEOUT` (seconds; a value that is not a number counts as
+    /// unset) and `ATK_NET_TIMEOUT` (whole seconds, at least 1: anything else is a usage error).
+    pub fn resolve(lock: Option<&str>, net: Option<&str>) -> crate::Result<Waits> {
+        let mut waits = Waits::default();
+        if let Some(seconds) = lock.and_then(|s| s.parse().ok()) {
+            waits.lock = Duration::from_secs(seconds);
+        }
+        if let Some(value) = net.filter(|v| !v.trim().is_empty()) {
+            waits.net = parse_timeout(value)?;
+        }
+        Ok(waits)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,6 @@ use gix::ObjectId;
 
 use crate::error::{Error, Result};
 use crate::home::{plugin_rel, Entry, Home, Manifest, Source, SourceKind};
-use crate::settings::Settings;
 use crate::source;
 use crate::source::git::Repo as GitRepo;
 use crate::source::registry::{self, Registry};
@@ -22,8 +21,10 @@ pub struct Origins {
 }
 
 impl Origins {
-    pub fn new(settings: &Settings, manifest: &Manifest) -> Origins {
-        Origins { registry_url: registry_url(settings, manifest), cache: crate::source::git::Cache::of(settings) }
+    /// The origins of `manifest`'s plugins: `registry` (`--registry`) else the manifest's else the
+    /// public registry, fetched into `cache`.
+    pub fn new(registry: Option<&str>, manifest: &Manifest, cache: crate::source::git::Cache) -> Origins {
+        Origins { registry_url: registry::url(registry, manifest.config.registry.as_deref()), cache }
     }
     /// What identifies the origin of a remote entry (the registry's URL, or the git URL).
     pub fn key(&self, source: &Source) -> String {
@@ -57,11 +58,6 @@ pub enum Origin {
 }
 
 /// The registry a command uses: the one asked for (`--registry`, `ATK_REGISTRY`), else the home's
-/// `config.registry`, else the public one.
-pub fn registry_url(settings: &Settings, manifest: &Manifest) -> String {
-    registry::url(settings.registry.as_deref(), manifest.config.registry.as_deref())
-}
-
 impl Origin {
     /// What identifies the origin of a remote entry (the registry's URL, or the git URL).
     pub fn key(registry_url: &str, source: &Source) -> String {

@@ -3,12 +3,12 @@
 //! commits the new manifest entry.
 
 use super::env::EnvPlan;
+use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::home::Message;
 use crate::home::{gitignore, manifest, plugin_rel, Entry, Locked, Manifest, SourceKind, Staging, Transaction};
 use crate::lifecycle::Runner;
 use crate::reporter::Reporter;
-use crate::settings::Environment;
 use crate::source::stage::Staged;
 
 /// What adding did: the new entry and the commit made (none when `auto_commit` is off).

@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 use gix::ObjectId;
 use serde::Serialize;
 
+use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::fs::{Cap, Kind, Links, RelPath};
 use crate::home::{gitignore, plugin_rel, Entry, Home, Locked, Manifest, Message, Source, SourceKind, Transaction};
 use crate::plugin::env::EnvFile;
 use crate::reporter::Reporter;
-use crate::settings::{Environment, Settings};
+use crate::settings::Settings;
 use crate::source::origin::{installed_ref, pinned, Opened, Origins};
 use crate::sync::drift::{drift, Drift};
 use crate::sync::put_version;
@@ -82,7 +83,7 @@ pub fn check(home: &Home, settings: &Settings, reporter: &dyn Reporter) -> Vec<C
     out.push(check_gitignore(home));
     out.push(check_secrets(home));
     out.push(check_leftovers(home));
-    let ctx = &Origins::new(settings, manifest.as_ref().unwrap_or(&Manifest::default()));
+    let ctx = &settings.origins(manifest.as_ref().unwrap_or(&Manifest::default()));
     if let Some(m) = &manifest {
         out.push(check_cache(m, ctx));
         let mut origins = Opened::default();

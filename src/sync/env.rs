@@ -1,13 +1,13 @@
 //! The values a plugin's `.env` gets: from `--set`, the person (when one can be asked), the file as
 //! it is, and the plugin's defaults, worked out before anything is written.
 
+use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::home::{plugin_rel, Home};
 use crate::plugin::env::EnvFile;
 use crate::plugin::secret::MASK;
 use crate::plugin::{self, Plugin};
 use crate::reporter::Reporter;
-use crate::settings::Environment;
 
 /// The values a plugin's `.env` gets, decided before anything is written.
 pub struct EnvPlan {
@@ -71,7 +71,7 @@ pub fn plan(
     // What holds a secret is asked for unseen: also a value that takes one in (`${DB_PASSWORD}`)
     // or repeats one.
     let secrets = plugin::secrets(Some(plugin), &file);
-    let scrubber = secrets.scrubber(&environment.secrets());
+    let scrubber = secrets.scrubber(environment.secrets());
     for var in plugin.env_vars.iter().filter(|v| only.is_none_or(|o| o.contains(&v.name))) {
         let current = file.get(&var.name).filter(|v| !v.is_empty());
         let default = var.default.clone().filter(|d| !d.is_empty());

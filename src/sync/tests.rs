@@ -62,7 +62,7 @@ pub(crate) fn add_source(
     let from = crate::source::Relative { cwd, user_home: cwd };
     let staged =
         crate::source::stage::stage(reporter, home, manifest, origins, src.to_str().unwrap(), from, false).unwrap();
-    let outer = crate::settings::Environment::default();
+    let outer = crate::environment::Environment::default();
     let env = super::env::plan(reporter, &staged.plugin, &src.join(".env"), &[], None, &outer).unwrap();
     super::add::add(reporter, home, manifest, &staged, &env, &outer, "test add").unwrap()
 }
@@ -99,7 +99,7 @@ fn a_local_plugin_is_staged_added_and_removed() {
         &staged.staged.as_ref().unwrap().path().join(".env"),
         &[],
         None,
-        &crate::settings::Environment::default(),
+        &crate::environment::Environment::default(),
     )
     .unwrap();
     let added =
@@ -135,7 +135,7 @@ fn a_failing_install_leaves_the_home_and_the_manifest_as_they_were() {
         &t.path().join("none.env"),
         &[],
         None,
-        &crate::settings::Environment::default(),
+        &crate::environment::Environment::default(),
     )
     .unwrap();
     let result = super::add::add(&reporter, &home, &mut manifest, &staged, &env, &Default::default(), "test add");
@@ -169,7 +169,7 @@ fn env_values_come_from_set_then_the_file_then_the_defaults() {
         &env_path,
         &[("A".into(), "set".into())],
         None,
-        &crate::settings::Environment::default(),
+        &crate::environment::Environment::default(),
     )
     .unwrap();
     assert_eq!(plan.file.get("A").as_deref(), Some("set"));
@@ -185,7 +185,7 @@ fn env_values_come_from_set_then_the_file_then_the_defaults() {
         &env_path,
         &[],
         Some(&["B".to_string()]),
-        &crate::settings::Environment::default(),
+        &crate::environment::Environment::default(),
     )
     .unwrap();
     assert!(only.missing.is_empty());
@@ -263,7 +263,7 @@ fn an_upgrade_plan_is_computed_once_and_applied_keeping_custom() {
         &dir.join(".env"),
         &[],
         Some(&["NEW".to_string()]),
-        &crate::settings::Environment::default(),
+        &crate::environment::Environment::default(),
     )
     .unwrap();
     let m = super::upgrade::Move { entry: &entry, origin: &origin, plan: &plan };

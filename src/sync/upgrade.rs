@@ -7,6 +7,7 @@ use gix::ObjectId;
 
 use super::env::EnvPlan;
 use super::put_version;
+use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::fs::RelPath;
 use crate::home::Message;
@@ -14,7 +15,7 @@ use crate::home::{manifest, plugin_rel, Entry, Home, Locked, Manifest, Source, S
 use crate::lifecycle::Runner;
 use crate::plugin::{self, EnvVar, Plugin};
 use crate::reporter::Reporter;
-use crate::settings::{Environment, Settings};
+use crate::settings::Settings;
 use crate::source::git::FileEntry;
 use crate::source::origin::{installed_ref, latest_of_all, pinned, Lookup, Origin, Origins};
 

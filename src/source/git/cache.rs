@@ -8,7 +8,7 @@ use gix::ObjectId;
 use super::Repo;
 use crate::error::{Error, IoContext, Result};
 use crate::fs::lock::Held;
-use crate::settings::Waits;
+use crate::source::net::Waits;
 
 /// The cache key of a URL: case of scheme and host, a trailing `/` or `.git` do not matter.
 pub fn normalize(url: &str) -> String {
@@ -31,13 +31,6 @@ pub fn normalize(url: &str) -> String {
 pub struct Cache {
     pub root: PathBuf,
     pub waits: Waits,
-}
-
-impl Cache {
-    /// The cache of `settings`, with the waits its fetches keep to.
-    pub fn of(settings: &crate::settings::Settings) -> Cache {
-        Cache { root: settings.cache_dir.clone(), waits: settings.waits }
-    }
 }
 
 /// The cache repository of the source fetched from `fetch_url`, under `cache_root`.

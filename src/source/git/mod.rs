@@ -29,7 +29,7 @@ pub struct Repo {
     /// Held while fetching into the cache repository.
     cache_lock: Option<PathBuf>,
     /// How long a fetch waits for the cache lock and for a silent server.
-    waits: crate::settings::Waits,
+    waits: crate::source::net::Waits,
     /// Bytes of packs received by this process (for `-v` and benchmarks).
     pub received: std::cell::Cell<u64>,
     /// The connection of the last network step and its handshake, for the next step to reuse.
