@@ -2,8 +2,8 @@
 //! and how each recorded agent stands (for status and doctor).
 
 use super::{
-    apply, bare_target, recorded, registered_path, target, AgentEnv, AgentId, AgentOutcome, AgentStatus, Apply, Cx, Op,
-    Registered,
+    apply, bare_target, recorded, registered_path, target, target_to_give, AgentEnv, AgentId, AgentOutcome,
+    AgentStatus, Apply, Cx, Op, Registered,
 };
 use crate::error::Result;
 use crate::home::Entry;
@@ -34,7 +34,7 @@ pub fn on_recorded(
     }
     let t = match op {
         Op::Unplug => target(home, entry, outer).unwrap_or_else(|_| bare_target(home, entry)),
-        Op::Plug => match target(home, entry, outer).and_then(|t| t.check_skill().map(|()| t)) {
+        Op::Plug => match target_to_give(home, entry, outer) {
             Ok(t) => t,
             Err(e) => {
                 let failed = |agent| AgentOutcome {

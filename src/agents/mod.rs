@@ -47,7 +47,7 @@ pub use plan::{
 };
 pub use record::{describe_recorded, forget, join_labels, record, recorded, unknown_recorded};
 pub use registered::{fingerprint, registered_path, Registered};
-pub use target::{bare_target, name_problem, target, Target};
+pub use target::{bare_target, name_problem, target, target_to_give, Target};
 
 /// The agents atk knows, in the order they are processed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum)]

@@ -89,6 +89,13 @@ pub fn name_problem(name: &str) -> Option<&'static str> {
         None
     }
 }
+/// [`target`] for giving the plugin to agents (plug, re-plug): with its skill checked, so that
+/// a `SKILL.md` linked out of the plugin folder is never given (see [`Target::check_skill`]).
+pub fn target_to_give(home: &crate::home::Home, entry: &Entry, outer: crate::plugin::env::Outer) -> Result<Target> {
+    let t = target(home, entry, outer)?;
+    t.check_skill()?;
+    Ok(t)
+}
 
 /// What unplugging needs when the plugin cannot be read: its name and where its folder is (or
 /// was), so that its skill lines and links, and what atk registered, can still be removed.

@@ -95,7 +95,7 @@ fn plug_all(ctx: &Ctx, ask: bool) -> Result<u8> {
                 crate::text::escape(unknown)
             ));
         }
-        let t = match agents::target(&home, entry, &outer).and_then(|t| t.check_skill().map(|()| t)) {
+        let t = match agents::target_to_give(&home, entry, &outer) {
             Ok(t) => t,
             Err(e @ Error::Interrupted) => return Err(e),
             Err(e) => {

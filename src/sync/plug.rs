@@ -44,8 +44,7 @@ pub fn apply_all(
 /// The plugin as agents are given it: read with its `.env`, its skill checked (a SKILL.md linked
 /// out of the plugin folder is never given to an agent), with something to give.
 pub fn target_to_plug(home: &Home, entry: &Entry, outer: Outer) -> Result<Target> {
-    let t = agents::target(home, entry, outer)?;
-    t.check_skill()?;
+    let t = agents::target_to_give(home, entry, outer)?;
     if t.server.is_none() && !t.has_skill {
         return Err(Error::plugin_refused(
             format!("nothing to plug: '{}' has no MCP server and no SKILL.md", t.name),
@@ -100,18 +99,7 @@ pub fn change(
 ) -> Result<Changed> {
     let (outcomes, error) = apply_all(home, t, change.agents, change.op, how);
     let entry = &mut manifest.plugins[index];
-    let recorded: Vec<&str> = outcomes
-        .iter()
-        .filter(|o| match change.op {
-            Op::Plug => matches!(o.status, AgentStatus::Configured | AgentStatus::AlreadyConfigured),
-            Op::Unplug => matches!(o.status, AgentStatus::Removed | AgentStatus::NotConfigured),
-        })
-        .filter(|o| match change.op {
-            Op::Plug => agents::record(entry, o.agent),
-            Op::Unplug => agents::forget(entry, o.agent),
-        })
-        .map(|o| o.agent.label())
-        .collect();
+    let recorded: Vec<&str> = record_outcomes(entry, change.op, &outcomes).iter().map(|a| a.label()).collect();
     let (verb, subject) = match change.op {
         Op::Plug => ("plug", format!("Plug '{}' into {}", entry.name, agents::join_labels(&recorded))),
         Op::Unplug => ("unplug", format!("Unplug '{}' from {}", entry.name, agents::join_labels(&recorded))),
@@ -120,6 +108,24 @@ pub fn change(
     let operation = format!("atk {verb} {}", change.id);
     let commit = commit_record(home, manifest, !recorded.is_empty(), &operation, &message)?;
     Ok(Changed { outcomes, commit, stopped: error })
+}
+
+/// The record of `entry` follows what `op` did for each agent: one that has the plugin now is
+/// recorded (plug), one that no longer has it forgotten (unplug; an agent whose program is not
+/// here keeps its registration and stays recorded). The agents whose record changed.
+pub fn record_outcomes(entry: &mut Entry, op: Op, outcomes: &[AgentOutcome]) -> Vec<AgentId> {
+    outcomes
+        .iter()
+        .filter(|o| match op {
+            Op::Plug => matches!(o.status, AgentStatus::Configured | AgentStatus::AlreadyConfigured),
+            Op::Unplug => matches!(o.status, AgentStatus::Removed | AgentStatus::NotConfigured),
+        })
+        .filter(|o| match op {
+            Op::Plug => agents::record(entry, o.agent),
+            Op::Unplug => agents::forget(entry, o.agent),
+        })
+        .map(|o| o.agent)
+        .collect()
 }
 
 /// Writes the manifest and commits it, when the record changed.

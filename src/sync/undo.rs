@@ -129,7 +129,7 @@ pub fn revert_agents(
     let target = if plug.is_empty() {
         super::plug::target_to_unplug(home, &manifest.plugins[index], outer, how.reporter)?
     } else {
-        agents::target(home, &manifest.plugins[index], outer).and_then(|t| t.check_skill().map(|()| t))?
+        agents::target_to_give(home, &manifest.plugins[index], outer)?
     };
     let mut done =
         RevertedAgents { target, unplugged: vec![], plugged: vec![], changed: false, commit: None, stopped: None };
@@ -145,16 +145,9 @@ pub fn revert_agents(
         done.stopped = error;
     }
     let entry = &mut manifest.plugins[index];
-    for o in &done.plugged {
-        if matches!(o.status, AgentStatus::Configured | AgentStatus::AlreadyConfigured) {
-            done.changed |= agents::record(entry, o.agent);
-        }
-    }
-    for o in &done.unplugged {
-        if matches!(o.status, AgentStatus::Removed | AgentStatus::NotConfigured) {
-            done.changed |= agents::forget(entry, o.agent);
-        }
-    }
+    let plugged = super::plug::record_outcomes(entry, Op::Plug, &done.plugged);
+    let unplugged = super::plug::record_outcomes(entry, Op::Unplug, &done.unplugged);
+    done.changed = !plugged.is_empty() || !unplugged.is_empty();
     done.commit = super::plug::commit_record(home, manifest, done.changed, "atk undo", message)?;
     Ok(done)
 }
