@@ -49,7 +49,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let env = env::plan(&ctx.ui, &staged.plugin, &files_now.join(".env"), &sets, None, &ctx.settings.environment)?;
     let crate::sync::add::Added { entry, commit } =
         add(&ctx.ui, &home, &mut manifest, &staged, &env, &ctx.settings.environment, &format!("atk add {input}"))?;
-    ctx.push_if_configured(&home, &manifest, commit.is_some());
 
     if let Some(c) = &commit {
         ctx.ui.detail(format!("committed {c}"));

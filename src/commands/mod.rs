@@ -45,8 +45,9 @@ pub struct Ctx {
     pub ui: Ui,
     /// Flags and environment, resolved once.
     pub settings: crate::settings::Settings,
-    /// The home to push once the command is done (see [`Ctx::push_if_configured`]).
-    pub pending_push: std::cell::RefCell<Option<PathBuf>>,
+    /// The home this command locked, and whether a commit there is due to be pushed (see
+    /// [`Ctx::push_pending`]).
+    pub pending_push: std::cell::RefCell<Option<(PathBuf, std::sync::Arc<std::sync::atomic::AtomicBool>)>>,
 }
 
 impl Ctx {
@@ -72,6 +73,7 @@ impl Ctx {
         if let Some(op) = recovered {
             self.report_recovery(&op);
         }
+        *self.pending_push.borrow_mut() = Some((home.root.clone(), home.push_due()));
         Ok(home)
     }
 
@@ -87,20 +89,14 @@ impl Ctx {
         }
     }
 
-    /// After a committed change: `git push` is due when `auto_push` is on. It runs once, when the
-    /// command is done and has let go of the home lock ([`Ctx::push_pending`]), so that a remote
-    /// that does not answer never keeps another atk waiting for the lock.
-    pub fn push_if_configured(&self, home: &Home, manifest: &Manifest, committed: bool) {
-        if committed && manifest.config.auto_commit && manifest.config.auto_push {
-            *self.pending_push.borrow_mut() = Some(home.root.clone());
-        }
-    }
-
     /// The push a command's commits asked for (best effort: a failure is a warning with a hint,
     /// and the exit code stays the command's). Called after the command returned, which released
     /// the home lock; bounded by the network stall timeout (`ATK_NET_TIMEOUT`) and by Ctrl-C.
     pub fn push_pending(&self) {
-        let Some(root) = self.pending_push.borrow_mut().take() else { return };
+        let Some((root, due)) = self.pending_push.borrow_mut().take() else { return };
+        if !due.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
         let stall = self.settings.waits.net;
         let hint = "the change is committed in the home; push it with `atk git push`";
         use home::repo::PushFailure;

@@ -61,7 +61,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let hint = format!("pass --yes (or --force) to plug without asking: `atk plug {} --yes ...`", t.directory);
     let how = Apply { env, reporter: &ctx.ui, ask, hint: &hint };
     let done = plug::change(&home, &mut manifest, index, &t, Change { op: Op::Plug, agents: &chosen, id }, &how)?;
-    ctx.push_if_configured(&home, &manifest, done.commit.is_some());
     let report = report::plugged(&ctx.ui, &manifest.plugins[index], &t, done)?;
     ctx.ui.print(&report);
     let failed = report.agents.iter().any(|a| a.status == AgentStatus::Failed || a.status == AgentStatus::NotInstalled);

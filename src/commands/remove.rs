@@ -69,7 +69,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     if let Some(e) = done.failed {
         return Err(e);
     }
-    ctx.push_if_configured(&home, &manifest, done.commit.is_some());
     if let Some(c) = &done.commit {
         ctx.ui.detail(format!("committed {c}"));
     }

@@ -84,7 +84,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 let record = Record { operation: &format!("atk rollback {}", entry.directory), message: &message };
                 let m = Move { entry: &entry, origin: &origin, plan };
                 let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, &home, &mut manifest, m, &sets, record)?;
-                ctx.push_if_configured(&home, &manifest, moved.commit.is_some());
                 if let Some(e) = moved.stopped {
                     return Err(e);
                 }

@@ -107,7 +107,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             let m = Move { entry, origin: &origin, plan: &planned.plan };
             let record = Record { operation: &format!("atk undo {}", entry.directory), message: &message };
             let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, &home, &mut manifest, m, &sets, record)?;
-            ctx.push_if_configured(&home, &manifest, moved.commit.is_some());
             if let Some(e) = moved.stopped {
                 return Err(e);
             }
@@ -120,7 +119,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             let how = Apply { env: &ctx.settings.agents, reporter: &ctx.ui, ask: !ctx.ui.yes, hint };
             let outer = ctx.settings.outer();
             let done = undo::revert_agents(&home, &mut manifest, (entry, plug, unplug), &outer, &how, &message)?;
-            ctx.push_if_configured(&home, &manifest, done.commit.is_some());
             if let Some(c) = &done.commit {
                 ctx.ui.detail(format!("committed {c}"));
             }
@@ -136,7 +134,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             (done.action(), now, done.commit, Done::Agents)
         }
     };
-    ctx.push_if_configured(&home, &manifest, commit.is_some());
     ctx.ui.print(&Undone {
         reverted: plan.op.commit.to_string(),
         subject: plan.op.subject.clone(),

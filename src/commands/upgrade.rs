@@ -180,7 +180,6 @@ impl Run<'_> {
         let record = Record { operation: &format!("atk upgrade {}", entry.directory), message: &message };
         let m = Move { entry, origin, plan: &plan };
         let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, self.home, manifest, m, self.sets, record)?;
-        ctx.push_if_configured(self.home, manifest, moved.commit.is_some());
         if let Some(e) = moved.stopped {
             return Err(e);
         }

@@ -20,9 +20,17 @@ pub use lock::HomeLock;
 pub struct Locked {
     home: Home,
     _lock: HomeLock,
+    push_due: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Locked {
+    /// Becomes true when a transaction of this lock committed with `auto_push` on: the push is
+    /// the caller's, once it has let go of the lock (a remote that does not answer must not keep
+    /// another atk waiting for it).
+    pub fn push_due(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        self.push_due.clone()
+    }
+
     /// Lets go of the lock; the home stays open for reading.
     pub fn unlock(self) -> Home {
         self.home
@@ -314,7 +322,7 @@ impl Home {
     pub fn lock(self, timeout: Duration, on_wait: &mut dyn FnMut()) -> Result<(Locked, Option<Recovered>)> {
         let lock = lock::acquire(&self.lock_path(), &self.root, timeout, on_wait)?;
         let recovered = transaction::recover(&self, &lock)?;
-        Ok((Locked { home: self, _lock: lock }, recovered))
+        Ok((Locked { home: self, _lock: lock, push_due: Default::default() }, recovered))
     }
 
     /// For read-only commands: rolls back an unfinished operation if its process is gone.
@@ -364,6 +372,8 @@ impl Home {
         if !manifest.config.auto_commit {
             return Ok(None);
         }
-        tx.commit(paths, message)
+        let commit = tx.commit(paths, message)?;
+        tx.push_due |= commit.is_some() && manifest.config.auto_push;
+        Ok(commit)
     }
 }

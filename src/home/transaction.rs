@@ -58,6 +58,8 @@ pub struct Transaction<'h> {
     txn: Root,
     journal: std::fs::File,
     steps: usize,
+    /// It committed with `auto_push` on (see [`Locked::push_due`]).
+    pub(super) push_due: bool,
 }
 
 /// What recovery did: the operation rolled back, and the journal records it refused to act on.
@@ -84,7 +86,7 @@ impl<'h> Transaction<'h> {
         line.push(b'\n');
         journal.write_all(&line).ctx(|| format!("cannot write {}", path.display()))?;
         journal.sync_all().ctx(|| format!("cannot write {}", path.display()))?;
-        Ok(Transaction { home, txn, journal, steps: 0 })
+        Ok(Transaction { home, txn, journal, steps: 0, push_due: false })
     }
 
     /// Appends one step; returns its number.
@@ -246,7 +248,11 @@ impl<'h> Transaction<'h> {
         let mut tx = Self::begin(home, operation)?;
         match body(&mut tx) {
             Ok(value) => {
+                let push_due = tx.push_due;
                 tx.finish()?;
+                if push_due {
+                    home.push_due().store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 Ok(value)
             }
             Err(e) => {

@@ -191,3 +191,21 @@ fn a_broken_cache_repository_is_a_warning() {
     let out = env.ok(&["doctor"]);
     assert!(out.contains("✓ cache"), "{out}");
 }
+
+/// A repair is a commit like any other: with `auto_push` on it is pushed (the push came from each
+/// command by hand, and `doctor --fix` had none).
+#[test]
+fn a_repair_is_pushed_when_auto_push_is_on() {
+    let env = Env::new();
+    let remote = env.path("remote.git");
+    git(env.dir.path(), &["init", "-q", "--bare", remote.to_str().unwrap()]);
+    turn_on_auto_push(&env, remote.to_str().unwrap());
+    // A .gitignore whose secret block is not last: doctor --fix puts it back, in one commit.
+    let text = std::fs::read_to_string(env.atk_home.join(".gitignore")).unwrap();
+    write(&env.atk_home.join(".gitignore"), &format!("{text}extra/\n"), false);
+    env.git(&["commit", "-qam", "a line after the secrets"]);
+    env.ok(&["doctor", "--fix"]);
+    let pushed = git(&remote, &["log", "--format=%s", "-1", "main"]);
+    assert_eq!(pushed.trim(), env.log()[0], "the repair's commit is on the remote");
+    assert!(pushed.starts_with("atk doctor"), "{pushed}");
+}
