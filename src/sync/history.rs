@@ -257,20 +257,6 @@ pub fn resolve_pin(root: &Path, directory: &str, r: &str) -> Result<ObjectId> {
     }
 }
 
-/// "3 minutes ago", from a duration in seconds.
-pub fn relative(seconds: i64) -> String {
-    let s = seconds.max(0);
-    let (n, unit) = match s {
-        0..=59 => return if s < 2 { "just now".into() } else { format!("{s} seconds ago") },
-        60..=3599 => (s / 60, "minute"),
-        3600..=86_399 => (s / 3600, "hour"),
-        86_400..=2_591_999 => (s / 86_400, "day"),
-        2_592_000..=31_535_999 => (s / 2_592_000, "month"),
-        _ => (s / 31_536_000, "year"),
-    };
-    format!("{} ago", crate::error::plural(n as usize, unit))
-}
-
 /// `2026-11-25 15:40:12 +0100`: the time as the committer's clock showed it.
 pub fn absolute(t: gix::date::Time) -> String {
     t.format_or_unix(gix::date::time::format::ISO8601)
@@ -290,12 +276,7 @@ mod tests {
     }
 
     #[test]
-    fn relative_times_read_as_a_person_says_them() {
-        assert_eq!(relative(0), "just now");
-        assert_eq!(relative(42), "42 seconds ago");
-        assert_eq!(relative(60), "1 minute ago");
-        assert_eq!(relative(7200), "2 hours ago");
-        assert_eq!(relative(86_400 * 3), "3 days ago");
+    fn absolute_times_are_the_committers_clock() {
         assert_eq!(absolute(gix::date::Time::new(0, 3600)), "1970-01-01 01:00:00 +0100");
     }
 }
