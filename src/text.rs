@@ -92,9 +92,19 @@ pub fn ago(seconds: u64) -> String {
     format!("{} ago", crate::error::plural(n as usize, unit))
 }
 
+/// [`ago`], but under two seconds (or a time still to come, by a clock ahead) reads `just now`:
+/// how `atk history` says when a commit was made.
+pub fn ago_or_just_now(seconds: i64) -> String {
+    if seconds < 2 {
+        "just now".into()
+    } else {
+        ago(seconds as u64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{ago, escape, for_terminal};
+    use super::{ago, ago_or_just_now, escape, for_terminal};
 
     #[test]
     fn terminal_text_keeps_colors_and_line_breaks_only() {
@@ -126,5 +136,17 @@ mod tests {
         assert_eq!(ago(86_400 * 3), "3 days ago");
         assert_eq!(ago(86_400 * 65), "2 months ago");
         assert_eq!(ago(86_400 * 800), "2 years ago");
+    }
+
+    #[test]
+    fn under_two_seconds_is_just_now() {
+        assert_eq!(ago_or_just_now(-5), "just now");
+        assert_eq!(ago_or_just_now(0), "just now");
+        assert_eq!(ago_or_just_now(1), "just now");
+        assert_eq!(ago_or_just_now(2), "2 seconds ago");
+        assert_eq!(ago_or_just_now(42), "42 seconds ago");
+        assert_eq!(ago_or_just_now(60), "1 minute ago");
+        assert_eq!(ago_or_just_now(7200), "2 hours ago");
+        assert_eq!(ago_or_just_now(86_400 * 3), "3 days ago");
     }
 }

@@ -50,7 +50,7 @@ impl Report for History {
         }
         for op in &self.operations {
             let when = match op.time {
-                Some(t) => format!("{} ({})", history::relative(self.now - t.seconds), history::absolute(t)),
+                Some(t) => format!("{} ({})", crate::text::ago_or_just_now(self.now - t.seconds), history::absolute(t)),
                 None => "(invalid date)".to_string(),
             };
             let what = describe(op);

@@ -1,9 +1,8 @@
-use gix::ObjectId;
 use serde::Serialize;
 
 use super::{find, parse_sets, report, Ctx};
 use crate::error::{Error, Result};
-use crate::home::{Entry, Home, Message, SourceKind};
+use crate::home::{Message, SourceKind};
 use crate::sync::history;
 use crate::sync::upgrade::{self, Move, Record};
 use crate::ui::{Report, Ui};
@@ -40,25 +39,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     }
     let current = crate::source::origin::pinned(&entry)?.to_string();
     let to = match &args.to {
-        Some(r) => resolve(&home, &entry, r)?,
-        None => {
-            let previous = history::previous_pin(&home.root, &entry.directory, &current)?.ok_or_else(|| {
-                Error::nothing_to_do(
-                    format!(
-                        "the history has no upgrade of '{}' to its pin {}: there is no earlier pin to go back to",
-                        crate::text::escape(&entry.name),
-                        &current[..12.min(current.len())]
-                    ),
-                    vec![format!("name one: `atk rollback {} --to <commit>`", entry.directory)],
-                )
-            })?;
-            ObjectId::from_hex(previous.as_bytes()).map_err(|_| {
-                Error::conflict(
-                    format!("the history records an invalid pin '{}'", crate::text::escape(&previous)),
-                    vec![],
-                )
-            })?
-        }
+        Some(r) => history::resolve_pin(&home.root, &entry.directory, r)?,
+        None => history::previous_pin_id(&home.root, &entry.directory, &current)?.ok_or_else(|| {
+            Error::nothing_to_do(
+                format!(
+                    "the history has no upgrade of '{}' to its pin {}: there is no earlier pin to go back to",
+                    crate::text::escape(&entry.name),
+                    &current[..12.min(current.len())]
+                ),
+                vec![format!("name one: `atk rollback {} --to <commit>`", entry.directory)],
+            )
+        })?,
     };
     let origins = ctx.settings.origins(&manifest);
     let origin = origins.open(&entry.source)?;
@@ -118,38 +109,5 @@ impl Report for RolledBack {
             // A dry run: the plan shown is the answer.
             _ => {}
         }
-    }
-}
-
-/// `REF` as a commit: a full id, or the start (4 or more hex digits) of exactly one pin the
-/// plugin had in the home's history.
-fn resolve(home: &Home, entry: &Entry, r: &str) -> Result<ObjectId> {
-    let r = r.trim();
-    if let Ok(id) = ObjectId::from_hex(r.as_bytes()) {
-        return Ok(id);
-    }
-    let hex = r.len() >= 4 && r.chars().all(|c| c.is_ascii_hexdigit());
-    let mut known: Vec<String> = history::read(&home.root, Some(&entry.directory), None)?
-        .into_iter()
-        .flat_map(|op| [op.from, op.to])
-        .flatten()
-        .filter(|p| hex && p.starts_with(&r.to_ascii_lowercase()))
-        .collect();
-    known.sort();
-    known.dedup();
-    match known.as_slice() {
-        [one] => ObjectId::from_hex(one.as_bytes()).map_err(|_| Error::other(format!("invalid pin {one}"))),
-        [] => Err(Error::usage(
-            format!(
-                "--to {}: not a commit id, nor the start of a pin of '{}' in the history",
-                crate::text::escape(r),
-                entry.directory
-            ),
-            Some(format!("give the full commit id, or one `atk history {}` shows", entry.directory)),
-        )),
-        many => Err(Error::usage(
-            format!("--to {}: the start of {} pins of '{}'", crate::text::escape(r), many.len(), entry.directory),
-            Some("give more of the commit id".into()),
-        )),
     }
 }

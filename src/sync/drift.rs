@@ -1,10 +1,12 @@
 //! Drift: where a plugin's files differ from its pinned commit (by git blob ids, so nothing is
 //! fetched to tell), and the unified diff of each difference. `diff`, `doctor` and `rollback` use it.
 
+use std::collections::HashSet;
+
 use gix::ObjectId;
 
 use crate::error::{Error, Result};
-use crate::fs::{Cap, Kind, RelPath};
+use crate::fs::{Cap, Kind, RelPath, Root};
 use crate::home::replace::is_users;
 use crate::home::{plugin_rel, Entry, Home};
 use crate::source::git::FileEntry;
@@ -38,6 +40,57 @@ pub fn blob_id(data: &[u8]) -> ObjectId {
     gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, data).expect("sha1 hashing works")
 }
 
+/// How the plugin's folder differs from one shipped file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// Gone (or not reachable).
+    Missing,
+    /// Content, mode or kind differ.
+    Modified,
+}
+
+/// Whether the drift looks at the shipped file `f`: `custom/`, `.env` and `.atk-ref` are the
+/// user's and atk's.
+fn counted(f: &FileEntry) -> bool {
+    !is_users(&f.path) && f.path.as_str() != ATK_REF
+}
+
+/// How the plugin's folder `root` holds the shipped file `f` (`None`: as shipped), by blob id.
+fn compare(root: &Root, f: &FileEntry) -> Result<Option<Change>> {
+    let same = match root.kind(&f.path) {
+        Ok(None) | Err(_) => return Ok(Some(Change::Missing)),
+        Ok(Some(Kind::Link)) => f.link && blob_id(root.read_link(&f.path)?.as_os_str().as_encoded_bytes()) == f.id,
+        // A file too big to read (the cap is far above any shipped file) is not the shipped one.
+        Ok(Some(Kind::File { executable })) => {
+            !f.link
+                && executable == f.executable
+                && match root.read(&f.path, Cap::PluginFile) {
+                    Ok(data) => blob_id(&data) == f.id,
+                    Err(Error::Unreadable { .. }) => false,
+                    Err(e) => return Err(e),
+                }
+        }
+        Ok(Some(_)) => false,
+    };
+    Ok((!same).then_some(Change::Modified))
+}
+
+/// The shipped files of `files` (one version of the plugin, paths inside its folder) whose
+/// content, mode or kind the plugin's folder `directory` has changed; gone files are not
+/// counted. What `rollback` and `undo` warn that the other version replaces: `files` are the
+/// ones the move goes from.
+pub fn modified(home: &Home, directory: &str, files: &[FileEntry]) -> Result<Vec<RelPath>> {
+    let root = home.files.sub(&plugin_rel(directory)?)?;
+    let mut out = Vec::new();
+    for f in files.iter().filter(|f| counted(f)) {
+        crate::interrupt::check()?;
+        if compare(&root, f)? == Some(Change::Modified) {
+            out.push(f.path.clone());
+        }
+    }
+    Ok(out)
+}
+
 /// Compares the folder of a remote plugin with the files of its pinned commit, by blob ids.
 pub fn drift(home: &Home, entry: &Entry, origin: &Origin) -> Result<Drift> {
     let commit = pinned(entry)?;
@@ -45,44 +98,29 @@ pub fn drift(home: &Home, entry: &Entry, origin: &Origin) -> Result<Drift> {
     let files = origin.repo().list_files(commit, &path)?;
     let root = home.files.sub(&plugin_rel(&entry.directory)?)?;
     let mut d = Drift { commit: Some(commit), path, ..Drift::default() };
-    let mut shipped_dirs = std::collections::BTreeSet::from([String::new()]);
+    let shipped: HashSet<&RelPath> = files.iter().map(|f| &f.path).collect();
+    let mut shipped_dirs = HashSet::from([String::new()]);
     for f in &files {
         let mut p = f.path.parent();
         while let Some(dir) = p {
             shipped_dirs.insert(dir.as_str().to_string());
             p = dir.parent();
         }
-        if is_users(&f.path) || f.path.as_str() == ATK_REF {
+        if !counted(f) {
             continue;
         }
-        let same = match root.kind(&f.path) {
-            Ok(None) | Err(_) => {
-                d.missing.push(f.path.clone());
-                continue;
-            }
-            Ok(Some(Kind::Link)) => f.link && blob_id(root.read_link(&f.path)?.as_os_str().as_encoded_bytes()) == f.id,
-            // A file too big to read (the cap is far above any shipped file) is not the shipped one.
-            Ok(Some(Kind::File { executable })) => {
-                !f.link
-                    && executable == f.executable
-                    && match root.read(&f.path, Cap::PluginFile) {
-                        Ok(data) => blob_id(&data) == f.id,
-                        Err(Error::Unreadable { .. }) => false,
-                        Err(e) => return Err(e),
-                    }
-            }
-            Ok(Some(_)) => false,
-        };
-        if !same {
-            d.modified.push(f.path.clone());
+        crate::interrupt::check()?;
+        match compare(&root, f)? {
+            Some(Change::Missing) => d.missing.push(f.path.clone()),
+            Some(Change::Modified) => d.modified.push(f.path.clone()),
+            None => {}
         }
     }
     for (rel, _) in root.files(&RelPath::root())? {
         let parent = rel.parent().map(|p| p.as_str().to_string()).unwrap_or_default();
-        let known = files.iter().any(|f| f.path == rel);
         let atk_own =
             rel.as_str() == ATK_REF || rel.name().contains(".atk-saved") || crate::fs::is_temp_name(rel.name());
-        if !known && !atk_own && !is_users(&rel) && shipped_dirs.contains(&parent) {
+        if !shipped.contains(&rel) && !atk_own && !is_users(&rel) && shipped_dirs.contains(&parent) {
             d.extra.push(rel);
         }
     }

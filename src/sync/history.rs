@@ -208,30 +208,53 @@ pub fn read(root: &Path, plugin: Option<&str>, limit: Option<usize>) -> Result<V
 
 /// The pin `directory` had before the newest upgrade that brought it to `current`: where
 /// `rollback` goes. `None` when no upgrade in the history brought it there.
-pub fn previous_pin(root: &Path, directory: &str, current: &str) -> Result<Option<String>> {
+pub fn previous_pin_id(root: &Path, directory: &str, current: &str) -> Result<Option<ObjectId>> {
     let ops = read(root, Some(directory), None)?;
-    Ok(ops
+    let previous = ops
         .into_iter()
         .find(|op| {
             op.plugin.as_deref() == Some(directory)
                 && matches!(op.kind.as_deref(), Some("upgrade"))
                 && op.to.as_deref() == Some(current)
         })
-        .and_then(|op| op.from))
+        .and_then(|op| op.from);
+    let Some(previous) = previous else { return Ok(None) };
+    ObjectId::from_hex(previous.as_bytes()).map(Some).map_err(|_| {
+        Error::conflict(format!("the history records an invalid pin '{}'", crate::text::escape(&previous)), vec![])
+    })
 }
 
-/// "3 minutes ago", from a duration in seconds.
-pub fn relative(seconds: i64) -> String {
-    let s = seconds.max(0);
-    let (n, unit) = match s {
-        0..=59 => return if s < 2 { "just now".into() } else { format!("{s} seconds ago") },
-        60..=3599 => (s / 60, "minute"),
-        3600..=86_399 => (s / 3600, "hour"),
-        86_400..=2_591_999 => (s / 86_400, "day"),
-        2_592_000..=31_535_999 => (s / 2_592_000, "month"),
-        _ => (s / 31_536_000, "year"),
-    };
-    format!("{} ago", crate::error::plural(n as usize, unit))
+/// `r` as a commit of the plugin `directory`'s source: a full id, or the start (4 or more hex
+/// digits) of exactly one pin the plugin had in the history of the home at `root` (`rollback
+/// --to`).
+pub fn resolve_pin(root: &Path, directory: &str, r: &str) -> Result<ObjectId> {
+    let r = r.trim();
+    if let Ok(id) = ObjectId::from_hex(r.as_bytes()) {
+        return Ok(id);
+    }
+    let hex = r.len() >= 4 && r.chars().all(|c| c.is_ascii_hexdigit());
+    let mut known: Vec<String> = read(root, Some(directory), None)?
+        .into_iter()
+        .flat_map(|op| [op.from, op.to])
+        .flatten()
+        .filter(|p| hex && p.starts_with(&r.to_ascii_lowercase()))
+        .collect();
+    known.sort();
+    known.dedup();
+    match known.as_slice() {
+        [one] => ObjectId::from_hex(one.as_bytes()).map_err(|_| Error::other(format!("invalid pin {one}"))),
+        [] => Err(Error::usage(
+            format!(
+                "--to {}: not a commit id, nor the start of a pin of '{directory}' in the history",
+                crate::text::escape(r),
+            ),
+            Some(format!("give the full commit id, or one `atk history {directory}` shows")),
+        )),
+        many => Err(Error::usage(
+            format!("--to {}: the start of {} pins of '{directory}'", crate::text::escape(r), many.len()),
+            Some("give more of the commit id".into()),
+        )),
+    }
 }
 
 /// `2026-11-25 15:40:12 +0100`: the time as the committer's clock showed it.
@@ -253,12 +276,7 @@ mod tests {
     }
 
     #[test]
-    fn relative_times_read_as_a_person_says_them() {
-        assert_eq!(relative(0), "just now");
-        assert_eq!(relative(42), "42 seconds ago");
-        assert_eq!(relative(60), "1 minute ago");
-        assert_eq!(relative(7200), "2 hours ago");
-        assert_eq!(relative(86_400 * 3), "3 days ago");
+    fn absolute_times_are_the_committers_clock() {
         assert_eq!(absolute(gix::date::Time::new(0, 3600)), "1970-01-01 01:00:00 +0100");
     }
 }

@@ -260,7 +260,13 @@ pub fn plan_move(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> R
         e => e,
     })?;
     let Some(plan) = plan(home, entry, origin, to)? else { return Ok(None) };
-    let edited = super::drift::drift(home, entry, origin).map(|d| d.modified).unwrap_or_default();
+    // The user's edits are to the files of the version the move goes from (`.atk-ref`, which may
+    // not be the manifest's pin). A folder that cannot be read has no edits to keep; Ctrl-C stops.
+    let edited = match super::drift::modified(home, &entry.directory, &plan.old_files) {
+        Ok(edited) => edited,
+        Err(Error::Interrupted) => return Err(Error::Interrupted),
+        Err(_) => Vec::new(),
+    };
     Ok(Some(Planned { plan, edited: edited.iter().map(|p| p.as_str().to_string()).collect() }))
 }
 

@@ -113,3 +113,35 @@ fn kill_9_during_rollback_is_rolled_back_by_the_next_run() {
     assert_eq!(env.log(), log);
     env.ok(&["--registry", reg, "rollback", "hello"]);
 }
+
+/// Regression: the edits a rollback warns about were found against the manifest's pin, though
+/// the move goes from the version the folder has (`.atk-ref`). After `git reset` (or a pull)
+/// changes the pin, the files that differ between the two versions read as the user's edits.
+#[test]
+fn rollback_after_git_moved_the_pin_warns_only_of_the_users_edits() {
+    let env = Env::new();
+    let work = registry_work(&env);
+    let reg = work.to_str().unwrap();
+    env.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
+    let v1 = head(&work);
+    let readme = std::fs::read_to_string(work.join("plugins/hello/README.md")).unwrap();
+    write(&work.join("plugins/hello/README.md"), &format!("{readme}Changed in v2.\n"), false);
+    let v2 = commit_all(&work, "hello v2");
+    env.ok(&["--registry", reg, "upgrade", "hello", "--yes"]);
+    // The upgrade's commit undone by git alone: the pin is v1 again, the folder (not tracked) v2's.
+    env.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    let dir = env.atk_home.join("plugins/hello");
+    assert!(env.manifest().contains(&format!("ref: {v1}")));
+    assert_eq!(std::fs::read_to_string(dir.join(".atk-ref")).unwrap(), format!("{v2}\n"));
+    // The user's one edit, to a file both versions ship alike.
+    let stop = std::fs::read_to_string(dir.join("stop.sh")).unwrap();
+    write(&dir.join("stop.sh"), &format!("{stop}# mine\n"), true);
+
+    let (_, err) = env.fails(2, &["--registry", reg, "rollback", "hello", "--to", &v1]);
+    assert!(err.contains("1 shipped file of 'hello' changed since it was installed (stop.sh)"), "{err}");
+    assert!(!err.contains("README.md"), "v2's README is not an edit of the user's: {err}");
+
+    env.ok(&["--registry", reg, "rollback", "hello", "--to", &v1, "--yes"]);
+    assert_eq!(std::fs::read_to_string(dir.join("README.md")).unwrap(), readme);
+    assert_eq!(std::fs::read_to_string(dir.join(".atk-ref")).unwrap(), format!("{v1}\n"));
+}
