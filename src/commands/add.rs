@@ -69,8 +69,13 @@ pub struct Added {
 
 impl Report for Added {
     fn render(&self, ui: &Ui) {
-        let pin =
-            self.added.source.commit.as_deref().map(|c| format!(" at {}", &c[..c.len().min(12)])).unwrap_or_default();
+        let pin = self
+            .added
+            .source
+            .commit
+            .as_deref()
+            .map(|c| format!(" at {}", super::report::short_pin(c)))
+            .unwrap_or_default();
         ui.success(format!("Added '{}' to {}{pin}", crate::text::escape(&self.added.name), self.path.display()));
     }
 }

@@ -276,6 +276,12 @@ pub fn short(id: &gix::ObjectId) -> String {
     id.to_string()[..12].to_string()
 }
 
+/// A pin as the manifest has it (text that came from outside), shown as [`short`] shows a commit:
+/// its first 12 characters, escaped.
+pub fn short_pin(pin: &str) -> String {
+    crate::text::escape(&pin.chars().take(12).collect::<String>()).into_owned()
+}
+
 /// A plugin's line of an upgrade or rollback report when there was no plan (skipped, up to date,
 /// failed).
 pub fn unmoved(entry: &Entry, status: &'static str, error: Option<&crate::Error>) -> Upgraded {

@@ -184,7 +184,7 @@ impl Report for Undone {
             Done::Removed => ui.success(format!("Removed '{name}' again")),
             Done::Restored => {
                 let pin = self.plugin.source.commit.as_deref();
-                let pin = pin.map(|c| format!(" at {}", &c[..c.len().min(12)])).unwrap_or_default();
+                let pin = pin.map(|c| format!(" at {}", report::short_pin(c))).unwrap_or_default();
                 ui.success(format!("Put '{name}' back{pin}"))
             }
             Done::Moved { name, to } => ui.success(format!("Moved '{}' back to {to}", crate::text::escape(name))),
