@@ -31,7 +31,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let plan = undo::plan(&home, &manifest)?;
     let message = plan.message();
     let short = &plan.op.commit.to_string()[..10];
-    ctx.ui.line(format!("Undoing {short} \"{}\"", crate::text::escape(&plan.op.subject)));
+    ctx.ui.preview(format!("Undoing {short} \"{}\"", crate::text::escape(&plan.op.subject)));
     let origins = Origins::new(&ctx.settings, &manifest);
     let force = args.force || ctx.ui.yes;
     let (action, entry, commit, done) = match &plan.step {

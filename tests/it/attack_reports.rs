@@ -40,3 +40,56 @@ fn a_required_variable_the_environment_sets_is_missing_for_no_command() {
     let (_, err) = env.fails(8, &["start", "e1"]);
     assert!(err.contains("E1_KEY"), "{err}");
 }
+
+/// stdout of `atk --json args…`, which must be one JSON value and exit with `code`; and stderr.
+fn one_document(env: &Env, args: &[&str], code: i32) -> (serde_json::Value, String) {
+    let out = env.cmd().arg("--json").args(args).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(code), "{args:?}\n{stdout}{stderr}");
+    let doc = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: not one JSON value ({e}):\n{stdout}"));
+    (doc, stderr.to_string())
+}
+
+#[test]
+fn the_error_document_of_registry_index_names_the_invalid_plugins() {
+    let env = Env::bare();
+    env.plugin("registry/plugins/broken", "name: broken\n", &[]);
+    let root = env.path("registry");
+    let (doc, _) = one_document(&env, &["registry", "index", root.to_str().unwrap()], 5);
+    assert_eq!(doc["error"]["kind"], "plugin_refused", "{doc}");
+    let details = doc["error"]["details"].as_array().unwrap();
+    assert!(
+        details.iter().any(|d| d.as_str().unwrap().starts_with("broken: schema_version")),
+        "the document says which plugin is invalid and why: {doc}"
+    );
+    // For a person, the list is above the error, as it was.
+    let (out, err) = env.fails(5, &["registry", "index", root.to_str().unwrap()]);
+    assert!(out.contains("✗ broken") && out.contains("schema_version"), "{out}");
+    assert!(err.contains("fix the plugins listed above"), "{err}");
+}
+
+#[test]
+fn with_json_the_plan_a_question_is_about_is_still_shown_before_it() {
+    let env = Env::new();
+    let tool = crate::common::sources::git_source_work(&env);
+    env.ok(&["add", "-y", &format!("file://{}", tool.display())]);
+    write(
+        &tool.join(".atk/plugin.yaml"),
+        &yaml("Echo Tool", "lifecycle:\n  install: ./setup.sh --again\n  uninstall: 'true'\n"),
+        false,
+    );
+    crate::common::sources::commit_all(&tool, "tool v2");
+    // The hint asks to review the changes above: with --json, they are on stderr.
+    let (doc, err) = one_document(&env, &["upgrade", "echo-tool"], 2);
+    assert_eq!(doc["error"]["kind"], "needs_confirmation", "{doc}");
+    assert!(err.contains("lifecycle install: ./setup.sh → ./setup.sh --again"), "{err}");
+    assert!(err.find("lifecycle install").unwrap() < err.find("review the changes above").unwrap(), "{err}");
+    // Without --json the plan stays on stdout.
+    let (out, _) = env.fails(2, &["upgrade", "echo-tool"]);
+    assert!(out.contains("lifecycle install: ./setup.sh → ./setup.sh --again"), "{out}");
+    env.ok(&["upgrade", "echo-tool", "--yes"]);
+    let (_, err) = one_document(&env, &["rollback", "echo-tool"], 2);
+    assert!(err.contains("lifecycle install: ./setup.sh --again → ./setup.sh"), "{err}");
+    let (_, err) = one_document(&env, &["undo"], 2);
+    assert!(err.contains("Undoing") && err.contains("lifecycle install: ./setup.sh --again → ./setup.sh"), "{err}");
+}
