@@ -70,7 +70,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             let environment = &ctx.settings.environment;
             let env =
                 crate::sync::env::plan(&ctx.ui, &staged.plugin, &files_now.join(".env"), &sets, None, environment)?;
-            let restore = Some(Restore { message: &message, index: *index });
+            let restore = Some(Restore { message: &message, index: *index, was: entry });
             let Added { entry, commit } = add_as(
                 &ctx.ui,
                 &home,
@@ -87,6 +87,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                         .note("the plugin's .env was removed with it: give the values with `atk undo --set KEY=VALUE`");
                 }
             })?;
+            // The remove unplugged it from the agents it recorded: they get it back, as an undo
+            // of an unplug plugs it back (a failure there is the agent's outcome, as in a move).
+            ctx.push_if_configured(&home, &manifest, commit.is_some());
+            let outer = ctx.settings.outer();
+            let replugged = crate::agents::replug_recorded(&home, &entry, &ctx.settings.agents, &outer, &ctx.ui)?;
+            report::hook_outcomes(&ctx.ui, &entry, &replugged, "plug");
             ("restore", entry, commit, Done::Restored)
         }
         Step::Move { entry, to } => {

@@ -93,3 +93,35 @@ fn with_json_the_plan_a_question_is_about_is_still_shown_before_it() {
     let (_, err) = one_document(&env, &["undo"], 2);
     assert!(err.contains("Undoing") && err.contains("lifecycle install: ./setup.sh --again → ./setup.sh"), "{err}");
 }
+
+/// `undo` of a remove puts the plugin back as the manifest had it, its record of agents included,
+/// and plugs it back into them (the remove unplugged it), leaving the user's own entries alone;
+/// undo of that undo removes it from them again.
+#[test]
+fn undo_of_a_remove_plugs_the_plugin_back_into_its_recorded_agents() {
+    use crate::common::agents::*;
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    let body = "mcp:\n  transport: stdio\n  command: ./mcp.sh\n";
+    add_plugin(&env, "Comes Back", body, false, &[]);
+    let cursor = env.home.join(".cursor/mcp.json");
+    write(&cursor, "{\n  // mine\n  \"mcpServers\": {\"mine\": {\"command\": \"x\"}}\n}\n", false);
+    run_ok(&env, &stubs, &["plug", "comes-back", "--cursor", "--claude", "-y"]);
+    let (plugged_manifest, plugged_file) = (env.manifest(), std::fs::read_to_string(&cursor).unwrap());
+    assert!(plugged_manifest.contains("  agents:\n  - claude\n  - cursor\n"), "{plugged_manifest}");
+    run_ok(&env, &stubs, &["remove", "comes-back", "--force"]);
+    assert!(!std::fs::read_to_string(&cursor).unwrap().contains("\"Comes Back\""));
+    stubs.clear();
+    run_ok(&env, &stubs, &["undo", "--yes"]);
+    assert_eq!(env.manifest(), plugged_manifest, "the entry comes back as it was, with its agents");
+    assert_eq!(std::fs::read_to_string(&cursor).unwrap(), plugged_file);
+    let calls = stubs.calls();
+    assert!(calls.iter().any(|c| c[0] == "claude" && c[1..3] == ["mcp", "add"]), "{calls:?}");
+    // Undo of the undo is a remove again: unplugged from both, the user's entry kept.
+    stubs.clear();
+    run_ok(&env, &stubs, &["undo", "--yes"]);
+    let text = std::fs::read_to_string(&cursor).unwrap();
+    assert!(!text.contains("\"Comes Back\"") && text.contains("// mine") && text.contains("\"mine\""), "{text}");
+    let calls = stubs.calls();
+    assert!(calls.iter().any(|c| c[0] == "claude" && c[1..3] == ["mcp", "remove"]), "{calls:?}");
+}
