@@ -125,3 +125,17 @@ fn undo_of_a_remove_plugs_the_plugin_back_into_its_recorded_agents() {
     let calls = stubs.calls();
     assert!(calls.iter().any(|c| c[0] == "claude" && c[1..3] == ["mcp", "remove"]), "{calls:?}");
 }
+
+/// An empty `ATK_HOME` or `ATK_CACHE_DIR` counts as unset, as in the Python CLI (and as an empty
+/// `ATK_REGISTRY` does): the home is `~/.atk`, not a usage error.
+#[test]
+fn an_empty_atk_home_or_cache_dir_counts_as_unset() {
+    let env = Env::new();
+    for var in ["ATK_HOME", "ATK_CACHE_DIR"] {
+        let out = env.cmd().env(var, "").args(["list", "--json"]).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{var}=\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(doc["home"], env.atk_home.to_str().unwrap(), "{var}=");
+    }
+}
