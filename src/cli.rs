@@ -1,7 +1,5 @@
 //! The command line: global flags and one variant per command.
 
-use std::path::PathBuf;
-
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::commands;
@@ -20,8 +18,10 @@ use crate::settings::{Environment, Settings, Waits};
 )]
 pub struct Cli {
     /// The ATK Home to use [default: ~/.atk]
+    // An OsString, not a PathBuf: clap refuses an empty path, and an empty ATK_HOME counts as
+    // unset (as in the Python CLI), which `Settings::resolve` decides.
     #[arg(long, global = true, value_name = "DIR", env = "ATK_HOME")]
-    pub home: Option<PathBuf>,
+    pub home: Option<std::ffi::OsString>,
     /// Print one JSON document on stdout
     #[arg(long, global = true)]
     pub json: bool,
@@ -36,7 +36,7 @@ pub struct Cli {
     pub registry: Option<String>,
     /// Where fetched repositories are cached [default: the user's cache directory]
     #[arg(long, global = true, value_name = "DIR", env = "ATK_CACHE_DIR", hide = true)]
-    pub cache_dir: Option<PathBuf>,
+    pub cache_dir: Option<std::ffi::OsString>,
     /// Answer yes to every confirmation; never prompt
     #[arg(short = 'y', long, global = true)]
     pub yes: bool,
@@ -134,9 +134,9 @@ pub fn run(cli: Cli) -> crate::Result<u8> {
     let ctx = commands::Ctx {
         ui: crate::ui::Ui::new(cli.json, cli.quiet, cli.verbose, yes),
         settings: Settings::resolve(
-            cli.home.as_deref(),
+            cli.home.as_deref().map(std::path::Path::new),
             cli.registry.as_deref(),
-            cli.cache_dir.as_deref(),
+            cli.cache_dir.as_deref().map(std::path::Path::new),
             waits,
             environment,
         ),

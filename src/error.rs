@@ -58,7 +58,7 @@ pub enum Error {
     /// not use, a definition atk cannot act on (broken where its lifecycle must run, a name agents
     /// cannot take), a script of the plugin that cannot run, a registry with invalid plugins.
     #[error("{message}")]
-    PluginRefused { message: String, hints: Vec<String> },
+    PluginRefused { message: String, details: Vec<String>, hints: Vec<String> },
 
     /// A path atk will not follow, read, write or create (exit 5): a link that leads out of its
     /// folder or lies on the way, a name that cannot be a file name here, folders nested deeper
@@ -315,7 +315,7 @@ impl Error {
     /// Lines printed under the error before the hints (the problems of an invalid plugin).
     pub fn details(&self) -> &[String] {
         match self {
-            Error::PluginInvalid { problems, .. } => problems,
+            Error::PluginInvalid { problems, .. } | Error::PluginRefused { details: problems, .. } => problems,
             _ => &[],
         }
     }
@@ -336,7 +336,12 @@ impl Error {
     }
 
     pub fn plugin_refused(message: impl Into<String>, hints: Vec<String>) -> Self {
-        Error::PluginRefused { message: message.into(), hints }
+        Error::PluginRefused { message: message.into(), details: vec![], hints }
+    }
+
+    /// A refusal with the problems behind it, each a line under the error (`details` in JSON).
+    pub fn plugin_refused_with(message: impl Into<String>, details: Vec<String>, hints: Vec<String>) -> Self {
+        Error::PluginRefused { message: message.into(), details, hints }
     }
 
     pub fn unsafe_path(message: impl Into<String>, hints: Vec<String>) -> Self {

@@ -97,13 +97,20 @@ fn index(ctx: &Ctx, args: IndexArgs) -> Result<u8> {
     let dir = dir_or_cwd(args.dir);
     let checked = check_checkout(&dir, args.allow_unverified)?;
     if checked.iter().any(|c| !c.problems.is_empty()) {
-        // The plugins' problems, above the error (without --json: its document is the error's).
-        if !ctx.ui.json {
+        // The plugins' problems: for a person, listed above the error; for a program (--json,
+        // whose one document is the error's), the error's details.
+        let details = if ctx.ui.json {
+            let invalid = checked.iter().filter(|c| !c.problems.is_empty());
+            invalid.flat_map(|c| c.problems.iter().map(move |p| format!("{}: {p}", c.name))).collect()
+        } else {
             checks(&checked).render(&ctx.ui);
-        }
-        return Err(Error::plugin_refused(
+            vec![]
+        };
+        let listed = if ctx.ui.json { "named in the details" } else { "listed above" };
+        return Err(Error::plugin_refused_with(
             format!("{INDEX_FILE} was not written: the registry has invalid plugins"),
-            vec!["fix the plugins listed above; `atk registry validate` checks them again".into()],
+            details,
+            vec![format!("fix the plugins {listed}; `atk registry validate` checks them again")],
         ));
     }
     let text = index_of(&checked).to_yaml();

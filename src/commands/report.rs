@@ -245,25 +245,25 @@ pub fn hook_outcomes(ui: &Ui, entry: &Entry, outcomes: &[AgentOutcome], verb: &s
 
 /// A move's plan, as upgrade, rollback and undo show it before asking.
 pub fn move_plan(ui: &Ui, entry: &Entry, plan: &MovePlan) {
-    ui.line(ui.bold(&format!("{} {} → {}", crate::text::escape(&entry.name), short(&plan.from), short(&plan.to))));
+    ui.preview(ui.bold(&format!("{} {} → {}", crate::text::escape(&entry.name), short(&plan.from), short(&plan.to))));
     for f in &plan.added {
-        ui.line(format!("  {} {}", ui.green("+"), crate::text::escape(f)));
+        ui.preview(format!("  {} {}", ui.green("+"), crate::text::escape(f)));
     }
     for f in &plan.changed {
-        ui.line(format!("  {} {}", ui.yellow("~"), crate::text::escape(f)));
+        ui.preview(format!("  {} {}", ui.yellow("~"), crate::text::escape(f)));
     }
     for f in &plan.removed {
-        ui.line(format!("  {} {}", ui.red("-"), crate::text::escape(f)));
+        ui.preview(format!("  {} {}", ui.red("-"), crate::text::escape(f)));
     }
     for (step, old, new) in &plan.lifecycle {
         let show = |c: &Option<String>| c.as_deref().map_or("(none)".into(), |c| crate::text::escape(c).into_owned());
-        ui.line(format!("  lifecycle {step}: {} → {}", show(old), show(new)));
+        ui.preview(format!("  lifecycle {step}: {} → {}", show(old), show(new)));
     }
     for v in &plan.env_added {
-        ui.line(format!("  new variable {}{}", v.name, if v.required { " (required)" } else { "" }));
+        ui.preview(format!("  new variable {}{}", v.name, if v.required { " (required)" } else { "" }));
     }
     for v in &plan.env_removed {
-        ui.line(format!("  variable no longer used: {v}"));
+        ui.preview(format!("  variable no longer used: {v}"));
     }
     let files = plan.added.len() + plan.changed.len() + plan.removed.len();
     if files > 0 {

@@ -30,7 +30,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let plan = undo::plan(&home, &manifest)?;
     let message = plan.message();
     let short = &plan.op.commit.to_string()[..10];
-    ctx.ui.line(format!("Undoing {short} \"{}\"", crate::text::escape(&plan.op.subject)));
+    ctx.ui.preview(format!("Undoing {short} \"{}\"", crate::text::escape(&plan.op.subject)));
     let origins = ctx.settings.origins(&manifest);
     let force = args.force || ctx.ui.yes;
     let (action, entry, commit, done) = match &plan.step {
@@ -69,7 +69,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             let environment = &ctx.settings.environment;
             let env =
                 crate::sync::env::plan(&ctx.ui, &staged.plugin, &files_now.join(".env"), &sets, None, environment)?;
-            let restore = Some(Restore { message: &message, index: *index });
+            let restore = Some(Restore { message: &message, index: *index, was: entry });
             let Added { entry, commit } = add_as(
                 &ctx.ui,
                 &home,
@@ -86,6 +86,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                         .note("the plugin's .env was removed with it: give the values with `atk undo --set KEY=VALUE`");
                 }
             })?;
+            // The remove unplugged it from the agents it recorded: they get it back, as an undo
+            // of an unplug plugs it back (a failure there is the agent's outcome, as in a move).
+            let outer = ctx.settings.outer();
+            let plug = crate::agents::Op::Plug;
+            let replugged = crate::agents::on_recorded(plug, &home, &entry, &ctx.settings.agents, &outer, &ctx.ui)?;
+            report::hook_outcomes(&ctx.ui, &entry, &replugged, "plug");
             ("restore", entry, commit, Done::Restored)
         }
         Step::Move { entry, to } => {

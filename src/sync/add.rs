@@ -42,6 +42,9 @@ pub struct As<'a> {
 pub struct Restore<'a> {
     pub message: &'a Message,
     pub index: usize,
+    /// The entry as the manifest had it before the remove: what it recorded beside the source
+    /// (the agents it was plugged into, keys of other tools) comes back with it.
+    pub was: &'a Entry,
 }
 
 /// [`add`], or with `restore` undo's re-add: committed with its message instead of
@@ -58,7 +61,11 @@ pub fn add_as(
     let Staged { plugin, directory, staged, source } = staged;
     let rel_dir = plugin_rel(directory)?;
     let target = home.plugin_dir(directory);
-    let entry = Entry::new(&plugin.name, directory, source.clone());
+    let mut entry = Entry::new(&plugin.name, directory, source.clone());
+    if let Some(r) = &restore {
+        entry.agents = r.was.agents.clone();
+        entry.extra = r.was.extra.clone();
+    }
     let mut updated = manifest.clone();
     let commit = Transaction::run(home, operation, |tx| {
         if let Some(staged) = staged {

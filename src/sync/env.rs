@@ -15,7 +15,7 @@ pub struct EnvPlan {
     pub file: EnvFile,
     /// Whether anything differs from the file on disk.
     pub changed: bool,
-    /// Required variables still without a value.
+    /// Required variables still without a value (in the file or in the environment).
     pub missing: Vec<String>,
     /// How many declared variables have a value.
     pub configured: usize,
@@ -99,7 +99,9 @@ pub fn plan(
                     changed = true;
                 }
             }
-            None if var.required => missing.push(var.name.clone()),
+            // A required variable the environment atk runs in sets has a value, as `start`,
+            // `status` and `doctor` count it (`lifecycle::missing_required`).
+            None if var.required && !environment.is_set(&var.name) => missing.push(var.name.clone()),
             None => {}
         }
     }

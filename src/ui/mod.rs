@@ -86,6 +86,17 @@ impl Ui {
         }
     }
 
+    /// A line of what is about to be done, shown before the question about it (an upgrade's
+    /// plan): on stdout for a person; with `--json`, whose stdout is the one document, on stderr,
+    /// so that the question (or the hint that asks for `--yes`) still has it above. Not with `-q`.
+    pub fn preview(&self, s: impl AsRef<str>) {
+        if self.json {
+            self.note(s);
+        } else {
+            self.line(s);
+        }
+    }
+
     /// `✓ message`: an operation succeeded.
     pub fn success(&self, s: impl AsRef<str>) {
         self.line(format!("{} {}", self.green("✓"), s.as_ref()));

@@ -6,6 +6,7 @@ mod agents_late;
 mod agents_regressions;
 mod attack_files;
 mod attack_procs;
+mod attack_reports;
 mod attack_secrets;
 mod bootstrap;
 mod children;
