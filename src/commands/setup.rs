@@ -98,12 +98,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     }
     let report = Setup { plugins: reports, all: args.target.all };
     ctx.ui.print(&report);
-    let missing: Vec<(String, Vec<String>)> = report
-        .plugins
-        .into_iter()
-        .filter(|p| !p.missing.is_empty())
-        .map(|p| (p.directory, p.missing))
-        .collect();
+    let missing: Vec<(String, Vec<String>)> =
+        report.plugins.into_iter().filter(|p| !p.missing.is_empty()).map(|p| (p.directory, p.missing)).collect();
     if !missing.is_empty() {
         return Err(Error::EnvMissing { missing });
     }

@@ -73,7 +73,7 @@ impl Report for Validation {
             if v.valid {
                 ui.success(format!(
                     "{path}: {} ({}, folder plugins/{})",
-                    v.name.as_deref().unwrap_or_default(),
+                    crate::text::escape(v.name.as_deref().unwrap_or_default()),
                     v.maturity.unwrap_or_default(),
                     v.directory.as_deref().unwrap_or_default()
                 ));
