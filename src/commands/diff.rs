@@ -2,8 +2,8 @@ use serde::Serialize;
 
 use super::{report, select, Ctx};
 use crate::error::{Error, Result};
-use crate::home::SourceKind;
-use crate::source::origin::{Opened, Origins};
+use crate::home::{Entry, Home, SourceKind};
+use crate::source::origin::{Opened, Origin, Origins};
 use crate::sync::drift;
 use crate::ui::{Report, Ui};
 
@@ -54,18 +54,29 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             .chain(drift.missing.iter().map(|p| DiffFile { path: p.as_str().into(), status: "deleted" }))
             .collect();
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        // A file the user edited may hold a secret of theirs: the patch is scrubbed of them.
-        let patch = if args.stat {
-            None
-        } else {
-            let scrubber = ctx.plugin_scrubber(&home, entry, &environment);
-            Some(scrubber.scrub(&drift::drift_diff(&home, entry, origin, &drift, &|s| scrubber.scrub(s))?))
-        };
+        let patch = if args.stat { None } else { Some(patch(ctx, &home, entry, origin, &drift, &environment)?) };
         docs.push(DiffPlugin { plugin: entry.into(), files, patch });
     }
     let differ = !docs.is_empty();
     ctx.ui.print(&Diff { plugins: docs });
     Ok(if differ { 1 } else { 0 })
+}
+
+/// The unified diff of `drift` as a person may see it (`atk diff`, `doctor --fix`'s question): a
+/// file the user edited may hold a secret of theirs (of the plugin's `.env`, or `environment`'s).
+/// Each side of each file is scrubbed before the two are compared (a secret that spans lines is
+/// taken out whole), then the whole patch again: its headers (the files' names) and mode lines are
+/// in neither side.
+pub(super) fn patch(
+    ctx: &Ctx,
+    home: &Home,
+    entry: &Entry,
+    origin: &Origin,
+    drift: &drift::Drift,
+    environment: &[String],
+) -> Result<String> {
+    let scrubber = ctx.plugin_scrubber(home, entry, environment);
+    Ok(scrubber.scrub(&drift::drift_diff(home, entry, origin, drift, &|s| scrubber.scrub(s))?))
 }
 
 /// `atk diff`: per remote plugin, the shipped files that differ from its pinned commit.

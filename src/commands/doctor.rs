@@ -29,9 +29,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let environment = ctx.environment_secrets();
         let mut ask = |entry: &crate::home::Entry, drift: &drift::Drift| -> Result<bool> {
             let origin = origins.open(&entry.source)?;
-            let scrubber = ctx.plugin_scrubber(&home, entry, &environment);
-            let diff = drift::drift_diff(&home, entry, &origin, drift, &|s| scrubber.scrub(s))?;
-            ctx.ui.line(scrubber.scrub(diff.trim_end()));
+            ctx.ui.line(super::diff::patch(ctx, &home, entry, &origin, drift, &environment)?.trim_end());
             let answer = ctx.ui.confirm(
                 &format!(
                     "Put back the pinned version of {} in '{}'? Your changes to them are lost",
