@@ -2,8 +2,10 @@
 //! fetches): at most [`MAX_THREADS`] worker threads at once in the whole process, however the
 //! work nests, and the calling thread always works too. A thread that cannot be had (the bound is
 //! reached, or the system refuses one: a memory limit, a thread limit) means the work runs on the
-//! calling thread instead: slower, never a panic. No declaration in a plugin (3,000 ports) can
-//! make atk start more threads than this.
+//! calling thread instead: slower, never a panic. Beside them, at most [`MAX_DETACHED`] threads
+//! that are not waited for ([`detached`]: a name lookup, a network transfer, each bounded by the
+//! wait of the thread that started it). No declaration in a plugin (3,000 ports) can make atk
+//! start more threads than these two bounds.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -16,9 +18,11 @@ pub const MAX_THREADS: usize = 16;
 pub const WIDEST: usize = MAX_THREADS + 1;
 
 /// The most [`detached`] threads alive at once, apart from [`MAX_THREADS`]: the work of the
-/// pool's threads (a status probe each) starts them and waits for them, so they cannot come from
-/// the same places, or a pool thread would find none and have to do that work unbounded itself.
-pub const MAX_DETACHED: usize = 16;
+/// pool's threads and of the calling thread (a status probe, a fetch each) starts them and waits
+/// for them, so they cannot come from the same places, or a pool thread would find none and have
+/// to do that work unbounded itself; one each, so that work never waits for one while nothing
+/// was given up on.
+pub const MAX_DETACHED: usize = WIDEST;
 
 /// Worker threads alive now (taken from [`MAX_THREADS`]).
 static BUSY: AtomicUsize = AtomicUsize::new(0);

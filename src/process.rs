@@ -315,33 +315,6 @@ impl Pipes {
     }
 }
 
-/// Polls `child` until it ends, `deadline` passes or (when `interruptible`) Ctrl-C is pressed,
-/// tending its `pipes` meanwhile. `Ok(None)`: it is still running.
-fn wait_until(
-    child: &mut Child,
-    pipes: &mut Pipes,
-    deadline: Option<Instant>,
-    interruptible: bool,
-) -> std::io::Result<Option<ExitStatus>> {
-    // Short at first, so that an instant command costs a millisecond, then every 20 ms.
-    let mut pause = Duration::from_micros(200);
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(Some(status));
-        }
-        if interruptible && crate::interrupt::is_set() {
-            return Ok(None);
-        }
-        let now = Instant::now();
-        if deadline.is_some_and(|d| now >= d) {
-            return Ok(None);
-        }
-        let left = deadline.map_or(pause, |d| d - now);
-        pipes.pump(pause.min(left))?;
-        pause = (pause * 2).min(Duration::from_millis(20));
-    }
-}
-
 /// Whether atk has a controlling terminal (even with its standard streams redirected).
 fn has_controlling_terminal() -> bool {
     std::io::stdin().is_terminal() || std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").is_ok()
@@ -381,7 +354,7 @@ fn run_foreground(command: &mut Command, input: Option<&[u8]>, patient: bool, wh
     let mut child = command.spawn().map_err(io_err(what))?;
     let stdin = child.stdin.take().map(OwnedFd::from);
     let mut pipes = Pipes::new(Vec::new(), stdin.zip(input.map(<[u8]>::to_vec))).map_err(io_err(what))?;
-    if let Some(status) = wait_until(&mut child, &mut pipes, None, true).map_err(io_err(what))? {
+    if let Some(End::Exited(status)) = watch(&mut child, &mut pipes, Bounds::default(), true).map_err(io_err(what))? {
         return Ok(status);
     }
     // Ctrl-C or SIGTERM: pass it on, give the child time to end, then end it.
@@ -394,13 +367,16 @@ fn run_foreground(command: &mut Command, input: Option<&[u8]>, patient: bool, wh
         signal_tree(&child, Signal::TERM);
     } else if patient {
         // The terminal's Ctrl-C, to a program a person works with: it decides.
-        if let Some(status) = wait_until(&mut child, &mut pipes, None, false).map_err(io_err(what))? {
+        if let Some(End::Exited(status)) =
+            watch(&mut child, &mut pipes, Bounds::default(), false).map_err(io_err(what))?
+        {
             return Ok(status);
         }
     }
     pipes.input = None;
-    let grace = Some(Instant::now() + GRACE);
-    if let Some(status) = wait_until(&mut child, &mut pipes, grace, false).map_err(io_err(what))? {
+    if let Some(End::Exited(status)) =
+        watch(&mut child, &mut pipes, Bounds::time(GRACE), false).map_err(io_err(what))?
+    {
         // What it left in its group (a background `sleep`, which ignores Ctrl-C) is ended too.
         if own_group {
             signal_group(&child, Signal::TERM);
@@ -449,23 +425,13 @@ fn signal_tree(child: &Child, signal: Signal) {
 
 /// Runs `command` with no terminal (stdin, stdout and stderr discarded) in a process group of its
 /// own, for at most `timeout`; when it exits, or past that, the whole group is killed. Ctrl-C
-/// kills it too and returns `Error::Interrupted`.
+/// kills it too and returns `Error::Interrupted`. [`output`] without the output.
 pub fn probe(command: &mut Command, timeout: Duration, what: &str) -> Result<Probe> {
-    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).process_group(0);
-    let mut child = command.spawn().map_err(io_err(what))?;
-    let mut none = Pipes::new(Vec::new(), None).map_err(io_err(what))?;
-    let deadline = Instant::now() + timeout;
-    let ended = wait_until(&mut child, &mut none, Some(deadline), true).map_err(io_err(what));
-    // What the probe left running in its group (a stray `sleep &`), or all of it, goes.
-    signal_group(&child, Signal::KILL);
-    if let Some(status) = ended? {
-        return Ok(Probe::Exited(status.code()));
-    }
-    let _ = child.wait();
-    if crate::interrupt::is_set() {
-        return Err(Error::Interrupted);
-    }
-    Ok(Probe::TimedOut)
+    command.stdout(Stdio::null()).stderr(Stdio::null());
+    Ok(match bounded(command, Bounds::time(timeout), what)?.end {
+        End::Exited(status) => Probe::Exited(status.code()),
+        End::TimedOut | End::Stalled => Probe::TimedOut,
+    })
 }
 
 /// Runs `command` without a terminal (stdin empty), its stdout and stderr captured and capped,
@@ -473,11 +439,18 @@ pub fn probe(command: &mut Command, timeout: Duration, what: &str) -> Result<Pro
 /// whole group is killed and atk stops reading (see the module's documentation). Ctrl-C kills it
 /// too and returns `Error::Interrupted`.
 pub fn output(command: &mut Command, bounds: Bounds, what: &str) -> Result<Captured> {
-    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    bounded(command, bounds, what)
+}
+
+/// [`output`] and [`probe`]: runs `command` (stdin empty, in a group of its own) within `bounds`,
+/// capturing the streams the caller piped.
+fn bounded(command: &mut Command, bounds: Bounds, what: &str) -> Result<Captured> {
+    command.stdin(Stdio::null()).process_group(0);
     let mut child = command.spawn().map_err(io_err(what))?;
     let streams = [child.stdout.take().map(OwnedFd::from), child.stderr.take().map(OwnedFd::from)];
     let mut pipes = Pipes::new(streams.into_iter().flatten().collect(), None).map_err(io_err(what))?;
-    let ended = watch(&mut child, &mut pipes, bounds).map_err(io_err(what));
+    let ended = watch(&mut child, &mut pipes, bounds, true).map_err(io_err(what));
     // Whatever is left in its group (or all of it, past a bound) goes.
     signal_group(&child, Signal::KILL);
     let end = match ended {
@@ -500,26 +473,29 @@ pub fn output(command: &mut Command, bounds: Bounds, what: &str) -> Result<Captu
     Ok(Captured { end, stdout, stderr })
 }
 
-/// Tends `child` and its pipes until it exits or a bound is reached; `None` on Ctrl-C.
-fn watch(child: &mut Child, pipes: &mut Pipes, bounds: Bounds) -> std::io::Result<Option<End>> {
+/// Tends `child` and its pipes until it exits or a bound is reached, or (when `interruptible`)
+/// Ctrl-C is pressed: `None`. Polled briefly at first, so that an instant command costs a
+/// millisecond, then every 20 ms (never past the time bound).
+fn watch(child: &mut Child, pipes: &mut Pipes, bounds: Bounds, interruptible: bool) -> std::io::Result<Option<End>> {
     let started = Instant::now();
+    let deadline = bounds.time.map(|t| started + t);
     let mut heard = started;
     let mut pause = Duration::from_micros(200);
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(Some(End::Exited(status)));
         }
-        if crate::interrupt::is_set() {
+        if interruptible && crate::interrupt::is_set() {
             return Ok(None);
         }
         let now = Instant::now();
-        if bounds.time.is_some_and(|t| now >= started + t) {
+        if deadline.is_some_and(|d| now >= d) {
             return Ok(Some(End::TimedOut));
         }
         if bounds.stall.is_some_and(|s| now >= heard + s) {
             return Ok(Some(End::Stalled));
         }
-        if pipes.pump(pause)? {
+        if pipes.pump(deadline.map_or(pause, |d| pause.min(d - now)))? {
             heard = Instant::now();
         }
         pause = (pause * 2).min(Duration::from_millis(20));

@@ -36,7 +36,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     }
     let mut opened = Opened::default();
     let mut docs = Vec::new();
-    let environment = ctx.environment_secrets();
     for entry in entries.into_iter().filter(|e| e.source.kind != SourceKind::Local) {
         if !home.plugin_dir(&entry.directory).is_dir() {
             ctx.ui.warn(format!("plugins/{} is not installed here: `atk install {0}`", entry.directory));
@@ -54,13 +53,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             .chain(drift.missing.iter().map(|p| DiffFile { path: p.as_str().into(), status: "deleted" }))
             .collect();
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        // A file the user edited may hold a secret of theirs: the patch is scrubbed of them.
-        let patch = if args.stat {
-            None
-        } else {
-            let scrubber = ctx.plugin_scrubber(&home, entry, environment);
-            Some(scrubber.scrub(&drift::drift_diff(&home, entry, origin, &drift, &|s| scrubber.scrub(s))?))
-        };
+        let patch = if args.stat { None } else { Some(ctx.patch(&home, entry, origin, &drift)?) };
         docs.push(DiffPlugin { plugin: entry.into(), files, patch });
     }
     let differ = !docs.is_empty();

@@ -25,12 +25,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let home = ctx.lock_home()?;
         let manifest = home.manifest()?;
         let origins = ctx.settings.origins(&manifest);
-        let environment = ctx.environment_secrets();
         let mut ask = |entry: &crate::home::Entry, drift: &drift::Drift| -> Result<bool> {
             let origin = origins.open(&entry.source)?;
-            let scrubber = ctx.plugin_scrubber(&home, entry, environment);
-            let diff = drift::drift_diff(&home, entry, &origin, drift, &|s| scrubber.scrub(s))?;
-            ctx.ui.line(scrubber.scrub(diff.trim_end()));
+            ctx.ui.line(ctx.patch(&home, entry, &origin, drift)?.trim_end());
             let answer = ctx.ui.confirm(
                 &format!(
                     "Put back the pinned version of {} in '{}'? Your changes to them are lost",

@@ -39,9 +39,16 @@ pub struct Help {
     /// The README's text, made safe for a terminal and scrubbed of secrets (not in the document).
     #[serde(skip)]
     pub markdown: Option<String>,
-    /// `$PAGER`, for a README longer than the terminal.
+}
+
+/// The card as it is shown: its document, and the pager (`$PAGER`) a README longer than the
+/// terminal goes through (the environment's, not the plugin's: not in the document).
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct Shown<'a> {
+    help: &'a Help,
     #[serde(skip)]
-    pub pager: Option<String>,
+    pager: Option<String>,
 }
 
 /// A variable of the plugin: `set` when `.env` or the environment gives it a value, `set_in`
@@ -76,13 +83,13 @@ pub struct HelpMcp {
     pub timeout: Option<u64>,
 }
 
-impl Report for Help {
+impl Report for Shown<'_> {
     /// The README (rendered on a terminal, through the pager when longer than it; the Markdown
     /// itself to a pipe) and the card under it; without a README, a warning and the card.
     fn render(&self, ui: &Ui) {
-        let card = card(ui, self);
-        let Some(md) = &self.markdown else {
-            ui.warn(format!("'{}' has no README.md", escape(&self.name)));
+        let card = card(ui, self.help);
+        let Some(md) = &self.help.markdown else {
+            ui.warn(format!("'{}' has no README.md", escape(&self.help.name)));
             for line in card {
                 ui.line(line);
             }
@@ -269,7 +276,6 @@ fn document(
             timeout: m.timeout,
         }),
         markdown: None,
-        pager: None,
     })
 }
 
@@ -325,7 +331,6 @@ pub fn run(ctx: &Ctx, args: Args, cli: fn() -> clap::Command) -> Result<u8> {
     )?;
     // A README the user edited may hold a secret of theirs (as `atk diff` shows it: scrubbed).
     doc.markdown = readme.map(|md| scrubber.scrub(&safe_markdown(&md)));
-    doc.pager = ctx.settings.environment.var("PAGER");
-    ctx.ui.print(&doc);
+    ctx.ui.print(&Shown { help: &doc, pager: ctx.settings.environment.var("PAGER") });
     Ok(0)
 }

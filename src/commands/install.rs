@@ -34,7 +34,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let files = ensure_files(&ctx.ui, &home, &ctx.settings.origins(&manifest), &entries, policy)?;
 
     let mut reports = Vec::new();
-    let mut failures: Vec<(String, Error)> = Vec::new();
     for (entry, files) in entries.iter().zip(files) {
         let result = files.and_then(|fetched| {
             let dir = home.plugin_dir(&entry.directory);
@@ -70,24 +69,39 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                     installed: false,
                     error: Some((&e).into()),
                 });
-                failures.push((entry.directory.clone(), e));
             }
         }
     }
-    ctx.ui.print(&Install { plugins: reports, failed: failures.len(), all: args.target.all });
-    Ok(if failures.is_empty() { 0 } else { 1 })
+    let report = Install { plugins: reports, all: args.target.all };
+    ctx.ui.print(&report);
+    Ok(if report.failed() == 0 { 0 } else { 1 })
 }
 
 /// `atk install`: each plugin's files and install command, and how many failed. Each plugin's
 /// line is shown as the batch goes (its install command's output, on stdout too, comes before
 /// it); the report's text is the count of an `--all` run.
-#[derive(Serialize)]
 pub struct Install {
     pub plugins: Vec<Installed>,
-    pub failed: usize,
     /// `--all`: the text ends with the counts.
-    #[serde(skip)]
     pub all: bool,
+}
+
+impl Install {
+    /// The plugins that failed: those with an error.
+    pub fn failed(&self) -> usize {
+        self.plugins.iter().filter(|p| p.error.is_some()).count()
+    }
+}
+
+/// `{plugins, failed}`: the count is serialized from the plugins' errors.
+impl Serialize for Install {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut doc = s.serialize_struct("Install", 2)?;
+        doc.serialize_field("plugins", &self.plugins)?;
+        doc.serialize_field("failed", &self.failed())?;
+        doc.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -102,7 +116,8 @@ pub struct Installed {
 impl Report for Install {
     fn render(&self, ui: &Ui) {
         if self.all {
-            ui.line(format!("{} installed, {} failed", self.plugins.len() - self.failed, self.failed));
+            let failed = self.failed();
+            ui.line(format!("{} installed, {failed} failed", self.plugins.len() - failed));
         }
     }
 }

@@ -33,7 +33,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let t = agents::target(&home, entry, &ctx.settings.outer())?;
     let Some(server) = &t.server else {
         return Err(Error::plugin_refused(
-            format!("'{}' has no MCP server (no mcp section in its plugin.yaml)", t.name),
+            format!("'{}' has no MCP server (no mcp section in its plugin.yaml)", crate::text::escape(&t.name)),
             vec![],
         ));
     };
@@ -45,9 +45,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     with_environment.secrets.extend_from_slice(ctx.environment_secrets());
     let shown = if args.show_secrets { server.clone() } else { with_environment.masked() };
     let hidden = !args.show_secrets && shown != with_environment;
-    let mut doc = serde_json::Map::new();
-    doc.insert(shown.name.clone(), shown.upstream_entry());
-    ctx.ui.print(&Mcp { doc, server: shown, agent: args.agent });
+    ctx.ui.print(&Mcp { server: shown, agent: args.agent });
     if hidden {
         ctx.ui.note("Secret values are masked; --show-secrets shows them.");
     }
@@ -56,14 +54,18 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
 
 /// `atk mcp --json`: atk-cli's document, the server's name as its one key (no `mcpServers`).
 /// Its text is the server as atk shows it, or (`--for`) the agent's own snippet.
-#[derive(Serialize)]
-#[serde(transparent)]
 pub struct Mcp {
-    doc: serde_json::Map<String, serde_json::Value>,
-    #[serde(skip)]
     server: Server,
-    #[serde(skip)]
     agent: Option<AgentId>,
+}
+
+impl Serialize for Mcp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut doc = s.serialize_map(Some(1))?;
+        doc.serialize_entry(&self.server.name, &self.server.upstream_entry())?;
+        doc.end()
+    }
 }
 
 impl Report for Mcp {

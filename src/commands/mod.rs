@@ -175,18 +175,30 @@ impl Ctx {
     /// What takes a plugin's secrets out of text about it that atk repeats (a diff of its files, a
     /// program's words): its `.env`'s secrets (`crate::plugin::secrets`: declared, named like one,
     /// taking one in by `${NAME}`, or not declared at all; every value when the plugin cannot be
-    /// loaded), and `environment` ([`Ctx::environment_secrets`], read once by the caller).
-    pub fn plugin_scrubber(
-        &self,
-        home: &Home,
-        entry: &Entry,
-        environment: &[String],
-    ) -> crate::plugin::secret::Scrubber {
+    /// loaded), and the environment's.
+    pub fn plugin_scrubber(&self, home: &Home, entry: &Entry) -> crate::plugin::secret::Scrubber {
         let dir = home.plugin_dir(&entry.directory);
         let plugin = crate::plugin::load(&dir).ok();
         let file = crate::plugin::env::EnvFile::read(&dir.join(".env"), &self.settings.outer());
         let secrets = file.map(|f| crate::plugin::secrets(plugin.as_ref(), &f)).unwrap_or_default();
-        secrets.scrubber(environment)
+        secrets.scrubber(self.settings.environment.secrets())
+    }
+
+    /// The unified diff of `drift` as a person may see it (`atk diff`, `doctor --fix`'s question): a
+    /// file the user edited may hold a secret of theirs ([`Ctx::plugin_scrubber`]). Each side of
+    /// each file is scrubbed before the two are compared (a secret that spans lines is taken out
+    /// whole), then the whole patch again: its headers (the files' names) and mode lines are in
+    /// neither side.
+    pub fn patch(
+        &self,
+        home: &Home,
+        entry: &Entry,
+        origin: &crate::source::origin::Origin,
+        drift: &crate::sync::drift::Drift,
+    ) -> Result<String> {
+        let scrubber = self.plugin_scrubber(home, entry);
+        let patch = crate::sync::drift::drift_diff(home, entry, origin, drift, &|s| scrubber.scrub(s))?;
+        Ok(scrubber.scrub(&patch))
     }
 
     /// Asks before a plugin moves to the commit `to` (rollback, undo): when the user changed

@@ -67,7 +67,6 @@ fn index_path(dir: &std::path::Path) -> PathBuf {
 
 /// The document of `registry validate`: one row per plugin folder (named by its folder).
 fn checks(checked: &[Checked]) -> Checks {
-    let invalid = checked.iter().filter(|c| !c.problems.is_empty()).count();
     Checks(Validate {
         plugins: checked
             .iter()
@@ -80,15 +79,13 @@ fn checks(checked: &[Checked]) -> Checks {
                 errors: c.problems.clone(),
             })
             .collect(),
-        valid: checked.len() - invalid,
-        invalid,
     })
 }
 
 fn validate(ctx: &Ctx, args: ValidateArgs) -> Result<u8> {
     let checked = check_checkout(&dir_or_cwd(args.dir), args.allow_unverified)?;
     let report = checks(&checked);
-    let invalid = report.0.invalid;
+    let invalid = report.0.invalid();
     ctx.ui.print(&report);
     Ok(if invalid > 0 { exit::PLUGIN_INVALID } else { exit::SUCCESS })
 }
@@ -145,7 +142,7 @@ pub struct Checks(pub Validate);
 
 impl Report for Checks {
     fn render(&self, ui: &Ui) {
-        let Validate { plugins, valid, invalid } = &self.0;
+        let plugins = &self.0.plugins;
         for v in plugins {
             let name = v.name.as_deref().unwrap_or_default();
             if v.valid {
@@ -157,7 +154,7 @@ impl Report for Checks {
                 }
             }
         }
-        ui.line(format!("{valid} valid, {invalid} invalid"));
+        ui.line(format!("{} valid, {} invalid", self.0.valid(), self.0.invalid()));
     }
 }
 

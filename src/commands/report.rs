@@ -95,11 +95,30 @@ pub struct VarDoc {
     pub required: bool,
 }
 
-#[derive(Serialize)]
+/// `{plugins, valid, invalid}`: the counts are serialized from the plugins.
 pub struct Validate {
     pub plugins: Vec<Validated>,
-    pub valid: usize,
-    pub invalid: usize,
+}
+
+impl Validate {
+    pub fn valid(&self) -> usize {
+        self.plugins.iter().filter(|p| p.valid).count()
+    }
+
+    pub fn invalid(&self) -> usize {
+        self.plugins.len() - self.valid()
+    }
+}
+
+impl Serialize for Validate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut doc = s.serialize_struct("Validate", 3)?;
+        doc.serialize_field("plugins", &self.plugins)?;
+        doc.serialize_field("valid", &self.valid())?;
+        doc.serialize_field("invalid", &self.invalid())?;
+        doc.end()
+    }
 }
 
 /// One plugin folder checked by `validate` or `registry validate`.

@@ -50,7 +50,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
     }
     let mut reports = Vec::new();
-    let mut missing_all = Vec::new();
     for entry in entries.into_iter().filter(|e| !unavailable.contains(&e.directory)) {
         let dir = home.plugin_dir(&entry.directory);
         let plugin = plugin::load(&dir)?;
@@ -80,9 +79,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         } else {
             let plan = plan(&ctx.ui, &plugin, &dir.join(".env"), &sets, None, &ctx.settings.environment)?;
             plan.write(&home, &entry.directory)?;
-            if !plan.missing.is_empty() {
-                missing_all.push((entry.directory.clone(), plan.missing.clone()));
-            }
             Configured {
                 name: entry.name.clone(),
                 directory: entry.directory.clone(),
@@ -99,9 +95,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
         reports.push(configured);
     }
-    ctx.ui.print(&Setup { plugins: reports, all: args.target.all });
-    if !missing_all.is_empty() {
-        return Err(Error::EnvMissing { missing: missing_all });
+    let report = Setup { plugins: reports, all: args.target.all };
+    ctx.ui.print(&report);
+    let missing: Vec<(String, Vec<String>)> =
+        report.plugins.into_iter().filter(|p| !p.missing.is_empty()).map(|p| (p.directory, p.missing)).collect();
+    if !missing.is_empty() {
+        return Err(Error::EnvMissing { missing });
     }
     Ok(if unavailable.is_empty() { 0 } else { 1 })
 }
@@ -143,7 +142,7 @@ impl Configured {
             ui.success(format!(
                 "Configured {} for '{}'",
                 crate::error::plural(self.configured, "variable"),
-                self.title
+                crate::text::escape(&self.title)
             ));
         }
     }

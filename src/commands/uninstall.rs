@@ -37,8 +37,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     }
     let unplugged = crate::sync::plug::unplug_recorded(&ctx.ui, &ctx.settings, &home, entry)?;
     report::hook_outcomes(&ctx.ui, entry, &unplugged, "unplug");
-    runner.stop_before_uninstall(&ctx.ui)?;
-    runner.run("uninstall")?;
+    runner.tear_down(&ctx.ui, false)?;
     ctx.ui.print(&Uninstall {
         name: entry.name.clone(),
         directory: entry.directory.clone(),
@@ -65,7 +64,8 @@ impl Report for Uninstall {
         if self.uninstalled {
             ui.success(format!(
                 "Uninstalled '{}' (still in the manifest; `atk install {}` sets it up again)",
-                self.title, self.directory
+                crate::text::escape(&self.title),
+                self.directory
             ));
         } else {
             ui.line(format!("'{}' has no uninstall command; nothing to do", crate::text::escape(&self.title)));

@@ -18,7 +18,6 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let mut reports = Vec::new();
-    let mut invalid = 0;
     for path in &args.paths {
         let result = if path.is_dir() {
             plugin::load(path)
@@ -41,7 +40,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 errors: vec![],
             }),
             Err(e) => {
-                invalid += 1;
                 let problems: Vec<String> = match &e {
                     Error::PluginInvalid { problems, .. } => problems.clone(),
                     other => vec![other.to_string()],
@@ -57,9 +55,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             }
         }
     }
-    let valid = reports.len() - invalid;
-    ctx.ui.print(&Validation(Validate { plugins: reports, valid, invalid }));
-    Ok(if invalid > 0 { exit::PLUGIN_INVALID } else { exit::SUCCESS })
+    let report = Validation(Validate { plugins: reports });
+    ctx.ui.print(&report);
+    Ok(if report.0.invalid() > 0 { exit::PLUGIN_INVALID } else { exit::SUCCESS })
 }
 
 /// `atk validate`: each path checked (the document `registry validate` writes too, with paths).
@@ -69,13 +67,13 @@ pub struct Validation(pub Validate);
 
 impl Report for Validation {
     fn render(&self, ui: &Ui) {
-        let Validate { plugins, valid, invalid } = &self.0;
+        let plugins = &self.0.plugins;
         for v in plugins {
             let path = v.path.as_deref().unwrap_or(std::path::Path::new("")).display();
             if v.valid {
                 ui.success(format!(
                     "{path}: {} ({}, folder plugins/{})",
-                    v.name.as_deref().unwrap_or_default(),
+                    crate::text::escape(v.name.as_deref().unwrap_or_default()),
                     v.maturity.unwrap_or_default(),
                     v.directory.as_deref().unwrap_or_default()
                 ));
@@ -87,7 +85,7 @@ impl Report for Validation {
             }
         }
         if plugins.len() > 1 {
-            ui.line(format!("{valid} valid, {invalid} invalid"));
+            ui.line(format!("{} valid, {} invalid", self.0.valid(), self.0.invalid()));
         }
     }
 }

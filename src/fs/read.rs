@@ -32,24 +32,24 @@ const MIB: u64 = 1 << 20;
 
 /// `plugin.yaml`, `custom/overrides.yaml`, a definition named on the command line: the registry's
 /// largest is a few kB.
-pub const DEFINITION_CAP: u64 = 4 * MIB;
+const DEFINITION_CAP: u64 = 4 * MIB;
 /// A plugin's `.env`: a few dozen `KEY=value` lines in practice.
-pub const ENV_CAP: u64 = 4 * MIB;
+const ENV_CAP: u64 = 4 * MIB;
 /// A plugin's `README.md`, as `atk help` has always capped it.
-pub const README_CAP: u64 = 4 * MIB;
+const README_CAP: u64 = 4 * MIB;
 /// Any other file of a plugin folder that atk copies, compares or commits: GitHub refuses a file
 /// over 100 MiB, so no plugin from a repository ships a bigger one.
-pub const PLUGIN_FILE_CAP: u64 = 100 * MIB;
+const PLUGIN_FILE_CAP: u64 = 100 * MIB;
 /// `manifest.yaml` (and `.gitignore`) at the top of a home: a few lines per plugin.
-pub const MANIFEST_CAP: u64 = 32 * MIB;
+const MANIFEST_CAP: u64 = 32 * MIB;
 /// atk's own state: the transaction journal, the agents record, a `.atk-ref`, the registry's
 /// cached index.
-pub const STATE_CAP: u64 = 64 * MIB;
+const STATE_CAP: u64 = 64 * MIB;
 /// The home repository's `.git/index` (about a hundred bytes per tracked file).
-pub const GIT_INDEX_CAP: u64 = 256 * MIB;
+const GIT_INDEX_CAP: u64 = 256 * MIB;
 /// An agent's configuration in the user's home: `~/.claude.json` keeps a history per project and
 /// reaches tens of MB.
-pub const AGENT_CONFIG_CAP: u64 = 128 * MIB;
+const AGENT_CONFIG_CAP: u64 = 128 * MIB;
 
 /// What kind of file is read: its size cap, and whom a refusal is about (a plugin's file makes a
 /// refusal a broken plugin, exit 5; the others are the home's or the user's, exit 1).
@@ -66,7 +66,7 @@ pub enum Cap {
 }
 
 impl Cap {
-    pub const fn bytes(self) -> u64 {
+    const fn bytes(self) -> u64 {
         match self {
             Cap::Definition => DEFINITION_CAP,
             Cap::Env => ENV_CAP,
@@ -80,7 +80,7 @@ impl Cap {
     }
 
     /// Whether the file belongs to a plugin (its folder or its definition).
-    pub const fn of_plugin(self) -> bool {
+    const fn of_plugin(self) -> bool {
         matches!(self, Cap::Definition | Cap::Env | Cap::Readme | Cap::PluginFile)
     }
 
@@ -131,7 +131,7 @@ pub(super) fn link_out(path: &Path, root: &Path, cap: Cap) -> Error {
 }
 
 /// What a status says is there, in words, unless it is a regular file.
-pub fn not_a_file(st: &rustix::fs::Stat) -> Option<&'static str> {
+fn not_a_file(st: &rustix::fs::Stat) -> Option<&'static str> {
     Some(match FileType::from_raw_mode(st.st_mode as _) {
         FileType::RegularFile => return None,
         FileType::Directory => "a folder",

@@ -420,9 +420,14 @@ impl Root {
     /// The content of the regular file `rel`, read as [`super::read`] says, with no link on the
     /// way or at `rel` (a link is refused); a missing file is an error.
     pub fn read(&self, rel: &RelPath, cap: Cap) -> Result<Vec<u8>> {
-        self.read_at(rel, &self.abs(rel), cap)?.ok_or_else(|| {
+        self.read_opt(rel, cap)?.ok_or_else(|| {
             Error::io(format!("cannot read {}", self.abs(rel).display()), std::io::ErrorKind::NotFound.into())
         })
+    }
+
+    /// [`Root::read`], `None` when nothing is at `rel` (or a folder on the way is missing).
+    pub fn read_opt(&self, rel: &RelPath, cap: Cap) -> Result<Option<Vec<u8>>> {
+        self.read_at(rel, &self.abs(rel), cap)
     }
 
     /// The content of the regular file `rel` (`None`: nothing is there), where links on the way

@@ -41,6 +41,12 @@ impl Secrets {
     pub fn holds(&self, name: &str) -> bool {
         self.keys.contains(name)
     }
+
+    /// What takes these secrets, and `environment`'s (the values of the variables of atk's own
+    /// environment that are named like secrets, read by the command), out of text atk repeats.
+    pub fn scrubber(&self, environment: &[String]) -> secret::Scrubber {
+        secret::Scrubber::for_output(self.values.iter().chain(environment).map(String::as_str))
+    }
 }
 
 /// The secrets of `env`, the `.env` of `plugin` (`None`: a plugin that cannot be read, whose every
@@ -61,14 +67,6 @@ pub fn secrets(plugin: Option<&Plugin>, env: &env::EnvFile) -> Secrets {
         .collect();
     values.extend(env.outer_secrets(&secret));
     Secrets { keys, values }
-}
-
-impl Secrets {
-    /// What takes these secrets, and `environment`'s (the values of the variables of atk's own
-    /// environment that are named like secrets, read by the command), out of text atk repeats.
-    pub fn scrubber(&self, environment: &[String]) -> secret::Scrubber {
-        secret::Scrubber::for_output(self.values.iter().chain(environment).map(String::as_str))
-    }
 }
 
 /// Loads the plugin of a folder, with its `custom/overrides.yaml` merged in, and validates it.

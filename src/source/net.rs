@@ -5,10 +5,12 @@
 //! Ctrl-C or sent SIGTERM (`Error::Interrupted`). Everything the worker reports (bytes of a pack,
 //! the server's progress messages, the end of each step) counts as activity.
 //!
-//! A worker given up on is told to stop (its cancel flag, which gix checks), and is otherwise left
-//! blocked until the process exits: it only ever writes into a cache repository, under a lock it
-//! holds (a clone of the cache lock) for as long as it runs. What it leaves behind there (lock
-//! files, temporary packs) is cleared by the next fetch, under the same lock.
+//! The worker runs on one of the [`crate::pool::detached`] threads. A worker given up on is told to
+//! stop (its cancel flag, which gix checks), and is otherwise left blocked until the process exits
+//! (holding its thread, so that a server that never answers cannot make atk start threads without
+//! end): it only ever writes into a cache repository, under a lock it holds (a clone of the cache
+//! lock) for as long as it runs. What it leaves behind there (lock files, temporary packs) is
+//! cleared by the next fetch, under the same lock.
 //!
 //! Per transport, below this bound: git:// has gix's 5 s connect timeout; http(s) (libcurl) and
 //! ssh get the stall timeout as their connect timeout, ssh also keep-alives (see
@@ -75,8 +77,10 @@ impl Worker {
     }
 }
 
-/// Runs `work` (the network part of an operation on `shown`) on a thread of its own and waits for
-/// it, within a second of Ctrl-C and at most `limit` (the stall timeout) without activity.
+/// Runs `work` (the network part of an operation on `shown`) on a thread of its own (one of
+/// [`crate::pool::detached`]'s) and waits for it, within a second of Ctrl-C and at most `limit`
+/// (the stall timeout) without activity. When no thread can be had (workers given up on still
+/// hold them all, or the system gives none), it waits for one for at most `limit` too.
 pub fn bounded<T: Send + 'static>(
     shown: &str,
     limit: Duration,
@@ -85,12 +89,27 @@ pub fn bounded<T: Send + 'static>(
     let worker = Worker { activity: Arc::new(Activity::new()), cancel: Arc::new(AtomicBool::new(false)), limit };
     let (activity, cancel) = (Arc::clone(&worker.activity), Arc::clone(&worker.cancel));
     let (tx, rx) = mpsc::sync_channel(1);
-    std::thread::Builder::new()
-        .name("atk-net".into())
-        .spawn(move || {
-            let _ = tx.send(work(&worker));
-        })
-        .map_err(|e| Error::io("cannot start a thread for the network", e))?;
+    let mut job = move || {
+        let _ = tx.send(work(&worker));
+    };
+    let asked = Instant::now();
+    while let Err(back) = crate::pool::detached("atk-net", job) {
+        job = back;
+        crate::interrupt::check()?;
+        if asked.elapsed() >= limit {
+            return Err(Error::Git {
+                message: format!(
+                    "cannot reach {shown}: no thread for the transfer within {}s (transfers given up on \
+                     still hold all {} of atk's, or the system gave none)",
+                    limit.as_secs().max(1),
+                    crate::pool::MAX_DETACHED
+                ),
+                hints: vec!["run atk again; a server that does not answer is what leaves transfers behind".into()],
+            });
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    activity.bump();
     loop {
         match rx.recv_timeout(Duration::from_millis(50)) {
             Ok(result) => return result,

@@ -158,14 +158,6 @@ pub fn pinned(entry: &Entry) -> Result<ObjectId> {
 /// far too big there is an error naming it, never taken for a missing record.
 pub fn installed_ref(home: &Home, directory: &str) -> crate::error::Result<Option<ObjectId>> {
     let Some(rel) = plugin_rel(directory).ok().and_then(|dir| dir.join(ATK_REF).ok()) else { return Ok(None) };
-    let data = match home.files.read(&rel, crate::fs::Cap::State) {
-        Ok(data) => data,
-        Err(crate::error::Error::Io { source, .. })
-            if matches!(source.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) =>
-        {
-            return Ok(None)
-        }
-        Err(e) => return Err(e),
-    };
+    let Some(data) = home.files.read_opt(&rel, crate::fs::Cap::State)? else { return Ok(None) };
     Ok(String::from_utf8(data).ok().and_then(|text| ObjectId::from_hex(text.trim().as_bytes()).ok()))
 }

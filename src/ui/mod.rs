@@ -178,7 +178,6 @@ impl Ui {
         Progress(Some(bar))
     }
 
-    /// The JSON document of a command (only with `--json`).
     /// Prints a command's report, once: its JSON document under `--json`, else its text.
     pub fn print(&self, report: &impl Report) {
         if self.json {
@@ -188,6 +187,7 @@ impl Ui {
         }
     }
 
+    /// The JSON document of a command (only with `--json`).
     pub fn json(&self, value: &impl serde::Serialize) {
         if self.json {
             self.json_printed.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -170,3 +170,36 @@ fn completions_into_a_closed_pipe_is_no_panic() {
         assert_eq!(out.status.code(), Some(0), "{shell}: {err}");
     }
 }
+
+/// Regression: `setup`, `uninstall` and `validate` printed the name a plugin.yaml gives itself
+/// raw, so a line break or a color in it reached the terminal (`mcp` refuses such a name).
+#[test]
+fn a_plugin_name_with_escape_sequences_is_printed_escaped() {
+    let env = Env::new();
+    let src = env.plugin(
+        "sneaky",
+        concat!(
+            "schema_version: '2026-01-23'\nname: \"Sne\\e[32maky\\nwarning: all good\"\ndescription: d\n",
+            "maturity: verified\nenv_vars:\n  - name: REGION\n    default: eu\n",
+            "lifecycle:\n  install: 'true'\n  uninstall: 'true'\n",
+        ),
+        &[],
+    );
+    env.ok(&["add", "-y", src.to_str().unwrap()]);
+    let dir = std::fs::read_dir(env.atk_home.join("plugins")).unwrap().next().unwrap().unwrap().file_name();
+    let dir = dir.to_str().unwrap();
+    let escaped = "Sne\\x1b[32maky\\nwarning: all good";
+    for (code, args) in [
+        (0, vec!["setup", dir]),
+        (0, vec!["validate", src.to_str().unwrap()]),
+        (5, vec!["mcp", dir]),
+        (0, vec!["uninstall", dir, "--force"]),
+    ] {
+        let out = env.cmd().args(&args).output().unwrap();
+        let all = [out.stdout, out.stderr].concat();
+        let text = String::from_utf8_lossy(&all).into_owned();
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {text}");
+        assert!(!all.contains(&0x1b) && !text.contains("\nwarning: all good"), "{args:?}: {text:?}");
+        assert!(text.contains(escaped), "{args:?}: {text}");
+    }
+}
