@@ -439,7 +439,7 @@ fn stub_docker(env: &Env) -> (PathBuf, PathBuf) {
 }
 
 fn with_path(env: &Env, bin: &Path, args: &[&str]) -> std::process::Output {
-    let path = path_with(&bin);
+    let path = path_with(bin);
     env.cmd().args(args).env("PATH", path).output().unwrap()
 }
 
