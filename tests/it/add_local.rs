@@ -228,7 +228,7 @@ fn compose_override_is_passed_to_docker_compose() {
         &yaml("Composed", "service:\n  type: docker-compose\n  compose_file: compose.yaml\nlifecycle:\n  install: docker compose pull && docker compose up -d\n  uninstall: docker compose down\n"),
         &[("custom/docker-compose.override.yml", "services: {}\n", false)],
     );
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let path = path_with(&bin);
     env.cmd().args(["add", "-y", src.to_str().unwrap()]).env("PATH", path).assert().success();
     let log = std::fs::read_to_string(env.path("docker.log")).unwrap();
     assert_eq!(

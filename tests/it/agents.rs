@@ -813,7 +813,7 @@ fn doctor_finds_a_recorded_agent_that_is_not_configured() {
 fn undo_reverts_plug_and_unplug() {
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
-    write(&env.home.join(".gitconfig"), "[user]\n\tname = Test\n\temail = test@example.com\n", false);
+    env.set_identity("Test", "test@example.com");
     add_plugin(&env, "Undone", STDIO, false, &["API_KEY=x"]);
     let cursor = env.home.join(".cursor/mcp.json");
     write(&cursor, "{\n  // mine\n  \"mcpServers\": {}\n}\n", false);
@@ -844,7 +844,7 @@ fn undo_reverts_plug_and_unplug() {
 fn rollback_replugs_recorded_agents() {
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
-    write(&env.home.join(".gitconfig"), "[user]\n\tname = Test\n\temail = test@example.com\n", false);
+    env.set_identity("Test", "test@example.com");
     let work = env.path("mcp-tool");
     let v1 = yaml("Mcp Tool", "mcp:\n  transport: stdio\n  command: ./server.sh\n  args: [--v1]\n");
     write(&work.join(".atk/plugin.yaml"), &v1, false);

@@ -14,17 +14,13 @@ mcp:
   env: [API_KEY]
 ";
 
-fn gitconfig(env: &Env) {
-    write(&env.home.join(".gitconfig"), "[user]\n\tname = Test\n\temail = test@example.com\n", false);
-}
-
 /// Undo of a plug into two agents where one of them cannot be unplugged: `unplug` exits 1 in
 /// that case; undo must not report success (exit 0) while the agent is still plugged in.
 #[test]
 fn undo_of_a_plug_that_an_agent_refuses_exits_nonzero() {
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
-    gitconfig(&env);
+    env.set_identity("Test", "test@example.com");
     add_plugin(&env, "Half", STDIO, false, &["API_KEY=secret-value-1"]);
     run_ok(&env, &stubs, &["plug", "half", "--claude", "--cursor", "-y"]);
     stubs.fail("claude", "Error: cannot write ~/.claude.json\n");

@@ -84,7 +84,10 @@ fn an_unplug_that_could_not_reach_the_cli_keeps_the_record() {
     run_ok(&env, &stubs, &["plug", "kept", "--claude", "-y"]);
     assert!(env.manifest().contains("  - claude\n"));
     stubs.clear();
-    let out = env.cmd().env("PATH", "/usr/bin:/bin").args(["unplug", "kept", "--claude", "-y"]).output().unwrap();
+    // No program at all on PATH (a real `claude` installed on this machine must not be reached).
+    let empty_path = env.path("no-programs");
+    std::fs::create_dir_all(&empty_path).unwrap();
+    let out = env.cmd().env("PATH", &empty_path).args(["unplug", "kept", "--claude", "-y"]).output().unwrap();
     eprintln!(
         "{:?}\n{}\n{}",
         out.status.code(),

@@ -147,7 +147,7 @@ fn a_folder_of_runtime_data_its_user_cannot_list_never_stops_a_commit() {
     }
     let reg = work.to_str().unwrap();
     let run = |args: &[&str]| {
-        let out = atk_as_user_no_stdin(&env, args).output().unwrap();
+        let out = run_as_user(&env, args);
         (out.status.code(), String::from_utf8_lossy(&out.stderr).to_string())
     };
     assert_eq!(run(&["init"]).0, Some(0));
@@ -243,7 +243,9 @@ fn an_upgrade_never_gives_an_agent_a_skill_linked_out_of_the_plugin_folder() {
     let reg = work.to_str().unwrap();
     let stubs = crate::common::agents::Stubs::new(&env, &["claude"]);
     let atk = |args: &[&str]| {
-        let out = crate::common::agents::atk(&env, &stubs).args(["--registry", reg]).args(args).output().unwrap();
+        let mut c = env.std_cmd();
+        c.env("PATH", stubs.path_var()).args(["--registry", reg]).args(args).stdin(std::process::Stdio::null());
+        let (out, _) = run_timed(c, RUN_TIMEOUT);
         (out.status.code(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
     };
     assert_eq!(atk(&["add", "notes", "-y"]).0, Some(0));

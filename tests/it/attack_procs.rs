@@ -18,8 +18,11 @@ fn home_pushing_to_a_hook(hook: &str) -> Env {
 
 #[test]
 fn a_remote_that_trickles_for_ever_does_not_keep_the_push_going_for_ever() {
-    // The hook says something every half second: never a stall, never an end.
-    let env = home_pushing_to_a_hook("#!/bin/sh\nwhile true; do echo 'still working' >&2; sleep 0.5; done\n");
+    // The hook says something every half second: never a stall, and no end before atk's bound of
+    // 20 s (it gives up by itself after two minutes, should nothing stop it).
+    let env = home_pushing_to_a_hook(
+        "#!/bin/sh\ni=0\nwhile [ $i -lt 240 ]; do echo 'still working' >&2; sleep 0.5; i=$((i+1)); done\n",
+    );
     let src = env.plugin("src-one", &yaml("One", ""), &[]);
     let started = Instant::now();
     let child = env
@@ -78,7 +81,7 @@ fn a_column_wider_than_65535_characters_is_no_panic() {
 fn health_checks_whose_names_never_resolve_keep_to_the_timeout_and_to_ctrl_c() {
     // A name server that never answers, on 127.0.0.1:53, that atk alone is pointed at (a mount
     // namespace of its own, where /etc/resolv.conf names it): each lookup hangs for 20 s.
-    let Ok(_dns) = std::net::UdpSocket::bind("127.0.0.1:53") else {
+    let Ok(dns) = std::net::UdpSocket::bind("127.0.0.1:53") else {
         eprintln!("skipped: 127.0.0.1:53 cannot be had");
         return;
     };
@@ -96,10 +99,13 @@ fn health_checks_whose_names_never_resolve_keep_to_the_timeout_and_to_ctrl_c() {
         let src = env.plugin(&format!("src-h{i}"), &yaml(&format!("h{i}"), &body), &[]);
         env.ok(&["add", src.to_str().unwrap(), "-y"]);
     }
+    // atk's process id is written to `pid` by the shell that becomes atk.
+    let pid = env.path("atk.pid");
     let status = |timeout: &str| {
         let mut c = std::process::Command::new("unshare");
-        c.args(["-m", "sh", "-c", "mount --bind \"$0\" /etc/resolv.conf && exec \"$@\""])
+        c.args(["-m", "sh", "-c", "echo $$ > \"$1\" && mount --bind \"$0\" /etc/resolv.conf && shift && exec \"$@\""])
             .arg(&resolv)
+            .arg(&pid)
             .arg(bin())
             .args(["status", "--json", "--timeout", timeout]);
         env.apply(&mut c);
@@ -120,15 +126,19 @@ fn health_checks_whose_names_never_resolve_keep_to_the_timeout_and_to_ctrl_c() {
     }
     assert!(took < Duration::from_secs(15), "status took {took:?}");
 
-    // Ctrl-C ends it at once, however many lookups hang.
+    // Ctrl-C ends it at once, however many lookups hang: sent once the name server got a query.
+    dns.set_nonblocking(true).unwrap();
+    while dns.recv_from(&mut [0; 512]).is_ok() {}
+    std::fs::remove_file(&pid).unwrap();
     let child = status("30").spawn().unwrap();
-    std::thread::sleep(Duration::from_secs(3));
-    let atk = std::fs::read_to_string(format!("/proc/{}/task/{}/children", child.id(), child.id())).unwrap_or_default();
-    let atk = atk.split_whitespace().next().map_or(child.id().to_string(), str::to_string);
+    dns.set_nonblocking(false).unwrap();
+    dns.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    dns.recv_from(&mut [0; 512]).expect("atk never asked the name server");
+    let atk: u32 = std::fs::read_to_string(&pid).unwrap().trim().parse().unwrap();
     let sent = Instant::now();
-    assert!(std::process::Command::new("kill").args(["-INT", &atk]).status().unwrap().success());
+    signal(atk, Signal::INT).unwrap();
     let out = wait_with_timeout(child, 60);
-    assert!(sent.elapsed() < Duration::from_secs(3), "Ctrl-C took {:?}", sent.elapsed());
+    assert!(sent.elapsed() < Duration::from_secs(10), "Ctrl-C took {:?}", sent.elapsed());
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
     env.ok(&["list"]);
 }

@@ -10,34 +10,11 @@ use crate::common::*;
 const DB: &str = "hu7Vq2Xz-Wk9Lp";
 /// In the user's environment only, taken into `.env` by `${PGPASSWORD}`.
 const PG: &str = "pg-Wk3mZx9Lq2";
-const GH: &str = "ghp_Zq8vRt3WmX0pLk7Yd2Nf";
 const PEM: &str = "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nc3VwZXIvc2VjcmV0K2tleT09\n-----END KEY-----";
 
-/// Fails when `text` holds any value or any four characters of one (each line of a multi-line
-/// value on its own, too).
-fn assert_clean(what: &str, text: &str, values: &[&str]) {
-    for v in values {
-        let json = serde_json::to_string(v).unwrap();
-        for e in [v.to_string(), json[1..json.len() - 1].to_string()] {
-            assert!(!text.contains(&e), "{what} shows {e:?}:\n{text}");
-        }
-        for part in v.split('\n').filter(|p| !p.starts_with("-----")) {
-            let chars: Vec<char> = part.chars().collect();
-            for w in chars.windows(4) {
-                let w: String = w.iter().collect();
-                assert!(!text.contains(&w), "{what} shows {w:?} of {v:?}:\n{text}");
-            }
-        }
-    }
-}
-
+/// `atk` with the user's own secrets in its environment.
 fn atk(env: &Env, path: Option<&str>, args: &[&str]) -> Output {
-    let mut c = env.cmd();
-    c.env("PGPASSWORD", PG).env("GITHUB_TOKEN", GH).args(args);
-    if let Some(p) = path {
-        c.env("PATH", p);
-    }
-    c.output().unwrap()
+    atk_with(env, &[("PGPASSWORD", PG), ("GITHUB_TOKEN", GH)], path, args)
 }
 
 const PLUGIN: &str = "env_vars:
@@ -57,13 +34,7 @@ mcp:
 /// `vault` with `DB_PASSWORD` in `.env`, and two variables not named like secrets that take one
 /// in: `DATABASE_URL` by `${DB_PASSWORD}`, `REPLICA_URL` by `${PGPASSWORD}` from the environment.
 fn setup() -> Env {
-    let env = Env::new();
-    let src = env.plugin(
-        "src/vault",
-        &yaml("vault", PLUGIN),
-        &[("mcp.sh", "#!/bin/sh\n", true), ("README.md", "# V\n", false)],
-    );
-    env.ok(&["add", src.to_str().unwrap(), "-y", "--set", &format!("DB_PASSWORD={DB}")]);
+    let env = vault(PLUGIN, &[&format!("DB_PASSWORD={DB}")]);
     let dotenv = env.atk_home.join("plugins/vault/.env");
     let mut text = std::fs::read_to_string(&dotenv).unwrap();
     text.push_str(

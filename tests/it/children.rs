@@ -4,23 +4,15 @@
 //! Each asserts the exit code, the message, the time bound, and that the next command works.
 
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::agents::{Stubs, CLI_AGENTS};
+use crate::common::servers::Silent;
 use crate::common::*;
 
-fn run(mut c: Command, secs: u64) -> (Option<i32>, String, String, Duration) {
-    let started = Instant::now();
-    let out = wait_with_timeout(c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap(), secs);
-    let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
-    (out.status.code(), text(&out.stdout), text(&out.stderr), started.elapsed())
-}
-
 /// The detached helper every hostile program here leaves: a session of its own (out of its
-/// process group), holding stdout and stderr, for 25 s.
-const DETACHED: &str = "setsid -f sleep 25";
+/// process group), holding stdout and stderr, for 120 s (twice the bound the tests hold atk to).
+const DETACHED: &str = "setsid -f sleep 120";
 
 /// 200 MB of lines on stdout.
 const FLOOD: &str = "yes 'flood flood flood' | head -n 11111111";
@@ -42,10 +34,11 @@ fn an_agent_program_that_floods_and_leaves_a_detached_helper_does_not_hold_atk()
     write(&claude, &format!("{logged}{DETACHED}\n{FLOOD}\n{FLOOD} >&2\necho 'the last line' >&2\nexit 0\n"), true);
     let mut c = limited(&env, LIMIT_KB, &["plug", "flood", "--claude", "-y", "-v"]);
     c.env("PATH", stubs.path_var());
-    let (code, out, err, took) = run(c, 120);
+    let (ran, took) = run_timed(c, 180);
+    let (code, (out, err)) = (ran.status.code(), texts(&ran));
     assert_eq!(code, Some(0), "{out}\n{err}");
     assert!(out.contains("✓ Claude Code: 'Flood' plugged in"), "{out}");
-    assert!(took < Duration::from_secs(20), "atk waited {took:?} for the detached helper");
+    assert!(took < Duration::from_secs(60), "atk waited {took:?} for the detached helper");
     // What was kept: the start, a marker of the cut, the end; never the whole 200 MB.
     assert!(err.contains("claude: flood flood flood"), "{}", &err[..err.len().min(300)]);
     assert!(err.contains("MB cut …]"), "no marker of the cut");
@@ -57,10 +50,11 @@ fn an_agent_program_that_floods_and_leaves_a_detached_helper_does_not_hold_atk()
     write(&claude, &format!("{logged}{DETACHED}\n{FLOOD} >&2\necho 'Error: quota exceeded' >&2\nexit 3\n"), true);
     let mut c = limited(&env, LIMIT_KB, &["unplug", "flood", "--claude", "-y"]);
     c.env("PATH", stubs.path_var());
-    let (code, out, err, took) = run(c, 120);
+    let (ran, took) = run_timed(c, 180);
+    let (code, (out, err)) = (ran.status.code(), texts(&ran));
     assert_eq!(code, Some(1), "{out}\n{err}");
     assert!(err.contains("Error: quota exceeded (exit code 3): claude"), "{err}");
-    assert!(took < Duration::from_secs(20), "atk waited {took:?}");
+    assert!(took < Duration::from_secs(60), "atk waited {took:?}");
 
     // The next command works.
     let out = env.ok(&["list"]);
@@ -73,11 +67,12 @@ fn a_status_command_that_floods_and_leaves_a_detached_helper_does_not_hold_atk()
     let body = format!("lifecycle:\n  status: \"{DETACHED}; {FLOOD}; {FLOOD} >&2; exit 0\"\n  start: 'true'\n");
     let src = env.plugin("src-noisy", &yaml("Noisy", &body), &[]);
     env.ok(&["add", src.to_str().unwrap(), "-y"]);
-    let (code, out, err, took) = run(limited(&env, LIMIT_KB, &["status", "--json"]), 120);
+    let (ran, took) = run_timed(limited(&env, LIMIT_KB, &["status", "--json"]), 180);
+    let (code, (out, err)) = (ran.status.code(), texts(&ran));
     assert_eq!(code, Some(0), "{err}");
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(doc["plugins"][0]["status"], "running", "{doc}");
-    assert!(took < Duration::from_secs(20), "atk waited {took:?} for the detached helper");
+    assert!(took < Duration::from_secs(60), "atk waited {took:?} for the detached helper");
     // `start` sees it running, and the next command works.
     let out = env.ok(&["start", "noisy"]);
     assert!(out.contains("already running"), "{out}");
@@ -104,14 +99,16 @@ fn thousands_of_ports_run_on_the_bounded_pool_under_a_memory_limit() {
     env.ok(&["add", src.to_str().unwrap(), "-y"]);
 
     // start: every port checked, the one in use named, nothing started.
-    let (code, out, err, _) = run(limited(&env, LIMIT_KB, &["start", "many"]), 120);
+    let (ran, _) = run_timed(limited(&env, LIMIT_KB, &["start", "many"]), 120);
+    let (code, (out, err)) = (ran.status.code(), texts(&ran));
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(code, Some(9), "{out}\n{err}");
     assert!(err.contains(&format!("port {port}")), "{err}");
     assert!(!env.atk_home.join("plugins/many/started").exists());
 
     // status: a row for the plugin, with every port.
-    let (code, out, err, _) = run(limited(&env, LIMIT_KB, &["status", "--json"]), 120);
+    let (ran, _) = run_timed(limited(&env, LIMIT_KB, &["status", "--json"]), 120);
+    let (code, (out, err)) = (ran.status.code(), texts(&ran));
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(code, Some(0), "{err}");
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -120,12 +117,14 @@ fn thousands_of_ports_run_on_the_bounded_pool_under_a_memory_limit() {
 
     // With the port free, it starts; running, each port's state is shown (the taken one again).
     drop(taken);
-    let (code, out, err, _) = run(limited(&env, LIMIT_KB, &["start", "many"]), 120);
+    let (ran, _) = run_timed(limited(&env, LIMIT_KB, &["start", "many"]), 120);
+    let (code, (out, err)) = (ran.status.code(), texts(&ran));
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(code, Some(0), "{out}\n{err}");
     assert!(out.contains("Started 'Many'"), "{out}");
     let again = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-    let (code, out, err, _) = run(limited(&env, LIMIT_KB, &["status", "--json"]), 120);
+    let (ran, _) = run_timed(limited(&env, LIMIT_KB, &["status", "--json"]), 120);
+    let (code, (out, err)) = (ran.status.code(), texts(&ran));
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(code, Some(0), "{err}");
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -139,26 +138,9 @@ fn thousands_of_ports_run_on_the_bounded_pool_under_a_memory_limit() {
     env.ok(&["list"]);
 }
 
-/// A TCP server on 127.0.0.1 that accepts every connection and never answers (nor closes);
-/// counts the connections.
-fn silent_server() -> (u16, Arc<AtomicUsize>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let count = Arc::clone(&accepted);
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            count.fetch_add(1, Ordering::SeqCst);
-            held.push(stream);
-        }
-    });
-    (port, accepted)
-}
-
 fn auto_push_to(scheme: &str) {
-    let (port, accepted) = silent_server();
-    let url = format!("{scheme}://127.0.0.1:{port}/home.git");
+    let silent = Silent::start();
+    let url = format!("{scheme}://127.0.0.1:{}/home.git", silent.port);
     let env = Env::new();
     turn_on_auto_push(&env, &url);
     let first = env.plugin("src-first", &yaml("First", ""), &[]);
@@ -170,15 +152,12 @@ fn auto_push_to(scheme: &str) {
     c.env("ATK_NET_TIMEOUT", "3").args(["add", first.to_str().unwrap(), "-y"]);
     let child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     // While its push hangs (connected, no answer), another atk gets the home lock at once.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while accepted.load(Ordering::SeqCst) == 0 {
-        assert!(Instant::now() < deadline, "the first add never pushed");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    silent.wait_for_a_connection();
     assert!(env.log().iter().any(|l| l.contains("Add plugin 'First'")), "pushed before committing");
     let mut c = env.std_cmd();
     c.env("ATK_LOCK_TIMEOUT", "0").env("ATK_NET_TIMEOUT", "3").args(["add", second.to_str().unwrap(), "-y"]);
-    let (code, out, err, _) = run(c, 60);
+    let (ran, _) = run_timed(c, 60);
+    let (code, (out, err)) = (ran.status.code(), texts(&ran));
     assert_eq!(code, Some(0), "the second add did not get the lock at once:\n{out}\n{err}");
     assert!(!err.contains("waiting for another atk"), "{err}");
 
@@ -208,13 +187,14 @@ fn auto_push_to_an_http_remote_that_never_answers_ends_at_the_net_timeout_after_
 
 #[test]
 fn the_stall_warning_names_the_bound() {
-    let (port, _) = silent_server();
+    let silent = Silent::start();
     let env = Env::new();
-    turn_on_auto_push(&env, &format!("git://127.0.0.1:{port}/home.git"));
+    turn_on_auto_push(&env, &format!("git://127.0.0.1:{}/home.git", silent.port));
     let src = env.plugin("src-one", &yaml("One", ""), &[]);
     let mut c = env.std_cmd();
     c.env("ATK_NET_TIMEOUT", "2").args(["add", src.to_str().unwrap(), "-y"]);
-    let (code, _, err, took) = run(c, 60);
+    let (ran, took) = run_timed(c, 60);
+    let (code, err) = (ran.status.code(), texts(&ran).1);
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("warning: auto-push: git push to 'origin' got no answer for 2s and was stopped"), "{err}");
     assert!(took < Duration::from_secs(15), "{took:?}");
@@ -243,7 +223,7 @@ fn sigterm_to_atk_reaches_a_streamed_command_with_or_without_a_terminal() {
     let (got, ready) = signalled_plugin(&env);
     let child = env.std_cmd().args(["logs", "follow"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     wait_for(&ready);
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    signal(child.id(), Signal::TERM).unwrap();
     let out = wait_with_timeout(child, 60);
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(std::fs::read_to_string(&got).unwrap(), "term\n");
@@ -257,16 +237,16 @@ fn sigterm_to_atk_reaches_a_streamed_command_with_or_without_a_terminal() {
     let sent = Instant::now();
     p.process_mut().signal(rexpect::process::Signal::SIGTERM).unwrap();
     wait_for(&got);
-    assert!(sent.elapsed() < Duration::from_secs(3), "{:?}", sent.elapsed());
+    assert!(sent.elapsed() < Duration::from_secs(10), "{:?}", sent.elapsed());
     assert_eq!(std::fs::read_to_string(&got).unwrap(), "term\n");
     p.exp_eof().unwrap();
 }
 
 #[test]
 fn ctrl_c_ends_a_push_that_hangs() {
-    let (port, accepted) = silent_server();
+    let silent = Silent::start();
     let env = Env::new();
-    turn_on_auto_push(&env, &format!("git://127.0.0.1:{port}/home.git"));
+    turn_on_auto_push(&env, &format!("git://127.0.0.1:{}/home.git", silent.port));
     let src = env.plugin("src-one", &yaml("One", ""), &[]);
     let child = env
         .std_cmd()
@@ -276,13 +256,9 @@ fn ctrl_c_ends_a_push_that_hangs() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while accepted.load(Ordering::SeqCst) == 0 {
-        assert!(Instant::now() < deadline, "it never pushed");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    silent.wait_for_a_connection();
     let sent = Instant::now();
-    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    signal(child.id(), Signal::INT).unwrap();
     let out = wait_with_timeout(child, 60);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(sent.elapsed() < Duration::from_secs(5), "{:?}", sent.elapsed());

@@ -5,9 +5,7 @@
 //! the exit code, that the home is as it was, and that the next command works.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use crate::common::sources::*;
 use crate::common::*;
@@ -15,27 +13,9 @@ use crate::common::*;
 // ---------------------------------------------------------------------------------------------
 // Helpers: raw git objects, crafted commits, the state of everything around the home.
 
-/// `git <args>` in `repo` with `input` on stdin; the trimmed stdout.
-fn git_stdin(repo: &Path, args: &[&str], input: &[u8]) -> String {
-    let mut child = Command::new("git")
-        .args(args)
-        .current_dir(repo)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", repo)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 /// Writes a blob; its id.
 fn write_blob(repo: &Path, content: &str) -> String {
-    git_stdin(repo, &["hash-object", "-w", "--stdin"], content.as_bytes())
+    git_input(repo, &["hash-object", "-w", "--stdin"], content.as_bytes())
 }
 
 /// One entry of a tree: mode (`100644`, `100755`, `120000`, `40000`), name, object id.
@@ -53,7 +33,7 @@ fn raw_tree(repo: &Path, entries: &[TreeEntry]) -> String {
         bytes.extend_from_slice(format!("{mode} {name}\0").as_bytes());
         bytes.extend((0..id.len()).step_by(2).map(|i| u8::from_str_radix(&id[i..i + 2], 16).unwrap()));
     }
-    git_stdin(repo, &["hash-object", "-t", "tree", "--literally", "-w", "--stdin"], &bytes)
+    git_input(repo, &["hash-object", "-t", "tree", "--literally", "-w", "--stdin"], &bytes)
 }
 
 /// The entries of `treeish` (`<commit>:<path>`, `<commit>^{tree}`).

@@ -169,19 +169,17 @@ fn ctrl_c_ends_the_wait_for_a_cache_lock_another_atk_holds() {
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut waiter = Running(Some(cmd.spawn().unwrap()));
     let w = waiter.0.as_mut().unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // (The wait for the cache lock says nothing: it has begun once atk holds the lock file open.)
+    let lock = env.cache.join("git").join(format!("{}.lock", atk::source::git::cache_name(&url)));
+    wait_until_open(w.id(), &lock);
     assert!(w.try_wait().unwrap().is_none(), "the second atk waits for the lock");
     let sent = Instant::now();
-    assert!(std::process::Command::new("kill")
-        .args(["-INT", "--", &format!("-{}", w.id())])
-        .status()
-        .unwrap()
-        .success());
+    signal_group(w.id(), Signal::INT).unwrap();
     while w.try_wait().unwrap().is_none() {
         assert!(sent.elapsed() < Duration::from_secs(20), "Ctrl-C did not end the wait");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let out = waiter.0.take().unwrap().wait_with_output().unwrap();
+    let out = wait_with_timeout(waiter.0.take().unwrap(), 60);
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(other.snapshot(), before);
     kill_9(holder);
@@ -276,9 +274,9 @@ fn crashy_install(outside: &Path, version: &str) -> String {
 
 /// With `CRASH_READY` set, a lifecycle command writes its process id there, then goes on writing
 /// files as fast as it can (as a build does), until it is killed: the recovery of the next atk
-/// meets it still writing.
+/// meets it still writing. (It gives up by itself after 100,000 files, should nothing kill it.)
 const READY_AND_SLEEP: &str = "if [ -n \"$CRASH_READY\" ]; then echo $$ > \"$CRASH_READY.tmp\"; \
-    mv \"$CRASH_READY.tmp\" \"$CRASH_READY\"; i=0; while :; do i=$((i+1)); \
+    mv \"$CRASH_READY.tmp\" \"$CRASH_READY\"; i=0; while [ $i -lt 100000 ]; do i=$((i+1)); \
     mkdir -p runtime/busy/$i 2>/dev/null; echo $i > runtime/busy/f$i 2>/dev/null; done; fi";
 
 /// A registry (a work tree, used as a path) with the plugin `crashy` at v1; returns it and the
@@ -330,22 +328,6 @@ fn home_state(env: &Env, keep_runtime: bool) -> HomeState {
         files.retain(|k, _| !k.starts_with("plugins/crashy/runtime"));
     }
     (files, env.git(&["rev-parse", "HEAD^{tree}"]), env.log())
-}
-
-/// Kills the process group `pgid` (atk's own, or its lifecycle command's).
-fn kill_group(pgid: i32) {
-    let _ = std::process::Command::new("kill").args(["-KILL", "--", &format!("-{pgid}")]).status();
-}
-
-/// Kills the process `pid`.
-fn kill(pid: i32) {
-    let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
-}
-
-/// The process group of `pid`, from /proc.
-fn pgrp_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?.1.split_whitespace().nth(2)?.parse().ok()
 }
 
 /// Copies `from` to `to` (`cp -a`), after making every folder of `to` writable and removing it.
@@ -456,14 +438,15 @@ fn crash_everywhere_with(
             assert!(start.elapsed() < Duration::from_secs(120), "atk {full:?} never reached {point:?}");
             std::thread::sleep(Duration::from_millis(10));
         }
-        let pid = child.id() as i32;
-        // The install's own process group, when it has one (atk has no terminal here).
+        let pid = child.id();
+        // The install's own process group, when it has one (atk has no terminal here): killed
+        // below, or when the test fails before that.
         let script = match point {
-            Point::LifecycleRunning => std::fs::read_to_string(&ready).unwrap().trim().parse::<i32>().ok(),
+            Point::LifecycleRunning => std::fs::read_to_string(&ready).unwrap().trim().parse::<u32>().ok(),
             Point::Failpoint(..) => None,
         };
-        let script_group = script.and_then(pgrp_of);
-        kill(pid);
+        let script_group = GroupGuard(script.and_then(pgrp_of));
+        signal(pid, Signal::KILL).unwrap();
         let status = child.0.take().unwrap().wait().unwrap();
         assert_eq!(status.signal(), Some(9), "{status}");
 
@@ -471,9 +454,7 @@ fn crash_everywhere_with(
         let what = format!("atk {args:?} killed at {point:?}");
         let out = atk().arg("list").output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        if let Some(g) = script_group {
-            kill_group(g);
-        }
+        drop(script_group);
         if let Some(pid) = script {
             let until = Instant::now() + Duration::from_secs(10);
             while pgrp_of(pid).is_some() && Instant::now() < until {
@@ -600,6 +581,23 @@ fn chattr(flag: &str, path: &Path) -> bool {
     std::process::Command::new("chattr").arg(flag).arg(path).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
 }
 
+/// Clears the immutable flag of everything under its folder when dropped, whether the test passes
+/// or fails: else the test's folder could never be deleted.
+struct Unfreeze(PathBuf);
+
+impl Drop for Unfreeze {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("chattr")
+            .arg("-R")
+            .arg("-i")
+            .arg(&self.0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
 /// A rollback that meets what it may not delete (an immutable file, as root; a file of root's, as
 /// another user) never wedges every later command: the folder leaves the home anyway, into
 /// `.git/atk/trash`, which doctor reports and any later atk empties once it can. When even that
@@ -613,6 +611,7 @@ fn a_rollback_that_cannot_delete_makes_progress_or_says_why_and_resumes() {
     let before = home_state(&env, false);
     let dir = env.atk_home.join("plugins/crashy");
     kill_9(stop_at(&env, "lifecycle", &add));
+    let _unfreeze = Unfreeze(env.atk_home.clone());
     if !chattr("+i", &dir.join("runtime/state")) {
         eprintln!("skipped: chattr +i needs root and a file system that has the flag");
         return;
@@ -727,7 +726,7 @@ fn a_killed_install_that_left_read_only_folders_is_rolled_back_for_a_user() {
         &[("install.sh", &install, false)],
     );
     give_to_user(env.dir.path());
-    let run = |args: &[&str]| atk_as_user(&env, args).stdin(Stdio::null()).output().unwrap();
+    let run = |args: &[&str]| run_as_user(&env, args);
     assert!(run(&["init"]).status.success());
     let untouched = tree(&outside);
     let ready = env.path("ready");
@@ -741,13 +740,11 @@ fn a_killed_install_that_left_read_only_folders_is_rolled_back_for_a_user() {
         assert!(start.elapsed() < Duration::from_secs(60), "the install never ran");
         std::thread::sleep(Duration::from_millis(10));
     }
-    let script: i32 = std::fs::read_to_string(&ready).unwrap().trim().parse().unwrap();
-    let script_group = pgrp_of(script);
-    kill_group(child.id() as i32);
+    let script: u32 = std::fs::read_to_string(&ready).unwrap().trim().parse().unwrap();
+    let script_group = GroupGuard(pgrp_of(script));
+    signal_group(child.id(), Signal::KILL).unwrap();
     child.0.take().unwrap().wait().unwrap();
-    if let Some(g) = script_group {
-        kill_group(g);
-    }
+    drop(script_group);
     let out = run(&["list"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
@@ -785,7 +782,7 @@ fn read_only_folders_a_lifecycle_left_never_stop_a_rollback_or_the_next_operatio
     let gomod = env.plugin("src/gomod", &yaml("gomod", body), &[("install.sh", &install(false), false)]);
     let plain = env.plugin("src/plain", &yaml("plain", ""), &[]);
     give_to_user(env.dir.path());
-    let run = |args: &[&str]| atk_as_user(&env, args).stdin(Stdio::null()).output().unwrap();
+    let run = |args: &[&str]| run_as_user(&env, args);
     assert!(run(&["init"]).status.success());
     let untouched = tree(&outside);
 

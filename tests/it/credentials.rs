@@ -125,7 +125,7 @@ fn ssh_user_names_are_not_credentials() {
          echo 'ssh: connect to host example.invalid port 22: Connection refused' >&2\nexit 255\n",
         true,
     );
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let path = path_with(&bin);
     let before = env.snapshot();
     for url in ["git@example.invalid:org/tool.git", "ssh://git@example.invalid/org/tool.git"] {
         for args in [vec!["add", url], vec!["--registry", url, "add", "hello"]] {

@@ -60,12 +60,12 @@ fn diff_shows_changes_to_shipped_files_and_exits_1() {
     let shipped = env.path("shipped");
     std::fs::create_dir_all(&shipped).unwrap();
     write(&shipped.join("README.md"), &readme, false);
-    let theirs = std::process::Command::new("git")
+    let mut git_diff = git_command(&shipped);
+    git_diff
         .args(["diff", "--no-index", "--no-prefix", "-U3"])
         .arg(shipped.join("README.md"))
-        .arg(dir.join("README.md"))
-        .output()
-        .unwrap();
+        .arg(dir.join("README.md"));
+    let theirs = wait_with_timeout(git_diff.spawn().unwrap(), RUN_TIMEOUT);
     let theirs = String::from_utf8_lossy(&theirs.stdout);
     // (git adds the function context after the hunk header; the ranges and lines must agree.)
     let hunk = |s: &str| {

@@ -6,7 +6,7 @@ use crate::common::*;
 
 /// A home with `hello` from the registry work tree at `work` (a path), and a git identity.
 fn home_with_hello(env: &Env) -> std::path::PathBuf {
-    write(&env.home.join(".gitconfig"), "[user]\n\tname = Test\n\temail = test@example.com\n", false);
+    env.set_identity("Test", "test@example.com");
     let work = registry_work(env);
     env.ok(&["--registry", work.to_str().unwrap(), "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
     work
@@ -173,7 +173,7 @@ fn leftovers_strays_env_overrides_and_git_settings_are_reported() {
 #[test]
 fn a_broken_cache_repository_is_a_warning() {
     let env = Env::new();
-    write(&env.home.join(".gitconfig"), "[user]\n\tname = Test\n\temail = test@example.com\n", false);
+    env.set_identity("Test", "test@example.com");
     let root = env.path("served");
     std::fs::create_dir_all(&root).unwrap();
     let work = git_source_work(&env);

@@ -120,7 +120,7 @@ fn history_reads_the_python_clis_commits_from_their_subjects() {
         return;
     };
     let env = Env::bare();
-    write(&env.home.join(".gitconfig"), "[user]\n\tname = Test\n\temail = test@example.com\n", false);
+    env.set_identity("Test", "test@example.com");
     let work = registry_work(&env);
     let root = env.path("served");
     std::fs::create_dir_all(&root).unwrap();

@@ -74,7 +74,7 @@ fn commands_without_a_home_exit_3_with_a_hint() {
 #[test]
 fn the_users_git_identity_is_used_when_configured() {
     let env = Env::bare();
-    write(&env.home.join(".gitconfig"), "[user]\n\tname = Ada Lovelace\n\temail = ada@example.invalid\n", false);
+    env.set_identity("Ada Lovelace", "ada@example.invalid");
     env.ok(&["init"]);
     assert_eq!(env.git(&["log", "--format=%an <%ae>"]).trim(), "Ada Lovelace <ada@example.invalid>");
 }

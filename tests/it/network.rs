@@ -3,76 +3,17 @@
 //! clear line), and Ctrl-C or SIGTERM ends a blocked fetch at once (exit 130); the home is
 //! unchanged either way and the next command works.
 
-use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Output, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::servers::Silent;
 use crate::common::*;
-
-/// Accepts connections on 127.0.0.1 and never sends a byte; the connections close when dropped.
-struct Silent {
-    port: u16,
-    accepted: Arc<AtomicUsize>,
-    open: Arc<Mutex<Vec<TcpStream>>>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Silent {
-    fn start() -> Silent {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        listener.set_nonblocking(true).unwrap();
-        let (accepted, open, stop) = (Arc::default(), Arc::<Mutex<Vec<TcpStream>>>::default(), Arc::default());
-        let (a, o, s): (Arc<AtomicUsize>, _, Arc<AtomicBool>) =
-            (Arc::clone(&accepted), Arc::clone(&open), Arc::clone(&stop));
-        std::thread::spawn(move || {
-            while !s.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        o.lock().unwrap().push(stream);
-                        a.fetch_add(1, Ordering::SeqCst);
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                }
-            }
-        });
-        Silent { port, accepted, open, stop }
-    }
-
-    fn wait_for_a_connection(&self) {
-        let start = Instant::now();
-        while self.accepted.load(Ordering::SeqCst) == 0 {
-            assert!(start.elapsed() < Duration::from_secs(30), "atk never connected");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Silent {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        for s in self.open.lock().unwrap().drain(..) {
-            let _ = s.shutdown(std::net::Shutdown::Both);
-        }
-    }
-}
 
 /// Waits for atk (up to a generous bound: these tests are about not hanging for ever).
 fn finish(mut running: Running) -> Output {
-    let mut child = running.0.take().unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("atk still runs after 60s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
+    wait_with_timeout(running.0.take().unwrap(), 60)
 }
 
 fn spawn(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> Running {
@@ -98,7 +39,7 @@ fn silent_ssh(env: &Env, port: u16) -> (String, PathBuf) {
         ),
         true,
     );
-    (format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()), log)
+    (path_with(&bin), log)
 }
 
 fn assert_stalled(out: &Output, url: &str, what: &str) {
@@ -151,9 +92,12 @@ fn an_unusable_net_timeout_is_a_usage_error() {
 fn ctrl_c_or_sigterm_ends_a_blocked_fetch_at_once() {
     let env = Env::new();
     let before = env.snapshot();
-    for (signal, group, transport) in
-        [("-INT", true, "git"), ("-TERM", false, "git"), ("-INT", true, "ssh"), ("-INT", true, "http")]
-    {
+    for (sig, group, transport) in [
+        (Signal::INT, true, "git"),
+        (Signal::TERM, false, "git"),
+        (Signal::INT, true, "ssh"),
+        (Signal::INT, true, "http"),
+    ] {
         let silent = Silent::start();
         let (path, _) = silent_ssh(&env, silent.port);
         let url = match transport {
@@ -165,15 +109,14 @@ fn ctrl_c_or_sigterm_ends_a_blocked_fetch_at_once() {
         let child = spawn(&env, &["--registry", &url, "add", "hello"], &[("ATK_NET_TIMEOUT", "600"), ("PATH", &path)]);
         silent.wait_for_a_connection();
         std::thread::sleep(Duration::from_millis(200));
-        let target = if group { format!("-{}", child.id()) } else { child.id().to_string() };
         let sent = Instant::now();
-        assert!(std::process::Command::new("kill").args([signal, "--", &target]).status().unwrap().success());
+        if group { signal_group(child.id(), sig) } else { signal(child.id(), sig) }.unwrap();
         let out = finish(child);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(130), "{signal} {transport}: {err}");
+        assert_eq!(out.status.code(), Some(130), "{sig:?} {transport}: {err}");
         assert!(err.contains("interrupted"), "{err}");
-        assert!(sent.elapsed() < Duration::from_secs(20), "{signal} {transport}: took {:?}", sent.elapsed());
-        assert_eq!(env.snapshot(), before, "{signal} {transport}");
+        assert!(sent.elapsed() < Duration::from_secs(20), "{sig:?} {transport}: took {:?}", sent.elapsed());
+        assert_eq!(env.snapshot(), before, "{sig:?} {transport}");
     }
     env.ok(&["list"]);
     env.ok(&["add", env.fixture("minimal").to_str().unwrap(), "-y"]);
@@ -220,11 +163,7 @@ fn ctrl_c_during_an_upgrade_lookup_exits_130_and_contacts_nothing_more() {
         all.extend_from_slice(args);
         let child = spawn(&env, &all, &[("ATK_NET_TIMEOUT", "600")]);
         silent.wait_for_a_connection();
-        assert!(std::process::Command::new("kill")
-            .args(["-INT", "--", &format!("-{}", child.id())])
-            .status()
-            .unwrap()
-            .success());
+        signal_group(child.id(), Signal::INT).unwrap();
         let out = finish(child);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(130), "{args:?}: {err}");

@@ -133,7 +133,7 @@ fn new_scaffolds_plugins_that_validate_and_install() {
     env.ok(&["remove", "my-tool", "--yes"]);
     let bin = env.path("fakebin");
     write(&bin.join("docker"), &format!("#!/bin/sh\necho \"$@\" >> {}\n", env.path("docker.log").display()), true);
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let path = path_with(&bin);
     env.cmd()
         .args(["add", root.join("plugins/compose-tool").to_str().unwrap(), "--yes"])
         .env("PATH", &path)

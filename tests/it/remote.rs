@@ -323,11 +323,7 @@ fn ctrl_c_during_a_fetch_exits_130_and_leaves_home_and_cache_usable() {
         assert!(start.elapsed() < std::time::Duration::from_secs(20), "no fetch started");
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    assert!(std::process::Command::new("kill")
-        .args(["-INT", "--", &format!("-{}", child.id())])
-        .status()
-        .unwrap()
-        .success());
+    signal_group(child.id(), Signal::INT).unwrap();
     let out = wait_with_timeout(child, 60);
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
     http.release();
@@ -378,7 +374,7 @@ fn ssh_urls_in_both_forms() {
         ),
         true,
     );
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let path = path_with(&bin);
     for (url, plugin) in [
         (format!("ssh://git@localhost{}", bare.display()), "hello"),
         (format!("git@localhost:{}", bare.display()), "notes"),
@@ -411,23 +407,7 @@ fn trees_with_dot_git_or_dot_dot_entries_are_refused() {
             id
         };
         let (yaml_blob, other) = (hash(&yaml("Crafted", "")), hash("x"));
-        let mktree = |entries: &str| -> String {
-            let out = std::process::Command::new("git")
-                .arg("mktree")
-                .current_dir(&repo)
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .env("GIT_CONFIG_GLOBAL", "/dev/null")
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .and_then(|mut c| {
-                    use std::io::Write;
-                    c.stdin.take().unwrap().write_all(entries.as_bytes())?;
-                    c.wait_with_output()
-                })
-                .unwrap();
-            String::from_utf8(out.stdout).unwrap().trim().to_string()
-        };
+        let mktree = |entries: &str| git_input(&repo, &["mktree"], entries.as_bytes());
         let atk = mktree(&format!("100644 blob {yaml_blob}\tplugin.yaml\n100644 blob {other}\t{bad}\n"));
         let root = mktree(&format!("040000 tree {atk}\t.atk\n"));
         let commit = git(&repo, &["commit-tree", &root, "-m", "crafted"]).trim().to_string();

@@ -21,7 +21,9 @@ impl Drop for Servers {
     fn drop(&mut self) {
         for pidfile in &self.0 {
             if let Ok(pid) = std::fs::read_to_string(pidfile) {
-                let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+                if let Ok(pid) = pid.trim().parse() {
+                    let _ = signal(pid, Signal::TERM);
+                }
             }
         }
     }
@@ -248,7 +250,10 @@ fn a_slow_status_probe_times_out_and_is_killed() {
     assert_eq!(row(&doc, "quick")["status"], "running");
     // The probe's own child went with it.
     let pid = std::fs::read_to_string(&pids).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    let start = std::time::Instant::now();
+    while pid_alive(&pid) && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(!pid_alive(&pid), "the probe's child {pid} still runs");
     let table = env.ok(&["status", "--timeout", "0.5"]);
     assert!(table.contains("timeout"), "{table}");
@@ -434,7 +439,7 @@ fn stub_docker(env: &Env) -> (PathBuf, PathBuf) {
 }
 
 fn with_path(env: &Env, bin: &Path, args: &[&str]) -> std::process::Output {
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = path_with(bin);
     env.cmd().args(args).env("PATH", path).output().unwrap()
 }
 
@@ -530,7 +535,7 @@ fn ctrl_c_reaches_the_commands_process_group_and_atk_exits_130() {
         waited += 1;
         assert!(waited < 400, "the logs command never started");
     }
-    std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
+    signal(pid, Signal::INT).unwrap();
     let out = wait_with_timeout(child, 60);
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(std::fs::read_to_string(&got).unwrap(), "int\n", "the command did not get Ctrl-C");

@@ -4,11 +4,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-fn kill(signal: &str, target: &str) {
-    let ok = std::process::Command::new("kill").args([signal, "--", target]).status().unwrap().success();
-    assert!(ok, "kill {signal} {target}");
-}
-
 /// A plugin whose install signals that it started, then blocks in `sleep`.
 fn slow_plugin(env: &Env, name: &str) -> std::path::PathBuf {
     let started = env.path(&format!("{name}.started"));
@@ -33,10 +28,10 @@ fn kill_9_in_the_middle_of_add_is_rolled_back_by_the_next_run() {
     wait_for(&started);
     // Half-way: the files are in place, .gitignore is edited, the manifest is not yet.
     assert!(env.atk_home.join("plugins/slowpoke").is_dir());
-    kill("-9", &child.id().to_string());
+    signal(child.id(), Signal::KILL).unwrap();
     child.wait().unwrap();
     let sleeper = std::fs::read_to_string(env.path("slowpoke.started.pid")).unwrap();
-    kill("-9", sleeper.trim());
+    signal(sleeper.trim().parse().unwrap(), Signal::KILL).unwrap();
     assert_ne!(env.snapshot(), before, "the killed run left changes");
 
     let out = env.cmd().arg("list").output().unwrap();
@@ -61,7 +56,7 @@ fn ctrl_c_during_install_exits_130_and_rolls_back() {
     let child = cmd.spawn().unwrap();
     wait_for(&env.path("sigint.started"));
     // A terminal's Ctrl-C reaches the whole foreground process group.
-    kill("-INT", &format!("-{}", child.id()));
+    signal_group(child.id(), Signal::INT).unwrap();
     let out = wait_with_timeout(child, 60);
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
@@ -129,9 +124,10 @@ fn a_lock_held_too_long_gives_a_clear_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("did not finish within 1s"));
-    kill("-9", &holder.id().to_string());
+    signal(holder.id(), Signal::KILL).unwrap();
     holder.wait().unwrap();
-    kill("-9", std::fs::read_to_string(env.path("holder.started.pid")).unwrap().trim());
+    signal(std::fs::read_to_string(env.path("holder.started.pid")).unwrap().trim().parse().unwrap(), Signal::KILL)
+        .unwrap();
 }
 
 #[test]
@@ -164,9 +160,10 @@ fn a_cache_lock_held_too_long_gives_a_clear_error_and_ctrl_c_ends_the_wait() {
     let mut cmd = env.std_cmd();
     cmd.args(["add", "-y", url]).env_remove("ATK_LOCK_TIMEOUT").stdout(Stdio::null()).stderr(Stdio::piped());
     let child = cmd.process_group(0).spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // (The wait for the cache lock says nothing: it has begun once atk holds the lock file open.)
+    wait_until_open(child.id(), &lock);
     let sent = Instant::now();
-    kill("-INT", &format!("-{}", child.id()));
+    signal_group(child.id(), Signal::INT).unwrap();
     let out = wait_with_timeout(child, 60);
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(sent.elapsed() < Duration::from_secs(20), "took {:?}", sent.elapsed());

@@ -10,8 +10,6 @@ use crate::common::*;
 
 /// Declared `secret: true`: every character that changes under some encoding.
 const DECLARED: &str = "a b\"c'd/e+f=g==\\h$i`j&k?l%m";
-/// `GITHUB_TOKEN`, not declared secret, in `.env`.
-const GH: &str = "ghp_Zq8vRt3WmX0pLk7Yd2Nf";
 /// `API_KEY`, not declared secret, in `.env`: base64.
 const B64: &str = "c3VwZXIvc2VjcmV0K2tleT09";
 /// `AWS_SECRET_ACCESS_KEY`, not declared, only in the user's environment.
@@ -35,71 +33,18 @@ mcp:
   env: [DECLARED, GITHUB_TOKEN, API_KEY, LOG_LEVEL]
 ";
 
-/// Every way `v` may be written by a program or by atk: raw, JSON, shell-quoted (single quotes
-/// with `'\''`, double quotes with backslashes, backslashes alone), URL-encoded (upper and
-/// lower hex, `+` for a space).
-fn encodings(v: &str) -> Vec<String> {
-    let json = serde_json::to_string(v).unwrap();
-    let json = json[1..json.len() - 1].to_string();
-    let single = v.replace('\'', "'\\''");
-    let double: String =
-        v.chars().map(|c| if "\\\"$`".contains(c) { format!("\\{c}") } else { c.to_string() }).collect();
-    let backslashed: String =
-        v.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_string() } else { format!("\\{c}") }).collect();
-    let pct = |upper: bool, plus: bool| -> String {
-        v.bytes()
-            .map(|b| match b {
-                b' ' if plus => "+".to_string(),
-                b if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) => (b as char).to_string(),
-                b if upper => format!("%{b:02X}"),
-                b => format!("%{b:02x}"),
-            })
-            .collect()
-    };
-    let mut out =
-        vec![v.to_string(), json, single, double, backslashed, pct(true, false), pct(false, false), pct(true, true)];
-    out.sort();
-    out.dedup();
-    out
-}
-
-/// Fails when `text` holds any value, any encoding of one, or any four characters of one.
-fn assert_clean(what: &str, text: &str) {
-    for v in [DECLARED, GH, B64, AWS, PLAIN] {
-        for e in encodings(v) {
-            assert!(!text.contains(&e), "{what} shows {e:?} (a spelling of {v:?}):\n{text}");
-        }
-        let chars: Vec<char> = v.chars().collect();
-        for w in chars.windows(4) {
-            let w: String = w.iter().collect();
-            assert!(!text.contains(&w), "{what} shows {w:?} of {v:?}:\n{text}");
-        }
-    }
-}
+/// Every value that must never be shown (with [`GH`], the `GITHUB_TOKEN` in `.env`, not declared
+/// secret).
+const ALL: [&str; 5] = [DECLARED, GH, B64, AWS, PLAIN];
 
 /// The plugin added with `.env` holding DECLARED, GITHUB_TOKEN and API_KEY.
 fn setup() -> Env {
-    let env = Env::new();
-    let src = env.plugin(
-        "src/vault",
-        &yaml("vault", PLUGIN),
-        &[("mcp.sh", "#!/bin/sh\n", true), ("README.md", "# Vault\n", false)],
-    );
-    let declared = format!("DECLARED={DECLARED}");
-    let gh = format!("GITHUB_TOKEN={GH}");
-    let key = format!("API_KEY={B64}");
-    env.ok(&["add", src.to_str().unwrap(), "-y", "--set", &declared, "--set", &gh, "--set", &key]);
-    env
+    vault(PLUGIN, &[&format!("DECLARED={DECLARED}"), &format!("GITHUB_TOKEN={GH}"), &format!("API_KEY={B64}")])
 }
 
 /// `atk` with the user's own secrets in its environment.
 fn atk(env: &Env, path: Option<&str>, args: &[&str]) -> Output {
-    let mut c = env.cmd();
-    c.env("AWS_SECRET_ACCESS_KEY", AWS).env("PLAIN_MODE", PLAIN).args(args);
-    if let Some(p) = path {
-        c.env("PATH", p);
-    }
-    c.output().unwrap()
+    atk_with(env, &[("AWS_SECRET_ACCESS_KEY", AWS), ("PLAIN_MODE", PLAIN)], path, args)
 }
 
 #[test]
@@ -108,7 +53,7 @@ fn help_never_shows_a_secret_or_a_value_from_the_environment() {
     let out = atk(&env, None, &["help", "vault"]);
     assert_eq!(out.status.code(), Some(0), "{}", both(&out));
     let text = both(&out);
-    assert_clean("help", &text);
+    assert_clean("help", &text, &ALL);
     for line in [
         "DECLARED               set (********)  [required, secret]",
         "GITHUB_TOKEN           set (********)  [secret]",
@@ -122,7 +67,7 @@ fn help_never_shows_a_secret_or_a_value_from_the_environment() {
 
     let out = atk(&env, None, &["help", "vault", "--json"]);
     assert_eq!(out.status.code(), Some(0));
-    assert_clean("help --json", &both(&out));
+    assert_clean("help --json", &both(&out), &ALL);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let var = |name: &str| doc["env"].as_array().unwrap().iter().find(|v| v["name"] == name).unwrap().clone();
     assert_eq!(
@@ -166,7 +111,7 @@ fn status_mcp_setup_and_doctor_never_show_a_secret() {
     ] {
         let out = atk(&env, None, args);
         assert!(matches!(out.status.code(), Some(0..=2)), "{args:?}: {:?}\n{}", out.status.code(), both(&out));
-        assert_clean(&format!("{args:?}"), &both(&out));
+        assert_clean(&format!("{args:?}"), &both(&out), &ALL);
     }
     // Each secret has its place in what mcp shows, marked.
     let text = String::from_utf8(atk(&env, None, &["mcp", "vault"]).stdout).unwrap();
@@ -179,7 +124,7 @@ fn status_mcp_setup_and_doctor_never_show_a_secret() {
     // The agent's file gets the real values all the same.
     let out = atk(&env, None, &["plug", "vault", "--cursor", "-y"]);
     assert_eq!(out.status.code(), Some(0), "{}", both(&out));
-    assert_clean("plug --cursor", &both(&out));
+    assert_clean("plug --cursor", &both(&out), &ALL);
     let written = std::fs::read_to_string(env.home.join(".cursor/mcp.json")).unwrap();
     assert!(written.contains(&serde_json::to_string(DECLARED).unwrap()) && written.contains(GH), "{written}");
 }
@@ -208,7 +153,7 @@ fn setup_on_a_terminal_shows_no_value_kept_on_enter() {
         }
     }
     seen += &p.exp_eof().unwrap();
-    assert_clean("setup on a terminal", &seen);
+    assert_clean("setup on a terminal", &seen, &ALL);
     let file = std::fs::read_to_string(env.atk_home.join("plugins/vault/.env")).unwrap();
     assert!(file.contains(GH) && file.contains(B64), "{file}");
 }
@@ -260,7 +205,7 @@ fn what_an_agent_says_back_is_scrubbed_in_every_encoding() {
         let out = atk(&env, Some(&path), &args);
         assert_eq!(out.status.code(), Some(1), "{}", both(&out));
         let text = both(&out);
-        assert_clean(&format!("{args:?}"), &text);
+        assert_clean(&format!("{args:?}"), &text, &ALL);
         // The agents ran and atk repeated what they said, scrubbed.
         for line in ["printf-q:", "at-Q:", "double:", "json: [", "url:", "url-lower:", "form:"] {
             let said = text.lines().find(|l| l.contains(line)).unwrap_or_else(|| panic!("no {line} in:\n{text}"));
@@ -294,7 +239,7 @@ fn a_diff_of_an_edited_file_never_shows_a_secret() {
         let out = atk(&env, None, &all);
         let text = both(&out);
         assert!(matches!(out.status.code(), Some(0..=2)), "{args:?}: {:?}\n{text}", out.status.code());
-        assert_clean(&format!("{args:?}"), &text);
+        assert_clean(&format!("{args:?}"), &text, &ALL);
         if args[0] == "diff" {
             let aws = ["+aws = \"********\"", "+aws = \\\"********\\\""];
             assert!(text.contains("+token: ********") && aws.iter().any(|a| text.contains(a)), "{text}");

@@ -354,7 +354,7 @@ fn status() {
 #[test]
 fn doctor() {
     let w = World::new();
-    write(&w.env.home.join(".gitconfig"), "[user]\n\tname = Ada Lovelace\n\temail = ada@example.invalid\n", false);
+    w.env.set_identity("Ada Lovelace", "ada@example.invalid");
     let reg = w.registry();
     let r = reg.to_str().unwrap();
     w.run(&["--registry", r, "add", "hello", "--yes", "--set", "HELLO_NAME=Ada"], 0);

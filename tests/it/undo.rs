@@ -5,14 +5,10 @@ use crate::common::sources::*;
 use crate::common::*;
 use crate::common::{kill_9, state, stop_at};
 
-fn identity(env: &Env) {
-    write(&env.home.join(".gitconfig"), "[user]\n\tname = Test\n\temail = test@example.com\n", false);
-}
-
 #[test]
 fn undo_of_an_add_removes_it_and_undo_again_redoes_it() {
     let env = Env::new();
-    identity(&env);
+    env.set_identity("Test", "test@example.com");
     let work = registry_work(&env);
     let reg = work.to_str().unwrap();
     env.ok(&["--registry", reg, "add", "-y", "third"]);
@@ -44,7 +40,7 @@ fn undo_of_an_add_removes_it_and_undo_again_redoes_it() {
 #[test]
 fn undo_of_a_remove_puts_the_plugin_back_with_its_custom_files() {
     let env = Env::new();
-    identity(&env);
+    env.set_identity("Test", "test@example.com");
     let work = registry_work(&env);
     let reg = work.to_str().unwrap();
     env.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
@@ -83,7 +79,7 @@ fn undo_of_a_remove_puts_the_plugin_back_with_its_custom_files() {
 #[test]
 fn undo_of_an_upgrade_and_of_a_rollback() {
     let env = Env::new();
-    identity(&env);
+    env.set_identity("Test", "test@example.com");
     let work = registry_work(&env);
     let reg = work.to_str().unwrap();
     env.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
@@ -109,7 +105,7 @@ fn undo_of_an_upgrade_and_of_a_rollback() {
 #[test]
 fn undo_refuses_what_is_not_an_atk_operation_and_a_changed_home() {
     let env = Env::new();
-    identity(&env);
+    env.set_identity("Test", "test@example.com");
     let (_, err) = env.fails(1, &["undo"]);
     assert!(err.contains("nothing to undo"), "{err}");
     let local = env.plugin("local-one", &yaml("local one", ""), &[]);
@@ -138,7 +134,7 @@ fn undo_refuses_what_is_not_an_atk_operation_and_a_changed_home() {
 #[test]
 fn kill_9_during_undo_is_rolled_back_by_the_next_run() {
     let env = Env::new();
-    identity(&env);
+    env.set_identity("Test", "test@example.com");
     let work = registry_work(&env);
     let reg = work.to_str().unwrap();
     env.ok(&["--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
@@ -182,7 +178,7 @@ fn kill_9_during_undo_is_rolled_back_by_the_next_run() {
 #[test]
 fn untracked_files_in_a_plugin_make_undo_refuse() {
     let env = Env::new();
-    identity(&env);
+    env.set_identity("Test", "test@example.com");
     let work = registry_work(&env);
     let reg = work.to_str().unwrap();
     env.ok(&["--registry", reg, "add", "-y", "third"]);
@@ -208,7 +204,7 @@ fn untracked_files_in_a_plugin_make_undo_refuse() {
 #[test]
 fn undo_of_an_upgrade_asks_before_replacing_edited_files() {
     let env = Env::new();
-    identity(&env);
+    env.set_identity("Test", "test@example.com");
     let work = registry_work(&env);
     let reg = work.to_str().unwrap();
     env.ok(&["--registry", reg, "add", "-y", "third"]);

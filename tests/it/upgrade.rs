@@ -98,7 +98,7 @@ fn kill_9_during_an_upgrade_is_rolled_back_by_the_next_run() {
     child.kill().unwrap();
     child.wait().unwrap();
     let sleeper = std::fs::read_to_string(env.path("upgrade.started.pid")).unwrap();
-    std::process::Command::new("kill").args(["-9", sleeper.trim()]).status().unwrap();
+    let _ = signal(sleeper.trim().parse().unwrap(), Signal::KILL);
     let out = env.cmd().arg("list").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("`atk upgrade hello` was interrupted"));
     assert_eq!(env.snapshot(), before);

@@ -240,6 +240,7 @@ fn handle(
         .env("GIT_PROJECT_ROOT", root)
         .env("GIT_HTTP_EXPORT_ALL", "1")
         .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("HOME", root)
         .env("REQUEST_METHOD", &method)
         .env("PATH_INFO", path)

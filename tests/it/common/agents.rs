@@ -53,7 +53,7 @@ impl Stubs {
     }
 
     pub fn path_var(&self) -> String {
-        format!("{}:{}", self.bin.display(), std::env::var("PATH").unwrap_or_default())
+        path_with(&self.bin)
     }
 }
 

@@ -247,17 +247,17 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     git_dated(dir, args, None)
 }
 
-/// `git args…` in `dir`, hermetic (no system or global config, no inherited `GIT_*` variable, a
-/// fixed identity); with `date`, what it commits is dated then (`2025-03-01T09:00:00+00:00`).
-pub fn git_dated(dir: &Path, args: &[&str], date: Option<&str>) -> String {
+/// `git` in `dir`, hermetic: no system or global config, no inherited `GIT_*` variable, `HOME`
+/// the folder itself, a fixed identity; stdin empty, stdout and stderr piped. Every git a test
+/// runs outside atk is built here.
+pub fn git_command(dir: &Path) -> Command {
     let mut c = Command::new("git");
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("GIT_") {
             c.env_remove(k);
         }
     }
-    c.args(args)
-        .current_dir(dir)
+    c.current_dir(dir)
         .env_remove("XDG_CONFIG_HOME")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
@@ -266,15 +266,37 @@ pub fn git_dated(dir: &Path, args: &[&str], date: Option<&str>) -> String {
         .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
         .env("GIT_COMMITTER_NAME", "Test")
         .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+/// `git args…` in `dir` ([`git_command`]); with `date`, what it commits is dated then
+/// (`2025-03-01T09:00:00+00:00`). Fails the test when git fails; its stdout.
+pub fn git_dated(dir: &Path, args: &[&str], date: Option<&str>) -> String {
+    let mut c = git_command(dir);
+    c.args(args);
     if let Some(date) = date {
         c.env("GIT_AUTHOR_DATE", date).env("GIT_COMMITTER_DATE", date);
     }
     let out = wait_with_timeout(c.spawn().unwrap(), RUN_TIMEOUT);
     assert!(out.status.success(), "git {args:?} in {}: {}", dir.display(), String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// `git args…` in `dir` ([`git_command`]) with `input` on its standard input. Fails the test when
+/// git fails; its stdout, trimmed.
+pub fn git_input(dir: &Path, args: &[&str], input: &[u8]) -> String {
+    let mut c = git_command(dir);
+    let mut child = c.args(args).stdin(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
+    let out = wait_with_timeout(child, RUN_TIMEOUT);
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success(), "git {args:?} in {}: {}", dir.display(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 pub fn write(path: &Path, content: &str, executable: bool) {
@@ -505,13 +527,26 @@ pub fn send_secret(p: &mut rexpect::session::PtySession, line: &str) -> String {
 /// such a run tests against).
 pub const BOUND: u64 = 20;
 
+/// Runs `c` with its stdout and stderr piped, for at most `secs` seconds (past that it is killed
+/// and the test fails); its output and how long it ran.
+pub fn run_timed(mut c: Command, secs: u64) -> (std::process::Output, Duration) {
+    let started = Instant::now();
+    let out = wait_with_timeout(c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap(), secs);
+    (out, started.elapsed())
+}
+
 /// Runs atk (stdin empty) bounded by [`BOUND`]; its exit code, and its stdout and stderr together.
 pub fn run_bounded(env: &Env, args: &[&str]) -> (Option<i32>, String) {
-    let child =
-        env.std_cmd().args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let out = wait_with_timeout(child, BOUND);
+    let mut c = env.std_cmd();
+    c.args(args).stdin(Stdio::null());
+    let (out, _) = run_timed(c, BOUND);
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.code(), text)
+}
+
+/// stdout and stderr of a run, each as text.
+pub fn texts(out: &std::process::Output) -> (String, String) {
+    (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
 }
 
 /// Turns `auto_push` on in the home of `env` (committed), with `url` as its `origin`.
@@ -558,6 +593,11 @@ pub fn atk_as_user_no_stdin(env: &Env, args: &[&str]) -> Command {
     c
 }
 
+/// Runs [`atk_as_user_no_stdin`] to its end, bounded by [`RUN_TIMEOUT`].
+pub fn run_as_user(env: &Env, args: &[&str]) -> std::process::Output {
+    run_timed(atk_as_user_no_stdin(env, args), RUN_TIMEOUT).0
+}
+
 /// stdout and stderr of a run, one after the other.
 pub fn both(out: &std::process::Output) -> String {
     format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
@@ -580,4 +620,147 @@ pub fn limited(env: &Env, kb: u64, args: &[&str]) -> Command {
     env.apply(&mut c);
     c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     c
+}
+
+pub use rustix::process::Signal;
+
+/// Sends `sig` to the process `pid`.
+pub fn signal(pid: u32, sig: Signal) -> std::io::Result<()> {
+    let pid = rustix::process::Pid::from_raw(pid as i32).expect("a process id");
+    Ok(rustix::process::kill_process(pid, sig)?)
+}
+
+/// Sends `sig` to every process of the process group `pgid`.
+pub fn signal_group(pgid: u32, sig: Signal) -> std::io::Result<()> {
+    let pgid = rustix::process::Pid::from_raw(pgid as i32).expect("a process group id");
+    Ok(rustix::process::kill_process_group(pgid, sig)?)
+}
+
+/// The process group of `pid`, from /proc (`None` once it is gone).
+pub fn pgrp_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// A process group that is killed (SIGKILL) when this is dropped: what a test started that could
+/// outlive it, ended whether the test passes or fails.
+pub struct GroupGuard(pub Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0.take() {
+            let _ = signal_group(pgid, Signal::KILL);
+        }
+    }
+}
+
+/// Waits (30 s at most) until the process `pid` holds `path` open: a lock file it is about to wait
+/// for, say.
+pub fn wait_until_open(pid: u32, path: &Path) {
+    let path = std::fs::canonicalize(path).unwrap();
+    let start = Instant::now();
+    loop {
+        let open = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|p| p == path));
+        if open {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "process {pid} never opened {}", path.display());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// `PATH` with `dir` first, then the test's own.
+pub fn path_with(dir: &Path) -> String {
+    format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default())
+}
+
+impl Env {
+    /// Gives the user a git identity (`user.name` and `user.email` in `$HOME/.gitconfig`).
+    pub fn set_identity(&self, name: &str, email: &str) {
+        write(&self.home.join(".gitconfig"), &format!("[user]\n\tname = {name}\n\temail = {email}\n"), false);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets: values that must never be printed, and the ways they could be.
+
+/// A GitHub token, as a user's `GITHUB_TOKEN` holds one.
+pub const GH: &str = "ghp_Zq8vRt3WmX0pLk7Yd2Nf";
+
+/// Every way `v` may be written by a program or by atk: raw, JSON, shell-quoted (single quotes
+/// with `'\''`, double quotes with backslashes, backslashes alone), URL-encoded (upper and
+/// lower hex, `+` for a space).
+pub fn encodings(v: &str) -> Vec<String> {
+    let json = serde_json::to_string(v).unwrap();
+    let json = json[1..json.len() - 1].to_string();
+    let single = v.replace('\'', "'\\''");
+    let double: String =
+        v.chars().map(|c| if "\\\"$`".contains(c) { format!("\\{c}") } else { c.to_string() }).collect();
+    let backslashed: String =
+        v.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_string() } else { format!("\\{c}") }).collect();
+    let pct = |upper: bool, plus: bool| -> String {
+        v.bytes()
+            .map(|b| match b {
+                b' ' if plus => "+".to_string(),
+                b if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) => (b as char).to_string(),
+                b if upper => format!("%{b:02X}"),
+                b => format!("%{b:02x}"),
+            })
+            .collect()
+    };
+    let mut out =
+        vec![v.to_string(), json, single, double, backslashed, pct(true, false), pct(false, false), pct(true, true)];
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Fails when `text` holds any of `values`, any encoding of one ([`encodings`]), or any four
+/// characters of one (of each line on its own, for a multi-line value; the armour lines of a key,
+/// `-----BEGIN …`, are not secret).
+pub fn assert_clean(what: &str, text: &str, values: &[&str]) {
+    for v in values {
+        for e in encodings(v) {
+            assert!(!text.contains(&e), "{what} shows {e:?} (a spelling of {v:?}):\n{text}");
+        }
+        for part in v.split('\n').filter(|p| !p.starts_with("-----")) {
+            let chars: Vec<char> = part.chars().collect();
+            for w in chars.windows(4) {
+                let w: String = w.iter().collect();
+                assert!(!text.contains(&w), "{what} shows {w:?} of {v:?}:\n{text}");
+            }
+        }
+    }
+}
+
+/// `atk args` with `vars` in its environment (the user's own secrets, say) and, when given, `path`
+/// as its PATH.
+pub fn atk_with(env: &Env, vars: &[(&str, &str)], path: Option<&str>, args: &[&str]) -> std::process::Output {
+    let mut c = env.cmd();
+    c.envs(vars.iter().copied()).args(args);
+    if let Some(p) = path {
+        c.env("PATH", p);
+    }
+    c.output().unwrap()
+}
+
+/// A new home with the plugin `vault` (`body` after the common header, an `mcp.sh` and a README)
+/// added with `sets` (`KEY=value`).
+pub fn vault(body: &str, sets: &[&str]) -> Env {
+    let env = Env::new();
+    let src = env.plugin(
+        "src/vault",
+        &yaml("vault", body),
+        &[("mcp.sh", "#!/bin/sh\n", true), ("README.md", "# Vault\n", false)],
+    );
+    let mut args = vec!["add", src.to_str().unwrap(), "-y"];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    env.ok(&args);
+    env
 }

@@ -1,11 +1,14 @@
 //! Git servers on 127.0.0.1 for the tests: `git daemon` (git://) and smart HTTP (`git
-//! http-backend` behind a small HTTP/1.1 server that logs every request and the bytes it sent).
+//! http-backend` behind a small HTTP/1.1 server that logs every request and the bytes it sent), and
+//! a server that accepts connections and never answers.
 
 #![allow(dead_code)]
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[path = "../../support/git_http.rs"]
@@ -21,14 +24,11 @@ pub struct GitDaemon {
 impl GitDaemon {
     pub fn start(root: &Path) -> GitDaemon {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("git")
+        let child = crate::common::git_command(root)
             .args(["daemon", "--reuseaddr", "--listen=127.0.0.1", "--export-all", "--informative-errors"])
             .arg(format!("--port={port}"))
             .arg(format!("--base-path={}", root.display()))
             .arg(root)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("HOME", root)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -66,4 +66,59 @@ pub fn publish(work: &Path, root: &Path, name: &str, allow_filter: bool) -> Path
 /// Pushes the work repository's main branch to its published copy.
 pub fn republish(work: &Path, bare: &Path) {
     crate::common::git(work, &["push", "-q", "--force", bare.to_str().unwrap(), "main"]);
+}
+
+/// A TCP server on 127.0.0.1 that accepts every connection and never sends a byte (nor closes
+/// one): a remote or an endpoint that hangs. Counts the connections; they close when it is dropped.
+pub struct Silent {
+    pub port: u16,
+    accepted: Arc<AtomicUsize>,
+    open: Arc<Mutex<Vec<TcpStream>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Silent {
+    pub fn start() -> Silent {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let (accepted, open, stop) = (Arc::default(), Arc::<Mutex<Vec<TcpStream>>>::default(), Arc::default());
+        let (a, o, s): (Arc<AtomicUsize>, _, Arc<AtomicBool>) =
+            (Arc::clone(&accepted), Arc::clone(&open), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        o.lock().unwrap().push(stream);
+                        a.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Silent { port, accepted, open, stop }
+    }
+
+    /// How many connections it accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Waits (60 s at most) until something connected.
+    pub fn wait_for_a_connection(&self) {
+        let start = Instant::now();
+        while self.accepted() == 0 {
+            assert!(start.elapsed() < Duration::from_secs(60), "nothing ever connected to port {}", self.port);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Silent {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for s in self.open.lock().unwrap().drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
 }

@@ -70,15 +70,11 @@ pub fn cache_repo(env: &Env) -> PathBuf {
     repos[0].clone()
 }
 
+/// Whether the repository `repo` holds the object `id`.
 pub fn has_object(repo: &Path, id: &str) -> bool {
-    std::process::Command::new("git")
-        .args(["cat-file", "-e", id])
-        .current_dir(repo)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .status()
-        .unwrap()
-        .success()
+    let mut c = git_command(repo);
+    c.args(["cat-file", "-e", id]);
+    wait_with_timeout(c.spawn().unwrap(), RUN_TIMEOUT).status.success()
 }
 
 pub fn blob(work: &Path, path: &str) -> String {
