@@ -40,7 +40,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let staged = stage::stage(&ctx.ui, &home, &manifest, &origins, input, ctx.relative(&cwd), args.refresh)?;
 
     if !stage::confirm_maturity(&ctx.ui, &staged.plugin, staged.source.kind)? {
-        ctx.ui.line("Cancelled; nothing was changed.");
+        let (name, directory) = (&staged.plugin.name, &staged.directory);
+        ctx.ui.print(&super::report::Unchanged::declined("add", name, directory, "Cancelled; nothing was changed."));
         return Ok(0);
     }
     let target = home.plugin_dir(&staged.directory);

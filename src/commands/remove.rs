@@ -58,7 +58,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let runner = plugin.as_ref().map(|p| ctx.runner(&home, &dir, &entry.directory, p));
     if let Some(r) = &runner {
         if !r.confirm_uninstall(&ctx.ui, &format!("remove {}", entry.directory), args.force)? {
-            ctx.ui.line("Cancelled; nothing was changed.");
+            let cancelled = "Cancelled; nothing was changed.";
+            ctx.ui.print(&report::Unchanged::declined("remove", &entry.name, &entry.directory, cancelled));
             return Ok(0);
         }
     }

@@ -471,3 +471,44 @@ fn action_title(action: &str) -> &'static str {
         _ => "Restart",
     }
 }
+
+/// A command that ended without changing anything: the user declined its question, or there was
+/// nothing to do. `--json` still gets its one document:
+/// `{"unchanged": {command, reason, name, directory}}`, `reason` `declined` or `nothing-to-do`.
+#[derive(Serialize)]
+pub struct Unchanged {
+    pub unchanged: UnchangedDoc,
+    /// The line a person reads.
+    #[serde(skip)]
+    pub line: String,
+}
+
+#[derive(Serialize)]
+pub struct UnchangedDoc {
+    pub command: &'static str,
+    pub reason: &'static str,
+    pub name: String,
+    pub directory: String,
+}
+
+impl Unchanged {
+    /// The user said no to `command`'s question about the plugin `name` (`directory`).
+    pub fn declined(command: &'static str, name: &str, directory: &str, line: &str) -> Unchanged {
+        let unchanged =
+            UnchangedDoc { command, reason: "declined", name: name.to_string(), directory: directory.to_string() };
+        Unchanged { unchanged, line: line.to_string() }
+    }
+
+    /// `command` had nothing to do for the plugin.
+    pub fn nothing_to_do(command: &'static str, name: &str, directory: &str, line: String) -> Unchanged {
+        let unchanged =
+            UnchangedDoc { command, reason: "nothing-to-do", name: name.to_string(), directory: directory.to_string() };
+        Unchanged { unchanged, line }
+    }
+}
+
+impl crate::ui::Report for Unchanged {
+    fn render(&self, ui: &Ui) {
+        ui.line(&self.line);
+    }
+}

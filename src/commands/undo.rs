@@ -50,7 +50,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             let runner = plugin.as_ref().map(|p| ctx.runner(&home, &dir, &entry.directory, p));
             if let Some(r) = &runner {
                 if !r.confirm_uninstall(&ctx.ui, "undo", force)? {
-                    ctx.ui.line("Cancelled; nothing was changed.");
+                    let cancelled = "Cancelled; nothing was changed.";
+                    ctx.ui.print(&report::Unchanged::declined("undo", &entry.name, &entry.directory, cancelled));
                     return Ok(0);
                 }
             }
@@ -97,17 +98,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         Step::Move { entry, to } => {
             let origin = origins.open(&entry.source)?;
             let same = || {
-                ctx.ui.line(format!(
+                let line = format!(
                     "'{}' has the same files at {}; nothing to do",
                     crate::text::escape(&entry.name),
                     report::short(to)
-                ));
+                );
+                ctx.ui.print(&report::Unchanged::nothing_to_do("undo", &entry.name, &entry.directory, line));
                 Ok(0)
             };
             let Some(planned) = upgrade::plan_move(&home, entry, &origin, *to)? else { return same() };
             report::move_plan(&ctx.ui, entry, &planned.plan);
             if !ctx.confirm_move(entry, &planned, "`atk undo --yes`")? {
-                ctx.ui.line("Cancelled; nothing was changed.");
+                let cancelled = "Cancelled; nothing was changed.";
+                ctx.ui.print(&report::Unchanged::declined("undo", &entry.name, &entry.directory, cancelled));
                 return Ok(0);
             }
             let m = Move { entry, origin: &origin, plan: &planned.plan };

@@ -32,7 +32,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         return Ok(0);
     }
     if !runner.confirm_uninstall(&ctx.ui, &format!("uninstall {}", entry.directory), args.force)? {
-        ctx.ui.line("Cancelled; nothing was run.");
+        let cancelled = "Cancelled; nothing was run.";
+        ctx.ui.print(&report::Unchanged::declined("uninstall", &entry.name, &entry.directory, cancelled));
         return Ok(0);
     }
     let unplugged = crate::sync::plug::unplug_recorded(&ctx.ui, &ctx.settings, &home, entry)?;

@@ -139,3 +139,44 @@ fn an_empty_atk_home_or_cache_dir_counts_as_unset() {
         assert_eq!(doc["home"], env.atk_home.to_str().unwrap(), "{var}=");
     }
 }
+
+/// A question the user declines ends the command without a change, and `--json` still gets its
+/// one document (`unchanged`, with why and for which plugin): add, remove, uninstall and undo
+/// printed only a line that `--json` hides, so a program got nothing at all.
+#[test]
+fn a_declined_question_still_gives_json_its_one_document() {
+    let env = Env::new();
+    let src = env.plugin(
+        "unreviewed",
+        &yaml("Unreviewed", "lifecycle:\n  install: 'true'\n  uninstall: 'true'\n").replace("maturity: verified\n", ""),
+        &[],
+    );
+    let declined = |args: &[&str], question: &str| {
+        let mut p = env.on_terminal(args);
+        p.exp_string(question).unwrap();
+        p.send("n").unwrap();
+        p.flush().unwrap();
+        let text = p.exp_eof().unwrap();
+        let start = text.find('{').unwrap_or_else(|| panic!("no JSON document after the question:\n{text}"));
+        let doc: serde_json::Value = serde_json::from_str(text[start..].trim()).unwrap();
+        doc["unchanged"].clone()
+    };
+    let before = env.snapshot();
+    let add = declined(&["--json", "add", src.to_str().unwrap()], "anyway?");
+    assert_eq!((add["command"].as_str(), add["reason"].as_str()), (Some("add"), Some("declined")), "{add}");
+    assert_eq!(add["directory"], "unreviewed");
+    assert_eq!(env.snapshot(), before);
+
+    env.ok(&["add", "-y", src.to_str().unwrap()]);
+    let before = env.snapshot();
+    for (args, command) in
+        [(["--json", "remove", "unreviewed"], "remove"), (["--json", "uninstall", "unreviewed"], "uninstall")]
+    {
+        let doc = declined(&args, "Continue?");
+        assert_eq!((doc["command"].as_str(), doc["reason"].as_str()), (Some(command), Some("declined")), "{doc}");
+        assert_eq!(doc["name"], "Unreviewed");
+    }
+    let doc = declined(&["--json", "undo"], "Continue?");
+    assert_eq!((doc["command"].as_str(), doc["reason"].as_str()), (Some("undo"), Some("declined")), "{doc}");
+    assert_eq!(env.snapshot(), before);
+}
