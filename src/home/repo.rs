@@ -214,7 +214,8 @@ pub fn has_commit(repo: &gix::Repository, id: ObjectId) -> bool {
     repo.find_commit(id).is_ok()
 }
 
-/// Points `reference` back at `id` (rollback of a commit).
+/// Points `reference` back at `id` (rollback of a commit). `repo` is opened by
+/// [`open_to_commit`]: the reflog entry needs an identity.
 pub fn reset_ref(repo: &gix::Repository, reference: &str, id: ObjectId) -> Result<()> {
     repo.reference(reference, id, gix::refs::transaction::PreviousValue::Any, "atk: roll back an unfinished operation")
         .map_err(git_err("cannot move the branch back"))?;

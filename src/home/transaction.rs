@@ -426,7 +426,7 @@ fn undo_all(home: &Home, steps: Vec<(usize, Undo)>) -> Result<Vec<String>> {
                         && RelPath::new(&reference).is_ok();
                     let target = gix::ObjectId::from_hex(id.as_bytes()).ok().filter(|_| valid_ref);
                     let opened = match target {
-                        Some(_) => repository.get_or_insert_with(|| repo::open_checked(&home.root).ok()).as_ref(),
+                        Some(_) => repository.get_or_insert_with(|| repo::open_to_commit(&home.root).ok()).as_ref(),
                         None => None,
                     };
                     match (target, opened) {
