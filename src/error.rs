@@ -63,7 +63,8 @@ pub enum Error {
     /// A path atk will not follow, read, write or create (exit 5): a link that leads out of its
     /// folder or lies on the way, a name that cannot be a file name here, folders nested deeper
     /// than atk walks, a folder that holds the home. Mostly what a source brings; also a link the
-    /// user put in the home (`plugins/`, a `.env`).
+    /// user put in a plugin's folder (a `.env`). (A home whose `plugins/`, a plugin's folder or
+    /// `.git/atk` is a link is refused as a whole, with [`Error::Other`], exit 1.)
     #[error("{message}")]
     UnsafePath { message: String, hints: Vec<String> },
 

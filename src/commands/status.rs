@@ -269,20 +269,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             }
         }
     }
-    let checked = match args.plugin {
-        None => crate::home::repo::check_files(&home.root).map_err(|e| ctx.ui.warn(e.to_string())).is_ok(),
-        Some(_) => false,
-    };
-    let repository = if checked {
-        crate::home::state::read(&home.root).map(|mut r| {
-            if let Some(remote) = &mut r.remote {
-                remote.url = remote.url.as_deref().map(crate::source::mask_credentials);
-            }
-            r
-        })
-    } else {
-        None
-    };
+    let repository = match args.plugin {
+        None => crate::home::state::read(&home.root).unwrap_or_else(|e| {
+            ctx.ui.warn(e.to_string());
+            None
+        }),
+        Some(_) => None,
+    }
+    .map(|mut r| {
+        if let Some(remote) = &mut r.remote {
+            remote.url = remote.url.as_deref().map(crate::source::mask_credentials);
+        }
+        r
+    });
     ctx.ui.print(&Status { plugins: rows, repository });
     Ok(0)
 }

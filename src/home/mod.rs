@@ -91,49 +91,45 @@ pub fn plugin_rel(directory: &str) -> Result<RelPath> {
         .map_err(|e| Error::Manifest { path: manifest::FILE.into(), detail: format!("the plugin folder {e}") })
 }
 
-/// Refuses a home whose `path` (relative to it) is a symbolic link or not a folder: atk would
-/// read or write through it.
+/// Refuses a home whose folder `rel` (relative to it: `plugins`, a plugin's folder, atk's own
+/// [`STATE_DIR`]) is a symbolic link or not a folder: atk would read, write, move or delete
+/// through it. (`Error::Other`, exit 1: the home is refused as it is, not a path a source brought.)
 fn refuse_link(root: &Path, rel: &str) -> Result<()> {
     let path = root.join(rel);
-    match std::fs::symlink_metadata(&path) {
-        Ok(md) if md.file_type().is_symlink() => Err(Error::Other {
-            message: format!(
+    let md = match std::fs::symlink_metadata(&path) {
+        Ok(md) if !md.is_dir() => md,
+        _ => return Ok(()),
+    };
+    let link = md.file_type().is_symlink();
+    let (message, hints) = if rel == STATE_DIR {
+        // The recovery and every transaction move and delete there, and would do it wherever a
+        // link leads.
+        (
+            format!(
+                "{} is {}; atk keeps its own state there and never moves, writes or deletes through one",
+                path.display(),
+                if link { "a symbolic link" } else { "not a folder" }
+            ),
+            vec![format!("remove it (`rm {}`): atk makes the folder again", path.display())],
+        )
+    } else if link {
+        (
+            format!(
                 "{} is a symbolic link (to {}); atk never writes through one",
                 path.display(),
                 std::fs::read_link(&path)
                     .map(|t| crate::text::escape(&t.to_string_lossy()).into_owned())
                     .unwrap_or_default()
             ),
-            hints: vec![
+            vec![
                 format!("replace it with a real folder: `rm {0} && mkdir {0}`", path.display()),
                 "then `atk install --all` puts the plugins back from their pinned commits".into(),
             ],
-        }),
-        Ok(md) if !md.is_dir() => Err(Error::Other {
-            message: format!("{} is not a folder", path.display()),
-            hints: vec![format!("move it away: `mv {} /tmp/`", path.display())],
-        }),
-        _ => Ok(()),
-    }
-}
-
-/// Refuses a home whose `.git/atk` (atk's own state: the lock, the journal of an unfinished
-/// operation, its saved copies, the trash, the staging area) is a symbolic link or not a folder:
-/// the recovery and every transaction move and delete there, and would do it wherever the link
-/// leads.
-fn refuse_state_link(root: &Path) -> Result<()> {
-    let path = root.join(STATE_DIR);
-    match std::fs::symlink_metadata(&path) {
-        Ok(md) if !md.is_dir() => Err(Error::Other {
-            message: format!(
-                "{} is {}; atk keeps its own state there and never moves, writes or deletes through one",
-                path.display(),
-                if md.file_type().is_symlink() { "a symbolic link" } else { "not a folder" }
-            ),
-            hints: vec![format!("remove it (`rm {}`): atk makes the folder again", path.display())],
-        }),
-        _ => Ok(()),
-    }
+        )
+    } else {
+        (format!("{} is not a folder", path.display()), vec![format!("move it away: `mv {} /tmp/`", path.display())])
+    };
+    Err(Error::Other { message, hints })
 }
 
 /// atk's own folder in a home's repository.
@@ -159,7 +155,7 @@ impl Home {
             return Err(Error::NoHome { path: root });
         }
         refuse_link(&root, "plugins")?;
-        refuse_state_link(&root)?;
+        refuse_link(&root, STATE_DIR)?;
         let files = Root::open(&root)?;
         // A fresh clone has no plugins/ when no plugin has tracked files: it is created on demand.
         let plugins = RelPath::new("plugins").expect("a plain name");
@@ -213,7 +209,11 @@ impl Home {
         crate::fs::write_atomic(&tmp.join(manifest::FILE), Manifest::new().to_yaml().as_bytes(), None)?;
         crate::fs::write_atomic(&tmp.join(gitignore::FILE), gitignore::TEMPLATE.as_bytes(), None)?;
         repo::init(tmp)?;
-        repo::commit_paths(tmp, &[manifest::FILE.into(), gitignore::FILE.into()], INIT_MESSAGE)?;
+        repo::commit_paths(
+            &repo::open_to_commit(tmp)?,
+            &[manifest::FILE.into(), gitignore::FILE.into()],
+            INIT_MESSAGE,
+        )?;
         crate::failpoint::hit("init");
         use std::os::unix::fs::PermissionsExt;
         let perms = mode.unwrap_or_else(|| std::fs::Permissions::from_mode(0o755));
@@ -330,10 +330,21 @@ impl Home {
         if !self.journal_path().exists() && !self.state_dir().join("journal.json").exists() {
             return Ok(None);
         }
-        match lock::try_acquire(&self.lock_path())? {
+        match self.try_lock()? {
             Some(lock) => transaction::recover(self, &lock),
             None => Ok(None),
         }
+    }
+
+    /// The home lock, only if it is free right now.
+    fn try_lock(&self) -> Result<Option<HomeLock>> {
+        lock::try_acquire(&self.lock_path())
+    }
+
+    /// Whether another atk holds the home lock now (changing the home): the lock is not free, or
+    /// cannot be taken at all.
+    pub fn is_busy(&self) -> bool {
+        !matches!(self.try_lock(), Ok(Some(_)))
     }
 
     /// A new staging folder with an empty `plugin/` folder in it.

@@ -115,13 +115,55 @@ pub fn check_files(root: &Path) -> Result<()> {
     Ok(())
 }
 
-fn open(root: &Path) -> Result<gix::Repository> {
+/// The roots whose [`check_files`] passed in this process (see [`open_checked`]).
+fn checked_roots() -> &'static std::sync::Mutex<std::collections::HashSet<std::path::PathBuf>> {
+    static CHECKED: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<std::path::PathBuf>>> =
+        std::sync::OnceLock::new();
+    CHECKED.get_or_init(Default::default)
+}
+
+/// [`check_files`] of `root`, once per process: a check that passed is remembered until
+/// [`forget_checked`] (a failed one is made again at the next open).
+fn check_once(root: &Path) -> Result<()> {
+    let known = |roots: &std::sync::Mutex<std::collections::HashSet<std::path::PathBuf>>| {
+        roots.lock().map(|r| r.contains(root)).unwrap_or(false)
+    };
+    if known(checked_roots()) {
+        return Ok(());
+    }
     check_files(root)?;
-    let mut repo = gix::open(root).map_err(|e| Error::Git {
+    if let Ok(mut roots) = checked_roots().lock() {
+        roots.insert(root.to_path_buf());
+    }
+    Ok(())
+}
+
+/// Makes the next [`open_checked`] of `root` check its files again. Called where content that is
+/// not atk's own checked writes may have come into the home: a transaction begins (it places
+/// files from a source and runs a plugin's commands) and a rollback (it moves back what a killed
+/// run left).
+pub fn forget_checked(root: &Path) {
+    if let Ok(mut roots) = checked_roots().lock() {
+        roots.remove(root);
+    }
+}
+
+/// The home's repository at `root`, opened by gix once its files are checked ([`check_files`]:
+/// no FIFO, socket or device where git reads). The only way atk opens the home's repository. The
+/// walk is made once per root per process, and again after [`forget_checked`]. A refused file is
+/// [`Error::Unreadable`]; a repository gix cannot open, [`Error::Git`].
+pub fn open_checked(root: &Path) -> Result<gix::Repository> {
+    check_once(root)?;
+    gix::open(root).map_err(|e| Error::Git {
         message: format!("cannot open the git repository of {}: {e}", root.display()),
         hints: vec![],
-    })?;
-    // The user's identity when git has one, else ATK's; set in memory only, never in .git/config.
+    })
+}
+
+/// [`open_checked`], with the identity commits are made with: the user's when git has one, else
+/// ATK's; set in memory only, never in .git/config.
+pub fn open_to_commit(root: &Path) -> Result<gix::Repository> {
+    let mut repo = open_checked(root)?;
     let missing =
         |id: Option<std::result::Result<gix::actor::SignatureRef<'_>, gix::Error>>| !matches!(id, Some(Ok(_)));
     if missing(repo.author()) || missing(repo.committer()) {
@@ -156,12 +198,8 @@ pub struct Head {
     pub id: Option<ObjectId>,
 }
 
-pub fn head(root: &Path) -> Result<Head> {
-    head_of(&open(root)?)
-}
-
-/// [`head`] of a repository already open.
-fn head_of(repo: &gix::Repository) -> Result<Head> {
+/// The head of the repository `repo`.
+pub fn head(repo: &gix::Repository) -> Result<Head> {
     let reference = repo
         .head_name()
         .map_err(git_err("cannot read HEAD"))?
@@ -172,13 +210,13 @@ fn head_of(repo: &gix::Repository) -> Result<Head> {
 }
 
 /// Whether `id` is a commit of the repository.
-pub fn has_commit(root: &Path, id: ObjectId) -> bool {
-    open(root).is_ok_and(|repo| repo.find_commit(id).is_ok())
+pub fn has_commit(repo: &gix::Repository, id: ObjectId) -> bool {
+    repo.find_commit(id).is_ok()
 }
 
-/// Points `reference` back at `id` (rollback of a commit).
-pub fn reset_ref(root: &Path, reference: &str, id: ObjectId) -> Result<()> {
-    let repo = open(root)?;
+/// Points `reference` back at `id` (rollback of a commit). `repo` is opened by
+/// [`open_to_commit`]: the reflog entry needs an identity.
+pub fn reset_ref(repo: &gix::Repository, reference: &str, id: ObjectId) -> Result<()> {
     repo.reference(reference, id, gix::refs::transaction::PreviousValue::Any, "atk: roll back an unfinished operation")
         .map_err(git_err("cannot move the branch back"))?;
     Ok(())
@@ -226,9 +264,11 @@ fn is_under(path: &BStr, prefix: &str) -> bool {
 /// Commits the current content of `paths` (files or folders, relative to the root) and nothing
 /// else: what `.gitignore` ignores and secret files are left out, whatever else is changed in the
 /// home stays unstaged. The index is updated for those paths only. Returns the new commit, or
-/// `None` when the paths are as in HEAD already.
-pub fn commit_paths(root: &Path, paths: &[String], message: &str) -> Result<Option<ObjectId>> {
-    let repo = open(root)?;
+/// `None` when the paths are as in HEAD already. `repo` is the home's, opened by
+/// [`open_to_commit`].
+pub fn commit_paths(repo: &gix::Repository, paths: &[String], message: &str) -> Result<Option<ObjectId>> {
+    let root =
+        repo.workdir().ok_or_else(|| Error::Git { message: "the home's repository is bare".into(), hints: vec![] })?;
     let head_tree = repo.head_tree_id_or_empty().map_err(git_err("cannot read HEAD"))?.detach();
     let mut index = if repo.index_path().exists() {
         repo.open_index().map_err(git_err("cannot read the git index"))?
@@ -359,14 +399,14 @@ pub const PUSH_TIME_FACTOR: u32 = 10;
 /// Below that, HTTP gets libcurl's low-speed abort (`http.lowSpeedLimit`/`lowSpeedTime`), so
 /// that git itself says why. It never prompts (`GIT_TERMINAL_PROMPT=0`, stdin empty).
 pub fn push(root: &Path, stall: std::time::Duration) -> std::result::Result<(), PushFailure> {
-    let repo = open(root).map_err(|e| PushFailure::Cannot(e.to_string()))?;
+    let repo = open_checked(root).map_err(|e| PushFailure::Cannot(e.to_string()))?;
     let remotes: Vec<String> = repo.remote_names().iter().map(|n| n.to_string()).collect();
     let Some(remote) = remotes.iter().find(|r| *r == "origin").or(remotes.first()) else {
         return Err(PushFailure::Cannot(
             "auto_push is on but the home has no remote (add one with `atk git remote add origin <url>`)".into(),
         ));
     };
-    let branch = head_of(&repo).map_err(|e| PushFailure::Cannot(e.to_string()))?.reference;
+    let branch = head(&repo).map_err(|e| PushFailure::Cannot(e.to_string()))?.reference;
     let branch = branch.strip_prefix("refs/heads/").unwrap_or(&branch).to_string();
     let seconds = stall.as_secs().max(1);
     let mut command = std::process::Command::new("git");

@@ -7,6 +7,9 @@ use std::path::Path;
 use gix::bstr::ByteSlice;
 use serde::Serialize;
 
+use super::repo;
+use crate::error::{Error, Result};
+
 /// The remote the branch tracks (else `origin`, else the first one by name) and its fetch URL.
 #[derive(Debug, Clone, Serialize)]
 pub struct Remote {
@@ -52,9 +55,14 @@ pub struct RepoState {
     pub working_dir: Option<WorkingDir>,
 }
 
-/// Reads the repository at `root`; `None` when it is not a repository gix can open.
-pub fn read(root: &Path) -> Option<RepoState> {
-    let repo = gix::open(root).ok()?;
+/// Reads the home's repository at `root` (opened by [`repo::open_checked`]); `Ok(None)` when it
+/// is not a repository gix can open, an error when a file git would read there is refused.
+pub fn read(root: &Path) -> Result<Option<RepoState>> {
+    let repo = match repo::open_checked(root) {
+        Ok(repo) => repo,
+        Err(Error::Git { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
     let head_name = repo.head_name().ok().flatten();
     let branch = head_name.as_ref().map(|n| n.shorten().to_str_lossy().into_owned());
     let remote = remote(&repo, branch.as_deref());
@@ -67,7 +75,15 @@ pub fn read(root: &Path) -> Option<RepoState> {
         let time = c.time().ok()?.seconds;
         Some(LastCommit { id: c.id.to_string(), subject, time })
     });
-    Some(RepoState { branch, remote, sync, last_commit, working_dir: working_dir(&repo) })
+    Ok(Some(RepoState { branch, remote, sync, last_commit, working_dir: working_dir(&repo) }))
+}
+
+/// `repo.status()`, on one thread: gix's parallel comparison panics when a thread cannot be had
+/// (a process limit), and a home's index is small. Every status of the home goes through it.
+pub fn status(
+    repo: &gix::Repository,
+) -> std::result::Result<gix::status::Platform<'_, gix::progress::Discard>, gix::Error> {
+    Ok(repo.status(gix::progress::Discard)?.index_worktree_options_mut(|o| o.thread_limit = Some(1)))
 }
 
 fn remote(repo: &gix::Repository, branch: Option<&str>) -> Option<Remote> {
@@ -101,15 +117,7 @@ fn sync(repo: &gix::Repository, head: &gix::refs::FullNameRef) -> Option<Sync> {
 fn working_dir(repo: &gix::Repository) -> Option<WorkingDir> {
     use gix::status::index_worktree::Item as Worktree;
     use gix::status::Item;
-    let iter = repo
-        .status(gix::progress::Discard)
-        .ok()?
-        .untracked_files(gix::status::UntrackedFiles::Collapsed)
-        // One thread: gix's parallel comparison panics when a thread cannot be had (a process
-        // limit), and a home's index is small.
-        .index_worktree_options_mut(|o| o.thread_limit = Some(1))
-        .into_iter(None)
-        .ok()?;
+    let iter = status(repo).ok()?.untracked_files(gix::status::UntrackedFiles::Collapsed).into_iter(None).ok()?;
     let mut modified = std::collections::BTreeSet::new();
     let mut untracked = 0;
     for item in iter {

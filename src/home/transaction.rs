@@ -73,6 +73,9 @@ impl<'h> Transaction<'h> {
     /// Starts a transaction in a home whose lock the caller holds.
     pub fn begin(home: &'h Locked, operation: &str) -> Result<Self> {
         let home: &'h Home = home;
+        // What the transaction brings into the home (a source's files, what a plugin's commands
+        // make) is not atk's own checked content: its commit checks the home's files again.
+        repo::forget_checked(&home.root);
         let dir = home.txn_dir();
         // What an earlier transaction saved there is not needed any more; if it cannot be
         // deleted (something a lifecycle command made and atk may not delete), it goes to the trash.
@@ -202,14 +205,15 @@ impl<'h> Transaction<'h> {
 
     /// Commits `paths` with `message` (see `repo::commit_paths`), undoable like every other step.
     pub fn commit(&mut self, paths: &[String], message: &super::Message) -> Result<Option<String>> {
-        let head = repo::head(&self.home.root)?;
+        let repo = repo::open_to_commit(&self.home.root)?;
+        let head = repo::head(&repo)?;
         self.protect_index()?;
         if let Some(id) = head.id {
             self.record(Undo::ResetRef { reference: head.reference, id: id.to_string() })?;
         }
         self.journal.sync_all().ctx(|| "cannot write the transaction journal".into())?;
         crate::interrupt::check()?;
-        Ok(repo::commit_paths(&self.home.root, paths, &message.text())?.map(|id| id.to_string()))
+        Ok(repo::commit_paths(&repo, paths, &message.text())?.map(|id| id.to_string()))
     }
 
     /// Saves `.git/index` (which is outside the home's files) so that rollback can put it back.
@@ -274,6 +278,32 @@ type Journal = (String, Vec<(usize, Undo)>);
 /// The journal's name for the git index, which lives outside the home's files.
 const INDEX: &str = ".git/index";
 
+/// The text of the journal an unfinished operation left: the journal (`true`), else the legacy
+/// one of atk before 0.2 (`false`). An error when what is there cannot be read (a FIFO, a device,
+/// a folder: see `fs::read`).
+fn journal_text(home: &Home) -> Result<Option<(Vec<u8>, bool)>> {
+    if let Some(text) = crate::fs::read(&home.journal_path(), Links::Refuse, Cap::State)? {
+        return Ok(Some((text, true)));
+    }
+    Ok(crate::fs::read(&home.state_dir().join("journal.json"), Links::Refuse, Cap::State)?.map(|t| (t, false)))
+}
+
+/// The operation a journal's first line names; `None` when it cannot be read (killed while
+/// writing it: nothing happened yet).
+fn operation_of(text: &[u8]) -> Option<String> {
+    let first = text.split(|b| *b == b'\n').next().unwrap_or_default();
+    serde_json::from_slice::<Header>(first).ok().map(|h| h.operation)
+}
+
+/// What a journal names an operation it cannot tell.
+const UNKNOWN_OPERATION: &str = "(unknown operation)";
+
+/// The operation an unfinished run left its journal for, if there is a journal (read without
+/// acting on it); an error when what is there cannot be read (a FIFO, a device, a folder).
+pub fn pending_operation(home: &Home) -> Result<Option<String>> {
+    Ok(journal_text(home)?.map(|(text, _)| operation_of(&text).unwrap_or_else(|| UNKNOWN_OPERATION.into())))
+}
+
 /// Reads the journal: the operation and its steps, voided ones removed.
 fn read_journal(home: &Home) -> Result<Option<Journal>> {
     let path = home.journal_path();
@@ -281,25 +311,20 @@ fn read_journal(home: &Home) -> Result<Option<Journal>> {
         message: format!("{} is damaged: {why}", path.display()),
         hints: vec![format!("check the home with `atk git status`, then delete {}", path.display())],
     };
-    let text = match crate::fs::read(&path, Links::Refuse, Cap::State)? {
-        Some(t) => t,
-        None => {
-            let legacy = home.state_dir().join("journal.json");
-            return match crate::fs::read(&legacy, Links::Refuse, Cap::State)? {
-                Some(t) => {
-                    let j: LegacyJournal = serde_json::from_slice(&t).map_err(|e| damaged(e.to_string()))?;
-                    Ok(Some((j.operation, j.undo.into_iter().enumerate().collect())))
-                }
-                None => Ok(None),
-            };
+    let text = match journal_text(home)? {
+        Some((t, true)) => t,
+        Some((t, false)) => {
+            let j: LegacyJournal = serde_json::from_slice(&t).map_err(|e| damaged(e.to_string()))?;
+            return Ok(Some((j.operation, j.undo.into_iter().enumerate().collect())));
         }
+        None => return Ok(None),
+    };
+    let Some(operation) = operation_of(&text) else {
+        // Killed while writing the first line: nothing happened yet.
+        return Ok(Some((UNKNOWN_OPERATION.into(), vec![])));
     };
     let mut lines = text.split(|b| *b == b'\n').peekable();
-    let header: Header = match lines.next().map(serde_json::from_slice) {
-        Some(Ok(h)) => h,
-        // Killed while writing the first line: nothing happened yet.
-        _ => return Ok(Some((String::from("(unknown operation)"), vec![]))),
-    };
+    lines.next();
     let mut steps: Vec<Option<Undo>> = Vec::new();
     while let Some(line) = lines.next() {
         if line.is_empty() && lines.peek().is_none() {
@@ -319,7 +344,7 @@ fn read_journal(home: &Home) -> Result<Option<Journal>> {
         }
     }
     // Numbered as the records are (a void record names its step by that number).
-    Ok(Some((header.operation, steps.into_iter().enumerate().filter_map(|(n, s)| Some((n, s?))).collect())))
+    Ok(Some((operation, steps.into_iter().enumerate().filter_map(|(n, s)| Some((n, s?))).collect())))
 }
 
 /// Undoes `steps`, newest first, then deletes the journal. Returns the steps it refused to act on.
@@ -344,6 +369,10 @@ fn undo_all(home: &Home, steps: Vec<(usize, Undo)>) -> Result<Vec<String>> {
         std::io::Seek::seek(&mut f, std::io::SeekFrom::End(0)).ok()?;
         Some(f)
     });
+    // What a killed run left is checked again, and the repository opened once, at the first step
+    // that moves a branch back (`None` inside: it cannot be opened, and no branch is moved).
+    repo::forget_checked(&home.root);
+    let mut repository: Option<Option<gix::Repository>> = None;
     for (number, step) in steps.into_iter().rev() {
         crate::failpoint::hit("undo");
         let undo_one = || -> Result<()> {
@@ -401,10 +430,15 @@ fn undo_all(home: &Home, steps: Vec<(usize, Undo)>) -> Result<Vec<String>> {
                     let valid_ref = reference.starts_with("refs/heads/")
                         && gix::refs::FullName::try_from(reference.as_str()).is_ok()
                         && RelPath::new(&reference).is_ok();
-                    match (valid_ref, gix::ObjectId::from_hex(id.as_bytes())) {
+                    let target = gix::ObjectId::from_hex(id.as_bytes()).ok().filter(|_| valid_ref);
+                    let opened = match target {
+                        Some(_) => repository.get_or_insert_with(|| repo::open_to_commit(&home.root).ok()).as_ref(),
+                        None => None,
+                    };
+                    match (target, opened) {
                         // Only to a commit the repository has: anything else would leave a broken HEAD.
-                        (true, Ok(id)) if repo::has_commit(&home.root, id) => {
-                            repo::reset_ref(&home.root, &reference, id)?
+                        (Some(target), Some(r)) if repo::has_commit(r, target) => {
+                            repo::reset_ref(r, &reference, target)?
                         }
                         _ => skipped.push(format!(
                             "move {} to {}",
@@ -523,9 +557,10 @@ pub fn recover(home: &Home, _lock: &HomeLock) -> Result<Option<Recovered>> {
     Ok(Some(Recovered { operation, skipped }))
 }
 
-/// The lock files git (and gix) take in a repository while changing it. A process holding the
-/// home lock that finds a journal knows the atk that took them was killed: they are stale.
-const GIT_LOCKS: [&str; 4] = ["HEAD.lock", "index.lock", "packed-refs.lock", "config.lock"];
+/// The lock files git (and gix) take in a repository while changing it (at the top of `.git`;
+/// a branch's own lock is below `refs/heads/`). A process holding the home lock that finds a
+/// journal knows the atk that took them was killed: they are stale.
+pub const GIT_LOCKS: [&str; 4] = ["index.lock", "HEAD.lock", "packed-refs.lock", "config.lock"];
 
 /// Removes the git lock files a killed atk left in the home's repository: `HEAD.lock`,
 /// `index.lock`, `packed-refs.lock`, `config.lock` and `refs/heads/**/*.lock`, plain files only;

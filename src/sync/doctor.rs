@@ -11,7 +11,8 @@ use serde::Serialize;
 
 use crate::environment::Environment;
 use crate::error::{Error, Result};
-use crate::fs::{Cap, Kind, Links, RelPath};
+use crate::fs::{Kind, RelPath};
+use crate::home::transaction::{pending_operation, GIT_LOCKS};
 use crate::home::{gitignore, plugin_rel, Entry, Home, Locked, Manifest, Message, Source, SourceKind, Transaction};
 use crate::plugin::env::EnvFile;
 use crate::reporter::Reporter;
@@ -165,9 +166,7 @@ fn check_gitignore(home: &Home) -> Check {
 
 /// The tracked files of the home whose name is a secret's (`.env`, `*.env`, `.env.*`).
 pub fn tracked_secrets(root: &Path) -> Result<Vec<String>> {
-    crate::home::repo::check_files(root)?;
-    let repo = gix::open(root)
-        .map_err(|e| Error::Git { message: format!("cannot open the home's repository: {e}"), hints: vec![] })?;
+    let repo = crate::home::repo::open_checked(root)?;
     let index = repo
         .index_or_empty()
         .map_err(|e| Error::Git { message: format!("cannot read the git index: {e}"), hints: vec![] })?;
@@ -202,34 +201,13 @@ fn check_secrets(home: &Home) -> Check {
     }
 }
 
-/// The operation an interrupted run left in its journal (its first line), if there is a journal;
-/// an error when what is there cannot be read (a FIFO, a device, a folder: see `fs::read`).
-fn journal_operation(home: &Home) -> Result<Option<String>> {
-    let read = |p: &Path| crate::fs::read(p, Links::Refuse, Cap::State);
-    let text = match read(&home.journal_path())? {
-        Some(t) => t,
-        None => match read(&home.state_dir().join("journal.json"))? {
-            Some(t) => t,
-            None => return Ok(None),
-        },
-    };
-    let first = text.split(|b| *b == b'\n').next().unwrap_or_default();
-    let op = serde_json::from_slice::<serde_json::Value>(first)
-        .ok()
-        .and_then(|v| v.get("operation").and_then(|o| o.as_str()).map(str::to_string));
-    Ok(Some(op.unwrap_or_else(|| "(unknown operation)".into())))
-}
-
-/// git's lock files in the home's repository.
-const GIT_LOCKS: [&str; 3] = ["index.lock", "HEAD.lock", "packed-refs.lock"];
-
 fn check_leftovers(home: &Home) -> Check {
     let mut details = Vec::new();
     let mut status = Severity::Ok;
-    let busy = crate::fs::lock::try_acquire(&home.state_dir().join("lock")).ok().flatten().is_none();
+    let busy = home.is_busy();
     // A journal that cannot be read (a FIFO, say) is removed by hand: recovery cannot read it either.
     let mut remove_by_hand = None;
-    let journal = journal_operation(home).unwrap_or_else(|e| {
+    let journal = pending_operation(home).unwrap_or_else(|e| {
         if let Error::Unreadable { path, .. } = &e {
             remove_by_hand = Some(format!("rm {}", path.display()));
         }
@@ -522,14 +500,9 @@ fn check_git(home: &Home, manifest: &Manifest) -> Check {
     let mut status = Severity::Ok;
     let mut details = Vec::new();
     let mut fix = None;
-    if let Err(e) = crate::home::repo::check_files(&home.root) {
-        return Check::new("git", Severity::Problem, e.to_string());
-    }
-    let repo = match gix::open(&home.root) {
+    let repo = match crate::home::repo::open_checked(&home.root) {
         Ok(r) => r,
-        Err(e) => {
-            return Check::new("git", Severity::Problem, format!("the home's git repository cannot be opened: {e}"))
-        }
+        Err(e) => return Check::new("git", Severity::Problem, e.to_string()),
     };
     let identity = |a: Option<std::result::Result<gix::actor::SignatureRef<'_>, gix::Error>>| matches!(a, Some(Ok(_)));
     if !identity(repo.committer()) {

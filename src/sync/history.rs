@@ -47,12 +47,6 @@ fn git_err(e: impl std::fmt::Display) -> Error {
     Error::Git { message: format!("cannot read the home's history: {e}"), hints: vec![] }
 }
 
-/// The home's repository, opened for reading.
-pub fn open(root: &Path) -> Result<gix::Repository> {
-    crate::home::repo::check_files(root)?;
-    gix::open(root).map_err(git_err)
-}
-
 /// The manifest as it was at `commit` (`None` when it is missing or unreadable there).
 pub fn manifest_at(repo: &gix::Repository, commit: ObjectId) -> Option<Manifest> {
     let bytes = file_at(repo, commit, manifest::FILE).ok()??;
@@ -188,7 +182,7 @@ pub fn read_commit(repo: &gix::Repository, id: ObjectId) -> Result<(Operation, O
 /// The operations of the home, newest first: every commit of the current branch (following first
 /// parents), or only those about the plugin `plugin` (directory or name). At most `limit`.
 pub fn read(root: &Path, plugin: Option<&str>, limit: Option<usize>) -> Result<Vec<Operation>> {
-    let repo = open(root)?;
+    let repo = crate::home::repo::open_checked(root)?;
     let Ok(head) = repo.head_id() else { return Ok(vec![]) };
     let mut next = Some(head.detach());
     let mut out = Vec::new();

@@ -154,24 +154,20 @@ pub fn revert_agents(
 
 /// Whether the home has changes git has not committed: tracked files changed or staged, or files
 /// git does not track and does not ignore (what `git status` lists). Undo may remove a plugin's
-/// folder: a file of the user's there that git never saw would be lost with it.
-pub fn has_uncommitted_changes(home: &Home) -> Result<bool> {
-    let repo = history::open(&home.root)?;
+/// folder: a file of the user's there that git never saw would be lost with it. `repo` is the
+/// home's.
+pub fn has_uncommitted_changes(repo: &gix::Repository) -> Result<bool> {
+    use crate::home::state::status;
     let failed = |e: &dyn std::fmt::Display| Error::Git {
         message: format!("cannot compare the home with its last commit: {e}"),
         hints: vec![],
     };
-    // `repo.is_dirty()`, on one thread: gix's parallel comparison panics when a thread cannot
-    // be had (a process limit), and a home's index is small.
-    let dirty = repo
-        .status(gix::progress::Discard)
+    // `repo.is_dirty()`, on one thread.
+    let dirty = status(repo)
         .map_err(|e| failed(&e))?
         .index_worktree_rewrites(None)
         .index_worktree_submodules(gix::status::Submodule::AsConfigured { check_dirty: true })
-        .index_worktree_options_mut(|o| {
-            o.dirwalk_options = None;
-            o.thread_limit = Some(1);
-        })
+        .index_worktree_options_mut(|o| o.dirwalk_options = None)
         .into_iter(None)
         .map_err(|e| failed(&e))?
         .take_while(Result::is_ok)
@@ -180,11 +176,9 @@ pub fn has_uncommitted_changes(home: &Home) -> Result<bool> {
     if dirty {
         return Ok(true);
     }
-    let mut untracked = repo
-        .status(gix::progress::Discard)
+    let mut untracked = status(repo)
         .map_err(|e| failed(&e))?
         .untracked_files(gix::status::UntrackedFiles::Files)
-        .index_worktree_options_mut(|o| o.thread_limit = Some(1))
         .into_index_worktree_iter(Vec::new())
         .map_err(|e| failed(&e))?;
     match untracked.next() {
@@ -202,13 +196,13 @@ pub fn plan(home: &Home, manifest: &Manifest) -> Result<Undo> {
             vec!["`atk git log` shows what was committed; `atk git checkout` puts files back by hand".into()],
         ));
     }
-    if has_uncommitted_changes(home)? {
+    let repo = crate::home::repo::open_checked(&home.root)?;
+    if has_uncommitted_changes(&repo)? {
         return Err(Error::conflict(
             "the home has uncommitted changes: undo would mix them with the revert",
             vec!["`atk git status` shows them; commit them (`atk git commit -am …`) or drop them first".into()],
         ));
     }
-    let repo = history::open(&home.root)?;
     let head = repo
         .head_id()
         .map_err(|_| Error::nothing_to_do("the home has no commit yet: there is nothing to undo", vec![]))?
@@ -298,7 +292,7 @@ pub fn stage_restore(home: &Home, origins: &Origins, parent: ObjectId, entry: &E
             None,
         )?;
     }
-    let repo = history::open(&home.root)?;
+    let repo = crate::home::repo::open_checked(&home.root)?;
     let tracked =
         if entry.source.kind == SourceKind::Local { format!("plugins/{dir}") } else { format!("plugins/{dir}/custom") };
     let prefix = if entry.source.kind == SourceKind::Local { String::new() } else { "custom/".to_string() };
@@ -360,7 +354,12 @@ mod tests {
         );
         let err = plan(&home, &manifest).unwrap_err();
         assert!(err.to_string().contains("uncommitted changes"), "{err}");
-        crate::home::repo::commit_paths(&home.root, &["manifest.yaml".into()], "by hand").unwrap();
+        crate::home::repo::commit_paths(
+            &crate::home::repo::open_to_commit(&home.root).unwrap(),
+            &["manifest.yaml".into()],
+            "by hand",
+        )
+        .unwrap();
         let err = plan(&home, &home.manifest().unwrap()).unwrap_err();
         assert!(err.to_string().contains("not an atk operation"), "{err}");
 

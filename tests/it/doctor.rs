@@ -209,3 +209,22 @@ fn a_repair_is_pushed_when_auto_push_is_on() {
     assert_eq!(pushed.trim(), env.log()[0], "the repair's commit is on the remote");
     assert!(pushed.starts_with("atk doctor"), "{pushed}");
 }
+
+/// Regression: doctor knew `index.lock`, `HEAD.lock` and `packed-refs.lock`, but not the
+/// `config.lock` a killed git (or atk) leaves, which the recovery clears: it was neither reported
+/// nor removed by `--fix`.
+#[test]
+fn a_stale_config_lock_is_reported_and_removed() {
+    let env = Env::new();
+    let lock = env.atk_home.join(".git/config.lock");
+    write(&lock, "", false);
+    let (out, _) = env.fails(1, &["doctor"]);
+    assert!(out.contains(".git/config.lock is there"), "{out}");
+    // Only a lock untouched for a minute is stale.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+    std::fs::File::options().write(true).open(&lock).unwrap().set_modified(old).unwrap();
+    let out = env.ok(&["doctor", "--fix"]);
+    assert!(out.contains("removed the stale .git/config.lock"), "{out}");
+    assert!(!lock.exists());
+    env.ok(&["doctor"]);
+}

@@ -71,11 +71,9 @@ pub(super) fn open_or_create(dir: &Path, lock: &Path, cache: &Cache, shown: &str
             match gix::open(dir) {
                 Ok(r) => r,
                 Err(_) => {
-                    // Not a repository while we hold the lock: a killed atk's half-made one.
-                    if std::fs::symlink_metadata(dir).is_ok() {
-                        std::fs::remove_dir_all(dir)
-                            .ctx(|| format!("cannot remove the broken cache repository {}", dir.display()))?;
-                    }
+                    // Not a repository while we hold the lock: a killed atk's half-made one
+                    // (whatever is there: a folder, a file, a link).
+                    crate::fs::remove_any(dir)?;
                     gix::init_bare(dir).map_err(|e| {
                         Error::other(format!("cannot create the cache repository {}: {e}", dir.display()))
                     })?
