@@ -15,12 +15,15 @@ pub struct Environment {
     vars: BTreeMap<String, OsString>,
     /// The values of those named like secrets, found once.
     secrets: Vec<String>,
+    /// This program, as the system has it: what agents are told to run (`atk exec`).
+    exe: Option<PathBuf>,
 }
 
 impl Environment {
     /// This process's environment, as it is now. Called once per run, by the edge.
     pub fn of_process() -> Environment {
-        Environment::of(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v))).collect())
+        let vars = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v))).collect();
+        Environment { exe: std::env::current_exe().ok(), ..Environment::of(vars) }
     }
 
     pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Environment {
@@ -33,7 +36,17 @@ impl Environment {
             .filter(|(k, _)| crate::plugin::secret::looks_secret(k))
             .filter_map(|(_, v)| v.to_str().map(str::to_string))
             .collect();
-        Environment { vars, secrets }
+        Environment { vars, secrets, exe: None }
+    }
+
+    /// The same environment, with `exe` as this program's path.
+    pub fn with_exe(self, exe: PathBuf) -> Environment {
+        Environment { exe: Some(exe), ..self }
+    }
+
+    /// This program's path (`std::env::current_exe`), when the system says.
+    pub fn exe(&self) -> Option<&PathBuf> {
+        self.exe.as_ref()
     }
 
     /// The value of `name`, as python-dotenv's `${VAR}` fallback asks for it.

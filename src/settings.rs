@@ -53,12 +53,13 @@ impl Settings {
     ) -> Settings {
         let user_home = environment.user_home();
         let given = |p: Option<&Path>| p.filter(|p| !p.as_os_str().is_empty()).map(|p| expand_tilde(p, &user_home));
+        let home = given(home).unwrap_or_else(|| user_home.join(".atk"));
         Settings {
-            home: given(home).unwrap_or_else(|| user_home.join(".atk")),
+            agents: AgentEnv::of(&environment, &home),
+            home,
             registry: registry.filter(|r| !r.is_empty()).map(str::to_string),
             cache_dir: given(cache_dir).unwrap_or_else(|| default_cache_dir(&user_home)),
             waits,
-            agents: AgentEnv::of(&environment),
             environment,
         }
     }

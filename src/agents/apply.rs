@@ -19,6 +19,8 @@ pub enum AgentStatus {
     NotConfigured,
     /// Declined at the prompt, or nothing the agent can take.
     Skipped,
+    /// The agent has a server of that name that is not atk's: left as it is.
+    Conflict,
     NotInstalled,
     Failed,
 }
@@ -31,6 +33,7 @@ impl AgentStatus {
             AgentStatus::Removed => "removed",
             AgentStatus::NotConfigured => "not configured",
             AgentStatus::Skipped => "skipped",
+            AgentStatus::Conflict => "name taken",
             AgentStatus::NotInstalled => "not installed",
             AgentStatus::Failed => "failed",
         }
@@ -60,17 +63,35 @@ pub struct Apply<'a> {
     pub ask: bool,
     /// The command to suggest when a confirmation cannot be asked.
     pub hint: &'a str,
+    /// Replace a server of the user's that has the plugin's name (`--replace`).
+    pub replace: bool,
+    /// The name to give the plugin's server (`--as NAME`), remembered for the next plug.
+    pub name: Option<&'a str>,
+}
+
+impl<'a> Apply<'a> {
+    /// Acting as asked, replacing nothing of the user's, under the names atk chooses.
+    pub fn new(env: &'a AgentEnv, reporter: &'a dyn Reporter, ask: bool, hint: &'a str) -> Apply<'a> {
+        Apply { env, reporter, ask, hint, replace: false, name: None }
+    }
 }
 
 /// Plans and applies `op` of `t` for `agent`: previews the changes (secrets masked), asks, runs.
 /// Errors are a refused confirmation (no terminal) or Ctrl-C; everything else is an outcome.
 pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, how: &Apply) -> Result<AgentOutcome> {
-    // The plugin was given to this agent under another name (an upgrade renamed it): that server
-    // and its skill lines are removed first, by the name they have.
+    if op == Op::Plug {
+        if let Some(name) = how.name {
+            registered.set_chosen(agent, &t.directory, Some(name));
+        }
+    }
+    let name = super::names::server_name(agent, t, registered);
+    let t = &Target { server_name: name.clone(), ..t.clone() };
+    // The plugin was given to this agent under another name (an upgrade renamed it, or `--as`):
+    // that server is removed first, by the name it has, when it is atk's (see `Held::is_atks`).
     // A name another plugin now has with this agent is that plugin's server: it is left alone.
-    if let Some(old) = registered.name(agent, &t.directory).filter(|n| *n != t.name).map(str::to_string) {
+    if let Some(old) = registered.name(agent, &t.directory).filter(|n| *n != name).map(str::to_string) {
         if !registered.named_elsewhere(agent, &t.directory, &old) {
-            let old_t = Target { name: old.clone(), ..t.clone() };
+            let old_t = Target { server_name: old.clone(), ..t.clone() };
             let gone = apply_named(agent, Op::Unplug, &old_t, registered, how)?;
             if !matches!(gone.status, AgentStatus::Removed | AgentStatus::NotConfigured) {
                 // Not removed (it failed, or was declined): the old name stays remembered, so that
@@ -95,10 +116,11 @@ pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, ho
     let outcome = apply_named(agent, op, t, registered, how)?;
     match (op, outcome.status) {
         (Op::Plug, AgentStatus::Configured | AgentStatus::AlreadyConfigured) => {
-            registered.set_name(agent, &t.directory, Some(&t.name))
+            registered.set_name(agent, &t.directory, Some(&name))
         }
         (Op::Unplug, AgentStatus::Removed | AgentStatus::NotConfigured) => {
-            registered.set_name(agent, &t.directory, None)
+            registered.set_name(agent, &t.directory, None);
+            registered.set_chosen(agent, &t.directory, None);
         }
         _ => {}
     }
@@ -107,7 +129,7 @@ pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, ho
 
 fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, how: &Apply) -> Result<AgentOutcome> {
     let a = agent.agent();
-    let cx = Cx { env: how.env, registered };
+    let cx = Cx { env: how.env, registered, replace: how.replace };
     let planned = match op {
         Op::Plug => a.plug(t, &cx),
         Op::Unplug => a.unplug(t, &cx),
@@ -127,7 +149,7 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
         notes: notes.iter().map(|n| scrubber.scrub(n)).collect(),
     };
     let masking = Masking { inner: how.reporter, scrubber: &scrubber };
-    let how = &Apply { env: how.env, reporter: &masking, ask: how.ask, hint: how.hint };
+    let how = &Apply { reporter: &masking, ..*how };
     let mut plan = match planned {
         Ok(p) => p,
         Err(e @ Error::Interrupted) => return Err(e),
@@ -135,6 +157,9 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
     };
     if let Some(why) = plan.unsupported.take() {
         return Ok(outcome(AgentStatus::Skipped, Some(why), &plan.notes));
+    }
+    if let Some(why) = plan.conflict.take() {
+        return Ok(outcome(AgentStatus::Conflict, Some(why), &plan.notes));
     }
     // A program that is not here: plugging cannot start; unplugging does the rest.
     let mut missing = agent
@@ -177,12 +202,15 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
         // The agent's files may have changed while the question waited (the user edited one, an
         // agent wrote its own): the same change is planned again from what is there now, so that
         // nothing written meanwhile is lost.
-        let cx = Cx { env: how.env, registered };
+        let cx = Cx { env: how.env, registered, replace: how.replace };
         let again = match op {
             Op::Plug => a.plug(t, &cx),
             Op::Unplug => a.unplug(t, &cx),
         };
         match again {
+            Ok(again) if again.conflict.is_some() => {
+                return Ok(outcome(AgentStatus::Conflict, again.conflict, &plan.notes));
+            }
             Ok(mut again) => {
                 again.changes.retain(|c| !matches!(c, Change::Run { argv, .. } if how.env.which(&argv[0]).is_none()));
                 plan.changes = again.changes;

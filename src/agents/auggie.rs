@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use super::mcp::{python_json, Transport};
-use super::{cli_plug, cli_unplug, skill_link, wrapped, Agent, AgentEnv, AgentId, Cx, Plan, Server, Target};
+use super::{cli_plug, cli_unplug, held_json, skill_link, wrapped, Agent, AgentEnv, AgentId, Cx, Held, Plan, Server, Target};
 use crate::error::Result;
 
 pub struct Auggie;
@@ -43,15 +43,20 @@ impl Agent for Auggie {
     fn installed(&self, env: &AgentEnv) -> bool {
         env.which("auggie").is_some()
     }
+    fn held(&self, name: &str, env: &AgentEnv) -> Result<Option<Held>> {
+        held_json(&env.home.join(".augment/settings.json"), "mcpServers", name)
+    }
     fn plug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
-        let mut changes = cli_plug(self.id(), t, cx, add_argv, remove_argv(&t.name));
-        changes.extend(skill_link(&link(t, cx.env), &t.skill_path(), t.has_skill)?);
-        Ok(Plan { changes, ..Plan::default() })
+        let mut plan = cli_plug(self.id(), t, cx, add_argv, remove_argv(&t.server_name))?;
+        if plan.conflict.is_none() {
+            plan.changes.extend(skill_link(&link(t, cx.env), &t.skill_path(), t.has_skill)?);
+        }
+        Ok(plan)
     }
     fn unplug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
-        let mut changes = cli_unplug(self.id(), t, cx, remove_argv(&t.name));
-        changes.extend(skill_link(&link(t, cx.env), &t.skill_path(), false)?);
-        Ok(Plan { changes, ..Plan::default() })
+        let mut plan = cli_unplug(self.id(), t, cx, remove_argv(&t.server_name))?;
+        plan.changes.extend(skill_link(&link(t, cx.env), &t.skill_path(), false)?);
+        Ok(plan)
     }
     fn snippet(&self, s: &Server) -> String {
         wrapped("mcpServers", &s.name, payload(s))

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::mcp::{python_json, Transport};
-use super::{cli_plug, cli_unplug, managed_line, wrapped, Agent, AgentEnv, AgentId, Cx, Plan, Server, Target};
+use super::{cli_plug, cli_unplug, held_json, managed_line, wrapped, Agent, AgentEnv, AgentId, Cx, Held, Plan, Server, Target};
 use crate::error::Result;
 
 pub struct Claude;
@@ -54,15 +54,20 @@ impl Agent for Claude {
     fn installed(&self, env: &AgentEnv) -> bool {
         env.which("claude").is_some()
     }
+    fn held(&self, name: &str, env: &AgentEnv) -> Result<Option<Held>> {
+        held_json(&env.claude_json(), "mcpServers", name)
+    }
     fn plug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
-        let mut changes = cli_plug(self.id(), t, cx, add_argv, remove_argv(&t.name));
-        changes.extend(managed_line(&cx.env.claude_dir().join("CLAUDE.md"), &skill_line(t), t.has_skill)?);
-        Ok(Plan { changes, ..Plan::default() })
+        let mut plan = cli_plug(self.id(), t, cx, add_argv, remove_argv(&t.server_name))?;
+        if plan.conflict.is_none() {
+            plan.changes.extend(managed_line(&cx.env.claude_dir().join("CLAUDE.md"), &skill_line(t), t.has_skill)?);
+        }
+        Ok(plan)
     }
     fn unplug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
-        let mut changes = cli_unplug(self.id(), t, cx, remove_argv(&t.name));
-        changes.extend(managed_line(&cx.env.claude_dir().join("CLAUDE.md"), &skill_line(t), false)?);
-        Ok(Plan { changes, ..Plan::default() })
+        let mut plan = cli_unplug(self.id(), t, cx, remove_argv(&t.server_name))?;
+        plan.changes.extend(managed_line(&cx.env.claude_dir().join("CLAUDE.md"), &skill_line(t), false)?);
+        Ok(plan)
     }
     fn snippet(&self, s: &Server) -> String {
         let mut entry = serde_json::Map::new();
@@ -71,7 +76,6 @@ impl Agent for Claude {
                 entry.insert("type".into(), json!("stdio"));
                 entry.insert("command".into(), json!(command));
                 entry.insert("args".into(), json!(args));
-                entry.insert("env".into(), Value::Object(s.env_object()));
             }
             Transport::Remote { kind, url } => {
                 entry.insert("type".into(), json!(kind));

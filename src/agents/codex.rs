@@ -2,7 +2,7 @@
 //! is a read directive in the managed section of `AGENTS.md` in `$CODEX_HOME` (else `~/.codex`).
 
 use super::mcp::Transport;
-use super::{cli_plug, cli_unplug, managed_line, Agent, AgentEnv, AgentId, Cx, Plan, Server, Target};
+use super::{cli_plug, cli_unplug, held_toml, managed_line, Agent, AgentEnv, AgentId, Cx, Held, Plan, Server, Target};
 use crate::error::Result;
 
 pub struct Codex;
@@ -41,15 +41,20 @@ impl Agent for Codex {
     fn installed(&self, env: &AgentEnv) -> bool {
         env.which("codex").is_some()
     }
+    fn held(&self, name: &str, env: &AgentEnv) -> Result<Option<Held>> {
+        held_toml(&env.codex_dir().join("config.toml"), name)
+    }
     fn plug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
-        let mut changes = cli_plug(self.id(), t, cx, add_argv, remove_argv(&t.name));
-        changes.extend(managed_line(&cx.env.codex_dir().join("AGENTS.md"), &skill_line(t), t.has_skill)?);
-        Ok(Plan { changes, ..Plan::default() })
+        let mut plan = cli_plug(self.id(), t, cx, add_argv, remove_argv(&t.server_name))?;
+        if plan.conflict.is_none() {
+            plan.changes.extend(managed_line(&cx.env.codex_dir().join("AGENTS.md"), &skill_line(t), t.has_skill)?);
+        }
+        Ok(plan)
     }
     fn unplug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
-        let mut changes = cli_unplug(self.id(), t, cx, remove_argv(&t.name));
-        changes.extend(managed_line(&cx.env.codex_dir().join("AGENTS.md"), &skill_line(t), false)?);
-        Ok(Plan { changes, ..Plan::default() })
+        let mut plan = cli_unplug(self.id(), t, cx, remove_argv(&t.server_name))?;
+        plan.changes.extend(managed_line(&cx.env.codex_dir().join("AGENTS.md"), &skill_line(t), false)?);
+        Ok(plan)
     }
     fn snippet(&self, s: &Server) -> String {
         let mut out = format!("[mcp_servers.{}]\n", toml_key(&s.name));

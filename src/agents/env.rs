@@ -21,12 +21,15 @@ pub struct AgentEnv {
     /// The values of this process's variables that are named like secrets (`GITHUB_TOKEN`, …):
     /// agents' programs inherit them, so what they say back is scrubbed of them too.
     pub secrets: Vec<String>,
+    /// How agents start atk (`atk exec`), for the home this command uses.
+    pub launcher: super::Launcher,
 }
 
 impl AgentEnv {
     /// Where the agents keep their files, from `CLAUDE_CONFIG_DIR`, `CODEX_HOME`,
-    /// `XDG_CONFIG_HOME` (absolute paths only) and `PATH` of `environment`.
-    pub fn of(environment: &crate::environment::Environment) -> AgentEnv {
+    /// `XDG_CONFIG_HOME` (absolute paths only) and `PATH` of `environment`; and how they start
+    /// atk for `home`.
+    pub fn of(environment: &crate::environment::Environment, home: &std::path::Path) -> AgentEnv {
         let dir = |k: &str| environment.var_os(k).map(PathBuf::from).filter(|p| p.is_absolute());
         AgentEnv {
             home: environment.user_home(),
@@ -36,6 +39,11 @@ impl AgentEnv {
             path: environment.var_os("PATH").cloned(),
             macos: cfg!(target_os = "macos"),
             secrets: environment.secrets().to_vec(),
+            launcher: super::Launcher {
+                atk: environment.exe().cloned().unwrap_or_else(|| PathBuf::from("atk")),
+                home: home.to_path_buf(),
+                default_home: environment.user_home().join(".atk"),
+            },
         }
     }
 
@@ -44,6 +52,13 @@ impl AgentEnv {
     }
     pub fn codex_dir(&self) -> PathBuf {
         self.codex_home.clone().unwrap_or_else(|| self.home.join(".codex"))
+    }
+    /// Claude Code's own file, where its user-scope servers are (`mcpServers`).
+    pub fn claude_json(&self) -> PathBuf {
+        match &self.claude_config_dir {
+            Some(dir) => dir.join(".claude.json"),
+            None => self.home.join(".claude.json"),
+        }
     }
     pub fn config_dir(&self) -> PathBuf {
         self.xdg_config_home.clone().unwrap_or_else(|| self.home.join(".config"))

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use super::mcp::Transport;
-use super::{cli_plug, cli_unplug, skill_link, wrapped, Agent, AgentEnv, AgentId, Cx, Plan, Server, Target};
+use super::{cli_plug, cli_unplug, held_json, skill_link, wrapped, Agent, AgentEnv, AgentId, Cx, Held, Plan, Server, Target};
 use crate::error::Result;
 
 pub struct Gemini;
@@ -40,15 +40,20 @@ impl Agent for Gemini {
     fn installed(&self, env: &AgentEnv) -> bool {
         env.which("gemini").is_some()
     }
+    fn held(&self, name: &str, env: &AgentEnv) -> Result<Option<Held>> {
+        held_json(&env.home.join(".gemini/settings.json"), "mcpServers", name)
+    }
     fn plug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
-        let mut changes = cli_plug(self.id(), t, cx, add_argv, remove_argv(&t.name));
-        changes.extend(skill_link(&link(t, cx.env), &t.dir, t.has_skill)?);
-        Ok(Plan { changes, ..Plan::default() })
+        let mut plan = cli_plug(self.id(), t, cx, add_argv, remove_argv(&t.server_name))?;
+        if plan.conflict.is_none() {
+            plan.changes.extend(skill_link(&link(t, cx.env), &t.dir, t.has_skill)?);
+        }
+        Ok(plan)
     }
     fn unplug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
-        let mut changes = cli_unplug(self.id(), t, cx, remove_argv(&t.name));
-        changes.extend(skill_link(&link(t, cx.env), &t.dir, false)?);
-        Ok(Plan { changes, ..Plan::default() })
+        let mut plan = cli_unplug(self.id(), t, cx, remove_argv(&t.server_name))?;
+        plan.changes.extend(skill_link(&link(t, cx.env), &t.dir, false)?);
+        Ok(plan)
     }
     fn snippet(&self, s: &Server) -> String {
         let mut entry = serde_json::Map::new();
@@ -56,7 +61,6 @@ impl Agent for Gemini {
             Transport::Stdio { command, args } => {
                 entry.insert("command".into(), json!(command));
                 entry.insert("args".into(), json!(args));
-                entry.insert("env".into(), Value::Object(s.env_object()));
             }
             Transport::Remote { kind, url } => {
                 let key = if kind == "http" { "httpUrl" } else { "url" };

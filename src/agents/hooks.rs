@@ -2,7 +2,7 @@
 //! and how each recorded agent stands (for status and doctor).
 
 use super::{
-    apply, bare_target, recorded, registered_path, target, target_to_give, AgentEnv, AgentId, AgentOutcome,
+    apply, bare_target, recorded, registered_path, target, AgentEnv, AgentId, AgentOutcome,
     AgentStatus, Apply, Cx, Op, Registered,
 };
 use crate::error::Result;
@@ -15,8 +15,8 @@ use crate::reporter::Reporter;
 ///   plugin that cannot be read is unplugged by what atk knows of it;
 /// * `Op::Plug`, for a move to another commit, once the new version is in place: each agent on
 ///   this machine is plugged in again where what it would be given (the MCP server, the skill)
-///   changed; agents not here are `NotInstalled`, and a plugin that cannot be given to agents (a
-///   SKILL.md linked out of its folder, see `check_skill`) fails every agent.
+///   changed; agents not here are `NotInstalled`, and a plugin that cannot be read fails every
+///   agent. (A `SKILL.md` that is a link is left out, with a warning.)
 ///
 /// Failures are outcomes, for the caller to warn about; only Ctrl-C (or `agents.json` that cannot
 /// be read or written) is an error. What atk registered is saved once, at the end.
@@ -34,8 +34,13 @@ pub fn on_recorded(
     }
     let t = match op {
         Op::Unplug => target(home, entry, outer).unwrap_or_else(|_| bare_target(home, entry)),
-        Op::Plug => match target_to_give(home, entry, outer) {
-            Ok(t) => t,
+        Op::Plug => match target(home, entry, outer) {
+            Ok(t) => {
+                if let Some(why) = &t.skill_refused {
+                    reporter.warn(why);
+                }
+                t
+            }
             Err(e) => {
                 let failed = |agent| AgentOutcome {
                     agent,
@@ -47,7 +52,7 @@ pub fn on_recorded(
             }
         },
     };
-    let how = Apply { env, reporter, ask: false, hint: "" };
+    let how = Apply::new(env, reporter, false, "");
     Registered::update(home, |registered| {
         agents
             .into_iter()
@@ -92,7 +97,7 @@ pub fn wiring(
         Ok(t) => t,
         Err(e) => return agents.into_iter().map(|a| (a, Wiring::Unknown(e.to_string()))).collect(),
     };
-    let cx = Cx { env, registered: &registered };
+    let cx = Cx { env, registered: &registered, replace: false };
     agents
         .into_iter()
         .map(|agent| {

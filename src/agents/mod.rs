@@ -2,12 +2,15 @@
 //! removed from (unplugged from) Claude Code, Codex, Gemini CLI, Auggie, OpenCode, Cursor, VS Code
 //! and Windsurf. Each agent is one file behind the small [`Agent`] trait: it plans the changes
 //! (programs to run, files to write, links to make: `plan.rs`), which `apply.rs` previews,
-//! confirms and applies (`run.rs` runs one change). `target.rs` is what is plugged, `registered.rs`
-//! what atk wrote, `files.rs` the agents' own files, `record.rs` the manifest's record and
-//! `hooks.rs` what remove, uninstall, upgrade, status and doctor call.
+//! confirms and applies (`run.rs` runs one change). `target.rs` is what is plugged, `launch.rs`
+//! how agents start it (`atk exec`), `held.rs` what an agent really holds, `names.rs` the server's
+//! name in each agent, `registered.rs` what atk wrote (a cache), `files.rs` the agents' own files,
+//! `record.rs` the manifest's record and `hooks.rs` what remove, uninstall, upgrade, status and
+//! doctor call.
 //!
-//! CLI agents are driven exactly as atk-cli 0.4.0 drives them; file agents' JSON(C) files are
-//! edited in place. Which agents a plugin is plugged into is recorded in its manifest entry
+//! Agents are given `atk exec <plugin>`, never a value or a secret of the plugin; an entry is
+//! changed or removed only when it is atk's (see `Held::is_atks`). CLI agents are driven through
+//! their own programs, as atk-cli drives them; file agents' JSON(C) files are edited in place. Which agents a plugin is plugged into is recorded in its manifest entry
 //! (`agents: [claude, cursor]`), so that `remove` unplugs them, `upgrade` re-plugs them and a new
 //! laptop is rewired with `atk plug --all`.
 
@@ -19,9 +22,12 @@ mod cursor;
 mod env;
 mod files;
 mod gemini;
+mod held;
 mod hooks;
 pub mod jsonc;
+pub mod launch;
 pub mod mcp;
+pub mod names;
 mod opencode;
 mod plan;
 mod record;
@@ -39,15 +45,17 @@ use crate::error::Result;
 pub use apply::{apply, AgentOutcome, AgentStatus, Apply, Op};
 pub use env::AgentEnv;
 pub use files::{file_behind, read_user_file, write_user_file};
+pub use held::{held_json, held_toml, Held};
+pub use launch::{launch, Launch, Launcher};
 pub use hooks::{on_recorded, wiring, Wiring};
 pub use mcp::Server;
 pub use plan::{
     cli_plug, cli_unplug, file_plug, file_unplug, json_edit, managed_line, no_skills_note, preview, shell_words,
-    skill_link, wrapped, Change, Plan,
+    skill_link, stance, wrapped, Change, Plan, Stance,
 };
 pub use record::{describe_recorded, forget, join_labels, record, recorded, unknown_recorded};
 pub use registered::{fingerprint, registered_path, Registered};
-pub use target::{bare_target, name_problem, target, target_to_give, Target};
+pub use target::{bare_target, name_problem, target, Target};
 
 /// The agents atk knows, in the order they are processed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum)]
@@ -129,17 +137,22 @@ impl AgentId {
     }
 }
 
-/// What plans are made from: where the agent's files are, and what atk registered before.
+/// What plans are made from: where the agent's files are, what atk registered before, and
+/// whether a server of the user's with the same name may be replaced (`--replace`).
 pub struct Cx<'a> {
     pub env: &'a AgentEnv,
     pub registered: &'a Registered,
+    pub replace: bool,
 }
 
-/// One agent, in one file: how to find it, and the changes that plug or unplug a plugin.
+/// One agent, in one file: how to find it, what it holds, and the changes that plug or unplug a
+/// plugin.
 pub trait Agent: Sync {
     fn id(&self) -> AgentId;
     /// Whether the agent is on this machine (its program on `PATH`, or its configuration folder).
     fn installed(&self, env: &AgentEnv) -> bool;
+    /// What the agent holds under the server name `name`, read from its own file (`None`: nothing).
+    fn held(&self, name: &str, env: &AgentEnv) -> Result<Option<Held>>;
     /// The changes that make the agent use `t`'s server and skill (none when it does already).
     fn plug(&self, t: &Target, cx: &Cx) -> Result<Plan>;
     /// The changes that make the agent forget `t` (none when it has nothing of it).

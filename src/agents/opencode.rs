@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 
 use super::mcp::Transport;
-use super::{json_edit, wrapped, Agent, AgentEnv, AgentId, Cx, Plan, Server, Target};
+use super::plan::Member;
+use super::{held_json, json_edit, stance, wrapped, Agent, AgentEnv, AgentId, Change, Cx, Held, Plan, Server, Stance, Target};
 use crate::error::Result;
 
 pub struct OpenCode;
@@ -34,7 +35,10 @@ pub fn entry(s: &Server) -> Value {
             let mut m = serde_json::Map::new();
             m.insert("type".into(), json!("local"));
             m.insert("command".into(), Value::Array(cmd));
-            m.insert("environment".into(), Value::Object(s.env_object()));
+            let env = s.env_object();
+            if !env.is_empty() {
+                m.insert("environment".into(), Value::Object(env));
+            }
             m.insert("enabled".into(), json!(true));
             Value::Object(m)
         }
@@ -48,22 +52,60 @@ impl Agent for OpenCode {
     fn installed(&self, env: &AgentEnv) -> bool {
         env.which("opencode").is_some() || env.config_dir().join("opencode").is_dir()
     }
+    fn held(&self, name: &str, env: &AgentEnv) -> Result<Option<Held>> {
+        held_json(&file(env), "mcp", name)
+    }
     fn plug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
-        let entries = t.server.as_ref().map(|s| (entry(s), entry(&s.masked())));
+        let given = t.given(&cx.env.launcher);
+        let mut plan = Plan::default();
+        let stance = stance(self.id(), t, cx, given.as_ref())?;
+        // The server's entry is set (or, without a server, atk's removed) unless it is the user's.
+        let mut remove_atks = false;
+        match &stance {
+            Stance::Foreign(held) if given.is_some() && !cx.replace => {
+                plan.conflict = Some(super::plan::conflict_text(self.id(), t, held));
+                return Ok(plan);
+            }
+            Stance::Foreign(held) if given.is_some() => plan.changes.push(Change::Say(format!(
+                "replace OpenCode's own server '{}' ({}), which atk did not write (--replace)",
+                crate::text::escape(&t.server_name),
+                held.describe()
+            ))),
+            Stance::Same | Stance::Atks if given.is_none() => remove_atks = true,
+            _ => {}
+        }
+        let entries = given.as_ref().map(|s| (entry(s), entry(&s.masked())));
         let skill = t.skill_path().to_string_lossy().to_string();
-        let change = json_edit(
-            &file(cx.env),
-            "mcp",
-            &t.name,
-            entries.as_ref().map(|(e, shown)| (e, shown)),
-            Some((&skill, t.has_skill)),
-        )?;
-        Ok(Plan { changes: change.into_iter().collect(), ..Plan::default() })
+        let member = match &entries {
+            Some((e, shown)) => Member::Set(e, shown),
+            None if remove_atks => Member::Remove,
+            None => Member::Keep,
+        };
+        let change = json_edit(&file(cx.env), "mcp", &t.server_name, member, Some((&skill, t.has_skill)))?;
+        match change {
+            Some(c) => plan.changes.push(c),
+            None => plan.changes.clear(),
+        }
+        Ok(plan)
     }
     fn unplug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
         let skill = t.skill_path().to_string_lossy().to_string();
-        let change = json_edit(&file(cx.env), "mcp", &t.name, None, Some((&skill, false)))?;
-        Ok(Plan { changes: change.into_iter().collect(), ..Plan::default() })
+        let mut plan = Plan::default();
+        let stance = stance(self.id(), t, cx, t.given(&cx.env.launcher).as_ref())?;
+        let member = match &stance {
+            Stance::Same | Stance::Atks => Member::Remove,
+            Stance::Foreign(held) => {
+                plan.notes.push(format!(
+                    "OpenCode's server '{}' is not atk's ({}): left as it is",
+                    crate::text::escape(&t.server_name),
+                    held.describe()
+                ));
+                Member::Keep
+            }
+            Stance::Absent => Member::Keep,
+        };
+        plan.changes.extend(json_edit(&file(cx.env), "mcp", &t.server_name, member, Some((&skill, false)))?);
+        Ok(plan)
     }
     fn snippet(&self, s: &Server) -> String {
         wrapped("mcp", &s.name, entry(s))

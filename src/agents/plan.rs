@@ -3,23 +3,17 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{fingerprint, jsonc, read_user_file, skill, AgentId, Cx, Server, Target};
+use super::{fingerprint, jsonc, read_user_file, skill, AgentId, Cx, Held, Server, Target};
 use crate::error::{Error, Result};
 
 /// One step of plugging or unplugging.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// Run an agent's program. `shown` is the argv with secrets masked; `fingerprint` what to
-    /// remember once it succeeded (`None`: forget); `may_fail`: a failure means "was not there";
-    /// `replaces`: when it fails, run this (the removal of a registration of the same name that
-    /// atk did not make, or no longer remembers) and try once more.
-    Run {
-        argv: Vec<String>,
-        shown: Vec<String>,
-        fingerprint: Option<u64>,
-        may_fail: bool,
-        replaces: Option<Vec<String>>,
-    },
+    /// remember once it succeeded (`None`: forget); `may_fail`: a failure means "was not there".
+    Run { argv: Vec<String>, shown: Vec<String>, fingerprint: Option<u64>, may_fail: bool },
+    /// Said in the preview before the change that follows it (a server of the user's replaced).
+    Say(String),
     /// Replace a file's text (atomically; a new file is 0600).
     Write { path: PathBuf, text: String, preview: Vec<String> },
     /// Point a link at a target (replacing a link that is there).
@@ -36,6 +30,9 @@ pub struct Plan {
     pub notes: Vec<String>,
     /// Nothing can be done for this plugin with this agent, and why.
     pub unsupported: Option<String>,
+    /// The agent has a server of that name that is not atk's: nothing is changed, and this says
+    /// what is there.
+    pub conflict: Option<String>,
 }
 
 /// The lines that show a change before it is made (secrets already masked by the planner).
@@ -49,6 +46,7 @@ pub fn preview(c: &Change) -> Vec<String> {
         }
         Change::Link { link, target } => vec![format!("link {} -> {}", link.display(), target.display())],
         Change::Unlink { link } => vec![format!("remove the link {}", link.display())],
+        Change::Say(line) => vec![line.clone()],
     }
 }
 
@@ -91,76 +89,140 @@ pub fn skill_link(link: &Path, target: &Path, want: bool) -> Result<Option<Chang
     }
 }
 
-/// The registration changes of a CLI agent: `add` (made from the server) when what it would be
-/// given differs from what atk gave it last (a registration made before is removed first);
-/// `remove` when the plugin has no server any more.
+/// Where the agent stands with the plugin's server, from what it holds under the server's name.
+#[derive(Debug)]
+pub enum Stance {
+    /// Nothing of that name.
+    Absent,
+    /// Exactly what atk would give it.
+    Same,
+    /// atk's entry for this plugin (an `atk exec` of it, or what atk wrote before), not as atk
+    /// would give it now.
+    Atks,
+    /// Someone else's server: never changed or removed (unless `--replace`).
+    Foreign(Held),
+}
+
+/// How `agent` stands with `t`'s server (by its name in that agent), `wanted` being what atk
+/// would give it.
+pub fn stance(agent: AgentId, t: &Target, cx: &Cx, wanted: Option<&Server>) -> Result<Stance> {
+    let Some(held) = agent.agent().held(&t.server_name, cx.env)? else { return Ok(Stance::Absent) };
+    Ok(if wanted.is_some_and(|w| held == Held::of(w)) {
+        Stance::Same
+    } else if held.is_atks(&cx.env.launcher, &t.directory, t.server.as_ref()) {
+        Stance::Atks
+    } else {
+        Stance::Foreign(held)
+    })
+}
+
+/// What a plan says of a server of the user's that has the plugin's name.
+pub fn conflict_text(agent: AgentId, t: &Target, held: &Held) -> String {
+    format!(
+        "{} already has a server named '{}' that atk did not write ({}); it is left as it is: plug under another name with `--as NAME`, or replace it with `--replace`",
+        agent.label(),
+        crate::text::escape(&t.server_name),
+        held.describe()
+    )
+}
+
+fn replacing(agent: AgentId, t: &Target, held: &Held) -> Change {
+    Change::Say(format!(
+        "replace {}'s own server '{}' ({}), which atk did not write (--replace)",
+        agent.label(),
+        crate::text::escape(&t.server_name),
+        held.describe()
+    ))
+}
+
+/// A remote server whose URL holds a secret: agents connect to the URL, so it is in their
+/// configuration.
+fn secret_url_note(agent: AgentId, s: &Server) -> Option<String> {
+    s.url_holds_secret().then(|| {
+        format!("the server's URL holds a secret value, which {} keeps in its configuration", agent.label())
+    })
+}
+
+/// The registration changes of a CLI agent, from what it holds under the server's name: `add`
+/// (made from the server as agents are given it) when it holds nothing there, or atk's own entry
+/// as it would not be given now (removed first); nothing when it holds what atk would give it;
+/// a conflict when it holds someone else's server (replaced only with `--replace`). Without a
+/// server any more, atk's entry is removed.
 pub fn cli_plug(
     agent: AgentId,
     t: &Target,
     cx: &Cx,
     add: impl Fn(&Server) -> Vec<String>,
     remove: Vec<String>,
-) -> Vec<Change> {
-    let before = cx.registered.get(agent, &t.directory);
-    let mut changes = Vec::new();
-    match &t.server {
-        Some(s) => {
-            let argv = add(s);
-            let fp = fingerprint(&argv);
-            if before != Some(fp) {
-                if before.is_some() {
-                    changes.push(Change::Run {
-                        shown: remove.clone(),
-                        argv: remove.clone(),
-                        fingerprint: None,
-                        may_fail: true,
-                        replaces: None,
-                    });
-                }
-                changes.push(Change::Run {
-                    shown: add(&s.masked()),
-                    argv,
-                    fingerprint: Some(fp),
-                    may_fail: false,
-                    replaces: before.is_none().then_some(remove),
-                });
-            }
+) -> Result<Plan> {
+    let given = t.given(&cx.env.launcher);
+    let stance = stance(agent, t, cx, given.as_ref())?;
+    let removal = |may_fail| Change::Run { shown: remove.clone(), argv: remove.clone(), fingerprint: None, may_fail };
+    let mut plan = Plan::default();
+    let Some(s) = &given else {
+        if matches!(stance, Stance::Same | Stance::Atks) {
+            plan.changes.push(removal(true));
         }
-        None if before.is_some() => changes.push(Change::Run {
-            shown: remove.clone(),
-            argv: remove,
-            fingerprint: None,
-            may_fail: true,
-            replaces: None,
-        }),
-        None => {}
-    }
-    changes
-}
-
-/// The removal of a CLI agent's registration: when atk made one, or the plugin has a server
-/// (someone else may have registered it); a failure counts as "not there" unless atk made it.
-pub fn cli_unplug(agent: AgentId, t: &Target, cx: &Cx, remove: Vec<String>) -> Vec<Change> {
+        return Ok(plan);
+    };
+    plan.notes.extend(secret_url_note(agent, s));
+    let argv = add(s);
+    let fp = fingerprint(&argv);
     let before = cx.registered.get(agent, &t.directory);
-    if before.is_none() && t.server.is_none() {
-        return vec![];
+    let addition = Change::Run { shown: add(&s.masked()), argv, fingerprint: Some(fp), may_fail: false };
+    match stance {
+        // As atk would give it; given again only when what atk gave last differs (a timeout).
+        Stance::Same if before.is_none_or(|b| b == fp) => {}
+        Stance::Same | Stance::Atks => plan.changes.extend([removal(true), addition]),
+        Stance::Absent => plan.changes.push(addition),
+        Stance::Foreign(held) if cx.replace => {
+            plan.changes.extend([replacing(agent, t, &held), removal(false), addition])
+        }
+        Stance::Foreign(held) => plan.conflict = Some(conflict_text(agent, t, &held)),
     }
-    vec![Change::Run {
-        shown: remove.clone(),
-        argv: remove,
-        fingerprint: None,
-        may_fail: before.is_none(),
-        replaces: None,
-    }]
+    Ok(plan)
 }
 
-/// The edit of a JSON(C) file agent: `section.<name>` set to `entry` (or removed with `None`),
-/// and for OpenCode the skill path added to or removed from `instructions`.
+/// The removal of a CLI agent's registration: only of atk's own entry; someone else's server of
+/// that name is left alone (and said so).
+pub fn cli_unplug(agent: AgentId, t: &Target, cx: &Cx, remove: Vec<String>) -> Result<Plan> {
+    let mut plan = Plan::default();
+    match stance(agent, t, cx, t.given(&cx.env.launcher).as_ref())? {
+        Stance::Absent => {}
+        Stance::Same | Stance::Atks => {
+            plan.changes.push(Change::Run { shown: remove.clone(), argv: remove, fingerprint: None, may_fail: false })
+        }
+        Stance::Foreign(held) => plan.notes.push(left_alone(agent, t, &held)),
+    }
+    Ok(plan)
+}
+
+fn left_alone(agent: AgentId, t: &Target, held: &Held) -> String {
+    format!(
+        "{}'s server '{}' is not atk's ({}): left as it is",
+        agent.label(),
+        crate::text::escape(&t.server_name),
+        held.describe()
+    )
+}
+
+/// What a JSON edit does to the server's member.
+#[derive(Clone, Copy)]
+pub enum Member<'a> {
+    /// Leave it as it is (it is not atk's).
+    Keep,
+    /// Set it to the value (shown as the second).
+    Set(&'a serde_json::Value, &'a serde_json::Value),
+    Remove,
+}
+
+/// The edit of a JSON(C) file agent: `section.<name>` set or removed (or left), and for OpenCode
+/// the skill path added to or removed from `instructions`.
 pub fn json_edit(
     path: &Path,
     section: &str,
     name: &str,
-    entry: Option<(&serde_json::Value, &serde_json::Value)>,
+    member: Member,
     instruction: Option<(&str, bool)>,
 ) -> Result<Option<Change>> {
     let text = read_user_file(path)?.unwrap_or_default();
@@ -173,8 +235,9 @@ pub fn json_edit(
     let mut doc = jsonc::Doc::parse(&text).map_err(bad)?;
     let mut preview = Vec::new();
     let mut changed = false;
-    match entry {
-        Some((value, shown)) => {
+    match member {
+        Member::Keep => {}
+        Member::Set(value, shown) => {
             if doc.set_member(section, name, value).map_err(bad)? {
                 changed = true;
                 preview.push(format!("set {section}.\"{}\" to:", crate::text::escape(name)));
@@ -182,7 +245,7 @@ pub fn json_edit(
                 preview.extend(pretty.lines().map(|l| format!("  {l}")));
             }
         }
-        None => {
+        Member::Remove => {
             if doc.remove_member(section, name).map_err(bad)? {
                 changed = true;
                 preview.push(format!("remove {section}.\"{}\"", crate::text::escape(name)));
@@ -215,31 +278,49 @@ pub fn wrapped(wrapper: &str, name: &str, entry: serde_json::Value) -> String {
     serde_json::to_string_pretty(&serde_json::Value::Object(outer)).expect("serializes")
 }
 
-/// Plugging into a file agent without skills: `section.<name>` set to the server's entry.
+/// Plugging into a file agent without skills: `section.<name>` set to the server's entry, unless
+/// the agent has someone else's server under that name.
 pub fn file_plug(
     agent: AgentId,
     t: &Target,
+    cx: &Cx,
     path: &Path,
     section: &str,
     entry: impl Fn(&Server) -> serde_json::Value,
 ) -> Result<Plan> {
-    let Some(server) = &t.server else {
+    let Some(server) = t.given(&cx.env.launcher) else {
         return Ok(Plan {
             unsupported: Some(format!("the plugin has no MCP server, and {} has no skills", agent.label())),
             ..Plan::default()
         });
     };
-    let (value, shown) = (entry(server), entry(&server.masked()));
-    let change = json_edit(path, section, &t.name, Some((&value, &shown)), None)?;
-    Ok(Plan {
-        changes: change.into_iter().collect(),
-        notes: no_skills_note(agent, t).into_iter().collect(),
-        ..Plan::default()
-    })
+    let mut plan = Plan { notes: no_skills_note(agent, t).into_iter().collect(), ..Plan::default() };
+    plan.notes.extend(secret_url_note(agent, &server));
+    match stance(agent, t, cx, Some(&server))? {
+        Stance::Foreign(held) if !cx.replace => {
+            plan.conflict = Some(conflict_text(agent, t, &held));
+            return Ok(plan);
+        }
+        Stance::Foreign(held) => plan.changes.push(replacing(agent, t, &held)),
+        _ => {}
+    }
+    let (value, shown) = (entry(&server), entry(&server.masked()));
+    plan.changes.extend(json_edit(path, section, &t.server_name, Member::Set(&value, &shown), None)?);
+    if !plan.changes.iter().any(|c| matches!(c, Change::Write { .. })) {
+        plan.changes.clear();
+    }
+    Ok(plan)
 }
 
-/// Unplugging from a file agent without skills: `section.<name>` removed.
-pub fn file_unplug(t: &Target, path: &Path, section: &str) -> Result<Plan> {
-    let change = json_edit(path, section, &t.name, None, None)?;
-    Ok(Plan { changes: change.into_iter().collect(), ..Plan::default() })
+/// Unplugging from a file agent without skills: `section.<name>` removed when it is atk's.
+pub fn file_unplug(agent: AgentId, t: &Target, cx: &Cx, path: &Path, section: &str) -> Result<Plan> {
+    let mut plan = Plan::default();
+    match stance(agent, t, cx, t.given(&cx.env.launcher).as_ref())? {
+        Stance::Absent => {}
+        Stance::Foreign(held) => plan.notes.push(left_alone(agent, t, &held)),
+        Stance::Same | Stance::Atks => {
+            plan.changes.extend(json_edit(path, section, &t.server_name, Member::Remove, None)?);
+        }
+    }
+    Ok(plan)
 }

@@ -20,6 +20,9 @@ pub struct Registered {
     fingerprints: BTreeMap<String, u64>,
     #[serde(default)]
     names: BTreeMap<String, String>,
+    /// The names the user chose with `atk plug --as NAME`, per agent and plugin.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    chosen: BTreeMap<String, String>,
 }
 
 impl Registered {
@@ -68,6 +71,16 @@ impl Registered {
         let own = Self::key(agent, directory);
         let prefix = format!("{}/", agent.as_str());
         self.names.iter().any(|(k, n)| *k != own && k.starts_with(&prefix) && n == name)
+    }
+    /// The name the user chose for the plugin's server in `agent` (`atk plug --as NAME`).
+    pub fn chosen(&self, agent: AgentId, directory: &str) -> Option<&str> {
+        self.chosen.get(&Self::key(agent, directory)).map(String::as_str)
+    }
+    pub(super) fn set_chosen(&mut self, agent: AgentId, directory: &str, name: Option<&str>) {
+        match name {
+            Some(n) => self.chosen.insert(Self::key(agent, directory), n.to_string()),
+            None => self.chosen.remove(&Self::key(agent, directory)),
+        };
     }
     pub(super) fn set_name(&mut self, agent: AgentId, directory: &str, name: Option<&str>) {
         match name {

@@ -14,14 +14,8 @@ pub(super) enum Failure {
 /// Makes one change; what an agent's program says is repeated with `scrubber`'s secrets taken out.
 pub(super) fn run_change(c: &Change, how: &Apply, scrubber: &Scrubber) -> std::result::Result<(), Failure> {
     match c {
-        Change::Run { argv, replaces, .. } => match (run_program(argv, how, scrubber), replaces) {
-            (Err(Failure::Failed(why)), Some(remove)) => {
-                how.reporter.detail(&format!("{why}; removing the registration of the same name and trying again"));
-                let _ = run_program(remove, how, scrubber);
-                run_program(argv, how, scrubber)
-            }
-            (result, _) => result,
-        },
+        Change::Run { argv, .. } => run_program(argv, how, scrubber),
+        Change::Say(_) => Ok(()),
         Change::Write { path, text, .. } => write_user_file(path, text).map_err(|e| Failure::Failed(e.to_string())),
         Change::Link { link, target } => {
             skill::make_link(link, target).map_err(|e| Failure::Failed(format!("cannot link {}: {e}", link.display())))

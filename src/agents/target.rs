@@ -9,40 +9,33 @@ use crate::home::Entry;
 /// What is plugged: a plugin of the home, with its resolved server and skill.
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// The display name: the MCP server's name in every agent.
+    /// The display name.
     pub name: String,
+    /// The server's name in the agent at hand (see `names::server_name`): the display name until
+    /// an agent is chosen.
+    pub server_name: String,
     /// The plugin's folder name under `plugins/`: skill links are named after it.
     pub directory: String,
     /// The plugin folder, absolute (links resolved when it exists).
     pub dir: PathBuf,
     pub server: Option<Server>,
-    /// Whether the plugin ships a `SKILL.md`.
+    /// Whether the plugin has a `SKILL.md` agents may be given: a regular file in its folder.
     pub has_skill: bool,
+    /// Why the plugin's `SKILL.md` is not given to agents (it is a symbolic link: to a key in
+    /// `~/.ssh`, or to the plugin's `.env`, an agent would load that into the model's context).
+    pub skill_refused: Option<String>,
 }
 
 impl Target {
+    /// The server as the agent at hand is given it (see `Server::given`).
+    pub fn given(&self, launcher: &super::Launcher) -> Option<Server> {
+        self.server.as_ref().map(|s| s.given(launcher, &self.directory, &self.server_name))
+    }
+
     /// The absolute `SKILL.md` path agents are given (links resolved, as atk-cli resolves it).
     pub fn skill_path(&self) -> PathBuf {
         let path = self.dir.join("SKILL.md");
         std::fs::canonicalize(&path).unwrap_or(path)
-    }
-
-    /// Refuses a `SKILL.md` that is a link leading out of the plugin folder: an agent would be
-    /// given the file it leads to (`~/.ssh/id_rsa`, say), loaded into every session, as the
-    /// plugin's skill. (Unplugging needs no such check: it removes what is there.)
-    pub fn check_skill(&self) -> Result<()> {
-        if !self.has_skill || self.skill_path().starts_with(&self.dir) {
-            return Ok(());
-        }
-        Err(Error::Unreadable {
-            path: self.dir.join("SKILL.md"),
-            why: format!(
-                "it is a symbolic link that leads out of the plugin folder (to {}); agents would be given that file",
-                self.skill_path().display()
-            ),
-            hint: "replace the link with the file itself".into(),
-            of_plugin: true,
-        })
     }
 }
 
@@ -67,9 +60,23 @@ pub fn target(home: &crate::home::Home, entry: &Entry, outer: crate::plugin::env
         ));
     }
     let server = Server::resolve(&plugin, &dir, outer)?;
-    let has_skill = dir.join("SKILL.md").is_file();
+    let skill = dir.join("SKILL.md");
+    let (has_skill, skill_refused) = match std::fs::symlink_metadata(&skill) {
+        Ok(m) if m.is_file() => (true, None),
+        Ok(m) if m.file_type().is_symlink() => {
+            let to = std::fs::read_link(&skill).map(|t| t.display().to_string()).unwrap_or_default();
+            let why = format!(
+                "plugins/{}/SKILL.md is a symbolic link (to {}): agents are given only a regular SKILL.md in the plugin folder, so its skill is left out",
+                entry.directory,
+                crate::text::escape(&to)
+            );
+            (false, Some(why))
+        }
+        Ok(_) => (false, Some(format!("plugins/{}/SKILL.md is not a regular file: its skill is left out", entry.directory))),
+        Err(_) => (false, None),
+    };
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
-    Ok(Target { name: plugin.name, directory: entry.directory.clone(), dir, server, has_skill })
+    Ok(Target { server_name: plugin.name.clone(), name: plugin.name, directory: entry.directory.clone(), dir, server, has_skill, skill_refused })
 }
 
 /// Why a plugin's name cannot be the name of an MCP server and go into an agent's instructions:
@@ -89,19 +96,19 @@ pub fn name_problem(name: &str) -> Option<&'static str> {
         None
     }
 }
-/// [`target`] for giving the plugin to agents (plug, re-plug): with its skill checked, so that
-/// a `SKILL.md` linked out of the plugin folder is never given (see [`Target::check_skill`]).
-pub fn target_to_give(home: &crate::home::Home, entry: &Entry, outer: crate::plugin::env::Outer) -> Result<Target> {
-    let t = target(home, entry, outer)?;
-    t.check_skill()?;
-    Ok(t)
-}
-
 /// What unplugging needs when the plugin cannot be read: its name and where its folder is (or
 /// was), so that its skill lines and links, and what atk registered, can still be removed.
 pub fn bare_target(home: &crate::home::Home, entry: &Entry) -> Target {
     let plugins = std::fs::canonicalize(home.root.join("plugins")).unwrap_or_else(|_| home.root.join("plugins"));
     let dir = plugins.join(&entry.directory);
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
-    Target { name: entry.name.clone(), directory: entry.directory.clone(), dir, server: None, has_skill: false }
+    Target {
+        name: entry.name.clone(),
+        server_name: entry.name.clone(),
+        directory: entry.directory.clone(),
+        dir,
+        server: None,
+        has_skill: false,
+        skill_refused: None,
+    }
 }

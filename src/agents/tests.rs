@@ -36,7 +36,7 @@ fn a_file_agent_is_configured_once_and_removed_once() {
     let t = target(tmp.path(), Some(server("Tool", "--a")), true);
     let mut reg = Registered::default();
     let yes = Recorder::answering(true);
-    let how = Apply { env: &env, reporter: &yes, ask: true, hint: "h" };
+    let how = Apply::new(&env, &yes, true, "h");
     let first = apply(AgentId::Cursor, Op::Plug, &t, &mut reg, &how).unwrap();
     assert_eq!(first.status, AgentStatus::Configured);
     assert_eq!(first.notes, ["Cursor has no skills: MCP server only"]);
@@ -62,11 +62,11 @@ fn declining_skips_and_no_one_to_ask_is_an_error() {
     let t = target(tmp.path(), Some(server("Tool", "--a")), false);
     let mut reg = Registered::default();
     let no = Recorder::answering(false);
-    let how = Apply { env: &env, reporter: &no, ask: true, hint: "h" };
+    let how = Apply::new(&env, &no, true, "h");
     let o = apply(AgentId::Windsurf, Op::Plug, &t, &mut reg, &how).unwrap();
     assert_eq!((o.status, o.detail.as_deref()), (AgentStatus::Skipped, Some("declined")));
     let nobody = Recorder::default();
-    let how = Apply { env: &env, reporter: &nobody, ask: true, hint: "pass --yes" };
+    let how = Apply::new(&env, &nobody, true, "pass --yes");
     let e = apply(AgentId::Windsurf, Op::Plug, &t, &mut reg, &how).unwrap_err();
     assert_eq!(e.exit_code(), crate::error::exit::USAGE);
     assert!(!tmp.path().join(".codeium").exists());
@@ -100,7 +100,7 @@ fn cli_plans_follow_what_atk_registered() {
     assert!(matches!(&gone[..], [Change::Run { fingerprint: None, .. }]), "{gone:?}");
     // Without claude on PATH, plugging reports it, and changes nothing.
     let rec = Recorder::answering(true);
-    let how = Apply { env: &env, reporter: &rec, ask: false, hint: "" };
+    let how = Apply::new(&env, &rec, false, "");
     let o = apply(AgentId::Claude, Op::Plug, &t, &mut reg.clone(), &how).unwrap();
     assert_eq!((o.status, o.detail.as_deref()), (AgentStatus::NotInstalled, Some("'claude' is not on PATH")));
 }

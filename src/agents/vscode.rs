@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 
 use super::mcp::Transport;
-use super::{file_plug, file_unplug, wrapped, Agent, AgentEnv, AgentId, Cx, Plan, Server, Target};
+use super::{file_plug, file_unplug, held_json, wrapped, Agent, AgentEnv, AgentId, Cx, Held, Plan, Server, Target};
 use crate::error::Result;
 
 pub struct VsCode;
@@ -34,11 +34,14 @@ impl Agent for VsCode {
     fn installed(&self, env: &AgentEnv) -> bool {
         user_dir(env).is_dir() || env.which("code").is_some()
     }
+    fn held(&self, name: &str, env: &AgentEnv) -> Result<Option<Held>> {
+        held_json(&user_dir(env).join("mcp.json"), "servers", name)
+    }
     fn plug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
-        file_plug(self.id(), t, &user_dir(cx.env).join("mcp.json"), "servers", entry)
+        file_plug(self.id(), t, cx, &user_dir(cx.env).join("mcp.json"), "servers", entry)
     }
     fn unplug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
-        file_unplug(t, &user_dir(cx.env).join("mcp.json"), "servers")
+        file_unplug(self.id(), t, cx, &user_dir(cx.env).join("mcp.json"), "servers")
     }
     fn snippet(&self, s: &Server) -> String {
         wrapped("servers", &s.name, entry(s))

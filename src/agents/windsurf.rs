@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 
 use super::mcp::Transport;
-use super::{file_plug, file_unplug, wrapped, Agent, AgentEnv, AgentId, Cx, Plan, Server, Target};
+use super::{file_plug, file_unplug, held_json, wrapped, Agent, AgentEnv, AgentId, Cx, Held, Plan, Server, Target};
 use crate::error::Result;
 
 pub struct Windsurf;
@@ -29,11 +29,14 @@ impl Agent for Windsurf {
     fn installed(&self, env: &AgentEnv) -> bool {
         dir(env).is_dir() || env.which("windsurf").is_some()
     }
+    fn held(&self, name: &str, env: &AgentEnv) -> Result<Option<Held>> {
+        held_json(&dir(env).join("mcp_config.json"), "mcpServers", name)
+    }
     fn plug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
-        file_plug(self.id(), t, &dir(cx.env).join("mcp_config.json"), "mcpServers", entry)
+        file_plug(self.id(), t, cx, &dir(cx.env).join("mcp_config.json"), "mcpServers", entry)
     }
     fn unplug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
-        file_unplug(t, &dir(cx.env).join("mcp_config.json"), "mcpServers")
+        file_unplug(self.id(), t, cx, &dir(cx.env).join("mcp_config.json"), "mcpServers")
     }
     fn snippet(&self, s: &Server) -> String {
         wrapped("mcpServers", &s.name, entry(s))

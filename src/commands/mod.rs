@@ -5,6 +5,7 @@ pub mod add;
 pub mod completions;
 pub mod diff;
 pub mod doctor;
+pub mod exec;
 pub mod git;
 pub mod help;
 pub mod history;

@@ -21,6 +21,13 @@ pub struct Args {
     /// Don't ask before changing an agent's configuration (as --yes)
     #[arg(short = 'f', long)]
     pub force: bool,
+    /// Give the server this name in the agents (when its own name is taken by a server of yours);
+    /// remembered on this machine for later plugs
+    #[arg(long = "as", value_name = "NAME", conflicts_with = "all")]
+    pub name: Option<String>,
+    /// Replace a server of yours that has the plugin's name (shown before, and asked)
+    #[arg(long, conflicts_with = "all")]
+    pub replace: bool,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
@@ -36,6 +43,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     }
     let id = args.plugin.as_deref().expect("clap requires PLUGIN without --all");
     args.agents.require("plug")?;
+    if let Some(name) = &args.name {
+        if let Some(why) = agents::name_problem(name).or_else(|| {
+            (!agents::names::accepts(AgentId::Claude, name))
+                .then_some("may hold only ASCII letters, digits, '-' and '_' (what every agent takes)")
+        }) {
+            return Err(Error::usage(
+                format!("--as '{}': a server's name {why}", crate::text::escape(name)),
+                Some(format!("for example `--as {}`", agents::names::derive(name, id))),
+            ));
+        }
+    }
     let env = &ctx.settings.agents;
     let home = ctx.lock_home()?;
     let mut manifest = home.manifest()?;
@@ -59,11 +77,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     };
     warn_missing(ctx, &t, &manifest.plugins[index].directory);
     let hint = format!("pass --yes (or --force) to plug without asking: `atk plug {} --yes ...`", t.directory);
-    let how = Apply { env, reporter: &ctx.ui, ask, hint: &hint };
+    let how = Apply { replace: args.replace, name: args.name.as_deref(), ..Apply::new(env, &ctx.ui, ask, &hint) };
     let done = plug::change(&home, &mut manifest, index, &t, Change { op: Op::Plug, agents: &chosen, id }, &how)?;
     let report = report::plugged(&ctx.ui, &manifest.plugins[index], &t, done)?;
     ctx.ui.print(&report);
-    let failed = report.agents.iter().any(|a| a.status == AgentStatus::Failed || a.status == AgentStatus::NotInstalled);
+    let failed = report.agents.iter().any(|a| matches!(a.status, AgentStatus::Failed | AgentStatus::Conflict | AgentStatus::NotInstalled));
     Ok(u8::from(failed))
 }
 
@@ -83,7 +101,7 @@ fn plug_all(ctx: &Ctx, ask: bool) -> Result<u8> {
     let manifest = home.manifest()?;
     let outer = ctx.settings.outer();
     let hint = "pass --yes (or --force) to plug without asking: `atk plug --all --yes`";
-    let how = Apply { env: &ctx.settings.agents, reporter: &ctx.ui, ask, hint };
+    let how = Apply::new(&ctx.settings.agents, &ctx.ui, ask, hint);
     let mut docs = Vec::new();
     let mut failed = 0;
     for entry in manifest.plugins.iter().filter(|e| !e.agents.is_empty()) {
@@ -94,7 +112,7 @@ fn plug_all(ctx: &Ctx, ask: bool) -> Result<u8> {
                 crate::text::escape(unknown)
             ));
         }
-        let t = match agents::target_to_give(&home, entry, &outer) {
+        let t = match agents::target(&home, entry, &outer) {
             Ok(t) => t,
             Err(e @ Error::Interrupted) => return Err(e),
             Err(e) => {
@@ -113,7 +131,7 @@ fn plug_all(ctx: &Ctx, ask: bool) -> Result<u8> {
         warn_missing(ctx, &t, &entry.directory);
         let outcomes = plug::into_recorded(&home, &t, entry, &how)?;
         report::agent_outcomes(&ctx.ui, &t.name, &outcomes);
-        if outcomes.iter().any(|o| o.status == AgentStatus::Failed) {
+        if outcomes.iter().any(|o| matches!(o.status, AgentStatus::Failed | AgentStatus::Conflict)) {
             failed += 1;
         }
         docs.push(PluggedAll {

@@ -219,7 +219,7 @@ fn agent_line(ui: &Ui, name: &str, a: &AgentDoc) {
         AgentStatus::AlreadyConfigured => ui.line(format!("  {label}: already configured, nothing changed")),
         AgentStatus::NotConfigured => ui.line(format!("  {label}: '{name}' was not plugged in{detail}")),
         AgentStatus::Skipped => ui.line(format!("  {label}: skipped{detail}")),
-        AgentStatus::NotInstalled | AgentStatus::Failed => {}
+        AgentStatus::NotInstalled | AgentStatus::Failed | AgentStatus::Conflict => {}
     }
 }
 
@@ -229,7 +229,7 @@ fn agent_problems(ui: &Ui, a: &AgentDoc) {
     let detail = a.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
     match a.status {
         AgentStatus::NotInstalled => ui.failure(label, &crate::Error::other(format!("not installed{detail}"))),
-        AgentStatus::Failed => {
+        AgentStatus::Failed | AgentStatus::Conflict => {
             ui.failure(label, &crate::Error::other(a.detail.clone().unwrap_or_else(|| "failed".into())))
         }
         _ => {}
@@ -258,6 +258,7 @@ pub fn hook_outcomes(ui: &Ui, entry: &Entry, outcomes: &[AgentOutcome], verb: &s
                 entry.directory,
                 o.agent.as_str()
             )),
+            AgentStatus::Conflict => ui.warn(format!("{label}: '{name}' was not plugged in again: {detail}")),
         }
     }
 }

@@ -125,7 +125,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
         Step::Agents { entry, plug, unplug } => {
             let hint = "pass --yes to change the agents without asking: `atk undo --yes`";
-            let how = Apply { env: &ctx.settings.agents, reporter: &ctx.ui, ask: !ctx.ui.yes, hint };
+            let how = Apply::new(&ctx.settings.agents, &ctx.ui, !ctx.ui.yes, hint);
             let outer = ctx.settings.outer();
             let done = undo::revert_agents(&home, &mut manifest, (entry, plug, unplug), &outer, &how, &message)?;
             if let Some(c) = &done.commit {

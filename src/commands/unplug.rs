@@ -33,7 +33,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         args.agents.named()
     };
     let hint = format!("pass --yes (or --force) to unplug without asking: `atk unplug {} --yes ...`", t.directory);
-    let how = Apply { env, reporter: &ctx.ui, ask, hint: &hint };
+    let how = Apply::new(env, &ctx.ui, ask, &hint);
     let done = plug::change(&home, &mut manifest, index, &t, Change { op: Op::Unplug, agents: &chosen, id }, &how)?;
     let report = report::plugged(&ctx.ui, &manifest.plugins[index], &t, done)?;
     ctx.ui.print(&report);

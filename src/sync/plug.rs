@@ -24,6 +24,11 @@ pub fn apply_all(
         Ok(r) => r,
         Err(e) => return (vec![], Some(e)),
     };
+    if op == Op::Plug && !chosen.is_empty() {
+        if let Some(why) = &t.skill_refused {
+            how.reporter.warn(why);
+        }
+    }
     let mut outcomes = Vec::new();
     for &agent in chosen {
         let before = registered.clone();
@@ -44,7 +49,7 @@ pub fn apply_all(
 /// The plugin as agents are given it: read with its `.env`, its skill checked (a SKILL.md linked
 /// out of the plugin folder is never given to an agent), with something to give.
 pub fn target_to_plug(home: &Home, entry: &Entry, outer: Outer) -> Result<Target> {
-    let t = agents::target_to_give(home, entry, outer)?;
+    let t = agents::target(home, entry, outer)?;
     if t.server.is_none() && !t.has_skill {
         return Err(Error::plugin_refused(
             format!("nothing to plug: '{}' has no MCP server and no SKILL.md", t.name),

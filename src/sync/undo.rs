@@ -82,7 +82,7 @@ impl RevertedAgents {
     /// committed), or no agent changed at all (no commit was made).
     pub fn problem(&self) -> Option<Error> {
         let not_done: Vec<&str> = (self.unplugged.iter().chain(&self.plugged))
-            .filter(|o| matches!(o.status, AgentStatus::Failed | AgentStatus::NotInstalled | AgentStatus::Skipped))
+            .filter(|o| matches!(o.status, AgentStatus::Failed | AgentStatus::Conflict | AgentStatus::NotInstalled | AgentStatus::Skipped))
             .map(|o| o.agent.label())
             .collect();
         if !not_done.is_empty() {
@@ -129,7 +129,7 @@ pub fn revert_agents(
     let target = if plug.is_empty() {
         super::plug::target_to_unplug(home, &manifest.plugins[index], outer, how.reporter)?
     } else {
-        agents::target_to_give(home, &manifest.plugins[index], outer)?
+        agents::target(home, &manifest.plugins[index], outer)?
     };
     let mut done =
         RevertedAgents { target, unplugged: vec![], plugged: vec![], changed: false, commit: None, stopped: None };

@@ -155,6 +155,15 @@ impl Ui {
         }
     }
 
+    /// The error as one line on stderr, its hints in parentheses: for `atk exec`, whose stderr is
+    /// an agent's log, where a line stands alone.
+    pub fn error_line(&self, prefix: &str, e: &Error) {
+        let hints = e.hints();
+        let hints = if hints.is_empty() { String::new() } else { format!(" (hint: {})", hints.join("; ")) };
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{prefix}: error: {}{}", for_terminal(&e.to_string()), for_terminal(&hints));
+    }
+
     /// A spinner on stderr while something slow runs (only on a terminal); it goes away when dropped.
     pub fn spinner(&self, message: String) -> Progress {
         if self.quiet || self.json || !self.err_color && !std::io::stderr().is_terminal() {

@@ -1,0 +1,143 @@
+//! What an agent really holds under a server's name, read from its own file: the agents' state is
+//! the truth, and atk's record of what it registered is only a cache. What is held decides
+//! whether a plugin is plugged, and whether an entry is atk's to change ([`Held::is_atks`]).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::mcp::{Server, Transport};
+use super::{read_user_file, Launcher};
+use crate::error::{Error, Result};
+
+/// A server entry as an agent holds it: what it runs (or reaches) and with which variables.
+/// Fields an agent adds of its own (`type`, `enabled`, a timeout) do not count.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Held {
+    pub command: Option<String>,
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub url: Option<String>,
+}
+
+impl Held {
+    /// From the JSON shape agents write: `command` (a string, or OpenCode's list of words), `args`,
+    /// `env` (OpenCode's `environment`), and `url` (`httpUrl` for Gemini, `serverUrl` for Windsurf).
+    pub fn from_json(v: &Value) -> Held {
+        let strings = |v: Option<&Value>| -> Vec<String> {
+            v.and_then(Value::as_array)
+                .map(|a| a.iter().map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string())).collect())
+                .unwrap_or_default()
+        };
+        let (command, mut args) = match v.get("command") {
+            Some(Value::Array(words)) => {
+                let words = strings(Some(&Value::Array(words.clone())));
+                (words.first().cloned(), words.into_iter().skip(1).collect())
+            }
+            Some(c) => (c.as_str().map(str::to_string), vec![]),
+            None => (None, vec![]),
+        };
+        args.extend(strings(v.get("args")));
+        let env = v
+            .get("env")
+            .or_else(|| v.get("environment"))
+            .and_then(Value::as_object)
+            .map(|m| m.iter().map(|(k, x)| (k.clone(), x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))).collect())
+            .unwrap_or_default();
+        let url = ["url", "httpUrl", "serverUrl"].iter().find_map(|k| v.get(*k)?.as_str().map(str::to_string));
+        Held { command, args, env, url }
+    }
+
+    /// From a TOML table (Codex's `[mcp_servers.<name>]`).
+    pub fn from_toml(t: &toml::Table) -> Held {
+        let text = |v: &toml::Value| match v {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => format!("{other:?}"),
+        };
+        Held {
+            command: t.get("command").map(text),
+            args: t.get("args").and_then(toml::Value::as_array).map(|a| a.iter().map(text).collect()).unwrap_or_default(),
+            env: t
+                .get("env")
+                .and_then(toml::Value::as_table)
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), text(v))).collect())
+                .unwrap_or_default(),
+            url: t.get("url").map(text),
+        }
+    }
+
+    /// What `server` is in the same terms (its variables with values).
+    pub fn of(server: &Server) -> Held {
+        let env = server.resolved_env().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        match &server.transport {
+            Transport::Stdio { command, args } => {
+                Held { command: Some(command.clone()), args: args.clone(), env, url: None }
+            }
+            Transport::Remote { url, .. } => Held { url: Some(url.clone()), ..Held::default() },
+        }
+    }
+
+    /// Whether this entry is atk's for the plugin in `directory`: it runs `atk exec` of that plugin
+    /// for this home, or it is exactly what atk (or atk-cli) wrote for the plugin's server before
+    /// agents started plugins through `atk exec` (`resolved`, the plugin's server as it is now).
+    /// Nothing in atk's own records can make an entry atk's.
+    pub fn is_atks(&self, launcher: &Launcher, directory: &str, resolved: Option<&Server>) -> bool {
+        if let Some(command) = &self.command {
+            if self.url.is_none() && launcher.runs(command, &self.args, directory) {
+                return true;
+            }
+        }
+        resolved.is_some_and(|s| *self == Held::of(s))
+    }
+
+    /// A few words on what the entry runs or reaches, for a message: the program or the URL's
+    /// host, never its arguments or variables (they may hold the user's own secrets).
+    pub fn describe(&self) -> String {
+        if let Some(url) = &self.url {
+            let host = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+            let host = host.split(['/', '?', '#']).next().unwrap_or_default();
+            let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+            return format!("it reaches {}", crate::text::escape(host));
+        }
+        match &self.command {
+            Some(c) => format!("it runs {}", crate::text::escape(c)),
+            None => "it runs nothing atk can read".into(),
+        }
+    }
+}
+
+/// `section.name` of a JSON(C) agent file, when the file and the entry are there. A file that
+/// cannot be read as JSON is an error: atk does not change an agent whose servers it cannot see.
+pub fn held_json(path: &Path, section: &str, name: &str) -> Result<Option<Held>> {
+    let Some(text) = read_user_file(path)? else { return Ok(None) };
+    let doc = super::jsonc::Doc::parse(&text).map_err(|why| unreadable(path, &why))?;
+    let member = doc.member(section, name).map_err(|why| unreadable(path, &why))?;
+    Ok(member.as_ref().map(Held::from_json))
+}
+
+/// `[mcp_servers.<name>]` of Codex's `config.toml`.
+pub fn held_toml(path: &Path, name: &str) -> Result<Option<Held>> {
+    let Some(text) = read_user_file(path)? else { return Ok(None) };
+    let table: toml::Table = toml::from_str(&text).map_err(|e| unreadable(path, &one_line(&e.to_string())))?;
+    Ok(table
+        .get("mcp_servers")
+        .and_then(toml::Value::as_table)
+        .and_then(|servers| servers.get(name))
+        .and_then(toml::Value::as_table)
+        .map(Held::from_toml))
+}
+
+fn one_line(s: &str) -> String {
+    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+fn unreadable(path: &Path, why: &str) -> Error {
+    Error::agent_config(
+        format!("cannot read the servers in {}: {why}", path.display()),
+        vec!["fix the file; atk does not change an agent whose servers it cannot see".into()],
+    )
+}

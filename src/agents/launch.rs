@@ -1,0 +1,158 @@
+//! atk owns the launch: agents are told to start a plugin's stdio MCP server as
+//! `/abs/atk exec [--home DIR] <directory>`, and `atk exec` reads the plugin's values and secrets
+//! from the home and becomes the server. What agents hold is this entry, never a secret; what an
+//! entry is, is also how atk knows an agent's entry is its own ([`Launcher::runs`]).
+
+use std::path::{Path, PathBuf};
+
+use super::mcp::{Server, Transport};
+use crate::error::{Error, Result};
+use crate::home::{Entry, Home};
+use crate::plugin::env::Outer;
+
+/// How agents start atk: its program and the home it serves.
+#[derive(Debug, Clone, Default)]
+pub struct Launcher {
+    /// This program (absolute).
+    pub atk: PathBuf,
+    /// The home, as the command was given it.
+    pub home: PathBuf,
+    /// `~/.atk`: the home atk uses when it is given none (an agent's server gets the user's HOME).
+    pub default_home: PathBuf,
+}
+
+impl Launcher {
+    /// The word `exec` and what follows it, for the plugin in `directory`: the home is named
+    /// unless it is the default one.
+    pub fn args(&self, directory: &str) -> Vec<String> {
+        let mut args = vec!["exec".to_string()];
+        if !same_place(&self.home, &self.default_home) {
+            args.push("--home".into());
+            args.push(canonical(&self.home).to_string_lossy().into_owned());
+        }
+        args.push(directory.to_string());
+        args
+    }
+
+    pub fn command(&self) -> String {
+        self.atk.to_string_lossy().into_owned()
+    }
+
+    /// Whether `command args` is `atk exec` of the plugin in `directory` of this home: the
+    /// program is an `atk` (wherever it is installed now or was then), and its words are exactly
+    /// what [`Launcher::args`] gives, the home named or (when not) the default one being this one.
+    pub fn runs(&self, command: &str, args: &[String], directory: &str) -> bool {
+        let program = Path::new(command);
+        let is_atk = program == self.atk || program.file_name().is_some_and(|n| n == "atk");
+        let home = match args {
+            [exec, plugin] if exec == "exec" && plugin == directory => self.default_home.clone(),
+            [exec, flag, home, plugin] if exec == "exec" && flag == "--home" && plugin == directory => {
+                PathBuf::from(home)
+            }
+            _ => return false,
+        };
+        is_atk && same_place(&home, &self.home)
+    }
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+fn same_place(a: &Path, b: &Path) -> bool {
+    a == b || canonical(a) == canonical(b)
+}
+
+impl Server {
+    /// The server as agents are given it, under `name`: a stdio server becomes `atk exec` of the
+    /// plugin (no variable, no secret: `atk exec` reads them when the agent starts it); a remote
+    /// one keeps its endpoint, without variables (agents connect to a URL; none passes them).
+    pub fn given(&self, launcher: &Launcher, directory: &str, name: &str) -> Server {
+        let (transport, shown_transport) = match &self.transport {
+            Transport::Stdio { .. } => {
+                let exec = Transport::Stdio { command: launcher.command(), args: launcher.args(directory) };
+                (exec.clone(), exec)
+            }
+            Transport::Remote { .. } => (self.transport.clone(), self.shown_transport.clone()),
+        };
+        Server {
+            name: name.to_string(),
+            transport,
+            shown_transport,
+            env: vec![],
+            optional_unset: vec![],
+            ..self.clone()
+        }
+    }
+
+    /// Whether the endpoint of a remote server holds a secret value (substituted into its URL):
+    /// agents are then given that secret in their configuration, which a plan says.
+    pub fn url_holds_secret(&self) -> bool {
+        match (&self.transport, &self.shown_transport) {
+            (Transport::Remote { url, .. }, Transport::Remote { url: shown, .. }) => {
+                url != shown || self.output_scrubber().scrub(url) != *url
+            }
+            _ => false,
+        }
+    }
+}
+
+/// What `atk exec` runs: the server's program, its arguments and the variables it is given.
+#[derive(Debug)]
+pub struct Launch {
+    pub program: String,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    /// Required variables without a value (the server starts without them).
+    pub missing: Vec<String>,
+}
+
+/// The launch of `entry`'s stdio MCP server: the plugin must be in the home at its pin, have an
+/// MCP server, and that server must be a command (a remote one is reached at its URL).
+pub fn launch(home: &Home, entry: &Entry, outer: Outer) -> Result<Launch> {
+    let dir = home.plugin_dir(&entry.directory);
+    if crate::plugin::definition_file(&dir).is_none() {
+        return Err(Error::NotInstalled { directory: entry.directory.clone() });
+    }
+    if entry.source.kind != crate::home::SourceKind::Local {
+        let pinned = crate::source::origin::pinned(entry)?;
+        let installed = crate::source::origin::installed_ref(home, &entry.directory)?;
+        if installed != Some(pinned) {
+            return Err(Error::conflict(
+                format!(
+                    "the files of '{}' are not at its pinned commit {}",
+                    crate::text::escape(&entry.name),
+                    &pinned.to_string()[..7]
+                ),
+                vec![format!("bring them there with `atk install {}`", entry.directory)],
+            ));
+        }
+    }
+    let plugin = crate::plugin::load(&dir)?;
+    let server = Server::resolve(&plugin, &dir, outer)?.ok_or_else(|| {
+        Error::plugin_refused(
+            format!("'{}' has no MCP server (no mcp section in its plugin.yaml)", crate::text::escape(&entry.name)),
+            vec![],
+        )
+    })?;
+    let (program, args) = match &server.transport {
+        Transport::Stdio { command, args } => (command.clone(), args.clone()),
+        Transport::Remote { .. } => {
+            return Err(Error::plugin_refused(
+                format!(
+                    "'{}' is a remote MCP server: agents connect to its URL, and atk exec starts only commands",
+                    crate::text::escape(&entry.name)
+                ),
+                vec![format!("`atk mcp {}` shows its endpoint", entry.directory)],
+            ))
+        }
+    };
+    if program.is_empty() {
+        return Err(Error::plugin_refused(
+            format!("'{}' has an MCP server without a command", crate::text::escape(&entry.name)),
+            vec![],
+        ));
+    }
+    let env = server.resolved_env().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    Ok(Launch { program, args, env, missing: server.missing().into_iter().map(String::from).collect() })
+}
