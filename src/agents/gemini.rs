@@ -1,5 +1,6 @@
-//! Gemini CLI: `gemini mcp add --scope user` (env only for a command); the skill is a link
-//! `~/.gemini/skills/atk-<directory>` to the plugin folder, as atk-cli makes it.
+//! Gemini CLI: `gemini mcp add --scope user NAME COMMAND -- ARGS`; the skill is a folder
+//! `~/.gemini/skills/atk-<directory>` holding a `SKILL.md` Gemini loads (atk-cli linked the whole
+//! plugin folder there, `.env` included: such a link is replaced, and removed on unplug).
 
 use serde_json::{json, Value};
 
@@ -21,7 +22,16 @@ pub fn add_argv(s: &Server) -> Vec<String> {
         }
     }
     argv.push(s.name.clone());
-    argv.extend(s.run_words());
+    // The server's own words after `--`: Gemini would read `--trust` there as its own option.
+    // (Gemini keeps `--` only there: before the name, it takes everything for itself.)
+    match &s.transport {
+        Transport::Stdio { command, args } => {
+            argv.push(command.clone());
+            argv.push("--".into());
+            argv.extend(args.iter().cloned());
+        }
+        Transport::Remote { url, .. } => argv.push(url.clone()),
+    }
     argv
 }
 

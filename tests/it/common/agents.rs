@@ -21,9 +21,11 @@ impl Stubs {
             let script = format!(
                 "#!/bin/sh\nprintf '%s\\0' {name} \"$@\" >> '{log}'\nprintf '\\036' >> '{log}'\n\
                  if [ -e '{bin}/fail-{name}' ]; then cat '{bin}/fail-{name}' >&2; exit 3; fi\n\
-                 if [ -e '{bin}/once-{name}' ]; then cat '{bin}/once-{name}' >&2; rm '{bin}/once-{name}'; exit 1; fi\n",
+                 if [ -e '{bin}/once-{name}' ]; then cat '{bin}/once-{name}' >&2; rm '{bin}/once-{name}'; exit 1; fi\n\
+                 exec python3 '{fake}' {name} \"$@\"\n",
                 log = log.display(),
-                bin = bin.display()
+                bin = bin.display(),
+                fake = fake_agent().display(),
             );
             write(&bin.join(name), &script, true);
         }
@@ -55,6 +57,12 @@ impl Stubs {
     pub fn path_var(&self) -> String {
         path_with(&self.bin)
     }
+}
+
+/// The stand-in for the agents' MCP commands: it keeps servers where and as the real programs
+/// keep them (tests/support/fake_agent.py).
+pub fn fake_agent() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake_agent.py")
 }
 
 /// `atk` with the stubs first on PATH.
