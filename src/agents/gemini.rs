@@ -5,8 +5,13 @@
 use serde_json::{json, Value};
 
 use super::mcp::Transport;
-use super::{cli_plug, cli_unplug, held_json, skill_link, wrapped, Agent, AgentEnv, AgentId, Cx, Held, Plan, Server, Target};
-use crate::error::Result;
+use std::path::{Path, PathBuf};
+
+use super::{
+    cli_plug, cli_unplug, held_json, read_user_file, wrapped, Agent, AgentEnv, AgentId, Change, Cx, Held, Plan, Server,
+    Target,
+};
+use crate::error::{Error, Result};
 
 pub struct Gemini;
 
@@ -39,8 +44,70 @@ fn remove_argv(name: &str) -> Vec<String> {
     ["gemini", "mcp", "remove", "--scope", "user", name].map(String::from).to_vec()
 }
 
-fn link(t: &Target, env: &AgentEnv) -> std::path::PathBuf {
+/// The skill's folder: `~/.gemini/skills/atk-<directory>`.
+fn folder(t: &Target, env: &AgentEnv) -> PathBuf {
     env.home.join(".gemini/skills").join(format!("atk-{}", t.directory))
+}
+
+/// The last line of a skill file atk writes: how atk knows the file is its own.
+fn marker(t: &Target) -> String {
+    format!("<!-- atk: the skill of the plugin '{}'; `atk plug` and `atk unplug` manage this file -->", t.directory)
+}
+
+/// What Gemini is given: the plugin's `SKILL.md`, with Agent Skills front matter (made from
+/// `plugin.yaml`) when it has none Gemini loads, and atk's marker.
+fn skill_text(t: &Target) -> Result<String> {
+    let own = read_user_file(&t.dir.join("SKILL.md"))?.unwrap_or_default();
+    let text = crate::plugin::skill::with_front_matter(&own, &t.directory, &t.description);
+    Ok(format!("{}\n\n{}\n", text.trim_end(), marker(t)))
+}
+
+/// Whether `file` is the skill file atk wrote for `t` (a regular file ending with its marker).
+fn is_atks(file: &Path, t: &Target) -> bool {
+    let regular = std::fs::symlink_metadata(file).is_ok_and(|m| m.is_file());
+    regular && read_user_file(file).ok().flatten().is_some_and(|text| text.trim_end().ends_with(&marker(t)))
+}
+
+/// Whether the folder holds nothing but `SKILL.md` (or nothing).
+fn only_the_skill(folder: &Path) -> bool {
+    std::fs::read_dir(folder).is_ok_and(|entries| entries.flatten().all(|e| e.file_name() == "SKILL.md"))
+}
+
+/// The changes that give Gemini the skill (`want`) or take it away. A link named after the
+/// plugin is atk-cli's (to the whole plugin folder): replaced, or removed. A folder or file there
+/// that atk did not write is never touched.
+fn skill_changes(t: &Target, env: &AgentEnv, want: bool) -> Result<Vec<Change>> {
+    let folder = folder(t, env);
+    let file = folder.join("SKILL.md");
+    let mut changes = Vec::new();
+    let meta = std::fs::symlink_metadata(&folder);
+    if meta.as_ref().is_ok_and(|m| m.file_type().is_symlink()) {
+        changes.push(Change::Unlink { link: folder.clone() });
+    } else if let Ok(m) = &meta {
+        let file_there = std::fs::symlink_metadata(&file).is_ok();
+        let atks = m.is_dir() && only_the_skill(&folder) && (!file_there || is_atks(&file, t));
+        if !atks {
+            if !want {
+                return Ok(vec![]);
+            }
+            return Err(Error::agent_config(
+                format!("{} exists and is not a skill atk wrote; atk leaves it alone", folder.display()),
+                vec!["move it away, then plug again".into()],
+            ));
+        }
+        if !want && file_there {
+            return Ok(vec![Change::Remove { path: file, folder: Some(folder) }]);
+        }
+    }
+    if want {
+        let text = skill_text(t)?;
+        let current = changes.is_empty().then(|| read_user_file(&file).ok().flatten()).flatten();
+        if current.as_deref() != Some(text.as_str()) {
+            let preview = vec!["write the plugin's SKILL.md there, with the front matter Gemini loads skills by".into()];
+            changes.push(Change::Write { path: file, text, preview });
+        }
+    }
+    Ok(changes)
 }
 
 impl Agent for Gemini {
@@ -56,13 +123,13 @@ impl Agent for Gemini {
     fn plug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
         let mut plan = cli_plug(self.id(), t, cx, add_argv, remove_argv(&t.server_name))?;
         if plan.conflict.is_none() {
-            plan.changes.extend(skill_link(&link(t, cx.env), &t.dir, t.has_skill)?);
+            plan.changes.extend(skill_changes(t, cx.env, t.has_skill)?);
         }
         Ok(plan)
     }
     fn unplug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
         let mut plan = cli_unplug(self.id(), t, cx, remove_argv(&t.server_name))?;
-        plan.changes.extend(skill_link(&link(t, cx.env), &t.dir, false)?);
+        plan.changes.extend(skill_changes(t, cx.env, false)?);
         Ok(plan)
     }
     fn snippet(&self, s: &Server) -> String {

@@ -20,6 +20,8 @@ pub enum Change {
     Link { link: PathBuf, target: PathBuf },
     /// Remove a link.
     Unlink { link: PathBuf },
+    /// Remove a file atk wrote, and then its folder when that is left empty.
+    Remove { path: PathBuf, folder: Option<PathBuf> },
 }
 
 /// What an agent would do.
@@ -47,6 +49,10 @@ pub fn preview(c: &Change) -> Vec<String> {
         Change::Link { link, target } => vec![format!("link {} -> {}", link.display(), target.display())],
         Change::Unlink { link } => vec![format!("remove the link {}", link.display())],
         Change::Say(line) => vec![line.clone()],
+        Change::Remove { path, folder: None } => vec![format!("remove {}", path.display())],
+        Change::Remove { path, folder: Some(folder) } => {
+            vec![format!("remove {} and the folder {}", path.display(), folder.display())]
+        }
     }
 }
 

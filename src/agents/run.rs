@@ -16,6 +16,18 @@ pub(super) fn run_change(c: &Change, how: &Apply, scrubber: &Scrubber) -> std::r
     match c {
         Change::Run { argv, .. } => run_program(argv, how, scrubber),
         Change::Say(_) => Ok(()),
+        Change::Remove { path, folder } => {
+            match std::fs::remove_file(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Failure::Failed(format!("cannot remove {}: {e}", path.display()))),
+            }
+            // Only an empty folder goes: anything put there since stays, with its folder.
+            if let Some(folder) = folder {
+                let _ = std::fs::remove_dir(folder);
+            }
+            Ok(())
+        }
         Change::Write { path, text, .. } => write_user_file(path, text).map_err(|e| Failure::Failed(e.to_string())),
         Change::Link { link, target } => {
             skill::make_link(link, target).map_err(|e| Failure::Failed(format!("cannot link {}: {e}", link.display())))

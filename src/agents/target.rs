@@ -11,6 +11,8 @@ use crate::home::Entry;
 pub struct Target {
     /// The display name.
     pub name: String,
+    /// The plugin's description (`plugin.yaml`): what a skill without its own says it is for.
+    pub description: String,
     /// The server's name in the agent at hand (see `names::server_name`): the display name until
     /// an agent is chosen.
     pub server_name: String,
@@ -76,7 +78,11 @@ pub fn target(home: &crate::home::Home, entry: &Entry, outer: crate::plugin::env
         Err(_) => (false, None),
     };
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
-    Ok(Target { server_name: plugin.name.clone(), name: plugin.name, directory: entry.directory.clone(), dir, server, has_skill, skill_refused })
+    Ok(Target {
+        server_name: plugin.name.clone(),
+        description: plugin.description.clone(),
+        name: plugin.name,
+        directory: entry.directory.clone(), dir, server, has_skill, skill_refused })
 }
 
 /// Why a plugin's name cannot be the name of an MCP server and go into an agent's instructions:
@@ -105,6 +111,7 @@ pub fn bare_target(home: &crate::home::Home, entry: &Entry) -> Target {
     Target {
         name: entry.name.clone(),
         server_name: entry.name.clone(),
+        description: String::new(),
         directory: entry.directory.clone(),
         dir,
         server: None,
