@@ -63,7 +63,7 @@ impl Agent for OpenCode {
         let mut remove_atks = false;
         match &stance {
             Stance::Foreign(held) if given.is_some() && !cx.replace => {
-                plan.conflict = Some(super::plan::conflict_text(self.id(), t, held));
+                plan.conflict = Some(super::plan::conflict_text(t, held));
                 return Ok(plan);
             }
             Stance::Foreign(held) if given.is_some() => plan.changes.push(Change::Say(format!(
@@ -95,11 +95,7 @@ impl Agent for OpenCode {
         let member = match &stance {
             Stance::Same | Stance::Atks => Member::Remove,
             Stance::Foreign(held) => {
-                plan.notes.push(format!(
-                    "OpenCode's server '{}' is not atk's ({}): left as it is",
-                    crate::text::escape(&t.server_name),
-                    held.describe()
-                ));
+                plan.notes.push(super::plan::left_alone(t, held));
                 Member::Keep
             }
             Stance::Absent => Member::Keep,

@@ -123,10 +123,9 @@ pub fn stance(agent: AgentId, t: &Target, cx: &Cx, wanted: Option<&Server>) -> R
 }
 
 /// What a plan says of a server of the user's that has the plugin's name.
-pub fn conflict_text(agent: AgentId, t: &Target, held: &Held) -> String {
+pub fn conflict_text(t: &Target, held: &Held) -> String {
     format!(
-        "{} already has a server named '{}' that atk did not write ({}); it is left as it is: plug under another name with `--as NAME`, or replace it with `--replace`",
-        agent.label(),
+        "it already has a server named '{}' that atk did not write ({}), left as it is; plug under another name with `--as NAME`, or replace it with `--replace`",
         crate::text::escape(&t.server_name),
         held.describe()
     )
@@ -184,7 +183,7 @@ pub fn cli_plug(
         Stance::Foreign(held) if cx.replace => {
             plan.changes.extend([replacing(agent, t, &held), removal(false), addition])
         }
-        Stance::Foreign(held) => plan.conflict = Some(conflict_text(agent, t, &held)),
+        Stance::Foreign(held) => plan.conflict = Some(conflict_text(t, &held)),
     }
     Ok(plan)
 }
@@ -198,18 +197,14 @@ pub fn cli_unplug(agent: AgentId, t: &Target, cx: &Cx, remove: Vec<String>) -> R
         Stance::Same | Stance::Atks => {
             plan.changes.push(Change::Run { shown: remove.clone(), argv: remove, fingerprint: None, may_fail: false })
         }
-        Stance::Foreign(held) => plan.notes.push(left_alone(agent, t, &held)),
+        Stance::Foreign(held) => plan.notes.push(left_alone(t, &held)),
     }
     Ok(plan)
 }
 
-fn left_alone(agent: AgentId, t: &Target, held: &Held) -> String {
-    format!(
-        "{}'s server '{}' is not atk's ({}): left as it is",
-        agent.label(),
-        crate::text::escape(&t.server_name),
-        held.describe()
-    )
+/// What an unplug says of a server of the plugin's name that is not atk's.
+pub fn left_alone(t: &Target, held: &Held) -> String {
+    format!("its server '{}' is not atk's ({}): left as it is", crate::text::escape(&t.server_name), held.describe())
 }
 
 /// What a JSON edit does to the server's member.
@@ -304,7 +299,7 @@ pub fn file_plug(
     plan.notes.extend(secret_url_note(agent, &server));
     match stance(agent, t, cx, Some(&server))? {
         Stance::Foreign(held) if !cx.replace => {
-            plan.conflict = Some(conflict_text(agent, t, &held));
+            plan.conflict = Some(conflict_text(t, &held));
             return Ok(plan);
         }
         Stance::Foreign(held) => plan.changes.push(replacing(agent, t, &held)),
@@ -323,7 +318,7 @@ pub fn file_unplug(agent: AgentId, t: &Target, cx: &Cx, path: &Path, section: &s
     let mut plan = Plan::default();
     match stance(agent, t, cx, t.given(&cx.env.launcher).as_ref())? {
         Stance::Absent => {}
-        Stance::Foreign(held) => plan.notes.push(left_alone(agent, t, &held)),
+        Stance::Foreign(held) => plan.notes.push(left_alone(t, &held)),
         Stance::Same | Stance::Atks => {
             plan.changes.extend(json_edit(path, section, &t.server_name, Member::Remove, None)?);
         }

@@ -41,8 +41,21 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             let runner = ctx.runner(&home, &dir, &entry.directory, &plugin);
             Ok((fetched, runner.check_and_install(&ctx.ui)?))
         });
+        // The agents recorded for the plugin get it again where they lack it (a new laptop, or after
+        // `atk uninstall`): each agent's own state decides; a server of the user's is never touched.
+        let result = result.and_then(|(fetched, ran)| {
+            let outcomes = crate::agents::on_recorded(
+                crate::agents::Op::Plug,
+                &home,
+                entry,
+                &ctx.settings.agents,
+                &ctx.settings.outer(),
+                &ctx.ui,
+            )?;
+            Ok((fetched, ran, outcomes))
+        });
         match result {
-            Ok((fetched, ran)) => {
+            Ok((fetched, ran, outcomes)) => {
                 let what = match (fetched, ran) {
                     (true, true) => "files put in place, install ran",
                     (true, false) => "files put in place (no install command)",
@@ -50,11 +63,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                     (false, false) => "nothing to do (no install command)",
                 };
                 ctx.ui.success(format!("{}: {what}", crate::text::escape(&entry.name)));
+                super::report::hook_outcomes(&ctx.ui, entry, &outcomes, "plug");
                 reports.push(Installed {
                     name: entry.name.clone(),
                     directory: entry.directory.clone(),
                     fetched,
                     installed: ran,
+                    agents: outcomes.iter().map(Into::into).collect(),
                     error: None,
                 });
             }
@@ -67,6 +82,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                     directory: entry.directory.clone(),
                     fetched: false,
                     installed: false,
+                    agents: vec![],
                     error: Some((&e).into()),
                 });
             }
@@ -110,6 +126,9 @@ pub struct Installed {
     pub directory: String,
     pub fetched: bool,
     pub installed: bool,
+    /// The recorded agents, plugged again where they lacked the plugin.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<super::report::AgentDoc>,
     pub error: Option<ErrorDoc>,
 }
 

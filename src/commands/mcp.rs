@@ -7,12 +7,13 @@ use crate::error::{Error, Result};
 use crate::ui::{Report, Ui};
 
 /// Show a plugin's MCP server configuration, resolved: variables from its .env and defaults,
-/// $ATK_PLUGIN_DIR and relative commands made absolute. Secrets are masked.
+/// $ATK_PLUGIN_DIR and relative commands made absolute. Secrets are masked. With --for, the entry
+/// `atk plug` gives that agent (it starts the server with `atk exec`, and holds no secret).
 #[derive(clap::Args)]
 pub struct Args {
     /// The plugin (directory or name, as in `atk list`)
     pub plugin: String,
-    /// Print it in that agent's own configuration format, to paste into its file
+    /// Print the entry `atk plug` gives that agent, in its own format, to paste into its file
     #[arg(long = "for", value_name = "AGENT", value_enum)]
     pub agent: Option<AgentId>,
     /// Show secret values instead of masking them
@@ -44,8 +45,18 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let mut with_environment = server.clone();
     with_environment.secrets.extend_from_slice(ctx.environment_secrets());
     let shown = if args.show_secrets { server.clone() } else { with_environment.masked() };
-    let hidden = !args.show_secrets && shown != with_environment;
-    ctx.ui.print(&Mcp { server: shown, agent: args.agent });
+    let hidden = !args.show_secrets && shown != with_environment && args.agent.is_none();
+    // What an agent is given: `atk exec` of the plugin (a remote server's URL), under the name
+    // that agent is given it.
+    let snippet = args.agent.map(|agent| {
+        let registered = agents::Registered::load(&agents::registered_path(&home)).unwrap_or_default();
+        let name = agents::names::server_name(agent, &t, &registered);
+        let given = agents::Target { server_name: name, ..t.clone() }
+            .given(&ctx.settings.agents.launcher)
+            .expect("the plugin has a server");
+        agent.agent().snippet(&if args.show_secrets { given } else { given.masked() })
+    });
+    ctx.ui.print(&Mcp { server: shown, snippet });
     if hidden {
         ctx.ui.note("Secret values are masked; --show-secrets shows them.");
     }
@@ -56,7 +67,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
 /// Its text is the server as atk shows it, or (`--for`) the agent's own snippet.
 pub struct Mcp {
     server: Server,
-    agent: Option<AgentId>,
+    /// `--for AGENT`: the agent's entry, as text.
+    snippet: Option<String>,
 }
 
 impl Serialize for Mcp {
@@ -70,8 +82,8 @@ impl Serialize for Mcp {
 
 impl Report for Mcp {
     fn render(&self, ui: &Ui) {
-        match self.agent {
-            Some(agent) => ui.line(agent.agent().snippet(&self.server)),
+        match &self.snippet {
+            Some(snippet) => ui.line(snippet),
             None => print_text(ui, &self.server),
         }
     }
