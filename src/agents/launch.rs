@@ -132,7 +132,7 @@ pub fn launch(home: &Home, entry: &Entry, outer: Outer) -> Result<Launch> {
     let server = Server::resolve(&plugin, &dir, outer)?.ok_or_else(|| {
         Error::plugin_refused(
             format!("'{}' has no MCP server (no mcp section in its plugin.yaml)", crate::text::escape(&entry.name)),
-            vec![],
+            vec![format!("an agent entry that runs `atk exec {}` is stale: `atk unplug {}` removes it", entry.directory, entry.directory)],
         )
     })?;
     let (program, args) = match &server.transport {
@@ -150,7 +150,7 @@ pub fn launch(home: &Home, entry: &Entry, outer: Outer) -> Result<Launch> {
     if program.is_empty() {
         return Err(Error::plugin_refused(
             format!("'{}' has an MCP server without a command", crate::text::escape(&entry.name)),
-            vec![],
+            vec!["give its `mcp` section a `command` (`atk validate` checks a plugin)".into()],
         ));
     }
     let env = server.resolved_env().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();

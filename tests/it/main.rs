@@ -17,6 +17,7 @@ mod crash;
 mod credentials;
 mod diff;
 mod doctor;
+mod exec;
 mod dotenv;
 mod exit_codes;
 mod gitignore;
