@@ -5,6 +5,7 @@ pub mod env;
 pub mod name;
 pub mod schema;
 pub mod secret;
+pub mod skill;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
