@@ -78,7 +78,9 @@ pub struct New {
 impl Report for New {
     fn render(&self, ui: &Ui) {
         ui.success(format!("Created {}", self.path.display()));
-        ui.line(ui.dim("Next: fill in README.md and SKILL.md (its description too), adjust plugin.yaml, then `atk validate` it."));
+        ui.line(ui.dim(
+            "Next: fill in README.md and SKILL.md (its description too), adjust plugin.yaml, then `atk validate` it.",
+        ));
     }
 }
 

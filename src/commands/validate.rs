@@ -34,8 +34,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         match result {
             Ok((p, dir)) => {
                 // A folder's SKILL.md (a plugin.yaml named alone is checked alone).
-                let warnings =
-                    if path.is_dir() { plugin::skill::check(path, &dir, &p.description) } else { vec![] };
+                let warnings = if path.is_dir() { plugin::skill::check(path, &dir, &p.description) } else { vec![] };
                 reports.push(Validated {
                     path: Some(path.clone()),
                     name: Some(p.name.clone()),

@@ -55,7 +55,11 @@ pub fn parse(text: &str) -> Result<FrontMatter, Broken> {
         ));
     }
     let Some(first_end) = text.find('\n') else {
-        return Err(if text.trim_end() == "---" { invalid("the front matter is never closed") } else { Broken::Missing });
+        return Err(if text.trim_end() == "---" {
+            invalid("the front matter is never closed")
+        } else {
+            Broken::Missing
+        });
     };
     let first = text[..first_end].strip_suffix('\r').unwrap_or(&text[..first_end]);
     if first != "---" {
@@ -78,7 +82,8 @@ pub fn parse(text: &str) -> Result<FrontMatter, Broken> {
     }
     let yaml = &text[start..close];
     let yaml = yaml.strip_suffix('\r').unwrap_or(yaml);
-    let doc: Value = yaml_serde::from_str(yaml).map_err(|e| invalid(format!("the front matter is not valid YAML: {e}")))?;
+    let doc: Value =
+        yaml_serde::from_str(yaml).map_err(|e| invalid(format!("the front matter is not valid YAML: {e}")))?;
     let map = match doc {
         Value::Mapping(m) => m,
         Value::Null => return Err(invalid("the front matter is empty: `name` and `description` are missing")),
@@ -126,7 +131,9 @@ pub fn spec_problems(fm: &FrontMatter) -> Vec<String> {
     }
     let n = fm.description.chars().count();
     if n > DESCRIPTION_MAX {
-        out.push(format!("the skill's description is {n} characters long; the Agent Skills format allows {DESCRIPTION_MAX}"));
+        out.push(format!(
+            "the skill's description is {n} characters long; the Agent Skills format allows {DESCRIPTION_MAX}"
+        ));
     }
     out
 }
@@ -197,7 +204,9 @@ pub fn quote(s: &str) -> String {
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
             ' '..='~' => out.push(c),
-            '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'.. if !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
+            '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..
+                if !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') =>
+            {
                 out.push(c)
             }
             c if (c as u32) <= 0xffff => {
@@ -230,7 +239,10 @@ pub fn check(dir: &Path, directory: &str, description: &str) -> Vec<Warning> {
     if meta.file_type().is_symlink() {
         let to = std::fs::read_link(&path).map(|t| format!(" (to {})", t.display())).unwrap_or_default();
         return warn(
-            format!("{} is a symbolic link{to}: atk gives agents only a regular SKILL.md, never a link", path.display()),
+            format!(
+                "{} is a symbolic link{to}: atk gives agents only a regular SKILL.md, never a link",
+                path.display()
+            ),
             "replace the link with the file itself",
         );
     }
@@ -254,7 +266,10 @@ pub fn check(dir: &Path, directory: &str, description: &str) -> Vec<Warning> {
             })
             .collect(),
         Err(Broken::Missing) => warn(
-            format!("{} has no front matter with `name` and `description`: agents that load skills (Gemini CLI) skip it", path.display()),
+            format!(
+                "{} has no front matter with `name` and `description`: agents that load skills (Gemini CLI) skip it",
+                path.display()
+            ),
             &add,
         ),
         Err(why) => warn(format!("{} has broken front matter: {why}", path.display()), &add),
@@ -370,7 +385,11 @@ mod tests {
             "ends with a backslash \\",
         ] {
             let out = with_front_matter("body\n", "p", d);
-            assert_eq!(front_matter(&out), Some(FrontMatter { name: "p".into(), description: d.into() }), "{d:?}\n{out}");
+            assert_eq!(
+                front_matter(&out),
+                Some(FrontMatter { name: "p".into(), description: d.into() }),
+                "{d:?}\n{out}"
+            );
             assert!(out.ends_with("---\n\nbody\n"), "{out}");
             let yaml_lines = out.lines().take_while(|l| !l.is_empty()).count();
             assert_eq!(yaml_lines, 4, "one line per field: {out}");

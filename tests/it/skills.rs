@@ -121,7 +121,8 @@ fn validate_warns_about_a_skill_that_is_a_symbolic_link_naming_it() {
     write(&key, "-----BEGIN OPENSSH PRIVATE KEY-----\n", false);
     let p = env.plugin("src/linked", &yaml("linked", ""), &[(".env", "TOKEN=s3cret\n", false)]);
     let skill = p.join("SKILL.md");
-    let cases: [(PathBuf, &str); 3] = [(key.clone(), "id_rsa"), (PathBuf::from(".env"), ".env"), (env.path("gone"), "gone")];
+    let cases: [(PathBuf, &str); 3] =
+        [(key.clone(), "id_rsa"), (PathBuf::from(".env"), ".env"), (env.path("gone"), "gone")];
     for (target, shown) in cases {
         let _ = std::fs::remove_file(&skill);
         std::os::unix::fs::symlink(&target, &skill).unwrap();
@@ -198,8 +199,7 @@ for d in sys.argv[1:]:
 
 #[test]
 fn what_new_writes_is_valid_for_atk_cli_0_4_0() {
-    let Some(py) =
-        crate::common::python::python("what_new_writes_is_valid_for_atk_cli_0_4_0", &["atk.plugin", "yaml"])
+    let Some(py) = crate::common::python::python("what_new_writes_is_valid_for_atk_cli_0_4_0", &["atk.plugin", "yaml"])
     else {
         return;
     };
@@ -212,4 +212,41 @@ fn what_new_writes_is_valid_for_atk_cli_0_4_0() {
     let args: Vec<&str> = dirs.iter().map(|d| d.to_str().unwrap()).collect();
     let out = crate::common::python::run(&py, LOAD_WITH_ATK_CLI, &args, &[], "");
     assert_eq!(out, "my-tool my-tool own description\ncompose-tool compose-tool own description\n");
+}
+
+/// PyYAML (YAML 1.1, atk-cli's reader) reads the front matter atk derives from `plugin.yaml` with
+/// the description exactly as it reads it from `plugin.yaml`, whatever characters it holds.
+const FRONT_MATTER_WITH_PYYAML: &str = "
+import sys, json, yaml
+hint, plugin_yaml = sys.argv[1], sys.argv[2]
+block = hint.split('agentskills.io):\\n', 1)[1]
+assert block.startswith('---\\n') and block.endswith('\\n---'), block
+fm = yaml.safe_load(block[4:-4])
+want = yaml.safe_load(open(plugin_yaml, encoding='utf-8'))['description']
+print(json.dumps([fm['name'], fm['description'] == want]))
+";
+
+#[test]
+fn the_front_matter_atk_derives_reads_back_in_pyyaml_whatever_the_description_holds() {
+    let Some(py) = crate::common::python::python(
+        "the_front_matter_atk_derives_reads_back_in_pyyaml_whatever_the_description_holds",
+        &["yaml"],
+    ) else {
+        return;
+    };
+    let env = Env::bare();
+    let description = r#""Reads: \"quoted\" 'single' \\ back # hash ${HOME} $word\nsecond line\ttab \u2028sep \u0085nel \u00e9 ✓ 日本 😀 - [x] {a: b} yes null 0755 ---""#;
+    let p = env.plugin(
+        "src/hostile",
+        &yaml("hostile", "").replace("description: test plugin hostile", &format!("description: {description}")),
+        &[("SKILL.md", "Instructions.\n", false)],
+    );
+    let out = env.cmd().args(["validate", "--json"]).arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hint = v["plugins"][0]["warnings"][0]["hints"][0].as_str().unwrap();
+    let plugin_yaml = p.join("plugin.yaml");
+    let got =
+        crate::common::python::run(&py, FRONT_MATTER_WITH_PYYAML, &[hint, plugin_yaml.to_str().unwrap()], &[], "");
+    assert_eq!(got.trim(), r#"["hostile", true]"#, "{hint}");
 }
