@@ -82,8 +82,9 @@ pub fn parse(text: &str) -> Result<FrontMatter, Broken> {
     }
     let yaml = &text[start..close];
     let yaml = yaml.strip_suffix('\r').unwrap_or(yaml);
-    let doc: Value =
-        yaml_serde::from_str(yaml).map_err(|e| invalid(format!("the front matter is not valid YAML: {e}")))?;
+    // Read after one empty line, so that the lines an error names are the file's.
+    let doc: Value = yaml_serde::from_str(&format!("\n{yaml}"))
+        .map_err(|e| invalid(format!("the front matter is not valid YAML: {e}")))?;
     let map = match doc {
         Value::Mapping(m) => m,
         Value::Null => return Err(invalid("the front matter is empty: `name` and `description` are missing")),
@@ -123,16 +124,21 @@ pub fn name_problem(name: &str) -> Option<String> {
 }
 
 /// What the Agent Skills format asks beyond what agents need to load the skill: a valid name, a
-/// description of at most [`DESCRIPTION_MAX`] characters.
-pub fn spec_problems(fm: &FrontMatter) -> Vec<String> {
+/// description of at most [`DESCRIPTION_MAX`] characters. Each problem comes with what to do, for
+/// the plugin folder `directory`.
+pub fn spec_problems(fm: &FrontMatter, directory: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     if let Some(why) = name_problem(&fm.name) {
-        out.push(format!("the skill's name '{}' is not valid: {why}", crate::text::escape(&fm.name)));
+        out.push((
+            format!("the skill's name '{}' is not valid: {why}", crate::text::escape(&fm.name)),
+            format!("name: {} would do (the plugin's folder name)", skill_name(directory)),
+        ));
     }
     let n = fm.description.chars().count();
     if n > DESCRIPTION_MAX {
-        out.push(format!(
-            "the skill's description is {n} characters long; the Agent Skills format allows {DESCRIPTION_MAX}"
+        out.push((
+            format!("the skill's description is {n} characters long; the Agent Skills format allows {DESCRIPTION_MAX}"),
+            "say when to use the skill in fewer words; the body below the front matter holds the rest".into(),
         ));
     }
     out
@@ -258,12 +264,9 @@ pub fn check(dir: &Path, directory: &str, description: &str) -> Vec<Warning> {
         block(directory, description).trim_end()
     );
     match parse(&text) {
-        Ok(fm) => spec_problems(&fm)
+        Ok(fm) => spec_problems(&fm, directory)
             .into_iter()
-            .map(|p| Warning {
-                message: format!("{}: {p}", path.display()),
-                hints: vec![format!("name: {} would do", skill_name(directory))],
-            })
+            .map(|(p, hint)| Warning { message: format!("{}: {p}", path.display()), hints: vec![hint] })
             .collect(),
         Err(Broken::Missing) => warn(
             format!(
@@ -311,6 +314,7 @@ mod tests {
             ("---\nname: a\ndescription: b\n----\n", "`----` ends the front matter"),
             ("---\nname: a\ndescription: b\n--- x\n", "`--- x` ends the front matter"),
             ("---\nname: [a\ndescription: b\n---\n", "not valid YAML"),
+            ("---\nname: a\ndescription: b\n  c: d\n---\n", "at line 4 column"),
             ("---\n- a\n- b\n---\n", "not a mapping"),
             ("---\n\n---\n", "is empty"),
             ("---\ndescription: b\n---\n", "`name` is missing"),
@@ -402,7 +406,7 @@ mod tests {
         let fm = front_matter(&with_front_matter("", "p", &long)).unwrap();
         assert_eq!(fm.description.chars().count(), DESCRIPTION_MAX);
         assert!(fm.description.ends_with('…'));
-        assert!(spec_problems(&fm).is_empty());
+        assert!(spec_problems(&fm, "p").is_empty());
         let fm = front_matter(&with_front_matter("", "p", "  \n ")).unwrap();
         assert_eq!(fm.description, "Instructions for the p plugin");
     }
@@ -410,9 +414,9 @@ mod tests {
     #[test]
     fn spec_problems_name_the_rule() {
         let fm = FrontMatter { name: "My Skill".into(), description: "y".repeat(DESCRIPTION_MAX + 1) };
-        let p = spec_problems(&fm);
+        let p = spec_problems(&fm, "my-skill");
         assert_eq!(p.len(), 2, "{p:?}");
-        assert!(p[0].contains("'My Skill' is not valid"), "{p:?}");
-        assert!(p[1].contains("1025 characters"), "{p:?}");
+        assert!(p[0].0.contains("'My Skill' is not valid") && p[0].1.starts_with("name: my-skill would do"), "{p:?}");
+        assert!(p[1].0.contains("1025 characters"), "{p:?}");
     }
 }

@@ -103,7 +103,11 @@ fn validate_warns_about_broken_front_matter_with_the_reason_and_accepts_crlf() {
     // A name off the Agent Skills rules is loaded by agents, but said.
     write(&skill, "---\nname: My Notes\ndescription: Keeps notes.\n---\n", false);
     let (_, err) = validate(&env, &p);
-    assert!(err.contains("the skill's name 'My Notes' is not valid") && err.contains("name: notes would do"), "{err}");
+    assert!(
+        err.contains("the skill's name 'My Notes' is not valid")
+            && err.contains("name: notes would do (the plugin's folder name)"),
+        "{err}"
+    );
     // CRLF line ends are front matter all the same.
     write(&skill, "---\r\nname: notes\r\ndescription: Keeps notes.\r\n---\r\n\r\n# Notes\r\n", false);
     let (_, err) = validate(&env, &p);
