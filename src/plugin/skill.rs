@@ -227,6 +227,13 @@ pub fn quote(s: &str) -> String {
     out
 }
 
+/// The text of the `SKILL.md` of the plugin folder `dir`, as agents may be given it: `None` when
+/// there is none; an error (a broken plugin, with a hint) when it is a symbolic link, wherever it
+/// leads, or anything but a regular UTF-8 file.
+pub fn read(dir: &Path) -> crate::Result<Option<String>> {
+    crate::fs::read_text(&dir.join(FILE), crate::fs::Links::Refuse, crate::fs::Cap::Readme)
+}
+
 /// Something `atk validate` says of a plugin's `SKILL.md`, with what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Warning {
@@ -252,7 +259,7 @@ pub fn check(dir: &Path, directory: &str, description: &str) -> Vec<Warning> {
             "replace the link with the file itself",
         );
     }
-    let text = match crate::fs::read_text(&path, crate::fs::Links::Refuse, crate::fs::Cap::Readme) {
+    let text = match read(dir) {
         Ok(text) => text.unwrap_or_default(),
         Err(e) => {
             let hints = e.hints();
@@ -409,6 +416,20 @@ mod tests {
         assert!(spec_problems(&fm, "p").is_empty());
         let fm = front_matter(&with_front_matter("", "p", "  \n ")).unwrap();
         assert_eq!(fm.description, "Instructions for the p plugin");
+    }
+
+    #[test]
+    fn read_gives_a_regular_skill_and_refuses_a_link_wherever_it_leads() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(read(dir.path()).unwrap(), None);
+        std::fs::write(dir.path().join(".env"), "TOKEN=s3cret\n").unwrap();
+        std::os::unix::fs::symlink(".env", dir.path().join(FILE)).unwrap();
+        let e = read(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("symbolic link") && !e.to_string().contains("s3cret"), "{e}");
+        assert_eq!(e.exit_code(), crate::error::exit::PLUGIN_INVALID);
+        std::fs::remove_file(dir.path().join(FILE)).unwrap();
+        std::fs::write(dir.path().join(FILE), GOOD).unwrap();
+        assert_eq!(read(dir.path()).unwrap().as_deref(), Some(GOOD));
     }
 
     #[test]
