@@ -78,7 +78,9 @@ pub struct New {
 impl Report for New {
     fn render(&self, ui: &Ui) {
         ui.success(format!("Created {}", self.path.display()));
-        ui.line(ui.dim("Next: fill in README.md and SKILL.md, adjust plugin.yaml, then `atk validate` it."));
+        ui.line(ui.dim(
+            "Next: fill in README.md and SKILL.md (its description too), adjust plugin.yaml, then `atk validate` it.",
+        ));
     }
 }
 
@@ -110,12 +112,18 @@ fn docs(name: &str) -> [File; 2] {
             false,
         ),
         (
-            "SKILL.md",
-            format!(
-                "# {name}\n\nInstructions for an AI agent that has {name}.\n\n\
-                 ## When to use it\n\nThe tasks it is the right tool for.\n\n\
-                 ## How to use it\n\nThe tools or commands, their arguments, and what they return.\n\n\
-                 ## Examples\n\nOne or two short examples of a good call.\n"
+            crate::plugin::skill::FILE,
+            // Agent Skills front matter: agents that load skills by themselves (Gemini CLI) skip a
+            // SKILL.md without it.
+            crate::plugin::skill::with_front_matter(
+                &format!(
+                    "# {name}\n\nInstructions for an AI agent that has {name}.\n\n\
+                     ## When to use it\n\nThe tasks it is the right tool for.\n\n\
+                     ## How to use it\n\nThe tools or commands, their arguments, and what they return.\n\n\
+                     ## Examples\n\nOne or two short examples of a good call.\n"
+                ),
+                name,
+                &format!("What {name} does and when an agent should use it, in a sentence or two"),
             ),
             false,
         ),

@@ -77,6 +77,7 @@ fn checks(checked: &[Checked]) -> Checks {
                 maturity: None,
                 valid: c.problems.is_empty(),
                 errors: c.problems.clone(),
+                warnings: c.warnings.clone(),
             })
             .collect(),
     })
@@ -147,6 +148,7 @@ impl Report for Checks {
             let name = v.name.as_deref().unwrap_or_default();
             if v.valid {
                 ui.success(name);
+                super::report::warnings(ui, &v.warnings);
             } else {
                 ui.line(format!("{} {name}", ui.red("✗")));
                 for p in &v.errors {

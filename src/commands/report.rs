@@ -132,6 +132,20 @@ pub struct Validated {
     pub maturity: Option<&'static str>,
     pub valid: bool,
     pub errors: Vec<String>,
+    /// What does not make the plugin invalid but should be fixed (its `SKILL.md`), each with hints.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::plugin::skill::Warning>,
+}
+
+/// The warnings of a plugin checked by `validate` or `registry validate`, each with its hints, on
+/// stderr.
+pub fn warnings(ui: &Ui, warnings: &[crate::plugin::skill::Warning]) {
+    for w in warnings {
+        ui.warn(&w.message);
+        for h in &w.hints {
+            ui.hint(h);
+        }
+    }
 }
 
 /// `atk start`, `stop` and `restart`: each plugin's step (`start` or `stop`) and its `outcome`

@@ -8,7 +8,8 @@ use crate::error::{exit, Error, Result};
 use crate::plugin;
 use crate::ui::{Report, Ui};
 
-/// Check plugin folders or plugin.yaml files against the schema, as a plugin author would.
+/// Check plugin folders or plugin.yaml files against the schema, as a plugin author would (and
+/// warn about a folder's SKILL.md: a link, or no Agent Skills front matter).
 #[derive(clap::Args)]
 pub struct Args {
     /// Plugin folders or plugin.yaml files
@@ -31,14 +32,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         };
         let result = result.and_then(|p| plugin::directory_for(&p, path).map(|dir| (p, dir)));
         match result {
-            Ok((p, dir)) => reports.push(Validated {
-                path: Some(path.clone()),
-                name: Some(p.name.clone()),
-                directory: Some(dir),
-                maturity: Some(p.maturity.as_str()),
-                valid: true,
-                errors: vec![],
-            }),
+            Ok((p, dir)) => {
+                // A folder's SKILL.md (a plugin.yaml named alone is checked alone).
+                let warnings = if path.is_dir() { plugin::skill::check(path, &dir, &p.description) } else { vec![] };
+                reports.push(Validated {
+                    path: Some(path.clone()),
+                    name: Some(p.name.clone()),
+                    directory: Some(dir),
+                    maturity: Some(p.maturity.as_str()),
+                    valid: true,
+                    errors: vec![],
+                    warnings,
+                })
+            }
             Err(e) => {
                 let problems: Vec<String> = match &e {
                     Error::PluginInvalid { problems, .. } => problems.clone(),
@@ -51,6 +57,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                     maturity: None,
                     valid: false,
                     errors: problems,
+                    warnings: vec![],
                 });
             }
         }
@@ -77,6 +84,7 @@ impl Report for Validation {
                     v.maturity.unwrap_or_default(),
                     v.directory.as_deref().unwrap_or_default()
                 ));
+                super::report::warnings(ui, &v.warnings);
             } else {
                 ui.line(format!("{} {path}", ui.red("✗")));
                 for p in &v.errors {

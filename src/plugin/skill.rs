@@ -55,7 +55,11 @@ pub fn parse(text: &str) -> Result<FrontMatter, Broken> {
         ));
     }
     let Some(first_end) = text.find('\n') else {
-        return Err(if text.trim_end() == "---" { invalid("the front matter is never closed") } else { Broken::Missing });
+        return Err(if text.trim_end() == "---" {
+            invalid("the front matter is never closed")
+        } else {
+            Broken::Missing
+        });
     };
     let first = text[..first_end].strip_suffix('\r').unwrap_or(&text[..first_end]);
     if first != "---" {
@@ -78,7 +82,9 @@ pub fn parse(text: &str) -> Result<FrontMatter, Broken> {
     }
     let yaml = &text[start..close];
     let yaml = yaml.strip_suffix('\r').unwrap_or(yaml);
-    let doc: Value = yaml_serde::from_str(yaml).map_err(|e| invalid(format!("the front matter is not valid YAML: {e}")))?;
+    // Read after one empty line, so that the lines an error names are the file's.
+    let doc: Value = yaml_serde::from_str(&format!("\n{yaml}"))
+        .map_err(|e| invalid(format!("the front matter is not valid YAML: {e}")))?;
     let map = match doc {
         Value::Mapping(m) => m,
         Value::Null => return Err(invalid("the front matter is empty: `name` and `description` are missing")),
@@ -118,15 +124,22 @@ pub fn name_problem(name: &str) -> Option<String> {
 }
 
 /// What the Agent Skills format asks beyond what agents need to load the skill: a valid name, a
-/// description of at most [`DESCRIPTION_MAX`] characters.
-pub fn spec_problems(fm: &FrontMatter) -> Vec<String> {
+/// description of at most [`DESCRIPTION_MAX`] characters. Each problem comes with what to do, for
+/// the plugin folder `directory`.
+pub fn spec_problems(fm: &FrontMatter, directory: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     if let Some(why) = name_problem(&fm.name) {
-        out.push(format!("the skill's name '{}' is not valid: {why}", crate::text::escape(&fm.name)));
+        out.push((
+            format!("the skill's name '{}' is not valid: {why}", crate::text::escape(&fm.name)),
+            format!("name: {} would do (the plugin's folder name)", skill_name(directory)),
+        ));
     }
     let n = fm.description.chars().count();
     if n > DESCRIPTION_MAX {
-        out.push(format!("the skill's description is {n} characters long; the Agent Skills format allows {DESCRIPTION_MAX}"));
+        out.push((
+            format!("the skill's description is {n} characters long; the Agent Skills format allows {DESCRIPTION_MAX}"),
+            "say when to use the skill in fewer words; the body below the front matter holds the rest".into(),
+        ));
     }
     out
 }
@@ -197,7 +210,9 @@ pub fn quote(s: &str) -> String {
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
             ' '..='~' => out.push(c),
-            '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'.. if !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
+            '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..
+                if !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') =>
+            {
                 out.push(c)
             }
             c if (c as u32) <= 0xffff => {
@@ -210,6 +225,13 @@ pub fn quote(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// The text of the `SKILL.md` of the plugin folder `dir`, as agents may be given it: `None` when
+/// there is none; an error (a broken plugin, with a hint) when it is a symbolic link, wherever it
+/// leads, or anything but a regular UTF-8 file.
+pub fn read(dir: &Path) -> crate::Result<Option<String>> {
+    crate::fs::read_text(&dir.join(FILE), crate::fs::Links::Refuse, crate::fs::Cap::Readme)
 }
 
 /// Something `atk validate` says of a plugin's `SKILL.md`, with what to do about it.
@@ -230,11 +252,14 @@ pub fn check(dir: &Path, directory: &str, description: &str) -> Vec<Warning> {
     if meta.file_type().is_symlink() {
         let to = std::fs::read_link(&path).map(|t| format!(" (to {})", t.display())).unwrap_or_default();
         return warn(
-            format!("{} is a symbolic link{to}: atk gives agents only a regular SKILL.md, never a link", path.display()),
+            format!(
+                "{} is a symbolic link{to}: atk gives agents only a regular SKILL.md, never a link",
+                path.display()
+            ),
             "replace the link with the file itself",
         );
     }
-    let text = match crate::fs::read_text(&path, crate::fs::Links::Refuse, crate::fs::Cap::Readme) {
+    let text = match read(dir) {
         Ok(text) => text.unwrap_or_default(),
         Err(e) => {
             let hints = e.hints();
@@ -246,15 +271,15 @@ pub fn check(dir: &Path, directory: &str, description: &str) -> Vec<Warning> {
         block(directory, description).trim_end()
     );
     match parse(&text) {
-        Ok(fm) => spec_problems(&fm)
+        Ok(fm) => spec_problems(&fm, directory)
             .into_iter()
-            .map(|p| Warning {
-                message: format!("{}: {p}", path.display()),
-                hints: vec![format!("name: {} would do", skill_name(directory))],
-            })
+            .map(|(p, hint)| Warning { message: format!("{}: {p}", path.display()), hints: vec![hint] })
             .collect(),
         Err(Broken::Missing) => warn(
-            format!("{} has no front matter with `name` and `description`: agents that load skills (Gemini CLI) skip it", path.display()),
+            format!(
+                "{} has no front matter with `name` and `description`: agents that load skills (Gemini CLI) skip it",
+                path.display()
+            ),
             &add,
         ),
         Err(why) => warn(format!("{} has broken front matter: {why}", path.display()), &add),
@@ -296,6 +321,7 @@ mod tests {
             ("---\nname: a\ndescription: b\n----\n", "`----` ends the front matter"),
             ("---\nname: a\ndescription: b\n--- x\n", "`--- x` ends the front matter"),
             ("---\nname: [a\ndescription: b\n---\n", "not valid YAML"),
+            ("---\nname: a\ndescription: b\n  c: d\n---\n", "at line 4 column"),
             ("---\n- a\n- b\n---\n", "not a mapping"),
             ("---\n\n---\n", "is empty"),
             ("---\ndescription: b\n---\n", "`name` is missing"),
@@ -370,7 +396,11 @@ mod tests {
             "ends with a backslash \\",
         ] {
             let out = with_front_matter("body\n", "p", d);
-            assert_eq!(front_matter(&out), Some(FrontMatter { name: "p".into(), description: d.into() }), "{d:?}\n{out}");
+            assert_eq!(
+                front_matter(&out),
+                Some(FrontMatter { name: "p".into(), description: d.into() }),
+                "{d:?}\n{out}"
+            );
             assert!(out.ends_with("---\n\nbody\n"), "{out}");
             let yaml_lines = out.lines().take_while(|l| !l.is_empty()).count();
             assert_eq!(yaml_lines, 4, "one line per field: {out}");
@@ -383,17 +413,31 @@ mod tests {
         let fm = front_matter(&with_front_matter("", "p", &long)).unwrap();
         assert_eq!(fm.description.chars().count(), DESCRIPTION_MAX);
         assert!(fm.description.ends_with('…'));
-        assert!(spec_problems(&fm).is_empty());
+        assert!(spec_problems(&fm, "p").is_empty());
         let fm = front_matter(&with_front_matter("", "p", "  \n ")).unwrap();
         assert_eq!(fm.description, "Instructions for the p plugin");
     }
 
     #[test]
+    fn read_gives_a_regular_skill_and_refuses_a_link_wherever_it_leads() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(read(dir.path()).unwrap(), None);
+        std::fs::write(dir.path().join(".env"), "TOKEN=s3cret\n").unwrap();
+        std::os::unix::fs::symlink(".env", dir.path().join(FILE)).unwrap();
+        let e = read(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("symbolic link") && !e.to_string().contains("s3cret"), "{e}");
+        assert_eq!(e.exit_code(), crate::error::exit::PLUGIN_INVALID);
+        std::fs::remove_file(dir.path().join(FILE)).unwrap();
+        std::fs::write(dir.path().join(FILE), GOOD).unwrap();
+        assert_eq!(read(dir.path()).unwrap().as_deref(), Some(GOOD));
+    }
+
+    #[test]
     fn spec_problems_name_the_rule() {
         let fm = FrontMatter { name: "My Skill".into(), description: "y".repeat(DESCRIPTION_MAX + 1) };
-        let p = spec_problems(&fm);
+        let p = spec_problems(&fm, "my-skill");
         assert_eq!(p.len(), 2, "{p:?}");
-        assert!(p[0].contains("'My Skill' is not valid"), "{p:?}");
-        assert!(p[1].contains("1025 characters"), "{p:?}");
+        assert!(p[0].0.contains("'My Skill' is not valid") && p[0].1.starts_with("name: my-skill would do"), "{p:?}");
+        assert!(p[1].0.contains("1025 characters"), "{p:?}");
     }
 }

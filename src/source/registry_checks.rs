@@ -12,6 +12,8 @@ pub struct Checked {
     pub name: String,
     pub description: Option<String>,
     pub problems: Vec<String>,
+    /// What does not make it invalid but should be fixed (its `SKILL.md`).
+    pub warnings: Vec<crate::plugin::skill::Warning>,
 }
 
 /// Checks every folder under `root/plugins/` (dot-folders ignored): a valid folder name that
@@ -44,8 +46,10 @@ pub fn check_checkout(root: &Path, allow_unverified: bool) -> Result<Vec<Checked
             problems.push(format!("`atk add {name}` would not look '{name}' up in the registry"));
         }
         let mut description = None;
+        let mut warnings = vec![];
         match crate::plugin::load(&dir) {
             Ok(p) => {
+                warnings = crate::plugin::skill::check(&dir, &name, &p.description);
                 if p.maturity != crate::plugin::Maturity::Verified && !allow_unverified {
                     problems.push(format!(
                         "maturity: '{}' (a registry plugin must be 'verified'; --allow-unverified for a community registry)",
@@ -65,7 +69,7 @@ pub fn check_checkout(root: &Path, allow_unverified: bool) -> Result<Vec<Checked
         if !dir.join("README.md").is_file() {
             problems.push("README.md is missing".into());
         }
-        checked.push(Checked { name, description, problems });
+        checked.push(Checked { name, description, problems, warnings });
     }
     for (folder, name) in &display {
         let others: Vec<&str> =

@@ -35,6 +35,7 @@ mod runtime_regressions;
 mod safety;
 mod secrets;
 mod setup;
+mod skills;
 mod smaller;
 mod special_files;
 mod tls;
