@@ -57,7 +57,8 @@ fn marker(t: &Target) -> String {
 /// What Gemini is given: the plugin's `SKILL.md`, with Agent Skills front matter (made from
 /// `plugin.yaml`) when it has none Gemini loads, and atk's marker.
 fn skill_text(t: &Target) -> Result<String> {
-    let own = read_user_file(&t.dir.join("SKILL.md"))?.unwrap_or_default();
+    // Read as a regular file only: a link is never followed (see `Target::skill_refused`).
+    let own = crate::plugin::skill::read(&t.dir)?.unwrap_or_default();
     let text = crate::plugin::skill::with_front_matter(&own, &t.directory, &t.description);
     Ok(format!("{}\n\n{}\n", text.trim_end(), marker(t)))
 }
