@@ -101,7 +101,7 @@ impl Doc {
         let last = lines.pop().unwrap_or_default();
         let key = path.iter().map(|k| format!("\"{}\"", crate::text::escape(k))).collect::<Vec<_>>().join(".");
         format!(
-            "{key} is written {count} times (lines {} and {last}); agents read only the last one, so atk leaves the file alone",
+            "{key} is written {count} times (lines {} and {last}) and agents read only the last one: keep one, then run the command again",
             lines.join(", ")
         )
     }
@@ -259,7 +259,7 @@ mod tests {
         let two_sections = "{\n  \"mcpServers\": {\"a\": {}},\n  \"mcpServers\": {}\n}\n";
         let mut doc = Doc::parse(two_sections).unwrap();
         let err = doc.set_member("mcpServers", "x", &json!(1)).unwrap_err();
-        assert_eq!(err, "\"mcpServers\" is written 2 times (lines 2 and 3); agents read only the last one, so atk leaves the file alone");
+        assert_eq!(err, "\"mcpServers\" is written 2 times (lines 2 and 3) and agents read only the last one: keep one, then run the command again");
         assert!(doc.remove_member("mcpServers", "a").is_err());
         assert!(doc.member("mcpServers", "a").is_err());
         // Two servers of one name (an escape spells the same key), or a key twice inside the

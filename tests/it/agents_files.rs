@@ -67,3 +67,52 @@ fn a_name_with_a_line_or_paragraph_separator_or_a_bidi_control_reaches_no_agent(
         assert!(!env.home.join(".gemini").exists());
     }
 }
+
+#[test]
+fn a_config_with_a_key_written_twice_is_left_byte_for_byte() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &[]);
+    add_plugin(&env, "Twice", "mcp:\n  transport: stdio\n  command: node\n", true, &[]);
+    let cursor = env.home.join(".cursor/mcp.json");
+    let vscode = env.home.join(".config/Code/User/mcp.json");
+    let windsurf = env.home.join(".codeium/windsurf/mcp_config.json");
+    let opencode = env.home.join(".config/opencode/opencode.jsonc");
+    // Two "mcpServers": Cursor reads the last, an edit of the first would be lost on it.
+    let cursor_text = "{\n  \"mcpServers\": {\"old\": {\"command\": \"a\"}},\n  // mine\n  \"mcpServers\": {\"hand\": {\"command\": \"b\"}}\n}\n";
+    write(&cursor, cursor_text, false);
+    // The same server twice (the second spelled with an escape).
+    let vscode_text = "{\"servers\": {\n  \"Twice\": {\"type\": \"stdio\", \"command\": \"x\"},\n  \"\\u0054wice\": {\"type\": \"stdio\", \"command\": \"y\"}\n}}\n";
+    write(&vscode, vscode_text, false);
+    // A key twice inside the entry of that name.
+    let windsurf_text = "{\"mcpServers\": {\"Twice\": {\"command\": \"x\",\n \"command\": \"y\"}}}\n";
+    write(&windsurf, windsurf_text, false);
+    // Two lists of instructions.
+    let opencode_text = "{\n  \"instructions\": [],\n  \"instructions\": [\"~/notes.md\"]\n}\n";
+    write(&opencode, opencode_text, false);
+    let watched = [&cursor as &Path, &vscode, &windsurf, &opencode];
+    let before = files(&watched);
+
+    let (out, err) = run_code(&env, &stubs, 1, &["plug", "twice", "--cursor", "--vscode", "--windsurf", "--opencode", "-y"]);
+    assert_eq!(files(&watched), before, "{out}\n{err}");
+    let line = |path: &Path| {
+        let shown = path.display().to_string();
+        err.lines().chain(out.lines()).find(|l| l.contains(&shown)).unwrap_or_else(|| panic!("{shown}: {out}\n{err}")).to_string()
+    };
+    let c = line(&cursor);
+    assert!(c.contains("\"mcpServers\" is written 2 times (lines 2 and 4) and agents read only the last one: keep one, then run the command again"), "{c}");
+    assert!(line(&vscode).contains("\"servers\".\"Twice\" is written 2 times (lines 2 and 3)"), "{err}");
+    assert!(line(&windsurf).contains("\"mcpServers\".\"Twice\".\"command\" is written 2 times (lines 1 and 2)"), "{err}");
+    assert!(line(&opencode).contains("\"instructions\" is written 2 times (lines 2 and 3)"), "{err}");
+    // Nothing was recorded as plugged, and unplugging is refused the same way.
+    assert!(!env.manifest().contains("agents:"), "{}", env.manifest());
+    let (out, err) = run_code(&env, &stubs, 1, &["unplug", "twice", "--cursor", "--vscode", "--windsurf", "--opencode", "-y"]);
+    assert_eq!(files(&watched), before, "{out}\n{err}");
+    assert!(err.contains("is written 2 times"), "{out}\n{err}");
+
+    // Once the user keeps one of each, atk edits the one every reader uses.
+    write(&cursor, "{\n  // mine\n  \"mcpServers\": {\"hand\": {\"command\": \"b\"}}\n}\n", false);
+    run_ok(&env, &stubs, &["plug", "twice", "--cursor", "-y"]);
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cursor).unwrap().replace("// mine", "")).unwrap();
+    assert_eq!(v["mcpServers"]["hand"]["command"], "b");
+    assert_eq!(v["mcpServers"]["Twice"]["command"], "node");
+}
