@@ -266,11 +266,18 @@ mod tests {
         // member atk reads: refused too.
         let two_servers = "{\"mcp\": {\"s\": {\"a\": 1},\n \"other\": 2,\n\n \"\\u0073\": {\"b\": 2}}}";
         let mut doc = Doc::parse(two_servers).unwrap();
-        assert!(doc.member("mcp", "other").unwrap_err().starts_with("\"mcp\".\"s\" is written 2 times (lines 1 and 4)"));
+        assert!(doc
+            .member("mcp", "other")
+            .unwrap_err()
+            .starts_with("\"mcp\".\"s\" is written 2 times (lines 1 and 4)"));
         assert!(doc.remove_member("mcp", "s").is_err());
-        let inside = "{\"mcp\": {\"s\": {\"env\": {\"K\": 1, \"K\": 2}}, \"t\": {\"a\": [{\"b\": 1, \"b\": 1, \"b\": 1}]}}}";
+        let inside =
+            "{\"mcp\": {\"s\": {\"env\": {\"K\": 1, \"K\": 2}}, \"t\": {\"a\": [{\"b\": 1, \"b\": 1, \"b\": 1}]}}}";
         let mut doc = Doc::parse(inside).unwrap();
-        assert!(doc.set_member("mcp", "s", &json!(1)).unwrap_err().starts_with("\"mcp\".\"s\".\"env\".\"K\" is written 2"));
+        assert!(doc
+            .set_member("mcp", "s", &json!(1))
+            .unwrap_err()
+            .starts_with("\"mcp\".\"s\".\"env\".\"K\" is written 2"));
         assert!(doc.member("mcp", "t").unwrap_err().contains("is written 3 times (lines 1, 1 and 1)"));
         // Two lists of instructions.
         let mut doc = Doc::parse("{\"instructions\": [], \"instructions\": [\"/a\"]}").unwrap();

@@ -130,11 +130,17 @@ mod name_tests {
 
     #[test]
     fn every_line_break_and_bidi_control_is_refused() {
-        for c in ['\n', '\r', '\u{b}', '\u{c}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{85}', '\u{2028}', '\u{2029}', '\0', '\u{7f}'] {
+        for c in [
+            '\n', '\r', '\u{b}', '\u{c}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{85}', '\u{2028}', '\u{2029}', '\0',
+            '\u{7f}',
+        ] {
             let name = format!("Echo{c}Spaced");
             assert_eq!(name_problem(&name), Some("has a line break or another control character"), "{name:?}");
         }
-        for c in ['\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{200e}', '\u{200f}', '\u{61c}'] {
+        for c in [
+            '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+            '\u{200e}', '\u{200f}', '\u{61c}',
+        ] {
             assert!(name_problem(&format!("a{c}b")).unwrap().starts_with("has a bidirectional-text control"), "{c:?}");
         }
         for fine in ["Piper TTS", "Ünïcode ✓", "עברית", "emoji 👨\u{200d}👩", "a-b_c.d"] {

@@ -4,7 +4,7 @@
 //! another user keeps its owner, group and mode when atk runs as root.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::common::agents::*;
 use crate::common::*;
@@ -57,7 +57,10 @@ fn a_name_with_a_line_or_paragraph_separator_or_a_bidi_control_reaches_no_agent(
             &["plug", &directory, "--cursor", "--opencode", "--claude", "--codex", "--gemini", "-y"],
         );
         let first = err.lines().next().unwrap_or_default();
-        assert!(first.contains("cannot be given to coding agents: its name has a") && first.contains(why), "{yaml_name}: {err}");
+        assert!(
+            first.contains("cannot be given to coding agents: its name has a") && first.contains(why),
+            "{yaml_name}: {err}"
+        );
         assert!(err.contains("hint: "), "{err}");
         // One line: the name is shown escaped, never as a break.
         assert!(!err.contains('\u{2028}') && !err.contains('\u{2029}') && !err.contains('\u{85}'), "{err:?}");
@@ -92,27 +95,119 @@ fn a_config_with_a_key_written_twice_is_left_byte_for_byte() {
     let watched = [&cursor as &Path, &vscode, &windsurf, &opencode];
     let before = files(&watched);
 
-    let (out, err) = run_code(&env, &stubs, 1, &["plug", "twice", "--cursor", "--vscode", "--windsurf", "--opencode", "-y"]);
+    let (out, err) =
+        run_code(&env, &stubs, 1, &["plug", "twice", "--cursor", "--vscode", "--windsurf", "--opencode", "-y"]);
     assert_eq!(files(&watched), before, "{out}\n{err}");
     let line = |path: &Path| {
         let shown = path.display().to_string();
-        err.lines().chain(out.lines()).find(|l| l.contains(&shown)).unwrap_or_else(|| panic!("{shown}: {out}\n{err}")).to_string()
+        err.lines()
+            .chain(out.lines())
+            .find(|l| l.contains(&shown))
+            .unwrap_or_else(|| panic!("{shown}: {out}\n{err}"))
+            .to_string()
     };
     let c = line(&cursor);
     assert!(c.contains("\"mcpServers\" is written 2 times (lines 2 and 4) and agents read only the last one: keep one, then run the command again"), "{c}");
     assert!(line(&vscode).contains("\"servers\".\"Twice\" is written 2 times (lines 2 and 3)"), "{err}");
-    assert!(line(&windsurf).contains("\"mcpServers\".\"Twice\".\"command\" is written 2 times (lines 1 and 2)"), "{err}");
+    assert!(
+        line(&windsurf).contains("\"mcpServers\".\"Twice\".\"command\" is written 2 times (lines 1 and 2)"),
+        "{err}"
+    );
     assert!(line(&opencode).contains("\"instructions\" is written 2 times (lines 2 and 3)"), "{err}");
     // Nothing was recorded as plugged, and unplugging is refused the same way.
     assert!(!env.manifest().contains("agents:"), "{}", env.manifest());
-    let (out, err) = run_code(&env, &stubs, 1, &["unplug", "twice", "--cursor", "--vscode", "--windsurf", "--opencode", "-y"]);
+    let (out, err) =
+        run_code(&env, &stubs, 1, &["unplug", "twice", "--cursor", "--vscode", "--windsurf", "--opencode", "-y"]);
     assert_eq!(files(&watched), before, "{out}\n{err}");
     assert!(err.contains("is written 2 times"), "{out}\n{err}");
 
     // Once the user keeps one of each, atk edits the one every reader uses.
     write(&cursor, "{\n  // mine\n  \"mcpServers\": {\"hand\": {\"command\": \"b\"}}\n}\n", false);
     run_ok(&env, &stubs, &["plug", "twice", "--cursor", "-y"]);
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cursor).unwrap().replace("// mine", "")).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cursor).unwrap().replace("// mine", "")).unwrap();
     assert_eq!(v["mcpServers"]["hand"]["command"], "b");
     assert_eq!(v["mcpServers"]["Twice"]["command"], "node");
+}
+
+/// `(uid, gid, mode)` of `path` itself (a link is not followed).
+fn owner(path: &Path) -> (u32, u32, u32) {
+    let m = std::fs::symlink_metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (m.uid(), m.gid(), m.mode() & 0o7777)
+}
+
+fn chown(path: &Path, uid: u32, gid: u32) {
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid)).unwrap();
+}
+
+fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn as_root_a_user_s_agent_files_and_links_stay_the_user_s() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: only root can make files of another user and give them back");
+        return;
+    }
+    let (uid, gid) = (4242, 4243);
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    let dir = add_plugin(&env, "Owned", "mcp:\n  transport: stdio\n  command: node\n", true, &[]);
+    let h = &env.home;
+    // An existing file of the user in a folder of root's: it keeps its owner, group and mode.
+    let cursor = h.join(".cursor/mcp.json");
+    write(&cursor, "{\n  // mine\n  \"mcpServers\": {}\n}\n", false);
+    chown(&cursor, uid, gid);
+    chmod(&cursor, 0o640);
+    // An existing CLAUDE.md of another user and group in the user's folder: the file's own kept.
+    let claude_md = h.join(".claude/CLAUDE.md");
+    write(&claude_md, "# Mine\n", false);
+    chown(claude_md.parent().unwrap(), uid, gid);
+    chown(&claude_md, uid + 2, gid + 2);
+    chmod(&claude_md, 0o604);
+    // New files in the user's folders, some in folders atk makes there: the user's.
+    for d in [".codex", ".gemini", ".augment", ".config", ".config/Code/User"] {
+        std::fs::create_dir_all(h.join(d)).unwrap();
+        chown(&h.join(d), uid, gid);
+    }
+    let agents_md = h.join(".codex/AGENTS.md");
+    let gemini_link = h.join(".gemini/skills/atk-owned");
+    let auggie_link = h.join(".augment/rules/atk-owned.md");
+    let opencode = h.join(".config/opencode/opencode.jsonc");
+    let vscode = h.join(".config/Code/User/mcp.json");
+    // A link atk made before, as root: replaced by one of the folder's owner.
+    std::fs::create_dir_all(gemini_link.parent().unwrap()).unwrap();
+    chown(gemini_link.parent().unwrap(), uid, gid);
+    std::os::unix::fs::symlink("/nonexistent/old", &gemini_link).unwrap();
+
+    let all = ["--cursor", "--claude", "--codex", "--gemini", "--auggie", "--opencode", "--vscode", "-y"];
+    let mut plug = vec!["plug", "owned"];
+    plug.extend(all);
+    run_ok(&env, &stubs, &plug);
+    assert!(std::fs::read_to_string(&cursor).unwrap().contains("\"Owned\""));
+    assert!(std::fs::read_to_string(&claude_md).unwrap().contains(&format!("@{}", dir.join("SKILL.md").display())));
+    assert_eq!(std::fs::read_link(&gemini_link).unwrap(), dir);
+    assert_eq!(owner(&cursor), (uid, gid, 0o640));
+    assert_eq!(owner(&claude_md), (uid + 2, gid + 2, 0o604));
+    assert_eq!(owner(&agents_md), (uid, gid, 0o600));
+    assert_eq!(owner(&vscode), (uid, gid, 0o600));
+    assert_eq!(owner(&opencode), (uid, gid, 0o600));
+    for made in [h.join(".config/opencode"), h.join(".augment/rules")] {
+        assert_eq!(owner(&made).0, uid, "{}", made.display());
+        assert_eq!(owner(&made).1, gid, "{}", made.display());
+    }
+    assert_eq!((owner(&gemini_link).0, owner(&gemini_link).1), (uid, gid));
+    assert_eq!((owner(&auggie_link).0, owner(&auggie_link).1), (uid, gid));
+
+    // Unplugging rewrites the files again: still the user's, as they were.
+    let mut unplug = vec!["unplug", "owned"];
+    unplug.extend(all);
+    run_ok(&env, &stubs, &unplug);
+    assert!(!std::fs::read_to_string(&cursor).unwrap().contains("\"Owned\""));
+    assert_eq!(owner(&cursor), (uid, gid, 0o640));
+    assert_eq!(owner(&claude_md), (uid + 2, gid + 2, 0o604));
+    assert_eq!(owner(&agents_md), (uid, gid, 0o600));
+    assert_eq!(owner(&opencode), (uid, gid, 0o600));
+    assert!(std::fs::symlink_metadata(&gemini_link).is_err());
 }
