@@ -20,7 +20,8 @@ impl Owner {
     }
 }
 
-fn is_root() -> bool {
+/// Whether atk runs as root (an effective user id of 0, as under sudo).
+pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
 

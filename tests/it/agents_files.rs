@@ -211,3 +211,21 @@ fn as_root_a_user_s_agent_files_and_links_stay_the_user_s() {
     assert_eq!(owner(&opencode), (uid, gid, 0o600));
     assert!(std::fs::symlink_metadata(&gemini_link).is_err());
 }
+
+#[test]
+fn as_root_the_files_atk_rewrites_in_a_user_s_home_stay_the_user_s() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: only root can make files of another user and give them back");
+        return;
+    }
+    let (uid, gid) = (4242, 4243);
+    let env = Env::new();
+    for entry in walkdir::WalkDir::new(&env.atk_home) {
+        chown(entry.unwrap().path(), uid, gid);
+    }
+    chmod(&env.atk_home.join("manifest.yaml"), 0o640);
+    let src = env.plugin("src-owned", &yaml("Owned", ""), &[]);
+    env.ok(&["add", src.to_str().unwrap(), "-y"]);
+    assert!(env.manifest().contains("Owned"), "{}", env.manifest());
+    assert_eq!(owner(&env.atk_home.join("manifest.yaml")), (uid, gid, 0o640));
+}
