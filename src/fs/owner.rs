@@ -38,10 +38,10 @@ pub fn wanted(existing: Option<&std::fs::Metadata>, path: &Path) -> Option<Owner
     }
 }
 
-/// Gives the open file `file` to `owner` unless it has it. Only root can give a file away: for
-/// another user, what cannot be kept is left as it was before this rule (the file becomes that
-/// user's, who could write the folder anyway; a user repairing a file an older atk left root's
-/// under sudo is not stopped). For root, a failure is an error: the user's file would be root's.
+/// Gives the open file `file` to `owner` unless it has it. For root, a failure is an error (the
+/// user's file would become root's). Any other user cannot give a file away: what cannot be kept
+/// is left as it is, as a rewrite always left it (they can write the folder; a user repairing a
+/// file an older atk left root's under sudo is not stopped), and a group is kept where it can be.
 pub fn give(file: &std::fs::File, owner: Owner) -> std::io::Result<()> {
     if Owner::of(&file.metadata()?) == owner {
         return Ok(());
