@@ -5,9 +5,14 @@
 use std::borrow::Cow;
 
 /// Characters that a terminal acts on or that reorder what is shown: C0 and C1 controls, DEL,
-/// and the Unicode bidirectional overrides and isolates.
+/// the Unicode bidirectional marks, overrides and isolates, and the line and paragraph separators
+/// (a line break to many readers of a log or a message).
 fn is_unsafe(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(
+            c,
+            '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}'
+        )
 }
 
 /// `s` with every unsafe character written as an escape (`\n`, `\t`, `\x1b`, `\u{202e}`).

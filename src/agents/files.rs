@@ -48,12 +48,14 @@ pub fn read_user_file(path: &Path) -> Result<Option<String>> {
 }
 
 /// Writes an agent's file atomically (a temporary file beside it, renamed over it), keeping its
-/// mode; a new file is 0600, since these files hold secrets. Through a link, the target is written.
+/// mode, owner and group; a new file is 0600, since these files hold secrets. Through a link, the
+/// target is written. When atk runs as root (sudo), a new file and the folders made for it take
+/// the owner of the folder they are made in: a user's agent files stay the user's.
 pub fn write_user_file(path: &Path, text: &str) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let real = file_behind(path)?;
-    if let Some(dir) = real.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    if let Some(dir) = real.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::fs::owner::create_dirs(dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     }
     let mode = std::fs::metadata(&real).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o600);
     crate::fs::write_atomic(&real, text.as_bytes(), Some(mode))

@@ -113,14 +113,21 @@ pub fn link_state(link: &Path, target: &Path) -> LinkState {
     }
 }
 
-/// Makes `link` point at `target`, replacing a link that is there in one rename.
+/// Makes `link` point at `target`, replacing a link that is there in one rename. When atk runs as
+/// root, the link (and the folders made for it) takes the owner of its folder, so that under sudo
+/// a user's skill links are the user's.
 pub fn make_link(link: &Path, target: &Path) -> std::io::Result<()> {
+    use crate::fs::owner;
     let dir = link.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
+    owner::create_dirs(dir)?;
     let tmp: PathBuf = dir.join(format!("{}-link", crate::fs::temp_name()));
     let _ = std::fs::remove_file(&tmp);
     std::os::unix::fs::symlink(target, &tmp)?;
-    std::fs::rename(&tmp, link).inspect_err(|_| {
+    let owned = match owner::wanted(None, link) {
+        Some(o) => owner::give_link(&tmp, o),
+        None => Ok(()),
+    };
+    owned.and_then(|()| std::fs::rename(&tmp, link)).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
 }

@@ -86,14 +86,19 @@ pub fn target(home: &crate::home::Home, entry: &Entry, outer: crate::plugin::env
 }
 
 /// Why a plugin's name cannot be the name of an MCP server and go into an agent's instructions:
-/// a line break or another control character (it would put lines of its own outside atk's
-/// managed section), the comment marks of that section, or a leading `-` (an agent's program
-/// would take it for an option).
+/// a line break of any reader (Python's `str.splitlines`, which atk-cli edits the managed section
+/// with, also breaks at U+2028, U+2029 and U+0085; JavaScript at U+2028 and U+2029) or another
+/// control character (it would put lines of its own outside atk's managed section, or leave one
+/// there that can never be removed), a bidirectional control (it reorders or hides what a person
+/// reads), the comment marks of that section, or a leading `-` (an agent's program would take it
+/// for an option).
 pub fn name_problem(name: &str) -> Option<&'static str> {
     if name.trim().is_empty() {
         Some("is empty")
-    } else if name.chars().any(char::is_control) {
+    } else if name.chars().any(|c| c.is_control() || is_line_break(c)) {
         Some("has a line break or another control character")
+    } else if name.chars().any(is_bidi_control) {
+        Some("has a bidirectional-text control (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C), which reorders or hides what is shown")
     } else if name.contains("<!--") || name.contains("-->") {
         Some("has `<!--` or `-->`, the marks of atk's section in an agent's instructions")
     } else if name.starts_with('-') {
@@ -102,6 +107,19 @@ pub fn name_problem(name: &str) -> Option<&'static str> {
         None
     }
 }
+
+/// A line boundary for some reader of the files a name goes into: Python's `str.splitlines`
+/// (`\n`, `\r`, `\v`, `\f`, `\x1c`-`\x1e`, U+0085, U+2028, U+2029), JavaScript, TOML and
+/// Markdown (a subset of these), and Unicode's line and paragraph separators.
+fn is_line_break(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\u{b}' | '\u{c}' | '\u{1c}'..='\u{1e}' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// Unicode's `Bidi_Control` characters (the "Trojan Source" set).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// What unplugging needs when the plugin cannot be read: its name and where its folder is (or
 /// was), so that its skill lines and links, and what atk registered, can still be removed.
 pub fn bare_target(home: &crate::home::Home, entry: &Entry) -> Target {
@@ -117,5 +135,30 @@ pub fn bare_target(home: &crate::home::Home, entry: &Entry) -> Target {
         server: None,
         has_skill: false,
         skill_refused: None,
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::name_problem;
+
+    #[test]
+    fn every_line_break_and_bidi_control_is_refused() {
+        for c in [
+            '\n', '\r', '\u{b}', '\u{c}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{85}', '\u{2028}', '\u{2029}', '\0',
+            '\u{7f}',
+        ] {
+            let name = format!("Echo{c}Spaced");
+            assert_eq!(name_problem(&name), Some("has a line break or another control character"), "{name:?}");
+        }
+        for c in [
+            '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+            '\u{200e}', '\u{200f}', '\u{61c}',
+        ] {
+            assert!(name_problem(&format!("a{c}b")).unwrap().starts_with("has a bidirectional-text control"), "{c:?}");
+        }
+        for fine in ["Piper TTS", "Ünïcode ✓", "עברית", "emoji 👨\u{200d}👩", "a-b_c.d"] {
+            assert_eq!(name_problem(fine), None, "{fine:?}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod lock;
 mod name;
+pub mod owner;
 pub mod read;
 mod root;
 
@@ -28,14 +29,20 @@ pub fn expand_tilde(p: &Path, home: &Path) -> PathBuf {
 }
 
 /// Writes `contents` to a temporary file beside `path` and renames it over `path`. The mode is
-/// `mode` when given, else the old file's mode, else 0644.
+/// `mode` when given, else the old file's mode, else 0644. The old file's owner and group are
+/// kept (see [`owner`]: under sudo, a user's file stays theirs); a new file takes its folder's
+/// when atk runs as root.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let ctx = || format!("cannot write {}", path.display());
+    let old = std::fs::metadata(path).ok();
     let mut tmp = tempfile::Builder::new().prefix(&temp_name()).rand_bytes(0).tempfile_in(dir).ctx(ctx)?;
     tmp.write_all(contents).ctx(ctx)?;
-    let mode =
-        mode.unwrap_or_else(|| std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644));
+    let mode = mode.unwrap_or_else(|| old.as_ref().map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644));
+    // Before the mode: a change of owner clears the set-user and set-group bits.
+    if let Some(owner) = owner::wanted(old.as_ref(), path) {
+        owner::give(tmp.as_file(), owner).ctx(ctx)?;
+    }
     tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode)).ctx(ctx)?;
     tmp.as_file().sync_all().ctx(ctx)?;
     tmp.persist(path).map_err(|e| Error::io(ctx(), e.error))?;

@@ -518,17 +518,27 @@ impl Root {
     }
 
     /// Writes `rel` through a temporary file beside it, renamed over it (a link at `rel` is
-    /// replaced, never followed). The mode is `mode`, else the old file's, else 0644.
+    /// replaced, never followed). The mode is `mode`, else the old file's, else 0644. The old
+    /// file's owner and group are kept, and a new file takes its folder's when atk runs as root
+    /// (see [`super::owner`]: under sudo, a user's manifest and `.env` stay the user's).
     pub fn write_atomic(&self, rel: &RelPath, data: &[u8], mode: Option<u32>) -> Result<()> {
+        use super::owner::{self, Owner};
         let (dir, name) = self.parent(rel)?;
-        let mode = mode.unwrap_or_else(|| match rustix::fs::statat(&dir, c(name), AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(st) if Kind::of(&st) != Kind::Link => st.st_mode & 0o7777,
-            _ => 0o644,
-        });
+        let old =
+            rustix::fs::statat(&dir, c(name), AtFlags::SYMLINK_NOFOLLOW).ok().filter(|st| Kind::of(st) != Kind::Link);
+        let mode = mode.unwrap_or_else(|| old.as_ref().map_or(0o644, |st| st.st_mode & 0o7777));
+        let wanted = match &old {
+            Some(st) => Some(Owner { uid: st.st_uid, gid: st.st_gid }),
+            None if owner::is_root() => rustix::fs::fstat(&dir).ok().map(|st| Owner { uid: st.st_uid, gid: st.st_gid }),
+            None => None,
+        };
         let tmp = temp_name();
         let written = (|| {
             let mut file = create_new(&dir, &tmp, 0o600)?;
             file.write_all(data)?;
+            if let Some(o) = wanted {
+                owner::give(&file, o)?;
+            }
             rustix::fs::fchmod(&file, Mode::from_raw_mode(mode)).map_err(os)?;
             file.sync_all()?;
             rustix::fs::renameat(&dir, c(&tmp), &dir, c(name)).map_err(os)

@@ -2,6 +2,7 @@
 
 mod add_local;
 mod agents;
+mod agents_files;
 mod agents_late;
 mod agents_regressions;
 mod attack_files;
