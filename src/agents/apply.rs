@@ -153,7 +153,7 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
     let mut plan = match planned {
         Ok(p) => p,
         Err(e @ Error::Interrupted) => return Err(e),
-        Err(e) => return Ok(outcome(AgentStatus::Failed, Some(e.to_string()), &[])),
+        Err(e) => return Ok(outcome(AgentStatus::Failed, Some(with_hints(&e)), &[])),
     };
     if let Some(why) = plan.unsupported.take() {
         return Ok(outcome(AgentStatus::Skipped, Some(why), &plan.notes));
@@ -216,7 +216,7 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
                 plan.changes = again.changes;
             }
             Err(e @ Error::Interrupted) => return Err(e),
-            Err(e) => return Ok(outcome(AgentStatus::Failed, Some(e.to_string()), &plan.notes)),
+            Err(e) => return Ok(outcome(AgentStatus::Failed, Some(with_hints(&e)), &plan.notes)),
         }
     }
     let mut done = 0;
@@ -248,6 +248,15 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
     };
     let detail = (status == AgentStatus::NotConfigured).then(|| tolerated.join("; ")).filter(|d| !d.is_empty());
     Ok(outcome(status, detail, &plan.notes))
+}
+
+/// An error as an outcome's detail: its message, and its hints after it (an outcome is one line).
+fn with_hints(e: &Error) -> String {
+    let mut text = e.to_string();
+    for hint in e.hints() {
+        text.push_str(&format!("; {hint}"));
+    }
+    text
 }
 
 /// A reporter that masks secrets in every line before passing it on.
