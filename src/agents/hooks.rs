@@ -2,7 +2,7 @@
 //! and how each recorded agent stands (for status and doctor).
 
 use super::{
-    apply, bare_target, recorded, registered_path, target, AgentEnv, AgentId, AgentOutcome,
+    apply, bare_target, recorded, registered_path, target, AgentEnv, Plan, Target, AgentId, AgentOutcome,
     AgentStatus, Apply, Cx, Op, Registered,
 };
 use crate::error::Result;
@@ -102,10 +102,12 @@ pub fn wiring(
         .into_iter()
         .map(|agent| {
             let a = agent.agent();
+            let t = Target { server_name: super::names::server_name(agent, &t, &registered), ..t.clone() };
             let state = if !a.installed(env) {
                 Wiring::Absent
             } else {
                 match a.plug(&t, &cx) {
+                    Ok(Plan { conflict: Some(why), .. }) => Wiring::Unknown(why),
                     Ok(plan) if plan.unsupported.is_some() || plan.changes.is_empty() => Wiring::Configured,
                     Ok(_) => Wiring::NotConfigured,
                     Err(e) => Wiring::Unknown(e.to_string()),

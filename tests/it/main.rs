@@ -5,6 +5,7 @@ mod agents;
 mod agents_files;
 mod agents_late;
 mod agents_regressions;
+mod agents_state;
 mod attack_files;
 mod attack_procs;
 mod attack_reports;

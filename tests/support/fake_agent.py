@@ -172,7 +172,11 @@ def gemini(argv):
         kind = next((v for k, v in opts if k in ("--transport", "-t")), "stdio")
         name, words = rest[0], rest[1:]
         if kind == "stdio":
-            entry = {"command": words[0], "args": words[1:]}
+            # What follows `--` after the command is the server's, taken as it is.
+            args = words[1:]
+            if args[:1] == ["--"]:
+                args = args[1:]
+            entry = {"command": words[0], "args": args}
             if env:
                 entry["env"] = env
         else:
