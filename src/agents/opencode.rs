@@ -86,6 +86,9 @@ impl Agent for OpenCode {
             Some(c) => plan.changes.push(c),
             None => plan.changes.clear(),
         }
+        if let Some(s) = &given {
+            super::plan::say_secret_url(self.id(), s, &mut plan);
+        }
         Ok(plan)
     }
     fn unplug(&self, t: &Target, cx: &Cx) -> Result<Plan> {

@@ -144,7 +144,10 @@ fn replacing(agent: AgentId, t: &Target, held: &Held) -> Change {
 /// configuration.
 fn secret_url_note(agent: AgentId, s: &Server) -> Option<String> {
     s.url_holds_secret().then(|| {
-        format!("the server's URL holds a secret value, which {} keeps in its configuration", agent.label())
+        format!(
+            "note: the server's URL holds a secret value, which {} will keep in its configuration (agents reach a remote server by its URL)",
+            agent.label()
+        )
     })
 }
 
@@ -170,7 +173,6 @@ pub fn cli_plug(
         }
         return Ok(plan);
     };
-    plan.notes.extend(secret_url_note(agent, s));
     let argv = add(s);
     let fp = fingerprint(&argv);
     let before = cx.registered.get(agent, &t.directory);
@@ -185,7 +187,17 @@ pub fn cli_plug(
         }
         Stance::Foreign(held) => plan.conflict = Some(conflict_text(t, &held)),
     }
+    say_secret_url(agent, s, &mut plan);
     Ok(plan)
+}
+
+/// Before a remote server whose URL holds a secret is given to an agent, the preview says so.
+pub(super) fn say_secret_url(agent: AgentId, s: &Server, plan: &mut Plan) {
+    if !plan.changes.is_empty() {
+        if let Some(note) = secret_url_note(agent, s) {
+            plan.changes.insert(0, Change::Say(note));
+        }
+    }
 }
 
 /// The removal of a CLI agent's registration: only of atk's own entry; someone else's server of
@@ -296,7 +308,6 @@ pub fn file_plug(
         });
     };
     let mut plan = Plan { notes: no_skills_note(agent, t).into_iter().collect(), ..Plan::default() };
-    plan.notes.extend(secret_url_note(agent, &server));
     match stance(agent, t, cx, Some(&server))? {
         Stance::Foreign(held) if !cx.replace => {
             plan.conflict = Some(conflict_text(t, &held));
@@ -310,6 +321,7 @@ pub fn file_plug(
     if !plan.changes.iter().any(|c| matches!(c, Change::Write { .. })) {
         plan.changes.clear();
     }
+    say_secret_url(agent, &server, &mut plan);
     Ok(plan)
 }
 
