@@ -196,3 +196,19 @@ fn gemini_gets_a_skill_folder_it_loads_and_never_the_plugin_folder() {
     run_ok(&env, &stubs, &["unplug", "skilled", "--gemini", "-y"]);
     assert!(folder.join("SKILL.md").is_file());
 }
+
+#[test]
+fn a_remote_url_that_holds_a_secret_is_said_before_it_is_written() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    let body = "env_vars:\n  - name: TOKEN\n    secret: true\nmcp:\n  transport: http\n  endpoint: https://h.invalid/$TOKEN/mcp\n  env: [TOKEN]\n";
+    add_plugin(&env, "Keyed", body, false, &["TOKEN=tok-123456"]);
+    let (out, err) = run_ok(&env, &stubs, &["plug", "keyed", "--cursor", "--claude", "-y"]);
+    assert!(err.contains("the server's URL holds a secret value, which Cursor will keep"), "{err}");
+    assert!(err.contains("which Claude Code will keep"), "{err}");
+    assert!(!out.contains("tok-123456") && !err.contains("tok-123456"), "{out}{err}");
+    // A URL without a secret says nothing of the kind.
+    add_plugin(&env, "Open", "mcp:\n  transport: http\n  endpoint: https://h.invalid/mcp\n", false, &[]);
+    let (_, err) = run_ok(&env, &stubs, &["plug", "open", "--cursor", "-y"]);
+    assert!(!err.contains("holds a secret"), "{err}");
+}
