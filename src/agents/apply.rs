@@ -158,6 +158,11 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
     if let Some(why) = plan.unsupported.take() {
         return Ok(outcome(AgentStatus::Skipped, Some(why), &plan.notes));
     }
+    let stdio = t.server.as_ref().is_some_and(|s| !s.is_remote());
+    if let Some(why) = how.env.launcher.problem().filter(|_| op == Op::Plug && stdio) {
+        let hint = "move it to a path without such characters (`atk --home DIR` names another home)";
+        return Ok(outcome(AgentStatus::Failed, Some(format!("{why}; {hint}")), &plan.notes));
+    }
     if let Some(why) = plan.conflict.take() {
         return Ok(outcome(AgentStatus::Conflict, Some(why), &plan.notes));
     }

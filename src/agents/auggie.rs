@@ -9,18 +9,43 @@ use crate::error::Result;
 
 pub struct Auggie;
 
-/// atk-cli's payload: a command's `args` always a list and `env` always there; a URL server's env
-/// dropped.
+/// The payload: a command's `args` always a list and `env` always there (as atk-cli writes it); a
+/// URL server's env dropped. Auggie joins the command and its arguments with spaces and runs them
+/// with `sh -c`: each word is quoted for the shell where it needs it (a home path with a space).
 fn payload(s: &Server) -> Value {
     match &s.transport {
         Transport::Remote { kind, url } => json!({"type": kind, "url": url}),
         Transport::Stdio { command, args } => {
+            let quote = |w: &String| crate::lifecycle::shell_quote(w);
             let mut m = serde_json::Map::new();
-            m.insert("command".into(), json!(command));
-            m.insert("args".into(), json!(args));
+            m.insert("command".into(), json!(quote(command)));
+            m.insert("args".into(), json!(args.iter().map(quote).collect::<Vec<_>>()));
             m.insert("env".into(), Value::Object(s.env_object()));
             Value::Object(m)
         }
+    }
+}
+
+/// A word as the shell reads it when it is single-quoted (`'a b'`, `'c'\''d'`); any other word as
+/// it is.
+fn unquote(word: &str) -> String {
+    if !word.starts_with('\'') {
+        return word.to_string();
+    }
+    let (mut out, mut quoted, mut chars) = (String::new(), false, word.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '\'') => quoted = false,
+            (true, c) => out.push(c),
+            (false, '\'') => quoted = true,
+            (false, '\\') if chars.peek() == Some(&'\'') => out.push(chars.next().expect("peeked")),
+            (false, _) => return word.to_string(),
+        }
+    }
+    if quoted {
+        word.to_string()
+    } else {
+        out
     }
 }
 
@@ -44,7 +69,12 @@ impl Agent for Auggie {
         env.which("auggie").is_some()
     }
     fn held(&self, name: &str, env: &AgentEnv) -> Result<Option<Held>> {
-        held_json(&env.home.join(".augment/settings.json"), "mcpServers", name)
+        let held = held_json(&env.home.join(".augment/settings.json"), "mcpServers", name)?;
+        Ok(held.map(|h| Held {
+            command: h.command.as_deref().map(unquote),
+            args: h.args.iter().map(|a| unquote(a)).collect(),
+            ..h
+        }))
     }
     fn plug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
         let mut plan = cli_plug(self.id(), t, cx, add_argv, remove_argv(&t.server_name))?;
@@ -60,5 +90,21 @@ impl Agent for Auggie {
     }
     fn snippet(&self, s: &Server) -> String {
         wrapped("mcpServers", &s.name, payload(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unquote;
+
+    #[test]
+    fn single_quoted_words_read_as_the_shell_reads_them() {
+        assert_eq!(unquote("'a b'"), "a b");
+        assert_eq!(unquote("'c'\\''d'"), "c'd");
+        assert_eq!(unquote("''"), "");
+        assert_eq!(unquote("plain"), "plain");
+        assert_eq!(unquote("'open"), "'open");
+        assert_eq!(unquote("'a'b"), "'a'b");
+        assert_eq!(unquote(&crate::lifecycle::shell_quote("/h/my home/$x 'q'")), "/h/my home/$x 'q'");
     }
 }

@@ -38,6 +38,27 @@ impl Launcher {
         self.atk.to_string_lossy().into_owned()
     }
 
+    /// Why agents cannot be given this launch: atk's path or the home's holds characters some
+    /// agent rewrites before it starts the server (`$` and `${…}` for Claude Code, Gemini and
+    /// Auggie, `{env:…}`/`{file:…}` for OpenCode, a backquote for Auggie's shell), or is not
+    /// UTF-8 (agents keep JSON and TOML text).
+    pub fn problem(&self) -> Option<String> {
+        let home = canonical(&self.home);
+        for (what, path) in [("atk's own path", &self.atk), ("the home's path", &home)] {
+            let Some(text) = path.to_str() else {
+                return Some(format!("{what} ({}) is not UTF-8, which agents' files cannot hold", path.display()));
+            };
+            if let Some(c) = text.chars().find(|c| matches!(c, '$' | '`' | '{' | '}' | '\\' | '"') || c.is_control()) {
+                return Some(format!(
+                    "{what} ({}) holds {:?}, which agents rewrite before they start a server",
+                    crate::text::escape(text),
+                    c
+                ));
+            }
+        }
+        None
+    }
+
     /// Whether `command args` is `atk exec` of the plugin in `directory` of this home: the
     /// program is an `atk` (wherever it is installed now or was then), and its words are exactly
     /// what [`Launcher::args`] gives, the home named or (when not) the default one being this one.

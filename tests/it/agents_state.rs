@@ -212,3 +212,45 @@ fn a_remote_url_that_holds_a_secret_is_said_before_it_is_written() {
     let (_, err) = run_ok(&env, &stubs, &["plug", "open", "--cursor", "-y"]);
     assert!(!err.contains("holds a secret"), "{err}");
 }
+
+#[test]
+fn a_home_path_agents_would_rewrite_is_refused_and_one_with_a_space_is_quoted_for_auggie() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    let src = env.plugin("src-t", &yaml("Tee", SERVER), &[("mcp.sh", "#!/bin/sh\n", true)]);
+    // A home whose path has a space: Auggie runs `sh -c` on the words it keeps.
+    let spaced = env.path("my home");
+    let home = spaced.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--home", home];
+        all.extend(args);
+        atk(&env, &stubs).args(&all).output().unwrap()
+    };
+    assert!(run(&["init"]).status.success());
+    let out = run(&["add", src.to_str().unwrap(), "-y"]);
+    assert!(out.status.success(), "{}", both(&out));
+    let out = run(&["plug", "tee", "--auggie", "-y"]);
+    assert!(out.status.success(), "{}", both(&out));
+    let entry = json(&env.home.join(".augment/settings.json"))["mcpServers"]["Tee"].clone();
+    let canonical = std::fs::canonicalize(&spaced).unwrap();
+    assert_eq!(entry["args"][2], format!("'{}'", canonical.display()), "{entry}");
+    // What Auggie's shell makes of it is atk exec of this home: plugging again changes nothing.
+    stubs.clear();
+    let out = run(&["plug", "tee", "--auggie", "-y"]);
+    assert!(both(&out).contains("already configured"), "{}", both(&out));
+    assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
+    // A home whose path holds `$`: Claude, Gemini and Auggie would expand it.
+    let dollar = env.path("h$ome");
+    let home = dollar.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--home", home];
+        all.extend(args);
+        atk(&env, &stubs).args(&all).output().unwrap()
+    };
+    assert!(run(&["init"]).status.success());
+    assert!(run(&["add", src.to_str().unwrap(), "-y"]).status.success());
+    let out = run(&["plug", "tee", "--cursor", "-y"]);
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    assert!(both(&out).contains("holds '$', which agents rewrite"), "{}", both(&out));
+    assert!(!env.home.join(".cursor/mcp.json").exists());
+}
