@@ -5,7 +5,9 @@
 use serde_json::{json, Value};
 
 use super::mcp::{python_json, Transport};
-use super::{cli_plug, cli_unplug, held_json, managed_line, wrapped, Agent, AgentEnv, AgentId, Cx, Held, Plan, Server, Target};
+use super::{
+    cli_plug, cli_unplug, held_json, managed_line, wrapped, Agent, AgentEnv, AgentId, Cx, Held, Plan, Server, Target,
+};
 use crate::error::Result;
 
 pub struct Claude;

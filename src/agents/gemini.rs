@@ -104,7 +104,8 @@ fn skill_changes(t: &Target, env: &AgentEnv, want: bool) -> Result<Vec<Change>> 
         let text = skill_text(t)?;
         let current = changes.is_empty().then(|| read_user_file(&file).ok().flatten()).flatten();
         if current.as_deref() != Some(text.as_str()) {
-            let preview = vec!["write the plugin's SKILL.md there, with the front matter Gemini loads skills by".into()];
+            let preview =
+                vec!["write the plugin's SKILL.md there, with the front matter Gemini loads skills by".into()];
             changes.push(Change::Write { path: file, text, preview });
         }
     }

@@ -43,7 +43,11 @@ impl Held {
             .get("env")
             .or_else(|| v.get("environment"))
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, x)| (k.clone(), x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, x)| (k.clone(), x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string())))
+                    .collect()
+            })
             .unwrap_or_default();
         let url = ["url", "httpUrl", "serverUrl"].iter().find_map(|k| v.get(*k)?.as_str().map(str::to_string));
         Held { command, args, env, url }
@@ -60,7 +64,11 @@ impl Held {
         };
         Held {
             command: t.get("command").map(text),
-            args: t.get("args").and_then(toml::Value::as_array).map(|a| a.iter().map(text).collect()).unwrap_or_default(),
+            args: t
+                .get("args")
+                .and_then(toml::Value::as_array)
+                .map(|a| a.iter().map(text).collect())
+                .unwrap_or_default(),
             env: t
                 .get("env")
                 .and_then(toml::Value::as_table)

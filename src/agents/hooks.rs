@@ -2,8 +2,8 @@
 //! and how each recorded agent stands (for status and doctor).
 
 use super::{
-    apply, bare_target, recorded, registered_path, target, AgentEnv, Plan, Target, AgentId, AgentOutcome,
-    AgentStatus, Apply, Cx, Op, Registered,
+    apply, bare_target, recorded, registered_path, target, AgentEnv, AgentId, AgentOutcome, AgentStatus, Apply, Cx, Op,
+    Plan, Registered, Target,
 };
 use crate::error::Result;
 use crate::home::Entry;

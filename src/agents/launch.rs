@@ -153,7 +153,10 @@ pub fn launch(home: &Home, entry: &Entry, outer: Outer) -> Result<Launch> {
     let server = Server::resolve(&plugin, &dir, outer)?.ok_or_else(|| {
         Error::plugin_refused(
             format!("'{}' has no MCP server (no mcp section in its plugin.yaml)", crate::text::escape(&entry.name)),
-            vec![format!("an agent entry that runs `atk exec {}` is stale: `atk unplug {}` removes it", entry.directory, entry.directory)],
+            vec![format!(
+                "an agent entry that runs `atk exec {}` is stale: `atk unplug {}` removes it",
+                entry.directory, entry.directory
+            )],
         )
     })?;
     let (program, args) = match &server.transport {

@@ -46,8 +46,8 @@ pub use apply::{apply, AgentOutcome, AgentStatus, Apply, Op};
 pub use env::AgentEnv;
 pub use files::{file_behind, read_user_file, write_user_file};
 pub use held::{held_json, held_toml, Held};
-pub use launch::{launch, Launch, Launcher};
 pub use hooks::{on_recorded, wiring, Wiring};
+pub use launch::{launch, Launch, Launcher};
 pub use mcp::Server;
 pub use plan::{
     cli_plug, cli_unplug, file_plug, file_unplug, json_edit, managed_line, no_skills_note, preview, shell_words,

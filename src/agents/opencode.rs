@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 
 use super::mcp::Transport;
 use super::plan::Member;
-use super::{held_json, json_edit, stance, wrapped, Agent, AgentEnv, AgentId, Change, Cx, Held, Plan, Server, Stance, Target};
+use super::{
+    held_json, json_edit, stance, wrapped, Agent, AgentEnv, AgentId, Change, Cx, Held, Plan, Server, Stance, Target,
+};
 use crate::error::Result;
 
 pub struct OpenCode;

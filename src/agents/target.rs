@@ -74,7 +74,9 @@ pub fn target(home: &crate::home::Home, entry: &Entry, outer: crate::plugin::env
             );
             (false, Some(why))
         }
-        Ok(_) => (false, Some(format!("plugins/{}/SKILL.md is not a regular file: its skill is left out", entry.directory))),
+        Ok(_) => {
+            (false, Some(format!("plugins/{}/SKILL.md is not a regular file: its skill is left out", entry.directory)))
+        }
         Err(_) => (false, None),
     };
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
@@ -82,7 +84,12 @@ pub fn target(home: &crate::home::Home, entry: &Entry, outer: crate::plugin::env
         server_name: plugin.name.clone(),
         description: plugin.description.clone(),
         name: plugin.name,
-        directory: entry.directory.clone(), dir, server, has_skill, skill_refused })
+        directory: entry.directory.clone(),
+        dir,
+        server,
+        has_skill,
+        skill_refused,
+    })
 }
 
 /// Why a plugin's name cannot be the name of an MCP server and go into an agent's instructions:

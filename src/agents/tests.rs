@@ -22,11 +22,27 @@ fn server(name: &str, arg: &str) -> Server {
 }
 
 fn target(dir: &Path, server: Option<Server>, has_skill: bool) -> Target {
-    Target { name: "Tool".into(), directory: "tool".into(), dir: dir.to_path_buf(), server, has_skill }
+    Target {
+        name: "Tool".into(),
+        server_name: "Tool".into(),
+        description: "d".into(),
+        directory: "tool".into(),
+        dir: dir.to_path_buf(),
+        server,
+        has_skill,
+        skill_refused: None,
+    }
 }
 
 fn env_at(home: &Path) -> AgentEnv {
-    AgentEnv { home: home.to_path_buf(), path: Some(home.join("bin").into_os_string()), ..AgentEnv::default() }
+    let launcher =
+        Launcher { atk: "/opt/bin/atk".into(), home: home.join("atk-home"), default_home: home.join(".atk") };
+    AgentEnv {
+        home: home.to_path_buf(),
+        path: Some(home.join("bin").into_os_string()),
+        launcher,
+        ..AgentEnv::default()
+    }
 }
 
 #[test]
@@ -42,15 +58,16 @@ fn a_file_agent_is_configured_once_and_removed_once() {
     assert_eq!(first.notes, ["Cursor has no skills: MCP server only"]);
     let lines = yes.lines();
     assert!(lines.contains(&"asked: Plug 'Tool' into Cursor?".to_string()), "{lines:?}");
-    assert!(lines.iter().any(|l| l.contains("\"TOKEN\": \"********\"")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("\"exec\",")), "{lines:?}");
     assert!(!lines.iter().any(|l| l.contains("tok-123456")), "{lines:?}");
+    // The agent is given `atk exec` of the plugin, never the secret.
     let file = tmp.path().join(".cursor/mcp.json");
-    assert!(std::fs::read_to_string(&file).unwrap().contains("tok-123456"));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("\"/opt/bin/atk\"") && text.contains("\"exec\"") && !text.contains("tok-123456"), "{text}");
     assert_eq!(apply(AgentId::Cursor, Op::Plug, &t, &mut reg, &how).unwrap().status, AgentStatus::AlreadyConfigured);
-    // A changed server is written again.
+    // A changed server is still `atk exec` of the plugin: nothing to give again.
     let t2 = target(tmp.path(), Some(server("Tool", "--b")), true);
-    assert_eq!(apply(AgentId::Cursor, Op::Plug, &t2, &mut reg, &how).unwrap().status, AgentStatus::Configured);
-    assert!(std::fs::read_to_string(&file).unwrap().contains("--b"));
+    assert_eq!(apply(AgentId::Cursor, Op::Plug, &t2, &mut reg, &how).unwrap().status, AgentStatus::AlreadyConfigured);
     assert_eq!(apply(AgentId::Cursor, Op::Unplug, &t2, &mut reg, &how).unwrap().status, AgentStatus::Removed);
     assert_eq!(apply(AgentId::Cursor, Op::Unplug, &t2, &mut reg, &how).unwrap().status, AgentStatus::NotConfigured);
 }
@@ -73,32 +90,46 @@ fn declining_skips_and_no_one_to_ask_is_an_error() {
 }
 
 #[test]
-fn cli_plans_follow_what_atk_registered() {
+fn cli_plans_follow_what_the_agent_holds() {
     let tmp = tempfile::tempdir().unwrap();
     let env = env_at(tmp.path());
     let t = target(tmp.path(), Some(server("Tool", "--a")), false);
-    let mut reg = Registered::default();
-    let plan =
-        |reg: &Registered, t: &Target| claude::Claude.plug(t, &Cx { env: &env, registered: reg }).unwrap().changes;
-    let first = plan(&reg, &t);
-    let [Change::Run { argv, fingerprint: Some(fp), replaces: Some(_), .. }] = first.as_slice() else {
-        panic!("{first:?}")
+    let reg = Registered::default();
+    let plan = |t: &Target| claude::Claude.plug(t, &Cx { env: &env, registered: &reg, replace: false }).unwrap();
+    let hold = |entry: serde_json::Value| {
+        let doc = serde_json::json!({"mcpServers": {"Tool": entry}});
+        std::fs::write(tmp.path().join(".claude.json"), doc.to_string()).unwrap();
     };
+    // Nothing held: added.
+    let first = plan(&t).changes;
+    let [Change::Run { argv, fingerprint: Some(_), .. }] = first.as_slice() else { panic!("{first:?}") };
     assert_eq!(argv[..3], ["claude", "mcp", "add"]);
-    reg.set(AgentId::Claude, "tool", Some(*fp));
-    assert!(plan(&reg, &t).is_empty());
-    let changed = plan(&reg, &target(tmp.path(), Some(server("Tool", "--b")), false));
-    assert!(
-        matches!(
-            &changed[..],
-            [Change::Run { may_fail: true, fingerprint: None, .. }, Change::Run { replaces: None, .. }]
-        ),
-        "{changed:?}"
+    assert_eq!(
+        argv[argv.len() - 5..],
+        ["/opt/bin/atk", "exec", "--home", &env.launcher.home.display().to_string(), "tool"]
     );
-    // The server gone from the plugin: its registration is removed.
-    let gone = plan(&reg, &target(tmp.path(), None, false));
+    // Held as atk would give it: nothing to do.
+    let exec =
+        serde_json::json!({"type": "stdio", "command": "/opt/bin/atk", "args": &argv[argv.len() - 4..], "env": {}});
+    hold(exec.clone());
+    assert!(plan(&t).changes.is_empty());
+    // What atk-cli wrote for the plugin (the resolved server, with its env): atk's, replaced.
+    hold(serde_json::json!({"type": "stdio", "command": "srv", "args": ["--a"], "env": {"TOKEN": "tok-123456"}}));
+    let again = plan(&t).changes;
+    assert!(
+        matches!(&again[..], [Change::Run { may_fail: true, fingerprint: None, .. }, Change::Run { .. }]),
+        "{again:?}"
+    );
+    // Someone else's server of that name: a conflict, nothing changed.
+    hold(serde_json::json!({"type": "stdio", "command": "npx", "args": ["theirs"]}));
+    let theirs = plan(&t);
+    assert!(theirs.changes.is_empty() && theirs.conflict.is_some(), "{theirs:?}");
+    // The server gone from the plugin: atk's registration is removed.
+    hold(exec);
+    let gone = plan(&target(tmp.path(), None, false)).changes;
     assert!(matches!(&gone[..], [Change::Run { fingerprint: None, .. }]), "{gone:?}");
     // Without claude on PATH, plugging reports it, and changes nothing.
+    std::fs::remove_file(tmp.path().join(".claude.json")).unwrap();
     let rec = Recorder::answering(true);
     let how = Apply::new(&env, &rec, false, "");
     let o = apply(AgentId::Claude, Op::Plug, &t, &mut reg.clone(), &how).unwrap();

@@ -81,7 +81,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let done = plug::change(&home, &mut manifest, index, &t, Change { op: Op::Plug, agents: &chosen, id }, &how)?;
     let report = report::plugged(&ctx.ui, &manifest.plugins[index], &t, done)?;
     ctx.ui.print(&report);
-    let failed = report.agents.iter().any(|a| matches!(a.status, AgentStatus::Failed | AgentStatus::Conflict | AgentStatus::NotInstalled));
+    let failed = report
+        .agents
+        .iter()
+        .any(|a| matches!(a.status, AgentStatus::Failed | AgentStatus::Conflict | AgentStatus::NotInstalled));
     Ok(u8::from(failed))
 }
 

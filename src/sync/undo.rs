@@ -82,7 +82,12 @@ impl RevertedAgents {
     /// committed), or no agent changed at all (no commit was made).
     pub fn problem(&self) -> Option<Error> {
         let not_done: Vec<&str> = (self.unplugged.iter().chain(&self.plugged))
-            .filter(|o| matches!(o.status, AgentStatus::Failed | AgentStatus::Conflict | AgentStatus::NotInstalled | AgentStatus::Skipped))
+            .filter(|o| {
+                matches!(
+                    o.status,
+                    AgentStatus::Failed | AgentStatus::Conflict | AgentStatus::NotInstalled | AgentStatus::Skipped
+                )
+            })
             .map(|o| o.agent.label())
             .collect();
         if !not_done.is_empty() {

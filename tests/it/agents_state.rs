@@ -16,7 +16,8 @@ fn json(path: &std::path::Path) -> serde_json::Value {
 fn users_server(env: &Env, name: &str) -> serde_json::Value {
     let entry = serde_json::json!({"type": "stdio", "command": "npx", "args": ["-y", "their-own-server"], "env": {"GITHUB_TOKEN": "ghp_users_own_token"}});
     let path = env.home.join(".claude.json");
-    let mut doc = std::fs::read_to_string(&path).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(serde_json::json!({}));
+    let mut doc =
+        std::fs::read_to_string(&path).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(serde_json::json!({}));
     doc.as_object_mut().unwrap().entry("mcpServers").or_insert(serde_json::json!({}))[name] = entry.clone();
     std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
     entry
@@ -99,7 +100,8 @@ fn a_rename_to_a_name_the_user_has_is_a_conflict_not_a_replacement() {
     let theirs = users_server(&env, "github");
     let cursor = env.home.join(".cursor/mcp.json");
     let mut doc = json(&cursor);
-    doc["mcpServers"]["github"] = serde_json::json!({"command": "npx", "args": ["gh"], "env": {"GITHUB_TOKEN": "ghp_x"}});
+    doc["mcpServers"]["github"] =
+        serde_json::json!({"command": "npx", "args": ["gh"], "env": {"GITHUB_TOKEN": "ghp_x"}});
     std::fs::write(&cursor, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
     // Upstream renames the plugin to `github`.
     write(&work.join(".atk/plugin.yaml"), &v1.replace("name: tool", "name: github"), false);

@@ -135,11 +135,8 @@ fn exec_refuses_in_one_line_what_it_cannot_start() {
     let env = Env::new();
     refused(&env, &["exec", "nope"], 4, "no plugin named 'nope'");
     // A remote server: agents reach its URL.
-    let remote = env.plugin(
-        "src-remote",
-        &yaml("Remote", "mcp:\n  transport: http\n  endpoint: http://127.0.0.1:9/mcp\n"),
-        &[],
-    );
+    let remote =
+        env.plugin("src-remote", &yaml("Remote", "mcp:\n  transport: http\n  endpoint: http://127.0.0.1:9/mcp\n"), &[]);
     env.ok(&["add", remote.to_str().unwrap(), "-y"]);
     refused(&env, &["exec", "remote"], 5, "remote MCP server");
     // No MCP server at all.
