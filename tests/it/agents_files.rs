@@ -127,7 +127,8 @@ fn a_config_with_a_key_written_twice_is_left_byte_for_byte() {
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&cursor).unwrap().replace("// mine", "")).unwrap();
     assert_eq!(v["mcpServers"]["hand"]["command"], "b");
-    assert_eq!(v["mcpServers"]["Twice"]["command"], "node");
+    // (what agents are given: atk exec of the plugin)
+    assert_eq!(v["mcpServers"]["Twice"]["args"][0], "exec", "{v}");
 }
 
 /// `(uid, gid, mode)` of `path` itself (a link is not followed).
@@ -176,7 +177,7 @@ fn as_root_a_user_s_agent_files_and_links_stay_the_user_s() {
     let auggie_link = h.join(".augment/rules/atk-owned.md");
     let opencode = h.join(".config/opencode/opencode.jsonc");
     let vscode = h.join(".config/Code/User/mcp.json");
-    // A link atk made before, as root: replaced by one of the folder's owner.
+    // A link atk-cli made before, as root: replaced by a folder of the folder's owner.
     std::fs::create_dir_all(gemini_link.parent().unwrap()).unwrap();
     chown(gemini_link.parent().unwrap(), uid, gid);
     std::os::unix::fs::symlink("/nonexistent/old", &gemini_link).unwrap();
@@ -187,7 +188,8 @@ fn as_root_a_user_s_agent_files_and_links_stay_the_user_s() {
     run_ok(&env, &stubs, &plug);
     assert!(std::fs::read_to_string(&cursor).unwrap().contains("\"Owned\""));
     assert!(std::fs::read_to_string(&claude_md).unwrap().contains(&format!("@{}", dir.join("SKILL.md").display())));
-    assert_eq!(std::fs::read_link(&gemini_link).unwrap(), dir);
+    // atk-cli's old link is replaced by the folder atk writes Gemini's skill in.
+    assert!(std::fs::symlink_metadata(&gemini_link).unwrap().is_dir());
     assert_eq!(owner(&cursor), (uid, gid, 0o640));
     assert_eq!(owner(&claude_md), (uid + 2, gid + 2, 0o604));
     assert_eq!(owner(&agents_md), (uid, gid, 0o600));
@@ -198,6 +200,8 @@ fn as_root_a_user_s_agent_files_and_links_stay_the_user_s() {
         assert_eq!(owner(&made).1, gid, "{}", made.display());
     }
     assert_eq!((owner(&gemini_link).0, owner(&gemini_link).1), (uid, gid));
+    let gemini_skill = gemini_link.join("SKILL.md");
+    assert_eq!((owner(&gemini_skill).0, owner(&gemini_skill).1), (uid, gid));
     assert_eq!((owner(&auggie_link).0, owner(&auggie_link).1), (uid, gid));
 
     // Unplugging rewrites the files again: still the user's, as they were.
