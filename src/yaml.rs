@@ -137,7 +137,9 @@ fn string(s: &str) -> String {
     s.to_string()
 }
 
-fn double_quoted(s: &str) -> String {
+/// A YAML double-quoted scalar holding `s` exactly, as PyYAML writes one (read the same by YAML
+/// 1.2 readers such as js-yaml).
+pub fn double_quoted(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {

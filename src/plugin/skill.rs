@@ -199,32 +199,7 @@ pub fn block(directory: &str, description: &str) -> String {
 /// non-ASCII ranges is escaped, and so are the line and paragraph separators and NEL, which YAML
 /// 1.1 takes for line breaks.
 pub fn quote(s: &str) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            ' '..='~' => out.push(c),
-            '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..
-                if !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') =>
-            {
-                out.push(c)
-            }
-            c if (c as u32) <= 0xffff => {
-                let _ = write!(out, "\\u{:04X}", c as u32);
-            }
-            c => {
-                let _ = write!(out, "\\U{:08X}", c as u32);
-            }
-        }
-    }
-    out.push('"');
-    out
+    crate::yaml::double_quoted(s)
 }
 
 /// The text of the `SKILL.md` of the plugin folder `dir`, as agents may be given it: `None` when
