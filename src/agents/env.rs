@@ -12,6 +12,8 @@ pub struct AgentEnv {
     pub claude_config_dir: Option<PathBuf>,
     /// `CODEX_HOME` (else `~/.codex`).
     pub codex_home: Option<PathBuf>,
+    /// `GEMINI_CLI_HOME`: where Gemini CLI keeps its `.gemini` folder (else the user's home).
+    pub gemini_home: Option<PathBuf>,
     /// `XDG_CONFIG_HOME` (else `~/.config`).
     pub xdg_config_home: Option<PathBuf>,
     /// `PATH`, where agents' programs are looked for.
@@ -35,6 +37,7 @@ impl AgentEnv {
             home: environment.user_home(),
             claude_config_dir: dir("CLAUDE_CONFIG_DIR"),
             codex_home: dir("CODEX_HOME"),
+            gemini_home: dir("GEMINI_CLI_HOME"),
             xdg_config_home: dir("XDG_CONFIG_HOME"),
             path: environment.var_os("PATH").cloned(),
             macos: cfg!(target_os = "macos"),
@@ -53,12 +56,19 @@ impl AgentEnv {
     pub fn codex_dir(&self) -> PathBuf {
         self.codex_home.clone().unwrap_or_else(|| self.home.join(".codex"))
     }
-    /// Claude Code's own file, where its user-scope servers are (`mcpServers`).
+    /// Claude Code's own file, where its user-scope servers are (`mcpServers`): the legacy
+    /// `.config.json` of its config folder when there is one (Claude Code then uses that), else
+    /// `.claude.json` in `$CLAUDE_CONFIG_DIR` (else the user's home).
     pub fn claude_json(&self) -> PathBuf {
-        match &self.claude_config_dir {
-            Some(dir) => dir.join(".claude.json"),
-            None => self.home.join(".claude.json"),
+        let legacy = self.claude_dir().join(".config.json");
+        if std::fs::symlink_metadata(&legacy).is_ok() {
+            return legacy;
         }
+        self.claude_config_dir.as_deref().unwrap_or(&self.home).join(".claude.json")
+    }
+    /// Gemini CLI's `.gemini` folder: in `$GEMINI_CLI_HOME`, else the user's home.
+    pub fn gemini_dir(&self) -> PathBuf {
+        self.gemini_home.as_deref().unwrap_or(&self.home).join(".gemini")
     }
     pub fn config_dir(&self) -> PathBuf {
         self.xdg_config_home.clone().unwrap_or_else(|| self.home.join(".config"))

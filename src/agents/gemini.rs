@@ -46,7 +46,7 @@ fn remove_argv(name: &str) -> Vec<String> {
 
 /// The skill's folder: `~/.gemini/skills/atk-<directory>`.
 fn folder(t: &Target, env: &AgentEnv) -> PathBuf {
-    env.home.join(".gemini/skills").join(format!("atk-{}", t.directory))
+    env.gemini_dir().join("skills").join(format!("atk-{}", t.directory))
 }
 
 /// The last line of a skill file atk writes: how atk knows the file is its own.
@@ -120,7 +120,7 @@ impl Agent for Gemini {
         env.which("gemini").is_some()
     }
     fn held(&self, name: &str, env: &AgentEnv) -> Result<Option<Held>> {
-        held_json(&env.home.join(".gemini/settings.json"), "mcpServers", name)
+        held_json(&env.gemini_dir().join("settings.json"), "mcpServers", name)
     }
     fn plug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
         let mut plan = cli_plug(self.id(), t, cx, add_argv, remove_argv(&t.server_name))?;

@@ -256,3 +256,47 @@ fn a_home_path_agents_would_rewrite_is_refused_and_one_with_a_space_is_quoted_fo
     assert!(both(&out).contains("holds '$', which agents rewrite"), "{}", both(&out));
     assert!(!env.home.join(".cursor/mcp.json").exists());
 }
+
+#[test]
+fn the_agents_own_locations_are_where_atk_looks_for_the_user_s_servers() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    add_plugin(&env, "echo", SERVER, true, &[]);
+    // Gemini with GEMINI_CLI_HOME: its servers and skills are under that folder.
+    let gemini_home = env.path("ghome");
+    let settings = gemini_home.join(".gemini/settings.json");
+    let theirs =
+        serde_json::json!({"mcpServers": {"echo": {"command": "/usr/bin/my-own", "args": ["--token-file", "/s"]}}});
+    write(&settings, &theirs.to_string(), false);
+    let out = atk(&env, &stubs)
+        .env("GEMINI_CLI_HOME", &gemini_home)
+        .args(["plug", "echo", "--gemini", "-y"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    assert!(
+        both(&out).contains("a server named 'echo' that atk did not write (it runs /usr/bin/my-own)"),
+        "{}",
+        both(&out)
+    );
+    assert_eq!(json(&settings), theirs);
+    // Once the user's server is gone, atk's lands there, with the skill Gemini loads from there.
+    write(&settings, "{}", false);
+    let out = atk(&env, &stubs)
+        .env("GEMINI_CLI_HOME", &gemini_home)
+        .args(["plug", "echo", "--gemini", "-y"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", both(&out));
+    assert_eq!(json(&settings)["mcpServers"]["echo"]["args"][0], "exec");
+    assert!(gemini_home.join(".gemini/skills/atk-echo/SKILL.md").is_file());
+    assert!(!env.home.join(".gemini").exists());
+    // Claude Code uses its legacy ~/.claude/.config.json when there is one.
+    let legacy = env.home.join(".claude/.config.json");
+    write(&legacy, &theirs.to_string(), false);
+    let (_, err) = run_code(&env, &stubs, 1, &["plug", "echo", "--claude", "-y"]);
+    assert!(err.contains("did not write (it runs /usr/bin/my-own)"), "{err}");
+    run_ok(&env, &stubs, &["unplug", "echo", "--claude", "-y"]);
+    assert_eq!(json(&legacy), theirs);
+    assert!(stubs.calls().iter().all(|c| !c.contains(&"remove".to_string())), "{:?}", stubs.calls());
+}

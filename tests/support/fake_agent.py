@@ -3,8 +3,9 @@
 that inject failures (refusals, hangs, floods) where the real programs cannot be made to fail.
 
 It keeps servers where and as the real programs keep them (checked against them by the tests of
-real_agents.rs): `mcpServers` of ~/.claude.json (or $CLAUDE_CONFIG_DIR/.claude.json), of
-~/.gemini/settings.json and of ~/.augment/settings.json, and `[mcp_servers.NAME]` of
+real_agents.rs): `mcpServers` of ~/.claude.json (or $CLAUDE_CONFIG_DIR/.claude.json, or the legacy
+.config.json of Claude's folder when there is one), of $GEMINI_CLI_HOME/.gemini/settings.json (else
+~/.gemini) and of ~/.augment/settings.json, and `[mcp_servers.NAME]` of
 $CODEX_HOME/config.toml (else ~/.codex). Usage: fake_agent.py AGENT ARGS...
 """
 
@@ -134,7 +135,11 @@ def options(rest, flags_with_value):
 
 def claude(argv):
     base = os.environ.get("CLAUDE_CONFIG_DIR")
-    path = os.path.join(base, ".claude.json") if base else os.path.join(home(), ".claude.json")
+    legacy = os.path.join(base or os.path.join(home(), ".claude"), ".config.json")
+    if os.path.lexists(legacy):
+        path = legacy
+    else:
+        path = os.path.join(base, ".claude.json") if base else os.path.join(home(), ".claude.json")
     if argv[:2] == ["mcp", "add"]:
         opts, rest = options(argv[2:], {"--transport", "--scope", "-e", "-s", "-t"})
         env = dict(v.split("=", 1) for k, v in opts if k == "-e")
@@ -165,7 +170,7 @@ def claude(argv):
 
 
 def gemini(argv):
-    path = os.path.join(home(), ".gemini", "settings.json")
+    path = os.path.join(os.environ.get("GEMINI_CLI_HOME") or home(), ".gemini", "settings.json")
     if argv[:2] == ["mcp", "add"]:
         opts, rest = options(argv[2:], {"--transport", "--scope", "-e", "-s", "-t"})
         env = dict(v.split("=", 1) for k, v in opts if k == "-e")
