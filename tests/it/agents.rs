@@ -25,82 +25,44 @@ fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
+/// Every CLI agent is given `atk exec` of the plugin, with no variable and no secret: atk reads
+/// them when the agent starts the server. Claude Code and Codex take only `[A-Za-z0-9_-]` names.
 #[test]
-fn cli_agents_get_atk_cli_s_argv_for_stdio() {
+fn cli_agents_get_an_atk_exec_entry_for_stdio() {
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
-    let dir = add_plugin(&env, "Stdio Tool", STDIO, false, &["API_KEY=s3cr3t-value"]);
-    let p = dir.display().to_string();
+    add_plugin(&env, "Stdio Tool", STDIO, false, &["API_KEY=s3cr3t-value"]);
     let (out, err) = run_ok(&env, &stubs, &["plug", "stdio-tool", "--claude", "--codex", "--gemini", "--auggie", "-y"]);
-    let js = format!("{p}/server.js");
+    let atk = atk_path();
+    let exec = exec_words(&env, "stdio-tool");
+    let with = |head: &[&str], tail: &[String]| -> Vec<String> {
+        strings(head).into_iter().chain(tail.iter().cloned()).collect()
+    };
+    let args = serde_json::to_string(&exec_args(&env, "stdio-tool")).unwrap();
     assert_eq!(
         stubs.calls(),
         vec![
-            strings(&[
-                "claude",
-                "mcp",
-                "add",
-                "--scope",
-                "user",
-                "-e",
-                "API_KEY=s3cr3t-value",
-                "-e",
-                "API_KEY_ID=id-7",
-                "--",
-                "Stdio Tool",
-                "node",
-                &js,
-                "--id",
-                "id-7",
-                "--name=two words"
-            ]),
-            strings(&[
-                "codex",
-                "mcp",
-                "add",
-                "--env",
-                "API_KEY=s3cr3t-value",
-                "--env",
-                "API_KEY_ID=id-7",
-                "Stdio Tool",
-                "--",
-                "node",
-                &js,
-                "--id",
-                "id-7",
-                "--name=two words"
-            ]),
-            strings(&[
-                "gemini",
-                "mcp",
-                "add",
-                "--scope",
-                "user",
-                "-e",
-                "API_KEY=s3cr3t-value",
-                "-e",
-                "API_KEY_ID=id-7",
-                "Stdio Tool",
-                "node",
-                &js,
-                "--id",
-                "id-7",
-                "--name=two words"
-            ]),
+            with(&["claude", "mcp", "add", "--scope", "user", "--", "Stdio-Tool"], &exec),
+            with(&["codex", "mcp", "add", "Stdio-Tool", "--"], &exec),
+            with(&["gemini", "mcp", "add", "--scope", "user", "Stdio Tool", &atk, "--"], &exec[1..]),
             strings(&[
                 "auggie",
                 "mcp",
                 "add-json",
                 "Stdio Tool",
-                &format!(
-                    r#"{{"command":"node","args":["{js}","--id","id-7","--name=two words"],"env":{{"API_KEY":"s3cr3t-value","API_KEY_ID":"id-7"}}}}"#
-                )
+                &format!(r#"{{"command":{},"args":{args},"env":{{}}}}"#, serde_json::to_string(&atk).unwrap())
             ]),
         ]
     );
-    // The previews show the secret masked, and nothing prints it.
-    assert!(err.contains("-e 'API_KEY=********' -e API_KEY_ID=id-7") && !err.contains("alue"), "{err}");
-    assert!(!out.contains("s3cr3t") && !err.contains("s3cr3t"), "{out}\n{err}");
+    // No secret anywhere: not in what the agents were given, not in what they keep, not printed.
+    assert!(!err.contains("s3cr3t") && !out.contains("s3cr3t"), "{out}\n{err}");
+    assert_eq!(secrets_outside_the_home(&env, &["s3cr3t-value", "id-7"]), vec![]);
+    let claude: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.home.join(".claude.json")).unwrap()).unwrap();
+    assert_eq!(
+        claude["mcpServers"]["Stdio-Tool"],
+        serde_json::json!({"type": "stdio", "command": atk, "args": exec[1..], "env": {}})
+    );
     for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie"] {
         assert!(out.contains(&format!("✓ {agent}: 'Stdio Tool' plugged in")), "{out}");
     }
@@ -114,10 +76,47 @@ fn cli_agents_get_atk_cli_s_argv_for_stdio() {
         "{}",
         env.manifest()
     );
+    // Plugged again: every agent holds exactly what atk would give it, nothing is run.
+    stubs.clear();
+    let (out, _) = run_ok(&env, &stubs, &["plug", "stdio-tool", "--claude", "--codex", "--gemini", "--auggie", "-y"]);
+    assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
+    assert!(out.contains("Codex: already configured") && out.contains("Gemini CLI: already configured"), "{out}");
 }
 
+/// `--home` is named in the entry only when the home is not `$HOME/.atk` (an agent's server gets
+/// the user's HOME, and not ATK_HOME); it is the home's canonical path.
 #[test]
-fn cli_agents_get_atk_cli_s_argv_for_http_sse_and_timeouts() {
+fn the_exec_entry_names_the_home_only_when_it_is_not_the_default() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &["claude"]);
+    add_plugin(&env, "Homed", "mcp:\n  transport: stdio\n  command: srv\n", false, &[]);
+    run_ok(&env, &stubs, &["plug", "homed", "--claude", "-y"]);
+    let tail = |call: &Vec<String>| call[call.len() - 2..].to_vec();
+    assert_eq!(tail(&stubs.calls()[0]), strings(&["exec", "homed"]));
+    // The same home, reached through a link and given as ATK_HOME: another place.
+    let elsewhere = Env::new();
+    let stubs = Stubs::new(&elsewhere, &["claude"]);
+    let real = elsewhere.path("homes/real");
+    std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+    std::fs::rename(&elsewhere.atk_home, &real).unwrap();
+    let link = elsewhere.path("homes/link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let plugin = elsewhere.plugin("src-homed", &yaml("Homed", "mcp:\n  transport: stdio\n  command: srv\n"), &[]);
+    atk(&elsewhere, &stubs)
+        .env("ATK_HOME", &link)
+        .args(["add", plugin.to_str().unwrap(), "-y"])
+        .assert()
+        .success();
+    atk(&elsewhere, &stubs).env("ATK_HOME", &link).args(["plug", "homed", "--claude", "-y"]).assert().success();
+    let call = &stubs.calls()[0];
+    let real = std::fs::canonicalize(&real).unwrap().display().to_string();
+    assert_eq!(call[call.len() - 5..], strings(&[&atk_path(), "exec", "--home", &real, "homed"]), "{call:?}");
+}
+
+/// Remote servers keep their endpoint and get no variables (agents connect to a URL); a URL that
+/// holds a secret is said so in the preview. A stdio server with a timeout is `atk exec` too.
+#[test]
+fn cli_agents_get_the_endpoint_for_http_sse_and_atk_exec_with_timeouts() {
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
     let http = "env_vars:\n  - name: TOKEN\n    secret: true\nmcp:\n  transport: http\n  endpoint: https://mcp.example.invalid/$TOKEN/mcp\n  timeout: 600000\n  env: [TOKEN]\n";
@@ -127,12 +126,19 @@ fn cli_agents_get_atk_cli_s_argv_for_http_sse_and_timeouts() {
     let timed = "mcp:\n  transport: stdio\n  command: uvx\n  args: [tool]\n  timeout: 1500\n";
     add_plugin(&env, "Timed One", timed, false, &[]);
     let all = ["--claude", "--codex", "--gemini", "--auggie", "-y"];
+    let mut errs = String::new();
     for plugin in ["remote-one", "sse-one", "timed-one"] {
         let mut args = vec!["plug", plugin];
         args.extend(all);
-        run_ok(&env, &stubs, &args);
+        errs += &run_ok(&env, &stubs, &args).1;
     }
     let url = "https://mcp.example.invalid/tk-9/mcp";
+    let atk = serde_json::to_string(&atk_path()).unwrap();
+    let args = serde_json::to_string(&exec_args(&env, "timed-one")).unwrap();
+    let exec = exec_words(&env, "timed-one");
+    let with = |head: &[&str], tail: &[String]| -> Vec<String> {
+        strings(head).into_iter().chain(tail.iter().cloned()).collect()
+    };
     let want = vec![
         strings(&[
             "claude",
@@ -140,10 +146,10 @@ fn cli_agents_get_atk_cli_s_argv_for_http_sse_and_timeouts() {
             "add-json",
             "--scope",
             "user",
-            "Remote One",
-            &format!(r#"{{"type": "http", "url": "{url}", "env": {{"TOKEN": "tk-9"}}, "timeout": 600000}}"#),
+            "Remote-One",
+            &format!(r#"{{"type": "http", "url": "{url}", "timeout": 600000}}"#),
         ]),
-        strings(&["codex", "mcp", "add", "Remote One", "--url", url]),
+        strings(&["codex", "mcp", "add", "Remote-One", "--url", url]),
         strings(&["gemini", "mcp", "add", "--transport", "http", "--scope", "user", "Remote One", url]),
         strings(&["auggie", "mcp", "add-json", "Remote One", &format!(r#"{{"type":"http","url":"{url}"}}"#)]),
         strings(&[
@@ -155,10 +161,10 @@ fn cli_agents_get_atk_cli_s_argv_for_http_sse_and_timeouts() {
             "--scope",
             "user",
             "--",
-            "Sse One",
+            "Sse-One",
             "http://127.0.0.1:9/sse",
         ]),
-        strings(&["codex", "mcp", "add", "Sse One", "--url", "http://127.0.0.1:9/sse"]),
+        strings(&["codex", "mcp", "add", "Sse-One", "--url", "http://127.0.0.1:9/sse"]),
         strings(&[
             "gemini",
             "mcp",
@@ -177,60 +183,105 @@ fn cli_agents_get_atk_cli_s_argv_for_http_sse_and_timeouts() {
             "add-json",
             "--scope",
             "user",
-            "Timed One",
-            r#"{"command": "uvx", "args": ["tool"], "timeout": 1500}"#,
+            "Timed-One",
+            &format!(r#"{{"command": {atk}, "args": {}, "timeout": 1500}}"#, args.replace(",", ", ")),
         ]),
-        strings(&["codex", "mcp", "add", "Timed One", "--", "uvx", "tool"]),
-        strings(&["gemini", "mcp", "add", "--scope", "user", "Timed One", "uvx", "tool"]),
-        strings(&["auggie", "mcp", "add-json", "Timed One", r#"{"command":"uvx","args":["tool"],"env":{}}"#]),
+        with(&["codex", "mcp", "add", "Timed-One", "--"], &exec),
+        with(&["gemini", "mcp", "add", "--scope", "user", "Timed One", &atk_path(), "--"], &exec[1..]),
+        strings(&["auggie", "mcp", "add-json", "Timed One", &format!(r#"{{"command":{atk},"args":{args},"env":{{}}}}"#)]),
     ];
     assert_eq!(stubs.calls(), want);
+    // The URL holds the secret: the preview says each agent keeps it (and shows it masked).
+    for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie"] {
+        let note = format!("the server's URL holds a secret value, which {agent} keeps in its configuration");
+        assert!(errs.contains(&note), "{note}\n{errs}");
+    }
+    assert!(!errs.contains("tk-9"), "{errs}");
 }
 
-/// The argv atk-cli 0.4.0's own builders make for the same plugin, from the test venv.
+/// What atk-cli 0.4.0 (the test venv) plugs, with the plugin's variables and secrets in each
+/// agent's entry, is atk's own entry from before `atk exec`: atk unplugs it from every agent. A
+/// server of the same name that the user made by hand is not atk's: unplug leaves it (and says so),
+/// plug stops for that agent.
 #[test]
-fn argv_matches_atk_cli_s_builders() {
-    let Some(py) = crate::common::python::python("argv_matches_atk_cli_s_builders", &["atk.mcp_agents"]) else {
+fn what_atk_cli_plugged_atk_unplugs_and_a_hand_made_server_is_left_alone() {
+    let Some(py) = crate::common::python::python(
+        "what_atk_cli_plugged_atk_unplugs_and_a_hand_made_server_is_left_alone",
+        &["atk.cli"],
+    ) else {
         return;
     };
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
-    let cases = [
-        ("Py Stdio", STDIO, "API_KEY=k\u{e9}y \"q\" \\ ✓"),
-        (
-            "Py Http",
-            "env_vars:\n  - name: T\nmcp:\n  transport: http\n  endpoint: https://h.invalid/$T\n  timeout: 42\n  env: [T]\n",
-            "T=v",
-        ),
-        ("Py Sse", "mcp:\n  transport: sse\n  endpoint: http://127.0.0.1:1/sse\n  env: [X]\nenv_vars:\n  - name: X\n    default: d\n", "X=d"),
-        ("Py Timed", "env_vars:\n  - name: E\nmcp:\n  transport: stdio\n  command: bash\n  args: [a, \"b c\"]\n  env: [E]\n  timeout: 9\n", "E=é"),
+    add_plugin(&env, "py-tool", STDIO, false, &["API_KEY=key-py-s3cret"]);
+    let clis = ["--claude", "--codex", "--gemini", "--auggie"];
+    let mut args = vec!["plug", "py-tool", "--force", "--opencode"];
+    args.extend(clis);
+    python_atk(&py, &env, &stubs, &args);
+    let files = [
+        env.home.join(".claude.json"),
+        env.home.join(".codex/config.toml"),
+        env.home.join(".gemini/settings.json"),
+        env.home.join(".augment/settings.json"),
+        env.home.join(".config/opencode/opencode.jsonc"),
     ];
-    const BUILD: &str = "
-import json, sys
-from pathlib import Path
-from atk.plugin import load_plugin_schema
-from atk.mcp import generate_mcp_config
-from atk.mcp_agents import build_claude_mcp_config, build_codex_mcp_config, build_gemini_mcp_config, build_auggie_mcp_config
-d = Path(sys.argv[1])
-s = load_plugin_schema(d)
-c = generate_mcp_config(s, d, s.name)
-print(json.dumps([b(c).argv for b in (build_claude_mcp_config, build_codex_mcp_config, build_gemini_mcp_config, build_auggie_mcp_config)]))
-";
-    for (name, body, set) in cases {
-        let dir = add_plugin(&env, name, body, false, &[set]);
-        stubs.clear();
-        let directory = name.to_lowercase().replace(' ', "-");
-        run_ok(&env, &stubs, &["plug", &directory, "--claude", "--codex", "--gemini", "--auggie", "-y"]);
-        let theirs = crate::common::python::run(
-            &py,
-            BUILD,
-            &[dir.to_str().unwrap()],
-            &[("HOME", env.home.to_str().unwrap())],
-            "",
-        );
-        let theirs: Vec<Vec<String>> = serde_json::from_str(&theirs).unwrap();
-        assert_eq!(stubs.calls(), theirs, "{name}");
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(text.contains("py-tool") && text.contains("key-py-s3cret"), "atk-cli wrote {}:\n{text}", f.display());
     }
+    stubs.clear();
+    let mut args = vec!["unplug", "py-tool", "-y", "--opencode"];
+    args.extend(clis);
+    let (out, _) = run_ok(&env, &stubs, &args);
+    for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie", "OpenCode"] {
+        assert!(out.contains(&format!("✓ {agent}: 'py-tool' unplugged")), "{agent}\n{out}");
+    }
+    assert_eq!(stubs.calls().len(), 4, "{:?}", stubs.calls());
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(!text.contains("py-tool") && !text.contains("s3cret"), "{}:\n{text}", f.display());
+    }
+
+    // The user's own server of that name (another program), made with each agent's own command.
+    for argv in [
+        vec!["claude", "mcp", "add", "--scope", "user", "--", "py-tool", "my-server", "--mine"],
+        vec!["codex", "mcp", "add", "py-tool", "--", "my-server", "--mine"],
+        vec!["gemini", "mcp", "add", "--scope", "user", "py-tool", "my-server", "--", "--mine"],
+        vec!["auggie", "mcp", "add-json", "py-tool", r#"{"command":"my-server","args":["--mine"],"env":{}}"#],
+    ] {
+        let status = std::process::Command::new(stubs.bin.join(argv[0]))
+            .args(&argv[1..])
+            .env("HOME", &env.home)
+            .env_remove("CODEX_HOME")
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .status()
+            .unwrap();
+        assert!(status.success(), "{argv:?}");
+    }
+    let oc = &files[4];
+    write(oc, "{\"mcp\": {\"py-tool\": {\"type\": \"local\", \"command\": [\"my-server\", \"--mine\"]}}}\n", false);
+    let before: Vec<String> = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+    stubs.clear();
+    let mut args = vec!["unplug", "py-tool", "-y", "--opencode"];
+    args.extend(clis);
+    let (out, err) = run_ok(&env, &stubs, &args);
+    assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
+    assert!(
+        (out.clone() + &err).contains("Claude Code's server 'py-tool' is not atk's (it runs my-server): left as it is"),
+        "{out}\n{err}"
+    );
+    let after: Vec<String> = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+    assert_eq!(after, before);
+    let mut args = vec!["plug", "py-tool", "-y", "--opencode"];
+    args.extend(clis);
+    let (_, err) = run_code(&env, &stubs, 1, &args);
+    for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie", "OpenCode"] {
+        let line = format!("✗ {agent}: {agent} already has a server named 'py-tool' that atk did not write (it runs my-server); it is left as it is: plug under another name with `--as NAME`, or replace it with `--replace`");
+        assert!(err.contains(&line), "{agent}\n{err}");
+    }
+    assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
+    let after: Vec<String> = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+    assert_eq!(after, before);
 }
 
 #[test]
