@@ -291,6 +291,8 @@ fn plugging_twice_changes_nothing_and_a_changed_server_is_registered_again() {
     let dir = add_plugin(&env, "Twice", STDIO, true, &["API_KEY=one"]);
     run_ok(&env, &stubs, &["plug", "twice", "--claude", "--gemini", "-y"]);
     let claude_md = std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap();
+    let claude_json = env.home.join(".claude.json");
+    let held = std::fs::read_to_string(&claude_json).unwrap();
     let commits = env.log().len();
     stubs.clear();
     let (out, _) = run_ok(&env, &stubs, &["plug", "twice", "--claude", "--gemini"]);
@@ -298,14 +300,69 @@ fn plugging_twice_changes_nothing_and_a_changed_server_is_registered_again() {
     assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
     assert_eq!(env.log().len(), commits);
     assert_eq!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap(), claude_md);
-    // A new value: the old registration is removed, the new one added.
-    env.ok(&["setup", "twice", "--set", "API_KEY=two"]);
+    // A server removed by hand: what the agent holds is the truth, so plug adds it again.
+    write(&claude_json, "{\"mcpServers\": {}}\n", false);
+    let (out, _) = run_ok(&env, &stubs, &["plug", "twice", "--claude", "--gemini", "-y"]);
+    assert!(out.contains("✓ Claude Code: 'Twice' plugged in") && out.contains("Gemini CLI: already configured"), "{out}");
+    let mut add = strings(&["claude", "mcp", "add", "--scope", "user", "--", "Twice"]);
+    add.extend(exec_words(&env, "twice"));
+    assert_eq!(stubs.calls(), vec![add.clone()]);
+    assert_eq!(std::fs::read_to_string(&claude_json).unwrap(), held);
+    // A server the agent must be given otherwise (a timeout now): atk's entry is removed and added.
+    stubs.clear();
+    let yaml_path = dir.join("plugin.yaml");
+    let text = std::fs::read_to_string(&yaml_path).unwrap();
+    write(&yaml_path, &text.replace("mcp:\n", "mcp:\n  timeout: 5000\n"), false);
     run_ok(&env, &stubs, &["plug", "twice", "--claude", "-y"]);
     let calls = stubs.calls();
     assert_eq!(calls[0], strings(&["claude", "mcp", "remove", "--scope", "user", "Twice"]));
-    assert!(calls[1].contains(&"API_KEY=two".to_string()), "{calls:?}");
+    assert_eq!(calls[1][..6], strings(&["claude", "mcp", "add-json", "--scope", "user", "Twice"]));
+    assert!(calls[1][6].contains("\"timeout\": 5000"), "{calls:?}");
     assert_eq!(calls.len(), 2);
     assert!(dir.join("SKILL.md").is_file());
+}
+
+/// A secret changed with `atk setup` reaches the server at its next start (`atk exec` reads it):
+/// no agent is plugged again, and no agent's file changes.
+#[test]
+fn changing_a_secret_with_setup_replugs_nothing() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    let body = "env_vars:\n  - name: API_KEY\n    required: true\n    secret: true\nmcp:\n  transport: stdio\n  command: ./show.sh\n  env: [API_KEY]\n";
+    let dir = add_plugin(&env, "Rotated", body, false, &["API_KEY=first-s3cret"]);
+    write(&dir.join("show.sh"), "#!/bin/sh\nprintf '%s' \"$API_KEY\"\n", true);
+    let mut agents = vec!["--claude", "--codex", "--gemini", "--auggie"];
+    agents.extend(["--opencode", "--cursor", "--vscode", "--windsurf"]);
+    let mut plug = vec!["plug", "rotated", "-y"];
+    plug.extend(&agents);
+    run_ok(&env, &stubs, &plug);
+    let outside = |env: &Env| -> Vec<(String, (u32, Vec<u8>))> {
+        tree(&env.home).into_iter().filter(|(p, _)| !p.starts_with(".atk/")).collect()
+    };
+    let before = outside(&env);
+    stubs.clear();
+    env.ok(&["setup", "rotated", "--set", "API_KEY=second-s3cret"]);
+    let (out, _) = run_ok(&env, &stubs, &plug);
+    assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
+    for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie", "OpenCode", "Cursor", "VS Code", "Windsurf"] {
+        assert!(out.contains(&format!("{agent}: already configured")), "{agent}\n{out}");
+    }
+    assert_eq!(outside(&env), before);
+    assert_eq!(secrets_outside_the_home(&env, &["first-s3cret", "second-s3cret"]), vec![]);
+    // And the server, started as the agents start it, gets the new value.
+    let claude: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.home.join(".claude.json")).unwrap()).unwrap();
+    let entry = &claude["mcpServers"]["Rotated"];
+    assert_eq!(entry["command"], atk_path());
+    let args: Vec<String> = serde_json::from_value(entry["args"].clone()).unwrap();
+    let served = std::process::Command::new(&atk_path())
+        .args(&args)
+        .env_clear()
+        .env("HOME", &env.home)
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&served.stdout), "second-s3cret", "{served:?}");
 }
 
 #[test]
