@@ -446,8 +446,10 @@ fn file_agents_edit_jsonc_in_place_and_keep_everything_else() {
     let text = std::fs::read_to_string(&oc).unwrap();
     let head = "// my OpenCode settings\n{\n  \"$schema\": \"https://opencode.ai/config.json\",\n  /* the look */\n  \"theme\": \"dark\",\n  \"mcp\": {\n    \"mine\": { \"type\": \"local\", \"command\": [\"my-server\"], }, // keep this one\n";
     assert!(text.starts_with(head), "{text}");
+    let command = exec_words(&env, "filer").iter().map(|w| serde_json::to_string(w).unwrap()).collect::<Vec<_>>();
     let want = format!(
-        "    \"Filer\": {{\n      \"type\": \"local\",\n      \"command\": [\"node\", \"{p}/server.js\", \"--id\", \"id-7\", \"--name=two words\"],\n      \"environment\": {{\n        \"API_KEY\": \"k-secret\",\n        \"API_KEY_ID\": \"id-7\",\n      }},\n      \"enabled\": true,\n    }},\n  }},\n  \"instructions\": [\"~/notes.md\", \"{p}/SKILL.md\"],\n}}\n"
+        "    \"Filer\": {{\n      \"type\": \"local\",\n      \"command\": [{}],\n      \"enabled\": true,\n    }},\n  }},\n  \"instructions\": [\"~/notes.md\", \"{p}/SKILL.md\"],\n}}\n",
+        command.join(", ")
     );
     assert_eq!(&text[head.len()..], want, "{text}");
     assert_eq!(mode(&oc), 0o640);
@@ -457,13 +459,17 @@ fn file_agents_edit_jsonc_in_place_and_keep_everything_else() {
     assert!(c.ends_with("        },\n    },\n}\n"), "{c}");
     let vs = env.home.join(".config/Code/User/mcp.json");
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&vs).unwrap()).unwrap();
-    assert_eq!(v["servers"]["Filer"]["type"], "stdio");
-    assert_eq!(v["servers"]["Filer"]["env"]["API_KEY"], "k-secret");
-    assert_eq!(mode(&vs), 0o600, "new files hold secrets");
+    let (atk, args) = (atk_path(), exec_args(&env, "filer"));
+    assert_eq!(v["servers"]["Filer"], serde_json::json!({"type": "stdio", "command": atk, "args": args}));
+    assert_eq!(mode(&vs), 0o600, "new files are the user's alone");
     let ws = env.home.join(".codeium/windsurf/mcp_config.json");
     let w: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&ws).unwrap()).unwrap();
-    assert_eq!(w["mcpServers"]["Filer"]["command"], "node");
+    assert_eq!(w["mcpServers"]["Filer"], serde_json::json!({"command": atk, "args": args}));
     assert_eq!(mode(&ws), 0o600);
+    let c = std::fs::read_to_string(&cursor).unwrap();
+    let given = format!("\"command\": {},", serde_json::to_string(&atk).unwrap());
+    assert!(c.contains(&given) && !c.contains("\"env\""), "{c}");
+    assert_eq!(secrets_outside_the_home(&env, &["k-secret"]), vec![]);
 
     // Unplugging puts the files back as they were (jsonc-parser drops the trailing comma of a
     // one-line list it edits).
@@ -630,9 +636,9 @@ fn the_record_goes_through_upgrade_and_remove_and_a_fresh_clone_is_rewired() {
     let stubs2 = Stubs::new(&laptop, &["claude"]);
     let (out, err) = run_ok(&laptop, &stubs2, &["plug", "--all", "-y"]);
     let dir = std::fs::canonicalize(laptop.atk_home.join("plugins/kept")).unwrap();
-    assert_eq!(stubs2.calls().len(), 1, "{:?}", stubs2.calls());
-    assert_eq!(stubs2.calls()[0][..5], strings(&["claude", "mcp", "add", "--scope", "user"]));
-    assert!(stubs2.calls()[0].contains(&format!("{}/server.js", dir.display())));
+    let mut add = strings(&["claude", "mcp", "add", "--scope", "user", "--", "Kept"]);
+    add.extend(exec_words(&laptop, "kept"));
+    assert_eq!(stubs2.calls(), vec![add]);
     assert!(out.contains("✓ Claude Code: 'Kept' plugged in"), "{out}");
     assert!(err.contains("✗ Cursor: not installed (not found on this machine)"), "{err}");
     assert!(err.contains("environment variable 'API_KEY' is not set"), "{err}");
@@ -681,12 +687,14 @@ main_cli()
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
+/// A plugin whose name every agent takes has the same server name in atk and atk-cli 0.4.0: what
+/// atk plugs (an `atk exec` entry), atk-cli unplugs by that name, and the other way round.
 #[test]
 fn plugged_by_atk_unplugged_by_atk_cli() {
     let Some(py) = crate::common::python::python("plugged_by_atk_unplugged_by_atk_cli", &["atk.cli"]) else { return };
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
-    let dir = add_plugin(&env, "Both Ways", STDIO, true, &["API_KEY=k"]);
+    let dir = add_plugin(&env, "both-ways", STDIO, true, &["API_KEY=k"]);
     let agents = ["--claude", "--codex", "--gemini", "--auggie", "--opencode"];
     let mut args = vec!["plug", "both-ways", "-y"];
     args.extend(agents);
@@ -698,18 +706,26 @@ fn plugged_by_atk_unplugged_by_atk_cli() {
         serde_json::from_str(&python_atk(&py, &env, &stubs, &["mcp", "both-ways", "--json"])).unwrap();
     assert_eq!(ours, theirs);
     stubs.clear();
-    let mut args = vec!["unplug", "Both Ways", "--force"];
+    let mut args = vec!["unplug", "both-ways", "--force"];
     args.extend(agents);
     python_atk(&py, &env, &stubs, &args);
     assert_eq!(
         stubs.calls(),
         vec![
-            strings(&["claude", "mcp", "remove", "--scope", "user", "Both Ways"]),
-            strings(&["codex", "mcp", "remove", "Both Ways"]),
-            strings(&["gemini", "mcp", "remove", "--scope", "user", "Both Ways"]),
-            strings(&["auggie", "mcp", "remove", "Both Ways"]),
+            strings(&["claude", "mcp", "remove", "--scope", "user", "both-ways"]),
+            strings(&["codex", "mcp", "remove", "both-ways"]),
+            strings(&["gemini", "mcp", "remove", "--scope", "user", "both-ways"]),
+            strings(&["auggie", "mcp", "remove", "both-ways"]),
         ]
     );
+    let servers = |rel: &str| -> serde_json::Value {
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(env.home.join(rel)).unwrap()).unwrap();
+        v["mcpServers"].clone()
+    };
+    for rel in [".claude.json", ".gemini/settings.json", ".augment/settings.json"] {
+        assert_eq!(servers(rel), serde_json::json!({}), "{rel}");
+    }
+    assert!(!std::fs::read_to_string(env.home.join(".codex/config.toml")).unwrap().contains("both-ways"));
     let section = "\n<!-- ATK:BEGIN -->\n<!-- ATK:END -->\n";
     assert_eq!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap(), section);
     assert_eq!(std::fs::read_to_string(env.home.join(".codex/AGENTS.md")).unwrap(), section);
@@ -720,11 +736,15 @@ fn plugged_by_atk_unplugged_by_atk_cli() {
             .unwrap();
     assert_eq!(oc, serde_json::json!({"mcp": {}, "instructions": []}));
     // And the other way: what atk-cli plugs, atk unplugs.
-    python_atk(&py, &env, &stubs, &["plug", "Both Ways", "--force", "--claude", "--gemini", "--opencode"]);
+    python_atk(&py, &env, &stubs, &["plug", "both-ways", "--force", "--claude", "--gemini", "--opencode"]);
     assert!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md"))
         .unwrap()
         .contains(&format!("@{}/SKILL.md", dir.display())));
+    assert_eq!(servers(".claude.json")["both-ways"]["command"], "node");
     run_ok(&env, &stubs, &["unplug", "both-ways", "--claude", "--gemini", "--opencode", "-y"]);
+    for rel in [".claude.json", ".gemini/settings.json"] {
+        assert_eq!(servers(rel), serde_json::json!({}), "{rel}");
+    }
     assert_eq!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap(), section);
     assert!(std::fs::symlink_metadata(env.home.join(".gemini/skills/atk-both-ways")).is_err());
     let oc: serde_json::Value =
@@ -733,6 +753,9 @@ fn plugged_by_atk_unplugged_by_atk_cli() {
     assert_eq!(oc, serde_json::json!({"mcp": {}, "instructions": []}));
 }
 
+/// An upgrade that keeps the server a command re-plugs nothing: agents start `atk exec`, which
+/// runs the new version. An upgrade that changes what agents are given (a remote server now)
+/// plugs the recorded agents again; `remove` unplugs them.
 #[test]
 fn upgrade_replugs_recorded_agents_and_remove_unplugs_them() {
     let env = Env::new();
@@ -748,7 +771,9 @@ fn upgrade_replugs_recorded_agents_and_remove_unplugs_them() {
     run_ok(&env, &stubs, &["plug", "mcp-tool", "--claude", "--cursor", "-y"]);
     let dir = std::fs::canonicalize(env.atk_home.join("plugins/mcp-tool")).unwrap();
     let cursor = env.home.join(".cursor/mcp.json");
-    assert!(std::fs::read_to_string(&cursor).unwrap().contains("\"--v1\""));
+    let (claude_json, given) = (env.home.join(".claude.json"), std::fs::read_to_string(&cursor).unwrap());
+    let held = std::fs::read_to_string(&claude_json).unwrap();
+    assert!(given.contains(&serde_json::to_string(&atk_path()).unwrap()), "{given}");
 
     // A new version that only adds a file: nothing to re-plug.
     write(&work.join(".atk/NOTES.md"), "notes\n", false);
@@ -757,33 +782,48 @@ fn upgrade_replugs_recorded_agents_and_remove_unplugs_them() {
     run_ok(&env, &stubs, &["upgrade", "mcp-tool", "-y"]);
     assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
 
-    // A new version with another argument: both agents get it.
+    // A new version with another argument: the agents start `atk exec` as before, which now runs
+    // the new argument; nothing is re-plugged.
     write(&work.join(".atk/plugin.yaml"), &v1.replace("--v1", "--v2"), false);
     crate::common::sources::commit_all(&work, "v2");
     let (out, _) = run_ok(&env, &stubs, &["upgrade", "mcp-tool", "-y"]);
+    assert!(!out.contains("plugged in again"), "{out}");
+    assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
+    assert_eq!(std::fs::read_to_string(&cursor).unwrap(), given);
+    assert_eq!(std::fs::read_to_string(&claude_json).unwrap(), held);
+    let served: serde_json::Value = serde_json::from_str(&env.ok(&["mcp", "mcp-tool", "--json"])).unwrap();
+    assert_eq!(served["Mcp Tool"]["args"], serde_json::json!(["--v2"]), "{served}");
+    assert_eq!(served["Mcp Tool"]["command"], format!("{}/server.sh", dir.display()));
+
+    // A new version that is a remote server: both agents get its endpoint.
+    let v3 = yaml("Mcp Tool", "mcp:\n  transport: sse\n  endpoint: http://127.0.0.1:9/sse\n");
+    write(&work.join(".atk/plugin.yaml"), &v3, false);
+    crate::common::sources::commit_all(&work, "v3");
+    let (out, _) = run_ok(&env, &stubs, &["upgrade", "mcp-tool", "-y"]);
     assert!(out.contains("Claude Code: 'Mcp Tool' plugged in again"), "{out}");
-    let server = format!("{}/server.sh", dir.display());
     assert_eq!(
         stubs.calls(),
         vec![
-            strings(&["claude", "mcp", "remove", "--scope", "user", "Mcp Tool"]),
-            strings(&["claude", "mcp", "add", "--scope", "user", "--", "Mcp Tool", &server, "--v2"]),
+            strings(&["claude", "mcp", "remove", "--scope", "user", "Mcp-Tool"]),
+            strings(&["claude", "mcp", "add", "--transport", "sse", "--scope", "user", "--", "Mcp-Tool", "http://127.0.0.1:9/sse"]),
         ]
     );
     let text = std::fs::read_to_string(&cursor).unwrap();
-    assert!(text.contains("\"--v2\"") && !text.contains("\"--v1\""), "{text}");
+    assert!(text.contains("\"url\": \"http://127.0.0.1:9/sse\"") && !text.contains("exec"), "{text}");
     assert!(env.manifest().contains("  agents:\n  - claude\n  - cursor\n"), "{}", env.manifest());
 
     // remove unplugs first: the registration, the skill line, the file entry.
     stubs.clear();
     run_ok(&env, &stubs, &["remove", "mcp-tool", "--force"]);
-    assert_eq!(stubs.calls(), vec![strings(&["claude", "mcp", "remove", "--scope", "user", "Mcp Tool"])]);
+    assert_eq!(stubs.calls(), vec![strings(&["claude", "mcp", "remove", "--scope", "user", "Mcp-Tool"])]);
     assert_eq!(
         std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap(),
         "\n<!-- ATK:BEGIN -->\n<!-- ATK:END -->\n"
     );
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cursor).unwrap()).unwrap();
     assert_eq!(v, serde_json::json!({"mcpServers": {}}));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&claude_json).unwrap()).unwrap();
+    assert_eq!(v["mcpServers"], serde_json::json!({}));
     assert_eq!(env.log()[0], "Remove plugin 'Mcp Tool'");
 }
 
@@ -947,7 +987,8 @@ fn undo_reverts_plug_and_unplug() {
 }
 
 /// `rollback` (and `undo` of an upgrade, which moves the same way) re-plugs the recorded agents
-/// like `upgrade`: the agent gets the older version's server back.
+/// like `upgrade`: the agent gets what the older version gives it back (a timeout here: a version
+/// that only changes the command's arguments changes nothing agents hold).
 #[test]
 fn rollback_replugs_recorded_agents() {
     let env = Env::new();
@@ -960,15 +1001,58 @@ fn rollback_replugs_recorded_agents() {
     git(env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
     crate::common::sources::commit_all(&work, "v1");
     env.ok(&["add", "-y", &format!("file://{}", work.display())]);
-    run_ok(&env, &stubs, &["plug", "mcp-tool", "--cursor", "-y"]);
-    write(&work.join(".atk/plugin.yaml"), &v1.replace("--v1", "--v2"), false);
+    run_ok(&env, &stubs, &["plug", "mcp-tool", "--claude", "-y"]);
+    let claude_json = env.home.join(".claude.json");
+    let entry = || -> serde_json::Value {
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&claude_json).unwrap()).unwrap();
+        v["mcpServers"]["Mcp-Tool"].clone()
+    };
+    let (atk, args) = (atk_path(), exec_args(&env, "mcp-tool"));
+    let plain = serde_json::json!({"type": "stdio", "command": atk, "args": args, "env": {}});
+    let timed = serde_json::json!({"command": atk, "args": args, "timeout": 5000});
+    assert_eq!(entry(), plain);
+    let v2 = v1.replace("--v1", "--v2").replace("mcp:\n", "mcp:\n  timeout: 5000\n");
+    write(&work.join(".atk/plugin.yaml"), &v2, false);
     crate::common::sources::commit_all(&work, "v2");
     run_ok(&env, &stubs, &["upgrade", "mcp-tool", "-y"]);
-    let cursor = env.home.join(".cursor/mcp.json");
-    assert!(std::fs::read_to_string(&cursor).unwrap().contains("\"--v2\""));
+    assert_eq!(entry(), timed);
+    stubs.clear();
     run_ok(&env, &stubs, &["rollback", "mcp-tool", "-y"]);
-    let text = std::fs::read_to_string(&cursor).unwrap();
-    assert!(text.contains("\"--v1\"") && !text.contains("\"--v2\""), "{text}");
+    assert_eq!(entry(), plain);
+    let calls = stubs.calls();
+    assert_eq!(calls[0], strings(&["claude", "mcp", "remove", "--scope", "user", "Mcp-Tool"]));
+    assert_eq!(calls.len(), 2, "{calls:?}");
     run_ok(&env, &stubs, &["undo", "-y"]);
-    assert!(std::fs::read_to_string(&cursor).unwrap().contains("\"--v2\""));
+    assert_eq!(entry(), timed);
+}
+
+/// A remote server's endpoint that a new version changes is atk's entry (what atk wrote for the
+/// version before): the upgrade gives the agent the new endpoint, and a rollback the old one.
+#[test]
+#[ignore = "src bug: Held::is_atks recognizes a remote entry only when it equals the plugin's server now, so the entry atk wrote for the previous version is taken for the user's (conflict)"]
+fn an_upgrade_that_moves_a_remote_server_gives_agents_the_new_endpoint() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    env.set_identity("Test", "test@example.com");
+    let work = env.path("far-tool");
+    let v1 = yaml("Far Tool", "mcp:\n  transport: sse\n  endpoint: http://127.0.0.1:9/v1\n");
+    write(&work.join(".atk/plugin.yaml"), &v1, false);
+    git(env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
+    crate::common::sources::commit_all(&work, "v1");
+    env.ok(&["add", "-y", &format!("file://{}", work.display())]);
+    run_ok(&env, &stubs, &["plug", "far-tool", "--cursor", "--claude", "-y"]);
+    write(&work.join(".atk/plugin.yaml"), &v1.replace("/v1", "/v2"), false);
+    crate::common::sources::commit_all(&work, "v2");
+    run_ok(&env, &stubs, &["upgrade", "far-tool", "-y"]);
+    let cursor = env.home.join(".cursor/mcp.json");
+    let claude_json = env.home.join(".claude.json");
+    for f in [&cursor, &claude_json] {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(text.contains("127.0.0.1:9/v2") && !text.contains("/v1"), "{}:\n{text}", f.display());
+    }
+    run_ok(&env, &stubs, &["rollback", "far-tool", "-y"]);
+    for f in [&cursor, &claude_json] {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(text.contains("127.0.0.1:9/v1") && !text.contains("/v2"), "{}:\n{text}", f.display());
+    }
 }
