@@ -846,20 +846,81 @@ fn uninstall_unplugs_the_recorded_agents_and_keeps_the_record() {
     assert!(std::fs::read_to_string(&file).unwrap().contains("Torn Down"));
 }
 
+/// A server of the user's with the plugin's name is never changed: `plug` stops for that agent
+/// (exit 1, the entry named, `--as` and `--replace` offered); `--replace` replaces it, said in the
+/// preview; `--as NAME` plugs beside it under that name, remembered, and unplug removes only that.
 #[test]
-fn a_registration_of_the_same_name_atk_does_not_remember_is_replaced() {
+fn a_server_of_the_user_s_with_the_plugin_s_name_is_left_alone_unless_replaced_or_renamed() {
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
     add_plugin(&env, "Known", "mcp:\n  transport: stdio\n  command: srv\n", false, &[]);
-    // As on a laptop where the home was cloned again: claude has the server, atk does not know it.
-    stubs.fail_once("claude", "MCP server Known already exists in user config\n");
-    let (out, _) = run_ok(&env, &stubs, &["plug", "known", "--claude", "-y"]);
-    assert!(out.contains("✓ Claude Code: 'Known' plugged in"), "{out}");
-    let add = strings(&["claude", "mcp", "add", "--scope", "user", "--", "Known", "srv"]);
-    assert_eq!(
-        stubs.calls(),
-        vec![add.clone(), strings(&["claude", "mcp", "remove", "--scope", "user", "Known"]), add]
+    let own = |argv: &[&str]| {
+        let status = std::process::Command::new(stubs.bin.join(argv[0]))
+            .args(&argv[1..])
+            .env("HOME", &env.home)
+            .env_remove("CODEX_HOME")
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .status()
+            .unwrap();
+        assert!(status.success(), "{argv:?}");
+    };
+    own(&["claude", "mcp", "add", "--scope", "user", "--", "Known", "my-own", "--token-file", "t"]);
+    own(&["codex", "mcp", "add", "Known", "--", "my-own"]);
+    let cursor = env.home.join(".cursor/mcp.json");
+    let cursor_user = "{\n  \"mcpServers\": {\n    \"Known\": {\"url\": \"https://user:pw@mine.example/mcp\"}\n  }\n}\n";
+    write(&cursor, cursor_user, false);
+    let claude_json = env.home.join(".claude.json");
+    let before = (std::fs::read_to_string(&claude_json).unwrap(), env.manifest());
+    stubs.clear();
+    let (out, err) = run_code(&env, &stubs, 1, &["plug", "known", "--claude", "--cursor", "-y"]);
+    assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
+    assert!(
+        err.contains("✗ Claude Code: Claude Code already has a server named 'Known' that atk did not write (it runs my-own); it is left as it is: plug under another name with `--as NAME`, or replace it with `--replace`"),
+        "{out}\n{err}"
     );
+    // A URL is shown by its host only (the user's own credentials stay out of the message).
+    assert!(err.contains("✗ Cursor: Cursor already has a server named 'Known' that atk did not write (it reaches mine.example)"), "{err}");
+    assert!(!err.contains("pw@") && !err.contains("token-file"), "{err}");
+    assert_eq!((std::fs::read_to_string(&claude_json).unwrap(), env.manifest()), before);
+    assert_eq!(std::fs::read_to_string(&cursor).unwrap(), cursor_user);
+    // The JSON report says "conflict".
+    let out = atk(&env, &stubs).args(["--json", "plug", "known", "--claude", "-y"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc.to_string().contains("\"status\":\"conflict\""), "{doc}");
+
+    // --replace: the preview says what is replaced; the user's server goes, atk's comes.
+    let (_, err) = run_ok(&env, &stubs, &["plug", "known", "--claude", "--replace", "-y"]);
+    assert!(
+        err.contains("replace Claude Code's own server 'Known' (it runs my-own), which atk did not write (--replace)"),
+        "{err}"
+    );
+    let mut add = strings(&["claude", "mcp", "add", "--scope", "user", "--", "Known"]);
+    add.extend(exec_words(&env, "known"));
+    assert_eq!(stubs.calls(), vec![strings(&["claude", "mcp", "remove", "--scope", "user", "Known"]), add]);
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&claude_json).unwrap()).unwrap();
+    assert_eq!(v["mcpServers"]["Known"]["command"], atk_path());
+
+    // --as: beside the user's server, under the chosen name, which later plugs and unplug use.
+    stubs.clear();
+    run_ok(&env, &stubs, &["plug", "known", "--codex", "--cursor", "--as", "known-atk", "-y"]);
+    let mut add = strings(&["codex", "mcp", "add", "known-atk", "--"]);
+    add.extend(exec_words(&env, "known"));
+    assert_eq!(stubs.calls(), vec![add]);
+    let c: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cursor).unwrap()).unwrap();
+    assert_eq!(c["mcpServers"]["Known"], serde_json::json!({"url": "https://user:pw@mine.example/mcp"}));
+    assert_eq!(c["mcpServers"]["known-atk"]["command"], atk_path());
+    let codex = std::fs::read_to_string(env.home.join(".codex/config.toml")).unwrap();
+    assert!(codex.contains("[mcp_servers.Known]\ncommand = \"my-own\""), "{codex}");
+    stubs.clear();
+    let (out, _) = run_ok(&env, &stubs, &["plug", "known", "--codex", "--cursor", "-y"]);
+    assert!(out.contains("Codex: already configured") && out.contains("Cursor: already configured"), "{out}");
+    assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
+    run_ok(&env, &stubs, &["unplug", "known", "--codex", "--cursor", "-y"]);
+    assert_eq!(stubs.calls(), vec![strings(&["codex", "mcp", "remove", "known-atk"])]);
+    assert_eq!(std::fs::read_to_string(&cursor).unwrap(), cursor_user);
+    let codex = std::fs::read_to_string(env.home.join(".codex/config.toml")).unwrap();
+    assert!(codex.contains("[mcp_servers.Known]") && !codex.contains("known-atk"), "{codex}");
 }
 
 #[test]
