@@ -1090,7 +1090,6 @@ fn rollback_replugs_recorded_agents() {
 /// A remote server's endpoint that a new version changes is atk's entry (what atk wrote for the
 /// version before): the upgrade gives the agent the new endpoint, and a rollback the old one.
 #[test]
-#[ignore = "src bug: Held::is_atks recognizes a remote entry only when it equals the plugin's server now, so the entry atk wrote for the previous version is taken for the user's (conflict)"]
 fn an_upgrade_that_moves_a_remote_server_gives_agents_the_new_endpoint() {
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);

@@ -20,16 +20,31 @@ mcp:
 ";
 
 /// A secret whose value contains `$` followed by the name of another variable of `mcp.env` must
-/// reach the agent as the user set it (atk-cli passes env values literally; only
-/// `$ATK_PLUGIN_DIR` is asked for in env values).
+/// reach the server as the user set it (atk-cli passes env values literally; only
+/// `$ATK_PLUGIN_DIR` is asked for in env values). Agents are given `atk exec`, which sets it.
 #[test]
 fn a_secret_with_a_literal_dollar_reaches_the_agent_unchanged() {
     let env = Env::new();
     let stubs = Stubs::new(&env, &["claude"]);
-    add_plugin(&env, "Subst", SUBST, false, &["TOKEN=abcdefgh1234", "PASS=p$TOKEN_URL.x"]);
+    let body = SUBST.replace("command: ./bin/$TOKEN_URL-run", "command: ./show.sh");
+    let dir = add_plugin(&env, "Subst", &body, false, &["TOKEN=abcdefgh1234", "PASS=p$TOKEN_URL.x"]);
+    write(&dir.join("show.sh"), "#!/bin/sh\nprintf '%s' \"$PASS\"\n", true);
     run_ok(&env, &stubs, &["plug", "subst", "--claude", "-y"]);
     let call = &stubs.calls()[0];
-    assert!(call.contains(&"PASS=p$TOKEN_URL.x".to_string()), "the password was rewritten: {call:?}");
+    assert!(!call.iter().any(|w| w.contains("p$TOKEN_URL")), "the agent was given the password: {call:?}");
+    // The server as Claude Code starts it: the entry's command and arguments, with HOME alone.
+    let held: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.home.join(".claude.json")).unwrap()).unwrap();
+    let entry = &held["mcpServers"]["Subst"];
+    let args: Vec<String> = serde_json::from_value(entry["args"].clone()).unwrap();
+    let out = std::process::Command::new(entry["command"].as_str().unwrap())
+        .args(&args)
+        .env_clear()
+        .env("HOME", &env.home)
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "p$TOKEN_URL.x", "the password was rewritten: {out:?}");
 }
 
 /// A display name with a line break (allowed by the schema) must not leave text in AGENTS.md
@@ -151,10 +166,14 @@ fn an_upgrade_that_renames_the_plugin_leaves_no_stale_server() {
     let agents_md = std::fs::read_to_string(env.home.join(".codex/AGENTS.md")).unwrap();
     eprintln!("{calls:?}\n{cursor}\n{agents_md}");
     assert!(
-        calls.iter().any(|c| c == &["claude", "mcp", "remove", "--scope", "user", "Mcp Tool"]),
+        calls.iter().any(|c| c == &["claude", "mcp", "remove", "--scope", "user", "Mcp-Tool"]),
         "old Claude server never removed: {calls:?}"
     );
     assert!(!cursor.contains("Mcp Tool"), "stale Cursor entry:\n{cursor}");
+    let claude = std::fs::read_to_string(env.home.join(".claude.json")).unwrap();
+    assert!(!claude.contains("Mcp-Tool") && !claude.contains("MCP-Tool"), "stale Claude entry:\n{claude}");
+    let codex = std::fs::read_to_string(env.home.join(".codex/config.toml")).unwrap();
+    assert!(!codex.contains("Mcp-Tool") && !codex.contains("MCP-Tool"), "stale Codex entry:\n{codex}");
     assert!(!agents_md.contains("Read "), "stale Codex skill line:\n{agents_md}");
 }
 
