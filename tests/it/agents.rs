@@ -1116,3 +1116,62 @@ fn an_upgrade_that_moves_a_remote_server_gives_agents_the_new_endpoint() {
         assert!(text.contains("127.0.0.1:9/v1") && !text.contains("/v2"), "{}:\n{text}", f.display());
     }
 }
+
+/// After `plug` into all eight agents (the fake programs keep what the real ones keep), no file
+/// under HOME outside the ATK Home holds a secret value, in any spelling; every agent holds the
+/// `atk exec` entry; and the server started from any of them gets every value intact.
+#[test]
+fn no_secret_value_is_in_any_file_under_home_after_plug() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    let body = "env_vars:\n  - name: TOKEN\n    secret: true\n    required: true\n  - name: API_KEY\n    required: true\n  - name: PASS_WORD\n    secret: true\nmcp:\n  transport: stdio\n  command: ./show.sh\n  args: [\"--token=$TOKEN\"]\n  env: [TOKEN, API_KEY, PASS_WORD]\n";
+    let values = [
+        ("TOKEN", "pZ$wQrd ${HOME} tK9=="),
+        ("API_KEY", "c3VwZXIvc2VjcmV0K2tleT09=="),
+        ("PASS_WORD", "q\"u'o\\tX #nQt-a-cMmt cafézz ✓"),
+    ];
+    let sets: Vec<String> = values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+    let dir = add_plugin(&env, "Sealed", body, true, &sets);
+    write(&dir.join("show.sh"), "#!/bin/sh\nprintf '%s|' \"$@\" \"$TOKEN\" \"$API_KEY\" \"$PASS_WORD\"\n", true);
+    let all = ["--claude", "--codex", "--gemini", "--auggie", "--opencode", "--cursor", "--vscode", "--windsurf"];
+    let mut args = vec!["plug", "sealed", "-y"];
+    args.extend(all);
+    let (out, err) = run_ok(&env, &stubs, &args);
+    let secrets: Vec<&str> = values.iter().map(|(_, v)| *v).collect();
+    assert_clean("plug's output", &(out.clone() + &err), &secrets);
+    let outside: String = tree(&env.home)
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with(".atk/"))
+        .map(|(p, (_, bytes))| format!("== {p}\n{}\n", String::from_utf8_lossy(&bytes)))
+        .collect();
+    assert_clean("the files under HOME", &outside, &secrets);
+    // Every agent holds the entry: a sign that the files above are the ones the agents read.
+    let atk = atk_path();
+    let exec = exec_args(&env, "sealed");
+    let json = |rel: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(env.home.join(rel)).unwrap();
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{rel}: {e}\n{text}"))
+    };
+    assert_eq!(json(".claude.json")["mcpServers"]["Sealed"]["args"], serde_json::json!(exec));
+    assert_eq!(json(".gemini/settings.json")["mcpServers"]["Sealed"]["command"], atk);
+    assert_eq!(json(".augment/settings.json")["mcpServers"]["Sealed"]["args"], serde_json::json!(exec));
+    assert_eq!(json(".cursor/mcp.json")["mcpServers"]["Sealed"]["command"], atk);
+    assert_eq!(json(".config/Code/User/mcp.json")["servers"]["Sealed"]["args"], serde_json::json!(exec));
+    assert_eq!(json(".codeium/windsurf/mcp_config.json")["mcpServers"]["Sealed"]["command"], atk);
+    let mut words = vec![atk.clone()];
+    words.extend(exec.iter().cloned());
+    assert_eq!(json(".config/opencode/opencode.jsonc")["mcp"]["Sealed"]["command"], serde_json::json!(words));
+    let codex = std::fs::read_to_string(env.home.join(".codex/config.toml")).unwrap();
+    assert!(codex.contains(&format!("[mcp_servers.Sealed]\ncommand = {}\n", serde_json::to_string(&atk).unwrap())), "{codex}");
+    // The server as the agents start it: every byte of every value arrives.
+    let served = std::process::Command::new(&atk)
+        .args(&exec)
+        .env_clear()
+        .env("HOME", &env.home)
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    let (token, key, pass) = (values[0].1, values[1].1, values[2].1);
+    assert_eq!(String::from_utf8_lossy(&served.stdout), format!("--token={token}|{token}|{key}|{pass}|"), "{served:?}");
+}
