@@ -102,11 +102,7 @@ fn the_exec_entry_names_the_home_only_when_it_is_not_the_default() {
     let link = elsewhere.path("homes/link");
     std::os::unix::fs::symlink(&real, &link).unwrap();
     let plugin = elsewhere.plugin("src-homed", &yaml("Homed", "mcp:\n  transport: stdio\n  command: srv\n"), &[]);
-    atk(&elsewhere, &stubs)
-        .env("ATK_HOME", &link)
-        .args(["add", plugin.to_str().unwrap(), "-y"])
-        .assert()
-        .success();
+    atk(&elsewhere, &stubs).env("ATK_HOME", &link).args(["add", plugin.to_str().unwrap(), "-y"]).assert().success();
     atk(&elsewhere, &stubs).env("ATK_HOME", &link).args(["plug", "homed", "--claude", "-y"]).assert().success();
     let call = &stubs.calls()[0];
     let real = std::fs::canonicalize(&real).unwrap().display().to_string();
@@ -188,7 +184,13 @@ fn cli_agents_get_the_endpoint_for_http_sse_and_atk_exec_with_timeouts() {
         ]),
         with(&["codex", "mcp", "add", "Timed-One", "--"], &exec),
         with(&["gemini", "mcp", "add", "--scope", "user", "Timed One", &atk_path(), "--"], &exec[1..]),
-        strings(&["auggie", "mcp", "add-json", "Timed One", &format!(r#"{{"command":{atk},"args":{args},"env":{{}}}}"#)]),
+        strings(&[
+            "auggie",
+            "mcp",
+            "add-json",
+            "Timed One",
+            &format!(r#"{{"command":{atk},"args":{args},"env":{{}}}}"#),
+        ]),
     ];
     assert_eq!(stubs.calls(), want);
     // The URL holds the secret: the preview says each agent keeps it (and shows it masked).
@@ -303,7 +305,10 @@ fn plugging_twice_changes_nothing_and_a_changed_server_is_registered_again() {
     // A server removed by hand: what the agent holds is the truth, so plug adds it again.
     write(&claude_json, "{\"mcpServers\": {}}\n", false);
     let (out, _) = run_ok(&env, &stubs, &["plug", "twice", "--claude", "--gemini", "-y"]);
-    assert!(out.contains("✓ Claude Code: 'Twice' plugged in") && out.contains("Gemini CLI: already configured"), "{out}");
+    assert!(
+        out.contains("✓ Claude Code: 'Twice' plugged in") && out.contains("Gemini CLI: already configured"),
+        "{out}"
+    );
     let mut add = strings(&["claude", "mcp", "add", "--scope", "user", "--", "Twice"]);
     add.extend(exec_words(&env, "twice"));
     assert_eq!(stubs.calls(), vec![add.clone()]);
@@ -355,7 +360,7 @@ fn changing_a_secret_with_setup_replugs_nothing() {
     let entry = &claude["mcpServers"]["Rotated"];
     assert_eq!(entry["command"], atk_path());
     let args: Vec<String> = serde_json::from_value(entry["args"].clone()).unwrap();
-    let served = std::process::Command::new(&atk_path())
+    let served = std::process::Command::new(atk_path())
         .args(&args)
         .env_clear()
         .env("HOME", &env.home)
@@ -380,6 +385,8 @@ fn a_failing_agent_is_reported_with_its_message_and_the_others_go_on() {
     // Unplugging from an agent whose program is gone still removes its skill and exits 0, but
     // says the agent is not here, and keeps it recorded: its MCP registration is still there.
     std::fs::remove_file(stubs.bin.join("gemini")).unwrap();
+    // GEMINI-SKILL: a link to the plugin folder today; a folder of atk's with a regular SKILL.md
+    // once Gemini's skill is written (the two checks below then look at that folder).
     let link = env.home.join(".gemini/skills/atk-fails");
     assert!(std::fs::symlink_metadata(&link).is_ok());
     let (_, err) = run_ok(&env, &stubs, &["unplug", "fails", "--gemini", "-y"]);
@@ -539,6 +546,8 @@ fn skills_match_atk_cli_s_format_in_existing_files() {
     // As atk-cli leaves CLAUDE.md after plugging another plugin.
     let claude_md = env.home.join(".claude/CLAUDE.md");
     write(&claude_md, "# My rules\n\nBe terse.\n\n<!-- ATK:BEGIN -->\n@/opt/other/SKILL.md\n<!-- ATK:END -->\n", false);
+    // GEMINI-SKILL: a stale link of atk-cli's where Gemini's skill goes, and the link to the plugin
+    // folder after plug; a folder with a regular SKILL.md once Gemini's skill is written.
     let gemini_link = env.home.join(".gemini/skills/atk-skilled");
     std::fs::create_dir_all(gemini_link.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink("/nonexistent/old", &gemini_link).unwrap();
@@ -729,6 +738,8 @@ fn plugged_by_atk_unplugged_by_atk_cli() {
     let section = "\n<!-- ATK:BEGIN -->\n<!-- ATK:END -->\n";
     assert_eq!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap(), section);
     assert_eq!(std::fs::read_to_string(env.home.join(".codex/AGENTS.md")).unwrap(), section);
+    // GEMINI-SKILL: atk-cli removes a link here; whether it removes the folder atk will write is
+    // for the integrator to settle.
     assert!(std::fs::symlink_metadata(env.home.join(".gemini/skills/atk-both-ways")).is_err());
     assert!(std::fs::symlink_metadata(env.home.join(".augment/rules/atk-both-ways.md")).is_err());
     let oc: serde_json::Value =
@@ -746,6 +757,7 @@ fn plugged_by_atk_unplugged_by_atk_cli() {
         assert_eq!(servers(rel), serde_json::json!({}), "{rel}");
     }
     assert_eq!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap(), section);
+    // GEMINI-SKILL: atk removes atk-cli's link (and, later, its own folder).
     assert!(std::fs::symlink_metadata(env.home.join(".gemini/skills/atk-both-ways")).is_err());
     let oc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(env.home.join(".config/opencode/opencode.jsonc")).unwrap())
@@ -805,7 +817,18 @@ fn upgrade_replugs_recorded_agents_and_remove_unplugs_them() {
         stubs.calls(),
         vec![
             strings(&["claude", "mcp", "remove", "--scope", "user", "Mcp-Tool"]),
-            strings(&["claude", "mcp", "add", "--transport", "sse", "--scope", "user", "--", "Mcp-Tool", "http://127.0.0.1:9/sse"]),
+            strings(&[
+                "claude",
+                "mcp",
+                "add",
+                "--transport",
+                "sse",
+                "--scope",
+                "user",
+                "--",
+                "Mcp-Tool",
+                "http://127.0.0.1:9/sse"
+            ]),
         ]
     );
     let text = std::fs::read_to_string(&cursor).unwrap();
@@ -867,7 +890,8 @@ fn a_server_of_the_user_s_with_the_plugin_s_name_is_left_alone_unless_replaced_o
     own(&["claude", "mcp", "add", "--scope", "user", "--", "Known", "my-own", "--token-file", "t"]);
     own(&["codex", "mcp", "add", "Known", "--", "my-own"]);
     let cursor = env.home.join(".cursor/mcp.json");
-    let cursor_user = "{\n  \"mcpServers\": {\n    \"Known\": {\"url\": \"https://user:pw@mine.example/mcp\"}\n  }\n}\n";
+    let cursor_user =
+        "{\n  \"mcpServers\": {\n    \"Known\": {\"url\": \"https://user:pw@mine.example/mcp\"}\n  }\n}\n";
     write(&cursor, cursor_user, false);
     let claude_json = env.home.join(".claude.json");
     let before = (std::fs::read_to_string(&claude_json).unwrap(), env.manifest());
@@ -879,7 +903,12 @@ fn a_server_of_the_user_s_with_the_plugin_s_name_is_left_alone_unless_replaced_o
         "{out}\n{err}"
     );
     // A URL is shown by its host only (the user's own credentials stay out of the message).
-    assert!(err.contains("✗ Cursor: Cursor already has a server named 'Known' that atk did not write (it reaches mine.example)"), "{err}");
+    assert!(
+        err.contains(
+            "✗ Cursor: Cursor already has a server named 'Known' that atk did not write (it reaches mine.example)"
+        ),
+        "{err}"
+    );
     assert!(!err.contains("pw@") && !err.contains("token-file"), "{err}");
     assert_eq!((std::fs::read_to_string(&claude_json).unwrap(), env.manifest()), before);
     assert_eq!(std::fs::read_to_string(&cursor).unwrap(), cursor_user);
@@ -1163,7 +1192,10 @@ fn no_secret_value_is_in_any_file_under_home_after_plug() {
     words.extend(exec.iter().cloned());
     assert_eq!(json(".config/opencode/opencode.jsonc")["mcp"]["Sealed"]["command"], serde_json::json!(words));
     let codex = std::fs::read_to_string(env.home.join(".codex/config.toml")).unwrap();
-    assert!(codex.contains(&format!("[mcp_servers.Sealed]\ncommand = {}\n", serde_json::to_string(&atk).unwrap())), "{codex}");
+    assert!(
+        codex.contains(&format!("[mcp_servers.Sealed]\ncommand = {}\n", serde_json::to_string(&atk).unwrap())),
+        "{codex}"
+    );
     // The server as the agents start it: every byte of every value arrives.
     let served = std::process::Command::new(&atk)
         .args(&exec)

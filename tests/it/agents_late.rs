@@ -1,6 +1,8 @@
 //! Regressions found by attacking undo of plug/unplug and the rename handling of agents.
 
-use crate::common::agents::{add_plugin, atk_path, exec_args, run_code, run_ok, secrets_outside_the_home, Stubs, CLI_AGENTS};
+use crate::common::agents::{
+    add_plugin, atk_path, exec_args, run_code, run_ok, secrets_outside_the_home, Stubs, CLI_AGENTS,
+};
 use crate::common::*;
 
 const STDIO: &str = "env_vars:

@@ -152,7 +152,8 @@ fn pem(script: &str) -> (Env, String) {
 /// settings, or from the plugin's files): what it says is scrubbed all the same.
 #[test]
 fn a_multi_line_secret_an_agent_says_back_is_scrubbed_whole() {
-    let script = format!("#!/bin/sh\necho \"error: bad args: $*\" >&2\ncat >&2 <<'EOF'\nPRIVATE_KEY={PEM}\nEOF\nexit 3\n");
+    let script =
+        format!("#!/bin/sh\necho \"error: bad args: $*\" >&2\ncat >&2 <<'EOF'\nPRIVATE_KEY={PEM}\nEOF\nexit 3\n");
     let (env, path) = pem(&script);
     for json in [false, true] {
         let mut args = vec!["plug", "pem", "--claude", "-y", "-v"];
