@@ -1045,6 +1045,26 @@ fn doctor_finds_a_recorded_agent_that_is_not_configured() {
     assert!(out.contains("✓ agents:"), "{out}");
 }
 
+/// The same for a CLI agent: what Claude Code holds in `~/.claude.json` is the truth, not atk's
+/// record of what it ran. A server removed there by hand is reported and plugged again.
+#[test]
+fn doctor_finds_a_server_removed_by_hand_from_a_cli_agent() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    add_plugin(&env, "Wired", STDIO, false, &["API_KEY=x"]);
+    run_ok(&env, &stubs, &["plug", "wired", "--claude", "-y"]);
+    let (out, _) = run_ok(&env, &stubs, &["doctor"]);
+    assert!(out.contains("✓ agents: every recorded agent here has its plugins plugged in"), "{out}");
+    let claude_json = env.home.join(".claude.json");
+    write(&claude_json, "{\"mcpServers\": {}}\n", false);
+    let (out, _) = run_ok(&env, &stubs, &["doctor"]);
+    assert!(out.contains("'Wired' in Claude Code: recorded, not configured"), "{out}");
+    run_ok(&env, &stubs, &["plug", "--all", "-y"]);
+    let (out, _) = run_ok(&env, &stubs, &["doctor"]);
+    assert!(out.contains("✓ agents:"), "{out}");
+    assert!(std::fs::read_to_string(&claude_json).unwrap().contains("\"Wired\""));
+}
+
 /// `undo` of a plug unplugs (the agent's file as before, the record as before), undo of that undo
 /// plugs again, and undo of an unplug plugs back in.
 #[test]
