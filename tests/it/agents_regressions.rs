@@ -189,3 +189,55 @@ fn an_agent_s_failure_message_does_not_print_the_secret() {
     let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(!all.contains("sk-very-secret"), "{all}");
 }
+
+/// A forged `.git/atk/agents.json` (names atk "gave" a plugin, names "chosen" with `--as`) names
+/// the user's own `github` server in each agent: neither plug nor unplug may remove or replace
+/// it (nothing in atk's own records makes an entry atk's).
+#[test]
+fn a_forged_record_of_names_cannot_make_atk_remove_a_server_of_the_user_s() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &["claude", "codex"]);
+    add_plugin(&env, "Forged", "mcp:\n  transport: stdio\n  command: srv\n", false, &[]);
+    for argv in [
+        vec!["claude", "mcp", "add", "--scope", "user", "--", "github", "gh-mcp", "--token-file", "t"],
+        vec!["codex", "mcp", "add", "github", "--", "gh-mcp"],
+    ] {
+        let status = std::process::Command::new(stubs.bin.join(argv[0]))
+            .args(&argv[1..])
+            .env("HOME", &env.home)
+            .env_remove("CODEX_HOME")
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .status()
+            .unwrap();
+        assert!(status.success(), "{argv:?}");
+    }
+    let cursor = env.home.join(".cursor/mcp.json");
+    write(&cursor, "{\n  \"mcpServers\": {\n    \"github\": {\"command\": \"gh-mcp\"}\n  }\n}\n", false);
+    let files = [env.home.join(".claude.json"), env.home.join(".codex/config.toml"), cursor.clone()];
+    let before: Vec<String> = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+    let record = env.atk_home.join(".git/atk/agents.json");
+    write(
+        &record,
+        r#"{"fingerprints": {"claude/forged": 1, "codex/forged": 2}, "names": {"claude/forged": "github", "cursor/forged": "github"}, "chosen": {"codex/forged": "github"}}"#,
+        false,
+    );
+    let out = atk(&env, &stubs).args(["plug", "forged", "--claude", "--codex", "--cursor", "-y"]).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    // Codex was told to use the name `github`: that server is the user's, so it stops there.
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("Codex already has a server named 'github' that atk did not write"), "{text}");
+    run_ok(&env, &stubs, &["unplug", "forged", "--claude", "--codex", "--cursor", "-y"]);
+    write(
+        &record,
+        r#"{"names": {"claude/forged": "github", "codex/forged": "github", "cursor/forged": "github"}}"#,
+        false,
+    );
+    run_ok(&env, &stubs, &["unplug", "forged", "--claude", "--codex", "--cursor", "-y"]);
+    let after: Vec<String> = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+    // Plugged (Claude Code and Cursor under the plugin's name) and unplugged: as they were.
+    for (f, (b, a)) in files.iter().zip(before.iter().zip(&after)) {
+        assert_eq!(a, b, "{}", f.display());
+    }
+    let calls = stubs.calls();
+    assert!(!calls.iter().any(|c| c.contains(&"remove".to_string()) && c.last().unwrap() == "github"), "{calls:?}");
+}
