@@ -241,3 +241,84 @@ fn a_forged_record_of_names_cannot_make_atk_remove_a_server_of_the_user_s() {
     let calls = stubs.calls();
     assert!(!calls.iter().any(|c| c.contains(&"remove".to_string()) && c.last().unwrap() == "github"), "{calls:?}");
 }
+
+/// The user's own `github` server, with its token, in Claude Code and Cursor (made with their own
+/// means): `env`'s agents hold it, and the files are returned for comparing.
+fn users_github(env: &Env, stubs: &Stubs) -> Vec<(std::path::PathBuf, String)> {
+    let status = std::process::Command::new(stubs.bin.join("claude"))
+        .args(["mcp", "add", "--scope", "user", "-e", "GITHUB_TOKEN=ghp_user0wn", "--", "github", "gh-mcp"])
+        .env("HOME", &env.home)
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let cursor = env.home.join(".cursor/mcp.json");
+    write(
+        &cursor,
+        "{\n  \"mcpServers\": {\n    \"github\": {\"command\": \"gh-mcp\", \"env\": {\"GITHUB_TOKEN\": \"ghp_user0wn\"}}\n  }\n}\n",
+        false,
+    );
+    [env.home.join(".claude.json"), cursor]
+        .into_iter()
+        .map(|f| (f.clone(), std::fs::read_to_string(&f).unwrap()))
+        .collect()
+}
+
+/// An upstream rename of a plugin to `github`: the upgrade must not overwrite the user's own
+/// `github` server in Cursor nor run `claude mcp remove github`; it says the name is taken.
+#[test]
+fn an_upstream_rename_to_a_name_the_user_has_does_not_take_the_user_s_server() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &["claude"]);
+    let work = env.path("tool");
+    let v1 = yaml("Tool", "mcp:\n  transport: stdio\n  command: ./server.sh\n");
+    write(&work.join(".atk/plugin.yaml"), &v1, false);
+    write(&work.join(".atk/server.sh"), "#!/bin/sh\n", true);
+    git(env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
+    crate::common::sources::commit_all(&work, "v1");
+    env.ok(&["add", "-y", &format!("file://{}", work.display())]);
+    let theirs = users_github(&env, &stubs);
+    run_ok(&env, &stubs, &["plug", "tool", "--claude", "--cursor", "-y"]);
+    write(&work.join(".atk/plugin.yaml"), &v1.replace("name: Tool", "name: github"), false);
+    crate::common::sources::commit_all(&work, "renamed");
+    stubs.clear();
+    let out = atk(&env, &stubs).args(["upgrade", "tool", "-y"]).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Cursor already has a server named 'github' that atk did not write"), "{text}");
+    assert!(text.contains("Claude Code already has a server named 'github' that atk did not write"), "{text}");
+    let calls = stubs.calls();
+    assert!(!calls.iter().any(|c| c.last().is_some_and(|w| w == "github")), "{calls:?}");
+    for (f, before) in &theirs {
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+        let was: serde_json::Value = serde_json::from_str(before).unwrap();
+        assert_eq!(v["mcpServers"]["github"], was["mcpServers"]["github"], "{}", f.display());
+    }
+    // remove: the user's servers stay.
+    run_ok(&env, &stubs, &["remove", "tool", "--force"]);
+    for (f, before) in &theirs {
+        assert_eq!(&std::fs::read_to_string(f).unwrap(), before, "{}", f.display());
+    }
+}
+
+/// A home cloned onto a machine where the user has servers of their own under a recorded
+/// plugin's name: `remove` and `unplug --all-agents` leave them (atk never wrote them here).
+#[test]
+fn a_cloned_record_cannot_make_remove_or_unplug_take_the_user_s_servers() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &["claude"]);
+    add_plugin(&env, "github", "mcp:\n  transport: stdio\n  command: srv\n", false, &[]);
+    run_ok(&env, &stubs, &["plug", "github", "--claude", "--cursor", "-y"]);
+    let laptop = Env::bare();
+    git(laptop.dir.path(), &["clone", "-q", env.atk_home.to_str().unwrap(), laptop.atk_home.to_str().unwrap()]);
+    let stubs2 = Stubs::new(&laptop, &["claude"]);
+    let theirs = users_github(&laptop, &stubs2);
+    stubs2.clear();
+    let (out, err) = run_ok(&laptop, &stubs2, &["unplug", "github", "--all-agents", "-y"]);
+    assert!(stubs2.calls().is_empty(), "{:?}", stubs2.calls());
+    assert!((out + &err).contains("server 'github' is not atk's"), "{err}");
+    run_ok(&laptop, &stubs2, &["remove", "github", "--force"]);
+    assert!(stubs2.calls().is_empty(), "{:?}", stubs2.calls());
+    for (f, before) in &theirs {
+        assert_eq!(&std::fs::read_to_string(f).unwrap(), before, "{}", f.display());
+    }
+}
