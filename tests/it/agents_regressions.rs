@@ -322,3 +322,26 @@ fn a_cloned_record_cannot_make_remove_or_unplug_take_the_user_s_servers() {
         assert_eq!(&std::fs::read_to_string(f).unwrap(), before, "{}", f.display());
     }
 }
+
+/// A plugin's arguments `--trust --scope project` never reach an agent's program: agents are
+/// given `atk exec`, whose own words come after `--` (Gemini CLI would take `--trust` for its own
+/// option and skip tool confirmations).
+#[test]
+fn a_plugin_s_arguments_are_never_an_agent_s_options() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &crate::common::agents::CLI_AGENTS);
+    let body = "mcp:\n  transport: stdio\n  command: srv\n  args: [\"--trust\", \"--scope\", \"project\"]\n";
+    add_plugin(&env, "Trusty", body, false, &[]);
+    run_ok(&env, &stubs, &["plug", "trusty", "--claude", "--codex", "--gemini", "--auggie", "-y"]);
+    let calls = stubs.calls();
+    assert_eq!(calls.len(), 4, "{calls:?}");
+    for call in &calls {
+        assert!(!call.iter().any(|w| w.contains("--trust") || w == "project"), "{call:?}");
+    }
+    let gemini = calls.iter().find(|c| c[0] == "gemini").unwrap();
+    let exec = crate::common::agents::exec_args(&env, "trusty");
+    assert_eq!(gemini[gemini.len() - exec.len() - 2..][..2], [crate::common::agents::atk_path(), "--".to_string()]);
+    let held: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.home.join(".gemini/settings.json")).unwrap()).unwrap();
+    assert_eq!(held["mcpServers"]["Trusty"]["args"], serde_json::json!(exec));
+}
