@@ -25,82 +25,44 @@ fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
+/// Every CLI agent is given `atk exec` of the plugin, with no variable and no secret: atk reads
+/// them when the agent starts the server. Claude Code and Codex take only `[A-Za-z0-9_-]` names.
 #[test]
-fn cli_agents_get_atk_cli_s_argv_for_stdio() {
+fn cli_agents_get_an_atk_exec_entry_for_stdio() {
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
-    let dir = add_plugin(&env, "Stdio Tool", STDIO, false, &["API_KEY=s3cr3t-value"]);
-    let p = dir.display().to_string();
+    add_plugin(&env, "Stdio Tool", STDIO, false, &["API_KEY=s3cr3t-value"]);
     let (out, err) = run_ok(&env, &stubs, &["plug", "stdio-tool", "--claude", "--codex", "--gemini", "--auggie", "-y"]);
-    let js = format!("{p}/server.js");
+    let atk = atk_path();
+    let exec = exec_words(&env, "stdio-tool");
+    let with = |head: &[&str], tail: &[String]| -> Vec<String> {
+        strings(head).into_iter().chain(tail.iter().cloned()).collect()
+    };
+    let args = serde_json::to_string(&exec_args(&env, "stdio-tool")).unwrap();
     assert_eq!(
         stubs.calls(),
         vec![
-            strings(&[
-                "claude",
-                "mcp",
-                "add",
-                "--scope",
-                "user",
-                "-e",
-                "API_KEY=s3cr3t-value",
-                "-e",
-                "API_KEY_ID=id-7",
-                "--",
-                "Stdio Tool",
-                "node",
-                &js,
-                "--id",
-                "id-7",
-                "--name=two words"
-            ]),
-            strings(&[
-                "codex",
-                "mcp",
-                "add",
-                "--env",
-                "API_KEY=s3cr3t-value",
-                "--env",
-                "API_KEY_ID=id-7",
-                "Stdio Tool",
-                "--",
-                "node",
-                &js,
-                "--id",
-                "id-7",
-                "--name=two words"
-            ]),
-            strings(&[
-                "gemini",
-                "mcp",
-                "add",
-                "--scope",
-                "user",
-                "-e",
-                "API_KEY=s3cr3t-value",
-                "-e",
-                "API_KEY_ID=id-7",
-                "Stdio Tool",
-                "node",
-                &js,
-                "--id",
-                "id-7",
-                "--name=two words"
-            ]),
+            with(&["claude", "mcp", "add", "--scope", "user", "--", "Stdio-Tool"], &exec),
+            with(&["codex", "mcp", "add", "Stdio-Tool", "--"], &exec),
+            with(&["gemini", "mcp", "add", "--scope", "user", "Stdio Tool", &atk, "--"], &exec[1..]),
             strings(&[
                 "auggie",
                 "mcp",
                 "add-json",
                 "Stdio Tool",
-                &format!(
-                    r#"{{"command":"node","args":["{js}","--id","id-7","--name=two words"],"env":{{"API_KEY":"s3cr3t-value","API_KEY_ID":"id-7"}}}}"#
-                )
+                &format!(r#"{{"command":{},"args":{args},"env":{{}}}}"#, serde_json::to_string(&atk).unwrap())
             ]),
         ]
     );
-    // The previews show the secret masked, and nothing prints it.
-    assert!(err.contains("-e 'API_KEY=********' -e API_KEY_ID=id-7") && !err.contains("alue"), "{err}");
-    assert!(!out.contains("s3cr3t") && !err.contains("s3cr3t"), "{out}\n{err}");
+    // No secret anywhere: not in what the agents were given, not in what they keep, not printed.
+    assert!(!err.contains("s3cr3t") && !out.contains("s3cr3t"), "{out}\n{err}");
+    assert_eq!(secrets_outside_the_home(&env, &["s3cr3t-value", "id-7"]), vec![]);
+    let claude: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.home.join(".claude.json")).unwrap()).unwrap();
+    assert_eq!(
+        claude["mcpServers"]["Stdio-Tool"],
+        serde_json::json!({"type": "stdio", "command": atk, "args": exec[1..], "env": {}})
+    );
     for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie"] {
         assert!(out.contains(&format!("✓ {agent}: 'Stdio Tool' plugged in")), "{out}");
     }
@@ -114,10 +76,43 @@ fn cli_agents_get_atk_cli_s_argv_for_stdio() {
         "{}",
         env.manifest()
     );
+    // Plugged again: every agent holds exactly what atk would give it, nothing is run.
+    stubs.clear();
+    let (out, _) = run_ok(&env, &stubs, &["plug", "stdio-tool", "--claude", "--codex", "--gemini", "--auggie", "-y"]);
+    assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
+    assert!(out.contains("Codex: already configured") && out.contains("Gemini CLI: already configured"), "{out}");
 }
 
+/// `--home` is named in the entry only when the home is not `$HOME/.atk` (an agent's server gets
+/// the user's HOME, and not ATK_HOME); it is the home's canonical path.
 #[test]
-fn cli_agents_get_atk_cli_s_argv_for_http_sse_and_timeouts() {
+fn the_exec_entry_names_the_home_only_when_it_is_not_the_default() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &["claude"]);
+    add_plugin(&env, "Homed", "mcp:\n  transport: stdio\n  command: srv\n", false, &[]);
+    run_ok(&env, &stubs, &["plug", "homed", "--claude", "-y"]);
+    let tail = |call: &Vec<String>| call[call.len() - 2..].to_vec();
+    assert_eq!(tail(&stubs.calls()[0]), strings(&["exec", "homed"]));
+    // The same home, reached through a link and given as ATK_HOME: another place.
+    let elsewhere = Env::new();
+    let stubs = Stubs::new(&elsewhere, &["claude"]);
+    let real = elsewhere.path("homes/real");
+    std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+    std::fs::rename(&elsewhere.atk_home, &real).unwrap();
+    let link = elsewhere.path("homes/link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let plugin = elsewhere.plugin("src-homed", &yaml("Homed", "mcp:\n  transport: stdio\n  command: srv\n"), &[]);
+    atk(&elsewhere, &stubs).env("ATK_HOME", &link).args(["add", plugin.to_str().unwrap(), "-y"]).assert().success();
+    atk(&elsewhere, &stubs).env("ATK_HOME", &link).args(["plug", "homed", "--claude", "-y"]).assert().success();
+    let call = &stubs.calls()[0];
+    let real = std::fs::canonicalize(&real).unwrap().display().to_string();
+    assert_eq!(call[call.len() - 5..], strings(&[&atk_path(), "exec", "--home", &real, "homed"]), "{call:?}");
+}
+
+/// Remote servers keep their endpoint and get no variables (agents connect to a URL); a URL that
+/// holds a secret is said so in the preview. A stdio server with a timeout is `atk exec` too.
+#[test]
+fn cli_agents_get_the_endpoint_for_http_sse_and_atk_exec_with_timeouts() {
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
     let http = "env_vars:\n  - name: TOKEN\n    secret: true\nmcp:\n  transport: http\n  endpoint: https://mcp.example.invalid/$TOKEN/mcp\n  timeout: 600000\n  env: [TOKEN]\n";
@@ -127,12 +122,19 @@ fn cli_agents_get_atk_cli_s_argv_for_http_sse_and_timeouts() {
     let timed = "mcp:\n  transport: stdio\n  command: uvx\n  args: [tool]\n  timeout: 1500\n";
     add_plugin(&env, "Timed One", timed, false, &[]);
     let all = ["--claude", "--codex", "--gemini", "--auggie", "-y"];
+    let mut errs = String::new();
     for plugin in ["remote-one", "sse-one", "timed-one"] {
         let mut args = vec!["plug", plugin];
         args.extend(all);
-        run_ok(&env, &stubs, &args);
+        errs += &run_ok(&env, &stubs, &args).1;
     }
     let url = "https://mcp.example.invalid/tk-9/mcp";
+    let atk = serde_json::to_string(&atk_path()).unwrap();
+    let args = serde_json::to_string(&exec_args(&env, "timed-one")).unwrap();
+    let exec = exec_words(&env, "timed-one");
+    let with = |head: &[&str], tail: &[String]| -> Vec<String> {
+        strings(head).into_iter().chain(tail.iter().cloned()).collect()
+    };
     let want = vec![
         strings(&[
             "claude",
@@ -140,10 +142,10 @@ fn cli_agents_get_atk_cli_s_argv_for_http_sse_and_timeouts() {
             "add-json",
             "--scope",
             "user",
-            "Remote One",
-            &format!(r#"{{"type": "http", "url": "{url}", "env": {{"TOKEN": "tk-9"}}, "timeout": 600000}}"#),
+            "Remote-One",
+            &format!(r#"{{"type": "http", "url": "{url}", "timeout": 600000}}"#),
         ]),
-        strings(&["codex", "mcp", "add", "Remote One", "--url", url]),
+        strings(&["codex", "mcp", "add", "Remote-One", "--url", url]),
         strings(&["gemini", "mcp", "add", "--transport", "http", "--scope", "user", "Remote One", url]),
         strings(&["auggie", "mcp", "add-json", "Remote One", &format!(r#"{{"type":"http","url":"{url}"}}"#)]),
         strings(&[
@@ -155,10 +157,10 @@ fn cli_agents_get_atk_cli_s_argv_for_http_sse_and_timeouts() {
             "--scope",
             "user",
             "--",
-            "Sse One",
+            "Sse-One",
             "http://127.0.0.1:9/sse",
         ]),
-        strings(&["codex", "mcp", "add", "Sse One", "--url", "http://127.0.0.1:9/sse"]),
+        strings(&["codex", "mcp", "add", "Sse-One", "--url", "http://127.0.0.1:9/sse"]),
         strings(&[
             "gemini",
             "mcp",
@@ -177,60 +179,111 @@ fn cli_agents_get_atk_cli_s_argv_for_http_sse_and_timeouts() {
             "add-json",
             "--scope",
             "user",
-            "Timed One",
-            r#"{"command": "uvx", "args": ["tool"], "timeout": 1500}"#,
+            "Timed-One",
+            &format!(r#"{{"command": {atk}, "args": {}, "timeout": 1500}}"#, args.replace(",", ", ")),
         ]),
-        strings(&["codex", "mcp", "add", "Timed One", "--", "uvx", "tool"]),
-        strings(&["gemini", "mcp", "add", "--scope", "user", "Timed One", "uvx", "tool"]),
-        strings(&["auggie", "mcp", "add-json", "Timed One", r#"{"command":"uvx","args":["tool"],"env":{}}"#]),
+        with(&["codex", "mcp", "add", "Timed-One", "--"], &exec),
+        with(&["gemini", "mcp", "add", "--scope", "user", "Timed One", &atk_path(), "--"], &exec[1..]),
+        strings(&[
+            "auggie",
+            "mcp",
+            "add-json",
+            "Timed One",
+            &format!(r#"{{"command":{atk},"args":{args},"env":{{}}}}"#),
+        ]),
     ];
     assert_eq!(stubs.calls(), want);
+    // The URL holds the secret: the preview says each agent keeps it (and shows it masked).
+    for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie"] {
+        let note = format!("the server's URL holds a secret value, which {agent} keeps in its configuration");
+        assert!(errs.contains(&note), "{note}\n{errs}");
+    }
+    assert!(!errs.contains("tk-9"), "{errs}");
 }
 
-/// The argv atk-cli 0.4.0's own builders make for the same plugin, from the test venv.
+/// What atk-cli 0.4.0 (the test venv) plugs, with the plugin's variables and secrets in each
+/// agent's entry, is atk's own entry from before `atk exec`: atk unplugs it from every agent. A
+/// server of the same name that the user made by hand is not atk's: unplug leaves it (and says so),
+/// plug stops for that agent.
 #[test]
-fn argv_matches_atk_cli_s_builders() {
-    let Some(py) = crate::common::python::python("argv_matches_atk_cli_s_builders", &["atk.mcp_agents"]) else {
+fn what_atk_cli_plugged_atk_unplugs_and_a_hand_made_server_is_left_alone() {
+    let Some(py) = crate::common::python::python(
+        "what_atk_cli_plugged_atk_unplugs_and_a_hand_made_server_is_left_alone",
+        &["atk.cli"],
+    ) else {
         return;
     };
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
-    let cases = [
-        ("Py Stdio", STDIO, "API_KEY=k\u{e9}y \"q\" \\ ✓"),
-        (
-            "Py Http",
-            "env_vars:\n  - name: T\nmcp:\n  transport: http\n  endpoint: https://h.invalid/$T\n  timeout: 42\n  env: [T]\n",
-            "T=v",
-        ),
-        ("Py Sse", "mcp:\n  transport: sse\n  endpoint: http://127.0.0.1:1/sse\n  env: [X]\nenv_vars:\n  - name: X\n    default: d\n", "X=d"),
-        ("Py Timed", "env_vars:\n  - name: E\nmcp:\n  transport: stdio\n  command: bash\n  args: [a, \"b c\"]\n  env: [E]\n  timeout: 9\n", "E=é"),
+    add_plugin(&env, "py-tool", STDIO, false, &["API_KEY=key-py-s3cret"]);
+    let clis = ["--claude", "--codex", "--gemini", "--auggie"];
+    let mut args = vec!["plug", "py-tool", "--force", "--opencode"];
+    args.extend(clis);
+    python_atk(&py, &env, &stubs, &args);
+    let files = [
+        env.home.join(".claude.json"),
+        env.home.join(".codex/config.toml"),
+        env.home.join(".gemini/settings.json"),
+        env.home.join(".augment/settings.json"),
+        env.home.join(".config/opencode/opencode.jsonc"),
     ];
-    const BUILD: &str = "
-import json, sys
-from pathlib import Path
-from atk.plugin import load_plugin_schema
-from atk.mcp import generate_mcp_config
-from atk.mcp_agents import build_claude_mcp_config, build_codex_mcp_config, build_gemini_mcp_config, build_auggie_mcp_config
-d = Path(sys.argv[1])
-s = load_plugin_schema(d)
-c = generate_mcp_config(s, d, s.name)
-print(json.dumps([b(c).argv for b in (build_claude_mcp_config, build_codex_mcp_config, build_gemini_mcp_config, build_auggie_mcp_config)]))
-";
-    for (name, body, set) in cases {
-        let dir = add_plugin(&env, name, body, false, &[set]);
-        stubs.clear();
-        let directory = name.to_lowercase().replace(' ', "-");
-        run_ok(&env, &stubs, &["plug", &directory, "--claude", "--codex", "--gemini", "--auggie", "-y"]);
-        let theirs = crate::common::python::run(
-            &py,
-            BUILD,
-            &[dir.to_str().unwrap()],
-            &[("HOME", env.home.to_str().unwrap())],
-            "",
-        );
-        let theirs: Vec<Vec<String>> = serde_json::from_str(&theirs).unwrap();
-        assert_eq!(stubs.calls(), theirs, "{name}");
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(text.contains("py-tool") && text.contains("key-py-s3cret"), "atk-cli wrote {}:\n{text}", f.display());
     }
+    stubs.clear();
+    let mut args = vec!["unplug", "py-tool", "-y", "--opencode"];
+    args.extend(clis);
+    let (out, _) = run_ok(&env, &stubs, &args);
+    for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie", "OpenCode"] {
+        assert!(out.contains(&format!("✓ {agent}: 'py-tool' unplugged")), "{agent}\n{out}");
+    }
+    assert_eq!(stubs.calls().len(), 4, "{:?}", stubs.calls());
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(!text.contains("py-tool") && !text.contains("s3cret"), "{}:\n{text}", f.display());
+    }
+
+    // The user's own server of that name (another program), made with each agent's own command.
+    for argv in [
+        vec!["claude", "mcp", "add", "--scope", "user", "--", "py-tool", "my-server", "--mine"],
+        vec!["codex", "mcp", "add", "py-tool", "--", "my-server", "--mine"],
+        vec!["gemini", "mcp", "add", "--scope", "user", "py-tool", "my-server", "--", "--mine"],
+        vec!["auggie", "mcp", "add-json", "py-tool", r#"{"command":"my-server","args":["--mine"],"env":{}}"#],
+    ] {
+        let status = std::process::Command::new(stubs.bin.join(argv[0]))
+            .args(&argv[1..])
+            .env("HOME", &env.home)
+            .env_remove("CODEX_HOME")
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .status()
+            .unwrap();
+        assert!(status.success(), "{argv:?}");
+    }
+    let oc = &files[4];
+    write(oc, "{\"mcp\": {\"py-tool\": {\"type\": \"local\", \"command\": [\"my-server\", \"--mine\"]}}}\n", false);
+    let before: Vec<String> = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+    stubs.clear();
+    let mut args = vec!["unplug", "py-tool", "-y", "--opencode"];
+    args.extend(clis);
+    let (out, err) = run_ok(&env, &stubs, &args);
+    assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
+    assert!(
+        (out.clone() + &err).contains("Claude Code's server 'py-tool' is not atk's (it runs my-server): left as it is"),
+        "{out}\n{err}"
+    );
+    let after: Vec<String> = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+    assert_eq!(after, before);
+    let mut args = vec!["plug", "py-tool", "-y", "--opencode"];
+    args.extend(clis);
+    let (_, err) = run_code(&env, &stubs, 1, &args);
+    for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie", "OpenCode"] {
+        let line = format!("✗ {agent}: {agent} already has a server named 'py-tool' that atk did not write (it runs my-server); it is left as it is: plug under another name with `--as NAME`, or replace it with `--replace`");
+        assert!(err.contains(&line), "{agent}\n{err}");
+    }
+    assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
+    let after: Vec<String> = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+    assert_eq!(after, before);
 }
 
 #[test]
@@ -240,6 +293,8 @@ fn plugging_twice_changes_nothing_and_a_changed_server_is_registered_again() {
     let dir = add_plugin(&env, "Twice", STDIO, true, &["API_KEY=one"]);
     run_ok(&env, &stubs, &["plug", "twice", "--claude", "--gemini", "-y"]);
     let claude_md = std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap();
+    let claude_json = env.home.join(".claude.json");
+    let held = std::fs::read_to_string(&claude_json).unwrap();
     let commits = env.log().len();
     stubs.clear();
     let (out, _) = run_ok(&env, &stubs, &["plug", "twice", "--claude", "--gemini"]);
@@ -247,14 +302,72 @@ fn plugging_twice_changes_nothing_and_a_changed_server_is_registered_again() {
     assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
     assert_eq!(env.log().len(), commits);
     assert_eq!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap(), claude_md);
-    // A new value: the old registration is removed, the new one added.
-    env.ok(&["setup", "twice", "--set", "API_KEY=two"]);
+    // A server removed by hand: what the agent holds is the truth, so plug adds it again.
+    write(&claude_json, "{\"mcpServers\": {}}\n", false);
+    let (out, _) = run_ok(&env, &stubs, &["plug", "twice", "--claude", "--gemini", "-y"]);
+    assert!(
+        out.contains("✓ Claude Code: 'Twice' plugged in") && out.contains("Gemini CLI: already configured"),
+        "{out}"
+    );
+    let mut add = strings(&["claude", "mcp", "add", "--scope", "user", "--", "Twice"]);
+    add.extend(exec_words(&env, "twice"));
+    assert_eq!(stubs.calls(), vec![add.clone()]);
+    assert_eq!(std::fs::read_to_string(&claude_json).unwrap(), held);
+    // A server the agent must be given otherwise (a timeout now): atk's entry is removed and added.
+    stubs.clear();
+    let yaml_path = dir.join("plugin.yaml");
+    let text = std::fs::read_to_string(&yaml_path).unwrap();
+    write(&yaml_path, &text.replace("mcp:\n", "mcp:\n  timeout: 5000\n"), false);
     run_ok(&env, &stubs, &["plug", "twice", "--claude", "-y"]);
     let calls = stubs.calls();
     assert_eq!(calls[0], strings(&["claude", "mcp", "remove", "--scope", "user", "Twice"]));
-    assert!(calls[1].contains(&"API_KEY=two".to_string()), "{calls:?}");
+    assert_eq!(calls[1][..6], strings(&["claude", "mcp", "add-json", "--scope", "user", "Twice"]));
+    assert!(calls[1][6].contains("\"timeout\": 5000"), "{calls:?}");
     assert_eq!(calls.len(), 2);
     assert!(dir.join("SKILL.md").is_file());
+}
+
+/// A secret changed with `atk setup` reaches the server at its next start (`atk exec` reads it):
+/// no agent is plugged again, and no agent's file changes.
+#[test]
+fn changing_a_secret_with_setup_replugs_nothing() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    let body = "env_vars:\n  - name: API_KEY\n    required: true\n    secret: true\nmcp:\n  transport: stdio\n  command: ./show.sh\n  env: [API_KEY]\n";
+    let dir = add_plugin(&env, "Rotated", body, false, &["API_KEY=first-s3cret"]);
+    write(&dir.join("show.sh"), "#!/bin/sh\nprintf '%s' \"$API_KEY\"\n", true);
+    let mut agents = vec!["--claude", "--codex", "--gemini", "--auggie"];
+    agents.extend(["--opencode", "--cursor", "--vscode", "--windsurf"]);
+    let mut plug = vec!["plug", "rotated", "-y"];
+    plug.extend(&agents);
+    run_ok(&env, &stubs, &plug);
+    let outside = |env: &Env| -> Vec<(String, (u32, Vec<u8>))> {
+        tree(&env.home).into_iter().filter(|(p, _)| !p.starts_with(".atk/")).collect()
+    };
+    let before = outside(&env);
+    stubs.clear();
+    env.ok(&["setup", "rotated", "--set", "API_KEY=second-s3cret"]);
+    let (out, _) = run_ok(&env, &stubs, &plug);
+    assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
+    for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie", "OpenCode", "Cursor", "VS Code", "Windsurf"] {
+        assert!(out.contains(&format!("{agent}: already configured")), "{agent}\n{out}");
+    }
+    assert_eq!(outside(&env), before);
+    assert_eq!(secrets_outside_the_home(&env, &["first-s3cret", "second-s3cret"]), vec![]);
+    // And the server, started as the agents start it, gets the new value.
+    let claude: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.home.join(".claude.json")).unwrap()).unwrap();
+    let entry = &claude["mcpServers"]["Rotated"];
+    assert_eq!(entry["command"], atk_path());
+    let args: Vec<String> = serde_json::from_value(entry["args"].clone()).unwrap();
+    let served = std::process::Command::new(atk_path())
+        .args(&args)
+        .env_clear()
+        .env("HOME", &env.home)
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&served.stdout), "second-s3cret", "{served:?}");
 }
 
 #[test]
@@ -272,6 +385,8 @@ fn a_failing_agent_is_reported_with_its_message_and_the_others_go_on() {
     // Unplugging from an agent whose program is gone still removes its skill and exits 0, but
     // says the agent is not here, and keeps it recorded: its MCP registration is still there.
     std::fs::remove_file(stubs.bin.join("gemini")).unwrap();
+    // GEMINI-SKILL: a link to the plugin folder today; a folder of atk's with a regular SKILL.md
+    // once Gemini's skill is written (the two checks below then look at that folder).
     let link = env.home.join(".gemini/skills/atk-fails");
     assert!(std::fs::symlink_metadata(&link).is_ok());
     let (_, err) = run_ok(&env, &stubs, &["unplug", "fails", "--gemini", "-y"]);
@@ -338,8 +453,10 @@ fn file_agents_edit_jsonc_in_place_and_keep_everything_else() {
     let text = std::fs::read_to_string(&oc).unwrap();
     let head = "// my OpenCode settings\n{\n  \"$schema\": \"https://opencode.ai/config.json\",\n  /* the look */\n  \"theme\": \"dark\",\n  \"mcp\": {\n    \"mine\": { \"type\": \"local\", \"command\": [\"my-server\"], }, // keep this one\n";
     assert!(text.starts_with(head), "{text}");
+    let command = exec_words(&env, "filer").iter().map(|w| serde_json::to_string(w).unwrap()).collect::<Vec<_>>();
     let want = format!(
-        "    \"Filer\": {{\n      \"type\": \"local\",\n      \"command\": [\"node\", \"{p}/server.js\", \"--id\", \"id-7\", \"--name=two words\"],\n      \"environment\": {{\n        \"API_KEY\": \"k-secret\",\n        \"API_KEY_ID\": \"id-7\",\n      }},\n      \"enabled\": true,\n    }},\n  }},\n  \"instructions\": [\"~/notes.md\", \"{p}/SKILL.md\"],\n}}\n"
+        "    \"Filer\": {{\n      \"type\": \"local\",\n      \"command\": [{}],\n      \"enabled\": true,\n    }},\n  }},\n  \"instructions\": [\"~/notes.md\", \"{p}/SKILL.md\"],\n}}\n",
+        command.join(", ")
     );
     assert_eq!(&text[head.len()..], want, "{text}");
     assert_eq!(mode(&oc), 0o640);
@@ -349,13 +466,17 @@ fn file_agents_edit_jsonc_in_place_and_keep_everything_else() {
     assert!(c.ends_with("        },\n    },\n}\n"), "{c}");
     let vs = env.home.join(".config/Code/User/mcp.json");
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&vs).unwrap()).unwrap();
-    assert_eq!(v["servers"]["Filer"]["type"], "stdio");
-    assert_eq!(v["servers"]["Filer"]["env"]["API_KEY"], "k-secret");
-    assert_eq!(mode(&vs), 0o600, "new files hold secrets");
+    let (atk, args) = (atk_path(), exec_args(&env, "filer"));
+    assert_eq!(v["servers"]["Filer"], serde_json::json!({"type": "stdio", "command": atk, "args": args}));
+    assert_eq!(mode(&vs), 0o600, "new files are the user's alone");
     let ws = env.home.join(".codeium/windsurf/mcp_config.json");
     let w: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&ws).unwrap()).unwrap();
-    assert_eq!(w["mcpServers"]["Filer"]["command"], "node");
+    assert_eq!(w["mcpServers"]["Filer"], serde_json::json!({"command": atk, "args": args}));
     assert_eq!(mode(&ws), 0o600);
+    let c = std::fs::read_to_string(&cursor).unwrap();
+    let given = format!("\"command\": {},", serde_json::to_string(&atk).unwrap());
+    assert!(c.contains(&given) && !c.contains("\"env\""), "{c}");
+    assert_eq!(secrets_outside_the_home(&env, &["k-secret"]), vec![]);
 
     // Unplugging puts the files back as they were (jsonc-parser drops the trailing comma of a
     // one-line list it edits).
@@ -425,6 +546,8 @@ fn skills_match_atk_cli_s_format_in_existing_files() {
     // As atk-cli leaves CLAUDE.md after plugging another plugin.
     let claude_md = env.home.join(".claude/CLAUDE.md");
     write(&claude_md, "# My rules\n\nBe terse.\n\n<!-- ATK:BEGIN -->\n@/opt/other/SKILL.md\n<!-- ATK:END -->\n", false);
+    // GEMINI-SKILL: a stale link of atk-cli's where Gemini's skill goes, and the link to the plugin
+    // folder after plug; a folder with a regular SKILL.md once Gemini's skill is written.
     let gemini_link = env.home.join(".gemini/skills/atk-skilled");
     std::fs::create_dir_all(gemini_link.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink("/nonexistent/old", &gemini_link).unwrap();
@@ -522,9 +645,9 @@ fn the_record_goes_through_upgrade_and_remove_and_a_fresh_clone_is_rewired() {
     let stubs2 = Stubs::new(&laptop, &["claude"]);
     let (out, err) = run_ok(&laptop, &stubs2, &["plug", "--all", "-y"]);
     let dir = std::fs::canonicalize(laptop.atk_home.join("plugins/kept")).unwrap();
-    assert_eq!(stubs2.calls().len(), 1, "{:?}", stubs2.calls());
-    assert_eq!(stubs2.calls()[0][..5], strings(&["claude", "mcp", "add", "--scope", "user"]));
-    assert!(stubs2.calls()[0].contains(&format!("{}/server.js", dir.display())));
+    let mut add = strings(&["claude", "mcp", "add", "--scope", "user", "--", "Kept"]);
+    add.extend(exec_words(&laptop, "kept"));
+    assert_eq!(stubs2.calls(), vec![add]);
     assert!(out.contains("✓ Claude Code: 'Kept' plugged in"), "{out}");
     assert!(err.contains("✗ Cursor: not installed (not found on this machine)"), "{err}");
     assert!(err.contains("environment variable 'API_KEY' is not set"), "{err}");
@@ -573,12 +696,14 @@ main_cli()
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
+/// A plugin whose name every agent takes has the same server name in atk and atk-cli 0.4.0: what
+/// atk plugs (an `atk exec` entry), atk-cli unplugs by that name, and the other way round.
 #[test]
 fn plugged_by_atk_unplugged_by_atk_cli() {
     let Some(py) = crate::common::python::python("plugged_by_atk_unplugged_by_atk_cli", &["atk.cli"]) else { return };
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
-    let dir = add_plugin(&env, "Both Ways", STDIO, true, &["API_KEY=k"]);
+    let dir = add_plugin(&env, "both-ways", STDIO, true, &["API_KEY=k"]);
     let agents = ["--claude", "--codex", "--gemini", "--auggie", "--opencode"];
     let mut args = vec!["plug", "both-ways", "-y"];
     args.extend(agents);
@@ -590,21 +715,31 @@ fn plugged_by_atk_unplugged_by_atk_cli() {
         serde_json::from_str(&python_atk(&py, &env, &stubs, &["mcp", "both-ways", "--json"])).unwrap();
     assert_eq!(ours, theirs);
     stubs.clear();
-    let mut args = vec!["unplug", "Both Ways", "--force"];
+    let mut args = vec!["unplug", "both-ways", "--force"];
     args.extend(agents);
     python_atk(&py, &env, &stubs, &args);
     assert_eq!(
         stubs.calls(),
         vec![
-            strings(&["claude", "mcp", "remove", "--scope", "user", "Both Ways"]),
-            strings(&["codex", "mcp", "remove", "Both Ways"]),
-            strings(&["gemini", "mcp", "remove", "--scope", "user", "Both Ways"]),
-            strings(&["auggie", "mcp", "remove", "Both Ways"]),
+            strings(&["claude", "mcp", "remove", "--scope", "user", "both-ways"]),
+            strings(&["codex", "mcp", "remove", "both-ways"]),
+            strings(&["gemini", "mcp", "remove", "--scope", "user", "both-ways"]),
+            strings(&["auggie", "mcp", "remove", "both-ways"]),
         ]
     );
+    let servers = |rel: &str| -> serde_json::Value {
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(env.home.join(rel)).unwrap()).unwrap();
+        v["mcpServers"].clone()
+    };
+    for rel in [".claude.json", ".gemini/settings.json", ".augment/settings.json"] {
+        assert_eq!(servers(rel), serde_json::json!({}), "{rel}");
+    }
+    assert!(!std::fs::read_to_string(env.home.join(".codex/config.toml")).unwrap().contains("both-ways"));
     let section = "\n<!-- ATK:BEGIN -->\n<!-- ATK:END -->\n";
     assert_eq!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap(), section);
     assert_eq!(std::fs::read_to_string(env.home.join(".codex/AGENTS.md")).unwrap(), section);
+    // GEMINI-SKILL: atk-cli removes a link here; whether it removes the folder atk will write is
+    // for the integrator to settle.
     assert!(std::fs::symlink_metadata(env.home.join(".gemini/skills/atk-both-ways")).is_err());
     assert!(std::fs::symlink_metadata(env.home.join(".augment/rules/atk-both-ways.md")).is_err());
     let oc: serde_json::Value =
@@ -612,12 +747,17 @@ fn plugged_by_atk_unplugged_by_atk_cli() {
             .unwrap();
     assert_eq!(oc, serde_json::json!({"mcp": {}, "instructions": []}));
     // And the other way: what atk-cli plugs, atk unplugs.
-    python_atk(&py, &env, &stubs, &["plug", "Both Ways", "--force", "--claude", "--gemini", "--opencode"]);
+    python_atk(&py, &env, &stubs, &["plug", "both-ways", "--force", "--claude", "--gemini", "--opencode"]);
     assert!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md"))
         .unwrap()
         .contains(&format!("@{}/SKILL.md", dir.display())));
+    assert_eq!(servers(".claude.json")["both-ways"]["command"], "node");
     run_ok(&env, &stubs, &["unplug", "both-ways", "--claude", "--gemini", "--opencode", "-y"]);
+    for rel in [".claude.json", ".gemini/settings.json"] {
+        assert_eq!(servers(rel), serde_json::json!({}), "{rel}");
+    }
     assert_eq!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap(), section);
+    // GEMINI-SKILL: atk removes atk-cli's link (and, later, its own folder).
     assert!(std::fs::symlink_metadata(env.home.join(".gemini/skills/atk-both-ways")).is_err());
     let oc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(env.home.join(".config/opencode/opencode.jsonc")).unwrap())
@@ -625,6 +765,9 @@ fn plugged_by_atk_unplugged_by_atk_cli() {
     assert_eq!(oc, serde_json::json!({"mcp": {}, "instructions": []}));
 }
 
+/// An upgrade that keeps the server a command re-plugs nothing: agents start `atk exec`, which
+/// runs the new version. An upgrade that changes what agents are given (a remote server now)
+/// plugs the recorded agents again; `remove` unplugs them.
 #[test]
 fn upgrade_replugs_recorded_agents_and_remove_unplugs_them() {
     let env = Env::new();
@@ -640,7 +783,9 @@ fn upgrade_replugs_recorded_agents_and_remove_unplugs_them() {
     run_ok(&env, &stubs, &["plug", "mcp-tool", "--claude", "--cursor", "-y"]);
     let dir = std::fs::canonicalize(env.atk_home.join("plugins/mcp-tool")).unwrap();
     let cursor = env.home.join(".cursor/mcp.json");
-    assert!(std::fs::read_to_string(&cursor).unwrap().contains("\"--v1\""));
+    let (claude_json, given) = (env.home.join(".claude.json"), std::fs::read_to_string(&cursor).unwrap());
+    let held = std::fs::read_to_string(&claude_json).unwrap();
+    assert!(given.contains(&serde_json::to_string(&atk_path()).unwrap()), "{given}");
 
     // A new version that only adds a file: nothing to re-plug.
     write(&work.join(".atk/NOTES.md"), "notes\n", false);
@@ -649,33 +794,59 @@ fn upgrade_replugs_recorded_agents_and_remove_unplugs_them() {
     run_ok(&env, &stubs, &["upgrade", "mcp-tool", "-y"]);
     assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
 
-    // A new version with another argument: both agents get it.
+    // A new version with another argument: the agents start `atk exec` as before, which now runs
+    // the new argument; nothing is re-plugged.
     write(&work.join(".atk/plugin.yaml"), &v1.replace("--v1", "--v2"), false);
     crate::common::sources::commit_all(&work, "v2");
     let (out, _) = run_ok(&env, &stubs, &["upgrade", "mcp-tool", "-y"]);
+    assert!(!out.contains("plugged in again"), "{out}");
+    assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
+    assert_eq!(std::fs::read_to_string(&cursor).unwrap(), given);
+    assert_eq!(std::fs::read_to_string(&claude_json).unwrap(), held);
+    let served: serde_json::Value = serde_json::from_str(&env.ok(&["mcp", "mcp-tool", "--json"])).unwrap();
+    assert_eq!(served["Mcp Tool"]["args"], serde_json::json!(["--v2"]), "{served}");
+    assert_eq!(served["Mcp Tool"]["command"], format!("{}/server.sh", dir.display()));
+
+    // A new version that is a remote server: both agents get its endpoint.
+    let v3 = yaml("Mcp Tool", "mcp:\n  transport: sse\n  endpoint: http://127.0.0.1:9/sse\n");
+    write(&work.join(".atk/plugin.yaml"), &v3, false);
+    crate::common::sources::commit_all(&work, "v3");
+    let (out, _) = run_ok(&env, &stubs, &["upgrade", "mcp-tool", "-y"]);
     assert!(out.contains("Claude Code: 'Mcp Tool' plugged in again"), "{out}");
-    let server = format!("{}/server.sh", dir.display());
     assert_eq!(
         stubs.calls(),
         vec![
-            strings(&["claude", "mcp", "remove", "--scope", "user", "Mcp Tool"]),
-            strings(&["claude", "mcp", "add", "--scope", "user", "--", "Mcp Tool", &server, "--v2"]),
+            strings(&["claude", "mcp", "remove", "--scope", "user", "Mcp-Tool"]),
+            strings(&[
+                "claude",
+                "mcp",
+                "add",
+                "--transport",
+                "sse",
+                "--scope",
+                "user",
+                "--",
+                "Mcp-Tool",
+                "http://127.0.0.1:9/sse"
+            ]),
         ]
     );
     let text = std::fs::read_to_string(&cursor).unwrap();
-    assert!(text.contains("\"--v2\"") && !text.contains("\"--v1\""), "{text}");
+    assert!(text.contains("\"url\": \"http://127.0.0.1:9/sse\"") && !text.contains("exec"), "{text}");
     assert!(env.manifest().contains("  agents:\n  - claude\n  - cursor\n"), "{}", env.manifest());
 
     // remove unplugs first: the registration, the skill line, the file entry.
     stubs.clear();
     run_ok(&env, &stubs, &["remove", "mcp-tool", "--force"]);
-    assert_eq!(stubs.calls(), vec![strings(&["claude", "mcp", "remove", "--scope", "user", "Mcp Tool"])]);
+    assert_eq!(stubs.calls(), vec![strings(&["claude", "mcp", "remove", "--scope", "user", "Mcp-Tool"])]);
     assert_eq!(
         std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap(),
         "\n<!-- ATK:BEGIN -->\n<!-- ATK:END -->\n"
     );
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cursor).unwrap()).unwrap();
     assert_eq!(v, serde_json::json!({"mcpServers": {}}));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&claude_json).unwrap()).unwrap();
+    assert_eq!(v["mcpServers"], serde_json::json!({}));
     assert_eq!(env.log()[0], "Remove plugin 'Mcp Tool'");
 }
 
@@ -698,20 +869,87 @@ fn uninstall_unplugs_the_recorded_agents_and_keeps_the_record() {
     assert!(std::fs::read_to_string(&file).unwrap().contains("Torn Down"));
 }
 
+/// A server of the user's with the plugin's name is never changed: `plug` stops for that agent
+/// (exit 1, the entry named, `--as` and `--replace` offered); `--replace` replaces it, said in the
+/// preview; `--as NAME` plugs beside it under that name, remembered, and unplug removes only that.
 #[test]
-fn a_registration_of_the_same_name_atk_does_not_remember_is_replaced() {
+fn a_server_of_the_user_s_with_the_plugin_s_name_is_left_alone_unless_replaced_or_renamed() {
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
     add_plugin(&env, "Known", "mcp:\n  transport: stdio\n  command: srv\n", false, &[]);
-    // As on a laptop where the home was cloned again: claude has the server, atk does not know it.
-    stubs.fail_once("claude", "MCP server Known already exists in user config\n");
-    let (out, _) = run_ok(&env, &stubs, &["plug", "known", "--claude", "-y"]);
-    assert!(out.contains("✓ Claude Code: 'Known' plugged in"), "{out}");
-    let add = strings(&["claude", "mcp", "add", "--scope", "user", "--", "Known", "srv"]);
-    assert_eq!(
-        stubs.calls(),
-        vec![add.clone(), strings(&["claude", "mcp", "remove", "--scope", "user", "Known"]), add]
+    let own = |argv: &[&str]| {
+        let status = std::process::Command::new(stubs.bin.join(argv[0]))
+            .args(&argv[1..])
+            .env("HOME", &env.home)
+            .env_remove("CODEX_HOME")
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .status()
+            .unwrap();
+        assert!(status.success(), "{argv:?}");
+    };
+    own(&["claude", "mcp", "add", "--scope", "user", "--", "Known", "my-own", "--token-file", "t"]);
+    own(&["codex", "mcp", "add", "Known", "--", "my-own"]);
+    let cursor = env.home.join(".cursor/mcp.json");
+    let cursor_user =
+        "{\n  \"mcpServers\": {\n    \"Known\": {\"url\": \"https://user:pw@mine.example/mcp\"}\n  }\n}\n";
+    write(&cursor, cursor_user, false);
+    let claude_json = env.home.join(".claude.json");
+    let before = (std::fs::read_to_string(&claude_json).unwrap(), env.manifest());
+    stubs.clear();
+    let (out, err) = run_code(&env, &stubs, 1, &["plug", "known", "--claude", "--cursor", "-y"]);
+    assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
+    assert!(
+        err.contains("✗ Claude Code: Claude Code already has a server named 'Known' that atk did not write (it runs my-own); it is left as it is: plug under another name with `--as NAME`, or replace it with `--replace`"),
+        "{out}\n{err}"
     );
+    // A URL is shown by its host only (the user's own credentials stay out of the message).
+    assert!(
+        err.contains(
+            "✗ Cursor: Cursor already has a server named 'Known' that atk did not write (it reaches mine.example)"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("pw@") && !err.contains("token-file"), "{err}");
+    assert_eq!((std::fs::read_to_string(&claude_json).unwrap(), env.manifest()), before);
+    assert_eq!(std::fs::read_to_string(&cursor).unwrap(), cursor_user);
+    // The JSON report says "conflict".
+    let out = atk(&env, &stubs).args(["--json", "plug", "known", "--claude", "-y"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc.to_string().contains("\"status\":\"conflict\""), "{doc}");
+
+    // --replace: the preview says what is replaced; the user's server goes, atk's comes.
+    let (_, err) = run_ok(&env, &stubs, &["plug", "known", "--claude", "--replace", "-y"]);
+    assert!(
+        err.contains("replace Claude Code's own server 'Known' (it runs my-own), which atk did not write (--replace)"),
+        "{err}"
+    );
+    let mut add = strings(&["claude", "mcp", "add", "--scope", "user", "--", "Known"]);
+    add.extend(exec_words(&env, "known"));
+    assert_eq!(stubs.calls(), vec![strings(&["claude", "mcp", "remove", "--scope", "user", "Known"]), add]);
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&claude_json).unwrap()).unwrap();
+    assert_eq!(v["mcpServers"]["Known"]["command"], atk_path());
+
+    // --as: beside the user's server, under the chosen name, which later plugs and unplug use.
+    stubs.clear();
+    run_ok(&env, &stubs, &["plug", "known", "--codex", "--cursor", "--as", "known-atk", "-y"]);
+    let mut add = strings(&["codex", "mcp", "add", "known-atk", "--"]);
+    add.extend(exec_words(&env, "known"));
+    assert_eq!(stubs.calls(), vec![add]);
+    let c: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cursor).unwrap()).unwrap();
+    assert_eq!(c["mcpServers"]["Known"], serde_json::json!({"url": "https://user:pw@mine.example/mcp"}));
+    assert_eq!(c["mcpServers"]["known-atk"]["command"], atk_path());
+    let codex = std::fs::read_to_string(env.home.join(".codex/config.toml")).unwrap();
+    assert!(codex.contains("[mcp_servers.Known]\ncommand = \"my-own\""), "{codex}");
+    stubs.clear();
+    let (out, _) = run_ok(&env, &stubs, &["plug", "known", "--codex", "--cursor", "-y"]);
+    assert!(out.contains("Codex: already configured") && out.contains("Cursor: already configured"), "{out}");
+    assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
+    run_ok(&env, &stubs, &["unplug", "known", "--codex", "--cursor", "-y"]);
+    assert_eq!(stubs.calls(), vec![strings(&["codex", "mcp", "remove", "known-atk"])]);
+    assert_eq!(std::fs::read_to_string(&cursor).unwrap(), cursor_user);
+    let codex = std::fs::read_to_string(env.home.join(".codex/config.toml")).unwrap();
+    assert!(codex.contains("[mcp_servers.Known]") && !codex.contains("known-atk"), "{codex}");
 }
 
 #[test]
@@ -807,6 +1045,26 @@ fn doctor_finds_a_recorded_agent_that_is_not_configured() {
     assert!(out.contains("✓ agents:"), "{out}");
 }
 
+/// The same for a CLI agent: what Claude Code holds in `~/.claude.json` is the truth, not atk's
+/// record of what it ran. A server removed there by hand is reported and plugged again.
+#[test]
+fn doctor_finds_a_server_removed_by_hand_from_a_cli_agent() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    add_plugin(&env, "Wired", STDIO, false, &["API_KEY=x"]);
+    run_ok(&env, &stubs, &["plug", "wired", "--claude", "-y"]);
+    let (out, _) = run_ok(&env, &stubs, &["doctor"]);
+    assert!(out.contains("✓ agents: every recorded agent here has its plugins plugged in"), "{out}");
+    let claude_json = env.home.join(".claude.json");
+    write(&claude_json, "{\"mcpServers\": {}}\n", false);
+    let (out, _) = run_ok(&env, &stubs, &["doctor"]);
+    assert!(out.contains("'Wired' in Claude Code: recorded, not configured"), "{out}");
+    run_ok(&env, &stubs, &["plug", "--all", "-y"]);
+    let (out, _) = run_ok(&env, &stubs, &["doctor"]);
+    assert!(out.contains("✓ agents:"), "{out}");
+    assert!(std::fs::read_to_string(&claude_json).unwrap().contains("\"Wired\""));
+}
+
 /// `undo` of a plug unplugs (the agent's file as before, the record as before), undo of that undo
 /// plugs again, and undo of an unplug plugs back in.
 #[test]
@@ -839,7 +1097,8 @@ fn undo_reverts_plug_and_unplug() {
 }
 
 /// `rollback` (and `undo` of an upgrade, which moves the same way) re-plugs the recorded agents
-/// like `upgrade`: the agent gets the older version's server back.
+/// like `upgrade`: the agent gets what the older version gives it back (a timeout here: a version
+/// that only changes the command's arguments changes nothing agents hold).
 #[test]
 fn rollback_replugs_recorded_agents() {
     let env = Env::new();
@@ -852,15 +1111,141 @@ fn rollback_replugs_recorded_agents() {
     git(env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
     crate::common::sources::commit_all(&work, "v1");
     env.ok(&["add", "-y", &format!("file://{}", work.display())]);
-    run_ok(&env, &stubs, &["plug", "mcp-tool", "--cursor", "-y"]);
-    write(&work.join(".atk/plugin.yaml"), &v1.replace("--v1", "--v2"), false);
+    run_ok(&env, &stubs, &["plug", "mcp-tool", "--claude", "-y"]);
+    let claude_json = env.home.join(".claude.json");
+    let entry = || -> serde_json::Value {
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&claude_json).unwrap()).unwrap();
+        v["mcpServers"]["Mcp-Tool"].clone()
+    };
+    let (atk, args) = (atk_path(), exec_args(&env, "mcp-tool"));
+    let plain = serde_json::json!({"type": "stdio", "command": atk, "args": args, "env": {}});
+    let timed = serde_json::json!({"command": atk, "args": args, "timeout": 5000});
+    assert_eq!(entry(), plain);
+    let v2 = v1.replace("--v1", "--v2").replace("mcp:\n", "mcp:\n  timeout: 5000\n");
+    write(&work.join(".atk/plugin.yaml"), &v2, false);
     crate::common::sources::commit_all(&work, "v2");
     run_ok(&env, &stubs, &["upgrade", "mcp-tool", "-y"]);
-    let cursor = env.home.join(".cursor/mcp.json");
-    assert!(std::fs::read_to_string(&cursor).unwrap().contains("\"--v2\""));
+    assert_eq!(entry(), timed);
+    stubs.clear();
     run_ok(&env, &stubs, &["rollback", "mcp-tool", "-y"]);
-    let text = std::fs::read_to_string(&cursor).unwrap();
-    assert!(text.contains("\"--v1\"") && !text.contains("\"--v2\""), "{text}");
+    assert_eq!(entry(), plain);
+    let calls = stubs.calls();
+    assert_eq!(calls[0], strings(&["claude", "mcp", "remove", "--scope", "user", "Mcp-Tool"]));
+    assert_eq!(calls.len(), 2, "{calls:?}");
     run_ok(&env, &stubs, &["undo", "-y"]);
-    assert!(std::fs::read_to_string(&cursor).unwrap().contains("\"--v2\""));
+    assert_eq!(entry(), timed);
+}
+
+/// A remote server's endpoint that a new version changes is atk's entry (what atk wrote for the
+/// version before): the upgrade gives the agent the new endpoint, and a rollback the old one.
+#[test]
+fn an_upgrade_that_moves_a_remote_server_gives_agents_the_new_endpoint() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    env.set_identity("Test", "test@example.com");
+    let work = env.path("far-tool");
+    let v1 = yaml("Far Tool", "mcp:\n  transport: sse\n  endpoint: http://127.0.0.1:9/v1\n");
+    write(&work.join(".atk/plugin.yaml"), &v1, false);
+    git(env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
+    crate::common::sources::commit_all(&work, "v1");
+    env.ok(&["add", "-y", &format!("file://{}", work.display())]);
+    run_ok(&env, &stubs, &["plug", "far-tool", "--cursor", "--claude", "-y"]);
+    write(&work.join(".atk/plugin.yaml"), &v1.replace("/v1", "/v2"), false);
+    crate::common::sources::commit_all(&work, "v2");
+    run_ok(&env, &stubs, &["upgrade", "far-tool", "-y"]);
+    let cursor = env.home.join(".cursor/mcp.json");
+    let claude_json = env.home.join(".claude.json");
+    for f in [&cursor, &claude_json] {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(text.contains("127.0.0.1:9/v2") && !text.contains("/v1"), "{}:\n{text}", f.display());
+    }
+    run_ok(&env, &stubs, &["rollback", "far-tool", "-y"]);
+    for f in [&cursor, &claude_json] {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(text.contains("127.0.0.1:9/v1") && !text.contains("/v2"), "{}:\n{text}", f.display());
+    }
+}
+
+/// After `plug` into all eight agents (the fake programs keep what the real ones keep), no file
+/// under HOME outside the ATK Home holds a secret value, in any spelling; every agent holds the
+/// `atk exec` entry; and the server started from any of them gets every value intact.
+#[test]
+fn no_secret_value_is_in_any_file_under_home_after_plug() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    let body = "env_vars:\n  - name: TOKEN\n    secret: true\n    required: true\n  - name: API_KEY\n    required: true\n  - name: PASS_WORD\n    secret: true\nmcp:\n  transport: stdio\n  command: ./show.sh\n  args: [\"--token=$TOKEN\"]\n  env: [TOKEN, API_KEY, PASS_WORD]\n";
+    let values = [
+        ("TOKEN", "pZ$wQrd ${HOME} tK9=="),
+        ("API_KEY", "c3VwZXIvc2VjcmV0K2tleT09=="),
+        ("PASS_WORD", "q\"u'o\\tX #nQt-a-cMmt cafézz ✓"),
+    ];
+    let sets: Vec<String> = values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+    let dir = add_plugin(&env, "Sealed", body, true, &sets);
+    write(&dir.join("show.sh"), "#!/bin/sh\nprintf '%s|' \"$@\" \"$TOKEN\" \"$API_KEY\" \"$PASS_WORD\"\n", true);
+    let all = ["--claude", "--codex", "--gemini", "--auggie", "--opencode", "--cursor", "--vscode", "--windsurf"];
+    let mut args = vec!["plug", "sealed", "-y"];
+    args.extend(all);
+    let (out, err) = run_ok(&env, &stubs, &args);
+    let secrets: Vec<&str> = values.iter().map(|(_, v)| *v).collect();
+    assert_clean("plug's output", &(out.clone() + &err), &secrets);
+    let outside: String = tree(&env.home)
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with(".atk/"))
+        .map(|(p, (_, bytes))| format!("== {p}\n{}\n", String::from_utf8_lossy(&bytes)))
+        .collect();
+    assert_clean("the files under HOME", &outside, &secrets);
+    // Every agent holds the entry: a sign that the files above are the ones the agents read.
+    let atk = atk_path();
+    let exec = exec_args(&env, "sealed");
+    let json = |rel: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(env.home.join(rel)).unwrap();
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{rel}: {e}\n{text}"))
+    };
+    assert_eq!(json(".claude.json")["mcpServers"]["Sealed"]["args"], serde_json::json!(exec));
+    assert_eq!(json(".gemini/settings.json")["mcpServers"]["Sealed"]["command"], atk);
+    assert_eq!(json(".augment/settings.json")["mcpServers"]["Sealed"]["args"], serde_json::json!(exec));
+    assert_eq!(json(".cursor/mcp.json")["mcpServers"]["Sealed"]["command"], atk);
+    assert_eq!(json(".config/Code/User/mcp.json")["servers"]["Sealed"]["args"], serde_json::json!(exec));
+    assert_eq!(json(".codeium/windsurf/mcp_config.json")["mcpServers"]["Sealed"]["command"], atk);
+    let mut words = vec![atk.clone()];
+    words.extend(exec.iter().cloned());
+    assert_eq!(json(".config/opencode/opencode.jsonc")["mcp"]["Sealed"]["command"], serde_json::json!(words));
+    let codex = std::fs::read_to_string(env.home.join(".codex/config.toml")).unwrap();
+    assert!(
+        codex.contains(&format!("[mcp_servers.Sealed]\ncommand = {}\n", serde_json::to_string(&atk).unwrap())),
+        "{codex}"
+    );
+    // The server as the agents start it: every byte of every value arrives.
+    let served = std::process::Command::new(&atk)
+        .args(&exec)
+        .env_clear()
+        .env("HOME", &env.home)
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    let (token, key, pass) = (values[0].1, values[1].1, values[2].1);
+    assert_eq!(String::from_utf8_lossy(&served.stdout), format!("--token={token}|{token}|{key}|{pass}|"), "{served:?}");
+}
+
+/// `uninstall` unplugs and keeps the record; `install` then plugs the recorded agents again, as
+/// Claude Code's own file shows.
+#[test]
+#[ignore = "not built yet (issue 19, real state): atk install does not plug a plugin's recorded agents"]
+fn install_after_uninstall_plugs_the_recorded_agents_again() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    let body = "lifecycle:\n  install: 'true'\n  uninstall: 'true'\nmcp:\n  transport: stdio\n  command: run-it\n";
+    add_plugin(&env, "Back Again", body, false, &[]);
+    run_ok(&env, &stubs, &["plug", "back-again", "--claude", "--codex", "-y"]);
+    let claude_json = env.home.join(".claude.json");
+    let held = std::fs::read_to_string(&claude_json).unwrap();
+    assert!(held.contains("\"Back-Again\""), "{held}");
+    run_ok(&env, &stubs, &["uninstall", "back-again", "--force"]);
+    assert!(!std::fs::read_to_string(&claude_json).unwrap().contains("Back-Again"));
+    assert!(env.manifest().contains("  agents:\n  - claude\n  - codex\n"), "{}", env.manifest());
+    run_ok(&env, &stubs, &["install", "back-again", "-y"]);
+    assert_eq!(std::fs::read_to_string(&claude_json).unwrap(), held);
+    let codex = std::fs::read_to_string(env.home.join(".codex/config.toml")).unwrap();
+    assert!(codex.contains("[mcp_servers.Back-Again]"), "{codex}");
 }

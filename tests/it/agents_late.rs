@@ -1,6 +1,8 @@
 //! Regressions found by attacking undo of plug/unplug and the rename handling of agents.
 
-use crate::common::agents::{add_plugin, run_ok, Stubs, CLI_AGENTS};
+use crate::common::agents::{
+    add_plugin, atk_path, exec_args, run_code, run_ok, secrets_outside_the_home, Stubs, CLI_AGENTS,
+};
 use crate::common::*;
 
 const STDIO: &str = "env_vars:
@@ -57,8 +59,9 @@ fn a_failed_removal_of_a_former_name_is_reported_and_retried() {
     assert!(old_removed_ok, "the removal of 'Old' was never tried again: {calls:?}");
 }
 
-/// Two plugins: A was plugged into Cursor as "Shared", then renamed to "A2"; B, named "Shared",
-/// is plugged into Cursor. Re-plugging A removes "Shared" — B's server.
+/// Two plugins: A was plugged into Cursor as "Shared", then renamed to "A2"; B, named "Shared"
+/// now, finds A's server under its name (not B's: a conflict, A's left), and takes the name with
+/// `--replace`. Re-plugging A must not remove "Shared", B's server now.
 #[test]
 fn a_former_name_another_plugin_now_has_is_not_removed() {
     let env = Env::new();
@@ -66,15 +69,22 @@ fn a_former_name_another_plugin_now_has_is_not_removed() {
     let a = add_plugin(&env, "Shared", STDIO, false, &["API_KEY=aaaa-1"]);
     run_ok(&env, &stubs, &["plug", "shared", "--cursor", "-y"]);
     write(&a.join("custom/overrides.yaml"), "name: A2\n", false);
-    // B, another plugin, is named "Shared" now (its overrides), and plugged into Cursor.
+    // B, another plugin, is named "Shared" now (its overrides).
     let b = add_plugin(&env, "Other", STDIO, false, &["API_KEY=bbbb-2"]);
     write(&b.join("custom/overrides.yaml"), "name: Shared\n", false);
-    let other = "other";
-    run_ok(&env, &stubs, &["plug", other, "--cursor", "-y"]);
     let cursor = env.home.join(".cursor/mcp.json");
-    assert!(std::fs::read_to_string(&cursor).unwrap().contains("bbbb-2"));
+    let held = || -> serde_json::Value {
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cursor).unwrap()).unwrap();
+        v["mcpServers"].clone()
+    };
+    let exec_of = |dir: &str| serde_json::json!({"command": atk_path(), "args": exec_args(&env, dir)});
+    let (_, err) = run_code(&env, &stubs, 1, &["plug", "other", "--cursor", "-y"]);
+    assert!(err.contains("Cursor already has a server named 'Shared'"), "{err}");
+    assert_eq!(held(), serde_json::json!({"Shared": exec_of("shared")}));
+    run_ok(&env, &stubs, &["plug", "other", "--cursor", "--replace", "-y"]);
+    assert_eq!(held(), serde_json::json!({"Shared": exec_of("other")}));
     // Re-plug A (now named A2): its old name's cleanup must not take B's server.
     run_ok(&env, &stubs, &["plug", "shared", "--cursor", "-y"]);
-    let text = std::fs::read_to_string(&cursor).unwrap();
-    assert!(text.contains("\"Shared\"") && text.contains("bbbb-2"), "B's server 'Shared' was removed:\n{text}");
+    assert_eq!(held(), serde_json::json!({"Shared": exec_of("other"), "A2": exec_of("shared")}));
+    assert_eq!(secrets_outside_the_home(&env, &["aaaa-1", "bbbb-2"]), vec![]);
 }

@@ -20,16 +20,31 @@ mcp:
 ";
 
 /// A secret whose value contains `$` followed by the name of another variable of `mcp.env` must
-/// reach the agent as the user set it (atk-cli passes env values literally; only
-/// `$ATK_PLUGIN_DIR` is asked for in env values).
+/// reach the server as the user set it (atk-cli passes env values literally; only
+/// `$ATK_PLUGIN_DIR` is asked for in env values). Agents are given `atk exec`, which sets it.
 #[test]
 fn a_secret_with_a_literal_dollar_reaches_the_agent_unchanged() {
     let env = Env::new();
     let stubs = Stubs::new(&env, &["claude"]);
-    add_plugin(&env, "Subst", SUBST, false, &["TOKEN=abcdefgh1234", "PASS=p$TOKEN_URL.x"]);
+    let body = SUBST.replace("command: ./bin/$TOKEN_URL-run", "command: ./show.sh");
+    let dir = add_plugin(&env, "Subst", &body, false, &["TOKEN=abcdefgh1234", "PASS=p$TOKEN_URL.x"]);
+    write(&dir.join("show.sh"), "#!/bin/sh\nprintf '%s' \"$PASS\"\n", true);
     run_ok(&env, &stubs, &["plug", "subst", "--claude", "-y"]);
     let call = &stubs.calls()[0];
-    assert!(call.contains(&"PASS=p$TOKEN_URL.x".to_string()), "the password was rewritten: {call:?}");
+    assert!(!call.iter().any(|w| w.contains("p$TOKEN_URL")), "the agent was given the password: {call:?}");
+    // The server as Claude Code starts it: the entry's command and arguments, with HOME alone.
+    let held: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.home.join(".claude.json")).unwrap()).unwrap();
+    let entry = &held["mcpServers"]["Subst"];
+    let args: Vec<String> = serde_json::from_value(entry["args"].clone()).unwrap();
+    let out = std::process::Command::new(entry["command"].as_str().unwrap())
+        .args(&args)
+        .env_clear()
+        .env("HOME", &env.home)
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "p$TOKEN_URL.x", "the password was rewritten: {out:?}");
 }
 
 /// A display name with a line break (allowed by the schema) must not leave text in AGENTS.md
@@ -151,10 +166,14 @@ fn an_upgrade_that_renames_the_plugin_leaves_no_stale_server() {
     let agents_md = std::fs::read_to_string(env.home.join(".codex/AGENTS.md")).unwrap();
     eprintln!("{calls:?}\n{cursor}\n{agents_md}");
     assert!(
-        calls.iter().any(|c| c == &["claude", "mcp", "remove", "--scope", "user", "Mcp Tool"]),
+        calls.iter().any(|c| c == &["claude", "mcp", "remove", "--scope", "user", "Mcp-Tool"]),
         "old Claude server never removed: {calls:?}"
     );
     assert!(!cursor.contains("Mcp Tool"), "stale Cursor entry:\n{cursor}");
+    let claude = std::fs::read_to_string(env.home.join(".claude.json")).unwrap();
+    assert!(!claude.contains("Mcp-Tool") && !claude.contains("MCP-Tool"), "stale Claude entry:\n{claude}");
+    let codex = std::fs::read_to_string(env.home.join(".codex/config.toml")).unwrap();
+    assert!(!codex.contains("Mcp-Tool") && !codex.contains("MCP-Tool"), "stale Codex entry:\n{codex}");
     assert!(!agents_md.contains("Read "), "stale Codex skill line:\n{agents_md}");
 }
 
@@ -169,4 +188,160 @@ fn an_agent_s_failure_message_does_not_print_the_secret() {
     let out = atk(&env, &stubs).args(["plug", "leaky", "--claude", "-y"]).output().unwrap();
     let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(!all.contains("sk-very-secret"), "{all}");
+}
+
+/// A forged `.git/atk/agents.json` (names atk "gave" a plugin, names "chosen" with `--as`) names
+/// the user's own `github` server in each agent: neither plug nor unplug may remove or replace
+/// it (nothing in atk's own records makes an entry atk's).
+#[test]
+fn a_forged_record_of_names_cannot_make_atk_remove_a_server_of_the_user_s() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &["claude", "codex"]);
+    add_plugin(&env, "Forged", "mcp:\n  transport: stdio\n  command: srv\n", false, &[]);
+    for argv in [
+        vec!["claude", "mcp", "add", "--scope", "user", "--", "github", "gh-mcp", "--token-file", "t"],
+        vec!["codex", "mcp", "add", "github", "--", "gh-mcp"],
+    ] {
+        let status = std::process::Command::new(stubs.bin.join(argv[0]))
+            .args(&argv[1..])
+            .env("HOME", &env.home)
+            .env_remove("CODEX_HOME")
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .status()
+            .unwrap();
+        assert!(status.success(), "{argv:?}");
+    }
+    let cursor = env.home.join(".cursor/mcp.json");
+    write(&cursor, "{\n  \"mcpServers\": {\n    \"github\": {\"command\": \"gh-mcp\"}\n  }\n}\n", false);
+    let files = [env.home.join(".claude.json"), env.home.join(".codex/config.toml"), cursor.clone()];
+    let before: Vec<String> = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+    let record = env.atk_home.join(".git/atk/agents.json");
+    write(
+        &record,
+        r#"{"fingerprints": {"claude/forged": 1, "codex/forged": 2}, "names": {"claude/forged": "github", "cursor/forged": "github"}, "chosen": {"codex/forged": "github"}}"#,
+        false,
+    );
+    let out = atk(&env, &stubs).args(["plug", "forged", "--claude", "--codex", "--cursor", "-y"]).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    // Codex was told to use the name `github`: that server is the user's, so it stops there.
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("Codex already has a server named 'github' that atk did not write"), "{text}");
+    run_ok(&env, &stubs, &["unplug", "forged", "--claude", "--codex", "--cursor", "-y"]);
+    write(
+        &record,
+        r#"{"names": {"claude/forged": "github", "codex/forged": "github", "cursor/forged": "github"}}"#,
+        false,
+    );
+    run_ok(&env, &stubs, &["unplug", "forged", "--claude", "--codex", "--cursor", "-y"]);
+    let after: Vec<String> = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+    // Plugged (Claude Code and Cursor under the plugin's name) and unplugged: as they were.
+    for (f, (b, a)) in files.iter().zip(before.iter().zip(&after)) {
+        assert_eq!(a, b, "{}", f.display());
+    }
+    let calls = stubs.calls();
+    assert!(!calls.iter().any(|c| c.contains(&"remove".to_string()) && c.last().unwrap() == "github"), "{calls:?}");
+}
+
+/// The user's own `github` server, with its token, in Claude Code and Cursor (made with their own
+/// means): `env`'s agents hold it, and the files are returned for comparing.
+fn users_github(env: &Env, stubs: &Stubs) -> Vec<(std::path::PathBuf, String)> {
+    let status = std::process::Command::new(stubs.bin.join("claude"))
+        .args(["mcp", "add", "--scope", "user", "-e", "GITHUB_TOKEN=ghp_user0wn", "--", "github", "gh-mcp"])
+        .env("HOME", &env.home)
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let cursor = env.home.join(".cursor/mcp.json");
+    write(
+        &cursor,
+        "{\n  \"mcpServers\": {\n    \"github\": {\"command\": \"gh-mcp\", \"env\": {\"GITHUB_TOKEN\": \"ghp_user0wn\"}}\n  }\n}\n",
+        false,
+    );
+    [env.home.join(".claude.json"), cursor]
+        .into_iter()
+        .map(|f| (f.clone(), std::fs::read_to_string(&f).unwrap()))
+        .collect()
+}
+
+/// An upstream rename of a plugin to `github`: the upgrade must not overwrite the user's own
+/// `github` server in Cursor nor run `claude mcp remove github`; it says the name is taken.
+#[test]
+fn an_upstream_rename_to_a_name_the_user_has_does_not_take_the_user_s_server() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &["claude"]);
+    let work = env.path("tool");
+    let v1 = yaml("Tool", "mcp:\n  transport: stdio\n  command: ./server.sh\n");
+    write(&work.join(".atk/plugin.yaml"), &v1, false);
+    write(&work.join(".atk/server.sh"), "#!/bin/sh\n", true);
+    git(env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
+    crate::common::sources::commit_all(&work, "v1");
+    env.ok(&["add", "-y", &format!("file://{}", work.display())]);
+    let theirs = users_github(&env, &stubs);
+    run_ok(&env, &stubs, &["plug", "tool", "--claude", "--cursor", "-y"]);
+    write(&work.join(".atk/plugin.yaml"), &v1.replace("name: Tool", "name: github"), false);
+    crate::common::sources::commit_all(&work, "renamed");
+    stubs.clear();
+    let out = atk(&env, &stubs).args(["upgrade", "tool", "-y"]).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Cursor already has a server named 'github' that atk did not write"), "{text}");
+    assert!(text.contains("Claude Code already has a server named 'github' that atk did not write"), "{text}");
+    let calls = stubs.calls();
+    assert!(!calls.iter().any(|c| c.last().is_some_and(|w| w == "github")), "{calls:?}");
+    for (f, before) in &theirs {
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+        let was: serde_json::Value = serde_json::from_str(before).unwrap();
+        assert_eq!(v["mcpServers"]["github"], was["mcpServers"]["github"], "{}", f.display());
+    }
+    // remove: the user's servers stay.
+    run_ok(&env, &stubs, &["remove", "tool", "--force"]);
+    for (f, before) in &theirs {
+        assert_eq!(&std::fs::read_to_string(f).unwrap(), before, "{}", f.display());
+    }
+}
+
+/// A home cloned onto a machine where the user has servers of their own under a recorded
+/// plugin's name: `remove` and `unplug --all-agents` leave them (atk never wrote them here).
+#[test]
+fn a_cloned_record_cannot_make_remove_or_unplug_take_the_user_s_servers() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &["claude"]);
+    add_plugin(&env, "github", "mcp:\n  transport: stdio\n  command: srv\n", false, &[]);
+    run_ok(&env, &stubs, &["plug", "github", "--claude", "--cursor", "-y"]);
+    let laptop = Env::bare();
+    git(laptop.dir.path(), &["clone", "-q", env.atk_home.to_str().unwrap(), laptop.atk_home.to_str().unwrap()]);
+    let stubs2 = Stubs::new(&laptop, &["claude"]);
+    let theirs = users_github(&laptop, &stubs2);
+    stubs2.clear();
+    let (out, err) = run_ok(&laptop, &stubs2, &["unplug", "github", "--all-agents", "-y"]);
+    assert!(stubs2.calls().is_empty(), "{:?}", stubs2.calls());
+    assert!((out + &err).contains("server 'github' is not atk's"), "{err}");
+    run_ok(&laptop, &stubs2, &["remove", "github", "--force"]);
+    assert!(stubs2.calls().is_empty(), "{:?}", stubs2.calls());
+    for (f, before) in &theirs {
+        assert_eq!(&std::fs::read_to_string(f).unwrap(), before, "{}", f.display());
+    }
+}
+
+/// A plugin's arguments `--trust --scope project` never reach an agent's program: agents are
+/// given `atk exec`, whose own words come after `--` (Gemini CLI would take `--trust` for its own
+/// option and skip tool confirmations).
+#[test]
+fn a_plugin_s_arguments_are_never_an_agent_s_options() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &crate::common::agents::CLI_AGENTS);
+    let body = "mcp:\n  transport: stdio\n  command: srv\n  args: [\"--trust\", \"--scope\", \"project\"]\n";
+    add_plugin(&env, "Trusty", body, false, &[]);
+    run_ok(&env, &stubs, &["plug", "trusty", "--claude", "--codex", "--gemini", "--auggie", "-y"]);
+    let calls = stubs.calls();
+    assert_eq!(calls.len(), 4, "{calls:?}");
+    for call in &calls {
+        assert!(!call.iter().any(|w| w.contains("--trust") || w == "project"), "{call:?}");
+    }
+    let gemini = calls.iter().find(|c| c[0] == "gemini").unwrap();
+    let exec = crate::common::agents::exec_args(&env, "trusty");
+    assert_eq!(gemini[gemini.len() - exec.len() - 2..][..2], [crate::common::agents::atk_path(), "--".to_string()]);
+    let held: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.home.join(".gemini/settings.json")).unwrap()).unwrap();
+    assert_eq!(held["mcpServers"]["Trusty"]["args"], serde_json::json!(exec));
 }

@@ -180,8 +180,13 @@ fn a_skill_linked_out_of_the_plugin_folder_is_never_given_to_an_agent() {
     env.ok(&["add", src.to_str().unwrap(), "-y"]);
     let skill = env.atk_home.join("plugins/skl/SKILL.md");
     let (code, text) = run_bounded(&env, &["plug", "skl", "--claude", "-y"]);
+    // Refused with a warning naming the link (a skill-only plugin: nothing else to plug).
     assert_eq!(code, Some(5), "{text}");
-    assert!(text.contains(&skill.display().to_string()) && text.contains("leads out of the plugin folder"), "{text}");
+    assert!(
+        text.contains("plugins/skl/SKILL.md is a symbolic link (to ")
+            && text.contains("agents are given only a regular SKILL.md in the plugin folder"),
+        "{text}"
+    );
     let claude = std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap_or_default();
     assert!(!claude.contains("id_rsa"), "{claude}");
     // With the file itself there, it is plugged.
@@ -232,8 +237,8 @@ fn a_fifo_in_a_source_or_cache_repository_never_hangs_a_command() {
 }
 
 /// The same holds when a plugin is plugged again by an upgrade (the re-plug of its recorded
-/// agents): an install of the new version that links SKILL.md out of the folder makes the re-plug
-/// fail with a warning naming it, and the agent keeps what it had.
+/// agents): an install of the new version that links SKILL.md out of the folder is warned of by
+/// name, and the agent is no longer given the skill (its import would follow the link).
 #[test]
 fn an_upgrade_never_gives_an_agent_a_skill_linked_out_of_the_plugin_folder() {
     let env = Env::new();
@@ -260,7 +265,14 @@ fn an_upgrade_never_gives_an_agent_a_skill_linked_out_of_the_plugin_folder() {
     crate::common::sources::commit_all(&work, "notes v2");
     let (code, text) = atk(&["upgrade", "notes", "--yes"]);
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("leads out of the plugin folder"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "warning: plugins/notes/SKILL.md is a symbolic link (to {}): agents are given only a regular SKILL.md in the plugin folder, so its skill is left out",
+            key.display()
+        )),
+        "{text}"
+    );
+    // Claude Code follows the link of an `@` import: the line that names SKILL.md must go.
     let after = std::fs::read_to_string(&claude_md).unwrap();
-    assert!(!after.contains("id_rsa"), "{after}");
+    assert!(!after.contains("id_rsa") && !after.contains("plugins/notes/SKILL.md"), "{after}");
 }

@@ -71,10 +71,30 @@ fn a_value_that_takes_in_a_secret_is_never_shown() {
     assert!(text.contains("LOG_LEVEL     set (info)"), "{text}");
     let text = both(&atk(&env, None, &["mcp", "vault"]));
     assert!(text.contains("--db '********' '--replica=********'"), "{text}");
-    // The server gets the real values all the same.
-    atk(&env, None, &["plug", "vault", "--cursor", "-y"]);
+    // Cursor is given `atk exec` and no value; the server, started as Cursor starts it, gets the
+    // real values all the same.
+    let out = atk(&env, None, &["plug", "vault", "--cursor", "-y"]);
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
     let written = std::fs::read_to_string(env.home.join(".cursor/mcp.json")).unwrap();
-    assert!(written.contains(&format!("postgres://app:{DB}@db/app")) && written.contains(PG), "{written}");
+    assert_clean("Cursor's file", &written, &[DB, PG]);
+    let entry: serde_json::Value = serde_json::from_str(&written).unwrap();
+    let entry = &entry["mcpServers"]["vault"];
+    write(&env.atk_home.join("plugins/vault/mcp.sh"), "#!/bin/sh\nprintf '%s|' \"$@\" \"$DATABASE_URL\"\n", true);
+    let args: Vec<String> = serde_json::from_value(entry["args"].clone()).unwrap();
+    let served = std::process::Command::new(entry["command"].as_str().unwrap())
+        .args(&args)
+        .env_clear()
+        .env("HOME", &env.home)
+        .env("PATH", "/usr/bin:/bin")
+        .env("PGPASSWORD", PG)
+        .output()
+        .unwrap();
+    let db = format!("postgres://app:{DB}@db/app");
+    assert_eq!(
+        String::from_utf8_lossy(&served.stdout),
+        format!("--db|{db}|--replica=postgres://ro:{PG}@replica/app|{db}|"),
+        "{served:?}"
+    );
 }
 
 #[test]
@@ -128,9 +148,13 @@ fn pem(script: &str) -> (Env, String) {
     (env, path)
 }
 
+/// Agents are given no secret now, but one may still say a secret back (read from its own
+/// settings, or from the plugin's files): what it says is scrubbed all the same.
 #[test]
 fn a_multi_line_secret_an_agent_says_back_is_scrubbed_whole() {
-    let (env, path) = pem("#!/bin/sh\necho \"error: bad args: $*\" >&2\nexit 3\n");
+    let script =
+        format!("#!/bin/sh\necho \"error: bad args: $*\" >&2\ncat >&2 <<'EOF'\nPRIVATE_KEY={PEM}\nEOF\nexit 3\n");
+    let (env, path) = pem(&script);
     for json in [false, true] {
         let mut args = vec!["plug", "pem", "--claude", "-y", "-v"];
         if json {
@@ -140,7 +164,8 @@ fn a_multi_line_secret_an_agent_says_back_is_scrubbed_whole() {
         assert_eq!(out.status.code(), Some(1), "{}", both(&out));
         let text = both(&out);
         assert_clean(&format!("{args:?}"), &text, &[PEM, GH]);
-        assert!(text.contains("-e PRIVATE_KEY=********"), "{text}");
+        assert!(text.contains("bad args: mcp add --scope user -- pem ") && text.contains(" exec pem"), "{text}");
+        assert!(text.contains("PRIVATE_KEY=********"), "{text}");
     }
 }
 
@@ -266,8 +291,10 @@ fn a_short_secret_an_agent_says_back_with_its_name_is_masked() {
     );
     env.ok(&["add", src.to_str().unwrap(), "-y", "--set", "PIN=Qz", "--set", "DB_PASS=Jx7"]);
     let stubs = Stubs::new(&env, &[]);
-    // auggie is given the server as JSON (`"env":{"PIN":"Qz",…}`) and says it back.
-    let echo = "#!/bin/sh\necho \"error: bad args: $*\" >&2\nexit 3\n";
+    // Agents are given no value now; these say the values back as they keep them in their
+    // settings (`-e PIN=Qz` words, JSON's `"env":{"PIN":"Qz",…}`).
+    let echo = "#!/bin/sh\necho \"error: bad args: $* -e PIN=Qz -e DB_PASS=Jx7\" >&2\n\
+                echo 'settings: {\"env\":{\"PIN\":\"Qz\",\"DB_PASS\":\"Jx7\"}}' >&2\nexit 3\n";
     for agent in ["claude", "auggie"] {
         write(&stubs.bin.join(agent), echo, true);
     }

@@ -30,8 +30,11 @@ fn an_agent_program_that_floods_and_leaves_a_detached_helper_does_not_hold_atk()
     env.ok(&["add", src.to_str().unwrap(), "-y"]);
     // The stub still logs its call, then floods stdout and stderr, leaves the helper, and ends.
     let claude = stubs.bin.join("claude");
-    let logged = std::fs::read_to_string(&claude).unwrap();
-    write(&claude, &format!("{logged}{DETACHED}\n{FLOOD}\n{FLOOD} >&2\necho 'the last line' >&2\nexit 0\n"), true);
+    // (The stub ends by handing over to the fake agent, which keeps the server as Claude Code does.)
+    let stub = std::fs::read_to_string(&claude).unwrap();
+    let at = stub.find("exec python3").unwrap();
+    let (logged, keep) = (&stub[..at], &stub[at..]);
+    write(&claude, &format!("{logged}{DETACHED}\n{FLOOD}\n{FLOOD} >&2\necho 'the last line' >&2\n{keep}"), true);
     let mut c = limited(&env, LIMIT_KB, &["plug", "flood", "--claude", "-y", "-v"]);
     c.env("PATH", stubs.path_var());
     let (ran, took) = run_timed(c, 180);

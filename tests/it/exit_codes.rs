@@ -131,6 +131,9 @@ fn an_agent_file_atk_cannot_edit_fails_that_agent_exit_1() {
     let cursor = env.home.join(".cursor/mcp.json");
     write(&cursor, "{\"mcpServers\": [oops\n", false);
     let (_, err) = run_code(&env, &stubs, 1, &["plug", "served", "--cursor", "-y"]);
-    assert!(err.contains(&format!("cannot edit {}", cursor.display())), "{err}");
+    assert!(
+        err.contains(&format!("✗ Cursor: cannot read the servers in {}: not valid JSON", cursor.display())),
+        "{err}"
+    );
     assert_eq!(std::fs::read_to_string(&cursor).unwrap(), "{\"mcpServers\": [oops\n");
 }

@@ -121,12 +121,17 @@ fn status_mcp_setup_and_doctor_never_show_a_secret() {
         doc["vault"]["env"],
         serde_json::json!({"DECLARED": "********", "GITHUB_TOKEN": "********", "API_KEY": "********"})
     );
-    // The agent's file gets the real values all the same.
+    // The agent's file gets no value at all: `atk exec` reads them when Cursor starts the server.
     let out = atk(&env, None, &["plug", "vault", "--cursor", "-y"]);
     assert_eq!(out.status.code(), Some(0), "{}", both(&out));
     assert_clean("plug --cursor", &both(&out), &ALL);
     let written = std::fs::read_to_string(env.home.join(".cursor/mcp.json")).unwrap();
-    assert!(written.contains(&serde_json::to_string(DECLARED).unwrap()) && written.contains(GH), "{written}");
+    assert_clean("Cursor's file", &written, &ALL);
+    let entry: serde_json::Value = serde_json::from_str(&written).unwrap();
+    assert_eq!(
+        entry["mcpServers"]["vault"],
+        serde_json::json!({"command": crate::common::agents::atk_path(), "args": crate::common::agents::exec_args(&env, "vault")})
+    );
 }
 
 #[test]
@@ -158,7 +163,9 @@ fn setup_on_a_terminal_shows_no_value_kept_on_enter() {
     assert!(file.contains(GH) && file.contains(B64), "{file}");
 }
 
-/// A bash agent that fails and says back its arguments and the user's AWS key in every encoding.
+/// A bash agent that fails and says back its arguments, the user's AWS key, and the lines of the
+/// file `said` beside it (what it keeps in its own settings: values atk never gives it now), in
+/// every encoding.
 const ECHOING_AGENT: &str = r#"#!/bin/bash
 json() { local s=$1; s=${s//\\/\\\\}; s=${s//\"/\\\"}; printf '%s' "$s"; }
 dq() { local s=$1; s=${s//\\/\\\\}; s=${s//\"/\\\"}; s=${s//\$/\\\$}; s=${s//\`/\\\`}; printf '"%s"' "$s"; }
@@ -174,7 +181,8 @@ url() {
   done
   printf '%s' "$out"
 }
-set -- "$@" "$AWS_SECRET_ACCESS_KEY"
+mapfile -t said < "$(dirname "$0")/said"
+set -- "$@" "$AWS_SECRET_ACCESS_KEY" "${said[@]}"
 {
   echo "error: unknown option in: $*"
   printf 'printf-q:'; printf ' %q' "$@"; echo
@@ -196,6 +204,8 @@ fn what_an_agent_says_back_is_scrubbed_in_every_encoding() {
     for agent in ["claude", "codex"] {
         write(&stubs.bin.join(agent), ECHOING_AGENT, true);
     }
+    // The plugin's values, as an agent plugged before `atk exec` keeps them.
+    write(&stubs.bin.join("said"), &format!("{DECLARED}\n{GH}\n{B64}\n"), false);
     let path = stubs.path_var();
     for json in [false, true] {
         let mut args = vec!["plug", "vault", "--claude", "--codex", "-y", "-v"];

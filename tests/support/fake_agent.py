@@ -2,16 +2,23 @@
 """A stand-in for the MCP commands of Claude Code, Codex, Gemini CLI and Auggie, for the tests
 that inject failures (refusals, hangs, floods) where the real programs cannot be made to fail.
 
-It keeps servers where and as the real programs keep them (checked against them by the tests of
-real_agents.rs): `mcpServers` of ~/.claude.json (or $CLAUDE_CONFIG_DIR/.claude.json, or the legacy
-.config.json of Claude's folder when there is one), of $GEMINI_CLI_HOME/.gemini/settings.json (else
-~/.gemini) and of ~/.augment/settings.json, and `[mcp_servers.NAME]` of
-$CODEX_HOME/config.toml (else ~/.codex). Usage: fake_agent.py AGENT ARGS...
+It keeps servers where and as the real programs keep them, and answers as they do: `mcpServers`
+of ~/.claude.json (or $CLAUDE_CONFIG_DIR/.claude.json), of ~/.gemini/settings.json and of
+~/.augment/settings.json, and `[mcp_servers.NAME]` of $CODEX_HOME/config.toml (else ~/.codex).
+Checked against Claude Code 2.1, Codex 0.171, Gemini CLI 0.61 and Auggie 0.36 run with a sandboxed
+HOME (the same commands, the same files and exit codes): names Claude Code and Codex refuse,
+Gemini's `--` before the server's arguments, Auggie's refusal of a name it has, what each says of a
+name it does not have. Usage: fake_agent.py AGENT ARGS...
 """
 
 import json
 import os
+import re
 import sys
+
+# Claude Code and Codex refuse a server name outside these (Codex also takes `:@/.`).
+STRICT_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+CODEX_NAME = re.compile(r"^[A-Za-z0-9_:@/.-]+$")
 
 
 def home():
@@ -45,6 +52,10 @@ def json_agent(path, name, entry):
         servers[name] = entry
     save_json(path, doc)
     return True
+
+
+def toml_key(s):
+    return s if re.match(r"^[A-Za-z0-9_-]+$", s) else toml_string(s)
 
 
 def toml_string(s):
@@ -81,6 +92,9 @@ def codex(argv):
             env[k] = v
             rest = rest[2:]
         name, rest = rest[0], rest[1:]
+        if not CODEX_NAME.match(name):
+            print(f"Error: invalid server name '{name}' (use letters, numbers, '-', '_', ':', '@', '/', '.')", file=sys.stderr)
+            return 1
         if rest[:1] == ["--url"]:
             entry = {"url": rest[1]}
         else:
@@ -92,8 +106,9 @@ def codex(argv):
     elif argv[:2] == ["mcp", "remove"]:
         name = argv[2]
         if name not in servers:
-            print(f"No MCP server named '{name}' found.", file=sys.stderr)
-            return 1
+            # Codex says so on stdout, and succeeds.
+            print(f"No MCP server named '{name}' found.")
+            return 0
         del servers[name]
     else:
         return 0
@@ -102,14 +117,14 @@ def codex(argv):
         if key != "mcp_servers" and not isinstance(value, dict):
             lines.append(f"{key} = {json.dumps(value)}")
     for name, entry in servers.items():
-        lines.append(f"\n[mcp_servers.{toml_string(name)}]")
+        lines.append(f"\n[mcp_servers.{toml_key(name)}]")
         for k in ("command", "url"):
             if k in entry:
                 lines.append(f"{k} = {toml_string(entry[k])}")
         if "args" in entry:
             lines.append("args = [" + ", ".join(toml_string(a) for a in entry["args"]) + "]")
         if entry.get("env"):
-            lines.append(f"\n[mcp_servers.{toml_string(name)}.env]")
+            lines.append(f"\n[mcp_servers.{toml_key(name)}.env]")
             for k, v in entry["env"].items():
                 lines.append(f"{toml_string(k)} = {toml_string(v)}")
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -135,6 +150,7 @@ def options(rest, flags_with_value):
 
 def claude(argv):
     base = os.environ.get("CLAUDE_CONFIG_DIR")
+    # Claude Code keeps using the legacy .config.json of its folder when there is one.
     legacy = os.path.join(base or os.path.join(home(), ".claude"), ".config.json")
     if os.path.lexists(legacy):
         path = legacy
@@ -145,6 +161,9 @@ def claude(argv):
         env = dict(v.split("=", 1) for k, v in opts if k == "-e")
         kind = next((v for k, v in opts if k in ("--transport", "-t")), "stdio")
         name, words = rest[0], rest[1:]
+        if not STRICT_NAME.match(name):
+            print(f"Invalid name {name}. Names can only contain letters, numbers, hyphens, and underscores.", file=sys.stderr)
+            return 1
         if name in load_json(path).get("mcpServers", {}):
             print(f"MCP server {name} already exists in user config", file=sys.stderr)
             return 1
@@ -156,15 +175,18 @@ def claude(argv):
     elif argv[:2] == ["mcp", "add-json"]:
         opts, rest = options(argv[2:], {"--scope", "-s"})
         name, entry = rest[0], json.loads(rest[1])
+        if not STRICT_NAME.match(name):
+            print(f"Invalid name {name}. Names can only contain letters, numbers, hyphens, and underscores.", file=sys.stderr)
+            return 1
         if name in load_json(path).get("mcpServers", {}):
             print(f"MCP server {name} already exists in user config", file=sys.stderr)
             return 1
-        entry.setdefault("type", "stdio")
+        # Kept as given (no "type" added).
         json_agent(path, name, entry)
     elif argv[:2] == ["mcp", "remove"]:
         opts, rest = options(argv[2:], {"--scope", "-s"})
         if not json_agent(path, rest[0], None):
-            print(f"No user-scoped MCP server found with name: {rest[0]}", file=sys.stderr)
+            print(f'No MCP server named "{rest[0]}" in user scope', file=sys.stderr)
             return 1
     return 0
 
@@ -176,16 +198,16 @@ def gemini(argv):
         env = dict(v.split("=", 1) for k, v in opts if k == "-e")
         kind = next((v for k, v in opts if k in ("--transport", "-t")), "stdio")
         name, words = rest[0], rest[1:]
+        # yargs: the first `--` ends the options; the words after it are the server's arguments.
+        if "--" in words:
+            i = words.index("--")
+            words = words[:i] + words[i + 1 :]
         if kind == "stdio":
-            # What follows `--` after the command is the server's, taken as it is.
-            args = words[1:]
-            if args[:1] == ["--"]:
-                args = args[1:]
-            entry = {"command": words[0], "args": args}
+            entry = {"command": words[0], "args": words[1:]}
             if env:
                 entry["env"] = env
         else:
-            entry = {("httpUrl" if kind == "http" else "url"): words[0]}
+            entry = {"url": words[0], "type": kind}
         json_agent(path, name, entry)
     elif argv[:2] == ["mcp", "remove"]:
         opts, rest = options(argv[2:], {"--scope", "-s"})
@@ -197,11 +219,14 @@ def gemini(argv):
 def auggie(argv):
     path = os.path.join(home(), ".augment", "settings.json")
     if argv[:2] == ["mcp", "add-json"]:
+        if argv[2] in load_json(path).get("mcpServers", {}):
+            print(f"Error: Server '{argv[2]}' already exists; use --replace to overwrite", file=sys.stderr)
+            return 3
         json_agent(path, argv[2], json.loads(argv[3]))
     elif argv[:2] == ["mcp", "remove"]:
         if not json_agent(path, argv[2], None):
-            print(f"MCP server '{argv[2]}' not found", file=sys.stderr)
-            return 1
+            print(f"Error: Server '{argv[2]}' not found", file=sys.stderr)
+            return 4
     return 0
 
 

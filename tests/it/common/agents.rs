@@ -102,3 +102,42 @@ pub fn add_plugin(env: &Env, name: &str, body: &str, skill: bool, sets: &[&str])
     let directory = name.to_lowercase().replace(' ', "-");
     std::fs::canonicalize(env.atk_home.join("plugins").join(directory)).unwrap()
 }
+
+/// The program agents are given to start a plugin's server: this atk, as the system names it
+/// (`std::env::current_exe`, links resolved).
+pub fn atk_path() -> String {
+    std::fs::canonicalize(bin()).unwrap().display().to_string()
+}
+
+/// The words after the program in the entry agents are given for the plugin in `directory`:
+/// `exec`, the home when it is not `$HOME/.atk` (`--home` and its canonical path), the directory.
+pub fn exec_args(env: &Env, directory: &str) -> Vec<String> {
+    let canonical = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut args = vec!["exec".to_string()];
+    if canonical(&env.atk_home) != canonical(&env.home.join(".atk")) {
+        args.extend(["--home".to_string(), canonical(&env.atk_home).display().to_string()]);
+    }
+    args.push(directory.to_string());
+    args
+}
+
+/// [`atk_path`] followed by [`exec_args`].
+pub fn exec_words(env: &Env, directory: &str) -> Vec<String> {
+    let mut words = vec![atk_path()];
+    words.extend(exec_args(env, directory));
+    words
+}
+
+/// Every file under HOME outside the ATK Home (where the agents keep their settings) that holds
+/// one of `secrets`, with the secret it holds.
+pub fn secrets_outside_the_home(env: &Env, secrets: &[&str]) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for (path, (_, bytes)) in tree(&env.home) {
+        if path == ".atk" || path.starts_with(".atk/") {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        found.extend(secrets.iter().filter(|s| text.contains(**s)).map(|s| (path.clone(), s.to_string())));
+    }
+    found
+}
