@@ -36,6 +36,7 @@ mod secrets;
 mod setup;
 mod smaller;
 mod special_files;
+mod startup;
 mod tls;
 mod transcripts;
 mod trust;
