@@ -6,7 +6,8 @@
 # (process start, libraries, argument parsing), `atk --home H list` and `atk --home H mcp tiny`
 # (resolving the server as exec does, printing it instead of starting it). Before `atk exec`
 # exists, its row says so and `mcp` is the closest stand-in. Prints a Markdown table: median and
-# fastest wall time of RUNS runs, and the median minus the direct start's.
+# fastest wall time of RUNS runs (in rounds that run every command once), and the median minus the
+# direct start's.
 #
 #   benches/exec.sh     (RUNS=500; ATK_BIN=path measures another build of atk)
 set -euo pipefail
@@ -55,36 +56,40 @@ YAML
 median() { sort -n | awk '{a[NR] = $1} END {m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f", m}'; }
 fastest() { sort -n | head -n1 | awk '{printf "%.2f", $1}'; }
 
-# Milliseconds of each of $RUNS runs of "$@", one a line (output discarded; a failure stops the
-# benchmark, since a failing command measures nothing).
-times_of() {
-  "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; "$@" >&2; exit 1; }
-  for _ in $(seq "$RUNS"); do
-    local t0=$EPOCHREALTIME
-    "$@" >/dev/null 2>&1
-    local t1=$EPOCHREALTIME
-    awk -v a="${t0/,/.}" -v b="${t1/,/.}" 'BEGIN {print (b - a) * 1000}'
+# The rows: a name, then the command. Every command must work (a failing command measures
+# nothing).
+names=() commands=()
+add_row() { names+=("$1"); shift; commands+=("$(printf '%q ' "$@")"); }
+add_row "the server directly ($(basename "$server"))" "$server"
+if "$atk" exec --help >/dev/null 2>&1; then
+  add_row "\`atk exec --home H tiny\`" "$atk" exec --home "$home" tiny
+fi
+add_row "\`atk --home H mcp tiny\`" "$atk" --home "$home" mcp tiny
+add_row "\`atk --home H list\`" "$atk" --home "$home" list
+add_row "\`atk --version\`" "$atk" --version
+for c in "${commands[@]}"; do
+  eval "$c" >/dev/null 2>&1 || { echo "failed: $c" >&2; eval "$c" >&2; exit 1; }
+done
+
+# Round robin, so that a change in the machine's load touches every row alike: each round runs
+# every command once. Milliseconds per run, one file per row.
+for _ in $(seq "$RUNS"); do
+  for i in "${!commands[@]}"; do
+    t0=$EPOCHREALTIME
+    eval "${commands[$i]}" >/dev/null 2>&1
+    t1=$EPOCHREALTIME
+    awk -v a="${t0/,/.}" -v b="${t1/,/.}" 'BEGIN {print (b - a) * 1000}' >> "$work/times.$i"
   done
-}
+done
 
-direct=$(times_of "$server")
-base=$(printf '%s\n' "$direct" | median)
-row() {
-  local what=$1; shift
-  local t; t=$(times_of "$@")
-  local m; m=$(printf '%s\n' "$t" | median)
-  printf '| %s | %s ms | %s ms | %s ms |\n' "$what" "$m" "$(printf '%s\n' "$t" | fastest)" \
-    "$(awk -v a="$m" -v b="$base" 'BEGIN {printf "%+.2f", a - b}')"
-}
-
+base=$(median < "$work/times.0")
 echo "| $RUNS runs of | median | fastest | median − direct |"
 echo "|---|---|---|---|"
-printf '| the server directly (%s) | %s ms | %s ms | |\n' "$(basename "$server")" "$base" "$(printf '%s\n' "$direct" | fastest)"
-if "$atk" exec --help >/dev/null 2>&1; then
-  row "\`atk exec --home H tiny\`" "$atk" exec --home "$home" tiny
-else
-  echo "| \`atk exec --home H tiny\` | (this atk has no \`exec\`) | | |"
-fi
-row "\`atk --home H mcp tiny\`" "$atk" --home "$home" mcp tiny
-row "\`atk --home H list\`" "$atk" --home "$home" list
-row "\`atk --version\`" "$atk" --version
+for i in "${!commands[@]}"; do
+  m=$(median < "$work/times.$i")
+  extra=$([ "$i" = 0 ] || awk -v a="$m" -v b="$base" 'BEGIN {printf "%+.2f ms", a - b}')
+  printf '| %s | %s ms | %s ms | %s |\n' "${names[$i]}" "$m" "$(fastest < "$work/times.$i")" "$extra"
+  if [ "$i" = 0 ] && ! "$atk" exec --help >/dev/null 2>&1; then
+    echo "| \`atk exec --home H tiny\` | (this atk has no \`exec\`: \`mcp\` below resolves the same server) | | |"
+  fi
+done
