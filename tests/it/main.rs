@@ -40,6 +40,7 @@ mod setup;
 mod skills;
 mod smaller;
 mod special_files;
+mod startup;
 mod tls;
 mod transcripts;
 mod trust;

@@ -175,6 +175,9 @@ fn connect(
             ssh_options.disallow_shell = false; // the options need splitting: run it as git does
         }
     }
+    if matches!(url.scheme, gix::url::Scheme::Http | gix::url::Scheme::Https) {
+        init_curl().map_err(|e| fetch_error(shown, e))?;
+    }
     let mut transport: Transport = connect::connect(url, connect::Options { version, ssh: ssh_options, trace: false })
         .map_err(|e| fetch_error(shown, e))?;
     let mut con = remote.to_connection_with_transport(&mut transport);
@@ -193,6 +196,23 @@ fn connect(
     // it began; it owns nothing on the heap (the transport is borrowed), so forgetting leaks nothing.
     std::mem::forget(con);
     Ok((transport, auth))
+}
+
+/// libcurl's global initialization (OpenSSL's with it, which reads `openssl.cnf`), once per
+/// process, before its first http(s) connection. The `atk` binary skips the one the `curl` crate
+/// runs before `main` (see build.rs), so a run that connects to nothing never pays for TLS; where
+/// that one ran, this only counts one more user of libcurl.
+fn init_curl() -> std::result::Result<(), String> {
+    static INIT: std::sync::OnceLock<curl_sys::CURLcode> = std::sync::OnceLock::new();
+    // SAFETY: libcurl's documented entry point, called once; the binary defers it only where
+    // libcurl declares it safe from any thread (CURL_VERSION_THREADSAFE).
+    let code = *INIT.get_or_init(|| unsafe { curl_sys::curl_global_init(curl_sys::CURL_GLOBAL_ALL) });
+    if code == curl_sys::CURLE_OK {
+        return Ok(());
+    }
+    // SAFETY: libcurl returns a static string for any code.
+    let said = unsafe { std::ffi::CStr::from_ptr(curl_sys::curl_easy_strerror(code)) };
+    Err(format!("cannot initialize libcurl: {}", said.to_string_lossy()))
 }
 
 /// The network part of `Repo::fetch`, on the worker thread, over `session`: returns whether the
