@@ -22,8 +22,10 @@ pub struct Environment {
 impl Environment {
     /// This process's environment, as it is now. Called once per run, by the edge.
     pub fn of_process() -> Environment {
-        let vars = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v))).collect();
-        Environment { exe: std::env::current_exe().ok(), ..Environment::of(vars) }
+        let vars: BTreeMap<String, OsString> =
+            std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v))).collect();
+        let exe = invoked_as(std::env::args_os().next(), vars.get("PATH")).or_else(|| std::env::current_exe().ok());
+        Environment { exe, ..Environment::of(vars) }
     }
 
     pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Environment {
@@ -40,6 +42,8 @@ impl Environment {
     }
 
     /// The same environment, with `exe` as this program's path.
+    ///
+    /// (See [`invoked_as`] for which path that is.)
     pub fn with_exe(self, exe: PathBuf) -> Environment {
         Environment { exe: Some(exe), ..self }
     }
@@ -79,4 +83,20 @@ impl Environment {
             .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()))
             .unwrap_or_else(|| PathBuf::from("/"))
     }
+}
+
+/// This program as the user invoked it (`argv[0]`, made absolute, or found on `PATH`), links
+/// kept, when it is the running program: a package manager's stable link
+/// (`/opt/homebrew/bin/atk`) outlives the versioned file it leads to, which agents would otherwise
+/// be told to run. `None` when that cannot be told.
+fn invoked_as(argv0: Option<OsString>, path: Option<&OsString>) -> Option<PathBuf> {
+    let argv0 = PathBuf::from(argv0?);
+    let running = std::fs::canonicalize(std::env::current_exe().ok()?).ok()?;
+    let candidate = if argv0.components().count() > 1 {
+        std::path::absolute(&argv0).ok()?
+    } else {
+        std::env::split_paths(path?).map(|d| d.join(&argv0)).find(|p| p.is_file())?
+    };
+    let candidate = std::path::absolute(candidate).ok()?;
+    (std::fs::canonicalize(&candidate).ok()? == running).then_some(candidate)
 }

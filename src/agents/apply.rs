@@ -79,17 +79,25 @@ impl<'a> Apply<'a> {
 /// Plans and applies `op` of `t` for `agent`: previews the changes (secrets masked), asks, runs.
 /// Errors are a refused confirmation (no terminal) or Ctrl-C; everything else is an outcome.
 pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, how: &Apply) -> Result<AgentOutcome> {
-    if op == Op::Plug {
-        if let Some(name) = how.name {
-            registered.set_chosen(agent, &t.directory, Some(name));
+    // `--as NAME` is remembered once the plugin is plugged under it.
+    let chosen = how.name.filter(|_| op == Op::Plug);
+    let name = match chosen {
+        Some(n) => n.to_string(),
+        None => super::names::server_name(agent, t, registered),
+    };
+    let t = &Target { server_name: name.clone(), ..t.clone() };
+    let renamed = registered.name(agent, &t.directory).filter(|n| *n != name).map(str::to_string);
+    // Before a server is taken away from its former name, the new name must be free to take.
+    if let (Some(_), Op::Plug) = (&renamed, op) {
+        let cx = Cx { env: how.env, registered, replace: how.replace };
+        if let Ok(super::Plan { conflict: Some(why), .. }) = agent.agent().plug(t, &cx) {
+            return Ok(AgentOutcome { agent, status: AgentStatus::Conflict, detail: Some(why), notes: vec![] });
         }
     }
-    let name = super::names::server_name(agent, t, registered);
-    let t = &Target { server_name: name.clone(), ..t.clone() };
     // The plugin was given to this agent under another name (an upgrade renamed it, or `--as`):
     // that server is removed first, by the name it has, when it is atk's (see `Held::is_atks`).
     // A name another plugin now has with this agent is that plugin's server: it is left alone.
-    if let Some(old) = registered.name(agent, &t.directory).filter(|n| *n != name).map(str::to_string) {
+    if let Some(old) = renamed {
         if !registered.named_elsewhere(agent, &t.directory, &old) {
             let old_t = Target { server_name: old.clone(), ..t.clone() };
             let gone = apply_named(agent, Op::Unplug, &old_t, registered, how)?;
@@ -116,11 +124,21 @@ pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, ho
     let outcome = apply_named(agent, op, t, registered, how)?;
     match (op, outcome.status) {
         (Op::Plug, AgentStatus::Configured | AgentStatus::AlreadyConfigured) => {
-            registered.set_name(agent, &t.directory, Some(&name))
+            registered.set_name(agent, &t.directory, Some(&name));
+            if let Some(n) = chosen {
+                registered.set_chosen(agent, &t.directory, Some(n));
+            }
+            // What atk wrote, as the agent holds it: the evidence that it is atk's later (a
+            // remote server's URL holds nothing else). An entry found as it is was not written.
+            if outcome.status == AgentStatus::Configured {
+                let written = t.given(&how.env.launcher).map(|s| super::Held::of(&s).fingerprint());
+                registered.set_written(agent, &t.directory, written);
+            }
         }
         (Op::Unplug, AgentStatus::Removed | AgentStatus::NotConfigured) => {
             registered.set_name(agent, &t.directory, None);
             registered.set_chosen(agent, &t.directory, None);
+            registered.set_written(agent, &t.directory, None);
         }
         _ => {}
     }

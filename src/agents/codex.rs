@@ -53,7 +53,17 @@ impl Agent for Codex {
     }
     fn unplug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
         let mut plan = cli_unplug(self.id(), t, cx, remove_argv(&t.server_name))?;
-        plan.changes.extend(managed_line(&cx.env.codex_dir().join("AGENTS.md"), &skill_line(t), false)?);
+        // The line names the plugin as it was called when it was written (an upgrade may have
+        // renamed it since): every line that reads this plugin's SKILL.md goes.
+        let path = cx.env.codex_dir().join("AGENTS.md");
+        let head = format!("Read {} for instructions on using the ", t.skill_path().display());
+        if let Some(text) = crate::agents::read_user_file(&path)? {
+            if let Some(new) = super::skill::remove_lines(&text, |l| l.starts_with(&head) && l.ends_with(" MCP tools."))
+            {
+                let preview = vec![format!("remove the line: {}", crate::text::escape(&skill_line(t)))];
+                plan.changes.push(super::Change::Write { path, text: new, preview });
+            }
+        }
         Ok(plan)
     }
     fn snippet(&self, s: &Server) -> String {

@@ -14,6 +14,8 @@ pub struct AgentEnv {
     pub codex_home: Option<PathBuf>,
     /// `GEMINI_CLI_HOME`: where Gemini CLI keeps its `.gemini` folder (else the user's home).
     pub gemini_home: Option<PathBuf>,
+    /// `OPENCODE_CONFIG`: a file OpenCode merges over its global ones.
+    pub opencode_config: Option<PathBuf>,
     /// `XDG_CONFIG_HOME` (else `~/.config`).
     pub xdg_config_home: Option<PathBuf>,
     /// `PATH`, where agents' programs are looked for.
@@ -36,8 +38,16 @@ impl AgentEnv {
         AgentEnv {
             home: environment.user_home(),
             claude_config_dir: dir("CLAUDE_CONFIG_DIR"),
-            codex_home: dir("CODEX_HOME"),
+            // Codex takes a relative CODEX_HOME from where it runs, which is where atk runs it.
+            codex_home: environment
+                .var_os("CODEX_HOME")
+                .filter(|p| !p.is_empty())
+                .and_then(|p| std::path::absolute(PathBuf::from(p)).ok()),
             gemini_home: dir("GEMINI_CLI_HOME"),
+            opencode_config: environment
+                .var_os("OPENCODE_CONFIG")
+                .filter(|p| !p.is_empty())
+                .and_then(|p| std::path::absolute(PathBuf::from(p)).ok()),
             xdg_config_home: dir("XDG_CONFIG_HOME"),
             path: environment.var_os("PATH").cloned(),
             macos: cfg!(target_os = "macos"),
@@ -45,7 +55,6 @@ impl AgentEnv {
             launcher: super::Launcher {
                 atk: environment.exe().cloned().unwrap_or_else(|| PathBuf::from("atk")),
                 home: home.to_path_buf(),
-                default_home: environment.user_home().join(".atk"),
             },
         }
     }

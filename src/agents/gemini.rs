@@ -1,4 +1,7 @@
-//! Gemini CLI: `gemini mcp add --scope user NAME COMMAND -- ARGS`; the skill is a folder
+//! Gemini CLI: `mcpServers.<name>` of its user settings (`$GEMINI_CLI_HOME/.gemini/settings.json`,
+//! else `~/.gemini`), edited in place as atk edits a file agent's: `gemini mcp add` and `remove`
+//! save the whole file back with every `${VAR}` of the user's own entries expanded (their secrets
+//! in clear), and a server's words could be read as Gemini's options. The skill is a folder
 //! `~/.gemini/skills/atk-<directory>` holding a `SKILL.md` Gemini loads (atk-cli linked the whole
 //! plugin folder there, `.env` included: such a link is replaced, and removed on unplug).
 
@@ -7,41 +10,36 @@ use serde_json::{json, Value};
 use super::mcp::Transport;
 use std::path::{Path, PathBuf};
 
+use super::plan::json_server;
 use super::{
-    cli_plug, cli_unplug, held_json, read_user_file, wrapped, Agent, AgentEnv, AgentId, Change, Cx, Held, Plan, Server,
-    Target,
+    file_unplug, held_json, read_user_file, wrapped, Agent, AgentEnv, AgentId, Change, Cx, Held, Plan, Server, Target,
 };
 use crate::error::{Error, Result};
 
 pub struct Gemini;
 
-pub fn add_argv(s: &Server) -> Vec<String> {
-    let mut argv: Vec<String> = ["gemini", "mcp", "add"].map(String::from).to_vec();
-    if let Transport::Remote { kind, .. } = &s.transport {
-        argv.extend(["--transport".into(), kind.clone()]);
-    }
-    argv.extend(["--scope", "user"].map(String::from));
-    if let Transport::Stdio { .. } = &s.transport {
-        for (k, v) in s.resolved_env() {
-            argv.extend(["-e".into(), format!("{k}={v}")]);
-        }
-    }
-    argv.push(s.name.clone());
-    // The server's own words after `--`: Gemini would read `--trust` there as its own option.
-    // (Gemini keeps `--` only there: before the name, it takes everything for itself.)
-    match &s.transport {
-        Transport::Stdio { command, args } => {
-            argv.push(command.clone());
-            argv.push("--".into());
-            argv.extend(args.iter().cloned());
-        }
-        Transport::Remote { url, .. } => argv.push(url.clone()),
-    }
-    argv
+/// Gemini's user settings, where its servers are.
+fn settings(env: &AgentEnv) -> PathBuf {
+    env.gemini_dir().join("settings.json")
 }
 
-fn remove_argv(name: &str) -> Vec<String> {
-    ["gemini", "mcp", "remove", "--scope", "user", name].map(String::from).to_vec()
+/// A server as Gemini keeps it: `{command, args}`, `{httpUrl}` or `{url}` (sse), and `timeout`.
+pub fn entry(s: &Server) -> Value {
+    let mut entry = serde_json::Map::new();
+    match &s.transport {
+        Transport::Stdio { command, args } => {
+            entry.insert("command".into(), json!(command));
+            entry.insert("args".into(), json!(args));
+        }
+        Transport::Remote { kind, url } => {
+            let key = if kind == "http" { "httpUrl" } else { "url" };
+            entry.insert(key.into(), json!(url));
+        }
+    }
+    if let Some(t) = s.timeout {
+        entry.insert("timeout".into(), json!(t));
+    }
+    Value::Object(entry)
 }
 
 /// The skill's folder: `~/.gemini/skills/atk-<directory>`.
@@ -50,8 +48,11 @@ fn folder(t: &Target, env: &AgentEnv) -> PathBuf {
 }
 
 /// The last line of a skill file atk writes: how atk knows the file is its own.
+/// It names the plugin's folder, home included: two homes on one machine never take each
+/// other's skill.
 fn marker(t: &Target) -> String {
-    format!("<!-- atk: the skill of the plugin '{}'; `atk plug` and `atk unplug` manage this file -->", t.directory)
+    let dir = t.dir.display().to_string().replace("--", "-\u{2d}");
+    format!("<!-- atk: the skill of the plugin in {dir}; `atk plug` and `atk unplug` manage this file -->")
 }
 
 /// What Gemini is given: the plugin's `SKILL.md`, with Agent Skills front matter (made from
@@ -59,7 +60,9 @@ fn marker(t: &Target) -> String {
 fn skill_text(t: &Target) -> Result<String> {
     // Read as a regular file only: a link is never followed (see `Target::skill_refused`).
     let own = crate::plugin::skill::read(&t.dir)?.unwrap_or_default();
-    let text = crate::plugin::skill::with_front_matter(&own, &t.directory, &t.description);
+    // A derived name starts with `atk-`, as the folder does: Gemini tells skills apart by name,
+    // and one of the user's own named after the plugin stays theirs.
+    let text = crate::plugin::skill::with_front_matter(&own, &format!("atk-{}", t.directory), &t.description);
     Ok(format!("{}\n\n{}\n", text.trim_end(), marker(t)))
 }
 
@@ -117,38 +120,24 @@ impl Agent for Gemini {
         AgentId::Gemini
     }
     fn installed(&self, env: &AgentEnv) -> bool {
-        env.which("gemini").is_some()
+        env.which("gemini").is_some() || env.gemini_dir().is_dir()
     }
     fn held(&self, name: &str, env: &AgentEnv) -> Result<Option<Held>> {
-        held_json(&env.gemini_dir().join("settings.json"), "mcpServers", name)
+        held_json(&settings(env), "mcpServers", name)
     }
     fn plug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
-        let mut plan = cli_plug(self.id(), t, cx, add_argv, remove_argv(&t.server_name))?;
+        let mut plan = json_server(self.id(), t, cx, &settings(cx.env), "mcpServers", entry)?;
         if plan.conflict.is_none() {
             plan.changes.extend(skill_changes(t, cx.env, t.has_skill)?);
         }
         Ok(plan)
     }
     fn unplug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
-        let mut plan = cli_unplug(self.id(), t, cx, remove_argv(&t.server_name))?;
+        let mut plan = file_unplug(self.id(), t, cx, &settings(cx.env), "mcpServers")?;
         plan.changes.extend(skill_changes(t, cx.env, false)?);
         Ok(plan)
     }
     fn snippet(&self, s: &Server) -> String {
-        let mut entry = serde_json::Map::new();
-        match &s.transport {
-            Transport::Stdio { command, args } => {
-                entry.insert("command".into(), json!(command));
-                entry.insert("args".into(), json!(args));
-            }
-            Transport::Remote { kind, url } => {
-                let key = if kind == "http" { "httpUrl" } else { "url" };
-                entry.insert(key.into(), json!(url));
-            }
-        }
-        if let Some(t) = s.timeout {
-            entry.insert("timeout".into(), json!(t));
-        }
-        wrapped("mcpServers", &s.name, Value::Object(entry))
+        wrapped("mcpServers", &s.name, entry(s))
     }
 }

@@ -12,14 +12,22 @@ use super::{read_user_file, Launcher};
 use crate::error::{Error, Result};
 
 /// A server entry as an agent holds it: what it runs (or reaches) and with which variables.
-/// Fields an agent adds of its own (`type`, `enabled`, a timeout) do not count.
+/// Fields an agent adds of its own to what atk gives it (`type`, `enabled`, a timeout) do not
+/// count; any other field (`headers`, a bearer token, `cwd`, …) is something atk never writes,
+/// which makes the entry someone else's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Held {
     pub command: Option<String>,
     pub args: Vec<String>,
     pub env: BTreeMap<String, String>,
     pub url: Option<String>,
+    /// It has fields atk never writes.
+    pub extra: bool,
 }
+
+/// The fields of an entry atk (or atk-cli) writes, or an agent adds to it.
+const KNOWN: [&str; 10] =
+    ["type", "command", "args", "env", "environment", "url", "httpUrl", "serverUrl", "enabled", "timeout"];
 
 impl Held {
     /// From the JSON shape agents write: `command` (a string, or OpenCode's list of words), `args`,
@@ -50,7 +58,8 @@ impl Held {
             })
             .unwrap_or_default();
         let url = ["url", "httpUrl", "serverUrl"].iter().find_map(|k| v.get(*k)?.as_str().map(str::to_string));
-        Held { command, args, env, url }
+        let extra = v.as_object().is_none_or(|m| m.keys().any(|k| !KNOWN.contains(&k.as_str())));
+        Held { command, args, env, url, extra }
     }
 
     /// From a TOML table (Codex's `[mcp_servers.<name>]`).
@@ -75,6 +84,7 @@ impl Held {
                 .map(|m| m.iter().map(|(k, v)| (k.clone(), text(v))).collect())
                 .unwrap_or_default(),
             url: t.get("url").map(text),
+            extra: t.keys().any(|k| !KNOWN.contains(&k.as_str())),
         }
     }
 
@@ -83,27 +93,66 @@ impl Held {
         let env = server.resolved_env().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         match &server.transport {
             Transport::Stdio { command, args } => {
-                Held { command: Some(command.clone()), args: args.clone(), env, url: None }
+                Held { command: Some(command.clone()), args: args.clone(), env, url: None, extra: false }
             }
             Transport::Remote { url, .. } => Held { url: Some(url.clone()), ..Held::default() },
         }
     }
 
-    /// Whether this entry is atk's for the plugin in `directory`: it runs `atk exec` of that plugin
-    /// for this home, or it is exactly what atk (or atk-cli) wrote for the plugin's server before
-    /// agents started plugins through `atk exec` (`resolved`, the plugin's server as it is now).
-    /// Nothing in atk's own records can make an entry atk's.
-    pub fn is_atks(&self, launcher: &Launcher, directory: &str, resolved: Option<&Server>) -> bool {
-        if let Some(command) = &self.command {
-            if self.url.is_none() && launcher.runs(command, &self.args, directory) {
-                return true;
-            }
-        }
-        resolved.is_some_and(|s| *self == Held::of(s))
+    /// A fingerprint of the entry (FNV-1a of its fields), for atk's record of what it wrote.
+    pub fn fingerprint(&self) -> u64 {
+        let mut words: Vec<String> =
+            vec![self.command.clone().unwrap_or_default(), self.url.clone().unwrap_or_default()];
+        words.extend(self.args.iter().cloned());
+        words.extend(self.env.iter().map(|(k, v)| format!("{k}={v}")));
+        words.push(self.extra.to_string());
+        super::fingerprint(&words)
     }
 
-    /// A few words on what the entry runs or reaches, for a message: the program or the URL's
-    /// host, never its arguments or variables (they may hold the user's own secrets).
+    /// Whether this entry is atk's for the plugin in `dir` (its folder `directory` in the home):
+    /// * it runs `atk exec` of that plugin for this home;
+    /// * or it is exactly what atk wrote there last on this machine (`written`: a remote server's
+    ///   URL, which holds nothing else to tell atk's from the user's);
+    /// * or it is what atk or atk-cli wrote before agents started plugins through `atk exec`: a
+    ///   command that runs from the plugin's folder in this home (whatever values it was given
+    ///   then: those are what must go), or exactly the plugin's server with its values.
+    ///
+    /// An entry with a field atk never writes is never atk's, and nothing else in atk's records
+    /// can make an entry atk's.
+    pub fn is_atks(
+        &self,
+        launcher: &Launcher,
+        directory: &str,
+        dir: &Path,
+        resolved: Option<&Server>,
+        written: Option<u64>,
+    ) -> bool {
+        if self.extra {
+            return false;
+        }
+        if written == Some(self.fingerprint()) {
+            return true;
+        }
+        let Some(command) = &self.command else { return false };
+        if self.url.is_some() {
+            return false;
+        }
+        if launcher.runs(command, &self.args, directory) {
+            return true;
+        }
+        let inside = |word: &str| {
+            let p = Path::new(word);
+            p.is_absolute() && (p.starts_with(dir) || std::fs::canonicalize(p).is_ok_and(|c| c.starts_with(dir)))
+        };
+        if inside(command) || self.args.iter().any(|a| inside(a)) {
+            return true;
+        }
+        !self.env.is_empty() && resolved.is_some_and(|s| *self == Held::of(s))
+    }
+
+    /// A few words on what the entry runs or reaches, for a message: the program's name or the
+    /// URL's host, never its arguments, variables or a shell line's assignments (they may hold the
+    /// user's own secrets).
     pub fn describe(&self) -> String {
         if let Some(url) = &self.url {
             let host = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
@@ -111,8 +160,12 @@ impl Held {
             let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
             return format!("it reaches {}", crate::text::escape(host));
         }
-        match &self.command {
-            Some(c) => format!("it runs {}", crate::text::escape(c)),
+        let program = self.command.as_deref().and_then(|c| {
+            let word = c.split_whitespace().find(|w| !w.contains('='))?;
+            Some(Path::new(word).file_name().map_or(word.to_string(), |n| n.to_string_lossy().into_owned()))
+        });
+        match program {
+            Some(p) => format!("it runs {}", crate::text::escape(&p)),
             None => "it runs nothing atk can read".into(),
         }
     }

@@ -1,5 +1,5 @@
 //! atk owns the launch: agents are told to start a plugin's stdio MCP server as
-//! `/abs/atk exec [--home DIR] <directory>`, and `atk exec` reads the plugin's values and secrets
+//! `/abs/atk exec --home /abs/home <directory>`, and `atk exec` reads the plugin's values and secrets
 //! from the home and becomes the server. What agents hold is this entry, never a secret; what an
 //! entry is, is also how atk knows an agent's entry is its own ([`Launcher::runs`]).
 
@@ -17,21 +17,16 @@ pub struct Launcher {
     pub atk: PathBuf,
     /// The home, as the command was given it.
     pub home: PathBuf,
-    /// `~/.atk`: the home atk uses when it is given none (an agent's server gets the user's HOME).
-    pub default_home: PathBuf,
 }
 
 impl Launcher {
-    /// The word `exec` and what follows it, for the plugin in `directory`: the home is named
-    /// unless it is the default one.
+    /// The word `exec` and what follows it, for the plugin in `directory`. The home is always
+    /// named: without it, `atk exec` would take `$ATK_HOME`, which some agents pass to servers and
+    /// others do not, so one entry could start another home's plugin. It is named as the user
+    /// names it (absolute, links kept), so that a home behind a link can move.
     pub fn args(&self, directory: &str) -> Vec<String> {
-        let mut args = vec!["exec".to_string()];
-        if !same_place(&self.home, &self.default_home) {
-            args.push("--home".into());
-            args.push(canonical(&self.home).to_string_lossy().into_owned());
-        }
-        args.push(directory.to_string());
-        args
+        let home = absolute(&self.home).to_string_lossy().into_owned();
+        vec!["exec".into(), "--home".into(), home, directory.to_string()]
     }
 
     pub fn command(&self) -> String {
@@ -43,7 +38,7 @@ impl Launcher {
     /// Auggie, `{env:…}`/`{file:…}` for OpenCode, a backquote for Auggie's shell), or is not
     /// UTF-8 (agents keep JSON and TOML text).
     pub fn problem(&self) -> Option<String> {
-        let home = canonical(&self.home);
+        let home = absolute(&self.home);
         for (what, path) in [("atk's own path", &self.atk), ("the home's path", &home)] {
             let Some(text) = path.to_str() else {
                 return Some(format!("{what} ({}) is not UTF-8, which agents' files cannot hold", path.display()));
@@ -60,20 +55,26 @@ impl Launcher {
     }
 
     /// Whether `command args` is `atk exec` of the plugin in `directory` of this home: the
-    /// program is an `atk` (wherever it is installed now or was then), and its words are exactly
-    /// what [`Launcher::args`] gives, the home named or (when not) the default one being this one.
+    /// program is one absolute path to an `atk` (this one, or one installed elsewhere now or
+    /// then), nothing a shell would read otherwise, and its words are exactly what
+    /// [`Launcher::args`] gives for this home.
     pub fn runs(&self, command: &str, args: &[String], directory: &str) -> bool {
         let program = Path::new(command);
-        let is_atk = program == self.atk || program.file_name().is_some_and(|n| n == "atk");
-        let home = match args {
-            [exec, plugin] if exec == "exec" && plugin == directory => self.default_home.clone(),
+        let plain = command.starts_with('/')
+            && !command.chars().any(|c| c.is_whitespace() || c.is_control() || "'\"\\$`;&|<>(){}*?[]#~!".contains(c));
+        let is_atk = program == self.atk || (plain && program.file_name().is_some_and(|n| n == "atk"));
+        match args {
             [exec, flag, home, plugin] if exec == "exec" && flag == "--home" && plugin == directory => {
-                PathBuf::from(home)
+                is_atk && same_place(Path::new(home), &self.home)
             }
-            _ => return false,
-        };
-        is_atk && same_place(&home, &self.home)
+            _ => false,
+        }
     }
+}
+
+/// `p` made absolute without resolving links.
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 fn canonical(p: &Path) -> PathBuf {
@@ -81,7 +82,7 @@ fn canonical(p: &Path) -> PathBuf {
 }
 
 fn same_place(a: &Path, b: &Path) -> bool {
-    a == b || canonical(a) == canonical(b)
+    a == b || absolute(a) == absolute(b) || canonical(a) == canonical(b)
 }
 
 impl Server {
@@ -122,6 +123,8 @@ impl Server {
 #[derive(Debug)]
 pub struct Launch {
     pub program: String,
+    /// The program as it may be shown: secrets substituted into it masked.
+    pub shown_program: String,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     /// Required variables without a value (the server starts without them).
@@ -178,5 +181,9 @@ pub fn launch(home: &Home, entry: &Entry, outer: Outer) -> Result<Launch> {
         ));
     }
     let env = server.resolved_env().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    Ok(Launch { program, args, env, missing: server.missing().into_iter().map(String::from).collect() })
+    let shown_program = match server.masked().transport {
+        Transport::Stdio { command, .. } => command,
+        Transport::Remote { .. } => String::new(),
+    };
+    Ok(Launch { program, shown_program, args, env, missing: server.missing().into_iter().map(String::from).collect() })
 }

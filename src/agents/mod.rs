@@ -114,7 +114,7 @@ impl AgentId {
     /// The program of a CLI agent (file agents have none).
     pub fn program(self) -> Option<&'static str> {
         match self {
-            AgentId::Claude | AgentId::Codex | AgentId::Gemini | AgentId::Auggie => Some(self.as_str()),
+            AgentId::Claude | AgentId::Codex | AgentId::Auggie => Some(self.as_str()),
             _ => None,
         }
     }

@@ -5,10 +5,12 @@
 use super::{AgentId, Registered, Target};
 
 /// Whether `agent` takes `name` as a server's name. Claude Code and Codex take ASCII letters,
-/// digits, `-` and `_` only ("Piper TTS" is refused); the others take any name atk gives.
+/// digits, `-` and `_` only ("Piper TTS" is refused); Auggie refuses a dot; the others take any
+/// name atk gives.
 pub fn accepts(agent: AgentId, name: &str) -> bool {
     match agent {
         AgentId::Claude | AgentId::Codex => valid_strict(name),
+        AgentId::Auggie => !name.contains('.'),
         _ => true,
     }
 }
@@ -70,6 +72,7 @@ mod tests {
         assert!(!accepts(AgentId::Codex, "café"));
         assert!(!accepts(AgentId::Codex, "-x"));
         assert!(accepts(AgentId::Cursor, "Piper TTS"));
+        assert!(!accepts(AgentId::Auggie, "Node.js Tools") && accepts(AgentId::Auggie, "Node js"));
         assert_eq!(derive("Piper TTS", "piper-tts"), "Piper-TTS");
         assert_eq!(derive("  a.b / c ", "x"), "a-b-c");
         assert_eq!(derive("日本語", "nihongo"), "nihongo");

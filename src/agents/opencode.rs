@@ -54,8 +54,19 @@ impl Agent for OpenCode {
     fn installed(&self, env: &AgentEnv) -> bool {
         env.which("opencode").is_some() || env.config_dir().join("opencode").is_dir()
     }
+    /// OpenCode merges its global `config.json`, `opencode.json` and `opencode.jsonc`, and the file
+    /// `$OPENCODE_CONFIG` names, the later over the earlier: what it holds under `name` is the
+    /// entry of the last of them that has one (atk writes only [`file`]).
     fn held(&self, name: &str, env: &AgentEnv) -> Result<Option<Held>> {
-        held_json(&file(env), "mcp", name)
+        let dir = env.config_dir().join("opencode");
+        let files = [dir.join("config.json"), dir.join("opencode.json"), dir.join("opencode.jsonc")];
+        let mut held = None;
+        for f in files.iter().chain(env.opencode_config.as_ref()) {
+            if let Some(h) = held_json(f, "mcp", name)? {
+                held = Some(h);
+            }
+        }
+        Ok(held)
     }
     fn plug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
         let given = t.given(&cx.env.launcher);
@@ -99,6 +110,10 @@ impl Agent for OpenCode {
         let stance = stance(self.id(), t, cx, t.given(&cx.env.launcher).as_ref())?;
         let member = match &stance {
             Stance::Same | Stance::Atks => Member::Remove,
+            Stance::Equal => {
+                plan.notes.push(super::plan::not_written(t));
+                Member::Keep
+            }
             Stance::Foreign(held) => {
                 plan.notes.push(super::plan::left_alone(t, held));
                 Member::Keep

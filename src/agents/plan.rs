@@ -83,7 +83,16 @@ pub fn managed_line(path: &Path, line: &str, want: bool) -> Result<Option<Change
 /// A skill link to make (`want`) or remove. A file or folder that is not a link is never touched.
 pub fn skill_link(link: &Path, target: &Path, want: bool) -> Result<Option<Change>> {
     use skill::LinkState::*;
-    let state = skill::link_state(link, target);
+    let mut state = skill::link_state(link, target);
+    // A link that leads to something of another home (or anywhere else that is there) is not
+    // this plugin's: only one that leads into this home's plugins, or nowhere, is replaced.
+    if state == Other {
+        let plugins = target.ancestors().find(|a| a.file_name().is_some_and(|n| n == "plugins"));
+        let leads = std::fs::canonicalize(link).ok();
+        if leads.is_some_and(|l| plugins.is_none_or(|p| !l.starts_with(p))) {
+            state = Blocked;
+        }
+    }
     match (state, want) {
         (Blocked, true) => Err(Error::agent_config(
             format!("{} exists and is not a link atk made; atk leaves it alone", link.display()),
@@ -100,8 +109,11 @@ pub fn skill_link(link: &Path, target: &Path, want: bool) -> Result<Option<Chang
 pub enum Stance {
     /// Nothing of that name.
     Absent,
-    /// Exactly what atk would give it.
+    /// Exactly what atk would give it, and atk's.
     Same,
+    /// Exactly what atk would give it, but nothing shows atk wrote it (a remote server's URL the
+    /// user added by hand): left as it is, and never removed.
+    Equal,
     /// atk's entry for this plugin (an `atk exec` of it, or what atk wrote before), not as atk
     /// would give it now.
     Atks,
@@ -113,21 +125,27 @@ pub enum Stance {
 /// would give it.
 pub fn stance(agent: AgentId, t: &Target, cx: &Cx, wanted: Option<&Server>) -> Result<Stance> {
     let Some(held) = agent.agent().held(&t.server_name, cx.env)? else { return Ok(Stance::Absent) };
-    Ok(if wanted.is_some_and(|w| held == Held::of(w)) {
-        Stance::Same
-    } else if held.is_atks(&cx.env.launcher, &t.directory, t.server.as_ref()) {
-        Stance::Atks
-    } else {
-        Stance::Foreign(held)
+    let written = cx.registered.written(agent, &t.directory);
+    let atks = held.is_atks(&cx.env.launcher, &t.directory, &t.dir, t.server.as_ref(), written);
+    Ok(match (wanted.is_some_and(|w| held == Held::of(w)), atks) {
+        (true, true) => Stance::Same,
+        (true, false) => Stance::Equal,
+        (false, true) => Stance::Atks,
+        (false, false) => Stance::Foreign(held),
     })
 }
 
 /// What a plan says of a server of the user's that has the plugin's name.
 pub fn conflict_text(t: &Target, held: &Held) -> String {
+    let whose = match (held.command.as_deref(), held.args.as_slice()) {
+        (Some(c), [exec, .., other]) if exec == "exec" && std::path::Path::new(c).ends_with("atk") => {
+            format!("that starts another plugin ('{}')", crate::text::escape(other))
+        }
+        _ => format!("that atk did not write ({})", held.describe()),
+    };
     format!(
-        "it already has a server named '{}' that atk did not write ({}), left as it is; plug under another name with `--as NAME`, or replace it with `--replace`",
+        "it already has a server named '{}' {whose}, left as it is; plug under another name with `--as NAME`, or replace it with `--replace`",
         crate::text::escape(&t.server_name),
-        held.describe()
     )
 }
 
@@ -173,6 +191,7 @@ pub fn cli_plug(
         }
         return Ok(plan);
     };
+    // (`Equal`: the agent has this very entry, the user's: nothing to do, and it stays theirs.)
     let argv = add(s);
     let fp = fingerprint(&argv);
     let before = cx.registered.get(agent, &t.directory);
@@ -180,6 +199,7 @@ pub fn cli_plug(
     match stance {
         // As atk would give it; given again only when what atk gave last differs (a timeout).
         Stance::Same if before.is_none_or(|b| b == fp) => {}
+        Stance::Equal => {}
         Stance::Same | Stance::Atks => plan.changes.extend([removal(true), addition]),
         Stance::Absent => plan.changes.push(addition),
         Stance::Foreign(held) if cx.replace => {
@@ -209,9 +229,18 @@ pub fn cli_unplug(agent: AgentId, t: &Target, cx: &Cx, remove: Vec<String>) -> R
         Stance::Same | Stance::Atks => {
             plan.changes.push(Change::Run { shown: remove.clone(), argv: remove, fingerprint: None, may_fail: false })
         }
+        Stance::Equal => plan.notes.push(not_written(t)),
         Stance::Foreign(held) => plan.notes.push(left_alone(t, &held)),
     }
     Ok(plan)
+}
+
+/// What an unplug says of a server equal to what atk gives, which atk did not write here.
+pub fn not_written(t: &Target) -> String {
+    format!(
+        "its server '{}' is as atk would give it, but atk did not write it on this machine: left as it is",
+        crate::text::escape(&t.server_name)
+    )
 }
 
 /// What an unplug says of a server of the plugin's name that is not atk's.
@@ -301,14 +330,38 @@ pub fn file_plug(
     section: &str,
     entry: impl Fn(&Server) -> serde_json::Value,
 ) -> Result<Plan> {
-    let Some(server) = t.given(&cx.env.launcher) else {
+    if t.server.is_none() {
         return Ok(Plan {
             unsupported: Some(format!("the plugin has no MCP server, and {} has no skills", agent.label())),
             ..Plan::default()
         });
+    }
+    let mut plan = json_server(agent, t, cx, path, section, entry)?;
+    plan.notes.extend(no_skills_note(agent, t));
+    Ok(plan)
+}
+
+/// The server's entry `section.<name>` of an agent's JSON(C) file set to what atk gives it (or,
+/// without a server, atk's entry removed), unless the agent has someone else's server under that
+/// name (a conflict, or with `--replace` replaced).
+pub fn json_server(
+    agent: AgentId,
+    t: &Target,
+    cx: &Cx,
+    path: &Path,
+    section: &str,
+    entry: impl Fn(&Server) -> serde_json::Value,
+) -> Result<Plan> {
+    let mut plan = Plan::default();
+    let given = t.given(&cx.env.launcher);
+    let stance = stance(agent, t, cx, given.as_ref())?;
+    let Some(server) = given else {
+        if matches!(stance, Stance::Same | Stance::Atks) {
+            plan.changes.extend(json_edit(path, section, &t.server_name, Member::Remove, None)?);
+        }
+        return Ok(plan);
     };
-    let mut plan = Plan { notes: no_skills_note(agent, t).into_iter().collect(), ..Plan::default() };
-    match stance(agent, t, cx, Some(&server))? {
+    match stance {
         Stance::Foreign(held) if !cx.replace => {
             plan.conflict = Some(conflict_text(t, &held));
             return Ok(plan);
@@ -330,6 +383,7 @@ pub fn file_unplug(agent: AgentId, t: &Target, cx: &Cx, path: &Path, section: &s
     let mut plan = Plan::default();
     match stance(agent, t, cx, t.given(&cx.env.launcher).as_ref())? {
         Stance::Absent => {}
+        Stance::Equal => plan.notes.push(not_written(t)),
         Stance::Foreign(held) => plan.notes.push(left_alone(t, &held)),
         Stance::Same | Stance::Atks => {
             plan.changes.extend(json_edit(path, section, &t.server_name, Member::Remove, None)?);

@@ -23,6 +23,10 @@ pub struct Registered {
     /// The names the user chose with `atk plug --as NAME`, per agent and plugin.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     chosen: BTreeMap<String, String>,
+    /// What atk last wrote in each agent for each plugin (`Held::fingerprint`): the evidence that
+    /// a remote server's entry, which holds only a URL, is atk's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    written: BTreeMap<String, u64>,
 }
 
 impl Registered {
@@ -71,6 +75,16 @@ impl Registered {
         let own = Self::key(agent, directory);
         let prefix = format!("{}/", agent.as_str());
         self.names.iter().any(|(k, n)| *k != own && k.starts_with(&prefix) && n == name)
+    }
+    /// The fingerprint of what atk last wrote in `agent` for the plugin in `directory`.
+    pub fn written(&self, agent: AgentId, directory: &str) -> Option<u64> {
+        self.written.get(&Self::key(agent, directory)).copied()
+    }
+    pub(super) fn set_written(&mut self, agent: AgentId, directory: &str, fingerprint: Option<u64>) {
+        match fingerprint {
+            Some(f) => self.written.insert(Self::key(agent, directory), f),
+            None => self.written.remove(&Self::key(agent, directory)),
+        };
     }
     /// The name the user chose for the plugin's server in `agent` (`atk plug --as NAME`).
     pub fn chosen(&self, agent: AgentId, directory: &str) -> Option<&str> {

@@ -77,10 +77,16 @@ pub fn add_line(content: &str, line: &str) -> Option<String> {
 /// `content` without the managed section's lines equal to `line` (ignoring surrounding
 /// whitespace); `None` when there is none. An emptied section stays.
 pub fn remove_line(content: &str, line: &str) -> Option<String> {
+    remove_lines(content, |l| l == line)
+}
+
+/// `content` without the managed section's lines that `matches` (stripped of surrounding
+/// whitespace); `None` when there is none.
+pub fn remove_lines(content: &str, matches: impl Fn(&str) -> bool) -> Option<String> {
     let (start, end) = section(content)?;
     let inside = inner(content, start, end);
     let all = lines_with_ends(inside);
-    let kept: Vec<&str> = all.iter().copied().filter(|l| py_strip(l) != line).collect();
+    let kept: Vec<&str> = all.iter().copied().filter(|l| !matches(py_strip(l))).collect();
     if kept.len() == all.len() {
         return None;
     }

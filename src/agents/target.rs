@@ -34,10 +34,11 @@ impl Target {
         self.server.as_ref().map(|s| s.given(launcher, &self.directory, &self.server_name))
     }
 
-    /// The absolute `SKILL.md` path agents are given (links resolved, as atk-cli resolves it).
+    /// The absolute `SKILL.md` path agents are given: in the plugin folder (whose links are
+    /// resolved, as atk-cli resolves them). A `SKILL.md` that is itself a link is never followed
+    /// here: the lines and links made for it are found, and removed, by this path.
     pub fn skill_path(&self) -> PathBuf {
-        let path = self.dir.join("SKILL.md");
-        std::fs::canonicalize(&path).unwrap_or(path)
+        self.dir.join("SKILL.md")
     }
 }
 
@@ -110,6 +111,8 @@ pub fn name_problem(name: &str) -> Option<&'static str> {
         Some("has `<!--` or `-->`, the marks of atk's section in an agent's instructions")
     } else if name.starts_with('-') {
         Some("starts with '-', which an agent's program would read as an option")
+    } else if matches!(name, "__proto__" | "constructor" | "prototype") {
+        Some("is a name the agents' JSON readers keep for themselves (a server of that name is silently dropped)")
     } else {
         None
     }

@@ -35,8 +35,7 @@ fn target(dir: &Path, server: Option<Server>, has_skill: bool) -> Target {
 }
 
 fn env_at(home: &Path) -> AgentEnv {
-    let launcher =
-        Launcher { atk: "/opt/bin/atk".into(), home: home.join("atk-home"), default_home: home.join(".atk") };
+    let launcher = Launcher { atk: "/opt/bin/atk".into(), home: home.join("atk-home") };
     AgentEnv {
         home: home.to_path_buf(),
         path: Some(home.join("bin").into_os_string()),

@@ -29,7 +29,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
 fn start(ctx: &Ctx, args: &Args, prefix: &str) -> Result<std::convert::Infallible> {
     let home = ctx.open_home()?;
     let manifest = home.manifest()?;
-    let entry = super::find(&manifest, &args.plugin)?;
+    // By folder name only, as agents are given it: a stale entry never starts whichever plugin is
+    // later given that display name.
+    let entry = manifest.plugins.iter().find(|e| e.directory == args.plugin).ok_or_else(|| {
+        crate::Error::PluginNotFound { id: args.plugin.clone(), near: manifest.near(&args.plugin), stray_dir: false }
+    })?;
     let launch = crate::agents::launch(&home, entry, &ctx.settings.outer())?;
     for name in &launch.missing {
         ctx.ui.warn(format!(
@@ -45,7 +49,7 @@ fn start(ctx: &Ctx, args: &Args, prefix: &str) -> Result<std::convert::Infallibl
         message: format!(
             "cannot start the MCP server of '{}' ({}): {e}",
             crate::text::escape(&entry.name),
-            crate::text::escape(&launch.program)
+            crate::text::escape(&launch.shown_program)
         ),
         hints: vec![format!("`atk mcp {}` shows the command it runs", entry.directory)],
     })

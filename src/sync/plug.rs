@@ -51,10 +51,11 @@ pub fn apply_all(
 pub fn target_to_plug(home: &Home, entry: &Entry, outer: Outer) -> Result<Target> {
     let t = agents::target(home, entry, outer)?;
     if t.server.is_none() && !t.has_skill {
-        return Err(Error::plugin_refused(
-            format!("nothing to plug: '{}' has no MCP server and no SKILL.md", t.name),
-            vec![],
-        ));
+        let why = match &t.skill_refused {
+            Some(refused) => format!("nothing to plug: '{}' has no MCP server, and {refused}", t.name),
+            None => format!("nothing to plug: '{}' has no MCP server and no SKILL.md", t.name),
+        };
+        return Err(Error::plugin_refused(why, vec![]));
     }
     Ok(t)
 }

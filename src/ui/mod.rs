@@ -160,8 +160,11 @@ impl Ui {
     pub fn error_line(&self, prefix: &str, e: &Error) {
         let hints = e.hints();
         let hints = if hints.is_empty() { String::new() } else { format!(" (hint: {})", hints.join("; ")) };
+        let details = e.details().join("; ");
+        let details = if details.is_empty() { details } else { format!(": {details}") };
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{prefix}: error: {}{}", for_terminal(&e.to_string()), for_terminal(&hints));
+        let line = format!("{prefix}: error: {}{details}{hints}", e);
+        let _ = writeln!(err, "{}", for_terminal(&line).replace('\n', " "));
     }
 
     /// A spinner on stderr while something slow runs (only on a terminal); it goes away when dropped.
