@@ -73,9 +73,14 @@ fn libcurl_is_thread_safe() -> bool {
 fn local_commands_never_initialize_tls_and_a_https_fetch_does() {
     let env = Env::new();
     env.add_full();
+    // A plugin whose MCP server exits at once, for `atk exec` (what agents run on each start).
+    let tiny = env.plugin("src-tiny", &common::yaml("Tiny", "mcp:\n  transport: stdio\n  command: /bin/true\n"), &[]);
+    env.ok(&["add", tiny.to_str().unwrap(), "-y"]);
     // An older libcurl is initialized before `main`, as it asks.
     let at_start: Vec<&str> = if libcurl_is_thread_safe() { vec![] } else { vec!["OPENSSL_CONF"] };
-    for args in [&["--version"][..], &["list"], &["status"], &["mcp", "full-plugin"], &["list", "--json"]] {
+    let commands =
+        [&["--version"][..], &["list"], &["status"], &["mcp", "full-plugin"], &["list", "--json"], &["exec", "tiny"]];
+    for args in commands {
         let (opened, out) = files_opened(&env, args);
         assert!(out.status.success(), "atk {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(opened, at_start, "atk {args:?} read TLS configuration it had no use for");
