@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let mut with_environment = server.clone();
     with_environment.secrets.extend_from_slice(ctx.environment_secrets());
     let shown = if args.show_secrets { server.clone() } else { with_environment.masked() };
-    let hidden = !args.show_secrets && shown != with_environment && args.agent.is_none();
+    let mut hidden = !args.show_secrets && shown != with_environment && args.agent.is_none();
     // What an agent is given: `atk exec` of the plugin (a remote server's URL), under the name
     // that agent is given it.
     let snippet = args.agent.map(|agent| {
@@ -56,6 +56,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             .expect("the plugin has a server");
         agent.agent().snippet(&if args.show_secrets { given } else { given.masked() })
     });
+    // A remote server's URL that holds a secret is masked in the snippet too: say so.
+    hidden |= snippet.as_deref().is_some_and(|s| s.contains(crate::plugin::secret::MASK));
     ctx.ui.print(&Mcp { server: shown, snippet });
     if hidden {
         ctx.ui.note("Secret values are masked; --show-secrets shows them.");
