@@ -199,7 +199,11 @@ impl RealAgents {
         match agent {
             "claude" | "gemini" | "opencode" => {
                 let list = self.mcp_list(env, agent);
-                assert!(digest.exists(), "{agent} mcp list did not start the server writing {}:\n{list}", digest.display());
+                assert!(
+                    digest.exists(),
+                    "{agent} mcp list did not start the server writing {}:\n{list}",
+                    digest.display()
+                );
             }
             "codex" => {
                 let provider = format!(
@@ -246,7 +250,14 @@ impl RealAgents {
     /// digest server (run by the venv's Python, from the plugin's folder), writing its digest to
     /// the returned path; `body` is YAML placed before its `mcp` section (its `env_vars`, say) and
     /// `env` the variables the server gets (`mcp.env`).
-    pub fn add_env_server_plugin(&self, env: &Env, name: &str, body: &str, env_names: &[&str], sets: &[&str]) -> PathBuf {
+    pub fn add_env_server_plugin(
+        &self,
+        env: &Env,
+        name: &str,
+        body: &str,
+        env_names: &[&str],
+        sets: &[&str],
+    ) -> PathBuf {
         let digest = env.path(&format!("digest-{}.json", name.replace(' ', "-")));
         let server = std::fs::read_to_string(env_server_script()).unwrap();
         let mcp = format!(
@@ -450,7 +461,8 @@ fn serve(mut stream: std::net::TcpStream, respond: fn(&Request) -> (u16, String)
         let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
         let mut lines = head.split("\r\n");
         let mut first = lines.next().unwrap_or_default().split(' ');
-        let (method, path) = (first.next().unwrap_or_default().to_string(), first.next().unwrap_or_default().to_string());
+        let (method, path) =
+            (first.next().unwrap_or_default().to_string(), first.next().unwrap_or_default().to_string());
         let headers: Vec<(String, String)> = lines
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
@@ -524,13 +536,16 @@ fn connections(agent: &str, text: &str) -> BTreeMap<String, bool> {
         match agent {
             "claude" => {
                 if let Some((left, state)) = line.rsplit_once(" - ") {
-                    if let (Some((name, _)), true) = (left.split_once(": "), state.starts_with(['✔', '✘', '⚠', '!'])) {
+                    if let (Some((name, _)), true) = (left.split_once(": "), state.starts_with(['✔', '✘', '⚠', '!']))
+                    {
                         out.insert(name.to_string(), state.starts_with("✔ Connected"));
                     }
                 }
             }
             "gemini" => {
-                if let Some(rest) = line.strip_prefix("✓ ").or_else(|| line.strip_prefix("✗ ")).or_else(|| line.strip_prefix("○ ")) {
+                if let Some(rest) =
+                    line.strip_prefix("✓ ").or_else(|| line.strip_prefix("✗ ")).or_else(|| line.strip_prefix("○ "))
+                {
                     if let Some((name, _)) = rest.split_once(": ") {
                         out.insert(name.to_string(), line.ends_with("- Connected"));
                     }
