@@ -13,11 +13,38 @@ const VALUE: &str = "plain-Value_42";
 /// A name every agent accepts.
 const NAME: &str = "env-tool";
 
+/// The plugin's skill, in the Agent Skills format (front matter with `name` and `description`).
+const SKILL: &str = "---\nname: env-tool\ndescription: Reads the environment digest (skill-description-7f3a)\n---\n\
+                     Call ping before anything else (skill-body-91c2).\n";
+
 /// A home with the plugin `env-tool` (the env digest server, `TOOL_SECRET` set to [`VALUE`]);
 /// returns where its server writes its digest.
 fn home_with_plugin(agents: &RealAgents, env: &Env) -> std::path::PathBuf {
     agents.atk_ok(env, &["init"]);
-    agents.add_env_server_plugin(env, NAME, SECRET, &["TOOL_SECRET"], &[&format!("TOOL_SECRET={VALUE}")])
+    agents.add_env_server_plugin(env, NAME, SECRET, &["TOOL_SECRET"], &[&format!("TOOL_SECRET={VALUE}")], &[])
+}
+
+/// `atk plug` of a plugin with a skill into `agent`, then the agent run once against a stand-in of
+/// its model API: `expected` (a part of the skill) is in what it sends the model.
+fn plugged_skill_reaches_the_model(agent: &str, expected: &str, test: &str) {
+    let Some(agents) = RealAgents::find(test) else { return };
+    let env = Env::bare();
+    agents.atk_ok(&env, &["init"]);
+    agents.add_env_server_plugin(
+        &env,
+        NAME,
+        SECRET,
+        &["TOOL_SECRET"],
+        &[&format!("TOOL_SECRET={VALUE}")],
+        &[("SKILL.md", SKILL)],
+    );
+    agents.atk_ok(&env, &["plug", NAME, &format!("--{agent}"), "-y"]);
+    let requests = agents.ask(&env, agent, "hello");
+    assert!(
+        requests.iter().any(|r| String::from_utf8_lossy(&r.body).contains(expected)),
+        "{agent} did not send {expected:?} to its model; it sent:\n{}",
+        requests.iter().map(|r| format!("{} {}", r.method, r.path)).collect::<Vec<_>>().join("\n")
+    );
 }
 
 /// `atk plug` into `agent`: the agent's own list then shows the server (connected, where the
@@ -120,4 +147,25 @@ fn opencode_config_after_unplug_is_as_before_plug_and_the_users_server_survives(
         "opencode",
         "opencode_config_after_unplug_is_as_before_plug_and_the_users_server_survives",
     );
+}
+
+#[test]
+fn claude_sends_the_plugged_skill_to_its_model() {
+    plugged_skill_reaches_the_model("claude", "skill-body-91c2", "claude_sends_the_plugged_skill_to_its_model");
+}
+
+/// Gemini puts a skill's name and description in the request (its text is read when the model
+/// asks for it).
+#[test]
+fn gemini_sends_the_plugged_skill_s_description_to_its_model() {
+    plugged_skill_reaches_the_model(
+        "gemini",
+        "skill-description-7f3a",
+        "gemini_sends_the_plugged_skill_s_description_to_its_model",
+    );
+}
+
+#[test]
+fn opencode_sends_the_plugged_skill_to_its_model() {
+    plugged_skill_reaches_the_model("opencode", "skill-body-91c2", "opencode_sends_the_plugged_skill_to_its_model");
 }

@@ -226,6 +226,52 @@ impl RealAgents {
         Digest::read(digest)
     }
 
+    /// Runs the agent once on `prompt` (`claude -p`, `gemini -p`, `opencode run`) against a stand-in
+    /// of its model API on 127.0.0.1 that answers every request with a 400 (so the program ends at
+    /// once), and returns the requests the stand-in got: what the model would have been sent.
+    /// Claude: `ANTHROPIC_BASE_URL` and `ANTHROPIC_API_KEY`; Gemini: `GOOGLE_GEMINI_BASE_URL` and
+    /// `GEMINI_API_KEY`, with `security.auth.selectedType: gemini-api-key` merged into
+    /// `~/.gemini/settings.json` (Gemini has no variable for it); OpenCode: a provider on the
+    /// stand-in in `OPENCODE_CONFIG_CONTENT` (merged with its files, which stay as they are).
+    pub fn ask(&self, env: &Env, agent: &str, prompt: &str) -> Vec<Request> {
+        let api = StandIn::start(|_| {
+            (400, r#"{"error":{"type":"invalid_request_error","code":400,"status":"INVALID_ARGUMENT","message":"stand-in"}}"#.into())
+        });
+        let mut c = self.agent(env, agent);
+        match agent {
+            "claude" => {
+                c.env("ANTHROPIC_BASE_URL", api.url()).env("ANTHROPIC_API_KEY", "sk-ant-atk-test").args(["-p", prompt]);
+            }
+            "gemini" => {
+                let file = config_file(env, agent);
+                let mut doc: serde_json::Value = std::fs::read_to_string(&file)
+                    .ok()
+                    .map(|t| serde_json::from_str(&t).unwrap())
+                    .unwrap_or_else(|| serde_json::json!({}));
+                doc["security"]["auth"]["selectedType"] = serde_json::json!("gemini-api-key");
+                write(&file, &serde_json::to_string_pretty(&doc).unwrap(), false);
+                c.env("GOOGLE_GEMINI_BASE_URL", api.url()).env("GEMINI_API_KEY", "atk-test").args(["-p", prompt]);
+            }
+            "opencode" => {
+                let config = serde_json::json!({
+                    "model": "atk-test/m1",
+                    "provider": {"atk-test": {
+                        "npm": "@ai-sdk/openai-compatible",
+                        "options": {"baseURL": format!("{}/v1", api.url()), "apiKey": "atk-test"},
+                        "models": {"m1": {}}
+                    }}
+                });
+                c.env("OPENCODE_CONFIG_CONTENT", config.to_string()).args(["run", prompt]);
+            }
+            _ => panic!("{agent}: no stand-in for its model API"),
+        }
+        c.process_group(0);
+        let (out, _) = run_timed(c, AGENT_BOUND);
+        let requests = api.requests();
+        assert!(!requests.is_empty(), "{agent} sent the stand-in nothing:\n{}", both(&out));
+        requests
+    }
+
     /// The SHA-256 (hex) of `value`'s bytes, as the server's digest writes it.
     pub fn sha256(&self, value: &[u8]) -> String {
         let mut child = Command::new(&self.python)
@@ -248,8 +294,9 @@ impl RealAgents {
 
     /// Adds (with `sets`, `KEY=value`) a local plugin named `name` whose stdio server is the env
     /// digest server (run by the venv's Python, from the plugin's folder), writing its digest to
-    /// the returned path; `body` is YAML placed before its `mcp` section (its `env_vars`, say) and
-    /// `env` the variables the server gets (`mcp.env`).
+    /// the returned path; `body` is YAML placed before its `mcp` section (its `env_vars`, say),
+    /// `env_names` the variables the server gets (`mcp.env`), `files` more files of the plugin
+    /// (`(path, content)`: a `SKILL.md`, say).
     pub fn add_env_server_plugin(
         &self,
         env: &Env,
@@ -257,6 +304,7 @@ impl RealAgents {
         body: &str,
         env_names: &[&str],
         sets: &[&str],
+        files: &[(&str, &str)],
     ) -> PathBuf {
         let digest = env.path(&format!("digest-{}.json", name.replace(' ', "-")));
         let server = std::fs::read_to_string(env_server_script()).unwrap();
@@ -269,7 +317,9 @@ impl RealAgents {
         let src = env.plugin(
             &format!("src-{}", name.replace(' ', "-")),
             &yaml(name, &format!("{body}{mcp}")),
-            &[("mcp_env_server.py", &server, false)],
+            &std::iter::once(("mcp_env_server.py", server.as_str(), false))
+                .chain(files.iter().map(|(p, c)| (*p, *c, false)))
+                .collect::<Vec<_>>(),
         );
         let mut args = vec!["add", src.to_str().unwrap(), "-y"];
         for s in sets {
