@@ -169,3 +169,29 @@ fn gemini_sends_the_plugged_skill_s_description_to_its_model() {
 fn opencode_sends_the_plugged_skill_to_its_model() {
     plugged_skill_reaches_the_model("opencode", "skill-body-91c2", "opencode_sends_the_plugged_skill_to_its_model");
 }
+
+/// Codex hands the server its `env` table as written: every value arrives intact, even today's,
+/// which atk copies into `~/.codex/config.toml`.
+#[test]
+fn codex_delivers_every_tricky_value_intact() {
+    let test = "codex_delivers_every_tricky_value_intact";
+    let Some(agents) = RealAgents::find(test) else { return };
+    let env = Env::bare();
+    agents.atk_ok(&env, &["init"]);
+    let names: Vec<String> = (0..TRICKY.len()).map(|i| format!("TRICKY_{i}")).collect();
+    let body: String = names.iter().map(|n| format!("  - name: {n}\n    required: true\n    secret: true\n")).collect();
+    let sets: Vec<String> = names.iter().zip(TRICKY).map(|(n, v)| format!("{n}={v}")).collect();
+    let digest = agents.add_env_server_plugin(
+        &env,
+        NAME,
+        &format!("env_vars:\n{body}"),
+        &names.iter().map(String::as_str).collect::<Vec<_>>(),
+        &sets.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[],
+    );
+    agents.atk_ok(&env, &["plug", NAME, "--codex", "-y"]);
+    let got = agents.start_servers(&env, "codex", &digest);
+    for (n, v) in names.iter().zip(TRICKY) {
+        assert!(agents.received(&got, n, v), "codex's server did not get {v:?} intact ({n})");
+    }
+}

@@ -27,6 +27,22 @@ pub const AGENTS: [&str; 5] = ["claude", "codex", "gemini", "auggie", "opencode"
 /// server that never answers, `opencode mcp list` 33 s): past it the test fails.
 pub const AGENT_BOUND: u64 = 90;
 
+/// Values that agents (or a shell, or a config's own substitution) tend to change on the way to a
+/// server: `$word`, `${HOME}`, base64 padding, quotes, a backslash, `#`, spaces, command
+/// substitution, OpenCode's `{env:…}`, non-ASCII. Each must reach the server byte for byte.
+pub const TRICKY: [&str; 10] = [
+    "pa$word",
+    "${HOME}/x",
+    "YWJjZA==",
+    "it's \"quoted\"",
+    "back\\slash",
+    "a #hash",
+    "with spaces inside",
+    "$(id) `id`",
+    "{env:HOME}",
+    "ünïcødé ✓",
+];
+
 /// The agent programs and the venv's Python (with `mcp`) for one test.
 pub struct RealAgents {
     pub bin: PathBuf,
