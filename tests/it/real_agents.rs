@@ -195,3 +195,26 @@ fn codex_delivers_every_tricky_value_intact() {
         assert!(agents.received(&got, n, v), "codex's server did not get {v:?} intact ({n})");
     }
 }
+
+/// After `unplug` from all five, no file under HOME (the atk home aside, where the secret lives)
+/// holds the plugin's value in any spelling: the agents keep no copy (Claude's backups of
+/// `~/.claude.json` included).
+#[test]
+fn unplug_from_every_agent_leaves_the_value_nowhere_under_home() {
+    let Some(agents) = RealAgents::find("unplug_from_every_agent_leaves_the_value_nowhere_under_home") else { return };
+    let env = Env::bare();
+    home_with_plugin(&agents, &env);
+    let flags: Vec<String> = AGENTS.iter().map(|a| format!("--{a}")).collect();
+    let mut args = vec!["plug", NAME, "-y"];
+    args.extend(flags.iter().map(String::as_str));
+    agents.atk_ok(&env, &args);
+    for agent in AGENTS {
+        assert!(agents.listed_names(&env, agent).contains(&NAME.to_string()), "{agent} does not list {NAME}");
+    }
+    args[0] = "unplug";
+    agents.atk_ok(&env, &args);
+    assert_eq!(files_holding(&env.home, &[&env.atk_home], &[VALUE]), vec![], "the value is left under HOME");
+    for agent in AGENTS {
+        assert!(agents.listed_names(&env, agent).is_empty(), "{agent} still lists a server");
+    }
+}
