@@ -20,6 +20,11 @@ if ! agents_ready; then
   if ! command -v npm >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
   fi
+  # Gemini CLI and Auggie need Node 20 (Claude Code's and OpenCode's programs are native).
+  if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+    echo "the agent programs need Node.js 20 or later; this is $(node --version)" >&2
+    exit 1
+  fi
   rm -rf "$agents_dir"
   mkdir -p "$agents_dir"
   started=$(date +%s)
