@@ -155,21 +155,25 @@ impl RealAgents {
 
     /// The names of the servers the agent itself says it has (from its own program, not its file).
     pub fn listed_names(&self, env: &Env, agent: &str) -> Vec<String> {
-        let text = self.mcp_list(env, agent);
+        let json = || {
+            let out = self.run(env, agent, &["mcp", "list", "--json"]);
+            assert!(out.status.success(), "{agent} mcp list --json failed: {}", both(&out));
+            json_in(&String::from_utf8_lossy(&out.stdout))
+        };
         match agent {
-            "codex" => json_in(&text)
+            "codex" => json()
                 .as_array()
                 .expect("codex mcp list --json gives an array")
                 .iter()
                 .map(|s| s["name"].as_str().unwrap().to_string())
                 .collect(),
-            "auggie" => json_in(&text)["servers"]
+            "auggie" => json()["servers"]
                 .as_array()
                 .expect("auggie mcp list --json gives {servers: [...]}")
                 .iter()
                 .map(|s| s["name"].as_str().unwrap().to_string())
                 .collect(),
-            _ => connections(agent, &text).into_keys().collect(),
+            _ => connections(agent, &self.mcp_list(env, agent)).into_keys().collect(),
         }
     }
 
