@@ -6,7 +6,7 @@
 //!
 //! Every program runs in the test's sandbox: its HOME, the XDG folders under it, a PATH with the
 //! agents first, and nothing else of the caller's environment (no `CLAUDE_CONFIG_DIR`,
-//! `CODEX_HOME`, API keys or proxies). Without the programs a test says, loudly, that it is
+//! `CODEX_HOME`, `GEMINI_CLI_HOME`, API keys or proxies). Without the programs a test says, loudly, that it is
 //! skipped; under CI (`CI=true`) it fails instead.
 
 use std::collections::BTreeMap;
@@ -111,6 +111,7 @@ impl RealAgents {
             // Nothing that would reach out: updates, telemetry, model lists, plugin downloads.
             ("DISABLE_AUTOUPDATER".into(), "1".into()),
             ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC".into(), "1".into()),
+            ("AUGMENT_DISABLE_AUTO_UPDATE".into(), "1".into()),
             ("OPENCODE_DISABLE_AUTOUPDATE".into(), "1".into()),
             ("OPENCODE_DISABLE_MODELS_FETCH".into(), "1".into()),
             ("OPENCODE_DISABLE_LSP_DOWNLOAD".into(), "1".into()),
