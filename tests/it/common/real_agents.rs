@@ -218,7 +218,7 @@ impl RealAgents {
 
     /// Makes the agent start its MCP servers and waits until the one writing `digest` did:
     /// `mcp list` for Claude, Gemini and OpenCode; a session for Codex (`codex exec`, its model on
-    /// a closed port of 127.0.0.1) and Auggie (`auggie --print`, its API a stand-in on 127.0.0.1),
+    /// a closed port of 127.0.0.1, nothing else reached) and Auggie (`auggie --print`, its API a stand-in on 127.0.0.1),
     /// stopped (its whole process group) once the digest is there. Fails the test when the server
     /// was not started within [`AGENT_BOUND`].
     pub fn start_servers(&self, env: &Env, agent: &str, digest: &Path) -> Digest {
@@ -238,7 +238,16 @@ impl RealAgents {
                     free_port()
                 );
                 let mut c = self.agent(env, agent);
-                c.args(["exec", "--skip-git-repo-check", "-c", "model_provider=atk-test", "-c", &provider, "hi"]);
+                // No curated-plugin sync from GitHub, no update check: only the model, on 127.0.0.1.
+                c.args(["exec", "--skip-git-repo-check", "-c", "features.plugins=false"]).args([
+                    "-c",
+                    "check_for_update_on_startup=false",
+                    "-c",
+                    "model_provider=atk-test",
+                    "-c",
+                    &provider,
+                    "hi",
+                ]);
                 run_until(c, digest, agent);
             }
             "auggie" => {
