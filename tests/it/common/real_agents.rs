@@ -578,7 +578,7 @@ fn serve(mut stream: std::net::TcpStream, respond: fn(&Request) -> (u16, String)
 /// Runs `c` in a process group of its own until `digest` exists (then the whole group is killed),
 /// for at most [`AGENT_BOUND`] seconds (past it: killed, and the test fails).
 fn run_until(mut c: Command, digest: &Path, agent: &str) {
-    let out = std::env::temp_dir().join(format!("atk-real-agent-{}-{agent}.log", std::process::id()));
+    let out = PathBuf::from(format!("{}.{agent}.log", digest.display()));
     let log = std::fs::File::create(&out).unwrap();
     let child = c.process_group(0).stdout(log.try_clone().unwrap()).stderr(log).spawn().unwrap();
     let guard = GroupGuard(Some(child.id()));
