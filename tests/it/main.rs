@@ -28,6 +28,7 @@ mod init;
 mod json_reports;
 mod network;
 mod output;
+mod real_agents;
 mod registry;
 mod remote;
 mod remove;

@@ -14,6 +14,7 @@ use assert_cmd::cargo::CommandCargoExt;
 
 pub mod agents;
 pub mod python;
+pub mod real_agents;
 pub mod servers;
 pub mod sources;
 
