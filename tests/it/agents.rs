@@ -44,7 +44,6 @@ fn cli_agents_get_an_atk_exec_entry_for_stdio() {
         vec![
             with(&["claude", "mcp", "add", "--scope", "user", "--", "Stdio-Tool"], &exec),
             with(&["codex", "mcp", "add", "Stdio-Tool", "--"], &exec),
-            with(&["gemini", "mcp", "add", "--scope", "user", "Stdio Tool", &atk, "--"], &exec[1..]),
             strings(&[
                 "auggie",
                 "mcp",
@@ -63,6 +62,10 @@ fn cli_agents_get_an_atk_exec_entry_for_stdio() {
         claude["mcpServers"]["Stdio-Tool"],
         serde_json::json!({"type": "stdio", "command": atk, "args": exec[1..], "env": {}})
     );
+    // Gemini's settings are edited in place (never through `gemini mcp add`): atk exec, nothing else.
+    let gemini: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.home.join(".gemini/settings.json")).unwrap()).unwrap();
+    assert_eq!(gemini["mcpServers"]["Stdio Tool"], serde_json::json!({"command": atk, "args": exec[1..]}));
     for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie"] {
         assert!(out.contains(&format!("✓ {agent}: 'Stdio Tool' plugged in")), "{out}");
     }
@@ -83,17 +86,19 @@ fn cli_agents_get_an_atk_exec_entry_for_stdio() {
     assert!(out.contains("Codex: already configured") && out.contains("Gemini CLI: already configured"), "{out}");
 }
 
-/// `--home` is named in the entry only when the home is not `$HOME/.atk` (an agent's server gets
-/// the user's HOME, and not ATK_HOME); it is the home's canonical path.
+/// The entry always names its home, the default `$HOME/.atk` too (without it, `atk exec` would
+/// take the `ATK_HOME` of whatever started it, which some agents pass on and others do not), as
+/// the user names it: absolute, links kept, so that a home behind a link can move.
 #[test]
-fn the_exec_entry_names_the_home_only_when_it_is_not_the_default() {
+fn the_exec_entry_always_names_the_home_as_the_user_names_it() {
     let env = Env::new();
     let stubs = Stubs::new(&env, &["claude"]);
     add_plugin(&env, "Homed", "mcp:\n  transport: stdio\n  command: srv\n", false, &[]);
     run_ok(&env, &stubs, &["plug", "homed", "--claude", "-y"]);
-    let tail = |call: &Vec<String>| call[call.len() - 2..].to_vec();
-    assert_eq!(tail(&stubs.calls()[0]), strings(&["exec", "homed"]));
-    // The same home, reached through a link and given as ATK_HOME: another place.
+    let call = &stubs.calls()[0];
+    let default = env.home.join(".atk").display().to_string();
+    assert_eq!(call[call.len() - 5..], strings(&[&atk_path(), "exec", "--home", &default, "homed"]), "{call:?}");
+    // A home reached through a link and given as ATK_HOME: the link is named, not where it leads.
     let elsewhere = Env::new();
     let stubs = Stubs::new(&elsewhere, &["claude"]);
     let real = elsewhere.path("homes/real");
@@ -105,8 +110,9 @@ fn the_exec_entry_names_the_home_only_when_it_is_not_the_default() {
     atk(&elsewhere, &stubs).env("ATK_HOME", &link).args(["add", plugin.to_str().unwrap(), "-y"]).assert().success();
     atk(&elsewhere, &stubs).env("ATK_HOME", &link).args(["plug", "homed", "--claude", "-y"]).assert().success();
     let call = &stubs.calls()[0];
-    let real = std::fs::canonicalize(&real).unwrap().display().to_string();
-    assert_eq!(call[call.len() - 5..], strings(&[&atk_path(), "exec", "--home", &real, "homed"]), "{call:?}");
+    let named = link.display().to_string();
+    assert_eq!(call[call.len() - 5..], strings(&[&atk_path(), "exec", "--home", &named, "homed"]), "{call:?}");
+    assert_eq!(call[call.len() - 4..], exec_args_for(&link, "homed"));
 }
 
 /// Remote servers keep their endpoint and get no variables (agents connect to a URL); a URL that
@@ -146,7 +152,6 @@ fn cli_agents_get_the_endpoint_for_http_sse_and_atk_exec_with_timeouts() {
             &format!(r#"{{"type": "http", "url": "{url}", "timeout": 600000}}"#),
         ]),
         strings(&["codex", "mcp", "add", "Remote-One", "--url", url]),
-        strings(&["gemini", "mcp", "add", "--transport", "http", "--scope", "user", "Remote One", url]),
         strings(&["auggie", "mcp", "add-json", "Remote One", &format!(r#"{{"type":"http","url":"{url}"}}"#)]),
         strings(&[
             "claude",
@@ -161,17 +166,6 @@ fn cli_agents_get_the_endpoint_for_http_sse_and_atk_exec_with_timeouts() {
             "http://127.0.0.1:9/sse",
         ]),
         strings(&["codex", "mcp", "add", "Sse-One", "--url", "http://127.0.0.1:9/sse"]),
-        strings(&[
-            "gemini",
-            "mcp",
-            "add",
-            "--transport",
-            "sse",
-            "--scope",
-            "user",
-            "Sse One",
-            "http://127.0.0.1:9/sse",
-        ]),
         strings(&["auggie", "mcp", "add-json", "Sse One", r#"{"type":"sse","url":"http://127.0.0.1:9/sse"}"#]),
         strings(&[
             "claude",
@@ -183,7 +177,6 @@ fn cli_agents_get_the_endpoint_for_http_sse_and_atk_exec_with_timeouts() {
             &format!(r#"{{"command": {atk}, "args": {}, "timeout": 1500}}"#, args.replace(",", ", ")),
         ]),
         with(&["codex", "mcp", "add", "Timed-One", "--"], &exec),
-        with(&["gemini", "mcp", "add", "--scope", "user", "Timed One", &atk_path(), "--"], &exec[1..]),
         strings(&[
             "auggie",
             "mcp",
@@ -193,6 +186,17 @@ fn cli_agents_get_the_endpoint_for_http_sse_and_atk_exec_with_timeouts() {
         ]),
     ];
     assert_eq!(stubs.calls(), want);
+    // Gemini's settings, edited in place: `httpUrl` for http, `url` for sse, atk exec for stdio.
+    let gemini: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.home.join(".gemini/settings.json")).unwrap()).unwrap();
+    assert_eq!(
+        gemini["mcpServers"],
+        serde_json::json!({
+            "Remote One": {"httpUrl": url, "timeout": 600000},
+            "Sse One": {"url": "http://127.0.0.1:9/sse"},
+            "Timed One": {"command": atk_path(), "args": exec[1..], "timeout": 1500},
+        })
+    );
     // The URL holds the secret: the preview says each agent keeps it (and shows it masked).
     for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie"] {
         let note = format!("the server's URL holds a secret value, which {agent} keeps in its configuration");
@@ -238,7 +242,9 @@ fn what_atk_cli_plugged_atk_unplugs_and_a_hand_made_server_is_left_alone() {
     for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie", "OpenCode"] {
         assert!(out.contains(&format!("✓ {agent}: 'py-tool' unplugged")), "{agent}\n{out}");
     }
-    assert_eq!(stubs.calls().len(), 4, "{:?}", stubs.calls());
+    // Claude Code, Codex and Auggie through their programs; Gemini's settings edited in place.
+    let programs: Vec<String> = stubs.calls().into_iter().map(|c| c[0].clone()).collect();
+    assert_eq!(programs, ["claude", "codex", "auggie"], "{:?}", stubs.calls());
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         assert!(!text.contains("py-tool") && !text.contains("s3cret"), "{}:\n{text}", f.display());
@@ -269,7 +275,7 @@ fn what_atk_cli_plugged_atk_unplugs_and_a_hand_made_server_is_left_alone() {
     let (out, err) = run_ok(&env, &stubs, &args);
     assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
     assert!(
-        (out.clone() + &err).contains("Claude Code's server 'py-tool' is not atk's (it runs my-server): left as it is"),
+        (out.clone() + &err).contains("Claude Code: its server 'py-tool' is not atk's (it runs my-server): left as it is"),
         "{out}\n{err}"
     );
     let after: Vec<String> = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
@@ -278,7 +284,7 @@ fn what_atk_cli_plugged_atk_unplugs_and_a_hand_made_server_is_left_alone() {
     args.extend(clis);
     let (_, err) = run_code(&env, &stubs, 1, &args);
     for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie", "OpenCode"] {
-        let line = format!("✗ {agent}: {agent} already has a server named 'py-tool' that atk did not write (it runs my-server); it is left as it is: plug under another name with `--as NAME`, or replace it with `--replace`");
+        let line = format!("✗ {agent}: it already has a server named 'py-tool' that atk did not write (it runs my-server), left as it is; plug under another name with `--as NAME`, or replace it with `--replace`");
         assert!(err.contains(&line), "{agent}\n{err}");
     }
     assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
@@ -374,7 +380,7 @@ fn changing_a_secret_with_setup_replugs_nothing() {
 fn a_failing_agent_is_reported_with_its_message_and_the_others_go_on() {
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
-    add_plugin(&env, "Fails", STDIO, true, &["API_KEY=x"]);
+    let dir = add_plugin(&env, "Fails", STDIO, true, &["API_KEY=x"]);
     stubs.fail("codex", "Error: config.toml is locked by another codex\n");
     let (out, err) = run_code(&env, &stubs, 1, &["plug", "fails", "--claude", "--codex", "--gemini", "-y"]);
     assert!(err.contains("✗ Codex: Error: config.toml is locked by another codex"), "{err}");
@@ -384,18 +390,33 @@ fn a_failing_agent_is_reported_with_its_message_and_the_others_go_on() {
     assert!(!env.home.join(".codex/AGENTS.md").exists());
     // Unplugging from an agent whose program is gone still removes its skill and exits 0, but
     // says the agent is not here, and keeps it recorded: its MCP registration is still there.
-    std::fs::remove_file(stubs.bin.join("gemini")).unwrap();
-    // GEMINI-SKILL: a link to the plugin folder today; a folder of atk's with a regular SKILL.md
-    // once Gemini's skill is written (the two checks below then look at that folder).
-    let link = env.home.join(".gemini/skills/atk-fails");
-    assert!(std::fs::symlink_metadata(&link).is_ok());
-    let (_, err) = run_ok(&env, &stubs, &["unplug", "fails", "--gemini", "-y"]);
-    assert!(err.contains("Gemini CLI: not installed ('gemini' is not on PATH)"), "{err}");
-    assert!(std::fs::symlink_metadata(&link).is_err());
-    assert!(env.manifest().contains("  - gemini\n"), "{}", env.manifest());
+    std::fs::remove_file(stubs.bin.join("claude")).unwrap();
+    let claude_md = env.home.join(".claude/CLAUDE.md");
+    let line = format!("@{}", dir.join("SKILL.md").display());
+    assert!(std::fs::read_to_string(&claude_md).unwrap().contains(&line));
+    let (_, err) = run_ok(&env, &stubs, &["unplug", "fails", "--claude", "-y"]);
+    assert!(err.contains("Claude Code: not installed ('claude' is not on PATH)"), "{err}");
+    assert!(!std::fs::read_to_string(&claude_md).unwrap().contains(&line));
+    assert!(env.manifest().contains("  - claude\n"), "{}", env.manifest());
+    assert!(std::fs::read_to_string(env.home.join(".claude.json")).unwrap().contains("\"Fails\""));
     // Plugging into an agent that is not installed fails that agent.
-    let (_, err) = run_code(&env, &stubs, 1, &["plug", "fails", "--gemini", "-y"]);
-    assert!(err.contains("✗ Gemini CLI: not installed ('gemini' is not on PATH)"), "{err}");
+    let (_, err) = run_code(&env, &stubs, 1, &["plug", "fails", "--claude", "-y"]);
+    assert!(err.contains("✗ Claude Code: not installed ('claude' is not on PATH)"), "{err}");
+    // Gemini's settings are a file atk edits itself: without its program, Gemini is still
+    // unplugged whole (server and skill folder), and plugged again.
+    std::fs::remove_file(stubs.bin.join("gemini")).unwrap();
+    let settings = env.home.join(".gemini/settings.json");
+    let folder = env.home.join(".gemini/skills/atk-fails");
+    assert!(folder.join("SKILL.md").is_file());
+    let (out, _) = run_ok(&env, &stubs, &["unplug", "fails", "--gemini", "-y"]);
+    assert!(out.contains("✓ Gemini CLI: 'Fails' unplugged"), "{out}");
+    assert!(!std::fs::read_to_string(&settings).unwrap().contains("\"Fails\""));
+    assert!(std::fs::symlink_metadata(&folder).is_err());
+    assert!(!env.manifest().contains("  - gemini\n"), "{}", env.manifest());
+    let (out, _) = run_ok(&env, &stubs, &["plug", "fails", "--gemini", "-y"]);
+    assert!(out.contains("✓ Gemini CLI: 'Fails' plugged in"), "{out}");
+    assert!(std::fs::read_to_string(&settings).unwrap().contains("\"Fails\""));
+    assert!(stubs.calls().iter().all(|c| c[0] != "gemini"), "{:?}", stubs.calls());
 }
 
 #[test]
