@@ -199,7 +199,7 @@ fn cli_agents_get_the_endpoint_for_http_sse_and_atk_exec_with_timeouts() {
     );
     // The URL holds the secret: the preview says each agent keeps it (and shows it masked).
     for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie"] {
-        let note = format!("the server's URL holds a secret value, which {agent} keeps in its configuration");
+        let note = format!("the server's URL holds a secret value, which {agent} will keep in its configuration");
         assert!(errs.contains(&note), "{note}\n{errs}");
     }
     assert!(!errs.contains("tk-9"), "{errs}");
@@ -567,8 +567,8 @@ fn skills_match_atk_cli_s_format_in_existing_files() {
     // As atk-cli leaves CLAUDE.md after plugging another plugin.
     let claude_md = env.home.join(".claude/CLAUDE.md");
     write(&claude_md, "# My rules\n\nBe terse.\n\n<!-- ATK:BEGIN -->\n@/opt/other/SKILL.md\n<!-- ATK:END -->\n", false);
-    // GEMINI-SKILL: a stale link of atk-cli's where Gemini's skill goes, and the link to the plugin
-    // folder after plug; a folder with a regular SKILL.md once Gemini's skill is written.
+    // A stale link of atk-cli's where Gemini's skill goes: replaced by a folder of atk's with a
+    // regular SKILL.md (front matter Gemini loads skills by, and the marker naming the plugin).
     let gemini_link = env.home.join(".gemini/skills/atk-skilled");
     std::fs::create_dir_all(gemini_link.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink("/nonexistent/old", &gemini_link).unwrap();
@@ -577,7 +577,14 @@ fn skills_match_atk_cli_s_format_in_existing_files() {
         std::fs::read_to_string(&claude_md).unwrap(),
         format!("# My rules\n\nBe terse.\n\n<!-- ATK:BEGIN -->\n@/opt/other/SKILL.md\n@{skill}\n<!-- ATK:END -->\n")
     );
-    assert_eq!(std::fs::read_link(&gemini_link).unwrap(), dir);
+    assert!(std::fs::symlink_metadata(&gemini_link).unwrap().is_dir());
+    assert_eq!(
+        std::fs::read_to_string(gemini_link.join("SKILL.md")).unwrap(),
+        format!(
+            "---\nname: \"atk-skilled\"\ndescription: \"test plugin Skilled\"\n---\n\n# How to use it\n\n<!-- atk: the skill of the plugin in {}; `atk plug` and `atk unplug` manage this file -->\n",
+            dir.display()
+        )
+    );
     assert_eq!(std::fs::read_link(env.home.join(".augment/rules/atk-skilled.md")).unwrap(), dir.join("SKILL.md"));
     // A file where a link would go is never touched.
     let blocked = env.home.join(".augment/rules/atk-skilled.md");
@@ -640,10 +647,18 @@ mcp:
         "{text}"
     );
     assert!(text.contains("NEEDED=<NOT_SET>") && !text.contains("abcdefgh"), "{text}");
+    // `--for AGENT` prints what plug gives that agent: atk exec of the plugin, nothing secret, so
+    // that a pasted snippet works.
     let toml = env.ok(&["mcp", "shown", "--for", "codex"]);
-    assert!(toml.starts_with(&format!("[mcp_servers.Shown]\ncommand = \"{p}/mcp.sh\"\n")), "{toml}");
-    let cursor: serde_json::Value = serde_json::from_str(&env.ok(&["mcp", "shown", "--for", "cursor"])).unwrap();
-    assert_eq!(cursor["mcpServers"]["Shown"]["env"]["TOKEN"], "********");
+    let args = exec_args(&env, "shown").iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", ");
+    assert_eq!(toml.trim_end(), format!("[mcp_servers.Shown]\ncommand = {:?}\nargs = [{args}]", atk_path()));
+    let text = env.ok(&["mcp", "shown", "--for", "cursor", "--show-secrets"]);
+    assert!(!text.contains("abcdefgh") && !text.contains("TOKEN"), "{text}");
+    let cursor: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        cursor["mcpServers"]["Shown"],
+        serde_json::json!({"command": atk_path(), "args": exec_args(&env, "shown")})
+    );
     env.fails(4, &["mcp", "shown-not"]);
     add_plugin(&env, "No Server", "", true, &[]);
     let (_, err) = env.fails(5, &["mcp", "no-server"]);
@@ -759,9 +774,11 @@ fn plugged_by_atk_unplugged_by_atk_cli() {
     let section = "\n<!-- ATK:BEGIN -->\n<!-- ATK:END -->\n";
     assert_eq!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap(), section);
     assert_eq!(std::fs::read_to_string(env.home.join(".codex/AGENTS.md")).unwrap(), section);
-    // GEMINI-SKILL: atk-cli removes a link here; whether it removes the folder atk will write is
-    // for the integrator to settle.
-    assert!(std::fs::symlink_metadata(env.home.join(".gemini/skills/atk-both-ways")).is_err());
+    // atk-cli removes only a link there: the folder atk wrote for Gemini (the skill's text and
+    // atk's marker, nothing secret) stays until atk unplugs it (below).
+    let gemini_skill = env.home.join(".gemini/skills/atk-both-ways");
+    let kept = std::fs::read_to_string(gemini_skill.join("SKILL.md")).unwrap();
+    assert!(kept.ends_with(&format!("<!-- atk: the skill of the plugin in {}; `atk plug` and `atk unplug` manage this file -->\n", dir.display())), "{kept}");
     assert!(std::fs::symlink_metadata(env.home.join(".augment/rules/atk-both-ways.md")).is_err());
     let oc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(env.home.join(".config/opencode/opencode.jsonc")).unwrap())
@@ -778,7 +795,7 @@ fn plugged_by_atk_unplugged_by_atk_cli() {
         assert_eq!(servers(rel), serde_json::json!({}), "{rel}");
     }
     assert_eq!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap(), section);
-    // GEMINI-SKILL: atk removes atk-cli's link (and, later, its own folder).
+    // atk removes its own Gemini skill folder.
     assert!(std::fs::symlink_metadata(env.home.join(".gemini/skills/atk-both-ways")).is_err());
     let oc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(env.home.join(".config/opencode/opencode.jsonc")).unwrap())
@@ -920,13 +937,13 @@ fn a_server_of_the_user_s_with_the_plugin_s_name_is_left_alone_unless_replaced_o
     let (out, err) = run_code(&env, &stubs, 1, &["plug", "known", "--claude", "--cursor", "-y"]);
     assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
     assert!(
-        err.contains("✗ Claude Code: Claude Code already has a server named 'Known' that atk did not write (it runs my-own); it is left as it is: plug under another name with `--as NAME`, or replace it with `--replace`"),
+        err.contains("✗ Claude Code: it already has a server named 'Known' that atk did not write (it runs my-own), left as it is; plug under another name with `--as NAME`, or replace it with `--replace`"),
         "{out}\n{err}"
     );
     // A URL is shown by its host only (the user's own credentials stay out of the message).
     assert!(
         err.contains(
-            "✗ Cursor: Cursor already has a server named 'Known' that atk did not write (it reaches mine.example)"
+            "✗ Cursor: it already has a server named 'Known' that atk did not write (it reaches mine.example)"
         ),
         "{err}"
     );
