@@ -112,13 +112,21 @@ fn a_rename_to_a_name_the_user_has_is_a_conflict_not_a_replacement() {
     assert!(text.contains("a server named 'github' that atk did not write"), "{text}");
     assert_eq!(json(&env.home.join(".claude.json"))["mcpServers"]["github"], theirs);
     assert_eq!(json(&cursor)["mcpServers"]["github"]["env"]["GITHUB_TOKEN"], "ghp_x");
-    // atk's own entry under the old name went (it was atk's).
-    assert!(json(&cursor)["mcpServers"].get("tool").is_none(), "{}", json(&cursor));
+    // On a conflict nothing changes: atk's own entry under the old name stays (the plugin still
+    // works there), until it can be given its new name.
+    assert_eq!(
+        json(&cursor)["mcpServers"]["tool"],
+        serde_json::json!({"command": atk_path(), "args": exec_args(&env, "tool")})
+    );
+    assert!(json(&env.home.join(".claude.json"))["mcpServers"]["tool"].is_object());
     let removed: Vec<_> = stubs.calls().into_iter().filter(|c| c.contains(&"remove".to_string())).collect();
     assert!(removed.iter().all(|c| !c.contains(&"github".to_string())), "{removed:?}");
     // --as gives it another name; removing the plugin later leaves the user's servers.
     run_ok(&env, &stubs, &["plug", "tool", "--claude", "--cursor", "--as", "atk-github", "-y"]);
     assert!(json(&cursor)["mcpServers"]["atk-github"].is_object());
+    // The former name, atk's, went once the new one was taken.
+    assert!(json(&cursor)["mcpServers"].get("tool").is_none(), "{}", json(&cursor));
+    assert!(json(&env.home.join(".claude.json"))["mcpServers"].get("tool").is_none());
     run_ok(&env, &stubs, &["remove", "tool", "-y"]);
     assert!(json(&cursor)["mcpServers"].get("atk-github").is_none());
     assert_eq!(json(&env.home.join(".claude.json"))["mcpServers"]["github"], theirs);
@@ -182,7 +190,15 @@ fn gemini_gets_a_skill_folder_it_loads_and_never_the_plugin_folder() {
     let names: Vec<_> = std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, vec![std::ffi::OsString::from("SKILL.md")]);
     let text = std::fs::read_to_string(folder.join("SKILL.md")).unwrap();
-    assert!(text.starts_with("---\nname: \"skilled\"\ndescription: \"test plugin Skilled\"\n---\n"), "{text}");
+    // The derived name starts with `atk-`, as the folder does (a skill of the user's named
+    // `skilled` stays theirs), and the last line, atk's marker, names the plugin's folder.
+    assert!(text.starts_with("---\nname: \"atk-skilled\"\ndescription: \"test plugin Skilled\"\n---\n"), "{text}");
+    let plugin = std::fs::canonicalize(env.atk_home.join("plugins/skilled")).unwrap();
+    let marker = format!(
+        "<!-- atk: the skill of the plugin in {}; `atk plug` and `atk unplug` manage this file -->\n",
+        plugin.display()
+    );
+    assert!(text.ends_with(&marker), "{text}");
     assert!(text.contains("# How to use it"), "{text}");
     // atk-cli's link to the whole plugin folder (`.env` included) is replaced by the folder.
     std::fs::remove_dir_all(&folder).unwrap();
@@ -275,7 +291,7 @@ fn the_agents_own_locations_are_where_atk_looks_for_the_user_s_servers() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
     assert!(
-        both(&out).contains("a server named 'echo' that atk did not write (it runs /usr/bin/my-own)"),
+        both(&out).contains("a server named 'echo' that atk did not write (it runs my-own)"),
         "{}",
         both(&out)
     );
@@ -295,7 +311,7 @@ fn the_agents_own_locations_are_where_atk_looks_for_the_user_s_servers() {
     let legacy = env.home.join(".claude/.config.json");
     write(&legacy, &theirs.to_string(), false);
     let (_, err) = run_code(&env, &stubs, 1, &["plug", "echo", "--claude", "-y"]);
-    assert!(err.contains("did not write (it runs /usr/bin/my-own)"), "{err}");
+    assert!(err.contains("did not write (it runs my-own)"), "{err}");
     run_ok(&env, &stubs, &["unplug", "echo", "--claude", "-y"]);
     assert_eq!(json(&legacy), theirs);
     assert!(stubs.calls().iter().all(|c| !c.contains(&"remove".to_string())), "{:?}", stubs.calls());
