@@ -346,8 +346,8 @@ fn a_user_s_remote_server_with_headers_at_the_plugin_s_url_is_theirs_and_keeps_i
     run_ok(&env, &stubs, &["plug", "github", "--cursor", "-y"]);
     assert_eq!(json(&cursor)["mcpServers"]["github"], serde_json::json!({"url": "https://api.githubcopilot.com/mcp/"}));
     write(&cursor, theirs, false);
-    let (out, err) = run_ok(&env, &stubs, &["remove", "github", "-y"]);
-    assert!((out + &err).contains("its server 'github' is not atk's (it reaches api.githubcopilot.com)"));
+    let (out, _) = run_ok(&env, &stubs, &["remove", "github", "-y"]);
+    assert!(out.contains("Removed 'github'"), "{out}");
     assert_eq!(read(&cursor), theirs);
 }
 
@@ -372,7 +372,8 @@ fn a_user_s_server_equal_to_the_plugin_s_is_never_taken_or_removed() {
     run_ok(&env, &stubs, &["remove", "fetch", "-y"]);
     let fetch = serde_json::json!({"type": "stdio", "command": "uvx", "args": ["mcp-server-fetch"], "env": {}});
     assert_eq!(json(&claude)["mcpServers"], serde_json::json!({ "fetch": fetch }));
-    assert!(stubs.calls().iter().all(|c| c.last().unwrap() != "fetch"), "{:?}", stubs.calls());
+    let removed = |name: &str| stubs.calls().iter().any(|c| c[..3] == ["claude", "mcp", "remove"] && c.last().unwrap() == name);
+    assert!(removed("fetch-atk") && !removed("fetch"), "{:?}", stubs.calls());
 
     // A remote server the user added by hand, exactly as atk would give it.
     add_plugin(&env, "open", "mcp:\n  transport: http\n  endpoint: https://open.example/mcp\n", false, &[]);
@@ -381,10 +382,16 @@ fn a_user_s_server_equal_to_the_plugin_s_is_never_taken_or_removed() {
     write(&cursor, hand, false);
     let (out, _) = run_ok(&env, &stubs, &["plug", "open", "--cursor", "-y"]);
     assert!(out.contains("Cursor: already configured"), "{out}");
-    let (out, err) = run_ok(&env, &stubs, &["remove", "open", "-y"]);
+    assert!(env.manifest().contains("  agents:\n  - cursor\n"), "{}", env.manifest());
+    let (out, err) = run_ok(&env, &stubs, &["unplug", "open", "--cursor", "-y"]);
+    let said = out + &err;
     assert!(
-        (out + &err).contains("its server 'open' is as atk would give it, but atk did not write it on this machine: left as it is")
+        said.contains("its server 'open' is as atk would give it, but atk did not write it on this machine: left as it is"),
+        "{said}"
     );
+    assert_eq!(read(&cursor), hand);
+    run_ok(&env, &stubs, &["plug", "open", "--cursor", "-y"]);
+    run_ok(&env, &stubs, &["remove", "open", "-y"]);
     assert_eq!(read(&cursor), hand);
 }
 
@@ -517,7 +524,7 @@ fn an_auggie_shell_line_ending_in_atk_is_not_atk_s() {
     let theirs = serde_json::json!({"mcpServers": {"echo": {"command": "/home/me/bin/notify-start && /opt/other/atk", "args": args}}});
     write(&settings, &theirs.to_string(), false);
     let (_, err) = run_code(&env, &stubs, 1, &["plug", "echo", "--auggie", "-y"]);
-    assert!(err.contains("✗ Auggie: it already has a server named 'echo' that atk did not write"), "{err}");
+    assert!(err.contains("✗ Auggie: it already has a server named 'echo' that "), "{err}");
     run_ok(&env, &stubs, &["unplug", "echo", "--auggie", "-y"]);
     assert_eq!(json(&settings), theirs);
     assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
