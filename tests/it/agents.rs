@@ -275,7 +275,8 @@ fn what_atk_cli_plugged_atk_unplugs_and_a_hand_made_server_is_left_alone() {
     let (out, err) = run_ok(&env, &stubs, &args);
     assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
     assert!(
-        (out.clone() + &err).contains("Claude Code: its server 'py-tool' is not atk's (it runs my-server): left as it is"),
+        (out.clone() + &err)
+            .contains("Claude Code: its server 'py-tool' is not atk's (it runs my-server): left as it is"),
         "{out}\n{err}"
     );
     let after: Vec<String> = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
@@ -778,7 +779,13 @@ fn plugged_by_atk_unplugged_by_atk_cli() {
     // atk's marker, nothing secret) stays until atk unplugs it (below).
     let gemini_skill = env.home.join(".gemini/skills/atk-both-ways");
     let kept = std::fs::read_to_string(gemini_skill.join("SKILL.md")).unwrap();
-    assert!(kept.ends_with(&format!("<!-- atk: the skill of the plugin in {}; `atk plug` and `atk unplug` manage this file -->\n", dir.display())), "{kept}");
+    assert!(
+        kept.ends_with(&format!(
+            "<!-- atk: the skill of the plugin in {}; `atk plug` and `atk unplug` manage this file -->\n",
+            dir.display()
+        )),
+        "{kept}"
+    );
     assert!(std::fs::symlink_metadata(env.home.join(".augment/rules/atk-both-ways.md")).is_err());
     let oc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(env.home.join(".config/opencode/opencode.jsonc")).unwrap())

@@ -81,7 +81,9 @@ fn a_former_name_another_plugin_now_has_is_not_removed() {
     let (_, err) = run_code(&env, &stubs, 1, &["plug", "other", "--cursor", "-y"]);
     // A's entry is atk's, for another plugin: the conflict says so (not "atk did not write").
     assert!(
-        err.contains("✗ Cursor: it already has a server named 'Shared' that starts another plugin ('shared'), left as it is"),
+        err.contains(
+            "✗ Cursor: it already has a server named 'Shared' that starts another plugin ('shared'), left as it is"
+        ),
         "{err}"
     );
     assert_eq!(held(), serde_json::json!({"Shared": exec_of("shared")}));

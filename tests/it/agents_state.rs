@@ -290,11 +290,7 @@ fn the_agents_own_locations_are_where_atk_looks_for_the_user_s_servers() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
-    assert!(
-        both(&out).contains("a server named 'echo' that atk did not write (it runs my-own)"),
-        "{}",
-        both(&out)
-    );
+    assert!(both(&out).contains("a server named 'echo' that atk did not write (it runs my-own)"), "{}", both(&out));
     assert_eq!(json(&settings), theirs);
     // Once the user's server is gone, atk's lands there, with the skill Gemini loads from there.
     write(&settings, "{}", false);
@@ -364,7 +360,10 @@ fn a_user_s_server_equal_to_the_plugin_s_is_never_taken_or_removed() {
     let theirs = "{\"mcpServers\": {\"fetch\": {\"type\": \"stdio\", \"command\": \"uvx\", \"args\": [\"mcp-server-fetch\"], \"env\": {}}}}\n";
     write(&claude, theirs, false);
     let (_, err) = run_code(&env, &stubs, 1, &["plug", "fetch", "--claude", "-y"]);
-    assert!(err.contains("✗ Claude Code: it already has a server named 'fetch' that atk did not write (it runs uvx)"), "{err}");
+    assert!(
+        err.contains("✗ Claude Code: it already has a server named 'fetch' that atk did not write (it runs uvx)"),
+        "{err}"
+    );
     assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
     assert_eq!(read(&claude), theirs);
     // Plugged beside it under another name, then removed: the user's server stays.
@@ -372,7 +371,8 @@ fn a_user_s_server_equal_to_the_plugin_s_is_never_taken_or_removed() {
     run_ok(&env, &stubs, &["remove", "fetch", "-y"]);
     let fetch = serde_json::json!({"type": "stdio", "command": "uvx", "args": ["mcp-server-fetch"], "env": {}});
     assert_eq!(json(&claude)["mcpServers"], serde_json::json!({ "fetch": fetch }));
-    let removed = |name: &str| stubs.calls().iter().any(|c| c[..3] == ["claude", "mcp", "remove"] && c.last().unwrap() == name);
+    let removed =
+        |name: &str| stubs.calls().iter().any(|c| c[..3] == ["claude", "mcp", "remove"] && c.last().unwrap() == name);
     assert!(removed("fetch-atk") && !removed("fetch"), "{:?}", stubs.calls());
 
     // A remote server the user added by hand, exactly as atk would give it.
@@ -386,7 +386,9 @@ fn a_user_s_server_equal_to_the_plugin_s_is_never_taken_or_removed() {
     let (out, err) = run_ok(&env, &stubs, &["unplug", "open", "--cursor", "-y"]);
     let said = out + &err;
     assert!(
-        said.contains("its server 'open' is as atk would give it, but atk did not write it on this machine: left as it is"),
+        said.contains(
+            "its server 'open' is as atk would give it, but atk did not write it on this machine: left as it is"
+        ),
         "{said}"
     );
     assert_eq!(read(&cursor), hand);
@@ -571,12 +573,15 @@ fn a_user_s_server_in_any_file_opencode_merges_is_a_conflict() {
     let stubs = Stubs::new(&env, &CLI_AGENTS);
     add_plugin(&env, "echo", SERVER, false, &[]);
     let dir = env.home.join(".config/opencode");
-    let theirs = "{\"mcp\": {\"echo\": {\"type\": \"local\", \"command\": [\"/usr/bin/users-own-echo\"], \"enabled\": true}}}\n";
+    let theirs =
+        "{\"mcp\": {\"echo\": {\"type\": \"local\", \"command\": [\"/usr/bin/users-own-echo\"], \"enabled\": true}}}\n";
     write(&dir.join("opencode.json"), theirs, false);
     write(&dir.join("opencode.jsonc"), "{\"theme\": \"dark\"}\n", false);
     let (_, err) = run_code(&env, &stubs, 1, &["plug", "echo", "--opencode", "-y"]);
     assert!(
-        err.contains("✗ OpenCode: it already has a server named 'echo' that atk did not write (it runs users-own-echo)"),
+        err.contains(
+            "✗ OpenCode: it already has a server named 'echo' that atk did not write (it runs users-own-echo)"
+        ),
         "{err}"
     );
     assert_eq!(read(&dir.join("opencode.json")), theirs);

@@ -165,7 +165,10 @@ fn a_multi_line_secret_an_agent_says_back_is_scrubbed_whole() {
         let text = both(&out);
         assert_clean(&format!("{args:?}"), &text, &[PEM, GH]);
         let exec = crate::common::agents::exec_args(&env, "pem").join(" ");
-        assert!(text.contains("bad args: mcp add --scope user -- pem ") && text.contains(&format!(" {exec}")), "{text}");
+        assert!(
+            text.contains("bad args: mcp add --scope user -- pem ") && text.contains(&format!(" {exec}")),
+            "{text}"
+        );
         assert!(text.contains("PRIVATE_KEY=********"), "{text}");
     }
 }
