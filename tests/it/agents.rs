@@ -44,7 +44,6 @@ fn cli_agents_get_an_atk_exec_entry_for_stdio() {
         vec![
             with(&["claude", "mcp", "add", "--scope", "user", "--", "Stdio-Tool"], &exec),
             with(&["codex", "mcp", "add", "Stdio-Tool", "--"], &exec),
-            with(&["gemini", "mcp", "add", "--scope", "user", "Stdio Tool", &atk, "--"], &exec[1..]),
             strings(&[
                 "auggie",
                 "mcp",
@@ -63,6 +62,10 @@ fn cli_agents_get_an_atk_exec_entry_for_stdio() {
         claude["mcpServers"]["Stdio-Tool"],
         serde_json::json!({"type": "stdio", "command": atk, "args": exec[1..], "env": {}})
     );
+    // Gemini's settings are edited in place (never through `gemini mcp add`): atk exec, nothing else.
+    let gemini: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.home.join(".gemini/settings.json")).unwrap()).unwrap();
+    assert_eq!(gemini["mcpServers"]["Stdio Tool"], serde_json::json!({"command": atk, "args": exec[1..]}));
     for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie"] {
         assert!(out.contains(&format!("✓ {agent}: 'Stdio Tool' plugged in")), "{out}");
     }
@@ -83,17 +86,19 @@ fn cli_agents_get_an_atk_exec_entry_for_stdio() {
     assert!(out.contains("Codex: already configured") && out.contains("Gemini CLI: already configured"), "{out}");
 }
 
-/// `--home` is named in the entry only when the home is not `$HOME/.atk` (an agent's server gets
-/// the user's HOME, and not ATK_HOME); it is the home's canonical path.
+/// The entry always names its home, the default `$HOME/.atk` too (without it, `atk exec` would
+/// take the `ATK_HOME` of whatever started it, which some agents pass on and others do not), as
+/// the user names it: absolute, links kept, so that a home behind a link can move.
 #[test]
-fn the_exec_entry_names_the_home_only_when_it_is_not_the_default() {
+fn the_exec_entry_always_names_the_home_as_the_user_names_it() {
     let env = Env::new();
     let stubs = Stubs::new(&env, &["claude"]);
     add_plugin(&env, "Homed", "mcp:\n  transport: stdio\n  command: srv\n", false, &[]);
     run_ok(&env, &stubs, &["plug", "homed", "--claude", "-y"]);
-    let tail = |call: &Vec<String>| call[call.len() - 2..].to_vec();
-    assert_eq!(tail(&stubs.calls()[0]), strings(&["exec", "homed"]));
-    // The same home, reached through a link and given as ATK_HOME: another place.
+    let call = &stubs.calls()[0];
+    let default = env.home.join(".atk").display().to_string();
+    assert_eq!(call[call.len() - 5..], strings(&[&atk_path(), "exec", "--home", &default, "homed"]), "{call:?}");
+    // A home reached through a link and given as ATK_HOME: the link is named, not where it leads.
     let elsewhere = Env::new();
     let stubs = Stubs::new(&elsewhere, &["claude"]);
     let real = elsewhere.path("homes/real");
@@ -105,8 +110,9 @@ fn the_exec_entry_names_the_home_only_when_it_is_not_the_default() {
     atk(&elsewhere, &stubs).env("ATK_HOME", &link).args(["add", plugin.to_str().unwrap(), "-y"]).assert().success();
     atk(&elsewhere, &stubs).env("ATK_HOME", &link).args(["plug", "homed", "--claude", "-y"]).assert().success();
     let call = &stubs.calls()[0];
-    let real = std::fs::canonicalize(&real).unwrap().display().to_string();
-    assert_eq!(call[call.len() - 5..], strings(&[&atk_path(), "exec", "--home", &real, "homed"]), "{call:?}");
+    let named = link.display().to_string();
+    assert_eq!(call[call.len() - 5..], strings(&[&atk_path(), "exec", "--home", &named, "homed"]), "{call:?}");
+    assert_eq!(call[call.len() - 4..], exec_args_for(&link, "homed"));
 }
 
 /// Remote servers keep their endpoint and get no variables (agents connect to a URL); a URL that
@@ -146,7 +152,6 @@ fn cli_agents_get_the_endpoint_for_http_sse_and_atk_exec_with_timeouts() {
             &format!(r#"{{"type": "http", "url": "{url}", "timeout": 600000}}"#),
         ]),
         strings(&["codex", "mcp", "add", "Remote-One", "--url", url]),
-        strings(&["gemini", "mcp", "add", "--transport", "http", "--scope", "user", "Remote One", url]),
         strings(&["auggie", "mcp", "add-json", "Remote One", &format!(r#"{{"type":"http","url":"{url}"}}"#)]),
         strings(&[
             "claude",
@@ -161,17 +166,6 @@ fn cli_agents_get_the_endpoint_for_http_sse_and_atk_exec_with_timeouts() {
             "http://127.0.0.1:9/sse",
         ]),
         strings(&["codex", "mcp", "add", "Sse-One", "--url", "http://127.0.0.1:9/sse"]),
-        strings(&[
-            "gemini",
-            "mcp",
-            "add",
-            "--transport",
-            "sse",
-            "--scope",
-            "user",
-            "Sse One",
-            "http://127.0.0.1:9/sse",
-        ]),
         strings(&["auggie", "mcp", "add-json", "Sse One", r#"{"type":"sse","url":"http://127.0.0.1:9/sse"}"#]),
         strings(&[
             "claude",
@@ -183,7 +177,6 @@ fn cli_agents_get_the_endpoint_for_http_sse_and_atk_exec_with_timeouts() {
             &format!(r#"{{"command": {atk}, "args": {}, "timeout": 1500}}"#, args.replace(",", ", ")),
         ]),
         with(&["codex", "mcp", "add", "Timed-One", "--"], &exec),
-        with(&["gemini", "mcp", "add", "--scope", "user", "Timed One", &atk_path(), "--"], &exec[1..]),
         strings(&[
             "auggie",
             "mcp",
@@ -193,9 +186,20 @@ fn cli_agents_get_the_endpoint_for_http_sse_and_atk_exec_with_timeouts() {
         ]),
     ];
     assert_eq!(stubs.calls(), want);
+    // Gemini's settings, edited in place: `httpUrl` for http, `url` for sse, atk exec for stdio.
+    let gemini: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.home.join(".gemini/settings.json")).unwrap()).unwrap();
+    assert_eq!(
+        gemini["mcpServers"],
+        serde_json::json!({
+            "Remote One": {"httpUrl": url, "timeout": 600000},
+            "Sse One": {"url": "http://127.0.0.1:9/sse"},
+            "Timed One": {"command": atk_path(), "args": exec[1..], "timeout": 1500},
+        })
+    );
     // The URL holds the secret: the preview says each agent keeps it (and shows it masked).
     for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie"] {
-        let note = format!("the server's URL holds a secret value, which {agent} keeps in its configuration");
+        let note = format!("the server's URL holds a secret value, which {agent} will keep in its configuration");
         assert!(errs.contains(&note), "{note}\n{errs}");
     }
     assert!(!errs.contains("tk-9"), "{errs}");
@@ -238,7 +242,9 @@ fn what_atk_cli_plugged_atk_unplugs_and_a_hand_made_server_is_left_alone() {
     for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie", "OpenCode"] {
         assert!(out.contains(&format!("✓ {agent}: 'py-tool' unplugged")), "{agent}\n{out}");
     }
-    assert_eq!(stubs.calls().len(), 4, "{:?}", stubs.calls());
+    // Claude Code, Codex and Auggie through their programs; Gemini's settings edited in place.
+    let programs: Vec<String> = stubs.calls().into_iter().map(|c| c[0].clone()).collect();
+    assert_eq!(programs, ["claude", "codex", "auggie"], "{:?}", stubs.calls());
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         assert!(!text.contains("py-tool") && !text.contains("s3cret"), "{}:\n{text}", f.display());
@@ -269,7 +275,8 @@ fn what_atk_cli_plugged_atk_unplugs_and_a_hand_made_server_is_left_alone() {
     let (out, err) = run_ok(&env, &stubs, &args);
     assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
     assert!(
-        (out.clone() + &err).contains("Claude Code's server 'py-tool' is not atk's (it runs my-server): left as it is"),
+        (out.clone() + &err)
+            .contains("Claude Code: its server 'py-tool' is not atk's (it runs my-server): left as it is"),
         "{out}\n{err}"
     );
     let after: Vec<String> = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
@@ -278,7 +285,7 @@ fn what_atk_cli_plugged_atk_unplugs_and_a_hand_made_server_is_left_alone() {
     args.extend(clis);
     let (_, err) = run_code(&env, &stubs, 1, &args);
     for agent in ["Claude Code", "Codex", "Gemini CLI", "Auggie", "OpenCode"] {
-        let line = format!("✗ {agent}: {agent} already has a server named 'py-tool' that atk did not write (it runs my-server); it is left as it is: plug under another name with `--as NAME`, or replace it with `--replace`");
+        let line = format!("✗ {agent}: it already has a server named 'py-tool' that atk did not write (it runs my-server), left as it is; plug under another name with `--as NAME`, or replace it with `--replace`");
         assert!(err.contains(&line), "{agent}\n{err}");
     }
     assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
@@ -374,7 +381,7 @@ fn changing_a_secret_with_setup_replugs_nothing() {
 fn a_failing_agent_is_reported_with_its_message_and_the_others_go_on() {
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
-    add_plugin(&env, "Fails", STDIO, true, &["API_KEY=x"]);
+    let dir = add_plugin(&env, "Fails", STDIO, true, &["API_KEY=x"]);
     stubs.fail("codex", "Error: config.toml is locked by another codex\n");
     let (out, err) = run_code(&env, &stubs, 1, &["plug", "fails", "--claude", "--codex", "--gemini", "-y"]);
     assert!(err.contains("✗ Codex: Error: config.toml is locked by another codex"), "{err}");
@@ -384,18 +391,33 @@ fn a_failing_agent_is_reported_with_its_message_and_the_others_go_on() {
     assert!(!env.home.join(".codex/AGENTS.md").exists());
     // Unplugging from an agent whose program is gone still removes its skill and exits 0, but
     // says the agent is not here, and keeps it recorded: its MCP registration is still there.
-    std::fs::remove_file(stubs.bin.join("gemini")).unwrap();
-    // GEMINI-SKILL: a link to the plugin folder today; a folder of atk's with a regular SKILL.md
-    // once Gemini's skill is written (the two checks below then look at that folder).
-    let link = env.home.join(".gemini/skills/atk-fails");
-    assert!(std::fs::symlink_metadata(&link).is_ok());
-    let (_, err) = run_ok(&env, &stubs, &["unplug", "fails", "--gemini", "-y"]);
-    assert!(err.contains("Gemini CLI: not installed ('gemini' is not on PATH)"), "{err}");
-    assert!(std::fs::symlink_metadata(&link).is_err());
-    assert!(env.manifest().contains("  - gemini\n"), "{}", env.manifest());
+    std::fs::remove_file(stubs.bin.join("claude")).unwrap();
+    let claude_md = env.home.join(".claude/CLAUDE.md");
+    let line = format!("@{}", dir.join("SKILL.md").display());
+    assert!(std::fs::read_to_string(&claude_md).unwrap().contains(&line));
+    let (_, err) = run_ok(&env, &stubs, &["unplug", "fails", "--claude", "-y"]);
+    assert!(err.contains("Claude Code: not installed ('claude' is not on PATH)"), "{err}");
+    assert!(!std::fs::read_to_string(&claude_md).unwrap().contains(&line));
+    assert!(env.manifest().contains("  - claude\n"), "{}", env.manifest());
+    assert!(std::fs::read_to_string(env.home.join(".claude.json")).unwrap().contains("\"Fails\""));
     // Plugging into an agent that is not installed fails that agent.
-    let (_, err) = run_code(&env, &stubs, 1, &["plug", "fails", "--gemini", "-y"]);
-    assert!(err.contains("✗ Gemini CLI: not installed ('gemini' is not on PATH)"), "{err}");
+    let (_, err) = run_code(&env, &stubs, 1, &["plug", "fails", "--claude", "-y"]);
+    assert!(err.contains("✗ Claude Code: not installed ('claude' is not on PATH)"), "{err}");
+    // Gemini's settings are a file atk edits itself: without its program, Gemini is still
+    // unplugged whole (server and skill folder), and plugged again.
+    std::fs::remove_file(stubs.bin.join("gemini")).unwrap();
+    let settings = env.home.join(".gemini/settings.json");
+    let folder = env.home.join(".gemini/skills/atk-fails");
+    assert!(folder.join("SKILL.md").is_file());
+    let (out, _) = run_ok(&env, &stubs, &["unplug", "fails", "--gemini", "-y"]);
+    assert!(out.contains("✓ Gemini CLI: 'Fails' unplugged"), "{out}");
+    assert!(!std::fs::read_to_string(&settings).unwrap().contains("\"Fails\""));
+    assert!(std::fs::symlink_metadata(&folder).is_err());
+    assert!(!env.manifest().contains("  - gemini\n"), "{}", env.manifest());
+    let (out, _) = run_ok(&env, &stubs, &["plug", "fails", "--gemini", "-y"]);
+    assert!(out.contains("✓ Gemini CLI: 'Fails' plugged in"), "{out}");
+    assert!(std::fs::read_to_string(&settings).unwrap().contains("\"Fails\""));
+    assert!(stubs.calls().iter().all(|c| c[0] != "gemini"), "{:?}", stubs.calls());
 }
 
 #[test]
@@ -546,8 +568,8 @@ fn skills_match_atk_cli_s_format_in_existing_files() {
     // As atk-cli leaves CLAUDE.md after plugging another plugin.
     let claude_md = env.home.join(".claude/CLAUDE.md");
     write(&claude_md, "# My rules\n\nBe terse.\n\n<!-- ATK:BEGIN -->\n@/opt/other/SKILL.md\n<!-- ATK:END -->\n", false);
-    // GEMINI-SKILL: a stale link of atk-cli's where Gemini's skill goes, and the link to the plugin
-    // folder after plug; a folder with a regular SKILL.md once Gemini's skill is written.
+    // A stale link of atk-cli's where Gemini's skill goes: replaced by a folder of atk's with a
+    // regular SKILL.md (front matter Gemini loads skills by, and the marker naming the plugin).
     let gemini_link = env.home.join(".gemini/skills/atk-skilled");
     std::fs::create_dir_all(gemini_link.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink("/nonexistent/old", &gemini_link).unwrap();
@@ -556,7 +578,14 @@ fn skills_match_atk_cli_s_format_in_existing_files() {
         std::fs::read_to_string(&claude_md).unwrap(),
         format!("# My rules\n\nBe terse.\n\n<!-- ATK:BEGIN -->\n@/opt/other/SKILL.md\n@{skill}\n<!-- ATK:END -->\n")
     );
-    assert_eq!(std::fs::read_link(&gemini_link).unwrap(), dir);
+    assert!(std::fs::symlink_metadata(&gemini_link).unwrap().is_dir());
+    assert_eq!(
+        std::fs::read_to_string(gemini_link.join("SKILL.md")).unwrap(),
+        format!(
+            "---\nname: \"atk-skilled\"\ndescription: \"test plugin Skilled\"\n---\n\n# How to use it\n\n<!-- atk: the skill of the plugin in {}; `atk plug` and `atk unplug` manage this file -->\n",
+            dir.display()
+        )
+    );
     assert_eq!(std::fs::read_link(env.home.join(".augment/rules/atk-skilled.md")).unwrap(), dir.join("SKILL.md"));
     // A file where a link would go is never touched.
     let blocked = env.home.join(".augment/rules/atk-skilled.md");
@@ -619,10 +648,18 @@ mcp:
         "{text}"
     );
     assert!(text.contains("NEEDED=<NOT_SET>") && !text.contains("abcdefgh"), "{text}");
+    // `--for AGENT` prints what plug gives that agent: atk exec of the plugin, nothing secret, so
+    // that a pasted snippet works.
     let toml = env.ok(&["mcp", "shown", "--for", "codex"]);
-    assert!(toml.starts_with(&format!("[mcp_servers.Shown]\ncommand = \"{p}/mcp.sh\"\n")), "{toml}");
-    let cursor: serde_json::Value = serde_json::from_str(&env.ok(&["mcp", "shown", "--for", "cursor"])).unwrap();
-    assert_eq!(cursor["mcpServers"]["Shown"]["env"]["TOKEN"], "********");
+    let args = exec_args(&env, "shown").iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", ");
+    assert_eq!(toml.trim_end(), format!("[mcp_servers.Shown]\ncommand = {:?}\nargs = [{args}]", atk_path()));
+    let text = env.ok(&["mcp", "shown", "--for", "cursor", "--show-secrets"]);
+    assert!(!text.contains("abcdefgh") && !text.contains("TOKEN"), "{text}");
+    let cursor: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        cursor["mcpServers"]["Shown"],
+        serde_json::json!({"command": atk_path(), "args": exec_args(&env, "shown")})
+    );
     env.fails(4, &["mcp", "shown-not"]);
     add_plugin(&env, "No Server", "", true, &[]);
     let (_, err) = env.fails(5, &["mcp", "no-server"]);
@@ -738,9 +775,17 @@ fn plugged_by_atk_unplugged_by_atk_cli() {
     let section = "\n<!-- ATK:BEGIN -->\n<!-- ATK:END -->\n";
     assert_eq!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap(), section);
     assert_eq!(std::fs::read_to_string(env.home.join(".codex/AGENTS.md")).unwrap(), section);
-    // GEMINI-SKILL: atk-cli removes a link here; whether it removes the folder atk will write is
-    // for the integrator to settle.
-    assert!(std::fs::symlink_metadata(env.home.join(".gemini/skills/atk-both-ways")).is_err());
+    // atk-cli removes only a link there: the folder atk wrote for Gemini (the skill's text and
+    // atk's marker, nothing secret) stays until atk unplugs it (below).
+    let gemini_skill = env.home.join(".gemini/skills/atk-both-ways");
+    let kept = std::fs::read_to_string(gemini_skill.join("SKILL.md")).unwrap();
+    assert!(
+        kept.ends_with(&format!(
+            "<!-- atk: the skill of the plugin in {}; `atk plug` and `atk unplug` manage this file -->\n",
+            dir.display()
+        )),
+        "{kept}"
+    );
     assert!(std::fs::symlink_metadata(env.home.join(".augment/rules/atk-both-ways.md")).is_err());
     let oc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(env.home.join(".config/opencode/opencode.jsonc")).unwrap())
@@ -757,7 +802,7 @@ fn plugged_by_atk_unplugged_by_atk_cli() {
         assert_eq!(servers(rel), serde_json::json!({}), "{rel}");
     }
     assert_eq!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap(), section);
-    // GEMINI-SKILL: atk removes atk-cli's link (and, later, its own folder).
+    // atk removes its own Gemini skill folder.
     assert!(std::fs::symlink_metadata(env.home.join(".gemini/skills/atk-both-ways")).is_err());
     let oc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(env.home.join(".config/opencode/opencode.jsonc")).unwrap())
@@ -899,13 +944,13 @@ fn a_server_of_the_user_s_with_the_plugin_s_name_is_left_alone_unless_replaced_o
     let (out, err) = run_code(&env, &stubs, 1, &["plug", "known", "--claude", "--cursor", "-y"]);
     assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
     assert!(
-        err.contains("✗ Claude Code: Claude Code already has a server named 'Known' that atk did not write (it runs my-own); it is left as it is: plug under another name with `--as NAME`, or replace it with `--replace`"),
+        err.contains("✗ Claude Code: it already has a server named 'Known' that atk did not write (it runs my-own), left as it is; plug under another name with `--as NAME`, or replace it with `--replace`"),
         "{out}\n{err}"
     );
     // A URL is shown by its host only (the user's own credentials stay out of the message).
     assert!(
         err.contains(
-            "✗ Cursor: Cursor already has a server named 'Known' that atk did not write (it reaches mine.example)"
+            "✗ Cursor: it already has a server named 'Known' that atk did not write (it reaches mine.example)"
         ),
         "{err}"
     );

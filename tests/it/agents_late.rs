@@ -79,7 +79,13 @@ fn a_former_name_another_plugin_now_has_is_not_removed() {
     };
     let exec_of = |dir: &str| serde_json::json!({"command": atk_path(), "args": exec_args(&env, dir)});
     let (_, err) = run_code(&env, &stubs, 1, &["plug", "other", "--cursor", "-y"]);
-    assert!(err.contains("Cursor already has a server named 'Shared'"), "{err}");
+    // A's entry is atk's, for another plugin: the conflict says so (not "atk did not write").
+    assert!(
+        err.contains(
+            "✗ Cursor: it already has a server named 'Shared' that starts another plugin ('shared'), left as it is"
+        ),
+        "{err}"
+    );
     assert_eq!(held(), serde_json::json!({"Shared": exec_of("shared")}));
     run_ok(&env, &stubs, &["plug", "other", "--cursor", "--replace", "-y"]);
     assert_eq!(held(), serde_json::json!({"Shared": exec_of("other")}));

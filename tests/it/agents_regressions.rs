@@ -225,7 +225,7 @@ fn a_forged_record_of_names_cannot_make_atk_remove_a_server_of_the_user_s() {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     // Codex was told to use the name `github`: that server is the user's, so it stops there.
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("Codex already has a server named 'github' that atk did not write"), "{text}");
+    assert!(text.contains("Codex: it already has a server named 'github' that atk did not write"), "{text}");
     run_ok(&env, &stubs, &["unplug", "forged", "--claude", "--codex", "--cursor", "-y"]);
     write(
         &record,
@@ -284,8 +284,8 @@ fn an_upstream_rename_to_a_name_the_user_has_does_not_take_the_user_s_server() {
     stubs.clear();
     let out = atk(&env, &stubs).args(["upgrade", "tool", "-y"]).output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("Cursor already has a server named 'github' that atk did not write"), "{text}");
-    assert!(text.contains("Claude Code already has a server named 'github' that atk did not write"), "{text}");
+    assert!(text.contains("Cursor: 'Tool' was not plugged in again: it already has a server named 'github' that atk did not write (it runs gh-mcp)"), "{text}");
+    assert!(text.contains("Claude Code: 'Tool' was not plugged in again: it already has a server named 'github' that atk did not write (it runs gh-mcp)"), "{text}");
     let calls = stubs.calls();
     assert!(!calls.iter().any(|c| c.last().is_some_and(|w| w == "github")), "{calls:?}");
     for (f, before) in &theirs {
@@ -330,18 +330,32 @@ fn a_cloned_record_cannot_make_remove_or_unplug_take_the_user_s_servers() {
 fn a_plugin_s_arguments_are_never_an_agent_s_options() {
     let env = Env::new();
     let stubs = Stubs::new(&env, &crate::common::agents::CLI_AGENTS);
-    let body = "mcp:\n  transport: stdio\n  command: srv\n  args: [\"--trust\", \"--scope\", \"project\"]\n";
-    add_plugin(&env, "Trusty", body, false, &[]);
+    let body = "mcp:\n  transport: stdio\n  command: ./mcp.sh\n  args: [\"--trust\", \"--scope\", \"project\"]\n";
+    let dir = add_plugin(&env, "Trusty", body, false, &[]);
+    write(&dir.join("mcp.sh"), "#!/bin/sh\nprintf '%s\\n' \"$@\"\n", true);
     run_ok(&env, &stubs, &["plug", "trusty", "--claude", "--codex", "--gemini", "--auggie", "-y"]);
     let calls = stubs.calls();
-    assert_eq!(calls.len(), 4, "{calls:?}");
+    // Claude Code, Codex and Auggie through their programs; Gemini's settings are edited in place:
+    // `gemini` never runs, so nothing can be read as its options.
+    let programs: Vec<String> = calls.iter().map(|c| c[0].clone()).collect();
+    assert_eq!(programs, ["claude", "codex", "auggie"], "{calls:?}");
     for call in &calls {
         assert!(!call.iter().any(|w| w.contains("--trust") || w == "project"), "{call:?}");
     }
-    let gemini = calls.iter().find(|c| c[0] == "gemini").unwrap();
     let exec = crate::common::agents::exec_args(&env, "trusty");
-    assert_eq!(gemini[gemini.len() - exec.len() - 2..][..2], [crate::common::agents::atk_path(), "--".to_string()]);
     let held: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(env.home.join(".gemini/settings.json")).unwrap()).unwrap();
-    assert_eq!(held["mcpServers"]["Trusty"]["args"], serde_json::json!(exec));
+    assert_eq!(
+        held["mcpServers"]["Trusty"],
+        serde_json::json!({"command": crate::common::agents::atk_path(), "args": exec})
+    );
+    // Started as Gemini starts it, the server gets the plugin's arguments verbatim.
+    let served = std::process::Command::new(crate::common::agents::atk_path())
+        .args(&exec)
+        .env_clear()
+        .env("HOME", &env.home)
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&served.stdout), "--trust\n--scope\nproject\n", "{served:?}");
 }

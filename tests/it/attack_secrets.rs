@@ -164,7 +164,11 @@ fn a_multi_line_secret_an_agent_says_back_is_scrubbed_whole() {
         assert_eq!(out.status.code(), Some(1), "{}", both(&out));
         let text = both(&out);
         assert_clean(&format!("{args:?}"), &text, &[PEM, GH]);
-        assert!(text.contains("bad args: mcp add --scope user -- pem ") && text.contains(" exec pem"), "{text}");
+        let exec = crate::common::agents::exec_args(&env, "pem").join(" ");
+        assert!(
+            text.contains("bad args: mcp add --scope user -- pem ") && text.contains(&format!(" {exec}")),
+            "{text}"
+        );
         assert!(text.contains("PRIVATE_KEY=********"), "{text}");
     }
 }

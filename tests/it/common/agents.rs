@@ -103,22 +103,23 @@ pub fn add_plugin(env: &Env, name: &str, body: &str, skill: bool, sets: &[&str])
     std::fs::canonicalize(env.atk_home.join("plugins").join(directory)).unwrap()
 }
 
-/// The program agents are given to start a plugin's server: this atk, as the system names it
-/// (`std::env::current_exe`, links resolved).
+/// The program agents are given to start a plugin's server: this atk as it was invoked (the tests
+/// run it by an absolute path), links kept.
 pub fn atk_path() -> String {
-    std::fs::canonicalize(bin()).unwrap().display().to_string()
+    std::path::absolute(bin()).unwrap().display().to_string()
 }
 
 /// The words after the program in the entry agents are given for the plugin in `directory`:
-/// `exec`, the home when it is not `$HOME/.atk` (`--home` and its canonical path), the directory.
+/// `exec`, `--home` and the home as the user names it (`ATK_HOME`: absolute, links kept; always
+/// named, the default home too), the directory.
 pub fn exec_args(env: &Env, directory: &str) -> Vec<String> {
-    let canonical = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    let mut args = vec!["exec".to_string()];
-    if canonical(&env.atk_home) != canonical(&env.home.join(".atk")) {
-        args.extend(["--home".to_string(), canonical(&env.atk_home).display().to_string()]);
-    }
-    args.push(directory.to_string());
-    args
+    exec_args_for(&env.atk_home, directory)
+}
+
+/// [`exec_args`] for the home named `home`.
+pub fn exec_args_for(home: &std::path::Path, directory: &str) -> Vec<String> {
+    let home = std::path::absolute(home).unwrap().display().to_string();
+    vec!["exec".to_string(), "--home".to_string(), home, directory.to_string()]
 }
 
 /// [`atk_path`] followed by [`exec_args`].
