@@ -51,7 +51,11 @@ fn folder(t: &Target, env: &AgentEnv) -> PathBuf {
 /// It names the plugin's folder, home included: two homes on one machine never take each
 /// other's skill.
 fn marker(t: &Target) -> String {
-    let dir = t.dir.display().to_string().replace("--", "-\u{2d}");
+    // (An HTML comment cannot hold `--`.)
+    let mut dir = t.dir.display().to_string();
+    while dir.contains("--") {
+        dir = dir.replace("--", "-%2D");
+    }
     format!("<!-- atk: the skill of the plugin in {dir}; `atk plug` and `atk unplug` manage this file -->")
 }
 

@@ -59,16 +59,26 @@ impl Launcher {
     /// then), nothing a shell would read otherwise, and its words are exactly what
     /// [`Launcher::args`] gives for this home.
     pub fn runs(&self, command: &str, args: &[String], directory: &str) -> bool {
+        self.launch_in(command, args).is_some_and(|(home, plugin)| plugin == directory && same_place(home, &self.home))
+    }
+
+    /// The home and plugin folder an `atk exec` entry starts, when `command args` is one.
+    pub fn launch_in<'a>(&self, command: &str, args: &'a [String]) -> Option<(&'a Path, &'a str)> {
         let program = Path::new(command);
         let plain = command.starts_with('/')
             && !command.chars().any(|c| c.is_whitespace() || c.is_control() || "'\"\\$`;&|<>(){}*?[]#~!".contains(c));
         let is_atk = program == self.atk || (plain && program.file_name().is_some_and(|n| n == "atk"));
         match args {
-            [exec, flag, home, plugin] if exec == "exec" && flag == "--home" && plugin == directory => {
-                is_atk && same_place(Path::new(home), &self.home)
+            [exec, flag, home, plugin] if is_atk && exec == "exec" && flag == "--home" => {
+                Some((Path::new(home.as_str()), plugin.as_str()))
             }
-            _ => false,
+            _ => None,
         }
+    }
+
+    /// Whether `home` is this launch's home.
+    pub fn is_home(&self, home: &Path) -> bool {
+        same_place(home, &self.home)
     }
 }
 

@@ -76,7 +76,7 @@ impl Agent for OpenCode {
         let mut remove_atks = false;
         match &stance {
             Stance::Foreign(held) if given.is_some() && !cx.replace => {
-                plan.conflict = Some(super::plan::conflict_text(t, held));
+                plan.conflict = Some(super::plan::conflict_text(&cx.env.launcher, t, held));
                 return Ok(plan);
             }
             Stance::Foreign(held) if given.is_some() => plan.changes.push(Change::Say(format!(

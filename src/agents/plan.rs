@@ -136,12 +136,14 @@ pub fn stance(agent: AgentId, t: &Target, cx: &Cx, wanted: Option<&Server>) -> R
 }
 
 /// What a plan says of a server of the user's that has the plugin's name.
-pub fn conflict_text(t: &Target, held: &Held) -> String {
-    let whose = match (held.command.as_deref(), held.args.as_slice()) {
-        (Some(c), [exec, .., other]) if exec == "exec" && std::path::Path::new(c).ends_with("atk") => {
-            format!("that starts another plugin ('{}')", crate::text::escape(other))
+pub fn conflict_text(launcher: &super::Launcher, t: &Target, held: &Held) -> String {
+    let launch = held.command.as_deref().and_then(|c| launcher.launch_in(c, &held.args));
+    let whose = match launch {
+        Some((home, _)) if !launcher.is_home(home) => {
+            format!("that starts a plugin of another home ({})", crate::text::escape(&home.display().to_string()))
         }
-        _ => format!("that atk did not write ({})", held.describe()),
+        Some((_, other)) => format!("that starts another plugin ('{}')", crate::text::escape(other)),
+        None => format!("that atk did not write ({})", held.describe()),
     };
     format!(
         "it already has a server named '{}' {whose}, left as it is; plug under another name with `--as NAME`, or replace it with `--replace`",
@@ -205,7 +207,7 @@ pub fn cli_plug(
         Stance::Foreign(held) if cx.replace => {
             plan.changes.extend([replacing(agent, t, &held), removal(false), addition])
         }
-        Stance::Foreign(held) => plan.conflict = Some(conflict_text(t, &held)),
+        Stance::Foreign(held) => plan.conflict = Some(conflict_text(&cx.env.launcher, t, &held)),
     }
     say_secret_url(agent, s, &mut plan);
     Ok(plan)
@@ -363,7 +365,7 @@ pub fn json_server(
     };
     match stance {
         Stance::Foreign(held) if !cx.replace => {
-            plan.conflict = Some(conflict_text(t, &held));
+            plan.conflict = Some(conflict_text(&cx.env.launcher, t, &held));
             return Ok(plan);
         }
         Stance::Foreign(held) => plan.changes.push(replacing(agent, t, &held)),
