@@ -174,30 +174,128 @@ fn opencode_sends_the_plugged_skill_to_its_model() {
     plugged_skill_reaches_the_model("opencode", "skill-body-91c2", "opencode_sends_the_plugged_skill_to_its_model");
 }
 
-/// Codex hands the server its `env` table as written: every value arrives intact, even today's,
-/// which atk copies into `~/.codex/config.toml`.
-#[test]
-fn codex_delivers_every_tricky_value_intact() {
-    let test = "codex_delivers_every_tricky_value_intact";
-    let Some(agents) = RealAgents::find(test) else { return };
-    let env = Env::bare();
-    agents.atk_ok(&env, &["init"]);
+/// A home whose plugin `env-tool` has one secret per [`TRICKY`] value; returns the server's digest
+/// file and the variables' names.
+fn home_with_tricky_values(agents: &RealAgents, env: &Env) -> (std::path::PathBuf, Vec<String>) {
+    agents.atk_ok(env, &["init"]);
     let names: Vec<String> = (0..TRICKY.len()).map(|i| format!("TRICKY_{i}")).collect();
     let body: String = names.iter().map(|n| format!("  - name: {n}\n    required: true\n    secret: true\n")).collect();
     let sets: Vec<String> = names.iter().zip(TRICKY).map(|(n, v)| format!("{n}={v}")).collect();
     let digest = agents.add_env_server_plugin(
-        &env,
+        env,
         NAME,
         &format!("env_vars:\n{body}"),
         &names.iter().map(String::as_str).collect::<Vec<_>>(),
         &sets.iter().map(String::as_str).collect::<Vec<_>>(),
         &[],
     );
-    agents.atk_ok(&env, &["plug", NAME, "--codex", "-y"]);
-    let got = agents.start_servers(&env, "codex", &digest);
+    (digest, names)
+}
+
+/// The server the agent starts (through `atk exec`) gets every [`TRICKY`] value byte for byte:
+/// `$word`, `${HOME}`, `==`, quotes, a backslash, `#`, spaces, `$(…)`, `{env:…}`, non-ASCII. Before
+/// atk owned the launch, only Codex delivered them all.
+fn tricky_values_arrive_intact(agent: &str, test: &str) {
+    let Some(agents) = RealAgents::find(test) else { return };
+    let env = Env::bare();
+    let (digest, names) = home_with_tricky_values(&agents, &env);
+    agents.atk_ok(&env, &["plug", NAME, &format!("--{agent}"), "-y"]);
+    let got = agents.start_servers(&env, agent, &digest);
     for (n, v) in names.iter().zip(TRICKY) {
-        assert!(agents.received(&got, n, v), "codex's server did not get {v:?} intact ({n})");
+        assert!(agents.received(&got, n, v), "{agent}'s server did not get {v:?} intact ({n})");
     }
+}
+
+#[test]
+fn claude_s_server_gets_every_tricky_value_intact() {
+    tricky_values_arrive_intact("claude", "claude_s_server_gets_every_tricky_value_intact");
+}
+
+#[test]
+fn codex_s_server_gets_every_tricky_value_intact() {
+    tricky_values_arrive_intact("codex", "codex_s_server_gets_every_tricky_value_intact");
+}
+
+#[test]
+fn gemini_s_server_gets_every_tricky_value_intact() {
+    tricky_values_arrive_intact("gemini", "gemini_s_server_gets_every_tricky_value_intact");
+}
+
+#[test]
+fn auggie_s_server_gets_every_tricky_value_intact() {
+    tricky_values_arrive_intact("auggie", "auggie_s_server_gets_every_tricky_value_intact");
+}
+
+#[test]
+fn opencode_s_server_gets_every_tricky_value_intact() {
+    tricky_values_arrive_intact("opencode", "opencode_s_server_gets_every_tricky_value_intact");
+}
+
+/// After `plug` into all five, and after each started the server, no file under HOME (the atk
+/// home aside) holds any of the plugin's secrets: the agents hold `atk exec`, nothing else.
+#[test]
+fn after_plug_into_every_agent_no_secret_is_under_home() {
+    let Some(agents) = RealAgents::find("after_plug_into_every_agent_no_secret_is_under_home") else { return };
+    let env = Env::bare();
+    let (digest, _) = home_with_tricky_values(&agents, &env);
+    let flags: Vec<String> = AGENTS.iter().map(|a| format!("--{a}")).collect();
+    let mut args = vec!["plug", NAME, "-y"];
+    args.extend(flags.iter().map(String::as_str));
+    agents.atk_ok(&env, &args);
+    for agent in ["claude", "gemini", "opencode"] {
+        agents.start_servers(&env, agent, &digest);
+    }
+    let secrets: Vec<&str> = TRICKY.iter().copied().filter(|v| v.len() >= 8).collect();
+    assert_eq!(files_holding(&env.home, &[&env.atk_home], &secrets), vec![], "a secret is under HOME");
+}
+
+/// The user's own server with the plugin's name, added with the agent's own program, survives
+/// `plug` (a conflict, exit 1), `unplug` and `remove`: the agent's config stays as it was, and the
+/// agent still lists and starts the user's server.
+fn a_same_named_server_of_the_user_s_survives(agent: &str, test: &str) {
+    let Some(agents) = RealAgents::find(test) else { return };
+    let env = Env::bare();
+    home_with_plugin(&agents, &env);
+    let users_digest = env.path("users-own.json");
+    let server = env_server_script();
+    let python = agents.python.display().to_string();
+    user_adds(&agents, &env, agent, NAME, &python, &[server.to_str().unwrap(), users_digest.to_str().unwrap()]);
+    assert_eq!(agents.listed_names(&env, agent), vec![NAME.to_string()], "{agent} before plug");
+    let before = config_state(&env, agent).expect("the agent wrote its config");
+    let out = agents.atk_run(&env, &["plug", NAME, &format!("--{agent}"), "-y"]);
+    assert_eq!(out.status.code(), Some(1), "{agent}: {}", both(&out));
+    assert!(both(&out).contains("that atk did not write"), "{agent}: {}", both(&out));
+    assert_eq!(config_state(&env, agent).as_ref(), Some(&before), "plug changed {agent}'s config");
+    agents.atk_ok(&env, &["unplug", NAME, &format!("--{agent}"), "-y"]);
+    agents.atk_ok(&env, &["remove", NAME, "-y"]);
+    assert_eq!(config_state(&env, agent), Some(before), "{agent}'s config changed");
+    assert_eq!(agents.listed_names(&env, agent), vec![NAME.to_string()], "{agent} after remove");
+    agents.start_servers(&env, agent, &users_digest);
+}
+
+#[test]
+fn claude_keeps_the_user_s_server_of_the_plugin_s_name() {
+    a_same_named_server_of_the_user_s_survives("claude", "claude_keeps_the_user_s_server_of_the_plugin_s_name");
+}
+
+#[test]
+fn codex_keeps_the_user_s_server_of_the_plugin_s_name() {
+    a_same_named_server_of_the_user_s_survives("codex", "codex_keeps_the_user_s_server_of_the_plugin_s_name");
+}
+
+#[test]
+fn gemini_keeps_the_user_s_server_of_the_plugin_s_name() {
+    a_same_named_server_of_the_user_s_survives("gemini", "gemini_keeps_the_user_s_server_of_the_plugin_s_name");
+}
+
+#[test]
+fn auggie_keeps_the_user_s_server_of_the_plugin_s_name() {
+    a_same_named_server_of_the_user_s_survives("auggie", "auggie_keeps_the_user_s_server_of_the_plugin_s_name");
+}
+
+#[test]
+fn opencode_keeps_the_user_s_server_of_the_plugin_s_name() {
+    a_same_named_server_of_the_user_s_survives("opencode", "opencode_keeps_the_user_s_server_of_the_plugin_s_name");
 }
 
 /// After `unplug` from all five, no file under HOME (the atk home aside, where the secret lives)
