@@ -320,3 +320,37 @@ fn unplug_from_every_agent_leaves_the_value_nowhere_under_home() {
         assert!(agents.listed_names(&env, agent).is_empty(), "{agent} still lists a server");
     }
 }
+
+/// A plugin whose server takes option-like arguments (`--trust --scope project`, Gemini's own
+/// options): every agent starts the server with them as its arguments, and none reads them as its
+/// own (Gemini kept `trust: true` in a project settings file of the folder it ran in).
+#[test]
+fn option_like_arguments_are_the_server_s_under_every_agent() {
+    let Some(agents) = RealAgents::find("option_like_arguments_are_the_server_s_under_every_agent") else { return };
+    let env = Env::bare();
+    agents.atk_ok(&env, &["init"]);
+    let digest = env.path("digest-opts.json");
+    let server = std::fs::read_to_string(env_server_script()).unwrap();
+    let mcp = format!(
+        "mcp:\n  transport: stdio\n  command: {}\n  args: [\"$ATK_PLUGIN_DIR/mcp_env_server.py\", {}, \"--trust\", \"--scope\", \"project\"]\n",
+        serde_json::to_string(&agents.python.display().to_string()).unwrap(),
+        serde_json::to_string(&digest.display().to_string()).unwrap(),
+    );
+    let src = env.plugin("src-opts", &yaml("opts", &mcp), &[("mcp_env_server.py", server.as_str(), false)]);
+    agents.atk_ok(&env, &["add", src.to_str().unwrap(), "-y"]);
+    let flags: Vec<String> = AGENTS.iter().map(|a| format!("--{a}")).collect();
+    let mut args = vec!["plug", "opts", "-y"];
+    args.extend(flags.iter().map(String::as_str));
+    agents.atk_ok(&env, &args);
+    for agent in AGENTS {
+        let got = agents.start_servers(&env, agent, &digest);
+        assert_eq!(
+            got.argv[1..],
+            [digest.display().to_string(), "--trust".into(), "--scope".into(), "project".into()],
+            "{agent}"
+        );
+    }
+    assert!(!env.dir.path().join(".gemini").exists(), "Gemini wrote project settings");
+    let settings = std::fs::read_to_string(env.home.join(".gemini/settings.json")).unwrap();
+    assert!(!settings.contains("\"trust\""), "{settings}");
+}
