@@ -1276,7 +1276,6 @@ fn no_secret_value_is_in_any_file_under_home_after_plug() {
 /// `uninstall` unplugs and keeps the record; `install` then plugs the recorded agents again, as
 /// Claude Code's own file shows.
 #[test]
-#[ignore = "not built yet (issue 19, real state): atk install does not plug a plugin's recorded agents"]
 fn install_after_uninstall_plugs_the_recorded_agents_again() {
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
