@@ -1090,26 +1090,6 @@ fn doctor_finds_a_recorded_agent_that_is_not_configured() {
     assert!(out.contains("✓ agents:"), "{out}");
 }
 
-/// The same for a CLI agent: what Claude Code holds in `~/.claude.json` is the truth, not atk's
-/// record of what it ran. A server removed there by hand is reported and plugged again.
-#[test]
-fn doctor_finds_a_server_removed_by_hand_from_a_cli_agent() {
-    let env = Env::new();
-    let stubs = Stubs::new(&env, &CLI_AGENTS);
-    add_plugin(&env, "Wired", STDIO, false, &["API_KEY=x"]);
-    run_ok(&env, &stubs, &["plug", "wired", "--claude", "-y"]);
-    let (out, _) = run_ok(&env, &stubs, &["doctor"]);
-    assert!(out.contains("✓ agents: every recorded agent here has its plugins plugged in"), "{out}");
-    let claude_json = env.home.join(".claude.json");
-    write(&claude_json, "{\"mcpServers\": {}}\n", false);
-    let (out, _) = run_ok(&env, &stubs, &["doctor"]);
-    assert!(out.contains("'Wired' in Claude Code: recorded, not configured"), "{out}");
-    run_ok(&env, &stubs, &["plug", "--all", "-y"]);
-    let (out, _) = run_ok(&env, &stubs, &["doctor"]);
-    assert!(out.contains("✓ agents:"), "{out}");
-    assert!(std::fs::read_to_string(&claude_json).unwrap().contains("\"Wired\""));
-}
-
 /// `undo` of a plug unplugs (the agent's file as before, the record as before), undo of that undo
 /// plugs again, and undo of an unplug plugs back in.
 #[test]
@@ -1271,25 +1251,4 @@ fn no_secret_value_is_in_any_file_under_home_after_plug() {
         .unwrap();
     let (token, key, pass) = (values[0].1, values[1].1, values[2].1);
     assert_eq!(String::from_utf8_lossy(&served.stdout), format!("--token={token}|{token}|{key}|{pass}|"), "{served:?}");
-}
-
-/// `uninstall` unplugs and keeps the record; `install` then plugs the recorded agents again, as
-/// Claude Code's own file shows.
-#[test]
-fn install_after_uninstall_plugs_the_recorded_agents_again() {
-    let env = Env::new();
-    let stubs = Stubs::new(&env, &CLI_AGENTS);
-    let body = "lifecycle:\n  install: 'true'\n  uninstall: 'true'\nmcp:\n  transport: stdio\n  command: run-it\n";
-    add_plugin(&env, "Back Again", body, false, &[]);
-    run_ok(&env, &stubs, &["plug", "back-again", "--claude", "--codex", "-y"]);
-    let claude_json = env.home.join(".claude.json");
-    let held = std::fs::read_to_string(&claude_json).unwrap();
-    assert!(held.contains("\"Back-Again\""), "{held}");
-    run_ok(&env, &stubs, &["uninstall", "back-again", "--force"]);
-    assert!(!std::fs::read_to_string(&claude_json).unwrap().contains("Back-Again"));
-    assert!(env.manifest().contains("  agents:\n  - claude\n  - codex\n"), "{}", env.manifest());
-    run_ok(&env, &stubs, &["install", "back-again", "-y"]);
-    assert_eq!(std::fs::read_to_string(&claude_json).unwrap(), held);
-    let codex = std::fs::read_to_string(env.home.join(".codex/config.toml")).unwrap();
-    assert!(codex.contains("[mcp_servers.Back-Again]"), "{codex}");
 }

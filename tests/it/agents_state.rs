@@ -66,24 +66,6 @@ fn uninstall_then_install_plugs_the_recorded_agents_again() {
     run_ok(&env, &stubs, &["install", "back"]);
     assert!(stubs.calls().is_empty(), "{:?}", stubs.calls());
 }
-
-#[test]
-fn a_forged_record_cannot_make_atk_remove_a_server_of_the_user_s() {
-    let env = Env::new();
-    let stubs = Stubs::new(&env, &CLI_AGENTS);
-    add_plugin(&env, "Tool", SERVER, false, &[]);
-    let theirs = users_server(&env, "github");
-    // `.git/atk/agents.json` says atk gave the plugin to Claude as `github`.
-    let record = env.atk_home.join(".git/atk/agents.json");
-    std::fs::create_dir_all(record.parent().unwrap()).unwrap();
-    std::fs::write(&record, r#"{"fingerprints": {"claude/tool": 1}, "names": {"claude/tool": "github"}}"#).unwrap();
-    run_ok(&env, &stubs, &["plug", "tool", "--claude", "-y"]);
-    run_ok(&env, &stubs, &["unplug", "tool", "--claude", "-y"]);
-    assert_eq!(json(&env.home.join(".claude.json"))["mcpServers"]["github"], theirs);
-    let removals: Vec<_> = stubs.calls().into_iter().filter(|c| c.contains(&"github".to_string())).collect();
-    assert!(removals.is_empty(), "{removals:?}");
-}
-
 #[test]
 fn a_rename_to_a_name_the_user_has_is_a_conflict_not_a_replacement() {
     let env = Env::new();
@@ -132,24 +114,6 @@ fn a_rename_to_a_name_the_user_has_is_a_conflict_not_a_replacement() {
     assert_eq!(json(&env.home.join(".claude.json"))["mcpServers"]["github"], theirs);
     assert_eq!(json(&cursor)["mcpServers"]["github"]["env"]["GITHUB_TOKEN"], "ghp_x");
 }
-
-#[test]
-fn a_cloned_home_s_record_does_not_remove_the_user_s_same_named_servers() {
-    let env = Env::new();
-    let stubs = Stubs::new(&env, &CLI_AGENTS);
-    add_plugin(&env, "shared", SERVER, false, &[]);
-    run_ok(&env, &stubs, &["plug", "shared", "--claude", "-y"]);
-    // A new laptop: the home is cloned; the user already has a server named `shared` there.
-    let laptop = Env::bare();
-    git(laptop.dir.path(), &["clone", "-q", env.atk_home.to_str().unwrap(), laptop.atk_home.to_str().unwrap()]);
-    let stubs2 = Stubs::new(&laptop, &CLI_AGENTS);
-    let theirs = users_server(&laptop, "shared");
-    run_ok(&laptop, &stubs2, &["unplug", "shared", "--all-agents", "-y"]);
-    run_ok(&laptop, &stubs2, &["remove", "shared", "-y"]);
-    assert_eq!(json(&laptop.home.join(".claude.json"))["mcpServers"]["shared"], theirs);
-    assert!(stubs2.calls().iter().all(|c| !c.contains(&"remove".to_string())), "{:?}", stubs2.calls());
-}
-
 #[test]
 fn a_skill_that_is_a_link_is_never_handed_to_an_agent() {
     let env = Env::new();
