@@ -87,10 +87,25 @@ pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, ho
     };
     let t = &Target { server_name: name.clone(), ..t.clone() };
     let renamed = registered.name(agent, &t.directory).filter(|n| *n != name).map(str::to_string);
-    // Before a server is taken away from its former name, the new name must be free to take.
+    // Whether the agent holds, under the name, exactly what atk gives but not atk's (a URL the
+    // user added): nothing is written there, and so nothing is recorded as atk's.
+    let given = t.given(&how.env.launcher);
+    let equal = op == Op::Plug && {
+        let cx = Cx { env: how.env, registered, replace: how.replace };
+        matches!(super::stance(agent, t, &cx, given.as_ref()), Ok(super::Stance::Equal))
+    };
+    // Before a server is taken away from its former name, the new name must be free to take: not
+    // someone else's server, nor one of the user's that merely equals atk's.
     if let (Some(_), Op::Plug) = (&renamed, op) {
         let cx = Cx { env: how.env, registered, replace: how.replace };
         if let Ok(super::Plan { conflict: Some(why), .. }) = agent.agent().plug(t, &cx) {
+            return Ok(AgentOutcome { agent, status: AgentStatus::Conflict, detail: Some(why), notes: vec![] });
+        }
+        if equal {
+            let why = format!(
+                "it already has a server named '{}' of the user's (the same as atk's, but not written by atk), left as it is; plug under another name with `--as NAME`",
+                crate::text::escape(&name)
+            );
             return Ok(AgentOutcome { agent, status: AgentStatus::Conflict, detail: Some(why), notes: vec![] });
         }
     }
@@ -130,8 +145,8 @@ pub fn apply(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, ho
             }
             // What atk wrote, as the agent holds it: the evidence that it is atk's later (a
             // remote server's URL holds nothing else). An entry found as it is was not written.
-            if outcome.status == AgentStatus::Configured {
-                let written = t.given(&how.env.launcher).map(|s| super::Held::of(&s).fingerprint());
+            if outcome.status == AgentStatus::Configured && !equal {
+                let written = given.as_ref().map(|s| super::Held::of(s).fingerprint(&name));
                 registered.set_written(agent, &t.directory, written);
             }
         }

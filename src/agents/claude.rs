@@ -61,8 +61,16 @@ impl Agent for Claude {
     }
     fn plug(&self, t: &Target, cx: &Cx) -> Result<Plan> {
         let mut plan = cli_plug(self.id(), t, cx, add_argv, remove_argv(&t.server_name))?;
+        // Claude's `@path` import ends at the first blank: a path with one would import another file.
+        let importable = !t.skill_path().to_string_lossy().chars().any(char::is_whitespace);
+        if t.has_skill && !importable {
+            plan.notes.push(
+                "its skill is left out: the plugin's path has a space, which Claude Code's @import cannot name".into(),
+            );
+        }
         if plan.conflict.is_none() {
-            plan.changes.extend(managed_line(&cx.env.claude_dir().join("CLAUDE.md"), &skill_line(t), t.has_skill)?);
+            let want = t.has_skill && importable;
+            plan.changes.extend(managed_line(&cx.env.claude_dir().join("CLAUDE.md"), &skill_line(t), want)?);
         }
         Ok(plan)
     }

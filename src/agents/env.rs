@@ -35,15 +35,16 @@ impl AgentEnv {
     /// atk for `home`.
     pub fn of(environment: &crate::environment::Environment, home: &std::path::Path) -> AgentEnv {
         let dir = |k: &str| environment.var_os(k).map(PathBuf::from).filter(|p| p.is_absolute());
+        // Claude Code, Codex and Gemini CLI take a relative folder from where they run, which is
+        // where atk runs them.
+        let dir_or_relative = |k: &str| {
+            environment.var_os(k).filter(|p| !p.is_empty()).and_then(|p| std::path::absolute(PathBuf::from(p)).ok())
+        };
         AgentEnv {
             home: environment.user_home(),
-            claude_config_dir: dir("CLAUDE_CONFIG_DIR"),
-            // Codex takes a relative CODEX_HOME from where it runs, which is where atk runs it.
-            codex_home: environment
-                .var_os("CODEX_HOME")
-                .filter(|p| !p.is_empty())
-                .and_then(|p| std::path::absolute(PathBuf::from(p)).ok()),
-            gemini_home: dir("GEMINI_CLI_HOME"),
+            claude_config_dir: dir_or_relative("CLAUDE_CONFIG_DIR"),
+            codex_home: dir_or_relative("CODEX_HOME"),
+            gemini_home: dir_or_relative("GEMINI_CLI_HOME"),
             opencode_config: environment
                 .var_os("OPENCODE_CONFIG")
                 .filter(|p| !p.is_empty())

@@ -26,8 +26,21 @@ pub struct Held {
 }
 
 /// The fields of an entry atk (or atk-cli) writes, or an agent adds to it.
-const KNOWN: [&str; 10] =
-    ["type", "command", "args", "env", "environment", "url", "httpUrl", "serverUrl", "enabled", "timeout"];
+const KNOWN: [&str; 13] = [
+    "type",
+    "command",
+    "args",
+    "env",
+    "environment",
+    "url",
+    "httpUrl",
+    "serverUrl",
+    "enabled",
+    "disabled",
+    "timeout",
+    "startup_timeout_sec",
+    "tool_timeout_sec",
+];
 
 impl Held {
     /// From the JSON shape agents write: `command` (a string, or OpenCode's list of words), `args`,
@@ -99,55 +112,60 @@ impl Held {
         }
     }
 
-    /// A fingerprint of the entry (FNV-1a of its fields), for atk's record of what it wrote.
-    pub fn fingerprint(&self) -> u64 {
+    /// A fingerprint of the entry under the server name `name` (FNV-1a of the name and the
+    /// entry's fields), for atk's record of what it wrote where.
+    pub fn fingerprint(&self, name: &str) -> u64 {
         let mut words: Vec<String> =
-            vec![self.command.clone().unwrap_or_default(), self.url.clone().unwrap_or_default()];
+            vec![name.to_string(), self.command.clone().unwrap_or_default(), self.url.clone().unwrap_or_default()];
         words.extend(self.args.iter().cloned());
         words.extend(self.env.iter().map(|(k, v)| format!("{k}={v}")));
         words.push(self.extra.to_string());
         super::fingerprint(&words)
     }
 
-    /// Whether this entry is atk's for the plugin in `dir` (its folder `directory` in the home):
-    /// * it runs `atk exec` of that plugin for this home;
-    /// * or it is exactly what atk wrote there last on this machine (`written`: a remote server's
-    ///   URL, which holds nothing else to tell atk's from the user's);
-    /// * or it is what atk or atk-cli wrote before agents started plugins through `atk exec`: a
-    ///   command that runs from the plugin's folder in this home (whatever values it was given
-    ///   then: those are what must go), or exactly the plugin's server with its values.
+    /// Whether this entry, under the server name `name`, is atk's for the plugin in `dir` (its
+    /// folder `directory` in the home):
+    /// * it runs `atk exec` of that plugin for this home (whatever fields an agent or the user
+    ///   added to it);
+    /// * or it is exactly what atk wrote under that name last on this machine (`written`: a remote
+    ///   server's URL, which holds nothing else to tell atk's from the user's);
+    /// * or it is what atk-cli 0.4.0 (or atk before `atk exec`) wrote for the plugin: its command
+    ///   as `plugin.yaml` has it (or made absolute) with its arguments and its variables (their
+    ///   names, whatever their values were then: those are what must go); or a command in the
+    ///   plugin's folder.
     ///
-    /// An entry with a field atk never writes is never atk's, and nothing else in atk's records
-    /// can make an entry atk's.
+    /// Otherwise an entry with a field atk never writes is never atk's, nor is anything else.
     pub fn is_atks(
         &self,
         launcher: &Launcher,
-        directory: &str,
-        dir: &Path,
+        at: (&str, &Path),
+        name: &str,
         resolved: Option<&Server>,
         written: Option<u64>,
     ) -> bool {
+        let (directory, dir) = at;
+        if let (Some(command), None) = (&self.command, &self.url) {
+            if launcher.runs(command, &self.args, directory) {
+                return true;
+            }
+        }
         if self.extra {
             return false;
         }
-        if written == Some(self.fingerprint()) {
+        if written == Some(self.fingerprint(name)) {
             return true;
         }
-        let Some(command) = &self.command else { return false };
-        if self.url.is_some() {
-            return false;
-        }
-        if launcher.runs(command, &self.args, directory) {
+        let (Some(command), None) = (&self.command, &self.url) else { return false };
+        if in_folder(command, dir) {
             return true;
         }
-        let inside = |word: &str| {
-            let p = Path::new(word);
-            p.is_absolute() && (p.starts_with(dir) || std::fs::canonicalize(p).is_ok_and(|c| c.starts_with(dir)))
-        };
-        if inside(command) || self.args.iter().any(|a| inside(a)) {
-            return true;
-        }
-        !self.env.is_empty() && resolved.is_some_and(|s| *self == Held::of(s))
+        let Some(s) = resolved else { return false };
+        let Transport::Stdio { command: resolved_command, args } = &s.transport else { return false };
+        let same_command = command == resolved_command || s.command_as_written.as_deref() == Some(command.as_str());
+        let names: std::collections::BTreeSet<&str> =
+            s.env.iter().map(|v| v.name.as_str()).chain(s.optional_unset.iter().map(String::as_str)).collect();
+        let same_env = !self.env.is_empty() && self.env.keys().all(|k| names.contains(k.as_str()));
+        same_command && self.args == *args && same_env
     }
 
     /// A few words on what the entry runs or reaches, for a message: the program's name or the
@@ -169,6 +187,14 @@ impl Held {
             None => "it runs nothing atk can read".into(),
         }
     }
+}
+
+/// Whether `word` is a path in the plugin folder `dir`: read as written, with no `..` in it, and
+/// where it leads.
+fn in_folder(word: &str, dir: &Path) -> bool {
+    let p = Path::new(word);
+    let plain = p.is_absolute() && !p.components().any(|c| matches!(c, std::path::Component::ParentDir));
+    plain && p.starts_with(dir) && std::fs::canonicalize(p).map_or(true, |c| c.starts_with(dir))
 }
 
 /// `section.name` of a JSON(C) agent file, when the file and the entry are there. A file that

@@ -82,9 +82,21 @@ impl Launcher {
     }
 }
 
-/// `p` made absolute without resolving links.
+/// `p` made absolute without resolving links, `.` and `..` taken out as written (a `..` in an
+/// agent's entry would lead nowhere once the folder atk ran from is gone).
 fn absolute(p: &Path) -> PathBuf {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+    let p = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn canonical(p: &Path) -> PathBuf {

@@ -54,6 +54,9 @@ pub struct Server {
     /// Every secret value of the plugin's `.env` (`crate::plugin::secrets`), also those of
     /// variables the server is not given: a value may repeat one.
     pub secrets: Vec<String>,
+    /// The command as `plugin.yaml` writes it, its variables substituted but not made absolute
+    /// (`./server.sh`): how atk-cli 0.4.0 wrote it into agents' configs.
+    pub command_as_written: Option<String>,
 }
 
 impl Server {
@@ -118,6 +121,8 @@ impl Server {
             }
         };
         let (transport, shown_transport) = (transport_with(&vars), transport_with(&shown_vars));
+        let command_as_written =
+            (mcp.transport == "stdio").then(|| substitute(mcp.command.as_deref().unwrap_or_default(), &vars));
         Ok(Some(Server {
             name: plugin.name.clone(),
             transport,
@@ -126,6 +131,7 @@ impl Server {
             optional_unset,
             timeout: mcp.timeout,
             secrets: secrets.values,
+            command_as_written,
         }))
     }
 

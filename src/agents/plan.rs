@@ -126,7 +126,7 @@ pub enum Stance {
 pub fn stance(agent: AgentId, t: &Target, cx: &Cx, wanted: Option<&Server>) -> Result<Stance> {
     let Some(held) = agent.agent().held(&t.server_name, cx.env)? else { return Ok(Stance::Absent) };
     let written = cx.registered.written(agent, &t.directory);
-    let atks = held.is_atks(&cx.env.launcher, &t.directory, &t.dir, t.server.as_ref(), written);
+    let atks = held.is_atks(&cx.env.launcher, (&t.directory, &t.dir), &t.server_name, t.server.as_ref(), written);
     Ok(match (wanted.is_some_and(|w| held == Held::of(w)), atks) {
         (true, true) => Stance::Same,
         (true, false) => Stance::Equal,

@@ -692,3 +692,120 @@ fn agents_are_given_atk_as_it_was_invoked_links_kept() {
     let entry = json(&env.home.join(".cursor/mcp.json"))["mcpServers"]["echo"].clone();
     assert_eq!(entry["command"], link.display().to_string(), "{entry}");
 }
+
+/// B1: what atk wrote is remembered under the name it wrote it: after `--as github`, the user's
+/// own `github` server at the same URL is not taken (a conflict), and `atk remove` leaves it.
+#[test]
+fn a_url_atk_wrote_under_one_name_does_not_make_the_user_s_entry_of_another_name_atk_s() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    add_plugin(&env, "gh-tools", "mcp:\n  transport: http\n  endpoint: https://api.example.invalid/mcp/\n", false, &[]);
+    let cursor = env.home.join(".cursor/mcp.json");
+    write(&cursor, r#"{"mcpServers": {"github": {"url": "https://api.example.invalid/mcp/"}}}"#, false);
+    run_ok(&env, &stubs, &["plug", "gh-tools", "--cursor", "-y"]);
+    let (_, err) = run_code(&env, &stubs, 1, &["plug", "gh-tools", "--cursor", "-y", "--as", "github"]);
+    assert!(err.contains("server named 'github' of the user's"), "{err}");
+    // atk's own entry stays where it was.
+    assert!(json(&cursor)["mcpServers"]["gh-tools"].is_object(), "{}", json(&cursor));
+    run_ok(&env, &stubs, &["remove", "gh-tools", "-y"]);
+    assert_eq!(json(&cursor)["mcpServers"]["github"]["url"], "https://api.example.invalid/mcp/");
+    assert!(json(&cursor)["mcpServers"].get("gh-tools").is_none());
+}
+
+/// B4: a plugin with a skill, whose URL the user already has under its name: plug writes only the
+/// skill, and the user's entry does not become atk's (remove leaves it).
+#[test]
+fn a_skill_written_beside_the_user_s_equal_entry_does_not_make_it_atk_s() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    add_plugin(&env, "remote", "mcp:\n  transport: http\n  endpoint: https://r.example.invalid/mcp\n", true, &[]);
+    let claude = env.home.join(".claude.json");
+    write(&claude, r#"{"mcpServers": {"remote": {"type": "http", "url": "https://r.example.invalid/mcp"}}}"#, false);
+    run_ok(&env, &stubs, &["plug", "remote", "--claude", "-y"]);
+    assert!(std::fs::read_to_string(env.home.join(".claude/CLAUDE.md")).unwrap().contains("SKILL.md"));
+    run_ok(&env, &stubs, &["remove", "remote", "-y"]);
+    assert_eq!(json(&claude)["mcpServers"]["remote"]["url"], "https://r.example.invalid/mcp");
+    assert!(stubs.calls().iter().all(|c| !c.contains(&"remove".to_string())), "{:?}", stubs.calls());
+}
+
+/// B10: atk-cli 0.4.0 writes the command as plugin.yaml has it (`./mcp.sh`, `npx`), with the
+/// values of then: such an entry is atk's (replaced on plug, removed on unplug), whatever its
+/// values, so the old secret goes.
+#[test]
+fn atk_cli_s_entry_with_a_relative_or_bare_command_and_old_values_is_atk_s() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    let body = "env_vars:\n  - name: TOK\n    secret: true\nmcp:\n  transport: stdio\n  command: npx\n  args: [\"-y\", \"@acme/server\"]\n  env: [TOK]\n";
+    add_plugin(&env, "npxy", body, false, &["TOK=NewS3cretValue"]);
+    add_plugin(
+        &env,
+        "rel",
+        "env_vars:\n  - name: TOK\n    secret: true\nmcp:\n  transport: stdio\n  command: ./mcp.sh\n  env: [TOK]\n",
+        false,
+        &["TOK=NewS3cretValue"],
+    );
+    let claude = env.home.join(".claude.json");
+    let old = serde_json::json!({"mcpServers": {
+        "npxy": {"type": "stdio", "command": "npx", "args": ["-y", "@acme/server"], "env": {"TOK": "OldS3cretValue"}},
+        "rel": {"type": "stdio", "command": "./mcp.sh", "args": [], "env": {"TOK": "OldS3cretValue"}}
+    }});
+    write(&claude, &old.to_string(), false);
+    run_ok(&env, &stubs, &["plug", "npxy", "--claude", "-y"]);
+    run_ok(&env, &stubs, &["unplug", "rel", "--claude", "-y"]);
+    let text = std::fs::read_to_string(&claude).unwrap();
+    assert!(!text.contains("OldS3cretValue"), "{text}");
+    assert_eq!(json(&claude)["mcpServers"]["npxy"]["args"][0], "exec");
+    assert!(json(&claude)["mcpServers"].get("rel").is_none());
+}
+
+/// B2: fields an agent or atk's own snippet adds to atk's entry (Codex's timeouts) leave it atk's.
+#[test]
+fn atk_s_entry_with_fields_an_agent_adds_is_still_atk_s() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    add_plugin(&env, "real", SERVER, false, &[]);
+    run_ok(&env, &stubs, &["plug", "real", "--codex", "-y"]);
+    let config = env.home.join(".codex/config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    write(&config, &text.replace("args = [", "tool_timeout_sec = 30.0\nstartup_timeout_sec = 20\nargs = ["), false);
+    let (out, _) = run_ok(&env, &stubs, &["plug", "real", "--codex", "-y"]);
+    assert!(out.contains("already configured"), "{out}");
+    run_ok(&env, &stubs, &["unplug", "real", "--codex", "-y"]);
+    assert!(
+        !std::fs::read_to_string(&config).unwrap().contains("real"),
+        "{}",
+        std::fs::read_to_string(&config).unwrap()
+    );
+}
+
+/// B8: a relative CLAUDE_CONFIG_DIR is Claude's from where it runs: atk reads the user's server
+/// there, and leaves it.
+#[test]
+fn a_relative_claude_config_dir_is_where_atk_looks() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    add_plugin(&env, "echo", SERVER, false, &[]);
+    let theirs = serde_json::json!({"mcpServers": {"echo": {"type": "stdio", "command": "/usr/bin/my-own", "args": [], "env": {"T": "s"}}}});
+    write(&env.dir.path().join("relclaude/.claude.json"), &theirs.to_string(), false);
+    let out = atk(&env, &stubs)
+        .env("CLAUDE_CONFIG_DIR", "relclaude")
+        .args(["plug", "echo", "--claude", "-y"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    assert_eq!(json(&env.dir.path().join("relclaude/.claude.json")), theirs);
+}
+
+/// B6: a relative home with `..` is written without it.
+#[test]
+fn a_relative_home_is_written_absolute_without_dot_dot() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    add_plugin(&env, "echo", SERVER, false, &[]);
+    std::fs::create_dir_all(env.dir.path().join("sub")).unwrap();
+    let rel = format!("sub/../{}", env.atk_home.strip_prefix(env.dir.path()).unwrap().display());
+    let out = atk(&env, &stubs).args(["--home", &rel, "plug", "echo", "--cursor", "-y"]).output().unwrap();
+    assert!(out.status.success(), "{}", both(&out));
+    let args = json(&env.home.join(".cursor/mcp.json"))["mcpServers"]["echo"]["args"].clone();
+    assert_eq!(args[2], env.atk_home.display().to_string(), "{args}");
+}
