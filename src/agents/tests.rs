@@ -18,6 +18,7 @@ fn server(name: &str, arg: &str) -> Server {
         optional_unset: vec![],
         timeout: None,
         secrets: vec![],
+        command_as_written: Some("srv".into()),
     }
 }
 
