@@ -257,14 +257,7 @@ fn what_atk_cli_plugged_atk_unplugs_and_a_hand_made_server_is_left_alone() {
         vec!["gemini", "mcp", "add", "--scope", "user", "py-tool", "my-server", "--", "--mine"],
         vec!["auggie", "mcp", "add-json", "py-tool", r#"{"command":"my-server","args":["--mine"],"env":{}}"#],
     ] {
-        let status = std::process::Command::new(stubs.bin.join(argv[0]))
-            .args(&argv[1..])
-            .env("HOME", &env.home)
-            .env_remove("CODEX_HOME")
-            .env_remove("CLAUDE_CONFIG_DIR")
-            .status()
-            .unwrap();
-        assert!(status.success(), "{argv:?}");
+        stubs.user_runs(&env, &argv);
     }
     let oc = &files[4];
     write(oc, "{\"mcp\": {\"py-tool\": {\"type\": \"local\", \"command\": [\"my-server\", \"--mine\"]}}}\n", false);
@@ -922,16 +915,7 @@ fn a_server_of_the_user_s_with_the_plugin_s_name_is_left_alone_unless_replaced_o
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
     add_plugin(&env, "Known", "mcp:\n  transport: stdio\n  command: srv\n", false, &[]);
-    let own = |argv: &[&str]| {
-        let status = std::process::Command::new(stubs.bin.join(argv[0]))
-            .args(&argv[1..])
-            .env("HOME", &env.home)
-            .env_remove("CODEX_HOME")
-            .env_remove("CLAUDE_CONFIG_DIR")
-            .status()
-            .unwrap();
-        assert!(status.success(), "{argv:?}");
-    };
+    let own = |argv: &[&str]| stubs.user_runs(&env, argv);
     own(&["claude", "mcp", "add", "--scope", "user", "--", "Known", "my-own", "--token-file", "t"]);
     own(&["codex", "mcp", "add", "Known", "--", "my-own"]);
     let cursor = env.home.join(".cursor/mcp.json");

@@ -202,14 +202,7 @@ fn a_forged_record_of_names_cannot_make_atk_remove_a_server_of_the_user_s() {
         vec!["claude", "mcp", "add", "--scope", "user", "--", "github", "gh-mcp", "--token-file", "t"],
         vec!["codex", "mcp", "add", "github", "--", "gh-mcp"],
     ] {
-        let status = std::process::Command::new(stubs.bin.join(argv[0]))
-            .args(&argv[1..])
-            .env("HOME", &env.home)
-            .env_remove("CODEX_HOME")
-            .env_remove("CLAUDE_CONFIG_DIR")
-            .status()
-            .unwrap();
-        assert!(status.success(), "{argv:?}");
+        stubs.user_runs(&env, &argv);
     }
     let cursor = env.home.join(".cursor/mcp.json");
     write(&cursor, "{\n  \"mcpServers\": {\n    \"github\": {\"command\": \"gh-mcp\"}\n  }\n}\n", false);
@@ -245,13 +238,10 @@ fn a_forged_record_of_names_cannot_make_atk_remove_a_server_of_the_user_s() {
 /// The user's own `github` server, with its token, in Claude Code and Cursor (made with their own
 /// means): `env`'s agents hold it, and the files are returned for comparing.
 fn users_github(env: &Env, stubs: &Stubs) -> Vec<(std::path::PathBuf, String)> {
-    let status = std::process::Command::new(stubs.bin.join("claude"))
-        .args(["mcp", "add", "--scope", "user", "-e", "GITHUB_TOKEN=ghp_user0wn", "--", "github", "gh-mcp"])
-        .env("HOME", &env.home)
-        .env_remove("CLAUDE_CONFIG_DIR")
-        .status()
-        .unwrap();
-    assert!(status.success());
+    stubs.user_runs(
+        env,
+        &["claude", "mcp", "add", "--scope", "user", "-e", "GITHUB_TOKEN=ghp_user0wn", "--", "github", "gh-mcp"],
+    );
     let cursor = env.home.join(".cursor/mcp.json");
     write(
         &cursor,

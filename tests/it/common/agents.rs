@@ -54,6 +54,20 @@ impl Stubs {
         write(&self.bin.join(format!("once-{name}")), message, false);
     }
 
+    /// The user adds a server with the agent's own program (`argv[0]` is the agent): run as they
+    /// would, with their HOME and the agents' default locations.
+    pub fn user_runs(&self, env: &Env, argv: &[&str]) {
+        let status = std::process::Command::new(self.bin.join(argv[0]))
+            .args(&argv[1..])
+            .env("HOME", &env.home)
+            .env_remove("CODEX_HOME")
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .env_remove("GEMINI_CLI_HOME")
+            .status()
+            .unwrap();
+        assert!(status.success(), "{argv:?}");
+    }
+
     pub fn path_var(&self) -> String {
         path_with(&self.bin)
     }
