@@ -15,6 +15,15 @@ use crate::error::Result;
 
 pub struct OpenCode;
 
+/// The files OpenCode merges, the later over the earlier: its global `config.json`,
+/// `opencode.json` and `opencode.jsonc`, and the one `$OPENCODE_CONFIG` names.
+fn merged(env: &AgentEnv) -> Vec<PathBuf> {
+    let dir = env.config_dir().join("opencode");
+    let mut files = vec![dir.join("config.json"), dir.join("opencode.json"), dir.join("opencode.jsonc")];
+    files.extend(env.opencode_config.clone());
+    files
+}
+
 /// The file atk edits: the `.jsonc` atk-cli writes, unless only a `.json` is there.
 pub fn file(env: &AgentEnv) -> PathBuf {
     let dir = env.config_dir().join("opencode");
@@ -58,11 +67,9 @@ impl Agent for OpenCode {
     /// `$OPENCODE_CONFIG` names, the later over the earlier: what it holds under `name` is the
     /// entry of the last of them that has one (atk writes only [`file`]).
     fn held(&self, name: &str, env: &AgentEnv) -> Result<Option<Held>> {
-        let dir = env.config_dir().join("opencode");
-        let files = [dir.join("config.json"), dir.join("opencode.json"), dir.join("opencode.jsonc")];
         let mut held = None;
-        for f in files.iter().chain(env.opencode_config.as_ref()) {
-            if let Some(h) = held_json(f, "mcp", name)? {
+        for f in merged(env) {
+            if let Some(h) = held_json(&f, "mcp", name)? {
                 held = Some(h);
             }
         }
@@ -120,7 +127,21 @@ impl Agent for OpenCode {
             }
             Stance::Absent => Member::Keep,
         };
-        plan.changes.extend(json_edit(&file(cx.env), "mcp", &t.server_name, member, Some((&skill, false)))?);
+        let own = file(cx.env);
+        plan.changes.extend(json_edit(&own, "mcp", &t.server_name, member, Some((&skill, false)))?);
+        // atk's entry may be in another of the files OpenCode merges (written when it was the one
+        // atk edits): wherever it is atk's, it goes.
+        if matches!(member, Member::Remove) {
+            let at = (t.directory.as_str(), t.dir.as_path());
+            let written = cx.registered.written(self.id(), &t.directory);
+            for f in merged(cx.env).into_iter().filter(|f| *f != own) {
+                let atks = held_json(&f, "mcp", &t.server_name)?
+                    .is_some_and(|h| h.is_atks(&cx.env.launcher, at, &t.server_name, t.server.as_ref(), written));
+                if atks {
+                    plan.changes.extend(json_edit(&f, "mcp", &t.server_name, Member::Remove, None)?);
+                }
+            }
+        }
         Ok(plan)
     }
     fn snippet(&self, s: &Server) -> String {

@@ -809,3 +809,20 @@ fn a_relative_home_is_written_absolute_without_dot_dot() {
     let args = json(&env.home.join(".cursor/mcp.json"))["mcpServers"]["echo"]["args"].clone();
     assert_eq!(args[2], env.atk_home.display().to_string(), "{args}");
 }
+
+/// B11: atk wrote its OpenCode entry into `opencode.json` (the only file then); an
+/// `opencode.jsonc` appears later: unplug still removes atk's entry where it is.
+#[test]
+fn atk_s_opencode_entry_in_another_merged_file_is_removed() {
+    let env = Env::new();
+    let stubs = Stubs::new(&env, &CLI_AGENTS);
+    add_plugin(&env, "echo", SERVER, false, &[]);
+    let json_file = env.home.join(".config/opencode/opencode.json");
+    write(&json_file, "{}", false);
+    run_ok(&env, &stubs, &["plug", "echo", "--opencode", "-y"]);
+    assert_eq!(json(&json_file)["mcp"]["echo"]["command"][1], "exec");
+    write(&env.home.join(".config/opencode/opencode.jsonc"), "{\"theme\": \"dark\"}", false);
+    let (out, _) = run_ok(&env, &stubs, &["unplug", "echo", "--opencode", "-y"]);
+    assert!(out.contains("unplugged"), "{out}");
+    assert!(json(&json_file)["mcp"].get("echo").is_none(), "{}", json(&json_file));
+}
