@@ -11,7 +11,10 @@ if [ -n "${ATK_BIN:-}" ]; then
   atk="$ATK_BIN"
 else
   cargo build --locked --quiet
-  atk="$PWD/target/debug/atk"
+  # Where cargo put it: CARGO_TARGET_DIR or a cargo config may move the target folder.
+  target=$(cargo metadata --locked --offline --no-deps --format-version 1 2>/dev/null \
+    | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+  atk="${target:-$PWD/target}/debug/atk"
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/atk-demo.XXXXXX")
