@@ -2,6 +2,7 @@
 //! is a read directive in the managed section of `AGENTS.md` in `$CODEX_HOME` (else `~/.codex`).
 
 use super::mcp::Transport;
+use super::plan::managed_lines_removed;
 use super::{cli_plug, cli_unplug, held_toml, managed_line, Agent, AgentEnv, AgentId, Cx, Held, Plan, Server, Target};
 use crate::error::Result;
 
@@ -55,15 +56,9 @@ impl Agent for Codex {
         let mut plan = cli_unplug(self.id(), t, cx, remove_argv(&t.server_name))?;
         // The line names the plugin as it was called when it was written (an upgrade may have
         // renamed it since): every line that reads this plugin's SKILL.md goes.
-        let path = cx.env.codex_dir().join("AGENTS.md");
         let head = format!("Read {} for instructions on using the ", t.skill_path().display());
-        if let Some(text) = crate::agents::read_user_file(&path)? {
-            if let Some(new) = super::skill::remove_lines(&text, |l| l.starts_with(&head) && l.ends_with(" MCP tools."))
-            {
-                let preview = vec![format!("remove the line: {}", crate::text::escape(&skill_line(t)))];
-                plan.changes.push(super::Change::Write { path, text: new, preview });
-            }
-        }
+        let ours = |l: &str| l.starts_with(&head) && l.ends_with(" MCP tools.");
+        plan.changes.extend(managed_lines_removed(&cx.env.codex_dir().join("AGENTS.md"), &skill_line(t), ours)?);
         Ok(plan)
     }
     fn snippet(&self, s: &Server) -> String {

@@ -52,9 +52,9 @@ impl Held {
                 .unwrap_or_default()
         };
         let (command, mut args) = match v.get("command") {
-            Some(Value::Array(words)) => {
-                let words = strings(Some(&Value::Array(words.clone())));
-                (words.first().cloned(), words.into_iter().skip(1).collect())
+            Some(words @ Value::Array(_)) => {
+                let mut words = strings(Some(words)).into_iter();
+                (words.next(), words.collect())
             }
             Some(c) => (c.as_str().map(str::to_string), vec![]),
             None => (None, vec![]),

@@ -168,7 +168,7 @@ pub fn launch(home: &Home, entry: &Entry, outer: Outer) -> Result<Launch> {
                 format!(
                     "the files of '{}' are not at its pinned commit {}",
                     crate::text::escape(&entry.name),
-                    &pinned.to_string()[..7]
+                    pinned.to_hex_with_len(7)
                 ),
                 vec![format!("bring them there with `atk install {}`", entry.directory)],
             ));

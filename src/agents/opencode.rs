@@ -8,9 +8,7 @@ use serde_json::{json, Value};
 
 use super::mcp::Transport;
 use super::plan::Member;
-use super::{
-    held_json, json_edit, stance, wrapped, Agent, AgentEnv, AgentId, Change, Cx, Held, Plan, Server, Stance, Target,
-};
+use super::{held_json, json_edit, stance, wrapped, Agent, AgentEnv, AgentId, Cx, Held, Plan, Server, Stance, Target};
 use crate::error::Result;
 
 pub struct OpenCode;
@@ -86,11 +84,7 @@ impl Agent for OpenCode {
                 plan.conflict = Some(super::plan::conflict_text(&cx.env.launcher, t, held));
                 return Ok(plan);
             }
-            Stance::Foreign(held) if given.is_some() => plan.changes.push(Change::Say(format!(
-                "replace OpenCode's own server '{}' ({}), which atk did not write (--replace)",
-                crate::text::escape(&t.server_name),
-                held.describe()
-            ))),
+            Stance::Foreign(held) if given.is_some() => plan.changes.push(super::plan::replacing(self.id(), t, held)),
             Stance::Same | Stance::Atks if given.is_none() => remove_atks = true,
             _ => {}
         }

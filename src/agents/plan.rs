@@ -66,17 +66,26 @@ pub fn shell_words(argv: &[String]) -> String {
 
 /// A managed-section line to add (`want`) or remove in the Markdown file `path`.
 pub fn managed_line(path: &Path, line: &str, want: bool) -> Result<Option<Change>> {
-    let text = read_user_file(path)?;
-    let new = match (&text, want) {
-        (_, true) => skill::add_line(text.as_deref().unwrap_or_default(), line),
-        (Some(t), false) => skill::remove_line(t, line),
-        (None, false) => None,
-    };
-    let verb = if want { "add" } else { "remove" };
-    Ok(new.map(|text| Change::Write {
+    if want {
+        let text = read_user_file(path)?;
+        let new = skill::add_line(text.as_deref().unwrap_or_default(), line);
+        return Ok(new.map(|text| Change::Write {
+            path: path.to_path_buf(),
+            text,
+            preview: vec![format!("add the line: {}", crate::text::escape(line))],
+        }));
+    }
+    managed_lines_removed(path, line, |l| l == line)
+}
+
+/// The removal of the managed-section lines of the Markdown file `path` that `matches` (shown as
+/// the removal of `shown`).
+pub fn managed_lines_removed(path: &Path, shown: &str, matches: impl Fn(&str) -> bool) -> Result<Option<Change>> {
+    let Some(text) = read_user_file(path)? else { return Ok(None) };
+    Ok(skill::remove_lines(&text, matches).map(|text| Change::Write {
         path: path.to_path_buf(),
         text,
-        preview: vec![format!("{verb} the line: {}", crate::text::escape(line))],
+        preview: vec![format!("remove the line: {}", crate::text::escape(shown))],
     }))
 }
 
@@ -151,7 +160,7 @@ pub fn conflict_text(launcher: &super::Launcher, t: &Target, held: &Held) -> Str
     )
 }
 
-fn replacing(agent: AgentId, t: &Target, held: &Held) -> Change {
+pub(super) fn replacing(agent: AgentId, t: &Target, held: &Held) -> Change {
     Change::Say(format!(
         "replace {}'s own server '{}' ({}), which atk did not write (--replace)",
         agent.label(),

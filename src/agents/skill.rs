@@ -76,10 +76,6 @@ pub fn add_line(content: &str, line: &str) -> Option<String> {
 
 /// `content` without the managed section's lines equal to `line` (ignoring surrounding
 /// whitespace); `None` when there is none. An emptied section stays.
-pub fn remove_line(content: &str, line: &str) -> Option<String> {
-    remove_lines(content, |l| l == line)
-}
-
 /// `content` without the managed section's lines that `matches` (stripped of surrounding
 /// whitespace); `None` when there is none.
 pub fn remove_lines(content: &str, matches: impl Fn(&str) -> bool) -> Option<String> {
@@ -141,6 +137,10 @@ pub fn make_link(link: &Path, target: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn remove_line(content: &str, line: &str) -> Option<String> {
+        remove_lines(content, |l| l == line)
+    }
 
     #[test]
     fn a_new_section_is_appended_as_atk_cli_appends_it() {
