@@ -95,6 +95,11 @@ pub enum Error {
     #[error("{message}")]
     Git { message: String, hints: Vec<String> },
 
+    /// A package or image registry could not be asked, or its answer could not be used (exit 7,
+    /// as a source that cannot be fetched): down, refusing, not the protocol it should speak.
+    #[error("{message}")]
+    Registry { message: String, hints: Vec<String> },
+
     /// A git server stopped sending anything (or never answered) for `seconds`.
     #[error("{url} did not answer for {seconds}s; gave up")]
     NetStalled { url: String, seconds: u64 },
@@ -205,6 +210,7 @@ impl Error {
             Error::NothingToDo { .. } => "nothing_to_do",
             Error::Lifecycle { .. } => "lifecycle",
             Error::Git { .. } => "git",
+            Error::Registry { .. } => "registry",
             Error::NetStalled { .. } => "network_stalled",
             Error::EnvMissing { .. } => "env_missing",
             Error::Locked { .. } => "locked",
@@ -228,7 +234,7 @@ impl Error {
             | Error::PluginRefused { .. }
             | Error::UnsafePath { .. } => exit::PLUGIN_INVALID,
             Error::Lifecycle { .. } => exit::LIFECYCLE,
-            Error::Git { .. } | Error::NetStalled { .. } => exit::GIT,
+            Error::Git { .. } | Error::Registry { .. } | Error::NetStalled { .. } => exit::GIT,
             Error::EnvMissing { .. } => exit::ENV_NOT_CONFIGURED,
             Error::PortConflict { .. } => exit::PORT_CONFLICT,
             Error::NotInstalled { .. } => exit::GENERAL,
@@ -286,6 +292,7 @@ impl Error {
             | Error::Conflict { hints, .. }
             | Error::NothingToDo { hints, .. }
             | Error::Git { hints, .. }
+            | Error::Registry { hints, .. }
             | Error::Other { hints, .. } => hints.clone(),
             Error::Lifecycle { .. } => {
                 vec!["the command's output above says why; fix it and run the command again".into()]

@@ -5,6 +5,7 @@
 //! say what they are doing through a `reporter::Reporter` they are given.
 
 pub mod agents;
+pub mod artifact;
 pub mod cli;
 pub mod commands;
 pub mod environment;

@@ -50,6 +50,9 @@ const GIT_INDEX_CAP: u64 = 256 * MIB;
 /// An agent's configuration in the user's home: `~/.claude.json` keeps a history per project and
 /// reaches tens of MB.
 const AGENT_CONFIG_CAP: u64 = 128 * MIB;
+/// Another tool's settings that atk reads to ask the registries the user's tools ask (`~/.npmrc`,
+/// docker's `config.json`).
+const TOOL_CONFIG_CAP: u64 = 16 * MIB;
 
 /// What kind of file is read: its size cap, and whom a refusal is about (a plugin's file makes a
 /// refusal a broken plugin, exit 5; the others are the home's or the user's, exit 1).
@@ -63,6 +66,7 @@ pub enum Cap {
     State,
     GitIndex,
     AgentConfig,
+    ToolConfig,
 }
 
 impl Cap {
@@ -76,6 +80,7 @@ impl Cap {
             Cap::State => STATE_CAP,
             Cap::GitIndex => GIT_INDEX_CAP,
             Cap::AgentConfig => AGENT_CONFIG_CAP,
+            Cap::ToolConfig => TOOL_CONFIG_CAP,
         }
     }
 
@@ -95,6 +100,7 @@ impl Cap {
             Cap::State => "a file of atk's state",
             Cap::GitIndex => "a git index",
             Cap::AgentConfig => "an agent's configuration",
+            Cap::ToolConfig => "a tool's settings",
         }
     }
 }

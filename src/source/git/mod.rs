@@ -17,6 +17,7 @@ use crate::fs::lock::Held;
 use crate::fs::RelPath;
 
 pub use cache::{cache_dir, cache_name, normalize, Cache};
+pub(crate) use transport::init_curl;
 use transport::Session;
 
 /// A source repository, ready to be read at any commit it has (or can fetch).
@@ -141,6 +142,22 @@ impl Repo {
             message: format!("{} has no HEAD commit", self.shown),
             hints: vec!["is the repository empty?".into()],
         })
+    }
+
+    /// The commit that the branch or tag `committish` (the default branch when none) names at
+    /// the source now; `None` when it has no such ref.
+    pub fn resolve(&self, committish: Option<&str>) -> Result<Option<ObjectId>> {
+        let Some(url) = &self.remote else {
+            let names = match committish {
+                None => vec!["HEAD".to_string()],
+                Some(c) => vec![format!("refs/heads/{c}"), format!("refs/tags/{c}")],
+            };
+            return Ok(names.iter().find_map(|n| Some(self.repo.find_reference(n.as_str()).ok()?.peel_to_commit().ok()?.id)));
+        };
+        let Some(name) = committish else { return self.remote_head(url) };
+        let wanted = [format!("refs/heads/{name}"), format!("refs/tags/{name}")];
+        let found = self.remote_refs(url, &wanted)?;
+        Ok(wanted.iter().find_map(|w| found.iter().find(|(n, _)| n == w).map(|(_, id)| *id)))
     }
 
     pub fn has(&self, id: &ObjectId) -> bool {

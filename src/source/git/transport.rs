@@ -85,15 +85,22 @@ impl Session {
 impl Repo {
     /// What the remote at `url` says its HEAD is (one ls-refs, or the v1 handshake's list).
     pub(super) fn remote_head(&self, url: &str) -> Result<Option<ObjectId>> {
+        Ok(self.remote_refs(url, &["HEAD".to_string()])?.into_iter().find(|(n, _)| n == "HEAD").map(|(_, id)| id))
+    }
+
+    /// The refs of the remote at `url` whose names start with one of `prefixes` (`HEAD`,
+    /// `refs/tags/v1`), each with the commit it points at (a tag peeled).
+    pub(super) fn remote_refs(&self, url: &str, prefixes: &[String]) -> Result<Vec<(String, ObjectId)>> {
         let (repo, url, shown) = (self.repo.clone(), url.to_string(), self.shown.clone());
         let earlier = self.take_session();
-        let (head, session) = crate::source::net::bounded(&self.shown, self.waits.net, move |worker| {
+        let wanted = prefixes.to_vec();
+        let (found, session) = crate::source::net::bounded(&self.shown, self.waits.net, move |worker| {
             Session::run(&repo, &url, &shown, worker, earlier, &mut |session| {
                 let refs = match session.handshake.refs.clone() {
                     Some(refs) => refs, // protocol v1: the handshake listed them
                     None => {
                         let mut prefixes = gix::protocol::ls_refs::RefPrefixes::new();
-                        prefixes.extend([gix::bstr::BString::from("HEAD")]);
+                        prefixes.extend(wanted.iter().map(|p| gix::bstr::BString::from(p.as_str())));
                         gix::protocol::LsRefsCommand::new(
                             Some(prefixes),
                             &session.handshake.capabilities,
@@ -104,19 +111,21 @@ impl Repo {
                     }
                 };
                 worker.activity.bump();
+                let mut found = Vec::new();
                 for r in &refs {
                     let (name, target, peeled) = r.unpack();
-                    if name == "HEAD" {
+                    let name = name.to_string();
+                    if wanted.iter().any(|w| name.starts_with(w.as_str())) {
                         if let Some(id) = peeled.or(target) {
-                            return Ok(Some(id.to_owned()));
+                            found.push((name, id.to_owned()));
                         }
                     }
                 }
-                Ok(None)
+                Ok(found)
             })
         })?;
         self.keep_session(session);
-        Ok(head)
+        Ok(found)
     }
 
     /// One fetch of `wants`. With `commit_only`, at depth 1 and with `filter blob:none` when the
@@ -202,7 +211,7 @@ fn connect(
 /// process, before its first http(s) connection. The `atk` binary skips the one the `curl` crate
 /// runs before `main` (see build.rs), so a run that connects to nothing never pays for TLS; where
 /// that one ran, this only counts one more user of libcurl.
-fn init_curl() -> std::result::Result<(), String> {
+pub(crate) fn init_curl() -> std::result::Result<(), String> {
     static INIT: std::sync::OnceLock<curl_sys::CURLcode> = std::sync::OnceLock::new();
     // SAFETY: libcurl's documented entry point, called once; the binary defers it only where
     // libcurl declares it safe from any thread (CURL_VERSION_THREADSAFE).
