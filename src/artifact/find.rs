@@ -38,6 +38,8 @@ pub struct Reference {
     pub spec: String,
     pub at: At,
     pub want: Want,
+    /// Run by `pipx`, which asks pip's index (uv's otherwise).
+    pub pip: bool,
 }
 
 impl Reference {
@@ -59,9 +61,9 @@ pub struct Found {
 }
 
 impl Found {
-    fn word(&mut self, kind: Kind, spec: &str, at: At) {
+    fn word(&mut self, kind: Kind, spec: &str, at: At, pip: bool) {
         match parse(kind, spec) {
-            Parsed::Floating(want) => self.references.push(Reference { spec: spec.to_string(), at, want }),
+            Parsed::Floating(want) => self.references.push(Reference { spec: spec.to_string(), at, want, pip }),
             Parsed::Exact => {}
             Parsed::Unlockable(why) => self.unlockable.push((spec.to_string(), why)),
         }
@@ -73,15 +75,16 @@ impl Found {
 pub fn find(command: Option<&str>, args: &[String], compose: Option<&str>) -> Found {
     let mut found = Found::default();
     if let Some(command) = command {
+        let pip = command.rsplit('/').next() == Some("pipx");
         for (kind, index) in launched(command, args) {
-            found.word(kind, &args[index], At::Arg(index));
+            found.word(kind, &args[index], At::Arg(index), pip);
         }
     }
     if let Some(text) = compose {
         match compose_images(text) {
             Ok(images) => {
                 for (service, image) in images {
-                    found.word(Kind::Oci, &image, At::Service(service));
+                    found.word(Kind::Oci, &image, At::Service(service), false);
                 }
             }
             Err(why) => found.unlockable.push(("compose file".into(), why)),

@@ -114,6 +114,26 @@ impl Pin {
     }
 }
 
+/// The floating references of `plugin`: in its stdio MCP server's command line as plugin.yaml
+/// writes it, and in the compose file its service runs (its text from `read`, given a path in the
+/// plugin's folder).
+pub fn of_plugin(plugin: &crate::plugin::Plugin, read: impl Fn(&str) -> Option<String>) -> Found {
+    let (command, args) = match &plugin.mcp {
+        Some(m) if m.transport == "stdio" => (m.command.as_deref(), m.args.clone().unwrap_or_default()),
+        _ => (None, vec![]),
+    };
+    let compose = if crate::lifecycle::uses_compose(plugin) {
+        let texts = std::cell::RefCell::new(std::collections::HashMap::new());
+        let exists = |f: &str| texts.borrow_mut().entry(f.to_string()).or_insert_with(|| read(f)).is_some();
+        let file = crate::lifecycle::compose_file_of(plugin, exists);
+        let text = texts.borrow_mut().remove(file).unwrap_or_else(|| read(file));
+        text
+    } else {
+        None
+    };
+    find(command, &args, compose.as_deref())
+}
+
 /// The pin of `reference` in `lock`.
 pub fn pin_of<'a>(lock: &'a [Pin], reference: &Reference) -> Option<&'a Pin> {
     lock.iter().find(|p| p.locks(reference))

@@ -113,31 +113,31 @@ pub fn resolve_all(
     registries: &Registries,
     cache: &Cache,
     policy: &Policy,
-    refs: &[(Reference, bool)],
+    refs: &[Reference],
 ) -> Result<Vec<Result<Resolved>>> {
     let index_of = |pip: bool| if pip { registries.pip_index.as_str() } else { registries.uv_index.as_str() };
-    let mut distinct: Vec<(String, &Reference, bool)> = Vec::new();
-    for (r, pip) in refs {
-        let key = request_of(r, registries, index_of(*pip));
-        if !distinct.iter().any(|(k, _, _)| *k == key) {
-            distinct.push((key, r, *pip));
+    let mut distinct: Vec<(String, &Reference)> = Vec::new();
+    for r in refs {
+        let key = request_of(r, registries, index_of(r.pip));
+        if !distinct.iter().any(|(k, _)| *k == key) {
+            distinct.push((key, r));
         }
     }
-    let answers: Vec<Result<Answer>> = crate::pool::map(&distinct, PARALLEL, |(_, r, pip)| {
+    let answers: Vec<Result<Answer>> = crate::pool::map(&distinct, PARALLEL, |(_, r)| {
         crate::interrupt::check()?;
         match &r.want {
             Want::Npm { name, .. } => npm::document(registries, name).map(Answer::Npm),
-            Want::Pypi { name, .. } => pypi::project(registries, index_of(*pip), name).map(Answer::Pypi),
+            Want::Pypi { name, .. } => pypi::project(registries, index_of(r.pip), name).map(Answer::Pypi),
             Want::Oci { image } => oci::digest(registries, image).map(Answer::Digest),
             Want::NpmGit { url, committish, base } => git_commit(cache, url, base, committish.as_deref()).map(Answer::Commit),
         }
     });
     crate::interrupt::check()?;
-    let answers: BTreeMap<&str, Result<Answer>> = distinct.iter().map(|(k, _, _)| k.as_str()).zip(answers).collect();
+    let answers: BTreeMap<&str, Result<Answer>> = distinct.iter().map(|(k, _)| k.as_str()).zip(answers).collect();
     Ok(refs
         .iter()
-        .map(|(r, pip)| {
-            let key = request_of(r, registries, index_of(*pip));
+        .map(|r| {
+            let key = request_of(r, registries, index_of(r.pip));
             match &answers[key.as_str()] {
                 Ok(answer) => choose(r, answer, policy),
                 Err(e) => Err(e.clone()),

@@ -38,6 +38,40 @@ fn yes() -> bool {
     true
 }
 
+/// The key of `config` that sets the release cooldown.
+pub const MIN_RELEASE_AGE: &str = "min_release_age";
+
+impl Config {
+    /// `config.min_release_age`: how old a release must be for atk to choose it (a number of
+    /// days, or a number with `d`, `h` or `m`; `0` turns the cooldown off), 3 days when unset.
+    pub fn min_release_age(&self) -> std::result::Result<std::time::Duration, String> {
+        let Some(value) = self.extra.get(MIN_RELEASE_AGE) else {
+            return Ok(crate::artifact::Policy::DEFAULT_MIN_AGE);
+        };
+        let text = match value {
+            yaml_serde::Value::Number(n) => n.to_string(),
+            yaml_serde::Value::String(s) => s.trim().to_string(),
+            _ => String::new(),
+        };
+        let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+            Some(i) => (&text[..i], text[i..].trim()),
+            None => (text.as_str(), "d"),
+        };
+        let seconds = match unit {
+            "d" | "day" | "days" => 86_400,
+            "h" | "hour" | "hours" => 3_600,
+            "m" | "min" | "minutes" => 60,
+            _ => 0,
+        };
+        match number.parse::<u64>() {
+            Ok(n) if seconds > 0 && n <= 3650 * 86_400 / seconds => Ok(std::time::Duration::from_secs(n * seconds)),
+            _ => Err(format!(
+                "config.{MIN_RELEASE_AGE}: {text:?} is not an age (write a number of days, or e.g. 3d, 72h, 0 to turn the cooldown off)"
+            )),
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config { auto_commit: true, auto_push: false, registry: None, extra: Mapping::new() }
@@ -55,6 +89,11 @@ pub struct Entry {
     /// is written back byte for byte; atk-cli reads a manifest with it and ignores the key.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub agents: Vec<String>,
+    /// What the plugin runs from package and image registries, each locked to one artifact
+    /// (`crate::artifact`). Left out when empty, as `agents`; atk-cli ignores it on reading and
+    /// drops it when it saves the manifest, which `atk doctor` then reports.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lock: Vec<crate::artifact::Pin>,
     #[serde(flatten)]
     pub extra: Mapping,
 }
@@ -92,7 +131,7 @@ impl SourceKind {
 
 impl Entry {
     pub fn new(name: &str, directory: &str, source: Source) -> Self {
-        Entry { name: name.into(), directory: directory.into(), source, agents: vec![], extra: Mapping::new() }
+        Entry { name: name.into(), directory: directory.into(), source, agents: vec![], lock: vec![], extra: Mapping::new() }
     }
 }
 

@@ -138,26 +138,68 @@ impl<'a> Runner<'a> {
         env.map(|e| crate::plugin::secrets(Some(self.plugin), &e)).unwrap_or_default().scrubber(environment)
     }
 
-    /// The plugin's compose file: `service.compose_file`, else the first of docker compose's own
-    /// default names that the folder has (`compose.yaml`, `compose.yml`, `docker-compose.yaml`,
-    /// `docker-compose.yml`), else `docker-compose.yml`.
+    /// The plugin's compose file (see [`compose_file_of`]).
     fn compose_file(&self) -> &str {
-        if let Some(f) = self.plugin.service.as_ref().and_then(|s| s.compose_file.as_deref()) {
-            return f;
+        compose_file_of(self.plugin, |f| self.plugin_dir.join(f).is_file())
+    }
+
+    /// The compose files the plugin's commands use when there is more than its own: its own,
+    /// then the images its lock pins (an override atk writes to the home's `.git/atk/compose/`),
+    /// then `custom/docker-compose.override.yml` (the user's, last, so that it wins). Empty when
+    /// there is neither.
+    fn compose_files(&self, abs_dir: &Path) -> Vec<String> {
+        let locked = self.locked_images();
+        let custom = self.plugin_dir.join(COMPOSE_OVERRIDE).is_file();
+        if locked.is_none() && !custom {
+            return vec![];
         }
-        ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"]
-            .into_iter()
-            .find(|f| self.plugin_dir.join(f).is_file())
-            .unwrap_or("docker-compose.yml")
+        let mut files = vec![abs_dir.join(self.compose_file()).to_string_lossy().into_owned()];
+        files.extend(locked.map(|p| p.to_string_lossy().into_owned()));
+        if custom {
+            files.push(abs_dir.join(COMPOSE_OVERRIDE).to_string_lossy().into_owned());
+        }
+        files
+    }
+
+    /// The override that gives the plugin's compose services their locked images, written (when
+    /// it changed) where atk keeps this machine's state; `None` when no image of it is locked. A
+    /// manifest or compose file that cannot be read locks nothing here (doctor says why).
+    fn locked_images(&self) -> Option<std::path::PathBuf> {
+        if !uses_compose(self.plugin) {
+            return None;
+        }
+        let manifest = crate::home::Manifest::parse(
+            &crate::fs::read::read_text(&self.home.join(crate::home::manifest::FILE), crate::fs::read::Links::Refuse, crate::fs::read::Cap::Manifest)
+                .ok()??,
+        )
+        .ok()?;
+        let entry = manifest.plugins.iter().find(|e| e.directory == self.directory)?;
+        if !entry.lock.iter().any(|p| p.kind == crate::artifact::Kind::Oci) {
+            return None;
+        }
+        let found = crate::artifact::of_plugin(self.plugin, |f| plugin_text(self.plugin_dir, f));
+        let text = crate::artifact::compose_override(&found, &entry.lock)?;
+        let path = self.home.join(".git/atk/compose").join(format!("{}.yml", self.directory));
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            std::fs::create_dir_all(path.parent()?).ok()?;
+            crate::fs::write_atomic(&path, text.as_bytes(), None).ok()?;
+        }
+        Some(std::fs::canonicalize(&path).unwrap_or(path))
     }
 
     pub fn command(&self, step: &str) -> Option<String> {
         let cmd = self.plugin.lifecycle.get(step)?;
-        Some(if self.plugin_dir.join(COMPOSE_OVERRIDE).is_file() {
-            with_compose_override(cmd, Some(self.compose_file()))
-        } else {
-            cmd.to_string()
-        })
+        let abs_dir = std::fs::canonicalize(self.plugin_dir).unwrap_or_else(|_| self.plugin_dir.to_path_buf());
+        let files = self.compose_files(&abs_dir);
+        Some(if files.is_empty() { cmd.to_string() } else { with_compose_files(cmd, &self.relative(&files, &abs_dir)) })
+    }
+
+    /// `files` as the plugin's commands name them: those in its folder by their relative path.
+    fn relative(&self, files: &[String], abs_dir: &Path) -> Vec<String> {
+        files
+            .iter()
+            .map(|f| Path::new(f).strip_prefix(abs_dir).map_or(f.clone(), |r| r.to_string_lossy().into_owned()))
+            .collect()
     }
 
     /// Fails with `EnvMissing` when a required variable has no value.
@@ -171,14 +213,12 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// `COMPOSE_FILE` for the plugin's commands when `custom/docker-compose.override.yml` exists:
-    /// the base file, then the override (absolute, `:`-separated), so that `docker compose` run
-    /// from a plugin's scripts applies the override too.
+    /// `COMPOSE_FILE` for the plugin's commands when it has more than one compose file (see
+    /// [`Runner::compose_files`]): absolute, `:`-separated, so that `docker compose` run from a
+    /// plugin's scripts applies them too.
     pub fn compose_file_var(&self, abs_dir: &Path) -> Option<String> {
-        if !self.plugin_dir.join(COMPOSE_OVERRIDE).is_file() {
-            return None;
-        }
-        Some(format!("{}:{}", abs_dir.join(self.compose_file()).display(), abs_dir.join(COMPOSE_OVERRIDE).display()))
+        let files = self.compose_files(abs_dir);
+        (!files.is_empty()).then(|| files.join(":"))
     }
 
     /// A command for `program`, in the plugin folder, with the lifecycle environment: the
@@ -280,12 +320,40 @@ pub fn shell_quote(arg: &str) -> String {
     }
 }
 
-/// Adds `-f <compose file> -f custom/docker-compose.override.yml` to every `docker compose`
-/// invocation of a command line (at the start or after `&&`, `||`, `;`, `|`), unless it names its
-/// files itself.
-pub fn with_compose_override(cmd: &str, compose_file: Option<&str>) -> String {
+/// The compose file of `plugin`: `service.compose_file`, else the first of docker compose's own
+/// default names that its folder has (`exists`): `compose.yaml`, `compose.yml`,
+/// `docker-compose.yaml`, `docker-compose.yml`; else `docker-compose.yml`.
+pub fn compose_file_of<'p>(plugin: &'p Plugin, exists: impl Fn(&str) -> bool) -> &'p str {
+    if let Some(f) = plugin.service.as_ref().and_then(|s| s.compose_file.as_deref()) {
+        return f;
+    }
+    ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"]
+        .into_iter()
+        .find(|f| exists(f))
+        .unwrap_or("docker-compose.yml")
+}
+
+/// Whether the plugin's service is run by docker compose: its type says so, or it names a
+/// compose file, or a lifecycle command runs `docker compose`.
+pub fn uses_compose(plugin: &Plugin) -> bool {
+    let service = plugin.service.as_ref();
+    service.is_some_and(|s| s.kind == "docker-compose" || s.compose_file.is_some())
+        || crate::plugin::schema::Lifecycle::STEPS
+            .iter()
+            .any(|s| plugin.lifecycle.get(s).is_some_and(|c| c.contains("docker compose") || c.contains("docker-compose")))
+}
+
+/// The text of the file `rel` of the plugin folder `dir`, when it is a regular file atk may read.
+pub fn plugin_text(dir: &Path, rel: &str) -> Option<String> {
+    let rel = crate::fs::RelPath::new(rel).ok()?;
+    crate::fs::read::read_text(&dir.join(rel.as_str()), crate::fs::read::Links::Refuse, crate::fs::read::Cap::PluginFile).ok()?
+}
+
+/// Adds `-f <file>` for each of `files` to every `docker compose` invocation of a command line (at
+/// the start or after `&&`, `||`, `;`, `|`), unless it names its files itself.
+pub fn with_compose_files(cmd: &str, files: &[String]) -> String {
     const NEEDLE: &str = "docker compose";
-    let files = format!(" -f {} -f {COMPOSE_OVERRIDE}", shell_quote(compose_file.unwrap_or("docker-compose.yml")));
+    let files: String = files.iter().map(|f| format!(" -f {}", shell_quote(f))).collect();
     let mut out = String::with_capacity(cmd.len() + 2 * files.len());
     let mut rest = cmd;
     while let Some(i) = rest.find(NEEDLE) {
@@ -322,18 +390,19 @@ mod tests {
 
     #[test]
     fn compose_override_is_added_to_each_invocation() {
+        let files = ["docker-compose.yml".to_string(), COMPOSE_OVERRIDE.to_string()];
         let o = " -f docker-compose.yml -f custom/docker-compose.override.yml";
-        assert_eq!(with_compose_override("docker compose up -d", None), format!("docker compose{o} up -d"));
+        assert_eq!(with_compose_files("docker compose up -d", &files), format!("docker compose{o} up -d"));
         assert_eq!(
-            with_compose_override("docker compose pull && docker compose up -d", None),
+            with_compose_files("docker compose pull && docker compose up -d", &files),
             format!("docker compose{o} pull && docker compose{o} up -d")
         );
         assert_eq!(
-            with_compose_override("docker compose down", Some("compose.yaml")),
-            "docker compose -f compose.yaml -f custom/docker-compose.override.yml down"
+            with_compose_files("docker compose down", &["compose.yaml".into(), "/h/.git/atk/compose/my x.yml".into()]),
+            "docker compose -f compose.yaml -f '/h/.git/atk/compose/my x.yml' down"
         );
         for unchanged in ["./install.sh", "echo docker compose up", "docker compose -f x.yml up", "docker composer"] {
-            assert_eq!(with_compose_override(unchanged, None), unchanged);
+            assert_eq!(with_compose_files(unchanged, &files), unchanged);
         }
     }
 }
