@@ -292,7 +292,13 @@ fn pypi_simple_api_documents_and_files_check_out() {
     let page = reg.get("/pypi/simple/work-space-mcp/", &[]);
     assert!(page.header("Content-Type").unwrap().starts_with("text/html"));
     let html = page.text();
-    assert!(html.contains(&format!("work_space_mcp-1.2.0-py3-none-any.whl#sha256={}", files[0]["hashes"]["sha256"].as_str().unwrap())), "{html}");
+    assert!(
+        html.contains(&format!(
+            "work_space_mcp-1.2.0-py3-none-any.whl#sha256={}",
+            files[0]["hashes"]["sha256"].as_str().unwrap()
+        )),
+        "{html}"
+    );
     assert!(html.contains("data-yanked=\"broken build\""), "{html}");
     assert!(html.contains("data-requires-python=\"&gt;=3.10\""), "{html}");
 
@@ -337,7 +343,8 @@ fn pip_installs_from_the_index_and_skips_the_yanked_release() {
     run(c);
     assert!(target.join("echo_py-1.0.0.dist-info").is_dir(), "pip should pick 1.0.0 over the yanked 1.1.0");
     let mut c = Command::new("python3");
-    c.args(["-c", "import sys, atk_test_echo_py as m; sys.argv = ['echo-py', 'a', 'b']; m.main()"]).env("PYTHONPATH", &target);
+    c.args(["-c", "import sys, atk_test_echo_py as m; sys.argv = ['echo-py', 'a', 'b']; m.main()"])
+        .env("PYTHONPATH", &target);
     assert_eq!(run(c).0, "echo-py==1.0.0 a b\n");
     assert!(target.join("bin/echo-py").is_file(), "the console script is installed");
     assert!(reg.requests().contains(&"GET /pypi/files/echo-py/echo_py-1.0.0-py3-none-any.whl".to_string()));
@@ -358,10 +365,7 @@ fn oci_token_dance_and_digests() {
     let url = format!("{}/v2/library/mongo/manifests/7", reg.base());
     let head = http("HEAD", &url, &[], Duration::from_secs(5)).unwrap();
     assert_eq!(head.status, 401);
-    assert_eq!(
-        head.header("WWW-Authenticate").unwrap(),
-        format!("{realm},scope=\"repository:library/mongo:pull\"")
-    );
+    assert_eq!(head.header("WWW-Authenticate").unwrap(), format!("{realm},scope=\"repository:library/mongo:pull\""));
 
     // The token, anonymously; then the manifest.
     let tok = with_token(&reg, "repository:library/mongo:pull", None);
@@ -416,7 +420,8 @@ fn oci_token_dance_and_digests() {
     assert_eq!(none.status, 404);
     assert_eq!(none.json()["errors"][0]["code"], "MANIFEST_UNKNOWN");
     // A forged token is refused.
-    let forged = reg.get("/v2/library/mongo/manifests/6", &[("Authorization", "Bearer atk.WyJsaWJyYXJ5L21vbmdvIl0.00")]);
+    let forged =
+        reg.get("/v2/library/mongo/manifests/6", &[("Authorization", "Bearer atk.WyJsaWJyYXJ5L21vbmdvIl0.00")]);
     assert_eq!(forged.status, 401);
 
     let log = reg.requests();
@@ -473,7 +478,9 @@ fn hang_and_status_switches() {
     assert_eq!(reg.get("/pypi/simple/anything/", &[]).status, 503);
     reg.oci("library/redis", &[("7", "r")]);
     reg.hang("oci", "library/redis");
-    assert!(http("HEAD", &format!("{}/v2/library/redis/manifests/7", reg.base()), &[], Duration::from_millis(500)).is_err());
+    assert!(
+        http("HEAD", &format!("{}/v2/library/redis/manifests/7", reg.base()), &[], Duration::from_millis(500)).is_err()
+    );
     assert_eq!(reg.get("/v2/library/mongo/manifests/7", &[]).status, 401, "other repositories answer");
     assert!(reg.stderr().is_empty(), "{}", reg.stderr());
 }

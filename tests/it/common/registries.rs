@@ -288,9 +288,7 @@ impl Registries {
 
     /// Makes `repo` private: tokens for it only with Basic `user:password`.
     pub fn oci_private(&self, repo: &str, user: &str, password: &str) {
-        self.update(|c| {
-            Registries::entry(c, "oci", repo)["private"] = json!({"user": user, "password": password})
-        });
+        self.update(|c| Registries::entry(c, "oci", repo)["private"] = json!({"user": user, "password": password}));
     }
 
     /// Requests for `name` in `kind` (`npm`, `pypi`, `oci`; `*` for every request of that registry)
@@ -464,8 +462,7 @@ pub fn http(method: &str, url: &str, headers: &[(&str, &str)], timeout: Duration
         .and_then(|l| l.split(' ').nth(1))
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "no status line"))?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
-        .collect();
+    let headers =
+        lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))).collect();
     Ok(HttpResponse { status, headers, body: raw[end + 4..].to_vec() })
 }
