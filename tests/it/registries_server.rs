@@ -43,17 +43,7 @@ fn npm_command(program: &str, reg: &Registries, dir: &Path) -> Command {
         }
     }
     let home = dir.join("npm-home");
-    std::fs::create_dir_all(&home).unwrap();
-    std::fs::write(home.join(".npmrc"), "").unwrap();
-    c.env("HOME", &home)
-        .env("npm_config_userconfig", home.join(".npmrc"))
-        .env("npm_config_registry", reg.npm_url())
-        .env("npm_config_cache", dir.join("npm-cache"))
-        .env("npm_config_update_notifier", "false")
-        .env("npm_config_fund", "false")
-        .env("npm_config_audit", "false")
-        .env("npm_config_yes", "true")
-        .current_dir(dir);
+    c.env("HOME", &home).envs(reg.npm_env(&home)).env("npm_config_yes", "true").current_dir(dir);
     c
 }
 
@@ -497,6 +487,17 @@ fn delay_log_and_clock_helpers() {
     assert_eq!(reg.requests(), ["GET /npm/slow", "GET /v2/ Bearer"]);
     reg.clear_log();
     assert!(reg.requests().is_empty());
+    // Answers are delayed in parallel, not one after another (a connection each).
+    let start = Instant::now();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let url = format!("{}slow", reg.npm_url());
+            std::thread::spawn(move || http("GET", &url, &[], Duration::from_secs(5)).unwrap().status)
+        })
+        .collect();
+    assert!(threads.into_iter().all(|t| t.join().unwrap() == 200));
+    assert!(start.elapsed() < Duration::from_millis(900), "{:?}", start.elapsed());
+    assert_eq!(reg.requests().len(), 4);
 
     assert_eq!(iso_millis(0), "1970-01-01T00:00:00.000Z");
     assert_eq!(iso_millis(1_796_119_200_123), "2026-12-01T10:00:00.123Z");

@@ -123,6 +123,25 @@ impl Registries {
         ]
     }
 
+    /// What a real `npm`/`npx` needs to use these registries and nothing else: the registry, a
+    /// cache and an empty user config under `dir`, no update check, audit or funding message.
+    /// (Remove any inherited `npm_config_*` and proxy variables yourself when they matter.)
+    pub fn npm_env(&self, dir: &Path) -> Vec<(String, String)> {
+        std::fs::create_dir_all(dir).unwrap();
+        let userconfig = dir.join("npmrc");
+        if !userconfig.exists() {
+            std::fs::write(&userconfig, "").unwrap();
+        }
+        vec![
+            ("npm_config_registry".into(), self.npm_url()),
+            ("npm_config_cache".into(), dir.join("npm-cache").to_string_lossy().into_owned()),
+            ("npm_config_userconfig".into(), userconfig.to_string_lossy().into_owned()),
+            ("npm_config_update_notifier".into(), "false".into()),
+            ("npm_config_audit".into(), "false".into()),
+            ("npm_config_fund".into(), "false".into()),
+        ]
+    }
+
     /// Every request so far, one `METHOD PATH[ SCHEME]` each (`GET /npm/@t%2fecho`,
     /// `HEAD /v2/library/mongo/manifests/7 Bearer`), oldest first.
     pub fn requests(&self) -> Vec<String> {
@@ -357,6 +376,11 @@ impl Drop for Registries {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A failed answer (a bug of the server's) leaves a traceback: show it with the test's output.
+        let err = self.stderr();
+        if !err.is_empty() {
+            eprintln!("registries.py stderr:\n{err}");
+        }
     }
 }
 
