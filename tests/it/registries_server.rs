@@ -209,6 +209,11 @@ fn npm_documents_and_tarballs_check_out() {
     assert!(list.lines().any(|l| l.starts_with("-rwxr-xr-x") && l.ends_with("package/cli.js")), "{list}");
     assert!(list.lines().any(|l| l.ends_with("package/package.json")), "{list}");
 
+    // One version's document, by version or dist-tag.
+    assert_eq!(reg.get("/npm/@scope/pkg/1.0.0", &[]).json(), *v);
+    assert_eq!(reg.get("/npm/@scope%2fpkg/latest", &[]).json(), *v);
+    assert_eq!(reg.get("/npm/@scope/pkg/7.0.0", &[]).status, 404);
+
     // npm install's abbreviated document.
     let corgi = reg.get("/npm/@scope%2fpkg", &[("Accept", "application/vnd.npm.install-v1+json; q=1.0, */*")]);
     assert_eq!(corgi.header("Content-Type"), Some("application/vnd.npm.install-v1+json"));

@@ -3,7 +3,7 @@
 
 One HTTP/1.1 server (a thread per connection), standard library only:
 
-    python3 registries.py --config CONFIG.json --port-file PORT [--log LOG] [--delay-ms N]
+    python3 registries.py --config CONFIG.json --port-file PORT [--log LOG] [--delay-ms N] [--exit-with-parent]
     python3 registries.py --config CONFIG.json --describe      # the derived digests, as JSON
 
 The port is chosen by the OS and written to --port-file (atomically) once the server listens. The
@@ -19,6 +19,7 @@ npm, under /npm/ (the registry URL is http://127.0.0.1:PORT/npm/):
                                     the full document (application/json) with `time`, or the
                                     abbreviated one when the request's Accept asks for
                                     application/vnd.npm.install-v1+json first (as npm install does).
+    GET /npm/<name>/<version|tag>   one version's document.
     GET /npm/<name>/-/<base>-<version>.tgz   the tarball.
     unknown package: 404 {"error":"Not found"}.
 PyPI, under /pypi/simple/ (the index URL is http://127.0.0.1:PORT/pypi/simple/):
@@ -566,12 +567,23 @@ class Handler(BaseHTTPRequestHandler):
         rest = urllib.parse.unquote(rest)
         name, sep, file = rest.partition("/-/")
         name = name.rstrip("/")
+        # /npm/<name>/<version or dist-tag>: one version's document.
+        parts = name.split("/")
+        wanted = None
+        if not sep and len(parts) == (3 if name.startswith("@") else 2):
+            name, wanted = "/".join(parts[:-1]), parts[-1]
         section = config.get("npm") or {}
         spec = section.get(name) if name != "*" else None
         if self.switches("npm", spec, config):
             return
         if spec is None:
             return self.send(404, {"error": "Not found"})
+        if wanted is not None:
+            doc = npm_packument(name, spec, self.base(), False)
+            version = doc["dist-tags"].get(wanted, wanted)
+            if version not in doc["versions"]:
+                return self.send(404, {"error": "version not found: %s" % wanted})
+            return self.send(200, doc["versions"][version])
         if not sep:
             accept = self.headers.get("Accept") or ""
             abbreviated = accept.strip().startswith(NPM_CORGI)
@@ -764,6 +776,7 @@ def main():
     ap.add_argument("--log")
     ap.add_argument("--delay-ms", type=int, default=0)
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--exit-with-parent", action="store_true", help="exit when the parent process does")
     ap.add_argument("--describe", action="store_true", help="print the derived digests of --config and exit")
     args = ap.parse_args()
     if args.describe:
@@ -789,6 +802,15 @@ def main():
     with open(tmp, "w") as f:
         f.write("%d\n" % server.server_address[1])
     os.replace(tmp, args.port_file)
+    if args.exit_with_parent:
+        parent = os.getppid()
+
+        def watch():
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(0)
+
+        threading.Thread(target=watch, daemon=True).start()
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

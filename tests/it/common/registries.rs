@@ -64,6 +64,8 @@ impl Registries {
             .arg(&log_path)
             .arg("--delay-ms")
             .arg(ms.to_string())
+            // No server outlives a test process that was killed before its drop ran.
+            .arg("--exit-with-parent")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr_path).unwrap())
