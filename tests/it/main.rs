@@ -29,6 +29,7 @@ mod json_reports;
 mod network;
 mod output;
 mod real_agents;
+mod registries_server;
 mod registry;
 mod remote;
 mod remove;

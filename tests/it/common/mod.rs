@@ -15,6 +15,7 @@ use assert_cmd::cargo::CommandCargoExt;
 pub mod agents;
 pub mod python;
 pub mod real_agents;
+pub mod registries;
 pub mod servers;
 pub mod sources;
 
