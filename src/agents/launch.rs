@@ -151,6 +151,8 @@ pub struct Launch {
     pub env: Vec<(String, String)>,
     /// Required variables without a value (the server starts without them).
     pub missing: Vec<String>,
+    /// Packages and images the server runs that have no pin in the manifest (run as written).
+    pub unlocked: Vec<String>,
 }
 
 /// The launch of `entry`'s stdio MCP server: the plugin must be in the home at its pin, have an
@@ -184,7 +186,7 @@ pub fn launch(home: &Home, entry: &Entry, outer: Outer) -> Result<Launch> {
             )],
         )
     })?;
-    let (program, args) = match &server.transport {
+    let (program, floating) = match &server.transport {
         Transport::Stdio { command, args } => (command.clone(), args.clone()),
         Transport::Remote { .. } => {
             return Err(Error::plugin_refused(
@@ -202,10 +204,20 @@ pub fn launch(home: &Home, entry: &Entry, outer: Outer) -> Result<Launch> {
             vec!["give its `mcp` section a `command` (`atk validate` checks a plugin)".into()],
         ));
     }
+    // What the plugin runs from a registry, as its lock has it.
+    let found = crate::artifact::of_plugin(&plugin, |f| crate::lifecycle::plugin_text(&dir, f));
+    let (args, unlocked) = crate::artifact::locked_args(&floating, &found, &entry.lock);
     let env = server.resolved_env().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let shown_program = match server.masked().transport {
         Transport::Stdio { command, .. } => command,
         Transport::Remote { .. } => String::new(),
     };
-    Ok(Launch { program, shown_program, args, env, missing: server.missing().into_iter().map(String::from).collect() })
+    Ok(Launch {
+        program,
+        shown_program,
+        args,
+        env,
+        missing: server.missing().into_iter().map(String::from).collect(),
+        unlocked,
+    })
 }

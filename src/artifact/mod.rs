@@ -14,7 +14,7 @@ mod npm;
 mod oci;
 mod pypi;
 mod registries;
-mod resolve;
+pub mod resolve;
 
 use std::collections::BTreeMap;
 

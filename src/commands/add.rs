@@ -6,7 +6,8 @@ use super::report::PluginDoc;
 use super::{parse_sets, Ctx};
 use crate::error::{Error, Result};
 use crate::source::stage;
-use crate::sync::add::add;
+use crate::sync::add::{add_as, As};
+use crate::sync::lock::{self, Locker};
 use crate::sync::env;
 use crate::ui::{Report, Ui};
 
@@ -25,6 +26,10 @@ pub struct Args {
     /// The same as --yes (atk-cli's spelling for this command)
     #[arg(long)]
     pub force: bool,
+    /// Lock a package the plugin runs to this version, whatever its age (repeatable):
+    /// `@scope/pkg@2.1.0`, `pkg==1.4`
+    #[arg(long = "pin", value_name = "PKG@VERSION")]
+    pub pin: Vec<String>,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
@@ -47,9 +52,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let target = home.plugin_dir(&staged.directory);
     let files_now = staged.staged.as_ref().map(|s| s.path().to_path_buf()).unwrap_or_else(|| target.clone());
     ctx.ui.detail(format!("'{}' staged in {}", crate::text::escape(&staged.plugin.name), files_now.display()));
+    // What the plugin runs from registries, locked before anything is asked or written.
+    let locker = Locker::new(&ctx.settings, &manifest, &args.pin)?;
+    let found = crate::artifact::of_plugin(&staged.plugin, |f| crate::lifecycle::plugin_text(&files_now, f));
+    let lock = lock::lock_one(&ctx.ui, &locker, &found, &[], lock::Keep::Nothing)?;
+    super::report::lock_plan(&ctx.ui, &staged.plugin.name, &lock, locker.policy.now, false);
     let env = env::plan(&ctx.ui, &staged.plugin, &files_now.join(".env"), &sets, None, &ctx.settings.environment)?;
+    let how = As { operation: &format!("atk add {input}"), restore: None, lock: &lock.pins };
     let crate::sync::add::Added { entry, commit } =
-        add(&ctx.ui, &home, &mut manifest, &staged, &env, &ctx.settings.environment, &format!("atk add {input}"))?;
+        add_as(&ctx.ui, &home, &mut manifest, &staged, &env, &ctx.settings.environment, how)?;
 
     if let Some(c) = &commit {
         ctx.ui.detail(format!("committed {c}"));

@@ -41,6 +41,13 @@ fn start(ctx: &Ctx, args: &Args, prefix: &str) -> Result<std::convert::Infallibl
             entry.directory
         ));
     }
+    if !launch.unlocked.is_empty() {
+        ctx.ui.warn(format!(
+            "{prefix}: {} not locked and runs whatever its registry serves now (`atk install {}` locks it)",
+            launch.unlocked.iter().map(|s| crate::text::escape(s).into_owned()).collect::<Vec<_>>().join(", "),
+            entry.directory
+        ));
+    }
     let mut command = std::process::Command::new(&launch.program);
     command.args(&launch.args).envs(launch.env.iter().map(|(k, v)| (k, v)));
     // Only returns when the server could not be started.

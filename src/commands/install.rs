@@ -8,7 +8,7 @@ use crate::sync::install::{ensure_files, FetchPolicy};
 use crate::ui::{Report, Ui};
 
 /// Bring plugins to their pinned commits and run their install commands (the manifest is the lock:
-/// it is never changed).
+/// it changes only to lock a package or image a plugin runs that it has no lock for).
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -17,21 +17,27 @@ pub struct Args {
     /// threads and the calling thread]
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,
-    /// Fail if anything would need to be fetched
+    /// Fail if anything would need to be fetched or locked
     #[arg(long, conflicts_with = "offline")]
     pub frozen: bool,
-    /// Use only what the cache has
+    /// Use only what the cache has; lock nothing
     #[arg(long)]
     pub offline: bool,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let home = ctx.lock_home()?;
-    let manifest = home.manifest()?;
-    let entries = select(&manifest, args.target.plugin.as_deref())?;
+    let mut manifest = home.manifest()?;
+    let entries: Vec<crate::home::Entry> =
+        select(&manifest, args.target.plugin.as_deref())?.into_iter().cloned().collect();
     let policy =
         FetchPolicy { jobs: crate::sync::install::jobs(args.jobs), frozen: args.frozen, offline: args.offline };
-    let files = ensure_files(&ctx.ui, &home, &ctx.settings.origins(&manifest), &entries, policy)?;
+    let refs: Vec<&crate::home::Entry> = entries.iter().collect();
+    let files = ensure_files(&ctx.ui, &home, &ctx.settings.origins(&manifest), &refs, policy)?;
+    // What a plugin runs from registries and has no lock for (a manifest another tool saved, a
+    // plugin added before atk locked) is locked now, every plugin's in one round of requests;
+    // what has a lock keeps it.
+    let files = lock_missing(ctx, &home, &mut manifest, &entries, files, &args)?;
 
     let mut reports = Vec::new();
     for (entry, files) in entries.iter().zip(files) {
@@ -91,6 +97,67 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let report = Install { plugins: reports, all: args.target.all };
     ctx.ui.print(&report);
     Ok(if report.failed() == 0 { 0 } else { 1 })
+}
+
+/// Locks, for each plugin whose files are in place, the references it runs without a pin (see
+/// `run`): with `--frozen` such a plugin fails, with `--offline` it is warned about and runs them
+/// as written. Each plugin's result is its files' result, or why it could not be locked.
+fn lock_missing(
+    ctx: &Ctx,
+    home: &crate::home::Locked,
+    manifest: &mut crate::home::Manifest,
+    entries: &[crate::home::Entry],
+    files: Vec<Result<bool>>,
+    args: &Args,
+) -> Result<Vec<Result<bool>>> {
+    use crate::sync::lock::{self, Item, Keep, Locker};
+    let mut wanting: Vec<(usize, crate::artifact::Found)> = Vec::new();
+    let mut files = files;
+    for (i, entry) in entries.iter().enumerate() {
+        if files[i].is_err() {
+            continue;
+        }
+        let Ok(plugin) = plugin::load(&home.plugin_dir(&entry.directory)) else { continue };
+        let found = lock::found_installed(home, &entry.directory, &plugin);
+        let unlocked = crate::artifact::Standing::of(&found, &entry.lock).unlocked;
+        if unlocked.is_empty() {
+            continue;
+        }
+        let listed = unlocked.iter().map(|s| crate::text::escape(s).into_owned()).collect::<Vec<_>>().join(", ");
+        if args.frozen {
+            files[i] = Err(Error::conflict(
+                format!("--frozen: '{}' runs {listed} without a lock", crate::text::escape(&entry.name)),
+                vec![format!("run `atk install {}` without --frozen to lock it", entry.directory)],
+            ));
+        } else if args.offline {
+            ctx.ui.warn(format!(
+                "{}: {listed} not locked (--offline locks nothing); it runs whatever its registry serves",
+                crate::text::escape(&entry.name)
+            ));
+        } else {
+            wanting.push((i, found));
+        }
+    }
+    if wanting.is_empty() {
+        return Ok(files);
+    }
+    let locker = Locker::new(&ctx.settings, manifest, &[])?;
+    let items: Vec<Item> =
+        wanting.iter().map(|(i, found)| Item { found, previous: &entries[*i].lock, keep: Keep::Locked }).collect();
+    let activity = crate::reporter::Reporter::activity(&ctx.ui, "Looking up the packages plugins run");
+    let locks = lock::lock_all(&locker, &items)?;
+    drop(activity);
+    for ((i, _), result) in wanting.iter().zip(locks) {
+        let entry = &entries[*i];
+        let recorded = result.and_then(|l| {
+            super::report::lock_plan(&ctx.ui, &entry.name, &l, locker.policy.now, false);
+            lock::record(home, manifest, &entry.directory, &l.pins, &lock::message(entry, "lock"))
+        });
+        if let Err(e) = recorded {
+            files[*i] = Err(e);
+        }
+    }
+    Ok(files)
 }
 
 /// `atk install`: each plugin's files and install command, and how many failed. Each plugin's

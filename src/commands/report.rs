@@ -58,6 +58,78 @@ pub struct Upgraded {
     pub commit: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorDoc>,
+    /// What the plugin runs from registries that moves (`from`/`to`: versions, commits, digests).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<crate::sync::lock::PinMove>,
+    /// Newer releases held back by the release cooldown.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldDoc>,
+}
+
+impl Upgraded {
+    /// With the moves and held-back releases of the plugin's lock.
+    pub fn with_lock(mut self, lock: Option<&crate::sync::lock::Lock>) -> Upgraded {
+        if let Some(lock) = lock {
+            self.packages = lock.moves.clone();
+            self.held = held_docs(lock);
+        }
+        self
+    }
+}
+
+/// A release held back by the cooldown, for programs.
+#[derive(Serialize)]
+pub struct HeldDoc {
+    pub spec: String,
+    pub version: String,
+    pub published: Option<String>,
+    pub eligible: String,
+}
+
+pub fn held_docs(lock: &crate::sync::lock::Lock) -> Vec<HeldDoc> {
+    lock.held
+        .iter()
+        .map(|(spec, h)| HeldDoc {
+            spec: spec.clone(),
+            version: h.version.clone(),
+            published: h.published.map(|p| p.to_string()),
+            eligible: h.eligible.to_string(),
+        })
+        .collect()
+}
+
+/// What a lock chose, as lines under a plugin's plan (`preview`) or as notes: each package or
+/// image pinned or moved, newer releases held back by the cooldown and when they may be chosen,
+/// releases passed over, and words that cannot be locked.
+pub fn lock_plan(ui: &Ui, name: &str, lock: &crate::sync::lock::Lock, now: jiff::Timestamp, preview: bool) {
+    let show = |line: String| if preview { ui.preview(format!("  {line}")) } else { ui.note(line) };
+    let name = crate::text::escape(name);
+    for m in &lock.moves {
+        let spec = crate::text::escape(&m.spec);
+        let kind = m.kind.as_str();
+        match (&m.from, &m.to) {
+            (None, Some(to)) => show(format!("{kind} {spec} pinned to {to}")),
+            (Some(from), Some(to)) => show(format!("{kind} {spec} {from} → {to}")),
+            (Some(from), None) => show(format!("{kind} {spec} ({from}) is no longer run")),
+            (None, None) => {}
+        }
+    }
+    for (spec, h) in &lock.held {
+        let published =
+            h.published.map(|p| format!(" (published {})", crate::artifact::resolve::ago(p, now))).unwrap_or_default();
+        show(format!(
+            "{} {} held back until {}{published}",
+            crate::text::escape(spec),
+            h.version,
+            crate::artifact::resolve::date(h.eligible)
+        ));
+    }
+    for n in &lock.notes {
+        ui.warn(format!("{name}: {}", crate::text::escape(n)));
+    }
+    for (word, why) in &lock.unlockable {
+        ui.warn(format!("{name}: {} is not locked: {}", crate::text::escape(word), crate::text::escape(why)));
+    }
 }
 
 #[derive(Serialize)]
@@ -326,6 +398,8 @@ pub fn unmoved(entry: &Entry, status: &'static str, error: Option<&crate::Error>
         plan: None,
         commit: None,
         error: error.map(Into::into),
+        packages: vec![],
+        held: vec![],
     }
 }
 
@@ -351,6 +425,8 @@ pub fn moved(entry: &Entry, status: &'static str, plan: &MovePlan, commit: Optio
         }),
         commit,
         error: None,
+        packages: vec![],
+        held: vec![],
     }
 }
 

@@ -4,6 +4,7 @@ use super::{find, parse_sets, report, Ctx};
 use crate::error::{Error, Result};
 use crate::home::{Message, SourceKind};
 use crate::sync::history;
+use crate::sync::lock::{self, Lock, Locker};
 use crate::sync::upgrade::{self, Move, Record};
 use crate::ui::{Report, Ui};
 
@@ -24,6 +25,10 @@ pub struct Args {
     /// from the environment
     #[arg(long = "set", value_name = "KEY[=VALUE]")]
     pub set: Vec<String>,
+    /// Lock a package the old version runs to this version, whatever its age (repeatable), when
+    /// the history has no lock for it: `@scope/pkg@2.1.0`, `pkg==1.4`
+    #[arg(long = "pin", value_name = "PKG@VERSION")]
+    pub pin: Vec<String>,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
@@ -57,6 +62,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         None => RolledBack { rollback: report::unmoved(&entry, "up-to-date", None), to: report::short(&to) },
         Some(planned) => {
             report::move_plan(&ctx.ui, &entry, &planned.plan);
+            // What it runs goes back too: as the home had it at that pin, else resolved now.
+            let lock = match history::lock_at_pin(&home.root, &entry.directory, to)? {
+                Some(pins) => Lock::replacing(&entry.lock, pins),
+                None => {
+                    let plan = &planned.plan;
+                    let found = lock::found_at(origin.repo(), plan.to, &plan.path, &plan.new_plugin);
+                    let locker = Locker::new(&ctx.settings, &manifest, &args.pin)?;
+                    lock::lock_one(&ctx.ui, &locker, &found, &entry.lock, lock::Keep::Nothing)?
+                }
+            };
+            report::lock_plan(&ctx.ui, &entry.name, &lock, jiff::Timestamp::now(), true);
             let again = format!("`atk rollback {} --yes`", entry.directory);
             let to = report::short(&planned.plan.to);
             if args.dry_run {
@@ -73,7 +89,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                     Some(&plan.to.to_string()),
                 );
                 let record = Record { operation: &format!("atk rollback {}", entry.directory), message: &message };
-                let m = Move { entry: &entry, origin: &origin, plan };
+                let m = Move { entry: &entry, origin: &origin, plan, lock: Some(&lock.pins) };
                 let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, &home, &mut manifest, m, &sets, record)?;
                 if let Some(e) = moved.stopped {
                     return Err(e);

@@ -78,7 +78,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 &staged,
                 &env,
                 environment,
-                As { operation: "atk undo", restore },
+                As { operation: "atk undo", restore, lock: &[] },
             )
             .inspect_err(|e| {
                 if matches!(e, Error::EnvMissing { .. }) {
@@ -95,7 +95,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             report::hook_outcomes(&ctx.ui, &entry, &replugged, "plug");
             ("restore", entry, commit, Done::Restored)
         }
-        Step::Move { entry, to } => {
+        Step::Lock { entry, lock } => {
+            let change = crate::sync::lock::Lock::replacing(&entry.lock, lock.clone());
+            ctx.ui.preview(ctx.ui.bold(&crate::text::escape(&entry.name)));
+            report::lock_plan(&ctx.ui, &entry.name, &change, jiff::Timestamp::now(), true);
+            let commit = crate::sync::lock::record(&home, &mut manifest, &entry.directory, lock, &message)?;
+            let now = manifest.find(&entry.directory).cloned().unwrap_or_else(|| entry.clone());
+            ("lock", now, commit, Done::Relocked)
+        }
+        Step::Move { entry, to, lock } => {
             let origin = origins.open(&entry.source)?;
             let same = || {
                 let line = format!(
@@ -113,7 +121,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 ctx.ui.print(&report::Unchanged::declined("undo", &entry.name, &entry.directory, cancelled));
                 return Ok(0);
             }
-            let m = Move { entry, origin: &origin, plan: &planned.plan };
+            report::lock_plan(&ctx.ui, &entry.name, &crate::sync::lock::Lock::replacing(&entry.lock, lock.clone()), jiff::Timestamp::now(), true);
+            let m = Move { entry, origin: &origin, plan: &planned.plan, lock: Some(lock) };
             let record = Record { operation: &format!("atk undo {}", entry.directory), message: &message };
             let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, &home, &mut manifest, m, &sets, record)?;
             if let Some(e) = moved.stopped {
@@ -162,7 +171,8 @@ pub struct Undone {
     /// The commit reverted, and its subject.
     pub reverted: String,
     pub subject: String,
-    /// `remove`, `restore` or `move` (`plug` or `unplug` for an agents' change).
+    /// `remove`, `restore` or `move` (`plug` or `unplug` for an agents' change, `lock` for a
+    /// change of what it runs from registries alone).
     pub action: &'static str,
     pub plugin: report::PluginDoc,
     /// The pin before and after the undo (null for a local plugin or where there is none).
@@ -181,6 +191,8 @@ pub enum Done {
     Restored,
     /// The plugin, as it was named before the move, moved back to `to` (short).
     Moved { name: String, to: String },
+    /// What the plugin runs from registries went back to its earlier lock.
+    Relocked,
     /// Each agent's line was shown as the agents changed (before the error of one that could not
     /// be changed): nothing more.
     Agents,
@@ -197,6 +209,7 @@ impl Report for Undone {
                 ui.success(format!("Put '{name}' back{pin}"))
             }
             Done::Moved { name, to } => ui.success(format!("Moved '{}' back to {to}", crate::text::escape(name))),
+            Done::Relocked => ui.success(format!("Put what '{name}' runs back as it was locked before")),
             Done::Agents => {}
         }
     }

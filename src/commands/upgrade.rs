@@ -4,6 +4,7 @@ use super::{find, parse_sets, report, Ctx, PluginOrAll};
 use crate::error::{Error, Result};
 use crate::home::{Entry, Locked, Manifest, Message, SourceKind};
 use crate::source::origin::Origin;
+use crate::sync::lock::{self, Lock, Locker};
 use crate::sync::upgrade::{self, Move, MovePlan, Record};
 use crate::ui::{Report, Ui};
 
@@ -20,6 +21,10 @@ pub struct Args {
     /// from the environment
     #[arg(long = "set", value_name = "KEY[=VALUE]")]
     pub set: Vec<String>,
+    /// Lock a package a plugin runs to this version, whatever its age (repeatable):
+    /// `@scope/pkg@2.1.0`, `pkg==1.4`
+    #[arg(long = "pin", value_name = "PKG@VERSION")]
+    pub pin: Vec<String>,
 }
 
 enum UpgradeOutcome {
@@ -27,6 +32,9 @@ enum UpgradeOutcome {
     Upgraded(MovePlan, Option<String>),
     WouldUpgrade(MovePlan),
     Declined(MovePlan),
+    /// Only what it runs from registries moved (its commit did not).
+    Relocked(Option<String>),
+    WouldRelock,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
@@ -34,50 +42,64 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let home = ctx.lock_home()?;
     let mut manifest = home.manifest()?;
     let selected: Vec<Entry> = match &args.target.plugin {
-        Some(id) => {
-            let entry = find(&manifest, id)?.clone();
-            if entry.source.kind == SourceKind::Local {
-                return Err(Error::plugin_refused(
-                    format!(
-                        "'{}' is a local plugin: it has no source to upgrade from",
-                        crate::text::escape(&entry.name)
-                    ),
-                    vec![format!("a local plugin changes by editing its files in plugins/{}", entry.directory)],
-                ));
-            }
-            vec![entry]
-        }
+        Some(id) => vec![find(&manifest, id)?.clone()],
         None => manifest.plugins.clone(),
     };
     let origins = ctx.settings.origins(&manifest);
+    let locker = Locker::new(&ctx.settings, &manifest, &args.pin)?;
 
-    let mut survey = upgrade::survey(&ctx.ui, &home, &origins, &selected)?;
-    let run = Run { ctx, home: &home, sets: &sets, dry_run: args.dry_run };
+    let mut survey = upgrade::survey(&ctx.ui, &home, &origins, &locker, &selected)?;
+    let run = Run { ctx, home: &home, sets: &sets, dry_run: args.dry_run, now: locker.policy.now };
     let mut reports = Vec::new();
     for entry in &selected {
-        if entry.source.kind == SourceKind::Local {
-            ctx.ui.line(ctx.ui.dim(&format!("- {}: local plugin, skipped", crate::text::escape(&entry.name))));
-            reports.push(report::unmoved(entry, "skipped", None));
-            continue;
-        }
-        let result = survey.take(entry).and_then(|(origin, plan)| run.one(&mut manifest, entry, origin, plan));
+        let lock = survey.take_lock(entry).transpose();
+        let result = lock.and_then(|lock| {
+            if entry.source.kind != SourceKind::Local {
+                let (origin, plan) = survey.take(entry)?;
+                return run.one(&mut manifest, entry, origin, plan, lock.as_ref()).map(|o| (o, lock));
+            }
+            // A local plugin has no source to move to; what it runs from registries may move.
+            match lock {
+                Some(lock) if lock.changed() => run.relock(&mut manifest, entry, &lock).map(|o| (o, Some(lock))),
+                _ if args.target.plugin.is_some() => Err(Error::plugin_refused(
+                    format!(
+                        "'{}' is a local plugin: it has no source to upgrade from, and what it runs is locked already",
+                        crate::text::escape(&entry.name)
+                    ),
+                    vec![format!("a local plugin changes by editing its files in plugins/{}", entry.directory)],
+                )),
+                _ => Ok((UpgradeOutcome::UpToDate, None)),
+            }
+        });
+        let name = crate::text::escape(&entry.name);
         match result {
-            Ok(UpgradeOutcome::UpToDate) => {
-                ctx.ui.line(format!("{} {}: already up to date", ctx.ui.green("✓"), crate::text::escape(&entry.name)));
+            Ok((UpgradeOutcome::UpToDate, _)) if entry.source.kind == SourceKind::Local => {
+                ctx.ui.line(ctx.ui.dim(&format!("- {name}: local plugin, skipped")));
+                reports.push(report::unmoved(entry, "skipped", None));
+            }
+            Ok((UpgradeOutcome::UpToDate, _)) => {
+                ctx.ui.line(format!("{} {name}: already up to date", ctx.ui.green("✓")));
                 reports.push(report::unmoved(entry, "up-to-date", None));
             }
-            Ok(UpgradeOutcome::Upgraded(plan, commit)) => {
-                ctx.ui.success(format!(
-                    "Upgraded '{}' to {}",
-                    crate::text::escape(&entry.name),
-                    report::short(&plan.to)
-                ));
-                reports.push(report::moved(entry, "upgraded", &plan, commit));
+            Ok((UpgradeOutcome::Upgraded(plan, commit), lock)) => {
+                ctx.ui.success(format!("Upgraded '{name}' to {}", report::short(&plan.to)));
+                reports.push(report::moved(entry, "upgraded", &plan, commit).with_lock(lock.as_ref()));
             }
-            Ok(UpgradeOutcome::WouldUpgrade(plan)) => reports.push(report::moved(entry, "would-upgrade", &plan, None)),
-            Ok(UpgradeOutcome::Declined(plan)) => {
-                ctx.ui.line(format!("- {}: not upgraded (declined)", crate::text::escape(&entry.name)));
-                reports.push(report::moved(entry, "declined", &plan, None));
+            Ok((UpgradeOutcome::WouldUpgrade(plan), lock)) => {
+                reports.push(report::moved(entry, "would-upgrade", &plan, None).with_lock(lock.as_ref()))
+            }
+            Ok((UpgradeOutcome::Declined(plan), lock)) => {
+                ctx.ui.line(format!("- {name}: not upgraded (declined)"));
+                reports.push(report::moved(entry, "declined", &plan, None).with_lock(lock.as_ref()));
+            }
+            Ok((UpgradeOutcome::Relocked(commit), lock)) => {
+                ctx.ui.success(format!("Upgraded what '{name}' runs"));
+                let mut r = report::unmoved(entry, "upgraded", None).with_lock(lock.as_ref());
+                r.commit = commit;
+                reports.push(r);
+            }
+            Ok((UpgradeOutcome::WouldRelock, lock)) => {
+                reports.push(report::unmoved(entry, "would-upgrade", None).with_lock(lock.as_ref()))
             }
             Err(e) if !args.target.all || matches!(e, Error::Interrupted) => return Err(e),
             Err(e) => {
@@ -143,6 +165,7 @@ struct Run<'a> {
     home: &'a Locked,
     sets: &'a [(String, String)],
     dry_run: bool,
+    now: jiff::Timestamp,
 }
 
 impl Run<'_> {
@@ -153,10 +176,19 @@ impl Run<'_> {
         entry: &Entry,
         origin: &Origin,
         plan: Option<MovePlan>,
+        lock: Option<&Lock>,
     ) -> Result<UpgradeOutcome> {
         let ctx = self.ctx;
-        let Some(plan) = plan else { return Ok(UpgradeOutcome::UpToDate) };
+        let Some(plan) = plan else {
+            return match lock {
+                Some(lock) if lock.changed() => self.relock(manifest, entry, lock),
+                _ => Ok(UpgradeOutcome::UpToDate),
+            };
+        };
         report::move_plan(&ctx.ui, entry, &plan);
+        if let Some(lock) = lock {
+            report::lock_plan(&ctx.ui, &entry.name, lock, self.now, true);
+        }
         if self.dry_run {
             return Ok(UpgradeOutcome::WouldUpgrade(plan));
         }
@@ -178,12 +210,25 @@ impl Run<'_> {
             Some(&plan.to.to_string()),
         );
         let record = Record { operation: &format!("atk upgrade {}", entry.directory), message: &message };
-        let m = Move { entry, origin, plan: &plan };
+        let m = Move { entry, origin, plan: &plan, lock: lock.map(|l| l.pins.as_slice()) };
         let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, self.home, manifest, m, self.sets, record)?;
         if let Some(e) = moved.stopped {
             return Err(e);
         }
         report::hook_outcomes(&ctx.ui, entry, &moved.replugged, "plug");
         Ok(UpgradeOutcome::Upgraded(plan, moved.commit))
+    }
+
+    /// Moves what `entry` runs from registries to `lock` (its commit stays): the moves shown,
+    /// then recorded in the manifest, one commit.
+    fn relock(&self, manifest: &mut Manifest, entry: &Entry, lock: &Lock) -> Result<UpgradeOutcome> {
+        let ctx = self.ctx;
+        ctx.ui.preview(ctx.ui.bold(&crate::text::escape(&entry.name)));
+        report::lock_plan(&ctx.ui, &entry.name, lock, self.now, true);
+        if self.dry_run {
+            return Ok(UpgradeOutcome::WouldRelock);
+        }
+        let commit = lock::record(self.home, manifest, &entry.directory, &lock.pins, &lock::message(entry, "lock"))?;
+        Ok(UpgradeOutcome::Relocked(commit))
     }
 }

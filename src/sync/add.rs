@@ -28,13 +28,14 @@ pub fn add(
     outer: &Environment,
     operation: &str,
 ) -> Result<Added> {
-    add_as(reporter, home, manifest, staged, env, outer, As { operation, restore: None })
+    add_as(reporter, home, manifest, staged, env, outer, As { operation, restore: None, lock: &[] })
 }
 
-/// How an add is recorded: the journal's name for the run, and undo's re-add.
+/// How an add is recorded: the journal's name for the run, undo's re-add, and the plugin's lock.
 pub struct As<'a> {
     pub operation: &'a str,
     pub restore: Option<Restore<'a>>,
+    pub lock: &'a [crate::artifact::Pin],
 }
 
 /// How undo adds back a plugin an operation removed: its commit message, and the entry's place
@@ -56,14 +57,16 @@ pub fn add_as(
     staged: &Staged,
     env: &EnvPlan,
     outer: &Environment,
-    As { operation, restore }: As,
+    As { operation, restore, lock }: As,
 ) -> Result<Added> {
     let Staged { plugin, directory, staged, source } = staged;
     let rel_dir = plugin_rel(directory)?;
     let target = home.plugin_dir(directory);
     let mut entry = Entry::new(&plugin.name, directory, source.clone());
+    entry.lock = lock.to_vec();
     if let Some(r) = &restore {
         entry.agents = r.was.agents.clone();
+        entry.lock = r.was.lock.clone();
         entry.extra = r.was.extra.clone();
     }
     let mut updated = manifest.clone();
@@ -86,12 +89,13 @@ pub fn add_as(
         if !env.missing.is_empty() && plugin.lifecycle.install.is_none() {
             reporter.warn(&Error::EnvMissing { missing: vec![(directory.clone(), env.missing.clone())] }.to_string());
         }
-        Runner::new(&home.root, &target, directory, plugin, reporter, outer).install(reporter)?;
         match &restore {
             Some(r) => updated.plugins.insert(r.index.min(updated.plugins.len()), entry.clone()),
             None => updated.plugins.push(entry.clone()),
         }
+        // The manifest first: the plugin's install runs compose with the images it locks.
         home.write_manifest(tx, &updated)?;
+        Runner::new(&home.root, &target, directory, plugin, reporter, outer).install(reporter)?;
         let to = entry.source.commit.as_deref();
         let added = Message::operation(format!("Add plugin '{}'", plugin.name), "add", directory, None, to);
         home.commit(tx, &updated, &paths, restore.as_ref().map_or(&added, |r| r.message))

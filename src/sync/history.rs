@@ -218,6 +218,27 @@ pub fn previous_pin_id(root: &Path, directory: &str, current: &str) -> Result<Op
     })
 }
 
+/// The lock the plugin `directory` had when the home last had it at `commit` (newest first), for
+/// a rollback that takes it back there: `None` when the history has it there without one.
+pub fn lock_at_pin(root: &Path, directory: &str, commit: ObjectId) -> Result<Option<Vec<crate::artifact::Pin>>> {
+    let repo = crate::home::repo::open_checked(root)?;
+    let pin = commit.to_string();
+    for op in read(root, Some(directory), None)? {
+        if op.to.as_deref() != Some(pin.as_str()) && op.from.as_deref() != Some(pin.as_str()) {
+            continue;
+        }
+        // The manifest after the operation has the plugin at `to`; before it (its parent), at `from`.
+        let at = if op.to.as_deref() == Some(pin.as_str()) { Some(op.commit) } else { read_commit(&repo, op.commit)?.1 };
+        let Some(manifest) = at.and_then(|c| manifest_at(&repo, c)) else { continue };
+        if let Some(e) = manifest.plugins.iter().find(|e| e.directory == directory && e.source.commit.as_deref() == Some(pin.as_str())) {
+            if !e.lock.is_empty() {
+                return Ok(Some(e.lock.clone()));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// `r` as a commit of the plugin `directory`'s source: a full id, or the start (4 or more hex
 /// digits) of exactly one pin the plugin had in the history of the home at `root` (`rollback
 /// --to`).

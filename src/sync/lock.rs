@@ -49,7 +49,7 @@ pub enum Keep {
 }
 
 /// A change of one pin.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PinMove {
     pub kind: Kind,
     pub spec: String,
@@ -164,6 +164,15 @@ pub fn lock_all(locker: &Locker, items: &[Item]) -> Result<Vec<Result<Lock>>> {
         .collect())
 }
 
+/// [`lock_all`] for one plugin, with the activity shown while registries are asked: its lock, or
+/// why it could not be made.
+pub fn lock_one(reporter: &dyn Reporter, locker: &Locker, found: &Found, previous: &[Pin], keep: Keep) -> Result<Lock> {
+    let asks = found.references.iter().any(|r| keep == Keep::Nothing || artifact::pin_of(previous, r).is_none());
+    let _activity = asks.then(|| reporter.activity("Looking up the packages it runs"));
+    let item = Item { found, previous, keep };
+    lock_all(locker, &[item])?.pop().expect("one result per item")
+}
+
 /// The references of the plugin installed in `plugins/<directory>` (with its overrides).
 pub fn found_installed(home: &Home, directory: &str, plugin: &Plugin) -> Found {
     let dir = home.plugin_dir(directory);
@@ -197,34 +206,4 @@ pub fn record(home: &Locked, manifest: &mut Manifest, directory: &str, lock: &[P
 pub fn message(entry: &Entry, op: &str) -> Message {
     let commit = entry.source.commit.as_deref();
     Message::operation(format!("Lock what '{}' runs", entry.name), op, &entry.directory, commit, commit)
-}
-
-/// Reports what a lock chose: each pin made or moved, what was held back and why.
-pub fn report(reporter: &dyn Reporter, name: &str, lock: &Lock, now: jiff::Timestamp) {
-    let name = crate::text::escape(name);
-    for m in &lock.moves {
-        let spec = crate::text::escape(&m.spec);
-        let line = match (&m.from, &m.to) {
-            (None, Some(to)) => format!("{name}: {spec} pinned to {to}"),
-            (Some(from), Some(to)) => format!("{name}: {spec} {from} → {to}"),
-            (Some(from), None) => format!("{name}: {spec} ({from}) is no longer run"),
-            (None, None) => continue,
-        };
-        reporter.note(&line);
-    }
-    for (spec, h) in &lock.held {
-        reporter.note(&format!(
-            "{name}: {} {} held back until {}{}",
-            crate::text::escape(spec),
-            h.version,
-            artifact::resolve::date(h.eligible),
-            h.published.map(|p| format!(" (published {})", artifact::resolve::ago(p, now))).unwrap_or_default()
-        ));
-    }
-    for n in &lock.notes {
-        reporter.warn(&format!("{name}: {}", crate::text::escape(n)));
-    }
-    for (word, why) in &lock.unlockable {
-        reporter.warn(&format!("{name}: {} is not locked: {}", crate::text::escape(word), crate::text::escape(why)));
-    }
 }

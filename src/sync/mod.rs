@@ -9,6 +9,7 @@ pub mod drift;
 pub mod env;
 pub mod history;
 pub mod install;
+pub mod lock;
 pub mod plug;
 pub mod remove;
 pub mod undo;

@@ -24,8 +24,10 @@ pub enum Step {
     Remove { entry: Entry },
     /// The operation removed it: add it back as the parent commit had it.
     Restore { entry: Entry, index: usize },
-    /// The operation moved its pin: move it back to `to`.
-    Move { entry: Entry, to: ObjectId },
+    /// The operation moved its pin: move it back to `to`, with the lock it had there.
+    Move { entry: Entry, to: ObjectId, lock: Vec<crate::artifact::Pin> },
+    /// The operation moved only what the plugin runs from registries: its lock goes back.
+    Lock { entry: Entry, lock: Vec<crate::artifact::Pin> },
     /// The operation plugged it into agents or unplugged it from them: unplug it from `unplug`,
     /// plug it into `plug` (agents by their command-line names, as the manifest records them).
     Agents { entry: Entry, plug: Vec<String>, unplug: Vec<String> },
@@ -47,8 +49,8 @@ impl Undo {
         let (directory, from, to) = match &self.step {
             Step::Remove { entry } => (&entry.directory, entry.source.commit.clone(), None),
             Step::Restore { entry, .. } => (&entry.directory, None, entry.source.commit.clone()),
-            Step::Move { entry, to } => (&entry.directory, entry.source.commit.clone(), Some(to.to_string())),
-            Step::Agents { entry, .. } => (&entry.directory, None, None),
+            Step::Move { entry, to, .. } => (&entry.directory, entry.source.commit.clone(), Some(to.to_string())),
+            Step::Agents { entry, .. } | Step::Lock { entry, .. } => (&entry.directory, None, None),
         };
         Message::operation(format!("Undo \"{}\"", self.op.subject), "undo", directory, from.as_deref(), to.as_deref())
             .with(message::REVERTS, &self.op.commit.to_string())
@@ -216,7 +218,7 @@ pub fn plan(home: &Home, manifest: &Manifest) -> Result<Undo> {
     let subject = crate::text::escape(&op.subject).into_owned();
     let hint_git = "to revert it by hand: `atk git revert HEAD`".to_string();
     match op.kind.as_deref() {
-        Some("add" | "remove" | "upgrade" | "rollback" | "undo" | "plug" | "unplug") => {}
+        Some("add" | "remove" | "upgrade" | "rollback" | "undo" | "plug" | "unplug" | "lock") => {}
         Some("init") => {
             return Err(Error::nothing_to_do("the last commit is the home's first: there is nothing to undo", vec![]))
         }
@@ -257,9 +259,10 @@ pub fn plan(home: &Home, manifest: &Manifest) -> Result<Undo> {
             let unplug: Vec<String> = entry.agents.iter().filter(|a| !was.agents.contains(a)).cloned().collect();
             match to {
                 Some(to) if was.source.commit != entry.source.commit && entry.source.kind != SourceKind::Local => {
-                    Step::Move { entry, to }
+                    Step::Move { entry, to, lock: was.lock }
                 }
                 _ if !plug.is_empty() || !unplug.is_empty() => Step::Agents { entry, plug, unplug },
+                _ if was.lock != entry.lock => Step::Lock { entry, lock: was.lock },
                 _ => {
                     return Err(Error::nothing_to_do(
                         format!("'{subject}' left plugin '{directory}' at the pin it had: there is nothing to undo"),

@@ -18,6 +18,8 @@ use crate::reporter::Reporter;
 use crate::settings::Settings;
 use crate::source::git::FileEntry;
 use crate::source::origin::{installed_ref, latest_of_all, pinned, Lookup, Origin, Origins};
+use crate::artifact::Found;
+use super::lock::{self, Keep, Lock, Locker};
 
 /// What moving one plugin from its commit to another changes.
 pub struct MovePlan {
@@ -92,10 +94,12 @@ pub fn plan_all(home: &Home, origin: &Origin, to: ObjectId, entries: &[&Entry]) 
         .collect()
 }
 
-/// The latest commit of every source of an upgrade run and the plan of each of its plugins.
+/// The latest commit of every source of an upgrade run, the plan of each of its plugins, and the
+/// lock of what each would run.
 pub struct Survey {
     latest: HashMap<String, Lookup>,
     plans: HashMap<String, Result<Option<MovePlan>>>,
+    locks: HashMap<String, Result<Lock>>,
     origins: Origins,
 }
 
@@ -103,7 +107,13 @@ pub struct Survey {
 /// (local entries have none and are left out), then plans every plugin against it with
 /// [`plan_all`]. Fails only on Ctrl-C: no source is contacted after it. Each source's failure is
 /// its plugins' (see [`Survey::take`]).
-pub fn survey(reporter: &dyn Reporter, home: &Home, origins: &Origins, entries: &[Entry]) -> Result<Survey> {
+pub fn survey(
+    reporter: &dyn Reporter,
+    home: &Home,
+    origins: &Origins,
+    locker: &Locker,
+    entries: &[Entry],
+) -> Result<Survey> {
     let remote: Vec<&Entry> = entries.iter().filter(|e| e.source.kind != SourceKind::Local).collect();
     let mut sources: Vec<(String, Source)> = Vec::new();
     for entry in &remote {
@@ -129,10 +139,38 @@ pub fn survey(reporter: &dyn Reporter, home: &Home, origins: &Origins, entries: 
             plans.extend(members.iter().map(|e| e.directory.clone()).zip(planned));
         }
     }
-    Ok(Survey { latest, plans, origins: origins.clone() })
+    // What each plugin would run after the upgrade (its new version's, else the one installed),
+    // every reference of them all resolved in one round of requests.
+    let mut found: Vec<(&Entry, Found)> = Vec::new();
+    for entry in entries {
+        let moved = plans.get(&entry.directory).and_then(|p| p.as_ref().ok()).and_then(Option::as_ref);
+        let origin = latest.get(&origins.key(&entry.source)).and_then(|l| l.as_ref().ok()).map(|(o, _)| o);
+        let declared = match (moved, origin) {
+            (Some(plan), Some(origin)) => lock::found_at(origin.repo(), plan.to, &plan.path, &plan.new_plugin),
+            _ => match plugin::load(&home.plugin_dir(&entry.directory)) {
+                Ok(p) => lock::found_installed(home, &entry.directory, &p),
+                Err(_) => continue,
+            },
+        };
+        found.push((entry, declared));
+    }
+    let items: Vec<lock::Item> =
+        found.iter().map(|(e, f)| lock::Item { found: f, previous: &e.lock, keep: Keep::Nothing }).collect();
+    let asks = items.iter().any(|i| !i.found.references.is_empty());
+    let activity = asks.then(|| reporter.activity("Looking up the packages plugins run"));
+    let locked = lock::lock_all(locker, &items)?;
+    drop(activity);
+    let locks = found.iter().map(|(e, _)| e.directory.clone()).zip(locked).collect();
+    Ok(Survey { latest, plans, locks, origins: origins.clone() })
 }
 
 impl Survey {
+    /// The lock `entry` would have (each lock is taken once): `None` when its definition could
+    /// not be read (its upgrade says why).
+    pub fn take_lock(&mut self, entry: &Entry) -> Option<Result<Lock>> {
+        self.locks.remove(&entry.directory)
+    }
+
     /// The origin and the plan of a remote `entry` of the survey (each plan is taken once), or why
     /// there is none: its source's lookup failed, or planning it did.
     pub fn take(&mut self, entry: &Entry) -> Result<(&Origin, Option<MovePlan>)> {
@@ -233,6 +271,8 @@ pub struct Move<'a> {
     pub entry: &'a Entry,
     pub origin: &'a Origin,
     pub plan: &'a MovePlan,
+    /// The plugin's lock at the other commit (`None`: the lock is kept as it is).
+    pub lock: Option<&'a [crate::artifact::Pin]>,
 }
 
 /// How a change is recorded: the journal's name for the run, and the commit's message.
@@ -321,7 +361,7 @@ pub fn apply(
     reporter: &dyn Reporter,
     home: &Locked,
     manifest: &mut Manifest,
-    Move { entry, origin, plan }: Move,
+    Move { entry, origin, plan, lock }: Move,
     env: &EnvPlan,
     outer: &Environment,
     Record { operation, message }: Record,
@@ -334,6 +374,9 @@ pub fn apply(
     let mut updated = manifest.clone();
     let index = updated.index_of(&entry.directory).expect("the entry is in the manifest");
     updated.plugins[index].source.commit = Some(plan.to.to_string());
+    if let Some(lock) = lock {
+        updated.plugins[index].lock = lock.to_vec();
+    }
     let committed = Transaction::run(home, operation, |tx| {
         put_version(tx, home, repo, plan.to, &plan.path, &entry.directory, &old_files)?.report(reporter, &entry.name);
         env.write_in(tx, &rel_dir)?;
