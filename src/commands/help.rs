@@ -30,6 +30,9 @@ pub struct Help {
     pub description: String,
     pub maturity: crate::plugin::Maturity,
     pub source: report::SourceDoc,
+    /// What it runs from package and image registries, as locked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lock: Vec<crate::artifact::Pin>,
     pub readme: Option<PathBuf>,
     pub ports: Vec<crate::plugin::schema::Port>,
     pub env: Vec<HelpVar>,
@@ -137,6 +140,9 @@ fn card(ui: &Ui, doc: &Help) -> Vec<String> {
     let pin = doc.source.commit.as_deref().map(|c| format!(" @ {}", e(&c.chars().take(12).collect::<String>())));
     let url = doc.source.url.as_deref().map(|u| format!(" {}", e(u)));
     out.push(format!("{}{}{}{}", label("Source"), doc.source.kind, url.unwrap_or_default(), pin.unwrap_or_default()));
+    for p in &doc.lock {
+        out.push(format!("{}{} {} {}", label("Runs"), p.kind.as_str(), e(&p.spec), e(&p.short())));
+    }
     out.push(format!("{}{}", label("Maturity"), doc.maturity.as_str()));
     if doc.ports.is_empty() {
         out.push(format!("{}-", label("Ports")));
@@ -239,6 +245,7 @@ fn document(
         description: plugin.description.clone(),
         maturity: plugin.maturity,
         source: (&entry.source).into(),
+        lock: entry.lock.clone(),
         readme,
         ports: plugin.ports.clone(),
         env: plugin

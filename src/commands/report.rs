@@ -35,11 +35,19 @@ pub struct PluginDoc {
     pub name: String,
     pub directory: String,
     pub source: SourceDoc,
+    /// What it runs from package and image registries, as locked; left out when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lock: Vec<crate::artifact::Pin>,
 }
 
 impl From<&Entry> for PluginDoc {
     fn from(e: &Entry) -> Self {
-        PluginDoc { name: e.name.clone(), directory: e.directory.clone(), source: (&e.source).into() }
+        PluginDoc {
+            name: e.name.clone(),
+            directory: e.directory.clone(),
+            source: (&e.source).into(),
+            lock: e.lock.clone(),
+        }
     }
 }
 

@@ -35,6 +35,7 @@ impl Report for Status {
         } else {
             print_table(ui, &self.plugins);
             print_legend(ui, &self.plugins);
+            print_locks(ui, &self.plugins);
         }
         if let Some(repo) = &self.repository {
             print_repository(ui, repo);
@@ -193,6 +194,15 @@ fn print_legend(ui: &Ui, rows: &[PluginStatus]) {
         ui.line(ui.dim(
             "Maturity: verified = reviewed in the official registry, community = third party, ai-generated = not reviewed by a person",
         ));
+    }
+}
+
+/// What each plugin runs from registries, as locked (`notion runs @notionhq/notion-mcp-server 1.9.1`).
+fn print_locks(ui: &Ui, rows: &[PluginStatus]) {
+    for r in rows.iter().filter(|r| !r.lock.is_empty()) {
+        let pins: Vec<String> =
+            r.lock.iter().map(|p| format!("{} {}", crate::text::escape(&p.spec), crate::text::escape(&p.short()))).collect();
+        ui.line(ui.dim(&format!("{} runs {}", crate::text::escape(&r.directory), pins.join(", "))));
     }
 }
 

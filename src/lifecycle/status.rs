@@ -105,6 +105,9 @@ pub struct PluginStatus {
     /// The coding agents the plugin is recorded as plugged into (`atk plug`); left out when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub agents: Vec<String>,
+    /// What it runs from package and image registries, as locked; left out when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lock: Vec<crate::artifact::Pin>,
 }
 
 /// The plugin of `entry` in the home at `root`, read with its overrides: `NotInstalled` when its
@@ -171,6 +174,7 @@ pub fn probe_loaded(
         maturity: None,
         health: None,
         agents: entry.agents.clone(),
+        lock: entry.lock.clone(),
     };
     let (dir, plugin) = match loaded {
         Ok((dir, plugin)) => (dir, plugin),

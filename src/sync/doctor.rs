@@ -360,6 +360,33 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, outer: &Environment, 
         // The definition, as the user has it (with custom/overrides.yaml).
         match crate::plugin::load(&path) {
             Ok(plugin) => {
+                // What it runs from registries against its lock.
+                let found = super::lock::found_installed(home, dir, &plugin);
+                let standing = crate::artifact::Standing::of(&found, &entry.lock);
+                if !standing.unlocked.is_empty() {
+                    let why = if entry.lock.is_empty() {
+                        " (the manifest has no lock for it: saved by another tool, such as atk-cli, or before atk locked)"
+                    } else {
+                        " (its plugin.yaml changed since it was locked)"
+                    };
+                    find(
+                        &mut c,
+                        Severity::Warning,
+                        format!(
+                            "runs without a lock, whatever its registry serves: {}{why}",
+                            standing.unlocked.iter().map(|s| crate::text::escape(s).into_owned()).collect::<Vec<_>>().join(", ")
+                        ),
+                        Some(format!("atk install {dir}")),
+                    );
+                }
+                if !standing.stale.is_empty() {
+                    find(
+                        &mut c,
+                        Severity::Warning,
+                        format!("its lock names what it no longer runs: {}", crate::text::escape(&standing.stale.join(", "))),
+                        Some(format!("atk upgrade {dir}")),
+                    );
+                }
                 let env = EnvFile::read(&path.join(".env"), &|k| outer.var(k));
                 if let Err(e) = &env {
                     find(&mut c, Severity::Problem, e.to_string(), e.hints().into_iter().next());
