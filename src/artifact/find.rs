@@ -96,7 +96,9 @@ pub fn find(command: Option<&str>, args: &[String], compose: Option<&str>) -> Fo
 /// The arguments of `command args` that name a package or image: (its kind, its index).
 fn launched(command: &str, args: &[String]) -> Vec<(Kind, usize)> {
     let program = command.rsplit('/').next().unwrap_or(command);
-    let at = |skip: usize| -> Vec<(usize, &str)> { args.iter().enumerate().skip(skip).map(|(i, a)| (i, a.as_str())).collect() };
+    let at = |skip: usize| -> Vec<(usize, &str)> {
+        args.iter().enumerate().skip(skip).map(|(i, a)| (i, a.as_str())).collect()
+    };
     match (program, args.first().map(String::as_str), args.get(1).map(String::as_str)) {
         ("npx" | "bunx", _, _) => npx(&at(0)),
         ("npm" | "pnpm", Some("exec" | "dlx"), _) => npx(&at(1)),
@@ -230,25 +232,114 @@ fn docker_run(words: &[(usize, &str)]) -> Option<usize> {
     const VALUED_SHORT: &str = "aceghlmpuvw";
     const BOOL_SHORT: &str = "diPqt";
     const VALUED: &[&str] = &[
-        "--add-host", "--annotation", "--attach", "--blkio-weight", "--blkio-weight-device", "--cap-add",
-        "--cap-drop", "--cgroup-parent", "--cgroupns", "--cidfile", "--cpu-count", "--cpu-percent", "--cpu-period",
-        "--cpu-quota", "--cpu-rt-period", "--cpu-rt-runtime", "--cpu-shares", "--cpus", "--cpuset-cpus",
-        "--cpuset-mems", "--detach-keys", "--device", "--device-cgroup-rule", "--device-read-bps",
-        "--device-read-iops", "--device-write-bps", "--device-write-iops", "--dns", "--dns-option", "--dns-search",
-        "--domainname", "--entrypoint", "--env", "--env-file", "--expose", "--gpus", "--group-add", "--health-cmd",
-        "--health-interval", "--health-retries", "--health-start-interval", "--health-start-period",
-        "--health-timeout", "--hostname", "--ip", "--ip6", "--ipc", "--isolation", "--kernel-memory", "--label",
-        "--label-file", "--link", "--link-local-ip", "--log-driver", "--log-opt", "--mac-address", "--memory",
-        "--memory-reservation", "--memory-swap", "--memory-swappiness", "--mount", "--name", "--net", "--network",
-        "--net-alias", "--network-alias", "--oom-score-adj", "--pid", "--pids-limit", "--platform", "--publish",
-        "--pull", "--restart", "--runtime", "--security-opt", "--shm-size", "--stop-signal", "--stop-timeout",
-        "--storage-opt", "--sysctl", "--tmpfs", "--ulimit", "--user", "--userns", "--uts", "--volume",
-        "--volume-driver", "--volumes-from", "--workdir", "--cpuset", "--memory-swap",
+        "--add-host",
+        "--annotation",
+        "--attach",
+        "--blkio-weight",
+        "--blkio-weight-device",
+        "--cap-add",
+        "--cap-drop",
+        "--cgroup-parent",
+        "--cgroupns",
+        "--cidfile",
+        "--cpu-count",
+        "--cpu-percent",
+        "--cpu-period",
+        "--cpu-quota",
+        "--cpu-rt-period",
+        "--cpu-rt-runtime",
+        "--cpu-shares",
+        "--cpus",
+        "--cpuset-cpus",
+        "--cpuset-mems",
+        "--detach-keys",
+        "--device",
+        "--device-cgroup-rule",
+        "--device-read-bps",
+        "--device-read-iops",
+        "--device-write-bps",
+        "--device-write-iops",
+        "--dns",
+        "--dns-option",
+        "--dns-search",
+        "--domainname",
+        "--entrypoint",
+        "--env",
+        "--env-file",
+        "--expose",
+        "--gpus",
+        "--group-add",
+        "--health-cmd",
+        "--health-interval",
+        "--health-retries",
+        "--health-start-interval",
+        "--health-start-period",
+        "--health-timeout",
+        "--hostname",
+        "--ip",
+        "--ip6",
+        "--ipc",
+        "--isolation",
+        "--kernel-memory",
+        "--label",
+        "--label-file",
+        "--link",
+        "--link-local-ip",
+        "--log-driver",
+        "--log-opt",
+        "--mac-address",
+        "--memory",
+        "--memory-reservation",
+        "--memory-swap",
+        "--memory-swappiness",
+        "--mount",
+        "--name",
+        "--net",
+        "--network",
+        "--net-alias",
+        "--network-alias",
+        "--oom-score-adj",
+        "--pid",
+        "--pids-limit",
+        "--platform",
+        "--publish",
+        "--pull",
+        "--restart",
+        "--runtime",
+        "--security-opt",
+        "--shm-size",
+        "--stop-signal",
+        "--stop-timeout",
+        "--storage-opt",
+        "--sysctl",
+        "--tmpfs",
+        "--ulimit",
+        "--user",
+        "--userns",
+        "--uts",
+        "--volume",
+        "--volume-driver",
+        "--volumes-from",
+        "--workdir",
+        "--cpuset",
+        "--memory-swap",
     ];
     const BOOL: &[&str] = &[
-        "--detach", "--disable-content-trust", "--help", "--init", "--interactive", "--no-healthcheck",
-        "--oom-kill-disable", "--privileged", "--publish-all", "--quiet", "--read-only", "--rm", "--sig-proxy",
-        "--tty", "--use-api-socket",
+        "--detach",
+        "--disable-content-trust",
+        "--help",
+        "--init",
+        "--interactive",
+        "--no-healthcheck",
+        "--oom-kill-disable",
+        "--privileged",
+        "--publish-all",
+        "--quiet",
+        "--read-only",
+        "--rm",
+        "--sig-proxy",
+        "--tty",
+        "--use-api-socket",
     ];
     let mut it = words.iter();
     while let Some(&(i, w)) = it.next() {
@@ -319,7 +410,11 @@ fn parse(kind: Kind, word: &str) -> Parsed {
 /// a git repository (`github:`, `gitlab:`, `bitbucket:`, `git+…`, `git://`, `org/repo`); a
 /// tarball URL or a local path.
 fn npm_word(word: &str) -> Parsed {
-    let git_host = [("github:", "https://github.com/"), ("gitlab:", "https://gitlab.com/"), ("bitbucket:", "https://bitbucket.org/")];
+    let git_host = [
+        ("github:", "https://github.com/"),
+        ("gitlab:", "https://gitlab.com/"),
+        ("bitbucket:", "https://bitbucket.org/"),
+    ];
     for (prefix, base) in git_host {
         if let Some(rest) = word.strip_prefix(prefix) {
             let (repo, committish) = split_committish(rest);
@@ -412,7 +507,8 @@ fn plain_npm_part(p: &str) -> bool {
     !p.is_empty()
         && p.len() <= 214
         && !p.starts_with(['.', '_'])
-        && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._~".contains(c) || c.is_ascii_uppercase())
+        && p.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._~".contains(c) || c.is_ascii_uppercase())
 }
 
 /// A Python requirement as uvx and pipx read it: `name[extras]` followed by a PEP 440 specifier,
@@ -456,9 +552,9 @@ fn pypi_word(word: &str) -> Parsed {
         match specifier.parse::<pep440_rs::VersionSpecifiers>() {
             Ok(specs) => {
                 let exact = specs.iter().count() == 1
-                    && specs.iter().all(|s| {
-                        matches!(s.operator(), pep440_rs::Operator::Equal | pep440_rs::Operator::ExactEqual)
-                    });
+                    && specs
+                        .iter()
+                        .all(|s| matches!(s.operator(), pep440_rs::Operator::Equal | pep440_rs::Operator::ExactEqual));
                 if exact {
                     return Parsed::Exact;
                 }
@@ -506,7 +602,10 @@ mod tests {
         assert_eq!(specs("npx", "-y -p @scope/pkg@next tool --flag"), ["@scope/pkg@next"]);
         assert!(specs("npx", "--package=pkg tool").is_empty());
         assert_eq!(specs("uvx", "workspace-mcp --single-user"), ["workspace-mcp"]);
-        assert_eq!(specs("uvx", "--from mcp-server-git[cli]>=1.2 mcp-server-git --repo ."), ["mcp-server-git[cli]>=1.2"]);
+        assert_eq!(
+            specs("uvx", "--from mcp-server-git[cli]>=1.2 mcp-server-git --repo ."),
+            ["mcp-server-git[cli]>=1.2"]
+        );
         assert_eq!(specs("uvx", "--python 3.12 pkg@latest"), ["pkg@latest"]);
         assert_eq!(specs("uvx", "--with extra-dep pkg"), ["extra-dep", "pkg"]);
         assert_eq!(specs("uv", "tool run --from pkg cmd"), ["pkg"]);
@@ -532,7 +631,8 @@ mod tests {
         assert!(specs("npx", "-y ./local").is_empty());
         assert!(specs("uvx", "pkg==1.2.3").is_empty());
         assert!(specs("uvx", "pkg@1.2.3").is_empty());
-        assert!(specs("docker", "run alpine@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef").is_empty());
+        assert!(specs("docker", "run alpine@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
+            .is_empty());
     }
 
     #[test]
@@ -543,7 +643,10 @@ mod tests {
         };
         assert_eq!(want(Kind::Npm, "@s/p"), Want::Npm { name: "@s/p".into(), tag: None, range: None });
         assert_eq!(want(Kind::Npm, "p@next"), Want::Npm { name: "p".into(), tag: Some("next".into()), range: None });
-        assert_eq!(want(Kind::Npm, "p@>=1 <3"), Want::Npm { name: "p".into(), tag: None, range: Some(">=1 <3".into()) });
+        assert_eq!(
+            want(Kind::Npm, "p@>=1 <3"),
+            Want::Npm { name: "p".into(), tag: None, range: Some(">=1 <3".into()) }
+        );
         assert_eq!(
             want(Kind::Npm, "github:o/r#main"),
             Want::NpmGit {
@@ -554,13 +657,22 @@ mod tests {
         );
         assert_eq!(
             want(Kind::Npm, "git+http://127.0.0.1:9/x.git"),
-            Want::NpmGit { url: "http://127.0.0.1:9/x.git".into(), base: "git+http://127.0.0.1:9/x.git".into(), committish: None }
+            Want::NpmGit {
+                url: "http://127.0.0.1:9/x.git".into(),
+                base: "git+http://127.0.0.1:9/x.git".into(),
+                committish: None
+            }
         );
         assert_eq!(
             want(Kind::Pypi, "Pkg.Name[a,b]~=1.2"),
             Want::Pypi { name: "Pkg.Name".into(), extras: "[a,b]".into(), specifier: "~=1.2".into() }
         );
-        for (kind, w) in [(Kind::Npm, "https://x/p.tgz"), (Kind::Npm, "$PKG"), (Kind::Pypi, "pkg @ https://x"), (Kind::Oci, "${IMAGE}")] {
+        for (kind, w) in [
+            (Kind::Npm, "https://x/p.tgz"),
+            (Kind::Npm, "$PKG"),
+            (Kind::Pypi, "pkg @ https://x"),
+            (Kind::Oci, "${IMAGE}"),
+        ] {
             assert!(matches!(parse(kind, w), Parsed::Unlockable(_)), "{w}");
         }
     }

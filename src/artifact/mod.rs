@@ -151,8 +151,7 @@ pub struct Standing {
 
 impl Standing {
     pub fn of(found: &Found, lock: &[Pin]) -> Standing {
-        let unlocked =
-            found.references.iter().filter(|r| pin_of(lock, r).is_none()).map(|r| r.spec.clone()).collect();
+        let unlocked = found.references.iter().filter(|r| pin_of(lock, r).is_none()).map(|r| r.spec.clone()).collect();
         let stale = lock
             .iter()
             .filter(|p| !found.references.iter().any(|r| p.locks(r)))
@@ -238,7 +237,8 @@ impl Image {
                 !c.is_empty()
                     && c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "._-".contains(ch))
             });
-        let valid_tag = !tag.is_empty() && tag.len() <= 128 && tag.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        let valid_tag =
+            !tag.is_empty() && tag.len() <= 128 && tag.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
         if !valid_path || !valid_tag {
             return Err(format!("'{word}' is not an image reference"));
         }
@@ -258,7 +258,8 @@ impl Image {
 
 /// Whether `d` is `sha256:` and 64 lowercase hex digits.
 pub fn is_digest(d: &str) -> bool {
-    d.strip_prefix("sha256:").is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()))
+    d.strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()))
 }
 
 #[cfg(test)]
@@ -268,11 +269,17 @@ mod tests {
     #[test]
     fn image_references_as_docker_reads_them() {
         let i = Image::parse("mongo").unwrap();
-        assert_eq!((i.registry.as_str(), i.repository.as_str(), i.tag.as_str()), ("docker.io", "library/mongo", "latest"));
+        assert_eq!(
+            (i.registry.as_str(), i.repository.as_str(), i.tag.as_str()),
+            ("docker.io", "library/mongo", "latest")
+        );
         let i = Image::parse("ghcr.io/org/tools/img:1.2").unwrap();
         assert_eq!((i.registry.as_str(), i.repository.as_str(), i.tag.as_str()), ("ghcr.io", "org/tools/img", "1.2"));
         let i = Image::parse("127.0.0.1:5000/team/img").unwrap();
-        assert_eq!((i.registry.as_str(), i.repository.as_str(), i.tag.as_str()), ("127.0.0.1:5000", "team/img", "latest"));
+        assert_eq!(
+            (i.registry.as_str(), i.repository.as_str(), i.tag.as_str()),
+            ("127.0.0.1:5000", "team/img", "latest")
+        );
         let i = Image::parse("localhost/x:y").unwrap();
         assert_eq!(i.registry, "localhost");
         for bad in ["Mongo", "a//b", "x:", "img@sha256:12"] {
@@ -291,12 +298,18 @@ mod tests {
         let args: Vec<String> = ["-y", "@s/p@^1", "--flag"].iter().map(|s| s.to_string()).collect();
         let found = find(Some("npx"), &args, None);
         let lock = [pinned(Kind::Npm, "@s/p@^1", |p| p.version = Some("1.4.2".into()))];
-        assert_eq!(locked_args(&args, &found, &lock), (vec!["-y".into(), "@s/p@1.4.2".into(), "--flag".into()], vec![]));
+        assert_eq!(
+            locked_args(&args, &found, &lock),
+            (vec!["-y".into(), "@s/p@1.4.2".into(), "--flag".into()], vec![])
+        );
         assert_eq!(locked_args(&args, &found, &[]), (args.clone(), vec!["@s/p@^1".to_string()]));
         // A pin of another word (the plugin changed what it runs) is not used.
         let other = [pinned(Kind::Npm, "@s/p", |p| p.version = Some("9.0.0".into()))];
         assert_eq!(locked_args(&args, &found, &other).1, ["@s/p@^1"]);
-        assert_eq!(Standing::of(&found, &other), Standing { unlocked: vec!["@s/p@^1".into()], stale: vec!["npm @s/p".into()] });
+        assert_eq!(
+            Standing::of(&found, &other),
+            Standing { unlocked: vec!["@s/p@^1".into()], stale: vec!["npm @s/p".into()] }
+        );
 
         let args: Vec<String> = ["--from", "pkg[cli]>=2", "tool"].iter().map(|s| s.to_string()).collect();
         let found = find(Some("uvx"), &args, None);

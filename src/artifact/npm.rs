@@ -36,13 +36,16 @@ pub fn document(registries: &Registries, name: &str) -> Result<Document> {
         404 => {
             return Err(Error::plugin_refused(
                 format!("npm package '{name}' does not exist at {host}"),
-                vec!["check the package the plugin's MCP server runs (its `mcp.args`), and npm's registry setting".into()],
+                vec!["check the package the plugin's MCP server runs (its `mcp.args`), and npm's registry setting"
+                    .into()],
             ))
         }
         s => {
             return Err(Error::Registry {
                 message: format!("{host} answered {s} for npm package '{name}'"),
-                hints: vec!["try again later; a 401 or 403 means npm's token for this registry (`.npmrc`) is missing".into()],
+                hints: vec![
+                    "try again later; a 401 or 403 means npm's token for this registry (`.npmrc`) is missing".into()
+                ],
             })
         }
     }
@@ -113,9 +116,11 @@ pub(super) fn candidates(
     let latest = doc.dist_tags.get("latest").and_then(|v| Version::parse(v).ok());
     let (top, fits): (Option<Version>, Box<dyn Fn(&Version) -> bool>) = match range {
         Some(r) => {
-            let range = Range::parse(r).map_err(|e| Error::plugin_refused(format!("'{r}' is not an npm range: {e}"), vec![]))?;
+            let range = Range::parse(r)
+                .map_err(|e| Error::plugin_refused(format!("'{r}' is not an npm range: {e}"), vec![]))?;
             let prerelease = r.contains('-');
-            let fits = move |v: &Version| range.satisfies_with_prerelease(v, prerelease) && (prerelease || !v.is_prerelease());
+            let fits =
+                move |v: &Version| range.satisfies_with_prerelease(v, prerelease) && (prerelease || !v.is_prerelease());
             let top = match &latest {
                 Some(l) if fits(l) => Some(l.clone()),
                 _ => all.iter().rev().find(|(v, _)| fits(v)).map(|(v, _)| v.clone()),
@@ -134,7 +139,8 @@ pub(super) fn candidates(
             // tag's version when the tag is one).
             let t = target.clone();
             let fits = move |v: &Version| {
-                *v == t || (!v.is_prerelease() || (v.major(), v.minor(), v.patch()) == (t.major(), t.minor(), t.patch()))
+                *v == t
+                    || (!v.is_prerelease() || (v.major(), v.minor(), v.patch()) == (t.major(), t.minor(), t.patch()))
             };
             (Some(target), Box::new(fits))
         }

@@ -16,7 +16,8 @@ application/vnd.docker.distribution.manifest.v2+json";
 /// this machine (as docker allows).
 fn base(image: &Image) -> String {
     let host = if image.registry == "docker.io" { "registry-1.docker.io" } else { image.registry.as_str() };
-    let name = host.rsplit_once(':').map_or(host, |(h, p)| if p.chars().all(|c| c.is_ascii_digit()) { h } else { host });
+    let name =
+        host.rsplit_once(':').map_or(host, |(h, p)| if p.chars().all(|c| c.is_ascii_digit()) { h } else { host });
     let local = matches!(name, "localhost" | "127.0.0.1" | "[::1]");
     format!("{}://{host}", if local { "http" } else { "https" })
 }
@@ -129,7 +130,10 @@ fn token(
     shown: &str,
 ) -> Result<String> {
     if !(realm.starts_with("https://") || realm.starts_with("http://")) {
-        return Err(Error::Registry { message: format!("the registry of {shown} names no usable token service"), hints: vec![] });
+        return Err(Error::Registry {
+            message: format!("the registry of {shown} names no usable token service"),
+            hints: vec![],
+        });
     }
     let mut url = format!("{realm}{}scope={}", if realm.contains('?') { "&" } else { "?" }, encode(scope));
     if let Some(s) = service {
@@ -156,7 +160,10 @@ fn token(
         .and_then(|t| t.as_str())
         .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_graphic()))
         .map(str::to_string)
-        .ok_or_else(|| Error::Registry { message: format!("the token service of {shown} gave no token"), hints: vec![] })
+        .ok_or_else(|| Error::Registry {
+            message: format!("the token service of {shown} gave no token"),
+            hints: vec![],
+        })
 }
 
 /// Percent-encodes a query value.

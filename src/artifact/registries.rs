@@ -163,7 +163,11 @@ mod tests {
         )
         .unwrap();
         std::fs::create_dir(dir.path().join("docker")).unwrap();
-        std::fs::write(dir.path().join("docker/config.json"), r#"{"auths":{"https://index.docker.io/v1/":{"auth":"dTpw"},"ghcr.io":{"auth":"Zzpo"}}}"#).unwrap();
+        std::fs::write(
+            dir.path().join("docker/config.json"),
+            r#"{"auths":{"https://index.docker.io/v1/":{"auth":"dTpw"},"ghcr.io":{"auth":"Zzpo"}}}"#,
+        )
+        .unwrap();
         let r = Registries::of(
             &env(&[
                 ("HOME", "/nowhere"),
@@ -184,7 +188,10 @@ mod tests {
         assert_eq!(r.docker_auth("docker.io"), Some("dTpw"));
         assert_eq!(r.docker_auth("ghcr.io"), Some("Zzpo"));
 
-        let r = Registries::of(&env(&[("HOME", "/nowhere"), ("npm_config_registry", "http://127.0.0.1:9/npm")]), Duration::from_secs(1));
+        let r = Registries::of(
+            &env(&[("HOME", "/nowhere"), ("npm_config_registry", "http://127.0.0.1:9/npm")]),
+            Duration::from_secs(1),
+        );
         assert_eq!(r.npm, "http://127.0.0.1:9/npm/");
         assert_eq!(r.uv_index, PYPI_DEFAULT);
     }

@@ -45,7 +45,8 @@ impl Policy {
 
 /// Parses `--pin NAME@VERSION` (`@scope/name@1.2.0`, `name==1.2.0` for Python).
 pub fn parse_explicit(value: &str) -> Result<(String, String)> {
-    let at = value.char_indices().skip(1).filter(|(_, c)| *c == '@').last().map(|(i, _)| (&value[..i], &value[i + 1..]));
+    let at =
+        value.char_indices().skip(1).filter(|(_, c)| *c == '@').last().map(|(i, _)| (&value[..i], &value[i + 1..]));
     let split = value.split_once("==").or(at);
     match split {
         Some((n, v)) if !n.trim().is_empty() && !v.trim().is_empty() => Ok((n.trim().into(), v.trim().into())),
@@ -129,7 +130,9 @@ pub fn resolve_all(
             Want::Npm { name, .. } => npm::document(registries, name).map(Answer::Npm),
             Want::Pypi { name, .. } => pypi::project(registries, index_of(r.pip), name).map(Answer::Pypi),
             Want::Oci { image } => oci::digest(registries, image).map(Answer::Digest),
-            Want::NpmGit { url, committish, base } => git_commit(cache, url, base, committish.as_deref()).map(Answer::Commit),
+            Want::NpmGit { url, committish, base } => {
+                git_commit(cache, url, base, committish.as_deref()).map(Answer::Commit)
+            }
         }
     });
     crate::interrupt::check()?;
@@ -187,7 +190,10 @@ fn choose(r: &Reference, answer: &Answer, policy: &Policy) -> Result<Resolved> {
     for c in candidates {
         if let Some(why) = &c.withdrawn {
             if explicit {
-                notes.push(format!("{name} {} is withdrawn by its registry ({why}), chosen because you named it", c.version));
+                notes.push(format!(
+                    "{name} {} is withdrawn by its registry ({why}), chosen because you named it",
+                    c.version
+                ));
             } else {
                 if notes.len() < 3 {
                     notes.push(format!("{name} {} is withdrawn by its registry ({why}): not chosen", c.version));
@@ -220,7 +226,9 @@ fn choose(r: &Reference, answer: &Answer, policy: &Policy) -> Result<Resolved> {
         None => "check the version the plugin asks for".into(),
     };
     let why = match (&held, policy.min_age.as_secs() / 86_400) {
-        (Some(_), days) if days > 0 => format!("no release of {name} that fits '{}' is older than {days} days and not withdrawn", r.spec),
+        (Some(_), days) if days > 0 => {
+            format!("no release of {name} that fits '{}' is older than {days} days and not withdrawn", r.spec)
+        }
         (Some(_), _) => format!("no release of {name} that fits '{}' is old enough and not withdrawn", r.spec),
         (None, _) => format!("no release of {name} fits '{}' (withdrawn ones are not chosen)", r.spec),
     };

@@ -7,8 +7,8 @@ use super::{parse_sets, Ctx};
 use crate::error::{Error, Result};
 use crate::source::stage;
 use crate::sync::add::{add_as, As};
-use crate::sync::lock::{self, Locker};
 use crate::sync::env;
+use crate::sync::lock::{self, Locker};
 use crate::ui::{Report, Ui};
 
 /// Add a plugin: a registry name, a git URL, or a local folder or plugin.yaml file.

@@ -200,8 +200,11 @@ fn print_legend(ui: &Ui, rows: &[PluginStatus]) {
 /// What each plugin runs from registries, as locked (`notion runs @notionhq/notion-mcp-server 1.9.1`).
 fn print_locks(ui: &Ui, rows: &[PluginStatus]) {
     for r in rows.iter().filter(|r| !r.lock.is_empty()) {
-        let pins: Vec<String> =
-            r.lock.iter().map(|p| format!("{} {}", crate::text::escape(&p.spec), crate::text::escape(&p.short()))).collect();
+        let pins: Vec<String> = r
+            .lock
+            .iter()
+            .map(|p| format!("{} {}", crate::text::escape(&p.spec), crate::text::escape(&p.short())))
+            .collect();
         ui.line(ui.dim(&format!("{} runs {}", crate::text::escape(&r.directory), pins.join(", "))));
     }
 }

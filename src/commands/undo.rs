@@ -121,7 +121,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 ctx.ui.print(&report::Unchanged::declined("undo", &entry.name, &entry.directory, cancelled));
                 return Ok(0);
             }
-            report::lock_plan(&ctx.ui, &entry.name, &crate::sync::lock::Lock::replacing(&entry.lock, lock.clone()), jiff::Timestamp::now(), true);
+            report::lock_plan(
+                &ctx.ui,
+                &entry.name,
+                &crate::sync::lock::Lock::replacing(&entry.lock, lock.clone()),
+                jiff::Timestamp::now(),
+                true,
+            );
             let m = Move { entry, origin: &origin, plan: &planned.plan, lock: Some(lock) };
             let record = Record { operation: &format!("atk undo {}", entry.directory), message: &message };
             let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, &home, &mut manifest, m, &sets, record)?;

@@ -131,7 +131,14 @@ impl SourceKind {
 
 impl Entry {
     pub fn new(name: &str, directory: &str, source: Source) -> Self {
-        Entry { name: name.into(), directory: directory.into(), source, agents: vec![], lock: vec![], extra: Mapping::new() }
+        Entry {
+            name: name.into(),
+            directory: directory.into(),
+            source,
+            agents: vec![],
+            lock: vec![],
+            extra: Mapping::new(),
+        }
     }
 }
 

@@ -169,8 +169,12 @@ impl<'a> Runner<'a> {
             return None;
         }
         let manifest = crate::home::Manifest::parse(
-            &crate::fs::read::read_text(&self.home.join(crate::home::manifest::FILE), crate::fs::read::Links::Refuse, crate::fs::read::Cap::Manifest)
-                .ok()??,
+            &crate::fs::read::read_text(
+                &self.home.join(crate::home::manifest::FILE),
+                crate::fs::read::Links::Refuse,
+                crate::fs::read::Cap::Manifest,
+            )
+            .ok()??,
         )
         .ok()?;
         let entry = manifest.plugins.iter().find(|e| e.directory == self.directory)?;
@@ -338,15 +342,20 @@ pub fn compose_file_of<'p>(plugin: &'p Plugin, exists: impl Fn(&str) -> bool) ->
 pub fn uses_compose(plugin: &Plugin) -> bool {
     let service = plugin.service.as_ref();
     service.is_some_and(|s| s.kind == "docker-compose" || s.compose_file.is_some())
-        || crate::plugin::schema::Lifecycle::STEPS
-            .iter()
-            .any(|s| plugin.lifecycle.get(s).is_some_and(|c| c.contains("docker compose") || c.contains("docker-compose")))
+        || crate::plugin::schema::Lifecycle::STEPS.iter().any(|s| {
+            plugin.lifecycle.get(s).is_some_and(|c| c.contains("docker compose") || c.contains("docker-compose"))
+        })
 }
 
 /// The text of the file `rel` of the plugin folder `dir`, when it is a regular file atk may read.
 pub fn plugin_text(dir: &Path, rel: &str) -> Option<String> {
     let rel = crate::fs::RelPath::new(rel).ok()?;
-    crate::fs::read::read_text(&dir.join(rel.as_str()), crate::fs::read::Links::Refuse, crate::fs::read::Cap::PluginFile).ok()?
+    crate::fs::read::read_text(
+        &dir.join(rel.as_str()),
+        crate::fs::read::Links::Refuse,
+        crate::fs::read::Cap::PluginFile,
+    )
+    .ok()?
 }
 
 /// Adds `-f <file>` for each of `files` to every `docker compose` invocation of a command line (at

@@ -374,7 +374,12 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, outer: &Environment, 
                         Severity::Warning,
                         format!(
                             "runs without a lock, whatever its registry serves: {}{why}",
-                            standing.unlocked.iter().map(|s| crate::text::escape(s).into_owned()).collect::<Vec<_>>().join(", ")
+                            standing
+                                .unlocked
+                                .iter()
+                                .map(|s| crate::text::escape(s).into_owned())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                         Some(format!("atk install {dir}")),
                     );
@@ -383,7 +388,10 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, outer: &Environment, 
                     find(
                         &mut c,
                         Severity::Warning,
-                        format!("its lock names what it no longer runs: {}", crate::text::escape(&standing.stale.join(", "))),
+                        format!(
+                            "its lock names what it no longer runs: {}",
+                            crate::text::escape(&standing.stale.join(", "))
+                        ),
                         Some(format!("atk upgrade {dir}")),
                     );
                 }

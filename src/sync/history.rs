@@ -228,9 +228,14 @@ pub fn lock_at_pin(root: &Path, directory: &str, commit: ObjectId) -> Result<Opt
             continue;
         }
         // The manifest after the operation has the plugin at `to`; before it (its parent), at `from`.
-        let at = if op.to.as_deref() == Some(pin.as_str()) { Some(op.commit) } else { read_commit(&repo, op.commit)?.1 };
+        let at =
+            if op.to.as_deref() == Some(pin.as_str()) { Some(op.commit) } else { read_commit(&repo, op.commit)?.1 };
         let Some(manifest) = at.and_then(|c| manifest_at(&repo, c)) else { continue };
-        if let Some(e) = manifest.plugins.iter().find(|e| e.directory == directory && e.source.commit.as_deref() == Some(pin.as_str())) {
+        if let Some(e) = manifest
+            .plugins
+            .iter()
+            .find(|e| e.directory == directory && e.source.commit.as_deref() == Some(pin.as_str()))
+        {
             if !e.lock.is_empty() {
                 return Ok(Some(e.lock.clone()));
             }

@@ -25,10 +25,10 @@ impl Locker {
     /// From the settings, the manifest's `config.min_release_age`, and the versions named with
     /// `--pin`.
     pub fn new(settings: &Settings, manifest: &Manifest, explicit: &[String]) -> Result<Locker> {
-        let min_age = manifest.config.min_release_age().map_err(|detail| Error::Manifest {
-            path: Manifest::path(&settings.home),
-            detail,
-        })?;
+        let min_age = manifest
+            .config
+            .min_release_age()
+            .map_err(|detail| Error::Manifest { path: Manifest::path(&settings.home), detail })?;
         let explicit = explicit.iter().map(|p| artifact::resolve::parse_explicit(p)).collect::<Result<_>>()?;
         Ok(Locker {
             registries: Registries::of(&settings.environment, settings.waits.net),
@@ -123,7 +123,10 @@ pub fn lock_all(locker: &Locker, items: &[Item]) -> Result<Vec<Result<Lock>>> {
     for (i, item) in items.iter().enumerate() {
         for r in &item.found.references {
             let kept = item.keep == Keep::Locked && artifact::pin_of(item.previous, r).is_some();
-            let again = wanted.iter().zip(&owners).any(|(w, o): (&artifact::Reference, &usize)| *o == i && w.spec == r.spec && w.kind() == r.kind());
+            let again = wanted
+                .iter()
+                .zip(&owners)
+                .any(|(w, o): (&artifact::Reference, &usize)| *o == i && w.spec == r.spec && w.kind() == r.kind());
             if !kept && !again {
                 wanted.push(r.clone());
                 owners.push(i);
@@ -190,7 +193,13 @@ pub fn found_at(repo: &GitRepo, commit: ObjectId, path: &str, plugin: &Plugin) -
 
 /// Records `lock` as the lock of the plugin in `directory`, in one transaction committed with
 /// `message`. On failure the home and `manifest` are as they were.
-pub fn record(home: &Locked, manifest: &mut Manifest, directory: &str, lock: &[Pin], message: &Message) -> Result<Option<String>> {
+pub fn record(
+    home: &Locked,
+    manifest: &mut Manifest,
+    directory: &str,
+    lock: &[Pin],
+    message: &Message,
+) -> Result<Option<String>> {
     let mut updated = manifest.clone();
     let index = updated.index_of(directory).expect("the entry is in the manifest");
     updated.plugins[index].lock = lock.to_vec();

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use gix::ObjectId;
 
 use super::env::EnvPlan;
+use super::lock::{self, Keep, Lock, Locker};
 use super::put_version;
+use crate::artifact::Found;
 use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::fs::RelPath;
@@ -18,8 +20,6 @@ use crate::reporter::Reporter;
 use crate::settings::Settings;
 use crate::source::git::FileEntry;
 use crate::source::origin::{installed_ref, latest_of_all, pinned, Lookup, Origin, Origins};
-use crate::artifact::Found;
-use super::lock::{self, Keep, Lock, Locker};
 
 /// What moving one plugin from its commit to another changes.
 pub struct MovePlan {

@@ -152,7 +152,9 @@ impl Repo {
                 None => vec!["HEAD".to_string()],
                 Some(c) => vec![format!("refs/heads/{c}"), format!("refs/tags/{c}")],
             };
-            return Ok(names.iter().find_map(|n| Some(self.repo.find_reference(n.as_str()).ok()?.peel_to_commit().ok()?.id)));
+            return Ok(names
+                .iter()
+                .find_map(|n| Some(self.repo.find_reference(n.as_str()).ok()?.peel_to_commit().ok()?.id)));
         };
         let Some(name) = committish else { return self.remote_head(url) };
         let wanted = [format!("refs/heads/{name}"), format!("refs/tags/{name}")];
