@@ -8,6 +8,9 @@
 #   * `atk upgrade --all` with nothing new: 7 plugins from 3 sources (5 from the registry, 2 git
 #     sources);
 #   * `atk install --all` on a fresh clone of that home, cold cache.
+#   * `atk upgrade --all --dry-run` of 10 local plugins, each running its own npm package through
+#     `npx` (issue 20's lock): every package document is asked for at once, so the wall time is
+#     about one answer's delay, not ten.
 # The Python CLI is left out: its registry URL is a constant, so it cannot reach a local server
 # without patching it.
 #
@@ -77,3 +80,25 @@ rt_run "git's sparse method: clone --filter=blob:none --sparse + sparse-checkout
 rt_run "atk add <registry plugin>, cold cache" fresh_home_empty_cache atk_add
 rt_run "atk upgrade --all, nothing new (7 plugins, 3 sources)" nothing atk_upgrade_all
 rt_run "atk install --all, fresh clone of that home, cold cache" fresh_clone atk_install
+
+# Package registries (tests/support/registries.py) with the same delay per answer.
+python3 "$PWD/tests/support/registries.py" --config "$work/pkgs.json" --port-file "$work/pkgs.port" \
+  --log "$work/pkgs.log" --delay-ms "$DELAY_MS" --exit-with-parent &
+printf '{"npm": {%s}}' "$(for i in $(seq 10); do printf '"pkg-%s": {"versions": {"1.0.0": {"time": "2026-01-01T00:00:00Z"}}}' "$i"; [ "$i" -lt 10 ] && printf ','; done)" > "$work/pkgs.json"
+for _ in $(seq 100); do [ -s "$work/pkgs.port" ] && break; sleep 0.05; done
+export npm_config_registry="http://127.0.0.1:$(cat "$work/pkgs.port")/npm/" NPM_CONFIG_USERCONFIG="$work/no-npmrc"
+ATK_HOME="$work/pk" "$atk" init -q
+for i in $(seq 10); do
+  mkdir -p "$work/pk-src/p$i"
+  printf 'schema_version: "2026-01-23"\nname: p%s\ndescription: npx plugin %s\nmaturity: verified\nmcp:\n  transport: stdio\n  command: npx\n  args: ["-y", "pkg-%s"]\n' "$i" "$i" "$i" > "$work/pk-src/p$i/plugin.yaml"
+  ATK_HOME="$work/pk" "$atk" add -y "$work/pk-src/p$i" -q
+done
+atk_upgrade_packages() { ATK_HOME="$work/pk" "$atk" upgrade --all --dry-run -q; }
+pk_requests() { wc -l < "$work/pkgs.log" | tr -d ' '; }
+times=""
+for _ in $(seq "$RUNS"); do
+  : > "$work/pkgs.log"
+  t0=$EPOCHREALTIME; atk_upgrade_packages >/dev/null 2>&1 || { echo "upgrade failed" >&2; exit 1; }; t1=$EPOCHREALTIME
+  times+="$(awk -v a="${t0/,/.}" -v b="${t1/,/.}" 'BEGIN {print b - a}')"$'\n'
+done
+printf '| %s | %s | %s s |\n' "atk upgrade --all --dry-run, 10 plugins each running its own npm package" "$(pk_requests)" "$(printf '%s' "$times" | median)"
