@@ -266,7 +266,7 @@ fn an_upgrade_plan_is_computed_once_and_applied_keeping_custom() {
         &crate::environment::Environment::default(),
     )
     .unwrap();
-    let m = super::upgrade::Move { entry: &entry, origin: &origin, plan: &plan };
+    let m = super::upgrade::Move { entry: &entry, origin: &origin, plan: &plan, lock: None };
     let record = super::upgrade::Record { operation: "test", message: &"Upgrade plugin 'Tool'".into() };
     super::upgrade::apply(&reporter, &home, &mut manifest, m, &env, &Default::default(), record).unwrap();
     assert_eq!(home.manifest().unwrap().plugins[0].source.commit.as_deref(), Some(two.as_str()));
