@@ -76,8 +76,17 @@ pub fn find(command: Option<&str>, args: &[String], compose: Option<&str>) -> Fo
     let mut found = Found::default();
     if let Some(command) = command {
         let pip = command.rsplit('/').next() == Some("pipx");
+        let elsewhere = names_its_registry(args);
         for (kind, index) in launched(command, args) {
-            found.word(kind, &args[index], At::Arg(index), pip);
+            match &elsewhere {
+                // atk asks the registry the user's tools ask: a launcher told to ask another would
+                // run what atk did not look at.
+                Some(option) => found.unlockable.push((
+                    args[index].clone(),
+                    format!("the command names its own registry ({option}), which atk does not ask"),
+                )),
+                None => found.word(kind, &args[index], At::Arg(index), pip),
+            }
         }
     }
     if let Some(text) = compose {
@@ -91,6 +100,17 @@ pub fn find(command: Option<&str>, args: &[String], compose: Option<&str>) -> Fo
         }
     }
     found
+}
+
+/// The option of a launcher's words that names the registry or index it asks, when one does.
+fn names_its_registry(args: &[String]) -> Option<String> {
+    const OPTIONS: &[&str] = &[
+        "--registry", "--index", "--default-index", "--index-url", "-i", "--extra-index-url", "--find-links", "-f",
+    ];
+    args.iter()
+        .map(|a| a.split('=').next().unwrap_or(a))
+        .find(|a| OPTIONS.contains(a))
+        .map(str::to_string)
 }
 
 /// The arguments of `command args` that name a package or image: (its kind, its index).
@@ -403,6 +423,7 @@ fn parse(kind: Kind, word: &str) -> Parsed {
             Ok(image) => Parsed::Floating(Want::Oci { image }),
             Err(why) => Parsed::Unlockable(why),
         },
+        Kind::Other => Parsed::Exact,
     }
 }
 
@@ -617,6 +638,15 @@ mod tests {
         // `docker exec` runs in a container that exists; nothing is pulled.
         assert!(specs("docker", "exec -i box cmd").is_empty());
         assert!(specs("node", "server.js").is_empty());
+    }
+
+    #[test]
+    fn a_launcher_that_names_its_own_registry_is_not_locked() {
+        for (command, args) in [("npx", "--registry=http://x/ -y pkg"), ("uvx", "--index-url http://x/ pkg"), ("pipx", "run -i http://x/ pkg")] {
+            let found = find(Some(command), &words(args), None);
+            assert!(found.references.is_empty(), "{command} {args}");
+            assert_eq!(found.unlockable.len(), 1, "{command} {args}");
+        }
     }
 
     #[test]

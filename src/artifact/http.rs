@@ -33,10 +33,11 @@ pub struct Ask<'a> {
     pub headers: Vec<String>,
 }
 
-/// The host of `url`, as errors name it.
+/// The host of `url` (and its port), as errors name it: never the `user:password@` before it.
 pub fn host(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    rest.split(['/', '?', '#']).next().unwrap_or(rest)
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    authority.rsplit_once('@').map_or(authority, |(_, h)| h)
 }
 
 /// Sends `ask`, following redirects (five at most), and returns the last answer whatever its
@@ -129,5 +130,6 @@ mod tests {
     fn names_the_host() {
         assert_eq!(super::host("https://registry.npmjs.org/@s%2fp"), "registry.npmjs.org");
         assert_eq!(super::host("http://127.0.0.1:81/x?y"), "127.0.0.1:81");
+        assert_eq!(super::host("https://__token__:pypi-S3cret@pypi.example/simple/"), "pypi.example");
     }
 }

@@ -32,6 +32,9 @@ pub enum Kind {
     Npm,
     Pypi,
     Oci,
+    /// A kind a later atk writes: kept as it is, used for nothing.
+    #[serde(other)]
+    Other,
 }
 
 impl Kind {
@@ -40,6 +43,7 @@ impl Kind {
             Kind::Npm => "npm",
             Kind::Pypi => "pypi",
             Kind::Oci => "oci",
+            Kind::Other => "other",
         }
     }
 }
@@ -98,13 +102,30 @@ impl Pin {
         self.digest.as_deref().map(|d| d.chars().take(19).collect()).unwrap_or_else(|| "?".into())
     }
 
-    /// The word that runs the locked artifact in place of `reference`'s.
+    /// The word that runs the locked artifact in place of `reference`'s; `None` when the pin
+    /// does not hold what that needs, well formed (a manifest is edited by hand: a version that
+    /// is not one, a digest that is not sha256, counts as no pin).
     pub fn word(&self, reference: &Reference) -> Option<String> {
+        let version = || {
+            self.version.as_deref().filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || ".+-!_".contains(c)))
+        };
         match &reference.want {
-            Want::Npm { name, .. } => Some(format!("{name}@{}", self.version.as_deref()?)),
-            Want::NpmGit { base, .. } => Some(format!("{base}#{}", self.commit.as_deref()?)),
-            Want::Pypi { name, extras, .. } => Some(format!("{name}{extras}=={}", self.version.as_deref()?)),
-            Want::Oci { image } => Some(format!("{}@{}", image.written_without_digest(), self.digest.as_deref()?)),
+            Want::Npm { name, .. } => {
+                let v = version().filter(|v| nodejs_semver::Version::parse(v).is_ok())?;
+                Some(format!("{name}@{v}"))
+            }
+            Want::NpmGit { base, .. } => {
+                let c = self.commit.as_deref().filter(|c| c.len() == 40 && c.chars().all(|c| c.is_ascii_hexdigit()))?;
+                Some(format!("{base}#{c}"))
+            }
+            Want::Pypi { name, extras, .. } => {
+                let v = version().filter(|v| v.parse::<pep440_rs::Version>().is_ok())?;
+                Some(format!("{name}{extras}=={v}"))
+            }
+            Want::Oci { image } => {
+                let d = self.digest.as_deref().filter(|d| is_digest(d))?;
+                Some(format!("{}@{d}", image.written_without_digest()))
+            }
         }
     }
 
@@ -315,12 +336,19 @@ mod tests {
         let found = find(Some("uvx"), &args, None);
         let lock = [pinned(Kind::Pypi, "pkg[cli]>=2", |p| p.version = Some("2.3".into()))];
         assert_eq!(locked_args(&args, &found, &lock).0[1], "pkg[cli]==2.3");
+        // A pin edited by hand into something that is not a version is no pin.
+        for bad in ["2.3 ; rm -rf ~", "", "2.3\n", "$(x)"] {
+            let lock = [pinned(Kind::Pypi, "pkg[cli]>=2", |p| p.version = Some(bad.into()))];
+            assert_eq!(locked_args(&args, &found, &lock).1, ["pkg[cli]>=2"], "{bad:?}");
+        }
     }
 
     #[test]
     fn the_compose_override_names_each_locked_service() {
         let digest = format!("sha256:{}", "ab".repeat(32));
         let found = find(None, &[], Some("services:\n  db:\n    image: postgres:16\n  web:\n    image: nginx\n"));
+        let forged = [pinned(Kind::Oci, "postgres:16", |p| p.digest = Some("evil/img:1".into()))];
+        assert!(compose_override(&found, &forged).is_none());
         let lock = [pinned(Kind::Oci, "postgres:16", |p| p.digest = Some(digest.clone()))];
         let text = compose_override(&found, &lock).unwrap();
         let doc: yaml_serde::Value = yaml_serde::from_str(&text).unwrap();

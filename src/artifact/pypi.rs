@@ -122,7 +122,8 @@ pub(super) fn candidates(project: &Project, specifier: &str, explicit: Option<&s
     let prereleases = specs.iter().any(|s| s.version().any_prerelease());
     let candidate = |(text, files): &(String, Vec<File>)| Candidate {
         version: text.clone(),
-        published: files.iter().filter_map(|f| f.uploaded).min(),
+        // Its newest file: a wheel added to an old release is as young as its upload.
+        published: files.iter().filter_map(|f| f.uploaded).max(),
         withdrawn: files.iter().all(|f| f.yanked.is_some()).then(|| files[0].yanked.clone()).flatten(),
         integrity: None,
         sha256: files.iter().filter_map(|f| Some((f.name.clone(), f.sha256.clone()?))).collect(),
@@ -172,7 +173,7 @@ mod tests {
         let c = candidates(&p, "", None).unwrap();
         assert_eq!(c.iter().map(|c| c.version.as_str()).collect::<Vec<_>>(), ["1.1", "1.0"]);
         assert_eq!(c[0].withdrawn.as_deref(), Some("broken"));
-        assert_eq!(c[1].published, Some("2026-01-01T00:00:00Z".parse().unwrap()));
+        assert_eq!(c[1].published, Some("2026-01-02T00:00:00Z".parse().unwrap()));
         assert_eq!(c[1].sha256.len(), 2);
         assert_eq!(candidates(&p, ">=2.0b1", None).unwrap()[0].version, "2.0b1");
         assert_eq!(candidates(&p, "<1.1", None).unwrap()[0].version, "1.0");

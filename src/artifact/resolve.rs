@@ -32,7 +32,9 @@ impl Policy {
             return None;
         }
         let Some(published) = published else { return Some(Timestamp::MAX) };
-        let at = published.checked_add(jiff::SignedDuration::try_from(self.min_age).ok()?).ok()?;
+        // A time so far ahead that it overflows is not eligible either.
+        let age = jiff::SignedDuration::try_from(self.min_age).unwrap_or(jiff::SignedDuration::MAX);
+        let at = published.checked_add(age).unwrap_or(Timestamp::MAX);
         (at > self.now).then_some(at)
     }
 

@@ -115,7 +115,8 @@ pub fn lock_plan(ui: &Ui, name: &str, lock: &crate::sync::lock::Lock, now: jiff:
     for m in &lock.moves {
         let spec = crate::text::escape(&m.spec);
         let kind = m.kind.as_str();
-        match (&m.from, &m.to) {
+        let e = |s: &Option<String>| s.as_deref().map(|s| crate::text::escape(s).into_owned());
+        match (e(&m.from), e(&m.to)) {
             (None, Some(to)) => show(format!("{kind} {spec} pinned to {to}")),
             (Some(from), Some(to)) => show(format!("{kind} {spec} {from} → {to}")),
             (Some(from), None) => show(format!("{kind} {spec} ({from}) is no longer run")),
@@ -128,7 +129,7 @@ pub fn lock_plan(ui: &Ui, name: &str, lock: &crate::sync::lock::Lock, now: jiff:
         show(format!(
             "{} {} held back until {}{published}",
             crate::text::escape(spec),
-            h.version,
+            crate::text::escape(&h.version),
             crate::artifact::resolve::date(h.eligible)
         ));
     }

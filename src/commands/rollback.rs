@@ -67,7 +67,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 Some(pins) => Lock::replacing(&entry.lock, pins),
                 None => {
                     let plan = &planned.plan;
-                    let found = lock::found_at(origin.repo(), plan.to, &plan.path, &plan.new_plugin);
+                    let found =
+                        lock::found_at(&home, &entry.directory, origin.repo(), plan.to, &plan.path, &plan.new_plugin);
                     let locker = Locker::new(&ctx.settings, &manifest, &args.pin)?;
                     lock::lock_one(&ctx.ui, &locker, &found, &entry.lock, lock::Keep::Nothing)?
                 }

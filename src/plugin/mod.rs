@@ -105,6 +105,21 @@ pub fn load_read(dir: &Path) -> Result<(Plugin, Vec<FileRead>)> {
     validate(&file, &doc).map(|plugin| (plugin, read))
 }
 
+/// Another version of a plugin (its definition `bytes`, named `what`) as the user would have it:
+/// with the `custom/overrides.yaml` of the plugin installed in `dir` applied, as [`load`] applies it.
+pub fn with_overrides_of(bytes: &[u8], what: &str, dir: &Path) -> Result<Plugin> {
+    let mut doc = parse_yaml(bytes, what)?;
+    let overrides = RelPath::new(OVERRIDES).expect("a plain path");
+    if let Ok(root) = Root::open(dir) {
+        if let Some(over) = root.read_inside(&overrides, Cap::Definition)? {
+            if let over @ Value::Mapping(_) = parse_yaml(&over, &dir.join(OVERRIDES).display().to_string())? {
+                merge(&mut doc, over);
+            }
+        }
+    }
+    validate(Path::new(what), &doc)
+}
+
 /// The folder name under `plugins/` for a plugin: its sanitized display name.
 pub fn directory_for(plugin: &Plugin, what: &Path) -> Result<String> {
     name::sanitize(&plugin.name).map_err(|why| Error::PluginInvalid {

@@ -182,8 +182,17 @@ pub fn found_installed(home: &Home, directory: &str, plugin: &Plugin) -> Found {
     artifact::of_plugin(plugin, |f| crate::lifecycle::plugin_text(&dir, f))
 }
 
-/// The references of `plugin`, the version at `commit` of the folder `path` of `repo`.
-pub fn found_at(repo: &GitRepo, commit: ObjectId, path: &str, plugin: &Plugin) -> Found {
+/// The references of the version at `commit` (the folder `path` of `repo`) of the plugin in
+/// `plugins/<directory>`, with that plugin's `custom/overrides.yaml` applied (`plugin`, the
+/// version's own definition, when the two cannot be read together).
+pub fn found_at(home: &Home, directory: &str, repo: &GitRepo, commit: ObjectId, path: &str, plugin: &Plugin) -> Found {
+    let dir = home.plugin_dir(directory);
+    let merged = ["plugin.yaml", "plugin.yml"].iter().find_map(|name| {
+        let p = format!("{path}/{name}");
+        let bytes = repo.read_file(commit, &p).ok()??;
+        crate::plugin::with_overrides_of(&bytes, &p, &dir).ok()
+    });
+    let plugin = merged.as_ref().unwrap_or(plugin);
     artifact::of_plugin(plugin, |f| {
         let p = format!("{path}/{f}");
         repo.ensure_paths(commit, &[&p]).ok()?;

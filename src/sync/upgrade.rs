@@ -146,7 +146,9 @@ pub fn survey(
         let moved = plans.get(&entry.directory).and_then(|p| p.as_ref().ok()).and_then(Option::as_ref);
         let origin = latest.get(&origins.key(&entry.source)).and_then(|l| l.as_ref().ok()).map(|(o, _)| o);
         let declared = match (moved, origin) {
-            (Some(plan), Some(origin)) => lock::found_at(origin.repo(), plan.to, &plan.path, &plan.new_plugin),
+            (Some(plan), Some(origin)) => {
+                lock::found_at(home, &entry.directory, origin.repo(), plan.to, &plan.path, &plan.new_plugin)
+            }
             _ => match plugin::load(&home.plugin_dir(&entry.directory)) {
                 Ok(p) => lock::found_installed(home, &entry.directory, &p),
                 Err(_) => continue,
