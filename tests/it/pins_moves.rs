@@ -606,3 +606,88 @@ fn a_bogus_min_release_age_fails_add_and_upgrade() {
         assert_eq!(env.snapshot(), before, "{args:?}");
     }
 }
+
+/// `upgrade --pin` chooses a release the cooldown holds back, and exec runs it.
+#[test]
+fn upgrade_pin_takes_a_release_the_cooldown_holds_back() {
+    let (env, w, _work, _c1) = echo_home();
+    w.reg.npm_publish("@t/echo", "1.2.0", &days_ago(1.0));
+    let out = w.ok(&env, &["upgrade", "echo"]);
+    assert!(out.contains("echo: already up to date"), "held back, nothing to do:\n{out}");
+    let out = w.ok(&env, &["upgrade", "echo", "--pin", "@t/echo@1.2.0"]);
+    assert!(out.contains("npm @t/echo 1.0.0 → 1.2.0"), "{out}");
+    assert_eq!(env.log()[0], "Lock what 'echo' runs");
+    assert_eq!(locked_version(&env, "echo", "@t/echo").as_deref(), Some("1.2.0"));
+    assert_eq!(w.exec_argv(&env, "echo", "npx"), "-y @t/echo@1.2.0");
+}
+
+/// A new commit of the source that runs another package: the old pin goes, the new package is
+/// locked, in the upgrade's one commit; doctor finds nothing to say about it.
+#[test]
+fn an_upgrade_to_a_version_that_runs_another_package_replaces_the_pin() {
+    let (env, w, work, _c1) = echo_home();
+    w.reg.npm("@t/other", &[("3.0.0", &days_ago(20.0), true)], None);
+    write(&work.join(".atk/plugin.yaml"), &yaml("echo", &mcp("npx", &["-y", "@t/other"])), false);
+    let c2 = commit_all(&work, "echo runs other");
+    let before = env.snapshot();
+    let out = w.ok(&env, &["upgrade", "echo", "--dry-run"]);
+    assert!(out.contains("npm @t/echo (1.0.0) is no longer run"), "{out}");
+    assert!(out.contains("npm @t/other pinned to 3.0.0"), "{out}");
+    assert_eq!(env.snapshot(), before);
+    let commits = env.log().len();
+    w.ok(&env, &["upgrade", "echo"]);
+    assert_eq!(env.log().len(), commits + 1);
+    assert_eq!(pinned_ref(&env, "echo"), c2);
+    assert_eq!(locked_version(&env, "echo", "@t/echo"), None);
+    assert_eq!(locked_version(&env, "echo", "@t/other").as_deref(), Some("3.0.0"));
+    let out = w.ok(&env, &["doctor"]);
+    assert!(!out.contains("without a lock") && !out.contains("no longer runs"), "{out}");
+    assert_eq!(w.exec_argv(&env, "echo", "npx"), "-y @t/other@3.0.0");
+}
+
+/// `rollback --dry-run` shows the lock going back and changes nothing.
+#[test]
+fn rollback_dry_run_shows_the_lock_move_and_changes_nothing() {
+    let (env, w, work, c1) = echo_home();
+    w.reg.npm_publish("@t/echo", "1.1.0", &days_ago(5.0));
+    let c2 = echo_v2(&work);
+    w.ok(&env, &["upgrade", "echo"]);
+    let before = env.snapshot();
+    let out = w.ok(&env, &["rollback", "echo", "--dry-run"]);
+    assert!(out.contains(&format!("echo {} → {}", &c2[..12], &c1[..12])), "{out}");
+    assert!(out.contains("npm @t/echo 1.1.0 → 1.0.0"), "{out}");
+    assert_eq!(env.snapshot(), before);
+}
+
+/// `undo` of the lock `install` recorded on a manifest without one takes it away again.
+#[test]
+fn undo_of_the_lock_install_recorded() {
+    let (env, w, _work, _c1) = echo_home();
+    write(&env.atk_home.join("manifest.yaml"), &without_locks(&env.manifest()), false);
+    env.git(&["commit", "-qam", "lock removed by hand"]);
+    let unlocked = env.manifest();
+    w.ok(&env, &["install", "echo"]);
+    assert_eq!(env.log()[0], "Lock what 'echo' runs");
+    assert_eq!(locked_version(&env, "echo", "@t/echo").as_deref(), Some("1.0.0"));
+    w.ok(&env, &["undo"]);
+    assert_eq!(env.manifest(), unlocked);
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+}
+
+/// A registry that fails while an upgrade moves the commit: the plugin is not moved (its new
+/// version cannot be locked), the home is unchanged, and the exit code says why.
+#[test]
+fn a_failing_registry_stops_the_upgrade_before_anything_changes() {
+    let (env, w, work, c1) = echo_home();
+    echo_v2(&work);
+    w.reg.fail("npm", "*", 500);
+    let before = env.snapshot();
+    let (code, o, e) = w.run(&env, &["upgrade", "echo"]);
+    assert_eq!(code, Some(7), "a registry failure:\n{o}{e}");
+    assert_eq!(env.snapshot(), before);
+    let (code, o, e) = w.run(&env, &["upgrade", "--all"]);
+    assert_eq!(code, Some(1), "one plugin failed:\n{o}{e}");
+    assert!(format!("{o}{e}").contains("0 upgraded, 0 up to date, 0 skipped, 1 failed"), "{o}{e}");
+    assert_eq!(env.snapshot(), before);
+    assert_eq!(pinned_ref(&env, "echo"), c1);
+}
