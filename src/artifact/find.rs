@@ -76,7 +76,7 @@ pub fn find(command: Option<&str>, args: &[String], compose: Option<&str>) -> Fo
     let mut found = Found::default();
     if let Some(command) = command {
         let pip = command.rsplit('/').next() == Some("pipx");
-        let elsewhere = names_its_registry(args);
+        let elsewhere = names_its_registry(command, args);
         for (kind, index) in launched(command, args) {
             match &elsewhere {
                 // atk asks the registry the user's tools ask: a launcher told to ask another would
@@ -104,13 +104,9 @@ pub fn find(command: Option<&str>, args: &[String], compose: Option<&str>) -> Fo
 
 /// The option of a launcher's words that names the registry or index it asks, when one does.
 fn names_its_registry(args: &[String]) -> Option<String> {
-    const OPTIONS: &[&str] = &[
-        "--registry", "--index", "--default-index", "--index-url", "-i", "--extra-index-url", "--find-links", "-f",
-    ];
-    args.iter()
-        .map(|a| a.split('=').next().unwrap_or(a))
-        .find(|a| OPTIONS.contains(a))
-        .map(str::to_string)
+    const OPTIONS: &[&str] =
+        &["--registry", "--index", "--default-index", "--index-url", "-i", "--extra-index-url", "--find-links", "-f"];
+    args.iter().map(|a| a.split('=').next().unwrap_or(a)).find(|a| OPTIONS.contains(a)).map(str::to_string)
 }
 
 /// The arguments of `command args` that name a package or image: (its kind, its index).
@@ -642,7 +638,11 @@ mod tests {
 
     #[test]
     fn a_launcher_that_names_its_own_registry_is_not_locked() {
-        for (command, args) in [("npx", "--registry=http://x/ -y pkg"), ("uvx", "--index-url http://x/ pkg"), ("pipx", "run -i http://x/ pkg")] {
+        for (command, args) in [
+            ("npx", "--registry=http://x/ -y pkg"),
+            ("uvx", "--index-url http://x/ pkg"),
+            ("pipx", "run -i http://x/ pkg"),
+        ] {
             let found = find(Some(command), &words(args), None);
             assert!(found.references.is_empty(), "{command} {args}");
             assert_eq!(found.unlockable.len(), 1, "{command} {args}");

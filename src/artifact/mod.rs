@@ -107,7 +107,9 @@ impl Pin {
     /// is not one, a digest that is not sha256, counts as no pin).
     pub fn word(&self, reference: &Reference) -> Option<String> {
         let version = || {
-            self.version.as_deref().filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || ".+-!_".contains(c)))
+            self.version
+                .as_deref()
+                .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || ".+-!_".contains(c)))
         };
         match &reference.want {
             Want::Npm { name, .. } => {

@@ -141,7 +141,10 @@ fn token(
     }
     let mut headers = vec!["Accept: application/json".to_string()];
     // Saved credentials go over https, or to this machine.
-    let loopback = matches!(http::host(realm).rsplit_once(':').map_or(http::host(realm), |(h, _)| h), "localhost" | "127.0.0.1" | "[::1]");
+    let loopback = matches!(
+        http::host(realm).rsplit_once(':').map_or(http::host(realm), |(h, _)| h),
+        "localhost" | "127.0.0.1" | "[::1]"
+    );
     if let Some(auth) = saved.filter(|_| realm.starts_with("https://") || loopback) {
         // Only a valid `user:password` pair is sent.
         let valid = base64::engine::general_purpose::STANDARD.decode(auth).is_ok_and(|b| b.contains(&b':'));

@@ -735,7 +735,7 @@ fn a_skill_written_beside_the_user_s_equal_entry_does_not_make_it_atk_s() {
 fn atk_cli_s_entry_with_a_relative_or_bare_command_and_old_values_is_atk_s() {
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
-    let body = "env_vars:\n  - name: TOK\n    secret: true\nmcp:\n  transport: stdio\n  command: npx\n  args: [\"-y\", \"@acme/server\"]\n  env: [TOK]\n";
+    let body = "env_vars:\n  - name: TOK\n    secret: true\nmcp:\n  transport: stdio\n  command: npx\n  args: [\"-y\", \"@acme/server@1.0.0\"]\n  env: [TOK]\n";
     add_plugin(&env, "npxy", body, false, &["TOK=NewS3cretValue"]);
     add_plugin(
         &env,
@@ -746,7 +746,7 @@ fn atk_cli_s_entry_with_a_relative_or_bare_command_and_old_values_is_atk_s() {
     );
     let claude = env.home.join(".claude.json");
     let old = serde_json::json!({"mcpServers": {
-        "npxy": {"type": "stdio", "command": "npx", "args": ["-y", "@acme/server"], "env": {"TOK": "OldS3cretValue"}},
+        "npxy": {"type": "stdio", "command": "npx", "args": ["-y", "@acme/server@1.0.0"], "env": {"TOK": "OldS3cretValue"}},
         "rel": {"type": "stdio", "command": "./mcp.sh", "args": [], "env": {"TOK": "OldS3cretValue"}}
     }});
     write(&claude, &old.to_string(), false);
