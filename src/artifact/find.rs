@@ -102,11 +102,16 @@ pub fn find(command: Option<&str>, args: &[String], compose: Option<&str>) -> Fo
     found
 }
 
-/// The option of a launcher's words that names the registry or index it asks, when one does.
-fn names_its_registry(args: &[String]) -> Option<String> {
-    const OPTIONS: &[&str] =
-        &["--registry", "--index", "--default-index", "--index-url", "-i", "--extra-index-url", "--find-links", "-f"];
-    args.iter().map(|a| a.split('=').next().unwrap_or(a)).find(|a| OPTIONS.contains(a)).map(str::to_string)
+/// The option of a package launcher's words that names the registry or index it asks, when one
+/// does (`npx --registry`, `uvx --index-url`, `pipx run --pip-args`).
+fn names_its_registry(command: &str, args: &[String]) -> Option<String> {
+    let options: &[&str] = match command.rsplit('/').next().unwrap_or(command) {
+        "npx" | "bunx" | "npm" | "pnpm" => &["--registry"],
+        "uvx" | "uv" => &["--index", "--default-index", "--index-url", "-i", "--extra-index-url", "--find-links", "-f"],
+        "pipx" => &["--index-url", "-i", "--pip-args"],
+        _ => &[],
+    };
+    args.iter().map(|a| a.split('=').next().unwrap_or(a)).find(|a| options.contains(a)).map(str::to_string)
 }
 
 /// The arguments of `command args` that name a package or image: (its kind, its index).
