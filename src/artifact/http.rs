@@ -51,6 +51,19 @@ pub fn send(ask: &Ask, limit: Duration) -> Result<Response> {
     let fail = |e: curl::Error| describe(&shown, limit, e);
     easy.url(ask.url).map_err(fail)?;
     easy.follow_location(true).map_err(fail)?;
+    // http(s) only, and a redirect never leaves https for plain http.
+    let redirects =
+        if ask.url.starts_with("https://") { curl_sys::CURLPROTO_HTTPS } else { curl_sys::CURLPROTO_HTTP | curl_sys::CURLPROTO_HTTPS };
+    for (option, value) in [
+        (curl_sys::CURLOPT_PROTOCOLS, curl_sys::CURLPROTO_HTTP | curl_sys::CURLPROTO_HTTPS),
+        (curl_sys::CURLOPT_REDIR_PROTOCOLS, redirects),
+    ] {
+        // SAFETY: a long option of the handle `easy` owns, set before the transfer.
+        let code = unsafe { curl_sys::curl_easy_setopt(easy.raw(), option, value as std::os::raw::c_long) };
+        if code != curl_sys::CURLE_OK {
+            return Err(fail(curl::Error::new(code)));
+        }
+    }
     easy.max_redirections(5).map_err(fail)?;
     easy.connect_timeout(limit).map_err(fail)?;
     easy.low_speed_limit(1).map_err(fail)?;

@@ -45,6 +45,11 @@ impl Policy {
     }
 }
 
+/// A Python package's name as indexes compare it (PEP 503).
+pub fn normalize_python(name: &str) -> String {
+    pypi::normalize(name)
+}
+
 /// Parses `--pin NAME@VERSION` (`@scope/name@1.2.0`, `name==1.2.0` for Python).
 pub fn parse_explicit(value: &str) -> Result<(String, String)> {
     let at =

@@ -62,14 +62,20 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         None => RolledBack { rollback: report::unmoved(&entry, "up-to-date", None), to: report::short(&to) },
         Some(planned) => {
             report::move_plan(&ctx.ui, &entry, &planned.plan);
-            // What it runs goes back too: as the home had it at that pin, else resolved now.
-            let lock = match history::lock_at_pin(&home.root, &entry.directory, to)? {
+            // What it runs goes back too: as the home had it at that pin, else (or with --pin)
+            // resolved now.
+            let recorded = match args.pin.is_empty() {
+                true => history::lock_at_pin(&home.root, &entry.directory, to)?,
+                false => None,
+            };
+            let lock = match recorded {
                 Some(pins) => Lock::replacing(&entry.lock, pins),
                 None => {
                     let plan = &planned.plan;
                     let found =
                         lock::found_at(&home, &entry.directory, origin.repo(), plan.to, &plan.path, &plan.new_plugin);
                     let locker = Locker::new(&ctx.settings, &manifest, &args.pin)?;
+                    locker.check_pins([&found])?;
                     lock::lock_one(&ctx.ui, &locker, &found, &entry.lock, lock::Keep::Nothing)?
                 }
             };

@@ -153,7 +153,12 @@ impl<'a> Runner<'a> {
         if locked.is_none() && !custom {
             return vec![];
         }
-        let mut files = vec![abs_dir.join(self.compose_file()).to_string_lossy().into_owned()];
+        let base = self.compose_file();
+        let mut files = vec![abs_dir.join(base).to_string_lossy().into_owned()];
+        // Named files, compose no longer reads the plugin's own override by itself.
+        if let Some(own) = own_override(base).filter(|o| self.plugin_dir.join(o).is_file()) {
+            files.push(abs_dir.join(own).to_string_lossy().into_owned());
+        }
         files.extend(locked.map(|p| p.to_string_lossy().into_owned()));
         if custom {
             files.push(abs_dir.join(COMPOSE_OVERRIDE).to_string_lossy().into_owned());
@@ -222,7 +227,7 @@ impl<'a> Runner<'a> {
     /// plugin's scripts applies them too.
     pub fn compose_file_var(&self, abs_dir: &Path) -> Option<String> {
         let files = self.compose_files(abs_dir);
-        (!files.is_empty()).then(|| files.join(":"))
+        (!files.is_empty()).then(|| files.join(&compose_separator(&files).to_string()))
     }
 
     /// A command for `program`, in the plugin folder, with the lifecycle environment: the
@@ -234,6 +239,10 @@ impl<'a> Runner<'a> {
         let mut command = Command::new(program);
         command.current_dir(&abs_dir);
         if let Some(files) = self.compose_file_var(&abs_dir) {
+            // A path with `:` in it is listed with another separator, which compose is told.
+            if files.contains('\n') {
+                command.env("COMPOSE_PATH_SEPARATOR", "\n");
+            }
             command.env("COMPOSE_FILE", files);
         }
         command
@@ -324,6 +333,15 @@ pub fn shell_quote(arg: &str) -> String {
     }
 }
 
+/// What separates the files of `COMPOSE_FILE`: `:`, unless a path holds one.
+fn compose_separator(files: &[String]) -> char {
+    if files.iter().any(|f| f.contains(':')) {
+        '\n'
+    } else {
+        ':'
+    }
+}
+
 /// The compose file of `plugin`: `service.compose_file`, else the first of docker compose's own
 /// default names that its folder has (`exists`): `compose.yaml`, `compose.yml`,
 /// `docker-compose.yaml`, `docker-compose.yml`; else `docker-compose.yml`.
@@ -335,6 +353,13 @@ pub fn compose_file_of<'p>(plugin: &'p Plugin, exists: impl Fn(&str) -> bool) ->
         .into_iter()
         .find(|f| exists(f))
         .unwrap_or("docker-compose.yml")
+}
+
+/// The override compose reads by itself beside `base` (`docker-compose.override.yml` beside
+/// `docker-compose.yml`), which it no longer reads once files are named.
+fn own_override(base: &str) -> Option<String> {
+    let (stem, ext) = base.rsplit_once('.')?;
+    matches!(ext, "yml" | "yaml").then(|| format!("{stem}.override.{ext}"))
 }
 
 /// Whether the plugin's service is run by docker compose: its type says so, or it names a

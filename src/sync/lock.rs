@@ -38,6 +38,29 @@ impl Locker {
     }
 }
 
+impl Locker {
+    /// Fails when a version named with `--pin` names a package that none of `found` runs (a
+    /// misspelled name would otherwise be ignored).
+    pub fn check_pins<'a>(&self, found: impl IntoIterator<Item = &'a Found> + Clone) -> Result<()> {
+        for (name, version) in &self.policy.explicit {
+            let runs = found.clone().into_iter().flat_map(|f| &f.references).any(|r| match &r.want {
+                artifact::Want::Npm { name: n, .. } => n == name,
+                artifact::Want::Pypi { name: n, .. } => {
+                    artifact::resolve::normalize_python(n) == artifact::resolve::normalize_python(name)
+                }
+                _ => false,
+            });
+            if !runs {
+                return Err(Error::usage(
+                    format!("--pin {name}@{version}: nothing here runs a package named '{name}'"),
+                    Some("name a package the plugin's MCP server runs (`atk mcp <plugin>` shows its command)".into()),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// How a plugin's lock is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Keep {

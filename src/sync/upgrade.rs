@@ -156,6 +156,7 @@ pub fn survey(
         };
         found.push((entry, declared));
     }
+    locker.check_pins(found.iter().map(|(_, f)| f))?;
     let items: Vec<lock::Item> =
         found.iter().map(|(e, f)| lock::Item { found: f, previous: &e.lock, keep: Keep::Nothing }).collect();
     let asks = items.iter().any(|i| !i.found.references.is_empty());
