@@ -129,6 +129,21 @@ impl Server {
         }
     }
 
+    /// The server as `atk exec` runs it: each floating package or image its command names (`found`)
+    /// in the word its `lock` pins; and the floating ones without a pin (run as written).
+    pub fn locked(&self, found: &crate::artifact::Found, lock: &[crate::artifact::Pin]) -> (Server, Vec<String>) {
+        let mut server = self.clone();
+        let mut unlocked = Vec::new();
+        for transport in [&mut server.transport, &mut server.shown_transport] {
+            if let Transport::Stdio { args, .. } = transport {
+                let (words, floating) = crate::artifact::locked_args(args, found, lock);
+                *args = words;
+                unlocked = floating;
+            }
+        }
+        (server, unlocked)
+    }
+
     /// Whether the endpoint of a remote server holds a secret value (substituted into its URL):
     /// agents are then given that secret in their configuration, which a plan says.
     pub fn url_holds_secret(&self) -> bool {
@@ -186,7 +201,10 @@ pub fn launch(home: &Home, entry: &Entry, outer: Outer) -> Result<Launch> {
             )],
         )
     })?;
-    let (program, floating) = match &server.transport {
+    // What the plugin runs from a registry, as its lock has it.
+    let found = crate::artifact::of_plugin(&plugin, |f| crate::lifecycle::plugin_text(&dir, f));
+    let (server, unlocked) = server.locked(&found, &entry.lock);
+    let (program, args) = match &server.transport {
         Transport::Stdio { command, args } => (command.clone(), args.clone()),
         Transport::Remote { .. } => {
             return Err(Error::plugin_refused(
@@ -204,9 +222,6 @@ pub fn launch(home: &Home, entry: &Entry, outer: Outer) -> Result<Launch> {
             vec!["give its `mcp` section a `command` (`atk validate` checks a plugin)".into()],
         ));
     }
-    // What the plugin runs from a registry, as its lock has it.
-    let found = crate::artifact::of_plugin(&plugin, |f| crate::lifecycle::plugin_text(&dir, f));
-    let (args, unlocked) = crate::artifact::locked_args(&floating, &found, &entry.lock);
     let env = server.resolved_env().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let shown_program = match server.masked().transport {
         Transport::Stdio { command, .. } => command,

@@ -52,8 +52,11 @@ pub fn send(ask: &Ask, limit: Duration) -> Result<Response> {
     easy.url(ask.url).map_err(fail)?;
     easy.follow_location(true).map_err(fail)?;
     // http(s) only, and a redirect never leaves https for plain http.
-    let redirects =
-        if ask.url.starts_with("https://") { curl_sys::CURLPROTO_HTTPS } else { curl_sys::CURLPROTO_HTTP | curl_sys::CURLPROTO_HTTPS };
+    let redirects = if ask.url.starts_with("https://") {
+        curl_sys::CURLPROTO_HTTPS
+    } else {
+        curl_sys::CURLPROTO_HTTP | curl_sys::CURLPROTO_HTTPS
+    };
     for (option, value) in [
         (curl_sys::CURLOPT_PROTOCOLS, curl_sys::CURLPROTO_HTTP | curl_sys::CURLPROTO_HTTPS),
         (curl_sys::CURLOPT_REDIR_PROTOCOLS, redirects),

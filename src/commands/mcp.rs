@@ -38,6 +38,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             vec![],
         ));
     };
+    // The command as `atk exec` runs it: with the versions and digests the plugin's lock pins.
+    let plugin = crate::plugin::load(&t.dir)?;
+    let found = crate::artifact::of_plugin(&plugin, |f| crate::lifecycle::plugin_text(&t.dir, f));
+    let (locked, unlocked) = server.locked(&found, &entry.lock);
+    let server = &locked;
+    if !unlocked.is_empty() {
+        let words: Vec<String> = unlocked.iter().map(|w| crate::text::escape(w).into_owned()).collect();
+        ctx.ui.warn(format!(
+            "{} not locked and runs whatever its registry serves (`atk install {}` locks it)",
+            words.join(", "),
+            entry.directory
+        ));
+    }
     for var in server.missing() {
         ctx.ui.warn(format!("environment variable '{var}' is not set; set it with `atk setup {}`", entry.directory));
     }
