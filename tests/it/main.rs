@@ -28,6 +28,7 @@ mod init;
 mod json_reports;
 mod network;
 mod output;
+mod pins_launch;
 mod real_agents;
 mod registries_server;
 mod registry;
