@@ -51,25 +51,28 @@ impl Lab {
     }
 
     /// `atk` with the registries' variables, an empty `.npmrc`, an empty docker config and the
-    /// stubs first on PATH.
+    /// stubs first on PATH; no inherited npm, uv, pip, proxy or compose setting.
     fn cmd(&self) -> assert_cmd::Command {
-        let mut c = self.env.cmd();
-        for k in ["NPM_CONFIG_REGISTRY", "NPM_CONFIG_USERCONFIG", "npm_config_userconfig", "UV_EXTRA_INDEX_URL"] {
-            c.env_remove(k);
-        }
-        c.envs(self.reg.client_env())
-            .env("NPM_CONFIG_USERCONFIG", self.env.path("npmrc-empty"))
-            .env("DOCKER_CONFIG", self.env.path("docker-config"))
-            .env("PATH", path_with(&self.bin))
-            .env("STUB_LOG", self.argv_path());
+        let mut c = assert_cmd::Command::from_std(self.std_cmd());
+        c.timeout(Duration::from_secs(RUN_TIMEOUT));
         c
     }
 
     /// The same as a `std::process::Command` (for runs the test signals or bounds itself).
     fn std_cmd(&self) -> std::process::Command {
         let mut c = self.env.std_cmd();
-        for k in ["NPM_CONFIG_REGISTRY", "NPM_CONFIG_USERCONFIG", "npm_config_userconfig", "UV_EXTRA_INDEX_URL"] {
-            c.env_remove(k);
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy().to_string();
+            let lower = k.to_ascii_lowercase();
+            let inherited = lower.starts_with("npm_config_")
+                || lower.starts_with("uv_")
+                || lower.starts_with("pip_")
+                || lower.ends_with("_proxy")
+                || lower.starts_with("compose_")
+                || k == "DOCKER_HOST";
+            if inherited {
+                c.env_remove(&k);
+            }
         }
         c.envs(self.reg.client_env())
             .env("NPM_CONFIG_USERCONFIG", self.env.path("npmrc-empty"))
@@ -694,7 +697,10 @@ fn the_real_npx_starts_the_pinned_version() {
             c.env_remove(&k);
         }
     }
-    c.envs(reg.npm_env(&lab.env.path("npm")))
+    let npm_env = reg.npm_env(&lab.env.path("npm"));
+    let userconfig = npm_env.iter().find(|(k, _)| k == "npm_config_userconfig").unwrap().1.clone();
+    c.envs(npm_env)
+        .env("NPM_CONFIG_USERCONFIG", userconfig)
         .env("PATH", path_with(npx.parent().unwrap()))
         .env("DOCKER_CONFIG", lab.env.path("docker-config"))
         .args(["exec", "echo-mcp"])
