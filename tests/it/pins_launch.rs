@@ -22,8 +22,9 @@ struct Lab {
     bin: PathBuf,
 }
 
-/// What each stub launcher records: one file per run, `<program>` then one argument a line.
-const STUB: &str = "#!/bin/sh\nlog=\"$STUB_LOG\"\n[ -n \"$log\" ] || log=\"$(dirname \"$0\")/../argv\"\n{ echo \"$(basename \"$0\")\"; for a in \"$@\"; do echo \"$a\"; done; echo \"COMPOSE_FILE=$COMPOSE_FILE\"; } >> \"$log\"\nexit 0\n";
+/// A stub launcher: appends to `$STUB_LOG` its name, each argument on a line of its own, then
+/// `COMPOSE_FILE=…`, and exits 0.
+const STUB: &str = "#!/bin/sh\n{ echo \"$(basename \"$0\")\"; for a in \"$@\"; do echo \"$a\"; done; echo \"COMPOSE_FILE=$COMPOSE_FILE\"; } >> \"$STUB_LOG\"\nexit 0\n";
 
 impl Lab {
     fn new() -> Lab {
