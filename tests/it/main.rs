@@ -29,6 +29,7 @@ mod json_reports;
 mod network;
 mod output;
 mod pins_moves;
+mod pins_launch;
 mod real_agents;
 mod registries_server;
 mod registry;
