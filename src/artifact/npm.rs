@@ -114,7 +114,8 @@ pub(super) fn candidates(
         };
     }
     let latest = doc.dist_tags.get("latest").and_then(|v| Version::parse(v).ok());
-    let (top, fits): (Option<Version>, Box<dyn Fn(&Version) -> bool>) = match range {
+    type Fits = Box<dyn Fn(&Version) -> bool>;
+    let (top, fits): (Option<Version>, Fits) = match range {
         Some(r) => {
             let range = Range::parse(r)
                 .map_err(|e| Error::plugin_refused(format!("'{r}' is not an npm range: {e}"), vec![]))?;

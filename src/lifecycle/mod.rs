@@ -345,7 +345,7 @@ fn compose_separator(files: &[String]) -> char {
 /// The compose file of `plugin`: `service.compose_file`, else the first of docker compose's own
 /// default names that its folder has (`exists`): `compose.yaml`, `compose.yml`,
 /// `docker-compose.yaml`, `docker-compose.yml`; else `docker-compose.yml`.
-pub fn compose_file_of<'p>(plugin: &'p Plugin, exists: impl Fn(&str) -> bool) -> &'p str {
+pub fn compose_file_of(plugin: &Plugin, exists: impl Fn(&str) -> bool) -> &str {
     if let Some(f) = plugin.service.as_ref().and_then(|s| s.compose_file.as_deref()) {
         return f;
     }
