@@ -78,6 +78,17 @@ pub fn find(command: Option<&str>, args: &[String], compose: Option<&str>) -> Fo
         let pip = command.rsplit('/').next() == Some("pipx");
         let elsewhere = names_its_registry(command, args);
         for (kind, index) in launched(command, args) {
+            if index & INLINE != 0 {
+                let word = &args[index & !INLINE];
+                let option = word.split('=').next().unwrap_or(word);
+                found.unlockable.push((
+                    word.clone(),
+                    format!(
+                        "its package is written in the option's own word; write `{option} <package>` to have it locked"
+                    ),
+                ));
+                continue;
+            }
             match &elsewhere {
                 // atk asks the registry the user's tools ask: a launcher told to ask another would
                 // run what atk did not look at.
@@ -145,8 +156,11 @@ struct Options<'a> {
     valued: &'a [&'a str],
 }
 
+/// Marks an index of [`walk`]'s whose word is an option with its package in it (`--from=pkg`).
+const INLINE: usize = 1 << (usize::BITS - 1);
+
 /// Walks `words` (index, word) of a launcher: the packages it runs (by option, else its first
-/// plain word).
+/// plain word), an option's own word marked [`INLINE`].
 fn walk(words: &[(usize, &str)], o: Options) -> Vec<usize> {
     let mut packages = Vec::new();
     let mut by_option = false;
@@ -167,11 +181,11 @@ fn walk(words: &[(usize, &str)], o: Options) -> Vec<usize> {
             };
             let also = o.also.contains(&name.as_str());
             if also || o.package.contains(&name.as_str()) {
-                // `--from=pkg` holds the package in the option's word: it is not locked.
-                if !inline {
-                    if let Some(&(j, _)) = it.next() {
-                        packages.push(j);
-                    }
+                // `--from=pkg` holds the package in the option's word: reported, not locked.
+                if inline {
+                    packages.push(i | INLINE);
+                } else if let Some(&(j, _)) = it.next() {
+                    packages.push(j);
                 }
                 by_option |= !also;
                 continue;
@@ -623,6 +637,7 @@ mod tests {
         assert_eq!(specs("/usr/bin/npx", "-y github:obra/streamlinear"), ["github:obra/streamlinear"]);
         assert_eq!(specs("npx", "-y -p @scope/pkg@next tool --flag"), ["@scope/pkg@next"]);
         assert!(specs("npx", "--package=pkg tool").is_empty());
+        assert_eq!(find(Some("uvx"), &words("--from=pkg cmd"), None).unlockable.len(), 1);
         assert_eq!(specs("uvx", "workspace-mcp --single-user"), ["workspace-mcp"]);
         assert_eq!(
             specs("uvx", "--from mcp-server-git[cli]>=1.2 mcp-server-git --repo ."),
