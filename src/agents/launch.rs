@@ -202,7 +202,7 @@ pub fn launch(home: &Home, entry: &Entry, outer: Outer) -> Result<Launch> {
         )
     })?;
     // What the plugin runs from a registry, as its lock has it.
-    let found = crate::artifact::of_plugin(&plugin, |f| crate::lifecycle::plugin_text(&dir, f));
+    let found = crate::artifact::of_plugin(&plugin, |f| crate::plugin::text_of(&dir, f));
     let (server, unlocked) = server.locked(&found, &entry.lock);
     let (program, args) = match &server.transport {
         Transport::Stdio { command, args } => (command.clone(), args.clone()),

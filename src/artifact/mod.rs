@@ -18,90 +18,16 @@ pub mod resolve;
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use yaml_serde::Mapping;
 
+pub use crate::home::manifest::{Kind, Pin};
 pub use find::{find, At, Found, Reference, Want};
 pub use registries::Registries;
 pub use resolve::{resolve_all, Held, Policy, Resolved};
 
-/// The registry an artifact comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Npm,
-    Pypi,
-    Oci,
-    /// A kind a later atk writes: kept as it is, used for nothing.
-    #[serde(other)]
-    Other,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Npm => "npm",
-            Kind::Pypi => "pypi",
-            Kind::Oci => "oci",
-            Kind::Other => "other",
-        }
-    }
-}
-
-/// One locked reference, as the manifest keeps it under the plugin's `lock`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Pin {
-    pub kind: Kind,
-    /// The word as the plugin writes it (`@notionhq/notion-mcp-server`, `mongo:7`).
-    pub spec: String,
-    /// npm and PyPI: the exact version.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    /// npm: the tarball's integrity (`sha512-…`) from the registry's document.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub integrity: Option<String>,
-    /// npm from git: the commit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub commit: Option<String>,
-    /// OCI: the manifest's digest (`sha256:…`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub digest: Option<String>,
-    /// PyPI: every file of the version and its sha256.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub sha256: BTreeMap<String, String>,
-    /// When the registry published it (RFC 3339), where it says.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub published: Option<String>,
-    #[serde(flatten)]
-    pub extra: Mapping,
-}
-
+/// What a pin means to a plugin's command line: kept here, with the references it pins (the
+/// type is the manifest's).
 impl Pin {
-    pub fn new(kind: Kind, spec: &str) -> Pin {
-        Pin {
-            kind,
-            spec: spec.to_string(),
-            version: None,
-            integrity: None,
-            commit: None,
-            digest: None,
-            sha256: BTreeMap::new(),
-            published: None,
-            extra: Mapping::new(),
-        }
-    }
-
-    /// What it is locked to, in a few characters: `1.9.1`, `a1b2c3d` (a commit), `sha256:0f3a9c1e2b4d`.
-    pub fn short(&self) -> String {
-        if let Some(v) = &self.version {
-            return v.clone();
-        }
-        if let Some(c) = &self.commit {
-            return c.chars().take(7).collect();
-        }
-        self.digest.as_deref().map(|d| d.chars().take(19).collect()).unwrap_or_else(|| "?".into())
-    }
-
     /// The word that runs the locked artifact in place of `reference`'s; `None` when the pin
     /// does not hold what that needs, well formed (a manifest is edited by hand: a version that
     /// is not one, a digest that is not sha256, counts as no pin).
@@ -137,6 +63,16 @@ impl Pin {
     }
 }
 
+/// A release of a package that may be chosen (what npm's and PyPI's documents say of it).
+pub(crate) struct Candidate {
+    pub version: String,
+    pub published: Option<jiff::Timestamp>,
+    /// Why the registry withdrew it (npm's deprecation, PyPI's yank).
+    pub withdrawn: Option<String>,
+    pub integrity: Option<String>,
+    pub sha256: BTreeMap<String, String>,
+}
+
 /// The floating references of `plugin`: in its stdio MCP server's command line as plugin.yaml
 /// writes it, and in the compose file its service runs (its text from `read`, given a path in the
 /// plugin's folder).
@@ -145,10 +81,10 @@ pub fn of_plugin(plugin: &crate::plugin::Plugin, read: impl Fn(&str) -> Option<S
         Some(m) if m.transport == "stdio" => (m.command.as_deref(), m.args.clone().unwrap_or_default()),
         _ => (None, vec![]),
     };
-    let compose = if crate::lifecycle::uses_compose(plugin) {
+    let compose = if crate::plugin::uses_compose(plugin) {
         let texts = std::cell::RefCell::new(std::collections::HashMap::new());
         let exists = |f: &str| texts.borrow_mut().entry(f.to_string()).or_insert_with(|| read(f)).is_some();
-        let file = crate::lifecycle::compose_file_of(plugin, exists);
+        let file = crate::plugin::compose_file_of(plugin, exists);
         let text = texts.borrow_mut().remove(file).unwrap_or_else(|| read(file));
         text
     } else {

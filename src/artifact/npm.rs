@@ -7,8 +7,7 @@ use jiff::Timestamp;
 use nodejs_semver::{Range, Version};
 
 use super::http::{self, Ask};
-use super::resolve::Candidate;
-use super::Registries;
+use super::{Candidate, Registries};
 use crate::error::{Error, Result};
 
 /// What atk reads of a package document.

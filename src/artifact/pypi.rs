@@ -8,8 +8,7 @@ use jiff::Timestamp;
 use pep440_rs::{Version, VersionSpecifiers};
 
 use super::http::{self, Ask};
-use super::resolve::Candidate;
-use super::Registries;
+use super::{Candidate, Registries};
 use crate::error::{Error, Result};
 
 /// A file of a release.

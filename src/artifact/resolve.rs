@@ -24,7 +24,7 @@ pub struct Policy {
 }
 
 impl Policy {
-    pub const DEFAULT_MIN_AGE: Duration = Duration::from_secs(3 * 86_400);
+    pub const DEFAULT_MIN_AGE: Duration = crate::home::manifest::DEFAULT_MIN_RELEASE_AGE;
 
     /// Whether a release published at `published` may be chosen now; when not, when it may.
     fn eligible_at(&self, published: Option<Timestamp>) -> Option<Timestamp> {
@@ -81,16 +81,6 @@ pub struct Resolved {
     pub held: Option<Held>,
     /// Releases passed over because their registry withdrew them, and a version the user named.
     pub notes: Vec<String>,
-}
-
-/// A release of a package that may be chosen.
-pub(super) struct Candidate {
-    pub version: String,
-    pub published: Option<Timestamp>,
-    /// Why the registry withdrew it (npm's deprecation, PyPI's yank).
-    pub withdrawn: Option<String>,
-    pub integrity: Option<String>,
-    pub sha256: BTreeMap<String, String>,
 }
 
 /// What a registry answered for one distinct request.

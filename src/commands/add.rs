@@ -54,7 +54,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     ctx.ui.detail(format!("'{}' staged in {}", crate::text::escape(&staged.plugin.name), files_now.display()));
     // What the plugin runs from registries, locked before anything is asked or written.
     let locker = Locker::new(&ctx.settings, &manifest, &args.pin)?;
-    let found = crate::artifact::of_plugin(&staged.plugin, |f| crate::lifecycle::plugin_text(&files_now, f));
+    let found = crate::artifact::of_plugin(&staged.plugin, |f| crate::plugin::text_of(&files_now, f));
     locker.check_pins([&found])?;
     let lock = lock::lock_one(&ctx.ui, &locker, &found, &[], lock::Keep::Nothing)?;
     super::report::lock_plan(&ctx.ui, &staged.plugin.name, &lock, locker.policy.now, false);

@@ -40,7 +40,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     };
     // The command as `atk exec` runs it: with the versions and digests the plugin's lock pins.
     let plugin = crate::plugin::load(&t.dir)?;
-    let found = crate::artifact::of_plugin(&plugin, |f| crate::lifecycle::plugin_text(&t.dir, f));
+    let found = crate::artifact::of_plugin(&plugin, |f| crate::plugin::text_of(&t.dir, f));
     let (locked, unlocked) = server.locked(&found, &entry.lock);
     let server = &locked;
     if !unlocked.is_empty() {

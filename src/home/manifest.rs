@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use yaml_serde::Mapping;
 
+use std::collections::BTreeMap;
+
 use crate::plugin::name::{is_valid_directory, DIRECTORY_RULE};
 
 pub const FILE: &str = "manifest.yaml";
@@ -38,6 +40,9 @@ fn yes() -> bool {
     true
 }
 
+/// The release cooldown when `config.min_release_age` is not set: three days.
+pub const DEFAULT_MIN_RELEASE_AGE: std::time::Duration = std::time::Duration::from_secs(3 * 86_400);
+
 /// The key of `config` that sets the release cooldown.
 pub const MIN_RELEASE_AGE: &str = "min_release_age";
 
@@ -46,7 +51,7 @@ impl Config {
     /// days, or a number with `d`, `h` or `m`; `0` turns the cooldown off), 3 days when unset.
     pub fn min_release_age(&self) -> std::result::Result<std::time::Duration, String> {
         let Some(value) = self.extra.get(MIN_RELEASE_AGE) else {
-            return Ok(crate::artifact::Policy::DEFAULT_MIN_AGE);
+            return Ok(DEFAULT_MIN_RELEASE_AGE);
         };
         let text = match value {
             yaml_serde::Value::Number(n) => n.to_string(),
@@ -93,7 +98,7 @@ pub struct Entry {
     /// (`crate::artifact`). Left out when empty, as `agents`; atk-cli ignores it on reading and
     /// drops it when it saves the manifest, which `atk doctor` then reports.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub lock: Vec<crate::artifact::Pin>,
+    pub lock: Vec<Pin>,
     #[serde(flatten)]
     pub extra: Mapping,
 }
@@ -209,6 +214,85 @@ impl Manifest {
 impl Default for Manifest {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// The registry an artifact comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Npm,
+    Pypi,
+    Oci,
+    /// A kind a later atk writes: kept as it is, used for nothing.
+    #[serde(other)]
+    Other,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Npm => "npm",
+            Kind::Pypi => "pypi",
+            Kind::Oci => "oci",
+            Kind::Other => "other",
+        }
+    }
+}
+
+/// One locked reference of what a plugin runs from a package or image registry, as the manifest
+/// keeps it under the plugin's `lock` (see `crate::artifact`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pin {
+    pub kind: Kind,
+    /// The word as the plugin writes it (`@notionhq/notion-mcp-server`, `mongo:7`).
+    pub spec: String,
+    /// npm and PyPI: the exact version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// npm: the tarball's integrity (`sha512-…`) from the registry's document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<String>,
+    /// npm from git: the commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// OCI: the manifest's digest (`sha256:…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// PyPI: every file of the version and its sha256.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sha256: BTreeMap<String, String>,
+    /// When the registry published it (RFC 3339), where it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    #[serde(flatten)]
+    pub extra: Mapping,
+}
+
+impl Pin {
+    pub fn new(kind: Kind, spec: &str) -> Pin {
+        Pin {
+            kind,
+            spec: spec.to_string(),
+            version: None,
+            integrity: None,
+            commit: None,
+            digest: None,
+            sha256: BTreeMap::new(),
+            published: None,
+            extra: Mapping::new(),
+        }
+    }
+
+    /// What it is locked to, in a few characters: `1.9.1`, `a1b2c3d` (a commit), `sha256:0f3a9c1e2b4d`.
+    pub fn short(&self) -> String {
+        if let Some(v) = &self.version {
+            return v.clone();
+        }
+        if let Some(c) = &self.commit {
+            return c.chars().take(7).collect();
+        }
+        self.digest.as_deref().map(|d| d.chars().take(19).collect()).unwrap_or_else(|| "?".into())
     }
 }
 

@@ -140,7 +140,7 @@ impl<'a> Runner<'a> {
 
     /// The plugin's compose file (see [`compose_file_of`]).
     fn compose_file(&self) -> &str {
-        compose_file_of(self.plugin, |f| self.plugin_dir.join(f).is_file())
+        crate::plugin::compose_file_of(self.plugin, |f| self.plugin_dir.join(f).is_file())
     }
 
     /// The compose files the plugin's commands use when there is more than its own: its own,
@@ -170,7 +170,7 @@ impl<'a> Runner<'a> {
     /// it changed) where atk keeps this machine's state; `None` when no image of it is locked. A
     /// manifest or compose file that cannot be read locks nothing here (doctor says why).
     fn locked_images(&self) -> Option<std::path::PathBuf> {
-        if !uses_compose(self.plugin) {
+        if !crate::plugin::uses_compose(self.plugin) {
             return None;
         }
         let manifest = crate::home::Manifest::parse(
@@ -186,7 +186,7 @@ impl<'a> Runner<'a> {
         if !entry.lock.iter().any(|p| p.kind == crate::artifact::Kind::Oci) {
             return None;
         }
-        let found = crate::artifact::of_plugin(self.plugin, |f| plugin_text(self.plugin_dir, f));
+        let found = crate::artifact::of_plugin(self.plugin, |f| crate::plugin::text_of(self.plugin_dir, f));
         let text = crate::artifact::compose_override(&found, &entry.lock)?;
         let path = self.home.join(".git/atk/compose").join(format!("{}.yml", self.directory));
         if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
@@ -342,45 +342,11 @@ fn compose_separator(files: &[String]) -> char {
     }
 }
 
-/// The compose file of `plugin`: `service.compose_file`, else the first of docker compose's own
-/// default names that its folder has (`exists`): `compose.yaml`, `compose.yml`,
-/// `docker-compose.yaml`, `docker-compose.yml`; else `docker-compose.yml`.
-pub fn compose_file_of(plugin: &Plugin, exists: impl Fn(&str) -> bool) -> &str {
-    if let Some(f) = plugin.service.as_ref().and_then(|s| s.compose_file.as_deref()) {
-        return f;
-    }
-    ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"]
-        .into_iter()
-        .find(|f| exists(f))
-        .unwrap_or("docker-compose.yml")
-}
-
 /// The override compose reads by itself beside `base` (`docker-compose.override.yml` beside
 /// `docker-compose.yml`), which it no longer reads once files are named.
 fn own_override(base: &str) -> Option<String> {
     let (stem, ext) = base.rsplit_once('.')?;
     matches!(ext, "yml" | "yaml").then(|| format!("{stem}.override.{ext}"))
-}
-
-/// Whether the plugin's service is run by docker compose: its type says so, or it names a
-/// compose file, or a lifecycle command runs `docker compose`.
-pub fn uses_compose(plugin: &Plugin) -> bool {
-    let service = plugin.service.as_ref();
-    service.is_some_and(|s| s.kind == "docker-compose" || s.compose_file.is_some())
-        || crate::plugin::schema::Lifecycle::STEPS.iter().any(|s| {
-            plugin.lifecycle.get(s).is_some_and(|c| c.contains("docker compose") || c.contains("docker-compose"))
-        })
-}
-
-/// The text of the file `rel` of the plugin folder `dir`, when it is a regular file atk may read.
-pub fn plugin_text(dir: &Path, rel: &str) -> Option<String> {
-    let rel = crate::fs::RelPath::new(rel).ok()?;
-    crate::fs::read::read_text(
-        &dir.join(rel.as_str()),
-        crate::fs::read::Links::Refuse,
-        crate::fs::read::Cap::PluginFile,
-    )
-    .ok()?
 }
 
 /// Adds `-f <file>` for each of `files` to every `docker compose` invocation of a command line (at

@@ -120,6 +120,40 @@ pub fn with_overrides_of(bytes: &[u8], what: &str, dir: &Path) -> Result<Plugin>
     validate(Path::new(what), &doc)
 }
 
+/// The compose file of `plugin`: `service.compose_file`, else the first of docker compose's own
+/// default names that its folder has (`exists`): `compose.yaml`, `compose.yml`,
+/// `docker-compose.yaml`, `docker-compose.yml`; else `docker-compose.yml`.
+pub fn compose_file_of(plugin: &Plugin, exists: impl Fn(&str) -> bool) -> &str {
+    if let Some(f) = plugin.service.as_ref().and_then(|s| s.compose_file.as_deref()) {
+        return f;
+    }
+    ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"]
+        .into_iter()
+        .find(|f| exists(f))
+        .unwrap_or("docker-compose.yml")
+}
+
+/// Whether the plugin's service is run by docker compose: its type says so, or it names a
+/// compose file, or a lifecycle command runs `docker compose`.
+pub fn uses_compose(plugin: &Plugin) -> bool {
+    let service = plugin.service.as_ref();
+    service.is_some_and(|s| s.kind == "docker-compose" || s.compose_file.is_some())
+        || crate::plugin::schema::Lifecycle::STEPS.iter().any(|s| {
+            plugin.lifecycle.get(s).is_some_and(|c| c.contains("docker compose") || c.contains("docker-compose"))
+        })
+}
+
+/// The text of the file `rel` of the plugin folder `dir`, when it is a regular file atk may read.
+pub fn text_of(dir: &Path, rel: &str) -> Option<String> {
+    let rel = crate::fs::RelPath::new(rel).ok()?;
+    crate::fs::read::read_text(
+        &dir.join(rel.as_str()),
+        crate::fs::read::Links::Refuse,
+        crate::fs::read::Cap::PluginFile,
+    )
+    .ok()?
+}
+
 /// The folder name under `plugins/` for a plugin: its sanitized display name.
 pub fn directory_for(plugin: &Plugin, what: &Path) -> Result<String> {
     name::sanitize(&plugin.name).map_err(|why| Error::PluginInvalid {

@@ -202,7 +202,7 @@ pub fn lock_one(reporter: &dyn Reporter, locker: &Locker, found: &Found, previou
 /// The references of the plugin installed in `plugins/<directory>` (with its overrides).
 pub fn found_installed(home: &Home, directory: &str, plugin: &Plugin) -> Found {
     let dir = home.plugin_dir(directory);
-    artifact::of_plugin(plugin, |f| crate::lifecycle::plugin_text(&dir, f))
+    artifact::of_plugin(plugin, |f| crate::plugin::text_of(&dir, f))
 }
 
 /// The references of the version at `commit` (the folder `path` of `repo`) of the plugin in
