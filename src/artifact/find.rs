@@ -438,7 +438,7 @@ fn parse(kind: Kind, word: &str) -> Parsed {
             Ok(image) => Parsed::Floating(Want::Oci { image }),
             Err(why) => Parsed::Unlockable(why),
         },
-        Kind::Other => Parsed::Exact,
+        Kind::Other(_) => Parsed::Exact,
     }
 }
 

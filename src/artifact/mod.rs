@@ -113,7 +113,7 @@ impl Standing {
         let unlocked = found.references.iter().filter(|r| pin_of(lock, r).is_none()).map(|r| r.spec.clone()).collect();
         let stale = lock
             .iter()
-            .filter(|p| !found.references.iter().any(|r| p.locks(r)))
+            .filter(|p| p.kind.is_known() && !found.references.iter().any(|r| p.locks(r)))
             .map(|p| format!("{} {}", p.kind.as_str(), p.spec))
             .collect();
         Standing { unlocked, stale }

@@ -118,9 +118,8 @@ pub(super) fn candidates(
         Some(r) => {
             let range = Range::parse(r)
                 .map_err(|e| Error::plugin_refused(format!("'{r}' is not an npm range: {e}"), vec![]))?;
-            let prerelease = r.contains('-');
-            let fits =
-                move |v: &Version| range.satisfies_with_prerelease(v, prerelease) && (prerelease || !v.is_prerelease());
+            // npm's rule: a prerelease fits only a range that names one of the same version.
+            let fits = move |v: &Version| range.satisfies(v);
             let top = match &latest {
                 Some(l) if fits(l) => Some(l.clone()),
                 _ => all.iter().rev().find(|(v, _)| fits(v)).map(|(v, _)| v.clone()),

@@ -218,25 +218,46 @@ impl Default for Manifest {
 }
 
 /// The registry an artifact comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
 pub enum Kind {
     Npm,
     Pypi,
     Oci,
-    /// A kind a later atk writes: kept as it is, used for nothing.
-    #[serde(other)]
-    Other,
+    /// A kind a later atk writes: kept as it is, name included, and used for nothing.
+    Other(String),
 }
 
 impl Kind {
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             Kind::Npm => "npm",
             Kind::Pypi => "pypi",
             Kind::Oci => "oci",
-            Kind::Other => "other",
+            Kind::Other(name) => name,
         }
+    }
+
+    /// Whether this atk knows what pins of this kind mean.
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Kind::Other(_))
+    }
+}
+
+impl From<String> for Kind {
+    fn from(name: String) -> Kind {
+        match name.as_str() {
+            "npm" => Kind::Npm,
+            "pypi" => Kind::Pypi,
+            "oci" => Kind::Oci,
+            _ => Kind::Other(name),
+        }
+    }
+}
+
+impl From<Kind> for String {
+    fn from(kind: Kind) -> String {
+        kind.as_str().to_string()
     }
 }
 

@@ -116,15 +116,23 @@ impl Lock {
 /// The moves from `previous` to `pins`.
 fn moves(previous: &[Pin], pins: &[Pin]) -> Vec<PinMove> {
     let mut out = Vec::new();
-    for p in pins {
+    // Pins of a kind a later atk wrote are carried as they are: no move of this atk's.
+    let (pins, previous): (Vec<&Pin>, Vec<&Pin>) =
+        (pins.iter().filter(|p| p.kind.is_known()).collect(), previous.iter().filter(|p| p.kind.is_known()).collect());
+    for p in pins.iter().copied() {
         let was = previous.iter().find(|o| o.kind == p.kind && o.spec == p.spec);
         if was.is_none_or(|w| w.short() != p.short() || w.integrity != p.integrity || w.sha256 != p.sha256) {
-            out.push(PinMove { kind: p.kind, spec: p.spec.clone(), from: was.map(Pin::short), to: Some(p.short()) });
+            out.push(PinMove {
+                kind: p.kind.clone(),
+                spec: p.spec.clone(),
+                from: was.map(|w| w.short()),
+                to: Some(p.short()),
+            });
         }
     }
-    for o in previous {
+    for o in previous.iter().copied() {
         if !pins.iter().any(|p| p.kind == o.kind && p.spec == o.spec) {
-            out.push(PinMove { kind: o.kind, spec: o.spec.clone(), from: Some(o.short()), to: None });
+            out.push(PinMove { kind: o.kind.clone(), spec: o.spec.clone(), from: Some(o.short()), to: None });
         }
     }
     out
@@ -184,6 +192,8 @@ pub fn lock_all(locker: &Locker, items: &[Item]) -> Result<Vec<Result<Lock>>> {
                     lock.pins.push(p.clone());
                 }
             }
+            // Pins of a kind a later atk wrote stay, as they were.
+            lock.pins.extend(item.previous.iter().filter(|p| !p.kind.is_known()).cloned());
             lock.moves = moves(item.previous, &lock.pins);
             Ok(lock)
         })
