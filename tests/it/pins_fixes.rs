@@ -1,0 +1,476 @@
+//! Issue 20 ("pin what runs"), the fixes made after its review, one test each: credentials in a
+//! registry URL are never shown, a hand-edited lock that is not a version/commit/digest is no pin,
+//! a later atk's lock kind is kept, npm's prerelease rule, redirects to other schemes, docker's
+//! saved credentials only to this machine or over https, `custom/overrides.yaml` applied when
+//! relocking, the plugin's own compose override kept, `atk mcp` shows the locked word, `--pin` of a
+//! package nothing runs, a launcher's own registry, and a PyPI release with a young file. Then
+//! attacks on the feature (a secret in args or env, signals in the middle of a relock).
+//!
+//! Real binary, registries on 127.0.0.1 (`common::registries`), stub launchers on PATH that
+//! record what atk runs, as in `pins_launch`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::registries::{days_ago, Registries};
+use crate::common::sources::{commit_all, head};
+use crate::common::*;
+
+/// A home, the registries, and a folder of stub launchers first on PATH.
+struct Lab {
+    env: Env,
+    reg: Registries,
+    bin: PathBuf,
+    /// Variables set on every run after the registries' own (a registry URL with credentials).
+    vars: Vec<(String, String)>,
+}
+
+/// A stub launcher: appends to `$STUB_LOG` its name, each argument on a line of its own, then
+/// `COMPOSE_FILE=…`, and exits 0.
+const STUB: &str = "#!/bin/sh\n{ echo \"$(basename \"$0\")\"; for a in \"$@\"; do echo \"$a\"; done; echo \"COMPOSE_FILE=$COMPOSE_FILE\"; } >> \"$STUB_LOG\"\nexit 0\n";
+
+impl Lab {
+    fn new() -> Lab {
+        let env = Env::new();
+        let reg = Registries::start(&env.path("registries"));
+        let bin = env.path("bin");
+        for program in ["npx", "uvx", "uv", "pipx", "docker"] {
+            write(&bin.join(program), STUB, true);
+        }
+        write(&env.path("npmrc-empty"), "", false);
+        std::fs::create_dir_all(env.path("docker-config")).unwrap();
+        Lab { env, reg, bin, vars: vec![] }
+    }
+
+    fn argv_path(&self) -> PathBuf {
+        self.env.path("argv")
+    }
+
+    /// What the stubs recorded so far (and forget it).
+    fn take_argv(&self) -> String {
+        let text = std::fs::read_to_string(self.argv_path()).unwrap_or_default();
+        let _ = std::fs::remove_file(self.argv_path());
+        text
+    }
+
+    fn cmd(&self) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::from_std(self.std_cmd());
+        c.timeout(Duration::from_secs(RUN_TIMEOUT));
+        c
+    }
+
+    /// atk with the registries' variables, an empty `.npmrc`, an empty docker config and the stubs
+    /// first on PATH; no inherited npm, uv, pip, proxy or compose setting.
+    fn std_cmd(&self) -> Command {
+        let mut c = self.env.std_cmd();
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy().to_string();
+            let lower = k.to_ascii_lowercase();
+            if lower.starts_with("npm_config_")
+                || lower.starts_with("uv_")
+                || lower.starts_with("pip_")
+                || lower.ends_with("_proxy")
+                || lower.starts_with("compose_")
+                || k == "DOCKER_HOST"
+            {
+                c.env_remove(&k);
+            }
+        }
+        c.envs(self.reg.client_env())
+            .env("NPM_CONFIG_USERCONFIG", self.env.path("npmrc-empty"))
+            .env("DOCKER_CONFIG", self.env.path("docker-config"))
+            .env("PATH", path_with(&self.bin))
+            .env("STUB_LOG", self.argv_path())
+            .envs(self.vars.iter().map(|(k, v)| (k, v)));
+        c
+    }
+
+    /// Runs atk (stdin empty), asserts exit `code`; (stdout, stderr).
+    fn run(&self, code: i32, args: &[&str]) -> (String, String) {
+        let out = self.cmd().args(args).write_stdin("").output().unwrap();
+        let (o, e) = texts(&out);
+        assert_eq!(out.status.code(), Some(code), "atk {args:?}\nstdout:\n{o}\nstderr:\n{e}");
+        (o, e)
+    }
+
+    fn ok(&self, args: &[&str]) -> (String, String) {
+        self.run(0, args)
+    }
+
+    /// A plugin `name` whose stdio MCP server is `command args…`.
+    fn server(&self, name: &str, command: &str, args: &[&str]) -> PathBuf {
+        self.env.plugin(&format!("src/{name}"), &yaml(name, &mcp(command, args)), &[])
+    }
+
+    fn add(&self, dir: &Path) -> (String, String) {
+        self.ok(&["add", dir.to_str().unwrap(), "-y"])
+    }
+
+    /// The `lock` list of the manifest entry of `directory` (empty when it has none).
+    fn lock(&self, directory: &str) -> Vec<yaml_serde::Value> {
+        let m: yaml_serde::Value = yaml_serde::from_str(&self.env.manifest()).unwrap();
+        let entry = m["plugins"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|e| e["directory"].as_str() == Some(directory))
+            .unwrap_or_else(|| panic!("no manifest entry {directory}:\n{}", self.env.manifest()))
+            .clone();
+        entry.get("lock").and_then(|l| l.as_sequence()).cloned().unwrap_or_default()
+    }
+
+    /// The version (or commit, or digest) `directory`'s lock holds for `spec`; None: no pin.
+    fn locked(&self, directory: &str, spec: &str) -> Option<String> {
+        let lock = self.lock(directory);
+        let pin = lock.iter().find(|p| p["spec"].as_str() == Some(spec))?;
+        ["version", "commit", "digest"].iter().find_map(|k| pin.get(*k).and_then(|v| v.as_str()).map(String::from))
+    }
+
+    /// `atk exec <directory>`: exit 0; (what the stub recorded, stderr).
+    fn exec(&self, directory: &str) -> (String, String) {
+        let (_, e) = self.ok(&["exec", directory]);
+        (self.take_argv(), e)
+    }
+
+    /// Replaces `from` by `to` in manifest.yaml (once at least) and commits it, as a hand edit.
+    fn edit_manifest(&self, from: &str, to: &str) {
+        let text = self.env.manifest();
+        assert!(text.contains(from), "no {from:?} in:\n{text}");
+        write(&self.env.atk_home.join("manifest.yaml"), &text.replace(from, to), false);
+        self.env.git(&["commit", "-qam", "a hand edit"]);
+    }
+}
+
+/// The body of a stdio MCP server `command args…`.
+fn mcp(command: &str, args: &[&str]) -> String {
+    let args: Vec<String> = args.iter().map(|a| serde_json::to_string(a).unwrap()).collect();
+    format!("mcp:\n  transport: stdio\n  command: {command}\n  args: [{}]\n", args.join(", "))
+}
+
+/// The argv a stub recorded: program and arguments, one a line, then `COMPOSE_FILE=`.
+fn argv(words: &[&str]) -> String {
+    format!("{}\nCOMPOSE_FILE=\n", words.join("\n"))
+}
+
+fn error_lines(text: &str) -> Vec<&str> {
+    text.lines().filter(|l| l.starts_with("error")).collect()
+}
+
+/// Fails when `text` holds `secret` in any spelling of [`encodings`].
+fn assert_hidden(what: &str, text: &str, secret: &str) {
+    for e in encodings(secret) {
+        assert!(!text.contains(&e), "{what} shows {e:?}:\n{text}");
+    }
+}
+
+/// A git repository whose `.atk/` is the plugin `echo`, run with `npx -y @t/echo`; (work tree,
+/// `file://` URL).
+fn echo_source(env: &Env) -> (PathBuf, String) {
+    let work = env.path("echo-work");
+    write(&work.join(".atk/plugin.yaml"), &yaml("echo", &mcp("npx", &["-y", "@t/echo"])), false);
+    write(&work.join(".atk/NOTES.md"), "v1\n", false);
+    git(env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
+    commit_all(&work, "echo v1");
+    let url = format!("file://{}", work.display());
+    (work, url)
+}
+
+/// A Python 3 helper server (standard library only) started for one test, killed when dropped.
+/// `code` gets `PORT_FILE` and `LOG` as globals, and must write its port(s) to PORT_FILE.
+struct PyServer {
+    child: Child,
+    ports: Vec<u16>,
+    log: PathBuf,
+}
+
+impl PyServer {
+    fn start(dir: &Path, name: &str, code: &str) -> PyServer {
+        let script = dir.join(format!("{name}.py"));
+        let port_file = dir.join(format!("{name}.port"));
+        let log = dir.join(format!("{name}.log"));
+        write(&script, code, false);
+        write(&log, "", false);
+        let child = Command::new("python3")
+            .arg(&script)
+            .env("PORT_FILE", &port_file)
+            .env("LOG", &log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        let ports = loop {
+            if let Ok(t) = std::fs::read_to_string(&port_file) {
+                if t.ends_with('\n') {
+                    break t.split_whitespace().map(|p| p.parse().unwrap()).collect::<Vec<u16>>();
+                }
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "{name}.py did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        PyServer { child, ports, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for PyServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// -- 1. credentials in a registry URL
+
+#[test]
+fn a_registry_url_with_credentials_never_shows_them() {
+    const SECRET: &str = "S3cretTok";
+    let mut lab = Lab::new();
+    lab.reg.npm("broken", &[("1.0.0", &days_ago(20.0), true)], None);
+    lab.reg.fail("npm", "broken", 500);
+    lab.reg.pypi("brokenpy", &[("1.0", &days_ago(20.0), None)]);
+    lab.reg.fail("pypi", "brokenpy", 500);
+    let port = lab.reg.port;
+    lab.vars = vec![
+        ("UV_DEFAULT_INDEX".into(), format!("http://__token__:{SECRET}@127.0.0.1:{port}/pypi/simple/")),
+        ("UV_INDEX_URL".into(), format!("http://__token__:{SECRET}@127.0.0.1:{port}/pypi/simple/")),
+        ("npm_config_registry".into(), format!("http://u:{SECRET}@127.0.0.1:{port}/npm/")),
+    ];
+    let before = lab.env.snapshot();
+    let cases = [
+        ("npm-missing", "npx", "no-such-pkg", 5),
+        ("py-missing", "uvx", "no-such-py", 5),
+        ("npm-500", "npx", "broken", 7),
+        ("py-500", "uvx", "brokenpy", 7),
+    ];
+    for (name, launcher, pkg, code) in cases {
+        let dir = lab.server(name, launcher, &["-y", pkg][if launcher == "npx" { 0.. } else { 1.. }]);
+        let (o, e) = lab.run(code, &["add", dir.to_str().unwrap(), "-y"]);
+        let errors = error_lines(&e);
+        assert_eq!(errors.len(), 1, "{name}: one error line:\n{o}{e}");
+        // The registry is named by its host, so that the error is still useful.
+        assert!(errors[0].contains(pkg) || errors[0].contains(&format!("127.0.0.1:{port}")), "{name}: {e}");
+        assert_hidden(name, &format!("{o}{e}"), SECRET);
+        assert_hidden(name, &format!("{o}{e}"), &format!("u:{SECRET}"));
+        // The same failure as a JSON document.
+        let out = lab.cmd().args(["add", dir.to_str().unwrap(), "-y", "--json"]).write_stdin("").output().unwrap();
+        let (o, e) = texts(&out);
+        assert_eq!(out.status.code(), Some(code), "{name} --json:\n{o}{e}");
+        let doc: serde_json::Value = serde_json::from_str(&o).unwrap_or_else(|_| panic!("{name}: not JSON:\n{o}"));
+        assert!(doc.get("error").is_some(), "{name}: {doc}");
+        assert_hidden(&format!("{name} --json"), &format!("{o}{e}"), SECRET);
+    }
+    // The credentials were used (the registries were asked), and the home is as it was.
+    assert!(!lab.reg.requests_with("/npm/no-such-pkg").is_empty(), "{:?}", lab.reg.requests());
+    assert!(!lab.reg.requests_with("/pypi/simple/brokenpy/").is_empty(), "{:?}", lab.reg.requests());
+    assert_eq!(lab.env.snapshot(), before);
+    assert_hidden("the manifest", &lab.env.manifest(), SECRET);
+}
+
+// -- 2. a hand-edited lock that is not a version, a commit or a digest
+
+/// The compose files atk generated, all their text.
+fn generated_overrides(env: &Env) -> String {
+    let dir = env.atk_home.join(".git/atk/compose");
+    let mut all = String::new();
+    for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        all.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+    }
+    all
+}
+
+#[test]
+fn a_hand_edited_lock_that_is_not_a_version_commit_or_digest_is_no_pin() {
+    let lab = Lab::new();
+    let reg = &lab.reg;
+    reg.npm("evil-pkg", &[("1.0.0", &days_ago(20.0), true)], None);
+    reg.pypi("evilpy", &[("1.0", &days_ago(20.0), None)]);
+    reg.oci("team/db", &[("7", "db-7")]);
+    let image = format!("{}/team/db:7", reg.oci_host());
+    lab.add(&lab.server("npm", "npx", &["-y", "evil-pkg"]));
+    lab.add(&lab.server("py", "uvx", &["evilpy"]));
+    lab.add(&lab.server("img", "docker", &["run", "-i", &image]));
+    let compose = format!("services:\n  db:\n    image: {image}\n");
+    let svc = lab.env.plugin(
+        "src/svc",
+        &yaml("svc", "service:\n  type: docker-compose\nlifecycle:\n  start: docker compose up -d\n"),
+        &[("docker-compose.yml", &compose, false)],
+    );
+    lab.add(&svc);
+    // An npm git reference, locked to a commit.
+    let work = lab.env.path("pkg-work");
+    git(lab.env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
+    write(&work.join("package.json"), "{\"name\": \"gitpkg\", \"version\": \"1.0.0\", \"bin\": \"cli.js\"}\n", false);
+    let commit = commit_all(&work, "v1");
+    let by_git = format!("git+file://{}#main", work.display());
+    lab.add(&lab.server("gitref", "npx", &["-y", &by_git]));
+    assert_eq!(lab.locked("gitref", &by_git).as_deref(), Some(commit.as_str()));
+    let digest = reg.oci_digest("team/db", "7");
+    assert_eq!(lab.locked("img", &image).as_deref(), Some(digest.as_str()));
+    assert_eq!(lab.exec("npm").0, argv(&["npx", "-y", "evil-pkg@1.0.0"]));
+    lab.take_argv();
+
+    let forged_versions = ["npm:evil-pkg@1.0.0", "file:/tmp/x", "1.0 ; rm -rf ~"];
+    let forged_digest = format!("sha256:{}", "g".repeat(64));
+    let forged_commit = "HEAD~1; touch /tmp/pwned".to_string();
+    let cases: Vec<(&str, String, String, Vec<&str>)> = forged_versions
+        .iter()
+        .flat_map(|v| {
+            [
+                ("npm", "version: 1.0.0".to_string(), format!("version: {}", serde_json::to_string(v).unwrap()), vec!["npx", "-y", "evil-pkg"]),
+                ("py", "version: '1.0'".to_string(), format!("version: {}", serde_json::to_string(v).unwrap()), vec!["uvx", "evilpy"]),
+            ]
+        })
+        .chain([
+            ("img", format!("digest: {digest}"), format!("digest: {forged_digest}"), vec!["docker", "run", "-i", image.as_str()]),
+            ("gitref", format!("commit: {commit}"), format!("commit: {}", serde_json::to_string(&forged_commit).unwrap()), vec!["npx", "-y", by_git.as_str()]),
+        ])
+        .collect();
+    for (plugin, good, forged, as_written) in cases {
+        let manifest = lab.env.manifest();
+        // The py pin's version may be written with or without quotes.
+        let good = if manifest.contains(&good) { good } else { good.replace('\'', "") };
+        lab.edit_manifest(&good, &forged);
+        let (ran, err) = lab.exec(plugin);
+        assert_eq!(ran, argv(&as_written), "{plugin} with {forged}");
+        let warned: Vec<&str> = err.lines().filter(|l| l.contains("not locked")).collect();
+        assert_eq!(warned.len(), 1, "{plugin} with {forged}: one warning:\n{err}");
+        let (o, e) = lab.ok(&["doctor"]);
+        assert!(format!("{o}{e}").contains("runs without a lock"), "{plugin} with {forged}: doctor:\n{o}{e}");
+        // Back to the good pin for the next case of the same plugin.
+        lab.edit_manifest(&forged, &good);
+    }
+
+    // compose: a forged digest is never written into the generated override.
+    lab.edit_manifest(&format!("digest: {digest}"), &format!("digest: {forged_digest}"));
+    // (both img and svc lock the same image with the same digest: both are forged now)
+    lab.ok(&["start", "svc"]);
+    let ran = lab.take_argv();
+    assert!(!ran.contains(&forged_digest), "{ran}");
+    let generated = generated_overrides(&lab.env);
+    assert!(!generated.contains(&forged_digest), "a generated override names the forged digest:\n{generated}");
+    let (o, e) = lab.ok(&["doctor"]);
+    assert!(format!("{o}{e}").contains("runs without a lock"), "doctor:\n{o}{e}");
+}
+
+// -- 3. a lock kind of a later atk
+
+/// A home with `alpha` (`npx -y @t/a`) and `echo` (from git); alpha's lock holds, before its npm
+/// pin, a pin of a kind a later atk writes. (lab, echo's work tree)
+fn later_kind_home() -> (Lab, PathBuf) {
+    let lab = Lab::new();
+    lab.reg.npm("@t/a", &[("1.0.0", &days_ago(20.0), true)], None);
+    lab.reg.npm("@t/echo", &[("1.0.0", &days_ago(20.0), true)], None);
+    lab.add(&lab.server("alpha", "npx", &["-y", "@t/a"]));
+    let (work, url) = echo_source(&lab.env);
+    lab.ok(&["add", "-y", &url]);
+    let cargo = "  - kind: cargo\n    spec: ripgrep\n    version: 14.1.0\n    checksum: abc123\n";
+    let text = lab.env.manifest();
+    let at = text.find("  - kind: npm\n    spec: '@t/a'").unwrap_or_else(|| panic!("alpha's pin not found in:\n{text}"));
+    let edited = format!("{}{cargo}{}", &text[..at], &text[at..]);
+    write(&lab.env.atk_home.join("manifest.yaml"), &edited, false);
+    lab.env.git(&["commit", "-qam", "a later atk's lock"]);
+    (lab, work)
+}
+
+/// alpha's later pin: (kind, version, checksum).
+fn later_pin(lab: &Lab, what: &str) -> (String, String, String) {
+    let lock = lab.lock("alpha");
+    let p = lock.iter().find(|p| p["spec"].as_str() == Some("ripgrep"));
+    let p = p.unwrap_or_else(|| panic!("{what}: the later pin is gone:\n{}", lab.env.manifest()));
+    let s = |k: &str| p.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    (s("kind"), s("version"), s("checksum"))
+}
+
+/// An upgrade of another plugin, then a relock of alpha: atk writes the manifest twice.
+fn write_the_manifest_twice(lab: &Lab, work: &Path) {
+    write(&work.join(".atk/NOTES.md"), "v2\n", false);
+    let c2 = commit_all(work, "echo v2");
+    lab.ok(&["upgrade", "echo"]);
+    assert!(lab.env.manifest().contains(&c2), "{}", lab.env.manifest());
+}
+
+#[test]
+fn an_unknown_lock_kind_is_kept_and_breaks_nothing() {
+    let (lab, work) = later_kind_home();
+    assert_eq!(later_pin(&lab, "hand edit"), ("cargo".into(), "14.1.0".into(), "abc123".into()));
+    lab.ok(&["list"]);
+    let (o, _) = lab.ok(&["status"]);
+    assert!(o.contains("@t/a 1.0.0"), "{o}");
+    lab.ok(&["status", "--json"]);
+    assert_eq!(lab.exec("alpha").0, argv(&["npx", "-y", "@t/a@1.0.0"]));
+
+    write_the_manifest_twice(&lab, &work);
+    let (_, version, checksum) = later_pin(&lab, "after upgrading another plugin");
+    assert_eq!((version, checksum), ("14.1.0".into(), "abc123".into()));
+    lab.ok(&["list"]);
+    lab.ok(&["status"]);
+    assert_eq!(lab.exec("alpha").0, argv(&["npx", "-y", "@t/a@1.0.0"]));
+    lab.ok(&["doctor"]);
+    // A relock of the plugin itself works (what it keeps of the later pin: the ignored test below).
+    lab.reg.npm_publish("@t/a", "1.1.0", &days_ago(10.0));
+    lab.ok(&["upgrade", "alpha"]);
+    assert_eq!(lab.locked("alpha", "@t/a").as_deref(), Some("1.1.0"), "{}", lab.env.manifest());
+    assert_eq!(lab.exec("alpha").0, argv(&["npx", "-y", "@t/a@1.1.0"]));
+}
+
+#[test]
+#[ignore = "bug: a relock (`atk upgrade X` moving X's npm pin; sync/lock.rs builds the new lock from what the plugin runs) drops X's pins of a kind a later atk writes (`kind: cargo`) instead of keeping them"]
+fn a_relock_keeps_the_pins_of_an_unknown_kind() {
+    let (lab, _work) = later_kind_home();
+    lab.reg.npm_publish("@t/a", "1.1.0", &days_ago(10.0));
+    lab.ok(&["upgrade", "alpha"]);
+    assert_eq!(lab.locked("alpha", "@t/a").as_deref(), Some("1.1.0"), "{}", lab.env.manifest());
+    let (_, version, checksum) = later_pin(&lab, "after a relock of the plugin");
+    assert_eq!((version, checksum), ("14.1.0".into(), "abc123".into()));
+}
+
+#[test]
+#[ignore = "bug: home/manifest.rs `Kind::Other` is `#[serde(other)]` and serializes as \"other\": the first time atk writes the manifest, a later atk's `kind: cargo` pin becomes `kind: other`, which that later atk no longer reads as its own"]
+fn an_unknown_lock_kind_keeps_its_name_when_atk_writes_the_manifest() {
+    let (lab, work) = later_kind_home();
+    write_the_manifest_twice(&lab, &work);
+    assert_eq!(later_pin(&lab, "after upgrading another plugin").0, "cargo", "{}", lab.env.manifest());
+}
+
+// -- 4. npm's prereleases
+
+/// `pkg`: 1.0.0, 1.9.0-rc.1, 3.0.0 (latest) and the `more` given.
+fn prerelease_lab(more: &[&str]) -> Lab {
+    let lab = Lab::new();
+    let (old, older, oldest) = (days_ago(10.0), days_ago(30.0), days_ago(40.0));
+    let mut versions = vec![("1.0.0", oldest.as_str(), true), ("1.9.0-rc.1", older.as_str(), true), ("3.0.0", old.as_str(), true)];
+    versions.extend(more.iter().map(|v| (*v, old.as_str(), true)));
+    lab.reg.npm("pkg", &versions, Some("3.0.0"));
+    lab
+}
+
+#[test]
+fn npm_takes_a_prerelease_only_when_the_range_names_one_of_its_version() {
+    let lab = prerelease_lab(&[]);
+    lab.add(&lab.server("pre", "npx", &["-y", "pkg@^1.9.0-rc.0"]));
+    assert_eq!(lab.locked("pre", "pkg@^1.9.0-rc.0").as_deref(), Some("1.9.0-rc.1"), "{}", lab.env.manifest());
+    assert_eq!(lab.exec("pre").0, argv(&["npx", "-y", "pkg@1.9.0-rc.1"]));
+    lab.add(&lab.server("caret", "npx", &["-y", "pkg@^1"]));
+    assert_eq!(lab.locked("caret", "pkg@^1").as_deref(), Some("1.0.0"), "{}", lab.env.manifest());
+    lab.add(&lab.server("plain", "npx", &["-y", "pkg"]));
+    assert_eq!(lab.locked("plain", "pkg").as_deref(), Some("3.0.0"), "{}", lab.env.manifest());
+}
+
+#[test]
+#[ignore = "bug: src/artifact/npm.rs turns prereleases on for any range containing '-' (`r.contains('-')`): the hyphen range `1 - 2` locks 1.9.0-rc.1 where npm installs 1.0.0, and `^1.9.0-rc.0` takes 1.10.0-alpha.1, a prerelease of another version, which npm never picks"]
+fn npm_hyphen_ranges_and_other_versions_prereleases_are_not_taken() {
+    let lab = prerelease_lab(&[]);
+    lab.add(&lab.server("hyphen", "npx", &["-y", "pkg@1 - 2"]));
+    assert_eq!(lab.locked("hyphen", "pkg@1 - 2").as_deref(), Some("1.0.0"), "{}", lab.env.manifest());
+    let lab = prerelease_lab(&["1.10.0-alpha.1"]);
+    lab.add(&lab.server("pre", "npx", &["-y", "pkg@^1.9.0-rc.0"]));
+    assert_eq!(lab.locked("pre", "pkg@^1.9.0-rc.0").as_deref(), Some("1.9.0-rc.1"), "{}", lab.env.manifest());
+}
