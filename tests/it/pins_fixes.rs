@@ -474,3 +474,269 @@ fn npm_hyphen_ranges_and_other_versions_prereleases_are_not_taken() {
     lab.add(&lab.server("pre", "npx", &["-y", "pkg@^1.9.0-rc.0"]));
     assert_eq!(lab.locked("pre", "pkg@^1.9.0-rc.0").as_deref(), Some("1.9.0-rc.1"), "{}", lab.env.manifest());
 }
+
+// -- 5. a redirect to another scheme
+
+/// An HTTP server answering every request with 302 to `ftp://127.0.0.1:<P2>/pub/x`, and on P2 a
+/// listener that logs `connected` for each connection (an FTP server's greeting, then closes).
+const REDIRECT_TO_FTP: &str = r#"
+import os, socket, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+LOG = os.environ["LOG"]
+def log(line):
+    with open(LOG, "a") as f:
+        f.write(line + "\n")
+ftp = socket.socket(); ftp.bind(("127.0.0.1", 0)); ftp.listen(16)
+def serve_ftp():
+    while True:
+        c, _ = ftp.accept(); log("connected")
+        try:
+            c.sendall(b"220 hi\r\n"); c.recv(1024)
+        except OSError:
+            pass
+        c.close()
+threading.Thread(target=serve_ftp, daemon=True).start()
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        log("GET " + self.path)
+        self.send_response(302)
+        self.send_header("Location", "ftp://127.0.0.1:%d/pub/x" % ftp.getsockname()[1])
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    do_HEAD = do_GET
+    def log_message(self, *a):
+        pass
+srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+tmp = os.environ["PORT_FILE"] + ".tmp"
+with open(tmp, "w") as f:
+    f.write("%d %d\n" % (srv.server_address[1], ftp.getsockname()[1]))
+os.rename(tmp, os.environ["PORT_FILE"])
+srv.serve_forever()
+"#;
+
+#[test]
+fn a_redirect_to_another_scheme_fails_the_add_and_changes_nothing() {
+    let mut lab = Lab::new();
+    let server = PyServer::start(lab.env.dir.path(), "redirect", REDIRECT_TO_FTP);
+    let url = format!("http://127.0.0.1:{}", server.ports[0]);
+    lab.vars = vec![
+        ("npm_config_registry".into(), format!("{url}/npm/")),
+        ("UV_DEFAULT_INDEX".into(), format!("{url}/pypi/simple/")),
+        ("UV_INDEX_URL".into(), format!("{url}/pypi/simple/")),
+    ];
+    let before = lab.env.snapshot();
+    for (name, launcher, args) in [("npm", "npx", vec!["-y", "redirected"]), ("py", "uvx", vec!["redirectedpy"])] {
+        let dir = lab.server(name, launcher, &args);
+        let (o, e) = lab.run(7, &["add", dir.to_str().unwrap(), "-y"]);
+        let errors = error_lines(&e);
+        assert_eq!(errors.len(), 1, "{name}: one error line:\n{o}{e}");
+        assert!(errors[0].contains(&format!("127.0.0.1:{}", server.ports[0])), "{name}: {e}");
+        assert_eq!(lab.env.snapshot(), before, "{name}: a redirect changed the home");
+        assert!(!lab.env.atk_home.join("plugins").join(name).exists());
+    }
+    let log = server.log();
+    assert!(log.contains("GET /npm/redirected") && log.contains("GET /pypi/simple/redirectedpy/"), "{log}");
+    // curl never followed the redirect to the FTP server.
+    assert!(!log.contains("connected"), "atk followed a redirect to ftp://:\n{log}");
+}
+
+// -- 6. docker's saved credentials and the token realm
+
+/// An OCI registry answering `/v2/…` with 401 and a Bearer realm on 127.0.0.2 (another host to
+/// atk), and on 127.0.0.2 a token service that logs the Authorization header it gets (`-` when
+/// none) and answers 401.
+const FOREIGN_REALM: &str = r#"
+import os, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+LOG = os.environ["LOG"]
+def log(line):
+    with open(LOG, "a") as f:
+        f.write(line + "\n")
+class Realm(BaseHTTPRequestHandler):
+    def do_GET(self):
+        log("token " + self.path + " " + self.headers.get("Authorization", "-"))
+        self.send_response(401); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *a):
+        pass
+realm = ThreadingHTTPServer(("127.0.0.2", 0), Realm)
+threading.Thread(target=realm.serve_forever, daemon=True).start()
+class Registry(BaseHTTPRequestHandler):
+    def do_GET(self):
+        log("registry " + self.command + " " + self.path + " " + self.headers.get("Authorization", "-"))
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Bearer realm="http://127.0.0.2:%d/token",service="elsewhere"' % realm.server_address[1])
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    do_HEAD = do_GET
+    def log_message(self, *a):
+        pass
+srv = ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+tmp = os.environ["PORT_FILE"] + ".tmp"
+with open(tmp, "w") as f:
+    f.write("%d %d\n" % (srv.server_address[1], realm.server_address[1]))
+os.rename(tmp, os.environ["PORT_FILE"])
+srv.serve_forever()
+"#;
+
+/// docker's `config.json` with saved credentials `user:password` for `host`.
+fn docker_login(lab: &Lab, host: &str, user: &str, password: &str) -> String {
+    use base64::Engine;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let config = serde_json::json!({"auths": {host: {"auth": auth}}});
+    write(&lab.env.path("docker-config/config.json"), &config.to_string(), false);
+    auth
+}
+
+#[test]
+fn docker_credentials_go_to_a_token_realm_on_this_machine_only() {
+    let lab = Lab::new();
+    // A private repository of the test registry, whose realm is itself on 127.0.0.1.
+    lab.reg.oci("team/private", &[("1", "private-1")]);
+    lab.reg.oci_private("team/private", "alice", "Pa55word");
+    let image = format!("{}/team/private:1", lab.reg.oci_host());
+    let dir = lab.server("private", "docker", &["run", "-i", &image]);
+    // Without credentials: refused (the registry's 401), nothing added.
+    let (o, e) = lab.run(7, &["add", dir.to_str().unwrap(), "-y"]);
+    assert_eq!(error_lines(&e).len(), 1, "{o}{e}");
+    assert!(!lab.env.manifest().contains("team/private"));
+    // Wrong ones: refused as well.
+    docker_login(&lab, &lab.reg.oci_host(), "alice", "wrong");
+    lab.run(7, &["add", dir.to_str().unwrap(), "-y"]);
+    // The right ones: locked.
+    docker_login(&lab, &lab.reg.oci_host(), "alice", "Pa55word");
+    lab.add(&dir);
+    assert_eq!(lab.locked("private", &image), Some(lab.reg.oci_digest("team/private", "1")), "{}", lab.env.manifest());
+    assert!(!lab.reg.requests_with("/token").is_empty(), "{:?}", lab.reg.requests());
+
+    // A registry on this machine whose realm is another host over plain http.
+    let server = PyServer::start(lab.env.dir.path(), "realm", FOREIGN_REALM);
+    let host = format!("127.0.0.1:{}", server.ports[0]);
+    let auth = docker_login(&lab, &host, "alice", "Pa55word");
+    let image = format!("{host}/team/img:1");
+    let dir = lab.server("foreign", "docker", &["run", "-i", &image]);
+    let before = lab.env.snapshot();
+    let (o, e) = lab.run(7, &["add", dir.to_str().unwrap(), "-y"]);
+    assert_eq!(error_lines(&e).len(), 1, "{o}{e}");
+    assert_eq!(lab.env.snapshot(), before);
+    let log = server.log();
+    let asked: Vec<&str> = log.lines().filter(|l| l.starts_with("token ")).collect();
+    assert!(!asked.is_empty(), "atk never asked the realm:\n{log}");
+    assert!(!log.contains(&auth) && !log.contains("Basic"), "credentials went to another host over http:\n{log}");
+    assert_hidden("the output", &format!("{o}{e}"), &auth);
+    assert_hidden("the output", &format!("{o}{e}"), "Pa55word");
+}
+
+// -- 7. custom/overrides.yaml when relocking
+
+/// A home with `echo` from git (`npx -y @t/echo`) while the registry has 1.0.0, 1.5.0 and 2.0.0
+/// (latest); (lab, source work tree, first commit).
+fn echo_lab() -> (Lab, PathBuf, String) {
+    let lab = Lab::new();
+    lab.reg.npm(
+        "@t/echo",
+        &[("1.0.0", &days_ago(40.0), true), ("1.5.0", &days_ago(30.0), true), ("2.0.0", &days_ago(20.0), true)],
+        Some("2.0.0"),
+    );
+    let (work, url) = echo_source(&lab.env);
+    lab.ok(&["add", "-y", &url]);
+    assert_eq!(lab.locked("echo", "@t/echo").as_deref(), Some("2.0.0"), "{}", lab.env.manifest());
+    let c1 = head(&work);
+    (lab, work, c1)
+}
+
+#[test]
+fn upgrade_and_rollback_lock_what_runs_with_the_users_overrides() {
+    let (lab, work, c1) = echo_lab();
+    write(
+        &lab.env.atk_home.join("plugins/echo/custom/overrides.yaml"),
+        "mcp:\n  args: [\"-y\", \"@t/echo@^1\"]\n",
+        false,
+    );
+    lab.env.git(&["add", "-A"]);
+    lab.env.git(&["commit", "-qm", "echo: stay on 1.x"]);
+    let (o, e) = lab.ok(&["install", "echo"]);
+    assert_eq!(lab.locked("echo", "@t/echo@^1").as_deref(), Some("1.5.0"), "{o}{e}\n{}", lab.env.manifest());
+    assert_eq!(lab.exec("echo").0, argv(&["npx", "-y", "@t/echo@1.5.0"]));
+
+    // A new commit of the source: the upgrade locks what runs with the overrides, as before.
+    write(&work.join(".atk/NOTES.md"), "v2\n", false);
+    let c2 = commit_all(&work, "echo v2");
+    let (o, e) = lab.ok(&["upgrade", "echo"]);
+    assert!(lab.env.manifest().contains(&c2));
+    assert!(!format!("{o}{e}").contains("no longer run"), "{o}{e}");
+    assert_eq!(lab.locked("echo", "@t/echo@^1").as_deref(), Some("1.5.0"), "{o}{e}\n{}", lab.env.manifest());
+    assert_eq!(lab.locked("echo", "@t/echo"), None, "{}", lab.env.manifest());
+    assert_eq!(lab.exec("echo").0, argv(&["npx", "-y", "@t/echo@1.5.0"]));
+
+    // And the rollback.
+    let (o, e) = lab.ok(&["rollback", "echo", "-y"]);
+    assert!(lab.env.manifest().contains(&c1), "{o}{e}");
+    assert!(!format!("{o}{e}").contains("no longer run"), "{o}{e}");
+    assert_eq!(lab.locked("echo", "@t/echo@^1").as_deref(), Some("1.5.0"), "{o}{e}\n{}", lab.env.manifest());
+    assert_eq!(lab.exec("echo").0, argv(&["npx", "-y", "@t/echo@1.5.0"]));
+    let (o, e) = lab.ok(&["doctor"]);
+    let said = format!("{o}{e}");
+    assert!(!said.contains("without a lock") && !said.contains("no longer runs"), "{said}");
+}
+
+// -- 8. the plugin's own docker-compose.override.yml
+
+#[test]
+fn compose_keeps_the_plugins_own_override_when_atk_names_the_files() {
+    let lab = Lab::new();
+    lab.reg.oci("team/db", &[("7", "db-7")]);
+    let db = format!("{}/team/db:7", lab.reg.oci_host());
+    let dir = lab.env.plugin(
+        "src/svc",
+        &yaml("svc", "service:\n  type: docker-compose\nlifecycle:\n  start: docker compose up -d\n"),
+        &[
+            ("docker-compose.yml", &format!("services:\n  db:\n    image: {db}\n"), false),
+            ("docker-compose.override.yml", "services:\n  db:\n    environment:\n      A: b\n", false),
+        ],
+    );
+    lab.add(&dir);
+    assert!(lab.locked("svc", &db).is_some(), "{}", lab.env.manifest());
+    lab.take_argv();
+    lab.ok(&["start", "svc"]);
+    let home = std::fs::canonicalize(&lab.env.atk_home).unwrap();
+    let plugin = home.join("plugins/svc");
+    let over = home.join(".git/atk/compose/svc.yml");
+    let want = format!(
+        "docker\ncompose\n-f\ndocker-compose.yml\n-f\ndocker-compose.override.yml\n-f\n{over}\nup\n-d\nCOMPOSE_FILE={plugin}/docker-compose.yml:{plugin}/docker-compose.override.yml:{over}\n",
+        over = over.display(),
+        plugin = plugin.display()
+    );
+    assert_eq!(lab.take_argv(), want);
+}
+
+// -- 9. atk mcp shows the locked command
+
+#[test]
+fn mcp_shows_the_command_as_exec_runs_it() {
+    let lab = Lab::new();
+    lab.reg.npm("@t/echo", &[("1.0.0", &days_ago(20.0), true)], None);
+    lab.add(&lab.server("echo", "npx", &["-y", "@t/echo"]));
+    let (o, e) = lab.ok(&["mcp", "echo"]);
+    assert!(o.contains("@t/echo@1.0.0"), "{o}");
+    assert!(!e.contains("not locked"), "{e}");
+    let (o, _) = lab.ok(&["mcp", "echo", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&o).unwrap();
+    let text = doc.to_string();
+    assert!(text.contains("\"@t/echo@1.0.0\""), "{doc}");
+    assert!(!text.contains("\"@t/echo\""), "{doc}");
+    assert_eq!(lab.exec("echo").0, argv(&["npx", "-y", "@t/echo@1.0.0"]));
+
+    // Without its lock: as written, and a warning.
+    let text = lab.env.manifest();
+    let start = text.find("  lock:\n").unwrap();
+    let end = text[start..].find("published").map(|i| start + i).unwrap();
+    let end = end + text[end..].find('\n').unwrap() + 1;
+    write(&lab.env.atk_home.join("manifest.yaml"), &format!("{}{}", &text[..start], &text[end..]), false);
+    lab.env.git(&["commit", "-qam", "no lock"]);
+    assert!(lab.lock("echo").is_empty(), "{}", lab.env.manifest());
+    let (o, e) = lab.ok(&["mcp", "echo"]);
+    assert!(o.contains("@t/echo") && !o.contains("@t/echo@"), "{o}");
+    assert_eq!(e.lines().filter(|l| l.contains("@t/echo") && l.contains("not locked")).count(), 1, "{e}");
+    let (o, _) = lab.ok(&["mcp", "echo", "--json"]);
+    assert!(o.contains("\"@t/echo\"") && !o.contains("@t/echo@"), "{o}");
+}
