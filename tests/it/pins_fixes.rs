@@ -740,3 +740,85 @@ fn mcp_shows_the_command_as_exec_runs_it() {
     let (o, _) = lab.ok(&["mcp", "echo", "--json"]);
     assert!(o.contains("\"@t/echo\"") && !o.contains("@t/echo@"), "{o}");
 }
+
+// -- 10. --pin of a package the plugin does not run; rollback --pin
+
+#[test]
+fn a_pin_of_no_package_is_a_usage_error_and_rollback_pin_resolves_anew() {
+    let (lab, work, c1) = echo_lab();
+    write(&work.join(".atk/NOTES.md"), "v2\n", false);
+    let c2 = commit_all(&work, "echo v2");
+    let before = lab.env.snapshot();
+    let (o, e) = lab.run(2, &["upgrade", "--all", "--pin", "nosuch@1.0.0"]);
+    let errors = error_lines(&e);
+    assert_eq!(errors.len(), 1, "{o}{e}");
+    assert!(errors[0].contains("nosuch"), "{e}");
+    assert_eq!(lab.env.snapshot(), before, "a usage error changed the home");
+    assert!(lab.reg.requests_with("nosuch").is_empty(), "{:?}", lab.reg.requests());
+
+    // The upgrade, then a rollback that names a version: resolved anew, not the history's 2.0.0
+    // (which a rollback without --pin takes).
+    lab.ok(&["upgrade", "echo"]);
+    assert!(lab.env.manifest().contains(&c2));
+    let (o, e) = lab.ok(&["rollback", "echo", "--dry-run"]);
+    assert!(!format!("{o}{e}").contains("1.0.0"), "{o}{e}");
+    let (o, e) = lab.ok(&["rollback", "echo", "-y", "--pin", "@t/echo@1.0.0"]);
+    assert!(lab.env.manifest().contains(&c1), "{o}{e}");
+    assert_eq!(lab.locked("echo", "@t/echo").as_deref(), Some("1.0.0"), "{o}{e}\n{}", lab.env.manifest());
+    assert_eq!(lab.exec("echo").0, argv(&["npx", "-y", "@t/echo@1.0.0"]));
+}
+
+// -- 11. a launcher that names its own registry
+
+#[test]
+fn a_launcher_with_its_own_registry_is_not_locked_and_atk_asks_nothing_for_it() {
+    let lab = Lab::new();
+    lab.reg.npm("ownreg", &[("1.0.0", &days_ago(20.0), true)], None);
+    lab.reg.pypi("ownregpy", &[("1.0", &days_ago(20.0), None)]);
+    lab.reg.oci("team/img", &[("1", "img-1")]);
+    let image = format!("{}/team/img:1", lab.reg.oci_host());
+    let cases: Vec<(&str, &str, Vec<&str>)> = vec![
+        ("npx-own", "npx", vec!["--registry", "http://x/", "-y", "ownreg"]),
+        ("uvx-own", "uvx", vec!["--index-url", "http://x/", "ownregpy"]),
+    ];
+    for (name, launcher, args) in &cases {
+        let (o, e) = lab.add(&lab.server(name, launcher, args));
+        assert!(lab.lock(name).is_empty(), "{name}: {}", lab.env.manifest());
+        let pkg = args.last().unwrap();
+        assert!(
+            e.lines().any(|l| l.contains(pkg) && l.contains("not locked")),
+            "{name}: no warning naming {pkg}:\n{o}{e}"
+        );
+        let (ran, err) = lab.exec(name);
+        let mut want = vec![*launcher];
+        want.extend(args.iter());
+        assert_eq!(ran, argv(&want), "{name}");
+        assert!(!err.contains("error"), "{name}: {err}");
+    }
+    assert!(lab.reg.requests_with("ownreg").is_empty(), "{:?}", lab.reg.requests());
+
+    // docker's -i is not an index option.
+    lab.add(&lab.server("docker-i", "docker", &["run", "-i", &image]));
+    let digest = lab.reg.oci_digest("team/img", "1");
+    assert_eq!(lab.locked("docker-i", &image), Some(digest.clone()), "{}", lab.env.manifest());
+    assert_eq!(lab.exec("docker-i").0, argv(&["docker", "run", "-i", &format!("{image}@{digest}")]));
+}
+
+// -- 12. a PyPI release with a young file
+
+#[test]
+fn a_pypi_release_with_a_file_younger_than_the_cooldown_is_held_back() {
+    let lab = Lab::new();
+    let (old, month, hour) = (days_ago(40.0), days_ago(30.0), days_ago(1.0 / 24.0));
+    lab.reg.set(&serde_json::json!({"pypi": {"latewheel": {"versions": {
+        "1.0": {"time": old},
+        "2.0": {"time": month, "files": [
+            {"kind": "sdist", "time": month},
+            {"kind": "wheel", "time": hour},
+        ]},
+    }}}}));
+    let (o, e) = lab.add(&lab.server("late", "uvx", &["latewheel"]));
+    assert_eq!(lab.locked("late", "latewheel").as_deref(), Some("1.0"), "{o}{e}\n{}", lab.env.manifest());
+    assert!(format!("{o}{e}").lines().any(|l| l.contains("2.0") && l.contains("held back")), "{o}{e}");
+    assert_eq!(lab.exec("late").0, argv(&["uvx", "latewheel==1.0"]));
+}
