@@ -822,3 +822,163 @@ fn a_pypi_release_with_a_file_younger_than_the_cooldown_is_held_back() {
     assert!(format!("{o}{e}").lines().any(|l| l.contains("2.0") && l.contains("held back")), "{o}{e}");
     assert_eq!(lab.exec("late").0, argv(&["uvx", "latewheel==1.0"]));
 }
+
+// -- attacks
+
+#[test]
+fn a_secret_in_args_or_the_environment_reaches_no_lock_output_or_registry_request() {
+    const TOKEN: &str = "tok_Vq84LmZ2xR7pWk31";
+    const ENV_SECRET: &str = "npm_Hj5sKq92PzLw0aTy";
+    let mut lab = Lab::new();
+    lab.reg.npm("@t/echo", &[("1.0.0", &days_ago(20.0), true)], None);
+    lab.reg.pypi("tokpy", &[("1.0", &days_ago(20.0), None)]);
+    lab.vars = vec![("MY_API_TOKEN".into(), ENV_SECRET.into()), ("NPM_TOKEN".into(), ENV_SECRET.into())];
+    let body = format!(
+        "env_vars:\n  - name: API_TOKEN\n    required: true\n    secret: true\n{}",
+        mcp("npx", &["-y", "@t/echo", "--token", "${API_TOKEN}", "--also=$MY_API_TOKEN"])
+    ) + "  env: [API_TOKEN]\n";
+    let dir = lab.env.plugin("src/sec", &yaml("sec", &body), &[]);
+    let (o1, e1) = lab.ok(&["add", dir.to_str().unwrap(), "-y", "--set", &format!("API_TOKEN={TOKEN}")]);
+    // A PyPI package whose word holds a variable: not locked, and its value is never asked for.
+    let body = format!(
+        "env_vars:\n  - name: API_TOKEN\n    required: true\n    secret: true\n{}",
+        mcp("uvx", &["--from", "tokpy==${API_TOKEN}", "tok"])
+    ) + "  env: [API_TOKEN]\n";
+    let dir = lab.env.plugin("src/secpy", &yaml("secpy", &body), &[]);
+    let (o2, e2) = lab.ok(&["add", dir.to_str().unwrap(), "-y", "--set", &format!("API_TOKEN={TOKEN}")]);
+    assert_eq!(lab.locked("sec", "@t/echo").as_deref(), Some("1.0.0"));
+    let mut said = format!("{o1}{e1}{o2}{e2}");
+    for args in [
+        vec!["exec", "sec"],
+        vec!["exec", "secpy"],
+        vec!["mcp", "sec"],
+        vec!["mcp", "secpy", "--json"],
+        vec!["status"],
+        vec!["status", "--json"],
+        vec!["help", "sec"],
+        vec!["doctor"],
+        vec!["upgrade", "--all", "--dry-run"],
+        vec!["install", "--all"],
+    ] {
+        let (o, e) = lab.ok(&args);
+        said.push_str(&format!("{o}{e}"));
+    }
+    // exec gave the real value to the server, and only to it.
+    let ran = lab.take_argv();
+    assert!(ran.contains(&format!("--token\n{TOKEN}\n")), "{ran}");
+    assert!(ran.contains("@t/echo@1.0.0"), "{ran}");
+    assert!(ran.contains(&format!("tokpy=={TOKEN}")), "{ran}");
+    for secret in [TOKEN, ENV_SECRET] {
+        assert_hidden("what atk said", &said, secret);
+        assert_hidden("the manifest", &lab.env.manifest(), secret);
+        assert_hidden("the history", &lab.env.git(&["log", "-p", "--all"]), secret);
+        assert_hidden("the registries' log", &lab.reg.requests().join("\n"), secret);
+        assert_hidden("the generated files", &generated_overrides(&lab.env), secret);
+    }
+}
+
+/// Like `common::stop_at`, with the lab's registries and stubs.
+fn stop_at_in(lab: &Lab, failpoint: &str, args: &[&str]) -> Running {
+    let ready = lab.env.path(&format!("{}.ready", failpoint.replace('#', "-")));
+    let _ = std::fs::remove_file(&ready);
+    let mut child = lab
+        .std_cmd()
+        .args(args)
+        .env("ATK_FAILPOINT", failpoint)
+        .env("ATK_FAILPOINT_READY", &ready)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !ready.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            panic!("atk {args:?} ended ({status}) before the failpoint {failpoint}:\n{err}");
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "atk never reached the failpoint {failpoint}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Running(Some(child))
+}
+
+/// A home with `echo` from git locked to @t/echo 1.0.0; then 1.1.0 published and a new commit:
+/// `atk upgrade echo` moves both. (lab, the new commit)
+fn upgrade_pending() -> (Lab, String, String) {
+    let lab = Lab::new();
+    lab.reg.npm("@t/echo", &[("1.0.0", &days_ago(20.0), true)], None);
+    let (work, url) = echo_source(&lab.env);
+    lab.ok(&["add", "-y", &url]);
+    let c1 = head(&work);
+    lab.reg.npm_publish("@t/echo", "1.1.0", &days_ago(10.0));
+    write(&work.join(".atk/NOTES.md"), "v2\n", false);
+    let c2 = commit_all(&work, "echo v2");
+    (lab, c1, c2)
+}
+
+#[test]
+fn kill_9_or_ctrl_c_in_the_middle_of_an_upgrade_relock_leaves_the_old_or_the_new_home() {
+    // Every failpoint an upgrade that moves the commit and the lock passes.
+    let (lab, _, c2) = upgrade_pending();
+    let trace = lab.env.path("trace");
+    let mut c = lab.std_cmd();
+    c.args(["upgrade", "echo"]).env("ATK_FAILPOINT_TRACE", &trace).stdin(Stdio::null());
+    let out = wait_with_timeout(c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap(), 120);
+    assert!(out.status.success(), "{}", both(&out));
+    assert!(lab.env.manifest().contains(&c2));
+    let mut seen = std::collections::BTreeMap::<String, usize>::new();
+    let mut points = vec![];
+    for name in std::fs::read_to_string(&trace).unwrap().lines() {
+        let n = seen.entry(name.to_string()).or_default();
+        *n += 1;
+        points.push(format!("{name}#{n}"));
+    }
+    assert!(points.iter().any(|p| p.starts_with("commit")), "{points:?}");
+
+    for point in &points {
+        let (lab, c1, c2) = upgrade_pending();
+        let old = (lab.env.manifest(), state(&lab.env));
+        kill_9(stop_at_in(&lab, point, &["upgrade", "echo"]));
+        // The next atk recovers; the home is the old one or the new one, whole.
+        lab.ok(&["list"]);
+        let manifest = lab.env.manifest();
+        let version = lab.locked("echo", "@t/echo");
+        if manifest.contains(&c1) {
+            assert_eq!(manifest, old.0, "at {point}: the old pin with another manifest");
+            assert_eq!(state(&lab.env), old.1, "at {point}");
+        } else {
+            assert!(manifest.contains(&c2), "at {point}:\n{manifest}");
+            assert_eq!(version.as_deref(), Some("1.1.0"), "at {point}: the new pin with the old lock:\n{manifest}");
+        }
+        assert_eq!(lab.env.git(&["status", "--porcelain"]), "", "at {point}");
+        let want = format!("@t/echo@{}", version.unwrap());
+        assert_eq!(lab.exec("echo").0, argv(&["npx", "-y", &want]), "at {point}");
+        // And an upgrade afterwards reaches the new home.
+        lab.ok(&["upgrade", "echo"]);
+        assert!(lab.env.manifest().contains(&c2), "at {point}");
+        assert_eq!(lab.locked("echo", "@t/echo").as_deref(), Some("1.1.0"), "at {point}");
+    }
+
+    // Ctrl-C while the registry does not answer: exit 130, nothing changed.
+    let (lab, _, _) = upgrade_pending();
+    lab.reg.hang("npm", "@t/echo");
+    lab.reg.clear_log();
+    let before = (lab.env.snapshot(), state(&lab.env));
+    let mut c = lab.std_cmd();
+    c.args(["upgrade", "echo"]).env("ATK_NET_TIMEOUT", "120").stdin(Stdio::null());
+    let child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let pid = child.id();
+    let mut guard = Running(Some(child));
+    let start = Instant::now();
+    while lab.reg.requests_with("/npm/@t%2fecho").is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(60), "upgrade never asked the registry");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    signal(pid, Signal::INT).unwrap();
+    let out = wait_with_timeout(guard.0.take().unwrap(), 30);
+    assert_eq!(out.status.code(), Some(130), "{}", both(&out));
+    assert_eq!((lab.env.snapshot(), state(&lab.env)), before, "an interrupted upgrade changed the home");
+}
