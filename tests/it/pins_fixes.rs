@@ -982,3 +982,85 @@ fn kill_9_or_ctrl_c_in_the_middle_of_an_upgrade_relock_leaves_the_old_or_the_new
     assert_eq!(out.status.code(), Some(130), "{}", both(&out));
     assert_eq!((lab.env.snapshot(), state(&lab.env)), before, "an interrupted upgrade changed the home");
 }
+
+#[test]
+fn an_npm_git_url_cannot_smuggle_an_option_to_ssh() {
+    let lab = Lab::new();
+    write(&lab.bin.join("ssh"), STUB, true);
+    let marker = lab.env.path("pwned");
+    for (name, word) in [
+        ("dash-host", "git+ssh://-oProxyCommand=touch/x.git#main".to_string()),
+        ("dash-user", "git+ssh://-oProxyCommand=touch@127.0.0.1/x.git#main".to_string()),
+        ("dash-port", "git+ssh://127.0.0.1:-oProxyCommand=touch/x.git#main".to_string()),
+        ("dash-ref", format!("git+ssh://git@127.0.0.1/x.git#--upload-pack=touch {}", marker.display())),
+    ] {
+        let dir = lab.server(name, "npx", &["-y", &word]);
+        let out = lab.cmd().args(["add", dir.to_str().unwrap(), "-y"]).env("ATK_NET_TIMEOUT", "3").write_stdin("").output().unwrap();
+        let (o, e) = texts(&out);
+        let ran = lab.take_argv();
+        assert_ne!(out.status.code(), Some(0), "{name}: {o}{e}");
+        for line in ran.lines() {
+            assert!(
+                !line.starts_with("-oProxyCommand") && !line.contains("--upload-pack"),
+                "{name}: ssh got an option from the plugin:\n{ran}"
+            );
+        }
+        assert!(!marker.exists(), "{name}");
+    }
+}
+
+#[test]
+fn credentials_in_an_npm_git_url_are_never_shown() {
+    const SECRET: &str = "S3cretTok";
+    let lab = Lab::new();
+    let port = lab.reg.port;
+    // The registries' server answers 404 to git's requests.
+    let word = format!("git+http://u:{SECRET}@127.0.0.1:{port}/o/r.git#main");
+    let dir = lab.server("gitcred", "npx", &["-y", &word]);
+    let out = lab.cmd().args(["add", dir.to_str().unwrap(), "-y"]).write_stdin("").output().unwrap();
+    let (o, e) = texts(&out);
+    assert_ne!(out.status.code(), Some(0), "{o}{e}");
+    assert_eq!(error_lines(&e).len(), 1, "{o}{e}");
+    assert_hidden("add's error", &format!("{o}{e}"), SECRET);
+    let out = lab.cmd().args(["add", dir.to_str().unwrap(), "-y", "--json"]).write_stdin("").output().unwrap();
+    let (o, e) = texts(&out);
+    assert_hidden("add's JSON error", &format!("{o}{e}"), SECRET);
+}
+
+#[test]
+fn a_locked_npm_git_url_with_credentials_is_refused_and_never_shown() {
+    const SECRET: &str = "S3cretTok";
+    let lab = Lab::new();
+    let work = lab.env.path("pkg-work");
+    git(lab.env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
+    write(&work.join("package.json"), "{\"name\": \"gitpkg\", \"version\": \"1.0.0\", \"bin\": \"cli.js\"}\n", false);
+    commit_all(&work, "v1");
+    let root = lab.env.path("git");
+    std::fs::create_dir_all(&root).unwrap();
+    servers::publish(&work, &root, "pkg.git", true);
+    let http = servers::HttpServer::start(&root);
+    // Without credentials the repository is locked (the server works)...
+    let plain = format!("git+{}#main", http.url("pkg.git"));
+    lab.add(&lab.server("gitplain", "npx", &["-y", &plain]));
+    assert!(lab.locked("gitplain", &plain).is_some(), "{}", lab.env.manifest());
+    // ...with them, the lock (committed, maybe pushed) would hold them: refused, not shown.
+    let with_cred = http.url("pkg.git").replacen("http://", &format!("http://u:{SECRET}@"), 1);
+    let word = format!("git+{with_cred}#main");
+    let dir = lab.server("gitcred", "npx", &["-y", &word]);
+    let before = lab.env.snapshot();
+    for json in [false, true] {
+        let mut args = vec!["add", dir.to_str().unwrap(), "-y"];
+        if json {
+            args.push("--json");
+        }
+        let out = lab.cmd().args(&args).write_stdin("").output().unwrap();
+        let (o, e) = texts(&out);
+        assert_ne!(out.status.code(), Some(0), "{o}{e}");
+        if !json {
+            assert_eq!(error_lines(&e).len(), 1, "{o}{e}");
+        }
+        assert_hidden("add", &format!("{o}{e}"), SECRET);
+        assert_eq!(lab.env.snapshot(), before);
+    }
+    assert_hidden("the history", &lab.env.git(&["log", "-p", "--all"]), SECRET);
+}
