@@ -1064,3 +1064,60 @@ fn a_locked_npm_git_url_with_credentials_is_refused_and_never_shown() {
     }
     assert_hidden("the history", &lab.env.git(&["log", "-p", "--all"]), SECRET);
 }
+
+/// An npm registry on 127.0.0.1 that logs the Authorization header it gets and redirects every
+/// request to the same path on 127.0.0.2 (another host), which logs its header and answers 404.
+const REDIRECT_ELSEWHERE: &str = r#"
+import os, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+LOG = os.environ["LOG"]
+def log(line):
+    with open(LOG, "a") as f:
+        f.write(line + "\n")
+class Other(BaseHTTPRequestHandler):
+    def do_GET(self):
+        log("other " + self.path + " " + self.headers.get("Authorization", "-"))
+        self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *a):
+        pass
+other = ThreadingHTTPServer(("127.0.0.2", 0), Other)
+threading.Thread(target=other.serve_forever, daemon=True).start()
+class Registry(BaseHTTPRequestHandler):
+    def do_GET(self):
+        log("registry " + self.path + " " + self.headers.get("Authorization", "-"))
+        self.send_response(302)
+        self.send_header("Location", "http://127.0.0.2:%d%s" % (other.server_address[1], self.path))
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+srv = ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+tmp = os.environ["PORT_FILE"] + ".tmp"
+with open(tmp, "w") as f:
+    f.write("%d %d\n" % (srv.server_address[1], other.server_address[1]))
+os.rename(tmp, os.environ["PORT_FILE"])
+srv.serve_forever()
+"#;
+
+#[test]
+fn an_npm_token_is_sent_to_its_registry_and_not_where_it_redirects() {
+    const TOKEN: &str = "npm_Tq93LmZ2xR7pWk31";
+    let mut lab = Lab::new();
+    let server = PyServer::start(lab.env.dir.path(), "elsewhere", REDIRECT_ELSEWHERE);
+    let registry = format!("http://127.0.0.1:{}/npm/", server.ports[0]);
+    let npmrc = lab.env.path("npmrc-token");
+    write(&npmrc, &format!("registry={registry}\n//127.0.0.1:{}/npm/:_authToken={TOKEN}\n", server.ports[0]), false);
+    lab.vars = vec![("NPM_CONFIG_USERCONFIG".into(), npmrc.to_string_lossy().into_owned())];
+    // The registry from the .npmrc, not the variable.
+    let mut c = lab.cmd();
+    let dir = lab.server("tok", "npx", &["-y", "@t/tok"]);
+    let out = c.env_remove("npm_config_registry").args(["add", dir.to_str().unwrap(), "-y"]).write_stdin("").output().unwrap();
+    let (o, e) = texts(&out);
+    assert_ne!(out.status.code(), Some(0), "{o}{e}");
+    let log = server.log();
+    assert!(log.contains(&format!("registry /npm/@t%2ftok Bearer {TOKEN}")), "the registry did not get its token:\n{log}");
+    let other: Vec<&str> = log.lines().filter(|l| l.starts_with("other ")).collect();
+    assert!(!other.is_empty(), "the redirect was not followed:\n{log}");
+    assert!(other.iter().all(|l| l.ends_with(" -")), "the token went to another host:\n{log}");
+    assert_hidden("add", &format!("{o}{e}"), TOKEN);
+}
