@@ -1121,3 +1121,33 @@ fn an_npm_token_is_sent_to_its_registry_and_not_where_it_redirects() {
     assert!(other.iter().all(|l| l.ends_with(" -")), "the token went to another host:\n{log}");
     assert_hidden("add", &format!("{o}{e}"), TOKEN);
 }
+
+#[test]
+fn a_forged_lock_cannot_put_control_characters_on_the_terminal() {
+    let lab = Lab::new();
+    lab.reg.npm("@t/echo", &[("1.0.0", &days_ago(20.0), true)], None);
+    lab.add(&lab.server("echo", "npx", &["-y", "@t/echo"]));
+    // A manifest pulled from a teammate: the lock's fields carry escapes and a line break.
+    let forged = "\"1.0.0\\e]0;owned\\a\\e[2J\\nfake: line\"";
+    lab.edit_manifest("version: 1.0.0", &format!("version: {forged}"));
+    assert!(lab.env.manifest().contains("\\e]0;owned"), "{}", lab.env.manifest());
+    let mut said = String::new();
+    for args in [
+        vec!["status"],
+        vec!["list"],
+        vec!["help", "echo"],
+        vec!["doctor"],
+        vec!["mcp", "echo"],
+        vec!["exec", "echo"],
+        vec!["upgrade", "--all", "--dry-run"],
+        vec!["install", "--all"],
+    ] {
+        let out = lab.cmd().args(&args).write_stdin("").output().unwrap();
+        let (o, e) = texts(&out);
+        said.push_str(&format!("$ atk {args:?} ({:?})\n{o}{e}", out.status.code()));
+    }
+    assert!(!said.contains('\u{1b}') && !said.contains('\u{7}'), "a control character reached the terminal:\n{said:?}");
+    // The forged value was read (and shown escaped), not refused as a broken manifest.
+    assert!(said.contains("owned"), "{said}");
+    assert!(!said.lines().any(|l| l.trim_start().starts_with("fake: line")), "a forged line:\n{said}");
+}
