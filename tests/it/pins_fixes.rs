@@ -324,13 +324,33 @@ fn a_hand_edited_lock_that_is_not_a_version_commit_or_digest_is_no_pin() {
         .iter()
         .flat_map(|v| {
             [
-                ("npm", "version: 1.0.0".to_string(), format!("version: {}", serde_json::to_string(v).unwrap()), vec!["npx", "-y", "evil-pkg"]),
-                ("py", "version: '1.0'".to_string(), format!("version: {}", serde_json::to_string(v).unwrap()), vec!["uvx", "evilpy"]),
+                (
+                    "npm",
+                    "version: 1.0.0".to_string(),
+                    format!("version: {}", serde_json::to_string(v).unwrap()),
+                    vec!["npx", "-y", "evil-pkg"],
+                ),
+                (
+                    "py",
+                    "version: '1.0'".to_string(),
+                    format!("version: {}", serde_json::to_string(v).unwrap()),
+                    vec!["uvx", "evilpy"],
+                ),
             ]
         })
         .chain([
-            ("img", format!("digest: {digest}"), format!("digest: {forged_digest}"), vec!["docker", "run", "-i", image.as_str()]),
-            ("gitref", format!("commit: {commit}"), format!("commit: {}", serde_json::to_string(&forged_commit).unwrap()), vec!["npx", "-y", by_git.as_str()]),
+            (
+                "img",
+                format!("digest: {digest}"),
+                format!("digest: {forged_digest}"),
+                vec!["docker", "run", "-i", image.as_str()],
+            ),
+            (
+                "gitref",
+                format!("commit: {commit}"),
+                format!("commit: {}", serde_json::to_string(&forged_commit).unwrap()),
+                vec!["npx", "-y", by_git.as_str()],
+            ),
         ])
         .collect();
     for (plugin, good, forged, as_written) in cases {
@@ -373,7 +393,8 @@ fn later_kind_home() -> (Lab, PathBuf) {
     lab.ok(&["add", "-y", &url]);
     let cargo = "  - kind: cargo\n    spec: ripgrep\n    version: 14.1.0\n    checksum: abc123\n";
     let text = lab.env.manifest();
-    let at = text.find("  - kind: npm\n    spec: '@t/a'").unwrap_or_else(|| panic!("alpha's pin not found in:\n{text}"));
+    let at =
+        text.find("  - kind: npm\n    spec: '@t/a'").unwrap_or_else(|| panic!("alpha's pin not found in:\n{text}"));
     let edited = format!("{}{cargo}{}", &text[..at], &text[at..]);
     write(&lab.env.atk_home.join("manifest.yaml"), &edited, false);
     lab.env.git(&["commit", "-qam", "a later atk's lock"]);
@@ -446,7 +467,8 @@ fn an_unknown_lock_kind_keeps_its_name_when_atk_writes_the_manifest() {
 fn prerelease_lab(more: &[&str]) -> Lab {
     let lab = Lab::new();
     let (old, older, oldest) = (days_ago(10.0), days_ago(30.0), days_ago(40.0));
-    let mut versions = vec![("1.0.0", oldest.as_str(), true), ("1.9.0-rc.1", older.as_str(), true), ("3.0.0", old.as_str(), true)];
+    let mut versions =
+        vec![("1.0.0", oldest.as_str(), true), ("1.9.0-rc.1", older.as_str(), true), ("3.0.0", old.as_str(), true)];
     versions.extend(more.iter().map(|v| (*v, old.as_str(), true)));
     lab.reg.npm("pkg", &versions, Some("3.0.0"));
     lab
@@ -995,7 +1017,13 @@ fn an_npm_git_url_cannot_smuggle_an_option_to_ssh() {
         ("dash-ref", format!("git+ssh://git@127.0.0.1/x.git#--upload-pack=touch {}", marker.display())),
     ] {
         let dir = lab.server(name, "npx", &["-y", &word]);
-        let out = lab.cmd().args(["add", dir.to_str().unwrap(), "-y"]).env("ATK_NET_TIMEOUT", "3").write_stdin("").output().unwrap();
+        let out = lab
+            .cmd()
+            .args(["add", dir.to_str().unwrap(), "-y"])
+            .env("ATK_NET_TIMEOUT", "3")
+            .write_stdin("")
+            .output()
+            .unwrap();
         let (o, e) = texts(&out);
         let ran = lab.take_argv();
         assert_ne!(out.status.code(), Some(0), "{name}: {o}{e}");
@@ -1111,11 +1139,19 @@ fn an_npm_token_is_sent_to_its_registry_and_not_where_it_redirects() {
     // The registry from the .npmrc, not the variable.
     let mut c = lab.cmd();
     let dir = lab.server("tok", "npx", &["-y", "@t/tok"]);
-    let out = c.env_remove("npm_config_registry").args(["add", dir.to_str().unwrap(), "-y"]).write_stdin("").output().unwrap();
+    let out = c
+        .env_remove("npm_config_registry")
+        .args(["add", dir.to_str().unwrap(), "-y"])
+        .write_stdin("")
+        .output()
+        .unwrap();
     let (o, e) = texts(&out);
     assert_ne!(out.status.code(), Some(0), "{o}{e}");
     let log = server.log();
-    assert!(log.contains(&format!("registry /npm/@t%2ftok Bearer {TOKEN}")), "the registry did not get its token:\n{log}");
+    assert!(
+        log.contains(&format!("registry /npm/@t%2ftok Bearer {TOKEN}")),
+        "the registry did not get its token:\n{log}"
+    );
     let other: Vec<&str> = log.lines().filter(|l| l.starts_with("other ")).collect();
     assert!(!other.is_empty(), "the redirect was not followed:\n{log}");
     assert!(other.iter().all(|l| l.ends_with(" -")), "the token went to another host:\n{log}");
@@ -1150,4 +1186,76 @@ fn a_forged_lock_cannot_put_control_characters_on_the_terminal() {
     // The forged value was read (and shown escaped), not refused as a broken manifest.
     assert!(said.contains("owned"), "{said}");
     assert!(!said.lines().any(|l| l.trim_start().starts_with("fake: line")), "a forged line:\n{said}");
+}
+
+/// The failpoints `atk args` passes in `lab` (it runs there to the end), each with its pass
+/// (`step#2`).
+fn failpoints(lab: &Lab, args: &[&str]) -> Vec<String> {
+    let trace = lab.env.path("trace");
+    let mut c = lab.std_cmd();
+    c.args(args).env("ATK_FAILPOINT_TRACE", &trace).stdin(Stdio::null());
+    let out = wait_with_timeout(c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap(), 120);
+    assert!(out.status.success(), "{}", both(&out));
+    let mut seen = std::collections::BTreeMap::<String, usize>::new();
+    let mut points = vec![];
+    for name in std::fs::read_to_string(&trace).unwrap_or_default().lines() {
+        let n = seen.entry(name.to_string()).or_default();
+        *n += 1;
+        points.push(format!("{name}#{n}"));
+    }
+    assert!(points.iter().any(|p| p.starts_with("commit")), "{points:?}");
+    points
+}
+
+/// Kills `atk args` with SIGKILL at each of its failpoints, in a new home `make` builds each
+/// time; the next atk leaves either the home as it was or the one `args` makes: `commit` (when
+/// given) in the manifest with @t/echo locked to `version`, exec running that.
+fn every_failpoint(make: impl Fn() -> Lab, args: &[&str], commit: Option<&str>, version: &str) {
+    let lab = make();
+    let points = failpoints(&lab, args);
+    if let Some(c) = commit {
+        assert!(lab.env.manifest().contains(c), "{}", lab.env.manifest());
+    }
+    assert_eq!(lab.locked("echo", "@t/echo").as_deref(), Some(version), "{}", lab.env.manifest());
+    for point in &points {
+        let lab = make();
+        let old = (lab.env.manifest(), state(&lab.env));
+        kill_9(stop_at_in(&lab, point, args));
+        lab.ok(&["list"]);
+        let manifest = lab.env.manifest();
+        let locked = lab.locked("echo", "@t/echo");
+        if manifest == old.0 {
+            assert_eq!(state(&lab.env), old.1, "at {point}");
+        } else {
+            if let Some(c) = commit {
+                assert!(manifest.contains(c), "at {point}: neither the old nor the new manifest:\n{manifest}");
+            }
+            assert_eq!(locked.as_deref(), Some(version), "at {point}: a half-made lock:\n{manifest}");
+        }
+        assert_eq!(lab.env.git(&["status", "--porcelain"]), "", "at {point}");
+        let want = format!("@t/echo@{}", locked.unwrap());
+        assert_eq!(lab.exec("echo").0, argv(&["npx", "-y", &want]), "at {point}");
+    }
+}
+
+#[test]
+fn kill_9_in_the_middle_of_a_lock_only_upgrade_or_a_rollback_leaves_the_old_or_the_new_home() {
+    // A lock-only upgrade ("Lock what 'echo' runs"): the commit does not move.
+    let lock_only = || {
+        let lab = Lab::new();
+        lab.reg.npm("@t/echo", &[("1.0.0", &days_ago(20.0), true)], None);
+        let (_, url) = echo_source(&lab.env);
+        lab.ok(&["add", "-y", &url]);
+        lab.reg.npm_publish("@t/echo", "1.1.0", &days_ago(10.0));
+        lab
+    };
+    every_failpoint(lock_only, &["upgrade", "echo"], None, "1.1.0");
+    // A rollback to the first commit and its lock.
+    let upgraded = || {
+        let (lab, _, c2) = upgrade_pending();
+        lab.ok(&["upgrade", "echo"]);
+        assert!(lab.env.manifest().contains(&c2));
+        lab
+    };
+    every_failpoint(upgraded, &["rollback", "echo", "-y"], None, "1.0.0");
 }
