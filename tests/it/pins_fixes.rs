@@ -9,8 +9,6 @@
 //! Real binary, registries on 127.0.0.1 (`common::registries`), stub launchers on PATH that
 //! record what atk runs, as in `pins_launch`.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
