@@ -28,6 +28,7 @@ mod init;
 mod json_reports;
 mod network;
 mod output;
+mod pins_fixes;
 mod pins_launch;
 mod pins_moves;
 mod real_agents;
