@@ -12,19 +12,6 @@ use crate::common::servers::{publish, republish};
 use crate::common::sources::{commit_all, head};
 use crate::common::*;
 
-/// Sets atk-cli's registry to argv[1] (and its update check to never ask PyPI), then runs it with
-/// the rest of the arguments. Answers to its prompts come from stdin.
-const ATK_CLI: &str = "
-import sys
-import atk.registry
-atk.registry.REGISTRY_URL = sys.argv[1]
-import atk.update_check
-atk.update_check.PyPIVersionSource.fetch_latest = lambda self, package: None
-from atk.cli import main_cli
-sys.argv = ['atk'] + sys.argv[2:]
-main_cli()
-";
-
 /// The secret atk writes: every character that breaks naive quoting.
 const HOSTILE_SECRET: &str =
     " pa$$w0rd it's \"quoted\" C:\\Users\\me\\ #x ${HOME} $x = tab\there\nsecond line ünï ✓ {\"json\": [1]} ";
@@ -41,19 +28,7 @@ struct Python {
 
 impl Python {
     fn cmd(&self, env: &Env, args: &[&str]) -> Command {
-        let mut c = Command::new(&self.py);
-        c.arg("-c").arg(ATK_CLI).arg(&self.registry).args(args).env_clear();
-        c.env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &env.home)
-            .env("ATK_HOME", &env.atk_home)
-            .env("XDG_CONFIG_HOME", env.home.join(".config"))
-            .env("GIT_CONFIG_GLOBAL", env.home.join(".gitconfig"))
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("COLUMNS", "200")
-            .env("NO_COLOR", "1")
-            .env("PYTHONIOENCODING", "utf-8")
-            .current_dir(env.dir.path());
-        c
+        crate::common::python::atk_cli_command(&self.py, env, &self.registry, args)
     }
 
     /// Runs the Python CLI, answering its prompts with `stdin`; asserts exit 0, returns its output.

@@ -761,29 +761,7 @@ fn a_secret_in_args_or_the_environment_reaches_no_lock_output_or_registry_reques
 
 /// Like `common::stop_at`, with the lab's registries and stubs.
 fn stop_at_in(lab: &Lab, failpoint: &str, args: &[&str]) -> Running {
-    let ready = lab.env.path(&format!("{}.ready", failpoint.replace('#', "-")));
-    let _ = std::fs::remove_file(&ready);
-    let mut child = lab
-        .std_cmd()
-        .args(args)
-        .env("ATK_FAILPOINT", failpoint)
-        .env("ATK_FAILPOINT_READY", &ready)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !ready.exists() {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
-            panic!("atk {args:?} ended ({status}) before the failpoint {failpoint}:\n{err}");
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "atk never reached the failpoint {failpoint}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Running(Some(child))
+    stop_command_at(lab.std_cmd(), &lab.env, failpoint, args)
 }
 
 /// A home with `echo` from git locked to @t/echo 1.0.0; then 1.1.0 published and a new commit:

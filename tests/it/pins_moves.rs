@@ -5,7 +5,7 @@
 //! (`common::registries`), and stub `npx`/`uvx` on PATH that record the words `atk exec` ran.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use crate::common::registries::*;
 use crate::common::sources::{commit_all, head};
@@ -441,40 +441,11 @@ fn install_on_a_manifest_without_its_lock_frozen_offline_and_plain() {
     assert_eq!(env.snapshot(), locked);
 }
 
-/// Sets atk-cli's registry to argv[1] (and its update check to never ask PyPI), then runs it with
-/// the rest of the arguments (as `compat.rs` does).
-const ATK_CLI: &str = "
-import sys
-import atk.registry
-atk.registry.REGISTRY_URL = sys.argv[1]
-import atk.update_check
-atk.update_check.PyPIVersionSource.fetch_latest = lambda self, package: None
-from atk.cli import main_cli
-sys.argv = ['atk'] + sys.argv[2:]
-main_cli()
-";
-
 /// Runs atk-cli 0.4.0 on `env`'s home; asserts exit 0, returns its output.
 fn atk_cli(py: &Path, env: &Env, args: &[&str]) -> String {
-    let mut c = Command::new(py);
-    c.arg("-c")
-        .arg(ATK_CLI)
-        .arg(format!("file://{}", env.path("no-registry").display()))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &env.home)
-        .env("ATK_HOME", &env.atk_home)
-        .env("XDG_CONFIG_HOME", env.home.join(".config"))
-        .env("GIT_CONFIG_GLOBAL", env.home.join(".gitconfig"))
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("COLUMNS", "200")
-        .env("NO_COLOR", "1")
-        .env("PYTHONIOENCODING", "utf-8")
-        .current_dir(env.dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let registry = format!("file://{}", env.path("no-registry").display());
+    let mut c = crate::common::python::atk_cli_command(py, env, &registry, args);
+    c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let out = wait_with_timeout(c.spawn().unwrap(), 120);
     let text = both(&out);
     assert!(out.status.success(), "atk-cli {args:?} failed ({:?}):\n{text}", out.status.code());

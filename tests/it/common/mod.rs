@@ -423,9 +423,14 @@ pub fn state(env: &Env) -> (BTreeMap<String, (u32, Vec<u8>)>, String) {
 /// Starts atk armed to stop for good at `failpoint`; returns once it is there (what atk said on
 /// stderr is shown when it ends before).
 pub fn stop_at(env: &Env, failpoint: &str, args: &[&str]) -> Running {
-    let ready = env.path(&format!("{failpoint}.ready"));
-    let mut child = env
-        .std_cmd()
+    stop_command_at(env.std_cmd(), env, failpoint, args)
+}
+
+/// [`stop_at`] with atk's command as the caller prepared it (its environment, its PATH).
+pub fn stop_command_at(mut atk: Command, env: &Env, failpoint: &str, args: &[&str]) -> Running {
+    let ready = env.path(&format!("{}.ready", failpoint.replace('#', "-")));
+    let _ = std::fs::remove_file(&ready);
+    let mut child = atk
         .args(args)
         .env("ATK_FAILPOINT", failpoint)
         .env("ATK_FAILPOINT_READY", &ready)

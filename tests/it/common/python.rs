@@ -58,3 +58,34 @@ pub fn run(py: &Path, script: &str, args: &[&str], env: &[(&str, &str)], stdin: 
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// Sets atk-cli's registry to argv[1] (and its update check to never ask PyPI), then runs it with
+/// the rest of the arguments. Answers to its prompts come from stdin.
+pub const ATK_CLI: &str = "
+import sys
+import atk.registry
+atk.registry.REGISTRY_URL = sys.argv[1]
+import atk.update_check
+atk.update_check.PyPIVersionSource.fetch_latest = lambda self, package: None
+from atk.cli import main_cli
+sys.argv = ['atk'] + sys.argv[2:]
+main_cli()
+";
+
+/// atk-cli 0.4.0 (with `py`) on `env`'s home and user folder, its registry at `registry`: a
+/// clean environment but PATH, a wide terminal, no color, UTF-8.
+pub fn atk_cli_command(py: &Path, env: &crate::common::Env, registry: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(py);
+    c.arg("-c").arg(ATK_CLI).arg(registry).args(args).env_clear();
+    c.env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &env.home)
+        .env("ATK_HOME", &env.atk_home)
+        .env("XDG_CONFIG_HOME", env.home.join(".config"))
+        .env("GIT_CONFIG_GLOBAL", env.home.join(".gitconfig"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("COLUMNS", "200")
+        .env("NO_COLOR", "1")
+        .env("PYTHONIOENCODING", "utf-8")
+        .current_dir(env.dir.path());
+    c
+}
