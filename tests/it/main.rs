@@ -34,6 +34,7 @@ mod pins_moves;
 mod real_agents;
 mod registries_server;
 mod registry;
+mod release;
 mod remote;
 mod remove;
 mod rollback;

@@ -122,3 +122,73 @@ impl Drop for Silent {
         }
     }
 }
+
+/// A plain HTTP server on 127.0.0.1 for the files of one folder (`GET /NAME` answers the file
+/// `root/NAME`, or 404), as a release's download folder serves its archives. Logs the paths asked.
+pub struct Files {
+    pub port: u16,
+    asked: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Files {
+    pub fn start(root: &Path) -> Files {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let (asked, stop) = (Arc::<Mutex<Vec<String>>>::default(), Arc::<AtomicBool>::default());
+        let (a, s, root) = (Arc::clone(&asked), Arc::clone(&stop), root.to_path_buf());
+        std::thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let (a, root) = (Arc::clone(&a), root.clone());
+                        std::thread::spawn(move || Files::answer(stream, &root, &a));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Files { port, asked, stop }
+    }
+
+    fn answer(mut stream: TcpStream, root: &Path, asked: &Mutex<Vec<String>>) {
+        use std::io::{BufRead, BufReader, Write};
+        stream.set_nonblocking(false).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut request = String::new();
+        if reader.read_line(&mut request).is_err() {
+            return;
+        }
+        // The headers, up to the empty line.
+        let mut line = String::new();
+        while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) && line.trim_end() != "" {
+            line.clear();
+        }
+        let path = request.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/').to_string();
+        asked.lock().unwrap().push(path.clone());
+        let file = (!path.is_empty() && !path.contains('/') && !path.starts_with('.')).then(|| root.join(&path));
+        let (status, body) = match file.and_then(|f| std::fs::read(f).ok()) {
+            Some(body) => ("200 OK", body),
+            None => ("404 Not Found", b"not found\n".to_vec()),
+        };
+        let head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+        let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(&body));
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The paths asked so far, in order (without their leading slash).
+    pub fn asked(&self) -> Vec<String> {
+        self.asked.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# Release artifacts: for each TARGET, a binary that needs neither libcurl nor OpenSSL on the
+# machine (the `static` feature: both compiled from source and linked in; the `dist` profile: the
+# release one made for size), packed with its man pages, shell completions, LICENSE and README.md
+# as atk-VERSION-TARGET.tar.gz, then checked (the archive unpacked into an empty folder, its binary
+# run with an empty environment, its libraries and sizes); and SHA256SUMS over every archive in the
+# output folder. .github/workflows/release.yml runs this script; so does .ci/run, for the host's
+# Linux target.
+#
+#   scripts/release.sh [--out DIR] [TARGET...]      build, pack and check (default TARGET: the
+#                                                   host's: x86_64 or aarch64 -unknown-linux-musl,
+#                                                   or -apple-darwin)
+#   scripts/release.sh [--out DIR] --binary BIN TARGET
+#                                                   pack and check an already built BIN as TARGET's
+#                                                   (the tests pack the debug binary so)
+#   scripts/release.sh [--out DIR] --checksums      only write SHA256SUMS for the archives in DIR
+#
+# DIR defaults to target/distrib. Linux targets other than the host's architecture are built with
+# cargo-zigbuild (`pip install ziglang cargo-zigbuild`) and checked under qemu-user
+# (qemu-ARCH on PATH). Needs: the rustup target, a C compiler for it (musl-gcc from Debian's
+# musl-tools for the host's musl target), perl and make (OpenSSL's build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The limits the issue sets: the binary under 12 MB, its archive under 5 MB.
+max_binary=12000000
+max_archive=5000000
+
+die() {
+  echo "release: $*" >&2
+  exit 1
+}
+
+out=target/distrib
+binary=
+sums_only=
+targets=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) out=${2:?--out needs a folder}; shift 2 ;;
+    --binary) binary=${2:?--binary needs a file}; shift 2 ;;
+    --checksums) sums_only=1; shift ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    -*) die "unknown option $1 (see --help)" ;;
+    *) targets+=("$1"); shift ;;
+  esac
+done
+
+host_os=$(uname -s)
+host_arch=$(uname -m)
+case "$host_arch" in
+  amd64) host_arch=x86_64 ;;
+  arm64) host_arch=aarch64 ;;
+esac
+if [ ${#targets[@]} -eq 0 ] && [ -z "$sums_only" ]; then
+  case "$host_os" in
+    Linux) targets=("$host_arch-unknown-linux-musl") ;;
+    Darwin) targets=("$host_arch-apple-darwin") ;;
+    *) die "no default target for $host_os; name one" ;;
+  esac
+fi
+if [ -n "$binary" ] && [ ${#targets[@]} -ne 1 ]; then
+  die "--binary packs one target's binary; name exactly one TARGET"
+fi
+
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+[ -n "$version" ] || die "no version in Cargo.toml"
+
+sha256() {
+  if command -v sha256sum >/dev/null 2>&1; then sha256sum "$@"; else shasum -a 256 "$@"; fi
+}
+size_of() { wc -c <"$1" | tr -d ' '; }
+
+# SHA256SUMS: every archive in $out, by name (the form `sha256sum -c` reads).
+write_sums() {
+  (
+    cd "$out"
+    set -- atk-*.tar.gz
+    [ -e "$1" ] || die "no atk-*.tar.gz in $out"
+    sha256 "$@" >SHA256SUMS.tmp
+    mv SHA256SUMS.tmp SHA256SUMS
+  )
+  echo "== $out/SHA256SUMS"
+  cat "$out/SHA256SUMS"
+}
+
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+if [ -n "$sums_only" ]; then
+  write_sums
+  exit 0
+fi
+
+# What runs TARGET's binaries here: nothing (the host's own), or qemu-user for another Linux
+# architecture; "none" when neither.
+runner_for() {
+  local arch=${1%%-*}
+  case "$1" in
+    *-linux-*)
+      [ "$host_os" = Linux ] || { echo none; return; }
+      if [ "$arch" = "$host_arch" ]; then
+        echo ""
+      elif command -v "qemu-$arch" >/dev/null 2>&1; then
+        command -v "qemu-$arch"
+      else
+        echo none
+      fi
+      ;;
+    *-apple-darwin)
+      # An Apple silicon Mac runs x86_64 binaries too (Rosetta).
+      if [ "$host_os" = Darwin ] && { [ "$arch" = "$host_arch" ] || [ "$arch" = x86_64 ]; }; then
+        echo ""
+      else
+        echo none
+      fi
+      ;;
+    *) echo none ;;
+  esac
+}
+
+build() {
+  local target=$1 arch=${1%%-*}
+  rustup target add "$target" >/dev/null 2>&1 || true
+  local cargo=(cargo build)
+  if [[ $target == *-linux-* ]] && { [ "$host_os" != Linux ] || [ "$arch" != "$host_arch" ]; }; then
+    command -v cargo-zigbuild >/dev/null 2>&1 ||
+      die "building $target here needs cargo-zigbuild (pip install ziglang cargo-zigbuild)"
+    cargo=(cargo zigbuild)
+  fi
+  # The dist profile: the release profile made for size (Cargo.toml).
+  echo "== ${cargo[*]} --profile dist --locked --features static --target $target" >&2
+  local start=$SECONDS
+  # No unwind tables: the dist profile aborts on a panic, and its stripped binary's backtraces
+  # would name nothing.
+  RUSTFLAGS="-C force-unwind-tables=no" "${cargo[@]}" --profile dist --locked --features static --target "$target" >&2
+  echo "== built $target in $((SECONDS - start)) s" >&2
+  echo "target/$target/dist/atk"
+}
+
+# Man pages and completions are the same for every target: made once, by the first binary that
+# runs here.
+docs=
+make_docs() {
+  local bin=$1 runner=$2
+  docs=$(mktemp -d)
+  mkdir -p "$docs/completions" "$docs/man/man1"
+  local run=("$bin")
+  [ -z "$runner" ] || run=("$runner" "$bin")
+  "${run[@]}" completions bash >"$docs/completions/atk.bash"
+  "${run[@]}" completions zsh >"$docs/completions/_atk"
+  "${run[@]}" completions fish >"$docs/completions/atk.fish"
+  # Man pages: atk.1 and atk-COMMAND.1 for every command, generated from the clap tree by
+  # `atk __man DIR` where atk has it (it comes with the man pages' own change; until then the
+  # archives have none, and this says so).
+  if "${run[@]}" __man --help >/dev/null 2>&1; then
+    "${run[@]}" __man "$docs/man/man1"
+  else
+    echo "release: this atk has no \`atk __man\`: the archives hold no man pages" >&2
+  fi
+}
+
+pack() {
+  local target=$1 bin=$2
+  local name="atk-$version-$target"
+  local stage
+  stage=$(mktemp -d)
+  mkdir "$stage/$name"
+  cp "$bin" "$stage/$name/atk"
+  chmod 755 "$stage/$name/atk"
+  cp LICENSE README.md "$stage/$name/"
+  cp -R "$docs/completions" "$stage/$name/"
+  if [ -n "$(ls "$docs/man/man1")" ]; then
+    cp -R "$docs/man" "$stage/$name/"
+  fi
+  # Sorted names and no owner, so that the same files make the same listing.
+  (cd "$stage" && find "$name" -print | LC_ALL=C sort >files)
+  # The smallest archive for a release; a fast one for a binary given with --binary (the tests').
+  local level=-9
+  [ -z "$binary" ] || level=-1
+  if tar --version 2>/dev/null | grep -q 'GNU tar'; then
+    tar -C "$stage" --owner=0 --group=0 --numeric-owner --no-recursion -T "$stage/files" -cf - | gzip "$level" -n >"$out/$name.tar.gz"
+  else
+    tar -C "$stage" --uid 0 --gid 0 -n -T "$stage/files" -cf - | gzip "$level" -n >"$out/$name.tar.gz"
+  fi
+  rm -rf "$stage"
+  echo "$out/$name.tar.gz"
+}
+
+# The archive as a user gets it: unpacked into an empty folder, its binary run with an empty
+# environment, linked against no libcurl or OpenSSL, its man pages readable, within the limits.
+check() {
+  local target=$1 archive=$2 runner=$3 built=$4
+  local name="atk-$version-$target"
+  local dir
+  dir=$(mktemp -d)
+  tar -C "$dir" -xzf "$archive"
+  local bin="$dir/$name/atk"
+  for f in atk LICENSE README.md completions/atk.bash completions/_atk completions/atk.fish; do
+    [ -s "$dir/$name/$f" ] || die "$archive lacks $name/$f"
+  done
+  local run=("$bin")
+  [ -z "$runner" ] || run=("$runner" "$bin")
+  if [ "$runner" = none ]; then
+    echo "== $target: cannot run its binary here; not run"
+  else
+    local got
+    got=$(env -i "${run[@]}" --version) || die "$target: atk --version failed with an empty environment"
+    [ "$got" = "atk $version" ] || die "$target: atk --version says '$got', not 'atk $version'"
+    echo "== env -i atk --version: $got"
+    # One real command: validate the bundled registry's plugins, offline, with an empty
+    # environment (no HOME, no PATH).
+    env -i "${run[@]}" validate registry-template/plugins/*/ >"$dir/validate.out" 2>&1 ||
+      { cat "$dir/validate.out" >&2; die "$target: atk validate failed with an empty environment"; }
+    echo "== env -i atk validate registry-template/plugins/*/: ok"
+  fi
+  # A binary given with --binary (the tests' debug one) is packed as it is: only what this script
+  # builds is held to being static and to the sizes.
+  [ "$built" = 1 ] || { rm -rf "$dir"; return 0; }
+  case "$target" in
+    *-linux-*)
+      # No dynamic library at all: "not a dynamic executable" (glibc's ldd) or "Not a valid
+      # dynamic program" (musl's).
+      local libs
+      libs=$(ldd "$bin" 2>&1 || true)
+      echo "== ldd: $libs"
+      if printf '%s\n' "$libs" | grep -Eqi 'libcurl|libssl|libcrypto'; then
+        die "$target: the binary links a shared libcurl or OpenSSL"
+      fi
+      printf '%s\n' "$libs" | grep -Eqi 'not a dynamic executable|not a valid dynamic program|statically linked' ||
+        die "$target: the binary is dynamically linked"
+      ;;
+    *-apple-darwin)
+      local libs
+      libs=$(otool -L "$bin" | tail -n +2)
+      echo "== otool -L:"
+      echo "$libs"
+      if printf '%s\n' "$libs" | grep -Ev '^[[:space:]]*(/usr/lib/|/System/)' | grep -q .; then
+        die "$target: the binary links a library that is not the system's"
+      fi
+      if printf '%s\n' "$libs" | grep -Eqi 'libcurl|libssl|libcrypto'; then
+        die "$target: the binary links a shared libcurl or OpenSSL"
+      fi
+      ;;
+  esac
+  if [ -d "$dir/$name/man/man1" ]; then
+    local pages=0 page
+    for page in "$dir/$name"/man/man1/*.1; do
+      if [ "$host_os" = Linux ]; then
+        MANWIDTH=80 man -l "$page" >/dev/null 2>"$dir/man.err" || { cat "$dir/man.err" >&2; die "man -l $page failed"; }
+        [ ! -s "$dir/man.err" ] || { cat "$dir/man.err" >&2; die "man -l $page warned"; }
+      else
+        mandoc -T lint -W warning "$page" >/dev/null || die "mandoc finds faults in $page"
+      fi
+      pages=$((pages + 1))
+    done
+    echo "== $pages man pages read"
+  fi
+  local bsize asize
+  bsize=$(size_of "$bin")
+  asize=$(size_of "$archive")
+  echo "== sizes: binary $bsize bytes (limit $max_binary), archive $asize bytes (limit $max_archive)"
+  [ "$bsize" -lt "$max_binary" ] || die "$target: the binary is $bsize bytes, over $max_binary"
+  [ "$asize" -lt "$max_archive" ] || die "$target: the archive is $asize bytes, over $max_archive"
+  rm -rf "$dir"
+}
+
+for target in "${targets[@]}"; do
+  if [ -n "$binary" ]; then
+    bin=$binary
+    built=0
+  else
+    bin=$(build "$target")
+    built=1
+  fi
+  [ -f "$bin" ] || die "no binary at $bin"
+  runner=$(runner_for "$target")
+  if [ -z "$docs" ] && [ "$runner" != none ]; then
+    make_docs "$bin" "$runner"
+  fi
+  [ -n "$docs" ] || die "no binary that runs here made the completions (build a target this machine runs first)"
+  archive=$(pack "$target" "$bin")
+  echo "== $archive"
+  check "$target" "$archive" "$runner" "$built"
+done
+[ -z "$docs" ] || rm -rf "$docs"
+write_sums
