@@ -63,11 +63,17 @@ else
   err "HOME is not set, so there is no ~/.local/bin; set ATK_INSTALL_DIR to the folder to install atk into"
 fi
 
+tmp=$(mktemp -d 2>/dev/null || mktemp -d -t atk-install)
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 # --- tools --------------------------------------------------------------------------------------
+# A download that fails leaves its tool's one-line reason in $tmp/why, for the one error line.
 if command -v curl >/dev/null 2>&1; then
-  download() { curl -fsSL --retry 2 -o "$2" "$1"; }
+  download() { curl -fsSL --retry 2 -o "$2" "$1" 2>"$tmp/why"; }
 elif command -v wget >/dev/null 2>&1; then
-  download() { wget -q -O "$2" "$1"; }
+  download() { wget -q -O "$2" "$1" 2>"$tmp/why"; }
 else
   err "neither curl nor wget is installed; install one of them and run this again"
 fi
@@ -80,13 +86,9 @@ else
 fi
 command -v tar >/dev/null 2>&1 || err "tar is not installed; install it and run this again"
 
-tmp=$(mktemp -d 2>/dev/null || mktemp -d -t atk-install)
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 # --- download and verify ------------------------------------------------------------------------
-download "$url/SHA256SUMS" "$tmp/SHA256SUMS" || err "could not download $url/SHA256SUMS; check the address (ATK_INSTALL_URL, ATK_VERSION) and your connection"
+why() { tr '\n' ' ' <"$tmp/why" | sed 's/ *$//; s/^\(.\)/ (\1/; s/\(.\)$/\1)/'; }
+download "$url/SHA256SUMS" "$tmp/SHA256SUMS" || err "could not download $url/SHA256SUMS$(why); check the address (ATK_INSTALL_URL, ATK_VERSION) and your connection"
 # The line of this target's archive: "HASH  atk-VERSION-TARGET.tar.gz" (a name with no slash).
 line=$(grep -E "^[0-9a-fA-F]{64} [ *]atk-[0-9A-Za-z.+_-]+-$target\.tar\.gz\$" "$tmp/SHA256SUMS" | head -n 1 || true)
 [ -n "$line" ] || err "the release at $url has no archive for $target; build atk from source: cargo install --locked atk-cli"
@@ -94,7 +96,7 @@ expected=$(printf '%s\n' "$line" | cut -d ' ' -f 1 | tr 'A-F' 'a-f')
 name=$(printf '%s\n' "$line" | cut -d ' ' -f 2- | sed 's/^[ *]//')
 
 echo "downloading $url/$name"
-download "$url/$name" "$tmp/$name" || err "could not download $url/$name; check your connection and run this again"
+download "$url/$name" "$tmp/$name" || err "could not download $url/$name$(why); check your connection and run this again"
 actual=$(sha256 "$tmp/$name")
 if [ "$actual" != "$expected" ]; then
   err "$name does not match its checksum in SHA256SUMS (expected $expected, got $actual): nothing was installed; download it again, or report it if it persists"

@@ -230,3 +230,43 @@ fn install_script_names_a_platform_it_has_no_binary_for_in_one_line() {
     );
     assert_eq!(server.asked(), ["SHA256SUMS"]);
 }
+
+#[test]
+fn install_script_says_in_one_line_which_download_failed_and_installs_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dist = tmp.path().join("dist");
+    std::fs::create_dir(&dist).unwrap();
+    let server = Files::start(&dist);
+    let home = tmp.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let failed = || {
+        let out = install(&home, "/usr/bin:/bin", &[("ATK_INSTALL_URL", &server.url())]);
+        let (_, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "not one line: {stderr}");
+        assert!(!home.join(".local").exists());
+        stderr
+    };
+
+    // No SHA256SUMS there: a wrong address.
+    let stderr = failed();
+    assert_eq!(
+        stderr,
+        format!(
+            "error: could not download {}/SHA256SUMS (curl: (22) The requested URL returned error: 404); check the address (ATK_INSTALL_URL, ATK_VERSION) and your connection\n",
+            server.url()
+        )
+    );
+
+    // SHA256SUMS names an archive the folder lacks.
+    std::fs::write(dist.join("SHA256SUMS"), format!("{}  {}\n", "ab".repeat(32), archive_name())).unwrap();
+    let stderr = failed();
+    assert_eq!(
+        stderr,
+        format!(
+            "error: could not download {}/{} (curl: (22) The requested URL returned error: 404); check your connection and run this again\n",
+            server.url(),
+            archive_name()
+        )
+    );
+}
