@@ -131,8 +131,16 @@ build() {
   echo "== ${cargo[*]} --profile dist --locked --features static --target $target" >&2
   local start=$SECONDS
   # No unwind tables: the dist profile aborts on a panic, and its stripped binary's backtraces
-  # would name nothing.
-  RUSTFLAGS="-C force-unwind-tables=no" "${cargo[@]}" --profile dist --locked --features static --target "$target" >&2
+  # would name nothing. On Linux, the C code (libcurl, OpenSSL) without them too, and the
+  # static-pie binary's relocations packed (DT_RELR, which musl 1.2.4 and later applies): 0.8 MB
+  # less, with the binary still loaded at a random address.
+  local rustflags="-C force-unwind-tables=no" cflags=${TARGET_CFLAGS:-}
+  if [[ $target == *-linux-* ]]; then
+    rustflags="$rustflags -C link-arg=-Wl,-z,pack-relative-relocs"
+    cflags="${cflags:+$cflags }-fno-asynchronous-unwind-tables -fno-unwind-tables"
+  fi
+  RUSTFLAGS="$rustflags" TARGET_CFLAGS="$cflags" \
+    "${cargo[@]}" --profile dist --locked --features static --target "$target" >&2
   echo "== built $target in $((SECONDS - start)) s" >&2
   echo "target/$target/dist/atk"
 }
