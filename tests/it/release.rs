@@ -83,12 +83,22 @@ fn the_archive_holds_the_binary_completions_license_and_readme_with_its_checksum
     let mut entries: Vec<String> =
         String::from_utf8(listing.stdout).unwrap().lines().filter(|l| !l.ends_with('/')).map(String::from).collect();
     entries.sort();
+    // The man pages, where this atk makes them (`atk __man DIR`), are atk.1 and one per command.
+    let (pages, others): (Vec<String>, Vec<String>) =
+        entries.into_iter().partition(|e| e.starts_with(&format!("{top}/man/")));
     let want: Vec<String> =
         ["LICENSE", "README.md", "atk", "completions/_atk", "completions/atk.bash", "completions/atk.fish"]
             .iter()
             .map(|f| format!("{top}/{f}"))
             .collect();
-    assert_eq!(entries, want);
+    assert_eq!(others, want);
+    let makes_man_pages = Command::new(bin()).args(["__man", "--help"]).output().unwrap().status.success();
+    if makes_man_pages {
+        assert!(pages.contains(&format!("{top}/man/man1/atk.1")), "{pages:?}");
+        assert!(pages.contains(&format!("{top}/man/man1/atk-add.1")), "{pages:?}");
+    } else {
+        assert_eq!(pages, Vec::<String>::new());
+    }
     let sums = std::fs::read_to_string(dist.join("SHA256SUMS")).unwrap();
     assert_eq!(sums, format!("{}  {}\n", sha256(&dist.join(archive_name())), archive_name()));
 
