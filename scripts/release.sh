@@ -198,7 +198,11 @@ pack() {
     echo "release: no pigz here: packed with gzip -9 (larger)" >&2
   fi
   if tar --version 2>/dev/null | grep -q 'GNU tar'; then
-    tar -C "$stage" --owner=0 --group=0 --numeric-owner --no-recursion -T "$stage/files" -cf - | "${gz[@]}" >"$out/$name.tar.gz"
+    # Every file dated as the last commit: the same sources make the same archive.
+    local mtime
+    mtime=$(git log -1 --format=%ct 2>/dev/null || echo 0)
+    tar -C "$stage" --owner=0 --group=0 --numeric-owner --mtime="@$mtime" --no-recursion -T "$stage/files" -cf - |
+      "${gz[@]}" >"$out/$name.tar.gz"
   else
     tar -C "$stage" --uid 0 --gid 0 -n -T "$stage/files" -cf - | "${gz[@]}" >"$out/$name.tar.gz"
   fi
@@ -233,6 +237,22 @@ check() {
       { cat "$dir/validate.out" >&2; die "$target: atk validate failed with an empty environment"; }
     echo "== env -i atk validate registry-template/plugins/*/: ok"
   fi
+  if [ -d "$dir/$name/man/man1" ]; then
+    local pages=0 page
+    for page in "$dir/$name"/man/man1/*.1; do
+      if [ "$host_os" = Linux ]; then
+        # Rendered as `man` shows it: it must render to text; troff's warnings are shown.
+        MANWIDTH=80 man --warnings -l "$page" >"$dir/man.out" 2>"$dir/man.err" ||
+          { cat "$dir/man.err" >&2; die "man -l $page failed"; }
+        [ -s "$dir/man.out" ] || die "man -l $page shows nothing"
+        [ ! -s "$dir/man.err" ] || sed "s|^|$(basename "$page"): |" "$dir/man.err" >&2
+      else
+        mandoc -T lint -W error "$page" >/dev/null || die "mandoc finds errors in $page"
+      fi
+      pages=$((pages + 1))
+    done
+    echo "== $pages man pages read"
+  fi
   # A binary given with --binary (the tests' debug one) is packed as it is: only what this script
   # builds is held to being static and to the sizes.
   [ "$built" = 1 ] || { rm -rf "$dir"; return 0; }
@@ -262,19 +282,6 @@ check() {
       fi
       ;;
   esac
-  if [ -d "$dir/$name/man/man1" ]; then
-    local pages=0 page
-    for page in "$dir/$name"/man/man1/*.1; do
-      if [ "$host_os" = Linux ]; then
-        MANWIDTH=80 man -l "$page" >/dev/null 2>"$dir/man.err" || { cat "$dir/man.err" >&2; die "man -l $page failed"; }
-        [ ! -s "$dir/man.err" ] || { cat "$dir/man.err" >&2; die "man -l $page warned"; }
-      else
-        mandoc -T lint -W warning "$page" >/dev/null || die "mandoc finds faults in $page"
-      fi
-      pages=$((pages + 1))
-    done
-    echo "== $pages man pages read"
-  fi
   local bsize asize
   bsize=$(size_of "$bin")
   asize=$(size_of "$archive")
