@@ -143,7 +143,7 @@ fn normalize_older_homes(py: Option<&std::path::Path>) {
             let op = if step == "add" { "+tool-p" } else { "-tool-p" };
             assert_eq!(
                 gi,
-                crate::common::python::run(&py, REPLAY_WITH_ATK_CLI, &[op], &[], &old),
+                crate::common::python::run(py, REPLAY_WITH_ATK_CLI, &[op], &[], &old),
                 "{step} as atk-cli 0.4.0 does it"
             );
         }

@@ -53,7 +53,11 @@ fn the_readme_quickstart_runs_word_for_word() {
         .unwrap();
     let out = wait_with_timeout(child, RUN_TIMEOUT);
     let (stdout, stderr) = texts(&out);
-    assert!(out.status.success(), "the quickstart failed ({:?}):\n{block}\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status.code());
+    assert!(
+        out.status.success(),
+        "the quickstart failed ({:?}):\n{block}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status.code()
+    );
     assert!(!stderr.contains("error:"), "{stderr}");
 
     // It ran in its temporary folders: the user's home holds no ~/.atk, the checkout is unchanged.

@@ -76,7 +76,8 @@ for path in sys.argv[1:]:
 #[test]
 #[ignore = "needs the Python test venv (target/pyvenv or ATK_TEST_PYTHON; .ci/run makes it)"]
 fn fixtures_are_valid_or_invalid_as_for_atk_cli_0_4_0() {
-    let py = crate::common::python::python("fixtures_are_valid_or_invalid_as_for_atk_cli_0_4_0", &["atk.plugin_schema"]);
+    let py =
+        crate::common::python::python("fixtures_are_valid_or_invalid_as_for_atk_cli_0_4_0", &["atk.plugin_schema"]);
     let plugins = fixtures().join("plugins");
     let mut dirs: Vec<PathBuf> =
         ["minimal", "full", "skill-only", "remote-http"].iter().map(|d| plugins.join(d)).collect();
