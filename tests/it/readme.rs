@@ -60,8 +60,10 @@ fn the_readme_quickstart_runs_word_for_word() {
     );
     assert!(!stderr.contains("error:"), "{stderr}");
 
-    // It ran in its temporary folders: the user's home holds no ~/.atk, the checkout is unchanged.
-    assert!(!home.join(".atk").exists(), "the quickstart wrote to ~/.atk");
+    // It ran in its temporary folders: nothing in the user's home (no ~/.atk, no cache), and the
+    // checkout is unchanged.
+    let left: Vec<_> = std::fs::read_dir(&home).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "the quickstart wrote to the user's home: {left:?}");
     assert_eq!(git(root, &["status", "--porcelain", "--ignored=no"]), before, "the quickstart changed the checkout");
 }
 
