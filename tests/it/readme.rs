@@ -79,3 +79,46 @@ fn a_readme_without_its_quickstart_block_is_refused() {
         assert!(std::panic::catch_unwind(|| quickstart(bad)).is_err(), "{bad}");
     }
 }
+
+/// The ```yaml blocks of `text` that hold a whole `plugin.yaml` (a `schema_version`), and the one
+/// after the line `# plugins/my-tool/custom/overrides.yaml`.
+fn yaml_blocks(text: &str) -> (Vec<String>, Option<String>) {
+    let (mut plugins, mut overrides) = (Vec::new(), None);
+    for block in text.split("```yaml\n").skip(1) {
+        let block = block.split("```").next().unwrap().to_string();
+        if block.starts_with("# plugins/my-tool/custom/overrides.yaml\n") {
+            overrides = Some(block);
+        } else if block.contains("schema_version:") {
+            plugins.push(block);
+        }
+    }
+    (plugins, overrides)
+}
+
+#[test]
+fn the_readme_is_short_and_the_plugin_yaml_examples_of_the_docs_are_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.lines().count() < 150, "the README is the front door: under 150 lines");
+
+    let reference = std::fs::read_to_string(root.join("docs/plugin-yaml.md")).unwrap();
+    let (mut plugins, none) = yaml_blocks(&readme);
+    assert!(none.is_none());
+    let (full, overrides) = yaml_blocks(&reference);
+    assert_eq!((plugins.len(), full.len()), (1, 1), "one example in the README, one with every field in the reference");
+    plugins.extend(full.iter().cloned());
+    let env = Env::bare();
+    for (i, yaml) in plugins.iter().enumerate() {
+        let dir = env.path(&format!("example-{i}"));
+        write(&dir.join("plugin.yaml"), yaml, false);
+        env.ok(&["validate", dir.to_str().unwrap()]);
+    }
+    // The overrides example, over the example with every field: still valid.
+    let dir = env.path("example-1");
+    write(&dir.join("custom/overrides.yaml"), &overrides.expect("the reference has an overrides example"), false);
+    let out = env.ok(&["validate", dir.to_str().unwrap()]);
+    assert!(out.contains("My Tool"), "{out}");
+    // And an override that breaks the definition is caught: the example is really merged.
+    write(&dir.join("custom/overrides.yaml"), "lifecycle:\n  uninstall: null\n", false);
+    env.fails(5, &["validate", dir.to_str().unwrap()]);
+}
