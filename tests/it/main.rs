@@ -31,6 +31,7 @@ mod output;
 mod pins_fixes;
 mod pins_launch;
 mod pins_moves;
+mod readme;
 mod real_agents;
 mod registries_server;
 mod registry;
