@@ -1,7 +1,7 @@
 //! The Python side of the differential tests: python-dotenv, PyYAML and atk-cli 0.4.0 in the venv
 //! `.ci/run` makes (`ATK_TEST_PYTHON`, else `target/pyvenv/bin/python`). The tests that need it are
 //! `#[ignore]`d, so that `cargo test --locked` reports them as ignored where there is no venv;
-//! `.ci/run` makes the venv and runs them (`-- --include-ignored`). Run without the venv, they fail.
+//! `.ci/run` makes the venv and runs them (`-- --ignored`). Run without the venv, they fail.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

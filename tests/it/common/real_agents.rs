@@ -8,7 +8,7 @@
 //! agents first, and nothing else of the caller's environment (no `CLAUDE_CONFIG_DIR`,
 //! `CODEX_HOME`, `GEMINI_CLI_HOME`, API keys or proxies). The tests are `#[ignore]`d (reported as
 //! ignored by `cargo test --locked`); `.ci/run` installs the programs and runs them
-//! (`-- --include-ignored`). Run without the programs, they fail.
+//! (`-- --ignored`). Run without the programs, they fail.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
