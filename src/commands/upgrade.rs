@@ -211,7 +211,9 @@ impl Run<'_> {
         );
         let record = Record { operation: &format!("atk upgrade {}", entry.directory), message: &message };
         let m = Move { entry, origin, plan: &plan, lock: lock.map(|l| l.pins.as_slice()) };
-        let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, self.home, manifest, m, self.sets, record)?;
+        // The installed version does not declare what the new one adds: the upgrade takes the values.
+        let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, self.home, manifest, m, self.sets, record)
+            .map_err(|e| e.retry_with(format!("atk upgrade {}", entry.directory)))?;
         if let Some(e) = moved.stopped {
             return Err(e);
         }

@@ -346,7 +346,7 @@ pub fn move_plugin(
         &settings.environment,
     )?;
     if !env.missing.is_empty() {
-        return Err(Error::EnvMissing { missing: vec![(m.entry.directory.clone(), env.missing)] });
+        return Err(Error::EnvMissing { missing: vec![(m.entry.directory.clone(), env.missing)], retry: None });
     }
     let commit = apply(reporter, home, manifest, m, &env, &settings.environment, record)?;
     let outer = settings.outer();
