@@ -23,6 +23,7 @@ mod dotenv;
 mod exec;
 mod exit_codes;
 mod gitignore;
+mod hints;
 mod history;
 mod init;
 mod json_reports;
