@@ -188,7 +188,9 @@ pub fn probe_loaded(
             row.state = State::Invalid;
             let (problem, hint) = describe_invalid(e);
             row.problem = Some(problem.replace("<dir>", &entry.directory));
-            row.hint = Some(hint.replace("<dir>", &entry.directory));
+            // The folder's whole path: `atk validate` reads a path from where it runs.
+            let folder = crate::lifecycle::shell_quote(&at.root.join("plugins").join(&entry.directory).to_string_lossy());
+            row.hint = Some(hint.replace("plugins/<dir>", &crate::text::escape(&folder)));
             return Ok(row);
         }
     };

@@ -421,7 +421,8 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, outer: &Environment, 
                     Severity::Problem,
                     line,
                     Some(format!(
-                        "edit plugins/{dir}/custom/overrides.yaml (or plugin.yaml), then `atk validate plugins/{dir}`"
+                        "edit plugins/{dir}/custom/overrides.yaml (or plugin.yaml), then `atk validate {}`",
+                        crate::text::escape(&crate::lifecycle::shell_quote(&path.to_string_lossy()))
                     )),
                 );
             }

@@ -144,3 +144,25 @@ fn undo_blocked_by_untracked_files_names_them_and_how_to_clear_them() {
     run_hint(&env, &hint_starting(&err, "atk git checkout"), "", None);
     env.ok(&["undo", "--yes"]);
 }
+
+/// `status` of a plugin whose plugin.yaml atk cannot read hints `atk validate` with the folder's
+/// whole path: it works from any folder (regression: `plugins/<dir>`, found only from the home).
+#[test]
+fn status_hints_validate_with_a_path_that_works_from_anywhere() {
+    let env = Env::new();
+    let src = env.plugin("odd", &yaml("odd", ""), &[]);
+    env.ok(&["add", "-y", src.to_str().unwrap()]);
+    let file = env.atk_home.join("plugins/odd/plugin.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    write(&file, &text.replace("maturity: verified", "maturity: golden"), false);
+    let out = env.cmd().args(["status", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hint = v["plugins"][0]["hint"].as_str().unwrap().to_string();
+    let command = hint_starting(&format!("hint: {hint}"), "atk validate ");
+    // Run from the user's home folder, not the ATK Home: the plugin's own problem is reported.
+    let mut sh = std::process::Command::new("sh");
+    env.apply(&mut sh);
+    let out = sh.current_dir(&env.home).arg("-c").arg(command.replacen("atk", bin().to_str().unwrap(), 1)).output().unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", both(&out));
+    assert!(both(&out).contains("'golden' is not one of"), "{}", both(&out));
+}
