@@ -77,6 +77,8 @@ pub enum Command {
     Logs(commands::logs::Args),
     Run(commands::run::Args),
     Help(commands::help::Args),
+    #[command(name = "__generate-man", hide = true)]
+    GenerateMan(commands::man::Args),
 }
 
 /// The whole run: parses `args`, runs the command, and returns the exit code. A command line clap
@@ -174,6 +176,7 @@ pub fn run(cli: Cli) -> crate::Result<u8> {
         Command::Logs(a) => commands::logs::run(&ctx, a),
         Command::Run(a) => commands::run::run(&ctx, a),
         Command::Help(a) => commands::help::run(&ctx, a, Cli::command),
+        Command::GenerateMan(a) => commands::man::run(&ctx, a, Cli::command()),
     });
     // After the command, which let go of the home lock: a push that hangs blocks no other atk.
     ctx.push_pending();

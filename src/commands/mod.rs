@@ -13,6 +13,7 @@ pub mod init;
 pub mod install;
 pub mod list;
 pub mod logs;
+pub mod man;
 pub mod mcp;
 pub mod new;
 pub mod plug;

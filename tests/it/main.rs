@@ -24,6 +24,7 @@ mod exec;
 mod exit_codes;
 mod gitignore;
 mod hints;
+mod front_door;
 mod history;
 mod init;
 mod json_reports;
