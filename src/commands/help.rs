@@ -31,6 +31,9 @@ pub struct Help {
     pub directory: String,
     pub description: String,
     pub maturity: crate::plugin::Maturity,
+    /// `verified` is the plugin's own word, not a registry's (left out when false).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub maturity_self_declared: bool,
     pub source: report::SourceDoc,
     /// What it runs from package and image registries, as locked.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -145,7 +148,8 @@ fn card(ui: &Ui, doc: &Help) -> Vec<String> {
     for p in &doc.lock {
         out.push(format!("{}{} {} {}", label("Runs"), p.kind.as_str(), e(&p.spec), e(&p.short())));
     }
-    out.push(format!("{}{}", label("Maturity"), doc.maturity.as_str()));
+    let claim = if doc.maturity_self_declared { " (self-declared: it comes from no registry, so none reviewed it)" } else { "" };
+    out.push(format!("{}{}{claim}", label("Maturity"), doc.maturity.as_str()));
     if doc.ports.is_empty() {
         out.push(format!("{}-", label("Ports")));
     }
@@ -246,6 +250,7 @@ fn document(
         directory: entry.directory.clone(),
         description: plugin.description.clone(),
         maturity: plugin.maturity,
+        maturity_self_declared: crate::lifecycle::status::self_declared(plugin.maturity, entry.source.kind),
         source: (&entry.source).into(),
         lock: entry.lock.clone(),
         readme,
