@@ -475,11 +475,13 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, outer: &Environment, 
                                     Some("atk doctor --fix".into()),
                                 );
                             }
+                            // What the plugin does not ship, its install or service wrote: runtime
+                            // data, not drift (upgrades keep it). Named, never a warning.
                             if !d.extra.is_empty() {
                                 find(
                                     &mut c,
-                                    Severity::Warning,
-                                    format!("files the plugin does not ship (runtime data?): {}", names(&d.extra)),
+                                    Severity::Ok,
+                                    format!("files it wrote itself (runtime data, kept by upgrades): {}", names(&d.extra)),
                                     None,
                                 );
                             }
@@ -496,7 +498,8 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, outer: &Environment, 
         Severity::Ok if entry.source.kind == SourceKind::Local => {
             format!("{dir}: local plugin, files and definition in order")
         }
-        Severity::Ok => format!("{dir}: files equal its pinned commit"),
+        Severity::Ok if c.details.is_empty() => format!("{dir}: files equal its pinned commit"),
+        Severity::Ok => format!("{dir}: shipped files equal its pinned commit"),
         _ => format!("{dir}: {}", crate::error::plural(c.details.len(), "finding")),
     };
     if !fixes.is_empty() {

@@ -129,3 +129,19 @@ fn a_self_declared_verified_is_shown_as_such_by_status_and_help() {
     let v: serde_json::Value = serde_json::from_str(&env.ok(&["help", "mine", "--json"])).unwrap();
     assert_eq!(v["maturity_self_declared"], true);
 }
+
+/// The bundled example `notes` writes notes.txt (its install creates it) beside the files it
+/// ships: right after the add, doctor names it as runtime data, with no warning.
+#[test]
+fn doctor_does_not_warn_about_what_a_plugin_wrote_itself() {
+    let env = Env::new();
+    env.set_identity("Test", "test@example.com");
+    let work = crate::common::sources::registry_work(&env);
+    let reg = work.to_str().unwrap();
+    env.ok(&["--registry", reg, "add", "-y", "notes"]);
+    assert!(env.atk_home.join("plugins/notes/notes.txt").is_file());
+    let out = env.ok(&["--registry", reg, "doctor"]);
+    assert!(out.contains("0 warnings, 0 problems"), "{out}");
+    assert!(out.contains("✓ plugin: notes: shipped files equal its pinned commit"), "{out}");
+    assert!(out.contains("files it wrote itself (runtime data, kept by upgrades): notes.txt"), "{out}");
+}
