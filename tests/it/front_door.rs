@@ -145,3 +145,60 @@ fn doctor_does_not_warn_about_what_a_plugin_wrote_itself() {
     assert!(out.contains("✓ plugin: notes: shipped files equal its pinned commit"), "{out}");
     assert!(out.contains("files it wrote itself (runtime data, kept by upgrades): notes.txt"), "{out}");
 }
+
+/// A TLS server (`openssl s_server`) on 127.0.0.1 with `fixtures/tls/<cert>.pem`, which speaks
+/// no HTTP after the handshake; killed when dropped.
+struct TlsServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl TlsServer {
+    fn start(cert: &str) -> TlsServer {
+        let port = free_port();
+        let tls = fixtures().join("tls");
+        let child = std::process::Command::new("openssl")
+            .args(["s_server", "-quiet", "-accept", &port.to_string(), "-cert"])
+            .arg(tls.join(format!("{cert}.pem")))
+            .arg("-key")
+            .arg(tls.join(format!("{cert}.key")))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl is installed (.ci/run installs it)");
+        let started = std::time::Instant::now();
+        while !listening(port) {
+            assert!(started.elapsed().as_secs() < 30, "openssl s_server did not listen on {port}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        TlsServer { child, port }
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An https server whose certificate is not trusted: the error says so and how to trust it, and
+/// doing what the hint says gets past the handshake.
+#[test]
+fn an_untrusted_certificate_is_named_with_how_to_trust_it() {
+    let env = Env::new();
+    let server = TlsServer::start("server");
+    let url = format!("https://127.0.0.1:{}/tool.git", server.port);
+    let (_, err) = env.fails(7, &["add", "-y", &url]);
+    assert!(err.contains("Transport handshake failed"), "{err}");
+    assert!(err.contains("hint: the server's certificate is not trusted (SSL certificate problem"), "{err}");
+    assert!(err.contains("`git config --global http.sslCAInfo FILE`"), "{err}");
+    // The hint followed: the certificate is trusted, what fails now is that no git server answers.
+    let ca = fixtures().join("tls/ca.pem");
+    let gitconfig = env.home.join(".gitconfig");
+    let config = std::fs::read_to_string(&gitconfig).unwrap_or_default();
+    write(&gitconfig, &format!("{config}[http]\n\tsslCAInfo = {}\n", ca.display()), false);
+    let (_, err) = env.fails(7, &["add", "-y", &url]);
+    assert!(!err.contains("certificate"), "{err}");
+}
