@@ -189,8 +189,14 @@ impl Run<'_> {
         if let Some(lock) = lock {
             report::lock_plan(&ctx.ui, &entry.name, lock, self.now, true);
         }
+        let edited = upgrade::edited(self.home, entry, &plan)?;
+        let again = format!("`atk upgrade {} --yes`", entry.directory);
         if self.dry_run {
+            ctx.warn_edited(entry, &edited, &report::short(&plan.to));
             return Ok(UpgradeOutcome::WouldUpgrade(plan));
+        }
+        if !ctx.confirm_edited(entry, &edited, &report::short(&plan.to), &again)? {
+            return Ok(UpgradeOutcome::Declined(plan));
         }
         if plan.changes_commands() {
             let hint = format!("review the changes above, then pass --yes: `atk upgrade {} --yes`", entry.directory);

@@ -202,3 +202,31 @@ fn an_untrusted_certificate_is_named_with_how_to_trust_it() {
     let (_, err) = env.fails(7, &["add", "-y", &url]);
     assert!(!err.contains("certificate"), "{err}");
 }
+
+/// An upgrade that replaces shipped files the user edited names them in `--dry-run`, as the
+/// upgrade itself does before it asks.
+#[test]
+fn upgrade_dry_run_names_the_edited_files_it_would_replace() {
+    let env = Env::new();
+    let work = crate::common::sources::registry_work(&env);
+    let reg = work.to_str().unwrap();
+    env.ok(&["--registry", reg, "add", "-y", "third"]);
+    let data = env.atk_home.join("plugins/third/data.txt");
+    write(&data, "my own data\n", false);
+    write(&work.join("plugins/third/data.txt"), "third plugin data v2\n", false);
+    crate::common::sources::commit_all(&work, "third v2");
+
+    let out = env.cmd().args(["--registry", reg, "upgrade", "--all", "--dry-run"]).output().unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("1 would be upgraded"), "{stdout}");
+    assert!(stderr.contains("1 shipped file of 'third' changed since it was installed (data.txt)"), "{stderr}");
+    assert!(stderr.contains("replaces it"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&data).unwrap(), "my own data\n");
+
+    let (_, err) = env.fails(2, &["--registry", reg, "upgrade", "third"]);
+    assert!(err.contains("(data.txt)") && err.contains("Replace your changes?"), "{err}");
+    assert_eq!(std::fs::read_to_string(&data).unwrap(), "my own data\n");
+    env.ok(&["--registry", reg, "upgrade", "third", "--yes"]);
+    assert_eq!(std::fs::read_to_string(&data).unwrap(), "third plugin data v2\n");
+}
