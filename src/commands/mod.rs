@@ -120,11 +120,12 @@ impl Ctx {
     }
 }
 
-/// `PLUGIN` or `--all`, for the commands that take either.
+/// `PLUGIN` or `--all`, for the commands that take either: one group, so that usage lines and
+/// the error of a command without either name both (`<PLUGIN|--all>`).
 #[derive(clap::Args)]
+#[group(required = true, multiple = false)]
 pub struct PluginOrAll {
     /// The plugin (directory or name)
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
     pub plugin: Option<String>,
     /// Every plugin of the manifest, in its order
     #[arg(long)]

@@ -230,3 +230,30 @@ fn upgrade_dry_run_names_the_edited_files_it_would_replace() {
     env.ok(&["--registry", reg, "upgrade", "third", "--yes"]);
     assert_eq!(std::fs::read_to_string(&data).unwrap(), "third plugin data v2\n");
 }
+
+/// A usage line shows what the command needs: not `--home <DIR>` because ATK_HOME is set (nor
+/// `--registry`), and `<PLUGIN|--all>` where either will do.
+#[test]
+fn usage_lines_show_what_is_needed() {
+    let env = Env::new();
+    let out = env.cmd().args(["add"]).env("ATK_REGISTRY", "https://example.invalid/r.git").output().unwrap();
+    let (_, err) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("Usage: atk add <SOURCE>"), "ATK_HOME is set by Env: {err}");
+    for command in ["start", "stop", "install", "setup", "upgrade"] {
+        let (_, err) = env.fails(2, &[command]);
+        assert!(err.contains("<PLUGIN|--all>"), "{command}: {err}");
+        assert!(err.contains(&format!("Usage: atk {command} ")) && !err.contains("--home"), "{command}: {err}");
+    }
+    let (_, err) = env.fails(2, &["start", "x", "--all"]);
+    assert!(err.contains("cannot be used with '--all'"), "{err}");
+    // The variables still count, and an option given wins over its variable.
+    let other = env.path("other-home");
+    env.cmd().args(["init"]).env("ATK_HOME", &other).assert().success();
+    assert!(other.join("manifest.yaml").is_file());
+    let given = env.path("given-home");
+    env.cmd().args(["--home", given.to_str().unwrap(), "init"]).env("ATK_HOME", &other).assert().success();
+    assert!(given.join("manifest.yaml").is_file());
+    let help = env.ok(&["--help"]);
+    assert!(help.contains("[env: ATK_HOME]") && help.contains("[env: ATK_REGISTRY]"), "{help}");
+}
