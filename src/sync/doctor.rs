@@ -530,7 +530,17 @@ fn check_strays(home: &Home, manifest: &Manifest) -> Check {
         Severity::Warning,
         format!("{} under plugins/ that no manifest entry names", crate::error::plural(strays.len(), "folder")),
     )
-    .fix("`atk add ./plugins/<folder>` makes one a plugin again; else move it out of the home");
+    // The folder's whole path: `atk add` reads a path from where it runs.
+    .fix(match strays.as_slice() {
+        [one] => format!(
+            "`atk add {}` makes it a plugin again; else move it out of the home",
+            crate::text::escape(&crate::lifecycle::shell_quote(&home.plugin_dir(one).to_string_lossy()))
+        ),
+        _ => format!(
+            "`atk add {}/<folder>` makes one a plugin again; else move it out of the home",
+            crate::text::escape(&crate::lifecycle::shell_quote(&home.root.join("plugins").to_string_lossy()))
+        ),
+    });
     c.details = strays.iter().map(|s| format!("plugins/{}", crate::text::escape(s))).collect();
     c
 }

@@ -166,3 +166,19 @@ fn status_hints_validate_with_a_path_that_works_from_anywhere() {
     assert_eq!(out.status.code(), Some(5), "{}", both(&out));
     assert!(both(&out).contains("'golden' is not one of"), "{}", both(&out));
 }
+
+/// doctor's fix for a stray folder under plugins/ names its whole path: the add works from any
+/// folder (regression: `atk add ./plugins/<folder>`, which works only from the home).
+#[test]
+fn doctor_fix_for_a_stray_folder_adds_it_from_anywhere() {
+    let env = Env::new();
+    let stray = env.atk_home.join("plugins/stray");
+    write(&stray.join("plugin.yaml"), &yaml("stray", ""), false);
+    let out = env.cmd().args(["doctor", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let checks = v["checks"].as_array().unwrap();
+    let fix = checks.iter().find(|c| c["check"] == "strays").unwrap()["fix"].as_str().unwrap().to_string();
+    let command = hint_starting(&format!("hint: {fix}"), "atk add ");
+    run_hint(&env, &format!("{command} -y"), "", None);
+    assert!(env.manifest().contains("stray"), "{}", env.manifest());
+}
