@@ -148,7 +148,11 @@ fn card(ui: &Ui, doc: &Help) -> Vec<String> {
     for p in &doc.lock {
         out.push(format!("{}{} {} {}", label("Runs"), p.kind.as_str(), e(&p.spec), e(&p.short())));
     }
-    let claim = if doc.maturity_self_declared { " (self-declared: it comes from no registry, so none reviewed it)" } else { "" };
+    let claim = if doc.maturity_self_declared {
+        " (self-declared: it comes from no registry, so none reviewed it)"
+    } else {
+        ""
+    };
     out.push(format!("{}{}{claim}", label("Maturity"), doc.maturity.as_str()));
     if doc.ports.is_empty() {
         out.push(format!("{}-", label("Ports")));

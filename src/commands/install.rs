@@ -133,7 +133,8 @@ fn set_values(
         return Ok(());
     }
     let dir = home.plugin_dir(&entry.directory);
-    let plan = crate::sync::env::plan(&ctx.ui, plugin, &dir.join(".env"), sets, Some(&keys), &ctx.settings.environment)?;
+    let plan =
+        crate::sync::env::plan(&ctx.ui, plugin, &dir.join(".env"), sets, Some(&keys), &ctx.settings.environment)?;
     plan.write(home, &entry.directory)
 }
 

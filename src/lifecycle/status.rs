@@ -200,7 +200,8 @@ pub fn probe_loaded(
             let (problem, hint) = describe_invalid(e);
             row.problem = Some(problem.replace("<dir>", &entry.directory));
             // The folder's whole path: `atk validate` reads a path from where it runs.
-            let folder = crate::lifecycle::shell_quote(&at.root.join("plugins").join(&entry.directory).to_string_lossy());
+            let folder =
+                crate::lifecycle::shell_quote(&at.root.join("plugins").join(&entry.directory).to_string_lossy());
             row.hint = Some(hint.replace("plugins/<dir>", &crate::text::escape(&folder)));
             return Ok(row);
         }

@@ -481,7 +481,10 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, outer: &Environment, 
                                 find(
                                     &mut c,
                                     Severity::Ok,
-                                    format!("files it wrote itself (runtime data, kept by upgrades): {}", names(&d.extra)),
+                                    format!(
+                                        "files it wrote itself (runtime data, kept by upgrades): {}",
+                                        names(&d.extra)
+                                    ),
                                     None,
                                 );
                             }

@@ -207,12 +207,15 @@ pub struct Uncommitted {
 /// The refusal of an undo while the home has uncommitted changes: the files, and how to get them
 /// out of the way (a commit by hand is no way: undo reverts only atk's own last operation).
 fn uncommitted_refusal(changes: &[Uncommitted], limit: usize) -> Error {
-    let shown: Vec<String> =
-        changes.iter().map(|c| crate::text::escape(&c.path).into_owned()).collect();
+    let shown: Vec<String> = changes.iter().map(|c| crate::text::escape(&c.path).into_owned()).collect();
     let more = if changes.len() >= limit { ", …" } else { "" };
     let mut hints = Vec::new();
     let quoted = |untracked: bool| {
-        changes.iter().filter(|c| c.untracked == untracked).map(|c| crate::text::escape(&crate::lifecycle::shell_quote(&c.path)).into_owned()).collect::<Vec<_>>()
+        changes
+            .iter()
+            .filter(|c| c.untracked == untracked)
+            .map(|c| crate::text::escape(&crate::lifecycle::shell_quote(&c.path)).into_owned())
+            .collect::<Vec<_>>()
     };
     let new = quoted(true);
     if !new.is_empty() {

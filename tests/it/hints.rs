@@ -47,7 +47,11 @@ fn run_hint(env: &Env, command: &str, value: &str, registry: Option<&Path>) -> s
 fn add_without_a_terminal_hints_the_add_with_the_missing_values() {
     let env = Env::new();
     let vars = "env_vars:\n  - name: TOKEN\n    required: true\n  - name: OTHER\n    required: true\n";
-    let src = env.plugin("needs", &yaml("Needs", &format!("{vars}lifecycle:\n  install: 'true'\n  uninstall: 'true'\n")), &[]);
+    let src = env.plugin(
+        "needs",
+        &yaml("Needs", &format!("{vars}lifecycle:\n  install: 'true'\n  uninstall: 'true'\n")),
+        &[],
+    );
     let (_, err) = env.fails(8, &["add", "-y", src.to_str().unwrap()]);
     let hint = hint_starting(&err, "atk add ");
     assert!(hint.ends_with(" --set TOKEN=VALUE --set OTHER=VALUE"), "{hint}");
@@ -105,8 +109,7 @@ fn install_all_hints_install_with_set_which_writes_the_env_file() {
 fn setup_all_without_a_terminal_hints_each_plugin_with_its_values() {
     let env = Env::new();
     for (name, var) in [("one", "ONE_KEY"), ("two", "TWO_KEY")] {
-        let src =
-            env.plugin(name, &yaml(name, &format!("env_vars:\n  - name: {var}\n    required: true\n")), &[]);
+        let src = env.plugin(name, &yaml(name, &format!("env_vars:\n  - name: {var}\n    required: true\n")), &[]);
         env.ok(&["add", "-y", src.to_str().unwrap()]);
     }
     let (_, err) = env.fails(8, &["setup", "--all"]);
@@ -162,7 +165,8 @@ fn status_hints_validate_with_a_path_that_works_from_anywhere() {
     // Run from the user's home folder, not the ATK Home: the plugin's own problem is reported.
     let mut sh = std::process::Command::new("sh");
     env.apply(&mut sh);
-    let out = sh.current_dir(&env.home).arg("-c").arg(command.replacen("atk", bin().to_str().unwrap(), 1)).output().unwrap();
+    let out =
+        sh.current_dir(&env.home).arg("-c").arg(command.replacen("atk", bin().to_str().unwrap(), 1)).output().unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", both(&out));
     assert!(both(&out).contains("'golden' is not one of"), "{}", both(&out));
 }
