@@ -311,6 +311,19 @@ fn page(text: &str, pager: Option<String>) -> bool {
     }
 }
 
+/// `atk help COMMAND`: the command's help, as `atk COMMAND --help` prints it.
+#[derive(Serialize)]
+pub struct CommandHelp {
+    pub command: String,
+    pub help: String,
+}
+
+impl Report for CommandHelp {
+    fn render(&self, ui: &Ui) {
+        ui.line(self.help.trim_end());
+    }
+}
+
 /// The long help of atk's command `name` (not a hidden one), as `atk <name> --help` prints it.
 fn command_help(cli: fn() -> clap::Command, name: &str) -> Option<String> {
     let mut cmd = cli();
@@ -334,8 +347,8 @@ pub fn run(ctx: &Ctx, args: Args, cli: fn() -> clap::Command) -> Result<u8> {
     let (home, entry) = match found {
         Ok(found) => found,
         Err(e @ (crate::Error::PluginNotFound { .. } | crate::Error::NoHome { .. })) => {
-            let Some(text) = command_help(cli, &id) else { return Err(e) };
-            ctx.ui.line(text.trim_end());
+            let Some(help) = command_help(cli, &id) else { return Err(e) };
+            ctx.ui.print(&CommandHelp { command: id, help });
             return Ok(0);
         }
         Err(e) => return Err(e),

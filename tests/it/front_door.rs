@@ -76,6 +76,9 @@ fn help_of_a_command_is_its_help_unless_a_plugin_has_that_name() {
     let env = Env::new();
     let out = env.ok(&["help", "upgrade"]);
     assert!(out.contains("Usage: atk upgrade") && out.contains("--dry-run"), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&env.ok(&["help", "upgrade", "--json"])).unwrap();
+    assert_eq!(v["command"], "upgrade");
+    assert!(v["help"].as_str().unwrap().contains("Usage: atk upgrade"), "{v}");
     let (_, err) = env.fails(4, &["help", "nothing-of-that-name"]);
     assert!(err.contains("no plugin named 'nothing-of-that-name'"), "{err}");
     // Hidden commands are not shown.
