@@ -30,7 +30,11 @@ fn render_man(page: &std::path::Path) -> (String, String) {
             .unwrap()
     } else {
         assert!(have("groff"), "neither man nor groff is installed (.ci/run installs groff-base)");
-        std::process::Command::new("groff").args(["-k", "-man", "-Tutf8", "-ww"]).arg(page).output().unwrap()
+        std::process::Command::new("groff")
+            .args(["-k", "-man", "-Tutf8", "-ww", "-P", "-cbou"])
+            .arg(page)
+            .output()
+            .unwrap()
     };
     assert!(out.status.success(), "{}: {}", page.display(), both(&out));
     texts(&out)
