@@ -39,7 +39,7 @@ fn integrity_drift_is_named_and_repaired() {
     assert!(out.contains("✗ plugin: hello"), "{out}");
     assert!(out.contains("changed since the pinned commit (lost at the next upgrade): README.md, stop.sh"), "{out}");
     assert!(out.contains("shipped files missing: start.sh"), "{out}");
-    assert!(out.contains("files the plugin does not ship (runtime data?): extra.txt"), "{out}");
+    assert!(out.contains("files it wrote itself (runtime data, kept by upgrades): extra.txt"), "{out}");
     assert!(!out.contains("custom/notes.txt") && !out.contains(".env"), "{out}");
 
     // Without a person to ask, --fix puts back what is missing and keeps what the user changed.
