@@ -17,10 +17,12 @@ use crate::settings::{Environment, Settings, Waits};
     max_term_width = 100
 )]
 pub struct Cli {
-    /// The ATK Home to use [default: ~/.atk]
+    /// The ATK Home to use [env: ATK_HOME] [default: ~/.atk]
     // An OsString, not a PathBuf: clap refuses an empty path, and an empty ATK_HOME counts as
-    // unset (as in the Python CLI), which `Settings::resolve` decides.
-    #[arg(long, global = true, value_name = "DIR", env = "ATK_HOME")]
+    // unset (as in the Python CLI), which `Settings::resolve` decides. The environment variables
+    // of these options are read by `run`, not clap: clap counts an option its variable sets as
+    // given and shows it in every usage line (`Usage: atk add --home <DIR> <SOURCE>`).
+    #[arg(long, global = true, value_name = "DIR")]
     pub home: Option<std::ffi::OsString>,
     /// Print one JSON document on stdout
     #[arg(long, global = true)]
@@ -31,11 +33,12 @@ pub struct Cli {
     /// Print more about what is done
     #[arg(short, long, global = true)]
     pub verbose: bool,
-    /// The registry to use [default: config.registry, else the public one]
-    #[arg(long, global = true, value_name = "URL", env = "ATK_REGISTRY", hide_env_values = true)]
+    /// The registry to use [env: ATK_REGISTRY] [default: config.registry, else the public one]
+    #[arg(long, global = true, value_name = "URL")]
     pub registry: Option<String>,
-    /// Where fetched repositories are cached [default: the user's cache directory]
-    #[arg(long, global = true, value_name = "DIR", env = "ATK_CACHE_DIR", hide = true)]
+    /// Where fetched repositories are cached [env: ATK_CACHE_DIR] [default: the user's cache
+    /// directory]
+    #[arg(long, global = true, value_name = "DIR", hide = true)]
     pub cache_dir: Option<std::ffi::OsString>,
     /// Answer yes to every confirmation; never prompt
     #[arg(short = 'y', long, global = true)]
@@ -77,6 +80,8 @@ pub enum Command {
     Logs(commands::logs::Args),
     Run(commands::run::Args),
     Help(commands::help::Args),
+    #[command(name = "__generate-man", hide = true)]
+    GenerateMan(commands::man::Args),
 }
 
 /// The whole run: parses `args`, runs the command, and returns the exit code. A command line clap
@@ -132,12 +137,16 @@ pub fn run(cli: Cli) -> crate::Result<u8> {
         Ok(waits) => (waits, None),
         Err(e) => (Waits::default(), Some(e)),
     };
+    // An option given wins over its environment variable.
+    let home = cli.home.clone().or_else(|| environment.var_os("ATK_HOME").cloned());
+    let registry = cli.registry.clone().or_else(|| environment.var("ATK_REGISTRY"));
+    let cache_dir = cli.cache_dir.clone().or_else(|| environment.var_os("ATK_CACHE_DIR").cloned());
     let ctx = commands::Ctx {
         ui: crate::ui::Ui::new(cli.json, cli.quiet, cli.verbose, yes),
         settings: Settings::resolve(
-            cli.home.as_deref().map(std::path::Path::new),
-            cli.registry.as_deref(),
-            cli.cache_dir.as_deref().map(std::path::Path::new),
+            home.as_deref().map(std::path::Path::new),
+            registry.as_deref(),
+            cache_dir.as_deref().map(std::path::Path::new),
             waits,
             environment,
         ),
@@ -174,6 +183,7 @@ pub fn run(cli: Cli) -> crate::Result<u8> {
         Command::Logs(a) => commands::logs::run(&ctx, a),
         Command::Run(a) => commands::run::run(&ctx, a),
         Command::Help(a) => commands::help::run(&ctx, a, Cli::command),
+        Command::GenerateMan(a) => commands::man::run(&ctx, a, Cli::command()),
     });
     // After the command, which let go of the home lock: a push that hangs blocks no other atk.
     ctx.push_pending();

@@ -105,8 +105,11 @@ pub enum Error {
     NetStalled { url: String, seconds: u64 },
 
     /// Required environment variables have no value: (plugin directory, variables) pairs.
+    /// `retry` is the command that takes the values with `--set` when it runs again (`atk add
+    /// ./x`, `atk upgrade x`): the plugin is not (or not yet in this version) where `atk setup`
+    /// can set them. Without it, `atk setup <plugin>` is the way.
     #[error("required environment variables have no value: {}", describe_missing(missing))]
-    EnvMissing { missing: Vec<(String, Vec<String>)> },
+    EnvMissing { missing: Vec<(String, Vec<String>)>, retry: Option<String> },
 
     /// Another atk holds a lock (the home's, or a cache repository's) for too long; `what` is what
     /// it is doing ("changing <home>", "fetching <source> into the cache").
@@ -155,6 +158,11 @@ fn describe_ports(conflicts: &[(String, u16, Option<String>)]) -> String {
         .collect();
     let verb = if conflicts.len() == 1 { "is" } else { "are" };
     format!("{} {verb} already in use by another process", each.join(", "))
+}
+
+/// ` --set A=VALUE --set B=VALUE`: the flags that give `keys` their values.
+fn sets_of(keys: &[&String]) -> String {
+    keys.iter().map(|k| format!(" --set {k}=VALUE")).collect()
 }
 
 fn describe_missing(missing: &[(String, Vec<String>)]) -> String {
@@ -297,10 +305,17 @@ impl Error {
             Error::Lifecycle { .. } => {
                 vec!["the command's output above says why; fix it and run the command again".into()]
             }
-            Error::EnvMissing { missing } => match missing.as_slice() {
-                [(directory, _)] => vec![format!("set them with `atk setup {directory}` (or pass --set KEY=VALUE)")],
-                _ => vec!["set them with `atk setup --all` (or pass --set KEY=VALUE)".into()],
-            },
+            Error::EnvMissing { missing, retry: Some(command) } => {
+                let keys: Vec<&String> = missing.iter().flat_map(|(_, vars)| vars).collect();
+                vec![format!("give the values: `{command}{}`", sets_of(&keys))]
+            }
+            Error::EnvMissing { missing, retry: None } => missing
+                .iter()
+                .map(|(directory, vars)| {
+                    let keys: Vec<&String> = vars.iter().collect();
+                    format!("set them with `atk setup {directory}{}` (on a terminal, `atk setup {directory}` asks)", sets_of(&keys))
+                })
+                .collect(),
             Error::Locked { .. } => {
                 vec!["wait for the other atk to finish; set ATK_LOCK_TIMEOUT (seconds) to wait longer".into()]
             }
@@ -333,6 +348,15 @@ impl Error {
             return Error::Interrupted;
         }
         Error::Io { context: context.into(), source: std::sync::Arc::new(source) }
+    }
+
+    /// A missing-variables error whose values `command` takes with `--set` when run again (see
+    /// [`Error::EnvMissing`]); any other error as it is.
+    pub fn retry_with(self, command: impl Into<String>) -> Self {
+        match self {
+            Error::EnvMissing { missing, .. } => Error::EnvMissing { missing, retry: Some(command.into()) },
+            e => e,
+        }
     }
 
     pub fn other(message: impl Into<String>) -> Self {

@@ -61,7 +61,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let env = env::plan(&ctx.ui, &staged.plugin, &files_now.join(".env"), &sets, None, &ctx.settings.environment)?;
     let how = As { operation: &format!("atk add {input}"), restore: None, lock: &lock.pins };
     let crate::sync::add::Added { entry, commit } =
-        add_as(&ctx.ui, &home, &mut manifest, &staged, &env, &ctx.settings.environment, how)?;
+        add_as(&ctx.ui, &home, &mut manifest, &staged, &env, &ctx.settings.environment, how)
+            // Nothing was added: `atk setup` has no plugin to set; the add itself takes the values.
+            .map_err(|e| e.retry_with(format!("atk add {}", crate::lifecycle::shell_quote(input))))?;
 
     if let Some(c) = &commit {
         ctx.ui.detail(format!("committed {c}"));

@@ -12,10 +12,12 @@ use crate::plugin::Plugin;
 use crate::text::escape;
 use crate::ui::{Report, Ui};
 
-/// Show a plugin's README and its card: source, ports, variables, lifecycle, MCP
+/// Show a plugin's README and its card: source, ports, variables, lifecycle, MCP (or a
+/// command's help)
 #[derive(clap::Args)]
 pub struct Args {
-    /// The plugin (directory or name); without it, atk's own help
+    /// The plugin (directory or name), else the atk command of that name (`atk help add` is `atk
+    /// add --help` unless a plugin is called `add`: a plugin wins); without it, atk's own help
     pub plugin: Option<String>,
 }
 
@@ -29,6 +31,9 @@ pub struct Help {
     pub directory: String,
     pub description: String,
     pub maturity: crate::plugin::Maturity,
+    /// `verified` is the plugin's own word, not a registry's (left out when false).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub maturity_self_declared: bool,
     pub source: report::SourceDoc,
     /// What it runs from package and image registries, as locked.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -143,7 +148,12 @@ fn card(ui: &Ui, doc: &Help) -> Vec<String> {
     for p in &doc.lock {
         out.push(format!("{}{} {} {}", label("Runs"), p.kind.as_str(), e(&p.spec), e(&p.short())));
     }
-    out.push(format!("{}{}", label("Maturity"), doc.maturity.as_str()));
+    let claim = if doc.maturity_self_declared {
+        " (self-declared: it comes from no registry, so none reviewed it)"
+    } else {
+        ""
+    };
+    out.push(format!("{}{}{claim}", label("Maturity"), doc.maturity.as_str()));
     if doc.ports.is_empty() {
         out.push(format!("{}-", label("Ports")));
     }
@@ -244,6 +254,7 @@ fn document(
         directory: entry.directory.clone(),
         description: plugin.description.clone(),
         maturity: plugin.maturity,
+        maturity_self_declared: crate::lifecycle::status::self_declared(plugin.maturity, entry.source.kind),
         source: (&entry.source).into(),
         lock: entry.lock.clone(),
         readme,
@@ -300,15 +311,49 @@ fn page(text: &str, pager: Option<String>) -> bool {
     }
 }
 
+/// `atk help COMMAND`: the command's help, as `atk COMMAND --help` prints it.
+#[derive(Serialize)]
+pub struct CommandHelp {
+    pub command: String,
+    pub help: String,
+}
+
+impl Report for CommandHelp {
+    fn render(&self, ui: &Ui) {
+        ui.line(self.help.trim_end());
+    }
+}
+
+/// The long help of atk's command `name` (not a hidden one), as `atk <name> --help` prints it.
+fn command_help(cli: fn() -> clap::Command, name: &str) -> Option<String> {
+    let mut cmd = cli();
+    cmd.build();
+    let sub = cmd.get_subcommands_mut().find(|s| !s.is_hide_set() && s.get_name() == name)?;
+    Some(sub.render_long_help().to_string())
+}
+
 /// `cli` makes atk's whole command line (the clap tree), printed without a plugin.
 pub fn run(ctx: &Ctx, args: Args, cli: fn() -> clap::Command) -> Result<u8> {
     let Some(id) = args.plugin else {
         let _ = cli().print_long_help();
         return Ok(0);
     };
-    let home = ctx.open_home()?;
-    let manifest = home.manifest()?;
-    let entry = super::find(&manifest, &id)?;
+    // A plugin of that name wins; else a command of atk (also where there is no home yet).
+    let found = ctx.open_home().and_then(|home| {
+        let manifest = home.manifest()?;
+        let entry = super::find(&manifest, &id)?.clone();
+        Ok((home, entry))
+    });
+    let (home, entry) = match found {
+        Ok(found) => found,
+        Err(e @ (crate::Error::PluginNotFound { .. } | crate::Error::NoHome { .. })) => {
+            let Some(help) = command_help(cli, &id) else { return Err(e) };
+            ctx.ui.print(&CommandHelp { command: id, help });
+            return Ok(0);
+        }
+        Err(e) => return Err(e),
+    };
+    let entry = &entry;
     let (dir, plugin) = load_installed(&home.root, entry)?;
     let readme_path = dir.join("README.md");
     // Links inside the plugin folder are followed (a README may link to docs/README.md).

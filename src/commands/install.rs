@@ -23,9 +23,14 @@ pub struct Args {
     /// Use only what the cache has; lock nothing
     #[arg(long)]
     pub offline: bool,
+    /// Set a variable in the plugin's .env before its install runs (repeatable); KEY alone takes
+    /// $KEY from the environment; with --all, in every plugin that declares KEY
+    #[arg(long = "set", value_name = "KEY[=VALUE]")]
+    pub set: Vec<String>,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+    let sets = super::parse_sets(ctx, &args.set)?;
     let home = ctx.lock_home()?;
     let mut manifest = home.manifest()?;
     let entries: Vec<crate::home::Entry> =
@@ -44,8 +49,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let result = files.and_then(|fetched| {
             let dir = home.plugin_dir(&entry.directory);
             let plugin = plugin::load(&dir)?;
+            set_values(ctx, &home, entry, &plugin, &sets, args.target.all)?;
             let runner = ctx.runner(&home, &dir, &entry.directory, &plugin);
-            Ok((fetched, runner.check_and_install(&ctx.ui)?))
+            let ran = runner
+                .check_and_install(&ctx.ui)
+                .map_err(|e| e.retry_with(format!("atk install {}", entry.directory)))?;
+            Ok((fetched, ran))
         });
         // The agents recorded for the plugin get it again where they lack it (a new laptop, or after
         // `atk uninstall`): each agent's own state decides; a server of the user's is never touched.
@@ -97,6 +106,36 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let report = Install { plugins: reports, all: args.target.all };
     ctx.ui.print(&report);
     Ok(if report.failed() == 0 { 0 } else { 1 })
+}
+
+/// Writes the values of `--set` that `plugin` declares to its `.env` (0600, as `atk setup` does),
+/// before its install runs. For one plugin named, a key it does not declare is a usage error; with
+/// `--all`, each plugin takes the keys it declares (as `atk setup --all --set` does).
+fn set_values(
+    ctx: &Ctx,
+    home: &crate::home::Locked,
+    entry: &crate::home::Entry,
+    plugin: &plugin::Plugin,
+    sets: &[(String, String)],
+    all: bool,
+) -> Result<()> {
+    if sets.is_empty() {
+        return Ok(());
+    }
+    let declares = |k: &String| plugin.env_vars.iter().any(|v| &v.name == k);
+    if !all {
+        if let Some((k, _)) = sets.iter().find(|(k, _)| !declares(k)) {
+            return Err(super::setup::undeclared(plugin, k));
+        }
+    }
+    let keys: Vec<String> = sets.iter().map(|(k, _)| k.clone()).filter(declares).collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let dir = home.plugin_dir(&entry.directory);
+    let plan =
+        crate::sync::env::plan(&ctx.ui, plugin, &dir.join(".env"), sets, Some(&keys), &ctx.settings.environment)?;
+    plan.write(home, &entry.directory)
 }
 
 /// Locks, for each plugin whose files are in place, the references it runs without a pin (see

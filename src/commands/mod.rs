@@ -13,6 +13,7 @@ pub mod init;
 pub mod install;
 pub mod list;
 pub mod logs;
+pub mod man;
 pub mod mcp;
 pub mod new;
 pub mod plug;
@@ -119,11 +120,12 @@ impl Ctx {
     }
 }
 
-/// `PLUGIN` or `--all`, for the commands that take either.
+/// `PLUGIN` or `--all`, for the commands that take either: one group, so that usage lines and
+/// the error of a command without either name both (`<PLUGIN|--all>`).
 #[derive(clap::Args)]
+#[group(required = true, multiple = false)]
 pub struct PluginOrAll {
     /// The plugin (directory or name)
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
     pub plugin: Option<String>,
     /// Every plugin of the manifest, in its order
     #[arg(long)]
@@ -202,26 +204,42 @@ impl Ctx {
         Ok(scrubber.scrub(&patch))
     }
 
+    /// Names the shipped files of `entry` the user changed (`edited`), which the version at `to`
+    /// replaces; nothing when there are none. What a move's confirmation and `--dry-run` show.
+    pub fn warn_edited(&self, entry: &Entry, edited: &[String], to: &str) {
+        if edited.is_empty() {
+            return;
+        }
+        let shown: Vec<String> = edited.iter().map(|p| crate::text::escape(p).into_owned()).collect();
+        self.ui.warn(format!(
+            "{} of '{}' changed since it was installed ({}); the version at {to} replaces {} (`atk diff {}` shows the changes)",
+            crate::error::plural(edited.len(), "shipped file"),
+            crate::text::escape(&entry.name),
+            shown.join(", "),
+            if edited.len() == 1 { "it" } else { "them" },
+            entry.directory
+        ));
+    }
+
+    /// [`Ctx::warn_edited`], then asks whether to replace them (true when there are none).
+    /// `again` is the command to suggest with `--yes`.
+    pub fn confirm_edited(&self, entry: &Entry, edited: &[String], to: &str, again: &str) -> Result<bool> {
+        if edited.is_empty() {
+            return Ok(true);
+        }
+        self.warn_edited(entry, edited, to);
+        let hint = format!("save your changes first, or pass --yes to replace them: {again}");
+        self.ui.confirm("Replace your changes?", &hint)
+    }
+
     /// Asks before a plugin moves to the commit `to` (rollback, undo): when the user changed
     /// shipped files the other version replaces, and when the other version changes commands that
     /// run here. `again` is the command to suggest with `--yes`.
     pub fn confirm_move(&self, entry: &Entry, planned: &crate::sync::upgrade::Planned, again: &str) -> Result<bool> {
         let to = report::short(&planned.plan.to);
         let name = crate::text::escape(&entry.name);
-        let edited = &planned.edited;
-        if !edited.is_empty() {
-            let shown: Vec<String> = edited.iter().map(|p| crate::text::escape(p).into_owned()).collect();
-            self.ui.warn(format!(
-                "{} of '{name}' changed since it was installed ({}); the version at {to} replaces {} (`atk diff {}` shows the changes)",
-                crate::error::plural(edited.len(), "shipped file"),
-                shown.join(", "),
-                if edited.len() == 1 { "it" } else { "them" },
-                entry.directory
-            ));
-            let hint = format!("save your changes first, or pass --yes to replace them: {again}");
-            if !self.ui.confirm("Replace your changes?", &hint)? {
-                return Ok(false);
-            }
+        if !self.confirm_edited(entry, &planned.edited, &to, again)? {
+            return Ok(false);
         }
         if planned.plan.changes_commands() {
             let hint = format!("review the changes above, then pass --yes: {again}");

@@ -97,7 +97,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 );
                 let record = Record { operation: &format!("atk rollback {}", entry.directory), message: &message };
                 let m = Move { entry: &entry, origin: &origin, plan, lock: Some(&lock.pins) };
-                let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, &home, &mut manifest, m, &sets, record)?;
+                let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, &home, &mut manifest, m, &sets, record)
+                    .map_err(|e| e.retry_with(format!("atk rollback {}", entry.directory)))?;
                 if let Some(e) = moved.stopped {
                     return Err(e);
                 }

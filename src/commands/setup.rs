@@ -55,15 +55,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let plugin = plugin::load(&dir)?;
         if args.target.plugin.is_some() {
             if let Some((k, _)) = sets.iter().find(|(k, _)| !plugin.env_vars.iter().any(|v| &v.name == k)) {
-                let declared: Vec<&str> = plugin.env_vars.iter().map(|v| v.name.as_str()).collect();
-                return Err(Error::usage(
-                    format!("plugin '{}' declares no variable {k}", crate::text::escape(&plugin.name)),
-                    Some(if declared.is_empty() {
-                        "it declares no variables".into()
-                    } else {
-                        format!("it declares: {}", declared.join(", "))
-                    }),
-                ));
+                return Err(undeclared(&plugin, k));
             }
         }
         let configured = if plugin.env_vars.is_empty() {
@@ -100,9 +92,22 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let missing: Vec<(String, Vec<String>)> =
         report.plugins.into_iter().filter(|p| !p.missing.is_empty()).map(|p| (p.directory, p.missing)).collect();
     if !missing.is_empty() {
-        return Err(Error::EnvMissing { missing });
+        return Err(Error::EnvMissing { missing, retry: None });
     }
     Ok(if unavailable.is_empty() { 0 } else { 1 })
+}
+
+/// The usage error of `--set KEY` for a plugin that declares no variable `KEY`.
+pub fn undeclared(plugin: &plugin::Plugin, key: &str) -> Error {
+    let declared: Vec<&str> = plugin.env_vars.iter().map(|v| v.name.as_str()).collect();
+    Error::usage(
+        format!("plugin '{}' declares no variable {key}", crate::text::escape(&plugin.name)),
+        Some(if declared.is_empty() {
+            "it declares no variables".into()
+        } else {
+            format!("it declares: {}", declared.join(", "))
+        }),
+    )
 }
 
 /// `atk setup`: per plugin, how many variables are set, which required ones are still missing,

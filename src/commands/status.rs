@@ -108,6 +108,7 @@ fn env_cell(row: &PluginStatus) -> Cell {
 fn maturity_cell(row: &PluginStatus) -> Cell {
     match row.maturity {
         None => plain("-"),
+        Some(Maturity::Verified) if row.maturity_self_declared => styled("verified (self)", |ui, s| ui.yellow(s)),
         Some(Maturity::Verified) => styled("verified", |ui, s| ui.green(s)),
         Some(Maturity::Community) => styled("community", |ui, s| ui.yellow(s)),
         Some(Maturity::AiGenerated) => styled("ai-generated", |ui, s| ui.red(s)),
@@ -179,7 +180,8 @@ fn print_table(ui: &Ui, rows: &[PluginStatus]) {
 fn print_legend(ui: &Ui, rows: &[PluginStatus]) {
     let checked = rows.iter().any(|r| r.ports.iter().any(|p| p.listening.is_some()));
     let with_env = rows.iter().any(|r| r.env.total > 0);
-    let unverified = rows.iter().any(|r| r.maturity.is_some_and(|m| m != Maturity::Verified));
+    let unverified =
+        rows.iter().any(|r| r.maturity.is_some_and(|m| m != Maturity::Verified) || r.maturity_self_declared);
     if !(checked || with_env || unverified) {
         return;
     }
@@ -192,7 +194,7 @@ fn print_legend(ui: &Ui, rows: &[PluginStatus]) {
     }
     if unverified {
         ui.line(ui.dim(
-            "Maturity: verified = reviewed in the official registry, community = third party, ai-generated = not reviewed by a person",
+            "Maturity: verified = reviewed in the official registry, verified (self) = the plugin says so but comes from no registry, community = third party, ai-generated = not reviewed by a person",
         ));
     }
 }

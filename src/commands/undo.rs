@@ -80,13 +80,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 environment,
                 As { operation: "atk undo", restore, lock: &[] },
             )
-            .inspect_err(|e| {
-                if matches!(e, Error::EnvMissing { .. }) {
-                    // Its .env went with the folder: the values are given to undo itself.
-                    ctx.ui
-                        .note("the plugin's .env was removed with it: give the values with `atk undo --set KEY=VALUE`");
-                }
-            })?;
+            // Its .env went with the folder: the values are given to undo itself.
+            .map_err(|e| e.retry_with("atk undo"))?;
             // The remove unplugged it from the agents it recorded: they get it back, as an undo
             // of an unplug plugs it back (a failure there is the agent's outcome, as in a move).
             let outer = ctx.settings.outer();
@@ -130,7 +125,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             );
             let m = Move { entry, origin: &origin, plan: &planned.plan, lock: Some(lock) };
             let record = Record { operation: &format!("atk undo {}", entry.directory), message: &message };
-            let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, &home, &mut manifest, m, &sets, record)?;
+            let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, &home, &mut manifest, m, &sets, record)
+                .map_err(|e| e.retry_with("atk undo"))?;
             if let Some(e) = moved.stopped {
                 return Err(e);
             }

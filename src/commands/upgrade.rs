@@ -189,8 +189,14 @@ impl Run<'_> {
         if let Some(lock) = lock {
             report::lock_plan(&ctx.ui, &entry.name, lock, self.now, true);
         }
+        let edited = upgrade::edited(self.home, entry, &plan)?;
+        let again = format!("`atk upgrade {} --yes`", entry.directory);
         if self.dry_run {
+            ctx.warn_edited(entry, &edited, &report::short(&plan.to));
             return Ok(UpgradeOutcome::WouldUpgrade(plan));
+        }
+        if !ctx.confirm_edited(entry, &edited, &report::short(&plan.to), &again)? {
+            return Ok(UpgradeOutcome::Declined(plan));
         }
         if plan.changes_commands() {
             let hint = format!("review the changes above, then pass --yes: `atk upgrade {} --yes`", entry.directory);
@@ -211,7 +217,9 @@ impl Run<'_> {
         );
         let record = Record { operation: &format!("atk upgrade {}", entry.directory), message: &message };
         let m = Move { entry, origin, plan: &plan, lock: lock.map(|l| l.pins.as_slice()) };
-        let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, self.home, manifest, m, self.sets, record)?;
+        // The installed version does not declare what the new one adds: the upgrade takes the values.
+        let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, self.home, manifest, m, self.sets, record)
+            .map_err(|e| e.retry_with(format!("atk upgrade {}", entry.directory)))?;
         if let Some(e) = moved.stopped {
             return Err(e);
         }

@@ -122,7 +122,7 @@ fn check_env(at: At, loaded: &[Loaded], skip: &[bool]) -> Result<()> {
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(Error::EnvMissing { missing })
+        Err(Error::EnvMissing { missing, retry: None })
     }
 }
 
@@ -322,7 +322,7 @@ mod tests {
         let opts = Options { timeout: Duration::from_secs(5) };
         let e = start(At { root: t.path(), outer: &Environment::default() }, &all, &opts, &Recorder::default())
             .unwrap_err();
-        let Error::EnvMissing { missing } = &e else { panic!("{e}") };
+        let Error::EnvMissing { missing, .. } = &e else { panic!("{e}") };
         assert_eq!(missing.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>(), ["a", "b"]);
         assert!(!t.path().join("plugins/c/started").exists());
 

@@ -218,7 +218,7 @@ impl<'a> Runner<'a> {
         if missing.is_empty() {
             Ok(())
         } else {
-            Err(Error::EnvMissing { missing: vec![(self.directory.to_string(), missing)] })
+            Err(Error::EnvMissing { missing: vec![(self.directory.to_string(), missing)], retry: None })
         }
     }
 

@@ -99,6 +99,10 @@ pub struct PluginStatus {
     /// What to do about it.
     pub hint: Option<String>,
     pub maturity: Option<Maturity>,
+    /// `verified` is the plugin's own word: it does not come from a registry, so no registry
+    /// reviewed it (left out when false).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub maturity_self_declared: bool,
     pub ports: Vec<PortState>,
     pub env: EnvSummary,
     pub health: Option<HealthState>,
@@ -119,6 +123,12 @@ pub fn load_installed(root: &Path, entry: &Entry) -> Result<(PathBuf, Plugin)> {
     }
     let plugin = crate::plugin::load(&dir)?;
     Ok((dir, plugin))
+}
+
+/// Whether `maturity` is only the plugin's own claim: `verified` says a registry reviewed it,
+/// which only a registry's plugin can show (as `add` warns).
+pub fn self_declared(maturity: Maturity, kind: crate::home::SourceKind) -> bool {
+    maturity == Maturity::Verified && kind != crate::home::SourceKind::Registry
 }
 
 /// The env summary of a plugin, with its `.env` read.
@@ -172,6 +182,7 @@ pub fn probe_loaded(
         ports: vec![],
         env: EnvSummary::default(),
         maturity: None,
+        maturity_self_declared: false,
         health: None,
         agents: entry.agents.clone(),
         lock: entry.lock.clone(),
@@ -188,12 +199,16 @@ pub fn probe_loaded(
             row.state = State::Invalid;
             let (problem, hint) = describe_invalid(e);
             row.problem = Some(problem.replace("<dir>", &entry.directory));
-            row.hint = Some(hint.replace("<dir>", &entry.directory));
+            // The folder's whole path: `atk validate` reads a path from where it runs.
+            let folder =
+                crate::lifecycle::shell_quote(&at.root.join("plugins").join(&entry.directory).to_string_lossy());
+            row.hint = Some(hint.replace("plugins/<dir>", &crate::text::escape(&folder)));
             return Ok(row);
         }
     };
     row.name = plugin.name.clone();
     row.maturity = Some(plugin.maturity);
+    row.maturity_self_declared = self_declared(plugin.maturity, entry.source.kind);
     row.ports = plugin
         .ports
         .iter()

@@ -31,7 +31,11 @@ pub struct Plugin {
     pub schema_version: String,
     pub name: String,
     pub description: String,
+    /// `ai-generated` when the file gives none, as atk-cli 0.4.0 defaults it.
     pub maturity: Maturity,
+    /// Whether plugin.yaml gives `maturity` (a hand-written plugin often does not).
+    #[serde(skip)]
+    pub maturity_declared: bool,
     pub service: Option<Service>,
     pub vendor: Option<Vendor>,
     pub ports: Vec<Port>,
@@ -302,6 +306,7 @@ impl Checker<'_> {
             }
         }
         let description = self.string(&o, "description", true);
+        let maturity_declared = !matches!(o.map.get("maturity"), None | Some(Value::Null));
         let maturity = match self
             .one_of(&o, "maturity", &["ai-generated", "community", "verified"], Some("ai-generated"))
             .as_deref()
@@ -410,6 +415,7 @@ impl Checker<'_> {
             name: name?,
             description: description?,
             maturity,
+            maturity_declared,
             service,
             vendor,
             ports,
@@ -540,6 +546,7 @@ mod tests {
     fn minimal_plugin_is_valid_with_defaults() {
         let p = check(MINIMAL).unwrap();
         assert_eq!(p.maturity, Maturity::AiGenerated);
+        assert!(!p.maturity_declared);
         assert!(p.env_vars.is_empty() && p.ports.is_empty() && p.mcp.is_none());
     }
 

@@ -87,7 +87,9 @@ pub fn add_as(
         }
         env.write_in(tx, &rel_dir)?;
         if !env.missing.is_empty() && plugin.lifecycle.install.is_none() {
-            reporter.warn(&Error::EnvMissing { missing: vec![(directory.clone(), env.missing.clone())] }.to_string());
+            reporter.warn(
+                &Error::EnvMissing { missing: vec![(directory.clone(), env.missing.clone())], retry: None }.to_string(),
+            );
         }
         match &restore {
             Some(r) => updated.plugins.insert(r.index.min(updated.plugins.len()), entry.clone()),

@@ -421,7 +421,8 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, outer: &Environment, 
                     Severity::Problem,
                     line,
                     Some(format!(
-                        "edit plugins/{dir}/custom/overrides.yaml (or plugin.yaml), then `atk validate plugins/{dir}`"
+                        "edit plugins/{dir}/custom/overrides.yaml (or plugin.yaml), then `atk validate {}`",
+                        crate::text::escape(&crate::lifecycle::shell_quote(&path.to_string_lossy()))
                     )),
                 );
             }
@@ -474,11 +475,16 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, outer: &Environment, 
                                     Some("atk doctor --fix".into()),
                                 );
                             }
+                            // What the plugin does not ship, its install or service wrote: runtime
+                            // data, not drift (upgrades keep it). Named, never a warning.
                             if !d.extra.is_empty() {
                                 find(
                                     &mut c,
-                                    Severity::Warning,
-                                    format!("files the plugin does not ship (runtime data?): {}", names(&d.extra)),
+                                    Severity::Ok,
+                                    format!(
+                                        "files it wrote itself (runtime data, kept by upgrades): {}",
+                                        names(&d.extra)
+                                    ),
                                     None,
                                 );
                             }
@@ -495,7 +501,8 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, outer: &Environment, 
         Severity::Ok if entry.source.kind == SourceKind::Local => {
             format!("{dir}: local plugin, files and definition in order")
         }
-        Severity::Ok => format!("{dir}: files equal its pinned commit"),
+        Severity::Ok if c.details.is_empty() => format!("{dir}: files equal its pinned commit"),
+        Severity::Ok => format!("{dir}: shipped files equal its pinned commit"),
         _ => format!("{dir}: {}", crate::error::plural(c.details.len(), "finding")),
     };
     if !fixes.is_empty() {
@@ -526,7 +533,17 @@ fn check_strays(home: &Home, manifest: &Manifest) -> Check {
         Severity::Warning,
         format!("{} under plugins/ that no manifest entry names", crate::error::plural(strays.len(), "folder")),
     )
-    .fix("`atk add ./plugins/<folder>` makes one a plugin again; else move it out of the home");
+    // The folder's whole path: `atk add` reads a path from where it runs.
+    .fix(match strays.as_slice() {
+        [one] => format!(
+            "`atk add {}` makes it a plugin again; else move it out of the home",
+            crate::text::escape(&crate::lifecycle::shell_quote(&home.plugin_dir(one).to_string_lossy()))
+        ),
+        _ => format!(
+            "`atk add {}/<folder>` makes one a plugin again; else move it out of the home",
+            crate::text::escape(&crate::lifecycle::shell_quote(&home.root.join("plugins").to_string_lossy()))
+        ),
+    });
     c.details = strays.iter().map(|s| format!("plugins/{}", crate::text::escape(s))).collect();
     c
 }

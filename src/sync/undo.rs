@@ -159,40 +159,83 @@ pub fn revert_agents(
     Ok(done)
 }
 
-/// Whether the home has changes git has not committed: tracked files changed or staged, or files
-/// git does not track and does not ignore (what `git status` lists). Undo may remove a plugin's
-/// folder: a file of the user's there that git never saw would be lost with it. `repo` is the
-/// home's.
-pub fn has_uncommitted_changes(repo: &gix::Repository) -> Result<bool> {
+/// What the home holds that git has not committed: tracked files changed or staged
+/// (`untracked: false`), then files git does not track and does not ignore (what `git status`
+/// lists), at most `limit` in all. Undo may remove a plugin's folder: a file of the user's there
+/// that git never saw would be lost with it. `repo` is the home's.
+pub fn uncommitted_changes(repo: &gix::Repository, limit: usize) -> Result<Vec<Uncommitted>> {
     use crate::home::state::status;
     let failed = |e: &dyn std::fmt::Display| Error::Git {
         message: format!("cannot compare the home with its last commit: {e}"),
         hints: vec![],
     };
+    let mut found = Vec::new();
     // `repo.is_dirty()`, on one thread.
-    let dirty = status(repo)
+    let changed = status(repo)
         .map_err(|e| failed(&e))?
         .index_worktree_rewrites(None)
         .index_worktree_submodules(gix::status::Submodule::AsConfigured { check_dirty: true })
         .index_worktree_options_mut(|o| o.dirwalk_options = None)
         .into_iter(None)
-        .map_err(|e| failed(&e))?
-        .take_while(Result::is_ok)
-        .next()
-        .is_some();
-    if dirty {
-        return Ok(true);
+        .map_err(|e| failed(&e))?;
+    for item in changed.take_while(Result::is_ok).flatten().take(limit) {
+        let path = item.location().to_string();
+        found.push(Uncommitted { path, untracked: false });
     }
-    let mut untracked = status(repo)
+    if found.len() >= limit {
+        return Ok(found);
+    }
+    let untracked = status(repo)
         .map_err(|e| failed(&e))?
         .untracked_files(gix::status::UntrackedFiles::Files)
         .into_index_worktree_iter(Vec::new())
         .map_err(|e| failed(&e))?;
-    match untracked.next() {
-        None => Ok(false),
-        Some(Ok(_)) => Ok(true),
-        Some(Err(e)) => Err(failed(&e)),
+    for item in untracked.take(limit - found.len()) {
+        let item = item.map_err(|e| failed(&e))?;
+        found.push(Uncommitted { path: item.rela_path().to_string(), untracked: true });
     }
+    Ok(found)
+}
+
+/// A file of the home that git has not committed: changed (or staged), or not tracked at all.
+pub struct Uncommitted {
+    /// Relative to the home, `/`-separated.
+    pub path: String,
+    pub untracked: bool,
+}
+
+/// The refusal of an undo while the home has uncommitted changes: the files, and how to get them
+/// out of the way (a commit by hand is no way: undo reverts only atk's own last operation).
+fn uncommitted_refusal(changes: &[Uncommitted], limit: usize) -> Error {
+    let shown: Vec<String> = changes.iter().map(|c| crate::text::escape(&c.path).into_owned()).collect();
+    let more = if changes.len() >= limit { ", …" } else { "" };
+    let mut hints = Vec::new();
+    let quoted = |untracked: bool| {
+        changes
+            .iter()
+            .filter(|c| c.untracked == untracked)
+            .map(|c| crate::text::escape(&crate::lifecycle::shell_quote(&c.path)).into_owned())
+            .collect::<Vec<_>>()
+    };
+    let new = quoted(true);
+    if !new.is_empty() {
+        hints.push(format!(
+            "files git does not track: move them out of the home, or delete them (`atk git clean -f -- {}`), then run `atk undo` again",
+            new.join(" ")
+        ));
+    }
+    let edited = quoted(false);
+    if !edited.is_empty() {
+        hints.push(format!(
+            "changed files: keep a copy outside the home if you need it, drop the change (`atk git checkout HEAD -- {}`), then run `atk undo` again",
+            edited.join(" ")
+        ));
+    }
+    hints.push("a commit by hand is no way out: undo reverts only the last commit atk made".into());
+    Error::conflict(
+        format!("the home has uncommitted changes: undo would mix them with the revert ({}{more})", shown.join(", ")),
+        hints,
+    )
 }
 
 /// Works out how to revert the last commit of the home, or why it cannot be.
@@ -204,11 +247,10 @@ pub fn plan(home: &Home, manifest: &Manifest) -> Result<Undo> {
         ));
     }
     let repo = crate::home::repo::open_checked(&home.root)?;
-    if has_uncommitted_changes(&repo)? {
-        return Err(Error::conflict(
-            "the home has uncommitted changes: undo would mix them with the revert",
-            vec!["`atk git status` shows them; commit them (`atk git commit -am …`) or drop them first".into()],
-        ));
+    const SHOWN: usize = 10;
+    let changes = uncommitted_changes(&repo, SHOWN)?;
+    if !changes.is_empty() {
+        return Err(uncommitted_refusal(&changes, SHOWN));
     }
     let head = repo
         .head_id()

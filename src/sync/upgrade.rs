@@ -303,14 +303,20 @@ pub fn plan_move(home: &Home, entry: &Entry, origin: &Origin, to: ObjectId) -> R
         e => e,
     })?;
     let Some(plan) = plan(home, entry, origin, to)? else { return Ok(None) };
-    // The user's edits are to the files of the version the move goes from (`.atk-ref`, which may
-    // not be the manifest's pin). A folder that cannot be read has no edits to keep; Ctrl-C stops.
-    let edited = match super::drift::modified(home, &entry.directory, &plan.old_files) {
-        Ok(edited) => edited,
-        Err(Error::Interrupted) => return Err(Error::Interrupted),
-        Err(_) => Vec::new(),
-    };
-    Ok(Some(Planned { plan, edited: edited.iter().map(|p| p.as_str().to_string()).collect() }))
+    let edited = edited(home, entry, &plan)?;
+    Ok(Some(Planned { plan, edited }))
+}
+
+/// The shipped files of `entry` the user changed since it was installed, which the move of
+/// `plan` replaces. The user's edits are to the files of the version the move goes from
+/// (`.atk-ref`, which may not be the manifest's pin). A folder that cannot be read has no edits
+/// to keep; Ctrl-C stops.
+pub fn edited(home: &Home, entry: &Entry, plan: &MovePlan) -> Result<Vec<String>> {
+    match super::drift::modified(home, &entry.directory, &plan.old_files) {
+        Ok(edited) => Ok(edited.iter().map(|p| p.as_str().to_string()).collect()),
+        Err(Error::Interrupted) => Err(Error::Interrupted),
+        Err(_) => Ok(Vec::new()),
+    }
 }
 
 /// What a move did: its commit, and the recorded agents plugged in again.
@@ -346,7 +352,7 @@ pub fn move_plugin(
         &settings.environment,
     )?;
     if !env.missing.is_empty() {
-        return Err(Error::EnvMissing { missing: vec![(m.entry.directory.clone(), env.missing)] });
+        return Err(Error::EnvMissing { missing: vec![(m.entry.directory.clone(), env.missing)], retry: None });
     }
     let commit = apply(reporter, home, manifest, m, &env, &settings.environment, record)?;
     let outer = settings.outer();

@@ -186,7 +186,7 @@ fn required_variables_gate_install_but_only_warn_without_one() {
         &[],
     );
     let (_, err) = env.fails(8, &["add", "-y", with_install.to_str().unwrap()]);
-    assert!(err.contains("TOKEN in plugin 'needs'") && err.contains("atk setup needs"), "{err}");
+    assert!(err.contains("TOKEN in plugin 'needs'") && err.contains(" --set TOKEN=VALUE`"), "{err}");
     assert_eq!(env.snapshot(), before);
 
     let no_install = env.plugin("lazy", &yaml("Lazy", vars), &[]);

@@ -210,13 +210,12 @@ fn cli_agents_get_the_endpoint_for_http_sse_and_atk_exec_with_timeouts() {
 /// server of the same name that the user made by hand is not atk's: unplug leaves it (and says so),
 /// plug stops for that agent.
 #[test]
+#[ignore = "needs the Python test venv (target/pyvenv or ATK_TEST_PYTHON; .ci/run makes it)"]
 fn what_atk_cli_plugged_atk_unplugs_and_a_hand_made_server_is_left_alone() {
-    let Some(py) = crate::common::python::python(
+    let py = crate::common::python::python(
         "what_atk_cli_plugged_atk_unplugs_and_a_hand_made_server_is_left_alone",
         &["atk.cli"],
-    ) else {
-        return;
-    };
+    );
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
     add_plugin(&env, "py-tool", STDIO, false, &["API_KEY=key-py-s3cret"]);
@@ -729,8 +728,9 @@ main_cli()
 /// A plugin whose name every agent takes has the same server name in atk and atk-cli 0.4.0: what
 /// atk plugs (an `atk exec` entry), atk-cli unplugs by that name, and the other way round.
 #[test]
+#[ignore = "needs the Python test venv (target/pyvenv or ATK_TEST_PYTHON; .ci/run makes it)"]
 fn plugged_by_atk_unplugged_by_atk_cli() {
-    let Some(py) = crate::common::python::python("plugged_by_atk_unplugged_by_atk_cli", &["atk.cli"]) else { return };
+    let py = crate::common::python::python("plugged_by_atk_unplugged_by_atk_cli", &["atk.cli"]);
     let env = Env::new();
     let stubs = Stubs::new(&env, &CLI_AGENTS);
     let dir = add_plugin(&env, "both-ways", STDIO, true, &["API_KEY=k"]);

@@ -1,5 +1,5 @@
 //! Reports, typed errors and the environment read once, tried as an attacker would (issue 18):
-//! every command's one JSON document, exit codes and kinds as the README has them, and the
+//! every command's one JSON document, exit codes and kinds as docs/reference.md has them, and the
 //! commands agreeing on what the environment atk runs in gives.
 
 use crate::common::*;

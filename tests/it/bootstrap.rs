@@ -124,7 +124,10 @@ fn install_runs_again_when_files_match_the_pin() {
     assert!(env.atk_home.join("plugins/hello/runtime/greeting.txt").is_file());
     write(&env.atk_home.join("plugins/hello/.env"), "# emptied\n", false);
     let (_, err) = env.fails(8, &["install", "hello"]);
-    assert!(err.contains("HELLO_NAME in plugin 'hello'") && err.contains("atk setup hello"), "{err}");
+    assert!(
+        err.contains("HELLO_NAME in plugin 'hello'") && err.contains("atk install hello --set HELLO_NAME=VALUE"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -113,12 +113,9 @@ fn history_reads_atk_commits_from_their_trailers() {
 }
 
 #[test]
+#[ignore = "needs the Python test venv (target/pyvenv or ATK_TEST_PYTHON; .ci/run makes it)"]
 fn history_reads_the_python_clis_commits_from_their_subjects() {
-    let Some(py) =
-        crate::common::python::python("history_reads_the_python_clis_commits_from_their_subjects", &["atk.cli"])
-    else {
-        return;
-    };
+    let py = crate::common::python::python("history_reads_the_python_clis_commits_from_their_subjects", &["atk.cli"]);
     let env = Env::bare();
     env.set_identity("Test", "test@example.com");
     let work = registry_work(&env);

@@ -544,12 +544,9 @@ fn exec_of_a_plugin_without_a_lock_runs_the_word_as_written_and_warns() {
 }
 
 #[test]
+#[ignore = "needs Node.js's npm and npx (.ci/run installs them for the agent programs)"]
 fn the_real_npx_starts_the_pinned_version() {
-    let Some(npx) = which("npx") else {
-        assert!(std::env::var_os("CI").is_none(), "npx is not on PATH, and CI is set: this test must run");
-        eprintln!("SKIPPED the_real_npx_starts_the_pinned_version: npx is not on PATH");
-        return;
-    };
+    let npx = which("npx").expect("npx is not on PATH; install Node.js 20 or later (.ci/run does)");
     let lab = Lab::new();
     let reg = &lab.reg;
     reg.npm("@t/echo-mcp", &[("1.0.0", &days_ago(30.0), true)], None);

@@ -171,20 +171,6 @@ fn the_registry_template_s_skill_has_front_matter_and_registries_without_one_sta
     assert!(out.contains("2 valid, 0 invalid"), "{out}");
     assert!(err.contains("plugins/notes/SKILL.md has no front matter"), "{err}");
     env.ok(&["registry", "index", "--check", reg.to_str().unwrap()]);
-
-    // The public registry's plugins (reference data outside the project, when it is there).
-    let corpus = root.join("../shared/corpus/atk-registry/plugins");
-    if !corpus.is_dir() {
-        eprintln!("\n*** SKIPPED the public registry's corpus: {} is absent ***\n", corpus.display());
-        return;
-    }
-    let mut cmd = env.cmd();
-    cmd.arg("validate");
-    for e in std::fs::read_dir(&corpus).unwrap() {
-        cmd.arg(e.unwrap().path());
-    }
-    let out = cmd.output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
 /// atk-cli 0.4.0 loads the plugin `atk new` writes (its own loader and schema), and PyYAML reads
@@ -202,11 +188,9 @@ for d in sys.argv[1:]:
 ";
 
 #[test]
+#[ignore = "needs the Python test venv (target/pyvenv or ATK_TEST_PYTHON; .ci/run makes it)"]
 fn what_new_writes_is_valid_for_atk_cli_0_4_0() {
-    let Some(py) = crate::common::python::python("what_new_writes_is_valid_for_atk_cli_0_4_0", &["atk.plugin", "yaml"])
-    else {
-        return;
-    };
+    let py = crate::common::python::python("what_new_writes_is_valid_for_atk_cli_0_4_0", &["atk.plugin", "yaml"]);
     let env = Env::bare();
     let parent = env.path("plugins");
     std::fs::create_dir_all(&parent).unwrap();
@@ -231,13 +215,12 @@ print(json.dumps([fm['name'], fm['description'] == want]))
 ";
 
 #[test]
+#[ignore = "needs the Python test venv (target/pyvenv or ATK_TEST_PYTHON; .ci/run makes it)"]
 fn the_front_matter_atk_derives_reads_back_in_pyyaml_whatever_the_description_holds() {
-    let Some(py) = crate::common::python::python(
+    let py = crate::common::python::python(
         "the_front_matter_atk_derives_reads_back_in_pyyaml_whatever_the_description_holds",
         &["yaml"],
-    ) else {
-        return;
-    };
+    );
     let env = Env::bare();
     let description = r#""Reads: \"quoted\" 'single' \\ back # hash ${HOME} $word\nsecond line\ttab \u2028sep \u0085nel \u00e9 ✓ 日本 😀 - [x] {a: b} yes null 0755 ---""#;
     let p = env.plugin(

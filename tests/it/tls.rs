@@ -4,15 +4,15 @@
 //! (its key was deleted once it signed `server.pem`) and a self-signed certificate.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use crate::common::servers::*;
 use crate::common::sources::*;
 use crate::common::*;
 
-/// Terminates TLS with `cert`/`key` and passes the bytes to 127.0.0.1:`backend`. Prints its port,
-/// and one line to stderr for every handshake that fails.
+/// Terminates TLS with `cert`/`key` and passes the bytes to 127.0.0.1:`backend`, once the handshake
+/// succeeded. Prints its port.
 const PROXY: &str = r#"
 import socket, ssl, sys, threading
 cert, key, backend = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -39,8 +39,7 @@ def pipe(a, b):
 def serve(conn):
     try:
         tls = ctx.wrap_socket(conn, server_side=True)
-    except (OSError, ssl.SSLError) as e:
-        print("handshake failed:", e, file=sys.stderr, flush=True)
+    except (OSError, ssl.SSLError):
         return
     up = socket.create_connection(("127.0.0.1", backend))
     threading.Thread(target=pipe, args=(tls, up), daemon=True).start()
@@ -53,13 +52,11 @@ while True:
 struct TlsProxy {
     child: Child,
     port: u16,
-    log: PathBuf,
 }
 
 impl TlsProxy {
     fn start(py: &Path, env: &Env, cert: &str, backend: u16) -> TlsProxy {
         let tls = fixtures().join("tls");
-        let log = env.path(&format!("{cert}.proxy.log"));
         let mut child = Command::new(py)
             .args(["-c", PROXY])
             .arg(tls.join(format!("{cert}.pem")))
@@ -67,31 +64,17 @@ impl TlsProxy {
             .arg(backend.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(env.path(&format!("{cert}.proxy.log"))).unwrap())
             .spawn()
             .unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let port = line.trim().parse().unwrap_or_else(|_| panic!("the proxy said {line:?}"));
-        TlsProxy { child, port, log }
+        TlsProxy { child, port }
     }
 
     fn url(&self) -> String {
         format!("https://127.0.0.1:{}/tool.git", self.port)
-    }
-
-    /// The handshakes the proxy refused. The proxy logs a refusal after the client has hung up, so
-    /// on a busy machine the line may come a moment after atk exited: it is waited for (up to 10 s)
-    /// before counting none.
-    fn refused_handshakes(&self) -> usize {
-        let count = || {
-            std::fs::read_to_string(&self.log).unwrap().lines().filter(|l| l.starts_with("handshake failed")).count()
-        };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while count() == 0 && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        count()
     }
 }
 
@@ -103,9 +86,10 @@ impl Drop for TlsProxy {
 }
 
 #[test]
+#[ignore = "needs the Python test venv (target/pyvenv or ATK_TEST_PYTHON; .ci/run makes it)"]
 fn https_fetches_only_from_a_server_whose_certificate_is_trusted() {
     let test = "https_fetches_only_from_a_server_whose_certificate_is_trusted";
-    let Some(py) = crate::common::python::python(test, &["ssl"]) else { return };
+    let py = crate::common::python::python(test, &["ssl"]);
     let env = Env::new();
     let work = git_source_work(&env);
     let root = env.path("served");
@@ -117,10 +101,13 @@ fn https_fetches_only_from_a_server_whose_certificate_is_trusted() {
     let self_signed = TlsProxy::start(&py, &env, "self-signed", backend);
     let before = env.snapshot();
 
-    // The test CA is not among the system's roots.
+    // The test CA is not among the system's roots. What atk reports is checked, never the
+    // server's log (whose wording depends on the TLS library libcurl was built with): the fetch
+    // fails (exit 7, naming the URL), no request reached the git server behind the proxy (which
+    // is passed bytes only after a handshake), and the home is as it was.
     let (_, err) = env.fails(7, &["add", "-y", &signed.url()]);
     assert!(err.contains(&format!("cannot fetch from {}", signed.url())), "{err}");
-    assert!(signed.refused_handshakes() >= 1, "the client went on with an untrusted certificate");
+    assert!(http.requests().is_empty(), "the client went on with an untrusted certificate");
     assert_eq!(env.snapshot(), before);
 
     // Trusting the test CA does not make a self-signed certificate trusted.
@@ -128,14 +115,14 @@ fn https_fetches_only_from_a_server_whose_certificate_is_trusted() {
     let mut config = std::fs::read_to_string(&gitconfig).unwrap_or_default();
     config.push_str(&format!("[http]\n\tsslCAInfo = {}\n", fixtures().join("tls/ca.pem").display()));
     write(&gitconfig, &config, false);
-    env.fails(7, &["add", "-y", &self_signed.url()]);
-    assert!(self_signed.refused_handshakes() >= 1, "the client went on with a self-signed certificate");
+    let (_, err) = env.fails(7, &["add", "-y", &self_signed.url()]);
+    assert!(err.contains(&format!("cannot fetch from {}", self_signed.url())), "{err}");
+    assert!(http.requests().is_empty(), "the client went on with a self-signed certificate");
     assert_eq!(env.snapshot(), before);
 
-    // A certificate the trusted CA signed is accepted.
-    let refused = signed.refused_handshakes();
+    // A certificate the trusted CA signed is accepted: the same proxy now passes atk's requests on.
     let out = env.ok(&["add", "-y", &signed.url()]);
     assert!(out.contains("Added 'Echo Tool'"), "{out}");
-    assert_eq!(signed.refused_handshakes(), refused);
+    assert!(!http.requests().is_empty());
     assert!(env.manifest().contains(&signed.url()));
 }

@@ -115,7 +115,7 @@ fn undo_refuses_what_is_not_an_atk_operation_and_a_changed_home() {
     env.git(&["add", "plugins/local-one/notes.md"]);
     let before = state(&env);
     let (_, err) = env.fails(1, &["undo"]);
-    assert!(err.contains("uncommitted changes") && err.contains("atk git status"), "{err}");
+    assert!(err.contains("uncommitted changes") && err.contains("plugins/local-one/notes.md"), "{err}");
     assert_eq!(state(&env), before);
 
     env.git(&["commit", "-qm", "notes by hand"]);

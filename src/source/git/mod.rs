@@ -55,14 +55,42 @@ pub fn local_path(fetch_url: &str) -> Option<PathBuf> {
     (!fetch_url.contains("://") && p.exists()).then(|| p.to_path_buf())
 }
 
-pub(super) fn fetch_error(shown: &str, e: impl std::fmt::Display) -> Error {
+pub(super) fn fetch_error(shown: &str, e: impl std::error::Error) -> Error {
     if crate::interrupt::is_set() {
         return Error::Interrupted;
     }
-    Error::Git {
-        message: format!("cannot fetch from {shown}: {e}"),
-        hints: vec!["check the URL, your network connection and your git credentials for this host".into()],
+    // gix says "Transport handshake failed"; why is further down its chain of causes (libcurl's).
+    let mut causes = Vec::new();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        causes.push(c.to_string());
+        cause = c.source();
     }
+    let hint = if let Some(why) = causes.iter().rev().find(|c| is_untrusted_certificate(c)) {
+        // libcurl's own words, "SSL certificate problem: self-signed certificate", when it has them.
+        let why = match why.find("SSL certificate problem") {
+            Some(at) => why[at..].trim_end_matches(')').to_string(),
+            None => why.trim().to_string(),
+        };
+        format!(
+            "the server's certificate is not trusted ({why}): add its CA to the system's CA store, or name a file that holds it: `git config --global http.sslCAInfo FILE` (for one run: GIT_SSL_CAINFO=FILE)"
+        )
+    } else {
+        "check the URL, your network connection and your git credentials for this host".into()
+    };
+    Error::Git { message: format!("cannot fetch from {shown}: {e}"), hints: vec![hint] }
+}
+
+/// Whether libcurl's words say the server's certificate could not be verified (an unknown CA, a
+/// self-signed or expired certificate, a name it was not issued for).
+fn is_untrusted_certificate(cause: &str) -> bool {
+    let c = cause.to_ascii_lowercase();
+    c.contains("ssl certificate problem")
+        || c.contains("certificate verify failed")
+        || c.contains("peer certificate")
+        || c.contains("ssl: no alternative certificate subject name")
+        || c.contains("self-signed certificate")
+        || c.contains("unable to get local issuer certificate")
 }
 
 pub(super) fn read_error(shown: &str, e: impl std::fmt::Display) -> Error {

@@ -185,7 +185,7 @@ fn connect(
         }
     }
     if matches!(url.scheme, gix::url::Scheme::Http | gix::url::Scheme::Https) {
-        init_curl().map_err(|e| fetch_error(shown, e))?;
+        init_curl().map_err(|e| fetch_error(shown, std::io::Error::other(e)))?;
     }
     let mut transport: Transport = connect::connect(url, connect::Options { version, ssh: ssh_options, trace: false })
         .map_err(|e| fetch_error(shown, e))?;

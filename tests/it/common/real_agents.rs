@@ -6,8 +6,9 @@
 //!
 //! Every program runs in the test's sandbox: its HOME, the XDG folders under it, a PATH with the
 //! agents first, and nothing else of the caller's environment (no `CLAUDE_CONFIG_DIR`,
-//! `CODEX_HOME`, `GEMINI_CLI_HOME`, API keys or proxies). Without the programs a test says, loudly, that it is
-//! skipped; under CI (`CI=true`) it fails instead.
+//! `CODEX_HOME`, `GEMINI_CLI_HOME`, API keys or proxies). The tests are `#[ignore]`d (reported as
+//! ignored by `cargo test --locked`); `.ci/run` installs the programs and runs them
+//! (`-- --ignored`). Run without the programs, they fail.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -50,28 +51,22 @@ pub struct RealAgents {
 }
 
 impl RealAgents {
-    /// The programs and the Python, or `None` (after a notice on stderr) when either is missing
-    /// and this is not CI; under CI a missing one fails the test.
-    pub fn find(test: &str) -> Option<RealAgents> {
+    /// The programs and the Python; the test fails, saying how to install them, when either is
+    /// missing.
+    pub fn find(test: &str) -> RealAgents {
         let bin = std::env::var_os("ATK_TEST_AGENTS_BIN")
             .filter(|p| !p.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/agents/node_modules/.bin"));
         let missing: Vec<&str> = AGENTS.iter().copied().filter(|a| !is_executable(&bin.join(a))).collect();
-        if !missing.is_empty() {
-            let why = format!(
-                "{} has no {}; run .ci/run (or .ci/agents.sh, or set ATK_TEST_AGENTS_BIN) to install the agent programs",
-                bin.display(),
-                missing.join(", ")
-            );
-            if in_ci() {
-                panic!("{test}: CI is set but {why}");
-            }
-            let _ = writeln!(std::io::stderr().lock(), "\n*** SKIPPED {test}: {why} ***\n");
-            return None;
-        }
-        let python = python::python(test, &["mcp"])?;
-        Some(RealAgents { bin, python })
+        assert!(
+            missing.is_empty(),
+            "{test}: {} has no {}; run .ci/run (or .ci/agents.sh, or set ATK_TEST_AGENTS_BIN) to install the agent programs",
+            bin.display(),
+            missing.join(", ")
+        );
+        let python = python::python(test, &["mcp"]);
+        RealAgents { bin, python }
     }
 
     /// The agent's program.
@@ -677,8 +672,4 @@ fn strip_ansi(text: &str) -> String {
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
