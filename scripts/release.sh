@@ -162,14 +162,9 @@ make_docs() {
   "${run[@]}" completions bash >"$docs/completions/atk.bash"
   "${run[@]}" completions zsh >"$docs/completions/_atk"
   "${run[@]}" completions fish >"$docs/completions/atk.fish"
-  # Man pages: atk.1 and atk-COMMAND.1 for every command, generated from the clap tree by
-  # `atk __man DIR` where atk has it (it comes with the man pages' own change; until then the
-  # archives have none, and this says so).
-  if "${run[@]}" __man --help >/dev/null 2>&1; then
-    "${run[@]}" __man "$docs/man/man1"
-  else
-    echo "release: this atk has no \`atk __man\`: the archives hold no man pages" >&2
-  fi
+  # Man pages: atk.1 and atk-COMMAND.1 for every command, from the clap tree (hidden command).
+  "${run[@]}" __generate-man "$docs/man/man1" >/dev/null
+  [ -s "$docs/man/man1/atk.1" ] || die "atk __generate-man wrote no atk.1"
 }
 
 pack() {
@@ -182,9 +177,7 @@ pack() {
   chmod 755 "$stage/$name/atk"
   cp LICENSE README.md "$stage/$name/"
   cp -R "$docs/completions" "$stage/$name/"
-  if [ -n "$(ls "$docs/man/man1")" ]; then
-    cp -R "$docs/man" "$stage/$name/"
-  fi
+  cp -R "$docs/man" "$stage/$name/"
   # Sorted names and no owner, so that the same files make the same listing.
   (cd "$stage" && find "$name" -print | LC_ALL=C sort >files)
   # The smallest gzip for a release (pigz -11 is zopfli: 3 to 4 % less than gzip -9, which keeps
@@ -219,7 +212,7 @@ check() {
   dir=$(mktemp -d)
   tar -C "$dir" -xzf "$archive"
   local bin="$dir/$name/atk"
-  for f in atk LICENSE README.md completions/atk.bash completions/_atk completions/atk.fish; do
+  for f in atk LICENSE README.md completions/atk.bash completions/_atk completions/atk.fish man/man1/atk.1; do
     [ -s "$dir/$name/$f" ] || die "$archive lacks $name/$f"
   done
   local run=("$bin")
