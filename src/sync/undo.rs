@@ -190,9 +190,20 @@ pub fn uncommitted_changes(repo: &gix::Repository, limit: usize) -> Result<Vec<U
         .untracked_files(gix::status::UntrackedFiles::Files)
         .into_index_worktree_iter(Vec::new())
         .map_err(|e| failed(&e))?;
-    for item in untracked.take(limit - found.len()) {
+    // That walk lists changed tracked files too: only the untracked ones are taken from it.
+    for item in untracked {
+        if found.len() >= limit {
+            break;
+        }
         let item = item.map_err(|e| failed(&e))?;
-        found.push(Uncommitted { path: item.rela_path().to_string(), untracked: true });
+        let gix::status::index_worktree::Item::DirectoryContents { entry, .. } = &item else { continue };
+        if entry.status != gix::dir::entry::Status::Untracked {
+            continue;
+        }
+        let path = item.rela_path().to_string();
+        if !found.iter().any(|f| f.path == path) {
+            found.push(Uncommitted { path, untracked: true });
+        }
     }
     Ok(found)
 }
@@ -208,13 +219,15 @@ pub struct Uncommitted {
 /// out of the way (a commit by hand is no way: undo reverts only atk's own last operation).
 fn uncommitted_refusal(changes: &[Uncommitted], limit: usize) -> Error {
     let shown: Vec<String> = changes.iter().map(|c| crate::text::escape(&c.path).into_owned()).collect();
-    let more = if changes.len() >= limit { ", …" } else { "" };
+    let more = if changes.len() >= limit { ", … (more: `atk git status` lists them all)" } else { "" };
     let mut hints = Vec::new();
+    // Each path as a literal pathspec: git reads `*`, `?`, `[` and a leading `:` as patterns,
+    // which would reach files the hint does not name.
     let quoted = |untracked: bool| {
         changes
             .iter()
             .filter(|c| c.untracked == untracked)
-            .map(|c| crate::text::escape(&crate::lifecycle::shell_quote(&c.path)).into_owned())
+            .map(|c| crate::text::escape(&crate::lifecycle::shell_quote(&format!(":(literal){}", c.path))).into_owned())
             .collect::<Vec<_>>()
     };
     let new = quoted(true);
@@ -227,7 +240,7 @@ fn uncommitted_refusal(changes: &[Uncommitted], limit: usize) -> Error {
     let edited = quoted(false);
     if !edited.is_empty() {
         hints.push(format!(
-            "changed files: keep a copy outside the home if you need it, drop the change (`atk git checkout HEAD -- {}`), then run `atk undo` again",
+            "changed files: keep a copy outside the home if you need it, drop the change (`atk git restore --source=HEAD --staged --worktree -- {}`), then run `atk undo` again",
             edited.join(" ")
         ));
     }

@@ -144,8 +144,39 @@ fn undo_blocked_by_untracked_files_names_them_and_how_to_clear_them() {
     write(&env.atk_home.join("plugins/edited/doc.md"), "mine\n", false);
     let (_, err) = env.fails(1, &["undo", "--yes"]);
     assert!(err.contains("plugins/edited/doc.md"), "{err}");
-    run_hint(&env, &hint_starting(&err, "atk git checkout"), "", None);
+    // Named once, as changed (not also as untracked).
+    assert_eq!(err.matches("plugins/edited/doc.md").count(), 2, "once in the list, once in the hint: {err}");
+    assert!(hinted(&err).iter().all(|h| !h.starts_with("atk git clean")), "{err}");
+    run_hint(&env, &hint_starting(&err, "atk git restore"), "", None);
     env.ok(&["undo", "--yes"]);
+}
+
+/// The undo hints name each file literally: a file named like a pattern (`*.md`) clears only
+/// itself, not the user's other untracked files; a staged new file is dropped from the index too.
+#[test]
+fn undo_hints_name_files_literally_and_clear_staged_ones() {
+    let env = Env::new();
+    env.set_identity("Test", "test@example.com");
+    let src = env.plugin("maker", &yaml("maker", ""), &[]);
+    env.ok(&["add", "-y", src.to_str().unwrap()]);
+    let dir = env.atk_home.join("plugins/maker");
+    write(&dir.join("*.md"), "a pattern's name\n", false);
+    let (_, err) = env.fails(1, &["undo", "--yes"]);
+    let hint = hint_starting(&err, "atk git clean");
+    // Another untracked file appears after the refusal: the hint must not reach it.
+    write(&dir.join("notes.md"), "mine\n", false);
+    run_hint(&env, &hint, "", None);
+    assert!(!dir.join("*.md").exists());
+    assert!(dir.join("notes.md").exists(), "the hint removed a file it did not name");
+    std::fs::remove_file(dir.join("notes.md")).unwrap();
+
+    // A new file staged by hand.
+    write(&dir.join("staged.txt"), "staged\n", false);
+    env.git(&["add", "plugins/maker/staged.txt"]);
+    let (_, err) = env.fails(1, &["undo", "--yes"]);
+    run_hint(&env, &hint_starting(&err, "atk git restore"), "", None);
+    env.ok(&["undo", "--yes"]);
+    assert!(!dir.exists());
 }
 
 /// `status` of a plugin whose plugin.yaml atk cannot read hints `atk validate` with the folder's
