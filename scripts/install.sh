@@ -16,6 +16,8 @@
 #   cargo install --locked atk-cli
 set -eu
 
+# Everything is in a function called on the last line: a download cut short runs nothing.
+main() {
 repo_url=https://github.com/Svtoo/atk
 
 err() {
@@ -64,14 +66,22 @@ else
 fi
 
 tmp=$(mktemp -d 2>/dev/null || mktemp -d -t atk-install)
-trap 'rm -rf "$tmp"' EXIT
+staged=
+# The temporary folder, and a copy not yet renamed into place, go whatever the way out.
+trap 'rm -rf "$tmp"; [ -z "$staged" ] || rm -f "$staged"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # --- tools --------------------------------------------------------------------------------------
 # A download that fails leaves its tool's one-line reason in $tmp/why, for the one error line.
 if command -v curl >/dev/null 2>&1; then
-  download() { curl -fsSL --retry 2 -o "$2" "$1" 2>"$tmp/why"; }
+  # An https address is never redirected to plain http.
+  download() {
+    case "$1" in
+      https://*) curl -fsSL --proto-redir '=https' --retry 2 -o "$2" "$1" 2>"$tmp/why" ;;
+      *) curl -fsSL --retry 2 -o "$2" "$1" 2>"$tmp/why" ;;
+    esac
+  }
 elif command -v wget >/dev/null 2>&1; then
   download() { wget -q -O "$2" "$1" 2>"$tmp/why"; }
 else
@@ -109,10 +119,15 @@ version=$("$bin" --version 2>/dev/null) || err "the downloaded atk does not run 
 
 # --- install ------------------------------------------------------------------------------------
 mkdir -p "$dir" || err "could not create $dir; set ATK_INSTALL_DIR to a folder you can write"
+if [ -d "$dir/atk" ]; then
+  err "$dir/atk is a folder: nothing was installed; move it away, or set ATK_INSTALL_DIR to another folder"
+fi
 # Copied beside, then renamed over: an atk that is running keeps its file.
-cp "$bin" "$dir/.atk.install.$$" || err "could not write into $dir; set ATK_INSTALL_DIR to a folder you can write"
-chmod 755 "$dir/.atk.install.$$"
-mv -f "$dir/.atk.install.$$" "$dir/atk" || { rm -f "$dir/.atk.install.$$"; err "could not write $dir/atk"; }
+staged="$dir/.atk.install.$$"
+cp "$bin" "$staged" || err "could not write into $dir; set ATK_INSTALL_DIR to a folder you can write"
+chmod 755 "$staged"
+mv -f "$staged" "$dir/atk" || err "could not write $dir/atk"
+staged=
 echo "installed $version to $dir/atk"
 
 case ":${PATH:-}:" in
@@ -131,3 +146,6 @@ case ":${PATH:-}:" in
 esac
 echo
 echo "Shell completions: atk completions bash|zsh|fish prints the script for your shell."
+}
+
+main "$@"

@@ -277,3 +277,24 @@ fn install_script_says_in_one_line_which_download_failed_and_installs_nothing() 
         )
     );
 }
+
+/// A folder where the binary goes is refused (not installed into), and no partial copy is left
+/// in the install folder, whatever the way out.
+#[test]
+fn install_script_refuses_a_folder_in_the_binary_s_place_and_leaves_no_copy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dist = tmp.path().join("dist");
+    pack(&dist);
+    let home = tmp.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let target = tmp.path().join("bin");
+    std::fs::create_dir_all(target.join("atk")).unwrap();
+    let server = Files::start(&dist);
+    let vars = [("ATK_INSTALL_URL", server.url()), ("ATK_INSTALL_DIR", target.display().to_string())];
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = install(&home, "/usr/bin:/bin", &vars);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is a folder: nothing was installed"), "{stderr}");
+    assert_eq!(files_under(&target), vec!["atk".to_string()], "the folder is as it was, and no copy is left");
+}
