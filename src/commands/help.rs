@@ -346,12 +346,15 @@ pub fn run(ctx: &Ctx, args: Args, cli: fn() -> clap::Command) -> Result<u8> {
     });
     let (home, entry) = match found {
         Ok(found) => found,
-        Err(e @ (crate::Error::PluginNotFound { .. } | crate::Error::NoHome { .. })) => {
+        // A home that cannot be read says so, and a command's help is still shown.
+        Err(e) => {
             let Some(help) = command_help(cli, &id) else { return Err(e) };
+            if !matches!(e, crate::Error::PluginNotFound { .. } | crate::Error::NoHome { .. }) {
+                ctx.ui.warn(format!("no plugin could be looked up ({e}); showing the command `atk {id}`"));
+            }
             ctx.ui.print(&CommandHelp { command: id, help });
             return Ok(0);
         }
-        Err(e) => return Err(e),
     };
     let entry = &entry;
     let (dir, plugin) = load_installed(&home.root, entry)?;

@@ -31,7 +31,12 @@ fn write_pages(cmd: &clap::Command, dir: &std::path::Path, written: &mut usize) 
         write_pages(sub, dir, written)?;
     }
     let source = format!("atk {}", env!("CARGO_PKG_VERSION"));
-    clap_mangen::Man::new(cmd.clone()).source(source).manual("atk manual").generate_to(dir)?;
+    let man = clap_mangen::Man::new(cmd.clone()).source(source).manual("atk manual");
+    let mut page = Vec::new();
+    man.render(&mut page)?;
+    // Written beside and renamed over: a link already at the page's name is replaced, never
+    // written through.
+    crate::fs::write_atomic(&dir.join(man.get_filename()), &page, Some(0o644)).map_err(std::io::Error::other)?;
     *written += 1;
     Ok(())
 }

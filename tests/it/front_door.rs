@@ -67,6 +67,15 @@ fn generate_man_writes_a_page_for_atk_and_every_command_that_man_renders() {
     }
     let (add, _) = render_man(&dir.join("atk-add.1"));
     assert!(add.contains("--set") && add.contains("atk 0.1.0"), "{add}");
+
+    // A link at a page's name is replaced, never written through.
+    let victim = env.path("victim");
+    write(&victim, "not a man page\n", false);
+    std::fs::remove_file(dir.join("atk.1")).unwrap();
+    std::os::unix::fs::symlink(&victim, dir.join("atk.1")).unwrap();
+    env.ok(&["__generate-man", dir.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "not a man page\n");
+    assert!(std::fs::symlink_metadata(dir.join("atk.1")).unwrap().file_type().is_file());
 }
 
 #[test]
@@ -94,6 +103,19 @@ fn help_of_a_command_is_its_help_unless_a_plugin_has_that_name() {
     assert!(out.contains("# The add plugin") && !out.contains("Usage: atk add"), "{out}");
     let help = env.ok(&["help", "--help"]);
     assert!(help.contains("a plugin wins"), "{help}");
+
+    // A home whose manifest cannot be read: the command's help still shows, with a warning.
+    let broken = Env::new();
+    let manifest = broken.atk_home.join("manifest.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, format!("{text}schema_version: '2026-02-06'\n")).unwrap();
+    let out = broken.cmd().args(["help", "add"]).output().unwrap();
+    let (o, e) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{o}{e}");
+    assert!(o.contains("Usage: atk add"), "{o}");
+    assert!(e.starts_with("warning: no plugin could be looked up"), "{e}");
+    // And a name that is no command fails with the home's own error.
+    broken.fails(1, &["help", "nothing-of-that-name"]);
 }
 
 /// A plugin.yaml without `maturity` counts as ai-generated (atk-cli 0.4.0's default), and add
