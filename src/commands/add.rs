@@ -63,7 +63,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let crate::sync::add::Added { entry, commit } =
         add_as(&ctx.ui, &home, &mut manifest, &staged, &env, &ctx.settings.environment, how)
             // Nothing was added: `atk setup` has no plugin to set; the add itself takes the values.
-            .map_err(|e| e.retry_with(format!("atk add {}", crate::lifecycle::shell_quote(input))))?;
+            .map_err(|e| {
+                let pins: Vec<String> = args.pin.iter().map(|p| format!("--pin={p}")).collect();
+                let pins: Vec<&str> = pins.iter().map(String::as_str).collect();
+                e.retry_with(ctx.retry(&format!("add {}", crate::lifecycle::shell_quote(input)), &pins, &sets))
+            })?;
 
     if let Some(c) = &commit {
         ctx.ui.detail(format!("committed {c}"));

@@ -53,7 +53,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             let runner = ctx.runner(&home, &dir, &entry.directory, &plugin);
             let ran = runner
                 .check_and_install(&ctx.ui)
-                .map_err(|e| e.retry_with(format!("atk install {}", entry.directory)))?;
+                .map_err(|e| e.retry_with(ctx.retry(&format!("install {}", entry.directory), &[], &sets)))?;
             Ok((fetched, ran))
         });
         // The agents recorded for the plugin get it again where they lack it (a new laptop, or after

@@ -53,6 +53,42 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The command a hint asks to run again (`atk <words>`), as the user ran it: with `--home` and
+    /// `--registry` when they came from the command line (not from the environment or the
+    /// default), the command's own `flags` (each word quoted for a shell), `--yes` when given, and
+    /// `--set KEY=VALUE` for each key given before (its value is not repeated: it may be a secret).
+    pub fn retry(&self, words: &str, flags: &[&str], sets: &[(String, String)]) -> String {
+        let env = &self.settings.environment;
+        let mut out = String::from("atk");
+        let default_home = env.user_home().join(".atk");
+        let env_home = env
+            .var("ATK_HOME")
+            .filter(|h| !h.is_empty())
+            .map(|h| crate::fs::expand_tilde(std::path::Path::new(&h), &env.user_home()));
+        if self.settings.home != env_home.unwrap_or(default_home) {
+            let home = std::path::absolute(&self.settings.home).unwrap_or_else(|_| self.settings.home.clone());
+            out.push_str(&format!(" --home {}", crate::lifecycle::shell_quote(&home.to_string_lossy())));
+        }
+        if let Some(r) = &self.settings.registry {
+            if env.var("ATK_REGISTRY").as_deref() != Some(r.as_str()) {
+                out.push_str(&format!(" --registry {}", crate::lifecycle::shell_quote(r)));
+            }
+        }
+        out.push(' ');
+        out.push_str(words);
+        for f in flags {
+            out.push(' ');
+            out.push_str(&crate::lifecycle::shell_quote(f));
+        }
+        if self.ui.yes {
+            out.push_str(" --yes");
+        }
+        for (key, _) in sets {
+            out.push_str(&format!(" --set {key}=VALUE"));
+        }
+        out
+    }
+
     pub fn home_path(&self) -> PathBuf {
         self.settings.home.clone()
     }

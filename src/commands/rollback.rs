@@ -98,7 +98,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 let record = Record { operation: &format!("atk rollback {}", entry.directory), message: &message };
                 let m = Move { entry: &entry, origin: &origin, plan, lock: Some(&lock.pins) };
                 let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, &home, &mut manifest, m, &sets, record)
-                    .map_err(|e| e.retry_with(format!("atk rollback {}", entry.directory)))?;
+                    .map_err(|e| {
+                        let mut flags: Vec<String> = args.to.iter().map(|t| format!("--to={t}")).collect();
+                        flags.extend(args.pin.iter().map(|p| format!("--pin={p}")));
+                        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+                        e.retry_with(ctx.retry(&format!("rollback {}", entry.directory), &flags, &sets))
+                    })?;
                 if let Some(e) = moved.stopped {
                     return Err(e);
                 }

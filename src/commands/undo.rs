@@ -81,7 +81,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 As { operation: "atk undo", restore, lock: &[] },
             )
             // Its .env went with the folder: the values are given to undo itself.
-            .map_err(|e| e.retry_with("atk undo"))?;
+            .map_err(|e| e.retry_with(ctx.retry("undo", &[], &sets)))?;
             // The remove unplugged it from the agents it recorded: they get it back, as an undo
             // of an unplug plugs it back (a failure there is the agent's outcome, as in a move).
             let outer = ctx.settings.outer();
@@ -126,7 +126,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             let m = Move { entry, origin: &origin, plan: &planned.plan, lock: Some(lock) };
             let record = Record { operation: &format!("atk undo {}", entry.directory), message: &message };
             let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, &home, &mut manifest, m, &sets, record)
-                .map_err(|e| e.retry_with("atk undo"))?;
+                .map_err(|e| e.retry_with(ctx.retry("undo", &[], &sets)))?;
             if let Some(e) = moved.stopped {
                 return Err(e);
             }

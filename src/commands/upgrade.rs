@@ -49,7 +49,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let locker = Locker::new(&ctx.settings, &manifest, &args.pin)?;
 
     let mut survey = upgrade::survey(&ctx.ui, &home, &origins, &locker, &selected)?;
-    let run = Run { ctx, home: &home, sets: &sets, dry_run: args.dry_run, now: locker.policy.now };
+    let pins = args.pin.iter().map(|p| format!("--pin={p}")).collect();
+    let run = Run { ctx, home: &home, sets: &sets, dry_run: args.dry_run, now: locker.policy.now, pins };
     let mut reports = Vec::new();
     for entry in &selected {
         let lock = survey.take_lock(entry).transpose();
@@ -166,6 +167,8 @@ struct Run<'a> {
     sets: &'a [(String, String)],
     dry_run: bool,
     now: jiff::Timestamp,
+    /// `--pin=…` as given, for a hint that runs the upgrade again.
+    pins: Vec<String>,
 }
 
 impl Run<'_> {
@@ -218,8 +221,11 @@ impl Run<'_> {
         let record = Record { operation: &format!("atk upgrade {}", entry.directory), message: &message };
         let m = Move { entry, origin, plan: &plan, lock: lock.map(|l| l.pins.as_slice()) };
         // The installed version does not declare what the new one adds: the upgrade takes the values.
-        let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, self.home, manifest, m, self.sets, record)
-            .map_err(|e| e.retry_with(format!("atk upgrade {}", entry.directory)))?;
+        let moved =
+            upgrade::move_plugin(&ctx.ui, &ctx.settings, self.home, manifest, m, self.sets, record).map_err(|e| {
+                let pins: Vec<&str> = self.pins.iter().map(String::as_str).collect();
+                e.retry_with(ctx.retry(&format!("upgrade {}", entry.directory), &pins, self.sets))
+            })?;
         if let Some(e) = moved.stopped {
             return Err(e);
         }

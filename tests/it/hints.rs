@@ -56,9 +56,43 @@ fn add_without_a_terminal_hints_the_add_with_the_missing_values() {
     let hint = hint_starting(&err, "atk add ");
     assert!(hint.ends_with(" --set TOKEN=VALUE --set OTHER=VALUE"), "{hint}");
     assert!(!hinted(&err).iter().any(|c| c.starts_with("atk setup")), "nothing was added to set up: {err}");
-    run_hint(&env, &format!("{hint} -y"), "x", None);
+    assert!(hint.contains(" --yes "), "the -y given is kept: {hint}");
+    run_hint(&env, &hint, "x", None);
     let text = std::fs::read_to_string(env.atk_home.join("plugins/needs/.env")).unwrap();
     assert!(text.contains("TOKEN=x") && text.contains("OTHER=x"), "{text}");
+}
+
+/// The hint keeps what the user gave: the home named on the command line (not in ATK_HOME), the
+/// keys already given (their values are not repeated), `--yes`; run as written, it adds the plugin
+/// to that home.
+#[test]
+fn the_retry_hint_keeps_the_home_the_keys_and_yes_the_user_gave() {
+    let env = Env::new();
+    let vars = "env_vars:\n  - name: TOKEN\n    required: true\n  - name: OTHER\n    required: true\n";
+    let src = env.plugin(
+        "needs",
+        &yaml("Needs", &format!("{vars}lifecycle:\n  install: 'true'\n  uninstall: 'true'\n")),
+        &[],
+    );
+    let other = env.path("other-home");
+    env.cmd().env_remove("ATK_HOME").args(["--home", other.to_str().unwrap(), "init", "-q"]).assert().success();
+    let out = env
+        .cmd()
+        .env_remove("ATK_HOME")
+        .args(["--home", other.to_str().unwrap(), "add", "-y", src.to_str().unwrap(), "--set", "OTHER=s3cret-o"])
+        .output()
+        .unwrap();
+    let (_, err) = texts(&out);
+    assert_eq!(out.status.code(), Some(8), "{err}");
+    assert!(!err.contains("s3cret-o"), "a value given is never repeated: {err}");
+    let hint = hint_starting(&err, "atk --home ");
+    assert!(hint.contains(" add ") && hint.contains(" --yes"), "{hint}");
+    assert!(hint.ends_with(" --set OTHER=VALUE --set TOKEN=VALUE"), "{hint}");
+    // Run as written, with ATK_HOME pointing elsewhere: it is the named home that gets the plugin.
+    run_hint(&env, &hint, "x", None);
+    let text = std::fs::read_to_string(other.join("plugins/needs/.env")).unwrap();
+    assert!(text.contains("TOKEN=x") && text.contains("OTHER=x"), "{text}");
+    assert!(!env.atk_home.join("plugins/needs").exists());
 }
 
 #[test]
@@ -73,8 +107,9 @@ fn an_upgrade_adding_a_required_variable_hints_the_upgrade_with_it() {
     let (_, err) = texts(&out);
     assert_eq!(out.status.code(), Some(8), "{err}");
     let hint = hint_starting(&err, "atk upgrade hello");
-    assert_eq!(hint, "atk upgrade hello --set HELLO_COLOR=VALUE");
-    run_hint(&env, &format!("{hint} --yes"), "red", Some(&work));
+    // The registry came from ATK_REGISTRY (not the command line): the user's environment has it.
+    assert_eq!(hint, "atk upgrade hello --yes --set HELLO_COLOR=VALUE");
+    run_hint(&env, &hint, "red", Some(&work));
     let color = std::fs::read_to_string(env.atk_home.join("plugins/hello/runtime/color.txt")).unwrap();
     assert_eq!(color.trim(), "color: red");
 }

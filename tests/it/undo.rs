@@ -30,7 +30,10 @@ fn undo_of_an_add_removes_it_and_undo_again_redoes_it() {
 
     // Undo of the undo adds it back (its .env is gone with the folder: the value is given again).
     let (_, err) = env.fails(8, &["--registry", reg, "undo"]);
-    assert!(err.contains("HELLO_NAME") && err.contains("atk undo --set"), "{err}");
+    assert!(
+        err.contains("HELLO_NAME") && err.contains(&format!("atk --registry {reg} undo --set HELLO_NAME=VALUE")),
+        "{err}"
+    );
     env.ok(&["--registry", reg, "undo", "--set", "HELLO_NAME=Ada"]);
     assert_eq!(state(&env), after);
     let ops = env.ok(&["history", "hello"]);
