@@ -16,10 +16,14 @@ application/vnd.docker.distribution.manifest.v2+json";
 /// this machine (as docker allows).
 fn base(image: &Image) -> String {
     let host = if image.registry == "docker.io" { "registry-1.docker.io" } else { image.registry.as_str() };
+    format!("{}://{host}", if is_loopback(host) { "http" } else { "https" })
+}
+
+/// Whether `host` (with its port, if any) is this machine: the only place plain http is used.
+fn is_loopback(host: &str) -> bool {
     let name =
         host.rsplit_once(':').map_or(host, |(h, p)| if p.chars().all(|c| c.is_ascii_digit()) { h } else { host });
-    let local = matches!(name, "localhost" | "127.0.0.1" | "[::1]");
-    format!("{}://{host}", if local { "http" } else { "https" })
+    matches!(name, "localhost" | "127.0.0.1" | "[::1]")
 }
 
 /// The digest `image`'s tag names now.
@@ -141,11 +145,7 @@ fn token(
     }
     let mut headers = vec!["Accept: application/json".to_string()];
     // Saved credentials go over https, or to this machine.
-    let loopback = matches!(
-        http::host(realm).rsplit_once(':').map_or(http::host(realm), |(h, _)| h),
-        "localhost" | "127.0.0.1" | "[::1]"
-    );
-    if let Some(auth) = saved.filter(|_| realm.starts_with("https://") || loopback) {
+    if let Some(auth) = saved.filter(|_| realm.starts_with("https://") || is_loopback(http::host(realm))) {
         // Only a valid `user:password` pair is sent.
         let valid = base64::engine::general_purpose::STANDARD.decode(auth).is_ok_and(|b| b.contains(&b':'));
         if valid {

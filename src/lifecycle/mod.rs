@@ -40,6 +40,9 @@ pub struct Runner<'a> {
     /// The environment atk was started in: `${VAR}` in `.env` values falls back to it, as in
     /// python-dotenv, and a required variable it sets has a value.
     pub outer: &'a Environment,
+    /// The override of the images the plugin's lock pins ([`Runner::locked_images`]), worked out
+    /// once for all of the runner's commands.
+    pub(crate) locked: std::sync::OnceLock<Option<std::path::PathBuf>>,
 }
 
 /// The required variables of `plugin` that have no value: not in `.env` (or empty there) and not in
@@ -65,7 +68,15 @@ impl<'a> Runner<'a> {
         reporter: &dyn Reporter,
         outer: &'a Environment,
     ) -> Runner<'a> {
-        Runner { home, plugin_dir, directory, plugin, stdout_to_stderr: reporter.commands_to_stderr(), outer }
+        Runner {
+            home,
+            plugin_dir,
+            directory,
+            plugin,
+            stdout_to_stderr: reporter.commands_to_stderr(),
+            outer,
+            locked: Default::default(),
+        }
     }
 
     /// Runs the plugin's `install` (after checking its required variables); whether it has one.
@@ -170,6 +181,10 @@ impl<'a> Runner<'a> {
     /// it changed) where atk keeps this machine's state; `None` when no image of it is locked. A
     /// manifest or compose file that cannot be read locks nothing here (doctor says why).
     fn locked_images(&self) -> Option<std::path::PathBuf> {
+        self.locked.get_or_init(|| self.write_locked_images()).clone()
+    }
+
+    fn write_locked_images(&self) -> Option<std::path::PathBuf> {
         if !crate::plugin::uses_compose(self.plugin) {
             return None;
         }

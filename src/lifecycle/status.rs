@@ -229,6 +229,7 @@ pub fn probe_loaded(
         plugin,
         stdout_to_stderr: false,
         outer: at.outer,
+        locked: Default::default(),
     };
     let health_url = plugin.lifecycle.health_endpoint.clone();
     let remote_mcp =

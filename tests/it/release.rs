@@ -56,6 +56,13 @@ fn install(home: &Path, path: &str, vars: &[(&str, &str)]) -> std::process::Outp
     run_timed(c, 120).0
 }
 
+/// install.sh with `home` as HOME, a plain PATH, the release folder `server` serves and `target`
+/// as the folder to install into.
+fn install_from(home: &Path, server: &Files, target: &Path) -> std::process::Output {
+    let (url, dir) = (server.url(), target.display().to_string());
+    install(home, "/usr/bin:/bin", &[("ATK_INSTALL_URL", url.as_str()), ("ATK_INSTALL_DIR", dir.as_str())])
+}
+
 fn sha256(path: &Path) -> String {
     let out = Command::new("sha256sum").arg(path).output().unwrap();
     assert!(out.status.success());
@@ -163,9 +170,7 @@ fn install_script_refuses_a_checksum_that_does_not_match_and_installs_nothing() 
     let target = tmp.path().join("bin");
     let server = Files::start(&dist);
     let refused = |what: &str| {
-        let vars = [("ATK_INSTALL_URL", server.url()), ("ATK_INSTALL_DIR", target.display().to_string())];
-        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let out = install(&home, "/usr/bin:/bin", &vars);
+        let out = install_from(&home, &server, &target);
         let (_, stderr) = texts(&out);
         assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{what}: not one line: {stderr}");
@@ -290,9 +295,7 @@ fn install_script_refuses_a_folder_in_the_binary_s_place_and_leaves_no_copy() {
     let target = tmp.path().join("bin");
     std::fs::create_dir_all(target.join("atk")).unwrap();
     let server = Files::start(&dist);
-    let vars = [("ATK_INSTALL_URL", server.url()), ("ATK_INSTALL_DIR", target.display().to_string())];
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let out = install(&home, "/usr/bin:/bin", &vars);
+    let out = install_from(&home, &server, &target);
     let (_, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("is a folder: nothing was installed"), "{stderr}");
