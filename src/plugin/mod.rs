@@ -2,8 +2,10 @@
 //! validating the result. Knows nothing of homes or fetching.
 
 pub mod env;
+pub mod data;
 pub mod name;
 pub mod schema;
+pub mod scripts;
 pub mod secret;
 pub mod skill;
 
