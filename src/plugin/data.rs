@@ -74,19 +74,19 @@ impl Volume {
         match self {
             Volume::Named(n) => Ok(n.clone()),
             Volume::FromVariable(var) => {
-                let value = lookup(var).filter(|v| !v.is_empty()).ok_or_else(|| Error::PluginInvalid {
-                    what: FILE.into(),
-                    problems: vec![format!("volumes: ${{{var}}} names a volume, but {var} has no value")],
+                let hint = || vec![format!("give {var} a value in the plugin's .env")];
+                let value = lookup(var).filter(|v| !v.is_empty()).ok_or_else(|| {
+                    Error::plugin_refused(
+                        format!("{FILE}: volumes: ${{{var}}} names a volume, but {var} has no value"),
+                        hint(),
+                    )
                 })?;
                 match volume_name_problem(&value) {
                     None => Ok(value),
-                    Some(why) => Err(Error::PluginInvalid {
-                        what: FILE.into(),
-                        problems: vec![format!(
-                            "volumes: ${{{var}}} is '{}', which {why}",
-                            crate::text::escape(&value)
-                        )],
-                    }),
+                    Some(why) => Err(Error::plugin_refused(
+                        format!("{FILE}: volumes: ${{{var}}} is '{}', which {why}", crate::text::escape(&value)),
+                        hint(),
+                    )),
                 }
             }
         }
@@ -183,7 +183,10 @@ impl DataSpec {
     /// Parses a declaration's bytes; `what` names it in messages, `file` is kept as [`DataSpec::file`].
     pub fn parse(bytes: &[u8], what: &str, file: &str) -> Result<DataSpec> {
         let doc = super::parse_yaml(bytes, what)?;
-        DataSpec::from_value(&doc, file).map_err(|problems| Error::PluginInvalid { what: what.to_string(), problems })
+        DataSpec::from_value(&doc, file).map_err(|problems| Error::PluginInvalid {
+            what: what.to_string(),
+            problems: problems.into_iter().map(|p| format!("{file}: {p}")).collect(),
+        })
     }
 
     fn from_value(doc: &Value, file: &str) -> std::result::Result<DataSpec, Vec<String>> {
@@ -206,9 +209,8 @@ impl DataSpec {
         for (i, s) in strings(map.get("paths"), "paths", &mut problems).into_iter().enumerate() {
             let trimmed = s.strip_suffix('/').unwrap_or(&s);
             match RelPath::new(trimmed) {
-                _ if trimmed.is_empty() || trimmed == "." => {
-                    problems.push(format!("paths[{i}]: the plugin folder itself; name the files or folders that hold data"))
-                }
+                _ if trimmed.is_empty() || trimmed == "." => problems
+                    .push(format!("paths[{i}]: the plugin folder itself; name the files or folders that hold data")),
                 Ok(p) if spec.paths.contains(&p) => problems.push(format!("paths[{i}]: '{p}' is named twice")),
                 Ok(p) => spec.paths.push(p),
                 Err(e) => problems.push(format!("paths[{i}]: {e}")),
@@ -431,5 +433,247 @@ fn truncated(s: &str) -> String {
         format!("{}…", s.chars().take(64).collect::<String>())
     } else {
         s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{symlink, PermissionsExt};
+
+    fn parse(text: &str) -> std::result::Result<DataSpec, String> {
+        DataSpec::parse(text.as_bytes(), "x/atk-data.yaml", FILE).map_err(|e| match e {
+            Error::PluginInvalid { problems, .. } => problems.join("\n"),
+            other => other.to_string(),
+        })
+    }
+
+    fn write(dir: &Path, rel: &str, text: &str, exec: bool) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(if exec { 0o755 } else { 0o644 })).unwrap();
+    }
+
+    #[test]
+    fn a_full_declaration() {
+        let spec = parse(
+            "paths: [data/, config/settings.json]\nvolumes: [openmemory_data, \"${OPENMEMORY_VOLUME_NAME}\"]\n\
+             stop: true\nscripts: true\n",
+        )
+        .unwrap();
+        assert_eq!(spec.file, FILE);
+        assert_eq!(spec.paths, [RelPath::new("data").unwrap(), RelPath::new("config/settings.json").unwrap()]);
+        assert_eq!(
+            spec.volumes,
+            [Volume::Named("openmemory_data".into()), Volume::FromVariable("OPENMEMORY_VOLUME_NAME".into())]
+        );
+        assert!(spec.stop && spec.scripts);
+        let only = parse("volumes: [v1]\n").unwrap();
+        assert!(!only.stop && !only.scripts && only.paths.is_empty());
+        // A variable's value names the volume when the backup runs, and must be a volume name.
+        let lookup = |v: &str| (v == "OPENMEMORY_VOLUME_NAME").then(|| "mine".to_string());
+        assert_eq!(spec.volumes[1].name(lookup).unwrap(), "mine");
+        assert_eq!(spec.volumes[0].name(lookup).unwrap(), "openmemory_data");
+        let e = spec.volumes[1].name(|_| Some("../etc".into())).unwrap_err().to_string();
+        assert!(e.contains("${OPENMEMORY_VOLUME_NAME} is '../etc'"), "{e}");
+        assert!(spec.volumes[1].name(|_| None).is_err());
+    }
+
+    #[test]
+    fn hostile_or_broken_declarations_are_refused_naming_the_field() {
+        for (text, want) in [
+            ("paths: [../outside]", "atk-data.yaml: paths[0]: '../outside' has a name that walks the folder tree"),
+            ("paths: [/etc/passwd]", "paths[0]: '/etc/passwd' has an absolute path"),
+            ("paths: [a/.git/config]", "paths[0]: 'a/.git/config' has the reserved name .git"),
+            ("paths: [ok, 'a//b']", "paths[1]: 'a//b' has an empty name"),
+            ("paths: ['.']", "paths[0]: the plugin folder itself"),
+            ("paths: ['']", "paths[0]: the plugin folder itself"),
+            ("paths: [db, db/]", "paths[1]: 'db' is named twice"),
+            ("paths: db", "paths: expected a list of strings, found a string"),
+            ("paths: [[a]]", "paths[0]: expected a string, found a list"),
+            ("volumes: ['a b']", "volumes[0]: 'a b' is not a docker volume name"),
+            ("volumes: ['-v']", "volumes[0]: '-v' is not a docker volume name"),
+            ("volumes: [x]", "volumes[0]: 'x' is not a docker volume name (two characters at least)"),
+            ("volumes: ['${A-B}']", "volumes[0]: '${A-B}' is not ${NAME} of a variable"),
+            ("volumes: ['$(rm -rf ~)']", "volumes[0]: '$(rm -rf ~)' is not a docker volume name"),
+            ("volumes: [vv, vv]", "volumes[1]: 'vv' is named twice"),
+            ("stop: yes please", "stop: expected true or false, found a string"),
+            ("scripts: 1", "scripts: expected true or false, found a number"),
+            ("data: [db]", "data: unknown field (allowed: paths, volumes, stop, scripts)"),
+            ("stop: true", "declares no data: give paths, volumes or `scripts: true`"),
+            ("[a, b]", "expected a mapping of paths, volumes, stop, scripts, found a list"),
+            ("paths: [a", "not valid YAML"),
+            ("", "the file is empty"),
+        ] {
+            let got = parse(text).unwrap_err();
+            assert!(got.contains(want), "{text:?}: {got}");
+            assert!(got.lines().all(|l| !l.is_empty()), "{text:?}: {got}");
+        }
+        let many = format!("paths: [{}]", (0..300).map(|i| format!("p{i}")).collect::<Vec<_>>().join(", "));
+        assert!(parse(&many).unwrap_err().contains("paths: 300 entries; at most 256"));
+        let long = format!("paths: [{}]", "a".repeat(2000));
+        assert!(parse(&long).unwrap_err().contains("paths[0]: longer than 1024 bytes"));
+        // Every problem at once, one line each.
+        let all = parse("paths: [../a]\nvolumes: ['!']\nextra: 1\n").unwrap_err();
+        assert_eq!(all.lines().count(), 3, "{all}");
+    }
+
+    #[test]
+    fn load_reads_custom_first_and_refuses_what_is_not_a_file_inside() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("p");
+        std::fs::create_dir(&d).unwrap();
+        assert_eq!(DataSpec::load(&d).unwrap(), None);
+        write(&d, FILE, "paths: [db]\n", false);
+        assert_eq!(DataSpec::load(&d).unwrap().unwrap().paths, [RelPath::new("db").unwrap()]);
+        write(&d, CUSTOM_FILE, "volumes: [mine]\n", false);
+        let spec = DataSpec::load(&d).unwrap().unwrap();
+        assert_eq!((spec.file.as_str(), spec.paths.len()), (CUSTOM_FILE, 0));
+        // A broken user's declaration names its file.
+        write(&d, CUSTOM_FILE, "paths: [../../x]\n", false);
+        let e = DataSpec::load(&d).unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::exit::PLUGIN_INVALID);
+        assert!(format!("{e:?}").contains("custom/atk-data.yaml: paths[0]"), "{e:?}");
+        std::fs::remove_file(d.join(CUSTOM_FILE)).unwrap();
+        // A link out of the folder, and a FIFO (never waited on).
+        write(t.path(), "outside.yaml", "paths: [db]\n", false);
+        std::fs::remove_file(d.join(FILE)).unwrap();
+        symlink(t.path().join("outside.yaml"), d.join(FILE)).unwrap();
+        assert!(DataSpec::load(&d).unwrap_err().to_string().contains("leads out of the plugin folder"));
+        std::fs::remove_file(d.join(FILE)).unwrap();
+        rustix::fs::mknodat(rustix::fs::CWD, &d.join(FILE), rustix::fs::FileType::Fifo, 0o644.into(), 0).unwrap();
+        assert!(DataSpec::load(&d).unwrap_err().to_string().contains("FIFO"));
+    }
+
+    #[test]
+    fn files_walks_the_declared_paths_without_following_links_out_and_leaves_secrets_out() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("p");
+        write(t.path(), "secret-outside", "x", false);
+        write(&d, "data/db.sqlite", "1234", false);
+        write(&d, "data/sub/run.sh", "#!/bin/sh\n", true);
+        write(&d, "data/.env", "K=v\n", false);
+        write(&d, "data/prod.env", "K=v\n", false);
+        write(&d, "data/.env.local", "K=v\n", false);
+        write(&d, "notes.txt", "not data\n", false);
+        write(&d, "config.json", "{}", false);
+        std::fs::create_dir_all(d.join("data/empty")).unwrap();
+        symlink("../config.json", d.join("data/config-link")).unwrap();
+        symlink("../../secret-outside", d.join("data/out-rel")).unwrap();
+        symlink(t.path().join("secret-outside"), d.join("data/out-abs")).unwrap();
+        rustix::fs::mknodat(rustix::fs::CWD, &d.join("data/pipe"), rustix::fs::FileType::Fifo, 0o644.into(), 0)
+            .unwrap();
+        let spec = parse("paths: [data, config.json, data/db.sqlite, later/db]\n").unwrap();
+        let files = spec.files(&d, false).unwrap();
+        let listed: Vec<(&str, &EntryKind)> = files.entries.iter().map(|e| (e.path.as_str(), &e.kind)).collect();
+        assert_eq!(
+            listed,
+            [
+                ("config.json", &EntryKind::File { size: 2, mode: 0o644 }),
+                (
+                    "data",
+                    &EntryKind::Dir { mode: std::fs::metadata(d.join("data")).unwrap().permissions().mode() & 0o7777 }
+                ),
+                ("data/config-link", &EntryKind::Link { target: "../config.json".into() }),
+                ("data/db.sqlite", &EntryKind::File { size: 4, mode: 0o644 }),
+                (
+                    "data/empty",
+                    &EntryKind::Dir {
+                        mode: std::fs::metadata(d.join("data/empty")).unwrap().permissions().mode() & 0o7777
+                    }
+                ),
+                (
+                    "data/sub",
+                    &EntryKind::Dir {
+                        mode: std::fs::metadata(d.join("data/sub")).unwrap().permissions().mode() & 0o7777
+                    }
+                ),
+                ("data/sub/run.sh", &EntryKind::File { size: 10, mode: 0o755 }),
+            ]
+        );
+        let left: Vec<(&str, &LeftOutWhy)> = files.left_out.iter().map(|l| (l.path.as_str(), &l.why)).collect();
+        assert_eq!(
+            left,
+            [
+                ("data/.env", &LeftOutWhy::Secret),
+                ("data/.env.local", &LeftOutWhy::Secret),
+                ("data/out-abs", &LeftOutWhy::LinkOut { target: t.path().join("secret-outside") }),
+                ("data/out-rel", &LeftOutWhy::LinkOut { target: "../../secret-outside".into() }),
+                ("data/pipe", &LeftOutWhy::Special),
+                ("data/prod.env", &LeftOutWhy::Secret),
+            ]
+        );
+        assert_eq!(files.missing, [RelPath::new("later/db").unwrap()]);
+        // Asked for, the secrets are taken; links out and the FIFO still are not.
+        let with = spec.files(&d, true).unwrap();
+        assert!(with.entries.iter().any(|e| e.path.as_str() == "data/.env"));
+        assert_eq!(with.entries.len(), files.entries.len() + 3);
+        assert!(with.left_out.iter().all(|l| l.why != LeftOutWhy::Secret));
+        // A declared path that passes through a link is refused, not followed.
+        std::fs::create_dir(t.path().join("elsewhere")).unwrap();
+        write(t.path(), "elsewhere/db", "x", false);
+        symlink(t.path().join("elsewhere"), d.join("linked")).unwrap();
+        let through = parse("paths: [linked/db]\n").unwrap();
+        let e = through.files(&d, false).unwrap_err();
+        assert!(e.to_string().contains("'linked/db' passes through a link"), "{e}");
+        assert_eq!(e.exit_code(), crate::error::exit::PLUGIN_INVALID);
+        // A declared path that is itself a link out is left out.
+        let top = parse("paths: [linked]\n").unwrap().files(&d, false).unwrap();
+        assert!(top.entries.is_empty());
+        assert_eq!(top.left_out[0].path.as_str(), "linked");
+    }
+
+    #[test]
+    fn problems_name_missing_scripts_and_paths_that_leave_the_folder() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("p");
+        write(&d, "backup.sh", "#!/bin/sh\n", true);
+        write(&d, "restore.sh", "#!/bin/sh\n", false);
+        std::fs::create_dir(t.path().join("elsewhere")).unwrap();
+        symlink(t.path().join("elsewhere"), d.join("linked")).unwrap();
+        let spec = parse("paths: [linked, linked/x, not-yet]\nscripts: true\n").unwrap();
+        let problems = spec.problems(&d);
+        assert_eq!(problems.len(), 3, "{problems:#?}");
+        assert!(problems[0].starts_with("atk-data.yaml: scripts: restore.sh is not executable"), "{problems:#?}");
+        assert!(problems[1].contains("paths[0] 'linked' is a link to"), "{problems:#?}");
+        assert!(problems[1].contains("out of the plugin folder"), "{problems:#?}");
+        assert!(problems[2].contains("paths[1] 'linked/x' passes through a link"), "{problems:#?}");
+        std::fs::remove_file(d.join("restore.sh")).unwrap();
+        let problems = parse("scripts: true\n").unwrap().problems(&d);
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(problems[0].contains("the plugin has no script 'restore'"), "{problems:#?}");
+        write(&d, "restore", "#!/bin/sh\n", true);
+        assert_eq!(parse("scripts: true\npaths: [x]\n").unwrap().problems(&d), Vec::<String>::new());
+        // Without `scripts: true`, no script is looked for.
+        assert_eq!(parse("paths: [x]\n").unwrap().scripts(&d).unwrap(), None);
+    }
+
+    /// OpenMemory's plugin.yaml as the public registry ships it, with stand-ins for its
+    /// `backup.sh` and `restore.sh` and the declaration it would add.
+    fn openmemory() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/plugins/openmemory-data")
+    }
+
+    #[test]
+    fn openmemorys_own_scripts_are_found_and_custom_ones_come_first() {
+        let plugin = crate::plugin::load(&openmemory()).unwrap();
+        assert_eq!(plugin.name, "OpenMemory");
+        let spec = DataSpec::load(&openmemory()).unwrap().unwrap();
+        assert!(spec.scripts && spec.stop);
+        assert_eq!(spec.problems(&openmemory()), Vec::<String>::new());
+        let scripts = spec.scripts(&openmemory()).unwrap().unwrap();
+        assert_eq!((scripts.backup.1.as_str(), scripts.restore.1.as_str()), ("backup.sh", "restore.sh"));
+        assert!(scripts.backup.0.ends_with("openmemory-data/backup.sh"));
+        // A copy where the user overrides the backup script in custom/.
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("openmemory");
+        for f in ["plugin.yaml", FILE, "backup.sh", "restore.sh"] {
+            let text = std::fs::read_to_string(openmemory().join(f)).unwrap();
+            write(&d, f, &text, f.ends_with(".sh"));
+        }
+        write(&d, "custom/backup.sh", "#!/bin/sh\n", true);
+        let scripts = DataSpec::load(&d).unwrap().unwrap().scripts(&d).unwrap().unwrap();
+        assert_eq!((scripts.backup.1.as_str(), scripts.restore.1.as_str()), ("custom/backup.sh", "restore.sh"));
     }
 }
