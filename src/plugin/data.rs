@@ -542,7 +542,7 @@ mod tests {
         symlink(t.path().join("outside.yaml"), d.join(FILE)).unwrap();
         assert!(DataSpec::load(&d).unwrap_err().to_string().contains("leads out of the plugin folder"));
         std::fs::remove_file(d.join(FILE)).unwrap();
-        rustix::fs::mknodat(rustix::fs::CWD, &d.join(FILE), rustix::fs::FileType::Fifo, 0o644.into(), 0).unwrap();
+        rustix::fs::mknodat(rustix::fs::CWD, d.join(FILE), rustix::fs::FileType::Fifo, 0o644.into(), 0).unwrap();
         assert!(DataSpec::load(&d).unwrap_err().to_string().contains("FIFO"));
     }
 
@@ -562,8 +562,7 @@ mod tests {
         symlink("../config.json", d.join("data/config-link")).unwrap();
         symlink("../../secret-outside", d.join("data/out-rel")).unwrap();
         symlink(t.path().join("secret-outside"), d.join("data/out-abs")).unwrap();
-        rustix::fs::mknodat(rustix::fs::CWD, &d.join("data/pipe"), rustix::fs::FileType::Fifo, 0o644.into(), 0)
-            .unwrap();
+        rustix::fs::mknodat(rustix::fs::CWD, d.join("data/pipe"), rustix::fs::FileType::Fifo, 0o644.into(), 0).unwrap();
         let spec = parse("paths: [data, config.json, data/db.sqlite, later/db]\n").unwrap();
         let files = spec.files(&d, false).unwrap();
         let listed: Vec<(&str, &EntryKind)> = files.entries.iter().map(|e| (e.path.as_str(), &e.kind)).collect();
