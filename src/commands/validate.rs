@@ -36,7 +36,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 // A folder's SKILL.md (a plugin.yaml named alone is checked alone).
                 let warnings = if path.is_dir() { plugin::skill::check(path, &dir, &p.description) } else { vec![] };
                 // A folder's data declaration (atk-data.yaml), which the plugin's own file does not hold.
-                let errors = if path.is_dir() { data_problems(path) } else { vec![] };
+                let errors = if path.is_dir() { plugin::data::check(path) } else { vec![] };
                 reports.push(Validated {
                     path: Some(path.clone()),
                     name: Some(p.name.clone()),
@@ -67,17 +67,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let report = Validation(Validate { plugins: reports });
     ctx.ui.print(&report);
     Ok(if report.0.invalid() > 0 { exit::PLUGIN_INVALID } else { exit::SUCCESS })
-}
-
-/// What is wrong with the data the plugin in `dir` declares (`atk-data.yaml`, or the user's in
-/// `custom/`): nothing when it declares none.
-fn data_problems(dir: &std::path::Path) -> Vec<String> {
-    match plugin::data::DataSpec::load(dir) {
-        Ok(None) => vec![],
-        Ok(Some(spec)) => spec.problems(dir),
-        Err(Error::PluginInvalid { problems, .. }) => problems,
-        Err(other) => vec![other.to_string()],
-    }
 }
 
 /// `atk validate`: each path checked (the document `registry validate` writes too, with paths).

@@ -324,6 +324,18 @@ impl DataSpec {
     }
 }
 
+/// What is wrong with the data the plugin in `plugin_dir` declares, for `atk validate` and
+/// `atk registry validate`: the declaration's refusal ([`DataSpec::load`]) or its
+/// [`DataSpec::problems`]; nothing when it declares none.
+pub fn check(plugin_dir: &Path) -> Vec<String> {
+    match DataSpec::load(plugin_dir) {
+        Ok(None) => vec![],
+        Ok(Some(spec)) => spec.problems(plugin_dir),
+        Err(Error::PluginInvalid { problems, .. }) => problems,
+        Err(other) => vec![other.to_string()],
+    }
+}
+
 /// Takes `rel` (of `kind`) and, for a folder, everything in it.
 fn take(root: &Root, rel: &RelPath, kind: Kind, secrets: bool, out: &mut DataFiles) -> Result<()> {
     crate::interrupt::check()?;
