@@ -291,7 +291,10 @@ impl DataSpec {
                     Err(e) => problems.push(format!("{field}: {e}")),
                 },
                 Ok(Some(Kind::Other)) => problems.push(format!("{field} is a FIFO, a socket or a device")),
-                Err(_) => problems.push(format!("{field} passes through a link; name the folder itself")),
+                Err(Error::UnsafePath { .. }) => {
+                    problems.push(format!("{field} passes through a link; name the folder itself"))
+                }
+                Err(e) => problems.push(format!("{field}: {e}")),
             }
         }
         problems
@@ -308,6 +311,7 @@ impl DataSpec {
             match root.kind(p) {
                 Ok(None) => out.missing.push(p.clone()),
                 Ok(Some(kind)) => take(&root, p, kind, include_secrets, &mut out)?,
+                Err(e @ Error::Io { .. }) => return Err(e),
                 Err(_) => {
                     return Err(Error::unsafe_path(
                         format!("{}: the data path '{p}' passes through a link; atk does not follow it", self.file),
@@ -336,35 +340,41 @@ pub fn check(plugin_dir: &Path) -> Vec<String> {
     }
 }
 
-/// Takes `rel` (of `kind`) and, for a folder, everything in it.
-fn take(root: &Root, rel: &RelPath, kind: Kind, secrets: bool, out: &mut DataFiles) -> Result<()> {
-    crate::interrupt::check()?;
-    let left_out = |why| LeftOut { path: rel.clone(), why };
-    match kind {
-        Kind::Dir => {
-            out.entries.push(DataEntry { path: rel.clone(), kind: EntryKind::Dir { mode: root.mode(rel)? } });
-            for (name, kind) in root.entries(rel)? {
-                let child = rel.join(&name).expect("entries are checked names");
-                take(root, &child, kind, secrets, out)?;
+/// Takes `top` (of `kind`) and, for a folder, everything in it: walked with a list of what is
+/// left to see, not by recursion, so that a tree nested however deep cannot exhaust the stack.
+fn take(root: &Root, top: &RelPath, kind: Kind, secrets: bool, out: &mut DataFiles) -> Result<()> {
+    let mut pending = vec![(top.clone(), kind)];
+    while let Some((rel, kind)) = pending.pop() {
+        crate::interrupt::check()?;
+        let left_out = |why| LeftOut { path: rel.clone(), why };
+        match kind {
+            Kind::Dir => {
+                out.entries.push(DataEntry { path: rel.clone(), kind: EntryKind::Dir { mode: root.mode(&rel)? } });
+                for (name, kind) in root.entries(&rel)? {
+                    pending.push((rel.join(&name).expect("entries are checked names"), kind));
+                }
             }
-        }
-        _ if !secrets && super::secret::is_secret_file(rel.name()) => out.left_out.push(left_out(LeftOutWhy::Secret)),
-        Kind::File { .. } => {
-            let md = std::fs::symlink_metadata(root.abs(rel))
-                .map_err(|e| Error::io(format!("cannot read {}", root.abs(rel).display()), e))?;
-            use std::os::unix::fs::PermissionsExt;
-            let kind = EntryKind::File { size: md.len(), mode: md.permissions().mode() & 0o7777 };
-            out.entries.push(DataEntry { path: rel.clone(), kind });
-        }
-        Kind::Link => {
-            let target = root.read_link(rel)?;
-            if root.link_escapes(rel, &target) {
-                out.left_out.push(left_out(LeftOutWhy::LinkOut { target }));
-            } else {
-                out.entries.push(DataEntry { path: rel.clone(), kind: EntryKind::Link { target } });
+            _ if !secrets && super::secret::is_secret_file(rel.name()) => {
+                out.left_out.push(left_out(LeftOutWhy::Secret))
             }
+            Kind::File { .. } => {
+                // The folders on the way were just listed through the root, without links.
+                let md = std::fs::symlink_metadata(root.abs(&rel))
+                    .map_err(|e| Error::io(format!("cannot read {}", root.abs(&rel).display()), e))?;
+                use std::os::unix::fs::PermissionsExt;
+                let kind = EntryKind::File { size: md.len(), mode: md.permissions().mode() & 0o7777 };
+                out.entries.push(DataEntry { path: rel.clone(), kind });
+            }
+            Kind::Link => {
+                let target = root.read_link(&rel)?;
+                if root.link_escapes(&rel, &target) {
+                    out.left_out.push(left_out(LeftOutWhy::LinkOut { target }));
+                } else {
+                    out.entries.push(DataEntry { path: rel.clone(), kind: EntryKind::Link { target } });
+                }
+            }
+            Kind::Other => out.left_out.push(left_out(LeftOutWhy::Special)),
         }
-        Kind::Other => out.left_out.push(left_out(LeftOutWhy::Special)),
     }
     Ok(())
 }
