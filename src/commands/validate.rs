@@ -35,13 +35,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             Ok((p, dir)) => {
                 // A folder's SKILL.md (a plugin.yaml named alone is checked alone).
                 let warnings = if path.is_dir() { plugin::skill::check(path, &dir, &p.description) } else { vec![] };
+                // A folder's data declaration (atk-data.yaml), which the plugin's own file does not hold.
+                let errors = if path.is_dir() { plugin::data::check(path) } else { vec![] };
                 reports.push(Validated {
                     path: Some(path.clone()),
                     name: Some(p.name.clone()),
                     directory: Some(dir),
                     maturity: Some(p.maturity.as_str()),
-                    valid: true,
-                    errors: vec![],
+                    valid: errors.is_empty(),
+                    errors,
                     warnings,
                 })
             }

@@ -130,6 +130,13 @@ impl RelPath {
     }
 }
 
+/// Written as the `/`-separated path it is (in reports and manifests).
+impl serde::Serialize for RelPath {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
 impl fmt::Display for RelPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&crate::text::escape(&self.0))

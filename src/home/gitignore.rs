@@ -10,7 +10,7 @@ pub const FILE: &str = ".gitignore";
 pub const SECRETS_HEADER: &str = "# Always ignore secrets — keep LAST (gitignore is last-match-wins)";
 /// The header older homes (atk-cli before 0.3.0, atk before this layout) have above the patterns.
 const OLD_SECRETS_HEADER: &str = "# Always ignore secrets";
-const SECRET_PATTERNS: [&str; 2] = ["*.env", ".env.*"];
+use crate::plugin::secret::SECRET_FILE_PATTERNS as SECRET_PATTERNS;
 
 /// What `init` writes.
 pub const TEMPLATE: &str = "# Ignore all plugin contents
@@ -87,11 +87,10 @@ pub fn remove_exemption(text: &str, directory: &str) -> String {
     normalize(&kept.join("\n"))
 }
 
-/// File names that are secrets whatever `.gitignore` says: never staged. Matched with git's own
-/// wildmatch against the secret patterns the file ends with (`*.env` takes `.env` too).
+/// File names that are secrets whatever `.gitignore` says: never staged (see
+/// [`crate::plugin::secret::is_secret_file`]).
 pub fn is_secret(file_name: &str) -> bool {
-    use gix::glob::wildmatch::Mode;
-    SECRET_PATTERNS.iter().any(|p| gix::glob::wildmatch((*p).into(), file_name.into(), Mode::NO_MATCH_SLASH_LITERAL))
+    crate::plugin::secret::is_secret_file(file_name)
 }
 
 #[cfg(test)]

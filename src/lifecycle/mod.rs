@@ -6,7 +6,9 @@
 pub mod batch;
 pub mod health;
 pub mod ports;
-pub mod scripts;
+/// `atk run`'s scripts: kept in `plugin` (a plugin's data declaration finds its backup and restore
+/// scripts the same way), named here too.
+pub use crate::plugin::scripts;
 pub mod status;
 
 use std::path::Path;

@@ -1,9 +1,11 @@
 //! A plugin on disk: finding and parsing its `plugin.yaml`, merging `custom/overrides.yaml`, and
 //! validating the result. Knows nothing of homes or fetching.
 
+pub mod data;
 pub mod env;
 pub mod name;
 pub mod schema;
+pub mod scripts;
 pub mod secret;
 pub mod skill;
 

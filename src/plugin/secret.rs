@@ -40,6 +40,20 @@ pub fn looks_secret(name: &str) -> bool {
     anywhere.iter().any(|w| upper.contains(w)) || ["PASS", "KEY", "KEYS", "_PWD"].iter().any(|w| stem.ends_with(w))
 }
 
+/// The names of files that hold secrets, as git's wildmatch patterns: a plugin's `.env` and its
+/// variants. The home's `.gitignore` ends with them (never committed), and a backup leaves such
+/// files out unless asked.
+pub const SECRET_FILE_PATTERNS: [&str; 2] = ["*.env", ".env.*"];
+
+/// Whether a file named `file_name` (one component) holds secrets: it matches one of
+/// [`SECRET_FILE_PATTERNS`] by git's own wildmatch (`*.env` takes `.env` too).
+pub fn is_secret_file(file_name: &str) -> bool {
+    use gix::glob::wildmatch::Mode;
+    SECRET_FILE_PATTERNS
+        .iter()
+        .any(|p| gix::glob::wildmatch((*p).into(), file_name.into(), Mode::NO_MATCH_SLASH_LITERAL))
+}
+
 /// Whether the variable `name` holds a secret: declared so, or named like one.
 pub fn is_secret(name: &str, declared_secret: bool) -> bool {
     declared_secret || looks_secret(name)

@@ -19,7 +19,8 @@ pub struct Checked {
 /// Checks every folder under `root/plugins/` (dot-folders ignored): a valid folder name that
 /// resolves as a registry name, a valid `plugin.yaml`, a README.md, `maturity: verified` (unless
 /// `allow_unverified`), lifecycle commands whose files exist (and are executable when run
-/// directly), and no two plugins with the same folder name once their display names are sanitized.
+/// directly), a data declaration (`atk-data.yaml`) that holds, and no two plugins with the same
+/// folder name once their display names are sanitized.
 pub fn check_checkout(root: &Path, allow_unverified: bool) -> Result<Vec<Checked>> {
     let plugins_dir = root.join("plugins");
     let listing = std::fs::read_dir(&plugins_dir).map_err(|_| {
@@ -57,6 +58,7 @@ pub fn check_checkout(root: &Path, allow_unverified: bool) -> Result<Vec<Checked
                     ));
                 }
                 problems.extend(crate::plugin::check_lifecycle_files(&dir, &p));
+                problems.extend(crate::plugin::data::check(&dir));
                 match crate::plugin::name::sanitize(&p.name) {
                     Ok(folder) => display.push((folder, name.clone())),
                     Err(why) => problems.push(format!("name: {why}")),

@@ -42,6 +42,8 @@ fn every_rule_has_its_message() {
         false,
     );
     write(&root.join("plugins/scripts/plain.sh"), "echo not executable\n", false);
+    good(&root, "data", "data");
+    write(&root.join("plugins/data/atk-data.yaml"), "scripts: true\npaths: [../../elsewhere]\n", false);
     good(&root, "dup-a", "Dup Name");
     good(&root, "dup-b", "Dup Name");
     std::fs::create_dir_all(root.join("plugins/.hidden")).unwrap();
@@ -60,7 +62,8 @@ fn every_rule_has_its_message() {
         "lifecycle.start: runs ./plain.sh directly, but it is not executable",
         "lifecycle.uninstall: runs ./gone.sh, which is not in the plugin folder",
         "its display name gives the folder name 'dup-name', as the one of dup-b does",
-        "1 valid, 7 invalid",
+        "atk-data.yaml: paths[0]: '../../elsewhere' has a name that walks the folder tree",
+        "1 valid, 8 invalid",
     ] {
         assert!(text.contains(needle), "{needle} missing:\n{text}");
     }

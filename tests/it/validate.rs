@@ -120,3 +120,93 @@ fn every_plugin_of_the_registry_template_is_valid() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{n} valid, 0 invalid")));
 }
+
+#[test]
+fn a_broken_data_declaration_makes_the_plugin_invalid_naming_the_field() {
+    let env = Env::bare();
+    let om = fixtures().join("plugins/openmemory-data");
+    let out = env.ok(&["validate", om.to_str().unwrap()]);
+    assert!(out.contains("OpenMemory"), "{out}");
+
+    let p = env.plugin(
+        "data",
+        &yaml("Data", ""),
+        &[("atk-data.yaml", "paths: [db, ../../etc]\nvolumes: ['a b']\nstop: maybe\n", false)],
+    );
+    let (out, _) = env.fails(5, &["validate", p.to_str().unwrap()]);
+    for rule in [
+        "atk-data.yaml: paths[1]: '../../etc' has a name that walks the folder tree",
+        "atk-data.yaml: volumes[0]: 'a b' is not a docker volume name",
+        "atk-data.yaml: stop: expected true or false, found a string",
+    ] {
+        assert!(out.contains(rule), "{rule}: {out}");
+    }
+
+    // Well-formed, but the scripts it promises are not there, and a path is a link out.
+    let q = env.plugin("scripts", &yaml("Scripts", ""), &[("atk-data.yaml", "scripts: true\npaths: [db]\n", false)]);
+    std::os::unix::fs::symlink("/etc", q.join("db")).unwrap();
+    let out = env.cmd().args(["validate", "--json", q.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["plugins"][0]["name"], "Scripts");
+    assert_eq!(v["plugins"][0]["valid"], false);
+    let errors: Vec<&str> = v["plugins"][0]["errors"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    assert!(errors[0].starts_with("atk-data.yaml: scripts: the plugin has no script 'backup'"), "{errors:#?}");
+    assert!(errors[1].contains("no script 'restore'"), "{errors:#?}");
+    assert!(errors[2].contains("paths[0] 'db' is a link to /etc, out of the plugin folder"), "{errors:#?}");
+
+    // The user's declaration in custom/ replaces the plugin's, and is checked the same way.
+    write(&q.join("custom/atk-data.yaml"), "volumes: [$(whoami)]\n", false);
+    let (out, _) = env.fails(5, &["validate", q.to_str().unwrap()]);
+    assert!(out.contains("custom/atk-data.yaml: volumes[0]: '$(whoami)' is not a docker volume name"), "{out}");
+    write(&q.join("custom/atk-data.yaml"), "volumes: [scripts_data]\n", false);
+    env.ok(&["validate", q.to_str().unwrap()]);
+}
+
+/// atk-cli 0.4.0's own validator (`atk.plugin.load_plugin_schema`, what its `add` and every
+/// command run) on a plugin folder; "VALID" or its refusal.
+fn atk_cli_validates(dir: &std::path::Path) -> String {
+    let py = crate::common::python::python("atk_cli_validates", &["atk.plugin"]);
+    let script = "
+import sys
+from pathlib import Path
+from atk.plugin import load_plugin_schema
+try:
+    load_plugin_schema(Path(sys.argv[1]))
+    print('VALID')
+except Exception as e:
+    print('INVALID', e)
+";
+    crate::common::python::run(&py, script, &[dir.to_str().unwrap()], &[], "").trim().to_string()
+}
+
+#[test]
+#[ignore = "needs the Python test venv (target/pyvenv or ATK_TEST_PYTHON; .ci/run makes it)"]
+fn atk_cli_0_4_0_accepts_a_plugin_that_declares_data_in_atk_data_yaml() {
+    let env = Env::bare();
+    // OpenMemory as the registry ships it, with its declaration beside it.
+    assert_eq!(atk_cli_validates(&fixtures().join("plugins/openmemory-data")), "VALID");
+    let declaration = "paths: [data, config/settings.json]\nvolumes: [demo_data, '${DEMO_VOLUME}']\nstop: true\n\
+                       scripts: true\n";
+    let p = env.plugin(
+        "demo",
+        &yaml("Demo", "lifecycle:\n  start: ./start.sh\n"),
+        &[
+            ("atk-data.yaml", declaration, false),
+            ("custom/atk-data.yaml", declaration, false),
+            ("backup.sh", "#!/bin/sh\n", true),
+            ("restore.sh", "#!/bin/sh\n", true),
+        ],
+    );
+    assert_eq!(atk_cli_validates(&p), "VALID");
+    env.ok(&["validate", p.to_str().unwrap()]);
+    // Why it is a file of its own: the same declaration inside plugin.yaml (or under lifecycle)
+    // makes atk-cli refuse the plugin.
+    let inside = env.plugin("inside", &yaml("Inside", "data:\n  stop: true\n"), &[]);
+    let refused = atk_cli_validates(&inside);
+    assert!(refused.starts_with("INVALID") && refused.contains("'data': extra inputs are not permitted"), "{refused}");
+    let lifecycle = env.plugin("lc", &yaml("Lc", "lifecycle:\n  start: x\n  backup: ./backup.sh\n"), &[]);
+    let refused = atk_cli_validates(&lifecycle);
+    assert!(refused.contains("'lifecycle.backup': extra inputs are not permitted"), "{refused}");
+}
