@@ -30,6 +30,7 @@ fn data_tree(dir: &Path) -> Root {
     root.write_new(&rel("index/shards/0"), &vec![7u8; 200_000], 0o640).unwrap();
     root.set_mode(&rel("index/shards/0"), 0o640).unwrap();
     root.create_dir_all(&rel("empty")).unwrap();
+    root.set_mode(&rel("index"), 0o750).unwrap();
     root.symlink(Path::new("db.sqlite"), &rel("current")).unwrap();
     root.symlink(Path::new("../db.sqlite"), &rel("index/db")).unwrap();
     root.symlink(Path::new("index/shards"), &rel("shards")).unwrap();
@@ -83,6 +84,7 @@ fn a_tree_round_trips_with_its_modes_and_links() {
     assert_eq!(read("index/shards/0"), vec![7u8; 200_000]);
     assert_eq!((mode("bin/run"), mode("db.sqlite"), mode("index/shards/0")), (0o755, 0o644, 0o640));
     assert!(staging.join("empty").is_dir());
+    assert_eq!(mode("index"), 0o750);
     assert!(!staging.join(".env").exists());
     assert_eq!(std::fs::read_link(staging.join("current")).unwrap(), Path::new("db.sqlite"));
     assert_eq!(std::fs::read_link(staging.join("index/db")).unwrap(), Path::new("../db.sqlite"));
