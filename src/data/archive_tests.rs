@@ -114,6 +114,13 @@ fn pack_refuses_a_link_leading_out_and_special_files_naming_them() {
     let e = pack(&src, &keep_all, &meta(), &out, None).unwrap_err().to_string();
     assert!(e.contains("index/out") && e.contains("outside"), "{e}");
     assert!(!out.exists());
+    // A link that leads out through a link the filter leaves out: only the tree on disk shows it.
+    let src = data_tree(&dir.path().join("src1"));
+    src.symlink(Path::new(".."), &rel("hidden")).unwrap();
+    src.symlink(Path::new("hidden/src"), &rel("b")).unwrap();
+    let keep = |r: &RelPath, _: Kind| r.as_str() != "hidden";
+    let e = pack(&src, &keep, &meta(), &out, None).unwrap_err().to_string();
+    assert!(e.contains("/src1/b links to hidden/src, outside"), "{e}");
 
     let src = data_tree(&dir.path().join("src2"));
     let fifo = dir.path().join("src2/bin/pipe");
