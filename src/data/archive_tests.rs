@@ -407,3 +407,71 @@ fn what_is_not_an_archive_is_said_so() {
     let e = verify(&fx.archive, None).unwrap_err().to_string();
     assert!(e.contains("empty"), "{e}");
 }
+
+#[test]
+fn a_manifest_entry_unlike_its_kind_is_refused() {
+    let fx = empty_fixture();
+    let m = member(tar::EntryType::Regular, b"f", b"x", None, 0o644);
+    for bad in [
+        FileEntry { sha256: None, ..file_entry("f", b"x") },
+        FileEntry { sha256: Some("zz".into()), ..file_entry("f", b"x") },
+        FileEntry { link: Some("g".into()), ..file_entry("f", b"x") },
+        FileEntry { kind: EntryKind::Dir, ..file_entry("f", b"x") },
+        FileEntry { kind: EntryKind::Link, ..file_entry("f", b"x") },
+    ] {
+        hostile(&fx, vec![bad], vec![m.clone()]);
+        assert!(refused_naming(&fx, "f").contains("is not described as"));
+    }
+}
+
+#[test]
+fn a_member_unlike_its_manifest_entry_is_refused() {
+    let fx = empty_fixture();
+    // Before its folder.
+    let dir = FileEntry { path: "d".into(), kind: EntryKind::Dir, size: 0, sha256: None, mode: 0o755, link: None };
+    hostile(
+        &fx,
+        vec![dir.clone(), file_entry("d/f", b"x")],
+        vec![
+            member(tar::EntryType::Regular, b"d/f", b"x", None, 0o644),
+            member(tar::EntryType::Directory, b"d/", b"", None, 0o755),
+        ],
+    );
+    assert!(refused_naming(&fx, "d/f").contains("before its folder"));
+    // A link elsewhere.
+    let link = FileEntry {
+        path: "l".into(),
+        kind: EntryKind::Link,
+        size: 0,
+        sha256: None,
+        mode: 0o777,
+        link: Some("a".into()),
+    };
+    hostile(&fx, vec![link], vec![member(tar::EntryType::Symlink, b"l", b"", Some(b"b"), 0o777)]);
+    assert!(refused_naming(&fx, "l").contains("links elsewhere"));
+    // Another size, the content's hash listed.
+    hostile(
+        &fx,
+        vec![FileEntry { size: 5, ..file_entry("f", b"xyz") }],
+        vec![member(tar::EntryType::Regular, b"f", b"xyz", None, 0o644)],
+    );
+    assert!(refused_naming(&fx, "f").contains("another size"));
+    // The same member twice.
+    let m = member(tar::EntryType::Regular, b"f", b"x", None, 0o644);
+    hostile(&fx, vec![file_entry("f", b"x")], vec![m.clone(), m]);
+    assert!(refused_naming(&fx, "f").contains("twice"));
+    // A folder as a file.
+    hostile(&fx, vec![file_entry("f", b"")], vec![member(tar::EntryType::Directory, b"f/", b"", None, 0o644)]);
+    assert!(refused_naming(&fx, "f").contains("the manifest says a file"));
+}
+
+#[test]
+fn a_changed_gzip_checksum_is_refused() {
+    let (fx, _) = packed(None);
+    let mut bytes = std::fs::read(&fx.archive).unwrap();
+    let crc = bytes.len() - 8;
+    bytes[crc] ^= 1;
+    std::fs::write(&fx.archive, bytes).unwrap();
+    let e = verify(&fx.archive, None).unwrap_err().to_string();
+    assert!(e.contains("damaged"), "{e}");
+}
