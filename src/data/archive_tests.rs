@@ -458,8 +458,11 @@ fn a_member_unlike_its_manifest_entry_is_refused() {
     assert!(refused_naming(&fx, "f").contains("another size"));
     // The same member twice.
     let m = member(tar::EntryType::Regular, b"f", b"x", None, 0o644);
-    hostile(&fx, vec![file_entry("f", b"x")], vec![m.clone(), m]);
+    hostile(&fx, vec![file_entry("f", b"x")], vec![m.clone(), m.clone()]);
     assert!(refused_naming(&fx, "f").contains("twice"));
+    // Listed twice.
+    hostile(&fx, vec![file_entry("f", b"x"), file_entry("f", b"x")], vec![m.clone()]);
+    assert!(refused_naming(&fx, "f").contains("listed twice"));
     // A folder as a file.
     hostile(&fx, vec![file_entry("f", b"")], vec![member(tar::EntryType::Directory, b"f/", b"", None, 0o644)]);
     assert!(refused_naming(&fx, "f").contains("the manifest says a file"));
