@@ -8,6 +8,7 @@ pub mod agents;
 pub mod artifact;
 pub mod cli;
 pub mod commands;
+pub mod data;
 pub mod environment;
 pub mod error;
 pub mod failpoint;

@@ -517,6 +517,33 @@ impl Root {
         file.write_all(data).ctx(self.io("write", rel))
     }
 
+    /// Creates the file `rel` with `mode` (less the umask) and opens it for writing, for content
+    /// too large to hold in memory; fails when anything (a link included) is at `rel`.
+    pub fn create_file(&self, rel: &RelPath, mode: u32) -> Result<std::fs::File> {
+        let (dir, name) = self.parent(rel)?;
+        create_new(&dir, name, mode).ctx(self.io("create", rel))
+    }
+
+    /// Opens the regular file `rel` for reading, with no link on the way or at `rel`; anything
+    /// but a regular file (a link, a FIFO, a device) is refused. Its size and mode come along,
+    /// read from the open file.
+    pub fn open_file(&self, rel: &RelPath) -> Result<(std::fs::File, u64, u32)> {
+        let (dir, name) = self.parent(rel)?;
+        let fd = rustix::fs::openat(&dir, c(name), read::READ_FLAGS | OFlags::NOFOLLOW, Mode::empty())
+            .map_err(os)
+            .ctx(self.io("open", rel))?;
+        let st = rustix::fs::fstat(&fd).map_err(os).ctx(self.io("read", rel))?;
+        if !matches!(Kind::of(&st), Kind::File { .. }) {
+            return Err(Error::unsafe_path(
+                format!("{} is not a regular file", self.abs(rel).display()),
+                vec!["remove it or replace it with a regular file".into()],
+            ));
+        }
+        // Reads block as usual from here on.
+        rustix::fs::fcntl_setfl(&fd, OFlags::empty()).map_err(os).ctx(self.io("open", rel))?;
+        Ok((std::fs::File::from(fd), st.st_size as u64, st.st_mode & 0o7777))
+    }
+
     /// Writes `rel` through a temporary file beside it, renamed over it (a link at `rel` is
     /// replaced, never followed). The mode is `mode`, else the old file's, else 0644. The old
     /// file's owner and group are kept, and a new file takes its folder's when atk runs as root
