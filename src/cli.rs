@@ -79,6 +79,8 @@ pub enum Command {
     Status(commands::status::Args),
     Logs(commands::logs::Args),
     Run(commands::run::Args),
+    Backup(commands::backup::Args),
+    Restore(commands::restore::Args),
     Help(commands::help::Args),
     #[command(name = "__generate-man", hide = true)]
     GenerateMan(commands::man::Args),
@@ -182,6 +184,8 @@ pub fn run(cli: Cli) -> crate::Result<u8> {
         Command::Status(a) => commands::status::run(&ctx, a),
         Command::Logs(a) => commands::logs::run(&ctx, a),
         Command::Run(a) => commands::run::run(&ctx, a),
+        Command::Backup(a) => commands::backup::run(&ctx, a),
+        Command::Restore(a) => commands::restore::run(&ctx, a),
         Command::Help(a) => commands::help::run(&ctx, a, Cli::command),
         Command::GenerateMan(a) => commands::man::run(&ctx, a, Cli::command()),
     });

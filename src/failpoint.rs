@@ -10,9 +10,10 @@
 //! journal: the steps before it are done), `lifecycle` (a lifecycle command has ended: whatever it
 //! wrote is there), `commit` (the branch has moved, git's index lock is held), `finished` (the
 //! journal of a finished transaction is gone, its saved copies not yet), `undo` (before each step
-//! of a rollback, in process or by the recovery of the next atk), `swap-aside` (a data folder being
-//! replaced is renamed aside, the new one not yet in), `swap-in` (the new one is in, the old one
-//! still aside): see `data::swap`.
+//! of a rollback, in process or by the recovery of the next atk), `backup-packed` (a backup's
+//! archive is in place, its summary not yet), `restore-path` (a restore has put one declared path
+//! in place, in its transaction), `restore-done` (every part is restored, the transaction not yet
+//! finished).
 
 /// Stops here for good when the failpoint `name` is armed (debug builds only).
 #[cfg(debug_assertions)]

@@ -2,6 +2,7 @@
 //! The only layer that talks to a person.
 
 pub mod add;
+pub mod backup;
 pub mod completions;
 pub mod diff;
 pub mod doctor;
@@ -20,6 +21,7 @@ pub mod plug;
 pub mod registry;
 pub mod remove;
 pub mod report;
+pub mod restore;
 pub mod restart;
 pub mod rollback;
 pub mod run;
@@ -191,6 +193,44 @@ pub fn select<'m>(manifest: &'m Manifest, id: Option<&str>) -> Result<Vec<&'m En
 }
 
 impl Ctx {
+    /// Where backups are kept for `home`: `config.backup` of its manifest, else the user's data
+    /// folder (`$XDG_DATA_HOME/atk/backups`).
+    pub fn backup_store(&self, home: &Home, manifest: &Manifest) -> Result<crate::data::store::Store> {
+        let env = &self.settings.environment;
+        let user_home = env.user_home();
+        let default = crate::data::store::default_dir(env.var("XDG_DATA_HOME").as_deref(), &user_home);
+        crate::data::store::Store::from_config(&manifest.config, default, &user_home, &home.root)
+    }
+
+    /// The passphrase of an encrypted backup: from `file`, else `$ATK_BACKUP_PASSPHRASE`, else
+    /// asked on the terminal (twice when `new`). Never empty.
+    pub fn passphrase(&self, file: Option<&Path>, new: bool) -> Result<String> {
+        let hint = "give it with --passphrase-file FILE or in ATK_BACKUP_PASSPHRASE, or run atk on a terminal";
+        let given = if let Some(file) = file {
+            let text = crate::fs::read_text(file, crate::fs::Links::Follow, crate::fs::Cap::Env)?.ok_or_else(|| {
+                crate::Error::usage(format!("{}: no such file", file.display()), Some(hint.into()))
+            })?;
+            Some(text.trim_end_matches(['\n', '\r']).to_string())
+        } else {
+            self.settings.environment.var("ATK_BACKUP_PASSPHRASE")
+        };
+        let passphrase = match given {
+            Some(p) => p,
+            None if self.ui.interactive => {
+                let first = self.ui.secret("Passphrase")?;
+                if new && !first.is_empty() && self.ui.secret("The same passphrase again")? != first {
+                    return Err(crate::Error::usage("the two passphrases differ", Some("try again".into())));
+                }
+                first
+            }
+            None => return Err(crate::Error::usage("a passphrase is needed, and there is no terminal to ask", Some(hint.into()))),
+        };
+        if passphrase.is_empty() {
+            return Err(crate::Error::usage("the passphrase is empty", Some(hint.into())));
+        }
+        Ok(passphrase)
+    }
+
     /// A lifecycle runner for a plugin of the home.
     pub fn runner<'a>(&'a self, home: &'a Home, dir: &'a Path, directory: &'a str, plugin: &'a Plugin) -> Runner<'a> {
         Runner::new(&home.root, dir, directory, plugin, &self.ui, &self.settings.environment)

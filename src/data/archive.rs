@@ -47,7 +47,7 @@ const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 pub const DEFAULT_WORK_FACTOR: u8 = 18;
 /// The highest work factor atk accepts when it decrypts (a hostile archive must not make it spend
 /// minutes and gigabytes).
-const MAX_WORK_FACTOR: u8 = 22;
+const MAX_WORK_FACTOR: u8 = 20;
 
 /// What an archive holds, written as its first member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -513,12 +513,17 @@ fn link_stays_inside(links: &HashMap<&str, &str>, path: &str, target: &str) -> b
     true
 }
 
+/// Whether the archive at `archive` is encrypted (age), from its first bytes.
+pub fn is_encrypted(archive: &Path) -> Result<bool> {
+    let mut file = crate::fs::read::open_regular(archive, crate::fs::Links::Follow)?;
+    let mut head = [0u8; 22];
+    let n = file.read(&mut head).ctx(|| format!("cannot read {}", archive.display()))?;
+    Ok(head[..n].starts_with(AGE_MAGIC))
+}
+
 /// The archive's tar stream, decrypted when it is encrypted.
 fn open(archive: &Path, passphrase: Option<&str>) -> Result<Box<dyn Read>> {
-    let file = std::fs::File::open(archive).ctx(|| format!("cannot open {}", archive.display()))?;
-    if !file.metadata().ctx(|| format!("cannot read {}", archive.display()))?.is_file() {
-        return Err(Error::other(format!("{} is not a regular file", archive.display())));
-    }
+    let file = crate::fs::read::open_regular(archive, crate::fs::Links::Follow)?;
     let mut reader = BufReader::new(file);
     let head = reader.fill_buf().ctx(|| format!("cannot read {}", archive.display()))?;
     if head.starts_with(GZIP_MAGIC) {

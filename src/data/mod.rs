@@ -1,11 +1,12 @@
-//! Portable data: the archive format backups (and later exports) are written in, and the swap
-//! that puts restored data in place.
+//! Portable data: the archive format backups (and exports) are written in, the store that keeps
+//! backups, and backing up and restoring a plugin's data.
 
 pub mod archive;
-pub mod swap;
+pub mod backup;
+pub mod restore;
+pub mod store;
 
 pub use archive::{
     extract_verified, pack, verify, Encryption, EntryKind, FileEntry, Manifest, PackMeta, PluginInfo, FORMAT,
     MANIFEST_NAME,
 };
-pub use swap::{recover_swap, swap_in, Recovered};

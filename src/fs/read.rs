@@ -230,6 +230,35 @@ pub fn read(path: &Path, links: Links, cap: Cap) -> Result<Option<Vec<u8>>> {
     }
 }
 
+/// Opens the regular file at `path` to stream it (an archive: no cap), following a link only when
+/// `links` says so; a FIFO, a device, a folder or a socket is refused before it is opened, and
+/// what was opened is checked again.
+pub fn open_regular(path: &Path, links: Links) -> Result<std::fs::File> {
+    let io = |e: rustix::io::Errno| Error::io(format!("cannot read {}", path.display()), e.into());
+    let refused = |what: &str| Error::Unreadable {
+        path: path.to_path_buf(),
+        why: format!("it is {what}, not a regular file"),
+        hint: "give the path of the file itself".into(),
+        of_plugin: false,
+    };
+    let looked = match links {
+        Links::Refuse => rustix::fs::lstat(path),
+        Links::Follow => rustix::fs::stat(path),
+    };
+    if let Some(what) = not_a_file(&looked.map_err(io)?) {
+        return Err(refused(what));
+    }
+    let flags = match links {
+        Links::Refuse => READ_FLAGS | OFlags::NOFOLLOW,
+        Links::Follow => READ_FLAGS,
+    };
+    let fd = rustix::fs::open(path, flags, Mode::empty()).map_err(io)?;
+    if let Some(what) = not_a_file(&rustix::fs::fstat(&fd).map_err(io)?) {
+        return Err(refused(what));
+    }
+    Ok(std::fs::File::from(fd))
+}
+
 /// [`read`] as UTF-8 text.
 pub fn read_text(path: &Path, links: Links, cap: Cap) -> Result<Option<String>> {
     read(path, links, cap)?.map(|bytes| utf8(bytes, path, cap)).transpose()

@@ -17,6 +17,7 @@ mod compat;
 mod containment;
 mod crash;
 mod credentials;
+mod data;
 mod diff;
 mod doctor;
 mod dotenv;

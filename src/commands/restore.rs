@@ -1,0 +1,199 @@
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::backup::short_pin;
+use super::Ctx;
+use crate::data::backup;
+use crate::data::restore::{self, Change, Options, Restored};
+use crate::error::{Error, Result};
+use crate::ui::{Report, Ui};
+
+/// Put a backup's data back in place of a plugin's (the current data is backed up first)
+#[derive(clap::Args)]
+pub struct Args {
+    /// The plugin (directory or name)
+    pub plugin: String,
+    /// The backup's ID (see `atk backup --list`); the newest when not given
+    #[arg(long, value_name = "ID")]
+    pub from: Option<String>,
+    /// Show what would be replaced, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Read the passphrase of an encrypted backup from FILE (else $ATK_BACKUP_PASSPHRASE, else
+    /// asked on the terminal)
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// How long each status probe may take, in seconds (to tell whether the plugin runs)
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = super::parse_seconds)]
+    pub timeout: std::time::Duration,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+    let home = ctx.lock_home()?;
+    let manifest = home.manifest()?;
+    let store = ctx.backup_store(&home, &manifest)?;
+    let entry = super::find(&manifest, &args.plugin)?;
+    let loaded = backup::load(&home.root, entry)?.ok_or_else(|| backup::no_data(entry))?;
+    let stored = store.find(&entry.directory, args.from.as_deref())?;
+    let passphrase = if stored.summary.encrypted || crate::data::archive::is_encrypted(&stored.file)? {
+        Some(ctx.passphrase(args.passphrase_file.as_deref(), false)?)
+    } else {
+        None
+    };
+    let prepared = restore::prepare(&home, &store, &loaded, Some(&stored.summary.id), passphrase.as_deref())?;
+    let plan = Plan {
+        directory: entry.directory.clone(),
+        name: loaded.plugin.name.clone(),
+        id: prepared.stored.summary.id.clone(),
+        created: prepared.stored.summary.created.clone(),
+        pin_backup: prepared.pin_backup.clone(),
+        pin_now: prepared.pin_now.clone(),
+        changes: prepared.changes.clone(),
+        volumes: prepared.volumes.clone(),
+        script: prepared.script.clone(),
+        secrets: prepared.contents.secrets,
+        dry_run: args.dry_run,
+    };
+    if args.dry_run {
+        ctx.ui.print(&plan);
+        return Ok(0);
+    }
+    if !ctx.ui.json {
+        plan.render(&ctx.ui);
+    }
+    confirm(ctx, &entry.directory)?;
+    let opts = Options {
+        passphrase: passphrase.as_deref(),
+        work_factor: crate::data::archive::DEFAULT_WORK_FACTOR,
+        probe_timeout: args.timeout,
+        now: jiff::Timestamp::now(),
+    };
+    let restored = restore::apply(&home, ctx.at(&home), &store, &loaded, prepared, &opts, &ctx.ui)?;
+    let report = Done { plan, restored };
+    ctx.ui.print(&report);
+    Ok(if report.restored.restart_error.is_some() { crate::error::exit::LIFECYCLE } else { 0 })
+}
+
+/// A typed confirmation on a terminal (the plugin's directory), `--yes` otherwise.
+fn confirm(ctx: &Ctx, directory: &str) -> Result<()> {
+    if ctx.ui.yes {
+        return Ok(());
+    }
+    if !ctx.ui.interactive {
+        return Err(Error::NeedsConfirmation {
+            message: format!("restoring replaces the data of '{directory}' (no terminal to ask)"),
+            hint: format!("pass --yes to restore: `atk restore {directory} --yes` (the current data is backed up first)"),
+        });
+    }
+    let typed = ctx.ui.input(&format!("Type '{directory}' to replace its data"), None)?;
+    if typed.trim() != directory {
+        return Err(Error::NothingToDo {
+            message: "not confirmed; nothing was changed".into(),
+            hints: vec![format!("type the plugin's directory, {directory}, to restore")],
+        });
+    }
+    Ok(())
+}
+
+/// What a restore replaces.
+#[derive(Serialize)]
+pub struct Plan {
+    pub directory: String,
+    pub name: String,
+    pub id: String,
+    pub created: String,
+    pub pin_backup: Option<String>,
+    pub pin_now: Option<String>,
+    pub changes: Vec<Change>,
+    pub volumes: Vec<String>,
+    pub script: Option<String>,
+    pub secrets: bool,
+    pub dry_run: bool,
+}
+
+fn ago(rfc3339: Option<&str>) -> String {
+    let now = jiff::Timestamp::now();
+    rfc3339
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .map(|t| crate::text::ago_or_just_now((now.as_second() - t.as_second()).max(0)))
+        .unwrap_or_else(|| "?".into())
+}
+
+fn describe(size: &Option<restore::Size>) -> String {
+    match size {
+        None => "nothing".into(),
+        Some(s) => format!(
+            "{} in {}, changed {}",
+            super::backup::size(s.bytes),
+            crate::error::plural(s.files, "file"),
+            ago(s.changed.as_deref())
+        ),
+    }
+}
+
+impl Report for Plan {
+    fn render(&self, ui: &Ui) {
+        let name = crate::text::escape(&self.name);
+        ui.line(format!("Restoring backup {} of '{name}' (made {}) replaces:", self.id, ago(Some(&self.created))));
+        for c in &self.changes {
+            ui.line(format!(
+                "  {}  now: {}  →  backup: {}",
+                ui.bold(&crate::text::escape(&c.path)),
+                describe(&c.now),
+                match &c.backup {
+                    None => "nothing (it is removed)".into(),
+                    Some(_) => describe(&c.backup),
+                }
+            ));
+        }
+        for v in &self.volumes {
+            ui.line(format!("  docker volume {}: emptied, then filled from the backup", ui.bold(&crate::text::escape(v))));
+        }
+        if let Some(s) = &self.script {
+            ui.line(format!("  and runs {} to put back what its backup script took", crate::text::escape(s)));
+        }
+        if self.pin_backup != self.pin_now {
+            ui.warn(format!(
+                "the backup was made at {} of '{name}'; it is at {} now",
+                short_pin(self.pin_backup.as_deref()),
+                short_pin(self.pin_now.as_deref())
+            ));
+        }
+        if self.dry_run {
+            ui.line(ui.dim("(dry run: nothing was changed)"));
+        }
+    }
+}
+
+/// `atk restore`: the plan and what was done.
+#[derive(Serialize)]
+pub struct Done {
+    #[serde(flatten)]
+    pub plan: Plan,
+    #[serde(flatten)]
+    pub restored: Restored,
+}
+
+impl Report for Done {
+    fn render(&self, ui: &Ui) {
+        let r = &self.restored;
+        ui.success(format!(
+            "Restored '{}' from backup {} ({})",
+            crate::text::escape(&self.plan.name),
+            r.id,
+            crate::error::plural(r.paths.len() + r.volumes.len() + usize::from(r.script.is_some()), "part")
+        ));
+        ui.line(ui.dim(&format!(
+            "  the data it replaced is in backup {} (`atk restore {} --from {}` puts it back)",
+            r.before.summary.id, self.plan.directory, r.before.summary.id
+        )));
+        if !r.kept_secrets.is_empty() {
+            ui.line(ui.dim(&format!("  kept its secret files: {}", r.kept_secrets.join(", "))));
+        }
+        if let Some(e) = &r.restart_error {
+            ui.warn(format!("'{}' did not start again: {e}", crate::text::escape(&self.plan.name)));
+            ui.hint(format!("start it with `atk start {}`", self.plan.directory));
+        }
+    }
+}
