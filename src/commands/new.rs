@@ -79,7 +79,7 @@ impl Report for New {
     fn render(&self, ui: &Ui) {
         ui.success(format!("Created {}", self.path.display()));
         ui.line(ui.dim(
-            "Next: fill in README.md and SKILL.md (its description too), adjust plugin.yaml, then `atk validate` it.",
+            "Next: fill in README.md and SKILL.md (its description too), adjust plugin.yaml and atk-data.yaml, then `atk validate` it.",
         ));
     }
 }
@@ -107,6 +107,7 @@ fn docs(name: &str) -> [File; 2] {
                 "# {name}\n\nOne paragraph: what {name} is and why an AI agent wants it.\n\n\
                  ## Setup\n\n```sh\natk add {name}\natk setup {name}\n```\n\nThe variables it asks for, and where to get their values.\n\n\
                  ## Usage\n\nWhat it provides once installed (commands, ports, MCP tools).\n\n\
+                 ## Data\n\nWhat it keeps (atk-data.yaml): `atk backup {name}` saves it, `atk restore {name}` puts it back.\n\n\
                  ## Uninstall\n\n`atk remove {name}` stops it and removes what its install set up.\n"
             ),
             false,
@@ -133,6 +134,16 @@ fn docs(name: &str) -> [File; 2] {
 const PREAMBLE: &str =
     "#!/bin/sh\n# Runs in the plugin folder; writes only inside it.\nset -eu\ncd \"$(dirname \"$0\")\"\n";
 
+/// `atk-data.yaml`: what `atk backup` takes (`what`, in words).
+fn data_yaml(declaration: &str, what: &str) -> String {
+    format!(
+        "# The plugin's data, for `atk backup` and `atk restore`: {what}. atk-cli ignores this file.\n\
+         # paths: files or folders inside the plugin folder; volumes: docker volumes by name (or\n\
+         # \"${{VAR}}\"); stop: true stops the plugin for the copy; scripts: true runs its own backup and\n\
+         # restore scripts with $ATK_BACKUP_DIR. Remove this file if the plugin keeps no data.\n{declaration}\n"
+    )
+}
+
 fn script_files(name: &str) -> Vec<File> {
     let lifecycle = "  install: ./install.sh\n  uninstall: ./uninstall.sh\n  start: ./start.sh\n  stop: ./stop.sh\n  status: ./status.sh\n  logs: cat runtime/service.log\n";
     let mut files = vec![
@@ -141,7 +152,7 @@ fn script_files(name: &str) -> Vec<File> {
         ("uninstall.sh", format!("{PREAMBLE}rm -rf runtime\necho \"{name}: uninstalled\"\n"), true),
         (
             "start.sh",
-            format!("{PREAMBLE}mkdir -p runtime\ntouch runtime/running\necho \"$(date -u) started\" >> runtime/service.log\necho \"{name}: started\"\n"),
+            format!("{PREAMBLE}mkdir -p runtime data\ntouch runtime/running\necho \"$(date -u) started\" >> runtime/service.log\necho \"{name}: started\"\n"),
             true,
         ),
         (
@@ -150,6 +161,7 @@ fn script_files(name: &str) -> Vec<File> {
             true,
         ),
         ("status.sh", format!("{PREAMBLE}# Exit 0 when running.\ntest -f runtime/running\n"), true),
+        (crate::plugin::data::FILE, data_yaml("paths: [data]", "the files it keeps in data/"), false),
     ];
     files.extend(docs(name));
     files
@@ -162,7 +174,12 @@ fn compose_files(name: &str) -> Vec<File> {
         ("plugin.yaml", plugin_yaml(name, service, lifecycle), false),
         (
             "docker-compose.yml",
-            format!("services:\n  {name}:\n    image: busybox:stable\n    command: [\"sh\", \"-c\", \"echo {name} is running; sleep infinity\"]\n    restart: unless-stopped\n"),
+            format!("services:\n  {name}:\n    image: busybox:stable\n    command: [\"sh\", \"-c\", \"echo {name} is running; sleep infinity\"]\n    restart: unless-stopped\n    volumes:\n      - data:/data\n\nvolumes:\n  data:\n    # A fixed name (compose would put the project's in front), as atk-data.yaml names it.\n    name: {name}_data\n"),
+            false,
+        ),
+        (
+            crate::plugin::data::FILE,
+            data_yaml(&format!("volumes: [{name}_data]\nstop: true"), "its docker volume, with the service stopped"),
             false,
         ),
         ("install.sh", format!("{PREAMBLE}docker compose pull\necho \"{name}: images pulled\"\n"), true),
