@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     } else {
         None
     };
-    let prepared = restore::prepare(&home, &store, &loaded, Some(&stored.summary.id), passphrase.as_deref())?;
+    let prepared = restore::prepare(&home, &store, &loaded, Some(&stored.summary.id), passphrase.as_deref(), &ctx.ui)?;
     let plan = Plan {
         directory: entry.directory.clone(),
         name: loaded.plugin.name.clone(),

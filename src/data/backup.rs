@@ -273,7 +273,10 @@ fn take(
     };
     let encryption = opts.passphrase.map(|p| Encryption::new(p).with_work_factor(opts.work_factor));
     let keep_all = |_: &RelPath, _: Kind| true;
-    let manifest = archive::pack(&work, &keep_all, &meta, &file, encryption.as_ref())?;
+    let manifest = {
+        let _busy = reporter.activity(&format!("Archiving the data of '{}'", crate::text::escape(&l.plugin.name)));
+        archive::pack(&work, &keep_all, &meta, &file, encryption.as_ref())?
+    };
     crate::failpoint::hit("backup-packed");
     let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
     let summary = Summary {

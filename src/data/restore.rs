@@ -84,7 +84,14 @@ fn refused(stored: &Stored, why: String) -> Error {
 }
 
 /// Finds backup `id` (the newest when `None`) of the plugin `l`, verifies and extracts it.
-pub fn prepare(home: &Home, store: &Store, l: &Loaded, id: Option<&str>, passphrase: Option<&str>) -> Result<Prepared> {
+pub fn prepare(
+    home: &Home,
+    store: &Store,
+    l: &Loaded,
+    id: Option<&str>,
+    passphrase: Option<&str>,
+    reporter: &dyn Reporter,
+) -> Result<Prepared> {
     let directory = &l.entry.directory;
     let stored = store.find(directory, id)?;
     let root = home.staging_root();
@@ -95,7 +102,10 @@ pub fn prepare(home: &Home, store: &Store, l: &Loaded, id: Option<&str>, passphr
         .ctx(|| format!("cannot create a folder in {}", root.display()))?;
     let tree_dir = staging.path().join("tree");
     std::fs::create_dir(&tree_dir).ctx(|| format!("cannot create {}", tree_dir.display()))?;
-    let manifest = super::archive::extract_verified(&stored.file, passphrase, &tree_dir)?;
+    let manifest = {
+        let _busy = reporter.activity(&format!("Verifying backup {}", stored.summary.id));
+        super::archive::extract_verified(&stored.file, passphrase, &tree_dir)?
+    };
     let tree = Root::open_no_link(&tree_dir)?;
     if manifest.plugin.directory != *directory {
         return Err(refused(&stored, format!("is a backup of '{}'", crate::text::escape(&manifest.plugin.directory))));
