@@ -360,7 +360,8 @@ pub fn run_script(runner: &Runner, script: &Path, dir: &Path, what: &str) -> Res
         }
     }
     crate::interrupt::check()?;
-    let status = crate::process::foreground(&mut command, &format!("cannot run the {what} script {}", script.display()))?;
+    let status =
+        crate::process::foreground(&mut command, &format!("cannot run the {what} script {}", script.display()))?;
     if crate::interrupt::is_set() {
         return Err(Error::Interrupted);
     }
@@ -377,10 +378,9 @@ pub fn volume_exists(name: &str, timeout: Duration) -> Result<bool> {
     match crate::process::probe(&mut command, timeout, "cannot run docker (volumes are copied with it)")? {
         crate::process::Probe::Exited(Some(0)) => Ok(true),
         crate::process::Probe::Exited(_) => Ok(false),
-        crate::process::Probe::TimedOut => Err(Error::other(format!(
-            "`docker volume inspect {name}` did not answer within {}s",
-            timeout.as_secs()
-        ))),
+        crate::process::Probe::TimedOut => {
+            Err(Error::other(format!("`docker volume inspect {name}` did not answer within {}s", timeout.as_secs())))
+        }
     }
 }
 

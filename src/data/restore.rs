@@ -64,9 +64,14 @@ pub struct Prepared {
 /// What a restore did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Restored {
+    // The first four are in the plan the command shows with it.
+    #[serde(skip)]
     pub id: String,
+    #[serde(skip)]
     pub paths: Vec<String>,
+    #[serde(skip)]
     pub volumes: Vec<String>,
+    #[serde(skip)]
     pub script: Option<String>,
     /// The backup of the data replaced.
     pub before: Made,
@@ -148,7 +153,10 @@ pub fn prepare(
         match l.spec.scripts(&l.dir) {
             Ok(Some(s)) => Some(s.restore.1),
             Ok(None) => {
-                return Err(refused(&stored, "holds what a backup script wrote, and the plugin has no restore script".into()))
+                return Err(refused(
+                    &stored,
+                    "holds what a backup script wrote, and the plugin has no restore script".into(),
+                ))
             }
             Err(e) => return Err(e),
         }
@@ -161,7 +169,11 @@ pub fn prepare(
     let mut changes = Vec::new();
     for p in &paths {
         let in_backup = files.concat(p);
-        changes.push(Change { path: p.as_str().to_string(), now: size_of(&plugin_root, p)?, backup: size_of(&tree, &in_backup)? });
+        changes.push(Change {
+            path: p.as_str().to_string(),
+            now: size_of(&plugin_root, p)?,
+            backup: size_of(&tree, &in_backup)?,
+        });
     }
     Ok(Prepared {
         pin_now: l.entry.source.commit.clone(),
@@ -348,7 +360,12 @@ fn swap(
         if prepared.script.is_some() {
             let scripts = l.spec.scripts(&l.dir)?.expect("checked when prepared");
             reporter.note(&format!("Running the restore script of '{}' ...", crate::text::escape(&l.plugin.name)));
-            backup::run_script(runner, &scripts.restore.0, &tree.abs(&RelPath::new(SCRIPT).expect("a plain name")), "restore")?;
+            backup::run_script(
+                runner,
+                &scripts.restore.0,
+                &tree.abs(&RelPath::new(SCRIPT).expect("a plain name")),
+                "restore",
+            )?;
         }
         crate::failpoint::hit("restore-done");
         Ok(())
@@ -360,7 +377,9 @@ fn swap(
                 hints.push(before_hint);
                 Error::Other { message, hints }
             }
-            Error::Lifecycle { .. } | Error::Io { .. } => Error::Other { message: e.to_string(), hints: vec![before_hint] },
+            Error::Lifecycle { .. } | Error::Io { .. } => {
+                Error::Other { message: e.to_string(), hints: vec![before_hint] }
+            }
             other => other,
         });
     }

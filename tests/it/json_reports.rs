@@ -82,3 +82,44 @@ fn trust_json_documents() {
     insta::assert_json_snapshot!("rollback", doc(&env, &["--registry", reg, "rollback", "hello"], 0));
     insta::assert_json_snapshot!("undo", doc(&env, &["--registry", reg, "undo"], 0));
 }
+
+/// `backup`, `backup --list` and `restore` (with its plan): times, IDs and sizes replaced.
+#[test]
+fn data_json_documents() {
+    let env = Env::new();
+    let src = env.plugin(
+        "src/keeper",
+        &yaml("keeper", ""),
+        &[("atk-data.yaml", "paths: [data, gone.txt]\n", false), ("data/.keep", "", false)],
+    );
+    env.ok(&["add", src.to_str().unwrap(), "-y"]);
+    let dir = env.atk_home.join("plugins/keeper");
+    write(&dir.join("data/rows.txt"), "a row\n", false);
+    write(&dir.join("data/.env"), "TOKEN=x\n", false);
+    let doc = |args: &[&str], code: i32| {
+        let mut v = json_doc(&env, args, code, &[]);
+        fn scrub(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::Object(o) => {
+                    for (k, x) in o.iter_mut() {
+                        if ["id", "created", "changed", "size", "file"].contains(&k.as_str()) && !x.is_null() {
+                            *x = format!("[{}]", k.to_uppercase()).into();
+                        } else {
+                            scrub(x);
+                        }
+                    }
+                }
+                serde_json::Value::Array(a) => a.iter_mut().for_each(scrub),
+                _ => {}
+            }
+        }
+        scrub(&mut v);
+        v
+    };
+    insta::assert_json_snapshot!("backup", doc(&["backup", "keeper"], 0));
+    insta::assert_json_snapshot!("backup_list", doc(&["backup", "--list"], 0));
+    write(&dir.join("data/rows.txt"), "another row\n", false);
+    insta::assert_json_snapshot!("restore_dry_run", doc(&["restore", "keeper", "--dry-run"], 0));
+    insta::assert_json_snapshot!("restore", doc(&["restore", "keeper", "--yes"], 0));
+    insta::assert_json_snapshot!("backup_error", doc(&["backup", "nope"], 4));
+}
