@@ -36,8 +36,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let home = ctx.open_home()?;
         let manifest = home.manifest()?;
         let store = ctx.backup_store(&home, &manifest)?;
+        // A plugin removed since keeps its backups: its directory name lists them.
         let directory = match &args.plugin {
-            Some(id) => Some(super::find(&manifest, id).map(|e| e.directory.clone()).unwrap_or_else(|_| id.clone())),
+            Some(id) => match super::find(&manifest, id) {
+                Ok(e) => Some(e.directory.clone()),
+                Err(_) if crate::plugin::name::is_valid_directory(id) => Some(id.clone()),
+                Err(e) => return Err(e),
+            },
             None => None,
         };
         let backups = store.list(directory.as_deref())?;

@@ -404,9 +404,9 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let store = Store { dir: d.path().join("b"), keep: 2 };
         let t: jiff::Timestamp = "2026-12-06T05:40:12Z".parse().unwrap();
-        assert_eq!(store.new_id("p", t), "20261206T054012Z");
-        put(&store, "p", "20261206T054012Z");
-        assert_eq!(store.new_id("p", t), "20261206T054012Z-2");
+        assert_eq!(store.new_id("notes", t), "20261206T054012Z");
+        put(&store, "notes", "20261206T054012Z");
+        assert_eq!(store.new_id("notes", t), "20261206T054012Z-2");
         assert!(is_id("20261206T054012Z-2") && !is_id("../x") && !is_id("20261206T054012Z-") && !is_id("x"));
     }
 
@@ -415,22 +415,22 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let store = Store { dir: d.path().join("b"), keep: 2 };
         for id in ["20261201T000000Z", "20261202T000000Z", "20261203T000000Z"] {
-            put(&store, "p", id);
+            put(&store, "notes", id);
         }
-        put(&store, "q", "20261201T000000Z");
+        put(&store, "other", "20261201T000000Z");
         // Not a backup: ignored.
-        std::fs::write(store.plugin_folder("p").join("notes.atk-backup"), b"x").unwrap();
+        std::fs::write(store.plugin_folder("notes").join("notes.atk-backup"), b"x").unwrap();
         let all = store.list(None).unwrap();
         assert_eq!(all.len(), 4);
-        assert_eq!(store.find("p", None).unwrap().summary.id, "20261203T000000Z");
-        assert_eq!(store.find("p", Some("20261201T000000Z")).unwrap().summary.pin.as_deref(), Some("abc"));
-        assert!(store.find("p", Some("20261231T000000Z")).is_err());
+        assert_eq!(store.find("notes", None).unwrap().summary.id, "20261203T000000Z");
+        assert_eq!(store.find("notes", Some("20261201T000000Z")).unwrap().summary.pin.as_deref(), Some("abc"));
+        assert!(store.find("notes", Some("20261231T000000Z")).is_err());
         assert!(store.find("zzz", None).is_err());
-        assert_eq!(store.prune("p", &[]).unwrap(), vec!["20261201T000000Z".to_string()]);
-        assert_eq!(store.list(Some("p")).unwrap().len(), 2);
+        assert_eq!(store.prune("notes", &[]).unwrap(), vec!["20261201T000000Z".to_string()]);
+        assert_eq!(store.list(Some("notes")).unwrap().len(), 2);
         // What a restore reads from is spared.
-        put(&store, "p", "20261204T000000Z");
-        assert_eq!(store.prune("p", &["20261202T000000Z"]).unwrap(), Vec::<String>::new());
+        put(&store, "notes", "20261204T000000Z");
+        assert_eq!(store.prune("notes", &["20261202T000000Z"]).unwrap(), Vec::<String>::new());
     }
 
     #[test]

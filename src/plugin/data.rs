@@ -192,7 +192,11 @@ impl DataSpec {
     fn from_value(doc: &Value, file: &str) -> std::result::Result<DataSpec, Vec<String>> {
         let mut problems = Vec::new();
         let Value::Mapping(map) = doc else {
-            return Err(vec![format!("expected a mapping of {}, found {}", KEYS.join(", "), kind_of(doc))]);
+            return Err(vec![format!(
+                "expected a mapping of {}, found {}",
+                KEYS.join(", "),
+                super::schema::type_name(doc)
+            )]);
         };
         for k in map.keys() {
             match k.as_str() {
@@ -202,7 +206,7 @@ impl DataSpec {
                     crate::text::escape(&truncated(k)),
                     KEYS.join(", ")
                 )),
-                None => problems.push(format!("field names must be strings, found {}", kind_of(k))),
+                None => problems.push(format!("field names must be strings, found {}", super::schema::type_name(k))),
             }
         }
         let mut spec = DataSpec { file: file.to_string(), paths: vec![], volumes: vec![], stop: false, scripts: false };
@@ -406,7 +410,7 @@ fn strings(v: Option<&Value>, field: &str, problems: &mut Vec<String>) -> Vec<St
         None | Some(Value::Null) => return vec![],
         Some(Value::Sequence(items)) => items,
         Some(other) => {
-            problems.push(format!("{field}: expected a list of strings, found {}", kind_of(other)));
+            problems.push(format!("{field}: expected a list of strings, found {}", super::schema::type_name(other)));
             return vec![];
         }
     };
@@ -421,7 +425,7 @@ fn strings(v: Option<&Value>, field: &str, problems: &mut Vec<String>) -> Vec<St
                 problems.push(format!("{field}[{i}]: longer than {LONGEST_ENTRY} bytes"))
             }
             Some(s) => out.push(s.to_string()),
-            None => problems.push(format!("{field}[{i}]: expected a string, found {}", kind_of(item))),
+            None => problems.push(format!("{field}[{i}]: expected a string, found {}", super::schema::type_name(item))),
         }
     }
     out
@@ -432,21 +436,9 @@ fn boolean(v: Option<&Value>, field: &str, problems: &mut Vec<String>) -> bool {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(other) => {
-            problems.push(format!("{field}: expected true or false, found {}", kind_of(other)));
+            problems.push(format!("{field}: expected true or false, found {}", super::schema::type_name(other)));
             false
         }
-    }
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Sequence(_) => "a list",
-        Value::Mapping(_) => "a mapping",
-        Value::Tagged(_) => "a tagged value",
     }
 }
 
