@@ -2,6 +2,7 @@
 //! that puts restored data in place.
 
 pub mod archive;
+pub mod container;
 pub mod swap;
 
 pub use archive::{
