@@ -94,7 +94,13 @@ impl Repo {
     /// the most bytes it may hold) into this repository, under the cache lock; then records each
     /// of `commits` (which must be among the objects) as shallow when its parents are not here,
     /// and keeps it from being garbage-collected. Returns the number of objects read.
-    pub fn import_objects(&self, input: &mut dyn BufRead, limit: u64, what: &str, commits: &[ObjectId]) -> Result<usize> {
+    pub fn import_objects(
+        &self,
+        input: &mut dyn BufRead,
+        limit: u64,
+        what: &str,
+        commits: &[ObjectId],
+    ) -> Result<usize> {
         if self.is_local() {
             return Err(Error::other(format!("{} is read in place; atk does not write into it", self.shown)));
         }
@@ -145,10 +151,9 @@ impl Repo {
                 return Err(bad(what, format!("object {id} does not have that id (its content is {hash})")));
             }
             if !self.has(&id) {
-                self.repo
-                    .objects
-                    .write_buf(kind, &data)
-                    .map_err(|e| Error::other(format!("cannot write object {id} into the cache of {}: {e}", self.shown)))?;
+                self.repo.objects.write_buf(kind, &data).map_err(|e| {
+                    Error::other(format!("cannot write object {id} into the cache of {}: {e}", self.shown))
+                })?;
             }
             seen.insert(id);
         }
@@ -270,7 +275,10 @@ mod tests {
         changed[at] = b'D';
         let repo = Repo::open_cache("https://example.invalid/x.git", "x", &cache).unwrap();
         let e = repo.import_objects(&mut &changed[..], changed.len() as u64, "sources/x", &[head]).unwrap_err();
-        assert!(e.to_string().starts_with("sources/x: object ") && e.to_string().contains("does not have that id"), "{e}");
+        assert!(
+            e.to_string().starts_with("sources/x: object ") && e.to_string().contains("does not have that id"),
+            "{e}"
+        );
         let other = ObjectId::from_hex(b"0123456789012345678901234567890123456789").unwrap();
         let e = repo.import_objects(&mut &stream[..], stream.len() as u64, "sources/x", &[other]).unwrap_err();
         assert!(e.to_string().contains("does not hold the commit"), "{e}");
