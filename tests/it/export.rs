@@ -371,3 +371,30 @@ fn export_says_what_it_needs() {
     assert!(err.contains("manifest.yaml has changes that are not committed"), "{err}");
     assert!(!out.exists());
 }
+
+/// A git plugin added from a `file://` URL is read in place; once that repository is gone from the
+/// machine (or on another one), the commits the import put in the cache stand in for it.
+#[test]
+fn a_file_source_gone_from_the_machine_is_installed_from_what_the_import_cached() {
+    let a = Env::new();
+    let tool = git_source_work(&a);
+    let url = format!("file://{}", tool.display());
+    a.ok(&["add", "-y", &url]);
+    let pin = head(&tool);
+    let file = a.path("laptop.atk");
+    let report = json(&a, &["export", "--all", "-o", file.to_str().unwrap()]);
+    assert_eq!(report["plugins"][0]["pin"], pin.as_str(), "{report}");
+    assert_eq!(report["sources"], 1);
+    assert_eq!(report["size"], std::fs::metadata(&file).unwrap().len());
+
+    // Another machine, where the path names nothing.
+    std::fs::rename(&tool, a.path("moved-away")).unwrap();
+    let b = Env::bare();
+    let report = json(&b, &["import", file.to_str().unwrap()]);
+    assert_eq!(report["cached"], serde_json::json!([url]), "{report}");
+    assert_eq!(report["next"], "atk install --all --offline");
+    b.ok(&["install", "--all", "--offline"]);
+    let p = b.atk_home.join("plugins/echo-tool");
+    assert_eq!(std::fs::read_to_string(p.join(".atk-ref")).unwrap(), format!("{pin}\n"));
+    assert_eq!(plugin_files(&b.atk_home, "echo-tool"), plugin_files(&a.atk_home, "echo-tool"));
+}
