@@ -207,13 +207,14 @@ pub fn export(reporter: &dyn Reporter, home: &Home, origins: &Origins, export: &
         .collect();
 
     let work = beside(out, "export")?;
-    let spinner = reporter.activity(&format!("writing {}", out.display()));
+    let spinner = reporter.activity("bundling the home's repository");
     let bundle = work.path().join(HOME_MEMBER);
     git(
         &home.root,
         &[os("bundle"), os("create"), os("--quiet"), bundle.as_os_str(), os("--all")],
         "cannot bundle the home's repository",
     )?;
+    drop(spinner);
 
     // Every remote plugin's pin, by source.
     let mut plugins = Vec::new();
@@ -279,6 +280,7 @@ pub fn export(reporter: &dyn Reporter, home: &Home, origins: &Origins, export: &
         members: members.iter().map(|(m, _)| m.clone()).collect(),
     };
     let json = serde_json::to_vec_pretty(&doc).expect("a manifest serializes");
+    let spinner = reporter.activity(&format!("writing {}", out.display()));
     container::write(out, MANIFEST_NAME, &json, &members, export.created.as_second().max(0) as u64)?;
     drop(spinner);
     let size = std::fs::metadata(out).ctx(|| format!("cannot read {}", out.display()))?.len();

@@ -75,8 +75,11 @@ fn plugin_files(home: &Path, dir: &str) -> std::collections::BTreeMap<String, (u
     t
 }
 
+/// The members of a tar, with their headers.
+type Members = Vec<(tar::Header, Vec<u8>)>;
+
 /// The members of a (gzip-compressed tar) export, with their headers.
-fn members(file: &Path) -> Vec<(tar::Header, Vec<u8>)> {
+fn members(file: &Path) -> Members {
     let mut tar = tar::Archive::new(GzDecoder::new(std::fs::File::open(file).unwrap()));
     let mut out = Vec::new();
     for e in tar.entries().unwrap() {
@@ -215,7 +218,7 @@ fn a_tampered_export_is_refused_before_anything_is_written() {
     let at = |name: &str| original.iter().position(|(h, _)| name_of(h) == name).unwrap();
     let source = original.iter().map(|(h, _)| name_of(h)).find(|n| n.starts_with("sources/")).unwrap();
 
-    let mut cases: Vec<(&str, Vec<(tar::Header, Vec<u8>)>, String, &str)> = Vec::new();
+    let mut cases: Vec<(&str, Members, String, &str)> = Vec::new();
     let mut changed = original.clone();
     let i = at(&source);
     let mid = changed[i].1.len() / 2;

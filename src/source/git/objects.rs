@@ -82,7 +82,7 @@ impl Repo {
                 }
                 crate::interrupt::check()?;
                 let object = self.repo.find_object(id).map_err(|e| read_error(&self.shown, format!("{id}: {e}")))?;
-                write!(out, "{} {id} {}\n", object.kind, object.data.len()).map_err(io)?;
+                writeln!(out, "{} {id} {}", object.kind, object.data.len()).map_err(io)?;
                 out.write_all(&object.data).map_err(io)?;
                 out.write_all(b"\n").map_err(io)?;
             }
