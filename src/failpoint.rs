@@ -12,7 +12,8 @@
 //! journal of a finished transaction is gone, its saved copies not yet), `undo` (before each step
 //! of a rollback, in process or by the recovery of the next atk), `swap-aside` (a data folder being
 //! replaced is renamed aside, the new one not yet in), `swap-in` (the new one is in, the old one
-//! still aside): see `data::swap`.
+//! still aside): see `data::swap`; `import` (a new home imported from an export is built beside its
+//! target, the cache filled, before it is renamed into place).
 
 /// Stops here for good when the failpoint `name` is armed (debug builds only).
 #[cfg(debug_assertions)]

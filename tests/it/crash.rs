@@ -683,7 +683,10 @@ fn kill_9_during_a_recovery_is_recovered_by_the_next_run() {
 #[test]
 fn every_failpoint_is_reached_by_a_crash_test() {
     let covered: std::collections::BTreeSet<String> =
-        ["init", "fetch", "step", "lifecycle", "commit", "finished", "undo"].iter().map(|s| s.to_string()).collect();
+        ["init", "fetch", "step", "lifecycle", "commit", "finished", "undo", "import"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     assert_eq!(failpoints_in_source(), covered);
 }
 
