@@ -139,6 +139,10 @@ pub struct ExportedPlugin {
 fn git(dir: &Path, args: &[&std::ffi::OsStr], what: &str) -> Result<Vec<u8>> {
     let mut command = std::process::Command::new("git");
     command.arg("-C").arg(dir).args(args).env("GIT_TERMINAL_PROMPT", "0");
+    // The repository is the one named, whatever a caller's git environment points at.
+    for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR"] {
+        command.env_remove(var);
+    }
     let out = crate::process::output(&mut command, crate::process::Bounds::time(GIT_TIME), what)?;
     match out.end {
         crate::process::End::Exited(status) if status.success() => Ok(out.stdout),
@@ -157,6 +161,7 @@ fn os(s: &str) -> &std::ffi::OsStr {
 }
 
 /// A temporary folder beside `path` (on its file system), named after it, removed when dropped.
+/// What a run for the same `path` that was killed left there is removed first.
 fn beside(path: &Path, what: &str) -> Result<tempfile::TempDir> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -164,8 +169,15 @@ fn beside(path: &Path, what: &str) -> Result<tempfile::TempDir> {
     };
     std::fs::create_dir_all(&parent).ctx(|| format!("cannot create {}", parent.display()))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let prefix = format!(".atk-{what}-{name}.");
+    for stale in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
+        let is_dir = stale.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir && stale.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = crate::fs::remove_any(&stale.path());
+        }
+    }
     tempfile::Builder::new()
-        .prefix(&format!(".atk-{what}-{name}."))
+        .prefix(&prefix)
         .tempdir_in(&parent)
         .ctx(|| format!("cannot create a folder in {}", parent.display()))
 }
@@ -183,6 +195,12 @@ pub fn export(reporter: &dyn Reporter, home: &Home, origins: &Origins, export: &
     let Some(head_id) = head.id else {
         return Err(Error::conflict("the home has no commit yet; there is nothing to export", vec![]));
     };
+    if !head.reference.starts_with("refs/heads/") {
+        return Err(Error::conflict(
+            "the home's HEAD is not on a branch; an export needs one to put the imported home on",
+            vec!["check one out: `atk git checkout main`".into()],
+        ));
+    }
     // The plugins listed are those of the bundle's manifest: the one committed.
     let committed = repository
         .find_commit(head_id)
@@ -464,16 +482,7 @@ pub fn import_new(reporter: &dyn Reporter, file: &Path, target: &Path, cache: &C
             });
         }
     }
-    let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    // What an import of this same target that was killed left beside it goes first.
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let prefix = format!(".atk-import-{name}.");
-    for stale in std::fs::read_dir(parent).into_iter().flatten().flatten() {
-        let is_dir = stale.file_type().is_ok_and(|t| t.is_dir());
-        if is_dir && stale.file_name().to_string_lossy().starts_with(&prefix) {
-            let _ = crate::fs::remove_any(&stale.path());
-        }
-    }
+    // (What an import of this same target that was killed left beside it goes first.)
     let work = beside(target, "import")?;
     let m = unpack(reporter, file, work.path())?;
     let built = build_home(&m, work.path())?;

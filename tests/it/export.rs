@@ -373,6 +373,17 @@ fn export_says_what_it_needs() {
     let (_, err) = env.fails(1, &["export", "--all", "-o", out.to_str().unwrap()]);
     assert!(err.contains("manifest.yaml has changes that are not committed"), "{err}");
     assert!(!out.exists());
+    env.git(&["checkout", "-q", "manifest.yaml"]);
+    // A detached HEAD: the imported home would have no branch to be on.
+    env.git(&["checkout", "-q", "--detach"]);
+    let (_, err) = env.fails(1, &["export", "--all", "-o", out.to_str().unwrap()]);
+    assert!(err.contains("HEAD is not on a branch") && err.contains("atk git checkout main"), "{err}");
+    env.git(&["checkout", "-q", "main"]);
+    // What a killed export left beside the file goes with the next one.
+    let stale = env.path(".atk-export-x.atk.killed");
+    write(&stale.join("home.bundle"), "half", false);
+    env.ok(&["export", "--all", "-o", out.to_str().unwrap()]);
+    assert!(out.is_file() && !stale.exists());
 }
 
 /// A git plugin added from a `file://` URL is read in place; once that repository is gone from the
