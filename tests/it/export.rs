@@ -345,7 +345,9 @@ fn a_killed_import_leaves_no_half_home_and_a_killed_import_into_is_rolled_back()
     let left: Vec<String> =
         std::fs::read_dir(&b.home).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert!(left.iter().all(|n| n.starts_with(".atk-import-.atk.")), "{left:?}");
-    b.ok(&["import", file.to_str().unwrap()]);
+    let out = b.ok(&["import", file.to_str().unwrap()]);
+    assert!(out.contains("Imported ") && out.contains("(3 plugins)"), "{out}");
+    assert!(out.contains(&format!("next: atk --registry {} install --all --offline", a.reg)), "{out}");
     let left: Vec<_> = std::fs::read_dir(&b.home).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left, [std::ffi::OsString::from(".atk")], "what the killed import left is gone");
 
@@ -382,8 +384,19 @@ fn export_says_what_it_needs() {
     // What a killed export left beside the file goes with the next one.
     let stale = env.path(".atk-export-x.atk.killed");
     write(&stale.join("home.bundle"), "half", false);
-    env.ok(&["export", "--all", "-o", out.to_str().unwrap()]);
+    // What is not committed is not exported, and said so.
+    write(&env.atk_home.join("draft.md"), "not committed\n", false);
+    let done = env.cmd().args(["export", "--all", "-o", out.to_str().unwrap()]).output().unwrap();
+    let (stdout, stderr) = texts(&done);
+    assert!(done.status.success(), "{stderr}");
     assert!(out.is_file() && !stale.exists());
+    assert!(stderr.contains("draft.md has changes that are not committed: they are not in the export"), "{stderr}");
+    assert!(
+        stdout.contains("Exported the home (commit ") && stdout.contains("on another machine: atk import "),
+        "{stdout}"
+    );
+    let report = json(&env, &["export", "--all", "-o", out.to_str().unwrap()]);
+    assert_eq!(report["uncommitted"], serde_json::json!(["draft.md"]));
 }
 
 /// A git plugin added from a `file://` URL is read in place; once that repository is gone from the
