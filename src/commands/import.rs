@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::error::Result;
-use crate::sync::export::{import_into, import_new, Imported};
+use crate::sync::export::{import_into, import_new, Import, Imported};
 use crate::ui::{Report, Ui};
 
 /// Make a home from a file `atk export` wrote (or, with --into, add its plugins to this home), and
@@ -24,14 +24,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let file = crate::home::expand_tilde(&args.file, &user_home);
     let file = std::path::absolute(&file).unwrap_or(file);
     let cache = ctx.settings.cache();
+    let import = Import { file: &file, cache: &cache, members: None };
     let (imported, configured) = if args.into {
         let home = ctx.lock_home()?;
-        let imported = import_into(&ctx.ui, &home, &file, &cache)?;
+        let imported = import_into(&ctx.ui, &home, &import)?;
         let configured = home.manifest()?.config.registry;
         (imported, configured)
     } else {
         let target = std::path::absolute(ctx.home_path()).unwrap_or_else(|_| ctx.home_path());
-        let imported = import_new(&ctx.ui, &file, &target, &cache)?;
+        let imported = import_new(&ctx.ui, &import, &target)?;
         let configured = crate::home::Home::open(target)?.manifest()?.config.registry;
         (imported, configured)
     };

@@ -320,6 +320,19 @@ fn source_member(key: &str) -> String {
     format!("sources/{}.objects", cache_name(key))
 }
 
+/// What to import, and where its sources' commits go.
+pub struct Import<'a> {
+    /// The file `export` wrote.
+    pub file: &'a Path,
+    /// The cache the sources' commits are put in.
+    pub cache: &'a Cache,
+    /// Called once the whole file is verified and the cache filled, before anything of the home
+    /// changes, with the manifest and the folder its members were extracted into (each at its
+    /// path there; the folder is removed after the import): where the members [`Export::extra`]
+    /// added (a plugin's backups) are taken. An error stops the import, nothing changed.
+    pub members: Option<&'a dyn Fn(&ExportManifest, &Path) -> Result<()>>,
+}
+
 /// What an import did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Imported {
@@ -467,7 +480,8 @@ fn registry_of(m: &ExportManifest) -> Option<String> {
 /// Makes a new home at `target` (absent or an empty folder) from the export `file`, and fills
 /// `cache` with its sources' commits. The whole file is verified first; the home is built beside
 /// the target and renamed into place at the end: a kill leaves no home, or the whole one.
-pub fn import_new(reporter: &dyn Reporter, file: &Path, target: &Path, cache: &Cache) -> Result<Imported> {
+pub fn import_new(reporter: &dyn Reporter, import: &Import, target: &Path) -> Result<Imported> {
+    let Import { file, cache, members } = *import;
     if target.symlink_metadata().is_ok() {
         let empty = target.is_dir()
             && !target.is_symlink()
@@ -489,6 +503,9 @@ pub fn import_new(reporter: &dyn Reporter, file: &Path, target: &Path, cache: &C
     // The manifest of the new home must be one atk reads.
     Home::open(built.clone())?.manifest()?;
     let (cached, in_place) = fill_cache(reporter, &m, work.path(), cache)?;
+    if let Some(take) = members {
+        take(&m, &work.path().join("members"))?;
+    }
     crate::failpoint::hit("import");
     // An empty folder at `target` is replaced by the rename.
     std::fs::rename(&built, target).ctx(|| format!("cannot create {}", target.display()))?;
@@ -511,7 +528,8 @@ pub fn import_new(reporter: &dyn Reporter, file: &Path, target: &Path, cache: &C
 /// (a local plugin's whole folder, a remote one's `custom/`); `atk install` then puts the files of
 /// the remote ones in place. The plugins it has are left as they are. `cache` gets the sources'
 /// commits first. Nothing is changed unless the whole file is verified.
-pub fn import_into(reporter: &dyn Reporter, home: &Locked, file: &Path, cache: &Cache) -> Result<Imported> {
+pub fn import_into(reporter: &dyn Reporter, home: &Locked, import: &Import) -> Result<Imported> {
+    let Import { file, cache, members } = *import;
     let staging = home.own_folder(&home.staging_root())?;
     let work = tempfile::Builder::new()
         .prefix("import-")
@@ -552,6 +570,9 @@ pub fn import_into(reporter: &dyn Reporter, home: &Locked, file: &Path, cache: &
         }
     }
     let (cached, in_place) = fill_cache(reporter, &m, work.path(), cache)?;
+    if let Some(take) = members {
+        take(&m, &work.path().join("members"))?;
+    }
     let commits = Transaction::run(home, &format!("atk import {}", file.display()), |tx| {
         let mut commits = Vec::new();
         for entry in &to_add {
@@ -620,4 +641,59 @@ pub fn import_into(reporter: &dyn Reporter, home: &Locked, file: &Path, cache: &
         registry: registry_of(&m),
         commits,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reporter::Recorder;
+    use std::cell::RefCell;
+
+    /// The seam of `--with-data`: members the caller adds travel verified, and reach the
+    /// importer's caller before anything of the home changes; its refusal leaves nothing made.
+    #[test]
+    fn extra_members_travel_verified_and_reach_the_importer() {
+        let t = tempfile::tempdir().unwrap();
+        let home = crate::sync::tests::home(t.path());
+        let origins = crate::sync::tests::origins(t.path());
+        let backup = t.path().join("one.atk-backup");
+        std::fs::write(&backup, b"backup bytes").unwrap();
+        let out = t.path().join("x.atk");
+        let options = Export {
+            out: &out,
+            atk_version: "0.1.0",
+            created: "2026-12-06T05:00:00Z".parse().unwrap(),
+            extra: vec![("data/p/one.atk-backup".into(), backup)],
+        };
+        let done = export(&Recorder::default(), &home, &origins, &options).unwrap();
+        assert_eq!((done.plugins.len(), done.sources), (0, 0));
+        let m: ExportManifest = container::verify(&out, MANIFEST_NAME, members_of).unwrap();
+        let paths: Vec<&str> = m.members.iter().map(|x| x.path.as_str()).collect();
+        assert_eq!(paths, [HOME_MEMBER, "data/p/one.atk-backup"]);
+        assert_eq!(m.created, "2026-12-06T05:00:00Z");
+
+        let seen = RefCell::new(None);
+        let take = |m: &ExportManifest, dir: &Path| -> Result<()> {
+            assert!(m.members.iter().any(|x| x.path == "data/p/one.atk-backup"));
+            *seen.borrow_mut() = Some(std::fs::read(dir.join("data/p/one.atk-backup")).unwrap());
+            Ok(())
+        };
+        let import = Import { file: &out, cache: &origins.cache, members: Some(&take) };
+        let new = t.path().join("new");
+        let imported = import_new(&Recorder::default(), &import, &new).unwrap();
+        assert!(imported.created && new.join(".git").is_dir());
+        assert_eq!(seen.borrow().as_deref(), Some(&b"backup bytes"[..]));
+
+        let refuse = |_: &ExportManifest, _: &Path| -> Result<()> { Err(Error::other("not now")) };
+        let import = Import { file: &out, cache: &origins.cache, members: Some(&refuse) };
+        let other = t.path().join("other");
+        assert!(import_new(&Recorder::default(), &import, &other).unwrap_err().to_string().contains("not now"));
+        assert!(!other.exists());
+        let left: Vec<String> = std::fs::read_dir(t.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".atk-"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
 }
