@@ -320,6 +320,9 @@ fn source_member(key: &str) -> String {
     format!("sources/{}.objects", cache_name(key))
 }
 
+/// What takes the verified members of an import: the manifest, and the folder they are in.
+pub type TakeMembers<'a> = dyn Fn(&ExportManifest, &Path) -> Result<()> + 'a;
+
 /// What to import, and where its sources' commits go.
 pub struct Import<'a> {
     /// The file `export` wrote.
@@ -330,7 +333,7 @@ pub struct Import<'a> {
     /// changes, with the manifest and the folder its members were extracted into (each at its
     /// path there; the folder is removed after the import): where the members [`Export::extra`]
     /// added (a plugin's backups) are taken. An error stops the import, nothing changed.
-    pub members: Option<&'a dyn Fn(&ExportManifest, &Path) -> Result<()>>,
+    pub members: Option<&'a TakeMembers<'a>>,
 }
 
 /// What an import did.
