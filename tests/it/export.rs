@@ -414,9 +414,10 @@ fn a_file_source_gone_from_the_machine_is_installed_from_what_the_import_cached(
     assert_eq!(report["sources"], 1);
     assert_eq!(report["size"], std::fs::metadata(&file).unwrap().len());
 
-    // Another machine, where the path names nothing.
+    // Another machine, where the path names nothing; its home an empty folder made beforehand.
     std::fs::rename(&tool, a.path("moved-away")).unwrap();
     let b = Env::bare();
+    std::fs::create_dir(&b.atk_home).unwrap();
     let report = json(&b, &["import", file.to_str().unwrap()]);
     assert_eq!(report["cached"], serde_json::json!([url]), "{report}");
     assert_eq!(report["next"], "atk install --all --offline");
