@@ -266,6 +266,37 @@ fn a_tampered_export_is_refused_before_anything_is_written() {
         assert!(left.is_empty(), "{what}: nothing left beside the home: {left:?}");
         // --into a home changes nothing either.
     }
+    // A manifest whose checksums hold but whose values do not (it is not signed: these are
+    // checked for what they are): exit 1, nothing made.
+    let doc: serde_json::Value = serde_json::from_slice(&original[0].1).unwrap();
+    let edits: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, &str)> = vec![
+        ("a newer format", Box::new(|d| d["format"] = 2.into()), "is in export format 2; this atk reads format 1"),
+        ("a branch out of refs/heads", Box::new(|d| d["home"]["branch"] = "refs/heads/../x".into()), "no valid branch"),
+        (
+            "a commit that is not one",
+            Box::new(|d| d["sources"][0]["commits"][0] = "HEAD~1".into()),
+            "names a commit that is not one",
+        ),
+        (
+            "a member it does not hold",
+            Box::new(|d| d["home"]["member"] = "other.bundle".into()),
+            "'other.bundle' is not in it",
+        ),
+    ];
+    for (what, edit, why) in edits {
+        let mut d = doc.clone();
+        edit(&mut d);
+        let mut all = original.clone();
+        all[0].1 = serde_json::to_vec(&d).unwrap();
+        let n = all[0].1.len() as u64;
+        all[0].0.set_size(n);
+        all[0].0.set_cksum();
+        let bad = b.path("edited.atk");
+        rewrite(&bad, &all);
+        let (_, err) = b.fails(1, &["import", bad.to_str().unwrap()]);
+        assert!(err.contains(why), "{what}: {err}");
+        assert!(!b.atk_home.exists() && !b.cache.join("git").exists(), "{what}");
+    }
     // Not an export at all: exit 1.
     let junk = b.path("junk.atk");
     std::fs::write(&junk, b"not an export").unwrap();
