@@ -269,7 +269,8 @@ fn a_tampered_export_is_refused_before_anything_is_written() {
     // A manifest whose checksums hold but whose values do not (it is not signed: these are
     // checked for what they are): exit 1, nothing made.
     let doc: serde_json::Value = serde_json::from_slice(&original[0].1).unwrap();
-    let edits: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, &str)> = vec![
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let edits: Vec<(&str, Edit, &str)> = vec![
         ("a newer format", Box::new(|d| d["format"] = 2.into()), "is in export format 2; this atk reads format 1"),
         ("a branch out of refs/heads", Box::new(|d| d["home"]["branch"] = "refs/heads/../x".into()), "no valid branch"),
         (
