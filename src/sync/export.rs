@@ -224,6 +224,34 @@ pub fn export(reporter: &dyn Reporter, home: &Home, origins: &Origins, export: &
         .map(|l| crate::text::escape(&String::from_utf8_lossy(&l[3..])).into_owned())
         .collect();
 
+    // atk never commits a secret file, but git can be made to: the bundle holds every commit.
+    let names = git(
+        &home.root,
+        &[os("log"), os("--all"), os("--name-only"), os("--format="), os("-z")],
+        "cannot read the home's history",
+    )?;
+    let mut secrets: Vec<String> = names
+        .split(|b| *b == 0 || *b == b'\n')
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .filter(|p| gitignore::is_secret(p.rsplit('/').next().unwrap_or(p)))
+        .collect();
+    secrets.sort();
+    secrets.dedup();
+    if !secrets.is_empty() {
+        let shown: Vec<String> = secrets.iter().map(|p| crate::text::escape(p).into_owned()).collect();
+        return Err(Error::conflict(
+            format!(
+                "the home's history holds secret files ({}); an export never carries secrets",
+                shown.join(", ")
+            ),
+            vec![format!(
+                "take them out of every commit (for example `git filter-repo --invert-paths --path {}` in {}), then export again",
+                shown[0],
+                home.root.display()
+            )],
+        ));
+    }
+
     let work = beside(out, "export")?;
     let spinner = reporter.activity("bundling the home's repository");
     let bundle = work.path().join(HOME_MEMBER);

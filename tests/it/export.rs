@@ -413,6 +413,17 @@ fn export_says_what_it_needs() {
     let (_, err) = env.fails(1, &["export", "--all", "-o", out.to_str().unwrap()]);
     assert!(err.contains("HEAD is not on a branch") && err.contains("atk git checkout main"), "{err}");
     env.git(&["checkout", "-q", "main"]);
+    // A secret file committed behind atk's back (git can be made to) is never exported, even
+    // once it is gone from HEAD: the bundle holds every commit.
+    write(&env.atk_home.join("plugins/leak.env"), "TOKEN=1\n", false);
+    env.git(&["add", "-f", "plugins/leak.env"]);
+    env.git(&["commit", "-qm", "oops"]);
+    env.git(&["rm", "-q", "--cached", "plugins/leak.env"]);
+    env.git(&["commit", "-qm", "oops, undone"]);
+    let (_, err) = env.fails(1, &["export", "--all", "-o", out.to_str().unwrap()]);
+    assert!(err.contains("history holds secret files (plugins/leak.env)") && err.contains("filter-repo"), "{err}");
+    assert!(!out.exists());
+    env.git(&["reset", "-q", "--hard", "HEAD~2"]);
     // What a killed export left beside the file goes with the next one.
     let stale = env.path(".atk-export-x.atk.killed");
     write(&stale.join("home.bundle"), "half", false);
