@@ -460,6 +460,8 @@ fn build_home(m: &ExportManifest, dir: &Path) -> Result<PathBuf> {
         ],
         "cannot read the home's bundle",
     )?;
+    // (It names the bundle's temporary path.)
+    let _ = std::fs::remove_file(built.join(".git/FETCH_HEAD"));
     git(&built, &[os("symbolic-ref"), os("HEAD"), os(&m.home.branch)], "cannot set the home's branch")?;
     git(&built, &[os("reset"), os("--quiet"), os("--hard")], "cannot check out the home")?;
     let head = git(&built, &[os("rev-parse"), os("HEAD")], "cannot read the home's HEAD")?;

@@ -158,6 +158,8 @@ fn an_import_on_a_machine_without_network_installs_every_plugin_at_its_pin() {
     assert_eq!(b.manifest(), a.env.manifest(), "the manifest, locks and all, is the exporter's");
     assert_eq!(b.log(), a.env.log());
     assert_eq!(b.git(&["status", "--porcelain"]), "");
+    assert!(!b.atk_home.join(".git/FETCH_HEAD").exists(), "nothing names the temporary bundle");
+    assert_eq!(b.git(&["remote"]), "", "no remote: the exporter's is its own");
     assert!(!b.atk_home.join("plugins/notes/plugin.yaml").exists(), "remote plugins come with install");
     assert_eq!(
         std::fs::read_to_string(b.atk_home.join("plugins/notes/custom/overrides.yaml")).unwrap(),
