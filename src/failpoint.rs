@@ -13,7 +13,8 @@
 //! of a rollback, in process or by the recovery of the next atk), `backup-packed` (a backup's
 //! archive is in place, its summary not yet), `restore-path` (a restore has put one declared path
 //! in place, in its transaction), `restore-done` (every part is restored, the transaction not yet
-//! finished).
+//! finished), `import` (a new home imported from an export is built beside its target, the cache
+//! filled, before it is renamed into place).
 
 /// Stops here for good when the failpoint `name` is armed (debug builds only).
 #[cfg(debug_assertions)]

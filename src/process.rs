@@ -168,7 +168,7 @@ pub fn pieces(stream: &[u8]) -> (&[u8], Option<Cut<'_>>) {
 }
 
 /// `512 bytes`, `64.0 KB`, `199.9 MB` (decimal units).
-fn size(bytes: u64) -> String {
+pub(crate) fn size(bytes: u64) -> String {
     if bytes < 1000 {
         return format!("{bytes} bytes");
     }

@@ -38,7 +38,7 @@ pub const FORMAT: u32 = 1;
 /// The archive's first member.
 pub const MANIFEST_NAME: &str = "atk-archive.json";
 /// The most of a manifest atk reads (a million files take about 200 MB; a backup holds far fewer).
-const MANIFEST_CAP: u64 = 64 << 20;
+pub(super) const MANIFEST_CAP: u64 = 64 << 20;
 /// Folders nested deeper than this are refused (the walk must not exhaust the stack).
 const MAX_DEPTH: usize = 256;
 const AGE_MAGIC: &[u8] = b"age-encryption.org/v1\n";
@@ -130,14 +130,14 @@ impl Encryption {
 }
 
 /// A refusal of the archive `archive` because of its member `member`.
-fn refused(archive: &Path, member: &str, why: impl std::fmt::Display) -> Error {
+pub(super) fn refused(archive: &Path, member: &str, why: impl std::fmt::Display) -> Error {
     Error::unsafe_path(
         format!("{}: member '{}' {why}", archive.display(), escape(member)),
         vec!["the archive was changed or damaged after atk wrote it; use another one".into()],
     )
 }
 
-fn damaged(archive: &Path, e: io::Error) -> Error {
+pub(super) fn damaged(archive: &Path, e: io::Error) -> Error {
     Error::Other {
         message: format!("{} is damaged or not an atk archive: {e}", archive.display()),
         hints: vec!["use another archive".into()],
@@ -256,17 +256,17 @@ fn changed(src: &Root, rel: &RelPath) -> Error {
 }
 
 /// A writer that hashes what goes through it.
-struct HashingWriter<W> {
+pub(super) struct HashingWriter<W> {
     inner: W,
     hasher: Sha256,
 }
 
 impl<W: Write> HashingWriter<W> {
-    fn new(inner: W) -> Self {
+    pub(super) fn new(inner: W) -> Self {
         HashingWriter { inner, hasher: Sha256::new() }
     }
 
-    fn hex(self) -> String {
+    pub(super) fn hex(self) -> String {
         hex(&self.hasher.finalize())
     }
 }
@@ -284,9 +284,9 @@ impl<W: Write> Write for HashingWriter<W> {
 }
 
 /// A reader that hashes what goes through it.
-struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
+pub(super) struct HashingReader<R> {
+    pub(super) inner: R,
+    pub(super) hasher: Sha256,
 }
 
 impl<R: Read> Read for HashingReader<R> {
@@ -297,7 +297,7 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -332,7 +332,7 @@ impl Sink<'_> {
     }
 }
 
-fn header(kind: tar::EntryType, size: u64, mode: u32, mtime: u64) -> tar::Header {
+pub(super) fn header(kind: tar::EntryType, size: u64, mode: u32, mtime: u64) -> tar::Header {
     let mut h = tar::Header::new_gnu();
     h.set_entry_type(kind);
     h.set_size(size);
@@ -469,7 +469,7 @@ fn check_manifest<'m>(m: &'m Manifest, archive: &Path) -> Result<HashMap<&'m str
 }
 
 /// The checked relative path of a member (not empty, not absolute, no `.`, `..` or empty names).
-fn member_path(archive: &Path, path: &str) -> Result<RelPath> {
+pub(super) fn member_path(archive: &Path, path: &str) -> Result<RelPath> {
     match RelPath::new(path) {
         Ok(rel) if !rel.is_root() => Ok(rel),
         Ok(_) => Err(refused(archive, path, "has an empty path")),
@@ -521,8 +521,22 @@ pub fn is_encrypted(archive: &Path) -> Result<bool> {
     Ok(head[..n].starts_with(AGE_MAGIC))
 }
 
+/// What the tar member `name` of type `kind` is: a file, a folder or a link; anything else (a
+/// hard link, a device node, a FIFO, a type atk never writes) is refused, naming it.
+pub(super) fn member_kind(archive: &Path, name: &str, kind: tar::EntryType) -> Result<EntryKind> {
+    match kind {
+        tar::EntryType::Regular => Ok(EntryKind::File),
+        tar::EntryType::Directory => Ok(EntryKind::Dir),
+        tar::EntryType::Symlink => Ok(EntryKind::Link),
+        tar::EntryType::Link => Err(refused(archive, name, "is a hard link")),
+        tar::EntryType::Char | tar::EntryType::Block => Err(refused(archive, name, "is a device node")),
+        tar::EntryType::Fifo => Err(refused(archive, name, "is a FIFO")),
+        other => Err(refused(archive, name, format!("has a type atk never writes ({other:?})"))),
+    }
+}
+
 /// The archive's tar stream, decrypted when it is encrypted.
-fn open(archive: &Path, passphrase: Option<&str>) -> Result<Box<dyn Read>> {
+pub(super) fn open(archive: &Path, passphrase: Option<&str>) -> Result<Box<dyn Read>> {
     let file = crate::fs::read::open_regular(archive, crate::fs::Links::Follow)?;
     let mut reader = BufReader::new(file);
     let head = reader.fill_buf().ctx(|| format!("cannot read {}", archive.display()))?;
@@ -601,17 +615,7 @@ fn walk(archive: &Path, passphrase: Option<&str>, into: Option<&Root>) -> Result
             let mut entry = entry.map_err(|e| damaged(archive, e))?;
             let raw = entry.path_bytes().into_owned();
             let name = String::from_utf8_lossy(&raw).into_owned();
-            let kind = match entry.header().entry_type() {
-                tar::EntryType::Regular => EntryKind::File,
-                tar::EntryType::Directory => EntryKind::Dir,
-                tar::EntryType::Symlink => EntryKind::Link,
-                tar::EntryType::Link => return Err(refused(archive, &name, "is a hard link")),
-                tar::EntryType::Char | tar::EntryType::Block => {
-                    return Err(refused(archive, &name, "is a device node"))
-                }
-                tar::EntryType::Fifo => return Err(refused(archive, &name, "is a FIFO")),
-                other => return Err(refused(archive, &name, format!("has a type atk never writes ({other:?})"))),
-            };
+            let kind = member_kind(archive, &name, entry.header().entry_type())?;
             if std::str::from_utf8(&raw).is_err() {
                 return Err(refused(archive, &name, "has a name that is not UTF-8"));
             }

@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod backup;
+pub mod container;
 pub mod restore;
 pub mod store;
 

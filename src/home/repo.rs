@@ -435,7 +435,7 @@ pub fn push(root: &Path, stall: std::time::Duration) -> std::result::Result<(), 
 
 /// What git said when it failed, without its progress lines: its `fatal:`/`error:` lines, else
 /// its last line.
-fn git_said(stderr: &[u8]) -> String {
+pub(crate) fn git_said(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
     let lines: Vec<&str> = text.split(['\n', '\r']).map(str::trim).filter(|l| !l.is_empty()).collect();
     let errors: Vec<&str> =

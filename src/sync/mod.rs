@@ -7,6 +7,7 @@ pub mod add;
 pub mod doctor;
 pub mod drift;
 pub mod env;
+pub mod export;
 pub mod history;
 pub mod install;
 pub mod lock;

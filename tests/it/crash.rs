@@ -683,8 +683,21 @@ fn kill_9_during_a_recovery_is_recovered_by_the_next_run() {
 #[test]
 fn every_failpoint_is_reached_by_a_crash_test() {
     let covered: std::collections::BTreeSet<String> =
-        // The last three: tests/it/data.rs kills a backup and a restore at each.
-        ["init", "fetch", "step", "lifecycle", "commit", "finished", "undo", "backup-packed", "restore-path", "restore-done"]
+        // `import`: tests/it/export.rs; the last three: tests/it/data.rs kills a backup and a
+        // restore at each.
+        [
+            "init",
+            "fetch",
+            "step",
+            "lifecycle",
+            "commit",
+            "finished",
+            "undo",
+            "import",
+            "backup-packed",
+            "restore-path",
+            "restore-done",
+        ]
             .iter()
             .map(|s| s.to_string())
             .collect();

@@ -123,3 +123,23 @@ fn data_json_documents() {
     insta::assert_json_snapshot!("restore", doc(&["restore", "keeper", "--yes"], 0));
     insta::assert_json_snapshot!("backup_error", doc(&["backup", "nope"], 4));
 }
+
+#[test]
+fn export_and_import_json_documents() {
+    let a = Env::new();
+    let work = registry_work(&a);
+    let reg = work.to_str().unwrap();
+    a.ok(&["--registry", reg, "add", "third"]);
+    a.ok(&["add", "-y", a.fixture("minimal").to_str().unwrap()]);
+    let file = a.path("laptop.atk");
+    let mut exported = doc(&a, &["--registry", reg, "export", "--all", "-o", file.to_str().unwrap()], 0);
+    // The size moves with the time and the commit ids written in the file.
+    assert!(exported["size"].as_u64().unwrap() > 0);
+    exported["size"] = 0.into();
+    insta::assert_json_snapshot!("export", exported);
+    let b = Env::bare();
+    let imported = json_doc(&b, &["import", file.to_str().unwrap()], 0, &[]);
+    let mut imported = serde_json::to_string(&imported).unwrap().replace(&*a.dir.path().to_string_lossy(), "[A]");
+    imported = imported.replace(&*b.dir.path().to_string_lossy(), "[B]");
+    insta::assert_json_snapshot!("import", serde_json::from_str::<serde_json::Value>(&imported).unwrap());
+}

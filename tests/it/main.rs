@@ -23,6 +23,7 @@ mod doctor;
 mod dotenv;
 mod exec;
 mod exit_codes;
+mod export;
 mod front_door;
 mod gitignore;
 mod hints;

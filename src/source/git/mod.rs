@@ -5,6 +5,7 @@
 //! fetch of the whole tree instead.
 
 mod cache;
+mod objects;
 mod transport;
 mod tree;
 
@@ -101,7 +102,10 @@ impl Repo {
     /// Opens the source at `fetch_url`: in place when it is on this machine, else through its cache
     /// repository in `cache`.
     pub fn open(fetch_url: &str, shown: &str, cache: &Cache) -> Result<Repo> {
-        if let Some(path) = local_path(fetch_url) {
+        // A local source that is not on this machine, whose commits `atk import` put in the
+        // cache: read from the cache, as a remote one.
+        let imported = |path: &Path| path.symlink_metadata().is_err() && cache_dir(&cache.root, fetch_url).is_dir();
+        if let Some(path) = local_path(fetch_url).filter(|p| !imported(p)) {
             crate::home::repo::check_repository(&path)?;
             let repo = gix::open(&path).map_err(|e| Error::Git {
                 message: format!("{shown} is not a git repository: {e}"),
@@ -117,6 +121,12 @@ impl Repo {
                 session: Default::default(),
             });
         }
+        Repo::open_cache(fetch_url, shown, cache)
+    }
+
+    /// Opens (or creates) the cache repository of the source at `fetch_url`, also for a local one
+    /// (`atk import` fills it for a local source that is not on this machine).
+    pub fn open_cache(fetch_url: &str, shown: &str, cache: &Cache) -> Result<Repo> {
         // Every remote URL (an added one, a registry, one read from a cloned home) comes here.
         super::check_no_credentials(fetch_url)?;
         let dir = cache_dir(&cache.root, fetch_url);

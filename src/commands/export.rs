@@ -1,0 +1,72 @@
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::Ctx;
+use crate::error::{Error, Result};
+use crate::sync::export::{export, Export as Options, Exported};
+use crate::ui::{Report, Ui};
+
+/// Write the whole setup to one file, for `atk import` on a machine without network: the home's
+/// repository, and every remote plugin's files at its pin (secrets never)
+#[derive(clap::Args)]
+pub struct Args {
+    /// Export the whole home (every plugin: the home's repository holds them all)
+    #[arg(long)]
+    pub all: bool,
+    /// The file to write (replaced when it exists; written 0600)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+    if !args.all {
+        return Err(Error::usage(
+            "say what to export: --all (the whole home)",
+            Some("atk export --all -o laptop.atk".into()),
+        ));
+    }
+    let Some(output) = args.output else {
+        return Err(Error::usage(
+            "say where to write the export: -o FILE",
+            Some("atk export --all -o laptop.atk".into()),
+        ));
+    };
+    let out = crate::home::expand_tilde(&output, &ctx.settings.environment.user_home());
+    let out = std::path::absolute(&out).unwrap_or(out);
+    let home = ctx.lock_home()?;
+    let manifest = home.manifest()?;
+    let options =
+        Options { out: &out, atk_version: env!("CARGO_PKG_VERSION"), created: jiff::Timestamp::now(), extra: vec![] };
+    let exported = export(&ctx.ui, &home, &ctx.settings.origins(&manifest), &options)?;
+    ctx.ui.print(&ExportReport { exported });
+    Ok(0)
+}
+
+/// `atk export --json`: the file written, the home's commit, every plugin with its pin.
+#[derive(Serialize)]
+pub struct ExportReport {
+    #[serde(flatten)]
+    pub exported: Exported,
+}
+
+impl Report for ExportReport {
+    fn render(&self, ui: &Ui) {
+        let e = &self.exported;
+        for path in &e.uncommitted {
+            ui.warn(format!("{path} has changes that are not committed: they are not in the export"));
+        }
+        ui.success(format!(
+            "Exported the home (commit {}) and {} to {} ({})",
+            &e.head[..12.min(e.head.len())],
+            crate::error::plural(e.plugins.len(), "plugin"),
+            e.file.display(),
+            crate::process::size(e.size)
+        ));
+        for p in &e.plugins {
+            let at = p.pin.as_deref().map(|c| format!(" @ {}", &c[..12.min(c.len())])).unwrap_or_default();
+            ui.line(ui.dim(&format!("  {} ({}){at}", p.directory, p.kind.as_str())));
+        }
+        ui.line(ui.dim(&format!("  on another machine: atk import {}", e.file.display())));
+    }
+}
