@@ -17,6 +17,9 @@ pub struct Args {
     /// The file to write (replaced when it exists; written 0600)
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Carry each plugin's newest backup too (`atk backup`; one that holds secrets never)
+    #[arg(long)]
+    pub with_data: bool,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
@@ -36,10 +39,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let out = std::path::absolute(&out).unwrap_or(out);
     let home = ctx.lock_home()?;
     let manifest = home.manifest()?;
-    let options =
-        Options { out: &out, atk_version: env!("CARGO_PKG_VERSION"), created: jiff::Timestamp::now(), extra: vec![] };
+    let (extra, data) = if args.with_data {
+        let directories: Vec<String> = manifest.plugins.iter().map(|e| e.directory.clone()).collect();
+        ctx.backup_store(&home, &manifest)?.for_export(&directories)?
+    } else {
+        (vec![], vec![])
+    };
+    let options = Options { out: &out, atk_version: env!("CARGO_PKG_VERSION"), created: jiff::Timestamp::now(), extra };
     let exported = export(&ctx.ui, &home, &ctx.settings.origins(&manifest), &options)?;
-    ctx.ui.print(&ExportReport { exported });
+    ctx.ui.print(&ExportReport { exported, data });
     Ok(0)
 }
 
@@ -48,6 +56,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
 pub struct ExportReport {
     #[serde(flatten)]
     pub exported: Exported,
+    /// With --with-data: the backup carried for each plugin that has one, or why none is.
+    pub data: Vec<crate::data::store::Carried>,
 }
 
 impl Report for ExportReport {
@@ -66,6 +76,13 @@ impl Report for ExportReport {
         for p in &e.plugins {
             let at = p.pin.as_deref().map(|c| format!(" @ {}", &c[..12.min(c.len())])).unwrap_or_default();
             ui.line(ui.dim(&format!("  {} ({}){at}", p.directory, p.kind.as_str())));
+        }
+        for d in &self.data {
+            match (&d.id, &d.left_out) {
+                (Some(id), _) => ui.line(ui.dim(&format!("  with the data of {} (backup {id})", d.directory))),
+                (None, Some(why)) => ui.warn(format!("no data of {}: {why}", d.directory)),
+                _ => {}
+            }
         }
         ui.line(ui.dim(&format!("  on another machine: atk import {}", e.file.display())));
     }

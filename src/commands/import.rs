@@ -17,6 +17,10 @@ pub struct Args {
     /// instead of making a new home; the plugins it has are left as they are
     #[arg(long)]
     pub into: bool,
+    /// Take the backups the file carries (`export --with-data`) into the backup folder, for
+    /// `atk restore` once the plugins are installed
+    #[arg(long)]
+    pub with_data: bool,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
@@ -24,7 +28,27 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let file = crate::home::expand_tilde(&args.file, &user_home);
     let file = std::path::absolute(&file).unwrap_or(file);
     let cache = ctx.settings.cache();
-    let import = Import { file: &file, cache: &cache, members: None };
+    // The backups are held aside while the import runs, and go to the backup folder of the home
+    // it made (or added to) after it.
+    let held = tempfile::Builder::new()
+        .prefix("atk-import-data-")
+        .tempdir()
+        .map_err(|e| crate::Error::io("cannot create a temporary folder".to_string(), e))?;
+    let data_paths = std::cell::RefCell::new(Vec::new());
+    let hold = |m: &crate::sync::export::ExportManifest, dir: &std::path::Path| -> Result<()> {
+        for member in
+            m.members.iter().filter(|m| m.path.starts_with(&format!("{}/", crate::data::store::EXPORT_FOLDER)))
+        {
+            let to = held.path().join(&member.path);
+            std::fs::create_dir_all(to.parent().expect("a member's path has a folder"))
+                .map_err(|e| crate::Error::io(format!("cannot create {}", to.display()), e))?;
+            std::fs::copy(dir.join(&member.path), &to)
+                .map_err(|e| crate::Error::io(format!("cannot copy {}", member.path), e))?;
+            data_paths.borrow_mut().push(member.path.clone());
+        }
+        Ok(())
+    };
+    let import = Import { file: &file, cache: &cache, members: args.with_data.then_some(&hold as &_) };
     let (imported, configured) = if args.into {
         let home = ctx.lock_home()?;
         let imported = import_into(&ctx.ui, &home, &import)?;
@@ -45,7 +69,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     if let (Some(r), None) = (&registry, &ctx.settings.registry) {
         next = next.replacen("atk", &format!("atk --registry {}", crate::lifecycle::shell_quote(r)), 1);
     }
-    ctx.ui.print(&ImportReport { imported, next, registry });
+    let mut data = Vec::new();
+    if args.with_data {
+        let home = crate::home::Home::open(imported.home.clone())?;
+        let store = ctx.backup_store(&home, &home.manifest()?)?;
+        data = store.adopt(held.path(), &data_paths.borrow())?;
+        if !data.is_empty() {
+            next.push_str(", then atk restore --all --yes");
+        }
+    }
+    ctx.ui.print(&ImportReport { imported, next, registry, data });
     Ok(0)
 }
 
@@ -60,6 +93,8 @@ pub struct ImportReport {
     /// The registry the registry plugins came from, when it is not the one atk would use.
     #[serde(skip)]
     pub registry: Option<String>,
+    /// With --with-data: the backups taken into the backup folder.
+    pub data: Vec<crate::data::store::Carried>,
 }
 
 impl Report for ImportReport {
@@ -95,6 +130,11 @@ impl Report for ImportReport {
         }
         if i.created {
             ui.line(ui.dim("  the home has no git remote: `atk git remote add origin URL` sets one"));
+        }
+        for d in &self.data {
+            if let Some(id) = &d.id {
+                ui.line(ui.dim(&format!("  backup {id} of {} is in the backup folder", d.directory)));
+            }
         }
         ui.line(format!("next: {}", self.next));
     }

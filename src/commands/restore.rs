@@ -11,9 +11,14 @@ use crate::ui::{Report, Ui};
 
 /// Put a backup's data back in place of a plugin's (the current data is backed up first)
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["plugin", "all"])))]
 pub struct Args {
     /// The plugin (directory or name)
-    pub plugin: String,
+    pub plugin: Option<String>,
+    /// Every plugin that declares data and has a backup: each from its newest (after `atk import
+    /// --with-data` and `atk install --all`, the data of the machine it came from)
+    #[arg(long, conflicts_with = "from")]
+    pub all: bool,
     /// The backup's ID (see `atk backup --list`); the newest when not given
     #[arg(long, value_name = "ID")]
     pub from: Option<String>,
@@ -33,46 +38,93 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let home = ctx.lock_home()?;
     let manifest = home.manifest()?;
     let store = ctx.backup_store(&home, &manifest)?;
-    let entry = super::find(&manifest, &args.plugin)?;
-    let loaded = backup::load(&home.root, entry)?.ok_or_else(|| backup::no_data(entry))?;
-    let stored = store.find(&entry.directory, args.from.as_deref())?;
-    let passphrase = if stored.summary.encrypted || crate::data::archive::is_encrypted(&stored.file)? {
-        Some(ctx.passphrase(args.passphrase_file.as_deref(), false)?)
-    } else {
-        None
-    };
-    let prepared = restore::prepare(&home, &store, &loaded, Some(&stored.summary.id), passphrase.as_deref(), &ctx.ui)?;
-    let plan = Plan {
-        directory: entry.directory.clone(),
-        name: loaded.plugin.name.clone(),
-        id: prepared.stored.summary.id.clone(),
-        created: prepared.stored.summary.created.clone(),
-        pin_backup: prepared.pin_backup.clone(),
-        pin_now: prepared.pin_now.clone(),
-        changes: prepared.changes.clone(),
-        volumes: prepared.volumes.clone(),
-        script: prepared.script.clone(),
-        secrets: prepared.contents.secrets,
-        dry_run: args.dry_run,
-    };
+    // Every backup is found, decrypted and verified before anything is asked or changed.
+    let mut passphrase: Option<String> = None;
+    let mut ready = Vec::new();
+    let mut skipped = Vec::new();
+    let entries = super::select(&manifest, args.plugin.as_deref())?;
+    for entry in entries {
+        let Some(loaded) = backup::load(&home.root, entry).or_else(|e| match e {
+            crate::Error::NotInstalled { .. } if args.all => Ok(None),
+            e => Err(e),
+        })?
+        else {
+            if args.all {
+                skipped.push(entry.directory.clone());
+                continue;
+            }
+            return Err(backup::no_data(entry));
+        };
+        let stored = match store.find(&entry.directory, args.from.as_deref()) {
+            Ok(s) => s,
+            Err(crate::Error::NothingToDo { .. }) if args.all => {
+                skipped.push(entry.directory.clone());
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if passphrase.is_none() && (stored.summary.encrypted || crate::data::archive::is_encrypted(&stored.file)?) {
+            passphrase = Some(ctx.passphrase(args.passphrase_file.as_deref(), false)?);
+        }
+        let prepared =
+            restore::prepare(&home, &store, &loaded, Some(&stored.summary.id), passphrase.as_deref(), &ctx.ui)?;
+        ready.push((loaded, prepared));
+    }
+    if ready.is_empty() {
+        return Err(Error::nothing_to_do(
+            "no plugin of this home has a backup to restore",
+            vec!["`atk backup --list` shows the backups there are".into()],
+        ));
+    }
+    let plans: Vec<Plan> = ready.iter().map(|(l, p)| Plan::of(l, p, args.dry_run)).collect();
     if args.dry_run {
-        ctx.ui.print(&plan);
+        if args.all {
+            ctx.ui.print(&Restores { all: true, plans, done: vec![], skipped, failed: vec![] });
+        } else {
+            ctx.ui.print(&plans[0]);
+        }
         return Ok(0);
     }
     if !ctx.ui.json {
-        plan.render(&ctx.ui);
+        for plan in &plans {
+            plan.render(&ctx.ui);
+        }
     }
-    confirm(ctx, &entry.directory)?;
+    confirm(ctx, if args.all { "all" } else { &plans[0].directory })?;
     let opts = Options {
         passphrase: passphrase.as_deref(),
         work_factor: crate::data::archive::DEFAULT_WORK_FACTOR,
         probe_timeout: args.timeout,
         now: jiff::Timestamp::now(),
     };
-    let restored = restore::apply(&home, ctx.at(&home), &store, &loaded, prepared, &opts, &ctx.ui)?;
-    let report = Done { plan, restored };
-    ctx.ui.print(&report);
-    Ok(if report.restored.restart_error.is_some() { crate::error::exit::LIFECYCLE } else { 0 })
+    let mut report = Restores { all: args.all, plans: vec![], done: vec![], skipped, failed: vec![] };
+    for ((loaded, prepared), plan) in ready.into_iter().zip(plans) {
+        match restore::apply(&home, ctx.at(&home), &store, &loaded, prepared, &opts, &ctx.ui) {
+            Ok(restored) => report.done.push(Done { plan, restored }),
+            Err(e) if args.all && !matches!(e, Error::Interrupted) => {
+                ctx.ui.failure(&loaded.entry.name, &e);
+                report.failed.push(super::backup::Failed {
+                    directory: loaded.entry.directory.clone(),
+                    error: crate::error::ErrorDoc::from(&e),
+                });
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let restart_failed = report.done.iter().any(|d| d.restored.restart_error.is_some());
+    // One plugin: its own document, as `atk restore X` always gave.
+    if !args.all {
+        ctx.ui.print(&report.done[0]);
+    } else {
+        ctx.ui.print(&report);
+    }
+    Ok(if !report.failed.is_empty() {
+        crate::error::exit::GENERAL
+    } else if restart_failed {
+        crate::error::exit::LIFECYCLE
+    } else {
+        0
+    })
 }
 
 /// A typed confirmation on a terminal (the plugin's directory), `--yes` otherwise.
@@ -112,6 +164,53 @@ pub struct Plan {
     pub script: Option<String>,
     pub secrets: bool,
     pub dry_run: bool,
+}
+
+impl Plan {
+    fn of(l: &backup::Loaded, p: &restore::Prepared, dry_run: bool) -> Plan {
+        Plan {
+            directory: l.entry.directory.clone(),
+            name: l.plugin.name.clone(),
+            id: p.stored.summary.id.clone(),
+            created: p.stored.summary.created.clone(),
+            pin_backup: p.pin_backup.clone(),
+            pin_now: p.pin_now.clone(),
+            changes: p.changes.clone(),
+            volumes: p.volumes.clone(),
+            script: p.script.clone(),
+            secrets: p.contents.secrets,
+            dry_run,
+        }
+    }
+}
+
+/// `atk restore --all` (with --dry-run: the plans alone).
+#[derive(Serialize)]
+pub struct Restores {
+    pub all: bool,
+    /// With --dry-run: what each restore would replace.
+    pub plans: Vec<Plan>,
+    pub done: Vec<Done>,
+    /// Plugins that declare no data or have no backup (with --all).
+    pub skipped: Vec<String>,
+    pub failed: Vec<super::backup::Failed>,
+}
+
+impl Report for Restores {
+    fn render(&self, ui: &Ui) {
+        for p in &self.plans {
+            p.render(ui);
+        }
+        for d in &self.done {
+            d.render(ui);
+        }
+        if self.all && !self.skipped.is_empty() {
+            ui.line(ui.dim(&format!("No data or no backup (skipped): {}", self.skipped.join(", "))));
+        }
+        if !self.failed.is_empty() {
+            ui.line(format!("{} failed.", crate::error::plural(self.failed.len(), "restore")));
+        }
+    }
 }
 
 fn ago(rfc3339: Option<&str>) -> String {

@@ -334,6 +334,125 @@ impl Store {
     }
 }
 
+/// The folder of an export's members that carry backups: `data/<directory>/<ID>.atk-backup`.
+pub const EXPORT_FOLDER: &str = "data";
+
+/// A backup an export carries, or one it leaves out and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Carried {
+    pub directory: String,
+    pub id: Option<String>,
+    /// Why no backup of the plugin travels (none made, only encrypted ones).
+    pub left_out: Option<String>,
+}
+
+impl Store {
+    /// For `atk export --with-data`: the newest backup of each of `directories` that holds no
+    /// secret (checked in the archive itself: an encrypted one cannot be, and is left out), as
+    /// members `data/<directory>/<ID>.atk-backup`.
+    pub fn for_export(&self, directories: &[String]) -> Result<(Vec<(String, PathBuf)>, Vec<Carried>)> {
+        let mut members = Vec::new();
+        let mut carried = Vec::new();
+        for directory in directories {
+            let all = self.list(Some(directory))?;
+            if all.is_empty() {
+                continue;
+            }
+            let mut chosen = None;
+            for s in all.iter().rev() {
+                if s.summary.encrypted || super::archive::is_encrypted(&s.file)? {
+                    continue;
+                }
+                let manifest = super::archive::verify(&s.file, None)?;
+                let secret = manifest
+                    .files
+                    .iter()
+                    .any(|f| crate::plugin::secret::is_secret_file(f.path.rsplit('/').next().unwrap_or(&f.path)));
+                if !secret && manifest.plugin.directory == *directory {
+                    chosen = Some(s);
+                    break;
+                }
+            }
+            match chosen {
+                Some(s) => {
+                    // (Its summary stays: the importer writes its own from the checked archive.)
+                    let (archive, _) = self.files_of(directory, &s.summary.id);
+                    members.push((format!("{EXPORT_FOLDER}/{directory}/{}{ARCHIVE_SUFFIX}", s.summary.id), archive));
+                    carried.push(Carried { directory: directory.clone(), id: Some(s.summary.id.clone()), left_out: None });
+                }
+                None => carried.push(Carried {
+                    directory: directory.clone(),
+                    id: None,
+                    left_out: Some(
+                        "its backups hold secrets (encrypted); an export carries none: `atk backup` it without --include-secrets"
+                            .into(),
+                    ),
+                }),
+            }
+        }
+        Ok((members, carried))
+    }
+
+    /// For `atk import`: takes the backups an export carried (the members under `data/` of the
+    /// folder `members`, their paths in `paths`) into this store, each checked whole first (a
+    /// backup of the plugin its folder names, an ID atk makes, no secret in it); an ID the store
+    /// has already is left as it is. Returns what was taken.
+    pub fn adopt(&self, members: &Path, paths: &[String]) -> Result<Vec<Carried>> {
+        let mut taken = Vec::new();
+        for path in paths {
+            let Some(rest) = path.strip_prefix(&format!("{EXPORT_FOLDER}/")) else { continue };
+            let Some((directory, file)) = rest.split_once('/') else { continue };
+            let Some(id) = file.strip_suffix(ARCHIVE_SUFFIX) else { continue };
+            let bad = |why: &str| {
+                Error::unsafe_path(
+                    format!("the export's member {} {why}", crate::text::escape(path)),
+                    vec!["the export was changed after atk wrote it; use another one".into()],
+                )
+            };
+            if !crate::plugin::name::is_valid_directory(directory) || !is_id(id) {
+                return Err(bad("is not named as atk names backups"));
+            }
+            let source = members.join(path);
+            let manifest = super::archive::verify(&source, None)?;
+            if manifest.plugin.directory != directory {
+                return Err(bad("is a backup of another plugin"));
+            }
+            if manifest
+                .files
+                .iter()
+                .any(|f| crate::plugin::secret::is_secret_file(f.path.rsplit('/').next().unwrap_or(&f.path)))
+            {
+                return Err(bad("holds a secret file, which an export never carries"));
+            }
+            self.ensure_plugin_folder(directory)?;
+            let (archive, _) = self.files_of(directory, id);
+            if !archive.exists() {
+                let bytes_ctx = || format!("cannot copy {} to {}", source.display(), archive.display());
+                let tmp = archive.with_extension("atk-tmp");
+                std::fs::copy(&source, &tmp).ctx(bytes_ctx)?;
+                std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o600)).ctx(bytes_ctx)?;
+                std::fs::rename(&tmp, &archive).ctx(bytes_ctx)?;
+                let size = std::fs::metadata(&archive).map(|m| m.len()).unwrap_or(0);
+                self.write_summary(&Summary {
+                    id: id.to_string(),
+                    directory: directory.to_string(),
+                    name: directory.to_string(),
+                    created: manifest.created.clone(),
+                    pin: manifest.plugin.pin.clone(),
+                    atk_version: manifest.atk_version.clone(),
+                    size,
+                    entries: manifest.files.len(),
+                    encrypted: false,
+                    secrets: false,
+                    reason: Reason::Imported,
+                })?;
+            }
+            taken.push(Carried { directory: directory.to_string(), id: Some(id.to_string()), left_out: None });
+        }
+        Ok(taken)
+    }
+}
+
 /// Whether `dir` (which may not exist yet) is `home` or below it, links resolved.
 fn inside(dir: &Path, home: &Path) -> bool {
     let resolve = |p: &Path| {

@@ -471,3 +471,40 @@ fn a_file_source_gone_from_the_machine_is_installed_from_what_the_import_cached(
     assert_eq!(std::fs::read_to_string(p.join(".atk-ref")).unwrap(), format!("{pin}\n"));
     assert_eq!(plugin_files(&b.atk_home, "echo-tool"), plugin_files(&a.atk_home, "echo-tool"));
 }
+
+/// `--with-data`: each plugin's newest backup without secrets travels (an encrypted one never),
+/// lands in the new machine's backup folder, and `atk restore --all` puts it back once the plugins
+/// are installed, with no network.
+#[test]
+fn with_data_the_newest_plain_backup_travels_and_restores_on_the_new_machine() {
+    let mut a = Exporter::new();
+    write(&a.env.atk_home.join("plugins/notes/notes.txt"), "remember the milk\n", false);
+    a.env.ok(&["backup", "notes"]);
+    let plain = json(&a.env, &["backup", "--list"])["backups"][0]["id"].as_str().unwrap().to_string();
+    // A newer one, encrypted: it stays on this machine.
+    let pass = a.env.path("pass");
+    std::fs::write(&pass, "a passphrase\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    a.env.ok(&["backup", "notes", "--include-secrets", "--passphrase-file", pass.to_str().unwrap()]);
+    // Without --with-data, no backup travels.
+    let bare = a.export("bare.atk");
+    assert!(!members(&bare).iter().any(|(h, _)| name_of(h).starts_with("data/")));
+    let file = a.env.path("laptop.atk");
+    let out = json(&a.env, &["--registry", &a.reg, "export", "--all", "-o", file.to_str().unwrap(), "--with-data"]);
+    assert_eq!(out["data"], serde_json::json!([{"directory": "notes", "id": plain, "left_out": null}]));
+    let names: Vec<String> = members(&file).iter().map(|(h, _)| name_of(h)).collect();
+    assert!(names.contains(&format!("data/notes/{plain}.atk-backup")), "{names:?}");
+    a.go_offline();
+
+    let b = Env::bare();
+    let report = json(&b, &["import", file.to_str().unwrap(), "--with-data"]);
+    assert_eq!(report["data"][0]["id"], plain.as_str());
+    assert!(report["next"].as_str().unwrap().ends_with("install --all --offline, then atk restore --all --yes"));
+    let listed = json(&b, &["backup", "--list"]);
+    assert_eq!(listed["backups"][0]["reason"], "imported");
+    b.ok(&["--registry", &a.reg, "install", "--all", "--offline"]);
+    let restored = json(&b, &["restore", "--all", "--yes"]);
+    assert_eq!(restored["done"].as_array().unwrap().len(), 1, "{restored}");
+    assert_eq!(restored["skipped"], serde_json::json!(["echo-tool", "minimal"]));
+    assert_eq!(std::fs::read_to_string(b.atk_home.join("plugins/notes/notes.txt")).unwrap(), "remember the milk\n");
+}
