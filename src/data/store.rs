@@ -337,6 +337,9 @@ impl Store {
 /// The folder of an export's members that carry backups: `data/<directory>/<ID>.atk-backup`.
 pub const EXPORT_FOLDER: &str = "data";
 
+/// A member an export adds: its path in the file, and the file it is read from.
+pub type ExtraMember = (String, PathBuf);
+
 /// A backup an export carries, or one it leaves out and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct Carried {
@@ -350,7 +353,7 @@ impl Store {
     /// For `atk export --with-data`: the newest backup of each of `directories` that holds no
     /// secret (checked in the archive itself: an encrypted one cannot be, and is left out), as
     /// members `data/<directory>/<ID>.atk-backup`.
-    pub fn for_export(&self, directories: &[String]) -> Result<(Vec<(String, PathBuf)>, Vec<Carried>)> {
+    pub fn for_export(&self, directories: &[String]) -> Result<(Vec<ExtraMember>, Vec<Carried>)> {
         let mut members = Vec::new();
         let mut carried = Vec::new();
         for directory in directories {
