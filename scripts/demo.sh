@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # atk end to end, offline: builds atk, turns registry-template/ into a git registry and a small
 # plugin into a git repository, then runs the main job in a temporary home: init, search, add from
-# the registry, add from a git URL, list, start and status, the history of it all, and a new
-# laptop (a clone of the home brought back by `install --all`). Touches nothing outside a
-# temporary folder (which it removes at the end; KEEP=1 keeps it).
+# the registry, add from a git URL, list, start and status, the history of it all, a new laptop
+# (a clone of the home brought back by `install --all`), and one without network (an export file,
+# the plugins' data with it). Touches nothing outside a temporary folder (which it removes at the
+# end; KEEP=1 keeps it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/atk-demo.XXXXXX")
 if [ "${KEEP:-}" = 1 ]; then echo "keeping $work"; else trap 'rm -rf "$work"' EXIT; fi
 
 export ATK_HOME="$work/home" ATK_CACHE_DIR="$work/cache" ATK_REGISTRY="$work/registry" NO_COLOR=1
+# Backups go to $XDG_DATA_HOME/atk/backups.
+export XDG_DATA_HOME="$work/data"
 gitq() { git -c user.name=demo -c user.email=demo@localhost -c init.defaultBranch=main "$@" >/dev/null; }
 
 # The bundled example registry, as a git repository.
@@ -59,6 +62,11 @@ step "$atk" stop --all
 step "$atk" history
 step cat "$ATK_HOME/manifest.yaml"
 
+# What a plugin keeps is not in git: notes declares its notes.txt as data (atk-data.yaml).
+echo "buy milk" >> "$ATK_HOME/plugins/notes/notes.txt"
+step "$atk" backup --all
+step "$atk" export --all -o "$work/laptop.atk" --with-data
+
 # A new laptop: the home is cloned, and one command brings every plugin back at its pin (hello's
 # .env is not in git: its value is given again).
 gitq clone "$ATK_HOME" "$work/laptop"
@@ -67,4 +75,11 @@ step "$atk" status
 step "$atk" setup hello --set HELLO_NAME=Ada
 step "$atk" install --all
 step "$atk" status
-printf '\nDone: three plugins installed, run, and brought back on a clone, each pinned to its commit.\n'
+
+# A laptop without network: the export file alone brings the setup and the notes back.
+export ATK_HOME="$work/offline" ATK_CACHE_DIR="$work/offline-cache" XDG_DATA_HOME="$work/offline-data"
+step "$atk" import "$work/laptop.atk" --with-data
+step "$atk" install --all --offline --set HELLO_NAME=Ada
+step "$atk" restore --all --yes
+step cat "$ATK_HOME/plugins/notes/notes.txt"
+printf '\nDone: three plugins installed, run, and brought back on a clone and from an export file (with the notes it kept), each pinned to its commit.\n'

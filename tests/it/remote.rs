@@ -351,9 +351,16 @@ fn the_quickstart_demo_runs_end_to_end() {
     let out = wait_with_timeout(out, RUN_TIMEOUT);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    for needle in
-        ["2 plugins", "Added 'hello'", "Added 'Notes'", "Added 'Word Count'", "Add plugin 'Word Count'", "type: git"]
-    {
+    for needle in [
+        "2 plugins",
+        "Added 'hello'",
+        "Added 'Notes'",
+        "Added 'Word Count'",
+        "Add plugin 'Word Count'",
+        "type: git",
+        "Restored 'Notes'",
+        "buy milk",
+    ] {
         assert!(stdout.contains(needle), "{needle} missing:\n{stdout}");
     }
 }
