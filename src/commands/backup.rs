@@ -48,11 +48,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let manifest = home.manifest()?;
     let store = ctx.backup_store(&home, &manifest)?;
     let entries = super::select(&manifest, args.plugin.as_deref())?;
-    let passphrase = if args.include_secrets {
-        Some(ctx.passphrase(args.passphrase_file.as_deref(), true)?)
-    } else {
-        None
-    };
+    let passphrase =
+        if args.include_secrets { Some(ctx.passphrase(args.passphrase_file.as_deref(), true)?) } else { None };
     let opts = Options {
         include_secrets: args.include_secrets,
         passphrase: passphrase.as_deref(),
@@ -164,7 +161,10 @@ impl Report for Backups {
                 let why = match &l.why {
                     crate::plugin::data::LeftOutWhy::Secret => "a secret (--include-secrets takes it)".to_string(),
                     crate::plugin::data::LeftOutWhy::LinkOut { target } => {
-                        format!("a link out of the plugin folder, to {}", crate::text::escape(&target.to_string_lossy()))
+                        format!(
+                            "a link out of the plugin folder, to {}",
+                            crate::text::escape(&target.to_string_lossy())
+                        )
                     }
                     crate::plugin::data::LeftOutWhy::Special => "a FIFO, a socket or a device".into(),
                 };
@@ -174,13 +174,19 @@ impl Report for Backups {
                 ui.line(ui.dim(&format!("  {} is not there yet (nothing to take)", crate::text::escape(p))));
             }
             for v in &m.missing_volumes {
-                ui.warn(format!("docker has no volume '{}' (not started yet?); nothing taken from it", crate::text::escape(v)));
+                ui.warn(format!(
+                    "docker has no volume '{}' (not started yet?); nothing taken from it",
+                    crate::text::escape(v)
+                ));
             }
             if !m.pruned.is_empty() {
                 ui.line(ui.dim(&format!("  older backups deleted (config.backup.keep): {}", m.pruned.join(", "))));
             }
             if let Some(e) = &m.restart_error {
-                ui.warn(format!("'{}' was stopped for the backup and did not start again: {e}", crate::text::escape(&s.name)));
+                ui.warn(format!(
+                    "'{}' was stopped for the backup and did not start again: {e}",
+                    crate::text::escape(&s.name)
+                ));
                 ui.hint(format!("start it with `atk start {}`", s.directory));
             }
         }
@@ -249,7 +255,13 @@ impl Report for Listing {
             }
         }
         let line = |row: &[String; 6]| {
-            row.iter().zip(widths).map(|(c, w)| crate::text::pad(c, w)).collect::<Vec<_>>().join("  ").trim_end().to_string()
+            row.iter()
+                .zip(widths)
+                .map(|(c, w)| crate::text::pad(c, w))
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_string()
         };
         ui.line(ui.bold(&line(&header)));
         for row in &rows {

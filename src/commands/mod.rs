@@ -21,8 +21,8 @@ pub mod plug;
 pub mod registry;
 pub mod remove;
 pub mod report;
-pub mod restore;
 pub mod restart;
+pub mod restore;
 pub mod rollback;
 pub mod run;
 pub mod search;
@@ -207,9 +207,8 @@ impl Ctx {
     pub fn passphrase(&self, file: Option<&Path>, new: bool) -> Result<String> {
         let hint = "give it with --passphrase-file FILE or in ATK_BACKUP_PASSPHRASE, or run atk on a terminal";
         let given = if let Some(file) = file {
-            let text = crate::fs::read_text(file, crate::fs::Links::Follow, crate::fs::Cap::Env)?.ok_or_else(|| {
-                crate::Error::usage(format!("{}: no such file", file.display()), Some(hint.into()))
-            })?;
+            let text = crate::fs::read_text(file, crate::fs::Links::Follow, crate::fs::Cap::Env)?
+                .ok_or_else(|| crate::Error::usage(format!("{}: no such file", file.display()), Some(hint.into())))?;
             Some(text.trim_end_matches(['\n', '\r']).to_string())
         } else {
             self.settings.environment.var("ATK_BACKUP_PASSPHRASE")
@@ -223,7 +222,12 @@ impl Ctx {
                 }
                 first
             }
-            None => return Err(crate::Error::usage("a passphrase is needed, and there is no terminal to ask", Some(hint.into()))),
+            None => {
+                return Err(crate::Error::usage(
+                    "a passphrase is needed, and there is no terminal to ask",
+                    Some(hint.into()),
+                ))
+            }
         };
         if passphrase.is_empty() {
             return Err(crate::Error::usage("the passphrase is empty", Some(hint.into())));

@@ -83,7 +83,9 @@ fn confirm(ctx: &Ctx, directory: &str) -> Result<()> {
     if !ctx.ui.interactive {
         return Err(Error::NeedsConfirmation {
             message: format!("restoring replaces the data of '{directory}' (no terminal to ask)"),
-            hint: format!("pass --yes to restore: `atk restore {directory} --yes` (the current data is backed up first)"),
+            hint: format!(
+                "pass --yes to restore: `atk restore {directory} --yes` (the current data is backed up first)"
+            ),
         });
     }
     let typed = ctx.ui.input(&format!("Type '{directory}' to replace its data"), None)?;
@@ -148,7 +150,10 @@ impl Report for Plan {
             ));
         }
         for v in &self.volumes {
-            ui.line(format!("  docker volume {}: emptied, then filled from the backup", ui.bold(&crate::text::escape(v))));
+            ui.line(format!(
+                "  docker volume {}: emptied, then filled from the backup",
+                ui.bold(&crate::text::escape(v))
+            ));
         }
         if let Some(s) = &self.script {
             ui.line(format!("  and runs {} to put back what its backup script took", crate::text::escape(s)));

@@ -28,6 +28,7 @@ use crate::lifecycle::status::{self, State};
 use crate::lifecycle::{At, Runner};
 use crate::plugin::data::{DataEntry, DataSpec, EntryKind, LeftOut, BACKUP_DIR_VAR};
 use crate::plugin::env::EnvFile;
+use crate::plugin::secret::is_secret_file;
 use crate::plugin::Plugin;
 use crate::reporter::Reporter;
 
@@ -157,13 +158,13 @@ impl<'r, 'a> Pause<'r, 'a> {
         self.stopped
     }
 
-    /// Starts it again if it was stopped; the error of its start, if any.
+    /// Starts it again if it was stopped, also after Ctrl-C; the error of its start, if any.
     pub fn resume(self, reporter: &dyn Reporter) -> Option<Error> {
         if !self.stopped || self.runner.command("start").is_none() {
             return None;
         }
         reporter.note(&format!("Starting '{}' again ...", crate::text::escape(&self.runner.plugin.name)));
-        self.runner.run("start").err()
+        crate::interrupt::deferred(|| self.runner.run("start").err())
     }
 }
 
@@ -249,6 +250,20 @@ fn take(
         work.set_mode(&into, 0o700)?;
         reporter.note(&format!("Running the backup script of '{}' ...", crate::text::escape(&l.plugin.name)));
         run_script(runner, script, &work.abs(&into), "backup")?;
+        // What it wrote obeys the rule of the declared paths: secrets only when asked for.
+        if !opts.include_secrets {
+            let secret = work.files(&into)?.into_iter().find(|(p, k)| *k != Kind::Dir && is_secret_file(p.name()));
+            if let Some((p, _)) = secret {
+                return Err(Error::unsafe_path(
+                    format!(
+                        "the backup script of '{}' wrote '{}', a file named like a secret; a backup without --include-secrets holds none",
+                        crate::text::escape(&l.plugin.name),
+                        crate::text::escape(p.as_str())
+                    ),
+                    vec!["back up with --include-secrets (the archive is then encrypted), or have the script leave it out".into()],
+                ));
+            }
+        }
     }
 
     let contents = Contents {
@@ -357,7 +372,8 @@ pub fn run_script(runner: &Runner, script: &Path, dir: &Path, what: &str) -> Res
         }
     }
     crate::interrupt::check()?;
-    let status = crate::process::foreground(&mut command, &format!("cannot run the {what} script {}", script.display()))?;
+    let status =
+        crate::process::foreground(&mut command, &format!("cannot run the {what} script {}", script.display()))?;
     if crate::interrupt::is_set() {
         return Err(Error::Interrupted);
     }
@@ -374,10 +390,9 @@ pub fn volume_exists(name: &str, timeout: Duration) -> Result<bool> {
     match crate::process::probe(&mut command, timeout, "cannot run docker (volumes are copied with it)")? {
         crate::process::Probe::Exited(Some(0)) => Ok(true),
         crate::process::Probe::Exited(_) => Ok(false),
-        crate::process::Probe::TimedOut => Err(Error::other(format!(
-            "`docker volume inspect {name}` did not answer within {}s",
-            timeout.as_secs()
-        ))),
+        crate::process::Probe::TimedOut => {
+            Err(Error::other(format!("`docker volume inspect {name}` did not answer within {}s", timeout.as_secs())))
+        }
     }
 }
 

@@ -104,6 +104,41 @@ pub fn prepare(home: &Home, store: &Store, l: &Loaded, id: Option<&str>, passphr
     let contents: Contents = serde_json::from_slice(&bytes)
         .map_err(|e| refused(&stored, format!("has a {CONTENTS} atk cannot read: {e}")))?;
 
+    // Files named like secrets come only in a backup made with them, and that one is encrypted:
+    // an unencrypted archive (anyone can write one) never replaces the plugin's `.env`.
+    if contents.secrets && !super::archive::is_encrypted(&stored.file)? {
+        return Err(refused(&stored, "says it holds secrets, but is not encrypted".into()));
+    }
+    if !contents.secrets {
+        let secret = manifest.files.iter().find(|f| {
+            f.kind != super::archive::EntryKind::Dir
+                && (f.path.starts_with(&format!("{FILES}/")) || f.path.starts_with(&format!("{SCRIPT}/")))
+                && crate::plugin::secret::is_secret_file(f.path.rsplit('/').next().unwrap_or_default())
+        });
+        if let Some(f) = secret {
+            let shown = f.path.strip_prefix(&format!("{FILES}/")).unwrap_or(&f.path);
+            return Err(refused(
+                &stored,
+                format!("holds '{}', named like a secret, but was made without secrets", crate::text::escape(shown)),
+            ));
+        }
+    }
+    // Its links were checked against the archive's root, which holds `files/`; put in place,
+    // `files/` is the plugin folder, and every link must stay inside that.
+    let files_rel = RelPath::new(FILES).expect("a plain name");
+    if matches!(tree.kind(&files_rel)?, Some(Kind::Dir)) {
+        if let Some((link, target)) = tree.sub(&files_rel)?.first_escaping_link()? {
+            return Err(refused(
+                &stored,
+                format!(
+                    "holds the link '{}' to {}, which leads out of the plugin folder",
+                    crate::text::escape(link.as_str()),
+                    crate::text::escape(&target.to_string_lossy())
+                ),
+            ));
+        }
+    }
+
     // Only what the plugin declares as data now is replaced.
     let mut paths = Vec::new();
     for p in &contents.paths {
@@ -117,6 +152,12 @@ pub fn prepare(home: &Home, store: &Store, l: &Loaded, id: Option<&str>, passphr
         }
         paths.push(rel);
     }
+    // A path below another one comes back with it (the folder is put in place whole); replacing
+    // it on its own after that would move aside what was just put there.
+    paths.sort();
+    paths.dedup();
+    let all = paths.clone();
+    paths.retain(|p| !all.iter().any(|q| q != p && p.starts_with(q)));
     let env = EnvFile::read(&l.dir.join(".env"), &|_| None)?;
     let lookup = |var: &str| {
         env.get(var).or_else(|| l.plugin.env_vars.iter().find(|v| v.name == var).and_then(|v| v.default.clone()))
@@ -138,7 +179,10 @@ pub fn prepare(home: &Home, store: &Store, l: &Loaded, id: Option<&str>, passphr
         match l.spec.scripts(&l.dir) {
             Ok(Some(s)) => Some(s.restore.1),
             Ok(None) => {
-                return Err(refused(&stored, "holds what a backup script wrote, and the plugin has no restore script".into()))
+                return Err(refused(
+                    &stored,
+                    "holds what a backup script wrote, and the plugin has no restore script".into(),
+                ))
             }
             Err(e) => return Err(e),
         }
@@ -151,7 +195,11 @@ pub fn prepare(home: &Home, store: &Store, l: &Loaded, id: Option<&str>, passphr
     let mut changes = Vec::new();
     for p in &paths {
         let in_backup = files.concat(p);
-        changes.push(Change { path: p.as_str().to_string(), now: size_of(&plugin_root, p)?, backup: size_of(&tree, &in_backup)? });
+        changes.push(Change {
+            path: p.as_str().to_string(),
+            now: size_of(&plugin_root, p)?,
+            backup: size_of(&tree, &in_backup)?,
+        });
     }
     Ok(Prepared {
         pin_now: l.entry.source.commit.clone(),
@@ -338,7 +386,12 @@ fn swap(
         if prepared.script.is_some() {
             let scripts = l.spec.scripts(&l.dir)?.expect("checked when prepared");
             reporter.note(&format!("Running the restore script of '{}' ...", crate::text::escape(&l.plugin.name)));
-            backup::run_script(runner, &scripts.restore.0, &tree.abs(&RelPath::new(SCRIPT).expect("a plain name")), "restore")?;
+            backup::run_script(
+                runner,
+                &scripts.restore.0,
+                &tree.abs(&RelPath::new(SCRIPT).expect("a plain name")),
+                "restore",
+            )?;
         }
         crate::failpoint::hit("restore-done");
         Ok(())
@@ -350,7 +403,9 @@ fn swap(
                 hints.push(before_hint);
                 Error::Other { message, hints }
             }
-            Error::Lifecycle { .. } | Error::Io { .. } => Error::Other { message: e.to_string(), hints: vec![before_hint] },
+            Error::Lifecycle { .. } | Error::Io { .. } => {
+                Error::Other { message: e.to_string(), hints: vec![before_hint] }
+            }
             other => other,
         });
     }

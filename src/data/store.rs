@@ -114,6 +114,11 @@ impl Store {
                         if !p.is_absolute() {
                             return Err(bad(format!("dir {:?} is not an absolute path (or ~/…)", s)));
                         }
+                        // `..` after a folder not made yet would pass the check below and lead
+                        // where creating the folders takes it (the home, say).
+                        if p.components().any(|c| c == std::path::Component::ParentDir) {
+                            return Err(bad(format!("dir {:?} has `..` in it; write the folder plainly", s)));
+                        }
                         store.dir = p;
                     }
                     (Some("keep"), yaml_serde::Value::Number(n)) if n.as_u64().is_some() => {
@@ -133,7 +138,10 @@ impl Store {
                     "the backup folder {} is inside the ATK Home; backups are never kept (or committed) there",
                     store.dir.display()
                 ),
-                hint: Some(format!("set config.{CONFIG_KEY}.dir in manifest.yaml to a folder outside {}", home.display())),
+                hint: Some(format!(
+                    "set config.{CONFIG_KEY}.dir in manifest.yaml to a folder outside {}",
+                    home.display()
+                )),
             });
         }
         Ok(store)
@@ -174,7 +182,8 @@ impl Store {
         let base = at.strftime("%Y%m%dT%H%M%SZ").to_string();
         let folder = self.plugin_folder(directory);
         let taken = |id: &str| {
-            folder.join(format!("{id}{ARCHIVE_SUFFIX}")).exists() || folder.join(format!("{id}{SUMMARY_SUFFIX}")).exists()
+            folder.join(format!("{id}{ARCHIVE_SUFFIX}")).exists()
+                || folder.join(format!("{id}{SUMMARY_SUFFIX}")).exists()
         };
         let mut id = base.clone();
         let mut n = 2;
@@ -288,10 +297,7 @@ impl Store {
                 vec![format!("make one with `atk backup {directory}`")],
             )),
             None => Err(Error::Usage {
-                message: format!(
-                    "'{directory}' has no backup {}",
-                    crate::text::escape(id.unwrap_or_default())
-                ),
+                message: format!("'{directory}' has no backup {}", crate::text::escape(id.unwrap_or_default())),
                 hint: Some(format!(
                     "its backups: {} (`atk backup --list {directory}`)",
                     all.iter().rev().take(5).map(|s| s.summary.id.as_str()).collect::<Vec<_>>().join(", ")

@@ -1,0 +1,243 @@
+//! `atk backup` and `atk restore` attacked: forged archives whose manifest agrees with them (what
+//! anyone who can drop a file into the backup folder, or hand over an export, can make), hostile
+//! declarations and configuration, Ctrl-C in the middle, and declarations a real plugin may make
+//! (paths that overlap).
+
+use std::path::{Path, PathBuf};
+
+use crate::common::*;
+use crate::data::{backups_dir, data_state, fill, first_backup, list_json, notes_home, rows, tamper, NOTES_YAML};
+
+/// Python helpers for [`tamper`]'s edit that keep the archive's manifest in agreement with its
+/// members: a forged archive, not a damaged one.
+const FORGE: &str = "import json, hashlib
+def _man():
+    return json.loads(members[0][1])
+def _set_man(man):
+    d = json.dumps(man).encode(); m = members[0][0]; m.size = len(d); members[0] = (m, d)
+def add_file(path, data, mode=0o644):
+    i = tarfile.TarInfo(path); i.size = len(data); i.mode = mode; members.append((i, data))
+    man = _man(); man['files'].append({'path': path, 'kind': 'file', 'size': len(data), 'sha256': hashlib.sha256(data).hexdigest(), 'mode': mode}); _set_man(man)
+def add_link(path, target):
+    i = tarfile.TarInfo(path); i.type = tarfile.SYMTYPE; i.linkname = target; i.mode = 0o777; members.append((i, None))
+    man = _man(); man['files'].append({'path': path, 'kind': 'link', 'size': 0, 'mode': 0o777, 'link': target}); _set_man(man)
+def set_file(path, data):
+    for k, (m, d) in enumerate(members):
+        if m.name == path:
+            m.size = len(data); members[k] = (m, data)
+    man = _man()
+    for f in man['files']:
+        if f['path'] == path:
+            f['size'] = len(data); f['sha256'] = hashlib.sha256(data).hexdigest()
+    _set_man(man)
+";
+
+fn forge(archive: &Path, edit: &str) {
+    tamper(archive, &format!("{FORGE}{edit}"));
+}
+
+/// Asserts two trees are equal, naming the paths that differ (not dumping the bytes).
+fn same_tree(now: &Path, want: &std::collections::BTreeMap<String, (u32, Vec<u8>)>) {
+    let now = tree(now);
+    let differs: Vec<&String> = now.keys().chain(want.keys()).filter(|k| now.get(*k) != want.get(*k)).collect();
+    assert!(differs.is_empty(), "differs at {differs:?}");
+}
+
+fn newest_archive(env: &Env) -> PathBuf {
+    let listed = list_json(env);
+    PathBuf::from(listed["backups"].as_array().unwrap().last().unwrap()["file"].as_str().unwrap())
+}
+
+/// A declaration may name a folder and a file in it (`atk-data.yaml`'s own example does); the
+/// restore must put back the folder with the file in it, not move the file aside after.
+#[test]
+fn overlapping_declared_paths_are_restored_whole() {
+    let (env, dir) = notes_home("paths: [data, data/notes.db, data/index/]\n");
+    fill(&dir, "first");
+    env.ok(&["backup", "notes"]);
+    let saved = tree(&dir.join("data"));
+    fill(&dir, "second");
+    env.ok(&["restore", "notes", "--yes"]);
+    same_tree(&dir.join("data"), &saved);
+    assert_eq!(rows(&dir.join("data/notes.db")), "(500, 'first 0')");
+    // A forged backup that names a path twice changes nothing more than one naming it once.
+    env.ok(&["backup", "notes"]);
+    fill(&dir, "third");
+    let file = newest_archive(&env);
+    forge(
+        &file,
+        "c = json.loads(next(d for m, d in members if m.name == 'backup.json'))\nc['paths'] = ['data', 'data', 'data/notes.db']\nset_file('backup.json', json.dumps(c).encode())",
+    );
+    env.ok(&["restore", "notes", "--yes"]);
+    same_tree(&dir.join("data"), &saved);
+}
+
+/// Ctrl-C while the plugin's backup script runs: the backup stops (exit 130), and the plugin,
+/// stopped for the copy, is started again all the same.
+#[test]
+fn ctrl_c_during_a_backup_script_starts_the_plugin_again() {
+    let env = Env::new();
+    let marker = env.path("script-started");
+    let src = env.plugin(
+        "src/notes",
+        &yaml("notes", NOTES_YAML),
+        &[
+            ("atk-data.yaml", "scripts: true\nstop: true\n", false),
+            ("backup.sh", &format!("#!/bin/sh\ntouch '{}'\nsleep 30\n", marker.display()), true),
+            ("restore.sh", "#!/bin/sh\nexit 0\n", true),
+        ],
+    );
+    env.ok(&["add", src.to_str().unwrap(), "-y"]);
+    let dir = env.atk_home.join("plugins/notes");
+    env.ok(&["start", "notes"]);
+    let child = env.spawn(&["backup", "notes"]);
+    let t0 = std::time::Instant::now();
+    while !marker.exists() {
+        assert!(t0.elapsed().as_secs() < 30, "the backup script never ran");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+        rustix::process::Signal::INT,
+    )
+    .unwrap();
+    let out = wait_with_timeout(child, 30);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("calls")).unwrap(), "start\nstop\nstart\n", "{err}");
+    assert!(dir.join("running").exists(), "started again after Ctrl-C: {err}");
+    // No backup was made, and no work folder is left.
+    assert_eq!(list_json(&env)["backups"].as_array().unwrap().len(), 0);
+    let left: Vec<_> = std::fs::read_dir(backups_dir(&env).join("notes")).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// An archive checks its links against its own root, which holds `files/`: a link two levels
+/// down `files/` that climbs two levels stays inside the archive, yet once put in place it leads
+/// out of the plugin folder (into another plugin's). Refused, nothing changed.
+#[test]
+fn a_forged_backup_cannot_plant_a_link_out_of_the_plugin_folder() {
+    let (env, dir) = notes_home("paths: [data]\n");
+    fill(&dir, "first");
+    env.ok(&["backup", "notes"]);
+    forge(
+        &newest_archive(&env),
+        "add_link('files/data/peek', '../../other/.env')\nadd_link('files/data/index/deep', '../../../x')",
+    );
+    fill(&dir, "second");
+    let before = data_state(&dir);
+    let (_, err) = env.fails(5, &["restore", "notes", "--yes"]);
+    assert!(err.contains("holds the link 'data/") && err.contains("out of the plugin folder"), "{err}");
+    assert_eq!(err.trim().lines().filter(|l| !l.starts_with("hint")).count(), 1, "{err}");
+    assert_eq!(data_state(&dir), before);
+    assert!(!dir.join("data/peek").exists());
+}
+
+/// A backup without a passphrase never holds a secret: a forged one that brings a `.env` (or
+/// says it holds secrets) is refused before the user's `.env` is touched.
+#[test]
+fn a_forged_unencrypted_backup_cannot_bring_secrets() {
+    let (env, dir) = notes_home("paths: [data]\n");
+    fill(&dir, "first");
+    write(&dir.join("data/.env"), "API_URL=https://mine.example\nTOKEN=users-own-1234\n", false);
+    env.ok(&["backup", "notes"]);
+    let file = newest_archive(&env);
+    let pristine = std::fs::read(&file).unwrap();
+    forge(&file, "add_file('files/data/.env', b'API_URL=https://attacker.example\\n', 0o600)");
+    let before = data_state(&dir);
+    let (_, err) = env.fails(5, &["restore", "notes", "--yes"]);
+    assert!(err.contains("data/.env") && err.contains("secret"), "{err}");
+    assert_eq!(data_state(&dir), before);
+    // One that says it holds secrets, unencrypted.
+    std::fs::write(&file, &pristine).unwrap();
+    forge(
+        &file,
+        "c = json.loads(next(d for m, d in members if m.name == 'backup.json'))\nc['secrets'] = True\nset_file('backup.json', json.dumps(c).encode())",
+    );
+    let (_, err) = env.fails(5, &["restore", "notes", "--yes"]);
+    assert!(err.contains("secrets") && err.contains("not encrypted"), "{err}");
+    assert_eq!(data_state(&dir), before);
+    // The real one restores, and keeps the user's .env.
+    std::fs::write(&file, &pristine).unwrap();
+    env.ok(&["restore", "notes", "--yes"]);
+    assert!(std::fs::read_to_string(dir.join("data/.env")).unwrap().contains("users-own-1234"));
+}
+
+/// What a plugin's backup script writes goes into the archive, and must obey the same rule as
+/// the declared paths: a file named like a secret only in an encrypted backup.
+#[test]
+fn a_backup_script_cannot_put_a_secret_into_an_unencrypted_archive() {
+    let env = Env::new();
+    let src = env.plugin(
+        "src/memory",
+        &yaml("memory", ""),
+        &[
+            ("atk-data.yaml", "scripts: true\n", false),
+            (
+                "backup.sh",
+                "#!/bin/sh\nset -eu\necho mem > \"$ATK_BACKUP_DIR/mem\"\ncp .env \"$ATK_BACKUP_DIR/.env\"\n",
+                true,
+            ),
+            ("restore.sh", "#!/bin/sh\nexit 0\n", true),
+        ],
+    );
+    env.ok(&["add", src.to_str().unwrap(), "-y"]);
+    let dir = env.atk_home.join("plugins/memory");
+    write(&dir.join(".env"), "TOKEN=script-leaked-secret-9876\n", false);
+    let (_, err) = env.fails(5, &["backup", "memory"]);
+    assert!(err.contains(".env") && err.contains("--include-secrets"), "{err}");
+    assert!(!err.contains("script-leaked-secret"), "{err}");
+    for (path, (_, bytes)) in tree(&backups_dir(&env)) {
+        let mut inflated = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut inflated);
+        assert!(!String::from_utf8_lossy(&inflated).contains("script-leaked"), "{path}");
+        assert!(!String::from_utf8_lossy(&bytes).contains("script-leaked"), "{path}");
+    }
+    assert_eq!(list_json(&env)["backups"].as_array().unwrap().len(), 0);
+    // With --include-secrets (encrypted), it is taken.
+    let pass = env.path("pass");
+    std::fs::write(&pass, "a passphrase\n").unwrap();
+    env.ok(&["backup", "memory", "--include-secrets", "--passphrase-file", pass.to_str().unwrap()]);
+}
+
+/// `config.backup.dir` with `..` after a folder that does not exist yet: the check that keeps
+/// backups out of the home must not be fooled (creating the folders would walk back into it).
+#[test]
+fn a_backup_dir_that_climbs_back_into_the_home_is_refused() {
+    let (env, dir) = notes_home("paths: [data]\n");
+    fill(&dir, "first");
+    let home_name = env.atk_home.file_name().unwrap().to_str().unwrap().to_string();
+    let sneaky = env.atk_home.parent().unwrap().join(format!("not-yet/../{home_name}/backups"));
+    let manifest = std::fs::read_to_string(env.atk_home.join("manifest.yaml")).unwrap();
+    let manifest = manifest.replacen("config:\n", &format!("config:\n  backup:\n    dir: {}\n", sneaky.display()), 1);
+    std::fs::write(env.atk_home.join("manifest.yaml"), manifest).unwrap();
+    let (_, err) = env.fails(2, &["backup", "notes"]);
+    assert!(err.contains("config.backup"), "{err}");
+    assert!(!env.atk_home.join("backups").exists());
+}
+
+/// The summary beside an archive is only shown, and shown safely: a forged one cannot put
+/// terminal escapes on the screen, nor make a restore skip the passphrase.
+#[test]
+fn a_lying_summary_is_shown_escaped_and_not_trusted() {
+    let (env, dir) = notes_home("paths: [data]\n");
+    fill(&dir, "first");
+    env.ok(&["backup", "notes"]);
+    let file = newest_archive(&env);
+    let summary = file.with_extension("json");
+    let mut doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    doc["pin"] = "\u{1b}]0;pwn\u{7}\u{1b}[2J".into();
+    doc["size"] = u64::MAX.into();
+    std::fs::write(&summary, doc.to_string()).unwrap();
+    let out = env.ok(&["backup", "--list"]);
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+    assert!(!out.contains("18.4 EB"), "the size is the file's: {out}");
+    // The pin a restore shows is the archive's own.
+    forge(&file, "man = _man()\nman['plugin']['pin'] = '\\x1b]0;pwn\\x07\\x1b[2J'\n_set_man(man)");
+    let out = env.cmd().args(["restore", "notes", "--dry-run"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(all.contains("the backup was made at"), "{all}");
+    assert!(!all.contains('\u{1b}') && !all.contains('\u{7}'), "{all:?}");
+    assert_eq!(first_backup(&env), doc["id"].as_str().unwrap());
+}
