@@ -37,7 +37,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let manifest = home.manifest()?;
         let store = ctx.backup_store(&home, &manifest)?;
         let directory = match &args.plugin {
-            Some(id) => Some(super::find(&manifest, id).map(|e| e.directory.clone()).unwrap_or_else(|_| id.clone())),
+            // A plugin no longer in the manifest may still have backups; a name that is no
+            // plugin directory (`../x`) names no folder of the store.
+            Some(id) => match super::find(&manifest, id) {
+                Ok(e) => Some(e.directory.clone()),
+                Err(_) if crate::plugin::name::is_valid_directory(id) => Some(id.clone()),
+                Err(e) => return Err(e),
+            },
             None => None,
         };
         let backups = store.list(directory.as_deref())?;

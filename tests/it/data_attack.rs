@@ -241,3 +241,149 @@ fn a_lying_summary_is_shown_escaped_and_not_trusted() {
     assert!(!all.contains('\u{1b}') && !all.contains('\u{7}'), "{all:?}");
     assert_eq!(first_backup(&env), doc["id"].as_str().unwrap());
 }
+
+/// A restore script that fails: the files it had put in place go back (the old data, not a
+/// mix), the plugin is started again, and the error is one line with a hint naming the backup
+/// of the data from before.
+#[test]
+fn a_failing_restore_script_puts_the_old_data_back_and_starts_the_plugin() {
+    let env = Env::new();
+    let src = env.plugin(
+        "src/notes",
+        &yaml("notes", NOTES_YAML),
+        &[
+            ("atk-data.yaml", "paths: [data]\nscripts: true\nstop: true\n", false),
+            ("backup.sh", "#!/bin/sh\necho taken > \"$ATK_BACKUP_DIR/taken\"\n", true),
+            ("restore.sh", "#!/bin/sh\necho cannot restore >&2\nexit 3\n", true),
+        ],
+    );
+    env.ok(&["add", src.to_str().unwrap(), "-y"]);
+    let dir = env.atk_home.join("plugins/notes");
+    fill(&dir, "first");
+    env.ok(&["backup", "notes"]);
+    fill(&dir, "second");
+    env.ok(&["start", "notes"]);
+    let before = data_state(&dir);
+    let out = env.cmd().args(["restore", "notes", "--yes"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert_eq!(data_state(&dir), before, "{err}");
+    assert!(dir.join("running").exists(), "started again: {err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(err.lines().any(|l| l.starts_with("hint") && l.contains("--from")), "{err}");
+    assert_eq!(std::fs::read_dir(env.atk_home.join(".git/atk/staging")).map(|d| d.count()).unwrap_or(0), 0);
+    assert!(!env.atk_home.join(".git/atk/journal.jsonl").exists());
+    // --json: one error document.
+    let out = env.cmd().args(["--json", "restore", "notes", "--yes"]).output().unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    assert!(doc["error"].is_object() || doc["error"].is_string(), "{doc}");
+    assert_eq!(data_state(&dir), before);
+}
+
+/// The passphrase is atk's, for the archive: the plugin's scripts and commands, and docker, run
+/// without it in their environment (where a `set -x`, an `env` or a server's /proc would show it).
+#[test]
+fn the_passphrase_never_reaches_what_the_plugin_runs() {
+    let env = Env::new();
+    let seen = env.path("seen");
+    let probe = format!("echo \"${{ATK_BACKUP_PASSPHRASE:-none}}\" >> '{}'", seen.display());
+    let lifecycle = format!(
+        "lifecycle:\n  start: touch running; {probe}\n  stop: rm -f running; {probe}\n  status: test -f running\n"
+    );
+    let src = env.plugin(
+        "src/notes",
+        &yaml("notes", &lifecycle),
+        &[
+            ("atk-data.yaml", "paths: [data]\nvolumes: [notes_vol]\nscripts: true\nstop: true\n", false),
+            ("backup.sh", &format!("#!/bin/sh\n{probe}\necho x > \"$ATK_BACKUP_DIR/x\"\n"), true),
+            ("restore.sh", &format!("#!/bin/sh\n{probe}\n"), true),
+        ],
+    );
+    env.ok(&["add", src.to_str().unwrap(), "-y"]);
+    let dir = env.atk_home.join("plugins/notes");
+    fill(&dir, "first");
+    write(&dir.join("data/.env"), "TOKEN=t\n", false);
+    env.ok(&["start", "notes"]);
+    // docker, a stand-in that notes its environment and writes the volume's copy.
+    let bin = env.path("docker-bin");
+    write(
+        &bin.join("docker"),
+        &format!(
+            "#!/bin/sh\n{probe}\n[ \"$1\" = volume ] && exit 0\nfor a in \"$@\"; do case \"$a\" in *:/backup) : > \"${{a%:/backup}}/notes_vol.tar\";; esac; done\nexit 0\n"
+        ),
+        true,
+    );
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let run = |args: &[&str]| {
+        let out = env
+            .cmd()
+            .args(args)
+            .env("PATH", &path)
+            .env("ATK_BACKUP_PASSPHRASE", "hunter2-passphrase")
+            .output()
+            .unwrap();
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{all}");
+        assert!(!all.contains("hunter2"), "{all}");
+    };
+    run(&["backup", "notes", "--include-secrets"]);
+    run(&["--json", "restore", "notes", "--yes"]);
+    let seen = std::fs::read_to_string(&seen).unwrap();
+    assert!(!seen.contains("hunter2"), "{seen}");
+    // stop, backup.sh, docker (inspect, copy) and start; again around the restore (with the
+    // backup of the data before it), restore.sh and docker (inspect, put back).
+    assert!(seen.lines().count() >= 12 && seen.lines().all(|l| l == "none"), "{seen}");
+}
+
+/// A passphrase file that is a FIFO is refused at once (never waited on), and `--list` of a
+/// name that climbs out of the backup folder lists nothing from elsewhere.
+#[test]
+fn odd_passphrase_files_and_list_names_are_refused() {
+    let (env, dir) = notes_home("paths: [data]\n");
+    fill(&dir, "first");
+    let fifo = env.path("fifo");
+    rustix::fs::mknodat(rustix::fs::CWD, &fifo, rustix::fs::FileType::Fifo, 0o600.into(), 0).unwrap();
+    let child = env.spawn(&["backup", "notes", "--include-secrets", "--passphrase-file", fifo.to_str().unwrap()]);
+    let out = wait_with_timeout(child, 20);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("FIFO") || err.contains("not a regular file"), "{err}");
+    // Backups of a plugin that lives elsewhere in the user's data folder are not listed.
+    env.ok(&["backup", "notes"]);
+    let elsewhere = backups_dir(&env).parent().unwrap().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("20260101T000000Z.atk-backup"), b"x").unwrap();
+    let (_, err) = env.fails(4, &["backup", "--list", "../elsewhere"]);
+    assert!(err.contains("../elsewhere"), "{err}");
+}
+
+/// What a plugin is, is not its data: a declaration naming `plugin.yaml`, `atk-data.yaml` or
+/// `custom/` (the user's overrides and scripts) is refused, so a restored backup can never
+/// replace the commands atk runs next (the restore script among them).
+#[test]
+fn a_declaration_cannot_make_the_plugins_definition_its_data() {
+    for (paths, named) in [
+        ("[plugin.yaml]", "plugin.yaml"),
+        ("[atk-data.yaml]", "atk-data.yaml"),
+        ("[custom]", "custom"),
+        ("[custom/restore]", "custom/restore"),
+        ("[data, restore.sh]", "restore.sh"),
+    ] {
+        let env = Env::new();
+        let src = env.plugin(
+            "src/notes",
+            &yaml("notes", NOTES_YAML),
+            &[
+                ("atk-data.yaml", &format!("paths: {paths}\nscripts: true\n"), false),
+                ("backup.sh", "#!/bin/sh\necho x > \"$ATK_BACKUP_DIR/x\"\n", true),
+                ("restore.sh", "#!/bin/sh\nexit 0\n", true),
+            ],
+        );
+        env.ok(&["add", src.to_str().unwrap(), "-y"]);
+        let (_, err) = env.fails(5, &["backup", "notes"]);
+        assert!(err.contains(&format!("'{named}'")), "{paths}: {err}");
+        assert!(list_json(&env)["backups"].as_array().unwrap().is_empty(), "{paths}");
+    }
+}
