@@ -349,6 +349,9 @@ fn swap(
 
     let base = crate::home::plugin_rel(&l.entry.directory)?;
     let operation = format!("restore {}", l.entry.directory);
+    // The volumes emptied and filled so far: the transaction cannot undo that, so a failure
+    // after it puts them back from the backup just made.
+    let mut touched: Vec<String> = Vec::new();
     let outcome = Transaction::run(home, &operation, |tx| {
         for c in &prepared.changes {
             let declared = RelPath::new(&c.path).map_err(|e| Error::unsafe_path(e.to_string(), vec![]))?;
@@ -381,6 +384,7 @@ fn swap(
         }
         for v in &prepared.volumes {
             reporter.note(&format!("Restoring docker volume '{}' ...", crate::text::escape(v)));
+            touched.push(v.clone());
             backup::volume_untar(v, &tree.abs(&RelPath::new(VOLUMES).expect("a plain name")), &format!("{v}.tar"))?;
         }
         if prepared.script.is_some() {
@@ -397,6 +401,13 @@ fn swap(
         Ok(())
     });
     if let Err(e) = outcome {
+        let e = match put_volumes_back(home, &before, &touched, opts.passphrase, reporter) {
+            Ok(()) => e,
+            Err(undo) => Error::Other {
+                message: format!("{e}; then putting the docker volumes back failed too: {undo}"),
+                hints: vec![],
+            },
+        };
         return Err(match e {
             Error::Interrupted => Error::Interrupted,
             Error::Other { message, mut hints } => {
@@ -418,6 +429,36 @@ fn swap(
         kept_secrets,
         stopped: false,
         restart_error: None,
+    })
+}
+
+/// Puts the volumes `touched` (by a restore that failed) back as `before`, the backup of the data
+/// the restore was replacing, holds them; also after Ctrl-C.
+fn put_volumes_back(
+    home: &Home,
+    before: &Made,
+    touched: &[String],
+    passphrase: Option<&str>,
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let volumes: Vec<&String> = touched.iter().filter(|v| before.volumes.contains(v)).collect();
+    if volumes.is_empty() {
+        return Ok(());
+    }
+    crate::interrupt::deferred(|| {
+        let root = home.staging_root();
+        home.own_folder(&root)?;
+        let staging = tempfile::Builder::new()
+            .prefix("undo-")
+            .tempdir_in(&root)
+            .ctx(|| format!("cannot create a folder in {}", root.display()))?;
+        let passphrase = if before.summary.encrypted { passphrase } else { None };
+        super::archive::extract_verified(&before.file, passphrase, staging.path())?;
+        for v in volumes {
+            reporter.note(&format!("Putting docker volume '{}' back as it was ...", crate::text::escape(v)));
+            backup::volume_untar(v, &staging.path().join(VOLUMES), &format!("{v}.tar"))?;
+        }
+        Ok(())
     })
 }
 

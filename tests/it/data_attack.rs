@@ -3,6 +3,7 @@
 //! declarations and configuration, Ctrl-C in the middle, and declarations a real plugin may make
 //! (paths that overlap).
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::common::*;
@@ -386,4 +387,84 @@ fn a_declaration_cannot_make_the_plugins_definition_its_data() {
         assert!(err.contains(&format!("'{named}'")), "{paths}: {err}");
         assert!(list_json(&env)["backups"].as_array().unwrap().is_empty(), "{paths}");
     }
+}
+
+/// A restore that fails after a docker volume was put back (here its restore script fails): the
+/// files go back with the transaction, and the volume must go back too, or the plugin is left
+/// with the backup's volume beside the old files.
+#[test]
+fn a_failed_restore_puts_the_volumes_back_too() {
+    let env = Env::new();
+    let bin = env.path("docker-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake_docker.py"),
+        bin.join("docker"),
+    )
+    .unwrap();
+    let volumes = env.path("volumes");
+    write(&volumes.join("notes_data/rows"), "volume v1\n", false);
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let atk = |args: &[&str]| {
+        env.cmd()
+            .args(args)
+            .env("PATH", &path)
+            .env("FAKE_DOCKER_VOLUMES", &volumes)
+            .env("FAKE_DOCKER_LOG", env.path("docker-log"))
+            .output()
+            .unwrap()
+    };
+    let src = env.plugin(
+        "src/notes",
+        &yaml("notes", NOTES_YAML),
+        &[
+            ("atk-data.yaml", "paths: [data]\nvolumes: [notes_data]\nscripts: true\nstop: true\n", false),
+            ("backup.sh", "#!/bin/sh\necho taken > \"$ATK_BACKUP_DIR/taken\"\n", true),
+            ("restore.sh", "#!/bin/sh\n[ -f restore-works ] || { echo cannot restore >&2; exit 3; }\n", true),
+        ],
+    );
+    env.ok(&["add", src.to_str().unwrap(), "-y"]);
+    let dir = env.atk_home.join("plugins/notes");
+    fill(&dir, "first");
+    let out = atk(&["backup", "notes"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    fill(&dir, "second");
+    write(&volumes.join("notes_data/rows"), "volume v2\n", false);
+    write(&volumes.join("notes_data/later"), "made after the backup\n", false);
+    let files_before = data_state(&dir);
+    let volume_before = tree(&volumes.join("notes_data"));
+    let out = atk(&["restore", "notes", "--yes"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert_eq!(data_state(&dir), files_before, "{err}");
+    same_tree(&volumes.join("notes_data"), &volume_before);
+    // Once the script works, the restore goes through: the backup's files and volume.
+    write(&dir.join("restore-works"), "", false);
+    let out = atk(&["restore", "notes", "--yes", "--from", &first_backup(&env)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(volumes.join("notes_data/rows")).unwrap(), "volume v1\n");
+    assert!(!volumes.join("notes_data/later").exists());
+    assert!(rows(&dir.join("data/notes.db")).contains("first"));
+}
+
+/// A read-only folder in the data (0555, a file in it): backed up, restored (the one replaced
+/// goes away with the transaction), and a refused restore leaves no staging behind.
+#[test]
+fn read_only_folders_in_the_data_round_trip_and_leave_nothing_behind() {
+    let (env, dir) = notes_home("paths: [data]\n");
+    fill(&dir, "first");
+    write(&dir.join("data/ro/frozen"), "frozen\n", false);
+    std::fs::set_permissions(dir.join("data/ro"), std::fs::Permissions::from_mode(0o555)).unwrap();
+    env.ok(&["backup", "notes"]);
+    let saved = tree(&dir.join("data"));
+    fill(&dir, "second");
+    env.ok(&["restore", "notes", "--yes"]);
+    same_tree(&dir.join("data"), &saved);
+    let count = |p: &str| std::fs::read_dir(env.atk_home.join(p)).map(|d| d.count()).unwrap_or(0);
+    assert_eq!((count(".git/atk/staging"), count(".git/atk/txn")), (0, 0));
+    // Refused after the extraction (the plugin no longer declares what the backup holds).
+    write(&dir.join("custom/atk-data.yaml"), "paths: [other]\n", false);
+    env.fails(5, &["restore", "notes", "--yes", "--from", &first_backup(&env)]);
+    assert_eq!((count(".git/atk/staging"), count(".git/atk/txn")), (0, 0));
+    std::fs::set_permissions(dir.join("data/ro"), std::fs::Permissions::from_mode(0o755)).unwrap();
 }
