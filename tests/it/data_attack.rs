@@ -468,3 +468,45 @@ fn read_only_folders_in_the_data_round_trip_and_leave_nothing_behind() {
     assert_eq!((count(".git/atk/staging"), count(".git/atk/txn")), (0, 0));
     std::fs::set_permissions(dir.join("data/ro"), std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// Ctrl-C while the restore script runs: the transaction rolls back (the old data), and the
+/// plugin, stopped for the restore, is started again.
+#[test]
+fn ctrl_c_during_a_restore_script_leaves_the_old_data_and_starts_the_plugin_again() {
+    let env = Env::new();
+    let marker = env.path("script-started");
+    let src = env.plugin(
+        "src/notes",
+        &yaml("notes", NOTES_YAML),
+        &[
+            ("atk-data.yaml", "paths: [data]\nscripts: true\n", false),
+            ("backup.sh", "#!/bin/sh\necho taken > \"$ATK_BACKUP_DIR/taken\"\n", true),
+            ("restore.sh", &format!("#!/bin/sh\ntouch '{}'\nsleep 30\n", marker.display()), true),
+        ],
+    );
+    env.ok(&["add", src.to_str().unwrap(), "-y"]);
+    let dir = env.atk_home.join("plugins/notes");
+    fill(&dir, "first");
+    env.ok(&["backup", "notes"]);
+    fill(&dir, "second");
+    env.ok(&["start", "notes"]);
+    let before = data_state(&dir);
+    let child = env.spawn(&["restore", "notes", "--yes"]);
+    let t0 = std::time::Instant::now();
+    while !marker.exists() {
+        assert!(t0.elapsed().as_secs() < 30, "the restore script never ran");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+        rustix::process::Signal::INT,
+    )
+    .unwrap();
+    let out = wait_with_timeout(child, 30);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert_eq!(data_state(&dir), before, "{err}");
+    assert!(std::fs::read_to_string(dir.join("calls")).unwrap().ends_with("stop\nstart\n"), "{err}");
+    assert!(dir.join("running").exists(), "started again after Ctrl-C: {err}");
+    assert!(!env.atk_home.join(".git/atk/journal.jsonl").exists());
+}
