@@ -168,6 +168,41 @@ impl<'r, 'a> Pause<'r, 'a> {
     }
 }
 
+/// The error `e` of a backup or restore that stopped the plugin `l`, and then could not start it
+/// again (`restart_error`): the user learns it is down, and how to start it, as a hint more (a
+/// warning when `e` is Ctrl-C's).
+pub fn not_started_again(e: Error, restart_error: Option<&str>, l: &Loaded, reporter: &dyn Reporter) -> Error {
+    let Some(why) = restart_error else { return e };
+    let hint = format!(
+        "'{}' was stopped for this and did not start again ({why}); start it with `atk start {}`",
+        crate::text::escape(&l.plugin.name),
+        l.entry.directory
+    );
+    match e {
+        Error::Interrupted => {
+            reporter.warn(&hint);
+            Error::Interrupted
+        }
+        Error::Other { message, mut hints } => {
+            hints.push(hint);
+            Error::Other { message, hints }
+        }
+        Error::UnsafePath { message, mut hints } => {
+            hints.push(hint);
+            Error::UnsafePath { message, hints }
+        }
+        Error::Conflict { message, mut hints } => {
+            hints.push(hint);
+            Error::Conflict { message, hints }
+        }
+        other => {
+            let mut hints = other.hints();
+            hints.push(hint);
+            Error::Other { message: other.to_string(), hints }
+        }
+    }
+}
+
 /// Backs up the data of the plugin `l` into `store`.
 pub fn backup(at: At, store: &Store, l: &Loaded, opts: &Options, reporter: &dyn Reporter) -> Result<Made> {
     if opts.include_secrets && opts.passphrase.is_none() {
@@ -187,7 +222,7 @@ pub fn backup(at: At, store: &Store, l: &Loaded, opts: &Options, reporter: &dyn 
     let made = take(at, store, l, &runner, scripts.as_ref().map(|s| s.backup.0.as_path()), opts, reporter);
     let stopped = pause.as_ref().is_some_and(Pause::stopped);
     let restart_error = pause.and_then(|p| p.resume(reporter)).map(|e| e.to_string());
-    let mut made = made?;
+    let mut made = made.map_err(|e| not_started_again(e, restart_error.as_deref(), l, reporter))?;
     made.stopped = stopped;
     made.restart_error = restart_error;
     Ok(made)

@@ -271,7 +271,7 @@ pub fn apply(
     let result = swap(home, at, store, l, &runner, &prepared, opts, reporter);
     let stopped = pause.stopped();
     let restart_error = pause.resume(reporter).map(|e| e.to_string());
-    let mut restored = result?;
+    let mut restored = result.map_err(|e| backup::not_started_again(e, restart_error.as_deref(), l, reporter))?;
     restored.stopped = stopped;
     restored.restart_error = restart_error;
     Ok(restored)

@@ -510,3 +510,41 @@ fn ctrl_c_during_a_restore_script_leaves_the_old_data_and_starts_the_plugin_agai
     assert!(dir.join("running").exists(), "started again after Ctrl-C: {err}");
     assert!(!env.atk_home.join(".git/atk/journal.jsonl").exists());
 }
+
+/// A backup that fails, and then the plugin does not start again either: the user is told it is
+/// down (and how to start it), not only why the backup failed. The same for a restore.
+#[test]
+fn a_failed_backup_says_when_the_plugin_did_not_start_again() {
+    let env = Env::new();
+    let lifecycle = "lifecycle:\n  start: \"[ ! -f start-fails ] || exit 4; touch running\"\n  stop: rm -f running\n  status: test -f running\n";
+    let src = env.plugin(
+        "src/notes",
+        &yaml("notes", lifecycle),
+        &[
+            ("atk-data.yaml", "paths: [data]\nscripts: true\nstop: true\n", false),
+            ("backup.sh", "#!/bin/sh\ntouch start-fails\necho broken >&2\nexit 3\n", true),
+            ("restore.sh", "#!/bin/sh\ntouch start-fails\nexit 3\n", true),
+        ],
+    );
+    env.ok(&["add", src.to_str().unwrap(), "-y"]);
+    let dir = env.atk_home.join("plugins/notes");
+    fill(&dir, "first");
+    env.ok(&["start", "notes"]);
+    let out = env.cmd().args(["backup", "notes"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("backup of plugin 'notes' failed"), "{err}");
+    assert_eq!(err.lines().filter(|l| l.starts_with("error")).count(), 1, "{err}");
+    assert!(err.contains("did not start again") && err.contains("atk start notes"), "{err}");
+    // The restore: a backup to restore, made by hand-free means (the script works this time).
+    std::fs::remove_file(dir.join("start-fails")).unwrap();
+    write(&dir.join("backup.sh"), "#!/bin/sh\necho x > \"$ATK_BACKUP_DIR/x\"\n", true);
+    env.ok(&["backup", "notes"]);
+    env.ok(&["start", "notes"]);
+    let out = env.cmd().args(["--json", "restore", "notes", "--yes"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("did not start again") && err.contains("atk start notes"), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc.to_string().contains("did not start again"), "{doc}");
+}
