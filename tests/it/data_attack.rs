@@ -548,3 +548,39 @@ fn a_failed_backup_says_when_the_plugin_did_not_start_again() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(doc.to_string().contains("did not start again"), "{doc}");
 }
+
+/// Links planted where atk writes: the home's staging folder and the plugin's backup folder
+/// leading elsewhere. Nothing is written through them.
+#[test]
+fn links_at_the_staging_and_backup_folders_are_not_followed() {
+    let (env, dir) = notes_home("paths: [data]\n");
+    fill(&dir, "first");
+    env.ok(&["backup", "notes"]);
+    fill(&dir, "second");
+    let elsewhere = env.path("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let staging = env.atk_home.join(".git/atk/staging");
+    let _ = std::fs::remove_dir_all(&staging);
+    std::os::unix::fs::symlink(&elsewhere, &staging).unwrap();
+    env.ok(&["restore", "notes", "--yes"]);
+    assert!(rows(&dir.join("data/notes.db")).contains("first"));
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+    // The plugin's backup folder, a link (to its backups, moved): refused, nothing written
+    // there, the data as it was.
+    let folder = backups_dir(&env).join("notes");
+    let moved = env.path("moved");
+    std::fs::rename(&folder, &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, &folder).unwrap();
+    let held = tree(&moved);
+    fill(&dir, "third");
+    let before = data_state(&dir);
+    let (_, err) = env.fails(5, &["backup", "notes"]);
+    assert!(err.contains("not a folder"), "{err}");
+    let listed: serde_json::Value = serde_json::from_str(&env.ok(&["--json", "backup", "--list", "notes"])).unwrap();
+    let id = listed["backups"][0]["id"].as_str().unwrap().to_string();
+    let (_, err) = env.fails(5, &["restore", "notes", "--yes", "--from", &id]);
+    assert!(err.contains("not a folder"), "{err}");
+    assert_eq!(tree(&moved), held);
+    assert_eq!(data_state(&dir), before);
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
