@@ -270,6 +270,20 @@ impl DataSpec {
         }
         let backup = super::scripts::resolve(plugin_dir, BACKUP_SCRIPT)?;
         let restore = super::scripts::resolve(plugin_dir, RESTORE_SCRIPT)?;
+        // A restore puts the data in place, then runs the restore script: one that lives in the
+        // data (through a link) would be replaced by the backup's before it runs.
+        let real_dir = std::fs::canonicalize(plugin_dir).unwrap_or_else(|_| plugin_dir.to_path_buf());
+        for (real, shown) in [&backup, &restore] {
+            let Some(rel) = real.strip_prefix(&real_dir).ok().and_then(|r| RelPath::new(r.to_str()?).ok()) else {
+                continue;
+            };
+            if let Some(p) = self.paths.iter().find(|p| rel.starts_with(p)) {
+                return Err(Error::plugin_refused(
+                    format!("{}: the script {shown} is {rel}, inside the data path '{p}'", self.file),
+                    vec!["keep the backup and restore scripts out of the data it declares".into()],
+                ));
+            }
+        }
         Ok(Some(DataScripts { backup, restore }))
     }
 

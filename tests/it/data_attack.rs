@@ -584,3 +584,24 @@ fn links_at_the_staging_and_backup_folders_are_not_followed() {
     assert_eq!(data_state(&dir), before);
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
 }
+
+/// A restore script that lives in the data (reached through a link) would be replaced by the
+/// backup's copy before it runs: refused, for the backup as for the restore.
+#[test]
+fn a_script_inside_the_declared_data_is_refused() {
+    let env = Env::new();
+    let src = env.plugin(
+        "src/notes",
+        &yaml("notes", NOTES_YAML),
+        &[
+            ("atk-data.yaml", "paths: [bin]\nscripts: true\n", false),
+            ("backup.sh", "#!/bin/sh\necho x > \"$ATK_BACKUP_DIR/x\"\n", true),
+            ("bin/restore", "#!/bin/sh\nexit 0\n", true),
+        ],
+    );
+    std::os::unix::fs::symlink("bin/restore", src.join("restore.sh")).unwrap();
+    env.ok(&["add", src.to_str().unwrap(), "-y"]);
+    let (_, err) = env.fails(5, &["backup", "notes"]);
+    assert!(err.contains("restore.sh is bin/restore, inside the data path 'bin'"), "{err}");
+    assert!(list_json(&env)["backups"].as_array().unwrap().is_empty());
+}
