@@ -41,7 +41,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     } else {
         None
     };
-    let prepared = restore::prepare(&home, &store, &loaded, Some(&stored.summary.id), passphrase.as_deref())?;
+    let prepared =
+        restore::prepare(&home, ctx.at(&home), &store, &loaded, Some(&stored.summary.id), passphrase.as_deref())?;
     let plan = Plan {
         directory: entry.directory.clone(),
         name: loaded.plugin.name.clone(),

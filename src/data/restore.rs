@@ -84,7 +84,14 @@ fn refused(stored: &Stored, why: String) -> Error {
 }
 
 /// Finds backup `id` (the newest when `None`) of the plugin `l`, verifies and extracts it.
-pub fn prepare(home: &Home, store: &Store, l: &Loaded, id: Option<&str>, passphrase: Option<&str>) -> Result<Prepared> {
+pub fn prepare(
+    home: &Home,
+    at: At,
+    store: &Store,
+    l: &Loaded,
+    id: Option<&str>,
+    passphrase: Option<&str>,
+) -> Result<Prepared> {
     let directory = &l.entry.directory;
     let stored = store.find(directory, id)?;
     let root = home.staging_root();
@@ -158,7 +165,8 @@ pub fn prepare(home: &Home, store: &Store, l: &Loaded, id: Option<&str>, passphr
     paths.dedup();
     let all = paths.clone();
     paths.retain(|p| !all.iter().any(|q| q != p && p.starts_with(q)));
-    let env = EnvFile::read(&l.dir.join(".env"), &|_| None)?;
+    // Named as the backup named them: the `.env` may take in the user's environment.
+    let env = EnvFile::read(&l.dir.join(".env"), &|n| at.outer.var(n))?;
     let lookup = |var: &str| {
         env.get(var).or_else(|| l.plugin.env_vars.iter().find(|v| v.name == var).and_then(|v| v.default.clone()))
     };

@@ -605,3 +605,46 @@ fn a_script_inside_the_declared_data_is_refused() {
     assert!(err.contains("restore.sh is bin/restore, inside the data path 'bin'"), "{err}");
     assert!(list_json(&env)["backups"].as_array().unwrap().is_empty());
 }
+
+/// A volume named by a variable of the plugin's `.env` whose value takes in one of the user's
+/// environment (`${PREFIX}_data`): the restore names it as the backup did.
+#[test]
+fn a_volume_named_through_the_users_environment_restores() {
+    let env = Env::new();
+    let bin = env.path("docker-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake_docker.py"),
+        bin.join("docker"),
+    )
+    .unwrap();
+    let volumes = env.path("volumes");
+    write(&volumes.join("team_data/rows"), "volume v1\n", false);
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let atk = |args: &[&str]| {
+        env.cmd()
+            .args(args)
+            .env("PATH", &path)
+            .env("NOTES_PREFIX", "team")
+            .env("FAKE_DOCKER_VOLUMES", &volumes)
+            .env("FAKE_DOCKER_LOG", env.path("docker-log"))
+            .output()
+            .unwrap()
+    };
+    let src = env.plugin(
+        "src/notes",
+        &yaml("notes", "env_vars:\n  - name: NOTES_VOLUME\n    default: notes_data\n"),
+        &[("atk-data.yaml", "volumes: [\"${NOTES_VOLUME}\"]\n", false)],
+    );
+    env.ok(&["add", src.to_str().unwrap(), "-y"]);
+    let dir = env.atk_home.join("plugins/notes");
+    write(&dir.join(".env"), "NOTES_VOLUME=${NOTES_PREFIX}_data\n", false);
+    let out = atk(&["--json", "backup", "notes"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["made"][0]["volumes"], serde_json::json!(["team_data"]));
+    write(&volumes.join("team_data/rows"), "volume v2\n", false);
+    let out = atk(&["restore", "notes", "--yes"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(volumes.join("team_data/rows")).unwrap(), "volume v1\n");
+}
