@@ -43,6 +43,18 @@ pub fn as_atomic() -> &'static AtomicBool {
     flag()
 }
 
+/// Runs `body` as if no stop had been asked yet, then asks it again if it was: for what must
+/// happen after Ctrl-C too (a plugin stopped for a backup is started again). A Ctrl-C during
+/// `body` stops it as usual.
+pub fn deferred<T>(body: impl FnOnce() -> T) -> T {
+    let was = flag().swap(false, Ordering::SeqCst);
+    let out = body();
+    if was {
+        flag().store(true, Ordering::SeqCst);
+    }
+    out
+}
+
 /// `Err(Interrupted)` once the user asked to stop.
 pub fn check() -> crate::Result<()> {
     if is_set() {

@@ -38,6 +38,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let store = ctx.backup_store(&home, &manifest)?;
         // A plugin removed since keeps its backups: its directory name lists them.
         let directory = match &args.plugin {
+            // A plugin no longer in the manifest may still have backups; a name that is no
+            // plugin directory (`../x`) names no folder of the store.
             Some(id) => match super::find(&manifest, id) {
                 Ok(e) => Some(e.directory.clone()),
                 Err(_) if crate::plugin::name::is_valid_directory(id) => Some(id.clone()),

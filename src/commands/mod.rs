@@ -213,7 +213,7 @@ impl Ctx {
                 .ok_or_else(|| crate::Error::usage(format!("{}: no such file", file.display()), Some(hint.into())))?;
             Some(text.trim_end_matches(['\n', '\r']).to_string())
         } else {
-            self.settings.environment.var("ATK_BACKUP_PASSPHRASE")
+            self.settings.environment.var(crate::data::PASSPHRASE_VAR)
         };
         let passphrase = match given {
             Some(p) => p,

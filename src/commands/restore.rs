@@ -66,8 +66,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         if passphrase.is_none() && (stored.summary.encrypted || crate::data::archive::is_encrypted(&stored.file)?) {
             passphrase = Some(ctx.passphrase(args.passphrase_file.as_deref(), false)?);
         }
-        let prepared =
-            restore::prepare(&home, &store, &loaded, Some(&stored.summary.id), passphrase.as_deref(), &ctx.ui)?;
+        let prepared = restore::prepare(
+            &home,
+            ctx.at(&home),
+            &store,
+            &loaded,
+            Some(&stored.summary.id),
+            passphrase.as_deref(),
+            &ctx.ui,
+        )?;
         ready.push((loaded, prepared));
     }
     if ready.is_empty() {

@@ -28,6 +28,7 @@ use crate::lifecycle::status::{self, State};
 use crate::lifecycle::{At, Runner};
 use crate::plugin::data::{DataEntry, DataSpec, EntryKind, LeftOut, BACKUP_DIR_VAR};
 use crate::plugin::env::EnvFile;
+use crate::plugin::secret::is_secret_file;
 use crate::plugin::Plugin;
 use crate::reporter::Reporter;
 
@@ -157,13 +158,48 @@ impl<'r, 'a> Pause<'r, 'a> {
         self.stopped
     }
 
-    /// Starts it again if it was stopped; the error of its start, if any.
+    /// Starts it again if it was stopped, also after Ctrl-C; the error of its start, if any.
     pub fn resume(self, reporter: &dyn Reporter) -> Option<Error> {
         if !self.stopped || self.runner.command("start").is_none() {
             return None;
         }
         reporter.note(&format!("Starting '{}' again ...", crate::text::escape(&self.runner.plugin.name)));
-        self.runner.run("start").err()
+        crate::interrupt::deferred(|| self.runner.run("start").err())
+    }
+}
+
+/// The error `e` of a backup or restore that stopped the plugin `l`, and then could not start it
+/// again (`restart_error`): the user learns it is down, and how to start it, as a hint more (a
+/// warning when `e` is Ctrl-C's).
+pub fn not_started_again(e: Error, restart_error: Option<&str>, l: &Loaded, reporter: &dyn Reporter) -> Error {
+    let Some(why) = restart_error else { return e };
+    let hint = format!(
+        "'{}' was stopped for this and did not start again ({why}); start it with `atk start {}`",
+        crate::text::escape(&l.plugin.name),
+        l.entry.directory
+    );
+    match e {
+        Error::Interrupted => {
+            reporter.warn(&hint);
+            Error::Interrupted
+        }
+        Error::Other { message, mut hints } => {
+            hints.push(hint);
+            Error::Other { message, hints }
+        }
+        Error::UnsafePath { message, mut hints } => {
+            hints.push(hint);
+            Error::UnsafePath { message, hints }
+        }
+        Error::Conflict { message, mut hints } => {
+            hints.push(hint);
+            Error::Conflict { message, hints }
+        }
+        other => {
+            let mut hints = other.hints();
+            hints.push(hint);
+            Error::Other { message: other.to_string(), hints }
+        }
     }
 }
 
@@ -186,7 +222,7 @@ pub fn backup(at: At, store: &Store, l: &Loaded, opts: &Options, reporter: &dyn 
     let made = take(at, store, l, &runner, scripts.as_ref().map(|s| s.backup.0.as_path()), opts, reporter);
     let stopped = pause.as_ref().is_some_and(Pause::stopped);
     let restart_error = pause.and_then(|p| p.resume(reporter)).map(|e| e.to_string());
-    let mut made = made?;
+    let mut made = made.map_err(|e| not_started_again(e, restart_error.as_deref(), l, reporter))?;
     made.stopped = stopped;
     made.restart_error = restart_error;
     Ok(made)
@@ -249,6 +285,20 @@ fn take(
         work.set_mode(&into, 0o700)?;
         reporter.note(&format!("Running the backup script of '{}' ...", crate::text::escape(&l.plugin.name)));
         run_script(runner, script, &work.abs(&into), "backup")?;
+        // What it wrote obeys the rule of the declared paths: secrets only when asked for.
+        if !opts.include_secrets {
+            let secret = work.files(&into)?.into_iter().find(|(p, k)| *k != Kind::Dir && is_secret_file(p.name()));
+            if let Some((p, _)) = secret {
+                return Err(Error::unsafe_path(
+                    format!(
+                        "the backup script of '{}' wrote '{}', a file named like a secret; a backup without --include-secrets holds none",
+                        crate::text::escape(&l.plugin.name),
+                        crate::text::escape(p.as_str())
+                    ),
+                    vec!["back up with --include-secrets (the archive is then encrypted), or have the script leave it out".into()],
+                ));
+            }
+        }
     }
 
     let contents = Contents {
@@ -374,6 +424,7 @@ pub fn run_script(runner: &Runner, script: &Path, dir: &Path, what: &str) -> Res
 /// Whether docker has a volume named `name` (`docker volume inspect`, bounded by `timeout`).
 pub fn volume_exists(name: &str, timeout: Duration) -> Result<bool> {
     let mut command = Command::new("docker");
+    command.env_remove(super::PASSPHRASE_VAR);
     command.args(["volume", "inspect", "--format", "{{.Name}}", name]);
     match crate::process::probe(&mut command, timeout, "cannot run docker (volumes are copied with it)")? {
         crate::process::Probe::Exited(Some(0)) => Ok(true),
@@ -387,6 +438,7 @@ pub fn volume_exists(name: &str, timeout: Duration) -> Result<bool> {
 /// Writes the volume `name` as the tar file `file` in the folder `dir`.
 fn volume_tar(name: &str, dir: &Path, file: &str) -> Result<()> {
     let mut command = Command::new("docker");
+    command.env_remove(super::PASSPHRASE_VAR);
     command
         .args(["run", "--rm", "--network", "none", "-v"])
         .arg(format!("{name}:/volume:ro"))
@@ -399,6 +451,7 @@ fn volume_tar(name: &str, dir: &Path, file: &str) -> Result<()> {
 /// Replaces what the volume `name` holds with the tar file `file` in the folder `dir`.
 pub fn volume_untar(name: &str, dir: &Path, file: &str) -> Result<()> {
     let mut command = Command::new("docker");
+    command.env_remove(super::PASSPHRASE_VAR);
     command
         .args(["run", "--rm", "--network", "none", "-v"])
         .arg(format!("{name}:/volume"))

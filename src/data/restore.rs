@@ -91,6 +91,7 @@ fn refused(stored: &Stored, why: String) -> Error {
 /// Finds backup `id` (the newest when `None`) of the plugin `l`, verifies and extracts it.
 pub fn prepare(
     home: &Home,
+    at: At,
     store: &Store,
     l: &Loaded,
     id: Option<&str>,
@@ -119,6 +120,41 @@ pub fn prepare(
     let contents: Contents = serde_json::from_slice(&bytes)
         .map_err(|e| refused(&stored, format!("has a {CONTENTS} atk cannot read: {e}")))?;
 
+    // Files named like secrets come only in a backup made with them, and that one is encrypted:
+    // an unencrypted archive (anyone can write one) never replaces the plugin's `.env`.
+    if contents.secrets && !super::archive::is_encrypted(&stored.file)? {
+        return Err(refused(&stored, "says it holds secrets, but is not encrypted".into()));
+    }
+    if !contents.secrets {
+        let secret = manifest.files.iter().find(|f| {
+            f.kind != super::archive::EntryKind::Dir
+                && (f.path.starts_with(&format!("{FILES}/")) || f.path.starts_with(&format!("{SCRIPT}/")))
+                && crate::plugin::secret::is_secret_file(f.path.rsplit('/').next().unwrap_or_default())
+        });
+        if let Some(f) = secret {
+            let shown = f.path.strip_prefix(&format!("{FILES}/")).unwrap_or(&f.path);
+            return Err(refused(
+                &stored,
+                format!("holds '{}', named like a secret, but was made without secrets", crate::text::escape(shown)),
+            ));
+        }
+    }
+    // Its links were checked against the archive's root, which holds `files/`; put in place,
+    // `files/` is the plugin folder, and every link must stay inside that.
+    let files_rel = RelPath::new(FILES).expect("a plain name");
+    if matches!(tree.kind(&files_rel)?, Some(Kind::Dir)) {
+        if let Some((link, target)) = tree.sub(&files_rel)?.first_escaping_link()? {
+            return Err(refused(
+                &stored,
+                format!(
+                    "holds the link '{}' to {}, which leads out of the plugin folder",
+                    crate::text::escape(link.as_str()),
+                    crate::text::escape(&target.to_string_lossy())
+                ),
+            ));
+        }
+    }
+
     // Only what the plugin declares as data now is replaced.
     let mut paths = Vec::new();
     for p in &contents.paths {
@@ -132,7 +168,14 @@ pub fn prepare(
         }
         paths.push(rel);
     }
-    let env = EnvFile::read(&l.dir.join(".env"), &|_| None)?;
+    // A path below another one comes back with it (the folder is put in place whole); replacing
+    // it on its own after that would move aside what was just put there.
+    paths.sort();
+    paths.dedup();
+    let all = paths.clone();
+    paths.retain(|p| !all.iter().any(|q| q != p && p.starts_with(q)));
+    // Named as the backup named them: the `.env` may take in the user's environment.
+    let env = EnvFile::read(&l.dir.join(".env"), &|n| at.outer.var(n))?;
     let lookup = |var: &str| {
         env.get(var).or_else(|| l.plugin.env_vars.iter().find(|v| v.name == var).and_then(|v| v.default.clone()))
     };
@@ -245,7 +288,7 @@ pub fn apply(
     let result = swap(home, at, store, l, &runner, &prepared, opts, reporter);
     let stopped = pause.stopped();
     let restart_error = pause.resume(reporter).map(|e| e.to_string());
-    let mut restored = result?;
+    let mut restored = result.map_err(|e| backup::not_started_again(e, restart_error.as_deref(), l, reporter))?;
     restored.stopped = stopped;
     restored.restart_error = restart_error;
     Ok(restored)
@@ -323,6 +366,9 @@ fn swap(
 
     let base = crate::home::plugin_rel(&l.entry.directory)?;
     let operation = format!("restore {}", l.entry.directory);
+    // The volumes emptied and filled so far: the transaction cannot undo that, so a failure
+    // after it puts them back from the backup just made.
+    let mut touched: Vec<String> = Vec::new();
     let outcome = Transaction::run(home, &operation, |tx| {
         for c in &prepared.changes {
             let declared = RelPath::new(&c.path).map_err(|e| Error::unsafe_path(e.to_string(), vec![]))?;
@@ -355,6 +401,7 @@ fn swap(
         }
         for v in &prepared.volumes {
             reporter.note(&format!("Restoring docker volume '{}' ...", crate::text::escape(v)));
+            touched.push(v.clone());
             backup::volume_untar(v, &tree.abs(&RelPath::new(VOLUMES).expect("a plain name")), &format!("{v}.tar"))?;
         }
         if prepared.script.is_some() {
@@ -371,6 +418,13 @@ fn swap(
         Ok(())
     });
     if let Err(e) = outcome {
+        let e = match put_volumes_back(home, &before, &touched, opts.passphrase, reporter) {
+            Ok(()) => e,
+            Err(undo) => Error::Other {
+                message: format!("{e}; then putting the docker volumes back failed too: {undo}"),
+                hints: vec![],
+            },
+        };
         return Err(match e {
             Error::Interrupted => Error::Interrupted,
             Error::Other { message, mut hints } => {
@@ -392,6 +446,36 @@ fn swap(
         kept_secrets,
         stopped: false,
         restart_error: None,
+    })
+}
+
+/// Puts the volumes `touched` (by a restore that failed) back as `before`, the backup of the data
+/// the restore was replacing, holds them; also after Ctrl-C.
+fn put_volumes_back(
+    home: &Home,
+    before: &Made,
+    touched: &[String],
+    passphrase: Option<&str>,
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let volumes: Vec<&String> = touched.iter().filter(|v| before.volumes.contains(v)).collect();
+    if volumes.is_empty() {
+        return Ok(());
+    }
+    crate::interrupt::deferred(|| {
+        let root = home.staging_root();
+        home.own_folder(&root)?;
+        let staging = tempfile::Builder::new()
+            .prefix("undo-")
+            .tempdir_in(&root)
+            .ctx(|| format!("cannot create a folder in {}", root.display()))?;
+        let passphrase = if before.summary.encrypted { passphrase } else { None };
+        super::archive::extract_verified(&before.file, passphrase, staging.path())?;
+        for v in volumes {
+            reporter.note(&format!("Putting docker volume '{}' back as it was ...", crate::text::escape(v)));
+            backup::volume_untar(v, &staging.path().join(VOLUMES), &format!("{v}.tar"))?;
+        }
+        Ok(())
     })
 }
 

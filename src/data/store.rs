@@ -114,6 +114,11 @@ impl Store {
                         if !p.is_absolute() {
                             return Err(bad(format!("dir {:?} is not an absolute path (or ~/…)", s)));
                         }
+                        // `..` after a folder not made yet would pass the check below and lead
+                        // where creating the folders takes it (the home, say).
+                        if p.components().any(|c| c == std::path::Component::ParentDir) {
+                            return Err(bad(format!("dir {:?} has `..` in it; write the folder plainly", s)));
+                        }
                         store.dir = p;
                     }
                     (Some("keep"), yaml_serde::Value::Number(n)) if n.as_u64().is_some() => {
@@ -537,22 +542,24 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let store = Store { dir: d.path().join("b"), keep: 2 };
         for id in ["20261201T000000Z", "20261202T000000Z", "20261203T000000Z"] {
-            put(&store, "notes", id);
+            put(&store, "pp", id);
         }
-        put(&store, "other", "20261201T000000Z");
+        put(&store, "qq", "20261201T000000Z");
+        // Plugin directories only (a folder named so is no plugin's).
+        put(&store, "q", "20261201T000000Z");
         // Not a backup: ignored.
-        std::fs::write(store.plugin_folder("notes").join("notes.atk-backup"), b"x").unwrap();
+        std::fs::write(store.plugin_folder("pp").join("notes.atk-backup"), b"x").unwrap();
         let all = store.list(None).unwrap();
         assert_eq!(all.len(), 4);
-        assert_eq!(store.find("notes", None).unwrap().summary.id, "20261203T000000Z");
-        assert_eq!(store.find("notes", Some("20261201T000000Z")).unwrap().summary.pin.as_deref(), Some("abc"));
-        assert!(store.find("notes", Some("20261231T000000Z")).is_err());
+        assert_eq!(store.find("pp", None).unwrap().summary.id, "20261203T000000Z");
+        assert_eq!(store.find("pp", Some("20261201T000000Z")).unwrap().summary.pin.as_deref(), Some("abc"));
+        assert!(store.find("pp", Some("20261231T000000Z")).is_err());
         assert!(store.find("zzz", None).is_err());
-        assert_eq!(store.prune("notes", &[]).unwrap(), vec!["20261201T000000Z".to_string()]);
-        assert_eq!(store.list(Some("notes")).unwrap().len(), 2);
+        assert_eq!(store.prune("pp", &[]).unwrap(), vec!["20261201T000000Z".to_string()]);
+        assert_eq!(store.list(Some("pp")).unwrap().len(), 2);
         // What a restore reads from is spared.
-        put(&store, "notes", "20261204T000000Z");
-        assert_eq!(store.prune("notes", &["20261202T000000Z"]).unwrap(), Vec::<String>::new());
+        put(&store, "pp", "20261204T000000Z");
+        assert_eq!(store.prune("pp", &["20261202T000000Z"]).unwrap(), Vec::<String>::new());
     }
 
     #[test]
@@ -569,6 +576,12 @@ mod tests {
         config.extra.insert("backup".into(), v);
         let s = Store::from_config(&config, PathBuf::new(), d.path(), &home).unwrap();
         assert_eq!((s.dir, s.keep), (d.path().join("elsewhere"), 3));
+        // `..` after a folder not made yet would lead back into the home once made.
+        let v: yaml_serde::Value =
+            yaml_serde::from_str(&format!("{{dir: {}/not-yet/../home/b}}", d.path().display())).unwrap();
+        config.extra.insert("backup".into(), v);
+        let e = Store::from_config(&config, PathBuf::new(), d.path(), &home).unwrap_err();
+        assert!(e.to_string().contains("`..`"), "{e}");
         let v: yaml_serde::Value = yaml_serde::from_str("{dir: relative}").unwrap();
         config.extra.insert("backup".into(), v);
         assert!(Store::from_config(&config, PathBuf::new(), d.path(), &home).is_err());

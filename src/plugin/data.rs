@@ -216,6 +216,9 @@ impl DataSpec {
                 _ if trimmed.is_empty() || trimmed == "." => problems
                     .push(format!("paths[{i}]: the plugin folder itself; name the files or folders that hold data")),
                 Ok(p) if spec.paths.contains(&p) => problems.push(format!("paths[{i}]: '{p}' is named twice")),
+                Ok(p) if definition(&p) => problems.push(format!(
+                    "paths[{i}]: '{p}' is part of what the plugin is (its definition, the user's custom/), not its data"
+                )),
                 Ok(p) => spec.paths.push(p),
                 Err(e) => problems.push(format!("paths[{i}]: {e}")),
             }
@@ -244,6 +247,15 @@ impl DataSpec {
         }
         spec.stop = boolean(map.get("stop"), "stop", &mut problems);
         spec.scripts = boolean(map.get("scripts"), "scripts", &mut problems);
+        if spec.scripts {
+            for (i, p) in spec.paths.iter().enumerate() {
+                let script =
+                    [BACKUP_SCRIPT, RESTORE_SCRIPT].iter().any(|s| p.as_str() == *s || p.as_str() == format!("{s}.sh"));
+                if script {
+                    problems.push(format!("paths[{i}]: '{p}' is the plugin's own script, not its data"));
+                }
+            }
+        }
         if problems.is_empty() && spec.paths.is_empty() && spec.volumes.is_empty() && !spec.scripts {
             problems.push("declares no data: give paths, volumes or `scripts: true`".into());
         }
@@ -262,6 +274,20 @@ impl DataSpec {
         }
         let backup = super::scripts::resolve(plugin_dir, BACKUP_SCRIPT)?;
         let restore = super::scripts::resolve(plugin_dir, RESTORE_SCRIPT)?;
+        // A restore puts the data in place, then runs the restore script: one that lives in the
+        // data (through a link) would be replaced by the backup's before it runs.
+        let real_dir = std::fs::canonicalize(plugin_dir).unwrap_or_else(|_| plugin_dir.to_path_buf());
+        for (real, shown) in [&backup, &restore] {
+            let Some(rel) = real.strip_prefix(&real_dir).ok().and_then(|r| RelPath::new(r.to_str()?).ok()) else {
+                continue;
+            };
+            if let Some(p) = self.paths.iter().find(|p| rel.starts_with(p)) {
+                return Err(Error::plugin_refused(
+                    format!("{}: the script {shown} is {rel}, inside the data path '{p}'", self.file),
+                    vec!["keep the backup and restore scripts out of the data it declares".into()],
+                ));
+            }
+        }
         Ok(Some(DataScripts { backup, restore }))
     }
 
@@ -381,6 +407,14 @@ fn take(root: &Root, top: &RelPath, kind: Kind, secrets: bool, out: &mut DataFil
         }
     }
     Ok(())
+}
+
+/// Whether the declared path `p` is (or holds) what makes the plugin what it is: its
+/// `plugin.yaml`, this declaration, or the user's `custom/` (overrides, scripts, their own
+/// declaration). A restore replaces the data; it must never replace the commands atk runs next.
+fn definition(p: &RelPath) -> bool {
+    let first = p.components().next().unwrap_or_default();
+    first == "custom" || ["plugin.yaml", "plugin.yml", FILE].contains(&p.as_str())
 }
 
 /// Why `name` is not a docker volume name (`[a-zA-Z0-9][a-zA-Z0-9_.-]+`, as docker checks it).
@@ -504,6 +538,11 @@ mod tests {
             ("paths: ['.']", "paths[0]: the plugin folder itself"),
             ("paths: ['']", "paths[0]: the plugin folder itself"),
             ("paths: [db, db/]", "paths[1]: 'db' is named twice"),
+            ("paths: [plugin.yaml]", "paths[0]: 'plugin.yaml' is part of what the plugin is"),
+            ("paths: [atk-data.yaml]", "paths[0]: 'atk-data.yaml' is part of what the plugin is"),
+            ("paths: [custom/]", "paths[0]: 'custom' is part of what the plugin is"),
+            ("paths: [custom/notes.db]", "paths[0]: 'custom/notes.db' is part of what the plugin is"),
+            ("paths: [restore.sh]\nscripts: true", "paths[0]: 'restore.sh' is the plugin's own script"),
             ("paths: db", "paths: expected a list of strings, found a string"),
             ("paths: [[a]]", "paths[0]: expected a string, found a list"),
             ("volumes: ['a b']", "volumes[0]: 'a b' is not a docker volume name"),

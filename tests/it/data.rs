@@ -11,9 +11,9 @@ use crate::common::*;
 
 /// The plugin `notes`: its data in `data/` and `settings.json`, stopped for a copy, running as a
 /// flag file `running` (its stop and start log to `calls`).
-const NOTES_YAML: &str = "lifecycle:\n  start: touch running; echo start >> calls\n  stop: rm -f running; echo stop >> calls\n  status: test -f running\n";
+pub const NOTES_YAML: &str = "lifecycle:\n  start: touch running; echo start >> calls\n  stop: rm -f running; echo stop >> calls\n  status: test -f running\n";
 
-fn notes_home(data_yaml: &str) -> (Env, PathBuf) {
+pub fn notes_home(data_yaml: &str) -> (Env, PathBuf) {
     let env = Env::new();
     let src = env.plugin("src/notes", &yaml("notes", NOTES_YAML), &[("atk-data.yaml", data_yaml, false)]);
     env.ok(&["add", src.to_str().unwrap(), "-y"]);
@@ -23,7 +23,7 @@ fn notes_home(data_yaml: &str) -> (Env, PathBuf) {
 
 /// Real data: a SQLite database written by Python's sqlite3, files with their own modes, a folder
 /// 0750, an empty folder, links inside, a secret and a link out of the plugin folder.
-fn fill(dir: &Path, marker: &str) {
+pub fn fill(dir: &Path, marker: &str) {
     let data = dir.join("data");
     std::fs::create_dir_all(data.join("index/shards")).unwrap();
     std::fs::create_dir_all(data.join("empty")).unwrap();
@@ -46,7 +46,7 @@ fn fill(dir: &Path, marker: &str) {
     write(&dir.join("settings.json"), &format!("{{\"marker\": \"{marker}\"}}\n"), false);
 }
 
-fn rows(db: &Path) -> String {
+pub fn rows(db: &Path) -> String {
     let script = format!(
         "import sqlite3\nprint(sqlite3.connect({:?}).execute('select count(*), min(body) from notes').fetchone())",
         db.to_str().unwrap()
@@ -57,17 +57,17 @@ fn rows(db: &Path) -> String {
 }
 
 /// The declared data as a user compares it: `data/` and `settings.json`.
-fn data_state(dir: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
+pub fn data_state(dir: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
     let mut t = tree(dir);
     t.retain(|k, _| k.starts_with("data") || k == "settings.json");
     t
 }
 
-fn backups_dir(env: &Env) -> PathBuf {
+pub fn backups_dir(env: &Env) -> PathBuf {
     env.home.join(".local/share/atk/backups")
 }
 
-fn list_json(env: &Env) -> serde_json::Value {
+pub fn list_json(env: &Env) -> serde_json::Value {
     serde_json::from_str(&env.ok(&["--json", "backup", "--list"])).unwrap()
 }
 
@@ -337,7 +337,7 @@ fn docker_volumes_are_copied_and_put_back_and_a_failed_backup_starts_the_plugin_
 
 /// Rewrites the tar inside a backup archive with Python's tarfile (the gzip recompressed), by
 /// `edit`, a Python body over `members` (a list of (TarInfo, bytes)).
-fn tamper(archive: &Path, edit: &str) {
+pub fn tamper(archive: &Path, edit: &str) {
     let script = format!(
         "import gzip, io, tarfile, sys\np = sys.argv[1]\nraw = gzip.decompress(open(p, 'rb').read())\n\
          t = tarfile.open(fileobj=io.BytesIO(raw))\nmembers = [(m, t.extractfile(m).read() if m.isfile() else None) for m in t.getmembers()]\n\
@@ -462,7 +462,7 @@ fn kill_9_anywhere_in_a_restore_leaves_the_old_data_or_the_new() {
     back();
 }
 
-fn first_backup(env: &Env) -> String {
+pub fn first_backup(env: &Env) -> String {
     list_json(env)["backups"][0]["id"].as_str().unwrap().to_string()
 }
 

@@ -18,6 +18,7 @@ mod containment;
 mod crash;
 mod credentials;
 mod data;
+mod data_attack;
 mod diff;
 mod doctor;
 mod dotenv;
