@@ -196,12 +196,17 @@ pub fn select<'m>(manifest: &'m Manifest, id: Option<&str>) -> Result<Vec<&'m En
 
 impl Ctx {
     /// Where backups are kept for `home`: `config.backup` of its manifest, else the user's data
-    /// folder (`$XDG_DATA_HOME/atk/backups`).
+    /// folder (`$XDG_DATA_HOME/atk/backups`), then a folder of the home's own (its first commit's
+    /// id: every clone of the home finds the same backups, another home never sees or prunes them).
     pub fn backup_store(&self, home: &Home, manifest: &Manifest) -> Result<crate::data::store::Store> {
         let env = &self.settings.environment;
         let user_home = env.user_home();
         let default = crate::data::store::default_dir(env.var("XDG_DATA_HOME").as_deref(), &user_home);
-        crate::data::store::Store::from_config(&manifest.config, default, &user_home, &home.root)
+        let mut store = crate::data::store::Store::from_config(&manifest.config, default, &user_home, &home.root)?;
+        let repo = home::repo::open_checked(&home.root)?;
+        let key = home::repo::root_commit(&repo).map(|id| id.to_hex_with_len(12).to_string());
+        store.dir = store.dir.join(format!("home-{}", key.as_deref().unwrap_or("new")));
+        Ok(store)
     }
 
     /// The passphrase of an encrypted backup: from `file`, else `$ATK_BACKUP_PASSPHRASE`, else

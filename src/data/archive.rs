@@ -579,6 +579,22 @@ pub fn verify(archive: &Path, passphrase: Option<&str>) -> Result<Manifest> {
 /// for the caller to remove with it.
 pub fn extract_verified(archive: &Path, passphrase: Option<&str>, staging: &Path) -> Result<Manifest> {
     let verified = verify(archive, passphrase)?;
+    // What it unpacks to is known now: an archive that would fill the disk (a gzip bomb, or a
+    // backup bigger than the room left) is refused before a byte is written.
+    let total: u64 = verified.files.iter().map(|f| f.size).fold(0, u64::saturating_add);
+    if let Ok(fs) = rustix::fs::statvfs(staging) {
+        let free = fs.f_bavail.saturating_mul(fs.f_frsize);
+        if total > free {
+            return Err(Error::Other {
+                message: format!(
+                    "{} unpacks to {total} bytes, more than the {free} free on the disk of {}",
+                    archive.display(),
+                    staging.display()
+                ),
+                hints: vec!["make room on that disk, then try again".into()],
+            });
+        }
+    }
     let root = Root::open_no_link(staging)?;
     if std::fs::read_dir(staging).ctx(|| format!("cannot read {}", staging.display()))?.next().is_some() {
         return Err(Error::conflict(format!("{} is not empty", staging.display()), vec![]));

@@ -1,5 +1,6 @@
 //! Where backups are kept: `config.backup.dir` (by default the user's data folder for atk, then
-//! `backups/`), one folder per plugin directory, each backup an archive `<ID>.atk-backup` (see
+//! `backups/`), then `home-<id>/` (the home's first commit, which its clones share), then one
+//! folder per plugin directory, each backup an archive `<ID>.atk-backup` (see
 //! [`super::archive`]) and, beside it, `<ID>.json`: what `atk backup --list` shows without opening
 //! (or decrypting) the archive. The summary is for showing only; a restore trusts nothing but the
 //! archive's own checked manifest.
@@ -242,7 +243,8 @@ impl Store {
                 .filter_map(|n| n.strip_suffix(ARCHIVE_SUFFIX).map(str::to_string))
                 .filter(|id| is_id(id))
                 .collect();
-            ids.sort();
+            // By time, then by the number after it (`-10` after `-2`).
+            ids.sort_by_key(|id| id_order(id));
             for id in ids {
                 out.push(self.stored(&directory, &id)?);
             }
@@ -486,6 +488,14 @@ fn inside(dir: &Path, home: &Path) -> bool {
 /// running at once).
 pub const WORK_PREFIX: &str = ".tmp-";
 
+/// The order of IDs: the time, then the number after it (none first).
+fn id_order(id: &str) -> (String, u64) {
+    match id.split_once('-') {
+        Some((base, n)) => (base.to_string(), n.parse().unwrap_or(u64::MAX)),
+        None => (id.to_string(), 0),
+    }
+}
+
 /// Whether `id` is an ID atk makes (`YYYYMMDDTHHMMSSZ`, maybe `-N`).
 pub fn is_id(id: &str) -> bool {
     let (base, n) = match id.split_once('-') {
@@ -535,6 +545,14 @@ mod tests {
         put(&store, "notes", "20261206T054012Z");
         assert_eq!(store.new_id("notes", t), "20261206T054012Z-2");
         assert!(is_id("20261206T054012Z-2") && !is_id("../x") && !is_id("20261206T054012Z-") && !is_id("x"));
+        // The tenth backup of one second sorts after the second one.
+        put(&store, "notes", "20261206T054012Z-2");
+        for n in 3..=10 {
+            let id = store.new_id("notes", t);
+            assert_eq!(id, format!("20261206T054012Z-{n}"));
+            put(&store, "notes", &id);
+            assert_eq!(store.find("notes", None).unwrap().summary.id, id);
+        }
     }
 
     #[test]

@@ -209,6 +209,22 @@ pub fn head(repo: &gix::Repository) -> Result<Head> {
     Ok(Head { reference, id })
 }
 
+/// The first commit of the history HEAD is on (following first parents): what a home and every
+/// clone of it share, and another home does not. `None` before the first commit.
+pub fn root_commit(repo: &gix::Repository) -> Option<ObjectId> {
+    let mut id = repo.head_id().ok()?.detach();
+    // A history longer than this is no home's; what is found by then stands for it.
+    for _ in 0..10_000_000 {
+        let commit = repo.find_commit(id).ok()?;
+        let parent = commit.parent_ids().next().map(|p| p.detach());
+        match parent {
+            Some(parent) => id = parent,
+            None => return Some(id),
+        }
+    }
+    Some(id)
+}
+
 /// Whether `id` is a commit of the repository.
 pub fn has_commit(repo: &gix::Repository, id: ObjectId) -> bool {
     repo.find_commit(id).is_ok()

@@ -67,6 +67,13 @@ pub fn backups_dir(env: &Env) -> PathBuf {
     env.home.join(".local/share/atk/backups")
 }
 
+/// The backups of `plugin` of the (one) home of `env`: under the home's own folder, named by its
+/// first commit.
+pub fn backups_of(env: &Env, plugin: &str) -> PathBuf {
+    let root = env.git(&["rev-list", "--max-parents=0", "HEAD"]);
+    backups_dir(env).join(format!("home-{}", &root.trim()[..12])).join(plugin)
+}
+
 pub fn list_json(env: &Env) -> serde_json::Value {
     serde_json::from_str(&env.ok(&["--json", "backup", "--list"])).unwrap()
 }
@@ -94,7 +101,7 @@ fn backup_and_restore_round_trip_real_files_and_keep_secrets_out() {
     // The archive: 0600, in the user's data folder, never in the home, no secret in it (raw or
     // inflated).
     let file = PathBuf::from(made["file"].as_str().unwrap());
-    assert!(file.starts_with(backups_dir(&env).join("notes")), "{}", file.display());
+    assert!(file.starts_with(backups_of(&env, "notes")), "{}", file.display());
     assert_eq!(mode(&file), 0o600);
     let raw = std::fs::read(&file).unwrap();
     let mut inflated = Vec::new();
@@ -474,7 +481,7 @@ fn a_killed_backup_leaves_no_half_archive() {
     fill(&dir, "first");
     let running = stop_at(&env, "backup-packed", &["backup", "notes"]);
     kill_9(running);
-    let folder = backups_dir(&env).join("notes");
+    let folder = backups_of(&env, "notes");
     let names: Vec<String> =
         std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert!(names.iter().any(|n| n.starts_with(".tmp-")), "{names:?}");
@@ -503,4 +510,66 @@ fn a_backup_restores_only_what_the_plugin_declares() {
     let (_, err) = env.fails(5, &["restore", "notes", "--yes"]);
     assert!(err.contains("settings.json") && err.contains("does not declare"), "{err}");
     assert_eq!(data_state(&dir), before);
+}
+
+/// Two homes on one machine keep their backups apart (one never lists, restores or prunes the
+/// other's), and a clone of a home finds the backups of the home it was cloned from.
+#[test]
+fn each_home_has_its_own_backups_and_a_clone_finds_them() {
+    let (a, dir_a) = notes_home("paths: [data]\n");
+    fill(&dir_a, "home a");
+    // A second home for the same user, with a plugin of the same name.
+    let b_home = a.home.join("other-home");
+    let b = |args: &[&str]| {
+        let out = a.cmd().env("ATK_HOME", &b_home).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    b(&["init"]);
+    b(&["add", a.path("src/notes").to_str().unwrap(), "-y"]);
+    fill(&b_home.join("plugins/notes"), "home b");
+    let mut manifest = std::fs::read_to_string(b_home.join("manifest.yaml")).unwrap();
+    manifest = manifest.replacen("config:\n", "config:\n  backup:\n    keep: 1\n", 1);
+    std::fs::write(b_home.join("manifest.yaml"), manifest).unwrap();
+    a.ok(&["backup", "notes"]);
+    b(&["backup", "notes"]);
+    b(&["backup", "notes"]);
+    let listed_b: serde_json::Value = serde_json::from_str(&b(&["--json", "backup", "--list"])).unwrap();
+    assert_eq!(listed_b["backups"].as_array().unwrap().len(), 1, "keep: 1 in b");
+    assert_eq!(list_json(&a)["backups"].as_array().unwrap().len(), 1, "a's backup survived b's pruning");
+    fill(&dir_a, "changed");
+    a.ok(&["restore", "notes", "--yes"]);
+    assert!(rows(&dir_a.join("data/notes.db")).contains("home a"), "a restores its own data");
+    // A clone of a (a new laptop, the same backup folder synced): the same backups.
+    let clone = a.home.join("clone");
+    git(a.dir.path(), &["clone", "-q", a.atk_home.to_str().unwrap(), clone.to_str().unwrap()]);
+    let out = a.cmd().env("ATK_HOME", &clone).args(["--json", "backup", "--list"]).output().unwrap();
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed["backups"], list_json(&a)["backups"]);
+}
+
+/// A backup that unpacks to more than the disk has room for is refused before a byte is written
+/// (a gzip bomb would otherwise fill the disk under `.git/atk/staging`): the staging folder is a
+/// 256 kB tmpfs here, the backup 2 MB.
+#[test]
+#[ignore = "needs root, to mount a small tmpfs, as CI has (.ci/run runs the ignored tests)"]
+fn a_backup_bigger_than_the_room_left_is_refused_before_it_unpacks() {
+    let (env, dir) = notes_home("paths: [data]\n");
+    write(&dir.join("data/big"), &"0123456789abcdef".repeat(128 * 1024), false);
+    env.ok(&["backup", "notes"]);
+    write(&dir.join("data/big"), "now small\n", false);
+    let staging = env.atk_home.join(".git/atk/staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(&staging)
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "cannot mount a tmpfs here (this test needs root)");
+    let out = env.cmd().args(["restore", "notes", "--yes"]).output().unwrap();
+    let _ = std::process::Command::new("umount").arg(&staging).status();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("free on the disk"), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("data/big")).unwrap(), "now small\n");
 }

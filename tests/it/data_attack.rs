@@ -7,7 +7,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::common::*;
-use crate::data::{backups_dir, data_state, fill, first_backup, list_json, notes_home, rows, tamper, NOTES_YAML};
+use crate::data::{
+    backups_dir, backups_of, data_state, fill, first_backup, list_json, notes_home, rows, tamper, NOTES_YAML,
+};
 
 /// Python helpers for [`tamper`]'s edit that keep the archive's manifest in agreement with its
 /// members: a forged archive, not a damaged one.
@@ -109,7 +111,7 @@ fn ctrl_c_during_a_backup_script_starts_the_plugin_again() {
     assert!(dir.join("running").exists(), "started again after Ctrl-C: {err}");
     // No backup was made, and no work folder is left.
     assert_eq!(list_json(&env)["backups"].as_array().unwrap().len(), 0);
-    let left: Vec<_> = std::fs::read_dir(backups_dir(&env).join("notes")).unwrap().collect();
+    let left: Vec<_> = std::fs::read_dir(backups_of(&env, "notes")).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
 
@@ -567,7 +569,7 @@ fn links_at_the_staging_and_backup_folders_are_not_followed() {
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
     // The plugin's backup folder, a link (to its backups, moved): refused, nothing written
     // there, the data as it was.
-    let folder = backups_dir(&env).join("notes");
+    let folder = backups_of(&env, "notes");
     let moved = env.path("moved");
     std::fs::rename(&folder, &moved).unwrap();
     std::os::unix::fs::symlink(&moved, &folder).unwrap();

@@ -110,6 +110,12 @@ fn data_json_documents() {
                     }
                 }
                 serde_json::Value::Array(a) => a.iter_mut().for_each(scrub),
+                // The home's own folder of backups, named by its first commit.
+                serde_json::Value::String(s) => {
+                    if let Some(at) = s.find("/home-") {
+                        s.replace_range(at + 6..(at + 18).min(s.len()), "[ROOT]");
+                    }
+                }
                 _ => {}
             }
         }
