@@ -209,10 +209,19 @@ impl Home {
         crate::fs::write_atomic(&tmp.join(manifest::FILE), Manifest::new().to_yaml().as_bytes(), None)?;
         crate::fs::write_atomic(&tmp.join(gitignore::FILE), gitignore::TEMPLATE.as_bytes(), None)?;
         repo::init(tmp)?;
+        // A trailer of its own makes the first commit of every home unique, even two made in the
+        // same second by the same user: backups are kept per home under that commit's id.
+        let id = {
+            use sha2::Digest;
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            let seed = format!("{}\n{}\n{}", now.as_nanos(), std::process::id(), tmp.display());
+            let digest = sha2::Sha256::digest(seed.as_bytes());
+            digest[..8].iter().map(|b| format!("{b:02x}")).collect::<String>()
+        };
         repo::commit_paths(
             &repo::open_to_commit(tmp)?,
             &[manifest::FILE.into(), gitignore::FILE.into()],
-            INIT_MESSAGE,
+            &format!("{INIT_MESSAGE}\n\nAtk-Home-Id: {id}\n"),
         )?;
         crate::failpoint::hit("init");
         use std::os::unix::fs::PermissionsExt;

@@ -5,10 +5,9 @@
 //! Every run is made deterministic, as jj's test environment does it:
 //! - commit times are fixed: every `atk` and `git` run of a test gets its own `GIT_AUTHOR_DATE` and
 //!   `GIT_COMMITTER_DATE` from a clock that advances a minute per run (gix, which makes atk's
-//!   commits, reads them as git does), so the commit ids of the sources and of the home are the
-//!   same on every run (the home's only while its manifest names no path of the test folder: a
-//!   plugin from a git URL there records that URL, one from `--registry` does not, so `history`
-//!   is pinned on a home of registry plugins);
+//!   commits, reads them as git does), so the commit ids of the sources are the same on every run;
+//!   the home's differ (its first commit carries an `Atk-Home-Id:` of its own), and are shown as
+//!   `[H1~~~~~]`, `[H2~~~~~]`… (oldest first), as wide as the id they stand for;
 //! - the test folder's paths are replaced by placeholders (`[ATK_HOME]`, `[REGISTRY]`, `[TMP]`…),
 //!   ports (of five digits) by `[PRT]`, as wide, so that tables keep their columns;
 //! - relative times ("3 minutes ago", "just now") depend on today's date: they are replaced by
@@ -122,9 +121,21 @@ impl World {
         work
     }
 
-    /// What changes from run to run, replaced: paths of the test folder and relative times.
+    /// What changes from run to run, replaced: paths of the test folder, the home's commit ids
+    /// (its first commit carries an id of its own, `Atk-Home-Id:`) and relative times.
     fn normalize(&self, text: &str) -> String {
         let mut text = text.to_string();
+        if self.env.atk_home.join(".git").is_dir() {
+            let log = git(&self.env.atk_home, &["log", "--reverse", "--format=%H"]);
+            for (n, id) in log.lines().enumerate() {
+                // Each as long as the id it stands for, so that tables keep their columns.
+                for len in [40usize, 12, 10, 7] {
+                    let shown =
+                        format!("[H{}{}]", n + 1, "~".repeat(len.saturating_sub(4 + (n + 1).to_string().len())));
+                    text = text.replace(&id[..len], &shown);
+                }
+            }
+        }
         for (from, to) in self.placeholders.borrow().iter() {
             text = text.replace(from, to);
         }
