@@ -224,14 +224,14 @@ pub fn export(reporter: &dyn Reporter, home: &Home, origins: &Origins, export: &
         .map(|l| crate::text::escape(&String::from_utf8_lossy(&l[3..])).into_owned())
         .collect();
 
-    // atk never commits a secret file, but git can be made to: the bundle holds every commit.
-    let names = git(
-        &home.root,
-        &[os("log"), os("--all"), os("--name-only"), os("--format="), os("-z")],
-        "cannot read the home's history",
-    )?;
-    let mut secrets: Vec<String> = names
-        .split(|b| *b == 0 || *b == b'\n')
+    // atk never commits a secret file, but git can be made to: the bundle holds every object
+    // reachable from every ref. Each is listed with a path it is at (a file added in a merge, which
+    // `git log` shows no change for, too); an object a ref names directly has no path, and a blob
+    // there could be anything.
+    let objects = git(&home.root, &[os("rev-list"), os("--all"), os("--objects")], "cannot read the home's history")?;
+    let mut secrets: Vec<String> = objects
+        .split(|b| *b == b'\n')
+        .filter_map(|l| l.iter().position(|b| *b == b' ').map(|at| &l[at + 1..]))
         .map(|p| String::from_utf8_lossy(p).into_owned())
         .filter(|p| gitignore::is_secret(p.rsplit('/').next().unwrap_or(p)))
         .collect();
@@ -250,6 +250,22 @@ pub fn export(reporter: &dyn Reporter, home: &Home, origins: &Origins, export: &
                 home.root.display()
             )],
         ));
+    }
+    let refs = git(
+        &home.root,
+        &[os("for-each-ref"), os("--format=%(objecttype) %(*objecttype) %(refname)")],
+        "cannot read the home's refs",
+    )?;
+    for line in String::from_utf8_lossy(&refs).lines() {
+        let mut words = line.splitn(3, ' ');
+        let (Some(kind), Some(peeled), Some(name)) = (words.next(), words.next(), words.next()) else { continue };
+        if kind == "blob" || peeled == "blob" {
+            let name = crate::text::escape(name);
+            return Err(Error::conflict(
+                format!("the home's ref {name} names a file's content, not a commit; an export carries commits only"),
+                vec![format!("delete it if it is not needed: `atk git update-ref -d {name}`, then export again")],
+            ));
+        }
     }
 
     let work = beside(out, "export")?;
