@@ -198,10 +198,15 @@ impl Ctx {
     /// Where backups are kept for `home`: `config.backup` of its manifest, else the user's data
     /// folder (`$XDG_DATA_HOME/atk/backups`).
     pub fn backup_store(&self, home: &Home, manifest: &Manifest) -> Result<crate::data::store::Store> {
+        self.backup_store_at(&home.root, manifest)
+    }
+
+    /// [`Ctx::backup_store`] for the home that is (or is about to be) at `home_root`.
+    pub fn backup_store_at(&self, home_root: &Path, manifest: &Manifest) -> Result<crate::data::store::Store> {
         let env = &self.settings.environment;
         let user_home = env.user_home();
         let default = crate::data::store::default_dir(env.var("XDG_DATA_HOME").as_deref(), &user_home);
-        crate::data::store::Store::from_config(&manifest.config, default, &user_home, &home.root)
+        crate::data::store::Store::from_config(&manifest.config, default, &user_home, home_root)
     }
 
     /// The passphrase of an encrypted backup: from `file`, else `$ATK_BACKUP_PASSPHRASE`, else

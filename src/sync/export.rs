@@ -364,8 +364,9 @@ fn source_member(key: &str) -> String {
     format!("sources/{}.objects", cache_name(key))
 }
 
-/// What takes the verified members of an import: the manifest, and the folder they are in.
-pub type TakeMembers<'a> = dyn Fn(&ExportManifest, &Path) -> Result<()> + 'a;
+/// What takes the verified members of an import: the manifest, the folder they are in, and the
+/// home the file holds (built beside its target; for `--into`, beside the home it is added to).
+pub type TakeMembers<'a> = dyn Fn(&ExportManifest, &Path, &Home) -> Result<()> + 'a;
 
 /// What to import, and where its sources' commits go.
 pub struct Import<'a> {
@@ -374,9 +375,10 @@ pub struct Import<'a> {
     /// The cache the sources' commits are put in.
     pub cache: &'a Cache,
     /// Called once the whole file is verified and the cache filled, before anything of the home
-    /// changes, with the manifest and the folder its members were extracted into (each at its
-    /// path there; the folder is removed after the import): where the members [`Export::extra`]
-    /// added (a plugin's backups) are taken. An error stops the import, nothing changed.
+    /// changes (a new home is not in place yet), with the manifest, the folder its members were
+    /// extracted into (each at its path there; the folder is removed after the import) and the
+    /// home the file holds: where the members [`Export::extra`] added (a plugin's backups) are
+    /// taken. An error stops the import, the home unchanged (or not made).
     pub members: Option<&'a TakeMembers<'a>>,
 }
 
@@ -553,7 +555,7 @@ pub fn import_new(reporter: &dyn Reporter, import: &Import, target: &Path) -> Re
     Home::open(built.clone())?.manifest()?;
     let (cached, in_place) = fill_cache(reporter, &m, work.path(), cache)?;
     if let Some(take) = members {
-        take(&m, &work.path().join("members"))?;
+        take(&m, &work.path().join("members"), &Home::open(built.clone())?)?;
     }
     crate::failpoint::hit("import");
     // An empty folder at `target` is replaced by the rename.
@@ -620,7 +622,7 @@ pub fn import_into(reporter: &dyn Reporter, home: &Locked, import: &Import) -> R
     }
     let (cached, in_place) = fill_cache(reporter, &m, work.path(), cache)?;
     if let Some(take) = members {
-        take(&m, &work.path().join("members"))?;
+        take(&m, &work.path().join("members"), &theirs)?;
     }
     let commits = Transaction::run(home, &format!("atk import {}", file.display()), |tx| {
         let mut commits = Vec::new();
@@ -722,7 +724,7 @@ mod tests {
         assert_eq!(m.created, "2026-12-06T05:00:00Z");
 
         let seen = RefCell::new(None);
-        let take = |m: &ExportManifest, dir: &Path| -> Result<()> {
+        let take = |m: &ExportManifest, dir: &Path, _: &Home| -> Result<()> {
             assert!(m.members.iter().any(|x| x.path == "data/p/one.atk-backup"));
             *seen.borrow_mut() = Some(std::fs::read(dir.join("data/p/one.atk-backup")).unwrap());
             Ok(())
@@ -733,7 +735,7 @@ mod tests {
         assert!(imported.created && new.join(".git").is_dir());
         assert_eq!(seen.borrow().as_deref(), Some(&b"backup bytes"[..]));
 
-        let refuse = |_: &ExportManifest, _: &Path| -> Result<()> { Err(Error::other("not now")) };
+        let refuse = |_: &ExportManifest, _: &Path, _: &Home| -> Result<()> { Err(Error::other("not now")) };
         let import = Import { file: &out, cache: &origins.cache, members: Some(&refuse) };
         let other = t.path().join("other");
         assert!(import_new(&Recorder::default(), &import, &other).unwrap_err().to_string().contains("not now"));

@@ -76,10 +76,10 @@ fn plugin_files(home: &Path, dir: &str) -> std::collections::BTreeMap<String, (u
 }
 
 /// The members of a tar, with their headers.
-type Members = Vec<(tar::Header, Vec<u8>)>;
+pub(crate) type Members = Vec<(tar::Header, Vec<u8>)>;
 
 /// The members of a (gzip-compressed tar) export, with their headers.
-fn members(file: &Path) -> Members {
+pub(crate) fn members(file: &Path) -> Members {
     let mut tar = tar::Archive::new(GzDecoder::new(std::fs::File::open(file).unwrap()));
     let mut out = Vec::new();
     for e in tar.entries().unwrap() {
@@ -92,7 +92,7 @@ fn members(file: &Path) -> Members {
     out
 }
 
-fn rewrite(file: &Path, members: &[(tar::Header, Vec<u8>)]) {
+pub(crate) fn rewrite(file: &Path, members: &[(tar::Header, Vec<u8>)]) {
     let mut b = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
     for (h, data) in members {
         b.append(h, &data[..]).unwrap();
@@ -100,7 +100,7 @@ fn rewrite(file: &Path, members: &[(tar::Header, Vec<u8>)]) {
     std::fs::write(file, b.into_inner().unwrap().finish().unwrap()).unwrap();
 }
 
-fn name_of(h: &tar::Header) -> String {
+pub(crate) fn name_of(h: &tar::Header) -> String {
     String::from_utf8(h.path_bytes().into_owned()).unwrap()
 }
 
@@ -111,7 +111,7 @@ fn set_name(h: &mut tar::Header, name: &[u8]) {
     h.set_cksum();
 }
 
-fn json(env: &Env, args: &[&str]) -> serde_json::Value {
+pub(crate) fn json(env: &Env, args: &[&str]) -> serde_json::Value {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
     serde_json::from_str(&env.ok(&all)).unwrap()

@@ -2,7 +2,10 @@
 //! `git log` does not show, hostile files whose manifest is recomputed (it is not signed), and
 //! imports stopped half-way.
 
+use std::path::{Path, PathBuf};
+
 use crate::common::*;
+use crate::export::{json, members, name_of, rewrite, Members};
 
 const SECRET: &str = "hunter2-never-exported";
 
@@ -61,4 +64,126 @@ fn a_secret_in_a_merge_or_behind_a_tag_is_never_exported() {
     let mut unzipped = Vec::new();
     std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut unzipped).unwrap();
     assert!(!has_secret(&bytes) && !has_secret(&unzipped));
+}
+
+/// Rewrites the export `file` to `out` after `edit`, its manifest's list of members (sizes and
+/// sha256) computed again, as anyone can: the manifest is not signed.
+fn forge(file: &Path, out: &Path, edit: impl FnOnce(&mut Members)) {
+    use sha2::Digest;
+    let mut all = members(file);
+    edit(&mut all);
+    for (h, data) in all.iter_mut().skip(1) {
+        h.set_size(data.len() as u64);
+        h.set_cksum();
+    }
+    let mut doc: serde_json::Value = serde_json::from_slice(&all[0].1).unwrap();
+    doc["members"] = all[1..]
+        .iter()
+        .map(|(h, d)| {
+            let sha: String = sha2::Sha256::digest(d).iter().map(|b| format!("{b:02x}")).collect();
+            serde_json::json!({"path": name_of(h), "size": d.len(), "sha256": sha})
+        })
+        .collect();
+    all[0].1 = serde_json::to_vec(&doc).unwrap();
+    let n = all[0].1.len() as u64;
+    all[0].0.set_size(n);
+    all[0].0.set_cksum();
+    rewrite(out, &all);
+}
+
+/// A home with two local plugins that declare data (`alpha`, `beta`), each backed up, exported
+/// with its data; the backups' IDs.
+fn exported_with_data() -> (Env, PathBuf, Vec<String>) {
+    let env = Env::new();
+    for name in ["alpha", "beta"] {
+        let src = env.plugin(&format!("src/{name}"), &yaml(name, ""), &[("atk-data.yaml", "paths: [data]\n", false)]);
+        env.ok(&["add", "-y", src.to_str().unwrap()]);
+        write(&env.atk_home.join(format!("plugins/{name}/data/notes.txt")), &format!("{name}'s notes\n"), false);
+        env.ok(&["backup", name]);
+    }
+    let file = env.path("laptop.atk");
+    let report = json(&env, &["export", "--all", "-o", file.to_str().unwrap(), "--with-data"]);
+    let ids: Vec<String> =
+        report["data"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().into()).collect();
+    assert_eq!(ids.len(), 2, "{report}");
+    (env, file, ids)
+}
+
+/// Every file below `dir` (none when it does not exist).
+fn files_below(dir: &Path) -> Vec<String> {
+    if !dir.exists() {
+        return vec![];
+    }
+    walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| !e.file_type().is_dir())
+        .map(|e| e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// A carried backup that is refused (one of another plugin, under the second plugin's name) is
+/// refused before the home is made and before any backup is taken: no home, no backup, nothing
+/// left beside the home.
+#[test]
+fn a_refused_carried_backup_leaves_no_home_and_takes_no_backup() {
+    let (a, file, ids) = exported_with_data();
+    let forged = a.path("forged.atk");
+    forge(&file, &forged, |all| {
+        let alpha = all.iter().find(|(h, _)| name_of(h).starts_with("data/alpha/")).unwrap().1.clone();
+        let beta = all.iter_mut().find(|(h, _)| name_of(h).starts_with("data/beta/")).unwrap();
+        beta.1 = alpha;
+    });
+    let b = Env::bare();
+    let backups = b.home.join(".local/share/atk/backups");
+    let (_, err) = b.fails(5, &["import", forged.to_str().unwrap(), "--with-data"]);
+    assert!(err.contains(&format!("member data/beta/{}.atk-backup is a backup of another plugin", ids[1])), "{err}");
+    assert!(!b.atk_home.exists(), "no home");
+    assert_eq!(files_below(&backups), Vec::<String>::new(), "no backup taken");
+    let left: Vec<_> = std::fs::read_dir(&b.home).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "nothing beside the home: {left:?}");
+    // --into a home: the same, nothing changed.
+    let c = Env::new();
+    let before = c.snapshot();
+    c.fails(5, &["import", forged.to_str().unwrap(), "--into", "--with-data"]);
+    assert_eq!(c.snapshot(), before);
+    assert_eq!(files_below(&c.home.join(".local/share/atk/backups")), Vec::<String>::new());
+    // The file as written imports with both.
+    let report = json(&b, &["import", file.to_str().unwrap(), "--with-data"]);
+    assert_eq!(report["data"].as_array().unwrap().len(), 2, "{report}");
+    assert_eq!(files_below(&backups).len(), 4, "two archives and their summaries");
+}
+
+/// A kill -9 while a carried backup is copied into the backup folder leaves no home (it is put in
+/// place after the backups) and no half backup: a work file the next import removes.
+#[test]
+fn a_killed_import_with_data_leaves_no_home_and_no_half_backup() {
+    let (_a, file, ids) = exported_with_data();
+    let b = Env::bare();
+    let backups = b.home.join(".local/share/atk/backups");
+    kill_9(stop_at(&b, "adopt#2", &["import", file.to_str().unwrap(), "--with-data"]));
+    assert!(!b.atk_home.exists(), "no home");
+    let mut left = files_below(&backups);
+    left.sort();
+    assert_eq!(left.len(), 3, "{left:?}");
+    assert_eq!(left[..2], [format!("alpha/{}.atk-backup", ids[0]), format!("alpha/{}.json", ids[0])]);
+    assert!(left[2].starts_with("beta/.tmp-"), "only a work file of beta's: {left:?}");
+    let report = json(&b, &["import", file.to_str().unwrap(), "--with-data"]);
+    assert_eq!(report["data"].as_array().unwrap().len(), 2, "{report}");
+    let mut left = files_below(&backups);
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            format!("alpha/{}.atk-backup", ids[0]),
+            format!("alpha/{}.json", ids[0]),
+            format!("beta/{}.atk-backup", ids[1]),
+            format!("beta/{}.json", ids[1])
+        ]
+    );
+    b.ok(&["install", "--all", "--offline"]);
+    let restored = json(&b, &["restore", "--all", "--yes"]);
+    assert_eq!(restored["done"].as_array().unwrap().len(), 2, "{restored}");
+    assert_eq!(std::fs::read_to_string(b.atk_home.join("plugins/beta/data/notes.txt")).unwrap(), "beta's notes\n");
 }
