@@ -91,12 +91,17 @@ fn forge(file: &Path, out: &Path, edit: impl FnOnce(&mut Members)) {
     rewrite(out, &all);
 }
 
+/// A plugin that runs (its status says so), stopped for a copy of its data; its stop fails when
+/// the file `fail-stop` is in its folder.
+const STOPPED: &str = "lifecycle:\n  start: 'true'\n  stop: test ! -f fail-stop\n  status: 'true'\n";
+
 /// A home with two local plugins that declare data (`alpha`, `beta`), each backed up, exported
 /// with its data; the backups' IDs.
 fn exported_with_data() -> (Env, PathBuf, Vec<String>) {
     let env = Env::new();
     for name in ["alpha", "beta"] {
-        let src = env.plugin(&format!("src/{name}"), &yaml(name, ""), &[("atk-data.yaml", "paths: [data]\n", false)]);
+        let files = [("atk-data.yaml", "paths: [data]\nstop: true\n", false)];
+        let src = env.plugin(&format!("src/{name}"), &yaml(name, STOPPED), &files);
         env.ok(&["add", "-y", src.to_str().unwrap()]);
         write(&env.atk_home.join(format!("plugins/{name}/data/notes.txt")), &format!("{name}'s notes\n"), false);
         env.ok(&["backup", name]);
@@ -186,4 +191,38 @@ fn a_killed_import_with_data_leaves_no_home_and_no_half_backup() {
     let restored = json(&b, &["restore", "--all", "--yes"]);
     assert_eq!(restored["done"].as_array().unwrap().len(), 2, "{restored}");
     assert_eq!(std::fs::read_to_string(b.atk_home.join("plugins/beta/data/notes.txt")).unwrap(), "beta's notes\n");
+}
+
+/// `restore --all` after an import: one plugin whose restore fails (its stop fails) is reported
+/// and the others are restored (exit 1); a data folder that is a link out of the plugin (as a
+/// hostile home can commit for a local plugin) is replaced, never written through.
+#[test]
+fn restore_all_after_an_import_restores_the_others_when_one_fails_and_never_writes_through_a_link() {
+    let (a, file, ids) = exported_with_data();
+    let victim = a.path("victim");
+    write(&victim.join("keep.txt"), "precious\n", false);
+    let b = Env::bare();
+    json(&b, &["import", file.to_str().unwrap(), "--with-data"]);
+    b.ok(&["install", "--all", "--offline"]);
+    let alpha = b.atk_home.join("plugins/alpha");
+    assert!(!alpha.join("data").exists(), "data is not committed: it comes with the backup");
+    std::os::unix::fs::symlink(&victim, alpha.join("data")).unwrap();
+    let beta = b.atk_home.join("plugins/beta");
+    write(&beta.join("data/notes.txt"), "beta's new notes\n", false);
+    write(&beta.join("fail-stop"), "", false);
+    let out = b.cmd().args(["--json", "restore", "--all", "--yes"]).output().unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["done"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["done"][0]["directory"], "alpha");
+    assert_eq!(report["done"][0]["id"], ids[0].as_str());
+    assert_eq!(report["failed"][0]["directory"], "beta");
+    assert_eq!(report["failed"][0]["error"]["kind"], "lifecycle", "{report}");
+    assert!(stderr.contains("beta: stop of plugin 'beta' failed"), "{stderr}");
+    assert!(!std::fs::symlink_metadata(alpha.join("data")).unwrap().is_symlink(), "the link was replaced");
+    assert_eq!(std::fs::read_to_string(alpha.join("data/notes.txt")).unwrap(), "alpha's notes\n");
+    assert_eq!(files_below(&victim), ["keep.txt"], "nothing written through the link");
+    assert_eq!(std::fs::read_to_string(victim.join("keep.txt")).unwrap(), "precious\n");
+    assert_eq!(std::fs::read_to_string(beta.join("data/notes.txt")).unwrap(), "beta's new notes\n", "left as it was");
 }
