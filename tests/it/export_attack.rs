@@ -226,3 +226,78 @@ fn restore_all_after_an_import_restores_the_others_when_one_fails_and_never_writ
     assert_eq!(std::fs::read_to_string(victim.join("keep.txt")).unwrap(), "precious\n");
     assert_eq!(std::fs::read_to_string(beta.join("data/notes.txt")).unwrap(), "beta's new notes\n", "left as it was");
 }
+
+/// Every failpoint `args` passes in `env`, each pass counted (`step#3`).
+fn points_passed(env: &Env, args: &[&str]) -> Vec<String> {
+    let trace = env.path("trace");
+    let _ = std::fs::remove_file(&trace);
+    let out = env.cmd().args(args).env("ATK_FAILPOINT_TRACE", &trace).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut seen: std::collections::BTreeMap<String, usize> = Default::default();
+    std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|p| {
+            let n = seen.entry(p.to_string()).or_default();
+            *n += 1;
+            format!("{p}#{n}")
+        })
+        .collect()
+}
+
+/// What the backup folder of `env` holds, sorted; work files (`.tmp-…`) as `<plugin>/.tmp`.
+fn backup_folder(env: &Env) -> Vec<String> {
+    let mut all: Vec<String> = files_below(&env.home.join(".local/share/atk/backups"))
+        .into_iter()
+        .map(|f| match f.split_once("/.tmp-") {
+            Some((plugin, _)) => format!("{plugin}/.tmp"),
+            None => f,
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+/// A kill -9 at every point an import with data passes (a new home, then `--into`): no home or
+/// the whole one, the home as it was or with every plugin added, each backup whole or absent; and
+/// the import run again completes, leaving no work file.
+#[test]
+fn a_kill_at_every_point_of_an_import_with_data_leaves_no_half_home_and_no_half_backup() {
+    let (_a, file, ids) = exported_with_data();
+    let file = file.to_str().unwrap();
+    let whole: Vec<String> = [("alpha", &ids[0]), ("beta", &ids[1])]
+        .iter()
+        .flat_map(|(p, id)| [format!("{p}/{id}.atk-backup"), format!("{p}/{id}.json")])
+        .collect();
+
+    let reference = Env::bare();
+    let points = points_passed(&reference, &["import", file, "--with-data"]);
+    assert_eq!(points, ["adopt#1", "adopt#2", "import#1"]);
+    for point in &points {
+        let b = Env::bare();
+        kill_9(stop_at(&b, point, &["import", file, "--with-data"]));
+        assert!(!b.atk_home.exists(), "{point}: no home");
+        assert!(backup_folder(&b).iter().all(|f| whole.contains(f) || f.ends_with("/.tmp")), "{point}");
+        b.ok(&["import", file, "--with-data"]);
+        assert_eq!(backup_folder(&b), whole, "{point}: every backup, no work file");
+        assert_eq!(b.manifest(), reference.manifest(), "{point}");
+    }
+
+    let reference = Env::new();
+    let points = points_passed(&reference, &["import", file, "--into", "--with-data"]);
+    assert!(points.iter().any(|p| p.starts_with("commit#")) && points.contains(&"adopt#2".into()), "{points:?}");
+    let done = tree(&reference.atk_home);
+    for point in &points {
+        let c = Env::new();
+        let before = tree(&c.atk_home);
+        kill_9(stop_at(&c, point, &["import", file, "--into", "--with-data"]));
+        c.ok(&["list"]);
+        let now = tree(&c.atk_home);
+        assert!(now == before || now == done, "{point}: neither the home as it was nor with every plugin");
+        assert_eq!(c.git(&["status", "--porcelain"]), "", "{point}");
+        assert!(backup_folder(&c).iter().all(|f| whole.contains(f) || f.ends_with("/.tmp")), "{point}");
+        c.ok(&["import", file, "--into", "--with-data"]);
+        assert_eq!(tree(&c.atk_home), done, "{point}");
+        assert_eq!(backup_folder(&c), whole, "{point}: every backup, no work file");
+    }
+}
