@@ -27,6 +27,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let user_home = ctx.settings.environment.user_home();
     let file = crate::home::expand_tilde(&args.file, &user_home);
     let file = std::path::absolute(&file).unwrap_or(file);
+    if !file.is_file() {
+        let what = if file.exists() { "is not a file" } else { "does not exist" };
+        return Err(crate::Error::usage(
+            format!("{} {what}", file.display()),
+            Some("name the file `atk export --all -o FILE` wrote".into()),
+        ));
+    }
     let cache = ctx.settings.cache();
     // The backups go to the backup folder of the home the import makes (or adds to) once the
     // whole file is verified, and before the home changes: `adopt` checks every backup before it

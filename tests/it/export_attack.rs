@@ -301,3 +301,22 @@ fn a_kill_at_every_point_of_an_import_with_data_leaves_no_half_home_and_no_half_
         assert_eq!(backup_folder(&c), whole, "{point}: every backup, no work file");
     }
 }
+
+/// An import of a file that is not there (or is a folder) is a usage error with a hint, in one
+/// line and as a JSON document; nothing is made.
+#[test]
+fn an_import_of_a_file_that_is_not_there_says_so_with_a_hint() {
+    let b = Env::bare();
+    let missing = b.path("nowhere.atk");
+    let (_, err) = b.fails(2, &["import", missing.to_str().unwrap()]);
+    assert_eq!(
+        err.trim(),
+        format!("error: {} does not exist\nhint: name the file `atk export --all -o FILE` wrote", missing.display())
+    );
+    let (_, err) = b.fails(2, &["import", b.dir.path().to_str().unwrap()]);
+    assert!(err.contains("is not a file"), "{err}");
+    let doc = json_doc(&b, &["import", missing.to_str().unwrap()], 2, &[]);
+    assert_eq!(doc["error"]["kind"], "usage", "{doc}");
+    assert_eq!(doc["error"]["hints"][0], "name the file `atk export --all -o FILE` wrote");
+    assert!(!b.atk_home.exists());
+}
