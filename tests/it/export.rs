@@ -15,18 +15,18 @@ const SECRET: &str = "hunter2-never-exported";
 
 /// A machine with a registry plugin (`notes`, customized), a git plugin (`echo-tool`) both served
 /// by `git daemon`, and a local plugin (`minimal`); secrets in `.env` files; everything committed.
-struct Exporter {
-    env: Env,
-    reg: String,
-    registry_pin: String,
-    tool_pin: String,
+pub(crate) struct Exporter {
+    pub(crate) env: Env,
+    pub(crate) reg: String,
+    pub(crate) registry_pin: String,
+    pub(crate) tool_pin: String,
     daemon: Option<GitDaemon>,
     /// What the daemon serves, and the work trees the repositories were made from.
     served: Vec<PathBuf>,
 }
 
 impl Exporter {
-    fn new() -> Exporter {
+    pub(crate) fn new() -> Exporter {
         let env = Env::new();
         let (work, root, _) = served_registry(&env, true);
         let tool = git_source_work(&env);
@@ -50,7 +50,7 @@ impl Exporter {
         Exporter { registry_pin, tool_pin, reg, daemon: Some(daemon), served: vec![root, work, tool], env }
     }
 
-    fn export(&self, name: &str) -> PathBuf {
+    pub(crate) fn export(&self, name: &str) -> PathBuf {
         let file = self.env.path(name);
         self.env.ok(&["--registry", &self.reg, "export", "--all", "-o", file.to_str().unwrap()]);
         file
@@ -69,7 +69,7 @@ impl Exporter {
 }
 
 /// A plugin folder as a user compares it: every file but the `.env` files.
-fn plugin_files(home: &Path, dir: &str) -> std::collections::BTreeMap<String, (u32, Vec<u8>)> {
+pub(crate) fn plugin_files(home: &Path, dir: &str) -> std::collections::BTreeMap<String, (u32, Vec<u8>)> {
     let mut t = tree(&home.join("plugins").join(dir));
     t.retain(|path, _| !path.ends_with(".env"));
     t

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::*;
-use crate::export::{json, members, name_of, rewrite, Members};
+use crate::export::{json, members, name_of, plugin_files, rewrite, Exporter, Members};
 
 const SECRET: &str = "hunter2-never-exported";
 
@@ -319,4 +319,42 @@ fn an_import_of_a_file_that_is_not_there_says_so_with_a_hint() {
     assert_eq!(doc["error"]["kind"], "usage", "{doc}");
     assert_eq!(doc["error"]["hints"][0], "name the file `atk export --all -o FILE` wrote");
     assert!(!b.atk_home.exists());
+}
+
+/// The import and `install --all --offline` in a network namespace of their own (`unshare -n`:
+/// no interface but a loopback that is down), while the exporter's sources are still served
+/// outside it: the exporter's pins and files, with no attempt at any network.
+#[test]
+#[ignore = "needs root: a network namespace (unshare -n), as CI has (.ci/run runs the ignored tests)"]
+fn an_import_and_an_offline_install_in_a_network_namespace_give_the_exporters_pins_and_files() {
+    assert!(
+        std::process::Command::new("unshare").args(["-n", "true"]).status().is_ok_and(|s| s.success()),
+        "no network namespace can be made here (this test needs root)"
+    );
+    let a = Exporter::new();
+    let file = a.export("laptop.atk");
+    let b = Env::bare();
+    let isolated = |args: &[&str]| {
+        let mut c = std::process::Command::new("unshare");
+        c.arg("-n").arg(bin()).args(args);
+        b.apply(&mut c);
+        c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let out = wait_with_timeout(c.spawn().unwrap(), RUN_TIMEOUT);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // Not reachable from in there, though served.
+    let mut ls = std::process::Command::new("unshare");
+    ls.args(["-n", "git", "ls-remote", &a.reg]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    assert!(!ls.status().unwrap().success(), "the registry cannot be reached in the namespace");
+    isolated(&["import", file.to_str().unwrap()]);
+    isolated(&["--registry", &a.reg, "install", "--all", "--offline"]);
+    for (dir, pin) in [("notes", &a.registry_pin), ("echo-tool", &a.tool_pin)] {
+        let p = b.atk_home.join("plugins").join(dir);
+        assert_eq!(std::fs::read_to_string(p.join(".atk-ref")).unwrap(), format!("{pin}\n"), "{dir}");
+    }
+    for dir in ["notes", "echo-tool", "minimal"] {
+        assert_eq!(plugin_files(&b.atk_home, dir), plugin_files(&a.env.atk_home, dir), "{dir}");
+    }
+    assert_eq!(b.manifest(), a.env.manifest());
 }
