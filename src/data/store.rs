@@ -368,7 +368,13 @@ impl Store {
                 if s.summary.encrypted || super::archive::is_encrypted(&s.file)? {
                     continue;
                 }
-                let manifest = super::archive::verify(&s.file, None)?;
+                let manifest = super::archive::verify(&s.file, None).map_err(|e| Error::Other {
+                    message: format!("backup {} of '{directory}' cannot be carried: {e}", s.summary.id),
+                    hints: vec![format!(
+                        "make a new one with `atk backup {directory}`, or delete this one: `rm {}`",
+                        s.file.display()
+                    )],
+                })?;
                 let secret = manifest
                     .files
                     .iter()

@@ -358,3 +358,28 @@ fn an_import_and_an_offline_install_in_a_network_namespace_give_the_exporters_pi
     }
     assert_eq!(b.manifest(), a.env.manifest());
 }
+
+/// A damaged backup is not carried: the export says which, and how to go on, and writes nothing.
+#[test]
+fn a_damaged_backup_is_named_by_export_with_data_with_what_to_do() {
+    let (a, _, ids) = exported_with_data();
+    let archive = a.home.join(format!(".local/share/atk/backups/beta/{}.atk-backup", ids[1]));
+    let mut bytes = std::fs::read(&archive).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0xff;
+    std::fs::write(&archive, bytes).unwrap();
+    let out = a.path("again.atk");
+    let (_, err) = a.fails(1, &["export", "--all", "-o", out.to_str().unwrap(), "--with-data"]);
+    assert!(err.starts_with(&format!("error: backup {} of 'beta' cannot be carried: ", ids[1])), "{err}");
+    assert!(
+        err.contains(&format!(
+            "hint: make a new one with `atk backup beta`, or delete this one: `rm {}`",
+            archive.display()
+        )),
+        "{err}"
+    );
+    assert!(!out.exists());
+    std::fs::remove_file(&archive).unwrap();
+    let report = json(&a, &["export", "--all", "-o", out.to_str().unwrap(), "--with-data"]);
+    assert_eq!(report["data"].as_array().unwrap().len(), 1, "the other plugin's: {report}");
+}
