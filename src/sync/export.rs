@@ -160,26 +160,58 @@ fn os(s: &str) -> &std::ffi::OsStr {
     std::ffi::OsStr::new(s)
 }
 
-/// A temporary folder beside `path` (on its file system), named after it, removed when dropped.
-/// What a run for the same `path` that was killed left there is removed first.
-fn beside(path: &Path, what: &str) -> Result<tempfile::TempDir> {
+/// A work folder beside `path` (on its file system), named after it, removed when dropped; this
+/// process holds the lock file in it meanwhile.
+struct Work {
+    dir: tempfile::TempDir,
+    _lock: crate::fs::lock::Held,
+}
+
+impl Work {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// The lock file of a work folder: held while the atk that made the folder runs.
+const WORK_LOCK: &str = "lock";
+
+/// The parent of `path` and the prefix of the work folders made beside it for `what`.
+fn work_prefix(path: &Path, what: &str) -> (PathBuf, String) {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&parent).ctx(|| format!("cannot create {}", parent.display()))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let prefix = format!(".atk-{what}-{name}.");
+    (parent, format!(".atk-{what}-{name}."))
+}
+
+/// Removes the work folders beside `path` for `what` that a killed atk left: those whose lock no
+/// process holds (another atk at work on the same path keeps its own).
+fn clean_beside(path: &Path, what: &str) {
+    let (parent, prefix) = work_prefix(path, what);
     for stale in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
         let is_dir = stale.file_type().is_ok_and(|t| t.is_dir());
         if is_dir && stale.file_name().to_string_lossy().starts_with(&prefix) {
-            let _ = crate::fs::remove_any(&stale.path());
+            if let Ok(Some(_held)) = crate::fs::lock::try_acquire(&stale.path().join(WORK_LOCK)) {
+                let _ = crate::fs::remove_any(&stale.path());
+            }
         }
     }
-    tempfile::Builder::new()
+}
+
+/// A new work folder beside `path` for `what` ([`Work`]), once what a killed run left is removed.
+fn beside(path: &Path, what: &str) -> Result<Work> {
+    let (parent, prefix) = work_prefix(path, what);
+    std::fs::create_dir_all(&parent).ctx(|| format!("cannot create {}", parent.display()))?;
+    clean_beside(path, what);
+    let dir = tempfile::Builder::new()
         .prefix(&prefix)
         .tempdir_in(&parent)
-        .ctx(|| format!("cannot create a folder in {}", parent.display()))
+        .ctx(|| format!("cannot create a folder in {}", parent.display()))?;
+    let lock = crate::fs::lock::try_acquire(&dir.path().join(WORK_LOCK))?
+        .ok_or_else(|| Error::conflict(format!("{} is in use by another atk", dir.path().display()), vec![]))?;
+    Ok(Work { dir, _lock: lock })
 }
 
 /// Writes the export of `home` (its committed state, and the objects of every remote plugin's
@@ -533,6 +565,8 @@ fn registry_of(m: &ExportManifest) -> Option<String> {
 /// the target and renamed into place at the end: a kill leaves no home, or the whole one.
 pub fn import_new(reporter: &dyn Reporter, import: &Import, target: &Path) -> Result<Imported> {
     let Import { file, cache, members } = *import;
+    // (What an import of this same target that was killed left beside it goes first.)
+    clean_beside(target, "import");
     if target.symlink_metadata().is_ok() {
         let empty = target.is_dir()
             && !target.is_symlink()
@@ -547,7 +581,6 @@ pub fn import_new(reporter: &dyn Reporter, import: &Import, target: &Path) -> Re
             });
         }
     }
-    // (What an import of this same target that was killed left beside it goes first.)
     let work = beside(target, "import")?;
     let m = unpack(reporter, file, work.path())?;
     let built = build_home(&m, work.path())?;

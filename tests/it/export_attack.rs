@@ -383,3 +383,30 @@ fn a_damaged_backup_is_named_by_export_with_data_with_what_to_do() {
     let report = json(&a, &["export", "--all", "-o", out.to_str().unwrap(), "--with-data"]);
     assert_eq!(report["data"].as_array().unwrap().len(), 1, "the other plugin's: {report}");
 }
+
+/// Two imports of one target at once: the second never removes the work folder of the first,
+/// which is still at work (only a killed one's). A later import clears what the killed one left.
+#[test]
+fn a_second_import_of_the_same_target_leaves_the_first_ones_work_alone() {
+    let (_a, file, _) = exported_with_data();
+    let file = file.to_str().unwrap();
+    let b = Env::bare();
+    let work = |env: &Env| -> Vec<String> {
+        std::fs::read_dir(&env.home)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".atk-import-"))
+            .collect()
+    };
+    let first = stop_at(&b, "import", &["import", file]);
+    let theirs = work(&b);
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    b.ok(&["import", file]);
+    assert_eq!(work(&b), theirs, "the first import's work folder is left to it");
+    assert!(b.atk_home.join("manifest.yaml").is_file(), "the second import's home");
+    kill_9(first);
+    // Once it is dead, the next import (refused: a home is there) clears what it left.
+    b.fails(1, &["import", file]);
+    assert_eq!(work(&b), Vec::<String>::new());
+    b.ok(&["list"]);
+}
