@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::common::sources::{git_source_work, head};
 use crate::common::*;
 use crate::export::{json, members, name_of, plugin_files, rewrite, Exporter, Members};
 
@@ -409,4 +410,92 @@ fn a_second_import_of_the_same_target_leaves_the_first_ones_work_alone() {
     b.fails(1, &["import", file]);
     assert_eq!(work(&b), Vec::<String>::new());
     b.ok(&["list"]);
+}
+
+/// `git args…` in `dir` with `input`; its raw standard output.
+fn git_bytes(dir: &Path, args: &[&str], input: &[u8]) -> Vec<u8> {
+    let mut c = git_command(dir);
+    let mut child = c.args(args).stdin(std::process::Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input).unwrap();
+    let out = wait_with_timeout(child, RUN_TIMEOUT);
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+/// Writes a raw object of `kind` into the repository `dir` (no check of what it holds, as a
+/// hostile exporter can); its id.
+fn raw_object(dir: &Path, kind: &str, bytes: &[u8]) -> String {
+    let id = git_bytes(dir, &["hash-object", "-t", kind, "--literally", "-w", "--stdin"], bytes);
+    String::from_utf8(id).unwrap().trim().to_string()
+}
+
+/// The tree `base` (raw) with one more entry.
+fn with_entry(base: &[u8], mode: &str, name: &[u8], id: &str) -> Vec<u8> {
+    let mut tree = base.to_vec();
+    tree.extend_from_slice(format!("{mode} ").as_bytes());
+    tree.extend_from_slice(name);
+    tree.push(0);
+    tree.extend((0..20).map(|i| u8::from_str_radix(&id[2 * i..2 * i + 2], 16).unwrap()));
+    tree
+}
+
+/// A plugin's tree at its pin carried in the file is as hostile as its exporter likes (the objects
+/// are checked against their ids, not their names): an entry `..`, one whose name holds a `/`, a
+/// link to `/etc` or to `..`. `install --all --offline` refuses each, naming it, before it writes
+/// anything, in the plugin's folder or outside it.
+#[test]
+fn a_hostile_tree_carried_in_an_export_is_refused_by_the_offline_install() {
+    let a = Env::new();
+    let tool = git_source_work(&a);
+    let url = format!("file://{}", tool.display());
+    a.ok(&["add", "-y", &url]);
+    let pin = head(&tool);
+    let manifest = a.manifest();
+    let plugin_tree = git_bytes(&tool, &["cat-file", "tree", "HEAD:.atk"], b"");
+    let root = git(&tool, &["rev-parse", "HEAD^{tree}"]).trim().to_string();
+    let atk = git(&tool, &["rev-parse", "HEAD:.atk"]).trim().to_string();
+    let root_raw = git_bytes(&tool, &["cat-file", "tree", &root], b"");
+    let file_blob = raw_object(&tool, "blob", b"owned\n");
+    let cases: Vec<(&str, &str, &[u8], String, &str)> = vec![
+        ("a name ..", "100644", b"..", file_blob.clone(), ".atk/.. in "),
+        ("a name with a /", "100644", b"x/y", file_blob.clone(), "a name with a path separator"),
+        ("a link to /etc", "120000", b"etc", raw_object(&tool, "blob", b"/etc"), "a link to /etc, outside"),
+        ("a link out", "120000", b"up", raw_object(&tool, "blob", b"../../.."), "a link to ../../.., outside"),
+    ];
+    for (what, mode, name, id, why) in cases {
+        let forged_atk = raw_object(&tool, "tree", &with_entry(&plugin_tree, mode, name, &id));
+        // The root tree with `.atk` pointing at the forged one (same name length: replace the id).
+        let at = root_raw.windows(5).position(|w| w == b".atk\0").unwrap() + 5;
+        let mut forged_root = root_raw.clone();
+        let bytes: Vec<u8> = (0..20).map(|i| u8::from_str_radix(&forged_atk[2 * i..2 * i + 2], 16).unwrap()).collect();
+        forged_root[at..at + 20].copy_from_slice(&bytes);
+        assert_ne!(forged_atk, atk);
+        let forged_root = raw_object(&tool, "tree", &forged_root);
+        let forged = git(&tool, &["commit-tree", &forged_root, "-p", &pin, "-m", "forged"]).trim().to_string();
+        std::fs::write(a.atk_home.join("manifest.yaml"), manifest.replace(&pin, &forged)).unwrap();
+        a.git(&["commit", "-qam", "pin the forged commit"]);
+        let file = a.path("forged.atk");
+        a.ok(&["export", "--all", "-o", file.to_str().unwrap()]);
+        a.git(&["reset", "-q", "--hard", "HEAD~1"]);
+
+        // On another machine, where the source is not.
+        std::fs::rename(&tool, a.path("away")).unwrap();
+        let b = Env::bare();
+        let outside = b.dir.path().to_path_buf();
+        let before = files_below(&outside);
+        b.ok(&["import", file.to_str().unwrap()]);
+        let after_import = files_below(&outside);
+        // (`install --all` reports each plugin's failure and exits 1.)
+        let (_, err) = b.fails(1, &["install", "--all", "--offline"]);
+        assert!(err.contains(why) && err.contains("hint: the plugin cannot be installed safely"), "{what}: {err}");
+        assert!(!b.atk_home.join("plugins/echo-tool/.atk-ref").exists(), "{what}: not installed");
+        let now = files_below(&outside);
+        let new: Vec<&String> = now.iter().filter(|f| !after_import.contains(f)).collect();
+        assert!(
+            new.iter().all(|f| f.starts_with("user/.atk/.git/") || f.starts_with("cache/")),
+            "{what}: written by the install: {new:?}"
+        );
+        assert!(before.iter().all(|f| now.contains(f)), "{what}");
+        std::fs::rename(a.path("away"), &tool).unwrap();
+    }
 }
