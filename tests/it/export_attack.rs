@@ -499,3 +499,56 @@ fn a_hostile_tree_carried_in_an_export_is_refused_by_the_offline_install() {
         std::fs::rename(a.path("away"), &tool).unwrap();
     }
 }
+
+/// A source's objects forged (the manifest recomputed): a size claim larger than the member, an
+/// object whose bytes are not its id, a commit the stream lacks. Each is refused naming the member
+/// (exit 5) before a home is made.
+#[test]
+fn forged_source_objects_are_refused_before_a_home_is_made() {
+    let a = Env::new();
+    let tool = git_source_work(&a);
+    a.ok(&["add", "-y", &format!("file://{}", tool.display())]);
+    let file = a.path("laptop.atk");
+    a.ok(&["export", "--all", "-o", file.to_str().unwrap()]);
+    std::fs::rename(&tool, a.path("away")).unwrap();
+    let source = members(&file).iter().map(|(h, _)| name_of(h)).find(|n| n.starts_with("sources/")).unwrap();
+    let stream = members(&file).into_iter().find(|(h, _)| name_of(h) == source).unwrap().1;
+    let first_header_end = stream.iter().skip(14).position(|b| *b == b'\n').unwrap() + 14;
+    let header = String::from_utf8(stream[14..first_header_end].to_vec()).unwrap();
+    let (kind_id, _) = header.rsplit_once(' ').unwrap();
+    type Edit = Box<dyn Fn(&mut Members)>;
+    let set_source = |bytes: Vec<u8>| -> Edit {
+        let source = source.clone();
+        Box::new(move |all: &mut Members| {
+            all.iter_mut().find(|(h, _)| name_of(h) == source).unwrap().1 = bytes.clone();
+        })
+    };
+    let mut huge = b"atk-objects 1\n".to_vec();
+    huge.extend_from_slice(format!("{kind_id} 99999999999999\n").as_bytes());
+    let mut changed = stream.clone();
+    let last = changed.len() - 2;
+    changed[last] ^= 1;
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        ("a huge size", set_source(huge), "is larger than the stream"),
+        ("changed bytes", set_source(changed), "does not have that id"),
+        (
+            "a commit it lacks",
+            Box::new(|all: &mut Members| {
+                let mut doc: serde_json::Value = serde_json::from_slice(&all[0].1).unwrap();
+                doc["sources"][0]["commits"][0] = "0123456789abcdef0123456789abcdef01234567".into();
+                all[0].1 = serde_json::to_vec(&doc).unwrap();
+            }),
+            "does not hold the commit 0123456789abcdef0123456789abcdef01234567",
+        ),
+    ];
+    for (what, edit, why) in cases {
+        let forged = a.path("forged.atk");
+        forge(&file, &forged, edit);
+        let b = Env::bare();
+        let (_, err) = b.fails(5, &["import", forged.to_str().unwrap()]);
+        assert!(err.contains(&format!("error: {source}: ")) && err.contains(why), "{what}: {err}");
+        assert!(!b.atk_home.exists(), "{what}: no home");
+        let left: Vec<_> = std::fs::read_dir(&b.home).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(left.is_empty(), "{what}: {left:?}");
+    }
+}
