@@ -552,3 +552,49 @@ fn forged_source_objects_are_refused_before_a_home_is_made() {
         assert!(left.is_empty(), "{what}: {left:?}");
     }
 }
+
+/// `restore --all` after an import where one plugin's backup is damaged: that plugin is reported
+/// (its data left as it is) and the others are restored; exit 1, a dry run too. With only the
+/// damaged one left, the report alone, exit 1.
+#[test]
+fn restore_all_reports_a_damaged_backup_and_restores_the_others() {
+    let (_a, file, ids) = exported_with_data();
+    let b = Env::bare();
+    json(&b, &["import", file.to_str().unwrap(), "--with-data"]);
+    b.ok(&["install", "--all", "--offline"]);
+    let archive = b.home.join(format!(".local/share/atk/backups/beta/{}.atk-backup", ids[1]));
+    let mut bytes = std::fs::read(&archive).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0xff;
+    std::fs::write(&archive, bytes).unwrap();
+    let beta = b.atk_home.join("plugins/beta");
+    write(&beta.join("data/notes.txt"), "beta's new notes\n", false);
+    let out = b.cmd().args(["--json", "restore", "--all", "--yes"]).output().unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["done"][0]["directory"], "alpha", "{report}");
+    assert_eq!(report["failed"][0]["directory"], "beta", "{report}");
+    let message = report["failed"][0]["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&archive.display().to_string()), "{message}");
+    assert!(stderr.contains("✗ beta: "), "{stderr}");
+    assert_eq!(std::fs::read_to_string(b.atk_home.join("plugins/alpha/data/notes.txt")).unwrap(), "alpha's notes\n");
+    assert_eq!(std::fs::read_to_string(beta.join("data/notes.txt")).unwrap(), "beta's new notes\n");
+    // A dry run says the same, exit 1.
+    let out = b.cmd().args(["--json", "restore", "--all", "--yes", "--dry-run"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report["plans"][0]["directory"].as_str(), report["failed"][0]["directory"].as_str()),
+        (Some("alpha"), Some("beta"))
+    );
+    // With alpha's backups gone, beta's is all there is: the report alone.
+    std::fs::remove_dir_all(b.home.join(".local/share/atk/backups/alpha")).unwrap();
+    let out = b.cmd().args(["--json", "restore", "--all", "--yes"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["done"], serde_json::json!([]));
+    assert_eq!(report["skipped"], serde_json::json!(["alpha"]));
+    assert_eq!(report["failed"][0]["directory"], "beta", "{report}");
+    assert_eq!(std::fs::read_to_string(beta.join("data/notes.txt")).unwrap(), "beta's new notes\n");
+}
