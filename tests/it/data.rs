@@ -337,7 +337,7 @@ fn docker_volumes_are_copied_and_put_back_and_a_failed_backup_starts_the_plugin_
 
 /// Rewrites the tar inside a backup archive with Python's tarfile (the gzip recompressed), by
 /// `edit`, a Python body over `members` (a list of (TarInfo, bytes)).
-fn tamper(archive: &Path, edit: &str) {
+pub(crate) fn tamper(archive: &Path, edit: &str) {
     let script = format!(
         "import gzip, io, tarfile, sys\np = sys.argv[1]\nraw = gzip.decompress(open(p, 'rb').read())\n\
          t = tarfile.open(fileobj=io.BytesIO(raw))\nmembers = [(m, t.extractfile(m).read() if m.isfile() else None) for m in t.getmembers()]\n\

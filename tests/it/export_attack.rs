@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::common::sources::{git_source_work, head};
 use crate::common::*;
+use crate::data::tamper;
 use crate::export::{json, members, name_of, plugin_files, rewrite, Exporter, Members};
 
 const SECRET: &str = "hunter2-never-exported";
@@ -597,4 +598,68 @@ fn restore_all_reports_a_damaged_backup_and_restores_the_others() {
     assert_eq!(report["skipped"], serde_json::json!(["alpha"]));
     assert_eq!(report["failed"][0]["directory"], "beta", "{report}");
     assert_eq!(std::fs::read_to_string(beta.join("data/notes.txt")).unwrap(), "beta's new notes\n");
+}
+
+/// Renames, in a backup archive, beta's `data/notes.txt` to `data/.env` (its manifest too): a
+/// backup that holds a secret, otherwise sound.
+const TO_ENV: &str = "import json\nm0, d0 = members[0]\ndoc = json.loads(d0)\n\
+for f in doc['files']:\n    if f['path'] == 'files/data/notes.txt': f['path'] = 'files/data/.env'\n\
+d0 = json.dumps(doc).encode()\nm0.size = len(d0)\nmembers[0] = (m0, d0)\n\
+for m, d in members:\n    if m.name == 'files/data/notes.txt': m.name = 'files/data/.env'";
+
+/// A carried backup that holds a `.env`, one named out of the data folder (`data/../x`), one
+/// whose name is not a backup ID: each refused (exit 5) before a home is made or a backup taken.
+/// And the export never carries a backup that holds a `.env`.
+#[test]
+fn a_carried_backup_with_a_secret_or_a_bad_name_is_refused_and_never_exported() {
+    let (a, file, ids) = exported_with_data();
+    let beta = format!("data/beta/{}.atk-backup", ids[1]);
+    let secret_backup = a.path("secret.atk-backup");
+    let stored = a.home.join(format!(".local/share/atk/backups/beta/{}.atk-backup", ids[1]));
+    std::fs::copy(&stored, &secret_backup).unwrap();
+    tamper(&secret_backup, TO_ENV);
+    let secret_bytes = std::fs::read(&secret_backup).unwrap();
+    type Edit = Box<dyn Fn(&mut Members)>;
+    let rename = |to: &'static [u8]| -> Edit {
+        let beta = beta.clone();
+        Box::new(move |all: &mut Members| {
+            let (h, _) = all.iter_mut().find(|(h, _)| name_of(h) == beta).unwrap();
+            let field = &mut h.as_old_mut().name;
+            field.fill(0);
+            field[..to.len()].copy_from_slice(to);
+        })
+    };
+    let beta_for_secret = beta.clone();
+    let cases: Vec<(&str, Edit, String)> = vec![
+        (
+            "a secret",
+            Box::new(move |all: &mut Members| {
+                all.iter_mut().find(|(h, _)| name_of(h) == beta_for_secret).unwrap().1 = secret_bytes.clone();
+            }),
+            format!("member {beta} holds a secret file, which an export never carries"),
+        ),
+        ("out of the data folder", rename(b"data/../x.atk-backup"), "has a path atk refuses".into()),
+        ("not a backup ID", rename(b"data/beta/x.atk-backup"), "is not named as atk names backups".into()),
+    ];
+    for (what, edit, why) in cases {
+        let forged = a.path("forged.atk");
+        forge(&file, &forged, edit);
+        let b = Env::bare();
+        let (_, err) = b.fails(5, &["import", forged.to_str().unwrap(), "--with-data"]);
+        assert!(err.contains(&why), "{what}: {err}");
+        assert!(!b.atk_home.exists(), "{what}: no home");
+        assert!(files_below(&b.home).is_empty(), "{what}: {:?}", files_below(&b.home));
+    }
+    // The backup with a secret as beta's newest on the exporting machine: left out, said why.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    a.ok(&["backup", "beta"]);
+    let newest = json(&a, &["backup", "--list", "beta"])["backups"][1]["file"].as_str().unwrap().to_string();
+    std::fs::copy(&secret_backup, &newest).unwrap();
+    std::fs::remove_file(&stored).unwrap();
+    let out = a.path("again.atk");
+    let report = json(&a, &["export", "--all", "-o", out.to_str().unwrap(), "--with-data"]);
+    assert_eq!(report["data"][1]["directory"], "beta", "{report}");
+    assert_eq!(report["data"][1]["id"], serde_json::Value::Null, "{report}");
+    assert!(report["data"][1]["left_out"].as_str().unwrap().contains("secrets"), "{report}");
+    assert!(!members(&out).iter().any(|(h, _)| name_of(h).starts_with("data/beta/")));
 }
