@@ -663,3 +663,39 @@ fn a_carried_backup_with_a_secret_or_a_bad_name_is_refused_and_never_exported() 
     assert!(report["data"][1]["left_out"].as_str().unwrap().contains("secrets"), "{report}");
     assert!(!members(&out).iter().any(|(h, _)| name_of(h).starts_with("data/beta/")));
 }
+
+/// A home bundle whose list of refs is forged (`refs/heads/../x`, `refs/heads/.git/config`, a
+/// ref below a lock name): git takes none of them; the imported home has its one branch, the
+/// `.git/config` an `atk init` writes, and no hook (a bundle carries none).
+#[test]
+fn a_bundle_with_odd_refs_makes_a_home_with_atks_own_git_config_and_no_hook() {
+    let a = Env::new();
+    let file = a.path("laptop.atk");
+    a.ok(&["export", "--all", "-o", file.to_str().unwrap()]);
+    let head_id = a.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let forged = a.path("forged.atk");
+    forge(&file, &forged, |all| {
+        let (_, bundle) = all.iter_mut().find(|(h, _)| name_of(h) == "home.bundle").unwrap();
+        let at = bundle.windows(2).position(|w| w == b"\n\n").unwrap() + 1;
+        let mut extra = Vec::new();
+        for name in ["refs/heads/../x", "refs/heads/.git/config", "refs/heads/main.lock/y", "config"] {
+            extra.extend_from_slice(format!("{head_id} {name}\n").as_bytes());
+        }
+        bundle.splice(at..at, extra);
+    });
+    let b = Env::bare();
+    b.ok(&["import", forged.to_str().unwrap()]);
+    assert_eq!(b.git(&["for-each-ref", "--format=%(refname)"]).trim(), "refs/heads/main");
+    let fresh = Env::new();
+    assert_eq!(
+        std::fs::read_to_string(b.atk_home.join(".git/config")).unwrap(),
+        std::fs::read_to_string(fresh.atk_home.join(".git/config")).unwrap()
+    );
+    let hooks: Vec<String> = files_below(&b.atk_home.join(".git/hooks"))
+        .into_iter()
+        .filter(|h| !h.ends_with(".sample") && h != "docs.url")
+        .collect();
+    assert!(hooks.is_empty(), "{hooks:?}");
+    assert!(!b.home.join("x").exists() && !b.atk_home.join(".git/x").exists());
+    b.ok(&["list"]);
+}
