@@ -44,14 +44,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let folder = format!("{}/", crate::data::store::EXPORT_FOLDER);
         let paths: Vec<String> =
             m.members.iter().filter(|x| x.path.starts_with(&folder)).map(|x| x.path.clone()).collect();
-        // Into a home: its own backup folder; a new one: what its manifest names, at its target.
-        let store = if args.into {
+        // Into a home: its own backup folder, and the data of the plugins it has left as it is; a
+        // new one: what its manifest names, at its target.
+        let (store, left) = if args.into {
             let home = crate::home::Home::open(target.clone())?;
-            ctx.backup_store(&home, &home.manifest()?)?
+            let manifest = home.manifest()?;
+            let left: Vec<String> = manifest.plugins.iter().map(|e| e.directory.clone()).collect();
+            (ctx.backup_store(&home, &manifest)?, left)
         } else {
-            ctx.backup_store_at(&target, &theirs.manifest()?)?
+            (ctx.backup_store_at(&target, &theirs.manifest()?)?, vec![])
         };
-        *data.borrow_mut() = store.adopt(dir, &paths)?;
+        *data.borrow_mut() = store.adopt(dir, &paths, &left)?;
         Ok(())
     };
     let import = Import { file: &file, cache: &cache, members: args.with_data.then_some(&take as &_) };
@@ -75,7 +78,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         next = next.replacen("atk", &format!("atk --registry {}", crate::lifecycle::shell_quote(r)), 1);
     }
     let data = data.into_inner();
-    if !data.is_empty() {
+    if data.iter().any(|d| d.id.is_some()) {
         next.push_str(", then atk restore --all --yes");
     }
     ctx.ui.print(&ImportReport { imported, next, registry, data });
@@ -132,8 +135,10 @@ impl Report for ImportReport {
             ui.line(ui.dim("  the home has no git remote: `atk git remote add origin URL` sets one"));
         }
         for d in &self.data {
-            if let Some(id) = &d.id {
-                ui.line(ui.dim(&format!("  backup {id} of {} is in the backup folder", d.directory)));
+            match (&d.id, &d.left_out) {
+                (Some(id), _) => ui.line(ui.dim(&format!("  backup {id} of {} is in the backup folder", d.directory))),
+                (None, Some(why)) => ui.line(ui.dim(&format!("  no data of {}: {why}", d.directory))),
+                _ => {}
             }
         }
         ui.line(format!("next: {}", self.next));

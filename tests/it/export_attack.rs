@@ -699,3 +699,31 @@ fn a_bundle_with_odd_refs_makes_a_home_with_atks_own_git_config_and_no_hook() {
     assert!(!b.home.join("x").exists() && !b.atk_home.join(".git/x").exists());
     b.ok(&["list"]);
 }
+
+/// `import --into --with-data` leaves the plugins the home has as they are, their data too: their
+/// carried backups are not taken (said why), so the `restore --all` it suggests restores only the
+/// plugins it added.
+#[test]
+fn import_into_with_data_takes_no_backup_of_a_plugin_the_home_has() {
+    let (_a, file, ids) = exported_with_data();
+    let c = Env::new();
+    let files = [("atk-data.yaml", "paths: [data]\nstop: true\n", false)];
+    let src = c.plugin("src/alpha", &yaml("alpha", STOPPED), &files);
+    c.ok(&["add", "-y", src.to_str().unwrap()]);
+    let alpha = c.atk_home.join("plugins/alpha/data/notes.txt");
+    write(&alpha, "this machine's notes\n", false);
+    let report = json(&c, &["import", file.to_str().unwrap(), "--into", "--with-data"]);
+    assert_eq!(report["data"][0]["directory"], "alpha", "{report}");
+    assert_eq!(report["data"][0]["id"], serde_json::Value::Null, "{report}");
+    assert!(report["data"][0]["left_out"].as_str().unwrap().contains("the home has this plugin already"), "{report}");
+    assert_eq!(report["data"][1]["id"], ids[1].as_str(), "{report}");
+    assert!(report["next"].as_str().unwrap().ends_with("then atk restore --all --yes"), "{report}");
+    assert_eq!(backup_folder(&c), [format!("beta/{}.atk-backup", ids[1]), format!("beta/{}.json", ids[1])]);
+    c.ok(&["install", "--all", "--offline"]);
+    let restored = json(&c, &["restore", "--all", "--yes"]);
+    assert_eq!(restored["done"][0]["directory"], "beta", "{restored}");
+    assert_eq!(restored["skipped"], serde_json::json!(["alpha"]), "{restored}");
+    assert_eq!(std::fs::read_to_string(&alpha).unwrap(), "this machine's notes\n");
+    let out = c.ok(&["import", file.to_str().unwrap(), "--into", "--with-data"]);
+    assert!(out.contains("no data of alpha: the home has this plugin already"), "{out}");
+}
