@@ -375,7 +375,12 @@ pub fn export(reporter: &dyn Reporter, home: &Home, origins: &Origins, export: &
     };
     let json = serde_json::to_vec_pretty(&doc).expect("a manifest serializes");
     let spinner = reporter.activity(&format!("writing {}", out.display()));
-    container::write(out, MANIFEST_NAME, &json, &members, export.created.as_second().max(0) as u64)?;
+    // Written in the work folder (what a kill leaves there goes with the next export), then
+    // renamed over `out`: a kill leaves the old file or the new one.
+    let written = work.path().join("export");
+    container::write(&written, MANIFEST_NAME, &json, &members, export.created.as_second().max(0) as u64)?;
+    crate::failpoint::hit("export");
+    std::fs::rename(&written, out).ctx(|| format!("cannot write {}", out.display()))?;
     drop(spinner);
     let size = std::fs::metadata(out).ctx(|| format!("cannot read {}", out.display()))?.len();
     Ok(Exported {

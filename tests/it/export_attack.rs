@@ -727,3 +727,35 @@ fn import_into_with_data_takes_no_backup_of_a_plugin_the_home_has() {
     let out = c.ok(&["import", file.to_str().unwrap(), "--into", "--with-data"]);
     assert!(out.contains("no data of alpha: the home has this plugin already"), "{out}");
 }
+
+/// A kill -9 while an export is written leaves the file as it was (or absent) and nothing but a
+/// work folder beside it, which the next export removes: no half file, no temporary file.
+#[test]
+fn a_killed_export_leaves_the_old_file_and_nothing_the_next_export_does_not_remove() {
+    let env = Env::new();
+    let dir = env.path("out");
+    std::fs::create_dir(&dir).unwrap();
+    let out = dir.join("laptop.atk");
+    let out_s = out.to_str().unwrap();
+    env.ok(&["export", "--all", "-o", out_s]);
+    let old = std::fs::read(&out).unwrap();
+    env.ok(&["add", "-y", env.fixture("minimal").to_str().unwrap()]);
+    kill_9(stop_at(&env, "export", &["export", "--all", "-o", out_s]));
+    assert_eq!(std::fs::read(&out).unwrap(), old, "the old file");
+    let names = || -> Vec<String> {
+        let mut n: Vec<String> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        n.sort();
+        n
+    };
+    let left = names();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left[0].starts_with(".atk-export-laptop.atk."), "only a work folder: {left:?}");
+    let report = json(&env, &["export", "--all", "-o", out_s]);
+    assert_eq!(report["plugins"][0]["directory"], "minimal");
+    assert_eq!(names(), ["laptop.atk"]);
+    // Killed before there was a file: none.
+    let other = dir.join("other.atk");
+    kill_9(stop_at(&env, "export", &["export", "--all", "-o", other.to_str().unwrap()]));
+    assert!(!other.exists());
+}
