@@ -759,3 +759,52 @@ fn a_killed_export_leaves_the_old_file_and_nothing_the_next_export_does_not_remo
     kill_9(stop_at(&env, "export", &["export", "--all", "-o", other.to_str().unwrap()]));
     assert!(!other.exists());
 }
+
+/// A source URL forged to name a repository on the importing machine, or git's `ext::` transport
+/// (a command): the import reads the first in place and writes nothing into it, and runs nothing
+/// for the second (its objects go to a cache repository of their own, under the cache).
+#[test]
+fn a_forged_source_url_writes_into_no_local_repository_and_runs_nothing() {
+    let a = Env::new();
+    let tool = git_source_work(&a);
+    a.ok(&["add", "-y", &format!("file://{}", tool.display())]);
+    let file = a.path("laptop.atk");
+    a.ok(&["export", "--all", "-o", file.to_str().unwrap()]);
+    let b = Env::bare();
+    let mine = b.path("mine");
+    git(b.dir.path(), &["init", "-q", "-b", "main", mine.to_str().unwrap()]);
+    git(&mine, &["commit", "-q", "--allow-empty", "-m", "mine"]);
+    // Every file of it, its .git too.
+    let all = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<(String, Vec<u8>)> = files_below(dir)
+            .into_iter()
+            .map(|f| (f.clone(), std::fs::read(dir.join(&f)).unwrap_or_default()))
+            .collect();
+        files.sort();
+        files
+    };
+    let before = all(&mine);
+    let pwned = b.path("pwned");
+    let ext = format!("ext::sh -c touch% {}", pwned.display());
+    for url in [mine.to_str().unwrap(), &ext] {
+        let forged = a.path("forged.atk");
+        let url = url.to_string();
+        forge(&file, &forged, move |all| {
+            let mut doc: serde_json::Value = serde_json::from_slice(&all[0].1).unwrap();
+            doc["sources"][0]["url"] = url.clone().into();
+            all[0].1 = serde_json::to_vec(&doc).unwrap();
+        });
+        let _ = std::fs::remove_dir_all(&b.atk_home);
+        b.ok(&["import", forged.to_str().unwrap()]);
+        assert!(all(&mine) == before, "nothing written into the repository");
+        assert!(!pwned.exists(), "no command run");
+        let caches: Vec<String> = files_below(&b.cache)
+            .into_iter()
+            .filter(|f| {
+                !f.starts_with("git/")
+                    || f.split('/').nth(1).is_some_and(|r| !r.ends_with(".git") && !r.ends_with(".lock"))
+            })
+            .collect();
+        assert!(caches.is_empty(), "only cache repositories: {caches:?}");
+    }
+}
