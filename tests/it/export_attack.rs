@@ -808,3 +808,44 @@ fn a_forged_source_url_writes_into_no_local_repository_and_runs_nothing() {
         assert!(caches.is_empty(), "only cache repositories: {caches:?}");
     }
 }
+
+/// A home bundle whose manifest names a plugin folder that leads out (`../x`), into git's own
+/// (`.git`) or below another (`a/b`): the import refuses it before a home is made.
+#[test]
+fn a_bundled_manifest_with_a_plugin_folder_out_of_plugins_is_refused() {
+    let a = Env::new();
+    a.ok(&["add", "-y", a.fixture("minimal").to_str().unwrap()]);
+    let file = a.path("laptop.atk");
+    a.ok(&["export", "--all", "-o", file.to_str().unwrap()]);
+    let manifest = a.manifest();
+    assert!(manifest.contains("directory: minimal"), "{manifest}");
+    for bad in ["../x", ".git", "a/b"] {
+        let work = a.path("forged-home");
+        let _ = std::fs::remove_dir_all(&work);
+        git(a.dir.path(), &["clone", "-q", a.atk_home.to_str().unwrap(), work.to_str().unwrap()]);
+        std::fs::write(
+            work.join("manifest.yaml"),
+            manifest.replace("directory: minimal", &format!("directory: '{bad}'")),
+        )
+        .unwrap();
+        git(&work, &["commit", "-qam", "forged"]);
+        let bundle = a.path("forged.bundle");
+        git(&work, &["bundle", "create", "-q", bundle.to_str().unwrap(), "--all"]);
+        let head = git(&work, &["rev-parse", "HEAD"]).trim().to_string();
+        let bytes = std::fs::read(&bundle).unwrap();
+        let forged = a.path("forged.atk");
+        forge(&file, &forged, move |all| {
+            all.iter_mut().find(|(h, _)| name_of(h) == "home.bundle").unwrap().1 = bytes.clone();
+            let mut doc: serde_json::Value = serde_json::from_slice(&all[0].1).unwrap();
+            doc["home"]["head"] = head.clone().into();
+            all[0].1 = serde_json::to_vec(&doc).unwrap();
+        });
+        let b = Env::bare();
+        let out = b.cmd().args(["import", forged.to_str().unwrap()]).output().unwrap();
+        let (_, err) = texts(&out);
+        assert!(!out.status.success(), "{bad}");
+        assert!(err.contains("manifest.yaml") && err.contains("directory"), "{bad}: {err}");
+        assert!(!b.atk_home.exists() && !b.home.join("x").exists(), "{bad}");
+        assert!(files_below(&b.home).is_empty(), "{bad}: {:?}", files_below(&b.home));
+    }
+}
