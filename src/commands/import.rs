@@ -44,17 +44,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let folder = format!("{}/", crate::data::store::EXPORT_FOLDER);
         let paths: Vec<String> =
             m.members.iter().filter(|x| x.path.starts_with(&folder)).map(|x| x.path.clone()).collect();
-        // Into a home: its own backup folder, and the data of the plugins it has left as it is; a
-        // new one: what its manifest names, at its target.
-        let (store, left) = if args.into {
+        // Into a home: its own backup folder; a new one: what its manifest names, at its target.
+        let store = if args.into {
             let home = crate::home::Home::open(target.clone())?;
-            let manifest = home.manifest()?;
-            let left: Vec<String> = manifest.plugins.iter().map(|e| e.directory.clone()).collect();
-            (ctx.backup_store(&home, &manifest)?, left)
+            ctx.backup_store(&home, &home.manifest()?)?
         } else {
-            (ctx.backup_store_at(&target, &theirs.manifest()?)?, vec![])
+            ctx.backup_store_at(&target, &theirs.manifest()?)?
         };
-        *data.borrow_mut() = store.adopt(dir, &paths, &left)?;
+        *data.borrow_mut() = store.adopt(dir, &paths)?;
         Ok(())
     };
     let import = Import { file: &file, cache: &cache, members: args.with_data.then_some(&take as &_) };
@@ -77,9 +74,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     if let (Some(r), None) = (&registry, &ctx.settings.registry) {
         next = next.replacen("atk", &format!("atk --registry {}", crate::lifecycle::shell_quote(r)), 1);
     }
+    // The data of a plugin the home had (`--into`) is left as it is, like the plugin: its backup
+    // is in the backup folder, and restoring it is the user's call (`restore --all` would).
     let data = data.into_inner();
-    if data.iter().any(|d| d.id.is_some()) {
+    let had = |directory: &str| imported.kept.iter().any(|p| p.directory == directory);
+    let carried: Vec<&str> = data.iter().filter(|d| d.id.is_some()).map(|d| d.directory.as_str()).collect();
+    if !carried.is_empty() && !carried.iter().any(|d| had(d)) {
         next.push_str(", then atk restore --all --yes");
+    } else {
+        for d in carried.iter().filter(|d| !had(d)) {
+            next.push_str(&format!(", then atk restore {d} --yes"));
+        }
     }
     ctx.ui.print(&ImportReport { imported, next, registry, data });
     Ok(0)
@@ -135,10 +140,14 @@ impl Report for ImportReport {
             ui.line(ui.dim("  the home has no git remote: `atk git remote add origin URL` sets one"));
         }
         for d in &self.data {
-            match (&d.id, &d.left_out) {
-                (Some(id), _) => ui.line(ui.dim(&format!("  backup {id} of {} is in the backup folder", d.directory))),
-                (None, Some(why)) => ui.line(ui.dim(&format!("  no data of {}: {why}", d.directory))),
-                _ => {}
+            let Some(id) = &d.id else { continue };
+            if i.kept.iter().any(|p| p.directory == d.directory) {
+                ui.line(ui.dim(&format!(
+                    "  backup {id} of {} is in the backup folder; the home had the plugin, so its data is left as it is (`atk restore {} --from {id}` puts the backup in place)",
+                    d.directory, d.directory
+                )));
+            } else {
+                ui.line(ui.dim(&format!("  backup {id} of {} is in the backup folder", d.directory)));
             }
         }
         ui.line(format!("next: {}", self.next));

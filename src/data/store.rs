@@ -440,26 +440,14 @@ impl Store {
     }
 
     /// For `atk import`: takes the backups an export carried into this store, once every one is
-    /// checked ([`Store::check_carried`]), but those of the plugins in `left` (a home's own, which
-    /// `import --into` leaves as they are, data too: reported as left out); an ID the store has
-    /// already is left as it is. Each is copied to a work file (`.tmp-…`) in its plugin's folder
-    /// and renamed into place: a kill leaves it whole or absent (and the work file for the next
-    /// backup or import to remove). Returns what was taken and left out.
-    pub fn adopt(&self, members: &Path, paths: &[String], left: &[String]) -> Result<Vec<Carried>> {
+    /// checked ([`Store::check_carried`]); an ID the store has already is left as it is. Each is
+    /// copied to a work file (`.tmp-…`) in its plugin's folder and renamed into place: a kill
+    /// leaves it whole or absent (and the work file for the next backup or import to remove).
+    /// Returns what was taken.
+    pub fn adopt(&self, members: &Path, paths: &[String]) -> Result<Vec<Carried>> {
         let checked = Self::check_carried(members, paths)?;
         let mut taken = Vec::new();
         for c in checked {
-            if left.contains(&c.directory) {
-                taken.push(Carried {
-                    directory: c.directory,
-                    id: None,
-                    left_out: Some(format!(
-                        "the home has this plugin already; its data is left as it is (backup {} not taken)",
-                        c.id
-                    )),
-                });
-                continue;
-            }
             let folder = self.ensure_plugin_folder(&c.directory)?;
             self.clean_leftovers(&c.directory);
             let (archive, _) = self.files_of(&c.directory, &c.id);

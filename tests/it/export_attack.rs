@@ -701,10 +701,11 @@ fn a_bundle_with_odd_refs_makes_a_home_with_atks_own_git_config_and_no_hook() {
 }
 
 /// `import --into --with-data` leaves the plugins the home has as they are, their data too: their
-/// carried backups are not taken (said why), so the `restore --all` it suggests restores only the
-/// plugins it added.
+/// carried backups go to the backup folder, but the restore it suggests is of the plugins it
+/// added only (a `restore --all` would replace this machine's data with the other's). Data
+/// carried later (`--into --with-data` after a plain import) is taken all the same.
 #[test]
-fn import_into_with_data_takes_no_backup_of_a_plugin_the_home_has() {
+fn import_into_with_data_never_suggests_restoring_a_plugin_the_home_had() {
     let (_a, file, ids) = exported_with_data();
     let c = Env::new();
     let files = [("atk-data.yaml", "paths: [data]\nstop: true\n", false)];
@@ -713,19 +714,35 @@ fn import_into_with_data_takes_no_backup_of_a_plugin_the_home_has() {
     let alpha = c.atk_home.join("plugins/alpha/data/notes.txt");
     write(&alpha, "this machine's notes\n", false);
     let report = json(&c, &["import", file.to_str().unwrap(), "--into", "--with-data"]);
-    assert_eq!(report["data"][0]["directory"], "alpha", "{report}");
-    assert_eq!(report["data"][0]["id"], serde_json::Value::Null, "{report}");
-    assert!(report["data"][0]["left_out"].as_str().unwrap().contains("the home has this plugin already"), "{report}");
+    assert_eq!(report["data"][0]["id"], ids[0].as_str(), "{report}");
     assert_eq!(report["data"][1]["id"], ids[1].as_str(), "{report}");
-    assert!(report["next"].as_str().unwrap().ends_with("then atk restore --all --yes"), "{report}");
-    assert_eq!(backup_folder(&c), [format!("beta/{}.atk-backup", ids[1]), format!("beta/{}.json", ids[1])]);
+    let next = report["next"].as_str().unwrap();
+    assert_eq!(next, "atk install --all --offline, then atk restore beta --yes");
     c.ok(&["install", "--all", "--offline"]);
-    let restored = json(&c, &["restore", "--all", "--yes"]);
-    assert_eq!(restored["done"][0]["directory"], "beta", "{restored}");
-    assert_eq!(restored["skipped"], serde_json::json!(["alpha"]), "{restored}");
+    let restored = json(&c, &["restore", "beta", "--yes"]);
+    assert_eq!(restored["id"], ids[1].as_str(), "{restored}");
     assert_eq!(std::fs::read_to_string(&alpha).unwrap(), "this machine's notes\n");
+    assert_eq!(std::fs::read_to_string(c.atk_home.join("plugins/beta/data/notes.txt")).unwrap(), "beta's notes\n");
+    // Again: every plugin is in the home now; no restore is suggested, each backup says how.
     let out = c.ok(&["import", file.to_str().unwrap(), "--into", "--with-data"]);
-    assert!(out.contains("no data of alpha: the home has this plugin already"), "{out}");
+    assert!(out.contains("next: atk install --all --offline\n"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "the home had the plugin, so its data is left as it is (`atk restore alpha --from {}`",
+            ids[0]
+        )),
+        "{out}"
+    );
+
+    // Imported without its data first, then the data: every backup is taken.
+    let b = Env::bare();
+    b.ok(&["import", file.to_str().unwrap()]);
+    let report = json(&b, &["import", file.to_str().unwrap(), "--into", "--with-data"]);
+    assert_eq!(report["data"].as_array().unwrap().len(), 2, "{report}");
+    assert_eq!(report["next"], "atk install --all --offline");
+    b.ok(&["install", "--all", "--offline"]);
+    let restored = json(&b, &["restore", "--all", "--yes"]);
+    assert_eq!(restored["done"].as_array().unwrap().len(), 2, "{restored}");
 }
 
 /// A kill -9 while an export is written leaves the file as it was (or absent) and nothing but a
