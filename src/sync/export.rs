@@ -258,12 +258,18 @@ pub fn export(reporter: &dyn Reporter, home: &Home, origins: &Origins, export: &
 
     // atk never commits a secret file, but git can be made to: the bundle holds every object
     // reachable from every ref. Each is listed with a path it is at (a file added in a merge, which
-    // `git log` shows no change for, too); an object a ref names directly has no path, and a blob
-    // there could be anything.
+    // `git log` shows no change for, too), and every path a commit changes (a secret's content
+    // may be at another path too, where the objects name it); an object a ref names directly has
+    // no path, and a blob there could be anything.
     let objects = git(&home.root, &[os("rev-list"), os("--all"), os("--objects")], "cannot read the home's history")?;
-    let mut secrets: Vec<String> = objects
-        .split(|b| *b == b'\n')
-        .filter_map(|l| l.iter().position(|b| *b == b' ').map(|at| &l[at + 1..]))
+    let changed = git(
+        &home.root,
+        &[os("log"), os("--all"), os("--name-only"), os("--format="), os("-z")],
+        "cannot read the home's history",
+    )?;
+    let named = objects.split(|b| *b == b'\n').filter_map(|l| l.iter().position(|b| *b == b' ').map(|at| &l[at + 1..]));
+    let mut secrets: Vec<String> = named
+        .chain(changed.split(|b| *b == 0 || *b == b'\n'))
         .map(|p| String::from_utf8_lossy(p).into_owned())
         .filter(|p| gitignore::is_secret(p.rsplit('/').next().unwrap_or(p)))
         .collect();

@@ -866,3 +866,18 @@ fn a_bundled_manifest_with_a_plugin_folder_out_of_plugins_is_refused() {
         assert!(files_below(&b.home).is_empty(), "{bad}: {:?}", files_below(&b.home));
     }
 }
+
+/// A secret file whose content is also another file's (git keeps one object for both, named by
+/// the other path) is refused by its own name all the same.
+#[test]
+fn a_secret_with_the_content_of_another_file_is_refused_by_its_name() {
+    let env = Env::new();
+    write(&env.atk_home.join("plugins/notes.md"), "same\n", false);
+    env.git(&["add", "-f", "plugins/notes.md"]);
+    env.git(&["commit", "-q", "-m", "notes"]);
+    write(&env.atk_home.join("plugins/copy.env"), "same\n", false);
+    env.git(&["add", "-f", "plugins/copy.env"]);
+    env.git(&["commit", "-q", "-m", "oops"]);
+    let err = export_as(&env, "x.atk", 1);
+    assert!(err.contains("history holds secret files (plugins/copy.env)"), "{err}");
+}
