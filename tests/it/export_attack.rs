@@ -875,9 +875,9 @@ fn a_secret_with_the_content_of_another_file_is_refused_by_its_name() {
     write(&env.atk_home.join("plugins/notes.md"), "same\n", false);
     env.git(&["add", "-f", "plugins/notes.md"]);
     env.git(&["commit", "-q", "-m", "notes"]);
-    write(&env.atk_home.join("plugins/copy.env"), "same\n", false);
-    env.git(&["add", "-f", "plugins/copy.env"]);
+    write(&env.atk_home.join("plugins/zz.env"), "same\n", false);
+    env.git(&["add", "-f", "plugins/zz.env"]);
     env.git(&["commit", "-q", "-m", "oops"]);
     let err = export_as(&env, "x.atk", 1);
-    assert!(err.contains("history holds secret files (plugins/copy.env)"), "{err}");
+    assert!(err.contains("history holds secret files (plugins/zz.env)"), "{err}");
 }
