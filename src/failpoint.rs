@@ -14,7 +14,9 @@
 //! archive is in place, its summary not yet), `restore-path` (a restore has put one declared path
 //! in place, in its transaction), `restore-done` (every part is restored, the transaction not yet
 //! finished), `import` (a new home imported from an export is built beside its target, the cache
-//! filled, before it is renamed into place).
+//! filled, before it is renamed into place), `adopt` (a backup an export carried is copied into
+//! the backup folder's work file, not yet renamed into place; before an imported home is), `export`
+//! (an export is written whole in its work folder, not yet renamed over its file).
 
 /// Stops here for good when the failpoint `name` is armed (debug builds only).
 #[cfg(debug_assertions)]

@@ -27,35 +27,40 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let user_home = ctx.settings.environment.user_home();
     let file = crate::home::expand_tilde(&args.file, &user_home);
     let file = std::path::absolute(&file).unwrap_or(file);
+    if !file.is_file() {
+        let what = if file.exists() { "is not a file" } else { "does not exist" };
+        return Err(crate::Error::usage(
+            format!("{} {what}", file.display()),
+            Some("name the file `atk export --all -o FILE` wrote".into()),
+        ));
+    }
     let cache = ctx.settings.cache();
-    // The backups are held aside while the import runs, and go to the backup folder of the home
-    // it made (or added to) after it.
-    let held = tempfile::Builder::new()
-        .prefix("atk-import-data-")
-        .tempdir()
-        .map_err(|e| crate::Error::io("cannot create a temporary folder".to_string(), e))?;
-    let data_paths = std::cell::RefCell::new(Vec::new());
-    let hold = |m: &crate::sync::export::ExportManifest, dir: &std::path::Path| -> Result<()> {
-        for member in
-            m.members.iter().filter(|m| m.path.starts_with(&format!("{}/", crate::data::store::EXPORT_FOLDER)))
-        {
-            let to = held.path().join(&member.path);
-            std::fs::create_dir_all(to.parent().expect("a member's path has a folder"))
-                .map_err(|e| crate::Error::io(format!("cannot create {}", to.display()), e))?;
-            std::fs::copy(dir.join(&member.path), &to)
-                .map_err(|e| crate::Error::io(format!("cannot copy {}", member.path), e))?;
-            data_paths.borrow_mut().push(member.path.clone());
-        }
+    // The backups go to the backup folder of the home the import makes (or adds to) once the
+    // whole file is verified, and before the home changes: `adopt` checks every backup before it
+    // takes any, so one that is refused leaves no home made; a kill leaves each whole or absent.
+    let target = std::path::absolute(ctx.home_path()).unwrap_or_else(|_| ctx.home_path());
+    let data = std::cell::RefCell::new(Vec::new());
+    let take = |m: &crate::sync::export::ExportManifest, dir: &std::path::Path, theirs: &crate::home::Home| {
+        let folder = format!("{}/", crate::data::store::EXPORT_FOLDER);
+        let paths: Vec<String> =
+            m.members.iter().filter(|x| x.path.starts_with(&folder)).map(|x| x.path.clone()).collect();
+        // Into a home: its own backup folder; a new one: what its manifest names, at its target.
+        let store = if args.into {
+            let home = crate::home::Home::open(target.clone())?;
+            ctx.backup_store(&home, &home.manifest()?)?
+        } else {
+            ctx.backup_store_at(&target, &theirs.root, &theirs.manifest()?)?
+        };
+        *data.borrow_mut() = store.adopt(dir, &paths)?;
         Ok(())
     };
-    let import = Import { file: &file, cache: &cache, members: args.with_data.then_some(&hold as &_) };
+    let import = Import { file: &file, cache: &cache, members: args.with_data.then_some(&take as &_) };
     let (imported, configured) = if args.into {
         let home = ctx.lock_home()?;
         let imported = import_into(&ctx.ui, &home, &import)?;
         let configured = home.manifest()?.config.registry;
         (imported, configured)
     } else {
-        let target = std::path::absolute(ctx.home_path()).unwrap_or_else(|_| ctx.home_path());
         let imported = import_new(&ctx.ui, &import, &target)?;
         let configured = crate::home::Home::open(target)?.manifest()?.config.registry;
         (imported, configured)
@@ -69,13 +74,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     if let (Some(r), None) = (&registry, &ctx.settings.registry) {
         next = next.replacen("atk", &format!("atk --registry {}", crate::lifecycle::shell_quote(r)), 1);
     }
-    let mut data = Vec::new();
-    if args.with_data {
-        let home = crate::home::Home::open(imported.home.clone())?;
-        let store = ctx.backup_store(&home, &home.manifest()?)?;
-        data = store.adopt(held.path(), &data_paths.borrow())?;
-        if !data.is_empty() {
-            next.push_str(", then atk restore --all --yes");
+    // The data of a plugin the home had (`--into`) is left as it is, like the plugin: its backup
+    // is in the backup folder, and restoring it is the user's call (`restore --all` would).
+    let data = data.into_inner();
+    let had = |directory: &str| imported.kept.iter().any(|p| p.directory == directory);
+    let carried: Vec<&str> = data.iter().filter(|d| d.id.is_some()).map(|d| d.directory.as_str()).collect();
+    if !carried.is_empty() && !carried.iter().any(|d| had(d)) {
+        next.push_str(", then atk restore --all --yes");
+    } else {
+        for d in carried.iter().filter(|d| !had(d)) {
+            next.push_str(&format!(", then atk restore {d} --yes"));
         }
     }
     ctx.ui.print(&ImportReport { imported, next, registry, data });
@@ -132,7 +140,13 @@ impl Report for ImportReport {
             ui.line(ui.dim("  the home has no git remote: `atk git remote add origin URL` sets one"));
         }
         for d in &self.data {
-            if let Some(id) = &d.id {
+            let Some(id) = &d.id else { continue };
+            if i.kept.iter().any(|p| p.directory == d.directory) {
+                ui.line(ui.dim(&format!(
+                    "  backup {id} of {} is in the backup folder; the home had the plugin, so its data is left as it is (`atk restore {} --from {id}` puts the backup in place)",
+                    d.directory, d.directory
+                )));
+            } else {
                 ui.line(ui.dim(&format!("  backup {id} of {} is in the backup folder", d.directory)));
             }
         }

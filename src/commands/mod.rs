@@ -199,11 +199,22 @@ impl Ctx {
     /// folder (`$XDG_DATA_HOME/atk/backups`), then a folder of the home's own (its first commit's
     /// id: every clone of the home finds the same backups, another home never sees or prunes them).
     pub fn backup_store(&self, home: &Home, manifest: &Manifest) -> Result<crate::data::store::Store> {
+        self.backup_store_at(&home.root, &home.root, manifest)
+    }
+
+    /// [`Ctx::backup_store`] for the home that is (or is about to be) at `home_root`, whose
+    /// repository is at `repo_root` (an import builds it beside its place first).
+    pub fn backup_store_at(
+        &self,
+        home_root: &Path,
+        repo_root: &Path,
+        manifest: &Manifest,
+    ) -> Result<crate::data::store::Store> {
         let env = &self.settings.environment;
         let user_home = env.user_home();
         let default = crate::data::store::default_dir(env.var("XDG_DATA_HOME").as_deref(), &user_home);
-        let mut store = crate::data::store::Store::from_config(&manifest.config, default, &user_home, &home.root)?;
-        let repo = home::repo::open_checked(&home.root)?;
+        let mut store = crate::data::store::Store::from_config(&manifest.config, default, &user_home, home_root)?;
+        let repo = home::repo::open_checked(repo_root)?;
         let key = home::repo::root_commit(&repo).map(|id| id.to_hex_with_len(12).to_string());
         store.dir = store.dir.join(format!("home-{}", key.as_deref().unwrap_or("new")));
         Ok(store)

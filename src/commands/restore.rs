@@ -42,6 +42,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let mut passphrase: Option<String> = None;
     let mut ready = Vec::new();
     let mut skipped = Vec::new();
+    // With --all, a plugin whose backup cannot be read (damaged, not decrypted) is reported and the
+    // others are restored: its data is left as it is.
+    let mut failed = Vec::new();
     let entries = super::select(&manifest, args.plugin.as_deref())?;
     for entry in entries {
         let Some(loaded) = backup::load(&home.root, entry).or_else(|e| match e {
@@ -66,7 +69,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         if passphrase.is_none() && (stored.summary.encrypted || crate::data::archive::is_encrypted(&stored.file)?) {
             passphrase = Some(ctx.passphrase(args.passphrase_file.as_deref(), false)?);
         }
-        let prepared = restore::prepare(
+        let prepared = match restore::prepare(
             &home,
             ctx.at(&home),
             &store,
@@ -74,8 +77,23 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             Some(&stored.summary.id),
             passphrase.as_deref(),
             &ctx.ui,
-        )?;
+        ) {
+            Ok(p) => p,
+            Err(e) if args.all && !matches!(e, Error::Interrupted) => {
+                ctx.ui.failure(&entry.name, &e);
+                failed.push(super::backup::Failed {
+                    directory: entry.directory.clone(),
+                    error: crate::error::ErrorDoc::from(&e),
+                });
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         ready.push((loaded, prepared));
+    }
+    if ready.is_empty() && !failed.is_empty() {
+        ctx.ui.print(&Restores { all: true, plans: vec![], done: vec![], skipped, failed });
+        return Ok(crate::error::exit::GENERAL);
     }
     if ready.is_empty() {
         return Err(Error::nothing_to_do(
@@ -85,12 +103,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     }
     let plans: Vec<Plan> = ready.iter().map(|(l, p)| Plan::of(l, p, args.dry_run)).collect();
     if args.dry_run {
+        let code = if failed.is_empty() { 0 } else { crate::error::exit::GENERAL };
         if args.all {
-            ctx.ui.print(&Restores { all: true, plans, done: vec![], skipped, failed: vec![] });
+            ctx.ui.print(&Restores { all: true, plans, done: vec![], skipped, failed });
         } else {
             ctx.ui.print(&plans[0]);
         }
-        return Ok(0);
+        return Ok(code);
     }
     if !ctx.ui.json {
         for plan in &plans {
@@ -104,7 +123,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         probe_timeout: args.timeout,
         now: jiff::Timestamp::now(),
     };
-    let mut report = Restores { all: args.all, plans: vec![], done: vec![], skipped, failed: vec![] };
+    let mut report = Restores { all: args.all, plans: vec![], done: vec![], skipped, failed };
     for ((loaded, prepared), plan) in ready.into_iter().zip(plans) {
         match restore::apply(&home, ctx.at(&home), &store, &loaded, prepared, &opts, &ctx.ui) {
             Ok(restored) => report.done.push(Done { plan, restored }),

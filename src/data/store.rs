@@ -329,12 +329,14 @@ impl Store {
         Ok(pruned)
     }
 
-    /// Removes work folders (`.tmp-*`) that a killed backup left in `directory`'s folder.
+    /// Removes work folders and files (`.tmp-*`) that a killed backup or import left in
+    /// `directory`'s folder.
     pub fn clean_leftovers(&self, directory: &str) {
         let Ok(entries) = std::fs::read_dir(self.plugin_folder(directory)) else { return };
         for e in entries.filter_map(|e| e.ok()) {
             let name = e.file_name();
-            if name.to_string_lossy().starts_with(WORK_PREFIX) && e.file_type().is_ok_and(|t| t.is_dir()) {
+            if name.to_string_lossy().starts_with(WORK_PREFIX) && e.file_type().is_ok_and(|t| t.is_dir() || t.is_file())
+            {
                 let _ = crate::fs::remove_any(&e.path());
             }
         }
@@ -373,7 +375,13 @@ impl Store {
                 if s.summary.encrypted || super::archive::is_encrypted(&s.file)? {
                     continue;
                 }
-                let manifest = super::archive::verify(&s.file, None)?;
+                let manifest = super::archive::verify(&s.file, None).map_err(|e| Error::Other {
+                    message: format!("backup {} of '{directory}' cannot be carried: {e}", s.summary.id),
+                    hints: vec![format!(
+                        "make a new one with `atk backup {directory}`, or delete this one: `rm {}`",
+                        s.file.display()
+                    )],
+                })?;
                 let secret = manifest
                     .files
                     .iter()
@@ -403,25 +411,24 @@ impl Store {
         Ok((members, carried))
     }
 
-    /// For `atk import`: takes the backups an export carried (the members under `data/` of the
-    /// folder `members`, their paths in `paths`) into this store, each checked whole first (a
-    /// backup of the plugin its folder names, an ID atk makes, no secret in it); an ID the store
-    /// has already is left as it is. Returns what was taken.
-    pub fn adopt(&self, members: &Path, paths: &[String]) -> Result<Vec<Carried>> {
-        let mut taken = Vec::new();
+    /// For `atk import`: checks every backup an export carried (the members under `data/` of the
+    /// folder `members`, their paths in `paths`), whole, before any is taken: a backup of the
+    /// plugin its folder names, an ID atk makes, no secret in it. Nothing is written.
+    pub fn check_carried(members: &Path, paths: &[String]) -> Result<Vec<CarriedBackup>> {
+        let mut checked = Vec::new();
         for path in paths {
             let Some(rest) = path.strip_prefix(&format!("{EXPORT_FOLDER}/")) else { continue };
-            let Some((directory, file)) = rest.split_once('/') else { continue };
-            let Some(id) = file.strip_suffix(ARCHIVE_SUFFIX) else { continue };
             let bad = |why: &str| {
                 Error::unsafe_path(
                     format!("the export's member {} {why}", crate::text::escape(path)),
                     vec!["the export was changed after atk wrote it; use another one".into()],
                 )
             };
-            if !crate::plugin::name::is_valid_directory(directory) || !is_id(id) {
+            let named = rest.split_once('/').and_then(|(d, f)| Some((d, f.strip_suffix(ARCHIVE_SUFFIX)?)));
+            let Some((directory, id)) = named.filter(|(d, id)| crate::plugin::name::is_valid_directory(d) && is_id(id))
+            else {
                 return Err(bad("is not named as atk names backups"));
-            }
+            };
             let source = members.join(path);
             let manifest = super::archive::verify(&source, None)?;
             if manifest.plugin.directory != directory {
@@ -434,33 +441,61 @@ impl Store {
             {
                 return Err(bad("holds a secret file, which an export never carries"));
             }
-            self.ensure_plugin_folder(directory)?;
-            let (archive, _) = self.files_of(directory, id);
+            checked.push(CarriedBackup { directory: directory.to_string(), id: id.to_string(), source, manifest });
+        }
+        Ok(checked)
+    }
+
+    /// For `atk import`: takes the backups an export carried into this store, once every one is
+    /// checked ([`Store::check_carried`]); an ID the store has already is left as it is. Each is
+    /// copied to a work file (`.tmp-…`) in its plugin's folder and renamed into place: a kill
+    /// leaves it whole or absent (and the work file for the next backup or import to remove).
+    /// Returns what was taken.
+    pub fn adopt(&self, members: &Path, paths: &[String]) -> Result<Vec<Carried>> {
+        let checked = Self::check_carried(members, paths)?;
+        let mut taken = Vec::new();
+        for c in checked {
+            let folder = self.ensure_plugin_folder(&c.directory)?;
+            self.clean_leftovers(&c.directory);
+            let (archive, _) = self.files_of(&c.directory, &c.id);
             if !archive.exists() {
-                let bytes_ctx = || format!("cannot copy {} to {}", source.display(), archive.display());
-                let tmp = archive.with_extension("atk-tmp");
-                std::fs::copy(&source, &tmp).ctx(bytes_ctx)?;
-                std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o600)).ctx(bytes_ctx)?;
-                std::fs::rename(&tmp, &archive).ctx(bytes_ctx)?;
+                let ctx = || format!("cannot copy {} to {}", c.source.display(), archive.display());
+                let mut tmp = tempfile::Builder::new().prefix(WORK_PREFIX).tempfile_in(&folder).ctx(ctx)?;
+                let mut from = std::fs::File::open(&c.source).ctx(ctx)?;
+                std::io::copy(&mut from, tmp.as_file_mut()).ctx(ctx)?;
+                tmp.as_file().set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600)).ctx(ctx)?;
+                tmp.as_file().sync_all().ctx(ctx)?;
+                crate::failpoint::hit("adopt");
+                tmp.persist_noclobber(&archive).map_err(|e| Error::io(ctx(), e.error))?;
                 let size = std::fs::metadata(&archive).map(|m| m.len()).unwrap_or(0);
                 self.write_summary(&Summary {
-                    id: id.to_string(),
-                    directory: directory.to_string(),
-                    name: directory.to_string(),
-                    created: manifest.created.clone(),
-                    pin: manifest.plugin.pin.clone(),
-                    atk_version: manifest.atk_version.clone(),
+                    id: c.id.clone(),
+                    directory: c.directory.clone(),
+                    name: c.directory.clone(),
+                    created: c.manifest.created.clone(),
+                    pin: c.manifest.plugin.pin.clone(),
+                    atk_version: c.manifest.atk_version.clone(),
                     size,
-                    entries: manifest.files.len(),
+                    entries: c.manifest.files.len(),
                     encrypted: false,
                     secrets: false,
                     reason: Reason::Imported,
                 })?;
             }
-            taken.push(Carried { directory: directory.to_string(), id: Some(id.to_string()), left_out: None });
+            taken.push(Carried { directory: c.directory, id: Some(c.id), left_out: None });
         }
         Ok(taken)
     }
+}
+
+/// A backup an export carries, checked whole ([`Store::check_carried`]).
+#[derive(Debug)]
+pub struct CarriedBackup {
+    pub directory: String,
+    pub id: String,
+    /// The member, extracted.
+    pub source: PathBuf,
+    pub manifest: super::archive::Manifest,
 }
 
 /// Whether `dir` (which may not exist yet) is `home` or below it, links resolved.

@@ -160,26 +160,58 @@ fn os(s: &str) -> &std::ffi::OsStr {
     std::ffi::OsStr::new(s)
 }
 
-/// A temporary folder beside `path` (on its file system), named after it, removed when dropped.
-/// What a run for the same `path` that was killed left there is removed first.
-fn beside(path: &Path, what: &str) -> Result<tempfile::TempDir> {
+/// A work folder beside `path` (on its file system), named after it, removed when dropped; this
+/// process holds the lock file in it meanwhile.
+struct Work {
+    dir: tempfile::TempDir,
+    _lock: crate::fs::lock::Held,
+}
+
+impl Work {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// The lock file of a work folder: held while the atk that made the folder runs.
+const WORK_LOCK: &str = "lock";
+
+/// The parent of `path` and the prefix of the work folders made beside it for `what`.
+fn work_prefix(path: &Path, what: &str) -> (PathBuf, String) {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&parent).ctx(|| format!("cannot create {}", parent.display()))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let prefix = format!(".atk-{what}-{name}.");
+    (parent, format!(".atk-{what}-{name}."))
+}
+
+/// Removes the work folders beside `path` for `what` that a killed atk left: those whose lock no
+/// process holds (another atk at work on the same path keeps its own).
+fn clean_beside(path: &Path, what: &str) {
+    let (parent, prefix) = work_prefix(path, what);
     for stale in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
         let is_dir = stale.file_type().is_ok_and(|t| t.is_dir());
         if is_dir && stale.file_name().to_string_lossy().starts_with(&prefix) {
-            let _ = crate::fs::remove_any(&stale.path());
+            if let Ok(Some(_held)) = crate::fs::lock::try_acquire(&stale.path().join(WORK_LOCK)) {
+                let _ = crate::fs::remove_any(&stale.path());
+            }
         }
     }
-    tempfile::Builder::new()
+}
+
+/// A new work folder beside `path` for `what` ([`Work`]), once what a killed run left is removed.
+fn beside(path: &Path, what: &str) -> Result<Work> {
+    let (parent, prefix) = work_prefix(path, what);
+    std::fs::create_dir_all(&parent).ctx(|| format!("cannot create {}", parent.display()))?;
+    clean_beside(path, what);
+    let dir = tempfile::Builder::new()
         .prefix(&prefix)
         .tempdir_in(&parent)
-        .ctx(|| format!("cannot create a folder in {}", parent.display()))
+        .ctx(|| format!("cannot create a folder in {}", parent.display()))?;
+    let lock = crate::fs::lock::try_acquire(&dir.path().join(WORK_LOCK))?
+        .ok_or_else(|| Error::conflict(format!("{} is in use by another atk", dir.path().display()), vec![]))?;
+    Ok(Work { dir, _lock: lock })
 }
 
 /// Writes the export of `home` (its committed state, and the objects of every remote plugin's
@@ -224,14 +256,20 @@ pub fn export(reporter: &dyn Reporter, home: &Home, origins: &Origins, export: &
         .map(|l| crate::text::escape(&String::from_utf8_lossy(&l[3..])).into_owned())
         .collect();
 
-    // atk never commits a secret file, but git can be made to: the bundle holds every commit.
-    let names = git(
+    // atk never commits a secret file, but git can be made to: the bundle holds every object
+    // reachable from every ref. Each is listed with a path it is at (a file added in a merge, which
+    // `git log` shows no change for, too), and every path a commit changes (a secret's content
+    // may be at another path too, where the objects name it); an object a ref names directly has
+    // no path, and a blob there could be anything.
+    let objects = git(&home.root, &[os("rev-list"), os("--all"), os("--objects")], "cannot read the home's history")?;
+    let changed = git(
         &home.root,
         &[os("log"), os("--all"), os("--name-only"), os("--format="), os("-z")],
         "cannot read the home's history",
     )?;
-    let mut secrets: Vec<String> = names
-        .split(|b| *b == 0 || *b == b'\n')
+    let named = objects.split(|b| *b == b'\n').filter_map(|l| l.iter().position(|b| *b == b' ').map(|at| &l[at + 1..]));
+    let mut secrets: Vec<String> = named
+        .chain(changed.split(|b| *b == 0 || *b == b'\n'))
         .map(|p| String::from_utf8_lossy(p).into_owned())
         .filter(|p| gitignore::is_secret(p.rsplit('/').next().unwrap_or(p)))
         .collect();
@@ -250,6 +288,22 @@ pub fn export(reporter: &dyn Reporter, home: &Home, origins: &Origins, export: &
                 home.root.display()
             )],
         ));
+    }
+    let refs = git(
+        &home.root,
+        &[os("for-each-ref"), os("--format=%(objecttype) %(*objecttype) %(refname)")],
+        "cannot read the home's refs",
+    )?;
+    for line in String::from_utf8_lossy(&refs).lines() {
+        let mut words = line.splitn(3, ' ');
+        let (Some(kind), Some(peeled), Some(name)) = (words.next(), words.next(), words.next()) else { continue };
+        if kind == "blob" || peeled == "blob" {
+            let name = crate::text::escape(name);
+            return Err(Error::conflict(
+                format!("the home's ref {name} names a file's content, not a commit; an export carries commits only"),
+                vec![format!("delete it if it is not needed: `atk git update-ref -d {name}`, then export again")],
+            ));
+        }
     }
 
     let work = beside(out, "export")?;
@@ -327,7 +381,12 @@ pub fn export(reporter: &dyn Reporter, home: &Home, origins: &Origins, export: &
     };
     let json = serde_json::to_vec_pretty(&doc).expect("a manifest serializes");
     let spinner = reporter.activity(&format!("writing {}", out.display()));
-    container::write(out, MANIFEST_NAME, &json, &members, export.created.as_second().max(0) as u64)?;
+    // Written in the work folder (what a kill leaves there goes with the next export), then
+    // renamed over `out`: a kill leaves the old file or the new one.
+    let written = work.path().join("export");
+    container::write(&written, MANIFEST_NAME, &json, &members, export.created.as_second().max(0) as u64)?;
+    crate::failpoint::hit("export");
+    std::fs::rename(&written, out).ctx(|| format!("cannot write {}", out.display()))?;
     drop(spinner);
     let size = std::fs::metadata(out).ctx(|| format!("cannot read {}", out.display()))?.len();
     Ok(Exported {
@@ -348,8 +407,9 @@ fn source_member(key: &str) -> String {
     format!("sources/{}.objects", cache_name(key))
 }
 
-/// What takes the verified members of an import: the manifest, and the folder they are in.
-pub type TakeMembers<'a> = dyn Fn(&ExportManifest, &Path) -> Result<()> + 'a;
+/// What takes the verified members of an import: the manifest, the folder they are in, and the
+/// home the file holds (built beside its target; for `--into`, beside the home it is added to).
+pub type TakeMembers<'a> = dyn Fn(&ExportManifest, &Path, &Home) -> Result<()> + 'a;
 
 /// What to import, and where its sources' commits go.
 pub struct Import<'a> {
@@ -358,9 +418,10 @@ pub struct Import<'a> {
     /// The cache the sources' commits are put in.
     pub cache: &'a Cache,
     /// Called once the whole file is verified and the cache filled, before anything of the home
-    /// changes, with the manifest and the folder its members were extracted into (each at its
-    /// path there; the folder is removed after the import): where the members [`Export::extra`]
-    /// added (a plugin's backups) are taken. An error stops the import, nothing changed.
+    /// changes (a new home is not in place yet), with the manifest, the folder its members were
+    /// extracted into (each at its path there; the folder is removed after the import) and the
+    /// home the file holds: where the members [`Export::extra`] added (a plugin's backups) are
+    /// taken. An error stops the import, the home unchanged (or not made).
     pub members: Option<&'a TakeMembers<'a>>,
 }
 
@@ -515,6 +576,8 @@ fn registry_of(m: &ExportManifest) -> Option<String> {
 /// the target and renamed into place at the end: a kill leaves no home, or the whole one.
 pub fn import_new(reporter: &dyn Reporter, import: &Import, target: &Path) -> Result<Imported> {
     let Import { file, cache, members } = *import;
+    // (What an import of this same target that was killed left beside it goes first.)
+    clean_beside(target, "import");
     if target.symlink_metadata().is_ok() {
         let empty = target.is_dir()
             && !target.is_symlink()
@@ -529,7 +592,6 @@ pub fn import_new(reporter: &dyn Reporter, import: &Import, target: &Path) -> Re
             });
         }
     }
-    // (What an import of this same target that was killed left beside it goes first.)
     let work = beside(target, "import")?;
     let m = unpack(reporter, file, work.path())?;
     let built = build_home(&m, work.path())?;
@@ -537,7 +599,7 @@ pub fn import_new(reporter: &dyn Reporter, import: &Import, target: &Path) -> Re
     Home::open(built.clone())?.manifest()?;
     let (cached, in_place) = fill_cache(reporter, &m, work.path(), cache)?;
     if let Some(take) = members {
-        take(&m, &work.path().join("members"))?;
+        take(&m, &work.path().join("members"), &Home::open(built.clone())?)?;
     }
     crate::failpoint::hit("import");
     // An empty folder at `target` is replaced by the rename.
@@ -604,7 +666,7 @@ pub fn import_into(reporter: &dyn Reporter, home: &Locked, import: &Import) -> R
     }
     let (cached, in_place) = fill_cache(reporter, &m, work.path(), cache)?;
     if let Some(take) = members {
-        take(&m, &work.path().join("members"))?;
+        take(&m, &work.path().join("members"), &theirs)?;
     }
     let commits = Transaction::run(home, &format!("atk import {}", file.display()), |tx| {
         let mut commits = Vec::new();
@@ -706,7 +768,7 @@ mod tests {
         assert_eq!(m.created, "2026-12-06T05:00:00Z");
 
         let seen = RefCell::new(None);
-        let take = |m: &ExportManifest, dir: &Path| -> Result<()> {
+        let take = |m: &ExportManifest, dir: &Path, _: &Home| -> Result<()> {
             assert!(m.members.iter().any(|x| x.path == "data/p/one.atk-backup"));
             *seen.borrow_mut() = Some(std::fs::read(dir.join("data/p/one.atk-backup")).unwrap());
             Ok(())
@@ -717,7 +779,7 @@ mod tests {
         assert!(imported.created && new.join(".git").is_dir());
         assert_eq!(seen.borrow().as_deref(), Some(&b"backup bytes"[..]));
 
-        let refuse = |_: &ExportManifest, _: &Path| -> Result<()> { Err(Error::other("not now")) };
+        let refuse = |_: &ExportManifest, _: &Path, _: &Home| -> Result<()> { Err(Error::other("not now")) };
         let import = Import { file: &out, cache: &origins.cache, members: Some(&refuse) };
         let other = t.path().join("other");
         assert!(import_new(&Recorder::default(), &import, &other).unwrap_err().to_string().contains("not now"));

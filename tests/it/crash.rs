@@ -683,9 +683,11 @@ fn kill_9_during_a_recovery_is_recovered_by_the_next_run() {
 #[test]
 fn every_failpoint_is_reached_by_a_crash_test() {
     let covered: std::collections::BTreeSet<String> =
-        // `import`: tests/it/export.rs; the last three: tests/it/data.rs kills a backup and a
-        // restore at each.
+        // `import`: tests/it/export.rs; `adopt` and `export`: tests/it/export_attack.rs; the
+        // last three: tests/it/data.rs kills a backup and a restore at each.
         [
+            "adopt",
+            "export",
             "init",
             "fetch",
             "step",

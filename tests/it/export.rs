@@ -15,18 +15,18 @@ const SECRET: &str = "hunter2-never-exported";
 
 /// A machine with a registry plugin (`notes`, customized), a git plugin (`echo-tool`) both served
 /// by `git daemon`, and a local plugin (`minimal`); secrets in `.env` files; everything committed.
-struct Exporter {
-    env: Env,
-    reg: String,
-    registry_pin: String,
-    tool_pin: String,
+pub(crate) struct Exporter {
+    pub(crate) env: Env,
+    pub(crate) reg: String,
+    pub(crate) registry_pin: String,
+    pub(crate) tool_pin: String,
     daemon: Option<GitDaemon>,
     /// What the daemon serves, and the work trees the repositories were made from.
     served: Vec<PathBuf>,
 }
 
 impl Exporter {
-    fn new() -> Exporter {
+    pub(crate) fn new() -> Exporter {
         let env = Env::new();
         let (work, root, _) = served_registry(&env, true);
         let tool = git_source_work(&env);
@@ -50,7 +50,7 @@ impl Exporter {
         Exporter { registry_pin, tool_pin, reg, daemon: Some(daemon), served: vec![root, work, tool], env }
     }
 
-    fn export(&self, name: &str) -> PathBuf {
+    pub(crate) fn export(&self, name: &str) -> PathBuf {
         let file = self.env.path(name);
         self.env.ok(&["--registry", &self.reg, "export", "--all", "-o", file.to_str().unwrap()]);
         file
@@ -69,17 +69,17 @@ impl Exporter {
 }
 
 /// A plugin folder as a user compares it: every file but the `.env` files.
-fn plugin_files(home: &Path, dir: &str) -> std::collections::BTreeMap<String, (u32, Vec<u8>)> {
+pub(crate) fn plugin_files(home: &Path, dir: &str) -> std::collections::BTreeMap<String, (u32, Vec<u8>)> {
     let mut t = tree(&home.join("plugins").join(dir));
     t.retain(|path, _| !path.ends_with(".env"));
     t
 }
 
 /// The members of a tar, with their headers.
-type Members = Vec<(tar::Header, Vec<u8>)>;
+pub(crate) type Members = Vec<(tar::Header, Vec<u8>)>;
 
 /// The members of a (gzip-compressed tar) export, with their headers.
-fn members(file: &Path) -> Members {
+pub(crate) fn members(file: &Path) -> Members {
     let mut tar = tar::Archive::new(GzDecoder::new(std::fs::File::open(file).unwrap()));
     let mut out = Vec::new();
     for e in tar.entries().unwrap() {
@@ -92,7 +92,7 @@ fn members(file: &Path) -> Members {
     out
 }
 
-fn rewrite(file: &Path, members: &[(tar::Header, Vec<u8>)]) {
+pub(crate) fn rewrite(file: &Path, members: &[(tar::Header, Vec<u8>)]) {
     let mut b = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
     for (h, data) in members {
         b.append(h, &data[..]).unwrap();
@@ -100,7 +100,7 @@ fn rewrite(file: &Path, members: &[(tar::Header, Vec<u8>)]) {
     std::fs::write(file, b.into_inner().unwrap().finish().unwrap()).unwrap();
 }
 
-fn name_of(h: &tar::Header) -> String {
+pub(crate) fn name_of(h: &tar::Header) -> String {
     String::from_utf8(h.path_bytes().into_owned()).unwrap()
 }
 
@@ -111,7 +111,7 @@ fn set_name(h: &mut tar::Header, name: &[u8]) {
     h.set_cksum();
 }
 
-fn json(env: &Env, args: &[&str]) -> serde_json::Value {
+pub(crate) fn json(env: &Env, args: &[&str]) -> serde_json::Value {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
     serde_json::from_str(&env.ok(&all)).unwrap()

@@ -25,6 +25,7 @@ mod dotenv;
 mod exec;
 mod exit_codes;
 mod export;
+mod export_attack;
 mod front_door;
 mod gitignore;
 mod hints;
