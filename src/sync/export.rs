@@ -250,10 +250,26 @@ pub fn export(reporter: &dyn Reporter, home: &Home, origins: &Origins, export: &
         ));
     }
     let status = git(&home.root, &[os("status"), os("--porcelain"), os("-z")], "cannot read the home's status")?;
+    // What a plugin declares as its data (atk-data.yaml) is never committed, by design: it
+    // travels as a backup (`--with-data`), and is not worth a warning.
+    let declared = |path: &str| -> bool {
+        let Some((dir, inner)) = path.strip_prefix("plugins/").and_then(|r| r.split_once('/')) else {
+            return false;
+        };
+        let inner = inner.trim_end_matches('/');
+        match crate::plugin::data::DataSpec::load(&home.plugin_dir(dir)) {
+            Ok(Some(spec)) => {
+                spec.paths.iter().any(|p| inner == p.as_str() || inner.starts_with(&format!("{}/", p.as_str())))
+            }
+            _ => false,
+        }
+    };
     let uncommitted: Vec<String> = status
         .split(|b| *b == 0)
         .filter(|l| l.len() > 3)
-        .map(|l| crate::text::escape(&String::from_utf8_lossy(&l[3..])).into_owned())
+        .map(|l| String::from_utf8_lossy(&l[3..]).into_owned())
+        .filter(|p| !declared(p))
+        .map(|p| crate::text::escape(&p).into_owned())
         .collect();
 
     // atk never commits a secret file, but git can be made to: the bundle holds every object

@@ -508,3 +508,17 @@ fn with_data_the_newest_plain_backup_travels_and_restores_on_the_new_machine() {
     assert_eq!(restored["skipped"], serde_json::json!(["echo-tool", "minimal"]));
     assert_eq!(std::fs::read_to_string(b.atk_home.join("plugins/notes/notes.txt")).unwrap(), "remember the milk\n");
 }
+
+/// What a local plugin declares as its data is not committed by design: export does not warn
+/// about it (it travels with --with-data), and still warns about the plugin's other changes.
+#[test]
+fn declared_data_is_no_uncommitted_change_for_export() {
+    let env = Env::new();
+    let src = env.plugin("src/keeper", &yaml("keeper", ""), &[("atk-data.yaml", "paths: [data]\n", false)]);
+    env.ok(&["add", src.to_str().unwrap(), "-y"]);
+    write(&env.atk_home.join("plugins/keeper/data/rows"), "kept\n", false);
+    write(&env.atk_home.join("plugins/keeper/other.txt"), "not committed\n", false);
+    let file = env.path("laptop.atk");
+    let doc = json(&env, &["export", "--all", "-o", file.to_str().unwrap()]);
+    assert_eq!(doc["uncommitted"], serde_json::json!(["plugins/keeper/other.txt"]));
+}
