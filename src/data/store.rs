@@ -171,7 +171,12 @@ impl Store {
                         .recursive(true)
                         .mode(0o700)
                         .create(d)
-                        .ctx(|| format!("cannot create {}", d.display()))?;
+                        .map_err(|e| Error::Other {
+                            message: format!("cannot create the backup folder {}: {e}", d.display()),
+                            hints: vec![format!(
+                                "set config.{CONFIG_KEY}.dir in manifest.yaml to a folder of this machine (or remove it for the default)"
+                            )],
+                        })?;
                 }
             }
         }

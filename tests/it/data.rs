@@ -573,3 +573,20 @@ fn a_backup_bigger_than_the_room_left_is_refused_before_it_unpacks() {
     assert!(err.contains("free on the disk"), "{err}");
     assert_eq!(std::fs::read_to_string(dir.join("data/big")).unwrap(), "now small\n");
 }
+
+/// A backup folder that cannot be made (`config.backup.dir` of another machine, say) is one line
+/// with what to set.
+#[test]
+fn a_backup_folder_that_cannot_be_made_says_what_to_set() {
+    let (env, dir) = notes_home("paths: [data]\n");
+    fill(&dir, "first");
+    let blocker = env.path("a-file");
+    write(&blocker, "not a folder\n", false);
+    let mut manifest = std::fs::read_to_string(env.atk_home.join("manifest.yaml")).unwrap();
+    let line = format!("config:\n  backup:\n    dir: {}\n", blocker.join("backups").display());
+    manifest = manifest.replacen("config:\n", &line, 1);
+    std::fs::write(env.atk_home.join("manifest.yaml"), manifest).unwrap();
+    let (_, err) = env.fails(1, &["backup", "notes"]);
+    assert!(err.contains("cannot create the backup folder") && err.contains("config.backup.dir"), "{err}");
+    assert_eq!(err.trim().lines().filter(|l| l.starts_with("error")).count(), 1, "{err}");
+}
