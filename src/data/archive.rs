@@ -579,22 +579,7 @@ pub fn verify(archive: &Path, passphrase: Option<&str>) -> Result<Manifest> {
 /// for the caller to remove with it.
 pub fn extract_verified(archive: &Path, passphrase: Option<&str>, staging: &Path) -> Result<Manifest> {
     let verified = verify(archive, passphrase)?;
-    // What it unpacks to is known now: an archive that would fill the disk (a gzip bomb, or a
-    // backup bigger than the room left) is refused before a byte is written.
-    let total: u64 = verified.files.iter().map(|f| f.size).fold(0, u64::saturating_add);
-    if let Ok(fs) = rustix::fs::statvfs(staging) {
-        let free = fs.f_bavail.saturating_mul(fs.f_frsize);
-        if total > free {
-            return Err(Error::Other {
-                message: format!(
-                    "{} unpacks to {total} bytes, more than the {free} free on the disk of {}",
-                    archive.display(),
-                    staging.display()
-                ),
-                hints: vec!["make room on that disk, then try again".into()],
-            });
-        }
-    }
+    check_room(archive, verified.files.iter().map(|f| f.size), staging)?;
     let root = Root::open_no_link(staging)?;
     if std::fs::read_dir(staging).ctx(|| format!("cannot read {}", staging.display()))?.next().is_some() {
         return Err(Error::conflict(format!("{} is not empty", staging.display()), vec![]));
@@ -606,24 +591,53 @@ pub fn extract_verified(archive: &Path, passphrase: Option<&str>, staging: &Path
     Ok(written)
 }
 
+/// What an archive unpacks to is known once it is verified: one that would fill the disk of
+/// `staging` (a gzip bomb, or a backup bigger than the room left) is refused before a byte is
+/// written.
+pub(super) fn check_room(archive: &Path, sizes: impl Iterator<Item = u64>, staging: &Path) -> Result<()> {
+    let total = sizes.fold(0, u64::saturating_add);
+    let Ok(fs) = rustix::fs::statvfs(staging) else { return Ok(()) };
+    let free = fs.f_bavail.saturating_mul(fs.f_frsize);
+    if total <= free {
+        return Ok(());
+    }
+    Err(Error::Other {
+        message: format!(
+            "{} unpacks to {total} bytes, more than the {free} free on the disk of {}",
+            archive.display(),
+            staging.display()
+        ),
+        hints: vec!["make room on that disk, then try again".into()],
+    })
+}
+
+/// The first member of the tar `entries` of `archive`: its manifest `name` (a regular file of at
+/// most [`MANIFEST_CAP`]), read as JSON.
+pub(super) fn first_manifest<M: serde::de::DeserializeOwned, R: Read>(
+    entries: &mut tar::Entries<'_, R>,
+    archive: &Path,
+    name: &str,
+) -> Result<M> {
+    let mut first = match entries.next() {
+        Some(first) => first.map_err(|e| damaged(archive, e))?,
+        None => return Err(damaged(archive, io::Error::other("it is empty"))),
+    };
+    if &*first.path_bytes() != name.as_bytes()
+        || first.header().entry_type() != tar::EntryType::Regular
+        || first.size() > MANIFEST_CAP
+    {
+        return Err(damaged(archive, io::Error::other(format!("its first member is not {name}"))));
+    }
+    let mut json = Vec::new();
+    first.read_to_end(&mut json).map_err(|e| damaged(archive, e))?;
+    serde_json::from_slice(&json).map_err(|e| damaged(archive, io::Error::other(format!("{name}: {e}"))))
+}
+
 fn walk(archive: &Path, passphrase: Option<&str>, into: Option<&Root>) -> Result<Manifest> {
     let mut tar = tar::Archive::new(open(archive, passphrase)?);
     let manifest = {
         let mut entries = tar.entries().map_err(|e| damaged(archive, e))?;
-        let mut first = match entries.next() {
-            Some(first) => first.map_err(|e| damaged(archive, e))?,
-            None => return Err(damaged(archive, io::Error::other("it is empty"))),
-        };
-        if &*first.path_bytes() != MANIFEST_NAME.as_bytes()
-            || first.header().entry_type() != tar::EntryType::Regular
-            || first.size() > MANIFEST_CAP
-        {
-            return Err(damaged(archive, io::Error::other(format!("its first member is not {MANIFEST_NAME}"))));
-        }
-        let mut json = Vec::new();
-        first.read_to_end(&mut json).map_err(|e| damaged(archive, e))?;
-        let manifest: Manifest = serde_json::from_slice(&json)
-            .map_err(|e| damaged(archive, io::Error::other(format!("{MANIFEST_NAME}: {e}"))))?;
+        let manifest: Manifest = first_manifest(&mut entries, archive, MANIFEST_NAME)?;
         let expected = check_manifest(&manifest, archive)?;
         let mut seen: HashSet<String> = HashSet::new();
         for entry in entries {

@@ -28,8 +28,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::archive::{
-    damaged, header, hex, member_kind, member_path, open, refused, EntryKind, HashingReader, HashingWriter,
-    MANIFEST_CAP,
+    check_room, damaged, first_manifest, header, hex, member_kind, member_path, open, refused, EntryKind,
+    HashingReader, HashingWriter,
 };
 use crate::error::{Error, IoContext, Result};
 use crate::fs::Root;
@@ -149,6 +149,7 @@ pub fn extract_verified<M: DeserializeOwned + Serialize>(
     staging: &Path,
 ) -> Result<M> {
     let verified: M = verify(archive, manifest_name, members)?;
+    check_room(archive, members(&verified).iter().map(|m| m.size), staging)?;
     let root = Root::open_no_link(staging)?;
     if std::fs::read_dir(staging).ctx(|| format!("cannot read {}", staging.display()))?.next().is_some() {
         return Err(Error::conflict(format!("{} is not empty", staging.display()), vec![]));
@@ -170,20 +171,7 @@ fn walk<M: DeserializeOwned>(
     let mut tar = tar::Archive::new(open(archive, None)?);
     let manifest = {
         let mut entries = tar.entries().map_err(|e| damaged(archive, e))?;
-        let mut first = match entries.next() {
-            Some(first) => first.map_err(|e| damaged(archive, e))?,
-            None => return Err(damaged(archive, io::Error::other("it is empty"))),
-        };
-        if &*first.path_bytes() != manifest_name.as_bytes()
-            || first.header().entry_type() != tar::EntryType::Regular
-            || first.size() > MANIFEST_CAP
-        {
-            return Err(damaged(archive, io::Error::other(format!("its first member is not {manifest_name}"))));
-        }
-        let mut json = Vec::new();
-        first.read_to_end(&mut json).map_err(|e| damaged(archive, e))?;
-        let manifest: M = serde_json::from_slice(&json)
-            .map_err(|e| damaged(archive, io::Error::other(format!("{manifest_name}: {e}"))))?;
+        let manifest: M = first_manifest(&mut entries, archive, manifest_name)?;
         let listed = members(&manifest);
         let expected = check_members(listed, manifest_name, archive)?;
         let mut seen: HashSet<String> = HashSet::new();
