@@ -734,4 +734,4 @@ fn walk(archive: &Path, passphrase: Option<&str>, into: Option<&Root>) -> Result
 
 #[cfg(test)]
 #[path = "archive_tests.rs"]
-mod tests;
+pub(super) mod tests;

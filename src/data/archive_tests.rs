@@ -134,7 +134,7 @@ fn pack_refuses_a_link_leading_out_and_special_files_naming_them() {
 }
 
 /// The members of an archive as (header, data), to change and write back.
-fn members(archive: &Path) -> Vec<(tar::Header, Vec<u8>)> {
+pub(crate) fn members(archive: &Path) -> Vec<(tar::Header, Vec<u8>)> {
     let mut tar = tar::Archive::new(GzDecoder::new(std::fs::File::open(archive).unwrap()));
     let mut out = Vec::new();
     for e in tar.entries().unwrap() {
@@ -148,7 +148,7 @@ fn members(archive: &Path) -> Vec<(tar::Header, Vec<u8>)> {
 }
 
 /// Writes `members` as a gzip-compressed tar at `path`, headers as they are (no path checks).
-fn write_members(path: &Path, members: &[(tar::Header, Vec<u8>)]) {
+pub(crate) fn write_members(path: &Path, members: &[(tar::Header, Vec<u8>)]) {
     let mut b = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::fast()));
     for (h, data) in members {
         b.append(h, &data[..]).unwrap();
@@ -156,7 +156,7 @@ fn write_members(path: &Path, members: &[(tar::Header, Vec<u8>)]) {
     std::fs::write(path, b.into_inner().unwrap().finish().unwrap()).unwrap();
 }
 
-fn set_name(h: &mut tar::Header, name: &[u8]) {
+pub(crate) fn set_name(h: &mut tar::Header, name: &[u8]) {
     let field = &mut h.as_old_mut().name;
     field.fill(0);
     field[..name.len()].copy_from_slice(name);

@@ -1,5 +1,4 @@
 use super::*;
-use flate2::read::GzDecoder;
 
 const NAME: &str = "test-manifest.json";
 
@@ -42,33 +41,8 @@ fn written() -> Fixture {
     Fixture { dir, file, doc }
 }
 
-fn entries(file: &Path) -> Vec<(tar::Header, Vec<u8>)> {
-    let mut tar = tar::Archive::new(GzDecoder::new(std::fs::File::open(file).unwrap()));
-    let mut out = Vec::new();
-    for e in tar.entries().unwrap() {
-        let mut e = e.unwrap();
-        let h = e.header().clone();
-        let mut data = Vec::new();
-        e.read_to_end(&mut data).unwrap();
-        out.push((h, data));
-    }
-    out
-}
-
-fn rewrite(file: &Path, members: &[(tar::Header, Vec<u8>)]) {
-    let mut b = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::fast()));
-    for (h, data) in members {
-        b.append(h, &data[..]).unwrap();
-    }
-    std::fs::write(file, b.into_inner().unwrap().finish().unwrap()).unwrap();
-}
-
-fn set_name(h: &mut tar::Header, name: &[u8]) {
-    let field = &mut h.as_old_mut().name;
-    field.fill(0);
-    field[..name.len()].copy_from_slice(name);
-    h.set_cksum();
-}
+// The members of a gzip tar, to change and write back: the archive tests' helpers.
+use crate::data::archive::tests::{members as entries, set_name, write_members as rewrite};
 
 /// Verifying and extracting both fail naming `member`; the staging folder stays empty.
 fn refused_naming(fx: &Fixture, member: &str) -> String {
