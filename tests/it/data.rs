@@ -288,26 +288,10 @@ fn a_plugins_own_scripts_back_up_and_restore_through_atk_backup_dir() {
 #[test]
 fn docker_volumes_are_copied_and_put_back_and_a_failed_backup_starts_the_plugin_again() {
     let env = Env::new();
-    let bin = env.path("docker-bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake_docker.py"),
-        bin.join("docker"),
-    )
-    .unwrap();
-    let volumes = env.path("volumes");
-    let log = env.path("docker-log");
+    let docker = crate::common::docker::FakeDocker::new(&env);
+    let (bin, volumes, log) = (&docker.bin, &docker.volumes, &docker.log);
     write(&volumes.join("notes_data/db/rows"), "volume rows v1\n", false);
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let atk = |args: &[&str]| {
-        env.cmd()
-            .args(args)
-            .env("PATH", &path)
-            .env("FAKE_DOCKER_VOLUMES", &volumes)
-            .env("FAKE_DOCKER_LOG", &log)
-            .output()
-            .unwrap()
-    };
+    let atk = |args: &[&str]| docker.atk(&env, args, &[]);
     let src = env.plugin(
         "src/notes",
         &yaml("notes", &format!("{NOTES_YAML}env_vars:\n  - name: NOTES_VOLUME\n    default: notes_data\n")),
@@ -321,7 +305,7 @@ fn docker_volumes_are_copied_and_put_back_and_a_failed_backup_starts_the_plugin_
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["made"][0]["volumes"], serde_json::json!(["notes_data"]));
     assert_eq!(doc["made"][0]["missing_volumes"], serde_json::json!(["never_made"]));
-    let calls = std::fs::read_to_string(&log).unwrap();
+    let calls = std::fs::read_to_string(log).unwrap();
     assert!(calls.contains("-v notes_data:/volume:ro"), "{calls}");
 
     write(&volumes.join("notes_data/db/rows"), "volume rows v2\n", false);

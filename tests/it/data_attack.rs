@@ -94,16 +94,8 @@ fn ctrl_c_during_a_backup_script_starts_the_plugin_again() {
     let dir = env.atk_home.join("plugins/notes");
     env.ok(&["start", "notes"]);
     let child = env.spawn(&["backup", "notes"]);
-    let t0 = std::time::Instant::now();
-    while !marker.exists() {
-        assert!(t0.elapsed().as_secs() < 30, "the backup script never ran");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    rustix::process::kill_process(
-        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
-        rustix::process::Signal::INT,
-    )
-    .unwrap();
+    wait_for(&marker);
+    signal(child.id(), Signal::INT).unwrap();
     let out = wait_with_timeout(child, 30);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");
@@ -397,25 +389,10 @@ fn a_declaration_cannot_make_the_plugins_definition_its_data() {
 #[test]
 fn a_failed_restore_puts_the_volumes_back_too() {
     let env = Env::new();
-    let bin = env.path("docker-bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake_docker.py"),
-        bin.join("docker"),
-    )
-    .unwrap();
-    let volumes = env.path("volumes");
+    let docker = crate::common::docker::FakeDocker::new(&env);
+    let volumes = &docker.volumes;
     write(&volumes.join("notes_data/rows"), "volume v1\n", false);
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let atk = |args: &[&str]| {
-        env.cmd()
-            .args(args)
-            .env("PATH", &path)
-            .env("FAKE_DOCKER_VOLUMES", &volumes)
-            .env("FAKE_DOCKER_LOG", env.path("docker-log"))
-            .output()
-            .unwrap()
-    };
+    let atk = |args: &[&str]| docker.atk(&env, args, &[]);
     let src = env.plugin(
         "src/notes",
         &yaml("notes", NOTES_YAML),
@@ -494,16 +471,8 @@ fn ctrl_c_during_a_restore_script_leaves_the_old_data_and_starts_the_plugin_agai
     env.ok(&["start", "notes"]);
     let before = data_state(&dir);
     let child = env.spawn(&["restore", "notes", "--yes"]);
-    let t0 = std::time::Instant::now();
-    while !marker.exists() {
-        assert!(t0.elapsed().as_secs() < 30, "the restore script never ran");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    rustix::process::kill_process(
-        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
-        rustix::process::Signal::INT,
-    )
-    .unwrap();
+    wait_for(&marker);
+    signal(child.id(), Signal::INT).unwrap();
     let out = wait_with_timeout(child, 30);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");
@@ -613,26 +582,10 @@ fn a_script_inside_the_declared_data_is_refused() {
 #[test]
 fn a_volume_named_through_the_users_environment_restores() {
     let env = Env::new();
-    let bin = env.path("docker-bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake_docker.py"),
-        bin.join("docker"),
-    )
-    .unwrap();
-    let volumes = env.path("volumes");
+    let docker = crate::common::docker::FakeDocker::new(&env);
+    let volumes = &docker.volumes;
     write(&volumes.join("team_data/rows"), "volume v1\n", false);
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let atk = |args: &[&str]| {
-        env.cmd()
-            .args(args)
-            .env("PATH", &path)
-            .env("NOTES_PREFIX", "team")
-            .env("FAKE_DOCKER_VOLUMES", &volumes)
-            .env("FAKE_DOCKER_LOG", env.path("docker-log"))
-            .output()
-            .unwrap()
-    };
+    let atk = |args: &[&str]| docker.atk(&env, args, &[("NOTES_PREFIX", "team")]);
     let src = env.plugin(
         "src/notes",
         &yaml("notes", "env_vars:\n  - name: NOTES_VOLUME\n    default: notes_data\n"),

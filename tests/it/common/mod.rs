@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use assert_cmd::cargo::CommandCargoExt;
 
 pub mod agents;
+pub mod docker;
 pub mod lab;
 pub mod python;
 pub mod real_agents;
