@@ -56,6 +56,19 @@ impl Exporter {
         file
     }
 
+    /// The home of `b` has every plugin of this one at its pin, with the same files (but the
+    /// `.env` files), and the same manifest.
+    pub(crate) fn assert_same_on(&self, b: &Env) {
+        for (dir, pin) in [("notes", &self.registry_pin), ("echo-tool", &self.tool_pin)] {
+            let p = b.atk_home.join("plugins").join(dir);
+            assert_eq!(std::fs::read_to_string(p.join(".atk-ref")).unwrap(), format!("{pin}\n"), "{dir}");
+        }
+        for dir in ["notes", "echo-tool", "minimal"] {
+            assert_eq!(plugin_files(&b.atk_home, dir), plugin_files(&self.env.atk_home, dir), "{dir}");
+        }
+        assert_eq!(b.manifest(), self.env.manifest());
+    }
+
     /// Every source unreachable from now on: the daemon stopped, the repositories gone.
     fn go_offline(&mut self) {
         drop(self.daemon.take());
@@ -168,14 +181,7 @@ fn an_import_on_a_machine_without_network_installs_every_plugin_at_its_pin() {
 
     let words: Vec<&str> = next.split(' ').skip(1).collect();
     b.ok(&words);
-    for (dir, pin) in [("notes", &a.registry_pin), ("echo-tool", &a.tool_pin)] {
-        let p = b.atk_home.join("plugins").join(dir);
-        assert_eq!(std::fs::read_to_string(p.join(".atk-ref")).unwrap(), format!("{pin}\n"), "{dir}");
-    }
-    for dir in ["notes", "echo-tool", "minimal"] {
-        assert_eq!(plugin_files(&b.atk_home, dir), plugin_files(&a.env.atk_home, dir), "{dir}");
-    }
-    assert_eq!(b.manifest(), a.env.manifest());
+    a.assert_same_on(&b);
     // Nothing was asked of the network: the cache had every commit.
     b.ok(&["--registry", &a.reg, "install", "--all", "--frozen"]);
 }
