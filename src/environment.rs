@@ -4,6 +4,10 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+/// The variable a backup's passphrase may be given in. It is atk's, for the archive: no command
+/// atk starts for a plugin (its lifecycle, its scripts, docker) gets it in its environment.
+pub const PASSPHRASE_VAR: &str = "ATK_BACKUP_PASSPHRASE";
+
 /// The environment atk was started in, read once at the edge and passed down as a value: the
 /// `${VAR}` fallback of `.env` values (as python-dotenv has it), the values named like secrets that
 /// what atk repeats is scrubbed of, `--set KEY`'s values, the user's home folder and the agents'

@@ -7,9 +7,7 @@ pub mod container;
 pub mod restore;
 pub mod store;
 
-/// The variable a backup's passphrase may be given in. It is atk's, for the archive: no command
-/// atk starts for a plugin (its lifecycle, its scripts, docker) gets it in its environment.
-pub const PASSPHRASE_VAR: &str = "ATK_BACKUP_PASSPHRASE";
+pub use crate::environment::PASSPHRASE_VAR;
 
 pub use archive::{
     extract_verified, pack, verify, Encryption, EntryKind, FileEntry, Manifest, PackMeta, PluginInfo, FORMAT,
