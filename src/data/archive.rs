@@ -22,7 +22,6 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use age::secrecy::SecretString;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -41,7 +40,7 @@ pub const MANIFEST_NAME: &str = "atk-archive.json";
 pub(super) const MANIFEST_CAP: u64 = 64 << 20;
 /// Folders nested deeper than this are refused (the walk must not exhaust the stack).
 const MAX_DEPTH: usize = 256;
-const AGE_MAGIC: &[u8] = b"age-encryption.org/v1\n";
+const AGE_MAGIC: &[u8] = super::age::MAGIC;
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 /// scrypt's work factor (log2 of N) for a new encrypted archive: about a second on a laptop.
 pub const DEFAULT_WORK_FACTOR: u8 = 18;
@@ -304,7 +303,7 @@ pub(super) fn hex(bytes: &[u8]) -> String {
 /// Where the compressed tar goes: the file, or an age stream into it.
 enum Sink<'a> {
     Plain(&'a std::fs::File),
-    Age(age::stream::StreamWriter<&'a std::fs::File>),
+    Age(super::age::Writer<&'a std::fs::File>),
 }
 
 impl Write for Sink<'_> {
@@ -356,13 +355,7 @@ fn write_archive(
     tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o600)).ctx(ctx)?;
     let sink = match encryption {
         None => Sink::Plain(tmp.as_file()),
-        Some(e) => {
-            let mut recipient = age::scrypt::Recipient::new(SecretString::from(e.passphrase.clone()));
-            recipient.set_work_factor(e.work_factor);
-            let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
-                .map_err(|e| Error::other(format!("cannot encrypt {}: {e}", out.display())))?;
-            Sink::Age(encryptor.wrap_output(tmp.as_file()).ctx(ctx)?)
-        }
+        Some(e) => Sink::Age(super::age::Writer::new(tmp.as_file(), &e.passphrase, e.work_factor).ctx(ctx)?),
     };
     let mut tar = tar::Builder::new(GzEncoder::new(sink, Compression::default()));
     let json = serde_json::to_vec_pretty(manifest).expect("a manifest serializes");
@@ -552,20 +545,14 @@ pub(super) fn open(archive: &Path, passphrase: Option<&str>) -> Result<Box<dyn R
             Some("give the passphrase it was written with".into()),
         ));
     };
-    let decryptor =
-        age::Decryptor::new_buffered(reader).map_err(|e| damaged(archive, io::Error::other(e.to_string())))?;
-    if !decryptor.is_scrypt() {
-        return Err(damaged(archive, io::Error::other("it is encrypted to a key, not with a passphrase")));
-    }
-    let mut identity = age::scrypt::Identity::new(SecretString::from(passphrase.to_string()));
-    identity.set_max_work_factor(MAX_WORK_FACTOR);
-    match decryptor.decrypt(std::iter::once(&identity as &dyn age::Identity)) {
+    match super::age::decrypt(reader, passphrase, MAX_WORK_FACTOR) {
         Ok(stream) => Ok(Box::new(GzDecoder::new(stream))),
-        Err(age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys) => Err(Error::Usage {
+        Err(super::age::DecryptError::WrongPassphrase) => Err(Error::Usage {
             message: format!("wrong passphrase for {}", archive.display()),
             hint: Some("give the passphrase it was written with".into()),
         }),
-        Err(e) => Err(damaged(archive, io::Error::other(e.to_string()))),
+        Err(super::age::DecryptError::Invalid(why)) => Err(damaged(archive, io::Error::other(why))),
+        Err(super::age::DecryptError::Io(e)) => Err(damaged(archive, e)),
     }
 }
 
