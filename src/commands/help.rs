@@ -113,9 +113,8 @@ impl Report for Shown<'_> {
             return;
         }
         let (rows, cols) = console::Term::stdout().size();
-        let skin = if ui.colors() { termimad::MadSkin::default() } else { termimad::MadSkin::no_style() };
         let width = usize::from(cols).clamp(20, 120);
-        let rendered = skin.text(md, Some(width)).to_string();
+        let rendered = crate::ui::markdown::render(md, width, ui.colors());
         let text = format!("{}\n{}\n", rendered.trim_end(), card.join("\n"));
         if !ui.quiet && rows > 0 && text.lines().count() >= usize::from(rows) {
             if page(&text, self.pager.clone()) {

@@ -1,6 +1,7 @@
 //! How atk talks to a person or a program. One printer decides what goes to stdout (results, or
 //! the one JSON document with `--json`) and stderr (warnings, errors, prompts, progress).
 
+pub mod markdown;
 mod prompt;
 
 use std::io::{IsTerminal, Write};
