@@ -137,6 +137,9 @@ build() {
   if [[ $target == *-linux-* ]]; then
     cflags="${cflags:+$cflags }-fno-asynchronous-unwind-tables -fno-unwind-tables"
   fi
+  # The C code made for size too: OpenSSL's build asks for -O2 (its hot paths are assembly,
+  # which this leaves alone); -Os after it wins.
+  cflags="${cflags:+$cflags }-Os"
   # x86_64's musl binary is a static PIE (loaded at a random address): its relocations packed
   # (DT_RELR, which musl 1.2.4 and later applies) are 0.8 MB less. aarch64's is not a PIE, and
   # zig's linker would not take the flag.
@@ -147,7 +150,39 @@ build() {
     "${cargo[@]}" --profile dist --locked --features static --target "$target" >&2 ||
     die "the build of $target failed"
   echo "== built $target in $((SECONDS - start)) s" >&2
+  [[ $target == *-linux-* ]] && zero_unwind_tables "target/$target/dist/atk"
   echo "target/$target/dist/atk"
+}
+
+# The binary aborts on a panic: nothing in it ever unwinds. The unwind tables the standard library
+# (prebuilt with them) and the assembly of OpenSSL bring are still linked in (about 0.9 MB on
+# aarch64), in the middle of a loaded segment where they cannot be cut out: they are zeroed, which
+# the archive's gzip packs to almost nothing. An unwinder that looks finds a table header of
+# version 0, which it takes as no table (a backtrace, asked for with RUST_BACKTRACE, comes out
+# empty).
+zero_unwind_tables() {
+  python3 - "$1" <<'PY' >&2
+import struct, sys
+path = sys.argv[1]
+with open(path, "r+b") as f:
+    data = f.read()
+    assert data[:4] == b"\x7fELF" and data[4] == 2 and data[5] == 1, "a 64-bit little-endian ELF file"
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+    def section(i):
+        name, kind, _, _, offset, size = struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
+        return name, kind, offset, size
+    _, _, strtab, _ = section(shstrndx)
+    zeroed = 0
+    for i in range(shnum):
+        name, kind, offset, size = section(i)
+        label = data[strtab + name : data.index(b"\0", strtab + name)]
+        if label in (b".eh_frame", b".eh_frame_hdr") and kind == 1:  # PROGBITS
+            f.seek(offset)
+            f.write(b"\0" * size)
+            zeroed += size
+print(f"== unwind tables zeroed: {zeroed} bytes")
+PY
 }
 
 # Man pages and completions are the same for every target: made once, by the first binary that
