@@ -528,6 +528,18 @@ pub(super) fn member_kind(archive: &Path, name: &str, kind: tar::EntryType) -> R
     }
 }
 
+/// The name and kind of the tar member `entry`: a file, a folder or a link with a UTF-8 name;
+/// anything else is refused, naming it (see [`member_kind`]).
+pub(super) fn member_name<R: Read>(archive: &Path, entry: &tar::Entry<'_, R>) -> Result<(String, EntryKind)> {
+    let raw = entry.path_bytes();
+    let name = String::from_utf8_lossy(&raw).into_owned();
+    let kind = member_kind(archive, &name, entry.header().entry_type())?;
+    if std::str::from_utf8(&raw).is_err() {
+        return Err(refused(archive, &name, "has a name that is not UTF-8"));
+    }
+    Ok((name, kind))
+}
+
 /// The archive's tar stream, decrypted when it is encrypted.
 pub(super) fn open(archive: &Path, passphrase: Option<&str>) -> Result<Box<dyn Read>> {
     let file = crate::fs::read::open_regular(archive, crate::fs::Links::Follow)?;
@@ -630,12 +642,7 @@ fn walk(archive: &Path, passphrase: Option<&str>, into: Option<&Root>) -> Result
         for entry in entries {
             crate::interrupt::check()?;
             let mut entry = entry.map_err(|e| damaged(archive, e))?;
-            let raw = entry.path_bytes().into_owned();
-            let name = String::from_utf8_lossy(&raw).into_owned();
-            let kind = member_kind(archive, &name, entry.header().entry_type())?;
-            if std::str::from_utf8(&raw).is_err() {
-                return Err(refused(archive, &name, "has a name that is not UTF-8"));
-            }
+            let (name, kind) = member_name(archive, &entry)?;
             let path = match kind {
                 EntryKind::Dir => name.strip_suffix('/').unwrap_or(&name),
                 _ => &name,

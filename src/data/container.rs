@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::archive::{
-    check_room, damaged, first_manifest, header, hex, member_kind, member_path, open, refused, EntryKind,
+    check_room, damaged, first_manifest, header, hex, member_name, member_path, open, refused, EntryKind,
     HashingReader, HashingWriter,
 };
 use crate::error::{Error, IoContext, Result};
@@ -178,15 +178,11 @@ fn walk<M: DeserializeOwned>(
         for entry in entries {
             crate::interrupt::check()?;
             let mut entry = entry.map_err(|e| damaged(archive, e))?;
-            let raw = entry.path_bytes().into_owned();
-            let name = String::from_utf8_lossy(&raw).into_owned();
-            match member_kind(archive, &name, entry.header().entry_type())? {
+            let (name, kind) = member_name(archive, &entry)?;
+            match kind {
                 EntryKind::File => {}
                 EntryKind::Dir => return Err(refused(archive, &name, "is a folder; a container holds only files")),
                 EntryKind::Link => return Err(refused(archive, &name, "is a symbolic link")),
-            }
-            if std::str::from_utf8(&raw).is_err() {
-                return Err(refused(archive, &name, "has a name that is not UTF-8"));
             }
             let rel = member_path(archive, &name)?;
             let Some(want) = expected.get(name.as_str()) else {

@@ -72,4 +72,4 @@ impl Put {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

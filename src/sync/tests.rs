@@ -30,7 +30,8 @@ fn plugin_yaml(install: &str, vars: &str) -> String {
     )
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
+/// `git args…` in `dir`, its output (the test fails when git does).
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"])
         .args(args)
