@@ -69,15 +69,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         if passphrase.is_none() && (stored.summary.encrypted || crate::data::archive::is_encrypted(&stored.file)?) {
             passphrase = Some(ctx.passphrase(args.passphrase_file.as_deref(), false)?);
         }
-        let prepared = match restore::prepare(
-            &home,
-            ctx.at(&home),
-            &store,
-            &loaded,
-            Some(&stored.summary.id),
-            passphrase.as_deref(),
-            &ctx.ui,
-        ) {
+        let prepared = match restore::prepare(&home, ctx.at(&home), &loaded, stored, passphrase.as_deref(), &ctx.ui) {
             Ok(p) => p,
             Err(e) if args.all && !matches!(e, Error::Interrupted) => {
                 ctx.ui.failure(&entry.name, &e);

@@ -88,18 +88,17 @@ fn refused(stored: &Stored, why: String) -> Error {
     )
 }
 
-/// Finds backup `id` (the newest when `None`) of the plugin `l`, verifies and extracts it.
+/// Verifies and extracts the backup `stored` (found in the store with [`Store::find`]) of the
+/// plugin `l`.
 pub fn prepare(
     home: &Home,
     at: At,
-    store: &Store,
     l: &Loaded,
-    id: Option<&str>,
+    stored: Stored,
     passphrase: Option<&str>,
     reporter: &dyn Reporter,
 ) -> Result<Prepared> {
     let directory = &l.entry.directory;
-    let stored = store.find(directory, id)?;
     let root = home.staging_root();
     home.own_folder(&root)?;
     let staging = tempfile::Builder::new()
