@@ -163,6 +163,9 @@ fn exchange(stream: &mut TcpStream, host: &str, path: &str, deadline: Instant) -
         match stream.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => head.extend_from_slice(&buf[..n]),
+            // A signal to the process (a child's end, Ctrl-C's handler) is no answer: read on, to
+            // the deadline (the caller stops waiting on Ctrl-C).
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) if timed_out(&e) => return Health::Timeout,
             Err(e) => return Health::Unreachable { reason: e.to_string() },
         }
