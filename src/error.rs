@@ -393,6 +393,16 @@ impl Error {
     }
 }
 
+/// `Err(Interrupted)` once the user asked to stop (Ctrl-C, SIGTERM): long operations call it
+/// between steps.
+pub fn check_interrupt() -> Result<()> {
+    if crate::interrupt::is_set() {
+        Err(Error::Interrupted)
+    } else {
+        Ok(())
+    }
+}
+
 /// Adds a context to I/O results: `fs::read(p).ctx(|| format!("cannot read {}", p.display()))`.
 pub trait IoContext<T> {
     fn ctx(self, context: impl FnOnce() -> String) -> Result<T>;

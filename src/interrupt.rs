@@ -54,12 +54,3 @@ pub fn deferred<T>(body: impl FnOnce() -> T) -> T {
     }
     out
 }
-
-/// `Err(Interrupted)` once the user asked to stop.
-pub fn check() -> crate::Result<()> {
-    if is_set() {
-        Err(crate::Error::Interrupted)
-    } else {
-        Ok(())
-    }
-}

@@ -145,7 +145,7 @@ impl Capped {
         self.trim();
         let mut out = self.head;
         if self.cut > 0 {
-            out.extend_from_slice(format!("\n[… {} cut …]\n", size(self.cut)).as_bytes());
+            out.extend_from_slice(format!("\n[… {} cut …]\n", crate::text::size(self.cut)).as_bytes());
         }
         out.extend_from_slice(&self.tail);
         out
@@ -165,21 +165,6 @@ pub fn pieces(stream: &[u8]) -> (&[u8], Option<Cut<'_>>) {
     let (head, rest) = stream.split_at(HEAD_CAP);
     let (marker, tail) = rest.split_at(rest.len() - TAIL_CAP);
     (head, Some((marker, tail)))
-}
-
-/// `512 bytes`, `64.0 KB`, `199.9 MB` (decimal units).
-pub(crate) fn size(bytes: u64) -> String {
-    if bytes < 1000 {
-        return format!("{bytes} bytes");
-    }
-    let mut value = bytes as f64 / 1000.0;
-    for unit in ["KB", "MB", "GB"] {
-        if value < 1000.0 {
-            return format!("{value:.1} {unit}");
-        }
-        value /= 1000.0;
-    }
-    format!("{value:.1} TB")
 }
 
 /// The pipes of a child, non-blocking: what it writes is read while it runs (into [`Capped`]
@@ -511,6 +496,7 @@ pub fn exit_code(status: std::process::ExitStatus) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::size;
 
     fn sh(script: &str) -> Command {
         let mut c = Command::new("sh");

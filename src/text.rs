@@ -107,6 +107,21 @@ pub fn ago_or_just_now(seconds: i64) -> String {
     }
 }
 
+/// `512 bytes`, `64.0 KB`, `199.9 MB` (decimal units).
+pub fn size(bytes: u64) -> String {
+    if bytes < 1000 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    for unit in ["KB", "MB", "GB"] {
+        if value < 1000.0 {
+            return format!("{value:.1} {unit}");
+        }
+        value /= 1000.0;
+    }
+    format!("{value:.1} TB")
+}
+
 #[cfg(test)]
 mod tests {
     use super::{ago, ago_or_just_now, escape, for_terminal};

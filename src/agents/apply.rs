@@ -260,7 +260,7 @@ fn apply_named(agent: AgentId, op: Op, t: &Target, registered: &mut Registered, 
     let mut done = 0;
     let mut tolerated = Vec::new();
     for c in &plan.changes {
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         match run_change(c, how, &scrubber) {
             Ok(()) => done += 1,
             Err(Failure::NotInstalled(why)) => return Ok(outcome(AgentStatus::NotInstalled, Some(why), &plan.notes)),

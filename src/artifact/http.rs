@@ -44,7 +44,7 @@ pub fn host(url: &str) -> &str {
 /// status. Fails when no answer could be had: the host cannot be reached, it stalled for `limit`,
 /// the answer is larger than [`MAX_BODY`], or the user pressed Ctrl-C.
 pub fn send(ask: &Ask, limit: Duration) -> Result<Response> {
-    crate::interrupt::check()?;
+    crate::error::check_interrupt()?;
     let shown = host(ask.url).to_string();
     crate::source::git::init_curl().map_err(|e| Error::Registry { message: e, hints: vec![] })?;
     let mut easy = curl::easy::Easy::new();

@@ -122,7 +122,7 @@ pub fn resolve_all(
         }
     }
     let answers: Vec<Result<Answer>> = crate::pool::map(&distinct, PARALLEL, |(_, r)| {
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         match &r.want {
             Want::Npm { name, .. } => npm::document(registries, name).map(Answer::Npm),
             Want::Pypi { name, .. } => pypi::project(registries, index_of(r.pip), name).map(Answer::Pypi),
@@ -132,7 +132,7 @@ pub fn resolve_all(
             }
         }
     });
-    crate::interrupt::check()?;
+    crate::error::check_interrupt()?;
     let answers: BTreeMap<&str, Result<Answer>> = distinct.iter().map(|(k, _)| k.as_str()).zip(answers).collect();
     Ok(refs
         .iter()

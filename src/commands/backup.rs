@@ -2,10 +2,11 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::report::{pin_or_local, Failed};
 use super::Ctx;
 use crate::data::backup::{self, Made, Options};
 use crate::data::store::{Reason, Stored};
-use crate::error::{Error, ErrorDoc, Result};
+use crate::error::{Error, Result};
 use crate::ui::{Report, Ui};
 
 /// Back up a plugin's data (as its atk-data.yaml declares it) into the backup folder
@@ -77,7 +78,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             Ok(None) => return Err(backup::no_data(entry)),
             Err(e) if args.all && !matches!(e, Error::Interrupted) => {
                 ctx.ui.failure(&entry.name, &e);
-                report.failed.push(Failed { directory: entry.directory.clone(), error: ErrorDoc::from(&e) });
+                report.failed.push(Failed::of(&entry.directory, &e));
                 continue;
             }
             Err(e) => return Err(e),
@@ -87,7 +88,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             Ok(made) => report.made.push(made),
             Err(e) if args.all && !matches!(e, Error::Interrupted) => {
                 ctx.ui.failure(&entry.name, &e);
-                report.failed.push(Failed { directory: entry.directory.clone(), error: ErrorDoc::from(&e) });
+                report.failed.push(Failed::of(&entry.directory, &e));
             }
             Err(e) => return Err(e),
         }
@@ -109,12 +110,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     })
 }
 
-#[derive(Serialize)]
-pub struct Failed {
-    pub directory: String,
-    pub error: ErrorDoc,
-}
-
 /// `atk backup PLUGIN | --all`: the backups made.
 #[derive(Serialize)]
 pub struct Backups {
@@ -127,32 +122,11 @@ pub struct Backups {
     pub failed: Vec<Failed>,
 }
 
-/// "12.3 MB".
-pub fn size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
-/// A pin as shown: its first 7 characters, or `local`.
-pub fn short_pin(pin: Option<&str>) -> String {
-    pin.map(|p| p.chars().take(7).collect()).unwrap_or_else(|| "local".into())
-}
-
 impl Report for Backups {
     fn render(&self, ui: &Ui) {
         for m in &self.made {
             let s = &m.summary;
-            let mut parts = vec![format!("{} entries", s.entries), size(s.size)];
+            let mut parts = vec![format!("{} entries", s.entries), crate::text::size(s.size)];
             if !m.volumes.is_empty() {
                 parts.push(crate::error::plural(m.volumes.len(), "volume"));
             }
@@ -248,8 +222,8 @@ impl Report for Listing {
                     crate::text::escape(&s.directory).into_owned(),
                     s.id.clone(),
                     when,
-                    size(s.size),
-                    short_pin(s.pin.as_deref()),
+                    crate::text::size(s.size),
+                    pin_or_local(s.pin.as_deref()),
                     notes.join(", "),
                 ]
             })

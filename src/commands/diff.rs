@@ -53,7 +53,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             .chain(drift.missing.iter().map(|p| DiffFile { path: p.as_str().into(), status: "deleted" }))
             .collect();
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        let patch = if args.stat { None } else { Some(ctx.patch(&home, entry, origin, &drift)?) };
+        let patch = if args.stat {
+            None
+        } else {
+            Some(crate::sync::drift::scrubbed_patch(&home, entry, origin, &drift, &ctx.settings.environment)?)
+        };
         docs.push(DiffPlugin { plugin: entry.into(), files, patch });
     }
     let differ = !docs.is_empty();

@@ -27,7 +27,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let origins = ctx.settings.origins(&manifest);
         let mut ask = |entry: &crate::home::Entry, drift: &drift::Drift| -> Result<bool> {
             let origin = origins.open(&entry.source)?;
-            ctx.ui.line(ctx.patch(&home, entry, &origin, drift)?.trim_end());
+            ctx.ui.line(drift::scrubbed_patch(&home, entry, &origin, drift, &ctx.settings.environment)?.trim_end());
             let answer = ctx.ui.confirm(
                 &format!(
                     "Put back the pinned version of {} in '{}'? Your changes to them are lost",

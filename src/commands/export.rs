@@ -71,7 +71,7 @@ impl Report for ExportReport {
             &e.head[..12.min(e.head.len())],
             crate::error::plural(e.plugins.len(), "plugin"),
             e.file.display(),
-            crate::process::size(e.size)
+            crate::text::size(e.size)
         ));
         for p in &e.plugins {
             let at = p.pin.as_deref().map(|c| format!(" @ {}", &c[..12.min(c.len())])).unwrap_or_default();

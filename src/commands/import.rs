@@ -49,7 +49,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             let home = crate::home::Home::open(target.clone())?;
             ctx.backup_store(&home, &home.manifest()?)?
         } else {
-            ctx.backup_store_at(&target, &theirs.root, &theirs.manifest()?)?
+            crate::data::store::Store::of_home(&theirs.manifest()?, &ctx.settings.environment, &target, &theirs.root)?
         };
         *data.borrow_mut() = store.adopt(dir, &paths)?;
         Ok(())

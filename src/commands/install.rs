@@ -122,13 +122,10 @@ fn set_values(
     if sets.is_empty() {
         return Ok(());
     }
-    let declares = |k: &String| plugin.env_vars.iter().any(|v| &v.name == k);
     if !all {
-        if let Some((k, _)) = sets.iter().find(|(k, _)| !declares(k)) {
-            return Err(super::setup::undeclared(plugin, k));
-        }
+        plugin.check_sets(sets)?;
     }
-    let keys: Vec<String> = sets.iter().map(|(k, _)| k.clone()).filter(declares).collect();
+    let keys: Vec<String> = sets.iter().map(|(k, _)| k.clone()).filter(|k| plugin.declares(k)).collect();
     if keys.is_empty() {
         return Ok(());
     }

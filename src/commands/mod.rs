@@ -40,6 +40,7 @@ pub mod validate;
 
 use std::path::{Path, PathBuf};
 
+use crate::data::store::Store;
 use crate::error::Result;
 use crate::home::{self, Entry, Home, Locked, Manifest};
 use crate::lifecycle::Runner;
@@ -195,29 +196,9 @@ pub fn select<'m>(manifest: &'m Manifest, id: Option<&str>) -> Result<Vec<&'m En
 }
 
 impl Ctx {
-    /// Where backups are kept for `home`: `config.backup` of its manifest, else the user's data
-    /// folder (`$XDG_DATA_HOME/atk/backups`), then a folder of the home's own (its first commit's
-    /// id: every clone of the home finds the same backups, another home never sees or prunes them).
-    pub fn backup_store(&self, home: &Home, manifest: &Manifest) -> Result<crate::data::store::Store> {
-        self.backup_store_at(&home.root, &home.root, manifest)
-    }
-
-    /// [`Ctx::backup_store`] for the home that is (or is about to be) at `home_root`, whose
-    /// repository is at `repo_root` (an import builds it beside its place first).
-    pub fn backup_store_at(
-        &self,
-        home_root: &Path,
-        repo_root: &Path,
-        manifest: &Manifest,
-    ) -> Result<crate::data::store::Store> {
-        let env = &self.settings.environment;
-        let user_home = env.user_home();
-        let default = crate::data::store::default_dir(env.var("XDG_DATA_HOME").as_deref(), &user_home);
-        let mut store = crate::data::store::Store::from_config(&manifest.config, default, &user_home, home_root)?;
-        let repo = home::repo::open_checked(repo_root)?;
-        let key = home::repo::root_commit(&repo).map(|id| id.to_hex_with_len(12).to_string());
-        store.dir = store.dir.join(format!("home-{}", key.as_deref().unwrap_or("new")));
-        Ok(store)
+    /// Where backups are kept for `home` ([`Store::of_home`]).
+    pub fn backup_store(&self, home: &Home, manifest: &Manifest) -> Result<Store> {
+        Store::of_home(manifest, &self.settings.environment, &home.root, &home.root)
     }
 
     /// The passphrase of an encrypted backup: from `file`, else `$ATK_BACKUP_PASSPHRASE`, else
@@ -271,35 +252,6 @@ impl Ctx {
     /// The values of the environment's variables named like secrets (`GITHUB_TOKEN`, …).
     pub fn environment_secrets(&self) -> &[String] {
         self.settings.environment.secrets()
-    }
-
-    /// What takes a plugin's secrets out of text about it that atk repeats (a diff of its files, a
-    /// program's words): its `.env`'s secrets (`crate::plugin::secrets`: declared, named like one,
-    /// taking one in by `${NAME}`, or not declared at all; every value when the plugin cannot be
-    /// loaded), and the environment's.
-    pub fn plugin_scrubber(&self, home: &Home, entry: &Entry) -> crate::plugin::secret::Scrubber {
-        let dir = home.plugin_dir(&entry.directory);
-        let plugin = crate::plugin::load(&dir).ok();
-        let file = crate::plugin::env::EnvFile::read(&dir.join(".env"), &self.settings.outer());
-        let secrets = file.map(|f| crate::plugin::secrets(plugin.as_ref(), &f)).unwrap_or_default();
-        secrets.scrubber(self.settings.environment.secrets())
-    }
-
-    /// The unified diff of `drift` as a person may see it (`atk diff`, `doctor --fix`'s question): a
-    /// file the user edited may hold a secret of theirs ([`Ctx::plugin_scrubber`]). Each side of
-    /// each file is scrubbed before the two are compared (a secret that spans lines is taken out
-    /// whole), then the whole patch again: its headers (the files' names) and mode lines are in
-    /// neither side.
-    pub fn patch(
-        &self,
-        home: &Home,
-        entry: &Entry,
-        origin: &crate::source::origin::Origin,
-        drift: &crate::sync::drift::Drift,
-    ) -> Result<String> {
-        let scrubber = self.plugin_scrubber(home, entry);
-        let patch = crate::sync::drift::drift_diff(home, entry, origin, drift, &|s| scrubber.scrub(s))?;
-        Ok(scrubber.scrub(&patch))
     }
 
     /// Names the shipped files of `entry` the user changed (`edited`), which the version at `to`

@@ -117,17 +117,19 @@ fn index(ctx: &Ctx, args: IndexArgs) -> Result<u8> {
     if args.check {
         let up_to_date = current == text;
         let difference = if up_to_date { vec![] } else { diff(&current, &text) };
-        ctx.ui.print(&IndexCheck { index: path.clone(), up_to_date, plugins: checked.len(), difference });
+        let report = IndexCheck { index: path.clone(), up_to_date, plugins: checked.len(), difference };
         if up_to_date {
+            ctx.ui.print(&report);
             return Ok(0);
         }
-        return Err(Error::Other {
+        let stale = Error::Other {
             message: format!(
                 "{} is not what `atk registry index` would write (the difference is above)",
                 path.display()
             ),
             hints: vec!["run `atk registry index` and commit index.yaml with your change".into()],
-        });
+        };
+        return Ok(ctx.ui.print_failing(&report, &stale));
     }
     if current != text {
         crate::fs::write_atomic(&path, text.as_bytes(), None)?;

@@ -397,6 +397,24 @@ pub fn short_pin(pin: &str) -> String {
     crate::text::escape(&pin.chars().take(12).collect::<String>()).into_owned()
 }
 
+/// [`short_pin`], or `local` for a plugin (or a backup of one) that has no pin.
+pub fn pin_or_local(pin: Option<&str>) -> String {
+    pin.map_or_else(|| "local".into(), short_pin)
+}
+
+/// A plugin a batch could not take (`failed` of backup and restore): its directory and the error.
+#[derive(Serialize)]
+pub struct Failed {
+    pub directory: String,
+    pub error: ErrorDoc,
+}
+
+impl Failed {
+    pub fn of(directory: &str, e: &crate::Error) -> Self {
+        Failed { directory: directory.to_string(), error: ErrorDoc::from(e) }
+    }
+}
+
 /// A plugin's line of an upgrade or rollback report when there was no plan (skipped, up to date,
 /// failed).
 pub fn unmoved(entry: &Entry, status: &'static str, error: Option<&crate::Error>) -> Upgraded {

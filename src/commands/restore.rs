@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::backup::short_pin;
+use super::report::{pin_or_local, Failed};
 use super::Ctx;
 use crate::data::backup;
 use crate::data::restore::{self, Change, Options, Restored};
@@ -73,10 +73,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             Ok(p) => p,
             Err(e) if args.all && !matches!(e, Error::Interrupted) => {
                 ctx.ui.failure(&entry.name, &e);
-                failed.push(super::backup::Failed {
-                    directory: entry.directory.clone(),
-                    error: crate::error::ErrorDoc::from(&e),
-                });
+                failed.push(Failed::of(&entry.directory, &e));
                 continue;
             }
             Err(e) => return Err(e),
@@ -121,10 +118,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             Ok(restored) => report.done.push(Done { plan, restored }),
             Err(e) if args.all && !matches!(e, Error::Interrupted) => {
                 ctx.ui.failure(&loaded.entry.name, &e);
-                report.failed.push(super::backup::Failed {
-                    directory: loaded.entry.directory.clone(),
-                    error: crate::error::ErrorDoc::from(&e),
-                });
+                report.failed.push(Failed::of(&loaded.entry.directory, &e));
             }
             Err(e) => return Err(e),
         }
@@ -211,7 +205,7 @@ pub struct Restores {
     pub done: Vec<Done>,
     /// Plugins that declare no data or have no backup (with --all).
     pub skipped: Vec<String>,
-    pub failed: Vec<super::backup::Failed>,
+    pub failed: Vec<Failed>,
 }
 
 impl Report for Restores {
@@ -244,7 +238,7 @@ fn describe(size: &Option<restore::Size>) -> String {
         None => "nothing".into(),
         Some(s) => format!(
             "{} in {}, changed {}",
-            super::backup::size(s.bytes),
+            crate::text::size(s.bytes),
             crate::error::plural(s.files, "file"),
             ago(s.changed.as_deref())
         ),
@@ -278,8 +272,8 @@ impl Report for Plan {
         if self.pin_backup != self.pin_now {
             ui.warn(format!(
                 "the backup was made at {} of '{name}'; it is at {} now",
-                short_pin(self.pin_backup.as_deref()),
-                short_pin(self.pin_now.as_deref())
+                pin_or_local(self.pin_backup.as_deref()),
+                pin_or_local(self.pin_now.as_deref())
             ));
         }
         if self.dry_run {

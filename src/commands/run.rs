@@ -81,7 +81,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             command.stdout(std::process::Stdio::from(fd));
         }
     }
-    crate::interrupt::check()?;
+    crate::error::check_interrupt()?;
     let status = process::foreground(&mut command, &format!("cannot run {}", path.display()))?;
     if crate::interrupt::is_set() {
         return Err(crate::Error::Interrupted);

@@ -54,9 +54,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         let dir = home.plugin_dir(&entry.directory);
         let plugin = plugin::load(&dir)?;
         if args.target.plugin.is_some() {
-            if let Some((k, _)) = sets.iter().find(|(k, _)| !plugin.env_vars.iter().any(|v| &v.name == k)) {
-                return Err(undeclared(&plugin, k));
-            }
+            plugin.check_sets(&sets)?;
         }
         let configured = if plugin.env_vars.is_empty() {
             Configured {
@@ -88,26 +86,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         reports.push(configured);
     }
     let report = Setup { plugins: reports, all: args.target.all };
-    ctx.ui.print(&report);
-    let missing: Vec<(String, Vec<String>)> =
-        report.plugins.into_iter().filter(|p| !p.missing.is_empty()).map(|p| (p.directory, p.missing)).collect();
+    let missing: Vec<(String, Vec<String>)> = report
+        .plugins
+        .iter()
+        .filter(|p| !p.missing.is_empty())
+        .map(|p| (p.directory.clone(), p.missing.clone()))
+        .collect();
     if !missing.is_empty() {
-        return Err(Error::EnvMissing { missing, retry: None });
+        return Ok(ctx.ui.print_failing(&report, &Error::EnvMissing { missing, retry: None }));
     }
+    ctx.ui.print(&report);
     Ok(if unavailable.is_empty() { 0 } else { 1 })
-}
-
-/// The usage error of `--set KEY` for a plugin that declares no variable `KEY`.
-pub fn undeclared(plugin: &plugin::Plugin, key: &str) -> Error {
-    let declared: Vec<&str> = plugin.env_vars.iter().map(|v| v.name.as_str()).collect();
-    Error::usage(
-        format!("plugin '{}' declares no variable {key}", crate::text::escape(&plugin.name)),
-        Some(if declared.is_empty() {
-            "it declares no variables".into()
-        } else {
-            format!("it declares: {}", declared.join(", "))
-        }),
-    )
 }
 
 /// `atk setup`: per plugin, how many variables are set, which required ones are still missing,

@@ -266,24 +266,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let home = ctx.open_home()?;
     let manifest = home.manifest()?;
     let entries = super::select(&manifest, args.plugin.as_deref())?;
-    let mut rows = status::probe_all(ctx.at(&home), &entries, args.timeout)?;
-    // Words from the user's custom/overrides.yaml (a health endpoint with its token) or from an
-    // error may repeat a secret of the plugin: it is taken out.
-    for (row, entry) in rows.iter_mut().zip(&entries) {
-        // Most rows have no such words: the plugin's secrets are read only for a row that has some.
-        if row.problem.is_none() && row.hint.is_none() && row.health.is_none() {
-            continue;
-        }
-        let scrubber = ctx.plugin_scrubber(&home, entry);
-        let scrub = |s: &mut String| *s = scrubber.scrub(s);
-        row.problem.iter_mut().chain(row.hint.iter_mut()).for_each(scrub);
-        if let Some(h) = &mut row.health {
-            scrub(&mut h.url);
-            if let Some(Health::Unreachable { reason } | Health::Unchecked { reason }) = &mut h.result {
-                scrub(reason);
-            }
-        }
-    }
+    let rows = status::probe_all(ctx.at(&home), &entries, args.timeout)?;
     let repository = match args.plugin {
         None => crate::home::state::read(&home.root).unwrap_or_else(|e| {
             ctx.ui.warn(e.to_string());

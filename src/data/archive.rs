@@ -182,7 +182,7 @@ fn list(
         ));
     }
     for (name, kind) in src.entries(rel)? {
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         let child = rel.join(&name).map_err(|e| Error::unsafe_path(e.to_string(), vec![]))?;
         if !keep(&child, kind) {
             continue;
@@ -363,7 +363,7 @@ fn write_archive(
     tar.append_data(&mut h, MANIFEST_NAME, &json[..]).ctx(ctx)?;
     source.batch(|| -> Result<()> {
         for f in &manifest.files {
-            crate::interrupt::check()?;
+            crate::error::check_interrupt()?;
             let rel = RelPath::new(&f.path).expect("checked by check_manifest");
             match f.kind {
                 EntryKind::Dir => {
@@ -640,7 +640,7 @@ fn walk(archive: &Path, passphrase: Option<&str>, into: Option<&Root>) -> Result
         let expected = check_manifest(&manifest, archive)?;
         let mut seen: HashSet<String> = HashSet::new();
         for entry in entries {
-            crate::interrupt::check()?;
+            crate::error::check_interrupt()?;
             let mut entry = entry.map_err(|e| damaged(archive, e))?;
             let (name, kind) = member_name(archive, &entry)?;
             let path = match kind {

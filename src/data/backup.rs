@@ -365,7 +365,7 @@ pub fn copy_entries(source: &Root, entries: &[DataEntry], dest: &Root, to: &RelP
     source.batch(|| {
         dest.batch(|| -> Result<()> {
             for e in entries {
-                crate::interrupt::check()?;
+                crate::error::check_interrupt()?;
                 let target = to.concat(&e.path);
                 if let Some(parent) = target.parent() {
                     dest.create_dir_all(&parent)?;
@@ -409,7 +409,7 @@ pub fn run_script(runner: &Runner, script: &Path, dir: &Path, what: &str) -> Res
             command.stdout(std::process::Stdio::from(fd));
         }
     }
-    crate::interrupt::check()?;
+    crate::error::check_interrupt()?;
     let status =
         crate::process::foreground(&mut command, &format!("cannot run the {what} script {}", script.display()))?;
     if crate::interrupt::is_set() {
@@ -467,7 +467,7 @@ pub fn volume_untar(name: &str, dir: &Path, file: &str) -> Result<()> {
 }
 
 fn docker(command: &mut Command, volume: &str, what: &str) -> Result<()> {
-    crate::interrupt::check()?;
+    crate::error::check_interrupt()?;
     let status = crate::process::foreground(command, "cannot run docker (volumes are copied with it)")?;
     if crate::interrupt::is_set() {
         return Err(Error::Interrupted);

@@ -73,7 +73,7 @@ pub fn write(
     let mut h = header(tar::EntryType::Regular, manifest.len() as u64, 0o600, mtime);
     tar.append_data(&mut h, manifest_name, manifest).ctx(ctx)?;
     for (member, file) in members {
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         let changed = || {
             Error::conflict(
                 format!("{} changed while it was written into {}", file.display(), out.display()),
@@ -176,7 +176,7 @@ fn walk<M: DeserializeOwned>(
         let expected = check_members(listed, manifest_name, archive)?;
         let mut seen: HashSet<String> = HashSet::new();
         for entry in entries {
-            crate::interrupt::check()?;
+            crate::error::check_interrupt()?;
             let mut entry = entry.map_err(|e| damaged(archive, e))?;
             let (name, kind) = member_name(archive, &entry)?;
             match kind {

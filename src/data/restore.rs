@@ -284,7 +284,7 @@ pub fn apply(
 ) -> Result<Restored> {
     let runner = Runner::new(at.root, &l.dir, &l.entry.directory, &l.plugin, reporter, at.outer);
     let pause = Pause::begin(at, l, &runner, opts.probe_timeout, "to put its data back", reporter)?;
-    let result = swap(home, at, store, l, &runner, &prepared, opts, reporter);
+    let result = swap(home, store, l, &runner, &prepared, opts, reporter);
     let stopped = pause.stopped();
     let restart_error = pause.resume(reporter).map(|e| e.to_string());
     let mut restored = result.map_err(|e| backup::not_started_again(e, restart_error.as_deref(), l, reporter))?;
@@ -293,10 +293,11 @@ pub fn apply(
     Ok(restored)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Backs the current data up, then replaces it with `prepared` in one transaction (the volumes
+/// and the restore script outside it, put back from that backup on a failure). `runner` is the
+/// plugin's, made where the home and the outer environment are.
 fn swap(
     home: &Locked,
-    at: At,
     store: &Store,
     l: &Loaded,
     runner: &Runner,
@@ -306,6 +307,7 @@ fn swap(
 ) -> Result<Restored> {
     let contents = &prepared.contents;
     reporter.note(&format!("Backing up the current data of '{}' first ...", crate::text::escape(&l.plugin.name)));
+    let at = At { root: runner.home, outer: runner.outer };
     let before = backup::backup(
         at,
         store,

@@ -88,6 +88,26 @@ pub fn default_dir(xdg_data_home: Option<&str>, user_home: &Path) -> PathBuf {
 }
 
 impl Store {
+    /// Where backups are kept for the home that is (or is about to be) at `home_root`, whose
+    /// repository is at `repo_root` (an import builds it beside its place first): `config.backup`
+    /// of its manifest, else the user's data folder (`$XDG_DATA_HOME/atk/backups` of
+    /// `environment`), then a folder of the home's own, named by its first commit's id: every
+    /// clone of the home finds the same backups, another home never sees or prunes them.
+    pub fn of_home(
+        manifest: &crate::home::Manifest,
+        environment: &crate::environment::Environment,
+        home_root: &Path,
+        repo_root: &Path,
+    ) -> Result<Store> {
+        let user_home = environment.user_home();
+        let default = default_dir(environment.var("XDG_DATA_HOME").as_deref(), &user_home);
+        let mut store = Store::from_config(&manifest.config, default, &user_home, home_root)?;
+        let repo = crate::home::repo::open_checked(repo_root)?;
+        let key = crate::home::repo::root_commit(&repo).map(|id| id.to_hex_with_len(12).to_string());
+        store.dir = store.dir.join(format!("home-{}", key.as_deref().unwrap_or("new")));
+        Ok(store)
+    }
+
     /// The store `config.backup` of `manifest_config` names (`dir`: absolute or `~/…`; `keep`: a
     /// number), else `default_dir` and [`DEFAULT_KEEP`]. A store inside the home is refused: a
     /// backup is never committed.

@@ -87,7 +87,7 @@ pub fn acquire(
                 break Turn(path.to_path_buf());
             }
         }
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         std::thread::sleep(POLL);
     };
     let file = open(path)?;
@@ -104,7 +104,7 @@ pub fn acquire(
                 if started.elapsed() >= timeout {
                     return Ok(None);
                 }
-                crate::interrupt::check()?;
+                crate::error::check_interrupt()?;
                 if let Some(e) = give_up() {
                     return Err(e);
                 }

@@ -636,7 +636,7 @@ impl Root {
         let dir = self.open_dir(rel)?;
         let mut out = Vec::new();
         for entry in rustix::fs::Dir::read_from(&dir).map_err(os).ctx(self.io("read", rel))? {
-            crate::interrupt::check()?;
+            crate::error::check_interrupt()?;
             let entry = entry.map_err(os).ctx(self.io("read", rel))?;
             let raw = entry.file_name().to_bytes();
             if raw == b"." || raw == b".." {
@@ -772,7 +772,7 @@ fn copy_below(from: &Root, from_rel: &RelPath, to: &Root, to_rel: &RelPath, dept
         ));
     }
     for (name, kind) in from.entries(from_rel)? {
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         let (src, dst) = (from_rel.join(&name).expect("checked"), to_rel.join(&name).expect("checked"));
         match kind {
             Kind::Dir => {

@@ -77,7 +77,7 @@ fn replace(
         }
     }
     for (f, _) in staged.files.files(&RelPath::root())? {
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         let rel = rel_dir.concat(&f);
         if is_users(&f) && tx.home().files.exists(&rel) {
             continue;

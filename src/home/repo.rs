@@ -305,7 +305,7 @@ pub fn commit_paths(repo: &gix::Repository, paths: &[String], message: &str) -> 
     repo.dirwalk(&index, specs, crate::interrupt::as_atomic(), options, &mut found)
         .map_err(git_err("cannot walk the home"))?;
     let found = found.collect;
-    crate::interrupt::check()?;
+    crate::error::check_interrupt()?;
 
     let mut editor = repo.edit_tree(head_tree).map_err(git_err("cannot read HEAD's tree"))?;
     for p in paths {
@@ -367,7 +367,7 @@ pub fn commit_paths(repo: &gix::Repository, paths: &[String], message: &str) -> 
     if tree == head_tree && repo.head_id().is_ok() {
         return Ok(None);
     }
-    crate::interrupt::check()?;
+    crate::error::check_interrupt()?;
     // Like git, hold the index lock from before the branch moves until the new index is in place.
     let index_lock =
         gix::lock::File::acquire_to_update_resource(repo.index_path(), gix::lock::acquire::Fail::Immediately, None, 0)

@@ -143,7 +143,7 @@ impl<'h> Transaction<'h> {
     /// Writes a file of the home, atomically, after saving its old content.
     pub fn write(&mut self, rel: &RelPath, contents: &[u8], mode: Option<u32>) -> Result<()> {
         self.protect(rel)?;
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         self.files().write_atomic(rel, contents, mode)
     }
 
@@ -160,7 +160,7 @@ impl<'h> Transaction<'h> {
     /// may be (a rename on the same file system). The parent of `rel` must exist.
     pub fn place(&mut self, from_root: &Root, from: &RelPath, rel: &RelPath) -> Result<()> {
         let step = self.will_create(rel)?;
-        let moved = crate::interrupt::check().and_then(|_| from_root.rename(from, &self.home.files, rel));
+        let moved = crate::error::check_interrupt().and_then(|_| from_root.rename(from, &self.home.files, rel));
         if moved.is_err() {
             self.void(step);
         }
@@ -182,7 +182,7 @@ impl<'h> Transaction<'h> {
     pub fn move_aside(&mut self, rel: &RelPath) -> Result<()> {
         let to = format!("aside-{}", self.steps);
         let step = self.record(Undo::MoveBack { from: rel.as_str().into(), to: to.clone() })?;
-        let moved = crate::interrupt::check()
+        let moved = crate::error::check_interrupt()
             .and_then(|_| self.home.files.rename(rel, &self.txn, &RelPath::new(&to).expect("a plain name")));
         if moved.is_err() {
             self.void(step);
@@ -196,7 +196,7 @@ impl<'h> Transaction<'h> {
             return Err(Error::other(format!("{} exists already", self.files().abs(to).display())));
         }
         let step = self.record(Undo::Renamed { from: from.as_str().into(), to: to.as_str().into() })?;
-        let renamed = crate::interrupt::check().and_then(|_| self.home.files.rename(from, &self.home.files, to));
+        let renamed = crate::error::check_interrupt().and_then(|_| self.home.files.rename(from, &self.home.files, to));
         if renamed.is_err() {
             self.void(step);
         }
@@ -212,7 +212,7 @@ impl<'h> Transaction<'h> {
             self.record(Undo::ResetRef { reference: head.reference, id: id.to_string() })?;
         }
         self.journal.sync_all().ctx(|| "cannot write the transaction journal".into())?;
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         Ok(repo::commit_paths(&repo, paths, &message.text())?.map(|id| id.to_string()))
     }
 

@@ -305,7 +305,7 @@ impl<'a> Runner<'a> {
             cmd.push(' ');
             cmd.push_str(&shell_quote(arg));
         }
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         let what = format!("cannot run sh for {step} of '{}'", crate::text::escape(&self.plugin.name));
         let status = process::foreground(&mut self.shell(&cmd)?, &what)?;
         crate::failpoint::hit("lifecycle");
@@ -322,7 +322,7 @@ impl<'a> Runner<'a> {
         let Some(cmd) = self.command(step) else {
             return Ok(None);
         };
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         let mut command = self.command_for("sh")?;
         command.arg("-c").arg(&cmd);
         let what = format!("cannot run sh for {step} of '{}'", crate::text::escape(&self.plugin.name));

@@ -171,7 +171,7 @@ pub fn probe_loaded(
     loaded: &Result<(PathBuf, Plugin)>,
     timeout: Duration,
 ) -> Result<PluginStatus> {
-    crate::interrupt::check()?;
+    crate::error::check_interrupt()?;
     let mut row = PluginStatus {
         name: entry.name.clone(),
         directory: entry.directory.clone(),
@@ -244,7 +244,7 @@ pub fn probe_loaded(
         || health_url.as_deref().map(|url| health::check(url, timeout)),
         || crate::pool::join(|| ports::listening_all(&numbers, connect), || runner.probe("status", timeout)),
     );
-    crate::interrupt::check()?;
+    crate::error::check_interrupt()?;
     // Without a status command, the health endpoint decides, and its answer is shown whatever it is.
     let decided_by_health = matches!(probe, Ok(None)) && health_answer.is_some();
     match probe {
@@ -269,7 +269,7 @@ pub fn probe_loaded(
                 (None, Some(url)) => Some(health::check(url, timeout)),
                 (None, None) => None,
             };
-            crate::interrupt::check()?;
+            crate::error::check_interrupt()?;
             if let Some(answer) = answer {
                 row.state = match &answer {
                     Health::Unchecked { .. } => State::Unknown,
@@ -298,9 +298,35 @@ pub fn probe_loaded(
 }
 
 /// The status of each of `entries`, in their order, probed several at once (as many as the
-/// bounded pool allows).
+/// bounded pool allows). What a row repeats from the user's `custom/overrides.yaml` (a health
+/// endpoint with its token) or from an error may hold a secret of the plugin or of the
+/// environment: it is taken out ([`PluginStatus::scrub`]).
 pub fn probe_all(at: At, entries: &[&Entry], timeout: Duration) -> Result<Vec<PluginStatus>> {
-    crate::pool::map(entries, crate::pool::WIDEST, |e| probe(at, e, timeout)).into_iter().collect()
+    let rows = crate::pool::map(entries, crate::pool::WIDEST, |e| probe(at, e, timeout));
+    rows.into_iter().zip(entries).map(|(row, entry)| Ok(row?.scrub(at, entry))).collect()
+}
+
+impl PluginStatus {
+    /// The row with the secrets of `entry` (its `.env`'s, and the environment's) taken out of
+    /// its problem, hint and health endpoint. Most rows have none of these words: a plugin's
+    /// secrets are read only for a row that has some.
+    fn scrub(mut self, at: At, entry: &Entry) -> PluginStatus {
+        if self.problem.is_none() && self.hint.is_none() && self.health.is_none() {
+            return self;
+        }
+        let var = |name: &str| at.outer.var(name);
+        let dir = at.root.join("plugins").join(&entry.directory);
+        let scrubber = crate::plugin::scrubber_of(&dir, &var, at.outer.secrets());
+        let scrub = |s: &mut String| *s = scrubber.scrub(s);
+        self.problem.iter_mut().chain(self.hint.iter_mut()).for_each(scrub);
+        if let Some(h) = &mut self.health {
+            scrub(&mut h.url);
+            if let Some(Health::Unreachable { reason } | Health::Unchecked { reason }) = &mut h.result {
+                scrub(reason);
+            }
+        }
+        self
+    }
 }
 
 #[cfg(test)]

@@ -375,7 +375,7 @@ pub fn check(plugin_dir: &Path) -> Vec<String> {
 fn take(root: &Root, top: &RelPath, kind: Kind, secrets: bool, out: &mut DataFiles) -> Result<()> {
     let mut pending = vec![(top.clone(), kind)];
     while let Some((rel, kind)) = pending.pop() {
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         let left_out = |why| LeftOut { path: rel.clone(), why };
         match kind {
             Kind::Dir => {

@@ -72,6 +72,18 @@ pub fn secrets(plugin: Option<&Plugin>, env: &env::EnvFile) -> Secrets {
     Secrets { keys, values }
 }
 
+/// What takes the secrets of the plugin in `dir` out of text about it that atk repeats (a diff
+/// of its files, a program's words, a status line): its `.env`'s secrets ([`secrets`]: declared,
+/// named like one, taking one in by `${NAME}`, or not declared at all; every value when the
+/// plugin cannot be loaded), and `environment`'s (the values of atk's own environment that are
+/// named like secrets). `outer` is that environment, for `${VAR}` in `.env` values.
+pub fn scrubber_of(dir: &Path, outer: env::Outer, environment: &[String]) -> secret::Scrubber {
+    let plugin = load(dir).ok();
+    let file = env::EnvFile::read(&dir.join(".env"), outer);
+    let secrets = file.map(|f| secrets(plugin.as_ref(), &f)).unwrap_or_default();
+    secrets.scrubber(environment)
+}
+
 /// Loads the plugin of a folder, with its `custom/overrides.yaml` merged in, and validates it.
 pub fn load(dir: &Path) -> Result<Plugin> {
     load_read(dir).map(|(plugin, _)| plugin)

@@ -44,6 +44,28 @@ pub struct Plugin {
     pub mcp: Option<Mcp>,
 }
 
+impl Plugin {
+    /// Whether the plugin declares a variable `name`.
+    pub fn declares(&self, name: &str) -> bool {
+        self.env_vars.iter().any(|v| v.name == name)
+    }
+
+    /// `--set KEY=VALUE` pairs may only name variables the plugin declares: the first that does
+    /// not is a usage error that lists the ones it does.
+    pub fn check_sets(&self, sets: &[(String, String)]) -> crate::Result<()> {
+        let Some((key, _)) = sets.iter().find(|(k, _)| !self.declares(k)) else { return Ok(()) };
+        let declared: Vec<&str> = self.env_vars.iter().map(|v| v.name.as_str()).collect();
+        Err(crate::Error::usage(
+            format!("plugin '{}' declares no variable {key}", crate::text::escape(&self.name)),
+            Some(if declared.is_empty() {
+                "it declares no variables".into()
+            } else {
+                format!("it declares: {}", declared.join(", "))
+            }),
+        ))
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Service {
     #[serde(rename = "type")]

@@ -95,7 +95,7 @@ pub fn bounded<T: Send + 'static>(
     let asked = Instant::now();
     while let Err(back) = crate::pool::detached("atk-net", job) {
         job = back;
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         if asked.elapsed() >= limit {
             return Err(Error::Git {
                 message: format!(

@@ -138,8 +138,9 @@ pub type Lookup = Result<(Origin, ObjectId)>;
 /// keeps its own bounds (stall timeout, Ctrl-C); after Ctrl-C no other source is contacted.
 pub fn latest_of_all(origins: &Origins, sources: &[(String, Source)]) -> Vec<(String, Lookup)> {
     crate::pool::map(sources, PARALLEL_LOOKUPS, |(key, source)| {
-        let result =
-            crate::interrupt::check().and_then(|()| origins.open(source)).and_then(|o| o.latest().map(|c| (o, c)));
+        let result = crate::error::check_interrupt()
+            .and_then(|()| origins.open(source))
+            .and_then(|o| o.latest().map(|c| (o, c)));
         (key.clone(), result)
     })
 }

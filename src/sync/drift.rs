@@ -83,7 +83,7 @@ pub fn modified(home: &Home, directory: &str, files: &[FileEntry]) -> Result<Vec
     let root = home.files.sub(&plugin_rel(directory)?)?;
     let mut out = Vec::new();
     for f in files.iter().filter(|f| counted(f)) {
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         if compare(&root, f)? == Some(Change::Modified) {
             out.push(f.path.clone());
         }
@@ -109,7 +109,7 @@ pub fn drift(home: &Home, entry: &Entry, origin: &Origin) -> Result<Drift> {
         if !counted(f) {
             continue;
         }
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         match compare(&root, f)? {
             Some(Change::Missing) => d.missing.push(f.path.clone()),
             Some(Change::Modified) => d.modified.push(f.path.clone()),
@@ -182,6 +182,24 @@ fn git_hunk_header(line: &str) -> Option<String> {
         })
     };
     Some(format!("@@ -{} +{} @@\n", range(before)?, range(after)?))
+}
+
+/// [`drift_diff`] as a person may see it (`atk diff`, `doctor --fix`'s question): a file the user
+/// edited may hold a secret of theirs or of the environment ([`crate::plugin::scrubber_of`]).
+/// Each side of each file is scrubbed before the two are compared (a secret that spans lines is
+/// taken out whole), then the whole patch again: its headers (the files' names) and mode lines
+/// are in neither side.
+pub fn scrubbed_patch(
+    home: &Home,
+    entry: &Entry,
+    origin: &Origin,
+    drift: &Drift,
+    outer: &crate::environment::Environment,
+) -> Result<String> {
+    let var = |name: &str| outer.var(name);
+    let scrubber = crate::plugin::scrubber_of(&home.plugin_dir(&entry.directory), &var, outer.secrets());
+    let patch = drift_diff(home, entry, origin, drift, &|s| scrubber.scrub(s))?;
+    Ok(scrubber.scrub(&patch))
 }
 
 /// The unified diff of every shipped file of `drift` that changed or went missing (paths shown

@@ -336,7 +336,7 @@ pub fn export(reporter: &dyn Reporter, home: &Home, origins: &Origins, export: &
     let mut plugins = Vec::new();
     let mut by_source: BTreeMap<String, (Origin, Vec<(ObjectId, String)>)> = BTreeMap::new();
     for entry in &manifest.plugins {
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         let mut info = PluginInfo {
             directory: entry.directory.clone(),
             name: entry.name.clone(),
@@ -562,7 +562,7 @@ fn fill_cache(
     let (mut cached, mut in_place) = (Vec::new(), Vec::new());
     let progress = reporter.progress(m.sources.len() as u64, "filling the cache");
     for s in &m.sources {
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         let fetch_url = crate::source::git_url(&s.url).unwrap_or_else(|| s.url.clone());
         if local_path(&fetch_url).is_some_and(|p| p.symlink_metadata().is_ok()) {
             in_place.push(s.url.clone());
@@ -687,7 +687,7 @@ pub fn import_into(reporter: &dyn Reporter, home: &Locked, import: &Import) -> R
     let commits = Transaction::run(home, &format!("atk import {}", file.display()), |tx| {
         let mut commits = Vec::new();
         for entry in &to_add {
-            crate::interrupt::check()?;
+            crate::error::check_interrupt()?;
             let rel = plugin_rel(&entry.directory)?;
             let mut paths = vec![manifest::FILE.to_string()];
             if theirs.files.exists(&rel) {

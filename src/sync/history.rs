@@ -190,7 +190,7 @@ pub fn read(root: &Path, plugin: Option<&str>, limit: Option<usize>) -> Result<V
         if limit.is_some_and(|l| out.len() >= l) {
             break;
         }
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         let (op, parent) = read_commit(&repo, id)?;
         if plugin.is_none_or(|p| op.concerns(p)) {
             out.push(op);

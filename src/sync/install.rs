@@ -122,7 +122,7 @@ pub fn ensure_files(
         result
     });
     drop(progress);
-    crate::interrupt::check()?;
+    crate::error::check_interrupt()?;
 
     // Materialize, one transaction per plugin, in manifest order; each source was opened once, by
     // the fetch of its first commit.

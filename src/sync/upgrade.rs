@@ -129,7 +129,7 @@ pub fn survey(
     };
     let latest: HashMap<String, Lookup> = latest_of_all(origins, &sources).into_iter().collect();
     drop(activity);
-    crate::interrupt::check()?;
+    crate::error::check_interrupt()?;
     // Each source's plans, computed once: what they need is fetched together, per commit.
     let mut plans = HashMap::new();
     for (key, lookup) in &latest {

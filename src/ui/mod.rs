@@ -22,8 +22,6 @@ pub struct Ui {
     pub yes: bool,
     out_color: bool,
     err_color: bool,
-    /// Whether the command's JSON document was printed (there is one per run).
-    json_printed: std::sync::atomic::AtomicBool,
 }
 
 fn no_color() -> bool {
@@ -47,7 +45,6 @@ impl Ui {
             interactive: in_tty && out_tty && err_tty && !in_ci() && !yes,
             out_color: out_tty && !no_color(),
             err_color: err_tty && !no_color(),
-            json_printed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -140,11 +137,25 @@ impl Ui {
     }
 
     /// The error that ends the command, on stderr with its hints; with `--json`, also as the
-    /// command's one JSON document on stdout (unless the command printed its own already).
+    /// command's one JSON document on stdout.
     pub fn error(&self, e: &Error) {
-        if self.json && !self.json_printed.load(std::sync::atomic::Ordering::Relaxed) {
+        if self.json {
             self.json(&serde_json::json!({ "error": crate::error::ErrorDoc::from(e) }));
         }
+        self.error_text(e);
+    }
+
+    /// A command whose report is its outcome and still fails (a setup that leaves required
+    /// values missing, an index that is out of date): the report is printed (the JSON document
+    /// with `--json`), the error follows on stderr only. Returns the error's exit code.
+    pub fn print_failing(&self, report: &impl Report, e: &Error) -> u8 {
+        self.print(report);
+        self.error_text(e);
+        e.exit_code()
+    }
+
+    /// `error: …`, its details and its hints, on stderr.
+    fn error_text(&self, e: &Error) {
         let mut err = std::io::stderr().lock();
         let label = self.paint(self.err_color, Style::new().red().bold(), "error:");
         let _ = writeln!(err, "{label} {}", for_terminal(&e.to_string()));
@@ -201,9 +212,8 @@ impl Ui {
     }
 
     /// The JSON document of a command (only with `--json`).
-    pub fn json(&self, value: &impl serde::Serialize) {
+    fn json(&self, value: &impl serde::Serialize) {
         if self.json {
-            self.json_printed.store(true, std::sync::atomic::Ordering::Relaxed);
             let text = serde_json::to_string_pretty(value).expect("JSON values always serialize");
             let _ = writeln!(std::io::stdout(), "{text}");
         }

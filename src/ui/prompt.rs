@@ -29,7 +29,7 @@ impl Ui {
         }
         let answer =
             Confirm::new().with_prompt(crate::text::for_terminal(question)).default(false).interact().map_err(map)?;
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         Ok(answer)
     }
 
@@ -45,7 +45,7 @@ impl Ui {
             input = input.default(d.to_string()).show_default(false);
         }
         let value = input.interact_text().map_err(map)?;
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         Ok(value)
     }
 
@@ -56,7 +56,7 @@ impl Ui {
             .allow_empty_password(true)
             .interact()
             .map_err(map)?;
-        crate::interrupt::check()?;
+        crate::error::check_interrupt()?;
         Ok(value)
     }
 }

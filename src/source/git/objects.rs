@@ -80,7 +80,7 @@ impl Repo {
                 if !done.insert(id) {
                     continue;
                 }
-                crate::interrupt::check()?;
+                crate::error::check_interrupt()?;
                 let object = self.repo.find_object(id).map_err(|e| read_error(&self.shown, format!("{id}: {e}")))?;
                 writeln!(out, "{} {id} {}", object.kind, object.data.len()).map_err(io)?;
                 out.write_all(&object.data).map_err(io)?;
@@ -112,7 +112,7 @@ impl Repo {
         }
         let mut seen: HashSet<ObjectId> = HashSet::new();
         loop {
-            crate::interrupt::check()?;
+            crate::error::check_interrupt()?;
             let mut line = Vec::new();
             let n = (&mut input)
                 .take(MAX_HEADER as u64)

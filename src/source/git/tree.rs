@@ -140,7 +140,7 @@ impl Repo {
         };
         dest.batch(|| {
             self.walk(tree, "", &mut |rel, name, mode, id| {
-                crate::interrupt::check()?;
+                crate::error::check_interrupt()?;
                 if let Some(why) = name_problem(name) {
                     return Err(self.refuse_entry(path, rel, why));
                 }
