@@ -156,6 +156,30 @@ impl Server {
     }
 }
 
+/// The MCP server of a plugin as `atk mcp` shows it: as `atk exec` runs it (with the versions and
+/// digests the plugin's lock pins), with the agents' target it is plugged as.
+pub struct AsRun {
+    pub target: super::Target,
+    pub server: Server,
+    /// Packages and images the server runs that have no pin in the manifest (run as written).
+    pub unlocked: Vec<String>,
+}
+
+/// [`AsRun`] of `entry`, which must have an MCP server.
+pub fn as_run(home: &Home, entry: &Entry, outer: Outer) -> Result<AsRun> {
+    let target = super::target(home, entry, outer)?;
+    let Some(server) = &target.server else {
+        return Err(Error::plugin_refused(
+            format!("'{}' has no MCP server (no mcp section in its plugin.yaml)", crate::text::escape(&target.name)),
+            vec![],
+        ));
+    };
+    let plugin = crate::plugin::load(&target.dir)?;
+    let found = crate::artifact::of_plugin(&plugin, |f| crate::plugin::text_of(&target.dir, f));
+    let (server, unlocked) = server.locked(&found, &entry.lock);
+    Ok(AsRun { target, server, unlocked })
+}
+
 /// What `atk exec` runs: the server's program, its arguments and the variables it is given.
 #[derive(Debug)]
 pub struct Launch {

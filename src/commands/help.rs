@@ -357,14 +357,8 @@ pub fn run(ctx: &Ctx, args: Args, cli: fn() -> clap::Command) -> Result<u8> {
     };
     let entry = &entry;
     let (dir, plugin) = load_installed(&home.root, entry)?;
-    let readme_path = dir.join("README.md");
-    // Links inside the plugin folder are followed (a README may link to docs/README.md).
-    let read = crate::fs::Root::open(&dir).and_then(|root| {
-        let rel = crate::fs::RelPath::new("README.md").expect("a plain name");
-        let bytes = root.read_inside(&rel, crate::fs::Cap::Readme)?;
-        bytes.map(|b| crate::fs::read::utf8(b, &readme_path, crate::fs::Cap::Readme)).transpose()
-    });
-    let readme = match read {
+    let readme_path = dir.join(crate::plugin::README);
+    let readme = match crate::plugin::readme(&dir) {
         Ok(text) => text,
         Err(why) => {
             ctx.ui.warn(format!("README.md of '{}' is not shown: {why}", escape(&plugin.name)));

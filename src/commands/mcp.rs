@@ -31,17 +31,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let home = ctx.open_home()?;
     let manifest = home.manifest()?;
     let entry = super::find(&manifest, &args.plugin)?;
-    let t = agents::target(&home, entry, &ctx.settings.outer())?;
-    let Some(server) = &t.server else {
-        return Err(Error::plugin_refused(
-            format!("'{}' has no MCP server (no mcp section in its plugin.yaml)", crate::text::escape(&t.name)),
-            vec![],
-        ));
-    };
     // The command as `atk exec` runs it: with the versions and digests the plugin's lock pins.
-    let plugin = crate::plugin::load(&t.dir)?;
-    let found = crate::artifact::of_plugin(&plugin, |f| crate::plugin::text_of(&t.dir, f));
-    let (locked, unlocked) = server.locked(&found, &entry.lock);
+    let agents::launch::AsRun { target: t, server: locked, unlocked } =
+        agents::launch::as_run(&home, entry, &ctx.settings.outer())?;
     let server = &locked;
     if !unlocked.is_empty() {
         let words: Vec<String> = unlocked.iter().map(|w| crate::text::escape(w).into_owned()).collect();

@@ -173,6 +173,17 @@ pub struct PluginOrAll {
     pub all: bool,
 }
 
+/// `PLUGIN | --all`, and how long a status probe may take: for the commands that start plugins
+/// unless they run already (`start`, `restart`).
+#[derive(clap::Args)]
+pub struct Probed {
+    #[command(flatten)]
+    pub target: PluginOrAll,
+    /// The longest a plugin's status command may take when checking whether it runs already
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+    pub timeout: std::time::Duration,
+}
+
 /// The manifest entry named `id` (directory, else display name), or a not-found error with hints.
 pub fn find<'m>(manifest: &'m Manifest, id: &str) -> Result<&'m Entry> {
     index_of(manifest, id).map(|i| &manifest.plugins[i])

@@ -1,6 +1,4 @@
-use std::time::Duration;
-
-use super::{report, Ctx, PluginOrAll};
+use super::{report, Ctx, Probed};
 use crate::error::Result;
 use crate::lifecycle::batch;
 
@@ -8,19 +6,16 @@ use crate::lifecycle::batch;
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub target: PluginOrAll,
-    /// The longest a plugin's status command may take when checking whether it runs already
-    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = super::parse_seconds)]
-    pub timeout: Duration,
+    pub probed: Probed,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+    let Probed { target, timeout } = args.probed;
     let home = ctx.open_home()?;
     let manifest = home.manifest()?;
-    let entries = super::select(&manifest, args.target.plugin.as_deref())?;
-    let opts = batch::Options { timeout: args.timeout };
-    let items = batch::restart(ctx.at(&home), &entries, &opts, &ctx.ui)?;
-    let report = report::Lifecycle::new("restart", items, args.target.all);
+    let entries = super::select(&manifest, target.plugin.as_deref())?;
+    let items = batch::restart(ctx.at(&home), &entries, &batch::Options { timeout }, &ctx.ui)?;
+    let report = report::Lifecycle::new("restart", items, target.all);
     ctx.ui.print(&report);
     report.exit()
 }

@@ -2,10 +2,9 @@ use serde::Serialize;
 
 use super::{parse_sets, select, Ctx, PluginOrAll};
 use crate::error::{Error, Result};
-use crate::home::{Entry, SourceKind};
 use crate::plugin;
 use crate::sync::env::plan;
-use crate::sync::install::{ensure_files, FetchPolicy};
+use crate::sync::install::ensure_definitions;
 use crate::ui::{Report, Ui};
 
 /// Set a plugin's environment variables (written to plugins/<dir>/.env, never committed).
@@ -24,28 +23,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let home = ctx.lock_home()?;
     let manifest = home.manifest()?;
     let entries = select(&manifest, args.target.plugin.as_deref())?;
-    // On a fresh clone, remote plugins' files are not there yet: put them in place at their pinned
-    // commits first (no lifecycle), since their plugin.yaml says what to ask for.
-    let absent: Vec<&Entry> = entries
-        .iter()
-        .copied()
-        .filter(|e| {
-            e.source.kind != SourceKind::Local && plugin::definition_file(&home.plugin_dir(&e.directory)).is_none()
-        })
-        .collect();
+    // On a fresh clone, remote plugins' files are not there yet: they are put in place at their
+    // pinned commits first (no lifecycle), since their plugin.yaml says what to ask for.
     let mut unavailable = Vec::new();
-    if !absent.is_empty() {
-        let policy = FetchPolicy { jobs: crate::sync::install::jobs(None), ..FetchPolicy::default() };
-        for (entry, result) in
-            absent.iter().zip(ensure_files(&ctx.ui, &home, &ctx.settings.origins(&manifest), &absent, policy)?)
-        {
-            match result {
-                Ok(_) => {}
-                Err(e) if args.target.plugin.is_some() || matches!(e, Error::Interrupted) => return Err(e),
-                Err(e) => {
-                    ctx.ui.warn(format!("{}: {e}", entry.directory));
-                    unavailable.push(entry.directory.clone());
-                }
+    for (entry, result) in ensure_definitions(&ctx.ui, &home, &ctx.settings.origins(&manifest), &entries)? {
+        match result {
+            Ok(_) => {}
+            Err(e) if args.target.plugin.is_some() || matches!(e, Error::Interrupted) => return Err(e),
+            Err(e) => {
+                ctx.ui.warn(format!("{}: {e}", entry.directory));
+                unavailable.push(entry.directory.clone());
             }
         }
     }

@@ -1,26 +1,21 @@
-use std::time::Duration;
-
-use super::{report, Ctx, PluginOrAll};
+use super::{report, Ctx, Probed};
 use crate::error::Result;
-use crate::lifecycle::batch::{self, Options};
+use crate::lifecycle::batch;
 
 /// Start a plugin, or every plugin in manifest order (those already running are left alone)
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub target: PluginOrAll,
-    /// The longest a plugin's status command may take when checking whether it runs already
-    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = super::parse_seconds)]
-    pub timeout: Duration,
+    pub probed: Probed,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
+    let Probed { target, timeout } = args.probed;
     let home = ctx.open_home()?;
     let manifest = home.manifest()?;
-    let entries = super::select(&manifest, args.target.plugin.as_deref())?;
-    let opts = Options { timeout: args.timeout };
-    let items = batch::start(ctx.at(&home), &entries, &opts, &ctx.ui)?;
-    let report = report::Lifecycle::new("start", items, args.target.all);
+    let entries = super::select(&manifest, target.plugin.as_deref())?;
+    let items = batch::start(ctx.at(&home), &entries, &batch::Options { timeout }, &ctx.ui)?;
+    let report = report::Lifecycle::new("start", items, target.all);
     ctx.ui.print(&report);
     report.exit()
 }

@@ -84,6 +84,18 @@ pub fn scrubber_of(dir: &Path, outer: env::Outer, environment: &[String]) -> sec
     secrets.scrubber(environment)
 }
 
+/// The name of a plugin's README, beside its plugin.yaml.
+pub const README: &str = "README.md";
+
+/// The README of the plugin in `dir`, if it has one: links inside the folder are followed (a
+/// README may link to docs/README.md), a link out of it, a special file, a file too big or not
+/// UTF-8 is an error that names it.
+pub fn readme(dir: &Path) -> Result<Option<String>> {
+    let root = Root::open(dir)?;
+    let bytes = root.read_inside(&RelPath::new(README).expect("a plain name"), Cap::Readme)?;
+    bytes.map(|b| crate::fs::read::utf8(b, &dir.join(README), Cap::Readme)).transpose()
+}
+
 /// Loads the plugin of a folder, with its `custom/overrides.yaml` merged in, and validates it.
 pub fn load(dir: &Path) -> Result<Plugin> {
     load_read(dir).map(|(plugin, _)| plugin)

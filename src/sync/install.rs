@@ -214,6 +214,145 @@ fn fetch_group(
     Ok((origin, paths))
 }
 
+/// Puts in place, at their pinned commits, the files of the remote plugins of `entries` whose
+/// folder has no plugin definition yet (a fresh clone: `atk setup` asks for what it declares),
+/// running nothing. Returns each such plugin with its result (see [`ensure_files`]).
+pub fn ensure_definitions<'e>(
+    reporter: &dyn Reporter,
+    home: &Locked,
+    origins: &Origins,
+    entries: &[&'e Entry],
+) -> Result<Vec<(&'e Entry, Result<bool>)>> {
+    let absent: Vec<&Entry> = entries
+        .iter()
+        .copied()
+        .filter(|e| {
+            e.source.kind != SourceKind::Local
+                && crate::plugin::definition_file(&home.plugin_dir(&e.directory)).is_none()
+        })
+        .collect();
+    if absent.is_empty() {
+        return Ok(vec![]);
+    }
+    let policy = FetchPolicy { jobs: jobs(None), ..FetchPolicy::default() };
+    let results = ensure_files(reporter, home, origins, &absent, policy)?;
+    Ok(absent.into_iter().zip(results).collect())
+}
+
+/// The locks [`lock_missing`] made, by the index of their plugin in its `entries`, and the time
+/// they were looked up at (what a lock's cooldown is measured from).
+pub struct LocksMade {
+    pub locks: Vec<(usize, crate::sync::lock::Lock)>,
+    pub now: jiff::Timestamp,
+}
+
+/// Locks, for each plugin whose files are in place (`files`, each plugin's result of
+/// [`ensure_files`]), what it runs from registries without a pin, every plugin's in one round of
+/// requests, and records each lock in its own commit. With `policy.frozen` such a plugin fails;
+/// with `policy.offline` it is warned about and runs them as written. Returns each plugin's
+/// result (its files' result, or why it could not be locked) and the locks made.
+pub fn lock_missing(
+    reporter: &dyn Reporter,
+    settings: &crate::settings::Settings,
+    home: &Locked,
+    manifest: &mut crate::home::Manifest,
+    entries: &[Entry],
+    mut files: Vec<Result<bool>>,
+    policy: FetchPolicy,
+) -> Result<(Vec<Result<bool>>, LocksMade)> {
+    use crate::sync::lock::{self, Item, Keep, Locker};
+    let mut wanting: Vec<(usize, crate::artifact::Found)> = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        if files[i].is_err() {
+            continue;
+        }
+        let Ok(plugin) = crate::plugin::load(&home.plugin_dir(&entry.directory)) else { continue };
+        let found = lock::found_installed(home, &entry.directory, &plugin);
+        let unlocked = crate::artifact::Standing::of(&found, &entry.lock).unlocked;
+        if unlocked.is_empty() {
+            continue;
+        }
+        let listed = unlocked.iter().map(|s| crate::text::escape(s).into_owned()).collect::<Vec<_>>().join(", ");
+        if policy.frozen {
+            files[i] = Err(Error::conflict(
+                format!("--frozen: '{}' runs {listed} without a lock", crate::text::escape(&entry.name)),
+                vec![format!("run `atk install {}` without --frozen to lock it", entry.directory)],
+            ));
+        } else if policy.offline {
+            reporter.warn(&format!(
+                "{}: {listed} not locked (--offline locks nothing); it runs whatever its registry serves",
+                crate::text::escape(&entry.name)
+            ));
+        } else {
+            wanting.push((i, found));
+        }
+    }
+    let mut made = LocksMade { locks: vec![], now: jiff::Timestamp::now() };
+    if wanting.is_empty() {
+        return Ok((files, made));
+    }
+    let locker = Locker::new(settings, manifest, &[])?;
+    made.now = locker.policy.now;
+    let items: Vec<Item> =
+        wanting.iter().map(|(i, found)| Item { found, previous: &entries[*i].lock, keep: Keep::Locked }).collect();
+    let activity = reporter.activity("Looking up the packages plugins run");
+    let locks = lock::lock_all(&locker, &items)?;
+    drop(activity);
+    for ((i, _), result) in wanting.iter().zip(locks) {
+        let entry = &entries[*i];
+        let recorded = result.and_then(|l| {
+            lock::record(home, manifest, &entry.directory, &l.pins, &lock::message(entry, "lock"))?;
+            Ok(l)
+        });
+        match recorded {
+            Ok(l) => made.locks.push((*i, l)),
+            Err(e) => files[*i] = Err(e),
+        }
+    }
+    Ok((files, made))
+}
+
+/// What [`install_one`] did: whether the plugin's install command ran, and the recorded agents
+/// it plugged the plugin into again.
+pub struct Installed {
+    pub ran: bool,
+    pub agents: Vec<crate::agents::AgentOutcome>,
+}
+
+/// Installs one plugin whose files are in place: the values of `sets` it declares are written to
+/// its `.env` (0600, as `atk setup` does; with `strict`, for one plugin named, a key it does not
+/// declare is a usage error), its install command runs (after its required values are checked),
+/// and the agents recorded for it get it again where they lack it (a new laptop, or after `atk
+/// uninstall`): each agent's own state decides; a server of the user's is never touched.
+pub fn install_one(
+    reporter: &dyn Reporter,
+    settings: &crate::settings::Settings,
+    home: &Locked,
+    entry: &Entry,
+    sets: &[(String, String)],
+    strict: bool,
+) -> Result<Installed> {
+    let dir = home.plugin_dir(&entry.directory);
+    let plugin = crate::plugin::load(&dir)?;
+    if !sets.is_empty() {
+        if strict {
+            plugin.check_sets(sets)?;
+        }
+        let keys: Vec<String> = sets.iter().map(|(k, _)| k.clone()).filter(|k| plugin.declares(k)).collect();
+        if !keys.is_empty() {
+            let env_path = dir.join(".env");
+            let plan = super::env::plan(reporter, &plugin, &env_path, sets, Some(&keys), &settings.environment)?;
+            plan.write(home, &entry.directory)?;
+        }
+    }
+    let outer = settings.outer();
+    let runner =
+        crate::lifecycle::Runner::new(&home.root, &dir, &entry.directory, &plugin, reporter, &settings.environment);
+    let ran = runner.check_and_install(reporter)?;
+    let agents = crate::agents::on_recorded(crate::agents::Op::Plug, home, entry, &settings.agents, &outer, reporter)?;
+    Ok(Installed { ran, agents })
+}
+
 /// `-j N`, else the number of CPUs; capped by the bounded pool (see `crate::pool::WIDEST`).
 pub fn jobs(requested: Option<usize>) -> usize {
     requested
