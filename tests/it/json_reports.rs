@@ -149,3 +149,37 @@ fn export_and_import_json_documents() {
     imported = imported.replace(&*b.dir.path().to_string_lossy(), "[B]");
     insta::assert_json_snapshot!("import", serde_json::from_str::<serde_json::Value>(&imported).unwrap());
 }
+
+/// A command whose report is its outcome and still fails prints that report as the run's one
+/// document (the error goes to stderr only): a setup that leaves a required value unset (exit 8),
+/// and an index `--check` that finds the index out of date (exit 1).
+#[test]
+fn a_report_that_ends_in_an_error_is_the_one_document() {
+    let env = Env::bare();
+    env.ok(&["init"]);
+    let work = registry_work(&env);
+    let reg = work.to_str().unwrap();
+    env.ok(&["--registry", reg, "add", "hello", "--set", "HELLO_NAME=Ada"]);
+    write(&env.atk_home.join("plugins/hello/.env"), "HELLO_NAME=\n", false);
+    let out = env.cmd().args(["setup", "hello", "--json"]).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(8), "{stdout}{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!(doc["plugins"][0]["missing"], serde_json::json!(["HELLO_NAME"]), "{doc}");
+    assert!(doc.get("error").is_none(), "{doc}");
+    assert!(stderr.contains("error: required environment variables have no value: HELLO_NAME"), "{stderr}");
+
+    let plugins = env.path("reg/plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    env.ok(&["new", "one-tool", "--dir", plugins.to_str().unwrap()]);
+    let root = env.path("reg");
+    let root = root.to_str().unwrap();
+    env.ok(&["registry", "index", "--allow-unverified", root]);
+    env.ok(&["new", "two-tool", "--dir", plugins.to_str().unwrap()]);
+    let out = env.cmd().args(["registry", "index", "--check", "--allow-unverified", root, "--json"]).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!(doc["up_to_date"], false, "{doc}");
+    assert!(stderr.contains("is not what `atk registry index` would write"), "{stderr}");
+}
