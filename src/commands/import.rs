@@ -35,27 +35,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         ));
     }
     let cache = ctx.settings.cache();
-    // The backups go to the backup folder of the home the import makes (or adds to) once the
-    // whole file is verified, and before the home changes: `adopt` checks every backup before it
-    // takes any, so one that is refused leaves no home made; a kill leaves each whole or absent.
     let target = std::path::absolute(ctx.home_path()).unwrap_or_else(|_| ctx.home_path());
-    let data = std::cell::RefCell::new(Vec::new());
-    let take = |m: &crate::sync::export::ExportManifest, dir: &std::path::Path, theirs: &crate::home::Home| {
-        let folder = format!("{}/", crate::data::store::EXPORT_FOLDER);
-        let paths: Vec<String> =
-            m.members.iter().filter(|x| x.path.starts_with(&folder)).map(|x| x.path.clone()).collect();
-        // Into a home: its own backup folder; a new one: what its manifest names, at its target.
-        let store = if args.into {
-            let home = crate::home::Home::open(target.clone())?;
-            ctx.backup_store(&home, &home.manifest()?)?
-        } else {
-            crate::data::store::Store::of_home(&theirs.manifest()?, &ctx.settings.environment, &target, &theirs.root)?
-        };
-        *data.borrow_mut() = store.adopt(dir, &paths)?;
-        Ok(())
-    };
-    let import = Import { file: &file, cache: &cache, members: args.with_data.then_some(&take as &_) };
-    let (imported, configured) = if args.into {
+    let with_data = args.with_data.then_some(&ctx.settings.environment);
+    let import = Import { file: &file, cache: &cache, with_data };
+    let (mut imported, configured) = if args.into {
         let home = ctx.lock_home()?;
         let imported = import_into(&ctx.ui, &home, &import)?;
         let configured = home.manifest()?.config.registry;
@@ -76,7 +59,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     }
     // The data of a plugin the home had (`--into`) is left as it is, like the plugin: its backup
     // is in the backup folder, and restoring it is the user's call (`restore --all` would).
-    let data = data.into_inner();
+    let data = std::mem::take(&mut imported.data);
     let had = |directory: &str| imported.kept.iter().any(|p| p.directory == directory);
     let carried: Vec<&str> = data.iter().filter(|d| d.id.is_some()).map(|d| d.directory.as_str()).collect();
     if !carried.is_empty() && !carried.iter().any(|d| had(d)) {

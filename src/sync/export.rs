@@ -24,6 +24,8 @@ use gix::ObjectId;
 use serde::{Deserialize, Serialize};
 
 use crate::data::container::{self, Member};
+use crate::data::store::{Carried, Store, EXPORT_FOLDER};
+use crate::environment::Environment;
 use crate::error::{Error, IoContext, Result};
 use crate::fs::RelPath;
 use crate::home::{gitignore, manifest, plugin_rel, repo, Entry, Home, Locked, Message, SourceKind, Transaction};
@@ -423,22 +425,18 @@ fn source_member(key: &str) -> String {
     format!("sources/{}.objects", cache_name(key))
 }
 
-/// What takes the verified members of an import: the manifest, the folder they are in, and the
-/// home the file holds (built beside its target; for `--into`, beside the home it is added to).
-pub type TakeMembers<'a> = dyn Fn(&ExportManifest, &Path, &Home) -> Result<()> + 'a;
-
 /// What to import, and where its sources' commits go.
 pub struct Import<'a> {
     /// The file `export` wrote.
     pub file: &'a Path,
     /// The cache the sources' commits are put in.
     pub cache: &'a Cache,
-    /// Called once the whole file is verified and the cache filled, before anything of the home
-    /// changes (a new home is not in place yet), with the manifest, the folder its members were
-    /// extracted into (each at its path there; the folder is removed after the import) and the
-    /// home the file holds: where the members [`Export::extra`] added (a plugin's backups) are
-    /// taken. An error stops the import, the home unchanged (or not made).
-    pub members: Option<&'a TakeMembers<'a>>,
+    /// `--with-data`: the backups the file carries are taken into the backup folder of the home
+    /// the import makes (or adds to), found with this environment ([`Store::of_home`]). They are
+    /// taken once the whole file is verified and the cache filled, before anything of the home
+    /// changes (a new home is not in place yet), every one checked before any is taken: one
+    /// that is refused stops the import, the home unchanged (or not made).
+    pub with_data: Option<&'a Environment>,
 }
 
 /// What an import did.
@@ -462,6 +460,9 @@ pub struct Imported {
     pub registry: Option<String>,
     /// The commits made (`--into`).
     pub commits: Vec<String>,
+    /// With data: the backups taken into the backup folder.
+    #[serde(skip)]
+    pub data: Vec<Carried>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -587,11 +588,19 @@ fn registry_of(m: &ExportManifest) -> Option<String> {
     m.plugins.iter().find(|p| p.kind == SourceKind::Registry).and_then(|p| p.url.clone())
 }
 
+/// Takes the backups `m` carries (its members under `data/`, extracted into `work/members`) into
+/// `store`, each checked before any is taken ([`Store::adopt`]).
+fn take_backups(m: &ExportManifest, work: &Path, store: &Store) -> Result<Vec<Carried>> {
+    let folder = format!("{EXPORT_FOLDER}/");
+    let paths: Vec<String> = m.members.iter().filter(|x| x.path.starts_with(&folder)).map(|x| x.path.clone()).collect();
+    store.adopt(&work.join("members"), &paths)
+}
+
 /// Makes a new home at `target` (absent or an empty folder) from the export `file`, and fills
 /// `cache` with its sources' commits. The whole file is verified first; the home is built beside
 /// the target and renamed into place at the end: a kill leaves no home, or the whole one.
 pub fn import_new(reporter: &dyn Reporter, import: &Import, target: &Path) -> Result<Imported> {
-    let Import { file, cache, members } = *import;
+    let Import { file, cache, with_data } = *import;
     // (What an import of this same target that was killed left beside it goes first.)
     clean_beside(target, "import");
     if target.symlink_metadata().is_ok() {
@@ -614,9 +623,15 @@ pub fn import_new(reporter: &dyn Reporter, import: &Import, target: &Path) -> Re
     // The manifest of the new home must be one atk reads.
     Home::open(built.clone())?.manifest()?;
     let (cached, in_place) = fill_cache(reporter, &m, work.path(), cache)?;
-    if let Some(take) = members {
-        take(&m, &work.path().join("members"), &Home::open(built.clone())?)?;
-    }
+    // The backups go where the new home's manifest says, for the home at its target.
+    let data = match with_data {
+        Some(environment) => {
+            let theirs = Home::open(built.clone())?;
+            let store = Store::of_home(&theirs.manifest()?, environment, target, &built)?;
+            take_backups(&m, work.path(), &store)?
+        }
+        None => vec![],
+    };
     crate::failpoint::hit("import");
     // An empty folder at `target` is replaced by the rename.
     std::fs::rename(&built, target).ctx(|| format!("cannot create {}", target.display()))?;
@@ -631,6 +646,7 @@ pub fn import_new(reporter: &dyn Reporter, import: &Import, target: &Path) -> Re
         in_place,
         registry: registry_of(&m),
         commits: vec![],
+        data,
     })
 }
 
@@ -640,7 +656,7 @@ pub fn import_new(reporter: &dyn Reporter, import: &Import, target: &Path) -> Re
 /// the remote ones in place. The plugins it has are left as they are. `cache` gets the sources'
 /// commits first. Nothing is changed unless the whole file is verified.
 pub fn import_into(reporter: &dyn Reporter, home: &Locked, import: &Import) -> Result<Imported> {
-    let Import { file, cache, members } = *import;
+    let Import { file, cache, with_data } = *import;
     let staging = home.own_folder(&home.staging_root())?;
     let work = tempfile::Builder::new()
         .prefix("import-")
@@ -681,9 +697,14 @@ pub fn import_into(reporter: &dyn Reporter, home: &Locked, import: &Import) -> R
         }
     }
     let (cached, in_place) = fill_cache(reporter, &m, work.path(), cache)?;
-    if let Some(take) = members {
-        take(&m, &work.path().join("members"), &theirs)?;
-    }
+    // The backups go to this home's own backup folder.
+    let data = match with_data {
+        Some(environment) => {
+            let root = std::path::absolute(&home.root).unwrap_or_else(|_| home.root.clone());
+            take_backups(&m, work.path(), &Store::of_home(&manifest, environment, &root, &home.root)?)?
+        }
+        None => vec![],
+    };
     let commits = Transaction::run(home, &format!("atk import {}", file.display()), |tx| {
         let mut commits = Vec::new();
         for entry in &to_add {
@@ -751,6 +772,7 @@ pub fn import_into(reporter: &dyn Reporter, home: &Locked, import: &Import) -> R
         in_place,
         registry: registry_of(&m),
         commits,
+        data,
     })
 }
 
@@ -758,10 +780,9 @@ pub fn import_into(reporter: &dyn Reporter, home: &Locked, import: &Import) -> R
 mod tests {
     use super::*;
     use crate::reporter::Recorder;
-    use std::cell::RefCell;
 
-    /// The seam of `--with-data`: members the caller adds travel verified, and reach the
-    /// importer's caller before anything of the home changes; its refusal leaves nothing made.
+    /// The seam of `--with-data`: members the exporter adds travel verified, and are checked
+    /// before anything of the home changes; a refused one leaves nothing made.
     #[test]
     fn extra_members_travel_verified_and_reach_the_importer() {
         let t = tempfile::tempdir().unwrap();
@@ -783,23 +804,19 @@ mod tests {
         assert_eq!(paths, [HOME_MEMBER, "data/p/one.atk-backup"]);
         assert_eq!(m.created, "2026-12-06T05:00:00Z");
 
-        let seen = RefCell::new(None);
-        let take = |m: &ExportManifest, dir: &Path, _: &Home| -> Result<()> {
-            assert!(m.members.iter().any(|x| x.path == "data/p/one.atk-backup"));
-            *seen.borrow_mut() = Some(std::fs::read(dir.join("data/p/one.atk-backup")).unwrap());
-            Ok(())
-        };
-        let import = Import { file: &out, cache: &origins.cache, members: Some(&take) };
-        let new = t.path().join("new");
-        let imported = import_new(&Recorder::default(), &import, &new).unwrap();
-        assert!(imported.created && new.join(".git").is_dir());
-        assert_eq!(seen.borrow().as_deref(), Some(&b"backup bytes"[..]));
-
-        let refuse = |_: &ExportManifest, _: &Path, _: &Home| -> Result<()> { Err(Error::other("not now")) };
-        let import = Import { file: &out, cache: &origins.cache, members: Some(&refuse) };
+        // With data, what is carried under data/ is checked as a backup before the home is made:
+        // these bytes are none, and the import makes nothing.
+        let vars = [("HOME".to_string(), t.path().join("user").to_string_lossy().into_owned())];
+        let environment = crate::environment::Environment::from_vars(vars);
+        let import = Import { file: &out, cache: &origins.cache, with_data: Some(&environment) };
         let other = t.path().join("other");
-        assert!(import_new(&Recorder::default(), &import, &other).unwrap_err().to_string().contains("not now"));
-        assert!(!other.exists());
+        let refused = import_new(&Recorder::default(), &import, &other).unwrap_err();
+        assert!(matches!(refused, Error::UnsafePath { .. }), "{refused:?}");
+        assert!(!other.exists() && !t.path().join("user").exists());
+        // Without, the member travels and is left aside.
+        let import = Import { file: &out, cache: &origins.cache, with_data: None };
+        let imported = import_new(&Recorder::default(), &import, &other).unwrap();
+        assert!(imported.created && other.join(".git").is_dir() && imported.data.is_empty());
         let left: Vec<String> = std::fs::read_dir(t.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
