@@ -359,13 +359,7 @@ fn changing_a_secret_with_setup_replugs_nothing() {
     let entry = &claude["mcpServers"]["Rotated"];
     assert_eq!(entry["command"], atk_path());
     let args: Vec<String> = serde_json::from_value(entry["args"].clone()).unwrap();
-    let served = std::process::Command::new(atk_path())
-        .args(&args)
-        .env_clear()
-        .env("HOME", &env.home)
-        .env("PATH", "/usr/bin:/bin")
-        .output()
-        .unwrap();
+    let served = served(&env, &atk_path(), &args, &[]);
     assert_eq!(String::from_utf8_lossy(&served.stdout), "second-s3cret", "{served:?}");
 }
 
@@ -1226,13 +1220,7 @@ fn no_secret_value_is_in_any_file_under_home_after_plug() {
         "{codex}"
     );
     // The server as the agents start it: every byte of every value arrives.
-    let served = std::process::Command::new(&atk)
-        .args(&exec)
-        .env_clear()
-        .env("HOME", &env.home)
-        .env("PATH", "/usr/bin:/bin")
-        .output()
-        .unwrap();
+    let served = served(&env, &atk, &exec, &[]);
     let (token, key, pass) = (values[0].1, values[1].1, values[2].1);
     assert_eq!(String::from_utf8_lossy(&served.stdout), format!("--token={token}|{token}|{key}|{pass}|"), "{served:?}");
 }

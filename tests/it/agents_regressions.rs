@@ -37,13 +37,7 @@ fn a_secret_with_a_literal_dollar_reaches_the_agent_unchanged() {
         serde_json::from_str(&std::fs::read_to_string(env.home.join(".claude.json")).unwrap()).unwrap();
     let entry = &held["mcpServers"]["Subst"];
     let args: Vec<String> = serde_json::from_value(entry["args"].clone()).unwrap();
-    let out = std::process::Command::new(entry["command"].as_str().unwrap())
-        .args(&args)
-        .env_clear()
-        .env("HOME", &env.home)
-        .env("PATH", "/usr/bin:/bin")
-        .output()
-        .unwrap();
+    let out = crate::common::agents::served(&env, entry["command"].as_str().unwrap(), &args, &[]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "p$TOKEN_URL.x", "the password was rewritten: {out:?}");
 }
 
@@ -340,12 +334,6 @@ fn a_plugin_s_arguments_are_never_an_agent_s_options() {
         serde_json::json!({"command": crate::common::agents::atk_path(), "args": exec})
     );
     // Started as Gemini starts it, the server gets the plugin's arguments verbatim.
-    let served = std::process::Command::new(crate::common::agents::atk_path())
-        .args(&exec)
-        .env_clear()
-        .env("HOME", &env.home)
-        .env("PATH", "/usr/bin:/bin")
-        .output()
-        .unwrap();
+    let served = crate::common::agents::served(&env, &crate::common::agents::atk_path(), &exec, &[]);
     assert_eq!(String::from_utf8_lossy(&served.stdout), "--trust\n--scope\nproject\n", "{served:?}");
 }

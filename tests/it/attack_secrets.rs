@@ -81,14 +81,7 @@ fn a_value_that_takes_in_a_secret_is_never_shown() {
     let entry = &entry["mcpServers"]["vault"];
     write(&env.atk_home.join("plugins/vault/mcp.sh"), "#!/bin/sh\nprintf '%s|' \"$@\" \"$DATABASE_URL\"\n", true);
     let args: Vec<String> = serde_json::from_value(entry["args"].clone()).unwrap();
-    let served = std::process::Command::new(entry["command"].as_str().unwrap())
-        .args(&args)
-        .env_clear()
-        .env("HOME", &env.home)
-        .env("PATH", "/usr/bin:/bin")
-        .env("PGPASSWORD", PG)
-        .output()
-        .unwrap();
+    let served = crate::common::agents::served(&env, entry["command"].as_str().unwrap(), &args, &[("PGPASSWORD", PG)]);
     let db = format!("postgres://app:{DB}@db/app");
     assert_eq!(
         String::from_utf8_lossy(&served.stdout),

@@ -143,6 +143,15 @@ pub fn exec_words(env: &Env, directory: &str) -> Vec<String> {
     words
 }
 
+/// Runs the server entry an agent holds (`command` and its `args`) as an agent starts it: in an
+/// environment of its own with only `HOME`, a plain `PATH` and `extra`.
+pub fn served(env: &Env, command: &str, args: &[String], extra: &[(&str, &str)]) -> std::process::Output {
+    let mut c = std::process::Command::new(command);
+    c.args(args).env_clear().env("HOME", &env.home).env("PATH", "/usr/bin:/bin");
+    c.envs(extra.iter().copied());
+    c.output().unwrap()
+}
+
 /// Every file under HOME outside the ATK Home (where the agents keep their settings) that holds
 /// one of `secrets`, with the secret it holds.
 pub fn secrets_outside_the_home(env: &Env, secrets: &[&str]) -> Vec<(String, String)> {
