@@ -68,13 +68,13 @@ impl Report for ExportReport {
         }
         ui.success(format!(
             "Exported the home (commit {}) and {} to {} ({})",
-            &e.head[..12.min(e.head.len())],
+            super::report::short_pin(&e.head),
             crate::error::plural(e.plugins.len(), "plugin"),
             e.file.display(),
             crate::text::size(e.size)
         ));
         for p in &e.plugins {
-            let at = p.pin.as_deref().map(|c| format!(" @ {}", &c[..12.min(c.len())])).unwrap_or_default();
+            let at = p.pin.as_deref().map(|c| format!(" @ {}", super::report::short_pin(c))).unwrap_or_default();
             ui.line(ui.dim(&format!("  {} ({}){at}", p.directory, p.kind.as_str())));
         }
         for d in &self.data {

@@ -141,7 +141,7 @@ fn card(ui: &Ui, doc: &Help) -> Vec<String> {
         out.push(format!("  {}", e(doc.description.trim())));
     }
     let label = |l: &str| ui.dim(&format!("  {l:<11}"));
-    let pin = doc.source.commit.as_deref().map(|c| format!(" @ {}", e(&c.chars().take(12).collect::<String>())));
+    let pin = doc.source.commit.as_deref().map(|c| format!(" @ {}", report::short_pin(c)));
     let url = doc.source.url.as_deref().map(|u| format!(" {}", e(u)));
     out.push(format!("{}{}{}{}", label("Source"), doc.source.kind, url.unwrap_or_default(), pin.unwrap_or_default()));
     for p in &doc.lock {

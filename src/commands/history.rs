@@ -1,6 +1,6 @@
 use serde::Serialize;
 
-use super::Ctx;
+use super::{report, Ctx};
 use crate::error::Result;
 use crate::sync::history::{self, Operation};
 use crate::ui::{Report, Ui};
@@ -13,10 +13,6 @@ pub struct Args {
     /// At most this many lines
     #[arg(short = 'n', long, value_name = "N")]
     pub limit: Option<usize>,
-}
-
-fn short(r: &str) -> String {
-    crate::text::escape(&r.chars().take(12).collect::<String>()).into_owned()
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
@@ -54,7 +50,7 @@ impl Report for History {
                 None => "(invalid date)".to_string(),
             };
             let what = describe(op);
-            ui.line(format!("{} {}  {}", ui.yellow(&op.commit.to_string()[..10]), ui.dim(&when), what));
+            ui.line(format!("{} {}  {}", ui.yellow(&report::short(&op.commit)), ui.dim(&when), what));
         }
     }
 }
@@ -64,9 +60,9 @@ fn describe(op: &Operation) -> String {
     let Some(kind) = &op.kind else { return format!("({})", crate::text::escape(&op.subject)) };
     let plugin = op.plugin.as_deref().or(op.name.as_deref()).map(|p| format!(" {}", crate::text::escape(p)));
     let pins = match (&op.from, &op.to) {
-        (Some(f), Some(t)) => format!("  {} → {}", short(f), short(t)),
-        (None, Some(t)) => format!("  @ {}", short(t)),
-        (Some(f), None) => format!("  (was {})", short(f)),
+        (Some(f), Some(t)) => format!("  {} → {}", report::short_pin(f), report::short_pin(t)),
+        (None, Some(t)) => format!("  @ {}", report::short_pin(t)),
+        (Some(f), None) => format!("  (was {})", report::short_pin(f)),
         (None, None) => String::new(),
     };
     let by_hand = if op.recorded || op.plugin.is_none() { "" } else { "  [from the subject]" };

@@ -107,7 +107,7 @@ impl Report for ImportReport {
             ));
         }
         for p in &i.added {
-            let at = p.pin.as_deref().map(|c| format!(" @ {}", &c[..12.min(c.len())])).unwrap_or_default();
+            let at = p.pin.as_deref().map(|c| format!(" @ {}", super::report::short_pin(c))).unwrap_or_default();
             ui.line(format!("  + {} ({}){at}", crate::text::escape(&p.name), p.kind.as_str()));
         }
         for p in &i.kept {

@@ -50,7 +50,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 format!(
                     "the history has no upgrade of '{}' to its pin {}: there is no earlier pin to go back to",
                     crate::text::escape(&entry.name),
-                    &current[..12.min(current.len())]
+                    report::short_pin(&current)
                 ),
                 vec![format!("name one: `atk rollback {} --to <commit>`", entry.directory)],
             )

@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let mut manifest = home.manifest()?;
     let plan = undo::plan(&home, &manifest)?;
     let message = plan.message();
-    let short = &plan.op.commit.to_string()[..10];
+    let short = report::short(&plan.op.commit);
     ctx.ui.preview(format!("Undoing {short} \"{}\"", crate::text::escape(&plan.op.subject)));
     let origins = ctx.settings.origins(&manifest);
     let force = args.force || ctx.ui.yes;

@@ -879,3 +879,28 @@ fn a_secret_with_the_content_of_another_file_is_refused_by_its_name() {
     let err = export_as(&env, "x.atk", 1);
     assert!(err.contains("history holds secret files (plugins/zz.env)"), "{err}");
 }
+
+/// A pin in a forged file's list of plugins is text from outside: a character of several bytes
+/// where atk shortens it, or a terminal's control sequence, is shown escaped, never cut in two (a
+/// panic) nor sent to the terminal.
+#[test]
+fn a_forged_pin_in_the_files_plugin_list_is_shown_escaped() {
+    let a = Env::new();
+    let tool = git_source_work(&a);
+    a.ok(&["add", "-y", &format!("file://{}", tool.display())]);
+    let file = a.path("laptop.atk");
+    a.ok(&["export", "--all", "-o", file.to_str().unwrap()]);
+    let forged = a.path("forged.atk");
+    forge(&file, &forged, |all| {
+        let mut doc: serde_json::Value = serde_json::from_slice(&all[0].1).unwrap();
+        doc["plugins"][0]["pin"] = "abcdefghijké\u{1b}]0;owned\u{7}".into();
+        all[0].1 = serde_json::to_vec(&doc).unwrap();
+    });
+    let b = Env::bare();
+    let out = b.cmd().args(["import", forged.to_str().unwrap()]).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("@ abcdefghijké"), "{stdout}");
+    assert!(!stdout.contains('\u{1b}') && !stdout.contains('\u{7}'), "{stdout:?}");
+}
