@@ -82,10 +82,18 @@ pub enum Error {
     Conflict { message: String, hints: Vec<String> },
 
     /// There is nothing for the command to act on (exit 1, as `git commit` with nothing to
-    /// commit): nothing to undo, no earlier pin, no agent found, a plugin with nothing to plug or
-    /// no server to print, a local plugin that has no pin to compare, upgrade or roll back.
+    /// commit): nothing to undo, no earlier pin, no agent found, a local plugin that has no pin to
+    /// compare or roll back, no backup to restore. (Where the Python CLI refuses the same with 5
+    /// — nothing to plug, no MCP server to print, `upgrade` of a local plugin — it is
+    /// [`Error::PluginRefused`].)
     #[error("{message}")]
     NothingToDo { message: String, hints: Vec<String> },
+
+    /// A file atk wrote and reads back (a backup, an export, the journal of an operation) that is
+    /// damaged, or in a format this atk does not read (exit 1): another one, or the atk that wrote
+    /// it, is the way.
+    #[error("{message}")]
+    Damaged { message: String, hints: Vec<String> },
 
     /// A lifecycle command exited non-zero.
     #[error("{step} of plugin '{plugin}' failed ({status})")]
@@ -216,6 +224,7 @@ impl Error {
             Error::AgentConfig { .. } => "agent_config",
             Error::Conflict { .. } => "conflict",
             Error::NothingToDo { .. } => "nothing_to_do",
+            Error::Damaged { .. } => "damaged",
             Error::Lifecycle { .. } => "lifecycle",
             Error::Git { .. } => "git",
             Error::Registry { .. } => "registry",
@@ -254,6 +263,7 @@ impl Error {
             | Error::AgentConfig { .. }
             | Error::Conflict { .. }
             | Error::NothingToDo { .. }
+            | Error::Damaged { .. }
             | Error::Locked { .. }
             | Error::Io { .. }
             | Error::Other { .. } => exit::GENERAL,
@@ -299,6 +309,7 @@ impl Error {
             | Error::AgentConfig { hints, .. }
             | Error::Conflict { hints, .. }
             | Error::NothingToDo { hints, .. }
+            | Error::Damaged { hints, .. }
             | Error::Git { hints, .. }
             | Error::Registry { hints, .. }
             | Error::Other { hints, .. } => hints.clone(),
@@ -391,6 +402,30 @@ impl Error {
     pub fn nothing_to_do(message: impl Into<String>, hints: Vec<String>) -> Self {
         Error::NothingToDo { message: message.into(), hints }
     }
+
+    pub fn damaged(message: impl Into<String>, hints: Vec<String>) -> Self {
+        Error::Damaged { message: message.into(), hints }
+    }
+
+    /// Adds `hint` under an error that carries hints of its own (a refusal, a conflict, a git
+    /// failure, …) and says whether it could; the others keep theirs.
+    pub fn push_hint(&mut self, hint: String) -> bool {
+        match self {
+            Error::PluginRefused { hints, .. }
+            | Error::UnsafePath { hints, .. }
+            | Error::AgentConfig { hints, .. }
+            | Error::Conflict { hints, .. }
+            | Error::NothingToDo { hints, .. }
+            | Error::Damaged { hints, .. }
+            | Error::Git { hints, .. }
+            | Error::Registry { hints, .. }
+            | Error::Other { hints, .. } => {
+                hints.push(hint);
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 /// `Err(Interrupted)` once the user asked to stop (Ctrl-C, SIGTERM): long operations call it
@@ -427,6 +462,7 @@ mod tests {
             (Error::agent_config("m", hints()), exit::GENERAL, "agent_config"),
             (Error::conflict("m", hints()), exit::GENERAL, "conflict"),
             (Error::nothing_to_do("m", hints()), exit::GENERAL, "nothing_to_do"),
+            (Error::damaged("m", hints()), exit::GENERAL, "damaged"),
         ] {
             let doc = ErrorDoc::from(&e);
             assert_eq!((doc.code, doc.kind), (code, kind), "{e:?}");

@@ -122,13 +122,10 @@ fn index(ctx: &Ctx, args: IndexArgs) -> Result<u8> {
             ctx.ui.print(&report);
             return Ok(0);
         }
-        let stale = Error::Other {
-            message: format!(
-                "{} is not what `atk registry index` would write (the difference is above)",
-                path.display()
-            ),
-            hints: vec!["run `atk registry index` and commit index.yaml with your change".into()],
-        };
+        let stale = Error::conflict(
+            format!("{} is not what `atk registry index` would write (the difference is above)", path.display()),
+            vec!["run `atk registry index` and commit index.yaml with your change".into()],
+        );
         return Ok(ctx.ui.print_failing(&report, &stale));
     }
     if current != text {

@@ -137,10 +137,10 @@ pub(super) fn refused(archive: &Path, member: &str, why: impl std::fmt::Display)
 }
 
 pub(super) fn damaged(archive: &Path, e: io::Error) -> Error {
-    Error::Other {
-        message: format!("{} is damaged or not an atk archive: {e}", archive.display()),
-        hints: vec!["use another archive".into()],
-    }
+    Error::damaged(
+        format!("{} is damaged or not an atk archive: {e}", archive.display()),
+        vec!["use another archive".into()],
+    )
 }
 
 /// Archives the tree of `source` (the folders and files `keep` takes; a folder it does not take is
@@ -404,10 +404,10 @@ fn write_archive(
 /// entries by path.
 fn check_manifest<'m>(m: &'m Manifest, archive: &Path) -> Result<HashMap<&'m str, &'m FileEntry>> {
     if m.format != FORMAT {
-        return Err(Error::Other {
-            message: format!("{} is in archive format {}; this atk reads format {FORMAT}", archive.display(), m.format),
-            hints: vec!["use the atk that wrote it, or a newer one".into()],
-        });
+        return Err(Error::damaged(
+            format!("{} is in archive format {}; this atk reads format {FORMAT}", archive.display(), m.format),
+            vec!["use the atk that wrote it, or a newer one".into()],
+        ));
     }
     let mut by_path: HashMap<&str, &FileEntry> = HashMap::new();
     let mut paths = Vec::new();

@@ -178,29 +178,17 @@ pub fn not_started_again(e: Error, restart_error: Option<&str>, l: &Loaded, repo
         crate::text::escape(&l.plugin.name),
         l.entry.directory
     );
-    match e {
-        Error::Interrupted => {
-            reporter.warn(&hint);
-            Error::Interrupted
-        }
-        Error::Other { message, mut hints } => {
-            hints.push(hint);
-            Error::Other { message, hints }
-        }
-        Error::UnsafePath { message, mut hints } => {
-            hints.push(hint);
-            Error::UnsafePath { message, hints }
-        }
-        Error::Conflict { message, mut hints } => {
-            hints.push(hint);
-            Error::Conflict { message, hints }
-        }
-        other => {
-            let mut hints = other.hints();
-            hints.push(hint);
-            Error::Other { message: other.to_string(), hints }
-        }
+    let mut e = e;
+    if matches!(e, Error::Interrupted) {
+        reporter.warn(&hint);
+        return e;
     }
+    if e.push_hint(hint.clone()) {
+        return e;
+    }
+    let mut hints = e.hints();
+    hints.push(hint);
+    Error::Other { message: e.to_string(), hints }
 }
 
 /// Backs up the data of the plugin `l` into `store`.

@@ -426,12 +426,11 @@ fn swap(
                 hints: vec![],
             },
         };
+        let mut e = e;
+        if matches!(e, Error::Interrupted) || e.push_hint(before_hint.clone()) {
+            return Err(e);
+        }
         return Err(match e {
-            Error::Interrupted => Error::Interrupted,
-            Error::Other { message, mut hints } => {
-                hints.push(before_hint);
-                Error::Other { message, hints }
-            }
             Error::Lifecycle { .. } | Error::Io { .. } => {
                 Error::Other { message: e.to_string(), hints: vec![before_hint] }
             }

@@ -400,7 +400,7 @@ impl Store {
                 if s.summary.encrypted || super::archive::is_encrypted(&s.file)? {
                     continue;
                 }
-                let manifest = super::archive::verify(&s.file, None).map_err(|e| Error::Other {
+                let manifest = super::archive::verify(&s.file, None).map_err(|e| Error::Damaged {
                     message: format!("backup {} of '{directory}' cannot be carried: {e}", s.summary.id),
                     hints: vec![format!(
                         "make a new one with `atk backup {directory}`, or delete this one: `rm {}`",

@@ -501,7 +501,10 @@ impl Root {
                 Some(Kind::Dir) => {}
                 Some(Kind::Link) => return Err(self.link_in_the_way(&walked)),
                 Some(_) => {
-                    return Err(Error::other(format!("{} is in the way of a folder", self.abs(&walked).display())))
+                    return Err(Error::conflict(
+                        format!("{} is in the way of a folder", self.abs(&walked).display()),
+                        vec![],
+                    ))
                 }
                 None => self.create_dir(&walked)?,
             }
@@ -591,7 +594,7 @@ impl Root {
     /// Moves `from` to `to` below `to_root` (the same file system); nothing may be at `to`.
     pub fn rename(&self, from: &RelPath, to_root: &Root, to: &RelPath) -> Result<()> {
         if to_root.exists(to) {
-            return Err(Error::other(format!("cannot move to {}: it exists", to_root.abs(to).display())));
+            return Err(Error::conflict(format!("cannot move to {}: it exists", to_root.abs(to).display()), vec![]));
         }
         self.forget(from);
         to_root.forget(to);

@@ -151,7 +151,7 @@ impl<'h> Transaction<'h> {
     /// that rollback never removes what the operation did not make.
     fn will_create(&mut self, rel: &RelPath) -> Result<usize> {
         if self.files().exists(rel) {
-            return Err(Error::other(format!("{} exists already", self.files().abs(rel).display())));
+            return Err(Error::conflict(format!("{} exists already", self.files().abs(rel).display()), vec![]));
         }
         self.record(Undo::Remove { path: rel.as_str().into() })
     }
@@ -193,7 +193,7 @@ impl<'h> Transaction<'h> {
     /// Renames `from` to `to` inside the home (nothing may be at `to`); rollback moves it back.
     pub fn rename(&mut self, from: &RelPath, to: &RelPath) -> Result<()> {
         if self.files().exists(to) {
-            return Err(Error::other(format!("{} exists already", self.files().abs(to).display())));
+            return Err(Error::conflict(format!("{} exists already", self.files().abs(to).display()), vec![]));
         }
         let step = self.record(Undo::Renamed { from: from.as_str().into(), to: to.as_str().into() })?;
         let renamed = crate::error::check_interrupt().and_then(|_| self.home.files.rename(from, &self.home.files, to));
@@ -307,7 +307,7 @@ pub fn pending_operation(home: &Home) -> Result<Option<String>> {
 /// Reads the journal: the operation and its steps, voided ones removed.
 fn read_journal(home: &Home) -> Result<Option<Journal>> {
     let path = home.journal_path();
-    let damaged = |why: String| Error::Other {
+    let damaged = |why: String| Error::Damaged {
         message: format!("{} is damaged: {why}", path.display()),
         hints: vec![format!("check the home with `atk git status`, then delete {}", path.display())],
     };

@@ -487,15 +487,17 @@ fn unpack(reporter: &dyn Reporter, file: &Path, dir: &Path) -> Result<ExportMani
     let spinner = reporter.activity(&format!("verifying {}", file.display()));
     let m: ExportManifest = container::extract_verified(file, MANIFEST_NAME, members_of, &members)?;
     drop(spinner);
-    let broken = |why: String| Error::Other {
-        message: format!("{} is damaged or not an atk export: {why}", file.display()),
-        hints: vec!["use another file".into()],
+    let broken = |why: String| {
+        Error::damaged(
+            format!("{} is damaged or not an atk export: {why}", file.display()),
+            vec!["use another file".into()],
+        )
     };
     if m.format != FORMAT {
-        return Err(Error::Other {
-            message: format!("{} is in export format {}; this atk reads format {FORMAT}", file.display(), m.format),
-            hints: vec!["use the atk that wrote it, or a newer one".into()],
-        });
+        return Err(Error::damaged(
+            format!("{} is in export format {}; this atk reads format {FORMAT}", file.display(), m.format),
+            vec!["use the atk that wrote it, or a newer one".into()],
+        ));
     }
     let has = |path: &str| m.members.iter().any(|x| x.path == path);
     if !has(&m.home.member) {
@@ -544,10 +546,10 @@ fn build_home(m: &ExportManifest, dir: &Path) -> Result<PathBuf> {
     git(&built, &[os("reset"), os("--quiet"), os("--hard")], "cannot check out the home")?;
     let head = git(&built, &[os("rev-parse"), os("HEAD")], "cannot read the home's HEAD")?;
     if String::from_utf8_lossy(&head).trim() != m.home.head {
-        return Err(Error::Other {
-            message: format!("the home's bundle is not at the commit the manifest names ({})", m.home.head),
-            hints: vec!["use another file".into()],
-        });
+        return Err(Error::damaged(
+            format!("the home's bundle is not at the commit the manifest names ({})", m.home.head),
+            vec!["use another file".into()],
+        ));
     }
     Ok(built)
 }
@@ -715,7 +717,7 @@ pub fn import_into(reporter: &dyn Reporter, home: &Locked, import: &Import) -> R
                 tx.place(&theirs.files, &rel, &rel)?;
                 paths.push(rel.as_str().to_string());
             } else if entry.source.kind == SourceKind::Local {
-                return Err(Error::Other {
+                return Err(Error::Damaged {
                     message: format!(
                         "the local plugin '{}' has no files in {}",
                         crate::text::escape(&entry.name),

@@ -262,7 +262,9 @@ pub fn resolve_pin(root: &Path, directory: &str, r: &str) -> Result<ObjectId> {
     known.sort();
     known.dedup();
     match known.as_slice() {
-        [one] => ObjectId::from_hex(one.as_bytes()).map_err(|_| Error::other(format!("invalid pin {one}"))),
+        [one] => ObjectId::from_hex(one.as_bytes()).map_err(|_| {
+            Error::conflict(format!("the history records an invalid pin '{}'", crate::text::escape(one)), vec![])
+        }),
         [] => Err(Error::usage(
             format!(
                 "--to {}: not a commit id, nor the start of a pin of '{directory}' in the history",
