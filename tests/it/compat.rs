@@ -107,18 +107,6 @@ fn secret_seen_by_install(env: &Env) -> String {
     std::fs::read_to_string(env.atk_home.join("plugins/greet/runtime/secret.txt")).unwrap()
 }
 
-/// A clone of `env`'s home, as on a new laptop: its own HOME, no plugin files beyond the tracked
-/// ones, no `.env`.
-fn clone_home(env: &Env) -> Env {
-    let remote = env.path("home.git");
-    if !remote.exists() {
-        git(env.dir.path(), &["clone", "-q", "--bare", env.atk_home.to_str().unwrap(), remote.to_str().unwrap()]);
-    }
-    let other = Env::bare();
-    git(other.dir.path(), &["clone", "-q", remote.to_str().unwrap(), other.atk_home.to_str().unwrap()]);
-    other
-}
-
 #[test]
 #[ignore = "needs the Python test venv (target/pyvenv or ATK_TEST_PYTHON; .ci/run makes it)"]
 fn a_home_made_by_atk_works_with_atk_cli_0_4_0() {

@@ -6,10 +6,10 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::common::*;
-use crate::data::{
+use crate::common::data::{
     backups_dir, backups_of, data_state, fill, first_backup, list_json, notes_home, rows, tamper, NOTES_YAML,
 };
+use crate::common::*;
 
 /// Python helpers for [`tamper`]'s edit that keep the archive's manifest in agreement with its
 /// members: a forged archive, not a damaged one.

@@ -4,12 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::common::data::tamper;
+use crate::common::export::{json, members, name_of, rewrite, Exporter, Members, SECRET};
 use crate::common::sources::{git_source_work, head};
 use crate::common::*;
-use crate::data::tamper;
-use crate::export::{json, members, name_of, rewrite, Exporter, Members};
-
-const SECRET: &str = "hunter2-never-exported";
 
 /// Whether `bytes` hold the secret.
 fn has_secret(bytes: &[u8]) -> bool {
@@ -363,7 +361,7 @@ fn an_import_and_an_offline_install_in_a_network_namespace_give_the_exporters_pi
 #[test]
 fn a_damaged_backup_is_named_by_export_with_data_with_what_to_do() {
     let (a, _, ids) = exported_with_data();
-    let archive = crate::data::backups_of(&a, "beta").join(format!("{}.atk-backup", ids[1]));
+    let archive = crate::common::data::backups_of(&a, "beta").join(format!("{}.atk-backup", ids[1]));
     let mut bytes = std::fs::read(&archive).unwrap();
     let at = bytes.len() / 2;
     bytes[at] ^= 0xff;
@@ -561,7 +559,7 @@ fn restore_all_reports_a_damaged_backup_and_restores_the_others() {
     let b = Env::bare();
     json(&b, &["import", file.to_str().unwrap(), "--with-data"]);
     b.ok(&["install", "--all", "--offline"]);
-    let archive = crate::data::backups_of(&b, "beta").join(format!("{}.atk-backup", ids[1]));
+    let archive = crate::common::data::backups_of(&b, "beta").join(format!("{}.atk-backup", ids[1]));
     let mut bytes = std::fs::read(&archive).unwrap();
     let at = bytes.len() / 2;
     bytes[at] ^= 0xff;
@@ -588,7 +586,7 @@ fn restore_all_reports_a_damaged_backup_and_restores_the_others() {
         (Some("alpha"), Some("beta"))
     );
     // With alpha's backups gone, beta's is all there is: the report alone.
-    std::fs::remove_dir_all(crate::data::backups_of(&b, "alpha")).unwrap();
+    std::fs::remove_dir_all(crate::common::data::backups_of(&b, "alpha")).unwrap();
     let out = b.cmd().args(["--json", "restore", "--all", "--yes"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -613,7 +611,7 @@ fn a_carried_backup_with_a_secret_or_a_bad_name_is_refused_and_never_exported() 
     let (a, file, ids) = exported_with_data();
     let beta = format!("data/beta/{}.atk-backup", ids[1]);
     let secret_backup = a.path("secret.atk-backup");
-    let stored = crate::data::backups_of(&a, "beta").join(format!("{}.atk-backup", ids[1]));
+    let stored = crate::common::data::backups_of(&a, "beta").join(format!("{}.atk-backup", ids[1]));
     std::fs::copy(&stored, &secret_backup).unwrap();
     tamper(&secret_backup, TO_ENV);
     let secret_bytes = std::fs::read(&secret_backup).unwrap();

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::lab::{argv, mcp, Lab, STUB};
+use crate::common::lab::{argv, echo_source, mcp, Lab, STUB};
 use crate::common::registries::days_ago;
 use crate::common::sources::{commit_all, head};
 use crate::common::*;
@@ -27,18 +27,6 @@ fn assert_hidden(what: &str, text: &str, secret: &str) {
     for e in encodings(secret) {
         assert!(!text.contains(&e), "{what} shows {e:?}:\n{text}");
     }
-}
-
-/// A git repository whose `.atk/` is the plugin `echo`, run with `npx -y @t/echo`; (work tree,
-/// `file://` URL).
-fn echo_source(env: &Env) -> (PathBuf, String) {
-    let work = env.path("echo-work");
-    write(&work.join(".atk/plugin.yaml"), &yaml("echo", &mcp("npx", &["-y", "@t/echo"])), false);
-    write(&work.join(".atk/NOTES.md"), "v1\n", false);
-    git(env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
-    commit_all(&work, "echo v1");
-    let url = format!("file://{}", work.display());
-    (work, url)
 }
 
 /// A Python 3 helper server (standard library only) started for one test, killed when dropped.

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use crate::common::lab::{echo_source, mcp};
 use crate::common::registries::*;
 use crate::common::sources::{commit_all, head};
 use crate::common::*;
@@ -91,25 +92,6 @@ impl World {
     fn package_requests(&self) -> Vec<String> {
         self.reg.requests().into_iter().filter(|l| l.contains("/npm/") || l.contains("/pypi/")).collect()
     }
-}
-
-/// The body of a plugin whose stdio MCP server is `command args…`.
-fn mcp(command: &str, args: &[&str]) -> String {
-    let args: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
-    format!("mcp:\n  transport: stdio\n  command: {command}\n  args: [{}]\n", args.join(", "))
-}
-
-/// A git repository whose `.atk/` is the plugin `echo`, run with `npx -y @t/echo`; its
-/// `file://` URL.
-fn echo_source(env: &Env) -> (PathBuf, String) {
-    let work = env.path("echo-work");
-    write(&work.join(".atk/plugin.yaml"), &yaml("echo", &mcp("npx", &["-y", "@t/echo"])), false);
-    write(&work.join(".atk/README.md"), "# echo\n", false);
-    write(&work.join(".atk/NOTES.md"), "v1\n", false);
-    git(env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
-    commit_all(&work, "echo v1");
-    let url = format!("file://{}", work.display());
-    (work, url)
 }
 
 /// A new commit of the echo source that changes no command (no confirmation needed); its id.
@@ -339,15 +321,6 @@ fn undo_of_a_lock_only_upgrade_puts_the_earlier_lock_back() {
     assert_eq!(pinned_ref(&env, "echo"), c1);
     assert_eq!(env.git(&["status", "--porcelain"]), "");
     assert_eq!(w.exec_argv(&env, "echo", "npx"), "-y @t/echo@1.0.0");
-}
-
-/// A clone of `env`'s home on a "new laptop": its own HOME, an empty cache.
-fn clone_home(env: &Env) -> Env {
-    let remote = env.path("home.git");
-    git(env.dir.path(), &["clone", "-q", "--bare", env.atk_home.to_str().unwrap(), remote.to_str().unwrap()]);
-    let other = Env::bare();
-    git(other.dir.path(), &["clone", "-q", remote.to_str().unwrap(), other.atk_home.to_str().unwrap()]);
-    other
 }
 
 /// A local plugin `py`, run with `uvx mcp-py`, added to `env`.

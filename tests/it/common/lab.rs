@@ -151,6 +151,19 @@ pub fn mcp(command: &str, args: &[&str]) -> String {
     format!("mcp:\n  transport: stdio\n  command: {command}\n  args: [{}]\n", args.join(", "))
 }
 
+/// A git repository whose `.atk/` is the plugin `echo`, run with `npx -y @t/echo`: (work tree,
+/// `file://` URL).
+pub fn echo_source(env: &Env) -> (PathBuf, String) {
+    let work = env.path("echo-work");
+    write(&work.join(".atk/plugin.yaml"), &yaml("echo", &mcp("npx", &["-y", "@t/echo"])), false);
+    write(&work.join(".atk/README.md"), "# echo\n", false);
+    write(&work.join(".atk/NOTES.md"), "v1\n", false);
+    git(env.dir.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
+    super::sources::commit_all(&work, "echo v1");
+    let url = format!("file://{}", work.display());
+    (work, url)
+}
+
 /// The argv a stub recorded: program and arguments, one a line, then `COMPOSE_FILE=`.
 pub fn argv(words: &[&str]) -> String {
     format!("{}\nCOMPOSE_FILE=\n", words.join("\n"))

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use assert_cmd::cargo::CommandCargoExt;
 
 pub mod agents;
+pub mod data;
 pub mod docker;
+pub mod export;
 pub mod lab;
 pub mod python;
 pub mod real_agents;
@@ -245,6 +247,18 @@ fn walk(root: &Path, out: &mut BTreeMap<String, (u32, Vec<u8>)>) {
             out.insert(rel, (md.permissions().mode(), std::fs::read(p).unwrap()));
         }
     }
+}
+
+/// A clone of `env`'s home on a "new laptop": its own HOME, an empty cache, no plugin files
+/// beyond the tracked ones, no `.env` (through a bare copy, made once per `env`).
+pub fn clone_home(env: &Env) -> Env {
+    let remote = env.path("home.git");
+    if !remote.exists() {
+        git(env.dir.path(), &["clone", "-q", "--bare", env.atk_home.to_str().unwrap(), remote.to_str().unwrap()]);
+    }
+    let other = Env::bare();
+    git(other.dir.path(), &["clone", "-q", remote.to_str().unwrap(), other.atk_home.to_str().unwrap()]);
+    other
 }
 
 pub fn git(dir: &Path, args: &[&str]) -> String {
