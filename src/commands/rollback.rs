@@ -1,10 +1,8 @@
 use serde::Serialize;
 
 use super::{find, parse_sets, report, Ctx};
-use crate::error::{Error, Result};
-use crate::home::{Message, SourceKind};
-use crate::sync::history;
-use crate::sync::lock::{self, Lock, Locker};
+use crate::error::Result;
+use crate::sync::rollback;
 use crate::sync::upgrade::{self, Move, Record};
 use crate::ui::{Report, Ui};
 
@@ -36,26 +34,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let home = ctx.lock_home()?;
     let mut manifest = home.manifest()?;
     let entry = find(&manifest, &args.plugin)?.clone();
-    if entry.source.kind == SourceKind::Local {
-        return Err(Error::nothing_to_do(
-            format!("'{}' is a local plugin: it has no pins to go back to", crate::text::escape(&entry.name)),
-            vec![format!("its files are tracked by the home's git: `atk git log -- plugins/{}`", entry.directory)],
-        ));
-    }
-    let current = crate::source::origin::pinned(&entry)?.to_string();
-    let to = match &args.to {
-        Some(r) => history::resolve_pin(&home.root, &entry.directory, r)?,
-        None => history::previous_pin_id(&home.root, &entry.directory, &current)?.ok_or_else(|| {
-            Error::nothing_to_do(
-                format!(
-                    "the history has no upgrade of '{}' to its pin {}: there is no earlier pin to go back to",
-                    crate::text::escape(&entry.name),
-                    report::short_pin(&current)
-                ),
-                vec![format!("name one: `atk rollback {} --to <commit>`", entry.directory)],
-            )
-        })?,
-    };
+    let to = rollback::target(&home, &entry, args.to.as_deref())?;
     let origins = ctx.settings.origins(&manifest);
     let origin = origins.open(&entry.source)?;
     let report = match upgrade::plan_move(&home, &entry, &origin, to)? {
@@ -64,21 +43,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             report::move_plan(&ctx.ui, &entry, &planned.plan);
             // What it runs goes back too: as the home had it at that pin, else (or with --pin)
             // resolved now.
-            let recorded = match args.pin.is_empty() {
-                true => history::lock_at_pin(&home.root, &entry.directory, to)?,
-                false => None,
-            };
-            let lock = match recorded {
-                Some(pins) => Lock::replacing(&entry.lock, pins),
-                None => {
-                    let plan = &planned.plan;
-                    let found =
-                        lock::found_at(&home, &entry.directory, origin.repo(), plan.to, &plan.path, &plan.new_plugin);
-                    let locker = Locker::new(&ctx.settings, &manifest, &args.pin)?;
-                    locker.check_pins([&found])?;
-                    lock::lock_one(&ctx.ui, &locker, &found, &entry.lock, lock::Keep::Nothing)?
-                }
-            };
+            let how = (&planned.plan, args.pin.as_slice());
+            let lock = rollback::lock_at(&ctx.ui, &ctx.settings, &home, &manifest, &entry, &origin, how)?;
             report::lock_plan(&ctx.ui, &entry.name, &lock, jiff::Timestamp::now(), true);
             let again = format!("`atk rollback {} --yes`", entry.directory);
             let to = report::short(&planned.plan.to);
@@ -88,13 +54,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
                 RolledBack { rollback: report::moved(&entry, "declined", &planned.plan, None), to }
             } else {
                 let plan = &planned.plan;
-                let message = Message::operation(
-                    format!("Rollback plugin '{}'", entry.name),
-                    "rollback",
-                    &entry.directory,
-                    Some(&current),
-                    Some(&plan.to.to_string()),
-                );
+                let current = crate::source::origin::pinned(&entry)?.to_string();
+                let message = upgrade::move_message("rollback", &entry, &current, plan.to);
                 let record = Record { operation: &format!("atk rollback {}", entry.directory), message: &message };
                 let m = Move { entry: &entry, origin: &origin, plan, lock: Some(&lock.pins) };
                 let moved = upgrade::move_plugin(&ctx.ui, &ctx.settings, &home, &mut manifest, m, &sets, record)

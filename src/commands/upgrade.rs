@@ -2,7 +2,7 @@ use serde::Serialize;
 
 use super::{find, parse_sets, report, Ctx, PluginOrAll};
 use crate::error::{Error, Result};
-use crate::home::{Entry, Locked, Manifest, Message, SourceKind};
+use crate::home::{Entry, Locked, Manifest, SourceKind};
 use crate::source::origin::Origin;
 use crate::sync::lock::{self, Lock, Locker};
 use crate::sync::upgrade::{self, Move, MovePlan, Record};
@@ -211,13 +211,7 @@ impl Run<'_> {
                 return Ok(UpgradeOutcome::Declined(plan));
             }
         }
-        let message = Message::operation(
-            format!("Upgrade plugin '{}'", entry.name),
-            "upgrade",
-            &entry.directory,
-            Some(&plan.from.to_string()),
-            Some(&plan.to.to_string()),
-        );
+        let message = upgrade::move_message("upgrade", entry, &plan.from.to_string(), plan.to);
         let record = Record { operation: &format!("atk upgrade {}", entry.directory), message: &message };
         let m = Move { entry, origin, plan: &plan, lock: lock.map(|l| l.pins.as_slice()) };
         // The installed version does not declare what the new one adds: the upgrade takes the values.

@@ -13,6 +13,7 @@ pub mod install;
 pub mod lock;
 pub mod plug;
 pub mod remove;
+pub mod rollback;
 pub mod undo;
 pub mod upgrade;
 

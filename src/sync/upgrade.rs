@@ -278,6 +278,13 @@ pub struct Move<'a> {
     pub lock: Option<&'a [crate::artifact::Pin]>,
 }
 
+/// The commit message of a move of `entry` by `op` (`upgrade`, `rollback`) from the pin `from`
+/// to `to`: `Upgrade plugin '<name>'`, with the trailers history and undo read.
+pub fn move_message(op: &str, entry: &Entry, from: &str, to: ObjectId) -> Message {
+    let title = format!("{}{} plugin '{}'", op[..1].to_uppercase(), &op[1..], entry.name);
+    Message::operation(title, op, &entry.directory, Some(from), Some(&to.to_string()))
+}
+
 /// How a change is recorded: the journal's name for the run, and the commit's message.
 #[derive(Clone, Copy)]
 pub struct Record<'a> {
