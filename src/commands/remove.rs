@@ -3,7 +3,7 @@ use serde::Serialize;
 use super::report::{self, PluginDoc};
 use super::Ctx;
 use crate::error::{Error, Result};
-use crate::plugin::{self, name::is_valid_directory};
+use crate::plugin::name::is_valid_directory;
 use crate::sync::remove::{self, Removal};
 use crate::ui::{Report, Ui};
 
@@ -29,32 +29,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let entry = manifest.plugins[index].clone();
     let dir = home.plugin_dir(&entry.directory);
 
-    let loaded = if plugin::definition_file(&dir).is_some() { Some(plugin::load(&dir)) } else { None };
-    let plugin = match loaded {
-        Some(Ok(p)) => Some(p),
-        Some(Err(e)) if args.force => {
-            ctx.ui.warn(format!("{e}; removing without running its lifecycle commands"));
-            None
-        }
-        Some(Err(e)) => {
-            ctx.ui.warn(e.to_string());
-            for d in e.details() {
-                ctx.ui.note(format!("  - {d}"));
-            }
-            return Err(Error::plugin_refused(
-                format!(
-                    "cannot run the stop and uninstall commands of '{}' because its plugin.yaml is broken",
-                    entry.name
-                ),
-                vec![format!("`atk remove {} --force` removes it without running them", entry.directory)],
-            ));
-        }
-        None => {
-            ctx.ui.detail(format!("{} has no plugin files here; nothing to stop or uninstall", dir.display()));
-            None
-        }
-    };
-
+    let again = format!("atk remove {} --force", entry.directory);
+    let plugin = remove::definition(&ctx.ui, &home, &entry, args.force, &again)?;
     let runner = plugin.as_ref().map(|p| ctx.runner(&home, &dir, &entry.directory, p));
     if let Some(r) = &runner {
         if !r.confirm_uninstall(&ctx.ui, &format!("remove {}", entry.directory), args.force)? {

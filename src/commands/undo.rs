@@ -2,9 +2,8 @@ use serde::Serialize;
 
 use super::{parse_sets, report, Ctx};
 use crate::agents::Apply;
-use crate::error::{Error, Result};
-use crate::plugin;
-use crate::sync::add::{add_as, Added, As, Restore};
+use crate::error::Result;
+use crate::sync::add::{Added, Restore};
 use crate::sync::remove::{self, Removal};
 use crate::sync::undo::{self, Step};
 use crate::sync::upgrade::{self, Move, Record};
@@ -36,17 +35,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let (action, entry, commit, done) = match &plan.step {
         Step::Remove { entry } => {
             let dir = home.plugin_dir(&entry.directory);
-            let loaded = plugin::definition_file(&dir).map(|_| plugin::load(&dir));
-            let plugin = match loaded {
-                Some(Ok(p)) => Some(p),
-                Some(Err(e)) if !args.force => {
-                    return Err(Error::plugin_refused(
-                        format!("cannot run the uninstall command of '{}': {e}", crate::text::escape(&entry.name)),
-                        vec!["`atk undo --force` removes it without running it".into()],
-                    ))
-                }
-                _ => None,
-            };
+            let plugin = remove::definition(&ctx.ui, &home, entry, args.force, "atk undo --force")?;
             let runner = plugin.as_ref().map(|p| ctx.runner(&home, &dir, &entry.directory, p));
             if let Some(r) = &runner {
                 if !r.confirm_uninstall(&ctx.ui, "undo", force)? {
@@ -65,28 +54,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             ("remove", entry.clone(), done.commit, Done::Removed)
         }
         Step::Restore { entry, index } => {
-            let staged = undo::stage_restore(&home, &origins, plan.parent, entry)?;
-            let files_now = staged.staged.as_ref().map(|s| s.path().to_path_buf()).expect("restored files are staged");
-            let environment = &ctx.settings.environment;
-            let env =
-                crate::sync::env::plan(&ctx.ui, &staged.plugin, &files_now.join(".env"), &sets, None, environment)?;
-            let restore = Some(Restore { message: &message, index: *index, was: entry });
-            let Added { entry, commit } = add_as(
-                &ctx.ui,
-                &home,
-                &mut manifest,
-                &staged,
-                &env,
-                environment,
-                As { operation: "atk undo", restore, lock: &[] },
-            )
-            // Its .env went with the folder: the values are given to undo itself.
-            .map_err(|e| e.retry_with(ctx.retry("undo", &[], &sets)))?;
-            // The remove unplugged it from the agents it recorded: they get it back, as an undo
-            // of an unplug plugs it back (a failure there is the agent's outcome, as in a move).
-            let outer = ctx.settings.outer();
-            let plug = crate::agents::Op::Plug;
-            let replugged = crate::agents::on_recorded(plug, &home, &entry, &ctx.settings.agents, &outer, &ctx.ui)?;
+            let restore = Restore { message: &message, index: *index, was: entry };
+            let (Added { entry, commit }, replugged) =
+                undo::re_add(&ctx.ui, &ctx.settings, &home, &mut manifest, plan.parent, restore, &sets)
+                    // Its .env went with the folder: the values are given to undo itself.
+                    .map_err(|e| e.retry_with(ctx.retry("undo", &[], &sets)))?;
             report::hook_outcomes(&ctx.ui, &entry, &replugged, "plug");
             ("restore", entry, commit, Done::Restored)
         }

@@ -5,10 +5,47 @@
 use crate::agents::AgentOutcome;
 use crate::error::Result;
 use crate::home::Message;
-use crate::home::{gitignore, manifest, plugin_rel, Entry, Locked, Manifest, Transaction};
+use crate::home::{gitignore, manifest, plugin_rel, Entry, Home, Locked, Manifest, Transaction};
 use crate::lifecycle::Runner;
 use crate::reporter::Reporter;
 use crate::settings::Settings;
+
+/// The definition of the plugin a removal tears down, whose `stop` and `uninstall` it runs: `None`
+/// when its folder has none here (nothing to run). A broken one is refused, naming `again` (the
+/// command with `--force`); with `force` the plugin is removed without running them, as a warning
+/// says.
+pub fn definition(
+    reporter: &dyn Reporter,
+    home: &Home,
+    entry: &Entry,
+    force: bool,
+    again: &str,
+) -> Result<Option<crate::plugin::Plugin>> {
+    let dir = home.plugin_dir(&entry.directory);
+    if crate::plugin::definition_file(&dir).is_none() {
+        reporter.detail(&format!("{} has no plugin files here; nothing to stop or uninstall", dir.display()));
+        return Ok(None);
+    }
+    match crate::plugin::load(&dir) {
+        Ok(plugin) => Ok(Some(plugin)),
+        Err(e) if force => {
+            reporter.warn(&format!("{e}; removing without running its lifecycle commands"));
+            Ok(None)
+        }
+        Err(e) => {
+            let mut details = vec![e.to_string()];
+            details.extend(e.details().iter().cloned());
+            Err(crate::Error::plugin_refused_with(
+                format!(
+                    "cannot run the stop and uninstall commands of '{}': its plugin.yaml is broken",
+                    crate::text::escape(&entry.name)
+                ),
+                details,
+                vec![format!("`{again}` removes it without running them")],
+            ))
+        }
+    }
+}
 
 /// What a removal tears down: the entry, and the runner of its commands when its definition
 /// could be read (`--force` removes a plugin whose `plugin.yaml` is broken without running them).

@@ -336,6 +336,31 @@ pub fn plan(home: &Home, manifest: &Manifest) -> Result<Undo> {
     Ok(Undo { op, parent, step })
 }
 
+/// Undo's re-add of the plugin an operation removed (`restore.was`): its files staged as they were
+/// in `parent` ([`stage_restore`]: the same pin, the same `custom/`), its `.env` values asked for
+/// again or taken from `sets`, added at its old place in the manifest with undo's message, then
+/// plugged again into the agents the remove unplugged it from, as an undo of an unplug plugs it
+/// back (a failure there is that agent's outcome, as in a move).
+pub fn re_add(
+    reporter: &dyn crate::reporter::Reporter,
+    settings: &crate::settings::Settings,
+    home: &Locked,
+    manifest: &mut Manifest,
+    parent: ObjectId,
+    restore: super::add::Restore,
+    sets: &[(String, String)],
+) -> Result<(super::add::Added, Vec<AgentOutcome>)> {
+    let staged = stage_restore(home, &settings.origins(manifest), parent, restore.was)?;
+    let files_now = staged.staged.as_ref().map(|s| s.path().to_path_buf()).expect("restored files are staged");
+    let environment = &settings.environment;
+    let env = super::env::plan(reporter, &staged.plugin, &files_now.join(".env"), sets, None, environment)?;
+    let how = super::add::As { operation: "atk undo", restore: Some(restore), lock: &[] };
+    let added = super::add::add_as(reporter, home, manifest, &staged, &env, environment, how)?;
+    let outer = settings.outer();
+    let replugged = agents::on_recorded(Op::Plug, home, &added.entry, &settings.agents, &outer, reporter)?;
+    Ok((added, replugged))
+}
+
 /// The files of a plugin the operation removed, in a staging folder, as they were in `parent`: a
 /// remote plugin's from its source at its pin (with `.atk-ref`), then the tracked files the home
 /// kept of it (its `custom/`; a local plugin's whole folder). `.env` is not in git: it is asked
