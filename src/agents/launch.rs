@@ -180,6 +180,46 @@ pub fn as_run(home: &Home, entry: &Entry, outer: Outer) -> Result<AsRun> {
     Ok(AsRun { target, server, unlocked })
 }
 
+/// A server as `atk mcp` shows it.
+pub struct Shown {
+    pub server: Server,
+    /// With an agent named: the entry `atk plug` gives that agent, in its own format.
+    pub snippet: Option<String>,
+    /// Whether a secret value was masked.
+    pub hidden: bool,
+}
+
+impl AsRun {
+    /// The server, and with `for_agent` that agent's entry for it (`atk exec` of the plugin, a
+    /// remote server's URL, under the name that agent is given it), with the plugin's secrets and
+    /// `environment`'s (a value may repeat a `GITHUB_TOKEN` pasted into a URL) masked unless
+    /// `show_secrets`.
+    pub fn shown(
+        &self,
+        home: &Home,
+        launcher: &Launcher,
+        environment: &[String],
+        for_agent: Option<super::AgentId>,
+        show_secrets: bool,
+    ) -> Shown {
+        let mut with_environment = self.server.clone();
+        with_environment.secrets.extend_from_slice(environment);
+        let server = if show_secrets { self.server.clone() } else { with_environment.masked() };
+        let mut hidden = !show_secrets && server != with_environment && for_agent.is_none();
+        let snippet = for_agent.map(|agent| {
+            let registered = super::Registered::load(&super::registered_path(home)).unwrap_or_default();
+            let name = super::names::server_name(agent, &self.target, &registered);
+            let given = super::Target { server_name: name, ..self.target.clone() }
+                .given(launcher)
+                .expect("the plugin has a server");
+            agent.agent().snippet(&if show_secrets { given } else { given.masked() })
+        });
+        // A remote server's URL that holds a secret is masked in the snippet too.
+        hidden |= snippet.as_deref().is_some_and(|s| s.contains(crate::plugin::secret::MASK));
+        Shown { server, snippet, hidden }
+    }
+}
+
 /// What `atk exec` runs: the server's program, its arguments and the variables it is given.
 #[derive(Debug)]
 pub struct Launch {

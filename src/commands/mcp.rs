@@ -32,39 +32,22 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let manifest = home.manifest()?;
     let entry = super::find(&manifest, &args.plugin)?;
     // The command as `atk exec` runs it: with the versions and digests the plugin's lock pins.
-    let agents::launch::AsRun { target: t, server: locked, unlocked } =
-        agents::launch::as_run(&home, entry, &ctx.settings.outer())?;
-    let server = &locked;
-    if !unlocked.is_empty() {
-        let words: Vec<String> = unlocked.iter().map(|w| crate::text::escape(w).into_owned()).collect();
+    let as_run = agents::launch::as_run(&home, entry, &ctx.settings.outer())?;
+    if !as_run.unlocked.is_empty() {
+        let words: Vec<String> = as_run.unlocked.iter().map(|w| crate::text::escape(w).into_owned()).collect();
         ctx.ui.warn(format!(
             "{} not locked and runs whatever its registry serves (`atk install {}` locks it)",
             words.join(", "),
             entry.directory
         ));
     }
-    for var in server.missing() {
+    for var in as_run.server.missing() {
         ctx.ui.warn(format!("environment variable '{var}' is not set; set it with `atk setup {}`", entry.directory));
     }
-    // A value may repeat a secret of the user's environment (a GITHUB_TOKEN pasted into a URL).
-    let mut with_environment = server.clone();
-    with_environment.secrets.extend_from_slice(ctx.environment_secrets());
-    let shown = if args.show_secrets { server.clone() } else { with_environment.masked() };
-    let mut hidden = !args.show_secrets && shown != with_environment && args.agent.is_none();
-    // What an agent is given: `atk exec` of the plugin (a remote server's URL), under the name
-    // that agent is given it.
-    let snippet = args.agent.map(|agent| {
-        let registered = agents::Registered::load(&agents::registered_path(&home)).unwrap_or_default();
-        let name = agents::names::server_name(agent, &t, &registered);
-        let given = agents::Target { server_name: name, ..t.clone() }
-            .given(&ctx.settings.agents.launcher)
-            .expect("the plugin has a server");
-        agent.agent().snippet(&if args.show_secrets { given } else { given.masked() })
-    });
-    // A remote server's URL that holds a secret is masked in the snippet too: say so.
-    hidden |= snippet.as_deref().is_some_and(|s| s.contains(crate::plugin::secret::MASK));
-    ctx.ui.print(&Mcp { server: shown, snippet });
-    if hidden {
+    let launcher = &ctx.settings.agents.launcher;
+    let shown = as_run.shown(&home, launcher, ctx.environment_secrets(), args.agent, args.show_secrets);
+    ctx.ui.print(&Mcp { server: shown.server, snippet: shown.snippet });
+    if shown.hidden {
         ctx.ui.note("Secret values are masked; --show-secrets shows them.");
     }
     Ok(0)
