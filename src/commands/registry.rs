@@ -6,7 +6,7 @@ use super::report::{Validate, Validated};
 use super::Ctx;
 use crate::error::{exit, plural, Error, Result};
 use crate::source::registry::INDEX_FILE;
-use crate::source::registry_checks::{check_checkout, index_of, Checked};
+use crate::source::registry_checks::{check_checkout, index_state, Checked};
 use crate::ui::{Report, Ui};
 
 /// Tools for registry maintainers: check every plugin, write the index.
@@ -56,15 +56,6 @@ fn dir_or_cwd(dir: Option<PathBuf>) -> PathBuf {
     dir.unwrap_or_else(|| PathBuf::from("."))
 }
 
-/// `dir/index.yaml`, shown without a leading `./`.
-fn index_path(dir: &std::path::Path) -> PathBuf {
-    if dir == std::path::Path::new(".") {
-        PathBuf::from(INDEX_FILE)
-    } else {
-        dir.join(INDEX_FILE)
-    }
-}
-
 /// The document of `registry validate`: one row per plugin folder (named by its folder).
 fn checks(checked: &[Checked]) -> Checks {
     Checks(Validate {
@@ -111,27 +102,29 @@ fn index(ctx: &Ctx, args: IndexArgs) -> Result<u8> {
             vec![format!("fix the plugins {listed}; `atk registry validate` checks them again")],
         ));
     }
-    let text = index_of(&checked).to_yaml();
-    let path = index_path(&dir);
-    let current = crate::fs::read_text(&path, crate::fs::Links::Follow, crate::fs::Cap::State)?.unwrap_or_default();
+    let state = index_state(&dir, &checked)?;
     if args.check {
-        let up_to_date = current == text;
-        let difference = if up_to_date { vec![] } else { diff(&current, &text) };
-        let report = IndexCheck { index: path.clone(), up_to_date, plugins: checked.len(), difference };
-        if up_to_date {
+        let report = IndexCheck {
+            index: state.path.clone(),
+            up_to_date: state.up_to_date,
+            plugins: checked.len(),
+            difference: state.difference,
+        };
+        if report.up_to_date {
             ctx.ui.print(&report);
             return Ok(0);
         }
         let stale = Error::conflict(
-            format!("{} is not what `atk registry index` would write (the difference is above)", path.display()),
+            format!(
+                "{} is not what `atk registry index` would write (the difference is above)",
+                report.index.display()
+            ),
             vec!["run `atk registry index` and commit index.yaml with your change".into()],
         );
         return Ok(ctx.ui.print_failing(&report, &stale));
     }
-    if current != text {
-        crate::fs::write_atomic(&path, text.as_bytes(), None)?;
-    }
-    ctx.ui.print(&Index { index: path, plugins: checked.len(), changed: current != text });
+    let changed = state.write()?;
+    ctx.ui.print(&Index { index: state.path, plugins: checked.len(), changed });
     Ok(0)
 }
 
@@ -194,39 +187,5 @@ impl Report for IndexCheck {
         for line in &self.difference {
             ui.line(line);
         }
-    }
-}
-
-/// A line diff (`-` old, `+` new), from the longest common subsequence of lines.
-fn diff(old: &str, new: &str) -> Vec<String> {
-    let (a, b): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
-        }
-    }
-    let (mut i, mut j, mut out) = (0, 0, Vec::new());
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            i += 1;
-            j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push(format!("+{}", b[j]));
-            j += 1;
-        } else {
-            out.push(format!("-{}", a[i]));
-            i += 1;
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn diff_marks_changed_lines() {
-        assert_eq!(super::diff("a\nb\nc\n", "a\nx\nc\nd\n"), ["+x", "-b", "+d"]);
-        assert!(super::diff("same\n", "same\n").is_empty());
     }
 }

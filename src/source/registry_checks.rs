@@ -2,9 +2,9 @@
 //! index`): every plugin folder against the rules a registry plugin must meet, and the index they
 //! make.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::registry::{Index, IndexEntry, INDEX_SCHEMA_VERSION};
+use super::registry::{Index, IndexEntry, INDEX_FILE, INDEX_SCHEMA_VERSION};
 use crate::error::{Error, Result};
 
 /// One plugin folder of a registry checkout, checked against every rule.
@@ -99,5 +99,76 @@ pub fn index_of(checked: &[Checked]) -> Index {
                 description: c.description.clone().unwrap_or_default(),
             })
             .collect(),
+    }
+}
+
+/// The index of the registry checkout at `dir` against the one its checked plugins make.
+pub struct IndexState {
+    /// `index.yaml` of the checkout (as given: relative to the current folder when `dir` is `.`).
+    pub path: PathBuf,
+    /// Whether the file is what the plugins make.
+    pub up_to_date: bool,
+    /// The lines that differ, git's way: per change, `-` the file's lines, then `+` the new ones.
+    pub difference: Vec<String>,
+    text: String,
+}
+
+/// Reads the index of the checkout at `dir` and compares it with what `checked` (its plugins, all
+/// valid) make. A file that is absent is empty; one atk may not read (a FIFO, a link out, too
+/// big) is an error.
+pub fn index_state(dir: &Path, checked: &[Checked]) -> Result<IndexState> {
+    let path = if dir == Path::new(".") { PathBuf::from(INDEX_FILE) } else { dir.join(INDEX_FILE) };
+    let text = index_of(checked).to_yaml();
+    let current = crate::fs::read_text(&path, crate::fs::Links::Follow, crate::fs::Cap::State)?.unwrap_or_default();
+    let difference = changed_lines(&current, &text);
+    Ok(IndexState { path, up_to_date: current == text, difference, text })
+}
+
+impl IndexState {
+    /// Writes the index when it is not up to date (atomically); whether it did.
+    pub fn write(&self) -> Result<bool> {
+        if self.up_to_date {
+            return Ok(false);
+        }
+        crate::fs::write_atomic(&self.path, self.text.as_bytes(), None)?;
+        Ok(true)
+    }
+}
+
+/// The lines of `old` and `new` that differ (without their line ends), per change the removed
+/// ones (`-`) then the added ones (`+`), found by gix's histogram diff: its work grows with the
+/// lines' number, not its square.
+pub fn changed_lines(old: &str, new: &str) -> Vec<String> {
+    use gix::diff::blob::{diff_with_slider_heuristics, Algorithm, InternedInput};
+    let input = InternedInput::new(old, new);
+    let diff = diff_with_slider_heuristics(Algorithm::Histogram, &input);
+    let line = |mark: char, token| format!("{mark}{}", input.interner[token].trim_end_matches(['\n', '\r']));
+    let mut out = Vec::new();
+    for hunk in diff.hunks() {
+        let (before, after) =
+            (hunk.before.start as usize..hunk.before.end as usize, hunk.after.start as usize..hunk.after.end as usize);
+        out.extend(input.before[before].iter().map(|&t| line('-', t)));
+        out.extend(input.after[after].iter().map(|&t| line('+', t)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod diff_tests {
+    use super::changed_lines;
+
+    #[test]
+    fn the_lines_that_differ_removed_then_added() {
+        assert_eq!(changed_lines("a\nb\nc\n", "a\nx\nc\nd\n"), ["-b", "+x", "+d"]);
+        assert!(changed_lines("same\n", "same\n").is_empty());
+        assert_eq!(changed_lines("", "new\n"), ["+new"]);
+        assert_eq!(changed_lines("a\r\nb\n", "a\r\n"), ["-b"]);
+    }
+
+    #[test]
+    fn a_long_index_is_compared_in_linear_room() {
+        let old: String = (0..200_000).map(|i| format!("- name: p{i}\n")).collect();
+        let new = old.replacen("- name: p100000\n", "- name: changed\n", 1);
+        assert_eq!(changed_lines(&old, &new), ["-- name: p100000", "+- name: changed"]);
     }
 }
