@@ -4,6 +4,7 @@
 pub mod data;
 pub mod env;
 pub mod name;
+pub mod scaffold;
 pub mod schema;
 pub mod scripts;
 pub mod secret;
