@@ -122,6 +122,21 @@ pub fn size(bytes: u64) -> String {
     format!("{value:.1} TB")
 }
 
+/// `url` with any user info between `://` and the host replaced by `***`, for messages.
+pub fn mask_credentials(url: &str) -> String {
+    // Everything up to the last `@` may be a user name, a password or a token, even where a `/`,
+    // `?` or `#` in a password makes the URL ambiguous; a query may hold a token too.
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let masked = match url[start..].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
+        None => url.to_string(),
+    };
+    match masked.find(['?', '#']) {
+        Some(q) if start > 0 => format!("{}?***", &masked[..q]),
+        _ => masked,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{ago, ago_or_just_now, escape, for_terminal};

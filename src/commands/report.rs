@@ -24,7 +24,7 @@ impl From<&Source> for SourceDoc {
         SourceDoc {
             kind: s.kind.as_str(),
             commit: s.commit.clone(),
-            url: s.url.as_deref().map(crate::source::mask_credentials),
+            url: s.url.as_deref().map(crate::text::mask_credentials),
         }
     }
 }

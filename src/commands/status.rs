@@ -273,13 +273,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             None
         }),
         Some(_) => None,
-    }
-    .map(|mut r| {
-        if let Some(remote) = &mut r.remote {
-            remote.url = remote.url.as_deref().map(crate::source::mask_credentials);
-        }
-        r
-    });
+    };
     ctx.ui.print(&Status { plugins: rows, repository });
     Ok(0)
 }

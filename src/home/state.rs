@@ -97,7 +97,8 @@ fn remote(repo: &gix::Repository, branch: Option<&str>) -> Option<Remote> {
         .find_remote(name.as_str())
         .ok()
         .and_then(|r| r.url(gix::remote::Direction::Fetch).map(|u| u.to_bstring().to_str_lossy().into_owned()));
-    Some(Remote { name, url })
+    // Shown to a person: a token in the URL is not.
+    Some(Remote { name, url: url.as_deref().map(crate::text::mask_credentials) })
 }
 
 fn sync(repo: &gix::Repository, head: &gix::refs::FullNameRef) -> Option<Sync> {

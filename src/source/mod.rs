@@ -11,6 +11,8 @@ pub mod stage;
 
 use std::path::{Path, PathBuf};
 
+use crate::text::mask_credentials;
+
 /// What a source argument names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Spec {
@@ -153,21 +155,6 @@ fn credentials_error(url: &str) -> crate::Error {
              source.url / config.registry) and let a git credential helper or ssh provide them"
             .into()],
     )
-}
-
-/// `url` with any user info between `://` and the host replaced by `***`, for messages.
-pub fn mask_credentials(url: &str) -> String {
-    // Everything up to the last `@` may be a user name, a password or a token, even where a `/`,
-    // `?` or `#` in a password makes the URL ambiguous; a query may hold a token too.
-    let start = url.find("://").map_or(0, |i| i + 3);
-    let masked = match url[start..].rfind('@') {
-        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
-        None => url.to_string(),
-    };
-    match masked.find(['?', '#']) {
-        Some(q) if start > 0 => format!("{}?***", &masked[..q]),
-        _ => masked,
-    }
 }
 
 #[cfg(test)]

@@ -62,7 +62,7 @@ fn stage_registry(
 ) -> Result<Staged> {
     if !is_valid_directory(name) {
         // What was typed may be a URL with a token in it: shown masked.
-        let shown = crate::text::escape(&crate::source::mask_credentials(name)).into_owned();
+        let shown = crate::text::escape(&crate::text::mask_credentials(name)).into_owned();
         return Err(Error::plugin_refused(
             format!("'{shown}' is not a path, a git URL or a registry plugin name"),
             vec!["a local folder is added with a path (`./folder`), a registry plugin by its name (`atk search` lists them)".into()],

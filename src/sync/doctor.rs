@@ -275,7 +275,7 @@ fn check_cache(manifest: &Manifest, ctx: &Origins) -> Check {
             continue;
         };
         let Ok(pin) = pinned(entry) else { continue };
-        let shown = crate::source::mask_credentials(&url);
+        let shown = crate::text::mask_credentials(&url);
         let (path, local) = match crate::source::git::local_path(&url) {
             Some(p) => (p, true),
             None => (crate::source::git::cache_dir(&ctx.cache.root, &url), false),
