@@ -1,5 +1,5 @@
 //! The archive format of backups (and later exports): a gzip-compressed tar whose first member,
-//! `atk-archive.json`, is the [`Manifest`]: every folder, file (size, sha256, mode) and link
+//! `atk-archive.json`, is the [`ArchiveManifest`]: every folder, file (size, sha256, mode) and link
 //! (target) that follows, in the order they follow. With a passphrase the whole archive is
 //! encrypted in the age format (scrypt passphrase recipient).
 //!
@@ -50,18 +50,18 @@ const MAX_WORK_FACTOR: u8 = 20;
 
 /// What an archive holds, written as its first member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
+pub struct ArchiveManifest {
     pub format: u32,
     pub atk_version: String,
     /// RFC 3339.
     pub created: String,
-    pub plugin: PluginInfo,
+    pub plugin: ArchivedPlugin,
     /// Every member after the manifest, in archive order; a folder comes before what it holds.
-    pub files: Vec<FileEntry>,
+    pub files: Vec<ArchivedFile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PluginInfo {
+pub struct ArchivedPlugin {
     pub directory: String,
     /// The commit the plugin was at (none for a local plugin).
     pub pin: Option<String>,
@@ -69,27 +69,27 @@ pub struct PluginInfo {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum EntryKind {
+pub enum MemberKind {
     File,
     Dir,
     Link,
 }
 
-impl EntryKind {
+impl MemberKind {
     fn word(self) -> &'static str {
         match self {
-            EntryKind::File => "file",
-            EntryKind::Dir => "folder",
-            EntryKind::Link => "link",
+            MemberKind::File => "file",
+            MemberKind::Dir => "folder",
+            MemberKind::Link => "link",
         }
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileEntry {
+pub struct ArchivedFile {
     /// Relative, `/`-separated, no `.` or `..`.
     pub path: String,
-    pub kind: EntryKind,
+    pub kind: MemberKind,
     /// Bytes (0 for folders and links).
     pub size: u64,
     /// Hex, files only.
@@ -107,7 +107,7 @@ pub struct FileEntry {
 pub struct PackMeta {
     pub atk_version: String,
     pub created: jiff::Timestamp,
-    pub plugin: PluginInfo,
+    pub plugin: ArchivedPlugin,
 }
 
 /// A passphrase to encrypt an archive with, and scrypt's work factor.
@@ -152,10 +152,10 @@ pub fn pack(
     meta: &PackMeta,
     out: &Path,
     encryption: Option<&Encryption>,
-) -> Result<Manifest> {
+) -> Result<ArchiveManifest> {
     let mut files = Vec::new();
     source.batch(|| list(source, keep, &RelPath::root(), 0, &mut files))?;
-    let manifest = Manifest {
+    let manifest = ArchiveManifest {
         format: FORMAT,
         atk_version: meta.atk_version.clone(),
         created: meta.created.to_string(),
@@ -173,7 +173,7 @@ fn list(
     keep: &dyn Fn(&RelPath, Kind) -> bool,
     rel: &RelPath,
     depth: usize,
-    out: &mut Vec<FileEntry>,
+    out: &mut Vec<ArchivedFile>,
 ) -> Result<()> {
     if depth > MAX_DEPTH {
         return Err(Error::unsafe_path(
@@ -191,7 +191,7 @@ fn list(
         match kind {
             Kind::Dir => {
                 let mode = src.mode(&child)? & 0o777;
-                out.push(FileEntry { path, kind: EntryKind::Dir, size: 0, sha256: None, mode, link: None });
+                out.push(ArchivedFile { path, kind: MemberKind::Dir, size: 0, sha256: None, mode, link: None });
                 list(src, keep, &child, depth + 1, out)?;
             }
             Kind::File { .. } => {
@@ -203,7 +203,7 @@ fn list(
                     return Err(changed(src, &child));
                 }
                 let sha256 = Some(hasher.hex());
-                out.push(FileEntry { path, kind: EntryKind::File, size, sha256, mode: mode & 0o777, link: None });
+                out.push(ArchivedFile { path, kind: MemberKind::File, size, sha256, mode: mode & 0o777, link: None });
             }
             Kind::Link => {
                 let target = src.read_link(&child)?;
@@ -224,9 +224,9 @@ fn list(
                         vec![],
                     ));
                 };
-                out.push(FileEntry {
+                out.push(ArchivedFile {
                     path,
-                    kind: EntryKind::Link,
+                    kind: MemberKind::Link,
                     size: 0,
                     sha256: None,
                     mode: 0o777,
@@ -344,7 +344,7 @@ pub(super) fn header(kind: tar::EntryType, size: u64, mode: u32, mtime: u64) -> 
 
 fn write_archive(
     source: &Root,
-    manifest: &Manifest,
+    manifest: &ArchiveManifest,
     mtime: u64,
     out: &Path,
     encryption: Option<&Encryption>,
@@ -366,16 +366,16 @@ fn write_archive(
             crate::error::check_interrupt()?;
             let rel = RelPath::new(&f.path).expect("checked by check_manifest");
             match f.kind {
-                EntryKind::Dir => {
+                MemberKind::Dir => {
                     let mut h = header(tar::EntryType::Directory, 0, f.mode, mtime);
                     tar.append_data(&mut h, &f.path, io::empty()).ctx(ctx)?;
                 }
-                EntryKind::Link => {
+                MemberKind::Link => {
                     let mut h = header(tar::EntryType::Symlink, 0, f.mode, mtime);
                     let target = f.link.as_deref().expect("a link has a target");
                     tar.append_link(&mut h, &f.path, target).ctx(ctx)?;
                 }
-                EntryKind::File => {
+                MemberKind::File => {
                     let (file, _, _) = source.open_file(&rel)?;
                     let mut reader = HashingReader { inner: file.take(f.size), hasher: Sha256::new() };
                     let mut h = header(tar::EntryType::Regular, f.size, f.mode, mtime);
@@ -402,14 +402,14 @@ fn write_archive(
 /// folder a folder listed before it, modes without special bits, a sha256 for each file, and
 /// every link's target inside the tree (resolved through the manifest's other links). Returns the
 /// entries by path.
-fn check_manifest<'m>(m: &'m Manifest, archive: &Path) -> Result<HashMap<&'m str, &'m FileEntry>> {
+fn check_manifest<'m>(m: &'m ArchiveManifest, archive: &Path) -> Result<HashMap<&'m str, &'m ArchivedFile>> {
     if m.format != FORMAT {
         return Err(Error::damaged(
             format!("{} is in archive format {}; this atk reads format {FORMAT}", archive.display(), m.format),
             vec!["use the atk that wrote it, or a newer one".into()],
         ));
     }
-    let mut by_path: HashMap<&str, &FileEntry> = HashMap::new();
+    let mut by_path: HashMap<&str, &ArchivedFile> = HashMap::new();
     let mut paths = Vec::new();
     for f in &m.files {
         let rel = member_path(archive, &f.path)?;
@@ -420,12 +420,12 @@ fn check_manifest<'m>(m: &'m Manifest, archive: &Path) -> Result<HashMap<&'m str
             return Err(refused(archive, &f.path, format!("has mode {:o}, with special bits", f.mode)));
         }
         let shape_ok = match f.kind {
-            EntryKind::File => {
+            MemberKind::File => {
                 f.link.is_none()
                     && f.sha256.as_ref().is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
             }
-            EntryKind::Dir => f.link.is_none() && f.sha256.is_none() && f.size == 0,
-            EntryKind::Link => f.link.is_some() && f.sha256.is_none() && f.size == 0,
+            MemberKind::Dir => f.link.is_none() && f.sha256.is_none() && f.size == 0,
+            MemberKind::Link => f.link.is_some() && f.sha256.is_none() && f.size == 0,
         };
         if !shape_ok {
             return Err(refused(archive, &f.path, format!("is not described as a {} is", f.kind.word())));
@@ -454,7 +454,7 @@ fn check_manifest<'m>(m: &'m Manifest, archive: &Path) -> Result<HashMap<&'m str
                 ));
             }
         }
-        if f.kind == EntryKind::Dir {
+        if f.kind == MemberKind::Dir {
             before.insert(&f.path);
         }
     }
@@ -516,11 +516,11 @@ pub fn is_encrypted(archive: &Path) -> Result<bool> {
 
 /// What the tar member `name` of type `kind` is: a file, a folder or a link; anything else (a
 /// hard link, a device node, a FIFO, a type atk never writes) is refused, naming it.
-pub(super) fn member_kind(archive: &Path, name: &str, kind: tar::EntryType) -> Result<EntryKind> {
+pub(super) fn member_kind(archive: &Path, name: &str, kind: tar::EntryType) -> Result<MemberKind> {
     match kind {
-        tar::EntryType::Regular => Ok(EntryKind::File),
-        tar::EntryType::Directory => Ok(EntryKind::Dir),
-        tar::EntryType::Symlink => Ok(EntryKind::Link),
+        tar::EntryType::Regular => Ok(MemberKind::File),
+        tar::EntryType::Directory => Ok(MemberKind::Dir),
+        tar::EntryType::Symlink => Ok(MemberKind::Link),
         tar::EntryType::Link => Err(refused(archive, name, "is a hard link")),
         tar::EntryType::Char | tar::EntryType::Block => Err(refused(archive, name, "is a device node")),
         tar::EntryType::Fifo => Err(refused(archive, name, "is a FIFO")),
@@ -530,7 +530,7 @@ pub(super) fn member_kind(archive: &Path, name: &str, kind: tar::EntryType) -> R
 
 /// The name and kind of the tar member `entry`: a file, a folder or a link with a UTF-8 name;
 /// anything else is refused, naming it (see [`member_kind`]).
-pub(super) fn member_name<R: Read>(archive: &Path, entry: &tar::Entry<'_, R>) -> Result<(String, EntryKind)> {
+pub(super) fn member_name<R: Read>(archive: &Path, entry: &tar::Entry<'_, R>) -> Result<(String, MemberKind)> {
     let raw = entry.path_bytes();
     let name = String::from_utf8_lossy(&raw).into_owned();
     let kind = member_kind(archive, &name, entry.header().entry_type())?;
@@ -569,14 +569,14 @@ pub(super) fn open(archive: &Path, passphrase: Option<&str>) -> Result<Box<dyn R
 }
 
 /// Reads the whole archive and checks every member against its manifest; nothing is written.
-pub fn verify(archive: &Path, passphrase: Option<&str>) -> Result<Manifest> {
+pub fn verify(archive: &Path, passphrase: Option<&str>) -> Result<ArchiveManifest> {
     walk(archive, passphrase, None)
 }
 
 /// Verifies the archive, then extracts it into `staging`, an empty folder (itself not a link),
 /// checking every member again as it writes. On an error, what was written stays in `staging`
 /// for the caller to remove with it.
-pub fn extract_verified(archive: &Path, passphrase: Option<&str>, staging: &Path) -> Result<Manifest> {
+pub fn extract_verified(archive: &Path, passphrase: Option<&str>, staging: &Path) -> Result<ArchiveManifest> {
     let verified = verify(archive, passphrase)?;
     check_room(archive, verified.files.iter().map(|f| f.size), staging)?;
     let root = Root::open_no_link(staging)?;
@@ -632,11 +632,11 @@ pub(super) fn first_manifest<M: serde::de::DeserializeOwned, R: Read>(
     serde_json::from_slice(&json).map_err(|e| damaged(archive, io::Error::other(format!("{name}: {e}"))))
 }
 
-fn walk(archive: &Path, passphrase: Option<&str>, into: Option<&Root>) -> Result<Manifest> {
+fn walk(archive: &Path, passphrase: Option<&str>, into: Option<&Root>) -> Result<ArchiveManifest> {
     let mut tar = tar::Archive::new(open(archive, passphrase)?);
     let manifest = {
         let mut entries = tar.entries().map_err(|e| damaged(archive, e))?;
-        let manifest: Manifest = first_manifest(&mut entries, archive, MANIFEST_NAME)?;
+        let manifest: ArchiveManifest = first_manifest(&mut entries, archive, MANIFEST_NAME)?;
         let expected = check_manifest(&manifest, archive)?;
         let mut seen: HashSet<String> = HashSet::new();
         for entry in entries {
@@ -644,7 +644,7 @@ fn walk(archive: &Path, passphrase: Option<&str>, into: Option<&Root>) -> Result
             let mut entry = entry.map_err(|e| damaged(archive, e))?;
             let (name, kind) = member_name(archive, &entry)?;
             let path = match kind {
-                EntryKind::Dir => name.strip_suffix('/').unwrap_or(&name),
+                MemberKind::Dir => name.strip_suffix('/').unwrap_or(&name),
                 _ => &name,
             };
             let rel = member_path(archive, path)?;
@@ -671,12 +671,12 @@ fn walk(archive: &Path, passphrase: Option<&str>, into: Option<&Root>) -> Result
                 return Err(refused(archive, path, format!("has mode {mode:o}, the manifest says {:o}", want.mode)));
             }
             match kind {
-                EntryKind::Dir => {
+                MemberKind::Dir => {
                     if let Some(root) = into {
                         root.create_dir(&rel)?;
                     }
                 }
-                EntryKind::Link => {
+                MemberKind::Link => {
                     let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned());
                     if target.as_deref() != want.link.as_deref() {
                         return Err(refused(archive, path, "links elsewhere than the manifest says"));
@@ -685,7 +685,7 @@ fn walk(archive: &Path, passphrase: Option<&str>, into: Option<&Root>) -> Result
                         root.symlink(Path::new(target.as_deref().unwrap_or_default()), &rel)?;
                     }
                 }
-                EntryKind::File => {
+                MemberKind::File => {
                     if entry.size() != want.size {
                         return Err(refused(archive, path, "has another size than the manifest says"));
                     }
@@ -719,7 +719,7 @@ fn walk(archive: &Path, passphrase: Option<&str>, into: Option<&Root>) -> Result
     io::copy(&mut tar.into_inner(), &mut io::sink()).map_err(|e| damaged(archive, e))?;
     if let Some(root) = into {
         // Last, as a read-only folder could not have been written into.
-        for f in manifest.files.iter().rev().filter(|f| f.kind == EntryKind::Dir) {
+        for f in manifest.files.iter().rev().filter(|f| f.kind == MemberKind::Dir) {
             root.set_mode(&RelPath::new(&f.path).expect("checked"), f.mode)?;
         }
     }

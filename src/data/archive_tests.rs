@@ -9,7 +9,7 @@ fn meta() -> PackMeta {
     PackMeta {
         atk_version: "0.1.0".into(),
         created: "2026-12-06T04:40:00Z".parse().unwrap(),
-        plugin: PluginInfo { directory: "openmemory".into(), pin: Some("abc123".into()) },
+        plugin: ArchivedPlugin { directory: "openmemory".into(), pin: Some("abc123".into()) },
     }
 }
 
@@ -48,7 +48,7 @@ impl Fixture {
     }
 }
 
-fn packed(encryption: Option<&Encryption>) -> (Fixture, Manifest) {
+fn packed(encryption: Option<&Encryption>) -> (Fixture, ArchiveManifest) {
     let dir = tempfile::tempdir().unwrap();
     let src = data_tree(&dir.path().join("src"));
     let archive = dir.path().join("backup.tar.gz");
@@ -226,12 +226,12 @@ fn a_member_added_missing_or_renamed_is_refused() {
 }
 
 /// A handcrafted archive: a manifest that lists `files` as they are, then `members`.
-fn hostile(fx: &Fixture, files: Vec<FileEntry>, members: Vec<(tar::Header, Vec<u8>)>) {
-    let m = Manifest {
+fn hostile(fx: &Fixture, files: Vec<ArchivedFile>, members: Vec<(tar::Header, Vec<u8>)>) {
+    let m = ArchiveManifest {
         format: FORMAT,
         atk_version: "0.1.0".into(),
         created: "2026-12-06T04:40:00Z".into(),
-        plugin: PluginInfo { directory: "p".into(), pin: None },
+        plugin: ArchivedPlugin { directory: "p".into(), pin: None },
         files,
     };
     let json = serde_json::to_vec(&m).unwrap();
@@ -242,10 +242,10 @@ fn hostile(fx: &Fixture, files: Vec<FileEntry>, members: Vec<(tar::Header, Vec<u
     write_members(&fx.archive, &all);
 }
 
-fn file_entry(path: &str, data: &[u8]) -> FileEntry {
-    FileEntry {
+fn file_entry(path: &str, data: &[u8]) -> ArchivedFile {
+    ArchivedFile {
         path: path.into(),
-        kind: EntryKind::File,
+        kind: MemberKind::File,
         size: data.len() as u64,
         sha256: Some(hex(&Sha256::digest(data))),
         mode: 0o644,
@@ -292,9 +292,9 @@ fn a_link_out_then_a_file_through_it_is_refused() {
     std::fs::create_dir(&victim).unwrap();
     let target = victim.display().to_string();
     for target in [target.as_str(), "/etc", "../victim", "sub/../../victim"] {
-        let link = FileEntry {
+        let link = ArchivedFile {
             path: "a".into(),
-            kind: EntryKind::Link,
+            kind: MemberKind::Link,
             size: 0,
             sha256: None,
             mode: 0o777,
@@ -307,7 +307,7 @@ fn a_link_out_then_a_file_through_it_is_refused() {
         hostile(&fx, vec![link.clone(), file_entry("a/passwd", b"pwned")], members.clone());
         assert!(refused_naming(&fx, "a").contains("outside"));
         // Even without the link out, a member below a link is refused.
-        let inside = FileEntry { link: Some(".".into()), ..link };
+        let inside = ArchivedFile { link: Some(".".into()), ..link };
         hostile(
             &fx,
             vec![inside, file_entry("a/passwd", b"pwned")],
@@ -349,9 +349,9 @@ fn hard_links_devices_and_fifos_are_refused() {
 fn a_mode_with_special_bits_or_unlike_the_manifest_is_refused() {
     let fx = empty_fixture();
     let m = member(tar::EntryType::Regular, b"f", b"x", None, 0o4755);
-    hostile(&fx, vec![FileEntry { mode: 0o4755, ..file_entry("f", b"x") }], vec![m.clone()]);
+    hostile(&fx, vec![ArchivedFile { mode: 0o4755, ..file_entry("f", b"x") }], vec![m.clone()]);
     assert!(refused_naming(&fx, "f").contains("special bits"));
-    hostile(&fx, vec![FileEntry { mode: 0o755, ..file_entry("f", b"x") }], vec![m]);
+    hostile(&fx, vec![ArchivedFile { mode: 0o755, ..file_entry("f", b"x") }], vec![m]);
     assert!(refused_naming(&fx, "f").contains("mode"));
 }
 
@@ -413,11 +413,11 @@ fn a_manifest_entry_unlike_its_kind_is_refused() {
     let fx = empty_fixture();
     let m = member(tar::EntryType::Regular, b"f", b"x", None, 0o644);
     for bad in [
-        FileEntry { sha256: None, ..file_entry("f", b"x") },
-        FileEntry { sha256: Some("zz".into()), ..file_entry("f", b"x") },
-        FileEntry { link: Some("g".into()), ..file_entry("f", b"x") },
-        FileEntry { kind: EntryKind::Dir, ..file_entry("f", b"x") },
-        FileEntry { kind: EntryKind::Link, ..file_entry("f", b"x") },
+        ArchivedFile { sha256: None, ..file_entry("f", b"x") },
+        ArchivedFile { sha256: Some("zz".into()), ..file_entry("f", b"x") },
+        ArchivedFile { link: Some("g".into()), ..file_entry("f", b"x") },
+        ArchivedFile { kind: MemberKind::Dir, ..file_entry("f", b"x") },
+        ArchivedFile { kind: MemberKind::Link, ..file_entry("f", b"x") },
     ] {
         hostile(&fx, vec![bad], vec![m.clone()]);
         assert!(refused_naming(&fx, "f").contains("is not described as"));
@@ -428,7 +428,7 @@ fn a_manifest_entry_unlike_its_kind_is_refused() {
 fn a_member_unlike_its_manifest_entry_is_refused() {
     let fx = empty_fixture();
     // Before its folder.
-    let dir = FileEntry { path: "d".into(), kind: EntryKind::Dir, size: 0, sha256: None, mode: 0o755, link: None };
+    let dir = ArchivedFile { path: "d".into(), kind: MemberKind::Dir, size: 0, sha256: None, mode: 0o755, link: None };
     hostile(
         &fx,
         vec![dir.clone(), file_entry("d/f", b"x")],
@@ -439,9 +439,9 @@ fn a_member_unlike_its_manifest_entry_is_refused() {
     );
     assert!(refused_naming(&fx, "d/f").contains("before its folder"));
     // A link elsewhere.
-    let link = FileEntry {
+    let link = ArchivedFile {
         path: "l".into(),
-        kind: EntryKind::Link,
+        kind: MemberKind::Link,
         size: 0,
         sha256: None,
         mode: 0o777,
@@ -452,7 +452,7 @@ fn a_member_unlike_its_manifest_entry_is_refused() {
     // Another size, the content's hash listed.
     hostile(
         &fx,
-        vec![FileEntry { size: 5, ..file_entry("f", b"xyz") }],
+        vec![ArchivedFile { size: 5, ..file_entry("f", b"xyz") }],
         vec![member(tar::EntryType::Regular, b"f", b"xyz", None, 0o644)],
     );
     assert!(refused_naming(&fx, "f").contains("another size"));

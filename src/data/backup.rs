@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::archive::{self, Encryption, PackMeta, PluginInfo};
+use super::archive::{self, ArchivedPlugin, Encryption, PackMeta};
 use super::store::{Reason, Store, Summary, WORK_PREFIX};
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{Kind, RelPath, Root};
@@ -307,7 +307,7 @@ fn take(
     let meta = PackMeta {
         atk_version: env!("CARGO_PKG_VERSION").to_string(),
         created: opts.now,
-        plugin: PluginInfo { directory: directory.clone(), pin: pin.clone() },
+        plugin: ArchivedPlugin { directory: directory.clone(), pin: pin.clone() },
     };
     let encryption = opts.passphrase.map(|p| Encryption::new(p).with_work_factor(opts.work_factor));
     let keep_all = |_: &RelPath, _: Kind| true;

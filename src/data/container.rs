@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::archive::{
-    check_room, damaged, first_manifest, header, hex, member_name, member_path, open, refused, EntryKind,
+    check_room, damaged, first_manifest, header, hex, member_name, member_path, open, refused, MemberKind,
     HashingReader, HashingWriter,
 };
 use crate::error::{Error, IoContext, Result};
@@ -180,9 +180,9 @@ fn walk<M: DeserializeOwned>(
             let mut entry = entry.map_err(|e| damaged(archive, e))?;
             let (name, kind) = member_name(archive, &entry)?;
             match kind {
-                EntryKind::File => {}
-                EntryKind::Dir => return Err(refused(archive, &name, "is a folder; a container holds only files")),
-                EntryKind::Link => return Err(refused(archive, &name, "is a symbolic link")),
+                MemberKind::File => {}
+                MemberKind::Dir => return Err(refused(archive, &name, "is a folder; a container holds only files")),
+                MemberKind::Link => return Err(refused(archive, &name, "is a symbolic link")),
             }
             let rel = member_path(archive, &name)?;
             let Some(want) = expected.get(name.as_str()) else {

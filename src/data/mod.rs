@@ -11,6 +11,6 @@ pub mod store;
 pub use crate::environment::PASSPHRASE_VAR;
 
 pub use archive::{
-    extract_verified, pack, verify, Encryption, EntryKind, FileEntry, Manifest, PackMeta, PluginInfo, FORMAT,
+    extract_verified, pack, verify, Encryption, MemberKind, ArchivedFile, ArchiveManifest, PackMeta, ArchivedPlugin, FORMAT,
     MANIFEST_NAME,
 };

@@ -126,7 +126,7 @@ pub fn prepare(
     }
     if !contents.secrets {
         let secret = manifest.files.iter().find(|f| {
-            f.kind != super::archive::EntryKind::Dir
+            f.kind != super::archive::MemberKind::Dir
                 && (f.path.starts_with(&format!("{FILES}/")) || f.path.starts_with(&format!("{SCRIPT}/")))
                 && crate::plugin::secret::is_secret_file(f.path.rsplit('/').next().unwrap_or_default())
         });

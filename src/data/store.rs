@@ -520,7 +520,7 @@ pub struct CarriedBackup {
     pub id: String,
     /// The member, extracted.
     pub source: PathBuf,
-    pub manifest: super::archive::Manifest,
+    pub manifest: super::archive::ArchiveManifest,
 }
 
 /// Whether `dir` (which may not exist yet) is `home` or below it, links resolved.
