@@ -159,6 +159,16 @@ mod tests {
     }
 
     #[test]
+    fn a_size_rounds_into_the_next_unit() {
+        use super::size;
+        assert_eq!(size(999), "999 bytes");
+        assert_eq!(size(64_000), "64.0 KB");
+        assert_eq!(size(999_949), "999.9 KB");
+        assert_eq!(size(999_950), "1.0 MB");
+        assert_eq!(size(999_999_999), "1.0 GB");
+    }
+
+    #[test]
     fn under_two_seconds_is_just_now() {
         assert_eq!(ago_or_just_now(-5), "just now");
         assert_eq!(ago_or_just_now(0), "just now");
