@@ -114,7 +114,8 @@ pub fn size(bytes: u64) -> String {
     }
     let mut value = bytes as f64 / 1000.0;
     for unit in ["KB", "MB", "GB"] {
-        if value < 1000.0 {
+        // Compared as shown (one decimal): 999.95 reads 1000.0, which is the next unit's 1.0.
+        if (value * 10.0).round() < 10_000.0 {
             return format!("{value:.1} {unit}");
         }
         value /= 1000.0;
