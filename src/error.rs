@@ -470,4 +470,91 @@ mod tests {
             assert!(doc.details.is_empty(), "{e:?}");
         }
     }
+
+    /// One error of each kind (the match below stops the build when a variant is added).
+    fn one_of_each() -> Vec<Error> {
+        let s = || "m".to_string();
+        let errors = vec![
+            Error::usage("m", None),
+            Error::NoHome { path: "/h".into() },
+            Error::NotAHome { path: "/h".into(), problems: vec![] },
+            Error::Manifest { path: "/h".into(), detail: s() },
+            Error::PluginNotFound { id: s(), near: vec![], stray_dir: false },
+            Error::PluginInvalid { what: s(), problems: vec![] },
+            Error::AlreadyInstalled { name: s(), directory: s() },
+            Error::plugin_refused("m", vec![]),
+            Error::unsafe_path("m", vec![]),
+            Error::agent_config("m", vec![]),
+            Error::conflict("m", vec![]),
+            Error::nothing_to_do("m", vec![]),
+            Error::damaged("m", vec![]),
+            Error::Lifecycle { plugin: s(), step: s(), status: s() },
+            Error::Git { message: s(), hints: vec![] },
+            Error::Registry { message: s(), hints: vec![] },
+            Error::NetStalled { url: s(), seconds: 1 },
+            Error::EnvMissing { missing: vec![], retry: None },
+            Error::Locked { what: s(), seconds: 1 },
+            Error::Interrupted,
+            Error::NeedsConfirmation { message: s(), hint: s() },
+            Error::Io { context: s(), source: std::sync::Arc::new(std::io::Error::other("m")) },
+            Error::other("m"),
+            Error::PortConflict { conflicts: vec![] },
+            Error::Unreadable { path: "/f".into(), why: s(), hint: s(), of_plugin: true },
+            Error::Unreadable { path: "/f".into(), why: s(), hint: s(), of_plugin: false },
+            Error::NotInstalled { directory: s() },
+        ];
+        for e in &errors {
+            match e {
+                Error::Usage { .. }
+                | Error::NoHome { .. }
+                | Error::NotAHome { .. }
+                | Error::Manifest { .. }
+                | Error::PluginNotFound { .. }
+                | Error::PluginInvalid { .. }
+                | Error::AlreadyInstalled { .. }
+                | Error::PluginRefused { .. }
+                | Error::UnsafePath { .. }
+                | Error::AgentConfig { .. }
+                | Error::Conflict { .. }
+                | Error::NothingToDo { .. }
+                | Error::Damaged { .. }
+                | Error::Lifecycle { .. }
+                | Error::Git { .. }
+                | Error::Registry { .. }
+                | Error::NetStalled { .. }
+                | Error::EnvMissing { .. }
+                | Error::Locked { .. }
+                | Error::Interrupted
+                | Error::NeedsConfirmation { .. }
+                | Error::Io { .. }
+                | Error::Other { .. }
+                | Error::PortConflict { .. }
+                | Error::Unreadable { .. }
+                | Error::NotInstalled { .. } => {}
+            }
+        }
+        errors
+    }
+
+    /// docs/reference.md's exit-code table names every kind in the row of its code.
+    #[test]
+    fn the_exit_code_table_names_every_kind_with_its_code() {
+        let doc = include_str!("../docs/reference.md");
+        let table = doc.split("## Exit codes").nth(1).expect("the section");
+        let rows: Vec<(u8, &str)> = table
+            .lines()
+            .skip_while(|l| !l.starts_with("| 0 "))
+            .take_while(|l| l.starts_with('|'))
+            .filter_map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                Some((cells.get(1)?.parse().ok()?, *cells.get(3)?))
+            })
+            .collect();
+        for e in one_of_each() {
+            let (code, kind) = (e.exit_code(), e.kind());
+            let row = rows.iter().find(|(c, _)| *c == code).map(|(_, kinds)| *kinds);
+            let listed = row.is_some_and(|kinds| kinds.contains(&format!("`{kind}`")));
+            assert!(listed, "kind `{kind}` (exit {code}) is not in the row of {code}: {row:?}");
+        }
+    }
 }

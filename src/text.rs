@@ -114,7 +114,8 @@ pub fn size(bytes: u64) -> String {
     }
     let mut value = bytes as f64 / 1000.0;
     for unit in ["KB", "MB", "GB"] {
-        if value < 1000.0 {
+        // Compared as shown (one decimal): 999.95 reads 1000.0, which is the next unit's 1.0.
+        if (value * 10.0).round() < 10_000.0 {
             return format!("{value:.1} {unit}");
         }
         value /= 1000.0;
@@ -171,6 +172,16 @@ mod tests {
         assert_eq!(ago(86_400 * 3), "3 days ago");
         assert_eq!(ago(86_400 * 65), "2 months ago");
         assert_eq!(ago(86_400 * 800), "2 years ago");
+    }
+
+    #[test]
+    fn a_size_rounds_into_the_next_unit() {
+        use super::size;
+        assert_eq!(size(999), "999 bytes");
+        assert_eq!(size(64_000), "64.0 KB");
+        assert_eq!(size(999_949), "999.9 KB");
+        assert_eq!(size(999_950), "1.0 MB");
+        assert_eq!(size(999_999_999), "1.0 GB");
     }
 
     #[test]

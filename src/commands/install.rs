@@ -47,8 +47,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let mut reports = Vec::new();
     for (entry, files) in entries.iter().zip(files) {
         let result = files.and_then(|fetched| {
-            let done = install::install_one(&ctx.ui, &ctx.settings, &home, entry, &sets, !args.target.all)
-                .map_err(|e| e.retry_with(ctx.retry(&format!("install {}", entry.directory), &[], &sets)))?;
+            let done =
+                install::install_one(&ctx.ui, &ctx.settings, &home, entry, &sets, !args.target.all).map_err(|e| {
+                    // The command to run again is for this plugin alone, which refuses a key it
+                    // does not declare: `--all` gave it only the keys it declares.
+                    let declared = crate::plugin::load(&home.plugin_dir(&entry.directory))
+                        .map(|p| sets.iter().filter(|(k, _)| p.declares(k)).cloned().collect())
+                        .unwrap_or_else(|_| sets.clone());
+                    e.retry_with(ctx.retry(&format!("install {}", entry.directory), &[], &declared))
+                })?;
             Ok((fetched, done))
         });
         match result {

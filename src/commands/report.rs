@@ -503,16 +503,21 @@ impl Lifecycle {
         Lifecycle { action, plugins, summary, all }
     }
 
-    /// How the command ends: one plugin's error (a restart has its stop, then its start), else
-    /// its exit code.
-    pub fn exit(&self) -> crate::Result<u8> {
+    /// Prints the report, the run's one document, and says how the command ends: one plugin's
+    /// error (a restart has its stop, then its start) follows on stderr with its exit code, else
+    /// 0, or 1 when some of `--all` failed.
+    pub fn print(&self, ui: &Ui) -> u8 {
         if !self.all {
             if let Some(e) = self.plugins.iter().find_map(|i| i.error.as_ref()) {
-                return Err(e.clone());
+                return ui.print_failing(self, e);
             }
-            return Ok(0);
         }
-        Ok(if self.summary.failed > 0 { crate::error::exit::GENERAL } else { 0 })
+        ui.print(self);
+        if self.all && self.summary.failed > 0 {
+            crate::error::exit::GENERAL
+        } else {
+            0
+        }
     }
 }
 

@@ -47,11 +47,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let mut failed = Vec::new();
     let entries = super::select(&manifest, args.plugin.as_deref())?;
     for entry in entries {
-        let Some(loaded) = backup::load(&home.root, entry).or_else(|e| match e {
-            crate::Error::NotInstalled { .. } if args.all => Ok(None),
-            e => Err(e),
-        })?
-        else {
+        let loaded = match backup::load(&home.root, entry) {
+            Ok(l) => l,
+            Err(crate::Error::NotInstalled { .. }) if args.all => None,
+            // As `backup --all`: a plugin whose declaration cannot be read is reported, the
+            // others are restored.
+            Err(e) if args.all && !matches!(e, Error::Interrupted) => {
+                ctx.ui.failure(&entry.name, &e);
+                failed.push(Failed::of(&entry.directory, &e));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(loaded) = loaded else {
             if args.all {
                 skipped.push(entry.directory.clone());
                 continue;

@@ -16,6 +16,5 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let entries = super::select(&manifest, target.plugin.as_deref())?;
     let items = batch::start(ctx.at(&home), &entries, &batch::Options { timeout }, &ctx.ui)?;
     let report = report::Lifecycle::new("start", items, target.all);
-    ctx.ui.print(&report);
-    report.exit()
+    Ok(report.print(&ctx.ui))
 }

@@ -16,6 +16,5 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     entries.reverse();
     let items = batch::stop(ctx.at(&home), &entries, &ctx.ui)?;
     let report = report::Lifecycle::new("stop", items, args.target.all);
-    ctx.ui.print(&report);
-    report.exit()
+    Ok(report.print(&ctx.ui))
 }

@@ -28,8 +28,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::archive::{
-    check_room, damaged, first_manifest, header, hex, member_name, member_path, open, refused, MemberKind,
-    HashingReader, HashingWriter,
+    check_room, damaged, first_manifest, header, hex, member_name, member_path, open, refused, HashingReader,
+    HashingWriter, MemberKind,
 };
 use crate::error::{Error, IoContext, Result};
 use crate::fs::Root;

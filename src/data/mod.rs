@@ -11,6 +11,6 @@ pub mod store;
 pub use crate::environment::PASSPHRASE_VAR;
 
 pub use archive::{
-    extract_verified, pack, verify, Encryption, MemberKind, ArchivedFile, ArchiveManifest, PackMeta, ArchivedPlugin, FORMAT,
-    MANIFEST_NAME,
+    extract_verified, pack, verify, ArchiveManifest, ArchivedFile, ArchivedPlugin, Encryption, MemberKind, PackMeta,
+    FORMAT, MANIFEST_NAME,
 };

@@ -603,3 +603,31 @@ fn a_volume_named_through_the_users_environment_restores() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(std::fs::read_to_string(volumes.join("team_data/rows")).unwrap(), "volume v1\n");
 }
+
+/// `restore --all` goes on past a plugin whose data declaration became invalid, as `backup --all`
+/// does: that plugin is in `failed` (its data left as it is), the others are restored, exit 1.
+#[test]
+fn restore_all_goes_on_past_a_plugin_whose_declaration_is_invalid() {
+    let env = Env::new();
+    for name in ["d1", "d2"] {
+        let src = env.plugin(&format!("src/{name}"), &yaml(name, ""), &[("atk-data.yaml", "paths: [data]\n", false)]);
+        env.ok(&["add", src.to_str().unwrap(), "-y"]);
+        write(&env.atk_home.join(format!("plugins/{name}/data/notes.txt")), &format!("{name}'s notes\n"), false);
+    }
+    env.ok(&["backup", "--all"]);
+    let (d1, d2) = (env.atk_home.join("plugins/d1"), env.atk_home.join("plugins/d2"));
+    write(&d1.join("atk-data.yaml"), "paths: [../../x]\n", false);
+    let backup: serde_json::Value = serde_json::from_str(&env.fails(1, &["--json", "backup", "--all"]).0).unwrap();
+    assert_eq!(backup["failed"][0]["directory"], "d1", "{backup}");
+    write(&d1.join("data/notes.txt"), "d1's new notes\n", false);
+    write(&d2.join("data/notes.txt"), "d2's new notes\n", false);
+    let out = env.cmd().args(["--json", "restore", "--all", "--yes"]).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["failed"][0]["directory"], "d1", "{report}");
+    assert_eq!(report["failed"][0]["error"]["kind"], "plugin_invalid", "{report}");
+    assert_eq!(report["done"][0]["directory"], "d2", "{report}");
+    assert_eq!(std::fs::read_to_string(d1.join("data/notes.txt")).unwrap(), "d1's new notes\n");
+    assert_eq!(std::fs::read_to_string(d2.join("data/notes.txt")).unwrap(), "d2's notes\n");
+}

@@ -140,6 +140,25 @@ fn install_all_hints_install_with_set_which_writes_the_env_file() {
     assert!(std::fs::read_to_string(&env_file).unwrap().contains("HELLO_GREETING=Hi"));
 }
 
+/// `install --all --set KEY=…` with a key only another plugin declares: the hint of a plugin that
+/// lacks a value names only the keys it declares (one plugin named refuses any other key).
+#[test]
+fn install_all_hints_only_the_keys_the_plugin_declares() {
+    let env = Env::new();
+    for (name, var) in [("one", "ONE_KEY"), ("two", "TWO_KEY")] {
+        let body = format!(
+            "env_vars:\n  - name: {var}\n    required: true\nlifecycle:\n  install: 'true'\n  uninstall: 'true'\n"
+        );
+        let src = env.plugin(name, &yaml(name, &body), &[]);
+        env.ok(&["add", "-y", src.to_str().unwrap(), "--set", &format!("{var}=v")]);
+    }
+    std::fs::remove_file(env.atk_home.join("plugins/one/.env")).unwrap();
+    let (_, err) = env.fails(1, &["install", "--all", "--set", "TWO_KEY=w"]);
+    let hint = hint_starting(&err, "atk install one");
+    assert!(!hint.contains("TWO_KEY"), "one declares no TWO_KEY: {hint}");
+    run_hint(&env, &hint, "v", None);
+}
+
 #[test]
 fn setup_all_without_a_terminal_hints_each_plugin_with_its_values() {
     let env = Env::new();

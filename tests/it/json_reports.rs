@@ -183,3 +183,22 @@ fn a_report_that_ends_in_an_error_is_the_one_document() {
     assert_eq!(doc["up_to_date"], false, "{doc}");
     assert!(stderr.contains("is not what `atk registry index` would write"), "{stderr}");
 }
+
+/// One plugin's start, stop or restart that fails: the report is the run's one document (exit 6,
+/// the error on stderr), as it was before the `json_printed` flag went; no second `{"error": …}`.
+#[test]
+fn a_failed_lifecycle_step_of_one_plugin_is_one_document() {
+    let env = Env::new();
+    let src = env.plugin("src-f1", &yaml("f1", "lifecycle:\n  start: 'exit 3'\n  stop: 'exit 4'\n"), &[]);
+    env.ok(&["add", "-y", src.to_str().unwrap()]);
+    for (action, failed) in [("start", "start"), ("stop", "stop"), ("restart", "stop")] {
+        let out = env.cmd().args([action, "f1", "--json"]).output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(6), "{action}: {stdout}{stderr}");
+        let doc: serde_json::Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{action}: not one JSON document ({e}):\n{stdout}"));
+        assert_eq!(doc["action"], action, "{doc}");
+        assert_eq!(doc["plugins"][0]["outcome"], "failed", "{doc}");
+        assert!(stderr.contains(&format!("error: {failed} of plugin 'f1' failed")), "{action}: {stderr}");
+    }
+}
