@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 
 use super::mcp::Transport;
-use super::plan::Member;
+use super::plan::JsonEdit;
 use super::{held_json, json_edit, stance, wrapped, Agent, AgentEnv, AgentId, Cx, Held, Plan, Server, Stance, Target};
 use crate::error::Result;
 
@@ -91,9 +91,9 @@ impl Agent for OpenCode {
         let entries = given.as_ref().map(|s| (entry(s), entry(&s.masked())));
         let skill = t.skill_path().to_string_lossy().to_string();
         let member = match &entries {
-            Some((e, shown)) => Member::Set(e, shown),
-            None if remove_atks => Member::Remove,
-            None => Member::Keep,
+            Some((e, shown)) => JsonEdit::Set(e, shown),
+            None if remove_atks => JsonEdit::Remove,
+            None => JsonEdit::Keep,
         };
         let change = json_edit(&file(cx.env), "mcp", &t.server_name, member, Some((&skill, t.has_skill)))?;
         match change {
@@ -110,29 +110,29 @@ impl Agent for OpenCode {
         let mut plan = Plan::default();
         let stance = stance(self.id(), t, cx, t.given(&cx.env.launcher).as_ref())?;
         let member = match &stance {
-            Stance::Same | Stance::Atks => Member::Remove,
+            Stance::Same | Stance::Atks => JsonEdit::Remove,
             Stance::Equal => {
                 plan.notes.push(super::plan::not_written(t));
-                Member::Keep
+                JsonEdit::Keep
             }
             Stance::Foreign(held) => {
                 plan.notes.push(super::plan::left_alone(t, held));
-                Member::Keep
+                JsonEdit::Keep
             }
-            Stance::Absent => Member::Keep,
+            Stance::Absent => JsonEdit::Keep,
         };
         let own = file(cx.env);
         plan.changes.extend(json_edit(&own, "mcp", &t.server_name, member, Some((&skill, false)))?);
         // atk's entry may be in another of the files OpenCode merges (written when it was the one
         // atk edits): wherever it is atk's, it goes.
-        if matches!(member, Member::Remove) {
+        if matches!(member, JsonEdit::Remove) {
             let at = (t.directory.as_str(), t.dir.as_path());
             let written = cx.registered.written(self.id(), &t.directory);
             for f in merged(cx.env).into_iter().filter(|f| *f != own) {
                 let atks = held_json(&f, "mcp", &t.server_name)?
                     .is_some_and(|h| h.is_atks(&cx.env.launcher, at, &t.server_name, t.server.as_ref(), written));
                 if atks {
-                    plan.changes.extend(json_edit(&f, "mcp", &t.server_name, Member::Remove, None)?);
+                    plan.changes.extend(json_edit(&f, "mcp", &t.server_name, JsonEdit::Remove, None)?);
                 }
             }
         }

@@ -261,7 +261,7 @@ pub fn left_alone(t: &Target, held: &Held) -> String {
 
 /// What a JSON edit does to the server's member.
 #[derive(Clone, Copy)]
-pub enum Member<'a> {
+pub enum JsonEdit<'a> {
     /// Leave it as it is (it is not atk's).
     Keep,
     /// Set it to the value (shown as the second).
@@ -275,7 +275,7 @@ pub fn json_edit(
     path: &Path,
     section: &str,
     name: &str,
-    member: Member,
+    member: JsonEdit,
     instruction: Option<(&str, bool)>,
 ) -> Result<Option<Change>> {
     let text = read_user_file(path)?.unwrap_or_default();
@@ -289,8 +289,8 @@ pub fn json_edit(
     let mut preview = Vec::new();
     let mut changed = false;
     match member {
-        Member::Keep => {}
-        Member::Set(value, shown) => {
+        JsonEdit::Keep => {}
+        JsonEdit::Set(value, shown) => {
             if doc.set_member(section, name, value).map_err(bad)? {
                 changed = true;
                 preview.push(format!("set {section}.\"{}\" to:", crate::text::escape(name)));
@@ -298,7 +298,7 @@ pub fn json_edit(
                 preview.extend(pretty.lines().map(|l| format!("  {l}")));
             }
         }
-        Member::Remove => {
+        JsonEdit::Remove => {
             if doc.remove_member(section, name).map_err(bad)? {
                 changed = true;
                 preview.push(format!("remove {section}.\"{}\"", crate::text::escape(name)));
@@ -368,7 +368,7 @@ pub fn json_server(
     let stance = stance(agent, t, cx, given.as_ref())?;
     let Some(server) = given else {
         if matches!(stance, Stance::Same | Stance::Atks) {
-            plan.changes.extend(json_edit(path, section, &t.server_name, Member::Remove, None)?);
+            plan.changes.extend(json_edit(path, section, &t.server_name, JsonEdit::Remove, None)?);
         }
         return Ok(plan);
     };
@@ -381,7 +381,7 @@ pub fn json_server(
         _ => {}
     }
     let (value, shown) = (entry(&server), entry(&server.masked()));
-    plan.changes.extend(json_edit(path, section, &t.server_name, Member::Set(&value, &shown), None)?);
+    plan.changes.extend(json_edit(path, section, &t.server_name, JsonEdit::Set(&value, &shown), None)?);
     if !plan.changes.iter().any(|c| matches!(c, Change::Write { .. })) {
         plan.changes.clear();
     }
@@ -397,7 +397,7 @@ pub fn file_unplug(agent: AgentId, t: &Target, cx: &Cx, path: &Path, section: &s
         Stance::Equal => plan.notes.push(not_written(t)),
         Stance::Foreign(held) => plan.notes.push(left_alone(t, &held)),
         Stance::Same | Stance::Atks => {
-            plan.changes.extend(json_edit(path, section, &t.server_name, Member::Remove, None)?);
+            plan.changes.extend(json_edit(path, section, &t.server_name, JsonEdit::Remove, None)?);
         }
     }
     Ok(plan)

@@ -5,11 +5,11 @@
 //! Only words as the plugin writes them are read: a word with a variable in it is reported, never
 //! guessed at.
 
-use super::{Image, Kind};
+use super::{ArtifactKind, Image};
 
 /// Where a reference is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum At {
+pub enum Place {
     /// The MCP server's argument of this index.
     Arg(usize),
     /// The `image:` of this service of the plugin's compose file.
@@ -36,18 +36,18 @@ pub enum Want {
 pub struct Reference {
     /// The word as the plugin writes it: what the lock is keyed by.
     pub spec: String,
-    pub at: At,
+    pub at: Place,
     pub want: Want,
     /// Run by `pipx`, which asks pip's index (uv's otherwise).
     pub pip: bool,
 }
 
 impl Reference {
-    pub fn kind(&self) -> Kind {
+    pub fn kind(&self) -> ArtifactKind {
         match self.want {
-            Want::Npm { .. } | Want::NpmGit { .. } => Kind::Npm,
-            Want::Pypi { .. } => Kind::Pypi,
-            Want::Oci { .. } => Kind::Oci,
+            Want::Npm { .. } | Want::NpmGit { .. } => ArtifactKind::Npm,
+            Want::Pypi { .. } => ArtifactKind::Pypi,
+            Want::Oci { .. } => ArtifactKind::Oci,
         }
     }
 }
@@ -61,7 +61,7 @@ pub struct Found {
 }
 
 impl Found {
-    fn word(&mut self, kind: Kind, spec: &str, at: At, pip: bool) {
+    fn word(&mut self, kind: ArtifactKind, spec: &str, at: Place, pip: bool) {
         match parse(kind, spec) {
             Parsed::Floating(want) => self.references.push(Reference { spec: spec.to_string(), at, want, pip }),
             Parsed::Exact => {}
@@ -96,7 +96,7 @@ pub fn find(command: Option<&str>, args: &[String], compose: Option<&str>) -> Fo
                     args[index].clone(),
                     format!("the command names its own registry ({option}), which atk does not ask"),
                 )),
-                None => found.word(kind, &args[index], At::Arg(index), pip),
+                None => found.word(kind, &args[index], Place::Arg(index), pip),
             }
         }
     }
@@ -104,7 +104,7 @@ pub fn find(command: Option<&str>, args: &[String], compose: Option<&str>) -> Fo
         match compose_images(text) {
             Ok(images) => {
                 for (service, image) in images {
-                    found.word(Kind::Oci, &image, At::Service(service), false);
+                    found.word(ArtifactKind::Oci, &image, Place::Service(service), false);
                 }
             }
             Err(why) => found.unlockable.push(("compose file".into(), why)),
@@ -126,7 +126,7 @@ fn names_its_registry(command: &str, args: &[String]) -> Option<String> {
 }
 
 /// The arguments of `command args` that name a package or image: (its kind, its index).
-fn launched(command: &str, args: &[String]) -> Vec<(Kind, usize)> {
+fn launched(command: &str, args: &[String]) -> Vec<(ArtifactKind, usize)> {
     let program = command.rsplit('/').next().unwrap_or(command);
     let at = |skip: usize| -> Vec<(usize, &str)> {
         args.iter().enumerate().skip(skip).map(|(i, a)| (i, a.as_str())).collect()
@@ -137,9 +137,11 @@ fn launched(command: &str, args: &[String]) -> Vec<(Kind, usize)> {
         ("uvx", _, _) => uvx(&at(0)),
         ("uv", Some("tool"), Some("run")) => uvx(&at(2)),
         ("pipx", Some("run"), _) => pipx(&at(1)),
-        ("docker" | "podman", Some("run"), _) => docker_run(&at(1)).into_iter().map(|i| (Kind::Oci, i)).collect(),
+        ("docker" | "podman", Some("run"), _) => {
+            docker_run(&at(1)).into_iter().map(|i| (ArtifactKind::Oci, i)).collect()
+        }
         ("docker" | "podman", Some("container"), Some("run")) => {
-            docker_run(&at(2)).into_iter().map(|i| (Kind::Oci, i)).collect()
+            docker_run(&at(2)).into_iter().map(|i| (ArtifactKind::Oci, i)).collect()
         }
         _ => vec![],
     }
@@ -203,16 +205,16 @@ fn walk(words: &[(usize, &str)], o: Options) -> Vec<usize> {
     packages
 }
 
-fn npx(words: &[(usize, &str)]) -> Vec<(Kind, usize)> {
+fn npx(words: &[(usize, &str)]) -> Vec<(ArtifactKind, usize)> {
     let o = Options {
         package: &["-p", "--package"],
         also: &[],
         valued: &["-c", "--call", "--registry", "--cache", "--userconfig", "-w", "--workspace", "--loglevel"],
     };
-    walk(words, o).into_iter().map(|i| (Kind::Npm, i)).collect()
+    walk(words, o).into_iter().map(|i| (ArtifactKind::Npm, i)).collect()
 }
 
-fn uvx(words: &[(usize, &str)]) -> Vec<(Kind, usize)> {
+fn uvx(words: &[(usize, &str)]) -> Vec<(ArtifactKind, usize)> {
     let o = Options {
         package: &["--from"],
         also: &["--with", "-w"],
@@ -249,16 +251,16 @@ fn uvx(words: &[(usize, &str)]) -> Vec<(Kind, usize)> {
             "-P",
         ],
     };
-    walk(words, o).into_iter().map(|i| (Kind::Pypi, i)).collect()
+    walk(words, o).into_iter().map(|i| (ArtifactKind::Pypi, i)).collect()
 }
 
-fn pipx(words: &[(usize, &str)]) -> Vec<(Kind, usize)> {
+fn pipx(words: &[(usize, &str)]) -> Vec<(ArtifactKind, usize)> {
     let o = Options {
         package: &["--spec"],
         also: &[],
         valued: &["--python", "--index-url", "-i", "--pip-args", "--backend"],
     };
-    walk(words, o).into_iter().map(|i| (Kind::Pypi, i)).collect()
+    walk(words, o).into_iter().map(|i| (ArtifactKind::Pypi, i)).collect()
 }
 
 /// The index of the image of `docker run [options] image [command]`, when the options are all
@@ -426,19 +428,19 @@ enum Parsed {
     Unlockable(String),
 }
 
-fn parse(kind: Kind, word: &str) -> Parsed {
+fn parse(kind: ArtifactKind, word: &str) -> Parsed {
     if word.contains('$') {
         return Parsed::Unlockable("it is built from a variable".into());
     }
     match kind {
-        Kind::Npm => npm_word(word),
-        Kind::Pypi => pypi_word(word),
-        Kind::Oci => match Image::parse(word) {
+        ArtifactKind::Npm => npm_word(word),
+        ArtifactKind::Pypi => pypi_word(word),
+        ArtifactKind::Oci => match Image::parse(word) {
             Ok(image) if image.digest.is_some() => Parsed::Exact,
             Ok(image) => Parsed::Floating(Want::Oci { image }),
             Err(why) => Parsed::Unlockable(why),
         },
-        Kind::Other(_) => Parsed::Exact,
+        ArtifactKind::Other(_) => Parsed::Exact,
     }
 }
 
@@ -691,14 +693,17 @@ mod tests {
             Parsed::Floating(w) => w,
             other => panic!("{w}: {other:?}"),
         };
-        assert_eq!(want(Kind::Npm, "@s/p"), Want::Npm { name: "@s/p".into(), tag: None, range: None });
-        assert_eq!(want(Kind::Npm, "p@next"), Want::Npm { name: "p".into(), tag: Some("next".into()), range: None });
+        assert_eq!(want(ArtifactKind::Npm, "@s/p"), Want::Npm { name: "@s/p".into(), tag: None, range: None });
         assert_eq!(
-            want(Kind::Npm, "p@>=1 <3"),
+            want(ArtifactKind::Npm, "p@next"),
+            Want::Npm { name: "p".into(), tag: Some("next".into()), range: None }
+        );
+        assert_eq!(
+            want(ArtifactKind::Npm, "p@>=1 <3"),
             Want::Npm { name: "p".into(), tag: None, range: Some(">=1 <3".into()) }
         );
         assert_eq!(
-            want(Kind::Npm, "github:o/r#main"),
+            want(ArtifactKind::Npm, "github:o/r#main"),
             Want::NpmGit {
                 url: "https://github.com/o/r.git".into(),
                 base: "github:o/r".into(),
@@ -706,7 +711,7 @@ mod tests {
             }
         );
         assert_eq!(
-            want(Kind::Npm, "git+http://127.0.0.1:9/x.git"),
+            want(ArtifactKind::Npm, "git+http://127.0.0.1:9/x.git"),
             Want::NpmGit {
                 url: "http://127.0.0.1:9/x.git".into(),
                 base: "git+http://127.0.0.1:9/x.git".into(),
@@ -714,14 +719,14 @@ mod tests {
             }
         );
         assert_eq!(
-            want(Kind::Pypi, "Pkg.Name[a,b]~=1.2"),
+            want(ArtifactKind::Pypi, "Pkg.Name[a,b]~=1.2"),
             Want::Pypi { name: "Pkg.Name".into(), extras: "[a,b]".into(), specifier: "~=1.2".into() }
         );
         for (kind, w) in [
-            (Kind::Npm, "https://x/p.tgz"),
-            (Kind::Npm, "$PKG"),
-            (Kind::Pypi, "pkg @ https://x"),
-            (Kind::Oci, "${IMAGE}"),
+            (ArtifactKind::Npm, "https://x/p.tgz"),
+            (ArtifactKind::Npm, "$PKG"),
+            (ArtifactKind::Pypi, "pkg @ https://x"),
+            (ArtifactKind::Oci, "${IMAGE}"),
         ] {
             assert!(matches!(parse(kind, w), Parsed::Unlockable(_)), "{w}");
         }
@@ -731,10 +736,13 @@ mod tests {
     fn compose_services_that_are_pulled() {
         let text = "services:\n  db:\n    image: postgres:16\n  app:\n    build: .\n    image: me/app\n  cache:\n    image: redis\n";
         let found = find(None, &[], Some(text));
-        let got: Vec<(String, At)> = found.references.into_iter().map(|r| (r.spec, r.at)).collect();
+        let got: Vec<(String, Place)> = found.references.into_iter().map(|r| (r.spec, r.at)).collect();
         assert_eq!(
             got,
-            [("postgres:16".to_string(), At::Service("db".into())), ("redis".to_string(), At::Service("cache".into()))]
+            [
+                ("postgres:16".to_string(), Place::Service("db".into())),
+                ("redis".to_string(), Place::Service("cache".into()))
+            ]
         );
         assert_eq!(find(None, &[], Some("services: [")).unlockable.len(), 1);
     }

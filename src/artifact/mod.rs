@@ -20,10 +20,10 @@ use std::collections::BTreeMap;
 
 use yaml_serde::Mapping;
 
-pub use crate::home::manifest::{Kind, Pin};
-pub use find::{find, At, Found, Reference, Want};
+pub use crate::home::manifest::{ArtifactKind, Pin};
+pub use find::{find, Found, Place, Reference, Want};
 pub use registries::Registries;
-pub use resolve::{resolve_all, Held, Policy, Resolved};
+pub use resolve::{resolve_all, HeldBack, Policy, Resolved};
 
 /// What a pin means to a plugin's command line: kept here, with the references it pins (the
 /// type is the manifest's).
@@ -130,7 +130,7 @@ pub fn locked_args(args: &[String], found: &Found, lock: &[Pin]) -> (Vec<String>
     let mut args = args.to_vec();
     let mut unlocked = Vec::new();
     for r in &found.references {
-        let At::Arg(i) = r.at else { continue };
+        let Place::Arg(i) = r.at else { continue };
         match pin_of(lock, r).and_then(|p| p.word(r)) {
             Some(word) if i < args.len() => args[i] = word,
             _ => unlocked.push(r.spec.clone()),
@@ -144,7 +144,7 @@ pub fn locked_args(args: &[String], found: &Found, lock: &[Pin]) -> (Vec<String>
 pub fn compose_override(found: &Found, lock: &[Pin]) -> Option<String> {
     let mut services = Mapping::new();
     for r in &found.references {
-        let At::Service(service) = &r.at else { continue };
+        let Place::Service(service) = &r.at else { continue };
         if let Some(word) = pin_of(lock, r).and_then(|p| p.word(r)) {
             let mut s = Mapping::new();
             s.insert("image".into(), word.into());
@@ -246,7 +246,7 @@ mod tests {
         }
     }
 
-    fn pinned(kind: Kind, spec: &str, f: impl FnOnce(&mut Pin)) -> Pin {
+    fn pinned(kind: ArtifactKind, spec: &str, f: impl FnOnce(&mut Pin)) -> Pin {
         let mut p = Pin::new(kind, spec);
         f(&mut p);
         p
@@ -256,14 +256,14 @@ mod tests {
     fn locked_words_replace_the_floating_ones_in_place() {
         let args: Vec<String> = ["-y", "@s/p@^1", "--flag"].iter().map(|s| s.to_string()).collect();
         let found = find(Some("npx"), &args, None);
-        let lock = [pinned(Kind::Npm, "@s/p@^1", |p| p.version = Some("1.4.2".into()))];
+        let lock = [pinned(ArtifactKind::Npm, "@s/p@^1", |p| p.version = Some("1.4.2".into()))];
         assert_eq!(
             locked_args(&args, &found, &lock),
             (vec!["-y".into(), "@s/p@1.4.2".into(), "--flag".into()], vec![])
         );
         assert_eq!(locked_args(&args, &found, &[]), (args.clone(), vec!["@s/p@^1".to_string()]));
         // A pin of another word (the plugin changed what it runs) is not used.
-        let other = [pinned(Kind::Npm, "@s/p", |p| p.version = Some("9.0.0".into()))];
+        let other = [pinned(ArtifactKind::Npm, "@s/p", |p| p.version = Some("9.0.0".into()))];
         assert_eq!(locked_args(&args, &found, &other).1, ["@s/p@^1"]);
         assert_eq!(
             Standing::of(&found, &other),
@@ -272,11 +272,11 @@ mod tests {
 
         let args: Vec<String> = ["--from", "pkg[cli]>=2", "tool"].iter().map(|s| s.to_string()).collect();
         let found = find(Some("uvx"), &args, None);
-        let lock = [pinned(Kind::Pypi, "pkg[cli]>=2", |p| p.version = Some("2.3".into()))];
+        let lock = [pinned(ArtifactKind::Pypi, "pkg[cli]>=2", |p| p.version = Some("2.3".into()))];
         assert_eq!(locked_args(&args, &found, &lock).0[1], "pkg[cli]==2.3");
         // A pin edited by hand into something that is not a version is no pin.
         for bad in ["2.3 ; rm -rf ~", "", "2.3\n", "$(x)"] {
-            let lock = [pinned(Kind::Pypi, "pkg[cli]>=2", |p| p.version = Some(bad.into()))];
+            let lock = [pinned(ArtifactKind::Pypi, "pkg[cli]>=2", |p| p.version = Some(bad.into()))];
             assert_eq!(locked_args(&args, &found, &lock).1, ["pkg[cli]>=2"], "{bad:?}");
         }
     }
@@ -285,9 +285,9 @@ mod tests {
     fn the_compose_override_names_each_locked_service() {
         let digest = format!("sha256:{}", "ab".repeat(32));
         let found = find(None, &[], Some("services:\n  db:\n    image: postgres:16\n  web:\n    image: nginx\n"));
-        let forged = [pinned(Kind::Oci, "postgres:16", |p| p.digest = Some("evil/img:1".into()))];
+        let forged = [pinned(ArtifactKind::Oci, "postgres:16", |p| p.digest = Some("evil/img:1".into()))];
         assert!(compose_override(&found, &forged).is_none());
-        let lock = [pinned(Kind::Oci, "postgres:16", |p| p.digest = Some(digest.clone()))];
+        let lock = [pinned(ArtifactKind::Oci, "postgres:16", |p| p.digest = Some(digest.clone()))];
         let text = compose_override(&found, &lock).unwrap();
         let doc: yaml_serde::Value = yaml_serde::from_str(&text).unwrap();
         assert_eq!(doc["services"]["db"]["image"].as_str().unwrap(), format!("postgres:16@{digest}"));
@@ -297,7 +297,7 @@ mod tests {
 
     #[test]
     fn a_lock_round_trips_through_yaml() {
-        let mut p = pinned(Kind::Pypi, "pkg", |p| p.version = Some("1.0".into()));
+        let mut p = pinned(ArtifactKind::Pypi, "pkg", |p| p.version = Some("1.0".into()));
         p.sha256.insert("pkg-1.0.tar.gz".into(), "00".repeat(32));
         let text = yaml_serde::to_string(&vec![p.clone()]).unwrap();
         assert_eq!(yaml_serde::from_str::<Vec<Pin>>(&text).unwrap(), vec![p]);

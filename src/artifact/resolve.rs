@@ -66,7 +66,7 @@ pub fn parse_explicit(value: &str) -> Result<(String, String)> {
 
 /// A release that was not chosen because it is too young.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Held {
+pub struct HeldBack {
     pub version: String,
     pub published: Option<Timestamp>,
     /// When it becomes eligible.
@@ -78,7 +78,7 @@ pub struct Held {
 pub struct Resolved {
     pub pin: Pin,
     /// The newer release its launcher would pick, held back by the cooldown.
-    pub held: Option<Held>,
+    pub held: Option<HeldBack>,
     /// Releases passed over because their registry withdrew them, and a version the user named.
     pub notes: Vec<String>,
 }
@@ -182,7 +182,7 @@ fn choose(r: &Reference, answer: &Answer, policy: &Policy) -> Result<Resolved> {
         _ => unreachable!("each answer is of its reference's kind"),
     };
     let explicit = policy.explicit_for(name, python).is_some();
-    let mut held: Option<Held> = None;
+    let mut held: Option<HeldBack> = None;
     let mut notes = Vec::new();
     for c in candidates {
         if let Some(why) = &c.withdrawn {
@@ -201,7 +201,7 @@ fn choose(r: &Reference, answer: &Answer, policy: &Policy) -> Result<Resolved> {
         if !explicit {
             if let Some(eligible) = policy.eligible_at(c.published) {
                 if held.is_none() {
-                    held = Some(Held { version: c.version.clone(), published: c.published, eligible });
+                    held = Some(HeldBack { version: c.version.clone(), published: c.published, eligible });
                 }
                 continue;
             }

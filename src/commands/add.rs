@@ -6,7 +6,7 @@ use super::report::PluginDoc;
 use super::{parse_sets, Ctx};
 use crate::error::{Error, Result};
 use crate::source::stage;
-use crate::sync::add::{add_as, As};
+use crate::sync::add::{add_as, AddedEntry, As};
 use crate::sync::env;
 use crate::sync::lock::{self, Locker};
 use crate::ui::{Report, Ui};
@@ -60,7 +60,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     super::report::lock_plan(&ctx.ui, &staged.plugin.name, &lock, locker.policy.now, false);
     let env = env::plan(&ctx.ui, &staged.plugin, &files_now.join(".env"), &sets, None, &ctx.settings.environment)?;
     let how = As { operation: &format!("atk add {input}"), restore: None, lock: &lock.pins };
-    let crate::sync::add::Added { entry, commit } =
+    let AddedEntry { entry, commit } =
         add_as(&ctx.ui, &home, &mut manifest, &staged, &env, &ctx.settings.environment, how)
             // Nothing was added: `atk setup` has no plugin to set; the add itself takes the values.
             .map_err(|e| {

@@ -52,8 +52,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     };
     let checks = doctor::check(&home, &ctx.settings, &ctx.ui);
     let count = |s: Severity| checks.iter().filter(|c| c.status == s).count();
-    let summary =
-        Summary { ok: count(Severity::Ok), warnings: count(Severity::Warning), problems: count(Severity::Problem) };
+    let summary = DoctorSummary {
+        ok: count(Severity::Ok),
+        warnings: count(Severity::Warning),
+        problems: count(Severity::Problem),
+    };
     let problems = summary.problems;
     ctx.ui.print(&Doctor { home: home.root.clone(), checks, fixed, summary });
     Ok(if problems > 0 { 1 } else { 0 })
@@ -65,11 +68,11 @@ pub struct Doctor {
     pub home: PathBuf,
     pub checks: Vec<Check>,
     pub fixed: Vec<String>,
-    pub summary: Summary,
+    pub summary: DoctorSummary,
 }
 
 #[derive(Serialize)]
-pub struct Summary {
+pub struct DoctorSummary {
     pub ok: usize,
     pub warnings: usize,
     pub problems: usize,
@@ -94,7 +97,7 @@ impl Report for Doctor {
                 ui.line(ui.dim(&format!("    fix: {fix}")));
             }
         }
-        let Summary { ok, warnings, problems } = self.summary;
+        let DoctorSummary { ok, warnings, problems } = self.summary;
         ui.line(format!(
             "{ok} ok, {warnings} {}, {problems} {}",
             if warnings == 1 { "warning" } else { "warnings" },

@@ -59,7 +59,7 @@ impl Report for List {
                     Some(url) => format!("{} {}", p.source.kind, esc(url)),
                     None => p.source.kind.to_string(),
                 };
-                let pin = p.source.commit.as_deref().map_or("-".to_string(), |c| super::report::short_pin(c));
+                let pin = p.source.commit.as_deref().map_or("-".to_string(), super::report::short_pin);
                 let name = if *present { esc(&p.name) } else { format!("{} (not installed here)", esc(&p.name)) };
                 [name, p.directory.clone(), source, pin]
             })

@@ -46,7 +46,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     }
     let launcher = &ctx.settings.agents.launcher;
     let shown = as_run.shown(&home, launcher, ctx.environment_secrets(), args.agent, args.show_secrets);
-    ctx.ui.print(&Mcp { server: shown.server, snippet: shown.snippet });
+    ctx.ui.print(&McpShown { server: shown.server, snippet: shown.snippet });
     if shown.hidden {
         ctx.ui.note("Secret values are masked; --show-secrets shows them.");
     }
@@ -55,13 +55,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
 
 /// `atk mcp --json`: atk-cli's document, the server's name as its one key (no `mcpServers`).
 /// Its text is the server as atk shows it, or (`--for`) the agent's own snippet.
-pub struct Mcp {
+pub struct McpShown {
     server: Server,
     /// `--for AGENT`: the agent's entry, as text.
     snippet: Option<String>,
 }
 
-impl Serialize for Mcp {
+impl Serialize for McpShown {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut doc = s.serialize_map(Some(1))?;
@@ -70,7 +70,7 @@ impl Serialize for Mcp {
     }
 }
 
-impl Report for Mcp {
+impl Report for McpShown {
     fn render(&self, ui: &Ui) {
         match &self.snippet {
             Some(snippet) => ui.line(snippet),

@@ -18,12 +18,12 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub dir: Option<PathBuf>,
     /// What runs the plugin's service
-    #[arg(long = "type", value_enum, default_value_t = Kind::Script)]
-    pub kind: Kind,
+    #[arg(long = "type", value_enum, default_value_t = TemplateArg::Script)]
+    pub kind: TemplateArg,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
-pub enum Kind {
+pub enum TemplateArg {
     Script,
     DockerCompose,
 }
@@ -48,8 +48,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         ));
     }
     let template = match args.kind {
-        Kind::Script => Template::Script,
-        Kind::DockerCompose => Template::DockerCompose,
+        TemplateArg::Script => Template::Script,
+        TemplateArg::DockerCompose => Template::DockerCompose,
     };
     let files = scaffold::create(&dir, name, template)?;
     ctx.ui.print(&New { path: dir, files });

@@ -3,7 +3,7 @@ use serde::Serialize;
 use super::{report, AgentFlags, Ctx};
 use crate::agents::{self, AgentId, AgentStatus, Apply, Op, Target};
 use crate::error::{Error, Result};
-use crate::sync::plug::{self, Change};
+use crate::sync::plug::{self, AgentsChange};
 use crate::ui::{Report, Ui};
 
 /// Register a plugin's MCP server and skill with coding agents, and record them in the manifest
@@ -78,7 +78,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     warn_missing(ctx, &t, &manifest.plugins[index].directory);
     let hint = format!("pass --yes (or --force) to plug without asking: `atk plug {} --yes ...`", t.directory);
     let how = Apply { replace: args.replace, name: args.name.as_deref(), ..Apply::new(env, &ctx.ui, ask, &hint) };
-    let done = plug::change(&home, &mut manifest, index, &t, Change { op: Op::Plug, agents: &chosen, id }, &how)?;
+    let done = plug::change(&home, &mut manifest, index, &t, AgentsChange { op: Op::Plug, agents: &chosen, id }, &how)?;
     let report = report::plugged(&ctx.ui, &manifest.plugins[index], &t, done)?;
     ctx.ui.print(&report);
     let failed = report

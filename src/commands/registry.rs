@@ -124,7 +124,7 @@ fn index(ctx: &Ctx, args: IndexArgs) -> Result<u8> {
         return Ok(ctx.ui.print_failing(&report, &stale));
     }
     let changed = state.write()?;
-    ctx.ui.print(&Index { index: state.path, plugins: checked.len(), changed });
+    ctx.ui.print(&IndexWritten { index: state.path, plugins: checked.len(), changed });
     Ok(0)
 }
 
@@ -154,13 +154,13 @@ impl Report for Checks {
 
 /// `atk registry index`: the index written, how many plugins it lists, and whether it changed.
 #[derive(Serialize)]
-pub struct Index {
+pub struct IndexWritten {
     pub index: PathBuf,
     pub plugins: usize,
     pub changed: bool,
 }
 
-impl Report for Index {
+impl Report for IndexWritten {
     fn render(&self, ui: &Ui) {
         ui.success(format!("Wrote {} ({})", self.index.display(), plural(self.plugins, "plugin")));
     }

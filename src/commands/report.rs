@@ -234,10 +234,10 @@ pub fn warnings(ui: &Ui, warnings: &[crate::plugin::skill::Warning]) {
 /// (`all` false): its failure is the command's error (exit 6 for a failed command), and the text
 /// shows nothing else. Every plugin: a summary, and exit 1 when any failed.
 #[derive(Serialize)]
-pub struct Lifecycle {
+pub struct LifecycleReport {
     pub action: &'static str,
     pub plugins: Vec<Item>,
-    pub summary: crate::lifecycle::batch::Summary,
+    pub summary: crate::lifecycle::batch::BatchSummary,
     #[serde(skip)]
     pub all: bool,
 }
@@ -496,11 +496,11 @@ fn past(outcome: StepOutcome, step: &str) -> &'static str {
     }
 }
 
-impl Lifecycle {
+impl LifecycleReport {
     /// The report of `action` (`start`, `stop`, `restart`) over `items`.
     pub fn new(action: &'static str, plugins: Vec<Item>, all: bool) -> Self {
         let summary = crate::lifecycle::batch::summarize(&plugins);
-        Lifecycle { action, plugins, summary, all }
+        LifecycleReport { action, plugins, summary, all }
     }
 
     /// Prints the report, the run's one document, and says how the command ends: one plugin's
@@ -521,7 +521,7 @@ impl Lifecycle {
     }
 }
 
-impl crate::ui::Report for Lifecycle {
+impl crate::ui::Report for LifecycleReport {
     fn render(&self, ui: &Ui) {
         let items = &self.plugins;
         if !self.all {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::report::{pin_or_local, Failed};
 use super::Ctx;
 use crate::data::backup;
-use crate::data::restore::{self, Change, Options, Restored};
+use crate::data::restore::{self, Options, PathChange, Restored};
 use crate::error::{Error, Result};
 use crate::ui::{Report, Ui};
 
@@ -98,7 +98,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             vec!["`atk backup --list` shows the backups there are".into()],
         ));
     }
-    let plans: Vec<Plan> = ready.iter().map(|(l, p)| Plan::of(l, p, args.dry_run)).collect();
+    let plans: Vec<RestorePlan> = ready.iter().map(|(l, p)| RestorePlan::of(l, p, args.dry_run)).collect();
     if args.dry_run {
         let code = if failed.is_empty() { 0 } else { crate::error::exit::GENERAL };
         if args.all {
@@ -172,23 +172,23 @@ fn confirm(ctx: &Ctx, directory: &str) -> Result<()> {
 
 /// What a restore replaces.
 #[derive(Serialize)]
-pub struct Plan {
+pub struct RestorePlan {
     pub directory: String,
     pub name: String,
     pub id: String,
     pub created: String,
     pub pin_backup: Option<String>,
     pub pin_now: Option<String>,
-    pub changes: Vec<Change>,
+    pub changes: Vec<PathChange>,
     pub volumes: Vec<String>,
     pub script: Option<String>,
     pub secrets: bool,
     pub dry_run: bool,
 }
 
-impl Plan {
-    fn of(l: &backup::Loaded, p: &restore::Prepared, dry_run: bool) -> Plan {
-        Plan {
+impl RestorePlan {
+    fn of(l: &backup::Loaded, p: &restore::Prepared, dry_run: bool) -> RestorePlan {
+        RestorePlan {
             directory: l.entry.directory.clone(),
             name: l.plugin.name.clone(),
             id: p.stored.summary.id.clone(),
@@ -209,7 +209,7 @@ impl Plan {
 pub struct Restores {
     pub all: bool,
     /// With --dry-run: what each restore would replace.
-    pub plans: Vec<Plan>,
+    pub plans: Vec<RestorePlan>,
     pub done: Vec<Done>,
     /// Plugins that declare no data or have no backup (with --all).
     pub skipped: Vec<String>,
@@ -253,7 +253,7 @@ fn describe(size: &Option<restore::Size>) -> String {
     }
 }
 
-impl Report for Plan {
+impl Report for RestorePlan {
     fn render(&self, ui: &Ui) {
         let name = crate::text::escape(&self.name);
         ui.line(format!("Restoring backup {} of '{name}' (made {}) replaces:", self.id, ago(Some(&self.created))));
@@ -294,7 +294,7 @@ impl Report for Plan {
 #[derive(Serialize)]
 pub struct Done {
     #[serde(flatten)]
-    pub plan: Plan,
+    pub plan: RestorePlan,
     #[serde(flatten)]
     pub restored: Restored,
 }

@@ -40,7 +40,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         commit: snapshot.commit.to_string(),
         plugins: found
             .iter()
-            .map(|p| Found {
+            .map(|p| SearchHit {
                 name: p.name.clone(),
                 path: p.path.clone(),
                 description: p.description.clone(),
@@ -58,14 +58,14 @@ pub struct Search {
     pub registry: String,
     #[serde(rename = "ref")]
     pub commit: String,
-    pub plugins: Vec<Found>,
+    pub plugins: Vec<SearchHit>,
     /// The words looked for (empty: every plugin).
     #[serde(skip)]
     pub query: String,
 }
 
 #[derive(Serialize)]
-pub struct Found {
+pub struct SearchHit {
     pub name: String,
     pub path: String,
     pub description: String,

@@ -15,6 +15,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let manifest = home.manifest()?;
     let entries = super::select(&manifest, target.plugin.as_deref())?;
     let items = batch::start(ctx.at(&home), &entries, &batch::Options { timeout }, &ctx.ui)?;
-    let report = report::Lifecycle::new("start", items, target.all);
+    let report = report::LifecycleReport::new("start", items, target.all);
     Ok(report.print(&ctx.ui))
 }

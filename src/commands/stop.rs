@@ -15,6 +15,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let mut entries = super::select(&manifest, args.target.plugin.as_deref())?;
     entries.reverse();
     let items = batch::stop(ctx.at(&home), &entries, &ctx.ui)?;
-    let report = report::Lifecycle::new("stop", items, args.target.all);
+    let report = report::LifecycleReport::new("stop", items, args.target.all);
     Ok(report.print(&ctx.ui))
 }

@@ -3,7 +3,7 @@ use serde::Serialize;
 use super::{parse_sets, report, Ctx};
 use crate::agents::Apply;
 use crate::error::Result;
-use crate::sync::add::{Added, Restore};
+use crate::sync::add::{AddedEntry, Restore};
 use crate::sync::remove::{self, Removal};
 use crate::sync::undo::{self, Step};
 use crate::sync::upgrade::{self, Move, Record};
@@ -55,7 +55,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         }
         Step::Restore { entry, index } => {
             let restore = Restore { message: &message, index: *index, was: entry };
-            let (Added { entry, commit }, replugged) =
+            let (AddedEntry { entry, commit }, replugged) =
                 undo::re_add(&ctx.ui, &ctx.settings, &home, &mut manifest, plan.parent, restore, &sets)
                     // Its .env went with the folder: the values are given to undo itself.
                     .map_err(|e| e.retry_with(ctx.retry("undo", &[], &sets)))?;

@@ -1,7 +1,7 @@
 use super::{report, AgentFlags, Ctx};
 use crate::agents::{self, AgentId, AgentStatus, Apply, Op};
 use crate::error::Result;
-use crate::sync::plug::{self, Change};
+use crate::sync::plug::{self, AgentsChange};
 
 /// Remove a plugin's MCP server and skill from coding agents, and from the manifest's record.
 /// Unplugging what is not there is not an error.
@@ -34,7 +34,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     };
     let hint = format!("pass --yes (or --force) to unplug without asking: `atk unplug {} --yes ...`", t.directory);
     let how = Apply::new(env, &ctx.ui, ask, &hint);
-    let done = plug::change(&home, &mut manifest, index, &t, Change { op: Op::Unplug, agents: &chosen, id }, &how)?;
+    let done =
+        plug::change(&home, &mut manifest, index, &t, AgentsChange { op: Op::Unplug, agents: &chosen, id }, &how)?;
     let report = report::plugged(&ctx.ui, &manifest.plugins[index], &t, done)?;
     ctx.ui.print(&report);
     Ok(u8::from(report.agents.iter().any(|a| a.status == AgentStatus::Failed)))

@@ -109,7 +109,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             }
         }
     }
-    let summary = Summary::of(&reports);
+    let summary = UpgradeSummary::of(&reports);
     let failed = summary.failed;
     ctx.ui.print(&Upgrade { dry_run: args.dry_run, plugins: reports, summary, all: args.target.all });
     Ok(if failed > 0 { 1 } else { 0 })
@@ -120,7 +120,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
 pub struct Upgrade {
     pub dry_run: bool,
     pub plugins: Vec<report::Upgraded>,
-    pub summary: Summary,
+    pub summary: UpgradeSummary,
     /// `--all`: the text ends with the counts.
     #[serde(skip)]
     pub all: bool,
@@ -128,18 +128,18 @@ pub struct Upgrade {
 
 /// The counts of a run; with `--dry-run`, `upgraded` counts the plugins that would be.
 #[derive(Serialize)]
-pub struct Summary {
+pub struct UpgradeSummary {
     pub upgraded: usize,
     pub up_to_date: usize,
     pub skipped: usize,
     pub failed: usize,
 }
 
-impl Summary {
+impl UpgradeSummary {
     /// The counts of the plugins' statuses.
-    fn of(plugins: &[report::Upgraded]) -> Summary {
+    fn of(plugins: &[report::Upgraded]) -> UpgradeSummary {
         let count = |of: &[&str]| plugins.iter().filter(|p| of.contains(&p.status)).count();
-        Summary {
+        UpgradeSummary {
             upgraded: count(&["upgraded", "would-upgrade"]),
             up_to_date: count(&["up-to-date"]),
             skipped: count(&["skipped", "declined"]),
@@ -153,7 +153,7 @@ impl Summary {
 impl Report for Upgrade {
     fn render(&self, ui: &Ui) {
         if self.all {
-            let Summary { upgraded, up_to_date, skipped, failed } = self.summary;
+            let UpgradeSummary { upgraded, up_to_date, skipped, failed } = self.summary;
             let verb = if self.dry_run { "would be upgraded" } else { "upgraded" };
             ui.line(format!("{upgraded} {verb}, {up_to_date} up to date, {skipped} skipped, {failed} failed"));
         }

@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::archive::{self, ArchivedPlugin, Encryption, PackMeta};
-use super::store::{Reason, Store, Summary, WORK_PREFIX};
+use super::store::{BackupSummary, Reason, Store, WORK_PREFIX};
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{Kind, RelPath, Root};
 use crate::home::Entry;
@@ -83,7 +83,7 @@ pub struct Options<'a> {
 #[derive(Debug, Clone, Serialize)]
 pub struct Made {
     #[serde(flatten)]
-    pub summary: Summary,
+    pub summary: BackupSummary,
     pub file: PathBuf,
     pub paths: Vec<String>,
     pub missing: Vec<String>,
@@ -317,7 +317,7 @@ fn take(
     };
     crate::failpoint::hit("backup-packed");
     let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-    let summary = Summary {
+    let summary = BackupSummary {
         id: id.clone(),
         directory: directory.clone(),
         name: l.plugin.name.clone(),

@@ -40,7 +40,7 @@ pub struct Size {
 
 /// One declared path: what is there now, and what the backup has.
 #[derive(Debug, Clone, Serialize)]
-pub struct Change {
+pub struct PathChange {
     pub path: String,
     pub now: Option<Size>,
     pub backup: Option<Size>,
@@ -50,7 +50,7 @@ pub struct Change {
 pub struct Prepared {
     pub stored: Stored,
     pub contents: Contents,
-    pub changes: Vec<Change>,
+    pub changes: Vec<PathChange>,
     pub volumes: Vec<String>,
     /// The restore script that will run, relative to the plugin folder.
     pub script: Option<String>,
@@ -211,7 +211,7 @@ pub fn prepare(
     let mut changes = Vec::new();
     for p in &paths {
         let in_backup = files.concat(p);
-        changes.push(Change {
+        changes.push(PathChange {
             path: p.as_str().to_string(),
             now: size_of(&plugin_root, p)?,
             backup: size_of(&tree, &in_backup)?,
@@ -480,7 +480,7 @@ fn put_volumes_back(
 }
 
 /// Whether `path` is one of the paths the restore replaces, or below one.
-fn covered(changes: &[Change], path: &RelPath) -> bool {
+fn covered(changes: &[PathChange], path: &RelPath) -> bool {
     changes.iter().any(|c| path.as_str() == c.path || RelPath::new(&c.path).is_ok_and(|p| path.starts_with(&p)))
 }
 

@@ -39,7 +39,7 @@ pub enum Reason {
 
 /// A backup's summary, as `<ID>.json` keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Summary {
+pub struct BackupSummary {
     pub id: String,
     /// The plugin's directory in the home.
     pub directory: String,
@@ -64,7 +64,7 @@ pub struct Summary {
 #[derive(Debug, Clone, Serialize)]
 pub struct Stored {
     #[serde(flatten)]
-    pub summary: Summary,
+    pub summary: BackupSummary,
     /// The archive.
     pub file: PathBuf,
 }
@@ -227,7 +227,7 @@ impl Store {
     }
 
     /// Writes the summary of a backup whose archive is in place (0600, atomically).
-    pub fn write_summary(&self, summary: &Summary) -> Result<()> {
+    pub fn write_summary(&self, summary: &BackupSummary) -> Result<()> {
         let (_, path) = self.files_of(&summary.directory, &summary.id);
         let json = serde_json::to_vec_pretty(summary).expect("a summary serializes");
         crate::fs::write_atomic(&path, &json, Some(0o600))
@@ -284,14 +284,14 @@ impl Store {
         let summary = crate::fs::read(&summary_path, Links::Refuse, Cap::State)
             .ok()
             .flatten()
-            .and_then(|bytes| serde_json::from_slice::<Summary>(&bytes).ok())
+            .and_then(|bytes| serde_json::from_slice::<BackupSummary>(&bytes).ok())
             .filter(|s| s.id == id && s.directory == directory);
         let summary = match summary {
             Some(mut s) => {
                 s.size = meta.len();
                 s
             }
-            None => Summary {
+            None => BackupSummary {
                 id: id.to_string(),
                 directory: directory.to_string(),
                 name: directory.to_string(),
@@ -493,7 +493,7 @@ impl Store {
                 crate::failpoint::hit("adopt");
                 tmp.persist_noclobber(&archive).map_err(|e| Error::io(ctx(), e.error))?;
                 let size = std::fs::metadata(&archive).map(|m| m.len()).unwrap_or(0);
-                self.write_summary(&Summary {
+                self.write_summary(&BackupSummary {
                     id: c.id.clone(),
                     directory: c.directory.clone(),
                     name: c.directory.clone(),
@@ -574,8 +574,8 @@ pub fn is_id(id: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn summary(dir: &str, id: &str) -> Summary {
-        Summary {
+    fn summary(dir: &str, id: &str) -> BackupSummary {
+        BackupSummary {
             id: id.into(),
             directory: dir.into(),
             name: dir.into(),

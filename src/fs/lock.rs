@@ -22,12 +22,12 @@ pub fn open(path: &Path) -> Result<File> {
 }
 
 /// A lock this process holds; released when dropped.
-pub struct Held {
+pub struct LockGuard {
     file: File,
     _turn: Turn,
 }
 
-impl Held {
+impl LockGuard {
     /// The lock file, to share the lock with a thread (`try_clone`) that may outlive this value.
     pub fn file(&self) -> &File {
         &self.file
@@ -52,7 +52,7 @@ impl Drop for Turn {
 }
 
 /// Takes the lock at `path` only if it is free right now, in this process and in every other.
-pub fn try_acquire(path: &Path) -> Result<Option<Held>> {
+pub fn try_acquire(path: &Path) -> Result<Option<LockGuard>> {
     let turn = {
         let mut turns = TURNS.lock().unwrap_or_else(PoisonError::into_inner);
         if turns.iter().any(|p| p == path) {
@@ -63,7 +63,7 @@ pub fn try_acquire(path: &Path) -> Result<Option<Held>> {
     };
     let file = open(path)?;
     match file.try_lock() {
-        Ok(()) => Ok(Some(Held { file, _turn: turn })),
+        Ok(()) => Ok(Some(LockGuard { file, _turn: turn })),
         Err(TryLockError::WouldBlock) => Ok(None),
         Err(TryLockError::Error(e)) => Err(Error::io(format!("cannot lock {}", path.display()), e)),
     }
@@ -78,7 +78,7 @@ pub fn acquire(
     timeout: Duration,
     on_wait: &mut dyn FnMut(),
     give_up: &dyn Fn() -> Option<Error>,
-) -> Result<Option<Held>> {
+) -> Result<Option<LockGuard>> {
     let turn = loop {
         {
             let mut turns = TURNS.lock().unwrap_or_else(PoisonError::into_inner);
@@ -95,7 +95,7 @@ pub fn acquire(
     let mut told = false;
     loop {
         match file.try_lock() {
-            Ok(()) => return Ok(Some(Held { file, _turn: turn })),
+            Ok(()) => return Ok(Some(LockGuard { file, _turn: turn })),
             Err(TryLockError::WouldBlock) => {
                 if !told {
                     on_wait();

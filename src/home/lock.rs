@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::fs::lock;
 
 pub struct HomeLock {
-    _held: lock::Held,
+    _held: lock::LockGuard,
 }
 
 /// Takes the lock at `path`, waiting up to `timeout`. `on_wait` is called once, when the lock

@@ -220,7 +220,7 @@ impl Default for Manifest {
 /// The registry an artifact comes from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
-pub enum Kind {
+pub enum ArtifactKind {
     Npm,
     Pypi,
     Oci,
@@ -228,35 +228,35 @@ pub enum Kind {
     Other(String),
 }
 
-impl Kind {
+impl ArtifactKind {
     pub fn as_str(&self) -> &str {
         match self {
-            Kind::Npm => "npm",
-            Kind::Pypi => "pypi",
-            Kind::Oci => "oci",
-            Kind::Other(name) => name,
+            ArtifactKind::Npm => "npm",
+            ArtifactKind::Pypi => "pypi",
+            ArtifactKind::Oci => "oci",
+            ArtifactKind::Other(name) => name,
         }
     }
 
     /// Whether this atk knows what pins of this kind mean.
     pub fn is_known(&self) -> bool {
-        !matches!(self, Kind::Other(_))
+        !matches!(self, ArtifactKind::Other(_))
     }
 }
 
-impl From<String> for Kind {
-    fn from(name: String) -> Kind {
+impl From<String> for ArtifactKind {
+    fn from(name: String) -> ArtifactKind {
         match name.as_str() {
-            "npm" => Kind::Npm,
-            "pypi" => Kind::Pypi,
-            "oci" => Kind::Oci,
-            _ => Kind::Other(name),
+            "npm" => ArtifactKind::Npm,
+            "pypi" => ArtifactKind::Pypi,
+            "oci" => ArtifactKind::Oci,
+            _ => ArtifactKind::Other(name),
         }
     }
 }
 
-impl From<Kind> for String {
-    fn from(kind: Kind) -> String {
+impl From<ArtifactKind> for String {
+    fn from(kind: ArtifactKind) -> String {
         kind.as_str().to_string()
     }
 }
@@ -265,7 +265,7 @@ impl From<Kind> for String {
 /// keeps it under the plugin's `lock` (see `crate::artifact`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pin {
-    pub kind: Kind,
+    pub kind: ArtifactKind,
     /// The word as the plugin writes it (`@notionhq/notion-mcp-server`, `mongo:7`).
     pub spec: String,
     /// npm and PyPI: the exact version.
@@ -291,7 +291,7 @@ pub struct Pin {
 }
 
 impl Pin {
-    pub fn new(kind: Kind, spec: &str) -> Pin {
+    pub fn new(kind: ArtifactKind, spec: &str) -> Pin {
         Pin {
             kind,
             spec: spec.to_string(),

@@ -226,7 +226,7 @@ pub fn restart(at: At, entries: &[&Entry], opts: &Options, reporter: &dyn Report
 
 /// How many items had each outcome.
 #[derive(Debug, Default, Clone, Copy, Serialize)]
-pub struct Summary {
+pub struct BatchSummary {
     pub started: usize,
     pub stopped: usize,
     pub already_running: usize,
@@ -234,8 +234,8 @@ pub struct Summary {
     pub failed: usize,
 }
 
-pub fn summarize(items: &[Item]) -> Summary {
-    let mut s = Summary::default();
+pub fn summarize(items: &[Item]) -> BatchSummary {
+    let mut s = BatchSummary::default();
     for i in items {
         match i.outcome {
             StepOutcome::Started => s.started += 1,

@@ -200,7 +200,7 @@ impl<'a> Runner<'a> {
         )
         .ok()?;
         let entry = manifest.plugins.iter().find(|e| e.directory == self.directory)?;
-        if !entry.lock.iter().any(|p| p.kind == crate::artifact::Kind::Oci) {
+        if !entry.lock.iter().any(|p| p.kind == crate::artifact::ArtifactKind::Oci) {
             return None;
         }
         let found = crate::artifact::of_plugin(self.plugin, |f| crate::plugin::text_of(self.plugin_dir, f));

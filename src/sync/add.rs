@@ -12,7 +12,7 @@ use crate::reporter::Reporter;
 use crate::source::stage::Staged;
 
 /// What adding did: the new entry and the commit made (none when `auto_commit` is off).
-pub struct Added {
+pub struct AddedEntry {
     pub entry: Entry,
     pub commit: Option<String>,
 }
@@ -27,7 +27,7 @@ pub fn add(
     env: &EnvPlan,
     outer: &Environment,
     operation: &str,
-) -> Result<Added> {
+) -> Result<AddedEntry> {
     add_as(reporter, home, manifest, staged, env, outer, As { operation, restore: None, lock: &[] })
 }
 
@@ -58,7 +58,7 @@ pub fn add_as(
     env: &EnvPlan,
     outer: &Environment,
     As { operation, restore, lock }: As,
-) -> Result<Added> {
+) -> Result<AddedEntry> {
     let Staged { plugin, directory, staged, source } = staged;
     let rel_dir = plugin_rel(directory)?;
     let target = home.plugin_dir(directory);
@@ -103,5 +103,5 @@ pub fn add_as(
         home.commit(tx, &updated, &paths, restore.as_ref().map_or(&added, |r| r.message))
     })?;
     *manifest = updated;
-    Ok(Added { entry, commit })
+    Ok(AddedEntry { entry, commit })
 }

@@ -166,7 +166,7 @@ fn os(s: &str) -> &std::ffi::OsStr {
 /// process holds the lock file in it meanwhile.
 struct Work {
     dir: tempfile::TempDir,
-    _lock: crate::fs::lock::Held,
+    _lock: crate::fs::lock::LockGuard,
 }
 
 impl Work {

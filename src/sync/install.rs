@@ -260,7 +260,7 @@ pub fn lock_missing(
     mut files: Vec<Result<bool>>,
     policy: FetchPolicy,
 ) -> Result<(Vec<Result<bool>>, LocksMade)> {
-    use crate::sync::lock::{self, Item, Keep, Locker};
+    use crate::sync::lock::{self, Keep, LockRequest, Locker};
     let mut wanting: Vec<(usize, crate::artifact::Found)> = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
         if files[i].is_err() {
@@ -293,8 +293,10 @@ pub fn lock_missing(
     }
     let locker = Locker::new(settings, manifest, &[])?;
     made.now = locker.policy.now;
-    let items: Vec<Item> =
-        wanting.iter().map(|(i, found)| Item { found, previous: &entries[*i].lock, keep: Keep::Locked }).collect();
+    let items: Vec<LockRequest> = wanting
+        .iter()
+        .map(|(i, found)| LockRequest { found, previous: &entries[*i].lock, keep: Keep::Locked })
+        .collect();
     let activity = reporter.activity("Looking up the packages plugins run");
     let locks = lock::lock_all(&locker, &items)?;
     drop(activity);
@@ -314,7 +316,7 @@ pub fn lock_missing(
 
 /// What [`install_one`] did: whether the plugin's install command ran, and the recorded agents
 /// it plugged the plugin into again.
-pub struct Installed {
+pub struct InstallDone {
     pub ran: bool,
     pub agents: Vec<crate::agents::AgentOutcome>,
 }
@@ -331,7 +333,7 @@ pub fn install_one(
     entry: &Entry,
     sets: &[(String, String)],
     strict: bool,
-) -> Result<Installed> {
+) -> Result<InstallDone> {
     let dir = home.plugin_dir(&entry.directory);
     let plugin = crate::plugin::load(&dir)?;
     if !sets.is_empty() {
@@ -350,7 +352,7 @@ pub fn install_one(
         crate::lifecycle::Runner::new(&home.root, &dir, &entry.directory, &plugin, reporter, &settings.environment);
     let ran = runner.check_and_install(reporter)?;
     let agents = crate::agents::on_recorded(crate::agents::Op::Plug, home, entry, &settings.agents, &outer, reporter)?;
-    Ok(Installed { ran, agents })
+    Ok(InstallDone { ran, agents })
 }
 
 /// `-j N`, else the number of CPUs; capped by the bounded pool (see `crate::pool::WIDEST`).

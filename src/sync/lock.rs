@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use gix::ObjectId;
 
-use crate::artifact::{self, Found, Held, Kind, Pin, Policy, Registries};
+use crate::artifact::{self, ArtifactKind, Found, HeldBack, Pin, Policy, Registries};
 use crate::error::{Error, Result};
 use crate::home::{manifest, Entry, Home, Locked, Manifest, Message, Transaction};
 use crate::plugin::Plugin;
@@ -74,7 +74,7 @@ pub enum Keep {
 /// A change of one pin.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PinMove {
-    pub kind: Kind,
+    pub kind: ArtifactKind,
     pub spec: String,
     /// What it was locked to (short), when it was.
     pub from: Option<String>,
@@ -89,7 +89,7 @@ pub struct Lock {
     /// How it differs from the lock it replaces.
     pub moves: Vec<PinMove>,
     /// Newer releases held back by the cooldown: (the reference, the release).
-    pub held: Vec<(String, Held)>,
+    pub held: Vec<(String, HeldBack)>,
     /// Withdrawn releases passed over, versions named with `--pin`.
     pub notes: Vec<String>,
     /// Words that name something to run but cannot be locked, and why.
@@ -139,7 +139,7 @@ fn moves(previous: &[Pin], pins: &[Pin]) -> Vec<PinMove> {
 }
 
 /// One plugin to lock: what it declares, the lock it has, and how.
-pub struct Item<'a> {
+pub struct LockRequest<'a> {
     pub found: &'a Found,
     pub previous: &'a [Pin],
     pub keep: Keep,
@@ -148,7 +148,7 @@ pub struct Item<'a> {
 /// Locks every item, all of their references resolved in one round of requests. Per item, its
 /// lock or the first of its references that could not be resolved. Fails as a whole only on
 /// Ctrl-C.
-pub fn lock_all(locker: &Locker, items: &[Item]) -> Result<Vec<Result<Lock>>> {
+pub fn lock_all(locker: &Locker, items: &[LockRequest]) -> Result<Vec<Result<Lock>>> {
     let mut wanted = Vec::new();
     let mut owners = Vec::new();
     for (i, item) in items.iter().enumerate() {
@@ -205,7 +205,7 @@ pub fn lock_all(locker: &Locker, items: &[Item]) -> Result<Vec<Result<Lock>>> {
 pub fn lock_one(reporter: &dyn Reporter, locker: &Locker, found: &Found, previous: &[Pin], keep: Keep) -> Result<Lock> {
     let asks = found.references.iter().any(|r| keep == Keep::Nothing || artifact::pin_of(previous, r).is_none());
     let _activity = asks.then(|| reporter.activity("Looking up the packages it runs"));
-    let item = Item { found, previous, keep };
+    let item = LockRequest { found, previous, keep };
     lock_all(locker, &[item])?.pop().expect("one result per item")
 }
 

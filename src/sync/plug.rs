@@ -74,7 +74,7 @@ pub fn target_to_unplug(home: &Home, entry: &Entry, outer: Outer, reporter: &dyn
 }
 
 /// The agents a change is for, and the plugin as the user named it (for the journal's operation).
-pub struct Change<'a> {
+pub struct AgentsChange<'a> {
     pub op: Op,
     pub agents: &'a [AgentId],
     pub id: &'a str,
@@ -100,7 +100,7 @@ pub fn change(
     manifest: &mut Manifest,
     index: usize,
     t: &Target,
-    change: Change,
+    change: AgentsChange,
     how: &Apply,
 ) -> Result<Changed> {
     let (outcomes, error) = apply_all(home, t, change.agents, change.op, how);

@@ -57,7 +57,7 @@ pub struct Removal<'a> {
 }
 
 /// What a removal did: the agents it was unplugged from, and the commit.
-pub struct Removed {
+pub struct TornDown {
     pub unplugged: Vec<AgentOutcome>,
     pub commit: Option<String>,
     /// Why the removal failed after the agents were unplugged (the home is as it was): the caller
@@ -76,14 +76,14 @@ pub fn tear_down(
     removal: &Removal,
     operation: &str,
     message: Option<&Message>,
-) -> Result<Removed> {
+) -> Result<TornDown> {
     if let Some(runner) = &removal.runner {
         runner.tear_down(reporter, removal.force)?;
     }
     let unplugged = super::plug::unplug_recorded(reporter, settings, home, removal.entry)?;
     Ok(match remove_as(home, manifest, &removal.entry.directory, operation, message) {
-        Ok(commit) => Removed { unplugged, commit, failed: None },
-        Err(e) => Removed { unplugged, commit: None, failed: Some(e) },
+        Ok(commit) => TornDown { unplugged, commit, failed: None },
+        Err(e) => TornDown { unplugged, commit: None, failed: Some(e) },
     })
 }
 

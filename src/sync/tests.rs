@@ -59,7 +59,7 @@ pub(crate) fn add_source(
     origins: &Origins,
     src: &Path,
     cwd: &Path,
-) -> super::add::Added {
+) -> super::add::AddedEntry {
     let from = crate::source::Relative { cwd, user_home: cwd };
     let staged =
         crate::source::stage::stage(reporter, home, manifest, origins, src.to_str().unwrap(), from, false).unwrap();

@@ -349,7 +349,7 @@ pub fn re_add(
     parent: ObjectId,
     restore: super::add::Restore,
     sets: &[(String, String)],
-) -> Result<(super::add::Added, Vec<AgentOutcome>)> {
+) -> Result<(super::add::AddedEntry, Vec<AgentOutcome>)> {
     let staged = stage_restore(home, &settings.origins(manifest), parent, restore.was)?;
     let files_now = staged.staged.as_ref().map(|s| s.path().to_path_buf()).expect("restored files are staged");
     let environment = &settings.environment;

@@ -157,8 +157,8 @@ pub fn survey(
         found.push((entry, declared));
     }
     locker.check_pins(found.iter().map(|(_, f)| f))?;
-    let items: Vec<lock::Item> =
-        found.iter().map(|(e, f)| lock::Item { found: f, previous: &e.lock, keep: Keep::Nothing }).collect();
+    let items: Vec<lock::LockRequest> =
+        found.iter().map(|(e, f)| lock::LockRequest { found: f, previous: &e.lock, keep: Keep::Nothing }).collect();
     let asks = items.iter().any(|i| !i.found.references.is_empty());
     let activity = asks.then(|| reporter.activity("Looking up the packages plugins run"));
     let locked = lock::lock_all(locker, &items)?;

@@ -50,7 +50,7 @@ fn a_commit_with_an_out_of_range_date_is_shown_with_its_date_marked_invalid() {
 
         let out = env.ok(&["history"]);
         let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(lines[0], format!("{} (invalid date)  (Hand-made commit)", &id[..10]), "{out}");
+        assert_eq!(lines[0], format!("{} (invalid date)  (Hand-made commit)", &id[..12]), "{out}");
         assert!(lines.iter().any(|l| l.contains(" (20") && l.contains("add dated")), "{out}");
         let doc: serde_json::Value = serde_json::from_str(&env.ok(&["history", "--json"])).unwrap();
         let ops = doc["operations"].as_array().unwrap();

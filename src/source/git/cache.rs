@@ -7,7 +7,7 @@ use gix::ObjectId;
 
 use super::Repo;
 use crate::error::{Error, IoContext, Result};
-use crate::fs::lock::Held;
+use crate::fs::lock::LockGuard;
 use crate::source::net::Waits;
 
 /// The cache key of a URL: case of scheme and host, a trailing `/` or `.git` do not matter.
@@ -88,7 +88,7 @@ impl Repo {
     /// Takes the cache repository's lock. Whoever holds it is the only one changing the
     /// repository, so what a killed fetch left there (git's lock files, temporary packs) is
     /// stale, and cleared now: otherwise every later fetch of this source would fail.
-    pub(super) fn lock(&self) -> Result<Option<Held>> {
+    pub(super) fn lock(&self) -> Result<Option<LockGuard>> {
         let Some(path) = self.cache_lock.as_deref() else { return Ok(None) };
         // A transfer of this run that was given up on still holds the lock: waiting for it would
         // wait for the very stall the timeout ended (checked again while waiting, for a transfer
@@ -129,7 +129,7 @@ pub(super) fn lock_file(
     shown: &str,
     timeout: std::time::Duration,
     give_up: &dyn Fn() -> Option<Error>,
-) -> Result<Held> {
+) -> Result<LockGuard> {
     if let Some(e) = give_up() {
         return Err(e);
     }

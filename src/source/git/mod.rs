@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use gix::ObjectId;
 
 use crate::error::{Error, Result};
-use crate::fs::lock::Held;
+use crate::fs::lock::LockGuard;
 use crate::fs::RelPath;
 
 pub use cache::{cache_dir, cache_name, normalize, Cache};
@@ -217,7 +217,7 @@ impl Repo {
         }
         let lock = self.lock()?;
         if !self.has(&commit) {
-            self.fetch(lock.as_ref().map(Held::file), &[commit], true)?;
+            self.fetch(lock.as_ref().map(LockGuard::file), &[commit], true)?;
             self.pin(commit)?;
         }
         Ok(())
@@ -266,12 +266,12 @@ impl Repo {
         missing.sort();
         missing.dedup();
         if !missing.is_empty() {
-            if let Err(e) = self.fetch(lock.as_ref().map(Held::file), &missing, false) {
+            if let Err(e) = self.fetch(lock.as_ref().map(LockGuard::file), &missing, false) {
                 // A server that refuses wants by blob id: take the whole tree of the commit instead.
                 if matches!(e, Error::Interrupted | Error::NetStalled { .. }) {
                     return Err(e);
                 }
-                self.fetch(lock.as_ref().map(Held::file), &[commit], false)?;
+                self.fetch(lock.as_ref().map(LockGuard::file), &[commit], false)?;
             }
         }
         Ok(())
