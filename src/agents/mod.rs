@@ -83,6 +83,12 @@ impl AgentId {
         AgentId::Windsurf,
     ];
 
+    /// The supported agents found on this machine (their program, or their configuration
+    /// folder), in the fixed order.
+    pub fn installed(env: &AgentEnv) -> Vec<AgentId> {
+        AgentId::ALL.into_iter().filter(|a| a.agent().installed(env)).collect()
+    }
+
     /// The word in the manifest and on the command line.
     pub fn as_str(self) -> &'static str {
         match self {

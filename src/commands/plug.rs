@@ -60,7 +60,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let index = super::index_of(&manifest, id)?;
     let t = plug::target_to_plug(&home, &manifest.plugins[index], &ctx.settings.outer())?;
     let chosen = if args.agents.all_agents {
-        let found: Vec<AgentId> = AgentId::ALL.into_iter().filter(|a| a.agent().installed(env)).collect();
+        let found = AgentId::installed(env);
         if found.is_empty() {
             return Err(Error::nothing_to_do(
                 "no supported agent was found on this machine",

@@ -3,7 +3,6 @@ use serde::Serialize;
 use super::Ctx;
 use crate::error::Result;
 use crate::lifecycle::{scripts, status::load_installed};
-use crate::process;
 use crate::ui::{Report, Ui};
 
 /// Run one of a plugin's scripts (custom/ first); without SCRIPT, list them
@@ -73,20 +72,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     };
     let (path, rel) = scripts::resolve(&dir, &script)?;
     let runner = ctx.runner(&home, &dir, &entry.directory, &plugin);
-    let mut command = runner.command_for(&path)?;
-    command.args(&args.args);
-    if ctx.ui.json {
-        use std::os::fd::AsFd;
-        if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
-            command.stdout(std::process::Stdio::from(fd));
-        }
-    }
-    crate::error::check_interrupt()?;
-    let status = process::foreground(&mut command, &format!("cannot run {}", path.display()))?;
-    if crate::interrupt::is_set() {
-        return Err(crate::Error::Interrupted);
-    }
-    let code = crate::process::exit_code(status);
+    let code = runner.run_script(&path, &args.args)?;
     ctx.ui.print(&Run {
         name: plugin.name.clone(),
         directory: entry.directory.clone(),

@@ -20,33 +20,16 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let mut reports = Vec::new();
     for path in &args.paths {
-        let result = if path.is_dir() {
-            plugin::load(path)
-        } else if path.is_file() {
-            plugin::load_file(path)
-        } else {
-            Err(Error::PluginInvalid {
-                what: path.display().to_string(),
-                problems: vec!["no such file or folder".into()],
-            })
-        };
-        let result = result.and_then(|p| plugin::directory_for(&p, path).map(|dir| (p, dir)));
-        match result {
-            Ok((p, dir)) => {
-                // A folder's SKILL.md (a plugin.yaml named alone is checked alone).
-                let warnings = if path.is_dir() { plugin::skill::check(path, &dir, &p.description) } else { vec![] };
-                // A folder's data declaration (atk-data.yaml), which the plugin's own file does not hold.
-                let errors = if path.is_dir() { plugin::data::check(path) } else { vec![] };
-                reports.push(Validated {
-                    path: Some(path.clone()),
-                    name: Some(p.name.clone()),
-                    directory: Some(dir),
-                    maturity: Some(p.maturity.as_str()),
-                    valid: errors.is_empty(),
-                    errors,
-                    warnings,
-                })
-            }
+        match plugin::check_path(path) {
+            Ok(c) => reports.push(Validated {
+                path: Some(path.clone()),
+                name: Some(c.plugin.name.clone()),
+                directory: Some(c.directory),
+                maturity: Some(c.plugin.maturity.as_str()),
+                valid: c.problems.is_empty(),
+                errors: c.problems,
+                warnings: c.warnings,
+            }),
             Err(e) => {
                 let problems: Vec<String> = match &e {
                     Error::PluginInvalid { problems, .. } => problems.clone(),

@@ -274,13 +274,31 @@ impl<'a> Runner<'a> {
     fn shell(&self, cmd: &str) -> Result<Command> {
         let mut command = self.command_for("sh")?;
         command.arg("-c").arg(cmd);
+        self.route_stdout(&mut command);
+        Ok(command)
+    }
+
+    /// The command's standard output on our standard error when ours carries JSON.
+    fn route_stdout(&self, command: &mut Command) {
         if self.stdout_to_stderr {
             use std::os::fd::AsFd;
             if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
                 command.stdout(Stdio::from(fd));
             }
         }
-        Ok(command)
+    }
+
+    /// Runs the plugin's script at `path` with `args` in the foreground, as `atk run` does: the
+    /// terminal is the script's (Ctrl-C is its to handle), its environment the plugin's. Its exit
+    /// code; interrupted when atk was asked to stop meanwhile.
+    pub fn run_script(&self, path: &Path, args: &[String]) -> Result<i32> {
+        let mut command = self.command_for(path)?;
+        command.args(args);
+        self.route_stdout(&mut command);
+        crate::error::check_interrupt()?;
+        let status = crate::process::foreground(&mut command, &format!("cannot run {}", path.display()))?;
+        crate::error::check_interrupt()?;
+        Ok(crate::process::exit_code(status))
     }
 
     /// Runs `step`. `Ok(false)` when the plugin does not define it.

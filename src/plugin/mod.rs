@@ -85,6 +85,38 @@ pub fn scrubber_of(dir: &Path, outer: env::Outer, environment: &[String]) -> sec
     secrets.scrubber(environment)
 }
 
+/// What `atk validate` finds at one path: the plugin, the folder name it gets, and (for a plugin
+/// folder; a `plugin.yaml` named alone is checked alone) its data declaration's problems and its
+/// `SKILL.md`'s warnings.
+pub struct PathCheck {
+    pub plugin: Plugin,
+    pub directory: String,
+    pub problems: Vec<String>,
+    pub warnings: Vec<skill::Warning>,
+}
+
+/// Checks the plugin folder or `plugin.yaml` at `path` as a plugin author would: an error when
+/// its definition is invalid (or nothing is there), else what [`PathCheck`] lists.
+pub fn check_path(path: &Path) -> Result<PathCheck> {
+    let plugin = if path.is_dir() {
+        load(path)?
+    } else if path.is_file() {
+        load_file(path)?
+    } else {
+        return Err(Error::PluginInvalid {
+            what: path.display().to_string(),
+            problems: vec!["no such file or folder".into()],
+        });
+    };
+    let directory = directory_for(&plugin, path)?;
+    let (problems, warnings) = if path.is_dir() {
+        (data::check(path), skill::check(path, &directory, &plugin.description))
+    } else {
+        (vec![], vec![])
+    };
+    Ok(PathCheck { plugin, directory, problems, warnings })
+}
+
 /// The name of a plugin's README, beside its plugin.yaml.
 pub const README: &str = "README.md";
 
