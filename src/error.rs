@@ -20,6 +20,22 @@ pub mod exit {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The pattern of the errors that carry hints of their own (a message and its hints), binding
+/// them to `$hints`: what [`Error::hints`] returns and [`Error::push_hint`] adds to.
+macro_rules! carries_hints {
+    ($hints:ident) => {
+        Error::PluginRefused { hints: $hints, .. }
+            | Error::UnsafePath { hints: $hints, .. }
+            | Error::AgentConfig { hints: $hints, .. }
+            | Error::Conflict { hints: $hints, .. }
+            | Error::NothingToDo { hints: $hints, .. }
+            | Error::Damaged { hints: $hints, .. }
+            | Error::Git { hints: $hints, .. }
+            | Error::Registry { hints: $hints, .. }
+            | Error::Other { hints: $hints, .. }
+    };
+}
+
 /// Cloneable, so that one failure of a source can be reported for each plugin it fails, with its
 /// own kind, exit code and hints.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -304,15 +320,7 @@ impl Error {
                 format!("to move it to a newer version: `atk upgrade {directory}`"),
                 format!("to replace it: `atk remove {directory}`, then add it again"),
             ],
-            Error::PluginRefused { hints, .. }
-            | Error::UnsafePath { hints, .. }
-            | Error::AgentConfig { hints, .. }
-            | Error::Conflict { hints, .. }
-            | Error::NothingToDo { hints, .. }
-            | Error::Damaged { hints, .. }
-            | Error::Git { hints, .. }
-            | Error::Registry { hints, .. }
-            | Error::Other { hints, .. } => hints.clone(),
+            carries_hints!(hints) => hints.clone(),
             Error::Lifecycle { .. } => {
                 vec!["the command's output above says why; fix it and run the command again".into()]
             }
@@ -411,15 +419,7 @@ impl Error {
     /// failure, …) and says whether it could; the others keep theirs.
     pub fn push_hint(&mut self, hint: String) -> bool {
         match self {
-            Error::PluginRefused { hints, .. }
-            | Error::UnsafePath { hints, .. }
-            | Error::AgentConfig { hints, .. }
-            | Error::Conflict { hints, .. }
-            | Error::NothingToDo { hints, .. }
-            | Error::Damaged { hints, .. }
-            | Error::Git { hints, .. }
-            | Error::Registry { hints, .. }
-            | Error::Other { hints, .. } => {
+            carries_hints!(hints) => {
                 hints.push(hint);
                 true
             }
