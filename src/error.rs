@@ -95,9 +95,10 @@ pub enum Error {
     #[error("{message}")]
     Damaged { message: String, hints: Vec<String> },
 
-    /// A lifecycle command exited non-zero.
+    /// A lifecycle command exited non-zero. `hints` are those added under the usual one (a backup
+    /// that stopped the plugin says it is down).
     #[error("{step} of plugin '{plugin}' failed ({status})")]
-    Lifecycle { plugin: String, step: String, status: String },
+    Lifecycle { plugin: String, step: String, status: String, hints: Vec<String> },
 
     /// A git or fetch operation failed.
     #[error("{message}")]
@@ -313,8 +314,10 @@ impl Error {
             | Error::Git { hints, .. }
             | Error::Registry { hints, .. }
             | Error::Other { hints, .. } => hints.clone(),
-            Error::Lifecycle { .. } => {
-                vec!["the command's output above says why; fix it and run the command again".into()]
+            Error::Lifecycle { hints, .. } => {
+                let mut all = vec!["the command's output above says why; fix it and run the command again".to_string()];
+                all.extend(hints.iter().cloned());
+                all
             }
             Error::EnvMissing { missing, retry: Some(command) } => {
                 let keys: Vec<&String> = missing.iter().flat_map(|(_, vars)| vars).collect();
@@ -419,6 +422,7 @@ impl Error {
             | Error::Damaged { hints, .. }
             | Error::Git { hints, .. }
             | Error::Registry { hints, .. }
+            | Error::Lifecycle { hints, .. }
             | Error::Other { hints, .. } => {
                 hints.push(hint);
                 true
@@ -488,7 +492,7 @@ mod tests {
             Error::conflict("m", vec![]),
             Error::nothing_to_do("m", vec![]),
             Error::damaged("m", vec![]),
-            Error::Lifecycle { plugin: s(), step: s(), status: s() },
+            Error::Lifecycle { plugin: s(), step: s(), status: s(), hints: vec![] },
             Error::Git { message: s(), hints: vec![] },
             Error::Registry { message: s(), hints: vec![] },
             Error::NetStalled { url: s(), seconds: 1 },
