@@ -114,12 +114,13 @@ pub struct IndexState {
 }
 
 /// Reads the index of the checkout at `dir` and compares it with what `checked` (its plugins, all
-/// valid) make. A file that is absent is empty; one atk may not read (a FIFO, a link out, too
-/// big) is an error.
+/// valid) make. A file that is absent is empty; one atk may not read (a FIFO, a link, too big) is
+/// an error: a link is not followed, so what it leads to (out of the checkout of a pull request
+/// that CI checks) is never printed as the difference.
 pub fn index_state(dir: &Path, checked: &[Checked]) -> Result<IndexState> {
     let path = if dir == Path::new(".") { PathBuf::from(INDEX_FILE) } else { dir.join(INDEX_FILE) };
     let text = index_of(checked).to_yaml();
-    let current = crate::fs::read_text(&path, crate::fs::Links::Follow, crate::fs::Cap::State)?.unwrap_or_default();
+    let current = crate::fs::read_text(&path, crate::fs::Links::Refuse, crate::fs::Cap::State)?.unwrap_or_default();
     let difference = changed_lines(&current, &text);
     Ok(IndexState { path, up_to_date: current == text, difference, text })
 }
