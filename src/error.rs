@@ -111,9 +111,10 @@ pub enum Error {
     #[error("{message}")]
     Damaged { message: String, hints: Vec<String> },
 
-    /// A lifecycle command exited non-zero.
+    /// A lifecycle command exited non-zero. `hints` are those added under the usual one (a backup
+    /// that stopped the plugin says it is down).
     #[error("{step} of plugin '{plugin}' failed ({status})")]
-    Lifecycle { plugin: String, step: String, status: String },
+    Lifecycle { plugin: String, step: String, status: String, hints: Vec<String> },
 
     /// A git or fetch operation failed.
     #[error("{message}")]
@@ -321,8 +322,10 @@ impl Error {
                 format!("to replace it: `atk remove {directory}`, then add it again"),
             ],
             carries_hints!(hints) => hints.clone(),
-            Error::Lifecycle { .. } => {
-                vec!["the command's output above says why; fix it and run the command again".into()]
+            Error::Lifecycle { hints, .. } => {
+                let mut all = vec!["the command's output above says why; fix it and run the command again".to_string()];
+                all.extend(hints.iter().cloned());
+                all
             }
             Error::EnvMissing { missing, retry: Some(command) } => {
                 let keys: Vec<&String> = missing.iter().flat_map(|(_, vars)| vars).collect();
@@ -419,7 +422,7 @@ impl Error {
     /// failure, …) and says whether it could; the others keep theirs.
     pub fn push_hint(&mut self, hint: String) -> bool {
         match self {
-            carries_hints!(hints) => {
+            carries_hints!(hints) | Error::Lifecycle { hints, .. } => {
                 hints.push(hint);
                 true
             }
@@ -488,7 +491,7 @@ mod tests {
             Error::conflict("m", vec![]),
             Error::nothing_to_do("m", vec![]),
             Error::damaged("m", vec![]),
-            Error::Lifecycle { plugin: s(), step: s(), status: s() },
+            Error::Lifecycle { plugin: s(), step: s(), status: s(), hints: vec![] },
             Error::Git { message: s(), hints: vec![] },
             Error::Registry { message: s(), hints: vec![] },
             Error::NetStalled { url: s(), seconds: 1 },

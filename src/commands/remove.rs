@@ -29,7 +29,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let entry = manifest.plugins[index].clone();
     let dir = home.plugin_dir(&entry.directory);
 
-    let again = format!("atk remove {} --force", entry.directory);
+    // On the same home (and registry) as this run: `ctx.retry` names them.
+    let again = ctx.retry(&format!("remove {}", entry.directory), &["--force"], &[]);
     let plugin = remove::definition(&ctx.ui, &home, &entry, args.force, &again)?;
     let runner = plugin.as_ref().map(|p| ctx.runner(&home, &dir, &entry.directory, p));
     if let Some(r) = &runner {

@@ -35,7 +35,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     let (action, entry, commit, done) = match &plan.step {
         Step::Remove { entry } => {
             let dir = home.plugin_dir(&entry.directory);
-            let plugin = remove::definition(&ctx.ui, &home, entry, args.force, "atk undo --force")?;
+            let again = ctx.retry("undo", &["--force"], &[]);
+            let plugin = remove::definition(&ctx.ui, &home, entry, args.force, &again)?;
             let runner = plugin.as_ref().map(|p| ctx.runner(&home, &dir, &entry.directory, p));
             if let Some(r) = &runner {
                 if !r.confirm_uninstall(&ctx.ui, "undo", force)? {

@@ -431,9 +431,7 @@ fn swap(
             return Err(e);
         }
         return Err(match e {
-            Error::Lifecycle { .. } | Error::Io { .. } => {
-                Error::Other { message: e.to_string(), hints: vec![before_hint] }
-            }
+            Error::Io { .. } => Error::Other { message: e.to_string(), hints: vec![before_hint] },
             other => other,
         });
     }

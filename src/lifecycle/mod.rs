@@ -355,7 +355,7 @@ impl<'a> Runner<'a> {
             (None, Some(sig)) => format!("killed by signal {sig}"),
             _ => "unknown status".into(),
         };
-        Error::Lifecycle { plugin: self.plugin.name.clone(), step: step.into(), status }
+        Error::Lifecycle { plugin: self.plugin.name.clone(), step: step.into(), status, hints: vec![] }
     }
 }
 

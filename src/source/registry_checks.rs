@@ -114,12 +114,13 @@ pub struct IndexState {
 }
 
 /// Reads the index of the checkout at `dir` and compares it with what `checked` (its plugins, all
-/// valid) make. A file that is absent is empty; one atk may not read (a FIFO, a link out, too
-/// big) is an error.
+/// valid) make. A file that is absent is empty; one atk may not read (a FIFO, a link, too big) is
+/// an error: a link is not followed, so what it leads to (out of the checkout of a pull request
+/// that CI checks) is never printed as the difference.
 pub fn index_state(dir: &Path, checked: &[Checked]) -> Result<IndexState> {
     let path = if dir == Path::new(".") { PathBuf::from(INDEX_FILE) } else { dir.join(INDEX_FILE) };
     let text = index_of(checked).to_yaml();
-    let current = crate::fs::read_text(&path, crate::fs::Links::Follow, crate::fs::Cap::State)?.unwrap_or_default();
+    let current = crate::fs::read_text(&path, crate::fs::Links::Refuse, crate::fs::Cap::State)?.unwrap_or_default();
     let difference = changed_lines(&current, &text);
     Ok(IndexState { path, up_to_date: current == text, difference, text })
 }
@@ -135,14 +136,17 @@ impl IndexState {
     }
 }
 
-/// The lines of `old` and `new` that differ (without their line ends), per change the removed
+/// The lines of `old` and `new` that differ (without their `\n`: a `\r` before it stays, so that
+/// a line that differs only by its end shows how), per change the removed
 /// ones (`-`) then the added ones (`+`), found by gix's histogram diff: its work grows with the
 /// lines' number, not its square.
 pub fn changed_lines(old: &str, new: &str) -> Vec<String> {
     use gix::diff::blob::{diff_with_slider_heuristics, Algorithm, InternedInput};
     let input = InternedInput::new(old, new);
     let diff = diff_with_slider_heuristics(Algorithm::Histogram, &input);
-    let line = |mark: char, token| format!("{mark}{}", input.interner[token].trim_end_matches(['\n', '\r']));
+    let line = |mark: char, token| {
+        format!("{mark}{}", input.interner[token].strip_suffix('\n').unwrap_or(input.interner[token]))
+    };
     let mut out = Vec::new();
     for hunk in diff.hunks() {
         let (before, after) =
@@ -163,6 +167,7 @@ mod diff_tests {
         assert!(changed_lines("same\n", "same\n").is_empty());
         assert_eq!(changed_lines("", "new\n"), ["+new"]);
         assert_eq!(changed_lines("a\r\nb\n", "a\r\n"), ["-b"]);
+        assert_eq!(changed_lines("a\r\n", "a\n"), ["-a\r", "+a"]);
     }
 
     #[test]

@@ -520,6 +520,52 @@ fn a_failed_backup_says_when_the_plugin_did_not_start_again() {
     assert!(doc.to_string().contains("did not start again"), "{doc}");
 }
 
+/// A backup or restore script that fails is a lifecycle failure (exit 6) whether or not the plugin
+/// it stopped starts again: the hint that says it is down is added to that error, which keeps its
+/// kind and code (CHANGELOG: "keeps the kind and exit code of what failed"). The restore's own
+/// hint (where the data from before it is) is added the same way.
+#[test]
+fn a_failed_backup_or_restore_script_keeps_its_lifecycle_kind_when_the_plugin_stays_down() {
+    let env = Env::new();
+    let lifecycle = "lifecycle:\n  start: \"[ ! -f start-fails ] || exit 4; touch running\"\n  stop: rm -f running\n  status: test -f running\n";
+    let src = env.plugin(
+        "src/notes",
+        &yaml("notes", lifecycle),
+        &[
+            ("atk-data.yaml", "paths: [data]\nscripts: true\nstop: true\n", false),
+            ("backup.sh", "#!/bin/sh\necho broken >&2\nexit 3\n", true),
+            ("restore.sh", "#!/bin/sh\nexit 3\n", true),
+        ],
+    );
+    env.ok(&["add", src.to_str().unwrap(), "-y"]);
+    let dir = env.atk_home.join("plugins/notes");
+    fill(&dir, "first");
+    let kind = |doc: &serde_json::Value| (doc["error"]["kind"].clone(), doc["error"]["code"].clone());
+    // The plugin starts again: the script's failure as it is.
+    env.ok(&["start", "notes"]);
+    let up = json_doc(&env, &["backup", "notes"], 6, &[]);
+    assert_eq!(kind(&up), (serde_json::json!("lifecycle"), serde_json::json!(6)), "{up}");
+    // It does not: the same failure, and the hint more.
+    write(&dir.join("backup.sh"), "#!/bin/sh\ntouch start-fails\nexit 3\n", true);
+    env.ok(&["start", "notes"]);
+    let out = env.cmd().args(["--json", "backup", "notes"]).output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc.to_string().contains("did not start again"), "{doc}");
+    assert_eq!(kind(&doc), (serde_json::json!("lifecycle"), serde_json::json!(6)), "{doc}");
+    assert_eq!(out.status.code(), Some(6), "{doc}");
+
+    // A restore whose script fails, after it saved the data it replaces.
+    std::fs::remove_file(dir.join("start-fails")).unwrap();
+    write(&dir.join("backup.sh"), "#!/bin/sh\necho x > \"$ATK_BACKUP_DIR/x\"\n", true);
+    env.ok(&["backup", "notes"]);
+    env.ok(&["start", "notes"]);
+    let out = env.cmd().args(["--json", "restore", "notes", "--yes"]).output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc.to_string().contains("the data from before the restore is in backup"), "{doc}");
+    assert_eq!(kind(&doc), (serde_json::json!("lifecycle"), serde_json::json!(6)), "{doc}");
+    assert_eq!(out.status.code(), Some(6), "{doc}");
+}
+
 /// Links planted where atk writes: the home's staging folder and the plugin's backup folder
 /// leading elsewhere. Nothing is written through them.
 #[test]

@@ -107,6 +107,31 @@ fn index_writes_checks_and_refuses() {
     assert_eq!(std::fs::read_to_string(root.join("index.yaml")).unwrap(), index);
 }
 
+/// An index.yaml that is a link leading out of the checkout (a pull request can make one, and CI
+/// runs `registry index --check` on it) is refused, as registry_checks::index_state says: not
+/// read, so what it leads to is never printed as the difference; a FIFO is refused too.
+#[test]
+fn an_index_that_links_out_of_the_checkout_is_refused_not_printed() {
+    let env = Env::bare();
+    let root = registry_dir(&env);
+    good(&root, "alpha", "alpha");
+    let secret = env.path("outside/credentials");
+    write(&secret, "TOKEN=s3cret-value-of-the-ci\n", false);
+    std::os::unix::fs::symlink(&secret, root.join("index.yaml")).unwrap();
+    let dir = root.to_str().unwrap();
+    for args in [&["registry", "index", "--check", dir][..], &["--json", "registry", "index", "--check", dir][..]] {
+        let (out, err) = env.fails(1, args);
+        assert!(!out.contains("s3cret") && !err.contains("s3cret"), "{args:?}: {out}{err}");
+        assert!(err.contains("symbolic link"), "{args:?}: {err}");
+    }
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), "TOKEN=s3cret-value-of-the-ci\n");
+
+    std::fs::remove_file(root.join("index.yaml")).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(root.join("index.yaml")).status().unwrap().success());
+    let (_, err) = env.fails(1, &["registry", "index", "--check", dir]);
+    assert!(err.contains("FIFO"), "{err}");
+}
+
 #[test]
 fn new_scaffolds_plugins_that_validate_and_install() {
     let env = Env::new();

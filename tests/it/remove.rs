@@ -65,6 +65,21 @@ fn a_failing_uninstall_stops_the_removal_unless_forced() {
     assert!(!env.atk_home.join("plugins/stubborn").exists());
 }
 
+/// The refusal of a broken plugin.yaml names the command that removes it from the same home: run
+/// on another home than ATK_HOME's (`--home`), the hinted `atk remove X --force` would remove the
+/// plugin of that name from the other one.
+#[test]
+fn the_force_hint_of_a_broken_plugin_yaml_names_the_home_it_was_run_on() {
+    let env = Env::new();
+    let other = env.path("other-home");
+    let h = other.to_str().unwrap();
+    env.ok(&["--home", h, "init"]);
+    env.ok(&["--home", h, "add", "-y", env.fixture("minimal").to_str().unwrap()]);
+    write(&other.join("plugins/minimal/plugin.yaml"), "name: [broken\n", false);
+    let (_, err) = env.fails(5, &["--home", h, "remove", "minimal"]);
+    assert!(err.contains(&format!("`atk --home {h} remove minimal --force`")), "{err}");
+}
+
 #[test]
 fn a_broken_plugin_yaml_is_removed_only_with_force() {
     let env = Env::new();

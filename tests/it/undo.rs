@@ -40,6 +40,28 @@ fn undo_of_an_add_removes_it_and_undo_again_redoes_it() {
     assert_eq!(ops.lines().count(), 3, "{ops}");
 }
 
+/// Undo of an add whose plugin.yaml is broken: refused, with a hint that names the home it ran on
+/// (`--home`), so that the hinted command undoes the last operation of that home, not ATK_HOME's.
+#[test]
+fn undo_of_an_add_with_a_broken_plugin_yaml_hints_force_on_the_same_home() {
+    let env = Env::new();
+    let other = env.path("other-home");
+    let h = other.to_str().unwrap();
+    let work = registry_work(&env);
+    let reg = work.to_str().unwrap();
+    env.ok(&["--home", h, "init"]);
+    env.ok(&["--home", h, "--registry", reg, "add", "-y", "hello", "--set", "HELLO_NAME=Ada"]);
+    // A registry plugin's plugin.yaml is not in the home's git: the home stays clean.
+    write(&other.join("plugins/hello/plugin.yaml"), "name: [broken\n", false);
+    let doc = json_doc(&env, &["--home", h, "undo", "--yes"], 5, &[]);
+    assert_eq!(doc["error"]["kind"], "plugin_refused", "{doc}");
+    let hints = doc["error"]["hints"].to_string();
+    // json_doc writes the test folder as [TMP].
+    assert!(hints.contains("atk --home [TMP]/other-home undo --force"), "{hints}");
+    env.ok(&["--home", h, "undo", "--force"]);
+    assert!(!std::fs::read_to_string(other.join("manifest.yaml")).unwrap().contains("hello"));
+}
+
 #[test]
 fn undo_of_a_remove_puts_the_plugin_back_with_its_custom_files() {
     let env = Env::new();
