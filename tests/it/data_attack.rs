@@ -482,24 +482,36 @@ fn ctrl_c_during_a_restore_script_leaves_the_old_data_and_starts_the_plugin_agai
     assert!(!env.atk_home.join(".git/atk/journal.jsonl").exists());
 }
 
-/// A backup that fails, and then the plugin does not start again either: the user is told it is
-/// down (and how to start it), not only why the backup failed. The same for a restore.
-#[test]
-fn a_failed_backup_says_when_the_plugin_did_not_start_again() {
-    let env = Env::new();
+/// The plugin `notes` added to `env` with its data filled, stopped for a copy, with its own
+/// `backup.sh` and `restore.sh`; it does not start while the file `start-fails` is in its folder.
+/// Its folder.
+fn notes_with_scripts(env: &Env, backup_sh: &str, restore_sh: &str) -> PathBuf {
     let lifecycle = "lifecycle:\n  start: \"[ ! -f start-fails ] || exit 4; touch running\"\n  stop: rm -f running\n  status: test -f running\n";
     let src = env.plugin(
         "src/notes",
         &yaml("notes", lifecycle),
         &[
             ("atk-data.yaml", "paths: [data]\nscripts: true\nstop: true\n", false),
-            ("backup.sh", "#!/bin/sh\ntouch start-fails\necho broken >&2\nexit 3\n", true),
-            ("restore.sh", "#!/bin/sh\ntouch start-fails\nexit 3\n", true),
+            ("backup.sh", backup_sh, true),
+            ("restore.sh", restore_sh, true),
         ],
     );
     env.ok(&["add", src.to_str().unwrap(), "-y"]);
     let dir = env.atk_home.join("plugins/notes");
     fill(&dir, "first");
+    dir
+}
+
+/// A backup that fails, and then the plugin does not start again either: the user is told it is
+/// down (and how to start it), not only why the backup failed. The same for a restore.
+#[test]
+fn a_failed_backup_says_when_the_plugin_did_not_start_again() {
+    let env = Env::new();
+    let dir = notes_with_scripts(
+        &env,
+        "#!/bin/sh\ntouch start-fails\necho broken >&2\nexit 3\n",
+        "#!/bin/sh\ntouch start-fails\nexit 3\n",
+    );
     env.ok(&["start", "notes"]);
     let out = env.cmd().args(["backup", "notes"]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -527,19 +539,7 @@ fn a_failed_backup_says_when_the_plugin_did_not_start_again() {
 #[test]
 fn a_failed_backup_or_restore_script_keeps_its_lifecycle_kind_when_the_plugin_stays_down() {
     let env = Env::new();
-    let lifecycle = "lifecycle:\n  start: \"[ ! -f start-fails ] || exit 4; touch running\"\n  stop: rm -f running\n  status: test -f running\n";
-    let src = env.plugin(
-        "src/notes",
-        &yaml("notes", lifecycle),
-        &[
-            ("atk-data.yaml", "paths: [data]\nscripts: true\nstop: true\n", false),
-            ("backup.sh", "#!/bin/sh\necho broken >&2\nexit 3\n", true),
-            ("restore.sh", "#!/bin/sh\nexit 3\n", true),
-        ],
-    );
-    env.ok(&["add", src.to_str().unwrap(), "-y"]);
-    let dir = env.atk_home.join("plugins/notes");
-    fill(&dir, "first");
+    let dir = notes_with_scripts(&env, "#!/bin/sh\necho broken >&2\nexit 3\n", "#!/bin/sh\nexit 3\n");
     let kind = |doc: &serde_json::Value| (doc["error"]["kind"].clone(), doc["error"]["code"].clone());
     // The plugin starts again: the script's failure as it is.
     env.ok(&["start", "notes"]);
