@@ -171,6 +171,11 @@ pub enum Error {
     /// The plugin is in the manifest but its folder is not in the home (a fresh clone).
     #[error("plugin '{directory}' is not installed here (no plugin.yaml in plugins/{directory})")]
     NotInstalled { directory: String },
+
+    /// An error with hints the operation it stopped adds under its own (a backup that stopped a
+    /// plugin says how to start it again): the error's kind, exit code, message and details.
+    #[error("{error}")]
+    Hinted { error: Box<Error>, hints: Vec<String> },
 }
 
 fn describe_ports(conflicts: &[(String, u16, Option<String>)]) -> String {
@@ -255,6 +260,7 @@ impl Error {
             Error::PortConflict { .. } => "port_conflict",
             Error::NotInstalled { .. } => "not_installed",
             Error::Unreadable { .. } => "unreadable",
+            Error::Hinted { error, .. } => error.kind(),
         }
     }
 
@@ -275,6 +281,7 @@ impl Error {
             Error::Unreadable { of_plugin: true, .. } => exit::PLUGIN_INVALID,
             Error::Unreadable { of_plugin: false, .. } => exit::GENERAL,
             Error::Interrupted => exit::INTERRUPTED,
+            Error::Hinted { error, .. } => error.exit_code(),
             Error::NotAHome { .. }
             | Error::Manifest { .. }
             | Error::AgentConfig { .. }
@@ -354,6 +361,7 @@ impl Error {
             Error::NotInstalled { directory } => {
                 vec![format!("put it in place with `atk install {directory}` (or every plugin: `atk install --all`)")]
             }
+            Error::Hinted { error, hints } => error.hints().into_iter().chain(hints.iter().cloned()).collect(),
         }
     }
 
@@ -361,6 +369,7 @@ impl Error {
     pub fn details(&self) -> &[String] {
         match self {
             Error::PluginInvalid { problems, .. } | Error::PluginRefused { details: problems, .. } => problems,
+            Error::Hinted { error, .. } => error.details(),
             _ => &[],
         }
     }
@@ -418,16 +427,16 @@ impl Error {
         Error::Damaged { message: message.into(), hints }
     }
 
-    /// Adds `hint` under an error that carries hints of its own (a refusal, a conflict, a git
-    /// failure, …) and says whether it could; the others keep theirs.
-    pub fn push_hint(&mut self, hint: String) -> bool {
-        match self {
-            carries_hints!(hints) | Error::Lifecycle { hints, .. } => {
-                hints.push(hint);
-                true
-            }
-            _ => false,
+    /// The error with `hint` added under its own hints; its kind, exit code and message stay.
+    /// (Ctrl-C stays [`Error::Interrupted`] as it is, which every caller looks for: the hint is
+    /// the caller's to show.)
+    pub fn with_hint(mut self, hint: String) -> Self {
+        match &mut self {
+            Error::Interrupted => {}
+            carries_hints!(hints) | Error::Lifecycle { hints, .. } | Error::Hinted { hints, .. } => hints.push(hint),
+            _ => return Error::Hinted { error: Box::new(self), hints: vec![hint] },
         }
+        self
     }
 }
 
@@ -505,6 +514,7 @@ mod tests {
             Error::Unreadable { path: "/f".into(), why: s(), hint: s(), of_plugin: true },
             Error::Unreadable { path: "/f".into(), why: s(), hint: s(), of_plugin: false },
             Error::NotInstalled { directory: s() },
+            Error::Hinted { error: Box::new(Error::other("m")), hints: vec![] },
         ];
         for e in &errors {
             match e {
@@ -533,10 +543,43 @@ mod tests {
                 | Error::Other { .. }
                 | Error::PortConflict { .. }
                 | Error::Unreadable { .. }
-                | Error::NotInstalled { .. } => {}
+                | Error::NotInstalled { .. }
+                | Error::Hinted { .. } => {}
             }
         }
         errors
+    }
+
+    /// A hint added by the operation an error stopped keeps the error as it is to programs and
+    /// people: its kind, code, message and details, its own hints first.
+    #[test]
+    fn a_hint_added_keeps_the_errors_kind_code_message_and_details() {
+        let missing = Error::EnvMissing { missing: vec![("p".into(), vec!["K".into()])], retry: None };
+        let hinted = missing.clone().with_hint("start it again".into());
+        assert_eq!(
+            (hinted.kind(), hinted.exit_code(), hinted.to_string()),
+            (missing.kind(), missing.exit_code(), missing.to_string())
+        );
+        let mut hints = missing.hints();
+        hints.push("start it again".into());
+        assert_eq!(hinted.hints(), hints);
+        // A second hint joins the first, in one wrapper.
+        let twice = hinted.with_hint("b".into());
+        assert!(
+            matches!(&twice, Error::Hinted { error, hints } if !matches!(**error, Error::Hinted { .. }) && hints.len() == 2)
+        );
+        // An error with hints of its own keeps its variant, details and all.
+        let refused = Error::plugin_refused_with("m", vec!["d".into()], vec![]).with_hint("h".into());
+        assert!(matches!(refused, Error::PluginRefused { .. }));
+        assert_eq!((refused.details(), refused.hints()), (&["d".to_string()][..], vec!["h".to_string()]));
+        let unreadable = Error::Unreadable { path: "/f".into(), why: s(), hint: s(), of_plugin: true };
+        assert_eq!(unreadable.clone().with_hint("h".into()).exit_code(), unreadable.exit_code());
+        // Ctrl-C stays what every caller looks for.
+        assert!(matches!(Error::Interrupted.with_hint("h".into()), Error::Interrupted));
+    }
+
+    fn s() -> String {
+        "m".to_string()
     }
 
     /// docs/reference.md's exit-code table names every kind in the row of its code.

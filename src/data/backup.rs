@@ -178,17 +178,11 @@ pub fn not_started_again(e: Error, restart_error: Option<&str>, l: &Loaded, repo
         crate::text::escape(&l.plugin.name),
         l.entry.directory
     );
-    let mut e = e;
     if matches!(e, Error::Interrupted) {
         reporter.warn(&hint);
         return e;
     }
-    if e.push_hint(hint.clone()) {
-        return e;
-    }
-    let mut hints = e.hints();
-    hints.push(hint);
-    Error::Other { message: e.to_string(), hints }
+    e.with_hint(hint)
 }
 
 /// Backs up the data of the plugin `l` into `store`.

@@ -426,14 +426,7 @@ fn swap(
                 hints: vec![],
             },
         };
-        let mut e = e;
-        if matches!(e, Error::Interrupted) || e.push_hint(before_hint.clone()) {
-            return Err(e);
-        }
-        return Err(match e {
-            Error::Io { .. } => Error::Other { message: e.to_string(), hints: vec![before_hint] },
-            other => other,
-        });
+        return Err(e.with_hint(before_hint));
     }
     Ok(Restored {
         id: prepared.stored.summary.id.clone(),
