@@ -21,7 +21,7 @@ pub mod exit {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The pattern of the errors that carry hints of their own (a message and its hints), binding
-/// them to `$hints`: what [`Error::hints`] returns and [`Error::push_hint`] adds to.
+/// them to `$hints`: what [`Error::hints`] returns and [`Error::with_hint`] adds to.
 macro_rules! carries_hints {
     ($hints:ident) => {
         Error::PluginRefused { hints: $hints, .. }
