@@ -57,14 +57,23 @@ impl Stubs {
     /// The user adds a server with the agent's own program (`argv[0]` is the agent): run as they
     /// would, with their HOME and the agents' default locations.
     pub fn user_runs(&self, env: &Env, argv: &[&str]) {
-        let status = std::process::Command::new(self.bin.join(argv[0]))
-            .args(&argv[1..])
+        let mut user = std::process::Command::new(self.bin.join(argv[0]));
+        user.args(&argv[1..])
             .env("HOME", &env.home)
             .env_remove("CODEX_HOME")
             .env_remove("CLAUDE_CONFIG_DIR")
-            .env_remove("GEMINI_CLI_HOME")
-            .status()
-            .unwrap();
+            .env_remove("GEMINI_CLI_HOME");
+        // The stub was just written: a test thread that forks meanwhile holds its write handle
+        // until it execs, and the kernel refuses to run a file open for writing (ETXTBSY).
+        let status = (0..100)
+            .find_map(|_| match user.status() {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    None
+                }
+                other => Some(other.unwrap()),
+            })
+            .expect("the stub stays busy for a second");
         assert!(status.success(), "{argv:?}");
     }
 
