@@ -223,13 +223,11 @@ fn docker_volumes_are_copied_and_put_back_and_a_failed_backup_starts_the_plugin_
     let (bin, volumes, log) = (&docker.bin, &docker.volumes, &docker.log);
     write(&volumes.join("notes_data/db/rows"), "volume rows v1\n", false);
     let atk = |args: &[&str]| docker.atk(&env, args, &[]);
-    let src = env.plugin(
-        "src/notes",
+    let dir = add_notes(
+        &env,
         &yaml("notes", &format!("{NOTES_YAML}env_vars:\n  - name: NOTES_VOLUME\n    default: notes_data\n")),
         &[("atk-data.yaml", "volumes: [\"${NOTES_VOLUME}\", never_made]\nstop: true\n", false)],
     );
-    env.ok(&["add", src.to_str().unwrap(), "-y"]);
-    let dir = env.atk_home.join("plugins/notes");
     env.ok(&["start", "notes"]);
     let out = atk(&["--json", "backup", "notes"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

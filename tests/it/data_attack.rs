@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::common::data::{
-    backups_dir, backups_of, data_state, fill, first_backup, list_json, notes_home, rows, tamper, NOTES_YAML,
+    add_notes, backups_dir, backups_of, data_state, fill, first_backup, list_json, notes_home, rows, tamper, NOTES_YAML,
 };
 use crate::common::*;
 
@@ -81,8 +81,8 @@ fn overlapping_declared_paths_are_restored_whole() {
 fn ctrl_c_during_a_backup_script_starts_the_plugin_again() {
     let env = Env::new();
     let marker = env.path("script-started");
-    let src = env.plugin(
-        "src/notes",
+    let dir = add_notes(
+        &env,
         &yaml("notes", NOTES_YAML),
         &[
             ("atk-data.yaml", "scripts: true\nstop: true\n", false),
@@ -90,8 +90,6 @@ fn ctrl_c_during_a_backup_script_starts_the_plugin_again() {
             ("restore.sh", "#!/bin/sh\nexit 0\n", true),
         ],
     );
-    env.ok(&["add", src.to_str().unwrap(), "-y"]);
-    let dir = env.atk_home.join("plugins/notes");
     env.ok(&["start", "notes"]);
     let child = env.spawn(&["backup", "notes"]);
     wait_for(&marker);
@@ -243,8 +241,8 @@ fn a_lying_summary_is_shown_escaped_and_not_trusted() {
 #[test]
 fn a_failing_restore_script_puts_the_old_data_back_and_starts_the_plugin() {
     let env = Env::new();
-    let src = env.plugin(
-        "src/notes",
+    let dir = add_notes(
+        &env,
         &yaml("notes", NOTES_YAML),
         &[
             ("atk-data.yaml", "paths: [data]\nscripts: true\nstop: true\n", false),
@@ -252,8 +250,6 @@ fn a_failing_restore_script_puts_the_old_data_back_and_starts_the_plugin() {
             ("restore.sh", "#!/bin/sh\necho cannot restore >&2\nexit 3\n", true),
         ],
     );
-    env.ok(&["add", src.to_str().unwrap(), "-y"]);
-    let dir = env.atk_home.join("plugins/notes");
     fill(&dir, "first");
     env.ok(&["backup", "notes"]);
     fill(&dir, "second");
@@ -287,8 +283,8 @@ fn the_passphrase_never_reaches_what_the_plugin_runs() {
     let lifecycle = format!(
         "lifecycle:\n  start: touch running; {probe}\n  stop: rm -f running; {probe}\n  status: test -f running\n"
     );
-    let src = env.plugin(
-        "src/notes",
+    let dir = add_notes(
+        &env,
         &yaml("notes", &lifecycle),
         &[
             ("atk-data.yaml", "paths: [data]\nvolumes: [notes_vol]\nscripts: true\nstop: true\n", false),
@@ -296,8 +292,6 @@ fn the_passphrase_never_reaches_what_the_plugin_runs() {
             ("restore.sh", &format!("#!/bin/sh\n{probe}\n"), true),
         ],
     );
-    env.ok(&["add", src.to_str().unwrap(), "-y"]);
-    let dir = env.atk_home.join("plugins/notes");
     fill(&dir, "first");
     write(&dir.join("data/.env"), "TOKEN=t\n", false);
     env.ok(&["start", "notes"]);
@@ -393,8 +387,8 @@ fn a_failed_restore_puts_the_volumes_back_too() {
     let volumes = &docker.volumes;
     write(&volumes.join("notes_data/rows"), "volume v1\n", false);
     let atk = |args: &[&str]| docker.atk(&env, args, &[]);
-    let src = env.plugin(
-        "src/notes",
+    let dir = add_notes(
+        &env,
         &yaml("notes", NOTES_YAML),
         &[
             ("atk-data.yaml", "paths: [data]\nvolumes: [notes_data]\nscripts: true\nstop: true\n", false),
@@ -402,8 +396,6 @@ fn a_failed_restore_puts_the_volumes_back_too() {
             ("restore.sh", "#!/bin/sh\n[ -f restore-works ] || { echo cannot restore >&2; exit 3; }\n", true),
         ],
     );
-    env.ok(&["add", src.to_str().unwrap(), "-y"]);
-    let dir = env.atk_home.join("plugins/notes");
     fill(&dir, "first");
     let out = atk(&["backup", "notes"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -454,8 +446,8 @@ fn read_only_folders_in_the_data_round_trip_and_leave_nothing_behind() {
 fn ctrl_c_during_a_restore_script_leaves_the_old_data_and_starts_the_plugin_again() {
     let env = Env::new();
     let marker = env.path("script-started");
-    let src = env.plugin(
-        "src/notes",
+    let dir = add_notes(
+        &env,
         &yaml("notes", NOTES_YAML),
         &[
             ("atk-data.yaml", "paths: [data]\nscripts: true\n", false),
@@ -463,8 +455,6 @@ fn ctrl_c_during_a_restore_script_leaves_the_old_data_and_starts_the_plugin_agai
             ("restore.sh", &format!("#!/bin/sh\ntouch '{}'\nsleep 30\n", marker.display()), true),
         ],
     );
-    env.ok(&["add", src.to_str().unwrap(), "-y"]);
-    let dir = env.atk_home.join("plugins/notes");
     fill(&dir, "first");
     env.ok(&["backup", "notes"]);
     fill(&dir, "second");
@@ -487,8 +477,8 @@ fn ctrl_c_during_a_restore_script_leaves_the_old_data_and_starts_the_plugin_agai
 /// Its folder.
 fn notes_with_scripts(env: &Env, backup_sh: &str, restore_sh: &str) -> PathBuf {
     let lifecycle = "lifecycle:\n  start: \"[ ! -f start-fails ] || exit 4; touch running\"\n  stop: rm -f running\n  status: test -f running\n";
-    let src = env.plugin(
-        "src/notes",
+    let dir = add_notes(
+        env,
         &yaml("notes", lifecycle),
         &[
             ("atk-data.yaml", "paths: [data]\nscripts: true\nstop: true\n", false),
@@ -496,8 +486,6 @@ fn notes_with_scripts(env: &Env, backup_sh: &str, restore_sh: &str) -> PathBuf {
             ("restore.sh", restore_sh, true),
         ],
     );
-    env.ok(&["add", src.to_str().unwrap(), "-y"]);
-    let dir = env.atk_home.join("plugins/notes");
     fill(&dir, "first");
     dir
 }
@@ -632,13 +620,11 @@ fn a_volume_named_through_the_users_environment_restores() {
     let volumes = &docker.volumes;
     write(&volumes.join("team_data/rows"), "volume v1\n", false);
     let atk = |args: &[&str]| docker.atk(&env, args, &[("NOTES_PREFIX", "team")]);
-    let src = env.plugin(
-        "src/notes",
+    let dir = add_notes(
+        &env,
         &yaml("notes", "env_vars:\n  - name: NOTES_VOLUME\n    default: notes_data\n"),
         &[("atk-data.yaml", "volumes: [\"${NOTES_VOLUME}\"]\n", false)],
     );
-    env.ok(&["add", src.to_str().unwrap(), "-y"]);
-    let dir = env.atk_home.join("plugins/notes");
     write(&dir.join(".env"), "NOTES_VOLUME=${NOTES_PREFIX}_data\n", false);
     let out = atk(&["--json", "backup", "notes"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

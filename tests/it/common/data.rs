@@ -13,10 +13,15 @@ pub const NOTES_YAML: &str = "lifecycle:\n  start: touch running; echo start >> 
 
 pub fn notes_home(data_yaml: &str) -> (Env, PathBuf) {
     let env = Env::new();
-    let src = env.plugin("src/notes", &yaml("notes", NOTES_YAML), &[("atk-data.yaml", data_yaml, false)]);
-    env.ok(&["add", src.to_str().unwrap(), "-y"]);
-    let dir = env.atk_home.join("plugins/notes");
+    let dir = add_notes(&env, &yaml("notes", NOTES_YAML), &[("atk-data.yaml", data_yaml, false)]);
     (env, dir)
+}
+
+/// The plugin `notes` (its `plugin.yaml`, and `files` beside it) added to `env`: its folder.
+pub fn add_notes(env: &Env, plugin_yaml: &str, files: &[(&str, &str, bool)]) -> PathBuf {
+    let src = env.plugin("src/notes", plugin_yaml, files);
+    env.ok(&["add", src.to_str().unwrap(), "-y"]);
+    env.atk_home.join("plugins/notes")
 }
 
 /// Real data: a SQLite database written by Python's sqlite3, files with their own modes, a folder
