@@ -99,12 +99,7 @@ pub fn prepare(
     reporter: &dyn Reporter,
 ) -> Result<Prepared> {
     let directory = &l.entry.directory;
-    let root = home.staging_root();
-    home.own_folder(&root)?;
-    let staging = tempfile::Builder::new()
-        .prefix("restore-")
-        .tempdir_in(&root)
-        .ctx(|| format!("cannot create a folder in {}", root.display()))?;
+    let staging = home.work_dir("restore-")?;
     let tree_dir = staging.path().join("tree");
     std::fs::create_dir(&tree_dir).ctx(|| format!("cannot create {}", tree_dir.display()))?;
     let manifest = {
@@ -454,12 +449,7 @@ fn put_volumes_back(
         return Ok(());
     }
     crate::interrupt::deferred(|| {
-        let root = home.staging_root();
-        home.own_folder(&root)?;
-        let staging = tempfile::Builder::new()
-            .prefix("undo-")
-            .tempdir_in(&root)
-            .ctx(|| format!("cannot create a folder in {}", root.display()))?;
+        let staging = home.work_dir("undo-")?;
         let passphrase = if before.summary.encrypted { passphrase } else { None };
         super::archive::extract_verified(&before.file, passphrase, staging.path())?;
         for v in volumes {

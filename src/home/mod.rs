@@ -358,16 +358,22 @@ impl Home {
 
     /// A new staging folder with an empty `plugin/` folder in it.
     pub fn staging(&self) -> Result<Staging> {
-        let root = self.staging_root();
-        self.own_folder(&root)?;
-        let guard = tempfile::Builder::new()
-            .prefix("stage-")
-            .tempdir_in(&root)
-            .ctx(|| format!("cannot create a folder in {}", root.display()))?;
+        let guard = self.work_dir("stage-")?;
         let outer = Root::open(guard.path())?;
         outer.create_dir(&Staging::name())?;
         let files = outer.sub(&Staging::name())?;
         Ok(Staging { _guard: guard, outer, files })
+    }
+
+    /// A new folder of an operation's own in the staging area (named `<prefix>…`), where it builds
+    /// what it puts in place; removed when dropped (what a killed atk left, the next one removes).
+    pub fn work_dir(&self, prefix: &str) -> Result<tempfile::TempDir> {
+        let root = self.staging_root();
+        self.own_folder(&root)?;
+        tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(&root)
+            .ctx(|| format!("cannot create a folder in {}", root.display()))
     }
 
     /// Writes the manifest inside a transaction.

@@ -659,11 +659,7 @@ pub fn import_new(reporter: &dyn Reporter, import: &Import, target: &Path) -> Re
 /// commits first. Nothing is changed unless the whole file is verified.
 pub fn import_into(reporter: &dyn Reporter, home: &Locked, import: &Import) -> Result<Imported> {
     let Import { file, cache, with_data } = *import;
-    let staging = home.own_folder(&home.staging_root())?;
-    let work = tempfile::Builder::new()
-        .prefix("import-")
-        .tempdir_in(staging.path())
-        .ctx(|| format!("cannot create a folder in {}", staging.path().display()))?;
+    let work = home.work_dir("import-")?;
     let m = unpack(reporter, file, work.path())?;
     let built = build_home(&m, work.path())?;
     let theirs = Home::open(built.clone())?;
