@@ -88,7 +88,7 @@ pub fn check_checkout(root: &Path, allow_unverified: bool) -> Result<Vec<Checked
 }
 
 /// The index of a checked registry.
-pub fn index_of(checked: &[Checked]) -> Index {
+fn index_of(checked: &[Checked]) -> Index {
     Index {
         schema_version: INDEX_SCHEMA_VERSION.into(),
         plugins: checked

@@ -87,13 +87,9 @@ pub fn tear_down(
     })
 }
 
-/// Removes the entry `directory` and its folder; returns the commit made (none when `auto_commit`
-/// is off). On failure the home is as it was and `manifest` unchanged.
-pub fn remove(home: &Locked, manifest: &mut Manifest, directory: &str, operation: &str) -> Result<Option<String>> {
-    remove_as(home, manifest, directory, operation, None)
-}
-
-/// [`remove`], committed with `message` instead of `Remove plugin '<name>'` (undo's remove).
+/// Removes the entry `directory` and its folder, committed with `message` (undo's), else `Remove
+/// plugin '<name>'`; returns the commit made (none when `auto_commit` is off). On failure the home
+/// is as it was and `manifest` unchanged.
 pub fn remove_as(
     home: &Locked,
     manifest: &mut Manifest,

@@ -114,7 +114,7 @@ fn a_local_plugin_is_staged_added_and_removed() {
     // Staging the same plugin again is refused: it is installed.
     assert!(matches!(stage_local(&home, &manifest, &src), Err(Error::AlreadyInstalled { .. })));
 
-    super::remove::remove(&home, &mut manifest, "tool", "test remove").unwrap();
+    super::remove::remove_as(&home, &mut manifest, "tool", "test remove", None).unwrap();
     assert!(manifest.plugins.is_empty());
     assert!(home.manifest().unwrap().plugins.is_empty());
     assert!(!home.plugin_dir("tool").exists());

@@ -427,7 +427,7 @@ mod tests {
         assert_eq!(undo.message().subject, "Undo \"Add plugin 'Tool'\"");
         assert_eq!(undo.message().get(message::REVERTS), Some(undo.op.commit.to_string().as_str()));
 
-        crate::sync::remove::remove(&home, &mut manifest, "tool", "test remove").unwrap();
+        crate::sync::remove::remove_as(&home, &mut manifest, "tool", "test remove", None).unwrap();
         let undo = plan(&home, &manifest).unwrap();
         let Step::Restore { entry, index } = &undo.step else { panic!("{:?}", undo.step) };
         assert_eq!((entry.directory.as_str(), *index), ("tool", 0));
