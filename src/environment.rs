@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-/// The variable a backup's passphrase may be given in. It is atk's, for the archive: no command
-/// atk starts for a plugin (its lifecycle, its scripts, docker) gets it in its environment.
+/// The variable a backup's passphrase may be given in. It is atk's, for the archive: no program
+/// atk starts (a plugin's commands and scripts, docker, git, an agent, the server `atk exec`
+/// becomes) gets it in its environment ([`Environment::of_process`] takes it out).
 pub const PASSPHRASE_VAR: &str = "ATK_BACKUP_PASSPHRASE";
 
 /// The environment atk was started in, read once at the edge and passed down as a value: the
@@ -24,10 +25,14 @@ pub struct Environment {
 }
 
 impl Environment {
-    /// This process's environment, as it is now. Called once per run, by the edge.
+    /// This process's environment, as it is now. Called once per run, by the edge, before any
+    /// thread starts: the variables that are atk's alone ([`PASSPHRASE_VAR`]) are kept in the
+    /// value and taken out of the process's own environment, which every program atk starts
+    /// inherits.
     pub fn of_process() -> Environment {
         let vars: BTreeMap<String, OsString> =
             std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v))).collect();
+        std::env::remove_var(PASSPHRASE_VAR);
         let exe = invoked_as(std::env::args_os().next(), vars.get("PATH")).or_else(|| std::env::current_exe().ok());
         Environment { exe, ..Environment::of(vars) }
     }

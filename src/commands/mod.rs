@@ -221,7 +221,7 @@ impl Ctx {
                 .ok_or_else(|| crate::Error::usage(format!("{}: no such file", file.display()), Some(hint.into())))?;
             Some(text.trim_end_matches(['\n', '\r']).to_string())
         } else {
-            self.settings.environment.var(crate::data::PASSPHRASE_VAR)
+            self.settings.environment.var(crate::environment::PASSPHRASE_VAR)
         };
         let passphrase = match given {
             Some(p) => p,

@@ -406,7 +406,6 @@ pub fn run_script(runner: &Runner, script: &Path, dir: &Path, what: &str) -> Res
 /// Whether docker has a volume named `name` (`docker volume inspect`, bounded by `timeout`).
 pub fn volume_exists(name: &str, timeout: Duration) -> Result<bool> {
     let mut command = Command::new("docker");
-    command.env_remove(super::PASSPHRASE_VAR);
     command.args(["volume", "inspect", "--format", "{{.Name}}", name]);
     match crate::process::probe(&mut command, timeout, "cannot run docker (volumes are copied with it)")? {
         crate::process::Probe::Exited(Some(0)) => Ok(true),
@@ -420,7 +419,6 @@ pub fn volume_exists(name: &str, timeout: Duration) -> Result<bool> {
 /// Writes the volume `name` as the tar file `file` in the folder `dir`.
 fn volume_tar(name: &str, dir: &Path, file: &str) -> Result<()> {
     let mut command = Command::new("docker");
-    command.env_remove(super::PASSPHRASE_VAR);
     command
         .args(["run", "--rm", "--network", "none", "-v"])
         .arg(format!("{name}:/volume:ro"))
@@ -433,7 +431,6 @@ fn volume_tar(name: &str, dir: &Path, file: &str) -> Result<()> {
 /// Replaces what the volume `name` holds with the tar file `file` in the folder `dir`.
 pub fn volume_untar(name: &str, dir: &Path, file: &str) -> Result<()> {
     let mut command = Command::new("docker");
-    command.env_remove(super::PASSPHRASE_VAR);
     command
         .args(["run", "--rm", "--network", "none", "-v"])
         .arg(format!("{name}:/volume"))

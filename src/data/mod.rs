@@ -7,10 +7,3 @@ pub mod backup;
 pub mod container;
 pub mod restore;
 pub mod store;
-
-pub use crate::environment::PASSPHRASE_VAR;
-
-pub use archive::{
-    extract_verified, pack, verify, ArchiveManifest, ArchivedFile, ArchivedPlugin, Encryption, MemberKind, PackMeta,
-    FORMAT, MANIFEST_NAME,
-};

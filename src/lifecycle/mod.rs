@@ -264,7 +264,6 @@ impl<'a> Runner<'a> {
         }
         command
             .envs(env.values())
-            .env_remove(crate::environment::PASSPHRASE_VAR)
             .env("ATK_HOME", std::fs::canonicalize(self.home).unwrap_or_else(|_| self.home.to_path_buf()))
             .env("ATK_PLUGIN_DIR", &abs_dir)
             .env("ATK_PLUGIN", self.directory);

@@ -31,6 +31,7 @@ fn server_plugin(env: &Env, out: &std::path::Path) -> std::path::PathBuf {
     }
     let mut script = format!("#!/bin/sh\nout='{}'\nmkdir -p \"$out\"\necho $$ > \"$out/pid\"\n", out.display());
     script.push_str("printf '%s\\n' \"$@\" > \"$out/args\"\n");
+    script.push_str("printf '%s' \"${ATK_BACKUP_PASSPHRASE-unset}\" > \"$out/passphrase\"\n");
     for name in &names {
         script.push_str(&format!("printf '%s' \"${name}\" > \"$out/{name}\"\n"));
     }
@@ -89,6 +90,28 @@ fn exec_becomes_the_server_with_every_value_intact() {
     for (name, value) in VALUES {
         assert_eq!(std::fs::read_to_string(out.join(name)).unwrap(), value, "{name}");
     }
+}
+
+/// The backup passphrase is atk's alone: the server `atk exec` becomes (as every program atk
+/// starts) does not inherit it.
+#[test]
+fn the_server_never_gets_the_backup_passphrase() {
+    let env = Env::new();
+    let out = env.path("out");
+    let src = server_plugin(&env, &out);
+    add_with_values(&env, &src);
+    let mut child = as_agent(&env, &["exec", "echo-server"])
+        .env("ATK_BACKUP_PASSPHRASE", "never-for-the-server")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+    let done = wait_with_timeout(child, 30);
+    let (stdout, stderr) = texts(&done);
+    assert!(done.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(std::fs::read_to_string(out.join("passphrase")).unwrap(), "unset");
 }
 
 #[test]
