@@ -104,18 +104,24 @@ fn io_err(what: &str) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| Error::io(what.to_string(), e)
 }
 
-/// A captured stream: its first [`HEAD_CAP`] and last [`TAIL_CAP`] bytes, and how much of the
-/// middle was read and let go.
-#[derive(Default)]
+/// A captured stream: its first `head_cap` bytes ([`HEAD_CAP`], unless the caller reads the
+/// stream as data) and last [`TAIL_CAP`] bytes, and how much of the middle was read and let go.
 struct Capped {
     head: Vec<u8>,
+    head_cap: usize,
     tail: Vec<u8>,
     cut: u64,
 }
 
+impl Default for Capped {
+    fn default() -> Self {
+        Capped { head: Vec::new(), head_cap: HEAD_CAP, tail: Vec::new(), cut: 0 }
+    }
+}
+
 impl Capped {
     fn push(&mut self, mut bytes: &[u8]) {
-        let room = HEAD_CAP - self.head.len();
+        let room = self.head_cap - self.head.len();
         if room > 0 {
             let n = room.min(bytes.len());
             self.head.extend_from_slice(&bytes[..n]);
@@ -413,7 +419,7 @@ fn signal_tree(child: &Child, signal: Signal) {
 /// kills it too and returns `Error::Interrupted`. [`output`] without the output.
 pub fn probe(command: &mut Command, timeout: Duration, what: &str) -> Result<Probe> {
     command.stdout(Stdio::null()).stderr(Stdio::null());
-    Ok(match bounded(command, Bounds::time(timeout), what)?.end {
+    Ok(match bounded(command, Bounds::time(timeout), what, HEAD_CAP)?.0.end {
         End::Exited(status) => Probe::Exited(status.code()),
         End::TimedOut | End::Stalled => Probe::TimedOut,
     })
@@ -425,16 +431,34 @@ pub fn probe(command: &mut Command, timeout: Duration, what: &str) -> Result<Pro
 /// too and returns `Error::Interrupted`.
 pub fn output(command: &mut Command, bounds: Bounds, what: &str) -> Result<Captured> {
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    bounded(command, bounds, what)
+    bounded(command, bounds, what, HEAD_CAP).map(|(captured, _)| captured)
+}
+
+/// [`output`] for a program whose standard output atk reads as data (git's lists of objects,
+/// paths and refs): kept whole, never cut; one longer than `limit` bytes is an error.
+pub fn output_whole(command: &mut Command, bounds: Bounds, limit: usize, what: &str) -> Result<Captured> {
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let (captured, stdout_cut) = bounded(command, bounds, what, limit)?;
+    if stdout_cut {
+        return Err(Error::other(format!(
+            "{what}: the program's answer is over {}, more than atk reads",
+            crate::text::size(limit as u64)
+        )));
+    }
+    Ok(captured)
 }
 
 /// [`output`] and [`probe`]: runs `command` (stdin empty, in a group of its own) within `bounds`,
-/// capturing the streams the caller piped.
-fn bounded(command: &mut Command, bounds: Bounds, what: &str) -> Result<Captured> {
+/// capturing the streams the caller piped, the first one's start up to `head_cap` bytes. Whether
+/// the first one's middle was cut.
+fn bounded(command: &mut Command, bounds: Bounds, what: &str, head_cap: usize) -> Result<(Captured, bool)> {
     command.stdin(Stdio::null()).process_group(0);
     let mut child = command.spawn().map_err(io_err(what))?;
     let streams = [child.stdout.take().map(OwnedFd::from), child.stderr.take().map(OwnedFd::from)];
     let mut pipes = Pipes::new(streams.into_iter().flatten().collect(), None).map_err(io_err(what))?;
+    if let Some((_, first)) = pipes.reads.first_mut() {
+        first.head_cap = head_cap;
+    }
     let ended = watch(&mut child, &mut pipes, bounds, true).map_err(io_err(what));
     // Whatever is left in its group (or all of it, past a bound) goes.
     signal_group(&child, Signal::KILL);
@@ -453,9 +477,10 @@ fn bounded(command: &mut Command, bounds: Bounds, what: &str) -> Result<Captured
         let _ = child.wait();
     }
     pipes.drain().map_err(io_err(what))?;
+    let first_cut = pipes.reads.first().is_some_and(|(_, c)| c.cut > 0 || c.tail.len() > TAIL_CAP);
     let mut streams = pipes.into_streams().into_iter();
     let (stdout, stderr) = (streams.next().unwrap_or_default(), streams.next().unwrap_or_default());
-    Ok(Captured { end, stdout, stderr })
+    Ok((Captured { end, stdout, stderr }, first_cut))
 }
 
 /// Tends `child` and its pipes until it exits or a bound is reached, or (when `interruptible`)
@@ -530,6 +555,18 @@ mod tests {
         let script = "for i in 1 2 3 4 5 6; do echo $i >&2; sleep 0.1; done";
         let out = output(&mut sh(script), Bounds::stall(Duration::from_millis(400)), "t").unwrap();
         assert!(matches!(out.end, End::Exited(s) if s.success()), "{out:?}");
+    }
+
+    #[test]
+    fn an_answer_read_as_data_is_kept_whole_or_refused() {
+        // 1.3 MB of numbered lines: every one of them, the middle too.
+        let script = "seq 1 100000 | awk '{printf \"line %07d\\n\", $1}'";
+        let out = output_whole(&mut sh(script), Bounds::time(Duration::from_secs(60)), 4 << 20, "t").unwrap();
+        assert_eq!(out.stdout.len(), 100_000 * 13);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("line 0050000\n"));
+        // Longer than the limit: an error, never a list with its middle missing.
+        let e = output_whole(&mut sh(script), Bounds::time(Duration::from_secs(60)), 512 << 10, "t").unwrap_err();
+        assert!(e.to_string().contains("more than atk reads"), "{e}");
     }
 
     #[test]

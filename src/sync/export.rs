@@ -41,6 +41,8 @@ pub const MANIFEST_NAME: &str = "atk-export.json";
 pub const HOME_MEMBER: &str = "home.bundle";
 /// The longest a local git command may run (a bundle of a large home, a checkout).
 const GIT_TIME: Duration = Duration::from_secs(600);
+/// The longest answer of git's (a list of every object of the home's history) an export reads.
+const GIT_ANSWER: usize = 256 << 20;
 
 /// What an export holds, written as its first member.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -145,7 +147,8 @@ fn git(dir: &Path, args: &[&std::ffi::OsStr], what: &str) -> Result<Vec<u8>> {
     for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR"] {
         command.env_remove(var);
     }
-    let out = crate::process::output(&mut command, crate::process::Bounds::time(GIT_TIME), what)?;
+    // Read as data (the secret check walks every path it lists): whole, never cut.
+    let out = crate::process::output_whole(&mut command, crate::process::Bounds::time(GIT_TIME), GIT_ANSWER, what)?;
     match out.end {
         crate::process::End::Exited(status) if status.success() => Ok(out.stdout),
         crate::process::End::Exited(_) => {

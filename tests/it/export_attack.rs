@@ -902,3 +902,25 @@ fn a_forged_pin_in_the_files_plugin_list_is_shown_escaped() {
     assert!(stdout.contains("@ abcdefghijké"), "{stdout}");
     assert!(!stdout.contains('\u{1b}') && !stdout.contains('\u{7}'), "{stdout:?}");
 }
+
+/// A history whose lists of objects and paths are long (thousands of files): a secret file in the
+/// middle of them is found as one at their start would be (git's answer is read whole, not cut to
+/// its start and end as a program's output shown to a person is).
+#[test]
+fn a_secret_among_thousands_of_files_is_never_exported() {
+    let env = Env::new();
+    let bulk = env.atk_home.join("plugins/bulk");
+    for prefix in ["a", "z"] {
+        for i in 0..3000 {
+            let name = format!("{prefix}{i:05}-some-longer-file-name.txt");
+            write(&bulk.join(&name), &format!("{name}\n"), false);
+        }
+    }
+    write(&bulk.join("leak.env"), &format!("TOKEN={SECRET}\n"), false);
+    env.git(&["add", "-f", "plugins/bulk"]);
+    env.git(&["commit", "-q", "-m", "bulk"]);
+    let listed = env.git(&["log", "--all", "--name-only", "--format="]);
+    assert!(listed.len() > 256 * 1024, "the list of paths is long: {} bytes", listed.len());
+    let err = export_as(&env, "bulk.atk", 1);
+    assert!(err.contains("history holds secret files (plugins/bulk/leak.env)"), "{err}");
+}
