@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::archive::{self, ArchivedPlugin, Encryption, PackMeta};
-use super::store::{BackupSummary, Reason, Store, WORK_PREFIX};
+use super::store::{BackupSummary, Reason, Store};
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{Kind, RelPath, Root};
 use crate::home::Entry;
@@ -221,15 +221,13 @@ fn take(
     reporter: &dyn Reporter,
 ) -> Result<Made> {
     let directory = &l.entry.directory;
-    let folder = store.ensure_plugin_folder(directory)?;
-    store.clean_leftovers(directory);
-    let work_dir = tempfile::Builder::new()
-        .prefix(WORK_PREFIX)
-        .tempdir_in(&folder)
-        .ctx(|| format!("cannot create a folder in {}", folder.display()))?;
-    std::fs::set_permissions(work_dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .ctx(|| format!("cannot write {}", work_dir.path().display()))?;
-    let work = Root::open_no_link(work_dir.path())?;
+    // What the archive holds is built in `tree` of a work folder of the store's (beside its lock).
+    let work_dir = store.work(directory)?;
+    let tree = work_dir.path().join("tree");
+    std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+        .create(&tree)
+        .ctx(|| format!("cannot create {}", tree.display()))?;
+    let work = Root::open_no_link(&tree)?;
 
     // The declared paths.
     let listed = l.spec.files(&l.dir, opts.include_secrets)?;

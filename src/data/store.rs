@@ -354,17 +354,13 @@ impl Store {
         Ok(pruned)
     }
 
-    /// Removes work folders and files (`.tmp-*`) that a killed backup or import left in
-    /// `directory`'s folder.
-    pub fn clean_leftovers(&self, directory: &str) {
-        let Ok(entries) = std::fs::read_dir(self.plugin_folder(directory)) else { return };
-        for e in entries.filter_map(|e| e.ok()) {
-            let name = e.file_name();
-            if name.to_string_lossy().starts_with(WORK_PREFIX) && e.file_type().is_ok_and(|t| t.is_dir() || t.is_file())
-            {
-                let _ = crate::fs::remove_any(&e.path());
-            }
-        }
+    /// A work folder (`.tmp-*`) in `directory`'s folder of the store, where a backup is made or
+    /// a carried one copied before it is renamed into place; what killed runs left there is
+    /// removed first, what another atk at work there holds is not (two clones of a home share
+    /// their backups' folder).
+    pub fn work(&self, directory: &str) -> Result<crate::fs::work::Work> {
+        let folder = self.ensure_plugin_folder(directory)?;
+        crate::fs::work::create(&folder, WORK_PREFIX)
     }
 }
 
@@ -480,12 +476,11 @@ impl Store {
         let checked = Self::check_carried(members, paths)?;
         let mut taken = Vec::new();
         for c in checked {
-            let folder = self.ensure_plugin_folder(&c.directory)?;
-            self.clean_leftovers(&c.directory);
+            let work = self.work(&c.directory)?;
             let (archive, _) = self.files_of(&c.directory, &c.id);
             if !archive.exists() {
                 let ctx = || format!("cannot copy {} to {}", c.source.display(), archive.display());
-                let mut tmp = tempfile::Builder::new().prefix(WORK_PREFIX).tempfile_in(&folder).ctx(ctx)?;
+                let mut tmp = tempfile::Builder::new().prefix("backup").tempfile_in(work.path()).ctx(ctx)?;
                 let mut from = std::fs::File::open(&c.source).ctx(ctx)?;
                 std::io::copy(&mut from, tmp.as_file_mut()).ctx(ctx)?;
                 tmp.as_file().set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600)).ctx(ctx)?;

@@ -8,6 +8,7 @@ mod name;
 pub mod owner;
 pub mod read;
 mod root;
+pub mod work;
 
 pub use name::{name_problem, BadPath, RelPath};
 pub use read::{read, read_text, Cap, Links};

@@ -27,6 +27,7 @@ use crate::data::container::{self, Member};
 use crate::data::store::{Carried, Store, EXPORT_FOLDER};
 use crate::environment::Environment;
 use crate::error::{Error, IoContext, Result};
+use crate::fs::work::{self, Work};
 use crate::fs::RelPath;
 use crate::home::{gitignore, manifest, plugin_rel, repo, Entry, Home, Locked, Message, SourceKind, Transaction};
 use crate::reporter::Reporter;
@@ -165,22 +166,6 @@ fn os(s: &str) -> &std::ffi::OsStr {
     std::ffi::OsStr::new(s)
 }
 
-/// A work folder beside `path` (on its file system), named after it, removed when dropped; this
-/// process holds the lock file in it meanwhile.
-struct Work {
-    dir: tempfile::TempDir,
-    _lock: crate::fs::lock::LockGuard,
-}
-
-impl Work {
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-/// The lock file of a work folder: held while the atk that made the folder runs.
-const WORK_LOCK: &str = "lock";
-
 /// The parent of `path` and the prefix of the work folders made beside it for `what`.
 fn work_prefix(path: &Path, what: &str) -> (PathBuf, String) {
     let parent = match path.parent() {
@@ -191,32 +176,16 @@ fn work_prefix(path: &Path, what: &str) -> (PathBuf, String) {
     (parent, format!(".atk-{what}-{name}."))
 }
 
-/// Removes the work folders beside `path` for `what` that a killed atk left: those whose lock no
-/// process holds (another atk at work on the same path keeps its own).
+/// Removes the work folders beside `path` for `what` that a killed atk left (see [`work`]).
 fn clean_beside(path: &Path, what: &str) {
     let (parent, prefix) = work_prefix(path, what);
-    for stale in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
-        let is_dir = stale.file_type().is_ok_and(|t| t.is_dir());
-        if is_dir && stale.file_name().to_string_lossy().starts_with(&prefix) {
-            if let Ok(Some(_held)) = crate::fs::lock::try_acquire(&stale.path().join(WORK_LOCK)) {
-                let _ = crate::fs::remove_any(&stale.path());
-            }
-        }
-    }
+    work::clean(&parent, &prefix);
 }
 
-/// A new work folder beside `path` for `what` ([`Work`]), once what a killed run left is removed.
+/// A new work folder beside `path` for `what`, once what a killed run left is removed.
 fn beside(path: &Path, what: &str) -> Result<Work> {
     let (parent, prefix) = work_prefix(path, what);
-    std::fs::create_dir_all(&parent).ctx(|| format!("cannot create {}", parent.display()))?;
-    clean_beside(path, what);
-    let dir = tempfile::Builder::new()
-        .prefix(&prefix)
-        .tempdir_in(&parent)
-        .ctx(|| format!("cannot create a folder in {}", parent.display()))?;
-    let lock = crate::fs::lock::try_acquire(&dir.path().join(WORK_LOCK))?
-        .ok_or_else(|| Error::conflict(format!("{} is in use by another atk", dir.path().display()), vec![]))?;
-    Ok(Work { dir, _lock: lock })
+    work::create(&parent, &prefix)
 }
 
 /// Writes the export of `home` (its committed state, and the objects of every remote plugin's

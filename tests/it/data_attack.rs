@@ -4,6 +4,7 @@
 //! (paths that overlap).
 
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 use crate::common::data::{
@@ -662,4 +663,34 @@ fn restore_all_goes_on_past_a_plugin_whose_declaration_is_invalid() {
     assert_eq!(report["done"][0]["directory"], "d2", "{report}");
     assert_eq!(std::fs::read_to_string(d1.join("data/notes.txt")).unwrap(), "d1's new notes\n");
     assert_eq!(std::fs::read_to_string(d2.join("data/notes.txt")).unwrap(), "d2's notes\n");
+}
+
+/// A backup removes the work folders (`.tmp-*`) a killed backup left in the plugin's backup folder,
+/// but not one another atk holds while it works there (two clones of one home share the folder).
+#[test]
+fn a_backup_removes_a_killed_runs_work_folder_and_keeps_one_another_atk_holds() {
+    let (env, dir) = notes_home("paths: [data]\n");
+    fill(&dir, "first");
+    env.ok(&["backup", "notes"]);
+    let folder = backups_of(&env, "notes");
+    let (held, left) = (folder.join(".tmp-held"), folder.join(".tmp-left"));
+    for work in [&held, &left] {
+        write(&work.join("tree/part"), "half a backup\n", false);
+    }
+    let mut holder = std::process::Command::new("flock")
+        .arg("-o")
+        .arg(held.join("lock"))
+        .args(["sleep", "60"])
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    wait_for(&held.join("lock"));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    env.ok(&["backup", "notes"]);
+    assert!(held.join("tree/part").exists(), "another atk's work folder is kept");
+    assert!(!left.exists(), "a killed run's work folder is removed");
+    signal_group(holder.id(), Signal::KILL).unwrap();
+    holder.wait().unwrap();
+    env.ok(&["backup", "notes"]);
+    assert!(!held.exists(), "once nothing holds it, it goes");
 }
