@@ -138,6 +138,17 @@ pub fn mask_credentials(url: &str) -> String {
     }
 }
 
+/// A commit as atk shows it: its first 12 hex digits.
+pub fn short(id: &gix::ObjectId) -> String {
+    id.to_string()[..12].to_string()
+}
+
+/// A pin as the manifest has it (text that came from outside), shown as [`short`] shows a commit:
+/// its first 12 characters, escaped.
+pub fn short_pin(pin: &str) -> String {
+    escape(&pin.chars().take(12).collect::<String>()).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::{ago, ago_or_just_now, escape, for_terminal};

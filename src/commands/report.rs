@@ -386,16 +386,7 @@ pub fn move_plan(ui: &Ui, entry: &Entry, plan: &MovePlan) {
     }
 }
 
-/// A commit as atk shows it: its first 12 hex digits.
-pub fn short(id: &gix::ObjectId) -> String {
-    id.to_string()[..12].to_string()
-}
-
-/// A pin as the manifest has it (text that came from outside), shown as [`short`] shows a commit:
-/// its first 12 characters, escaped.
-pub fn short_pin(pin: &str) -> String {
-    crate::text::escape(&pin.chars().take(12).collect::<String>()).into_owned()
-}
+pub use crate::text::{short, short_pin};
 
 /// [`short_pin`], or `local` for a plugin (or a backup of one) that has no pin.
 pub fn pin_or_local(pin: Option<&str>) -> String {

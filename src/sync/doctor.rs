@@ -313,7 +313,7 @@ fn check_cache(manifest: &Manifest, ctx: &Origins) -> Check {
                     details.push(format!(
                         "{}: the cache of {shown} lacks the pinned commit {} (fetched when needed)",
                         entry.directory,
-                        &pin.to_string()[..12]
+                        &crate::text::short(&pin)
                     ));
                 }
             }
@@ -432,11 +432,11 @@ fn check_plugin(home: &Home, entry: &Entry, ctx: &Origins, outer: &Environment, 
                 (Err(e), _) | (_, Err(e)) => find(&mut c, Severity::Problem, e.to_string(), None),
                 (Ok(pin), Ok(installed)) if installed != Some(pin) => {
                     let has = installed
-                        .map_or("no .atk-ref".to_string(), |i| format!(".atk-ref says {}", &i.to_string()[..12]));
+                        .map_or("no .atk-ref".to_string(), |i| format!(".atk-ref says {}", &crate::text::short(&i)));
                     find(
                         &mut c,
                         Severity::Problem,
-                        format!("{has}, the manifest pins {}", &pin.to_string()[..12]),
+                        format!("{has}, the manifest pins {}", &crate::text::short(&pin)),
                         Some(format!("atk install {dir}")),
                     );
                 }
@@ -753,12 +753,12 @@ fn repair_shipped(
             Ok(()) if replace => done.push(format!(
                 "{dir}: put back {} from commit {}",
                 crate::error::plural(d.modified.len() + d.missing.len(), "shipped file"),
-                &pin.to_string()[..12]
+                &crate::text::short(&pin)
             )),
             Ok(()) => done.push(format!(
                 "{dir}: put back {} from commit {}: {}; your changes to {} are kept",
                 crate::error::plural(d.missing.len(), "missing shipped file"),
-                &pin.to_string()[..12],
+                &crate::text::short(&pin),
                 d.missing.iter().map(|p| crate::text::escape(p.as_str()).into_owned()).collect::<Vec<_>>().join(", "),
                 crate::error::plural(d.modified.len(), "file"),
             )),

@@ -115,7 +115,7 @@ pub fn ensure_files(
             reporter.note(&format!(
                 "fetched {} @ {} ({})",
                 origins.key(&first.source),
-                &commit.to_string()[..12],
+                &crate::text::short(commit),
                 members.iter().map(|&i| entries[i].directory.as_str()).collect::<Vec<_>>().join(", ")
             ));
         }

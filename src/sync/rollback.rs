@@ -31,7 +31,7 @@ pub fn target(home: &Home, entry: &Entry, to: Option<&str>) -> Result<ObjectId> 
             format!(
                 "the history has no upgrade of '{}' to its pin {}: there is no earlier pin to go back to",
                 crate::text::escape(&entry.name),
-                crate::text::escape(&current.chars().take(12).collect::<String>())
+                crate::text::short_pin(&current)
             ),
             vec![format!("name one: `atk rollback {} --to <commit>`", entry.directory)],
         )

@@ -227,7 +227,7 @@ fn plan_located(entry: &Entry, origin: &Origin, m: Located) -> Result<MovePlan> 
             let p = format!("{dir}/{name}");
             repo.ensure_paths(commit, &[&p])?;
             if let Some(bytes) = repo.read_file(commit, &p)? {
-                return plugin::parse_bytes(&bytes, &format!("{p} at {}", &commit.to_string()[..12])).map(Some);
+                return plugin::parse_bytes(&bytes, &format!("{p} at {}", &crate::text::short(&commit))).map(Some);
             }
         }
         Ok(None)
