@@ -158,13 +158,8 @@ fn describe_invalid(e: &Error) -> (String, String) {
     (first, hint)
 }
 
-/// The status of one plugin of the home at `root`. Never fails: what goes wrong is the row.
-/// Only Ctrl-C ends it early (`Err(Interrupted)`).
-pub fn probe(at: At, entry: &Entry, timeout: Duration) -> Result<PluginStatus> {
-    probe_loaded(at, entry, &load_installed(at.root, entry), timeout)
-}
-
-/// [`probe`] of a plugin already read with [`load_installed`].
+/// The status of one plugin of the home at `at`, read with [`load_installed`]. Never fails:
+/// what goes wrong is the row. Only Ctrl-C ends it early (`Err(Interrupted)`).
 pub fn probe_loaded(
     at: At,
     entry: &Entry,
@@ -302,21 +297,25 @@ pub fn probe_loaded(
 /// endpoint with its token) or from an error may hold a secret of the plugin or of the
 /// environment: it is taken out ([`PluginStatus::scrub`]).
 pub fn probe_all(at: At, entries: &[&Entry], timeout: Duration) -> Result<Vec<PluginStatus>> {
-    let rows = crate::pool::map(entries, crate::pool::WIDEST, |e| probe(at, e, timeout));
-    rows.into_iter().zip(entries).map(|(row, entry)| Ok(row?.scrub(at, entry))).collect()
+    let rows = crate::pool::map(entries, crate::pool::WIDEST, |e| {
+        let loaded = load_installed(at.root, e);
+        let row = probe_loaded(at, e, &loaded, timeout)?;
+        Ok(row.scrub(at, e, loaded.as_ref().ok().map(|(_, plugin)| plugin)))
+    });
+    rows.into_iter().collect()
 }
 
 impl PluginStatus {
     /// The row with the secrets of `entry` (its `.env`'s, and the environment's) taken out of
     /// its problem, hint and health endpoint. Most rows have none of these words: a plugin's
     /// secrets are read only for a row that has some.
-    fn scrub(mut self, at: At, entry: &Entry) -> PluginStatus {
+    fn scrub(mut self, at: At, entry: &Entry, plugin: Option<&Plugin>) -> PluginStatus {
         if self.problem.is_none() && self.hint.is_none() && self.health.is_none() {
             return self;
         }
         let var = |name: &str| at.outer.var(name);
         let dir = at.root.join("plugins").join(&entry.directory);
-        let scrubber = crate::plugin::scrubber_of(&dir, &var, at.outer.secrets());
+        let scrubber = crate::plugin::scrubber_with(&dir, plugin, &var, at.outer.secrets());
         let scrub = |s: &mut String| *s = scrubber.scrub(s);
         self.problem.iter_mut().chain(self.hint.iter_mut()).for_each(scrub);
         if let Some(h) = &mut self.health {
@@ -332,6 +331,10 @@ impl PluginStatus {
 #[cfg(test)]
 mod probe_tests {
     use super::*;
+
+    fn probe(at: At, entry: &Entry, timeout: Duration) -> Result<PluginStatus> {
+        probe_loaded(at, entry, &load_installed(at.root, entry), timeout)
+    }
     use crate::home::Source;
 
     fn plugin(root: &Path, dir: &str, body: &str) -> Entry {

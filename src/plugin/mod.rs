@@ -79,9 +79,18 @@ pub fn secrets(plugin: Option<&Plugin>, env: &env::EnvFile) -> Secrets {
 /// plugin cannot be loaded), and `environment`'s (the values of atk's own environment that are
 /// named like secrets). `outer` is that environment, for `${VAR}` in `.env` values.
 pub fn scrubber_of(dir: &Path, outer: env::Outer, environment: &[String]) -> secret::Scrubber {
-    let plugin = load(dir).ok();
+    scrubber_with(dir, load(dir).ok().as_ref(), outer, environment)
+}
+
+/// [`scrubber_of`] for a plugin its caller loaded already (`None`: it could not be).
+pub fn scrubber_with(
+    dir: &Path,
+    plugin: Option<&Plugin>,
+    outer: env::Outer,
+    environment: &[String],
+) -> secret::Scrubber {
     let file = env::EnvFile::read(&dir.join(".env"), outer);
-    let secrets = file.map(|f| secrets(plugin.as_ref(), &f)).unwrap_or_default();
+    let secrets = file.map(|f| secrets(plugin, &f)).unwrap_or_default();
     secrets.scrubber(environment)
 }
 
