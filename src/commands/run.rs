@@ -72,7 +72,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
     };
     let (path, rel) = scripts::resolve(&dir, &script)?;
     let runner = ctx.runner(&home, &dir, &entry.directory, &plugin);
-    let code = runner.run_script(&path, &args.args)?;
+    let code = crate::process::exit_code(runner.run_script(&path, &args.args, &[])?);
     ctx.ui.print(&Run {
         name: plugin.name.clone(),
         directory: entry.directory.clone(),

@@ -381,20 +381,7 @@ pub fn copy_entries(source: &Root, entries: &[DataEntry], dest: &Root, to: &RelP
 /// Runs a plugin's `backup` or `restore` script with the lifecycle environment plus
 /// `ATK_BACKUP_DIR=dir`.
 pub fn run_script(runner: &Runner, script: &Path, dir: &Path, what: &str) -> Result<()> {
-    let mut command = runner.command_for(script)?;
-    command.env(BACKUP_DIR_VAR, dir);
-    if runner.stdout_to_stderr {
-        use std::os::fd::AsFd;
-        if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
-            command.stdout(std::process::Stdio::from(fd));
-        }
-    }
-    crate::error::check_interrupt()?;
-    let status =
-        crate::process::foreground(&mut command, &format!("cannot run the {what} script {}", script.display()))?;
-    if crate::interrupt::is_set() {
-        return Err(Error::Interrupted);
-    }
+    let status = runner.run_script(script, &[], &[(BACKUP_DIR_VAR, dir)])?;
     if !status.success() {
         return Err(runner.failure(what, status));
     }

@@ -287,17 +287,18 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// Runs the plugin's script at `path` with `args` in the foreground, as `atk run` does: the
-    /// terminal is the script's (Ctrl-C is its to handle), its environment the plugin's. Its exit
-    /// code; interrupted when atk was asked to stop meanwhile.
-    pub fn run_script(&self, path: &Path, args: &[String]) -> Result<i32> {
+    /// Runs the plugin's script at `path` with `args` in the foreground, as `atk run` does (and
+    /// its data's backup and restore scripts, with `envs` too): the terminal is the script's
+    /// (Ctrl-C is its to handle), its environment the plugin's. How it exited; interrupted when
+    /// atk was asked to stop meanwhile.
+    pub fn run_script(&self, path: &Path, args: &[String], envs: &[(&str, &Path)]) -> Result<ExitStatus> {
         let mut command = self.command_for(path)?;
-        command.args(args);
+        command.args(args).envs(envs.iter().copied());
         self.route_stdout(&mut command);
         crate::error::check_interrupt()?;
         let status = crate::process::foreground(&mut command, &format!("cannot run {}", path.display()))?;
         crate::error::check_interrupt()?;
-        Ok(crate::process::exit_code(status))
+        Ok(status)
     }
 
     /// Runs `step`. `Ok(false)` when the plugin does not define it.
