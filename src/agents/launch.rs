@@ -144,6 +144,18 @@ impl Server {
         (server, unlocked)
     }
 
+    /// [`Server::locked`] by what `plugin` (in `dir`) runs from registries: the server as `atk
+    /// exec` runs it, with the plugin's `lock`.
+    pub fn as_run(
+        &self,
+        plugin: &crate::plugin::Plugin,
+        dir: &Path,
+        lock: &[crate::artifact::Pin],
+    ) -> (Server, Vec<String>) {
+        let found = crate::artifact::of_plugin(plugin, |f| crate::plugin::text_of(dir, f));
+        self.locked(&found, lock)
+    }
+
     /// Whether the endpoint of a remote server holds a secret value (substituted into its URL):
     /// agents are then given that secret in their configuration, which a plan says.
     pub fn url_holds_secret(&self) -> bool {
@@ -167,16 +179,14 @@ pub struct AsRun {
 
 /// [`AsRun`] of `entry`, which must have an MCP server.
 pub fn as_run(home: &Home, entry: &Entry, outer: Outer) -> Result<AsRun> {
-    let target = super::target(home, entry, outer)?;
+    let (target, plugin) = super::target::target_and_plugin(home, entry, outer)?;
     let Some(server) = &target.server else {
         return Err(Error::plugin_refused(
             format!("'{}' has no MCP server (no mcp section in its plugin.yaml)", crate::text::escape(&target.name)),
             vec![],
         ));
     };
-    let plugin = crate::plugin::load(&target.dir)?;
-    let found = crate::artifact::of_plugin(&plugin, |f| crate::plugin::text_of(&target.dir, f));
-    let (server, unlocked) = server.locked(&found, &entry.lock);
+    let (server, unlocked) = server.as_run(&plugin, &target.dir, &entry.lock);
     Ok(AsRun { target, server, unlocked })
 }
 
@@ -266,8 +276,7 @@ pub fn launch(home: &Home, entry: &Entry, outer: Outer) -> Result<Launch> {
         )
     })?;
     // What the plugin runs from a registry, as its lock has it.
-    let found = crate::artifact::of_plugin(&plugin, |f| crate::plugin::text_of(&dir, f));
-    let (server, unlocked) = server.locked(&found, &entry.lock);
+    let (server, unlocked) = server.as_run(&plugin, &dir, &entry.lock);
     let (program, args) = match &server.transport {
         Transport::Stdio { command, args } => (command.clone(), args.clone()),
         Transport::Remote { .. } => {

@@ -45,6 +45,15 @@ impl Target {
 /// The plugin of `entry` as agents are given it. Fails when its files are not in the home (a
 /// fresh clone before `atk install`) or its `plugin.yaml` is broken.
 pub fn target(home: &crate::home::Home, entry: &Entry, outer: crate::plugin::env::Outer) -> Result<Target> {
+    target_and_plugin(home, entry, outer).map(|(target, _)| target)
+}
+
+/// [`target`], and the plugin it was made from.
+pub fn target_and_plugin(
+    home: &crate::home::Home,
+    entry: &Entry,
+    outer: crate::plugin::env::Outer,
+) -> Result<(Target, crate::plugin::Plugin)> {
     let dir = home.plugin_dir(&entry.directory);
     if crate::plugin::definition_file(&dir).is_none() {
         return Err(Error::conflict(
@@ -81,16 +90,17 @@ pub fn target(home: &crate::home::Home, entry: &Entry, outer: crate::plugin::env
         Err(_) => (false, None),
     };
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
-    Ok(Target {
+    let target = Target {
         server_name: plugin.name.clone(),
         description: plugin.description.clone(),
-        name: plugin.name,
+        name: plugin.name.clone(),
         directory: entry.directory.clone(),
         dir,
         server,
         has_skill,
         skill_refused,
-    })
+    };
+    Ok((target, plugin))
 }
 
 /// Why a plugin's name cannot be the name of an MCP server and go into an agent's instructions:
