@@ -63,13 +63,11 @@ fn as_agent(env: &Env, args: &[&str]) -> std::process::Command {
     c
 }
 
-#[test]
-fn exec_becomes_the_server_with_every_value_intact() {
-    let env = Env::new();
-    let out = env.path("out");
-    let src = server_plugin(&env, &out);
-    add_with_values(&env, &src);
-    let mut child = as_agent(&env, &["exec", "echo-server"])
+/// `atk exec echo-server` started as an agent starts it (with `vars` too), given one line: how it
+/// ended, and its pid.
+fn exec_answering(env: &Env, vars: &[(&str, &str)]) -> (std::process::Output, u32) {
+    let mut child = as_agent(env, &["exec", "echo-server"])
+        .envs(vars.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -77,7 +75,16 @@ fn exec_becomes_the_server_with_every_value_intact() {
         .unwrap();
     child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
     let pid = child.id();
-    let done = wait_with_timeout(child, 30);
+    (wait_with_timeout(child, 30), pid)
+}
+
+#[test]
+fn exec_becomes_the_server_with_every_value_intact() {
+    let env = Env::new();
+    let out = env.path("out");
+    let src = server_plugin(&env, &out);
+    add_with_values(&env, &src);
+    let (done, pid) = exec_answering(&env, &[]);
     let (stdout, stderr) = texts(&done);
     assert!(done.status.success(), "{stdout}\n{stderr}");
     // The server's stdout is the process's: nothing of atk's before or after.
@@ -100,15 +107,7 @@ fn the_server_never_gets_the_backup_passphrase() {
     let out = env.path("out");
     let src = server_plugin(&env, &out);
     add_with_values(&env, &src);
-    let mut child = as_agent(&env, &["exec", "echo-server"])
-        .env("ATK_BACKUP_PASSPHRASE", "never-for-the-server")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
-    let done = wait_with_timeout(child, 30);
+    let (done, _) = exec_answering(&env, &[("ATK_BACKUP_PASSPHRASE", "never-for-the-server")]);
     let (stdout, stderr) = texts(&done);
     assert!(done.status.success(), "{stdout}\n{stderr}");
     assert_eq!(std::fs::read_to_string(out.join("passphrase")).unwrap(), "unset");
